@@ -1,0 +1,73 @@
+/**
+ * Errors a user can act on: every one names what went wrong and, in `hint`,
+ * the way out. The CLI prints message + hint without a stack trace.
+ */
+export type ErrorCode =
+  | 'MODEL_UNREADABLE'
+  | 'MODEL_UNSUPPORTED'
+  | 'UNSUPPORTED_OP'
+  | 'UNSUPPORTED_OPSET'
+  | 'EXTERNAL_DATA_MISSING'
+  | 'SHAPE_MISMATCH'
+  | 'UNKNOWN_NAME'
+  | 'INPUT_UNREADABLE'
+  | 'INVALID_ARGUMENT'
+  | 'RUNTIME_FAILURE'
+  | 'CANCELLED';
+
+export class ConvLensError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, hint?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConvLensError';
+    this.code = code;
+    this.hint = hint;
+  }
+
+  /** Message and hint in one string, as the CLI prints it. */
+  describe(): string {
+    return this.hint ? `${this.message}\n  ${this.hint}` : this.message;
+  }
+}
+
+/** Levenshtein distance, for "did you mean" suggestions. */
+export function editDistance(a: string, b: string): number {
+  const m = a.length;
+  const n = b.length;
+  let prev = Array.from({ length: n + 1 }, (_, j) => j);
+  for (let i = 1; i <= m; i++) {
+    const cur = [i];
+    for (let j = 1; j <= n; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+    }
+    prev = cur;
+  }
+  return prev[n]!;
+}
+
+/** The candidates closest to `name`, best first (substring matches rank first). */
+export function closestNames(name: string, candidates: Iterable<string>, count = 5): string[] {
+  const lower = name.toLowerCase();
+  const scored = [...candidates].map((c) => {
+    const cl = c.toLowerCase();
+    const sub = cl.includes(lower) || lower.includes(cl) ? -1000 : 0;
+    return { c, score: sub + editDistance(lower, cl) };
+  });
+  scored.sort((x, y) => x.score - y.score || x.c.localeCompare(y.c));
+  return scored.slice(0, count).map((s) => s.c);
+}
+
+export function unknownNameError(kind: string, name: string, candidates: Iterable<string>): ConvLensError {
+  const all = [...candidates];
+  const close = closestNames(name, all);
+  return new ConvLensError(
+    'UNKNOWN_NAME',
+    `No ${kind} named "${name}".`,
+    all.length === 0
+      ? `This model has no ${kind}s to choose from.`
+      : `Closest ${kind} names: ${close.join(', ')}. (\`convlens summary\` lists all ${all.length}.)`,
+  );
+}

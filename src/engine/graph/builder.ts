@@ -1,0 +1,330 @@
+import { ConvLensError } from '../errors.js';
+// Registering every op family and reference kernel here means any builder sees the full op set.
+import '../ops/index.js';
+import '../reference/kernels/index.js';
+import { findOp, requireOp } from '../ops/registry.js';
+import { evaluateNode, hasKernel } from '../reference/evaluator.js';
+import { isFloatDType, sizeOf, type DType, type Tensor } from '../tensor.js';
+import { shapeError, type InferContext, type OutputFacts, type ValueFacts } from './facts.js';
+import { Graph, toAttr, type AttrInput, type Dim, type Node, type ValueInfo } from './ir.js';
+
+/** Every graph the builder makes is written against this ai.onnx opset (imports are converted to it). */
+export const INTERNAL_OPSET = 17;
+
+/** Folding bigger constants than this would slow graph building more than it saves at run time. */
+const FOLD_LIMIT = 1 << 20;
+
+export interface OpOptions {
+  /** Node name; default: a fresh name from the op type. */
+  name?: string;
+  /** Output names, or how many fresh outputs to create (default 1). */
+  outputs?: string[] | number;
+  domain?: string;
+}
+
+/**
+ * Builds graphs op by op, inferring each value's dtype, shape and (when static) constant value
+ * as nodes are added, so errors surface at the node that causes them. Used to define models in
+ * code, to import ONNX files, and by the autodiff to emit backward passes.
+ */
+export class GraphBuilder {
+  readonly graph: Graph;
+  private readonly facts = new Map<string, ValueFacts>();
+  private readonly params = new Set<string>();
+  private readonly used = new Set<string>();
+  private readonly constCache = new Map<string, string>();
+  private counter = 0;
+  /** When false, unknown ops get unknown shapes instead of an error (imported models run forward anyway). */
+  strict = true;
+  /** When false, nothing is folded (used to keep a model's own structure intact on import). */
+  fold = true;
+
+  constructor(graph?: Graph) {
+    this.graph = graph ?? new Graph();
+    if (!graph) this.graph.opset = INTERNAL_OPSET;
+    for (const n of this.graph.valueNames()) this.used.add(n);
+    for (const n of this.graph.nodes) if (n.name) this.used.add(n.name);
+  }
+
+  /** Builder over an existing graph (opset-17 form, e.g. from importModel), inferring facts for all its values. */
+  static over(graph: Graph, options: { strict?: boolean } = {}): GraphBuilder {
+    const b = new GraphBuilder(graph);
+    b.strict = options.strict ?? true;
+    for (const i of graph.inputs) b.facts.set(i.name, infoFacts(i));
+    for (const [name, t] of graph.initializers) {
+      if (!graph.inputs.some((i) => i.name === name)) b.facts.set(name, { dtype: t.dtype, shape: [...t.dims], value: t });
+      if (isFloatDType(t.dtype)) b.params.add(name);
+    }
+    for (const node of graph.nodes) {
+      const values = b.constantOutputs(node);
+      if (values) b.setValues(node, values);
+      else b.inferInto(node);
+    }
+    return b;
+  }
+
+  // ------------------------------------------------------------ queries
+
+  has(name: string): boolean {
+    return this.facts.has(name);
+  }
+
+  factsOf(name: string): ValueFacts {
+    const f = this.facts.get(name);
+    if (!f) throw new ConvLensError('UNKNOWN_NAME', `No value named "${name}" in graph "${this.graph.name}".`);
+    return f;
+  }
+
+  shapeOf(name: string): Dim[] {
+    const s = this.factsOf(name).shape;
+    if (!s) throw new ConvLensError('SHAPE_MISMATCH', `The shape of "${name}" is not known statically.`);
+    return s;
+  }
+
+  /** The static shape, or an error naming the value if any dimension is symbolic. */
+  staticShape(name: string): number[] {
+    const s = this.shapeOf(name);
+    if (!s.every((d) => typeof d === 'number')) {
+      throw new ConvLensError('SHAPE_MISMATCH', `"${name}" has shape [${s.join(', ')}], but a static shape is needed here.`, 'Fix the model input size (Model.withInputShape) before differentiating.');
+    }
+    return s as number[];
+  }
+
+  valueOf(name: string): Tensor | undefined {
+    return this.facts.get(name)?.value;
+  }
+
+  isParameter(name: string): boolean {
+    return this.params.has(name);
+  }
+
+  parameters(): string[] {
+    return [...this.params];
+  }
+
+  /** All facts, for consumers that annotate the finished graph. */
+  allFacts(): ReadonlyMap<string, ValueFacts> {
+    return this.facts;
+  }
+
+  // ------------------------------------------------------------ naming
+
+  uniqueName(hint: string): string {
+    let name = hint;
+    while (this.used.has(name)) name = `${hint}_${++this.counter}`;
+    this.used.add(name);
+    return name;
+  }
+
+  // ------------------------------------------------------------ construction
+
+  input(name: string, dtype: DType, shape: Dim[]): string {
+    if (this.facts.has(name)) throw new Error(`input "${name}" already exists`);
+    this.used.add(name);
+    this.graph.inputs.push({ name, dtype, shape: [...shape] });
+    this.facts.set(name, { dtype, shape: [...shape] });
+    return name;
+  }
+
+  /** A trainable parameter (float) or other stored tensor, saved as an initializer. */
+  initializer(name: string, t: Tensor): string {
+    if (this.facts.has(name)) throw new Error(`value "${name}" already exists`);
+    this.used.add(name);
+    this.graph.initializers.set(name, t);
+    this.facts.set(name, { dtype: t.dtype, shape: [...t.dims], value: t });
+    if (isFloatDType(t.dtype)) this.params.add(name);
+    return name;
+  }
+
+  /** A constant (Constant node). Small constants are shared. */
+  constant(t: Tensor, hint = 'const'): string {
+    const small = t.data.length <= 16;
+    const key = small ? `${t.dtype}|${t.dims.join(',')}|${Array.from(t.data as ArrayLike<number | bigint>, String).join(',')}` : '';
+    if (small) {
+      const hit = this.constCache.get(key);
+      if (hit) return hit;
+    }
+    const name = this.uniqueName(hint);
+    this.graph.nodes.push({ op: 'Constant', name, inputs: [], outputs: [name], attrs: { value: { type: 'tensor', value: t } } });
+    this.facts.set(name, { dtype: t.dtype, shape: [...t.dims], value: t });
+    if (small) this.constCache.set(key, name);
+    return name;
+  }
+
+  /** int64 vector constant (shapes, axes, pads). */
+  ints(values: readonly number[], hint = 'ints'): string {
+    return this.constant({ dtype: 'int64', dims: [values.length], data: BigInt64Array.from(values, (v) => BigInt(v)) }, hint);
+  }
+
+  /** float32 scalar constant. */
+  scalar(v: number, hint = 'scalar'): string {
+    return this.constant({ dtype: 'float32', dims: [], data: Float32Array.of(v) }, hint);
+  }
+
+  /** Adds one node with a single output and returns the output's name. */
+  op(type: string, inputs: readonly (string | undefined)[], attrs: Record<string, AttrInput> = {}, options: OpOptions = {}): string {
+    const outs = this.opN(type, inputs, attrs, options);
+    return outs[0]!;
+  }
+
+  /** Adds one node and returns all its output names. */
+  opN(type: string, inputs: readonly (string | undefined)[], attrs: Record<string, AttrInput> = {}, options: OpOptions = {}): string[] {
+    const name = options.name ? this.claim(options.name) : this.uniqueName(type);
+    const outputs =
+      Array.isArray(options.outputs)
+        ? options.outputs.map((o) => (o === '' ? '' : this.claim(o)))
+        : Array.from({ length: options.outputs ?? 1 }, (_, i) => this.uniqueName(i === 0 ? `${name}_out` : `${name}_out${i}`));
+    const typed: Node['attrs'] = {};
+    for (const [k, v] of Object.entries(attrs)) if (v !== undefined) typed[k] = toAttr(k, v);
+    for (const i of inputs) {
+      if (i && !this.facts.has(i)) throw new ConvLensError('UNKNOWN_NAME', `${type} node "${name}": input "${i}" does not exist in graph "${this.graph.name}".`);
+    }
+    const node: Node = { op: type, name, inputs: inputs.map((i) => i ?? ''), outputs, attrs: typed };
+    if (options.domain) node.domain = options.domain;
+    this.addNode(node);
+    return outputs;
+  }
+
+  /** Adds a fully formed node (import path), inferring and possibly folding it. */
+  addNode(node: Node): void {
+    if (node.name) this.used.add(node.name);
+    for (const o of node.outputs) if (o) this.used.add(o);
+    const values = this.fold || node.op === 'Constant' ? this.constantOutputs(node) : undefined;
+    if (values && node.op === 'Constant') {
+      this.graph.nodes.push(node);
+      this.setValues(node, values);
+      return;
+    }
+    if (values) {
+      // Keep the values but not the computation: Constant nodes under the same output names.
+      node.outputs.forEach((o, i) => {
+        if (!o) return;
+        const value = values[i]!;
+        this.graph.nodes.push({ op: 'Constant', name: this.uniqueName(`${node.name}_folded`), inputs: [], outputs: [o], attrs: { value: { type: 'tensor', value } } });
+      });
+      this.setValues(node, values);
+      return;
+    }
+    this.graph.nodes.push(node);
+    this.inferInto(node);
+    // Shape rules compute some values statically (Shape of a static tensor): fold those too.
+    if (this.fold && node.op !== 'Constant' && node.outputs.every((o) => !o || this.facts.get(o)?.value)) {
+      this.graph.nodes.pop();
+      node.outputs.forEach((o) => {
+        if (!o) return;
+        const value = this.facts.get(o)!.value!;
+        this.graph.nodes.push({ op: 'Constant', name: this.uniqueName(`${node.name}_folded`), inputs: [], outputs: [o], attrs: { value: { type: 'tensor', value } } });
+      });
+    }
+  }
+
+  output(name: string): void {
+    const f = this.factsOf(name);
+    if (this.graph.outputs.some((o) => o.name === name)) return;
+    this.graph.outputs.push(f.shape ? { name, dtype: f.dtype, shape: [...f.shape] } : { name, dtype: f.dtype });
+  }
+
+  /** Writes inferred shapes into graph.valueInfo and returns the graph. */
+  build(): Graph {
+    for (const [name, f] of this.facts) {
+      if (f.value || this.graph.initializers.has(name) || this.graph.inputs.some((i) => i.name === name)) continue;
+      const info: ValueInfo = f.shape ? { name, dtype: f.dtype, shape: [...f.shape] } : { name, dtype: f.dtype };
+      this.graph.valueInfo.set(name, info);
+    }
+    return this.graph;
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private claim(name: string): string {
+    if (this.facts.has(name) || (this.used.has(name) && this.graph.valueNames().has(name))) {
+      throw new Error(`value or node name "${name}" is already used in graph "${this.graph.name}"`);
+    }
+    this.used.add(name);
+    return name;
+  }
+
+  private inferInto(node: Node): void {
+    const def = findOp(node.op);
+    if (!def || node.domain) {
+      if (this.strict) requireOp(node, 'shape');
+      for (const o of node.outputs) {
+        if (!o) continue;
+        const known = this.graph.valueInfo.get(o);
+        this.facts.set(o, known ? infoFacts(known) : { dtype: 'float32' });
+      }
+      return;
+    }
+    const ctx = this.context(node);
+    let results: OutputFacts[];
+    results = def.infer(ctx);
+    node.outputs.forEach((o, i) => {
+      if (!o) return;
+      const r = results[i];
+      if (!r) throw shapeError(node, `shape rule produced no facts for output ${i}`);
+      this.facts.set(o, { ...r, ...(r.shape ? { shape: [...r.shape] } : {}) });
+    });
+  }
+
+  private context(node: Node): InferContext {
+    const facts = this.facts;
+    const get = (i: number): ValueFacts | undefined => {
+      const n = node.inputs[i];
+      if (!n) return undefined;
+      const f = facts.get(n);
+      if (!f) throw shapeError(node, `input "${n}" is not defined before this node`);
+      return f;
+    };
+    return {
+      node,
+      opset: this.graph.opset,
+      inputCount: node.inputs.length,
+      input: get,
+      need(i) {
+        const f = get(i);
+        if (!f) throw shapeError(node, `input ${i} is required`);
+        if (!f.shape) throw shapeError(node, `the rank of input "${node.inputs[i]}" is unknown`, 'Give the model input a full shape.');
+        return f as ValueFacts & { shape: Dim[] };
+      },
+      value: (i) => get(i)?.value,
+      error: (message, hint) => shapeError(node, message, hint),
+    };
+  }
+
+  /** The outputs of a node whose inputs are all constants (and not parameters), or undefined. */
+  private constantOutputs(node: Node): Tensor[] | undefined {
+    if (node.domain || !hasKernel(node.op)) return undefined;
+    if (node.op === 'Constant') return evaluateNode(node, [], this.graph.opset);
+    const inputs: (Tensor | undefined)[] = [];
+    let elements = 0;
+    for (const name of node.inputs) {
+      if (!name) {
+        inputs.push(undefined);
+        continue;
+      }
+      const f = this.facts.get(name);
+      if (!f?.value || this.params.has(name)) return undefined;
+      elements += f.value.data.length;
+      inputs.push(f.value);
+    }
+    if (elements > FOLD_LIMIT) return undefined;
+    try {
+      const outs = evaluateNode(node, inputs, this.graph.opset);
+      return outs.some((t) => sizeOf(t.dims) > FOLD_LIMIT) ? undefined : outs;
+    } catch {
+      return undefined; // leave it to the runtime, which reports errors with more context
+    }
+  }
+
+  private setValues(node: Node, values: Tensor[]): void {
+    node.outputs.forEach((o, i) => {
+      if (!o) return;
+      const t = values[i]!;
+      this.facts.set(o, { dtype: t.dtype, shape: [...t.dims], value: t });
+    });
+  }
+}
+
+function infoFacts(i: ValueInfo): ValueFacts {
+  return i.shape ? { dtype: i.dtype, shape: [...i.shape] } : { dtype: i.dtype };
+}

@@ -1,0 +1,95 @@
+import { ConvLensError } from '../errors.js';
+import type { DType, Tensor } from '../tensor.js';
+import type { Dim, Node } from './ir.js';
+
+/** What static analysis knows about a value: its type, its shape, and its value when it is a constant. */
+export interface ValueFacts {
+  dtype: DType;
+  shape?: Dim[];
+  value?: Tensor;
+  /**
+   * For int64 shape vectors whose entries are partly symbolic (Shape of a batch-N tensor):
+   * the entries as dims. Lets Reshape(x, Concat(Gather(Shape(x), 0), [-1])) infer [N, k].
+   */
+  dimsValue?: Dim[];
+}
+
+/** What a shape rule reports per output (a value only when it can compute one cheaply). */
+export type OutputFacts = ValueFacts;
+
+export interface InferContext {
+  readonly node: Node;
+  readonly opset: number;
+  /** Number of inputs given (including omitted optional ones, marked ""). */
+  readonly inputCount: number;
+  /** Facts about input i, or undefined if it is omitted. */
+  input(i: number): ValueFacts | undefined;
+  /** Facts about input i, failing with a clear error if it is missing or its shape is unknown. */
+  need(i: number): ValueFacts & { shape: Dim[] };
+  /** The constant value of input i if static analysis knows it. */
+  value(i: number): Tensor | undefined;
+  /** An error naming this node; rules `throw ctx.error(...)`. */
+  error(message: string, hint?: string): Error;
+}
+
+/** The entries of an int64 vector input as dims: from its constant value or its symbolic dims. */
+export function dimsOfInput(ctx: InferContext, i: number): Dim[] | undefined {
+  const f = ctx.input(i);
+  if (!f) return undefined;
+  if (f.value) return Array.from(f.value.data as ArrayLike<number | bigint>, Number);
+  return f.dimsValue ? [...f.dimsValue] : undefined;
+}
+
+export function shapeError(node: Node, message: string, hint?: string): ConvLensError {
+  return new ConvLensError('SHAPE_MISMATCH', `${node.op} node "${node.name}": ${message}`, hint);
+}
+
+// ---- dimension arithmetic with symbols
+
+let symbolCounter = 0;
+/** A fresh symbol for a dimension that depends on run-time sizes. */
+export function freshSymbol(hint: string): string {
+  return `${hint}?${++symbolCounter}`;
+}
+
+export function isStatic(shape: readonly Dim[] | undefined): shape is number[] {
+  return shape !== undefined && shape.every((d) => typeof d === 'number');
+}
+
+export function broadcastShapes(node: Node, shapes: readonly (readonly Dim[])[]): Dim[] {
+  const rank = Math.max(...shapes.map((s) => s.length));
+  const out: Dim[] = [];
+  for (let k = 0; k < rank; k++) {
+    let d: Dim = 1;
+    for (const s of shapes) {
+      const e = s[s.length - rank + k];
+      if (e === undefined || e === 1) continue;
+      if (d === 1) d = e;
+      else if (d !== e) {
+        if (typeof d === 'number' && typeof e === 'number') {
+          throw shapeError(node, `cannot broadcast shapes ${shapes.map((x) => `[${x.join(', ')}]`).join(' and ')}`);
+        }
+        // a symbol against a number: the number wins (the symbol must equal it or be 1)
+        if (typeof e === 'number') d = e;
+      }
+    }
+    out.push(d);
+  }
+  return out;
+}
+
+/** Normalizes a possibly negative axis against a rank. */
+export function normAxis(node: Node, axis: number, rank: number): number {
+  const a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank) throw shapeError(node, `axis ${axis} is out of range for rank ${rank}`);
+  return a;
+}
+
+export function dimProduct(dims: readonly Dim[]): Dim {
+  let p = 1;
+  for (const d of dims) {
+    if (typeof d !== 'number') return freshSymbol('prod');
+    p *= d;
+  }
+  return p;
+}

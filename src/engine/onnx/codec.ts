@@ -1,0 +1,461 @@
+import protobuf from 'protobufjs';
+import { ConvLensError } from '../errors.js';
+import { Graph, type Attr, type Dim, type Node, type ValueInfo } from '../graph/ir.js';
+import {
+  BYTES_PER_ELEMENT,
+  ONNX_DTYPE_CODES,
+  allocate,
+  dtypeFromOnnx,
+  sizeOf,
+  type DType,
+  type Tensor,
+  type TypedArray,
+} from '../tensor.js';
+import { ONNX_PROTO } from './schema.js';
+
+/** ai.onnx opsets whose CNN-relevant semantics ConvLens implements. */
+export const MIN_OPSET = 11;
+export const MAX_OPSET = 22;
+
+const root = protobuf.parse(ONNX_PROTO, { keepCase: true }).root;
+const ModelProto = root.lookupType('onnx.ModelProto');
+
+// Loose views of decoded messages: protobufjs gives plain objects with these optional fields.
+type Int64 = number | { toNumber(): number } | undefined | null;
+interface TensorMsg {
+  dims?: Int64[];
+  data_type?: number;
+  float_data?: number[];
+  int32_data?: number[];
+  int64_data?: Int64[];
+  double_data?: number[];
+  uint64_data?: Int64[];
+  raw_data?: Uint8Array;
+  name?: string;
+  external_data?: { key?: string; value?: string }[];
+  data_location?: number;
+}
+interface AttrMsg {
+  name?: string;
+  type?: number;
+  f?: number;
+  i?: Int64;
+  s?: Uint8Array;
+  t?: TensorMsg;
+  g?: unknown;
+  floats?: number[];
+  ints?: Int64[];
+  strings?: Uint8Array[];
+  tensors?: TensorMsg[];
+  graphs?: unknown[];
+  ref_attr_name?: string;
+}
+interface NodeMsg {
+  input?: string[];
+  output?: string[];
+  name?: string;
+  op_type?: string;
+  domain?: string;
+  attribute?: AttrMsg[];
+}
+interface DimMsg {
+  dim_value?: Int64;
+  dim_param?: string;
+}
+interface ValueInfoMsg {
+  name?: string;
+  type?: { tensor_type?: { elem_type?: number; shape?: { dim?: DimMsg[] } } };
+}
+interface GraphMsg {
+  node?: NodeMsg[];
+  name?: string;
+  initializer?: TensorMsg[];
+  sparse_initializer?: unknown[];
+  input?: ValueInfoMsg[];
+  output?: ValueInfoMsg[];
+  value_info?: ValueInfoMsg[];
+  doc_string?: string;
+}
+interface ModelMsg {
+  ir_version?: Int64;
+  opset_import?: { domain?: string; version?: Int64 }[];
+  producer_name?: string;
+  producer_version?: string;
+  doc_string?: string;
+  graph?: GraphMsg;
+  metadata_props?: { key?: string; value?: string }[];
+  functions?: unknown[];
+}
+
+const num = (v: Int64): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
+const utf8 = new TextDecoder();
+
+export interface DecodeOptions {
+  /** Used in error messages. */
+  source?: string;
+  /** Reads an external-data file named relative to the model's folder. */
+  readExternal?: (location: string) => Uint8Array;
+}
+
+/** Parses .onnx bytes into a Graph. Throws ConvLensError for anything a user could have got wrong. */
+export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Graph {
+  const source = options.source ?? 'the model';
+  let msg: ModelMsg;
+  try {
+    msg = ModelProto.decode(bytes) as unknown as ModelMsg;
+  } catch (e) {
+    throw new ConvLensError(
+      'MODEL_UNREADABLE',
+      `Cannot read ${source} as an ONNX model: ${(e as Error).message}.`,
+      'The file is truncated or is not an ONNX protobuf; re-export or re-download it.',
+      { cause: e },
+    );
+  }
+  const gm = msg.graph;
+  if (!gm || !gm.node || (gm.node.length === 0 && (gm.output?.length ?? 0) === 0)) {
+    throw new ConvLensError(
+      'MODEL_UNREADABLE',
+      `${source} holds no ONNX graph (${bytes.length} bytes decoded to an empty model).`,
+      'The file is truncated or is not an ONNX model; re-export or re-download it.',
+    );
+  }
+  const g = new Graph();
+  g.irVersion = num(msg.ir_version) || 8;
+  g.producerName = msg.producer_name ?? '';
+  g.producerVersion = msg.producer_version ?? '';
+  g.docString = msg.doc_string ?? '';
+  g.name = gm.name || 'graph';
+  let opset: number | undefined;
+  for (const o of msg.opset_import ?? []) {
+    const domain = o.domain ?? '';
+    if (domain === '' || domain === 'ai.onnx') opset = num(o.version);
+    else g.extraOpsets.push({ domain, version: num(o.version) });
+  }
+  if (opset === undefined) {
+    throw new ConvLensError('UNSUPPORTED_OPSET', `${source} declares no ai.onnx opset.`, 'Re-export the model with opset 11 to 22.');
+  }
+  if (opset < MIN_OPSET || opset > MAX_OPSET) {
+    throw new ConvLensError(
+      'UNSUPPORTED_OPSET',
+      `${source} uses ai.onnx opset ${opset}; ConvLens supports opsets ${MIN_OPSET} to ${MAX_OPSET}.`,
+      opset < MIN_OPSET
+        ? 'Convert it with onnx.version_converter.convert_version(model, 17), or re-export with opset_version=17.'
+        : 'Re-export the model with opset_version=17 (torch.onnx.export) or convert it down with onnx.version_converter.',
+    );
+  }
+  g.opset = opset;
+  if ((gm.sparse_initializer?.length ?? 0) > 0) {
+    throw new ConvLensError('MODEL_UNSUPPORTED', `${source} stores sparse initializers, which ConvLens does not read.`, 'Save the model with dense initializers.');
+  }
+  if ((msg.functions?.length ?? 0) > 0) {
+    throw new ConvLensError('MODEL_UNSUPPORTED', `${source} defines local ONNX functions, which ConvLens does not inline yet.`, 'Export with functions inlined (onnx.inliner.inline_local_functions).');
+  }
+  for (const kv of msg.metadata_props ?? []) if (kv.key) g.metadata.set(kv.key, kv.value ?? '');
+  for (const t of gm.initializer ?? []) {
+    const name = t.name ?? '';
+    g.initializers.set(name, decodeTensor(t, source, options.readExternal));
+  }
+  g.inputs = (gm.input ?? []).map((v) => decodeValueInfo(v, source));
+  g.outputs = (gm.output ?? []).map((v) => decodeValueInfo(v, source));
+  for (const v of gm.value_info ?? []) {
+    if (v.type?.tensor_type) {
+      const info = decodeValueInfo(v, source);
+      g.valueInfo.set(info.name, info);
+    }
+  }
+  g.nodes = (gm.node ?? []).map((n, i) => decodeNode(n, i, source, options.readExternal));
+  return g;
+}
+
+function decodeValueInfo(v: ValueInfoMsg, source: string): ValueInfo {
+  const name = v.name ?? '';
+  const tt = v.type?.tensor_type;
+  if (!tt) {
+    throw new ConvLensError('MODEL_UNSUPPORTED', `${source}: graph value "${name}" is not a tensor (sequence or map types are not supported).`, 'ConvLens handles tensor-only CNN graphs.');
+  }
+  const dtype = dtypeFromOnnx(tt.elem_type ?? 0) ?? 'float32';
+  if (!tt.shape) return { name, dtype };
+  const shape: Dim[] = (tt.shape.dim ?? []).map((d, i) =>
+    d.dim_param ? d.dim_param : d.dim_value != null ? num(d.dim_value) : `${name}_d${i}`,
+  );
+  return { name, dtype, shape };
+}
+
+function decodeNode(n: NodeMsg, index: number, source: string, readExternal: DecodeOptions['readExternal']): Node {
+  const attrs: Record<string, Attr> = {};
+  const op = n.op_type ?? '';
+  const name = n.name || `${op}_${index}`;
+  for (const a of n.attribute ?? []) {
+    const key = a.name ?? '';
+    if (a.ref_attr_name) continue;
+    const decoded = decodeAttr(a, `${op} node "${name}"`, source, readExternal);
+    if (decoded) attrs[key] = decoded;
+  }
+  const node: Node = { op, name, inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])], attrs };
+  if (n.domain && n.domain !== 'ai.onnx') node.domain = n.domain;
+  return node;
+}
+
+// AttributeProto.type codes
+const A_FLOAT = 1, A_INT = 2, A_STRING = 3, A_TENSOR = 4, A_GRAPH = 5, A_FLOATS = 6, A_INTS = 7, A_STRINGS = 8, A_TENSORS = 9, A_GRAPHS = 10;
+
+function decodeAttr(a: AttrMsg, where: string, source: string, readExternal: DecodeOptions['readExternal']): Attr | undefined {
+  switch (a.type) {
+    case A_FLOAT:
+      return { type: 'float', value: a.f ?? 0 };
+    case A_INT:
+      return { type: 'int', value: num(a.i) };
+    case A_STRING:
+      return { type: 'string', value: utf8.decode(a.s ?? new Uint8Array()) };
+    case A_TENSOR:
+      return { type: 'tensor', value: decodeTensor(a.t ?? {}, source, readExternal) };
+    case A_FLOATS:
+      return { type: 'floats', value: [...(a.floats ?? [])] };
+    case A_INTS:
+      return { type: 'ints', value: (a.ints ?? []).map(num) };
+    case A_STRINGS:
+      return { type: 'strings', value: (a.strings ?? []).map((s) => utf8.decode(s)) };
+    case A_GRAPH:
+    case A_GRAPHS:
+      throw new ConvLensError(
+        'MODEL_UNSUPPORTED',
+        `${source}: ${where} has a subgraph attribute "${a.name}" (If/Loop/Scan control flow).`,
+        'ConvLens handles feed-forward CNN graphs; export the model without control flow.',
+      );
+    case A_TENSORS:
+      throw new ConvLensError('MODEL_UNSUPPORTED', `${source}: ${where} has a tensor-list attribute "${a.name}".`, 'Export without it.');
+    default:
+      // IR version 1 files have no type field; infer it from which field is set.
+      if (a.ints && a.ints.length) return { type: 'ints', value: a.ints.map(num) };
+      if (a.floats && a.floats.length) return { type: 'floats', value: [...a.floats] };
+      if (a.t) return { type: 'tensor', value: decodeTensor(a.t, source, readExternal) };
+      if (a.s && a.s.length) return { type: 'string', value: utf8.decode(a.s) };
+      if (a.i != null && num(a.i) !== 0) return { type: 'int', value: num(a.i) };
+      if (a.f != null && a.f !== 0) return { type: 'float', value: a.f };
+      return undefined;
+  }
+}
+
+function decodeTensor(t: TensorMsg, source: string, readExternal: DecodeOptions['readExternal']): Tensor {
+  const name = t.name ?? '(unnamed)';
+  const dims = (t.dims ?? []).map(num);
+  const dtype = dtypeFromOnnx(t.data_type ?? 0);
+  if (!dtype) {
+    throw new ConvLensError('MODEL_UNSUPPORTED', `${source}: tensor "${name}" has data type ${t.data_type}, which ConvLens does not handle.`, 'Convert the model to float32 (and int64 for shapes).');
+  }
+  const n = sizeOf(dims);
+  let raw = t.raw_data && t.raw_data.length ? t.raw_data : undefined;
+  if (t.data_location === 1) {
+    raw = readExternalData(t, name, source, readExternal);
+  }
+  if (raw) {
+    const need = n * BYTES_PER_ELEMENT[dtype];
+    if (raw.length !== need) {
+      throw new ConvLensError(
+        'MODEL_UNREADABLE',
+        `${source}: tensor "${name}" has ${raw.length} bytes of data, but dims [${dims.join(', ')}] of ${dtype} need ${need}.`,
+        'The file is truncated or corrupt; re-export it.',
+      );
+    }
+    const copy = new Uint8Array(need);
+    copy.set(raw);
+    return { dtype, dims, data: viewAs(dtype, copy.buffer) };
+  }
+  const data = allocate(dtype, n);
+  const fill = (src: ArrayLike<number | bigint> | undefined, conv: (v: number | bigint) => number | bigint): void => {
+    if (!src || src.length === 0) {
+      if (n === 0) return;
+      throw new ConvLensError('MODEL_UNREADABLE', `${source}: tensor "${name}" has no data for its ${n} elements.`, 'The file is truncated or corrupt; re-export it.');
+    }
+    if (src.length !== n) {
+      throw new ConvLensError('MODEL_UNREADABLE', `${source}: tensor "${name}" has ${src.length} values for dims [${dims.join(', ')}].`, 'The file is corrupt; re-export it.');
+    }
+    for (let i = 0; i < n; i++) (data as unknown as (number | bigint)[])[i] = conv(src[i]!);
+  };
+  switch (dtype) {
+    case 'float32':
+      fill(t.float_data, Number);
+      break;
+    case 'float64':
+      fill(t.double_data, Number);
+      break;
+    case 'int64':
+      fill((t.int64_data ?? []).map((v) => BigInt(num(v))), (v) => v);
+      break;
+    case 'uint64':
+    case 'uint32':
+      fill((t.uint64_data ?? []).map(num), (v) => (dtype === 'uint64' ? BigInt(v) : Number(v)));
+      break;
+    default:
+      fill(t.int32_data, Number);
+  }
+  return { dtype, dims, data };
+}
+
+function readExternalData(t: TensorMsg, name: string, source: string, readExternal: DecodeOptions['readExternal']): Uint8Array {
+  const kv = new Map((t.external_data ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+  const location = kv.get('location');
+  if (!location) {
+    throw new ConvLensError('MODEL_UNREADABLE', `${source}: tensor "${name}" is marked external but names no location.`, 'The file is corrupt; re-export it.');
+  }
+  if (!readExternal) {
+    throw new ConvLensError(
+      'EXTERNAL_DATA_MISSING',
+      `${source}: tensor "${name}" keeps its data in the external file "${location}", and no folder was given to read it from.`,
+      'Load the model from its file path (not from bytes) so its external-data files can be found beside it.',
+    );
+  }
+  let file: Uint8Array;
+  try {
+    file = readExternal(location);
+  } catch (e) {
+    throw new ConvLensError(
+      'EXTERNAL_DATA_MISSING',
+      `${source}: tensor "${name}" keeps its data in "${location}", which cannot be read (${(e as Error).message}).`,
+      `Put "${location}" next to the .onnx file, as it was when the model was saved.`,
+      { cause: e },
+    );
+  }
+  const offset = Number(kv.get('offset') ?? 0);
+  const length = kv.has('length') ? Number(kv.get('length')) : file.length - offset;
+  if (offset + length > file.length) {
+    throw new ConvLensError(
+      'MODEL_UNREADABLE',
+      `${source}: tensor "${name}" needs bytes ${offset}..${offset + length} of "${location}", which has only ${file.length}.`,
+      'The external-data file is truncated; copy it again.',
+    );
+  }
+  return file.subarray(offset, offset + length);
+}
+
+function viewAs(dtype: DType, buf: ArrayBuffer): TypedArray {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(buf);
+    case 'float64':
+      return new Float64Array(buf);
+    case 'int64':
+      return new BigInt64Array(buf);
+    case 'uint64':
+      return new BigUint64Array(buf);
+    case 'int32':
+      return new Int32Array(buf);
+    case 'int16':
+      return new Int16Array(buf);
+    case 'int8':
+      return new Int8Array(buf);
+    case 'uint8':
+    case 'bool':
+      return new Uint8Array(buf);
+    case 'uint16':
+    case 'float16':
+      return new Uint16Array(buf);
+    case 'uint32':
+      return new Uint32Array(buf);
+  }
+}
+
+// ---------------------------------------------------------------- encoding
+
+export interface EncodeOptions {
+  /**
+   * Tensors with at least this many bytes go to the external-data file that `writeExternal`
+   * receives (ONNX's external-data convention); default: everything inline.
+   */
+  externalThreshold?: number;
+  externalLocation?: string;
+  writeExternal?: (location: string, data: Uint8Array) => void;
+}
+
+/** Serializes a Graph to .onnx bytes. */
+export function encodeModel(g: Graph, options: EncodeOptions = {}): Uint8Array {
+  const external: Uint8Array[] = [];
+  let externalSize = 0;
+  const encodeTensor = (name: string, t: Tensor, allowExternal: boolean): Record<string, unknown> => {
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    const msg: Record<string, unknown> = { name, dims: [...t.dims], data_type: ONNX_DTYPE_CODES[t.dtype] };
+    if (allowExternal && options.writeExternal && options.externalThreshold !== undefined && bytes.length >= options.externalThreshold) {
+      // Align each tensor to 4096 bytes so readers can mmap it, as onnx.save_model does.
+      const pad = (4096 - (externalSize % 4096)) % 4096;
+      if (pad) external.push(new Uint8Array(pad));
+      externalSize += pad;
+      msg.data_location = 1;
+      msg.external_data = [
+        { key: 'location', value: options.externalLocation ?? 'model.onnx.data' },
+        { key: 'offset', value: String(externalSize) },
+        { key: 'length', value: String(bytes.length) },
+      ];
+      external.push(bytes.slice());
+      externalSize += bytes.length;
+    } else {
+      msg.raw_data = bytes;
+    }
+    return msg;
+  };
+  const vi = (v: ValueInfo): Record<string, unknown> => ({
+    name: v.name,
+    type: {
+      tensor_type: {
+        elem_type: ONNX_DTYPE_CODES[v.dtype],
+        ...(v.shape ? { shape: { dim: v.shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } : {}),
+      },
+    },
+  });
+  const enc = new TextEncoder();
+  const attr = (key: string, a: Attr): Record<string, unknown> => {
+    switch (a.type) {
+      case 'float':
+        return { name: key, type: A_FLOAT, f: a.value };
+      case 'int':
+        return { name: key, type: A_INT, i: a.value };
+      case 'string':
+        return { name: key, type: A_STRING, s: enc.encode(a.value) };
+      case 'floats':
+        return { name: key, type: A_FLOATS, floats: a.value };
+      case 'ints':
+        return { name: key, type: A_INTS, ints: a.value };
+      case 'strings':
+        return { name: key, type: A_STRINGS, strings: a.value.map((s) => enc.encode(s)) };
+      case 'tensor':
+        return { name: key, type: A_TENSOR, t: encodeTensor('', a.value, false) };
+    }
+  };
+  const graph = {
+    name: g.name,
+    doc_string: g.docString || undefined,
+    node: g.nodes.map((n) => ({
+      input: n.inputs,
+      output: n.outputs,
+      name: n.name,
+      op_type: n.op,
+      ...(n.domain ? { domain: n.domain } : {}),
+      attribute: Object.entries(n.attrs).map(([k, a]) => attr(k, a)),
+    })),
+    initializer: [...g.initializers].map(([name, t]) => encodeTensor(name, t, true)),
+    input: g.inputs.map(vi),
+    output: g.outputs.map(vi),
+    value_info: [...g.valueInfo.values()].filter((v) => v.shape).map(vi),
+  };
+  const model = {
+    ir_version: g.irVersion,
+    opset_import: [{ domain: '', version: g.opset }, ...g.extraOpsets],
+    producer_name: g.producerName || 'convlens',
+    producer_version: g.producerVersion,
+    doc_string: g.docString || undefined,
+    graph,
+    metadata_props: [...g.metadata].map(([key, value]) => ({ key, value })),
+  };
+  const err = ModelProto.verify(model);
+  if (err) throw new Error(`encodeModel: internal error building the protobuf: ${err}`);
+  const bytes = ModelProto.encode(ModelProto.fromObject(model)).finish();
+  if (external.length && options.writeExternal) {
+    const all = new Uint8Array(externalSize);
+    let off = 0;
+    for (const b of external) {
+      all.set(b, off);
+      off += b.length;
+    }
+    options.writeExternal(options.externalLocation ?? 'model.onnx.data', all);
+  }
+  return bytes;
+}

@@ -1,0 +1,163 @@
+import { GraphBuilder, INTERNAL_OPSET } from '../graph/builder.js';
+import { attrInt, attrInts, attrString, type Attr, type Graph, type Node } from '../graph/ir.js';
+import { ConvLensError } from '../errors.js';
+import { toNumbers } from '../tensor.js';
+
+/**
+ * Rewrites a decoded graph (any supported opset) into the opset-17 form every shape rule,
+ * backward rule and kernel is written against, folding constant shape arithmetic on the way.
+ * Value and node names are kept, so layer names stay what the user's exporter called them.
+ */
+export function normalizeGraph(src: Graph, source = 'the model'): Graph {
+  const from = src.opset;
+  const b = new GraphBuilder();
+  const g = b.graph;
+  g.name = src.name;
+  g.metadata = new Map(src.metadata);
+  g.producerName = src.producerName;
+  g.producerVersion = src.producerVersion;
+  g.docString = src.docString;
+  g.extraOpsets = src.extraOpsets.map((o) => ({ ...o }));
+  g.valueInfo = new Map(src.valueInfo);
+  b.strict = false;
+  for (const i of src.inputs) {
+    if (src.initializers.has(i.name)) continue;
+    b.input(i.name, i.dtype, i.shape ?? []);
+    if (!i.shape) g.inputs[g.inputs.length - 1]!.shape = undefined;
+  }
+  for (const [name, t] of src.initializers) b.initializer(name, t);
+  for (const node of src.nodes) convertNode(b, node, from, source);
+  for (const o of src.outputs) {
+    if (!b.has(o.name)) throw new ConvLensError('MODEL_UNREADABLE', `${source}: graph output "${o.name}" is not produced by any node.`, 'The model is malformed; re-export it.');
+    b.output(o.name);
+    const declared = o.shape;
+    const inferred = g.outputs[g.outputs.length - 1]!;
+    if (!inferred.shape && declared) inferred.shape = [...declared];
+  }
+  return b.build();
+}
+
+const REDUCE_WITH_AXES_ATTR = ['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare'];
+
+function convertNode(b: GraphBuilder, node: Node, from: number, source: string): void {
+  const n: Node = { ...node, inputs: [...node.inputs], outputs: [...node.outputs], attrs: { ...node.attrs } };
+  const constInts = (i: number, what: string): number[] | undefined => {
+    const name = n.inputs[i];
+    if (!name) return undefined;
+    const v = b.valueOf(name);
+    if (!v) {
+      throw new ConvLensError('MODEL_UNSUPPORTED', `${source}: ${n.op} node "${n.name}" computes its ${what} at run time; ConvLens needs them constant to convert opset ${from} to ${INTERNAL_OPSET}.`, 'Export the model with opset 17, or with constant-folding enabled.');
+    }
+    return toNumbers(v);
+  };
+  const moveAttrToInput = (key: string, position: number): void => {
+    const v = attrInts(n, key);
+    delete n.attrs[key];
+    if (v) {
+      while (n.inputs.length < position) n.inputs.push('');
+      n.inputs[position] = b.ints(v, `${n.name}_${key}`);
+    }
+  };
+  if (!n.domain) {
+    if (from < 13) {
+      if (n.op === 'Squeeze' || n.op === 'Unsqueeze' || n.op === 'ReduceSum') moveAttrToInput('axes', 1);
+      if (n.op === 'Split') moveAttrToInput('split', 1);
+      if ((n.op === 'Softmax' || n.op === 'LogSoftmax') && convertOldSoftmax(b, n)) return;
+    }
+    if (from >= 18) {
+      if (REDUCE_WITH_AXES_ATTR.includes(n.op)) {
+        const axes = constInts(1, 'reduction axes');
+        n.inputs = [n.inputs[0]!];
+        const noop = attrInt(n, 'noop_with_empty_axes', 0);
+        delete n.attrs['noop_with_empty_axes'];
+        if (axes && axes.length) n.attrs['axes'] = { type: 'ints', value: axes };
+        else if (noop) {
+          b.addNode({ op: 'Identity', name: n.name, inputs: [n.inputs[0]!], outputs: n.outputs, attrs: {} });
+          return;
+        }
+      }
+      if (n.op === 'Split' && n.attrs['num_outputs']) {
+        delete n.attrs['num_outputs'];
+        if (!n.inputs[1]) {
+          const x = b.shapeOf(n.inputs[0]!);
+          const axis = attrInt(n, 'axis', 0);
+          const d = x[axis < 0 ? axis + x.length : axis];
+          if (typeof d !== 'number') throw new ConvLensError('MODEL_UNSUPPORTED', `${source}: Split node "${n.name}" splits a dynamic axis into num_outputs parts.`, 'Export with static sizes on that axis.');
+          const k = n.outputs.length;
+          const chunk = Math.ceil(d / k);
+          n.inputs[1] = b.ints(Array.from({ length: k }, (_, i) => (i < k - 1 ? chunk : d - chunk * (k - 1))));
+        }
+      }
+      if (n.op === 'Pad' && n.inputs[3]) {
+        const axes = constInts(3, 'pad axes')!;
+        const pads = constInts(1, 'pads')!;
+        const r = b.shapeOf(n.inputs[0]!).length;
+        const full = new Array<number>(2 * r).fill(0);
+        axes.forEach((a0, i) => {
+          const a = a0 < 0 ? a0 + r : a0;
+          full[a] = pads[i]!;
+          full[a + r] = pads[i + axes.length]!;
+        });
+        n.inputs = [n.inputs[0]!, b.ints(full), n.inputs[2] ?? ''];
+        while (n.inputs.length && n.inputs[n.inputs.length - 1] === '') n.inputs.pop();
+      }
+      if (n.op === 'Resize') {
+        if (attrInt(n, 'antialias', 0)) throw new ConvLensError('MODEL_UNSUPPORTED', `${source}: Resize node "${n.name}" uses antialias=1, which ConvLens does not differentiate.`, 'Export without antialiasing.');
+        if (n.attrs['axes']) throw new ConvLensError('MODEL_UNSUPPORTED', `${source}: Resize node "${n.name}" uses the axes attribute (opset 18).`, 'Export with full-rank scales or sizes.');
+        const policy = attrString(n, 'keep_aspect_ratio_policy', 'stretch');
+        if (policy !== 'stretch') throw new ConvLensError('MODEL_UNSUPPORTED', `${source}: Resize node "${n.name}" uses keep_aspect_ratio_policy=${policy}.`, 'Export with explicit sizes.');
+        delete n.attrs['antialias'];
+        delete n.attrs['keep_aspect_ratio_policy'];
+        if (attrString(n, 'coordinate_transformation_mode', 'half_pixel') === 'half_pixel_symmetric') {
+          throw new ConvLensError('MODEL_UNSUPPORTED', `${source}: Resize node "${n.name}" uses half_pixel_symmetric coordinates (opset 19).`, 'Export with half_pixel or align_corners.');
+        }
+      }
+    }
+    if (n.op === 'Upsample') {
+      // Upsample is Resize with asymmetric coordinates and floor rounding.
+      const mode = attrString(n, 'mode', 'nearest');
+      n.op = 'Resize';
+      n.attrs = {
+        mode: { type: 'string', value: mode === 'bilinear' ? 'linear' : mode },
+        coordinate_transformation_mode: { type: 'string', value: 'asymmetric' },
+        nearest_mode: { type: 'string', value: 'floor' },
+      } satisfies Record<string, Attr>;
+      n.inputs = [n.inputs[0]!, '', n.inputs[1]!];
+    }
+    if (n.op === 'Dropout') {
+      // Inference graph: Dropout is the identity (a mask output, if used, is all true).
+      b.addNode({ op: 'Identity', name: n.name, inputs: [n.inputs[0]!], outputs: [n.outputs[0]!], attrs: {} });
+      if (n.outputs[1]) {
+        const shape = b.op('Shape', [n.inputs[0]!]);
+        b.addNode({ op: 'ConstantOfShape', name: `${n.name}_mask`, inputs: [shape], outputs: [n.outputs[1]], attrs: { value: { type: 'tensor', value: { dtype: 'bool', dims: [1], data: Uint8Array.of(1) } } } });
+      }
+      return;
+    }
+    if (n.op === 'BatchNormalization') {
+      delete n.attrs['spatial'];
+      delete n.attrs['is_test'];
+      delete n.attrs['consumed_inputs'];
+    }
+  }
+  b.addNode(n);
+}
+
+/** Opset < 13 Softmax coerces to 2-D at `axis` (default 1); rewrite as Flatten, Softmax, Reshape. */
+function convertOldSoftmax(b: GraphBuilder, n: Node): boolean {
+  const x = n.inputs[0]!;
+  const shape = b.factsOf(x).shape;
+  const axis = attrInt(n, 'axis', 1);
+  if (shape) {
+    const r = shape.length;
+    const a = axis < 0 ? axis + r : axis;
+    if (a === r - 1) {
+      // Same semantics as opset 13 along the last axis.
+      b.addNode({ ...n, attrs: { axis: { type: 'int', value: -1 } } });
+      return true;
+    }
+  }
+  const flat = b.op('Flatten', [x], { axis });
+  const soft = b.op(n.op, [flat], { axis: -1 });
+  b.addNode({ op: 'Reshape', name: n.name, inputs: [soft, b.op('Shape', [x])], outputs: n.outputs, attrs: {} });
+  return true;
+}

@@ -1,0 +1,14 @@
+// Registers every op family (shape rule + backward rules, one file per family).
+import './layout.js';
+import './elementwise.js';
+import './reduce.js';
+import './indexing.js';
+import './conv.js';
+import './pool.js';
+import './linear.js';
+import './activation.js';
+import './normalization.js';
+import './softmax.js';
+import './resize.js';
+
+export { supportedOps, differentiableOps, RULE_SETS, type RuleSetName } from './registry.js';

@@ -1,0 +1,82 @@
+import { ConvLensError } from '../errors.js';
+import type { InferContext, OutputFacts, ValueFacts } from '../graph/facts.js';
+import type { GraphBuilder } from '../graph/builder.js';
+import type { Node } from '../graph/ir.js';
+import type { Tensor } from '../tensor.js';
+
+/** Backward rule sets an attribution method can choose per call. */
+export type RuleSetName = 'standard' | 'guided' | 'deconvnet';
+export const RULE_SETS: readonly RuleSetName[] = ['standard', 'guided', 'deconvnet'];
+
+/**
+ * What a backward rule sees: the forward node, the builder that emits into the combined
+ * forward+backward graph, and the upstream gradients of the node's outputs.
+ */
+export interface GradContext {
+  readonly node: Node;
+  readonly b: GraphBuilder;
+  /** Forward input i (a value name). */
+  x(i: number): string;
+  /** Forward output i (a value name). */
+  y(i: number): string;
+  /** Upstream gradient of output i; undefined when no gradient reaches it (it is zero). */
+  dy(i: number): string | undefined;
+  /** Whether the caller needs the gradient of input i (rules skip work for the rest). */
+  wants(i: number): boolean;
+  /** Static facts about any value. */
+  facts(name: string): ValueFacts;
+  /** The constant value of forward input i, if known statically. */
+  constant(i: number): Tensor | undefined;
+}
+
+/** Returns one gradient per forward input (undefined = none). */
+export type GradRule = (g: GradContext) => (string | undefined)[];
+
+export interface OpDef {
+  type: string;
+  infer(ctx: InferContext): OutputFacts[];
+  /** The standard reverse-mode rule; absent for ops gradients never flow through. */
+  grad?: GradRule;
+  /** Rules that replace `grad` under a non-standard rule set (guided backprop, deconvnet). */
+  variants?: Partial<Record<RuleSetName, GradRule>>;
+  /** Inputs that never carry gradient (shapes, axes, indices, pads). */
+  noGradInputs?: readonly number[];
+  /** Outputs are integer/boolean or otherwise piecewise constant: no gradient passes. */
+  nonDifferentiable?: boolean;
+}
+
+const registry = new Map<string, OpDef>();
+
+export function defineOp(def: OpDef): void {
+  if (registry.has(def.type)) throw new Error(`op ${def.type} defined twice`);
+  registry.set(def.type, def);
+}
+
+export function findOp(type: string): OpDef | undefined {
+  return registry.get(type);
+}
+
+export function supportedOps(): string[] {
+  return [...registry.keys()].sort();
+}
+
+export function differentiableOps(): string[] {
+  return [...registry.values()]
+    .filter((d) => d.grad || d.nonDifferentiable)
+    .map((d) => d.type)
+    .sort();
+}
+
+export function requireOp(node: Node, purpose: 'shape' | 'gradient'): OpDef {
+  const def = node.domain ? undefined : registry.get(node.op);
+  if (!def || (purpose === 'gradient' && !def.grad && !def.nonDifferentiable)) {
+    const list = purpose === 'gradient' ? differentiableOps() : supportedOps();
+    const what = node.domain ? `${node.domain}::${node.op}` : node.op;
+    throw new ConvLensError(
+      'UNSUPPORTED_OP',
+      `Op ${what} (node "${node.name}") has no ${purpose === 'gradient' ? 'backward rule' : 'shape rule'} in ConvLens.`,
+      `Supported ops: ${list.join(', ')}. Re-export the model with these ops, or open an issue asking for ${what}.`,
+    );
+  }
+  return def;
+}

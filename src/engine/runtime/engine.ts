@@ -1,0 +1,92 @@
+import { encodeModel } from '../onnx/codec.js';
+import type { Graph } from '../graph/ir.js';
+import type { Tensor } from '../tensor.js';
+import type { Backend, Session } from './backend.js';
+
+export interface EngineOptions {
+  /** intra-op threads per session (default: backend default, all cores) */
+  threads?: number;
+  /** how many compiled sessions to keep (least recently used are released) */
+  cacheSize?: number;
+}
+
+/** A graph compiled into a runtime session. */
+export class CompiledGraph {
+  constructor(
+    readonly key: string,
+    readonly graph: Graph,
+    private readonly session: Session,
+  ) {}
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  run(feeds: Record<string, Tensor>, fetch?: readonly string[]): Promise<Record<string, Tensor>> {
+    return this.session.run(feeds, fetch);
+  }
+
+  /** @internal */
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+/**
+ * Compiles graphs into sessions and caches them by what they compute, because iterative
+ * methods run the same graph thousands of times and session creation costs 100+ ms.
+ */
+export class Engine {
+  private readonly cache = new Map<string, Promise<CompiledGraph>>();
+  readonly options: Required<Pick<EngineOptions, 'cacheSize'>> & EngineOptions;
+
+  constructor(
+    readonly backend: Backend,
+    options: EngineOptions = {},
+  ) {
+    this.options = { cacheSize: 32, ...options };
+  }
+
+  /**
+   * The compiled session for `key`, building the graph with `build` on first use.
+   * Keys must identify the computation: model identity, outputs, seeds, wrt, rule set.
+   */
+  compile(key: string, build: () => Graph): Promise<CompiledGraph> {
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return hit;
+    }
+    const pending = (async () => {
+      const graph = build();
+      const session = await this.backend.createSession(encodeModel(graph), this.options.threads ? { threads: this.options.threads } : {});
+      return new CompiledGraph(key, graph, session);
+    })();
+    this.cache.set(key, pending);
+    pending.catch(() => this.cache.delete(key));
+    while (this.cache.size > this.options.cacheSize) {
+      const oldest = this.cache.keys().next().value as string;
+      const victim = this.cache.get(oldest)!;
+      this.cache.delete(oldest);
+      victim.then((c) => c.release()).catch(() => undefined);
+    }
+    return pending;
+  }
+
+  /** Compiles a graph without caching it (one-off runs). */
+  async compileOnce(graph: Graph): Promise<CompiledGraph> {
+    const session = await this.backend.createSession(encodeModel(graph), this.options.threads ? { threads: this.options.threads } : {});
+    return new CompiledGraph('', graph, session);
+  }
+
+  async dispose(): Promise<void> {
+    const all = [...this.cache.values()];
+    this.cache.clear();
+    for (const p of all) await p.then((c) => c.release()).catch(() => undefined);
+  }
+}

@@ -1,0 +1,207 @@
+// Host-side tensors: plain typed arrays plus dims, independent of any runtime binding.
+
+export type DType =
+  | 'float32'
+  | 'float64'
+  | 'float16'
+  | 'int64'
+  | 'int32'
+  | 'int16'
+  | 'int8'
+  | 'uint8'
+  | 'uint16'
+  | 'uint32'
+  | 'uint64'
+  | 'bool';
+
+export type TypedArray =
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array
+  | Int32Array
+  | Int16Array
+  | Int8Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array;
+
+export interface Tensor {
+  readonly dtype: DType;
+  readonly dims: readonly number[];
+  readonly data: TypedArray;
+}
+
+/** ONNX TensorProto.DataType codes. */
+export const ONNX_DTYPE_CODES: Record<DType, number> = {
+  float32: 1,
+  uint8: 2,
+  int8: 3,
+  uint16: 4,
+  int16: 5,
+  int32: 6,
+  int64: 7,
+  bool: 9,
+  float16: 10,
+  float64: 11,
+  uint32: 12,
+  uint64: 13,
+};
+
+const CODE_TO_DTYPE = new Map<number, DType>(
+  Object.entries(ONNX_DTYPE_CODES).map(([k, v]) => [v, k as DType]),
+);
+
+export function dtypeFromOnnx(code: number): DType | undefined {
+  return CODE_TO_DTYPE.get(code);
+}
+
+export const BYTES_PER_ELEMENT: Record<DType, number> = {
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  uint16: 2,
+  uint32: 4,
+  uint64: 8,
+  bool: 1,
+};
+
+export function isFloatDType(d: DType): boolean {
+  return d === 'float32' || d === 'float64' || d === 'float16';
+}
+
+export function sizeOf(dims: readonly number[]): number {
+  let n = 1;
+  for (const d of dims) n *= d;
+  return n;
+}
+
+export function allocate(dtype: DType, n: number): TypedArray {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(n);
+    case 'float64':
+      return new Float64Array(n);
+    case 'int64':
+      return new BigInt64Array(n);
+    case 'uint64':
+      return new BigUint64Array(n);
+    case 'int32':
+      return new Int32Array(n);
+    case 'int16':
+      return new Int16Array(n);
+    case 'int8':
+      return new Int8Array(n);
+    case 'uint8':
+    case 'bool':
+      return new Uint8Array(n);
+    case 'uint16':
+    case 'float16':
+      return new Uint16Array(n);
+    case 'uint32':
+      return new Uint32Array(n);
+  }
+}
+
+export function tensor(dtype: DType, dims: readonly number[], data?: TypedArray | ArrayLike<number> | ArrayLike<bigint>): Tensor {
+  const n = sizeOf(dims);
+  let arr: TypedArray;
+  if (data === undefined) arr = allocate(dtype, n);
+  else if (ArrayBuffer.isView(data) && sameKind(dtype, data as TypedArray)) arr = data as TypedArray;
+  else {
+    arr = allocate(dtype, n);
+    const src = data as ArrayLike<number | bigint>;
+    if (src.length !== n) throw new Error(`tensor(): ${src.length} values for dims [${dims.join(', ')}] (${n} elements)`);
+    const big = arr instanceof BigInt64Array || arr instanceof BigUint64Array;
+    for (let i = 0; i < n; i++) {
+      const v = src[i]!;
+      (arr as unknown as (number | bigint)[])[i] = big ? BigInt(typeof v === 'bigint' ? v : Math.trunc(v)) : Number(v);
+    }
+  }
+  if (arr.length !== n) throw new Error(`tensor(): ${arr.length} values for dims [${dims.join(', ')}] (${n} elements)`);
+  return { dtype, dims: [...dims], data: arr };
+}
+
+function sameKind(dtype: DType, a: TypedArray): boolean {
+  switch (dtype) {
+    case 'float32':
+      return a instanceof Float32Array;
+    case 'float64':
+      return a instanceof Float64Array;
+    case 'int64':
+      return a instanceof BigInt64Array;
+    case 'uint64':
+      return a instanceof BigUint64Array;
+    case 'int32':
+      return a instanceof Int32Array;
+    case 'int16':
+      return a instanceof Int16Array;
+    case 'int8':
+      return a instanceof Int8Array;
+    case 'uint8':
+    case 'bool':
+      return a instanceof Uint8Array;
+    case 'uint16':
+    case 'float16':
+      return a instanceof Uint16Array;
+    case 'uint32':
+      return a instanceof Uint32Array;
+  }
+}
+
+export const f32 = (dims: readonly number[], data?: ArrayLike<number>): Tensor => tensor('float32', dims, data);
+export const i64 = (dims: readonly number[], data?: ArrayLike<number> | ArrayLike<bigint>): Tensor =>
+  tensor('int64', dims, data);
+export const scalarF32 = (v: number): Tensor => tensor('float32', [], [v]);
+export const vecI64 = (v: readonly number[]): Tensor => tensor('int64', [v.length], v);
+
+/** Values as JS numbers (int64 converted; exact below 2^53, which covers shapes and indices). */
+export function toNumbers(t: Tensor): number[] {
+  const out = new Array<number>(t.data.length);
+  for (let i = 0; i < t.data.length; i++) out[i] = Number(t.data[i]!);
+  return out;
+}
+
+export function toFloat64(t: Tensor): Float64Array {
+  if (t.data instanceof Float64Array) return t.data;
+  if (t.dtype === 'float16') return Float64Array.from(t.data as Uint16Array, halfToFloat);
+  const out = new Float64Array(t.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = Number(t.data[i]!);
+  return out;
+}
+
+export function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+/** Converts values to another dtype (ONNX Cast semantics for the numeric types). */
+export function castTensor(t: Tensor, to: DType): Tensor {
+  if (t.dtype === to) return t;
+  const src = toFloat64(t);
+  const out = allocate(to, src.length);
+  if (out instanceof BigInt64Array || out instanceof BigUint64Array) {
+    for (let i = 0; i < src.length; i++) out[i] = BigInt(Math.trunc(src[i]!));
+  } else if (to === 'bool') {
+    for (let i = 0; i < src.length; i++) (out as Uint8Array)[i] = src[i] !== 0 ? 1 : 0;
+  } else if (to === 'float16') {
+    throw new Error('castTensor: float16 output is not supported');
+  } else {
+    const o = out as Float32Array;
+    for (let i = 0; i < src.length; i++) o[i] = src[i]!;
+  }
+  return { dtype: to, dims: [...t.dims], data: out };
+}
+
+export function shapeString(dims: readonly (number | string)[]): string {
+  return `[${dims.join(', ')}]`;
+}
