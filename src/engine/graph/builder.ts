@@ -118,11 +118,12 @@ export class GraphBuilder {
 
   // ------------------------------------------------------------ construction
 
-  input(name: string, dtype: DType, shape: Dim[]): string {
+  /** A graph input; `shape` undefined means even the rank is unknown. */
+  input(name: string, dtype: DType, shape: Dim[] | undefined): string {
     if (this.facts.has(name)) throw new Error(`input "${name}" already exists`);
     this.used.add(name);
-    this.graph.inputs.push({ name, dtype, shape: [...shape] });
-    this.facts.set(name, { dtype, shape: [...shape] });
+    this.graph.inputs.push(shape ? { name, dtype, shape: [...shape] } : { name, dtype });
+    this.facts.set(name, shape ? { dtype, shape: [...shape] } : { dtype });
     return name;
   }
 
@@ -162,13 +163,13 @@ export class GraphBuilder {
   }
 
   /** Adds one node with a single output and returns the output's name. */
-  op(type: string, inputs: readonly (string | undefined)[], attrs: Record<string, AttrInput> = {}, options: OpOptions = {}): string {
+  op(type: string, inputs: readonly (string | undefined)[], attrs: Record<string, AttrInput | undefined> = {}, options: OpOptions = {}): string {
     const outs = this.opN(type, inputs, attrs, options);
     return outs[0]!;
   }
 
   /** Adds one node and returns all its output names. */
-  opN(type: string, inputs: readonly (string | undefined)[], attrs: Record<string, AttrInput> = {}, options: OpOptions = {}): string[] {
+  opN(type: string, inputs: readonly (string | undefined)[], attrs: Record<string, AttrInput | undefined> = {}, options: OpOptions = {}): string[] {
     const name = options.name ? this.claim(options.name) : this.uniqueName(type);
     const outputs =
       Array.isArray(options.outputs)
@@ -251,19 +252,38 @@ export class GraphBuilder {
       for (const o of node.outputs) {
         if (!o) continue;
         const known = this.graph.valueInfo.get(o);
-        this.facts.set(o, known ? infoFacts(known) : { dtype: 'float32' });
+        this.facts.set(o, known ? infoFacts(known) : { dtype: this.firstInputDType(node) });
       }
       return;
     }
     const ctx = this.context(node);
     let results: OutputFacts[];
-    results = def.infer(ctx);
+    try {
+      results = def.infer(ctx);
+    } catch (e) {
+      if (this.strict) throw e;
+      // Forward-only use of an imported model: an op downstream of one without a shape rule
+      // gets unknown shapes; ONNX Runtime still runs it, and the gradient builder (strict)
+      // reports the op that lacks a rule.
+      results = node.outputs.map((o) => {
+        const known = this.graph.valueInfo.get(o);
+        return known ? infoFacts(known) : { dtype: this.firstInputDType(node) };
+      });
+    }
     node.outputs.forEach((o, i) => {
       if (!o) return;
       const r = results[i];
       if (!r) throw shapeError(node, `shape rule produced no facts for output ${i}`);
       this.facts.set(o, { ...r, ...(r.shape ? { shape: [...r.shape] } : {}) });
     });
+  }
+
+  private firstInputDType(node: Node): DType {
+    for (const i of node.inputs) {
+      const f = i ? this.facts.get(i) : undefined;
+      if (f) return f.dtype;
+    }
+    return 'float32';
   }
 
   private context(node: Node): InferContext {

@@ -87,9 +87,12 @@ export function normAxis(node: Node, axis: number, rank: number): number {
 
 export function dimProduct(dims: readonly Dim[]): Dim {
   let p = 1;
+  const symbols: string[] = [];
   for (const d of dims) {
-    if (typeof d !== 'number') return freshSymbol('prod');
-    p *= d;
+    if (typeof d === 'number') p *= d;
+    else symbols.push(d);
   }
-  return p;
+  if (symbols.length === 0) return p;
+  // N x 1 x 1 is still N (Flatten after global pooling keeps the batch symbol).
+  return symbols.length === 1 && p === 1 ? symbols[0]! : freshSymbol('prod');
 }

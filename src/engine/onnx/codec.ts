@@ -88,6 +88,8 @@ interface ModelMsg {
 }
 
 const num = (v: Int64): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
+/** Exact value of a decoded 64-bit integer (a Long's toNumber rounds above 2^53, and INT64_MAX would wrap to INT64_MIN). */
+const big = (v: Int64): bigint => (v == null ? 0n : typeof v === 'number' ? BigInt(v) : BigInt(String(v)));
 const utf8 = new TextDecoder();
 
 export interface DecodeOptions {
@@ -132,7 +134,7 @@ export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Gra
     else g.extraOpsets.push({ domain, version: num(o.version) });
   }
   if (opset === undefined) {
-    throw new ConvLensError('UNSUPPORTED_OPSET', `${source} declares no ai.onnx opset.`, 'Re-export the model with opset 11 to 22.');
+    throw new ConvLensError('UNSUPPORTED_OPSET', `${source} declares no ai.onnx opset (or the file is truncated).`, 'Re-export the model with opset 11 to 22; if it came from a download, download it again.');
   }
   if (opset < MIN_OPSET || opset > MAX_OPSET) {
     throw new ConvLensError(
@@ -243,6 +245,9 @@ function decodeTensor(t: TensorMsg, source: string, readExternal: DecodeOptions[
   if (!dtype) {
     throw new ConvLensError('MODEL_UNSUPPORTED', `${source}: tensor "${name}" has data type ${t.data_type}, which ConvLens does not handle.`, 'Convert the model to float32 (and int64 for shapes).');
   }
+  if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new ConvLensError('MODEL_UNREADABLE', `${source}: tensor "${name}" has invalid dims [${dims.join(', ')}].`, 'The file is corrupt; re-export it.');
+  }
   const n = sizeOf(dims);
   let raw = t.raw_data && t.raw_data.length ? t.raw_data : undefined;
   if (t.data_location === 1) {
@@ -261,7 +266,8 @@ function decodeTensor(t: TensorMsg, source: string, readExternal: DecodeOptions[
     copy.set(raw);
     return { dtype, dims, data: viewAs(dtype, copy.buffer) };
   }
-  const data = allocate(dtype, n);
+  // Allocated only once the data is known to match the dims (corrupt dims could ask for terabytes).
+  let data: TypedArray = allocate(dtype, 0);
   const fill = (src: ArrayLike<number | bigint> | undefined, conv: (v: number | bigint) => number | bigint): void => {
     if (!src || src.length === 0) {
       if (n === 0) return;
@@ -270,6 +276,7 @@ function decodeTensor(t: TensorMsg, source: string, readExternal: DecodeOptions[
     if (src.length !== n) {
       throw new ConvLensError('MODEL_UNREADABLE', `${source}: tensor "${name}" has ${src.length} values for dims [${dims.join(', ')}].`, 'The file is corrupt; re-export it.');
     }
+    data = allocate(dtype, n);
     for (let i = 0; i < n; i++) (data as unknown as (number | bigint)[])[i] = conv(src[i]!);
   };
   switch (dtype) {
@@ -280,11 +287,11 @@ function decodeTensor(t: TensorMsg, source: string, readExternal: DecodeOptions[
       fill(t.double_data, Number);
       break;
     case 'int64':
-      fill((t.int64_data ?? []).map((v) => BigInt(num(v))), (v) => v);
+      fill((t.int64_data ?? []).map(big), (v) => v);
       break;
     case 'uint64':
     case 'uint32':
-      fill((t.uint64_data ?? []).map(num), (v) => (dtype === 'uint64' ? BigInt(v) : Number(v)));
+      fill((t.uint64_data ?? []).map(big), (v) => (dtype === 'uint64' ? v : Number(v)));
       break;
     default:
       fill(t.int32_data, Number);
@@ -318,6 +325,13 @@ function readExternalData(t: TensorMsg, name: string, source: string, readExtern
   }
   const offset = Number(kv.get('offset') ?? 0);
   const length = kv.has('length') ? Number(kv.get('length')) : file.length - offset;
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+    throw new ConvLensError(
+      'MODEL_UNREADABLE',
+      `${source}: tensor "${name}" has an invalid external-data range in "${location}" (offset ${kv.get('offset') ?? 0}, length ${kv.get('length') ?? 'to end of file'}).`,
+      'The file is corrupt; re-export it.',
+    );
+  }
   if (offset + length > file.length) {
     throw new ConvLensError(
       'MODEL_UNREADABLE',

@@ -22,8 +22,7 @@ export function normalizeGraph(src: Graph, source = 'the model'): Graph {
   b.strict = false;
   for (const i of src.inputs) {
     if (src.initializers.has(i.name)) continue;
-    b.input(i.name, i.dtype, i.shape ?? []);
-    if (!i.shape) g.inputs[g.inputs.length - 1]!.shape = undefined;
+    b.input(i.name, i.dtype, i.shape);
   }
   for (const [name, t] of src.initializers) b.initializer(name, t);
   for (const node of src.nodes) convertNode(b, node, from, source);
@@ -36,6 +35,9 @@ export function normalizeGraph(src: Graph, source = 'the model'): Graph {
   }
   return b.build();
 }
+
+/** ai.onnx ops that do not exist at opset 17 (the ones ConvLens can decompose are handled first). */
+const NEWER_THAN_17 = new Set(['BitwiseAnd', 'BitwiseNot', 'BitwiseOr', 'BitwiseXor', 'CenterCropPad', 'Col2Im', 'DeformConv', 'AffineGrid', 'ImageDecoder', 'RegexFullMatch', 'StringConcat', 'StringSplit', 'Attention', 'RMSNormalization', 'RotaryEmbedding']);
 
 const REDUCE_WITH_AXES_ATTR = ['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare'];
 
@@ -113,6 +115,23 @@ function convertNode(b: GraphBuilder, node: Node, from: number, source: string):
         }
       }
     }
+    if (from >= 19) {
+      if (n.op === 'AveragePool' && n.attrs['dilations']) {
+        if ((attrInts(n, 'dilations') ?? []).some((d) => d !== 1)) {
+          throw new ConvLensError('MODEL_UNSUPPORTED', `${source}: AveragePool node "${n.name}" uses dilations (opset 19), which ConvLens does not support.`, 'Export the model without dilated average pooling.');
+        }
+        delete n.attrs['dilations'];
+      }
+      // saturate only concerns float8 targets, which ConvLens does not handle anyway.
+      if (n.op === 'Cast') delete n.attrs['saturate'];
+    }
+    if (n.op === 'Gelu' || n.op === 'Mish' || n.op === 'GroupNormalization') {
+      decomposeNewOp(b, n, from);
+      return;
+    }
+    if (NEWER_THAN_17.has(n.op)) {
+      throw new ConvLensError('MODEL_UNSUPPORTED', `${source}: ${n.op} node "${n.name}" uses an op introduced after opset 17, which ConvLens does not convert.`, 'Export the model with opset 17, or with this op decomposed into older ops.');
+    }
     if (n.op === 'Upsample') {
       // Upsample is Resize with asymmetric coordinates and floor rounding.
       const mode = attrString(n, 'mode', 'nearest');
@@ -160,4 +179,51 @@ function convertOldSoftmax(b: GraphBuilder, n: Node): boolean {
   const soft = b.op(n.op, [flat], { axis: -1 });
   b.addNode({ op: 'Reshape', name: n.name, inputs: [soft, b.op('Shape', [x])], outputs: n.outputs, attrs: {} });
   return true;
+}
+
+/**
+ * Ops newer than opset 17 that CNNs use, rewritten in opset-17 ops under the original output
+ * names (so the backward pass comes from the primitive rules).
+ */
+function decomposeNewOp(b: GraphBuilder, n: Node, from: number): void {
+  const x = n.inputs[0]!;
+  const out = n.outputs[0]!;
+  const finish = (op: string, inputs: string[], attrs: Node['attrs'] = {}): void => {
+    b.addNode({ op, name: n.name, inputs, outputs: [out], attrs });
+  };
+  if (n.op === 'Gelu') {
+    const half = b.op('Mul', [x, b.scalar(0.5)]);
+    if (attrString(n, 'approximate', 'none') === 'tanh') {
+      // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+      const cube = b.op('Mul', [b.op('Mul', [x, x]), x]);
+      const inner = b.op('Mul', [b.op('Add', [x, b.op('Mul', [cube, b.scalar(0.044715)])]), b.scalar(Math.sqrt(2 / Math.PI))]);
+      finish('Mul', [half, b.op('Add', [b.op('Tanh', [inner]), b.scalar(1)])]);
+    } else {
+      finish('Mul', [half, b.op('Add', [b.op('Erf', [b.op('Mul', [x, b.scalar(Math.SQRT1_2)])]), b.scalar(1)])]);
+    }
+    return;
+  }
+  if (n.op === 'Mish') {
+    finish('Mul', [x, b.op('Tanh', [b.op('Softplus', [x])])]);
+    return;
+  }
+  // GroupNormalization: normalize over (channels of a group) x spatial, then per-channel affine
+  // (opset 21; opset 18 gave scale and bias per group, repeated here over the group's channels).
+  const shape = b.shapeOf(x);
+  const c = shape[1];
+  const groups = attrInt(n, 'num_groups', 1);
+  const eps = n.attrs['epsilon']?.type === 'float' ? (n.attrs['epsilon'].value as number) : 1e-5;
+  if (typeof c !== 'number') throw new ConvLensError('MODEL_UNSUPPORTED', `GroupNormalization node "${n.name}" needs a static channel count.`);
+  const grouped = b.op('Reshape', [x, b.ints([0, groups, -1])]);
+  const mean = b.op('ReduceMean', [grouped], { axes: [2], keepdims: 1 });
+  const centered = b.op('Sub', [grouped, mean]);
+  const variance = b.op('ReduceMean', [b.op('Mul', [centered, centered])], { axes: [2], keepdims: 1 });
+  const normed = b.op('Div', [centered, b.op('Sqrt', [b.op('Add', [variance, b.scalar(eps)])])]);
+  const back = b.op('Reshape', [normed, b.op('Shape', [x])]);
+  const perChannel = (name: string): string => {
+    const size = b.shapeOf(name)[0];
+    const v = from < 21 && size === groups && groups !== c ? b.op('Reshape', [b.op('Expand', [b.op('Reshape', [name, b.ints([groups, 1])]), b.ints([groups, c / groups])]), b.ints([c])]) : name;
+    return b.op('Reshape', [v, b.ints([c, ...new Array<number>(shape.length - 2).fill(1)])]);
+  };
+  finish('Add', [b.op('Mul', [back, perChannel(n.inputs[1]!)]), perChannel(n.inputs[2]!)]);
 }

@@ -249,7 +249,8 @@ for (const [op, spec] of Object.entries(binaries)) {
 defineKernel('Pow', (node, inputs) => {
   const x = need(node, inputs, 0);
   const e = need(node, inputs, 1);
-  // The exponent may have another dtype than the base; the result always has the base's dtype.
+  // The exponent may have another dtype than the base; the result has the base's dtype (float64
+  // when either side is float64, as everywhere in the oracle).
   const dims = broadcastDims(node, [x.dims, e.dims]);
   const mx = broadcastIndex(dims, x.dims);
   const me = broadcastIndex(dims, e.dims);
@@ -260,13 +261,33 @@ defineKernel('Pow', (node, inputs) => {
   return [fromFloat64(resultDType(x, e), dims, out)];
 });
 
-function variadic(spec: BinarySpec, finish?: (t: Tensor, count: number) => Tensor) {
+/**
+ * Sum/Max/Min/Mean over any number of broadcasting inputs. Floats accumulate in one float64
+ * buffer (pairwise binary ops would round to float32 between inputs); integers fold pairwise,
+ * which is exact.
+ */
+function variadic(spec: BinarySpec, mean = false) {
   return (node: Node, inputs: Inputs): Tensor[] => {
     const ts = inputs.filter((t): t is Tensor => t !== undefined);
     if (ts.length === 0) throw kernelError(node, 'needs at least one input');
-    let acc: Tensor = { dtype: ts[0]!.dtype, dims: [...ts[0]!.dims], data: ts[0]!.data.slice() };
-    for (let i = 1; i < ts.length; i++) acc = binary(node, acc, ts[i]!, spec);
-    return [finish ? finish(acc, ts.length) : acc];
+    if (ts.every((t) => isIntDType(t.dtype)) && !mean) {
+      let acc: Tensor = { dtype: ts[0]!.dtype, dims: [...ts[0]!.dims], data: ts[0]!.data.slice() };
+      for (let i = 1; i < ts.length; i++) acc = binary(node, acc, ts[i]!, spec);
+      return [acc];
+    }
+    const dims = broadcastDims(node, ts.map((t) => t.dims));
+    const n = sizeOf(dims);
+    const acc = new Float64Array(n);
+    ts.forEach((t, k) => {
+      const v = toFloat64(t);
+      const map = broadcastIndex(dims, t.dims);
+      for (let i = 0; i < n; i++) {
+        const e = v[map ? map[i]! : i]!;
+        acc[i] = k === 0 ? e : spec.f(acc[i]!, e);
+      }
+    });
+    if (mean) for (let i = 0; i < n; i++) acc[i] = acc[i]! / ts.length;
+    return [fromFloat64(resultDType(...ts), dims, acc)];
   };
 }
 
@@ -283,15 +304,7 @@ const minSpec: BinarySpec = {
 defineKernel('Sum', variadic(binaries.Add!));
 defineKernel('Max', variadic(maxSpec));
 defineKernel('Min', variadic(minSpec));
-defineKernel(
-  'Mean',
-  variadic(binaries.Add!, (t, count) => {
-    const v = toFloat64(t);
-    const out = new Float64Array(v.length);
-    for (let i = 0; i < v.length; i++) out[i] = v[i]! / count;
-    return fromFloat64(t.dtype, t.dims, out);
-  }),
-);
+defineKernel('Mean', variadic(binaries.Add!, true));
 
 // ------------------------------------------------------------------ reductions
 

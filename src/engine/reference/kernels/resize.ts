@@ -17,13 +17,20 @@ interface Tap {
 
 type CoordinateMode = (o: number, scale: number, inLen: number, outLen: number) => number;
 
-/** Output coordinate to input coordinate, per the ONNX coordinate_transformation_mode definitions. */
+const f = Math.fround;
+
+/**
+ * Output coordinate to input coordinate, per the ONNX coordinate_transformation_mode definitions,
+ * evaluated step by step in float32 like ONNX Runtime (scales are float32 tensors in ONNX). In
+ * float64, 1.5 / 0.6f - 0.5 lands just below 2 and nearest-floor picks pixel 1 where ONNX Runtime
+ * picks 2; a reference that samples other pixels than the runtime is useless as a gradient oracle.
+ */
 const COORDINATE_MODES: Record<string, CoordinateMode> = {
-  half_pixel: (o, scale) => (o + 0.5) / scale - 0.5,
-  pytorch_half_pixel: (o, scale, _inLen, outLen) => (outLen > 1 ? (o + 0.5) / scale - 0.5 : 0),
-  align_corners: (o, _scale, inLen, outLen) => (outLen === 1 ? 0 : (o * (inLen - 1)) / (outLen - 1)),
-  asymmetric: (o, scale) => o / scale,
-  tf_half_pixel_for_nn: (o, scale) => (o + 0.5) / scale,
+  half_pixel: (o, scale) => f(f(f(o + 0.5) / scale) - 0.5),
+  pytorch_half_pixel: (o, scale, _inLen, outLen) => (outLen > 1 ? f(f(f(o + 0.5) / scale) - 0.5) : 0),
+  align_corners: (o, _scale, inLen, outLen) => (outLen === 1 ? 0 : f(f(o * (inLen - 1)) / (outLen - 1))),
+  asymmetric: (o, scale) => f(o / scale),
+  tf_half_pixel_for_nn: (o, scale) => f(f(o + 0.5) / scale),
 };
 
 const NEAREST_MODES: Record<string, (x: number) => number> = {
@@ -44,11 +51,12 @@ function axisTaps(node: Node, mode: string, coord: CoordinateMode, nearest: (x: 
     } else {
       // Coordinates outside [0, inLen-1] read the edge value (ONNX Runtime clamps; the spec's
       // reference pads with edge values, which gives the same result).
+      // The weights are the float32 distances ONNX Runtime uses, so both sample the same function.
       const c = Math.min(Math.max(x, 0), inLen - 1);
       const i0 = Math.floor(c);
       const i1 = Math.min(i0 + 1, inLen - 1);
-      const f = c - i0;
-      taps.push({ i0, i1, w0: 1 - f, w1: f });
+      if (i0 === i1) taps.push({ i0, i1, w0: 1, w1: 0 });
+      else taps.push({ i0, i1, w0: f(i1 - c), w1: f(c - i0) });
     }
   }
   return taps;
@@ -102,9 +110,9 @@ function resize(node: Node, inputs: Inputs, opset: number): Tensor[] {
     const n = xT.dims[a]!;
     if (sizesT) {
       outDims[a] = given[k]!;
-      scales[a] = given[k]! / n;
+      scales[a] = f(given[k]! / n);
     } else {
-      scales[a] = given[k]!;
+      scales[a] = f(given[k]!);
       // ONNX Runtime multiplies in float32; rounding the exact product to float32 reproduces
       // its sizes where float64 would land just below an integer (10 * 0.7f -> 7, not 6).
       const prod = scalesT!.dtype === 'float32' ? Math.fround(n * given[k]!) : n * given[k]!;

@@ -34,10 +34,6 @@ export function isIntDType(d: DType): boolean {
   return d !== 'float32' && d !== 'float64' && d !== 'float16' && d !== 'bool';
 }
 
-export function isBigDType(d: DType): boolean {
-  return d === 'int64' || d === 'uint64';
-}
-
 /**
  * The dtype of a float op's result. Oracle runs mix float64 activations with float32 Constant
  * nodes the graph carries (Clip bounds, Resize scales, PRelu slopes); promoting to float64 when

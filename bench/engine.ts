@@ -1,0 +1,174 @@
+// Engine benchmark: ConvLens (ONNX Runtime + backward graphs) against TensorFlow.js, measured in
+// the same run on the same machine. Prints medians and ratios; run with `npm run bench`.
+//
+//   npm run bench                 # both nets, all computations
+//   npm run bench -- --quick      # fewer repetitions
+//   npm run bench -- --full       # also the TF.js training steps that take minutes on its CPU backend
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { buildGradientGraph } from '../src/engine/autodiff/gradient.js';
+import type { Graph } from '../src/engine/graph/ir.js';
+import { Engine } from '../src/engine/runtime/engine.js';
+import { nodeBackend } from '../src/engine/runtime/node.js';
+import type { Tensor } from '../src/engine/tensor.js';
+import { resnet18Like, vggLike } from '../src/models/zoo/index.js';
+import { buildTrainingGraph } from '../src/training/step.js';
+import { tfjsModel, type TfjsNet } from './tfjs-nets.js';
+
+const args = new Set(process.argv.slice(2));
+const QUICK = args.has('--quick');
+const FULL = args.has('--full');
+const THREADS = 2;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function time(fn: () => Promise<unknown>, reps: number, warmup = 2): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    ts.push(performance.now() - t0);
+  }
+  return median(ts);
+}
+
+function randomTensor(dims: number[], seed: number): Tensor {
+  let a = seed;
+  const data = new Float32Array(dims.reduce((p, q) => p * q, 1));
+  for (let i = 0; i < data.length; i++) {
+    a = (a * 1103515245 + 12345) >>> 0;
+    data[i] = (a / 2 ** 32) * 2 - 1;
+  }
+  return { dtype: 'float32', dims, data };
+}
+
+function oneHot(n: number, k: number, cls: (i: number) => number): Tensor {
+  const data = new Float32Array(n * k);
+  for (let i = 0; i < n; i++) data[i * k + cls(i)] = 1;
+  return { dtype: 'float32', dims: [n, k], data };
+}
+
+interface Row {
+  net: string;
+  what: string;
+  convlens: number;
+  tfjs: number | string;
+}
+
+async function benchNet(name: string, graph: Graph, size: number, classes: number, engine: Engine, net: TfjsNet, reps: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  const x = randomTensor([1, 3, size, size], 1);
+  const input = graph.realInputs()[0]!.name;
+  const logits = graph.outputs[0]!.name;
+  const seed = oneHot(1, classes, () => 3);
+
+  const fwd = await engine.compileOnce(graph);
+  const tFwd = await time(() => fwd.run({ [input]: x }), reps);
+
+  const grad = buildGradientGraph(graph, { seed: { upstream: [logits] }, wrt: [input], outputs: [logits] });
+  const gradRun = await engine.compileOnce(grad.graph);
+  const tGrad = await time(() => gradRun.run({ [input]: x, [grad.seedInputs[logits]!]: seed }), reps);
+
+  const guided = buildGradientGraph(graph, { seed: { upstream: [logits] }, wrt: [input], outputs: [logits], ruleSet: 'guided' });
+  const guidedRun = await engine.compileOnce(guided.graph);
+  const tGuided = await time(() => guidedRun.run({ [input]: x, [guided.seedInputs[logits]!]: seed }), reps);
+
+  const batch = 32;
+  const train = buildTrainingGraph(graph);
+  const trainRun = await engine.compileOnce(train.graph);
+  const xb = randomTensor([batch, 3, size, size], 2);
+  const yb = oneHot(batch, classes, (i) => i % classes);
+  const params: Record<string, Tensor> = {};
+  for (const p of train.parameters) params[p] = graph.initializers.get(p)!;
+  const tTrain = await time(() => trainRun.run({ ...params, [input]: xb, [train.targets]: yb }), Math.max(3, reps >> 2), 1);
+
+  // TensorFlow.js, same architecture and weights, NHWC.
+  await tf.setBackend('wasm');
+  const xt = tf.tensor4d(x.data as Float32Array, [1, 3, size, size]).transpose([0, 2, 3, 1]) as tf.Tensor4D;
+  const seedT = tf.tensor2d(seed.data as Float32Array, [1, classes]);
+  const tfFwd = await time(async () => {
+    const y = net.forward(xt, false);
+    await y.data();
+    y.dispose();
+  }, reps);
+  const tfGradFn = tf.grad((inp: tf.Tensor) => net.forward(inp as tf.Tensor4D, false).mul(seedT).sum());
+  const tfGrad = await time(async () => {
+    const g = tfGradFn(xt);
+    await g.data();
+    g.dispose();
+  }, Math.max(3, reps >> 1));
+  const tfGuidedFn = tf.grad((inp: tf.Tensor) => net.forward(inp as tf.Tensor4D, true).mul(seedT).sum());
+  const tfGuided = await time(async () => {
+    const g = tfGuidedFn(xt);
+    await g.data();
+    g.dispose();
+  }, Math.max(3, reps >> 1));
+
+  let tfTrain: number | string;
+  const xbt = tf.tensor4d(xb.data as Float32Array, [batch, 3, size, size]).transpose([0, 2, 3, 1]) as tf.Tensor4D;
+  const ybt = tf.tensor2d(yb.data as Float32Array, [batch, classes]);
+  const step = async (): Promise<void> => {
+    const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(ybt, net.forward(xbt, false)) as tf.Scalar);
+    await value.data();
+    for (const g of Object.values(grads)) await g.data();
+    value.dispose();
+    tf.dispose(grads);
+  };
+  try {
+    tfTrain = await time(step, 1, 1);
+  } catch (e) {
+    const why = (e as Error).message.split('\n')[0]!.slice(0, 60);
+    if (FULL || name.startsWith('VGG')) {
+      await tf.setBackend('cpu');
+      tfTrain = await time(step, 1, 0);
+      tfTrain = `${tfTrain.toFixed(0)} (cpu; wasm: ${why})`;
+      await tf.setBackend('wasm');
+    } else tfTrain = `n/a (wasm: ${why}; cpu backend with --full)`;
+  }
+  tf.dispose([xt, seedT, xbt, ybt]);
+
+  rows.push({ net: name, what: 'forward (batch 1)', convlens: tFwd, tfjs: tfFwd });
+  rows.push({ net: name, what: 'forward + input gradient', convlens: tGrad, tfjs: tfGrad });
+  rows.push({ net: name, what: 'guided backprop', convlens: tGuided, tfjs: tfGuided });
+  rows.push({ net: name, what: `training step (batch ${batch})`, convlens: tTrain, tfjs: tfTrain });
+  for (const r of [fwd, gradRun, guidedRun, trainRun]) await r.release();
+  console.log(`  ${name}: input gradient / forward = ${(tGrad / tFwd).toFixed(2)}x, guided / forward = ${(tGuided / tFwd).toFixed(2)}x`);
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const wasmDir = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+  setWasmPaths(`${wasmDir}/dist/`);
+  await tf.setBackend('wasm');
+  await tf.ready();
+  const engine = new Engine(nodeBackend(), { threads: THREADS });
+  console.log(`ConvLens engine benchmark: onnxruntime-node, ${THREADS} threads; TensorFlow.js ${tf.version.tfjs} (${tf.getBackend()} backend, ${(tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') ? 'multi' : 'single')}-threaded)`);
+  const reps = QUICK ? 5 : 15;
+  const rows: Row[] = [];
+  const vgg = vggLike(0, 128);
+  rows.push(...(await benchNet('VGG-like 3x128x128', vgg, 128, 10, engine, tfjsModel(vgg, 'vgg'), reps)));
+  const resnet = resnet18Like(0, 224, 1000);
+  rows.push(...(await benchNet('ResNet-18 3x224x224', resnet, 224, 1000, engine, tfjsModel(resnet, 'resnet'), Math.max(3, reps >> 1))));
+  await engine.dispose();
+
+  const fmt = (v: number | string): string => (typeof v === 'number' ? v.toFixed(1) : v);
+  console.log('\nmedian milliseconds (lower is better); ratio = TF.js time / ConvLens time');
+  console.log(['net'.padEnd(20), 'computation'.padEnd(26), 'ConvLens'.padStart(9), 'TF.js'.padStart(9), 'ratio'.padStart(8)].join('  '));
+  for (const r of rows) {
+    const ratio = typeof r.tfjs === 'number' ? `${(r.tfjs / r.convlens).toFixed(1)}x` : '';
+    const tfText = typeof r.tfjs === 'number' ? fmt(r.tfjs).padStart(9) : fmt(r.tfjs);
+    const m = typeof r.tfjs === 'string' ? /^(\d+)/.exec(r.tfjs) : null;
+    const ratio2 = m ? `${(Number(m[1]) / r.convlens).toFixed(1)}x` : ratio;
+    console.log([r.net.padEnd(20), r.what.padEnd(26), fmt(r.convlens).padStart(9), tfText, ratio2.padStart(8)].join('  '));
+  }
+}
+
+await main();

@@ -1,0 +1,52 @@
+import { ConvLensError } from '../engine/errors.js';
+import type { Tensor } from '../engine/tensor.js';
+import type { Model } from '../models/model.js';
+import { readFileOrExplain } from './files.js';
+import { preprocessImage, tensorToRaw, type RawImage } from './image.js';
+import { parseNpy } from './npy.js';
+
+export interface InputItem {
+  /** file the sample came from (with #k for the k-th sample of an .npy batch) */
+  source: string;
+  /** the sample as the model sees it, mapped back to 8-bit pixels for overlays */
+  display: RawImage;
+}
+
+/**
+ * Loads images (decoded, resized, normalized per the model's metadata) and preprocessed .npy
+ * tensors (NCHW or CHW float32) into one batch.
+ */
+export async function loadInputs(paths: readonly string[], model: Model): Promise<{ batch: Tensor; items: InputItem[] }> {
+  if (paths.length === 0) throw new ConvLensError('INVALID_ARGUMENT', 'No inputs given.', 'Pass image files (PNG, JPEG, WebP) or .npy tensors.');
+  const [, c, h, w] = model.input.shape!;
+  const per = (c as number) * (h as number) * (w as number);
+  const parts: Float32Array[] = [];
+  const items: InputItem[] = [];
+  const prep = model.meta.preprocessing;
+  for (const path of paths) {
+    if (path.toLowerCase().endsWith('.npy')) {
+      const t = parseNpy(readFileOrExplain(path, '.npy input'), `"${path}"`);
+      if (t.dtype !== 'float32') {
+        throw new ConvLensError('INPUT_UNREADABLE', `"${path}" holds ${t.dtype} values; preprocessed inputs must be float32.`, 'Save it with array.astype(numpy.float32).');
+      }
+      const dims = t.dims.length === 3 ? [1, ...t.dims] : t.dims;
+      const want = [c, h, w];
+      if (dims.length !== 4 || dims.slice(1).some((d, i) => typeof want[i] === 'number' && d !== want[i])) {
+        throw new ConvLensError('SHAPE_MISMATCH', `"${path}" has shape (${t.dims.join(', ')}); model "${model.name}" takes (N, ${want.join(', ')}) or (${want.join(', ')}).`, 'Preprocess it to the model input size, or pass the image file instead.');
+      }
+      const data = t.data as Float32Array;
+      for (let k = 0; k < dims[0]!; k++) {
+        const one = data.slice(k * per, (k + 1) * per);
+        parts.push(one);
+        items.push({ source: dims[0] === 1 ? path : `${path}#${k}`, display: tensorToRaw({ dtype: 'float32', dims: [1, c as number, h as number, w as number], data: one }, prep) });
+      }
+    } else {
+      const { tensor, display } = await preprocessImage(readFileOrExplain(path, 'image'), prep, `"${path}"`);
+      parts.push(tensor.data as Float32Array);
+      items.push({ source: path, display });
+    }
+  }
+  const batch = new Float32Array(parts.length * per);
+  parts.forEach((p, i) => batch.set(p, i * per));
+  return { batch: { dtype: 'float32', dims: [parts.length, c as number, h as number, w as number], data: batch }, items };
+}

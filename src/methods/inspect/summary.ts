@@ -1,0 +1,185 @@
+import { attrInt, attrInts, type Dim, type Node } from '../../engine/graph/ir.js';
+import { isFloatDType, sizeOf } from '../../engine/tensor.js';
+import type { Model } from '../../models/model.js';
+import { receptiveFields, type ReceptiveField } from './receptive-field.js';
+
+/** One row of the model summary: a layer as a user thinks of it (a conv with its activation, say). */
+export interface LayerRow {
+  /** node name of the layer's main op */
+  name: string;
+  /** display type, e.g. "Conv+Relu" */
+  type: string;
+  /** value name of the layer's output (after a fused activation) */
+  output: string;
+  /** output shape including the batch dim */
+  shape: Dim[];
+  params: number;
+  /** floating-point operations per sample (a multiply-add counts 2) */
+  flops: number;
+  receptiveField: ReceptiveField | undefined;
+  nodes: string[];
+}
+
+export interface ModelSummary {
+  name: string;
+  input: { name: string; shape: Dim[] };
+  rows: LayerRow[];
+  totalParams: number;
+  trainableParams: number;
+  totalFlops: number;
+}
+
+const ACTIVATIONS = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish', 'Softplus', 'Softsign']);
+const FUSES_ACTIVATION = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'BatchNormalization', 'InstanceNormalization', 'Add']);
+const RESHAPES = new Set(['Flatten', 'Reshape', 'Squeeze']);
+const HIDDEN = new Set(['Constant', 'Identity', 'Dropout', 'Shape', 'Gather', 'Unsqueeze', 'Concat', 'Cast', 'ConstantOfShape']);
+
+/** Keras-style model summary with output shapes, parameters, FLOPs and receptive fields. */
+export function summarize(model: Model): ModelSummary {
+  const graph = model.graph;
+  const b = model.builder();
+  const consumers = graph.consumers();
+  const rfs = receptiveFields(graph, b, model.input.name);
+  const per = (shape: Dim[] | undefined): number => (shape ? shape.slice(1).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1) : 0);
+  const rows: LayerRow[] = [];
+  const fused = new Set<Node>();
+  const paramsOf = (n: Node): number => n.inputs.reduce((acc, i) => {
+    const t = i ? graph.initializers.get(i) : undefined;
+    return acc + (t && isFloatDType(t.dtype) ? sizeOf(t.dims) : 0);
+  }, 0);
+  for (const node of graph.nodes) {
+    if (fused.has(node)) continue;
+    const out = node.outputs[0];
+    if (!out) continue;
+    const facts = b.factsOf(out);
+    if (!isFloatDType(facts.dtype) || facts.value) continue;
+    if (HIDDEN.has(node.op) && !(node.op === 'Concat' && (facts.shape?.length ?? 0) === 4)) continue;
+    const row: LayerRow = { name: node.name, type: node.op, output: out, shape: facts.shape ?? [], params: paramsOf(node), flops: flopsOf(node, model), receptiveField: rfs.get(out), nodes: [node.name] };
+    // Fold an activation that is the sole consumer, as Keras shows Conv2D(activation='relu').
+    const next = soleConsumer(consumers.get(out));
+    if (next && FUSES_ACTIVATION.has(node.op) && ACTIVATIONS.has(next.op)) absorb(row, next);
+    // Fold a flatten right after global pooling: it only drops the 1x1 spatial dims.
+    const after = soleConsumer(consumers.get(row.output));
+    if (after && RESHAPES.has(after.op) && (node.op === 'GlobalAveragePool' || node.op === 'GlobalMaxPool') && per(b.factsOf(after.outputs[0]!).shape) === per(row.shape)) {
+      absorb(row, after);
+      row.type = node.op;
+    }
+    rows.push(row);
+  }
+  function absorb(row: LayerRow, n: Node): void {
+    fused.add(n);
+    row.type = `${row.type}+${n.op}`;
+    row.output = n.outputs[0]!;
+    row.shape = b.factsOf(row.output).shape ?? [];
+    row.params += paramsOf(n);
+    row.flops += flopsOf(n, model);
+    row.receptiveField = rfs.get(row.output);
+    row.nodes.push(n.name);
+  }
+  let total = 0;
+  let trainable = 0;
+  for (const [name, t] of graph.initializers) {
+    if (!isFloatDType(t.dtype)) continue;
+    total += sizeOf(t.dims);
+    if (!/running_(mean|var)|\.num_batches/.test(name) && !isBatchNormStat(model, name)) trainable += sizeOf(t.dims);
+  }
+  return {
+    name: model.name,
+    input: { name: model.input.name, shape: model.input.shape ?? [] },
+    rows,
+    totalParams: total,
+    trainableParams: trainable,
+    totalFlops: rows.reduce((a, r) => a + r.flops, 0),
+  };
+}
+
+function soleConsumer(list: Node[] | undefined): Node | undefined {
+  return list && list.length === 1 ? list[0] : undefined;
+}
+
+function isBatchNormStat(model: Model, name: string): boolean {
+  return model.graph.nodes.some((n) => n.op === 'BatchNormalization' && (n.inputs[3] === name || n.inputs[4] === name));
+}
+
+/** FLOPs per sample of one node (multiply-add = 2; comparisons and activations = 1 per element). */
+function flopsOf(node: Node, model: Model): number {
+  const b = model.builder();
+  const count = (name: string | undefined): number => {
+    if (!name) return 0;
+    const s = b.factsOf(name).shape;
+    return s ? s.slice(1).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1) : 0;
+  };
+  const out = count(node.outputs[0]);
+  switch (node.op) {
+    case 'Conv': {
+      const w = b.shapeOf(node.inputs[1]!) as number[];
+      const macs = out * w.slice(1).reduce((a, d) => a * d, 1);
+      return 2 * macs + (node.inputs[2] ? out : 0);
+    }
+    case 'ConvTranspose': {
+      const w = b.shapeOf(node.inputs[1]!) as number[];
+      const macs = count(node.inputs[0]) * (w[1]! * attrInt(node, 'group', 1)) * w.slice(2).reduce((a, d) => a * d, 1);
+      return 2 * macs + (node.inputs[2] ? out : 0);
+    }
+    case 'Gemm':
+    case 'MatMul': {
+      const a = b.shapeOf(node.inputs[0]!);
+      const k = node.op === 'Gemm' && attrInt(node, 'transA', 0) ? a[0] : a[a.length - 1];
+      return 2 * out * (typeof k === 'number' ? k : 1) + (node.inputs[2] ? out : 0);
+    }
+    case 'MaxPool':
+    case 'AveragePool':
+      return out * (attrInts(node, 'kernel_shape') ?? [1]).reduce((p, q) => p * q, 1);
+    case 'GlobalAveragePool':
+    case 'GlobalMaxPool':
+      return count(node.inputs[0]);
+    case 'BatchNormalization':
+      return 2 * out;
+    case 'InstanceNormalization':
+    case 'Softmax':
+    case 'LogSoftmax':
+      return 5 * out;
+    default:
+      return ACTIVATIONS.has(node.op) || ['Add', 'Sub', 'Mul', 'Div', 'Sum'].includes(node.op) ? out : 0;
+  }
+}
+
+/** The summary as a text table, like Keras' model.summary(). */
+export function formatSummary(s: ModelSummary): string {
+  const fmtShape = (d: Dim[]): string => `(${d.map((x) => (typeof x === 'number' ? String(x) : 'N')).join(', ')})`;
+  const fmtRf = (r: ReceptiveField | undefined): string => {
+    if (!r) return '';
+    if (r.global) return 'whole image';
+    const pair = (a: [number, number]): string => (a[0] === a[1] ? fmt(a[0]) : `${fmt(a[0])}x${fmt(a[1])}`);
+    return `${pair(r.size)} / ${pair(r.jump)} / ${pair(r.start)}`;
+  };
+  const header = ['Layer (type)', 'Output Shape', 'Param #', 'FLOPs', 'Receptive field (size / jump / start)'];
+  const body = s.rows.map((r) => [`${r.name} (${r.type})`, fmtShape(r.shape), r.params.toLocaleString('en-US'), humanFlops(r.flops), fmtRf(r.receptiveField)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 2 || i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const rule = (ch: string): string => ch.repeat(widths.reduce((a, w) => a + w + 2, -2));
+  return [
+    `Model: "${s.name}"   input ${s.input.name} ${fmtShape(s.input.shape)}`,
+    rule('='),
+    line(header),
+    rule('='),
+    ...body.map(line),
+    rule('='),
+    `Total params: ${s.totalParams.toLocaleString('en-US')}`,
+    `Trainable params: ${s.trainableParams.toLocaleString('en-US')}`,
+    `Non-trainable params: ${(s.totalParams - s.trainableParams).toLocaleString('en-US')}`,
+    `FLOPs per image: ${humanFlops(s.totalFlops)} (a multiply-add counts 2)`,
+    rule('_'),
+  ].join('\n');
+}
+
+function fmt(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toFixed(1);
+}
+
+export function humanFlops(f: number): string {
+  if (f >= 1e9) return `${(f / 1e9).toFixed(2)} G`;
+  if (f >= 1e6) return `${(f / 1e6).toFixed(2)} M`;
+  if (f >= 1e3) return `${(f / 1e3).toFixed(1)} k`;
+  return String(f);
+}

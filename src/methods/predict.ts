@@ -1,0 +1,42 @@
+import type { Tensor } from '../engine/tensor.js';
+import type { Model } from '../models/model.js';
+
+export interface Prediction {
+  /** top-k classes, best first */
+  top: { index: number; label: string; probability: number; logit: number }[];
+}
+
+/** Softmax of one row of logits, computed stably. */
+export function softmax(logits: ArrayLike<number>): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
+  const out = new Float64Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp(logits[i]! - max);
+  for (let i = 0; i < out.length; i++) out[i]! /= sum;
+  return out;
+}
+
+/** Top-k classes per sample from a [N, K] logits tensor. */
+export function topK(model: Model, logits: Tensor, k: number): Prediction[] {
+  const n = logits.dims[0]!;
+  const classes = logits.data.length / n;
+  const data = logits.data as Float32Array;
+  const preds: Prediction[] = [];
+  for (let s = 0; s < n; s++) {
+    const row = data.subarray(s * classes, (s + 1) * classes);
+    const p = softmax(row);
+    const order = Array.from({ length: classes }, (_, i) => i).sort((a, b) => row[b]! - row[a]!);
+    preds.push({
+      top: order.slice(0, Math.min(k, classes)).map((i) => ({ index: i, label: model.labels[i] ?? `class ${i}`, probability: p[i]!, logit: row[i]! })),
+    });
+  }
+  return preds;
+}
+
+/** Runs the model on a batch and returns logits and top-k predictions. */
+export async function predict(model: Model, batch: Tensor, k = 5): Promise<{ logits: Tensor; predictions: Prediction[] }> {
+  const out = await model.run(batch);
+  const logits = out[model.output]!;
+  return { logits, predictions: topK(model, logits, k) };
+}

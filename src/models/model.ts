@@ -1,0 +1,207 @@
+import { buildGradientGraph, type GradientGraph, type GradientRequest } from '../engine/autodiff/gradient.js';
+import { ConvLensError, unknownNameError } from '../engine/errors.js';
+import { GraphBuilder } from '../engine/graph/builder.js';
+import type { ValueFacts } from '../engine/graph/facts.js';
+import type { Dim, Graph, ValueInfo } from '../engine/graph/ir.js';
+import { pruneGraph } from '../engine/graph/prune.js';
+import { normalizeGraph } from '../engine/onnx/import.js';
+import { findOp } from '../engine/ops/registry.js';
+import type { Engine } from '../engine/runtime/engine.js';
+import { sizeOf, type Tensor } from '../engine/tensor.js';
+import { readMetadata, type ModelMetadata } from './metadata.js';
+
+let nextId = 1;
+
+/** Ops whose outputs a user can pick as a "layer" (feature maps, activations). */
+const PICKABLE_OPS = new Set([
+  'Conv', 'ConvTranspose', 'Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish', 'Softplus',
+  'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'BatchNormalization', 'InstanceNormalization', 'Add', 'Concat',
+  'Gemm', 'MatMul', 'Resize', 'Mul', 'Softmax', 'Flatten',
+]);
+
+export interface PickableValue {
+  /** value name (what --layer takes) */
+  name: string;
+  /** node that produces it */
+  node: string;
+  op: string;
+  shape: Dim[];
+}
+
+/**
+ * A loaded model: its graph in the engine's form, its self-description (labels, preprocessing),
+ * and cached sessions for forward runs and gradients.
+ */
+export class Model {
+  readonly id: string;
+  readonly graph: Graph;
+  readonly input: ValueInfo;
+  /** the classifier output (logits, pre-softmax when the graph ends in Softmax) */
+  readonly output: string;
+  readonly meta: ModelMetadata;
+  private builderCache: GraphBuilder | undefined;
+  private readonly gradientGraphs = new Map<string, GradientGraph>();
+
+  constructor(
+    graph: Graph,
+    readonly engine: Engine,
+    readonly name: string = graph.name,
+  ) {
+    this.id = `${name}#${nextId++}`;
+    const inputs = graph.realInputs();
+    if (inputs.length !== 1) {
+      throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${name}" has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); ConvLens expects one image input.`, 'Export the model with a single NCHW image input.');
+    }
+    const input = inputs[0]!;
+    if (!input.shape || input.shape.length !== 4) {
+      throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${name}" input "${input.name}" has shape [${input.shape?.join(', ') ?? '?'}]; ConvLens expects an NCHW image tensor.`, 'Export the model with a 4-D input [N, C, H, W].');
+    }
+    this.graph = withSymbolicBatch(graph);
+    this.input = this.graph.realInputs()[0]!;
+    if (this.graph.outputs.length === 0) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${name}" has no outputs.`);
+    this.output = preSoftmaxOutput(this.graph);
+    const outShape = this.facts(this.output).shape;
+    const classes = outShape && typeof outShape[outShape.length - 1] === 'number' ? (outShape[outShape.length - 1] as number) : undefined;
+    this.meta = readMetadata(this.graph, this.input, classes);
+  }
+
+  /** Builds a Model from a decoded ONNX graph (any supported opset). */
+  static fromOnnxGraph(decoded: Graph, engine: Engine, name?: string): Model {
+    return new Model(normalizeGraph(decoded, name), engine, name ?? decoded.name);
+  }
+
+  get labels(): string[] {
+    return this.meta.labels;
+  }
+
+  /** Static facts (dtype, shape) of any value, from shape inference. */
+  facts(name: string): ValueFacts {
+    return this.builder().factsOf(name);
+  }
+
+  builder(): GraphBuilder {
+    this.builderCache ??= GraphBuilder.over(this.graph.clone(), { strict: false });
+    return this.builderCache;
+  }
+
+  /** Values a user can name as a layer (conv, activation, pooling, ... outputs), in graph order. */
+  pickableValues(): PickableValue[] {
+    const out: PickableValue[] = [];
+    for (const n of this.graph.nodes) {
+      if (!PICKABLE_OPS.has(n.op)) continue;
+      const o = n.outputs[0];
+      if (!o) continue;
+      out.push({ name: o, node: n.name, op: n.op, shape: this.facts(o).shape ?? [] });
+    }
+    return out;
+  }
+
+  /** Resolves a layer given by value name or node name; unknown names get the closest suggestions. */
+  resolveLayer(name: string): string {
+    const values = this.graph.valueNames();
+    if (values.has(name) && !this.graph.initializers.has(name)) return name;
+    const byNode = this.graph.nodes.find((n) => n.name === name);
+    if (byNode?.outputs[0]) return byNode.outputs[0];
+    throw unknownNameError('layer', name, this.pickableValues().map((p) => p.name));
+  }
+
+  /** The last spatial (4-D) conv-like layer: the default for Grad-CAM and friends. */
+  lastSpatialLayer(): string {
+    const spatial = this.pickableValues().filter((p) => p.shape.length === 4 && !['Gemm', 'MatMul', 'Flatten', 'Softmax', 'GlobalAveragePool', 'GlobalMaxPool'].includes(p.op));
+    const last = spatial[spatial.length - 1];
+    if (!last) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${this.name}" has no spatial (4-D) layer.`);
+    return last.name;
+  }
+
+  /** Checks a batch against the model input and says what is wrong and what to pass instead. */
+  checkInput(x: Tensor): void {
+    const want = this.input.shape!;
+    const ok = x.dims.length === 4 && want.every((d, i) => typeof d !== 'number' || d === x.dims[i]);
+    if (x.dtype !== 'float32') {
+      throw new ConvLensError('SHAPE_MISMATCH', `Input tensor has dtype ${x.dtype}; model "${this.name}" takes float32.`, 'Convert it: numpy.save(path, array.astype(numpy.float32)).');
+    }
+    if (!ok) {
+      throw new ConvLensError('SHAPE_MISMATCH', `Input tensor has shape [${x.dims.join(', ')}]; model "${this.name}" takes [${want.join(', ')}] (NCHW float32).`, `Pass images (they are resized to ${want[2]}x${want[3]}) or a preprocessed array of that shape.`);
+    }
+  }
+
+  /** Forward run returning the classifier output and any named values. */
+  async run(x: Tensor, fetch: readonly string[] = []): Promise<Record<string, Tensor>> {
+    this.checkInput(x);
+    const names = [...new Set([this.output, ...fetch.map((f) => this.resolveLayer(f))])];
+    const key = `${this.id}|forward|${names.join(',')}`;
+    const compiled = await this.engine.compile(key, () => {
+      const g = this.graph.clone();
+      const b = GraphBuilder.over(g, { strict: false });
+      g.outputs = [];
+      for (const n of names) b.output(n);
+      return pruneGraph(b.build());
+    });
+    return compiled.run({ [this.input.name]: x });
+  }
+
+  /**
+   * One combined forward+backward run (see buildGradientGraph): forward `outputs`, and the
+   * gradients of the seeded values with respect to `wrt`, with the given rule set.
+   * `upstream` feeds the seed gradients (one per seeded value) when the seed is `upstream`.
+   */
+  async gradients(x: Tensor, request: GradientRequest, upstream: Record<string, Tensor> = {}): Promise<{ values: Record<string, Tensor>; gradients: Record<string, Tensor> }> {
+    this.checkInput(x);
+    const key = `${this.id}|grad|${JSON.stringify(request)}`;
+    let meta = this.gradientGraphs.get(key);
+    if (!meta) {
+      meta = buildGradientGraph(this.graph, request);
+      this.gradientGraphs.set(key, meta);
+    }
+    const graph = meta.graph;
+    const compiled = await this.engine.compile(key, () => graph);
+    const feeds: Record<string, Tensor> = { [this.input.name]: x };
+    for (const [value, inputName] of Object.entries(meta.seedInputs)) {
+      const t = upstream[value];
+      if (!t) throw new ConvLensError('INVALID_ARGUMENT', `No upstream gradient given for "${value}".`);
+      feeds[inputName] = t;
+    }
+    const out = await compiled.run(feeds);
+    const gradients: Record<string, Tensor> = {};
+    for (const [w, o] of Object.entries(meta.gradientOutputs)) gradients[w] = out[o]!;
+    const values: Record<string, Tensor> = {};
+    for (const o of request.outputs ?? []) values[o] = out[o]!;
+    return { values, gradients };
+  }
+
+  /** Number of trainable parameters (float initializers). */
+  parameterCount(): number {
+    let n = 0;
+    for (const t of this.graph.initializers.values()) if (t.dtype === 'float32') n += sizeOf(t.dims);
+    return n;
+  }
+}
+
+/**
+ * Exporters often fix the batch at 1. Make it symbolic when the graph still infers with a
+ * symbolic batch (no Reshape to a literal [1, ...]); otherwise keep the file's shape.
+ */
+function withSymbolicBatch(graph: Graph): Graph {
+  const input = graph.realInputs()[0]!;
+  if (typeof input.shape![0] !== 'number') return graph;
+  const trial = graph.clone();
+  const ti = trial.inputs.find((i) => i.name === input.name)!;
+  ti.shape = ['N', ...input.shape!.slice(1)];
+  try {
+    const b = GraphBuilder.over(trial, { strict: false });
+    const ok = trial.outputs.every((o) => b.factsOf(o.name).shape?.[0] === 'N');
+    if (!ok) return graph;
+    trial.outputs = trial.outputs.map((o) => ({ ...o, shape: b.factsOf(o.name).shape }));
+    return trial;
+  } catch {
+    return graph;
+  }
+}
+
+/** The logits: the graph's first output, or the input of a final Softmax. */
+function preSoftmaxOutput(graph: Graph): string {
+  const out = graph.outputs[0]!.name;
+  const producer = graph.nodes.find((n) => n.outputs.includes(out));
+  if (producer && (producer.op === 'Softmax' || producer.op === 'LogSoftmax') && findOp(producer.op)) return producer.inputs[0]!;
+  return out;
+}

@@ -1,0 +1,61 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import { Model } from '../../src/models/model.js';
+import { courseCnn, resnet18Like } from '../../src/models/zoo/index.js';
+import { formatSummary, summarize } from '../../src/methods/inspect/summary.js';
+import { unitRegion } from '../../src/methods/inspect/receptive-field.js';
+
+const engine = new Engine(nodeBackend(), { threads: 1 });
+afterAll(() => engine.dispose());
+
+describe('summary of the course CNN', () => {
+  const s = summarize(new Model(courseCnn(0), engine, 'course'));
+
+  it('matches the course table: output shapes and parameter counts', () => {
+    // Channels-first here; the course shows the same numbers channels-last (28x28x16 = 16x28x28).
+    expect(s.rows.map((r) => r.shape.slice(1))).toEqual([
+      [16, 28, 28], [16, 14, 14], [32, 14, 14], [32, 7, 7], [64, 7, 7], [64, 3, 3], [128, 3, 3], [128], [10],
+    ]);
+    expect(s.rows.map((r) => r.params)).toEqual([160, 0, 4640, 0, 18496, 0, 73856, 0, 1290]);
+    expect(s.totalParams).toBe(98442);
+    expect(s.rows.map((r) => r.type)).toEqual([
+      'Conv+Relu', 'MaxPool', 'Conv+Relu', 'MaxPool', 'Conv+Relu', 'MaxPool', 'Conv+Relu', 'GlobalAveragePool', 'Gemm',
+    ]);
+  });
+
+  it('counts FLOPs as 2 per multiply-add', () => {
+    // conv1: 28*28*16 outputs, each 9 MACs + a bias add.
+    expect(s.rows[0]!.flops).toBe(28 * 28 * 16 * (2 * 9 + 1) + 28 * 28 * 16 /* ReLU */);
+    // dense: 128 -> 10
+    expect(s.rows[8]!.flops).toBe(2 * 128 * 10 + 10);
+  });
+
+  it('computes receptive fields (size, jump, start) layer by layer', () => {
+    const rf = s.rows.map((r) => r.receptiveField!);
+    // 3x3 same conv: 3 px; pool 2: 4 px, jump 2; conv: 4 + 2*2 = 8; pool: 10, jump 4; conv: 18; pool: 22, jump 8; conv: 38.
+    expect(rf.slice(0, 7).map((r) => [r.size[0], r.jump[0]])).toEqual([[3, 1], [4, 2], [8, 2], [10, 4], [18, 4], [22, 8], [38, 8]]);
+    expect(rf[0]!.start[0]).toBe(0);
+    expect(rf[1]!.start[0]).toBe(0.5);
+    expect(rf[7]!.global).toBe(true);
+    // Unit (1, 2) of conv4's map sees a clipped 38-pixel window around input pixel (3.5 + 8, 3.5 + 16).
+    expect(unitRegion(rf[6]!, 1, 2, 28, 28)).toEqual([0, 1, 27, 27]);
+    expect(unitRegion(rf[0]!, 5, 5, 28, 28)).toEqual([4, 4, 6, 6]);
+  });
+
+  it('prints a Keras-like table', () => {
+    const text = formatSummary(s);
+    expect(text).toContain('Total params: 98,442');
+    expect(text).toMatch(/conv1 \(Conv\+Relu\)\s+\(N, 16, 28, 28\)\s+160/);
+  });
+});
+
+describe('summary of a ResNet-18-shaped graph', () => {
+  it('has ResNet-18 parameter count and a receptive field of 435 at layer4', () => {
+    const s = summarize(new Model(resnet18Like(0), engine, 'resnet'));
+    // torchvision resnet18: 11,689,512 parameters (+ BN running stats, counted as non-trainable here).
+    expect(s.trainableParams).toBe(11689512);
+    const last = s.rows.filter((r) => r.name.startsWith('layer4')).at(-1)!;
+    expect(last.receptiveField!.size[0]).toBe(435);
+  });
+});
