@@ -29,7 +29,7 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-async function time(fn: () => Promise<unknown>, reps: number, warmup = 2): Promise<number> {
+async function time(fn: () => Promise<unknown>, reps: number, warmup = 2, label = ''): Promise<number> {
   for (let i = 0; i < warmup; i++) await fn();
   const ts: number[] = [];
   for (let i = 0; i < reps; i++) {
@@ -37,7 +37,9 @@ async function time(fn: () => Promise<unknown>, reps: number, warmup = 2): Promi
     await fn();
     ts.push(performance.now() - t0);
   }
-  return median(ts);
+  const m = median(ts);
+  if (label) process.stderr.write(`    ${label}: ${m.toFixed(1)} ms\n`);
+  return m;
 }
 
 function randomTensor(dims: number[], seed: number): Tensor {
@@ -61,6 +63,7 @@ interface Row {
   what: string;
   convlens: number;
   tfjs: number | string;
+  note?: string;
 }
 
 async function benchNet(name: string, graph: Graph, size: number, classes: number, engine: Engine, net: TfjsNet, reps: number): Promise<Row[]> {
@@ -71,15 +74,15 @@ async function benchNet(name: string, graph: Graph, size: number, classes: numbe
   const seed = oneHot(1, classes, () => 3);
 
   const fwd = await engine.compileOnce(graph);
-  const tFwd = await time(() => fwd.run({ [input]: x }), reps);
+  const tFwd = await time(() => fwd.run({ [input]: x }), reps, 2, 'ConvLens forward');
 
   const grad = buildGradientGraph(graph, { seed: { upstream: [logits] }, wrt: [input], outputs: [logits] });
   const gradRun = await engine.compileOnce(grad.graph);
-  const tGrad = await time(() => gradRun.run({ [input]: x, [grad.seedInputs[logits]!]: seed }), reps);
+  const tGrad = await time(() => gradRun.run({ [input]: x, [grad.seedInputs[logits]!]: seed }), reps, 2, 'ConvLens input gradient');
 
   const guided = buildGradientGraph(graph, { seed: { upstream: [logits] }, wrt: [input], outputs: [logits], ruleSet: 'guided' });
   const guidedRun = await engine.compileOnce(guided.graph);
-  const tGuided = await time(() => guidedRun.run({ [input]: x, [guided.seedInputs[logits]!]: seed }), reps);
+  const tGuided = await time(() => guidedRun.run({ [input]: x, [guided.seedInputs[logits]!]: seed }), reps, 2, 'ConvLens guided backprop');
 
   const batch = 32;
   const train = buildTrainingGraph(graph);
@@ -88,7 +91,7 @@ async function benchNet(name: string, graph: Graph, size: number, classes: numbe
   const yb = oneHot(batch, classes, (i) => i % classes);
   const params: Record<string, Tensor> = {};
   for (const p of train.parameters) params[p] = graph.initializers.get(p)!;
-  const tTrain = await time(() => trainRun.run({ ...params, [input]: xb, [train.targets]: yb }), Math.max(3, reps >> 2), 1);
+  const tTrain = await time(() => trainRun.run({ ...params, [input]: xb, [train.targets]: yb }), Math.max(3, reps >> 2), 1, 'ConvLens training step');
 
   // TensorFlow.js, same architecture and weights, NHWC.
   await tf.setBackend('wasm');
@@ -98,23 +101,26 @@ async function benchNet(name: string, graph: Graph, size: number, classes: numbe
     const y = net.forward(xt, false);
     await y.data();
     y.dispose();
-  }, reps);
+  }, reps, 2, 'TF.js forward');
   const tfGradFn = tf.grad((inp: tf.Tensor) => net.forward(inp as tf.Tensor4D, false).mul(seedT).sum());
   const tfGrad = await time(async () => {
     const g = tfGradFn(xt);
     await g.data();
     g.dispose();
-  }, Math.max(3, reps >> 1));
+  }, Math.max(3, reps >> 1), 1, 'TF.js input gradient');
   const tfGuidedFn = tf.grad((inp: tf.Tensor) => net.forward(inp as tf.Tensor4D, true).mul(seedT).sum());
   const tfGuided = await time(async () => {
     const g = tfGuidedFn(xt);
     await g.data();
     g.dispose();
-  }, Math.max(3, reps >> 1));
+  }, Math.max(3, reps >> 1), 1, 'TF.js guided backprop');
 
+  // TF.js cannot train this net on its wasm backend (no Conv2DBackpropFilter kernel); its pure-JS
+  // cpu backend can, slowly (VGG-like, batch 2: ~190 s), so only --full measures it (batch 32).
   let tfTrain: number | string;
-  const xbt = tf.tensor4d(xb.data as Float32Array, [batch, 3, size, size]).transpose([0, 2, 3, 1]) as tf.Tensor4D;
-  const ybt = tf.tensor2d(yb.data as Float32Array, [batch, classes]);
+  const tfBatch = FULL ? batch : 2;
+  const xbt = tf.tensor4d((xb.data as Float32Array).subarray(0, tfBatch * 3 * size * size), [tfBatch, 3, size, size]).transpose([0, 2, 3, 1]) as tf.Tensor4D;
+  const ybt = tf.tensor2d((yb.data as Float32Array).subarray(0, tfBatch * classes), [tfBatch, classes]);
   const step = async (): Promise<void> => {
     const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(ybt, net.forward(xbt, false)) as tf.Scalar);
     await value.data();
@@ -122,23 +128,26 @@ async function benchNet(name: string, graph: Graph, size: number, classes: numbe
     value.dispose();
     tf.dispose(grads);
   };
+  let wasmError = '';
   try {
-    tfTrain = await time(step, 1, 1);
+    await step();
   } catch (e) {
-    const why = (e as Error).message.split('\n')[0]!.slice(0, 60);
-    if (FULL || name.startsWith('VGG')) {
-      await tf.setBackend('cpu');
-      tfTrain = await time(step, 1, 0);
-      tfTrain = `${tfTrain.toFixed(0)} (cpu; wasm: ${why})`;
-      await tf.setBackend('wasm');
-    } else tfTrain = `n/a (wasm: ${why}; cpu backend with --full)`;
+    wasmError = (e as Error).message.split('\n')[0]!.replace(/ not registered for backend 'wasm'/, ' missing');
   }
+  if (!wasmError) tfTrain = ((await time(step, 1, 0, 'TF.js training step (wasm)')) * batch) / tfBatch;
+  else if (FULL) {
+    await tf.setBackend('cpu');
+    const t = await time(step, 1, 0, `TF.js training step (cpu backend, batch ${tfBatch})`);
+    await tf.setBackend('wasm');
+    tfTrain = (t * batch) / tfBatch;
+  } else tfTrain = 'n/a';
+  const tfTrainNote = !wasmError ? '' : FULL ? `TF.js wasm: ${wasmError}; measured on its cpu backend` : `TF.js wasm: ${wasmError}; its cpu backend takes minutes per step: --full measures it`;
   tf.dispose([xt, seedT, xbt, ybt]);
 
   rows.push({ net: name, what: 'forward (batch 1)', convlens: tFwd, tfjs: tfFwd });
   rows.push({ net: name, what: 'forward + input gradient', convlens: tGrad, tfjs: tfGrad });
   rows.push({ net: name, what: 'guided backprop', convlens: tGuided, tfjs: tfGuided });
-  rows.push({ net: name, what: `training step (batch ${batch})`, convlens: tTrain, tfjs: tfTrain });
+  rows.push({ net: name, what: `training step (batch ${batch})`, convlens: tTrain, tfjs: tfTrain, note: tfTrainNote });
   for (const r of [fwd, gradRun, guidedRun, trainRun]) await r.release();
   console.log(`  ${name}: input gradient / forward = ${(tGrad / tFwd).toFixed(2)}x, guided / forward = ${(tGuided / tFwd).toFixed(2)}x`);
   return rows;
@@ -159,15 +168,13 @@ async function main(): Promise<void> {
   rows.push(...(await benchNet('ResNet-18 3x224x224', resnet, 224, 1000, engine, tfjsModel(resnet, 'resnet'), Math.max(3, reps >> 1))));
   await engine.dispose();
 
-  const fmt = (v: number | string): string => (typeof v === 'number' ? v.toFixed(1) : v);
+  const fmt = (v: number): string => v.toFixed(1);
   console.log('\nmedian milliseconds (lower is better); ratio = TF.js time / ConvLens time');
   console.log(['net'.padEnd(20), 'computation'.padEnd(26), 'ConvLens'.padStart(9), 'TF.js'.padStart(9), 'ratio'.padStart(8)].join('  '));
   for (const r of rows) {
-    const ratio = typeof r.tfjs === 'number' ? `${(r.tfjs / r.convlens).toFixed(1)}x` : '';
-    const tfText = typeof r.tfjs === 'number' ? fmt(r.tfjs).padStart(9) : fmt(r.tfjs);
-    const m = typeof r.tfjs === 'string' ? /^(\d+)/.exec(r.tfjs) : null;
-    const ratio2 = m ? `${(Number(m[1]) / r.convlens).toFixed(1)}x` : ratio;
-    console.log([r.net.padEnd(20), r.what.padEnd(26), fmt(r.convlens).padStart(9), tfText, ratio2.padStart(8)].join('  '));
+    const tf = typeof r.tfjs === 'number' ? fmt(r.tfjs).padStart(9) : r.tfjs;
+    const ratio = typeof r.tfjs === 'number' ? `${(r.tfjs / r.convlens).toFixed(1)}x`.padStart(8) : '';
+    console.log([r.net.padEnd(20), r.what.padEnd(26), fmt(r.convlens).padStart(9), tf, ratio].join('  ') + (r.note ? `   (${r.note})` : ''));
   }
 }
 

@@ -28,7 +28,7 @@ export function tfjsModel(graph: Graph, kind: 'vgg' | 'resnet'): TfjsNet {
     let v = tf.tensor(t.data as Float32Array, [...t.dims]);
     if (layout === 'conv') v = v.transpose([2, 3, 1, 0]); // OIHW -> HWIO
     if (layout === 'dense') v = v.transpose([1, 0]); // [out, in] -> [in, out]
-    const variable = tf.variable(v, true, name);
+    const variable = tf.variable(v, true, `${kind}/${name}`);
     vars.set(name, variable);
     return variable;
   };

@@ -2,10 +2,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildGradientGraph } from '../../src/engine/autodiff/gradient.js';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import type { AttrInput, Graph } from '../../src/engine/graph/ir.js';
+import { transposeGeometry } from '../../src/engine/ops/geometry.js';
 import { findOp, type GradContext } from '../../src/engine/ops/registry.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
-import { f32, toFloat64, type Tensor } from '../../src/engine/tensor.js';
+import { castTensor, f32, toFloat64, type Tensor } from '../../src/engine/tensor.js';
 import { evaluateGraph } from '../../src/engine/reference/evaluator.js';
 import { finiteDifferences, float64Graph, relativeMaxError } from '../support/gradcheck.js';
 import { randn, rng } from '../support/rng.js';
@@ -113,7 +114,12 @@ function randomConvTranspose(rank: 1 | 2): Case {
   let pads = new Array<number>(2 * rank).fill(0);
   let outputShape: number[] | undefined;
   if (mode === 'pads') pads = [...natural, ...natural].map((full) => int(0, Math.min(3, Math.floor((full - 1) / 2))));
-  else if (mode === 'output_shape') outputShape = natural.map((full) => full - int(0, Math.min(3, full - 1)));
+  else if (mode === 'output_shape') {
+    // Below the natural size, or one beyond it when the stride leaves room: ONNX Runtime then
+    // appends a zero row at the end, which is also what transposeGeometry's split gives for an
+    // overshoot of 1 without SAME_UPPER (for larger overshoots the two disagree: see the report).
+    outputShape = natural.map((full, i) => (outputPadding[i]! < strides[i]! - 1 && rand() < 0.4 ? full + 1 : full - int(0, Math.min(3, full - 1))));
+  }
   else if (mode === 'VALID') autoPad = 'VALID';
   // SAME needs out = n*s <= natural size (non-negative total padding).
   else if (natural.every((full, i) => full >= spatial[i]! * strides[i]!)) autoPad = mode;
@@ -226,7 +232,19 @@ const FIXED_CONV: Case[] = [
   { ...conv2d({}), symbolicBatch: false, batch: 3, kernel: [2], strides: [3], dilations: [1], pads: [1, 0], spatial: [9] },
 ];
 const CONV_CASES = [...FIXED_CONV, ...Array.from({ length: 36 }, () => randomConv(1)), ...Array.from({ length: 48 }, () => randomConv(2))];
-const CONVT_CASES = [...Array.from({ length: 20 }, () => randomConvTranspose(1)), ...Array.from({ length: 28 }, () => randomConvTranspose(2))];
+const convT = (over: Partial<Case>): Case => ({
+  op: 'ConvTranspose', batch: 2, symbolicBatch: true, c: 4, m: 6, group: 2, kernel: [3, 2], strides: [2, 3], dilations: [1, 1],
+  autoPad: 'NOTSET', pads: [0, 0, 0, 0], outputPadding: [0, 1], spatial: [3, 4], bias: true, paramsAsInputs: true, ...over,
+});
+const FIXED_CONVT: Case[] = [
+  // output_shape one beyond the natural size (negative end pad: dy is cropped, taps read zeros)
+  convT({ outputShape: [8, 13] }),
+  convT({ outputShape: [8, 12], paramsAsInputs: false }),
+  { ...convT({ group: 1, c: 2, m: 3 }), kernel: [2], strides: [3], dilations: [2], pads: [0, 0], outputPadding: [1], outputShape: [10], spatial: [4] },
+  // depthwise transposed conv with large asymmetric pads
+  convT({ c: 3, m: 3, group: 3, kernel: [4, 4], strides: [2, 2], pads: [2, 0, 1, 3], outputPadding: [1, 0], spatial: [4, 3] }),
+];
+const CONVT_CASES = [...FIXED_CONVT, ...Array.from({ length: 20 }, () => randomConvTranspose(1)), ...Array.from({ length: 28 }, () => randomConvTranspose(2))];
 
 describe('Conv gradients match finite differences', () => {
   CONV_CASES.forEach((c, i) => {
@@ -248,6 +266,27 @@ describe('ConvTranspose gradients match finite differences', () => {
 });
 
 describe('Conv gradient graphs', () => {
+  it('an output_shape beyond the natural size is appended at the end (negative end pads), as ONNX Runtime does', () => {
+    // natural size [9, 11]; output_shape [11, 13] gives pads 0 at the begin and -2 at the end
+    const c = convT({ strides: [3, 3], outputPadding: [0, 0], outputShape: [11, 13], paramsAsInputs: true });
+    const geo = transposeGeometry(build(c).graph.nodes.at(-1)!, c.spatial, c.kernel);
+    expect(geo.padBegin).toEqual([0, 0]);
+    expect(geo.padEnd).toEqual([-2, -2]);
+    const built = build(c);
+    const gg = buildGradientGraph(built.graph, { seed: { upstream: ['y'] }, wrt: built.wrt });
+    const dy = f32(built.yShape, randn(rand, built.yShape.reduce((p, q) => p * q, 1)));
+    const feeds64 = Object.fromEntries(Object.entries({ ...built.feeds, [gg.seedInputs['y']!]: dy }).map(([k, t]) => [k, castTensor(t, 'float64')]));
+    const out = evaluateGraph(float64Graph(gg.graph), feeds64);
+    const fd = finiteDifferences(built.graph, built.feeds, 'y', dy, built.wrt, { maxCoords: MAX_COORDS });
+    for (const w of built.wrt) {
+      const ref = fd.get(w)!;
+      // float64 on both sides: what remains is the FD rounding (~1e-16 * sum|terms| / h; measured
+      // ~1e-9), so 1e-7 still means the index arithmetic is exact.
+      const e = relativeMaxError(toFloat64(out[gg.gradientOutputs[w]!]!), ref.values, ref.indices);
+      expect(e, `d/d${w}`).toBeLessThan(1e-7);
+    }
+  });
+
   it('one graph serves every batch size when the batch is symbolic', async () => {
     const c: Case = {
       op: 'Conv', batch: 1, symbolicBatch: true, c: 4, m: 6, group: 2, kernel: [3, 3], strides: [2, 1], dilations: [1, 2],
@@ -338,6 +377,7 @@ describe('Conv gradient graphs', () => {
           wants: (i) => i === only,
           facts: (n) => b.factsOf(n),
           constant: () => undefined,
+      exposed: () => false,
         };
         const grads = findOp(op)!.grad!(ctx);
         expect(grads.map((g) => g !== undefined)).toEqual([0, 1, 2].map((i) => i === only));
@@ -352,7 +392,7 @@ describe('Conv gradient graphs', () => {
   afterAll(() => {
     // The numbers the report quotes: configurations run and the worst error per gradient.
     const lines = [...worst].map(([k, w]) => `  ${k === 'y' ? 'forward y' : `d/d${k}`}: ${w.value.toExponential(2)} (${w.where})`);
-    console.log(`conv/convtranspose: ${CONV_CASES.length + CONVT_CASES.length} configurations (${FIXED_CONV.length} fixed, the rest random) + 1 multi-batch; worst relative errors:\n${lines.join('\n')}`);
+    console.log(`conv/convtranspose: ${CONV_CASES.length + CONVT_CASES.length} configurations (${FIXED_CONV.length + FIXED_CONVT.length} fixed, the rest random) + 1 multi-batch; worst relative errors:\n${lines.join('\n')}`);
   });
 });
 
@@ -371,6 +411,8 @@ describe('Conv and ConvTranspose shape rules', () => {
     expect(conv(['N', 8, 9, 9], [8, 1, 3, 3], { group: 8, strides: [2, 2], auto_pad: 'VALID' })).toEqual(['N', 8, 4, 4]);
     expect(conv(['N', 6, 5, 5], [6, 4, 4, 4], { strides: [2, 2], pads: [1, 1, 1, 1] }, [4], 'ConvTranspose')).toEqual(['N', 4, 10, 10]);
     expect(conv(['N', 6, 5, 5], [6, 2, 3, 3], { group: 3, strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] }, undefined, 'ConvTranspose')).toEqual(['N', 6, 10, 10]);
+    expect(conv(['N', 2, 5], [2, 3, 3], { strides: [2], output_shape: [10] }, undefined, 'ConvTranspose')).toEqual(['N', 3, 10]);
+    // up to stride - 1 beyond the natural size (11 here), as ONNX Runtime accepts
     expect(conv(['N', 2, 5], [2, 3, 3], { strides: [2], output_shape: [12] }, undefined, 'ConvTranspose')).toEqual(['N', 3, 12]);
   });
 
@@ -393,5 +435,7 @@ describe('Conv and ConvTranspose shape rules', () => {
     fails(() => conv(['N', 3, 8, 8], [4, 3, 3, 3], { kernel_shape: [5, 5] }), /kernel_shape \[5, 5\] disagrees with the weight/);
     fails(() => conv(['N', 3, 4, 4], [4, 3, 5, 5]), /window of extent 5 does not fit the padded input size 4/);
     fails(() => conv(['N', 3, 8, 8], [4, 3, 3, 3], { group: 0 }), /group=0 must be a positive integer/);
+    fails(() => conv(['N', 2, 5], [2, 3, 3], { strides: [2], dilations: [3], output_padding: [2] }, undefined, 'ConvTranspose'), /output_padding 2 on spatial axis 0 must be less than the stride 2/);
+    fails(() => conv(['N', 1, 3], [1, 1, 2], { strides: [2], output_shape: [9] }, undefined, 'ConvTranspose'), /output size 9 on spatial axis 0 is larger than the 7 this input, kernel and stride can produce/);
   });
 });

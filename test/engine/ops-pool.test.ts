@@ -26,10 +26,16 @@ afterAll(() => engine.dispose());
 
 type Attrs = Record<string, number | number[] | string>;
 
+/**
+ * x -> Identity -> pool. The Identity keeps the pool's input distinct from the `wrt` value x:
+ * rules take their exact (slower) tie route when the caller reads the gradient at the pool
+ * input itself, which the tests below exercise separately by asking for `h`.
+ */
 function poolGraph(op: string, attrs: Attrs, shape: (number | string)[], outputs: string[] = ['y']): Graph {
   const b = new GraphBuilder();
   const x = b.input('x', 'float32', shape);
-  const outs = b.opN(op, [x], attrs, { name: 'pool', outputs });
+  const h = b.op('Identity', [x], {}, { name: 'pre', outputs: ['h'] });
+  const outs = b.opN(op, [h], attrs, { name: 'pool', outputs });
   for (const o of outs) if (o) b.output(o);
   return b.build();
 }
@@ -305,6 +311,13 @@ describe('MaxPool under the deconvnet rule set', () => {
     expect(toNumbers(dec.dx).map((v) => v + 0)).toEqual([1, 0, 0, 0, 0, 0, 0, 1]);
     const std = await gradient(graph, x, dy, 'standard');
     expect(toNumbers(std.dx).map((v) => v + 0)).toEqual([1, 1, 0, 0, 1, 1, 0, 1]);
+
+    // Read at the pool input itself (Grad-CAM at that layer), the standard rule uses switches too.
+    const gg = buildGradientGraph(graph, { seed: { upstream: ['y'] }, wrt: ['h'], outputs: ['y'] });
+    const run = await engine.compileOnce(gg.graph);
+    const exposed = await run.run({ x, [gg.seedInputs['y']!]: dy });
+    await run.release();
+    expect(toNumbers(exposed[gg.gradientOutputs['h']!]!).map((v) => v + 0)).toEqual([1, 0, 0, 0, 0, 0, 0, 1]);
 
     const gmax = poolGraph('GlobalMaxPool', {}, [1, 2, 2, 2]);
     const gx = f32([1, 2, 2, 2], [0, 0, 0, 0, 5, 7, 7, 1]);

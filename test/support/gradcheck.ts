@@ -9,8 +9,12 @@ import '../../src/engine/index.js';
 /** A float64 copy of a graph for the reference evaluator: weights, constants and float casts in double. */
 export function float64Graph(graph: Graph): Graph {
   const g = graph.clone();
-  for (const [k, t] of g.initializers) if (t.dtype === 'float32') g.initializers.set(k, castTensor(t, 'float64'));
+  // Resize scales are float32 by definition: ONNX Runtime sizes the output with a float32 product
+  // (10 x 0.7 = 7 rows, where float64 says 6), so they stay float32 in the oracle too.
+  const keep = new Set(g.nodes.filter((n) => n.op === 'Resize').flatMap((n) => n.inputs.slice(1, 3)));
+  for (const [k, t] of g.initializers) if (t.dtype === 'float32' && !keep.has(k)) g.initializers.set(k, castTensor(t, 'float64'));
   g.nodes = g.nodes.map((n) => {
+    if (n.outputs.some((o) => keep.has(o))) return n;
     if (n.op === 'Cast' && n.attrs['to']?.type === 'int' && n.attrs['to'].value === 1) return { ...n, attrs: { ...n.attrs, to: { type: 'int', value: 11 } } };
     if (n.op === 'Constant' && n.attrs['value']?.type === 'tensor' && n.attrs['value'].value.dtype === 'float32') {
       return { ...n, attrs: { ...n.attrs, value: { type: 'tensor', value: castTensor(n.attrs['value'].value, 'float64') } } };

@@ -1,6 +1,7 @@
 import { GraphBuilder, INTERNAL_OPSET } from '../graph/builder.js';
 import { attrInt, attrInts, attrString, type Attr, type Graph, type Node } from '../graph/ir.js';
 import { ConvLensError } from '../errors.js';
+import { windowGeometry } from '../ops/geometry.js';
 import { toNumbers } from '../tensor.js';
 
 /**
@@ -156,6 +157,29 @@ function convertNode(b: GraphBuilder, node: Node, from: number, source: string):
       delete n.attrs['spatial'];
       delete n.attrs['is_test'];
       delete n.attrs['consumed_inputs'];
+      const training = from < 14 ? n.outputs.length > 1 : attrInt(n, 'training_mode', 0) === 1;
+      if (training) {
+        // Opset 17 training mode has exactly Y, running_mean, running_var, all named (ONNX
+        // Runtime crashes on unnamed statistics outputs); opsets < 14 also had saved_mean/var.
+        if (n.outputs.slice(3).some((o) => o)) {
+          throw new ConvLensError('MODEL_UNSUPPORTED', `${source}: BatchNormalization node "${n.name}" outputs saved_mean/saved_var (opset < 14 training form).`, 'Export the model in inference mode (model.eval()) or with opset 14+.');
+        }
+        n.outputs = [0, 1, 2].map((i) => n.outputs[i] || b.uniqueName(`${n.name}_stat${i}`));
+        n.attrs['training_mode'] = { type: 'int', value: 1 };
+      } else {
+        n.outputs = [n.outputs[0]!];
+        delete n.attrs['training_mode'];
+      }
+    }
+    if ((n.op === 'Conv' || n.op === 'MaxPool' || n.op === 'AveragePool') && attrString(n, 'auto_pad', 'NOTSET') !== 'NOTSET') {
+      // Explicit pads: ONNX Runtime rejects SAME_* with dilations, and rules read pads anyway.
+      const xs = b.factsOf(n.inputs[0]!).shape;
+      const kernel = n.op === 'Conv' ? b.factsOf(n.inputs[1]!).shape?.slice(2) : attrInts(n, 'kernel_shape');
+      if (xs && kernel && kernel.every((k): k is number => typeof k === 'number') && xs.slice(2).every((d) => typeof d === 'number')) {
+        const geo = windowGeometry(n, xs.slice(2), kernel);
+        n.attrs['pads'] = { type: 'ints', value: [...geo.padBegin, ...geo.padEnd] };
+        delete n.attrs['auto_pad'];
+      }
     }
   }
   b.addNode(n);

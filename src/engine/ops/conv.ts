@@ -79,6 +79,15 @@ function convTransposeInfer(ctx: InferContext): OutputFacts[] {
   }
   if (typeof cw === 'number' && cw % group !== 0) throw ctx.error(`weight has ${cw} input channels, which group=${group} does not divide`);
   const geo = transposeGeometry(ctx.node, x.slice(2), kernel);
+  // ONNX Runtime enforces both at run time; saying so here names the node and the fix. An
+  // output_shape may exceed the natural size by less than the stride (PyTorch's output_size).
+  geo.outputPadding.forEach((p, i) => {
+    if (p >= geo.strides[i]!) throw ctx.error(`output_padding ${p} on spatial axis ${i} must be less than the stride ${geo.strides[i]}`);
+    const extra = p - geo.padBegin[i]! - geo.padEnd[i]!;
+    if (extra >= geo.strides[i]!) {
+      throw ctx.error(`output size ${geo.out[i]} on spatial axis ${i} is larger than the ${(geo.out[i] as number) - extra + geo.strides[i]! - 1} this input, kernel and stride can produce`);
+    }
+  });
   return [{ dtype: ctx.need(0).dtype, shape: [x[0]!, m, ...geo.out] }];
 }
 
@@ -223,18 +232,20 @@ function weightGradient(b: GraphBuilder, input: string, gout: string, group: num
   const pn = outSp.reduce((p, q) => p * q, 1);
 
   // Pad only what the taps read: padBegin, then up to the end of the last window (less than
-  // padEnd when the stride skips the input's tail). Pads are >= 0: ONNX Runtime rejects a
-  // ConvTranspose output_shape beyond the natural size, the only source of negative ones.
+  // padEnd when the stride skips the input's tail). A ConvTranspose output_shape beyond the
+  // natural size gives negative pads; a negative begin pad shifts every tap instead.
+  const lead = padBegin.map((p) => Math.max(0, p));
+  const shift = padBegin.map((p) => Math.max(0, -p));
   const trail = range(0, r).map((i) => Math.max(0, (outSp[i]! - 1) * strides[i]! + (kernel[i]! - 1) * dilations[i]! + 1 - padBegin[i]! - inSp[i]!));
   let padded = input;
-  if (padBegin.some((p) => p) || trail.some((p) => p)) padded = b.op('Pad', [input, b.ints([0, 0, ...padBegin, 0, 0, ...trail])]);
+  if (lead.some((p) => p) || trail.some((p) => p)) padded = b.op('Pad', [input, b.ints([0, 0, ...lead, 0, 0, ...trail])]);
 
   const axes = b.ints(range(2, r + 2));
   const steps = b.ints(strides);
   const taps: string[] = [];
   const t = new Array<number>(r).fill(0);
   for (let k = 0; k < kn; k++) {
-    const starts = range(0, r).map((i) => t[i]! * dilations[i]!);
+    const starts = range(0, r).map((i) => t[i]! * dilations[i]! + shift[i]!);
     const ends = range(0, r).map((i) => starts[i]! + (outSp[i]! - 1) * strides[i]! + 1);
     const tap = b.op('Slice', [padded, b.ints(starts), b.ints(ends), axes, steps]);
     taps.push(b.op('Reshape', [tap, b.ints([0, group, cig, 1, pn])]));

@@ -107,7 +107,12 @@ export function transposeGeometry(node: Node, inSpatial: readonly Dim[], kernel:
       if (typeof n !== 'number') throw shapeError(node, 'output_shape/auto_pad needs a static input size');
       const total = strides[i]! * (n - 1) + outputPadding[i]! + ext - target;
       const half = Math.floor(total / 2);
-      if (autoPad === 'SAME_UPPER') {
+      if (total < 0) {
+        // A requested size beyond the natural one: ONNX Runtime (and PyTorch's output_size)
+        // add the extra rows at the end rather than splitting a negative pad across both ends.
+        padBegin.push(0);
+        padEnd.push(total);
+      } else if (autoPad === 'SAME_UPPER') {
         padBegin.push(half);
         padEnd.push(total - half);
       } else {

@@ -10,17 +10,24 @@ import { defineOp, type GradContext } from './registry.js';
 //
 // Training-mode BatchNormalization: onnxruntime-node 1.30's CPU provider runs it (outputs Y,
 // running_mean, running_var; batch statistics with the population variance, as ONNX specifies;
-// it matches the float64 reference kernel to float32 rounding, symbolic batch included) but, like
-// ONNX's own shape inference, rejects a training-mode node with fewer than three outputs. There
-// is no backward kernel in the inference build, so the backward pass is emitted here. Two
-// designs were timed on [32, 64, 56, 56] (forward + gradients for x, scale and bias, 1 intra-op
-// thread, min of 6 x 10 runs on a shared 2-core machine; see test/engine/ops-normalization.test.ts
-// for how to rerun):
-//   fused forward (ORT kernel) + dedicated rule below, batch statistics recomputed:  ~0 ms
-//   lowerTrainingBatchNorm (primitive forward) + primitive backward rules:          ~0 ms
-//   primitive forward + the dedicated rule's algebra sharing the forward's xhat:     ~0 ms
-// so the node stays fused and carries its own rule. lowerTrainingBatchNorm remains for
-// backends without a training-mode kernel and as a cross-check of the rule.
+// it matches the float64 reference kernel to float32 rounding, symbolic batch included). Like
+// ONNX's shape inference it rejects a training-mode node with fewer than three outputs, and it
+// segfaults at run time when the two statistics outputs are present but unnamed. There is no
+// backward kernel in the inference build, so the backward pass is emitted here.
+//
+// Three designs were timed on x = [32, 64, 56, 56], symbolic batch, one graph computing Y, the
+// running statistics and the gradients for x, scale and bias (onnxruntime-node 1.30, 1 intra-op
+// thread, min of 6-8 rounds x 10 runs; two separate runs on a 2-core machine shared with other
+// jobs at load ~4, hence the spread):
+//   A  fused ORT forward + the dedicated rule below (statistics recomputed)   78 / 87 ms
+//   B  lowerTrainingBatchNorm forward + the primitive ops' rules               95 / 111 ms
+//   C  primitive forward whose mean/inv_std the rule's algebra reuses          84 / 91 ms
+// (forward alone: 20-21 ms fused, 37-38 ms lowered). B is 1.2-1.3x slower than A: the primitive
+// rules emit 54 nodes to A's 33 (15 Muls, an Expand, two Sums). C saves the recomputation but
+// pays for a forward of primitives and gains nothing measurable; it would also need the driver
+// to hand a rule the lowered forward's values. So the node stays fused and carries its own rule;
+// lowerTrainingBatchNorm is kept for backends without a training-mode kernel and as an
+// independent check of the rule (the tests compare the two).
 
 const rankError = (ctx: InferContext, what: string, min: number, rank: number): Error =>
   ctx.error(`${what} must have rank >= ${min} ([N, C, ...]), got rank ${rank}`);
@@ -151,9 +158,14 @@ defineOp({
     checkChannelInputs(ctx, [1, 2, 3, 4], C);
     const outputs = ctx.node.outputs.filter((o) => o).length;
     const training = isTraining(ctx.node);
-    // ONNX (and ONNX Runtime) accept exactly these output counts for opset 15+.
-    if (training && ctx.node.outputs.length !== 3) {
-      throw ctx.error(`training_mode=1 needs the three outputs Y, running_mean, running_var; the node has ${ctx.node.outputs.length}`, 'Give the node all three outputs, as ONNX requires.');
+    // ONNX (and ONNX Runtime) accept exactly these output counts for opset 15+. Omitted (empty)
+    // running-statistics outputs pass ORT's session creation, but running such a node crashed
+    // onnxruntime-node 1.30 with a segfault, so they are refused here with a message instead.
+    if (training && (ctx.node.outputs.length !== 3 || ctx.node.outputs.some((o) => !o))) {
+      throw ctx.error(
+        `training_mode=1 needs the three outputs Y, running_mean, running_var, all named; the node has ${ctx.node.outputs.filter((o) => o).length} named`,
+        'Name all three outputs (they need not be graph outputs), or rewrite the node with lowerTrainingBatchNorm.',
+      );
     }
     if (!training && outputs > 1) {
       throw ctx.error(`has ${outputs} outputs in inference mode (training_mode=0), which ONNX allows only Y for`, 'Drop the extra outputs, or set training_mode=1.');

@@ -183,7 +183,9 @@ function scaleByCounts(b: GraphBuilder, dy: string, perAxis: readonly number[][]
 function maxPoolGrad(g: GradContext, switchesOnly = false): (string | undefined)[] {
   const dy = g.dy(0);
   if (!dy || !g.wants(0)) return [undefined];
-  if (switchesOnly) return [scatterThroughIndices(g, dy)];
+  // When the caller reads the gradient at the pool's input (Grad-CAM at a ReLU layer before a
+  // pool), tied zeros must not each receive dy: one winner per window, as PyTorch does.
+  if (switchesOnly || g.exposed(g.x(0))) return [scatterThroughIndices(g, dy)];
   const b = g.b;
   const x = g.x(0);
   const y = g.y(0);
@@ -298,6 +300,10 @@ function globalAverageGrad(g: GradContext): (string | undefined)[] {
   return [b.op('Expand', [scaled, shapeValue(b, x)])];
 }
 
+function globalMaxGradExact(g: GradContext): (string | undefined)[] {
+  return g.exposed(g.x(0)) ? globalMaxSwitches(g) : globalMaxGrad(g);
+}
+
 function globalMaxGrad(g: GradContext): (string | undefined)[] {
   const dy = g.dy(0);
   if (!dy || !g.wants(0)) return [undefined];
@@ -325,4 +331,4 @@ defineOp({
 });
 defineOp({ type: 'AveragePool', infer: poolInfer, grad: averagePoolGrad });
 defineOp({ type: 'GlobalAveragePool', infer: globalPoolInfer, grad: globalAverageGrad });
-defineOp({ type: 'GlobalMaxPool', infer: globalPoolInfer, grad: globalMaxGrad, variants: { deconvnet: globalMaxSwitches } });
+defineOp({ type: 'GlobalMaxPool', infer: globalPoolInfer, grad: globalMaxGradExact, variants: { deconvnet: globalMaxSwitches } });

@@ -42,17 +42,28 @@ export function vggLike(seed = 0, size = 128): Graph {
   return b.build();
 }
 
-/** ResNet-18-shaped net (basic blocks 2-2-2-2, BatchNorm in inference form), random weights. */
-export function resnet18Like(seed = 0, size = 224, classes = 1000): Graph {
+export interface ResNetOptions {
+  /** channels per stage (ResNet-18: 64, 128, 256, 512) */
+  widths?: number[];
+  /** basic blocks per stage (ResNet-18: 2) */
+  blocks?: number;
+  size?: number;
+  classes?: number;
+  seed?: number;
+}
+
+/** A ResNet of basic blocks with BatchNorm in inference form and random weights. */
+export function resnet(o: ResNetOptions = {}): Graph {
+  const widths = o.widths ?? [64, 128, 256, 512];
+  const size = o.size ?? 224;
   const b = new GraphBuilder();
-  b.graph.name = 'resnet18_like';
-  const L = new Layers(b, seededRandom(seed));
+  b.graph.name = 'resnet';
+  const L = new Layers(b, seededRandom(o.seed ?? 0));
   let x = b.input('input', 'float32', ['N', 3, size, size]);
-  x = L.relu(L.batchNorm(L.conv2d(x, 'conv1', { filters: 64, kernel: 7, stride: 2, padding: 3, bias: false }), 'bn1'), 'relu');
+  x = L.relu(L.batchNorm(L.conv2d(x, 'conv1', { filters: widths[0]!, kernel: 7, stride: 2, padding: 3, bias: false }), 'bn1'), 'relu');
   x = L.maxPool(x, 'maxpool', 3, 2, 1);
-  const widths = [64, 128, 256, 512];
   widths.forEach((w, s) => {
-    for (let blk = 0; blk < 2; blk++) {
+    for (let blk = 0; blk < (o.blocks ?? 2); blk++) {
       const p = `layer${s + 1}.${blk}`;
       const stride = s > 0 && blk === 0 ? 2 : 1;
       let y = L.relu(L.batchNorm(L.conv2d(x, `${p}.conv1`, { filters: w, stride, bias: false }), `${p}.bn1`), `${p}.relu1`);
@@ -62,6 +73,13 @@ export function resnet18Like(seed = 0, size = 224, classes = 1000): Graph {
     }
   });
   x = L.flatten(L.globalAvgPool(x, 'avgpool'), 'flatten');
-  b.output(L.dense(x, 'fc', classes));
+  b.output(L.dense(x, 'fc', o.classes ?? 1000));
   return b.build();
+}
+
+/** ResNet-18-shaped net (basic blocks 2-2-2-2), random weights: the benchmark's second net. */
+export function resnet18Like(seed = 0, size = 224, classes = 1000): Graph {
+  const g = resnet({ seed, size, classes });
+  g.name = 'resnet18_like';
+  return g;
 }
