@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { writeFileAtomic } from '../../../io/files.js';
+import { loadInputs } from '../../../io/inputs.js';
+import { encodeNpy } from '../../../io/npy.js';
+import { predict } from '../../../methods/predict.js';
+import { openModel, positiveInt, withCommon, type CommonOptions } from '../common.js';
+
+export function register(program: Command): void {
+  withCommon(program.command('predict').description('top-k classes for images (PNG/JPEG/WebP) or preprocessed .npy tensors'))
+    .argument('<inputs...>', 'image files or .npy tensors (NCHW or CHW float32)')
+    .option('-k, --top <k>', 'how many classes to show', positiveInt, 5)
+    .option('--npy <file>', 'also write the raw logits [N, classes] as .npy')
+    .option('--json', 'print predictions as JSON')
+    .action(async (inputs: string[], opts: CommonOptions & { top: number; npy?: string; json?: boolean }) => {
+      const { engine, model } = openModel(opts);
+      const { batch, items } = await loadInputs(inputs, model);
+      const { logits, predictions } = await predict(model, batch, opts.top);
+      if (opts.npy) writeFileAtomic(opts.npy, encodeNpy(logits));
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(items.map((it, i) => ({ input: it.source, top: predictions[i]!.top })), null, 2)}\n`);
+      } else {
+        items.forEach((it, i) => {
+          process.stdout.write(`${it.source}\n`);
+          for (const p of predictions[i]!.top) {
+            const bar = '#'.repeat(Math.round(p.probability * 30));
+            process.stdout.write(`  ${p.label.padEnd(16)} ${(p.probability * 100).toFixed(2).padStart(6)}%  ${bar}\n`);
+          }
+        });
+      }
+      await engine.dispose();
+    });
+}

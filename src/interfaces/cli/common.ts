@@ -1,0 +1,89 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { Engine } from '../../engine/runtime/engine.js';
+import { nodeBackend } from '../../engine/runtime/node.js';
+import { loadModel } from '../../models/load.js';
+import type { Model } from '../../models/model.js';
+import type { JobOptions, Progress } from '../../methods/jobs.js';
+
+export interface CommonOptions {
+  model?: string;
+  threads?: number;
+  quiet?: boolean;
+}
+
+export const positiveInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+
+export const positiveNumber = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+};
+
+/** Adds the options every command shares. */
+export function withCommon(c: Command): Command {
+  return c
+    .option('-m, --model <file>', 'ONNX model (default: the built-in Fashion-MNIST CNN)')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
+    .option('-q, --quiet', 'no warnings or progress bars');
+}
+
+/** Engine + model for a command, printing metadata warnings to stderr. */
+export function openModel(opts: CommonOptions): { engine: Engine; model: Model } {
+  const engine = createEngine(opts);
+  const model = loadModel(opts.model, engine);
+  if (!opts.quiet) for (const w of model.meta.warnings) process.stderr.write(`warning: ${w}\n`);
+  return { engine, model };
+}
+
+export function createEngine(opts: CommonOptions): Engine {
+  return new Engine(nodeBackend(), opts.threads ? { threads: opts.threads } : {});
+}
+
+/**
+ * Job options for a CLI run: a progress bar on stderr (unless quiet or not a terminal) and
+ * Ctrl-C as cancellation (a second Ctrl-C exits at once).
+ */
+export function cliJob(opts: CommonOptions, label: string): JobOptions & { done(): void } {
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\nCancelling (Ctrl-C again to quit now)...\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const show = !opts.quiet && process.stderr.isTTY;
+  const bar = show
+    ? new cliProgress.SingleBar(
+        { format: `${label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted} | {info}`, hideCursor: true, stream: process.stderr, etaBuffer: 20 },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  let started = false;
+  return {
+    signal: controller.signal,
+    onProgress(p: Progress) {
+      if (!bar) return;
+      const info = [p.phase, ...Object.entries(p.metrics ?? {}).map(([k, v]) => `${k} ${formatMetric(v)}`)].filter(Boolean).join(' ');
+      if (!started) {
+        bar.start(p.total, p.done, { info });
+        started = true;
+      } else {
+        bar.setTotal(p.total);
+        bar.update(p.done, { info });
+      }
+    },
+    done() {
+      if (started) bar?.stop();
+      process.off('SIGINT', onSigint);
+    },
+  };
+}
+
+function formatMetric(v: number): string {
+  return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(4);
+}

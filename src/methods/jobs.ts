@@ -1,0 +1,25 @@
+import { ConvLensError } from '../engine/errors.js';
+
+/**
+ * Options every long-running method takes: progress reports and cancellation. The CLI turns
+ * progress into a bar and Ctrl-C into an abort; the studio streams progress to the page.
+ */
+export interface JobOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface Progress {
+  /** units done so far and in total (batches, steps, images) */
+  done: number;
+  total: number;
+  /** short description of the current phase ("occlusion", "epoch 3/10") */
+  phase?: string;
+  /** numbers worth showing while running (loss, accuracy, samples/s) */
+  metrics?: Record<string, number>;
+}
+
+/** Throws a CANCELLED error if the job was aborted; call it between steps. */
+export function throwIfCancelled(signal: AbortSignal | undefined, what = 'the job'): void {
+  if (signal?.aborted) throw new ConvLensError('CANCELLED', `Cancelled ${what}.`, 'Nothing was written for the cancelled part.');
+}
