@@ -1,7 +1,7 @@
 // Engine benchmark: ConvLens (ONNX Runtime + backward graphs) against TensorFlow.js, measured in
 // the same run on the same machine. Prints medians and ratios; run with `npm run bench`.
 //
-//   npm run bench                 # both nets, all computations
+//   npm run bench -- engine       # this file only (npm run bench runs every bench/*.bench.ts)
 //   npm run bench -- --quick      # fewer repetitions
 //   npm run bench -- --full       # also the TF.js training steps that take minutes on its CPU backend
 import * as tf from '@tensorflow/tfjs';
