@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ConvLensError } from '../../engine/errors.js';
 import { register as activations } from './commands/activations.js';
 import { register as predict } from './commands/predict.js';
+import { register as studio } from './commands/studio.js';
 import { register as summary } from './commands/summary.js';
 
 // One module per command (commands/<name>.ts), each exporting register(program).
@@ -12,7 +13,7 @@ program
   .showHelpAfterError()
   .configureOutput({ outputError: (str, write) => write(str) });
 
-for (const register of [summary, predict, activations]) register(program);
+for (const register of [studio, summary, predict, activations]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,79 @@
+import type { Studio } from '../app.js';
+import { ConvLensError } from '../../../engine/errors.js';
+import { summarize } from '../../../methods/inspect/summary.js';
+import type { ModelEntry } from '../state.js';
+import { toWire } from '../wire.js';
+
+export function describeModel(e: ModelEntry): Record<string, unknown> {
+  const m = e.model;
+  return {
+    id: e.id,
+    name: e.name,
+    source: e.source,
+    ...(e.error ? { error: e.error } : {}),
+    ...(m
+      ? {
+          input: { name: m.input.name, shape: m.input.shape },
+          labels: m.labels,
+          preprocessing: m.meta.preprocessing,
+          description: m.meta.description,
+          warnings: m.meta.warnings,
+          parameters: m.parameterCount(),
+          defaultLayer: safe(() => m.lastSpatialLayer()),
+        }
+      : {}),
+  };
+}
+
+function safe<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
+}
+
+/** ONNX files are protobuf; the first byte of a ModelProto is a field tag (ir_version = 0x08). */
+function looksLikeOnnx(bytes: Uint8Array): boolean {
+  return bytes.length > 16 && (bytes[0] === 0x08 || bytes[0] === 0x12 || bytes[0] === 0x1a || bytes[0] === 0x3a);
+}
+
+export function registerModelRoutes({ app, models }: Studio, maxBytes: number): void {
+  app.get('/api/models', async () => ({ models: models.list().map(describeModel) }));
+
+  app.get<{ Params: { id: string } }>('/api/models/:id', async (req) => {
+    const e = models.get(req.params.id);
+    if (!e) throw new ConvLensError('UNKNOWN_NAME', `No model with id "${req.params.id}".`, 'GET /api/models lists the models.');
+    return describeModel(e);
+  });
+
+  app.post('/api/models', async (req, reply) => {
+    const file = await req.file();
+    if (!file) throw new ConvLensError('INVALID_ARGUMENT', 'No file in the upload.', 'Send multipart/form-data with a "file" field holding an .onnx file.');
+    const bytes = new Uint8Array(await file.toBuffer());
+    if (bytes.length > maxBytes) throw new ConvLensError('INVALID_ARGUMENT', `The model is ${bytes.length >> 20} MB; the limit is ${maxBytes >> 20} MB.`);
+    if (!/\.onnx$/i.test(file.filename) || !looksLikeOnnx(bytes)) {
+      return reply.status(415).send({ error: { code: 'INPUT_UNREADABLE', message: `"${file.filename}" is not an ONNX model.`, hint: 'Upload a .onnx file (exported with torch.onnx.export, tf2onnx, ...).' } });
+    }
+    const entry = models.addUpload(file.filename, bytes);
+    return reply.status(entry.error ? 422 : 201).send(entry.error ? { ...describeModel(entry), error: entry.error } : describeModel(entry));
+  });
+
+  app.get<{ Params: { id: string } }>('/api/models/:id/summary', async (req) => {
+    const model = models.require(req.params.id);
+    const s = summarize(model);
+    return { ...s, pickable: model.pickableValues() };
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { layer?: string } }>('/api/models/:id/filters', async (req) => {
+    const model = models.require(req.params.id);
+    const layer = req.query.layer;
+    const convs = model.graph.nodes.filter((n) => n.op === 'Conv' && model.graph.initializers.has(n.inputs[1]!));
+    const node = layer ? convs.find((n) => n.name === layer || n.outputs[0] === layer) : convs[0];
+    if (!node) {
+      throw new ConvLensError('UNKNOWN_NAME', `No convolution layer "${layer}" with constant weights.`, `Convolution layers: ${convs.map((n) => n.name).join(', ') || 'none'}.`);
+    }
+    const w = model.graph.initializers.get(node.inputs[1]!)!;
+    return { layer: node.name, output: node.outputs[0], weights: toWire(w), layers: convs.map((n) => n.name) };
+  });
+}

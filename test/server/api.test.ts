@@ -1,0 +1,215 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import { encodeModel } from '../../src/engine/onnx/codec.js';
+import { GraphBuilder } from '../../src/engine/graph/builder.js';
+import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
+import { courseCnn } from '../../src/models/zoo/index.js';
+import { throwIfCancelled } from '../../src/methods/jobs.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const engine = new Engine(nodeBackend(), { threads: 2 });
+let studio: Studio;
+
+function multipart(filename: string, bytes: Uint8Array, type = 'application/octet-stream'): { payload: Buffer; headers: Record<string, string> } {
+  const boundary = '----convlens-test-boundary';
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: ${type}\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  return { payload: Buffer.concat([head, Buffer.from(bytes), tail]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}
+
+beforeAll(async () => {
+  studio = await createStudio({ engine, maxImageBytes: 64 * 1024, maxModelBytes: 4 * 1024 * 1024, webDir: join(root, 'no-such-web-dir') });
+});
+afterAll(async () => {
+  await studio.app.close();
+  await engine.dispose();
+});
+
+describe('models', () => {
+  it('lists the built-in model with its metadata', async () => {
+    const r = await studio.app.inject({ method: 'GET', url: '/api/models' });
+    expect(r.statusCode).toBe(200);
+    const builtin = r.json().models.find((m: { id: string }) => m.id === 'builtin');
+    expect(builtin.input.shape).toEqual(['N', 1, 28, 28]);
+    expect(builtin.labels).toHaveLength(10);
+    expect(builtin.defaultLayer).toBe('relu4');
+  });
+
+  it('returns the summary with receptive fields', async () => {
+    const r = await studio.app.inject({ method: 'GET', url: '/api/models/builtin/summary' });
+    expect(r.statusCode).toBe(200);
+    const s = r.json();
+    expect(s.totalParams).toBe(98442);
+    expect(s.rows[6].receptiveField).toEqual({ size: [38, 38], jump: [8, 8], start: [3.5, 3.5], global: false });
+    expect(s.pickable.map((p: { name: string }) => p.name)).toContain('relu2');
+  });
+
+  it('returns first-layer filters as a tensor', async () => {
+    const r = await studio.app.inject({ method: 'GET', url: '/api/models/builtin/filters' });
+    expect(r.statusCode).toBe(200);
+    const f = r.json();
+    expect(f.layer).toBe('conv1');
+    expect(f.weights.dims).toEqual([16, 1, 3, 3]);
+    expect(Buffer.from(f.weights.data, 'base64').length).toBe(16 * 9 * 4);
+    expect(f.layers).toEqual(['conv1', 'conv2', 'conv3', 'conv4']);
+  });
+
+  it('accepts an ONNX upload and serves predictions from it', async () => {
+    const r = await studio.app.inject({ method: 'POST', url: '/api/models', ...multipart('tiny.onnx', encodeModel(courseCnn(7))) });
+    expect(r.statusCode).toBe(201);
+    const id = r.json().id as string;
+    const p = await studio.app.inject({ method: 'POST', url: '/api/predict', payload: { model: id, image: 'fashion-mnist/bag-test18.png', k: 2 } });
+    expect(p.statusCode).toBe(200);
+    expect(p.json().top).toHaveLength(2);
+  });
+
+  it('rejects a file that is not ONNX (415), a corrupt ONNX file (422) and a too large one (413)', async () => {
+    const notOnnx = await studio.app.inject({ method: 'POST', url: '/api/models', ...multipart('notes.onnx', new TextEncoder().encode('{"hello": "this is json, not a model"}')) });
+    expect(notOnnx.statusCode).toBe(415);
+    const full = encodeModel(courseCnn(1));
+    const corrupt = await studio.app.inject({ method: 'POST', url: '/api/models', ...multipart('cut.onnx', full.subarray(0, full.length >> 1)) });
+    expect(corrupt.statusCode).toBe(422);
+    expect(corrupt.json().error.message).toContain('cut.onnx');
+    const big = await studio.app.inject({ method: 'POST', url: '/api/models', ...multipart('big.onnx', new Uint8Array(5 * 1024 * 1024).fill(8)) });
+    expect(big.statusCode).toBe(413);
+  });
+
+  it('keeps running after a model with an unsupported op, and names the op and node', async () => {
+    const b = new GraphBuilder();
+    b.strict = false;
+    const x = b.input('x', 'float32', ['N', 1, 8, 8]);
+    b.output(b.op('FancyPool', [x], {}, { name: 'mystery_pool', outputs: ['y'], domain: 'com.example' }));
+    const r = await studio.app.inject({ method: 'POST', url: '/api/models', ...multipart('odd.onnx', encodeModel(b.graph)) });
+    expect(r.statusCode).toBe(422);
+    expect(r.json().error.message).toMatch(/FancyPool.*mystery_pool/);
+    const health = await studio.app.inject({ method: 'GET', url: '/api/health' });
+    expect(health.json().ok).toBe(true);
+  });
+
+  it('404s an unknown model id with a hint', async () => {
+    const r = await studio.app.inject({ method: 'GET', url: '/api/models/nope/summary' });
+    expect(r.statusCode).toBe(404);
+    expect(r.json().error.hint).toContain('/api/models');
+  });
+});
+
+describe('images', () => {
+  it('lists samples in groups and serves their bytes', async () => {
+    const r = await studio.app.inject({ method: 'GET', url: '/api/images' });
+    const list = r.json().images as { id: string; group: string; url: string }[];
+    expect(new Set(list.map((i) => i.group))).toEqual(new Set(['fashion-mnist', 'photos', 'textures']));
+    const img = await studio.app.inject({ method: 'GET', url: list[0]!.url });
+    expect(img.statusCode).toBe(200);
+    expect(img.headers['content-type']).toMatch(/^image\//);
+  });
+
+  it('accepts a PNG upload, checks the type by content and the size', async () => {
+    const png = readFileSync(join(root, 'samples', 'fashion-mnist', 'coat-test6.png'));
+    const ok = await studio.app.inject({ method: 'POST', url: '/api/images', ...multipart('coat.png', png, 'image/png') });
+    expect(ok.statusCode).toBe(201);
+    const disguised = await studio.app.inject({ method: 'POST', url: '/api/images', ...multipart('evil.png', new TextEncoder().encode('#!/bin/sh\necho not an image\n'), 'image/png') });
+    expect(disguised.statusCode).toBe(415);
+    const big = await studio.app.inject({ method: 'POST', url: '/api/images', ...multipart('huge.png', Buffer.concat([png, Buffer.alloc(70 * 1024)]), 'image/png') });
+    expect(big.statusCode).toBe(413);
+  });
+
+  it('does not serve files outside the studio data', async () => {
+    const r = await studio.app.inject({ method: 'GET', url: `/api/image?id=${encodeURIComponent('../../package.json')}` });
+    expect(r.statusCode).toBe(404);
+  });
+});
+
+describe('inspecting', () => {
+  it('predicts top-k with probabilities and returns the input as the model sees it', async () => {
+    const r = await studio.app.inject({ method: 'POST', url: '/api/predict', payload: { model: 'builtin', image: 'fashion-mnist/trouser-test2.png', k: 3 } });
+    expect(r.statusCode).toBe(200);
+    const { top, input } = r.json();
+    expect(top).toHaveLength(3);
+    expect(top[0].probability).toBeGreaterThanOrEqual(top[1].probability);
+    expect([input.width, input.height]).toEqual([28, 28]);
+  });
+
+  it('returns activations of the named layers', async () => {
+    const r = await studio.app.inject({ method: 'POST', url: '/api/activations', payload: { model: 'builtin', image: 'photos/coffee.png', layers: ['relu1', 'pool3'] } });
+    expect(r.statusCode).toBe(200);
+    const layers = r.json().layers;
+    expect(layers.map((l: { values: { dims: number[] } }) => l.values.dims)).toEqual([[1, 16, 28, 28], [1, 64, 3, 3]]);
+    const relu = new Float32Array(Buffer.from(layers[0].values.data, 'base64').buffer.slice(0));
+    expect(Math.min(...relu)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('validates bodies and names unknown layers', async () => {
+    const missing = await studio.app.inject({ method: 'POST', url: '/api/predict', payload: { image: 'photos/coffee.png' } });
+    expect(missing.statusCode).toBe(400);
+    const layer = await studio.app.inject({ method: 'POST', url: '/api/activations', payload: { model: 'builtin', image: 'photos/coffee.png', layers: ['conv9'] } });
+    expect(layer.statusCode).toBe(404);
+    expect(layer.json().error.hint).toMatch(/conv1/);
+  });
+
+  it('serves concurrent requests', async () => {
+    const ids = ['fashion-mnist/bag-test18.png', 'fashion-mnist/coat-test6.png', 'photos/chelsea.png', 'photos/rocket.jpg', 'textures/brick.png'];
+    const results = await Promise.all(
+      ids.flatMap((image) => [
+        studio.app.inject({ method: 'POST', url: '/api/predict', payload: { model: 'builtin', image } }),
+        studio.app.inject({ method: 'POST', url: '/api/activations', payload: { model: 'builtin', image, layers: ['relu3'] } }),
+      ]),
+    );
+    expect(results.map((r) => r.statusCode)).toEqual(new Array(10).fill(200));
+    // Each image got its own answer (no cross-talk between concurrent runs on one session).
+    const tops = results.filter((_, i) => i % 2 === 0).map((r) => JSON.stringify(r.json().top));
+    expect(new Set(tops).size).toBeGreaterThan(1);
+  });
+});
+
+describe('jobs', () => {
+  it('streams progress and the result as server-sent events', async () => {
+    const id = studio.jobs.start('test', async ({ onProgress, signal }) => {
+      for (let i = 1; i <= 3; i++) {
+        throwIfCancelled(signal);
+        await new Promise((r) => setTimeout(r, 120));
+        onProgress?.({ done: i, total: 3, phase: 'counting' });
+      }
+      return { answer: 42 };
+    });
+    const r = await studio.app.inject({ method: 'GET', url: `/api/jobs/${id}/events` });
+    expect(r.headers['content-type']).toBe('text/event-stream');
+    const events = r.body.split('\n\n').filter(Boolean).map((chunk) => JSON.parse(chunk.split('\n').find((l) => l.startsWith('data: '))!.slice(6)));
+    expect(events.filter((e) => e.type === 'progress').length).toBeGreaterThanOrEqual(1);
+    expect(events.at(-1)).toEqual({ type: 'result', result: { answer: 42 } });
+    expect((await studio.app.inject({ method: 'GET', url: `/api/jobs/${id}` })).json().state).toBe('done');
+  });
+
+  it('cancels a running job between steps, and the server keeps answering meanwhile', async () => {
+    let steps = 0;
+    const id = studio.jobs.start('slow', async ({ signal }) => {
+      for (;;) {
+        throwIfCancelled(signal);
+        steps++;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    });
+    const events = studio.app.inject({ method: 'GET', url: `/api/jobs/${id}/events` });
+    await new Promise((r) => setTimeout(r, 100));
+    const health = await studio.app.inject({ method: 'GET', url: '/api/health' });
+    expect(health.json().jobsRunning).toBe(1);
+    const del = await studio.app.inject({ method: 'DELETE', url: `/api/jobs/${id}` });
+    expect(del.json()).toEqual({ cancelled: true });
+    const body = (await events).body;
+    expect(body).toContain('event: cancelled');
+    const at = steps;
+    await new Promise((r) => setTimeout(r, 80));
+    expect(steps).toBe(at);
+  });
+
+  it('reports a failed job with the error', async () => {
+    const id = studio.jobs.start('broken', async () => {
+      throw new Error('boom');
+    });
+    const r = await studio.app.inject({ method: 'GET', url: `/api/jobs/${id}/events` });
+    expect(r.body).toContain('event: error');
+    expect(r.body).toContain('boom');
+  });
+});
