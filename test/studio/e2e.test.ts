@@ -1,0 +1,411 @@
+/// <reference lib="dom" />
+// End-to-end tests of the studio: the real server in-process, the built page (dist/web) in
+// Debian's headless Chromium driven by playwright-core. Every test checks what is rendered
+// (canvas pixels, element text, the receptive-field box) and saves a screenshot in
+// test-artifacts/studio/.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { createStudio, DEFAULT_WEB_DIR } from '../../src/interfaces/server/app.js';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import { encodeModel } from '../../src/engine/onnx/codec.js';
+import { handGraph, node } from '../support/onnx-files.js';
+
+const CHROMIUM = process.env['CONVLENS_CHROMIUM'] ?? '/usr/bin/chromium';
+const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'studio');
+const SAMPLE = 'fashion-mnist/bag-test18.png';
+
+interface Rf {
+  size: [number, number];
+  jump: [number, number];
+  start: [number, number];
+  global: boolean;
+}
+interface SummaryRow {
+  name: string;
+  output: string;
+  nodes: string[];
+  shape: (number | string)[];
+  receptiveField?: Rf;
+}
+
+// The studio is created at load time so the explanation tests can be skipped (not failed) while
+// POST /api/explain does not exist yet; a missing browser fails every test in beforeAll.
+const engine = new Engine(nodeBackend(), { threads: 2 });
+const studio = await createStudio({ engine });
+const probe = await studio.app.inject({ method: 'POST', url: '/api/explain', payload: {} });
+const explainAvailable = !(probe.statusCode === 404 && /Route .* not found/i.test(probe.body));
+
+let base = '';
+let context: BrowserContext | undefined;
+let page: Page;
+let userDir = '';
+const pageErrors: string[] = [];
+
+async function api<T>(path: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(base + path, init);
+  expect(res.ok, `${path} answered ${res.status}`).toBe(true);
+  return (await res.json()) as T;
+}
+
+async function shot(name: string): Promise<void> {
+  // the sticky header would otherwise be painted where the page was scrolled to
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** Pixel statistics of a canvas: distinct colours and the spread of luminance. */
+async function canvasStats(selector: string): Promise<{ width: number; height: number; distinct: number; std: number; opaque: number }> {
+  await page.waitForSelector(selector, { state: 'visible' });
+  return page.$eval(selector, (el) => {
+    const c = el as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const colours = new Set<number>();
+    let sum = 0;
+    let sq = 0;
+    let opaque = 0;
+    const n = d.length / 4;
+    for (let i = 0; i < d.length; i += 4) {
+      colours.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
+      const l = 0.299 * d[i]! + 0.587 * d[i + 1]! + 0.114 * d[i + 2]!;
+      sum += l;
+      sq += l * l;
+      if (d[i + 3]! > 0) opaque++;
+    }
+    const mean = sum / n;
+    return { width: c.width, height: c.height, distinct: colours.size, std: Math.sqrt(Math.max(0, sq / n - mean * mean)), opaque: opaque / n };
+  });
+}
+
+async function expectNonBlank(selector: string): Promise<void> {
+  const s = await canvasStats(selector);
+  expect(s.width * s.height, `${selector} has no pixels`).toBeGreaterThan(0);
+  expect(s.opaque, `${selector} is transparent`).toBeGreaterThan(0.9);
+  expect(s.distinct, `${selector} is a flat colour`).toBeGreaterThan(3);
+  expect(s.std, `${selector} has no contrast`).toBeGreaterThan(2);
+}
+
+/** A chart: lines on a transparent background. */
+async function expectDrawn(selector: string): Promise<void> {
+  const s = await canvasStats(selector);
+  expect(s.width * s.height, `${selector} has no pixels`).toBeGreaterThan(0);
+  expect(s.opaque, `${selector} is empty`).toBeGreaterThan(0.01);
+  expect(s.distinct, `${selector} is a flat colour`).toBeGreaterThan(3);
+}
+
+/** Input-pixel box [top, left, bottom, right] of unit (row, col), as docs/api.md defines it. */
+function expectedBox(rf: Rf, row: number, col: number, h: number, w: number): number[] {
+  if (rf.global) return [0, 0, h - 1, w - 1];
+  const clip = (v: number, hi: number): number => Math.max(0, Math.min(hi, v));
+  const cy = rf.start[0] + row * rf.jump[0];
+  const cx = rf.start[1] + col * rf.jump[1];
+  return [
+    clip(Math.ceil(cy - (rf.size[0] - 1) / 2), h - 1),
+    clip(Math.ceil(cx - (rf.size[1] - 1) / 2), w - 1),
+    clip(Math.floor(cy + (rf.size[0] - 1) / 2), h - 1),
+    clip(Math.floor(cx + (rf.size[1] - 1) / 2), w - 1),
+  ];
+}
+
+async function openTab(id: 'network' | 'explain' | 'model'): Promise<void> {
+  await page.click(`[data-testid="tab-${id}"]`);
+  await page.waitForSelector(`[data-testid="panel-${id}"]`, { state: 'visible' });
+}
+
+async function pickImage(id: string): Promise<void> {
+  await page.click(`[data-testid="image-${id}"]`);
+  await page.waitForSelector(`[data-testid="image-${id}"][aria-pressed="true"]`);
+  await page.waitForFunction(() => document.querySelector('[data-testid="prediction-bars"]')?.getAttribute('aria-busy') === 'false');
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium is not installed (${CHROMIUM} is missing). The studio end-to-end tests drive Debian's chromium: ` +
+        'install it with `sudo apt-get install -y chromium` (CI\'s .ci/run does), or point CONVLENS_CHROMIUM at a Chromium binary.',
+    );
+  }
+  if (!existsSync(join(DEFAULT_WEB_DIR, 'index.html'))) throw new Error(`The studio page is not built (${DEFAULT_WEB_DIR}): run \`npm run build\` first.`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  base = (await studio.app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
+  userDir = mkdtempSync(join(tmpdir(), 'convlens-chromium-'));
+  context = await chromium.launchPersistentContext(userDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+    viewport: { width: 1440, height: 900 },
+    deviceScaleFactor: 1,
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(20_000);
+  page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    // Refused uploads are logged by Chromium as failed resource loads: those are expected.
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
+  });
+  await page.goto(base + '/');
+}, 60_000);
+
+afterAll(async () => {
+  await context?.close();
+  await studio.app.close();
+  await engine.dispose();
+  if (userDir) rmSync(userDir, { recursive: true, force: true });
+});
+
+describe('studio in Chromium', () => {
+  it('loads the page: built-in model, gallery, summary table', async () => {
+    await page.waitForSelector('[data-testid="model-select"] option[value="builtin"]', { state: 'attached' });
+    expect(await page.$eval('[data-testid="model-select"]', (e) => (e as HTMLSelectElement).value)).toBe('builtin');
+    const images = await api<{ images: { id: string }[] }>('/api/images');
+    for (const img of images.images) await page.waitForSelector(`[data-testid="image-${img.id}"]`, { state: 'attached' });
+    // every gallery thumbnail decoded
+    await page.waitForFunction(() => [...document.querySelectorAll('.gallery img')].every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
+    expect(await page.locator('.gallery-heading').allTextContents()).toEqual(['Fashion-MNIST', 'Photos', 'Textures']);
+
+    await openTab('model');
+    const summary = await api<{ rows: SummaryRow[]; totalParams: number }>('/api/models/builtin/summary');
+    await page.waitForSelector('[data-testid="summary-table"] tbody tr');
+    const rows = await page.locator('[data-testid="summary-table"] tbody tr').allInnerTexts();
+    expect(rows).toHaveLength(summary.rows.length);
+    expect(rows[0]).toContain(summary.rows[0]!.name);
+    expect(await page.textContent('[data-testid="summary-table"] tfoot')).toContain(summary.totalParams.toLocaleString('en-US'));
+    await shot('01-summary');
+  });
+
+  it('picks a sample and shows the prediction as bars', async () => {
+    await pickImage(SAMPLE);
+    const want = await api<{ top: { label: string; probability: number }[] }>('/api/predict', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'builtin', image: SAMPLE, k: 5 }),
+    });
+    const bars = page.locator('[data-testid="prediction-bars"] li');
+    await expect.poll(() => bars.count()).toBe(5);
+    const texts = await bars.allInnerTexts();
+    want.top.forEach((t, i) => {
+      expect(texts[i]).toContain(t.label);
+      expect(texts[i]).toContain(`${(100 * t.probability).toFixed(1)}%`);
+    });
+    // bar lengths follow the probabilities (once their transitions end)
+    await page.waitForFunction(() => document.getAnimations().length === 0);
+    const widths = await page.$$eval('[data-testid="prediction-bars"] .bar-fill', (els) => els.map((e) => (e as HTMLElement).getBoundingClientRect().width));
+    for (let i = 1; i < widths.length; i++) expect(widths[i]!).toBeLessThanOrEqual(widths[i - 1]! + 0.5);
+    expect(widths[0]!).toBeGreaterThan(5);
+    await expectNonBlank('[data-testid="model-input"]');
+    await shot('02-prediction');
+  });
+
+  it('shows feature maps; hovering a unit boxes its receptive field on the input', async () => {
+    await openTab('network');
+    const summary = await api<{ rows: SummaryRow[] }>('/api/models/builtin/summary');
+    const layer = 'relu2';
+    const row = summary.rows.find((r) => r.output === layer || r.nodes.includes(layer))!;
+    const rf = row.receptiveField!;
+    const [, channels, h, w] = row.shape as number[];
+
+    // the strip shows every 4-D layer, with rendered thumbnails
+    await page.waitForSelector('[data-testid="layer-conv1"]');
+    await expectNonBlank('[data-testid="network-strip"] .strip-col:nth-child(2) .tile canvas');
+
+    await page.click(`[data-testid="layer-${layer}"]`);
+    await page.waitForSelector(`[data-testid="channel-${channels! - 1}"]`);
+    expect(await page.locator('[data-testid="channel-grid"] .tile').count()).toBe(channels);
+    await page.click('[data-testid="channel-5"]');
+    await page.waitForSelector('[data-testid="channel-5"].on');
+    expect(await page.textContent('[data-testid="unit-view"] figcaption')).toContain(`${layer} · channel 5`);
+    await expectNonBlank('[data-testid="unit-map"]');
+    await expectNonBlank('[data-testid="rf-input"]');
+    const map = await canvasStats('[data-testid="unit-map"]');
+    expect([map.width, map.height]).toEqual([w, h]);
+
+    // per-layer normalization shows the layer's numeric range
+    await page.click('[data-testid="norm-toggle"] button:has-text("per layer")');
+    await expect.poll(() => page.textContent('[data-testid="layer-colorbar"]')).toMatch(/\d/);
+
+    const hoverUnit = async (r: number, c: number): Promise<void> => {
+      const box = (await page.locator('[data-testid="unit-hover"]').boundingBox())!;
+      await page.mouse.move(box.x + ((c + 0.5) * box.width) / w!, box.y + ((r + 0.5) * box.height) / h!);
+      await page.waitForSelector(`[data-testid="rf-overlay"][data-unit="${r},${c}"]`);
+    };
+    const input = await api<{ input: { width: number; height: number } }>('/api/predict', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'builtin', image: SAMPLE }),
+    });
+    const { width: iw, height: ih } = input.input;
+
+    // a unit in the corner: its field is clipped to the image
+    await hoverUnit(0, 0);
+    expect(await page.getAttribute('[data-testid="rf-overlay"]', 'data-rf')).toBe(expectedBox(rf, 0, 0, ih, iw).join(','));
+
+    // an inner unit: check the attribute and the drawn box itself
+    const [r, c] = [3, 4];
+    await hoverUnit(r, c);
+    const want = expectedBox(rf, r, c, ih, iw);
+    expect(await page.getAttribute('[data-testid="rf-overlay"]', 'data-rf')).toBe(want.join(','));
+    const [top, left, bottom, right] = want as [number, number, number, number];
+    const px = await page.$eval(
+      '[data-testid="rf-overlay"]',
+      (el, a) => {
+        const cv = el as HTMLCanvasElement;
+        const sx = cv.width / a.iw;
+        const sy = cv.height / a.ih;
+        const ctx = cv.getContext('2d')!;
+        const at = (x: number, y: number): number[] => [...ctx.getImageData(Math.floor(x), Math.floor(y), 1, 1).data];
+        const midY = ((a.top + a.bottom + 1) / 2) * sy;
+        const midX = ((a.left + a.right + 1) / 2) * sx;
+        return {
+          leftEdge: at(a.left * sx + 1, midY),
+          rightEdge: at((a.right + 1) * sx - 1, midY),
+          topEdge: at(midX, a.top * sy + 1),
+          bottomEdge: at(midX, (a.bottom + 1) * sy - 1),
+          inside: at(midX, midY),
+          outsideLeft: at(Math.max(0, a.left * sx - 3), midY),
+          outsideBelow: at(midX, Math.min(cv.height - 1, (a.bottom + 1) * sy + 3)),
+        };
+      },
+      { top, left, bottom, right, iw, ih },
+    );
+    const amber = (p: number[]): boolean => p[0]! > 200 && p[1]! > 120 && p[1]! < 200 && p[2]! < 60 && p[3]! > 200;
+    expect(amber(px.leftEdge), `left edge ${px.leftEdge}`).toBe(true);
+    expect(amber(px.rightEdge), `right edge ${px.rightEdge}`).toBe(true);
+    expect(amber(px.topEdge), `top edge ${px.topEdge}`).toBe(true);
+    expect(amber(px.bottomEdge), `bottom edge ${px.bottomEdge}`).toBe(true);
+    expect(px.inside[3], 'inside the field the image shows through').toBe(0);
+    if (left > 0) expect(px.outsideLeft[3], 'outside the field is dimmed').toBeGreaterThan(100);
+    if (bottom < ih - 1) expect(px.outsideBelow[3], 'outside the field is dimmed').toBeGreaterThan(100);
+    expect(await page.textContent('[data-testid="unit-info"]')).toContain(`rows ${top}–${bottom}, columns ${left}–${right}`);
+    await shot('03-feature-maps');
+  });
+
+  it('shows filters as images', async () => {
+    await page.click('[data-testid="layer-conv1"]');
+    await page.waitForSelector('[data-testid="filters-panel"] [data-testid="filter-0"]');
+    expect(await page.textContent('[data-testid="filters-panel"] h2')).toContain('conv1');
+    const filters = await api<{ weights: { dims: number[] }; layers: string[] }>('/api/models/builtin/filters?layer=conv1');
+    expect(await page.locator('[data-testid="filter-grid"] .filter-tile').count()).toBe(filters.weights.dims[0]);
+    await expectNonBlank('[data-testid="filter-0"] canvas');
+    // a deeper layer: one row per filter, one tile per input channel, or the mean
+    await page.click('[data-testid="layer-relu2"]');
+    await expect.poll(() => page.textContent('[data-testid="filters-panel"] h2')).toContain('conv2');
+    await page.click('[data-testid="filter-mode"] button:has-text("every input channel")');
+    await page.waitForSelector('[data-testid="filters-panel"] canvas.matrix');
+    await expectNonBlank('[data-testid="filters-panel"] canvas.matrix');
+    expect(await page.textContent('[data-testid="filter-caption"]')).toMatch(/Column k is filter k/);
+    await page.locator('[data-testid="filters-panel"]').scrollIntoViewIfNeeded();
+    await shot('04-filters');
+    await page.click('[data-testid="filter-mode"] button:has-text("mean over inputs")');
+    await page.waitForSelector('[data-testid="filters-panel"] [data-testid="filter-31"]');
+  });
+
+  it.skipIf(!explainAvailable)('runs Grad-CAM and occlusion as a job and overlays the maps', async () => {
+    await openTab('explain');
+    await page.waitForSelector('[data-testid="method-gradcam"]');
+    for (const m of ['gradient', 'saliency', 'input-x-gradient', 'smoothgrad', 'integrated-gradients', 'guided-backprop', 'deconvnet', 'cam', 'gradcam', 'gradcam++', 'scorecam', 'layercam', 'guided-gradcam', 'occlusion']) {
+      await page.setChecked(`[data-testid="method-${m}"]`, m === 'gradcam' || m === 'occlusion');
+    }
+    await page.setChecked('[data-testid="explain-metrics"]', true);
+    await page.click('[data-testid="explain-run"]');
+    await page.waitForSelector('[data-testid="map-gradcam"]', { timeout: 60_000 });
+    await page.waitForSelector('[data-testid="map-occlusion"]');
+    await expect.poll(() => page.isVisible('[data-testid="explain-error"]')).toBe(false);
+    const plain = await canvasStats('[data-testid="overlay-input"]');
+    for (const m of ['gradcam', 'occlusion']) {
+      await expectNonBlank(`[data-testid="overlay-${m}"]`);
+      // the heatmap adds colour the gray input does not have
+      const s = await canvasStats(`[data-testid="overlay-${m}"]`);
+      expect(s.distinct).toBeGreaterThan(plain.distinct);
+      expect(await page.textContent(`[data-testid="map-${m}"] .colorbar`)).toMatch(/\d/);
+    }
+    // deletion / insertion curves, with AUCs
+    await page.waitForSelector('[data-testid="curve-deletion"] canvas');
+    await expectDrawn('[data-testid="curve-deletion"] canvas');
+    await expectDrawn('[data-testid="curve-insertion"] canvas');
+    expect(await page.textContent('[data-testid="auc-table"]')).toMatch(/Grad-CAM\s*[\d.]+/);
+    // the opacity slider redraws the overlay
+    const before = await canvasStats('[data-testid="overlay-gradcam"]');
+    await page.fill('[data-testid="overlay-opacity"]', '1');
+    await expect.poll(async () => (await canvasStats('[data-testid="overlay-gradcam"]')).std).not.toBe(before.std);
+    await page.fill('[data-testid="overlay-opacity"]', '0.6');
+    await shot('05-explanations');
+  });
+
+  it.skipIf(!explainAvailable)('a long job streams progress, can be cancelled, and the page stays usable', async () => {
+    await openTab('explain');
+    for (const m of ['gradcam', 'occlusion', 'smoothgrad', 'integrated-gradients']) await page.setChecked(`[data-testid="method-${m}"]`, m !== 'gradcam');
+    await page.fill('[data-testid="occlusion-window"]', '1');
+    await page.fill('[data-testid="occlusion-stride"]', '1');
+    await page.fill('[data-testid="smoothgrad-samples"]', '500');
+    await page.fill('[data-testid="ig-steps"]', '1000');
+    await page.click('[data-testid="explain-run"]');
+    await page.waitForSelector('[data-testid="job-progress"]');
+    expect(await page.textContent('[data-testid="tab-explain"]')).toMatch(/%|…/);
+    // the rest of the page answers while the job runs
+    await pickImage('fashion-mnist/sneaker-test9.png');
+    const cancelled = await page
+      .click('[data-testid="explain-cancel"]', { timeout: 2_000 })
+      .then(() => true)
+      .catch(() => false);
+    await page.waitForSelector(cancelled ? '[data-testid="explain-notice"]:has-text("Cancelled"), [data-testid="map-occlusion"]' : '[data-testid="map-occlusion"]');
+    expect(await page.isVisible('[data-testid="explain-error"]')).toBe(false);
+    expect(await page.isVisible('[data-testid="job-progress"]')).toBe(false);
+    await shot('06-job-cancelled');
+  });
+
+  it('uploads: a dropped image joins the gallery; bad files show the server error and the page keeps working', async () => {
+    // drag and drop a PNG onto the page
+    await page.evaluate(async (url) => {
+      const blob = await (await fetch(url)).blob();
+      const dt = new DataTransfer();
+      dt.items.add(new File([blob], 'dropped-coat.png', { type: 'image/png' }));
+      window.dispatchEvent(new DragEvent('dragenter', { dataTransfer: dt, bubbles: true }));
+      window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, `/api/image?id=${encodeURIComponent('fashion-mnist/coat-test6.png')}`);
+    await page.waitForSelector('.gallery-heading:has-text("Your uploads")');
+    await page.waitForSelector('.gallery [aria-pressed="true"][title="dropped-coat"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid="prediction-bars"]')?.getAttribute('aria-busy') === 'false');
+    await expectNonBlank('[data-testid="model-input"]');
+
+    // not an image: 415 with the server's message
+    await page.setInputFiles('[data-testid="image-file"]', { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('these are not the pixels you are looking for') });
+    await page.waitForSelector('[data-testid="image-error"]');
+    expect(await page.textContent('[data-testid="image-error"]')).toMatch(/"notes.png" is not a PNG, JPEG or WebP image[\s\S]*415 · INPUT_UNREADABLE/);
+    // too large: 413
+    const big = Buffer.alloc(17 * 1024 * 1024, 0);
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(big);
+    await page.setInputFiles('[data-testid="image-file"]', { name: 'huge.png', mimeType: 'image/png', buffer: big });
+    await expect.poll(() => page.textContent('[data-testid="image-error"]'), { timeout: 20_000 }).toMatch(/limit is 16 MB[\s\S]*413/);
+
+    // a model with an op the engine cannot handle: 422, op and node named
+    const bad = encodeModel(
+      handGraph({
+        opset: 17,
+        inputs: [{ name: 'x', dtype: 'float32', shape: [1, 1, 8, 8] }],
+        outputs: ['y'],
+        nodes: [node('Relu', ['x'], ['r'], {}, 'relu0'), node('Einsum', ['r'], ['y'], {}, 'mystery_mix')],
+      }),
+    );
+    await page.setInputFiles('[data-testid="model-file"]', { name: 'exotic.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(bad) });
+    await page.waitForSelector('[data-testid="model-error"]');
+    const msg = await page.textContent('[data-testid="model-error"]');
+    expect(msg).toContain('Einsum');
+    expect(msg).toContain('mystery_mix');
+    await page.locator('[data-testid="model-panel"]').scrollIntoViewIfNeeded();
+    await shot('07-upload-errors');
+
+    // still working: the built-in model is selected and predicts a newly picked sample
+    expect(await page.$eval('[data-testid="model-select"]', (e) => (e as HTMLSelectElement).value)).toBe('builtin');
+    expect(await page.locator('[data-testid="model-select"] option:has-text("exotic.onnx")').isDisabled()).toBe(true);
+    await pickImage('fashion-mnist/trouser-test2.png');
+    expect(await page.locator('[data-testid="prediction-bars"] li').count()).toBe(5);
+    await expectNonBlank('[data-testid="model-input"]');
+  });
+
+  it('raised no page errors', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,249 @@
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { api, ApiError, type ImageEntry, type Model, type Prediction, type Summary } from './api';
+import { loadImage } from './render';
+import { ModelPanel } from './components/ModelPanel';
+import { ImagePanel } from './components/ImagePanel';
+import { PredictionPanel } from './components/PredictionPanel';
+import { NetworkPanel } from './components/NetworkPanel';
+import { ExplainPanel, type JobStatus } from './components/ExplainPanel';
+import { SummaryPanel } from './components/SummaryPanel';
+import { ErrorBox } from './components/ui';
+
+type Tab = 'network' | 'explain' | 'model';
+
+const TABS: { id: Tab; label: string }[] = [
+  { id: 'network', label: 'Inside the network' },
+  { id: 'explain', label: 'Explanations' },
+  { id: 'model', label: 'Layers' },
+];
+
+/** The image the model sees, decoded once for every canvas that draws it. */
+export interface InputView {
+  imageId: string;
+  width: number;
+  height: number;
+  img: HTMLImageElement;
+}
+
+function asApiError(e: unknown): ApiError {
+  return e instanceof ApiError ? e : new ApiError(0, 'CLIENT', (e as Error)?.message ?? String(e));
+}
+
+export function App(): ReactNode {
+  const [models, setModels] = useState<Model[]>([]);
+  const [modelId, setModelId] = useState('builtin');
+  const [summary, setSummary] = useState<Summary | null>(null);
+  const [summaryError, setSummaryError] = useState<ApiError | null>(null);
+  const [images, setImages] = useState<ImageEntry[]>([]);
+  const [imageId, setImageId] = useState<string | null>(null);
+  const [prediction, setPrediction] = useState<Prediction | null>(null);
+  const [input, setInput] = useState<InputView | null>(null);
+  const [predictError, setPredictError] = useState<ApiError | null>(null);
+  const [predicting, setPredicting] = useState(false);
+  const [modelUpload, setModelUpload] = useState<{ busy: boolean; error: ApiError | null }>({ busy: false, error: null });
+  const [imageUpload, setImageUpload] = useState<{ busy: boolean; error: ApiError | null }>({ busy: false, error: null });
+  const [bootError, setBootError] = useState<ApiError | null>(null);
+  const [tab, setTab] = useState<Tab>('network');
+  const [job, setJob] = useState<JobStatus | null>(null);
+  const [dragging, setDragging] = useState(false);
+
+  const model = useMemo(() => models.find((m) => m.id === modelId), [models, modelId]);
+
+  useEffect(() => {
+    Promise.all([api.models(), api.images()]).then(
+      ([ms, imgs]) => {
+        setModels(ms);
+        setImages(imgs);
+      },
+      (e: unknown) => setBootError(asApiError(e)),
+    );
+  }, []);
+
+  // Summary of the chosen model.
+  useEffect(() => {
+    if (!model || model.error) return;
+    let live = true;
+    setSummary(null);
+    setSummaryError(null);
+    api.summary(model.id).then(
+      (s) => live && setSummary(s),
+      (e: unknown) => live && setSummaryError(asApiError(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [model]);
+
+  // A sample to start with, matching the model's input (gray 28x28 -> Fashion-MNIST, else photos).
+  useEffect(() => {
+    if (imageId || !model || model.error || images.length === 0) return;
+    const gray = model.preprocessing?.channels === 'gray' || model.input?.shape[1] === 1;
+    const pick = images.find((i) => i.group === (gray ? 'fashion-mnist' : 'photos')) ?? images[0];
+    if (pick) setImageId(pick.id);
+  }, [model, images, imageId]);
+
+  // Prediction (and the model's view of the image) for the model and image.
+  useEffect(() => {
+    if (!model || model.error || !imageId) return;
+    const ctl = new AbortController();
+    setPredicting(true);
+    setPredictError(null);
+    api
+      .predict(model.id, imageId, 5, ctl.signal)
+      .then(async (p) => {
+        const img = await loadImage(`data:image/png;base64,${p.input.png}`);
+        if (ctl.signal.aborted) return;
+        setPrediction(p);
+        setInput({ imageId, width: p.input.width, height: p.input.height, img });
+      })
+      .catch((e: unknown) => {
+        if (ctl.signal.aborted) return;
+        setPrediction(null);
+        setPredictError(asApiError(e));
+      })
+      .finally(() => !ctl.signal.aborted && setPredicting(false));
+    return () => ctl.abort();
+  }, [model, imageId]);
+
+  const chooseModel = useCallback((id: string) => {
+    setModelId(id);
+    setPrediction(null);
+    setInput(null);
+  }, []);
+
+  const uploadModel = useCallback(
+    async (file: File) => {
+      setModelUpload({ busy: true, error: null });
+      try {
+        const m = await api.uploadModel(file);
+        setModels((ms) => [...ms.filter((x) => x.id !== m.id), m]);
+        chooseModel(m.id);
+        setModelUpload({ busy: false, error: null });
+      } catch (e) {
+        const err = asApiError(e);
+        // A 422 answer is the Model entry with its error: list it (disabled) so it is clear what happened.
+        const body = err.body as Model | undefined;
+        if (body && typeof body === 'object' && 'id' in body && body.id) setModels((ms) => [...ms.filter((x) => x.id !== body.id), body]);
+        setModelUpload({ busy: false, error: err });
+      }
+    },
+    [chooseModel],
+  );
+
+  const uploadImage = useCallback(async (file: File) => {
+    setImageUpload({ busy: true, error: null });
+    try {
+      const entry = await api.uploadImage(file);
+      setImages((list) => [...list, entry]);
+      setImageId(entry.id);
+      setImageUpload({ busy: false, error: null });
+    } catch (e) {
+      const err = asApiError(e);
+      if (err.status === 413 && !err.hint) err.hint = 'Images up to 16 MB are accepted: resize it first.';
+      setImageUpload({ busy: false, error: err });
+    }
+  }, []);
+
+  // Drag and drop anywhere on the page: images go to the gallery, .onnx files to the models.
+  const dragDepth = useRef(0);
+  useEffect(() => {
+    const hasFiles = (e: DragEvent): boolean => [...(e.dataTransfer?.types ?? [])].includes('Files');
+    const enter = (e: DragEvent): void => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      dragDepth.current++;
+      setDragging(true);
+    };
+    const over = (e: DragEvent): void => {
+      if (hasFiles(e)) e.preventDefault();
+    };
+    const leave = (e: DragEvent): void => {
+      if (!hasFiles(e)) return;
+      dragDepth.current = Math.max(0, dragDepth.current - 1);
+      if (dragDepth.current === 0) setDragging(false);
+    };
+    const drop = (e: DragEvent): void => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      dragDepth.current = 0;
+      setDragging(false);
+      const file = e.dataTransfer?.files[0];
+      if (!file) return;
+      if (/\.onnx$/i.test(file.name)) void uploadModel(file);
+      else void uploadImage(file);
+    };
+    window.addEventListener('dragenter', enter);
+    window.addEventListener('dragover', over);
+    window.addEventListener('dragleave', leave);
+    window.addEventListener('drop', drop);
+    return () => {
+      window.removeEventListener('dragenter', enter);
+      window.removeEventListener('dragover', over);
+      window.removeEventListener('dragleave', leave);
+      window.removeEventListener('drop', drop);
+    };
+  }, [uploadImage, uploadModel]);
+
+  const usable = model && !model.error ? model : undefined;
+  const currentInput = input && input.imageId === imageId ? input : null;
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <div className="brand">
+          <span className="brand-mark" aria-hidden="true" />
+          ConvLens <span className="brand-sub">Studio</span>
+        </div>
+        <nav className="tabs" role="tablist">
+          {TABS.map((t) => (
+            <button key={t.id} role="tab" type="button" aria-selected={tab === t.id} className={tab === t.id ? 'tab on' : 'tab'} data-testid={`tab-${t.id}`} onClick={() => setTab(t.id)}>
+              {t.label}
+              {t.id === 'explain' && job?.running && (
+                <span className="tab-badge" title={job.phase}>
+                  {job.total ? `${Math.round((100 * job.done) / job.total)}%` : '…'}
+                </span>
+              )}
+            </button>
+          ))}
+        </nav>
+        <div className="topbar-right">
+          {usable && <span className="topbar-model" title={usable.description}>{usable.name}</span>}
+        </div>
+      </header>
+
+      {bootError && (
+        <div className="boot-error">
+          <ErrorBox error={bootError} title="The studio server did not answer" />
+        </div>
+      )}
+
+      <div className="layout">
+        <aside className="sidebar">
+          <ModelPanel models={models} modelId={modelId} onChoose={chooseModel} onUpload={uploadModel} upload={modelUpload} onDismissError={() => setModelUpload((u) => ({ ...u, error: null }))} summary={summary} />
+          <ImagePanel images={images} imageId={imageId} onChoose={setImageId} onUpload={uploadImage} upload={imageUpload} onDismissError={() => setImageUpload((u) => ({ ...u, error: null }))} />
+          <PredictionPanel prediction={prediction} input={currentInput} busy={predicting} error={predictError} labels={usable?.labels} />
+        </aside>
+        <main className="main">
+          <div role="tabpanel" hidden={tab !== 'network'} data-testid="panel-network">
+            <NetworkPanel model={usable} summary={summary} imageId={imageId} input={currentInput} prediction={prediction} active={tab === 'network'} />
+          </div>
+          <div role="tabpanel" hidden={tab !== 'explain'} data-testid="panel-explain">
+            <ExplainPanel model={usable} summary={summary} imageId={imageId} input={currentInput} prediction={prediction} onJob={setJob} />
+          </div>
+          <div role="tabpanel" hidden={tab !== 'model'} data-testid="panel-model">
+            <SummaryPanel model={usable} summary={summary} error={summaryError} />
+          </div>
+        </main>
+      </div>
+
+      {dragging && (
+        <div className="drop-overlay" data-testid="drop-overlay">
+          <div className="drop-card">
+            <div className="drop-title">Drop to upload</div>
+            <div>a PNG, JPEG or WebP image (up to 16 MB), or an .onnx model</div>
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,256 @@
+// The studio's HTTP API (docs/api.md), typed. The page uses nothing else.
+
+export type Dim = number | string;
+
+export interface ApiErrorBody {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+export interface Model {
+  id: string;
+  name: string;
+  source: 'builtin' | 'path' | 'upload';
+  error?: ApiErrorBody;
+  input?: { name: string; shape: Dim[] };
+  labels?: string[];
+  preprocessing?: { size?: [number, number]; channels?: string; [k: string]: unknown };
+  description?: string;
+  warnings?: string[];
+  parameters?: number;
+  defaultLayer?: string;
+}
+
+export interface ReceptiveField {
+  size: [number, number];
+  jump: [number, number];
+  start: [number, number];
+  global: boolean;
+}
+
+export interface SummaryRow {
+  name: string;
+  type: string;
+  output: string;
+  shape: Dim[];
+  params: number;
+  flops: number;
+  receptiveField?: ReceptiveField;
+  nodes: string[];
+}
+
+export interface Pickable {
+  name: string;
+  node: string;
+  op: string;
+  shape: Dim[];
+}
+
+export interface Summary {
+  name?: string;
+  rows: SummaryRow[];
+  totalParams: number;
+  trainableParams: number;
+  totalFlops: number;
+  pickable: Pickable[];
+}
+
+export interface WireTensor {
+  dtype: 'float32';
+  dims: number[];
+  data: string;
+}
+
+export interface ImageEntry {
+  id: string;
+  name: string;
+  source: 'sample' | 'upload';
+  group: string;
+  url: string;
+}
+
+export interface TopClass {
+  index: number;
+  label: string;
+  probability: number;
+  logit: number;
+}
+
+export interface Prediction {
+  top: TopClass[];
+  input: { width: number; height: number; png: string };
+}
+
+export interface LayerActivation {
+  name: string;
+  op: string;
+  node: string;
+  values: WireTensor;
+}
+
+export interface Filters {
+  layer: string;
+  output: string;
+  weights: WireTensor;
+  layers: string[];
+}
+
+export interface Progress {
+  done: number;
+  total: number;
+  phase?: string;
+  metrics?: unknown;
+}
+
+export interface Curve {
+  x: number[];
+  y: number[];
+  auc: number;
+}
+
+export interface ExplainMap {
+  method: string;
+  signed: boolean;
+  values: WireTensor;
+  raw?: WireTensor;
+  ms?: number;
+}
+
+export interface ExplainResult {
+  target: { index: number; label: string; score: number };
+  maps: ExplainMap[];
+  metrics?: Record<string, { deletion?: Curve; insertion?: Curve }>;
+}
+
+export interface ExplainRequest {
+  model: string;
+  image: string;
+  methods: string[];
+  layer?: string;
+  target?: number;
+  score: 'logit' | 'prob';
+  params: Record<string, Record<string, unknown>>;
+  metrics: boolean;
+}
+
+/** An error answer of the API (or a network failure), with the server's message and hint. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    public hint?: string,
+    /** the whole body, e.g. a Model with `error` for a 422 model upload */
+    readonly body?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+async function parse<T>(res: Response): Promise<T> {
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  if (!res.ok) {
+    const e = (body as { error?: ApiErrorBody | string; message?: string } | undefined)?.error;
+    if (e && typeof e === 'object') throw new ApiError(res.status, e.code, e.message, e.hint, body);
+    if (res.status === 413) throw new ApiError(413, 'TOO_LARGE', 'The upload is too large.', undefined, body);
+    const msg = (body as { message?: string } | undefined)?.message ?? (typeof e === 'string' ? e : `${res.status} ${res.statusText}`);
+    throw new ApiError(res.status, res.status === 404 ? 'NOT_FOUND' : 'HTTP_ERROR', msg, undefined, body);
+  }
+  return body as T;
+}
+
+async function request<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method,
+      ...(body instanceof FormData ? { body } : body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+      ...(signal ? { signal } : {}),
+    });
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e;
+    throw new ApiError(0, 'NETWORK', 'The studio server cannot be reached. Is `convlens studio` still running?');
+  }
+  return parse<T>(res);
+}
+
+const upload = (file: File): FormData => {
+  const form = new FormData();
+  form.append('file', file, file.name);
+  return form;
+};
+
+export const api = {
+  models: () => request<{ models: Model[] }>('GET', '/api/models').then((r) => r.models),
+  summary: (id: string) => request<Summary>('GET', `/api/models/${encodeURIComponent(id)}/summary`),
+  filters: (id: string, layer?: string) =>
+    request<Filters>('GET', `/api/models/${encodeURIComponent(id)}/filters${layer ? `?layer=${encodeURIComponent(layer)}` : ''}`),
+  uploadModel: (file: File) => request<Model>('POST', '/api/models', upload(file)),
+  images: () => request<{ images: ImageEntry[] }>('GET', '/api/images').then((r) => r.images),
+  uploadImage: (file: File) => request<ImageEntry>('POST', '/api/images', upload(file)),
+  predict: (model: string, image: string, k = 5, signal?: AbortSignal) => request<Prediction>('POST', '/api/predict', { model, image, k }, signal),
+  activations: (model: string, image: string, layers?: string[], signal?: AbortSignal) =>
+    request<{ layers: LayerActivation[] }>('POST', '/api/activations', { model, image, ...(layers ? { layers } : {}) }, signal).then((r) => r.layers),
+  explain: (req: ExplainRequest) => request<{ job: string | { id: string } }>('POST', '/api/explain', req),
+  cancelJob: (id: string) => request<{ cancelled: boolean }>('DELETE', `/api/jobs/${encodeURIComponent(id)}`),
+};
+
+export type JobEvent =
+  | { type: 'progress'; progress: Progress }
+  | { type: 'result'; result: unknown }
+  | { type: 'error'; error: ApiErrorBody }
+  | { type: 'cancelled' };
+
+/**
+ * Follows a job's event stream until its one final event. Returns a function that stops
+ * listening (it does not cancel the job: DELETE /api/jobs/:id does).
+ */
+export function followJob(id: string, onEvent: (e: JobEvent) => void): () => void {
+  const es = new EventSource(`/api/jobs/${encodeURIComponent(id)}/events`);
+  let finished = false;
+  const finish = (e: JobEvent): void => {
+    if (finished) return;
+    finished = true;
+    es.close();
+    onEvent(e);
+  };
+  const data = (ev: Event): unknown => {
+    try {
+      return JSON.parse((ev as MessageEvent<string>).data);
+    } catch {
+      return undefined;
+    }
+  };
+  es.addEventListener('progress', (ev) => {
+    const d = data(ev) as { progress?: Progress } | undefined;
+    if (!finished && d?.progress) onEvent({ type: 'progress', progress: d.progress });
+  });
+  es.addEventListener('result', (ev) => finish({ type: 'result', result: (data(ev) as { result: unknown }).result }));
+  es.addEventListener('cancelled', () => finish({ type: 'cancelled' }));
+  // 'error' is both the server's named event (a MessageEvent with data) and EventSource's own
+  // connection error (a plain Event). The browser reconnects by itself after a dropped
+  // connection and the server replays the job's events, so only a closed source is final.
+  es.addEventListener('error', (ev) => {
+    if (ev instanceof MessageEvent && typeof ev.data === 'string') {
+      const d = data(ev) as { error?: ApiErrorBody } | undefined;
+      finish({ type: 'error', error: d?.error ?? { code: 'INTERNAL', message: 'The job failed.' } });
+    } else if (es.readyState === EventSource.CLOSED) {
+      finish({ type: 'error', error: { code: 'NETWORK', message: 'Lost the connection to the job.' } });
+    }
+  });
+  return () => {
+    finished = true;
+    es.close();
+  };
+}
+
+export function jobId(r: { job: string | { id: string } }): string {
+  return typeof r.job === 'string' ? r.job : r.job.id;
+}

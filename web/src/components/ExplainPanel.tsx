@@ -1,0 +1,471 @@
+import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { api, ApiError, followJob, jobId, type ExplainMap, type ExplainRequest, type ExplainResult, type Model, type Prediction, type Summary } from '../api';
+import type { InputView } from '../App';
+import type { ColormapName } from '../colormaps';
+import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../render';
+import { decodeTensor, fmt, maxAbs, minMax, quantile, type Tensor } from '../tensor';
+import { CurveChart, type CurveSeries } from './Curves';
+import { drawInput, fitSize } from './PredictionPanel';
+import { Colorbar, ErrorBox, Panel, Segmented, Spinner, type ShownError } from './ui';
+
+export interface JobStatus {
+  id: string;
+  running: boolean;
+  done: number;
+  total: number;
+  phase?: string | undefined;
+}
+
+const GROUPS: { title: string; methods: [string, string, string][] }[] = [
+  {
+    title: 'Gradients',
+    methods: [
+      ['gradient', 'Gradient', 'd score / d input, summed over channels (signed)'],
+      ['saliency', 'Saliency', '|gradient|, max over channels (Simonyan et al.)'],
+      ['input-x-gradient', 'Input × gradient', 'input times gradient (signed)'],
+      ['smoothgrad', 'SmoothGrad', 'gradient averaged over noisy copies'],
+      ['integrated-gradients', 'Integrated gradients', 'gradients along a path from a baseline'],
+      ['guided-backprop', 'Guided backprop', 'backward pass that keeps only positive signals'],
+      ['deconvnet', 'Deconvnet', 'Zeiler & Fergus backward rule'],
+    ],
+  },
+  {
+    title: 'Class activation maps',
+    methods: [
+      ['cam', 'CAM', 'feature maps weighted by the classifier (GAP + dense models)'],
+      ['gradcam', 'Grad-CAM', 'feature maps weighted by their mean gradient'],
+      ['gradcam++', 'Grad-CAM++', 'Grad-CAM with higher-order weights'],
+      ['scorecam', 'Score-CAM', 'feature maps weighted by the score of masked inputs (slow)'],
+      ['layercam', 'LayerCAM', 'feature maps weighted by positive gradients, per unit'],
+      ['guided-gradcam', 'Guided Grad-CAM', 'guided backprop times Grad-CAM'],
+    ],
+  },
+  { title: 'Perturbation', methods: [['occlusion', 'Occlusion', 'score drop when a window is covered (slow)']] },
+];
+export const METHOD_LABEL: Record<string, string> = Object.fromEntries(GROUPS.flatMap((g) => g.methods.map(([id, label]) => [id, label])));
+const CAM_METHODS = new Set(['cam', 'gradcam', 'gradcam++', 'scorecam', 'layercam', 'guided-gradcam']);
+
+// Tableau 10: one colour per method, the same on cards and curves.
+const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac', '#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
+const ALL_METHODS = GROUPS.flatMap((g) => g.methods.map(([id]) => id));
+const colorOf = (m: string): string => PALETTE[Math.max(0, ALL_METHODS.indexOf(m)) % PALETTE.length]!;
+
+type RangeMode = 'minmax' | 'p99' | 'symmetric';
+type SeqCmap = Extract<ColormapName, 'inferno' | 'viridis'>;
+
+interface Shown {
+  result: ExplainResult;
+  maps: { map: ExplainMap; t: Tensor }[];
+  input: InputView | null;
+  imageName: string;
+  score: string;
+}
+
+function mappingOf(values: Float32Array, signed: boolean, mode: RangeMode): Mapping {
+  if (signed) {
+    if (mode === 'minmax') {
+      const r = minMax(values);
+      return { lo: Math.min(r.lo, 0), hi: Math.max(r.hi, 0), mid: 0 };
+    }
+    const m = mode === 'p99' ? quantile(values, 0.99, true) : maxAbs(values);
+    return { lo: -m, hi: m, mid: 0 };
+  }
+  if (mode === 'minmax') return minMax(values);
+  if (mode === 'p99') return { lo: minMax(values).lo, hi: quantile(values, 0.99) };
+  return { lo: 0, hi: maxAbs(values) };
+}
+
+export function ExplainPanel(props: { model: Model | undefined; summary: Summary | null; imageId: string | null; input: InputView | null; prediction: Prediction | null; onJob: (j: JobStatus | null) => void }): ReactNode {
+  const { model, summary, input } = props;
+  const [methods, setMethods] = useState<Set<string>>(() => new Set(['gradcam', 'saliency']));
+  const [layer, setLayer] = useState<string>('');
+  const [target, setTarget] = useState<string>('');
+  const [score, setScore] = useState<'logit' | 'prob'>('logit');
+  const [metrics, setMetrics] = useState(true);
+  const side = input ? Math.min(input.width, input.height) : 28;
+  const [occ, setOcc] = useState<{ window: number; stride: number; fill: string } | null>(null);
+  const [sg, setSg] = useState({ samples: 25, noise: 0.15 });
+  const [ig, setIg] = useState({ steps: 32, baseline: 'black' });
+  const occlusion = occ ?? { window: Math.max(2, Math.round(side / 7)), stride: Math.max(1, Math.ceil(Math.max(2, Math.round(side / 7)) / 2)), fill: 'zero' };
+
+  const [job, setJob] = useState<JobStatus | null>(null);
+  const [cancelling, setCancelling] = useState(false);
+  const [error, setError] = useState<ShownError | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [shown, setShown] = useState<Shown | null>(null);
+  const [opacity, setOpacity] = useState(0.6);
+  const [range, setRange] = useState<RangeMode>('minmax');
+  const [seq, setSeq] = useState<SeqCmap>('inferno');
+  const stopRef = useRef<(() => void) | null>(null);
+
+  const layers = useMemo(() => (summary?.pickable ?? []).filter((p) => p.shape.length === 4 && !['GlobalAveragePool', 'GlobalMaxPool'].includes(p.op)), [summary]);
+  useEffect(() => {
+    setLayer(model?.defaultLayer ?? '');
+    setTarget('');
+  }, [model]);
+  useEffect(() => () => stopRef.current?.(), []);
+  const onJob = props.onJob;
+  useEffect(() => onJob(job), [job, onJob]);
+
+  const toggle = (m: string): void =>
+    setMethods((s) => {
+      const n = new Set(s);
+      if (n.has(m)) n.delete(m);
+      else n.add(m);
+      return n;
+    });
+
+  const running = !!job?.running;
+  const canRun = !!model && !!props.imageId && methods.size > 0 && !running;
+  const predicted = props.prediction?.top[0];
+
+  const run = async (): Promise<void> => {
+    if (!model || !props.imageId) return;
+    setError(null);
+    setNotice(null);
+    const chosen = ALL_METHODS.filter((m) => methods.has(m));
+    const params: ExplainRequest['params'] = {};
+    if (methods.has('occlusion')) params['occlusion'] = { ...occlusion };
+    if (methods.has('smoothgrad')) params['smoothgrad'] = { ...sg };
+    if (methods.has('integrated-gradients')) params['integrated-gradients'] = { ...ig };
+    const req: ExplainRequest = {
+      model: model.id,
+      image: props.imageId,
+      methods: chosen,
+      ...(layer ? { layer } : {}),
+      ...(target !== '' ? { target: Number(target) } : {}),
+      score,
+      params,
+      metrics,
+    };
+    const snapshot = { input, imageName: props.imageId.replace(/^.*\//, '').replace(/\.\w+$/, ''), score };
+    let id: string;
+    try {
+      id = jobId(await api.explain(req));
+    } catch (e) {
+      const err = e instanceof ApiError ? e : new ApiError(0, 'CLIENT', String(e));
+      if (err.status === 404 && err.code === 'NOT_FOUND') err.hint = 'This studio server has no POST /api/explain yet: update ConvLens.';
+      setError(err);
+      return;
+    }
+    setJob({ id, running: true, done: 0, total: 0, phase: 'starting' });
+    setCancelling(false);
+    stopRef.current?.();
+    stopRef.current = followJob(id, (ev) => {
+      if (ev.type === 'progress') {
+        setJob({ id, running: true, done: ev.progress.done, total: ev.progress.total, phase: ev.progress.phase });
+        return;
+      }
+      setJob((j) => (j ? { ...j, running: false } : null));
+      setCancelling(false);
+      if (ev.type === 'result') {
+        const result = ev.result as ExplainResult;
+        setShown({ result, maps: result.maps.map((m) => ({ map: m, t: decodeTensor(m.values) })), ...snapshot });
+      } else if (ev.type === 'error') setError(ev.error);
+      else setNotice('Cancelled: the job stopped; results of the previous run (if any) are still shown.');
+    });
+  };
+
+  const cancel = (): void => {
+    if (!job) return;
+    setCancelling(true);
+    api.cancelJob(job.id).catch((e: unknown) => {
+      setCancelling(false);
+      setError(e instanceof ApiError ? e : new ApiError(0, 'CLIENT', String(e)));
+    });
+  };
+
+  if (!model) return <Panel title="Explanations">Choose a model that the engine can run.</Panel>;
+
+  const pct = job && job.total ? Math.round((100 * job.done) / job.total) : 0;
+  const series = (kind: 'deletion' | 'insertion'): CurveSeries[] =>
+    shown?.result.metrics
+      ? Object.entries(shown.result.metrics).flatMap(([m, c]) => {
+          const curve = c[kind];
+          return curve ? [{ label: METHOD_LABEL[m] ?? m, color: colorOf(m), curve }] : [];
+        })
+      : [];
+  const deletion = series('deletion');
+  const insertion = series('insertion');
+
+  return (
+    <div className="stack">
+      <Panel title="Explanations" subtitle="Which input pixels does the score of a class depend on? Pick methods, run them, compare." testId="explain-form">
+        <div className="explain-form">
+          <fieldset className="methods">
+            {GROUPS.map((g) => (
+              <div key={g.title} className="method-group">
+                <legend>{g.title}</legend>
+                {g.methods.map(([id, label, about]) => (
+                  <label key={id} className="check" title={about}>
+                    <input type="checkbox" checked={methods.has(id)} onChange={() => toggle(id)} data-testid={`method-${id}`} />
+                    <span className="swatch" style={{ background: colorOf(id) }} />
+                    {label}
+                  </label>
+                ))}
+              </div>
+            ))}
+          </fieldset>
+          <div className="explain-options">
+            <label className="field">
+              <span>Target class</span>
+              <select value={target} onChange={(e) => setTarget(e.target.value)} data-testid="explain-target">
+                <option value="">predicted{predicted ? ` (${predicted.label})` : ''}</option>
+                {(model.labels ?? []).map((l, i) => (
+                  <option key={i} value={i}>
+                    {i} · {l}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label className="field">
+              <span>
+                Layer <span className="muted">(CAM methods)</span>
+              </span>
+              <select value={layer} onChange={(e) => setLayer(e.target.value)} disabled={![...methods].some((m) => CAM_METHODS.has(m))} data-testid="explain-layer">
+                {layers.map((p) => (
+                  <option key={p.name} value={p.name}>
+                    {p.name} · {p.op} {p.shape.slice(1).join('×')}
+                    {p.name === model.defaultLayer ? ' (default)' : ''}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <Segmented
+              label="Score"
+              value={score}
+              onChange={setScore}
+              options={[
+                { value: 'logit', label: 'logit', title: 'the class score before softmax' },
+                { value: 'prob', label: 'probability', title: 'the softmax probability' },
+              ]}
+            />
+            <label className="check">
+              <input type="checkbox" checked={metrics} onChange={(e) => setMetrics(e.target.checked)} data-testid="explain-metrics" />
+              deletion / insertion curves
+            </label>
+          </div>
+          {(methods.has('occlusion') || methods.has('smoothgrad') || methods.has('integrated-gradients')) && (
+            <div className="explain-params">
+              {methods.has('occlusion') && (
+                <fieldset className="params">
+                  <legend>Occlusion</legend>
+                  <NumberField label="window" value={occlusion.window} min={1} max={side} onChange={(v) => setOcc({ ...occlusion, window: v })} testId="occlusion-window" />
+                  <NumberField label="stride" value={occlusion.stride} min={1} max={side} onChange={(v) => setOcc({ ...occlusion, stride: v })} testId="occlusion-stride" />
+                  <label className="field inline">
+                    <span>fill</span>
+                    <select value={occlusion.fill} onChange={(e) => setOcc({ ...occlusion, fill: e.target.value })}>
+                      <option value="zero">zero</option>
+                      <option value="mean">image mean</option>
+                      <option value="blur">blurred</option>
+                    </select>
+                  </label>
+                </fieldset>
+              )}
+              {methods.has('smoothgrad') && (
+                <fieldset className="params">
+                  <legend>SmoothGrad</legend>
+                  <NumberField label="samples" value={sg.samples} min={1} max={500} onChange={(v) => setSg({ ...sg, samples: v })} testId="smoothgrad-samples" />
+                  <NumberField label="noise" value={sg.noise} min={0} max={1} step={0.05} onChange={(v) => setSg({ ...sg, noise: v })} title="standard deviation as a fraction of the image's value range" />
+                </fieldset>
+              )}
+              {methods.has('integrated-gradients') && (
+                <fieldset className="params">
+                  <legend>Integrated gradients</legend>
+                  <NumberField label="steps" value={ig.steps} min={2} max={1000} onChange={(v) => setIg({ ...ig, steps: v })} testId="ig-steps" />
+                  <label className="field inline">
+                    <span>baseline</span>
+                    <select value={ig.baseline} onChange={(e) => setIg({ ...ig, baseline: e.target.value })}>
+                      <option value="black">black image</option>
+                      <option value="zero">zeros (model space)</option>
+                      <option value="blurred">blurred image</option>
+                    </select>
+                  </label>
+                </fieldset>
+              )}
+            </div>
+          )}
+          <div className="run-row">
+            <button type="button" className="button primary" disabled={!canRun} onClick={() => void run()} data-testid="explain-run">
+              Explain{methods.size ? ` (${methods.size} method${methods.size > 1 ? 's' : ''})` : ''}
+            </button>
+            {running && (
+              <>
+                <div className="progress" data-testid="job-progress" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100}>
+                  <div className="progress-fill" style={{ width: `${job?.total ? pct : 8}%` }} />
+                </div>
+                <span className="progress-text" data-testid="job-phase">
+                  {job?.phase ?? 'working'}
+                  {job?.total ? ` · ${job.done}/${job.total}` : ''}
+                </span>
+                <button type="button" className="button danger" onClick={cancel} disabled={cancelling} data-testid="explain-cancel">
+                  {cancelling ? 'Cancelling…' : 'Cancel'}
+                </button>
+              </>
+            )}
+            {!running && notice && (
+              <span className="notice" data-testid="explain-notice">
+                {notice}
+              </span>
+            )}
+          </div>
+          <ErrorBox error={error} title="The explanation failed" onClose={() => setError(null)} testId="explain-error" />
+        </div>
+      </Panel>
+
+      {shown && (
+        <Panel
+          title={
+            <>
+              Attributions for <span className="accent">{shown.result.target.label}</span>
+            </>
+          }
+          subtitle={`class ${shown.result.target.index} · ${shown.score} ${fmt(shown.result.target.score)} · image ${shown.imageName}`}
+          testId="explain-results"
+          actions={
+            <div className="toolbar">
+              <label className="field inline slider">
+                <span>Opacity</span>
+                <input type="range" min={0} max={1} step={0.05} value={opacity} onChange={(e) => setOpacity(Number(e.target.value))} data-testid="overlay-opacity" />
+                <span className="muted">{Math.round(opacity * 100)}%</span>
+              </label>
+              <Segmented
+                label="Range"
+                value={range}
+                onChange={setRange}
+                testId="range-mode"
+                options={[
+                  { value: 'minmax', label: 'min–max', title: 'the map’s own min to max (signed maps keep 0 at the centre)' },
+                  { value: 'p99', label: '99th pct', title: 'clip the top 1% of values so a few outliers do not wash out the rest' },
+                  { value: 'symmetric', label: 'symmetric', title: 'signed maps: −max|v| … +max|v|; unsigned maps: 0 … max|v|' },
+                ]}
+              />
+              <Segmented
+                label="Colors"
+                value={seq}
+                onChange={setSeq}
+                options={[
+                  { value: 'inferno', label: 'inferno' },
+                  { value: 'viridis', label: 'viridis' },
+                ]}
+              />
+            </div>
+          }
+        >
+          <div className="map-grid" data-testid="map-grid">
+            <figure className="map-card">
+              <figcaption>
+                <b>Input</b>
+              </figcaption>
+              <Overlay input={shown.input} t={null} mapping={null} cmap="gray" opacity={0} testId="overlay-input" />
+              <div className="map-note muted">{shown.input ? `${shown.input.width}×${shown.input.height} as the model sees it` : ''}</div>
+            </figure>
+            {shown.maps.map(({ map, t }) => (
+              <MapCard key={map.method} map={map} t={t} input={shown.input} opacity={opacity} range={range} seq={seq} />
+            ))}
+          </div>
+          <p className="caption">
+            Unsigned maps use a sequential colormap ({seq}); signed maps use a diverging one (blue negative, white zero, red positive) centred on zero.
+          </p>
+          {(deletion.length > 0 || insertion.length > 0) && (
+            <>
+              <div className="curves">
+                <CurveChart title="Deletion" note="remove the most important pixels first: a good map makes the score fall fast (low AUC)" series={deletion} yLabel={shown.score} testId="curve-deletion" />
+                <CurveChart title="Insertion" note="add the most important pixels first: a good map makes the score rise fast (high AUC)" series={insertion} yLabel={shown.score} testId="curve-insertion" />
+              </div>
+              <table className="auc-table" data-testid="auc-table">
+                <thead>
+                  <tr>
+                    <th>Method</th>
+                    <th className="num">Deletion AUC ↓</th>
+                    <th className="num">Insertion AUC ↑</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {Object.entries(shown.result.metrics ?? {}).map(([m, c]) => (
+                    <tr key={m}>
+                      <td>
+                        <span className="swatch" style={{ background: colorOf(m) }} />
+                        {METHOD_LABEL[m] ?? m}
+                      </td>
+                      <td className="num">{c.deletion ? c.deletion.auc.toFixed(3) : '—'}</td>
+                      <td className="num">{c.insertion ? c.insertion.auc.toFixed(3) : '—'}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          )}
+        </Panel>
+      )}
+      {!shown && running && (
+        <Panel title="Attributions">
+          <Spinner label="Computing… the rest of the studio stays usable meanwhile." />
+        </Panel>
+      )}
+    </div>
+  );
+}
+
+function NumberField(props: { label: string; value: number; min: number; max: number; step?: number; onChange: (v: number) => void; title?: string; testId?: string }): ReactNode {
+  return (
+    <label className="field inline" title={props.title}>
+      <span>{props.label}</span>
+      <input
+        type="number"
+        value={props.value}
+        min={props.min}
+        max={props.max}
+        step={props.step ?? 1}
+        data-testid={props.testId}
+        onChange={(e) => {
+          const v = Number(e.target.value);
+          if (Number.isFinite(v)) props.onChange(Math.min(props.max, Math.max(props.min, v)));
+        }}
+      />
+    </label>
+  );
+}
+
+const MapCard = memo(function MapCard(props: { map: ExplainMap; t: Tensor; input: InputView | null; opacity: number; range: RangeMode; seq: SeqCmap }): ReactNode {
+  const { map, t } = props;
+  const mapping = useMemo(() => mappingOf(t.data, map.signed, props.range), [t, map.signed, props.range]);
+  const cmap: ColormapName = map.signed ? 'rdbu' : props.seq;
+  return (
+    <figure className="map-card" data-testid={`map-${map.method}`}>
+      <figcaption>
+        <span className="swatch" style={{ background: colorOf(map.method) }} />
+        <b title={METHOD_LABEL[map.method] ?? map.method}>{METHOD_LABEL[map.method] ?? map.method}</b>
+        {map.signed && <span className="tag">signed</span>}
+        {map.ms !== undefined && <span className="muted small ms">{map.ms < 1000 ? `${Math.round(map.ms)} ms` : `${(map.ms / 1000).toFixed(1)} s`}</span>}
+      </figcaption>
+      <Overlay input={props.input} t={t} mapping={mapping} cmap={cmap} opacity={props.opacity} testId={`overlay-${map.method}`} />
+      <Colorbar cmap={cmap} lo={mapping.lo} hi={mapping.hi} {...(mapping.mid !== undefined ? { mid: mapping.mid } : {})} />
+    </figure>
+  );
+});
+
+/** The input image with a map drawn over it. */
+function Overlay(props: { input: InputView | null; t: Tensor | null; mapping: Mapping | null; cmap: ColormapName; opacity: number; testId?: string }): ReactNode {
+  const ref = useRef<HTMLCanvasElement>(null);
+  const dims = props.t?.dims ?? [];
+  const mh = dims[dims.length - 2] ?? 1;
+  const mw = dims[dims.length - 1] ?? 1;
+  const { w, h } = fitSize(props.input ?? { width: mw, height: mh }, 208);
+  const heat = useMemo(() => (props.t && props.mapping ? imageDataCanvas(mapToImageData(props.t.data, 0, mh, mw, props.mapping, props.cmap)) : null), [props.t, props.mapping, props.cmap, mh, mw]);
+  useEffect(() => {
+    const c = ref.current;
+    if (!c) return;
+    const ctx = fitCanvas(c, w, h);
+    ctx.globalAlpha = 1;
+    if (props.input) drawInput(ctx, props.input, w, h);
+    else ctx.clearRect(0, 0, w, h);
+    if (heat) {
+      ctx.globalAlpha = props.input ? props.opacity : 1;
+      ctx.imageSmoothingEnabled = w / mw < 3;
+      ctx.drawImage(heat, 0, 0, w, h);
+      ctx.globalAlpha = 1;
+    }
+  }, [props.input, heat, props.opacity, w, h, mw]);
+  return <canvas ref={ref} className="overlay-canvas" style={{ width: w, height: h }} data-testid={props.testId} />;
+}

@@ -1,0 +1,77 @@
+import { useMemo, useRef, type ReactNode } from 'react';
+import type { ApiError, ImageEntry } from '../api';
+import { ErrorBox, Panel, Spinner } from './ui';
+
+const GROUPS: Record<string, string> = {
+  'fashion-mnist': 'Fashion-MNIST',
+  photos: 'Photos',
+  textures: 'Textures',
+  uploads: 'Your uploads',
+};
+const ORDER = ['fashion-mnist', 'photos', 'textures', 'uploads'];
+
+export function ImagePanel(props: {
+  images: ImageEntry[];
+  imageId: string | null;
+  onChoose: (id: string) => void;
+  onUpload: (file: File) => void;
+  upload: { busy: boolean; error: ApiError | null };
+  onDismissError: () => void;
+}): ReactNode {
+  const fileRef = useRef<HTMLInputElement>(null);
+  const groups = useMemo(() => {
+    const by = new Map<string, ImageEntry[]>();
+    for (const img of props.images) by.set(img.group, [...(by.get(img.group) ?? []), img]);
+    return [...by.entries()].sort(([a], [b]) => (ORDER.indexOf(a) + 1 || 99) - (ORDER.indexOf(b) + 1 || 99));
+  }, [props.images]);
+  return (
+    <Panel
+      title="Image"
+      testId="image-panel"
+      actions={
+        <>
+          <button type="button" className="button small" onClick={() => fileRef.current?.click()} disabled={props.upload.busy} data-testid="image-upload-button">
+            {props.upload.busy ? <Spinner label="Uploading…" /> : 'Upload…'}
+          </button>
+          <input
+            ref={fileRef}
+            type="file"
+            accept="image/png,image/jpeg,image/webp"
+            hidden
+            data-testid="image-file"
+            onChange={(e) => {
+              const f = e.target.files?.[0];
+              e.target.value = '';
+              if (f) props.onUpload(f);
+            }}
+          />
+        </>
+      }
+    >
+      <ErrorBox error={props.upload.error} title="Upload refused" onClose={props.onDismissError} testId="image-error" />
+      <div className="gallery" data-testid="gallery">
+        {groups.map(([group, list]) => (
+          <div key={group} className="gallery-group">
+            <div className="gallery-heading">{GROUPS[group] ?? group}</div>
+            <div className="gallery-grid">
+              {list.map((img) => (
+                <button
+                  key={img.id}
+                  type="button"
+                  className={`thumb ${img.id === props.imageId ? 'on' : ''} ${group === 'fashion-mnist' ? 'pixelated' : ''}`}
+                  title={img.name}
+                  aria-pressed={img.id === props.imageId}
+                  data-testid={`image-${img.id}`}
+                  onClick={() => props.onChoose(img.id)}
+                >
+                  <img src={img.url} alt={img.name} loading="lazy" draggable={false} />
+                </button>
+              ))}
+            </div>
+          </div>
+        ))}
+      </div>
+      <p className="hint">or drop an image anywhere on the page</p>
+    </Panel>
+  );
+}
