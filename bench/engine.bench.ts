@@ -85,7 +85,7 @@ async function benchNet(name: string, graph: Graph, size: number, classes: numbe
   const tGuided = await time(() => guidedRun.run({ [input]: x, [guided.seedInputs[logits]!]: seed }), reps, 2, 'ConvLens guided backprop');
 
   const batch = 32;
-  const train = buildTrainingGraph(graph);
+  const train = buildTrainingGraph(graph, { batchNorm: 'inference' }); // as the TF.js side does
   const trainRun = await engine.compileOnce(train.graph);
   const xb = randomTensor([batch, 3, size, size], 2);
   const yb = oneHot(batch, classes, (i) => i % classes);

@@ -4,3 +4,12 @@ export { loadModel, loadModelFile, loadBuiltinModel, BUILTIN_MODEL_PATH } from '
 export { readImageFile, preprocessImage, rawToTensor, tensorToRaw, encodePng, decodeImage, type RawImage } from './io/image.js';
 export { loadInputs, type InputItem } from './io/inputs.js';
 export { writeFileAtomic, readFileOrExplain } from './io/files.js';
+export { gridFigure, type GridSpec, type GridRow, type Legend } from './render/grid.js';
+export { panelsSpec, renderChart, type Panel, type Series } from './render/chart.js';
+export { explanationGrid, faithfulnessChart, sanityChart, sanityGrid, defaultTileSize, type FigureItem } from './render/figures.js';
+export { Trainer, fit, epochOrder, stepsPerEpoch, type TrainerOptions, type FitData, type FitConfig, type FitOptions, type FitResult, type EpochRecord } from './training/trainer.js';
+export { trainClassifier, evaluateClassifier, exportTrained, type ClassifierConfig, type ClassificationMetrics, type ClassifierResult } from './training/classification.js';
+export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './training/checkpoint.js';
+export { loadFashionMnist, locateFashionMnist, hasFashionMnist, FASHION_MNIST_PREPROCESSING, DEBIAN_FASHION_MNIST_DIR } from './data/fashion-mnist.js';
+export { fillBatch, stratifiedSplit, stratifiedSubset, type ImageDataset } from './data/dataset.js';
+export { createStudio, type Studio, type StudioOptions } from './interfaces/server/app.js';

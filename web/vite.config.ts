@@ -17,5 +17,5 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 1024,
   },
-  server: { proxy: { '/api': 'http://127.0.0.1:5173' }, port: 5174 },
+  server: { proxy: { '/api': 'http://127.0.0.1:7860' }, port: 5174 },
 });

@@ -29,3 +29,18 @@ export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
   if (raw.length - start !== n) throw bad(`header promises ${n} values (dims ${dims.join('x')}) but ${raw.length - start} bytes follow`);
   return { dims, data: raw.subarray(start, start + n) };
 }
+
+/** Encodes unsigned bytes with their dims as IDX (the inverse of parseIdx, uncompressed). */
+export function encodeIdx(array: IdxArray): Uint8Array {
+  const { dims, data } = array;
+  const n = dims.reduce((a, b) => a * b, 1);
+  if (dims.length < 1 || dims.length > 4) throw new Error(`encodeIdx: rank ${dims.length} is outside 1..4`);
+  if (n !== data.length) throw new Error(`encodeIdx: dims ${dims.join('x')} hold ${n} values, got ${data.length}`);
+  const out = new Uint8Array(4 + 4 * dims.length + n);
+  const view = new DataView(out.buffer);
+  out[2] = 0x08;
+  out[3] = dims.length;
+  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  out.set(data, 4 + 4 * dims.length);
+  return out;
+}

@@ -60,14 +60,17 @@ export function closestNames(name: string, candidates: Iterable<string>, count =
   return scored.slice(0, count).map((s) => s.c);
 }
 
-export function unknownNameError(kind: string, name: string, candidates: Iterable<string>): ConvLensError {
+/**
+ * "No <kind> named X" with the closest candidates. `listedBy` says where the full list is
+ * (e.g. "`convlens summary`"); short lists are printed whole instead.
+ */
+export function unknownNameError(kind: string, name: string, candidates: Iterable<string>, listedBy?: string): ConvLensError {
   const all = [...candidates];
   const close = closestNames(name, all);
+  const where = all.length <= 20 ? `All ${all.length}: ${all.join(', ')}.` : listedBy ? `${listedBy} lists all ${all.length}.` : '';
   return new ConvLensError(
     'UNKNOWN_NAME',
     `No ${kind} named "${name}".`,
-    all.length === 0
-      ? `This model has no ${kind}s to choose from.`
-      : `Closest ${kind} names: ${close.join(', ')}. (\`convlens summary\` lists all ${all.length}.)`,
+    all.length === 0 ? `There are no ${kind}s to choose from.` : `Closest ${kind} names: ${close.join(', ')}. ${where}`.trim(),
   );
 }

@@ -102,7 +102,7 @@ export class Model {
     if (values.has(name) && !this.graph.initializers.has(name)) return name;
     const byNode = this.graph.nodes.find((n) => n.name === name);
     if (byNode?.outputs[0]) return byNode.outputs[0];
-    throw unknownNameError('layer', name, this.pickableValues().map((p) => p.name));
+    throw unknownNameError('layer', name, this.pickableValues().map((p) => p.name), '`convlens summary`');
   }
 
   /** The last spatial (4-D) conv-like layer: the default for Grad-CAM and friends. */

@@ -377,7 +377,6 @@ describe('Conv gradient graphs', () => {
           wants: (i) => i === only,
           facts: (n) => b.factsOf(n),
           constant: () => undefined,
-      exposed: () => false,
         };
         const grads = findOp(op)!.grad!(ctx);
         expect(grads.map((g) => g !== undefined)).toEqual([0, 1, 2].map((i) => i === only));

@@ -233,7 +233,6 @@ describe('the rules emit only the gradients that are wanted', () => {
           wants: (i) => i === only,
           facts: (n) => b.factsOf(n),
           constant: () => undefined,
-      exposed: () => false,
         };
         const before = b.graph.nodes.length;
         const grads = findOp(op)!.grad!(ctx);

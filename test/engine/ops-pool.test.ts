@@ -69,6 +69,7 @@ async function gradient(graph: Graph, x: Tensor, dy: Tensor, ruleSet: RuleSetNam
 /** Which formulation the rule picked, read off the emitted ops. */
 function pathOf(op: string, ops: string[]): string {
   if (ops.includes('ScatterElements')) return 'indices';
+  if (op === 'MaxPool' && ops.includes('Concat')) return 'planes';
   if (ops.includes('Resize')) return 'blocks';
   if (ops.includes('MatMul')) return 'matmul';
   if (ops.includes('AveragePool')) return 'avgpool-s1';
@@ -182,7 +183,7 @@ describe('pooling backward rules against finite differences', () => {
         if (err > worst) [worst, worstCase] = [err, describeCase(c)];
       }
       console.log(`${op}: ${cases.length} configs, paths ${JSON.stringify(Object.fromEntries(paths))}, worst ${worst.toExponential(2)} (${worstCase})`);
-      const expected = op === 'MaxPool' ? ['blocks', 'indices', 'global-mask'] : ['blocks', 'avgpool-s1', 'matmul'];
+      const expected = op === 'MaxPool' ? ['planes', 'indices'] : ['blocks', 'avgpool-s1', 'matmul'];
       for (const p of expected) expect(paths.get(p) ?? 0, `cases through the ${p} path`).toBeGreaterThan(0);
     });
   }
@@ -300,30 +301,31 @@ describe('MaxPool under the deconvnet rule set', () => {
     });
   }
 
-  it('on exact ties (an all-zero window after a ReLU) routes to one switch, unlike the fast mask', async () => {
-    // The deconvnet ReLU passes gradient to zeros, so the winner matters: PyTorch and ORT pick
-    // the first maximum. The standard rule's mask hands dy to every tie; the ReLU in front
-    // zeroes those under the standard and guided rule sets, so only deconvnet needs switches.
-    const graph = poolGraph('MaxPool', { kernel_shape: [2, 2], strides: [2, 2] }, [1, 1, 2, 4]);
-    const x = f32([1, 1, 2, 4], [0, 0, 3, 1, 0, 0, 2, 4]);
-    const dy = f32([1, 1, 1, 2], [1, 1]);
-    const dec = await gradient(graph, x, dy, 'deconvnet');
-    expect(toNumbers(dec.dx).map((v) => v + 0)).toEqual([1, 0, 0, 0, 0, 0, 0, 1]);
-    const std = await gradient(graph, x, dy, 'standard');
-    expect(toNumbers(std.dx).map((v) => v + 0)).toEqual([1, 1, 0, 0, 1, 1, 0, 1]);
-
-    // Read at the pool input itself (Grad-CAM at that layer), the standard rule uses switches too.
-    const gg = buildGradientGraph(graph, { seed: { upstream: ['y'] }, wrt: ['h'], outputs: ['y'] });
-    const run = await engine.compileOnce(gg.graph);
-    const exposed = await run.run({ x, [gg.seedInputs['y']!]: dy });
-    await run.release();
-    expect(toNumbers(exposed[gg.gradientOutputs['h']!]!).map((v) => v + 0)).toEqual([1, 0, 0, 0, 0, 0, 0, 1]);
+  it('on exact ties routes each window to one switch (the first maximum), as PyTorch does', async () => {
+    // All-zero windows follow every ReLU and flat image regions tie at positive values: each
+    // window's gradient must land on exactly one cell (the first in row-major order), under
+    // every rule set, or Euler's identity and IG's completeness break.
+    const graph = poolGraph('MaxPool', { kernel_shape: [2, 2], strides: [2, 2] }, [1, 1, 2, 6]);
+    const x = f32([1, 1, 2, 6], [0, 0, 3, 1, 5, 5, 0, 0, 2, 4, 5, 5]);
+    const dy = f32([1, 1, 1, 3], [1, 1, 1]);
+    for (const ruleSet of ['standard', 'guided', 'deconvnet'] as RuleSetName[]) {
+      const r = await gradient(graph, x, dy, ruleSet);
+      expect(toNumbers(r.dx).map((v) => v + 0), ruleSet).toEqual([1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0]);
+    }
+    // ceil mode: the partial window at the end competes only among real cells
+    const ceil = poolGraph('MaxPool', { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 }, [1, 1, 3, 3]);
+    const cx = f32([1, 1, 3, 3], [1, 1, 2, 1, 1, 0, 7, 7, 7]);
+    const cr = await gradient(ceil, cx, f32([1, 1, 2, 2], [1, 2, 3, 4]), 'standard');
+    expect(toNumbers(cr.dx).map((v) => v + 0)).toEqual([1, 0, 2, 0, 0, 0, 3, 0, 4]);
 
     const gmax = poolGraph('GlobalMaxPool', {}, [1, 2, 2, 2]);
     const gx = f32([1, 2, 2, 2], [0, 0, 0, 0, 5, 7, 7, 1]);
-    const gd = await gradient(gmax, gx, f32([1, 2, 1, 1], [2, 3]), 'deconvnet');
-    expect(toNumbers(gd.dx).map((v) => v + 0)).toEqual([2, 0, 0, 0, 0, 3, 0, 0]);
+    for (const ruleSet of ['standard', 'deconvnet'] as RuleSetName[]) {
+      const gd = await gradient(gmax, gx, f32([1, 2, 1, 1], [2, 3]), ruleSet);
+      expect(toNumbers(gd.dx).map((v) => v + 0), ruleSet).toEqual([2, 0, 0, 0, 0, 3, 0, 0]);
+    }
   });
+
 });
 
 describe('pooling rules: errors name the node', () => {

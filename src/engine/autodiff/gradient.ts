@@ -77,7 +77,6 @@ export function buildGradientGraph(forward: Graph, request: GradientRequest): Gr
     if (node.outputs.some((o) => toSeed.has(o))) for (const i of node.inputs) if (i) toSeed.add(i);
   }
 
-  const wrtSet = new Set(request.wrt);
   const contributions = new Map<string, string[]>();
   const finalGrad = new Map<string, string | undefined>();
   const contribute = (name: string, g: string): void => {
@@ -134,7 +133,6 @@ export function buildGradientGraph(forward: Graph, request: GradientRequest): Gr
       wants,
       facts: (name) => b.factsOf(name),
       constant: (i) => (node.inputs[i] ? b.valueOf(node.inputs[i]!) : undefined),
-      exposed: (name) => wrtSet.has(name),
     };
     let grads: (string | undefined)[];
     try {

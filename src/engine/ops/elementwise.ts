@@ -57,8 +57,16 @@ for (const op of ['Max', 'Min']) {
   defineOp({
     type: op,
     infer: broadcastInfer,
-    // The winner of each element gets the gradient (every winner, on exact ties).
-    grad: (g) => perInput(g, (i, dy) => g.b.op('Mul', [dy, floatMask(g.b, g.b.op('Equal', [g.x(i), g.y(0)]))])),
+    // The winner of each element gets the gradient; exact ties share it evenly, as PyTorch's
+    // maximum/minimum do (a ReLU written as Max(x, 0) ties at every zero).
+    grad: (g) => {
+      const b = g.b;
+      const dy = g.dy(0);
+      if (!dy) return g.node.inputs.map(() => undefined);
+      const hits = g.node.inputs.map((x) => floatMask(b, b.op('Equal', [x, g.y(0)])));
+      const share = hits.length === 1 ? dy : b.op('Div', [dy, hits.length === 2 ? b.op('Add', [hits[0]!, hits[1]!]) : b.op('Sum', hits)]);
+      return perInput(g, (i) => b.op('Mul', [share, hits[i]!]));
+    },
   });
 }
 

@@ -172,44 +172,63 @@ function scaleByCounts(b: GraphBuilder, dy: string, perAxis: readonly number[][]
 // ------------------------------------------------------------------ MaxPool
 
 /**
- * Standard max-pool gradient: each window's dy goes to its maximum. Deconvnet (Zeiler &
- * Fergus) routes the signal back through the "switches" the forward pass recorded, which is
- * the same rule. The fast mask paths below hand dy to every tied maximum of a window, though;
- * under the standard and guided rule sets that never shows, because the ReLU in front of a
- * pool zeroes the gradient at exactly the tied zeros. The deconvnet ReLU ignores its forward
- * mask, so there an all-zero window would pass k*k copies of dy back: `switchesOnly` forces
- * the Indices route, which picks one winner per window as PyTorch and ORT do.
+ * Max-pool gradient: each window's dy goes to ONE winner, the first maximum in row-major
+ * window order, as PyTorch and ONNX Runtime's Indices pick. Ties are common (flat image
+ * regions give equal activations; all-zero windows follow every ReLU), and giving dy to every
+ * tie would break Euler's identity x.grad = f for ReLU nets, IG's completeness and Grad-CAM at
+ * a layer before a pool. The same routing is Zeiler & Fergus' deconvnet "switches", so the
+ * deconvnet rule set needs no variant.
  */
-function maxPoolGrad(g: GradContext, switchesOnly = false): (string | undefined)[] {
+function maxPoolGrad(g: GradContext): (string | undefined)[] {
   const dy = g.dy(0);
   if (!dy || !g.wants(0)) return [undefined];
-  // When the caller reads the gradient at the pool's input (Grad-CAM at a ReLU layer before a
-  // pool), tied zeros must not each receive dy: one winner per window, as PyTorch does.
-  if (switchesOnly || g.exposed(g.x(0))) return [scatterThroughIndices(g, dy)];
-  const b = g.b;
-  const x = g.x(0);
-  const y = g.y(0);
   const w = windowsOf(g);
-
-  // One window over everything: compare against the broadcast max directly. Every tied
-  // maximum receives the gradient (a measure-zero event on real activations).
-  if (coversAll(w)) return [b.op('Mul', [dy, floatMask(b, b.op('Equal', [x, y]))])];
-
-  // Disjoint windows: mask = Equal(x, upsampled y), dx = upsampled dy * mask. Stays on ORT's
-  // fast MaxPool kernel; asking MaxPool for Indices drops it off (~10x slower forward).
+  // Disjoint 2-D windows (kernel == stride): found plane by plane, so the forward MaxPool stays
+  // on ORT's fast kernel (asking it for Indices costs ~10x on the pool, +60% on a VGG's
+  // input gradient; the planes cost +25%). Everything else goes through Indices.
   const blocks = blockSizes(w);
-  if (blocks) {
-    const covered = blocks.map((k, a) => k * w.o[a]!);
-    const fit = covered.map((c, a) => Math.min(c, w.n[a]!));
-    const crop = (t: string, have: readonly number[]): string => (have.some((c, a) => c > fit[a]!) ? sliceSpatial(b, t, fit) : t);
-    const yUp = crop(upsample(b, y, blocks), covered);
-    const dyUp = crop(upsample(b, dy, blocks), covered);
-    const xIn = crop(x, w.n);
-    const routed = b.op('Mul', [dyUp, floatMask(b, b.op('Equal', [xIn, yUp]))]);
-    return [blocksToInput(b, routed, fit, w.n)];
-  }
+  const planes = blocks && firstWinnerBlocks(g.b, g.x(0), g.y(0), dy, blocks, w);
+  return [planes ?? scatterThroughIndices(g, dy)];
+}
 
-  return [scatterThroughIndices(g, dy)];
+/**
+ * dy routed to the first maximum of each disjoint k1 x k2 window. Ties are common (flat image
+ * regions give equal activations, all-zero windows follow every ReLU), and handing dy to every
+ * tied element would break Euler's identity x.grad = f for ReLU nets and IG's completeness.
+ * Each window position (i, j) is a strided plane of x; a position wins where it equals the
+ * max and no earlier position did. The k1*k2 routed planes are interleaved back with two
+ * Concats and a Reshape.
+ */
+function firstWinnerBlocks(b: GraphBuilder, x: string, y: string, dy: string, k: readonly number[], w: Windows): string | undefined {
+  if (k.length !== 2 || k[0]! * k[1]! > 16) return undefined;
+  const [kh, kw] = k as [number, number];
+  const [oh, ow] = w.o as [number, number];
+  const covered = [kh * oh, kw * ow];
+  let grid = x;
+  const fit = covered.map((c, a) => Math.min(c, w.n[a]!));
+  if (fit.some((f, a) => f < w.n[a]!)) grid = sliceSpatial(b, grid, fit);
+  if (covered.some((c, a) => c > w.n[a]!)) {
+    // ceil mode: pad the overhang with -max so padded cells never win
+    const pads = [0, 0, 0, 0, 0, 0, covered[0]! - fit[0]!, covered[1]! - fit[1]!];
+    grid = b.op('Pad', [grid, b.ints(pads), b.scalar(-3.4028234663852886e38)]);
+  }
+  const one = b.scalar(1);
+  let taken: string | undefined;
+  const rows: string[] = [];
+  for (let i = 0; i < kh; i++) {
+    const cells: string[] = [];
+    for (let j = 0; j < kw; j++) {
+      const plane = b.op('Slice', [grid, b.ints([i, j]), b.ints(covered), b.ints([2, 3]), b.ints([kh, kw])]);
+      const hit = floatMask(b, b.op('Equal', [plane, y]));
+      const first = taken ? b.op('Mul', [hit, b.op('Sub', [one, taken])]) : hit;
+      if (i < kh - 1 || j < kw - 1) taken = taken ? b.op('Add', [taken, first]) : first;
+      cells.push(b.op('Unsqueeze', [b.op('Mul', [dy, first]), b.ints([4])]));
+    }
+    rows.push(b.op('Unsqueeze', [cells.length > 1 ? b.op('Concat', cells, { axis: 4 }) : cells[0]!, b.ints([3])]));
+  }
+  const blocksGrad = rows.length > 1 ? b.op('Concat', rows, { axis: 3 }) : rows[0]!;
+  const full = b.op('Reshape', [blocksGrad, b.ints([0, 0, covered[0]!, covered[1]!])]);
+  return blocksToInput(b, full, covered, w.n);
 }
 
 /**
@@ -300,18 +319,7 @@ function globalAverageGrad(g: GradContext): (string | undefined)[] {
   return [b.op('Expand', [scaled, shapeValue(b, x)])];
 }
 
-function globalMaxGradExact(g: GradContext): (string | undefined)[] {
-  return g.exposed(g.x(0)) ? globalMaxSwitches(g) : globalMaxGrad(g);
-}
-
-function globalMaxGrad(g: GradContext): (string | undefined)[] {
-  const dy = g.dy(0);
-  if (!dy || !g.wants(0)) return [undefined];
-  const b = g.b;
-  return [reshapeLike(b, b.op('Mul', [dy, floatMask(b, b.op('Equal', [g.x(0), g.y(0)]))]), g.x(0))];
-}
-
-/** Deconvnet: one switch per channel (the first maximum, as ArgMax, PyTorch and ORT pick), not every tie. */
+/** One winner per channel (the first maximum, as ArgMax, PyTorch and ORT pick), not every tie. */
 function globalMaxSwitches(g: GradContext): (string | undefined)[] {
   const dy = g.dy(0);
   if (!dy || !g.wants(0)) return [undefined];
@@ -326,9 +334,9 @@ function globalMaxSwitches(g: GradContext): (string | undefined)[] {
 defineOp({
   type: 'MaxPool',
   infer: poolInfer,
-  grad: (g) => maxPoolGrad(g),
-  variants: { deconvnet: (g) => maxPoolGrad(g, true) },
+  grad: maxPoolGrad,
 });
 defineOp({ type: 'AveragePool', infer: poolInfer, grad: averagePoolGrad });
 defineOp({ type: 'GlobalAveragePool', infer: globalPoolInfer, grad: globalAverageGrad });
-defineOp({ type: 'GlobalMaxPool', infer: globalPoolInfer, grad: globalMaxGradExact, variants: { deconvnet: globalMaxSwitches } });
+// Ties are common (flat regions, all-zero maps after a ReLU): one winner per map, always.
+defineOp({ type: 'GlobalMaxPool', infer: globalPoolInfer, grad: globalMaxSwitches });

@@ -87,7 +87,14 @@ for (const op of ['ReduceMax', 'ReduceMin']) {
   defineOp({
     type: op,
     infer: reduceInfer,
-    grad: reduceGrad((g, dy, y) => g.b.op('Mul', [dy, floatMask(g.b, g.b.op('Equal', [g.x(0), y]))])),
+    // Tied extremes share dy evenly, as PyTorch's amax/amin do (ties are common: flat regions).
+    grad: reduceGrad((g, dy, y) => {
+      const b = g.b;
+      const hit = floatMask(b, b.op('Equal', [g.x(0), y]));
+      const axes = reduceAxes(g, b.shapeOf(g.x(0)).length) as number[];
+      const ties = b.op('ReduceSum', [hit, b.ints(axes)], { keepdims: 1 });
+      return b.op('Mul', [b.op('Div', [dy, ties]), hit]);
+    }),
   });
 }
 defineOp({ type: 'ReduceProd', infer: reduceInfer });

@@ -27,12 +27,6 @@ export interface GradContext {
   facts(name: string): ValueFacts;
   /** The constant value of forward input i, if known statically. */
   constant(i: number): Tensor | undefined;
-  /**
-   * Whether the caller reads the gradient of `name` itself (it is a `wrt` value). Rules with
-   * subgradient choices at ties (max-pooling) pick the exact, slower route only then: elsewhere
-   * the ReLU in front zeroes the tied positions anyway.
-   */
-  exposed(name: string): boolean;
 }
 
 /** Returns one gradient per forward input (undefined = none). */

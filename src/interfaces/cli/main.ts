@@ -1,9 +1,12 @@
 import { Command } from 'commander';
 import { ConvLensError } from '../../engine/errors.js';
 import { register as activations } from './commands/activations.js';
+import { register as evaluate } from './commands/evaluate.js';
+import { register as explain } from './commands/explain.js';
 import { register as predict } from './commands/predict.js';
 import { register as studio } from './commands/studio.js';
 import { register as summary } from './commands/summary.js';
+import { register as train } from './commands/train.js';
 
 // One module per command (commands/<name>.ts), each exporting register(program).
 const program = new Command();
@@ -13,7 +16,7 @@ program
   .showHelpAfterError()
   .configureOutput({ outputError: (str, write) => write(str) });
 
-for (const register of [studio, summary, predict, activations]) register(program);
+for (const register of [studio, summary, predict, activations, train, evaluate, explain]) register(program);
 
 try {
   await program.parseAsync(process.argv);

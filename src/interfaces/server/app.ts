@@ -9,6 +9,7 @@ import { registerModelRoutes } from './routes/models.js';
 import { registerImageRoutes } from './routes/images.js';
 import { registerInspectRoutes } from './routes/inspect.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerExplainRoutes } from './routes/explain.js';
 import { JobManager, toApiError } from './jobs.js';
 import { ImageRegistry, ModelRegistry } from './state.js';
 
@@ -31,6 +32,8 @@ export interface Studio {
   images: ImageRegistry;
   jobs: JobManager;
 }
+
+const fmtMB = (bytes: number): string => (bytes >= 1 << 20 ? `${Math.round(bytes / (1 << 20))} MB` : `${Math.round(bytes / 1024)} kB`);
 
 export const DEFAULT_SAMPLES_DIR = fileURLToPath(new URL('../../../samples', import.meta.url));
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../../dist/web', import.meta.url));
@@ -57,7 +60,8 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   const maxModelBytes = options.maxModelBytes ?? 256 * 1024 * 1024;
   const maxImageBytes = options.maxImageBytes ?? 16 * 1024 * 1024;
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: 4 * 1024 * 1024 });
-  await app.register(multipart, { limits: { fileSize: Math.max(maxModelBytes, maxImageBytes), files: 1, fields: 4 } });
+  // Per-route file size limits are set where the file is read (models and images differ).
+  await app.register(multipart, { limits: { files: 1, fields: 4 } });
 
   const models = new ModelRegistry(options.engine);
   models.addBuiltin();
@@ -72,18 +76,23 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     const e = error as { statusCode?: number; code?: string; message?: string; validation?: unknown };
     if (e.validation) return reply.status(400).send({ error: { code: 'INVALID_ARGUMENT', message: e.message ?? 'invalid request', hint: 'See docs/api.md for the request format.' } });
     if (e.code === 'FST_REQ_FILE_TOO_LARGE' || e.statusCode === 413) {
-      return reply.status(413).send({ error: { code: 'INVALID_ARGUMENT', message: 'The upload is too large.', hint: `Models up to ${maxModelBytes >> 20} MB, images up to ${maxImageBytes >> 20} MB.` } });
+      return reply.status(413).send({ error: { code: 'TOO_LARGE', message: 'The upload is too large.', hint: `Models up to ${fmtMB(maxModelBytes)}, images up to ${fmtMB(maxImageBytes)}.` } });
     }
     if (e.statusCode && e.statusCode < 500) return reply.status(e.statusCode).send({ error: { code: 'INVALID_ARGUMENT', message: e.message ?? 'bad request' } });
     app.log.error(error);
     return reply.status(500).send({ error: toApiError(error) });
   });
 
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send({ error: { code: 'UNKNOWN_NAME', message: `No API route ${req.method} ${req.url.split('?')[0]}.`, hint: 'See docs/api.md for the routes.' } }),
+  );
+
   app.get('/api/health', async () => ({ ok: true, models: models.list().length, images: images.list().length, jobsRunning: jobs.running() }));
   registerModelRoutes(studio, maxModelBytes);
   registerImageRoutes(studio, maxImageBytes);
   registerInspectRoutes(studio);
   registerJobRoutes(studio);
+  registerExplainRoutes(studio);
 
   const webDir = options.webDir ?? DEFAULT_WEB_DIR;
   if (existsSync(webDir)) {

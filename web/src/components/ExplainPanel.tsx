@@ -370,8 +370,8 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
           {(deletion.length > 0 || insertion.length > 0) && (
             <>
               <div className="curves">
-                <CurveChart title="Deletion" note="remove the most important pixels first: a good map makes the score fall fast (low AUC)" series={deletion} yLabel={shown.score} testId="curve-deletion" />
-                <CurveChart title="Insertion" note="add the most important pixels first: a good map makes the score rise fast (high AUC)" series={insertion} yLabel={shown.score} testId="curve-insertion" />
+                <CurveChart title="Deletion" note="remove the most important pixels first: a good map makes the score fall fast (low AUC)" series={deletion} yLabel="probability of the target" testId="curve-deletion" />
+                <CurveChart title="Insertion" note="add the most important pixels first: a good map makes the score rise fast (high AUC)" series={insertion} yLabel="probability of the target" testId="curve-insertion" />
               </div>
               <table className="auc-table" data-testid="auc-table">
                 <thead>

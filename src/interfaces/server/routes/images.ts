@@ -29,12 +29,9 @@ export function registerImageRoutes({ app, images }: Studio, maxBytes: number): 
   });
 
   app.post('/api/images', async (req, reply) => {
-    const file = await req.file();
+    const file = await req.file({ limits: { fileSize: maxBytes } });
     if (!file) throw new ConvLensError('INVALID_ARGUMENT', 'No file in the upload.', 'Send multipart/form-data with a "file" field holding a PNG, JPEG or WebP image.');
     const bytes = new Uint8Array(await file.toBuffer());
-    if (bytes.length > maxBytes) {
-      return reply.status(413).send({ error: { code: 'INVALID_ARGUMENT', message: `The image is ${(bytes.length / 2 ** 20).toFixed(1)} MB; the limit is ${maxBytes >> 20} MB.`, hint: 'Resize it first.' } });
-    }
     if (!sniffImage(bytes)) {
       return reply.status(415).send({ error: { code: 'INPUT_UNREADABLE', message: `"${file.filename}" is not a PNG, JPEG or WebP image.`, hint: 'Upload a PNG, JPEG or WebP file.' } });
     }

@@ -48,10 +48,9 @@ export function registerModelRoutes({ app, models }: Studio, maxBytes: number): 
   });
 
   app.post('/api/models', async (req, reply) => {
-    const file = await req.file();
+    const file = await req.file({ limits: { fileSize: maxBytes } });
     if (!file) throw new ConvLensError('INVALID_ARGUMENT', 'No file in the upload.', 'Send multipart/form-data with a "file" field holding an .onnx file.');
     const bytes = new Uint8Array(await file.toBuffer());
-    if (bytes.length > maxBytes) throw new ConvLensError('INVALID_ARGUMENT', `The model is ${bytes.length >> 20} MB; the limit is ${maxBytes >> 20} MB.`);
     if (!/\.onnx$/i.test(file.filename) || !looksLikeOnnx(bytes)) {
       return reply.status(415).send({ error: { code: 'INPUT_UNREADABLE', message: `"${file.filename}" is not an ONNX model.`, hint: 'Upload a .onnx file (exported with torch.onnx.export, tf2onnx, ...).' } });
     }

@@ -1,0 +1,303 @@
+import { basename, join } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { ConvLensError } from '../../../engine/errors.js';
+import type { Tensor } from '../../../engine/tensor.js';
+import { readFileOrExplain, writeFileAtomic } from '../../../io/files.js';
+import { encodePng } from '../../../io/image.js';
+import { loadInputs } from '../../../io/inputs.js';
+import { encodeNpy, parseNpy } from '../../../io/npy.js';
+import { explain, METHOD_NAMES, resolveMethods } from '../../../methods/explain/index.js';
+import type { ExplainOptions, IgBaseline, IgRule, OcclusionFill } from '../../../methods/explain/types.js';
+import { deletionInsertion, randomMaps, type Canvas, type Curves } from '../../../methods/metrics/deletion-insertion.js';
+import { meanScore, randomizationCheck } from '../../../methods/metrics/sanity.js';
+import { checkScore } from '../../../methods/explain/target.js';
+import { displayStyle, renderAttribution, type DisplayOptions, type View } from '../../../render/attribution.js';
+import { colormap } from '../../../render/colormap.js';
+import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanityGrid } from '../../../render/figures.js';
+import { describeRange, parseRange } from '../../../render/range.js';
+import { cliJob, openModel, positiveInt, withCommon, type CommonOptions } from '../common.js';
+
+interface ExplainCliOptions extends CommonOptions {
+  method: string;
+  layer?: string;
+  target?: string;
+  score: string;
+  out: string;
+  npy?: boolean;
+  json?: boolean;
+  batchSize?: number;
+  // display
+  view: string;
+  opacity: number;
+  colormap?: string;
+  diverging?: string;
+  range?: string;
+  size?: number;
+  images: boolean;
+  // method parameters
+  reduce?: string;
+  samples?: number;
+  noise?: number;
+  steps?: number;
+  baseline?: string;
+  igRule?: string;
+  window?: [number, number];
+  stride?: [number, number];
+  fill?: string;
+  interpolate?: string;
+  seed?: number;
+  // metrics
+  faithfulness?: boolean;
+  curveSteps: number;
+  sanity?: boolean;
+}
+
+const fraction = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('expected a number from 0 to 1');
+  return n;
+};
+
+const size2 = (v: string): [number, number] => {
+  const m = /^(\d+)(?:x(\d+))?$/i.exec(v.trim());
+  if (!m || Number(m[1]) < 1 || (m[2] !== undefined && Number(m[2]) < 1)) throw new InvalidArgumentError('expected N or HxW, e.g. 8 or 16x16');
+  return [Number(m[1]), Number(m[2] ?? m[1])];
+};
+
+const nonNegativeInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer >= 0');
+  return n;
+};
+
+const oneOf = <T extends string>(what: string, v: string | undefined, allowed: readonly T[]): T | undefined => {
+  if (v === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(v)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown ${what} "${v}".`, `Use one of: ${allowed.join(', ')}.`);
+  return v as T;
+};
+
+/** Unique, file-system-safe stems for the inputs (a.png, a.png again -> a, a-2). */
+function stems(sources: string[]): string[] {
+  const seen = new Map<string, number>();
+  return sources.map((s) => {
+    const base = basename(s).replace(/\.[^.#]+(#|$)/, '$1').replace(/#/g, '-').replace(/[^\w.-]+/g, '_') || 'input';
+    const k = (seen.get(base) ?? 0) + 1;
+    seen.set(base, k);
+    return k === 1 ? base : `${base}-${k}`;
+  });
+}
+
+export function register(program: Command): void {
+  withCommon(
+    program
+      .command('explain')
+      .description('attribution maps (saliency, Integrated Gradients, occlusion, Grad-CAM, ...) as PNGs, a labelled grid, raw .npy and a JSON summary')
+      .addHelpText('after', `\nMethods: ${METHOD_NAMES.join(', ')}\n\nExamples:\n  convlens explain samples/fashion-mnist/*.png --method saliency,integrated-gradients,gradcam --out out\n  convlens explain img.png --model resnet.onnx --method scorecam --layer layer4.1.relu2 --target "tabby cat" --score prob`),
+  )
+    .argument('<inputs...>', 'image files or .npy tensors (NCHW or CHW float32)')
+    .option('--method <names>', 'methods, comma-separated (see the list below)', 'saliency,gradcam,guided-backprop')
+    .option('-l, --layer <name>', 'layer for CAM-type methods (default: the last spatial layer)')
+    .option('-t, --target <class>', 'class index or label to explain (default: each image\'s predicted class)')
+    .option('--score <kind>', 'logit (pre-softmax, default) or prob (softmax probability)', 'logit')
+    .option('-o, --out <dir>', 'output folder', 'explain-out')
+    .option('--npy', 'also write each method\'s raw result as <method>.npy (before normalization or upsampling)')
+    .option('--json', 'print the run summary JSON to stdout')
+    .option('--batch-size <n>', 'samples per engine run for batched methods', positiveInt)
+    .option('--view <view>', 'auto (CAMs overlaid, others as heatmaps), heatmap or overlay', 'auto')
+    .option('--opacity <a>', 'heatmap opacity in overlays', fraction, 0.5)
+    .option('--colormap <name>', 'colormap for unsigned maps (inferno, viridis, magma, plasma, cividis, turbo, gray)')
+    .option('--diverging <name>', 'colormap for signed maps (rdbu, puor, piyg, prgn, brbg)')
+    .option('--range <spec>', 'value range drawn: minmax, percentile[:LO:HI], symmetric[:P] or fixed:MIN:MAX (default per method)')
+    .option('--size <px>', 'tile size in pixels (default: 4x for 28 px inputs)', positiveInt)
+    .option('--no-images', 'skip the per-image PNGs (grid and summary only)')
+    .option('--reduce <how>', 'saliency: max (default) or sum of |gradient| over channels')
+    .option('--samples <n>', 'smoothgrad/vargrad: noisy samples per image (default 50)', positiveInt)
+    .option('--noise <f>', 'smoothgrad/vargrad: noise std as a fraction of the input range (default 0.15)', fraction)
+    .option('--steps <n>', 'integrated-gradients: path steps (default 50)', positiveInt)
+    .option('--baseline <b>', 'integrated-gradients: black (default), zero, blurred, or a .npy file')
+    .option('--ig-rule <rule>', 'integrated-gradients: gausslegendre (default), riemann-trapezoid, riemann-left, riemann-right, riemann-middle')
+    .option('--window <n|HxW>', 'occlusion: window size (default: image side / 7)', size2)
+    .option('--stride <n|HxW>', 'occlusion: stride (default: half the window)', size2)
+    .option('--fill <fill>', 'occlusion: zero (default), mean or blur')
+    .option('--interpolate <mode>', 'guided-gradcam: bilinear (default) or nearest upsampling of Grad-CAM')
+    .option('--seed <n>', 'random seed (SmoothGrad noise, sanity-check weights)', nonNegativeInt)
+    .option('--faithfulness', 'deletion/insertion curves and AUCs per method (+ a random ranking), plotted')
+    .option('--curve-steps <n>', 'points per deletion/insertion curve', positiveInt, 50)
+    .option('--sanity', 'model-randomization sanity check (cascading, output layer first), plotted')
+    .action(async (inputs: string[], opts: ExplainCliOptions) => {
+      const t0 = performance.now();
+      const methods = resolveMethods([opts.method]);
+      const score = checkScore(opts.score);
+      const view = oneOf<View>('view', opts.view, ['auto', 'heatmap', 'overlay'])!;
+      if (opts.colormap) colormap(opts.colormap);
+      if (opts.diverging && !colormap(opts.diverging).diverging) {
+        throw new ConvLensError('INVALID_ARGUMENT', `"${opts.diverging}" is not a diverging colormap.`, 'Use rdbu, rdbu-rev, puor, piyg, prgn or brbg for signed maps.');
+      }
+      const range = opts.range ? parseRange(opts.range) : undefined;
+      const { engine, model } = openModel(opts);
+      const job = cliJob(opts, 'explain');
+      let finished = false;
+      const finish = (): void => {
+        if (!finished) job.done();
+        finished = true;
+      };
+      try {
+        const { batch, items } = await loadInputs(inputs, model);
+        const tLoaded = performance.now();
+        let baseline: IgBaseline | undefined;
+        if (opts.baseline !== undefined) {
+          baseline = opts.baseline.toLowerCase().endsWith('.npy') ? parseNpy(readFileOrExplain(opts.baseline, 'baseline .npy'), `"${opts.baseline}"`) : oneOf<'black' | 'zero' | 'blurred'>('baseline', opts.baseline, ['black', 'zero', 'blurred']);
+        }
+        const options: ExplainOptions = {
+          methods,
+          score,
+          ...(opts.target !== undefined ? { target: opts.target } : {}),
+          ...(opts.layer !== undefined ? { layer: opts.layer } : {}),
+          ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+          saliency: { ...(opts.reduce ? { reduce: oneOf('saliency reduction', opts.reduce, ['max', 'sum'] as const)! } : {}) },
+          smoothgrad: { ...(opts.samples ? { samples: opts.samples } : {}), ...(opts.noise !== undefined ? { noise: opts.noise } : {}), ...(opts.seed !== undefined ? { seed: opts.seed } : {}) },
+          integratedGradients: {
+            ...(opts.steps ? { steps: opts.steps } : {}),
+            ...(baseline !== undefined ? { baseline } : {}),
+            ...(opts.igRule ? { rule: oneOf<IgRule>('integration rule', opts.igRule, ['gausslegendre', 'riemann-trapezoid', 'riemann-left', 'riemann-right', 'riemann-middle'])! } : {}),
+          },
+          occlusion: {
+            ...(opts.window ? { window: opts.window } : {}),
+            ...(opts.stride ? { stride: opts.stride } : {}),
+            ...(opts.fill ? { fill: oneOf<OcclusionFill>('occlusion fill', opts.fill, ['zero', 'mean', 'blur'])! } : {}),
+          },
+          guidedGradcam: { ...(opts.interpolate ? { interpolate: oneOf('interpolation', opts.interpolate, ['bilinear', 'nearest'] as const)! } : {}) },
+          signal: job.signal!,
+          onProgress: job.onProgress!,
+        };
+        const e = await explain(model, batch, options);
+        const tExplained = performance.now();
+        for (const a of e.attributions) for (const note of a.notes) if (!opts.quiet) process.stderr.write(`note: ${note}\n`);
+
+        // Pictures: the grid, and one PNG per image and method.
+        const names = stems(items.map((it) => it.source));
+        const display: DisplayOptions = { view, opacity: opts.opacity, ...(opts.colormap ? { colormap: opts.colormap } : {}), ...(opts.diverging ? { diverging: opts.diverging } : {}), ...(range ? { range } : {}), ...(opts.size ? { size: opts.size } : {}) };
+        const tileSize = opts.size ?? defaultTileSize(items[0]!.display);
+        const figureItems = items.map((it, i) => ({ name: basename(it.source), display: items[i]!.display }));
+        writeFileAtomic(join(opts.out, 'grid.png'), await explanationGrid(e, figureItems, { ...display, size: tileSize }));
+        const files: Record<string, string[]> = {};
+        for (const a of e.attributions) {
+          files[a.method] = [];
+          if (!opts.images) continue;
+          for (let i = 0; i < items.length; i++) {
+            const file = `${names[i]}.${a.method.replace(/\+/g, 'p')}.png`;
+            writeFileAtomic(join(opts.out, file), await encodePng(renderAttribution(a, i, items[i]!.display, { ...display, size: tileSize }).image));
+            files[a.method]!.push(file);
+          }
+        }
+        if (opts.npy) for (const a of e.attributions) writeFileAtomic(join(opts.out, `${a.method.replace(/\+/g, 'p')}.npy`), encodeNpy(a.raw));
+        const tRendered = performance.now();
+
+        // Faithfulness: deletion/insertion curves of every map and of a random ranking.
+        let faithfulness: Record<string, unknown> | undefined;
+        let tFaith = tRendered;
+        if (opts.faithfulness) {
+          const [n, , h, w] = batch.dims as [number, number, number, number];
+          const maps: Tensor[] = [...e.attributions.map((a) => a.map), randomMaps(n, h, w, opts.seed ?? 1)];
+          const curves = await deletionInsertion(model, batch, e.targets, maps, { steps: opts.curveSteps, score: 'prob', ...(opts.batchSize ? { batchSize: opts.batchSize } : {}), signal: job.signal!, onProgress: job.onProgress! });
+          const byMethod: Record<string, Curves> = {};
+          e.attributions.forEach((a, i) => (byMethod[a.method] = curves[i]!));
+          byMethod['random'] = curves[curves.length - 1]!;
+          const chart = await faithfulnessChart(byMethod, { title: `Deletion and insertion (${model.name}, ${n} image${n > 1 ? 's' : ''}, mean curves)`, reference: 'random' });
+          writeFileAtomic(join(opts.out, 'faithfulness.png'), chart.png);
+          writeFileAtomic(join(opts.out, 'faithfulness.svg'), chart.svg);
+          faithfulness = {
+            score: 'prob',
+            steps: opts.curveSteps,
+            deletionFill: 'black',
+            insertionStart: 'blur',
+            order: 'pixels by attribution value, largest first (ties in seeded random order)',
+            chart: 'faithfulness.png',
+            methods: Object.fromEntries(
+              Object.entries(byMethod).map(([m, c]) => [m, { meanDeletionAuc: c.meanDeletionAuc, meanInsertionAuc: c.meanInsertionAuc, deletionAuc: c.deletionAuc, insertionAuc: c.insertionAuc, fractions: c.fractions, deletion: c.deletion, insertion: c.insertion }]),
+            ),
+          };
+          tFaith = performance.now();
+        }
+
+        // Sanity: cascading model randomization.
+        let sanity: Record<string, unknown> | undefined;
+        let tSanity = tFaith;
+        if (opts.sanity) {
+          const r = await randomizationCheck(model, batch, { ...options, target: Array.from(e.targets), ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
+          const chart = await sanityChart(r);
+          writeFileAtomic(join(opts.out, 'sanity.png'), chart.png);
+          writeFileAtomic(join(opts.out, 'sanity.svg'), chart.svg);
+          writeFileAtomic(join(opts.out, 'sanity-grid.png'), await sanityGrid(r, figureItems[0]!, 0, { ...display, size: tileSize }));
+          sanity = {
+            cascade: r.layers,
+            randomization: 'weights and biases redrawn from N(0, std of the trained values), output layer first, cumulative',
+            charts: ['sanity.png', 'sanity-grid.png'],
+            methods: Object.fromEntries(
+              r.methods.map((m) => [m, r.steps.map((s) => ({ randomizedDownTo: s.layer, spearman: meanScore(s.scores[m]!.spearman), spearmanAbs: meanScore(s.scores[m]!.spearmanAbs), ssim: meanScore(s.scores[m]!.ssim), perImage: s.scores[m] }))]),
+            ),
+          };
+          tSanity = performance.now();
+        }
+
+        const summary = {
+          command: 'explain',
+          model: { name: model.name, file: opts.model ?? 'built-in', input: model.input.shape, output: model.output },
+          score,
+          target: opts.target ?? 'predicted',
+          batchSize: e.batchSize,
+          inputs: items.map((it, i) => ({ source: it.source, prediction: e.images[i]!.predicted, target: e.images[i]!.target })),
+          methods: e.attributions.map((a) => {
+            const style = displayStyle(a.method, a.signed, display);
+            return {
+              method: a.method,
+              params: a.params,
+              ...(a.layer ? { layer: { name: a.layer.name, shape: [a.layer.channels, a.layer.height, a.layer.width] } } : {}),
+              raw: { shape: a.raw.dims, ...(opts.npy ? { file: `${a.method.replace(/\+/g, 'p')}.npy` } : {}) },
+              signed: a.signed,
+              display: { view: style.view, colormap: style.colormap, range: describeRange(style.range), opacity: style.view === 'overlay' ? opts.opacity : undefined },
+              images: files[a.method],
+              timeMs: Math.round(a.timeMs * 10) / 10,
+              ...(a.completeness ? { completeness: a.completeness } : {}),
+              ...(a.notes.length ? { notes: a.notes } : {}),
+            };
+          }),
+          grid: 'grid.png',
+          ...(faithfulness ? { faithfulness } : {}),
+          ...(sanity ? { sanity } : {}),
+          timingsMs: {
+            load: Math.round(tLoaded - t0),
+            explain: Math.round(tExplained - tLoaded),
+            render: Math.round(tRendered - tExplained),
+            ...(faithfulness ? { faithfulness: Math.round(tFaith - tRendered) } : {}),
+            ...(sanity ? { sanity: Math.round(tSanity - tFaith) } : {}),
+            total: Math.round(performance.now() - t0),
+          },
+          warnings: model.meta.warnings,
+        };
+        // Six significant digits are plenty for attribution statistics and keep the file readable.
+        const text = `${JSON.stringify(summary, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v), 2)}\n`;
+        writeFileAtomic(join(opts.out, 'summary.json'), text);
+        finish();
+        if (opts.json) process.stdout.write(text);
+        else if (!opts.quiet) {
+          e.images.forEach((img, i) => process.stdout.write(`${items[i]!.source}: predicted ${img.predicted.label} (${(img.predicted.probability * 100).toFixed(1)}%), explaining ${img.target.label}\n`));
+          for (const a of e.attributions) {
+            let line = `  ${a.method.padEnd(22)} ${a.timeMs.toFixed(0).padStart(6)} ms`;
+            if (a.completeness) line += `   completeness gap ${(Math.max(...a.completeness.map((c) => c.relativeGap)) * 100).toFixed(2)}% (max over images)`;
+            process.stdout.write(`${line}\n`);
+          }
+          if (faithfulness) {
+            process.stdout.write('  deletion AUC (lower is better) / insertion AUC (higher is better):\n');
+            for (const [m, c] of Object.entries(faithfulness['methods'] as Record<string, { meanDeletionAuc: number; meanInsertionAuc: number }>)) {
+              process.stdout.write(`    ${m.padEnd(22)} ${c.meanDeletionAuc.toFixed(3)} / ${c.meanInsertionAuc.toFixed(3)}\n`);
+            }
+          }
+          process.stdout.write(`wrote ${join(opts.out, 'grid.png')} and ${join(opts.out, 'summary.json')}\n`);
+        }
+      } finally {
+        finish();
+        await engine.dispose();
+      }
+    });
+}

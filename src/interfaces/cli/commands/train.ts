@@ -1,0 +1,206 @@
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { selectSamples, stratifiedSubset } from '../../../data/dataset.js';
+import { FASHION_MNIST_CLASSES, FASHION_MNIST_PREPROCESSING, hasFashionMnist, loadFashionMnist } from '../../../data/fashion-mnist.js';
+import { ConvLensError } from '../../../engine/errors.js';
+import type { Graph } from '../../../engine/graph/ir.js';
+import { encodeModel } from '../../../engine/onnx/codec.js';
+import { writeFileAtomic } from '../../../io/files.js';
+import { writeMetadata } from '../../../models/metadata.js';
+import { loadModelFile } from '../../../models/load.js';
+import { courseCnn, FASHION_MNIST_LABELS } from '../../../models/zoo/index.js';
+import { loadCheckpoint } from '../../../training/checkpoint.js';
+import { classifierRunFromCheckpoint, trainClassifier, type ClassifierConfig, type ClassifierRunInfo } from '../../../training/classification.js';
+import { optimizerConfig } from '../../../training/optimizers.js';
+import { describeSchedule, parseSchedule } from '../../../training/schedules.js';
+import { checkpointProgress, stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
+import { cliJob, createEngine, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
+
+interface TrainOptions extends CommonOptions {
+  arch: string;
+  data?: string;
+  out: string;
+  epochs: number;
+  batch: number;
+  optimizer: string;
+  lr?: number;
+  momentum: number;
+  nesterov?: boolean;
+  weightDecay: number;
+  schedule: string;
+  warmup: number;
+  val: number;
+  seed: number;
+  limit?: number;
+  flip?: boolean;
+  clipNorm?: number;
+  checkpoint?: string | false;
+  checkpointEvery: number;
+  resume?: string;
+  test: boolean;
+}
+
+const fraction = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('expected a fraction in [0, 1)');
+  return n;
+};
+const nonNegative = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0');
+  return n;
+};
+const nonNegativeInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer >= 0');
+  return n;
+};
+
+const ARCHITECTURES: Record<string, { build: (seed: number) => Graph; description: string }> = {
+  course: { build: courseCnn, description: 'Course CNN for Fashion-MNIST (conv 16/32/64/128, GAP, dense 10)' },
+};
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('train an image classifier on Fashion-MNIST and write a self-describing ONNX model')
+    .option('--arch <name>', `architecture to train from scratch: ${Object.keys(ARCHITECTURES).join(', ')}`, 'course')
+    .option('-m, --model <file>', 'train this ONNX model instead (any model defined with the builder API and saved as ONNX; its weights are the starting point)')
+    .option('-d, --data <dir>', 'folder with the Fashion-MNIST IDX files (default: /usr/share/datasets/fashion-mnist)')
+    .option('-o, --out <file>', 'trained model to write', 'model.onnx')
+    .option('--epochs <n>', 'epochs', positiveInt, 20)
+    .option('--batch <n>', 'batch size', positiveInt, 128)
+    .option('--optimizer <name>', 'adam or sgd', 'adam')
+    .option('--lr <rate>', 'base learning rate (default: 0.001 for adam, 0.01 for sgd)', positiveNumber)
+    .option('--momentum <m>', 'sgd momentum', nonNegative, 0.9)
+    .option('--nesterov', 'sgd: Nesterov momentum')
+    .option('--weight-decay <wd>', 'weight decay on weights, not biases (adam: decoupled, AdamW; sgd: L2)', nonNegative, 0)
+    .option('--schedule <s>', 'learning-rate schedule: constant, cosine[:min], step:EVERY:GAMMA, exp:GAMMA', 'cosine')
+    .option('--warmup <steps>', 'linear learning-rate warmup steps', nonNegativeInt, 0)
+    .option('--val <fraction>', 'fraction of the training set held out for validation (stratified; 0 = none)', fraction, 0.1)
+    .option('--seed <n>', 'seed for initialization, split, shuffling and augmentation', nonNegativeInt, 0)
+    .option('--limit <n>', 'train on a stratified subset of n training images (quick runs)', positiveInt)
+    .option('--flip', 'augment: random horizontal flips')
+    .option('--clip-norm <x>', 'clip the global gradient norm', positiveNumber)
+    .option('--checkpoint <file>', 'checkpoint file (default: <out>.ckpt)')
+    .option('--no-checkpoint', 'do not write checkpoints')
+    .option('--checkpoint-every <steps>', 'also checkpoint every this many steps (besides every epoch and on Ctrl-C)', positiveInt, 200)
+    .option('--resume <checkpoint>', 'continue an interrupted run from its checkpoint (settings come from the checkpoint; --epochs can extend it)')
+    .option('--no-test', 'skip the final test-set evaluation')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
+    .option('-q, --quiet', 'no progress bar or epoch lines')
+    .action(async (opts: TrainOptions, cmd: Command) => {
+      const log = (line: string): void => {
+        if (!opts.quiet) process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}${line}\n`);
+      };
+      let run: ClassifierRunInfo;
+      let resume;
+      let dataDir = opts.data;
+      let out = opts.out;
+      if (opts.resume) {
+        resume = loadCheckpoint(opts.resume);
+        run = classifierRunFromCheckpoint(resume, `checkpoint "${opts.resume}"`);
+        const prov = run.provenance ?? {};
+        if (dataDir === undefined && typeof prov.dataDir === 'string') dataDir = prov.dataDir;
+        if (cmd.getOptionValueSource('out') !== 'cli' && typeof prov.out === 'string') out = prov.out;
+        if (cmd.getOptionValueSource('epochs') === 'cli') run.config = { ...run.config, epochs: opts.epochs };
+        const limit = typeof prov.limit === 'number' ? prov.limit : undefined;
+        opts.limit = limit;
+        const p = checkpointProgress(resume)!;
+        log(`resuming from ${opts.resume}: step ${p.step}, epoch ${p.epoch + 1}/${run.config.epochs}, batch ${p.batchInEpoch}`);
+      } else {
+        run = newRun(opts, dataDir, out);
+      }
+
+      const full = loadFashionMnist('train', dataDir);
+      const train = opts.limit && opts.limit < full.count ? selectSamples(full, stratifiedSubset(full.labels, FASHION_MNIST_CLASSES, Math.max(1, Math.floor(opts.limit / FASHION_MNIST_CLASSES)), run.config.seed), `${full.source}, ${opts.limit} samples`) : full;
+      const test = opts.test && hasFashionMnist('test', dataDir) ? loadFashionMnist('test', dataDir) : undefined;
+      const checkpointPath = opts.checkpoint === false ? undefined : (opts.checkpoint ?? (opts.resume && cmd.getOptionValueSource('checkpoint') !== 'cli' ? opts.resume : `${out}.ckpt`));
+      if (!opts.resume && checkpointPath && existsSync(checkpointPath) && statSync(checkpointPath).isFile()) {
+        log(`note: ${checkpointPath} exists and will be overwritten (use --resume ${checkpointPath} to continue that run)`);
+      }
+
+      const engine = createEngine(opts);
+      const c = run.config;
+      const valCount = Math.round(train.count * c.validationFraction);
+      const perEpoch = stepsPerEpoch(train.count - valCount, c.batchSize);
+      const params = [...run.model.initializers.values()].reduce((a, t) => a + (t.dtype === 'float32' ? t.data.length : 0), 0);
+      log(
+        `training ${run.model.name} (${params.toLocaleString('en-US')} parameters) on ${train.source}: ${train.count - valCount} train / ${valCount} validation images, ` +
+          `${c.epochs} epochs x ${perEpoch} steps of ${c.batchSize}, ${c.optimizer.type} lr ${c.lr} ${describeSchedule(c.schedule)}`,
+      );
+      const job = cliJob(opts, 'train');
+      let result;
+      try {
+        result = await trainClassifier(engine, run, { train, ...(test ? { test } : {}) }, {
+          ...(job.signal ? { signal: job.signal } : {}),
+          onProgress: job.onProgress,
+          ...(checkpointPath ? { checkpoint: { path: checkpointPath, everySteps: opts.checkpointEvery } } : {}),
+          ...(resume ? { resume } : {}),
+          onEpoch: (r) => log(formatEpoch(r, c.epochs)),
+          log,
+        });
+      } finally {
+        job.done();
+        await engine.dispose();
+      }
+      writeMetadata(result.model, { description: `${run.provenance?.description ?? 'Image classifier'} trained by convlens train` });
+      const bytes = encodeModel(result.model);
+      writeFileAtomic(out, bytes);
+      const m = result.metrics;
+      const parts = [`train_loss ${m.train_loss}`, `train_accuracy ${m.train_accuracy}`];
+      if (m.val_accuracy !== undefined) parts.push(`val_loss ${m.val_loss}`, `val_accuracy ${m.val_accuracy}`);
+      process.stdout.write(`${parts.join('  ')}\n`);
+      if (result.test) process.stdout.write(`test accuracy ${result.test.accuracy.toFixed(4)} (${result.test.correct}/${result.test.total})\n`);
+      process.stdout.write(`wrote ${out} (${Math.round(bytes.length / 1024)} KB)${checkpointPath ? `; checkpoint ${checkpointPath}` : ''}\n`);
+    });
+}
+
+function newRun(opts: TrainOptions, dataDir: string | undefined, out: string): ClassifierRunInfo {
+  let model: Graph;
+  let description: string;
+  if (opts.model) {
+    if (!existsSync(opts.model)) throw new ConvLensError('INPUT_UNREADABLE', `Cannot read model file "${opts.model}": no such file.`, 'Pass an .onnx file, or leave out --model to train --arch course from scratch.');
+    model = loadModelFile(opts.model, createEngine({})).graph;
+    description = `${model.name} (from ${opts.model})`;
+  } else {
+    const arch = ARCHITECTURES[opts.arch];
+    if (!arch) throw new ConvLensError('INVALID_ARGUMENT', `Unknown architecture "${opts.arch}".`, `Use one of: ${Object.keys(ARCHITECTURES).join(', ')}; or --model file.onnx for your own.`);
+    model = arch.build(opts.seed);
+    description = arch.description;
+  }
+  const lr = opts.lr ?? (opts.optimizer === 'sgd' ? 0.01 : 0.001);
+  const config: ClassifierConfig = {
+    epochs: opts.epochs,
+    batchSize: opts.batch,
+    seed: opts.seed,
+    optimizer: optimizerConfig(opts.optimizer, { momentum: opts.momentum, nesterov: opts.nesterov ?? false, weightDecay: opts.weightDecay }),
+    lr,
+    schedule: parseSchedule(opts.schedule),
+    warmupSteps: opts.warmup,
+    validationFraction: opts.val,
+    ...(opts.clipNorm ? { clipNorm: opts.clipNorm } : {}),
+    ...(opts.flip ? { augmentFlip: true } : {}),
+  };
+  return {
+    model,
+    labels: FASHION_MNIST_LABELS,
+    preprocessing: FASHION_MNIST_PREPROCESSING,
+    config,
+    provenance: {
+      description,
+      command: ['convlens', ...process.argv.slice(2)].join(' '),
+      dataset: 'Fashion-MNIST',
+      ...(dataDir !== undefined ? { dataDir: resolve(dataDir) } : {}),
+      out: resolve(out),
+      ...(opts.limit ? { limit: opts.limit } : {}),
+    },
+  };
+}
+
+function formatEpoch(r: EpochRecord, epochs: number): string {
+  const f = (v: number | undefined): string => (v === undefined ? '-' : v.toFixed(4));
+  const val = r.validation ? `  val_loss ${f(r.validation.loss)}  val_acc ${f(r.validation.accuracy)}` : '';
+  return `epoch ${String(r.epoch).padStart(String(epochs).length)}/${epochs}  loss ${f(r.loss)}  acc ${f(r.metrics.accuracy)}${val}  lr ${r.lr.toPrecision(3)}  ${r.seconds.toFixed(0)} s  ${r.samplesPerSecond.toFixed(0)} samples/s`;
+}

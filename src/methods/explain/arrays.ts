@@ -1,0 +1,194 @@
+// Light elementwise work for attribution methods, in typed arrays: resampling, blurring,
+// channel reductions, batch slicing. Everything heavy runs in ONNX Runtime.
+import type { Tensor } from '../../engine/tensor.js';
+
+/** [N, C, H, W] dims of a 4-D tensor (throws on anything else: a programming error). */
+export function nchw(t: Tensor): [number, number, number, number] {
+  if (t.dims.length !== 4) throw new Error(`expected a 4-D tensor, got [${t.dims.join(', ')}]`);
+  return t.dims as [number, number, number, number];
+}
+
+export function f32(dims: readonly number[], data?: Float32Array): Tensor {
+  const n = dims.reduce((a, b) => a * b, 1);
+  return { dtype: 'float32', dims: [...dims], data: data ?? new Float32Array(n) };
+}
+
+/** Samples [start, end) of a batch, as a copy (ORT gets a buffer it owns). */
+export function sliceBatch(t: Tensor, start: number, end: number): Tensor {
+  const per = t.data.length / t.dims[0]!;
+  return f32([end - start, ...t.dims.slice(1)], (t.data as Float32Array).slice(start * per, end * per));
+}
+
+/**
+ * Bilinear resampling of one plane. `alignCorners` false is the half-pixel convention of
+ * cv2.resize (INTER_LINEAR) and torch interpolate(align_corners=False), which pytorch-grad-cam
+ * and Captum use to upsample CAMs; true is torch.nn.UpsamplingBilinear2d (Score-CAM masks).
+ */
+export function resizeBilinear(src: Float32Array | Float64Array, h: number, w: number, H: number, W: number, alignCorners = false, out = new Float32Array(H * W), outOffset = 0): Float32Array {
+  const coords = (n: number, N: number): { i0: Int32Array; i1: Int32Array; f: Float32Array } => {
+    const i0 = new Int32Array(N);
+    const i1 = new Int32Array(N);
+    const f = new Float32Array(N);
+    for (let o = 0; o < N; o++) {
+      let s = alignCorners ? (N > 1 ? (o * (n - 1)) / (N - 1) : 0) : ((o + 0.5) * n) / N - 0.5;
+      if (s < 0) s = 0;
+      if (s > n - 1) s = n - 1;
+      const a = Math.floor(s);
+      i0[o] = a;
+      i1[o] = Math.min(a + 1, n - 1);
+      f[o] = s - a;
+    }
+    return { i0, i1, f };
+  };
+  const ys = coords(h, H);
+  const xs = coords(w, W);
+  for (let y = 0; y < H; y++) {
+    const r0 = ys.i0[y]! * w;
+    const r1 = ys.i1[y]! * w;
+    const fy = ys.f[y]!;
+    for (let x = 0; x < W; x++) {
+      const c0 = xs.i0[x]!;
+      const c1 = xs.i1[x]!;
+      const fx = xs.f[x]!;
+      const top = src[r0 + c0]! + (src[r0 + c1]! - src[r0 + c0]!) * fx;
+      const bottom = src[r1 + c0]! + (src[r1 + c1]! - src[r1 + c0]!) * fx;
+      out[outOffset + y * W + x] = top + (bottom - top) * fy;
+    }
+  }
+  return out;
+}
+
+/** Nearest-neighbour resampling of one plane (Captum's default for Guided Grad-CAM). */
+export function resizeNearest(src: Float32Array, h: number, w: number, H: number, W: number, out = new Float32Array(H * W), outOffset = 0): Float32Array {
+  for (let y = 0; y < H; y++) {
+    const sy = Math.min(h - 1, Math.floor((y * h) / H));
+    for (let x = 0; x < W; x++) out[outOffset + y * W + x] = src[sy * w + Math.min(w - 1, Math.floor((x * w) / W))]!;
+  }
+  return out;
+}
+
+/** Upsamples every plane of [N, 1, h, w] to [N, H, W]. */
+export function upsampleMaps(t: Tensor, H: number, W: number, mode: 'bilinear' | 'nearest' = 'bilinear'): Float32Array {
+  const [n, c, h, w] = nchw(t);
+  if (c !== 1) throw new Error('upsampleMaps: expected one channel');
+  const out = new Float32Array(n * H * W);
+  const data = t.data as Float32Array;
+  for (let i = 0; i < n; i++) {
+    const plane = data.subarray(i * h * w, (i + 1) * h * w);
+    if (h === H && w === W) out.set(plane, i * H * W);
+    else if (mode === 'bilinear') resizeBilinear(plane, h, w, H, W, false, out, i * H * W);
+    else resizeNearest(plane, h, w, H, W, out, i * H * W);
+  }
+  return out;
+}
+
+/** Gaussian blur of one plane, separable, reflected borders (scipy.ndimage.gaussian_filter, truncate 4). */
+export function gaussianBlur(src: Float32Array, h: number, w: number, sigma: number): Float32Array {
+  if (!(sigma > 0)) return src.slice();
+  const radius = Math.max(1, Math.ceil(4 * sigma));
+  const kernel = new Float64Array(2 * radius + 1);
+  let total = 0;
+  for (let k = -radius; k <= radius; k++) total += kernel[k + radius] = Math.exp(-(k * k) / (2 * sigma * sigma));
+  for (let k = 0; k < kernel.length; k++) kernel[k]! /= total;
+  const reflect = (i: number, n: number): number => {
+    // scipy 'reflect' (d c b a | a b c d | d c b a), periodic for radii beyond the size
+    const period = 2 * n;
+    let j = ((i % period) + period) % period;
+    if (j >= n) j = period - 1 - j;
+    return j;
+  };
+  const tmp = new Float64Array(h * w);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let s = 0;
+      for (let k = -radius; k <= radius; k++) s += kernel[k + radius]! * src[y * w + reflect(x + k, w)]!;
+      tmp[y * w + x] = s;
+    }
+  }
+  const out = new Float32Array(h * w);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let s = 0;
+      for (let k = -radius; k <= radius; k++) s += kernel[k + radius]! * tmp[reflect(y + k, h) * w + x]!;
+      out[y * w + x] = s;
+    }
+  }
+  return out;
+}
+
+/** Blurs every channel of every image of an [N, C, H, W] batch. */
+export function blurBatch(t: Tensor, sigma: number): Tensor {
+  const [n, c, h, w] = nchw(t);
+  const data = t.data as Float32Array;
+  const out = new Float32Array(data.length);
+  for (let p = 0; p < n * c; p++) out.set(gaussianBlur(data.subarray(p * h * w, (p + 1) * h * w), h, w, sigma), p * h * w);
+  return f32(t.dims, out);
+}
+
+export type ChannelReduction = 'sum' | 'abs-sum' | 'abs-max' | 'square-sum';
+
+/** [N, C, H, W] -> [N, H, W] by reducing channels (Captum's visualization sums them). */
+export function reduceChannels(t: Tensor, how: ChannelReduction): Float32Array {
+  const [n, c, h, w] = nchw(t);
+  const hw = h * w;
+  const data = t.data as Float32Array;
+  const out = new Float32Array(n * hw);
+  for (let i = 0; i < n; i++) {
+    for (let ch = 0; ch < c; ch++) {
+      const base = (i * c + ch) * hw;
+      const o = i * hw;
+      for (let p = 0; p < hw; p++) {
+        const v = data[base + p]!;
+        if (how === 'sum') out[o + p]! += v;
+        else if (how === 'abs-sum') out[o + p]! += Math.abs(v);
+        else if (how === 'square-sum') out[o + p]! += v * v;
+        else if (ch === 0 || Math.abs(v) > out[o + p]!) out[o + p] = Math.abs(v);
+      }
+    }
+  }
+  return out;
+}
+
+/** Elementwise product of two equally shaped float32 arrays. */
+export function multiply(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! * b[i]!;
+  return out;
+}
+
+/** Seeded PRNG (mulberry32) and standard normal samples: noise must be repeatable. */
+export function normalSource(seed: number): () => number {
+  let a = seed >>> 0;
+  const uniform = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  let spare: number | undefined;
+  return () => {
+    if (spare !== undefined) {
+      const s = spare;
+      spare = undefined;
+      return s;
+    }
+    const u = Math.max(uniform(), 1e-12);
+    const v = uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  };
+}
+
+/** Uniform [0, 1) source (mulberry32). */
+export function uniformSource(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

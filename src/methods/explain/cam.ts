@@ -1,0 +1,164 @@
+// Class activation maps from a layer's activations A [N, K, h, w] and gradients dS/dA:
+// CAM (Zhou et al. 2016), Grad-CAM (Selvaraju et al. 2017), Grad-CAM++ (Chattopadhay et al.
+// 2018, as pytorch-grad-cam computes it), LayerCAM (Jiang et al. 2021), and Guided Grad-CAM.
+import type { Tensor } from '../../engine/tensor.js';
+import { throwIfCancelled } from '../jobs.js';
+import { f32, nchw, resizeBilinear, resizeNearest, upsampleMaps } from './arrays.js';
+import { inputGradient } from './gradients.js';
+import { camHead, spatialLayer, type SpatialLayer } from './layers.js';
+import { batchedScoreGradients, Work } from './session.js';
+import type { MethodContext, MethodResult } from './types.js';
+
+export function chosenLayer(ctx: MethodContext): Promise<SpatialLayer> {
+  return ctx.memo.once('layer', async () => spatialLayer(ctx.model, ctx.options.layer));
+}
+
+/** Activations and score gradients at a layer, one batched pass shared by the CAM methods. */
+export function layerGradient(ctx: MethodContext, layer: string): Promise<{ activations: Tensor; gradients: Tensor }> {
+  return ctx.memo.once(`layer-gradient|${layer}`, async () => {
+    const n = ctx.x.dims[0]!;
+    const work = new Work(ctx.job, `gradient at ${layer}`, Math.ceil(n / ctx.batchSize));
+    const r = await batchedScoreGradients(ctx.model, ctx.x, ctx.targets, { score: ctx.score, wrt: [layer], outputs: [layer] }, ctx.batchSize, work);
+    return { activations: r.values[layer]!, gradients: r.gradients[layer]! };
+  });
+}
+
+/** Forward activations at a layer (no gradient needed). */
+export function layerActivations(ctx: MethodContext, layer: string): Promise<Tensor> {
+  return ctx.memo.once(`activations|${layer}`, async () => {
+    throwIfCancelled(ctx.job.signal, 'explain');
+    const out = await ctx.model.run(ctx.x, [layer]);
+    return out[layer]!;
+  });
+}
+
+/** sum_k weights[n, k] * A[n, k] (then ReLU when asked), as [N, 1, h, w]. */
+export function weightedSum(a: Tensor, weights: Float64Array | Float32Array, relu: boolean): Tensor {
+  const [n, k, h, w] = nchw(a);
+  const hw = h * w;
+  const ad = a.data as Float32Array;
+  const out = new Float32Array(n * hw);
+  for (let i = 0; i < n; i++) {
+    const o = i * hw;
+    for (let ch = 0; ch < k; ch++) {
+      const wt = weights[i * k + ch]!;
+      if (wt === 0) continue;
+      const base = (i * k + ch) * hw;
+      for (let p = 0; p < hw; p++) out[o + p]! += wt * ad[base + p]!;
+    }
+  }
+  if (relu) for (let p = 0; p < out.length; p++) if (!(out[p]! > 0)) out[p] = 0;
+  return f32([n, 1, h, w], out);
+}
+
+function camResult(ctx: MethodContext, raw: Tensor, layer: SpatialLayer, params: Record<string, unknown> = {}, signed = false): MethodResult {
+  const [, , h, w] = nchw(ctx.x);
+  return { raw, map: upsampleMaps(raw, h, w, 'bilinear'), signed, params: { layer: layer.name, ...params }, layer };
+}
+
+export async function cam(ctx: MethodContext): Promise<MethodResult> {
+  const head = camHead(ctx.model);
+  const layer = spatialLayer(ctx.model, head.layer);
+  const notes: string[] = [];
+  if (ctx.options.layer !== undefined && ctx.model.resolveLayer(ctx.options.layer) !== head.layer) {
+    notes.push(`cam is defined at the globally pooled layer "${head.layer}" only; --layer ${ctx.options.layer} applies to the other CAM methods`);
+  }
+  if (ctx.score === 'prob') notes.push('cam weights are the dense layer\'s class weights (a logit quantity); the probability score does not apply');
+  const a = await layerActivations(ctx, head.layer);
+  const [n, k] = nchw(a);
+  const weights = new Float32Array(n * k);
+  for (let i = 0; i < n; i++) weights.set(head.weights.subarray(ctx.targets[i]! * k, (ctx.targets[i]! + 1) * k), i * k);
+  const r = camResult(ctx, weightedSum(a, weights, false), layer, { weights: 'dense class weights', relu: false });
+  // Zhou et al. normalize the raw map for display without a ReLU; its values can be negative.
+  return { ...r, notes };
+}
+
+export async function gradcam(ctx: MethodContext): Promise<MethodResult> {
+  const layer = await chosenLayer(ctx);
+  const { activations, gradients } = await layerGradient(ctx, layer.name);
+  const [n, k, h, w] = nchw(gradients);
+  const gd = gradients.data as Float32Array;
+  const alphas = new Float64Array(n * k);
+  for (let p = 0; p < n * k; p++) {
+    let s = 0;
+    for (let i = p * h * w; i < (p + 1) * h * w; i++) s += gd[i]!;
+    alphas[p] = s / (h * w);
+  }
+  return camResult(ctx, weightedSum(activations, alphas, true), layer, { weights: 'spatial mean of gradients', relu: true });
+}
+
+export async function gradcamPlusPlus(ctx: MethodContext): Promise<MethodResult> {
+  const layer = await chosenLayer(ctx);
+  const { activations, gradients } = await layerGradient(ctx, layer.name);
+  const [n, k, h, w] = nchw(gradients);
+  const hw = h * w;
+  const gd = gradients.data as Float32Array;
+  const ad = activations.data as Float32Array;
+  const eps = 1e-7;
+  const weights = new Float64Array(n * k);
+  for (let p = 0; p < n * k; p++) {
+    let sumA = 0;
+    for (let i = p * hw; i < (p + 1) * hw; i++) sumA += ad[i]!;
+    let wsum = 0;
+    for (let i = p * hw; i < (p + 1) * hw; i++) {
+      const g = gd[i]!;
+      if (g === 0) continue;
+      const g2 = g * g;
+      const aij = g2 / (2 * g2 + sumA * g2 * g + eps);
+      if (g > 0) wsum += g * aij;
+    }
+    weights[p] = wsum;
+  }
+  return camResult(ctx, weightedSum(activations, weights, true), layer, { weights: 'alpha-weighted positive gradients (pytorch-grad-cam closed form)', relu: true });
+}
+
+export async function layercam(ctx: MethodContext): Promise<MethodResult> {
+  const layer = await chosenLayer(ctx);
+  const { activations, gradients } = await layerGradient(ctx, layer.name);
+  const [n, k, h, w] = nchw(gradients);
+  const hw = h * w;
+  const gd = gradients.data as Float32Array;
+  const ad = activations.data as Float32Array;
+  const out = new Float32Array(n * hw);
+  for (let i = 0; i < n; i++) {
+    for (let ch = 0; ch < k; ch++) {
+      const base = (i * k + ch) * hw;
+      for (let p = 0; p < hw; p++) {
+        const g = gd[base + p]!;
+        if (g > 0) out[i * hw + p]! += g * ad[base + p]!;
+      }
+    }
+  }
+  for (let p = 0; p < out.length; p++) if (!(out[p]! > 0)) out[p] = 0;
+  return camResult(ctx, f32([n, 1, h, w], out), layer, { weights: 'positive gradients per location', relu: true });
+}
+
+export async function guidedGradcam(ctx: MethodContext): Promise<MethodResult> {
+  const interpolate = ctx.options.guidedGradcam?.interpolate ?? 'bilinear';
+  const gc = await ctx.memo.method('gradcam');
+  const gb = await inputGradient(ctx, 'guided');
+  const [n, c, h, w] = nchw(gb);
+  const [, , lh, lw] = nchw(gc.raw);
+  const hw = h * w;
+  const up = new Float32Array(n * hw);
+  const src = gc.raw.data as Float32Array;
+  for (let i = 0; i < n; i++) {
+    const plane = src.subarray(i * lh * lw, (i + 1) * lh * lw);
+    if (interpolate === 'bilinear') resizeBilinear(plane, lh, lw, h, w, false, up, i * hw);
+    else resizeNearest(plane, lh, lw, h, w, up, i * hw);
+  }
+  const gd = gb.data as Float32Array;
+  const out = new Float32Array(gd.length);
+  const map = new Float32Array(n * hw);
+  for (let i = 0; i < n; i++) {
+    for (let ch = 0; ch < c; ch++) {
+      const base = (i * c + ch) * hw;
+      for (let p = 0; p < hw; p++) {
+        const v = gd[base + p]! * up[i * hw + p]!;
+        out[base + p] = v;
+        map[i * hw + p]! += v;
+      }
+    }
+  }
+  return { raw: f32(gb.dims, out), map, signed: true, params: { layer: gc.layer!.name, interpolate }, layer: gc.layer! };
+}

@@ -1,0 +1,178 @@
+// explain(): runs attribution methods on a batch for each image's target class and score,
+// sharing work between methods (one input-gradient pass serves gradient, saliency and
+// input x gradient; one layer pass serves Grad-CAM, Grad-CAM++ and LayerCAM).
+import { ConvLensError, unknownNameError } from '../../engine/errors.js';
+import type { Tensor } from '../../engine/tensor.js';
+import type { Model } from '../../models/model.js';
+import { softmax } from '../predict.js';
+import { throwIfCancelled } from '../jobs.js';
+import { f32, nchw } from './arrays.js';
+import { cam, gradcam, gradcamPlusPlus, guidedGradcam, layercam } from './cam.js';
+import { deconvnet, gradient, guidedBackprop, inputXGradient, saliency } from './gradients.js';
+import { integratedGradients } from './integrated-gradients.js';
+import { spatialLayer } from './layers.js';
+import { occlusion } from './occlusion.js';
+import { scorecam } from './scorecam.js';
+import { defaultBatchSize } from './session.js';
+import { smoothgrad, smoothgradSquared, vargrad } from './smoothgrad.js';
+import { checkScore, resolveTargets } from './target.js';
+import { METHOD_NAMES, type Attribution, type ExplainOptions, type Explanation, type Memo, type MethodContext, type MethodName, type MethodResult } from './types.js';
+
+interface MethodSpec {
+  run: (ctx: MethodContext) => Promise<MethodResult>;
+  /** reads a layer (CAM-type) */
+  layer: boolean;
+  title: string;
+  description: string;
+}
+
+export const METHODS: Record<MethodName, MethodSpec> = {
+  gradient: { run: gradient, layer: false, title: 'Gradient', description: 'd score / d input, signed' },
+  saliency: { run: saliency, layer: false, title: 'Saliency', description: 'max over channels of |d score / d input| (Simonyan et al.)' },
+  'input-x-gradient': { run: inputXGradient, layer: false, title: 'Input x gradient', description: 'input times gradient' },
+  smoothgrad: { run: smoothgrad, layer: false, title: 'SmoothGrad', description: 'mean gradient over noisy copies (Smilkov et al.)' },
+  'smoothgrad-sq': { run: smoothgradSquared, layer: false, title: 'SmoothGrad²', description: 'mean squared gradient over noisy copies' },
+  vargrad: { run: vargrad, layer: false, title: 'VarGrad', description: 'variance of the gradient over noisy copies (Adebayo et al.)' },
+  'integrated-gradients': { run: integratedGradients, layer: false, title: 'Integrated gradients', description: 'path integral of gradients from a baseline (Sundararajan et al.)' },
+  occlusion: { run: occlusion, layer: false, title: 'Occlusion', description: 'score drop when a sliding window is filled (Zeiler & Fergus)' },
+  cam: { run: cam, layer: true, title: 'CAM', description: 'class weights x GAP feature maps (Zhou et al.)' },
+  gradcam: { run: gradcam, layer: true, title: 'Grad-CAM', description: 'ReLU(sum of channels weighted by mean gradient) (Selvaraju et al.)' },
+  'gradcam++': { run: gradcamPlusPlus, layer: true, title: 'Grad-CAM++', description: 'higher-order gradient weights (Chattopadhay et al.)' },
+  scorecam: { run: scorecam, layer: true, title: 'Score-CAM', description: 'channels weighted by the score of the input they mask (Wang et al.)' },
+  layercam: { run: layercam, layer: true, title: 'LayerCAM', description: 'ReLU(sum of positive gradients x activations) (Jiang et al.)' },
+  'guided-backprop': { run: guidedBackprop, layer: false, title: 'Guided backprop', description: 'gradient with guided ReLUs (Springenberg et al.)' },
+  deconvnet: { run: deconvnet, layer: false, title: 'Deconvnet', description: 'backward pass with deconvnet ReLUs (Zeiler & Fergus)' },
+  'guided-gradcam': { run: guidedGradcam, layer: true, title: 'Guided Grad-CAM', description: 'guided backprop x upsampled Grad-CAM' },
+};
+
+const ALIASES: Record<string, MethodName> = {
+  grad: 'gradient',
+  gradients: 'gradient',
+  vanilla: 'gradient',
+  'vanilla-gradient': 'gradient',
+  ixg: 'input-x-gradient',
+  'input-x-grad': 'input-x-gradient',
+  'inputxgradient': 'input-x-gradient',
+  'input-times-gradient': 'input-x-gradient',
+  'smoothgrad-squared': 'smoothgrad-sq',
+  'smoothgrad-square': 'smoothgrad-sq',
+  'smoothgrad-sq': 'smoothgrad-sq',
+  ig: 'integrated-gradients',
+  'integrated-gradient': 'integrated-gradients',
+  'grad-cam': 'gradcam',
+  'grad-cam++': 'gradcam++',
+  'gradcam-plus-plus': 'gradcam++',
+  gradcampp: 'gradcam++',
+  'score-cam': 'scorecam',
+  'layer-cam': 'layercam',
+  guided: 'guided-backprop',
+  'guided-backpropagation': 'guided-backprop',
+  guidedbackprop: 'guided-backprop',
+  'guided-grad-cam': 'guided-gradcam',
+  deconv: 'deconvnet',
+};
+
+/** A method name as users type it (any case, '_' or '-', common aliases) -> the canonical name. */
+export function resolveMethod(name: string): MethodName {
+  const key = name.trim().toLowerCase().replace(/_/g, '-');
+  if ((METHOD_NAMES as readonly string[]).includes(key)) return key as MethodName;
+  const alias = ALIASES[key];
+  if (alias) return alias;
+  throw unknownNameError('attribution method', name, METHOD_NAMES);
+}
+
+/** Method names from a list (comma-separated entries allowed), deduplicated, in order. */
+export function resolveMethods(names: readonly string[]): MethodName[] {
+  const out: MethodName[] = [];
+  for (const part of names.flatMap((n) => n.split(',')).map((s) => s.trim()).filter(Boolean)) {
+    const m = resolveMethod(part);
+    if (!out.includes(m)) out.push(m);
+  }
+  if (out.length === 0) throw new ConvLensError('INVALID_ARGUMENT', 'No attribution method given.', `Choose from: ${METHOD_NAMES.join(', ')}.`);
+  return out;
+}
+
+/**
+ * Explains each image's target score with each method. The batch is [N, C, H, W] in the model's
+ * input space (as loadInputs returns it).
+ */
+export async function explain(model: Model, x: Tensor, options: ExplainOptions): Promise<Explanation> {
+  model.checkInput(x);
+  const methods = resolveMethods(options.methods);
+  const score = checkScore(options.score ?? 'logit');
+  const batchSize = options.batchSize ?? defaultBatchSize(model);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConvLensError('INVALID_ARGUMENT', `Batch size must be a positive integer, got ${batchSize}.`);
+  // Check what can be checked before any long computation starts.
+  if (methods.some((m) => METHODS[m].layer && m !== 'cam')) spatialLayer(model, options.layer);
+  else if (options.layer !== undefined) model.resolveLayer(options.layer);
+
+  throwIfCancelled(options.signal, 'explain');
+  const logits = (await model.run(x))[model.output]!;
+  const targets = resolveTargets(model, options.target, logits);
+  const classes = logits.dims[1]!;
+  const ld = logits.data as Float32Array;
+  const images = Array.from({ length: x.dims[0]! }, (_, i) => {
+    const row = ld.subarray(i * classes, (i + 1) * classes);
+    const p = softmax(row);
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (row[k]! > row[best]!) best = k;
+    const t = targets[i]!;
+    const label = (k: number): string => model.labels[k] ?? `class ${k}`;
+    return {
+      predicted: { index: best, label: label(best), probability: p[best]!, logit: row[best]! },
+      target: { index: t, label: label(t), score: score === 'logit' ? row[t]! : p[t]!, probability: p[t]!, logit: row[t]! },
+    };
+  });
+
+  const memoValues = new Map<string, Promise<unknown>>();
+  const ctx: MethodContext = {
+    model,
+    x,
+    targets,
+    score,
+    batchSize,
+    job: options,
+    options,
+    memo: undefined as unknown as Memo,
+  };
+  const memo: Memo = {
+    once<T>(key: string, compute: () => Promise<T>): Promise<T> {
+      let p = memoValues.get(key) as Promise<T> | undefined;
+      if (!p) memoValues.set(key, (p = compute()));
+      return p;
+    },
+    method(name: MethodName): Promise<MethodResult> {
+      return memo.once(`method|${name}`, () => METHODS[name].run(ctx));
+    },
+  };
+  ctx.memo = memo;
+
+  const [, , h, w] = nchw(x);
+  const attributions: Attribution[] = [];
+  for (const method of methods) {
+    throwIfCancelled(options.signal, 'explain');
+    const t0 = performance.now();
+    const r = await memo.method(method);
+    const timeMs = performance.now() - t0;
+    attributions.push({
+      method,
+      params: r.params,
+      ...(r.layer ? { layer: r.layer } : {}),
+      raw: r.raw,
+      map: f32([x.dims[0]!, h, w], r.map),
+      signed: r.signed,
+      ...(r.completeness ? { completeness: r.completeness } : {}),
+      notes: r.notes ?? [],
+      timeMs,
+    });
+  }
+  return { model: model.name, score, inputShape: [...x.dims], images, targets, attributions, batchSize };
+}
+
+export { METHOD_NAMES, type Attribution, type ExplainOptions, type Explanation, type MethodName, type MethodParams, type Completeness, type IgBaseline, type IgRule, type OcclusionFill } from './types.js';
+export { resolveTargets, targetScores, classIndex, checkScore, type TargetSpec, type ScoreKind } from './target.js';
+export { spatialLayer, camHead, type SpatialLayer, type CamHead } from './layers.js';
+export { scoreGradients, forwardScores, defaultBatchSize } from './session.js';
+export { quadrature, gaussLegendre, blackImage, resolveBaseline } from './integrated-gradients.js';
+export { windowOffsets } from './occlusion.js';
+export { resizeBilinear, gaussianBlur, reduceChannels } from './arrays.js';

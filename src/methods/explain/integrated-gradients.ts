@@ -1,0 +1,181 @@
+// Integrated Gradients (Sundararajan et al. 2017): (x - x') * integral over a in [0, 1] of
+// d score(x' + a (x - x')) / dx, by quadrature over batched path points, with the
+// completeness gap (sum of attributions vs score difference) reported per image.
+import { ConvLensError } from '../../engine/errors.js';
+import type { Tensor } from '../../engine/tensor.js';
+import type { Model } from '../../models/model.js';
+import { blurBatch, f32, nchw, reduceChannels } from './arrays.js';
+import { forChunks, forwardScores, scoreGradients, Work } from './session.js';
+import type { Completeness, IgBaseline, IgRule, MethodContext, MethodResult } from './types.js';
+
+/** Path points (alphas) and weights on [0, 1], as Captum's approximation_methods. */
+export function quadrature(rule: IgRule, steps: number): { alphas: Float64Array; weights: Float64Array } {
+  const alphas = new Float64Array(steps);
+  const weights = new Float64Array(steps);
+  switch (rule) {
+    case 'gausslegendre': {
+      const { nodes, weights: w } = gaussLegendre(steps);
+      for (let i = 0; i < steps; i++) {
+        alphas[i] = 0.5 * (nodes[i]! + 1);
+        weights[i] = 0.5 * w[i]!;
+      }
+      break;
+    }
+    case 'riemann-trapezoid':
+      if (steps < 2) throw new ConvLensError('INVALID_ARGUMENT', 'The trapezoid rule needs at least 2 steps.');
+      for (let i = 0; i < steps; i++) {
+        alphas[i] = i / (steps - 1);
+        weights[i] = (i === 0 || i === steps - 1 ? 0.5 : 1) / (steps - 1);
+      }
+      break;
+    case 'riemann-left':
+    case 'riemann-right':
+    case 'riemann-middle': {
+      const shift = rule === 'riemann-left' ? 0 : rule === 'riemann-right' ? 1 : 0.5;
+      for (let i = 0; i < steps; i++) {
+        alphas[i] = (i + shift) / steps;
+        weights[i] = 1 / steps;
+      }
+      break;
+    }
+    default:
+      throw new ConvLensError('INVALID_ARGUMENT', `Unknown integration rule "${rule as string}".`, 'Use gausslegendre, riemann-trapezoid, riemann-left, riemann-right or riemann-middle.');
+  }
+  return { alphas, weights };
+}
+
+/** Gauss-Legendre nodes (ascending) and weights on [-1, 1] (numpy.polynomial.legendre.leggauss). */
+export function gaussLegendre(n: number): { nodes: Float64Array; weights: Float64Array } {
+  const nodes = new Float64Array(n);
+  const weights = new Float64Array(n);
+  for (let i = 0; i < Math.ceil(n / 2); i++) {
+    let z = Math.cos((Math.PI * (i + 0.75)) / (n + 0.5));
+    let dp = 0;
+    for (let iter = 0; iter < 100; iter++) {
+      let p0 = 1;
+      let p1 = z;
+      for (let k = 2; k <= n; k++) {
+        const p2 = ((2 * k - 1) * z * p1 - (k - 1) * p0) / k;
+        p0 = p1;
+        p1 = p2;
+      }
+      if (n === 1) p0 = 1;
+      dp = (n * (z * p1 - p0)) / (z * z - 1);
+      const dz = p1 / dp;
+      z -= dz;
+      if (Math.abs(dz) < 1e-15) break;
+    }
+    if (n === 1) {
+      z = 0;
+      dp = 1;
+    }
+    const w = 2 / ((1 - z * z) * dp * dp);
+    nodes[i] = -z;
+    nodes[n - 1 - i] = z;
+    weights[i] = w;
+    weights[n - 1 - i] = w;
+  }
+  return { nodes, weights };
+}
+
+/** A black image in the model's input space (per the model's preprocessing), [1, C, H, W]. */
+export function blackImage(model: Model): Tensor {
+  const [, c, h, w] = model.input.shape! as number[];
+  const prep = model.meta.preprocessing;
+  const data = new Float32Array(c! * h! * w!);
+  const [lo, hi] = prep.range;
+  for (let ch = 0; ch < c!; ch++) {
+    const mean = prep.mean[ch] ?? prep.mean[0] ?? 0;
+    const std = prep.std[ch] ?? prep.std[0] ?? 1;
+    data.fill((lo + (prep.invert ? hi - lo : 0) - mean) / std, ch * h! * w!, (ch + 1) * h! * w!);
+  }
+  return f32([1, c!, h!, w!], data);
+}
+
+/** The baseline batch [N, C, H, W] for a baseline spec. */
+export function resolveBaseline(model: Model, x: Tensor, baseline: IgBaseline, blurSigma: number): Tensor {
+  const [n, c, h, w] = nchw(x);
+  const per = c * h * w;
+  let one: Tensor;
+  if (baseline === 'zero') one = f32([1, c, h, w]);
+  else if (baseline === 'black') one = blackImage(model);
+  else if (baseline === 'blurred') return blurBatch(x, blurSigma);
+  else if (typeof baseline === 'object' && baseline && 'dims' in baseline) {
+    const d = baseline.dims;
+    const ok = (d.length === 4 && (d[0] === 1 || d[0] === n) && d[1] === c && d[2] === h && d[3] === w) || (d.length === 3 && d[0] === c && d[1] === h && d[2] === w);
+    if (!ok || baseline.dtype !== 'float32') {
+      throw new ConvLensError('SHAPE_MISMATCH', `The baseline has shape [${d.join(', ')}] (${baseline.dtype}); it must be float32 [1, ${c}, ${h}, ${w}], [${n}, ${c}, ${h}, ${w}] or [${c}, ${h}, ${w}].`, 'Save it in the model input space, like a preprocessed .npy input.');
+    }
+    if (d.length === 4 && d[0] === n) return baseline;
+    one = f32([1, c, h, w], baseline.data as Float32Array);
+  } else {
+    throw new ConvLensError('INVALID_ARGUMENT', `Unknown baseline "${String(baseline)}".`, 'Use black, zero, blurred, or a tensor (.npy in the CLI).');
+  }
+  const out = new Float32Array(n * per);
+  for (let i = 0; i < n; i++) out.set(one.data as Float32Array, i * per);
+  return f32([n, c, h, w], out);
+}
+
+export async function integratedGradients(ctx: MethodContext): Promise<MethodResult> {
+  const o = ctx.options.integratedGradients ?? {};
+  const steps = o.steps ?? 50;
+  const rule = o.rule ?? 'gausslegendre';
+  const baselineSpec = o.baseline ?? 'black';
+  const [n, c, h, w] = nchw(ctx.x);
+  const blurSigma = o.blurSigma ?? Math.max(h, w) / 10;
+  if (!Number.isInteger(steps) || steps < 1) throw new ConvLensError('INVALID_ARGUMENT', `Integrated Gradients steps must be a positive integer, got ${steps}.`);
+  const { alphas, weights } = quadrature(rule, steps);
+  const base = resolveBaseline(ctx.model, ctx.x, baselineSpec, blurSigma);
+  const per = c * h * w;
+  const xd = ctx.x.data as Float32Array;
+  const bd = base.data as Float32Array;
+  const avg = new Float64Array(n * per);
+  const total = n * steps;
+  const name = ctx.model.input.name;
+  const work = new Work(ctx.job, 'integrated-gradients', Math.ceil(total / ctx.batchSize) + 1);
+  await forChunks(total, ctx.batchSize, work, async (s, e) => {
+    const data = new Float32Array((e - s) * per);
+    const targets = new Int32Array(e - s);
+    for (let k = s; k < e; k++) {
+      const img = Math.floor(k / steps);
+      const a = alphas[k % steps]!;
+      const dst = (k - s) * per;
+      const src = img * per;
+      for (let p = 0; p < per; p++) data[dst + p] = bd[src + p]! + a * (xd[src + p]! - bd[src + p]!);
+      targets[k - s] = ctx.targets[img]!;
+    }
+    const g = (await scoreGradients(ctx.model, f32([e - s, c, h, w], data), targets, { score: ctx.score, wrt: [name] })).gradients[name]!.data as Float32Array;
+    for (let k = s; k < e; k++) {
+      const img = Math.floor(k / steps);
+      const wt = weights[k % steps]!;
+      const src = (k - s) * per;
+      const dst = img * per;
+      for (let p = 0; p < per; p++) avg[dst + p]! += wt * g[src + p]!;
+    }
+  });
+  const attr = new Float32Array(n * per);
+  for (let p = 0; p < attr.length; p++) attr[p] = (xd[p]! - bd[p]!) * avg[p]!;
+
+  // Completeness: sum of attributions against score(x) - score(baseline), one run for both.
+  work.check();
+  const both = new Float32Array(2 * n * per);
+  both.set(xd, 0);
+  both.set(bd, n * per);
+  const targets2 = new Int32Array(2 * n);
+  targets2.set(ctx.targets, 0);
+  targets2.set(ctx.targets, n);
+  const scores = await forwardScores(ctx.model, f32([2 * n, c, h, w], both), targets2, ctx.score);
+  work.step();
+  const completeness: Completeness[] = [];
+  for (let i = 0; i < n; i++) {
+    let sum = 0;
+    for (let p = i * per; p < (i + 1) * per; p++) sum += attr[p]!;
+    const diff = scores[i]! - scores[n + i]!;
+    const gap = sum - diff;
+    completeness.push({ sum, scoreDifference: diff, gap, relativeGap: Math.abs(gap) / Math.max(Math.abs(diff), 1e-12) });
+  }
+  const raw = f32(ctx.x.dims, attr);
+  const params: Record<string, unknown> = { steps, rule, baseline: typeof baselineSpec === 'string' ? baselineSpec : 'given tensor' };
+  if (baselineSpec === 'blurred') params['blurSigma'] = blurSigma;
+  return { raw, map: reduceChannels(raw, 'sum'), signed: true, params, completeness };
+}

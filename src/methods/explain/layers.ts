@@ -1,0 +1,128 @@
+// Which layer CAM-type methods read, and the GAP + dense head that plain CAM needs.
+import { ConvLensError } from '../../engine/errors.js';
+import type { Node } from '../../engine/graph/ir.js';
+import type { Tensor } from '../../engine/tensor.js';
+import type { Model } from '../../models/model.js';
+
+export interface SpatialLayer {
+  name: string;
+  /** [C, h, w] of one sample */
+  channels: number;
+  height: number;
+  width: number;
+}
+
+/** The values the model output depends on. */
+function ancestorsOfOutput(model: Model): Set<string> {
+  const needed = new Set([model.output]);
+  for (let k = model.graph.nodes.length - 1; k >= 0; k--) {
+    const n = model.graph.nodes[k]!;
+    if (n.outputs.some((o) => needed.has(o))) for (const i of n.inputs) if (i) needed.add(i);
+  }
+  return needed;
+}
+
+/**
+ * Resolves the layer for Grad-CAM-type methods (default: the last spatial layer) and checks
+ * that it is a spatial feature map [N, C, h, w] that the output depends on.
+ */
+export function spatialLayer(model: Model, layer?: string): SpatialLayer {
+  const name = layer === undefined ? model.lastSpatialLayer() : model.resolveLayer(layer);
+  const shape = name === model.input.name ? undefined : model.facts(name).shape;
+  const spatialNames = (): string =>
+    model
+      .pickableValues()
+      .filter((p) => p.shape.length === 4 && typeof p.shape[2] === 'number' && (p.shape[2] as number) * ((p.shape[3] as number) || 1) > 1)
+      .map((p) => p.name)
+      .slice(-6)
+      .join(', ');
+  if (name === model.input.name) {
+    throw new ConvLensError('INVALID_ARGUMENT', `"${name}" is the model input, not a layer; CAM-type methods read a feature map inside the model.`, `Pick a convolutional layer, e.g. ${spatialNames()}.`);
+  }
+  if (!shape || shape.length !== 4 || shape.slice(1).some((d) => typeof d !== 'number')) {
+    throw new ConvLensError('INVALID_ARGUMENT', `Layer "${name}" has shape [${shape?.join(', ') ?? '?'}]; CAM-type methods need a spatial feature map [N, C, H, W].`, `Pick a convolutional layer, e.g. ${spatialNames()}.`);
+  }
+  const [, c, h, w] = shape as [string, number, number, number];
+  if (h * w === 1) {
+    throw new ConvLensError('INVALID_ARGUMENT', `Layer "${name}" is 1x1 spatially ([${shape.join(', ')}]): a map there has one pixel.`, `Pick a layer before global pooling, e.g. ${spatialNames()}.`);
+  }
+  if (!ancestorsOfOutput(model).has(name)) {
+    throw new ConvLensError('INVALID_ARGUMENT', `The model output "${model.output}" does not depend on layer "${name}".`, `Pick a layer on the path to the output, e.g. ${spatialNames()}.`);
+  }
+  return { name, channels: c, height: h, width: w };
+}
+
+export interface CamHead {
+  /** the feature maps that are globally average-pooled */
+  layer: string;
+  /** class weights [K, C]: logit_k = sum_c weights[k, c] * mean(A_c) + bias_k */
+  weights: Float32Array;
+  classes: number;
+  channels: number;
+}
+
+const PASS_THROUGH = new Set(['Flatten', 'Reshape', 'Squeeze', 'Identity', 'Dropout']);
+
+/**
+ * Finds the GAP + dense head CAM is defined on (Zhou et al. 2016): the output is a dense layer
+ * (Gemm, or MatMul + Add) with constant weights over the global average of a 4-D feature map.
+ */
+export function camHead(model: Model): CamHead {
+  const producers = new Map<string, Node>();
+  for (const n of model.graph.nodes) for (const o of n.outputs) if (o) producers.set(o, n);
+  const constant = (name: string): Tensor | undefined => model.graph.initializers.get(name) ?? model.builder().valueOf(name);
+  const describe: string[] = [];
+  const fail = (why: string): never => {
+    throw new ConvLensError(
+      'MODEL_UNSUPPORTED',
+      `cam needs a model that ends in global average pooling followed by one dense layer (Zhou et al.); model "${model.name}" does not: ${why}.`,
+      'Use gradcam instead: it works on any CNN, and on GAP + dense models it equals CAM up to a positive scale.',
+    );
+  };
+
+  let node = producers.get(model.output);
+  if (node?.op === 'Add') {
+    // MatMul + Add(bias): the bias does not enter CAM.
+    const mm = node.inputs.map((i) => producers.get(i)).find((p) => p?.op === 'MatMul');
+    if (mm) node = mm;
+  }
+  if (!node || (node.op !== 'Gemm' && node.op !== 'MatMul')) fail(`its output "${model.output}" comes from ${node ? `a ${node.op} node` : 'no node'}, not a dense layer`);
+  const dense = node!;
+  const w = constant(dense.inputs[1]!);
+  if (!w || w.dims.length !== 2) fail(`the dense layer "${dense.name}" has no constant 2-D weight matrix`);
+  const transA = dense.attrs['transA']?.value ?? 0;
+  if (transA) fail(`the dense layer "${dense.name}" transposes its input`);
+  const transB = dense.op === 'Gemm' ? (dense.attrs['transB']?.value ?? 0) : 0;
+  const alpha = dense.op === 'Gemm' ? Number(dense.attrs['alpha']?.value ?? 1) : 1;
+  const [r, c] = w!.dims as [number, number];
+  const classes = transB ? r : c;
+  const channels = transB ? c : r;
+
+  let v = dense.inputs[0]!;
+  for (let guard = 0; guard < 16; guard++) {
+    const p = producers.get(v);
+    if (!p) fail(`nothing pools feature maps before the dense layer "${dense.name}"`);
+    describe.push(p!.op);
+    if (PASS_THROUGH.has(p!.op)) {
+      v = p!.inputs[0]!;
+      continue;
+    }
+    const isGap =
+      p!.op === 'GlobalAveragePool' ||
+      (p!.op === 'ReduceMean' && sameSet((p!.attrs['axes']?.value as number[] | undefined) ?? [], [2, 3], [-2, -1]));
+    if (!isGap) fail(`the dense layer "${dense.name}" reads ${describe.join(' <- ')} (${p!.op} "${p!.name}"), not a global average pool`);
+    const layer = p!.inputs[0]!;
+    const shape = model.facts(layer).shape;
+    if (!shape || shape.length !== 4 || shape[1] !== channels) fail(`the pooled value "${layer}" has shape [${shape?.join(', ') ?? '?'}], not [N, ${channels}, H, W]`);
+    const src = w!.data as Float32Array;
+    const weights = new Float32Array(classes * channels);
+    for (let k = 0; k < classes; k++) for (let ch = 0; ch < channels; ch++) weights[k * channels + ch] = alpha * (transB ? src[k * channels + ch]! : src[ch * classes + k]!);
+    return { layer, weights, classes, channels };
+  }
+  return fail('the head is too deep to follow');
+}
+
+function sameSet(axes: number[], a: number[], b: number[]): boolean {
+  const s = [...axes].sort();
+  return (s.length === 2 && s[0] === a[0] && s[1] === a[1]) || (s[0] === b[0] && s[1] === b[1] && s.length === 2);
+}

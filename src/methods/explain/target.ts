@@ -1,0 +1,86 @@
+// Which class an attribution explains (the target) and which number stands for it (the score).
+import { ConvLensError, unknownNameError } from '../../engine/errors.js';
+import type { Tensor } from '../../engine/tensor.js';
+import type { Model } from '../../models/model.js';
+import { softmax } from '../predict.js';
+
+/**
+ * The class to explain: 'predicted' (default: each image's top class), a class index, a label
+ * (exact, case-insensitive, or ignoring punctuation: "ankle-boot" finds "Ankle boot"), or one
+ * of those per image.
+ */
+export type TargetSpec = 'predicted' | number | string | readonly (number | string)[];
+
+/**
+ * What is differentiated / measured: the pre-softmax logit of the target (default, as in
+ * Captum's and pytorch-grad-cam's usual setup with a logits model), or its softmax probability.
+ */
+export type ScoreKind = 'logit' | 'prob';
+
+export const SCORE_KINDS: readonly ScoreKind[] = ['logit', 'prob'];
+
+export function checkScore(score: string): ScoreKind {
+  if (score === 'logit' || score === 'prob') return score;
+  if (score === 'probability') return 'prob';
+  throw new ConvLensError('INVALID_ARGUMENT', `Unknown score "${score}".`, 'Use "logit" (pre-softmax score, the default) or "prob" (softmax probability).');
+}
+
+const squash = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '');
+
+/** One target (index or label) as a class index, with errors that say what the model has. */
+export function classIndex(model: Model, spec: number | string, classes: number): number {
+  if (typeof spec === 'number' || /^\s*-?\d+\s*$/.test(spec)) {
+    const k = Number(spec);
+    if (!Number.isInteger(k) || k < 0 || k >= classes) {
+      throw new ConvLensError('INVALID_ARGUMENT', `Target class ${spec} is out of range: model "${model.name}" has ${classes} classes (0-${classes - 1}).`, 'Pass a class index in range or a label (`convlens predict` shows the labels).');
+    }
+    return k;
+  }
+  const labels = model.labels.slice(0, classes);
+  let k = labels.indexOf(spec);
+  if (k < 0) k = labels.findIndex((l) => l.toLowerCase() === spec.toLowerCase());
+  if (k < 0) k = labels.findIndex((l) => squash(l) === squash(spec) && squash(spec) !== '');
+  if (k < 0) throw unknownNameError('class label', spec, labels);
+  return k;
+}
+
+/** Resolves the target of each image of a batch from its logits [N, K]. */
+export function resolveTargets(model: Model, spec: TargetSpec | undefined, logits: Tensor): Int32Array {
+  const n = logits.dims[0]!;
+  const classes = logits.dims[logits.dims.length - 1]!;
+  const data = logits.data as Float32Array;
+  const out = new Int32Array(n);
+  if (Array.isArray(spec) && spec.length !== n) {
+    throw new ConvLensError('INVALID_ARGUMENT', `${spec.length} targets given for ${n} images.`, 'Give one target for all images or exactly one per image.');
+  }
+  for (let i = 0; i < n; i++) {
+    const s: number | string | undefined = Array.isArray(spec) ? (spec as (number | string)[])[i] : (spec as number | string | undefined);
+    if (s === undefined || s === 'predicted') {
+      let best = 0;
+      for (let k = 1; k < classes; k++) if (data[i * classes + k]! > data[i * classes + best]!) best = k;
+      out[i] = best;
+    } else out[i] = classIndex(model, s, classes);
+  }
+  return out;
+}
+
+/** The score of each row's target: logit, or softmax probability. */
+export function targetScores(logits: Tensor, targets: Int32Array, score: ScoreKind): Float64Array {
+  const n = logits.dims[0]!;
+  const classes = logits.dims[logits.dims.length - 1]!;
+  const data = logits.data as Float32Array;
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const t = targets[i % targets.length]!;
+    const row = data.subarray(i * classes, (i + 1) * classes);
+    out[i] = score === 'logit' ? row[t]! : softmax(row)[t]!;
+  }
+  return out;
+}
+
+/** One-hot rows [N, K] for the targets: the upstream gradient that selects each target's score. */
+export function oneHot(targets: Int32Array, classes: number): Tensor {
+  const data = new Float32Array(targets.length * classes);
+  targets.forEach((t, i) => (data[i * classes + t] = 1));
+  return { dtype: 'float32', dims: [targets.length, classes], data };
+}

@@ -1,0 +1,152 @@
+import type { Tensor } from '../../engine/tensor.js';
+import type { Model } from '../../models/model.js';
+import type { JobOptions } from '../jobs.js';
+import type { SpatialLayer } from './layers.js';
+import type { ScoreKind, TargetSpec } from './target.js';
+
+export const METHOD_NAMES = [
+  'gradient',
+  'saliency',
+  'input-x-gradient',
+  'smoothgrad',
+  'smoothgrad-sq',
+  'vargrad',
+  'integrated-gradients',
+  'occlusion',
+  'cam',
+  'gradcam',
+  'gradcam++',
+  'scorecam',
+  'layercam',
+  'guided-backprop',
+  'deconvnet',
+  'guided-gradcam',
+] as const;
+
+export type MethodName = (typeof METHOD_NAMES)[number];
+
+export type IgBaseline = 'black' | 'zero' | 'blurred' | Tensor;
+export type IgRule = 'gausslegendre' | 'riemann-trapezoid' | 'riemann-left' | 'riemann-right' | 'riemann-middle';
+export type OcclusionFill = 'zero' | 'mean' | 'blur';
+
+/** Every method's parameters; each has a default (see DEFAULTS in methods.ts and the README). */
+export interface MethodParams {
+  saliency?: { reduce?: 'max' | 'sum' };
+  smoothgrad?: {
+    /** noisy samples per image (default 50) */
+    samples?: number;
+    /** noise standard deviation as a fraction of each image's value range max - min (default 0.15) */
+    noise?: number;
+    seed?: number;
+  };
+  integratedGradients?: {
+    /** points on the path (default 50) */
+    steps?: number;
+    /** 'black' (default: a black image in model space), 'zero' (Captum's default), 'blurred', or a tensor [1|N, C, H, W] */
+    baseline?: IgBaseline;
+    /** quadrature (default Gauss-Legendre, as Captum) */
+    rule?: IgRule;
+    /** Gaussian sigma in pixels of the blurred baseline (default: a tenth of the image side) */
+    blurSigma?: number;
+  };
+  occlusion?: {
+    /** window side(s) in pixels (default: the image side / 7, rounded) */
+    window?: number | [number, number];
+    /** stride(s) (default: half the window, rounded up) */
+    stride?: number | [number, number];
+    /** what the window is filled with (default 'zero', Captum's default baseline) */
+    fill?: OcclusionFill;
+    blurSigma?: number;
+  };
+  guidedGradcam?: { interpolate?: 'bilinear' | 'nearest' };
+}
+
+export interface ExplainOptions extends JobOptions, MethodParams {
+  methods: readonly string[];
+  /** default: each image's predicted class */
+  target?: TargetSpec;
+  /** default: 'logit' */
+  score?: ScoreKind;
+  /** layer for CAM-type methods (default: the last spatial layer) */
+  layer?: string;
+  /** samples per engine run for batched work (default: by input size, 1..64) */
+  batchSize?: number;
+}
+
+export interface Completeness {
+  /** sum of the attributions */
+  sum: number;
+  /** score(input) - score(baseline) */
+  scoreDifference: number;
+  /** sum - scoreDifference */
+  gap: number;
+  /** |gap| / |scoreDifference| */
+  relativeGap: number;
+}
+
+export interface Attribution {
+  method: MethodName;
+  /** resolved parameters, defaults included */
+  params: Record<string, unknown>;
+  /** the layer CAM-type methods read */
+  layer?: SpatialLayer;
+  /**
+   * The method's raw result before any normalization or upsampling: gradient-type methods
+   * [N, C, H, W] in the model's input space (saliency [N, 1, H, W]: its channel reduction is
+   * its definition), CAM-type [N, 1, h, w] at the layer's resolution with the method's own
+   * ReLU applied, occlusion [N, 1, H, W].
+   */
+  raw: Tensor;
+  /** one map per image at input resolution [N, H, W]: channels summed, CAMs upsampled bilinearly */
+  map: Tensor;
+  /** whether the map has meaningful negative values (drawn with a diverging colormap) */
+  signed: boolean;
+  /** integrated gradients: per image */
+  completeness?: Completeness[];
+  notes: string[];
+  /** wall time of this method (work shared with an earlier method is not counted again) */
+  timeMs: number;
+}
+
+export interface ExplainedImage {
+  predicted: { index: number; label: string; probability: number; logit: number };
+  target: { index: number; label: string; score: number; probability: number; logit: number };
+}
+
+export interface Explanation {
+  model: string;
+  score: ScoreKind;
+  inputShape: number[];
+  images: ExplainedImage[];
+  targets: Int32Array;
+  attributions: Attribution[];
+  batchSize: number;
+}
+
+/** What a method implementation gets. */
+export interface MethodContext {
+  model: Model;
+  x: Tensor;
+  targets: Int32Array;
+  score: ScoreKind;
+  batchSize: number;
+  job: JobOptions;
+  options: ExplainOptions;
+  memo: Memo;
+}
+
+export interface MethodResult {
+  raw: Tensor;
+  map: Float32Array;
+  signed: boolean;
+  params: Record<string, unknown>;
+  layer?: SpatialLayer;
+  completeness?: Completeness[];
+  notes?: string[];
+}
+
+/** Work shared between methods of one explain() call. */
+export interface Memo {
+  once<T>(key: string, compute: () => Promise<T>): Promise<T>;
+  method(name: MethodName): Promise<MethodResult>;
+}

@@ -1,0 +1,157 @@
+// The figures of `convlens explain`: the image x method grid, the deletion/insertion chart, and
+// the sanity-check chart and grid. Node-only (sharp).
+import type { RawImage } from '../io/image.js';
+import { METHODS } from '../methods/explain/index.js';
+import type { Attribution, Explanation, MethodName } from '../methods/explain/types.js';
+import type { Curves } from '../methods/metrics/deletion-insertion.js';
+import { meanScore, type SanityResult } from '../methods/metrics/sanity.js';
+import { renderAttribution, type DisplayOptions, type DisplayStyle } from './attribution.js';
+import { panelsSpec, renderChart } from './chart.js';
+import { gridFigure, type GridRow, type Legend } from './grid.js';
+import { resizeImage } from './heatmap.js';
+import { describeRange } from './range.js';
+
+export interface FigureItem {
+  /** row label (usually the file name) */
+  name: string;
+  /** the input as the model sees it, 8-bit */
+  display: RawImage;
+}
+
+const fmt = (v: number): string => {
+  const a = Math.abs(v);
+  if (a === 0) return '0';
+  if (a >= 100 || a < 0.01) return v.toExponential(1).replace('e+', 'e');
+  return v.toPrecision(2);
+};
+
+function rangeCaption(min: number, max: number, style: DisplayStyle): string {
+  return style.range.mode === 'symmetric' ? `±${fmt(max)}` : `${fmt(min)} to ${fmt(max)}`;
+}
+
+export function methodTitle(m: MethodName): string {
+  return METHODS[m].title;
+}
+
+/** Default tile size: inputs below 112 px are enlarged by a whole factor (x4 for 28 px), large ones shown at up to 224. */
+export function defaultTileSize(display: RawImage): number {
+  const side = Math.max(display.width, display.height);
+  return side >= 112 ? Math.min(side, 224) : side * Math.ceil(112 / side);
+}
+
+function legendsFor(styles: DisplayStyle[]): Legend[] {
+  const out: Legend[] = [];
+  const seen = new Set<string>();
+  for (const s of styles) {
+    const key = `${s.colormap}|${s.range.mode === 'symmetric'}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (s.range.mode === 'symmetric') out.push({ colormap: s.colormap, label: 'signed maps', low: 'negative', middle: '0', high: 'positive' });
+    else out.push({ colormap: s.colormap, label: s.view === 'overlay' ? 'overlays (CAMs)' : 'unsigned maps', low: 'low', high: 'high' });
+  }
+  return out;
+}
+
+/** Rows = images, columns = input + one per method; every tile captioned with its drawn range. */
+export async function explanationGrid(e: Explanation, items: readonly FigureItem[], o: DisplayOptions & { title?: string } = {}): Promise<Uint8Array> {
+  const size = o.size ?? defaultTileSize(items[0]!.display);
+  const styles = new Map<Attribution, DisplayStyle>();
+  const rows: GridRow[] = items.map((item, i) => {
+    const cells: RawImage[] = [resizeImage(item.display, size, size, 'nearest')];
+    const captions: (string | undefined)[] = [undefined];
+    for (const a of e.attributions) {
+      const r = renderAttribution(a, i, item.display, { ...o, size });
+      styles.set(a, r.style);
+      cells.push(r.image);
+      captions.push(rangeCaption(r.min, r.max, r.style));
+    }
+    const img = e.images[i]!;
+    const lines = [item.name, `pred: ${img.predicted.label} (${(img.predicted.probability * 100).toFixed(1)}%)`];
+    if (img.target.index !== img.predicted.index) lines.push(`target: ${img.target.label} (${(img.target.probability * 100).toFixed(1)}%)`);
+    return { lines, cells, captions };
+  });
+  const used = [...styles.values()];
+  const kind = (st: DisplayStyle): string => (st.range.mode === 'symmetric' ? 'signed maps' : st.view === 'overlay' ? 'overlays' : 'unsigned maps');
+  const ranges = [...new Set(e.attributions.map((a) => `${kind(styles.get(a)!)} ${describeRange(styles.get(a)!.range)}`))];
+  return gridFigure({
+    title: o.title ?? `${e.model}: ${e.images.every((_, i) => e.images[i]!.target.index === e.images[i]!.predicted.index) ? 'predicted class' : 'target class'}, score = ${e.score === 'logit' ? 'logit' : 'probability'}`,
+    columns: ['Input', ...e.attributions.map((a) => (a.layer ? `${methodTitle(a.method)}\n@${a.layer.name}` : methodTitle(a.method)))],
+    rows,
+    legends: legendsFor(used),
+    notes: [`Each tile uses its own range (caption): ${ranges.join('; ')}.`],
+  });
+}
+
+/** Deletion and insertion curves, mean over images, one line per method (AUC in the legend). */
+export async function faithfulnessChart(curves: Record<string, Curves>, o: { title?: string; score?: string; reference?: string } = {}): Promise<{ svg: string; png: Uint8Array }> {
+  const mean = (rows: number[][]): number[] => rows[0]!.map((_, k) => rows.reduce((a, r) => a + r[k]!, 0) / rows.length);
+  const names = Object.keys(curves);
+  const label = (name: string): string => (METHODS[name as MethodName] ? methodTitle(name as MethodName) : name);
+  const yTitle = o.score === 'logit' ? 'target logit' : 'target probability';
+  const spec = panelsSpec(
+    [
+      {
+        title: 'Deletion (lower AUC is better)',
+        xTitle: 'fraction of pixels removed',
+        yTitle,
+        xDomain: [0, 1],
+        series: names.map((n) => ({ name: `${label(n)} (AUC ${curves[n]!.meanDeletionAuc.toFixed(3)})`, x: curves[n]!.fractions, y: mean(curves[n]!.deletion), dashed: n === o.reference })),
+      },
+      {
+        title: 'Insertion (higher AUC is better)',
+        xTitle: 'fraction of pixels inserted',
+        yTitle,
+        xDomain: [0, 1],
+        series: names.map((n) => ({ name: `${label(n)} (AUC ${curves[n]!.meanInsertionAuc.toFixed(3)})`, x: curves[n]!.fractions, y: mean(curves[n]!.insertion), dashed: n === o.reference })),
+      },
+    ],
+    o.title,
+  );
+  return renderChart(spec);
+}
+
+/** Similarity to the trained model's maps as layers are randomized from the top. */
+export async function sanityChart(r: SanityResult, o: { title?: string } = {}): Promise<{ svg: string; png: Uint8Array }> {
+  const xLabels = ['none', ...r.layers];
+  const all = r.steps.flatMap((s) => r.methods.flatMap((m) => [...s.scores[m]!.spearman, ...s.scores[m]!.spearmanAbs, ...s.scores[m]!.ssim])).filter(Number.isFinite);
+  const yDomain: [number, number] = [Math.min(-0.2, Math.floor(Math.min(...all) * 5) / 5), 1];
+  const series = (pick: 'spearman' | 'spearmanAbs' | 'ssim'): { name: string; x: number[]; y: number[] }[] =>
+    r.methods.map((m) => ({ name: methodTitle(m), x: xLabels.map((_, i) => i), y: [1, ...r.steps.map((s) => meanScore(s.scores[m]![pick]))] }));
+  const spec = panelsSpec(
+    [
+      { title: 'Rank correlation (signed)', xTitle: 'randomized down to', yTitle: 'Spearman rho', series: series('spearman'), xLabels, yDomain },
+      { title: 'Rank correlation (absolute value)', xTitle: 'randomized down to', yTitle: 'Spearman rho of |map|', series: series('spearmanAbs'), xLabels, yDomain },
+      { title: 'SSIM', xTitle: 'randomized down to', yTitle: 'SSIM of |map|', series: series('ssim'), xLabels, yDomain },
+    ],
+    o.title ?? 'Model randomization (cascading, output layer first): similarity to the trained model\'s maps',
+    true,
+  );
+  return renderChart(spec);
+}
+
+/** One image: rows = methods, columns = trained model, then each randomization step. */
+export async function sanityGrid(r: SanityResult, item: FigureItem, index = 0, o: DisplayOptions = {}): Promise<Uint8Array> {
+  const size = o.size ?? defaultTileSize(item.display);
+  const styles: DisplayStyle[] = [];
+  const rows: GridRow[] = r.methods.map((m, mi) => {
+    const a = r.original.attributions[mi]!;
+    const cells: RawImage[] = [];
+    const captions: string[] = [];
+    const draw = (attr: Attribution): void => {
+      const d = renderAttribution(attr, index, item.display, { ...o, size });
+      styles.push(d.style);
+      cells.push(d.image);
+      captions.push(rangeCaption(d.min, d.max, d.style));
+    };
+    draw(a);
+    for (const s of r.steps) draw({ ...a, map: s.maps[m]! });
+    return { lines: [methodTitle(m)], cells, captions };
+  });
+  return gridFigure({
+    title: `Sanity check on ${item.name}: maps as layers are randomized from the output down`,
+    columns: ['trained', ...r.layers.map((l) => `randomized\nto ${l}`)],
+    rows,
+    legends: legendsFor(styles),
+    notes: ['Maps that still look the same after randomization do not depend on what the model learned (Adebayo et al. 2018).'],
+  });
+}

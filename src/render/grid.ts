@@ -1,0 +1,160 @@
+// Labelled figures: a grid of equally sized tiles (rows = images, columns = methods, as in the
+// papers' figures) with column headers, row labels and colorbar legends, composed with sharp;
+// text is SVG rendered by librsvg.
+import sharp from 'sharp';
+import type { RawImage } from '../io/image.js';
+import { colorbar, toRgb } from './heatmap.js';
+
+export interface GridRow {
+  /** label lines at the left of the row (first line bold) */
+  lines: string[];
+  /** one tile per column; undefined leaves a blank */
+  cells: (RawImage | undefined)[];
+  /** small text under each tile (e.g. the range drawn), per column */
+  captions?: (string | undefined)[];
+}
+
+export interface Legend {
+  colormap: string;
+  /** what the bar shows, e.g. "signed maps" */
+  label: string;
+  low: string;
+  high: string;
+  middle?: string;
+}
+
+export interface GridSpec {
+  title?: string;
+  columns: string[];
+  rows: GridRow[];
+  legends?: Legend[];
+  /** lines of small text at the bottom */
+  notes?: string[];
+  background?: [number, number, number];
+}
+
+const FONT = "DejaVu Sans, Helvetica, Arial, sans-serif";
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/** Rough advance width of a string (DejaVu Sans averages ~0.6 em, bold ~0.68 em). */
+const textWidth = (s: string, size: number, bold = false): number => s.length * size * (bold ? 0.68 : 0.6);
+
+function wrap(text: string, width: number, size: number, bold = false, maxLines = 2): string[] {
+  const words = text.split(/\s+/);
+  const lines: string[] = [];
+  let cur = '';
+  for (const w of words) {
+    const next = cur ? `${cur} ${w}` : w;
+    if (textWidth(next, size, bold) <= width || !cur) cur = next;
+    else {
+      lines.push(cur);
+      cur = w;
+    }
+  }
+  if (cur) lines.push(cur);
+  // A single word wider than the tile (a long layer name) is cut with an ellipsis.
+  const perLine = Math.max(4, Math.floor(width / (size * (bold ? 0.68 : 0.6))));
+  for (let i = 0; i < lines.length; i++) if (lines[i]!.length > perLine) lines[i] = `${lines[i]!.slice(0, perLine - 1)}…`;
+  if (lines.length > maxLines) {
+    const kept = lines.slice(0, maxLines);
+    kept[maxLines - 1] = `${kept[maxLines - 1]}…`;
+    return kept;
+  }
+  return lines;
+}
+
+interface Placed {
+  input: Buffer;
+  raw?: { width: number; height: number; channels: 3 };
+  left: number;
+  top: number;
+}
+
+/** Renders the grid as PNG bytes. */
+export async function gridFigure(spec: GridSpec): Promise<Uint8Array> {
+  const tiles = spec.rows.flatMap((r) => r.cells).filter((c): c is RawImage => !!c);
+  const cellW = Math.max(1, ...tiles.map((t) => t.width));
+  const cellH = Math.max(1, ...tiles.map((t) => t.height));
+  const cols = Math.max(spec.columns.length, ...spec.rows.map((r) => r.cells.length));
+  const margin = 14;
+  const gap = 8;
+  const headerSize = 13;
+  const labelSize = 12;
+  const captionSize = 10;
+  const titleSize = 16;
+  const hasCaptions = spec.rows.some((r) => r.captions?.some(Boolean));
+  const captionH = hasCaptions ? captionSize + 6 : 0;
+
+  const labelW = Math.ceil(Math.min(260, Math.max(60, ...spec.rows.flatMap((r) => r.lines.map((l, i) => textWidth(l, labelSize) * (i === 0 ? 1.08 : 1)))))) + 10;
+  // Column headers: the first line bold, later lines (after '\n') regular; each wrapped to the tile.
+  const headers = Array.from({ length: cols }, (_, c) =>
+    (spec.columns[c] ?? '').split('\n').flatMap((part, i) => wrap(part, cellW + gap - 4, headerSize, i === 0).map((text) => ({ text, bold: i === 0 }))),
+  );
+  const headerLines = Math.max(1, ...headers.map((h) => h.length));
+  const titleH = spec.title ? titleSize + 12 : 0;
+  const headerH = Math.ceil(headerLines * (headerSize + 3) + 8);
+  const gridTop = margin + titleH + headerH;
+  const rowH = cellH + captionH + gap;
+  const gridW = labelW + cols * (cellW + gap) - gap;
+  const legendH = spec.legends?.length ? 52 : 0;
+  const notesH = (spec.notes?.length ?? 0) * (captionSize + 5) + (spec.notes?.length ? 6 : 0);
+  const legendsW = (spec.legends?.length ?? 0) * 250;
+  const width = Math.ceil(Math.max(gridW, legendsW, ...(spec.notes ?? []).map((n) => textWidth(n, captionSize))) + 2 * margin);
+  const height = Math.ceil(gridTop + spec.rows.length * rowH - gap + (legendH ? legendH + 10 : 0) + notesH + margin);
+
+  const svg: string[] = [];
+  const text = (x: number, y: number, s: string, size: number, opts: { anchor?: 'start' | 'middle' | 'end'; bold?: boolean; color?: string } = {}): void => {
+    svg.push(`<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" font-family="${FONT}" font-size="${size}" fill="${opts.color ?? '#222'}"${opts.bold ? ' font-weight="bold"' : ''} text-anchor="${opts.anchor ?? 'start'}">${esc(s)}</text>`);
+  };
+  if (spec.title) text(margin, margin + titleSize, spec.title, titleSize, { bold: true });
+  headers.forEach((lines, c) => {
+    const cx = margin + labelW + c * (cellW + gap) + cellW / 2;
+    const top = gridTop - 6 - lines.length * (headerSize + 3) + headerSize;
+    lines.forEach((l, i) => text(cx, top + i * (headerSize + 3), l.text, l.bold ? headerSize : headerSize - 1, { anchor: 'middle', bold: l.bold, color: l.bold ? '#222' : '#555' }));
+  });
+
+  const placed: Placed[] = [];
+  spec.rows.forEach((row, r) => {
+    const top = gridTop + r * rowH;
+    const lineH = labelSize + 4;
+    const startY = top + cellH / 2 - ((row.lines.length - 1) * lineH) / 2 + labelSize / 3;
+    row.lines.forEach((l, i) => text(margin, startY + i * lineH, l, labelSize, { bold: i === 0, color: i === 0 ? '#111' : '#444' }));
+    row.cells.forEach((cell, c) => {
+      const left = margin + labelW + c * (cellW + gap);
+      if (cell) {
+        const rgb = toRgb(cell);
+        placed.push({
+          input: Buffer.from(rgb.data.buffer, rgb.data.byteOffset, rgb.data.byteLength),
+          raw: { width: rgb.width, height: rgb.height, channels: 3 },
+          left: left + Math.floor((cellW - rgb.width) / 2),
+          top: top + Math.floor((cellH - rgb.height) / 2),
+        });
+      }
+      const cap = row.captions?.[c];
+      if (cap) text(left + cellW / 2, top + cellH + captionSize + 2, cap, captionSize, { anchor: 'middle', color: '#555' });
+    });
+  });
+
+  let y = gridTop + spec.rows.length * rowH - gap + 10;
+  if (spec.legends?.length) {
+    spec.legends.forEach((lg, i) => {
+      const left = margin + i * 250;
+      const barW = 160;
+      text(left, y + 12, lg.label, captionSize + 1, { bold: true, color: '#333' });
+      const bar = colorbar(lg.colormap, barW, 10);
+      placed.push({ input: Buffer.from(bar.data), raw: { width: barW, height: 10, channels: 3 }, left, top: y + 18 });
+      text(left, y + 42, lg.low, captionSize, { color: '#444' });
+      if (lg.middle) text(left + barW / 2, y + 42, lg.middle, captionSize, { anchor: 'middle', color: '#444' });
+      text(left + barW, y + 42, lg.high, captionSize, { anchor: 'end', color: '#444' });
+    });
+    y += legendH + 10;
+  }
+  (spec.notes ?? []).forEach((n, i) => text(margin, y + (i + 1) * (captionSize + 5), n, captionSize, { color: '#555' }));
+
+  const overlaySvg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${svg.join('')}</svg>`;
+  const bg = spec.background ?? [255, 255, 255];
+  const out = await sharp({ create: { width, height, channels: 3, background: { r: bg[0], g: bg[1], b: bg[2] } } })
+    .composite([...placed.map((p) => ({ input: p.input, ...(p.raw ? { raw: p.raw } : {}), left: Math.round(p.left), top: Math.round(p.top) })), { input: Buffer.from(overlaySvg), left: 0, top: 0 }])
+    .png()
+    .toBuffer();
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}

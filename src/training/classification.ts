@@ -1,0 +1,306 @@
+import { fillBatch, pixelTable, sampleSize, selectSamples, stratifiedSplit, type ImageDataset } from '../data/dataset.js';
+import { ConvLensError } from '../engine/errors.js';
+import type { Graph } from '../engine/graph/ir.js';
+import { decodeModel, encodeModel } from '../engine/onnx/codec.js';
+import type { Engine } from '../engine/runtime/engine.js';
+import type { Tensor } from '../engine/tensor.js';
+import { throwIfCancelled, type JobOptions } from '../methods/jobs.js';
+import { writeMetadata, type Preprocessing } from '../models/metadata.js';
+import type { Checkpoint } from './checkpoint.js';
+import { type OptimizerConfig } from './optimizers.js';
+import { describeSchedule, type ScheduleConfig } from './schedules.js';
+import { buildForwardGraph, buildTrainingGraph } from './step.js';
+import { fit, Trainer, type EpochRecord, type FitOptions } from './trainer.js';
+
+/** Everything that defines a classifier training run (stored in checkpoints and in the model's metadata). */
+export interface ClassifierConfig {
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  optimizer: OptimizerConfig;
+  lr: number;
+  schedule: ScheduleConfig;
+  warmupSteps: number;
+  /** fraction of the training set held out (stratified, seeded) for validation; 0 = none */
+  validationFraction: number;
+  clipNorm?: number;
+  /** random horizontal flips of training images (label-preserving for clothing) */
+  augmentFlip?: boolean;
+  /** batch size for evaluation */
+  evalBatch?: number;
+}
+
+export interface ClassificationMetrics {
+  accuracy: number;
+  /** mean softmax cross-entropy */
+  loss: number;
+  correct: number;
+  total: number;
+  /** confusion[true * K + predicted] */
+  confusion: Int32Array;
+  perClass: { label: string; accuracy: number; correct: number; total: number }[];
+}
+
+/** Runs a classifier over a dataset in batches and tallies accuracy, loss and the confusion matrix. */
+export async function evaluateClassifier(
+  logitsOf: (x: Tensor) => Promise<Tensor>,
+  ds: ImageDataset,
+  prep: Preprocessing,
+  labels: readonly string[],
+  options: JobOptions & { batchSize?: number } = {},
+): Promise<ClassificationMetrics> {
+  const K = labels.length;
+  const batch = options.batchSize ?? 256;
+  const per = sampleSize(ds);
+  const tables = Array.from({ length: ds.channels }, (_, c) => pixelTable(prep, c));
+  const buf = new Float32Array(batch * per);
+  const confusion = new Int32Array(K * K);
+  let lossSum = 0;
+  const idx = new Int32Array(batch);
+  for (let start = 0; start < ds.count; start += batch) {
+    throwIfCancelled(options.signal, 'the evaluation');
+    const n = Math.min(batch, ds.count - start);
+    for (let i = 0; i < n; i++) idx[i] = start + i;
+    const sel = idx.subarray(0, n);
+    fillBatch(ds, sel, tables, buf);
+    const logits = await logitsOf({ dtype: 'float32', dims: [n, ds.channels, ds.height, ds.width], data: buf.subarray(0, n * per) });
+    const classes = logits.data.length / n;
+    if (classes !== K) throw new ConvLensError('MODEL_UNSUPPORTED', `The model outputs ${classes} classes; the dataset has ${K}.`, 'Evaluate a model trained on this dataset.');
+    const data = logits.data as Float32Array;
+    for (let i = 0; i < n; i++) {
+      const row = i * K;
+      let best = 0;
+      let max = -Infinity;
+      for (let k = 0; k < K; k++) if (data[row + k]! > max) (max = data[row + k]!), (best = k);
+      let s = 0;
+      for (let k = 0; k < K; k++) s += Math.exp(data[row + k]! - max);
+      const y = ds.labels[start + i]!;
+      lossSum += Math.log(s) + max - data[row + y]!;
+      confusion[y * K + best]!++;
+    }
+    options.onProgress?.({ done: start + n, total: ds.count, phase: 'evaluating' });
+  }
+  return summarizeConfusion(confusion, labels, lossSum / Math.max(1, ds.count));
+}
+
+export function summarizeConfusion(confusion: Int32Array, labels: readonly string[], loss = NaN): ClassificationMetrics {
+  const K = labels.length;
+  let correct = 0;
+  let total = 0;
+  const perClass = labels.map((label, y) => {
+    let t = 0;
+    for (let k = 0; k < K; k++) t += confusion[y * K + k]!;
+    const c = confusion[y * K + y]!;
+    correct += c;
+    total += t;
+    return { label, accuracy: t ? c / t : NaN, correct: c, total: t };
+  });
+  return { accuracy: total ? correct / total : NaN, loss, correct, total, confusion, perClass };
+}
+
+export interface ClassifierRunInfo {
+  /** the model being trained (structure and initial weights) */
+  model: Graph;
+  labels: string[];
+  preprocessing: Preprocessing;
+  config: ClassifierConfig;
+  /** free-form description of the data and the run, stored with the model (dataset source, command) */
+  provenance?: Record<string, unknown>;
+}
+
+export interface ClassifierResult {
+  /** the trained model with its metadata (labels, preprocessing, training configuration, metrics) */
+  model: Graph;
+  history: EpochRecord[];
+  metrics: Record<string, number>;
+  /** test-set metrics, when a test set was given */
+  test?: ClassificationMetrics;
+  completed: boolean;
+}
+
+/**
+ * Trains an image classifier (any graph with one NCHW input and a logits output [N, K]) with
+ * softmax cross-entropy on `train`, holding out a stratified validation split, optionally
+ * evaluating `test` at the end. Returns the trained model as a self-describing graph.
+ */
+export async function trainClassifier(
+  engine: Engine,
+  run: ClassifierRunInfo,
+  data: { train: ImageDataset; test?: ImageDataset },
+  options: Omit<FitOptions, 'validate' | 'resume'> & { resume?: Checkpoint; log?: (line: string) => void } = {},
+): Promise<ClassifierResult> {
+  const { model, labels, preprocessing: prep, config } = run;
+  const K = labels.length;
+  const input = model.realInputs()[0];
+  if (!input || model.realInputs().length !== 1) throw new ConvLensError('MODEL_UNSUPPORTED', 'A classifier to train needs exactly one input.');
+  const shape = input.shape ?? [];
+  const ds = data.train;
+  if (shape.length !== 4 || shape[1] !== ds.channels || shape[2] !== ds.height || shape[3] !== ds.width) {
+    throw new ConvLensError('SHAPE_MISMATCH', `The model input "${input.name}" has shape [${shape.join(', ')}]; the data is [N, ${ds.channels}, ${ds.height}, ${ds.width}].`, 'Train a model whose input matches the images.');
+  }
+
+  const split = config.validationFraction > 0 ? stratifiedSplit(ds.labels, K, config.validationFraction, config.seed) : undefined;
+  const train = split ? selectSamples(ds, split.first) : ds;
+  const val = split ? selectSamples(ds, split.second) : undefined;
+
+  const training = buildTrainingGraph(model, { loss: 'cross-entropy' });
+  const trainer = new Trainer(engine, training, model.initializers, { optimizer: config.optimizer, ...(config.clipNorm ? { clipNorm: config.clipNorm } : {}) });
+  const logitsName = training.prediction;
+  const inputName = input.name;
+
+  // Batch buffers reused for every step.
+  const per = sampleSize(train);
+  const tables = Array.from({ length: train.channels }, (_, c) => pixelTable(prep, c));
+  const xBuf = new Float32Array(config.batchSize * per);
+  const yBuf = new Float32Array(config.batchSize * K);
+  const flipRow = new Float32Array(train.width);
+  const fitData = {
+    size: train.count,
+    batch(indices: Int32Array, step: number): Record<string, Tensor> {
+      const n = indices.length;
+      fillBatch(train, indices, tables, xBuf, { data: yBuf, classes: K });
+      if (config.augmentFlip) flipHalf(xBuf, n, train, config.seed, step, flipRow);
+      return {
+        [inputName]: { dtype: 'float32', dims: [n, train.channels, train.height, train.width], data: xBuf.subarray(0, n * per) },
+        [training.targets]: { dtype: 'float32', dims: [n, K], data: yBuf.subarray(0, n * K) },
+      };
+    },
+    score(out: Record<string, Tensor>, indices: Int32Array): Record<string, number> {
+      const logits = out[logitsName]!.data as Float32Array;
+      let correct = 0;
+      for (let i = 0; i < indices.length; i++) if (argmax(logits, i * K, K) === train.labels[indices[i]!]) correct++;
+      return { accuracy: correct };
+    },
+  };
+
+  // Evaluation graph: forward with parameters and buffers as inputs, compiled once.
+  const fed = [...trainer.params.keys(), ...trainer.buffers.keys()];
+  const forward = await engine.compileOnce(buildForwardGraph(model, fed, [logitsName]));
+  const logitsOf = async (x: Tensor): Promise<Tensor> => {
+    const feeds: Record<string, Tensor> = { [inputName]: x };
+    for (const [n, t] of trainer.state()) feeds[n] = t;
+    return (await forward.run(feeds))[logitsName]!;
+  };
+  const evalBatch = config.evalBatch ?? 256;
+  const withoutProgress: JobOptions = options.signal ? { signal: options.signal } : {};
+
+  const structure = encodeModel(model);
+  try {
+    const result = await fit(
+      trainer,
+      fitData,
+      { epochs: config.epochs, batchSize: config.batchSize, seed: config.seed, lr: config.lr, schedule: config.schedule, warmupSteps: config.warmupSteps },
+      {
+        ...options,
+        ...(options.checkpoint
+          ? {
+              checkpoint: {
+                ...options.checkpoint,
+                extra: () => ({
+                  meta: { classifier: { labels, preprocessing: prep, config, provenance: run.provenance ?? {} } },
+                  tensors: new Map([['model.onnx', { dtype: 'uint8', dims: [structure.length], data: structure }]]),
+                }),
+              },
+            }
+          : {}),
+        ...(val
+          ? {
+              validate: async () => {
+                const m = await evaluateClassifier(logitsOf, val, prep, labels, { ...withoutProgress, batchSize: evalBatch });
+                return { loss: m.loss, accuracy: m.accuracy };
+              },
+            }
+          : {}),
+      },
+    );
+    const last = result.history[result.history.length - 1];
+    const metrics: Record<string, number> = {};
+    if (last) {
+      metrics.train_loss = round(last.loss);
+      if (last.metrics.accuracy !== undefined) metrics.train_accuracy = round(last.metrics.accuracy);
+      if (last.validation) {
+        metrics.val_loss = round(last.validation.loss!);
+        metrics.val_accuracy = round(last.validation.accuracy!);
+      }
+    }
+    let test: ClassificationMetrics | undefined;
+    if (data.test && result.completed) {
+      options.log?.(`evaluating on ${data.test.count} test images`);
+      test = await evaluateClassifier(logitsOf, data.test, prep, labels, { ...withoutProgress, batchSize: evalBatch });
+      metrics.test_loss = round(test.loss);
+      metrics.test_accuracy = round(test.accuracy);
+    }
+    const trained = exportTrained(model, trainer);
+    writeMetadata(trained, {
+      labels,
+      preprocessing: prep,
+      training: {
+        ...Object.fromEntries(Object.entries(run.provenance ?? {}).filter(([k]) => k !== 'out')),
+        data: ds.source,
+        trainSamples: train.count,
+        validationSamples: val?.count ?? 0,
+        epochs: config.epochs,
+        batchSize: config.batchSize,
+        seed: config.seed,
+        optimizer: config.optimizer,
+        lr: config.lr,
+        schedule: describeSchedule(config.schedule),
+        warmupSteps: config.warmupSteps,
+        validationFraction: config.validationFraction,
+        ...(config.clipNorm ? { clipNorm: config.clipNorm } : {}),
+        augmentFlip: !!config.augmentFlip,
+        steps: result.steps,
+        seconds: Math.round(result.seconds),
+        history: result.history.map((h) => ({ epoch: h.epoch, loss: round(h.loss), accuracy: round(h.metrics.accuracy ?? NaN), ...(h.validation ? { val_loss: round(h.validation.loss!), val_accuracy: round(h.validation.accuracy!) } : {}), lr: h.lr })),
+      },
+      metrics,
+    });
+    return { model: trained, history: result.history, metrics, ...(test ? { test } : {}), completed: result.completed };
+  } finally {
+    await forward.release();
+    await trainer.dispose();
+  }
+}
+
+/** The model graph with the trainer's current parameters and buffers as its initializers. */
+export function exportTrained(model: Graph, trainer: Trainer): Graph {
+  const g = model.clone();
+  for (const [n, t] of trainer.state()) g.initializers.set(n, { dtype: 'float32', dims: [...t.dims], data: Float32Array.from(t.data as Float32Array) });
+  return g;
+}
+
+/** What trainClassifier stored in a checkpoint: the run to resume. */
+export function classifierRunFromCheckpoint(c: Checkpoint, source: string): ClassifierRunInfo {
+  const extra = c.meta.extra as { classifier?: { labels: string[]; preprocessing: Preprocessing; config: ClassifierConfig; provenance?: Record<string, unknown> } } | undefined;
+  const bytes = c.tensors.get('extra/model.onnx');
+  if (!extra?.classifier || !bytes) {
+    throw new ConvLensError('INPUT_UNREADABLE', `${source} is not a classifier checkpoint (no model or configuration inside).`, 'Pass a checkpoint written by `convlens train`.');
+  }
+  const model = decodeModel(bytes.data as Uint8Array, { source });
+  const { labels, preprocessing, config, provenance } = extra.classifier;
+  return { model, labels, preprocessing, config, ...(provenance ? { provenance } : {}) };
+}
+
+function argmax(a: Float32Array, offset: number, k: number): number {
+  let best = 0;
+  for (let j = 1; j < k; j++) if (a[offset + j]! > a[offset + best]!) best = j;
+  return best;
+}
+
+const round = (v: number): number => Math.round(v * 1e5) / 1e5;
+
+/** Mirrors about half the images of a batch left-right; which ones depends only on (seed, step), so resumes replay it. */
+function flipHalf(x: Float32Array, n: number, ds: ImageDataset, seed: number, step: number, row: Float32Array): void {
+  let a = (Math.imul(seed >>> 0, 0x27d4eb2d) ^ Math.imul(step + 1, 0x165667b1)) >>> 0;
+  const w = ds.width;
+  const per = ds.channels * ds.height * w;
+  for (let i = 0; i < n; i++) {
+    a = (Math.imul(a ^ (a >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0;
+    if (a & 0x10000) continue;
+    for (let r = 0; r < ds.channels * ds.height; r++) {
+      const o = i * per + r * w;
+      row.set(x.subarray(o, o + w));
+      for (let c = 0; c < w; c++) x[o + c] = row[w - 1 - c]!;
+    }
+  }
+}

@@ -1,0 +1,118 @@
+// Bad input gets a clear error before any long computation; long jobs report progress and stop when asked.
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConvLensError } from '../../src/engine/errors.js';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import type { Tensor } from '../../src/engine/tensor.js';
+import { explain, resolveMethods } from '../../src/methods/explain/index.js';
+import type { Progress } from '../../src/methods/jobs.js';
+import { courseModel, flattenHeadModel, regionInputs, regionModel } from './models.js';
+
+const engine = new Engine(nodeBackend());
+afterAll(() => engine.dispose());
+
+const course = courseModel(engine);
+const x: Tensor = { dtype: 'float32', dims: [2, 1, 28, 28], data: Float32Array.from({ length: 2 * 784 }, (_, i) => (i % 29) / 29) };
+
+async function failure(p: Promise<unknown>): Promise<ConvLensError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConvLensError);
+    return e as ConvLensError;
+  }
+  throw new Error('expected an error');
+}
+
+describe('bad input', () => {
+  it('an unknown method names the closest ones', async () => {
+    const e = await failure(explain(course, x, { methods: ['gradcam+++'] }));
+    expect(e.code).toBe('UNKNOWN_NAME');
+    expect(e.message).toContain('No attribution method named "gradcam+++"');
+    expect(e.hint).toContain('gradcam++');
+  });
+
+  it('method names accept aliases, case and underscores', () => {
+    expect(resolveMethods(['Grad-CAM,IG', 'guided_backprop', 'smoothgrad_squared', 'score-cam'])).toEqual(['gradcam', 'integrated-gradients', 'guided-backprop', 'smoothgrad-sq', 'scorecam']);
+  });
+
+  it('a layer that is not spatial is rejected for CAM-type methods, with layers that would work', async () => {
+    const dense = await failure(explain(course, x, { methods: ['gradcam'], layer: 'logits' }));
+    expect(dense.message).toMatch(/"logits" has shape \[N, 10\]; CAM-type methods need a spatial feature map/);
+    expect(dense.hint).toContain('relu4');
+    const pooled = await failure(explain(course, x, { methods: ['scorecam'], layer: 'gap' }));
+    expect(pooled.message).toContain('1x1 spatially');
+    const input = await failure(explain(course, x, { methods: ['layercam'], layer: 'input' }));
+    expect(input.message).toContain('is the model input');
+    const unknown = await failure(explain(course, x, { methods: ['gradcam'], layer: 'relu9' }));
+    expect(unknown.code).toBe('UNKNOWN_NAME');
+    expect(unknown.hint).toMatch(/relu\d/);
+  });
+
+  it('a target out of range or an unknown label is rejected; labels match loosely', async () => {
+    const range = await failure(explain(course, x, { methods: ['gradient'], target: 10 }));
+    expect(range.message).toBe('Target class 10 is out of range: model "course-0" has 10 classes (0-9).');
+    const neg = await failure(explain(course, x, { methods: ['gradient'], target: '-1' }));
+    expect(neg.message).toContain('out of range');
+    const label = await failure(explain(course, x, { methods: ['gradient'], target: 'ankle boots!' }));
+    expect(label.code).toBe('UNKNOWN_NAME');
+    expect(label.hint).toContain('Ankle boot');
+    const ok = await explain(course, x, { methods: ['gradient'], target: 'ankle-boot' });
+    expect(Array.from(ok.targets)).toEqual([9, 9]);
+    const perImage = await explain(course, x, { methods: ['gradient'], target: ['Bag', 2] });
+    expect(Array.from(perImage.targets)).toEqual([8, 2]);
+    const count = await failure(explain(course, x, { methods: ['gradient'], target: [1, 2, 3] }));
+    expect(count.message).toContain('3 targets given for 2 images');
+  });
+
+  it('cam on a model without global average pooling says why and what to use instead', async () => {
+    const model = flattenHeadModel(engine);
+    const e = await failure(explain(model, { dtype: 'float32', dims: [1, 1, 8, 8], data: new Float32Array(64).fill(0.5) }, { methods: ['cam'] }));
+    expect(e.code).toBe('MODEL_UNSUPPORTED');
+    expect(e.message).toContain('cam needs a model that ends in global average pooling followed by one dense layer');
+    expect(e.message).toContain('Flatten');
+    expect(e.hint).toContain('gradcam');
+  });
+
+  it('bad method parameters are rejected', async () => {
+    expect((await failure(explain(course, x, { methods: ['occlusion'], occlusion: { window: 40 } }))).message).toContain('window height must be an integer from 1 to 28');
+    expect((await failure(explain(course, x, { methods: ['smoothgrad'], smoothgrad: { samples: 0 } }))).message).toContain('samples must be a positive integer');
+    expect((await failure(explain(course, x, { methods: ['occlusion'], occlusion: { window: 4, stride: 5 } }))).message).toContain('stride 5x5 is larger than the window 4x4');
+    expect((await failure(explain(course, x, { methods: ['integrated-gradients'], integratedGradients: { baseline: { dtype: 'float32', dims: [1, 3, 28, 28], data: new Float32Array(3 * 784) } } }))).message).toContain('baseline has shape [1, 3, 28, 28]');
+    expect((await failure(explain(course, x, { methods: ['gradient'], score: 'softmax' as 'prob' }))).message).toContain('Unknown score "softmax"');
+    expect((await failure(explain(course, { dtype: 'float32', dims: [1, 1, 32, 32], data: new Float32Array(1024) }, { methods: ['gradient'] }))).code).toBe('SHAPE_MISMATCH');
+  });
+});
+
+describe('progress and cancellation', () => {
+  it('long methods report progress per batch and stop between batches when aborted', async () => {
+    const model = regionModel(engine);
+    const xs = regionInputs(2);
+    for (const method of ['occlusion', 'scorecam', 'smoothgrad', 'integrated-gradients']) {
+      const seen: Progress[] = [];
+      await explain(model, xs, { methods: [method], batchSize: 4, occlusion: { window: 2, stride: 2 }, smoothgrad: { samples: 8 }, integratedGradients: { steps: 8 }, onProgress: (p) => seen.push(p) });
+      expect(seen.length, method).toBeGreaterThan(3);
+      expect(seen.at(-1)!.done, method).toBe(seen.at(-1)!.total);
+      expect(seen.every((p, i) => i === 0 || p.done >= seen[i - 1]!.done || p.phase !== seen[i - 1]!.phase)).toBe(true);
+
+      const controller = new AbortController();
+      let after = 0;
+      const e = await failure(
+        explain(model, xs, {
+          methods: [method],
+          batchSize: 4,
+          occlusion: { window: 2, stride: 2 },
+          smoothgrad: { samples: 8 },
+          integratedGradients: { steps: 8 },
+          signal: controller.signal,
+          onProgress: () => {
+            after++;
+            controller.abort();
+          },
+        }),
+      );
+      expect(e.code, method).toBe('CANCELLED');
+      expect(after, method).toBeLessThanOrEqual(2);
+    }
+  });
+});

@@ -1,0 +1,131 @@
+// Faithfulness (deletion/insertion) and the model-randomization sanity check, and the
+// similarity measures they use.
+import { afterAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import type { Tensor } from '../../src/engine/tensor.js';
+import { explain } from '../../src/methods/explain/index.js';
+import { auc, deletionInsertion, pixelOrder, randomMaps } from '../../src/methods/metrics/deletion-insertion.js';
+import { randomizableLayers, randomizationCheck, meanScore } from '../../src/methods/metrics/sanity.js';
+import { pearson, ranks, spearman, ssim } from '../../src/methods/metrics/similarity.js';
+import { rng } from '../support/rng.js';
+import { courseModel, linearModel } from './models.js';
+
+const engine = new Engine(nodeBackend());
+afterAll(() => engine.dispose());
+
+describe('similarity', () => {
+  it('ranks ties by their average rank and correlates like scipy.stats.spearmanr', () => {
+    expect(Array.from(ranks([10, 20, 20, 5]))).toEqual([2, 3.5, 3.5, 1]);
+    expect(spearman([1, 2, 3, 4, 5], [5, 6, 7, 8, 7])).toBeCloseTo(0.8207826816681233, 12);
+    expect(spearman([1, 2, 3], [30, 20, 10])).toBeCloseTo(-1, 12);
+    expect(spearman([1, 2, 3, 4], [1, 4, 9, 16])).toBeCloseTo(1, 12);
+    expect(pearson([1, 1, 1], [1, 2, 3])).toBe(0);
+  });
+
+  it('SSIM is 1 for identical maps and matches a direct computation of skimage\'s formula', () => {
+    const rand = rng(1);
+    const a = Float64Array.from({ length: 9 * 8 }, () => rand());
+    const b = Float64Array.from(a, (v) => 0.6 * v + 0.3 * rand());
+    expect(ssim(a, a, 8, 9)).toBeCloseTo(1, 12);
+    // Direct: every 7x7 window, sample covariance (N - 1), K1 = 0.01, K2 = 0.03, data range 1.
+    let total = 0;
+    let count = 0;
+    for (let y = 0; y + 7 <= 9; y++) {
+      for (let x = 0; x + 7 <= 8; x++) {
+        const va: number[] = [];
+        const vb: number[] = [];
+        for (let dy = 0; dy < 7; dy++) for (let dx = 0; dx < 7; dx++) (va.push(a[(y + dy) * 8 + x + dx]!), vb.push(b[(y + dy) * 8 + x + dx]!));
+        const ma = va.reduce((s, v) => s + v, 0) / 49;
+        const mb = vb.reduce((s, v) => s + v, 0) / 49;
+        const sa = va.reduce((s, v) => s + (v - ma) ** 2, 0) / 48;
+        const sb = vb.reduce((s, v) => s + (v - mb) ** 2, 0) / 48;
+        const sab = va.reduce((s, v, i) => s + (v - ma) * (vb[i]! - mb), 0) / 48;
+        const c1 = 0.01 ** 2;
+        const c2 = 0.03 ** 2;
+        total += ((2 * ma * mb + c1) * (2 * sab + c2)) / ((ma * ma + mb * mb + c1) * (sa + sb + c2));
+        count++;
+      }
+    }
+    expect(ssim(a, b, 8, 9)).toBeCloseTo(total / count, 10);
+    expect(ssim(a, b, 8, 9)).toBeLessThan(0.95);
+  });
+});
+
+describe('deletion and insertion', () => {
+  const { model, weights, bias } = linearModel(engine);
+  // Positive inputs; the target's contributions w_p x_p.
+  const x: Tensor = { dtype: 'float32', dims: [1, 1, 4, 4], data: Float32Array.from({ length: 16 }, (_, i) => 0.2 + ((i * 7) % 16) / 16) };
+  const t = 0;
+  const contrib = Float32Array.from({ length: 16 }, (_, p) => weights[t * 16 + p]! * (x.data as Float32Array)[p]!);
+
+  it('follows the logit exactly as pixels are removed (zero fill) or inserted (zero canvas) in map order', async () => {
+    const map: Tensor = { dtype: 'float32', dims: [1, 4, 4], data: contrib };
+    const [c] = await deletionInsertion(model, x, Int32Array.of(t), [map], { steps: 16, score: 'logit', deletionFill: 'zero', insertionStart: 'zero', batchSize: 5 });
+    const order = pixelOrder(contrib);
+    const full = bias[t]! + contrib.reduce((a, b) => a + b, 0);
+    let del = full;
+    let ins = bias[t]!;
+    expect(c!.fractions).toEqual(Array.from({ length: 17 }, (_, k) => k / 16));
+    for (let k = 0; k <= 16; k++) {
+      expect(c!.deletion[0]![k]).toBeCloseTo(del, 5);
+      expect(c!.insertion[0]![k]).toBeCloseTo(ins, 5);
+      if (k < 16) {
+        del -= contrib[order[k]!]!;
+        ins += contrib[order[k]!]!;
+      }
+    }
+    expect(c!.deletionAuc[0]).toBeCloseTo(auc(c!.fractions, c!.deletion[0]!), 12);
+    expect(auc([0, 0.5, 1], [1, 1, 0])).toBeCloseTo(0.75, 12);
+  });
+
+  it('ranks the true contributions better than a random or an inverted map', async () => {
+    const maps: Tensor[] = [
+      { dtype: 'float32', dims: [1, 4, 4], data: contrib },
+      randomMaps(1, 4, 4, 3),
+      { dtype: 'float32', dims: [1, 4, 4], data: contrib.map((v) => -v) },
+    ];
+    const [good, random, inverted] = await deletionInsertion(model, x, Int32Array.of(t), maps, { steps: 16, score: 'logit', deletionFill: 'zero', insertionStart: 'zero' });
+    expect(good!.meanDeletionAuc).toBeLessThan(random!.meanDeletionAuc);
+    expect(random!.meanDeletionAuc).toBeLessThan(inverted!.meanDeletionAuc);
+    expect(good!.meanInsertionAuc).toBeGreaterThan(random!.meanInsertionAuc);
+    expect(random!.meanInsertionAuc).toBeGreaterThan(inverted!.meanInsertionAuc);
+  });
+
+  it('pixelOrder puts larger values first and breaks ties in a seeded random order', () => {
+    expect(Array.from(pixelOrder([0.1, 0.9, 0.5]))).toEqual([1, 2, 0]);
+    const ties = new Float32Array(50);
+    const a = Array.from(pixelOrder(ties, 1));
+    expect(a).not.toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(Array.from(pixelOrder(ties, 1))).toEqual(a);
+    expect([...a].sort((p, q) => p - q)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+});
+
+describe('model-randomization sanity check', () => {
+  it('randomizes layers cumulatively from the output down and reports how similar the maps stay', async () => {
+    const model = courseModel(engine, 2);
+    const before = Float32Array.from(model.graph.initializers.get('conv1.weight')!.data as Float32Array);
+    const x: Tensor = { dtype: 'float32', dims: [2, 1, 28, 28], data: Float32Array.from({ length: 2 * 784 }, (_, i) => Math.max(0, Math.sin(i / 9) * Math.cos(i / 50))) };
+    expect(randomizableLayers(model)).toEqual(['logits', 'conv4', 'conv3', 'conv2', 'conv1']);
+    const steps: string[] = [];
+    const r = await randomizationCheck(model, x, { methods: ['gradient', 'gradcam'], onProgress: (p) => steps.push(p.phase ?? '') });
+    expect(r.layers).toEqual(['logits', 'conv4', 'conv3', 'conv2', 'conv1']);
+    expect(r.steps.map((s) => s.layer)).toEqual(r.layers);
+    expect(steps.at(-1)).toBe('sanity: done');
+    // The trained model is untouched, and its targets are kept.
+    expect(Array.from(model.graph.initializers.get('conv1.weight')!.data as Float32Array)).toEqual(Array.from(before));
+    const again = await explain(model, x, { methods: ['gradient'] });
+    expect(Array.from(again.attributions[0]!.map.data as Float32Array)).toEqual(Array.from(r.original.attributions[0]!.map.data as Float32Array));
+    // Randomizing every layer decorrelates the gradient from the trained model's.
+    const last = r.steps.at(-1)!.scores['gradient']!;
+    expect(Math.abs(meanScore(last.spearman))).toBeLessThan(0.5);
+    for (const s of r.steps) for (const m of ['gradient', 'gradcam']) for (const v of [...s.scores[m]!.spearman, ...s.scores[m]!.ssim]) expect(v).toBeLessThanOrEqual(1 + 1e-9);
+  });
+
+  it('rejects layers that have no weights', async () => {
+    const model = courseModel(engine, 2);
+    const x: Tensor = { dtype: 'float32', dims: [1, 1, 28, 28], data: new Float32Array(784) };
+    await expect(randomizationCheck(model, x, { methods: ['gradient'], layers: ['relu2'] })).rejects.toThrow(/"relu2" is not a layer with weights/);
+  });
+});

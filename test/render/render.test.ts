@@ -1,0 +1,131 @@
+// Colormaps, range mapping, heatmaps, overlays, labelled grids and charts.
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { ConvLensError } from '../../src/engine/errors.js';
+import type { RawImage } from '../../src/io/image.js';
+import { displayStyle } from '../../src/render/attribution.js';
+import { panelsSpec, renderChart } from '../../src/render/chart.js';
+import { colorAt, colormap, COLORMAP_NAMES } from '../../src/render/colormap.js';
+import { gridFigure } from '../../src/render/grid.js';
+import { colorbar, overlay, renderHeatmap, resizeImage } from '../../src/render/heatmap.js';
+import { mapRange, parseRange, percentile, rangeOf } from '../../src/render/range.js';
+
+const hex = (c: [number, number, number]): string => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
+
+describe('colormaps', () => {
+  it('sample d3-scale-chromatic: viridis and inferno end points, turbo, and diverging maps white at zero', () => {
+    expect(hex(colorAt(colormap('viridis'), 0))).toBe('#440154');
+    expect(hex(colorAt(colormap('viridis'), 1))).toBe('#fde725');
+    expect(hex(colorAt(colormap('inferno'), 0))).toBe('#000004');
+    const rdbu = colormap('rdbu');
+    expect(rdbu.diverging).toBe(true);
+    const [r0, , b0] = colorAt(rdbu, 0);
+    const [r1, , b1] = colorAt(rdbu, 1);
+    expect(b0).toBeGreaterThan(r0); // negative: blue
+    expect(r1).toBeGreaterThan(b1); // positive: red
+    expect(Math.min(...colorAt(rdbu, 0.5))).toBeGreaterThan(230);
+    expect(COLORMAP_NAMES).toEqual(expect.arrayContaining(['viridis', 'inferno', 'magma', 'plasma', 'cividis', 'turbo', 'gray', 'rdbu']));
+  });
+
+  it('an unknown colormap names the closest ones', () => {
+    expect(() => colormap('viridus')).toThrow(ConvLensError);
+    try {
+      colormap('viridus');
+    } catch (e) {
+      expect((e as ConvLensError).hint).toContain('viridis');
+    }
+  });
+});
+
+describe('range mapping', () => {
+  const v = Float32Array.from([-2, -1, 0, 1, 4]);
+  it('min-max, percentiles (numpy linear interpolation), symmetric and fixed', () => {
+    expect(rangeOf(v, { mode: 'minmax' })).toEqual({ min: -2, max: 4 });
+    expect(percentile([1, 2, 3, 4], 50)).toBeCloseTo(2.5, 12);
+    expect(percentile([0, 10], 99)).toBeCloseTo(9.9, 12);
+    expect(rangeOf(v, { mode: 'percentile', low: 25, high: 75 })).toEqual({ min: -1, max: 1 });
+    expect(rangeOf(v, { mode: 'symmetric' })).toEqual({ min: -4, max: 4 });
+    expect(rangeOf(v, { mode: 'symmetric', percentile: 50 })).toEqual({ min: -1, max: 1 });
+    const m = mapRange(v, { mode: 'symmetric' });
+    expect(Array.from(m.normalized)).toEqual([0.25, 0.375, 0.5, 0.625, 1]);
+    const clipped = mapRange(v, { mode: 'fixed', min: -1, max: 1 });
+    expect(Array.from(clipped.normalized)).toEqual([0, 0, 0.5, 1, 1]);
+    expect(Array.from(mapRange(new Float32Array(3).fill(2), { mode: 'minmax' }).normalized)).toEqual([0, 0, 0]);
+  });
+
+  it('parses range specs and rejects bad ones', () => {
+    expect(parseRange('minmax')).toEqual({ mode: 'minmax' });
+    expect(parseRange('percentile:2:98')).toEqual({ mode: 'percentile', low: 2, high: 98 });
+    expect(parseRange('symmetric:99.5')).toEqual({ mode: 'symmetric', percentile: 99.5 });
+    expect(parseRange('fixed:-1:1')).toEqual({ mode: 'fixed', min: -1, max: 1 });
+    for (const bad of ['percentile:98:2', 'symmetric:0', 'fixed:1:1', 'log', 'minmax:3']) expect(() => parseRange(bad), bad).toThrow(/Cannot read range/);
+  });
+
+  it('default display: signed maps symmetric on a diverging map, CAMs min-max overlays, unsigned clipped', () => {
+    expect(displayStyle('integrated-gradients', true)).toMatchObject({ view: 'heatmap', colormap: 'rdbu', range: { mode: 'symmetric', percentile: 99 } });
+    expect(displayStyle('gradcam', false)).toMatchObject({ view: 'overlay', colormap: 'turbo', range: { mode: 'minmax' }, interpolation: 'bilinear' });
+    expect(displayStyle('saliency', false)).toMatchObject({ view: 'heatmap', colormap: 'inferno', interpolation: 'nearest' });
+    expect(displayStyle('gradcam', false, { view: 'heatmap', colormap: 'viridis' })).toMatchObject({ view: 'heatmap', colormap: 'viridis' });
+  });
+});
+
+describe('heatmaps and overlays', () => {
+  it('colours each value through the range and colormap, resampling the values (not the colours)', () => {
+    const h = renderHeatmap(Float32Array.from([0, 1, 2, 3]), 2, 2, { colormap: 'viridis', range: { mode: 'minmax' }, width: 4, height: 4 });
+    expect([h.image.width, h.image.height, h.image.channels, h.min, h.max]).toEqual([4, 4, 3, 0, 3]);
+    const px = (x: number, y: number): string => hex([h.image.data[(y * 4 + x) * 3]!, h.image.data[(y * 4 + x) * 3 + 1]!, h.image.data[(y * 4 + x) * 3 + 2]!]);
+    expect(px(0, 0)).toBe('#440154');
+    expect(px(3, 3)).toBe('#fde725');
+    expect(px(1, 0)).toBe(px(0, 0)); // nearest: 2x2 blocks
+  });
+
+  it('blends with the given opacity', () => {
+    const base: RawImage = { width: 1, height: 1, channels: 1, data: Uint8Array.of(200) };
+    const heat: RawImage = { width: 1, height: 1, channels: 3, data: Uint8Array.of(0, 100, 250) };
+    expect(Array.from(overlay(base, heat, 0).data)).toEqual([200, 200, 200]);
+    expect(Array.from(overlay(base, heat, 1).data)).toEqual([0, 100, 250]);
+    expect(Array.from(overlay(base, heat, 0.5).data)).toEqual([100, 150, 225]);
+    expect(() => overlay(base, heat, 1.5)).toThrow(/opacity/);
+    expect(resizeImage(base, 3, 2).data.length).toBe(6);
+  });
+});
+
+describe('figures', () => {
+  it('lays out a labelled grid: tiles where expected, text drawn', async () => {
+    const tile = (r: number, g: number, b: number): RawImage => ({ width: 40, height: 40, channels: 3, data: Uint8Array.from({ length: 40 * 40 * 3 }, (_, i) => [r, g, b][i % 3]!) });
+    const png = await gridFigure({
+      title: 'A grid',
+      columns: ['Input', 'Grad-CAM\n@relu4', 'Saliency'],
+      rows: [
+        { lines: ['a.png', 'pred: Bag (90%)'], cells: [tile(255, 0, 0), tile(0, 255, 0), tile(0, 0, 255)], captions: [undefined, '0 to 1', '±2'] },
+        { lines: ['b.png'], cells: [tile(255, 0, 0), undefined, tile(0, 0, 255)] },
+      ],
+      legends: [{ colormap: 'rdbu', label: 'signed maps', low: 'negative', middle: '0', high: 'positive' }],
+      notes: ['a note'],
+    });
+    const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    const count = (r: number, g: number, b: number): number => {
+      let n = 0;
+      for (let i = 0; i < info.width * info.height; i++) if (data[i * info.channels] === r && data[i * info.channels + 1] === g && data[i * info.channels + 2] === b) n++;
+      return n;
+    };
+    expect(count(255, 0, 0)).toBe(2 * 1600);
+    expect(count(0, 255, 0)).toBe(1600);
+    expect(count(0, 0, 255)).toBe(2 * 1600);
+    let dark = 0;
+    for (let i = 0; i < info.width * 40; i++) if (data[i * info.channels]! < 100) dark++;
+    expect(dark).toBeGreaterThan(50); // the title's glyphs
+    expect(colorbar('viridis', 10, 2).data.length).toBe(60);
+  });
+
+  it('renders Vega-Lite line charts to SVG and PNG', async () => {
+    const spec = panelsSpec([{ title: 'Deletion', xTitle: 'fraction removed', yTitle: 'probability', series: [{ name: 'gradcam (AUC 0.1)', x: [0, 0.5, 1], y: [1, 0.3, 0.1] }, { name: 'random', x: [0, 0.5, 1], y: [1, 0.8, 0.1], dashed: true }] }], 'Curves');
+    const { svg, png } = await renderChart(spec);
+    expect(svg).toContain('fraction removed');
+    expect(svg).toContain('gradcam (AUC 0.1)');
+    expect(svg).toContain('stroke-dasharray');
+    const meta = await sharp(png).metadata();
+    expect(meta.format).toBe('png');
+    expect(meta.width).toBeGreaterThan(500);
+  });
+});

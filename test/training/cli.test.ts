@@ -1,0 +1,153 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { SUBSET_DIR } from '../../src/data/fashion-mnist.js';
+import { decodeModel, encodeModel } from '../../src/engine/onnx/codec.js';
+import { METADATA_KEYS } from '../../src/models/metadata.js';
+import { loadCheckpoint } from '../../src/training/checkpoint.js';
+import { checkpointProgress } from '../../src/training/trainer.js';
+import { tinyCnn } from './tiny.js';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '..', '..');
+const cli = join(root, 'bin', 'convlens.js');
+const tmp = mkdtempSync(join(tmpdir(), 'convlens-train-cli-'));
+
+async function convlens(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('node', [cli, ...args], { cwd: root, maxBuffer: 1 << 24 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+/** Starts `convlens train ...`, waits until its checkpoint records at least `minStep` steps, then sends `signal`. */
+async function interruptAfterCheckpoint(args: string[], ckpt: string, minStep: number, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; step: number }> {
+  const child = spawn('node', [cli, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, sig) => res({ code, signal: sig })));
+  let step = -1;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 25));
+    if (child.exitCode !== null) break;
+    if (!existsSync(ckpt)) continue;
+    step = checkpointProgress(loadCheckpoint(ckpt))!.step;
+    if (step >= minStep) break;
+  }
+  child.kill(signal);
+  const r = await exited;
+  return { ...r, stderr, step };
+}
+
+const metadataOf = (file: string): Record<string, unknown> => {
+  const g = decodeModel(readFileSync(file), { source: file });
+  return Object.fromEntries(Object.values(METADATA_KEYS).map((k) => [k, g.metadata.has(k) ? (k === METADATA_KEYS.description ? g.metadata.get(k) : JSON.parse(g.metadata.get(k)!)) : undefined]));
+};
+
+describe('convlens train', () => {
+  it('trains on the committed subset and writes a self-describing model', async () => {
+    const out = join(tmp, 'quick.onnx');
+    const r = await convlens('train', '--data', SUBSET_DIR, '--limit', '500', '--epochs', '2', '--batch', '25', '--out', out, '--no-checkpoint');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/epoch 1\/2 {2}loss \d\.\d{4} {2}acc \d\.\d{4} {2}val_loss/);
+    expect(r.stdout).toMatch(/test accuracy 0\.\d{4} \(\d+\/2000\)/);
+    const meta = metadataOf(out);
+    expect(meta[METADATA_KEYS.labels]).toHaveLength(10);
+    expect(meta[METADATA_KEYS.preprocessing]).toMatchObject({ size: [28, 28], channels: 'gray', range: [0, 1] });
+    expect(meta[METADATA_KEYS.training]).toMatchObject({ epochs: 2, batchSize: 25, trainSamples: 450, validationSamples: 50, steps: 36, command: expect.stringContaining('convlens train --data') });
+    expect(meta[METADATA_KEYS.metrics]).toMatchObject({ test_accuracy: expect.any(Number), val_accuracy: expect.any(Number) });
+    expect(meta[METADATA_KEYS.description]).toContain('trained by convlens train');
+    const s = await convlens('summary', '--model', out, '--json');
+    expect(s.code, s.stderr).toBe(0);
+    expect(JSON.parse(s.stdout).totalParams).toBe(98442);
+  });
+
+  it('trains a model defined with the builder API (with BatchNorm) given as --model', async () => {
+    const init = join(tmp, 'tiny-bn.onnx');
+    writeFileSync(init, encodeModel(tinyCnn(0, true)));
+    const out = join(tmp, 'tiny-bn-trained.onnx');
+    const r = await convlens('train', '--model', init, '--data', SUBSET_DIR, '--limit', '300', '--epochs', '2', '--batch', '20', '--lr', '0.005', '--out', out, '--no-checkpoint', '--no-test');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('training tiny_bn (');
+    const trained = decodeModel(readFileSync(out), { source: out });
+    const before = tinyCnn(0, true).initializers.get('bn2.running_var')!.data as Float32Array;
+    expect(Array.from(trained.initializers.get('bn2.running_var')!.data as Float32Array)).not.toEqual(Array.from(before));
+    const e = await convlens('evaluate', '--model', out, '--data', SUBSET_DIR, '--no-image');
+    expect(Number(/^accuracy (\d\.\d+)/m.exec(e.stdout)?.[1])).toBeGreaterThan(0.3);
+  });
+
+  it('a run killed mid-way resumes from the step its checkpoint saved and finishes', async () => {
+    const out = join(tmp, 'killed.onnx');
+    const ckpt = `${out}.ckpt`;
+    const args = ['train', '--data', SUBSET_DIR, '--limit', '400', '--epochs', '4', '--batch', '16', '--checkpoint-every', '10', '--no-test', '--threads', '1', '--out', out];
+    const killed = await interruptAfterCheckpoint(args, ckpt, 10, 'SIGKILL');
+    expect(killed.signal).toBe('SIGKILL');
+    expect(existsSync(out)).toBe(false); // it never finished
+    const saved = checkpointProgress(loadCheckpoint(ckpt))!;
+    const total = 4 * Math.ceil(360 / 16);
+    expect(saved.step).toBeGreaterThanOrEqual(10);
+    expect(saved.step).toBeLessThan(total);
+    const r = await convlens('train', '--resume', ckpt, '--threads', '1');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`resuming from ${ckpt}: step ${saved.step}, epoch ${saved.epoch + 1}/4, batch ${saved.batchInEpoch}`);
+    // epochs finished before the kill are not repeated: only the remaining epoch lines are printed
+    const printed = [...r.stderr.matchAll(/^epoch (\d)\/4/gm)].map((m) => Number(m[1]));
+    expect(printed).toEqual([1, 2, 3, 4].slice(saved.epoch));
+    const training = metadataOf(out)[METADATA_KEYS.training] as { steps: number; history: unknown[] };
+    expect(training.steps).toBe(total);
+    expect(training.history).toHaveLength(4);
+    expect(checkpointProgress(loadCheckpoint(ckpt))!.step).toBe(total);
+  });
+
+  it('Ctrl-C saves a checkpoint and exits cleanly with a hint how to resume', async () => {
+    const out = join(tmp, 'interrupted.onnx');
+    const ckpt = join(tmp, 'interrupted.ckpt');
+    const r = await interruptAfterCheckpoint(['train', '--data', SUBSET_DIR, '--epochs', '3', '--batch', '16', '--checkpoint-every', '5', '--checkpoint', ckpt, '--out', out], ckpt, 5, 'SIGINT');
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/Training stopped at step \d+ of 171/);
+    expect(r.stderr).toContain(`continue with --resume ${ckpt}`);
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    expect(checkpointProgress(loadCheckpoint(ckpt))!.step).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('convlens evaluate', () => {
+  it('the built-in model on the full Fashion-MNIST test set: accuracy >= 0.90, per class, confusion-matrix image', async () => {
+    const png = join(tmp, 'confusion.png');
+    const r = await convlens('evaluate', '-o', png);
+    expect(r.code, r.stderr).toBe(0);
+    const acc = Number(/^accuracy (\d\.\d+) \((\d+)\/10000\)$/m.exec(r.stdout)?.[1]);
+    expect(acc).toBeGreaterThanOrEqual(0.9);
+    expect(r.stdout).toMatch(/^ {2}Ankle boot\s+\d\.\d{4} {2}\(\d+\/1000\)$/m);
+    expect(r.stderr).not.toContain('untrained');
+    const info = await sharp(png).metadata();
+    expect(info.format).toBe('png');
+    expect(info.width).toBeGreaterThan(600);
+  });
+
+  it('--json on the committed subset', async () => {
+    const r = await convlens('evaluate', '--data', SUBSET_DIR, '--json', '--no-image');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.total).toBe(2000);
+    expect(j.perClass).toHaveLength(10);
+    expect(j.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(2000);
+    expect(j.correct).toBe(j.confusion.reduce((a: number, row: number[], i: number) => a + row[i]!, 0));
+  });
+
+  it('a missing dataset: says where it looked and how to get the data', async () => {
+    const r = await convlens('evaluate', '--data', join(tmp, 'no-such-folder'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Fashion-MNIST test set not found\. Looked in: .*no-such-folder \(no such folder\)/);
+    expect(r.stderr).toContain('apt-get install dataset-fashion-mnist');
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+  });
+});
