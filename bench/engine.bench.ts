@@ -17,30 +17,14 @@ import type { Tensor } from '../src/engine/tensor.js';
 import { resnet18Like, vggLike } from '../src/models/zoo/index.js';
 import { buildTrainingGraph } from '../src/training/step.js';
 import { tfjsModel, type TfjsNet } from './tfjs-nets.js';
+import { median, time } from './util.js';
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
 const FULL = args.has('--full');
 const THREADS = 2;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
-async function time(fn: () => Promise<unknown>, reps: number, warmup = 2, label = ''): Promise<number> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await fn();
-    ts.push(performance.now() - t0);
-  }
-  const m = median(ts);
-  if (label) process.stderr.write(`    ${label}: ${m.toFixed(1)} ms\n`);
-  return m;
-}
 
 function randomTensor(dims: number[], seed: number): Tensor {
   let a = seed;

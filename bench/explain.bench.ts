@@ -10,16 +10,12 @@ import { explain, type ExplainOptions } from '../src/methods/explain/index.js';
 import { defaultBatchSize } from '../src/methods/explain/session.js';
 import { Model } from '../src/models/model.js';
 import { resnet18Like } from '../src/models/zoo/index.js';
+import { median } from './util.js';
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
 const THREADS = 2;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** Smooth random images (sums of low-frequency waves), in a normalized-input range. */
 function images(n: number, size: number, seed: number): Tensor {

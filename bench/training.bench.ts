@@ -27,6 +27,7 @@ import type { Tensor } from '../src/engine/tensor.js';
 import { courseCnn } from '../src/models/zoo/index.js';
 import { buildTrainingGraph } from '../src/training/step.js';
 import { fit, Trainer } from '../src/training/trainer.js';
+import { median, time } from './util.js';
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
@@ -37,22 +38,7 @@ const BATCH = 128;
 const SMALL = 16;
 const EPOCH = 60000;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
-async function timeEach(fn: () => Promise<unknown>, reps: number, warmup: number): Promise<number> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await fn();
-    ts.push(performance.now() - t0);
-  }
-  return median(ts);
-}
 
 function batchOf(ds: ImageDataset, start: number, n: number): { x: Float32Array; y: Float32Array } {
   const x = new Float32Array(n * 784);
@@ -105,7 +91,7 @@ async function main(): Promise<void> {
       [training.targets]: { dtype: 'float32', dims: [n, 10], data: y },
     };
     for (const p of training.parameters) feeds[p] = graph.initializers.get(p)!;
-    return timeEach(() => session.run(feeds), QUICK ? 8 : 25, 3);
+    return time(() => session.run(feeds), QUICK ? 8 : 25, 3);
   };
   const tGraph = await graphStep(BATCH);
   const tGraphSmall = await graphStep(SMALL);
@@ -172,7 +158,7 @@ async function main(): Promise<void> {
     tfjs = setup(tfBatch);
   }
   const tfReps = QUICK || backend === 'cpu' ? 2 : 5;
-  const tTf = await timeEach(tfjs.step, tfReps, 1);
+  const tTf = await time(tfjs.step, tfReps, 1);
   tfjs.dispose();
 
   const perSecond = (n: number, ms: number): number => (n * 1000) / ms;

@@ -1,21 +1,7 @@
+import { gaussian } from '../util/random.js';
 import type { Tensor } from '../engine/tensor.js';
 
-/** Seeded PRNG (mulberry32): model initialization must be repeatable. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function gaussian(rand: () => number): number {
-  const u = Math.max(rand(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
-}
+export { seededRandom, gaussian } from '../util/random.js';
 
 /** He (Kaiming) normal initialization: std = sqrt(2 / fan_in), right for ReLU networks. */
 export function heNormal(rand: () => number, dims: number[], fanIn: number): Tensor {

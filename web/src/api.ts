@@ -22,12 +22,8 @@ export interface Model {
   defaultLayer?: string;
 }
 
-export interface ReceptiveField {
-  size: [number, number];
-  jump: [number, number];
-  start: [number, number];
-  global: boolean;
-}
+export type { ReceptiveField } from '../../src/methods/inspect/region.js';
+import type { ReceptiveField } from '../../src/methods/inspect/region.js';
 
 export interface SummaryRow {
   name: string;

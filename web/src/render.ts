@@ -1,5 +1,4 @@
 import { LUTS, type ColormapName } from './colormaps';
-import type { ReceptiveField } from './api';
 
 /**
  * How values become colours: `lo` maps to the colormap's first entry, `hi` to its last. With
@@ -76,17 +75,5 @@ export function fitCanvas(canvas: HTMLCanvasElement, cssW: number, cssH: number)
   return ctx;
 }
 
-/**
- * The input-pixel box a unit sees, inclusive and clipped: [top, left, bottom, right]. Unit
- * (row, col) is centred on start + index * jump (pixel centres at 0, 1, ...) and sees `size`
- * pixels around it (docs/api.md); `global` means the whole image.
- */
-export function unitBox(rf: ReceptiveField, row: number, col: number, height: number, width: number): [number, number, number, number] {
-  if (rf.global) return [0, 0, height - 1, width - 1];
-  const cy = rf.start[0] + row * rf.jump[0];
-  const cx = rf.start[1] + col * rf.jump[1];
-  const hy = (rf.size[0] - 1) / 2;
-  const hx = (rf.size[1] - 1) / 2;
-  const clip = (v: number, hi: number): number => Math.max(0, Math.min(hi, v));
-  return [clip(Math.ceil(cy - hy), height - 1), clip(Math.ceil(cx - hx), width - 1), clip(Math.floor(cy + hy), height - 1), clip(Math.floor(cx + hx), width - 1)];
-}
+/** The input-pixel box a unit sees (shared with the library, so page and CLI agree). */
+export { unitRegion as unitBox } from '../../src/methods/inspect/region.js';
