@@ -7,14 +7,16 @@ import { PredictionPanel } from './components/PredictionPanel';
 import { NetworkPanel } from './components/NetworkPanel';
 import { ExplainPanel, type JobStatus } from './components/ExplainPanel';
 import { SummaryPanel } from './components/SummaryPanel';
+import { DatasetPanel, type ChannelFocus } from './components/DatasetPanel';
 import { ErrorBox } from './components/ui';
 
-type Tab = 'network' | 'explain' | 'model';
+type Tab = 'network' | 'explain' | 'model' | 'dataset';
 
 const TABS: { id: Tab; label: string }[] = [
   { id: 'network', label: 'Inside the network' },
   { id: 'explain', label: 'Explanations' },
   { id: 'model', label: 'Layers' },
+  { id: 'dataset', label: 'Dataset' },
 ];
 
 /** The image the model sees, decoded once for every canvas that draws it. */
@@ -46,6 +48,7 @@ export function App(): ReactNode {
   const [tab, setTab] = useState<Tab>('network');
   const [job, setJob] = useState<JobStatus | null>(null);
   const [dragging, setDragging] = useState(false);
+  const [channelFocus, setChannelFocus] = useState<ChannelFocus | null>(null);
 
   const model = useMemo(() => models.find((m) => m.id === modelId), [models, modelId]);
 
@@ -225,10 +228,16 @@ export function App(): ReactNode {
         </aside>
         <main className="main">
           <div role="tabpanel" hidden={tab !== 'network'} data-testid="panel-network">
-            <NetworkPanel model={usable} summary={summary} imageId={imageId} input={currentInput} prediction={prediction} active={tab === 'network'} />
+            <NetworkPanel model={usable} summary={summary} imageId={imageId} input={currentInput} prediction={prediction} active={tab === 'network'} onUnitClick={(layer, channel) => {
+              setChannelFocus((f) => ({ layer, channel, seq: (f?.seq ?? 0) + 1 }));
+              setTab('dataset');
+            }} />
           </div>
           <div role="tabpanel" hidden={tab !== 'explain'} data-testid="panel-explain">
             <ExplainPanel model={usable} summary={summary} imageId={imageId} input={currentInput} prediction={prediction} onJob={setJob} />
+          </div>
+          <div role="tabpanel" hidden={tab !== 'dataset'} data-testid="panel-dataset">
+            <DatasetPanel model={usable} imageId={imageId} focus={channelFocus} active={tab === 'dataset'} />
           </div>
           <div role="tabpanel" hidden={tab !== 'model'} data-testid="panel-model">
             <SummaryPanel model={usable} summary={summary} error={summaryError} />

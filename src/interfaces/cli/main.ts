@@ -1,8 +1,13 @@
 import { Command } from 'commander';
 import { ConvLensError } from '../../engine/errors.js';
 import { register as activations } from './commands/activations.js';
+import { register as embed } from './commands/embed.js';
 import { register as evaluate } from './commands/evaluate.js';
 import { register as explain } from './commands/explain.js';
+import { register as index } from './commands/index.js';
+import { register as indexWorker } from './commands/index-worker.js';
+import { register as neighbors } from './commands/neighbors.js';
+import { register as patches } from './commands/patches.js';
 import { register as predict } from './commands/predict.js';
 import { register as studio } from './commands/studio.js';
 import { register as summary } from './commands/summary.js';
@@ -16,7 +21,7 @@ program
   .showHelpAfterError()
   .configureOutput({ outputError: (str, write) => write(str) });
 
-for (const register of [studio, summary, predict, activations, train, evaluate, explain]) register(program);
+for (const register of [studio, summary, predict, activations, train, evaluate, explain, index, indexWorker, patches, neighbors, embed]) register(program);
 
 try {
   await program.parseAsync(process.argv);

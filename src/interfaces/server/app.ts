@@ -10,6 +10,7 @@ import { registerImageRoutes } from './routes/images.js';
 import { registerInspectRoutes } from './routes/inspect.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerExplainRoutes } from './routes/explain.js';
+import { registerDatasetRoutes } from './routes/dataset.js';
 import { JobManager, toApiError } from './jobs.js';
 import { ImageRegistry, ModelRegistry } from './state.js';
 
@@ -93,6 +94,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   registerInspectRoutes(studio);
   registerJobRoutes(studio);
   registerExplainRoutes(studio);
+  registerDatasetRoutes(studio);
 
   const webDir = options.webDir ?? DEFAULT_WEB_DIR;
   if (existsSync(webDir)) {

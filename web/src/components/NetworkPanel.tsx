@@ -72,7 +72,7 @@ const Tile = memo(function Tile(props: { layer: LayerData; channel: number; norm
   );
 });
 
-export function NetworkPanel(props: { model: Model | undefined; summary: Summary | null; imageId: string | null; input: InputView | null; prediction: Prediction | null; active: boolean }): ReactNode {
+export function NetworkPanel(props: { model: Model | undefined; summary: Summary | null; imageId: string | null; input: InputView | null; prediction: Prediction | null; active: boolean; onUnitClick?: (layer: string, channel: number) => void }): ReactNode {
   const { model, summary, imageId } = props;
   const specs = useMemo<Pickable[]>(() => (summary?.pickable ?? []).filter((p) => p.shape.length === 4), [summary]);
   const totalFloats = useMemo(() => specs.reduce((a, p) => a + p.shape.slice(1).reduce<number>((x, d) => x * (typeof d === 'number' ? d : 1), 1), 0), [specs]);
@@ -267,7 +267,7 @@ export function NetworkPanel(props: { model: Model | undefined; summary: Summary
                   <Tile key={k} layer={current} channel={k} norm={norm} cmap={cmap} size={tileSize} selected={k === ch} onClick={() => setChannel(k)} testId={`channel-${k}`} label />
                 ))}
               </div>
-              <UnitView layer={current} channel={ch} norm={norm} cmap={cmap} rf={rf} input={props.input} />
+              <UnitView layer={current} channel={ch} norm={norm} cmap={cmap} rf={rf} input={props.input} {...(props.onUnitClick ? { onUnitClick: props.onUnitClick } : {})} />
             </div>
           ) : (
             <div className="placeholder-block">{loading ? <Spinner label="Computing feature maps…" /> : 'No feature maps yet.'}</div>
@@ -301,7 +301,7 @@ function StripInput(props: { input: InputView | null }): ReactNode {
 }
 
 /** One channel enlarged; hovering a unit shows the input pixels it sees. */
-function UnitView(props: { layer: LayerData; channel: number; norm: Norm; cmap: Cmap; rf: ReceptiveField | undefined; input: InputView | null }): ReactNode {
+function UnitView(props: { layer: LayerData; channel: number; norm: Norm; cmap: Cmap; rf: ReceptiveField | undefined; input: InputView | null; onUnitClick?: (layer: string, channel: number) => void }): ReactNode {
   const { layer, channel, norm, cmap, rf, input } = props;
   const mapRef = useRef<HTMLCanvasElement>(null);
   const hoverRef = useRef<HTMLCanvasElement>(null);
@@ -388,7 +388,7 @@ function UnitView(props: { layer: LayerData; channel: number; norm: Norm; cmap: 
         <figure>
           <div className="stacked" style={{ width: mapSize.w, height: mapSize.h }}>
             <canvas ref={mapRef} className="pixelated" style={{ width: mapSize.w, height: mapSize.h }} data-testid="unit-map" />
-            <canvas ref={hoverRef} className="overlay interactive" style={{ width: mapSize.w, height: mapSize.h }} onMouseMove={onMove} onMouseLeave={() => setHover(null)} data-testid="unit-hover" />
+            <canvas ref={hoverRef} className="overlay interactive" style={{ width: mapSize.w, height: mapSize.h }} onMouseMove={onMove} onMouseLeave={() => setHover(null)} onClick={() => props.onUnitClick?.(layer.name, channel)} data-testid="unit-hover" />
           </div>
           <figcaption>
             {layer.name} · channel {channel}
@@ -426,7 +426,7 @@ function UnitView(props: { layer: LayerData; channel: number; norm: Norm; cmap: 
           </>
         ) : (
           <div className="muted">
-            Hover a unit of the map to see the input pixels it can see.
+            Hover a unit of the map to see the input pixels it can see{props.onUnitClick ? '; click it for the dataset images this channel responds to most' : ''}.
             {rf && !rf.global && ` Units of ${layer.name} see ${rf.size[0]}×${rf.size[1]} px; neighbours are ${rf.jump[0]} px apart.`}
           </div>
         )}

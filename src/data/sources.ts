@@ -1,0 +1,247 @@
+// Datasets the dataset lens can scan: an IDX pair (Fashion-MNIST and other MNIST-format files),
+// a folder of images (one sub-folder per class, as torchvision's ImageFolder), or a text file
+// listing image paths (optionally with a label per line). Each is read lazily, a chunk at a time,
+// and turned into model input with the model's own preprocessing.
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { ConvLensError } from '../engine/errors.js';
+import { isImagePath, preprocessImage, type RawImage } from '../io/image.js';
+import { readFileOrExplain } from '../io/files.js';
+import type { Preprocessing } from '../models/metadata.js';
+import { FASHION_MNIST_LABELS } from '../models/zoo/index.js';
+import { fillBatch, pixelTable, type ImageDataset } from './dataset.js';
+import { loadIdxPair, locateFashionMnist, type Split } from './fashion-mnist.js';
+import { parseIdx } from './idx.js';
+
+export type SourceKind = 'idx' | 'folder' | 'list';
+
+/** One image of a source: its label (-1 when unknown) and a name to show. */
+export interface SourceItem {
+  label: number;
+  name: string;
+}
+
+/** A dataset read a chunk at a time. */
+export interface DatasetSource {
+  kind: SourceKind;
+  /** the spec it was opened from, resolved (what workers on other processes reopen) */
+  spec: string;
+  /** human description ("Fashion-MNIST train (/usr/share/...)") */
+  description: string;
+  count: number;
+  /** class names, when the source has them */
+  classes: string[];
+  /** a hash of what identifies the content (paths, sizes, labels): resume checks it */
+  fingerprint: string;
+  item(i: number): SourceItem;
+  /** model input [end - start, C, H, W] for images [start, end), written into `out` */
+  fill(start: number, end: number, prep: Preprocessing, out: Float32Array): Promise<void>;
+  /** the image as the model sees it (resized to the model's input), 8-bit, for display */
+  display(i: number, prep: Preprocessing): Promise<RawImage>;
+}
+
+/** Options for opening a dataset spec. */
+export interface OpenSourceOptions {
+  /** split for IDX folders (default train) */
+  split?: Split;
+  /** class names for IDX labels (default: Fashion-MNIST's when there are 10 classes) */
+  classes?: string[];
+}
+
+/**
+ * Opens a dataset from a spec:
+ * - `fashion-mnist` or `fashion-mnist:test`: the Debian package's files;
+ * - a folder with IDX files (`train-images-idx3-ubyte[.gz]` + labels), `--split` picks the pair;
+ * - an IDX images file (`*-images-idx3-ubyte[.gz]`; the labels file beside it is used if present);
+ * - a folder of images (sub-folders are classes);
+ * - a `.txt`/`.lst`/`.csv` file listing image paths, one per line, optionally `path,label` or `path<TAB>label`.
+ */
+export function openSource(spec: string, options: OpenSourceOptions = {}): DatasetSource {
+  const m = /^fashion-mnist(?::(train|test))?$/i.exec(spec);
+  if (m) {
+    const split = (m[1]?.toLowerCase() as Split | undefined) ?? options.split ?? 'train';
+    const files = locateFashionMnist(split);
+    return idxSource(files.images, files.labels, `fashion-mnist:${split}`, options.classes ?? FASHION_MNIST_LABELS);
+  }
+  const withSplit = /^(.*):(train|test)$/.exec(spec);
+  if (withSplit && existsSync(withSplit[1]!) && statSync(withSplit[1]!).isDirectory()) return openSource(withSplit[1]!, { ...options, split: withSplit[2] as Split });
+  const path = resolve(spec);
+  if (!existsSync(path)) {
+    throw new ConvLensError(
+      'INPUT_UNREADABLE',
+      `Dataset "${spec}" not found.`,
+      'Pass a folder of images (one sub-folder per class), an IDX file or folder (Fashion-MNIST format), a text file listing image paths, or `fashion-mnist[:train|test]`.',
+    );
+  }
+  if (statSync(path).isDirectory()) {
+    const split = options.split ?? 'train';
+    const hasIdx = readdirSync(path).some((f) => /idx\d-ubyte/.test(f));
+    if (hasIdx) {
+      const files = locateFashionMnist(split, path);
+      return idxSource(files.images, files.labels, `${path}:${split}`, options.classes);
+    }
+    return folderSource(path);
+  }
+  if (/idx3-ubyte(\.gz)?$/.test(path)) {
+    const labels = path.replace('images-idx3', 'labels-idx1');
+    return idxSource(path, labels !== path && existsSync(labels) ? labels : undefined, path, options.classes);
+  }
+  if (isImagePath(path)) return listSource([path], [-1], [], path, dirname(path));
+  return listFileSource(path);
+}
+
+function hash(parts: (string | number)[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(`${p}\u0000`);
+  return h.digest('hex').slice(0, 24);
+}
+
+function describeIdx(spec: string, imagesPath: string, ds: ImageDataset): string {
+  const size = `${ds.count} images, ${ds.height}x${ds.width}`;
+  const m = /^(.*):(train|test)$/.exec(spec);
+  if (m) return m[1] === 'fashion-mnist' ? `Fashion-MNIST ${m[2]} (${size})` : `${basename(m[1]!)} ${m[2]} (${size})`;
+  return `${basename(imagesPath)} (${size})`;
+}
+
+function idxSource(imagesPath: string, labelsPath: string | undefined, spec: string, classes?: string[]): DatasetSource {
+  let ds: ImageDataset;
+  if (labelsPath) {
+    const first = loadIdxPair(imagesPath, labelsPath, 256, `IDX dataset ${imagesPath}`);
+    const maxLabel = first.labels.reduce((a, b) => Math.max(a, b), 0);
+    ds = first;
+    classes ??= maxLabel === 9 ? FASHION_MNIST_LABELS : Array.from({ length: maxLabel + 1 }, (_, i) => String(i));
+  } else {
+    const arr = parseIdx(readFileOrExplain(imagesPath, 'IDX file'), `"${imagesPath}"`);
+    if (arr.dims.length !== 3) throw new ConvLensError('INPUT_UNREADABLE', `"${imagesPath}" has dims ${arr.dims.join('x')}, expected [N, height, width].`);
+    ds = { images: arr.data, labels: new Uint8Array(arr.dims[0]!), count: arr.dims[0]!, channels: 1, height: arr.dims[1]!, width: arr.dims[2]!, source: imagesPath };
+    classes ??= [];
+  }
+  const hasLabels = !!labelsPath;
+  const h = createHash('sha256');
+  h.update(ds.images);
+  if (hasLabels) h.update(ds.labels);
+  const fingerprint = h.digest('hex').slice(0, 24);
+  const tables = new Map<string, Float32Array[]>();
+  const tablesFor = (prep: Preprocessing): Float32Array[] => {
+    const key = JSON.stringify(prep);
+    let t = tables.get(key);
+    if (!t) tables.set(key, (t = [pixelTable(prep, 0)]));
+    return t;
+  };
+  const checkSize = (prep: Preprocessing): void => {
+    const [h2, w2] = prep.size;
+    if (h2 !== ds.height || w2 !== ds.width || prep.channels !== 'gray') {
+      throw new ConvLensError(
+        'SHAPE_MISMATCH',
+        `The model takes ${prep.channels} ${h2}x${w2} input; ${spec} holds gray ${ds.height}x${ds.width} images.`,
+        'Scan it with a model trained on this dataset (gray input of the same size), or export the images to a folder.',
+      );
+    }
+  };
+  return {
+    kind: 'idx',
+    spec,
+    description: describeIdx(spec, imagesPath, ds),
+    count: ds.count,
+    classes: classes ?? [],
+    fingerprint,
+    item: (i) => ({ label: hasLabels ? ds.labels[i]! : -1, name: `#${i}` }),
+    async fill(start, end, prep, out) {
+      checkSize(prep);
+      const idx = new Int32Array(end - start);
+      for (let i = 0; i < idx.length; i++) idx[i] = start + i;
+      fillBatch(ds, idx, tablesFor(prep), out);
+    },
+    async display(i) {
+      const per = ds.height * ds.width;
+      return { width: ds.width, height: ds.height, channels: 1, data: ds.images.slice(i * per, (i + 1) * per) };
+    },
+  };
+}
+
+const listImages = (root: string): string[] => {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (e.name.startsWith('.')) continue;
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (isImagePath(e.name)) out.push(p);
+    }
+  };
+  walk(root);
+  return out;
+};
+
+function folderSource(root: string): DatasetSource {
+  const files = listImages(root);
+  if (files.length === 0) throw new ConvLensError('INPUT_UNREADABLE', `Folder "${root}" holds no images (PNG, JPEG, WebP, ...).`, 'Put images in it, one sub-folder per class.');
+  // ImageFolder convention: the first path component under the root is the class.
+  const classNames = [...new Set(files.map((f) => relative(root, f).split(/[\\/]/)).filter((p) => p.length > 1).map((p) => p[0]!))].sort();
+  const labels = files.map((f) => {
+    const parts = relative(root, f).split(/[\\/]/);
+    return parts.length > 1 ? classNames.indexOf(parts[0]!) : -1;
+  });
+  return listSource(files, labels, classNames, root, root);
+}
+
+function listFileSource(path: string): DatasetSource {
+  const text = readFileOrExplain(path, 'file list').toString('utf8');
+  const base = dirname(path);
+  const files: string[] = [];
+  const rawLabels: (string | undefined)[] = [];
+  text.split(/\r?\n/).forEach((line, n) => {
+    const t = line.trim();
+    if (!t || t.startsWith('#')) return;
+    const m = /^(.*?)(?:\t|,)\s*([^,\t]+)$/.exec(t);
+    const file = (m ? m[1]! : t).trim();
+    const full = isAbsolute(file) ? file : join(base, file);
+    if (!isImagePath(full)) throw new ConvLensError('INPUT_UNREADABLE', `Line ${n + 1} of "${path}" names "${file}", which is not an image file.`, 'One image path per line, optionally followed by a comma or tab and a label.');
+    files.push(full);
+    rawLabels.push(m ? m[2]!.trim() : undefined);
+  });
+  if (files.length === 0) throw new ConvLensError('INPUT_UNREADABLE', `"${path}" lists no images.`, 'One image path per line, optionally followed by a comma or tab and a label.');
+  const named = rawLabels.filter((l): l is string => l !== undefined);
+  const numeric = named.every((l) => /^\d+$/.test(l));
+  const classes = numeric ? [] : [...new Set(named)].sort();
+  const labels = rawLabels.map((l) => (l === undefined ? -1 : numeric ? Number(l) : classes.indexOf(l)));
+  return listSource(files, labels, classes, path, base);
+}
+
+function listSource(files: string[], labels: number[], classes: string[], spec: string, root: string): DatasetSource {
+  const sizes = files.map((f) => {
+    try {
+      return statSync(f).size;
+    } catch {
+      throw new ConvLensError('INPUT_UNREADABLE', `Cannot read image "${f}": no such file.`, 'Check the paths in the list (relative paths are from the list file\'s folder).');
+    }
+  });
+  const fingerprint = hash(files.flatMap((f, i) => [relative(root, f), sizes[i]!, labels[i]!]));
+  const decode = async (i: number, prep: Preprocessing): Promise<{ tensor: Float32Array; display: RawImage }> => {
+    const r = await preprocessImage(readFileSync(files[i]!), prep, `"${files[i]}"`);
+    return { tensor: r.tensor.data as Float32Array, display: r.display };
+  };
+  return {
+    kind: files.length === 1 ? 'list' : spec === root ? 'folder' : 'list',
+    spec,
+    description: `${files.length} images from ${spec}`,
+    count: files.length,
+    classes,
+    fingerprint,
+    item: (i) => ({ label: labels[i]!, name: relative(root, files[i]!) || basename(files[i]!, extname(files[i]!)) }),
+    async fill(start, end, prep, out) {
+      const per = out.length / (end - start);
+      // sharp decodes on its own thread pool: several images at once.
+      const width = 8;
+      for (let s = start; s < end; s += width) {
+        const e = Math.min(end, s + width);
+        const done = await Promise.all(Array.from({ length: e - s }, (_, k) => decode(s + k, prep)));
+        done.forEach((d, k) => out.set(d.tensor, (s + k - start) * per));
+      }
+    },
+    async display(i, prep) {
+      return (await decode(i, prep)).display;
+    },
+  };
+}

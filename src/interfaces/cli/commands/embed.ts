@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { ConvLensError } from '../../../engine/errors.js';
+import { writeFileAtomic } from '../../../io/files.js';
+import type { RawImage } from '../../../io/image.js';
+import { cliJob, createEngine, positiveInt, withCommon, type CommonOptions } from '../common.js';
+
+interface EmbedOptions extends CommonOptions {
+  store: string;
+  layer: string;
+  method: string;
+  sample?: number;
+  seed: number;
+  metric: string;
+  perplexity?: number;
+  neighbours?: number;
+  grid: number;
+  out: string;
+  data?: string;
+}
+
+export function register(program: Command): void {
+  withCommon(program.command('embed').description('2-D embeddings (PCA, t-SNE, UMAP) of a layer\'s feature vectors: class-coloured scatter and image grid'))
+    .requiredOption('-l, --layer <name>', 'an indexed layer, or "pixels"')
+    .option('-s, --store <dir>', 'store made by `convlens index`', 'out/store')
+    .option('--method <list>', 'pca, tsne, umap (comma-separated)', 'pca,tsne,umap')
+    .option('--sample <n>', 'points (stratified by class; default all for PCA, 2000 for t-SNE/UMAP)', positiveInt)
+    .option('--seed <n>', 'seed of the sample and the methods', (v) => Number(v), 0)
+    .option('--metric <m>', 'l2 (raw vectors) or cosine (unit vectors)', 'l2')
+    .option('--perplexity <p>', 't-SNE perplexity', (v) => Number(v))
+    .option('--neighbours <n>', 'UMAP neighbours', positiveInt)
+    .option('--grid <side>', 'image grid side (0: no grid)', (v) => Number(v), 30)
+    .option('-o, --out <dir>', 'output folder', 'out/embed')
+    .option('--data <spec>', 'the dataset, when it moved since indexing')
+    .action(async (opts: EmbedOptions) => {
+      // heavy modules (LanceDB, BullMQ, ...) load only when the command runs
+      const { openStoreContext } = await import('../../../methods/dataset/context.js');
+      const { embedStore, parseEmbedMethod, snapToGrid } = await import('../../../methods/dataset/embed.js');
+      const { embeddingGridFigure, scatterFigure } = await import('../../../methods/dataset/figures.js');
+      if (opts.metric !== 'l2' && opts.metric !== 'cosine') throw new ConvLensError('INVALID_ARGUMENT', `Unknown metric "${opts.metric}".`, 'Use l2 or cosine.');
+      const methods = opts.method.split(',').map((m) => parseEmbedMethod(m.trim()));
+      const engine = createEngine(opts);
+      const ctx = await openStoreContext(opts.store, engine, { ...(opts.model ? { modelPath: opts.model } : {}), ...(opts.data ? { data: opts.data } : {}) });
+      const job = cliJob(opts, 'embed');
+      try {
+        const { store, model, source } = ctx;
+        const space = opts.layer === 'pixels' ? ('pixels' as const) : { layer: store.layer(model.resolveLayer(opts.layer)).name };
+        const spaceName = space === 'pixels' ? 'pixels' : space.layer;
+        const classes = store.manifest.dataset.classes;
+        const lines: string[] = [];
+        for (const method of methods) {
+          const e = await embedStore(store, space, method, {
+            ...(opts.sample ? { sample: opts.sample } : {}),
+            seed: opts.seed,
+            metric: opts.metric as 'l2' | 'cosine',
+            ...(opts.perplexity ? { perplexity: opts.perplexity } : {}),
+            ...(opts.neighbours ? { neighbours: opts.neighbours } : {}),
+            ...job,
+          });
+          const base = join(opts.out, `${spaceName}-${method}`);
+          const params = Object.entries(e.params).filter(([k]) => !['of', 'sample'].includes(k)).map(([k, v]) => `${k} ${v}`).join(', ');
+          const fig = await scatterFigure(e, { classes, subtitle: [`${model.name} on ${store.manifest.dataset.description}: ${e.ids.length} of ${e.params['of']} images`, params] });
+          writeFileAtomic(`${base}.png`, fig.png);
+          writeFileAtomic(`${base}.svg`, fig.svg);
+          const points = Array.from(e.ids, (id, i) => ({ id, label: e.labels[i]!, class: classes[e.labels[i]!] ?? null, x: e.coords[2 * i]!, y: e.coords[2 * i + 1]! }));
+          writeFileAtomic(`${base}.json`, `${JSON.stringify({ method, space: spaceName, model: model.name, dataset: store.manifest.dataset.description, params: e.params, ...(e.explained ? { explained: e.explained } : {}), ms: e.ms, points }, null, 1)}\n`);
+          writeFileAtomic(`${base}.csv`, `id,label,class,x,y\n${points.map((p) => `${p.id},${p.label},${JSON.stringify(p.class ?? '')},${p.x},${p.y}`).join('\n')}\n`);
+          const files = [`${base}.png`, `${base}.svg`, `${base}.json`, `${base}.csv`];
+          if (opts.grid > 0) {
+            const snap = snapToGrid(e.coords, e.ids.length, Math.min(opts.grid, Math.floor(Math.sqrt(e.ids.length))), opts.seed);
+            const images = new Map<number, RawImage>();
+            for (const pi of snap.cells) if (pi >= 0) images.set(e.ids[pi]!, await source.display(e.ids[pi]!, model.meta.preprocessing));
+            writeFileAtomic(`${base}-grid.png`, await embeddingGridFigure(e, snap, images, { classes }));
+            files.push(`${base}-grid.png`);
+          }
+          lines.push(`${method} of ${spaceName} (${e.ids.length} points, ${(e.ms / 1000).toFixed(1)} s) -> ${files.join(', ')}`);
+        }
+        process.stdout.write(`${lines.join('\n')}\n`);
+      } finally {
+        job.done();
+        ctx.store.close();
+        await engine.dispose();
+      }
+    });
+}

@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { positiveInt, type CommonOptions } from '../common.js';
+
+export function register(program: Command): void {
+  program
+    .command('index-worker')
+    .description('run chunks of distributed `convlens index --redis` scans (BullMQ worker) until stopped; the model and dataset come with each job')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
+    .option('-q, --quiet', 'no log lines')
+    .requiredOption('--redis <url>', 'Redis URL, e.g. redis://127.0.0.1:6379')
+    .option('--queue <name>', 'BullMQ queue name', 'convlens-scan')
+    .option('--concurrency <n>', 'chunks at once', positiveInt, 1)
+    .option('--lock-ms <ms>', 'job lock time: a dead worker\'s chunk goes to another worker after this', positiveInt, 30000)
+    .option('--max-jobs <n>', 'exit after n chunks', positiveInt)
+    .action(async (opts: CommonOptions & { redis: string; queue: string; concurrency: number; lockMs: number; maxJobs?: number }) => {
+      // heavy modules (LanceDB, BullMQ, ...) load only when the command runs
+      const { runScanWorker } = await import('../../../methods/dataset/distributed.js');
+      const controller = new AbortController();
+      const stop = (): void => controller.abort();
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      const log = opts.quiet ? undefined : (line: string): void => void process.stderr.write(`index-worker: ${line}\n`);
+      const r = await runScanWorker({
+        redis: opts.redis,
+        queue: opts.queue,
+        concurrency: opts.concurrency,
+        lockMs: opts.lockMs,
+        ...(opts.threads ? { threads: opts.threads } : {}),
+        ...(opts.maxJobs ? { maxJobs: opts.maxJobs } : {}),
+        signal: controller.signal,
+        ...(log ? { log } : {}),
+      });
+      log?.(`stopped after ${r.jobs} chunks`);
+    });
+}

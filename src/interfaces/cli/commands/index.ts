@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { ConvLensError } from '../../../engine/errors.js';
+import type { Split } from '../../../data/fashion-mnist.js';
+import { cliJob, openModel, positiveInt, withCommon, type CommonOptions } from '../common.js';
+
+interface IndexOptions extends CommonOptions {
+  layers?: string;
+  store: string;
+  k: number;
+  pool: string;
+  chunk: number;
+  batch: number;
+  limit?: number;
+  split?: string;
+  fresh?: boolean;
+  redis?: string;
+  queue?: string;
+  spawnWorkers?: number;
+  json?: boolean;
+}
+
+/** Default layers: the last two spatial activation layers (e.g. relu3, relu4). */
+function defaultLayers(model: ReturnType<typeof openModel>['model']): string[] {
+  const spatial = model.pickableValues().filter((p) => p.shape.length === 4 && typeof p.shape[2] === 'number' && (p.shape[2] as number) > 1 && !['Conv', 'MaxPool', 'AveragePool', 'BatchNormalization'].includes(p.op));
+  return spatial.slice(-2).map((p) => p.name);
+}
+
+export function register(program: Command): void {
+  withCommon(
+    program
+      .command('index')
+      .description('scan a dataset through the model into a store: top-k activations per channel and a feature vector per image (resumable)')
+      .argument('<dataset>', 'a folder of images (sub-folders = classes), an IDX file or folder, a text file listing images, or fashion-mnist[:train|test]'),
+  )
+    .option('-l, --layers <names>', 'layers to record, comma-separated (default: the last two spatial activation layers)')
+    .option('-s, --store <dir>', 'store folder (LanceDB); an existing store of the same scan is resumed', 'out/store')
+    .option('-k, --top <k>', 'top-k images kept per channel', positiveInt, 16)
+    .option('--pool <how>', 'feature vector of a feature map: avg or max over positions', 'avg')
+    .option('--chunk <n>', 'images per chunk (the unit of commit, resume and distribution)', positiveInt, 1024)
+    .option('--batch <n>', 'images per engine run', positiveInt, 256)
+    .option('--limit <n>', 'scan only the first n images', positiveInt)
+    .option('--split <name>', 'train or test, for IDX folders', 'train')
+    .option('--fresh', 'delete an existing store and start over')
+    .option('--redis <url>', 'distribute the chunks over workers on this Redis (BullMQ), e.g. redis://127.0.0.1:6379')
+    .option('--queue <name>', 'BullMQ queue name (default convlens-scan)')
+    .option('--spawn-workers <n>', 'with --redis: also start n local worker processes', positiveInt)
+    .option('--json', 'print the report as JSON')
+    .action(async (dataset: string, opts: IndexOptions & { top: number }) => {
+      // heavy modules (LanceDB, BullMQ, ...) load only when the command runs
+      const { openSource } = await import('../../../data/sources.js');
+      const { indexDataset } = await import('../../../methods/dataset/scan.js');
+      if (opts.pool !== 'avg' && opts.pool !== 'max') throw new ConvLensError('INVALID_ARGUMENT', `Unknown pooling "${opts.pool}".`, 'Use --pool avg or --pool max.');
+      if (opts.spawnWorkers && !opts.redis) throw new ConvLensError('INVALID_ARGUMENT', '--spawn-workers needs --redis.', 'Pass --redis redis://127.0.0.1:6379 (start redis-server first).');
+      const { engine, model } = openModel(opts);
+      const source = openSource(dataset, { split: (opts.split ?? 'train') as Split });
+      const layers = opts.layers ? opts.layers.split(',').map((l) => l.trim()).filter(Boolean) : defaultLayers(model);
+      const workers: ChildProcess[] = [];
+      if (opts.spawnWorkers) {
+        const cli = fileURLToPath(new URL('../../../../bin/convlens.js', import.meta.url));
+        for (let i = 0; i < opts.spawnWorkers; i++) {
+          workers.push(spawn(process.execPath, [cli, 'index-worker', '--redis', opts.redis!, ...(opts.queue ? ['--queue', opts.queue] : []), ...(opts.threads ? ['--threads', String(opts.threads)] : []), '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] }));
+        }
+      }
+      const job = cliJob(opts, 'index');
+      let report;
+      try {
+        report = await indexDataset(model, source, opts.store, {
+          layers,
+          k: opts.top,
+          pool: opts.pool as 'avg' | 'max',
+          chunkSize: opts.chunk,
+          batchSize: opts.batch,
+          ...(opts.limit ? { limit: opts.limit } : {}),
+          ...(opts.fresh ? { fresh: true } : {}),
+          ...(opts.model ? { modelPath: opts.model } : {}),
+          ...(opts.redis ? { distributed: { redis: opts.redis, ...(opts.queue ? { queue: opts.queue } : {}) } } : {}),
+          ...job,
+        });
+      } finally {
+        job.done();
+        for (const w of workers) w.kill('SIGTERM');
+        await engine.dispose();
+      }
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        return;
+      }
+      const lines = [
+        `store ${report.store}: ${report.count} images of ${source.description}, layers ${report.layers.join(', ')}`,
+        report.scanned ? `scanned ${report.scanned} images in ${report.seconds.toFixed(1)} s (${report.imagesPerSecond.toFixed(0)} images/s, index building included)` : 'nothing to scan: the store is complete',
+      ];
+      if (report.resumed) lines.push(`resumed: ${report.resumed} images were already in the store`);
+      lines.push(report.indexed.length ? `vector indexes: ${report.indexed.join(', ')}` : 'vector indexes: none (small tables are searched flat)');
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}

@@ -1,0 +1,88 @@
+import type { Command } from 'commander';
+import { ConvLensError } from '../../../engine/errors.js';
+import { writeFileAtomic } from '../../../io/files.js';
+import { loadInputs } from '../../../io/inputs.js';
+import { tensorToRaw, type RawImage } from '../../../io/image.js';
+import { sliceBatch } from '../../../methods/explain/arrays.js';
+import type { Metric } from '../../../methods/dataset/store.js';
+import type { NeighbourRow } from '../../../methods/dataset/figures.js';
+import type { nearestNeighbours as NearestNeighbours } from '../../../methods/dataset/neighbors.js';
+import { createEngine, positiveInt, withCommon, type CommonOptions } from '../common.js';
+
+interface NeighborsOptions extends CommonOptions {
+  store: string;
+  layer: string;
+  ids?: string;
+  top: number;
+  metric: string;
+  pixelMetric: string;
+  exact?: boolean;
+  out: string;
+  json?: boolean;
+  data?: string;
+}
+
+const metricOf = (m: string): Metric => {
+  if (m === 'l2' || m === 'cosine') return m;
+  throw new ConvLensError('INVALID_ARGUMENT', `Unknown metric "${m}".`, 'Use l2 or cosine.');
+};
+
+export function register(program: Command): void {
+  withCommon(program.command('neighbors').alias('neighbours').description('nearest images in a layer\'s feature space and in pixel space (from an index)'))
+    .argument('[images...]', 'query images (files); or use --ids for images of the indexed dataset')
+    .requiredOption('-l, --layer <name>', 'an indexed layer')
+    .option('-s, --store <dir>', 'store made by `convlens index`', 'out/store')
+    .option('--ids <list>', 'query with indexed images: comma-separated dataset indices')
+    .option('-k, --top <k>', 'neighbours per query', positiveInt, 8)
+    .option('--metric <m>', 'feature-space metric: l2 or cosine', 'l2')
+    .option('--pixel-metric <m>', 'pixel-space metric: l2 or cosine', 'l2')
+    .option('--exact', 'flat scan instead of the vector index')
+    .option('-o, --out <file>', 'figure to write', 'out/neighbors.png')
+    .option('--data <spec>', 'the dataset, when it moved since indexing')
+    .option('--json', 'print the neighbours as JSON')
+    .action(async (images: string[], opts: NeighborsOptions) => {
+      // heavy modules (LanceDB, BullMQ, ...) load only when the command runs
+      const { openStoreContext } = await import('../../../methods/dataset/context.js');
+      const { neighboursFigure } = await import('../../../methods/dataset/figures.js');
+      const { nearestNeighbours } = await import('../../../methods/dataset/neighbors.js');
+      if (!images.length && !opts.ids) throw new ConvLensError('INVALID_ARGUMENT', 'No query.', 'Pass image files, or --ids 0,17,42 for images of the indexed dataset.');
+      const engine = createEngine(opts);
+      const ctx = await openStoreContext(opts.store, engine, { ...(opts.model ? { modelPath: opts.model } : {}), ...(opts.data ? { data: opts.data } : {}) });
+      try {
+        const { store, model, source } = ctx;
+        const prep = model.meta.preprocessing;
+        const layer = store.layer(model.resolveLayer(opts.layer)).name;
+        const o = { layer, k: opts.top, metric: metricOf(opts.metric), pixelMetric: metricOf(opts.pixelMetric), ...(opts.exact ? { exact: true } : {}) };
+        const queries: { name: string; image: RawImage; label: number; result: Awaited<ReturnType<typeof NearestNeighbours>> }[] = [];
+        if (opts.ids) {
+          for (const s of opts.ids.split(',')) {
+            const id = Number(s.trim());
+            if (!Number.isInteger(id) || id < 0 || id >= store.manifest.dataset.count) throw new ConvLensError('INVALID_ARGUMENT', `--ids: "${s}" is not an image of the store (0..${store.manifest.dataset.count - 1}).`);
+            queries.push({ name: `image #${id}`, image: await source.display(id, prep), label: source.item(id).label, result: await nearestNeighbours(model, store, { image: id }, o) });
+          }
+        }
+        if (images.length) {
+          const { batch, items } = await loadInputs(images, model);
+          for (let i = 0; i < items.length; i++) {
+            const x = sliceBatch(batch, i, i + 1);
+            queries.push({ name: items[i]!.source.replace(/^.*[\\/]/, ''), image: items[i]!.display ?? tensorToRaw(x, prep), label: -1, result: await nearestNeighbours(model, store, { x }, o) });
+          }
+        }
+        const withImages = async (list: { id: number; label: number; distance: number }[]): Promise<NeighbourRow['feature']> => Promise.all(list.map(async (n) => ({ ...n, image: await source.display(n.id, prep) })));
+        const rows: NeighbourRow[] = [];
+        for (const q of queries) rows.push({ name: q.name, query: q.image, queryLabel: q.label, layer, metric: o.metric, pixelMetric: o.pixelMetric, feature: await withImages(q.result.feature), pixel: await withImages(q.result.pixel) });
+        const classes = store.manifest.dataset.classes;
+        writeFileAtomic(opts.out, await neighboursFigure(rows, { classes, title: `${model.name}: nearest neighbours in ${layer} feature space vs pixel space` }));
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify({ layer, queries: queries.map((q) => ({ name: q.name, label: q.label, ms: q.result.ms, indexed: q.result.indexed, feature: q.result.feature, pixel: q.result.pixel })), figure: opts.out }, null, 2)}\n`);
+        } else {
+          const name = (l: number): string => classes[l] ?? String(l);
+          const lines = queries.map((q) => `${q.name}${q.label >= 0 ? ` (${name(q.label)})` : ''}: ${layer} ${q.result.feature.map((n) => `#${n.id} ${name(n.label)}`).join(', ')} | pixels ${q.result.pixel.map((n) => `#${n.id} ${name(n.label)}`).join(', ')} (${q.result.ms.toFixed(1)} ms${q.result.indexed ? ', indexed' : ', flat scan'})`);
+          process.stdout.write(`${lines.join('\n')}\nfigure -> ${opts.out}\n`);
+        }
+      } finally {
+        ctx.store.close();
+        await engine.dispose();
+      }
+    });
+}

@@ -1,0 +1,56 @@
+
+import type { Command } from 'commander';
+import { writeFileAtomic } from '../../../io/files.js';
+import { createEngine, cliJob, positiveInt, withCommon, type CommonOptions } from '../common.js';
+
+interface PatchesOptions extends CommonOptions {
+  store: string;
+  layer: string;
+  channels?: string;
+  top: number;
+  guided: boolean;
+  out: string;
+  data?: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  withCommon(program.command('patches').description('the image patches that most activate each channel of a layer (from an index), with their guided-backprop maps'))
+    .requiredOption('-l, --layer <name>', 'an indexed layer')
+    .option('-s, --store <dir>', 'store made by `convlens index`', 'out/store')
+    .option('-c, --channels <list>', 'channels: 0-15, 3,7,9 or all', '0-15')
+    .option('-k, --top <k>', 'patches per channel', positiveInt, 8)
+    .option('--no-guided', 'no guided-backprop maps')
+    .option('-o, --out <file>', 'figure to write', 'out/patches.png')
+    .option('--data <spec>', 'the dataset, when it moved since indexing')
+    .option('--json', 'also write the patch list as JSON beside the figure')
+    .action(async (opts: PatchesOptions) => {
+      // heavy modules (LanceDB, BullMQ, ...) load only when the command runs
+      const { openStoreContext } = await import('../../../methods/dataset/context.js');
+      const { patchesFigure } = await import('../../../methods/dataset/figures.js');
+      const { parseChannels, topPatches } = await import('../../../methods/dataset/patches.js');
+      const engine = createEngine(opts);
+      const ctx = await openStoreContext(opts.store, engine, { ...(opts.model ? { modelPath: opts.model } : {}), ...(opts.data ? { data: opts.data } : {}) });
+      const job = cliJob(opts, 'patches');
+      try {
+        const layer = ctx.store.layer(ctx.model.resolveLayer(opts.layer));
+        const channels = parseChannels(opts.channels, layer.channels);
+        const list = await topPatches(ctx.model, ctx.source, ctx.store, layer.name, channels, { k: opts.top, guided: opts.guided, ...job });
+        const classes = ctx.store.manifest.dataset.classes;
+        writeFileAtomic(opts.out, await patchesFigure(list, { classes, model: ctx.model.name }));
+        const lines = [`${layer.name}: ${channels.length} channels x ${opts.top} patches -> ${opts.out}`];
+        if (opts.json) {
+          const file = opts.out.replace(/\.png$/i, '') + '.json';
+          const data = list.map((c) => ({ layer: c.layer, channel: c.channel, field: c.field, patches: c.patches.map((p) => ({ rank: p.rank, value: p.value, image: p.image, label: p.label, class: classes[p.label] ?? null, unit: [p.y, p.x], box: p.box })) }));
+          writeFileAtomic(file, `${JSON.stringify({ store: opts.store, model: ctx.model.name, channels: data }, null, 2)}\n`);
+          lines.push(`patch list -> ${file}`);
+        }
+        process.stdout.write(`${lines.join('\n')}\n`);
+      } finally {
+        job.done();
+        ctx.store.close();
+        await engine.dispose();
+      }
+    });
+}
+

@@ -1,0 +1,207 @@
+// `convlens index`: streams a dataset through a model a chunk at a time and commits each chunk
+// atomically into the store (see store.ts), in one process or across workers (distributed.ts).
+// Resuming continues with the chunks that are not in the store; nothing in it is scanned again.
+import { createHash } from 'node:crypto';
+import { ConvLensError } from '../../engine/errors.js';
+import type { DatasetSource } from '../../data/sources.js';
+import type { Model } from '../../models/model.js';
+import { throwIfCancelled, type JobOptions } from '../jobs.js';
+import { defaultPixelShape, describeLayers, scanChunk, type ChunkResult, type Pool, type ScanSettings } from './chunk.js';
+import { DatasetStore, STORE_VERSION, type StoreManifest } from './store.js';
+
+export interface IndexOptions extends JobOptions {
+  /** layers to record (value or node names) */
+  layers: readonly string[];
+  /** top-k images kept per channel (default 16) */
+  k?: number;
+  /** how a feature map becomes a vector: spatial mean (default) or max */
+  pool?: Pool;
+  /** images per chunk: the unit of commit, resume and distribution (default 1024) */
+  chunkSize?: number;
+  /** images per engine run (default 256) */
+  batchSize?: number;
+  /** scan only the first `limit` images */
+  limit?: number;
+  /** delete an existing store and start over (default: resume it) */
+  fresh?: boolean;
+  /** the model file, recorded so workers (and later commands) can reopen it; undefined = built-in */
+  modelPath?: string;
+  /** pixel vectors' [C, h, w] (default: the input, averaged down to at most 32x32) */
+  pixelShape?: [number, number, number];
+  /** build vector indexes once a table has this many rows (default 4096; smaller tables are searched flat) */
+  minIndexRows?: number;
+  /** run the chunks on job-queue workers instead of in this process */
+  distributed?: import('./distributed.js').DistributedOptions;
+}
+
+export interface IndexReport {
+  store: string;
+  count: number;
+  /** images scanned by this run, and already in the store when it started */
+  scanned: number;
+  resumed: number;
+  chunks: number;
+  seconds: number;
+  imagesPerSecond: number;
+  indexed: string[];
+  layers: string[];
+}
+
+/** A short hash of a model's graph and weights (resume refuses a different model). */
+export function modelFingerprint(model: Model): string {
+  const h = createHash('sha256');
+  for (const n of model.graph.nodes) h.update(`${n.op}|${n.inputs.join(',')}|${n.outputs.join(',')}\n`);
+  for (const [name, t] of [...model.graph.initializers.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    h.update(name);
+    const d = t.data as ArrayBufferView;
+    h.update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+  }
+  return h.digest('hex').slice(0, 24);
+}
+
+export interface ChunkPlan {
+  chunk: number;
+  start: number;
+  end: number;
+}
+
+export function planChunks(count: number, chunkSize: number): ChunkPlan[] {
+  const out: ChunkPlan[] = [];
+  for (let s = 0, c = 0; s < count; s += chunkSize, c++) out.push({ chunk: c, start: s, end: Math.min(count, s + chunkSize) });
+  return out;
+}
+
+export function settingsOf(m: StoreManifest, batchSize: number): ScanSettings {
+  return { layers: m.layers, k: m.k, pool: m.pool, batchSize, pixelShape: m.pixelShape };
+}
+
+/** What a store made with these options must say; resume checks the parts that matter. */
+function wantedManifest(model: Model, source: DatasetSource, o: IndexOptions): StoreManifest {
+  const count = Math.min(source.count, o.limit ?? Infinity);
+  if (count <= 0) throw new ConvLensError('INVALID_ARGUMENT', `Nothing to scan: ${source.description} has ${source.count} images${o.limit !== undefined ? ` and --limit is ${o.limit}` : ''}.`);
+  const k = o.k ?? 16;
+  if (!Number.isInteger(k) || k < 1 || k > 1000) throw new ConvLensError('INVALID_ARGUMENT', `Top-k must be an integer in 1..1000, got ${k}.`);
+  return {
+    version: STORE_VERSION,
+    model: { name: model.name, fingerprint: modelFingerprint(model), ...(o.modelPath ? { path: o.modelPath } : {}), input: model.input.shape as number[], labels: model.labels },
+    dataset: { spec: source.spec, kind: source.kind, description: source.description, count, fingerprint: source.fingerprint, classes: source.classes.length ? source.classes : model.labels },
+    layers: describeLayers(model, o.layers),
+    k,
+    pool: o.pool ?? 'avg',
+    chunkSize: o.chunkSize ?? 1024,
+    pixelShape: o.pixelShape ?? defaultPixelShape(model),
+    created: new Date().toISOString(),
+  };
+}
+
+function sameScan(a: StoreManifest, b: StoreManifest): string | undefined {
+  if (a.model.fingerprint !== b.model.fingerprint) return `it was made with model "${a.model.name}" (${a.model.fingerprint}), not "${b.model.name}" (${b.model.fingerprint})`;
+  if (a.dataset.fingerprint !== b.dataset.fingerprint || a.dataset.count !== b.dataset.count) return `it holds ${a.dataset.description} (${a.dataset.count} images), not ${b.dataset.description} (${b.dataset.count} images)`;
+  const la = a.layers.map((l) => l.name).join(',');
+  const lb = b.layers.map((l) => l.name).join(',');
+  if (la !== lb) return `it records layers ${la}, not ${lb}`;
+  if (a.k !== b.k || a.pool !== b.pool || a.chunkSize !== b.chunkSize || a.pixelShape.join('x') !== b.pixelShape.join('x')) {
+    return `it was made with k ${a.k}, pool ${a.pool}, chunks of ${a.chunkSize}, pixels ${a.pixelShape.join('x')} (asked: k ${b.k}, pool ${b.pool}, chunks of ${b.chunkSize}, pixels ${b.pixelShape.join('x')})`;
+  }
+  return undefined;
+}
+
+/**
+ * Opens the store for a scan: creates it, or reopens it after checking it is the same scan, and
+ * removes any chunk that was half-written by an interrupted run.
+ */
+export async function prepareStore(model: Model, source: DatasetSource, dir: string, o: IndexOptions): Promise<{ store: DatasetStore; resumed: boolean }> {
+  const want = wantedManifest(model, source, o);
+  if (o.fresh) DatasetStore.remove(dir);
+  let store: DatasetStore;
+  let resumed = false;
+  if (DatasetStore.exists(dir)) {
+    store = await DatasetStore.open(dir);
+    const why = sameScan(store.manifest, want);
+    if (why) {
+      store.close();
+      throw new ConvLensError('INVALID_ARGUMENT', `The store "${dir}" holds a different scan: ${why}.`, 'Pass --fresh to replace it, or another --store folder.');
+    }
+    resumed = true;
+  } else {
+    store = await DatasetStore.create(dir, want);
+  }
+  store.labelOf = (i) => source.item(i).label;
+  store.nameOf = (i) => source.item(i).name;
+  await store.removeUncommitted();
+  return { store, resumed };
+}
+
+/** Indexes a dataset into a store (see the file comment). */
+export async function indexDataset(model: Model, source: DatasetSource, dir: string, o: IndexOptions): Promise<IndexReport> {
+  const t0 = performance.now();
+  const { store } = await prepareStore(model, source, dir, o);
+  try {
+    const m = store.manifest;
+    const plan = planChunks(m.dataset.count, m.chunkSize);
+    const done = await store.doneChunks();
+    const pending = plan.filter((c) => !done.has(c.chunk));
+    const resumedImages = plan.filter((c) => done.has(c.chunk)).reduce((a, c) => a + c.end - c.start, 0);
+    const total = m.dataset.count;
+    let scanned = 0;
+    const report = (phase: string): void => {
+      const s = (performance.now() - t0) / 1000;
+      o.onProgress?.({ done: resumedImages + scanned, total, phase, metrics: { 'img/s': scanned / Math.max(1e-3, s) } });
+    };
+    report(resumedImages ? `resuming (${resumedImages} already in the store)` : 'scanning');
+    const settings = settingsOf(m, o.batchSize ?? 256);
+    if (pending.length === 0 && m.complete) {
+      report('done');
+      return { store: dir, count: total, scanned: 0, resumed: resumedImages, chunks: plan.length, seconds: (performance.now() - t0) / 1000, imagesPerSecond: 0, indexed: m.complete.indexed, layers: m.layers.map((l) => l.name) };
+    }
+    if (pending.length) {
+      if (o.distributed) {
+        const { runDistributed } = await import('./distributed.js');
+        await runDistributed(store, pending, settings, o.distributed, {
+          ...(o.signal ? { signal: o.signal } : {}),
+          ...(o.modelPath ? { modelPath: o.modelPath } : {}),
+          onCommitted: (images) => {
+            scanned += images;
+            report('scanning (distributed)');
+          },
+        });
+      } else {
+        let buffer: ChunkResult[] = [];
+        let lastCommit = performance.now();
+        const flush = async (): Promise<void> => {
+          if (buffer.length) await store.commit(buffer, done);
+          buffer = [];
+          lastCommit = performance.now();
+        };
+        const flushImages = Math.max(m.chunkSize, 8192);
+        try {
+          for (const c of pending) {
+            throwIfCancelled(o.signal, 'the scan');
+            buffer.push(
+              await scanChunk(model, source, settings, c.chunk, c.start, c.end, {
+                ...(o.signal ? { signal: o.signal } : {}),
+                onBatch: (images) => {
+                  scanned += images;
+                  report('scanning');
+                },
+              }),
+            );
+            if (buffer.reduce((a, r) => a + r.end - r.start, 0) >= flushImages || performance.now() - lastCommit > 15_000) await flush();
+          }
+        } finally {
+          // finished chunks are kept, also on Ctrl-C or an error
+          await flush();
+        }
+      }
+    }
+    report('building indexes');
+    const indexed = await store.finalize(o.minIndexRows);
+    const seconds = (performance.now() - t0) / 1000;
+    store.manifest.complete = { at: new Date().toISOString(), seconds, indexed };
+    store.saveManifest();
+    report('done');
+    return { store: dir, count: total, scanned, resumed: resumedImages, chunks: plan.length, seconds, imagesPerSecond: scanned / Math.max(1e-9, seconds), indexed, layers: m.layers.map((l) => l.name) };
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,147 @@
+/// <reference lib="dom" />
+// End-to-end test of the studio's dataset lens: the real server in-process (stores in a
+// temporary folder), the built page in Debian's headless Chromium via playwright-core. Indexes
+// the committed Fashion-MNIST subset from the page, then checks the top patches (also opened by
+// clicking a unit in the feature-map view), the neighbours and the embedding plot (zoom, hover).
+// Screenshots go to test-artifacts/studio/dataset-*.png.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { createStudio, DEFAULT_WEB_DIR, type Studio } from '../../src/interfaces/server/app.js';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+
+const CHROMIUM = process.env['CONVLENS_CHROMIUM'] ?? '/usr/bin/chromium';
+const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'studio');
+
+const stores = mkdtempSync(join(tmpdir(), 'convlens-e2e-stores-'));
+const engine = new Engine(nodeBackend(), { threads: 2 });
+let studio: Studio;
+let base = '';
+let context: BrowserContext | undefined;
+let page: Page;
+let userDir = '';
+const pageErrors: string[] = [];
+
+async function shot(name: string): Promise<void> {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+async function imagesLoaded(selector: string): Promise<number> {
+  await page.waitForFunction((sel) => {
+    const imgs = [...document.querySelectorAll(`${sel} img`)] as HTMLImageElement[];
+    return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+  }, selector);
+  return page.locator(`${selector} img`).count();
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed (${CHROMIUM} is missing): \`sudo apt-get install -y chromium\`, or set CONVLENS_CHROMIUM.`);
+  if (!existsSync(join(DEFAULT_WEB_DIR, 'index.html'))) throw new Error(`The studio page is not built (${DEFAULT_WEB_DIR}): run \`npm run build\` first.`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  process.env['CONVLENS_STORES'] = stores;
+  studio = await createStudio({ engine });
+  base = (await studio.app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
+  userDir = mkdtempSync(join(tmpdir(), 'convlens-chromium-'));
+  context = await chromium.launchPersistentContext(userDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+    viewport: { width: 1440, height: 900 },
+    deviceScaleFactor: 1,
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(30_000);
+  page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
+  });
+  await page.goto(base + '/');
+}, 60_000);
+
+afterAll(async () => {
+  await context?.close();
+  await studio?.app.close();
+  await engine.dispose();
+  if (userDir) rmSync(userDir, { recursive: true, force: true });
+  rmSync(stores, { recursive: true, force: true });
+  delete process.env['CONVLENS_STORES'];
+});
+
+describe('dataset lens in the studio (Chromium)', () => {
+  it('indexes the Fashion-MNIST subset from the page and shows a channel\'s top patches', async () => {
+    await page.waitForSelector('[data-testid="model-select"] option[value="builtin"]', { state: 'attached' });
+    await page.click('[data-testid="tab-dataset"]');
+    await page.waitForSelector('[data-testid="panel-dataset"]', { state: 'visible' });
+    await page.click('[data-testid="index-subset"]');
+    await page.waitForSelector('[data-testid="store-info"]', { timeout: 90_000 });
+    expect(await page.textContent('[data-testid="store-info"]')).toMatch(/2000 images · layers relu3 \(64@7×7\), relu4 \(128@3×3\)/);
+    await page.waitForSelector('[data-testid="patch-grid"]');
+    // 8 patches, each with its crop and guided-backprop map
+    expect(await imagesLoaded('[data-testid="patch-grid"]')).toBe(16);
+    const { stores: list } = (await (await fetch(`${base}/api/dataset/stores`)).json()) as { stores: { id: string }[] };
+    expect(list).toHaveLength(1);
+    const top = (await (await fetch(`${base}/api/dataset/stores/${list[0]!.id}/top?layer=relu4&channel=0&k=8`)).json()) as { patches: { value: number; image: number }[] };
+    expect(await page.getAttribute('[data-testid="patch-0"]', 'title')).toContain(`image #${top.patches[0]!.image}`);
+    await shot('dataset-patches');
+  });
+
+  it('opens a channel\'s top patches from a unit clicked in the feature-map view', async () => {
+    await page.click('[data-testid="tab-network"]');
+    await page.click('[data-testid="layer-relu3"]');
+    await page.click('[data-testid="channel-5"]');
+    await page.click('[data-testid="unit-hover"]', { position: { x: 100, y: 100 } });
+    await page.waitForSelector('[data-testid="panel-dataset"]', { state: 'visible' });
+    await page.waitForFunction(() => document.querySelector('[data-testid="dataset-patches"]')?.textContent?.includes('relu3 channel 5'));
+    expect(await page.$eval('[data-testid="patches-channel"]', (e) => (e as HTMLInputElement).value)).toBe('5');
+    expect(await imagesLoaded('[data-testid="patch-grid"]')).toBe(16);
+    expect(await page.textContent('[data-testid="dataset-patches"]')).toContain('18×18 px receptive field');
+  });
+
+  it('finds neighbours in feature space and in pixel space', async () => {
+    await page.fill('[data-testid="nn-index"]', '7');
+    await page.click('[data-testid="nn-run"]');
+    await page.waitForSelector('[data-testid="nn-results"]');
+    expect(await imagesLoaded('[data-testid="nn-feature"]')).toBe(8);
+    expect(await imagesLoaded('[data-testid="nn-pixel"]')).toBe(8);
+    expect(await page.textContent('[data-testid="nn-results"]')).toMatch(/ms \((vector index|flat scan)\)/);
+    await page.locator('[data-testid="dataset-neighbours"]').screenshot({ path: join(ARTIFACTS, 'dataset-neighbours.png') });
+  });
+
+  it('draws an embedding that zooms and shows the image under the cursor', async () => {
+    await page.selectOption('[data-testid="embed-sample"]', '300');
+    await page.click('[data-testid="embed-run"]');
+    const canvas = page.locator('[data-testid="embed-canvas"]');
+    await canvas.waitFor({ timeout: 60_000 });
+    expect(await canvas.getAttribute('data-points')).toBe('300');
+    const distinct = await canvas.evaluate((el) => {
+      const c = el as HTMLCanvasElement;
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      const s = new Set<number>();
+      for (let i = 0; i < d.length; i += 16) s.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
+      return s.size;
+    });
+    expect(distinct).toBeGreaterThan(10); // ten class colours on white
+    const box = (await canvas.boundingBox())!;
+    // hover: walk outwards from the centre until a point is under the cursor
+    let found = false;
+    for (let r = 0; r < 200 && !found; r += 6) {
+      for (let a = 0; a < 12 && !found; a++) {
+        await page.mouse.move(box.x + box.width / 2 + r * Math.cos((a * Math.PI) / 6), box.y + box.height / 2 + r * Math.sin((a * Math.PI) / 6));
+        found = (await page.locator('[data-testid="embed-hover"]').count()) > 0;
+      }
+    }
+    expect(found).toBe(true);
+    await page.waitForFunction(() => {
+      const img = document.querySelector('[data-testid="embed-hover"] img') as HTMLImageElement | null;
+      return !!img && img.complete && img.naturalWidth === 28;
+    });
+    await page.mouse.wheel(0, -300);
+    await page.waitForFunction(() => /zoom ×1\.[2-9]/.test(document.querySelector('[data-testid="dataset-embedding"]')?.textContent ?? ''));
+    await page.locator('[data-testid="dataset-embedding"]').screenshot({ path: join(ARTIFACTS, 'dataset-embedding.png') });
+    expect(pageErrors).toEqual([]);
+  });
+});

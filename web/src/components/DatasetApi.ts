@@ -1,0 +1,103 @@
+// Typed client for the dataset-lens routes (docs/api.md, "Dataset lens").
+import { ApiError, type ApiErrorBody } from '../api';
+
+export interface StoreLayer {
+  name: string;
+  channels: number;
+  height: number;
+  width: number;
+}
+
+export interface StoreInfo {
+  id: string;
+  model: string;
+  modelFingerprint: string;
+  dataset: string;
+  count: number;
+  classes: string[];
+  layers: StoreLayer[];
+  k: number;
+  complete: boolean;
+  error?: { message: string };
+}
+
+export interface PatchEntry {
+  rank: number;
+  value: number;
+  image: number;
+  label: number;
+  class: string | null;
+  unit: [number, number];
+  box: [number, number, number, number];
+  crop: string;
+  guided?: string;
+  guidedMax?: number;
+}
+
+export interface TopResult {
+  layer: string;
+  channel: number;
+  field: [number, number];
+  global: boolean;
+  patches: PatchEntry[];
+}
+
+export interface NeighbourEntry {
+  id: number;
+  label: number;
+  class: string | null;
+  distance: number;
+  png: string;
+}
+
+export interface NeighboursResult {
+  layer: string;
+  metric: string;
+  query: { png: string; label: number; class: string | null };
+  feature: NeighbourEntry[];
+  pixel: NeighbourEntry[];
+  ms: number;
+  indexed: boolean;
+}
+
+export interface EmbedResult {
+  method: string;
+  space: string;
+  params: Record<string, unknown>;
+  explained?: [number, number];
+  ms: number;
+  classes: string[];
+  points: { id: number; label: number; x: number; y: number }[];
+}
+
+async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(url, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
+  } catch {
+    throw new ApiError(0, 'NETWORK', 'The studio server cannot be reached. Is `convlens studio` still running?');
+  }
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!res.ok) {
+    const e = (parsed as { error?: ApiErrorBody } | undefined)?.error;
+    throw new ApiError(res.status, e?.code ?? 'HTTP_ERROR', e?.message ?? `${res.status} ${res.statusText}`, e?.hint, parsed);
+  }
+  return parsed as T;
+}
+
+const enc = encodeURIComponent;
+
+export const datasetApi = {
+  stores: () => call<{ root: string; stores: StoreInfo[] }>('GET', '/api/dataset/stores'),
+  index: (req: { model: string; dataset?: string; layers?: string[]; k?: number; limit?: number }) => call<{ job: string }>('POST', '/api/dataset/index', req),
+  top: (store: string, layer: string, channel: number, k = 8) => call<TopResult>('GET', `/api/dataset/stores/${enc(store)}/top?layer=${enc(layer)}&channel=${channel}&k=${k}`),
+  neighbours: (store: string, req: { layer: string; image?: number; imageId?: string; k?: number; metric?: 'l2' | 'cosine' }) => call<NeighboursResult>('POST', `/api/dataset/stores/${enc(store)}/neighbors`, req),
+  embed: (store: string, req: { layer: string; method: string; sample?: number; seed?: number }) => call<{ job: string }>('POST', `/api/dataset/stores/${enc(store)}/embed`, req),
+  imageUrl: (store: string, n: number) => `/api/dataset/stores/${enc(store)}/images/${n}`,
+};
