@@ -4,30 +4,27 @@
 // the committed Fashion-MNIST subset from the page, then checks the top patches (also opened by
 // clicking a unit in the feature-map view), the neighbours and the embedding plot (zoom, hover).
 // Screenshots go to test-artifacts/studio/dataset-*.png.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { createStudio, DEFAULT_WEB_DIR, type Studio } from '../../src/interfaces/server/app.js';
+import type { Page } from 'playwright-core';
+import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
+import { ARTIFACTS, openStudioPage, type StudioPage } from './browser.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 
-const CHROMIUM = process.env['CONVLENS_CHROMIUM'] ?? '/usr/bin/chromium';
-const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'studio');
 
 const stores = mkdtempSync(join(tmpdir(), 'convlens-e2e-stores-'));
 const engine = new Engine(nodeBackend(), { threads: 2 });
 let studio: Studio;
 let base = '';
-let context: BrowserContext | undefined;
+let browser: StudioPage | undefined;
 let page: Page;
-let userDir = '';
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 
 async function shot(name: string): Promise<void> {
-  await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  await browser?.shot(name);
 }
 
 async function imagesLoaded(selector: string): Promise<number> {
@@ -39,34 +36,16 @@ async function imagesLoaded(selector: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed (${CHROMIUM} is missing): \`sudo apt-get install -y chromium\`, or set CONVLENS_CHROMIUM.`);
-  if (!existsSync(join(DEFAULT_WEB_DIR, 'index.html'))) throw new Error(`The studio page is not built (${DEFAULT_WEB_DIR}): run \`npm run build\` first.`);
-  mkdirSync(ARTIFACTS, { recursive: true });
   process.env['CONVLENS_STORES'] = stores;
   studio = await createStudio({ engine });
-  base = (await studio.app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
-  userDir = mkdtempSync(join(tmpdir(), 'convlens-chromium-'));
-  context = await chromium.launchPersistentContext(userDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-    viewport: { width: 1440, height: 900 },
-    deviceScaleFactor: 1,
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(30_000);
-  page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
-  });
-  await page.goto(base + '/');
+  browser = await openStudioPage(studio);
+  ({ page, errors: pageErrors, base } = browser);
 }, 60_000);
 
 afterAll(async () => {
-  await context?.close();
+  await browser?.close();
   await studio?.app.close();
   await engine.dispose();
-  if (userDir) rmSync(userDir, { recursive: true, force: true });
   rmSync(stores, { recursive: true, force: true });
   delete process.env['CONVLENS_STORES'];
 });

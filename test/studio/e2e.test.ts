@@ -3,19 +3,16 @@
 // Debian's headless Chromium driven by playwright-core. Every test checks what is rendered
 // (canvas pixels, element text, the receptive-field box) and saves a screenshot in
 // test-artifacts/studio/.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { createStudio, DEFAULT_WEB_DIR } from '../../src/interfaces/server/app.js';
+import type { Page } from 'playwright-core';
+import { createStudio } from '../../src/interfaces/server/app.js';
+import { openStudioPage, type StudioPage } from './browser.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { handGraph, node } from '../support/onnx-files.js';
 
-const CHROMIUM = process.env['CONVLENS_CHROMIUM'] ?? '/usr/bin/chromium';
-const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'studio');
 const SAMPLE = 'fashion-mnist/bag-test18.png';
 
 interface Rf {
@@ -37,10 +34,9 @@ const engine = new Engine(nodeBackend(), { threads: 2 });
 const studio = await createStudio({ engine });
 
 let base = '';
-let context: BrowserContext | undefined;
+let browser: StudioPage | undefined;
 let page: Page;
-let userDir = '';
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 
 async function api<T>(path: string, init?: RequestInit): Promise<T> {
   const res = await fetch(base + path, init);
@@ -49,9 +45,7 @@ async function api<T>(path: string, init?: RequestInit): Promise<T> {
 }
 
 async function shot(name: string): Promise<void> {
-  // the sticky header would otherwise be painted where the page was scrolled to
-  await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  await browser?.shot(name);
 }
 
 /** Pixel statistics of a canvas: distinct colours and the spread of luminance. */
@@ -119,38 +113,14 @@ async function pickImage(id: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is not installed (${CHROMIUM} is missing). The studio end-to-end tests drive Debian's chromium: ` +
-        'install it with `sudo apt-get install -y chromium` (CI\'s .ci/run does), or point CONVLENS_CHROMIUM at a Chromium binary.',
-    );
-  }
-  if (!existsSync(join(DEFAULT_WEB_DIR, 'index.html'))) throw new Error(`The studio page is not built (${DEFAULT_WEB_DIR}): run \`npm run build\` first.`);
-  mkdirSync(ARTIFACTS, { recursive: true });
-  base = (await studio.app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
-  userDir = mkdtempSync(join(tmpdir(), 'convlens-chromium-'));
-  context = await chromium.launchPersistentContext(userDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-    viewport: { width: 1440, height: 900 },
-    deviceScaleFactor: 1,
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(20_000);
-  page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    // Refused uploads are logged by Chromium as failed resource loads: those are expected.
-    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) pageErrors.push(`console: ${m.text()}`);
-  });
-  await page.goto(base + '/');
+  browser = await openStudioPage(studio, { timeout: 20_000 });
+  ({ page, errors: pageErrors, base } = browser);
 }, 60_000);
 
 afterAll(async () => {
-  await context?.close();
+  await browser?.close();
   await studio.app.close();
   await engine.dispose();
-  if (userDir) rmSync(userDir, { recursive: true, force: true });
 });
 
 describe('studio in Chromium', () => {

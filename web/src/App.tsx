@@ -7,16 +7,18 @@ import { PredictionPanel } from './components/PredictionPanel';
 import { NetworkPanel } from './components/NetworkPanel';
 import { ExplainPanel, type JobStatus } from './components/ExplainPanel';
 import { SummaryPanel } from './components/SummaryPanel';
+import { SynthPanel } from './components/SynthPanel';
 import { DatasetPanel, type ChannelFocus } from './components/DatasetPanel';
 import { ErrorBox } from './components/ui';
 
-type Tab = 'network' | 'explain' | 'model' | 'dataset';
+type Tab = 'network' | 'explain' | 'model' | 'dataset' | 'synth';
 
 const TABS: { id: Tab; label: string }[] = [
   { id: 'network', label: 'Inside the network' },
   { id: 'explain', label: 'Explanations' },
   { id: 'model', label: 'Layers' },
   { id: 'dataset', label: 'Dataset' },
+  { id: 'synth', label: 'Make images' },
 ];
 
 /** The image the model sees, decoded once for every canvas that draws it. */
@@ -241,6 +243,9 @@ export function App(): ReactNode {
           </div>
           <div role="tabpanel" hidden={tab !== 'model'} data-testid="panel-model">
             <SummaryPanel model={usable} summary={summary} error={summaryError} />
+          </div>
+          <div role="tabpanel" hidden={tab !== 'synth'} data-testid="panel-synth">
+            <SynthPanel model={usable} images={images} imageId={imageId} />
           </div>
         </main>
       </div>

@@ -24,6 +24,40 @@ export const positiveNumber = (v: string): number => {
   return n;
 };
 
+export const nonNegative = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0');
+  return n;
+};
+
+export const nonNegativeInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer >= 0');
+  return n;
+};
+
+/** A probability that must leave something over, e.g. a validation split or a label-dropping rate. */
+export const fraction = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('expected a fraction in [0, 1)');
+  return n;
+};
+
+export const intList = (v: string): number[] => {
+  const nums = v.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (!nums.length || nums.some((n) => !Number.isInteger(n) || n < 0)) throw new InvalidArgumentError('expected a comma-separated list of integers >= 0');
+  return nums;
+};
+
+export const numberList = (v: string): number[] => {
+  const nums = v.split(',').map((s) => Number(s.trim()));
+  if (!nums.length || nums.some((n) => !Number.isFinite(n) || n < 0)) throw new InvalidArgumentError('expected a comma-separated list of numbers >= 0');
+  return nums;
+};
+
+/** For repeatable options that also take comma-separated lists: `--style a.png --style b.png` or `--style a.png,b.png`. */
+export const commaList = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').filter(Boolean)];
+
 /** Adds the options every command shares. */
 export function withCommon(c: Command): Command {
   return c

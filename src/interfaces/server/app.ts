@@ -11,6 +11,7 @@ import { registerInspectRoutes } from './routes/inspect.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerExplainRoutes } from './routes/explain.js';
 import { registerDatasetRoutes } from './routes/dataset.js';
+import { registerSynthesizeRoutes } from './routes/synthesize.js';
 import { JobManager, toApiError } from './jobs.js';
 import { ImageRegistry, ModelRegistry } from './state.js';
 
@@ -95,6 +96,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   registerJobRoutes(studio);
   registerExplainRoutes(studio);
   registerDatasetRoutes(studio);
+  registerSynthesizeRoutes(studio);
 
   const webDir = options.webDir ?? DEFAULT_WEB_DIR;
   if (existsSync(webDir)) {

@@ -15,7 +15,7 @@ import { displayStyle, renderAttribution, type DisplayOptions, type View } from 
 import { colormap } from '../../../render/colormap.js';
 import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanityGrid } from '../../../render/figures.js';
 import { describeRange, parseRange } from '../../../render/range.js';
-import { cliJob, openModel, positiveInt, withCommon, type CommonOptions } from '../common.js';
+import { cliJob, nonNegativeInt, openModel, positiveInt, withCommon, type CommonOptions } from '../common.js';
 
 interface ExplainCliOptions extends CommonOptions {
   method: string;
@@ -64,11 +64,6 @@ const size2 = (v: string): [number, number] => {
   return [Number(m[1]), Number(m[2] ?? m[1])];
 };
 
-const nonNegativeInt = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer >= 0');
-  return n;
-};
 
 const oneOf = <T extends string>(what: string, v: string | undefined, allowed: readonly T[]): T | undefined => {
   if (v === undefined) return undefined;

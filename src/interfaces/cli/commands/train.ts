@@ -15,7 +15,7 @@ import { classifierRunFromCheckpoint, trainClassifier, type ClassifierConfig, ty
 import { optimizerConfig } from '../../../training/optimizers.js';
 import { describeSchedule, parseSchedule } from '../../../training/schedules.js';
 import { checkpointProgress, stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
-import { cliJob, createEngine, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
+import { cliJob, createEngine, fraction, nonNegative, nonNegativeInt, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
 
 interface TrainOptions extends CommonOptions {
   arch: string;
@@ -41,21 +41,6 @@ interface TrainOptions extends CommonOptions {
   test: boolean;
 }
 
-const fraction = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('expected a fraction in [0, 1)');
-  return n;
-};
-const nonNegative = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number >= 0');
-  return n;
-};
-const nonNegativeInt = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer >= 0');
-  return n;
-};
 
 const ARCHITECTURES: Record<string, { build: (seed: number) => Graph; description: string }> = {
   course: { build: courseCnn, description: 'Course CNN for Fashion-MNIST (conv 16/32/64/128, GAP, dense 10)' },

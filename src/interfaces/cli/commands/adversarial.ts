@@ -1,0 +1,117 @@
+import { basename, join } from 'node:path';
+import type { Command } from 'commander';
+import { ConvLensError } from '../../../engine/errors.js';
+import { writeFileAtomic } from '../../../io/files.js';
+import { encodePng } from '../../../io/image.js';
+import { encodeNpy } from '../../../io/npy.js';
+import { attack, type AttackMethod, type AttackNorm } from '../../../methods/synthesize/adversarial.js';
+import { modelChannels, modelInputSize } from '../../../methods/synthesize/graph.js';
+import { readImageTensor, stack, summaryJson } from '../../../methods/synthesize/io.js';
+import { displaySize, perturbationImage, toRaw } from '../../../methods/synthesize/render.js';
+import { gridFigure } from '../../../render/grid.js';
+import { cliJob, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+
+interface AdvCli extends CommonOptions {
+  method: string;
+  norm: string;
+  epsilon: string;
+  stepSize?: number;
+  steps: number;
+  target?: string;
+  randomStart?: boolean;
+  seed: number;
+  out: string;
+  tile: number;
+  npy?: boolean;
+  json?: boolean;
+}
+
+/** "8/255" or "0.03" -> number */
+function parseEps(s: string): number {
+  const m = /^\s*([\d.]+)\s*(?:\/\s*([\d.]+))?\s*$/.exec(s);
+  const v = m ? Number(m[1]) / (m[2] ? Number(m[2]) : 1) : NaN;
+  if (!(v > 0)) throw new ConvLensError('INVALID_ARGUMENT', `Cannot read epsilon "${s}".`, 'Use a number in image units, e.g. 0.03 or 8/255.');
+  return v;
+}
+
+export function register(program: Command): void {
+  withCommon(
+    program
+      .command('adversarial')
+      .description('adversarial examples: FGSM or PGD, targeted or untargeted, L-inf or L2 budget; new prediction, perturbation norms, amplified perturbation')
+      .addHelpText('after', '\nBudgets are in image units (pixel values in [0, 1]): 8/255 is 8 grey levels.\n\nExamples:\n  convlens adversarial samples/fashion-mnist/ankle-boot-test0.png --method pgd --epsilon 8/255\n  convlens adversarial samples/fashion-mnist/*.png --method pgd --norm l2 --epsilon 1 --target Bag'),
+  )
+    .argument('<images...>', 'image files')
+    .option('--method <m>', 'fgsm or pgd', 'pgd')
+    .option('--norm <n>', 'linf or l2', 'linf')
+    .option('--epsilon <e>', 'budget (max |delta| for linf, |delta|_2 for l2), e.g. 8/255', '8/255')
+    .option('--step-size <a>', 'PGD step (default 2.5 * epsilon / steps)', positiveNumber)
+    .option('--steps <n>', 'PGD steps', positiveInt, 40)
+    .option('-t, --target <class>', 'targeted attack towards this class (index or label)')
+    .option('--random-start', 'PGD: start from a random point of the ball')
+    .option('--seed <n>', 'seed of the random start', (v) => Number(v), 0)
+    .option('-o, --out <dir>', 'output folder', 'adversarial-out')
+    .option('--tile <px>', 'tile size in the figure', positiveInt, 168)
+    .option('--npy', 'also write the adversarial images and perturbations as .npy (image units)')
+    .option('--json', 'print the summary JSON')
+    .action(async (images: string[], opts: AdvCli) => {
+      const { engine, model } = openModel(opts);
+      const job = cliJob(opts, 'adversarial');
+      try {
+        const size = modelInputSize(model);
+        if (!size) throw new ConvLensError('MODEL_UNSUPPORTED', 'The model takes any size; adversarial examples need a classifier with a fixed input size.');
+        const x = stack(await Promise.all(images.map((p) => readImageTensor(p, modelChannels(model), { size }))));
+        const method = opts.method as AttackMethod;
+        const norm = opts.norm as AttackNorm;
+        if (!['fgsm', 'pgd'].includes(method)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown method "${opts.method}".`, 'Use fgsm or pgd.');
+        if (!['linf', 'l2'].includes(norm)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown norm "${opts.norm}".`, 'Use linf or l2.');
+        const r = await attack(model, x, {
+          method,
+          norm,
+          epsilon: parseEps(opts.epsilon),
+          ...(opts.stepSize ? { stepSize: opts.stepSize } : {}),
+          steps: opts.steps,
+          ...(opts.target !== undefined ? { target: opts.target } : {}),
+          randomStart: !!opts.randomStart,
+          seed: opts.seed,
+          signal: job.signal!,
+          onProgress: job.onProgress!,
+        });
+        job.done();
+        const rows = [];
+        const files: Record<string, string>[] = [];
+        for (let i = 0; i < images.length; i++) {
+          const stem = basename(images[i]!).replace(/\.\w+$/, '');
+          const adv = toRaw(r.images.data as Float32Array, r.images.dims, i);
+          const pert = perturbationImage(r.perturbation.data as Float32Array, r.perturbation.dims, i);
+          writeFileAtomic(join(opts.out, `${stem}.adversarial.png`), await encodePng(adv));
+          writeFileAtomic(join(opts.out, `${stem}.perturbation.png`), await encodePng(pert.image));
+          files.push({ adversarial: `${stem}.adversarial.png`, perturbation: `${stem}.perturbation.png` });
+          const p = r.perImage[i]!;
+          rows.push({
+            lines: [stem, p.success ? 'attack succeeded' : 'attack failed'],
+            cells: [displaySize(toRaw(x.data as Float32Array, x.dims, i), opts.tile), displaySize(pert.image, opts.tile), displaySize(adv, opts.tile)],
+            captions: [`${p.original.label} ${(100 * p.original.probability).toFixed(1)}%`, `L∞ ${(p.linf * 255).toFixed(1)}/255 · L2 ${p.l2.toFixed(2)} · ×${(0.5 / pert.scale).toFixed(0)}`, `${p.adversarial.label} ${(100 * p.adversarial.probability).toFixed(1)}%`],
+          });
+        }
+        const title = `${method.toUpperCase()} ${norm === 'linf' ? 'L∞' : 'L2'} ε = ${opts.epsilon}${opts.target !== undefined ? `, target ${opts.target}` : ', untargeted'}${method === 'pgd' ? `, ${opts.steps} steps` : ''}`;
+        writeFileAtomic(
+          join(opts.out, 'figure.png'),
+          await gridFigure({ title, columns: ['original', 'perturbation (amplified)', 'adversarial'], rows, notes: ['perturbation: grey = 0, scaled so the largest change spans the full range (factor shown)'] }),
+        );
+        if (opts.npy) {
+          writeFileAtomic(join(opts.out, 'adversarial.npy'), encodeNpy(r.images));
+          writeFileAtomic(join(opts.out, 'perturbation.npy'), encodeNpy(r.perturbation));
+        }
+        const text = summaryJson({ command: 'adversarial', model: { name: model.name, file: opts.model ?? 'built-in' }, params: r.params, images: images.map((p, i) => ({ source: p, ...r.perImage[i], files: files[i] })), lossHistory: r.history, figure: 'figure.png' });
+        writeFileAtomic(join(opts.out, 'summary.json'), text);
+        if (opts.json) process.stdout.write(text);
+        else if (!opts.quiet) {
+          for (const [i, p] of r.perImage.entries()) process.stderr.write(`${images[i]}: ${p.original.label} (${(100 * p.original.probability).toFixed(1)}%) -> ${p.adversarial.label} (${(100 * p.adversarial.probability).toFixed(1)}%), Linf ${p.linf.toFixed(4)}, L2 ${p.l2.toFixed(4)}\n`);
+        }
+      } finally {
+        job.done();
+        await engine.dispose();
+      }
+    });
+}

@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { writeFileAtomic } from '../../../io/files.js';
+import { encodePng } from '../../../io/image.js';
+import { dream } from '../../../methods/synthesize/dream.js';
+import { readImageTensor, summaryJson } from '../../../methods/synthesize/io.js';
+import { encodeGif, tensorImage, toRaw } from '../../../methods/synthesize/render.js';
+import { gridFigure } from '../../../render/grid.js';
+import { resizeImage } from '../../../render/heatmap.js';
+import { cliJob, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+
+interface DreamCli extends CommonOptions {
+  layer?: string;
+  objective?: string;
+  octaves: number;
+  octaveScale: number;
+  steps: number;
+  stepSize: number;
+  jitter: number;
+  guide?: string;
+  maxSide: number;
+  seed: number;
+  out: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  withCommon(
+    program
+      .command('dream')
+      .description('DeepDream: amplify what a layer (or channel) sees, over octaves with detail re-injection, jitter and L1-normalized steps; guided by another image\'s features with --guide')
+      .addHelpText('after', '\nThe model sees the photograph at any size (layers before any flatten/dense); a gray model sees its luminance.\n\nExamples:\n  convlens dream samples/photos/chelsea.png --layer relu3\n  convlens dream samples/photos/chelsea.png --objective channel:relu3:12 --octaves 5\n  convlens dream samples/photos/chelsea.png --layer relu2 --guide samples/textures/brick.png'),
+  )
+    .argument('<image>', 'the photograph to dream on')
+    .option('-l, --layer <name>', 'layer whose mean squared activation is maximized (default: the last spatial layer)')
+    .option('--objective <spec>', 'another objective instead (channel:<layer>:<c>, neuron:..., sums)')
+    .option('--octaves <n>', 'octaves', positiveInt, 4)
+    .option('--octave-scale <f>', 'size ratio between octaves', positiveNumber, 1.4)
+    .option('--steps <n>', 'gradient steps per octave', positiveInt, 10)
+    .option('--step-size <s>', 'step in pixel units (0-1) after L1 normalization', positiveNumber, 1.5 / 255)
+    .option('--jitter <px>', 'random roll each step, up to this many pixels', (v) => Number(v), 32)
+    .option('--guide <image>', 'guide image: dream towards its features at the layer')
+    .option('--max-side <px>', 'longer side the image is resized to', positiveInt, 384)
+    .option('--seed <n>', 'seed of the jitter', (v) => Number(v), 0)
+    .option('-o, --out <dir>', 'output folder', 'dream-out')
+    .option('--json', 'print the summary JSON')
+    .action(async (image: string, opts: DreamCli) => {
+      const { engine, model } = openModel(opts);
+      const job = cliJob(opts, 'dream');
+      try {
+        const x = await readImageTensor(image, 3, { maxSide: opts.maxSide });
+        const guide = opts.guide ? await readImageTensor(opts.guide, 3, { maxSide: 256 }) : undefined;
+        const r = await dream(model, x, {
+          ...(opts.layer ? { layer: opts.layer } : {}),
+          ...(opts.objective ? { objective: opts.objective } : {}),
+          octaves: opts.octaves,
+          octaveScale: opts.octaveScale,
+          steps: opts.steps,
+          stepSize: opts.stepSize,
+          jitter: opts.jitter,
+          ...(guide ? { guide } : {}),
+          seed: opts.seed,
+          frames: 3,
+          signal: job.signal!,
+          onProgress: job.onProgress!,
+        });
+        job.done();
+        writeFileAtomic(join(opts.out, 'result.png'), await encodePng(tensorImage(r.image)));
+        const [, , H, W] = r.image.dims as number[];
+        const up = (t: { data: Float32Array; dims: readonly number[] }): ReturnType<typeof toRaw> => resizeImage(toRaw(t.data, t.dims), W!, H!, 'bilinear');
+        const show = (img: ReturnType<typeof toRaw>): ReturnType<typeof toRaw> => resizeImage(img, 320, Math.round((320 * H!) / W!), 'bilinear');
+        const octaveTiles = r.octaves.map((o) => show(up({ data: o.data as Float32Array, dims: o.dims })));
+        writeFileAtomic(
+          join(opts.out, 'figure.png'),
+          await gridFigure({ columns: ['input', ...r.octaves.map((o, k) => `octave ${k + 1}\n${o.dims[3]}×${o.dims[2]}`)], rows: [{ lines: [], cells: [show(tensorImage(x)), ...octaveTiles] }], notes: [`layer ${r.params['layer']}, ${opts.steps} steps per octave, step ${(opts.stepSize * 255).toFixed(1)}/255, jitter ${opts.jitter}px`] }),
+        );
+        const gifFrames = r.frames.map((f) => show(up({ data: f.frame.image, dims: [1, 3, f.height, f.width] })));
+        writeFileAtomic(join(opts.out, 'optimization.gif'), encodeGif(gifFrames, 250, 1500));
+        const text = summaryJson({ command: 'dream', model: { name: model.name, file: opts.model ?? 'built-in' }, image, guide: opts.guide ?? null, params: r.params, files: { result: 'result.png', figure: 'figure.png', gif: 'optimization.gif' } });
+        writeFileAtomic(join(opts.out, 'summary.json'), text);
+        if (opts.json) process.stdout.write(text);
+      } finally {
+        job.done();
+        await engine.dispose();
+      }
+    });
+}

@@ -1,0 +1,236 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { selectSamples } from '../../../data/dataset.js';
+import { loadFashionMnist, SUBSET_DIR } from '../../../data/fashion-mnist.js';
+import { ConvLensError } from '../../../engine/errors.js';
+import type { Tensor } from '../../../engine/tensor.js';
+import { writeFileAtomic } from '../../../io/files.js';
+import { encodePng } from '../../../io/image.js';
+import { facetVisualization, featureVisualization, type FacetOptions, type FeatvizOptions, type FeatvizResult } from '../../../methods/synthesize/featviz.js';
+import { modelChannels } from '../../../methods/synthesize/graph.js';
+import { readImageTensor, stack, summaryJson } from '../../../methods/synthesize/io.js';
+import type { OptimizerName, StepRegularizers } from '../../../methods/synthesize/optimize.js';
+import { pixelParam } from '../../../methods/synthesize/params.js';
+import { displaySize, encodeGif, toRaw } from '../../../methods/synthesize/render.js';
+import { gridFigure } from '../../../render/grid.js';
+import { cliJob, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+
+interface FeatvizCli extends CommonOptions {
+  objective: string;
+  out: string;
+  batch?: number;
+  size?: string;
+  param: string;
+  transforms: string;
+  steps: number;
+  lr: number;
+  optimizer: string;
+  seed: number;
+  start: string;
+  l1?: number;
+  l2?: number;
+  tv?: number;
+  background?: number;
+  decay?: number;
+  blurEvery?: number;
+  blurSigma: number;
+  clipNorm?: number;
+  clipContribution?: number;
+  frames: number;
+  tile: number;
+  facets?: number;
+  target?: string;
+  layer?: string;
+  facetWeight: number;
+  data?: string;
+  json?: boolean;
+}
+
+const num = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new ConvLensError('INVALID_ARGUMENT', `Expected a number, got "${v}".`);
+  return n;
+};
+
+export function register(program: Command): void {
+  withCommon(
+    program
+      .command('featviz')
+      .description('feature visualization by gradient ascent (Lucid-style): a class, channel, neuron or layer objective; result, strip of steps, GIF')
+      .addHelpText(
+        'after',
+        `
+Objectives: class:<label|index> (logit), class:* (one image per class), prob:<class>, channel:<layer>:<c>,
+neuron:<layer>:<c>[:y:x], layer:<layer> (DeepDream's L2), diversity:<layer>; weight as 0.5*term, join with +,
+@k applies a term to image k only (e.g. "channel:relu3:5 + 100*diversity:relu3" with --batch 4).
+Transforms: standard (Lucid's: pad, jitter, scale, rotate, jitter), none, or e.g. pad:2,jitter:2,rotate:5,scale:0.9:1.1.
+
+Examples:
+  convlens featviz --objective "class:*" --param pixel --start zero --background 0 --tv 2 --blur-every 8 --out featviz
+  convlens featviz --objective channel:relu3:12 --steps 512
+  convlens featviz --facets 4 --target Bag --layer relu3 --out facets`,
+      ),
+  )
+    .option('--objective <spec>', 'what to maximize (see below)', 'class:*')
+    .option('-o, --out <dir>', 'output folder', 'featviz-out')
+    .option('--batch <n>', 'images optimized together (default 1; class:* gives one per class)', positiveInt)
+    .option('--size <HxW>', 'image size (default: the model input size)')
+    .option('--param <p>', 'fourier (decorrelated colour, Lucid default) or pixel (sigmoid); pixel-clip optimizes pixels directly', 'fourier')
+    .option('--transforms <spec>', 'random transforms each step: standard, none, or a list', 'standard')
+    .option('--steps <n>', 'optimization steps', positiveInt, 256)
+    .option('--lr <lr>', 'learning rate', positiveNumber, 0.05)
+    .option('--optimizer <name>', 'adam, sgd', 'adam')
+    .option('--seed <n>', 'random seed (start, transforms)', (v) => Number(v), 0)
+    .option('--start <s>', 'zero (grey/background), noise, or image files (comma-separated, one per image)', 'noise')
+    .option('--l1 <w>', 'L1 penalty weight (distance to --background)', num)
+    .option('--l2 <w>', 'L2 penalty weight', num)
+    .option('--tv <w>', 'total-variation penalty weight', num)
+    .option('--background <v>', 'neutral grey level: L1/L2 centre, fill outside the image, zero start (0 for Fashion-MNIST)', num)
+    .option('--decay <f>', 'L2 decay of the image towards the background each step (Yosinski et al.)', num)
+    .option('--blur-every <k>', 'Gaussian blur of the image every k steps', positiveInt)
+    .option('--blur-sigma <px>', 'blur radius (sigma, pixels)', positiveNumber, 0.5)
+    .option('--clip-norm <pct>', 'grey out pixels whose norm is below this percentile each step (pixel params)', num)
+    .option('--clip-contribution <pct>', 'grey out pixels whose contribution is below this percentile each step (pixel params)', num)
+    .option('--frames <n>', 'intermediate images kept for the strip and the GIF', positiveInt, 8)
+    .option('--tile <px>', 'tile size in the figures', positiveInt, 112)
+    .option('--facets <k>', 'multi-faceted visualization: cluster the --target class\'s training images into k facets')
+    .option('--target <class>', 'class for --facets')
+    .option('-l, --layer <name>', 'layer clustered for --facets (default: the last spatial layer)')
+    .option('--facet-weight <w>', 'weight of the facet direction against the class logit', num, 1)
+    .option('--data <dir>', 'Fashion-MNIST folder for --facets (default: the committed subset)')
+    .option('--json', 'print the summary JSON')
+    .action(async (opts: FeatvizCli) => {
+      const { engine, model } = openModel(opts);
+      const job = cliJob(opts, 'featviz');
+      try {
+        const size = opts.size ? parseSize(opts.size) : undefined;
+        const regularizers: StepRegularizers = {
+          ...(opts.decay ? { decay: opts.decay } : {}),
+          ...(opts.blurEvery ? { blur: { every: opts.blurEvery, sigma: opts.blurSigma } } : {}),
+          ...(opts.clipNorm ? { clipNormPercentile: opts.clipNorm } : {}),
+          ...(opts.clipContribution ? { clipContributionPercentile: opts.clipContribution } : {}),
+        };
+        const param = opts.param === 'pixel-clip' ? pixelParam({ range: 'clip' }) : opts.param === 'pixel' || opts.param === 'fourier' ? opts.param : undefined;
+        if (!param) throw new ConvLensError('INVALID_ARGUMENT', `Unknown parameterization "${opts.param}".`, 'Use fourier, pixel or pixel-clip.');
+        const common: Omit<FeatvizOptions, 'objective'> = {
+          ...(size ? { size } : {}),
+          param,
+          transforms: opts.transforms,
+          steps: opts.steps,
+          lr: opts.lr,
+          optimizer: opts.optimizer as OptimizerName,
+          seed: opts.seed,
+          penalties: { ...(opts.l1 ? { l1: opts.l1 } : {}), ...(opts.l2 ? { l2: opts.l2 } : {}), ...(opts.tv ? { tv: opts.tv } : {}) },
+          ...(opts.background !== undefined ? { background: opts.background } : {}),
+          regularizers,
+          frames: opts.frames,
+          signal: job.signal!,
+          onProgress: job.onProgress!,
+        };
+        let result: FeatvizResult;
+        let labels: string[];
+        let extra: Record<string, unknown> = {};
+        if (opts.facets) {
+          if (!opts.target) throw new ConvLensError('INVALID_ARGUMENT', '--facets needs --target <class>.');
+          const ds = loadFashionMnist('train', opts.data ?? SUBSET_DIR);
+          const cls = /^\d+$/.test(opts.target) ? Number(opts.target) : model.labels.findIndex((l) => l.toLowerCase().replace(/[^a-z0-9]/g, '') === opts.target!.toLowerCase().replace(/[^a-z0-9]/g, ''));
+          if (cls < 0) throw new ConvLensError('UNKNOWN_NAME', `No class "${opts.target}".`, `Classes: ${model.labels.join(', ')}.`);
+          const idx: number[] = [];
+          for (let i = 0; i < ds.count; i++) if (ds.labels[i] === cls) idx.push(i);
+          const sel = selectSamples(ds, idx);
+          const images: Tensor = { dtype: 'float32', dims: [sel.count, 1, sel.height, sel.width], data: Float32Array.from(sel.images, (v) => v / 255) };
+          const fo: FacetOptions = { ...common, target: cls, facets: Number(opts.facets), facetWeight: opts.facetWeight, ...(opts.layer ? { layer: opts.layer } : {}) };
+          const r = await facetVisualization(model, images, fo);
+          result = r;
+          labels = r.clusters.map((c, k) => `facet ${k + 1} (${c.length} images)`);
+          extra = { facets: { target: model.labels[cls], layer: r.layer, clusterSizes: r.clusters.map((c) => c.length), data: ds.source } };
+        } else {
+          let start: FeatvizOptions['start'] = opts.start === 'zero' || opts.start === 'noise' ? opts.start : undefined;
+          if (!start) {
+            const files = opts.start.split(',');
+            const imgs = await Promise.all(files.map((f) => readImageTensor(f, modelChannels(model), { size: size ?? [model.input.shape![2] as number, model.input.shape![3] as number] })));
+            start = stack(imgs);
+          }
+          result = await featureVisualization(model, { ...common, objective: opts.objective, start, ...(opts.batch ? { batch: opts.batch } : {}) });
+          const n = result.images.dims[0]!;
+          labels = opts.objective.trim() === 'class:*' ? model.labels.slice(0, n) : Array.from({ length: n }, (_, k) => (n > 1 ? `image ${k + 1}` : opts.objective));
+        }
+        job.done();
+        const files = await writeFeatviz(opts.out, result, labels, opts.tile);
+        const summary = { command: 'featviz', model: { name: model.name, file: opts.model ?? 'built-in' }, objective: result.objective, params: result.params, ...extra, images: labels.map((l, k) => ({ label: l, file: files.images[k], prediction: result.predictions[k] })), objectiveHistory: result.history.filter((_, i) => i % 8 === 0 || i === result.history.length - 1).map((h) => ({ step: h.step, value: h.value })), files };
+        const text = summaryJson(summary);
+        writeFileAtomic(join(opts.out, 'summary.json'), text);
+        if (opts.json) process.stdout.write(text);
+        else if (!opts.quiet) process.stderr.write(`wrote ${files.result}, ${files.strip}, ${files.gif} and ${labels.length} image(s) to ${opts.out}\n`);
+      } finally {
+        job.done();
+        await engine.dispose();
+      }
+    });
+}
+
+export function parseSize(s: string): [number, number] {
+  const m = /^(\d+)(?:x(\d+))?$/i.exec(s.trim());
+  if (!m) throw new ConvLensError('INVALID_ARGUMENT', `Cannot read size "${s}".`, 'Use N or HxW, e.g. 224 or 128x160.');
+  return [Number(m[1]), Number(m[2] ?? m[1])];
+}
+
+/** result.png (labelled grid with predictions), strip.png (steps x images), optimization.gif, image-k.png. */
+async function writeFeatviz(out: string, r: FeatvizResult, labels: string[], tile: number): Promise<{ result: string; strip: string; gif: string; images: string[] }> {
+  const n = r.images.dims[0]!;
+  const data = r.images.data as Float32Array;
+  const images: string[] = [];
+  for (let k = 0; k < n; k++) {
+    const file = `image-${k + 1}.png`;
+    writeFileAtomic(join(out, file), await encodePng(displaySize(toRaw(data, r.images.dims, k), tile)));
+    images.push(file);
+  }
+  const perRow = Math.min(n, 10);
+  const rows = [];
+  for (let s = 0; s < n; s += perRow) {
+    rows.push({
+      lines: [],
+      cells: Array.from({ length: Math.min(perRow, n - s) }, (_, i) => displaySize(toRaw(data, r.images.dims, s + i), tile)),
+      captions: Array.from({ length: Math.min(perRow, n - s) }, (_, i) => {
+        const p = r.predictions[s + i];
+        return p ? `${p.label} ${(100 * p.probability).toFixed(1)}%` : undefined;
+      }),
+    });
+  }
+  writeFileAtomic(
+    join(out, 'result.png'),
+    await gridFigure({ columns: n > perRow ? labels.slice(0, perRow).map((_, i) => `${i + 1}`) : labels, rows, notes: [...(n > perRow ? [`images in order: ${labels.join(', ')}`] : []), 'captions: the model\'s prediction for the final image'] }),
+  );
+  // strip: one row per image (up to 10), one column per kept step
+  const stripTile = Math.max(56, Math.floor(tile * 0.75));
+  writeFileAtomic(
+    join(out, 'strip.png'),
+    await gridFigure({
+      columns: r.frames.map((f) => `step ${f.step}`),
+      rows: Array.from({ length: Math.min(n, 10) }, (_, k) => ({ lines: n > 1 ? [labels[k] ?? ''] : [], cells: r.frames.map((f) => displaySize(toRaw(f.image, r.images.dims, k), stripTile)) })),
+    }),
+  );
+  // GIF: all images side by side per frame
+  const frames = r.frames.map((f) => {
+    const tiles = Array.from({ length: Math.min(n, 10) }, (_, k) => displaySize(toRaw(f.image, r.images.dims, k), Math.min(tile, 160)));
+    return hstack(tiles);
+  });
+  writeFileAtomic(join(out, 'optimization.gif'), encodeGif(frames, 150, 1200));
+  return { result: 'result.png', strip: 'strip.png', gif: 'optimization.gif', images };
+}
+
+/** Tiles side by side with a 4-pixel white gap. */
+export function hstack(tiles: { width: number; height: number; channels: 1 | 3; data: Uint8Array }[]): { width: number; height: number; channels: 3; data: Uint8Array } {
+  const gap = 4;
+  const h = Math.max(...tiles.map((t) => t.height));
+  const w = tiles.reduce((a, t) => a + t.width, 0) + gap * (tiles.length - 1);
+  const data = new Uint8Array(w * h * 3).fill(255);
+  let x0 = 0;
+  for (const t of tiles) {
+    for (let y = 0; y < t.height; y++)
+      for (let x = 0; x < t.width; x++)
+        for (let c = 0; c < 3; c++) data[(y * w + x0 + x) * 3 + c] = t.data[(y * t.width + x) * t.channels + (t.channels === 1 ? 0 : c)]!;
+    x0 += t.width + gap;
+  }
+  return { width: w, height: h, channels: 3, data };
+}

@@ -1,0 +1,69 @@
+import { basename, join } from 'node:path';
+import type { Command } from 'commander';
+import { writeFileAtomic } from '../../../io/files.js';
+import { encodePng } from '../../../io/image.js';
+import { modelChannels, modelInputSize } from '../../../methods/synthesize/graph.js';
+import { invert } from '../../../methods/synthesize/inversion.js';
+import { readImageTensor, stack, summaryJson } from '../../../methods/synthesize/io.js';
+import type { OptimizerName } from '../../../methods/synthesize/optimize.js';
+import { displaySize, toRaw } from '../../../methods/synthesize/render.js';
+import { gridFigure } from '../../../render/grid.js';
+import { cliJob, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+import { parseSize } from './featviz.js';
+
+interface InvertCli extends CommonOptions {
+  layers?: string;
+  steps: number;
+  lr: number;
+  tv: number;
+  optimizer: string;
+  seed: number;
+  size?: string;
+  out: string;
+  tile: number;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  withCommon(
+    program
+      .command('invert')
+      .description('feature inversion (Mahendran & Vedaldi): reconstruct images from a layer\'s features with a TV prior; a grid over layers')
+      .addHelpText('after', '\nExample:\n  convlens invert samples/fashion-mnist/ankle-boot-test0.png samples/fashion-mnist/bag-test18.png --layers conv1,relu2,relu3,relu4,logits'),
+  )
+    .argument('<images...>', 'image files')
+    .option('-l, --layers <names>', 'layers to invert, comma-separated (default: every conv, pooling and the logits)')
+    .option('--steps <n>', 'optimization steps per layer', positiveInt, 300)
+    .option('--lr <lr>', 'Adam learning rate', positiveNumber, 0.05)
+    .option('--tv <w>', 'weight of the total-variation (TV^2) prior at the input resolution; coarser layers get it times sqrt(pixels / layer positions)', (v) => Number(v), 0.5)
+    .option('--optimizer <name>', 'adam or lbfgs', 'adam')
+    .option('--seed <n>', 'seed of the noise start', (v) => Number(v), 0)
+    .option('--size <HxW>', 'image size for models that take any size (default 128)')
+    .option('-o, --out <dir>', 'output folder', 'invert-out')
+    .option('--tile <px>', 'tile size in the grid', positiveInt, 112)
+    .option('--json', 'print the summary JSON')
+    .action(async (images: string[], opts: InvertCli) => {
+      const { engine, model } = openModel(opts);
+      const job = cliJob(opts, 'invert');
+      try {
+        const size = modelInputSize(model) ?? (opts.size ? parseSize(opts.size) : [128, 128]);
+        const x = stack(await Promise.all(images.map((p) => readImageTensor(p, modelChannels(model), { size }))));
+        const layers = opts.layers ? opts.layers.split(',').map((l) => l.trim()) : model.pickableValues().filter((p) => ['Conv', 'MaxPool', 'AveragePool', 'Gemm'].includes(p.op)).map((p) => p.name);
+        const r = await invert(model, x, { layers, steps: opts.steps, lr: opts.lr, tv: opts.tv, optimizer: opts.optimizer as OptimizerName, seed: opts.seed, signal: job.signal!, onProgress: job.onProgress! });
+        job.done();
+        const rows = images.map((p, i) => ({
+          lines: [basename(p).replace(/\.\w+$/, '')],
+          cells: [displaySize(toRaw(x.data as Float32Array, x.dims, i), opts.tile), ...r.inversions.map((inv) => displaySize(toRaw(inv.images.data as Float32Array, inv.images.dims, i), opts.tile))],
+        }));
+        const heads = ['input', ...r.inversions.map((inv) => `${inv.layer}\n${model.facts(inv.layer).shape?.slice(1).join('×') ?? ''}`)];
+        writeFileAtomic(join(opts.out, 'grid.png'), await gridFigure({ title: `Images reconstructed from each layer's features (${model.name})`, columns: heads, rows, notes: [`${opts.steps} Adam steps from noise; TV² prior weight ${opts.tv} x sqrt(image pixels / layer positions): ${r.inversions.map((i) => i.tvWeight.toFixed(1)).join(', ')}`] }));
+        for (const inv of r.inversions) for (let i = 0; i < images.length; i++) writeFileAtomic(join(opts.out, `${basename(images[i]!).replace(/\.\w+$/, '')}.${inv.layer.replace(/[^\w.-]+/g, '_')}.png`), await encodePng(toRaw(inv.images.data as Float32Array, inv.images.dims, i)));
+        const text = summaryJson({ command: 'invert', model: { name: model.name, file: opts.model ?? 'built-in' }, params: r.params, layers: r.inversions.map((inv) => ({ layer: inv.layer, shape: model.facts(inv.layer).shape, featureDistance: inv.distance, pixelMse: inv.pixelError })), grid: 'grid.png' });
+        writeFileAtomic(join(opts.out, 'summary.json'), text);
+        if (opts.json) process.stdout.write(text);
+      } finally {
+        job.done();
+        await engine.dispose();
+      }
+    });
+}

@@ -1,0 +1,158 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { ConvLensError } from '../../../engine/errors.js';
+import type { Tensor } from '../../../engine/tensor.js';
+import { readFileOrExplain, writeFileAtomic } from '../../../io/files.js';
+import { encodePng } from '../../../io/image.js';
+import { loadModelFile } from '../../../models/load.js';
+import { loadStyleNet, styleNetInfo, stylize } from '../../../methods/synthesize/fast-style.js';
+import { parseNamedImage, readImageTensor, summaryJson } from '../../../methods/synthesize/io.js';
+import type { OptimizerName } from '../../../methods/synthesize/optimize.js';
+import { displaySize, encodeGif, tensorImage, toRaw } from '../../../methods/synthesize/render.js';
+import { styleTransfer } from '../../../methods/synthesize/style.js';
+import { gridFigure } from '../../../render/grid.js';
+import { resizeImage as resize } from '../../../render/heatmap.js';
+import { cliJob, commaList, createEngine, nonNegative, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
+import { parseSize } from './featviz.js';
+
+interface StyleCli extends CommonOptions {
+  style: string[];
+  out: string;
+  net?: string;
+  blend?: string;
+  size?: string;
+  maxSide: number;
+  styleScale: number;
+  styleLayers?: string;
+  contentLayers?: string;
+  styleWeight: number;
+  contentWeight?: number;
+  tvWeight?: number;
+  keepColors?: boolean;
+  optimizer: string;
+  steps?: number;
+  lr?: number;
+  init?: string;
+  seed: number;
+  frames: number;
+  json?: boolean;
+}
+
+
+export function register(program: Command): void {
+  program
+    .command('style')
+    .description('neural style transfer and texture synthesis by Gram matching (Gatys et al.), or one pass of a trained fast style network (--net)')
+    .argument('[content]', 'content image (leave out for texture synthesis)')
+    .option('--style <file[:w]>', 'style image(s), with blend weights after a colon (repeat or comma-separate)', commaList, [])
+    .option('-o, --out <dir>', 'output folder', 'style-out')
+    .option('--net <file.onnx>', 'a fast style network from `convlens style-train`: stylize in one forward pass')
+    .option('--blend <weights>', 'with --net: style weights, e.g. 1,0 or 0.5,0.5; several sets separated by ";"')
+    .option('--size <HxW>', 'output size (default: the content, scaled to --max-side; textures: 256)')
+    .option('--max-side <px>', 'longer side the content is resized to', positiveInt, 384)
+    .option('--style-scale <f>', 'style image longer side relative to the output\'s', positiveNumber, 1)
+    .option('-m, --model <file>', 'backbone ONNX (default: the built-in random texture backbone)')
+    .option('--style-layers <names>', 'backbone layers whose Gram matrices are matched (comma-separated)')
+    .option('--content-layers <names>', 'backbone layers whose features are matched to the content')
+    .option('--style-weight <w>', 'style weight', nonNegative, 1)
+    .option('--content-weight <w>', 'content weight (default 0.1 with a content image)', nonNegative)
+    .option('--tv-weight <w>', 'total-variation weight (default 0.5)', nonNegative)
+    .option('--keep-colors', 'keep the content image\'s colours (luminance transfer, Gatys et al. 2016)')
+    .option('--optimizer <name>', 'lbfgs or adam', 'lbfgs')
+    .option('--steps <n>', 'iterations (default 100 for L-BFGS, 300 for Adam)', positiveInt)
+    .option('--lr <lr>', 'learning rate (Adam) or first-step scale (L-BFGS)', positiveNumber)
+    .option('--init <how>', 'content (default with content), noise (default for textures) or style')
+    .option('--seed <n>', 'random seed (noise start)', (v) => Number(v), 0)
+    .option('--frames <n>', 'intermediate images saved', positiveInt, 6)
+    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
+    .option('-q, --quiet', 'no progress bar')
+    .option('--json', 'print the summary JSON')
+    .action(async (content: string | undefined, opts: StyleCli) => {
+      const engine = createEngine(opts);
+      const job = cliJob(opts, 'style');
+      try {
+        const size = opts.size ? parseSize(opts.size) : undefined;
+        const contentImg = content ? await readImageTensor(content, 3, size ? { size } : { maxSide: opts.maxSide }) : undefined;
+        if (opts.net) {
+          if (!contentImg) throw new ConvLensError('INVALID_ARGUMENT', 'A fast style network needs a content image.', 'convlens style photo.jpg --net style.onnx');
+          const g = loadStyleNet(readFileOrExplain(opts.net, 'style network'), `"${opts.net}"`);
+          const info = styleNetInfo(g);
+          const sets = (opts.blend ?? info.names.map((_, k) => info.names.map((__, j) => (j === k ? 1 : 0)).join(',')).join(';')).split(';').map((s) => s.split(',').map(Number));
+          const results: { weights: number[]; file: string; ms: number }[] = [];
+          const tiles = [];
+          for (const w of sets) {
+            const t0 = performance.now();
+            const y = await stylize(engine, g, contentImg, w);
+            const ms = performance.now() - t0;
+            const file = `stylized-${w.join('_')}.png`;
+            writeFileAtomic(join(opts.out, file), await encodePng(tensorImage(y)));
+            results.push({ weights: w, file, ms: Math.round(ms) });
+            tiles.push(displaySize(tensorImage(y), 256));
+          }
+          const label = (w: number[]): string => w.map((v, k) => (v ? `${v === 1 ? '' : `${v} `}${info.names[k]}` : '')).filter(Boolean).join(' + ');
+          writeFileAtomic(join(opts.out, 'result.png'), await gridFigure({ columns: ['content', ...sets.map(label)], rows: [{ lines: [], cells: [displaySize(tensorImage(contentImg), 256), ...tiles] }] }));
+          job.done();
+          const text = summaryJson({ command: 'style', mode: 'fast', net: opts.net, styles: info.names, content, size: contentImg.dims.slice(2), results });
+          writeFileAtomic(join(opts.out, 'summary.json'), text);
+          if (opts.json) process.stdout.write(text);
+          return;
+        }
+        if (!opts.style.length) throw new ConvLensError('INVALID_ARGUMENT', 'No style image.', 'Pass --style file.png (several: --style a.png:0.7,b.png:0.3).');
+        const styles = await Promise.all(opts.style.map(async (s) => {
+          const p = parseNamedImage(s);
+          return { name: p.name, image: await readImageTensor(p.path, 3, { maxSide: 1024 }), weight: p.weight };
+        }));
+        const backbone = opts.model ? loadModelFile(opts.model, engine) : undefined;
+        const r = await styleTransfer(engine, {
+          ...(backbone ? { backbone } : {}),
+          ...(contentImg ? { content: contentImg } : {}),
+          styles: styles.map((s) => ({ image: s.image, weight: s.weight })),
+          ...(size ? { size } : contentImg ? {} : { size: [256, 256] as [number, number] }),
+          ...(opts.styleLayers ? { styleLayers: opts.styleLayers.split(',') } : {}),
+          ...(opts.contentLayers ? { contentLayers: opts.contentLayers.split(',') } : {}),
+          styleWeight: opts.styleWeight,
+          ...(opts.contentWeight !== undefined ? { contentWeight: opts.contentWeight } : {}),
+          ...(opts.tvWeight !== undefined ? { tvWeight: opts.tvWeight } : {}),
+          styleScale: opts.styleScale,
+          keepColors: !!opts.keepColors,
+          optimizer: opts.optimizer as OptimizerName,
+          ...(opts.steps ? { steps: opts.steps } : {}),
+          ...(opts.lr ? { lr: opts.lr } : {}),
+          ...(opts.init ? { init: opts.init as 'content' | 'noise' | 'style' } : {}),
+          seed: opts.seed,
+          frames: opts.frames,
+          signal: job.signal!,
+          onProgress: job.onProgress!,
+        });
+        job.done();
+        writeFileAtomic(join(opts.out, 'result.png'), await encodePng(tensorImage(r.image)));
+        const stepFiles: string[] = [];
+        for (const f of r.frames) {
+          const file = `step-${String(f.step).padStart(4, '0')}.png`;
+          writeFileAtomic(join(opts.out, file), await encodePng(toRaw(f.image, r.image.dims)));
+          stepFiles.push(file);
+        }
+        const tile = 200;
+        const inputs: Tensor[] = [...(contentImg ? [contentImg] : []), ...styles.map((s) => s.image)];
+        const heads = [...(contentImg ? ['content'] : []), ...styles.map((s) => `style: ${s.name}${styles.length > 1 ? ` (${s.weight})` : ''}`), 'result'];
+        writeFileAtomic(join(opts.out, 'figure.png'), await gridFigure({ columns: heads, rows: [{ lines: [], cells: [...inputs.map((t) => displaySize(tensorImage(t), tile)), displaySize(tensorImage(r.image), tile)].map((c) => fit(c, tile)) }] }));
+        writeFileAtomic(join(opts.out, 'strip.png'), await gridFigure({ columns: r.frames.map((f) => `step ${f.step}`), rows: [{ lines: [], cells: r.frames.map((f) => fit(toRaw(f.image, r.image.dims), 160)) }] }));
+        writeFileAtomic(join(opts.out, 'optimization.gif'), encodeGif(r.frames.map((f) => fit(toRaw(f.image, r.image.dims), 256)), 200, 1200));
+        const text = summaryJson({ command: 'style', mode: contentImg ? 'transfer' : 'texture', content: content ?? null, styles: styles.map((s) => ({ name: s.name, weight: s.weight })), params: r.params, loss: r.history.filter((_, i) => i % 10 === 0 || i === r.history.length - 1).map((h) => ({ step: h.step, loss: -h.value, ...Object.fromEntries(Object.entries(h.terms).map(([k, v]) => [k, -v])) })), files: { result: 'result.png', figure: 'figure.png', strip: 'strip.png', gif: 'optimization.gif', steps: stepFiles } });
+        writeFileAtomic(join(opts.out, 'summary.json'), text);
+        if (opts.json) process.stdout.write(text);
+        else if (!opts.quiet) process.stderr.write(`wrote ${join(opts.out, 'result.png')} (${r.image.dims[3]}x${r.image.dims[2]}) in ${((r.params['ms'] as number) / 1000).toFixed(1)} s\n`);
+      } finally {
+        job.done();
+        await engine.dispose();
+      }
+    });
+}
+
+/** Scales an image so its longer side is `side` (bilinear), for figures. */
+function fit(img: ReturnType<typeof toRaw>, side: number): ReturnType<typeof toRaw> {
+  const k = side / Math.max(img.width, img.height);
+  if (Math.abs(k - 1) < 1e-6) return img;
+  return resize(img, Math.max(1, Math.round(img.width * k)), Math.max(1, Math.round(img.height * k)), 'bilinear');
+}
+

@@ -1,0 +1,118 @@
+// DeepDream (Mordvintsev, Olah & Tyka 2015; the deepdream notebook's algorithm): amplify what a
+// layer sees by gradient ascent on its mean squared activation, from the smallest octave to the
+// full size, re-injecting the detail each octave added; each step rolls the image by a random
+// shift (jitter), divides the gradient by its mean absolute value and clips to [0, 1].
+// Guided dreaming pulls each position towards the best-matching features of a guide image.
+import { ConvLensError } from '../../engine/errors.js';
+import type { Tensor } from '../../engine/tensor.js';
+import type { Model } from '../../models/model.js';
+import { resamplePlane } from '../../render/heatmap.js';
+import type { JobOptions } from '../jobs.js';
+import { extractFeatures, SynthesisSession } from './graph.js';
+import { guide as guideObjective, layerL2, parseObjective, type Objective } from './objectives.js';
+import { ascend, type Frame } from './optimize.js';
+import { pixelParam } from './params.js';
+import { roll } from './transforms.js';
+
+export interface DreamOptions extends JobOptions {
+  /** the layer to amplify (mean squared activation), or an objective string (channel:relu3:5, ...) */
+  layer?: string;
+  objective?: string | Objective;
+  octaves?: number;
+  octaveScale?: number;
+  /** gradient steps per octave */
+  steps?: number;
+  /** step size in image units after L1 normalization (the notebook's 1.5 / 255 ~ 0.006) */
+  stepSize?: number;
+  /** random roll of up to this many pixels each step */
+  jitter?: number;
+  /** guide image [1, C, h, w] in [0, 1]: dream towards its features at `layer` */
+  guide?: Tensor;
+  seed?: number;
+  /** frames per octave kept for the GIF */
+  frames?: number;
+}
+
+export interface DreamResult {
+  image: Tensor;
+  /** the result after each octave, smallest first */
+  octaves: Tensor[];
+  frames: { octave: number; frame: Frame; height: number; width: number }[];
+  params: Record<string, unknown>;
+}
+
+/** Bilinear resize of an image-space batch [N, C, h, w] -> [N, C, H, W]. */
+export function resizeImages(x: Float32Array, dims: readonly number[], H: number, W: number): Float32Array {
+  const [n, c, h, w] = dims as [number, number, number, number];
+  const out = new Float32Array(n * c * H * W);
+  for (let p = 0; p < n * c; p++) out.set(resamplePlane(x.subarray(p * h * w, (p + 1) * h * w), w, h, W, H, 'bilinear'), p * H * W);
+  return out;
+}
+
+export async function dream(model: Model, image: Tensor, o: DreamOptions = {}): Promise<DreamResult> {
+  const [N, C, H, W] = image.dims as [number, 1 | 3, number, number];
+  const octaves = o.octaves ?? 4;
+  const scale = o.octaveScale ?? 1.4;
+  const steps = o.steps ?? 10;
+  const stepSize = o.stepSize ?? 1.5 / 255;
+  const jitter = o.jitter ?? 32;
+  const layer = o.layer ?? model.lastSpatialLayer();
+  let objective: Objective;
+  if (o.guide) {
+    const [gf] = await extractFeatures(model, o.guide, [{ layer }]);
+    const [, gc, gh, gw] = gf!.dims as number[];
+    // [1, C, h, w] -> [C, h*w]
+    objective = guideObjective(layer, { dtype: 'float32', dims: [gc!, gh! * gw!], data: gf!.data });
+  } else objective = o.objective === undefined ? layerL2(layer) : typeof o.objective === 'string' ? parseObjective(o.objective) : o.objective;
+
+  // Octave sizes, smallest first.
+  const sizes: [number, number][] = [];
+  for (let k = octaves - 1; k >= 0; k--) sizes.push([Math.max(8, Math.round(H / scale ** k)), Math.max(8, Math.round(W / scale ** k))]);
+  const base = image.data as Float32Array;
+  const bases = sizes.map(([h, w]) => resizeImages(base, image.dims, h, w));
+  let detail: Float32Array = new Float32Array(N * C * sizes[0]![0] * sizes[0]![1]);
+  let prevSize = sizes[0]!;
+  const param = pixelParam({ range: 'clip' });
+  const results: Tensor[] = [];
+  const frames: DreamResult['frames'] = [];
+  let current: Float32Array = new Float32Array(0);
+  for (let k = 0; k < sizes.length; k++) {
+    const [h, w] = sizes[k]!;
+    if (k > 0) detail = resizeImages(detail, [N, C, prevSize[0], prevSize[1]], h, w);
+    prevSize = [h, w];
+    const src = new Float32Array(bases[k]!.length);
+    for (let i = 0; i < src.length; i++) src[i] = Math.min(1, Math.max(0, bases[k]![i]! + detail[i]!));
+    const shape = { batch: N, channels: C, height: h, width: w };
+    let session: SynthesisSession;
+    try {
+      session = await SynthesisSession.create({ model, shape, param, objective, warp: { height: h, width: w } });
+    } catch (e) {
+      if (e instanceof ConvLensError && e.code === 'SHAPE_MISMATCH') throw new ConvLensError('SHAPE_MISMATCH', `DeepDream needs a layer the model computes at any image size: ${e.message}`, 'Pick a convolutional layer (--layer), before any flatten or dense layer.', { cause: e });
+      throw e;
+    }
+    const r = await ascend(session, src, {
+      steps,
+      lr: stepSize,
+      optimizer: 'l1-sgd',
+      transforms: [roll(Math.min(jitter, Math.floor(Math.min(h, w) / 2)))],
+      seed: (o.seed ?? 0) + k,
+      frames: o.frames ?? 0,
+      phase: `octave ${k + 1}/${sizes.length} (${w}x${h})`,
+      progressOffset: k * steps,
+      progressTotal: sizes.length * steps,
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    });
+    current = r.theta;
+    for (const f of r.frames) frames.push({ octave: k, frame: f, height: h, width: w });
+    results.push({ dtype: 'float32', dims: [N, C, h, w], data: Float32Array.from(current) });
+    detail = new Float32Array(current.length);
+    for (let i = 0; i < current.length; i++) detail[i] = current[i]! - bases[k]![i]!;
+  }
+  return {
+    image: { dtype: 'float32', dims: [N, C, H, W], data: current },
+    octaves: results,
+    frames,
+    params: { layer, objective: o.guide ? `guide(${layer})` : typeof o.objective === 'string' ? o.objective : objective.key, octaves, octaveScale: scale, steps, stepSize, jitter, seed: o.seed ?? 0, sizes },
+  };
+}

@@ -1,0 +1,293 @@
+// Feature visualization (Olah et al., Distill 2017; Lucid's render.render_vis): gradient ascent
+// on an objective from a seeded start, through a parameterization and random transforms, with
+// regularizers. Multi-faceted visualization (Nguyen et al. 2016): cluster a class's training
+// images by their activations and visualize each cluster's direction together with the class.
+import { ConvLensError } from '../../engine/errors.js';
+import type { Tensor } from '../../engine/tensor.js';
+import { gaussian, seededRandom } from '../../models/init.js';
+import type { Model } from '../../models/model.js';
+import { softmax } from '../predict.js';
+import { throwIfCancelled, type JobOptions } from '../jobs.js';
+import { extractFeatures, modelChannels, modelInputSize, SynthesisSession, type ImageShape } from './graph.js';
+import { classLogit, direction, imageMatch, l1, l2, parseObjective, sum, tv, weighted, type Objective } from './objectives.js';
+import { ascend, type Frame, type OptimizerName, type StepRegularizers } from './optimize.js';
+import { fourierParam, pixelParam, type Parameterization } from './params.js';
+import { parseTransforms, standardTransforms, type Transform } from './transforms.js';
+
+export interface FeatvizOptions extends JobOptions {
+  /** what to maximize: an Objective or a string (see parseObjective); `class:*` = one image per class */
+  objective: Objective | string;
+  /** images optimized together (default 1, or the class count for `class:*`) */
+  batch?: number;
+  /** image size (default: the model's input size, 128 for models that take any size) */
+  size?: [number, number];
+  /** 'fourier' (default, decorrelated colour) or 'pixel' (sigmoid range), or any Parameterization */
+  param?: 'fourier' | 'pixel' | Parameterization;
+  /** random transforms each step: a list, a spec string, or 'standard' (default) / 'none' */
+  transforms?: readonly Transform[] | string;
+  steps?: number;
+  lr?: number;
+  optimizer?: OptimizerName;
+  seed?: number;
+  /** start: zero (grey), noise (default: the parameterization's small random start), or images [N, C, H, W] in [0, 1] */
+  start?: 'zero' | 'noise' | Tensor;
+  /** in-graph penalties on the image, weights (subtracted from the objective); L1/L2 pull towards `background` */
+  penalties?: { l1?: number; l2?: number; tv?: number };
+  /** the neutral grey level: L1/L2 centre, what transforms show outside the image, the 'zero' start (default 0.5; 0 for black-background data such as Fashion-MNIST) */
+  background?: number;
+  /** between-step regularizers (decay, blur every k steps, norm/contribution clipping) */
+  regularizers?: StepRegularizers;
+  /** frames kept for the strip and the GIF (default 8) */
+  frames?: number;
+}
+
+export interface FeatvizResult {
+  /** the images, [N, C, H, W] in [0, 1] */
+  images: Tensor;
+  frames: Frame[];
+  history: { step: number; value: number; terms: Record<string, number> }[];
+  /** the model's prediction for each final image (softmax of the logits, untransformed) */
+  predictions: { index: number; label: string; probability: number; logits: number[] }[];
+  objective: string;
+  params: Record<string, unknown>;
+}
+
+/** `class:*` -> one image per class, each maximizing its own logit. */
+function expandObjective(model: Model, spec: string): { objective: Objective; batch?: number } {
+  const s = spec.trim();
+  const all = /^(class|logit):\*$/i.exec(s);
+  if (all) return { objective: sum(...model.labels.map((_, k) => classLogit(k, k))), batch: model.labels.length };
+  return { objective: parseObjective(s) };
+}
+
+export function resolveParam(p: FeatvizOptions['param']): Parameterization {
+  if (p === undefined || p === 'fourier') return fourierParam();
+  if (p === 'pixel') return pixelParam({ range: 'sigmoid', decorrelate: true });
+  if (typeof p === 'string') throw new ConvLensError('INVALID_ARGUMENT', `Unknown parameterization "${p}".`, 'Use fourier or pixel.');
+  return p;
+}
+
+/** The image size featviz uses by default for a model. */
+export function defaultSize(model: Model): [number, number] {
+  return modelInputSize(model) ?? [128, 128];
+}
+
+export async function featureVisualization(model: Model, o: FeatvizOptions): Promise<FeatvizResult> {
+  const t0 = performance.now();
+  let objective: Objective;
+  let batch = o.batch;
+  if (typeof o.objective === 'string') {
+    const e = expandObjective(model, o.objective);
+    objective = e.objective;
+    batch ??= e.batch;
+  } else objective = o.objective;
+  batch ??= o.start && typeof o.start !== 'string' ? o.start.dims[0]! : 1;
+  const [H, W] = o.size ?? defaultSize(model);
+  const channels = modelChannels(model);
+  const shape: ImageShape = { batch, channels, height: H, width: W };
+  const param = resolveParam(o.param);
+  const transforms = typeof o.transforms === 'string' ? parseTransforms(o.transforms, Math.min(H, W)) : o.transforms ?? standardTransforms(Math.min(H, W));
+  const pen = o.penalties ?? {};
+  const terms: Objective[] = [objective];
+  const bg = o.background ?? 0.5;
+  if (pen.l1) terms.push(weighted(pen.l1, l1(bg)));
+  if (pen.l2) terms.push(weighted(pen.l2, l2(bg)));
+  if (pen.tv) terms.push(weighted(pen.tv, tv()));
+  const full = sum(...terms);
+  const warp = transforms.length ? { height: modelInputSize(model)?.[0] ?? H, width: modelInputSize(model)?.[1] ?? W, fill: bg } : undefined;
+  const session = await SynthesisSession.create({ model, shape, param, objective: full, ...(warp ? { warp } : {}) }, [model.output]);
+  const seed = o.seed ?? 0;
+  const rand = seededRandom(seed);
+  let theta: Float32Array;
+  if (o.start && typeof o.start !== 'string') {
+    if (o.start.dims.join('x') !== [batch, channels, H, W].join('x')) {
+      throw new ConvLensError('SHAPE_MISMATCH', `Start images have shape [${o.start.dims.join(', ')}]; [${batch}, ${channels}, ${H}, ${W}] are needed.`);
+    }
+    theta = param.kind === 'pixel' ? param.init(shape, rand, o.start.data as Float32Array) : await fitParam(model, shape, param, o.start, rand);
+  } else {
+    theta = param.init(shape, rand);
+    if (o.start === 'zero') {
+      if (param.kind === 'pixel') theta = param.init(shape, rand, new Float32Array(theta.length).fill(bg));
+      else theta.fill(0);
+    }
+  }
+  const steps = o.steps ?? 256;
+  const lr = o.lr ?? 0.05;
+  const r = await ascend(session, theta, {
+    steps,
+    lr,
+    optimizer: o.optimizer ?? 'adam',
+    transforms,
+    seed: seed + 1,
+    frames: o.frames ?? 8,
+    ...(o.regularizers ? { regularizers: o.regularizers } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    phase: 'visualizing',
+  });
+  const images: Tensor = { dtype: 'float32', dims: [batch, channels, H, W], data: r.image };
+  const predictions = await predictImages(model, images);
+  return {
+    images,
+    frames: r.frames,
+    history: r.history,
+    predictions,
+    objective: typeof o.objective === 'string' ? o.objective : objective.key,
+    params: { steps, lr, optimizer: o.optimizer ?? 'adam', param: param.key, transforms, seed, size: [H, W], batch, penalties: pen, background: bg, regularizers: o.regularizers ?? {}, ms: Math.round(performance.now() - t0) },
+  };
+}
+
+/** Softmax predictions of images in image space (resized to the model size only if it is fixed and equal). */
+export async function predictImages(model: Model, images: Tensor): Promise<FeatvizResult['predictions']> {
+  const fixed = modelInputSize(model);
+  const [, , H, W] = images.dims as number[];
+  if (fixed && (fixed[0] !== H || fixed[1] !== W)) return [];
+  const [logits] = await extractFeatures(model, images, [{ layer: model.output }]);
+  const n = images.dims[0]!;
+  const K = logits!.data.length / n;
+  const out: FeatvizResult['predictions'] = [];
+  for (let i = 0; i < n; i++) {
+    const z = Array.from((logits!.data as Float32Array).subarray(i * K, (i + 1) * K));
+    const p = softmax(z);
+    let best = 0;
+    for (let k = 1; k < K; k++) if (p[k]! > p[best]!) best = k;
+    out.push({ index: best, label: model.labels[best] ?? `class ${best}`, probability: p[best]!, logits: z });
+  }
+  return out;
+}
+
+/** Fits a parameterization to start images (200 Adam steps on the squared error). */
+export async function fitParam(model: Model, shape: ImageShape, param: Parameterization, target: Tensor, rand: () => number): Promise<Float32Array> {
+  const session = await SynthesisSession.create({ model, shape, param, objective: imageMatch(target) });
+  const theta = param.init(shape, rand);
+  await ascend(session, theta, { steps: 200, lr: 0.1, optimizer: 'adam', phase: 'fitting the start image' });
+  return theta;
+}
+
+// ------------------------------------------------------------------ multi-faceted visualization
+
+export interface FacetOptions extends Omit<FeatvizOptions, 'objective' | 'batch' | 'start'> {
+  /** the class to visualize */
+  target: number | string;
+  /** facets (clusters) */
+  facets?: number;
+  /** layer whose activations are clustered and whose facet directions are followed (default: the last spatial layer) */
+  layer?: string;
+  /** weight of the facet direction relative to the class logit */
+  facetWeight?: number;
+}
+
+export interface FacetResult extends FeatvizResult {
+  /** images per facet, their indices into the given images */
+  clusters: number[][];
+  layer: string;
+}
+
+/**
+ * Multi-faceted feature visualization: k-means (seeded, k-means++) on the spatially pooled
+ * activations of the class's images at `layer`; facet k maximizes the class logit plus the
+ * direction of its cluster centre (relative to the mean of all images), starting from the
+ * cluster's mean image (Nguyen, Yosinski & Clune 2016 start from the mean image too).
+ */
+export async function facetVisualization(model: Model, classImages: Tensor, o: FacetOptions): Promise<FacetResult> {
+  const k = o.facets ?? 4;
+  const layer = model.resolveLayer(o.layer ?? model.lastSpatialLayer());
+  const [n, C, H, W] = classImages.dims as [number, number, number, number];
+  if (n < k) throw new ConvLensError('INVALID_ARGUMENT', `${n} images cannot make ${k} facets.`, 'Give more images of the class or ask for fewer facets.');
+  throwIfCancelled(o.signal, 'the facet visualization');
+  const feats: Float32Array[] = [];
+  for (let s = 0; s < n; s += 64) {
+    const m = Math.min(64, n - s);
+    const part: Tensor = { dtype: 'float32', dims: [m, C, H, W], data: (classImages.data as Float32Array).subarray(s * C * H * W, (s + m) * C * H * W) };
+    const [f] = await extractFeatures(model, part, [{ layer }]);
+    const [, D] = f!.dims as number[];
+    const per = f!.data.length / m;
+    const sp = per / D!;
+    for (let i = 0; i < m; i++) {
+      const v = new Float32Array(D!);
+      for (let d = 0; d < D!; d++) {
+        let acc = 0;
+        for (let p = 0; p < sp; p++) acc += (f!.data as Float32Array)[i * per + d * sp + p]!;
+        v[d] = acc / sp;
+      }
+      feats.push(v);
+    }
+  }
+  const { assign, centres } = kmeans(feats, k, o.seed ?? 0);
+  const D = feats[0]!.length;
+  const mean = new Float32Array(D);
+  for (const f of feats) for (let d = 0; d < D; d++) mean[d]! += f[d]! / feats.length;
+  const clusters = Array.from({ length: k }, (_, c) => assign.flatMap((a, i) => (a === c ? [i] : [])));
+  const start = new Float32Array(k * C * H * W);
+  clusters.forEach((members, c) => {
+    for (const i of members) for (let q = 0; q < C * H * W; q++) start[c * C * H * W + q]! += (classImages.data as Float32Array)[i * C * H * W + q]! / members.length;
+  });
+  const w = o.facetWeight ?? 1;
+  const terms: Objective[] = [];
+  centres.forEach((centre, c) => {
+    const dir = new Float32Array(D);
+    let norm = 0;
+    for (let d = 0; d < D; d++) norm += (dir[d] = centre[d]! - mean[d]!) ** 2;
+    norm = Math.sqrt(norm) || 1;
+    for (let d = 0; d < D; d++) dir[d]! /= norm;
+    terms.push(classLogit(o.target, c), weighted(w, direction(layer, dir, c, `facet${c}`)));
+  });
+  const result = await featureVisualization(model, {
+    ...o,
+    objective: sum(...terms),
+    batch: k,
+    size: [H, W],
+    param: o.param ?? 'pixel',
+    start: { dtype: 'float32', dims: [k, C, H, W], data: start },
+  });
+  return { ...result, clusters, layer, objective: `facets(${o.target}, ${k}, ${layer})` };
+}
+
+/** Seeded k-means with k-means++ initialization; 50 Lloyd iterations at most. */
+export function kmeans(points: Float32Array[], k: number, seed: number): { assign: number[]; centres: Float32Array[] } {
+  const rand = seededRandom(seed + 17);
+  const D = points[0]!.length;
+  const dist = (a: Float32Array, b: Float32Array): number => {
+    let s = 0;
+    for (let d = 0; d < D; d++) s += (a[d]! - b[d]!) ** 2;
+    return s;
+  };
+  const centres: Float32Array[] = [Float32Array.from(points[Math.floor(rand() * points.length)]!)];
+  while (centres.length < k) {
+    const d2 = points.map((p) => Math.min(...centres.map((c) => dist(p, c))));
+    const total = d2.reduce((a, b) => a + b, 0);
+    let r = rand() * total;
+    let pick = 0;
+    for (; pick < points.length - 1; pick++) if ((r -= d2[pick]!) <= 0) break;
+    centres.push(Float32Array.from(points[pick]!));
+  }
+  let assign = new Array<number>(points.length).fill(0);
+  for (let it = 0; it < 50; it++) {
+    const next = points.map((p) => {
+      let best = 0;
+      for (let c = 1; c < k; c++) if (dist(p, centres[c]!) < dist(p, centres[best]!)) best = c;
+      return best;
+    });
+    const changed = next.some((a, i) => a !== assign[i]);
+    assign = next;
+    for (let c = 0; c < k; c++) {
+      const members = points.filter((_, i) => assign[i] === c);
+      if (!members.length) {
+        centres[c] = Float32Array.from(points[Math.floor(rand() * points.length)]!); // re-seed an empty cluster
+        continue;
+      }
+      const m = new Float32Array(D);
+      for (const p of members) for (let d = 0; d < D; d++) m[d]! += p[d]! / members.length;
+      centres[c] = m;
+    }
+    if (!changed && it > 0) break;
+  }
+  return { assign, centres };
+}
+
+/** Small random images (grey + noise), for tests and starts. */
+export function noiseImages(shape: ImageShape, seed: number, sd = 0.1): Tensor {
+  const rand = seededRandom(seed);
+  const n = shape.batch * shape.channels * shape.height * shape.width;
+  return { dtype: 'float32', dims: [shape.batch, shape.channels, shape.height, shape.width], data: Float32Array.from({ length: n }, () => Math.min(1, Math.max(0, 0.5 + sd * gaussian(rand)))) };
+}

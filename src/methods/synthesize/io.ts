@@ -1,0 +1,63 @@
+// Reading and writing images in image space ([1, C, H, W] floats in [0, 1]) for the synthesis
+// commands and the studio.
+import sharp from 'sharp';
+import { ConvLensError } from '../../engine/errors.js';
+import type { Tensor } from '../../engine/tensor.js';
+import { readFileOrExplain, writeFileAtomic } from '../../io/files.js';
+import { encodePng } from '../../io/image.js';
+import { fromRaw, tensorImage } from './render.js';
+
+/**
+ * Decodes an image to image space, gray (1) or RGB (3), resized so its longer side is `maxSide`
+ * (keeping the aspect ratio), or to exactly `size` [H, W].
+ */
+export async function decodeImageTensor(bytes: Uint8Array, source: string, channels: 1 | 3, o: { maxSide?: number; size?: [number, number] } = {}): Promise<Tensor> {
+  try {
+    let img = sharp(bytes, { failOn: 'error' }).rotate();
+    img = channels === 1 ? img.grayscale() : img.removeAlpha().toColourspace('srgb');
+    if (o.size) img = img.resize(o.size[1], o.size[0], { fit: 'fill', kernel: 'lanczos3' });
+    else if (o.maxSide) img = img.resize(o.maxSide, o.maxSide, { fit: 'inside', kernel: 'lanczos3' });
+    const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
+    return fromRaw({ width: info.width, height: info.height, channels: info.channels === 1 ? 1 : 3, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) }, channels);
+  } catch (e) {
+    throw new ConvLensError('INPUT_UNREADABLE', `Cannot decode ${source} as an image: ${(e as Error).message}.`, 'Use a PNG, JPEG or WebP file.', { cause: e });
+  }
+}
+
+export async function readImageTensor(path: string, channels: 1 | 3, o: { maxSide?: number; size?: [number, number] } = {}): Promise<Tensor> {
+  return decodeImageTensor(readFileOrExplain(path, 'image'), `"${path}"`, channels, o);
+}
+
+/** Concatenates [1, C, H, W] tensors of one size into a batch. */
+export function stack(images: Tensor[]): Tensor {
+  const [, c, h, w] = images[0]!.dims as number[];
+  for (const t of images) if (t.dims.join('x') !== images[0]!.dims.join('x')) throw new ConvLensError('SHAPE_MISMATCH', `Images differ in size: [${t.dims.join(', ')}] vs [${images[0]!.dims.join(', ')}].`);
+  const per = c! * h! * w!;
+  const data = new Float32Array(images.length * per);
+  images.forEach((t, i) => data.set(t.data as Float32Array, i * per));
+  return { dtype: 'float32', dims: [images.length, c!, h!, w!], data };
+}
+
+export async function writeImagePng(path: string, t: Tensor, k = 0): Promise<void> {
+  writeFileAtomic(path, await encodePng(tensorImage(t, k)));
+}
+
+/** JSON with six significant digits, as the other commands write their summaries. */
+export function summaryJson(value: unknown): string {
+  return `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v instanceof Float32Array ? Array.from(v) : v), 2)}\n`;
+}
+
+/** "name=path[:weight]" or "path[:weight]" -> parts. */
+export function parseNamedImage(spec: string): { name: string; path: string; weight: number } {
+  let rest = spec;
+  let weight = 1;
+  const w = /:(\d*\.?\d+)$/.exec(rest);
+  if (w) {
+    weight = Number(w[1]);
+    rest = rest.slice(0, w.index);
+  }
+  const eq = rest.indexOf('=');
+  const name = eq > 0 ? rest.slice(0, eq) : rest.replace(/^.*[\\/]/, '').replace(/\.\w+$/, '');
+  const path = eq > 0 ? rest.slice(eq + 1) : rest;
+  return { name, path, weight };
+}

@@ -1,0 +1,120 @@
+// The synthesis commands end to end (built CLI): files written, summaries, errors.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '..', '..');
+const cli = join(root, 'bin', 'convlens.js');
+const fm = (f: string): string => join(root, 'samples', 'fashion-mnist', f);
+const tmp = mkdtempSync(join(tmpdir(), 'convlens-synth-'));
+
+async function convlens(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('node', [cli, ...args, '--threads', '2'], { cwd: root, maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+const json = (dir: string): Record<string, unknown> => JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Record<string, unknown>;
+
+describe('convlens featviz', () => {
+  it('writes the result grid, the strip, the GIF, one PNG per image and a summary with predictions', async () => {
+    const out = join(tmp, 'featviz');
+    const r = await convlens('featviz', '--objective', 'class:*', '--param', 'pixel-clip', '--start', 'zero', '--background', '0', '--tv', '2', '--blur-every', '4', '--steps', '16', '--frames', '3', '--out', out, '-q');
+    expect(r.code, r.stderr).toBe(0);
+    for (const f of ['result.png', 'strip.png', 'optimization.gif', 'image-1.png', 'image-10.png']) expect(existsSync(join(out, f)), f).toBe(true);
+    expect(readFileSync(join(out, 'optimization.gif')).subarray(0, 6).toString()).toBe('GIF89a');
+    const s = json(out);
+    const images = s['images'] as { label: string; prediction: { label: string } }[];
+    expect(images.map((i) => i.label)).toEqual(['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']);
+    expect(images.filter((i) => i.prediction.label === i.label).length).toBeGreaterThanOrEqual(8);
+    const meta = await sharp(join(out, 'image-1.png')).metadata();
+    expect([meta.width, meta.height]).toEqual([112, 112]);
+  });
+
+  it('multi-faceted visualization of a class from the committed subset', async () => {
+    const out = join(tmp, 'facets');
+    const r = await convlens('featviz', '--facets', '3', '--target', 'Bag', '--steps', '8', '--frames', '2', '--out', out, '-q');
+    expect(r.code, r.stderr).toBe(0);
+    const s = json(out) as { facets: { clusterSizes: number[]; target: string }; images: unknown[] };
+    expect(s.facets.target).toBe('Bag');
+    expect(s.facets.clusterSizes).toHaveLength(3);
+    expect(s.images).toHaveLength(3);
+  });
+
+  it('explains a bad objective', async () => {
+    const r = await convlens('featviz', '--objective', 'channel:relu3:500', '--steps', '2', '--out', join(tmp, 'bad'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/64 channels; channel 500 does not exist/);
+  });
+});
+
+describe('convlens adversarial / invert / dream', () => {
+  it('adversarial: PGD flips the predictions within the budget and draws the perturbation', async () => {
+    const out = join(tmp, 'adv');
+    const r = await convlens('adversarial', fm('ankle-boot-test0.png'), fm('shirt-test4.png'), '--epsilon', '0.1', '--steps', '10', '--npy', '--out', out, '-q');
+    expect(r.code, r.stderr).toBe(0);
+    const s = json(out) as { images: { success: boolean; linf: number; files: { perturbation: string } }[] };
+    for (const i of s.images) {
+      expect(i.success).toBe(true);
+      expect(i.linf).toBeLessThanOrEqual(0.1 + 1e-6);
+      expect(existsSync(join(out, i.files.perturbation))).toBe(true);
+    }
+    for (const f of ['figure.png', 'adversarial.npy', 'perturbation.npy']) expect(existsSync(join(out, f)), f).toBe(true);
+    const bad = await convlens('adversarial', fm('bag-test18.png'), '--epsilon', 'lots', '--out', out);
+    expect(bad.stderr).toMatch(/Cannot read epsilon "lots"/);
+  });
+
+  it('invert: a grid over layers and a summary of distances', async () => {
+    const out = join(tmp, 'invert');
+    const r = await convlens('invert', fm('bag-test18.png'), '--layers', 'conv1,relu4', '--steps', '30', '--out', out, '-q');
+    expect(r.code, r.stderr).toBe(0);
+    const s = json(out) as { layers: { layer: string; pixelMse: number }[] };
+    expect(s.layers.map((l) => l.layer)).toEqual(['conv1', 'relu4']);
+    expect(existsSync(join(out, 'grid.png'))).toBe(true);
+    expect(existsSync(join(out, 'bag-test18.conv1.png'))).toBe(true);
+  });
+
+  it('dream: result at the photo\'s size, a figure of the octaves and a GIF', async () => {
+    const out = join(tmp, 'dream');
+    const r = await convlens('dream', join(root, 'samples', 'photos', 'chelsea.png'), '--layer', 'relu2', '--octaves', '2', '--steps', '2', '--max-side', '64', '--out', out, '-q');
+    expect(r.code, r.stderr).toBe(0);
+    const meta = await sharp(join(out, 'result.png')).metadata();
+    expect([meta.width, meta.height]).toEqual([64, 43]);
+    for (const f of ['figure.png', 'optimization.gif', 'summary.json']) expect(existsSync(join(out, f)), f).toBe(true);
+  });
+});
+
+describe('convlens style / style-train', () => {
+  it('texture synthesis writes the result, the intermediate steps and a figure', async () => {
+    const out = join(tmp, 'texture');
+    const r = await convlens('style', '--style', join(root, 'samples', 'textures', 'gravel.png'), '--size', '32', '--steps', '4', '--frames', '2', '--out', out, '-q');
+    expect(r.code, r.stderr).toBe(0);
+    for (const f of ['result.png', 'figure.png', 'strip.png', 'optimization.gif', 'step-0000.png', 'step-0004.png']) expect(existsSync(join(out, f)), f).toBe(true);
+    expect((json(out) as { mode: string }).mode).toBe('texture');
+    const none = await convlens('style', join(root, 'samples', 'photos', 'chelsea.png'), '--out', out);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/No style image/);
+  });
+
+  it('style-train exports a two-style ONNX network that `style --net` runs and blends', async () => {
+    const net = join(tmp, 'net.onnx');
+    const r = await convlens('style-train', '--style', `a=${join(root, 'samples', 'textures', 'brick.png')}`, '--style', `b=${join(root, 'samples', 'photos', 'coffee.png')}`, '--content', join(root, 'samples', 'photos', 'rocket.jpg'), '--steps', '3', '--size', '16', '--width', '2', '--blocks', '1', '--out', net, '--json', '-q');
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { styles: string[] }).styles).toEqual(['a', 'b']);
+    const out = join(tmp, 'fast');
+    const s = await convlens('style', join(root, 'samples', 'photos', 'chelsea.png'), '--net', net, '--blend', '1,0;0.5,0.5', '--max-side', '64', '--out', out, '-q');
+    expect(s.code, s.stderr).toBe(0);
+    const meta = await sharp(join(out, 'stylized-0.5_0.5.png')).metadata();
+    expect([meta.width, meta.height]).toEqual([64, 43]);
+    expect(existsSync(join(out, 'result.png'))).toBe(true);
+  });
+});
