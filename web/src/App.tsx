@@ -7,11 +7,12 @@ import { PredictionPanel } from './components/PredictionPanel';
 import { NetworkPanel } from './components/NetworkPanel';
 import { ExplainPanel, type JobStatus } from './components/ExplainPanel';
 import { SummaryPanel } from './components/SummaryPanel';
+import { DiffusionPanel } from './components/DiffusionPanel';
 import { SynthPanel } from './components/SynthPanel';
 import { DatasetPanel, type ChannelFocus } from './components/DatasetPanel';
 import { ErrorBox } from './components/ui';
 
-type Tab = 'network' | 'explain' | 'model' | 'dataset' | 'synth';
+type Tab = 'network' | 'explain' | 'model' | 'dataset' | 'synth' | 'diffusion';
 
 const TABS: { id: Tab; label: string }[] = [
   { id: 'network', label: 'Inside the network' },
@@ -19,6 +20,7 @@ const TABS: { id: Tab; label: string }[] = [
   { id: 'model', label: 'Layers' },
   { id: 'dataset', label: 'Dataset' },
   { id: 'synth', label: 'Make images' },
+  { id: 'diffusion', label: 'Diffusion' },
 ];
 
 /** The image the model sees, decoded once for every canvas that draws it. */
@@ -246,6 +248,9 @@ export function App(): ReactNode {
           </div>
           <div role="tabpanel" hidden={tab !== 'synth'} data-testid="panel-synth">
             <SynthPanel model={usable} images={images} imageId={imageId} />
+          </div>
+          <div role="tabpanel" hidden={tab !== 'diffusion'} data-testid="panel-diffusion">
+            <DiffusionPanel active={tab === 'diffusion'} />
           </div>
         </main>
       </div>

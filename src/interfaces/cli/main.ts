@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ConvLensError } from '../../engine/errors.js';
 import { register as activations } from './commands/activations.js';
 import { register as adversarial } from './commands/adversarial.js';
+import { register as diffuse } from './commands/diffuse.js';
 import { register as dream } from './commands/dream.js';
 import { register as embed } from './commands/embed.js';
 import { register as evaluate } from './commands/evaluate.js';
@@ -27,7 +28,7 @@ program
   .showHelpAfterError()
   .configureOutput({ outputError: (str, write) => write(str) });
 
-for (const register of [studio, summary, predict, activations, train, evaluate, explain, featviz, adversarial, invert, dream, style, styleTrain, index, indexWorker, patches, neighbors, embed]) register(program);
+for (const register of [studio, summary, predict, activations, train, evaluate, explain, featviz, adversarial, invert, dream, style, styleTrain, index, indexWorker, patches, neighbors, embed, diffuse]) register(program);
 
 try {
   await program.parseAsync(process.argv);

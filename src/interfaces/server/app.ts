@@ -12,6 +12,7 @@ import { registerJobRoutes } from './routes/jobs.js';
 import { registerExplainRoutes } from './routes/explain.js';
 import { registerDatasetRoutes } from './routes/dataset.js';
 import { registerSynthesizeRoutes } from './routes/synthesize.js';
+import { registerDiffusionRoutes } from './routes/diffusion.js';
 import { JobManager, toApiError } from './jobs.js';
 import { ImageRegistry, ModelRegistry } from './state.js';
 
@@ -97,6 +98,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   registerExplainRoutes(studio);
   registerDatasetRoutes(studio);
   registerSynthesizeRoutes(studio);
+  registerDiffusionRoutes(studio, options.engine);
 
   const webDir = options.webDir ?? DEFAULT_WEB_DIR;
   if (existsSync(webDir)) {

@@ -1,0 +1,90 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SUBSET_DIR } from '../../src/data/fashion-mnist.js';
+import { decodeModel } from '../../src/engine/onnx/codec.js';
+import { readDiffusionMetadata } from '../../src/methods/diffusion/model.js';
+import { writeTinySdPipeline } from './tiny-sd.js';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '..', '..');
+const cli = join(root, 'bin', 'convlens.js');
+const tmp = mkdtempSync(join(tmpdir(), 'convlens-diffuse-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function convlens(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('node', [cli, ...args], { cwd: root, maxBuffer: 1 << 24 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('convlens diffuse', () => {
+  it('noise: one image noised at chosen steps, a row per schedule', async () => {
+    const out = join(tmp, 'noise.png');
+    const r = await convlens('diffuse', 'noise', join(root, 'samples', 'fashion-mnist', 'bag-test18.png'), '--timesteps', '0,100,500,999', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    const meta = await sharp(out).metadata();
+    expect(meta.width).toBeGreaterThan(4 * 112);
+    expect(meta.height).toBeGreaterThan(2 * 112);
+  });
+
+  it('sample: the built-in denoiser, class prompts, guidance, negative prompt; samples, grid, GIF and summary', async () => {
+    const out = join(tmp, 'boots');
+    const r = await convlens('diffuse', 'sample', 'ankle boot', 'Trousers', '--negative-prompt', 'sneaker', '--count', '2', '--steps', '20', '--guidance', '3', '--seed', '11', '--every', '5', '--classify', '--out', out, '--threads', '2');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/4 images in [\d.]+ s/);
+    for (const f of ['samples.png', 'denoising.png', 'denoising.gif', 'summary.json', '00-ankle-boot-0.png', '01-trousers-1.png']) expect(existsSync(join(out, f)), f).toBe(true);
+    const gif = readFileSync(join(out, 'denoising.gif'));
+    expect(gif.subarray(0, 6).toString()).toBe('GIF89a');
+    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(s.conditions).toEqual(['Ankle boot', 'Trouser']);
+    expect(s.negativeConditions).toEqual(['Sneaker', 'Sneaker']);
+    expect(s.settings).toMatchObject({ steps: 20, guidanceScale: 3, sampler: 'ddim', eta: 0, seed: 11, numImagesPerPrompt: 2, rowsPerStep: 8 });
+    expect(s.images.length).toBe(4);
+    // The same command writes the same images.
+    const again = join(tmp, 'boots2');
+    await convlens('diffuse', 'sample', 'ankle boot', 'Trousers', '--negative-prompt', 'sneaker', '--count', '2', '--steps', '20', '--guidance', '3', '--seed', '11', '--every', '5', '--out', again, '--no-gif', '--threads', '2');
+    expect(readFileSync(join(again, '00-ankle-boot-1.png')).equals(readFileSync(join(out, '00-ankle-boot-1.png')))).toBe(true);
+  });
+
+  it('an unmappable prompt fails with the list of prompts the model knows', async () => {
+    const r = await convlens('diffuse', 'sample', 'a spaceship', '--out', join(tmp, 'x'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Cannot map the prompt "a spaceship" to a condition of this model.');
+    expect(r.stderr).toContain('"Ankle boot"');
+  });
+
+  it('sample --pipeline runs a Stable-Diffusion-style folder', async () => {
+    const dir = join(tmp, 'tiny-sd');
+    writeTinySdPipeline({ dir });
+    const out = join(tmp, 'sd');
+    const r = await convlens('diffuse', 'sample', 'a photo of a cat', '--pipeline', dir, '--negative-prompt', 'blurry', '--steps', '8', '--guidance', '7.5', '--count', '2', '--every', '2', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    const meta = await sharp(join(out, '00-a-photo-of-a-cat-0.png')).metadata();
+    expect([meta.width, meta.height, meta.channels]).toEqual([64, 64, 3]);
+    expect(existsSync(join(out, 'denoising.gif'))).toBe(true);
+  });
+
+  it('train: a tiny U-Net on the committed subset, with checkpoints and --resume', async () => {
+    const out = join(tmp, 'tiny-unet.onnx');
+    const common = ['--data', SUBSET_DIR, '--limit', '60', '--batch', '20', '--widths', '8,16', '--groups', '4', '--threads', '1', '--quiet'];
+    const r = await convlens('diffuse', 'train', ...common, '--epochs', '1', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/after 3 steps/);
+    const g = decodeModel(readFileSync(out), { source: out });
+    expect(readDiffusionMetadata(g, out).labels.length).toBe(10);
+    expect(JSON.parse(g.metadata.get('convlens.training')!).command).toContain('diffuse train');
+    // Extend the finished run by one epoch from its checkpoint.
+    const more = await convlens('diffuse', 'train', '--resume', `${out}.ckpt`, '--epochs', '2', '--quiet');
+    expect(more.code, more.stderr).toBe(0);
+    expect(more.stdout).toMatch(/after 6 steps/);
+  });
+});
