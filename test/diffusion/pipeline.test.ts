@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { StableDiffusionPipeline } from '../../src/methods/diffusion/pipeline.js';
 import type { GenerateRequest, GenerateResult } from '../../src/methods/diffusion/generate.js';
 import { TINY_WORDS, writeTinySdPipeline } from './tiny-sd.js';
@@ -9,14 +10,15 @@ import { TINY_WORDS, writeTinySdPipeline } from './tiny-sd.js';
 // End to end through a tiny randomly initialized SD-style pipeline (builder-made ONNX files with
 // diffusers' input/output names, CLIP BPE vocabulary files, SD 1.x scheduler config).
 const root = mkdtempSync(join(tmpdir(), 'convlens-tiny-sd-'));
+const backend = nodeBackend();
 let pipe: StableDiffusionPipeline;
 let pipeInt64: StableDiffusionPipeline;
 
 beforeAll(async () => {
   writeTinySdPipeline({ dir: join(root, 'float'), seed: 1 });
   writeTinySdPipeline({ dir: join(root, 'int64'), seed: 2, timestepType: 'int64' });
-  pipe = await StableDiffusionPipeline.open(join(root, 'float'), { threads: 1 });
-  pipeInt64 = await StableDiffusionPipeline.open(join(root, 'int64'), { threads: 1 });
+  pipe = await StableDiffusionPipeline.open(join(root, 'float'), backend, { threads: 1 });
+  pipeInt64 = await StableDiffusionPipeline.open(join(root, 'int64'), backend, { threads: 1 });
 });
 
 afterAll(async () => {
@@ -99,9 +101,9 @@ describe('Stable-Diffusion-style ONNX pipeline (tiny, random weights)', () => {
   it('works with int64 timesteps (optimum exports) and says what is missing from a folder', async () => {
     const r = await pipeInt64.generate({ ...base, numImagesPerPrompt: 2 });
     expect(r.images.length).toBe(2);
-    await expect(StableDiffusionPipeline.open(join(root, 'nowhere'))).rejects.toThrow(/does not exist/);
+    await expect(StableDiffusionPipeline.open(join(root, 'nowhere'), backend)).rejects.toThrow(/does not exist/);
     rmSync(join(root, 'int64', 'vae_decoder'), { recursive: true });
-    await expect(StableDiffusionPipeline.open(join(root, 'int64'))).rejects.toThrow(/has no vae_decoder\/model.onnx/);
+    await expect(StableDiffusionPipeline.open(join(root, 'int64'), backend)).rejects.toThrow(/has no vae_decoder\/model.onnx/);
     await expect(pipe.generate({ ...base, width: 60 })).rejects.toThrow(/multiples of 8/);
   });
 });

@@ -8,6 +8,19 @@ import type { Tensor } from '../tensor.js';
 export interface Backend {
   readonly name: string;
   createSession(model: Uint8Array, options: SessionOptions): Promise<Session>;
+  /**
+   * Opens a model the runtime reads itself: a file path in Node, a URL in a browser. For models
+   * ConvLens runs but does not rewrite (a Stable Diffusion U-Net): their external-data weights
+   * load from beside them, and multi-GB files never pass through JavaScript memory as one buffer.
+   */
+  openSession(location: string, options: SessionOptions): Promise<Session>;
+}
+
+/** A graph input as the runtime sees it: element type name (ONNX Runtime's) and dims, symbolic ones as names. */
+export interface ValueInfo {
+  readonly name: string;
+  readonly type: string;
+  readonly shape: readonly (number | string)[];
 }
 
 export interface SessionOptions {
@@ -17,6 +30,8 @@ export interface SessionOptions {
 
 export interface Session {
   readonly inputNames: readonly string[];
+  /** Tensor inputs with their types and shapes, for checking what a foreign model expects. */
+  readonly inputs: readonly ValueInfo[];
   readonly outputNames: readonly string[];
   /** Runs the graph; `fetch` limits which outputs are computed and returned. */
   run(feeds: Record<string, Tensor>, fetch?: readonly string[]): Promise<Record<string, Tensor>>;

@@ -1,11 +1,11 @@
 import type * as OrtCommon from 'onnxruntime-common';
 import { ConvLensError } from '../errors.js';
 import type { DType, Tensor } from '../tensor.js';
-import type { Backend, Session, SessionOptions } from './backend.js';
+import type { Backend, Session, SessionOptions, ValueInfo } from './backend.js';
 
 /** The parts of an onnxruntime module (node or web) the adapter uses. */
 export interface OrtModule {
-  InferenceSession: { create(model: Uint8Array, options?: OrtCommon.InferenceSession.SessionOptions): Promise<OrtCommon.InferenceSession> };
+  InferenceSession: { create(model: Uint8Array | string, options?: OrtCommon.InferenceSession.SessionOptions): Promise<OrtCommon.InferenceSession> };
   Tensor: new (type: OrtCommon.Tensor.Type, data: OrtCommon.Tensor.DataType, dims?: readonly number[]) => OrtCommon.Tensor;
 }
 
@@ -26,46 +26,59 @@ const TO_ORT: Partial<Record<DType, OrtCommon.Tensor.Type>> = {
 
 /** Adapts an onnxruntime module (onnxruntime-node or onnxruntime-web) to the engine's Backend. */
 export function ortBackend(ort: OrtModule, name: string, defaults: OrtCommon.InferenceSession.SessionOptions = {}): Backend {
+  const sessionOptions = (options: SessionOptions): OrtCommon.InferenceSession.SessionOptions => ({
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    ...defaults,
+    ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
+  });
   return {
     name,
     async createSession(model: Uint8Array, options: SessionOptions): Promise<Session> {
-      let session: OrtCommon.InferenceSession;
       try {
-        session = await ort.InferenceSession.create(model, {
-          graphOptimizationLevel: 'all',
-          executionMode: 'sequential',
-          ...defaults,
-          ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
-        });
+        return adapt(ort, name, await ort.InferenceSession.create(model, sessionOptions(options)));
       } catch (e) {
         throw new ConvLensError('RUNTIME_FAILURE', `ONNX Runtime rejected the graph: ${(e as Error).message}`, 'If this is your model, check that it loads in onnxruntime; otherwise this is a ConvLens bug worth reporting.', { cause: e });
       }
-      return {
-        inputNames: session.inputNames,
-        outputNames: session.outputNames,
-        async run(feeds, fetch) {
-          const ortFeeds: Record<string, OrtCommon.Tensor> = {};
-          for (const [k, t] of Object.entries(feeds)) {
-            const type = TO_ORT[t.dtype];
-            if (!type) throw new ConvLensError('INVALID_ARGUMENT', `Cannot feed "${k}": dtype ${t.dtype} is not supported by ${name}.`);
-            ortFeeds[k] = new ort.Tensor(type, t.data as OrtCommon.Tensor.DataType, t.dims);
-          }
-          let result: OrtCommon.InferenceSession.ReturnType;
-          try {
-            result = fetch ? await session.run(ortFeeds, fetch as string[]) : await session.run(ortFeeds);
-          } catch (e) {
-            throw new ConvLensError('RUNTIME_FAILURE', `ONNX Runtime failed while running the graph: ${(e as Error).message}`, 'Check the input shapes against `convlens summary`.', { cause: e });
-          }
-          const out: Record<string, Tensor> = {};
-          for (const [k, v] of Object.entries(result)) {
-            out[k] = { dtype: v.type as DType, dims: [...v.dims], data: v.data as Tensor['data'] };
-          }
-          return out;
-        },
-        async release() {
-          await session.release();
-        },
-      };
+    },
+    async openSession(location: string, options: SessionOptions): Promise<Session> {
+      try {
+        return adapt(ort, name, await ort.InferenceSession.create(location, sessionOptions(options)));
+      } catch (e) {
+        throw new ConvLensError('MODEL_UNREADABLE', `ONNX Runtime cannot open ${location}: ${(e as Error).message}`, 'Check that the file (and its external-data files beside it) are complete.', { cause: e });
+      }
+    },
+  };
+}
+
+function adapt(ort: OrtModule, name: string, session: OrtCommon.InferenceSession): Session {
+  const inputs: ValueInfo[] = [];
+  for (const m of session.inputMetadata) if (m.isTensor) inputs.push({ name: m.name, type: m.type, shape: m.shape });
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    inputs,
+    async run(feeds, fetch) {
+      const ortFeeds: Record<string, OrtCommon.Tensor> = {};
+      for (const [k, t] of Object.entries(feeds)) {
+        const type = TO_ORT[t.dtype];
+        if (!type) throw new ConvLensError('INVALID_ARGUMENT', `Cannot feed "${k}": dtype ${t.dtype} is not supported by ${name}.`);
+        ortFeeds[k] = new ort.Tensor(type, t.data as OrtCommon.Tensor.DataType, t.dims);
+      }
+      let result: OrtCommon.InferenceSession.ReturnType;
+      try {
+        result = fetch ? await session.run(ortFeeds, fetch as string[]) : await session.run(ortFeeds);
+      } catch (e) {
+        throw new ConvLensError('RUNTIME_FAILURE', `ONNX Runtime failed while running the graph: ${(e as Error).message}`, 'Check the input shapes against `convlens summary`.', { cause: e });
+      }
+      const out: Record<string, Tensor> = {};
+      for (const [k, v] of Object.entries(result)) {
+        out[k] = { dtype: v.type as DType, dims: [...v.dims], data: v.data as Tensor['data'] };
+      }
+      return out;
+    },
+    async release() {
+      await session.release();
     },
   };
 }

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { ConvLensError } from '../../engine/errors.js';
+import type { Backend, Session, ValueInfo } from '../../engine/runtime/backend.js';
 import type { Engine } from '../../engine/runtime/engine.js';
+import type { Tensor } from '../../engine/tensor.js';
 import type { RawImage } from '../../io/image.js';
 import { ClipTokenizer } from './clip-tokenizer.js';
 import { checkRequest, type GenerateRequest, type GenerateResult, type TextToImage } from './generate.js';
@@ -25,8 +26,8 @@ import { makeSchedule, type NoiseSchedule, type ScheduleKind } from './schedule.
  *
  * The same samplers, guidance and negative prompts as the class-conditional model run on the
  * latents; previews show the latents through a fixed linear latent-to-RGB map. Sessions are
- * opened from the files by ONNX Runtime itself (external-data weights beside them work, and
- * multi-GB U-Nets never pass through JavaScript memory as one buffer).
+ * opened from the files by the runtime itself (Backend.openSession: external-data weights beside
+ * them work, and multi-GB U-Nets never pass through JavaScript memory as one buffer).
  */
 export interface PipelineSchedulerConfig {
   betaStart: number;
@@ -40,8 +41,8 @@ export interface PipelineSchedulerConfig {
 }
 
 interface Component {
-  session: ort.InferenceSession;
-  inputs: Map<string, { type: string; shape: readonly (number | string)[] }>;
+  session: Session;
+  inputs: Map<string, ValueInfo>;
   path: string;
 }
 
@@ -88,29 +89,22 @@ export function readSchedulerConfig(dir: string): PipelineSchedulerConfig {
   };
 }
 
-async function openComponent(dir: string, name: string, threads: number | undefined): Promise<Component> {
+async function openComponent(backend: Backend, dir: string, name: string, threads: number | undefined): Promise<Component> {
   const path = join(dir, name, 'model.onnx');
   if (!existsSync(path)) {
     throw new ConvLensError('INPUT_UNREADABLE', `The pipeline folder "${dir}" has no ${name}/model.onnx.`, 'Export the pipeline to ONNX (e.g. `optimum-cli export onnx --model <model id> DIR`); ConvLens needs text_encoder/, unet/, vae_decoder/ and tokenizer/.');
   }
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(path, { graphOptimizationLevel: 'all', ...(threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}) });
-  } catch (e) {
-    throw new ConvLensError('MODEL_UNREADABLE', `ONNX Runtime cannot open ${path}: ${(e as Error).message}`, 'Check that the file (and its external-data files beside it) are complete.', { cause: e });
-  }
-  const inputs = new Map<string, { type: string; shape: readonly (number | string)[] }>();
-  for (const m of session.inputMetadata) if (m.isTensor) inputs.set(m.name, { type: m.type, shape: m.shape });
-  return { session, inputs, path };
+  const session = await backend.openSession(path, threads ? { threads } : {});
+  return { session, inputs: new Map(session.inputs.map((i) => [i.name, i])), path };
 }
 
-function requireInput(c: Component, name: string, what: string): { type: string; shape: readonly (number | string)[] } {
+function requireInput(c: Component, name: string, what: string): ValueInfo {
   const i = c.inputs.get(name);
   if (!i) throw new ConvLensError('MODEL_UNSUPPORTED', `${c.path} has no input "${name}" (${what}); its inputs: ${[...c.inputs.keys()].join(', ')}.`, 'ConvLens expects the input names of diffusers/optimum ONNX exports.');
   return i;
 }
 
-async function run(c: Component, feeds: Record<string, ort.Tensor>): Promise<ort.Tensor> {
+async function run(c: Component, feeds: Record<string, Tensor>): Promise<Tensor> {
   try {
     const out = await c.session.run(feeds);
     return out[c.session.outputNames[0]!]!;
@@ -141,8 +135,8 @@ class LatentUNet implements DiffusionModel<Float32Array> {
     const tInfo = requireInput(this.unet, 'timestep', 'the timestep');
     const tType = tInfo.type;
     const tDims = tInfo.shape.length === 0 ? [] : [1];
-    const timestep =
-      tType === 'int64' ? new ort.Tensor('int64', BigInt64Array.of(BigInt(t)), tDims) : tType === 'int32' ? new ort.Tensor('int32', Int32Array.of(t), tDims) : tType === 'float32' ? new ort.Tensor('float32', Float32Array.of(t), tDims) : (() => {
+    const timestep: Tensor =
+      tType === 'int64' ? { dtype: 'int64', dims: tDims, data: BigInt64Array.of(BigInt(t)) } : tType === 'int32' ? { dtype: 'int32', dims: tDims, data: Int32Array.of(t) } : tType === 'float32' ? { dtype: 'float32', dims: tDims, data: Float32Array.of(t) } : (() => {
         throw new ConvLensError('MODEL_UNSUPPORTED', `${this.unet.path}: timestep of type ${tType} is not supported.`, 'Use a float32 export (fp16 exports are not supported on the CPU).');
       })();
     const out = new Float32Array(n * per);
@@ -151,9 +145,9 @@ class LatentUNet implements DiffusionModel<Float32Array> {
       const emb = new Float32Array(m * embPer);
       for (let i = 0; i < m; i++) emb.set(conditions[start + i]!, i * embPer);
       const r = await run(this.unet, {
-        sample: new ort.Tensor('float32', x.slice(start * per, (start + m) * per), [m, ...this.shape]),
+        sample: { dtype: 'float32', dims: [m, ...this.shape], data: x.slice(start * per, (start + m) * per) },
         timestep,
-        encoder_hidden_states: new ort.Tensor('float32', emb, [m, ...this.embeddingShape]),
+        encoder_hidden_states: { dtype: 'float32', dims: [m, ...this.embeddingShape], data: emb },
       });
       if (r.data.length !== m * per) throw new ConvLensError('SHAPE_MISMATCH', `${this.unet.path} returned ${r.dims.join('x')} for a latent batch of ${m} x [${this.shape.join(', ')}].`);
       out.set(r.data as Float32Array, start * per);
@@ -182,10 +176,10 @@ export class StableDiffusionPipeline implements TextToImage {
     this.schedule = makeSchedule({ kind: scheduler.betaSchedule, steps: scheduler.trainTimesteps, betaStart: scheduler.betaStart, betaEnd: scheduler.betaEnd });
   }
 
-  static async open(dir: string, options: PipelineOptions = {}): Promise<StableDiffusionPipeline> {
+  static async open(dir: string, backend: Backend, options: PipelineOptions = {}): Promise<StableDiffusionPipeline> {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ConvLensError('INPUT_UNREADABLE', `The pipeline folder "${dir}" does not exist.`, 'Pass the folder of an ONNX export (text_encoder/, unet/, vae_decoder/, tokenizer/, scheduler/).');
     const tokenizer = ClipTokenizer.fromFolder(join(dir, 'tokenizer'));
-    const [textEncoder, unet, vaeDecoder] = await Promise.all(['text_encoder', 'unet', 'vae_decoder'].map((c) => openComponent(dir, c, options.threads)));
+    const [textEncoder, unet, vaeDecoder] = await Promise.all(['text_encoder', 'unet', 'vae_decoder'].map((c) => openComponent(backend, dir, c, options.threads)));
     requireInput(textEncoder!, 'input_ids', 'the token ids');
     const sampleInfo = requireInput(unet!, 'sample', 'the latents');
     requireInput(unet!, 'encoder_hidden_states', 'the text embeddings');
@@ -212,7 +206,7 @@ export class StableDiffusionPipeline implements TextToImage {
     const info = requireInput(this.textEncoder, 'input_ids', 'the token ids');
     const encoded = unique.map((t) => this.tokenizer.encode(t));
     const flat = encoded.flatMap((e) => e.ids);
-    const ids = info.type === 'int64' ? new ort.Tensor('int64', BigInt64Array.from(flat, (v) => BigInt(v)), [unique.length, L]) : new ort.Tensor('int32', Int32Array.from(flat), [unique.length, L]);
+    const ids: Tensor = info.type === 'int64' ? { dtype: 'int64', dims: [unique.length, L], data: BigInt64Array.from(flat, (v) => BigInt(v)) } : { dtype: 'int32', dims: [unique.length, L], data: Int32Array.from(flat) };
     const out = await run(this.textEncoder, { input_ids: ids });
     const dims = out.dims as number[];
     if (dims.length !== 3 || dims[0] !== unique.length || dims[1] !== L) throw new ConvLensError('SHAPE_MISMATCH', `${this.textEncoder.path} returned [${dims.join(', ')}]; expected [${unique.length}, ${L}, D] (last_hidden_state first).`);
@@ -229,7 +223,7 @@ export class StableDiffusionPipeline implements TextToImage {
     for (let i = 0; i < count; i++) {
       const z = new Float32Array(per);
       for (let j = 0; j < per; j++) z[j] = latents[i * per + j]! / this.vaeScale;
-      const out = await run(this.vaeDecoder, { latent_sample: new ort.Tensor('float32', z, [1, ...shape]) });
+      const out = await run(this.vaeDecoder, { latent_sample: { dtype: 'float32', dims: [1, ...shape], data: z } });
       const dims = out.dims as number[];
       if (dims.length !== 4 || dims[1] !== 3) throw new ConvLensError('SHAPE_MISMATCH', `${this.vaeDecoder.path} returned [${dims.join(', ')}]; expected an RGB image [1, 3, H, W].`);
       images.push(pixelImages(dims.slice(1), [-1, 1])(out.data as Float32Array, 0));
@@ -303,7 +297,7 @@ export class StableDiffusionPipeline implements TextToImage {
 export function loadPipeline(dir: string, engine: Engine): TextToImage {
   let opened: Promise<StableDiffusionPipeline> | undefined;
   const threads = engine.options.threads;
-  const get = (): Promise<StableDiffusionPipeline> => (opened ??= StableDiffusionPipeline.open(dir, threads ? { threads } : {}));
+  const get = (): Promise<StableDiffusionPipeline> => (opened ??= StableDiffusionPipeline.open(dir, engine.backend, threads ? { threads } : {}));
   const name = dir.replace(/[\\/]+$/, '').replace(/^.*[\\/]/, '');
   return {
     kind: 'stable-diffusion',
