@@ -162,7 +162,8 @@ async function parse<T>(res: Response): Promise<T> {
   return body as T;
 }
 
-async function request<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+/** One JSON (or multipart) call to the studio API; failures become ApiErrors with the server's code and hint. */
+export async function request<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   let res: Response;
   try {
     res = await fetch(url, {

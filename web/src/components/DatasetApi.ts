@@ -1,5 +1,5 @@
 // Typed client for the dataset-lens routes (docs/api.md, "Dataset lens").
-import { ApiError, type ApiErrorBody } from '../api';
+import { request } from '../api';
 
 export interface StoreLayer {
   name: string;
@@ -70,34 +70,13 @@ export interface EmbedResult {
   points: { id: number; label: number; x: number; y: number }[];
 }
 
-async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(url, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
-  } catch {
-    throw new ApiError(0, 'NETWORK', 'The studio server cannot be reached. Is `convlens studio` still running?');
-  }
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  if (!res.ok) {
-    const e = (parsed as { error?: ApiErrorBody } | undefined)?.error;
-    throw new ApiError(res.status, e?.code ?? 'HTTP_ERROR', e?.message ?? `${res.status} ${res.statusText}`, e?.hint, parsed);
-  }
-  return parsed as T;
-}
-
 const enc = encodeURIComponent;
 
 export const datasetApi = {
-  stores: () => call<{ root: string; stores: StoreInfo[] }>('GET', '/api/dataset/stores'),
-  index: (req: { model: string; dataset?: string; layers?: string[]; k?: number; limit?: number }) => call<{ job: string }>('POST', '/api/dataset/index', req),
-  top: (store: string, layer: string, channel: number, k = 8) => call<TopResult>('GET', `/api/dataset/stores/${enc(store)}/top?layer=${enc(layer)}&channel=${channel}&k=${k}`),
-  neighbours: (store: string, req: { layer: string; image?: number; imageId?: string; k?: number; metric?: 'l2' | 'cosine' }) => call<NeighboursResult>('POST', `/api/dataset/stores/${enc(store)}/neighbors`, req),
-  embed: (store: string, req: { layer: string; method: string; sample?: number; seed?: number }) => call<{ job: string }>('POST', `/api/dataset/stores/${enc(store)}/embed`, req),
+  stores: () => request<{ root: string; stores: StoreInfo[] }>('GET', '/api/dataset/stores'),
+  index: (req: { model: string; dataset?: string; layers?: string[]; k?: number; limit?: number }) => request<{ job: string }>('POST', '/api/dataset/index', req),
+  top: (store: string, layer: string, channel: number, k = 8) => request<TopResult>('GET', `/api/dataset/stores/${enc(store)}/top?layer=${enc(layer)}&channel=${channel}&k=${k}`),
+  neighbours: (store: string, req: { layer: string; image?: number; imageId?: string; k?: number; metric?: 'l2' | 'cosine' }) => request<NeighboursResult>('POST', `/api/dataset/stores/${enc(store)}/neighbors`, req),
+  embed: (store: string, req: { layer: string; method: string; sample?: number; seed?: number }) => request<{ job: string }>('POST', `/api/dataset/stores/${enc(store)}/embed`, req),
   imageUrl: (store: string, n: number) => `/api/dataset/stores/${enc(store)}/images/${n}`,
 };

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState, type CSSProperties, type ReactNode } from 'react';
-import { ApiError, followJob, jobId, type ApiErrorBody } from '../api';
-import { ErrorBox, Panel, Segmented, Spinner, type ShownError } from './ui';
+import { ApiError, followJob, jobId, request } from '../api';
+import { ErrorBox, NumberField, Panel, Segmented, Spinner, type ShownError } from './ui';
 
 // The diffusion panel: prompt, negative prompt, steps, guidance, seed, count; the denoising
 // watched live (x_t and the predicted clean image of every image, from the job's progress
@@ -59,32 +59,10 @@ export interface DiffusionResult {
   gif: string;
 }
 
-async function call<T>(method: string, url: string, body?: unknown): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(url, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
-  } catch {
-    throw new ApiError(0, 'NETWORK', 'The studio server cannot be reached. Is `convlens studio` still running?');
-  }
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  if (!res.ok) {
-    const e = (parsed as { error?: ApiErrorBody } | undefined)?.error;
-    if (e && typeof e === 'object') throw new ApiError(res.status, e.code, e.message, e.hint, parsed);
-    throw new ApiError(res.status, 'HTTP_ERROR', `${res.status} ${res.statusText}`);
-  }
-  return parsed as T;
-}
-
 export const diffusionApi = {
-  info: () => call<DiffusionInfo>('GET', '/api/diffusion'),
-  sample: (req: DiffusionRequest) => call<{ job: string | { id: string } }>('POST', '/api/diffusion/sample', req),
-  cancel: (id: string) => call<{ cancelled: boolean }>('DELETE', `/api/jobs/${encodeURIComponent(id)}`),
+  info: () => request<DiffusionInfo>('GET', '/api/diffusion'),
+  sample: (req: DiffusionRequest) => request<{ job: string | { id: string } }>('POST', '/api/diffusion/sample', req),
+  cancel: (id: string) => request<{ cancelled: boolean }>('DELETE', `/api/jobs/${encodeURIComponent(id)}`),
 };
 
 const png = (b64: string): string => `data:image/png;base64,${b64}`;
@@ -98,26 +76,6 @@ interface JobState {
   phase?: string | undefined;
 }
 
-function Num(props: { label: string; value: number; min: number; max: number; step?: number; onChange: (v: number) => void; testId: string; title?: string; width?: number }): ReactNode {
-  return (
-    <label className="field inline" title={props.title}>
-      <span>{props.label}</span>
-      <input
-        type="number"
-        value={props.value}
-        min={props.min}
-        max={props.max}
-        step={props.step ?? 1}
-        style={{ width: props.width ?? 72, flex: 'none' }}
-        data-testid={props.testId}
-        onChange={(e) => {
-          const v = Number(e.target.value);
-          if (Number.isFinite(v)) props.onChange(Math.min(props.max, Math.max(props.min, v)));
-        }}
-      />
-    </label>
-  );
-}
 
 /** x_t above the predicted x_0, for every image of one frame. */
 function FrameView(props: { frame: DiffusionFrame; size: number; testId?: string }): ReactNode {
@@ -275,14 +233,14 @@ export function DiffusionPanel(props: { active: boolean }): ReactNode {
             </div>
           )}
           <div style={{ display: 'flex', gap: 18, flexWrap: 'wrap', alignItems: 'center' }}>
-            <Num label="steps" value={steps} min={1} max={1000} onChange={setSteps} testId="diffusion-steps" title="num_inference_steps" />
-            <Num label="guidance" value={guidance} min={0} max={50} step={0.5} onChange={setGuidance} testId="diffusion-guidance" title="guidance_scale: 1 = the conditional model alone; higher follows the prompt more strictly" />
+            <NumberField width={72} label="steps" value={steps} min={1} max={1000} onChange={setSteps} testId="diffusion-steps" title="num_inference_steps" />
+            <NumberField width={72} label="guidance" value={guidance} min={0} max={50} step={0.5} onChange={setGuidance} testId="diffusion-guidance" title="guidance_scale: 1 = the conditional model alone; higher follows the prompt more strictly" />
             <input type="range" min={0} max={10} step={0.5} value={Math.min(10, guidance)} onChange={(e) => setGuidance(Number(e.target.value))} aria-label="guidance scale" style={{ width: 110, accentColor: 'var(--accent)' }} data-testid="diffusion-guidance-slider" />
-            <Num label="seed" value={seed} min={0} max={4294967295} onChange={setSeed} testId="diffusion-seed" width={96} title="the same seed and settings give the same images" />
+            <NumberField label="seed" value={seed} min={0} max={4294967295} onChange={setSeed} testId="diffusion-seed" width={96} title="the same seed and settings give the same images" />
             <button type="button" className="button small" title="a random seed" onClick={() => setSeed(Math.floor(Math.random() * 100000))} data-testid="diffusion-seed-random">
               random
             </button>
-            <Num label="images" value={count} min={1} max={16} onChange={setCount} testId="diffusion-count" title="num_images_per_prompt" />
+            <NumberField width={72} label="images" value={count} min={1} max={16} onChange={setCount} testId="diffusion-count" title="num_images_per_prompt" />
             <Segmented
               label="Sampler"
               value={sampler}
@@ -293,7 +251,7 @@ export function DiffusionPanel(props: { active: boolean }): ReactNode {
                 { value: 'ddpm', label: 'DDPM', title: 'ancestral: fresh noise every step' },
               ]}
             />
-            {sampler === 'ddim' && <Num label="η" value={eta} min={0} max={1} step={0.1} onChange={setEta} testId="diffusion-eta" title="0 = deterministic DDIM, 1 = DDPM-like noise" />}
+            {sampler === 'ddim' && <NumberField width={72} label="η" value={eta} min={0} max={1} step={0.1} onChange={setEta} testId="diffusion-eta" title="0 = deterministic DDIM, 1 = DDPM-like noise" />}
           </div>
           <div className="run-row">
             <button type="button" className="button primary" disabled={running || !!infoError} onClick={() => void run()} data-testid="diffusion-run">

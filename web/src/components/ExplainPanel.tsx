@@ -6,7 +6,7 @@ import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../ren
 import { decodeTensor, fmt, maxAbs, minMax, quantile, type Tensor } from '../tensor';
 import { CurveChart, type CurveSeries } from './Curves';
 import { drawInput, fitSize } from './PredictionPanel';
-import { Colorbar, ErrorBox, Panel, Segmented, Spinner, type ShownError } from './ui';
+import { Colorbar, ErrorBox, NumberField, Panel, Segmented, Spinner, type ShownError } from './ui';
 
 export interface JobStatus {
   id: string;
@@ -407,25 +407,6 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   );
 }
 
-function NumberField(props: { label: string; value: number; min: number; max: number; step?: number; onChange: (v: number) => void; title?: string; testId?: string }): ReactNode {
-  return (
-    <label className="field inline" title={props.title}>
-      <span>{props.label}</span>
-      <input
-        type="number"
-        value={props.value}
-        min={props.min}
-        max={props.max}
-        step={props.step ?? 1}
-        data-testid={props.testId}
-        onChange={(e) => {
-          const v = Number(e.target.value);
-          if (Number.isFinite(v)) props.onChange(Math.min(props.max, Math.max(props.min, v)));
-        }}
-      />
-    </label>
-  );
-}
 
 const MapCard = memo(function MapCard(props: { map: ExplainMap; t: Tensor; input: InputView | null; opacity: number; range: RangeMode; seq: SeqCmap }): ReactNode {
   const { map, t } = props;

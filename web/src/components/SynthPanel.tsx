@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type CSSProperties, type ReactNode } from 'react';
 import { ApiError, followJob, jobId, type ImageEntry, type Model } from '../api';
-import { ErrorBox, Panel, Segmented, Spinner, type ShownError } from './ui';
+import { ErrorBox, NumberField, Panel, Segmented, Spinner, type ShownError } from './ui';
 
 // "Make images": every synthesis family of POST /api/synthesize/:kind (docs/api.md) as a job
 // with progress and a cancel button; results arrive as PNGs (and a GIF of the optimization).
@@ -52,14 +52,6 @@ async function listNets(): Promise<StyleNet[]> {
 
 const row: CSSProperties = { display: 'flex', flexWrap: 'wrap', gap: 12, alignItems: 'flex-end' };
 
-function Num(props: { label: string; value: number; onChange: (v: number) => void; min?: number; max?: number; step?: number; testId?: string; title?: string }): ReactNode {
-  return (
-    <label className="field inline" title={props.title}>
-      <span>{props.label}</span>
-      <input type="number" value={props.value} min={props.min} max={props.max} step={props.step ?? 1} data-testid={props.testId} style={{ width: 84 }} onChange={(e) => Number.isFinite(Number(e.target.value)) && props.onChange(Number(e.target.value))} />
-    </label>
-  );
-}
 
 function Text(props: { label: string; value: string; onChange: (v: string) => void; testId?: string; title?: string; width?: number }): ReactNode {
   return (
@@ -221,15 +213,15 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
                   <option value="pixel-clip">pixels, clipped, blurred (small gray models)</option>
                 </select>
               </label>
-              <Num label="Steps" value={steps} onChange={setSteps} min={1} max={4096} testId="synth-steps" />
-              <Num label="TV weight" value={tv} onChange={setTv} min={0} step={0.5} />
+              <NumberField width={84} label="Steps" value={steps} onChange={setSteps} min={1} max={4096} testId="synth-steps" />
+              <NumberField width={84} label="TV weight" value={tv} onChange={setTv} min={0} step={0.5} />
             </>
           )}
           {kind === 'adversarial' && (
             <>
               <Segmented label="Attack" value={method} onChange={setMethod} options={[{ value: 'pgd', label: 'PGD' }, { value: 'fgsm', label: 'FGSM' }]} />
               <Segmented label="Budget" value={norm} onChange={setNorm} options={[{ value: 'linf', label: 'L∞' }, { value: 'l2', label: 'L2' }]} />
-              <Num label={norm === 'linf' ? 'ε (/255)' : 'ε (L2)'} value={epsilon} onChange={setEpsilon} min={0} step={norm === 'linf' ? 1 : 0.1} testId="synth-epsilon" />
+              <NumberField width={84} label={norm === 'linf' ? 'ε (/255)' : 'ε (L2)'} value={epsilon} onChange={setEpsilon} min={0} step={norm === 'linf' ? 1 : 0.1} testId="synth-epsilon" />
               <label className="field inline">
                 <span>Target</span>
                 <select value={target} onChange={(e) => setTarget(e.target.value)} data-testid="synth-target">
@@ -247,7 +239,7 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
           {kind === 'invert' && (
             <>
               <Text label="Layers" value={layers} onChange={setLayers} testId="synth-layers" width={240} />
-              <Num label="Steps" value={steps} onChange={setSteps} min={1} max={300} />
+              <NumberField width={84} label="Steps" value={steps} onChange={setSteps} min={1} max={300} />
               <span className="muted small">reconstructs the image chosen in the gallery</span>
             </>
           )}
@@ -255,7 +247,7 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
             <>
               <ImagePick label="Photo" images={photos} value={content} onChange={setContent} testId="synth-content" />
               <Text label="Layer" value={layer} onChange={setLayer} width={100} testId="synth-layer" />
-              <Num label="Octaves" value={octaves} onChange={setOctaves} min={1} max={8} />
+              <NumberField width={84} label="Octaves" value={octaves} onChange={setOctaves} min={1} max={8} />
             </>
           )}
           {(kind === 'style' || kind === 'style-train' || kind === 'fast-style') && (
@@ -289,7 +281,7 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
                   keep the content&apos;s colours
                 </label>
               )}
-              {kind === 'style-train' && <Num label="Steps" value={steps} onChange={setSteps} min={1} max={20000} />}
+              {kind === 'style-train' && <NumberField width={84} label="Steps" value={steps} onChange={setSteps} min={1} max={20000} />}
             </>
           )}
         </div>

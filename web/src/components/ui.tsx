@@ -111,3 +111,26 @@ export function Panel(props: { title: ReactNode; actions?: ReactNode; children: 
     </section>
   );
 }
+
+/** A labelled number input that clamps to [min, max] and ignores what is not a number. */
+export function NumberField(props: { label: string; value: number; onChange: (v: number) => void; min?: number; max?: number; step?: number; title?: string; testId?: string; width?: number }): ReactNode {
+  const { min = -Infinity, max = Infinity } = props;
+  return (
+    <label className="field inline" title={props.title}>
+      <span>{props.label}</span>
+      <input
+        type="number"
+        value={props.value}
+        min={props.min}
+        max={props.max}
+        step={props.step ?? 1}
+        style={props.width ? { width: props.width, flex: 'none' } : undefined}
+        data-testid={props.testId}
+        onChange={(e) => {
+          const v = Number(e.target.value);
+          if (e.target.value !== '' && Number.isFinite(v)) props.onChange(Math.min(max, Math.max(min, v)));
+        }}
+      />
+    </label>
+  );
+}
