@@ -1,5 +1,8 @@
 // Attribution benchmark: time per image in steady state (sessions compiled, many images in one
-// process) for the attribution methods on the ResNet-18-shaped net at 3x224x224.
+// process) for the attribution methods on the ResNet-18-shaped net at 3x224x224. The baseline,
+// measured in the same run, is a plain forward pass per image in batches of 16: a method's cost in
+// forwards is what it costs beyond the engine itself (a gradient method is about one forward and
+// one backward; occlusion and Score-CAM are hundreds of forwards).
 //
 //   npm run bench -- explain            # this file only
 //   npm run bench -- explain --quick    # fewer images for the slow methods
@@ -10,7 +13,7 @@ import { explain, type ExplainOptions } from '../src/methods/explain/index.js';
 import { defaultBatchSize } from '../src/methods/explain/session.js';
 import { Model } from '../src/models/model.js';
 import { resnet18Like } from '../src/models/zoo/index.js';
-import { median } from './util.js';
+import { median, time } from './util.js';
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
@@ -55,6 +58,8 @@ async function main(): Promise<void> {
     { name: 'scorecam', params: `layer ${layer} (512 masks)`, options: { methods: ['scorecam'] }, images: slow, reps: 1 },
   ];
   const rows: { name: string; params: string; ms: number; images: number }[] = [];
+  const batchOf16 = images(16, 224, 1000);
+  const forwardMs = (await time(() => model.run(batchOf16), QUICK ? 3 : 5, 2, 'forward (baseline), batch 16')) / 16;
   let seed = 1;
   for (const c of cases) {
     // Warm-up: compiles the sessions this method uses.
@@ -73,8 +78,9 @@ async function main(): Promise<void> {
   await engine.dispose();
 
   console.log('\nmilliseconds per image, steady state (median over timed calls; each call explains a batch of images)');
-  console.log(['method'.padEnd(22), 'parameters'.padEnd(38), 'ms/image'.padStart(10), 'images'.padStart(7)].join('  '));
-  for (const r of rows) console.log([r.name.padEnd(22), r.params.padEnd(38), r.ms.toFixed(1).padStart(10), String(r.images).padStart(7)].join('  '));
+  console.log(`baseline: one forward pass, ${forwardMs.toFixed(1)} ms/image`);
+  console.log(['method'.padEnd(22), 'parameters'.padEnd(38), 'ms/image'.padStart(10), 'forwards'.padStart(9), 'images'.padStart(7)].join('  '));
+  for (const r of rows) console.log([r.name.padEnd(22), r.params.padEnd(38), r.ms.toFixed(1).padStart(10), (r.ms / forwardMs).toFixed(1).padStart(9), String(r.images).padStart(7)].join('  '));
 }
 
 await main();
