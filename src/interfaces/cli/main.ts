@@ -24,7 +24,7 @@ import { register as train } from './commands/train.js';
 const program = new Command();
 program
   .name('convlens')
-  .description('See inside convolutional vision models: summaries, predictions, gradients.')
+  .description('See inside convolutional vision models and make images with them: summaries, predictions, explanations, dataset search, synthesis, diffusion.')
   .showHelpAfterError()
   .configureOutput({ outputError: (str, write) => write(str) });
 
