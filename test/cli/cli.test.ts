@@ -1,28 +1,15 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { convlens, ROOT } from '../support/cli.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { encodeNpy, parseNpy } from '../../src/io/npy.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'bin', 'convlens.js');
-const samples = join(root, 'samples', 'fashion-mnist');
+const samples = join(ROOT, 'samples', 'fashion-mnist');
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-cli-'));
 
-async function convlens(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [cli, ...args], { cwd: root });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 beforeAll(() => {
   writeFileSync(join(tmp, 'notes.txt'), 'not an image');

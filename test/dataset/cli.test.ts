@@ -1,27 +1,14 @@
 // The dataset-lens commands end to end on the committed subset: index (and its resume),
 // patches, neighbors, embed; and their errors.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { convlens } from '../support/cli.js';
 
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'bin', 'convlens.js');
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-ds-cli-'));
 const store = join(tmp, 'store');
 
-async function convlens(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [cli, ...args], { cwd: root });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -1,35 +1,22 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
+import { convlens, ROOT } from '../support/cli.js';
 import { SUBSET_DIR } from '../../src/data/fashion-mnist.js';
 import { decodeModel } from '../../src/engine/onnx/codec.js';
 import { readDiffusionMetadata } from '../../src/methods/diffusion/model.js';
 import { writeTinySdPipeline } from './tiny-sd.js';
 
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'bin', 'convlens.js');
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-diffuse-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function convlens(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [cli, ...args], { cwd: root, maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 describe('convlens diffuse', () => {
   it('noise: one image noised at chosen steps, a row per schedule', async () => {
     const out = join(tmp, 'noise.png');
-    const r = await convlens('diffuse', 'noise', join(root, 'samples', 'fashion-mnist', 'bag-test18.png'), '--timesteps', '0,100,500,999', '--out', out);
+    const r = await convlens('diffuse', 'noise', join(ROOT, 'samples', 'fashion-mnist', 'bag-test18.png'), '--timesteps', '0,100,500,999', '--out', out);
     expect(r.code, r.stderr).toBe(0);
     const meta = await sharp(out).metadata();
     expect(meta.width).toBeGreaterThan(4 * 112);

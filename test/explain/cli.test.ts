@@ -1,28 +1,15 @@
 // `convlens explain` end to end: files written, raw .npy shapes as specified, the JSON summary, errors.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { convlens, ROOT } from '../support/cli.js';
 import { encodeNpy, parseNpy } from '../../src/io/npy.js';
 
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'bin', 'convlens.js');
-const samples = join(root, 'samples', 'fashion-mnist');
+const samples = join(ROOT, 'samples', 'fashion-mnist');
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-explain-'));
 
-async function convlens(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [cli, ...args], { cwd: root, maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 beforeAll(() => {
   writeFileSync(join(tmp, 'baseline.npy'), encodeNpy({ dtype: 'float32', dims: [1, 1, 28, 28], data: new Float32Array(784).fill(0.1) }));

@@ -1,27 +1,15 @@
 // The synthesis commands end to end (built CLI): files written, summaries, errors.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { CLI, convlens as runCli, ROOT, type CliResult } from '../support/cli.js';
 
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'bin', 'convlens.js');
-const fm = (f: string): string => join(root, 'samples', 'fashion-mnist', f);
+const fm = (f: string): string => join(ROOT, 'samples', 'fashion-mnist', f);
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-synth-'));
 
-async function convlens(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [cli, ...args, '--threads', '2'], { cwd: root, maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const convlens = (...args: string[]): Promise<CliResult> => runCli(...args, '--threads', '2');
 
 const json = (dir: string): Record<string, unknown> => JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as Record<string, unknown>;
 
@@ -85,7 +73,7 @@ describe('convlens adversarial / invert / dream', () => {
 
   it('dream: result at the photo\'s size, a figure of the octaves and a GIF', async () => {
     const out = join(tmp, 'dream');
-    const r = await convlens('dream', join(root, 'samples', 'photos', 'chelsea.png'), '--layer', 'relu2', '--octaves', '2', '--steps', '2', '--max-side', '64', '--out', out, '-q');
+    const r = await convlens('dream', join(ROOT, 'samples', 'photos', 'chelsea.png'), '--layer', 'relu2', '--octaves', '2', '--steps', '2', '--max-side', '64', '--out', out, '-q');
     expect(r.code, r.stderr).toBe(0);
     const meta = await sharp(join(out, 'result.png')).metadata();
     expect([meta.width, meta.height]).toEqual([64, 43]);
@@ -96,22 +84,22 @@ describe('convlens adversarial / invert / dream', () => {
 describe('convlens style / style-train', () => {
   it('texture synthesis writes the result, the intermediate steps and a figure', async () => {
     const out = join(tmp, 'texture');
-    const r = await convlens('style', '--style', join(root, 'samples', 'textures', 'gravel.png'), '--size', '32', '--steps', '4', '--frames', '2', '--out', out, '-q');
+    const r = await convlens('style', '--style', join(ROOT, 'samples', 'textures', 'gravel.png'), '--size', '32', '--steps', '4', '--frames', '2', '--out', out, '-q');
     expect(r.code, r.stderr).toBe(0);
     for (const f of ['result.png', 'figure.png', 'strip.png', 'optimization.gif', 'step-0000.png', 'step-0004.png']) expect(existsSync(join(out, f)), f).toBe(true);
     expect((json(out) as { mode: string }).mode).toBe('texture');
-    const none = await convlens('style', join(root, 'samples', 'photos', 'chelsea.png'), '--out', out);
+    const none = await convlens('style', join(ROOT, 'samples', 'photos', 'chelsea.png'), '--out', out);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/No style image/);
   });
 
   it('style-train exports a two-style ONNX network that `style --net` runs and blends', async () => {
     const net = join(tmp, 'net.onnx');
-    const r = await convlens('style-train', '--style', `a=${join(root, 'samples', 'textures', 'brick.png')}`, '--style', `b=${join(root, 'samples', 'photos', 'coffee.png')}`, '--content', join(root, 'samples', 'photos', 'rocket.jpg'), '--steps', '3', '--size', '16', '--width', '2', '--blocks', '1', '--out', net, '--json', '-q');
+    const r = await convlens('style-train', '--style', `a=${join(ROOT, 'samples', 'textures', 'brick.png')}`, '--style', `b=${join(ROOT, 'samples', 'photos', 'coffee.png')}`, '--content', join(ROOT, 'samples', 'photos', 'rocket.jpg'), '--steps', '3', '--size', '16', '--width', '2', '--blocks', '1', '--out', net, '--json', '-q');
     expect(r.code, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as { styles: string[] }).styles).toEqual(['a', 'b']);
     const out = join(tmp, 'fast');
-    const s = await convlens('style', join(root, 'samples', 'photos', 'chelsea.png'), '--net', net, '--blend', '1,0;0.5,0.5', '--max-side', '64', '--out', out, '-q');
+    const s = await convlens('style', join(ROOT, 'samples', 'photos', 'chelsea.png'), '--net', net, '--blend', '1,0;0.5,0.5', '--max-side', '64', '--out', out, '-q');
     expect(s.code, s.stderr).toBe(0);
     const meta = await sharp(join(out, 'stylized-0.5_0.5.png')).metadata();
     expect([meta.width, meta.height]).toEqual([64, 43]);

@@ -1,10 +1,10 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { CLI, convlens, ROOT } from '../support/cli.js';
 import { SUBSET_DIR } from '../../src/data/fashion-mnist.js';
 import { decodeModel, encodeModel } from '../../src/engine/onnx/codec.js';
 import { METADATA_KEYS } from '../../src/models/metadata.js';
@@ -12,24 +12,12 @@ import { loadCheckpoint } from '../../src/training/checkpoint.js';
 import { checkpointProgress } from '../../src/training/trainer.js';
 import { tinyCnn } from './tiny.js';
 
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'bin', 'convlens.js');
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-train-cli-'));
 
-async function convlens(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('node', [cli, ...args], { cwd: root, maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 /** Starts `convlens train ...`, waits until its checkpoint records at least `minStep` steps, then sends `signal`. */
 async function interruptAfterCheckpoint(args: string[], ckpt: string, minStep: number, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; step: number }> {
-  const child = spawn('node', [cli, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('node', [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, sig) => res({ code, signal: sig })));
