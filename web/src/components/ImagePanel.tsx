@@ -1,6 +1,6 @@
-import { useMemo, useRef, type ReactNode } from 'react';
+import { useMemo, type ReactNode } from 'react';
 import type { ApiError, ImageEntry } from '../api';
-import { ErrorBox, Panel, Spinner } from './ui';
+import { ErrorBox, Panel, UploadButton } from './ui';
 
 const GROUPS: Record<string, string> = {
   'fashion-mnist': 'Fashion-MNIST',
@@ -18,7 +18,6 @@ export function ImagePanel(props: {
   upload: { busy: boolean; error: ApiError | null };
   onDismissError: () => void;
 }): ReactNode {
-  const fileRef = useRef<HTMLInputElement>(null);
   const groups = useMemo(() => {
     const by = new Map<string, ImageEntry[]>();
     for (const img of props.images) by.set(img.group, [...(by.get(img.group) ?? []), img]);
@@ -28,25 +27,7 @@ export function ImagePanel(props: {
     <Panel
       title="Image"
       testId="image-panel"
-      actions={
-        <>
-          <button type="button" className="button small" onClick={() => fileRef.current?.click()} disabled={props.upload.busy} data-testid="image-upload-button">
-            {props.upload.busy ? <Spinner label="Uploading…" /> : 'Upload…'}
-          </button>
-          <input
-            ref={fileRef}
-            type="file"
-            accept="image/png,image/jpeg,image/webp"
-            hidden
-            data-testid="image-file"
-            onChange={(e) => {
-              const f = e.target.files?.[0];
-              e.target.value = '';
-              if (f) props.onUpload(f);
-            }}
-          />
-        </>
-      }
+      actions={<UploadButton label="Upload…" busyLabel="Uploading…" busy={props.upload.busy} accept="image/png,image/jpeg,image/webp" onFile={props.onUpload} testId="image-upload-button" inputTestId="image-file" />}
     >
       <ErrorBox error={props.upload.error} title="Upload refused" onClose={props.onDismissError} testId="image-error" />
       <div className="gallery" data-testid="gallery">

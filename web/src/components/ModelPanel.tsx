@@ -1,7 +1,7 @@
-import { useRef, type ReactNode } from 'react';
+import type { ReactNode } from 'react';
 import type { ApiError, Model, Summary } from '../api';
 import { fmtCount } from '../tensor';
-import { ErrorBox, Panel, Spinner } from './ui';
+import { ErrorBox, Panel, UploadButton } from './ui';
 
 export function ModelPanel(props: {
   models: Model[];
@@ -12,7 +12,6 @@ export function ModelPanel(props: {
   onDismissError: () => void;
   summary: Summary | null;
 }): ReactNode {
-  const fileRef = useRef<HTMLInputElement>(null);
   const model = props.models.find((m) => m.id === props.modelId);
   const shape = model?.input?.shape;
   const pre = model?.preprocessing;
@@ -20,25 +19,7 @@ export function ModelPanel(props: {
     <Panel
       title="Model"
       testId="model-panel"
-      actions={
-        <>
-          <button type="button" className="button small" onClick={() => fileRef.current?.click()} disabled={props.upload.busy} data-testid="model-upload-button">
-            {props.upload.busy ? <Spinner label="Opening…" /> : 'Open .onnx…'}
-          </button>
-          <input
-            ref={fileRef}
-            type="file"
-            accept=".onnx"
-            hidden
-            data-testid="model-file"
-            onChange={(e) => {
-              const f = e.target.files?.[0];
-              e.target.value = '';
-              if (f) props.onUpload(f);
-            }}
-          />
-        </>
-      }
+      actions={<UploadButton label="Open .onnx…" busyLabel="Opening…" busy={props.upload.busy} accept=".onnx" onFile={props.onUpload} testId="model-upload-button" inputTestId="model-file" />}
     >
       <label className="field">
         <span className="sr-only">Model</span>

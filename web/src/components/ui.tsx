@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { useRef, type ReactNode } from 'react';
 import { gradientCss, type ColormapName } from '../colormaps';
 import { fmt } from '../tensor';
 
@@ -132,5 +132,29 @@ export function NumberField(props: { label: string; value: number; onChange: (v:
         }}
       />
     </label>
+  );
+}
+
+/** A small button that opens the file chooser (the file input itself stays hidden). */
+export function UploadButton(props: { label: string; busyLabel: string; busy: boolean; accept: string; onFile: (file: File) => void; testId: string; inputTestId: string }): ReactNode {
+  const fileRef = useRef<HTMLInputElement>(null);
+  return (
+    <>
+      <button type="button" className="button small" onClick={() => fileRef.current?.click()} disabled={props.busy} data-testid={props.testId}>
+        {props.busy ? <Spinner label={props.busyLabel} /> : props.label}
+      </button>
+      <input
+        ref={fileRef}
+        type="file"
+        accept={props.accept}
+        hidden
+        data-testid={props.inputTestId}
+        onChange={(e) => {
+          const f = e.target.files?.[0];
+          e.target.value = '';
+          if (f) props.onFile(f);
+        }}
+      />
+    </>
   );
 }
