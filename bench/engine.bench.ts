@@ -17,7 +17,7 @@ import type { Tensor } from '../src/engine/tensor.js';
 import { resnet18Like, vggLike } from '../src/models/zoo/index.js';
 import { buildTrainingGraph } from '../src/training/step.js';
 import { tfjsModel, type TfjsNet } from './tfjs-nets.js';
-import { median, time } from './util.js';
+import { time } from './util.js';
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');

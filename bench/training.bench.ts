@@ -27,7 +27,7 @@ import type { Tensor } from '../src/engine/tensor.js';
 import { courseCnn } from '../src/models/zoo/index.js';
 import { buildTrainingGraph } from '../src/training/step.js';
 import { fit, Trainer } from '../src/training/trainer.js';
-import { median, time } from './util.js';
+import { time } from './util.js';
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');

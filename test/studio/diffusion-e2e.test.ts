@@ -15,7 +15,6 @@ import { nodeBackend } from '../../src/engine/runtime/node.js';
 
 const engine = new Engine(nodeBackend(), { threads: 2 });
 const studio = await createStudio({ engine });
-let base = '';
 let browser: StudioPage | undefined;
 let page: Page;
 let pageErrors: string[] = [];
@@ -30,7 +29,7 @@ async function fill(testId: string, value: string): Promise<void> {
 
 beforeAll(async () => {
   browser = await openStudioPage(studio);
-  ({ page, errors: pageErrors, base } = browser);
+  ({ page, errors: pageErrors } = browser);
 }, 60_000);
 
 afterAll(async () => {

@@ -3,7 +3,6 @@
 // Debian's headless Chromium driven by playwright-core. Every test checks what is rendered
 // (canvas pixels, element text, the receptive-field box) and saves a screenshot in
 // test-artifacts/studio/.
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { createStudio } from '../../src/interfaces/server/app.js';

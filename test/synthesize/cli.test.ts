@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { CLI, convlens as runCli, ROOT, type CliResult } from '../support/cli.js';
+import { convlens as runCli, ROOT, type CliResult } from '../support/cli.js';
 
 const fm = (f: string): string => join(ROOT, 'samples', 'fashion-mnist', f);
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-synth-'));

@@ -59,7 +59,6 @@ export function buildGradientGraph(forward: Graph, request: GradientRequest): Gr
     if (!known.has(n)) throw unknownNameError('value', n, known);
   }
 
-  const producers = graph.producers();
   const differentiable = (name: string): boolean => isFloatDType(b.factsOf(name).dtype);
 
   // Values that depend (differentiably) on some wrt value.

@@ -81,12 +81,6 @@ function blockSizes(w: Windows): number[] | undefined {
   return ok ? [...geo.kernel] : undefined;
 }
 
-/** Whether the one window per axis covers the whole input (a global pool in disguise). */
-function coversAll(w: Windows): boolean {
-  const { geo, n, o } = w;
-  return geo.kernel.every((k, a) => o[a] === 1 && geo.dilations[a] === 1 && k - geo.padBegin[a]! >= n[a]!);
-}
-
 /** Nearest-neighbour upsampling by integer factors on the spatial axes (asymmetric + floor hits ORT's fastest Resize path). */
 function upsample(b: GraphBuilder, t: string, factors: readonly number[]): string {
   const scales: Tensor = { dtype: 'float32', dims: [factors.length + 2], data: Float32Array.from([1, 1, ...factors]) };

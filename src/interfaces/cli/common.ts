@@ -82,7 +82,9 @@ export function createEngine(opts: CommonOptions): Engine {
  * Job options for a CLI run: a progress bar on stderr (unless quiet or not a terminal) and
  * Ctrl-C as cancellation (a second Ctrl-C exits at once).
  */
-export function cliJob(opts: CommonOptions, label: string): JobOptions & { done(): void } {
+export type CliJob = JobOptions & { done(): void };
+
+export function cliJob(opts: CommonOptions, label: string): CliJob {
   const controller = new AbortController();
   const onSigint = (): void => {
     if (controller.signal.aborted) process.exit(130);

@@ -202,7 +202,7 @@ export function l2(c = 0.5): Objective {
 export function tv(beta: 1 | 2 = 1): Objective {
   return leaf(`tv(${beta})`, () => [], (ctx) => {
     const b = ctx.b;
-    const [N, , H, W] = shapeOf(ctx, ctx.image) as [number, number, number, number];
+    const [, , H, W] = shapeOf(ctx, ctx.image) as [number, number, number, number];
     const dy = b.op('Sub', [b.op('Slice', [ctx.image, b.ints([1]), b.ints([H]), b.ints([2])]), b.op('Slice', [ctx.image, b.ints([0]), b.ints([H - 1]), b.ints([2])])]);
     const dx = b.op('Sub', [b.op('Slice', [ctx.image, b.ints([1]), b.ints([W]), b.ints([3])]), b.op('Slice', [ctx.image, b.ints([0]), b.ints([W - 1]), b.ints([3])])]);
     const f = (d: string): string => (beta === 1 ? b.op('Abs', [d]) : b.op('Mul', [d, d]));

@@ -1,9 +1,7 @@
-import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
-import { selectSamples, stratifiedSubset } from '../../../data/dataset.js';
-import { FASHION_MNIST_CLASSES, loadFashionMnist } from '../../../data/fashion-mnist.js';
+import { FASHION_MNIST_CLASSES } from '../../../data/fashion-mnist.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import { encodeModel } from '../../../engine/onnx/codec.js';
 import { writeFileAtomic } from '../../../io/files.js';
@@ -23,10 +21,10 @@ import { FASHION_MNIST_LABELS } from '../../../models/zoo/index.js';
 import { classConditionalUNet, type UNetOptions } from '../../../models/zoo/unet.js';
 import { renderChart, panelsSpec } from '../../../render/chart.js';
 import { resizeImage } from '../../../render/heatmap.js';
-import { loadCheckpoint } from '../../../training/checkpoint.js';
 import { optimizerConfig } from '../../../training/optimizers.js';
 import { describeSchedule, parseSchedule } from '../../../training/schedules.js';
-import { checkpointProgress, stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
+import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
+import { prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
 import { cliJob, createEngine, fraction, intList, nonNegative, nonNegativeInt, numberList, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
 
 
@@ -93,55 +91,26 @@ function registerTrain(diffuse: Command): void {
     .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
     .option('-q, --quiet', 'no progress bar or epoch lines')
     .action(async (opts: TrainOptions, cmd: Command) => {
-      const log = (line: string): void => {
-        if (!opts.quiet) process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}${line}\n`);
-      };
-      let run: DenoiserRunInfo;
-      let resume;
-      let dataDir = opts.data;
-      let out = opts.out;
-      let limit = opts.limit;
-      if (opts.resume) {
-        resume = loadCheckpoint(opts.resume);
-        run = denoiserRunFromCheckpoint(resume, `checkpoint "${opts.resume}"`);
-        const prov = run.provenance ?? {};
-        if (dataDir === undefined && typeof prov.dataDir === 'string') dataDir = prov.dataDir;
-        if (cmd.getOptionValueSource('out') !== 'cli' && typeof prov.out === 'string') out = prov.out;
-        if (cmd.getOptionValueSource('epochs') === 'cli') run.config = { ...run.config, epochs: opts.epochs };
-        limit = typeof prov.limit === 'number' ? prov.limit : undefined;
-        const p = checkpointProgress(resume)!;
-        log(`resuming from ${opts.resume}: step ${p.step}, epoch ${p.epoch + 1}/${run.config.epochs}, batch ${p.batchInEpoch}`);
-      } else {
-        run = newRun(opts, dataDir, out);
-      }
-      const full = loadFashionMnist('train', dataDir);
-      const train = limit && limit < full.count ? selectSamples(full, stratifiedSubset(full.labels, FASHION_MNIST_CLASSES, Math.max(1, Math.floor(limit / FASHION_MNIST_CLASSES)), run.config.seed), `${full.source}, ${limit} samples`) : full;
-      const checkpointPath = opts.checkpoint === false ? undefined : (opts.checkpoint ?? (opts.resume && cmd.getOptionValueSource('checkpoint') !== 'cli' ? opts.resume : `${out}.ckpt`));
-      if (!opts.resume && checkpointPath && existsSync(checkpointPath) && statSync(checkpointPath).isFile()) {
-        log(`note: ${checkpointPath} exists and will be overwritten (use --resume ${checkpointPath} to continue that run)`);
-      }
+      const prepared = prepareTrainingRun(opts, cmd, { fresh: (provenance) => newRun(opts, provenance), fromCheckpoint: denoiserRunFromCheckpoint }, 'class-conditional U-Net');
+      const { run, out, train, checkpointPath, log } = prepared;
       const engine = createEngine(opts);
       const c = run.config;
-      const params = [...run.model.initializers.values()].reduce((a, t) => a + (t.dtype === 'float32' ? t.data.length : 0), 0);
       log(
-        `training ${run.model.name} (${params.toLocaleString('en-US')} parameters) on ${train.source}: ${train.count} images, ` +
+        `training ${run.model.name} (${parameterCount(run.model).toLocaleString('en-US')} parameters) on ${train.source}: ${train.count} images, ` +
           `${c.epochs} epochs x ${stepsPerEpoch(train.count, c.batchSize)} steps of ${c.batchSize}, ${c.schedule.kind} noise schedule (T = ${c.schedule.steps ?? 1000}), ` +
           `adam lr ${c.lr} ${describeSchedule(c.lrSchedule)}, p(uncond) ${c.uncondProb}, EMA ${c.ema}`,
       );
       const job = cliJob(opts, 'diffuse train');
       let result;
       try {
+        const options = trainerOptions(prepared, job, opts.checkpointEvery, (r) => formatEpoch(r, c.epochs));
         result = await trainDenoiser(engine, run, train, {
-          ...(job.signal ? { signal: job.signal } : {}),
+          ...options,
           onProgress: (p) => {
-            job.onProgress?.(p);
+            options.onProgress?.(p);
             // Without a terminal (nohup, CI logs): a line every 50 steps instead of the bar.
             if (!process.stderr.isTTY && p.done % 50 === 0) log(`step ${p.done}/${p.total} ${p.phase ?? ''}  loss ${(p.metrics?.loss ?? NaN).toFixed(5)}  ${(p.metrics?.['samples/s'] ?? 0).toFixed(0)} samples/s`);
           },
-          ...(checkpointPath ? { checkpoint: { path: checkpointPath, everySteps: opts.checkpointEvery } } : {}),
-          ...(resume ? { resume } : {}),
-          onEpoch: (r) => log(formatEpoch(r, c.epochs)),
-          log,
         });
       } finally {
         job.done();
@@ -156,7 +125,7 @@ function registerTrain(diffuse: Command): void {
     });
 }
 
-function newRun(opts: TrainOptions, dataDir: string | undefined, out: string): DenoiserRunInfo {
+function newRun(opts: TrainOptions, provenance: Record<string, unknown>): DenoiserRunInfo {
   const arch: UNetOptions = { channels: 1, size: 28, widths: opts.widths, blocks: opts.blocks, groups: opts.groups, patch: opts.patch, conditioning: 'scale-shift', classes: FASHION_MNIST_CLASSES, seed: opts.seed };
   let model;
   try {
@@ -178,19 +147,7 @@ function newRun(opts: TrainOptions, dataDir: string | undefined, out: string): D
     uncondProb: opts.uncondProb,
     ema: opts.ema,
   };
-  return {
-    model,
-    labels: [...FASHION_MNIST_LABELS],
-    config,
-    provenance: {
-      description: 'class-conditional U-Net',
-      command: ['convlens', ...process.argv.slice(2)].join(' '),
-      dataset: 'Fashion-MNIST',
-      ...(dataDir !== undefined ? { dataDir: resolve(dataDir) } : {}),
-      out: resolve(out),
-      ...(opts.limit ? { limit: opts.limit } : {}),
-    },
-  };
+  return { model, labels: [...FASHION_MNIST_LABELS], config, provenance };
 }
 
 function formatEpoch(r: EpochRecord, epochs: number): string {

@@ -8,7 +8,7 @@ import { loadInputs } from '../../../io/inputs.js';
 import { encodeNpy, parseNpy } from '../../../io/npy.js';
 import { explain, METHOD_NAMES, resolveMethods } from '../../../methods/explain/index.js';
 import type { ExplainOptions, IgBaseline, IgRule, OcclusionFill } from '../../../methods/explain/types.js';
-import { deletionInsertion, randomMaps, type Canvas, type Curves } from '../../../methods/metrics/deletion-insertion.js';
+import { deletionInsertion, randomMaps, type Curves } from '../../../methods/metrics/deletion-insertion.js';
 import { meanScore, randomizationCheck } from '../../../methods/metrics/sanity.js';
 import { checkScore } from '../../../methods/explain/target.js';
 import { displayStyle, renderAttribution, type DisplayOptions, type View } from '../../../render/attribution.js';

@@ -1,8 +1,6 @@
-import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
-import { selectSamples, stratifiedSubset } from '../../../data/dataset.js';
-import { FASHION_MNIST_CLASSES, FASHION_MNIST_PREPROCESSING, hasFashionMnist, loadFashionMnist } from '../../../data/fashion-mnist.js';
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { FASHION_MNIST_PREPROCESSING, hasFashionMnist, loadFashionMnist } from '../../../data/fashion-mnist.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import type { Graph } from '../../../engine/graph/ir.js';
 import { encodeModel } from '../../../engine/onnx/codec.js';
@@ -10,11 +8,11 @@ import { writeFileAtomic } from '../../../io/files.js';
 import { writeMetadata } from '../../../models/metadata.js';
 import { loadModelFile } from '../../../models/load.js';
 import { courseCnn, FASHION_MNIST_LABELS } from '../../../models/zoo/index.js';
-import { loadCheckpoint } from '../../../training/checkpoint.js';
 import { classifierRunFromCheckpoint, trainClassifier, type ClassifierConfig, type ClassifierRunInfo } from '../../../training/classification.js';
 import { optimizerConfig } from '../../../training/optimizers.js';
 import { describeSchedule, parseSchedule } from '../../../training/schedules.js';
-import { checkpointProgress, stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
+import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
+import { prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
 import { cliJob, createEngine, fraction, nonNegative, nonNegativeInt, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
 
 interface TrainOptions extends CommonOptions {
@@ -76,56 +74,21 @@ export function register(program: Command): void {
     .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
     .option('-q, --quiet', 'no progress bar or epoch lines')
     .action(async (opts: TrainOptions, cmd: Command) => {
-      const log = (line: string): void => {
-        if (!opts.quiet) process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}${line}\n`);
-      };
-      let run: ClassifierRunInfo;
-      let resume;
-      let dataDir = opts.data;
-      let out = opts.out;
-      if (opts.resume) {
-        resume = loadCheckpoint(opts.resume);
-        run = classifierRunFromCheckpoint(resume, `checkpoint "${opts.resume}"`);
-        const prov = run.provenance ?? {};
-        if (dataDir === undefined && typeof prov.dataDir === 'string') dataDir = prov.dataDir;
-        if (cmd.getOptionValueSource('out') !== 'cli' && typeof prov.out === 'string') out = prov.out;
-        if (cmd.getOptionValueSource('epochs') === 'cli') run.config = { ...run.config, epochs: opts.epochs };
-        const limit = typeof prov.limit === 'number' ? prov.limit : undefined;
-        opts.limit = limit;
-        const p = checkpointProgress(resume)!;
-        log(`resuming from ${opts.resume}: step ${p.step}, epoch ${p.epoch + 1}/${run.config.epochs}, batch ${p.batchInEpoch}`);
-      } else {
-        run = newRun(opts, dataDir, out);
-      }
-
-      const full = loadFashionMnist('train', dataDir);
-      const train = opts.limit && opts.limit < full.count ? selectSamples(full, stratifiedSubset(full.labels, FASHION_MNIST_CLASSES, Math.max(1, Math.floor(opts.limit / FASHION_MNIST_CLASSES)), run.config.seed), `${full.source}, ${opts.limit} samples`) : full;
+      const prepared = prepareTrainingRun(opts, cmd, { fresh: (provenance) => newRun(opts, provenance), fromCheckpoint: classifierRunFromCheckpoint }, describeArchitecture(opts));
+      const { run, out, dataDir, train, checkpointPath, log } = prepared;
       const test = opts.test && hasFashionMnist('test', dataDir) ? loadFashionMnist('test', dataDir) : undefined;
-      const checkpointPath = opts.checkpoint === false ? undefined : (opts.checkpoint ?? (opts.resume && cmd.getOptionValueSource('checkpoint') !== 'cli' ? opts.resume : `${out}.ckpt`));
-      if (!opts.resume && checkpointPath && existsSync(checkpointPath) && statSync(checkpointPath).isFile()) {
-        log(`note: ${checkpointPath} exists and will be overwritten (use --resume ${checkpointPath} to continue that run)`);
-      }
-
       const engine = createEngine(opts);
       const c = run.config;
       const valCount = Math.round(train.count * c.validationFraction);
       const perEpoch = stepsPerEpoch(train.count - valCount, c.batchSize);
-      const params = [...run.model.initializers.values()].reduce((a, t) => a + (t.dtype === 'float32' ? t.data.length : 0), 0);
       log(
-        `training ${run.model.name} (${params.toLocaleString('en-US')} parameters) on ${train.source}: ${train.count - valCount} train / ${valCount} validation images, ` +
+        `training ${run.model.name} (${parameterCount(run.model).toLocaleString('en-US')} parameters) on ${train.source}: ${train.count - valCount} train / ${valCount} validation images, ` +
           `${c.epochs} epochs x ${perEpoch} steps of ${c.batchSize}, ${c.optimizer.type} lr ${c.lr} ${describeSchedule(c.schedule)}`,
       );
       const job = cliJob(opts, 'train');
       let result;
       try {
-        result = await trainClassifier(engine, run, { train, ...(test ? { test } : {}) }, {
-          ...(job.signal ? { signal: job.signal } : {}),
-          onProgress: job.onProgress,
-          ...(checkpointPath ? { checkpoint: { path: checkpointPath, everySteps: opts.checkpointEvery } } : {}),
-          ...(resume ? { resume } : {}),
-          onEpoch: (r) => log(formatEpoch(r, c.epochs)),
-          log,
-        });
+        result = await trainClassifier(engine, run, { train, ...(test ? { test } : {}) }, trainerOptions(prepared, job, opts.checkpointEvery, (r) => formatEpoch(r, c.epochs)));
       } finally {
         job.done();
         await engine.dispose();
@@ -142,18 +105,20 @@ export function register(program: Command): void {
     });
 }
 
-function newRun(opts: TrainOptions, dataDir: string | undefined, out: string): ClassifierRunInfo {
+function describeArchitecture(opts: TrainOptions): string {
+  return opts.model ? `model from ${opts.model}` : (ARCHITECTURES[opts.arch]?.description ?? opts.arch);
+}
+
+function newRun(opts: TrainOptions, provenance: Record<string, unknown>): ClassifierRunInfo {
   let model: Graph;
-  let description: string;
   if (opts.model) {
     if (!existsSync(opts.model)) throw new ConvLensError('INPUT_UNREADABLE', `Cannot read model file "${opts.model}": no such file.`, 'Pass an .onnx file, or leave out --model to train --arch course from scratch.');
     model = loadModelFile(opts.model, createEngine({})).graph;
-    description = `${model.name} (from ${opts.model})`;
+    provenance = { ...provenance, description: `${model.name} (from ${opts.model})` };
   } else {
     const arch = ARCHITECTURES[opts.arch];
     if (!arch) throw new ConvLensError('INVALID_ARGUMENT', `Unknown architecture "${opts.arch}".`, `Use one of: ${Object.keys(ARCHITECTURES).join(', ')}; or --model file.onnx for your own.`);
     model = arch.build(opts.seed);
-    description = arch.description;
   }
   const lr = opts.lr ?? (opts.optimizer === 'sgd' ? 0.01 : 0.001);
   const config: ClassifierConfig = {
@@ -168,20 +133,7 @@ function newRun(opts: TrainOptions, dataDir: string | undefined, out: string): C
     ...(opts.clipNorm ? { clipNorm: opts.clipNorm } : {}),
     ...(opts.flip ? { augmentFlip: true } : {}),
   };
-  return {
-    model,
-    labels: FASHION_MNIST_LABELS,
-    preprocessing: FASHION_MNIST_PREPROCESSING,
-    config,
-    provenance: {
-      description,
-      command: ['convlens', ...process.argv.slice(2)].join(' '),
-      dataset: 'Fashion-MNIST',
-      ...(dataDir !== undefined ? { dataDir: resolve(dataDir) } : {}),
-      out: resolve(out),
-      ...(opts.limit ? { limit: opts.limit } : {}),
-    },
-  };
+  return { model, labels: FASHION_MNIST_LABELS, preprocessing: FASHION_MNIST_PREPROCESSING, config, provenance };
 }
 
 function formatEpoch(r: EpochRecord, epochs: number): string {

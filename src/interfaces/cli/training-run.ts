@@ -1,0 +1,106 @@
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { selectSamples, stratifiedSubset, type ImageDataset } from '../../data/dataset.js';
+import { FASHION_MNIST_CLASSES, loadFashionMnist } from '../../data/fashion-mnist.js';
+import type { Graph } from '../../engine/graph/ir.js';
+import { loadCheckpoint, type Checkpoint } from '../../training/checkpoint.js';
+import { checkpointProgress, type EpochRecord, type FitOptions } from '../../training/trainer.js';
+import type { CliJob } from './common.js';
+
+/**
+ * What `convlens train` and `convlens diffuse train` share: starting a run or resuming one from
+ * its checkpoint (whose settings win over the command line, except an explicit --out, --epochs or
+ * --checkpoint), the Fashion-MNIST training set (optionally a stratified subset), and where
+ * checkpoints go.
+ */
+export interface TrainingRunOptions {
+  data?: string;
+  out: string;
+  epochs: number;
+  limit?: number;
+  checkpoint?: string | false;
+  checkpointEvery: number;
+  resume?: string;
+  quiet?: boolean;
+}
+
+interface RunInfo {
+  model: Graph;
+  config: { epochs: number; seed: number };
+  provenance?: Record<string, unknown>;
+}
+
+export interface PreparedTraining<R extends RunInfo> {
+  run: R;
+  resume?: Checkpoint;
+  out: string;
+  dataDir?: string;
+  train: ImageDataset;
+  checkpointPath?: string;
+  log: (line: string) => void;
+}
+
+export interface RunFactory<R extends RunInfo> {
+  /** A new run; `provenance` is what the model's metadata records about how it was made. */
+  fresh(provenance: Record<string, unknown>): R;
+  fromCheckpoint(checkpoint: Checkpoint, what: string): R;
+}
+
+export function prepareTrainingRun<R extends RunInfo>(opts: TrainingRunOptions, cmd: Command, factory: RunFactory<R>, description: string): PreparedTraining<R> {
+  const log = (line: string): void => {
+    if (!opts.quiet) process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}${line}\n`);
+  };
+  const explicit = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli';
+  let run: R;
+  let resume: Checkpoint | undefined;
+  let dataDir = opts.data;
+  let out = opts.out;
+  let limit = opts.limit;
+  if (opts.resume) {
+    resume = loadCheckpoint(opts.resume);
+    run = factory.fromCheckpoint(resume, `checkpoint "${opts.resume}"`);
+    const prov = run.provenance ?? {};
+    if (dataDir === undefined && typeof prov.dataDir === 'string') dataDir = prov.dataDir;
+    if (!explicit('out') && typeof prov.out === 'string') out = prov.out;
+    if (explicit('epochs')) run.config = { ...run.config, epochs: opts.epochs };
+    // The subset is part of the run: resuming on other data would silently change the experiment.
+    limit = typeof prov.limit === 'number' ? prov.limit : undefined;
+    const p = checkpointProgress(resume)!;
+    log(`resuming from ${opts.resume}: step ${p.step}, epoch ${p.epoch + 1}/${run.config.epochs}, batch ${p.batchInEpoch}`);
+  } else {
+    run = factory.fresh({
+      description,
+      command: ['convlens', ...process.argv.slice(2)].join(' '),
+      dataset: 'Fashion-MNIST',
+      ...(dataDir !== undefined ? { dataDir: resolve(dataDir) } : {}),
+      out: resolve(out),
+      ...(limit ? { limit } : {}),
+    });
+  }
+  const full = loadFashionMnist('train', dataDir);
+  const train =
+    limit && limit < full.count
+      ? selectSamples(full, stratifiedSubset(full.labels, FASHION_MNIST_CLASSES, Math.max(1, Math.floor(limit / FASHION_MNIST_CLASSES)), run.config.seed), `${full.source}, ${limit} samples`)
+      : full;
+  const checkpointPath = opts.checkpoint === false ? undefined : (opts.checkpoint ?? (opts.resume && !explicit('checkpoint') ? opts.resume : `${out}.ckpt`));
+  if (!opts.resume && checkpointPath && existsSync(checkpointPath) && statSync(checkpointPath).isFile()) {
+    log(`note: ${checkpointPath} exists and will be overwritten (use --resume ${checkpointPath} to continue that run)`);
+  }
+  return { run, ...(resume ? { resume } : {}), out, ...(dataDir !== undefined ? { dataDir } : {}), train, ...(checkpointPath ? { checkpointPath } : {}), log };
+}
+
+/** The trainer options every training command passes: cancellation, progress, checkpoints, resume, epoch lines. */
+export function trainerOptions(prepared: PreparedTraining<RunInfo>, job: CliJob, everySteps: number, formatEpoch: (r: EpochRecord) => string): FitOptions & { log: (line: string) => void } {
+  const { checkpointPath, resume, log } = prepared;
+  return {
+    ...(job.signal ? { signal: job.signal } : {}),
+    onProgress: job.onProgress,
+    ...(checkpointPath ? { checkpoint: { path: checkpointPath, everySteps } } : {}),
+    ...(resume ? { resume } : {}),
+    onEpoch: (r) => log(formatEpoch(r)),
+    log,
+  };
+}
+
+export const parameterCount = (model: Graph): number => [...model.initializers.values()].reduce((a, t) => a + (t.dtype === 'float32' ? t.data.length : 0), 0);
