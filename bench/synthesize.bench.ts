@@ -15,7 +15,7 @@ import type { Tensor } from '../src/engine/tensor.js';
 import { Model } from '../src/models/model.js';
 import { resnet18Like, vggLike } from '../src/models/zoo/index.js';
 import { styleNet } from '../src/models/zoo/style-net.js';
-import { stylize } from '../src/methods/synthesize/fast-style.js';
+import { stylize } from '../src/methods/synthesize/stylize.js';
 import { extractFeatures, SynthesisSession } from '../src/methods/synthesize/graph.js';
 import { channel, featureMatch, gramMatch, layerL2, sum, weighted, type Objective } from '../src/methods/synthesize/objectives.js';
 import { ascend, type AscentOptions } from '../src/methods/synthesize/optimize.js';

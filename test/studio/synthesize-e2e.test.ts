@@ -2,10 +2,14 @@
 // End-to-end test of the studio's "Make images" tab: the real server in-process, the built page
 // in Debian's Chromium (playwright-core), as test/studio/e2e.test.ts does. Runs feature
 // visualization and an adversarial example, checks the pictures are drawn, cancels a long job,
-// and saves screenshots in test-artifacts/studio/.
+// runs the fast style network inside the page on onnxruntime-web (checked against
+// onnxruntime-node on the same pixels), and saves screenshots in test-artifacts/studio/.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { createStudio } from '../../src/interfaces/server/app.js';
+import { BUILTIN_STYLE_NET } from '../../src/interfaces/server/routes/synthesize.js';
+import { loadStyleNet, stylize } from '../../src/methods/synthesize/stylize.js';
 import { openStudioPage, type StudioPage } from './browser.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
@@ -19,6 +23,19 @@ let pageErrors: string[] = [];
 
 async function shot(name: string): Promise<void> {
   await browser?.shot(name);
+}
+
+interface Pixels {
+  width: number;
+  height: number;
+  data: number[];
+}
+
+async function canvasPixels(selector: string): Promise<Pixels> {
+  return page.$eval(selector, (el) => {
+    const c = el as HTMLCanvasElement;
+    return { width: c.width, height: c.height, data: Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data) };
+  });
 }
 
 /** Natural size and pixel spread of a rendered <img>. */
@@ -108,6 +125,63 @@ describe('Make images tab in Chromium', () => {
     // the previous result is still shown
     expect(await page.locator('[data-testid="synth-images"] img').count()).toBe(3);
     await shot('12-synth-cancelled');
+  });
+
+  it('runs the fast style network in the page on onnxruntime-web, as onnxruntime-node does, and restyles live with the blend slider', async () => {
+    await page.click('[data-testid="tab-synth"]');
+    await page.waitForSelector('[data-testid="panel-synth"]', { state: 'visible' });
+    await page.click('[data-testid="synth-kind"] button:has-text("Fast style")');
+    await page.waitForSelector('[data-testid="synth-net"] option[value="builtin"]', { state: 'attached' });
+    await page.check('[data-testid="synth-in-browser"]');
+    await page.waitForSelector('[data-testid="browser-style-output"][data-weights="0.5,0.5"]', { timeout: 60_000 });
+    expect(await page.isVisible('[data-testid="synth-run"]')).toBe(false);
+    expect(await page.textContent('[data-testid="browser-style-caption"]')).toMatch(/stylized in \d+ ms · onnxruntime-web/);
+
+    // The oracle: the same network on the same input pixels in Node.
+    const content = await canvasPixels('[data-testid="browser-style-content"]');
+    const inBrowser = await canvasPixels('[data-testid="browser-style-output"]');
+    expect(Math.max(content.width, content.height)).toBe(384);
+    const graph = loadStyleNet(readFileSync(BUILTIN_STYLE_NET), 'the built-in style network');
+    const toTensor = (p: Pixels) => {
+      const n = p.width * p.height;
+      const data = new Float32Array(3 * n);
+      for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) data[c * n + i] = p.data[i * 4 + c]! / 255;
+      return { dtype: 'float32' as const, dims: [1, 3, p.height, p.width], data };
+    };
+    const inNode = (await stylize(engine, graph, toTensor(content), [0.5, 0.5])).data as Float32Array;
+    const n = content.width * content.height;
+    expect([inBrowser.width, inBrowser.height]).toEqual([content.width, content.height]);
+    // Both sides quantize to 8 bits the same way. WebAssembly and native x64 kernels sum in a
+    // different order (and native fuses multiply-adds), so outputs differ by float rounding that,
+    // through 15 convolutions and instance normalizations, flips a value's 8-bit rounding now and
+    // then: never by more than one level, and for 0.05% of the values (measured; the bound is 0.2%).
+    let worst = 0;
+    let off = 0;
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < 3; c++) {
+        const expected = Math.round(Math.min(1, Math.max(0, inNode[c * n + i]!)) * 255);
+        const d = Math.abs(inBrowser.data[i * 4 + c]! - expected);
+        worst = Math.max(worst, d);
+        if (d > 0) off++;
+      }
+    }
+    expect(worst).toBeLessThanOrEqual(1);
+    expect(off / (3 * n)).toBeLessThan(0.002);
+    await shot('13-fast-style-in-browser');
+
+    // Live: the slider restyles without a job (all gravel at 0).
+    await page.$eval('[data-testid="synth-blend"]', (el) => {
+      const input = el as HTMLInputElement;
+      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(input, '0');
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await page.waitForSelector('[data-testid="browser-style-output"][data-weights="1,0"]', { timeout: 30_000 });
+    const gravel = await canvasPixels('[data-testid="browser-style-output"]');
+    let changed = 0;
+    for (let i = 0; i < gravel.data.length; i++) changed += Math.abs(gravel.data[i]! - inBrowser.data[i]!);
+    expect(changed / gravel.data.length, 'another blend, another picture').toBeGreaterThan(5);
+    expect(await page.isVisible('[data-testid="browser-style-error"]')).toBe(false);
+    await shot('14-fast-style-in-browser-gravel');
   });
 
   it('raised no page errors', () => {

@@ -13,7 +13,7 @@ import { anySize, fixStyle, styleNet } from '../../src/models/zoo/style-net.js';
 import { textureBackbone, textureLayers } from '../../src/models/zoo/texture-backbone.js';
 import { attack } from '../../src/methods/synthesize/adversarial.js';
 import { dream } from '../../src/methods/synthesize/dream.js';
-import { stylize } from '../../src/methods/synthesize/fast-style.js';
+import { stylize } from '../../src/methods/synthesize/stylize.js';
 import { featureVisualization } from '../../src/methods/synthesize/featviz.js';
 import { extractFeatures, SynthesisSession } from '../../src/methods/synthesize/graph.js';
 import { invert } from '../../src/methods/synthesize/inversion.js';

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type CSSProperties, type ReactNode } from 'react';
 import { ApiError, followJob, jobId, type ImageEntry, type Model } from '../api';
+import { BrowserStyle } from './BrowserStyle';
 import { ErrorBox, NumberField, Panel, Segmented, Spinner, type ShownError } from './ui';
 
 // "Make images": every synthesis family of POST /api/synthesize/:kind (docs/api.md) as a job
@@ -49,6 +50,8 @@ async function listNets(): Promise<StyleNet[]> {
   if (!res.ok) return [];
   return ((await res.json()) as { nets: StyleNet[] }).nets;
 }
+
+const FAST_STYLE_MAX_SIDE = 384;
 
 const row: CSSProperties = { display: 'flex', flexWrap: 'wrap', gap: 12, alignItems: 'flex-end' };
 
@@ -106,6 +109,7 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
   const [keepColors, setKeepColors] = useState(false);
   const [nets, setNets] = useState<StyleNet[]>([]);
   const [net, setNet] = useState('');
+  const [inBrowser, setInBrowser] = useState(false);
 
   const [running, setRunning] = useState(false);
   const [progress, setProgress] = useState<{ done: number; total: number; phase?: string | undefined } | null>(null);
@@ -135,6 +139,9 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
   useEffect(() => onRunning?.(running), [running, onRunning]);
 
   const chosenNet = nets.find((n) => n.id === net);
+  const styleCount = chosenNet?.styles.length ?? 1;
+  const styleWeights = Array.from({ length: styleCount }, (_, k) => (styleCount === 1 ? 1 : k === 0 ? 1 - blend : k === 1 ? blend : 0));
+  const browserStyle = kind === 'fast-style' && inBrowser;
 
   const body = (): unknown => {
     const m = model?.id ?? 'builtin';
@@ -149,11 +156,8 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
         return { model: m, image: content, params: { layer, octaves, steps: 10, maxSide: 256 } };
       case 'style':
         return { ...(content ? { image: content } : {}), styles: [{ image: style, weight: style2 ? 1 - blend : 1 }, ...(style2 ? [{ image: style2, weight: blend }] : [])], params: { steps: Math.min(steps, 100), maxSide: 160, keepColors } };
-      case 'fast-style': {
-        const n = chosenNet?.styles.length ?? 1;
-        const weights = Array.from({ length: n }, (_, k) => (n === 1 ? 1 : k === 0 ? 1 - blend : k === 1 ? blend : 0));
-        return { image: content, net, params: { weights, maxSide: 384 } };
-      }
+      case 'fast-style':
+        return { image: content, net, params: { weights: styleWeights, maxSide: FAST_STYLE_MAX_SIDE } };
       case 'style-train':
         return { styles: [{ image: style }, ...(style2 ? [{ image: style2 }] : [])], images: photos.map((p) => p.id).slice(0, 4), params: { steps, size: 64 } };
     }
@@ -275,6 +279,12 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
                   <span className="muted">{Math.round(blend * 100)}%</span>
                 </label>
               )}
+              {kind === 'fast-style' && (
+                <label className="check" title="run the network in this page on onnxruntime-web; the blend slider restyles live">
+                  <input type="checkbox" checked={inBrowser} onChange={(e) => setInBrowser(e.target.checked)} data-testid="synth-in-browser" />
+                  in this browser
+                </label>
+              )}
               {kind === 'style' && (
                 <label className="check">
                   <input type="checkbox" checked={keepColors} onChange={(e) => setKeepColors(e.target.checked)} />
@@ -285,7 +295,7 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
             </>
           )}
         </div>
-        <div className="run-row" style={{ marginTop: 12 }}>
+        <div className="run-row" style={{ marginTop: 12, ...(browserStyle ? { display: 'none' } : {}) }}>
           <button type="button" className="button primary" disabled={!canRun} onClick={() => void run()} data-testid="synth-run">
             Run
           </button>
@@ -316,7 +326,8 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
           <Spinner label="Optimizing… the rest of the studio stays usable meanwhile." />
         </Panel>
       )}
-      {result && <SynthResultView result={result} />}
+      {browserStyle && net && content && <BrowserStyle net={net} image={content} weights={styleWeights} maxSide={FAST_STYLE_MAX_SIDE} />}
+      {result && !browserStyle && <SynthResultView result={result} />}
     </div>
   );
 }

@@ -5,7 +5,7 @@ import type { Tensor } from '../../../engine/tensor.js';
 import { readFileOrExplain, writeFileAtomic } from '../../../io/files.js';
 import { encodePng } from '../../../io/image.js';
 import { loadModelFile } from '../../../models/load.js';
-import { loadStyleNet, styleNetInfo, stylize } from '../../../methods/synthesize/fast-style.js';
+import { loadStyleNet, styleNetInfo, stylize } from '../../../methods/synthesize/stylize.js';
 import { parseNamedImage, readImageTensor, summaryJson } from '../../../methods/synthesize/io.js';
 import type { OptimizerName } from '../../../methods/synthesize/optimize.js';
 import { displaySize, encodeGif, tensorImage, toRaw } from '../../../methods/synthesize/render.js';

@@ -1,0 +1,83 @@
+// The engine in the page: the same graph code the server runs (IR, ONNX codec, Engine, the
+// onnxruntime adapter), here on onnxruntime-web's WebAssembly backend. The studio loads this module
+// on demand, so the first paint does not pay for ONNX Runtime.
+import * as ort from 'onnxruntime-web/wasm';
+import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
+import type { Graph } from '../../src/engine/graph/ir.js';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { ortBackend } from '../../src/engine/runtime/ort.js';
+import type { Tensor } from '../../src/engine/tensor.js';
+import { loadStyleNet, styleNetInfo, stylize } from '../../src/methods/synthesize/stylize.js';
+
+ort.env.wasm.wasmPaths = { wasm: wasmUrl };
+// Threads need SharedArrayBuffer, which only a cross-origin-isolated page has; the studio is not one.
+ort.env.wasm.numThreads = 1;
+
+export const RUNTIME = 'onnxruntime-web (WebAssembly, 1 thread)';
+
+let engine: Engine | undefined;
+
+export function browserEngine(): Engine {
+  return (engine ??= new Engine(ortBackend(ort, 'onnxruntime-web')));
+}
+
+const nets = new Map<string, Promise<{ graph: Graph; styles: string[] }>>();
+
+/** A style network of the studio's, fetched once (GET /api/style-nets/:id/onnx) and kept. */
+export function styleNet(id: string): Promise<{ graph: Graph; styles: string[] }> {
+  let pending = nets.get(id);
+  if (!pending) {
+    pending = (async () => {
+      const res = await fetch(`/api/style-nets/${encodeURIComponent(id)}/onnx`);
+      if (!res.ok) throw new Error(`GET /api/style-nets/${id}/onnx answered ${res.status}`);
+      const graph = loadStyleNet(new Uint8Array(await res.arrayBuffer()), `style network "${id}"`);
+      return { graph, styles: styleNetInfo(graph).names };
+    })();
+    pending.catch(() => nets.delete(id));
+    nets.set(id, pending);
+  }
+  return pending;
+}
+
+/** The studio's image `id` drawn so that its longer side is `maxSide` (as the server's fit-inside resize). */
+export async function loadImage(id: string, maxSide: number): Promise<ImageData> {
+  const res = await fetch(`/api/image?id=${encodeURIComponent(id)}`);
+  if (!res.ok) throw new Error(`GET /api/image answered ${res.status}`);
+  const bitmap = await createImageBitmap(await res.blob());
+  const scale = maxSide / Math.max(bitmap.width, bitmap.height);
+  const w = Math.max(1, Math.round(bitmap.width * scale));
+  const h = Math.max(1, Math.round(bitmap.height * scale));
+  const canvas = new OffscreenCanvas(w, h);
+  const ctx = canvas.getContext('2d')!;
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(bitmap, 0, 0, w, h);
+  bitmap.close();
+  return ctx.getImageData(0, 0, w, h);
+}
+
+/** RGBA pixels to an image-space tensor [1, 3, H, W] in [0, 1]. */
+export function imageDataToTensor(img: ImageData): Tensor {
+  const { width: w, height: h, data } = img;
+  const out = new Float32Array(3 * w * h);
+  for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) out[c * w * h + i] = data[i * 4 + c]! / 255;
+  return { dtype: 'float32', dims: [1, 3, h, w], data: out };
+}
+
+/** The first image of a [N, 3, H, W] tensor in [0, 1] as opaque RGBA pixels. */
+export function tensorToImageData(t: Tensor): ImageData {
+  const [, , h, w] = t.dims as [number, number, number, number];
+  const d = t.data as Float32Array;
+  const px = new Uint8ClampedArray(w * h * 4);
+  for (let i = 0; i < w * h; i++) {
+    for (let c = 0; c < 3; c++) px[i * 4 + c] = Math.round(Math.min(1, Math.max(0, d[c * w * h + i]!)) * 255);
+    px[i * 4 + 3] = 255;
+  }
+  return new ImageData(px, w, h);
+}
+
+/** One forward pass of the style network in the page. */
+export async function stylizeHere(graph: Graph, content: ImageData, weights: readonly number[]): Promise<{ image: ImageData; ms: number }> {
+  const t0 = performance.now();
+  const out = await stylize(browserEngine(), graph, imageDataToTensor(content), weights);
+  return { image: tensorToImageData(out), ms: performance.now() - t0 };
+}
