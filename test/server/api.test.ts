@@ -3,11 +3,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
-import { encodeModel } from '../../src/engine/onnx/codec.js';
+import { decodeModel, encodeModel } from '../../src/engine/onnx/codec.js';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 import { throwIfCancelled } from '../../src/methods/jobs.js';
+import { Model } from '../../src/models/model.js';
+import { predict } from '../../src/methods/predict.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const engine = new Engine(nodeBackend(), { threads: 2 });
@@ -139,6 +141,26 @@ describe('inspecting', () => {
     expect(layers.map((l: { values: { dims: number[] } }) => l.values.dims)).toEqual([[1, 16, 28, 28], [1, 64, 3, 3]]);
     const relu = new Float32Array(Buffer.from(layers[0].values.data, 'base64').buffer.slice(0));
     expect(Math.min(...relu)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('serves the model as ONNX and the preprocessed input, from which a client predicts what the server predicts', async () => {
+    const onnx = await studio.app.inject({ method: 'GET', url: '/api/models/builtin/onnx' });
+    expect(onnx.statusCode).toBe(200);
+    expect(onnx.headers['content-disposition']).toMatch(/\.onnx"$/);
+    const model = Model.fromOnnxGraph(decodeModel(new Uint8Array(onnx.rawPayload), { source: 'GET /api/models/builtin/onnx' }), engine);
+    expect(model.labels[8]).toBe('Bag');
+    const input = await studio.app.inject({ method: 'POST', url: '/api/input', payload: { model: 'builtin', image: 'fashion-mnist/bag-test18.png' } });
+    expect(input.statusCode).toBe(200);
+    const wire = input.json().tensor as { dims: number[]; data: string };
+    expect(wire.dims).toEqual([1, 1, 28, 28]);
+    const x = { dtype: 'float32' as const, dims: wire.dims, data: new Float32Array(Buffer.from(wire.data, 'base64').buffer.slice(0)) };
+    const mine = (await predict(model, x, 3)).predictions[0]!.top;
+    const theirs = (await studio.app.inject({ method: 'POST', url: '/api/predict', payload: { model: 'builtin', image: 'fashion-mnist/bag-test18.png', k: 3 } })).json().top as { index: number; logit: number }[];
+    expect(mine.map((t) => t.index)).toEqual(theirs.map((t) => t.index));
+    // the same engine and kernels on both sides: the logits agree exactly
+    expect(mine.map((t) => t.logit)).toEqual(theirs.map((t) => t.logit));
+    expect((await studio.app.inject({ method: 'GET', url: '/api/models/nope/onnx' })).statusCode).toBe(404);
+    expect((await studio.app.inject({ method: 'POST', url: '/api/input', payload: { model: 'builtin' } })).statusCode).toBe(400);
   });
 
   it('validates bodies and names unknown layers', async () => {

@@ -3,6 +3,7 @@
 // Debian's headless Chromium driven by playwright-core. Every test checks what is rendered
 // (canvas pixels, element text, the receptive-field box) and saves a screenshot in
 // test-artifacts/studio/.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { createStudio } from '../../src/interfaces/server/app.js';
@@ -11,6 +12,8 @@ import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { handGraph, node } from '../support/onnx-files.js';
+import { parseNpy } from '../../src/io/npy.js';
+import type { Tensor } from '../../src/engine/tensor.js';
 
 const SAMPLE = 'fashion-mnist/bag-test18.png';
 
@@ -320,6 +323,63 @@ describe('studio in Chromium', () => {
     expect(await page.isVisible('[data-testid="explain-error"]')).toBe(false);
     expect(await page.isVisible('[data-testid="job-progress"]')).toBe(false);
     await shot('06-job-cancelled');
+  });
+
+  it('computes the same explanations in the page on onnxruntime-web; raw results download as .npy', async () => {
+    await openTab('explain');
+    await pickImage(SAMPLE);
+    const chosen = ['gradient', 'saliency', 'integrated-gradients', 'guided-backprop', 'deconvnet', 'gradcam', 'layercam'];
+    for (const m of ['gradient', 'saliency', 'input-x-gradient', 'smoothgrad', 'integrated-gradients', 'guided-backprop', 'deconvnet', 'cam', 'gradcam', 'gradcam++', 'scorecam', 'layercam', 'guided-gradcam', 'occlusion']) {
+      await page.setChecked(`[data-testid="method-${m}"]`, chosen.includes(m));
+    }
+    await page.fill('[data-testid="ig-steps"]', '32');
+    await page.setChecked('[data-testid="explain-metrics"]', true);
+    const downloadRaw = async (m: string): Promise<Tensor> => {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid="npy-${m}"]`)]);
+      expect(download.suggestedFilename()).toBe(`${SAMPLE.replace(/^.*\//, '').replace(/\.png$/, '')}-${m}.npy`);
+      return parseNpy(readFileSync((await download.path())!), download.suggestedFilename());
+    };
+    const runOn = async (where: 'server' | 'this browser'): Promise<Map<string, Tensor>> => {
+      await page.click(`[data-testid="explain-where"] button:has-text("${where}")`);
+      await page.click('[data-testid="explain-run"]');
+      await page.waitForSelector(`text=computed ${where === 'server' ? 'on the server' : 'in this browser'}`, { timeout: 90_000 });
+      await page.waitForSelector('[data-testid="auc-table"]');
+      expect(await page.isVisible('[data-testid="explain-error"]')).toBe(false);
+      const raw = new Map<string, Tensor>();
+      for (const m of chosen) raw.set(m, await downloadRaw(m));
+      return raw;
+    };
+    const server = await runOn('server');
+    const asked: string[] = [];
+    const onRequest = (r: { method(): string; url(): string }): void => void asked.push(`${r.method()} ${new URL(r.url()).pathname}`);
+    page.on('request', onRequest);
+    const browser = await runOn('this browser');
+    page.off('request', onRequest);
+    // The page fetched the model and the input tensor, and computed everything else itself.
+    expect(asked).toContain('POST /api/input');
+    expect(asked.filter((r) => r.startsWith('POST /api/explain'))).toEqual([]);
+    for (const m of chosen) await expectNonBlank(`[data-testid="overlay-${m}"]`);
+    await shot('07-explained-in-browser');
+    // Same model, same input tensor, same graphs; only the kernels differ (WebAssembly vs native
+    // x64, other summation orders): float32 rounding. Measured: at most 4.3e-7 of the map's
+    // largest value (deconvnet); the bound, 1e-5, is 20x that and far below what a picture shows.
+    for (const m of chosen) {
+      const a = server.get(m)!;
+      const b = browser.get(m)!;
+      expect(b.dims, m).toEqual(a.dims);
+      const x = a.data as Float32Array;
+      const y = b.data as Float32Array;
+      let scale = 0;
+      let diff = 0;
+      for (let i = 0; i < x.length; i++) {
+        scale = Math.max(scale, Math.abs(x[i]!));
+        diff = Math.max(diff, Math.abs(x[i]! - y[i]!));
+      }
+      expect(scale, `${m} is not all zero`).toBeGreaterThan(0);
+      expect(diff / scale, m).toBeLessThan(1e-5);
+    }
+    expect(server.get('gradient')!.dims).toEqual([1, 1, 28, 28]);
+    expect(server.get('gradcam')!.dims).toEqual([1, 1, 3, 3]);
   });
 
   it('uploads: a dropped image joins the gallery; bad files show the server error and the page keeps working', async () => {

@@ -105,12 +105,15 @@ export interface Curve {
   auc: number;
 }
 
-export interface ExplainMap {
+export interface ExplainMapInfo {
   method: string;
   signed: boolean;
+  ms?: number;
+}
+
+export interface ExplainMap extends ExplainMapInfo {
   values: WireTensor;
   raw?: WireTensor;
-  ms?: number;
 }
 
 export interface ExplainResult {

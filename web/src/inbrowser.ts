@@ -4,14 +4,21 @@
 import * as ort from 'onnxruntime-web/wasm';
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import type { Graph } from '../../src/engine/graph/ir.js';
+import { decodeModel } from '../../src/engine/onnx/codec.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { ortBackend } from '../../src/engine/runtime/ort.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { loadStyleNet, styleNetInfo, stylize } from '../../src/methods/synthesize/stylize.js';
+import { Model } from '../../src/models/model.js';
+import type { WireTensor } from './api';
+import { decodeTensor } from './tensor';
 
 ort.env.wasm.wasmPaths = { wasm: wasmUrl };
 // Threads need SharedArrayBuffer, which only a cross-origin-isolated page has; the studio is not one.
 ort.env.wasm.numThreads = 1;
+
+// The studio's POST /api/explain computation, run here on the page's engine.
+export { explainReport } from '../../src/methods/explain/report.js';
 
 export const RUNTIME = 'onnxruntime-web (WebAssembly, 1 thread)';
 
@@ -81,3 +88,30 @@ export async function stylizeHere(graph: Graph, content: ImageData, weights: rea
   const out = await stylize(browserEngine(), graph, imageDataToTensor(content), weights);
   return { image: tensorToImageData(out), ms: performance.now() - t0 };
 }
+
+const models = new Map<string, Promise<Model>>();
+
+/** The studio's model `id`, downloaded once (GET /api/models/:id/onnx) and opened on the page's engine. */
+export function browserModel(id: string): Promise<Model> {
+  let pending = models.get(id);
+  if (!pending) {
+    pending = (async () => {
+      const res = await fetch(`/api/models/${encodeURIComponent(id)}/onnx`);
+      if (!res.ok) throw new Error(`GET /api/models/${id}/onnx answered ${res.status}`);
+      const graph = decodeModel(new Uint8Array(await res.arrayBuffer()), { source: `model "${id}"` });
+      return Model.fromOnnxGraph(graph, browserEngine(), graph.name);
+    })();
+    pending.catch(() => models.delete(id));
+    models.set(id, pending);
+  }
+  return pending;
+}
+
+/** The image preprocessed for the model by the server (POST /api/input), so both sides explain the same tensor. */
+export async function modelInput(modelId: string, imageId: string): Promise<Tensor> {
+  const res = await fetch('/api/input', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: modelId, image: imageId }) });
+  if (!res.ok) throw new Error(`POST /api/input answered ${res.status}`);
+  const { dims, data } = decodeTensor(((await res.json()) as { tensor: WireTensor }).tensor);
+  return { dtype: 'float32', dims, data };
+}
+

@@ -1,5 +1,6 @@
 import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { api, ApiError, followJob, jobId, type ExplainMap, type ExplainRequest, type ExplainResult, type Model, type Prediction, type Summary } from '../api';
+import { encodeNpy } from '../../../src/io/npy.js';
+import { api, ApiError, followJob, jobId, type ExplainMapInfo, type ExplainRequest, type ExplainResult, type Model, type Prediction, type Summary } from '../api';
 import type { InputView } from '../App';
 import type { ColormapName } from '../colormaps';
 import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../render';
@@ -53,13 +54,20 @@ const colorOf = (m: string): string => PALETTE[Math.max(0, ALL_METHODS.indexOf(m
 type RangeMode = 'minmax' | 'p99' | 'symmetric';
 type SeqCmap = Extract<ColormapName, 'inferno' | 'viridis'>;
 
+type Where = 'server' | 'browser';
+
 interface Shown {
-  result: ExplainResult;
-  maps: { map: ExplainMap; t: Tensor }[];
+  target: ExplainResult['target'];
+  metrics: ExplainResult['metrics'];
+  /** t: the map at input resolution; raw: the method's raw result (the CLI's --npy) */
+  maps: { map: ExplainMapInfo; t: Tensor; raw: Tensor | null }[];
   input: InputView | null;
   imageName: string;
   score: string;
+  where: Where;
 }
+
+const BROWSER_JOB = 'in-this-browser';
 
 function mappingOf(values: Float32Array, signed: boolean, mode: RangeMode): Mapping {
   if (signed) {
@@ -97,13 +105,21 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   const [range, setRange] = useState<RangeMode>('minmax');
   const [seq, setSeq] = useState<SeqCmap>('inferno');
   const stopRef = useRef<(() => void) | null>(null);
+  const [where, setWhere] = useState<Where>('server');
+  const browserRun = useRef<AbortController | null>(null);
 
   const layers = useMemo(() => (summary?.pickable ?? []).filter((p) => p.shape.length === 4 && !['GlobalAveragePool', 'GlobalMaxPool'].includes(p.op)), [summary]);
   useEffect(() => {
     setLayer(model?.defaultLayer ?? '');
     setTarget('');
   }, [model]);
-  useEffect(() => () => stopRef.current?.(), []);
+  useEffect(
+    () => () => {
+      stopRef.current?.();
+      browserRun.current?.abort();
+    },
+    [],
+  );
   const onJob = props.onJob;
   useEffect(() => onJob(job), [job, onJob]);
 
@@ -138,7 +154,11 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
       params,
       metrics,
     };
-    const snapshot = { input, imageName: props.imageId.replace(/^.*\//, '').replace(/\.\w+$/, ''), score };
+    const snapshot = { input, imageName: props.imageId.replace(/^.*\//, '').replace(/\.\w+$/, ''), score, where };
+    if (where === 'browser') {
+      await runInBrowser(req, snapshot);
+      return;
+    }
     let id: string;
     try {
       id = jobId(await api.explain(req));
@@ -160,14 +180,45 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
       setCancelling(false);
       if (ev.type === 'result') {
         const result = ev.result as ExplainResult;
-        setShown({ result, maps: result.maps.map((m) => ({ map: m, t: decodeTensor(m.values) })), ...snapshot });
+        setShown({ target: result.target, metrics: result.metrics, maps: result.maps.map((m) => ({ map: m, t: decodeTensor(m.values), raw: m.raw ? decodeTensor(m.raw) : null })), ...snapshot });
       } else if (ev.type === 'error') setError(ev.error);
       else setNotice('Cancelled: the job stopped; results of the previous run (if any) are still shown.');
     });
   };
 
+  // The same computation as the server's job, on the page's own engine (onnxruntime-web): the
+  // model and the preprocessed input come from the server, the gradients are computed here.
+  const runInBrowser = async (req: ExplainRequest, snapshot: Pick<Shown, 'input' | 'imageName' | 'score' | 'where'>): Promise<void> => {
+    const controller = new AbortController();
+    browserRun.current = controller;
+    const status = (phase: string, done = 0, total = 0): void => setJob({ id: BROWSER_JOB, running: true, done: Math.floor(done), total, phase });
+    status('loading the model into this page');
+    try {
+      const here = await import('../inbrowser');
+      const [m, x] = await Promise.all([here.browserModel(req.model), here.modelInput(req.model, req.image)]);
+      const report = await here.explainReport(m, x, req, { signal: controller.signal, onProgress: (p) => status(`${p.phase ?? 'working'} (in this browser)`, p.done, p.total) });
+      const tensor = (t: { dims: readonly number[]; data: unknown }): Tensor => ({ dims: [...t.dims], data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>) });
+      setShown({ target: report.target, metrics: report.metrics, maps: report.maps.map((r) => ({ map: { method: r.method, signed: r.signed, ms: r.ms }, t: tensor(r.values), raw: tensor(r.raw) })), ...snapshot });
+    } catch (e) {
+      if (controller.signal.aborted) setNotice('Cancelled: results of the previous run (if any) are still shown.');
+      else {
+        const err = e as { message?: string; code?: string; hint?: string };
+        setError({ message: err.message ?? String(e), code: err.code ?? 'BROWSER', hint: err.hint ?? 'Computing on the server (the default) runs the same methods.' });
+      }
+    } finally {
+      browserRun.current = null;
+      setJob((j) => (j ? { ...j, running: false } : null));
+      setCancelling(false);
+    }
+  };
+
   const cancel = (): void => {
     if (!job) return;
+    if (job.id === BROWSER_JOB) {
+      setCancelling(true);
+      browserRun.current?.abort();
+      return;
+    }
     setCancelling(true);
     api.cancelJob(job.id).catch((e: unknown) => {
       setCancelling(false);
@@ -179,8 +230,8 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
 
   const pct = job && job.total ? Math.round((100 * job.done) / job.total) : 0;
   const series = (kind: 'deletion' | 'insertion'): CurveSeries[] =>
-    shown?.result.metrics
-      ? Object.entries(shown.result.metrics).flatMap(([m, c]) => {
+    shown?.metrics
+      ? Object.entries(shown.metrics).flatMap(([m, c]) => {
           const curve = c[kind];
           return curve ? [{ label: METHOD_LABEL[m] ?? m, color: colorOf(m), curve }] : [];
         })
@@ -286,6 +337,16 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
             </div>
           )}
           <div className="run-row">
+            <Segmented
+              label="Compute on"
+              value={where}
+              onChange={setWhere}
+              options={[
+                { value: 'server', label: 'server', title: 'a job on the studio server (onnxruntime-node)' },
+                { value: 'browser', label: 'this browser', title: 'download the model and run the same engine in this page (onnxruntime-web, WebAssembly)' },
+              ]}
+              testId="explain-where"
+            />
             <button type="button" className="button primary" disabled={!canRun} onClick={() => void run()} data-testid="explain-run">
               Explain{methods.size ? ` (${methods.size} method${methods.size > 1 ? 's' : ''})` : ''}
             </button>
@@ -317,10 +378,10 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
         <Panel
           title={
             <>
-              Attributions for <span className="accent">{shown.result.target.label}</span>
+              Attributions for <span className="accent">{shown.target.label}</span>
             </>
           }
-          subtitle={`class ${shown.result.target.index} · ${shown.score} ${fmt(shown.result.target.score)} · image ${shown.imageName}`}
+          subtitle={`class ${shown.target.index} · ${shown.score} ${fmt(shown.target.score)} · image ${shown.imageName} · computed ${shown.where === 'browser' ? 'in this browser' : 'on the server'}`}
           testId="explain-results"
           actions={
             <div className="toolbar">
@@ -360,8 +421,8 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
               <Overlay input={shown.input} t={null} mapping={null} cmap="gray" opacity={0} testId="overlay-input" />
               <div className="map-note muted">{shown.input ? `${shown.input.width}×${shown.input.height} as the model sees it` : ''}</div>
             </figure>
-            {shown.maps.map(({ map, t }) => (
-              <MapCard key={map.method} map={map} t={t} input={shown.input} opacity={opacity} range={range} seq={seq} />
+            {shown.maps.map(({ map, t, raw }) => (
+              <MapCard key={map.method} map={map} t={t} raw={raw} npyName={`${shown.imageName}-${map.method}.npy`} input={shown.input} opacity={opacity} range={range} seq={seq} />
             ))}
           </div>
           <p className="caption">
@@ -382,7 +443,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                   </tr>
                 </thead>
                 <tbody>
-                  {Object.entries(shown.result.metrics ?? {}).map(([m, c]) => (
+                  {Object.entries(shown.metrics ?? {}).map(([m, c]) => (
                     <tr key={m}>
                       <td>
                         <span className="swatch" style={{ background: colorOf(m) }} />
@@ -408,8 +469,19 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
 }
 
 
-const MapCard = memo(function MapCard(props: { map: ExplainMap; t: Tensor; input: InputView | null; opacity: number; range: RangeMode; seq: SeqCmap }): ReactNode {
-  const { map, t } = props;
+/** Saves a tensor as a NumPy .npy file (float32, C order), as `convlens explain --npy` writes it. */
+function downloadNpy(t: Tensor, name: string): void {
+  const bytes = encodeNpy({ dtype: 'float32', dims: t.dims, data: t.data });
+  const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+const MapCard = memo(function MapCard(props: { map: ExplainMapInfo; t: Tensor; raw: Tensor | null; npyName: string; input: InputView | null; opacity: number; range: RangeMode; seq: SeqCmap }): ReactNode {
+  const { map, t, raw } = props;
   const mapping = useMemo(() => mappingOf(t.data, map.signed, props.range), [t, map.signed, props.range]);
   const cmap: ColormapName = map.signed ? 'rdbu' : props.seq;
   return (
@@ -419,6 +491,11 @@ const MapCard = memo(function MapCard(props: { map: ExplainMap; t: Tensor; input
         <b title={METHOD_LABEL[map.method] ?? map.method}>{METHOD_LABEL[map.method] ?? map.method}</b>
         {map.signed && <span className="tag">signed</span>}
         {map.ms !== undefined && <span className="muted small ms">{map.ms < 1000 ? `${Math.round(map.ms)} ms` : `${(map.ms / 1000).toFixed(1)} s`}</span>}
+        {raw && (
+          <button type="button" className="link-button small" title={`the raw result [${raw.dims.join(', ')}], before normalization or upsampling`} onClick={() => downloadNpy(raw, props.npyName)} data-testid={`npy-${map.method}`}>
+            .npy
+          </button>
+        )}
       </figcaption>
       <Overlay input={props.input} t={t} mapping={mapping} cmap={cmap} opacity={props.opacity} testId={`overlay-${map.method}`} />
       <Colorbar cmap={cmap} lo={mapping.lo} hi={mapping.hi} {...(mapping.mid !== undefined ? { mid: mapping.mid } : {})} />

@@ -21,6 +21,13 @@ export function registerInspectRoutes({ app, models, images }: Studio): void {
     },
   );
 
+  // The preprocessed input tensor [1, C, H, W] exactly as the server feeds it, for computing in the page.
+  app.post<{ Body: { model: string; image: string } }>('/api/input', { schema: { body: target } }, async (req) => {
+    const model = models.require(req.body.model);
+    const { tensor } = await images.input(model, req.body.image);
+    return { tensor: toWire(tensor) };
+  });
+
   app.post<{ Body: { model: string; image: string; layers?: string[] } }>(
     '/api/activations',
     { schema: { body: { ...target, properties: { ...target.properties, layers: { type: 'array', items: { type: 'string' }, maxItems: 256 } } } } },

@@ -1,5 +1,6 @@
 import type { Studio } from '../app.js';
 import { ConvLensError } from '../../../engine/errors.js';
+import { encodeModel } from '../../../engine/onnx/codec.js';
 import { summarize } from '../../../methods/inspect/summary.js';
 import type { ModelEntry } from '../state.js';
 import { toWire } from '../wire.js';
@@ -56,6 +57,14 @@ export function registerModelRoutes({ app, models }: Studio, maxBytes: number): 
     }
     const entry = models.addUpload(file.filename, bytes);
     return reply.status(entry.error ? 422 : 201).send(entry.error ? { ...describeModel(entry), error: entry.error } : describeModel(entry));
+  });
+
+  // The model as the engine holds it (normalized, symbolic batch, metadata kept), for the page to
+  // run on onnxruntime-web.
+  app.get<{ Params: { id: string } }>('/api/models/:id/onnx', async (req, reply) => {
+    const model = models.require(req.params.id);
+    const file = `${model.name.replace(/[^\w.-]+/g, '_')}.onnx`;
+    return reply.type('application/octet-stream').header('content-disposition', `attachment; filename="${file}"`).send(Buffer.from(encodeModel(model.graph)));
   });
 
   app.get<{ Params: { id: string } }>('/api/models/:id/summary', async (req) => {

@@ -1,0 +1,113 @@
+// One explanation request as the studio asks it (methods, layer, target, score, per-method
+// parameters, faithfulness curves) and its answer. The server runs it as a job
+// (POST /api/explain); the page runs the very same function on onnxruntime-web when the user
+// chooses to compute in the browser. Browser-safe: engine, methods and metrics only.
+import type { Tensor } from '../../engine/tensor.js';
+import type { Model } from '../../models/model.js';
+import type { JobOptions } from '../jobs.js';
+import { deletionInsertion } from '../metrics/index.js';
+import { explain, METHODS, resolveMethods, type ExplainOptions, type MethodParams } from './index.js';
+
+export interface ReportRequest {
+  methods: string[];
+  layer?: string;
+  target?: number | string;
+  score?: 'logit' | 'prob';
+  /** parameters per method, keyed by the page's method names */
+  params?: Record<string, Record<string, unknown>>;
+  /** also compute deletion and insertion curves per method */
+  metrics?: boolean;
+}
+
+export interface ReportMap {
+  method: string;
+  title: string;
+  signed: boolean;
+  /** the map at input resolution [H, W] */
+  values: Tensor;
+  /** the method's raw result (see Attribution.raw) */
+  raw: Tensor;
+  params: Record<string, unknown>;
+  notes: string[];
+  layer?: string;
+  completeness?: unknown;
+  ms: number;
+}
+
+export interface Curve {
+  x: number[];
+  y: number[];
+  auc: number;
+}
+
+export interface Report {
+  target: { index: number; label: string; score: number };
+  predicted: unknown;
+  score: string;
+  maps: ReportMap[];
+  metrics: Record<string, { deletion: Curve; insertion: Curve }>;
+}
+
+/** Page parameter keys (method names) -> the library's option keys. */
+export function methodParams(params: ReportRequest['params'] = {}): MethodParams {
+  const get = (...keys: string[]): Record<string, unknown> | undefined => keys.map((k) => params[k]).find((v) => v !== undefined);
+  const out: Record<string, unknown> = {};
+  const put = (key: keyof MethodParams, ...names: string[]): void => {
+    const v = get(key, ...names);
+    if (v) out[key] = v;
+  };
+  put('saliency');
+  put('smoothgrad', 'smoothgrad-sq', 'vargrad');
+  put('integratedGradients', 'integrated-gradients', 'ig');
+  put('occlusion');
+  put('guidedGradcam', 'guided-gradcam');
+  return out as MethodParams;
+}
+
+/** Explains one preprocessed image [1, C, H, W]; progress counts methods, then their curves. */
+export async function explainReport(model: Model, tensor: Tensor, req: ReportRequest, job: JobOptions = {}): Promise<Report> {
+  const methods = resolveMethods(req.methods);
+  const options: ExplainOptions = {
+    methods,
+    ...methodParams(req.params),
+    ...(req.layer ? { layer: req.layer } : {}),
+    ...(req.target !== undefined ? { target: req.target } : {}),
+    ...(req.score ? { score: req.score } : {}),
+    ...(job.signal ? { signal: job.signal } : {}),
+  };
+  const total = methods.length + (req.metrics ? methods.length : 0);
+  let done = 0;
+  const step = (phase: string): ExplainOptions['onProgress'] => (p) => job.onProgress?.({ ...p, done: done + p.done / Math.max(1, p.total), total, phase });
+  const result = await explain(model, tensor, { ...options, onProgress: step('explaining') });
+  done = methods.length;
+  job.onProgress?.({ done, total, phase: 'explained' });
+  const image = result.images[0]!;
+  const maps = result.attributions.map(
+    (a): ReportMap => ({
+      method: a.method,
+      title: METHODS[a.method].title,
+      signed: a.signed,
+      values: { dtype: 'float32', dims: a.map.dims.slice(1), data: a.map.data },
+      raw: a.raw,
+      params: a.params,
+      notes: a.notes,
+      ...(a.layer ? { layer: a.layer.name } : {}),
+      ...(a.completeness ? { completeness: a.completeness[0] } : {}),
+      ms: a.timeMs,
+    }),
+  );
+  const metrics: Report['metrics'] = {};
+  if (req.metrics) {
+    const targets = Int32Array.from(result.targets);
+    for (const a of result.attributions) {
+      // Curves on the probability (as in RISE): logits are unbounded, so AUCs would not compare.
+      const [curves] = await deletionInsertion(model, tensor, targets, [a.map], { ...(job.signal ? { signal: job.signal } : {}), score: 'prob', onProgress: step(`faithfulness: ${a.method}`) });
+      metrics[a.method] = {
+        deletion: { x: curves!.fractions, y: curves!.deletion[0]!, auc: curves!.deletionAuc[0]! },
+        insertion: { x: curves!.fractions, y: curves!.insertion[0]!, auc: curves!.insertionAuc[0]! },
+      };
+      done++;
+    }
+  }
+  return { target: { index: image.target.index, label: image.target.label, score: image.target.score }, predicted: image.predicted, score: result.score, maps, metrics };
+}
