@@ -7,7 +7,10 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { DEFAULT_WEB_DIR, type Studio } from '../../src/interfaces/server/app.js';
+import { afterAll, beforeAll } from 'vitest';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import { createStudio, DEFAULT_WEB_DIR, type Studio } from '../../src/interfaces/server/app.js';
 
 const CHROMIUM = process.env['CONVLENS_CHROMIUM'] ?? '/usr/bin/chromium';
 export const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'studio');
@@ -65,6 +68,63 @@ export async function openStudioPage(studio: Studio, options: { timeout?: number
     async close() {
       await context.close();
       rmSync(userDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface StudioFixture {
+  readonly page: Page;
+  /** page errors so far (see StudioPage.errors) */
+  readonly errors: string[];
+  readonly base: string;
+  readonly studio: Studio;
+  readonly engine: Engine;
+  shot(name: string): Promise<void>;
+}
+
+/**
+ * What every studio end-to-end file needs: an engine, the studio in-process, and its page open in
+ * Chromium, from beforeAll to afterAll. `setup` runs before the studio starts (environment it
+ * reads), `teardown` after everything closed. A missing browser fails every test in beforeAll,
+ * with the way to install it.
+ */
+export function studioInChromium(options: { timeout?: number; setup?: () => void; teardown?: () => void; afterOpen?: (page: Page) => Promise<void> } = {}): StudioFixture {
+  const engine = new Engine(nodeBackend(), { threads: 2 });
+  let studio: Studio | undefined;
+  let opened: StudioPage | undefined;
+  beforeAll(async () => {
+    options.setup?.();
+    studio = await createStudio({ engine });
+    opened = await openStudioPage(studio, options.timeout ? { timeout: options.timeout } : {});
+    await options.afterOpen?.(opened.page);
+  }, 60_000);
+  afterAll(async () => {
+    await opened?.close();
+    await studio?.app.close();
+    await engine.dispose();
+    options.teardown?.();
+  });
+  const open = (): StudioPage => {
+    if (!opened) throw new Error('The studio page is not open: beforeAll failed (see its error).');
+    return opened;
+  };
+  return {
+    get page() {
+      return open().page;
+    },
+    get errors() {
+      return open().errors;
+    },
+    get base() {
+      return open().base;
+    },
+    get studio() {
+      if (!studio) throw new Error('The studio did not start: beforeAll failed (see its error).');
+      return studio;
+    },
+    engine,
+    shot: async (name) => {
+      await opened?.shot(name);
     },
   };
 }

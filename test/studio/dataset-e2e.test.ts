@@ -7,93 +7,70 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
-import { ARTIFACTS, openStudioPage, type StudioPage } from './browser.js';
-import { Engine } from '../../src/engine/runtime/engine.js';
-import { nodeBackend } from '../../src/engine/runtime/node.js';
-
+import { describe, expect, it } from 'vitest';
+import { ARTIFACTS, studioInChromium } from './browser.js';
 
 const stores = mkdtempSync(join(tmpdir(), 'convlens-e2e-stores-'));
-const engine = new Engine(nodeBackend(), { threads: 2 });
-let studio: Studio;
-let base = '';
-let browser: StudioPage | undefined;
-let page: Page;
-let pageErrors: string[] = [];
-
-async function shot(name: string): Promise<void> {
-  await browser?.shot(name);
-}
+const ui = studioInChromium({
+  setup: () => void (process.env['CONVLENS_STORES'] = stores),
+  teardown: () => {
+    rmSync(stores, { recursive: true, force: true });
+    delete process.env['CONVLENS_STORES'];
+  },
+});
 
 async function imagesLoaded(selector: string): Promise<number> {
-  await page.waitForFunction((sel) => {
+  await ui.page.waitForFunction((sel) => {
     const imgs = [...document.querySelectorAll(`${sel} img`)] as HTMLImageElement[];
     return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0);
   }, selector);
-  return page.locator(`${selector} img`).count();
+  return ui.page.locator(`${selector} img`).count();
 }
-
-beforeAll(async () => {
-  process.env['CONVLENS_STORES'] = stores;
-  studio = await createStudio({ engine });
-  browser = await openStudioPage(studio);
-  ({ page, errors: pageErrors, base } = browser);
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await studio?.app.close();
-  await engine.dispose();
-  rmSync(stores, { recursive: true, force: true });
-  delete process.env['CONVLENS_STORES'];
-});
 
 describe('dataset lens in the studio (Chromium)', () => {
   it('indexes the Fashion-MNIST subset from the page and shows a channel\'s top patches', async () => {
-    await page.waitForSelector('[data-testid="model-select"] option[value="builtin"]', { state: 'attached' });
-    await page.click('[data-testid="tab-dataset"]');
-    await page.waitForSelector('[data-testid="panel-dataset"]', { state: 'visible' });
-    await page.click('[data-testid="index-subset"]');
-    await page.waitForSelector('[data-testid="store-info"]', { timeout: 90_000 });
-    expect(await page.textContent('[data-testid="store-info"]')).toMatch(/2000 images · layers relu3 \(64@7×7\), relu4 \(128@3×3\)/);
-    await page.waitForSelector('[data-testid="patch-grid"]');
+    await ui.page.waitForSelector('[data-testid="model-select"] option[value="builtin"]', { state: 'attached' });
+    await ui.page.click('[data-testid="tab-dataset"]');
+    await ui.page.waitForSelector('[data-testid="panel-dataset"]', { state: 'visible' });
+    await ui.page.click('[data-testid="index-subset"]');
+    await ui.page.waitForSelector('[data-testid="store-info"]', { timeout: 90_000 });
+    expect(await ui.page.textContent('[data-testid="store-info"]')).toMatch(/2000 images · layers relu3 \(64@7×7\), relu4 \(128@3×3\)/);
+    await ui.page.waitForSelector('[data-testid="patch-grid"]');
     // 8 patches, each with its crop and guided-backprop map
     expect(await imagesLoaded('[data-testid="patch-grid"]')).toBe(16);
-    const { stores: list } = (await (await fetch(`${base}/api/dataset/stores`)).json()) as { stores: { id: string }[] };
+    const { stores: list } = (await (await fetch(`${ui.base}/api/dataset/stores`)).json()) as { stores: { id: string }[] };
     expect(list).toHaveLength(1);
-    const top = (await (await fetch(`${base}/api/dataset/stores/${list[0]!.id}/top?layer=relu4&channel=0&k=8`)).json()) as { patches: { value: number; image: number }[] };
-    expect(await page.getAttribute('[data-testid="patch-0"]', 'title')).toContain(`image #${top.patches[0]!.image}`);
-    await shot('dataset-patches');
+    const top = (await (await fetch(`${ui.base}/api/dataset/stores/${list[0]!.id}/top?layer=relu4&channel=0&k=8`)).json()) as { patches: { value: number; image: number }[] };
+    expect(await ui.page.getAttribute('[data-testid="patch-0"]', 'title')).toContain(`image #${top.patches[0]!.image}`);
+    await ui.shot('dataset-patches');
   });
 
   it('opens a channel\'s top patches from a unit clicked in the feature-map view', async () => {
-    await page.click('[data-testid="tab-network"]');
-    await page.click('[data-testid="layer-relu3"]');
-    await page.click('[data-testid="channel-5"]');
-    await page.click('[data-testid="unit-hover"]', { position: { x: 100, y: 100 } });
-    await page.waitForSelector('[data-testid="panel-dataset"]', { state: 'visible' });
-    await page.waitForFunction(() => document.querySelector('[data-testid="dataset-patches"]')?.textContent?.includes('relu3 channel 5'));
-    expect(await page.$eval('[data-testid="patches-channel"]', (e) => (e as HTMLInputElement).value)).toBe('5');
+    await ui.page.click('[data-testid="tab-network"]');
+    await ui.page.click('[data-testid="layer-relu3"]');
+    await ui.page.click('[data-testid="channel-5"]');
+    await ui.page.click('[data-testid="unit-hover"]', { position: { x: 100, y: 100 } });
+    await ui.page.waitForSelector('[data-testid="panel-dataset"]', { state: 'visible' });
+    await ui.page.waitForFunction(() => document.querySelector('[data-testid="dataset-patches"]')?.textContent?.includes('relu3 channel 5'));
+    expect(await ui.page.$eval('[data-testid="patches-channel"]', (e) => (e as HTMLInputElement).value)).toBe('5');
     expect(await imagesLoaded('[data-testid="patch-grid"]')).toBe(16);
-    expect(await page.textContent('[data-testid="dataset-patches"]')).toContain('18×18 px receptive field');
+    expect(await ui.page.textContent('[data-testid="dataset-patches"]')).toContain('18×18 px receptive field');
   });
 
   it('finds neighbours in feature space and in pixel space', async () => {
-    await page.fill('[data-testid="nn-index"]', '7');
-    await page.click('[data-testid="nn-run"]');
-    await page.waitForSelector('[data-testid="nn-results"]');
+    await ui.page.fill('[data-testid="nn-index"]', '7');
+    await ui.page.click('[data-testid="nn-run"]');
+    await ui.page.waitForSelector('[data-testid="nn-results"]');
     expect(await imagesLoaded('[data-testid="nn-feature"]')).toBe(8);
     expect(await imagesLoaded('[data-testid="nn-pixel"]')).toBe(8);
-    expect(await page.textContent('[data-testid="nn-results"]')).toMatch(/ms \((vector index|flat scan)\)/);
-    await page.locator('[data-testid="dataset-neighbours"]').screenshot({ path: join(ARTIFACTS, 'dataset-neighbours.png') });
+    expect(await ui.page.textContent('[data-testid="nn-results"]')).toMatch(/ms \((vector index|flat scan)\)/);
+    await ui.page.locator('[data-testid="dataset-neighbours"]').screenshot({ path: join(ARTIFACTS, 'dataset-neighbours.png') });
   });
 
   it('draws an embedding that zooms and shows the image under the cursor', async () => {
-    await page.selectOption('[data-testid="embed-sample"]', '300');
-    await page.click('[data-testid="embed-run"]');
-    const canvas = page.locator('[data-testid="embed-canvas"]');
+    await ui.page.selectOption('[data-testid="embed-sample"]', '300');
+    await ui.page.click('[data-testid="embed-run"]');
+    const canvas = ui.page.locator('[data-testid="embed-canvas"]');
     await canvas.waitFor({ timeout: 60_000 });
     expect(await canvas.getAttribute('data-points')).toBe('300');
     const distinct = await canvas.evaluate((el) => {
@@ -109,18 +86,18 @@ describe('dataset lens in the studio (Chromium)', () => {
     let found = false;
     for (let r = 0; r < 200 && !found; r += 6) {
       for (let a = 0; a < 12 && !found; a++) {
-        await page.mouse.move(box.x + box.width / 2 + r * Math.cos((a * Math.PI) / 6), box.y + box.height / 2 + r * Math.sin((a * Math.PI) / 6));
-        found = (await page.locator('[data-testid="embed-hover"]').count()) > 0;
+        await ui.page.mouse.move(box.x + box.width / 2 + r * Math.cos((a * Math.PI) / 6), box.y + box.height / 2 + r * Math.sin((a * Math.PI) / 6));
+        found = (await ui.page.locator('[data-testid="embed-hover"]').count()) > 0;
       }
     }
     expect(found).toBe(true);
-    await page.waitForFunction(() => {
+    await ui.page.waitForFunction(() => {
       const img = document.querySelector('[data-testid="embed-hover"] img') as HTMLImageElement | null;
       return !!img && img.complete && img.naturalWidth === 28;
     });
-    await page.mouse.wheel(0, -300);
-    await page.waitForFunction(() => /zoom ×1\.[2-9]/.test(document.querySelector('[data-testid="dataset-embedding"]')?.textContent ?? ''));
-    await page.locator('[data-testid="dataset-embedding"]').screenshot({ path: join(ARTIFACTS, 'dataset-embedding.png') });
-    expect(pageErrors).toEqual([]);
+    await ui.page.mouse.wheel(0, -300);
+    await ui.page.waitForFunction(() => /zoom ×1\.[2-9]/.test(document.querySelector('[data-testid="dataset-embedding"]')?.textContent ?? ''));
+    await ui.page.locator('[data-testid="dataset-embedding"]').screenshot({ path: join(ARTIFACTS, 'dataset-embedding.png') });
+    expect(ui.errors).toEqual([]);
   });
 });

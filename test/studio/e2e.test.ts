@@ -4,16 +4,14 @@
 // (canvas pixels, element text, the receptive-field box) and saves a screenshot in
 // test-artifacts/studio/.
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { createStudio } from '../../src/interfaces/server/app.js';
-import { openStudioPage, type StudioPage } from './browser.js';
-import { Engine } from '../../src/engine/runtime/engine.js';
-import { nodeBackend } from '../../src/engine/runtime/node.js';
+import { describe, expect, it } from 'vitest';
+import { studioInChromium } from './browser.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { handGraph, node } from '../support/onnx-files.js';
 import { parseNpy } from '../../src/io/npy.js';
 import type { Tensor } from '../../src/engine/tensor.js';
+
+const ui = studioInChromium({ timeout: 20_000 });
 
 const SAMPLE = 'fashion-mnist/bag-test18.png';
 
@@ -31,29 +29,16 @@ interface SummaryRow {
   receptiveField?: Rf;
 }
 
-// A missing browser fails every test in beforeAll, with the way to install it.
-const engine = new Engine(nodeBackend(), { threads: 2 });
-const studio = await createStudio({ engine });
-
-let base = '';
-let browser: StudioPage | undefined;
-let page: Page;
-let pageErrors: string[] = [];
-
 async function api<T>(path: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(base + path, init);
+  const res = await fetch(ui.base + path, init);
   expect(res.ok, `${path} answered ${res.status}`).toBe(true);
   return (await res.json()) as T;
 }
 
-async function shot(name: string): Promise<void> {
-  await browser?.shot(name);
-}
-
 /** Pixel statistics of a canvas: distinct colours and the spread of luminance. */
 async function canvasStats(selector: string): Promise<{ width: number; height: number; distinct: number; std: number; opaque: number }> {
-  await page.waitForSelector(selector, { state: 'visible' });
-  return page.$eval(selector, (el) => {
+  await ui.page.waitForSelector(selector, { state: 'visible' });
+  return ui.page.$eval(selector, (el) => {
     const c = el as HTMLCanvasElement;
     const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
     const colours = new Set<number>();
@@ -104,45 +89,34 @@ function expectedBox(rf: Rf, row: number, col: number, h: number, w: number): nu
 }
 
 async function openTab(id: 'network' | 'explain' | 'model'): Promise<void> {
-  await page.click(`[data-testid="tab-${id}"]`);
-  await page.waitForSelector(`[data-testid="panel-${id}"]`, { state: 'visible' });
+  await ui.page.click(`[data-testid="tab-${id}"]`);
+  await ui.page.waitForSelector(`[data-testid="panel-${id}"]`, { state: 'visible' });
 }
 
 async function pickImage(id: string): Promise<void> {
-  await page.click(`[data-testid="image-${id}"]`);
-  await page.waitForSelector(`[data-testid="image-${id}"][aria-pressed="true"]`);
-  await page.waitForFunction(() => document.querySelector('[data-testid="prediction-bars"]')?.getAttribute('aria-busy') === 'false');
+  await ui.page.click(`[data-testid="image-${id}"]`);
+  await ui.page.waitForSelector(`[data-testid="image-${id}"][aria-pressed="true"]`);
+  await ui.page.waitForFunction(() => document.querySelector('[data-testid="prediction-bars"]')?.getAttribute('aria-busy') === 'false');
 }
-
-beforeAll(async () => {
-  browser = await openStudioPage(studio, { timeout: 20_000 });
-  ({ page, errors: pageErrors, base } = browser);
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await studio.app.close();
-  await engine.dispose();
-});
 
 describe('studio in Chromium', () => {
   it('loads the page: built-in model, gallery, summary table', async () => {
-    await page.waitForSelector('[data-testid="model-select"] option[value="builtin"]', { state: 'attached' });
-    expect(await page.$eval('[data-testid="model-select"]', (e) => (e as HTMLSelectElement).value)).toBe('builtin');
+    await ui.page.waitForSelector('[data-testid="model-select"] option[value="builtin"]', { state: 'attached' });
+    expect(await ui.page.$eval('[data-testid="model-select"]', (e) => (e as HTMLSelectElement).value)).toBe('builtin');
     const images = await api<{ images: { id: string }[] }>('/api/images');
-    for (const img of images.images) await page.waitForSelector(`[data-testid="image-${img.id}"]`, { state: 'attached' });
+    for (const img of images.images) await ui.page.waitForSelector(`[data-testid="image-${img.id}"]`, { state: 'attached' });
     // every gallery thumbnail decoded
-    await page.waitForFunction(() => [...document.querySelectorAll('.gallery img')].every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
-    expect(await page.locator('.gallery-heading').allTextContents()).toEqual(['Fashion-MNIST', 'Photos', 'Textures']);
+    await ui.page.waitForFunction(() => [...document.querySelectorAll('.gallery img')].every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
+    expect(await ui.page.locator('.gallery-heading').allTextContents()).toEqual(['Fashion-MNIST', 'Photos', 'Textures']);
 
     await openTab('model');
     const summary = await api<{ rows: SummaryRow[]; totalParams: number }>('/api/models/builtin/summary');
-    await page.waitForSelector('[data-testid="summary-table"] tbody tr');
-    const rows = await page.locator('[data-testid="summary-table"] tbody tr').allInnerTexts();
+    await ui.page.waitForSelector('[data-testid="summary-table"] tbody tr');
+    const rows = await ui.page.locator('[data-testid="summary-table"] tbody tr').allInnerTexts();
     expect(rows).toHaveLength(summary.rows.length);
     expect(rows[0]).toContain(summary.rows[0]!.name);
-    expect(await page.textContent('[data-testid="summary-table"] tfoot')).toContain(summary.totalParams.toLocaleString('en-US'));
-    await shot('01-summary');
+    expect(await ui.page.textContent('[data-testid="summary-table"] tfoot')).toContain(summary.totalParams.toLocaleString('en-US'));
+    await ui.shot('01-summary');
   });
 
   it('picks a sample and shows the prediction as bars', async () => {
@@ -152,7 +126,7 @@ describe('studio in Chromium', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'builtin', image: SAMPLE, k: 5 }),
     });
-    const bars = page.locator('[data-testid="prediction-bars"] li');
+    const bars = ui.page.locator('[data-testid="prediction-bars"] li');
     await expect.poll(() => bars.count()).toBe(5);
     const texts = await bars.allInnerTexts();
     want.top.forEach((t, i) => {
@@ -160,12 +134,12 @@ describe('studio in Chromium', () => {
       expect(texts[i]).toContain(`${(100 * t.probability).toFixed(1)}%`);
     });
     // bar lengths follow the probabilities (once their transitions end)
-    await page.waitForFunction(() => document.getAnimations().length === 0);
-    const widths = await page.$$eval('[data-testid="prediction-bars"] .bar-fill', (els) => els.map((e) => (e as HTMLElement).getBoundingClientRect().width));
+    await ui.page.waitForFunction(() => document.getAnimations().length === 0);
+    const widths = await ui.page.$$eval('[data-testid="prediction-bars"] .bar-fill', (els) => els.map((e) => (e as HTMLElement).getBoundingClientRect().width));
     for (let i = 1; i < widths.length; i++) expect(widths[i]!).toBeLessThanOrEqual(widths[i - 1]! + 0.5);
     expect(widths[0]!).toBeGreaterThan(5);
     await expectNonBlank('[data-testid="model-input"]');
-    await shot('02-prediction');
+    await ui.shot('02-prediction');
   });
 
   it('shows feature maps; hovering a unit boxes its receptive field on the input', async () => {
@@ -177,28 +151,28 @@ describe('studio in Chromium', () => {
     const [, channels, h, w] = row.shape as number[];
 
     // the strip shows every 4-D layer, with rendered thumbnails
-    await page.waitForSelector('[data-testid="layer-conv1"]');
+    await ui.page.waitForSelector('[data-testid="layer-conv1"]');
     await expectNonBlank('[data-testid="network-strip"] .strip-col:nth-child(2) .tile canvas');
 
-    await page.click(`[data-testid="layer-${layer}"]`);
-    await page.waitForSelector(`[data-testid="channel-${channels! - 1}"]`);
-    expect(await page.locator('[data-testid="channel-grid"] .tile').count()).toBe(channels);
-    await page.click('[data-testid="channel-5"]');
-    await page.waitForSelector('[data-testid="channel-5"].on');
-    expect(await page.textContent('[data-testid="unit-view"] figcaption')).toContain(`${layer} · channel 5`);
+    await ui.page.click(`[data-testid="layer-${layer}"]`);
+    await ui.page.waitForSelector(`[data-testid="channel-${channels! - 1}"]`);
+    expect(await ui.page.locator('[data-testid="channel-grid"] .tile').count()).toBe(channels);
+    await ui.page.click('[data-testid="channel-5"]');
+    await ui.page.waitForSelector('[data-testid="channel-5"].on');
+    expect(await ui.page.textContent('[data-testid="unit-view"] figcaption')).toContain(`${layer} · channel 5`);
     await expectNonBlank('[data-testid="unit-map"]');
     await expectNonBlank('[data-testid="rf-input"]');
     const map = await canvasStats('[data-testid="unit-map"]');
     expect([map.width, map.height]).toEqual([w, h]);
 
     // per-layer normalization shows the layer's numeric range
-    await page.click('[data-testid="norm-toggle"] button:has-text("per layer")');
-    await expect.poll(() => page.textContent('[data-testid="layer-colorbar"]')).toMatch(/\d/);
+    await ui.page.click('[data-testid="norm-toggle"] button:has-text("per layer")');
+    await expect.poll(() => ui.page.textContent('[data-testid="layer-colorbar"]')).toMatch(/\d/);
 
     const hoverUnit = async (r: number, c: number): Promise<void> => {
-      const box = (await page.locator('[data-testid="unit-hover"]').boundingBox())!;
-      await page.mouse.move(box.x + ((c + 0.5) * box.width) / w!, box.y + ((r + 0.5) * box.height) / h!);
-      await page.waitForSelector(`[data-testid="rf-overlay"][data-unit="${r},${c}"]`);
+      const box = (await ui.page.locator('[data-testid="unit-hover"]').boundingBox())!;
+      await ui.page.mouse.move(box.x + ((c + 0.5) * box.width) / w!, box.y + ((r + 0.5) * box.height) / h!);
+      await ui.page.waitForSelector(`[data-testid="rf-overlay"][data-unit="${r},${c}"]`);
     };
     const input = await api<{ input: { width: number; height: number } }>('/api/predict', {
       method: 'POST',
@@ -209,15 +183,15 @@ describe('studio in Chromium', () => {
 
     // a unit in the corner: its field is clipped to the image
     await hoverUnit(0, 0);
-    expect(await page.getAttribute('[data-testid="rf-overlay"]', 'data-rf')).toBe(expectedBox(rf, 0, 0, ih, iw).join(','));
+    expect(await ui.page.getAttribute('[data-testid="rf-overlay"]', 'data-rf')).toBe(expectedBox(rf, 0, 0, ih, iw).join(','));
 
     // an inner unit: check the attribute and the drawn box itself
     const [r, c] = [3, 4];
     await hoverUnit(r, c);
     const want = expectedBox(rf, r, c, ih, iw);
-    expect(await page.getAttribute('[data-testid="rf-overlay"]', 'data-rf')).toBe(want.join(','));
+    expect(await ui.page.getAttribute('[data-testid="rf-overlay"]', 'data-rf')).toBe(want.join(','));
     const [top, left, bottom, right] = want as [number, number, number, number];
-    const px = await page.$eval(
+    const px = await ui.page.$eval(
       '[data-testid="rf-overlay"]',
       (el, a) => {
         const cv = el as HTMLCanvasElement;
@@ -247,82 +221,82 @@ describe('studio in Chromium', () => {
     expect(px.inside[3], 'inside the field the image shows through').toBe(0);
     if (left > 0) expect(px.outsideLeft[3], 'outside the field is dimmed').toBeGreaterThan(100);
     if (bottom < ih - 1) expect(px.outsideBelow[3], 'outside the field is dimmed').toBeGreaterThan(100);
-    expect(await page.textContent('[data-testid="unit-info"]')).toContain(`rows ${top}–${bottom}, columns ${left}–${right}`);
-    await shot('03-feature-maps');
+    expect(await ui.page.textContent('[data-testid="unit-info"]')).toContain(`rows ${top}–${bottom}, columns ${left}–${right}`);
+    await ui.shot('03-feature-maps');
   });
 
   it('shows filters as images', async () => {
-    await page.click('[data-testid="layer-conv1"]');
-    await page.waitForSelector('[data-testid="filters-panel"] [data-testid="filter-0"]');
-    expect(await page.textContent('[data-testid="filters-panel"] h2')).toContain('conv1');
+    await ui.page.click('[data-testid="layer-conv1"]');
+    await ui.page.waitForSelector('[data-testid="filters-panel"] [data-testid="filter-0"]');
+    expect(await ui.page.textContent('[data-testid="filters-panel"] h2')).toContain('conv1');
     const filters = await api<{ weights: { dims: number[] }; layers: string[] }>('/api/models/builtin/filters?layer=conv1');
-    expect(await page.locator('[data-testid="filter-grid"] .filter-tile').count()).toBe(filters.weights.dims[0]);
+    expect(await ui.page.locator('[data-testid="filter-grid"] .filter-tile').count()).toBe(filters.weights.dims[0]);
     await expectNonBlank('[data-testid="filter-0"] canvas');
     // a deeper layer: one row per filter, one tile per input channel, or the mean
-    await page.click('[data-testid="layer-relu2"]');
-    await expect.poll(() => page.textContent('[data-testid="filters-panel"] h2')).toContain('conv2');
-    await page.click('[data-testid="filter-mode"] button:has-text("every input channel")');
-    await page.waitForSelector('[data-testid="filters-panel"] canvas.matrix');
+    await ui.page.click('[data-testid="layer-relu2"]');
+    await expect.poll(() => ui.page.textContent('[data-testid="filters-panel"] h2')).toContain('conv2');
+    await ui.page.click('[data-testid="filter-mode"] button:has-text("every input channel")');
+    await ui.page.waitForSelector('[data-testid="filters-panel"] canvas.matrix');
     await expectNonBlank('[data-testid="filters-panel"] canvas.matrix');
-    expect(await page.textContent('[data-testid="filter-caption"]')).toMatch(/Column k is filter k/);
-    await page.locator('[data-testid="filters-panel"]').scrollIntoViewIfNeeded();
-    await shot('04-filters');
-    await page.click('[data-testid="filter-mode"] button:has-text("mean over inputs")');
-    await page.waitForSelector('[data-testid="filters-panel"] [data-testid="filter-31"]');
+    expect(await ui.page.textContent('[data-testid="filter-caption"]')).toMatch(/Column k is filter k/);
+    await ui.page.locator('[data-testid="filters-panel"]').scrollIntoViewIfNeeded();
+    await ui.shot('04-filters');
+    await ui.page.click('[data-testid="filter-mode"] button:has-text("mean over inputs")');
+    await ui.page.waitForSelector('[data-testid="filters-panel"] [data-testid="filter-31"]');
   });
 
   it('runs Grad-CAM and occlusion as a job and overlays the maps', async () => {
     await openTab('explain');
-    await page.waitForSelector('[data-testid="method-gradcam"]');
+    await ui.page.waitForSelector('[data-testid="method-gradcam"]');
     for (const m of ['gradient', 'saliency', 'input-x-gradient', 'smoothgrad', 'integrated-gradients', 'guided-backprop', 'deconvnet', 'cam', 'gradcam', 'gradcam++', 'scorecam', 'layercam', 'guided-gradcam', 'occlusion']) {
-      await page.setChecked(`[data-testid="method-${m}"]`, m === 'gradcam' || m === 'occlusion');
+      await ui.page.setChecked(`[data-testid="method-${m}"]`, m === 'gradcam' || m === 'occlusion');
     }
-    await page.setChecked('[data-testid="explain-metrics"]', true);
-    await page.click('[data-testid="explain-run"]');
-    await page.waitForSelector('[data-testid="map-gradcam"]', { timeout: 60_000 });
-    await page.waitForSelector('[data-testid="map-occlusion"]');
-    await expect.poll(() => page.isVisible('[data-testid="explain-error"]')).toBe(false);
+    await ui.page.setChecked('[data-testid="explain-metrics"]', true);
+    await ui.page.click('[data-testid="explain-run"]');
+    await ui.page.waitForSelector('[data-testid="map-gradcam"]', { timeout: 60_000 });
+    await ui.page.waitForSelector('[data-testid="map-occlusion"]');
+    await expect.poll(() => ui.page.isVisible('[data-testid="explain-error"]')).toBe(false);
     const plain = await canvasStats('[data-testid="overlay-input"]');
     for (const m of ['gradcam', 'occlusion']) {
       await expectNonBlank(`[data-testid="overlay-${m}"]`);
       // the heatmap adds colour the gray input does not have
       const s = await canvasStats(`[data-testid="overlay-${m}"]`);
       expect(s.distinct).toBeGreaterThan(plain.distinct);
-      expect(await page.textContent(`[data-testid="map-${m}"] .colorbar`)).toMatch(/\d/);
+      expect(await ui.page.textContent(`[data-testid="map-${m}"] .colorbar`)).toMatch(/\d/);
     }
     // deletion / insertion curves, with AUCs
-    await page.waitForSelector('[data-testid="curve-deletion"] canvas');
+    await ui.page.waitForSelector('[data-testid="curve-deletion"] canvas');
     await expectDrawn('[data-testid="curve-deletion"] canvas');
     await expectDrawn('[data-testid="curve-insertion"] canvas');
-    expect(await page.textContent('[data-testid="auc-table"]')).toMatch(/Grad-CAM\s*-?[\d.]+/);
+    expect(await ui.page.textContent('[data-testid="auc-table"]')).toMatch(/Grad-CAM\s*-?[\d.]+/);
     // the opacity slider redraws the overlay
     const before = await canvasStats('[data-testid="overlay-gradcam"]');
-    await page.fill('[data-testid="overlay-opacity"]', '1');
+    await ui.page.fill('[data-testid="overlay-opacity"]', '1');
     await expect.poll(async () => (await canvasStats('[data-testid="overlay-gradcam"]')).std).not.toBe(before.std);
-    await page.fill('[data-testid="overlay-opacity"]', '0.6');
-    await shot('05-explanations');
+    await ui.page.fill('[data-testid="overlay-opacity"]', '0.6');
+    await ui.shot('05-explanations');
   });
 
   it('a long job streams progress, can be cancelled, and the page stays usable', async () => {
     await openTab('explain');
-    for (const m of ['gradcam', 'occlusion', 'smoothgrad', 'integrated-gradients']) await page.setChecked(`[data-testid="method-${m}"]`, m !== 'gradcam');
-    await page.fill('[data-testid="occlusion-window"]', '1');
-    await page.fill('[data-testid="occlusion-stride"]', '1');
-    await page.fill('[data-testid="smoothgrad-samples"]', '500');
-    await page.fill('[data-testid="ig-steps"]', '1000');
-    await page.click('[data-testid="explain-run"]');
-    await page.waitForSelector('[data-testid="job-progress"]');
-    expect(await page.textContent('[data-testid="tab-explain"]')).toMatch(/%|…/);
+    for (const m of ['gradcam', 'occlusion', 'smoothgrad', 'integrated-gradients']) await ui.page.setChecked(`[data-testid="method-${m}"]`, m !== 'gradcam');
+    await ui.page.fill('[data-testid="occlusion-window"]', '1');
+    await ui.page.fill('[data-testid="occlusion-stride"]', '1');
+    await ui.page.fill('[data-testid="smoothgrad-samples"]', '500');
+    await ui.page.fill('[data-testid="ig-steps"]', '1000');
+    await ui.page.click('[data-testid="explain-run"]');
+    await ui.page.waitForSelector('[data-testid="job-progress"]');
+    expect(await ui.page.textContent('[data-testid="tab-explain"]')).toMatch(/%|…/);
     // the rest of the page answers while the job runs
     await pickImage('fashion-mnist/sneaker-test9.png');
-    const cancelled = await page
+    const cancelled = await ui.page
       .click('[data-testid="explain-cancel"]', { timeout: 2_000 })
       .then(() => true)
       .catch(() => false);
-    await page.waitForSelector(cancelled ? '[data-testid="explain-notice"]:has-text("Cancelled"), [data-testid="map-occlusion"]' : '[data-testid="map-occlusion"]');
-    expect(await page.isVisible('[data-testid="explain-error"]')).toBe(false);
-    expect(await page.isVisible('[data-testid="job-progress"]')).toBe(false);
-    await shot('06-job-cancelled');
+    await ui.page.waitForSelector(cancelled ? '[data-testid="explain-notice"]:has-text("Cancelled"), [data-testid="map-occlusion"]' : '[data-testid="map-occlusion"]');
+    expect(await ui.page.isVisible('[data-testid="explain-error"]')).toBe(false);
+    expect(await ui.page.isVisible('[data-testid="job-progress"]')).toBe(false);
+    await ui.shot('06-job-cancelled');
   });
 
   it('computes the same explanations in the page on onnxruntime-web; raw results download as .npy', async () => {
@@ -330,21 +304,21 @@ describe('studio in Chromium', () => {
     await pickImage(SAMPLE);
     const chosen = ['gradient', 'saliency', 'integrated-gradients', 'guided-backprop', 'deconvnet', 'gradcam', 'layercam'];
     for (const m of ['gradient', 'saliency', 'input-x-gradient', 'smoothgrad', 'integrated-gradients', 'guided-backprop', 'deconvnet', 'cam', 'gradcam', 'gradcam++', 'scorecam', 'layercam', 'guided-gradcam', 'occlusion']) {
-      await page.setChecked(`[data-testid="method-${m}"]`, chosen.includes(m));
+      await ui.page.setChecked(`[data-testid="method-${m}"]`, chosen.includes(m));
     }
-    await page.fill('[data-testid="ig-steps"]', '32');
-    await page.setChecked('[data-testid="explain-metrics"]', true);
+    await ui.page.fill('[data-testid="ig-steps"]', '32');
+    await ui.page.setChecked('[data-testid="explain-metrics"]', true);
     const downloadRaw = async (m: string): Promise<Tensor> => {
-      const [download] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid="npy-${m}"]`)]);
+      const [download] = await Promise.all([ui.page.waitForEvent('download'), ui.page.click(`[data-testid="npy-${m}"]`)]);
       expect(download.suggestedFilename()).toBe(`${SAMPLE.replace(/^.*\//, '').replace(/\.png$/, '')}-${m}.npy`);
       return parseNpy(readFileSync((await download.path())!), download.suggestedFilename());
     };
     const runOn = async (where: 'server' | 'this browser'): Promise<Map<string, Tensor>> => {
-      await page.click(`[data-testid="explain-where"] button:has-text("${where}")`);
-      await page.click('[data-testid="explain-run"]');
-      await page.waitForSelector(`text=computed ${where === 'server' ? 'on the server' : 'in this browser'}`, { timeout: 90_000 });
-      await page.waitForSelector('[data-testid="auc-table"]');
-      expect(await page.isVisible('[data-testid="explain-error"]')).toBe(false);
+      await ui.page.click(`[data-testid="explain-where"] button:has-text("${where}")`);
+      await ui.page.click('[data-testid="explain-run"]');
+      await ui.page.waitForSelector(`text=computed ${where === 'server' ? 'on the server' : 'in this browser'}`, { timeout: 90_000 });
+      await ui.page.waitForSelector('[data-testid="auc-table"]');
+      expect(await ui.page.isVisible('[data-testid="explain-error"]')).toBe(false);
       const raw = new Map<string, Tensor>();
       for (const m of chosen) raw.set(m, await downloadRaw(m));
       return raw;
@@ -352,14 +326,14 @@ describe('studio in Chromium', () => {
     const server = await runOn('server');
     const asked: string[] = [];
     const onRequest = (r: { method(): string; url(): string }): void => void asked.push(`${r.method()} ${new URL(r.url()).pathname}`);
-    page.on('request', onRequest);
+    ui.page.on('request', onRequest);
     const browser = await runOn('this browser');
-    page.off('request', onRequest);
+    ui.page.off('request', onRequest);
     // The page fetched the model and the input tensor, and computed everything else itself.
     expect(asked).toContain('POST /api/input');
     expect(asked.filter((r) => r.startsWith('POST /api/explain'))).toEqual([]);
     for (const m of chosen) await expectNonBlank(`[data-testid="overlay-${m}"]`);
-    await shot('07-explained-in-browser');
+    await ui.shot('07-explained-in-browser');
     // Same model, same input tensor, same graphs; only the kernels differ (WebAssembly vs native
     // x64, other summation orders): float32 rounding. Measured: at most 4.3e-7 of the map's
     // largest value (deconvnet); the bound, 1e-5, is 20x that and far below what a picture shows.
@@ -384,27 +358,27 @@ describe('studio in Chromium', () => {
 
   it('uploads: a dropped image joins the gallery; bad files show the server error and the page keeps working', async () => {
     // drag and drop a PNG onto the page
-    await page.evaluate(async (url) => {
+    await ui.page.evaluate(async (url) => {
       const blob = await (await fetch(url)).blob();
       const dt = new DataTransfer();
       dt.items.add(new File([blob], 'dropped-coat.png', { type: 'image/png' }));
       window.dispatchEvent(new DragEvent('dragenter', { dataTransfer: dt, bubbles: true }));
       window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
     }, `/api/image?id=${encodeURIComponent('fashion-mnist/coat-test6.png')}`);
-    await page.waitForSelector('.gallery-heading:has-text("Your uploads")');
-    await page.waitForSelector('.gallery [aria-pressed="true"][title="dropped-coat"]');
-    await page.waitForFunction(() => document.querySelector('[data-testid="prediction-bars"]')?.getAttribute('aria-busy') === 'false');
+    await ui.page.waitForSelector('.gallery-heading:has-text("Your uploads")');
+    await ui.page.waitForSelector('.gallery [aria-pressed="true"][title="dropped-coat"]');
+    await ui.page.waitForFunction(() => document.querySelector('[data-testid="prediction-bars"]')?.getAttribute('aria-busy') === 'false');
     await expectNonBlank('[data-testid="model-input"]');
 
     // not an image: 415 with the server's message
-    await page.setInputFiles('[data-testid="image-file"]', { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('these are not the pixels you are looking for') });
-    await page.waitForSelector('[data-testid="image-error"]');
-    expect(await page.textContent('[data-testid="image-error"]')).toMatch(/"notes.png" is not a PNG, JPEG or WebP image[\s\S]*415 · INPUT_UNREADABLE/);
+    await ui.page.setInputFiles('[data-testid="image-file"]', { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('these are not the pixels you are looking for') });
+    await ui.page.waitForSelector('[data-testid="image-error"]');
+    expect(await ui.page.textContent('[data-testid="image-error"]')).toMatch(/"notes.png" is not a PNG, JPEG or WebP image[\s\S]*415 · INPUT_UNREADABLE/);
     // too large: 413
     const big = Buffer.alloc(17 * 1024 * 1024, 0);
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(big);
-    await page.setInputFiles('[data-testid="image-file"]', { name: 'huge.png', mimeType: 'image/png', buffer: big });
-    await expect.poll(() => page.textContent('[data-testid="image-error"]'), { timeout: 20_000 }).toMatch(/too large[\s\S]*16 MB[\s\S]*413/);
+    await ui.page.setInputFiles('[data-testid="image-file"]', { name: 'huge.png', mimeType: 'image/png', buffer: big });
+    await expect.poll(() => ui.page.textContent('[data-testid="image-error"]'), { timeout: 20_000 }).toMatch(/too large[\s\S]*16 MB[\s\S]*413/);
 
     // a model with an op the engine cannot handle: 422, op and node named
     const bad = encodeModel(
@@ -415,23 +389,23 @@ describe('studio in Chromium', () => {
         nodes: [node('Relu', ['x'], ['r'], {}, 'relu0'), node('Einsum', ['r'], ['y'], {}, 'mystery_mix')],
       }),
     );
-    await page.setInputFiles('[data-testid="model-file"]', { name: 'exotic.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(bad) });
-    await page.waitForSelector('[data-testid="model-error"]');
-    const msg = await page.textContent('[data-testid="model-error"]');
+    await ui.page.setInputFiles('[data-testid="model-file"]', { name: 'exotic.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(bad) });
+    await ui.page.waitForSelector('[data-testid="model-error"]');
+    const msg = await ui.page.textContent('[data-testid="model-error"]');
     expect(msg).toContain('Einsum');
     expect(msg).toContain('mystery_mix');
-    await page.locator('[data-testid="model-panel"]').scrollIntoViewIfNeeded();
-    await shot('07-upload-errors');
+    await ui.page.locator('[data-testid="model-panel"]').scrollIntoViewIfNeeded();
+    await ui.shot('07-upload-errors');
 
     // still working: the built-in model is selected and predicts a newly picked sample
-    expect(await page.$eval('[data-testid="model-select"]', (e) => (e as HTMLSelectElement).value)).toBe('builtin');
-    expect(await page.locator('[data-testid="model-select"] option:has-text("exotic.onnx")').isDisabled()).toBe(true);
+    expect(await ui.page.$eval('[data-testid="model-select"]', (e) => (e as HTMLSelectElement).value)).toBe('builtin');
+    expect(await ui.page.locator('[data-testid="model-select"] option:has-text("exotic.onnx")').isDisabled()).toBe(true);
     await pickImage('fashion-mnist/trouser-test2.png');
-    expect(await page.locator('[data-testid="prediction-bars"] li').count()).toBe(5);
+    expect(await ui.page.locator('[data-testid="prediction-bars"] li').count()).toBe(5);
     await expectNonBlank('[data-testid="model-input"]');
   });
 
   it('raised no page errors', () => {
-    expect(pageErrors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 });

@@ -5,25 +5,14 @@
 // runs the fast style network inside the page on onnxruntime-web (checked against
 // onnxruntime-node on the same pixels), and saves screenshots in test-artifacts/studio/.
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { createStudio } from '../../src/interfaces/server/app.js';
+import { describe, expect, it } from 'vitest';
 import { BUILTIN_STYLE_NET } from '../../src/interfaces/server/routes/synthesize.js';
 import { loadStyleNet, stylize } from '../../src/methods/synthesize/stylize.js';
-import { openStudioPage, type StudioPage } from './browser.js';
-import { Engine } from '../../src/engine/runtime/engine.js';
-import { nodeBackend } from '../../src/engine/runtime/node.js';
+import { studioInChromium } from './browser.js';
 
-
-const engine = new Engine(nodeBackend(), { threads: 2 });
-const studio = await createStudio({ engine });
-let browser: StudioPage | undefined;
-let page: Page;
-let pageErrors: string[] = [];
-
-async function shot(name: string): Promise<void> {
-  await browser?.shot(name);
-}
+const ui = studioInChromium({
+  afterOpen: (page) => ui.page.waitForSelector('[data-testid="model-select"] option[value="builtin"]', { state: 'attached' }).then(() => undefined),
+});
 
 interface Pixels {
   width: number;
@@ -32,7 +21,7 @@ interface Pixels {
 }
 
 async function canvasPixels(selector: string): Promise<Pixels> {
-  return page.$eval(selector, (el) => {
+  return ui.page.$eval(selector, (el) => {
     const c = el as HTMLCanvasElement;
     return { width: c.width, height: c.height, data: Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data) };
   });
@@ -40,12 +29,12 @@ async function canvasPixels(selector: string): Promise<Pixels> {
 
 /** Natural size and pixel spread of a rendered <img>. */
 async function imageStats(selector: string): Promise<{ width: number; height: number; std: number }> {
-  await page.waitForSelector(selector, { state: 'visible' });
-  await page.waitForFunction((s) => {
+  await ui.page.waitForSelector(selector, { state: 'visible' });
+  await ui.page.waitForFunction((s) => {
     const i = document.querySelector(s) as HTMLImageElement | null;
     return !!i && i.complete && i.naturalWidth > 0;
   }, selector);
-  return page.$eval(selector, (el) => {
+  return ui.page.$eval(selector, (el) => {
     const img = el as HTMLImageElement;
     const c = document.createElement('canvas');
     c.width = img.naturalWidth;
@@ -66,76 +55,64 @@ async function imageStats(selector: string): Promise<{ width: number; height: nu
   });
 }
 
-beforeAll(async () => {
-  browser = await openStudioPage(studio);
-  ({ page, errors: pageErrors } = browser);
-  await page.waitForSelector('[data-testid="model-select"] option[value="builtin"]', { state: 'attached' });
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await studio.app.close();
-  await engine.dispose();
-});
-
 describe('Make images tab in Chromium', () => {
   it('runs a class visualization: ten labelled images with predictions, the steps and a GIF', async () => {
-    await page.click('[data-testid="tab-synth"]');
-    await page.waitForSelector('[data-testid="panel-synth"]', { state: 'visible' });
-    await page.click('[data-testid="synth-kind"] button:has-text("Feature visualization")');
-    await page.fill('[data-testid="synth-objective"]', 'class:*');
-    await page.fill('[data-testid="synth-steps"]', '24');
-    await page.click('[data-testid="synth-run"]');
-    await page.waitForSelector('[data-testid="synth-image-9"]', { timeout: 60_000 });
-    const captions = await page.locator('[data-testid="synth-images"] figcaption b').allTextContents();
+    await ui.page.click('[data-testid="tab-synth"]');
+    await ui.page.waitForSelector('[data-testid="panel-synth"]', { state: 'visible' });
+    await ui.page.click('[data-testid="synth-kind"] button:has-text("Feature visualization")');
+    await ui.page.fill('[data-testid="synth-objective"]', 'class:*');
+    await ui.page.fill('[data-testid="synth-steps"]', '24');
+    await ui.page.click('[data-testid="synth-run"]');
+    await ui.page.waitForSelector('[data-testid="synth-image-9"]', { timeout: 60_000 });
+    const captions = await ui.page.locator('[data-testid="synth-images"] figcaption b').allTextContents();
     expect(captions).toEqual(['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']);
     const s = await imageStats('[data-testid="synth-image-1"] img');
     expect(s.width).toBeGreaterThanOrEqual(112);
     expect(s.std, 'the visualization has structure').toBeGreaterThan(10);
-    expect(await page.locator('[data-testid="synth-frames"] img').count()).toBeGreaterThanOrEqual(3);
+    expect(await ui.page.locator('[data-testid="synth-frames"] img').count()).toBeGreaterThanOrEqual(3);
     await imageStats('[data-testid="synth-gif"]');
-    await shot('10-featviz');
+    await ui.shot('10-featviz');
   });
 
   it('makes an adversarial example for the chosen image and shows the perturbation amplified', async () => {
-    await page.click('[data-testid="image-fashion-mnist/ankle-boot-test0.png"]');
-    await page.click('[data-testid="synth-kind"] button:has-text("Adversarial")');
-    await page.fill('[data-testid="synth-epsilon"]', '12');
-    await page.click('[data-testid="synth-run"]');
-    await page.waitForSelector('[data-testid="synth-image-2"] figcaption b:has-text("adversarial")', { timeout: 60_000 });
-    const texts = await page.locator('[data-testid="synth-images"] figcaption').allInnerTexts();
+    await ui.page.click('[data-testid="image-fashion-mnist/ankle-boot-test0.png"]');
+    await ui.page.click('[data-testid="synth-kind"] button:has-text("Adversarial")');
+    await ui.page.fill('[data-testid="synth-epsilon"]', '12');
+    await ui.page.click('[data-testid="synth-run"]');
+    await ui.page.waitForSelector('[data-testid="synth-image-2"] figcaption b:has-text("adversarial")', { timeout: 60_000 });
+    const texts = await ui.page.locator('[data-testid="synth-images"] figcaption').allInnerTexts();
     expect(texts[0]).toContain('Ankle boot');
     expect(texts[1]).toMatch(/L∞ 12\.0\/255/);
     expect(texts[2]).not.toContain('Ankle boot');
     const pert = await imageStats('[data-testid="synth-image-1"] img');
     expect(pert.std).toBeGreaterThan(10);
-    await shot('11-adversarial');
+    await ui.shot('11-adversarial');
   });
 
   it('shows progress for a long job and cancels it; the page stays usable', async () => {
-    await page.click('[data-testid="synth-kind"] button:has-text("Feature visualization")');
-    await page.fill('[data-testid="synth-steps"]', '4000');
-    await page.click('[data-testid="synth-run"]');
-    await page.waitForSelector('[data-testid="synth-progress"]');
-    await page.waitForFunction(() => /\d+\/4000/.test(document.querySelector('[data-testid="synth-phase"]')?.textContent ?? ''));
-    await page.click('[data-testid="synth-cancel"]');
-    await page.waitForSelector('[data-testid="synth-notice"]:has-text("Cancelled")');
-    expect(await page.isVisible('[data-testid="synth-progress"]')).toBe(false);
-    expect(await page.isVisible('[data-testid="synth-error"]')).toBe(false);
+    await ui.page.click('[data-testid="synth-kind"] button:has-text("Feature visualization")');
+    await ui.page.fill('[data-testid="synth-steps"]', '4000');
+    await ui.page.click('[data-testid="synth-run"]');
+    await ui.page.waitForSelector('[data-testid="synth-progress"]');
+    await ui.page.waitForFunction(() => /\d+\/4000/.test(document.querySelector('[data-testid="synth-phase"]')?.textContent ?? ''));
+    await ui.page.click('[data-testid="synth-cancel"]');
+    await ui.page.waitForSelector('[data-testid="synth-notice"]:has-text("Cancelled")');
+    expect(await ui.page.isVisible('[data-testid="synth-progress"]')).toBe(false);
+    expect(await ui.page.isVisible('[data-testid="synth-error"]')).toBe(false);
     // the previous result is still shown
-    expect(await page.locator('[data-testid="synth-images"] img').count()).toBe(3);
-    await shot('12-synth-cancelled');
+    expect(await ui.page.locator('[data-testid="synth-images"] img').count()).toBe(3);
+    await ui.shot('12-synth-cancelled');
   });
 
   it('runs the fast style network in the page on onnxruntime-web, as onnxruntime-node does, and restyles live with the blend slider', async () => {
-    await page.click('[data-testid="tab-synth"]');
-    await page.waitForSelector('[data-testid="panel-synth"]', { state: 'visible' });
-    await page.click('[data-testid="synth-kind"] button:has-text("Fast style")');
-    await page.waitForSelector('[data-testid="synth-net"] option[value="builtin"]', { state: 'attached' });
-    await page.check('[data-testid="synth-in-browser"]');
-    await page.waitForSelector('[data-testid="browser-style-output"][data-weights="0.5,0.5"]', { timeout: 60_000 });
-    expect(await page.isVisible('[data-testid="synth-run"]')).toBe(false);
-    expect(await page.textContent('[data-testid="browser-style-caption"]')).toMatch(/stylized in \d+ ms · onnxruntime-web/);
+    await ui.page.click('[data-testid="tab-synth"]');
+    await ui.page.waitForSelector('[data-testid="panel-synth"]', { state: 'visible' });
+    await ui.page.click('[data-testid="synth-kind"] button:has-text("Fast style")');
+    await ui.page.waitForSelector('[data-testid="synth-net"] option[value="builtin"]', { state: 'attached' });
+    await ui.page.check('[data-testid="synth-in-browser"]');
+    await ui.page.waitForSelector('[data-testid="browser-style-output"][data-weights="0.5,0.5"]', { timeout: 60_000 });
+    expect(await ui.page.isVisible('[data-testid="synth-run"]')).toBe(false);
+    expect(await ui.page.textContent('[data-testid="browser-style-caption"]')).toMatch(/stylized in \d+ ms · onnxruntime-web/);
 
     // The oracle: the same network on the same input pixels in Node.
     const content = await canvasPixels('[data-testid="browser-style-content"]');
@@ -148,7 +125,7 @@ describe('Make images tab in Chromium', () => {
       for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) data[c * n + i] = p.data[i * 4 + c]! / 255;
       return { dtype: 'float32' as const, dims: [1, 3, p.height, p.width], data };
     };
-    const inNode = (await stylize(engine, graph, toTensor(content), [0.5, 0.5])).data as Float32Array;
+    const inNode = (await stylize(ui.engine, graph, toTensor(content), [0.5, 0.5])).data as Float32Array;
     const n = content.width * content.height;
     expect([inBrowser.width, inBrowser.height]).toEqual([content.width, content.height]);
     // Both sides quantize to 8 bits the same way. WebAssembly and native x64 kernels sum in a
@@ -167,24 +144,24 @@ describe('Make images tab in Chromium', () => {
     }
     expect(worst).toBeLessThanOrEqual(1);
     expect(off / (3 * n)).toBeLessThan(0.002);
-    await shot('13-fast-style-in-browser');
+    await ui.shot('13-fast-style-in-browser');
 
     // Live: the slider restyles without a job (all gravel at 0).
-    await page.$eval('[data-testid="synth-blend"]', (el) => {
+    await ui.page.$eval('[data-testid="synth-blend"]', (el) => {
       const input = el as HTMLInputElement;
       Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(input, '0');
       input.dispatchEvent(new Event('input', { bubbles: true }));
     });
-    await page.waitForSelector('[data-testid="browser-style-output"][data-weights="1,0"]', { timeout: 30_000 });
+    await ui.page.waitForSelector('[data-testid="browser-style-output"][data-weights="1,0"]', { timeout: 30_000 });
     const gravel = await canvasPixels('[data-testid="browser-style-output"]');
     let changed = 0;
     for (let i = 0; i < gravel.data.length; i++) changed += Math.abs(gravel.data[i]! - inBrowser.data[i]!);
     expect(changed / gravel.data.length, 'another blend, another picture').toBeGreaterThan(5);
-    expect(await page.isVisible('[data-testid="browser-style-error"]')).toBe(false);
-    await shot('14-fast-style-in-browser-gravel');
+    expect(await ui.page.isVisible('[data-testid="browser-style-error"]')).toBe(false);
+    await ui.shot('14-fast-style-in-browser-gravel');
   });
 
   it('raised no page errors', () => {
-    expect(pageErrors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 });
