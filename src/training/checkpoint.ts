@@ -1,8 +1,11 @@
 import { ConvLensError } from '../engine/errors.js';
+import type { Graph } from '../engine/graph/ir.js';
+import { decodeModel, encodeModel } from '../engine/onnx/codec.js';
 import type { Tensor } from '../engine/tensor.js';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readFileOrExplain } from '../io/files.js';
+import type { FitCheckpointOptions } from './trainer.js';
 
 /**
  * Checkpoint files: one file, written atomically (temporary file + rename), so a run killed at
@@ -118,4 +121,30 @@ export function saveCheckpoint(path: string, c: Checkpoint): void {
 
 export function loadCheckpoint(path: string): Checkpoint {
   return decodeCheckpoint(readFileOrExplain(path, 'checkpoint'), `"${path}"`);
+}
+
+/**
+ * Checkpoint options for a run that resumes from the checkpoint alone: besides the trainer's
+ * state, the model's ONNX structure and the run's description (`payload().meta`, under one key
+ * such as "classifier") travel in the file.
+ */
+export function resumableCheckpoint(checkpoint: FitCheckpointOptions, model: Graph, payload: () => { meta: Record<string, unknown>; tensors?: [string, Tensor][] }): FitCheckpointOptions {
+  const structure = encodeModel(model);
+  return {
+    ...checkpoint,
+    extra: () => {
+      const p = payload();
+      return { meta: p.meta, tensors: new Map<string, Tensor>([['model.onnx', { dtype: 'uint8', dims: [structure.length], data: structure }], ...(p.tensors ?? [])]) };
+    },
+  };
+}
+
+/** What resumableCheckpoint stored: the model and the run's description under `key`. */
+export function resumableRun<T>(c: Checkpoint, key: string, source: string, writtenBy: string): { model: Graph; run: T } {
+  const extra = c.meta.extra as Record<string, unknown> | undefined;
+  const bytes = c.tensors.get('extra/model.onnx');
+  if (!extra?.[key] || !bytes) {
+    throw new ConvLensError('INPUT_UNREADABLE', `${source} is not a ${key} checkpoint (no model or configuration inside).`, `Pass a checkpoint written by \`${writtenBy}\`.`);
+  }
+  return { model: decodeModel(bytes.data as Uint8Array, { source }), run: extra[key] as T };
 }

@@ -1,12 +1,11 @@
 import { fillBatch, pixelTable, sampleSize, selectSamples, stratifiedSplit, type ImageDataset } from '../data/dataset.js';
 import { ConvLensError } from '../engine/errors.js';
 import type { Graph } from '../engine/graph/ir.js';
-import { decodeModel, encodeModel } from '../engine/onnx/codec.js';
 import type { Engine } from '../engine/runtime/engine.js';
 import type { Tensor } from '../engine/tensor.js';
 import { throwIfCancelled, type JobOptions } from '../methods/jobs.js';
 import { writeMetadata, type Preprocessing } from '../models/metadata.js';
-import type { Checkpoint } from './checkpoint.js';
+import { resumableCheckpoint, resumableRun, type Checkpoint } from './checkpoint.js';
 import { type OptimizerConfig } from './optimizers.js';
 import { describeSchedule, type ScheduleConfig } from './schedules.js';
 import { buildForwardGraph, buildTrainingGraph } from './step.js';
@@ -184,7 +183,6 @@ export async function trainClassifier(
   const evalBatch = config.evalBatch ?? 256;
   const withoutProgress: JobOptions = options.signal ? { signal: options.signal } : {};
 
-  const structure = encodeModel(model);
   try {
     const result = await fit(
       trainer,
@@ -192,17 +190,7 @@ export async function trainClassifier(
       { epochs: config.epochs, batchSize: config.batchSize, seed: config.seed, lr: config.lr, schedule: config.schedule, warmupSteps: config.warmupSteps },
       {
         ...options,
-        ...(options.checkpoint
-          ? {
-              checkpoint: {
-                ...options.checkpoint,
-                extra: () => ({
-                  meta: { classifier: { labels, preprocessing: prep, config, provenance: run.provenance ?? {} } },
-                  tensors: new Map([['model.onnx', { dtype: 'uint8', dims: [structure.length], data: structure }]]),
-                }),
-              },
-            }
-          : {}),
+        ...(options.checkpoint ? { checkpoint: resumableCheckpoint(options.checkpoint, model, () => ({ meta: { classifier: { labels, preprocessing: prep, config, provenance: run.provenance ?? {} } } })) } : {}),
         ...(val
           ? {
               validate: async () => {
@@ -271,13 +259,8 @@ export function exportTrained(model: Graph, trainer: Trainer): Graph {
 
 /** What trainClassifier stored in a checkpoint: the run to resume. */
 export function classifierRunFromCheckpoint(c: Checkpoint, source: string): ClassifierRunInfo {
-  const extra = c.meta.extra as { classifier?: { labels: string[]; preprocessing: Preprocessing; config: ClassifierConfig; provenance?: Record<string, unknown> } } | undefined;
-  const bytes = c.tensors.get('extra/model.onnx');
-  if (!extra?.classifier || !bytes) {
-    throw new ConvLensError('INPUT_UNREADABLE', `${source} is not a classifier checkpoint (no model or configuration inside).`, 'Pass a checkpoint written by `convlens train`.');
-  }
-  const model = decodeModel(bytes.data as Uint8Array, { source });
-  const { labels, preprocessing, config, provenance } = extra.classifier;
+  const { model, run } = resumableRun<{ labels: string[]; preprocessing: Preprocessing; config: ClassifierConfig; provenance?: Record<string, unknown> }>(c, 'classifier', source, 'convlens train');
+  const { labels, preprocessing, config, provenance } = run;
   return { model, labels, preprocessing, config, ...(provenance ? { provenance } : {}) };
 }
 

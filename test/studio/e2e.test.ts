@@ -333,7 +333,7 @@ describe('studio in Chromium', () => {
     expect(asked).toContain('POST /api/input');
     expect(asked.filter((r) => r.startsWith('POST /api/explain'))).toEqual([]);
     for (const m of chosen) await expectNonBlank(`[data-testid="overlay-${m}"]`);
-    await ui.shot('07-explained-in-browser');
+    await ui.shot('06b-explained-in-browser');
     // Same model, same input tensor, same graphs; only the kernels differ (WebAssembly vs native
     // x64, other summation orders): float32 rounding. Measured: at most 4.3e-7 of the map's
     // largest value (deconvnet); the bound, 1e-5, is 20x that and far below what a picture shows.

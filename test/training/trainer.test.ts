@@ -12,7 +12,8 @@ import type { Tensor } from '../../src/engine/tensor.js';
 import { readMetadata } from '../../src/models/metadata.js';
 import { FASHION_MNIST_LABELS } from '../../src/models/zoo/index.js';
 import { loadCheckpoint } from '../../src/training/checkpoint.js';
-import { evaluateClassifier, trainClassifier, type ClassifierConfig } from '../../src/training/classification.js';
+import { classifierRunFromCheckpoint, evaluateClassifier, trainClassifier, type ClassifierConfig } from '../../src/training/classification.js';
+import { denoiserRunFromCheckpoint } from '../../src/methods/diffusion/train.js';
 import { buildForwardGraph, buildTrainingGraph } from '../../src/training/step.js';
 import { checkpointProgress, epochOrder, fit, Trainer } from '../../src/training/trainer.js';
 import { randn, rng } from '../support/rng.js';
@@ -170,6 +171,16 @@ describe('checkpoints', () => {
       }),
     ).rejects.toMatchObject({ code: 'CANCELLED', hint: expect.stringContaining(`--resume ${path}`) });
     expect(checkpointProgress(loadCheckpoint(path))).toMatchObject({ step: 7, epoch: 0, batchInEpoch: 7 });
+  });
+
+  it('a checkpoint carries the run (model structure, labels, configuration); another kind of run refuses it by name', () => {
+    const saved = loadCheckpoint(join(tmp, 'stopped.ckpt'));
+    const run = classifierRunFromCheckpoint(saved, '"stopped.ckpt"');
+    expect(run.model.nodes.map((n) => n.op)).toEqual(tinyCnn(5).nodes.map((n) => n.op));
+    expect(run.labels).toEqual(FASHION_MNIST_LABELS);
+    expect(run.config).toMatchObject({ epochs: 2, batchSize: 64, augmentFlip: true });
+    expect(() => denoiserRunFromCheckpoint(saved, '"stopped.ckpt"')).toThrow(/"stopped.ckpt" is not a denoiser checkpoint/);
+    expect(() => denoiserRunFromCheckpoint(saved, '"stopped.ckpt"')).toThrow(expect.objectContaining({ hint: expect.stringContaining('convlens diffuse train') }));
   });
 
   it('refuses to resume with settings that change the batch order', async () => {

@@ -1,13 +1,12 @@
 import { fillBatch, pixelTable, sampleSize, type ImageDataset } from '../../data/dataset.js';
 import { ConvLensError } from '../../engine/errors.js';
 import type { Graph } from '../../engine/graph/ir.js';
-import { decodeModel, encodeModel } from '../../engine/onnx/codec.js';
 import type { Engine } from '../../engine/runtime/engine.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Preprocessing } from '../../models/metadata.js';
 import { writeMetadata } from '../../models/metadata.js';
 import { UNET_IO, type UNetOptions } from '../../models/zoo/unet.js';
-import type { Checkpoint } from '../../training/checkpoint.js';
+import { resumableCheckpoint, resumableRun, type Checkpoint } from '../../training/checkpoint.js';
 import { meanSquaredError } from '../../training/losses.js';
 import type { OptimizerConfig } from '../../training/optimizers.js';
 import { describeSchedule, type ScheduleConfig as LrScheduleConfig } from '../../training/schedules.js';
@@ -133,7 +132,6 @@ export async function trainDenoiser(
     },
   };
 
-  const structure = encodeModel(model);
   try {
     const result = await fit(
       trainer,
@@ -143,16 +141,10 @@ export async function trainDenoiser(
         ...options,
         ...(options.checkpoint
           ? {
-              checkpoint: {
-                ...options.checkpoint,
-                extra: () => ({
-                  meta: { denoiser: { labels, config, provenance: run.provenance ?? {} }, emaUpdates },
-                  tensors: new Map<string, Tensor>([
-                    ['model.onnx', { dtype: 'uint8', dims: [structure.length], data: structure }],
-                    ...[...ema].map(([n, v]): [string, Tensor] => [`ema/${n}`, { dtype: 'float32', dims: [...trainer.dims.get(n)!], data: v }]),
-                  ]),
-                }),
-              },
+              checkpoint: resumableCheckpoint(options.checkpoint, model, () => ({
+                meta: { denoiser: { labels, config, provenance: run.provenance ?? {} }, emaUpdates },
+                tensors: [...ema].map(([n, v]): [string, Tensor] => [`ema/${n}`, { dtype: 'float32', dims: [...trainer.dims.get(n)!], data: v }]),
+              })),
             }
           : {}),
       },
@@ -206,12 +198,7 @@ export async function trainDenoiser(
 
 /** What trainDenoiser stored in a checkpoint: the run to resume. */
 export function denoiserRunFromCheckpoint(c: Checkpoint, source: string): DenoiserRunInfo {
-  const extra = c.meta.extra as { denoiser?: { labels: string[]; config: DenoiserConfig; provenance?: Record<string, unknown> } } | undefined;
-  const bytes = c.tensors.get('extra/model.onnx');
-  if (!extra?.denoiser || !bytes) {
-    throw new ConvLensError('INPUT_UNREADABLE', `${source} is not a denoiser checkpoint (no model or configuration inside).`, 'Pass a checkpoint written by `convlens diffuse train`.');
-  }
-  const model = decodeModel(bytes.data as Uint8Array, { source });
-  const { labels, config, provenance } = extra.denoiser;
+  const { model, run } = resumableRun<{ labels: string[]; config: DenoiserConfig; provenance?: Record<string, unknown> }>(c, 'denoiser', source, 'convlens diffuse train');
+  const { labels, config, provenance } = run;
   return { model, labels, config, ...(provenance ? { provenance } : {}) };
 }

@@ -491,14 +491,14 @@ const MapCard = memo(function MapCard(props: { map: ExplainMapInfo; t: Tensor; r
         <b title={METHOD_LABEL[map.method] ?? map.method}>{METHOD_LABEL[map.method] ?? map.method}</b>
         {map.signed && <span className="tag">signed</span>}
         {map.ms !== undefined && <span className="muted small ms">{map.ms < 1000 ? `${Math.round(map.ms)} ms` : `${(map.ms / 1000).toFixed(1)} s`}</span>}
-        {raw && (
-          <button type="button" className="link-button small" title={`the raw result [${raw.dims.join(', ')}], before normalization or upsampling`} onClick={() => downloadNpy(raw, props.npyName)} data-testid={`npy-${map.method}`}>
-            .npy
-          </button>
-        )}
       </figcaption>
       <Overlay input={props.input} t={t} mapping={mapping} cmap={cmap} opacity={props.opacity} testId={`overlay-${map.method}`} />
       <Colorbar cmap={cmap} lo={mapping.lo} hi={mapping.hi} {...(mapping.mid !== undefined ? { mid: mapping.mid } : {})} />
+      {raw && (
+        <button type="button" className="link-button small map-npy" title={`the raw result [${raw.dims.join(', ')}], before normalization or upsampling`} onClick={() => downloadNpy(raw, props.npyName)} data-testid={`npy-${map.method}`}>
+          raw .npy [{raw.dims.join('×')}]
+        </button>
+      )}
     </figure>
   );
 });

@@ -1,0 +1,20 @@
+// Copies the studio screenshots the README shows from the end-to-end tests' artifacts
+// (test-artifacts/studio/, written by `npm test`) into docs/figures/studio/, scaled down and
+// palette-compressed. Run after the tests: npx tsx scripts/studio-figures.ts
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+
+const root = join(import.meta.dirname, '..');
+const from = join(root, 'test-artifacts', 'studio');
+const to = join(root, 'docs', 'figures', 'studio');
+const SHOTS: Record<string, string> = {
+  '03-feature-maps.png': 'inside-the-network.png',
+  '06b-explained-in-browser.png': 'explanations.png',
+};
+
+mkdirSync(to, { recursive: true });
+for (const [shot, name] of Object.entries(SHOTS)) {
+  const info = await sharp(join(from, shot)).resize({ width: 1200 }).png({ palette: true, quality: 90, effort: 10 }).toFile(join(to, name));
+  console.log(`${name}: ${info.width}x${info.height}, ${Math.round(info.size / 1024)} kB`);
+}
