@@ -354,6 +354,20 @@ describe('studio in Chromium', () => {
     }
     expect(server.get('gradient')!.dims).toEqual([1, 1, 28, 28]);
     expect(server.get('gradcam')!.dims).toEqual([1, 1, 3, 3]);
+
+    // A long computation in the page shows progress and stops when cancelled.
+    await ui.page.setChecked('[data-testid="method-smoothgrad"]', true);
+    await ui.page.fill('[data-testid="smoothgrad-samples"]', '500');
+    await ui.page.fill('[data-testid="ig-steps"]', '1000');
+    await ui.page.click('[data-testid="explain-run"]');
+    await ui.page.waitForFunction(() => /in this browser/.test(document.querySelector('[data-testid="job-phase"]')?.textContent ?? ''));
+    await ui.page.click('[data-testid="explain-cancel"]');
+    await ui.page.waitForSelector('[data-testid="explain-notice"]:has-text("Cancelled")', { timeout: 30_000 });
+    expect(await ui.page.isVisible('[data-testid="job-progress"]')).toBe(false);
+    expect(await ui.page.isVisible('[data-testid="explain-error"]')).toBe(false);
+    await ui.page.fill('[data-testid="smoothgrad-samples"]', '25');
+    await ui.page.fill('[data-testid="ig-steps"]', '32');
+    await ui.page.click('[data-testid="explain-where"] button:has-text("server")');
   });
 
   it('uploads: a dropped image joins the gallery; bad files show the server error and the page keeps working', async () => {

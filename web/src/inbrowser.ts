@@ -6,6 +6,7 @@ import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import type { Graph } from '../../src/engine/graph/ir.js';
 import { decodeModel } from '../../src/engine/onnx/codec.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
+import type { Backend, Session } from '../../src/engine/runtime/backend.js';
 import { ortBackend } from '../../src/engine/runtime/ort.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { loadStyleNet, styleNetInfo, stylize } from '../../src/methods/synthesize/stylize.js';
@@ -25,7 +26,37 @@ export const RUNTIME = 'onnxruntime-web (WebAssembly, 1 thread)';
 let engine: Engine | undefined;
 
 export function browserEngine(): Engine {
-  return (engine ??= new Engine(ortBackend(ort, 'onnxruntime-web')));
+  return (engine ??= new Engine(yieldingBackend(ortBackend(ort, 'onnxruntime-web'))));
+}
+
+/** Resolves in a new task: the browser renders, runs input handlers and timers before it does. */
+const nextTask = (): Promise<void> =>
+  new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(null);
+  });
+
+/**
+ * onnxruntime-web computes on the page's thread, and the methods chain one run after another
+ * through promises that settle as microtasks: without a break the page would not repaint, show
+ * progress or see a click on Cancel until the whole method finished. Every run ends in a new task.
+ */
+function yieldingBackend(inner: Backend): Backend {
+  const wrap = (s: Session): Session => ({
+    ...s,
+    run: async (feeds, fetch) => {
+      const out = await s.run(feeds, fetch);
+      await nextTask();
+      return out;
+    },
+    release: () => s.release(),
+  });
+  return {
+    ...inner,
+    createSession: async (model, options) => wrap(await inner.createSession(model, options)),
+    openSession: async (location, options) => wrap(await inner.openSession(location, options)),
+  };
 }
 
 const nets = new Map<string, Promise<{ graph: Graph; styles: string[] }>>();
