@@ -1,5 +1,5 @@
-// In-browser benchmark: what the studio computes in the page (the engine, bundled by Vite, on
-// onnxruntime-web's WebAssembly backend, one thread) against the very same calls in Node
+// In-browser benchmark: what the studio computes in the browser (the engine, bundled by Vite into
+// its engine worker, on onnxruntime-web's WebAssembly backend, one thread) against the very same calls in Node
 // (onnxruntime-node, one and two threads), measured in the same run on the same model bytes and
 // input tensor. The ratio is the price of computing in the browser.
 //
@@ -60,25 +60,37 @@ async function nodeTimes(studio: Studio, s: Subject, threads: number): Promise<n
   }
 }
 
-// Runs in the page. A string, not a function: tsx's transpiled functions reference helpers
-// (__name) that exist only in Node.
-const IN_PAGE = `async ({ url, s, cases }) => {
-  const here = await import(url);
-  const model = await here.browserModel(s.model);
-  const x = await here.modelInput(s.model, s.image);
+// Runs in the page, driving the studio's engine worker through its message protocol
+// (web/src/compute.ts) as the page does; times are round trips, measured in the page. A string,
+// not a function: tsx's transpiled functions reference helpers (__name) that exist only in Node.
+const IN_PAGE = `async ({ workerUrl, s, cases }) => {
+  const worker = new Worker(workerUrl, { type: 'module' });
+  let last = 0;
+  const call = (msg) => new Promise((resolve, reject) => {
+    const id = ++last;
+    const on = (e) => {
+      if (e.data.id !== id || e.data.type === 'progress') return;
+      worker.removeEventListener('message', on);
+      if (e.data.type === 'result') resolve(e.data.result);
+      else reject(new Error(JSON.stringify(e.data)));
+    };
+    worker.addEventListener('message', on);
+    worker.postMessage({ ...msg, id });
+  });
   const out = [];
   for (const c of cases) {
-    const call = () => (c.request ? here.explainReport(model, x, c.request) : model.run(x, [model.output]));
-    await call();
+    const msg = c.request ? { kind: 'explain', model: s.model, image: s.image, request: c.request } : { kind: 'predict', model: s.model, image: s.image };
+    await call(msg);
     const ts = [];
     for (let i = 0; i < c.reps; i++) {
       const t0 = performance.now();
-      await call();
+      await call(msg);
       ts.push(performance.now() - t0);
     }
     ts.sort((a, b) => a - b);
     out.push(ts.length % 2 ? ts[ts.length >> 1] : (ts[ts.length / 2 - 1] + ts[ts.length / 2]) / 2);
   }
+  worker.terminate();
   return out;
 }`;
 
@@ -87,8 +99,8 @@ async function main(): Promise<void> {
     console.log(`skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CONVLENS_CHROMIUM)`);
     return;
   }
-  const bundle = existsSync(join(DEFAULT_WEB_DIR, 'assets')) ? readdirSync(join(DEFAULT_WEB_DIR, 'assets')).find((f) => /^inbrowser-.*\.js$/.test(f)) : undefined;
-  if (!bundle) throw new Error(`The studio page is not built (${DEFAULT_WEB_DIR} has no inbrowser bundle): run \`npm run build\` first.`);
+  const bundle = existsSync(join(DEFAULT_WEB_DIR, 'assets')) ? readdirSync(join(DEFAULT_WEB_DIR, 'assets')).find((f) => /^engine\.worker-.*\.js$/.test(f)) : undefined;
+  if (!bundle) throw new Error(`The studio page is not built (${DEFAULT_WEB_DIR} has no engine worker): run \`npm run build\` first.`);
 
   const dir = mkdtempSync(join(tmpdir(), 'convlens-bench-'));
   const vggPath = join(dir, 'vgg_like.onnx');
@@ -105,10 +117,10 @@ async function main(): Promise<void> {
       { label: 'VGG-like net, 3x128x128, random weights', model: vgg.id, image: 'photos/chelsea.png' },
     ];
     console.log('ConvLens in-browser benchmark: median ms per call (one image), same model bytes and input tensor on both sides.');
-    console.log('browser: the studio page in headless Chromium, onnxruntime-web WebAssembly, 1 thread; node: onnxruntime-node.');
+    console.log("browser: the studio's engine worker in headless Chromium, onnxruntime-web WebAssembly, 1 thread, round trips from the page; node: onnxruntime-node.");
     for (const s of subjects) {
       process.stderr.write(`  ${s.label}: browser...\n`);
-      const browser = (await page.page.evaluate(`(${IN_PAGE})(${JSON.stringify({ url: `/assets/${bundle}`, s, cases: CASES })})`)) as number[];
+      const browser = (await page.page.evaluate(`(${IN_PAGE})(${JSON.stringify({ workerUrl: `/assets/${bundle}`, s, cases: CASES })})`)) as number[];
       process.stderr.write(`  ${s.label}: node...\n`);
       const node1 = await nodeTimes(studio, s, 1);
       const node2 = await nodeTimes(studio, s, 2);

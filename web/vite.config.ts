@@ -17,5 +17,7 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 1024,
   },
+  // The engine worker (src/engine.worker.ts) is an ES module: it shares chunks with the page.
+  worker: { format: 'es' },
   server: { proxy: { '/api': 'http://127.0.0.1:7860' }, port: 5174 },
 });

@@ -1,4 +1,4 @@
-// The library's main entry ('convlens') and the studio page's in-browser module must run in a
+// The library's main entry ('convlens') and the studio's engine worker must run in a
 // browser: nothing they import, however indirectly, may reach a Node built-in or a Node-only
 // package. This walks the real import graph of the sources, so a stray `import ... from 'node:fs'`
 // deep in a method fails here with the chain that pulls it in, not later in someone's bundler.
@@ -50,8 +50,8 @@ describe('code that must run in a browser', () => {
     expect(nodeOnlyImports(join(ROOT, 'src', 'index.ts'))).toEqual([]);
   });
 
-  it("the studio page's in-browser engine (web/src/inbrowser.ts) reaches none either", () => {
-    expect(nodeOnlyImports(join(ROOT, 'web', 'src', 'inbrowser.ts'))).toEqual([]);
+  it("the studio's engine worker (web/src/engine.worker.ts) reaches none either", () => {
+    expect(nodeOnlyImports(join(ROOT, 'web', 'src', 'engine.worker.ts'))).toEqual([]);
   });
 
   it('the walk does find one: the Node entry (src/node.ts) imports Node built-ins', () => {

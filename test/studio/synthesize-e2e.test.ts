@@ -104,7 +104,7 @@ describe('Make images tab in Chromium', () => {
     await ui.shot('12-synth-cancelled');
   });
 
-  it('runs the fast style network in the page on onnxruntime-web, as onnxruntime-node does, and restyles live with the blend slider', async () => {
+  it('runs the fast style network in the browser on onnxruntime-web, as onnxruntime-node does, and restyles live with the blend slider', async () => {
     await ui.page.click('[data-testid="tab-synth"]');
     await ui.page.waitForSelector('[data-testid="panel-synth"]', { state: 'visible' });
     await ui.page.click('[data-testid="synth-kind"] button:has-text("Fast style")');

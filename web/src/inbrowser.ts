@@ -1,6 +1,6 @@
-// The engine in the page: the same graph code the server runs (IR, ONNX codec, Engine, the
-// onnxruntime adapter), here on onnxruntime-web's WebAssembly backend. The studio loads this module
-// on demand, so the first paint does not pay for ONNX Runtime.
+// The engine in the browser: the same graph code the server runs (IR, ONNX codec, Engine, the
+// onnxruntime adapter), here on onnxruntime-web's WebAssembly backend. It runs in the engine
+// worker (engine.worker.ts), which the page starts on first use (compute.ts).
 import * as ort from 'onnxruntime-web/wasm';
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import type { Graph } from '../../src/engine/graph/ir.js';
@@ -18,10 +18,8 @@ ort.env.wasm.wasmPaths = { wasm: wasmUrl };
 // Threads need SharedArrayBuffer, which only a cross-origin-isolated page has; the studio is not one.
 ort.env.wasm.numThreads = 1;
 
-// The studio's POST /api/explain computation, run here on the page's engine.
+// The studio's POST /api/explain computation, run here on the browser's engine.
 export { explainReport } from '../../src/methods/explain/report.js';
-
-export const RUNTIME = 'onnxruntime-web (WebAssembly, 1 thread)';
 
 let engine: Engine | undefined;
 
@@ -38,9 +36,9 @@ const nextTask = (): Promise<void> =>
   });
 
 /**
- * onnxruntime-web computes on the page's thread, and the methods chain one run after another
- * through promises that settle as microtasks: without a break the page would not repaint, show
- * progress or see a click on Cancel until the whole method finished. Every run ends in a new task.
+ * onnxruntime-web computes on the calling thread, and the methods chain one run after another
+ * through promises that settle as microtasks: without a break the worker would not see a cancel
+ * message until the whole method finished. Every run ends in a new task.
  */
 function yieldingBackend(inner: Backend): Backend {
   const wrap = (s: Session): Session => ({
@@ -138,11 +136,23 @@ export function browserModel(id: string): Promise<Model> {
   return pending;
 }
 
+const inputs = new Map<string, Promise<Tensor>>();
+
 /** The image preprocessed for the model by the server (POST /api/input), so both sides explain the same tensor. */
-export async function modelInput(modelId: string, imageId: string): Promise<Tensor> {
-  const res = await fetch('/api/input', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: modelId, image: imageId }) });
-  if (!res.ok) throw new Error(`POST /api/input answered ${res.status}`);
-  const { dims, data } = decodeTensor(((await res.json()) as { tensor: WireTensor }).tensor);
-  return { dtype: 'float32', dims, data };
+export function modelInput(modelId: string, imageId: string): Promise<Tensor> {
+  const key = `${modelId}|${imageId}`;
+  let pending = inputs.get(key);
+  if (!pending) {
+    pending = (async () => {
+      const res = await fetch('/api/input', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: modelId, image: imageId }) });
+      if (!res.ok) throw new Error(`POST /api/input answered ${res.status}`);
+      const { dims, data } = decodeTensor(((await res.json()) as { tensor: WireTensor }).tensor);
+      return { dtype: 'float32', dims, data } as Tensor;
+    })();
+    pending.catch(() => inputs.delete(key));
+    inputs.set(key, pending);
+    if (inputs.size > 32) inputs.delete(inputs.keys().next().value as string);
+  }
+  return pending;
 }
 

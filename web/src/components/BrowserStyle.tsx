@@ -1,11 +1,11 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { RUNTIME, stylizeInBrowser } from '../compute';
 import { ErrorBox, Panel, Spinner } from './ui';
 
-// Fast style transfer in the page itself: the style network runs on onnxruntime-web through the
-// engine's own adapter, so moving the blend slider restyles the image without a server round trip.
-// Runs are serialized; while one runs, only the newest request waits.
-
-type InBrowser = typeof import('../inbrowser');
+// Fast style transfer in the browser: the style network runs on onnxruntime-web through the
+// engine's own adapter, in the engine worker, so moving the blend slider restyles the image without
+// a server round trip and without freezing the page. Runs are serialized; while one runs, only the
+// newest request waits.
 
 interface Request {
   net: string;
@@ -26,7 +26,6 @@ export function BrowserStyle(props: Request): ReactNode {
   const outputRef = useRef<HTMLCanvasElement>(null);
   const [status, setStatus] = useState<{ state: 'loading' | 'running' | 'done' | 'error'; text: string }>({ state: 'loading', text: 'loading ONNX Runtime for the web…' });
   const [ms, setMs] = useState<number | null>(null);
-  const [runtime, setRuntime] = useState('');
   const queue = useRef<{ busy: boolean; next: Request | null }>({ busy: false, next: null });
 
   const { net, image, maxSide } = props;
@@ -38,27 +37,17 @@ export function BrowserStyle(props: Request): ReactNode {
     if (state.busy) return;
     state.busy = true;
     void (async () => {
-      let mod: InBrowser;
-      try {
-        mod = await import('../inbrowser');
-        setRuntime(mod.RUNTIME);
-      } catch (e) {
-        setStatus({ state: 'error', text: `cannot load ONNX Runtime for the web: ${(e as Error).message}` });
-        state.busy = false;
-        return;
-      }
       let shown = '';
       while (state.next) {
         const r = state.next;
         state.next = null;
         try {
           setStatus({ state: 'running', text: 'stylizing in this browser…' });
-          const [{ graph }, content] = await Promise.all([mod.styleNet(r.net), mod.loadImage(r.image, r.maxSide)]);
+          const out = await stylizeInBrowser(r.net, r.image, r.maxSide, r.weights);
           if (shown !== `${r.image}@${r.maxSide}`) {
-            drawTo(contentRef.current, content);
+            drawTo(contentRef.current, out.content);
             shown = `${r.image}@${r.maxSide}`;
           }
-          const out = await mod.stylizeHere(graph, content, r.weights);
           drawTo(outputRef.current, out.image);
           outputRef.current?.setAttribute('data-weights', r.weights.join(','));
           setMs(out.ms);
@@ -72,7 +61,7 @@ export function BrowserStyle(props: Request): ReactNode {
   }, [net, image, maxSide, weightsKey]);
 
   return (
-    <Panel title="Fast style, in this browser" subtitle="The style network runs in the page on onnxruntime-web, through the same engine code as the server: move the blend slider and it restyles at once." testId="browser-style">
+    <Panel title="Fast style, in this browser" subtitle="The style network runs in this browser on onnxruntime-web (in a worker), through the same engine code as the server: move the blend slider and it restyles at once." testId="browser-style">
       <div style={{ display: 'flex', flexWrap: 'wrap', gap: 12, alignItems: 'flex-start' }}>
         <figure style={{ margin: 0, textAlign: 'center' }}>
           <canvas ref={contentRef} data-testid="browser-style-content" style={{ maxWidth: 384, display: 'block' }} />
@@ -81,7 +70,7 @@ export function BrowserStyle(props: Request): ReactNode {
         <figure style={{ margin: 0, textAlign: 'center' }}>
           <canvas ref={outputRef} data-testid="browser-style-output" data-ms={ms === null ? undefined : ms.toFixed(0)} style={{ maxWidth: 384, display: 'block' }} />
           <figcaption className="small muted" data-testid="browser-style-caption">
-            {ms === null ? 'stylized' : `stylized in ${ms.toFixed(0)} ms · ${runtime}`}
+            {ms === null ? 'stylized' : `stylized in ${ms.toFixed(0)} ms · ${RUNTIME}`}
           </figcaption>
         </figure>
       </div>

@@ -5,6 +5,7 @@ import type { InputView } from '../App';
 import type { ColormapName } from '../colormaps';
 import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../render';
 import { decodeTensor, fmt, maxAbs, minMax, quantile, type Tensor } from '../tensor';
+import { Cancelled, explainInBrowser } from '../compute';
 import { CurveChart, type CurveSeries } from './Curves';
 import { drawInput, fitSize } from './PredictionPanel';
 import { Colorbar, ErrorBox, NumberField, Panel, Segmented, Spinner, type ShownError } from './ui';
@@ -25,6 +26,8 @@ const GROUPS: { title: string; methods: [string, string, string][] }[] = [
       ['saliency', 'Saliency', '|gradient|, max over channels (Simonyan et al.)'],
       ['input-x-gradient', 'Input × gradient', 'input times gradient (signed)'],
       ['smoothgrad', 'SmoothGrad', 'gradient averaged over noisy copies'],
+      ['smoothgrad-sq', 'SmoothGrad²', 'squared gradient averaged over noisy copies'],
+      ['vargrad', 'VarGrad', 'variance of the gradient over noisy copies (Adebayo et al.)'],
       ['integrated-gradients', 'Integrated gradients', 'gradients along a path from a baseline'],
       ['guided-backprop', 'Guided backprop', 'backward pass that keeps only positive signals'],
       ['deconvnet', 'Deconvnet', 'Zeiler & Fergus backward rule'],
@@ -93,7 +96,10 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   const side = input ? Math.min(input.width, input.height) : 28;
   const [occ, setOcc] = useState<{ window: number; stride: number; fill: string } | null>(null);
   const [sg, setSg] = useState({ samples: 25, noise: 0.15 });
-  const [ig, setIg] = useState({ steps: 32, baseline: 'black' });
+  const [ig, setIg] = useState({ steps: 32, baseline: 'black', rule: 'gausslegendre' });
+  const [saliencyReduce, setSaliencyReduce] = useState<'max' | 'sum'>('max');
+  const [ggcInterpolate, setGgcInterpolate] = useState<'bilinear' | 'nearest'>('bilinear');
+  const noisy = methods.has('smoothgrad') || methods.has('smoothgrad-sq') || methods.has('vargrad');
   const occlusion = occ ?? { window: Math.max(2, Math.round(side / 7)), stride: Math.max(1, Math.ceil(Math.max(2, Math.round(side / 7)) / 2)), fill: 'zero' };
 
   const [job, setJob] = useState<JobStatus | null>(null);
@@ -142,7 +148,9 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     const chosen = ALL_METHODS.filter((m) => methods.has(m));
     const params: ExplainRequest['params'] = {};
     if (methods.has('occlusion')) params['occlusion'] = { ...occlusion };
-    if (methods.has('smoothgrad')) params['smoothgrad'] = { ...sg };
+    if (noisy) params['smoothgrad'] = { ...sg };
+    if (methods.has('saliency')) params['saliency'] = { reduce: saliencyReduce };
+    if (methods.has('guided-gradcam')) params['guided-gradcam'] = { interpolate: ggcInterpolate };
     if (methods.has('integrated-gradients')) params['integrated-gradients'] = { ...ig };
     const req: ExplainRequest = {
       model: model.id,
@@ -186,7 +194,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     });
   };
 
-  // The same computation as the server's job, on the page's own engine (onnxruntime-web): the
+  // The same computation as the server's job, on the browser's own engine (the engine worker): the
   // model and the preprocessed input come from the server, the gradients are computed here.
   const runInBrowser = async (req: ExplainRequest, snapshot: Pick<Shown, 'input' | 'imageName' | 'score' | 'where'>): Promise<void> => {
     const controller = new AbortController();
@@ -194,13 +202,11 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     const status = (phase: string, done = 0, total = 0): void => setJob({ id: BROWSER_JOB, running: true, done: Math.floor(done), total, phase });
     status('loading the model into this page');
     try {
-      const here = await import('../inbrowser');
-      const [m, x] = await Promise.all([here.browserModel(req.model), here.modelInput(req.model, req.image)]);
-      const report = await here.explainReport(m, x, req, { signal: controller.signal, onProgress: (p) => status(`${p.phase ?? 'working'} (in this browser)`, p.done, p.total) });
+      const report = await explainInBrowser(req.model, req.image, req, { signal: controller.signal, onProgress: (p) => status(`${p.phase ?? 'working'} (in this browser)`, p.done, p.total) });
       const tensor = (t: { dims: readonly number[]; data: unknown }): Tensor => ({ dims: [...t.dims], data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>) });
       setShown({ target: report.target, metrics: report.metrics, maps: report.maps.map((r) => ({ map: { method: r.method, signed: r.signed, ms: r.ms }, t: tensor(r.values), raw: tensor(r.raw) })), ...snapshot });
     } catch (e) {
-      if (controller.signal.aborted) setNotice('Cancelled: results of the previous run (if any) are still shown.');
+      if (e instanceof Cancelled || controller.signal.aborted) setNotice('Cancelled: results of the previous run (if any) are still shown.');
       else {
         const err = e as { message?: string; code?: string; hint?: string };
         setError({ message: err.message ?? String(e), code: err.code ?? 'BROWSER', hint: err.hint ?? 'Computing on the server (the default) runs the same methods.' });
@@ -296,7 +302,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
               deletion / insertion curves
             </label>
           </div>
-          {(methods.has('occlusion') || methods.has('smoothgrad') || methods.has('integrated-gradients')) && (
+          {(methods.has('occlusion') || noisy || methods.has('integrated-gradients') || methods.has('saliency') || methods.has('guided-gradcam')) && (
             <div className="explain-params">
               {methods.has('occlusion') && (
                 <fieldset className="params">
@@ -313,9 +319,21 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                   </label>
                 </fieldset>
               )}
-              {methods.has('smoothgrad') && (
+              {methods.has('saliency') && (
                 <fieldset className="params">
-                  <legend>SmoothGrad</legend>
+                  <legend>Saliency</legend>
+                  <label className="field inline" title="how the gradient's channels become one map">
+                    <span>over channels</span>
+                    <select value={saliencyReduce} onChange={(e) => setSaliencyReduce(e.target.value as 'max' | 'sum')} data-testid="saliency-reduce">
+                      <option value="max">max |gradient| (Simonyan et al.)</option>
+                      <option value="sum">sum of |gradient|</option>
+                    </select>
+                  </label>
+                </fieldset>
+              )}
+              {noisy && (
+                <fieldset className="params">
+                  <legend>SmoothGrad · SmoothGrad² · VarGrad</legend>
                   <NumberField label="samples" value={sg.samples} min={1} max={500} onChange={(v) => setSg({ ...sg, samples: v })} testId="smoothgrad-samples" />
                   <NumberField label="noise" value={sg.noise} min={0} max={1} step={0.05} onChange={(v) => setSg({ ...sg, noise: v })} title="standard deviation as a fraction of the image's value range" />
                 </fieldset>
@@ -330,6 +348,28 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                       <option value="black">black image</option>
                       <option value="zero">zeros (model space)</option>
                       <option value="blurred">blurred image</option>
+                    </select>
+                  </label>
+                  <label className="field inline" title="how the path integral is approximated">
+                    <span>rule</span>
+                    <select value={ig.rule} onChange={(e) => setIg({ ...ig, rule: e.target.value })} data-testid="ig-rule">
+                      <option value="gausslegendre">Gauss-Legendre (Captum's default)</option>
+                      <option value="riemann-trapezoid">Riemann, trapezoid</option>
+                      <option value="riemann-middle">Riemann, midpoint</option>
+                      <option value="riemann-left">Riemann, left</option>
+                      <option value="riemann-right">Riemann, right</option>
+                    </select>
+                  </label>
+                </fieldset>
+              )}
+              {methods.has('guided-gradcam') && (
+                <fieldset className="params">
+                  <legend>Guided Grad-CAM</legend>
+                  <label className="field inline" title="how the Grad-CAM map is upsampled to the input before the product">
+                    <span>upsampling</span>
+                    <select value={ggcInterpolate} onChange={(e) => setGgcInterpolate(e.target.value as 'bilinear' | 'nearest')}>
+                      <option value="bilinear">bilinear</option>
+                      <option value="nearest">nearest</option>
                     </select>
                   </label>
                 </fieldset>

@@ -1,0 +1,95 @@
+// Computing in the browser: the page's side of the engine worker (engine.worker.ts). One worker,
+// started on first use; each call is a request with an id, progress comes back as messages, and
+// aborting the signal asks the worker to stop between two ONNX Runtime calls.
+import type { Report, ReportRequest } from '../../src/methods/explain/report.js';
+
+export const RUNTIME = 'onnxruntime-web (WebAssembly, 1 thread, in a worker)';
+
+export type ComputeRequest =
+  | { id: number; kind: 'explain'; model: string; image: string; request: ReportRequest }
+  | { id: number; kind: 'stylize'; net: string; image: string; maxSide: number; weights: number[] }
+  /** the model's scores (pre-softmax) for the image; bench/browser.bench.ts times it */
+  | { id: number; kind: 'predict'; model: string; image: string }
+  | { id: number; kind: 'cancel' };
+
+export interface Stylized {
+  content: ImageData;
+  image: ImageData;
+  ms: number;
+}
+
+export interface WorkerProgress {
+  done: number;
+  total: number;
+  phase?: string;
+}
+
+export type ComputeResponse =
+  | { id: number; type: 'progress'; progress: WorkerProgress }
+  | { id: number; type: 'result'; result: unknown }
+  | { id: number; type: 'error'; error: { message: string; code?: string; hint?: string } }
+  | { id: number; type: 'cancelled' };
+
+/** What a cancelled computation rejects with. */
+export class Cancelled extends Error {
+  constructor() {
+    super('cancelled');
+  }
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  onProgress?: ((p: WorkerProgress) => void) | undefined;
+}
+
+let worker: Worker | undefined;
+let nextId = 1;
+const pending = new Map<number, Pending>();
+
+function engineWorker(): Worker {
+  if (worker) return worker;
+  const w = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module', name: 'convlens-engine' });
+  w.onmessage = (e: MessageEvent<ComputeResponse>) => {
+    const msg = e.data;
+    const p = pending.get(msg.id);
+    if (!p) return;
+    if (msg.type === 'progress') {
+      p.onProgress?.(msg.progress);
+      return;
+    }
+    pending.delete(msg.id);
+    if (msg.type === 'result') p.resolve(msg.result);
+    else if (msg.type === 'cancelled') p.reject(new Cancelled());
+    else p.reject(Object.assign(new Error(msg.error.message), msg.error));
+  };
+  w.onerror = (e) => {
+    // The worker itself failed (its script did not load): every open call fails with the reason.
+    for (const p of pending.values()) p.reject(new Error(`the engine worker failed: ${e.message || 'it could not start'}`));
+    pending.clear();
+    worker = undefined;
+  };
+  return (worker = w);
+}
+
+type Body<K extends ComputeRequest['kind']> = Omit<Extract<ComputeRequest, { kind: K }>, 'id' | 'kind'>;
+
+function call<T>(kind: 'explain' | 'stylize', body: Body<'explain'> | Body<'stylize'>, o: { signal?: AbortSignal; onProgress?: (p: WorkerProgress) => void } = {}): Promise<T> {
+  const id = nextId++;
+  const w = engineWorker();
+  return new Promise<T>((resolve, reject) => {
+    pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: o.onProgress });
+    o.signal?.addEventListener('abort', () => w.postMessage({ id, kind: 'cancel' } satisfies ComputeRequest), { once: true });
+    w.postMessage({ id, kind, ...body } as ComputeRequest);
+  });
+}
+
+/** POST /api/explain's computation, in the worker: the model and input come from the server, the rest is computed here. */
+export function explainInBrowser(model: string, image: string, request: ReportRequest, o: { signal?: AbortSignal; onProgress?: (p: WorkerProgress) => void } = {}): Promise<Report> {
+  return call<Report>('explain', { model, image, request }, o);
+}
+
+/** One forward pass of a studio style network on the studio's image `image`, in the worker. */
+export function stylizeInBrowser(net: string, image: string, maxSide: number, weights: number[]): Promise<Stylized> {
+  return call<Stylized>('stylize', { net, image, maxSide, weights });
+}
