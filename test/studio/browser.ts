@@ -128,3 +128,66 @@ export function studioInChromium(options: { timeout?: number; setup?: () => void
     },
   };
 }
+
+export interface PixelStats {
+  width: number;
+  height: number;
+  /** distinct RGB colours */
+  distinct: number;
+  /** luminance: spread, lowest and highest */
+  std: number;
+  min: number;
+  max: number;
+  /** fraction of pixels that are not fully transparent */
+  opaque: number;
+}
+
+/** Pixel statistics of a <canvas> or a loaded <img> (drawn into a canvas first): is it drawn, does it vary? */
+export async function pixelStats(page: Page, selector: string): Promise<PixelStats> {
+  await page.waitForSelector(selector, { state: 'visible' });
+  await page.waitForFunction((s) => {
+    const el = document.querySelector(s);
+    return el instanceof HTMLCanvasElement || (el instanceof HTMLImageElement && el.complete && el.naturalWidth > 0);
+  }, selector);
+  return page.$eval(selector, (el) => {
+    let c: HTMLCanvasElement;
+    if (el instanceof HTMLImageElement) {
+      c = document.createElement('canvas');
+      c.width = el.naturalWidth;
+      c.height = el.naturalHeight;
+      c.getContext('2d')!.drawImage(el, 0, 0);
+    } else c = el as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const colours = new Set<number>();
+    let sum = 0;
+    let sq = 0;
+    let opaque = 0;
+    let min = 255;
+    let max = 0;
+    const n = d.length / 4;
+    for (let i = 0; i < d.length; i += 4) {
+      colours.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
+      const l = 0.299 * d[i]! + 0.587 * d[i + 1]! + 0.114 * d[i + 2]!;
+      sum += l;
+      sq += l * l;
+      min = Math.min(min, l);
+      max = Math.max(max, l);
+      if (d[i + 3]! > 0) opaque++;
+    }
+    const mean = sum / n;
+    return { width: c.width, height: c.height, distinct: colours.size, std: Math.sqrt(Math.max(0, sq / n - mean * mean)), min, max, opaque: opaque / n };
+  });
+}
+
+/** Moves a range input as a user would: React sees an input event with the new value. */
+export async function setRange(page: Page, selector: string, value: number): Promise<void> {
+  await page.$eval(
+    selector,
+    (el, v) => {
+      const input = el as HTMLInputElement;
+      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(input, String(v));
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    },
+    value,
+  );
+}

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ARTIFACTS, studioInChromium } from './browser.js';
+import { ARTIFACTS, pixelStats, studioInChromium } from './browser.js';
 
 const stores = mkdtempSync(join(tmpdir(), 'convlens-e2e-stores-'));
 const ui = studioInChromium({
@@ -73,14 +73,7 @@ describe('dataset lens in the studio (Chromium)', () => {
     const canvas = ui.page.locator('[data-testid="embed-canvas"]');
     await canvas.waitFor({ timeout: 60_000 });
     expect(await canvas.getAttribute('data-points')).toBe('300');
-    const distinct = await canvas.evaluate((el) => {
-      const c = el as HTMLCanvasElement;
-      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-      const s = new Set<number>();
-      for (let i = 0; i < d.length; i += 16) s.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
-      return s.size;
-    });
-    expect(distinct).toBeGreaterThan(10); // ten class colours on white
+    expect((await pixelStats(ui.page, '[data-testid="embed-canvas"]')).distinct).toBeGreaterThan(10); // ten class colours on white
     const box = (await canvas.boundingBox())!;
     // hover: walk outwards from the centre until a point is under the cursor
     let found = false;

@@ -6,7 +6,7 @@
 // an unmappable prompt shows the server's error with the known prompts. Screenshots go to
 // test-artifacts/studio/.
 import { describe, expect, it } from 'vitest';
-import { studioInChromium } from './browser.js';
+import { pixelStats, setRange, studioInChromium } from './browser.js';
 
 const ui = studioInChromium();
 
@@ -49,31 +49,11 @@ describe('studio: diffusion tab in Chromium', () => {
     // Four decoded samples, not flat.
     await ui.page.waitForFunction(() => [...document.querySelectorAll('[data-testid^="diffusion-image-"]')].every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth === 28));
     expect(await ui.page.locator('[data-testid^="diffusion-image-"]').count()).toBe(4);
-    const spread = await ui.page.$eval('[data-testid="diffusion-image-0"]', (el) => {
-      const img = el as HTMLImageElement;
-      const c = document.createElement('canvas');
-      c.width = img.naturalWidth;
-      c.height = img.naturalHeight;
-      const ctx = c.getContext('2d')!;
-      ctx.drawImage(img, 0, 0);
-      const d = ctx.getImageData(0, 0, c.width, c.height).data;
-      let lo = 255;
-      let hi = 0;
-      for (let i = 0; i < d.length; i += 4) {
-        lo = Math.min(lo, d[i]!);
-        hi = Math.max(hi, d[i]!);
-      }
-      return hi - lo;
-    });
-    expect(spread).toBeGreaterThan(100);
+    const sample = await pixelStats(ui.page, '[data-testid="diffusion-image-0"]');
+    expect(sample.max - sample.min).toBeGreaterThan(100);
     // The frame viewer ends on the last step; moving the slider to 0 shows the first (t = 990, pure noise in).
     expect(await ui.page.textContent('[data-testid="diffusion-frame-label"]')).toContain('step 100/100');
-    await ui.page.$eval('[data-testid="diffusion-frame-slider"]', (el) => {
-      const input = el as HTMLInputElement;
-      const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!;
-      set.call(input, '0');
-      input.dispatchEvent(new Event('input', { bubbles: true }));
-    });
+    await setRange(ui.page, '[data-testid="diffusion-frame-slider"]', 0);
     expect(await ui.page.textContent('[data-testid="diffusion-frame-label"]')).toContain('step 1/100 · t = 990');
     expect(await ui.page.locator('[data-testid="diffusion-frame"] img').count()).toBe(8);
     expect(await ui.page.getAttribute('[data-testid="diffusion-gif"]', 'href')).toMatch(/^data:image\/gif;base64,R0lGOD/);

@@ -5,7 +5,7 @@
 // test-artifacts/studio/.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { studioInChromium } from './browser.js';
+import { pixelStats, studioInChromium, type PixelStats } from './browser.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { handGraph, node } from '../support/onnx-files.js';
 import { parseNpy } from '../../src/io/npy.js';
@@ -35,28 +35,7 @@ async function api<T>(path: string, init?: RequestInit): Promise<T> {
   return (await res.json()) as T;
 }
 
-/** Pixel statistics of a canvas: distinct colours and the spread of luminance. */
-async function canvasStats(selector: string): Promise<{ width: number; height: number; distinct: number; std: number; opaque: number }> {
-  await ui.page.waitForSelector(selector, { state: 'visible' });
-  return ui.page.$eval(selector, (el) => {
-    const c = el as HTMLCanvasElement;
-    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-    const colours = new Set<number>();
-    let sum = 0;
-    let sq = 0;
-    let opaque = 0;
-    const n = d.length / 4;
-    for (let i = 0; i < d.length; i += 4) {
-      colours.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
-      const l = 0.299 * d[i]! + 0.587 * d[i + 1]! + 0.114 * d[i + 2]!;
-      sum += l;
-      sq += l * l;
-      if (d[i + 3]! > 0) opaque++;
-    }
-    const mean = sum / n;
-    return { width: c.width, height: c.height, distinct: colours.size, std: Math.sqrt(Math.max(0, sq / n - mean * mean)), opaque: opaque / n };
-  });
-}
+const canvasStats = (selector: string): Promise<PixelStats> => pixelStats(ui.page, selector);
 
 async function expectNonBlank(selector: string): Promise<void> {
   const s = await canvasStats(selector);

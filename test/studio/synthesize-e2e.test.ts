@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_STYLE_NET } from '../../src/interfaces/server/routes/synthesize.js';
 import { loadStyleNet, stylize } from '../../src/methods/synthesize/stylize.js';
-import { studioInChromium } from './browser.js';
+import { pixelStats, setRange, studioInChromium, type PixelStats } from './browser.js';
 
 const ui = studioInChromium({
   afterOpen: (page) => ui.page.waitForSelector('[data-testid="model-select"] option[value="builtin"]', { state: 'attached' }).then(() => undefined),
@@ -27,33 +27,7 @@ async function canvasPixels(selector: string): Promise<Pixels> {
   });
 }
 
-/** Natural size and pixel spread of a rendered <img>. */
-async function imageStats(selector: string): Promise<{ width: number; height: number; std: number }> {
-  await ui.page.waitForSelector(selector, { state: 'visible' });
-  await ui.page.waitForFunction((s) => {
-    const i = document.querySelector(s) as HTMLImageElement | null;
-    return !!i && i.complete && i.naturalWidth > 0;
-  }, selector);
-  return ui.page.$eval(selector, (el) => {
-    const img = el as HTMLImageElement;
-    const c = document.createElement('canvas');
-    c.width = img.naturalWidth;
-    c.height = img.naturalHeight;
-    const ctx = c.getContext('2d')!;
-    ctx.drawImage(img, 0, 0);
-    const d = ctx.getImageData(0, 0, c.width, c.height).data;
-    let s = 0;
-    let q = 0;
-    const n = d.length / 4;
-    for (let i = 0; i < d.length; i += 4) {
-      const l = 0.299 * d[i]! + 0.587 * d[i + 1]! + 0.114 * d[i + 2]!;
-      s += l;
-      q += l * l;
-    }
-    const m = s / n;
-    return { width: c.width, height: c.height, std: Math.sqrt(Math.max(0, q / n - m * m)) };
-  });
-}
+const imageStats = (selector: string): Promise<PixelStats> => pixelStats(ui.page, selector);
 
 describe('Make images tab in Chromium', () => {
   it('runs a class visualization: ten labelled images with predictions, the steps and a GIF', async () => {
@@ -147,11 +121,7 @@ describe('Make images tab in Chromium', () => {
     await ui.shot('13-fast-style-in-browser');
 
     // Live: the slider restyles without a job (all gravel at 0).
-    await ui.page.$eval('[data-testid="synth-blend"]', (el) => {
-      const input = el as HTMLInputElement;
-      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(input, '0');
-      input.dispatchEvent(new Event('input', { bubbles: true }));
-    });
+    await setRange(ui.page, '[data-testid="synth-blend"]', 0);
     await ui.page.waitForSelector('[data-testid="browser-style-output"][data-weights="1,0"]', { timeout: 30_000 });
     const gravel = await canvasPixels('[data-testid="browser-style-output"]');
     let changed = 0;

@@ -1,4 +1,4 @@
-import { normAxis } from '../graph/facts.js';
+import { normAxis, type InferContext, type OutputFacts } from '../graph/facts.js';
 import { attrInt } from '../graph/ir.js';
 import { sameShape } from './activation.js';
 import { defineOp, type GradContext } from './registry.js';
@@ -6,6 +6,13 @@ import { defineOp, type GradContext } from './registry.js';
 // Softmax and LogSoftmax along one axis (opset 13 semantics; older files are rewritten to these
 // on import). Both backward rules need one reduction along the axis, kept as keepdims=1 so the
 // result broadcasts back without Expand.
+
+/** Output shape = input shape, once the axis is checked against the input's rank. */
+function sameShapeAlongAxis(ctx: InferContext): OutputFacts[] {
+  const out = sameShape(ctx);
+  normAxis(ctx.node, attrInt(ctx.node, 'axis', -1), ctx.need(0).shape.length);
+  return out;
+}
 
 function softmaxAxis(g: GradContext): number {
   return normAxis(g.node, attrInt(g.node, 'axis', -1), g.b.shapeOf(g.x(0)).length);
@@ -17,11 +24,7 @@ function sumAlong(g: GradContext, t: string): string {
 
 defineOp({
   type: 'Softmax',
-  infer: (ctx) => {
-    const out = sameShape(ctx);
-    normAxis(ctx.node, attrInt(ctx.node, 'axis', -1), ctx.need(0).shape.length);
-    return out;
-  },
+  infer: sameShapeAlongAxis,
   // dx = y * (dy - sum(dy * y)): the Jacobian diag(y) - y y^T applied without forming it.
   grad: (g) => {
     const dy = g.dy(0);
@@ -34,11 +37,7 @@ defineOp({
 
 defineOp({
   type: 'LogSoftmax',
-  infer: (ctx) => {
-    const out = sameShape(ctx);
-    normAxis(ctx.node, attrInt(ctx.node, 'axis', -1), ctx.need(0).shape.length);
-    return out;
-  },
+  infer: sameShapeAlongAxis,
   // dx = dy - softmax(x) * sum(dy), with softmax(x) = exp(y) (y <= 0, so Exp cannot overflow).
   grad: (g) => {
     const dy = g.dy(0);

@@ -73,11 +73,16 @@ export async function cam(ctx: MethodContext): Promise<MethodResult> {
   return { ...r, notes };
 }
 
-export async function gradcam(ctx: MethodContext): Promise<MethodResult> {
+/** The chosen layer's activations and the score's gradient there, with their sizes. */
+async function layerSignals(ctx: MethodContext): Promise<{ layer: SpatialLayer; activations: Tensor; n: number; k: number; h: number; w: number; hw: number; ad: Float32Array; gd: Float32Array }> {
   const layer = await chosenLayer(ctx);
   const { activations, gradients } = await layerGradient(ctx, layer.name);
   const [n, k, h, w] = nchw(gradients);
-  const gd = gradients.data as Float32Array;
+  return { layer, activations, n, k, h, w, hw: h * w, ad: activations.data as Float32Array, gd: gradients.data as Float32Array };
+}
+
+export async function gradcam(ctx: MethodContext): Promise<MethodResult> {
+  const { layer, activations, n, k, h, w, gd } = await layerSignals(ctx);
   const alphas = new Float64Array(n * k);
   for (let p = 0; p < n * k; p++) {
     let s = 0;
@@ -88,12 +93,7 @@ export async function gradcam(ctx: MethodContext): Promise<MethodResult> {
 }
 
 export async function gradcamPlusPlus(ctx: MethodContext): Promise<MethodResult> {
-  const layer = await chosenLayer(ctx);
-  const { activations, gradients } = await layerGradient(ctx, layer.name);
-  const [n, k, h, w] = nchw(gradients);
-  const hw = h * w;
-  const gd = gradients.data as Float32Array;
-  const ad = activations.data as Float32Array;
+  const { layer, activations, n, k, hw, ad, gd } = await layerSignals(ctx);
   const eps = 1e-7;
   const weights = new Float64Array(n * k);
   for (let p = 0; p < n * k; p++) {
@@ -113,12 +113,7 @@ export async function gradcamPlusPlus(ctx: MethodContext): Promise<MethodResult>
 }
 
 export async function layercam(ctx: MethodContext): Promise<MethodResult> {
-  const layer = await chosenLayer(ctx);
-  const { activations, gradients } = await layerGradient(ctx, layer.name);
-  const [n, k, h, w] = nchw(gradients);
-  const hw = h * w;
-  const gd = gradients.data as Float32Array;
-  const ad = activations.data as Float32Array;
+  const { layer, n, k, h, w, hw, ad, gd } = await layerSignals(ctx);
   const out = new Float32Array(n * hw);
   for (let i = 0; i < n; i++) {
     for (let ch = 0; ch < k; ch++) {
