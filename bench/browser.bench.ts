@@ -117,7 +117,9 @@ async function main(): Promise<void> {
       { label: 'VGG-like net, 3x128x128, random weights', model: vgg.id, image: 'photos/chelsea.png' },
     ];
     console.log('ConvLens in-browser benchmark: median ms per call (one image), same model bytes and input tensor on both sides.');
-    console.log("browser: the studio's engine worker in headless Chromium, onnxruntime-web WebAssembly, 1 thread, round trips from the page; node: onnxruntime-node.");
+    // the engine worker's own rule (web/src/inbrowser.ts): every core up to 4 when the page is cross-origin isolated
+    const threads = (await page.page.evaluate('crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1')) as number;
+    console.log(`browser: the studio's engine worker in headless Chromium, onnxruntime-web WebAssembly, ${threads} thread(s), round trips from the page; node: onnxruntime-node.`);
     for (const s of subjects) {
       process.stderr.write(`  ${s.label}: browser...\n`);
       const browser = (await page.page.evaluate(`(${IN_PAGE})(${JSON.stringify({ workerUrl: `/assets/${bundle}`, s, cases: CASES })})`)) as number[];
@@ -125,10 +127,10 @@ async function main(): Promise<void> {
       const node1 = await nodeTimes(studio, s, 1);
       const node2 = await nodeTimes(studio, s, 2);
       console.log(`\n${s.label}`);
-      console.log(`${'method'.padEnd(34)}${'node 2 thr'.padStart(12)}${'node 1 thr'.padStart(12)}${'browser'.padStart(12)}${'browser / node 1'.padStart(18)}`);
+      console.log(`${'method'.padEnd(34)}${'node 2 thr'.padStart(12)}${'node 1 thr'.padStart(12)}${'browser'.padStart(12)}${'browser / node 1'.padStart(18)}${'browser / node 2'.padStart(18)}`);
       CASES.forEach((c, i) => {
         const f = (ms: number): string => (ms < 100 ? ms.toFixed(2) : ms.toFixed(0)).padStart(12);
-        console.log(`${c.name.padEnd(34)}${f(node2[i]!)}${f(node1[i]!)}${f(browser[i]!)}${`${(browser[i]! / node1[i]!).toFixed(1)}x`.padStart(18)}`);
+        console.log(`${c.name.padEnd(34)}${f(node2[i]!)}${f(node1[i]!)}${f(browser[i]!)}${`${(browser[i]! / node1[i]!).toFixed(1)}x`.padStart(18)}${`${(browser[i]! / node2[i]!).toFixed(1)}x`.padStart(18)}`);
       });
     }
   } finally {

@@ -19,5 +19,10 @@ export default defineConfig({
   },
   // The engine worker (src/engine.worker.ts) is an ES module: it shares chunks with the page.
   worker: { format: 'es' },
-  server: { proxy: { '/api': 'http://127.0.0.1:7860' }, port: 5174 },
+  server: {
+    proxy: { '/api': 'http://127.0.0.1:7860' },
+    port: 5174,
+    // as the studio server sends them: isolation lets the engine worker use several threads
+    headers: { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' },
+  },
 });

@@ -143,6 +143,14 @@ describe('inspecting', () => {
     expect(Math.min(...relu)).toBeGreaterThanOrEqual(0);
   });
 
+  it('sends cross-origin isolation headers (the engine worker needs them for threads)', async () => {
+    for (const url of ['/', '/api/health']) {
+      const r = await studio.app.inject({ method: 'GET', url });
+      expect(r.headers['cross-origin-opener-policy'], url).toBe('same-origin');
+      expect(r.headers['cross-origin-embedder-policy'], url).toBe('require-corp');
+    }
+  });
+
   it('serves the model as ONNX and the preprocessed input, from which a client predicts what the server predicts', async () => {
     const onnx = await studio.app.inject({ method: 'GET', url: '/api/models/builtin/onnx' });
     expect(onnx.statusCode).toBe(200);

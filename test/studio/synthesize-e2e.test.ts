@@ -86,7 +86,11 @@ describe('Make images tab in Chromium', () => {
     await ui.page.check('[data-testid="synth-in-browser"]');
     await ui.page.waitForSelector('[data-testid="browser-style-output"][data-weights="0.5,0.5"]', { timeout: 60_000 });
     expect(await ui.page.isVisible('[data-testid="synth-run"]')).toBe(false);
-    expect(await ui.page.textContent('[data-testid="browser-style-caption"]')).toMatch(/stylized in \d+ ms · onnxruntime-web/);
+    // The studio is cross-origin isolated, so the worker gets every core (up to 4) as threads.
+    expect(await ui.page.evaluate('crossOriginIsolated')).toBe(true);
+    const cores = (await ui.page.evaluate('navigator.hardwareConcurrency')) as number;
+    const threads = Math.max(1, Math.min(4, cores));
+    expect(await ui.page.textContent('[data-testid="browser-style-caption"]')).toMatch(new RegExp(`stylized in \\d+ ms · onnxruntime-web \\(WebAssembly, ${threads} threads?, in a worker\\)`));
 
     // The oracle: the same network on the same input pixels in Node.
     const content = await canvasPixels('[data-testid="browser-style-content"]');

@@ -3,7 +3,8 @@
 // aborting the signal asks the worker to stop between two ONNX Runtime calls.
 import type { Report, ReportRequest } from '../../src/methods/explain/report.js';
 
-export const RUNTIME = 'onnxruntime-web (WebAssembly, 1 thread, in a worker)';
+/** How the worker computes, for captions: `threads` is what onnxruntime-web was given. */
+export const runtimeLabel = (threads: number): string => `onnxruntime-web (WebAssembly, ${threads} thread${threads === 1 ? '' : 's'}, in a worker)`;
 
 export type ComputeRequest =
   | { id: number; kind: 'explain'; model: string; image: string; request: ReportRequest }
@@ -16,6 +17,7 @@ export interface Stylized {
   content: ImageData;
   image: ImageData;
   ms: number;
+  threads: number;
 }
 
 export interface WorkerProgress {

@@ -3,7 +3,7 @@
 // page: it keeps painting, scrolling and answering clicks while a method runs. Messages are the
 // protocol of ./compute.ts.
 import type { ComputeRequest, ComputeResponse } from './compute';
-import { browserModel, explainReport, loadImage, modelInput, styleNet, stylizeHere } from './inbrowser';
+import { browserModel, explainReport, loadImage, modelInput, styleNet, stylizeHere, THREADS } from './inbrowser';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -25,11 +25,13 @@ async function handle(req: Exclude<ComputeRequest, { kind: 'cancel' }>, signal: 
   } else {
     const [{ graph }, content] = await Promise.all([styleNet(req.net), loadImage(req.image, req.maxSide)]);
     const out = await stylizeHere(graph, content, req.weights);
-    reply({ id: req.id, type: 'result', result: { content, image: out.image, ms: out.ms } }, [content.data.buffer, out.image.data.buffer]);
+    reply({ id: req.id, type: 'result', result: { content, image: out.image, ms: out.ms, threads: THREADS } }, [content.data.buffer, out.image.data.buffer]);
   }
 }
 
-self.onmessage = (e: MessageEvent<ComputeRequest>) => {
+// onnxruntime-web starts its threads from this very script (the bundle's own URL), named
+// "em-pthread..."; those run ONNX Runtime's thread loop, not this protocol.
+if (!self.name.startsWith('em-pthread')) self.onmessage = (e: MessageEvent<ComputeRequest>) => {
   const req = e.data;
   if (req.kind === 'cancel') {
     running.get(req.id)?.abort();

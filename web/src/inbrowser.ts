@@ -15,8 +15,10 @@ import type { WireTensor } from './api';
 import { decodeTensor } from './tensor';
 
 ort.env.wasm.wasmPaths = { wasm: wasmUrl };
-// Threads need SharedArrayBuffer, which only a cross-origin-isolated page has; the studio is not one.
-ort.env.wasm.numThreads = 1;
+// Threads need SharedArrayBuffer, which only a cross-origin-isolated page has (the studio server
+// sends the headers). The worker itself is one of the threads.
+export const THREADS = globalThis.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
+ort.env.wasm.numThreads = THREADS;
 
 // The studio's POST /api/explain computation, run here on the browser's engine.
 export { explainReport } from '../../src/methods/explain/report.js';

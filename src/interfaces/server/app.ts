@@ -74,6 +74,13 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   const jobs = new JobManager();
   const studio: Studio = { app, models, images, jobs };
 
+  // Cross-origin isolation: the page loads nothing from other origins, and isolation gives its
+  // engine worker SharedArrayBuffer, which onnxruntime-web needs for more than one thread.
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('cross-origin-opener-policy', 'same-origin');
+    reply.header('cross-origin-embedder-policy', 'require-corp');
+  });
+
   app.setErrorHandler((error: unknown, _req: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof ConvLensError) return reply.status(STATUS[error.code] ?? 400).send({ error: toApiError(error) });
     const e = error as { statusCode?: number; code?: string; message?: string; validation?: unknown };

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
-import { RUNTIME, stylizeInBrowser } from '../compute';
+import { runtimeLabel, stylizeInBrowser } from '../compute';
 import { ErrorBox, Panel, Spinner } from './ui';
 
 // Fast style transfer in the browser: the style network runs on onnxruntime-web through the
@@ -26,6 +26,7 @@ export function BrowserStyle(props: Request): ReactNode {
   const outputRef = useRef<HTMLCanvasElement>(null);
   const [status, setStatus] = useState<{ state: 'loading' | 'running' | 'done' | 'error'; text: string }>({ state: 'loading', text: 'loading ONNX Runtime for the web…' });
   const [ms, setMs] = useState<number | null>(null);
+  const [threads, setThreads] = useState(1);
   const queue = useRef<{ busy: boolean; next: Request | null }>({ busy: false, next: null });
 
   const { net, image, maxSide } = props;
@@ -51,6 +52,7 @@ export function BrowserStyle(props: Request): ReactNode {
           drawTo(outputRef.current, out.image);
           outputRef.current?.setAttribute('data-weights', r.weights.join(','));
           setMs(out.ms);
+          setThreads(out.threads);
           setStatus({ state: 'done', text: '' });
         } catch (e) {
           setStatus({ state: 'error', text: (e as Error).message });
@@ -70,7 +72,7 @@ export function BrowserStyle(props: Request): ReactNode {
         <figure style={{ margin: 0, textAlign: 'center' }}>
           <canvas ref={outputRef} data-testid="browser-style-output" data-ms={ms === null ? undefined : ms.toFixed(0)} style={{ maxWidth: 384, display: 'block' }} />
           <figcaption className="small muted" data-testid="browser-style-caption">
-            {ms === null ? 'stylized' : `stylized in ${ms.toFixed(0)} ms · ${RUNTIME}`}
+            {ms === null ? 'stylized' : `stylized in ${ms.toFixed(0)} ms · ${runtimeLabel(threads)}`}
           </figcaption>
         </figure>
       </div>
