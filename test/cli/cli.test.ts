@@ -97,6 +97,15 @@ describe('convlens predict', () => {
     expect(r.stderr).toMatch(/Closest layer names: conv\d/);
   });
 
+  it('refuses malformed numbers in options, naming the option and what it expects', async () => {
+    const seed = await convlens('featviz', '--seed', 'abc', '--out', tmp);
+    expect(seed.code).not.toBe(0);
+    expect(seed.stderr).toContain("option '--seed <n>' argument 'abc' is invalid. expected an integer >= 0");
+    const port = await convlens('studio', '--port', '99999');
+    expect(port.code).not.toBe(0);
+    expect(port.stderr).toContain('expected a port number, 0 to 65535');
+  });
+
   it('writes any intermediate tensor with activations --layer', async () => {
     const r = await convlens('activations', join(samples, 'bag-test18.png'), '--layer', 'relu2', '--out', tmp);
     expect(r.code).toBe(0);

@@ -181,6 +181,18 @@ export async function request<T>(method: string, url: string, body?: unknown, si
   return parse<T>(res);
 }
 
+/** A binary GET (an ONNX file, an image); failures become ApiErrors as in `request`. */
+export async function requestBytes(url: string): Promise<Blob> {
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch {
+    throw new ApiError(0, 'NETWORK', 'The studio server cannot be reached. Is `convlens studio` still running?');
+  }
+  if (!res.ok) await parse(res);
+  return res.blob();
+}
+
 const upload = (file: File): FormData => {
   const form = new FormData();
   form.append('file', file, file.name);

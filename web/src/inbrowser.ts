@@ -11,7 +11,7 @@ import { ortBackend } from '../../src/engine/runtime/ort.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { loadStyleNet, styleNetInfo, stylize } from '../../src/methods/synthesize/stylize.js';
 import { Model } from '../../src/models/model.js';
-import type { WireTensor } from './api';
+import { request, requestBytes, type WireTensor } from './api';
 import { decodeTensor } from './tensor';
 
 ort.env.wasm.wasmPaths = { wasm: wasmUrl };
@@ -66,9 +66,8 @@ export function styleNet(id: string): Promise<{ graph: Graph; styles: string[] }
   let pending = nets.get(id);
   if (!pending) {
     pending = (async () => {
-      const res = await fetch(`/api/style-nets/${encodeURIComponent(id)}/onnx`);
-      if (!res.ok) throw new Error(`GET /api/style-nets/${id}/onnx answered ${res.status}`);
-      const graph = loadStyleNet(new Uint8Array(await res.arrayBuffer()), `style network "${id}"`);
+      const bytes = await requestBytes(`/api/style-nets/${encodeURIComponent(id)}/onnx`);
+      const graph = loadStyleNet(new Uint8Array(await bytes.arrayBuffer()), `style network "${id}"`);
       return { graph, styles: styleNetInfo(graph).names };
     })();
     pending.catch(() => nets.delete(id));
@@ -79,9 +78,7 @@ export function styleNet(id: string): Promise<{ graph: Graph; styles: string[] }
 
 /** The studio's image `id` drawn so that its longer side is `maxSide` (as the server's fit-inside resize). */
 export async function loadImage(id: string, maxSide: number): Promise<ImageData> {
-  const res = await fetch(`/api/image?id=${encodeURIComponent(id)}`);
-  if (!res.ok) throw new Error(`GET /api/image answered ${res.status}`);
-  const bitmap = await createImageBitmap(await res.blob());
+  const bitmap = await createImageBitmap(await requestBytes(`/api/image?id=${encodeURIComponent(id)}`));
   const scale = maxSide / Math.max(bitmap.width, bitmap.height);
   const w = Math.max(1, Math.round(bitmap.width * scale));
   const h = Math.max(1, Math.round(bitmap.height * scale));
@@ -127,9 +124,8 @@ export function browserModel(id: string): Promise<Model> {
   let pending = models.get(id);
   if (!pending) {
     pending = (async () => {
-      const res = await fetch(`/api/models/${encodeURIComponent(id)}/onnx`);
-      if (!res.ok) throw new Error(`GET /api/models/${id}/onnx answered ${res.status}`);
-      const graph = decodeModel(new Uint8Array(await res.arrayBuffer()), { source: `model "${id}"` });
+      const bytes = await requestBytes(`/api/models/${encodeURIComponent(id)}/onnx`);
+      const graph = decodeModel(new Uint8Array(await bytes.arrayBuffer()), { source: `model "${id}"` });
       return Model.fromOnnxGraph(graph, browserEngine(), graph.name);
     })();
     pending.catch(() => models.delete(id));
@@ -146,9 +142,8 @@ export function modelInput(modelId: string, imageId: string): Promise<Tensor> {
   let pending = inputs.get(key);
   if (!pending) {
     pending = (async () => {
-      const res = await fetch('/api/input', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: modelId, image: imageId }) });
-      if (!res.ok) throw new Error(`POST /api/input answered ${res.status}`);
-      const { dims, data } = decodeTensor(((await res.json()) as { tensor: WireTensor }).tensor);
+      const { tensor } = await request<{ tensor: WireTensor }>('POST', '/api/input', { model: modelId, image: imageId });
+      const { dims, data } = decodeTensor(tensor);
       return { dtype: 'float32', dims, data } as Tensor;
     })();
     pending.catch(() => inputs.delete(key));

@@ -36,6 +36,12 @@ export const nonNegativeInt = (v: string): number => {
   return n;
 };
 
+export const portNumber = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number, 0 to 65535 (0 picks a free one)');
+  return n;
+};
+
 /** A probability that must leave something over, e.g. a validation split or a label-dropping rate. */
 export const fraction = (v: string): number => {
   const n = Number(v);

@@ -9,7 +9,7 @@ import { modelChannels, modelInputSize } from '../../../methods/synthesize/graph
 import { readImageTensor, stack, summaryJson } from '../../../methods/synthesize/io.js';
 import { displaySize, perturbationImage, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
-import { cliJob, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+import { cliJob, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
 
 interface AdvCli extends CommonOptions {
   method: string;
@@ -49,7 +49,7 @@ export function register(program: Command): void {
     .option('--steps <n>', 'PGD steps', positiveInt, 40)
     .option('-t, --target <class>', 'targeted attack towards this class (index or label)')
     .option('--random-start', 'PGD: start from a random point of the ball')
-    .option('--seed <n>', 'seed of the random start', (v) => Number(v), 0)
+    .option('--seed <n>', 'seed of the random start', nonNegativeInt, 0)
     .option('-o, --out <dir>', 'output folder', 'adversarial-out')
     .option('--tile <px>', 'tile size in the figure', positiveInt, 168)
     .option('--npy', 'also write the adversarial images and perturbations as .npy (image units)')

@@ -7,7 +7,7 @@ import { readImageTensor, summaryJson } from '../../../methods/synthesize/io.js'
 import { encodeGif, tensorImage, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage } from '../../../render/heatmap.js';
-import { cliJob, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+import { cliJob, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
 
 interface DreamCli extends CommonOptions {
   layer?: string;
@@ -38,10 +38,10 @@ export function register(program: Command): void {
     .option('--octave-scale <f>', 'size ratio between octaves', positiveNumber, 1.4)
     .option('--steps <n>', 'gradient steps per octave', positiveInt, 10)
     .option('--step-size <s>', 'step in pixel units (0-1) after L1 normalization', positiveNumber, 1.5 / 255)
-    .option('--jitter <px>', 'random roll each step, up to this many pixels', (v) => Number(v), 32)
+    .option('--jitter <px>', 'random roll each step, up to this many pixels', nonNegativeInt, 32)
     .option('--guide <image>', 'guide image: dream towards its features at the layer')
     .option('--max-side <px>', 'longer side the image is resized to', positiveInt, 384)
-    .option('--seed <n>', 'seed of the jitter', (v) => Number(v), 0)
+    .option('--seed <n>', 'seed of the jitter', nonNegativeInt, 0)
     .option('-o, --out <dir>', 'output folder', 'dream-out')
     .option('--json', 'print the summary JSON')
     .action(async (image: string, opts: DreamCli) => {

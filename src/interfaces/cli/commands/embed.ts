@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import { writeFileAtomic } from '../../../io/files.js';
 import type { RawImage } from '../../../io/image.js';
-import { cliJob, createEngine, positiveInt, withCommon, type CommonOptions } from '../common.js';
+import { cliJob, createEngine, nonNegativeInt, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
 
 interface EmbedOptions extends CommonOptions {
   store: string;
@@ -25,11 +25,11 @@ export function register(program: Command): void {
     .option('-s, --store <dir>', 'store made by `convlens index`', 'out/store')
     .option('--method <list>', 'pca, tsne, umap (comma-separated)', 'pca,tsne,umap')
     .option('--sample <n>', 'points (stratified by class; default all for PCA, 2000 for t-SNE/UMAP)', positiveInt)
-    .option('--seed <n>', 'seed of the sample and the methods', (v) => Number(v), 0)
+    .option('--seed <n>', 'seed of the sample and the methods', nonNegativeInt, 0)
     .option('--metric <m>', 'l2 (raw vectors) or cosine (unit vectors)', 'l2')
-    .option('--perplexity <p>', 't-SNE perplexity', (v) => Number(v))
+    .option('--perplexity <p>', 't-SNE perplexity', positiveNumber)
     .option('--neighbours <n>', 'UMAP neighbours', positiveInt)
-    .option('--grid <side>', 'image grid side (0: no grid)', (v) => Number(v), 30)
+    .option('--grid <side>', 'image grid side (0: no grid)', nonNegativeInt, 30)
     .option('-o, --out <dir>', 'output folder', 'out/embed')
     .option('--data <spec>', 'the dataset, when it moved since indexing')
     .action(async (opts: EmbedOptions) => {

@@ -13,7 +13,7 @@ import type { OptimizerName, StepRegularizers } from '../../../methods/synthesiz
 import { pixelParam } from '../../../methods/synthesize/params.js';
 import { displaySize, encodeGif, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
-import { cliJob, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+import { cliJob, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
 
 interface FeatvizCli extends CommonOptions {
   objective: string;
@@ -80,7 +80,7 @@ Examples:
     .option('--steps <n>', 'optimization steps', positiveInt, 256)
     .option('--lr <lr>', 'learning rate', positiveNumber, 0.05)
     .option('--optimizer <name>', 'adam, sgd', 'adam')
-    .option('--seed <n>', 'random seed (start, transforms)', (v) => Number(v), 0)
+    .option('--seed <n>', 'random seed (start, transforms)', nonNegativeInt, 0)
     .option('--start <s>', 'zero (grey/background), noise, or image files (comma-separated, one per image)', 'noise')
     .option('--l1 <w>', 'L1 penalty weight (distance to --background)', num)
     .option('--l2 <w>', 'L2 penalty weight', num)

@@ -8,7 +8,7 @@ import { readImageTensor, stack, summaryJson } from '../../../methods/synthesize
 import type { OptimizerName } from '../../../methods/synthesize/optimize.js';
 import { displaySize, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
-import { cliJob, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+import { cliJob, nonNegative, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
 import { parseSize } from './featviz.js';
 
 interface InvertCli extends CommonOptions {
@@ -35,9 +35,9 @@ export function register(program: Command): void {
     .option('-l, --layers <names>', 'layers to invert, comma-separated (default: every conv, pooling and the logits)')
     .option('--steps <n>', 'optimization steps per layer', positiveInt, 300)
     .option('--lr <lr>', 'Adam learning rate', positiveNumber, 0.05)
-    .option('--tv <w>', 'weight of the total-variation (TV^2) prior at the input resolution; coarser layers get it times sqrt(pixels / layer positions)', (v) => Number(v), 0.5)
+    .option('--tv <w>', 'weight of the total-variation (TV^2) prior at the input resolution; coarser layers get it times sqrt(pixels / layer positions)', nonNegative, 0.5)
     .option('--optimizer <name>', 'adam or lbfgs', 'adam')
-    .option('--seed <n>', 'seed of the noise start', (v) => Number(v), 0)
+    .option('--seed <n>', 'seed of the noise start', nonNegativeInt, 0)
     .option('--size <HxW>', 'image size for models that take any size (default 128)')
     .option('-o, --out <dir>', 'output folder', 'invert-out')
     .option('--tile <px>', 'tile size in the grid', positiveInt, 112)

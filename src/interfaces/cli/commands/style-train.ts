@@ -7,7 +7,7 @@ import { trainStyleNet } from '../../../methods/synthesize/fast-style.js';
 import { encodeStyleNet } from '../../../methods/synthesize/stylize.js';
 import { parseNamedImage, readImageTensor, summaryJson } from '../../../methods/synthesize/io.js';
 import { loadCheckpoint } from '../../../training/checkpoint.js';
-import { cliJob, commaList, createEngine, nonNegative, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
+import { cliJob, commaList, createEngine, nonNegative, nonNegativeInt, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
 
 interface StyleTrainCli extends CommonOptions {
   style: string[];
@@ -54,7 +54,7 @@ export function register(program: Command): void {
     .option('--style-scale <f>', 'style image longer side relative to the crop size', positiveNumber, 1)
     .option('--style-layers <names>', 'loss-network layers for the style (comma-separated)')
     .option('--content-layers <names>', 'loss-network layers for the content (comma-separated)')
-    .option('--seed <n>', 'seeds initialization and crops', (v) => Number(v), 0)
+    .option('--seed <n>', 'seeds initialization and crops', nonNegativeInt, 0)
     .option('--checkpoint <file>', 'write a resumable checkpoint here (every --checkpoint-every steps and on Ctrl-C)')
     .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInt, 200)
     .option('--resume <file>', 'continue from a checkpoint')

@@ -12,7 +12,7 @@ import { displaySize, encodeGif, tensorImage, toRaw } from '../../../methods/syn
 import { styleTransfer } from '../../../methods/synthesize/style.js';
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage as resize } from '../../../render/heatmap.js';
-import { cliJob, commaList, createEngine, nonNegative, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
+import { cliJob, commaList, createEngine, nonNegative, nonNegativeInt, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
 import { parseSize } from './featviz.js';
 
 interface StyleCli extends CommonOptions {
@@ -62,7 +62,7 @@ export function register(program: Command): void {
     .option('--steps <n>', 'iterations (default 100 for L-BFGS, 300 for Adam)', positiveInt)
     .option('--lr <lr>', 'learning rate (Adam) or first-step scale (L-BFGS)', positiveNumber)
     .option('--init <how>', 'content (default with content), noise (default for textures) or style')
-    .option('--seed <n>', 'random seed (noise start)', (v) => Number(v), 0)
+    .option('--seed <n>', 'random seed (noise start)', nonNegativeInt, 0)
     .option('--frames <n>', 'intermediate images saved', positiveInt, 6)
     .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
     .option('-q, --quiet', 'no progress bar')
