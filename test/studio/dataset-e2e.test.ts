@@ -74,15 +74,30 @@ describe('dataset lens in the studio (Chromium)', () => {
     await canvas.waitFor({ timeout: 60_000 });
     expect(await canvas.getAttribute('data-points')).toBe('300');
     expect((await pixelStats(ui.page, '[data-testid="embed-canvas"]')).distinct).toBeGreaterThan(10); // ten class colours on white
-    const box = (await canvas.boundingBox())!;
-    // hover: walk outwards from the centre until a point is under the cursor
-    let found = false;
-    for (let r = 0; r < 200 && !found; r += 6) {
-      for (let a = 0; a < 12 && !found; a++) {
-        await ui.page.mouse.move(box.x + box.width / 2 + r * Math.cos((a * Math.PI) / 6), box.y + box.height / 2 + r * Math.sin((a * Math.PI) / 6));
-        found = (await ui.page.locator('[data-testid="embed-hover"]').count()) > 0;
+    // hover over a drawn point: find a coloured pixel in the canvas itself, so the test does not
+    // depend on where the layout puts the plot (it can sit below the fold)
+    await canvas.scrollIntoViewIfNeeded();
+    const point = await canvas.evaluate((c: HTMLCanvasElement) => {
+      const ctx = c.getContext('2d')!;
+      const { data } = ctx.getImageData(0, 0, c.width, c.height);
+      const r = c.getBoundingClientRect();
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3]! > 0 && data[i]! + data[i + 1]! + data[i + 2]! < 600) {
+          const px = (i / 4) % c.width;
+          const py = Math.floor(i / 4 / c.width);
+          return { x: (px + 0.5) * (r.width / c.width), y: (py + 0.5) * (r.height / c.height) };
+        }
       }
-    }
+      return null;
+    });
+    expect(point).not.toBeNull();
+    const box = (await canvas.boundingBox())!;
+    expect(box.y + point!.y).toBeLessThan(900); // in the viewport after scrolling
+    await ui.page.mouse.move(box.x + point!.x, box.y + point!.y);
+    const found = await ui.page
+      .locator('[data-testid="embed-hover"]')
+      .waitFor({ timeout: 5_000 })
+      .then(() => true, () => false);
     expect(found).toBe(true);
     await ui.page.waitForFunction(() => {
       const img = document.querySelector('[data-testid="embed-hover"] img') as HTMLImageElement | null;

@@ -149,6 +149,8 @@ describe('studio in Chromium', () => {
     await expect.poll(() => ui.page.textContent('[data-testid="layer-colorbar"]')).toMatch(/\d/);
 
     const hoverUnit = async (r: number, c: number): Promise<void> => {
+      // the mouse moves in viewport coordinates: bring the map on screen first
+      await ui.page.locator('[data-testid="unit-hover"]').scrollIntoViewIfNeeded();
       const box = (await ui.page.locator('[data-testid="unit-hover"]').boundingBox())!;
       await ui.page.mouse.move(box.x + ((c + 0.5) * box.width) / w!, box.y + ((r + 0.5) * box.height) / h!);
       await ui.page.waitForSelector(`[data-testid="rf-overlay"][data-unit="${r},${c}"]`);
