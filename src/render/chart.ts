@@ -1,8 +1,7 @@
 // Line charts (deletion/insertion curves, sanity-check similarity) with Vega-Lite: the spec is
 // compiled to Vega, rendered headless to SVG, and rasterized to PNG by sharp.
 import sharp from 'sharp';
-import { parse, View } from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 
 export interface Series {
   name: string;
@@ -64,6 +63,8 @@ export function panelsSpec(panels: Panel[], title?: string, sharedLegend = false
 
 /** Renders a Vega-Lite spec to SVG text and PNG bytes (scale 2 for crisp text). */
 export async function renderChart(spec: TopLevelSpec, scale = 2): Promise<{ svg: string; png: Uint8Array }> {
+  // Vega is the largest library the CLI uses and only charts need it: load it on first use.
+  const [{ parse, View }, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const vega = compile(spec).spec;
   const view = new View(parse(vega), { renderer: 'none' });
   const svg = await view.toSVG();

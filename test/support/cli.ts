@@ -25,3 +25,14 @@ export async function convlens(...args: string[]): Promise<CliResult> {
     return { code: err.code, stdout: err.stdout, stderr: err.stderr };
   }
 }
+
+/** The CLI run from another folder (relative defaults such as out/<command>/ land there). */
+export async function convlensIn(cwd: string, ...args: string[]): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run('node', [CLI, ...args], { cwd, maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as CliResult;
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}

@@ -1,26 +1,7 @@
 import { Command } from 'commander';
 import { ConvLensError } from '../../engine/errors.js';
-import { register as activations } from './commands/activations.js';
-import { register as adversarial } from './commands/adversarial.js';
-import { register as diffuse } from './commands/diffuse.js';
-import { register as dream } from './commands/dream.js';
-import { register as embed } from './commands/embed.js';
-import { register as evaluate } from './commands/evaluate.js';
-import { register as explain } from './commands/explain.js';
-import { register as featviz } from './commands/featviz.js';
-import { register as index } from './commands/index.js';
-import { register as invert } from './commands/invert.js';
-import { register as indexWorker } from './commands/index-worker.js';
-import { register as neighbors } from './commands/neighbors.js';
-import { register as patches } from './commands/patches.js';
-import { register as predict } from './commands/predict.js';
-import { register as studio } from './commands/studio.js';
-import { register as style } from './commands/style.js';
-import { register as styleTrain } from './commands/style-train.js';
-import { register as summary } from './commands/summary.js';
-import { register as train } from './commands/train.js';
+import { COMMANDS, type CommandEntry } from './registry.js';
 
-// One module per command (commands/<name>.ts), each exporting register(program).
 const program = new Command();
 program
   .name('convlens')
@@ -28,9 +9,28 @@ program
   .showHelpAfterError()
   .configureOutput({ outputError: (str, write) => write(str) });
 
-for (const register of [studio, summary, predict, activations, train, evaluate, explain, featviz, adversarial, invert, dream, style, styleTrain, index, indexWorker, patches, neighbors, embed, diffuse]) register(program);
+function prepare(entry: CommandEntry): Command {
+  const command = program.command(entry.name).description(entry.summary);
+  for (const alias of entry.aliases ?? []) command.alias(alias);
+  return command;
+}
+
+/** The command named on the command line (`convlens help <name>` included), if any. */
+function requested(args: string[]): CommandEntry | undefined {
+  const words = args.filter((a) => !a.startsWith('-'));
+  const name = words[0] === 'help' ? words[1] : words[0];
+  return COMMANDS.find((c) => c.name === name || c.aliases?.includes(name ?? ''));
+}
 
 try {
+  const entry = requested(process.argv.slice(2));
+  if (entry) {
+    (await entry.load()).define(prepare(entry));
+  } else {
+    // Top-level help, or an unknown command (commander then suggests the closest name):
+    // the names and summaries are enough, so no command module is loaded.
+    for (const c of COMMANDS) prepare(c);
+  }
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof ConvLensError) {

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { ensureDir } from '../../io/files.js';
 import { selectSamples, stratifiedSubset, type ImageDataset } from '../../data/dataset.js';
 import { FASHION_MNIST_CLASSES, loadFashionMnist } from '../../data/fashion-mnist.js';
 import type { Graph } from '../../engine/graph/ir.js';
@@ -84,6 +85,9 @@ export function prepareTrainingRun<R extends RunInfo>(opts: TrainingRunOptions, 
       ? selectSamples(full, stratifiedSubset(full.labels, FASHION_MNIST_CLASSES, Math.max(1, Math.floor(limit / FASHION_MNIST_CLASSES)), run.config.seed), `${full.source}, ${limit} samples`)
       : full;
   const checkpointPath = opts.checkpoint === false ? undefined : (opts.checkpoint ?? (opts.resume && !explicit('checkpoint') ? opts.resume : `${out}.ckpt`));
+  // A path that cannot be written fails now, not after the first epoch.
+  ensureDir(dirname(out));
+  if (checkpointPath) ensureDir(dirname(checkpointPath));
   if (!opts.resume && checkpointPath && existsSync(checkpointPath) && statSync(checkpointPath).isFile()) {
     log(`note: ${checkpointPath} exists and will be overwritten (use --resume ${checkpointPath} to continue that run)`);
   }

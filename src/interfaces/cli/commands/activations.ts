@@ -4,12 +4,13 @@ import { writeFileAtomic } from '../../../io/files.js';
 import { loadInputs } from '../../../io/inputs.js';
 import { encodeNpy } from '../../../io/npy.js';
 import { openModel, withCommon, type CommonOptions } from '../common.js';
+import { defaultOut } from '../output.js';
 
-export function register(program: Command): void {
-  withCommon(program.command('activations').description('write the values of any layer (intermediate tensor) as .npy'))
+export function define(command: Command): void {
+  withCommon(command)
     .argument('<inputs...>', 'image files or .npy tensors')
     .requiredOption('-l, --layer <names>', 'layer (value or node) names, comma-separated; see `convlens summary`')
-    .option('-o, --out <dir>', 'output folder', 'out')
+    .option('-o, --out <dir>', 'output folder', defaultOut('activations'))
     .action(async (inputs: string[], opts: CommonOptions & { layer: string; out: string }) => {
       const { engine, model } = openModel(opts);
       const layers = opts.layer.split(',').map((l) => model.resolveLayer(l.trim()));

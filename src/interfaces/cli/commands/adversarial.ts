@@ -1,7 +1,6 @@
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
-import { writeFileAtomic } from '../../../io/files.js';
 import { encodePng } from '../../../io/image.js';
 import { encodeNpy } from '../../../io/npy.js';
 import { attack, type AttackMethod, type AttackNorm } from '../../../methods/synthesize/adversarial.js';
@@ -10,6 +9,7 @@ import { readImageTensor, stack, summaryJson } from '../../../methods/synthesize
 import { displaySize, perturbationImage, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
 import { cliJob, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+import { defaultOut, OutputFiles } from '../output.js';
 
 interface AdvCli extends CommonOptions {
   method: string;
@@ -34,11 +34,9 @@ function parseEps(s: string): number {
   return v;
 }
 
-export function register(program: Command): void {
+export function define(command: Command): void {
   withCommon(
-    program
-      .command('adversarial')
-      .description('adversarial examples: FGSM or PGD, targeted or untargeted, L-inf or L2 budget; new prediction, perturbation norms, amplified perturbation')
+    command
       .addHelpText('after', '\nBudgets are in image units (pixel values in [0, 1]): 8/255 is 8 grey levels.\n\nExamples:\n  convlens adversarial samples/fashion-mnist/ankle-boot-test0.png --method pgd --epsilon 8/255\n  convlens adversarial samples/fashion-mnist/*.png --method pgd --norm l2 --epsilon 1 --target Bag'),
   )
     .argument('<images...>', 'image files')
@@ -50,11 +48,12 @@ export function register(program: Command): void {
     .option('-t, --target <class>', 'targeted attack towards this class (index or label)')
     .option('--random-start', 'PGD: start from a random point of the ball')
     .option('--seed <n>', 'seed of the random start', nonNegativeInt, 0)
-    .option('-o, --out <dir>', 'output folder', 'adversarial-out')
+    .option('-o, --out <dir>', 'output folder', defaultOut('adversarial'))
     .option('--tile <px>', 'tile size in the figure', positiveInt, 168)
     .option('--npy', 'also write the adversarial images and perturbations as .npy (image units)')
     .option('--json', 'print the summary JSON')
     .action(async (images: string[], opts: AdvCli) => {
+      const out = new OutputFiles(opts.out);
       const { engine, model } = openModel(opts);
       const job = cliJob(opts, 'adversarial');
       try {
@@ -84,8 +83,8 @@ export function register(program: Command): void {
           const stem = basename(images[i]!).replace(/\.\w+$/, '');
           const adv = toRaw(r.images.data as Float32Array, r.images.dims, i);
           const pert = perturbationImage(r.perturbation.data as Float32Array, r.perturbation.dims, i);
-          writeFileAtomic(join(opts.out, `${stem}.adversarial.png`), await encodePng(adv));
-          writeFileAtomic(join(opts.out, `${stem}.perturbation.png`), await encodePng(pert.image));
+          out.write(`${stem}.adversarial.png`, await encodePng(adv));
+          out.write(`${stem}.perturbation.png`, await encodePng(pert.image));
           files.push({ adversarial: `${stem}.adversarial.png`, perturbation: `${stem}.perturbation.png` });
           const p = r.perImage[i]!;
           rows.push({
@@ -95,20 +94,21 @@ export function register(program: Command): void {
           });
         }
         const title = `${method.toUpperCase()} ${norm === 'linf' ? 'L∞' : 'L2'} ε = ${opts.epsilon}${opts.target !== undefined ? `, target ${opts.target}` : ', untargeted'}${method === 'pgd' ? `, ${opts.steps} steps` : ''}`;
-        writeFileAtomic(
-          join(opts.out, 'figure.png'),
+        out.write(
+          'figure.png',
           await gridFigure({ title, columns: ['original', 'perturbation (amplified)', 'adversarial'], rows, notes: ['perturbation: grey = 0, scaled so the largest change spans the full range (factor shown)'] }),
         );
         if (opts.npy) {
-          writeFileAtomic(join(opts.out, 'adversarial.npy'), encodeNpy(r.images));
-          writeFileAtomic(join(opts.out, 'perturbation.npy'), encodeNpy(r.perturbation));
+          out.write('adversarial.npy', encodeNpy(r.images));
+          out.write('perturbation.npy', encodeNpy(r.perturbation));
         }
         const text = summaryJson({ command: 'adversarial', model: { name: model.name, file: opts.model ?? 'built-in' }, params: r.params, images: images.map((p, i) => ({ source: p, ...r.perImage[i], files: files[i] })), lossHistory: r.history, figure: 'figure.png' });
-        writeFileAtomic(join(opts.out, 'summary.json'), text);
+        out.write('summary.json', text);
         if (opts.json) process.stdout.write(text);
         else if (!opts.quiet) {
-          for (const [i, p] of r.perImage.entries()) process.stderr.write(`${images[i]}: ${p.original.label} (${(100 * p.original.probability).toFixed(1)}%) -> ${p.adversarial.label} (${(100 * p.adversarial.probability).toFixed(1)}%), Linf ${p.linf.toFixed(4)}, L2 ${p.l2.toFixed(4)}\n`);
+          for (const [i, p] of r.perImage.entries()) process.stdout.write(`${images[i]}: ${p.original.label} (${(100 * p.original.probability).toFixed(1)}%) -> ${p.adversarial.label} (${(100 * p.adversarial.probability).toFixed(1)}%), Linf ${p.linf.toFixed(4)}, L2 ${p.l2.toFixed(4)}\n`);
         }
+        out.report(opts);
       } finally {
         job.done();
         await engine.dispose();

@@ -26,6 +26,7 @@ import { describeSchedule, parseSchedule } from '../../../training/schedules.js'
 import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
 import { prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
 import { cliJob, createEngine, fraction, intList, nonNegative, nonNegativeInt, numberList, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
+import { defaultOut } from '../output.js';
 
 
 interface TrainOptions extends CommonOptions {
@@ -53,8 +54,8 @@ interface TrainOptions extends CommonOptions {
   resume?: string;
 }
 
-export function register(program: Command): void {
-  const diffuse = program.command('diffuse').description('diffusion: forward noising, training a denoiser, guided sampling you can watch');
+export function define(command: Command): void {
+  const diffuse = command;
   registerNoise(diffuse);
   registerTrain(diffuse);
   registerSample(diffuse);
@@ -66,7 +67,7 @@ function registerTrain(diffuse: Command): void {
     .command('train')
     .description('train a class-conditional U-Net noise predictor on Fashion-MNIST (classifier-free guidance ready)')
     .option('-d, --data <dir>', 'folder with the Fashion-MNIST IDX files (default: /usr/share/datasets/fashion-mnist)')
-    .option('-o, --out <file>', 'denoiser to write', 'denoiser.onnx')
+    .option('-o, --out <file>', 'denoiser to write', defaultOut('diffuse', 'denoiser.onnx'))
     .option('--epochs <n>', 'epochs', positiveInt, 4)
     .option('--batch <n>', 'batch size', positiveInt, 128)
     .option('--lr <rate>', 'base learning rate (Adam)', positiveNumber, 0.0015)
@@ -177,7 +178,7 @@ function registerNoise(diffuse: Command): void {
     .command('noise')
     .description('the forward process: one image noised by the closed form q(x_t | x_0) at chosen steps, one row per noise schedule')
     .argument('[image]', 'image file (default: a Fashion-MNIST ankle boot from samples/)')
-    .option('-o, --out <file>', 'figure to write', 'out/diffusion/noise.png')
+    .option('-o, --out <file>', 'figure to write', defaultOut('diffuse', 'noise.png'))
     .option('--timesteps <list>', 'timesteps to show (0-based, < T)', intList, [0, 50, 100, 200, 300, 500, 700, 999])
     .option('--schedule <list>', 'noise schedules, one row each: linear, cosine', 'linear,cosine')
     .option('--steps <T>', 'training timesteps T of the schedules', positiveInt, 1000)
@@ -254,7 +255,7 @@ function registerSample(diffuse: Command): void {
     .option('--height <px>', 'pipelines: image height (multiple of 8)', positiveInt)
     .option('--classify', 'class-conditional: caption each sample with the built-in classifier\'s prediction')
     .option('--no-gif', 'do not write the GIF')
-    .option('-o, --out <dir>', 'output folder', 'out/diffusion/sample')
+    .option('-o, --out <dir>', 'output folder', defaultOut('diffuse', 'sample'))
     .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
     .option('-q, --quiet', 'no progress bar or messages')
     .action(async (prompts: string[], opts: SampleOptions) => {

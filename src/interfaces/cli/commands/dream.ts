@@ -1,6 +1,4 @@
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../../../io/files.js';
 import { encodePng } from '../../../io/image.js';
 import { dream } from '../../../methods/synthesize/dream.js';
 import { readImageTensor, summaryJson } from '../../../methods/synthesize/io.js';
@@ -8,6 +6,7 @@ import { encodeGif, tensorImage, toRaw } from '../../../methods/synthesize/rende
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage } from '../../../render/heatmap.js';
 import { cliJob, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+import { defaultOut, OutputFiles } from '../output.js';
 
 interface DreamCli extends CommonOptions {
   layer?: string;
@@ -24,11 +23,9 @@ interface DreamCli extends CommonOptions {
   json?: boolean;
 }
 
-export function register(program: Command): void {
+export function define(command: Command): void {
   withCommon(
-    program
-      .command('dream')
-      .description('DeepDream: amplify what a layer (or channel) sees, over octaves with detail re-injection, jitter and L1-normalized steps; guided by another image\'s features with --guide')
+    command
       .addHelpText('after', '\nThe model sees the photograph at any size (layers before any flatten/dense); a gray model sees its luminance.\n\nExamples:\n  convlens dream samples/photos/chelsea.png --layer relu3\n  convlens dream samples/photos/chelsea.png --objective channel:relu3:12 --octaves 5\n  convlens dream samples/photos/chelsea.png --layer relu2 --guide samples/textures/brick.png'),
   )
     .argument('<image>', 'the photograph to dream on')
@@ -42,9 +39,10 @@ export function register(program: Command): void {
     .option('--guide <image>', 'guide image: dream towards its features at the layer')
     .option('--max-side <px>', 'longer side the image is resized to', positiveInt, 384)
     .option('--seed <n>', 'seed of the jitter', nonNegativeInt, 0)
-    .option('-o, --out <dir>', 'output folder', 'dream-out')
+    .option('-o, --out <dir>', 'output folder', defaultOut('dream'))
     .option('--json', 'print the summary JSON')
     .action(async (image: string, opts: DreamCli) => {
+      const out = new OutputFiles(opts.out);
       const { engine, model } = openModel(opts);
       const job = cliJob(opts, 'dream');
       try {
@@ -65,20 +63,21 @@ export function register(program: Command): void {
           onProgress: job.onProgress!,
         });
         job.done();
-        writeFileAtomic(join(opts.out, 'result.png'), await encodePng(tensorImage(r.image)));
+        out.write('result.png', await encodePng(tensorImage(r.image)));
         const [, , H, W] = r.image.dims as number[];
         const up = (t: { data: Float32Array; dims: readonly number[] }): ReturnType<typeof toRaw> => resizeImage(toRaw(t.data, t.dims), W!, H!, 'bilinear');
         const show = (img: ReturnType<typeof toRaw>): ReturnType<typeof toRaw> => resizeImage(img, 320, Math.round((320 * H!) / W!), 'bilinear');
         const octaveTiles = r.octaves.map((o) => show(up({ data: o.data as Float32Array, dims: o.dims })));
-        writeFileAtomic(
-          join(opts.out, 'figure.png'),
+        out.write(
+          'figure.png',
           await gridFigure({ columns: ['input', ...r.octaves.map((o, k) => `octave ${k + 1}\n${o.dims[3]}×${o.dims[2]}`)], rows: [{ lines: [], cells: [show(tensorImage(x)), ...octaveTiles] }], notes: [`layer ${r.params['layer']}, ${opts.steps} steps per octave, step ${(opts.stepSize * 255).toFixed(1)}/255, jitter ${opts.jitter}px`] }),
         );
         const gifFrames = r.frames.map((f) => show(up({ data: f.frame.image, dims: [1, 3, f.height, f.width] })));
-        writeFileAtomic(join(opts.out, 'optimization.gif'), encodeGif(gifFrames, 250, 1500));
+        out.write('optimization.gif', encodeGif(gifFrames, 250, 1500));
         const text = summaryJson({ command: 'dream', model: { name: model.name, file: opts.model ?? 'built-in' }, image, guide: opts.guide ?? null, params: r.params, files: { result: 'result.png', figure: 'figure.png', gif: 'optimization.gif' } });
-        writeFileAtomic(join(opts.out, 'summary.json'), text);
+        out.write('summary.json', text);
         if (opts.json) process.stdout.write(text);
+        out.report(opts);
       } finally {
         job.done();
         await engine.dispose();

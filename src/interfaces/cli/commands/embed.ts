@@ -4,6 +4,7 @@ import { ConvLensError } from '../../../engine/errors.js';
 import { writeFileAtomic } from '../../../io/files.js';
 import type { RawImage } from '../../../io/image.js';
 import { cliJob, createEngine, nonNegativeInt, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+import { DEFAULT_STORE, defaultOut } from '../output.js';
 
 interface EmbedOptions extends CommonOptions {
   store: string;
@@ -19,10 +20,10 @@ interface EmbedOptions extends CommonOptions {
   data?: string;
 }
 
-export function register(program: Command): void {
-  withCommon(program.command('embed').description('2-D embeddings (PCA, t-SNE, UMAP) of a layer\'s feature vectors: class-coloured scatter and image grid'))
+export function define(command: Command): void {
+  withCommon(command)
     .requiredOption('-l, --layer <name>', 'an indexed layer, or "pixels"')
-    .option('-s, --store <dir>', 'store made by `convlens index`', 'out/store')
+    .option('-s, --store <dir>', 'store made by `convlens index`', DEFAULT_STORE)
     .option('--method <list>', 'pca, tsne, umap (comma-separated)', 'pca,tsne,umap')
     .option('--sample <n>', 'points (stratified by class; default all for PCA, 2000 for t-SNE/UMAP)', positiveInt)
     .option('--seed <n>', 'seed of the sample and the methods', nonNegativeInt, 0)
@@ -30,7 +31,7 @@ export function register(program: Command): void {
     .option('--perplexity <p>', 't-SNE perplexity', positiveNumber)
     .option('--neighbours <n>', 'UMAP neighbours', positiveInt)
     .option('--grid <side>', 'image grid side (0: no grid)', nonNegativeInt, 30)
-    .option('-o, --out <dir>', 'output folder', 'out/embed')
+    .option('-o, --out <dir>', 'output folder', defaultOut('embed'))
     .option('--data <spec>', 'the dataset, when it moved since indexing')
     .action(async (opts: EmbedOptions) => {
       // heavy modules (LanceDB, BullMQ, ...) load only when the command runs

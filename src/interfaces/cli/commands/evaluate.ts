@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../../../io/files.js';
 import { evaluateClassifier } from '../../../training/classification.js';
 import { confusionMatrixPng } from '../../../training/confusion.js';
 import { cliJob, openModel, positiveInt, withCommon, type CommonOptions } from '../common.js';
+import { defaultOut } from '../output.js';
 
 interface EvaluateOptions extends CommonOptions {
   data?: string;
@@ -16,11 +17,11 @@ interface EvaluateOptions extends CommonOptions {
   batch: number;
 }
 
-export function register(program: Command): void {
-  withCommon(program.command('evaluate').description('accuracy, per-class accuracy and a confusion-matrix image on Fashion-MNIST'))
+export function define(command: Command): void {
+  withCommon(command)
     .option('-d, --data <dir>', 'folder with the Fashion-MNIST IDX files (default: /usr/share/datasets/fashion-mnist)')
     .option('--split <name>', 'test or train', 'test')
-    .option('-o, --out <file>', 'confusion-matrix PNG to write', 'out/confusion-matrix.png')
+    .option('-o, --out <file>', 'confusion-matrix PNG to write', defaultOut('evaluate', 'confusion-matrix.png'))
     .option('--no-image', 'do not write the confusion-matrix image')
     .option('--json', 'print the results as JSON')
     .option('--batch <n>', 'images per forward run', positiveInt, 256)

@@ -1,8 +1,8 @@
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import type { Tensor } from '../../../engine/tensor.js';
-import { readFileOrExplain, writeFileAtomic } from '../../../io/files.js';
+import { readFileOrExplain } from '../../../io/files.js';
 import { encodePng } from '../../../io/image.js';
 import { loadInputs } from '../../../io/inputs.js';
 import { encodeNpy, parseNpy } from '../../../io/npy.js';
@@ -16,6 +16,7 @@ import { colormap } from '../../../render/colormap.js';
 import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanityGrid } from '../../../render/figures.js';
 import { describeRange, parseRange } from '../../../render/range.js';
 import { cliJob, nonNegativeInt, openModel, positiveInt, withCommon, type CommonOptions } from '../common.js';
+import { defaultOut, OutputFiles } from '../output.js';
 
 interface ExplainCliOptions extends CommonOptions {
   method: string;
@@ -82,11 +83,9 @@ function stems(sources: string[]): string[] {
   });
 }
 
-export function register(program: Command): void {
+export function define(command: Command): void {
   withCommon(
-    program
-      .command('explain')
-      .description('attribution maps (saliency, Integrated Gradients, occlusion, Grad-CAM, ...) as PNGs, a labelled grid, raw .npy and a JSON summary')
+    command
       .addHelpText('after', `\nMethods: ${METHOD_NAMES.join(', ')}\n\nExamples:\n  convlens explain samples/fashion-mnist/*.png --method saliency,integrated-gradients,gradcam --out out\n  convlens explain img.png --model resnet.onnx --method scorecam --layer layer4.1.relu2 --target "tabby cat" --score prob`),
   )
     .argument('<inputs...>', 'image files or .npy tensors (NCHW or CHW float32)')
@@ -94,7 +93,7 @@ export function register(program: Command): void {
     .option('-l, --layer <name>', 'layer for CAM-type methods (default: the last spatial layer)')
     .option('-t, --target <class>', 'class index or label to explain (default: each image\'s predicted class)')
     .option('--score <kind>', 'logit (pre-softmax, default) or prob (softmax probability)', 'logit')
-    .option('-o, --out <dir>', 'output folder', 'explain-out')
+    .option('-o, --out <dir>', 'output folder', defaultOut('explain'))
     .option('--npy', 'also write each method\'s raw result as <method>.npy (before normalization or upsampling)')
     .option('--json', 'print the run summary JSON to stdout')
     .option('--batch-size <n>', 'samples per engine run for batched methods', positiveInt)
@@ -120,6 +119,7 @@ export function register(program: Command): void {
     .option('--curve-steps <n>', 'points per deletion/insertion curve', positiveInt, 50)
     .option('--sanity', 'model-randomization sanity check (cascading, output layer first), plotted')
     .action(async (inputs: string[], opts: ExplainCliOptions) => {
+      const out = new OutputFiles(opts.out);
       const t0 = performance.now();
       const methods = resolveMethods([opts.method]);
       const score = checkScore(opts.score);
@@ -174,18 +174,18 @@ export function register(program: Command): void {
         const display: DisplayOptions = { view, opacity: opts.opacity, ...(opts.colormap ? { colormap: opts.colormap } : {}), ...(opts.diverging ? { diverging: opts.diverging } : {}), ...(range ? { range } : {}), ...(opts.size ? { size: opts.size } : {}) };
         const tileSize = opts.size ?? defaultTileSize(items[0]!.display);
         const figureItems = items.map((it, i) => ({ name: basename(it.source), display: items[i]!.display }));
-        writeFileAtomic(join(opts.out, 'grid.png'), await explanationGrid(e, figureItems, { ...display, size: tileSize }));
+        out.write('grid.png', await explanationGrid(e, figureItems, { ...display, size: tileSize }));
         const files: Record<string, string[]> = {};
         for (const a of e.attributions) {
           files[a.method] = [];
           if (!opts.images) continue;
           for (let i = 0; i < items.length; i++) {
             const file = `${names[i]}.${a.method.replace(/\+/g, 'p')}.png`;
-            writeFileAtomic(join(opts.out, file), await encodePng(renderAttribution(a, i, items[i]!.display, { ...display, size: tileSize }).image));
+            out.write(file, await encodePng(renderAttribution(a, i, items[i]!.display, { ...display, size: tileSize }).image));
             files[a.method]!.push(file);
           }
         }
-        if (opts.npy) for (const a of e.attributions) writeFileAtomic(join(opts.out, `${a.method.replace(/\+/g, 'p')}.npy`), encodeNpy(a.raw));
+        if (opts.npy) for (const a of e.attributions) out.write(`${a.method.replace(/\+/g, 'p')}.npy`, encodeNpy(a.raw));
         const tRendered = performance.now();
 
         // Faithfulness: deletion/insertion curves of every map and of a random ranking.
@@ -199,8 +199,8 @@ export function register(program: Command): void {
           e.attributions.forEach((a, i) => (byMethod[a.method] = curves[i]!));
           byMethod['random'] = curves[curves.length - 1]!;
           const chart = await faithfulnessChart(byMethod, { title: `Deletion and insertion (${model.name}, ${n} image${n > 1 ? 's' : ''}, mean curves)`, reference: 'random' });
-          writeFileAtomic(join(opts.out, 'faithfulness.png'), chart.png);
-          writeFileAtomic(join(opts.out, 'faithfulness.svg'), chart.svg);
+          out.write('faithfulness.png', chart.png);
+          out.write('faithfulness.svg', chart.svg);
           faithfulness = {
             score: 'prob',
             steps: opts.curveSteps,
@@ -221,9 +221,9 @@ export function register(program: Command): void {
         if (opts.sanity) {
           const r = await randomizationCheck(model, batch, { ...options, target: Array.from(e.targets), ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
           const chart = await sanityChart(r);
-          writeFileAtomic(join(opts.out, 'sanity.png'), chart.png);
-          writeFileAtomic(join(opts.out, 'sanity.svg'), chart.svg);
-          writeFileAtomic(join(opts.out, 'sanity-grid.png'), await sanityGrid(r, figureItems[0]!, 0, { ...display, size: tileSize }));
+          out.write('sanity.png', chart.png);
+          out.write('sanity.svg', chart.svg);
+          out.write('sanity-grid.png', await sanityGrid(r, figureItems[0]!, 0, { ...display, size: tileSize }));
           sanity = {
             cascade: r.layers,
             randomization: 'weights and biases redrawn from N(0, std of the trained values), output layer first, cumulative',
@@ -272,7 +272,7 @@ export function register(program: Command): void {
         };
         // Six significant digits are plenty for attribution statistics and keep the file readable.
         const text = `${JSON.stringify(summary, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v), 2)}\n`;
-        writeFileAtomic(join(opts.out, 'summary.json'), text);
+        out.write('summary.json', text);
         finish();
         if (opts.json) process.stdout.write(text);
         else if (!opts.quiet) {
@@ -288,8 +288,8 @@ export function register(program: Command): void {
               process.stdout.write(`    ${m.padEnd(22)} ${c.meanDeletionAuc.toFixed(3)} / ${c.meanInsertionAuc.toFixed(3)}\n`);
             }
           }
-          process.stdout.write(`wrote ${join(opts.out, 'grid.png')} and ${join(opts.out, 'summary.json')}\n`);
         }
+        out.report(opts);
       } finally {
         finish();
         await engine.dispose();

@@ -1,10 +1,8 @@
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { selectSamples } from '../../../data/dataset.js';
 import { loadFashionMnist, SUBSET_DIR } from '../../../data/fashion-mnist.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import type { Tensor } from '../../../engine/tensor.js';
-import { writeFileAtomic } from '../../../io/files.js';
 import { encodePng } from '../../../io/image.js';
 import { facetVisualization, featureVisualization, type FacetOptions, type FeatvizOptions, type FeatvizResult } from '../../../methods/synthesize/featviz.js';
 import { modelChannels } from '../../../methods/synthesize/graph.js';
@@ -14,6 +12,7 @@ import { pixelParam } from '../../../methods/synthesize/params.js';
 import { displaySize, encodeGif, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
 import { cliJob, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+import { defaultOut, OutputFiles } from '../output.js';
 
 interface FeatvizCli extends CommonOptions {
   objective: string;
@@ -52,11 +51,9 @@ const num = (v: string): number => {
   return n;
 };
 
-export function register(program: Command): void {
+export function define(command: Command): void {
   withCommon(
-    program
-      .command('featviz')
-      .description('feature visualization by gradient ascent (Lucid-style): a class, channel, neuron or layer objective; result, strip of steps, GIF')
+    command
       .addHelpText(
         'after',
         `
@@ -72,7 +69,7 @@ Examples:
       ),
   )
     .option('--objective <spec>', 'what to maximize (see below)', 'class:*')
-    .option('-o, --out <dir>', 'output folder', 'featviz-out')
+    .option('-o, --out <dir>', 'output folder', defaultOut('featviz'))
     .option('--batch <n>', 'images optimized together (default 1; class:* gives one per class)', positiveInt)
     .option('--size <HxW>', 'image size (default: the model input size)')
     .option('--param <p>', 'fourier (decorrelated colour, Lucid default) or pixel (sigmoid); pixel-clip optimizes pixels directly', 'fourier')
@@ -100,6 +97,7 @@ Examples:
     .option('--data <dir>', 'Fashion-MNIST folder for --facets (default: the committed subset)')
     .option('--json', 'print the summary JSON')
     .action(async (opts: FeatvizCli) => {
+      const out = new OutputFiles(opts.out);
       const { engine, model } = openModel(opts);
       const job = cliJob(opts, 'featviz');
       try {
@@ -156,12 +154,12 @@ Examples:
           labels = opts.objective.trim() === 'class:*' ? model.labels.slice(0, n) : Array.from({ length: n }, (_, k) => (n > 1 ? `image ${k + 1}` : opts.objective));
         }
         job.done();
-        const files = await writeFeatviz(opts.out, result, labels, opts.tile);
+        const files = await writeFeatviz(out, result, labels, opts.tile);
         const summary = { command: 'featviz', model: { name: model.name, file: opts.model ?? 'built-in' }, objective: result.objective, params: result.params, ...extra, images: labels.map((l, k) => ({ label: l, file: files.images[k], prediction: result.predictions[k] })), objectiveHistory: result.history.filter((_, i) => i % 8 === 0 || i === result.history.length - 1).map((h) => ({ step: h.step, value: h.value })), files };
         const text = summaryJson(summary);
-        writeFileAtomic(join(opts.out, 'summary.json'), text);
+        out.write('summary.json', text);
         if (opts.json) process.stdout.write(text);
-        else if (!opts.quiet) process.stderr.write(`wrote ${files.result}, ${files.strip}, ${files.gif} and ${labels.length} image(s) to ${opts.out}\n`);
+        out.report(opts);
       } finally {
         job.done();
         await engine.dispose();
@@ -176,13 +174,13 @@ export function parseSize(s: string): [number, number] {
 }
 
 /** result.png (labelled grid with predictions), strip.png (steps x images), optimization.gif, image-k.png. */
-async function writeFeatviz(out: string, r: FeatvizResult, labels: string[], tile: number): Promise<{ result: string; strip: string; gif: string; images: string[] }> {
+async function writeFeatviz(out: OutputFiles, r: FeatvizResult, labels: string[], tile: number): Promise<{ result: string; strip: string; gif: string; images: string[] }> {
   const n = r.images.dims[0]!;
   const data = r.images.data as Float32Array;
   const images: string[] = [];
   for (let k = 0; k < n; k++) {
     const file = `image-${k + 1}.png`;
-    writeFileAtomic(join(out, file), await encodePng(displaySize(toRaw(data, r.images.dims, k), tile)));
+    out.write(file, await encodePng(displaySize(toRaw(data, r.images.dims, k), tile)));
     images.push(file);
   }
   const perRow = Math.min(n, 10);
@@ -197,14 +195,14 @@ async function writeFeatviz(out: string, r: FeatvizResult, labels: string[], til
       }),
     });
   }
-  writeFileAtomic(
-    join(out, 'result.png'),
+  out.write(
+    'result.png',
     await gridFigure({ columns: n > perRow ? labels.slice(0, perRow).map((_, i) => `${i + 1}`) : labels, rows, notes: [...(n > perRow ? [`images in order: ${labels.join(', ')}`] : []), 'captions: the model\'s prediction for the final image'] }),
   );
   // strip: one row per image (up to 10), one column per kept step
   const stripTile = Math.max(56, Math.floor(tile * 0.75));
-  writeFileAtomic(
-    join(out, 'strip.png'),
+  out.write(
+    'strip.png',
     await gridFigure({
       columns: r.frames.map((f) => `step ${f.step}`),
       rows: Array.from({ length: Math.min(n, 10) }, (_, k) => ({ lines: n > 1 ? [labels[k] ?? ''] : [], cells: r.frames.map((f) => displaySize(toRaw(f.image, r.images.dims, k), stripTile)) })),
@@ -215,7 +213,7 @@ async function writeFeatviz(out: string, r: FeatvizResult, labels: string[], til
     const tiles = Array.from({ length: Math.min(n, 10) }, (_, k) => displaySize(toRaw(f.image, r.images.dims, k), Math.min(tile, 160)));
     return hstack(tiles);
   });
-  writeFileAtomic(join(out, 'optimization.gif'), encodeGif(frames, 150, 1200));
+  out.write('optimization.gif', encodeGif(frames, 150, 1200));
   return { result: 'result.png', strip: 'strip.png', gif: 'optimization.gif', images };
 }
 

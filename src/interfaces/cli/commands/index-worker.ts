@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import { positiveInt, type CommonOptions } from '../common.js';
 
-export function register(program: Command): void {
-  program
-    .command('index-worker')
-    .description('run chunks of distributed `convlens index --redis` scans (BullMQ worker) until stopped; the model and dataset come with each job')
+export function define(command: Command): void {
+  command
     .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
     .option('-q, --quiet', 'no log lines')
     .requiredOption('--redis <url>', 'Redis URL, e.g. redis://127.0.0.1:6379')

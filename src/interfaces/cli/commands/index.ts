@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import type { Split } from '../../../data/fashion-mnist.js';
 import { cliJob, openModel, positiveInt, withCommon, type CommonOptions } from '../common.js';
+import { DEFAULT_STORE } from '../output.js';
 
 interface IndexOptions extends CommonOptions {
   layers?: string;
@@ -27,15 +28,13 @@ function defaultLayers(model: ReturnType<typeof openModel>['model']): string[] {
   return spatial.slice(-2).map((p) => p.name);
 }
 
-export function register(program: Command): void {
+export function define(command: Command): void {
   withCommon(
-    program
-      .command('index')
-      .description('scan a dataset through the model into a store: top-k activations per channel and a feature vector per image (resumable)')
+    command
       .argument('<dataset>', 'a folder of images (sub-folders = classes), an IDX file or folder, a text file listing images, or fashion-mnist[:train|test]'),
   )
     .option('-l, --layers <names>', 'layers to record, comma-separated (default: the last two spatial activation layers)')
-    .option('-s, --store <dir>', 'store folder (LanceDB); an existing store of the same scan is resumed', 'out/store')
+    .option('-s, --store <dir>', 'store folder (LanceDB); an existing store of the same scan is resumed', DEFAULT_STORE)
     .option('-k, --top <k>', 'top-k images kept per channel', positiveInt, 16)
     .option('--pool <how>', 'feature vector of a feature map: avg or max over positions', 'avg')
     .option('--chunk <n>', 'images per chunk (the unit of commit, resume and distribution)', positiveInt, 1024)

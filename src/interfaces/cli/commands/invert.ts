@@ -1,6 +1,5 @@
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../../../io/files.js';
 import { encodePng } from '../../../io/image.js';
 import { modelChannels, modelInputSize } from '../../../methods/synthesize/graph.js';
 import { invert } from '../../../methods/synthesize/inversion.js';
@@ -9,6 +8,7 @@ import type { OptimizerName } from '../../../methods/synthesize/optimize.js';
 import { displaySize, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
 import { cliJob, nonNegative, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+import { defaultOut, OutputFiles } from '../output.js';
 import { parseSize } from './featviz.js';
 
 interface InvertCli extends CommonOptions {
@@ -24,11 +24,9 @@ interface InvertCli extends CommonOptions {
   json?: boolean;
 }
 
-export function register(program: Command): void {
+export function define(command: Command): void {
   withCommon(
-    program
-      .command('invert')
-      .description('feature inversion (Mahendran & Vedaldi): reconstruct images from a layer\'s features with a TV prior; a grid over layers')
+    command
       .addHelpText('after', '\nExample:\n  convlens invert samples/fashion-mnist/ankle-boot-test0.png samples/fashion-mnist/bag-test18.png --layers conv1,relu2,relu3,relu4,logits'),
   )
     .argument('<images...>', 'image files')
@@ -39,10 +37,11 @@ export function register(program: Command): void {
     .option('--optimizer <name>', 'adam or lbfgs', 'adam')
     .option('--seed <n>', 'seed of the noise start', nonNegativeInt, 0)
     .option('--size <HxW>', 'image size for models that take any size (default 128)')
-    .option('-o, --out <dir>', 'output folder', 'invert-out')
+    .option('-o, --out <dir>', 'output folder', defaultOut('invert'))
     .option('--tile <px>', 'tile size in the grid', positiveInt, 112)
     .option('--json', 'print the summary JSON')
     .action(async (images: string[], opts: InvertCli) => {
+      const out = new OutputFiles(opts.out);
       const { engine, model } = openModel(opts);
       const job = cliJob(opts, 'invert');
       try {
@@ -56,11 +55,12 @@ export function register(program: Command): void {
           cells: [displaySize(toRaw(x.data as Float32Array, x.dims, i), opts.tile), ...r.inversions.map((inv) => displaySize(toRaw(inv.images.data as Float32Array, inv.images.dims, i), opts.tile))],
         }));
         const heads = ['input', ...r.inversions.map((inv) => `${inv.layer}\n${model.facts(inv.layer).shape?.slice(1).join('×') ?? ''}`)];
-        writeFileAtomic(join(opts.out, 'grid.png'), await gridFigure({ title: `Images reconstructed from each layer's features (${model.name})`, columns: heads, rows, notes: [`${opts.steps} Adam steps from noise; TV² prior weight ${opts.tv} x sqrt(image pixels / layer positions): ${r.inversions.map((i) => i.tvWeight.toFixed(1)).join(', ')}`] }));
-        for (const inv of r.inversions) for (let i = 0; i < images.length; i++) writeFileAtomic(join(opts.out, `${basename(images[i]!).replace(/\.\w+$/, '')}.${inv.layer.replace(/[^\w.-]+/g, '_')}.png`), await encodePng(toRaw(inv.images.data as Float32Array, inv.images.dims, i)));
+        out.write('grid.png', await gridFigure({ title: `Images reconstructed from each layer's features (${model.name})`, columns: heads, rows, notes: [`${opts.steps} Adam steps from noise; TV² prior weight ${opts.tv} x sqrt(image pixels / layer positions): ${r.inversions.map((i) => i.tvWeight.toFixed(1)).join(', ')}`] }));
+        for (const inv of r.inversions) for (let i = 0; i < images.length; i++) out.write(`${basename(images[i]!).replace(/\.\w+$/, '')}.${inv.layer.replace(/[^\w.-]+/g, '_')}.png`, await encodePng(toRaw(inv.images.data as Float32Array, inv.images.dims, i)));
         const text = summaryJson({ command: 'invert', model: { name: model.name, file: opts.model ?? 'built-in' }, params: r.params, layers: r.inversions.map((inv) => ({ layer: inv.layer, shape: model.facts(inv.layer).shape, featureDistance: inv.distance, pixelMse: inv.pixelError })), grid: 'grid.png' });
-        writeFileAtomic(join(opts.out, 'summary.json'), text);
+        out.write('summary.json', text);
         if (opts.json) process.stdout.write(text);
+        out.report(opts);
       } finally {
         job.done();
         await engine.dispose();

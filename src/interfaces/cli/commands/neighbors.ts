@@ -8,6 +8,7 @@ import type { Metric } from '../../../methods/dataset/store.js';
 import type { NeighbourRow } from '../../../methods/dataset/figures.js';
 import type { nearestNeighbours as NearestNeighbours } from '../../../methods/dataset/neighbors.js';
 import { createEngine, positiveInt, withCommon, type CommonOptions } from '../common.js';
+import { DEFAULT_STORE, defaultOut } from '../output.js';
 
 interface NeighborsOptions extends CommonOptions {
   store: string;
@@ -27,17 +28,17 @@ const metricOf = (m: string): Metric => {
   throw new ConvLensError('INVALID_ARGUMENT', `Unknown metric "${m}".`, 'Use l2 or cosine.');
 };
 
-export function register(program: Command): void {
-  withCommon(program.command('neighbors').alias('neighbours').description('nearest images in a layer\'s feature space and in pixel space (from an index)'))
+export function define(command: Command): void {
+  withCommon(command)
     .argument('[images...]', 'query images (files); or use --ids for images of the indexed dataset')
     .requiredOption('-l, --layer <name>', 'an indexed layer')
-    .option('-s, --store <dir>', 'store made by `convlens index`', 'out/store')
+    .option('-s, --store <dir>', 'store made by `convlens index`', DEFAULT_STORE)
     .option('--ids <list>', 'query with indexed images: comma-separated dataset indices')
     .option('-k, --top <k>', 'neighbours per query', positiveInt, 8)
     .option('--metric <m>', 'feature-space metric: l2 or cosine', 'l2')
     .option('--pixel-metric <m>', 'pixel-space metric: l2 or cosine', 'l2')
     .option('--exact', 'flat scan instead of the vector index')
-    .option('-o, --out <file>', 'figure to write', 'out/neighbors.png')
+    .option('-o, --out <file>', 'figure to write', defaultOut('neighbors', 'neighbors.png'))
     .option('--data <spec>', 'the dataset, when it moved since indexing')
     .option('--json', 'print the neighbours as JSON')
     .action(async (images: string[], opts: NeighborsOptions) => {

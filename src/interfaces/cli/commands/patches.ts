@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../../io/files.js';
 import { createEngine, cliJob, positiveInt, withCommon, type CommonOptions } from '../common.js';
+import { DEFAULT_STORE, defaultOut } from '../output.js';
 
 interface PatchesOptions extends CommonOptions {
   store: string;
@@ -14,14 +15,14 @@ interface PatchesOptions extends CommonOptions {
   json?: boolean;
 }
 
-export function register(program: Command): void {
-  withCommon(program.command('patches').description('the image patches that most activate each channel of a layer (from an index), with their guided-backprop maps'))
+export function define(command: Command): void {
+  withCommon(command)
     .requiredOption('-l, --layer <name>', 'an indexed layer')
-    .option('-s, --store <dir>', 'store made by `convlens index`', 'out/store')
+    .option('-s, --store <dir>', 'store made by `convlens index`', DEFAULT_STORE)
     .option('-c, --channels <list>', 'channels: 0-15, 3,7,9 or all', '0-15')
     .option('-k, --top <k>', 'patches per channel', positiveInt, 8)
     .option('--no-guided', 'no guided-backprop maps')
-    .option('-o, --out <file>', 'figure to write', 'out/patches.png')
+    .option('-o, --out <file>', 'figure to write', defaultOut('patches', 'patches.png'))
     .option('--data <spec>', 'the dataset, when it moved since indexing')
     .option('--json', 'also write the patch list as JSON beside the figure')
     .action(async (opts: PatchesOptions) => {

@@ -5,8 +5,8 @@ import { encodeNpy } from '../../../io/npy.js';
 import { predict } from '../../../methods/predict.js';
 import { openModel, positiveInt, withCommon, type CommonOptions } from '../common.js';
 
-export function register(program: Command): void {
-  withCommon(program.command('predict').description('top-k classes for images (PNG/JPEG/WebP) or preprocessed .npy tensors'))
+export function define(command: Command): void {
+  withCommon(command)
     .argument('<inputs...>', 'image files or .npy tensors (NCHW or CHW float32)')
     .option('-k, --top <k>', 'how many classes to show', positiveInt, 5)
     .option('--npy <file>', 'also write the raw logits [N, classes] as .npy')

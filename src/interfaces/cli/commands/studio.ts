@@ -2,10 +2,8 @@ import type { Command } from 'commander';
 import { createStudio } from '../../server/app.js';
 import { createEngine, portNumber, positiveInt, type CommonOptions } from '../common.js';
 
-export function register(program: Command): void {
-  program
-    .command('studio')
-    .description('start the interactive studio (a local web app) and print its URL')
+export function define(command: Command): void {
+  command
     .option('-m, --model <file>', 'also open this ONNX model (the built-in one is always there)')
     .option('-p, --port <port>', 'port (0 picks a free one)', portNumber, 7860)
     .option('--host <host>', 'interface to listen on (loopback by default: the studio has no authentication)', '127.0.0.1')

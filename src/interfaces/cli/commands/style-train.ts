@@ -8,6 +8,7 @@ import { encodeStyleNet } from '../../../methods/synthesize/stylize.js';
 import { parseNamedImage, readImageTensor, summaryJson } from '../../../methods/synthesize/io.js';
 import { loadCheckpoint } from '../../../training/checkpoint.js';
 import { cliJob, commaList, createEngine, nonNegative, nonNegativeInt, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
+import { defaultOut } from '../output.js';
 
 interface StyleTrainCli extends CommonOptions {
   style: string[];
@@ -33,14 +34,12 @@ interface StyleTrainCli extends CommonOptions {
 }
 
 
-export function register(program: Command): void {
-  program
-    .command('style-train')
-    .description('train a fast style-transfer network (Johnson et al.; conditional instance norm: one network, several styles) and export it as ONNX')
+export function define(command: Command): void {
+  command
     .addHelpText('after', '\nExample:\n  convlens style-train --style gravel=samples/textures/gravel.png --style coffee=samples/photos/coffee.png \\\n    --content samples/photos/astronaut.png,samples/photos/rocket.jpg --steps 1500 --out style.onnx\n\nThe loss network is the built-in random texture backbone unless --model names another (then give --style-layers).')
     .requiredOption('--style <name=file>', 'a style image (repeat or comma-separate for several; name= optional)', commaList)
     .requiredOption('--content <files>', 'content photographs to draw training crops from (comma-separated or repeated)', commaList)
-    .option('-o, --out <file>', 'the trained network (.onnx)', 'style-net.onnx')
+    .option('-o, --out <file>', 'the trained network (.onnx)', defaultOut('style-train', 'style-net.onnx'))
     .option('-m, --model <file>', 'loss network (default: the built-in texture backbone)')
     .option('--size <px>', 'training crop size', positiveInt, 128)
     .option('--batch <n>', 'crops per step', positiveInt, 2)

@@ -1,8 +1,7 @@
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import type { Tensor } from '../../../engine/tensor.js';
-import { readFileOrExplain, writeFileAtomic } from '../../../io/files.js';
+import { readFileOrExplain } from '../../../io/files.js';
 import { encodePng } from '../../../io/image.js';
 import { loadModelFile } from '../../../models/load.js';
 import { loadStyleNet, styleNetInfo, stylize } from '../../../methods/synthesize/stylize.js';
@@ -13,6 +12,7 @@ import { styleTransfer } from '../../../methods/synthesize/style.js';
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage as resize } from '../../../render/heatmap.js';
 import { cliJob, commaList, createEngine, nonNegative, nonNegativeInt, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
+import { defaultOut, OutputFiles } from '../output.js';
 import { parseSize } from './featviz.js';
 
 interface StyleCli extends CommonOptions {
@@ -39,13 +39,11 @@ interface StyleCli extends CommonOptions {
 }
 
 
-export function register(program: Command): void {
-  program
-    .command('style')
-    .description('neural style transfer and texture synthesis by Gram matching (Gatys et al.), or one pass of a trained fast style network (--net)')
+export function define(command: Command): void {
+  command
     .argument('[content]', 'content image (leave out for texture synthesis)')
     .option('--style <file[:w]>', 'style image(s), with blend weights after a colon (repeat or comma-separate)', commaList, [])
-    .option('-o, --out <dir>', 'output folder', 'style-out')
+    .option('-o, --out <dir>', 'output folder', defaultOut('style'))
     .option('--net <file.onnx>', 'a fast style network from `convlens style-train`: stylize in one forward pass')
     .option('--blend <weights>', 'with --net: style weights, e.g. 1,0 or 0.5,0.5; several sets separated by ";"')
     .option('--size <HxW>', 'output size (default: the content, scaled to --max-side; textures: 256)')
@@ -68,6 +66,7 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'no progress bar')
     .option('--json', 'print the summary JSON')
     .action(async (content: string | undefined, opts: StyleCli) => {
+      const out = new OutputFiles(opts.out);
       const engine = createEngine(opts);
       const job = cliJob(opts, 'style');
       try {
@@ -77,7 +76,7 @@ export function register(program: Command): void {
           if (!contentImg) throw new ConvLensError('INVALID_ARGUMENT', 'A fast style network needs a content image.', 'convlens style photo.jpg --net style.onnx');
           const g = loadStyleNet(readFileOrExplain(opts.net, 'style network'), `"${opts.net}"`);
           const info = styleNetInfo(g);
-          const sets = (opts.blend ?? info.names.map((_, k) => info.names.map((__, j) => (j === k ? 1 : 0)).join(',')).join(';')).split(';').map((s) => s.split(',').map(Number));
+          const sets = opts.blend ? parseBlend(opts.blend, info.names) : info.names.map((_, k) => info.names.map((__, j) => (j === k ? 1 : 0)));
           const results: { weights: number[]; file: string; ms: number }[] = [];
           const tiles = [];
           for (const w of sets) {
@@ -85,16 +84,17 @@ export function register(program: Command): void {
             const y = await stylize(engine, g, contentImg, w);
             const ms = performance.now() - t0;
             const file = `stylized-${w.join('_')}.png`;
-            writeFileAtomic(join(opts.out, file), await encodePng(tensorImage(y)));
+            out.write(file, await encodePng(tensorImage(y)));
             results.push({ weights: w, file, ms: Math.round(ms) });
             tiles.push(displaySize(tensorImage(y), 256));
           }
           const label = (w: number[]): string => w.map((v, k) => (v ? `${v === 1 ? '' : `${v} `}${info.names[k]}` : '')).filter(Boolean).join(' + ');
-          writeFileAtomic(join(opts.out, 'result.png'), await gridFigure({ columns: ['content', ...sets.map(label)], rows: [{ lines: [], cells: [displaySize(tensorImage(contentImg), 256), ...tiles] }] }));
+          out.write('result.png', await gridFigure({ columns: ['content', ...sets.map(label)], rows: [{ lines: [], cells: [displaySize(tensorImage(contentImg), 256), ...tiles] }] }));
           job.done();
           const text = summaryJson({ command: 'style', mode: 'fast', net: opts.net, styles: info.names, content, size: contentImg.dims.slice(2), results });
-          writeFileAtomic(join(opts.out, 'summary.json'), text);
+          out.write('summary.json', text);
           if (opts.json) process.stdout.write(text);
+          out.report(opts);
           return;
         }
         if (!opts.style.length) throw new ConvLensError('INVALID_ARGUMENT', 'No style image.', 'Pass --style file.png (several: --style a.png:0.7,b.png:0.3).');
@@ -125,23 +125,24 @@ export function register(program: Command): void {
           onProgress: job.onProgress!,
         });
         job.done();
-        writeFileAtomic(join(opts.out, 'result.png'), await encodePng(tensorImage(r.image)));
+        out.write('result.png', await encodePng(tensorImage(r.image)));
         const stepFiles: string[] = [];
         for (const f of r.frames) {
           const file = `step-${String(f.step).padStart(4, '0')}.png`;
-          writeFileAtomic(join(opts.out, file), await encodePng(toRaw(f.image, r.image.dims)));
+          out.write(file, await encodePng(toRaw(f.image, r.image.dims)));
           stepFiles.push(file);
         }
         const tile = 200;
         const inputs: Tensor[] = [...(contentImg ? [contentImg] : []), ...styles.map((s) => s.image)];
         const heads = [...(contentImg ? ['content'] : []), ...styles.map((s) => `style: ${s.name}${styles.length > 1 ? ` (${s.weight})` : ''}`), 'result'];
-        writeFileAtomic(join(opts.out, 'figure.png'), await gridFigure({ columns: heads, rows: [{ lines: [], cells: [...inputs.map((t) => displaySize(tensorImage(t), tile)), displaySize(tensorImage(r.image), tile)].map((c) => fit(c, tile)) }] }));
-        writeFileAtomic(join(opts.out, 'strip.png'), await gridFigure({ columns: r.frames.map((f) => `step ${f.step}`), rows: [{ lines: [], cells: r.frames.map((f) => fit(toRaw(f.image, r.image.dims), 160)) }] }));
-        writeFileAtomic(join(opts.out, 'optimization.gif'), encodeGif(r.frames.map((f) => fit(toRaw(f.image, r.image.dims), 256)), 200, 1200));
+        out.write('figure.png', await gridFigure({ columns: heads, rows: [{ lines: [], cells: [...inputs.map((t) => displaySize(tensorImage(t), tile)), displaySize(tensorImage(r.image), tile)].map((c) => fit(c, tile)) }] }));
+        out.write('strip.png', await gridFigure({ columns: r.frames.map((f) => `step ${f.step}`), rows: [{ lines: [], cells: r.frames.map((f) => fit(toRaw(f.image, r.image.dims), 160)) }] }));
+        out.write('optimization.gif', encodeGif(r.frames.map((f) => fit(toRaw(f.image, r.image.dims), 256)), 200, 1200));
         const text = summaryJson({ command: 'style', mode: contentImg ? 'transfer' : 'texture', content: content ?? null, styles: styles.map((s) => ({ name: s.name, weight: s.weight })), params: r.params, loss: r.history.filter((_, i) => i % 10 === 0 || i === r.history.length - 1).map((h) => ({ step: h.step, loss: -h.value, ...Object.fromEntries(Object.entries(h.terms).map(([k, v]) => [k, -v])) })), files: { result: 'result.png', figure: 'figure.png', strip: 'strip.png', gif: 'optimization.gif', steps: stepFiles } });
-        writeFileAtomic(join(opts.out, 'summary.json'), text);
+        out.write('summary.json', text);
         if (opts.json) process.stdout.write(text);
-        else if (!opts.quiet) process.stderr.write(`wrote ${join(opts.out, 'result.png')} (${r.image.dims[3]}x${r.image.dims[2]}) in ${((r.params['ms'] as number) / 1000).toFixed(1)} s\n`);
+        else if (!opts.quiet) process.stdout.write(`${r.image.dims[3]}x${r.image.dims[2]} in ${((r.params['ms'] as number) / 1000).toFixed(1)} s\n`);
+        out.report(opts);
       } finally {
         job.done();
         await engine.dispose();
@@ -156,3 +157,18 @@ function fit(img: ReturnType<typeof toRaw>, side: number): ReturnType<typeof toR
   return resize(img, Math.max(1, Math.round(img.width * k)), Math.max(1, Math.round(img.height * k)), 'bilinear');
 }
 
+
+/** `--blend "1,0;0.5,0.5"`: one weight per style of the network in each set, finite and >= 0, not all zero. */
+function parseBlend(spec: string, styles: readonly string[]): number[][] {
+  return spec.split(';').map((set) => {
+    const w = set.split(',').map((v) => Number(v.trim()));
+    if (w.length !== styles.length || w.some((v) => !Number.isFinite(v) || v < 0) || w.every((v) => v === 0)) {
+      throw new ConvLensError(
+        'INVALID_ARGUMENT',
+        `Cannot read the blend "${set}": the network has ${styles.length} style${styles.length === 1 ? '' : 's'} (${styles.join(', ')}), so each set needs ${styles.length} weight${styles.length === 1 ? '' : 's'} >= 0, not all zero.`,
+        `For example --blend "${styles.map((_, k) => (k === 0 ? 1 : 0)).join(',')};${styles.map(() => (1 / styles.length).toFixed(2)).join(',')}" (sets separated by ";").`,
+      );
+    }
+    return w;
+  });
+}

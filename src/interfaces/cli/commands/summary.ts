@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { formatSummary, summarize } from '../../../methods/inspect/summary.js';
 import { openModel, withCommon, type CommonOptions } from '../common.js';
 
-export function register(program: Command): void {
-  withCommon(program.command('summary').description('layer table: output shapes, parameters, FLOPs, receptive fields'))
+export function define(command: Command): void {
+  withCommon(command)
     .option('--json', 'print the summary as JSON')
     .action(async (opts: CommonOptions & { json?: boolean }) => {
       const { engine, model } = openModel(opts);

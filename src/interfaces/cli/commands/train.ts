@@ -14,6 +14,7 @@ import { describeSchedule, parseSchedule } from '../../../training/schedules.js'
 import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
 import { prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
 import { cliJob, createEngine, fraction, nonNegative, nonNegativeInt, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
+import { defaultOut } from '../output.js';
 
 interface TrainOptions extends CommonOptions {
   arch: string;
@@ -44,14 +45,12 @@ const ARCHITECTURES: Record<string, { build: (seed: number) => Graph; descriptio
   course: { build: courseCnn, description: 'Course CNN for Fashion-MNIST (conv 16/32/64/128, GAP, dense 10)' },
 };
 
-export function register(program: Command): void {
-  program
-    .command('train')
-    .description('train an image classifier on Fashion-MNIST and write a self-describing ONNX model')
+export function define(command: Command): void {
+  command
     .option('--arch <name>', `architecture to train from scratch: ${Object.keys(ARCHITECTURES).join(', ')}`, 'course')
     .option('-m, --model <file>', 'train this ONNX model instead (any model defined with the builder API and saved as ONNX; its weights are the starting point)')
     .option('-d, --data <dir>', 'folder with the Fashion-MNIST IDX files (default: /usr/share/datasets/fashion-mnist)')
-    .option('-o, --out <file>', 'trained model to write', 'model.onnx')
+    .option('-o, --out <file>', 'trained model to write', defaultOut('train', 'model.onnx'))
     .option('--epochs <n>', 'epochs', positiveInt, 20)
     .option('--batch <n>', 'batch size', positiveInt, 128)
     .option('--optimizer <name>', 'adam or sgd', 'adam')

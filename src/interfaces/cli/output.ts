@@ -1,0 +1,60 @@
+import { dirname, join, relative } from 'node:path';
+import { ensureDir, writeFileAtomic } from '../../io/files.js';
+
+/** Where a command writes by default: out/<command>/ in the current folder. */
+/** The dataset store `convlens index` writes and patches, neighbors and embed read. */
+export const DEFAULT_STORE = join('out', 'index');
+
+export const defaultOut = (command: string, file?: string): string => join('out', command, ...(file ? [file] : []));
+
+/**
+ * The files one command run writes under its output folder. The folder is created (or refused
+ * with a clear error) before any work starts, every file is written atomically, and the closing
+ * "wrote" line lists them all.
+ */
+export class OutputFiles {
+  private readonly written: string[] = [];
+
+  constructor(readonly dir: string) {
+    ensureDir(dir);
+  }
+
+  /** For commands whose --out names one file: its folder is prepared the same way. */
+  static forFile(path: string): OutputFiles {
+    return new OutputFiles(dirname(path));
+  }
+
+  /** Writes `name` (relative to the folder) and returns it. */
+  write(name: string, data: Uint8Array | string): string {
+    const path = join(this.dir, name);
+    writeFileAtomic(path, data);
+    this.record(path);
+    return name;
+  }
+
+  /** Records a file written elsewhere (a checkpoint, a file the method wrote itself). */
+  record(path: string): void {
+    if (!this.written.includes(path)) this.written.push(path);
+  }
+
+  get files(): readonly string[] {
+    return this.written;
+  }
+
+  /** "wrote out/explain/: grid.png, summary.json", or "wrote out/train/model.onnx" for one file. */
+  describe(): string {
+    if (!this.written.length) return `wrote nothing to ${this.dir}`;
+    if (this.written.length === 1) return `wrote ${this.written[0]}`;
+    const names = this.written.map((p) => {
+      const r = relative(this.dir, p);
+      return r.startsWith('..') ? p : r;
+    });
+    return `wrote ${join(this.dir, '/')}: ${names.join(', ')}`;
+  }
+
+  /** Prints the "wrote" line: to stdout, or to stderr when stdout carries JSON; not with --quiet. */
+  report(opts: { quiet?: boolean; json?: boolean }): void {
+    if (opts.quiet) return;
+    (opts.json ? process.stderr : process.stdout).write(`${this.describe()}\n`);
+  }
+}
