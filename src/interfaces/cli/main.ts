@@ -22,6 +22,14 @@ function requested(args: string[]): CommandEntry | undefined {
   return COMMANDS.find((c) => c.name === name || c.aliases?.includes(name ?? ''));
 }
 
+// `convlens predict ... | head` closes the pipe early: that is the reader's choice, not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 try {
   const entry = requested(process.argv.slice(2));
   if (entry) {
