@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
 import { FASHION_MNIST_CLASSES } from '../../../data/fashion-mnist.js';
@@ -26,7 +25,7 @@ import { describeSchedule, parseSchedule } from '../../../training/schedules.js'
 import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
 import { prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
 import { cliJob, createEngine, fraction, intList, nonNegative, nonNegativeInt, numberList, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
-import { defaultOut } from '../output.js';
+import { defaultOut, OutputFiles } from '../output.js';
 
 
 interface TrainOptions extends CommonOptions {
@@ -298,12 +297,8 @@ function registerSample(diffuse: Command): void {
 async function writeSampleOutputs(gen: TextToImage, r: GenerateResult, prompts: string[], opts: SampleOptions, engine: ReturnType<typeof createEngine>): Promise<void> {
   const s = r.settings;
   const describe = `${s.sampler}${s.sampler === 'ddim' ? ` eta ${s.eta}` : ''}, ${s.steps} steps, guidance ${s.guidanceScale}${opts.negativePrompt !== undefined && s.guidanceScale > 1 ? `, negative "${opts.negativePrompt}"` : ''}, seed ${s.seed}`;
-  const files: string[] = [];
-  const put = (name: string, bytes: Uint8Array | string): void => {
-    const p = join(opts.out, name);
-    writeFileAtomic(p, bytes);
-    files.push(p);
-  };
+  const out = new OutputFiles(opts.out);
+  const put = (name: string, bytes: Uint8Array | string): void => void out.write(name, bytes);
   let captions: (string | undefined)[] | undefined;
   let predictions: { label: string; probability: number }[] | undefined;
   if (opts.classify && gen.kind === 'class-conditional') {
@@ -359,7 +354,7 @@ async function writeSampleOutputs(gen: TextToImage, r: GenerateResult, prompts: 
     seconds: Math.round(r.seconds * 1000) / 1000,
     secondsPerImage: Math.round((r.seconds / r.images.length) * 1000) / 1000,
     images: r.images.map((_, i) => ({ prompt: prompts[r.promptOf[i]!], ...(predictions ? { predicted: predictions[i] } : {}) })),
-    files,
+    files: [...out.files],
   };
   put('summary.json', `${JSON.stringify(summary, null, 2)}\n`);
   if (!opts.quiet) {
@@ -368,8 +363,8 @@ async function writeSampleOutputs(gen: TextToImage, r: GenerateResult, prompts: 
       const hits = predictions.filter((p, i) => p.label === r.conditions[r.promptOf[i]!]).length;
       process.stdout.write(`classifier agrees with the prompt for ${hits}/${predictions.length}\n`);
     }
-    process.stdout.write(`wrote ${opts.out}/ (samples.png${watched.length && r.frames.length ? ', denoising.png' + (opts.gif ? ', denoising.gif' : '') : ''}, ${r.images.length} image files, summary.json)\n`);
   }
+  out.report(opts);
 }
 
 interface EvaluateOptions extends CommonOptions {
