@@ -86,8 +86,9 @@ export function hasFashionMnist(split: Split, dir?: string): boolean {
 }
 
 /** Reads an images file [N, H, W] and a labels file [N] and checks that they belong together. */
-export function loadIdxPair(imagesPath: string, labelsPath: string, classes: number, source: string): ImageDataset {
+export function loadIdxPair(imagesPath: string, labelsPath: string, classes: number, source: string, readFile?: (path: string) => Uint8Array): ImageDataset {
   const read = (p: string): Uint8Array => {
+    if (readFile) return readFile(p);
     try {
       return readFileSync(p);
     } catch (e) {
@@ -97,11 +98,11 @@ export function loadIdxPair(imagesPath: string, labelsPath: string, classes: num
   const images = parseIdx(read(imagesPath), `"${imagesPath}"`);
   const labels = parseIdx(read(labelsPath), `"${labelsPath}"`);
   const bad = (why: string): ConvLensError => new ConvLensError('INPUT_UNREADABLE', `${source} is malformed: ${why}.`, `Download the files again. ${HOW_TO_GET}`);
-  if (images.dims.length !== 3) throw bad(`"${imagesPath}" has dims ${images.dims.join('x')}, expected [N, height, width]`);
-  if (labels.dims.length !== 1) throw bad(`"${labelsPath}" has dims ${labels.dims.join('x')}, expected [N]`);
+  if (images.dims.length !== 3) throw bad(`"${imagesPath}" holds a ${images.dims.length}-D array, not images [N, height, width]`);
+  if (labels.dims.length !== 1) throw bad(`"${labelsPath}" holds a ${labels.dims.length}-D array, not labels [N]`);
   if (images.dims[0] !== labels.dims[0]) throw bad(`${images.dims[0]} images but ${labels.dims[0]} labels`);
   for (let i = 0; i < labels.data.length; i++) {
-    if (labels.data[i]! >= classes) throw bad(`label ${labels.data[i]} at index ${i} is not a class 0..${classes - 1}`);
+    if (labels.data[i]! >= classes) throw bad(`the label at index ${i} is not a class 0..${classes - 1}`);
   }
   return {
     images: images.data,

@@ -19,14 +19,15 @@ export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
   }
   const bad = (why: string): ConvLensError => new ConvLensError('INPUT_UNREADABLE', `${source} is not a valid IDX file: ${why}.`, 'Expected the (Fashion-)MNIST format: magic 0x00000803 for images or 0x00000801 for labels.');
   if (raw.length < 4 || raw[0] !== 0 || raw[1] !== 0) throw bad('bad magic number');
-  if (raw[2] !== 0x08) throw bad(`element type 0x${raw[2]!.toString(16)} is not unsigned byte`);
+  // Messages say what is wrong, not which bytes the file holds (errors never quote file contents).
+  if (raw[2] !== 0x08) throw bad('the element type is not unsigned byte');
   const rank = raw[3]!;
-  if (rank < 1 || rank > 4 || raw.length < 4 + 4 * rank) throw bad(`implausible rank ${rank}`);
+  if (rank < 1 || rank > 4 || raw.length < 4 + 4 * rank) throw bad('the rank is not 1 to 4');
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i, false));
   const n = dims.reduce((a, b) => a * b, 1);
   const start = 4 + 4 * rank;
-  if (raw.length - start !== n) throw bad(`header promises ${n} values (dims ${dims.join('x')}) but ${raw.length - start} bytes follow`);
+  if (raw.length - start !== n) throw bad(`the header's dims do not match the ${raw.length - start} bytes that follow it (truncated or extra data)`);
   return { dims, data: raw.subarray(start, start + n) };
 }
 

@@ -3,11 +3,11 @@
 // listing image paths (optionally with a label per line). Each is read lazily, a chunk at a time,
 // and turned into model input with the model's own preprocessing.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, dirname, extname, isAbsolute, join, relative } from 'node:path';
 import { ConvLensError } from '../engine/errors.js';
+import { FileAccess } from '../io/file-access.js';
 import { isImagePath, preprocessImage, type RawImage } from '../io/image.js';
-import { readFileOrExplain } from '../io/files.js';
 import type { Preprocessing } from '../models/metadata.js';
 import { FASHION_MNIST_LABELS } from '../models/zoo/index.js';
 import { fillBatch, pixelTable, type ImageDataset } from './dataset.js';
@@ -47,6 +47,11 @@ export interface OpenSourceOptions {
   split?: Split;
   /** class names for IDX labels (default: Fashion-MNIST's when there are 10 classes) */
   classes?: string[];
+  /**
+   * Which files may be read (default: any regular file). The studio passes its data folders:
+   * every file the source reads, including the paths a list file names, is checked.
+   */
+  access?: FileAccess;
 }
 
 /**
@@ -58,37 +63,48 @@ export interface OpenSourceOptions {
  * - a `.txt`/`.lst`/`.csv` file listing image paths, one per line, optionally `path,label` or `path<TAB>label`.
  */
 export function openSource(spec: string, options: OpenSourceOptions = {}): DatasetSource {
+  const access = options.access ?? FileAccess.anywhere;
   const m = /^fashion-mnist(?::(train|test))?$/i.exec(spec);
   if (m) {
     const split = (m[1]?.toLowerCase() as Split | undefined) ?? options.split ?? 'train';
     const files = locateFashionMnist(split);
-    return idxSource(files.images, files.labels, `fashion-mnist:${split}`, options.classes ?? FASHION_MNIST_LABELS);
+    return idxSource(access, files.images, files.labels, `fashion-mnist:${split}`, options.classes ?? FASHION_MNIST_LABELS);
   }
   const withSplit = /^(.*):(train|test)$/.exec(spec);
-  if (withSplit && existsSync(withSplit[1]!) && statSync(withSplit[1]!).isDirectory()) return openSource(withSplit[1]!, { ...options, split: withSplit[2] as Split });
-  const path = resolve(spec);
-  if (!existsSync(path)) {
-    throw new ConvLensError(
-      'INPUT_UNREADABLE',
-      `Dataset "${spec}" not found.`,
-      'Pass a folder of images (one sub-folder per class), an IDX file or folder (Fashion-MNIST format), a text file listing image paths, or `fashion-mnist[:train|test]`.',
-    );
+  if (withSplit && access.allows(withSplit[1]!) && existsSync(withSplit[1]!)) {
+    const dir = access.entry(withSplit[1]!, `Dataset "${withSplit[1]}"`);
+    if (dir.kind === 'folder') return openSource(dir.path, { ...options, split: withSplit[2] as Split });
   }
-  if (statSync(path).isDirectory()) {
+  const found = (() => {
+    try {
+      return access.entry(spec, `Dataset "${spec}"`);
+    } catch (e) {
+      if (e instanceof ConvLensError && e.code === 'INPUT_UNREADABLE' && / does not exist/.test(e.message)) {
+        throw new ConvLensError(
+          'INPUT_UNREADABLE',
+          `Dataset "${spec}" not found.`,
+          'Pass a folder of images (one sub-folder per class), an IDX file or folder (Fashion-MNIST format), a text file listing image paths, or `fashion-mnist[:train|test]`.',
+        );
+      }
+      throw e;
+    }
+  })();
+  const path = found.path;
+  if (found.kind === 'folder') {
     const split = options.split ?? 'train';
     const hasIdx = readdirSync(path).some((f) => /idx\d-ubyte/.test(f));
     if (hasIdx) {
       const files = locateFashionMnist(split, path);
-      return idxSource(files.images, files.labels, `${path}:${split}`, options.classes);
+      return idxSource(access, files.images, files.labels, `${path}:${split}`, options.classes);
     }
-    return folderSource(path);
+    return folderSource(access, path);
   }
   if (/idx3-ubyte(\.gz)?$/.test(path)) {
     const labels = path.replace('images-idx3', 'labels-idx1');
-    return idxSource(path, labels !== path && existsSync(labels) ? labels : undefined, path, options.classes);
+    return idxSource(access, path, labels !== path && existsSync(labels) ? labels : undefined, path, options.classes);
   }
-  if (isImagePath(path)) return listSource([path], [-1], [], path, dirname(path));
-  return listFileSource(path);
+  if (isImagePath(path)) return listSource(access, [path], [-1], [], path, dirname(path));
+  return listFileSource(access, path);
 }
 
 function hash(parts: (string | number)[]): string {
@@ -104,16 +120,16 @@ function describeIdx(spec: string, imagesPath: string, ds: ImageDataset): string
   return `${basename(imagesPath)} (${size})`;
 }
 
-function idxSource(imagesPath: string, labelsPath: string | undefined, spec: string, classes?: string[]): DatasetSource {
+function idxSource(access: FileAccess, imagesPath: string, labelsPath: string | undefined, spec: string, classes?: string[]): DatasetSource {
   let ds: ImageDataset;
   if (labelsPath) {
-    const first = loadIdxPair(imagesPath, labelsPath, 256, `IDX dataset ${imagesPath}`);
+    const first = loadIdxPair(imagesPath, labelsPath, 256, `IDX dataset ${imagesPath}`, (p) => access.read(p, `IDX file "${p}"`));
     const maxLabel = first.labels.reduce((a, b) => Math.max(a, b), 0);
     ds = first;
     classes ??= maxLabel === 9 ? FASHION_MNIST_LABELS : Array.from({ length: maxLabel + 1 }, (_, i) => String(i));
   } else {
-    const arr = parseIdx(readFileOrExplain(imagesPath, 'IDX file'), `"${imagesPath}"`);
-    if (arr.dims.length !== 3) throw new ConvLensError('INPUT_UNREADABLE', `"${imagesPath}" has dims ${arr.dims.join('x')}, expected [N, height, width].`);
+    const arr = parseIdx(access.read(imagesPath, `IDX file "${imagesPath}"`), `"${imagesPath}"`);
+    if (arr.dims.length !== 3) throw new ConvLensError('INPUT_UNREADABLE', `"${imagesPath}" holds a ${arr.dims.length}-D array, not images [N, height, width].`);
     ds = { images: arr.data, labels: new Uint8Array(arr.dims[0]!), count: arr.dims[0]!, channels: 1, height: arr.dims[1]!, width: arr.dims[2]!, source: imagesPath };
     classes ??= [];
   }
@@ -174,7 +190,7 @@ const listImages = (root: string): string[] => {
   return out;
 };
 
-function folderSource(root: string): DatasetSource {
+function folderSource(access: FileAccess, root: string): DatasetSource {
   const files = listImages(root);
   if (files.length === 0) throw new ConvLensError('INPUT_UNREADABLE', `Folder "${root}" holds no images (PNG, JPEG, WebP, ...).`, 'Put images in it, one sub-folder per class.');
   // ImageFolder convention: the first path component under the root is the class.
@@ -183,13 +199,14 @@ function folderSource(root: string): DatasetSource {
     const parts = relative(root, f).split(/[\\/]/);
     return parts.length > 1 ? classNames.indexOf(parts[0]!) : -1;
   });
-  return listSource(files, labels, classNames, root, root);
+  return listSource(access, files, labels, classNames, root, root);
 }
 
-function listFileSource(path: string): DatasetSource {
-  const text = readFileOrExplain(path, 'file list').toString('utf8');
+function listFileSource(access: FileAccess, path: string): DatasetSource {
+  const text = access.read(path, `File list "${path}"`).toString('utf8');
   const base = dirname(path);
   const files: string[] = [];
+  const lineOf: number[] = [];
   const rawLabels: (string | undefined)[] = [];
   text.split(/\r?\n/).forEach((line, n) => {
     const t = line.trim();
@@ -197,8 +214,10 @@ function listFileSource(path: string): DatasetSource {
     const m = /^(.*?)(?:\t|,)\s*([^,\t]+)$/.exec(t);
     const file = (m ? m[1]! : t).trim();
     const full = isAbsolute(file) ? file : join(base, file);
-    if (!isImagePath(full)) throw new ConvLensError('INPUT_UNREADABLE', `Line ${n + 1} of "${path}" names "${file}", which is not an image file.`, 'One image path per line, optionally followed by a comma or tab and a label.');
+    // The line itself is not quoted: the file may not be a list at all, and errors never show file contents.
+    if (!isImagePath(full)) throw new ConvLensError('INPUT_UNREADABLE', `Line ${n + 1} of "${path}" does not name an image file (PNG, JPEG, WebP, GIF, TIFF, AVIF).`, 'One image path per line, optionally followed by a comma or tab and a label.');
     files.push(full);
+    lineOf.push(n + 1);
     rawLabels.push(m ? m[2]!.trim() : undefined);
   });
   if (files.length === 0) throw new ConvLensError('INPUT_UNREADABLE', `"${path}" lists no images.`, 'One image path per line, optionally followed by a comma or tab and a label.');
@@ -206,20 +225,19 @@ function listFileSource(path: string): DatasetSource {
   const numeric = named.every((l) => /^\d+$/.test(l));
   const classes = numeric ? [] : [...new Set(named)].sort();
   const labels = rawLabels.map((l) => (l === undefined ? -1 : numeric ? Number(l) : classes.indexOf(l)));
-  return listSource(files, labels, classes, path, base);
+  return listSource(access, files, labels, classes, path, base, (i) => `The image on line ${lineOf[i]} of "${path}"`);
 }
 
-function listSource(files: string[], labels: number[], classes: string[], spec: string, root: string): DatasetSource {
-  const sizes = files.map((f) => {
-    try {
-      return statSync(f).size;
-    } catch {
-      throw new ConvLensError('INPUT_UNREADABLE', `Cannot read image "${f}": no such file.`, 'Check the paths in the list (relative paths are from the list file\'s folder).');
-    }
-  });
+/**
+ * Images by path. `nameOf` is how messages refer to image i (for a list file: by line, as the
+ * path is the file's content).
+ */
+function listSource(access: FileAccess, files: string[], labels: number[], classes: string[], spec: string, root: string, nameOf: (i: number) => string = (i) => `Image "${files[i]}"`): DatasetSource {
+  const sizes = files.map((f, i) => access.file(f, nameOf(i)).size);
   const fingerprint = hash(files.flatMap((f, i) => [relative(root, f), sizes[i]!, labels[i]!]));
   const decode = async (i: number, prep: Preprocessing): Promise<{ tensor: Float32Array; display: RawImage }> => {
-    const r = await preprocessImage(readFileSync(files[i]!), prep, `"${files[i]}"`);
+    const name = nameOf(i);
+    const r = await preprocessImage(access.read(files[i]!, name), prep, name[0]!.toLowerCase() + name.slice(1));
     return { tensor: r.tensor.data as Float32Array, display: r.display };
   };
   return {

@@ -13,7 +13,9 @@ export type ErrorCode =
   | 'INPUT_UNREADABLE'
   | 'INVALID_ARGUMENT'
   | 'RUNTIME_FAILURE'
-  | 'CANCELLED';
+  | 'CANCELLED'
+  /** a path or request the caller may not use (outside the studio's data folders, another origin) */
+  | 'FORBIDDEN';
 
 export class ConvLensError extends Error {
   readonly code: ErrorCode;

@@ -15,6 +15,23 @@ export interface RawImage {
 const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff', '.avif'];
 export const isImagePath = (p: string): boolean => IMAGE_EXTENSIONS.some((e) => p.toLowerCase().endsWith(e));
 
+/**
+ * Why an image did not decode, in our words: the decoder's own message can quote the bytes it
+ * choked on (text chunks, SVG source, a file that is no image at all), and errors never show
+ * file contents. The decoder's message stays on `cause`.
+ */
+function decodeFailure(source: string, e: unknown): ConvLensError {
+  const m = (e as Error)?.message ?? '';
+  const why = /unsupported image format|not a known/i.test(m)
+    ? 'it is not in a supported image format'
+    : /pixel limit/i.test(m)
+      ? 'it has more pixels than the decoder accepts'
+      : /premature|truncat|end of (input|file|data)|corrupt|crc|invalid|bad/i.test(m)
+        ? 'the data is truncated or corrupt'
+        : 'the decoder refused it';
+  return new ConvLensError('INPUT_UNREADABLE', `Cannot decode ${source} as an image: ${why}.`, 'Use a PNG, JPEG or WebP file (or a preprocessed .npy tensor).', { cause: e });
+}
+
 /** Decodes image bytes (PNG, JPEG, WebP, ...) with sharp, as RGB or gray. */
 export async function decodeImage(bytes: Uint8Array, source: string, channels: 1 | 3 = 3): Promise<RawImage> {
   try {
@@ -23,7 +40,7 @@ export async function decodeImage(bytes: Uint8Array, source: string, channels: 1
     const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
     return { width: info.width, height: info.height, channels: info.channels === 1 ? 1 : 3, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
   } catch (e) {
-    throw new ConvLensError('INPUT_UNREADABLE', `Cannot decode ${source} as an image: ${(e as Error).message}.`, 'Use a PNG, JPEG or WebP file (or a preprocessed .npy tensor).', { cause: e });
+    throw decodeFailure(source, e);
   }
 }
 
@@ -62,7 +79,7 @@ export async function preprocessImage(bytes: Uint8Array, prep: Preprocessing, so
     resized = { width: info.width, height: info.height, channels: info.channels === 1 ? 1 : 3, data: new Uint8Array(data) };
   } catch (e) {
     if (e instanceof ConvLensError) throw e;
-    throw new ConvLensError('INPUT_UNREADABLE', `Cannot decode ${source} as an image: ${(e as Error).message}.`, 'Use a PNG, JPEG or WebP file (or a preprocessed .npy tensor).', { cause: e });
+    throw decodeFailure(source, e);
   }
   return { tensor: rawToTensor(resized, prep), display: resized };
 }

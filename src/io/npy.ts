@@ -40,16 +40,17 @@ export function parseNpy(bytes: Uint8Array, source = 'the .npy file'): Tensor {
   const descr = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || !fortran || shapeText === undefined) throw bad(`unparseable header ${JSON.stringify(header.trim())}`);
+  // Messages name what is wrong, never the header text itself (errors do not quote file contents).
+  if (!descr || !fortran || shapeText === undefined) throw bad('the header has no descr, fortran_order and shape entries');
   if (fortran === 'True') throw bad('Fortran-ordered arrays are not supported (use numpy.ascontiguousarray)');
   const dtype = DESCR_TO_DTYPE[descr === '<b1' ? '|b1' : descr];
-  if (!dtype) throw bad(`unsupported dtype '${descr}' (big-endian or non-numeric)`);
+  if (!dtype) throw bad(`unsupported dtype${/^[<>|=][a-zA-Z]\d{0,2}$/.test(descr) ? ` '${descr}'` : ''} (big-endian or non-numeric)`);
   const dims = shapeText
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
     .map(Number);
-  if (dims.some((d) => !Number.isInteger(d) || d < 0)) throw bad(`bad shape (${shapeText})`);
+  if (dims.some((d) => !Number.isInteger(d) || d < 0)) throw bad('the shape is not a tuple of sizes');
   const count = dims.reduce((a, b) => a * b, 1);
   const data = allocate(dtype, count);
   const need = data.byteLength;

@@ -9,9 +9,12 @@ import { writeMetadata } from './metadata.js';
 import { Model } from './model.js';
 import { courseCnn, FASHION_MNIST_LABELS } from './zoo/index.js';
 
-/** Loads an .onnx file (with external-data files beside it) as a Model. */
-export function loadModelFile(path: string, engine: Engine): Model {
-  const bytes = readFileOrExplain(path, 'model file');
+/**
+ * Loads an .onnx file (with external-data files beside it) as a Model. `read` reads the model
+ * and its external-data files (default: any file; the studio passes its checked reader).
+ */
+export function loadModelFile(path: string, engine: Engine, read?: (path: string, what: string) => Uint8Array): Model {
+  const bytes = read ? read(path, `Model file "${path}"`) : readFileOrExplain(path, 'model file');
   const folder = dirname(path);
   const files = new Map<string, Uint8Array>(); // one read per external-data file, not per tensor
   const graph = decodeModel(bytes, {
@@ -19,7 +22,8 @@ export function loadModelFile(path: string, engine: Engine): Model {
     readExternal: (location) => {
       if (isAbsolute(location) || normalize(location).startsWith('..')) throw new Error('external-data locations must stay inside the model folder');
       let data = files.get(location);
-      if (!data) files.set(location, (data = readFileSync(join(folder, location))));
+      const file = join(folder, location);
+      if (!data) files.set(location, (data = read ? read(file, `External data "${location}" of model "${path}"`) : readFileSync(file)));
       return data;
     },
   });

@@ -4,10 +4,12 @@ import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
 import type { JobEvent } from '../../src/interfaces/server/jobs.js';
+import { pageInject } from '../server/page-inject.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const engine = new Engine(nodeBackend(), { threads: 2 });
 let studio: Studio;
+const inject = pageInject(() => studio);
 
 beforeAll(async () => {
   studio = await createStudio({ engine, webDir: join(root, 'no-such-web-dir') });
@@ -38,7 +40,7 @@ interface Frame {
 
 describe('diffusion routes', () => {
   it('GET /api/diffusion describes the built-in denoiser', async () => {
-    const r = await studio.app.inject({ method: 'GET', url: '/api/diffusion' });
+    const r = await inject({ method: 'GET', url: '/api/diffusion' });
     expect(r.statusCode).toBe(200);
     const body = r.json();
     expect(body.models[0]).toMatchObject({ id: 'builtin', kind: 'class-conditional', imageSize: [28, 28], channels: 1 });
@@ -47,7 +49,7 @@ describe('diffusion routes', () => {
   });
 
   it('POST /api/diffusion/sample runs a job whose progress carries live previews and whose result has every frame, the images and a GIF', async () => {
-    const r = await studio.app.inject({ method: 'POST', url: '/api/diffusion/sample', payload: { prompt: 'sandals', negativePrompt: 'sneaker', steps: 20, guidanceScale: 3, seed: 5, count: 3, previewEvery: 4 } });
+    const r = await inject({ method: 'POST', url: '/api/diffusion/sample', payload: { prompt: 'sandals', negativePrompt: 'sneaker', steps: 20, guidanceScale: 3, seed: 5, count: 3, previewEvery: 4 } });
     expect(r.statusCode).toBe(202);
     const events = await follow(r.json().job);
     const last = events[events.length - 1]!;
@@ -65,24 +67,24 @@ describe('diffusion routes', () => {
   });
 
   it('answers 400 with the known prompts for a prompt it cannot map, and validates the body', async () => {
-    const r = await studio.app.inject({ method: 'POST', url: '/api/diffusion/sample', payload: { prompt: 'spaceship' } });
+    const r = await inject({ method: 'POST', url: '/api/diffusion/sample', payload: { prompt: 'spaceship' } });
     expect(r.statusCode).toBe(400);
     expect(r.json().error.message).toContain('Cannot map the prompt "spaceship"');
     expect(r.json().error.hint).toContain('"T-shirt/top"');
-    const neg = await studio.app.inject({ method: 'POST', url: '/api/diffusion/sample', payload: { prompt: 'bag', negativePrompt: 'unicorn' } });
+    const neg = await inject({ method: 'POST', url: '/api/diffusion/sample', payload: { prompt: 'bag', negativePrompt: 'unicorn' } });
     expect(neg.json().error.message).toContain('negative prompt "unicorn"');
-    const bad = await studio.app.inject({ method: 'POST', url: '/api/diffusion/sample', payload: { prompt: 'bag', steps: 0 } });
+    const bad = await inject({ method: 'POST', url: '/api/diffusion/sample', payload: { prompt: 'bag', steps: 0 } });
     expect(bad.statusCode).toBe(400);
-    const unknown = await studio.app.inject({ method: 'POST', url: '/api/diffusion/sample', payload: { prompt: 'bag', model: 'sd' } });
+    const unknown = await inject({ method: 'POST', url: '/api/diffusion/sample', payload: { prompt: 'bag', model: 'sd' } });
     expect(unknown.statusCode).toBe(404);
   });
 
   it('a running sampling job can be cancelled', async () => {
-    const r = await studio.app.inject({ method: 'POST', url: '/api/diffusion/sample', payload: { prompt: 'coat', steps: 1000, count: 16, guidanceScale: 3 } });
+    const r = await inject({ method: 'POST', url: '/api/diffusion/sample', payload: { prompt: 'coat', steps: 1000, count: 16, guidanceScale: 3 } });
     const id = r.json().job;
     const done = follow(id);
     await new Promise((res) => setTimeout(res, 300));
-    await studio.app.inject({ method: 'DELETE', url: `/api/jobs/${id}` });
+    await inject({ method: 'DELETE', url: `/api/jobs/${id}` });
     const events = await done;
     expect(events[events.length - 1]!.type).toBe('cancelled');
   });

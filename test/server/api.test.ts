@@ -10,10 +10,12 @@ import { courseCnn } from '../../src/models/zoo/index.js';
 import { throwIfCancelled } from '../../src/methods/jobs.js';
 import { Model } from '../../src/models/model.js';
 import { predict } from '../../src/methods/predict.js';
+import { pageInject } from './page-inject.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const engine = new Engine(nodeBackend(), { threads: 2 });
 let studio: Studio;
+const inject = pageInject(() => studio);
 
 function multipart(filename: string, bytes: Uint8Array, type = 'application/octet-stream'): { payload: Buffer; headers: Record<string, string> } {
   const boundary = '----convlens-test-boundary';
@@ -32,7 +34,7 @@ afterAll(async () => {
 
 describe('models', () => {
   it('lists the built-in model with its metadata', async () => {
-    const r = await studio.app.inject({ method: 'GET', url: '/api/models' });
+    const r = await inject({ method: 'GET', url: '/api/models' });
     expect(r.statusCode).toBe(200);
     const builtin = r.json().models.find((m: { id: string }) => m.id === 'builtin');
     expect(builtin.input.shape).toEqual(['N', 1, 28, 28]);
@@ -41,7 +43,7 @@ describe('models', () => {
   });
 
   it('returns the summary with receptive fields', async () => {
-    const r = await studio.app.inject({ method: 'GET', url: '/api/models/builtin/summary' });
+    const r = await inject({ method: 'GET', url: '/api/models/builtin/summary' });
     expect(r.statusCode).toBe(200);
     const s = r.json();
     expect(s.totalParams).toBe(98442);
@@ -50,7 +52,7 @@ describe('models', () => {
   });
 
   it('returns first-layer filters as a tensor', async () => {
-    const r = await studio.app.inject({ method: 'GET', url: '/api/models/builtin/filters' });
+    const r = await inject({ method: 'GET', url: '/api/models/builtin/filters' });
     expect(r.statusCode).toBe(200);
     const f = r.json();
     expect(f.layer).toBe('conv1');
@@ -60,22 +62,22 @@ describe('models', () => {
   });
 
   it('accepts an ONNX upload and serves predictions from it', async () => {
-    const r = await studio.app.inject({ method: 'POST', url: '/api/models', ...multipart('tiny.onnx', encodeModel(courseCnn(7))) });
+    const r = await inject({ method: 'POST', url: '/api/models', ...multipart('tiny.onnx', encodeModel(courseCnn(7))) });
     expect(r.statusCode).toBe(201);
     const id = r.json().id as string;
-    const p = await studio.app.inject({ method: 'POST', url: '/api/predict', payload: { model: id, image: 'fashion-mnist/bag-test18.png', k: 2 } });
+    const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: id, image: 'fashion-mnist/bag-test18.png', k: 2 } });
     expect(p.statusCode).toBe(200);
     expect(p.json().top).toHaveLength(2);
   });
 
   it('rejects a file that is not ONNX (415), a corrupt ONNX file (422) and a too large one (413)', async () => {
-    const notOnnx = await studio.app.inject({ method: 'POST', url: '/api/models', ...multipart('notes.onnx', new TextEncoder().encode('{"hello": "this is json, not a model"}')) });
+    const notOnnx = await inject({ method: 'POST', url: '/api/models', ...multipart('notes.onnx', new TextEncoder().encode('{"hello": "this is json, not a model"}')) });
     expect(notOnnx.statusCode).toBe(415);
     const full = encodeModel(courseCnn(1));
-    const corrupt = await studio.app.inject({ method: 'POST', url: '/api/models', ...multipart('cut.onnx', full.subarray(0, full.length >> 1)) });
+    const corrupt = await inject({ method: 'POST', url: '/api/models', ...multipart('cut.onnx', full.subarray(0, full.length >> 1)) });
     expect(corrupt.statusCode).toBe(422);
     expect(corrupt.json().error.message).toContain('cut.onnx');
-    const big = await studio.app.inject({ method: 'POST', url: '/api/models', ...multipart('big.onnx', new Uint8Array(5 * 1024 * 1024).fill(8)) });
+    const big = await inject({ method: 'POST', url: '/api/models', ...multipart('big.onnx', new Uint8Array(5 * 1024 * 1024).fill(8)) });
     expect(big.statusCode).toBe(413);
   });
 
@@ -84,15 +86,15 @@ describe('models', () => {
     b.strict = false;
     const x = b.input('x', 'float32', ['N', 1, 8, 8]);
     b.output(b.op('FancyPool', [x], {}, { name: 'mystery_pool', outputs: ['y'], domain: 'com.example' }));
-    const r = await studio.app.inject({ method: 'POST', url: '/api/models', ...multipart('odd.onnx', encodeModel(b.graph)) });
+    const r = await inject({ method: 'POST', url: '/api/models', ...multipart('odd.onnx', encodeModel(b.graph)) });
     expect(r.statusCode).toBe(422);
     expect(r.json().error.message).toMatch(/FancyPool.*mystery_pool/);
-    const health = await studio.app.inject({ method: 'GET', url: '/api/health' });
+    const health = await inject({ method: 'GET', url: '/api/health' });
     expect(health.json().ok).toBe(true);
   });
 
   it('404s an unknown model id with a hint', async () => {
-    const r = await studio.app.inject({ method: 'GET', url: '/api/models/nope/summary' });
+    const r = await inject({ method: 'GET', url: '/api/models/nope/summary' });
     expect(r.statusCode).toBe(404);
     expect(r.json().error.hint).toContain('/api/models');
   });
@@ -100,33 +102,33 @@ describe('models', () => {
 
 describe('images', () => {
   it('lists samples in groups and serves their bytes', async () => {
-    const r = await studio.app.inject({ method: 'GET', url: '/api/images' });
+    const r = await inject({ method: 'GET', url: '/api/images' });
     const list = r.json().images as { id: string; group: string; url: string }[];
     expect(new Set(list.map((i) => i.group))).toEqual(new Set(['fashion-mnist', 'photos', 'textures']));
-    const img = await studio.app.inject({ method: 'GET', url: list[0]!.url });
+    const img = await inject({ method: 'GET', url: list[0]!.url });
     expect(img.statusCode).toBe(200);
     expect(img.headers['content-type']).toMatch(/^image\//);
   });
 
   it('accepts a PNG upload, checks the type by content and the size', async () => {
     const png = readFileSync(join(root, 'samples', 'fashion-mnist', 'coat-test6.png'));
-    const ok = await studio.app.inject({ method: 'POST', url: '/api/images', ...multipart('coat.png', png, 'image/png') });
+    const ok = await inject({ method: 'POST', url: '/api/images', ...multipart('coat.png', png, 'image/png') });
     expect(ok.statusCode).toBe(201);
-    const disguised = await studio.app.inject({ method: 'POST', url: '/api/images', ...multipart('evil.png', new TextEncoder().encode('#!/bin/sh\necho not an image\n'), 'image/png') });
+    const disguised = await inject({ method: 'POST', url: '/api/images', ...multipart('evil.png', new TextEncoder().encode('#!/bin/sh\necho not an image\n'), 'image/png') });
     expect(disguised.statusCode).toBe(415);
-    const big = await studio.app.inject({ method: 'POST', url: '/api/images', ...multipart('huge.png', Buffer.concat([png, Buffer.alloc(70 * 1024)]), 'image/png') });
+    const big = await inject({ method: 'POST', url: '/api/images', ...multipart('huge.png', Buffer.concat([png, Buffer.alloc(70 * 1024)]), 'image/png') });
     expect(big.statusCode).toBe(413);
   });
 
   it('does not serve files outside the studio data', async () => {
-    const r = await studio.app.inject({ method: 'GET', url: `/api/image?id=${encodeURIComponent('../../package.json')}` });
+    const r = await inject({ method: 'GET', url: `/api/image?id=${encodeURIComponent('../../package.json')}` });
     expect(r.statusCode).toBe(404);
   });
 });
 
 describe('inspecting', () => {
   it('predicts top-k with probabilities and returns the input as the model sees it', async () => {
-    const r = await studio.app.inject({ method: 'POST', url: '/api/predict', payload: { model: 'builtin', image: 'fashion-mnist/trouser-test2.png', k: 3 } });
+    const r = await inject({ method: 'POST', url: '/api/predict', payload: { model: 'builtin', image: 'fashion-mnist/trouser-test2.png', k: 3 } });
     expect(r.statusCode).toBe(200);
     const { top, input } = r.json();
     expect(top).toHaveLength(3);
@@ -135,7 +137,7 @@ describe('inspecting', () => {
   });
 
   it('returns activations of the named layers', async () => {
-    const r = await studio.app.inject({ method: 'POST', url: '/api/activations', payload: { model: 'builtin', image: 'photos/coffee.png', layers: ['relu1', 'pool3'] } });
+    const r = await inject({ method: 'POST', url: '/api/activations', payload: { model: 'builtin', image: 'photos/coffee.png', layers: ['relu1', 'pool3'] } });
     expect(r.statusCode).toBe(200);
     const layers = r.json().layers;
     expect(layers.map((l: { values: { dims: number[] } }) => l.values.dims)).toEqual([[1, 16, 28, 28], [1, 64, 3, 3]]);
@@ -145,36 +147,36 @@ describe('inspecting', () => {
 
   it('sends cross-origin isolation headers (the engine worker needs them for threads)', async () => {
     for (const url of ['/', '/api/health']) {
-      const r = await studio.app.inject({ method: 'GET', url });
+      const r = await inject({ method: 'GET', url });
       expect(r.headers['cross-origin-opener-policy'], url).toBe('same-origin');
       expect(r.headers['cross-origin-embedder-policy'], url).toBe('require-corp');
     }
   });
 
   it('serves the model as ONNX and the preprocessed input, from which a client predicts what the server predicts', async () => {
-    const onnx = await studio.app.inject({ method: 'GET', url: '/api/models/builtin/onnx' });
+    const onnx = await inject({ method: 'GET', url: '/api/models/builtin/onnx' });
     expect(onnx.statusCode).toBe(200);
     expect(onnx.headers['content-disposition']).toMatch(/\.onnx"$/);
     const model = Model.fromOnnxGraph(decodeModel(new Uint8Array(onnx.rawPayload), { source: 'GET /api/models/builtin/onnx' }), engine);
     expect(model.labels[8]).toBe('Bag');
-    const input = await studio.app.inject({ method: 'POST', url: '/api/input', payload: { model: 'builtin', image: 'fashion-mnist/bag-test18.png' } });
+    const input = await inject({ method: 'POST', url: '/api/input', payload: { model: 'builtin', image: 'fashion-mnist/bag-test18.png' } });
     expect(input.statusCode).toBe(200);
     const wire = input.json().tensor as { dims: number[]; data: string };
     expect(wire.dims).toEqual([1, 1, 28, 28]);
     const x = { dtype: 'float32' as const, dims: wire.dims, data: new Float32Array(Buffer.from(wire.data, 'base64').buffer.slice(0)) };
     const mine = (await predict(model, x, 3)).predictions[0]!.top;
-    const theirs = (await studio.app.inject({ method: 'POST', url: '/api/predict', payload: { model: 'builtin', image: 'fashion-mnist/bag-test18.png', k: 3 } })).json().top as { index: number; logit: number }[];
+    const theirs = (await inject({ method: 'POST', url: '/api/predict', payload: { model: 'builtin', image: 'fashion-mnist/bag-test18.png', k: 3 } })).json().top as { index: number; logit: number }[];
     expect(mine.map((t) => t.index)).toEqual(theirs.map((t) => t.index));
     // the same engine and kernels on both sides: the logits agree exactly
     expect(mine.map((t) => t.logit)).toEqual(theirs.map((t) => t.logit));
-    expect((await studio.app.inject({ method: 'GET', url: '/api/models/nope/onnx' })).statusCode).toBe(404);
-    expect((await studio.app.inject({ method: 'POST', url: '/api/input', payload: { model: 'builtin' } })).statusCode).toBe(400);
+    expect((await inject({ method: 'GET', url: '/api/models/nope/onnx' })).statusCode).toBe(404);
+    expect((await inject({ method: 'POST', url: '/api/input', payload: { model: 'builtin' } })).statusCode).toBe(400);
   });
 
   it('validates bodies and names unknown layers', async () => {
-    const missing = await studio.app.inject({ method: 'POST', url: '/api/predict', payload: { image: 'photos/coffee.png' } });
+    const missing = await inject({ method: 'POST', url: '/api/predict', payload: { image: 'photos/coffee.png' } });
     expect(missing.statusCode).toBe(400);
-    const layer = await studio.app.inject({ method: 'POST', url: '/api/activations', payload: { model: 'builtin', image: 'photos/coffee.png', layers: ['conv9'] } });
+    const layer = await inject({ method: 'POST', url: '/api/activations', payload: { model: 'builtin', image: 'photos/coffee.png', layers: ['conv9'] } });
     expect(layer.statusCode).toBe(404);
     expect(layer.json().error.hint).toMatch(/conv1/);
   });
@@ -183,8 +185,8 @@ describe('inspecting', () => {
     const ids = ['fashion-mnist/bag-test18.png', 'fashion-mnist/coat-test6.png', 'photos/chelsea.png', 'photos/rocket.jpg', 'textures/brick.png'];
     const results = await Promise.all(
       ids.flatMap((image) => [
-        studio.app.inject({ method: 'POST', url: '/api/predict', payload: { model: 'builtin', image } }),
-        studio.app.inject({ method: 'POST', url: '/api/activations', payload: { model: 'builtin', image, layers: ['relu3'] } }),
+        inject({ method: 'POST', url: '/api/predict', payload: { model: 'builtin', image } }),
+        inject({ method: 'POST', url: '/api/activations', payload: { model: 'builtin', image, layers: ['relu3'] } }),
       ]),
     );
     expect(results.map((r) => r.statusCode)).toEqual(new Array(10).fill(200));
@@ -204,12 +206,12 @@ describe('jobs', () => {
       }
       return { answer: 42 };
     });
-    const r = await studio.app.inject({ method: 'GET', url: `/api/jobs/${id}/events` });
+    const r = await inject({ method: 'GET', url: `/api/jobs/${id}/events` });
     expect(r.headers['content-type']).toBe('text/event-stream');
     const events = r.body.split('\n\n').filter(Boolean).map((chunk) => JSON.parse(chunk.split('\n').find((l) => l.startsWith('data: '))!.slice(6)));
     expect(events.filter((e) => e.type === 'progress').length).toBeGreaterThanOrEqual(1);
     expect(events.at(-1)).toEqual({ type: 'result', result: { answer: 42 } });
-    expect((await studio.app.inject({ method: 'GET', url: `/api/jobs/${id}` })).json().state).toBe('done');
+    expect((await inject({ method: 'GET', url: `/api/jobs/${id}` })).json().state).toBe('done');
   });
 
   it('cancels a running job between steps, and the server keeps answering meanwhile', async () => {
@@ -221,11 +223,11 @@ describe('jobs', () => {
         await new Promise((r) => setTimeout(r, 20));
       }
     });
-    const events = studio.app.inject({ method: 'GET', url: `/api/jobs/${id}/events` });
+    const events = inject({ method: 'GET', url: `/api/jobs/${id}/events` });
     await new Promise((r) => setTimeout(r, 100));
-    const health = await studio.app.inject({ method: 'GET', url: '/api/health' });
+    const health = await inject({ method: 'GET', url: '/api/health' });
     expect(health.json().jobsRunning).toBe(1);
-    const del = await studio.app.inject({ method: 'DELETE', url: `/api/jobs/${id}` });
+    const del = await inject({ method: 'DELETE', url: `/api/jobs/${id}` });
     expect(del.json()).toEqual({ cancelled: true });
     const body = (await events).body;
     expect(body).toContain('event: cancelled');
@@ -238,7 +240,7 @@ describe('jobs', () => {
     const id = studio.jobs.start('broken', async () => {
       throw new Error('boom');
     });
-    const r = await studio.app.inject({ method: 'GET', url: `/api/jobs/${id}/events` });
+    const r = await inject({ method: 'GET', url: `/api/jobs/${id}/events` });
     expect(r.body).toContain('event: error');
     expect(r.body).toContain('boom');
   });

@@ -10,6 +10,7 @@ import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { handGraph, node } from '../support/onnx-files.js';
 import { parseNpy } from '../../src/io/npy.js';
 import type { Tensor } from '../../src/engine/tensor.js';
+import { TOKEN_HEADER } from '../../src/interfaces/server/access.js';
 
 const ui = studioInChromium({ timeout: 20_000 });
 
@@ -29,8 +30,9 @@ interface SummaryRow {
   receptiveField?: Rf;
 }
 
+// The test's own calls are a script's: they carry the studio's token (a browser page sends Origin instead).
 async function api<T>(path: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(ui.base + path, init);
+  const res = await fetch(ui.base + path, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), [TOKEN_HEADER]: ui.studio.access.token } });
   expect(res.ok, `${path} answered ${res.status}`).toBe(true);
   return (await res.json()) as T;
 }

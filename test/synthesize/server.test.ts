@@ -5,9 +5,11 @@ import { createStudio } from '../../src/interfaces/server/app.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { decodeModel } from '../../src/engine/onnx/codec.js';
+import { pageInject } from '../server/page-inject.js';
 
 const engine = new Engine(nodeBackend(), { threads: 2 });
 const studio = await createStudio({ engine, webDir: '/nonexistent' });
+const inject = pageInject(() => studio);
 afterAll(async () => {
   await studio.app.close();
   await engine.dispose();
@@ -22,13 +24,13 @@ interface Result {
 }
 
 async function start(kind: string, payload: unknown): Promise<string> {
-  const r = await studio.app.inject({ method: 'POST', url: `/api/synthesize/${kind}`, payload: payload as Record<string, unknown> });
+  const r = await inject({ method: 'POST', url: `/api/synthesize/${kind}`, payload: payload as Record<string, unknown> });
   expect(r.statusCode, r.body).toBe(202);
   return (r.json() as { job: string }).job;
 }
 
 async function events(id: string): Promise<{ type: string; result?: Result; error?: { message: string } }[]> {
-  const r = await studio.app.inject({ method: 'GET', url: `/api/jobs/${id}/events` });
+  const r = await inject({ method: 'GET', url: `/api/jobs/${id}/events` });
   return r.body.split('\n\n').filter(Boolean).map((chunk) => JSON.parse(chunk.split('\n').find((l) => l.startsWith('data: '))!.slice(6)));
 }
 
@@ -65,23 +67,23 @@ describe('POST /api/synthesize/:kind', () => {
     const tr = await result('style-train', { styles: [{ image: 'textures/brick.png', name: 'brick' }, { image: 'photos/coffee.png', name: 'coffee' }], images: ['photos/rocket.jpg'], params: { steps: 3, size: 16, width: 2, blocks: 1 } });
     const id = tr.summary['net'] as string;
     expect(tr.images.map((i) => i.label)).toEqual(['brick', 'coffee']);
-    const list = (await studio.app.inject({ method: 'GET', url: '/api/style-nets' })).json() as { nets: { id: string; styles: string[] }[] };
+    const list = (await inject({ method: 'GET', url: '/api/style-nets' })).json() as { nets: { id: string; styles: string[] }[] };
     expect(list.nets.find((n) => n.id === id)!.styles).toEqual(['brick', 'coffee']);
     const f = await result('fast-style', { image: 'photos/chelsea.png', net: id, params: { weights: [0.5, 0.5], maxSide: 64 } });
     expect(f.images[1]!.label).toBe('0.5 brick + 0.5 coffee');
-    const onnx = await studio.app.inject({ method: 'GET', url: `/api/style-nets/${id}/onnx` });
+    const onnx = await inject({ method: 'GET', url: `/api/style-nets/${id}/onnx` });
     expect(decodeModel(onnx.rawPayload).inputs.map((i) => i.name)).toEqual(['image', 'style']);
   });
 
   it('rejects bad requests before starting a job', async () => {
-    const unknownKind = await studio.app.inject({ method: 'POST', url: '/api/synthesize/paint', payload: {} });
+    const unknownKind = await inject({ method: 'POST', url: '/api/synthesize/paint', payload: {} });
     expect(unknownKind.statusCode).toBe(400);
-    const noImage = await studio.app.inject({ method: 'POST', url: '/api/synthesize/adversarial', payload: { model: 'builtin' } });
+    const noImage = await inject({ method: 'POST', url: '/api/synthesize/adversarial', payload: { model: 'builtin' } });
     expect(noImage.statusCode).toBe(400);
     expect(noImage.json().error.message).toMatch(/needs an image/);
-    const badImage = await studio.app.inject({ method: 'POST', url: '/api/synthesize/dream', payload: { model: 'builtin', image: 'photos/nope.png' } });
+    const badImage = await inject({ method: 'POST', url: '/api/synthesize/dream', payload: { model: 'builtin', image: 'photos/nope.png' } });
     expect(badImage.statusCode).toBe(404);
-    const noNet = await studio.app.inject({ method: 'POST', url: '/api/synthesize/fast-style', payload: { image: 'photos/chelsea.png', net: 'missing' } });
+    const noNet = await inject({ method: 'POST', url: '/api/synthesize/fast-style', payload: { image: 'photos/chelsea.png', net: 'missing' } });
     expect(noNet.statusCode).toBe(404);
     const failing = await events(await start('featviz', { model: 'builtin', params: { objective: 'channel:relu3:999', steps: 2 } }));
     expect(failing.at(-1)!.type).toBe('error');
@@ -91,7 +93,7 @@ describe('POST /api/synthesize/:kind', () => {
   it('a long job stops when cancelled', async () => {
     const id = await start('featviz', { model: 'builtin', params: { objective: 'class:*', steps: 4000 } });
     await new Promise((r) => setTimeout(r, 700));
-    await studio.app.inject({ method: 'DELETE', url: `/api/jobs/${id}` });
+    await inject({ method: 'DELETE', url: `/api/jobs/${id}` });
     const ev = await events(id);
     expect(ev.at(-1)!.type).toBe('cancelled');
   });

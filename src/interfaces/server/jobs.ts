@@ -30,6 +30,8 @@ interface Job {
   events: JobEvent[];
   listeners: Set<(e: JobEvent) => void>;
   created: number;
+  /** what the job holds (uploads it runs on), let go when it ends */
+  holds: (() => void)[];
 }
 
 /**
@@ -43,19 +45,25 @@ export class JobManager {
   constructor(
     private readonly keepMs = 10 * 60_000,
     private readonly maxRunning = 4,
+    /** finished jobs kept for late subscribers (their results can be megabytes) */
+    private readonly maxKept = 64,
   ) {}
 
   running(): number {
     return [...this.jobs.values()].filter((j) => j.state === 'running').length;
   }
 
-  /** Starts `work` in the background and returns the job id at once. */
-  start(kind: string, work: (options: JobOptions) => Promise<unknown>): string {
+  /**
+   * Starts `work` in the background and returns the job id at once. `holds` are released when
+   * the job ends (pins on the uploads it uses, so they are not evicted under it).
+   */
+  start(kind: string, work: (options: JobOptions) => Promise<unknown>, holds: (() => void)[] = []): string {
     this.expire();
     if (this.running() >= this.maxRunning) {
+      for (const release of holds) release();
       throw new ConvLensError('INVALID_ARGUMENT', `${this.running()} jobs are already running.`, 'Wait for one to finish or cancel it.');
     }
-    const job: Job = { id: randomUUID(), kind, state: 'running', controller: new AbortController(), events: [], listeners: new Set(), created: Date.now() };
+    const job: Job = { id: randomUUID(), kind, state: 'running', controller: new AbortController(), events: [], listeners: new Set(), created: Date.now(), holds };
     this.jobs.set(job.id, job);
     let lastProgress = 0;
     const options: JobOptions = {
@@ -119,12 +127,23 @@ export class JobManager {
 
   private finish(job: Job, state: JobState, e: JobEvent): void {
     job.state = state;
+    for (const release of job.holds.splice(0)) release();
     this.emit(job, e);
     job.listeners.clear();
+    this.expire();
   }
 
   private expire(): void {
     const cutoff = Date.now() - this.keepMs;
     for (const [id, j] of this.jobs) if (j.state !== 'running' && j.created < cutoff) this.jobs.delete(id);
+    // Past the cap, the oldest finished jobs go first (the map iterates in start order).
+    let finished = [...this.jobs.values()].filter((j) => j.state !== 'running').length;
+    for (const [id, j] of this.jobs) {
+      if (finished <= this.maxKept) break;
+      if (j.state !== 'running') {
+        this.jobs.delete(id);
+        finished--;
+      }
+    }
   }
 }

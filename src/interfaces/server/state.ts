@@ -9,6 +9,7 @@ import type { Tensor } from '../../engine/tensor.js';
 import { preprocessImage, type RawImage } from '../../io/image.js';
 import { loadBuiltinModel, loadModelFile } from '../../models/load.js';
 import { Model } from '../../models/model.js';
+import { toId } from './ids.js';
 import { toApiError, type ApiError } from './jobs.js';
 
 export interface ModelEntry {
@@ -28,11 +29,107 @@ export interface ImageEntry {
   bytes: Uint8Array;
 }
 
+const INPUT_CACHE_BYTES = 128 << 20;
+
+/** How many uploads a registry keeps, and how many bytes they may hold together. */
+export interface UploadCaps {
+  count: number;
+  bytes: number;
+}
+
+/**
+ * The bookkeeping behind upload caps: the least recently used upload goes first when a new one
+ * needs room, except uploads a running job holds (pins). Built-in models, models given at start
+ * and sample images are not uploads and stay.
+ */
+export class UploadShelf {
+  private readonly items = new Map<string, { bytes: number; used: number; pins: number }>();
+  private clock = 0;
+
+  constructor(
+    readonly caps: UploadCaps,
+    private readonly what: string,
+    private readonly drop: (id: string) => void,
+  ) {}
+
+  /** Evicts until an upload of `bytes` fits; refuses when what is left is held by running jobs. */
+  makeRoom(bytes: number): void {
+    if (bytes > this.caps.bytes) {
+      throw new ConvLensError('INVALID_ARGUMENT', `The ${this.what} is larger than all ${this.what}s may be together (${Math.round(this.caps.bytes / (1 << 20))} MB).`, `Upload a smaller ${this.what}.`);
+    }
+    for (;;) {
+      const total = [...this.items.values()].reduce((a, b) => a + b.bytes, 0);
+      if (this.items.size < this.caps.count && total + bytes <= this.caps.bytes) return;
+      let victim: string | undefined;
+      let oldest = Infinity;
+      for (const [id, it] of this.items) if (it.pins === 0 && it.used < oldest) [victim, oldest] = [id, it.used];
+      if (victim === undefined) {
+        throw new ConvLensError('INVALID_ARGUMENT', `No room for another ${this.what}: the ${this.items.size} uploaded ${this.what}s are all in use by running jobs.`, 'Wait for a job to finish or cancel it (DELETE /api/jobs/:id), then upload again.');
+      }
+      this.remove(victim);
+      this.drop(victim);
+    }
+  }
+
+  add(id: string, bytes: number): void {
+    this.items.set(id, { bytes, used: ++this.clock, pins: 0 });
+  }
+
+  has(id: string): boolean {
+    return this.items.has(id);
+  }
+
+  touch(id: string): void {
+    const it = this.items.get(id);
+    if (it) it.used = ++this.clock;
+  }
+
+  /** Holds an upload until the returned function is called (a running job uses it). */
+  pin(id: string): () => void {
+    const it = this.items.get(id);
+    if (!it) return () => undefined;
+    it.pins++;
+    let released = false;
+    return () => {
+      if (!released) it.pins--;
+      released = true;
+    };
+  }
+
+  pinned(id: string): boolean {
+    return (this.items.get(id)?.pins ?? 0) > 0;
+  }
+
+  remove(id: string): void {
+    this.items.delete(id);
+  }
+
+  stats(): { count: number; bytes: number; pinned: number } {
+    const all = [...this.items.values()];
+    return { count: all.length, bytes: all.reduce((a, b) => a + b.bytes, 0), pinned: all.filter((i) => i.pins > 0).length };
+  }
+}
+
+/** Why a registry entry cannot be deleted, or undefined when it can. */
+function undeletable(shelf: UploadShelf, what: string, id: string, source: string): ConvLensError | undefined {
+  if (!shelf.has(id)) return new ConvLensError('FORBIDDEN', `The ${what} "${id}" is not an upload (${source}) and cannot be deleted.`, `Only uploaded ${what}s can be deleted.`);
+  if (shelf.pinned(id)) return new ConvLensError('INVALID_ARGUMENT', `The ${what} "${id}" is in use by a running job.`, 'Cancel the job (DELETE /api/jobs/:id) or wait for it, then delete.');
+  return undefined;
+}
+
 /** Models the studio knows: the built-in one, one given at start, and uploads. */
 export class ModelRegistry {
   private readonly entries = new Map<string, ModelEntry>();
+  readonly uploads: UploadShelf;
+  /** called with a model that left the registry (caches keyed by it let go) */
+  onRemove: (model: Model) => void = () => undefined;
 
-  constructor(private readonly engine: Engine) {}
+  constructor(
+    private readonly engine: Engine,
+    caps: UploadCaps = { count: 8, bytes: 1 << 30 },
+  ) {
+    this.uploads = new UploadShelf(caps, 'model', (id) => this.forget(id));
+  }
 
   addBuiltin(): ModelEntry {
     return this.add({ id: 'builtin', name: 'Fashion-MNIST CNN (built-in)', source: 'builtin' }, () => loadBuiltinModel(this.engine));
@@ -42,8 +139,12 @@ export class ModelRegistry {
     return this.add({ id: randomUUID(), name: basename(path), source: 'path' }, () => loadModelFile(path, this.engine));
   }
 
+  /** An uploaded model; the least recently used upload leaves first when the caps are reached. */
   addUpload(name: string, bytes: Uint8Array): ModelEntry {
-    return this.add({ id: randomUUID(), name, source: 'upload' }, () => Model.fromOnnxGraph(decodeModel(bytes, { source: `"${name}"` }), this.engine, name.replace(/\.onnx$/i, '')));
+    this.uploads.makeRoom(bytes.byteLength);
+    const entry = this.add({ id: randomUUID(), name, source: 'upload' }, () => Model.fromOnnxGraph(decodeModel(bytes, { source: `"${name}"` }), this.engine, name.replace(/\.onnx$/i, '')));
+    this.uploads.add(entry.id, bytes.byteLength);
+    return entry;
   }
 
   list(): ModelEntry[] {
@@ -51,15 +152,37 @@ export class ModelRegistry {
   }
 
   get(id: string): ModelEntry | undefined {
+    this.uploads.touch(id);
     return this.entries.get(id);
   }
 
   /** The usable model for an id, or an error the API turns into 404/422. */
   require(id: string): Model {
-    const e = this.entries.get(id);
+    const e = this.get(id);
     if (!e) throw new ConvLensError('UNKNOWN_NAME', `No model with id "${id}".`, 'GET /api/models lists the models.');
     if (!e.model) throw new ConvLensError('MODEL_UNSUPPORTED', e.error?.message ?? 'The model could not be loaded.', e.error?.hint);
     return e.model;
+  }
+
+  /** Holds an uploaded model while a job runs on it (it is not evicted or deleted meanwhile). */
+  pin(id: string): () => void {
+    return this.uploads.pin(id);
+  }
+
+  /** Deletes an uploaded model (not the built-in one, not one in use). */
+  delete(id: string): void {
+    const e = this.entries.get(id);
+    if (!e) throw new ConvLensError('UNKNOWN_NAME', `No model with id "${id}".`, 'GET /api/models lists the models.');
+    const why = undeletable(this.uploads, 'model', id, e.source === 'builtin' ? 'the built-in model' : 'given when the studio started');
+    if (why) throw why;
+    this.uploads.remove(id);
+    this.forget(id);
+  }
+
+  private forget(id: string): void {
+    const model = this.entries.get(id)?.model;
+    this.entries.delete(id);
+    if (model) this.onRemove(model);
   }
 
   private add(entry: ModelEntry, load: () => Model): ModelEntry {
@@ -77,25 +200,34 @@ export class ModelRegistry {
   }
 }
 
-/** Images the studio can run: committed samples and uploads (kept in memory). */
+/** Images the studio can run: committed samples and uploads (kept in memory, capped). */
 export class ImageRegistry {
   private readonly entries = new Map<string, ImageEntry>();
   private readonly tensors = new Map<string, { tensor: Tensor; display: RawImage }>();
+  readonly uploads: UploadShelf;
+
+  constructor(caps: UploadCaps = { count: 256, bytes: 256 << 20 }) {
+    this.uploads = new UploadShelf(caps, 'image', (id) => this.forget(id));
+  }
 
   /** Registers every image in the sample folders (group = folder name). */
   addSamples(root: string): void {
-    for (const group of safeList(root)) {
-      for (const file of safeList(join(root, group)).sort()) {
+    for (const dir of safeList(root)) {
+      const group = toId(dir);
+      for (const file of safeList(join(root, dir)).sort()) {
         if (!/\.(png|jpe?g|webp)$/i.test(file)) continue;
-        const id = `${group}/${file}`;
-        this.entries.set(id, { id, name: file.replace(/\.\w+$/, ''), source: 'sample', group, bytes: readFileSync(join(root, group, file)) });
+        const id = `${group}/${toId(file)}`;
+        this.entries.set(id, { id, name: file.replace(/\.\w+$/, ''), source: 'sample', group, bytes: readFileSync(join(root, dir, file)) });
       }
     }
   }
 
+  /** An uploaded image; the least recently used upload leaves first when the caps are reached. */
   addUpload(name: string, bytes: Uint8Array): ImageEntry {
+    this.uploads.makeRoom(bytes.byteLength);
     const entry: ImageEntry = { id: `upload/${randomUUID()}`, name, source: 'upload', group: 'uploads', bytes };
     this.entries.set(entry.id, entry);
+    this.uploads.add(entry.id, bytes.byteLength);
     return entry;
   }
 
@@ -104,13 +236,38 @@ export class ImageRegistry {
   }
 
   get(id: string): ImageEntry | undefined {
+    this.uploads.touch(id);
     return this.entries.get(id);
   }
 
   require(id: string): ImageEntry {
-    const e = this.entries.get(id);
+    const e = this.get(id);
     if (!e) throw new ConvLensError('UNKNOWN_NAME', `No image with id "${id}".`, 'GET /api/images lists the images.');
     return e;
+  }
+
+  /** Holds an uploaded image while a job runs on it. */
+  pin(id: string): () => void {
+    return this.uploads.pin(id);
+  }
+
+  /** Deletes an uploaded image (not a sample, not one in use). */
+  delete(id: string): void {
+    if (!this.entries.has(id)) throw new ConvLensError('UNKNOWN_NAME', `No image with id "${id}".`, 'GET /api/images lists the images.');
+    const why = undeletable(this.uploads, 'image', id, 'a sample');
+    if (why) throw why;
+    this.uploads.remove(id);
+    this.forget(id);
+  }
+
+  /** Drops the cached inputs made for a model that left the studio. */
+  forgetModel(model: Model): void {
+    for (const key of [...this.tensors.keys()]) if (key.startsWith(`${model.id}|`)) this.tensors.delete(key);
+  }
+
+  private forget(id: string): void {
+    this.entries.delete(id);
+    for (const key of [...this.tensors.keys()]) if (key.endsWith(`|${id}`)) this.tensors.delete(key);
   }
 
   /** The image preprocessed for a model (cached per model and image). */
@@ -120,8 +277,15 @@ export class ImageRegistry {
     if (hit) return hit;
     const img = this.require(id);
     const prepared = await preprocessImage(img.bytes, model.meta.preprocessing, `image "${img.name}"`);
-    if (this.tensors.size > 256) this.tensors.delete(this.tensors.keys().next().value as string);
     this.tensors.set(key, prepared);
+    // Oldest first out, by count and by bytes (large inputs of large models add up fast).
+    const bytesOf = (p: { tensor: Tensor; display: RawImage }): number => p.tensor.data.byteLength + p.display.data.byteLength;
+    let bytes = [...this.tensors.values()].reduce((a, p) => a + bytesOf(p), 0);
+    while (this.tensors.size > 1 && (this.tensors.size > 256 || bytes > INPUT_CACHE_BYTES)) {
+      const oldest = this.tensors.keys().next().value as string;
+      bytes -= bytesOf(this.tensors.get(oldest)!);
+      this.tensors.delete(oldest);
+    }
     return prepared;
   }
 }

@@ -2,7 +2,7 @@
 // one the caller passes) and the dataset, both checked against the fingerprints in store.json.
 import { ConvLensError } from '../../engine/errors.js';
 import type { Engine } from '../../engine/runtime/engine.js';
-import { openSource, type DatasetSource } from '../../data/sources.js';
+import { openSource, type DatasetSource, type OpenSourceOptions } from '../../data/sources.js';
 import { loadModel } from '../../models/load.js';
 import type { Model } from '../../models/model.js';
 import { modelFingerprint } from './scan.js';
@@ -23,9 +23,9 @@ export function checkModel(store: DatasetStore, model: Model): void {
 }
 
 /** The dataset a store was made from, reopened (or `spec` instead of the recorded one). */
-export function storeSource(store: DatasetStore, spec?: string): DatasetSource {
+export function storeSource(store: DatasetStore, spec?: string, options: OpenSourceOptions = {}): DatasetSource {
   const m = store.manifest;
-  const source = openSource(spec ?? m.dataset.spec);
+  const source = openSource(spec ?? m.dataset.spec, options);
   if (source.fingerprint !== m.dataset.fingerprint) {
     throw new ConvLensError('INVALID_ARGUMENT', `The dataset at "${spec ?? m.dataset.spec}" has changed since the store "${store.dir}" was made.`, 'Index it again (convlens index --fresh), or pass --data with the original files.');
   }

@@ -159,7 +159,8 @@ export class DatasetStore {
     try {
       manifest = JSON.parse(readFileSync(path, 'utf8')) as StoreManifest;
     } catch (e) {
-      throw new ConvLensError('INPUT_UNREADABLE', `"${path}" is not a valid store description: ${(e as Error).message}.`, 'Delete the store folder and index again.', { cause: e });
+      // JSON.parse's message quotes the text around the fault: not shown (errors never quote file contents).
+      throw new ConvLensError('INPUT_UNREADABLE', `"${path}" is not a valid store description (not JSON).`, 'Delete the store folder and index again.', { cause: e });
     }
     if (manifest.version !== STORE_VERSION) throw new ConvLensError('INPUT_UNREADABLE', `Store "${dir}" has format version ${manifest.version}; this ConvLens reads version ${STORE_VERSION}.`, 'Index the dataset again into a new folder.');
     return new DatasetStore(dir, await lancedb.connect(dir), manifest);

@@ -44,8 +44,23 @@ export function quadrature(rule: IgRule, steps: number): { alphas: Float64Array;
   return { alphas, weights };
 }
 
+// Newton's method on the Legendre recurrence costs O(n^2) per rule (20,000 nodes: ~2 s); a
+// session asks for the same few step counts again and again, so the rules are kept.
+const RULES = new Map<number, { nodes: Float64Array; weights: Float64Array }>();
+const MAX_RULES = 16;
+
 /** Gauss-Legendre nodes (ascending) and weights on [-1, 1] (numpy.polynomial.legendre.leggauss). */
 export function gaussLegendre(n: number): { nodes: Float64Array; weights: Float64Array } {
+  let rule = RULES.get(n);
+  if (!rule) {
+    rule = computeGaussLegendre(n);
+    if (RULES.size >= MAX_RULES) RULES.delete(RULES.keys().next().value as number);
+    RULES.set(n, rule);
+  }
+  return { nodes: rule.nodes.slice(), weights: rule.weights.slice() };
+}
+
+function computeGaussLegendre(n: number): { nodes: Float64Array; weights: Float64Array } {
   const nodes = new Float64Array(n);
   const weights = new Float64Array(n);
   for (let i = 0; i < Math.ceil(n / 2); i++) {

@@ -1,19 +1,38 @@
 import type { Command } from 'commander';
+import { ConvLensError } from '../../../engine/errors.js';
 import { createStudio } from '../../server/app.js';
+import { isLoopbackHost } from '../../server/access.js';
 import { createEngine, portNumber, positiveInt, type CommonOptions } from '../common.js';
 
 export function define(command: Command): void {
   command
     .option('-m, --model <file>', 'also open this ONNX model (the built-in one is always there)')
     .option('-p, --port <port>', 'port (0 picks a free one)', portNumber, 7860)
-    .option('--host <host>', 'interface to listen on (loopback by default: the studio has no authentication)', '127.0.0.1')
+    .option('--host <host>', 'interface to listen on (loopback by default; any other needs the access token the studio prints)', '127.0.0.1')
+    .option('--data <dir>', 'a folder the studio may read datasets and models from (repeatable; samples/, data/ and out/uploads always)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
-    .action(async (opts: CommonOptions & { port: number; host: string }) => {
+    .action(async (opts: CommonOptions & { port: number; host: string; data: string[] }) => {
       const engine = createEngine(opts);
-      const studio = await createStudio({ engine, ...(opts.model ? { modelPath: opts.model } : {}) });
+      const studio = await createStudio({ engine, host: opts.host, dataRoots: opts.data, ...(opts.model ? { modelPath: opts.model } : {}) });
       for (const m of studio.models.list()) if (m.error) process.stderr.write(`warning: model "${m.name}" cannot be used: ${m.error.message}\n`);
-      const address = await studio.app.listen({ port: opts.port, host: opts.host });
-      process.stdout.write(`ConvLens studio: ${address.replace('127.0.0.1', 'localhost')}\n`);
+      let address: string;
+      try {
+        address = await studio.app.listen({ port: opts.port, host: opts.host });
+      } catch (e) {
+        await engine.dispose();
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE') throw new ConvLensError('INVALID_ARGUMENT', `Port ${opts.port} on ${opts.host} is already in use (another studio or program listens there).`, 'Pass --port <n> for another port, or --port 0 to pick a free one.');
+        if (code === 'EACCES') throw new ConvLensError('INVALID_ARGUMENT', `Not allowed to listen on port ${opts.port} of ${opts.host}.`, 'Ports below 1024 need administrator rights: pass --port 7860, or --port 0 to pick a free one.');
+        if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new ConvLensError('INVALID_ARGUMENT', `${opts.host} is not an address of this machine.`, 'Pass --host 127.0.0.1 (the default), or one of this machine\'s addresses.');
+        throw e;
+      }
+      if (!isLoopbackHost(opts.host)) {
+        process.stderr.write(
+          `warning: the studio listens on ${opts.host}, beyond this machine. Its API has no user accounts: anyone with the token below can\n` +
+            '  read the data folders, run models and use this machine\'s CPU. Share the URL only with people you trust (see docs/security.md).\n',
+        );
+      }
+      process.stdout.write(`ConvLens studio: ${studio.access.url(address.replace('127.0.0.1', 'localhost'))}\n`);
       const stop = async (): Promise<void> => {
         await studio.app.close();
         await engine.dispose();

@@ -8,7 +8,7 @@ import { ConvLensError } from '../../../engine/errors.js';
 import { SUBSET_DIR } from '../../../data/fashion-mnist.js';
 import { openSource, type DatasetSource } from '../../../data/sources.js';
 import { encodePng, type RawImage } from '../../../io/image.js';
-import { loadModel } from '../../../models/load.js';
+import { loadBuiltinModel, loadModelFile } from '../../../models/load.js';
 import type { Model } from '../../../models/model.js';
 import { checkModel, storeSource } from '../../../methods/dataset/context.js';
 import { embedStore, parseEmbedMethod } from '../../../methods/dataset/embed.js';
@@ -18,6 +18,7 @@ import { topPatches } from '../../../methods/dataset/patches.js';
 import { indexDataset, modelFingerprint } from '../../../methods/dataset/scan.js';
 import { DatasetStore, type Metric } from '../../../methods/dataset/store.js';
 import { resizeImage } from '../../../render/heatmap.js';
+import { checkId, idSchema, imageIdSchema, isId, toId } from '../ids.js';
 
 interface Opened {
   store: DatasetStore;
@@ -55,29 +56,32 @@ const DATASETS: Record<string, string> = {
   'fashion-mnist:test': 'fashion-mnist:test',
 };
 
-export function registerDatasetRoutes({ app, models, images, jobs }: Studio): void {
+export function registerDatasetRoutes({ app, models, images, jobs, files }: Studio): void {
   const root = storesRoot();
   const opened = new Map<string, Promise<Opened>>();
 
-  const storeIds = (): string[] => (existsSync(root) ? readdirSync(root).filter((d) => DatasetStore.exists(join(root, d))).sort() : []);
+  const storeIds = (): string[] => (existsSync(root) ? readdirSync(root).filter((d) => isId(d) && DatasetStore.exists(join(root, d))).sort() : []);
 
+  // A store names the model file and the dataset it was made from: both are read only from the
+  // studio's data folders, like a dataset named in a request.
   const modelFor = (store: DatasetStore): Model => {
     for (const e of models.list()) if (e.model && modelFingerprint(e.model) === store.manifest.model.fingerprint) return e.model;
     const engine = models.require('builtin').engine;
-    const model = loadModel(store.manifest.model.path, engine);
+    const path = store.manifest.model.path;
+    const model = path === undefined ? loadBuiltinModel(engine) : loadModelFile(files.file(path, `The model file "${path}" of this store`).path, engine, (p, name) => files.read(p, name));
     checkModel(store, model);
     return model;
   };
 
   const open = (id: string): Promise<Opened> => {
-    if (!/^[\w.-]+$/.test(id) || !DatasetStore.exists(join(root, id))) {
+    if (!isId(id) || !DatasetStore.exists(join(root, id))) {
       return Promise.reject(new ConvLensError('UNKNOWN_NAME', `No dataset store "${id}".`, 'GET /api/dataset/stores lists them; POST /api/dataset/index makes one.'));
     }
     let p = opened.get(id);
     if (!p) {
       p = (async () => {
         const store = await DatasetStore.open(join(root, id));
-        return { store, model: modelFor(store), source: storeSource(store) };
+        return { store, model: modelFor(store), source: storeSource(store, undefined, { access: files }) };
       })();
       p.catch(() => opened.delete(id));
       opened.set(id, p);
@@ -109,12 +113,12 @@ export function registerDatasetRoutes({ app, models, images, jobs }: Studio): vo
           type: 'object',
           required: ['model'],
           properties: {
-            model: { type: 'string' },
-            dataset: { type: 'string' },
-            layers: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 16 },
+            model: idSchema,
+            dataset: { type: 'string', minLength: 1, maxLength: 4096 },
+            layers: { type: 'array', items: { type: 'string', maxLength: 256 }, minItems: 1, maxItems: 16 },
             k: { type: 'integer', minimum: 1, maximum: 100 },
-            limit: { type: 'integer', minimum: 1 },
-            id: { type: 'string', pattern: '^[\\w.-]+$' },
+            limit: { type: 'integer', minimum: 1, maximum: 10000000 },
+            id: idSchema,
           },
           additionalProperties: false,
         },
@@ -123,9 +127,10 @@ export function registerDatasetRoutes({ app, models, images, jobs }: Studio): vo
     async (req, reply) => {
       const model = models.require(req.body.model);
       const dsName = req.body.dataset ?? 'fashion-mnist-subset';
-      const source = openSource(DATASETS[dsName] ?? dsName);
+      // Paths are checked against the data folders before anything is read or created.
+      const source = openSource(DATASETS[dsName] ?? dsName, { access: files });
       const layers = req.body.layers ?? model.pickableValues().filter((p) => p.shape.length === 4 && p.op === 'Relu').slice(-2).map((p) => p.name);
-      const id = req.body.id ?? `${model.name}-${dsName}`.replace(/[^\w.-]+/g, '_');
+      const id = checkId('Store', req.body.id ?? toId(`${model.name}-${dsName}`, 'store'));
       const existing = opened.get(id);
       const job = jobs.start('dataset-index', async (job) => {
         if (existing) {
@@ -134,16 +139,19 @@ export function registerDatasetRoutes({ app, models, images, jobs }: Studio): vo
         }
         const report = await indexDataset(model, source, join(root, id), { layers, k: req.body.k ?? 16, ...(req.body.limit ? { limit: req.body.limit } : {}), ...job });
         return { store: info(id, (await open(id)).store), report };
-      });
+      }, [models.pin(req.body.model)]);
       return reply.status(202).send({ job });
     },
   );
 
-  app.get<{ Params: { id: string } }>('/api/dataset/stores/:id', async (req) => info(req.params.id, (await open(req.params.id)).store));
+  const params = { type: 'object', required: ['id'], properties: { id: idSchema } } as const;
+  const layer = { type: 'string', maxLength: 256 } as const;
+
+  app.get<{ Params: { id: string } }>('/api/dataset/stores/:id', { schema: { params } }, async (req) => info(req.params.id, (await open(req.params.id)).store));
 
   app.get<{ Params: { id: string }; Querystring: { layer: string } }>(
     '/api/dataset/stores/:id/channels',
-    { schema: { querystring: { type: 'object', required: ['layer'], properties: { layer: { type: 'string' } } } } },
+    { schema: { params, querystring: { type: 'object', required: ['layer'], properties: { layer } } } },
     async (req) => {
       const { store } = await open(req.params.id);
       const layer = store.layer(req.query.layer).name;
@@ -155,10 +163,11 @@ export function registerDatasetRoutes({ app, models, images, jobs }: Studio): vo
     '/api/dataset/stores/:id/top',
     {
       schema: {
+        params,
         querystring: {
           type: 'object',
           required: ['layer', 'channel'],
-          properties: { layer: { type: 'string' }, channel: { type: 'integer', minimum: 0 }, k: { type: 'integer', minimum: 1, maximum: 100 }, guided: { type: 'boolean' } },
+          properties: { layer, channel: { type: 'integer', minimum: 0, maximum: 65535 }, k: { type: 'integer', minimum: 1, maximum: 100 }, guided: { type: 'boolean' } },
         },
       },
     },
@@ -185,22 +194,27 @@ export function registerDatasetRoutes({ app, models, images, jobs }: Studio): vo
     },
   );
 
-  app.get<{ Params: { id: string; n: string } }>('/api/dataset/stores/:id/images/:n', async (req, reply) => {
+  app.get<{ Params: { id: string; n: number } }>(
+    '/api/dataset/stores/:id/images/:n',
+    { schema: { params: { type: 'object', required: ['id', 'n'], properties: { id: idSchema, n: { type: 'integer', minimum: 0, maximum: 2147483647 } } } } },
+    async (req, reply) => {
     const { store, model, source } = await open(req.params.id);
-    const n = Number(req.params.n);
-    if (!Number.isInteger(n) || n < 0 || n >= store.manifest.dataset.count) throw new ConvLensError('UNKNOWN_NAME', `No image ${req.params.n} in store "${req.params.id}" (0..${store.manifest.dataset.count - 1}).`);
+    const n = req.params.n;
+    if (n >= store.manifest.dataset.count) throw new ConvLensError('UNKNOWN_NAME', `No image ${req.params.n} in store "${req.params.id}" (0..${store.manifest.dataset.count - 1}).`);
     const img = await source.display(n, model.meta.preprocessing);
     return reply.type('image/png').header('cache-control', 'max-age=3600').send(Buffer.from(await encodePng(img)));
-  });
+    },
+  );
 
   app.post<{ Params: { id: string }; Body: { layer: string; image?: number; imageId?: string; k?: number; metric?: Metric } }>(
     '/api/dataset/stores/:id/neighbors',
     {
       schema: {
+        params,
         body: {
           type: 'object',
           required: ['layer'],
-          properties: { layer: { type: 'string' }, image: { type: 'integer', minimum: 0 }, imageId: { type: 'string' }, k: { type: 'integer', minimum: 1, maximum: 64 }, metric: { enum: ['l2', 'cosine'] } },
+          properties: { layer, image: { type: 'integer', minimum: 0, maximum: 2147483647 }, imageId: imageIdSchema, k: { type: 'integer', minimum: 1, maximum: 64 }, metric: { enum: ['l2', 'cosine'] } },
           additionalProperties: false,
         },
       },
@@ -242,10 +256,11 @@ export function registerDatasetRoutes({ app, models, images, jobs }: Studio): vo
     '/api/dataset/stores/:id/embed',
     {
       schema: {
+        params,
         body: {
           type: 'object',
           required: ['layer', 'method'],
-          properties: { layer: { type: 'string' }, method: { type: 'string' }, sample: { type: 'integer', minimum: 10, maximum: 20000 }, seed: { type: 'integer' }, metric: { enum: ['l2', 'cosine'] } },
+          properties: { layer, method: { type: 'string', maxLength: 16 }, sample: { type: 'integer', minimum: 10, maximum: 20000 }, seed: { type: 'integer', minimum: 0, maximum: 4294967295 }, metric: { enum: ['l2', 'cosine'] } },
           additionalProperties: false,
         },
       },

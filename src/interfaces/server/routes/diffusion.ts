@@ -1,4 +1,5 @@
 import type { Studio } from '../app.js';
+import { idSchema } from '../ids.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import type { Engine } from '../../../engine/runtime/engine.js';
 import { encodePng } from '../../../io/image.js';
@@ -22,12 +23,14 @@ interface SampleBody {
   previewEvery?: number;
 }
 
+const MAX_RECORDED_STEPS = 250;
+
 const schema = {
   body: {
     type: 'object',
     required: ['prompt'],
     properties: {
-      model: { type: 'string' },
+      model: idSchema,
       prompt: { type: 'string', maxLength: 200 },
       negativePrompt: { type: 'string', maxLength: 200 },
       steps: { type: 'integer', minimum: 1, maximum: 1000 },
@@ -102,6 +105,10 @@ export function registerDiffusionRoutes({ app, jobs }: Studio, engine: Engine, d
     const count = body.count ?? 4;
     const steps = body.steps ?? 50;
     const every = body.previewEvery ?? Math.max(1, Math.round(steps / 10));
+    // Every recorded step stays in the result (PNGs per image): bounded like any other work.
+    if (Math.ceil(steps / every) > MAX_RECORDED_STEPS) {
+      throw new ConvLensError('INVALID_ARGUMENT', `previewEvery ${every} records ${Math.ceil(steps / every)} of ${steps} steps; at most ${MAX_RECORDED_STEPS} are recorded.`, `Use previewEvery ${Math.ceil(steps / MAX_RECORDED_STEPS)} or more.`);
+    }
     const gen = new ClassConditionalGenerator(d);
     const job = jobs.start('diffusion', async (job) => {
       let latest: WireFrame | undefined;

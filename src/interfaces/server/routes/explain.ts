@@ -1,6 +1,7 @@
 import type { Studio } from '../app.js';
 import { resolveMethods } from '../../../methods/explain/index.js';
 import { explainReport, type ReportRequest } from '../../../methods/explain/report.js';
+import { idSchema, imageIdSchema } from '../ids.js';
 import { toWire } from '../wire.js';
 
 interface ExplainBody extends ReportRequest {
@@ -8,18 +9,60 @@ interface ExplainBody extends ReportRequest {
   image: string;
 }
 
+// Per-method parameter ranges, checked before the job starts (docs/api.md). The work a request
+// can ask for is bounded: at most 1000 integration steps or 500 noisy samples per method, and
+// occlusion windows no smaller than 1 pixel (the method checks them against the image size).
+const side = { anyOf: [{ type: 'integer', minimum: 1, maximum: 4096 }, { type: 'array', items: { type: 'integer', minimum: 1, maximum: 4096 }, minItems: 2, maxItems: 2 }] };
+const sigma = { type: 'number', minimum: 0.01, maximum: 1000 };
+const noisy = {
+  type: 'object',
+  properties: { samples: { type: 'integer', minimum: 1, maximum: 500 }, noise: { type: 'number', minimum: 0, maximum: 5 }, seed: { type: 'integer', minimum: 0, maximum: 4294967295 } },
+  additionalProperties: false,
+};
+const integrated = {
+  type: 'object',
+  properties: {
+    steps: { type: 'integer', minimum: 1, maximum: 1000 },
+    baseline: { enum: ['black', 'zero', 'blurred'] },
+    rule: { enum: ['gausslegendre', 'riemann-trapezoid', 'riemann-left', 'riemann-right', 'riemann-middle'] },
+    blurSigma: sigma,
+  },
+  additionalProperties: false,
+};
+const occlusion = { type: 'object', properties: { window: side, stride: side, fill: { enum: ['zero', 'mean', 'blur'] }, blurSigma: sigma }, additionalProperties: false };
+const saliency = { type: 'object', properties: { reduce: { enum: ['max', 'sum'] } }, additionalProperties: false };
+const guided = { type: 'object', properties: { interpolate: { enum: ['bilinear', 'nearest'] } }, additionalProperties: false };
+
+export const EXPLAIN_PARAMS = {
+  type: 'object',
+  // The keys report.ts's methodParams reads (page names and library names); others are dropped.
+  properties: {
+    saliency,
+    smoothgrad: noisy,
+    'smoothgrad-sq': noisy,
+    vargrad: noisy,
+    integratedGradients: integrated,
+    'integrated-gradients': integrated,
+    ig: integrated,
+    occlusion,
+    guidedGradcam: guided,
+    'guided-gradcam': guided,
+  },
+  additionalProperties: false,
+} as const;
+
 const schema = {
   body: {
     type: 'object',
     required: ['model', 'image', 'methods'],
     properties: {
-      model: { type: 'string' },
-      image: { type: 'string' },
-      methods: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 20 },
-      layer: { type: 'string' },
-      target: { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string' }] },
+      model: idSchema,
+      image: imageIdSchema,
+      methods: { type: 'array', items: { type: 'string', maxLength: 64 }, minItems: 1, maxItems: 20 },
+      layer: { type: 'string', maxLength: 256 },
+      target: { anyOf: [{ type: 'integer', minimum: 0, maximum: 1000000 }, { type: 'string', maxLength: 200 }] },
       score: { enum: ['logit', 'prob'] },
-      params: { type: 'object', additionalProperties: { type: 'object' } },
+      params: EXPLAIN_PARAMS,
       metrics: { type: 'boolean' },
     },
     additionalProperties: false,
@@ -32,11 +75,15 @@ export function registerExplainRoutes({ app, models, images, jobs }: Studio): vo
     const model = models.require(body.model);
     images.require(body.image);
     resolveMethods(body.methods); // unknown names fail now, with the closest ones, not in the job
-    const job = jobs.start('explain', async (job) => {
-      const { tensor } = await images.input(model, body.image);
-      const report = await explainReport(model, tensor, body, job);
-      return { ...report, maps: report.maps.map((m) => ({ ...m, values: toWire(m.values), raw: toWire(m.raw) })) };
-    });
+    const job = jobs.start(
+      'explain',
+      async (job) => {
+        const { tensor } = await images.input(model, body.image);
+        const report = await explainReport(model, tensor, body, job);
+        return { ...report, maps: report.maps.map((m) => ({ ...m, values: toWire(m.values), raw: toWire(m.raw) })) };
+      },
+      [models.pin(body.model), images.pin(body.image)],
+    );
     return reply.status(202).send({ job });
   });
 }

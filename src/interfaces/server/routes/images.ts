@@ -1,5 +1,7 @@
+import sharp from 'sharp';
 import type { Studio } from '../app.js';
 import { ConvLensError } from '../../../engine/errors.js';
+import { imageIdSchema } from '../ids.js';
 
 const TYPES: [string, (b: Uint8Array) => boolean][] = [
   ['image/png', (b) => b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47],
@@ -12,7 +14,17 @@ export function sniffImage(bytes: Uint8Array): string | undefined {
   return TYPES.find(([, test]) => bytes.length > 12 && test(bytes))?.[0];
 }
 
-export function registerImageRoutes({ app, images }: Studio, maxBytes: number): void {
+/** Width and height from the image header (nothing decoded), or undefined when the header is unreadable. */
+async function imageSize(bytes: Uint8Array): Promise<{ width: number; height: number } | undefined> {
+  try {
+    const m = await sharp(bytes).metadata();
+    return m.width && m.height ? { width: m.width, height: m.height } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function registerImageRoutes({ app, images, maxImagePixels }: Studio, maxBytes: number): void {
   const describe = (e: { id: string; name: string; source: string; group: string }): Record<string, unknown> => ({
     id: e.id,
     name: e.name,
@@ -23,7 +35,7 @@ export function registerImageRoutes({ app, images }: Studio, maxBytes: number): 
 
   app.get('/api/images', async () => ({ images: images.list().map(describe) }));
 
-  app.get<{ Querystring: { id: string } }>('/api/image', { schema: { querystring: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } } }, async (req, reply) => {
+  app.get<{ Querystring: { id: string } }>('/api/image', { schema: { querystring: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 300 } } } } }, async (req, reply) => {
     const img = images.require(req.query.id);
     return reply.type(sniffImage(img.bytes) ?? 'application/octet-stream').header('cache-control', 'max-age=3600').send(Buffer.from(img.bytes));
   });
@@ -32,10 +44,23 @@ export function registerImageRoutes({ app, images }: Studio, maxBytes: number): 
     const file = await req.file({ limits: { fileSize: maxBytes } });
     if (!file) throw new ConvLensError('INVALID_ARGUMENT', 'No file in the upload.', 'Send multipart/form-data with a "file" field holding a PNG, JPEG or WebP image.');
     const bytes = new Uint8Array(await file.toBuffer());
+    const name = file.filename.slice(0, 200);
     if (!sniffImage(bytes)) {
-      return reply.status(415).send({ error: { code: 'INPUT_UNREADABLE', message: `"${file.filename}" is not a PNG, JPEG or WebP image.`, hint: 'Upload a PNG, JPEG or WebP file.' } });
+      return reply.status(415).send({ error: { code: 'INPUT_UNREADABLE', message: `"${name}" is not a PNG, JPEG or WebP image.`, hint: 'Upload a PNG, JPEG or WebP file.' } });
     }
-    const entry = images.addUpload(file.filename.replace(/\.\w+$/, ''), bytes);
+    // A small file can declare a huge image (a decompression bomb): the header decides before anything is decoded.
+    const size = await imageSize(bytes);
+    if (!size) return reply.status(415).send({ error: { code: 'INPUT_UNREADABLE', message: `"${name}" has no readable image header.`, hint: 'Upload an intact PNG, JPEG or WebP file.' } });
+    if (size.width * size.height > maxImagePixels) {
+      return reply.status(413).send({ error: { code: 'TOO_LARGE', message: `"${name}" is ${size.width}x${size.height} pixels; images up to ${Math.round(maxImagePixels / 1e6)} million pixels are accepted.`, hint: 'Scale the image down before uploading it.' } });
+    }
+    const entry = images.addUpload(name.replace(/\.\w+$/, ''), bytes);
     return reply.status(201).send(describe(entry));
+  });
+
+  // Uploads only (`upload/<uuid>`; the slash may be sent as is or as %2F).
+  app.delete<{ Params: { '*': string } }>('/api/images/*', { schema: { params: { type: 'object', properties: { '*': imageIdSchema } } } }, async (req) => {
+    images.delete(req.params['*']);
+    return { deleted: req.params['*'] };
   });
 }

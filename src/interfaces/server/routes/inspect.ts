@@ -1,9 +1,10 @@
 import type { Studio } from '../app.js';
 import { encodePng } from '../../../io/image.js';
 import { predict } from '../../../methods/predict.js';
+import { idSchema, imageIdSchema } from '../ids.js';
 import { toWire } from '../wire.js';
 
-const target = { type: 'object', required: ['model', 'image'], properties: { model: { type: 'string' }, image: { type: 'string' } } } as const;
+const target = { type: 'object', required: ['model', 'image'], properties: { model: idSchema, image: imageIdSchema } } as const;
 
 export function registerInspectRoutes({ app, models, images }: Studio): void {
   app.post<{ Body: { model: string; image: string; k?: number } }>(
@@ -30,7 +31,7 @@ export function registerInspectRoutes({ app, models, images }: Studio): void {
 
   app.post<{ Body: { model: string; image: string; layers?: string[] } }>(
     '/api/activations',
-    { schema: { body: { ...target, properties: { ...target.properties, layers: { type: 'array', items: { type: 'string' }, maxItems: 256 } } } } },
+    { schema: { body: { ...target, properties: { ...target.properties, layers: { type: 'array', items: { type: 'string', maxLength: 256 }, maxItems: 256 } } } } },
     async (req) => {
       const model = models.require(req.body.model);
       const names = req.body.layers?.length ? req.body.layers.map((l) => model.resolveLayer(l)) : model.pickableValues().filter((p) => p.shape.length === 4).map((p) => p.name);

@@ -2,6 +2,7 @@ import type { Studio } from '../app.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import { encodeModel } from '../../../engine/onnx/codec.js';
 import { summarize } from '../../../methods/inspect/summary.js';
+import { idSchema } from '../ids.js';
 import type { ModelEntry } from '../state.js';
 import { toWire } from '../wire.js';
 
@@ -39,10 +40,12 @@ function looksLikeOnnx(bytes: Uint8Array): boolean {
   return bytes.length > 16 && (bytes[0] === 0x08 || bytes[0] === 0x12 || bytes[0] === 0x1a || bytes[0] === 0x3a);
 }
 
+const params = { type: 'object', required: ['id'], properties: { id: idSchema } } as const;
+
 export function registerModelRoutes({ app, models }: Studio, maxBytes: number): void {
   app.get('/api/models', async () => ({ models: models.list().map(describeModel) }));
 
-  app.get<{ Params: { id: string } }>('/api/models/:id', async (req) => {
+  app.get<{ Params: { id: string } }>('/api/models/:id', { schema: { params } }, async (req) => {
     const e = models.get(req.params.id);
     if (!e) throw new ConvLensError('UNKNOWN_NAME', `No model with id "${req.params.id}".`, 'GET /api/models lists the models.');
     return describeModel(e);
@@ -55,25 +58,34 @@ export function registerModelRoutes({ app, models }: Studio, maxBytes: number): 
     if (!/\.onnx$/i.test(file.filename) || !looksLikeOnnx(bytes)) {
       return reply.status(415).send({ error: { code: 'INPUT_UNREADABLE', message: `"${file.filename}" is not an ONNX model.`, hint: 'Upload a .onnx file (exported with torch.onnx.export, tf2onnx, ...).' } });
     }
-    const entry = models.addUpload(file.filename, bytes);
+    const entry = models.addUpload(file.filename.slice(0, 200), bytes);
     return reply.status(entry.error ? 422 : 201).send(entry.error ? { ...describeModel(entry), error: entry.error } : describeModel(entry));
+  });
+
+  // Uploads only; a model a running job uses stays until the job ends.
+  app.delete<{ Params: { id: string } }>('/api/models/:id', { schema: { params } }, async (req) => {
+    models.delete(req.params.id);
+    return { deleted: req.params.id };
   });
 
   // The model as the engine holds it (normalized, symbolic batch, metadata kept), for the page to
   // run on onnxruntime-web.
-  app.get<{ Params: { id: string } }>('/api/models/:id/onnx', async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/api/models/:id/onnx', { schema: { params } }, async (req, reply) => {
     const model = models.require(req.params.id);
     const file = `${model.name.replace(/[^\w.-]+/g, '_')}.onnx`;
     return reply.type('application/octet-stream').header('content-disposition', `attachment; filename="${file}"`).send(Buffer.from(encodeModel(model.graph)));
   });
 
-  app.get<{ Params: { id: string } }>('/api/models/:id/summary', async (req) => {
+  app.get<{ Params: { id: string } }>('/api/models/:id/summary', { schema: { params } }, async (req) => {
     const model = models.require(req.params.id);
     const s = summarize(model);
     return { ...s, pickable: model.pickableValues() };
   });
 
-  app.get<{ Params: { id: string }; Querystring: { layer?: string } }>('/api/models/:id/filters', async (req) => {
+  app.get<{ Params: { id: string }; Querystring: { layer?: string } }>(
+    '/api/models/:id/filters',
+    { schema: { params, querystring: { type: 'object', properties: { layer: { type: 'string', maxLength: 256 } } } } },
+    async (req) => {
     const model = models.require(req.params.id);
     const layer = req.query.layer;
     const convs = model.graph.nodes.filter((n) => n.op === 'Conv' && model.graph.initializers.has(n.inputs[1]!));
@@ -83,5 +95,6 @@ export function registerModelRoutes({ app, models }: Studio, maxBytes: number): 
     }
     const w = model.graph.initializers.get(node.inputs[1]!)!;
     return { layer: node.name, output: node.outputs[0], weights: toWire(w), layers: convs.map((n) => n.name) };
-  });
+    },
+  );
 }
