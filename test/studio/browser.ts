@@ -10,7 +10,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
-import { createStudio, DEFAULT_WEB_DIR, type Studio } from '../../src/interfaces/server/app.js';
+import { createStudio, DEFAULT_WEB_DIR, type Studio, type StudioOptions } from '../../src/interfaces/server/app.js';
 
 const CHROMIUM = process.env['CONVLENS_CHROMIUM'] ?? '/usr/bin/chromium';
 export const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'studio');
@@ -31,7 +31,15 @@ export interface StudioPage {
   close(): Promise<void>;
 }
 
-export async function openStudioPage(studio: Studio, options: { timeout?: number } = {}): Promise<StudioPage> {
+export interface OpenOptions {
+  timeout?: number;
+  /** more Chromium flags (e.g. --host-resolver-rules) */
+  args?: string[];
+  /** the first page's path (default '/'; a token studio needs '/?token=...') */
+  path?: (studio: Studio) => string;
+}
+
+export async function openStudioPage(studio: Studio, options: OpenOptions = {}): Promise<StudioPage> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `Chromium is not installed (${CHROMIUM} is missing). The studio end-to-end tests drive Debian's chromium: ` +
@@ -44,7 +52,7 @@ export async function openStudioPage(studio: Studio, options: { timeout?: number
   const userDir = mkdtempSync(join(tmpdir(), 'convlens-chromium-'));
   let context: BrowserContext;
   try {
-    context = await chromium.launchPersistentContext(userDir, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+    context = await chromium.launchPersistentContext(userDir, { executablePath: CHROMIUM, headless: true, args: [...FLAGS, ...(options.args ?? [])], viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
   } catch (e) {
     rmSync(userDir, { recursive: true, force: true });
     throw e;
@@ -56,7 +64,7 @@ export async function openStudioPage(studio: Studio, options: { timeout?: number
   page.on('console', (m) => {
     if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(`console: ${m.text()}`);
   });
-  await page.goto(base + '/');
+  await page.goto(base + (options.path?.(studio) ?? '/'));
   return {
     page,
     base,
@@ -88,14 +96,16 @@ export interface StudioFixture {
  * reads), `teardown` after everything closed. A missing browser fails every test in beforeAll,
  * with the way to install it.
  */
-export function studioInChromium(options: { timeout?: number; setup?: () => void; teardown?: () => void; afterOpen?: (page: Page) => Promise<void> } = {}): StudioFixture {
+export function studioInChromium(
+  options: OpenOptions & { setup?: () => void; teardown?: () => void; afterOpen?: (page: Page) => Promise<void>; studio?: Partial<StudioOptions> } = {},
+): StudioFixture {
   const engine = new Engine(nodeBackend(), { threads: 2 });
   let studio: Studio | undefined;
   let opened: StudioPage | undefined;
   beforeAll(async () => {
     options.setup?.();
-    studio = await createStudio({ engine });
-    opened = await openStudioPage(studio, options.timeout ? { timeout: options.timeout } : {});
+    studio = await createStudio({ engine, ...options.studio });
+    opened = await openStudioPage(studio, options);
     await options.afterOpen?.(opened.page);
   }, 60_000);
   afterAll(async () => {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import { createStudio } from '../../server/app.js';
@@ -32,7 +33,14 @@ export function define(command: Command): void {
             '  read the data folders, run models and use this machine\'s CPU. Share the URL only with people you trust (see docs/security.md).\n',
         );
       }
-      process.stdout.write(`ConvLens studio: ${studio.access.url(address.replace('127.0.0.1', 'localhost'))}\n`);
+      let shown = address.replace('127.0.0.1', 'localhost');
+      if (!isLoopbackHost(opts.host)) {
+        // The address others open: the machine's name when listening everywhere, else the host given.
+        const port = (studio.app.server.address() as { port: number }).port;
+        const name = ['0.0.0.0', '::'].includes(opts.host) ? hostname() : opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+        shown = `http://${name}:${port}`;
+      }
+      process.stdout.write(`ConvLens studio: ${studio.access.url(shown)}\n`);
       const stop = async (): Promise<void> => {
         await studio.app.close();
         await engine.dispose();

@@ -198,11 +198,11 @@ export function registerDatasetRoutes({ app, models, images, jobs, files }: Stud
     '/api/dataset/stores/:id/images/:n',
     { schema: { params: { type: 'object', required: ['id', 'n'], properties: { id: idSchema, n: { type: 'integer', minimum: 0, maximum: 2147483647 } } } } },
     async (req, reply) => {
-    const { store, model, source } = await open(req.params.id);
-    const n = req.params.n;
-    if (n >= store.manifest.dataset.count) throw new ConvLensError('UNKNOWN_NAME', `No image ${req.params.n} in store "${req.params.id}" (0..${store.manifest.dataset.count - 1}).`);
-    const img = await source.display(n, model.meta.preprocessing);
-    return reply.type('image/png').header('cache-control', 'max-age=3600').send(Buffer.from(await encodePng(img)));
+      const { store, model, source } = await open(req.params.id);
+      const n = req.params.n;
+      if (n >= store.manifest.dataset.count) throw new ConvLensError('UNKNOWN_NAME', `No image ${req.params.n} in store "${req.params.id}" (0..${store.manifest.dataset.count - 1}).`);
+      const img = await source.display(n, model.meta.preprocessing);
+      return reply.type('image/png').header('cache-control', 'max-age=3600').send(Buffer.from(await encodePng(img)));
     },
   );
 

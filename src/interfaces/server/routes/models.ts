@@ -86,15 +86,15 @@ export function registerModelRoutes({ app, models }: Studio, maxBytes: number): 
     '/api/models/:id/filters',
     { schema: { params, querystring: { type: 'object', properties: { layer: { type: 'string', maxLength: 256 } } } } },
     async (req) => {
-    const model = models.require(req.params.id);
-    const layer = req.query.layer;
-    const convs = model.graph.nodes.filter((n) => n.op === 'Conv' && model.graph.initializers.has(n.inputs[1]!));
-    const node = layer ? convs.find((n) => n.name === layer || n.outputs[0] === layer) : convs[0];
-    if (!node) {
-      throw new ConvLensError('UNKNOWN_NAME', `No convolution layer "${layer}" with constant weights.`, `Convolution layers: ${convs.map((n) => n.name).join(', ') || 'none'}.`);
-    }
-    const w = model.graph.initializers.get(node.inputs[1]!)!;
-    return { layer: node.name, output: node.outputs[0], weights: toWire(w), layers: convs.map((n) => n.name) };
+      const model = models.require(req.params.id);
+      const layer = req.query.layer;
+      const convs = model.graph.nodes.filter((n) => n.op === 'Conv' && model.graph.initializers.has(n.inputs[1]!));
+      const node = layer ? convs.find((n) => n.name === layer || n.outputs[0] === layer) : convs[0];
+      if (!node) {
+        throw new ConvLensError('UNKNOWN_NAME', `No convolution layer "${layer}" with constant weights.`, `Convolution layers: ${convs.map((n) => n.name).join(', ') || 'none'}.`);
+      }
+      const w = model.graph.initializers.get(node.inputs[1]!)!;
+      return { layer: node.name, output: node.outputs[0], weights: toWire(w), layers: convs.map((n) => n.name) };
     },
   );
 }
