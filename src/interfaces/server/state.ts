@@ -143,7 +143,8 @@ export class ModelRegistry {
   addUpload(name: string, bytes: Uint8Array): ModelEntry {
     this.uploads.makeRoom(bytes.byteLength);
     const entry = this.add({ id: randomUUID(), name, source: 'upload' }, () => Model.fromOnnxGraph(decodeModel(bytes, { source: `"${name}"` }), this.engine, name.replace(/\.onnx$/i, '')));
-    this.uploads.add(entry.id, bytes.byteLength);
+    // A model that failed to load is kept only as its error (to show it), not its bytes.
+    this.uploads.add(entry.id, entry.model ? bytes.byteLength : 0);
     return entry;
   }
 
