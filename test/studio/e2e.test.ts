@@ -3,7 +3,9 @@
 // Debian's headless Chromium driven by playwright-core. Every test checks what is rendered
 // (canvas pixels, element text, the receptive-field box) and saves a screenshot in
 // test-artifacts/studio/.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pixelStats, studioInChromium, type PixelStats } from './browser.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
@@ -377,7 +379,11 @@ describe('studio in Chromium', () => {
     // too large: 413
     const big = Buffer.alloc(17 * 1024 * 1024, 0);
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(big);
-    await ui.page.setInputFiles('[data-testid="image-file"]', { name: 'huge.png', mimeType: 'image/png', buffer: big });
+    // from a file, not a buffer: Playwright sends buffers through the debugging protocol, which
+    // takes tens of seconds for 17 MB on a loaded machine
+    const hugePath = join(mkdtempSync(join(tmpdir(), 'convlens-e2e-')), 'huge.png');
+    writeFileSync(hugePath, big);
+    await ui.page.setInputFiles('[data-testid="image-file"]', hugePath);
     await expect.poll(() => ui.page.textContent('[data-testid="image-error"]'), { timeout: 20_000 }).toMatch(/too large[\s\S]*16 MB[\s\S]*413/);
 
     // a model with an op the engine cannot handle: 422, op and node named
