@@ -11,7 +11,7 @@ import { readFileOrExplain } from '../io/files.js';
 import type { Preprocessing } from '../models/metadata.js';
 import { FASHION_MNIST_LABELS } from '../models/zoo/index.js';
 import { fillBatch, pixelTable, type ImageDataset } from './dataset.js';
-import { loadIdxPair, locateFashionMnist, type Split } from './fashion-mnist.js';
+import { checkSplit, loadIdxPair, locateFashionMnist, type Split } from './fashion-mnist.js';
 import { parseIdx } from './idx.js';
 
 export type SourceKind = 'idx' | 'folder' | 'list';
@@ -58,6 +58,7 @@ export interface OpenSourceOptions {
  * - a `.txt`/`.lst`/`.csv` file listing image paths, one per line, optionally `path,label` or `path<TAB>label`.
  */
 export function openSource(spec: string, options: OpenSourceOptions = {}): DatasetSource {
+  if (options.split !== undefined) checkSplit(options.split);
   const m = /^fashion-mnist(?::(train|test))?$/i.exec(spec);
   if (m) {
     const split = (m[1]?.toLowerCase() as Split | undefined) ?? options.split ?? 'train';
