@@ -148,7 +148,11 @@ function takeOver(path: string, staleText: string): boolean {
  * The folder is created if needed.
  */
 export function acquireWriterLock(dir: string, command: string): WriterLock {
-  ensureDir(dir);
+  try {
+    ensureDir(dir);
+  } catch (e) {
+    throw new ConvLensError('INVALID_ARGUMENT', (e as Error).message.replace('output folder', 'store folder'), 'Choose another --store folder.', { cause: e });
+  }
   const path = join(dir, WRITER_LOCK);
   const info: WriterInfo = { pid: process.pid, hostname: hostname(), started: new Date().toISOString(), command };
   const content = `${JSON.stringify(info)}\n`;
