@@ -8,6 +8,13 @@ import type { ImageDataset } from './dataset.js';
 import { parseIdx } from './idx.js';
 
 export type Split = 'train' | 'test';
+export const SPLITS: readonly Split[] = ['train', 'test'];
+
+/** The split named, checked (a typo would otherwise surface as a missing file or a TypeError). */
+export function checkSplit(split: string): Split {
+  if ((SPLITS as readonly string[]).includes(split)) return split as Split;
+  throw new ConvLensError('INVALID_ARGUMENT', `Unknown split "${split}": MNIST-format datasets have the splits ${SPLITS.join(' and ')}.`, `Use --split ${SPLITS.join(' or --split ')}.`);
+}
 
 /** Where the Debian/Ubuntu package `dataset-fashion-mnist` installs the four IDX files. */
 export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
@@ -50,6 +57,7 @@ export function candidateDirs(dir?: string): string[] {
  * missing there, and how to get the data.
  */
 export function locateFashionMnist(split: Split, dir?: string): { images: string; labels: string; dir: string } {
+  checkSplit(split);
   const looked: string[] = [];
   for (const d of candidateDirs(dir)) {
     if (!existsSync(d)) {

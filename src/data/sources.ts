@@ -11,7 +11,7 @@ import { isImagePath, preprocessImage, type RawImage } from '../io/image.js';
 import type { Preprocessing } from '../models/metadata.js';
 import { FASHION_MNIST_LABELS } from '../models/zoo/index.js';
 import { fillBatch, pixelTable, type ImageDataset } from './dataset.js';
-import { loadIdxPair, locateFashionMnist, type Split } from './fashion-mnist.js';
+import { checkSplit, loadIdxPair, locateFashionMnist, type Split } from './fashion-mnist.js';
 import { parseIdx } from './idx.js';
 
 export type SourceKind = 'idx' | 'folder' | 'list';
@@ -64,6 +64,7 @@ export interface OpenSourceOptions {
  */
 export function openSource(spec: string, options: OpenSourceOptions = {}): DatasetSource {
   const access = options.access ?? FileAccess.anywhere;
+  if (options.split !== undefined) checkSplit(options.split);
   const m = /^fashion-mnist(?::(train|test))?$/i.exec(spec);
   if (m) {
     const split = (m[1]?.toLowerCase() as Split | undefined) ?? options.split ?? 'train';

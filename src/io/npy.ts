@@ -1,5 +1,5 @@
 import { ConvLensError } from '../engine/errors.js';
-import { allocate, type DType, type Tensor } from '../engine/tensor.js';
+import { allocate, BYTES_PER_ELEMENT, type DType, type Tensor } from '../engine/tensor.js';
 
 /** NumPy .npy (format 1.0-3.0) reading and writing, little-endian, C order. */
 
@@ -52,10 +52,12 @@ export function parseNpy(bytes: Uint8Array, source = 'the .npy file'): Tensor {
     .map(Number);
   if (dims.some((d) => !Number.isInteger(d) || d < 0)) throw bad('the shape is not a tuple of sizes');
   const count = dims.reduce((a, b) => a * b, 1);
-  const data = allocate(dtype, count);
-  const need = data.byteLength;
+  // The header's claim is checked against the bytes present before anything is allocated: a
+  // shape of (1000000, 1000000) must be refused, not attempted.
+  const need = count * BYTES_PER_ELEMENT[dtype];
   const offset = start + headerLen;
-  if (bytes.length - offset < need) throw bad(`expected ${need} data bytes for shape (${dims.join(', ')}) of ${descr}, found ${bytes.length - offset}`);
+  if (bytes.length - offset < need) throw bad(`the header claims shape (${dims.join(', ')}) of ${descr}, ${count.toLocaleString('en-US')} elements (${need.toLocaleString('en-US')} bytes), but only ${(bytes.length - offset).toLocaleString('en-US')} data bytes follow`);
+  const data = allocate(dtype, count);
   new Uint8Array(data.buffer).set(bytes.subarray(offset, offset + need));
   return { dtype, dims, data };
 }

@@ -5,7 +5,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { encodeIdx } from '../../src/data/idx.js';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
+import { encodeModel } from '../../src/engine/onnx/codec.js';
 import type { Engine } from '../../src/engine/runtime/engine.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { writeMetadata } from '../../src/models/metadata.js';
@@ -43,21 +45,52 @@ export interface Spot {
   value: number;
 }
 
+/** Spot `i`: its square's place and brightness, and its pixels. */
+function spot(i: number): Omit<Spot, 'file'> & { px: Uint8Array } {
+  const value = 40 + (5 * i) % 215; // distinct brightnesses (for up to 43 images)
+  const row = 1 + ((i * 3) % (SIDE - 4));
+  const col = 1 + ((i * 5) % (SIDE - 4));
+  const label = i % 2;
+  const px = new Uint8Array(SIDE * SIDE);
+  for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) px[(row + y) * SIDE + col + x] = value;
+  return { label, row, col, value, px };
+}
+
 /** Writes `n` PNGs into class folders even/ and odd/ (by spot index) and returns what they hold. */
 export async function writeSpots(dir: string, n: number): Promise<Spot[]> {
   const spots: Spot[] = [];
   for (let i = 0; i < n; i++) {
-    const value = 40 + 5 * i; // distinct brightnesses
-    const row = 1 + ((i * 3) % (SIDE - 4));
-    const col = 1 + ((i * 5) % (SIDE - 4));
-    const label = i % 2;
-    const px = new Uint8Array(SIDE * SIDE);
-    for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) px[(row + y) * SIDE + col + x] = value;
-    const sub = join(dir, label ? 'odd' : 'even');
+    const { px, ...s } = spot(i);
+    const sub = join(dir, s.label ? 'odd' : 'even');
     mkdirSync(sub, { recursive: true });
     const file = join(sub, `spot-${String(i).padStart(3, '0')}.png`);
     writeFileSync(file, await sharp(Buffer.from(px), { raw: { width: SIDE, height: SIDE, channels: 1 } }).png().toBuffer());
-    spots.push({ file, label, row, col, value });
+    spots.push({ file, ...s });
   }
   return spots;
+}
+
+/**
+ * The same spots as an IDX pair (`spots-images-idx3-ubyte` + labels) in `dir`, for scans that
+ * should cost next to nothing (no image decoding); returns the images file, the dataset spec.
+ */
+export function writeSpotsIdx(dir: string, n: number): string {
+  mkdirSync(dir, { recursive: true });
+  const images = new Uint8Array(n * SIDE * SIDE);
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = spot(i);
+    images.set(s.px, i * SIDE * SIDE);
+    labels[i] = s.label;
+  }
+  const file = join(dir, 'spots-images-idx3-ubyte');
+  writeFileSync(file, encodeIdx({ dims: [n, SIDE, SIDE], data: images }));
+  writeFileSync(join(dir, 'spots-labels-idx1-ubyte'), encodeIdx({ dims: [n], data: labels }));
+  return file;
+}
+
+/** The spot model as an .onnx file (for CLI runs); returns its path. */
+export function writeSpotModel(path: string, engine: Engine): string {
+  writeFileSync(path, encodeModel(spotModel(engine).graph));
+  return path;
 }

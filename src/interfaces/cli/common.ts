@@ -72,6 +72,13 @@ export function withCommon(c: Command): Command {
     .option('-q, --quiet', 'no warnings or progress bars');
 }
 
+/** Prints a warning (or note) line to stderr unless --quiet. */
+export const warner =
+  (opts: CommonOptions, kind: 'warning' | 'note' = 'warning') =>
+  (text: string): void => {
+    if (!opts.quiet) process.stderr.write(`${kind}: ${text}\n`);
+  };
+
 /** Engine + model for a command, printing metadata warnings to stderr. */
 export function openModel(opts: CommonOptions): { engine: Engine; model: Model } {
   const engine = createEngine(opts);
@@ -86,18 +93,24 @@ export function createEngine(opts: CommonOptions): Engine {
 
 /**
  * Job options for a CLI run: a progress bar on stderr (unless quiet or not a terminal) and
- * Ctrl-C as cancellation (a second Ctrl-C exits at once).
+ * Ctrl-C as cancellation (a second Ctrl-C exits at once). With `terminate`, SIGTERM cancels the
+ * same way, for jobs that must clean up (locks, worker processes, queued jobs) when stopped.
  */
 export type CliJob = JobOptions & { done(): void };
 
-export function cliJob(opts: CommonOptions, label: string): CliJob {
+export function cliJob(opts: CommonOptions, label: string, o: { terminate?: boolean } = {}): CliJob {
   const controller = new AbortController();
   const onSigint = (): void => {
     if (controller.signal.aborted) process.exit(130);
     process.stderr.write('\nCancelling (Ctrl-C again to quit now)...\n');
     controller.abort();
   };
+  const onSigterm = (): void => {
+    if (controller.signal.aborted) process.exit(143);
+    controller.abort();
+  };
   process.on('SIGINT', onSigint);
+  if (o.terminate) process.on('SIGTERM', onSigterm);
   const show = !opts.quiet && process.stderr.isTTY;
   const bar = show
     ? new cliProgress.SingleBar(
@@ -122,6 +135,7 @@ export function cliJob(opts: CommonOptions, label: string): CliJob {
     done() {
       if (started) bar?.stop();
       process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigterm);
     },
   };
 }

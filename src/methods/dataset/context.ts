@@ -5,6 +5,7 @@ import type { Engine } from '../../engine/runtime/engine.js';
 import { openSource, type DatasetSource, type OpenSourceOptions } from '../../data/sources.js';
 import { loadModel } from '../../models/load.js';
 import type { Model } from '../../models/model.js';
+import { describeWriter } from './lock.js';
 import { modelFingerprint } from './scan.js';
 import { DatasetStore } from './store.js';
 
@@ -32,15 +33,47 @@ export function storeSource(store: DatasetStore, spec?: string, options: OpenSou
   return source;
 }
 
-export async function openStoreContext(dir: string, engine: Engine, o: { model?: Model; modelPath?: string; data?: string } = {}): Promise<StoreContext> {
+/** Opens a store with its model and dataset for reading; `onNotice` hears when the store is incomplete. */
+export async function openStoreContext(dir: string, engine: Engine, o: { model?: Model; modelPath?: string; data?: string; onNotice?: (text: string) => void } = {}): Promise<StoreContext> {
   const store = await DatasetStore.open(dir);
   try {
     const model = o.model ?? loadModel(o.modelPath ?? store.manifest.model.path, engine);
     checkModel(store, model);
     const source = storeSource(store, o.data);
+    if (o.onNotice) {
+      const notice = await incompleteNotice(store);
+      if (notice) o.onNotice(notice);
+    }
     return { store, model, source };
   } catch (e) {
     store.close();
     throw e;
   }
+}
+
+const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/** The `convlens index` command line that continues a store's scan. */
+export function resumeCommand(store: DatasetStore): string {
+  const m = store.manifest;
+  const parts = ['convlens', 'index', shellWord(m.dataset.spec), '--store', shellWord(store.dir), '--layers', m.layers.map((l) => l.name).join(','), '--chunk', String(m.chunkSize), '--limit', String(m.dataset.count)];
+  if (m.k !== 16) parts.push('-k', String(m.k));
+  if (m.pool !== 'avg') parts.push('--pool', m.pool);
+  if (m.model.path) parts.push('--model', shellWord(m.model.path));
+  return parts.join(' ');
+}
+
+/**
+ * What a reader should tell the user about a store that is not complete: how much of it is in,
+ * and who is writing it or how to resume it. Undefined for a complete store.
+ */
+export async function incompleteNotice(store: DatasetStore): Promise<string | undefined> {
+  const s = await store.status();
+  if (s.complete) return undefined;
+  const head =
+    s.chunks === s.totalChunks
+      ? `The store "${store.dir}" holds all ${s.total} images but its scan did not finish (merged top-k and vector indexes are missing).`
+      : `The store "${store.dir}" is incomplete: ${s.images} of ${s.total} images (${s.chunks} of ${s.totalChunks} chunks) are in, and results cover those only.`;
+  if (s.writer) return `${head} It is being written now by ${describeWriter(s.writer)}.`;
+  return `${head} Resume the scan with: ${resumeCommand(store)}`;
 }

@@ -1,14 +1,25 @@
 // Distributed scans on BullMQ (Redis): the coordinator (`convlens index --redis URL`) puts one
 // job per pending chunk on a queue; workers (`convlens index-worker --redis URL`, any number, on
-// any machine that sees the model and dataset at the same paths) run scanChunk and return the
-// chunk's result through Redis; the coordinator commits each result into the store, the only
-// writer. Duplicates cannot happen: a chunk's job id is fixed (re-adding it is a no-op), and a
-// result for a chunk already in the store is dropped. A worker that dies holding a job stops
-// renewing its lock; BullMQ's stalled-job check hands the job to another worker (up to
+// any machine that sees the model and dataset at the same paths) run scanChunk and leave the
+// chunk's result in a Redis key of its own (with a time to live); the coordinator commits each
+// result into the store, the only writer, and deletes the key. Results never travel as job
+// return values, which BullMQ would also copy into its events stream; finished jobs are removed
+// at once, so a completed scan leaves Redis as it found it (bar a short, trimmed events stream).
+//
+// Duplicates cannot happen: a chunk's job id is fixed (re-adding it is a no-op), and a result for
+// a chunk already in the store is dropped (see store.commit). A worker that dies holding a job
+// stops renewing its lock; BullMQ's stalled-job check hands the job to another worker (up to
 // `maxStalledCount` times), and a job that throws is retried (`attempts`).
+//
+// Faults the coordinator turns into one clear message instead of a hang: Redis unreachable (at
+// the start, or lost for longer than `redisTimeoutMs`), jobs that vanished from Redis (flushed or
+// restarted without its data), and a chunk that failed all its attempts. Cancelling withdraws
+// the scan's queued jobs and never pauses the queue (a pause is global, and would stall every
+// later scan on that Redis); a paused queue found at the start is resumed with a note.
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { Queue, Worker, type Job } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { ConvLensError } from '../../engine/errors.js';
 import { Engine } from '../../engine/runtime/engine.js';
 import { nodeBackend } from '../../engine/runtime/node.js';
@@ -29,6 +40,14 @@ export interface DistributedOptions {
   attempts?: number;
   /** how often the coordinator collects results, ms (default 200) */
   pollMs?: number;
+  /** how long Redis may be unreachable before the scan stops with an error, ms (default 5000) */
+  redisTimeoutMs?: number;
+  /** how often the coordinator checks that Redis still holds the scan's jobs, ms (default 2000) */
+  checkMs?: number;
+  /** how long a finished chunk's result waits in Redis for a coordinator, s (default 3600) */
+  resultTtlSeconds?: number;
+  /** notes for the user (a paused queue resumed, no workers listening) */
+  log?: (line: string) => void;
 }
 
 /** What a worker needs to run one chunk (the job's data). */
@@ -44,11 +63,13 @@ export interface ChunkJob {
   chunk: number;
   start: number;
   end: number;
+  /** the Redis key the worker leaves the result in, and for how long (s) */
+  resultKey: string;
+  resultTtl: number;
 }
 
-export function connectionOf(url: string): { url: string; maxRetriesPerRequest: null } {
+function checkUrl(url: string): void {
   if (!/^rediss?:\/\//.test(url)) throw new ConvLensError('INVALID_ARGUMENT', `"${url}" is not a Redis URL.`, 'Use redis://host:port, e.g. redis://127.0.0.1:6379.');
-  return { url, maxRetriesPerRequest: null };
 }
 
 export const DEFAULT_QUEUE = 'convlens-scan';
@@ -58,6 +79,93 @@ export function scanIdOf(store: DatasetStore): string {
   const m = store.manifest;
   return createHash('sha256').update(`${store.dir}|${m.model.fingerprint}|${m.dataset.fingerprint}|${m.created}`).digest('hex').slice(0, 16);
 }
+
+const resultKeyOf = (queue: string, scanId: string, chunk: number): string => `convlens:${queue}:result:${scanId}:${chunk}`;
+const jobIdOf = (scanId: string, chunk: number): string => `${scanId}-${chunk}`;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The coordinator's Redis connection: fails fast while Redis is away (no offline queue, one try
+ * per command), reconnects for `timeoutMs`, then gives up; its errors are collected here instead
+ * of being printed by ioredis on every reconnection attempt.
+ */
+class RedisLink {
+  readonly client: Redis;
+  private downSince: number | undefined = Date.now();
+  private lastError: Error | undefined;
+  private gaveUp = false;
+
+  constructor(
+    readonly url: string,
+    private readonly timeoutMs: number,
+  ) {
+    checkUrl(url);
+    this.client = new Redis(url, {
+      lazyConnect: true,
+      connectTimeout: Math.max(500, Math.min(timeoutMs, 10_000)),
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      retryStrategy: () => {
+        this.downSince ??= Date.now();
+        if (Date.now() - this.downSince >= this.timeoutMs) {
+          this.gaveUp = true;
+          return null;
+        }
+        return 250;
+      },
+    });
+    this.client.on('error', (e: Error) => {
+      this.lastError = e;
+      this.downSince ??= Date.now();
+    });
+    this.client.on('close', () => (this.downSince ??= Date.now()));
+    this.client.on('end', () => (this.gaveUp = true));
+    this.client.on('ready', () => (this.downSince = undefined));
+  }
+
+  /** Connects, or throws the "cannot reach" error once `timeoutMs` has passed. */
+  async connect(): Promise<void> {
+    this.client.connect().catch(() => undefined); // the events below tell the outcome
+    await new Promise<void>((resolve, reject) => {
+      const check = setInterval(() => {
+        if (this.client.status === 'ready') done();
+        else if (this.gaveUp || this.client.status === 'end') done(this.error(`Cannot reach Redis at ${this.url}`, 'Start redis-server, or check --redis.'));
+      }, 50);
+      const done = (e?: ConvLensError): void => {
+        clearInterval(check);
+        if (e) reject(e);
+        else resolve();
+      };
+    });
+  }
+
+  /** Whether the connection is away right now (reconnecting or given up). */
+  get down(): boolean {
+    return this.downSince !== undefined || this.client.status !== 'ready';
+  }
+
+  /** The error to stop with once Redis has been away too long, else undefined. */
+  lost(hint: string): ConvLensError | undefined {
+    const away = this.downSince !== undefined && Date.now() - this.downSince >= this.timeoutMs;
+    return this.gaveUp || away ? this.error(`Lost the connection to Redis at ${this.url}`, hint) : undefined;
+  }
+
+  private error(what: string, hint: string): ConvLensError {
+    const why = this.lastError ? `: ${this.lastError.message}` : '';
+    return new ConvLensError('RUNTIME_FAILURE', `${what}${why} (tried for ${(this.timeoutMs / 1000).toFixed(0)} s).`, hint, { cause: this.lastError });
+  }
+
+  close(): void {
+    this.client.disconnect();
+  }
+}
+
+/** Runs `p`, giving up (quietly) after `ms`: closing a connection to a lost Redis can hang. */
+const bounded = async (p: Promise<unknown>, ms: number): Promise<void> => {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+};
 
 /** Coordinates a distributed scan of `pending` chunks into `store` (see the file comment). */
 export async function runDistributed(
@@ -70,61 +178,150 @@ export async function runDistributed(
   const m = store.manifest;
   const name = o.queue ?? DEFAULT_QUEUE;
   const scanId = scanIdOf(store);
-  const queue = new Queue<ChunkJob, string>(name, { connection: connectionOf(o.redis) });
   const attempts = o.attempts ?? 3;
+  const ttl = o.resultTtlSeconds ?? 3600;
+  const link = new RedisLink(o.redis, o.redisTimeoutMs ?? 5000);
+  const done = await store.doneChunks();
+  const plan = new Map(pending.map((c) => [c.chunk, c]));
+  const left = (): ChunkPlan[] => pending.filter((c) => !done.has(c.chunk));
+  const stored = (): string => {
+    const images = [...done].reduce((a, c) => a + (Math.min(m.dataset.count, (c + 1) * m.chunkSize) - c * m.chunkSize), 0);
+    return `${images} of ${m.dataset.count} images are in the store`;
+  };
+  let queue: Queue<ChunkJob> | undefined;
   try {
-    await queue.waitUntilReady().catch((e: unknown) => {
-      throw new ConvLensError('RUNTIME_FAILURE', `Cannot reach Redis at ${o.redis}: ${(e as Error).message}.`, 'Start redis-server, or check --redis.', { cause: e });
-    });
-    const data = (c: ChunkPlan): ChunkJob => ({
-      scanId,
-      ...(job.modelPath ? { modelPath: job.modelPath } : {}),
-      modelFingerprint: m.model.fingerprint,
-      dataset: m.dataset.spec,
-      datasetFingerprint: m.dataset.fingerprint,
-      settings,
-      chunk: c.chunk,
-      start: c.start,
-      end: c.end,
-    });
+    await link.connect();
+    queue = new Queue<ChunkJob>(name, { connection: link.client, streams: { events: { maxLen: 1000 } } });
+    // Errors of the shared connection are the link's to report; without a listener they would throw.
+    queue.on('error', () => undefined);
+    await queue.waitUntilReady();
+    if (await queue.isPaused()) {
+      await queue.resume();
+      o.log?.(`the queue "${name}" on ${o.redis} was paused (an interrupted scan of an older ConvLens leaves it so, and it stalls every scan); resumed it`);
+    }
+    // Jobs of this scan left finished by an earlier run would block re-adding them (fixed ids).
+    for (const c of left()) {
+      const state = await queue.getJobState(jobIdOf(scanId, c.chunk));
+      if (state === 'failed' || state === 'completed') await queue.remove(jobIdOf(scanId, c.chunk));
+    }
+    // chunks whose results an earlier run left in Redis need no job
+    const waiting = await link.client.pipeline(left().map((c) => ['exists', resultKeyOf(name, scanId, c.chunk)])).exec();
+    const toRun = left().filter((_, i) => waiting?.[i]?.[1] !== 1);
     await queue.addBulk(
-      pending.map((c) => ({
+      toRun.map((c) => ({
         name: 'chunk',
-        data: data(c),
-        opts: { jobId: `${scanId}-${c.chunk}`, attempts, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: false, removeOnFail: false },
+        data: {
+          scanId,
+          ...(job.modelPath ? { modelPath: job.modelPath } : {}),
+          modelFingerprint: m.model.fingerprint,
+          dataset: m.dataset.spec,
+          datasetFingerprint: m.dataset.fingerprint,
+          settings,
+          chunk: c.chunk,
+          start: c.start,
+          end: c.end,
+          resultKey: resultKeyOf(name, scanId, c.chunk),
+          resultTtl: ttl,
+        },
+        opts: { jobId: jobIdOf(scanId, c.chunk), attempts, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } },
       })),
     );
-    const done = await store.doneChunks();
-    const wanted = new Set(pending.map((c) => c.chunk));
-    while ([...wanted].some((c) => !done.has(c))) {
+    let lastCheck = Date.now();
+    let progressAt = Date.now();
+    let warnedIdle = false;
+    while (left().length) {
       if (job.signal?.aborted) {
-        // Stop handing out work; results of jobs already running stay in Redis for a rerun.
-        await queue.pause();
+        // Withdraw this scan's queued jobs (running ones finish and leave results for a rerun).
+        await bounded(Promise.all(left().map((c) => queue!.remove(jobIdOf(scanId, c.chunk)).catch(() => 0))), 2000);
         throwIfCancelled(job.signal, 'the distributed scan');
       }
-      const completed = await queue.getJobs(['completed'], 0, 63, true);
-      const results: ChunkResult[] = [];
-      const finished: Job<ChunkJob, string>[] = [];
-      for (const j of completed) {
-        if (j.data?.scanId !== scanId || !wanted.has(j.data.chunk)) continue;
-        finished.push(j);
-        if (!done.has(j.data.chunk) && typeof j.returnvalue === 'string') results.push(decodeChunk(j.returnvalue));
+      const lost = link.lost(`Start Redis again (or check --redis) and run the same command to continue (${stored()}).`);
+      if (lost) throw lost;
+      let results: ChunkResult[] = [];
+      let keys: string[] = [];
+      try {
+        ({ results, keys } = await fetchResults(link.client, left(), (c) => resultKeyOf(name, scanId, c), plan));
+        const failed = (await queue.getJobs(['failed'], 0, 63)).filter((j) => j.data?.scanId === scanId && plan.has(j.data.chunk) && !done.has(j.data.chunk));
+        if (failed.length) {
+          const f = failed[0]!;
+          // removed, so that the rerun queues it again
+          for (const j of failed) await j.remove().catch(() => undefined);
+          throw new ConvLensError('RUNTIME_FAILURE', `Chunk ${f.data.chunk} (images ${f.data.start}..${f.data.end - 1}) failed ${f.attemptsMade} times: ${f.failedReason}.`, `Fix the cause and run the same command again to continue (${stored()}).`);
+        }
+        if (!results.length && Date.now() - lastCheck >= (o.checkMs ?? 2000)) {
+          lastCheck = Date.now();
+          await checkJobsExist(queue, link.client, left(), scanId, (c) => resultKeyOf(name, scanId, c), o.redis, stored);
+          if (!warnedIdle && Date.now() - progressAt > 15_000 && (await queue.getWorkersCount()) === 0) {
+            warnedIdle = true;
+            o.log?.(`no worker is listening on the queue "${name}" at ${o.redis}: start one with \`convlens index-worker --redis ${o.redis}${name === DEFAULT_QUEUE ? '' : ` --queue ${name}`}\``);
+          }
+        }
+      } catch (e) {
+        if (e instanceof ConvLensError) throw e;
+        if (!link.down) throw new ConvLensError('RUNTIME_FAILURE', `Redis at ${o.redis} answered with an error: ${(e as Error).message}.`, `Check the Redis server, then run the same command again to continue (${stored()}).`, { cause: e });
+        await sleep(250); // reconnecting: link.lost() decides when to give up
+        continue;
       }
       if (results.length) {
         const fresh = await store.commit(results, done);
+        progressAt = Date.now();
         job.onCommitted?.(fresh.reduce((a, r) => a + r.end - r.start, 0));
+        // committed: the payloads can go (a lost DEL only leaves a key until its time to live)
+        await link.client.del(...keys).catch(() => undefined);
+      } else {
+        await sleep(o.pollMs ?? 200);
       }
-      for (const j of finished) await j.remove().catch(() => undefined);
-      const failed = (await queue.getJobs(['failed'], 0, 63)).filter((j) => j.data?.scanId === scanId && wanted.has(j.data.chunk) && !done.has(j.data.chunk));
-      if (failed.length) {
-        const f = failed[0]!;
-        throw new ConvLensError('RUNTIME_FAILURE', `Chunk ${f.data.chunk} (images ${f.data.start}..${f.data.end - 1}) failed ${f.attemptsMade} times: ${f.failedReason}.`, 'Fix the cause and run the same command again: finished chunks are kept; remove the failed job with `redis-cli DEL` or use another --queue.');
-      }
-      if (!results.length) await new Promise((r) => setTimeout(r, o.pollMs ?? 200));
     }
+    // Jobs of committed chunks still queued (their result came from an earlier run) go too.
+    await bounded(Promise.all(pending.map((c) => queue!.remove(jobIdOf(scanId, c.chunk)).catch(() => 0))), 2000);
   } finally {
-    await queue.close();
+    if (queue) await bounded(queue.close(), 2000);
+    link.close();
   }
+}
+
+/** Reads up to a few results that workers left for chunks still to commit (bounded memory per round). */
+async function fetchResults(client: Redis, left: ChunkPlan[], keyOf: (chunk: number) => string, plan: Map<number, ChunkPlan>): Promise<{ results: ChunkResult[]; keys: string[] }> {
+  if (!left.length) return { results: [], keys: [] };
+  const exists = await client.pipeline(left.map((c) => ['exists', keyOf(c.chunk)])).exec();
+  const ready = left.filter((_, i) => exists?.[i]?.[1] === 1).slice(0, 8);
+  const results: ChunkResult[] = [];
+  const keys: string[] = [];
+  for (const c of ready) {
+    const key = keyOf(c.chunk);
+    const text = await client.get(key);
+    if (text === null) continue;
+    keys.push(key);
+    let r: ChunkResult;
+    try {
+      r = decodeChunk(text);
+    } catch {
+      continue; // a torn value: deleted, and the chunk's job runs again on the next attempt
+    }
+    const p = plan.get(r.chunk);
+    if (p && r.chunk === c.chunk && r.start === p.start && r.end === p.end) results.push(r);
+  }
+  return { results, keys };
+}
+
+/**
+ * Fails when Redis no longer has the job of a chunk still to commit, and no result for it
+ * either: flushed, or restarted without its data. The job's state is read before the result key,
+ * because a worker stores the result before its job is completed and removed.
+ */
+async function checkJobsExist(queue: Queue<ChunkJob>, client: Redis, left: ChunkPlan[], scanId: string, keyOf: (chunk: number) => string, url: string, stored: () => string): Promise<void> {
+  const missing: number[] = [];
+  for (const c of left) {
+    if ((await queue.getJobState(jobIdOf(scanId, c.chunk))) !== 'unknown') continue;
+    if ((await client.exists(keyOf(c.chunk))) === 0) missing.push(c.chunk);
+  }
+  if (!missing.length) return;
+  const list = missing.length > 8 ? `${missing.slice(0, 8).join(', ')}, ...` : missing.join(', ');
+  throw new ConvLensError(
+    'RUNTIME_FAILURE',
+    `Redis at ${url} no longer has the jobs of ${missing.length} chunk${missing.length > 1 ? 's' : ''} (${list}) of this scan: it was flushed, or restarted without its data, while the scan waited.`,
+    `Run the same command again: it queues the missing chunks anew (${stored()}).`,
+  );
 }
 
 export interface WorkerOptions {
@@ -138,15 +335,20 @@ export interface WorkerOptions {
   threads?: number;
   /** stop after this many jobs (default: run until the signal) */
   maxJobs?: number;
+  /** stop taking jobs and finish the running ones */
   signal?: AbortSignal;
+  /** stop at once, abandoning running jobs (their locks expire and other workers take them) */
+  abandon?: AbortSignal;
   log?: (line: string) => void;
 }
 
 /**
  * A scan worker: takes chunk jobs from the queue until the signal fires. Models and datasets
- * are opened once per process and checked against the fingerprints in each job.
+ * are opened once per process and checked against the fingerprints in each job. While Redis is
+ * away it keeps reconnecting, and says so once (and again when Redis is back).
  */
 export async function runScanWorker(o: WorkerOptions): Promise<{ jobs: number }> {
+  checkUrl(o.redis);
   const engine = new Engine(nodeBackend(), o.threads ? { threads: o.threads } : {});
   const models = new Map<string, Promise<Model>>();
   const sources = new Map<string, DatasetSource>();
@@ -158,7 +360,21 @@ export async function runScanWorker(o: WorkerOptions): Promise<{ jobs: number }>
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   const queueName = o.queue ?? DEFAULT_QUEUE;
-  const worker = new Worker<ChunkJob, string>(
+  const retryStrategy = (times: number): number => Math.min(250 * times, 2000);
+  let away = false;
+  const onLost = (e: Error): void => {
+    if (away) return;
+    away = true;
+    o.log?.(`lost Redis at ${o.redis} (${e.message}); reconnecting until it is back (Ctrl-C to stop)`);
+  };
+  const results = new Redis(o.redis, { maxRetriesPerRequest: null, retryStrategy });
+  results.on('error', onLost);
+  results.on('ready', () => {
+    if (!away) return;
+    away = false;
+    o.log?.(`Redis at ${o.redis} is back`);
+  });
+  const worker = new Worker<ChunkJob>(
     queueName,
     async (j) => {
       const d = j.data;
@@ -182,26 +398,48 @@ export async function runScanWorker(o: WorkerOptions): Promise<{ jobs: number }>
           // the marker exists: this chunk already killed a worker once
         }
       }
+      // the result goes to its own key, not the job's return value (see the file comment)
+      await results.set(d.resultKey, encodeChunk(r), 'EX', d.resultTtl);
       o.log?.(`chunk ${d.chunk} (images ${d.start}..${d.end - 1}) in ${r.ms.toFixed(0)} ms`);
       jobs++;
       if (o.maxJobs !== undefined && jobs >= o.maxJobs) stop();
-      return encodeChunk(r);
     },
     {
-      connection: connectionOf(o.redis),
+      connection: { url: o.redis, maxRetriesPerRequest: null, retryStrategy },
       concurrency: o.concurrency ?? 1,
       lockDuration: o.lockMs ?? 30_000,
       stalledInterval: Math.max(500, Math.round((o.lockMs ?? 30_000) / 2)),
       maxStalledCount: 3,
+      removeOnComplete: { count: 0 },
     },
   );
-  worker.on('error', (e) => o.log?.(`worker error: ${e.message}`));
-  await worker.waitUntilReady();
-  o.log?.(`worker ${process.pid} listening on queue ${queueName}`);
+  worker.on('error', onLost);
+  let force = false;
   o.signal?.addEventListener('abort', () => stop(), { once: true });
+  o.abandon?.addEventListener(
+    'abort',
+    () => {
+      force = true;
+      stop();
+    },
+    { once: true },
+  );
   if (o.signal?.aborted) stop();
+  if (o.abandon?.aborted) {
+    force = true;
+    stop();
+  }
+  // (a worker started before Redis waits for it, and can be stopped meanwhile)
+  void worker.waitUntilReady().then(
+    () => o.log?.(`worker ${process.pid} listening on queue ${queueName}`),
+    () => undefined,
+  );
   await stopped;
-  await worker.close();
+  // A graceful close waits for the running chunk, whose result could not be stored with Redis
+  // away: then the chunk is left to the next run.
+  if (away) force = true;
+  await bounded(worker.close(force), force ? 1000 : 60_000);
+  results.disconnect();
   await engine.dispose();
   return { jobs };
 }

@@ -41,10 +41,11 @@ export interface Embedding {
   explained?: [number, number];
 }
 
+/** An embedding method by name (case, hyphens and underscores ignored: "t-SNE" is tsne). */
 export function parseEmbedMethod(name: string): EmbedMethod {
-  const n = name.toLowerCase().replace(/[^a-z]/g, '');
-  if (n === 'pca' || n === 'tsne' || n === 'umap') return n;
-  throw new ConvLensError('INVALID_ARGUMENT', `Unknown embedding method "${name}".`, 'Use pca, tsne or umap.');
+  const n = name.trim().toLowerCase().replace(/[-_ ]/g, '');
+  if ((EMBED_METHODS as string[]).includes(n)) return n as EmbedMethod;
+  throw new ConvLensError('INVALID_ARGUMENT', `Unknown embedding method "${name}".`, `Use ${EMBED_METHODS.join(', ')} (comma-separated for several).`);
 }
 
 /** A seeded sample of `n` of the ids, stratified by label (proportional), sorted. */
@@ -105,11 +106,30 @@ export async function embedVectors(method: EmbedMethod, data: Float32Array, n: n
     const r = pca(data, n, d, 2, seed);
     return { coords: r.coords, params: { components: 2 }, explained: [r.explained[0] ?? 0, r.explained[1] ?? 0] };
   }
-  // t-SNE and UMAP start from the first 50 principal components (the usual preprocessing)
-  const dims = Math.min(50, d);
-  const reduced = d > 50 ? pca(data, n, d, dims, seed).coords : Float64Array.from(data);
   if (method === 'tsne') {
-    const perplexity = Math.min(o.perplexity ?? 30, Math.floor((n - 1) / 3));
+    // bhtsne's bound: each point's 3 x perplexity nearest neighbours must exist
+    const perplexity = o.perplexity ?? 30;
+    if (n - 1 < 3 * perplexity) {
+      const most = Math.floor((n - 1) / 3);
+      throw new ConvLensError(
+        'INVALID_ARGUMENT',
+        `t-SNE with perplexity ${perplexity} needs at least ${Math.ceil(3 * perplexity) + 1} points (3 x perplexity neighbours per point); the sample has ${n}.`,
+        most >= 1 ? `Lower --perplexity to at most ${most}, or raise --sample to ${Math.ceil(3 * perplexity) + 1} or more.` : 'Raise --sample (t-SNE needs at least 4 points).',
+      );
+    }
+  }
+  if (method === 'umap') {
+    const neighbours = o.neighbours ?? 15;
+    if (neighbours > n - 1) {
+      throw new ConvLensError('INVALID_ARGUMENT', `UMAP with ${neighbours} neighbours needs at least ${neighbours + 1} points; the sample has ${n}.`, `Lower --neighbours to at most ${n - 1}, or raise --sample to ${neighbours + 1} or more.`);
+    }
+  }
+  // t-SNE and UMAP start from the first 50 principal components (the usual preprocessing);
+  // there are no more components than points
+  const dims = Math.min(50, d, n);
+  const reduced = d > dims ? pca(data, n, d, dims, seed).coords : Float64Array.from(data);
+  if (method === 'tsne') {
+    const perplexity = o.perplexity ?? 30;
     const iterations = o.iterations ?? 750;
     // PCA initialization scaled to std 1e-4 (openTSNE's default): keeps the global layout stable
     const init = pca(reduced, n, dims, 2, seed).coords;
@@ -120,7 +140,7 @@ export async function embedVectors(method: EmbedMethod, data: Float32Array, n: n
     const coords = tsne(reduced, n, dims, { perplexity, iterations, init, seed, ...(o.signal ? { signal: o.signal } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
     return { coords, params: { perplexity, iterations, theta: 0.5, exaggeration: 12, init: 'pca', pcaDims: dims } };
   }
-  const neighbours = Math.min(o.neighbours ?? 15, n - 1);
+  const neighbours = o.neighbours ?? 15;
   const minDist = o.minDist ?? 0.1;
   const rand = seededRandom(seed + 7);
   const umap = new UMAP({ nComponents: 2, nNeighbors: neighbours, minDist, random: rand, ...(o.epochs ? { nEpochs: o.epochs } : {}) });

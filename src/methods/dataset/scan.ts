@@ -7,6 +7,7 @@ import type { DatasetSource } from '../../data/sources.js';
 import type { Model } from '../../models/model.js';
 import { throwIfCancelled, type JobOptions } from '../jobs.js';
 import { defaultPixelShape, describeLayers, scanChunk, type ChunkResult, type Pool, type ScanSettings } from './chunk.js';
+import { acquireWriterLock, commandLine, describeWriter, type WriterLock } from './lock.js';
 import { DatasetStore, STORE_VERSION, type StoreManifest } from './store.js';
 
 export interface IndexOptions extends JobOptions {
@@ -18,6 +19,10 @@ export interface IndexOptions extends JobOptions {
   pool?: Pool;
   /** images per chunk: the unit of commit, resume and distribution (default 1024) */
   chunkSize?: number;
+  /** images gathered before a commit (default max(chunkSize, 8192): fewer, larger table fragments) */
+  commitImages?: number;
+  /** what is writing, shown to a second writer that finds the store locked (default: this process's command line) */
+  writer?: string;
   /** images per engine run (default 256) */
   batchSize?: number;
   /** scan only the first `limit` images */
@@ -45,6 +50,8 @@ export interface IndexReport {
   imagesPerSecond: number;
   indexed: string[];
   layers: string[];
+  /** what the run found and repaired (a dead writer's lock, rows of unfinished chunks) */
+  notes: string[];
 }
 
 /** A short hash of a model's graph and weights (resume refuses a different model). */
@@ -107,35 +114,43 @@ function sameScan(a: StoreManifest, b: StoreManifest): string | undefined {
 }
 
 /**
- * Opens the store for a scan: creates it, or reopens it after checking it is the same scan, and
- * removes any chunk that was half-written by an interrupted run.
+ * Opens the store for a scan: takes its writer lock (a second writer is refused, naming the
+ * first), creates the store or reopens it after checking it is the same scan, and removes rows
+ * of chunks that an interrupted run left uncommitted. The caller releases the lock.
  */
-export async function prepareStore(model: Model, source: DatasetSource, dir: string, o: IndexOptions): Promise<{ store: DatasetStore; resumed: boolean }> {
+export async function prepareStore(model: Model, source: DatasetSource, dir: string, o: IndexOptions): Promise<{ store: DatasetStore; resumed: boolean; lock: WriterLock; notes: string[] }> {
   const want = wantedManifest(model, source, o);
-  if (o.fresh) DatasetStore.remove(dir);
-  let store: DatasetStore;
-  let resumed = false;
-  if (DatasetStore.exists(dir)) {
-    store = await DatasetStore.open(dir);
-    const why = sameScan(store.manifest, want);
-    if (why) {
-      store.close();
-      throw new ConvLensError('INVALID_ARGUMENT', `The store "${dir}" holds a different scan: ${why}.`, 'Pass --fresh to replace it, or another --store folder.');
+  const lock = acquireWriterLock(dir, o.writer ?? commandLine());
+  const notes: string[] = [];
+  if (lock.replaced) notes.push(`the previous writer of this store (${describeWriter(lock.replaced)}) ended without finishing; continuing its scan`);
+  let store: DatasetStore | undefined;
+  try {
+    if (o.fresh) DatasetStore.remove(dir);
+    let resumed = false;
+    if (DatasetStore.exists(dir)) {
+      store = await DatasetStore.open(dir);
+      const why = sameScan(store.manifest, want);
+      if (why) throw new ConvLensError('INVALID_ARGUMENT', `The store "${dir}" holds a different scan: ${why}.`, 'Pass --fresh to replace it, or another --store folder.');
+      resumed = true;
+    } else {
+      store = await DatasetStore.create(dir, want);
     }
-    resumed = true;
-  } else {
-    store = await DatasetStore.create(dir, want);
+    store.labelOf = (i) => source.item(i).label;
+    store.nameOf = (i) => source.item(i).name;
+    const removed = await store.removeUncommitted();
+    if (removed.length) notes.push(`dropped the rows of chunk${removed.length > 1 ? 's' : ''} ${removed.join(', ')}, which an interrupted run left uncommitted (they are scanned again)`);
+    return { store, resumed, lock, notes };
+  } catch (e) {
+    store?.close();
+    lock.release();
+    throw e;
   }
-  store.labelOf = (i) => source.item(i).label;
-  store.nameOf = (i) => source.item(i).name;
-  await store.removeUncommitted();
-  return { store, resumed };
 }
 
 /** Indexes a dataset into a store (see the file comment). */
 export async function indexDataset(model: Model, source: DatasetSource, dir: string, o: IndexOptions): Promise<IndexReport> {
   const t0 = performance.now();
-  const { store } = await prepareStore(model, source, dir, o);
+  const { store, lock, notes } = await prepareStore(model, source, dir, o);
   try {
     const m = store.manifest;
     const plan = planChunks(m.dataset.count, m.chunkSize);
@@ -152,7 +167,7 @@ export async function indexDataset(model: Model, source: DatasetSource, dir: str
     const settings = settingsOf(m, o.batchSize ?? 256);
     if (pending.length === 0 && m.complete) {
       report('done');
-      return { store: dir, count: total, scanned: 0, resumed: resumedImages, chunks: plan.length, seconds: (performance.now() - t0) / 1000, imagesPerSecond: 0, indexed: m.complete.indexed, layers: m.layers.map((l) => l.name) };
+      return { store: dir, count: total, scanned: 0, resumed: resumedImages, chunks: plan.length, seconds: (performance.now() - t0) / 1000, imagesPerSecond: 0, indexed: m.complete.indexed, layers: m.layers.map((l) => l.name), notes };
     }
     if (pending.length) {
       if (o.distributed) {
@@ -173,7 +188,7 @@ export async function indexDataset(model: Model, source: DatasetSource, dir: str
           buffer = [];
           lastCommit = performance.now();
         };
-        const flushImages = Math.max(m.chunkSize, 8192);
+        const flushImages = o.commitImages ?? Math.max(m.chunkSize, 8192);
         try {
           for (const c of pending) {
             throwIfCancelled(o.signal, 'the scan');
@@ -195,13 +210,21 @@ export async function indexDataset(model: Model, source: DatasetSource, dir: str
       }
     }
     report('building indexes');
+    throwIfCancelled(o.signal, 'the scan');
     const indexed = await store.finalize(o.minIndexRows);
     const seconds = (performance.now() - t0) / 1000;
     store.manifest.complete = { at: new Date().toISOString(), seconds, indexed };
     store.saveManifest();
     report('done');
-    return { store: dir, count: total, scanned, resumed: resumedImages, chunks: plan.length, seconds, imagesPerSecond: scanned / Math.max(1e-9, seconds), indexed, layers: m.layers.map((l) => l.name) };
+    return { store: dir, count: total, scanned, resumed: resumedImages, chunks: plan.length, seconds, imagesPerSecond: scanned / Math.max(1e-9, seconds), indexed, layers: m.layers.map((l) => l.name), notes };
+  } catch (e) {
+    if (e instanceof ConvLensError && e.code === 'CANCELLED') {
+      const { images, total } = await store.status().catch(() => ({ images: 0, total: 0 }));
+      throw new ConvLensError('CANCELLED', e.message, `Finished chunks are kept (${images} of ${total} images are in the store): run the same command again to continue.`, { cause: e });
+    }
+    throw e;
   } finally {
     store.close();
+    lock.release();
   }
 }

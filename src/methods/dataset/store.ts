@@ -13,10 +13,13 @@
 // of the unit vectors and both metrics use an L2 IVF index (LanceDB IVF-Flat, built in).
 //
 // Atomicity and resume: a chunk's rows are written to the data tables first and its `chunks`
-// row last. Rows whose chunk has no `chunks` row (a run killed between the two) are deleted when
-// the store is opened for scanning, so every chunk is in the store entirely or not at all, and a
-// resumed scan recomputes exactly the chunks that are not.
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+// row (the commit log) last. Readers of an incomplete store read only rows of chunks in the log,
+// so rows of a chunk being written, or left by a run killed between the two writes, are never
+// seen; the next writer deletes such rows when it opens the store, and a resumed scan recomputes
+// exactly the chunks that are not in the log. A chunk already in the log is never written again,
+// and rows of a chunk are cleared before it is written, so no image is ever stored twice. One
+// writer at a time: see lock.ts.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import './quiet.js';
@@ -25,6 +28,7 @@ import type { Data, DataType, FixedSizeList as FixedSizeListT, Table as ArrowTab
 import { ConvLensError } from '../../engine/errors.js';
 import { writeFileAtomic } from '../../io/files.js';
 import type { ChunkResult, LayerInfo, Pool } from './chunk.js';
+import { currentWriter, WRITER_LOCK, type WriterInfo } from './lock.js';
 
 export const STORE_VERSION = 1;
 
@@ -60,6 +64,17 @@ export interface ChannelStats {
   /** mean over images of the channel's max unit */
   meanMax: number;
   max: number;
+}
+
+/** How much of a store is in: committed chunks and their images, and who is writing it now. */
+export interface StoreStatus {
+  complete: boolean;
+  images: number;
+  total: number;
+  chunks: number;
+  totalChunks: number;
+  /** the live writer, when a scan is running on it */
+  writer?: WriterInfo;
 }
 
 export interface Neighbour {
@@ -173,10 +188,10 @@ export class DatasetStore {
     return new DatasetStore(dir, await lancedb.connect(dir), manifest);
   }
 
-  /** Deletes a store folder's contents (only when it is a store). */
+  /** Deletes a store folder's contents (only when it is a store), keeping the writer's lock. */
   static remove(dir: string): void {
     if (!DatasetStore.exists(dir)) return;
-    rmSync(dir, { recursive: true, force: true });
+    for (const name of readdirSync(dir)) if (!name.startsWith(WRITER_LOCK)) rmSync(join(dir, name), { recursive: true, force: true });
   }
 
   saveManifest(): void {
@@ -226,7 +241,7 @@ export class DatasetStore {
     return { name: `features_${i}`, dim: this.manifest.layers[i]!.dim };
   }
 
-  /** Chunks whose results are fully in the store. */
+  /** Chunks whose results are fully in the store (the commit log). */
   async doneChunks(): Promise<Set<number>> {
     const t = await this.table('chunks');
     if (!t) return new Set();
@@ -234,32 +249,70 @@ export class DatasetStore {
     return new Set(ints(rows, 'chunk'));
   }
 
-  /** Removes rows of chunks that have no commit marker (left by a run killed mid-commit). */
-  async removeUncommitted(): Promise<number> {
+  /**
+   * The filter that keeps reads to rows of committed chunks; undefined once the store is
+   * complete (its writer cleared every uncommitted row before marking it so).
+   */
+  private async committedOnly(): Promise<string | undefined> {
+    if (this.manifest.complete) return undefined;
+    const done = [...(await this.doneChunks())].sort((a, b) => a - b);
+    return done.length ? `chunk IN (${done.join(', ')})` : 'chunk < -1';
+  }
+
+  /** How much of the store is in (see StoreStatus). */
+  async status(): Promise<StoreStatus> {
+    const m = this.manifest;
+    const totalChunks = Math.ceil(m.dataset.count / m.chunkSize);
+    const t = await this.table('chunks');
+    let images = 0;
+    const seen = new Set<number>();
+    if (t) {
+      const rows = await t.query().select(['chunk', 'start', 'end']).toArrow();
+      const [c, s, e] = [ints(rows, 'chunk'), ints(rows, 'start'), ints(rows, 'end')];
+      for (let r = 0; r < rows.numRows; r++) {
+        if (seen.has(c[r]!)) continue;
+        seen.add(c[r]!);
+        images += e[r]! - s[r]!;
+      }
+    }
+    const writer = currentWriter(this.dir);
+    return { complete: !!m.complete, images, total: m.dataset.count, chunks: seen.size, totalChunks, ...(writer ? { writer } : {}) };
+  }
+
+  /** Removes rows of chunks that have no commit marker (left by a run killed mid-commit); returns those chunks. */
+  async removeUncommitted(): Promise<number[]> {
     const done = [...(await this.doneChunks())];
-    const predicate = done.length ? `chunk NOT IN (${done.join(', ')})` : 'chunk >= -1';
-    let removed = 0;
+    return this.deleteDataRows(done.length ? `chunk NOT IN (${done.join(', ')})` : 'chunk >= -1');
+  }
+
+  /** Removes the data rows of some chunks (not their commit-log rows). */
+  private async removeRowsOf(chunks: number[]): Promise<number[]> {
+    return chunks.length ? this.deleteDataRows(`chunk IN (${chunks.join(', ')})`) : [];
+  }
+
+  private async deleteDataRows(predicate: string): Promise<number[]> {
+    const chunks = new Set<number>();
     for (const name of await this.db.tableNames()) {
       if (name === 'chunks' || name === 'top') continue;
       const t = await this.table(name);
       if (!t) continue;
-      const n = await t.countRows(predicate);
-      if (n > 0) {
-        await t.delete(predicate);
-        removed += n;
-      }
+      if ((await t.countRows(predicate)) === 0) continue;
+      for (const c of ints(await t.query().where(predicate).select(['chunk']).toArrow(), 'chunk')) chunks.add(c);
+      await t.delete(predicate);
     }
-    return removed;
+    return [...chunks].sort((a, b) => a - b);
   }
 
   /**
-   * Commits finished chunks: data rows first, then their `chunks` rows. Chunks already in the
-   * store are skipped (a retried distributed shard whose first attempt also finished).
+   * Commits finished chunks: data rows first, then their `chunks` rows. Idempotent: chunks
+   * already in the commit log are skipped (a retried distributed shard whose first attempt also
+   * finished), and rows a half-done earlier attempt left for the others are cleared first.
    */
   async commit(results: ChunkResult[], done?: Set<number>): Promise<ChunkResult[]> {
     const have = done ?? (await this.doneChunks());
     const fresh = results.filter((r, i) => !have.has(r.chunk) && results.findIndex((o) => o.chunk === r.chunk) === i).sort((a, b) => a.chunk - b.chunk);
     if (fresh.length === 0) return [];
+    await this.removeRowsOf(fresh.map((r) => r.chunk));
     const m = this.manifest;
     const n = fresh.reduce((a, r) => a + (r.end - r.start), 0);
     const ids = new Int32Array(n);
@@ -359,6 +412,7 @@ export class DatasetStore {
         st.layer.length,
       ),
     );
+    await holdForFaultInjection(fresh.map((r) => r.chunk));
     // the commit marker, last
     await this.append(
       'chunks',
@@ -445,9 +499,12 @@ export class DatasetStore {
     return indexed;
   }
 
+  /** Images in the store (of committed chunks). */
   async count(): Promise<number> {
     const t = await this.table('images');
-    return t ? t.countRows() : 0;
+    if (!t) return 0;
+    const only = await this.committedOnly();
+    return only ? t.countRows(only) : t.countRows();
   }
 
   /** The top-k images of a channel: from the merged table once complete, else merged from the partials so far. */
@@ -460,7 +517,8 @@ export class DatasetStore {
     const merged = this.manifest.complete ? await this.table('top') : undefined;
     const src = merged ?? (await this.table('topk'));
     if (!src) return [];
-    const t = await src.query().where(`layer = ${li} AND channel = ${channel}`).select(['value', 'image', 'y', 'x']).toArrow();
+    const only = merged ? undefined : await this.committedOnly();
+    const t = await src.query().where(`layer = ${li} AND channel = ${channel}${only ? ` AND ${only}` : ''}`).select(['value', 'image', 'y', 'x']).toArrow();
     const [V, I, Y, X] = [floats(t, 'value'), ints(t, 'image'), ints(t, 'y'), ints(t, 'x')];
     const rows: TopEntry[] = Array.from({ length: t.numRows }, (_, r) => ({ rank: 0, value: V[r]!, image: I[r]!, y: Y[r]!, x: X[r]! }));
     return mergeTop(rows, Math.min(k, this.manifest.k));
@@ -473,7 +531,8 @@ export class DatasetStore {
     const out: ChannelStats[] = Array.from({ length: C }, (_, c) => ({ channel: c, mean: 0, meanMax: 0, max: -Infinity }));
     const t = await this.table('stats');
     if (!t) return out;
-    const rows = await t.query().where(`layer = ${li}`).select(['channel', 'n', 'sumMean', 'sumMax', 'max']).toArrow();
+    const only = await this.committedOnly();
+    const rows = await t.query().where(`layer = ${li}${only ? ` AND ${only}` : ''}`).select(['channel', 'n', 'sumMean', 'sumMax', 'max']).toArrow();
     const [ch, n, sm, sx, mx] = [ints(rows, 'channel'), ints(rows, 'n'), floats(rows, 'sumMean'), floats(rows, 'sumMax'), floats(rows, 'max')];
     const count = new Float64Array(C);
     for (let r = 0; r < rows.numRows; r++) {
@@ -496,11 +555,10 @@ export class DatasetStore {
     const t = await this.table('images');
     const out = new Map<number, { label: number; name: string }>();
     if (!t) return out;
+    if (ids?.length === 0) return out;
+    const where = [ids ? `id IN (${ids.join(', ')})` : undefined, await this.committedOnly()].filter(Boolean);
     let q = t.query().select(['id', 'label', 'name']);
-    if (ids) {
-      if (ids.length === 0) return out;
-      q = q.where(`id IN (${ids.join(', ')})`);
-    }
+    if (where.length) q = q.where(where.join(' AND '));
     const rows = await q.toArrow();
     const id = ints(rows, 'id');
     const label = ints(rows, 'label');
@@ -515,14 +573,22 @@ export class DatasetStore {
     const t = await this.table(name);
     if (!t) return { ids: new Int32Array(), labels: new Int32Array(), dim, data: new Float32Array() };
     const col = metric === 'cosine' ? 'unit' : 'vector';
+    const where = [ids ? (ids.length ? `id IN (${ids.join(', ')})` : 'id < -1') : undefined, await this.committedOnly()].filter(Boolean);
     let q = t.query().select(['id', 'label', col]);
-    if (ids) q = q.where(ids.length ? `id IN (${ids.join(', ')})` : 'id < -1');
+    if (where.length) q = q.where(where.join(' AND '));
     const rows = await q.toArrow();
     const got = ints(rows, 'id');
     const labels = ints(rows, 'label');
     const data = flatVectors(rows, col, dim);
     const order = ids ? Array.from(ids).map((id) => got.indexOf(id)) : Array.from(got.keys()).sort((a, b) => got[a]! - got[b]!);
-    if (order.some((i) => i < 0)) throw new ConvLensError('UNKNOWN_NAME', `Image ${ids![order.indexOf(-1)]} is not in the store.`, `The store holds images 0..${this.manifest.dataset.count - 1} once the scan is complete.`);
+    if (order.some((i) => i < 0)) {
+      const id = ids![order.indexOf(-1)]!;
+      throw new ConvLensError(
+        'UNKNOWN_NAME',
+        `Image ${id} is not in the store${this.manifest.complete || id < 0 || id >= this.manifest.dataset.count ? '' : ' yet (its chunk is not committed)'}.`,
+        `The store holds images 0..${this.manifest.dataset.count - 1} once the scan is complete.`,
+      );
+    }
     const out = new Float32Array(order.length * dim);
     order.forEach((r, i) => out.set(data.subarray(r * dim, (r + 1) * dim), i * dim));
     return { ids: Int32Array.from(order, (r) => got[r]!), labels: Int32Array.from(order, (r) => labels[r]!), dim, data: out };
@@ -541,6 +607,8 @@ export class DatasetStore {
     const q = metric === 'cosine' ? unitRows(query, dim) : query;
     const extra = options.exclude !== undefined ? 1 : 0;
     let s = t.vectorSearch(Array.from(q)).column(col).distanceType('l2').select(['id', 'label', '_distance']).limit(k + extra);
+    const only = await this.committedOnly();
+    if (only) s = s.where(only);
     if (options.exact) s = s.bypassVectorIndex();
     else {
       const n = this.manifest.complete ? this.manifest.dataset.count : 0;
@@ -561,4 +629,18 @@ export class DatasetStore {
     const col = metric === 'cosine' ? 'unit' : 'vector';
     return (await t.listIndices()).some((i) => i.columns.includes(col));
   }
+}
+
+/**
+ * Fault injection for the tests: CONVLENS_FAULT_HOLD_COMMIT=<chunk>:<file> makes a commit that
+ * includes that chunk write <file> once its data rows are in, and wait there (before the commit
+ * marker) until the file is deleted, so a test can kill the writer, or start a second one, at the
+ * worst moment.
+ */
+async function holdForFaultInjection(chunks: number[]): Promise<void> {
+  const fault = /^(\d+):(.+)$/.exec(process.env['CONVLENS_FAULT_HOLD_COMMIT'] ?? '');
+  if (!fault || !chunks.includes(Number(fault[1]))) return;
+  const file = fault[2]!;
+  writeFileSync(file, `${process.pid}\n`);
+  while (existsSync(file)) await new Promise((r) => setTimeout(r, 50));
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import { writeFileAtomic } from '../../../io/files.js';
 import type { RawImage } from '../../../io/image.js';
-import { cliJob, createEngine, nonNegativeInt, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+import { cliJob, createEngine, nonNegativeInt, positiveInt, positiveNumber, type CommonOptions, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE, defaultOut } from '../output.js';
 
 interface EmbedOptions extends CommonOptions {
@@ -41,7 +41,7 @@ export function define(command: Command): void {
       if (opts.metric !== 'l2' && opts.metric !== 'cosine') throw new ConvLensError('INVALID_ARGUMENT', `Unknown metric "${opts.metric}".`, 'Use l2 or cosine.');
       const methods = opts.method.split(',').map((m) => parseEmbedMethod(m.trim()));
       const engine = createEngine(opts);
-      const ctx = await openStoreContext(opts.store, engine, { ...(opts.model ? { modelPath: opts.model } : {}), ...(opts.data ? { data: opts.data } : {}) });
+      const ctx = await openStoreContext(opts.store, engine, { ...(opts.model ? { modelPath: opts.model } : {}), ...(opts.data ? { data: opts.data } : {}), onNotice: warner(opts) });
       const job = cliJob(opts, 'embed');
       try {
         const { store, model, source } = ctx;

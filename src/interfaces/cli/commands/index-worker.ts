@@ -14,9 +14,14 @@ export function define(command: Command): void {
       // heavy modules (LanceDB, BullMQ, ...) load only when the command runs
       const { runScanWorker } = await import('../../../methods/dataset/distributed.js');
       const controller = new AbortController();
-      const stop = (): void => controller.abort();
+      const abandon = new AbortController();
+      // first signal: finish the running chunk; a second one: leave it (its lock expires)
+      const stop = (): void => (controller.signal.aborted ? abandon : controller).abort();
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      // Started by `convlens index --spawn-workers`: the IPC channel closes when that process
+      // ends, however it ends; a worker of no coordinator stops at once.
+      if (process.channel) process.on('disconnect', () => abandon.abort());
       const log = opts.quiet ? undefined : (line: string): void => void process.stderr.write(`index-worker: ${line}\n`);
       const r = await runScanWorker({
         redis: opts.redis,
@@ -26,8 +31,10 @@ export function define(command: Command): void {
         ...(opts.threads ? { threads: opts.threads } : {}),
         ...(opts.maxJobs ? { maxJobs: opts.maxJobs } : {}),
         signal: controller.signal,
+        abandon: abandon.signal,
         ...(log ? { log } : {}),
       });
       log?.(`stopped after ${r.jobs} chunks`);
+      process.exit(0);
     });
 }

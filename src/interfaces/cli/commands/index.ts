@@ -2,8 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
-import type { Split } from '../../../data/fashion-mnist.js';
-import { cliJob, openModel, positiveInt, withCommon, type CommonOptions } from '../common.js';
+import { cliJob, openModel, positiveInt, warner, withCommon, type CommonOptions } from '../common.js';
 import { DEFAULT_STORE } from '../output.js';
 
 interface IndexOptions extends CommonOptions {
@@ -12,6 +11,7 @@ interface IndexOptions extends CommonOptions {
   k: number;
   pool: string;
   chunk: number;
+  commitEvery?: number;
   batch: number;
   limit?: number;
   split?: string;
@@ -28,6 +28,20 @@ function defaultLayers(model: ReturnType<typeof openModel>['model']): string[] {
   return spatial.slice(-2).map((p) => p.name);
 }
 
+/**
+ * Stops spawned workers: each finishes its running chunk (its result stays in Redis for the
+ * next run) for up to 5 s, then is killed.
+ */
+async function stopWorkers(workers: ChildProcess[]): Promise<void> {
+  const running = workers.filter((w) => w.exitCode === null && w.signalCode === null);
+  const exited = running.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
+  for (const w of running) w.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(exited), new Promise((r) => (timer = setTimeout(r, 5000)))]);
+  clearTimeout(timer);
+  for (const w of running) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+}
+
 export function define(command: Command): void {
   withCommon(
     command
@@ -38,6 +52,7 @@ export function define(command: Command): void {
     .option('-k, --top <k>', 'top-k images kept per channel', positiveInt, 16)
     .option('--pool <how>', 'feature vector of a feature map: avg or max over positions', 'avg')
     .option('--chunk <n>', 'images per chunk (the unit of commit, resume and distribution)', positiveInt, 1024)
+    .option('--commit-every <n>', 'images gathered before each commit to the store (default: max(chunk, 8192)); a crash loses at most this many', positiveInt)
     .option('--batch <n>', 'images per engine run', positiveInt, 256)
     .option('--limit <n>', 'scan only the first n images', positiveInt)
     .option('--split <name>', 'train or test, for IDX folders', 'train')
@@ -52,17 +67,25 @@ export function define(command: Command): void {
       const { indexDataset } = await import('../../../methods/dataset/scan.js');
       if (opts.pool !== 'avg' && opts.pool !== 'max') throw new ConvLensError('INVALID_ARGUMENT', `Unknown pooling "${opts.pool}".`, 'Use --pool avg or --pool max.');
       if (opts.spawnWorkers && !opts.redis) throw new ConvLensError('INVALID_ARGUMENT', '--spawn-workers needs --redis.', 'Pass --redis redis://127.0.0.1:6379 (start redis-server first).');
+      const { checkSplit } = await import('../../../data/fashion-mnist.js');
+      const split = checkSplit(opts.split ?? 'train');
       const { engine, model } = openModel(opts);
-      const source = openSource(dataset, { split: (opts.split ?? 'train') as Split });
+      const source = openSource(dataset, { split });
       const layers = opts.layers ? opts.layers.split(',').map((l) => l.trim()).filter(Boolean) : defaultLayers(model);
+      const note = warner(opts, 'note');
       const workers: ChildProcess[] = [];
       if (opts.spawnWorkers) {
         const cli = fileURLToPath(new URL('../../../../bin/convlens.js', import.meta.url));
         for (let i = 0; i < opts.spawnWorkers; i++) {
-          workers.push(spawn(process.execPath, [cli, 'index-worker', '--redis', opts.redis!, ...(opts.queue ? ['--queue', opts.queue] : []), ...(opts.threads ? ['--threads', String(opts.threads)] : []), '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] }));
+          // The IPC channel ties each worker to this process: it closes when this process ends in
+          // any way (SIGKILL included), and the worker then stops (see index-worker).
+          const w = spawn(process.execPath, [cli, 'index-worker', '--redis', opts.redis!, ...(opts.queue ? ['--queue', opts.queue] : []), ...(opts.threads ? ['--threads', String(opts.threads)] : []), '--quiet'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+          w.on('error', () => undefined);
+          workers.push(w);
         }
+        if (!opts.quiet) process.stderr.write(`started ${workers.length} local worker${workers.length > 1 ? 's' : ''} (pid ${workers.map((w) => w.pid).join(', ')})\n`);
       }
-      const job = cliJob(opts, 'index');
+      const job = cliJob(opts, 'index', { terminate: true });
       let report;
       try {
         report = await indexDataset(model, source, opts.store, {
@@ -71,17 +94,19 @@ export function define(command: Command): void {
           pool: opts.pool as 'avg' | 'max',
           chunkSize: opts.chunk,
           batchSize: opts.batch,
+          ...(opts.commitEvery ? { commitImages: opts.commitEvery } : {}),
           ...(opts.limit ? { limit: opts.limit } : {}),
           ...(opts.fresh ? { fresh: true } : {}),
           ...(opts.model ? { modelPath: opts.model } : {}),
-          ...(opts.redis ? { distributed: { redis: opts.redis, ...(opts.queue ? { queue: opts.queue } : {}) } } : {}),
+          ...(opts.redis ? { distributed: { redis: opts.redis, ...(opts.queue ? { queue: opts.queue } : {}), log: note } } : {}),
           ...job,
         });
       } finally {
         job.done();
-        for (const w of workers) w.kill('SIGTERM');
+        await stopWorkers(workers);
         await engine.dispose();
       }
+      for (const n of report.notes) note(n);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         return;

@@ -7,7 +7,7 @@ import { sliceBatch } from '../../../methods/explain/arrays.js';
 import type { Metric } from '../../../methods/dataset/store.js';
 import type { NeighbourRow } from '../../../methods/dataset/figures.js';
 import type { nearestNeighbours as NearestNeighbours } from '../../../methods/dataset/neighbors.js';
-import { createEngine, positiveInt, withCommon, type CommonOptions } from '../common.js';
+import { createEngine, positiveInt, type CommonOptions, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE, defaultOut } from '../output.js';
 
 interface NeighborsOptions extends CommonOptions {
@@ -48,7 +48,7 @@ export function define(command: Command): void {
       const { nearestNeighbours } = await import('../../../methods/dataset/neighbors.js');
       if (!images.length && !opts.ids) throw new ConvLensError('INVALID_ARGUMENT', 'No query.', 'Pass image files, or --ids 0,17,42 for images of the indexed dataset.');
       const engine = createEngine(opts);
-      const ctx = await openStoreContext(opts.store, engine, { ...(opts.model ? { modelPath: opts.model } : {}), ...(opts.data ? { data: opts.data } : {}) });
+      const ctx = await openStoreContext(opts.store, engine, { ...(opts.model ? { modelPath: opts.model } : {}), ...(opts.data ? { data: opts.data } : {}), onNotice: warner(opts) });
       try {
         const { store, model, source } = ctx;
         const prep = model.meta.preprocessing;

@@ -1,7 +1,7 @@
 
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../../io/files.js';
-import { createEngine, cliJob, positiveInt, withCommon, type CommonOptions } from '../common.js';
+import { cliJob, createEngine, positiveInt, type CommonOptions, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE, defaultOut } from '../output.js';
 
 interface PatchesOptions extends CommonOptions {
@@ -31,7 +31,7 @@ export function define(command: Command): void {
       const { patchesFigure } = await import('../../../methods/dataset/figures.js');
       const { parseChannels, topPatches } = await import('../../../methods/dataset/patches.js');
       const engine = createEngine(opts);
-      const ctx = await openStoreContext(opts.store, engine, { ...(opts.model ? { modelPath: opts.model } : {}), ...(opts.data ? { data: opts.data } : {}) });
+      const ctx = await openStoreContext(opts.store, engine, { ...(opts.model ? { modelPath: opts.model } : {}), ...(opts.data ? { data: opts.data } : {}), onNotice: warner(opts) });
       const job = cliJob(opts, 'patches');
       try {
         const layer = ctx.store.layer(ctx.model.resolveLayer(opts.layer));

@@ -15,6 +15,7 @@ import { embedStore, parseEmbedMethod } from '../../../methods/dataset/embed.js'
 import { signedMapImage } from '../../../methods/dataset/figures.js';
 import { nearestNeighbours } from '../../../methods/dataset/neighbors.js';
 import { topPatches } from '../../../methods/dataset/patches.js';
+import { currentWriter, describeWriter } from '../../../methods/dataset/lock.js';
 import { indexDataset, modelFingerprint } from '../../../methods/dataset/scan.js';
 import { DatasetStore, type Metric } from '../../../methods/dataset/store.js';
 import { resizeImage } from '../../../render/heatmap.js';
@@ -33,8 +34,10 @@ export function storesRoot(): string {
   return resolve(process.env['CONVLENS_STORES'] ?? join('out', 'stores'));
 }
 
-function info(id: string, s: DatasetStore): Record<string, unknown> {
+async function info(id: string, s: DatasetStore): Promise<Record<string, unknown>> {
   const m = s.manifest;
+  // an incomplete store shows only its committed chunks: say how much that is, and who writes it
+  const status = m.complete ? undefined : await s.status();
   return {
     id,
     model: m.model.name,
@@ -45,6 +48,7 @@ function info(id: string, s: DatasetStore): Record<string, unknown> {
     layers: m.layers.map((l) => ({ name: l.name, channels: l.channels, height: l.height, width: l.width })),
     k: m.k,
     complete: !!m.complete,
+    ...(status ? { committed: status.images, ...(status.writer ? { writer: { pid: status.writer.pid, hostname: status.writer.hostname, since: status.writer.started, command: status.writer.command } } : {}) } : {}),
     created: m.created,
   };
 }
@@ -97,7 +101,7 @@ export function registerDatasetRoutes({ app, models, images, jobs, files }: Stud
     const out: Record<string, unknown>[] = [];
     for (const id of storeIds()) {
       try {
-        out.push(info(id, (await open(id)).store));
+        out.push(await info(id, (await open(id)).store));
       } catch (e) {
         out.push({ id, error: { message: (e as Error).message } });
       }
@@ -131,14 +135,23 @@ export function registerDatasetRoutes({ app, models, images, jobs, files }: Stud
       const source = openSource(DATASETS[dsName] ?? dsName, { access: files });
       const layers = req.body.layers ?? model.pickableValues().filter((p) => p.shape.length === 4 && p.op === 'Relu').slice(-2).map((p) => p.name);
       const id = checkId('Store', req.body.id ?? toId(`${model.name}-${dsName}`, 'store'));
-      const existing = opened.get(id);
+      // One writer per store (lock.ts): refused here when another job or process writes it; two
+      // requests racing past this check are settled by the lock itself, in the job.
+      const writer = currentWriter(join(root, id));
+      if (writer) {
+        return reply.status(409).send({ error: { code: 'INVALID_ARGUMENT', message: `The store "${id}" is being written by another index run: ${describeWriter(writer)}.`, hint: 'Wait for that job to finish (or cancel it), or index into another id.' } });
+      }
+      const reopen = async (): Promise<void> => {
+        const existing = opened.get(id);
+        opened.delete(id);
+        (await existing?.catch(() => undefined))?.store.close();
+      };
       const job = jobs.start('dataset-index', async (job) => {
-        if (existing) {
-          (await existing.catch(() => undefined))?.store.close();
-          opened.delete(id);
-        }
-        const report = await indexDataset(model, source, join(root, id), { layers, k: req.body.k ?? 16, ...(req.body.limit ? { limit: req.body.limit } : {}), ...job });
-        return { store: info(id, (await open(id)).store), report };
+        await reopen();
+        const report = await indexDataset(model, source, join(root, id), { layers, k: req.body.k ?? 16, ...(req.body.limit ? { limit: req.body.limit } : {}), writer: `studio index job (store ${id})`, ...job });
+        // readers opened while the job ran saw an incomplete store: open it afresh
+        await reopen();
+        return { store: await info(id, (await open(id)).store), report };
       }, [models.pin(req.body.model)]);
       return reply.status(202).send({ job });
     },
@@ -147,7 +160,7 @@ export function registerDatasetRoutes({ app, models, images, jobs, files }: Stud
   const params = { type: 'object', required: ['id'], properties: { id: idSchema } } as const;
   const layer = { type: 'string', maxLength: 256 } as const;
 
-  app.get<{ Params: { id: string } }>('/api/dataset/stores/:id', { schema: { params } }, async (req) => info(req.params.id, (await open(req.params.id)).store));
+  app.get<{ Params: { id: string } }>('/api/dataset/stores/:id', { schema: { params } }, async (req) => await info(req.params.id, (await open(req.params.id)).store));
 
   app.get<{ Params: { id: string }; Querystring: { layer: string } }>(
     '/api/dataset/stores/:id/channels',
