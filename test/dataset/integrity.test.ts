@@ -23,6 +23,7 @@ import { DatasetStore } from '../../src/methods/dataset/store.js';
 import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
 import { ROOT, startCli, waitFor } from './processes.js';
 import { writeSpotModel, writeSpotsIdx } from './synthetic.js';
+import { pageInject } from '../server/page-inject.js';
 
 const N = 100;
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-integrity-'));
@@ -109,7 +110,7 @@ describe('one writer per store', () => {
     let studio: Studio | undefined;
     try {
       studio = await createStudio({ engine, webDir: join(ROOT, 'no-such-web-dir') });
-      const app = studio.app;
+      const app = { inject: pageInject(() => studio!) };
       process.env['CONVLENS_FAULT_HOLD_COMMIT'] = `0:${hold}`;
       const first = await app.inject({ method: 'POST', url: '/api/dataset/index', payload: { model: 'builtin', limit: 300, id: 'shared' } });
       expect(first.statusCode).toBe(202);
