@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -20,6 +21,10 @@ import { registerSynthesizeRoutes } from './routes/synthesize.js';
 import { registerDiffusionRoutes } from './routes/diffusion.js';
 import { JobManager, toApiError } from './jobs.js';
 import { ImageRegistry, ModelRegistry, type UploadCaps } from './state.js';
+import type { TaskArgs, TaskKind } from './tasks/index.js';
+import { defaultJobWorkers, defaultWorkerMemory, MemoryPlan } from './workers/memory.js';
+import { WorkerPool, type Lane } from './workers/pool.js';
+import type { ImageRef, ModelRef, TaskRequest } from './workers/protocol.js';
 
 export interface StudioOptions extends AccessOptions {
   engine: Engine;
@@ -48,6 +53,14 @@ export interface StudioOptions extends AccessOptions {
   imageUploads?: UploadCaps;
   /** bytes an event stream may leave in a slow client's socket buffer before progress is coalesced (default 256 kB) */
   streamHighWaterBytes?: number;
+  /** resident memory all worker processes may hold together (default: a quarter of the machine, 1 to 2.5 GB); `--memory` */
+  workerMemoryBytes?: number;
+  /** job worker processes (default by cores: 1 per 2 cores, 1 to 4); jobs beyond them queue; `--workers` */
+  jobWorkers?: number;
+  /** how long a cancelled job may take to stop by itself before its worker is killed (default 1000 ms) */
+  cancelGraceMs?: number;
+  /** extra environment for the worker processes (tests: fault injection) */
+  workerEnv?: Record<string, string>;
   logger?: boolean;
 }
 
@@ -62,7 +75,23 @@ export interface Studio {
   files: FileAccess;
   /** the open job event streams */
   streams: EventStreams;
+  /** the worker processes every engine run and heavy computation happens in */
+  pool: WorkerPool;
+  /** what workers and jobs may use of memory */
+  memory: MemoryPlan;
+  /** Runs a quick request on the interactive worker and returns its answer. */
+  call<K extends TaskKind>(kind: K, args: TaskArgs[K], inputs?: TaskInputs, signal?: AbortSignal): Promise<unknown>;
+  /** A worker task (for jobs.submit), its batches planned to `budgetBytes` (default: the job budget of its model). */
+  task<K extends TaskKind>(kind: K, args: TaskArgs[K], inputs?: TaskInputs): TaskRequest;
   maxImagePixels: number;
+}
+
+/** What a task runs on: a model (by registry id or ref), more models by name, images by id. */
+export interface TaskInputs {
+  model?: string | ModelRef;
+  models?: Record<string, string | ModelRef>;
+  images?: readonly string[];
+  budgetBytes?: number;
 }
 
 const fmtMB = (bytes: number): string => (bytes >= 1 << 20 ? `${Math.round(bytes / (1 << 20))} MB` : `${Math.round(bytes / 1024)} kB`);
@@ -115,15 +144,43 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   if (options.modelPath) models.addPath(options.modelPath);
   const images = new ImageRegistry(options.imageUploads);
   images.addSamples(options.samplesDir ?? DEFAULT_SAMPLES_DIR);
-  models.onRemove = (m) => images.forgetModel(m);
-  const jobs = new JobManager();
-  const files = new FileAccess({
+  const fileOptions = {
     roots: studioDataRoots(options),
     maxFileBytes: options.maxDataFileBytes ?? 1 << 30,
     outsideHint: 'The studio reads datasets and models only from its data folders (samples/, data/, out/uploads and those given with --data); start it with --data <folder> to add one.',
+  };
+  const files = new FileAccess(fileOptions);
+  const jobWorkers = options.jobWorkers ?? defaultJobWorkers(availableParallelism());
+  const memory = new MemoryPlan(options.workerMemoryBytes ?? defaultWorkerMemory(), jobWorkers);
+  const pool = new WorkerPool({
+    jobWorkers,
+    ...(options.engine.options.threads ? { threads: options.engine.options.threads } : {}),
+    init: { files: fileOptions },
+    jobRssBytes: memory.jobWorkerBytes,
+    interactiveRssBytes: memory.interactiveBytes,
+    heapMb: memory.heapMb,
+    ...(options.cancelGraceMs !== undefined ? { graceMs: options.cancelGraceMs } : {}),
+    ...(options.workerEnv ? { env: options.workerEnv } : {}),
   });
+  models.onRemove = (id) => pool.forget([id]);
+  const jobs = new JobManager({ pool });
   const streams = new EventStreams(options.streamHighWaterBytes);
-  const studio: Studio = { app, models, images, jobs, access, files, streams, maxImagePixels: options.maxImagePixels ?? 50e6 };
+  const refOf = (m: string | ModelRef): ModelRef => (typeof m === 'string' ? models.ref(m) : m);
+  const task = <K extends TaskKind>(kind: K, args: TaskArgs[K], inputs: TaskInputs = {}): TaskRequest => {
+    const model = inputs.model !== undefined ? refOf(inputs.model) : undefined;
+    const imageRefs: ImageRef[] = (inputs.images ?? []).map((id) => images.ref(id));
+    return {
+      kind,
+      ...(model ? { model } : {}),
+      ...(inputs.models ? { models: Object.fromEntries(Object.entries(inputs.models).map(([k, m]) => [k, refOf(m)])) } : {}),
+      images: imageRefs,
+      args: args as Record<string, unknown>,
+      budgetBytes: inputs.budgetBytes ?? memory.budget(typeof inputs.model === 'string' ? models.require(inputs.model) : undefined),
+    };
+  };
+  const call = <K extends TaskKind>(kind: K, args: TaskArgs[K], inputs?: TaskInputs, signal?: AbortSignal, lane: Lane = 'interactive'): Promise<unknown> =>
+    pool.run(task(kind, args, inputs), lane, signal ? { signal } : {});
+  const studio: Studio = { app, models, images, jobs, access, files, streams, pool, memory, call, task, maxImagePixels: options.maxImagePixels ?? 50e6 };
 
   // Cross-origin isolation: the page loads nothing from other origins, and isolation gives its
   // engine worker SharedArrayBuffer, which onnxruntime-web needs for more than one thread.
@@ -148,7 +205,20 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     reply.status(404).send({ error: { code: 'UNKNOWN_NAME', message: `No API route ${req.method} ${req.url.split('?')[0]}.`, hint: 'See docs/api.md for the routes.' } }),
   );
 
-  app.get('/api/health', async () => ({ ok: true, models: models.list().length, images: images.list().length, jobsRunning: jobs.running(), uploads: { models: models.uploads.stats(), images: images.uploads.stats() }, streams: streams.stats() }));
+  app.get('/api/health', async () => {
+    const workers = pool.stats();
+    return {
+      ok: true,
+      models: models.list().length,
+      images: images.list().length,
+      jobsRunning: jobs.running(),
+      jobsQueued: jobs.queued(),
+      uploads: { models: models.uploads.stats(), images: images.uploads.stats() },
+      streams: streams.stats(),
+      workers: workers.workers,
+      memory: { ...workers.rssBytes, workerLimit: memory.totalBytes, jobWorkerLimit: memory.jobWorkerBytes, interactiveLimit: memory.interactiveBytes, killed: workers.killed },
+    };
+  });
   registerModelRoutes(studio, maxModelBytes);
   registerImageRoutes(studio, maxImageBytes);
   registerInspectRoutes(studio);
@@ -166,6 +236,10 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
       reply.type('text/html').send('<p>The ConvLens front end is not built. Run <code>npm run build</code> in the convlens folder, then restart the studio.</p>'),
     );
   }
-  app.addHook('onClose', async () => jobs.cancelAll());
+  app.addHook('onClose', async () => {
+    jobs.cancelAll();
+    await pool.close();
+    models.dispose();
+  });
   return studio;
 }

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { ConvLensError } from '../../engine/errors.js';
 import type { JobOptions, Progress } from '../../methods/jobs.js';
+import type { TaskRequest } from './workers/protocol.js';
+import type { Lane, WorkerPool } from './workers/pool.js';
 
-export type JobState = 'running' | 'done' | 'failed' | 'cancelled';
+/** `queued`: waiting for a free job worker; `running`: on a worker (or, for in-process work, started). */
+export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 /** What a job streams to the page (server-sent events). */
 export type JobEvent =
@@ -32,75 +35,114 @@ interface Job {
   created: number;
   /** what the job holds (uploads it runs on), let go when it ends */
   holds: (() => void)[];
+  /** while queued: jobs before it */
+  ahead?: number;
 }
+
+export interface JobManagerOptions {
+  /** the worker processes that run submitted tasks */
+  pool?: WorkerPool;
+  /** how long finished jobs are kept (default 10 minutes) */
+  keepMs?: number;
+  /** jobs running or queued at once; more are refused (default 16) */
+  maxActive?: number;
+  /** finished jobs kept for late subscribers (their results can be megabytes; default 64) */
+  maxKept?: number;
+}
+
+const isActive = (j: Job): boolean => j.state === 'queued' || j.state === 'running';
 
 /**
  * Long runs (occlusion, Score-CAM, training) as jobs: started by a POST, followed through an
- * event stream, cancelled by DELETE. Finished jobs are kept a while so a late subscriber still
- * gets the result.
+ * event stream, cancelled by DELETE. A submitted job runs as a task on a worker process (see
+ * workers/pool.ts), waiting in the queue while every job worker is busy. Finished jobs are kept
+ * a while so a late subscriber still gets the result.
  */
 export class JobManager {
   private readonly jobs = new Map<string, Job>();
+  private readonly pool: WorkerPool | undefined;
+  private readonly keepMs: number;
+  private readonly maxActive: number;
+  private readonly maxKept: number;
 
-  constructor(
-    private readonly keepMs = 10 * 60_000,
-    private readonly maxRunning = 4,
-    /** finished jobs kept for late subscribers (their results can be megabytes) */
-    private readonly maxKept = 64,
-  ) {}
+  constructor(options: JobManagerOptions = {}) {
+    this.pool = options.pool;
+    this.keepMs = options.keepMs ?? 10 * 60_000;
+    this.maxActive = options.maxActive ?? 16;
+    this.maxKept = options.maxKept ?? 64;
+  }
 
   running(): number {
     return [...this.jobs.values()].filter((j) => j.state === 'running').length;
   }
 
+  queued(): number {
+    return [...this.jobs.values()].filter((j) => j.state === 'queued').length;
+  }
+
   /**
-   * Starts `work` in the background and returns the job id at once. `holds` are released when
-   * the job ends (pins on the uploads it uses, so they are not evicted under it).
+   * Runs `task` on a worker process (`lane`: job workers, or the interactive one) and returns the
+   * job id at once. `holds` are released when the job ends (pins on the uploads it uses, so they
+   * are not evicted under it); `then` turns the worker's result into the job's (on the server).
+   */
+  submit(kind: string, task: TaskRequest, holds: (() => void)[] = [], then?: (result: unknown) => unknown, lane: Lane = 'job'): string {
+    const pool = this.pool;
+    if (!pool) {
+      for (const release of holds) release();
+      throw new ConvLensError('RUNTIME_FAILURE', 'This studio has no worker processes to run jobs on.', 'Create the studio with createStudio(), which starts them.');
+    }
+    const job = this.create(kind, 'queued', holds);
+    const options = this.options(job);
+    pool
+      .run(task, lane, {
+        signal: job.controller.signal,
+        onStart: () => {
+          if (job.state !== 'queued') return;
+          job.state = 'running';
+          delete job.ahead;
+          this.emit(job, { type: 'progress', progress: { done: 0, total: 0, phase: 'starting' } });
+        },
+        onQueued: (ahead) => {
+          if (job.state !== 'queued' || job.ahead === ahead) return;
+          job.ahead = ahead;
+          this.emit(job, { type: 'progress', progress: { done: 0, total: 0, phase: `queued: ${ahead ? `${ahead} job${ahead > 1 ? 's' : ''} ahead` : 'next'} (waiting for a free worker)` } });
+        },
+        onProgress: options.onProgress!,
+      })
+      .then((result) => (then ? then(result) : result))
+      .then(
+        (result) => this.settled(job, result),
+        (e: unknown) => this.failed(job, e),
+      );
+    return job.id;
+  }
+
+  /**
+   * Runs `work` in this process (no worker): only for light work and tests. Returns the job id
+   * at once; `holds` are released when the job ends.
    */
   start(kind: string, work: (options: JobOptions) => Promise<unknown>, holds: (() => void)[] = []): string {
-    this.expire();
-    if (this.running() >= this.maxRunning) {
-      for (const release of holds) release();
-      throw new ConvLensError('INVALID_ARGUMENT', `${this.running()} jobs are already running.`, 'Wait for one to finish or cancel it.');
-    }
-    const job: Job = { id: randomUUID(), kind, state: 'running', controller: new AbortController(), events: [], listeners: new Set(), created: Date.now(), holds };
-    this.jobs.set(job.id, job);
-    let lastProgress = 0;
-    const options: JobOptions = {
-      signal: job.controller.signal,
-      onProgress: (progress) => {
-        // Throttle to ~10 events/s; the final one always goes out.
-        const now = Date.now();
-        if (progress.done < progress.total && now - lastProgress < 100) return;
-        lastProgress = now;
-        this.emit(job, { type: 'progress', progress });
-      },
-    };
-    // Yield first so the POST answers before heavy work starts.
+    const job = this.create(kind, 'running', holds);
+    const options = this.options(job);
+    // Yield first so the POST answers before the work starts.
     setImmediate(() => {
       work(options).then(
-        (result) => {
-          if (job.controller.signal.aborted) return this.finish(job, 'cancelled', { type: 'cancelled' });
-          this.finish(job, 'done', { type: 'result', result });
-        },
-        (e: unknown) => {
-          if (job.controller.signal.aborted || (e instanceof ConvLensError && e.code === 'CANCELLED')) this.finish(job, 'cancelled', { type: 'cancelled' });
-          else this.finish(job, 'failed', { type: 'error', error: toApiError(e) });
-        },
+        (result) => this.settled(job, result),
+        (e: unknown) => this.failed(job, e),
       );
     });
     return job.id;
   }
 
-  status(id: string): { id: string; kind: string; state: JobState } | undefined {
+  status(id: string): { id: string; kind: string; state: JobState; ahead?: number } | undefined {
     const j = this.jobs.get(id);
-    return j && { id: j.id, kind: j.kind, state: j.state };
+    return j && { id: j.id, kind: j.kind, state: j.state, ...(j.ahead !== undefined ? { ahead: j.ahead } : {}) };
   }
 
   cancel(id: string): boolean {
     const j = this.jobs.get(id);
     if (!j) return false;
-    if (j.state === 'running') j.controller.abort();
+    if (isActive(j)) j.controller.abort();
     return true;
   }
 
@@ -109,13 +151,51 @@ export class JobManager {
     const j = this.jobs.get(id);
     if (!j) return undefined;
     for (const e of j.events) listener(e);
-    if (j.state !== 'running') return () => undefined;
+    if (!isActive(j)) return () => undefined;
     j.listeners.add(listener);
     return () => j.listeners.delete(listener);
   }
 
   cancelAll(): void {
-    for (const j of this.jobs.values()) if (j.state === 'running') j.controller.abort();
+    for (const j of this.jobs.values()) if (isActive(j)) j.controller.abort();
+  }
+
+  private create(kind: string, state: JobState, holds: (() => void)[]): Job {
+    this.expire();
+    const active = [...this.jobs.values()].filter(isActive).length;
+    if (active >= this.maxActive) {
+      for (const release of holds) release();
+      throw new ConvLensError('INVALID_ARGUMENT', `${active} jobs are already running or queued.`, 'Wait for one to finish or cancel it (DELETE /api/jobs/:id).');
+    }
+    const job: Job = { id: randomUUID(), kind, state, controller: new AbortController(), events: [], listeners: new Set(), created: Date.now(), holds };
+    this.jobs.set(job.id, job);
+    return job;
+  }
+
+  private options(job: Job): JobOptions {
+    let lastProgress = 0;
+    return {
+      signal: job.controller.signal,
+      onProgress: (progress) => {
+        // Throttle to ~10 events/s; the final one always goes out.
+        const now = Date.now();
+        if (progress.done < progress.total && now - lastProgress < 100) return;
+        lastProgress = now;
+        if (isActive(job)) this.emit(job, { type: 'progress', progress });
+      },
+    };
+  }
+
+  private settled(job: Job, result: unknown): void {
+    if (!isActive(job)) return;
+    if (job.controller.signal.aborted) return this.finish(job, 'cancelled', { type: 'cancelled' });
+    this.finish(job, 'done', { type: 'result', result });
+  }
+
+  private failed(job: Job, e: unknown): void {
+    if (!isActive(job)) return;
+    if (job.controller.signal.aborted || (e instanceof ConvLensError && e.code === 'CANCELLED')) this.finish(job, 'cancelled', { type: 'cancelled' });
+    else this.finish(job, 'failed', { type: 'error', error: toApiError(e) });
   }
 
   private emit(job: Job, e: JobEvent): void {
@@ -135,12 +215,12 @@ export class JobManager {
 
   private expire(): void {
     const cutoff = Date.now() - this.keepMs;
-    for (const [id, j] of this.jobs) if (j.state !== 'running' && j.created < cutoff) this.jobs.delete(id);
+    for (const [id, j] of this.jobs) if (!isActive(j) && j.created < cutoff) this.jobs.delete(id);
     // Past the cap, the oldest finished jobs go first (the map iterates in start order).
-    let finished = [...this.jobs.values()].filter((j) => j.state !== 'running').length;
+    let finished = [...this.jobs.values()].filter((j) => !isActive(j)).length;
     for (const [id, j] of this.jobs) {
       if (finished <= this.maxKept) break;
-      if (j.state !== 'running') {
+      if (!isActive(j)) {
         this.jobs.delete(id);
         finished--;
       }

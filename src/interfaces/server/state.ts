@@ -1,22 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { decodeModel } from '../../engine/onnx/codec.js';
 import { GraphBuilder } from '../../engine/graph/builder.js';
 import { ConvLensError } from '../../engine/errors.js';
 import type { Engine } from '../../engine/runtime/engine.js';
-import type { Tensor } from '../../engine/tensor.js';
-import { preprocessImage, type RawImage } from '../../io/image.js';
 import { loadBuiltinModel, loadModelFile } from '../../models/load.js';
 import { Model } from '../../models/model.js';
 import { toId } from './ids.js';
 import { toApiError, type ApiError } from './jobs.js';
+import type { ImageRef, ModelRef } from './workers/protocol.js';
 
 export interface ModelEntry {
   id: string;
   name: string;
   source: 'builtin' | 'path' | 'upload';
   model?: Model;
+  /** how a worker process loads the same model (set when it loaded here) */
+  ref?: ModelRef;
   /** why the model cannot be used (unreadable file, unsupported op...) */
   error?: ApiError;
 }
@@ -28,8 +30,6 @@ export interface ImageEntry {
   group: string;
   bytes: Uint8Array;
 }
-
-const INPUT_CACHE_BYTES = 128 << 20;
 
 /** How many uploads a registry keeps, and how many bytes they may hold together. */
 export interface UploadCaps {
@@ -117,12 +117,17 @@ function undeletable(shelf: UploadShelf, what: string, id: string, source: strin
   return undefined;
 }
 
-/** Models the studio knows: the built-in one, one given at start, and uploads. */
+/**
+ * Models the studio knows: the built-in one, one given at start, and uploads. The server keeps
+ * each model to check requests against (layers, labels, shapes); worker processes load their own
+ * copy from the entry's `ref` (uploads from a private folder this registry writes them to).
+ */
 export class ModelRegistry {
   private readonly entries = new Map<string, ModelEntry>();
   readonly uploads: UploadShelf;
-  /** called with a model that left the registry (caches keyed by it let go) */
-  onRemove: (model: Model) => void = () => undefined;
+  private uploadDir: string | undefined;
+  /** called with the id of a model that left the registry (caches keyed by it let go) */
+  onRemove: (id: string) => void = () => undefined;
 
   constructor(
     private readonly engine: Engine,
@@ -132,20 +137,40 @@ export class ModelRegistry {
   }
 
   addBuiltin(): ModelEntry {
-    return this.add({ id: 'builtin', name: 'Fashion-MNIST CNN (built-in)', source: 'builtin' }, () => loadBuiltinModel(this.engine));
+    return this.add({ id: 'builtin', name: 'Fashion-MNIST CNN (built-in)', source: 'builtin' }, () => loadBuiltinModel(this.engine), { key: 'builtin', type: 'builtin' });
   }
 
   addPath(path: string): ModelEntry {
-    return this.add({ id: randomUUID(), name: basename(path), source: 'path' }, () => loadModelFile(path, this.engine));
+    const id = randomUUID();
+    return this.add({ id, name: basename(path), source: 'path' }, () => loadModelFile(path, this.engine), { key: id, type: 'file', path });
   }
 
   /** An uploaded model; the least recently used upload leaves first when the caps are reached. */
   addUpload(name: string, bytes: Uint8Array): ModelEntry {
     this.uploads.makeRoom(bytes.byteLength);
-    const entry = this.add({ id: randomUUID(), name, source: 'upload' }, () => Model.fromOnnxGraph(decodeModel(bytes, { source: `"${name}"` }), this.engine, name.replace(/\.onnx$/i, '')));
+    const id = randomUUID();
+    const entry = this.add({ id, name, source: 'upload' }, () => Model.fromOnnxGraph(decodeModel(bytes, { source: `"${name}"` }), this.engine, name.replace(/\.onnx$/i, '')));
     // A model that failed to load is kept only as its error (to show it), not its bytes.
+    if (entry.model) {
+      this.uploadDir ??= mkdtempSync(join(tmpdir(), 'convlens-models-'));
+      const path = join(this.uploadDir, `${id}.onnx`);
+      writeFileSync(path, bytes, { mode: 0o600 });
+      entry.ref = { key: id, type: 'upload', path, name };
+    }
     this.uploads.add(entry.id, entry.model ? bytes.byteLength : 0);
     return entry;
+  }
+
+  /** How a worker loads the usable model of an id (errors as `require`). */
+  ref(id: string): ModelRef {
+    this.require(id);
+    return this.entries.get(id)!.ref!;
+  }
+
+  /** Removes the uploads' folder (the studio closes). */
+  dispose(): void {
+    if (this.uploadDir) rmSync(this.uploadDir, { recursive: true, force: true });
+    this.uploadDir = undefined;
   }
 
   list(): ModelEntry[] {
@@ -181,17 +206,19 @@ export class ModelRegistry {
   }
 
   private forget(id: string): void {
-    const model = this.entries.get(id)?.model;
+    const entry = this.entries.get(id);
     this.entries.delete(id);
-    if (model) this.onRemove(model);
+    if (entry?.ref?.type === 'upload') rmSync(entry.ref.path, { force: true });
+    if (entry?.model) this.onRemove(id);
   }
 
-  private add(entry: ModelEntry, load: () => Model): ModelEntry {
+  private add(entry: ModelEntry, load: () => Model, ref?: ModelRef): ModelEntry {
     try {
       entry.model = load();
       // Feature maps, receptive fields and explanations need every op's shape and backward
       // rule: check now (strictly) so the page shows which op and node cannot be handled.
       GraphBuilder.over(entry.model.graph.clone(), { strict: true });
+      if (ref) entry.ref = ref;
     } catch (e) {
       entry.error = toApiError(e);
       delete entry.model;
@@ -204,7 +231,6 @@ export class ModelRegistry {
 /** Images the studio can run: committed samples and uploads (kept in memory, capped). */
 export class ImageRegistry {
   private readonly entries = new Map<string, ImageEntry>();
-  private readonly tensors = new Map<string, { tensor: Tensor; display: RawImage }>();
   readonly uploads: UploadShelf;
 
   constructor(caps: UploadCaps = { count: 256, bytes: 256 << 20 }) {
@@ -247,6 +273,12 @@ export class ImageRegistry {
     return e;
   }
 
+  /** An image as a worker task receives it. */
+  ref(id: string): ImageRef {
+    const e = this.require(id);
+    return { id: e.id, name: e.name, bytes: e.bytes };
+  }
+
   /** Holds an uploaded image while a job runs on it. */
   pin(id: string): () => void {
     return this.uploads.pin(id);
@@ -261,33 +293,8 @@ export class ImageRegistry {
     this.forget(id);
   }
 
-  /** Drops the cached inputs made for a model that left the studio. */
-  forgetModel(model: Model): void {
-    for (const key of [...this.tensors.keys()]) if (key.startsWith(`${model.id}|`)) this.tensors.delete(key);
-  }
-
   private forget(id: string): void {
     this.entries.delete(id);
-    for (const key of [...this.tensors.keys()]) if (key.endsWith(`|${id}`)) this.tensors.delete(key);
-  }
-
-  /** The image preprocessed for a model (cached per model and image). */
-  async input(model: Model, id: string): Promise<{ tensor: Tensor; display: RawImage }> {
-    const key = `${model.id}|${id}`;
-    const hit = this.tensors.get(key);
-    if (hit) return hit;
-    const img = this.require(id);
-    const prepared = await preprocessImage(img.bytes, model.meta.preprocessing, `image "${img.name}"`);
-    this.tensors.set(key, prepared);
-    // Oldest first out, by count and by bytes (large inputs of large models add up fast).
-    const bytesOf = (p: { tensor: Tensor; display: RawImage }): number => p.tensor.data.byteLength + p.display.data.byteLength;
-    let bytes = [...this.tensors.values()].reduce((a, p) => a + bytesOf(p), 0);
-    while (this.tensors.size > 1 && (this.tensors.size > 256 || bytes > INPUT_CACHE_BYTES)) {
-      const oldest = this.tensors.keys().next().value as string;
-      bytes -= bytesOf(this.tensors.get(oldest)!);
-      this.tensors.delete(oldest);
-    }
-    return prepared;
   }
 }
 

@@ -64,8 +64,12 @@ export function methodParams(params: ReportRequest['params'] = {}): MethodParams
   return out as MethodParams;
 }
 
-/** Explains one preprocessed image [1, C, H, W]; progress counts methods, then their curves. */
-export async function explainReport(model: Model, tensor: Tensor, req: ReportRequest, job: JobOptions = {}): Promise<Report> {
+/**
+ * Explains one preprocessed image [1, C, H, W]; progress counts methods, then their curves.
+ * `batchSize` is the samples per engine run (default: explain's, by input size; the studio
+ * plans it to a memory budget).
+ */
+export async function explainReport(model: Model, tensor: Tensor, req: ReportRequest, job: JobOptions & { batchSize?: number } = {}): Promise<Report> {
   const methods = resolveMethods(req.methods);
   const options: ExplainOptions = {
     methods,
@@ -74,6 +78,7 @@ export async function explainReport(model: Model, tensor: Tensor, req: ReportReq
     ...(req.target !== undefined ? { target: req.target } : {}),
     ...(req.score ? { score: req.score } : {}),
     ...(job.signal ? { signal: job.signal } : {}),
+    ...(job.batchSize ? { batchSize: job.batchSize } : {}),
   };
   const total = methods.length + (req.metrics ? methods.length : 0);
   let done = 0;
@@ -101,7 +106,7 @@ export async function explainReport(model: Model, tensor: Tensor, req: ReportReq
     const targets = Int32Array.from(result.targets);
     for (const a of result.attributions) {
       // Curves on the probability (as in RISE): logits are unbounded, so AUCs would not compare.
-      const [curves] = await deletionInsertion(model, tensor, targets, [a.map], { ...(job.signal ? { signal: job.signal } : {}), score: 'prob', onProgress: step(`faithfulness: ${a.method}`) });
+      const [curves] = await deletionInsertion(model, tensor, targets, [a.map], { ...(job.signal ? { signal: job.signal } : {}), ...(job.batchSize ? { batchSize: job.batchSize } : {}), score: 'prob', onProgress: step(`faithfulness: ${a.method}`) });
       metrics[a.method] = {
         deletion: { x: curves!.fractions, y: curves!.deletion[0]!, auc: curves!.deletionAuc[0]! },
         insertion: { x: curves!.fractions, y: curves!.insertion[0]!, auc: curves!.insertionAuc[0]! },

@@ -7,51 +7,33 @@ import type { Studio } from '../app.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import { SUBSET_DIR } from '../../../data/fashion-mnist.js';
 import { openSource, type DatasetSource } from '../../../data/sources.js';
-import { encodePng, type RawImage } from '../../../io/image.js';
+import { encodePng } from '../../../io/image.js';
 import { loadBuiltinModel, loadModelFile } from '../../../models/load.js';
 import type { Model } from '../../../models/model.js';
 import { checkModel, storeSource } from '../../../methods/dataset/context.js';
-import { embedStore, parseEmbedMethod } from '../../../methods/dataset/embed.js';
-import { signedMapImage } from '../../../methods/dataset/figures.js';
-import { nearestNeighbours } from '../../../methods/dataset/neighbors.js';
-import { topPatches } from '../../../methods/dataset/patches.js';
+import { parseEmbedMethod } from '../../../methods/dataset/embed.js';
 import { currentWriter, describeWriter } from '../../../methods/dataset/lock.js';
-import { indexDataset, modelFingerprint } from '../../../methods/dataset/scan.js';
+import { modelFingerprint } from '../../../methods/dataset/scan.js';
 import { DatasetStore, type Metric } from '../../../methods/dataset/store.js';
-import { resizeImage } from '../../../render/heatmap.js';
 import { checkId, idSchema, imageIdSchema, isId, toId } from '../ids.js';
+import { storeInfo as info } from '../tasks/dataset.js';
+import type { ModelRef } from '../workers/protocol.js';
 
 interface Opened {
   store: DatasetStore;
   model: Model;
+  /** how a worker loads the same model */
+  ref: ModelRef;
   source: DatasetSource;
 }
-
-const png64 = async (img: RawImage): Promise<string> => Buffer.from(await encodePng(img)).toString('base64');
 
 /** Where the studio keeps its stores. */
 export function storesRoot(): string {
   return resolve(process.env['CONVLENS_STORES'] ?? join('out', 'stores'));
 }
 
-async function info(id: string, s: DatasetStore): Promise<Record<string, unknown>> {
-  const m = s.manifest;
-  // an incomplete store shows only its committed chunks: say how much that is, and who writes it
-  const status = m.complete ? undefined : await s.status();
-  return {
-    id,
-    model: m.model.name,
-    modelFingerprint: m.model.fingerprint,
-    dataset: m.dataset.description,
-    count: m.dataset.count,
-    classes: m.dataset.classes,
-    layers: m.layers.map((l) => ({ name: l.name, channels: l.channels, height: l.height, width: l.width })),
-    k: m.k,
-    complete: !!m.complete,
-    ...(status ? { committed: status.images, ...(status.writer ? { writer: { pid: status.writer.pid, hostname: status.writer.hostname, since: status.writer.started, command: status.writer.command } } : {}) } : {}),
-    created: m.created,
-  };
-}
+/** Bytes per stored vector value an embedding holds: the float32 table, its copy for the sample, float64 PCA work. */
+const EMBED_BYTES_PER_VALUE = 16;
 
 const DATASETS: Record<string, string> = {
   'fashion-mnist-subset': `${SUBSET_DIR}:test`,
@@ -60,7 +42,9 @@ const DATASETS: Record<string, string> = {
   'fashion-mnist:test': 'fashion-mnist:test',
 };
 
-export function registerDatasetRoutes({ app, models, images, jobs, files }: Studio): void {
+// Manifests, channel statistics and dataset images are read here; indexing, embeddings,
+// neighbours and top patches run on worker processes (tasks/dataset.ts).
+export function registerDatasetRoutes({ app, models, images, jobs, files, memory, task, call }: Studio): void {
   const root = storesRoot();
   const opened = new Map<string, Promise<Opened>>();
 
@@ -68,13 +52,14 @@ export function registerDatasetRoutes({ app, models, images, jobs, files }: Stud
 
   // A store names the model file and the dataset it was made from: both are read only from the
   // studio's data folders, like a dataset named in a request.
-  const modelFor = (store: DatasetStore): Model => {
-    for (const e of models.list()) if (e.model && modelFingerprint(e.model) === store.manifest.model.fingerprint) return e.model;
+  const modelFor = (store: DatasetStore): { model: Model; ref: ModelRef } => {
+    for (const e of models.list()) if (e.model && e.ref && modelFingerprint(e.model) === store.manifest.model.fingerprint) return { model: e.model, ref: e.ref };
     const engine = models.require('builtin').engine;
     const path = store.manifest.model.path;
-    const model = path === undefined ? loadBuiltinModel(engine) : loadModelFile(files.file(path, `The model file "${path}" of this store`).path, engine, (p, name) => files.read(p, name));
+    const file = path === undefined ? undefined : files.file(path, `The model file "${path}" of this store`).path;
+    const model = file === undefined ? loadBuiltinModel(engine) : loadModelFile(file, engine, (p, name) => files.read(p, name));
     checkModel(store, model);
-    return model;
+    return { model, ref: file === undefined ? { key: 'builtin', type: 'builtin' } : { key: `store-model:${file}`, type: 'data-file', path: file } };
   };
 
   const open = (id: string): Promise<Opened> => {
@@ -85,7 +70,7 @@ export function registerDatasetRoutes({ app, models, images, jobs, files }: Stud
     if (!p) {
       p = (async () => {
         const store = await DatasetStore.open(join(root, id));
-        return { store, model: modelFor(store), source: storeSource(store, undefined, { access: files }) };
+        return { store, ...modelFor(store), source: storeSource(store, undefined, { access: files }) };
       })();
       p.catch(() => opened.delete(id));
       opened.set(id, p);
@@ -132,7 +117,7 @@ export function registerDatasetRoutes({ app, models, images, jobs, files }: Stud
       const model = models.require(req.body.model);
       const dsName = req.body.dataset ?? 'fashion-mnist-subset';
       // Paths are checked against the data folders before anything is read or created.
-      const source = openSource(DATASETS[dsName] ?? dsName, { access: files });
+      openSource(DATASETS[dsName] ?? dsName, { access: files });
       const layers = req.body.layers ?? model.pickableValues().filter((p) => p.shape.length === 4 && p.op === 'Relu').slice(-2).map((p) => p.name);
       const id = checkId('Store', req.body.id ?? toId(`${model.name}-${dsName}`, 'store'));
       // One writer per store (lock.ts): refused here when another job or process writes it; two
@@ -141,18 +126,21 @@ export function registerDatasetRoutes({ app, models, images, jobs, files }: Stud
       if (writer) {
         return reply.status(409).send({ error: { code: 'INVALID_ARGUMENT', message: `The store "${id}" is being written by another index run: ${describeWriter(writer)}.`, hint: 'Wait for that job to finish (or cancel it), or index into another id.' } });
       }
-      const reopen = async (): Promise<void> => {
+      // Images per engine run: what the job budget holds (forward values of every layer), up to the scan's default.
+      const batchSize = memory.batch('Indexing', model, 'forward', { max: 256 });
+      const request = task('dataset-index', { id, dir: join(root, id), dataset: DATASETS[dsName] ?? dsName, layers, k: req.body.k ?? 16, ...(req.body.limit ? { limit: req.body.limit } : {}), batchSize }, { model: req.body.model });
+      // The store this job rewrites is closed here, and after the job (readers opened meanwhile
+      // saw an incomplete store): the next use opens it as it is then.
+      const forget = async (): Promise<void> => {
         const existing = opened.get(id);
         opened.delete(id);
         (await existing?.catch(() => undefined))?.store.close();
       };
-      const job = jobs.start('dataset-index', async (job) => {
-        await reopen();
-        const report = await indexDataset(model, source, join(root, id), { layers, k: req.body.k ?? 16, ...(req.body.limit ? { limit: req.body.limit } : {}), writer: `studio index job (store ${id})`, ...job });
-        // readers opened while the job ran saw an incomplete store: open it afresh
-        await reopen();
-        return { store: await info(id, (await open(id)).store), report };
-      }, [models.pin(req.body.model)]);
+      await forget();
+      const job = jobs.submit('dataset-index', request, [models.pin(req.body.model)], async (result) => {
+        await forget();
+        return result;
+      });
       return reply.status(202).send({ job });
     },
   );
@@ -185,25 +173,11 @@ export function registerDatasetRoutes({ app, models, images, jobs, files }: Stud
       },
     },
     async (req) => {
-      const { store, model, source } = await open(req.params.id);
+      const { store, model, ref } = await open(req.params.id);
       const layer = store.layer(model.resolveLayer(req.query.layer)).name;
-      const [c] = await topPatches(model, source, store, layer, [req.query.channel], { k: req.query.k ?? 8, guided: req.query.guided ?? true });
-      const classes = store.manifest.dataset.classes;
-      const scale = Math.max(1, Math.ceil(64 / Math.max(c!.field[0], c!.field[1])));
-      const patches = await Promise.all(
-        c!.patches.map(async (p) => ({
-          rank: p.rank,
-          value: p.value,
-          image: p.image,
-          label: p.label,
-          class: classes[p.label] ?? null,
-          unit: [p.y, p.x],
-          box: p.box,
-          crop: await png64(resizeImage(p.crop, p.crop.width * scale, p.crop.height * scale, 'nearest')),
-          ...(p.guided ? { guided: await png64(resizeImage(signedMapImage(p.guided, p.crop.width, p.crop.height, p.guidedMax ?? 0), p.crop.width * scale, p.crop.height * scale, 'nearest')), guidedMax: p.guidedMax } : {}),
-        })),
-      );
-      return { layer, channel: c!.channel, field: c!.field, global: c!.global, patches };
+      // Guided-backprop maps of the top images, as many per gradient run as the budget holds.
+      const batchSize = memory.batch('Top patches', model, 'gradient', { max: 64 });
+      return call('dataset-top', { dir: store.dir, layer, channel: req.query.channel, k: req.query.k ?? 8, guided: req.query.guided ?? true, batchSize }, { model: ref, budgetBytes: memory.budget(model) });
     },
   );
 
@@ -233,35 +207,14 @@ export function registerDatasetRoutes({ app, models, images, jobs, files }: Stud
       },
     },
     async (req) => {
-      const { store, model, source } = await open(req.params.id);
+      const { store, model, ref } = await open(req.params.id);
       const b = req.body;
       if ((b.image === undefined) === (b.imageId === undefined)) throw new ConvLensError('INVALID_ARGUMENT', 'Give exactly one of `image` (a dataset index) or `imageId` (a studio image).');
       const layer = store.layer(model.resolveLayer(b.layer)).name;
-      const prep = model.meta.preprocessing;
-      let queryImg: RawImage;
-      let r;
-      if (b.image !== undefined) {
-        if (b.image >= store.manifest.dataset.count) throw new ConvLensError('UNKNOWN_NAME', `No image ${b.image} in the store (0..${store.manifest.dataset.count - 1}).`);
-        queryImg = await source.display(b.image, prep);
-        r = await nearestNeighbours(model, store, { image: b.image }, { layer, k: b.k ?? 8, metric: b.metric ?? 'l2' });
-      } else {
-        const { tensor, display } = await images.input(model, b.imageId!);
-        queryImg = display;
-        r = await nearestNeighbours(model, store, { x: tensor }, { layer, k: b.k ?? 8, metric: b.metric ?? 'l2' });
-      }
-      const classes = store.manifest.dataset.classes;
-      const withPng = (list: typeof r.feature): Promise<Record<string, unknown>[]> =>
-        Promise.all(list.map(async (n) => ({ id: n.id, label: n.label, class: classes[n.label] ?? null, distance: n.distance, png: await png64(await source.display(n.id, prep)) })));
-      const label = b.image !== undefined ? source.item(b.image).label : -1;
-      return {
-        layer,
-        metric: r.metric,
-        query: { png: await png64(queryImg), label, class: classes[label] ?? null },
-        feature: await withPng(r.feature),
-        pixel: await withPng(r.pixel),
-        ms: r.ms,
-        indexed: r.indexed,
-      };
+      if (b.image !== undefined && b.image >= store.manifest.dataset.count) throw new ConvLensError('UNKNOWN_NAME', `No image ${b.image} in the store (0..${store.manifest.dataset.count - 1}).`);
+      if (b.imageId !== undefined) images.require(b.imageId);
+      const args = { dir: store.dir, layer, k: b.k ?? 8, metric: b.metric ?? 'l2', ...(b.image !== undefined ? { image: b.image } : { imageId: b.imageId! }) } as const;
+      return call('dataset-neighbors', args, { model: ref, images: b.imageId !== undefined ? [b.imageId] : [], budgetBytes: memory.budget(model) });
     },
   );
 
@@ -282,18 +235,12 @@ export function registerDatasetRoutes({ app, models, images, jobs, files }: Stud
       const method = parseEmbedMethod(req.body.method);
       const { store, model } = await open(req.params.id);
       const space = req.body.layer === 'pixels' ? ('pixels' as const) : { layer: store.layer(model.resolveLayer(req.body.layer)).name };
-      const job = jobs.start('dataset-embed', async (job) => {
-        const e = await embedStore(store, space, method, { ...(req.body.sample ? { sample: req.body.sample } : method === 'pca' ? { sample: 5000 } : {}), seed: req.body.seed ?? 0, metric: req.body.metric ?? 'l2', ...job });
-        return {
-          method: e.method,
-          space: e.space,
-          params: e.params,
-          ...(e.explained ? { explained: e.explained } : {}),
-          ms: e.ms,
-          classes: store.manifest.dataset.classes,
-          points: Array.from(e.ids, (id, i) => ({ id, label: e.labels[i]!, x: e.coords[2 * i]!, y: e.coords[2 * i + 1]! })),
-        };
-      });
+      // Every stored vector of the space is read, then a sample embedded: bounded by the job budget.
+      const dim = space === 'pixels' ? store.manifest.pixelShape.reduce((a, d) => a * d, 1) : store.layer(space.layer).channels;
+      memory.check(`Embedding ${store.manifest.dataset.count} vectors of ${dim} values`, EMBED_BYTES_PER_VALUE * store.manifest.dataset.count * dim);
+      const sample = req.body.sample ?? (method === 'pca' ? 5000 : undefined);
+      const request = task('dataset-embed', { dir: store.dir, space, method, ...(sample ? { sample } : {}), seed: req.body.seed ?? 0, metric: req.body.metric ?? 'l2' }, { budgetBytes: memory.budget() });
+      const job = jobs.submit('dataset-embed', request);
       return reply.status(202).send({ job });
     },
   );

@@ -1,8 +1,7 @@
 import type { Studio } from '../app.js';
-import { resolveMethods } from '../../../methods/explain/index.js';
-import { explainReport, type ReportRequest } from '../../../methods/explain/report.js';
+import { defaultBatchSize, resolveMethods } from '../../../methods/explain/index.js';
+import type { ReportRequest } from '../../../methods/explain/report.js';
 import { idSchema, imageIdSchema } from '../ids.js';
-import { toWire } from '../wire.js';
 
 interface ExplainBody extends ReportRequest {
   model: string;
@@ -69,21 +68,16 @@ const schema = {
   },
 } as const;
 
-export function registerExplainRoutes({ app, models, images, jobs }: Studio): void {
+export function registerExplainRoutes({ app, models, images, jobs, memory, task }: Studio): void {
   app.post<{ Body: ExplainBody }>('/api/explain', { schema }, async (req, reply) => {
-    const body = req.body;
-    const model = models.require(body.model);
-    images.require(body.image);
-    resolveMethods(body.methods); // unknown names fail now, with the closest ones, not in the job
-    const job = jobs.start(
-      'explain',
-      async (job) => {
-        const { tensor } = await images.input(model, body.image);
-        const report = await explainReport(model, tensor, body, job);
-        return { ...report, maps: report.maps.map((m) => ({ ...m, values: toWire(m.values), raw: toWire(m.raw) })) };
-      },
-      [models.pin(body.model), images.pin(body.image)],
-    );
+    const { model: modelId, image, ...request } = req.body;
+    const model = models.require(modelId);
+    images.require(image);
+    resolveMethods(request.methods); // unknown names fail now, with the closest ones, not in the job
+    // Samples per engine run (occluded copies, integration steps, noisy samples, masked inputs):
+    // as many as the job's memory budget holds with gradients, up to explain's default.
+    const batchSize = memory.batch('An explanation', model, 'gradient', { max: defaultBatchSize(model) });
+    const job = jobs.submit('explain', task('explain', { image, request, batchSize }, { model: modelId, images: [image] }), [models.pin(modelId), images.pin(image)]);
     return reply.status(202).send({ job });
   });
 }

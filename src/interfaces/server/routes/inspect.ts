@@ -1,32 +1,25 @@
 import type { Studio } from '../app.js';
-import { encodePng } from '../../../io/image.js';
-import { predict } from '../../../methods/predict.js';
 import { idSchema, imageIdSchema } from '../ids.js';
-import { toWire } from '../wire.js';
 
 const target = { type: 'object', required: ['model', 'image'], properties: { model: idSchema, image: imageIdSchema } } as const;
 
-export function registerInspectRoutes({ app, models, images }: Studio): void {
+// Quick requests: checked here, computed on the interactive worker (tasks/inspect.ts).
+export function registerInspectRoutes({ app, models, images, call }: Studio): void {
   app.post<{ Body: { model: string; image: string; k?: number } }>(
     '/api/predict',
     { schema: { body: { ...target, properties: { ...target.properties, k: { type: 'integer', minimum: 1, maximum: 1000 } } } } },
     async (req) => {
-      const model = models.require(req.body.model);
-      const { tensor, display } = await images.input(model, req.body.image);
-      const { predictions } = await predict(model, tensor, req.body.k ?? 5);
-      return {
-        top: predictions[0]!.top,
-        // the image as the model sees it (resized, cropped, gray), for overlays
-        input: { width: display.width, height: display.height, png: Buffer.from(await encodePng(display)).toString('base64') },
-      };
+      models.require(req.body.model);
+      images.require(req.body.image);
+      return call('predict', { image: req.body.image, k: req.body.k ?? 5 }, { model: req.body.model, images: [req.body.image] });
     },
   );
 
   // The preprocessed input tensor [1, C, H, W] exactly as the server feeds it, for computing in the page.
   app.post<{ Body: { model: string; image: string } }>('/api/input', { schema: { body: target } }, async (req) => {
-    const model = models.require(req.body.model);
-    const { tensor } = await images.input(model, req.body.image);
-    return { tensor: toWire(tensor) };
+    models.require(req.body.model);
+    images.require(req.body.image);
+    return call('input', { image: req.body.image }, { model: req.body.model, images: [req.body.image] });
   });
 
   app.post<{ Body: { model: string; image: string; layers?: string[] } }>(
@@ -34,11 +27,9 @@ export function registerInspectRoutes({ app, models, images }: Studio): void {
     { schema: { body: { ...target, properties: { ...target.properties, layers: { type: 'array', items: { type: 'string', maxLength: 256 }, maxItems: 256 } } } } },
     async (req) => {
       const model = models.require(req.body.model);
-      const names = req.body.layers?.length ? req.body.layers.map((l) => model.resolveLayer(l)) : model.pickableValues().filter((p) => p.shape.length === 4).map((p) => p.name);
-      const { tensor } = await images.input(model, req.body.image);
-      const out = await model.run(tensor, names);
-      const byName = new Map(model.pickableValues().map((p) => [p.name, p]));
-      return { layers: names.map((n) => ({ name: n, op: byName.get(n)?.op ?? '', node: byName.get(n)?.node ?? n, values: toWire(out[n]!) })) };
+      const layers = req.body.layers?.length ? req.body.layers.map((l) => model.resolveLayer(l)) : model.pickableValues().filter((p) => p.shape.length === 4).map((p) => p.name);
+      images.require(req.body.image);
+      return call('activations', { image: req.body.image, layers }, { model: req.body.model, images: [req.body.image] });
     },
   );
 }

@@ -1,0 +1,131 @@
+// What a task sees inside a worker process: the worker's own engine, the models it has loaded
+// (cached by the registry's key), the request's images, preprocessed inputs (cached), the data
+// folders' file checks, and its job options (cancellation, progress, memory budget).
+import { ConvLensError } from '../../../engine/errors.js';
+import { decodeModel } from '../../../engine/onnx/codec.js';
+import type { Engine } from '../../../engine/runtime/engine.js';
+import type { Tensor } from '../../../engine/tensor.js';
+import type { FileAccess } from '../../../io/file-access.js';
+import { preprocessImage, type RawImage } from '../../../io/image.js';
+import type { JobOptions } from '../../../methods/jobs.js';
+import { loadBuiltinModel, loadModelFile } from '../../../models/load.js';
+import { Model } from '../../../models/model.js';
+import type { ImageRef, ModelRef } from '../workers/protocol.js';
+import { readFileSync } from 'node:fs';
+
+export interface TaskContext {
+  engine: Engine;
+  files: FileAccess;
+  /** the request's model (or one of `models` by name) */
+  model(name?: string): Model;
+  image(id: string): ImageRef;
+  /** an image preprocessed for a model, as predict feeds it (cached per model and image) */
+  input(model: Model, imageId: string): Promise<{ tensor: Tensor; display: RawImage }>;
+  job: JobOptions;
+  /** bytes the task may plan its batches to */
+  budgetBytes: number;
+}
+
+const MAX_MODELS = 4;
+const INPUT_CACHE_BYTES = 128 << 20;
+
+/** A worker's models and preprocessed inputs, kept across tasks (least recently used leave first). */
+export class WorkerCache {
+  private readonly models = new Map<string, { model: Model; ref: ModelRef }>();
+  private readonly inputs = new Map<string, { tensor: Tensor; display: RawImage }>();
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly files: FileAccess,
+  ) {}
+
+  model(ref: ModelRef): Model {
+    const hit = this.models.get(ref.key);
+    if (hit && sameRef(hit.ref, ref)) {
+      this.models.delete(ref.key);
+      this.models.set(ref.key, hit);
+      return hit.model;
+    }
+    const model = this.load(ref);
+    this.models.set(ref.key, { model, ref });
+    while (this.models.size > MAX_MODELS) this.forget([this.models.keys().next().value as string]);
+    return model;
+  }
+
+  async input(model: Model, modelKey: string, image: ImageRef): Promise<{ tensor: Tensor; display: RawImage }> {
+    const key = `${modelKey}|${image.id}`;
+    const hit = this.inputs.get(key);
+    if (hit) return hit;
+    const prepared = await preprocessImage(image.bytes, model.meta.preprocessing, `image "${image.name}"`);
+    this.inputs.set(key, prepared);
+    // Oldest first out, by count and by bytes (large inputs of large models add up fast).
+    const bytesOf = (p: { tensor: Tensor; display: RawImage }): number => p.tensor.data.byteLength + p.display.data.byteLength;
+    let bytes = [...this.inputs.values()].reduce((a, p) => a + bytesOf(p), 0);
+    while (this.inputs.size > 1 && (this.inputs.size > 256 || bytes > INPUT_CACHE_BYTES)) {
+      const oldest = this.inputs.keys().next().value as string;
+      bytes -= bytesOf(this.inputs.get(oldest)!);
+      this.inputs.delete(oldest);
+    }
+    return prepared;
+  }
+
+  /** Drops models (and the inputs made for them) that left the registry. */
+  forget(keys: readonly string[]): void {
+    for (const key of keys) {
+      this.models.delete(key);
+      for (const k of [...this.inputs.keys()]) if (k.startsWith(`${key}|`)) this.inputs.delete(k);
+    }
+  }
+
+  private load(ref: ModelRef): Model {
+    switch (ref.type) {
+      case 'builtin':
+        return loadBuiltinModel(this.engine);
+      case 'file':
+        return loadModelFile(ref.path, this.engine);
+      case 'data-file':
+        return loadModelFile(ref.path, this.engine, (p, name) => this.files.read(p, name));
+      case 'upload':
+        return Model.fromOnnxGraph(decodeModel(readFileSync(ref.path), { source: `"${ref.name}"` }), this.engine, ref.name.replace(/\.onnx$/i, ''));
+    }
+  }
+}
+
+const sameRef = (a: ModelRef, b: ModelRef): boolean => a.type === b.type && ('path' in a ? a.path : '') === ('path' in b ? b.path : '');
+
+/** The context of one task: its model refs resolved through the worker's cache. */
+export function taskContext(
+  base: { engine: Engine; files: FileAccess; cache: WorkerCache },
+  refs: { model?: ModelRef; models?: Record<string, ModelRef> },
+  images: readonly ImageRef[],
+  job: JobOptions,
+  budgetBytes: number,
+): TaskContext {
+  const byId = new Map(images.map((i) => [i.id, i]));
+  const refOf = (name?: string): ModelRef => {
+    const ref = name === undefined ? refs.model : refs.models?.[name];
+    if (!ref) throw new ConvLensError('INVALID_ARGUMENT', `This task was sent without ${name === undefined ? 'a model' : `the model "${name}"`}.`, 'This is a ConvLens bug worth reporting.');
+    return ref;
+  };
+  const keys = new Map<Model, string>();
+  const model = (name?: string): Model => {
+    const ref = refOf(name);
+    const m = base.cache.model(ref);
+    keys.set(m, ref.key);
+    return m;
+  };
+  const image = (id: string): ImageRef => {
+    const img = byId.get(id);
+    if (!img) throw new ConvLensError('UNKNOWN_NAME', `No image with id "${id}" was sent with this task.`, 'GET /api/images lists the images.');
+    return img;
+  };
+  return {
+    engine: base.engine,
+    files: base.files,
+    model,
+    image,
+    input: (m, id) => base.cache.input(m, keys.get(m) ?? m.id, image(id)),
+    job,
+    budgetBytes,
+  };
+}

@@ -1,0 +1,300 @@
+// Making images (feature visualization, adversarial examples, inversion, DeepDream, style
+// transfer, fast style networks) as worker tasks. The route checked ids and ranges; here the
+// parameters become method options and the results PNGs.
+import { ConvLensError } from '../../../engine/errors.js';
+import type { Tensor } from '../../../engine/tensor.js';
+import { encodePng, type RawImage } from '../../../io/image.js';
+import { throwIfCancelled } from '../../../methods/jobs.js';
+import { attack } from '../../../methods/synthesize/adversarial.js';
+import { dream } from '../../../methods/synthesize/dream.js';
+import { trainStyleNet } from '../../../methods/synthesize/fast-style.js';
+import { encodeStyleNet, loadStyleNet, styleNetInfo, stylize } from '../../../methods/synthesize/stylize.js';
+import { featureVisualization, type FeatvizOptions, type FeatvizResult } from '../../../methods/synthesize/featviz.js';
+import { modelChannels, modelInputSize } from '../../../methods/synthesize/graph.js';
+import { invert } from '../../../methods/synthesize/inversion.js';
+import { decodeImageTensor } from '../../../methods/synthesize/io.js';
+import { classLogit, sum } from '../../../methods/synthesize/objectives.js';
+import type { Frame } from '../../../methods/synthesize/optimize.js';
+import { pixelParam } from '../../../methods/synthesize/params.js';
+import { displaySize, encodeGif, perturbationImage, toRaw } from '../../../methods/synthesize/render.js';
+import { styleTransfer } from '../../../methods/synthesize/style.js';
+import type { Model } from '../../../models/model.js';
+import { resizeImage } from '../../../render/heatmap.js';
+import type { TaskContext } from './context.js';
+
+export const SYNTH_KINDS = ['featviz', 'adversarial', 'invert', 'dream', 'style', 'style-train', 'fast-style'] as const;
+export type SynthKind = (typeof SYNTH_KINDS)[number];
+
+export interface SynthArgs {
+  kind: SynthKind;
+  image?: string;
+  images?: string[];
+  styles?: { image: string; weight?: number; name?: string }[];
+  params: Record<string, unknown>;
+  /** featviz: images optimized together at most (the memory plan); `class:*` runs in batches of this many */
+  maxBatch?: number;
+  /** fast-style: the network, encoded */
+  net?: { id: string; bytes: Uint8Array };
+}
+
+export interface SynthImage {
+  label: string;
+  caption?: string;
+  png: string;
+}
+
+export interface SynthResult {
+  kind: SynthKind;
+  images: SynthImage[];
+  frames: { step: number; label?: string; png: string }[];
+  gif?: string;
+  summary: Record<string, unknown>;
+  /** style-train: the trained network, encoded, for the server to keep */
+  trained?: { bytes: Uint8Array; name: string };
+}
+
+const b64 = (u: Uint8Array): string => Buffer.from(u).toString('base64');
+const png = async (img: RawImage): Promise<string> => b64(await encodePng(img));
+const num = (v: unknown, dflt: number, lo = -Infinity, hi = Infinity): number => {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  if (!Number.isFinite(n)) return dflt;
+  if (n < lo || n > hi) throw new ConvLensError('INVALID_ARGUMENT', `Parameter ${n} is outside ${lo}..${hi}.`);
+  return n;
+};
+const str = (v: unknown, dflt: string): string => (typeof v === 'string' && v !== '' ? v : dflt);
+
+/** Whether a featviz objective asks for one image per class. */
+export const isAllClasses = (objective: string): boolean => /^(class|logit):\*$/i.test(objective.trim());
+
+/** Frames of image k as PNGs (upscaled to `side`). */
+async function framePngs(frames: readonly Frame[], dims: readonly number[], k = 0, side = 160): Promise<SynthResult['frames']> {
+  return Promise.all(frames.map(async (f) => ({ step: f.step, png: await png(displaySize(toRaw(f.image, dims, k), side)) })));
+}
+
+function fitSide(img: RawImage, side: number): RawImage {
+  const k = side / Math.max(img.width, img.height);
+  return Math.abs(k - 1) < 1e-6 ? img : resizeImage(img, Math.max(1, Math.round(img.width * k)), Math.max(1, Math.round(img.height * k)), 'bilinear');
+}
+
+export async function synthesizeTask(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> {
+  const p = a.params;
+  const kind = a.kind;
+  const job = ctx.job;
+  const tensorOf = (id: string, channels: 1 | 3, o: { size?: [number, number]; maxSide?: number }): Promise<Tensor> => {
+    const img = ctx.image(id);
+    return decodeImageTensor(img.bytes, `image "${img.name}"`, channels, o);
+  };
+  const need = (id: string | undefined): string => {
+    if (!id) throw new ConvLensError('INVALID_ARGUMENT', `${kind} needs an image.`, 'Pass "image": an id from GET /api/images.');
+    return id;
+  };
+  switch (kind) {
+    case 'featviz': {
+      const model = ctx.model();
+      const objective = str(p['objective'], 'class:*');
+      const paramName = str(p['param'], 'fourier');
+      const options: Omit<FeatvizOptions, 'objective'> = {
+        param: paramName === 'pixel-clip' ? pixelParam({ range: 'clip' }) : (paramName as 'fourier' | 'pixel'),
+        transforms: str(p['transforms'], 'standard'),
+        steps: num(p['steps'], 128, 1, 4096),
+        lr: num(p['lr'], 0.05, 1e-6, 10),
+        seed: num(p['seed'], 0),
+        ...(p['batch'] !== undefined ? { batch: num(p['batch'], 1, 1, 16) } : {}),
+        start: str(p['start'], 'noise') as 'zero' | 'noise',
+        ...(p['background'] !== undefined ? { background: num(p['background'], 0.5, 0, 1) } : {}),
+        penalties: { tv: num(p['tv'], 0, 0), l1: num(p['l1'], 0, 0), l2: num(p['l2'], 0, 0) },
+        regularizers: p['blurEvery'] ? { blur: { every: num(p['blurEvery'], 8, 1), sigma: num(p['blurSigma'], 0.5, 0.01) } } : {},
+        frames: num(p['frames'], 6, 0, 16),
+        ...job,
+      };
+      const all = isAllClasses(objective);
+      const r = all ? await classesInBatches(model, options, a.maxBatch ?? model.labels.length, job) : await featureVisualization(model, { ...options, objective });
+      const n = r.images.dims[0]!;
+      const labels = all ? model.labels : Array.from({ length: n }, (_, k) => (n > 1 ? `image ${k + 1}` : objective));
+      return {
+        kind,
+        images: await Promise.all(Array.from({ length: n }, async (_, k) => ({ label: labels[k] ?? `image ${k + 1}`, ...(r.predictions[k] ? { caption: `${r.predictions[k]!.label} ${(100 * r.predictions[k]!.probability).toFixed(1)}%` } : {}), png: await png(displaySize(toRaw(r.images.data as Float32Array, r.images.dims, k), 160)) }))),
+        frames: await framePngs(r.frames, r.images.dims, 0),
+        gif: b64(encodeGif(r.frames.map((f) => displaySize(toRaw(f.image, r.images.dims, 0), 160)))),
+        summary: { objective: r.objective, params: r.params, history: r.history.filter((_, i) => i % 8 === 0).map((h) => ({ step: h.step, value: h.value })) },
+      };
+    }
+    case 'adversarial': {
+      const model = ctx.model();
+      const size = modelInputSize(model);
+      if (!size) throw new ConvLensError('MODEL_UNSUPPORTED', 'Adversarial examples need a classifier with a fixed input size.');
+      const x = await tensorOf(need(a.image), modelChannels(model), { size });
+      const eps = num(p['epsilon'], 8 / 255, 1e-6, 10);
+      const r = await attack(model, x, {
+        method: str(p['method'], 'pgd') as 'pgd' | 'fgsm',
+        norm: str(p['norm'], 'linf') as 'linf' | 'l2',
+        epsilon: eps,
+        steps: num(p['steps'], 40, 1, 1000),
+        ...(p['target'] !== undefined && p['target'] !== '' ? { target: p['target'] as number | string } : {}),
+        randomStart: !!p['randomStart'],
+        ...job,
+      });
+      const pi = r.perImage[0]!;
+      const pert = perturbationImage(r.perturbation.data as Float32Array, r.perturbation.dims, 0);
+      return {
+        kind,
+        images: [
+          { label: 'original', caption: `${pi.original.label} ${(100 * pi.original.probability).toFixed(1)}%`, png: await png(displaySize(toRaw(x.data as Float32Array, x.dims), 168)) },
+          { label: 'perturbation (amplified)', caption: `×${(0.5 / pert.scale).toFixed(0)} · L∞ ${(pi.linf * 255).toFixed(1)}/255 · L2 ${pi.l2.toFixed(2)}`, png: await png(displaySize(pert.image, 168)) },
+          { label: 'adversarial', caption: `${pi.adversarial.label} ${(100 * pi.adversarial.probability).toFixed(1)}%`, png: await png(displaySize(toRaw(r.images.data as Float32Array, r.images.dims), 168)) },
+        ],
+        frames: [],
+        summary: { ...pi, params: r.params, history: r.history },
+      };
+    }
+    case 'invert': {
+      const model = ctx.model();
+      const size = modelInputSize(model) ?? [128, 128];
+      const x = await tensorOf(need(a.image), modelChannels(model), { size });
+      const layers = Array.isArray(p['layers']) ? (p['layers'] as string[]) : str(p['layers'], '').split(',').filter(Boolean);
+      const chosen = layers.length ? layers : model.pickableValues().filter((v) => ['Conv', 'MaxPool', 'Gemm'].includes(v.op)).map((v) => v.name);
+      const r = await invert(model, x, { layers: chosen, steps: num(p['steps'], 200, 1, 4000), tv: num(p['tv'], 0.5, 0), ...job });
+      return {
+        kind,
+        images: [
+          { label: 'input', png: await png(displaySize(toRaw(x.data as Float32Array, x.dims), 112)) },
+          ...(await Promise.all(r.inversions.map(async (inv) => ({ label: inv.layer, caption: `feature distance ${inv.distance.toFixed(3)}`, png: await png(displaySize(toRaw(inv.images.data as Float32Array, inv.images.dims), 112)) })))),
+        ],
+        frames: [],
+        summary: { params: r.params, layers: r.inversions.map((i) => ({ layer: i.layer, distance: i.distance, pixelMse: i.pixelError })) },
+      };
+    }
+    case 'dream': {
+      const model = ctx.model();
+      const guide = typeof p['guide'] === 'string' && p['guide'] ? p['guide'] : undefined;
+      const x = await tensorOf(need(a.image), 3, { maxSide: num(p['maxSide'], 256, 16, 1024) });
+      const r = await dream(model, x, {
+        ...(typeof p['layer'] === 'string' && p['layer'] ? { layer: p['layer'] } : {}),
+        ...(typeof p['objective'] === 'string' && p['objective'] ? { objective: p['objective'] } : {}),
+        octaves: num(p['octaves'], 4, 1, 8),
+        octaveScale: num(p['octaveScale'], 1.4, 1.05, 3),
+        steps: num(p['steps'], 10, 1, 200),
+        stepSize: num(p['stepSize'], 1.5 / 255, 1e-5, 1),
+        jitter: num(p['jitter'], 32, 0, 256),
+        ...(guide ? { guide: await tensorOf(guide, 3, { maxSide: 256 }) } : {}),
+        frames: 2,
+        ...job,
+      });
+      return {
+        kind,
+        images: [
+          { label: 'input', png: await png(fitSide(toRaw(x.data as Float32Array, x.dims), 320)) },
+          { label: `dream (${r.params['layer']})`, png: await png(fitSide(toRaw(r.image.data as Float32Array, r.image.dims), 320)) },
+        ],
+        frames: await Promise.all(r.octaves.map(async (o, k) => ({ step: k + 1, label: `octave ${k + 1}`, png: await png(fitSide(toRaw(o.data as Float32Array, o.dims), 160)) }))),
+        summary: { params: r.params },
+      };
+    }
+    case 'style': {
+      const styles = a.styles ?? [];
+      const side = num(p['maxSide'], 192, 16, 768);
+      const content = a.image ? await tensorOf(a.image, 3, { maxSide: side }) : undefined;
+      const r = await styleTransfer(ctx.engine, {
+        ...(content ? { content } : { size: [side, side] as [number, number] }),
+        styles: await Promise.all(styles.map(async (s) => ({ image: await tensorOf(s.image, 3, { maxSide: 512 }), weight: s.weight ?? 1 }))),
+        ...(p['contentWeight'] !== undefined ? { contentWeight: num(p['contentWeight'], 0.1, 0) } : {}),
+        ...(p['styleWeight'] !== undefined ? { styleWeight: num(p['styleWeight'], 1, 0) } : {}),
+        ...(p['tvWeight'] !== undefined ? { tvWeight: num(p['tvWeight'], 0.5, 0) } : {}),
+        styleScale: num(p['styleScale'], 1, 0.05, 4),
+        keepColors: !!p['keepColors'],
+        optimizer: str(p['optimizer'], 'lbfgs') as 'lbfgs' | 'adam',
+        steps: num(p['steps'], 60, 1, 2000),
+        frames: 5,
+        ...job,
+      });
+      const out = toRaw(r.image.data as Float32Array, r.image.dims);
+      return {
+        kind,
+        images: [...(content ? [{ label: 'content', png: await png(fitSide(toRaw(content.data as Float32Array, content.dims), 256)) }] : []), { label: content ? 'result' : 'texture', png: await png(fitSide(out, 256)) }],
+        frames: await Promise.all(r.frames.map(async (f) => ({ step: f.step, png: await png(fitSide(toRaw(f.image, r.image.dims), 160)) }))),
+        gif: b64(encodeGif(r.frames.map((f) => fitSide(toRaw(f.image, r.image.dims), 192)), 200, 1000)),
+        summary: { params: r.params, history: r.history.map((h) => ({ step: h.step, loss: -h.value })) },
+      };
+    }
+    case 'style-train': {
+      const styles = a.styles ?? [];
+      const content = a.images ?? [];
+      const r = await trainStyleNet(ctx.engine, {
+        styles: await Promise.all(styles.map(async (s) => ({ name: s.name ?? ctx.image(s.image).name, image: await tensorOf(s.image, 3, { maxSide: 256 }) }))),
+        content: await Promise.all(content.map((c) => tensorOf(c, 3, { maxSide: 256 }))),
+        size: num(p['size'], 64, 16, 256),
+        batch: num(p['batch'], 2, 1, 8),
+        steps: num(p['steps'], 100, 1, 20000),
+        lr: num(p['lr'], 2e-3, 1e-6, 1),
+        width: num(p['width'], 8, 2, 64),
+        blocks: num(p['blocks'], 2, 1, 8),
+        tvWeight: num(p['tvWeight'], 0.1, 0),
+        ...job,
+      });
+      const preview = await tensorOf(content[0]!, 3, { maxSide: 192 });
+      const outs = await Promise.all(r.styles.map((_, k) => stylize(ctx.engine, r.graph, preview, r.styles.map((__, j) => (j === k ? 1 : 0)))));
+      return {
+        kind,
+        images: await Promise.all(outs.map(async (o, k) => ({ label: r.styles[k]!, png: await png(toRaw(o.data as Float32Array, o.dims)) }))),
+        frames: [],
+        // the server names the network (summary.net) when it keeps it
+        summary: { styles: r.styles, seconds: r.seconds, completed: r.completed, history: r.history.filter((_, i) => i % 10 === 0) },
+        trained: { bytes: encodeStyleNet(r.graph), name: `trained ${new Date().toISOString().slice(11, 19)} (${r.styles.join(', ')})` },
+      };
+    }
+    case 'fast-style': {
+      if (!a.net) throw new ConvLensError('INVALID_ARGUMENT', 'fast-style needs a style network.', 'GET /api/style-nets lists them.');
+      const graph = loadStyleNet(a.net.bytes, `style network "${a.net.id}"`);
+      const { names } = styleNetInfo(graph);
+      const weights = Array.isArray(p['weights']) ? (p['weights'] as number[]).map(Number) : names.map((_, k) => (k === 0 ? 1 : 0));
+      const x = await tensorOf(need(a.image), 3, { maxSide: num(p['maxSide'], 384, 16, 1024) });
+      const t0 = performance.now();
+      const y = await stylize(ctx.engine, graph, x, weights);
+      job.onProgress?.({ done: 1, total: 1, phase: 'stylized' });
+      return {
+        kind,
+        images: [
+          { label: 'content', png: await png(fitSide(toRaw(x.data as Float32Array, x.dims), 320)) },
+          { label: names.map((s, k) => (weights[k] ? `${weights[k] === 1 ? '' : `${weights[k]} `}${s}` : '')).filter(Boolean).join(' + '), caption: `${Math.round(performance.now() - t0)} ms`, png: await png(fitSide(toRaw(y.data as Float32Array, y.dims), 320)) },
+        ],
+        frames: [],
+        summary: { net: a.net.id, styles: names, weights },
+      };
+    }
+  }
+}
+
+/**
+ * `class:*` as a sequence of batches of at most `maxBatch` classes, so a 1000-class model runs
+ * within the job's memory budget (one batch of all classes would need gigabytes). Progress runs
+ * over all batches; frames and history are the first batch's.
+ */
+async function classesInBatches(model: Model, o: Omit<FeatvizOptions, 'objective'>, maxBatch: number, job: TaskContext['job']): Promise<FeatvizResult> {
+  const classes = model.labels.length;
+  const batches = Math.ceil(classes / Math.max(1, maxBatch));
+  const per = Math.ceil(classes / batches);
+  const steps = o.steps ?? 128;
+  const parts: FeatvizResult[] = [];
+  for (let b = 0; b < batches; b++) {
+    throwIfCancelled(job.signal, 'the class visualization');
+    const ks = Array.from({ length: Math.min(per, classes - b * per) }, (_, i) => b * per + i);
+    parts.push(
+      await featureVisualization(model, {
+        ...o,
+        objective: sum(...ks.map((k, i) => classLogit(k, i))),
+        batch: ks.length,
+        frames: b === 0 ? (o.frames ?? 8) : 0,
+        onProgress: (p) => job.onProgress?.({ ...p, done: b * steps + p.done, total: batches * steps, phase: `${classes} classes, batch ${b + 1}/${batches}` }),
+      }),
+    );
+  }
+  if (parts.length === 1) return { ...parts[0]!, objective: 'class:*' };
+  const dims = parts[0]!.images.dims;
+  const data = new Float32Array(parts.reduce((a, r) => a + r.images.data.length, 0));
+  let at = 0;
+  for (const r of parts) {
+    data.set(r.images.data as Float32Array, at);
+    at += r.images.data.length;
+  }
+  return { ...parts[0]!, images: { dtype: 'float32', dims: [classes, ...dims.slice(1)], data }, predictions: parts.flatMap((r) => r.predictions), objective: 'class:*', params: { ...parts[0]!.params, batch: per, batches } };
+}

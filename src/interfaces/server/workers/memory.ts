@@ -1,0 +1,97 @@
+// The studio's memory plan: how much resident memory its workers may hold together (`--memory`),
+// each job worker's share, and what a job may plan its batches to within that share. A job
+// whose smallest batch cannot fit is refused before it starts, with the numbers; a worker that
+// still grows past its share (an estimate that was wrong) is stopped by the pool.
+import { totalmem } from 'node:os';
+import { ConvLensError } from '../../../engine/errors.js';
+import { isFloatDType } from '../../../engine/tensor.js';
+import { bytesPerSample, samplesWithin, type RunKind } from '../../../methods/inspect/memory.js';
+import type { Model } from '../../../models/model.js';
+
+const MB = 1 << 20;
+const GB = 1 << 30;
+const mb = (bytes: number): string => (bytes >= GB ? `${(bytes / GB).toFixed(1)} GB` : `${Math.round(bytes / MB)} MB`);
+
+/** A worker's resident memory before any task: Node, ONNX Runtime, the method modules. */
+export const WORKER_BASE_BYTES = 320 * MB;
+/** Weight copies a worker may hold: the model it decoded, and one per compiled session (forward, gradients of several methods). */
+const WEIGHT_COPIES = 4;
+/** What a job plans to, of what its worker may hold beyond the base and weights: room for estimate error and the results it builds. */
+const PLANNED_FRACTION = 0.75;
+
+/** Default memory for all workers together: a quarter of the machine, between 1 and 2.5 GB. */
+export function defaultWorkerMemory(total = totalmem()): number {
+  return Math.round(Math.min(2.5 * GB, Math.max(1 * GB, total / 4)));
+}
+
+/** Job workers by core count: one per two cores beyond the first (the interactive worker and the server need some), 1 to 4. */
+export function defaultJobWorkers(cores: number): number {
+  return Math.max(1, Math.min(4, Math.floor(cores / 2)));
+}
+
+export interface PlanOptions {
+  /** image size [H, W] when it is not the model's input size */
+  size?: readonly [number, number];
+  /** the most samples a run needs (the batch is not planned larger) */
+  max: number;
+  /** bytes per sample in the task beyond the model's own values (e.g. featviz parameterization), as a factor (default 1) */
+  factor?: number;
+}
+
+export class MemoryPlan {
+  /** resident memory a job worker may reach */
+  readonly jobWorkerBytes: number;
+  /** resident memory the interactive worker may reach */
+  readonly interactiveBytes: number;
+  /** JavaScript heap limit of a worker, MB */
+  readonly heapMb: number;
+
+  constructor(
+    /** resident memory all workers may hold together */
+    readonly totalBytes: number,
+    readonly jobWorkers: number,
+  ) {
+    if (!(totalBytes >= 512 * MB)) throw new ConvLensError('INVALID_ARGUMENT', `The studio needs at least 512 MB for its workers, got ${mb(totalBytes)}.`, 'Pass --memory 1 or more (GB).');
+    this.interactiveBytes = Math.max(384 * MB, Math.round(totalBytes / 4));
+    this.jobWorkerBytes = Math.round((totalBytes - this.interactiveBytes) / Math.max(1, jobWorkers));
+    this.heapMb = Math.max(512, Math.round(this.jobWorkerBytes / 2 / MB));
+  }
+
+  /** Bytes a job on `model` may plan its batches to (0 when the model alone fills a worker). */
+  budget(model?: Model): number {
+    return Math.max(0, Math.floor((this.jobWorkerBytes - WORKER_BASE_BYTES - WEIGHT_COPIES * (model ? weightBytes(model) : 0)) * PLANNED_FRACTION));
+  }
+
+  /**
+   * Samples per engine run of `kind` on `model` that fit the job budget (at most `o.max`).
+   * Refuses, naming the numbers, when not even one fits.
+   */
+  batch(what: string, model: Model, kind: RunKind, o: PlanOptions): number {
+    const per = Math.ceil(bytesPerSample(model, kind, o.size) * (o.factor ?? 1));
+    const budget = this.budget(model);
+    const n = samplesWithin(budget, per, o.max);
+    if (n < 1) throw this.tooLarge(what, per, model);
+    return n;
+  }
+
+  /** Refuses work whose estimated bytes exceed the job budget. */
+  check(what: string, bytes: number, model?: Model): void {
+    if (bytes > this.budget(model)) throw this.tooLarge(what, bytes, model);
+  }
+
+  private tooLarge(what: string, bytes: number, model?: Model): ConvLensError {
+    const weights = model ? weightBytes(model) : 0;
+    return new ConvLensError(
+      'INVALID_ARGUMENT',
+      `${what} needs about ${mb(bytes)} of memory at once${model ? ` (activations and gradients of "${model.name}", beside ${mb(WEIGHT_COPIES * weights)} of weight copies)` : ''}; a job on this studio may use ${mb(this.budget(model))} (of ${mb(this.jobWorkerBytes)} per job worker).`,
+      'Ask for less (a smaller image size, fewer images or points), or start the studio with more memory for its workers: convlens studio --memory <GB> (and fewer --workers).',
+    );
+  }
+}
+
+/** Bytes of a model's float weights. */
+export function weightBytes(model: Model): number {
+  let n = 0;
+  for (const t of model.graph.initializers.values()) if (isFloatDType(t.dtype)) n += t.data.byteLength;
+  return n;
+}
