@@ -279,6 +279,9 @@ describe('studio in Chromium', () => {
       .then(() => true)
       .catch(() => false);
     await ui.page.waitForSelector(cancelled ? '[data-testid="explain-notice"]:has-text("Cancelled"), [data-testid="map-occlusion"]' : '[data-testid="map-occlusion"]');
+    // The earlier test's maps are still shown: the job has ended when its progress bar goes (the
+    // cancel reaches the job's worker process and comes back through the event stream).
+    await ui.page.waitForSelector('[data-testid="job-progress"]', { state: 'hidden', timeout: 10_000 });
     expect(await ui.page.isVisible('[data-testid="explain-error"]')).toBe(false);
     expect(await ui.page.isVisible('[data-testid="job-progress"]')).toBe(false);
     await ui.shot('06-job-cancelled');

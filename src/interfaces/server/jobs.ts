@@ -142,7 +142,10 @@ export class JobManager {
   cancel(id: string): boolean {
     const j = this.jobs.get(id);
     if (!j) return false;
-    if (isActive(j)) j.controller.abort();
+    if (!isActive(j)) return true;
+    j.controller.abort();
+    // A job that never started has nothing to stop: it is cancelled now (its worker task left the queue).
+    if (j.state === 'queued') this.finish(j, 'cancelled', { type: 'cancelled' });
     return true;
   }
 
@@ -207,6 +210,7 @@ export class JobManager {
 
   private finish(job: Job, state: JobState, e: JobEvent): void {
     job.state = state;
+    delete job.ahead;
     for (const release of job.holds.splice(0)) release();
     this.emit(job, e);
     job.listeners.clear();

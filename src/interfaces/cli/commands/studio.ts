@@ -3,7 +3,10 @@ import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import { createStudio } from '../../server/app.js';
 import { isLoopbackHost } from '../../server/access.js';
-import { createEngine, portNumber, positiveInt, type CommonOptions } from '../common.js';
+import { createEngine, portNumber, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
+
+/** How long shutting down may take before the process exits anyway (a request that never ends, a stuck stream). */
+const SHUTDOWN_MS = 3000;
 
 export function define(command: Command): void {
   command
@@ -11,15 +14,25 @@ export function define(command: Command): void {
     .option('-p, --port <port>', 'port (0 picks a free one)', portNumber, 7860)
     .option('--host <host>', 'interface to listen on (loopback by default; any other needs the access token the studio prints)', '127.0.0.1')
     .option('--data <dir>', 'a folder the studio may read datasets and models from (repeatable; samples/, data/ and out/uploads always)', (v: string, all: string[]) => [...all, v], [] as string[])
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
-    .action(async (opts: CommonOptions & { port: number; host: string; data: string[] }) => {
+    .option('--threads <n>', 'ONNX Runtime intra-op threads per worker process', positiveInt)
+    .option('--workers <n>', 'job worker processes (default: 1 per 2 cores, up to 4); more jobs wait in a queue', positiveInt)
+    .option('--memory <GB>', 'memory all worker processes may hold together (default: a quarter of the machine, 1 to 2.5 GB)', positiveNumber)
+    .action(async (opts: CommonOptions & { port: number; host: string; data: string[]; workers?: number; memory?: number }) => {
       const engine = createEngine(opts);
-      const studio = await createStudio({ engine, host: opts.host, dataRoots: opts.data, ...(opts.model ? { modelPath: opts.model } : {}) });
+      const studio = await createStudio({
+        engine,
+        host: opts.host,
+        dataRoots: opts.data,
+        ...(opts.model ? { modelPath: opts.model } : {}),
+        ...(opts.workers ? { jobWorkers: opts.workers } : {}),
+        ...(opts.memory ? { workerMemoryBytes: Math.round(opts.memory * 2 ** 30) } : {}),
+      });
       for (const m of studio.models.list()) if (m.error) process.stderr.write(`warning: model "${m.name}" cannot be used: ${m.error.message}\n`);
       let address: string;
       try {
         address = await studio.app.listen({ port: opts.port, host: opts.host });
       } catch (e) {
+        await studio.pool.close();
         await engine.dispose();
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EADDRINUSE') throw new ConvLensError('INVALID_ARGUMENT', `Port ${opts.port} on ${opts.host} is already in use (another studio or program listens there).`, 'Pass --port <n> for another port, or --port 0 to pick a free one.');
@@ -41,12 +54,23 @@ export function define(command: Command): void {
         shown = `http://${name}:${port}`;
       }
       process.stdout.write(`ConvLens studio: ${studio.access.url(shown)}\n`);
+      // The first prediction need not wait for a worker process to start.
+      studio.pool.warm('interactive');
+      // Shutting down always ends, mid-job too: workers are killed first (their jobs end as
+      // cancelled, which ends their event streams), then the server closes; past SHUTDOWN_MS,
+      // or on a second signal, the process exits regardless.
+      let stopping = false;
       const stop = async (): Promise<void> => {
+        if (stopping) process.exit(1);
+        stopping = true;
+        setTimeout(() => process.exit(0), SHUTDOWN_MS).unref();
+        studio.jobs.cancelAll();
+        await studio.pool.close();
         await studio.app.close();
         await engine.dispose();
         process.exit(0);
       };
-      process.once('SIGINT', () => void stop());
-      process.once('SIGTERM', () => void stop());
+      process.on('SIGINT', () => void stop());
+      process.on('SIGTERM', () => void stop());
     });
 }

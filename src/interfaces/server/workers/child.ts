@@ -68,3 +68,6 @@ process.on('message', (m: ToWorker) => {
 
 // The server went away (or closed the channel): nothing is left to work for.
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C in a terminal reaches the whole process group: the server decides when workers stop
+// (it cancels their jobs first), so a worker does not die by itself under a running job.
+process.on('SIGINT', () => undefined);
