@@ -88,6 +88,17 @@ async function until(what: string, test: () => Promise<boolean>, ms: number): Pr
   return performance.now() - t0;
 }
 
+/** The phase of a job's latest progress event (the event stream replays it first). */
+async function latestPhase(id: string): Promise<string> {
+  const res = await fetch(`${base}/api/jobs/${id}/events`);
+  const reader = res.body!.getReader();
+  let text = '';
+  let m: RegExpExecArray | null = null;
+  while (!(m = /event: progress\ndata: (.*)\n\n/.exec(text))) text += new TextDecoder().decode((await reader.read()).value);
+  void reader.cancel();
+  return (JSON.parse(m[1]!) as { progress: { phase?: string } }).progress.phase ?? '';
+}
+
 const summary = (xs: number[]): string => `n=${xs.length} median=${[...xs].sort((a, b) => a - b)[xs.length >> 1]!.toFixed(1)} max=${Math.max(...xs).toFixed(1)} ms`;
 
 beforeAll(async () => {
@@ -145,12 +156,8 @@ describe('a studio under heavy work', () => {
     const busy = await get<Health>('/api/health');
     expect(busy.workers.filter((w) => w.lane === 'job' && w.state === 'busy').map((w) => w.task).sort()).toEqual(['explain', 'synthesize']);
     // The 1000 classes run as a sequence of batches that fit the job's memory.
-    const fv = await fetch(`${base}/api/jobs/${jobs[1]}/events`);
-    const fvReader = fv.body!.getReader();
-    let fvText = '';
-    while (!/batch \d+\/\d+/.test(fvText)) fvText += new TextDecoder().decode((await fvReader.read()).value);
-    void fvReader.cancel();
-    const batches = Number(/batch \d+\/(\d+)/.exec(fvText)![1]);
+    const phases = await Promise.all(jobs.map(latestPhase));
+    const batches = Number(/batch \d+\/(\d+)/.exec(phases[1]!)?.[1]);
     expect(batches).toBeGreaterThan(1);
 
     // Cancel both; each must be cancelled within 3 s, its worker idle or gone.
@@ -169,7 +176,7 @@ describe('a studio under heavy work', () => {
     expect(after.jobsRunning).toBe(0);
     const { latencies, maxRss } = await poll.stop();
     console.log(
-      `heavy explain + featviz (${batches} batches of classes): /api/health ${summary(latencies)}; cancel ${cancelMs.map((m) => m.toFixed(0)).join(', ')} ms; ` +
+      `heavy explain (at "${phases[0]}") + featviz ("${phases[1]}"): /api/health ${summary(latencies)}; cancel ${cancelMs.map((m) => m.toFixed(0)).join(', ')} ms; ` +
         `peak RSS (server + workers, sampled) ${(maxRss / GB).toFixed(2)} GB; workers killed: ${JSON.stringify(after.memory.killed)}`,
     );
     expect(Math.max(...latencies)).toBeLessThan(500);

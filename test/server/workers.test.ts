@@ -137,6 +137,26 @@ describe('the job pool', () => {
   });
 });
 
+describe('the interactive worker', () => {
+  it('drops a quick request whose client went away, so it does not run behind other work', async () => {
+    const base = (await studio.app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
+    const hold = new AbortController();
+    const blocking = studio.call('fault', { what: 'block', ms: 60_000 }, {}, hold.signal).catch((e: Error) => e.message);
+    await until('the interactive worker to be busy', () => studio.pool.stats().workers.some((w) => w.lane === 'interactive' && w.state === 'busy'));
+    const client = new AbortController();
+    const request = fetch(`${base}/api/predict`, { method: 'POST', signal: client.signal, headers: { origin: base, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'builtin', image: 'fashion-mnist/bag-test18.png' }) }).catch((e: Error) => e.name);
+    await until('the request to queue', () => studio.pool.stats().queued.interactive === 1);
+    client.abort();
+    expect(await request).toBe('AbortError');
+    await until('the request to leave the queue', () => studio.pool.stats().queued.interactive === 0, 2000);
+    hold.abort();
+    expect(await blocking).toBe('Cancelled.');
+    // the worker that would not stop was replaced; the next request is answered
+    const r = await fetch(`${base}/api/predict`, { method: 'POST', headers: { origin: base, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'builtin', image: 'fashion-mnist/bag-test18.png' }) });
+    expect(r.status).toBe(200);
+  });
+});
+
 describe('closing', () => {
   it('kills workers mid-task and leaves none behind', async () => {
     const pool = new WorkerPool({ jobWorkers: 2, init: { files: { roots: [] } }, jobRssBytes: GB, interactiveRssBytes: GB, heapMb: 512, env: { CONVLENS_WORKER_FAULTS: '1' } });

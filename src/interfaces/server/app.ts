@@ -86,6 +86,18 @@ export interface Studio {
   maxImagePixels: number;
 }
 
+/**
+ * A signal that fires when the client of `reply` goes away before its answer (the page aborts a
+ * request it no longer needs): the worker then skips or stops the work.
+ */
+export function clientGone(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
 /** What a task runs on: a model (by registry id or ref), more models by name, images by id. */
 export interface TaskInputs {
   model?: string | ModelRef;

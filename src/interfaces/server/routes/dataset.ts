@@ -3,7 +3,7 @@
 // neighbours as plain requests, dataset images by index.
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Studio } from '../app.js';
+import { clientGone, type Studio } from '../app.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import { SUBSET_DIR } from '../../../data/fashion-mnist.js';
 import { openSource, type DatasetSource } from '../../../data/sources.js';
@@ -52,8 +52,15 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
 
   // A store names the model file and the dataset it was made from: both are read only from the
   // studio's data folders, like a dataset named in a request.
+  // A fingerprint hashes every weight: once per model.
+  const fingerprints = new WeakMap<Model, string>();
+  const fingerprint = (m: Model): string => {
+    let f = fingerprints.get(m);
+    if (f === undefined) fingerprints.set(m, (f = modelFingerprint(m)));
+    return f;
+  };
   const modelFor = (store: DatasetStore): { model: Model; ref: ModelRef } => {
-    for (const e of models.list()) if (e.model && e.ref && modelFingerprint(e.model) === store.manifest.model.fingerprint) return { model: e.model, ref: e.ref };
+    for (const e of models.list()) if (e.model && e.ref && fingerprint(e.model) === store.manifest.model.fingerprint) return { model: e.model, ref: e.ref };
     const engine = models.require('builtin').engine;
     const path = store.manifest.model.path;
     const file = path === undefined ? undefined : files.file(path, `The model file "${path}" of this store`).path;
@@ -172,12 +179,12 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { store, model, ref } = await open(req.params.id);
       const layer = store.layer(model.resolveLayer(req.query.layer)).name;
       // Guided-backprop maps of the top images, as many per gradient run as the budget holds.
       const batchSize = memory.batch('Top patches', model, 'gradient', { max: 64 });
-      return call('dataset-top', { dir: store.dir, layer, channel: req.query.channel, k: req.query.k ?? 8, guided: req.query.guided ?? true, batchSize }, { model: ref, budgetBytes: memory.budget(model) });
+      return call('dataset-top', { dir: store.dir, layer, channel: req.query.channel, k: req.query.k ?? 8, guided: req.query.guided ?? true, batchSize }, { model: ref, budgetBytes: memory.budget(model) }, clientGone(reply));
     },
   );
 
@@ -206,7 +213,7 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { store, model, ref } = await open(req.params.id);
       const b = req.body;
       if ((b.image === undefined) === (b.imageId === undefined)) throw new ConvLensError('INVALID_ARGUMENT', 'Give exactly one of `image` (a dataset index) or `imageId` (a studio image).');
@@ -214,7 +221,7 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
       if (b.image !== undefined && b.image >= store.manifest.dataset.count) throw new ConvLensError('UNKNOWN_NAME', `No image ${b.image} in the store (0..${store.manifest.dataset.count - 1}).`);
       if (b.imageId !== undefined) images.require(b.imageId);
       const args = { dir: store.dir, layer, k: b.k ?? 8, metric: b.metric ?? 'l2', ...(b.image !== undefined ? { image: b.image } : { imageId: b.imageId! }) } as const;
-      return call('dataset-neighbors', args, { model: ref, images: b.imageId !== undefined ? [b.imageId] : [], budgetBytes: memory.budget(model) });
+      return call('dataset-neighbors', args, { model: ref, images: b.imageId !== undefined ? [b.imageId] : [], budgetBytes: memory.budget(model) }, clientGone(reply));
     },
   );
 

@@ -1,4 +1,4 @@
-import type { Studio } from '../app.js';
+import { clientGone, type Studio } from '../app.js';
 import { idSchema, imageIdSchema } from '../ids.js';
 
 const target = { type: 'object', required: ['model', 'image'], properties: { model: idSchema, image: imageIdSchema } } as const;
@@ -8,28 +8,28 @@ export function registerInspectRoutes({ app, models, images, call }: Studio): vo
   app.post<{ Body: { model: string; image: string; k?: number } }>(
     '/api/predict',
     { schema: { body: { ...target, properties: { ...target.properties, k: { type: 'integer', minimum: 1, maximum: 1000 } } } } },
-    async (req) => {
+    async (req, reply) => {
       models.require(req.body.model);
       images.require(req.body.image);
-      return call('predict', { image: req.body.image, k: req.body.k ?? 5 }, { model: req.body.model, images: [req.body.image] });
+      return call('predict', { image: req.body.image, k: req.body.k ?? 5 }, { model: req.body.model, images: [req.body.image] }, clientGone(reply));
     },
   );
 
   // The preprocessed input tensor [1, C, H, W] exactly as the server feeds it, for computing in the page.
-  app.post<{ Body: { model: string; image: string } }>('/api/input', { schema: { body: target } }, async (req) => {
+  app.post<{ Body: { model: string; image: string } }>('/api/input', { schema: { body: target } }, async (req, reply) => {
     models.require(req.body.model);
     images.require(req.body.image);
-    return call('input', { image: req.body.image }, { model: req.body.model, images: [req.body.image] });
+    return call('input', { image: req.body.image }, { model: req.body.model, images: [req.body.image] }, clientGone(reply));
   });
 
   app.post<{ Body: { model: string; image: string; layers?: string[] } }>(
     '/api/activations',
     { schema: { body: { ...target, properties: { ...target.properties, layers: { type: 'array', items: { type: 'string', maxLength: 256 }, maxItems: 256 } } } } },
-    async (req) => {
+    async (req, reply) => {
       const model = models.require(req.body.model);
       const layers = req.body.layers?.length ? req.body.layers.map((l) => model.resolveLayer(l)) : model.pickableValues().filter((p) => p.shape.length === 4).map((p) => p.name);
       images.require(req.body.image);
-      return call('activations', { image: req.body.image, layers }, { model: req.body.model, images: [req.body.image] });
+      return call('activations', { image: req.body.image, layers }, { model: req.body.model, images: [req.body.image] }, clientGone(reply));
     },
   );
 }

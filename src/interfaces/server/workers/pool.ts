@@ -36,7 +36,7 @@ export interface PoolOptions {
   heapMb: number;
   /** how long a cancelled task may take to stop by itself before its worker is killed (default 1000 ms) */
   graceMs?: number;
-  /** an idle worker holding more than this fraction of its memory limit is replaced (ONNX Runtime keeps its peak arenas; default 0.5) */
+  /** an idle worker holding more than this fraction of its memory limit is replaced (ONNX Runtime keeps its peak arenas; default 0.6) */
   recycleFraction?: number;
   /** how often busy workers' memory is checked (default 200 ms) */
   watchMs?: number;
@@ -300,7 +300,7 @@ export class WorkerPool {
     this.hold(s, false);
     this.settle(p, settle);
     const pid = s.proc?.pid;
-    if (pid && !s.killReason && residentBytes(pid) > s.limitBytes * (this.options.recycleFraction ?? 0.5)) this.kill(s, 'recycle');
+    if (pid && !s.killReason && residentBytes(pid) > s.limitBytes * (this.options.recycleFraction ?? 0.6)) this.kill(s, 'recycle');
     this.pump(s.lane);
   }
 
