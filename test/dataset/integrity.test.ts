@@ -116,21 +116,23 @@ describe('one writer per store', () => {
       expect(first.statusCode).toBe(202);
       await waitFor(() => existsSync(hold), 60_000, 'the studio job to reach its commit');
       delete process.env['CONVLENS_FAULT_HOLD_COMMIT'];
+      // the job writes from the studio's job worker process
+      const writerPid = studio.pool.stats().workers.find((w) => w.lane === 'job' && w.state === 'busy')!.pid!;
 
       const second = await app.inject({ method: 'POST', url: '/api/dataset/index', payload: { model: 'builtin', limit: 300, id: 'shared' } });
       expect(second.statusCode).toBe(409);
-      expect(second.json().error.message).toContain(`is being written by another index run: pid ${process.pid} on ${hostname()} ("studio index job (store shared)")`);
+      expect(second.json().error.message).toContain(`is being written by another index run: pid ${writerPid} on ${hostname()} ("studio index job (store shared)")`);
       // readers hear how much is in and who writes it
       const info = (await app.inject({ method: 'GET', url: '/api/dataset/stores/shared' })).json();
-      expect(info).toMatchObject({ complete: false, committed: 0, count: 300, writer: { pid: process.pid, command: 'studio index job (store shared)' } });
+      expect(info).toMatchObject({ complete: false, committed: 0, count: 300, writer: { pid: writerPid, command: 'studio index job (store shared)' } });
 
       const cli = await startCli(['index', 'data/fashion-mnist-subset', '--split', 'test', '--limit', '300', '--store', join(stores, 'shared')]).exited;
       expect(cli.code).toBe(1);
-      expect(cli.stderr).toContain(`pid ${process.pid} on ${hostname()} ("studio index job (store shared)")`);
+      expect(cli.stderr).toContain(`pid ${writerPid} on ${hostname()} ("studio index job (store shared)")`);
 
       rmSync(hold);
       const jobId = first.json().job as string;
-      await waitFor(async () => (await app.inject({ method: 'GET', url: `/api/jobs/${jobId}` })).json().state !== 'running', 60_000, 'the studio job');
+      await waitFor(async () => !['queued', 'running'].includes((await app.inject({ method: 'GET', url: `/api/jobs/${jobId}` })).json().state), 60_000, 'the studio job');
       expect((await app.inject({ method: 'GET', url: `/api/jobs/${jobId}` })).json().state).toBe('done');
       const after = (await app.inject({ method: 'GET', url: '/api/dataset/stores/shared' })).json();
       expect(after).toMatchObject({ complete: true, count: 300 });
