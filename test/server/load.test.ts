@@ -71,9 +71,10 @@ function pollHealth(every = 150): { stop: () => Promise<{ latencies: number[]; m
     }
   })();
   return {
+    // idempotent: a test's finally stops it too
     stop: async () => {
       running = false;
-      await loop;
+      await loop.catch(() => undefined);
       return { latencies, maxRss, ...(last ? { last } : {}) };
     },
   };
@@ -88,15 +89,16 @@ async function until(what: string, test: () => Promise<boolean>, ms: number): Pr
   return performance.now() - t0;
 }
 
-/** The phase of a job's latest progress event (the event stream replays it first). */
-async function latestPhase(id: string): Promise<string> {
+/** A job's latest progress (its event stream replays it first). */
+async function latestProgress(id: string): Promise<{ phase: string; done: number; total: number }> {
   const res = await fetch(`${base}/api/jobs/${id}/events`);
   const reader = res.body!.getReader();
   let text = '';
   let m: RegExpExecArray | null = null;
   while (!(m = /event: progress\ndata: (.*)\n\n/.exec(text))) text += new TextDecoder().decode((await reader.read()).value);
   void reader.cancel();
-  return (JSON.parse(m[1]!) as { progress: { phase?: string } }).progress.phase ?? '';
+  const p = (JSON.parse(m[1]!) as { progress: { phase?: string; done: number; total: number } }).progress;
+  return { phase: p.phase ?? '', done: p.done, total: p.total };
 }
 
 const summary = (xs: number[]): string => `n=${xs.length} median=${[...xs].sort((a, b) => a - b)[xs.length >> 1]!.toFixed(1)} max=${Math.max(...xs).toFixed(1)} ms`;
@@ -127,9 +129,13 @@ describe('a studio under heavy work', () => {
     expect(store.count).toBe(2000);
     const poll = pollHealth();
     const t0 = performance.now();
-    const embed = await post('/api/dataset/stores/load/embed', { layer: store.layers.at(-1)!.name, method: 'umap', sample: 2000 });
-    expect(embed.status).toBe(202);
-    await until('the embedding', async () => (await jobState(embed.json['job'] as string)) === 'done', 120_000);
+    try {
+      const embed = await post('/api/dataset/stores/load/embed', { layer: store.layers.at(-1)!.name, method: 'umap', sample: 2000 });
+      expect(embed.status).toBe(202);
+      await until('the embedding', async () => (await jobState(embed.json['job'] as string)) === 'done', 180_000);
+    } finally {
+      await poll.stop();
+    }
     const seconds = (performance.now() - t0) / 1000;
     const { latencies } = await poll.stop();
     console.log(`UMAP of 2000 points: ${seconds.toFixed(1)} s; /api/health meanwhile: ${summary(latencies)}`);
@@ -143,52 +149,57 @@ describe('a studio under heavy work', () => {
     expect(CAT_CLASSES).toContain(before.top[0]!.index);
 
     const poll = pollHealth();
-    // In this order the gradient runs (the largest) come first, then Score-CAM, then occlusion.
-    const explain = await post('/api/explain', { model, image: CAT, methods: ['integrated-gradients', 'scorecam', 'occlusion'], params: { occlusion: { window: 8, stride: 2 } } });
-    expect(explain.status, JSON.stringify(explain.json)).toBe(202);
-    const featviz = await post('/api/synthesize/featviz', { model, params: { objective: 'class:*', steps: 64 } });
-    expect(featviz.status, JSON.stringify(featviz.json)).toBe(202);
-    const jobs = [explain.json['job'] as string, featviz.json['job'] as string];
+    try {
+      // In this order the gradient runs (the largest) come first, then Score-CAM, then occlusion.
+      const explain = await post('/api/explain', { model, image: CAT, methods: ['integrated-gradients', 'scorecam', 'occlusion'], params: { occlusion: { window: 8, stride: 2 } } });
+      expect(explain.status, JSON.stringify(explain.json)).toBe(202);
+      const featviz = await post('/api/synthesize/featviz', { model, params: { objective: 'class:*', steps: 64 } });
+      expect(featviz.status, JSON.stringify(featviz.json)).toBe(202);
+      const jobs = [explain.json['job'] as string, featviz.json['job'] as string];
 
-    // Both run at once, each on its own worker, for a while.
-    await until('both jobs to run', async () => (await Promise.all(jobs.map(jobState))).every((s) => s === 'running'), 60_000);
-    await new Promise((r) => setTimeout(r, 20_000));
-    const busy = await get<Health>('/api/health');
-    expect(busy.workers.filter((w) => w.lane === 'job' && w.state === 'busy').map((w) => w.task).sort()).toEqual(['explain', 'synthesize']);
-    // The 1000 classes run as a sequence of batches that fit the job's memory.
-    const phases = await Promise.all(jobs.map(latestPhase));
-    const batches = Number(/batch \d+\/(\d+)/.exec(phases[1]!)?.[1]);
-    expect(batches).toBeGreaterThan(1);
+      // Both run at once, each on its own worker, computing (past their setup) for a while.
+      await until('both jobs to run', async () => (await Promise.all(jobs.map(jobState))).every((s) => s === 'running'), 60_000);
+      await until('both jobs to compute', async () => (await Promise.all(jobs.map(latestProgress))).every((p) => p.done > 0), 120_000);
+      await new Promise((r) => setTimeout(r, 10_000));
+      const busy = await get<Health>('/api/health');
+      expect(busy.workers.filter((w) => w.lane === 'job' && w.state === 'busy').map((w) => w.task).sort()).toEqual(['explain', 'synthesize']);
+      // The 1000 classes run as a sequence of batches that fit the job's memory.
+      const phases = (await Promise.all(jobs.map(latestProgress))).map((p) => `${p.phase} ${p.done.toFixed(1)}/${p.total}`);
+      const batches = Number(/batch \d+\/(\d+)/.exec(phases[1]!)?.[1]);
+      expect(batches).toBeGreaterThan(1);
 
-    // Cancel both; each must be cancelled within 3 s, its worker idle or gone.
-    const cancelMs: number[] = [];
-    await Promise.all(
-      jobs.map(async (id) => {
-        const t0 = performance.now();
-        const del = await fetch(`${base}/api/jobs/${id}`, { method: 'DELETE', headers: { origin: base } });
-        expect(del.status).toBe(200);
-        await until('the cancel', async () => (await jobState(id)) === 'cancelled', 3000);
-        cancelMs.push(performance.now() - t0);
-      }),
-    );
-    const after = await get<Health>('/api/health');
-    expect(after.workers.filter((w) => w.lane === 'job').every((w) => w.state === 'idle' || w.pid === undefined)).toBe(true);
-    expect(after.jobsRunning).toBe(0);
-    const { latencies, maxRss } = await poll.stop();
-    console.log(
-      `heavy explain (at "${phases[0]}") + featviz ("${phases[1]}"): /api/health ${summary(latencies)}; cancel ${cancelMs.map((m) => m.toFixed(0)).join(', ')} ms; ` +
-        `peak RSS (server + workers, sampled) ${(maxRss / GB).toFixed(2)} GB; workers killed: ${JSON.stringify(after.memory.killed)}`,
-    );
-    expect(Math.max(...latencies)).toBeLessThan(500);
-    expect(latencies.length).toBeGreaterThan(100);
-    expect(Math.max(...cancelMs)).toBeLessThan(3000);
-    expect(maxRss).toBeLessThan(3 * GB);
-    // Planned batches kept every worker within its share: none had to be stopped for memory.
-    expect(after.memory.killed['memory']).toBe(0);
+      // Cancel both; each must be cancelled within 3 s, its worker idle or gone.
+      const cancelMs: number[] = [];
+      await Promise.all(
+        jobs.map(async (id) => {
+          const t0 = performance.now();
+          const del = await fetch(`${base}/api/jobs/${id}`, { method: 'DELETE', headers: { origin: base } });
+          expect(del.status).toBe(200);
+          await until('the cancel', async () => (await jobState(id)) === 'cancelled', 3000);
+          cancelMs.push(performance.now() - t0);
+        }),
+      );
+      const after = await get<Health>('/api/health');
+      expect(after.workers.filter((w) => w.lane === 'job').every((w) => w.state === 'idle' || w.pid === undefined)).toBe(true);
+      expect(after.jobsRunning).toBe(0);
+      const { latencies, maxRss } = await poll.stop();
+      console.log(
+        `heavy explain (at "${phases[0]}") + featviz ("${phases[1]}"): /api/health ${summary(latencies)}; cancel ${cancelMs.map((m) => m.toFixed(0)).join(', ')} ms; ` +
+          `peak RSS (server + workers, sampled) ${(maxRss / GB).toFixed(2)} GB; workers killed: ${JSON.stringify(after.memory.killed)}`,
+      );
+      expect(Math.max(...latencies)).toBeLessThan(500);
+      expect(latencies.length).toBeGreaterThan(100);
+      expect(Math.max(...cancelMs)).toBeLessThan(3000);
+      expect(maxRss).toBeLessThan(3 * GB);
+      // Planned batches kept every worker within its share: none had to be stopped for memory.
+      expect(after.memory.killed['memory']).toBe(0);
 
-    const again = (await post('/api/predict', { model, image: CAT, k: 3 })).json as { top: { index: number; probability: number }[] };
-    expect(again.top.map((t) => t.index)).toEqual(before.top.map((t) => t.index));
-    expect(again.top[0]!.probability).toBeCloseTo(before.top[0]!.probability, 5);
+      const again = (await post('/api/predict', { model, image: CAT, k: 3 })).json as { top: { index: number; probability: number }[] };
+      expect(again.top.map((t) => t.index)).toEqual(before.top.map((t) => t.index));
+      expect(again.top[0]!.probability).toBeCloseTo(before.top[0]!.probability, 5);
+    } finally {
+      await poll.stop();
+    }
   });
 });
 

@@ -190,8 +190,8 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
       budgetBytes: inputs.budgetBytes ?? memory.budget(typeof inputs.model === 'string' ? models.require(inputs.model) : undefined),
     };
   };
-  const call = <K extends TaskKind>(kind: K, args: TaskArgs[K], inputs?: TaskInputs, signal?: AbortSignal, lane: Lane = 'interactive'): Promise<unknown> =>
-    pool.run(task(kind, args, inputs), lane, signal ? { signal } : {});
+  const call = <K extends TaskKind>(kind: K, args: TaskArgs[K], inputs: TaskInputs = {}, signal?: AbortSignal, lane: Lane = 'interactive'): Promise<unknown> =>
+    pool.run(task(kind, args, { ...inputs, budgetBytes: inputs.budgetBytes ?? memory.budget(typeof inputs.model === 'string' ? models.require(inputs.model) : undefined, 'interactive') }), lane, signal ? { signal } : {});
   const studio: Studio = { app, models, images, jobs, access, files, streams, pool, memory, call, task, maxImagePixels: options.maxImagePixels ?? 50e6 };
 
   // Cross-origin isolation: the page loads nothing from other origins, and isolation gives its

@@ -183,8 +183,8 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
       const { store, model, ref } = await open(req.params.id);
       const layer = store.layer(model.resolveLayer(req.query.layer)).name;
       // Guided-backprop maps of the top images, as many per gradient run as the budget holds.
-      const batchSize = memory.batch('Top patches', model, 'gradient', { max: 64 });
-      return call('dataset-top', { dir: store.dir, layer, channel: req.query.channel, k: req.query.k ?? 8, guided: req.query.guided ?? true, batchSize }, { model: ref, budgetBytes: memory.budget(model) }, clientGone(reply));
+      const batchSize = memory.batch('Top patches', model, 'gradient', { max: 64, worker: 'interactive' });
+      return call('dataset-top', { dir: store.dir, layer, channel: req.query.channel, k: req.query.k ?? 8, guided: req.query.guided ?? true, batchSize }, { model: ref, budgetBytes: memory.budget(model, 'interactive') }, clientGone(reply));
     },
   );
 
@@ -221,7 +221,7 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
       if (b.image !== undefined && b.image >= store.manifest.dataset.count) throw new ConvLensError('UNKNOWN_NAME', `No image ${b.image} in the store (0..${store.manifest.dataset.count - 1}).`);
       if (b.imageId !== undefined) images.require(b.imageId);
       const args = { dir: store.dir, layer, k: b.k ?? 8, metric: b.metric ?? 'l2', ...(b.image !== undefined ? { image: b.image } : { imageId: b.imageId! }) } as const;
-      return call('dataset-neighbors', args, { model: ref, images: b.imageId !== undefined ? [b.imageId] : [], budgetBytes: memory.budget(model) }, clientGone(reply));
+      return call('dataset-neighbors', args, { model: ref, images: b.imageId !== undefined ? [b.imageId] : [], budgetBytes: memory.budget(model, 'interactive') }, clientGone(reply));
     },
   );
 

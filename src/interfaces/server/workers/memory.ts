@@ -12,8 +12,11 @@ const MB = 1 << 20;
 const GB = 1 << 30;
 const mb = (bytes: number): string => (bytes >= GB ? `${(bytes / GB).toFixed(1)} GB` : `${Math.round(bytes / MB)} MB`);
 
-/** A worker's resident memory before any task: Node, ONNX Runtime, the method modules. */
-export const WORKER_BASE_BYTES = 320 * MB;
+/**
+ * A worker's resident memory besides its task's batches: Node, ONNX Runtime, the method modules
+ * (measured: 80 MB idle, 143 MB after a SqueezeNet prediction, with the model and its session).
+ */
+export const WORKER_BASE_BYTES = 192 * MB;
 /** Weight copies a worker may hold: the model it decoded, and one per compiled session (forward, gradients of several methods). */
 const WEIGHT_COPIES = 4;
 /** What a job plans to, of what its worker may hold beyond the base and weights: room for estimate error and the results it builds. */
@@ -36,6 +39,8 @@ export interface PlanOptions {
   max: number;
   /** bytes per sample in the task beyond the model's own values (e.g. featviz parameterization), as a factor (default 1) */
   factor?: number;
+  /** the worker it runs on (default a job worker) */
+  worker?: 'job' | 'interactive';
 }
 
 export class MemoryPlan {
@@ -57,9 +62,10 @@ export class MemoryPlan {
     this.heapMb = Math.max(512, Math.round(this.jobWorkerBytes / 2 / MB));
   }
 
-  /** Bytes a job on `model` may plan its batches to (0 when the model alone fills a worker). */
-  budget(model?: Model): number {
-    return Math.max(0, Math.floor((this.jobWorkerBytes - WORKER_BASE_BYTES - WEIGHT_COPIES * (model ? weightBytes(model) : 0)) * PLANNED_FRACTION));
+  /** Bytes a task on `model` may plan its batches to (0 when the model alone fills the worker). */
+  budget(model?: Model, worker: 'job' | 'interactive' = 'job'): number {
+    const limit = worker === 'job' ? this.jobWorkerBytes : this.interactiveBytes;
+    return Math.max(0, Math.floor((limit - WORKER_BASE_BYTES - WEIGHT_COPIES * (model ? weightBytes(model) : 0)) * PLANNED_FRACTION));
   }
 
   /**
@@ -68,9 +74,8 @@ export class MemoryPlan {
    */
   batch(what: string, model: Model, kind: RunKind, o: PlanOptions): number {
     const per = Math.ceil(bytesPerSample(model, kind, o.size) * (o.factor ?? 1));
-    const budget = this.budget(model);
-    const n = samplesWithin(budget, per, o.max);
-    if (n < 1) throw this.tooLarge(what, per, model);
+    const n = samplesWithin(this.budget(model, o.worker), per, o.max);
+    if (n < 1) throw this.tooLarge(what, per, model, o.worker);
     return n;
   }
 
@@ -79,11 +84,12 @@ export class MemoryPlan {
     if (bytes > this.budget(model)) throw this.tooLarge(what, bytes, model);
   }
 
-  private tooLarge(what: string, bytes: number, model?: Model): ConvLensError {
+  private tooLarge(what: string, bytes: number, model?: Model, worker: 'job' | 'interactive' = 'job'): ConvLensError {
     const weights = model ? weightBytes(model) : 0;
+    const where = worker === 'job' ? `a job on this studio may use ${mb(this.budget(model))} (of ${mb(this.jobWorkerBytes)} per job worker)` : `a quick request on this studio may use ${mb(this.budget(model, worker))} (of ${mb(this.interactiveBytes)} for the interactive worker)`;
     return new ConvLensError(
       'INVALID_ARGUMENT',
-      `${what} needs about ${mb(bytes)} of memory at once${model ? ` (activations and gradients of "${model.name}", beside ${mb(WEIGHT_COPIES * weights)} of weight copies)` : ''}; a job on this studio may use ${mb(this.budget(model))} (of ${mb(this.jobWorkerBytes)} per job worker).`,
+      `${what} needs about ${mb(bytes)} of memory at once${model ? ` (activations and gradients of "${model.name}", beside ${mb(WEIGHT_COPIES * weights)} of weight copies)` : ''}; ${where}.`,
       'Ask for less (a smaller image size, fewer images or points), or start the studio with more memory for its workers: convlens studio --memory <GB> (and fewer --workers).',
     );
   }
