@@ -4,22 +4,10 @@ import { ConvLensError } from '../../../engine/errors.js';
 import type { Engine } from '../../../engine/runtime/engine.js';
 import { loadDenoiser, type ClassConditionalDenoiser } from '../../../methods/diffusion/model.js';
 import { resolvePrompt } from '../../../methods/diffusion/prompts.js';
-import { SAMPLERS, type SamplerKind } from '../../../methods/diffusion/sampler.js';
+import { SAMPLERS } from '../../../methods/diffusion/sampler.js';
+import type { SampleBody } from '../tasks/diffusion.js';
 
 export type { WireFrame } from '../tasks/diffusion.js';
-
-interface SampleBody {
-  model?: string;
-  prompt: string;
-  negativePrompt?: string;
-  steps?: number;
-  guidanceScale?: number;
-  seed?: number;
-  count?: number;
-  sampler?: SamplerKind;
-  eta?: number;
-  previewEvery?: number;
-}
 
 const MAX_RECORDED_STEPS = 250;
 

@@ -7,19 +7,22 @@ import { denoisingGif, type ToImage } from '../../../methods/diffusion/preview.j
 import type { Frame, SamplerKind } from '../../../methods/diffusion/sampler.js';
 import type { TaskContext } from './context.js';
 
-export interface DiffusionArgs {
-  /** the denoiser file (undefined: the built-in one) */
-  denoiserPath?: string;
+/** POST /api/diffusion/sample's body. */
+export interface SampleBody {
+  model?: string;
   prompt: string;
   negativePrompt?: string;
-  steps: number;
-  guidanceScale: number;
-  seed: number;
-  count: number;
-  sampler: SamplerKind;
+  steps?: number;
+  guidanceScale?: number;
+  seed?: number;
+  count?: number;
+  sampler?: SamplerKind;
   eta?: number;
-  previewEvery: number;
+  previewEvery?: number;
 }
+
+/** The request with its defaults filled in (by the route), and the denoiser file (undefined: the built-in one). */
+export type DiffusionArgs = Required<Omit<SampleBody, 'model' | 'negativePrompt' | 'eta'>> & Pick<SampleBody, 'negativePrompt' | 'eta'> & { denoiserPath?: string };
 
 /** One recorded step as the page shows it: x_t and the predicted x_0 of every image, as PNGs (base64). */
 export interface WireFrame {
