@@ -53,18 +53,30 @@ export async function readImageFile(path: string, channels: 1 | 3 = 3): Promise<
  * tensor. Also returns the resized 8-bit image, which overlays are drawn on.
  */
 export async function preprocessImage(bytes: Uint8Array, prep: Preprocessing, source: string): Promise<{ tensor: Tensor; display: RawImage }> {
+  const resized = await resizeForModel(bytes, prep, source);
+  return { tensor: rawToTensor(resized, prep), display: resized };
+}
+
+/**
+ * The geometric half of the preprocessing, shared by every command that hands a model an image:
+ * decode (EXIF orientation applied), convert to the model's colours (gray or RGB), and resize
+ * to the model's size - stretched, or (resize 'crop') scaled so the crop keeps `crop` of the
+ * shorter side and centre-cropped, the ImageNet evaluation transform.
+ */
+export async function resizeForModel(bytes: Uint8Array, prep: Preprocessing, source: string): Promise<RawImage> {
   const channels = prep.channels === 'gray' ? 1 : 3;
   const [h, w] = prep.size;
-  let resized: RawImage;
   try {
     let img = sharp(bytes, { failOn: 'error' }).rotate();
     img = channels === 1 ? img.grayscale() : img.removeAlpha().toColourspace('srgb');
     if (prep.resize === 'crop') {
-      // ImageNet convention: shorter side to size * 256/224, then a center crop.
-      const meta = await sharp(bytes).metadata();
-      const short = Math.min(meta.width ?? w, meta.height ?? h);
-      const scale = Math.round((Math.min(h, w) * 256) / 224) / short;
-      img = img.resize(Math.round((meta.width ?? w) * scale), Math.round((meta.height ?? h) * scale), { fit: 'fill', kernel: 'lanczos3' });
+      // Orientation first, so the crop is centred on the image as shown.
+      const upright = await img.raw().toBuffer({ resolveWithObject: true });
+      const { width: W0, height: H0 } = upright.info;
+      const scale = Math.max(h / H0, w / W0) / (prep.crop ?? 224 / 256);
+      const W1 = Math.max(w, Math.round(W0 * scale));
+      const H1 = Math.max(h, Math.round(H0 * scale));
+      img = sharp(upright.data, { raw: { width: W0, height: H0, channels: upright.info.channels } }).resize(W1, H1, { fit: 'fill', kernel: 'lanczos3' });
       const buf = await img.raw().toBuffer({ resolveWithObject: true });
       img = sharp(buf.data, { raw: { width: buf.info.width, height: buf.info.height, channels: buf.info.channels } }).extract({
         left: Math.floor((buf.info.width - w) / 2),
@@ -76,12 +88,11 @@ export async function preprocessImage(bytes: Uint8Array, prep: Preprocessing, so
       img = img.resize(w, h, { fit: 'fill', kernel: 'lanczos3' });
     }
     const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
-    resized = { width: info.width, height: info.height, channels: info.channels === 1 ? 1 : 3, data: new Uint8Array(data) };
+    return { width: info.width, height: info.height, channels: info.channels === 1 ? 1 : 3, data: new Uint8Array(data) };
   } catch (e) {
     if (e instanceof ConvLensError) throw e;
     throw decodeFailure(source, e);
   }
-  return { tensor: rawToTensor(resized, prep), display: resized };
 }
 
 /** Normalizes 8-bit pixels into a [1, C, H, W] float32 tensor in the model's channel order. */

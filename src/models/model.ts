@@ -1,5 +1,5 @@
 import { buildGradientGraph, type GradientGraph, type GradientRequest } from '../engine/autodiff/gradient.js';
-import { ConvLensError, unknownNameError } from '../engine/errors.js';
+import { closestNames, ConvLensError } from '../engine/errors.js';
 import { GraphBuilder } from '../engine/graph/builder.js';
 import type { ValueFacts } from '../engine/graph/facts.js';
 import type { Dim, Graph, ValueInfo } from '../engine/graph/ir.js';
@@ -8,7 +8,8 @@ import { normalizeGraph } from '../engine/onnx/import.js';
 import { findOp } from '../engine/ops/registry.js';
 import type { Engine } from '../engine/runtime/engine.js';
 import { sizeOf, type Tensor } from '../engine/tensor.js';
-import { readMetadata, type ModelMetadata } from './metadata.js';
+import { checkPreprocessing, readMetadata, type ModelMetadata, type Preprocessing } from './metadata.js';
+import { modelProfile, type ModelProfile } from './profile.js';
 
 let nextId = 1;
 
@@ -40,6 +41,8 @@ export class Model {
   readonly output: string;
   readonly meta: ModelMetadata;
   private builderCache: GraphBuilder | undefined;
+  private profileCache: ModelProfile | undefined;
+  private aliasCache: Map<string, string> | undefined;
   private readonly gradientGraphs = new Map<string, GradientGraph>();
 
   constructor(
@@ -74,6 +77,38 @@ export class Model {
     return this.meta.labels;
   }
 
+  /** Which layer plays which part in each method (see profile.ts), from the metadata or the graph. */
+  get profile(): ModelProfile {
+    this.profileCache ??= modelProfile(this);
+    return this.profileCache;
+  }
+
+  /**
+   * Describes what the file does not say (or says wrongly): class names and preprocessing, as
+   * `--labels` and `--preprocess` do. Call before running anything: compiled sessions bake the
+   * preprocessing in. Drops the warnings about what was assumed.
+   */
+  describe(o: { labels?: string[]; preprocessing?: Preprocessing }): void {
+    if (o.labels) {
+      if (this.meta.labels.length && o.labels.length !== this.meta.labels.length) {
+        throw new ConvLensError('INVALID_ARGUMENT', `${o.labels.length} class names given; model "${this.name}" has ${this.meta.labels.length} outputs.`, 'Give one name per output, in the model\'s output order.');
+      }
+      this.meta.labels = o.labels;
+      this.meta.warnings = this.meta.warnings.filter((w) => !w.startsWith('no class labels') && !w.includes('convlens.labels'));
+    }
+    if (o.preprocessing) {
+      const c = this.input.shape![1];
+      checkPreprocessing(o.preprocessing, typeof c === 'number' ? c : 3);
+      const [, , h, w] = this.input.shape!;
+      if (typeof h === 'number' && typeof w === 'number' && (o.preprocessing.size[0] !== h || o.preprocessing.size[1] !== w)) {
+        throw new ConvLensError('INVALID_ARGUMENT', `Preprocessing size ${o.preprocessing.size.join('x')} does not fit model "${this.name}", which takes ${h}x${w} images.`, `Leave "size" out (it defaults to the model's ${h}x${w}) or give [${h}, ${w}].`);
+      }
+      this.meta.preprocessing = o.preprocessing;
+      this.meta.warnings = this.meta.warnings.filter((w) => !w.startsWith('no preprocessing') && !w.includes('preprocessing mean/std'));
+    }
+    this.profileCache = undefined;
+  }
+
   /** Static facts (dtype, shape) of any value, from shape inference. */
   facts(name: string): ValueFacts {
     return this.builder().factsOf(name);
@@ -96,21 +131,74 @@ export class Model {
     return out;
   }
 
-  /** Resolves a layer given by value name or node name; unknown names get the closest suggestions. */
+  /**
+   * Resolves a layer as users name it: a value name (`/fires.5/Concat_output_0`), a node name
+   * (`/fires.5/Concat`, also without the leading slash), a module path from PyTorch's exporter
+   * (`fires.5`: the output of the module's last node), or `#k`, the k-th layer of `convlens
+   * summary`'s numbering (pickable values, from 1); names also match ignoring case when that is
+   * unambiguous. Unknown names get the closest suggestions.
+   */
   resolveLayer(name: string): string {
     const values = this.graph.valueNames();
     if (values.has(name) && !this.graph.initializers.has(name)) return name;
     const byNode = this.graph.nodes.find((n) => n.name === name);
     if (byNode?.outputs[0]) return byNode.outputs[0];
-    throw unknownNameError('layer', name, this.pickableValues().map((p) => p.name), '`convlens summary`');
+    const aliases = this.layerAliases();
+    const hit = aliases.get(name) ?? aliases.get(`~${name.toLowerCase()}`);
+    if (hit) return hit;
+    const index = /^#(\d+)$/.exec(name.trim());
+    if (index) {
+      const list = this.pickableValues();
+      const k = Number(index[1]);
+      if (k >= 1 && k <= list.length) return list[k - 1]!.name;
+      throw new ConvLensError('UNKNOWN_NAME', `No layer #${k}: the model has ${list.length} numbered layers.`, '`convlens summary` shows the numbers (#1 to #' + list.length + ').');
+    }
+    const layers = this.pickableValues().map((p) => p.name);
+    const modules = [...aliases.keys()].filter((k) => !k.startsWith('~') && !k.includes('/'));
+    const close = closestNames(name, [...layers, ...modules]);
+    throw new ConvLensError('UNKNOWN_NAME', `No layer named "${name}".`, `Closest layer names: ${close.join(', ')}. ${layers.length <= 20 ? `All layers: ${layers.join(', ')}.` : `\`convlens summary --model ...\` lists all ${layers.length} layers with their numbers (#k works too).`}`);
   }
 
-  /** The last spatial (4-D) conv-like layer: the default for Grad-CAM and friends. */
+  /** 1-based number of a value in the layer numbering `#k` refers to, if it has one. */
+  layerNumber(value: string): number | undefined {
+    const k = this.pickableValues().findIndex((p) => p.name === value);
+    return k < 0 ? undefined : k + 1;
+  }
+
+  /** Friendly names -> value names (node names without '/', module paths; `~lowercase` keys for case-insensitive matches). */
+  private layerAliases(): Map<string, string> {
+    if (this.aliasCache) return this.aliasCache;
+    const out = new Map<string, string>();
+    const lower = new Map<string, Set<string>>();
+    const add = (alias: string, value: string): void => {
+      if (!alias || out.has(alias)) return;
+      out.set(alias, value);
+    };
+    const real = (v: string | undefined): v is string => !!v && !this.graph.initializers.has(v);
+    for (const n of this.graph.nodes) {
+      const o = n.outputs[0];
+      if (!real(o)) continue;
+      if (n.name.startsWith('/')) add(n.name.slice(1), o);
+      // module paths: every prefix of "/a/b/Op" names the module's last node's output (later nodes win)
+      const parts = n.name.split('/').filter(Boolean);
+      for (let k = 1; k < parts.length; k++) out.set(parts.slice(0, k).join('/'), o);
+    }
+    // exact names take precedence over module paths of the same spelling
+    for (const v of this.graph.valueNames()) if (out.has(v)) out.delete(v);
+    for (const [alias, value] of [...out, ...[...this.graph.valueNames()].filter(real).map((v) => [v, v] as const), ...this.graph.nodes.filter((n) => real(n.outputs[0])).map((n) => [n.name, n.outputs[0]!] as const)]) {
+      const key = alias.toLowerCase();
+      (lower.get(key) ?? lower.set(key, new Set()).get(key)!).add(value);
+    }
+    for (const [key, set] of lower) if (set.size === 1) out.set(`~${key}`, [...set][0]!);
+    this.aliasCache = out;
+    return out;
+  }
+
+  /** The last spatial layer before global pooling (the profile's CAM layer): the default for Grad-CAM and friends. */
   lastSpatialLayer(): string {
-    const spatial = this.pickableValues().filter((p) => p.shape.length === 4 && !['Gemm', 'MatMul', 'Flatten', 'Softmax', 'GlobalAveragePool', 'GlobalMaxPool'].includes(p.op));
-    const last = spatial[spatial.length - 1];
-    if (!last) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${this.name}" has no spatial (4-D) layer.`);
-    return last.name;
+    const layer = this.profile.camLayer;
+    if (!layer) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${this.name}" has no spatial (4-D) layer on the path to its output.`, 'CAM-type methods and layer visualizations need a convolutional model.');
+    return layer;
   }
 
   /** Checks a batch against the model input and says what is wrong and what to pass instead. */

@@ -2,12 +2,19 @@ import { InvalidArgumentError, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { Engine } from '../../engine/runtime/engine.js';
 import { nodeBackend } from '../../engine/runtime/node.js';
-import { loadModel } from '../../models/load.js';
+import { readFileOrExplain } from '../../io/files.js';
+import { BUILTIN_MODELS } from '../../models/builtins.js';
+import { loadModel, modelSource } from '../../models/load.js';
+import { parseLabels, parsePreprocessing, PREPROCESS_PRESETS } from '../../models/metadata.js';
 import type { Model } from '../../models/model.js';
 import type { JobOptions, Progress } from '../../methods/jobs.js';
 
 export interface CommonOptions {
   model?: string;
+  /** class names file: text (one per line) or a JSON list */
+  labels?: string;
+  /** preprocessing preset or JSON */
+  preprocess?: string;
   threads?: number;
   quiet?: boolean;
 }
@@ -64,10 +71,19 @@ export const numberList = (v: string): number[] => {
 /** For repeatable options that also take comma-separated lists: `--style a.png --style b.png` or `--style a.png,b.png`. */
 export const commaList = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').filter(Boolean)];
 
+export const MODEL_OPTION_HELP = `ONNX model file or a built-in: ${BUILTIN_MODELS.map((m) => m.name).join(', ')} (default: ${BUILTIN_MODELS[0]!.name})`;
+
+/** Adds the options that describe the model: which one, and what its file does not say. */
+export function withModelOptions(c: Command, modelHelp = MODEL_OPTION_HELP): Command {
+  return c
+    .option('-m, --model <file|name>', modelHelp)
+    .option('--labels <file>', 'class names for the model: a text file (one per line) or a JSON list (overrides the model\'s own)')
+    .option('--preprocess <preset|json>', `how images become model input: ${PREPROCESS_PRESETS.join(', ')}, or JSON {"size":[h,w],"range":[0,1],"mean":[...],"std":[...],"resize":"crop"|"stretch"}`);
+}
+
 /** Adds the options every command shares. */
 export function withCommon(c: Command): Command {
-  return c
-    .option('-m, --model <file>', 'ONNX model (default: the built-in Fashion-MNIST CNN)')
+  return withModelOptions(c)
     .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
     .option('-q, --quiet', 'no warnings or progress bars');
 }
@@ -79,12 +95,27 @@ export const warner =
     if (!opts.quiet) process.stderr.write(`${kind}: ${text}\n`);
   };
 
-/** Engine + model for a command, printing metadata warnings to stderr. */
+/** Engine + model for a command, with --labels/--preprocess applied, printing metadata warnings to stderr. */
 export function openModel(opts: CommonOptions): { engine: Engine; model: Model } {
   const engine = createEngine(opts);
   const model = loadModel(opts.model, engine);
-  if (!opts.quiet) for (const w of model.meta.warnings) process.stderr.write(`warning: ${w}\n`);
+  applyDescription(model, opts);
   return { engine, model };
+}
+
+/** Applies --labels and --preprocess to a loaded model and prints what is still assumed (unless quiet). */
+export function applyDescription(model: Model, opts: CommonOptions): void {
+  const labels = opts.labels ? parseLabels(readFileOrExplain(opts.labels, 'labels file').toString('utf8'), `labels file "${opts.labels}"`, model.profile.classes) : undefined;
+  const preprocessing = opts.preprocess ? parsePreprocessing(opts.preprocess, model.input.shape ?? [], model.meta.preprocessing) : undefined;
+  if (labels || preprocessing) model.describe({ ...(labels ? { labels } : {}), ...(preprocessing ? { preprocessing } : {}) });
+  const warn = warner(opts);
+  for (const w of [...model.meta.warnings, ...model.profile.warnings]) warn(w);
+}
+
+/** How summaries name the model: its name and where it came from (a built-in or a file). */
+export function modelInfo(model: Model, opts: CommonOptions): { name: string; file: string; builtin?: string } {
+  const src = modelSource(opts.model);
+  return 'builtin' in src ? { name: model.name, file: 'built-in', builtin: src.builtin.name } : { name: model.name, file: src.file };
 }
 
 export function createEngine(opts: CommonOptions): Engine {
@@ -119,9 +150,16 @@ export function cliJob(opts: CommonOptions, label: string, o: { terminate?: bool
       )
     : undefined;
   let started = false;
+  const estimate = new LongJobNotice((text) => {
+    if (opts.quiet) return;
+    if (bar && started) bar.stop();
+    process.stderr.write(`${text}\n`);
+    if (bar && started) started = false;
+  });
   return {
     signal: controller.signal,
     onProgress(p: Progress) {
+      estimate.observe(p);
       if (!bar) return;
       const info = [p.phase, ...Object.entries(p.metrics ?? {}).map(([k, v]) => `${k} ${formatMetric(v)}`)].filter(Boolean).join(' ');
       if (!started) {
@@ -138,6 +176,47 @@ export function cliJob(opts: CommonOptions, label: string, o: { terminate?: bool
       process.off('SIGTERM', onSigterm);
     },
   };
+}
+
+/**
+ * Says once per phase, early, when the rest of a phase will take more than a minute: the time of
+ * the first units after the first one (compilation and warm-up excluded) times the units left.
+ */
+export class LongJobNotice {
+  private phase: string | undefined;
+  private total = 0;
+  private first: { at: number; done: number } | undefined;
+  private told = new Set<string>();
+
+  constructor(
+    private readonly say: (text: string) => void,
+    private readonly thresholdSeconds = 60,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  observe(p: Progress): void {
+    const phase = p.phase ?? '';
+    const key = phase.replace(/\d+/g, '#'); // "octave 2/4" and "octave 3/4" are one phase
+    if (key !== this.phase || p.total !== this.total || !this.first || p.done < this.first.done) {
+      this.phase = key;
+      this.total = p.total;
+      this.first = p.done > 0 ? { at: this.now(), done: p.done } : undefined;
+      return;
+    }
+    const units = p.done - this.first.done;
+    const elapsed = (this.now() - this.first.at) / 1000;
+    if (units < 1 || elapsed < 0.2 || this.told.has(key)) return;
+    const left = ((p.total - p.done) * elapsed) / units;
+    if (left <= this.thresholdSeconds) return;
+    this.told.add(key);
+    this.say(`note: ${phase || 'this job'} will take about ${formatDuration(left)} more (${p.done}/${p.total} done, timed over the last ${units}); Ctrl-C stops it cleanly`);
+  }
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
 }
 
 function formatMetric(v: number): string {

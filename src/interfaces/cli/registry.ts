@@ -22,6 +22,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'studio', summary: 'start the interactive studio (a local web app) and print its URL', load: () => import('./commands/studio.js') },
   { name: 'summary', summary: 'layer table: output shapes, parameters, FLOPs, receptive fields', load: () => import('./commands/summary.js') },
   { name: 'predict', summary: 'top-k classes for images (PNG/JPEG/WebP) or preprocessed .npy tensors', load: () => import('./commands/predict.js') },
+  { name: 'describe', summary: 'write class names, preprocessing, layer roles and provenance into an ONNX model\'s metadata, so every command and the studio know them', load: () => import('./commands/describe.js') },
   { name: 'activations', summary: 'write the values of any layer (intermediate tensor) as .npy', load: () => import('./commands/activations.js') },
   { name: 'train', summary: 'train an image classifier on Fashion-MNIST and write a self-describing ONNX model', load: () => import('./commands/train.js') },
   { name: 'evaluate', summary: 'accuracy, per-class accuracy and a confusion-matrix image on Fashion-MNIST', load: () => import('./commands/evaluate.js') },

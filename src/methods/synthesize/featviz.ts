@@ -9,7 +9,7 @@ import type { Model } from '../../models/model.js';
 import { softmax } from '../predict.js';
 import { throwIfCancelled, type JobOptions } from '../jobs.js';
 import { extractFeatures, modelChannels, modelInputSize, SynthesisSession, type ImageShape } from './graph.js';
-import { classLogit, direction, imageMatch, l1, l2, parseObjective, sum, tv, weighted, type Objective } from './objectives.js';
+import { classLogit, classLogits, direction, imageMatch, l1, l2, parseObjective, sum, tv, weighted, type Objective } from './objectives.js';
 import { ascend, type Frame, type OptimizerName, type StepRegularizers } from './optimize.js';
 import { fourierParam, pixelParam, type Parameterization } from './params.js';
 import { parseTransforms, standardTransforms, type Transform } from './transforms.js';
@@ -52,11 +52,11 @@ export interface FeatvizResult {
   params: Record<string, unknown>;
 }
 
-/** `class:*` -> one image per class, each maximizing its own logit. */
+/** `class:*` -> one image per class, each maximizing its own logit (one batch: see classVisualization for many classes). */
 function expandObjective(model: Model, spec: string): { objective: Objective; batch?: number } {
   const s = spec.trim();
   const all = /^(class|logit):\*$/i.exec(s);
-  if (all) return { objective: sum(...model.labels.map((_, k) => classLogit(k, k))), batch: model.labels.length };
+  if (all) return { objective: classLogits(model.labels.map((_, k) => k), model.labels.length), batch: model.labels.length };
   return { objective: parseObjective(s) };
 }
 
@@ -74,6 +74,9 @@ export function defaultSize(model: Model): [number, number] {
 
 export async function featureVisualization(model: Model, o: FeatvizOptions): Promise<FeatvizResult> {
   const t0 = performance.now();
+  if (typeof o.objective === 'string' && /^(class|logit):\*$/i.test(o.objective.trim()) && o.batch === undefined && o.start === undefined && model.labels.length > synthesisBatchSize(model, o.size ?? defaultSize(model))) {
+    return classVisualization(model, o); // too many classes for one batch
+  }
   let objective: Objective;
   let batch = o.batch;
   if (typeof o.objective === 'string') {
@@ -135,6 +138,133 @@ export async function featureVisualization(model: Model, o: FeatvizOptions): Pro
     objective: typeof o.objective === 'string' ? o.objective : objective.key,
     params: { steps, lr, optimizer: o.optimizer ?? 'adam', param: param.key, transforms, seed, size: [H, W], batch, penalties: pen, background: bg, regularizers: o.regularizers ?? {}, ms: Math.round(performance.now() - t0) },
   };
+}
+
+// ------------------------------------------------------------------ one image per class, in batches
+
+/** Memory the synthesis of one image may take (forward values, their gradients, the warp and parameterization around them). */
+const BYTES_PER_ACTIVATION = 4 * 4;
+/** What a batch of class visualizations may use, in bytes. */
+export const CLASS_BATCH_MEMORY = 1 << 30;
+
+/** Float elements of every value the model computes for one image at [H, W] (scaled from its own size). */
+export function activationsPerImage(model: Model, size: [number, number]): number {
+  const b = model.builder();
+  const [h0, w0] = model.profile.input.size;
+  const scale = (size[0] * size[1]) / (h0 * w0);
+  let total = 0;
+  const g = model.profile.input.fixed ? undefined : model.profile.input.size;
+  for (const n of model.graph.nodes) {
+    for (const o of n.outputs) {
+      if (!o) continue;
+      let shape: (number | string)[] | undefined;
+      try {
+        shape = b.factsOf(o).shape;
+      } catch {
+        continue;
+      }
+      if (!shape || b.factsOf(o).value) continue;
+      // free-size models: spatial dims are symbolic; count them at the profile size
+      total += shape.slice(1).reduce<number>((a, d, i) => a * (typeof d === 'number' ? d : g && i >= 1 ? g[i - 1]! : 1), 1);
+    }
+  }
+  return Math.ceil(total * scale);
+}
+
+/** Images per batch so one batch of synthesis at [H, W] stays within `budget` bytes (1 to 64). */
+export function synthesisBatchSize(model: Model, size: [number, number], budget = CLASS_BATCH_MEMORY): number {
+  return Math.max(1, Math.min(64, Math.floor(budget / (activationsPerImage(model, size) * BYTES_PER_ACTIVATION))));
+}
+
+export interface ClassVisualizationOptions extends Omit<FeatvizOptions, 'objective' | 'batch' | 'start'> {
+  /** the classes to visualize (default: all) */
+  classes?: readonly number[];
+  /** images optimized together (default: as many as fit CLASS_BATCH_MEMORY, see synthesisBatchSize) */
+  batchSize?: number;
+  /** called after each batch, so results can be written as they come */
+  onBatch?: (done: { classes: number[]; result: FeatvizResult; batch: number; batches: number }) => Promise<void> | void;
+}
+
+export interface ClassVisualizationResult extends FeatvizResult {
+  classes: number[];
+  batchSize: number;
+  batches: number;
+}
+
+/**
+ * One image per class, each maximizing its own logit, as a sequence of memory-bounded batches
+ * (a 1000-class ImageNet model does not fit in one). Progress runs over all batches; frames and
+ * the objective history are kept for the first batch.
+ */
+export async function classVisualization(model: Model, o: ClassVisualizationOptions = {}): Promise<ClassVisualizationResult> {
+  const t0 = performance.now();
+  const K = model.profile.classes;
+  const classes = [...(o.classes ?? Array.from({ length: K }, (_, k) => k))];
+  if (!classes.length) throw new ConvLensError('INVALID_ARGUMENT', 'No classes to visualize.', `Pick classes from 0 to ${K - 1}, e.g. 0-9.`);
+  const size = o.size ?? defaultSize(model);
+  const limit = o.batchSize ?? synthesisBatchSize(model, size);
+  const batches = Math.ceil(classes.length / limit);
+  const per = Math.ceil(classes.length / batches);
+  const steps = o.steps ?? 256;
+  const parts: FeatvizResult[] = [];
+  for (let bi = 0; bi < batches; bi++) {
+    throwIfCancelled(o.signal, 'the class visualization');
+    const cls = classes.slice(bi * per, (bi + 1) * per);
+    const r = await featureVisualization(model, {
+      ...o,
+      objective: classLogits(cls, K),
+      batch: cls.length,
+      frames: bi === 0 ? (o.frames ?? 8) : 0,
+      onProgress: (p) => o.onProgress?.({ ...p, done: bi * steps + p.done, total: batches * steps, phase: `${classes.length} classes, batch ${bi + 1}/${batches}` }),
+    });
+    parts.push(r);
+    await o.onBatch?.({ classes: cls, result: r, batch: bi, batches });
+  }
+  const [, C, H, W] = parts[0]!.images.dims as number[];
+  const data = new Float32Array(classes.length * C! * H! * W!);
+  let at = 0;
+  for (const r of parts) {
+    data.set(r.images.data as Float32Array, at);
+    at += r.images.data.length;
+  }
+  const first = parts[0]!;
+  return {
+    ...first,
+    images: { dtype: 'float32', dims: [classes.length, C!, H!, W!], data },
+    predictions: parts.flatMap((r) => r.predictions),
+    objective: o.classes ? `class:${classes.join(',')}` : 'class:*',
+    params: { ...first.params, batch: per, classes: classes.length, batches, ms: Math.round(performance.now() - t0) },
+    classes,
+    batchSize: per,
+    batches,
+  };
+}
+
+/** "0-9,285" -> [0, ..., 9, 285] (each below `count`); labels match too ("tabby cat"). */
+export function parseClassList(spec: string, labels: readonly string[]): number[] {
+  const out: number[] = [];
+  const norm = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '');
+  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const range = /^(\d+)\s*-\s*(\d+)$/.exec(part);
+    const one = /^\d+$/.test(part) ? Number(part) : undefined;
+    let ks: number[];
+    if (range) {
+      const [a, b] = [Number(range[1]), Number(range[2])];
+      if (b < a) throw new ConvLensError('INVALID_ARGUMENT', `Class range "${part}" runs backwards.`, 'Write ranges low-high, e.g. 0-9.');
+      ks = Array.from({ length: b - a + 1 }, (_, i) => a + i);
+    } else if (one !== undefined) ks = [one];
+    else {
+      const k = labels.findIndex((l) => norm(l) === norm(part));
+      if (k < 0) throw new ConvLensError('UNKNOWN_NAME', `No class "${part}".`, 'Give class indices (0-9,285) or labels as the model names them.');
+      ks = [k];
+    }
+    for (const k of ks) {
+      if (k >= labels.length) throw new ConvLensError('INVALID_ARGUMENT', `Class ${k} does not exist: the model has ${labels.length} classes (0-${labels.length - 1}).`);
+      if (!out.includes(k)) out.push(k);
+    }
+  }
+  if (!out.length) throw new ConvLensError('INVALID_ARGUMENT', `No classes in "${spec}".`, 'E.g. --classes 0-9,285.');
+  return out;
 }
 
 /** Softmax predictions of images in image space (resized to the model size only if it is fixed and equal). */

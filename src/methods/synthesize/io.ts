@@ -4,7 +4,9 @@ import sharp from 'sharp';
 import { ConvLensError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { readFileOrExplain, writeFileAtomic } from '../../io/files.js';
-import { encodePng } from '../../io/image.js';
+import { encodePng, resizeForModel } from '../../io/image.js';
+import type { Model } from '../../models/model.js';
+import { modelChannels } from './graph.js';
 import { fromRaw, tensorImage } from './render.js';
 
 /**
@@ -26,6 +28,19 @@ export async function decodeImageTensor(bytes: Uint8Array, source: string, chann
 
 export async function readImageTensor(path: string, channels: 1 | 3, o: { maxSide?: number; size?: [number, number] } = {}): Promise<Tensor> {
   return decodeImageTensor(readFileOrExplain(path, 'image'), `"${path}"`, channels, o);
+}
+
+/**
+ * An image exactly as predict hands it to the model - the model's resize or centre crop and its
+ * colours - but in image space ([1, C, H, W] in [0, 1]): the synthesis graph applies the rest of
+ * the preprocessing (range, mean/std, channel order) itself.
+ */
+export async function decodeModelImage(bytes: Uint8Array, source: string, model: Model): Promise<Tensor> {
+  return fromRaw(await resizeForModel(bytes, model.meta.preprocessing, source), modelChannels(model));
+}
+
+export async function readModelImage(path: string, model: Model): Promise<Tensor> {
+  return decodeModelImage(readFileOrExplain(path, 'image'), `"${path}"`, model);
 }
 
 /** Concatenates [1, C, H, W] tensors of one size into a batch. */

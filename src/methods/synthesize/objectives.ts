@@ -127,6 +127,29 @@ export function classLogit(cls: number | string, batch?: Batch): Objective {
   });
 }
 
+/**
+ * Image n's own class logit, for a batch of class visualizations: sum_n logits[n, classes[n]].
+ * The classes are fed (a one-hot input), so one compiled graph serves every batch of classes.
+ */
+export function classLogits(classes: readonly number[], numClasses: number): Objective {
+  const onehot = new Float32Array(classes.length * numClasses);
+  classes.forEach((k, n) => {
+    if (!(Number.isInteger(k) && k >= 0 && k < numClasses)) throw new ConvLensError('INVALID_ARGUMENT', `Class ${k} does not exist: the model has ${numClasses} classes.`, `Use classes from 0 to ${numClasses - 1}.`);
+    onehot[n * numClasses + k] = 1;
+  });
+  const fed: Tensor = { dtype: 'float32', dims: [classes.length, numClasses], data: onehot };
+  return {
+    key: `classlogits(${classes.length}x${numClasses})`,
+    label: 'class logits',
+    layers: (m) => [m.output],
+    build(ctx) {
+      const y = ctx.input(`${ctx.scope}classes`, [classes.length, numClasses]);
+      return sumAll(ctx.b, ctx.b.op('Mul', [ctx.logits(), y]));
+    },
+    feeds: (scope = '') => new Map([[`${scope}classes`, fed]]),
+  };
+}
+
 /** The softmax probability of a class. Maximizing it can also push the other classes down. */
 export function classProb(cls: number | string, batch?: Batch): Objective {
   return leaf(`prob(${cls},${batch ?? '*'})`, (m) => [m.output], (ctx) => {

@@ -4,11 +4,11 @@ import { ConvLensError } from '../../../engine/errors.js';
 import { encodePng } from '../../../io/image.js';
 import { encodeNpy } from '../../../io/npy.js';
 import { attack, type AttackMethod, type AttackNorm } from '../../../methods/synthesize/adversarial.js';
-import { modelChannels, modelInputSize } from '../../../methods/synthesize/graph.js';
-import { readImageTensor, stack, summaryJson } from '../../../methods/synthesize/io.js';
+import { modelInputSize } from '../../../methods/synthesize/graph.js';
+import { readModelImage, stack, summaryJson } from '../../../methods/synthesize/io.js';
 import { displaySize, perturbationImage, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
-import { cliJob, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+import { cliJob, modelInfo, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface AdvCli extends CommonOptions {
@@ -37,7 +37,7 @@ function parseEps(s: string): number {
 export function define(command: Command): void {
   withCommon(
     command
-      .addHelpText('after', '\nBudgets are in image units (pixel values in [0, 1]): 8/255 is 8 grey levels.\n\nExamples:\n  convlens adversarial samples/fashion-mnist/ankle-boot-test0.png --method pgd --epsilon 8/255\n  convlens adversarial samples/fashion-mnist/*.png --method pgd --norm l2 --epsilon 1 --target Bag'),
+      .addHelpText('after', '\nBudgets are in image units (pixel values in [0, 1]): 8/255 is 8 grey levels. Images are resized or centre-cropped as predict does.\n\nExamples:\n  convlens adversarial samples/fashion-mnist/ankle-boot-test0.png --method pgd --epsilon 8/255\n  convlens adversarial samples/fashion-mnist/*.png --method pgd --norm l2 --epsilon 1 --target Bag\n  convlens adversarial samples/photos/chelsea.png --model squeezenet --epsilon 2/255'),
   )
     .argument('<images...>', 'image files')
     .option('--method <m>', 'fgsm or pgd', 'pgd')
@@ -57,9 +57,9 @@ export function define(command: Command): void {
       const { engine, model } = openModel(opts);
       const job = cliJob(opts, 'adversarial');
       try {
-        const size = modelInputSize(model);
-        if (!size) throw new ConvLensError('MODEL_UNSUPPORTED', 'The model takes any size; adversarial examples need a classifier with a fixed input size.');
-        const x = stack(await Promise.all(images.map((p) => readImageTensor(p, modelChannels(model), { size }))));
+        if (!modelInputSize(model)) throw new ConvLensError('MODEL_UNSUPPORTED', 'The model takes any size; adversarial examples need a classifier with a fixed input size.');
+        // exactly the pixels predict sees (resize or centre crop per the model), so the clean prediction matches predict's
+        const x = stack(await Promise.all(images.map((p) => readModelImage(p, model))));
         const method = opts.method as AttackMethod;
         const norm = opts.norm as AttackNorm;
         if (!['fgsm', 'pgd'].includes(method)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown method "${opts.method}".`, 'Use fgsm or pgd.');
@@ -102,7 +102,7 @@ export function define(command: Command): void {
           out.write('adversarial.npy', encodeNpy(r.images));
           out.write('perturbation.npy', encodeNpy(r.perturbation));
         }
-        const text = summaryJson({ command: 'adversarial', model: { name: model.name, file: opts.model ?? 'built-in' }, params: r.params, images: images.map((p, i) => ({ source: p, ...r.perImage[i], files: files[i] })), lossHistory: r.history, figure: 'figure.png' });
+        const text = summaryJson({ command: 'adversarial', model: modelInfo(model, opts), params: r.params, images: images.map((p, i) => ({ source: p, ...r.perImage[i], files: files[i] })), lossHistory: r.history, figure: 'figure.png' });
         out.write('summary.json', text);
         if (opts.json) process.stdout.write(text);
         else if (!opts.quiet) {

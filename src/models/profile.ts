@@ -1,0 +1,336 @@
+// The model profile: which layer plays which part in each method (the RGB filters to draw, the
+// layer Grad-CAM reads, the layer DeepDream amplifies, content and style layers, layers to index,
+// layers to invert), derived from the graph's structure alone - ops, shapes, receptive fields,
+// depth - never from layer names, so every method has a sensible default on any CNN. A model's
+// own metadata (`convlens.profile`) may choose roles instead; names it gives are checked.
+import { ConvLensError } from '../engine/errors.js';
+import { GraphBuilder } from '../engine/graph/builder.js';
+import type { Graph } from '../engine/graph/ir.js';
+import type { ModelMetadata } from './metadata.js';
+import { receptiveFields } from './receptive-field.js';
+
+/** One candidate layer: a feature map every path from the input to the output goes through. */
+export interface ProfileLayer {
+  /** value name (what --layer takes) */
+  name: string;
+  /** op that produces it */
+  op: string;
+  /** [channels, height, width] at the profile's input size */
+  shape: [number, number, number];
+  /** receptive field (pixels, the larger side) */
+  field: number;
+  /** receptive field over the input side: 1 = a unit sees the whole image */
+  reach: number;
+  /** convolutions on the longest path from the input */
+  depth: number;
+  /** a pooling output (kept for inversion, not chosen for semantic roles) */
+  pooling: boolean;
+}
+
+/** How the classifier ends: global average pool + dense (CAM applies), global pool only (SqueezeNet), dense over flattened maps, or other. */
+export type HeadKind = 'gap-dense' | 'gap' | 'dense' | 'other';
+
+export const ROLE_NAMES = ['firstConv', 'camLayer', 'dreamLayer', 'contentLayers', 'styleLayers', 'featureLayers', 'inversionLayers'] as const;
+export type RoleName = (typeof ROLE_NAMES)[number];
+
+/** Roles a model's metadata may set (`convlens.profile`: a JSON object with any of these keys). */
+export interface ProfileOverrides {
+  firstConv?: string;
+  camLayer?: string;
+  dreamLayer?: string;
+  contentLayers?: string[];
+  styleLayers?: string[];
+  featureLayers?: string[];
+  inversionLayers?: string[];
+}
+
+export interface ModelProfile {
+  input: {
+    name: string;
+    channels: number;
+    kind: 'gray' | 'rgb' | 'multichannel';
+    /** the size the profile was computed at: the model's own, or the preprocessing size when the model takes any size */
+    size: [number, number];
+    /** whether the model takes only that size */
+    fixed: boolean;
+  };
+  classes: number;
+  /** whether the class names came from the model (or --labels) rather than numbers */
+  labelled: boolean;
+  /** the sample folder whose images fit (samples/<group>) */
+  sampleGroup: string;
+  head: HeadKind;
+  /** candidate layers in graph order (see ProfileLayer) */
+  layers: ProfileLayer[];
+  /** the first convolution on the input (its filters are drawn as images) */
+  firstConv?: string;
+  /** the last spatial layer before global pooling: Grad-CAM and friends */
+  camLayer?: string;
+  /** a mid-depth layer for DeepDream and channel examples */
+  dreamLayer?: string;
+  /** a mid layer whose features style transfer keeps from the content image */
+  contentLayers: string[];
+  /** early-to-mid layers whose Gram matrices carry the style */
+  styleLayers: string[];
+  /** layers `convlens index` records (top patches, neighbours, embeddings) */
+  featureLayers: string[];
+  /** layers `convlens invert` reconstructs from, shallow to deep, ending with the logits */
+  inversionLayers: string[];
+  /** where each role came from */
+  source: Record<RoleName, 'metadata' | 'graph'>;
+  /** metadata roles that were ignored, and why */
+  warnings: string[];
+}
+
+const FOLDS_FORWARD = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish', 'Softplus', 'Mish', 'Gelu', 'BatchNormalization', 'InstanceNormalization', 'Identity', 'Dropout']);
+const POOLING = new Set(['MaxPool', 'AveragePool', 'LpPool']);
+const GLOBAL_POOL = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'ReduceMax']);
+const PASS_THROUGH = new Set(['Flatten', 'Reshape', 'Squeeze', 'Identity', 'Dropout']);
+
+/** What the profile needs from a model (Model satisfies it; a structural type avoids an import cycle). */
+export interface ProfileSource {
+  readonly name: string;
+  readonly graph: Graph;
+  readonly input: { name: string; shape?: (number | string)[] | undefined };
+  readonly output: string;
+  readonly meta: ModelMetadata;
+  builder(): GraphBuilder;
+  resolveLayer(name: string): string;
+}
+
+/** The profile of a model: roles from its metadata where given and valid, from its graph otherwise. */
+export function modelProfile(model: ProfileSource): ModelProfile {
+  const graph = model.graph;
+  const shape = model.input.shape ?? [];
+  const channels = typeof shape[1] === 'number' ? shape[1] : 3;
+  const fixed = typeof shape[2] === 'number' && typeof shape[3] === 'number';
+  const size: [number, number] = fixed ? [shape[2] as number, shape[3] as number] : [...model.meta.preprocessing.size];
+  const b = fixed ? model.builder() : concreteBuilder(graph, model.input.name, [channels, ...size]);
+  const facts = (v: string): (number | string)[] | undefined => {
+    try {
+      return b.factsOf(v).shape;
+    } catch {
+      return undefined;
+    }
+  };
+
+  // Values computed from the input (not constants folded from shapes) that the output needs.
+  const dynamic = new Set([model.input.name]);
+  for (const n of graph.nodes) if (n.inputs.some((i) => i && dynamic.has(i))) for (const o of n.outputs) if (o) dynamic.add(o);
+  const needed = new Set([model.output]);
+  for (let k = graph.nodes.length - 1; k >= 0; k--) {
+    const n = graph.nodes[k]!;
+    if (n.outputs.some((o) => needed.has(o))) for (const i of n.inputs) if (i && dynamic.has(i)) needed.add(i);
+  }
+  const nodes = graph.nodes.filter((n) => n.outputs.some((o) => o && needed.has(o)));
+
+  // Cut values: after the node producing v, v is the only live value, so everything downstream sees the image through v.
+  const remaining = new Map<string, number>();
+  const consumers = new Map<string, string[]>();
+  for (const n of nodes) {
+    for (const i of new Set(n.inputs)) {
+      if (!i || !needed.has(i)) continue;
+      remaining.set(i, (remaining.get(i) ?? 0) + 1);
+      consumers.set(i, [...(consumers.get(i) ?? []), n.op]);
+    }
+  }
+  const depth = new Map<string, number>([[model.input.name, 0]]);
+  const live = new Set([model.input.name]);
+  const cuts: string[] = [];
+  for (const n of nodes) {
+    const d = Math.max(0, ...n.inputs.filter((i) => i && depth.has(i)).map((i) => depth.get(i)!)) + (n.op === 'Conv' || n.op === 'ConvTranspose' || n.op === 'Gemm' || n.op === 'MatMul' ? 1 : 0);
+    for (const i of new Set(n.inputs)) {
+      if (!i || !remaining.has(i)) continue;
+      const left = remaining.get(i)! - 1;
+      remaining.set(i, left);
+      if (left === 0) live.delete(i);
+    }
+    for (const o of n.outputs) {
+      if (!o || !needed.has(o)) continue;
+      depth.set(o, d);
+      if ((remaining.get(o) ?? 0) > 0) live.add(o);
+      if (live.size === 1 && live.has(o)) cuts.push(o);
+    }
+  }
+
+  const producer = new Map<string, string>();
+  for (const n of nodes) for (const o of n.outputs) if (o) producer.set(o, n.op);
+  const fields = receptiveFields(graph, b, model.input.name);
+  const side = Math.max(...size);
+  let layers: ProfileLayer[] = [];
+  for (const v of cuts) {
+    const s = facts(v);
+    if (!s || s.length !== 4 || s.slice(1).some((d) => typeof d !== 'number')) continue;
+    const [, c, h, w] = s as [unknown, number, number, number];
+    if (h * w <= 1) continue;
+    const next = consumers.get(v) ?? [];
+    if (next.length === 1 && FOLDS_FORWARD.has(next[0]!)) continue; // the activation after it stands for it
+    const rf = fields.get(v);
+    const field = rf ? (rf.global ? side : Math.max(...rf.size)) : side;
+    layers.push({ name: v, op: producer.get(v) ?? '?', shape: [c, h, w], field, reach: field / side, depth: depth.get(v) ?? 0, pooling: POOLING.has(producer.get(v) ?? '') });
+  }
+  // Bottlenecks (a squeeze between two wider maps of the same size) are internal to a block.
+  layers = layers.filter((l, i) => {
+    const prev = layers[i - 1];
+    const next = layers[i + 1];
+    const same = (o: ProfileLayer | undefined): boolean => !!o && o.shape[1] === l.shape[1] && o.shape[2] === l.shape[2];
+    return l.pooling || !(same(prev) && same(next) && prev!.shape[0] > l.shape[0] && next!.shape[0] > l.shape[0]);
+  });
+
+  const derived = deriveRoles(layers, firstConvOf(model, b, channels, dynamic), model.output);
+  const outShape = facts(model.output);
+  const classes = typeof outShape?.[outShape.length - 1] === 'number' ? (outShape[outShape.length - 1] as number) : model.meta.labels.length;
+  const profile: ModelProfile = {
+    input: { name: model.input.name, channels, kind: channels === 1 ? 'gray' : channels === 3 ? 'rgb' : 'multichannel', size, fixed },
+    classes,
+    labelled: !model.meta.labels.every((l, i) => l === `class ${i}`),
+    sampleGroup: model.meta.samples ?? (channels === 1 ? 'fashion-mnist' : 'photos'),
+    head: headKind(model),
+    layers,
+    ...derived,
+    source: Object.fromEntries(ROLE_NAMES.map((r) => [r, 'graph'])) as Record<RoleName, 'graph'>,
+    warnings: [],
+  };
+  applyOverrides(profile, model);
+  return profile;
+}
+
+type Roles = Pick<ModelProfile, RoleName>;
+
+function deriveRoles(layers: ProfileLayer[], firstConv: string | undefined, output: string): Roles {
+  const main = layers.filter((l) => !l.pooling);
+  const pool = main.length ? main : layers;
+  const closest = (target: number, among: ProfileLayer[]): ProfileLayer | undefined =>
+    among.reduce<ProfileLayer | undefined>((best, l) => (!best || Math.abs(l.reach - target) <= Math.abs(best.reach - target) ? l : best), undefined);
+  const last = layers[layers.length - 1];
+  // A unit that sees about 60% of the image responds to object parts: the scale DeepDream shows best.
+  const dream = closest(0.6, pool.filter((l) => l !== last).length ? pool.filter((l) => l !== last) : pool);
+  // Content: a mid layer that still keeps the layout (units see about a third of the image).
+  const content = closest(0.35, pool);
+  // Style: the first layer of each resolution (Gatys et al.'s relu1_1 .. relu5_1), while units see less than the whole image.
+  const style: string[] = [];
+  const seen = new Set<string>();
+  for (const l of pool) {
+    const key = `${l.shape[1]}x${l.shape[2]}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (l.reach <= 1 || style.length < 2) style.push(l.name);
+  }
+  // Inversion: the first layer, the last of each resolution, the dream layer, then the logits.
+  const inversion = new Set<string>();
+  if (pool[0]) inversion.add(pool[0].name);
+  layers.forEach((l, i) => {
+    const next = layers[i + 1];
+    if (!next || next.shape[1] !== l.shape[1] || next.shape[2] !== l.shape[2] || l.name === dream?.name) inversion.add(l.name);
+  });
+  const ordered = layers.map((l) => l.name).filter((n) => inversion.has(n));
+  const inversionLayers = [...(ordered.length > 6 ? spread(ordered, 6) : ordered), output];
+  return {
+    ...(firstConv ? { firstConv } : {}),
+    ...(last ? { camLayer: last.name } : {}),
+    ...(dream ? { dreamLayer: dream.name } : {}),
+    contentLayers: content ? [content.name] : [],
+    styleLayers: style.slice(0, 5),
+    featureLayers: [...new Set([dream?.name, last?.name].filter((n): n is string => !!n))],
+    inversionLayers,
+  };
+}
+
+/** k items spread evenly over a list, first and last included. */
+function spread<T>(items: T[], k: number): T[] {
+  return Array.from({ length: k }, (_, i) => items[Math.round((i * (items.length - 1)) / (k - 1))]!).filter((v, i, a) => a.indexOf(v) === i);
+}
+
+/** The first convolution applied to the input: constant weights [O, C, k, k] over the input channels. */
+function firstConvOf(model: ProfileSource, b: GraphBuilder, channels: number, dynamic: Set<string>): string | undefined {
+  for (const n of model.graph.nodes) {
+    if (n.op !== 'Conv' || !n.inputs[0] || !dynamic.has(n.inputs[0])) continue;
+    const w = model.graph.initializers.get(n.inputs[1] ?? '');
+    if (w && w.dims.length === 4 && w.dims[1] === channels) return n.outputs[0];
+    try {
+      if (b.shapeOf(n.inputs[1]!).length === 4) return n.outputs[0];
+    } catch {
+      // weights computed at run time: not a filter bank to draw
+    }
+  }
+  return undefined;
+}
+
+function headKind(model: ProfileSource): HeadKind {
+  const producers = new Map<string, { op: string; inputs: string[] }>();
+  for (const n of model.graph.nodes) for (const o of n.outputs) if (o) producers.set(o, n);
+  let v = model.output;
+  let dense = false;
+  for (let guard = 0; guard < 16; guard++) {
+    const p = producers.get(v);
+    if (!p) return 'other';
+    if (p.op === 'Add' && !dense) {
+      const mm = p.inputs.find((i) => producers.get(i)?.op === 'MatMul');
+      if (mm) {
+        v = mm;
+        continue;
+      }
+    }
+    if ((p.op === 'Gemm' || p.op === 'MatMul') && !dense) {
+      dense = true;
+      v = p.inputs[0]!;
+      continue;
+    }
+    if (PASS_THROUGH.has(p.op)) {
+      v = p.inputs[0]!;
+      continue;
+    }
+    if (GLOBAL_POOL.has(p.op)) return dense ? 'gap-dense' : 'gap';
+    return dense ? 'dense' : 'other';
+  }
+  return 'other';
+}
+
+function concreteBuilder(graph: Graph, input: string, chw: number[]): GraphBuilder {
+  const g = graph.clone();
+  const i = g.inputs.find((v) => v.name === input)!;
+  i.shape = ['N', ...chw];
+  return GraphBuilder.over(g, { strict: false });
+}
+
+/** Metadata roles replace derived ones when every name they give resolves; otherwise the derived role stays, with a warning. */
+function applyOverrides(profile: ModelProfile, model: ProfileSource): void {
+  const o = model.meta.profile;
+  if (!o) return;
+  for (const [key, value] of Object.entries(o)) {
+    if (!(ROLE_NAMES as readonly string[]).includes(key)) {
+      profile.warnings.push(`convlens.profile: unknown role "${key}" ignored (roles: ${ROLE_NAMES.join(', ')})`);
+      continue;
+    }
+    const role = key as RoleName;
+    const list = role.endsWith('Layers');
+    const names = list ? value : [value];
+    if (!Array.isArray(names) || !names.length || !names.every((n) => typeof n === 'string')) {
+      profile.warnings.push(`convlens.profile: ${role} must be ${list ? 'a list of layer names' : 'a layer name'}; derived from the graph instead`);
+      continue;
+    }
+    try {
+      const resolved = (names as string[]).map((n) => model.resolveLayer(n));
+      (profile as unknown as Record<string, unknown>)[role] = list ? resolved : resolved[0];
+      profile.source[role] = 'metadata';
+    } catch (e) {
+      profile.warnings.push(`convlens.profile: ${role} names a layer the graph does not have (${e instanceof ConvLensError ? e.message : String(e)}); derived from the graph instead`);
+    }
+  }
+}
+
+/** Profile roles as one line each, for `convlens summary` and error hints. */
+export function describeProfile(p: ModelProfile): string[] {
+  const from = (r: RoleName): string => (p.source[r] === 'metadata' ? ' (model metadata)' : '');
+  const list = (v: string[]): string => (v.length ? v.join(', ') : '-');
+  return [
+    `input: ${p.input.kind} ${p.input.size[0]}x${p.input.size[1]}${p.input.fixed ? '' : ' (any size)'}, ${p.classes} classes${p.labelled ? '' : ' (unlabelled)'}, head ${p.head}, samples/${p.sampleGroup}`,
+    `first conv: ${p.firstConv ?? '-'}${from('firstConv')}`,
+    `CAM layer: ${p.camLayer ?? '-'}${from('camLayer')}`,
+    `dream layer: ${p.dreamLayer ?? '-'}${from('dreamLayer')}`,
+    `style layers: ${list(p.styleLayers)}${from('styleLayers')}`,
+    `content layers: ${list(p.contentLayers)}${from('contentLayers')}`,
+    `feature layers (index): ${list(p.featureLayers)}${from('featureLayers')}`,
+    `inversion layers: ${list(p.inversionLayers)}${from('inversionLayers')}`,
+  ];
+}
