@@ -159,6 +159,14 @@ export class Model {
     throw new ConvLensError('UNKNOWN_NAME', `No layer named "${name}".`, `Closest layer names: ${close.join(', ')}. ${layers.length <= 20 ? `All layers: ${layers.join(', ')}.` : `\`convlens summary --model ...\` lists all ${layers.length} layers with their numbers (#k works too).`}`);
   }
 
+  /** A short name for a layer in figures and messages: its module path when that names it (`fires.5`), else the name without exporter decoration. */
+  layerLabel(value: string): string {
+    let best: string | undefined;
+    for (const [alias, v] of this.layerAliases()) if (v === value && !alias.startsWith('~') && (!best || alias.length < best.length)) best = alias;
+    const plain = value.replace(/^\//, '').replace(/_output_\d+$/, '');
+    return best && best.length < plain.length ? best : plain;
+  }
+
   /** 1-based number of a value in the layer numbering `#k` refers to, if it has one. */
   layerNumber(value: string): number | undefined {
     const k = this.pickableValues().findIndex((p) => p.name === value);

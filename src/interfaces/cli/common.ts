@@ -112,6 +112,18 @@ export function applyDescription(model: Model, opts: CommonOptions): void {
   for (const w of [...model.meta.warnings, ...model.profile.warnings]) warn(w);
 }
 
+/**
+ * The layer of a dataset store a command reads when --layer is not given: the profile's feature
+ * layer for the purpose (`first`: the mid layer, for top patches; `last`: the deepest, for
+ * neighbours and embeddings) when the store holds it, else the store's first or last layer.
+ */
+export function defaultStoreLayer(model: Model, indexed: readonly string[], which: 'first' | 'last'): string {
+  const wanted = model.profile.featureLayers;
+  const order = which === 'first' ? wanted : [...wanted].reverse();
+  const hit = order.find((l) => indexed.includes(l));
+  return hit ?? (which === 'first' ? indexed[0]! : indexed[indexed.length - 1]!);
+}
+
 /** How summaries name the model: its name and where it came from (a built-in or a file). */
 export function modelInfo(model: Model, opts: CommonOptions): { name: string; file: string; builtin?: string } {
   const src = modelSource(opts.model);

@@ -18,6 +18,8 @@ export interface LayerRow {
   flops: number;
   receptiveField: ReceptiveField | undefined;
   nodes: string[];
+  /** the number `--layer '#k'` takes for the row's output */
+  number?: number;
 }
 
 export interface ModelSummary {
@@ -75,6 +77,10 @@ export function summarize(model: Model): ModelSummary {
     row.flops += flopsOf(n, model);
     row.receptiveField = rfs.get(row.output);
     row.nodes.push(n.name);
+  }
+  for (const row of rows) {
+    const k = model.layerNumber(row.output);
+    if (k !== undefined) row.number = k;
   }
   let total = 0;
   let trainable = 0;
@@ -153,10 +159,10 @@ export function formatSummary(s: ModelSummary): string {
     const pair = (a: [number, number]): string => (a[0] === a[1] ? fmt(a[0]) : `${fmt(a[0])}x${fmt(a[1])}`);
     return `${pair(r.size)} / ${pair(r.jump)} / ${pair(r.start)}`;
   };
-  const header = ['Layer (type)', 'Output Shape', 'Param #', 'FLOPs', 'Receptive field (size / jump / start)'];
-  const body = s.rows.map((r) => [`${r.name} (${r.type})`, fmtShape(r.shape), r.params.toLocaleString('en-US'), humanFlops(r.flops), fmtRf(r.receptiveField)]);
+  const header = ['#', 'Layer (type)', 'Output Shape', 'Param #', 'FLOPs', 'Receptive field (size / jump / start)'];
+  const body = s.rows.map((r) => [r.number !== undefined ? `#${r.number}` : '', `${r.name} (${r.type})`, fmtShape(r.shape), r.params.toLocaleString('en-US'), humanFlops(r.flops), fmtRf(r.receptiveField)]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 2 || i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === 3 || i === 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   const rule = (ch: string): string => ch.repeat(widths.reduce((a, w) => a + w + 2, -2));
   return [
     `Model: "${s.name}"   input ${s.input.name} ${fmtShape(s.input.shape)}`,

@@ -15,7 +15,7 @@ import { pixelParam } from './params.js';
 import { roll } from './transforms.js';
 
 export interface DreamOptions extends JobOptions {
-  /** the layer to amplify (mean squared activation), or an objective string (channel:relu3:5, ...) */
+  /** the layer to amplify (mean squared activation; default: the profile's dream layer), or an objective string (channel:<layer>:5, ...) */
   layer?: string;
   objective?: string | Objective;
   octaves?: number;
@@ -56,7 +56,7 @@ export async function dream(model: Model, image: Tensor, o: DreamOptions = {}): 
   const steps = o.steps ?? 10;
   const stepSize = o.stepSize ?? 1.5 / 255;
   const jitter = o.jitter ?? 32;
-  const layer = o.layer ?? model.lastSpatialLayer();
+  const layer = model.resolveLayer(o.layer ?? model.profile.dreamLayer ?? model.lastSpatialLayer());
   let objective: Objective;
   if (o.guide) {
     const [gf] = await extractFeatures(model, o.guide, [{ layer }]);

@@ -74,8 +74,8 @@ export function defaultSize(model: Model): [number, number] {
 
 export async function featureVisualization(model: Model, o: FeatvizOptions): Promise<FeatvizResult> {
   const t0 = performance.now();
-  if (typeof o.objective === 'string' && /^(class|logit):\*$/i.test(o.objective.trim()) && o.batch === undefined && o.start === undefined && model.labels.length > synthesisBatchSize(model, o.size ?? defaultSize(model))) {
-    return classVisualization(model, o); // too many classes for one batch
+  if (typeof o.objective === 'string' && /^(class|logit):\*$/i.test(o.objective.trim()) && o.batch === undefined && typeof (o.start ?? 'noise') === 'string' && model.labels.length > synthesisBatchSize(model, o.size ?? defaultSize(model))) {
+    return classVisualization(model, { ...o, start: o.start as 'zero' | 'noise' | undefined }); // too many classes for one batch
   }
   let objective: Objective;
   let batch = o.batch;
@@ -177,6 +177,8 @@ export function synthesisBatchSize(model: Model, size: [number, number], budget 
 }
 
 export interface ClassVisualizationOptions extends Omit<FeatvizOptions, 'objective' | 'batch' | 'start'> {
+  /** zero (grey/background) or noise (default); start images would need one per class */
+  start?: 'zero' | 'noise';
   /** the classes to visualize (default: all) */
   classes?: readonly number[];
   /** images optimized together (default: as many as fit CLASS_BATCH_MEMORY, see synthesisBatchSize) */

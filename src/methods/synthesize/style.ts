@@ -33,8 +33,19 @@ export interface StyleImage {
   weight?: number;
 }
 
+/**
+ * Why a model cannot be the feature network of style transfer, or undefined when it can: Gram
+ * statistics of colour textures need an RGB model with at least two spatial layers to match.
+ */
+export function backboneProblem(model: Model): string | undefined {
+  const p = model.profile;
+  if (p.input.channels !== 3) return `model "${model.name}" takes ${p.input.kind === 'gray' ? 'gray' : `${p.input.channels}-channel`} images, and colour styles need an RGB network`;
+  if (p.styleLayers.length < 2) return `model "${model.name}" has ${p.styleLayers.length} spatial layer${p.styleLayers.length === 1 ? '' : 's'} before global pooling to take style statistics from; two or more are needed`;
+  return undefined;
+}
+
 export interface StyleOptions extends JobOptions {
-  /** the network whose features are matched (default: the built-in texture backbone) */
+  /** the network whose features are matched (default: the built-in random texture backbone); its profile's style and content layers are the default layers */
   backbone?: Model;
   /** content image [1, 3, H, W] in [0, 1]; without it, texture synthesis */
   content?: Tensor;
@@ -127,10 +138,14 @@ export async function styleTransfer(engine: Engine, o: StyleOptions): Promise<St
   if (!o.styles.length) throw new ConvLensError('INVALID_ARGUMENT', 'No style image given.', 'Pass at least one style (texture) image.');
   const backbone = o.backbone ?? builtinTextureBackbone(engine);
   const builtin = !o.backbone;
-  const styleLayers = (o.styleLayers ?? (builtin ? textureLayers() : undefined))?.map((l) => backbone.resolveLayer(l));
-  if (!styleLayers?.length) throw new ConvLensError('INVALID_ARGUMENT', 'Which layers carry the style?', `Name them (--style-layers), e.g. relu1_1,relu2_1,relu3_1,relu4_1 for VGG.`);
+  if (o.backbone && !o.styleLayers) {
+    const problem = backboneProblem(o.backbone);
+    if (problem) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${o.backbone.name}" cannot be the style network: ${problem}.`, 'Use an RGB CNN (e.g. --model squeezenet), the random texture network (--backbone texture), or name the layers (--style-layers).');
+  }
+  const styleLayers = (o.styleLayers ?? (builtin ? textureLayers() : backbone.profile.styleLayers)).map((l) => backbone.resolveLayer(l));
+  if (!styleLayers.length) throw new ConvLensError('INVALID_ARGUMENT', 'Which layers carry the style?', 'Name them (--style-layers): early-to-mid convolutional layers, e.g. the first of each resolution.');
   const content = o.content ? rgb(o.content, 'content image') : undefined;
-  const contentLayers = (o.contentLayers ?? (builtin ? TEXTURE_CONTENT_LAYERS : styleLayers.slice(-1))).map((l) => backbone.resolveLayer(l));
+  const contentLayers = (o.contentLayers ?? (builtin ? TEXTURE_CONTENT_LAYERS : backbone.profile.contentLayers.length ? backbone.profile.contentLayers : styleLayers.slice(-1))).map((l) => backbone.resolveLayer(l));
   const first = rgb(o.styles[0]!.image, 'style image');
   const [H, W] = o.size ?? (content ? [content.dims[2]!, content.dims[3]!] : [first.dims[2]!, first.dims[3]!]);
   const contentSized = content ? resizeTo(content, H, W) : undefined;
@@ -182,7 +197,7 @@ export async function styleTransfer(engine: Engine, o: StyleOptions): Promise<St
     frames: r.frames,
     history: r.history,
     params: {
-      backbone: backbone.name,
+      backbone: builtin ? 'texture (random multi-scale filters)' : backbone.name,
       size: [H, W],
       styleLayers,
       styleLayerWeights: lw,

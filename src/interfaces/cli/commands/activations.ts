@@ -9,11 +9,12 @@ import { defaultOut } from '../output.js';
 export function define(command: Command): void {
   withCommon(command)
     .argument('<inputs...>', 'image files or .npy tensors')
-    .requiredOption('-l, --layer <names>', 'layer (value or node) names, comma-separated; see `convlens summary`')
+    .option('-l, --layer <names>', 'layers, comma-separated: value or node names, module paths, or #k as numbered by `convlens summary` (default: the model profile\'s feature layers)')
+    .addHelpText('after', '\nExamples:\n  convlens activations samples/photos/chelsea.png --model squeezenet            # the profile\'s feature layers\n  convlens activations samples/photos/chelsea.png --model squeezenet --layer fires.3,#40\n  convlens activations samples/fashion-mnist/bag-test18.png --layer input')
     .option('-o, --out <dir>', 'output folder', defaultOut('activations'))
-    .action(async (inputs: string[], opts: CommonOptions & { layer: string; out: string }) => {
+    .action(async (inputs: string[], opts: CommonOptions & { layer?: string; out: string }) => {
       const { engine, model } = openModel(opts);
-      const layers = opts.layer.split(',').map((l) => model.resolveLayer(l.trim()));
+      const layers = opts.layer ? opts.layer.split(',').map((l) => model.resolveLayer(l.trim())) : model.profile.featureLayers;
       const { batch } = await loadInputs(inputs, model);
       const values = await model.run(batch, layers);
       for (const l of layers) {

@@ -5,7 +5,7 @@ import { readImageTensor, summaryJson } from '../../../methods/synthesize/io.js'
 import { encodeGif, tensorImage, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage } from '../../../render/heatmap.js';
-import { cliJob, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+import { cliJob, modelInfo, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface DreamCli extends CommonOptions {
@@ -26,10 +26,10 @@ interface DreamCli extends CommonOptions {
 export function define(command: Command): void {
   withCommon(
     command
-      .addHelpText('after', '\nThe model sees the photograph at any size (layers before any flatten/dense); a gray model sees its luminance.\n\nExamples:\n  convlens dream samples/photos/chelsea.png --layer relu3\n  convlens dream samples/photos/chelsea.png --objective channel:relu3:12 --octaves 5\n  convlens dream samples/photos/chelsea.png --layer relu2 --guide samples/textures/brick.png'),
+      .addHelpText('after', '\nThe model sees the photograph at any size (layers before any flatten/dense); a gray model sees its luminance.\nThe default layer is the model profile\'s dream layer (`convlens summary --model ...` shows it).\n\nExamples:\n  convlens dream samples/photos/chelsea.png --model squeezenet\n  convlens dream samples/photos/chelsea.png --model squeezenet --objective channel:fires.5:12 --octaves 5\n  convlens dream samples/photos/chelsea.png --model squeezenet --layer fires.2 --guide samples/textures/brick.png'),
   )
     .argument('<image>', 'the photograph to dream on')
-    .option('-l, --layer <name>', 'layer whose mean squared activation is maximized (default: the last spatial layer)')
+    .option('-l, --layer <name>', 'layer whose mean squared activation is maximized (default: the model profile\'s dream layer)')
     .option('--objective <spec>', 'another objective instead (channel:<layer>:<c>, neuron:..., sums)')
     .option('--octaves <n>', 'octaves', positiveInt, 4)
     .option('--octave-scale <f>', 'size ratio between octaves', positiveNumber, 1.4)
@@ -74,7 +74,7 @@ export function define(command: Command): void {
         );
         const gifFrames = r.frames.map((f) => show(up({ data: f.frame.image, dims: [1, 3, f.height, f.width] })));
         out.write('optimization.gif', encodeGif(gifFrames, 250, 1500));
-        const text = summaryJson({ command: 'dream', model: { name: model.name, file: opts.model ?? 'built-in' }, image, guide: opts.guide ?? null, params: r.params, files: { result: 'result.png', figure: 'figure.png', gif: 'optimization.gif' } });
+        const text = summaryJson({ command: 'dream', model: modelInfo(model, opts), image, guide: opts.guide ?? null, params: r.params, files: { result: 'result.png', figure: 'figure.png', gif: 'optimization.gif' } });
         out.write('summary.json', text);
         if (opts.json) process.stdout.write(text);
         out.report(opts);

@@ -3,12 +3,12 @@ import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import { writeFileAtomic } from '../../../io/files.js';
 import type { RawImage } from '../../../io/image.js';
-import { cliJob, createEngine, nonNegativeInt, positiveInt, positiveNumber, type CommonOptions, warner, withCommon } from '../common.js';
+import { cliJob, createEngine, nonNegativeInt, positiveInt, positiveNumber, type CommonOptions, warner, withCommon, applyDescription, defaultStoreLayer } from '../common.js';
 import { DEFAULT_STORE, defaultOut } from '../output.js';
 
 interface EmbedOptions extends CommonOptions {
   store: string;
-  layer: string;
+  layer?: string;
   method: string;
   sample?: number;
   seed: number;
@@ -22,7 +22,7 @@ interface EmbedOptions extends CommonOptions {
 
 export function define(command: Command): void {
   withCommon(command)
-    .requiredOption('-l, --layer <name>', 'an indexed layer, or "pixels"')
+    .option('-l, --layer <name>', 'an indexed layer, or "pixels" (default: the model profile\'s deepest feature layer, if indexed)')
     .option('-s, --store <dir>', 'store made by `convlens index`', DEFAULT_STORE)
     .option('--method <list>', 'pca, tsne, umap (comma-separated)', 'pca,tsne,umap')
     .option('--sample <n>', 'points (stratified by class; default all for PCA, 2000 for t-SNE/UMAP)', positiveInt)
@@ -42,10 +42,11 @@ export function define(command: Command): void {
       const methods = opts.method.split(',').map((m) => parseEmbedMethod(m.trim()));
       const engine = createEngine(opts);
       const ctx = await openStoreContext(opts.store, engine, { ...(opts.model ? { modelPath: opts.model } : {}), ...(opts.data ? { data: opts.data } : {}), onNotice: warner(opts) });
+      applyDescription(ctx.model, opts);
       const job = cliJob(opts, 'embed');
       try {
         const { store, model, source } = ctx;
-        const space = opts.layer === 'pixels' ? ('pixels' as const) : { layer: store.layer(model.resolveLayer(opts.layer)).name };
+        const space = opts.layer === 'pixels' ? ('pixels' as const) : { layer: store.layer(opts.layer ? model.resolveLayer(opts.layer) : defaultStoreLayer(model, store.manifest.layers.map((l) => l.name), 'last')).name };
         const spaceName = space === 'pixels' ? 'pixels' : space.layer;
         const classes = store.manifest.dataset.classes;
         const lines: string[] = [];
@@ -58,7 +59,7 @@ export function define(command: Command): void {
             ...(opts.neighbours ? { neighbours: opts.neighbours } : {}),
             ...job,
           });
-          const base = join(opts.out, `${spaceName}-${method}`);
+          const base = join(opts.out, `${spaceName.replace(/^\/+/, '').replace(/[^\w.-]+/g, '_')}-${method}`); // ONNX names hold slashes
           const params = Object.entries(e.params).filter(([k]) => !['of', 'sample'].includes(k)).map(([k, v]) => `${k} ${v}`).join(', ');
           const fig = await scatterFigure(e, { classes, subtitle: [`${model.name} on ${store.manifest.dataset.description}: ${e.ids.length} of ${e.params['of']} images`, params] });
           writeFileAtomic(`${base}.png`, fig.png);

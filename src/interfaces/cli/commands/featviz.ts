@@ -4,14 +4,14 @@ import { loadFashionMnist, SUBSET_DIR } from '../../../data/fashion-mnist.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import type { Tensor } from '../../../engine/tensor.js';
 import { encodePng } from '../../../io/image.js';
-import { facetVisualization, featureVisualization, type FacetOptions, type FeatvizOptions, type FeatvizResult } from '../../../methods/synthesize/featviz.js';
-import { modelChannels } from '../../../methods/synthesize/graph.js';
-import { readImageTensor, stack, summaryJson } from '../../../methods/synthesize/io.js';
+import { classVisualization, defaultSize, facetVisualization, featureVisualization, parseClassList, synthesisBatchSize, type FacetOptions, type FeatvizOptions, type FeatvizResult } from '../../../methods/synthesize/featviz.js';
+import { modelChannels, modelInputSize } from '../../../methods/synthesize/graph.js';
+import { readImageTensor, readModelImage, stack, summaryJson } from '../../../methods/synthesize/io.js';
 import type { OptimizerName, StepRegularizers } from '../../../methods/synthesize/optimize.js';
 import { pixelParam } from '../../../methods/synthesize/params.js';
 import { displaySize, encodeGif, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
-import { cliJob, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+import { cliJob, modelInfo, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface FeatvizCli extends CommonOptions {
@@ -42,6 +42,7 @@ interface FeatvizCli extends CommonOptions {
   layer?: string;
   facetWeight: number;
   data?: string;
+  classes?: string;
   json?: boolean;
 }
 
@@ -57,15 +58,18 @@ export function define(command: Command): void {
       .addHelpText(
         'after',
         `
-Objectives: class:<label|index> (logit), class:* (one image per class), prob:<class>, channel:<layer>:<c>,
-neuron:<layer>:<c>[:y:x], layer:<layer> (DeepDream's L2), diversity:<layer>; weight as 0.5*term, join with +,
-@k applies a term to image k only (e.g. "channel:relu3:5 + 100*diversity:relu3" with --batch 4).
+Objectives: class:<label|index> (logit), class:* (one image per class; --classes picks some), prob:<class>,
+channel:<layer>:<c>, neuron:<layer>:<c>[:y:x], layer:<layer> (DeepDream's L2), diversity:<layer>; weight as
+0.5*term, join with +, @k applies a term to image k only (e.g. "channel:<layer>:5 + 100*diversity:<layer>" with
+--batch 4). Layers: value or node names, module paths (fires.5), or #k as numbered by \`convlens summary\`.
+Many classes run in memory-bounded batches, each batch's images written as it finishes.
 Transforms: standard (Lucid's: pad, jitter, scale, rotate, jitter), none, or e.g. pad:2,jitter:2,rotate:5,scale:0.9:1.1.
 
 Examples:
   convlens featviz --objective "class:*" --param pixel --start zero --background 0 --tv 2 --blur-every 8 --out featviz
-  convlens featviz --objective channel:relu3:12 --steps 512
-  convlens featviz --facets 4 --target Bag --layer relu3 --out facets`,
+  convlens featviz --model squeezenet --classes 285,967 --steps 128
+  convlens featviz --model squeezenet --objective channel:fires.5:12 --steps 512
+  convlens featviz --facets 4 --target Bag --out facets`,
       ),
   )
     .option('--objective <spec>', 'what to maximize (see below)', 'class:*')
@@ -95,6 +99,7 @@ Examples:
     .option('-l, --layer <name>', 'layer clustered for --facets (default: the last spatial layer)')
     .option('--facet-weight <w>', 'weight of the facet direction against the class logit', num, 1)
     .option('--data <dir>', 'Fashion-MNIST folder for --facets (default: the committed subset)')
+    .option('--classes <list>', 'with class:*: only these classes, e.g. 0-9,285 or labels ("tabby cat")')
     .option('--json', 'print the summary JSON')
     .action(async (opts: FeatvizCli) => {
       const out = new OutputFiles(opts.out);
@@ -146,16 +151,38 @@ Examples:
           let start: FeatvizOptions['start'] = opts.start === 'zero' || opts.start === 'noise' ? opts.start : undefined;
           if (!start) {
             const files = opts.start.split(',');
-            const imgs = await Promise.all(files.map((f) => readImageTensor(f, modelChannels(model), { size: size ?? [model.input.shape![2] as number, model.input.shape![3] as number] })));
+            // start images as predict sees them (resize or centre crop), unless another --size is asked for
+            const own = !size || (modelInputSize(model) ?? defaultSize(model)).join('x') === size.join('x');
+            const imgs = await Promise.all(files.map((f) => (own ? readModelImage(f, model) : readImageTensor(f, modelChannels(model), { size: size! }))));
             start = stack(imgs);
           }
-          result = await featureVisualization(model, { ...common, objective: opts.objective, start, ...(opts.batch ? { batch: opts.batch } : {}) });
-          const n = result.images.dims[0]!;
-          labels = opts.objective.trim() === 'class:*' ? model.labels.slice(0, n) : Array.from({ length: n }, (_, k) => (n > 1 ? `image ${k + 1}` : opts.objective));
+          const perClass = /^(class|logit):\*$/i.test(opts.objective.trim()) || opts.classes !== undefined;
+          if (perClass && typeof start === 'string' && !opts.batch) {
+            if (!/^(class|logit):\*$/i.test(opts.objective.trim())) throw new ConvLensError('INVALID_ARGUMENT', '--classes goes with --objective "class:*".', 'Leave out --objective (class:* is the default) or --classes.');
+            const classes = opts.classes ? parseClassList(opts.classes, model.labels) : model.labels.map((_, k) => k);
+            const stepsOf = size ?? defaultSize(model);
+            const per = synthesisBatchSize(model, stepsOf);
+            if (!opts.quiet && classes.length > per) process.stderr.write(`note: ${classes.length} classes at ${stepsOf.join('x')} run as ${Math.ceil(classes.length / per)} batches of up to ${per}; each batch's images are written as it finishes (--classes picks fewer)\n`);
+            const cr = await classVisualization(model, {
+              ...common,
+              start,
+              classes,
+              onBatch: async ({ classes: done, result: r }) => {
+                for (let i = 0; i < done.length; i++) out.write(`image-${done[i]! + 1}.png`, await encodePng(displaySize(toRaw(r.images.data as Float32Array, r.images.dims, i), opts.tile)));
+              },
+            });
+            result = cr;
+            labels = cr.classes.map((k) => model.labels[k] ?? `class ${k}`);
+            extra = { classes: cr.classes, batches: { count: cr.batches, size: cr.batchSize } };
+          } else {
+            result = await featureVisualization(model, { ...common, objective: opts.objective, start, ...(opts.batch ? { batch: opts.batch } : {}) });
+            const n = result.images.dims[0]!;
+            labels = opts.objective.trim() === 'class:*' ? model.labels.slice(0, n) : Array.from({ length: n }, (_, k) => (n > 1 ? `image ${k + 1}` : opts.objective));
+          }
         }
         job.done();
-        const files = await writeFeatviz(out, result, labels, opts.tile);
-        const summary = { command: 'featviz', model: { name: model.name, file: opts.model ?? 'built-in' }, objective: result.objective, params: result.params, ...extra, images: labels.map((l, k) => ({ label: l, file: files.images[k], prediction: result.predictions[k] })), objectiveHistory: result.history.filter((_, i) => i % 8 === 0 || i === result.history.length - 1).map((h) => ({ step: h.step, value: h.value })), files };
+        const files = await writeFeatviz(out, result, labels, opts.tile, Array.isArray(extra['classes']) ? (extra['classes'] as number[]).map((k) => `image-${k + 1}.png`) : undefined);
+        const summary = { command: 'featviz', model: modelInfo(model, opts), objective: result.objective, params: result.params, ...extra, images: labels.map((l, k) => ({ label: l, file: files.images[k], prediction: result.predictions[k] })), objectiveHistory: result.history.filter((_, i) => i % 8 === 0 || i === result.history.length - 1).map((h) => ({ step: h.step, value: h.value })), files };
         const text = summaryJson(summary);
         out.write('summary.json', text);
         if (opts.json) process.stdout.write(text);
@@ -173,16 +200,25 @@ export function parseSize(s: string): [number, number] {
   return [Number(m[1]), Number(m[2] ?? m[1])];
 }
 
-/** result.png (labelled grid with predictions), strip.png (steps x images), optimization.gif, image-k.png. */
-async function writeFeatviz(out: OutputFiles, r: FeatvizResult, labels: string[], tile: number): Promise<{ result: string; strip: string; gif: string; images: string[] }> {
-  const n = r.images.dims[0]!;
+/** Images drawn in result.png at most; the rest are in their own files. */
+const GRID_LIMIT = 100;
+
+/**
+ * result.png (labelled grid with predictions, the first GRID_LIMIT images), strip.png (steps x
+ * images), optimization.gif, image-k.png (unless `written` names the files already written).
+ */
+async function writeFeatviz(out: OutputFiles, r: FeatvizResult, labels: string[], tile: number, written?: string[]): Promise<{ result: string; strip: string; gif: string; images: string[] }> {
+  const total = r.images.dims[0]!;
   const data = r.images.data as Float32Array;
-  const images: string[] = [];
-  for (let k = 0; k < n; k++) {
-    const file = `image-${k + 1}.png`;
-    out.write(file, await encodePng(displaySize(toRaw(data, r.images.dims, k), tile)));
-    images.push(file);
+  const images: string[] = written ?? [];
+  if (!written) {
+    for (let k = 0; k < total; k++) {
+      const file = `image-${k + 1}.png`;
+      out.write(file, await encodePng(displaySize(toRaw(data, r.images.dims, k), tile)));
+      images.push(file);
+    }
   }
+  const n = Math.min(total, GRID_LIMIT);
   const perRow = Math.min(n, 10);
   const rows = [];
   for (let s = 0; s < n; s += perRow) {
@@ -197,7 +233,11 @@ async function writeFeatviz(out: OutputFiles, r: FeatvizResult, labels: string[]
   }
   out.write(
     'result.png',
-    await gridFigure({ columns: n > perRow ? labels.slice(0, perRow).map((_, i) => `${i + 1}`) : labels, rows, notes: [...(n > perRow ? [`images in order: ${labels.join(', ')}`] : []), 'captions: the model\'s prediction for the final image'] }),
+    await gridFigure({
+      columns: n > perRow ? labels.slice(0, perRow).map((_, i) => `${i + 1}`) : labels.slice(0, n),
+      rows,
+      notes: [...(n > perRow ? [`images in order: ${labels.slice(0, n).join(', ')}`] : []), ...(total > n ? [`the first ${n} of ${total} images; all are in ${images[0]} ...`] : []), 'captions: the model\'s prediction for the final image'],
+    }),
   );
   // strip: one row per image (up to 10), one column per kept step
   const stripTile = Math.max(56, Math.floor(tile * 0.75));

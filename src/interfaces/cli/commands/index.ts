@@ -22,11 +22,6 @@ interface IndexOptions extends CommonOptions {
   json?: boolean;
 }
 
-/** Default layers: the last two spatial activation layers (e.g. relu3, relu4). */
-function defaultLayers(model: ReturnType<typeof openModel>['model']): string[] {
-  const spatial = model.pickableValues().filter((p) => p.shape.length === 4 && typeof p.shape[2] === 'number' && (p.shape[2] as number) > 1 && !['Conv', 'MaxPool', 'AveragePool', 'BatchNormalization'].includes(p.op));
-  return spatial.slice(-2).map((p) => p.name);
-}
 
 /**
  * Stops spawned workers: each finishes its running chunk (its result stays in Redis for the
@@ -47,7 +42,7 @@ export function define(command: Command): void {
     command
       .argument('<dataset>', 'a folder of images (sub-folders = classes), an IDX file or folder, a text file listing images, or fashion-mnist[:train|test]'),
   )
-    .option('-l, --layers <names>', 'layers to record, comma-separated (default: the last two spatial activation layers)')
+    .option('-l, --layers <names>', 'layers to record, comma-separated (default: the model profile\'s feature layers: a mid layer and the last spatial one)')
     .option('-s, --store <dir>', 'store folder (LanceDB); an existing store of the same scan is resumed', DEFAULT_STORE)
     .option('-k, --top <k>', 'top-k images kept per channel', positiveInt, 16)
     .option('--pool <how>', 'feature vector of a feature map: avg or max over positions', 'avg')
@@ -71,7 +66,7 @@ export function define(command: Command): void {
       const split = checkSplit(opts.split ?? 'train');
       const { engine, model } = openModel(opts);
       const source = openSource(dataset, { split });
-      const layers = opts.layers ? opts.layers.split(',').map((l) => l.trim()).filter(Boolean) : defaultLayers(model);
+      const layers = opts.layers ? opts.layers.split(',').map((l) => l.trim()).filter(Boolean) : model.profile.featureLayers;
       const note = warner(opts, 'note');
       const workers: ChildProcess[] = [];
       if (opts.spawnWorkers) {

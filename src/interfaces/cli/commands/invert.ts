@@ -3,11 +3,11 @@ import type { Command } from 'commander';
 import { encodePng } from '../../../io/image.js';
 import { modelChannels, modelInputSize } from '../../../methods/synthesize/graph.js';
 import { invert } from '../../../methods/synthesize/inversion.js';
-import { readImageTensor, stack, summaryJson } from '../../../methods/synthesize/io.js';
+import { readImageTensor, readModelImage, stack, summaryJson } from '../../../methods/synthesize/io.js';
 import type { OptimizerName } from '../../../methods/synthesize/optimize.js';
 import { displaySize, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
-import { cliJob, nonNegative, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+import { cliJob, modelInfo, nonNegative, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 import { parseSize } from './featviz.js';
 
@@ -27,16 +27,16 @@ interface InvertCli extends CommonOptions {
 export function define(command: Command): void {
   withCommon(
     command
-      .addHelpText('after', '\nExample:\n  convlens invert samples/fashion-mnist/ankle-boot-test0.png samples/fashion-mnist/bag-test18.png --layers conv1,relu2,relu3,relu4,logits'),
+      .addHelpText('after', '\nImages are resized or centre-cropped as predict does. The default layers are the model profile\'s inversion layers (`convlens summary` shows them).\n\nExamples:\n  convlens invert samples/fashion-mnist/ankle-boot-test0.png samples/fashion-mnist/bag-test18.png\n  convlens invert samples/photos/chelsea.png --model squeezenet --layers fires.1,fires.3,fires.5 --steps 200'),
   )
     .argument('<images...>', 'image files')
-    .option('-l, --layers <names>', 'layers to invert, comma-separated (default: every conv, pooling and the logits)')
+    .option('-l, --layers <names>', 'layers to invert, comma-separated (default: the model profile\'s inversion layers, shallow to deep, and the logits)')
     .option('--steps <n>', 'optimization steps per layer', positiveInt, 300)
     .option('--lr <lr>', 'Adam learning rate', positiveNumber, 0.05)
     .option('--tv <w>', 'weight of the total-variation (TV^2) prior at the input resolution; coarser layers get it times sqrt(pixels / layer positions)', nonNegative, 0.5)
     .option('--optimizer <name>', 'adam or lbfgs', 'adam')
     .option('--seed <n>', 'seed of the noise start', nonNegativeInt, 0)
-    .option('--size <HxW>', 'image size for models that take any size (default 128)')
+    .option('--size <HxW>', 'image size for models that take any size (default: their preprocessing size)')
     .option('-o, --out <dir>', 'output folder', defaultOut('invert'))
     .option('--tile <px>', 'tile size in the grid', positiveInt, 112)
     .option('--json', 'print the summary JSON')
@@ -45,19 +45,20 @@ export function define(command: Command): void {
       const { engine, model } = openModel(opts);
       const job = cliJob(opts, 'invert');
       try {
-        const size = modelInputSize(model) ?? (opts.size ? parseSize(opts.size) : [128, 128]);
-        const x = stack(await Promise.all(images.map((p) => readImageTensor(p, modelChannels(model), { size }))));
-        const layers = opts.layers ? opts.layers.split(',').map((l) => l.trim()) : model.pickableValues().filter((p) => ['Conv', 'MaxPool', 'AveragePool', 'Gemm'].includes(p.op)).map((p) => p.name);
+        // the pixels predict sees; a model that takes any size gets --size (stretched) when given
+        const free = !modelInputSize(model) && opts.size ? parseSize(opts.size) : undefined;
+        const x = stack(await Promise.all(images.map((p) => (free ? readImageTensor(p, modelChannels(model), { size: free }) : readModelImage(p, model)))));
+        const layers = opts.layers ? opts.layers.split(',').map((l) => l.trim()) : model.profile.inversionLayers;
         const r = await invert(model, x, { layers, steps: opts.steps, lr: opts.lr, tv: opts.tv, optimizer: opts.optimizer as OptimizerName, seed: opts.seed, signal: job.signal!, onProgress: job.onProgress! });
         job.done();
         const rows = images.map((p, i) => ({
           lines: [basename(p).replace(/\.\w+$/, '')],
           cells: [displaySize(toRaw(x.data as Float32Array, x.dims, i), opts.tile), ...r.inversions.map((inv) => displaySize(toRaw(inv.images.data as Float32Array, inv.images.dims, i), opts.tile))],
         }));
-        const heads = ['input', ...r.inversions.map((inv) => `${inv.layer}\n${model.facts(inv.layer).shape?.slice(1).join('×') ?? ''}`)];
+        const heads = ['input', ...r.inversions.map((inv) => `${model.layerLabel(inv.layer)}\n${model.facts(inv.layer).shape?.slice(1).join('×') ?? ''}`)];
         out.write('grid.png', await gridFigure({ title: `Images reconstructed from each layer's features (${model.name})`, columns: heads, rows, notes: [`${opts.steps} Adam steps from noise; TV² prior weight ${opts.tv} x sqrt(image pixels / layer positions): ${r.inversions.map((i) => i.tvWeight.toFixed(1)).join(', ')}`] }));
         for (const inv of r.inversions) for (let i = 0; i < images.length; i++) out.write(`${basename(images[i]!).replace(/\.\w+$/, '')}.${inv.layer.replace(/[^\w.-]+/g, '_')}.png`, await encodePng(toRaw(inv.images.data as Float32Array, inv.images.dims, i)));
-        const text = summaryJson({ command: 'invert', model: { name: model.name, file: opts.model ?? 'built-in' }, params: r.params, layers: r.inversions.map((inv) => ({ layer: inv.layer, shape: model.facts(inv.layer).shape, featureDistance: inv.distance, pixelMse: inv.pixelError })), grid: 'grid.png' });
+        const text = summaryJson({ command: 'invert', model: modelInfo(model, opts), params: r.params, layers: r.inversions.map((inv) => ({ layer: inv.layer, shape: model.facts(inv.layer).shape, featureDistance: inv.distance, pixelMse: inv.pixelError })), grid: 'grid.png' });
         out.write('summary.json', text);
         if (opts.json) process.stdout.write(text);
         out.report(opts);

@@ -7,12 +7,12 @@ import { sliceBatch } from '../../../methods/explain/arrays.js';
 import type { Metric } from '../../../methods/dataset/store.js';
 import type { NeighbourRow } from '../../../methods/dataset/figures.js';
 import type { nearestNeighbours as NearestNeighbours } from '../../../methods/dataset/neighbors.js';
-import { createEngine, positiveInt, type CommonOptions, warner, withCommon } from '../common.js';
+import { createEngine, positiveInt, type CommonOptions, warner, withCommon, applyDescription, defaultStoreLayer } from '../common.js';
 import { DEFAULT_STORE, defaultOut } from '../output.js';
 
 interface NeighborsOptions extends CommonOptions {
   store: string;
-  layer: string;
+  layer?: string;
   ids?: string;
   top: number;
   metric: string;
@@ -31,7 +31,7 @@ const metricOf = (m: string): Metric => {
 export function define(command: Command): void {
   withCommon(command)
     .argument('[images...]', 'query images (files); or use --ids for images of the indexed dataset')
-    .requiredOption('-l, --layer <name>', 'an indexed layer')
+    .option('-l, --layer <name>', 'an indexed layer (default: the model profile\'s deepest feature layer, if indexed)')
     .option('-s, --store <dir>', 'store made by `convlens index`', DEFAULT_STORE)
     .option('--ids <list>', 'query with indexed images: comma-separated dataset indices')
     .option('-k, --top <k>', 'neighbours per query', positiveInt, 8)
@@ -49,10 +49,11 @@ export function define(command: Command): void {
       if (!images.length && !opts.ids) throw new ConvLensError('INVALID_ARGUMENT', 'No query.', 'Pass image files, or --ids 0,17,42 for images of the indexed dataset.');
       const engine = createEngine(opts);
       const ctx = await openStoreContext(opts.store, engine, { ...(opts.model ? { modelPath: opts.model } : {}), ...(opts.data ? { data: opts.data } : {}), onNotice: warner(opts) });
+      applyDescription(ctx.model, opts);
       try {
         const { store, model, source } = ctx;
         const prep = model.meta.preprocessing;
-        const layer = store.layer(model.resolveLayer(opts.layer)).name;
+        const layer = store.layer(opts.layer ? model.resolveLayer(opts.layer) : defaultStoreLayer(model, store.manifest.layers.map((l) => l.name), 'last')).name;
         const o = { layer, k: opts.top, metric: metricOf(opts.metric), pixelMetric: metricOf(opts.pixelMetric), ...(opts.exact ? { exact: true } : {}) };
         const queries: { name: string; image: RawImage; label: number; result: Awaited<ReturnType<typeof NearestNeighbours>> }[] = [];
         if (opts.ids) {

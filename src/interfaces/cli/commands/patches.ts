@@ -1,12 +1,12 @@
 
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../../io/files.js';
-import { cliJob, createEngine, positiveInt, type CommonOptions, warner, withCommon } from '../common.js';
+import { cliJob, createEngine, positiveInt, type CommonOptions, warner, withCommon, applyDescription, defaultStoreLayer } from '../common.js';
 import { DEFAULT_STORE, defaultOut } from '../output.js';
 
 interface PatchesOptions extends CommonOptions {
   store: string;
-  layer: string;
+  layer?: string;
   channels?: string;
   top: number;
   guided: boolean;
@@ -17,7 +17,7 @@ interface PatchesOptions extends CommonOptions {
 
 export function define(command: Command): void {
   withCommon(command)
-    .requiredOption('-l, --layer <name>', 'an indexed layer')
+    .option('-l, --layer <name>', 'an indexed layer (default: the model profile\'s mid feature layer, if indexed)')
     .option('-s, --store <dir>', 'store made by `convlens index`', DEFAULT_STORE)
     .option('-c, --channels <list>', 'channels: 0-15, 3,7,9 or all', '0-15')
     .option('-k, --top <k>', 'patches per channel', positiveInt, 8)
@@ -32,9 +32,10 @@ export function define(command: Command): void {
       const { parseChannels, topPatches } = await import('../../../methods/dataset/patches.js');
       const engine = createEngine(opts);
       const ctx = await openStoreContext(opts.store, engine, { ...(opts.model ? { modelPath: opts.model } : {}), ...(opts.data ? { data: opts.data } : {}), onNotice: warner(opts) });
+      applyDescription(ctx.model, opts);
       const job = cliJob(opts, 'patches');
       try {
-        const layer = ctx.store.layer(ctx.model.resolveLayer(opts.layer));
+        const layer = ctx.store.layer(opts.layer ? ctx.model.resolveLayer(opts.layer) : defaultStoreLayer(ctx.model, ctx.store.manifest.layers.map((l) => l.name), 'first'));
         const channels = parseChannels(opts.channels, layer.channels);
         const list = await topPatches(ctx.model, ctx.source, ctx.store, layer.name, channels, { k: opts.top, guided: opts.guided, ...job });
         const classes = ctx.store.manifest.dataset.classes;

@@ -3,19 +3,23 @@ import { ConvLensError } from '../../../engine/errors.js';
 import type { Tensor } from '../../../engine/tensor.js';
 import { readFileOrExplain } from '../../../io/files.js';
 import { encodePng } from '../../../io/image.js';
-import { loadModelFile } from '../../../models/load.js';
+import { loadModel } from '../../../models/load.js';
 import { loadStyleNet, styleNetInfo, stylize } from '../../../methods/synthesize/stylize.js';
 import { parseNamedImage, readImageTensor, summaryJson } from '../../../methods/synthesize/io.js';
 import type { OptimizerName } from '../../../methods/synthesize/optimize.js';
 import { displaySize, encodeGif, tensorImage, toRaw } from '../../../methods/synthesize/render.js';
-import { styleTransfer } from '../../../methods/synthesize/style.js';
+import { backboneProblem, styleTransfer } from '../../../methods/synthesize/style.js';
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage as resize } from '../../../render/heatmap.js';
-import { cliJob, commaList, createEngine, nonNegative, nonNegativeInt, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
+import { applyDescription, cliJob, commaList, createEngine, modelInfo, nonNegative, nonNegativeInt, positiveInt, positiveNumber, withModelOptions, type CommonOptions } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 import { parseSize } from './featviz.js';
 
+/** The feature network style transfer uses when --model is not given: the Fashion-MNIST default is gray and cannot judge colour textures. */
+const STYLE_DEFAULT_MODEL = 'squeezenet';
+
 interface StyleCli extends CommonOptions {
+  backbone: string;
   style: string[];
   out: string;
   net?: string;
@@ -40,7 +44,8 @@ interface StyleCli extends CommonOptions {
 
 
 export function define(command: Command): void {
-  command
+  withModelOptions(command, `the feature network whose Gram matrices are matched: an RGB ONNX CNN or a built-in name (default: ${STYLE_DEFAULT_MODEL}); its profile gives the style and content layers`)
+    .addHelpText('after', `\nExamples:\n  convlens style samples/photos/chelsea.png --style samples/textures/gravel.png            # SqueezeNet features\n  convlens style --style samples/textures/brick.png --size 192 --backbone texture       # texture synthesis, random network\n  convlens style photo.png --style starry.png --model vgg19.onnx --style-layers a,b,c --content-layers d\n  convlens style samples/photos/chelsea.png --net assets/models/style/fast-style.onnx`)
     .argument('[content]', 'content image (leave out for texture synthesis)')
     .option('--style <file[:w]>', 'style image(s), with blend weights after a colon (repeat or comma-separate)', commaList, [])
     .option('-o, --out <dir>', 'output folder', defaultOut('style'))
@@ -49,9 +54,9 @@ export function define(command: Command): void {
     .option('--size <HxW>', 'output size (default: the content, scaled to --max-side; textures: 256)')
     .option('--max-side <px>', 'longer side the content is resized to', positiveInt, 384)
     .option('--style-scale <f>', 'style image longer side relative to the output\'s', positiveNumber, 1)
-    .option('-m, --model <file>', 'backbone ONNX (default: the built-in random texture backbone)')
-    .option('--style-layers <names>', 'backbone layers whose Gram matrices are matched (comma-separated)')
-    .option('--content-layers <names>', 'backbone layers whose features are matched to the content')
+    .option('--backbone <kind>', 'model: the --model is the feature network (default); texture: the built-in random multi-scale texture network (no training, no --model)', 'model')
+    .option('--style-layers <names>', 'layers whose Gram matrices are matched (comma-separated; default: the model profile\'s style layers)')
+    .option('--content-layers <names>', 'layers whose features are matched to the content (default: the model profile\'s content layer)')
     .option('--style-weight <w>', 'style weight', nonNegative, 1)
     .option('--content-weight <w>', 'content weight (default 0.1 with a content image)', nonNegative)
     .option('--tv-weight <w>', 'total-variation weight (default 0.5)', nonNegative)
@@ -63,7 +68,7 @@ export function define(command: Command): void {
     .option('--seed <n>', 'random seed (noise start)', nonNegativeInt, 0)
     .option('--frames <n>', 'intermediate images saved', positiveInt, 6)
     .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
-    .option('-q, --quiet', 'no progress bar')
+    .option('-q, --quiet', 'no warnings or progress bar')
     .option('--json', 'print the summary JSON')
     .action(async (content: string | undefined, opts: StyleCli) => {
       const out = new OutputFiles(opts.out);
@@ -102,7 +107,14 @@ export function define(command: Command): void {
           const p = parseNamedImage(s);
           return { name: p.name, image: await readImageTensor(p.path, 3, { maxSide: 1024 }), weight: p.weight };
         }));
-        const backbone = opts.model ? loadModelFile(opts.model, engine) : undefined;
+        if (opts.backbone !== 'model' && opts.backbone !== 'texture') throw new ConvLensError('INVALID_ARGUMENT', `Unknown backbone "${opts.backbone}".`, 'Use --backbone model (the --model, default squeezenet) or --backbone texture (the random texture network).');
+        if (opts.backbone === 'texture' && opts.model) throw new ConvLensError('INVALID_ARGUMENT', '--backbone texture uses the built-in random network; --model would be ignored.', 'Leave out --model, or use --backbone model.');
+        const backbone = opts.backbone === 'model' ? loadModel(opts.model ?? STYLE_DEFAULT_MODEL, engine) : undefined;
+        if (backbone) {
+          applyDescription(backbone, opts);
+          const problem = opts.styleLayers ? undefined : backboneProblem(backbone);
+          if (problem) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${backbone.name}" cannot be the style network: ${problem}.`, `Use --model ${STYLE_DEFAULT_MODEL} (the default) or another RGB CNN, or --backbone texture for the random texture network.`);
+        }
         const r = await styleTransfer(engine, {
           ...(backbone ? { backbone } : {}),
           ...(contentImg ? { content: contentImg } : {}),
@@ -138,10 +150,11 @@ export function define(command: Command): void {
         out.write('figure.png', await gridFigure({ columns: heads, rows: [{ lines: [], cells: [...inputs.map((t) => displaySize(tensorImage(t), tile)), displaySize(tensorImage(r.image), tile)].map((c) => fit(c, tile)) }] }));
         out.write('strip.png', await gridFigure({ columns: r.frames.map((f) => `step ${f.step}`), rows: [{ lines: [], cells: r.frames.map((f) => fit(toRaw(f.image, r.image.dims), 160)) }] }));
         out.write('optimization.gif', encodeGif(r.frames.map((f) => fit(toRaw(f.image, r.image.dims), 256)), 200, 1200));
-        const text = summaryJson({ command: 'style', mode: contentImg ? 'transfer' : 'texture', content: content ?? null, styles: styles.map((s) => ({ name: s.name, weight: s.weight })), params: r.params, loss: r.history.filter((_, i) => i % 10 === 0 || i === r.history.length - 1).map((h) => ({ step: h.step, loss: -h.value, ...Object.fromEntries(Object.entries(h.terms).map(([k, v]) => [k, -v])) })), files: { result: 'result.png', figure: 'figure.png', strip: 'strip.png', gif: 'optimization.gif', steps: stepFiles } });
+        const model = backbone ? modelInfo(backbone, { ...opts, model: opts.model ?? STYLE_DEFAULT_MODEL }) : { name: 'texture', file: 'built-in', builtin: 'texture (random multi-scale filters, src/models/zoo/texture-backbone.ts)' };
+        const text = summaryJson({ command: 'style', mode: contentImg ? 'transfer' : 'texture', model, content: content ?? null, styles: styles.map((s) => ({ name: s.name, weight: s.weight })), params: r.params, loss: r.history.filter((_, i) => i % 10 === 0 || i === r.history.length - 1).map((h) => ({ step: h.step, loss: -h.value, ...Object.fromEntries(Object.entries(h.terms).map(([k, v]) => [k, -v])) })), files: { result: 'result.png', figure: 'figure.png', strip: 'strip.png', gif: 'optimization.gif', steps: stepFiles } });
         out.write('summary.json', text);
         if (opts.json) process.stdout.write(text);
-        else if (!opts.quiet) process.stdout.write(`${r.image.dims[3]}x${r.image.dims[2]} in ${((r.params['ms'] as number) / 1000).toFixed(1)} s\n`);
+        else if (!opts.quiet) process.stdout.write(`${r.image.dims[3]}x${r.image.dims[2]} with ${model.name} features (style ${(r.params['styleLayers'] as string[]).map((l) => backbone?.layerLabel(l) ?? l).join(', ')}) in ${((r.params['ms'] as number) / 1000).toFixed(1)} s\n`);
         out.report(opts);
       } finally {
         job.done();

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { formatSummary, summarize } from '../../../methods/inspect/summary.js';
+import { describeProfile } from '../../../models/profile.js';
 import { openModel, withCommon, type CommonOptions } from '../common.js';
 
 export function define(command: Command): void {
@@ -8,7 +9,9 @@ export function define(command: Command): void {
     .action(async (opts: CommonOptions & { json?: boolean }) => {
       const { engine, model } = openModel(opts);
       const s = summarize(model);
-      process.stdout.write(opts.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatSummary(s)}\n`);
+      const profile = model.profile;
+      const text = `${formatSummary(s)}\nLayer roles (the defaults every command uses; '#k' and module paths work as --layer names):\n${describeProfile(profile).map((l) => `  ${l}`).join('\n')}\n`;
+      process.stdout.write(opts.json ? `${JSON.stringify({ ...s, profile }, null, 2)}\n` : text);
       await engine.dispose();
     });
 }
