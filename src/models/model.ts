@@ -163,7 +163,7 @@ export class Model {
   layerLabel(value: string): string {
     let best: string | undefined;
     for (const [alias, v] of this.layerAliases()) if (v === value && !alias.startsWith('~') && (!best || alias.length < best.length)) best = alias;
-    const plain = value.replace(/^\//, '').replace(/_output_\d+$/, '');
+    const plain = shortLayerName(value);
     return best && best.length < plain.length ? best : plain;
   }
 
@@ -271,6 +271,11 @@ export class Model {
     for (const t of this.graph.initializers.values()) if (t.dtype === 'float32') n += sizeOf(t.dims);
     return n;
   }
+}
+
+/** A layer name as figures print it: exporters' decoration (leading '/', '_output_0') dropped. */
+export function shortLayerName(name: string): string {
+  return name.replace(/^\//, '').replace(/_output_\d+$/, '');
 }
 
 /**

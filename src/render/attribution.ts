@@ -8,7 +8,7 @@ export type View = 'auto' | 'heatmap' | 'overlay';
 
 export interface DisplayOptions {
   view?: View;
-  /** heatmap opacity in overlays (default 0.5) */
+  /** heatmap opacity in overlays (default: 0.5 for CAMs, 0.7 for pixel maps) */
   opacity?: number;
   /** colormap for unsigned maps (default: turbo for CAM overlays, inferno otherwise) */
   colormap?: string;
@@ -25,23 +25,42 @@ export interface DisplayStyle {
   colormap: string;
   range: RangeSpec;
   interpolation: 'nearest' | 'bilinear';
+  /** heatmap opacity when overlaid */
+  opacity: number;
 }
 
 const CAM_METHODS: ReadonlySet<MethodName> = new Set(['cam', 'gradcam', 'gradcam++', 'scorecam', 'layercam']);
 
 /**
- * Defaults: signed maps symmetric around zero at the 99th percentile of |value| on a diverging
- * colormap (zero is white); CAMs min-max (as pytorch-grad-cam and Zhou et al. normalize them),
- * overlaid, resampled bilinearly; unsigned pixel maps clipped at the 99th percentile.
+ * Pixel-level maps (gradients and their relatives) on photographs have a few very large values
+ * that a min-max range turns into a black (or white) picture with a handful of dots; clipping the
+ * top 2% of |values|, as Captum's visualize_image_attr does by default (outlier_perc=2), shows
+ * their structure. Occlusion and CAMs are smooth: occlusion keeps its largest values, CAMs are
+ * scaled min-max as pytorch-grad-cam and Zhou et al. do.
+ */
+export const OUTLIER_PERCENT = 2;
+
+/** The default range of a method's map (signed: symmetric around zero). */
+export function defaultRange(method: MethodName, signed: boolean): RangeSpec {
+  if (CAM_METHODS.has(method) && !signed) return { mode: 'minmax' };
+  const keep = method === 'occlusion' ? 100 : 100 - OUTLIER_PERCENT;
+  return signed ? { mode: 'symmetric', percentile: keep } : { mode: 'percentile', low: 0, high: keep };
+}
+
+/**
+ * Defaults: signed maps symmetric around zero, clipped at the 98th percentile of |value|, on a
+ * diverging colormap (zero is white); CAMs min-max, overlaid at opacity 0.5 and resampled
+ * bilinearly; unsigned pixel maps from 0 to their 98th percentile; pixel maps asked to be overlaid
+ * use opacity 0.7 so their sparse dots stay visible over a photograph.
  */
 export function displayStyle(method: MethodName, signed: boolean, o: DisplayOptions = {}): DisplayStyle {
   const isCam = CAM_METHODS.has(method);
   const view = o.view && o.view !== 'auto' ? o.view : isCam ? 'overlay' : 'heatmap';
-  if (signed) {
-    return { view, colormap: o.diverging ?? 'rdbu', range: o.range ?? { mode: 'symmetric', percentile: 99 }, interpolation: 'nearest' };
-  }
-  if (isCam) return { view, colormap: o.colormap ?? (view === 'overlay' ? 'turbo' : 'inferno'), range: o.range ?? { mode: 'minmax' }, interpolation: 'bilinear' };
-  return { view, colormap: o.colormap ?? 'inferno', range: o.range ?? { mode: 'percentile', low: 0, high: 99 }, interpolation: 'nearest' };
+  const range = o.range ?? defaultRange(method, signed);
+  const opacity = o.opacity ?? (isCam ? 0.5 : 0.7);
+  if (signed) return { view, colormap: o.diverging ?? 'rdbu', range, interpolation: isCam ? 'bilinear' : 'nearest', opacity };
+  if (isCam) return { view, colormap: o.colormap ?? (view === 'overlay' ? 'turbo' : 'inferno'), range, interpolation: 'bilinear', opacity };
+  return { view, colormap: o.colormap ?? 'inferno', range, interpolation: 'nearest', opacity };
 }
 
 /** Draws image `index` of an attribution (heatmap or overlay on `display`, the input as shown). */
@@ -55,7 +74,7 @@ export function renderAttribution(attr: Attribution, index: number, display: Raw
   const heat = renderHeatmap(map, w, h, { colormap: style.colormap, range: style.range, width: W, height: H, interpolation: style.interpolation });
   if (style.view === 'overlay') {
     const base = resizeImage(display, W, H, 'nearest');
-    return { ...heat, image: overlay(base, heat.image, o.opacity ?? 0.5), style };
+    return { ...heat, image: overlay(base, heat.image, style.opacity), style };
   }
   return { ...heat, style };
 }

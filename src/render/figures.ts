@@ -1,6 +1,7 @@
 // The figures of `convlens explain`: the image x method grid, the deletion/insertion chart, and
 // the sanity-check chart and grid. Node-only (sharp).
 import type { RawImage } from '../io/image.js';
+import { shortLayerName } from '../models/model.js';
 import { METHODS } from '../methods/explain/index.js';
 import type { Attribution, Explanation, MethodName } from '../methods/explain/types.js';
 import type { Curves } from '../methods/metrics/deletion-insertion.js';
@@ -75,7 +76,7 @@ export async function explanationGrid(e: Explanation, items: readonly FigureItem
   const ranges = [...new Set(e.attributions.map((a) => `${kind(styles.get(a)!)} ${describeRange(styles.get(a)!.range)}`))];
   return gridFigure({
     title: o.title ?? `${e.model}: ${e.images.every((_, i) => e.images[i]!.target.index === e.images[i]!.predicted.index) ? 'predicted class' : 'target class'}, score = ${e.score === 'logit' ? 'logit' : 'probability'}`,
-    columns: ['Input', ...e.attributions.map((a) => (a.layer ? `${methodTitle(a.method)}\n@${a.layer.name}` : methodTitle(a.method)))],
+    columns: ['Input', ...e.attributions.map((a) => (a.layer ? `${methodTitle(a.method)}\n@${shortLayerName(a.layer.name)}` : methodTitle(a.method)))],
     rows,
     legends: legendsFor(used),
     notes: [`Each tile uses its own range (caption): ${ranges.join('; ')}.`],

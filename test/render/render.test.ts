@@ -62,10 +62,24 @@ describe('range mapping', () => {
   });
 
   it('default display: signed maps symmetric on a diverging map, CAMs min-max overlays, unsigned clipped', () => {
-    expect(displayStyle('integrated-gradients', true)).toMatchObject({ view: 'heatmap', colormap: 'rdbu', range: { mode: 'symmetric', percentile: 99 } });
-    expect(displayStyle('gradcam', false)).toMatchObject({ view: 'overlay', colormap: 'turbo', range: { mode: 'minmax' }, interpolation: 'bilinear' });
+    expect(displayStyle('integrated-gradients', true)).toMatchObject({ view: 'heatmap', colormap: 'rdbu', range: { mode: 'symmetric', percentile: 98 } });
+    expect(displayStyle('gradcam', false)).toMatchObject({ view: 'overlay', colormap: 'turbo', range: { mode: 'minmax' }, interpolation: 'bilinear', opacity: 0.5 });
     expect(displayStyle('saliency', false)).toMatchObject({ view: 'heatmap', colormap: 'inferno', interpolation: 'nearest' });
     expect(displayStyle('gradcam', false, { view: 'heatmap', colormap: 'viridis' })).toMatchObject({ view: 'heatmap', colormap: 'viridis' });
+  });
+
+  it('pixel maps with a few huge values still show their structure under the default range (outliers clipped as Captum does)', () => {
+    // a photo-like gradient map: small structured values everywhere, 1% of pixels 1000x larger
+    const n = 100 * 100;
+    const map = Float32Array.from({ length: n }, (_, i) => (i % 100 === 7 ? 1000 : Math.sin(i / 50) * 0.5 + 0.5));
+    const style = displayStyle('saliency', false);
+    const shown = mapRange(map, style.range).normalized;
+    const minmax = mapRange(map, { mode: 'minmax' }).normalized;
+    const spread = (v: Float32Array): number => v.filter((x, i) => map[i]! < 2 && x > 0.25).length / v.length;
+    expect(spread(minmax)).toBe(0); // min-max: everything but the outliers is black
+    expect(spread(shown)).toBeGreaterThan(0.5); // clipped: the structure spans the colormap
+    const signed = mapRange(Float32Array.from(map, (v, i) => (i % 2 ? v : -v)), displayStyle('gradient', true).range).normalized;
+    expect(signed.filter((x) => x > 0.6 || x < 0.4).length / n).toBeGreaterThan(0.5);
   });
 });
 

@@ -192,7 +192,7 @@ export function cliJob(opts: CommonOptions, label: string, o: { terminate?: bool
 
 /**
  * Says once per phase, early, when the rest of a phase will take more than a minute: the time of
- * the first units after the first one (compilation and warm-up excluded) times the units left.
+ * a few units after the first two (compilation and warm-up excluded) times the units left.
  */
 export class LongJobNotice {
   private phase: string | undefined;
@@ -212,12 +212,15 @@ export class LongJobNotice {
     if (key !== this.phase || p.total !== this.total || !this.first || p.done < this.first.done) {
       this.phase = key;
       this.total = p.total;
-      this.first = p.done > 0 ? { at: this.now(), done: p.done } : undefined;
+      this.first = undefined;
+    }
+    if (!this.first) {
+      if (p.done >= Math.min(2, p.total - 1)) this.first = { at: this.now(), done: p.done };
       return;
     }
     const units = p.done - this.first.done;
     const elapsed = (this.now() - this.first.at) / 1000;
-    if (units < 1 || elapsed < 0.2 || this.told.has(key)) return;
+    if (this.told.has(key) || units < 1 || elapsed < 1 || (units < 3 && elapsed < 5)) return;
     const left = ((p.total - p.done) * elapsed) / units;
     if (left <= this.thresholdSeconds) return;
     this.told.add(key);

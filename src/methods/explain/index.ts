@@ -16,7 +16,7 @@ import { scorecam } from './scorecam.js';
 import { defaultBatchSize } from './session.js';
 import { smoothgrad, smoothgradSquared, vargrad } from './smoothgrad.js';
 import { checkScore, resolveTargets } from './target.js';
-import { METHOD_NAMES, type Attribution, type ExplainOptions, type Explanation, type Memo, type MethodContext, type MethodName, type MethodResult } from './types.js';
+import { METHOD_NAMES, type Attribution, type ExplainOptions, type Explanation, type Memo, type MethodContext, type MethodName, type MethodResult, type SkippedMethod } from './types.js';
 
 interface MethodSpec {
   run: (ctx: MethodContext) => Promise<MethodResult>;
@@ -149,10 +149,19 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
 
   const [, , h, w] = nchw(x);
   const attributions: Attribution[] = [];
+  const skipped: SkippedMethod[] = [];
   for (const method of methods) {
     throwIfCancelled(options.signal, 'explain');
     const t0 = performance.now();
-    const r = await memo.method(method);
+    let r: MethodResult;
+    try {
+      r = await memo.method(method);
+    } catch (e) {
+      // A method the model's structure rules out (CAM without GAP + dense, ...) is reported, not fatal.
+      if (!(e instanceof ConvLensError) || !SKIPPABLE.has(e.code) || methods.length === 1) throw e;
+      skipped.push({ method, reason: e.message, ...(e.hint ? { hint: e.hint } : {}) });
+      continue;
+    }
     const timeMs = performance.now() - t0;
     attributions.push({
       method,
@@ -166,10 +175,17 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
       timeMs,
     });
   }
-  return { model: model.name, score, inputShape: [...x.dims], images, targets, attributions, batchSize };
+  if (!attributions.length) {
+    const first = skipped[0]!;
+    throw new ConvLensError('MODEL_UNSUPPORTED', `No method applies to model "${model.name}": ${skipped.map((s) => `${s.method}: ${s.reason}`).join('; ')}`, first.hint);
+  }
+  return { model: model.name, score, inputShape: [...x.dims], images, targets, attributions, skipped, batchSize };
 }
 
-export { METHOD_NAMES, type Attribution, type ExplainOptions, type Explanation, type MethodName, type MethodParams, type Completeness, type IgBaseline, type IgRule, type OcclusionFill } from './types.js';
+/** Errors that mean "this method does not apply to this model", not "the request is wrong". */
+const SKIPPABLE: ReadonlySet<string> = new Set(['MODEL_UNSUPPORTED', 'SHAPE_MISMATCH']);
+
+export { METHOD_NAMES, type Attribution, type SkippedMethod, type ExplainOptions, type Explanation, type MethodName, type MethodParams, type Completeness, type IgBaseline, type IgRule, type OcclusionFill } from './types.js';
 export { resolveTargets, targetScores, classIndex, checkScore, type TargetSpec, type ScoreKind } from './target.js';
 export { spatialLayer, camHead, type SpatialLayer, type CamHead } from './layers.js';
 export { scoreGradients, forwardScores, defaultBatchSize } from './session.js';

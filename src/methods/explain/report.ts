@@ -6,7 +6,7 @@ import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import type { JobOptions } from '../jobs.js';
 import { deletionInsertion } from '../metrics/index.js';
-import { explain, METHODS, resolveMethods, type ExplainOptions, type MethodParams } from './index.js';
+import { explain, METHODS, resolveMethods, type ExplainOptions, type MethodParams, type SkippedMethod } from './index.js';
 
 export interface ReportRequest {
   methods: string[];
@@ -45,6 +45,8 @@ export interface Report {
   predicted: unknown;
   score: string;
   maps: ReportMap[];
+  /** methods that do not apply to the model, with the reason (the page shows them instead of a map) */
+  skipped: SkippedMethod[];
   metrics: Record<string, { deletion: Curve; insertion: Curve }>;
 }
 
@@ -114,5 +116,5 @@ export async function explainReport(model: Model, tensor: Tensor, req: ReportReq
       done++;
     }
   }
-  return { target: { index: image.target.index, label: image.target.label, score: image.target.score }, predicted: image.predicted, score: result.score, maps, metrics };
+  return { target: { index: image.target.index, label: image.target.label, score: image.target.score }, predicted: image.predicted, score: result.score, maps, skipped: result.skipped, metrics };
 }

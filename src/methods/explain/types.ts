@@ -113,6 +113,13 @@ export interface ExplainedImage {
   target: { index: number; label: string; score: number; probability: number; logit: number };
 }
 
+/** A method that does not apply to the model (e.g. CAM without a GAP + dense head), with why and what to use instead. */
+export interface SkippedMethod {
+  method: MethodName;
+  reason: string;
+  hint?: string;
+}
+
 export interface Explanation {
   model: string;
   score: ScoreKind;
@@ -120,6 +127,8 @@ export interface Explanation {
   images: ExplainedImage[];
   targets: Int32Array;
   attributions: Attribution[];
+  /** methods that could not apply to this model; the others' results are kept */
+  skipped: SkippedMethod[];
   batchSize: number;
 }
 

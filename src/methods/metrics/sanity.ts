@@ -92,7 +92,7 @@ function compare(a: Tensor, b: Tensor): SanityScores {
 
 /** Runs the cascading randomization check for `methods` on a batch, explaining each image's target under the trained model. */
 export async function randomizationCheck(model: Model, x: Tensor, options: SanityOptions & { target?: ExplainOptions['target'] }): Promise<SanityResult> {
-  const methods = resolveMethods(options.methods);
+  const requested = resolveMethods(options.methods);
   const layers = options.layers ?? randomizableLayers(model);
   const known = new Set(randomizableLayers(model));
   for (const l of layers) {
@@ -102,7 +102,8 @@ export async function randomizationCheck(model: Model, x: Tensor, options: Sanit
   const { onProgress, ...rest } = options;
   const report = (done: number, phase: string): void => onProgress?.({ done, total: layers.length + 1, phase });
   report(0, 'sanity: trained model');
-  const original = await explain(model, x, { ...rest, methods });
+  const original = await explain(model, x, { ...rest, methods: requested });
+  const methods = original.attributions.map((a) => a.method); // those that apply to the model
   const targets = Array.from(original.targets);
   const rand = normalSource(options.seed ?? 0);
   const graph = model.graph.clone();

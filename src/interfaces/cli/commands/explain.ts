@@ -15,7 +15,7 @@ import { displayStyle, renderAttribution, type DisplayOptions, type View } from 
 import { colormap } from '../../../render/colormap.js';
 import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanityGrid } from '../../../render/figures.js';
 import { describeRange, parseRange } from '../../../render/range.js';
-import { cliJob, nonNegativeInt, openModel, positiveInt, withCommon, type CommonOptions } from '../common.js';
+import { cliJob, modelInfo, nonNegativeInt, openModel, positiveInt, withCommon, type CommonOptions } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface ExplainCliOptions extends CommonOptions {
@@ -29,7 +29,7 @@ interface ExplainCliOptions extends CommonOptions {
   batchSize?: number;
   // display
   view: string;
-  opacity: number;
+  opacity?: number;
   colormap?: string;
   diverging?: string;
   range?: string;
@@ -86,11 +86,11 @@ function stems(sources: string[]): string[] {
 export function define(command: Command): void {
   withCommon(
     command
-      .addHelpText('after', `\nMethods: ${METHOD_NAMES.join(', ')}\n\nExamples:\n  convlens explain samples/fashion-mnist/*.png --method saliency,integrated-gradients,gradcam --out out\n  convlens explain img.png --model resnet.onnx --method scorecam --layer layer4.1.relu2 --target "tabby cat" --score prob`),
+      .addHelpText('after', `\nMethods: ${METHOD_NAMES.join(', ')}\nA method the model rules out (cam without GAP + dense) is skipped with the reason; the others still run.\n\nExamples:\n  convlens explain samples/fashion-mnist/*.png --method saliency,integrated-gradients,gradcam --out out\n  convlens explain samples/photos/chelsea.png --model squeezenet --method gradcam,scorecam --layer fires.6 --target tabby --score prob`),
   )
     .argument('<inputs...>', 'image files or .npy tensors (NCHW or CHW float32)')
     .option('--method <names>', 'methods, comma-separated (see the list below)', 'saliency,gradcam,guided-backprop')
-    .option('-l, --layer <name>', 'layer for CAM-type methods (default: the last spatial layer)')
+    .option('-l, --layer <name>', 'layer for CAM-type methods (default: the model profile\'s CAM layer, the last spatial layer before global pooling)')
     .option('-t, --target <class>', 'class index or label to explain (default: each image\'s predicted class)')
     .option('--score <kind>', 'logit (pre-softmax, default) or prob (softmax probability)', 'logit')
     .option('-o, --out <dir>', 'output folder', defaultOut('explain'))
@@ -98,7 +98,7 @@ export function define(command: Command): void {
     .option('--json', 'print the run summary JSON to stdout')
     .option('--batch-size <n>', 'samples per engine run for batched methods', positiveInt)
     .option('--view <view>', 'auto (CAMs overlaid, others as heatmaps), heatmap or overlay', 'auto')
-    .option('--opacity <a>', 'heatmap opacity in overlays', fraction, 0.5)
+    .option('--opacity <a>', 'heatmap opacity in overlays (default 0.5 for CAMs, 0.7 for pixel maps)', fraction)
     .option('--colormap <name>', 'colormap for unsigned maps (inferno, viridis, magma, plasma, cividis, turbo, gray)')
     .option('--diverging <name>', 'colormap for signed maps (rdbu, puor, piyg, prgn, brbg)')
     .option('--range <spec>', 'value range drawn: minmax, percentile[:LO:HI], symmetric[:P] or fixed:MIN:MAX (default per method)')
@@ -168,10 +168,11 @@ export function define(command: Command): void {
         const e = await explain(model, batch, options);
         const tExplained = performance.now();
         for (const a of e.attributions) for (const note of a.notes) if (!opts.quiet) process.stderr.write(`note: ${note}\n`);
+        for (const s of e.skipped) if (!opts.quiet) process.stderr.write(`skipped ${s.method}: ${s.reason}${s.hint ? `\n  ${s.hint}` : ''}\n`);
 
         // Pictures: the grid, and one PNG per image and method.
         const names = stems(items.map((it) => it.source));
-        const display: DisplayOptions = { view, opacity: opts.opacity, ...(opts.colormap ? { colormap: opts.colormap } : {}), ...(opts.diverging ? { diverging: opts.diverging } : {}), ...(range ? { range } : {}), ...(opts.size ? { size: opts.size } : {}) };
+        const display: DisplayOptions = { view, ...(opts.opacity !== undefined ? { opacity: opts.opacity } : {}), ...(opts.colormap ? { colormap: opts.colormap } : {}), ...(opts.diverging ? { diverging: opts.diverging } : {}), ...(range ? { range } : {}), ...(opts.size ? { size: opts.size } : {}) };
         const tileSize = opts.size ?? defaultTileSize(items[0]!.display);
         const figureItems = items.map((it, i) => ({ name: basename(it.source), display: items[i]!.display }));
         out.write('grid.png', await explanationGrid(e, figureItems, { ...display, size: tileSize }));
@@ -237,7 +238,7 @@ export function define(command: Command): void {
 
         const summary = {
           command: 'explain',
-          model: { name: model.name, file: opts.model ?? 'built-in', input: model.input.shape, output: model.output },
+          model: { ...modelInfo(model, opts), input: model.input.shape, output: model.output },
           score,
           target: opts.target ?? 'predicted',
           batchSize: e.batchSize,
@@ -250,13 +251,14 @@ export function define(command: Command): void {
               ...(a.layer ? { layer: { name: a.layer.name, shape: [a.layer.channels, a.layer.height, a.layer.width] } } : {}),
               raw: { shape: a.raw.dims, ...(opts.npy ? { file: `${a.method.replace(/\+/g, 'p')}.npy` } : {}) },
               signed: a.signed,
-              display: { view: style.view, colormap: style.colormap, range: describeRange(style.range), opacity: style.view === 'overlay' ? opts.opacity : undefined },
+              display: { view: style.view, colormap: style.colormap, range: describeRange(style.range), opacity: style.view === 'overlay' ? style.opacity : undefined },
               images: files[a.method],
               timeMs: Math.round(a.timeMs * 10) / 10,
               ...(a.completeness ? { completeness: a.completeness } : {}),
               ...(a.notes.length ? { notes: a.notes } : {}),
             };
           }),
+          ...(e.skipped.length ? { skipped: e.skipped } : {}),
           grid: 'grid.png',
           ...(faithfulness ? { faithfulness } : {}),
           ...(sanity ? { sanity } : {}),
