@@ -6,6 +6,7 @@ import { decodeModel } from '../../engine/onnx/codec.js';
 import { GraphBuilder } from '../../engine/graph/builder.js';
 import { ConvLensError } from '../../engine/errors.js';
 import type { Engine } from '../../engine/runtime/engine.js';
+import { BUILTIN_MODELS, DEFAULT_BUILTIN } from '../../models/builtins.js';
 import { loadBuiltinModel, loadModelFile } from '../../models/load.js';
 import { Model } from '../../models/model.js';
 import { toId } from './ids.js';
@@ -136,8 +137,13 @@ export class ModelRegistry {
     this.uploads = new UploadShelf(caps, 'model', (id) => this.forget(id));
   }
 
+  /** Every built-in model: the default (id "builtin", the page's first choice), then the others by name ("squeezenet"). */
   addBuiltin(): ModelEntry {
-    return this.add({ id: 'builtin', name: 'Fashion-MNIST CNN (built-in)', source: 'builtin' }, () => loadBuiltinModel(this.engine), { key: 'builtin', type: 'builtin' });
+    const entries = BUILTIN_MODELS.map((b) => {
+      const id = b === DEFAULT_BUILTIN ? 'builtin' : b.name;
+      return this.add({ id, name: b.title, source: 'builtin' }, () => loadBuiltinModel(this.engine, b.name), { key: id, type: 'builtin', name: b.name });
+    });
+    return entries[0]!;
   }
 
   addPath(path: string): ModelEntry {

@@ -22,6 +22,9 @@ export function describeModel(e: ModelEntry): Record<string, unknown> {
           warnings: m.meta.warnings,
           parameters: m.parameterCount(),
           defaultLayer: safe(() => m.lastSpatialLayer()),
+          // the samples/<group> folder whose images fit the model, and its layer roles (models/profile.ts)
+          sampleGroup: m.profile.sampleGroup,
+          profile: safe(() => m.profile),
         }
       : {}),
   };

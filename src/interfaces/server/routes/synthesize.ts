@@ -5,6 +5,7 @@ import type { FastifyReply } from 'fastify';
 import type { Studio } from '../app.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import type { Graph } from '../../../engine/graph/ir.js';
+import { backboneProblem } from '../../../methods/synthesize/style.js';
 import { encodeStyleNet, loadStyleNet, styleNetInfo } from '../../../methods/synthesize/stylize.js';
 import { defaultSize } from '../../../methods/synthesize/featviz.js';
 import { modelInputSize } from '../../../methods/synthesize/graph.js';
@@ -75,6 +76,7 @@ export const SYNTH_PARAMS: Record<Kind, Record<string, Record<string, unknown>>>
     maxSide: int(16, 1024),
   },
   style: {
+    backbone: oneOf('model', 'texture'),
     contentWeight: WEIGHT,
     styleWeight: WEIGHT,
     tvWeight: WEIGHT,
@@ -170,6 +172,7 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
       return useImage(body.image);
     };
     let modelId: string | undefined;
+    let backboneId: string | undefined;
     const needModel = (): ReturnType<typeof models.require> => {
       modelId = body.model ?? 'builtin';
       return models.require(modelId);
@@ -220,6 +223,15 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
         for (const s of styles) useImage(s.image);
         if (body.image) args.image = useImage(body.image);
         args.styles = styles;
+        // The feature network: the selected model when it can serve (RGB, spatial layers), else the
+        // built-in SqueezeNet; params.backbone "texture" asks for the random texture network.
+        if (p['backbone'] !== 'texture') {
+          const selected = body.model !== undefined ? models.require(body.model) : undefined;
+          const problem = selected ? backboneProblem(selected) : undefined;
+          if (selected && problem && p['backbone'] === 'model') throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${selected.name}" cannot be the style network: ${problem}.`, 'Choose an RGB model, or backbone "texture".');
+          backboneId = selected && !problem ? body.model : models.get('squeezenet')?.model ? 'squeezenet' : undefined;
+          args.backbone = backboneId !== undefined;
+        }
         break;
       }
       case 'style-train': {
@@ -244,9 +256,9 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
       }
     }
     if (body.image && kind !== 'style') args.image = body.image;
-    const request = task('synthesize', args, { ...(modelId !== undefined ? { model: modelId } : {}), images: [...used] });
+    const request = task('synthesize', args, { ...(modelId !== undefined ? { model: modelId } : {}), ...(backboneId !== undefined ? { models: { backbone: backboneId } } : {}), images: [...used] });
     // What the job runs on is held until it ends (an upload is not evicted or deleted under it).
-    const holds = [...(modelId !== undefined ? [models.pin(modelId)] : []), ...[...used].map((id) => images.pin(id))];
+    const holds = [...(modelId !== undefined ? [models.pin(modelId)] : []), ...(backboneId !== undefined ? [models.pin(backboneId)] : []), ...[...used].map((id) => images.pin(id))];
     const job = jobs.submit(`synthesize:${kind}`, request, holds, kind === 'style-train' ? keepTrained : undefined);
     return reply.status(202).send({ job });
   }

@@ -80,7 +80,7 @@ export class WorkerCache {
   private load(ref: ModelRef): Model {
     switch (ref.type) {
       case 'builtin':
-        return loadBuiltinModel(this.engine);
+        return loadBuiltinModel(this.engine, ref.name);
       case 'file':
         return loadModelFile(ref.path, this.engine);
       case 'data-file':
@@ -91,7 +91,7 @@ export class WorkerCache {
   }
 }
 
-const sameRef = (a: ModelRef, b: ModelRef): boolean => a.type === b.type && ('path' in a ? a.path : '') === ('path' in b ? b.path : '');
+const sameRef = (a: ModelRef, b: ModelRef): boolean => a.type === b.type && ('path' in a ? a.path : '') === ('path' in b ? b.path : '') && ('name' in a ? a.name : '') === ('name' in b ? b.name : '');
 
 /** The context of one task: its model refs resolved through the worker's cache. */
 export function taskContext(

@@ -4,16 +4,14 @@
 import { ConvLensError } from '../../../engine/errors.js';
 import type { Tensor } from '../../../engine/tensor.js';
 import { encodePng, type RawImage } from '../../../io/image.js';
-import { throwIfCancelled } from '../../../methods/jobs.js';
 import { attack } from '../../../methods/synthesize/adversarial.js';
 import { dream } from '../../../methods/synthesize/dream.js';
 import { trainStyleNet } from '../../../methods/synthesize/fast-style.js';
 import { encodeStyleNet, loadStyleNet, styleNetInfo, stylize } from '../../../methods/synthesize/stylize.js';
-import { featureVisualization, type FeatvizOptions, type FeatvizResult } from '../../../methods/synthesize/featviz.js';
-import { modelChannels, modelInputSize } from '../../../methods/synthesize/graph.js';
+import { classVisualization, featureVisualization, type FeatvizOptions, type FeatvizResult } from '../../../methods/synthesize/featviz.js';
+import { modelInputSize } from '../../../methods/synthesize/graph.js';
 import { invert } from '../../../methods/synthesize/inversion.js';
-import { decodeImageTensor } from '../../../methods/synthesize/io.js';
-import { classLogit, sum } from '../../../methods/synthesize/objectives.js';
+import { decodeImageTensor, decodeModelImage } from '../../../methods/synthesize/io.js';
 import type { Frame } from '../../../methods/synthesize/optimize.js';
 import { pixelParam } from '../../../methods/synthesize/params.js';
 import { displaySize, encodeGif, perturbationImage, toRaw } from '../../../methods/synthesize/render.js';
@@ -33,6 +31,8 @@ export interface SynthArgs {
   params: Record<string, unknown>;
   /** featviz: images optimized together at most (the memory plan); `class:*` runs in batches of this many */
   maxBatch?: number;
+  /** style: whether a feature network was sent as the model named "backbone" (else the random texture network) */
+  backbone?: boolean;
   /** fast-style: the network, encoded */
   net?: { id: string; bytes: Uint8Array };
 }
@@ -84,6 +84,11 @@ export async function synthesizeTask(ctx: TaskContext, a: SynthArgs): Promise<Sy
     const img = ctx.image(id);
     return decodeImageTensor(img.bytes, `image "${img.name}"`, channels, o);
   };
+  // the pixels predict sees (the model's resize or centre crop), in image space
+  const modelTensorOf = (id: string, model: Model): Promise<Tensor> => {
+    const img = ctx.image(id);
+    return decodeModelImage(img.bytes, `image "${img.name}"`, model);
+  };
   const need = (id: string | undefined): string => {
     if (!id) throw new ConvLensError('INVALID_ARGUMENT', `${kind} needs an image.`, 'Pass "image": an id from GET /api/images.');
     return id;
@@ -123,7 +128,7 @@ export async function synthesizeTask(ctx: TaskContext, a: SynthArgs): Promise<Sy
       const model = ctx.model();
       const size = modelInputSize(model);
       if (!size) throw new ConvLensError('MODEL_UNSUPPORTED', 'Adversarial examples need a classifier with a fixed input size.');
-      const x = await tensorOf(need(a.image), modelChannels(model), { size });
+      const x = await modelTensorOf(need(a.image), model);
       const eps = num(p['epsilon'], 8 / 255, 1e-6, 10);
       const r = await attack(model, x, {
         method: str(p['method'], 'pgd') as 'pgd' | 'fgsm',
@@ -149,10 +154,9 @@ export async function synthesizeTask(ctx: TaskContext, a: SynthArgs): Promise<Sy
     }
     case 'invert': {
       const model = ctx.model();
-      const size = modelInputSize(model) ?? [128, 128];
-      const x = await tensorOf(need(a.image), modelChannels(model), { size });
+      const x = await modelTensorOf(need(a.image), model);
       const layers = Array.isArray(p['layers']) ? (p['layers'] as string[]) : str(p['layers'], '').split(',').filter(Boolean);
-      const chosen = layers.length ? layers : model.pickableValues().filter((v) => ['Conv', 'MaxPool', 'Gemm'].includes(v.op)).map((v) => v.name);
+      const chosen = layers.length ? layers : model.profile.inversionLayers;
       const r = await invert(model, x, { layers: chosen, steps: num(p['steps'], 200, 1, 4000), tv: num(p['tv'], 0.5, 0), ...job });
       return {
         kind,
@@ -194,7 +198,10 @@ export async function synthesizeTask(ctx: TaskContext, a: SynthArgs): Promise<Sy
       const styles = a.styles ?? [];
       const side = num(p['maxSide'], 192, 16, 768);
       const content = a.image ? await tensorOf(a.image, 3, { maxSide: side }) : undefined;
+      // the feature network the route chose (absent: the random texture network)
+      const backbone = a.backbone ? ctx.model('backbone') : undefined;
       const r = await styleTransfer(ctx.engine, {
+        ...(backbone ? { backbone } : {}),
         ...(content ? { content } : { size: [side, side] as [number, number] }),
         styles: await Promise.all(styles.map(async (s) => ({ image: await tensorOf(s.image, 3, { maxSide: 512 }), weight: s.weight ?? 1 }))),
         ...(p['contentWeight'] !== undefined ? { contentWeight: num(p['contentWeight'], 0.1, 0) } : {}),
@@ -213,7 +220,7 @@ export async function synthesizeTask(ctx: TaskContext, a: SynthArgs): Promise<Sy
         images: [...(content ? [{ label: 'content', png: await png(fitSide(toRaw(content.data as Float32Array, content.dims), 256)) }] : []), { label: content ? 'result' : 'texture', png: await png(fitSide(out, 256)) }],
         frames: await Promise.all(r.frames.map(async (f) => ({ step: f.step, png: await png(fitSide(toRaw(f.image, r.image.dims), 160)) }))),
         gif: b64(encodeGif(r.frames.map((f) => fitSide(toRaw(f.image, r.image.dims), 192)), 200, 1000)),
-        summary: { params: r.params, history: r.history.map((h) => ({ step: h.step, loss: -h.value })) },
+        summary: { model: backbone?.name ?? 'texture', params: r.params, history: r.history.map((h) => ({ step: h.step, loss: -h.value })) },
       };
     }
     case 'style-train': {
@@ -270,31 +277,5 @@ export async function synthesizeTask(ctx: TaskContext, a: SynthArgs): Promise<Sy
  * over all batches; frames and history are the first batch's.
  */
 async function classesInBatches(model: Model, o: Omit<FeatvizOptions, 'objective'>, maxBatch: number, job: TaskContext['job']): Promise<FeatvizResult> {
-  const classes = model.labels.length;
-  const batches = Math.ceil(classes / Math.max(1, maxBatch));
-  const per = Math.ceil(classes / batches);
-  const steps = o.steps ?? 128;
-  const parts: FeatvizResult[] = [];
-  for (let b = 0; b < batches; b++) {
-    throwIfCancelled(job.signal, 'the class visualization');
-    const ks = Array.from({ length: Math.min(per, classes - b * per) }, (_, i) => b * per + i);
-    parts.push(
-      await featureVisualization(model, {
-        ...o,
-        objective: sum(...ks.map((k, i) => classLogit(k, i))),
-        batch: ks.length,
-        frames: b === 0 ? (o.frames ?? 8) : 0,
-        onProgress: (p) => job.onProgress?.({ ...p, done: b * steps + p.done, total: batches * steps, phase: `${classes} classes, batch ${b + 1}/${batches}` }),
-      }),
-    );
-  }
-  if (parts.length === 1) return { ...parts[0]!, objective: 'class:*' };
-  const dims = parts[0]!.images.dims;
-  const data = new Float32Array(parts.reduce((a, r) => a + r.images.data.length, 0));
-  let at = 0;
-  for (const r of parts) {
-    data.set(r.images.data as Float32Array, at);
-    at += r.images.data.length;
-  }
-  return { ...parts[0]!, images: { dtype: 'float32', dims: [classes, ...dims.slice(1)], data }, predictions: parts.flatMap((r) => r.predictions), objective: 'class:*', params: { ...parts[0]!.params, batch: per, batches } };
+  return classVisualization(model, { ...o, ...job, start: o.start as 'zero' | 'noise' | undefined, batchSize: Math.max(1, maxBatch) });
 }
