@@ -18,11 +18,15 @@ export interface InputItem {
  */
 export async function loadInputs(paths: readonly string[], model: Model): Promise<{ batch: Tensor; items: InputItem[] }> {
   if (paths.length === 0) throw new ConvLensError('INVALID_ARGUMENT', 'No inputs given.', 'Pass image files (PNG, JPEG, WebP) or .npy tensors.');
-  const [, c, h, w] = model.input.shape!;
-  const per = (c as number) * (h as number) * (w as number);
+  const prep = model.meta.preprocessing;
+  // a model that takes any size gets images at its preprocessing size
+  const [, c0, h0, w0] = model.input.shape!;
+  const c = typeof c0 === 'number' ? c0 : prep.channels === 'gray' ? 1 : 3;
+  const h = typeof h0 === 'number' ? h0 : prep.size[0];
+  const w = typeof w0 === 'number' ? w0 : prep.size[1];
+  const per = c * h * w;
   const parts: Float32Array[] = [];
   const items: InputItem[] = [];
-  const prep = model.meta.preprocessing;
   for (const path of paths) {
     if (path.toLowerCase().endsWith('.npy')) {
       const t = parseNpy(readFileOrExplain(path, '.npy input'), `"${path}"`);
@@ -31,14 +35,14 @@ export async function loadInputs(paths: readonly string[], model: Model): Promis
       }
       const dims = t.dims.length === 3 ? [1, ...t.dims] : t.dims;
       const want = [c, h, w];
-      if (dims.length !== 4 || dims.slice(1).some((d, i) => typeof want[i] === 'number' && d !== want[i])) {
+      if (dims.length !== 4 || dims.slice(1).some((d, i) => d !== want[i])) {
         throw new ConvLensError('SHAPE_MISMATCH', `"${path}" has shape (${t.dims.join(', ')}); model "${model.name}" takes (N, ${want.join(', ')}) or (${want.join(', ')}).`, 'Preprocess it to the model input size, or pass the image file instead.');
       }
       const data = t.data as Float32Array;
       for (let k = 0; k < dims[0]!; k++) {
         const one = data.slice(k * per, (k + 1) * per);
         parts.push(one);
-        items.push({ source: dims[0] === 1 ? path : `${path}#${k}`, display: tensorToRaw({ dtype: 'float32', dims: [1, c as number, h as number, w as number], data: one }, prep) });
+        items.push({ source: dims[0] === 1 ? path : `${path}#${k}`, display: tensorToRaw({ dtype: 'float32', dims: [1, c, h, w], data: one }, prep) });
       }
     } else {
       const { tensor, display } = await preprocessImage(readFileOrExplain(path, 'image'), prep, `"${path}"`);
@@ -48,5 +52,5 @@ export async function loadInputs(paths: readonly string[], model: Model): Promis
   }
   const batch = new Float32Array(parts.length * per);
   parts.forEach((p, i) => batch.set(p, i * per));
-  return { batch: { dtype: 'float32', dims: [parts.length, c as number, h as number, w as number], data: batch }, items };
+  return { batch: { dtype: 'float32', dims: [parts.length, c, h, w], data: batch }, items };
 }

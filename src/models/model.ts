@@ -104,6 +104,7 @@ export class Model {
         throw new ConvLensError('INVALID_ARGUMENT', `Preprocessing size ${o.preprocessing.size.join('x')} does not fit model "${this.name}", which takes ${h}x${w} images.`, `Leave "size" out (it defaults to the model's ${h}x${w}) or give [${h}, ${w}].`);
       }
       this.meta.preprocessing = o.preprocessing;
+      this.builderCache = undefined; // a model of any size is inferred at the preprocessing size
       this.meta.warnings = this.meta.warnings.filter((w) => !w.startsWith('no preprocessing') && !w.includes('preprocessing mean/std'));
     }
     this.profileCache = undefined;
@@ -114,8 +115,21 @@ export class Model {
     return this.builder().factsOf(name);
   }
 
+  /**
+   * Shape inference over the graph. A model that takes any image size is inferred at its
+   * preprocessing size, so layers have the concrete shapes methods and summaries need.
+   */
   builder(): GraphBuilder {
-    this.builderCache ??= GraphBuilder.over(this.graph.clone(), { strict: false });
+    if (!this.builderCache) {
+      const g = this.graph.clone();
+      const input = g.inputs.find((i) => i.name === this.input.name)!;
+      const [n, c, h, w] = input.shape!;
+      const free = typeof h !== 'number' || typeof w !== 'number';
+      // (while the constructor reads the output's class count, the metadata is not there yet)
+      if (free && !this.meta) return GraphBuilder.over(g, { strict: false });
+      if (free) input.shape = [n!, c!, this.meta.preprocessing.size[0], this.meta.preprocessing.size[1]];
+      this.builderCache = GraphBuilder.over(g, { strict: false });
+    }
     return this.builderCache;
   }
 
@@ -243,10 +257,11 @@ export class Model {
    */
   async gradients(x: Tensor, request: GradientRequest, upstream: Record<string, Tensor> = {}): Promise<{ values: Record<string, Tensor>; gradients: Record<string, Tensor> }> {
     this.checkInput(x);
-    const key = `${this.id}|grad|${JSON.stringify(request)}`;
+    const { graph: forward, sizeKey } = this.staticGraph(x.dims);
+    const key = `${this.id}|grad|${JSON.stringify(request)}${sizeKey}`;
     let meta = this.gradientGraphs.get(key);
     if (!meta) {
-      meta = buildGradientGraph(this.graph, request);
+      meta = buildGradientGraph(forward, request);
       this.gradientGraphs.set(key, meta);
     }
     const graph = meta.graph;
@@ -263,6 +278,27 @@ export class Model {
     const values: Record<string, Tensor> = {};
     for (const o of request.outputs ?? []) values[o] = out[o]!;
     return { values, gradients };
+  }
+
+  /** [C, H, W] of one input: the model's own, or its preprocessing size when it takes any size. */
+  inputDims(): [number, number, number] {
+    const [, c, h, w] = this.input.shape!;
+    const [ph, pw] = this.meta.preprocessing.size;
+    return [typeof c === 'number' ? c : this.meta.preprocessing.channels === 'gray' ? 1 : 3, typeof h === 'number' ? h : ph, typeof w === 'number' ? w : pw];
+  }
+
+  /**
+   * The graph with static spatial sizes for a batch of `dims`, as backward passes need: the
+   * model's own graph, or for a model that takes any size a copy with the input fixed to the
+   * batch's size (`sizeKey` tells cache keys apart).
+   */
+  staticGraph(dims: readonly number[]): { graph: Graph; sizeKey: string } {
+    const [, , h, w] = this.input.shape!;
+    if (typeof h === 'number' && typeof w === 'number') return { graph: this.graph, sizeKey: '' };
+    const graph = this.graph.clone();
+    const input = graph.inputs.find((i) => i.name === this.input.name)!;
+    input.shape = [input.shape![0]!, input.shape![1]!, dims[2]!, dims[3]!];
+    return { graph, sizeKey: `|${dims[2]}x${dims[3]}` };
   }
 
   /** Number of trainable parameters (float initializers). */

@@ -4,7 +4,7 @@
 // depth - never from layer names, so every method has a sensible default on any CNN. A model's
 // own metadata (`convlens.profile`) may choose roles instead; names it gives are checked.
 import { ConvLensError } from '../engine/errors.js';
-import { GraphBuilder } from '../engine/graph/builder.js';
+import type { GraphBuilder } from '../engine/graph/builder.js';
 import type { Graph } from '../engine/graph/ir.js';
 import type { ModelMetadata } from './metadata.js';
 import { receptiveFields } from './receptive-field.js';
@@ -105,7 +105,7 @@ export function modelProfile(model: ProfileSource): ModelProfile {
   const channels = typeof shape[1] === 'number' ? shape[1] : 3;
   const fixed = typeof shape[2] === 'number' && typeof shape[3] === 'number';
   const size: [number, number] = fixed ? [shape[2] as number, shape[3] as number] : [...model.meta.preprocessing.size];
-  const b = fixed ? model.builder() : concreteBuilder(graph, model.input.name, [channels, ...size]);
+  const b = model.builder(); // inferred at `size` when the model takes any size
   const facts = (v: string): (number | string)[] | undefined => {
     try {
       return b.factsOf(v).shape;
@@ -284,13 +284,6 @@ function headKind(model: ProfileSource): HeadKind {
     return dense ? 'dense' : 'other';
   }
   return 'other';
-}
-
-function concreteBuilder(graph: Graph, input: string, chw: number[]): GraphBuilder {
-  const g = graph.clone();
-  const i = g.inputs.find((v) => v.name === input)!;
-  i.shape = ['N', ...chw];
-  return GraphBuilder.over(g, { strict: false });
 }
 
 /** Metadata roles replace derived ones when every name they give resolves; otherwise the derived role stays, with a warning. */

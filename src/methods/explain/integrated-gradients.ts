@@ -95,7 +95,7 @@ function computeGaussLegendre(n: number): { nodes: Float64Array; weights: Float6
 
 /** A black image in the model's input space (per the model's preprocessing), [1, C, H, W]. */
 export function blackImage(model: Model): Tensor {
-  const [, c, h, w] = model.input.shape! as number[];
+  const [c, h, w] = model.inputDims();
   const prep = model.meta.preprocessing;
   const data = new Float32Array(c! * h! * w!);
   const [lo, hi] = prep.range;

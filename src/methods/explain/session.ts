@@ -33,16 +33,17 @@ export interface ScoreGradientRequest {
 export async function scoreGradients(model: Model, x: Tensor, targets: Int32Array, req: ScoreGradientRequest): Promise<{ gradients: Record<string, Tensor>; values: Record<string, Tensor> }> {
   model.checkInput(x);
   const ruleSet = req.ruleSet ?? 'standard';
-  const key = `${model.id}|explain|${req.score}|${ruleSet}|wrt=${req.wrt.join(',')}|out=${(req.outputs ?? []).join(',')}`;
+  const { graph: base, sizeKey } = model.staticGraph(x.dims); // backward passes need static sizes
+  const key = `${model.id}|explain|${req.score}|${ruleSet}|wrt=${req.wrt.join(',')}|out=${(req.outputs ?? []).join(',')}${sizeKey}`;
   let cache = graphs.get(model);
   if (!cache) graphs.set(model, (cache = new Map()));
   let meta = cache.get(key);
   if (!meta) {
     const wrt = [...new Set(req.wrt)];
-    let forward = model.graph;
+    let forward = base;
     let seed = model.output;
     if (req.score === 'prob') {
-      forward = model.graph.clone();
+      forward = base.clone();
       const b = GraphBuilder.over(forward, { strict: false });
       seed = b.op('Softmax', [model.output], { axis: -1 }, { outputs: [PROB] });
       b.build();
@@ -78,8 +79,8 @@ export async function forwardScores(model: Model, x: Tensor, targets: Int32Array
 
 /** Default samples per engine run: ~2.4M input values per batch, 1..64 samples. */
 export function defaultBatchSize(model: Model): number {
-  const [, c, h, w] = model.input.shape!;
-  const per = (c as number) * (h as number) * (w as number);
+  const { channels, size } = model.profile.input; // a model of any size: at its preprocessing size
+  const per = channels * size[0] * size[1];
   return Math.max(1, Math.min(64, 2 ** Math.round(Math.log2(2_400_000 / per))));
 }
 
@@ -154,8 +155,8 @@ export function concatBatch(ts: readonly Tensor[]): Tensor {
 
 /** Batches of model inputs assembled in place, scored forward in one run each. */
 export async function scoreInputs(model: Model, count: number, size: number, fill: (index: number, into: Float32Array) => void, targetOf: (index: number) => number, score: ScoreKind, work?: Work): Promise<Float64Array> {
-  const [, c, h, w] = model.input.shape! as number[];
-  const per = c! * h! * w!;
+  const [c, h, w] = model.inputDims();
+  const per = c * h * w;
   const out = new Float64Array(count);
   await forChunks(count, size, work, async (s, e) => {
     const data = new Float32Array((e - s) * per);
@@ -164,7 +165,7 @@ export async function scoreInputs(model: Model, count: number, size: number, fil
       fill(i, data.subarray((i - s) * per, (i - s + 1) * per));
       targets[i - s] = targetOf(i);
     }
-    const scores = await forwardScores(model, { dtype: 'float32', dims: [e - s, c!, h!, w!], data }, targets, score);
+    const scores = await forwardScores(model, { dtype: 'float32', dims: [e - s, c, h, w], data }, targets, score);
     out.set(scores, s);
   });
   return out;

@@ -65,6 +65,7 @@ export function define(command: Command): void {
       const { checkSplit } = await import('../../../data/fashion-mnist.js');
       const split = checkSplit(opts.split ?? 'train');
       const { engine, model } = openModel(opts);
+      if (!model.profile.input.fixed) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${model.name}" takes images of any size; the dataset lens scans models with a fixed input size.`, 'Export the model with a fixed input size (e.g. [N, 3, 224, 224]).');
       const source = openSource(dataset, { split });
       const layers = opts.layers ? opts.layers.split(',').map((l) => l.trim()).filter(Boolean) : model.profile.featureLayers;
       const note = warner(opts, 'note');
