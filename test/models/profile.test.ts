@@ -1,0 +1,232 @@
+// The model profile (roles from structure, never names), friendly layer names, built-in model
+// names, describing a model from outside (presets, labels, metadata written into the file), and
+// class visualizations in memory-bounded batches.
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConvLensError } from '../../src/engine/errors.js';
+import type { Graph } from '../../src/engine/graph/ir.js';
+import { decodeModel, encodeModel } from '../../src/engine/onnx/codec.js';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import { activationsPerImage, classVisualization, CLASS_BATCH_MEMORY, parseClassList, synthesisBatchSize } from '../../src/methods/synthesize/featviz.js';
+import { BUILTIN_MODELS, findBuiltin } from '../../src/models/builtins.js';
+import { readModelMetadata, setModelMetadata } from '../../src/models/describe.js';
+import { loadModel } from '../../src/models/load.js';
+import { METADATA_KEYS, parseLabels, parsePreprocessing, writeMetadata } from '../../src/models/metadata.js';
+import { Model } from '../../src/models/model.js';
+import { resnet, vggLike } from '../../src/models/zoo/index.js';
+import { LongJobNotice } from '../../src/interfaces/cli/common.js';
+
+const engine = new Engine(nodeBackend());
+afterAll(async () => {
+  await engine.dispose();
+});
+
+/** The same graph with every value and node renamed to meaningless names (initializers too). */
+function scrambled(g: Graph): { graph: Graph; rename: Map<string, string> } {
+  const out = g.clone();
+  const rename = new Map<string, string>();
+  let k = 0;
+  const name = (v: string): string => {
+    if (!v) return v;
+    if (!rename.has(v)) rename.set(v, `t${(k++ * 7919) % 100003}`);
+    return rename.get(v)!;
+  };
+  for (const v of g.valueNames()) name(v);
+  out.nodes = out.nodes.map((n, i) => ({ ...n, name: `n${(i * 31) % 997}`, inputs: n.inputs.map(name), outputs: n.outputs.map(name) }));
+  out.inputs = out.inputs.map((i) => ({ ...i, name: name(i.name) }));
+  out.outputs = out.outputs.map((o) => ({ ...o, name: name(o.name) }));
+  out.initializers = new Map([...g.initializers].map(([n, t]) => [name(n), t]));
+  out.valueInfo = new Map();
+  return { graph: out, rename };
+}
+
+describe('model profile', () => {
+  it('derives the same roles from structure alone: renaming every value and node changes nothing', () => {
+    for (const g of [vggLike(0, 64), resnet({ widths: [8, 16, 32, 64], blocks: 2, size: 128, classes: 20 })]) {
+      const original = new Model(g, engine).profile;
+      const { graph, rename } = scrambled(g);
+      const p = new Model(graph, engine).profile;
+      const map = (v: string | undefined): string | undefined => (v === undefined ? undefined : rename.get(v));
+      expect(p.camLayer).toBe(map(original.camLayer));
+      expect(p.dreamLayer).toBe(map(original.dreamLayer));
+      expect(p.firstConv).toBe(map(original.firstConv));
+      expect(p.styleLayers).toEqual(original.styleLayers.map(map));
+      expect(p.contentLayers).toEqual(original.contentLayers.map(map));
+      expect(p.featureLayers).toEqual(original.featureLayers.map(map));
+      expect(p.inversionLayers).toEqual(original.inversionLayers.map(map));
+    }
+  });
+
+  it('picks block outputs of a ResNet (never a value a shortcut bypasses), the last one before GAP for CAM', () => {
+    const m = new Model(resnet({ widths: [8, 16, 32, 64], blocks: 2, size: 128, classes: 20 }), engine);
+    const p = m.profile;
+    expect(p.head).toBe('gap-dense');
+    expect(p.camLayer).toBe('layer4.1.relu2');
+    expect(p.firstConv).toBe('conv1');
+    // every candidate is a block output, the stem or the max-pool: inside a block the shortcut is live too
+    for (const l of p.layers) expect(l.name).toMatch(/^(relu|maxpool|layer\d\.\d\.relu2)$/);
+    // units of the dream layer see a good part of the image, but not all of it
+    const dream = p.layers.find((l) => l.name === p.dreamLayer)!;
+    expect(dream.reach).toBeGreaterThan(0.3);
+    expect(dream.reach).toBeLessThan(1);
+    expect(p.inversionLayers[p.inversionLayers.length - 1]).toBe(m.output);
+  });
+
+  it('follows the model\'s own metadata roles, and ignores (with a warning) roles naming missing layers', () => {
+    const g = vggLike(0, 64);
+    writeMetadata(g, { profile: { dreamLayer: 'relu2', styleLayers: ['relu1', 'relu9'], unknownRole: 'x' } });
+    const p = new Model(g, engine).profile;
+    expect(p.dreamLayer).toBe('relu2');
+    expect(p.source.dreamLayer).toBe('metadata');
+    expect(p.source.styleLayers).toBe('graph');
+    expect(p.warnings.join(' ')).toMatch(/styleLayers.*relu9/);
+    expect(p.warnings.join(' ')).toMatch(/unknown role "unknownRole"/);
+  });
+
+  it('the built-in CNN keeps its familiar roles through its metadata, not code', () => {
+    const m = loadModel(undefined, engine);
+    expect(m.meta.profile).toBeDefined();
+    expect(m.profile).toMatchObject({ dreamLayer: 'relu3', featureLayers: ['relu3', 'relu4'], sampleGroup: 'fashion-mnist' });
+    expect(m.profile.source.dreamLayer).toBe('metadata');
+  });
+});
+
+describe('layer names as users type them', () => {
+  const sq = loadModel('squeezenet', engine);
+
+  it('accepts value names, node names (with or without the slash), module paths, #k and any case', () => {
+    expect(sq.resolveLayer('/fires.5/Concat_output_0')).toBe('/fires.5/Concat_output_0');
+    expect(sq.resolveLayer('/fires.5/Concat')).toBe('/fires.5/Concat_output_0');
+    expect(sq.resolveLayer('fires.5/Concat')).toBe('/fires.5/Concat_output_0');
+    expect(sq.resolveLayer('fires.5')).toBe('/fires.5/Concat_output_0'); // the module's output
+    expect(sq.resolveLayer('FIRES.5/concat')).toBe('/fires.5/Concat_output_0');
+    const k = sq.layerNumber('/fires.5/Concat_output_0')!;
+    expect(sq.resolveLayer(`#${k}`)).toBe('/fires.5/Concat_output_0');
+    expect(sq.layerLabel('/fires.5/Concat_output_0')).toBe('fires.5');
+  });
+
+  it('suggests the closest names for a typo', () => {
+    try {
+      sq.resolveLayer('fire5');
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConvLensError);
+      expect((e as ConvLensError).hint).toMatch(/Closest layer names: fires\.5/);
+    }
+    expect(() => sq.resolveLayer('#9999')).toThrow(/No layer #9999/);
+  });
+});
+
+describe('built-in models and describing a model', () => {
+  it('resolves built-in names before paths and lists them when neither matches', () => {
+    expect(findBuiltin('SqueezeNet1.1')?.name).toBe('squeezenet');
+    expect(BUILTIN_MODELS.map((m) => m.name)).toEqual(['fashion-cnn', 'squeezenet']);
+    expect(() => loadModel('no-such-model.onnx', engine)).toThrow(ConvLensError);
+    try {
+      loadModel('no-such-model.onnx', engine);
+    } catch (e) {
+      expect((e as ConvLensError).hint).toMatch(/fashion-cnn, squeezenet/);
+    }
+  });
+
+  it('presets and JSON describe preprocessing; wrong fields are named', () => {
+    expect(parsePreprocessing('imagenet', ['N', 3, 224, 224])).toMatchObject({ size: [224, 224], resize: 'crop', crop: 0.875, mean: [0.485, 0.456, 0.406] });
+    expect(parsePreprocessing('imagenet-crop', ['N', 3, 96, 96])).toMatchObject({ size: [96, 96], resize: 'crop', crop: 1 });
+    expect(parsePreprocessing('unit-range', ['N', 1, 28, 28])).toMatchObject({ channels: 'gray', range: [0, 1], mean: [0], std: [1] });
+    expect(parsePreprocessing('{"mean":[0.5,0.5,0.5],"std":[0.5,0.5,0.5]}', ['N', 3, 64, 64])).toMatchObject({ size: [64, 64], mean: [0.5, 0.5, 0.5] });
+    expect(() => parsePreprocessing('imagenet', ['N', 1, 28, 28])).toThrow(/RGB models/);
+    expect(() => parsePreprocessing('{"stdev":[1]}', ['N', 3, 64, 64])).toThrow(/Unknown preprocessing field "stdev"/);
+    expect(() => parsePreprocessing('{"std":[0,1,1]}', ['N', 3, 64, 64])).toThrow(/"std"/);
+    expect(() => parsePreprocessing('imagenet-ish', ['N', 3, 64, 64])).toThrow(/not a preset/);
+  });
+
+  it('labels come from text or JSON and must match the outputs', () => {
+    expect(parseLabels('cat\ndog\n', 'f', 2)).toEqual(['cat', 'dog']);
+    expect(parseLabels('["cat","dog"]', 'f', 2)).toEqual(['cat', 'dog']);
+    expect(() => parseLabels('cat\ndog\n', 'labels.txt', 3)).toThrow(/2 class names; the model has 3 outputs/);
+    expect(() => parseLabels('[1,2]', 'f')).toThrow(/not a list of strings/);
+  });
+
+  it('writes metadata into the file without touching any other byte, replacing keys already there', () => {
+    const bytes = encodeModel(vggLike(1, 32));
+    const once = setModelMetadata(bytes, new Map([[METADATA_KEYS.samples, 'photos'], [METADATA_KEYS.description, 'first']]));
+    const twice = setModelMetadata(once, new Map([[METADATA_KEYS.description, 'second']]));
+    expect(readModelMetadata(twice)).toEqual(new Map([[METADATA_KEYS.samples, 'photos'], [METADATA_KEYS.description, 'second']]));
+    // the original fields are kept byte for byte, in order, ahead of the metadata entries
+    expect(Buffer.from(twice.subarray(0, bytes.length)).equals(Buffer.from(bytes))).toBe(true);
+    const g = decodeModel(twice);
+    expect(g.metadata.get(METADATA_KEYS.description)).toBe('second');
+    expect(g.nodes.length).toBe(decodeModel(bytes).nodes.length);
+    expect(() => setModelMetadata(Uint8Array.from([0x0a, 0xff, 0xff]), new Map())).toThrow(/Cannot read/);
+  });
+
+  it('the shipped SqueezeNet is the original file plus ConvLens metadata', () => {
+    const file = readFileSync(findBuiltin('squeezenet')!.file);
+    const meta = readModelMetadata(file);
+    expect(JSON.parse(meta.get(METADATA_KEYS.labels)!)).toHaveLength(1000);
+    expect(meta.get(METADATA_KEYS.samples)).toBe('photos');
+    expect(meta.get(METADATA_KEYS.provenance)).toMatch(/Apache License 2\.0/);
+  });
+
+  it('a model without metadata says what it assumed and how to describe it', () => {
+    const m = new Model(vggLike(0, 64), engine, 'plain');
+    const text = m.meta.warnings.join('\n');
+    expect(text).toMatch(/no class labels.*--labels FILE.*convlens describe/);
+    expect(text).toMatch(/no preprocessing.*--preprocess.*convlens describe/);
+    m.describe({ labels: Array.from({ length: 10 }, (_, k) => `c${k}`), preprocessing: parsePreprocessing('unit-range', m.input.shape!) });
+    expect(m.meta.warnings).toEqual([]);
+    expect(() => m.describe({ labels: ['a', 'b'] })).toThrow(/2 class names given/);
+  });
+});
+
+describe('class visualizations of many classes', () => {
+  it('run as a sequence of bounded batches, in class order, reporting each batch and progress over all', async () => {
+    const m = new Model(resnet({ widths: [4, 8], blocks: 1, size: 32, classes: 7, seed: 2 }), engine, 'tiny');
+    const batches: number[][] = [];
+    const progress: number[] = [];
+    const r = await classVisualization(m, { classes: [6, 0, 3, 5, 1], batchSize: 2, steps: 2, frames: 2, onBatch: ({ classes }) => void batches.push(classes), onProgress: (p) => progress.push(p.done / p.total) });
+    expect(batches).toEqual([[6, 0], [3, 5], [1]]);
+    expect(r.images.dims).toEqual([5, 3, 32, 32]);
+    expect(r.predictions).toHaveLength(5);
+    expect(progress[progress.length - 1]).toBe(1);
+    expect(progress.every((v, i) => i === 0 || v >= progress[i - 1]!)).toBe(true);
+    expect(parseClassList('0-2,5', m.labels)).toEqual([0, 1, 2, 5]);
+    expect(() => parseClassList('3-1', m.labels)).toThrow(/backwards/);
+    expect(() => parseClassList('9', m.labels)).toThrow(/does not exist/);
+  });
+
+  it('size the batch from the activations an image needs: SqueezeNet at 224 never gets all 1000 classes at once', () => {
+    const sq = loadModel('squeezenet', engine);
+    const n = synthesisBatchSize(sq, [224, 224]);
+    expect(n).toBeGreaterThanOrEqual(1);
+    expect(n).toBeLessThan(64);
+    expect(n * activationsPerImage(sq, [224, 224]) * 16).toBeLessThanOrEqual(CLASS_BATCH_MEMORY);
+    expect(synthesisBatchSize(sq, [112, 112])).toBeGreaterThan(n); // smaller images, bigger batches
+  });
+});
+
+describe('long-job notice', () => {
+  it('says once per phase when the rest will take over a minute, timed after warm-up', () => {
+    let t = 0;
+    const said: string[] = [];
+    const notice = new LongJobNotice((s) => said.push(s), 60, () => t);
+    // 1000 steps, the first two slow (compilation), then 0.1 s each: 100 s in all
+    notice.observe({ done: 1, total: 1000, phase: 'octave 1/4' });
+    t = 20_000;
+    notice.observe({ done: 2, total: 1000, phase: 'octave 1/4' });
+    for (let k = 3; k <= 40; k++) {
+      t += 100;
+      notice.observe({ done: k, total: 1000, phase: 'octave 1/4' });
+    }
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/about 2 min more/);
+    // a fast phase says nothing
+    const quiet = new LongJobNotice((s) => said.push(s), 60, () => t);
+    for (let k = 1; k <= 50; k++) {
+      t += 10;
+      quiet.observe({ done: k, total: 50, phase: 'fast' });
+    }
+    expect(said).toHaveLength(1);
+  });
+});
