@@ -191,14 +191,15 @@ export function cliJob(opts: CommonOptions, label: string, o: { terminate?: bool
 }
 
 /**
- * Says once per phase, early, when the rest of a phase will take more than a minute: the time of
- * a few units after the first two (compilation and warm-up excluded) times the units left.
+ * Says early, once per run of progress (one total), when the rest will take more than a minute:
+ * the time of a few units after the first two (compilation and warm-up excluded) times the
+ * units left. Each phase restarts the timing, so a slow phase is timed on its own pace.
  */
 export class LongJobNotice {
   private phase: string | undefined;
   private total = 0;
   private first: { at: number; done: number } | undefined;
-  private told = new Set<string>();
+  private told = new Set<number>();
 
   constructor(
     private readonly say: (text: string) => void,
@@ -208,9 +209,8 @@ export class LongJobNotice {
 
   observe(p: Progress): void {
     const phase = p.phase ?? '';
-    const key = phase.replace(/\d+/g, '#'); // "octave 2/4" and "octave 3/4" are one phase
-    if (key !== this.phase || p.total !== this.total || !this.first || p.done < this.first.done) {
-      this.phase = key;
+    if (phase !== this.phase || p.total !== this.total || (this.first && p.done < this.first.done)) {
+      this.phase = phase;
       this.total = p.total;
       this.first = undefined;
     }
@@ -220,11 +220,11 @@ export class LongJobNotice {
     }
     const units = p.done - this.first.done;
     const elapsed = (this.now() - this.first.at) / 1000;
-    if (this.told.has(key) || units < 1 || elapsed < 1 || (units < 3 && elapsed < 5)) return;
+    if (this.told.has(p.total) || units < 1 || elapsed < 1 || (units < 3 && elapsed < 5)) return;
     const left = ((p.total - p.done) * elapsed) / units;
     if (left <= this.thresholdSeconds) return;
-    this.told.add(key);
-    this.say(`note: ${phase || 'this job'} will take about ${formatDuration(left)} more (${p.done}/${p.total} done, timed over the last ${units}); Ctrl-C stops it cleanly`);
+    this.told.add(p.total);
+    this.say(`note: about ${formatDuration(left)} to go (${p.done}/${p.total} done${phase ? `, now ${phase}` : ''}); Ctrl-C stops it cleanly`);
   }
 }
 

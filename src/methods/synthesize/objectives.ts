@@ -375,13 +375,13 @@ export function labelled(label: string, o: Objective): Objective {
 // ------------------------------------------------------------------ parsing (CLI, API)
 
 /**
- * Parses objective strings: `class:Bag` / `logit:8`, `prob:8`, `channel:relu3:5`,
- * `neuron:relu3:5[:y:x]`, `layer:relu3` (DeepDream L2), with an optional weight prefix
- * `0.5*channel:relu3:5`; several joined with `+`. A trailing `@k` applies a term to image k only.
+ * Parses objective strings: `class:Bag` / `logit:8`, `prob:8`, `channel:<layer>:5`,
+ * `neuron:<layer>:5[:y:x]`, `layer:<layer>` (DeepDream L2), with an optional weight prefix
+ * `0.5*channel:<layer>:5`; several joined with `+`. A trailing `@k` applies a term to image k only.
  */
 export function parseObjective(spec: string): Objective {
   const terms = spec.split('+').map((s) => s.trim()).filter(Boolean);
-  if (!terms.length) throw new ConvLensError('INVALID_ARGUMENT', 'Empty objective.', 'Examples: class:Bag, channel:relu3:5, layer:relu3, neuron:conv2:7.');
+  if (!terms.length) throw new ConvLensError('INVALID_ARGUMENT', 'Empty objective.', 'Examples: class:7, class:"tabby cat", channel:<layer>:5, layer:<layer>, neuron:<layer>:7 (layers as `convlens summary` lists them).');
   return sum(...terms.map(parseTerm));
 }
 

@@ -56,6 +56,7 @@ export interface StyleOptions extends JobOptions {
   /** per style layer (default: equal) */
   styleLayerWeights?: number[];
   contentLayers?: string[];
+  /** default: 0.03 on a model backbone, 0.1 on the texture network (with a content image) */
   contentWeight?: number;
   styleWeight?: number;
   tvWeight?: number;
@@ -156,7 +157,8 @@ export async function styleTransfer(engine: Engine, o: StyleOptions): Promise<St
   const lsum = lw.reduce((a, b) => a + b, 0);
   const sw = o.styleWeight ?? 1;
   const terms: Objective[] = styleLayers.map((l, i) => weighted((sw * lw[i]!) / lsum, gramMatch(l, grams[i]!, 'style')));
-  const cw = o.contentWeight ?? (content ? 0.1 : 0);
+  // A trained network's deep features hold the content firmly, the random texture network's loosely.
+  const cw = o.contentWeight ?? (content ? (builtin ? 0.1 : 0.03) : 0);
   if (contentSized && cw > 0) {
     const feats = await extractFeatures(backbone, contentSized, contentLayers.map((layer) => ({ layer })));
     contentLayers.forEach((l, i) => terms.push(weighted(cw / contentLayers.length, featureMatch(l, feats[i]!, 'content'))));

@@ -70,7 +70,7 @@ export function define(command: Command): void {
         const octaveTiles = r.octaves.map((o) => show(up({ data: o.data as Float32Array, dims: o.dims })));
         out.write(
           'figure.png',
-          await gridFigure({ columns: ['input', ...r.octaves.map((o, k) => `octave ${k + 1}\n${o.dims[3]}×${o.dims[2]}`)], rows: [{ lines: [], cells: [show(tensorImage(x)), ...octaveTiles] }], notes: [`layer ${r.params['layer']}, ${opts.steps} steps per octave, step ${(opts.stepSize * 255).toFixed(1)}/255, jitter ${opts.jitter}px`] }),
+          await gridFigure({ columns: ['input', ...r.octaves.map((o, k) => `octave ${k + 1}\n${o.dims[3]}×${o.dims[2]}`)], rows: [{ lines: [], cells: [show(tensorImage(x)), ...octaveTiles] }], notes: [`layer ${model.layerLabel(r.params['layer'] as string)}, ${opts.steps} steps per octave, step ${(opts.stepSize * 255).toFixed(1)}/255, jitter ${opts.jitter}px`] }),
         );
         const gifFrames = r.frames.map((f) => show(up({ data: f.frame.image, dims: [1, 3, f.height, f.width] })));
         out.write('optimization.gif', encodeGif(gifFrames, 250, 1500));

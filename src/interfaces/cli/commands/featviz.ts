@@ -182,7 +182,7 @@ Examples:
         }
         job.done();
         const files = await writeFeatviz(out, result, labels, opts.tile, Array.isArray(extra['classes']) ? (extra['classes'] as number[]).map((k) => `image-${k + 1}.png`) : undefined);
-        const summary = { command: 'featviz', model: modelInfo(model, opts), objective: result.objective, params: result.params, ...extra, images: labels.map((l, k) => ({ label: l, file: files.images[k], prediction: result.predictions[k] })), objectiveHistory: result.history.filter((_, i) => i % 8 === 0 || i === result.history.length - 1).map((h) => ({ step: h.step, value: h.value })), files };
+        const summary = { command: 'featviz', model: modelInfo(model, opts), objective: result.objective, params: result.params, ...extra, images: labels.map((l, k) => ({ label: l, file: files.images[k], prediction: briefPrediction(result.predictions[k]) })), objectiveHistory: result.history.filter((_, i) => i % 8 === 0 || i === result.history.length - 1).map((h) => ({ step: h.step, value: h.value })), files };
         const text = summaryJson(summary);
         out.write('summary.json', text);
         if (opts.json) process.stdout.write(text);
@@ -192,6 +192,12 @@ Examples:
         await engine.dispose();
       }
     });
+}
+
+/** A prediction for the summary: every logit only for small models (1000 per image would swamp the file). */
+function briefPrediction(p: FeatvizResult['predictions'][number] | undefined): unknown {
+  if (!p) return null;
+  return p.logits.length <= 20 ? p : { index: p.index, label: p.label, probability: p.probability, logit: p.logits[p.index] };
 }
 
 export function parseSize(s: string): [number, number] {
@@ -219,7 +225,8 @@ async function writeFeatviz(out: OutputFiles, r: FeatvizResult, labels: string[]
     }
   }
   const n = Math.min(total, GRID_LIMIT);
-  const perRow = Math.min(n, 10);
+  // rows of about 1200 px: ten 112-px tiles, five 224-px ones
+  const perRow = Math.min(n, 10, Math.max(1, Math.floor(1200 / displaySize(toRaw(data, r.images.dims, 0), tile).width)));
   const rows = [];
   for (let s = 0; s < n; s += perRow) {
     rows.push({

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
+import { findBuiltin } from '../../../models/builtins.js';
 import { createStudio } from '../../server/app.js';
 import { isLoopbackHost } from '../../server/access.js';
 import { createEngine, portNumber, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
@@ -10,7 +11,7 @@ const SHUTDOWN_MS = 3000;
 
 export function define(command: Command): void {
   command
-    .option('-m, --model <file>', 'also open this ONNX model (the built-in one is always there)')
+    .option('-m, --model <file>', 'also open this ONNX model (the built-in models are always there)')
     .option('-p, --port <port>', 'port (0 picks a free one)', portNumber, 7860)
     .option('--host <host>', 'interface to listen on (loopback by default; any other needs the access token the studio prints)', '127.0.0.1')
     .option('--data <dir>', 'a folder the studio may read datasets and models from (repeatable; samples/, data/ and out/uploads always)', (v: string, all: string[]) => [...all, v], [] as string[])
@@ -23,7 +24,7 @@ export function define(command: Command): void {
         engine,
         host: opts.host,
         dataRoots: opts.data,
-        ...(opts.model ? { modelPath: opts.model } : {}),
+        ...(opts.model && !findBuiltin(opts.model) ? { modelPath: opts.model } : {}), // built-ins are always listed
         ...(opts.workers ? { jobWorkers: opts.workers } : {}),
         ...(opts.memory ? { workerMemoryBytes: Math.round(opts.memory * 2 ** 30) } : {}),
       });

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import { writeFileAtomic } from '../../../io/files.js';
-import { loadModelFile } from '../../../models/load.js';
+import { loadModel } from '../../../models/load.js';
 import { trainStyleNet } from '../../../methods/synthesize/fast-style.js';
 import { encodeStyleNet } from '../../../methods/synthesize/stylize.js';
 import { parseNamedImage, readImageTensor, summaryJson } from '../../../methods/synthesize/io.js';
@@ -36,11 +36,11 @@ interface StyleTrainCli extends CommonOptions {
 
 export function define(command: Command): void {
   command
-    .addHelpText('after', '\nExample:\n  convlens style-train --style gravel=samples/textures/gravel.png --style coffee=samples/photos/coffee.png \\\n    --content samples/photos/astronaut.png,samples/photos/rocket.jpg --steps 1500 --out style.onnx\n\nThe loss network is the built-in random texture backbone unless --model names another (then give --style-layers).')
+    .addHelpText('after', '\nExample:\n  convlens style-train --style gravel=samples/textures/gravel.png --style coffee=samples/photos/coffee.png \\\n    --content samples/photos/astronaut.png,samples/photos/rocket.jpg --steps 1500 --out style.onnx\n\nThe loss network is the built-in random texture backbone unless --model names another (e.g. --model squeezenet; its profile gives the style and content layers).')
     .requiredOption('--style <name=file>', 'a style image (repeat or comma-separate for several; name= optional)', commaList)
     .requiredOption('--content <files>', 'content photographs to draw training crops from (comma-separated or repeated)', commaList)
     .option('-o, --out <file>', 'the trained network (.onnx)', defaultOut('style-train', 'style-net.onnx'))
-    .option('-m, --model <file>', 'loss network (default: the built-in texture backbone)')
+    .option('-m, --model <file|name>', 'loss network: an ONNX file or a built-in name such as squeezenet (default: the built-in random texture backbone)')
     .option('--size <px>', 'training crop size', positiveInt, 128)
     .option('--batch <n>', 'crops per step', positiveInt, 2)
     .option('--steps <n>', 'training steps', positiveInt, 1500)
@@ -69,7 +69,7 @@ export function define(command: Command): void {
           return { name: p.name, image: await readImageTensor(p.path, 3, { maxSide: 512 }) };
         }));
         const content = await Promise.all(opts.content.map((c) => readImageTensor(c, 3, { maxSide: 512 })));
-        const backbone = opts.model ? loadModelFile(opts.model, engine) : undefined;
+        const backbone = opts.model ? loadModel(opts.model, engine) : undefined;
         if (opts.resume && !existsSync(opts.resume)) throw new ConvLensError('INPUT_UNREADABLE', `No checkpoint "${opts.resume}".`);
         const t0 = performance.now();
         const r = await trainStyleNet(engine, {

@@ -58,7 +58,7 @@ export function define(command: Command): void {
     .option('--style-layers <names>', 'layers whose Gram matrices are matched (comma-separated; default: the model profile\'s style layers)')
     .option('--content-layers <names>', 'layers whose features are matched to the content (default: the model profile\'s content layer)')
     .option('--style-weight <w>', 'style weight', nonNegative, 1)
-    .option('--content-weight <w>', 'content weight (default 0.1 with a content image)', nonNegative)
+    .option('--content-weight <w>', 'content weight (default with a content image: 0.03 on a model, 0.1 on the texture network)', nonNegative)
     .option('--tv-weight <w>', 'total-variation weight (default 0.5)', nonNegative)
     .option('--keep-colors', 'keep the content image\'s colours (luminance transfer, Gatys et al. 2016)')
     .option('--optimizer <name>', 'lbfgs or adam', 'lbfgs')

@@ -6,7 +6,8 @@ import type { Graph } from '../../../engine/graph/ir.js';
 import { encodeModel } from '../../../engine/onnx/codec.js';
 import { writeFileAtomic } from '../../../io/files.js';
 import { writeMetadata } from '../../../models/metadata.js';
-import { loadModelFile } from '../../../models/load.js';
+import { findBuiltin } from '../../../models/builtins.js';
+import { loadModel } from '../../../models/load.js';
 import { courseCnn, FASHION_MNIST_LABELS } from '../../../models/zoo/index.js';
 import { classifierRunFromCheckpoint, trainClassifier, type ClassifierConfig, type ClassifierRunInfo } from '../../../training/classification.js';
 import { optimizerConfig } from '../../../training/optimizers.js';
@@ -48,7 +49,7 @@ const ARCHITECTURES: Record<string, { build: (seed: number) => Graph; descriptio
 export function define(command: Command): void {
   command
     .option('--arch <name>', `architecture to train from scratch: ${Object.keys(ARCHITECTURES).join(', ')}`, 'course')
-    .option('-m, --model <file>', 'train this ONNX model instead (any model defined with the builder API and saved as ONNX; its weights are the starting point)')
+    .option('-m, --model <file|name>', 'train this ONNX model (or built-in, e.g. fashion-cnn) instead (any model defined with the builder API and saved as ONNX; its weights are the starting point)')
     .option('-d, --data <dir>', 'folder with the Fashion-MNIST IDX files (default: /usr/share/datasets/fashion-mnist)')
     .option('-o, --out <file>', 'trained model to write', defaultOut('train', 'model.onnx'))
     .option('--epochs <n>', 'epochs', positiveInt, 20)
@@ -111,8 +112,8 @@ function describeArchitecture(opts: TrainOptions): string {
 function newRun(opts: TrainOptions, provenance: Record<string, unknown>): ClassifierRunInfo {
   let model: Graph;
   if (opts.model) {
-    if (!existsSync(opts.model)) throw new ConvLensError('INPUT_UNREADABLE', `Cannot read model file "${opts.model}": no such file.`, 'Pass an .onnx file, or leave out --model to train --arch course from scratch.');
-    model = loadModelFile(opts.model, createEngine({})).graph;
+    if (!findBuiltin(opts.model) && !existsSync(opts.model)) throw new ConvLensError('INPUT_UNREADABLE', `Cannot read model file "${opts.model}": no such file.`, 'Pass an .onnx file or a built-in name (fashion-cnn: fine-tune the built-in CNN), or leave out --model to train --arch course from scratch.');
+    model = loadModel(opts.model, createEngine({})).graph;
     provenance = { ...provenance, description: `${model.name} (from ${opts.model})` };
   } else {
     const arch = ARCHITECTURES[opts.arch];
