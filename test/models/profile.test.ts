@@ -220,7 +220,7 @@ describe('long-job notice', () => {
       notice.observe({ done: k, total: 1000, phase: 'octave 1/4' });
     }
     expect(said).toHaveLength(1);
-    expect(said[0]).toMatch(/about 2 min more/);
+    expect(said[0]).toMatch(/about 2 min to go/);
     // a fast phase says nothing
     const quiet = new LongJobNotice((s) => said.push(s), 60, () => t);
     for (let k = 1; k <= 50; k++) {
