@@ -126,18 +126,13 @@ export function setModelMetadata(bytes: Uint8Array, set: ReadonlyMap<string, str
     throw new ConvLensError('MODEL_UNREADABLE', `Cannot read ${source} as an ONNX model: ${(e as Error).message}.`, 'The file is truncated or is not an ONNX protobuf; re-export or re-download it.', { cause: e });
   }
   for (const [key, value] of set) {
-    const k = lengthDelimited(1, utf8.encode(key));
-    const v = lengthDelimited(2, utf8.encode(value));
-    const entry = new Uint8Array(k.length + v.length);
-    entry.set(k, 0);
-    entry.set(v, k.length);
-    parts.push(lengthDelimited(METADATA_FIELD, entry));
+    parts.push(lengthDelimited(METADATA_FIELD, concatBytes([lengthDelimited(1, utf8.encode(key)), lengthDelimited(2, utf8.encode(value))])));
   }
+  return concatBytes(parts);
+}
+
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
+  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
   return out;
 }

@@ -74,7 +74,9 @@ afterAll(async () => {
 const profileOf = (c: Case): ModelProfile => loadModel(c.model, engine).profile;
 const json = (path: string): Record<string, unknown> => JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
 
-// Cases run concurrently: most of each command's time is process start-up and model loading.
+// Cases run concurrently: most of each command's time is process start-up, model loading and
+// compiling. A test runs several commands, so on a loaded machine it gets more than the default time.
+const SLOW = 600_000;
 describe.concurrent.each(cases)('every command with its defaults on $name', (c) => {
   const m = c.model ? ['--model', c.model] : [];
   const out = (cmd: string): string => join(tmp, `${c.name.replace(/\W+/g, '_')}-${cmd}`);
@@ -101,7 +103,7 @@ describe.concurrent.each(cases)('every command with its defaults on $name', (c) 
     const again = await convlens('predict', photo, '--model', join(out('described'), 'm.onnx'), '-k', '1', '--json');
     expect(again.code, again.stderr).toBe(0);
     expect((JSON.parse(again.stdout) as { top: { label: string }[] }[])[0]!.top[0]!.label).toMatch(/^thing \d+$/);
-  });
+  }, SLOW);
 
   it('explain: CAM-type layers from the profile; CAM skipped with the reason where there is no GAP + dense head', async () => {
     const p = profileOf(c);
@@ -111,7 +113,7 @@ describe.concurrent.each(cases)('every command with its defaults on $name', (c) 
     expect(summary.methods.find((x) => x.method === 'gradcam')!.layer!.name).toBe(p.camLayer);
     if (p.head === 'gap-dense') expect(summary.methods.map((x) => x.method)).toContain('cam');
     else expect(summary.skipped!.map((x) => x.method)).toEqual(['cam']);
-  });
+  }, SLOW);
 
   it('featviz, adversarial, invert, dream, style (a few steps each)', async () => {
     const p = profileOf(c);
@@ -133,7 +135,7 @@ describe.concurrent.each(cases)('every command with its defaults on $name', (c) 
     expect(st.code, st.stderr).toBe(0);
     const model = json(join(out('style'), 'summary.json'))['model'] as { name: string };
     expect(model.name).toBe(c.model ? loadModel(c.model, engine).name : 'squeezenet');
-  });
+  }, SLOW);
 
   it('index, patches, neighbors, embed on a small image folder', async () => {
     const p = profileOf(c);
@@ -153,5 +155,5 @@ describe.concurrent.each(cases)('every command with its defaults on $name', (c) 
     expect(nb.code, nb.stderr).toBe(0);
     const em = await convlens('embed', '--store', store, ...m, '--method', 'pca', '--grid', '0', '-o', out('embed'), '-q');
     expect(em.code, em.stderr).toBe(0);
-  });
+  }, SLOW);
 });

@@ -368,8 +368,8 @@ describe('uploads are capped, evicted least recently used, and deletable', () =>
       models.push(r.json().id);
     }
     const listed = (await capped.app.inject({ method: 'GET', url: '/api/models' })).json().models.map((m: { id: string }) => m.id);
-    expect(listed).toEqual(['builtin', models[1], models[2]]);
-    expect((await capped.app.inject({ method: 'DELETE', url: '/api/models/builtin', headers: sameOrigin })).statusCode).toBe(403);
+    expect(listed).toEqual(['builtin', 'squeezenet', models[1], models[2]]);
+    for (const builtin of ['builtin', 'squeezenet']) expect((await capped.app.inject({ method: 'DELETE', url: `/api/models/${builtin}`, headers: sameOrigin })).statusCode).toBe(403);
     expect((await capped.app.inject({ method: 'DELETE', url: `/api/models/${models[1]}`, headers: sameOrigin })).statusCode).toBe(200);
     expect((await capped.app.inject({ method: 'GET', url: `/api/models/${models[1]}` })).statusCode).toBe(404);
     expect((await capped.app.inject({ method: 'DELETE', url: `/api/models/${models[2]}`, headers: { origin: 'http://evil.example' } })).statusCode).toBe(403);
