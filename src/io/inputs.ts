@@ -39,6 +39,11 @@ export async function loadInputs(paths: readonly string[], model: Model): Promis
         throw new ConvLensError('SHAPE_MISMATCH', `"${path}" has shape (${t.dims.join(', ')}); model "${model.name}" takes (N, ${want.join(', ')}) or (${want.join(', ')}).`, 'Preprocess it to the model input size, or pass the image file instead.');
       }
       const data = t.data as Float32Array;
+      let nonFinite = 0;
+      for (const v of data) if (!Number.isFinite(v)) nonFinite++;
+      if (nonFinite) {
+        throw new ConvLensError('INPUT_UNREADABLE', `"${path}" holds ${nonFinite} NaN or infinite value${nonFinite > 1 ? 's' : ''} (of ${data.length}).`, 'Check how the array was made; preprocessed inputs must be finite numbers.');
+      }
       for (let k = 0; k < dims[0]!; k++) {
         const one = data.slice(k * per, (k + 1) * per);
         parts.push(one);

@@ -34,9 +34,25 @@ export function topK(model: Model, logits: Tensor, k: number): Prediction[] {
   return preds;
 }
 
-/** Runs the model on a batch and returns logits and top-k predictions. */
-export async function predict(model: Model, batch: Tensor, k = 5): Promise<{ logits: Tensor; predictions: Prediction[] }> {
+/** Runs the model on a batch and returns logits, top-k predictions and the samples whose logits are not all finite. */
+export async function predict(model: Model, batch: Tensor, k = 5): Promise<{ logits: Tensor; predictions: Prediction[]; nonFinite: number[] }> {
   const out = await model.run(batch);
   const logits = out[model.output]!;
-  return { logits, predictions: topK(model, logits, k) };
+  return { logits, predictions: topK(model, logits, k), nonFinite: nonFiniteRows(logits) };
+}
+
+/** Indices of the samples of a [N, ...] tensor with a NaN or infinite value. */
+export function nonFiniteRows(t: Tensor): number[] {
+  const n = t.dims[0] ?? 1;
+  const per = t.data.length / n;
+  const rows: number[] = [];
+  for (let s = 0; s < n; s++) {
+    for (let i = s * per; i < (s + 1) * per; i++) {
+      if (!Number.isFinite(t.data[i] as number)) {
+        rows.push(s);
+        break;
+      }
+    }
+  }
+  return rows;
 }

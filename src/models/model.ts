@@ -66,6 +66,13 @@ export class Model {
     const outShape = this.facts(this.output).shape;
     const classes = outShape && typeof outShape[outShape.length - 1] === 'number' ? (outShape[outShape.length - 1] as number) : undefined;
     this.meta = readMetadata(this.graph, this.input, classes);
+    const broken = nonFiniteParameters(this.graph);
+    if (broken.length) {
+      const shown = broken.slice(0, 3).map((b) => `"${b.name}" (${b.count} of ${b.size})`).join(', ');
+      this.meta.warnings.push(
+        `${broken.length} parameter tensor${broken.length > 1 ? 's hold' : ' holds'} NaN or infinite values: ${shown}${broken.length > 3 ? ', ...' : ''}; the model's outputs will be NaN (a diverged training run or a damaged file)`,
+      );
+    }
   }
 
   /** Builds a Model from a decoded ONNX graph (any supported opset). */
@@ -341,4 +348,16 @@ function preSoftmaxOutput(graph: Graph): string {
   const producer = graph.nodes.find((n) => n.outputs.includes(out));
   if (producer && (producer.op === 'Softmax' || producer.op === 'LogSoftmax') && findOp(producer.op)) return producer.inputs[0]!;
   return out;
+}
+
+/** Float parameters that hold NaN or infinite values, with how many. */
+function nonFiniteParameters(graph: Graph): { name: string; count: number; size: number }[] {
+  const found: { name: string; count: number; size: number }[] = [];
+  for (const [name, t] of graph.initializers) {
+    if (t.dtype !== 'float32' && t.dtype !== 'float64') continue;
+    let count = 0;
+    for (const v of t.data as Float32Array | Float64Array) if (!Number.isFinite(v)) count++;
+    if (count) found.push({ name, count, size: t.data.length });
+  }
+  return found;
 }

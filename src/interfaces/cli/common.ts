@@ -1,4 +1,5 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { availableParallelism } from 'node:os';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { Engine } from '../../engine/runtime/engine.js';
 import { nodeBackend } from '../../engine/runtime/node.js';
@@ -49,6 +50,40 @@ export const portNumber = (v: string): number => {
   return n;
 };
 
+/**
+ * An integer option from `lo` to `hi`. Every count, size and step option has such a range, so an
+ * absurd value (a 30000-pixel image, 10000 threads) is refused at once instead of running for
+ * minutes or exhausting memory.
+ */
+export const intIn =
+  (lo: number, hi: number) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < lo || n > hi) throw new InvalidArgumentError(`expected an integer from ${lo} to ${hi}`);
+    return n;
+  };
+
+/** ONNX Runtime intra-op threads: more than a few per core only adds contention. */
+export const MAX_THREADS = Math.max(16, 4 * availableParallelism());
+export const threadCount = intIn(1, MAX_THREADS);
+
+/** Largest image side the synthesis commands make (a 2048x2048 image already needs GBs of activations on an ImageNet model). */
+export const MAX_SIDE = 2048;
+
+/** `--size 224` or `--size 128x160` (height x width), each side from 8 to MAX_SIDE. */
+export const imageSize = (v: string): [number, number] => {
+  const m = /^(\d+)(?:x(\d+))?$/i.exec(v.trim());
+  const hw: [number, number] | undefined = m ? [Number(m[1]), Number(m[2] ?? m[1])] : undefined;
+  if (!hw || hw.some((d) => d < 8 || d > MAX_SIDE)) throw new InvalidArgumentError(`expected N or HxW with sides from 8 to ${MAX_SIDE}, e.g. 224 or 128x160`);
+  return hw;
+};
+
+/** An option that takes one of a few names; anything else is refused with the list. */
+export const choiceOption = (flags: string, description: string, choices: readonly string[], defaultValue?: string): Option => {
+  const o = new Option(flags, description).choices(choices);
+  return defaultValue === undefined ? o : o.default(defaultValue);
+};
+
 /** A probability that must leave something over, e.g. a validation split or a label-dropping rate. */
 export const fraction = (v: string): number => {
   const n = Number(v);
@@ -84,7 +119,7 @@ export function withModelOptions(c: Command, modelHelp = MODEL_OPTION_HELP): Com
 /** Adds the options every command shares. */
 export function withCommon(c: Command): Command {
   return withModelOptions(c)
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
+    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS})`, threadCount)
     .option('-q, --quiet', 'no warnings or progress bars');
 }
 

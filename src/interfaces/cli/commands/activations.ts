@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { writeFileAtomic } from '../../../io/files.js';
 import { loadInputs } from '../../../io/inputs.js';
 import { encodeNpy } from '../../../io/npy.js';
-import { openModel, withCommon, type CommonOptions } from '../common.js';
+import { type CommonOptions, openModel, withCommon } from '../common.js';
 import { defaultOut } from '../output.js';
 
 export function define(command: Command): void {

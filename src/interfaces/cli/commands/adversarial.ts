@@ -8,7 +8,7 @@ import { modelInputSize } from '../../../methods/synthesize/graph.js';
 import { readModelImage, stack, summaryJson } from '../../../methods/synthesize/io.js';
 import { displaySize, perturbationImage, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
-import { cliJob, modelInfo, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+import { cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface AdvCli extends CommonOptions {
@@ -44,7 +44,7 @@ export function define(command: Command): void {
     .option('--norm <n>', 'linf or l2', 'linf')
     .option('--epsilon <e>', 'budget (max |delta| for linf, |delta|_2 for l2), e.g. 8/255', '8/255')
     .option('--step-size <a>', 'PGD step (default 2.5 * epsilon / steps)', positiveNumber)
-    .option('--steps <n>', 'PGD steps', positiveInt, 40)
+    .option('--steps <n>', 'PGD steps (1-10000)', intIn(1, 10_000), 40)
     .option('-t, --target <class>', 'targeted attack towards this class (index or label)')
     .option('--random-start', 'PGD: start from a random point of the ball')
     .option('--seed <n>', 'seed of the random start', nonNegativeInt, 0)

@@ -9,7 +9,7 @@ import { readModelMetadata, setModelMetadata } from '../../../models/describe.js
 import { METADATA_KEYS, metadataEntries, type ModelMetadata } from '../../../models/metadata.js';
 import { Model } from '../../../models/model.js';
 import { describeProfile, ROLE_NAMES } from '../../../models/profile.js';
-import { applyDescription, createEngine, withModelOptions, type CommonOptions } from '../common.js';
+import { applyDescription, type CommonOptions, createEngine, withModelOptions } from '../common.js';
 import { defaultOut } from '../output.js';
 
 interface DescribeCli extends CommonOptions {

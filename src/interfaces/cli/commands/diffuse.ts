@@ -24,7 +24,7 @@ import { optimizerConfig } from '../../../training/optimizers.js';
 import { describeSchedule, parseSchedule } from '../../../training/schedules.js';
 import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
 import { prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
-import { cliJob, createEngine, fraction, intList, nonNegative, nonNegativeInt, numberList, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
+import { cliJob, type CommonOptions, createEngine, fraction, intIn, intList, MAX_THREADS, nonNegative, nonNegativeInt, numberList, positiveInt, positiveNumber, threadCount } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 
@@ -68,7 +68,7 @@ function registerTrain(diffuse: Command): void {
     .option('-d, --data <dir>', 'folder with the Fashion-MNIST IDX files (default: /usr/share/datasets/fashion-mnist)')
     .option('-o, --out <file>', 'denoiser to write', defaultOut('diffuse', 'denoiser.onnx'))
     .option('--epochs <n>', 'epochs', positiveInt, 4)
-    .option('--batch <n>', 'batch size', positiveInt, 128)
+    .option('--batch <n>', 'batch size (1-4096)', intIn(1, 4096), 128)
     .option('--lr <rate>', 'base learning rate (Adam)', positiveNumber, 0.0015)
     .option('--lr-schedule <s>', 'learning-rate schedule: constant, cosine[:min], step:EVERY:GAMMA, exp:GAMMA', 'cosine:0.05')
     .option('--warmup <steps>', 'linear learning-rate warmup steps', nonNegativeInt, 200)
@@ -88,7 +88,7 @@ function registerTrain(diffuse: Command): void {
     .option('--no-checkpoint', 'do not write checkpoints')
     .option('--checkpoint-every <steps>', 'also checkpoint every this many steps (besides every epoch and on Ctrl-C)', positiveInt, 200)
     .option('--resume <checkpoint>', 'continue an interrupted run from its checkpoint (settings come from the checkpoint; --epochs can extend it)')
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
+    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS})`, threadCount)
     .option('-q, --quiet', 'no progress bar or epoch lines')
     .action(async (opts: TrainOptions, cmd: Command) => {
       const prepared = prepareTrainingRun(opts, cmd, { fresh: (provenance) => newRun(opts, provenance), fromCheckpoint: denoiserRunFromCheckpoint }, 'class-conditional U-Net');
@@ -180,7 +180,7 @@ function registerNoise(diffuse: Command): void {
     .option('-o, --out <file>', 'figure to write', defaultOut('diffuse', 'noise.png'))
     .option('--timesteps <list>', 'timesteps to show (0-based, < T)', intList, [0, 50, 100, 200, 300, 500, 700, 999])
     .option('--schedule <list>', 'noise schedules, one row each: linear, cosine', 'linear,cosine')
-    .option('--steps <T>', 'training timesteps T of the schedules', positiveInt, 1000)
+    .option('--steps <T>', 'training timesteps T of the schedules (1-10000)', intIn(1, 10_000), 1000)
     .option('--seed <n>', 'seed of the noise (the same noise in every tile)', nonNegativeInt, 0)
     .option('-q, --quiet', 'no messages')
     .action(async (image: string | undefined, opts: NoiseOptions) => {
@@ -241,7 +241,7 @@ function registerSample(diffuse: Command): void {
     .option('-m, --model <file>', 'denoiser ONNX file written by `convlens diffuse train` (default: the built-in Fashion-MNIST U-Net)')
     .option('--pipeline <dir>', 'a Stable-Diffusion-style ONNX pipeline folder (text_encoder/, unet/, vae_decoder/, tokenizer/; see README)')
     .option('-n, --negative-prompt <text>', 'negative prompt: replaces the unconditional branch of guidance (needs --guidance > 1)')
-    .option('--steps <n>', 'num_inference_steps', positiveInt, 50)
+    .option('--steps <n>', 'num_inference_steps (1-1000)', intIn(1, 1000), 50)
     .option('-g, --guidance <scale>', 'guidance_scale (1 = the conditional model alone, no guidance; default 3 for the Fashion-MNIST denoiser, 7.5 for pipelines)', nonNegative)
     .option('--sampler <kind>', `sampler: ${SAMPLERS.join(', ')}`, samplerKind, 'ddim')
     .option('--eta <eta>', 'DDIM eta (0 = deterministic; default 0 for ddim)', nonNegative)
@@ -255,7 +255,7 @@ function registerSample(diffuse: Command): void {
     .option('--classify', 'class-conditional: caption each sample with the built-in classifier\'s prediction')
     .option('--no-gif', 'do not write the GIF')
     .option('-o, --out <dir>', 'output folder', defaultOut('diffuse', 'sample'))
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
+    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS})`, threadCount)
     .option('-q, --quiet', 'no progress bar or messages')
     .action(async (prompts: string[], opts: SampleOptions) => {
       const { engine, gen } = openGenerator(opts);
@@ -385,13 +385,13 @@ function registerEvaluate(diffuse: Command): void {
     .option('-m, --model <file>', 'denoiser ONNX file (default: the built-in Fashion-MNIST U-Net)')
     .option('--per-class <n>', 'samples per class and guidance scale', positiveInt, 100)
     .option('-g, --guidance <list>', 'guidance scales to compare', numberList, [1, 2, 3, 5])
-    .option('--steps <n>', 'num_inference_steps', positiveInt, 50)
+    .option('--steps <n>', 'num_inference_steps (1-1000)', intIn(1, 1000), 50)
     .option('--sampler <kind>', `sampler: ${SAMPLERS.join(', ')}`, samplerKind, 'ddim')
     .option('--eta <eta>', 'DDIM eta', nonNegative, 0)
     .option('--seed <n>', 'seed', nonNegativeInt, 0)
     .option('-o, --out <file>', 'chart of accuracy per class vs guidance scale (PNG)')
     .option('--json', 'print the results as JSON')
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
+    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS})`, threadCount)
     .option('-q, --quiet', 'no progress bar')
     .action(async (opts: EvaluateOptions) => {
       const engine = createEngine(opts);

@@ -5,7 +5,7 @@ import { readImageTensor, summaryJson } from '../../../methods/synthesize/io.js'
 import { encodeGif, tensorImage, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage } from '../../../render/heatmap.js';
-import { cliJob, modelInfo, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+import { cliJob, type CommonOptions, intIn, MAX_SIDE, modelInfo, nonNegativeInt, openModel, positiveNumber, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface DreamCli extends CommonOptions {
@@ -31,13 +31,13 @@ export function define(command: Command): void {
     .argument('<image>', 'the photograph to dream on')
     .option('-l, --layer <name>', 'layer whose mean squared activation is maximized (default: the model profile\'s dream layer)')
     .option('--objective <spec>', 'another objective instead (channel:<layer>:<c>, neuron:..., sums)')
-    .option('--octaves <n>', 'octaves', positiveInt, 4)
+    .option('--octaves <n>', 'octaves (1-12)', intIn(1, 12), 4)
     .option('--octave-scale <f>', 'size ratio between octaves', positiveNumber, 1.4)
-    .option('--steps <n>', 'gradient steps per octave', positiveInt, 10)
+    .option('--steps <n>', 'gradient steps per octave (1-10000)', intIn(1, 10_000), 10)
     .option('--step-size <s>', 'step in pixel units (0-1) after L1 normalization', positiveNumber, 1.5 / 255)
     .option('--jitter <px>', 'random roll each step, up to this many pixels', nonNegativeInt, 32)
     .option('--guide <image>', 'guide image: dream towards its features at the layer')
-    .option('--max-side <px>', 'longer side the image is resized to', positiveInt, 384)
+    .option('--max-side <px>', `longer side the image is resized to (16-${MAX_SIDE})`, intIn(16, MAX_SIDE), 384)
     .option('--seed <n>', 'seed of the jitter', nonNegativeInt, 0)
     .option('-o, --out <dir>', 'output folder', defaultOut('dream'))
     .option('--json', 'print the summary JSON')

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import { writeFileAtomic } from '../../../io/files.js';
 import type { RawImage } from '../../../io/image.js';
-import { cliJob, createEngine, nonNegativeInt, positiveInt, positiveNumber, type CommonOptions, warner, withCommon, applyDescription, defaultStoreLayer } from '../common.js';
+import { applyDescription, cliJob, type CommonOptions, createEngine, defaultStoreLayer, nonNegativeInt, positiveInt, positiveNumber, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE, defaultOut } from '../output.js';
 
 interface EmbedOptions extends CommonOptions {

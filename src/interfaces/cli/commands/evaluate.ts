@@ -5,7 +5,7 @@ import { ConvLensError } from '../../../engine/errors.js';
 import { writeFileAtomic } from '../../../io/files.js';
 import { evaluateClassifier } from '../../../training/classification.js';
 import { confusionMatrixPng } from '../../../training/confusion.js';
-import { cliJob, openModel, positiveInt, withCommon, type CommonOptions } from '../common.js';
+import { cliJob, type CommonOptions, intIn, openModel, withCommon } from '../common.js';
 import { defaultOut } from '../output.js';
 
 interface EvaluateOptions extends CommonOptions {
@@ -24,7 +24,7 @@ export function define(command: Command): void {
     .option('-o, --out <file>', 'confusion-matrix PNG to write', defaultOut('evaluate', 'confusion-matrix.png'))
     .option('--no-image', 'do not write the confusion-matrix image')
     .option('--json', 'print the results as JSON')
-    .option('--batch <n>', 'images per forward run', positiveInt, 256)
+    .option('--batch <n>', 'images per forward run (1-4096)', intIn(1, 4096), 256)
     .action(async (opts: EvaluateOptions) => {
       if (opts.split !== 'test' && opts.split !== 'train') throw new ConvLensError('INVALID_ARGUMENT', `Unknown split "${opts.split}".`, 'Use --split test or --split train.');
       const ds = loadFashionMnist(opts.split as Split, opts.data);

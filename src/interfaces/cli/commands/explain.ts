@@ -15,7 +15,7 @@ import { displayStyle, renderAttribution, type DisplayOptions, type View } from 
 import { colormap } from '../../../render/colormap.js';
 import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanityGrid } from '../../../render/figures.js';
 import { describeRange, parseRange } from '../../../render/range.js';
-import { cliJob, modelInfo, nonNegativeInt, openModel, positiveInt, withCommon, type CommonOptions } from '../common.js';
+import { cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, openModel, positiveInt, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface ExplainCliOptions extends CommonOptions {
@@ -96,18 +96,18 @@ export function define(command: Command): void {
     .option('-o, --out <dir>', 'output folder', defaultOut('explain'))
     .option('--npy', 'also write each method\'s raw result as <method>.npy (before normalization or upsampling)')
     .option('--json', 'print the run summary JSON to stdout')
-    .option('--batch-size <n>', 'samples per engine run for batched methods', positiveInt)
+    .option('--batch-size <n>', 'samples per engine run for batched methods (1-4096)', intIn(1, 4096))
     .option('--view <view>', 'auto (CAMs overlaid, others as heatmaps), heatmap or overlay', 'auto')
     .option('--opacity <a>', 'heatmap opacity in overlays (default 0.5 for CAMs, 0.7 for pixel maps)', fraction)
     .option('--colormap <name>', 'colormap for unsigned maps (inferno, viridis, magma, plasma, cividis, turbo, gray)')
     .option('--diverging <name>', 'colormap for signed maps (rdbu, puor, piyg, prgn, brbg)')
     .option('--range <spec>', 'value range drawn: minmax, percentile[:LO:HI], symmetric[:P] or fixed:MIN:MAX (default per method)')
-    .option('--size <px>', 'tile size in pixels (default: 4x for 28 px inputs)', positiveInt)
+    .option('--size <px>', 'tile size in pixels (16-2048; default: 4x for 28 px inputs)', intIn(16, 2048))
     .option('--no-images', 'skip the per-image PNGs (grid and summary only)')
     .option('--reduce <how>', 'saliency: max (default) or sum of |gradient| over channels')
-    .option('--samples <n>', 'smoothgrad/vargrad: noisy samples per image (default 50)', positiveInt)
+    .option('--samples <n>', 'smoothgrad/vargrad: noisy samples per image (1-10000, default 50)', intIn(1, 10_000))
     .option('--noise <f>', 'smoothgrad/vargrad: noise std as a fraction of the input range (default 0.15)', fraction)
-    .option('--steps <n>', 'integrated-gradients: path steps (default 50)', positiveInt)
+    .option('--steps <n>', 'integrated-gradients: path steps (1-1000, default 50)', intIn(1, 1000))
     .option('--baseline <b>', 'integrated-gradients: black (default), zero, blurred, or a .npy file')
     .option('--ig-rule <rule>', 'integrated-gradients: gausslegendre (default), riemann-trapezoid, riemann-left, riemann-right, riemann-middle')
     .option('--window <n|HxW>', 'occlusion: window size (default: image side / 7)', size2)

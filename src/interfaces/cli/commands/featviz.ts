@@ -11,14 +11,14 @@ import type { OptimizerName, StepRegularizers } from '../../../methods/synthesiz
 import { pixelParam } from '../../../methods/synthesize/params.js';
 import { displaySize, encodeGif, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
-import { cliJob, modelInfo, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+import { choiceOption, cliJob, type CommonOptions, imageSize, intIn, modelInfo, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface FeatvizCli extends CommonOptions {
   objective: string;
   out: string;
   batch?: number;
-  size?: string;
+  size?: [number, number];
   param: string;
   transforms: string;
   steps: number;
@@ -74,13 +74,13 @@ Examples:
   )
     .option('--objective <spec>', 'what to maximize (see below)', 'class:*')
     .option('-o, --out <dir>', 'output folder', defaultOut('featviz'))
-    .option('--batch <n>', 'images optimized together (default 1; class:* gives one per class)', positiveInt)
-    .option('--size <HxW>', 'image size (default: the model input size)')
+    .option('--batch <n>', 'images optimized together (1-1024; default 1; class:* gives one per class)', intIn(1, 1024))
+    .option('--size <HxW>', 'image size (default: the model input size)', imageSize)
     .option('--param <p>', 'fourier (decorrelated colour, Lucid default) or pixel (sigmoid); pixel-clip optimizes pixels directly', 'fourier')
     .option('--transforms <spec>', 'random transforms each step: standard, none, or a list', 'standard')
-    .option('--steps <n>', 'optimization steps', positiveInt, 256)
+    .option('--steps <n>', 'optimization steps (1-100000)', intIn(1, 100_000), 256)
     .option('--lr <lr>', 'learning rate', positiveNumber, 0.05)
-    .option('--optimizer <name>', 'adam, sgd', 'adam')
+    .addOption(choiceOption('--optimizer <name>', 'adam or sgd', ['adam', 'sgd'], 'adam'))
     .option('--seed <n>', 'random seed (start, transforms)', nonNegativeInt, 0)
     .option('--start <s>', 'zero (grey/background), noise, or image files (comma-separated, one per image)', 'noise')
     .option('--l1 <w>', 'L1 penalty weight (distance to --background)', num)
@@ -106,7 +106,7 @@ Examples:
       const { engine, model } = openModel(opts);
       const job = cliJob(opts, 'featviz');
       try {
-        const size = opts.size ? parseSize(opts.size) : undefined;
+        const size = opts.size;
         const regularizers: StepRegularizers = {
           ...(opts.decay ? { decay: opts.decay } : {}),
           ...(opts.blurEvery ? { blur: { every: opts.blurEvery, sigma: opts.blurSigma } } : {}),
@@ -198,12 +198,6 @@ Examples:
 function briefPrediction(p: FeatvizResult['predictions'][number] | undefined): unknown {
   if (!p) return null;
   return p.logits.length <= 20 ? p : { index: p.index, label: p.label, probability: p.probability, logit: p.logits[p.index] };
-}
-
-export function parseSize(s: string): [number, number] {
-  const m = /^(\d+)(?:x(\d+))?$/i.exec(s.trim());
-  if (!m) throw new ConvLensError('INVALID_ARGUMENT', `Cannot read size "${s}".`, 'Use N or HxW, e.g. 224 or 128x160.');
-  return [Number(m[1]), Number(m[2] ?? m[1])];
 }
 
 /** Images drawn in result.png at most; the rest are in their own files. */

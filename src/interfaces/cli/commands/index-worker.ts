@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { positiveInt, type CommonOptions } from '../common.js';
+import { type CommonOptions, MAX_THREADS, positiveInt, threadCount } from '../common.js';
 
 export function define(command: Command): void {
   command
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
+    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS})`, threadCount)
     .option('-q, --quiet', 'no log lines')
     .requiredOption('--redis <url>', 'Redis URL, e.g. redis://127.0.0.1:6379')
     .option('--queue <name>', 'BullMQ queue name', 'convlens-scan')

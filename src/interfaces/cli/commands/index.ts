@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
-import { cliJob, openModel, positiveInt, warner, withCommon, type CommonOptions } from '../common.js';
+import { cliJob, type CommonOptions, intIn, openModel, positiveInt, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE } from '../output.js';
 
 interface IndexOptions extends CommonOptions {
@@ -44,11 +44,11 @@ export function define(command: Command): void {
   )
     .option('-l, --layers <names>', 'layers to record, comma-separated (default: the model profile\'s feature layers: a mid layer and the last spatial one)')
     .option('-s, --store <dir>', 'store folder (LanceDB); an existing store of the same scan is resumed', DEFAULT_STORE)
-    .option('-k, --top <k>', 'top-k images kept per channel', positiveInt, 16)
+    .option('-k, --top <k>', 'top-k images kept per channel (1-1024)', intIn(1, 1024), 16)
     .option('--pool <how>', 'feature vector of a feature map: avg or max over positions', 'avg')
     .option('--chunk <n>', 'images per chunk (the unit of commit, resume and distribution)', positiveInt, 1024)
     .option('--commit-every <n>', 'images gathered before each commit to the store (default: max(chunk, 8192)); a crash loses at most this many', positiveInt)
-    .option('--batch <n>', 'images per engine run', positiveInt, 256)
+    .option('--batch <n>', 'images per engine run (1-4096)', intIn(1, 4096), 256)
     .option('--limit <n>', 'scan only the first n images', positiveInt)
     .option('--split <name>', 'train or test, for IDX folders', 'train')
     .option('--fresh', 'delete an existing store and start over')

@@ -7,9 +7,8 @@ import { readImageTensor, readModelImage, stack, summaryJson } from '../../../me
 import type { OptimizerName } from '../../../methods/synthesize/optimize.js';
 import { displaySize, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
-import { cliJob, modelInfo, nonNegative, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon, type CommonOptions } from '../common.js';
+import { choiceOption, cliJob, type CommonOptions, imageSize, intIn, modelInfo, nonNegative, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
-import { parseSize } from './featviz.js';
 
 interface InvertCli extends CommonOptions {
   layers?: string;
@@ -18,7 +17,7 @@ interface InvertCli extends CommonOptions {
   tv: number;
   optimizer: string;
   seed: number;
-  size?: string;
+  size?: [number, number];
   out: string;
   tile: number;
   json?: boolean;
@@ -31,12 +30,12 @@ export function define(command: Command): void {
   )
     .argument('<images...>', 'image files')
     .option('-l, --layers <names>', 'layers to invert, comma-separated (default: the model profile\'s inversion layers, shallow to deep, and the logits)')
-    .option('--steps <n>', 'optimization steps per layer', positiveInt, 300)
+    .option('--steps <n>', 'optimization steps per layer (1-100000)', intIn(1, 100_000), 300)
     .option('--lr <lr>', 'Adam learning rate', positiveNumber, 0.05)
     .option('--tv <w>', 'weight of the total-variation (TV^2) prior at the input resolution; coarser layers get it times sqrt(pixels / layer positions)', nonNegative, 0.5)
-    .option('--optimizer <name>', 'adam or lbfgs', 'adam')
+    .addOption(choiceOption('--optimizer <name>', 'adam or lbfgs', ['adam', 'lbfgs'], 'adam'))
     .option('--seed <n>', 'seed of the noise start', nonNegativeInt, 0)
-    .option('--size <HxW>', 'image size for models that take any size (default: their preprocessing size)')
+    .option('--size <HxW>', 'image size for models that take any size (default: their preprocessing size)', imageSize)
     .option('-o, --out <dir>', 'output folder', defaultOut('invert'))
     .option('--tile <px>', 'tile size in the grid', positiveInt, 112)
     .option('--json', 'print the summary JSON')
@@ -46,7 +45,7 @@ export function define(command: Command): void {
       const job = cliJob(opts, 'invert');
       try {
         // the pixels predict sees; a model that takes any size gets --size (stretched) when given
-        const free = !modelInputSize(model) && opts.size ? parseSize(opts.size) : undefined;
+        const free = !modelInputSize(model) && opts.size;
         const x = stack(await Promise.all(images.map((p) => (free ? readImageTensor(p, modelChannels(model), { size: free }) : readModelImage(p, model)))));
         const layers = opts.layers ? opts.layers.split(',').map((l) => l.trim()) : model.profile.inversionLayers;
         const r = await invert(model, x, { layers, steps: opts.steps, lr: opts.lr, tv: opts.tv, optimizer: opts.optimizer as OptimizerName, seed: opts.seed, signal: job.signal!, onProgress: job.onProgress! });

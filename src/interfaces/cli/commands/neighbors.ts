@@ -7,7 +7,7 @@ import { sliceBatch } from '../../../methods/explain/arrays.js';
 import type { Metric } from '../../../methods/dataset/store.js';
 import type { NeighbourRow } from '../../../methods/dataset/figures.js';
 import type { nearestNeighbours as NearestNeighbours } from '../../../methods/dataset/neighbors.js';
-import { createEngine, positiveInt, type CommonOptions, warner, withCommon, applyDescription, defaultStoreLayer } from '../common.js';
+import { applyDescription, type CommonOptions, createEngine, defaultStoreLayer, intIn, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE, defaultOut } from '../output.js';
 
 interface NeighborsOptions extends CommonOptions {
@@ -34,7 +34,7 @@ export function define(command: Command): void {
     .option('-l, --layer <name>', 'an indexed layer (default: the model profile\'s deepest feature layer, if indexed)')
     .option('-s, --store <dir>', 'store made by `convlens index`', DEFAULT_STORE)
     .option('--ids <list>', 'query with indexed images: comma-separated dataset indices')
-    .option('-k, --top <k>', 'neighbours per query', positiveInt, 8)
+    .option('-k, --top <k>', 'neighbours per query (1-1000)', intIn(1, 1000), 8)
     .option('--metric <m>', 'feature-space metric: l2 or cosine', 'l2')
     .option('--pixel-metric <m>', 'pixel-space metric: l2 or cosine', 'l2')
     .option('--exact', 'flat scan instead of the vector index')

@@ -1,7 +1,7 @@
 
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../../io/files.js';
-import { cliJob, createEngine, positiveInt, type CommonOptions, warner, withCommon, applyDescription, defaultStoreLayer } from '../common.js';
+import { applyDescription, cliJob, type CommonOptions, createEngine, defaultStoreLayer, intIn, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE, defaultOut } from '../output.js';
 
 interface PatchesOptions extends CommonOptions {
@@ -20,7 +20,7 @@ export function define(command: Command): void {
     .option('-l, --layer <name>', 'an indexed layer (default: the model profile\'s mid feature layer, if indexed)')
     .option('-s, --store <dir>', 'store made by `convlens index`', DEFAULT_STORE)
     .option('-c, --channels <list>', 'channels: 0-15, 3,7,9 or all', '0-15')
-    .option('-k, --top <k>', 'patches per channel', positiveInt, 8)
+    .option('-k, --top <k>', 'patches per channel (1-256)', intIn(1, 256), 8)
     .option('--no-guided', 'no guided-backprop maps')
     .option('-o, --out <file>', 'figure to write', defaultOut('patches', 'patches.png'))
     .option('--data <spec>', 'the dataset, when it moved since indexing')

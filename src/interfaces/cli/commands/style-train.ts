@@ -7,7 +7,7 @@ import { trainStyleNet } from '../../../methods/synthesize/fast-style.js';
 import { encodeStyleNet } from '../../../methods/synthesize/stylize.js';
 import { parseNamedImage, readImageTensor, summaryJson } from '../../../methods/synthesize/io.js';
 import { loadCheckpoint } from '../../../training/checkpoint.js';
-import { cliJob, commaList, createEngine, nonNegative, nonNegativeInt, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
+import { cliJob, commaList, type CommonOptions, createEngine, intIn, MAX_THREADS, nonNegative, nonNegativeInt, positiveInt, positiveNumber, threadCount } from '../common.js';
 import { defaultOut } from '../output.js';
 
 interface StyleTrainCli extends CommonOptions {
@@ -41,9 +41,9 @@ export function define(command: Command): void {
     .requiredOption('--content <files>', 'content photographs to draw training crops from (comma-separated or repeated)', commaList)
     .option('-o, --out <file>', 'the trained network (.onnx)', defaultOut('style-train', 'style-net.onnx'))
     .option('-m, --model <file|name>', 'loss network: an ONNX file or a built-in name such as squeezenet (default: the built-in random texture backbone)')
-    .option('--size <px>', 'training crop size', positiveInt, 128)
-    .option('--batch <n>', 'crops per step', positiveInt, 2)
-    .option('--steps <n>', 'training steps', positiveInt, 1500)
+    .option('--size <px>', 'training crop size (16-1024)', intIn(16, 1024), 128)
+    .option('--batch <n>', 'crops per step (1-64)', intIn(1, 64), 2)
+    .option('--steps <n>', 'training steps (1-1000000)', intIn(1, 1_000_000), 1500)
     .option('--lr <lr>', 'Adam learning rate', positiveNumber, 1e-3)
     .option('--width <n>', 'channels of the first layer (then 2x, 4x)', positiveInt, 16)
     .option('--blocks <n>', 'residual blocks', positiveInt, 3)
@@ -57,7 +57,7 @@ export function define(command: Command): void {
     .option('--checkpoint <file>', 'write a resumable checkpoint here (every --checkpoint-every steps and on Ctrl-C)')
     .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInt, 200)
     .option('--resume <file>', 'continue from a checkpoint')
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
+    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS})`, threadCount)
     .option('-q, --quiet', 'no progress bar')
     .option('--json', 'print the summary JSON')
     .action(async (opts: StyleTrainCli) => {

@@ -11,9 +11,8 @@ import { displaySize, encodeGif, tensorImage, toRaw } from '../../../methods/syn
 import { backboneProblem, styleTransfer } from '../../../methods/synthesize/style.js';
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage as resize } from '../../../render/heatmap.js';
-import { applyDescription, cliJob, commaList, createEngine, modelInfo, nonNegative, nonNegativeInt, positiveInt, positiveNumber, withModelOptions, type CommonOptions } from '../common.js';
+import { applyDescription, choiceOption, cliJob, commaList, type CommonOptions, createEngine, imageSize, intIn, MAX_SIDE, MAX_THREADS, modelInfo, nonNegative, nonNegativeInt, positiveInt, positiveNumber, threadCount, withModelOptions } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
-import { parseSize } from './featviz.js';
 
 /** The feature network style transfer uses when --model is not given: the Fashion-MNIST default is gray and cannot judge colour textures. */
 const STYLE_DEFAULT_MODEL = 'squeezenet';
@@ -24,7 +23,7 @@ interface StyleCli extends CommonOptions {
   out: string;
   net?: string;
   blend?: string;
-  size?: string;
+  size?: [number, number];
   maxSide: number;
   styleScale: number;
   styleLayers?: string;
@@ -51,8 +50,8 @@ export function define(command: Command): void {
     .option('-o, --out <dir>', 'output folder', defaultOut('style'))
     .option('--net <file.onnx>', 'a fast style network from `convlens style-train`: stylize in one forward pass')
     .option('--blend <weights>', 'with --net: style weights, e.g. 1,0 or 0.5,0.5; several sets separated by ";"')
-    .option('--size <HxW>', 'output size (default: the content, scaled to --max-side; textures: 256)')
-    .option('--max-side <px>', 'longer side the content is resized to', positiveInt, 384)
+    .option('--size <HxW>', 'output size (default: the content, scaled to --max-side; textures: 256)', imageSize)
+    .option('--max-side <px>', `longer side the content is resized to (16-${MAX_SIDE})`, intIn(16, MAX_SIDE), 384)
     .option('--style-scale <f>', 'style image longer side relative to the output\'s', positiveNumber, 1)
     .option('--backbone <kind>', 'model: the --model is the feature network (default); texture: the built-in random multi-scale texture network (no training, no --model)', 'model')
     .option('--style-layers <names>', 'layers whose Gram matrices are matched (comma-separated; default: the model profile\'s style layers)')
@@ -61,13 +60,13 @@ export function define(command: Command): void {
     .option('--content-weight <w>', 'content weight (default with a content image: 0.03 on a model, 0.1 on the texture network)', nonNegative)
     .option('--tv-weight <w>', 'total-variation weight (default 0.5)', nonNegative)
     .option('--keep-colors', 'keep the content image\'s colours (luminance transfer, Gatys et al. 2016)')
-    .option('--optimizer <name>', 'lbfgs or adam', 'lbfgs')
-    .option('--steps <n>', 'iterations (default 100 for L-BFGS, 300 for Adam)', positiveInt)
+    .addOption(choiceOption('--optimizer <name>', 'lbfgs or adam', ['lbfgs', 'adam'], 'lbfgs'))
+    .option('--steps <n>', 'iterations (1-100000; default 100 for L-BFGS, 300 for Adam)', intIn(1, 100_000))
     .option('--lr <lr>', 'learning rate (Adam) or first-step scale (L-BFGS)', positiveNumber)
     .option('--init <how>', 'content (default with content), noise (default for textures) or style')
     .option('--seed <n>', 'random seed (noise start)', nonNegativeInt, 0)
     .option('--frames <n>', 'intermediate images saved', positiveInt, 6)
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
+    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS})`, threadCount)
     .option('-q, --quiet', 'no warnings or progress bar')
     .option('--json', 'print the summary JSON')
     .action(async (content: string | undefined, opts: StyleCli) => {
@@ -75,7 +74,7 @@ export function define(command: Command): void {
       const engine = createEngine(opts);
       const job = cliJob(opts, 'style');
       try {
-        const size = opts.size ? parseSize(opts.size) : undefined;
+        const size = opts.size;
         const contentImg = content ? await readImageTensor(content, 3, size ? { size } : { maxSide: opts.maxSide }) : undefined;
         if (opts.net) {
           if (!contentImg) throw new ConvLensError('INVALID_ARGUMENT', 'A fast style network needs a content image.', 'convlens style photo.jpg --net style.onnx');

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatSummary, summarize } from '../../../methods/inspect/summary.js';
 import { describeProfile } from '../../../models/profile.js';
-import { openModel, withCommon, type CommonOptions } from '../common.js';
+import { type CommonOptions, openModel, withCommon } from '../common.js';
 
 export function define(command: Command): void {
   withCommon(command)

@@ -14,7 +14,7 @@ import { optimizerConfig } from '../../../training/optimizers.js';
 import { describeSchedule, parseSchedule } from '../../../training/schedules.js';
 import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
 import { prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
-import { cliJob, createEngine, fraction, nonNegative, nonNegativeInt, positiveInt, positiveNumber, type CommonOptions } from '../common.js';
+import { choiceOption, cliJob, type CommonOptions, createEngine, fraction, intIn, MAX_THREADS, nonNegative, nonNegativeInt, positiveInt, positiveNumber, threadCount } from '../common.js';
 import { defaultOut } from '../output.js';
 
 interface TrainOptions extends CommonOptions {
@@ -53,8 +53,8 @@ export function define(command: Command): void {
     .option('-d, --data <dir>', 'folder with the Fashion-MNIST IDX files (default: /usr/share/datasets/fashion-mnist)')
     .option('-o, --out <file>', 'trained model to write', defaultOut('train', 'model.onnx'))
     .option('--epochs <n>', 'epochs', positiveInt, 20)
-    .option('--batch <n>', 'batch size', positiveInt, 128)
-    .option('--optimizer <name>', 'adam or sgd', 'adam')
+    .option('--batch <n>', 'batch size (1-4096)', intIn(1, 4096), 128)
+    .addOption(choiceOption('--optimizer <name>', 'adam or sgd', ['adam', 'sgd'], 'adam'))
     .option('--lr <rate>', 'base learning rate (default: 0.001 for adam, 0.01 for sgd)', positiveNumber)
     .option('--momentum <m>', 'sgd momentum', nonNegative, 0.9)
     .option('--nesterov', 'sgd: Nesterov momentum')
@@ -71,7 +71,7 @@ export function define(command: Command): void {
     .option('--checkpoint-every <steps>', 'also checkpoint every this many steps (besides every epoch and on Ctrl-C)', positiveInt, 200)
     .option('--resume <checkpoint>', 'continue an interrupted run from its checkpoint (settings come from the checkpoint; --epochs can extend it)')
     .option('--no-test', 'skip the final test-set evaluation')
-    .option('--threads <n>', 'ONNX Runtime intra-op threads', positiveInt)
+    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS})`, threadCount)
     .option('-q, --quiet', 'no progress bar or epoch lines')
     .action(async (opts: TrainOptions, cmd: Command) => {
       const prepared = prepareTrainingRun(opts, cmd, { fresh: (provenance) => newRun(opts, provenance), fromCheckpoint: classifierRunFromCheckpoint }, describeArchitecture(opts));

@@ -1,0 +1,79 @@
+// Absurd or malformed values are refused before any work, naming the option and its range or
+// choices; non-finite inputs are refused and non-finite weights and outputs are reported, where
+// they used to come out as "NaN%" without a word.
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { encodeModel } from '../../src/engine/onnx/codec.js';
+import { encodeNpy } from '../../src/io/npy.js';
+import { courseCnn } from '../../src/models/zoo/index.js';
+import { convlens, ROOT } from '../support/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'convlens-bounds-'));
+const image = join(ROOT, 'samples', 'fashion-mnist', 'bag-test18.png');
+const photo = join(ROOT, 'samples', 'photos', 'chelsea.png');
+
+const refused = (r: { code: number; stderr: string }, pattern: RegExp): void => {
+  expect(r.code).not.toBe(0);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+};
+
+describe('numeric options have ranges, checked before work starts', () => {
+  it.each([
+    [['featviz', '--size', '30000'], /--size.*sides from 8 to 2048/],
+    [['featviz', '--size', '100000x20'], /--size.*sides from 8 to 2048/],
+    [['dream', photo, '--max-side', '20000'], /--max-side.*from 16 to 2048/],
+    [['summary', '--threads', '10000'], /--threads.*from 1 to \d+/],
+    [['explain', image, '--method', 'integrated-gradients', '--steps', '1000000000'], /--steps.*from 1 to 1000/],
+    [['predict', image, '-k', '0'], /--top.*from 1 to 1000/],
+  ])('%j', async (args, pattern) => {
+    const writes = ['featviz', 'dream', 'explain'].includes(args[0]!);
+    const t0 = performance.now();
+    const r = await convlens(...args, ...(writes ? ['--out', join(tmp, `out-${args[0]}`)] : []));
+    refused(r, pattern);
+    expect(performance.now() - t0).toBeLessThan(20_000); // refused up front, not after a run
+  });
+});
+
+describe('options with a fixed set of values', () => {
+  it.each([
+    [['featviz', '--optimizer', 'adamw'], /--optimizer.*Allowed choices are adam, sgd/],
+    [['invert', image, '--optimizer', 'sgd'], /--optimizer.*Allowed choices are adam, lbfgs/],
+    [['style', photo, '--style', photo, '--optimizer', 'rmsprop'], /--optimizer.*Allowed choices are lbfgs, adam/],
+  ])('%j', async (args, pattern) => {
+    refused(await convlens(...args), pattern);
+  });
+
+  it('style --blend must give one weight per style of the network', async () => {
+    const out = join(tmp, 'blend');
+    const net = join(ROOT, 'assets', 'models', 'style', 'fast-style.onnx');
+    const r = await convlens('style', photo, '--net', net, '--blend', 'a,b', '--max-side', '64', '--out', out);
+    refused(r, /Cannot read the blend "a,b": the network has \d+ styles/);
+    expect(readdirSync(out).filter((f) => f.endsWith('.png'))).toEqual([]); // no blank stylized-NaN_NaN.png
+  });
+});
+
+describe('non-finite numbers', () => {
+  it('an input with NaN values is refused, naming the file', async () => {
+    const data = new Float32Array(784).fill(0.5);
+    data[17] = Number.NaN;
+    data[18] = Number.POSITIVE_INFINITY;
+    const file = join(tmp, 'nan.npy');
+    writeFileSync(file, encodeNpy({ dtype: 'float32', dims: [1, 1, 28, 28], data }));
+    refused(await convlens('predict', file), /nan\.npy" holds 2 NaN or infinite values/);
+  });
+
+  it('NaN weights are reported when the model loads, and NaN outputs when it predicts', async () => {
+    const graph = courseCnn(1);
+    const [name, weights] = [...graph.initializers].find(([, t]) => t.dims.length === 4)!;
+    (weights.data as Float32Array)[0] = Number.NaN;
+    const file = join(tmp, 'nan-weights.onnx');
+    writeFileSync(file, encodeModel(graph));
+    const r = await convlens('predict', image, '--model', file);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`parameter tensor holds NaN or infinite values: "${name}" (1 of ${weights.data.length})`);
+    expect(r.stderr).toMatch(/outputs for .*bag-test18\.png are NaN or infinite/);
+  });
+});
