@@ -53,9 +53,9 @@ function relativeDifference(got: Attribution, want: Attribution, scores: readonl
 }
 
 async function compare(model: Model, x: Tensor, options: Omit<ExplainOptions, 'methods'> & { methods: string[] }, mode: 'occlusion' | 'scorecam', fast: Record<string, unknown> = { mode: 'incremental' }): Promise<{ fast: Attribution; reference: Attribution; difference: number }> {
-  const key = mode === 'occlusion' ? 'occlusion' : 'scorecam';
-  const ref = await explain(model, x, { ...options, [key]: { ...(options as Record<string, object>)[key], mode: 'brute-force' } });
-  const got = await explain(model, x, { ...options, [key]: { ...(options as Record<string, object>)[key], ...fast } });
+  const own = (options as Record<string, unknown>)[mode] as object | undefined;
+  const ref = await explain(model, x, { ...options, [mode]: { ...own, mode: 'brute-force' } });
+  const got = await explain(model, x, { ...options, [mode]: { ...own, ...fast } });
   const scores = ref.images.map((im) => im.target.score);
   return { fast: got.attributions[0]!, reference: ref.attributions[0]!, difference: relativeDifference(got.attributions[0]!, ref.attributions[0]!, scores) };
 }

@@ -32,7 +32,7 @@ export interface IncrementalOptions {
    * planned over its own list.
    */
   offsets: readonly [readonly number[], readonly number[]];
-  /** Krypton's projective-field threshold: a patch's side never exceeds tau x its map's side (default 1: exact) */
+  /** Krypton's projective-field threshold: a patch's side never exceeds tau x its map's side, or 7 units (default 1: exact) */
   tau?: number;
   /** a patch covering this fraction of its map is computed as a full map instead (default 0.8) */
   fullFraction?: number;
@@ -116,6 +116,12 @@ const UNARY = new Set([
 const VARIADIC = new Set(['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Mean', 'Pow']);
 const WINDOWED = new Set(['Conv', 'MaxPool', 'AveragePool']);
 const LOWEST = -3.4028234663852886e38;
+/**
+ * tau never cuts a patch below this many units per axis: on maps of 7x7 and smaller (ResNet's
+ * last stage, the built-in CNN's last layers) a cut cost 30-60% of the map (relative L2 error,
+ * docs/occlusion.md), where a map a few units wide has little left to save.
+ */
+const MIN_TRUNCATED_SIDE = 7;
 
 export function planIncremental(model: Graph, o: IncrementalOptions): IncrementalPlan {
   const facts = GraphBuilder.over(model.clone(), { strict: false });
@@ -214,7 +220,7 @@ export function planIncremental(model: Graph, o: IncrementalOptions): Incrementa
     const count = lo.length;
     let need = 1;
     for (let k = 0; k < count; k++) need = Math.max(need, hi[k]! - lo[k]! + 1);
-    const cap = tau >= 1 ? size : Math.max(1, Math.min(size, Math.ceil(tau * size)));
+    const cap = tau >= 1 ? size : Math.min(size, Math.max(MIN_TRUNCATED_SIDE, Math.ceil(tau * size)));
     const patch = Math.min(need, cap);
     const ax: Axis = { size, patch, lo: new Int32Array(lo), hi: new Int32Array(hi), start: new Int32Array(count) };
     for (let k = 0; k < count; k++) {

@@ -76,7 +76,7 @@ export async function occlusion(ctx: MethodContext): Promise<MethodResult> {
 export const OCCLUSION_MODES: readonly OcclusionMode[] = ['incremental', 'brute-force', 'approximate'];
 
 /** Approximate mode's defaults: the error they cost is measured in docs/occlusion.md. */
-export const APPROXIMATE_DEFAULTS = { tau: 0.5, drillDown: 0.25 } as const;
+export const APPROXIMATE_DEFAULTS = { tau: 0.75, drillDown: 0.5 } as const;
 
 /**
  * Incremental inference pays fixed costs per engine run (index maps, gathers); below this many

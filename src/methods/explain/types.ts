@@ -67,9 +67,9 @@ export interface MethodParams {
      * where it pays off on the model, brute force otherwise (a note says which ran).
      */
     mode?: OcclusionMode;
-    /** approximate: no patch grows beyond tau x its feature map's side (Krypton's tau, default 0.5) */
+    /** approximate: no patch grows beyond tau x its feature map's side, or 7 units (Krypton's tau, default 0.75) */
     tau?: number;
-    /** approximate: after a pass over every other window, the fraction of the rest scored (default 0.25; 1 scores all) */
+    /** approximate: after a pass over every other window, the fraction of the rest scored (default 0.5; 1 scores all) */
     drillDown?: number;
   };
   scorecam?: {
