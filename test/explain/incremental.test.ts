@@ -12,6 +12,7 @@ import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { loadInputs } from '../../src/io/inputs.js';
 import { explain, windowOffsets, type Attribution, type ExplainOptions } from '../../src/methods/explain/index.js';
+import { scoreCamChannelScores } from '../../src/methods/explain/scorecam.js';
 import type { Progress } from '../../src/methods/jobs.js';
 import { loadBuiltinModel, loadModelFile } from '../../src/models/load.js';
 import { Model } from '../../src/models/model.js';
@@ -25,6 +26,7 @@ afterAll(() => engine.dispose());
 
 const SQUEEZENET = '/work/shared/models/squeezenet1.1/squeezenet1.1.onnx';
 const CAT = '/work/shared/images/chelsea.png';
+const FIRE9 = '/fires.7/Concat_output_0';
 
 function squeezenet(): Model {
   if (!existsSync(SQUEEZENET)) throw new Error(`SqueezeNet 1.1 is missing at ${SQUEEZENET}: these tests need the real network (see /work/shared/models/squeezenet1.1/README.md).`);
@@ -227,7 +229,7 @@ describe('Score-CAM (distinct masks once, target-only head, local masks incremen
     }
     const sq = squeezenet();
     const cat = (await loadInputs([CAT], sq)).batch;
-    const r9 = await compare(sq, cat, { methods: ['scorecam'], layer: '/fires.7/Concat_output_0' }, 'scorecam');
+    const r9 = await compare(sq, cat, { methods: ['scorecam'], layer: FIRE9 }, 'scorecam');
     expect(r9.difference).toBeLessThan(1e-5);
     expect(r9.fast.params['targetOnly']).toBe(true);
     expect(r9.fast.params['incrementalMasks'] as number).toBeGreaterThan(0);
@@ -235,5 +237,21 @@ describe('Score-CAM (distinct masks once, target-only head, local masks incremen
     const x = (await loadInputs([CAT], net)).batch;
     const r = await compare(net, x, { methods: ['scorecam'] }, 'scorecam');
     expect(r.difference).toBeLessThan(1e-5);
+  });
+});
+
+describe('Score-CAM channel scores', () => {
+  it('every channel\'s score equals the reference\'s, including the small masks scored incrementally (SqueezeNet fire 9)', async () => {
+    // The map weighs channels by a softmax, which hides small errors in most scores: compare
+    // the scores themselves.
+    const sq = squeezenet();
+    const x = (await loadInputs([CAT], sq)).batch;
+    const a = (await sq.run(x, [FIRE9]))[FIRE9]!;
+    const run = { model: sq, x, targets: Int32Array.of(285), score: 'logit' as const, batchSize: 16, job: {} };
+    const ref = await scoreCamChannelScores(run, a, 'brute-force');
+    const got = await scoreCamChannelScores(run, a, 'incremental');
+    expect(got.params['incrementalMasks'] as number).toBeGreaterThan(20);
+    const scale = Math.max(...Array.from(ref.scores, Math.abs));
+    for (let j = 0; j < ref.scores.length; j++) expect(Math.abs(got.scores[j]! - ref.scores[j]!), `channel ${j}`).toBeLessThan(1e-5 * scale);
   });
 });

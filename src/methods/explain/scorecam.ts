@@ -7,7 +7,7 @@
 import { ConvLensError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
-import { f32, nchw, resizeBilinear } from './arrays.js';
+import { BilinearResampler, f32, nchw, resizeBilinear } from './arrays.js';
 import { chosenLayer, layerActivations, weightedSum } from './cam.js';
 import { incrementalPlan, incrementalScores, planSpeedup, type WindowIndex } from './incremental.js';
 import { scoringGraph, type ScoringGraph } from './scoring.js';
@@ -36,7 +36,7 @@ export async function scorecam(ctx: MethodContext): Promise<MethodResult> {
   const [n, k, lh, lw] = nchw(a);
   const [, , h, w] = nchw(ctx.x);
   const hw = h * w;
-  const r = mode === 'brute-force' ? await bruteForceScores(ctx, a) : await fastScores(ctx, a);
+  const r = await scoreCamChannelScores(ctx, a, mode);
 
   // Weights: with logits, a softmax over channels (pytorch-grad-cam); with probabilities, the
   // class probability of each masked input itself (the authors' code).
@@ -65,7 +65,15 @@ export async function scorecam(ctx: MethodContext): Promise<MethodResult> {
   };
 }
 
-interface ChannelScores {
+/** What scoring the channel masks needs from a method context. */
+export type ScoreCamRun = Pick<MethodContext, 'model' | 'x' | 'targets' | 'score' | 'batchSize' | 'job'>;
+
+/** The target's score on every channel's masked input, by either mode (a: the layer's activations [N, K, h, w]). */
+export function scoreCamChannelScores(run: ScoreCamRun, a: Tensor, mode: ScoreCamMode): Promise<ChannelScores> {
+  return mode === 'brute-force' ? bruteForceScores(run, a) : fastScores(run, a);
+}
+
+export interface ChannelScores {
   /** the target's score on each channel's masked input [N * K] */
   scores: Float64Array;
   /** masked inputs run through the network (distinct live masks) */
@@ -87,7 +95,7 @@ function channelPlane(ad: Float32Array, p: number, lh: number, lw: number, h: nu
 }
 
 /** The reference: every live channel's masked input through the whole network. */
-async function bruteForceScores(ctx: MethodContext, a: Tensor): Promise<ChannelScores> {
+async function bruteForceScores(ctx: ScoreCamRun, a: Tensor): Promise<ChannelScores> {
   const [n, k, lh, lw] = nchw(a);
   const [, c, h, w] = nchw(ctx.x);
   const hw = h * w;
@@ -151,7 +159,7 @@ interface Mask {
  * local masks go through incremental plans per support size, the rest through the (target-only)
  * network in batches.
  */
-async function fastScores(ctx: MethodContext, a: Tensor): Promise<ChannelScores> {
+async function fastScores(ctx: ScoreCamRun, a: Tensor): Promise<ChannelScores> {
   const [n, k, lh, lw] = nchw(a);
   const [, c, h, w] = nchw(ctx.x);
   const hw = h * w;
@@ -159,8 +167,10 @@ async function fastScores(ctx: MethodContext, a: Tensor): Promise<ChannelScores>
   const ad = a.data as Float32Array;
   const xd = ctx.x.data as Float32Array;
   const scoring = scoringGraph(ctx.model, ctx.score);
-  const plane = new Float32Array(hw);
+  const up = new BilinearResampler(lh, lw, h, w, true);
+  const row = new Float32Array(w);
   const scores = new Float64Array(n * k);
+  const load = (img: number, j: number): void => void up.load(ad.subarray((img * k + j) * lh * lw, (img * k + j + 1) * lh * lw));
 
   // Classify every channel first, so that progress knows the number of runs.
   const perImage = Array.from({ length: n }, (_, img) => {
@@ -178,12 +188,22 @@ async function fastScores(ctx: MethodContext, a: Tensor): Promise<ChannelScores>
         continue;
       }
       firstOfMap.set(key, j);
-      const { lo, span } = channelPlane(ad, p, lh, lw, h, w, plane);
+      load(img, j);
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let y = 0; y < h; y++) {
+        up.rowInto(y, row, 0);
+        for (let x = 0; x < w; x++) {
+          lo = Math.min(lo, row[x]!);
+          hi = Math.max(hi, row[x]!);
+        }
+      }
+      const span = Math.fround(hi - lo); // float32, as the reference stores it: bit-identical masks
       if (!(span > 0)) {
         dead.push(j);
         continue;
       }
-      masks.push({ channel: j, lo, inv: 1 / (span + 1e-8), box: supportBox(plane, h, w, lo) });
+      masks.push({ channel: j, lo, inv: 1 / (span + 1e-8), box: supportBox(up, h, w, lo) });
     }
     return { alias, dead, masks };
   });
@@ -227,17 +247,21 @@ async function fastScores(ctx: MethodContext, a: Tensor): Promise<ChannelScores>
     const target = ctx.targets[img]!;
     const { alias, dead } = perImage[img]!;
     const { local, rest } = grouped[img]!;
-    const fillMasked = (m: Mask, into: Float32Array, box?: [number, number, number, number]): void => {
-      resizeBilinear(ad.subarray((img * k + m.channel) * lh * lw, (img * k + m.channel + 1) * lh * lw), lh, lw, h, w, true, plane);
-      const xo = img * per;
-      if (!box) {
-        for (let q = 0; q < hw; q++) plane[q] = (plane[q]! - m.lo) * m.inv;
-        for (let ch = 0; ch < c; ch++) for (let q = 0; q < hw; q++) into[ch * hw + q] = xd[xo + ch * hw + q]! * plane[q]!;
-        return;
-      }
+    /** x times the mask over `box` (default: the whole image), as [C, box height, box width]. */
+    const fillMasked = (m: Mask, into: Float32Array, box: [number, number, number, number] = [0, 0, h - 1, w - 1]): void => {
+      load(img, m.channel);
       const [y0, x0, y1, x1] = box;
-      let o = 0;
-      for (let ch = 0; ch < c; ch++) for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) into[o++] = xd[xo + ch * hw + y * w + x]! * Math.fround((plane[y * w + x]! - m.lo) * m.inv);
+      const bw = x1 - x0 + 1;
+      const plane = (y1 - y0 + 1) * bw;
+      for (let y = y0; y <= y1; y++) {
+        up.rowInto(y, row, 0);
+        for (let x = x0; x <= x1; x++) {
+          const mask = Math.fround((row[x]! - m.lo) * m.inv);
+          const src = img * per + y * w + x;
+          const dst = (y - y0) * bw + (x - x0);
+          for (let ch = 0; ch < c; ch++) into[ch * plane + dst] = xd[src + ch * hw]! * mask;
+        }
+      }
     };
 
     // The all-zero input: the score of dead channels, and the base of local masks.
@@ -300,18 +324,28 @@ function mapKey(src: Float32Array): string {
   return s;
 }
 
-/** The box [y0, x0, y1, x1] (inclusive) outside which the plane equals its minimum (the mask is 0 there). */
-function supportBox(plane: Float32Array, h: number, w: number, lo: number): [number, number, number, number] {
-  let [y0, x0, y1, x1] = [h, w, -1, -1];
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      if (plane[y * w + x] === lo) continue;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-    }
-  }
+/**
+ * The box [y0, x0, y1, x1] (inclusive) outside which the plane equals its minimum (the mask is 0
+ * there). Scans inwards from each edge, so a mask that covers the image costs a few rows.
+ */
+function supportBox(up: BilinearResampler, h: number, w: number, lo: number): [number, number, number, number] {
+  const rowLive = (y: number, x0: number, x1: number): boolean => {
+    for (let x = x0; x <= x1; x++) if (up.at(y, x) !== lo) return true;
+    return false;
+  };
+  const colLive = (x: number, y0: number, y1: number): boolean => {
+    for (let y = y0; y <= y1; y++) if (up.at(y, x) !== lo) return true;
+    return false;
+  };
+  let y0 = 0;
+  while (y0 < h && !rowLive(y0, 0, w - 1)) y0++;
+  if (y0 === h) return [h, w, -1, -1];
+  let y1 = h - 1;
+  while (!rowLive(y1, 0, w - 1)) y1--;
+  let x0 = 0;
+  while (!colLive(x0, y0, y1)) x0++;
+  let x1 = w - 1;
+  while (!colLive(x1, y0, y1)) x1--;
   return [y0, x0, y1, x1];
 }
 
