@@ -81,33 +81,41 @@ export interface ChannelScores {
   params: Record<string, unknown>;
 }
 
-/** Upsampling and normalization of one channel (torch UpsamplingBilinear2d: align_corners=True) into `plane`. */
-function channelPlane(ad: Float32Array, p: number, lh: number, lw: number, h: number, w: number, plane: Float32Array<ArrayBuffer>): { lo: number; span: number } {
-  resizeBilinear(ad.subarray(p * lh * lw, (p + 1) * lh * lw), lh, lw, h, w, true, plane);
+/** The layer's and the input's sizes and data, as both modes read them. */
+function shapes(ctx: ScoreCamRun, a: Tensor) {
+  const [n, k, lh, lw] = nchw(a);
+  const [, c, h, w] = nchw(ctx.x);
+  return { n, k, lh, lw, c, h, w, hw: h * w, per: c * h * w, ad: a.data as Float32Array, xd: ctx.x.data as Float32Array };
+}
+
+/**
+ * Minimum and range of a channel upsampled to the input (torch UpsamplingBilinear2d:
+ * align_corners=True), the mask's normalization; `up` holds the channel. The range is rounded
+ * to float32, as the first implementation stored it, so every mode builds bit-identical masks.
+ */
+function planeRange(up: BilinearResampler, row: Float32Array): { lo: number; span: number } {
   let lo = Infinity;
   let hi = -Infinity;
-  for (let i = 0; i < plane.length; i++) {
-    lo = Math.min(lo, plane[i]!);
-    hi = Math.max(hi, plane[i]!);
+  for (let y = 0; y < up.H; y++) {
+    up.rowInto(y, row, 0);
+    for (let x = 0; x < up.W; x++) {
+      lo = Math.min(lo, row[x]!);
+      hi = Math.max(hi, row[x]!);
+    }
   }
-  // float32, as the reference stores them, so every mode computes bit-identical masks
   return { lo, span: Math.fround(hi - lo) };
 }
 
 /** The reference: every live channel's masked input through the whole network. */
 async function bruteForceScores(ctx: ScoreCamRun, a: Tensor): Promise<ChannelScores> {
-  const [n, k, lh, lw] = nchw(a);
-  const [, c, h, w] = nchw(ctx.x);
-  const hw = h * w;
-  const per = c * hw;
-  const ad = a.data as Float32Array;
-  const xd = ctx.x.data as Float32Array;
+  const { n, k, lh, lw, c, h, w, hw, per, ad, xd } = shapes(ctx, a);
   const mins = new Float32Array(n * k);
   const spans = new Float32Array(n * k);
   const live: number[] = [];
   const plane = new Float32Array(hw);
+  const up = new BilinearResampler(lh, lw, h, w, true);
   for (let p = 0; p < n * k; p++) {
-    const s = channelPlane(ad, p, lh, lw, h, w, plane);
+    const s = planeRange(up.load(ad.subarray(p * lh * lw, (p + 1) * lh * lw)), plane);
     mins[p] = s.lo;
     spans[p] = s.span;
     if (s.span > 0) live.push(p);
@@ -160,12 +168,7 @@ interface Mask {
  * network in batches.
  */
 async function fastScores(ctx: ScoreCamRun, a: Tensor): Promise<ChannelScores> {
-  const [n, k, lh, lw] = nchw(a);
-  const [, c, h, w] = nchw(ctx.x);
-  const hw = h * w;
-  const per = c * hw;
-  const ad = a.data as Float32Array;
-  const xd = ctx.x.data as Float32Array;
+  const { n, k, lh, lw, c, h, w, hw, per, ad, xd } = shapes(ctx, a);
   const scoring = scoringGraph(ctx.model, ctx.score);
   const up = new BilinearResampler(lh, lw, h, w, true);
   const row = new Float32Array(w);
@@ -189,16 +192,7 @@ async function fastScores(ctx: ScoreCamRun, a: Tensor): Promise<ChannelScores> {
       }
       firstOfMap.set(key, j);
       load(img, j);
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (let y = 0; y < h; y++) {
-        up.rowInto(y, row, 0);
-        for (let x = 0; x < w; x++) {
-          lo = Math.min(lo, row[x]!);
-          hi = Math.max(hi, row[x]!);
-        }
-      }
-      const span = Math.fround(hi - lo); // float32, as the reference stores it: bit-identical masks
+      const { lo, span } = planeRange(up, row);
       if (!(span > 0)) {
         dead.push(j);
         continue;
