@@ -106,7 +106,13 @@ async function occlusionDrops(ctx: MethodContext, o: NonNullable<MethodParams['o
   }
   if (o.mode === 'brute-force') return { drops: await bruteForceDrops(ctx, ys, xs, size, fillPlane), params: { mode: 'brute-force' }, notes: [] };
   const tau = approximate ? (o.tau ?? APPROXIMATE_DEFAULTS.tau) : 1;
-  const scored = occlusionPlan(ctx, ys, xs, size, tau);
+  let scored: ScoredPlan;
+  try {
+    scored = occlusionPlan(ctx, ys, xs, size, tau);
+  } catch (e) {
+    if (o.mode !== undefined) throw e;
+    return { drops: await bruteForceDrops(ctx, ys, xs, size, fillPlane), params: { mode: 'brute-force' }, notes: [`ran brute force: incremental inference cannot plan this model (${(e as Error).message})`] };
+  }
   const speedup = planSpeedup(scored.plan);
   const estimate = Number(speedup.toFixed(2));
   const fallbacks = scored.plan.fullOps.filter((f) => f.reason).map((f) => `${f.node} (${f.op}): ${f.reason}`);

@@ -304,7 +304,12 @@ async function fastScores(ctx: ScoreCamRun, a: Tensor): Promise<ChannelScores> {
 function localPlanWorthIt(model: Model, score: ScoreKind, sh: number, sw: number, h: number, w: number, plans: Map<string, ReturnType<typeof incrementalPlan>>): boolean {
   const offsets = (size: number, win: number): number[] => Array.from({ length: size - win + 1 }, (_, i) => i);
   const key = `${sh}x${sw}`;
-  const scored = incrementalPlan(model, `scorecam|${h}x${w}|${key}`, score, { window: [sh, sw], offsets: [offsets(h, sh), offsets(w, sw)] });
+  let scored: ReturnType<typeof incrementalPlan>;
+  try {
+    scored = incrementalPlan(model, `scorecam|${h}x${w}|${key}`, score, { window: [sh, sw], offsets: [offsets(h, sh), offsets(w, sw)] });
+  } catch {
+    return false; // a model the planner cannot follow: its masks go through the whole network
+  }
   if (scored.plan.macs.bruteForce < MIN_FORWARD_MACS || planSpeedup(scored.plan) < MIN_SPEEDUP) return false;
   plans.set(key, scored);
   return true;

@@ -23,7 +23,12 @@ export function scoringGraph(model: Model, score: ScoreKind): ScoringGraph {
   if (!m) cache.set(model, (m = new Map()));
   let s = m.get(score);
   if (!s) {
-    const head = score === 'logit' ? targetHead(model.graph, model.output) : undefined;
+    let head: ReturnType<typeof targetHead>;
+    try {
+      head = score === 'logit' ? targetHead(model.graph, model.output) : undefined;
+    } catch {
+      head = undefined; // a head the reduction cannot follow: score with the whole model
+    }
     s = head
       ? { graph: head.graph, output: head.output, target: head.target, scores: (out) => Float64Array.from(out.data as Float32Array) }
       : { graph: model.graph, output: model.output, scores: (out, target) => targetScores(out, Int32Array.of(target), score) };
