@@ -6,6 +6,8 @@ export { Graph, type Attr, type AttrInput, type Dim, type Node, type ValueInfo }
 export { GraphBuilder, INTERNAL_OPSET, type OpOptions } from './graph/builder.js';
 export type { ValueFacts } from './graph/facts.js';
 export { pruneGraph } from './graph/prune.js';
+export { planIncremental, gatherIndices, type IncrementalOptions, type IncrementalPlan, type GatherSpec, type TableSpec } from './graph/incremental.js';
+export { targetHead, type TargetHead } from './graph/target-head.js';
 export { decodeModel, encodeModel, MIN_OPSET, MAX_OPSET, type DecodeOptions, type EncodeOptions } from './onnx/codec.js';
 export { normalizeGraph } from './onnx/import.js';
 export { importOnnx } from './onnx/load.js';

@@ -185,10 +185,11 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
 /** Errors that mean "this method does not apply to this model", not "the request is wrong". */
 const SKIPPABLE: ReadonlySet<string> = new Set(['MODEL_UNSUPPORTED', 'SHAPE_MISMATCH']);
 
-export { METHOD_NAMES, type Attribution, type SkippedMethod, type ExplainOptions, type Explanation, type MethodName, type MethodParams, type Completeness, type IgBaseline, type IgRule, type OcclusionFill } from './types.js';
+export { METHOD_NAMES, type Attribution, type SkippedMethod, type ExplainOptions, type Explanation, type MethodName, type MethodParams, type Completeness, type IgBaseline, type IgRule, type OcclusionFill, type OcclusionMode, type ScoreCamMode } from './types.js';
 export { resolveTargets, targetScores, classIndex, checkScore, type TargetSpec, type ScoreKind } from './target.js';
 export { spatialLayer, camHead, type SpatialLayer, type CamHead } from './layers.js';
 export { scoreGradients, forwardScores, defaultBatchSize } from './session.js';
 export { quadrature, gaussLegendre, blackImage, resolveBaseline } from './integrated-gradients.js';
-export { windowOffsets } from './occlusion.js';
+export { windowOffsets, OCCLUSION_MODES, APPROXIMATE_DEFAULTS } from './occlusion.js';
+export { SCORECAM_MODES } from './scorecam.js';
 export { resizeBilinear, gaussianBlur, reduceChannels } from './arrays.js';

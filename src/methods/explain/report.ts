@@ -62,6 +62,7 @@ export function methodParams(params: ReportRequest['params'] = {}): MethodParams
   put('smoothgrad', 'smoothgrad-sq', 'vargrad');
   put('integratedGradients', 'integrated-gradients', 'ig');
   put('occlusion');
+  put('scorecam', 'score-cam');
   put('guidedGradcam', 'guided-gradcam');
   return out as MethodParams;
 }

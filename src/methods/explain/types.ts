@@ -28,6 +28,8 @@ export type MethodName = (typeof METHOD_NAMES)[number];
 export type IgBaseline = 'black' | 'zero' | 'blurred' | Tensor;
 export type IgRule = 'gausslegendre' | 'riemann-trapezoid' | 'riemann-left' | 'riemann-right' | 'riemann-middle';
 export type OcclusionFill = 'zero' | 'mean' | 'blur';
+export type OcclusionMode = 'incremental' | 'brute-force' | 'approximate';
+export type ScoreCamMode = 'incremental' | 'brute-force';
 
 /** Every method's parameters; each has a default (see DEFAULTS in methods.ts and the README). */
 export interface MethodParams {
@@ -57,6 +59,27 @@ export interface MethodParams {
     /** what the window is filled with (default 'zero', Captum's default baseline) */
     fill?: OcclusionFill;
     blurSigma?: number;
+    /**
+     * 'incremental' (exact: each layer recomputes only what a window changes, Krypton),
+     * 'brute-force' (every occluded copy through the whole network: the reference), or
+     * 'approximate' (incremental with Krypton's projective-field threshold and adaptive
+     * drill-down: faster, with the error docs/occlusion.md measures). Default: incremental
+     * where it pays off on the model, brute force otherwise (a note says which ran).
+     */
+    mode?: OcclusionMode;
+    /** approximate: no patch grows beyond tau x its feature map's side, or 7 units (Krypton's tau, default 0.75) */
+    tau?: number;
+    /** approximate: after a pass over every other window, the fraction of the rest scored (default 0.5; 1 scores all) */
+    drillDown?: number;
+  };
+  scorecam?: {
+    /**
+     * 'incremental' (default: each distinct mask scored once, only the target's logit computed
+     * where the model's head allows, masks with a small support by incremental inference) or
+     * 'brute-force' (every live channel's masked input through the whole network: the reference).
+     * Both give the same result to float32 rounding.
+     */
+    mode?: ScoreCamMode;
   };
   guidedGradcam?: { interpolate?: 'bilinear' | 'nearest' };
 }

@@ -1,0 +1,38 @@
+// The forward graph methods use to score many inputs for one target: with logit scores, the
+// model reduced to the target's logit where its head allows (engine/graph/target-head.ts);
+// otherwise the whole model, the target picked from its output.
+import { targetHead } from '../../engine/graph/target-head.js';
+import type { Graph } from '../../engine/graph/ir.js';
+import type { Tensor } from '../../engine/tensor.js';
+import type { Model } from '../../models/model.js';
+import { targetScores, type ScoreKind } from './target.js';
+
+export interface ScoringGraph {
+  graph: Graph;
+  output: string;
+  /** int64 [1] input naming the class, when the graph computes only its logit */
+  target?: string;
+  /** each row's target score from `output` */
+  scores(out: Tensor, target: number): Float64Array;
+}
+
+const cache = new WeakMap<Model, Map<ScoreKind, ScoringGraph>>();
+
+export function scoringGraph(model: Model, score: ScoreKind): ScoringGraph {
+  let m = cache.get(model);
+  if (!m) cache.set(model, (m = new Map()));
+  let s = m.get(score);
+  if (!s) {
+    let head: ReturnType<typeof targetHead>;
+    try {
+      head = score === 'logit' ? targetHead(model.graph, model.output) : undefined;
+    } catch {
+      head = undefined; // a head the reduction cannot follow: score with the whole model
+    }
+    s = head
+      ? { graph: head.graph, output: head.output, target: head.target, scores: (out) => Float64Array.from(out.data as Float32Array) }
+      : { graph: model.graph, output: model.output, scores: (out, target) => targetScores(out, Int32Array.of(target), score) };
+    m.set(score, s);
+  }
+  return s;
+}
