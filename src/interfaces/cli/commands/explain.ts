@@ -7,7 +7,7 @@ import { encodePng } from '../../../io/image.js';
 import { loadInputs } from '../../../io/inputs.js';
 import { encodeNpy, parseNpy } from '../../../io/npy.js';
 import { explain, METHOD_NAMES, resolveMethods } from '../../../methods/explain/index.js';
-import type { ExplainOptions, IgBaseline, IgRule, OcclusionFill } from '../../../methods/explain/types.js';
+import type { ExplainOptions, IgBaseline, IgRule, OcclusionFill, OcclusionMode, ScoreCamMode } from '../../../methods/explain/types.js';
 import { deletionInsertion, randomMaps, type Curves } from '../../../methods/metrics/deletion-insertion.js';
 import { meanScore, randomizationCheck } from '../../../methods/metrics/sanity.js';
 import { checkScore } from '../../../methods/explain/target.js';
@@ -15,7 +15,7 @@ import { displayStyle, renderAttribution, type DisplayOptions, type View } from 
 import { colormap } from '../../../render/colormap.js';
 import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanityGrid } from '../../../render/figures.js';
 import { describeRange, parseRange } from '../../../render/range.js';
-import { cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, openModel, positiveInt, withCommon } from '../common.js';
+import { choiceOption, cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, openModel, positiveInt, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface ExplainCliOptions extends CommonOptions {
@@ -45,6 +45,10 @@ interface ExplainCliOptions extends CommonOptions {
   window?: [number, number];
   stride?: [number, number];
   fill?: string;
+  occlusionMode?: OcclusionMode;
+  tau?: number;
+  drillDown?: number;
+  scorecamMode?: ScoreCamMode;
   interpolate?: string;
   seed?: number;
   // metrics
@@ -113,6 +117,10 @@ export function define(command: Command): void {
     .option('--window <n|HxW>', 'occlusion: window size (default: image side / 7)', size2)
     .option('--stride <n|HxW>', 'occlusion: stride (default: half the window)', size2)
     .option('--fill <fill>', 'occlusion: zero (default), mean or blur')
+    .addOption(choiceOption('--occlusion-mode <mode>', 'occlusion: incremental (exact, recomputes only what a window changes), brute-force (the reference) or approximate (default: incremental where it pays off)', ['incremental', 'brute-force', 'approximate']))
+    .option('--tau <f>', 'occlusion approximate: largest patch as a fraction of its feature map (default 0.75)', fraction)
+    .option('--drill-down <f>', 'occlusion approximate: fraction of the remaining windows scored after the first pass (default 0.5)', fraction)
+    .addOption(choiceOption('--scorecam-mode <mode>', 'scorecam: incremental (default: each distinct mask once, target logit only) or brute-force', ['incremental', 'brute-force']))
     .option('--interpolate <mode>', 'guided-gradcam: bilinear (default) or nearest upsampling of Grad-CAM')
     .option('--seed <n>', 'random seed (SmoothGrad noise, sanity-check weights)', nonNegativeInt)
     .option('--faithfulness', 'deletion/insertion curves and AUCs per method (+ a random ranking), plotted')
@@ -160,7 +168,11 @@ export function define(command: Command): void {
             ...(opts.window ? { window: opts.window } : {}),
             ...(opts.stride ? { stride: opts.stride } : {}),
             ...(opts.fill ? { fill: oneOf<OcclusionFill>('occlusion fill', opts.fill, ['zero', 'mean', 'blur'])! } : {}),
+            ...(opts.occlusionMode ? { mode: opts.occlusionMode } : {}),
+            ...(opts.tau !== undefined ? { tau: opts.tau } : {}),
+            ...(opts.drillDown !== undefined ? { drillDown: opts.drillDown } : {}),
           },
+          scorecam: { ...(opts.scorecamMode ? { mode: opts.scorecamMode } : {}) },
           guidedGradcam: { ...(opts.interpolate ? { interpolate: oneOf('interpolation', opts.interpolate, ['bilinear', 'nearest'] as const)! } : {}) },
           signal: job.signal!,
           onProgress: job.onProgress!,
