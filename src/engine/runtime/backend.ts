@@ -26,6 +26,13 @@ export interface ValueInfo {
 export interface SessionOptions {
   /** intra-op threads; default: the backend's choice */
   threads?: number;
+  /**
+   * Where ONNX Runtime should write the model after its graph optimizations (Node only; the Node
+   * backend's compiled-session cache uses it).
+   */
+  optimizedModelPath?: string;
+  /** The model was saved by ONNX Runtime after its optimizations: do not optimize it again. */
+  preoptimized?: boolean;
 }
 
 export interface Session {

@@ -31,6 +31,10 @@ export function ortBackend(ort: OrtModule, name: string, defaults: OrtCommon.Inf
     executionMode: 'sequential',
     ...defaults,
     ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
+    // ORT warns that a model saved after its layout (NCHWc) optimizations only suits this machine:
+    // the cache that asks for it keys its files by machine, so the warning would only be noise.
+    ...(options.optimizedModelPath ? { optimizedModelFilePath: options.optimizedModelPath, logSeverityLevel: 3 as const } : {}),
+    ...(options.preoptimized ? { graphOptimizationLevel: 'disabled' as const } : {}),
   });
   return {
     name,
