@@ -59,6 +59,8 @@ describe('compiled sessions on disk', () => {
     expect(first.stats).toEqual({ hits: 0, writes: 1, damaged: 0 });
     expect(cacheFiles(dir)).toHaveLength(1);
     expect(leftovers(dir)).toEqual([]);
+    // ORT's own format (flatbuffer identifier "ORTM" at byte 4), which loads from the bytes in place
+    expect(readFileSync(join(dir, cacheFiles(dir)[0]!)).subarray(4, 8).toString('latin1')).toBe('ORTM');
 
     const second = new SessionCache({ dir, minModelBytes: 0 }, RUNTIME);
     const warm = await runOnce(withSessionCache(plain(), second));
@@ -67,6 +69,24 @@ describe('compiled sessions on disk', () => {
     for (const k of Object.keys(want)) {
       expect(cold[k]).toEqual(want[k]);
       expect(warm[k]).toEqual(want[k]);
+    }
+  });
+
+  it('a session running from the cached bytes in place keeps them alive: results hold after memory churned', async () => {
+    const dir = freshDir();
+    await runOnce(withSessionCache(plain(), new SessionCache({ dir, minModelBytes: 0 }, RUNTIME)));
+    const cache = new SessionCache({ dir, minModelBytes: 0 }, RUNTIME);
+    const session = await withSessionCache(plain(), cache).createSession(model, { threads: 1 });
+    expect(cache.stats.hits).toBe(1);
+    try {
+      let churn = 0;
+      for (let i = 0; i < 40; i++) churn += new Float64Array(1 << 20).fill(i).length; // 320 MB of short-lived arrays
+      expect(churn).toBe(40 << 20);
+      const out = await session.run({ input: x, [seedName]: seed });
+      const want = await reference;
+      for (const k of Object.keys(want)) expect(out[k]!.data).toEqual(want[k]);
+    } finally {
+      await session.release();
     }
   });
 

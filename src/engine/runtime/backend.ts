@@ -28,10 +28,14 @@ export interface SessionOptions {
   threads?: number;
   /**
    * Where ONNX Runtime should write the model after its graph optimizations (Node only; the Node
-   * backend's compiled-session cache uses it).
+   * backend's compiled-session cache uses it). A path ending in .ort gets ORT's own format.
    */
   optimizedModelPath?: string;
-  /** The model was saved by ONNX Runtime after its optimizations: do not optimize it again. */
+  /**
+   * The model was saved by ONNX Runtime after its optimizations: do not optimize it again. An
+   * ORT-format model is then run from the given bytes in place (no parse, no initializer copies),
+   * so the session keeps them alive until it is released.
+   */
   preoptimized?: boolean;
 }
 

@@ -1,8 +1,10 @@
 // Compiled sessions on disk (Node only: node.ts is its one importer, so the browser bundle never
 // sees it). ONNX Runtime's graph optimizations (constant folding, Conv+BN fusion, the NCHWc
 // layout rewrite, ...) take most of a big model's session creation; ORT can save the model it
-// ends up with (optimizedModelFilePath), and a session created from that file with optimizations
-// off is the same session, made several times faster. Files are keyed by a hash of the model and
+// ends up with (optimizedModelFilePath), in its own flatbuffer format when the path ends in .ort,
+// and a session created from those bytes with optimizations off, the bytes used in place, is the
+// same session in a fraction of the time (ResNet-18's gradient graph: ~15-45 ms against
+// ~130-1000 ms from the optimized .onnx and ~900 ms from scratch). Files are keyed by a hash of the model and
 // of everything else that shapes the result (ORT version, machine, session options), written
 // under a temporary name and renamed into place, and carry a footer (length, CRC-32) so that a
 // truncated or damaged file is noticed, deleted and rebuilt instead of being run.
@@ -118,7 +120,8 @@ export class SessionCache {
       this.usable = false;
       return undefined;
     }
-    const temp = join(this.dir, `.${key}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+    // ORT picks its own (flatbuffer) format for a path ending in .ort: it loads from the bytes in place.
+    const temp = join(this.dir, `.${key}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp.ort`);
     return {
       path: temp,
       commit: () => {
@@ -146,7 +149,7 @@ export class SessionCache {
         const path = join(this.dir, name);
         try {
           const st = statSync(path);
-          if (name.endsWith('.tmp')) {
+          if (name.includes('.tmp.')) {
             // another process's write in progress, unless it is an hour old (a crash)
             if (Date.now() - st.mtimeMs > 3600_000) rmSync(path, { force: true });
             return [];
