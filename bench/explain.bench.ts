@@ -10,6 +10,7 @@
 //   npm run bench -- explain            # this file only
 //   npm run bench -- explain --quick    # fewer images for the slow methods
 //   npm run bench -- explain --only=saliency,gradcam   # some methods only
+//   npm run bench -- explain --batch=8                 # another engine batch size than the default
 import { Engine } from '../src/engine/runtime/engine.js';
 import { nodeBackend } from '../src/engine/runtime/node.js';
 import type { Tensor } from '../src/engine/tensor.js';
@@ -22,6 +23,7 @@ import { median } from './util.js';
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
 const ONLY = [...args].find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const BATCH = Number([...args].find((a) => a.startsWith('--batch='))?.slice('--batch='.length) ?? 0) || undefined;
 const THREADS = 2;
 
 
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
   const engine = new Engine(nodeBackend(), { threads: THREADS });
   const model = new Model(resnet18Like(0, 224, 1000), engine, 'resnet18_like');
   const layer = model.lastSpatialLayer();
-  const batch = defaultBatchSize(model);
+  const batch = BATCH ?? defaultBatchSize(model);
   console.log(`ConvLens attribution benchmark: ResNet-18-shaped net, 3x224x224, 1000 classes, random weights; onnxruntime-node, ${THREADS} threads; engine batch ${batch}; CAM layer ${layer}`);
   const slow = QUICK ? 1 : 2;
   const cases: Case[] = [
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
     { name: 'occlusion', params: '16x16 window, stride 8 (729 windows)', options: { methods: ['occlusion'], occlusion: { window: 16, stride: 8 } }, images: slow, reps: 1, units: { count: 729, name: 'window' } },
     { name: 'scorecam', params: `layer ${layer} (512 masks)`, options: { methods: ['scorecam'] }, images: slow, reps: 1, units: { count: 512, name: 'mask' } },
   ];
-  const chosen = ONLY ? cases.filter((c) => ONLY.includes(c.name)) : cases;
+  const chosen = (ONLY ? cases.filter((c) => ONLY.includes(c.name)) : cases).map((c) => (BATCH ? { ...c, options: { ...c.options, batchSize: BATCH } } : c));
   const rows: { name: string; params: string; ms: number; forwardMs: number; forwards: number; images: number; units?: Case['units'] }[] = [];
   const batchOf16 = images(16, 224, 1000);
   const forwardMs = async (): Promise<number> => {

@@ -1,6 +1,8 @@
 // ConvLens against the PyTorch peers (what Captum and pytorch-grad-cam compute, transcribed in
 // bench/python/peers.py), as whole processes: the time a user waits for K attribution maps from a
-// command, imports and session setup included. Same machine, same run, two threads each, the
+// command, imports and session setup included. ConvLens runs twice per round: as the CLI (which
+// also draws its grid figure) and as a script making the same explain() call without figures
+// (bench/peers-explain.mjs), the like-for-like peer of the Python script. Same machine, same run, two threads each, the
 // same torchvision ResNet-18 (random seeded weights: PyTorch runs the state dict, ConvLens the ONNX
 // export of the same module) and the same preprocessed inputs and target class.
 //
@@ -27,21 +29,24 @@ const BATCH = 16;
 const TARGET = 1;
 const ROOT = join(import.meta.dirname, '..');
 const PEERS = join(import.meta.dirname, 'python', 'peers.py');
+const LIBRARY = join(import.meta.dirname, 'peers-explain.mjs');
 
 interface Case {
   method: string;
-  /** ConvLens options for the same computation */
+  /** ConvLens CLI options for the same computation */
   convlens: string[];
+  /** the same as explain() options (bench/peers-explain.mjs) */
+  library: Record<string, unknown>;
   images: number;
   /** what the comparison on the raw results reduces first (Captum's saliency keeps channels) */
-  compare: 'max-over-channels' | 'cam-upsampled' | 'same';
+  compare: 'max-over-channels' | 'cam-upsampled' | 'first-channel' | 'same';
 }
 
 const CASES: Case[] = [
-  { method: 'saliency', convlens: ['--method', 'saliency'], images: QUICK ? 16 : 64, compare: 'max-over-channels' },
-  { method: 'gradcam', convlens: ['--method', 'gradcam'], images: QUICK ? 16 : 64, compare: 'cam-upsampled' },
-  { method: 'integrated-gradients', convlens: ['--method', 'integrated-gradients', '--steps', '50', '--baseline', 'zero'], images: QUICK ? 1 : 4, compare: 'same' },
-  { method: 'occlusion', convlens: ['--method', 'occlusion', '--window', '16', '--stride', '8'], images: QUICK ? 1 : 2, compare: 'same' },
+  { method: 'saliency', convlens: ['--method', 'saliency'], library: { methods: ['saliency'] }, images: QUICK ? 16 : 64, compare: 'max-over-channels' },
+  { method: 'gradcam', convlens: ['--method', 'gradcam'], library: { methods: ['gradcam'] }, images: QUICK ? 16 : 64, compare: 'cam-upsampled' },
+  { method: 'integrated-gradients', convlens: ['--method', 'integrated-gradients', '--steps', '50', '--baseline', 'zero'], library: { methods: ['integrated-gradients'], integratedGradients: { steps: 50, baseline: 'zero' } }, images: QUICK ? 1 : 4, compare: 'same' },
+  { method: 'occlusion', convlens: ['--method', 'occlusion', '--window', '16', '--stride', '8'], library: { methods: ['occlusion'], occlusion: { window: 16, stride: 8 } }, images: QUICK ? 1 : 2, compare: 'first-channel' },
 ];
 
 function findPython(): string | undefined {
@@ -95,6 +100,12 @@ function readFloats(path: string): { dims: number[]; data: Float32Array } {
 /** The PyTorch result reduced to what ConvLens's .npy holds, for the agreement check. */
 function comparable(c: Case, py: { dims: number[]; data: Float32Array }, cl: { dims: number[]; data: Float32Array }, python: string, dir: string): Float32Array {
   if (c.compare === 'same') return py.data;
+  if (c.compare === 'first-channel') {
+    const [n, ch, h, w] = py.dims as [number, number, number, number];
+    const out = new Float32Array(n * h * w);
+    for (let i = 0; i < n; i++) out.set(py.data.subarray(i * ch * h * w, i * ch * h * w + h * w), i * h * w);
+    return out;
+  }
   if (c.compare === 'max-over-channels') {
     const [n, ch, h, w] = py.dims as [number, number, number, number];
     const out = new Float32Array(n * h * w);
@@ -150,33 +161,48 @@ async function main(): Promise<void> {
     const env = { ...process.env, CONVLENS_CACHE_DIR: cache };
     const convlensArgs = [bin, 'explain', inputs, '--model', join(dir, 'resnet18.onnx'), ...c.convlens, '--target', String(TARGET), '--threads', String(THREADS), '--batch-size', String(BATCH), '--no-images', '--npy', '--out', out];
     const pyArgs = (save?: string): string[] => [PEERS, 'run', '--dir', dir, '--method', c.method, '--images', String(c.images), '--threads', String(THREADS), '--batch', String(BATCH), '--target', String(TARGET), ...(save ? ['--save', save] : [])];
+    // The same computation as a library call with no figures (what the Python script does).
+    const libraryArgs = [LIBRARY, join(dir, 'resnet18.onnx'), inputs, join(out, 'lib.npy'), String(THREADS), JSON.stringify({ ...c.library, target: TARGET, batchSize: BATCH })];
     try {
       // First round: ConvLens with an empty session cache (cold), and the agreement check.
       const cold = timedRun(process.execPath, convlensArgs, env);
-      const pyFirst = timedRun(python, pyArgs(join(out, 'py.npy')));
+      timedRun(python, pyArgs(join(out, 'py.npy')));
       const cl = readFloats(join(out, `${c.method}.npy`));
       const py = readFloats(join(out, 'py.npy'));
       const reference = comparable(c, py, cl, python, out); // may upsample cl in place first
       const agreement = relativeL2(cl.data, reference);
-      const warm: Timed[] = [];
-      const torch: Timed[] = [];
+      const runs: Record<'cli' | 'lib' | 'torch', Timed[]> = { cli: [], lib: [], torch: [] };
       for (let r = 0; r < rounds; r++) {
-        warm.push(timedRun(process.execPath, convlensArgs, env));
-        torch.push(timedRun(python, pyArgs()));
-        const [w, t] = [warm[warm.length - 1]!, torch[torch.length - 1]!];
-        process.stderr.write(`    ${c.method}: ConvLens ${w.seconds.toFixed(1)} s (CPU ${w.cpu?.toFixed(1) ?? '?'} s), PyTorch ${t.seconds.toFixed(1)} s (CPU ${t.cpu?.toFixed(1) ?? '?'} s)\n`);
+        runs.cli.push(timedRun(process.execPath, convlensArgs, env));
+        runs.lib.push(timedRun(process.execPath, libraryArgs, env));
+        runs.torch.push(timedRun(python, pyArgs()));
+        const last = (k: keyof typeof runs): string => `${runs[k][r]!.seconds.toFixed(1)} s (CPU ${runs[k][r]!.cpu?.toFixed(1) ?? '?'} s)`;
+        process.stderr.write(`    ${c.method}: ConvLens CLI ${last('cli')}, script ${last('lib')}, PyTorch ${last('torch')}\n`);
       }
-      void pyFirst;
-      const wall = [median(warm.map((x) => x.seconds)), median(torch.map((x) => x.seconds))];
-      const cpu = warm.every((x) => x.cpu !== undefined) && torch.every((x) => x.cpu !== undefined) ? [median(warm.map((x) => x.cpu!)), median(torch.map((x) => x.cpu!))] : undefined;
-      rows.push([c.method, String(c.images), cold.seconds.toFixed(1), wall[0]!.toFixed(1), wall[1]!.toFixed(1), (wall[0]! / wall[1]!).toFixed(2), cpu ? cpu[0]!.toFixed(1) : '-', cpu ? cpu[1]!.toFixed(1) : '-', cpu ? (cpu[0]! / cpu[1]!).toFixed(2) : '-', agreement.toExponential(1)]);
+      const wall = (k: keyof typeof runs): number => median(runs[k].map((x) => x.seconds));
+      const cpu = (k: keyof typeof runs): number | undefined => (runs[k].every((x) => x.cpu !== undefined) ? median(runs[k].map((x) => x.cpu!)) : undefined);
+      const ratio = (a: number | undefined, b: number | undefined): string => (a !== undefined && b !== undefined ? (a / b).toFixed(2) : '-');
+      rows.push([
+        c.method,
+        String(c.images),
+        cold.seconds.toFixed(1),
+        wall('cli').toFixed(1),
+        wall('lib').toFixed(1),
+        wall('torch').toFixed(1),
+        ratio(wall('cli'), wall('torch')),
+        ratio(wall('lib'), wall('torch')),
+        cpu('lib')?.toFixed(1) ?? '-',
+        cpu('torch')?.toFixed(1) ?? '-',
+        ratio(cpu('lib'), cpu('torch')),
+        agreement.toExponential(1),
+      ]);
     } finally {
       rmSync(cache, { recursive: true, force: true });
       rmSync(out, { recursive: true, force: true });
     }
   }
-  console.log('\nseconds per whole process (K images): wall clock, and CPU (user + system, all threads); ConvLens cold = first run with an empty session cache, the rest warm; ratio = ConvLens / PyTorch; agreement = relative L2 distance between the two raw results');
-  const head = ['method', 'K', 'ConvLens cold', 'ConvLens wall', 'PyTorch wall', 'ratio', 'ConvLens CPU', 'PyTorch CPU', 'CPU ratio', 'agreement'];
+  console.log('\nseconds per whole process (K images). CLI = `convlens explain` (also draws grid.png and writes summary.json), script = the same explain() call with no figures (bench/peers-explain.mjs), both with a warm session cache; CLI cold = its first run with an empty cache. CPU = user + system over all threads (GNU time). ratios = ConvLens / PyTorch. agreement = relative L2 distance between the two raw results');
+  const head = ['method', 'K', 'CLI cold', 'CLI', 'script', 'PyTorch', 'CLI ratio', 'script ratio', 'script CPU', 'PyTorch CPU', 'CPU ratio', 'agreement'];
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   console.log(head.map((h, i) => h.padStart(width[i]!)).join('  '));
   for (const r of rows) console.log(r.map((v, i) => v.padStart(width[i]!)).join('  '));
