@@ -4,11 +4,14 @@
 //   npm run bench -- engine       # this file only (npm run bench runs every bench/*.bench.ts)
 //   npm run bench -- --quick      # fewer repetitions
 //   npm run bench -- --full       # also the TF.js training steps that take minutes on its CPU backend
+//   npm run bench -- engine --compile-only   # only session compile times: no cache, cold and warm disk cache
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { buildGradientGraph } from '../src/engine/autodiff/gradient.js';
 import type { Graph } from '../src/engine/graph/ir.js';
 import { Engine } from '../src/engine/runtime/engine.js';
@@ -17,11 +20,13 @@ import type { Tensor } from '../src/engine/tensor.js';
 import { resnet18Like, vggLike } from '../src/models/zoo/index.js';
 import { buildTrainingGraph } from '../src/training/step.js';
 import { tfjsModel, type TfjsNet } from './tfjs-nets.js';
-import { time } from './util.js';
+import { median, time } from './util.js';
+import { encodeModel } from '../src/engine/onnx/codec.js';
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
 const FULL = args.has('--full');
+const COMPILE_ONLY = args.has('--compile-only');
 const THREADS = 2;
 
 
@@ -137,7 +142,69 @@ async function benchNet(name: string, graph: Graph, size: number, classes: numbe
   return rows;
 }
 
+/**
+ * Session compile times: what a process pays before its first run of a graph. Without the disk
+ * cache, with an empty cache folder (ORT optimizes and writes its optimized model), and with the
+ * file already there (a second process: read, verify, load with optimizations off).
+ */
+async function benchCompile(): Promise<void> {
+  const net = resnet18Like(0, 224, 1000);
+  const graphs: [string, () => Graph][] = [
+    ['forward', () => net],
+    ['forward + input gradient', () => buildGradientGraph(net, { seed: { upstream: ['fc'] }, wrt: ['input'], outputs: ['fc'] }).graph],
+    ['forward + layer gradient (Grad-CAM)', () => buildGradientGraph(net, { seed: { upstream: ['fc'] }, wrt: ['layer4.1.relu2'], outputs: ['fc', 'layer4.1.relu2'] }).graph],
+  ];
+  const reps = QUICK ? 2 : 3;
+  const dirs: string[] = [];
+  const fresh = (): string => {
+    const d = mkdtempSync(join(tmpdir(), 'convlens-compile-bench-'));
+    dirs.push(d);
+    return d;
+  };
+  const compileMs = async (cacheDir: string | false, graph: Graph): Promise<number> => {
+    const engine = new Engine(nodeBackend({ cacheDir }), { threads: THREADS });
+    const t0 = performance.now();
+    await engine.compileOnce(graph);
+    const ms = performance.now() - t0;
+    await engine.dispose();
+    return ms;
+  };
+  const rows: string[][] = [];
+  try {
+    for (const [what, make] of graphs) {
+      let t0 = performance.now();
+      const graph = make();
+      const buildMs = performance.now() - t0;
+      t0 = performance.now();
+      const bytes = encodeModel(graph);
+      const encodeMs = performance.now() - t0;
+      const none: number[] = [];
+      const cold: number[] = [];
+      const warm: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        none.push(await compileMs(false, graph));
+        const dir = fresh();
+        cold.push(await compileMs(dir, graph));
+        warm.push(await compileMs(dir, graph));
+      }
+      process.stderr.write(`    compile ${what}: none ${median(none).toFixed(0)} ms, cold ${median(cold).toFixed(0)} ms, warm ${median(warm).toFixed(0)} ms\n`);
+      rows.push([what, (bytes.length / 1e6).toFixed(1), buildMs.toFixed(0), encodeMs.toFixed(0), median(none).toFixed(0), median(cold).toFixed(0), median(warm).toFixed(0), `${(median(none) / median(warm)).toFixed(1)}x`]);
+    }
+  } finally {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+  console.log(`\nsession compile, ResNet-18-shaped 3x224x224 (milliseconds, median of ${reps}; compile = encode + hash + ONNX Runtime session creation)`);
+  const head = ['graph', 'MB', 'build', 'encode', 'no cache', 'cold cache', 'warm cache', 'speed-up'];
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  console.log(head.map((h, i) => (i === 0 ? h.padEnd(width[i]!) : h.padStart(width[i]!))).join('  '));
+  for (const r of rows) console.log(r.map((v, i) => (i === 0 ? v.padEnd(width[i]!) : v.padStart(width[i]!))).join('  '));
+}
+
 async function main(): Promise<void> {
+  if (COMPILE_ONLY) {
+    await benchCompile();
+    return;
+  }
   const wasmDir = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   setWasmPaths(`${wasmDir}/dist/`);
   await tf.setBackend('wasm');
@@ -160,6 +227,7 @@ async function main(): Promise<void> {
     const ratio = typeof r.tfjs === 'number' ? `${(r.tfjs / r.convlens).toFixed(1)}x`.padStart(8) : '';
     console.log([r.net.padEnd(20), r.what.padEnd(26), fmt(r.convlens).padStart(9), tf, ratio].join('  ') + (r.note ? `   (${r.note})` : ''));
   }
+  await benchCompile();
 }
 
 await main();

@@ -1,11 +1,16 @@
 // Attribution benchmark: time per image in steady state (sessions compiled, many images in one
-// process) for the attribution methods on the ResNet-18-shaped net at 3x224x224. The baseline,
-// measured in the same run, is a plain forward pass per image in batches of 16: a method's cost in
-// forwards is what it costs beyond the engine itself (a gradient method is about one forward and
-// one backward; occlusion and Score-CAM are hundreds of forwards).
+// process) for the attribution methods on the ResNet-18-shaped net at 3x224x224. The baseline is
+// a plain forward pass per image in batches of 16, measured right before each method (the machine
+// is shared, so a baseline from minutes earlier would drift): a method's cost in forwards is what
+// it costs beyond the engine itself. An input gradient needs about one forward and one backward
+// through the data path (~2 forwards of work, 3 is the target); Grad-CAM's backward stops at the
+// layer (1.8 is the target); the "per unit" column divides by the method's own count of passes
+// (IG steps, SmoothGrad samples, occlusion windows, Score-CAM masks).
 //
 //   npm run bench -- explain            # this file only
 //   npm run bench -- explain --quick    # fewer images for the slow methods
+//   npm run bench -- explain --only=saliency,gradcam   # some methods only
+//   npm run bench -- explain --batch=8                 # another engine batch size than the default
 import { Engine } from '../src/engine/runtime/engine.js';
 import { nodeBackend } from '../src/engine/runtime/node.js';
 import type { Tensor } from '../src/engine/tensor.js';
@@ -13,10 +18,12 @@ import { explain, type ExplainOptions } from '../src/methods/explain/index.js';
 import { defaultBatchSize } from '../src/methods/explain/session.js';
 import { Model } from '../src/models/model.js';
 import { resnet18Like } from '../src/models/zoo/index.js';
-import { median, time } from './util.js';
+import { median } from './util.js';
 
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
+const ONLY = [...args].find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const BATCH = Number([...args].find((a) => a.startsWith('--batch='))?.slice('--batch='.length) ?? 0) || undefined;
 const THREADS = 2;
 
 
@@ -39,48 +46,67 @@ interface Case {
   /** images per timed call, and timed calls */
   images: number;
   reps: number;
+  /** engine passes per image the method makes, to report the cost of one (IG steps, ...) */
+  units?: { count: number; name: string };
 }
 
 async function main(): Promise<void> {
   const engine = new Engine(nodeBackend(), { threads: THREADS });
   const model = new Model(resnet18Like(0, 224, 1000), engine, 'resnet18_like');
   const layer = model.lastSpatialLayer();
-  const batch = defaultBatchSize(model);
+  const batch = BATCH ?? defaultBatchSize(model);
   console.log(`ConvLens attribution benchmark: ResNet-18-shaped net, 3x224x224, 1000 classes, random weights; onnxruntime-node, ${THREADS} threads; engine batch ${batch}; CAM layer ${layer}`);
   const slow = QUICK ? 1 : 2;
   const cases: Case[] = [
-    { name: 'saliency', params: 'max |grad| over channels', options: { methods: ['saliency'] }, images: 16, reps: QUICK ? 2 : 3 },
-    { name: 'gradcam', params: `layer ${layer}`, options: { methods: ['gradcam'] }, images: 16, reps: QUICK ? 2 : 3 },
-    { name: 'guided-backprop', params: 'guided ReLU rule set', options: { methods: ['guided-backprop'] }, images: 16, reps: QUICK ? 2 : 3 },
-    { name: 'integrated-gradients', params: '50 steps, black baseline', options: { methods: ['integrated-gradients'], integratedGradients: { steps: 50 } }, images: slow, reps: 1 },
-    { name: 'smoothgrad', params: '50 samples, noise 15%', options: { methods: ['smoothgrad'], smoothgrad: { samples: 50 } }, images: slow, reps: 1 },
-    { name: 'occlusion', params: '16x16 window, stride 8 (729 windows)', options: { methods: ['occlusion'], occlusion: { window: 16, stride: 8 } }, images: slow, reps: 1 },
-    { name: 'scorecam', params: `layer ${layer} (512 masks)`, options: { methods: ['scorecam'] }, images: slow, reps: 1 },
+    { name: 'saliency', params: 'max |grad| over channels', options: { methods: ['saliency'] }, images: 16, reps: QUICK ? 3 : 7 },
+    { name: 'gradcam', params: `layer ${layer}`, options: { methods: ['gradcam'] }, images: 16, reps: QUICK ? 3 : 7 },
+    { name: 'guided-backprop', params: 'guided ReLU rule set', options: { methods: ['guided-backprop'] }, images: 16, reps: QUICK ? 3 : 7 },
+    { name: 'integrated-gradients', params: '50 steps, black baseline', options: { methods: ['integrated-gradients'], integratedGradients: { steps: 50 } }, images: slow, reps: 1, units: { count: 50, name: 'step' } },
+    { name: 'smoothgrad', params: '50 samples, noise 15%', options: { methods: ['smoothgrad'], smoothgrad: { samples: 50 } }, images: slow, reps: 1, units: { count: 50, name: 'sample' } },
+    { name: 'occlusion', params: '16x16 window, stride 8 (729 windows)', options: { methods: ['occlusion'], occlusion: { window: 16, stride: 8 } }, images: slow, reps: 1, units: { count: 729, name: 'window' } },
+    { name: 'scorecam', params: `layer ${layer} (512 masks)`, options: { methods: ['scorecam'] }, images: slow, reps: 1, units: { count: 512, name: 'mask' } },
   ];
-  const rows: { name: string; params: string; ms: number; images: number }[] = [];
+  const chosen = (ONLY ? cases.filter((c) => ONLY.includes(c.name)) : cases).map((c) => (BATCH ? { ...c, options: { ...c.options, batchSize: BATCH } } : c));
+  const rows: { name: string; params: string; ms: number; forwardMs: number; forwards: number; images: number; units?: Case['units'] }[] = [];
   const batchOf16 = images(16, 224, 1000);
-  const forwardMs = (await time(() => model.run(batchOf16), QUICK ? 3 : 5, 2, 'forward (baseline), batch 16')) / 16;
+  const forwardMs = async (): Promise<number> => {
+    const t0 = performance.now();
+    await model.run(batchOf16);
+    return (performance.now() - t0) / 16;
+  };
+  await forwardMs(); // compiles the forward session
   let seed = 1;
-  for (const c of cases) {
+  for (const c of chosen) {
     // Warm-up: compiles the sessions this method uses.
     await explain(model, images(1, 224, seed++), c.options);
+    // Each timed call is paired with a forward pass just before it, and the ratio is taken per
+    // pair: other jobs on the machine slow both alike, so the ratios scatter less than the times.
     const per: number[] = [];
+    const fwd: number[] = [];
+    const ratio: number[] = [];
     for (let r = 0; r < c.reps; r++) {
       const x = images(c.images, 224, seed++);
+      const f = await forwardMs();
       const t0 = performance.now();
       await explain(model, x, c.options);
-      per.push((performance.now() - t0) / c.images);
+      const ms = (performance.now() - t0) / c.images;
+      per.push(ms);
+      fwd.push(f);
+      ratio.push(ms / f);
     }
-    const ms = median(per);
-    process.stderr.write(`    ${c.name}: ${ms.toFixed(0)} ms/image\n`);
-    rows.push({ name: c.name, params: c.params, ms, images: c.images * c.reps });
+    process.stderr.write(`    ${c.name}: ${median(per).toFixed(0)} ms/image, forward ${median(fwd).toFixed(1)} ms/image, ${median(ratio).toFixed(2)} forwards\n`);
+    rows.push({ name: c.name, params: c.params, ms: median(per), forwardMs: median(fwd), forwards: median(ratio), images: c.images * c.reps, ...(c.units ? { units: c.units } : {}) });
   }
   await engine.dispose();
 
   console.log('\nmilliseconds per image, steady state (median over timed calls; each call explains a batch of images)');
-  console.log(`baseline: one forward pass, ${forwardMs.toFixed(1)} ms/image`);
-  console.log(['method'.padEnd(22), 'parameters'.padEnd(38), 'ms/image'.padStart(10), 'forwards'.padStart(9), 'images'.padStart(7)].join('  '));
-  for (const r of rows) console.log([r.name.padEnd(22), r.params.padEnd(38), r.ms.toFixed(1).padStart(10), (r.ms / forwardMs).toFixed(1).padStart(9), String(r.images).padStart(7)].join('  '));
+  console.log('forward = a forward pass per image (batch 16) timed just before each call; forwards = median over calls of ms/image / that forward; per unit = forwards / passes per image');
+  console.log(['method'.padEnd(22), 'parameters'.padEnd(38), 'ms/image'.padStart(10), 'forward'.padStart(8), 'forwards'.padStart(9), 'per unit'.padStart(16), 'images'.padStart(7)].join('  '));
+  for (const r of rows) {
+    const units = r.forwards;
+    const perUnit = r.units ? `${(units / r.units.count).toFixed(2)} / ${r.units.name}` : '';
+    console.log([r.name.padEnd(22), r.params.padEnd(38), r.ms.toFixed(1).padStart(10), r.forwardMs.toFixed(1).padStart(8), units.toFixed(2).padStart(9), perUnit.padStart(16), String(r.images).padStart(7)].join('  '));
+  }
 }
 
 await main();

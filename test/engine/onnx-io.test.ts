@@ -258,6 +258,58 @@ describe('round trip: encodeModel -> decodeModel', () => {
   });
 });
 
+describe('large tensors (hand-framed raw_data, copied once)', () => {
+  // Tensors of 64 KiB and more bypass protobufjs; these check the framing against protobufjs'
+  // own decoder, our decoder, and ONNX Runtime.
+  const rand = rng(17);
+  const big = (n: number): Float32Array => Float32Array.from({ length: n }, () => rand() - 0.5);
+  const wData = big(64 * 16 * 3 * 3 * 2); // 73,728 bytes: over the threshold
+  const cData = big(20_000); // a Constant node's tensor attribute over the threshold
+  const b = new GraphBuilder();
+  const x = b.input('x', 'float32', ['N', 32, 6, 6]);
+  const w = b.initializer('w', f32([64, 32, 3, 3], wData));
+  const c = b.constant(f32([1, 64, 1, 1], cData.subarray(0, 64)), 'small_scale');
+  const bigConst = b.constant(f32([20_000], cData), 'big_const');
+  const y = b.op('Mul', [b.op('Conv', [x, w], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }), c], {}, { outputs: ['y'] });
+  const z = b.input('z', 'float32', [20_000]);
+  const product = b.op('Mul', [z, bigConst], {}, { outputs: ['product'] });
+  b.output(y);
+  b.output(product);
+  const g = b.build();
+  const bytes = own(encodeModel(g));
+
+  it('protobufjs reads the hand-framed fields back as the same bytes', () => {
+    const raw = ModelProto.toObject(ModelProto.decode(bytes), { bytes: Array }) as { graph: { initializer: { name: string; raw_data: number[] }[]; node: { name: string; attribute?: { name: string; t?: { raw_data: number[] } }[] }[] } };
+    const init = raw.graph.initializer.find((t) => t.name === 'w')!;
+    expect(Buffer.from(init.raw_data).equals(Buffer.from(wData.buffer))).toBe(true);
+    const node = raw.graph.node.find((n) => n.name === bigConst)!;
+    expect(Buffer.from(node.attribute![0]!.t!.raw_data).equals(Buffer.from(cData.buffer))).toBe(true);
+  });
+
+  it('decodeModel restores them exactly, and re-encoding is byte-identical', () => {
+    const back = decodeModel(bytes);
+    expect(back.initializers.get('w')!.data).toEqual(wData);
+    const node = back.nodes.find((n) => n.name === bigConst)!;
+    const value = node.attrs['value'];
+    expect(value?.type === 'tensor' ? value.value.data : undefined).toEqual(cData);
+    expect(Buffer.from(encodeModel(back)).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it('ONNX Runtime runs the model: the conv and the product with the constant come out right', async () => {
+    const xv = f32([1, 32, 6, 6], randn(rng(3), 32 * 36));
+    const zv = f32([20_000], randn(rng(4), 20_000));
+    const out = await runOrt(bytes, { x: xv, z: zv });
+    const prod = out[product]!.data as Float32Array;
+    for (let i = 0; i < 20_000; i += 997) expect(prod[i]).toBe(Math.fround((zv.data[i] as number) * cData[i]!));
+    // output channel 5 at (2, 3): a direct 3x3 correlation over the 32 channels, times its scale
+    let want = 0;
+    for (let ci = 0; ci < 32; ci++)
+      for (let dy = -1; dy <= 1; dy++)
+        for (let dx = -1; dx <= 1; dx++) want += (xv.data[ci * 36 + (2 + dy) * 6 + (3 + dx)] as number) * wData[((5 * 32 + ci) * 3 + dy + 1) * 3 + dx + 1]!;
+    expect((out[y]!.data as Float32Array)[5 * 36 + 2 * 6 + 3]).toBeCloseTo(want * cData[5]!, 4);
+  });
+});
+
 describe('decoding tensors stored in typed fields (how onnx.helper.make_tensor writes them)', () => {
   it('reads float_data, int32_data (int32, uint8, bool), double_data and int64_data, with INT64_MAX exact', () => {
     const bytes = rawModel({

@@ -1,5 +1,6 @@
 import { ConvLensError, unknownNameError } from '../errors.js';
 import { GraphBuilder } from '../graph/builder.js';
+import { foldBatchNorms } from '../graph/fold-batchnorm.js';
 import type { Graph, Node } from '../graph/ir.js';
 import { pruneGraph } from '../graph/prune.js';
 import { sumAll, zerosLike } from '../ops/emit.js';
@@ -52,12 +53,15 @@ export function buildGradientGraph(forward: Graph, request: GradientRequest): Gr
     graph.inputs.push({ name: p, dtype: t.dtype, shape: [...t.dims] });
     parameterInputs.push(p);
   }
-  const b = GraphBuilder.over(graph);
   const known = graph.valueNames();
   const seeds = 'scalar' in request.seed ? [request.seed.scalar] : [...request.seed.upstream];
   for (const n of [...seeds, ...request.wrt, ...(request.outputs ?? [])]) {
     if (!known.has(n)) throw unknownNameError('value', n, known);
   }
+  // Inference BatchNorms nobody asked about join their Conv: the backward pass then needs no
+  // per-channel Mul (see foldBatchNorms).
+  foldBatchNorms(graph, new Set([...seeds, ...request.wrt, ...(request.outputs ?? []), ...graph.outputs.map((o) => o.name)]));
+  const b = GraphBuilder.over(graph);
 
   const differentiable = (name: string): boolean => isFloatDType(b.factsOf(name).dtype);
 

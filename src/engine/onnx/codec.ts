@@ -19,6 +19,10 @@ export const MAX_OPSET = 22;
 
 const root = protobuf.parse(ONNX_PROTO, { keepCase: true }).root;
 const ModelProto = root.lookupType('onnx.ModelProto');
+const GraphProto = root.lookupType('onnx.GraphProto');
+const NodeProto = root.lookupType('onnx.NodeProto');
+const AttributeProto = root.lookupType('onnx.AttributeProto');
+const TensorProto = root.lookupType('onnx.TensorProto');
 
 // Loose views of decoded messages: protobufjs gives plain objects with these optional fields.
 type Int64 = number | { toNumber(): number } | undefined | null;
@@ -381,13 +385,39 @@ export interface EncodeOptions {
   writeExternal?: (location: string, data: Uint8Array) => void;
 }
 
+// Large byte fields (weights) are framed by hand, so that their bytes are copied once, into the
+// final buffer: protobufjs shifts a nested message's content when it writes the length in front
+// and grows its buffer by doubling, which took ~1 s for ResNet-18's 85 MB gradient graph.
+// A message's fields may come in any order, so the hand-framed ones go after the rest.
+const LARGE_BYTES = 1 << 16;
+const WIRE_LEN = 2;
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+  return out;
+}
+
+const byteLength = (parts: readonly Uint8Array[]): number => parts.reduce((a, p) => a + p.length, 0);
+
+/** A length-delimited field (tag, length, content) over content given as parts. */
+function lengthField(field: number, parts: readonly Uint8Array[]): Uint8Array[] {
+  return [Uint8Array.from([...varint(field * 8 + WIRE_LEN), ...varint(byteLength(parts))]), ...parts];
+}
+
 /** Serializes a Graph to .onnx bytes. */
 export function encodeModel(g: Graph, options: EncodeOptions = {}): Uint8Array {
   const external: Uint8Array[] = [];
   let externalSize = 0;
-  const encodeTensor = (name: string, t: Tensor, allowExternal: boolean): Record<string, unknown> => {
+  /** A TensorProto as parts: protobufjs for everything but a large raw_data, which is appended. */
+  const encodeTensor = (name: string, t: Tensor, allowExternal: boolean): Uint8Array[] => {
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     const msg: Record<string, unknown> = { name, dims: [...t.dims], data_type: ONNX_DTYPE_CODES[t.dtype] };
+    let large: Uint8Array | undefined;
     if (allowExternal && options.writeExternal && options.externalThreshold !== undefined && bytes.length >= options.externalThreshold) {
       // Align each tensor to 4096 bytes so readers can mmap it, as onnx.save_model does.
       const pad = (4096 - (externalSize % 4096)) % 4096;
@@ -401,10 +431,13 @@ export function encodeModel(g: Graph, options: EncodeOptions = {}): Uint8Array {
       ];
       external.push(bytes.slice());
       externalSize += bytes.length;
+    } else if (bytes.length >= LARGE_BYTES) {
+      large = bytes;
     } else {
       msg.raw_data = bytes;
     }
-    return msg;
+    const head = encodeMessage(TensorProto, msg);
+    return large ? [head, ...lengthField(9, [large])] : [head];
   };
   const vi = (v: ValueInfo): Record<string, unknown> => ({
     name: v.name,
@@ -416,7 +449,7 @@ export function encodeModel(g: Graph, options: EncodeOptions = {}): Uint8Array {
     },
   });
   const enc = new TextEncoder();
-  const attr = (key: string, a: Attr): Record<string, unknown> => {
+  const attr = (key: string, a: Exclude<Attr, { type: 'tensor' }>): Record<string, unknown> => {
     switch (a.type) {
       case 'float':
         return { name: key, type: A_FLOAT, f: a.value };
@@ -430,38 +463,56 @@ export function encodeModel(g: Graph, options: EncodeOptions = {}): Uint8Array {
         return { name: key, type: A_INTS, ints: a.value };
       case 'strings':
         return { name: key, type: A_STRINGS, strings: a.value.map((s) => enc.encode(s)) };
-      case 'tensor':
-        return { name: key, type: A_TENSOR, t: encodeTensor('', a.value, false) };
     }
   };
-  const graph = {
-    name: g.name,
-    doc_string: g.docString || undefined,
-    node: g.nodes.map((n) => ({
+  /** A NodeProto as parts; tensor attributes (Constant values) are framed after the others. */
+  const encodeNode = (n: Node): Uint8Array[] => {
+    const plain = Object.entries(n.attrs).filter((e): e is [string, Exclude<Attr, { type: 'tensor' }>] => e[1].type !== 'tensor');
+    const head = encodeMessage(NodeProto, {
       input: n.inputs,
       output: n.outputs,
       name: n.name,
       op_type: n.op,
       ...(n.domain ? { domain: n.domain } : {}),
-      attribute: Object.entries(n.attrs).map(([k, a]) => attr(k, a)),
-    })),
-    initializer: [...g.initializers].map(([name, t]) => encodeTensor(name, t, true)),
-    input: g.inputs.map(vi),
-    output: g.outputs.map(vi),
-    value_info: [...g.valueInfo.values()].filter((v) => v.shape).map(vi),
+      attribute: plain.map(([k, a]) => attr(k, a)),
+    });
+    const parts = [head];
+    for (const [k, a] of Object.entries(n.attrs)) {
+      if (a.type !== 'tensor') continue;
+      parts.push(...lengthField(5, [encodeMessage(AttributeProto, { name: k, type: A_TENSOR }), ...lengthField(5, encodeTensor('', a.value, false))]));
+    }
+    return parts;
   };
-  const model = {
+  const graphParts: Uint8Array[] = [];
+  for (const n of g.nodes) graphParts.push(...lengthField(1, encodeNode(n)));
+  graphParts.push(
+    encodeMessage(GraphProto, {
+      name: g.name,
+      doc_string: g.docString || undefined,
+      input: g.inputs.map(vi),
+      output: g.outputs.map(vi),
+      value_info: [...g.valueInfo.values()].filter((v) => v.shape).map(vi),
+    }),
+  );
+  for (const [name, t] of g.initializers) graphParts.push(...lengthField(5, encodeTensor(name, t, true)));
+  // The graph (field 7) between the lower- and higher-numbered fields, where protobufjs puts it.
+  const before = encodeMessage(ModelProto, {
     ir_version: g.irVersion,
-    opset_import: [{ domain: '', version: g.opset }, ...g.extraOpsets],
     producer_name: g.producerName || 'convlens',
     producer_version: g.producerVersion,
     doc_string: g.docString || undefined,
-    graph,
+  });
+  const after = encodeMessage(ModelProto, {
+    opset_import: [{ domain: '', version: g.opset }, ...g.extraOpsets],
     metadata_props: [...g.metadata].map(([key, value]) => ({ key, value })),
-  };
-  const err = ModelProto.verify(model);
-  if (err) throw new Error(`encodeModel: internal error building the protobuf: ${err}`);
-  const bytes = ModelProto.encode(ModelProto.fromObject(model)).finish();
+  });
+  const parts = [before, ...lengthField(7, graphParts), after];
+  const bytes = new Uint8Array(byteLength(parts));
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.length;
+  }
   if (external.length && options.writeExternal) {
     const all = new Uint8Array(externalSize);
     let off = 0;
@@ -472,4 +523,11 @@ export function encodeModel(g: Graph, options: EncodeOptions = {}): Uint8Array {
     options.writeExternal(options.externalLocation ?? 'model.onnx.data', all);
   }
   return bytes;
+}
+
+/** One message through protobufjs, checked first (the objects are built here, so a failure is a bug). */
+function encodeMessage(type: protobuf.Type, msg: Record<string, unknown>): Uint8Array {
+  const err = type.verify(msg);
+  if (err) throw new Error(`encodeModel: internal error building ${type.name}: ${err}`);
+  return type.encode(type.fromObject(msg)).finish();
 }

@@ -11,10 +11,15 @@ export function sameShape(ctx: InferContext): OutputFacts[] {
   return [{ dtype: x.dtype, shape: [...x.shape] }];
 }
 
-/** dy where the forward input was positive: Mul by a 0/1 mask stays on ONNX Runtime's fast kernels. */
+/**
+ * dy where the forward input was positive: Mul by a 0/1 mask stays on ONNX Runtime's fast kernels.
+ * The mask reads the output (y > 0 exactly where x > 0): reading x would give the producer of x
+ * a second consumer, and ORT fuses a Conv with the Relu after it only when the Relu is the Conv's
+ * one consumer.
+ */
 function reluMasked(g: GradContext, dy: string): string {
   const b = g.b;
-  return b.op('Mul', [dy, floatMask(b, b.op('Greater', [g.x(0), b.scalar(0)]))]);
+  return b.op('Mul', [dy, floatMask(b, b.op('Greater', [g.y(0), b.scalar(0)]))]);
 }
 
 defineOp({

@@ -26,6 +26,17 @@ export interface ValueInfo {
 export interface SessionOptions {
   /** intra-op threads; default: the backend's choice */
   threads?: number;
+  /**
+   * Where ONNX Runtime should write the model after its graph optimizations (Node only; the Node
+   * backend's compiled-session cache uses it). A path ending in .ort gets ORT's own format.
+   */
+  optimizedModelPath?: string;
+  /**
+   * The model was saved by ONNX Runtime after its optimizations: do not optimize it again. An
+   * ORT-format model is then run from the given bytes in place (no parse, no initializer copies),
+   * so the session keeps them alive until it is released.
+   */
+  preoptimized?: boolean;
 }
 
 export interface Session {

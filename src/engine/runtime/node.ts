@@ -1,8 +1,71 @@
 import * as ort from 'onnxruntime-node';
-import type { Backend } from './backend.js';
+import type { Backend, Session, SessionOptions } from './backend.js';
 import { ortBackend } from './ort.js';
+import { defaultCacheDir, SessionCache, type SessionCacheOptions } from './session-cache.js';
+
+export interface NodeBackendOptions {
+  /**
+   * Keep compiled sessions on disk so a model's next process skips ONNX Runtime's graph
+   * optimizations: a folder, or false for none. Default: $CONVLENS_CACHE_DIR (off, 0 or empty
+   * disable it), else the OS cache folder ($XDG_CACHE_HOME/convlens or ~/.cache/convlens).
+   */
+  cacheDir?: string | false;
+  /** size limits of the cache (see SessionCacheOptions) */
+  cache?: Omit<SessionCacheOptions, 'dir'>;
+}
 
 /** ONNX Runtime's CPU provider through onnxruntime-node: the Node backend. */
-export function nodeBackend(): Backend {
-  return ortBackend(ort as unknown as Parameters<typeof ortBackend>[0], 'onnxruntime-node', { executionProviders: ['cpu'] });
+export function nodeBackend(options: NodeBackendOptions = {}): Backend {
+  const base = ortBackend(ort as unknown as Parameters<typeof ortBackend>[0], 'onnxruntime-node', { executionProviders: ['cpu'] });
+  const dir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir || undefined;
+  if (!dir) return base;
+  const limits = { ...options.cache };
+  const maxMb = Number(process.env['CONVLENS_CACHE_MAX_MB']);
+  if (limits.maxBytes === undefined && Number.isFinite(maxMb) && maxMb > 0) limits.maxBytes = maxMb * 1024 * 1024;
+  // Everything besides the model bytes that decides the optimized graph (the adapter's defaults).
+  const cache = new SessionCache({ dir, ...limits }, `onnxruntime-node ${ort.env.versions.node ?? '?'}|cpu|optimization=all`);
+  return withSessionCache(base, cache);
+}
+
+/** `base` with its sessions created through `cache`. */
+export function withSessionCache(base: Backend, cache: SessionCache): Backend {
+  return { ...base, createSession: (model, sessionOptions) => cachedSession(base, cache, model, sessionOptions) };
+}
+
+/**
+ * A session from the stored optimized model when there is an intact one; otherwise compiled
+ * from `model`, with ORT writing its optimized model into the cache on the way. Any trouble with
+ * the cache falls back to an ordinary compile: the cache can only save time.
+ */
+async function cachedSession(base: Backend, cache: SessionCache, model: Uint8Array, options: SessionOptions): Promise<Session> {
+  if (!cache.enabled || model.length < cache.minModelBytes || options.optimizedModelPath || options.preoptimized) return base.createSession(model, options);
+  const key = cache.key(model, '');
+  const stored = cache.read(key);
+  if (stored) {
+    try {
+      const session = await base.createSession(stored, { ...options, preoptimized: true });
+      cache.stats.hits++;
+      return session;
+    } catch {
+      // intact but unloadable (written by a runtime that reads it differently): rebuild it
+      cache.stats.damaged++;
+      cache.remove(key);
+    }
+  }
+  const slot = cache.reserve(key);
+  if (!slot) return base.createSession(model, options);
+  let session: Session;
+  try {
+    session = await base.createSession(model, { ...options, optimizedModelPath: slot.path });
+  } catch (e) {
+    slot.abort();
+    // ORT may refuse to save some models (over protobuf's 2 GB); the model itself may still load.
+    try {
+      return await base.createSession(model, options);
+    } catch {
+      throw e;
+    }
+  }
+  slot.commit();
+  return session;
 }

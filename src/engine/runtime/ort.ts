@@ -31,11 +31,21 @@ export function ortBackend(ort: OrtModule, name: string, defaults: OrtCommon.Inf
     executionMode: 'sequential',
     ...defaults,
     ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
+    // ORT warns that a model saved after its layout (NCHWc) optimizations only suits this machine:
+    // the cache that asks for it keys its files by machine, so the warning would only be noise.
+    ...(options.optimizedModelPath ? { optimizedModelFilePath: options.optimizedModelPath, logSeverityLevel: 3 as const } : {}),
+    ...(options.preoptimized ? { graphOptimizationLevel: 'disabled' as const } : {}),
   });
+  // ORT-format flatbuffers carry the identifier "ORTM" at byte 4.
+  const isOrtFormat = (m: Uint8Array): boolean => m.length > 8 && m[4] === 0x4f && m[5] === 0x52 && m[6] === 0x54 && m[7] === 0x4d;
   return {
     name,
     async createSession(model: Uint8Array, options: SessionOptions): Promise<Session> {
       try {
+        if (options.preoptimized && isOrtFormat(model)) {
+          const inPlace = { ...sessionOptions(options), extra: { session: { use_ort_model_bytes_directly: '1', use_ort_model_bytes_for_initializers: '1' } } };
+          return adapt(ort, name, await ort.InferenceSession.create(model, inPlace), model);
+        }
         return adapt(ort, name, await ort.InferenceSession.create(model, sessionOptions(options)));
       } catch (e) {
         throw new ConvLensError('RUNTIME_FAILURE', `ONNX Runtime rejected the graph: ${(e as Error).message}`, 'If this is your model, check that it loads in onnxruntime; otherwise this is a ConvLens bug worth reporting.', { cause: e });
@@ -51,7 +61,12 @@ export function ortBackend(ort: OrtModule, name: string, defaults: OrtCommon.Inf
   };
 }
 
-function adapt(ort: OrtModule, name: string, session: OrtCommon.InferenceSession): Session {
+/** Model bytes ORT runs from in place, held until their session is released. */
+const pinned = new Set<Uint8Array>();
+
+/** `keepAlive`: bytes the session runs from in place, referenced until it is released. */
+function adapt(ort: OrtModule, name: string, session: OrtCommon.InferenceSession, keepAlive?: Uint8Array): Session {
+  if (keepAlive) pinned.add(keepAlive);
   const inputs: ValueInfo[] = [];
   for (const m of session.inputMetadata) if (m.isTensor) inputs.push({ name: m.name, type: m.type, shape: m.shape });
   return {
@@ -79,6 +94,7 @@ function adapt(ort: OrtModule, name: string, session: OrtCommon.InferenceSession
     },
     async release() {
       await session.release();
+      if (keepAlive) pinned.delete(keepAlive);
     },
   };
 }

@@ -6,7 +6,7 @@ import { throwIfCancelled } from '../jobs.js';
 import { f32, nchw, resizeBilinear, resizeNearest, upsampleMaps } from './arrays.js';
 import { inputGradient } from './gradients.js';
 import { camHead, spatialLayer, type SpatialLayer } from './layers.js';
-import { batchedScoreGradients, Work } from './session.js';
+import { layerGradientPass, runPass } from './session.js';
 import type { MethodContext, MethodResult } from './types.js';
 
 export function chosenLayer(ctx: MethodContext): Promise<SpatialLayer> {
@@ -14,13 +14,10 @@ export function chosenLayer(ctx: MethodContext): Promise<SpatialLayer> {
 }
 
 /** Activations and score gradients at a layer, one batched pass shared by the CAM methods. */
-export function layerGradient(ctx: MethodContext, layer: string): Promise<{ activations: Tensor; gradients: Tensor }> {
-  return ctx.memo.once(`layer-gradient|${layer}`, async () => {
-    const n = ctx.x.dims[0]!;
-    const work = new Work(ctx.job, `gradient at ${layer}`, Math.ceil(n / ctx.batchSize));
-    const r = await batchedScoreGradients(ctx.model, ctx.x, ctx.targets, { score: ctx.score, wrt: [layer], outputs: [layer] }, ctx.batchSize, work);
-    return { activations: r.values[layer]!, gradients: r.gradients[layer]! };
-  });
+export async function layerGradient(ctx: MethodContext, layer: string): Promise<{ activations: Tensor; gradients: Tensor }> {
+  const pass = layerGradientPass(ctx.score, layer);
+  const r = await ctx.memo.once(pass.key, () => runPass(ctx.model, ctx.x, ctx.targets, pass, ctx.batchSize, ctx.job));
+  return { activations: r.values[layer]!, gradients: r.gradients[layer]! };
 }
 
 /** Forward activations at a layer (no gradient needed). */

@@ -3,18 +3,14 @@
 import type { RuleSetName } from '../../engine/ops/registry.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { f32, nchw, reduceChannels } from './arrays.js';
-import { batchedScoreGradients, Work } from './session.js';
+import { inputGradientPass, runPass } from './session.js';
 import type { MethodContext, MethodResult } from './types.js';
 
 /** d score / d input for the whole batch under a rule set, shared by every method that needs it. */
-export function inputGradient(ctx: MethodContext, ruleSet: RuleSetName = 'standard'): Promise<Tensor> {
-  return ctx.memo.once(`input-gradient|${ruleSet}`, async () => {
-    const name = ctx.model.input.name;
-    const n = ctx.x.dims[0]!;
-    const work = new Work(ctx.job, ruleSet === 'standard' ? 'gradient' : ruleSet, Math.ceil(n / ctx.batchSize));
-    const r = await batchedScoreGradients(ctx.model, ctx.x, ctx.targets, { score: ctx.score, wrt: [name], ruleSet }, ctx.batchSize, work);
-    return r.gradients[name]!;
-  });
+export async function inputGradient(ctx: MethodContext, ruleSet: RuleSetName = 'standard'): Promise<Tensor> {
+  const pass = inputGradientPass(ctx.model, ctx.score, ruleSet);
+  const r = await ctx.memo.once(pass.key, () => runPass(ctx.model, ctx.x, ctx.targets, pass, ctx.batchSize, ctx.job));
+  return r.gradients[ctx.model.input.name]!;
 }
 
 export async function gradient(ctx: MethodContext): Promise<MethodResult> {

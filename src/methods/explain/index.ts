@@ -13,9 +13,9 @@ import { integratedGradients } from './integrated-gradients.js';
 import { spatialLayer } from './layers.js';
 import { occlusion } from './occlusion.js';
 import { scorecam } from './scorecam.js';
-import { defaultBatchSize } from './session.js';
+import { classCount, defaultBatchSize, inputGradientPass, layerGradientPass, runPass, type GradientPass } from './session.js';
 import { smoothgrad, smoothgradSquared, vargrad } from './smoothgrad.js';
-import { checkScore, resolveTargets } from './target.js';
+import { checkScore, presetTargets, resolveTargets, type ScoreKind } from './target.js';
 import { METHOD_NAMES, type Attribution, type ExplainOptions, type Explanation, type Memo, type MethodContext, type MethodName, type MethodResult, type SkippedMethod } from './types.js';
 
 interface MethodSpec {
@@ -93,6 +93,32 @@ export function resolveMethods(names: readonly string[]): MethodName[] {
 }
 
 /**
+ * The gradient pass over the explained images that some requested method runs anyway, if any:
+ * running it first yields the predictions too, which saves a forward pass.
+ */
+function leadingPass(model: Model, methods: readonly MethodName[], score: ScoreKind, layer: string | undefined): GradientPass | undefined {
+  for (const m of methods) {
+    switch (m) {
+      case 'gradient':
+      case 'saliency':
+      case 'input-x-gradient':
+        return inputGradientPass(model, score);
+      case 'guided-backprop':
+        return inputGradientPass(model, score, 'guided');
+      case 'deconvnet':
+        return inputGradientPass(model, score, 'deconvnet');
+      case 'gradcam':
+      case 'gradcam++':
+      case 'layercam':
+      case 'guided-gradcam':
+        return layerGradientPass(score, spatialLayer(model, layer).name);
+      default:
+    }
+  }
+  return undefined;
+}
+
+/**
  * Explains each image's target score with each method. The batch is [N, C, H, W] in the model's
  * input space (as loadInputs returns it).
  */
@@ -107,8 +133,24 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
   else if (options.layer !== undefined) model.resolveLayer(options.layer);
 
   throwIfCancelled(options.signal, 'explain');
-  const logits = (await model.run(x))[model.output]!;
-  const targets = resolveTargets(model, options.target, logits);
+  // The predictions come from the first gradient pass when a method needs one over these images
+  // (its graph picks each row's top class itself); only otherwise from a forward pass of their own.
+  const memoValues = new Map<string, Promise<unknown>>();
+  const lead = leadingPass(model, methods, score, options.layer);
+  let led: { logits: Tensor; targets: Int32Array } | undefined;
+  if (lead) {
+    const preset = presetTargets(model, options.target, x.dims[0]!, classCount(model));
+    try {
+      const r = await runPass(model, x, preset, lead, batchSize, options);
+      memoValues.set(lead.key, Promise.resolve(r));
+      led = r;
+    } catch (e) {
+      // A pass the model rules out fails again in its method, which is then skipped like any other.
+      if (!(e instanceof ConvLensError) || !SKIPPABLE.has(e.code) || methods.length === 1) throw e;
+    }
+  }
+  const logits = led?.logits ?? (await model.run(x))[model.output]!;
+  const targets = led?.targets ?? resolveTargets(model, options.target, logits);
   const classes = logits.dims[1]!;
   const ld = logits.data as Float32Array;
   const images = Array.from({ length: x.dims[0]! }, (_, i) => {
@@ -124,7 +166,6 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
     };
   });
 
-  const memoValues = new Map<string, Promise<unknown>>();
   const ctx: MethodContext = {
     model,
     x,

@@ -4,15 +4,19 @@
 import { buildGradientGraph, type GradientGraph } from '../../engine/autodiff/gradient.js';
 import { ConvLensError } from '../../engine/errors.js';
 import { GraphBuilder } from '../../engine/graph/builder.js';
+import type { Graph } from '../../engine/graph/ir.js';
 import type { RuleSetName } from '../../engine/ops/registry.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { throwIfCancelled, type JobOptions } from '../jobs.js';
 import { sliceBatch } from './arrays.js';
-import { oneHot, targetScores, type ScoreKind } from './target.js';
+import { targetScores, type ScoreKind } from './target.js';
 
-/** Name of the softmax value appended for probability scores. */
+/** Names of the values appended to the model for the score (prefixed so they never clash). */
 const PROB = 'convlens_explain_probability';
+const TARGET = 'convlens_explain_target';
+const TOTAL = 'convlens_explain_score';
+const CHOSEN = 'convlens_explain_chosen_target';
 
 const graphs = new WeakMap<Model, Map<string, GradientGraph>>();
 
@@ -25,13 +29,45 @@ export interface ScoreGradientRequest {
   ruleSet?: RuleSetName;
 }
 
+export interface ScoreGradients {
+  gradients: Record<string, Tensor>;
+  values: Record<string, Tensor>;
+  /** the model's classifier output for the batch, from the same run */
+  logits: Tensor;
+  /** the class each row's score was taken from (PREDICTED entries resolved) */
+  targets: Int32Array;
+}
+
 /**
- * d score[target] / d wrt for a batch in ONE ONNX Runtime run: the score is the logit (seeded
- * with a one-hot upstream gradient on the logits) or the softmax probability (a Softmax is
- * appended to the graph and seeded the same way).
+ * The model with its score appended: the sum over rows of score[row, target[row]], where the
+ * target is an int64 input [N, 1] and a negative entry picks the row's ArgMax. Seeding that sum
+ * gives every row the one-hot upstream gradient of its own target, and a row explained for its
+ * predicted class needs no forward pass before the gradient run: the same run picks the class
+ * and differentiates it (ArgMax, Equal and Where carry no gradient).
  */
-export async function scoreGradients(model: Model, x: Tensor, targets: Int32Array, req: ScoreGradientRequest): Promise<{ gradients: Record<string, Tensor>; values: Record<string, Tensor> }> {
+function scoredGraph(model: Model, base: Graph, score: ScoreKind): Graph {
+  const forward = base.clone();
+  const b = GraphBuilder.over(forward, { strict: false });
+  const classes = classCount(model);
+  const target = b.input(TARGET, 'int64', [model.input.shape![0]!, 1]);
+  const top = b.op('ArgMax', [model.output], { axis: -1, keepdims: 1 });
+  const chosen = b.op('Where', [b.op('Less', [target, b.constant({ dtype: 'int64', dims: [], data: BigInt64Array.of(0n) }, 'zero')]), top, target], {}, { outputs: [CHOSEN] });
+  const columns = b.constant({ dtype: 'int64', dims: [1, classes], data: BigInt64Array.from({ length: classes }, (_, k) => BigInt(k)) }, 'classes');
+  const mask = b.op('Cast', [b.op('Equal', [columns, chosen])], { to: 1 });
+  const scores = score === 'prob' ? b.op('Softmax', [model.output], { axis: -1 }, { outputs: [PROB] }) : model.output;
+  b.op('ReduceSum', [b.op('Mul', [scores, mask]), b.ints([0, 1])], { keepdims: 1 }, { outputs: [TOTAL] });
+  b.build();
+  return forward;
+}
+
+/**
+ * d score[target] / d wrt for a batch in ONE ONNX Runtime run, with the logits of the same run.
+ * The score is the logit or the softmax probability; targets[i] = PREDICTED explains row i's
+ * top class.
+ */
+export async function scoreGradients(model: Model, x: Tensor, targets: Int32Array, req: ScoreGradientRequest): Promise<ScoreGradients> {
   model.checkInput(x);
+  if (targets.length !== x.dims[0]) throw new ConvLensError('INVALID_ARGUMENT', `${targets.length} targets given for ${x.dims[0]} inputs.`);
   const ruleSet = req.ruleSet ?? 'standard';
   const { graph: base, sizeKey } = model.staticGraph(x.dims); // backward passes need static sizes
   const key = `${model.id}|explain|${req.score}|${ruleSet}|wrt=${req.wrt.join(',')}|out=${(req.outputs ?? []).join(',')}${sizeKey}`;
@@ -39,29 +75,21 @@ export async function scoreGradients(model: Model, x: Tensor, targets: Int32Arra
   if (!cache) graphs.set(model, (cache = new Map()));
   let meta = cache.get(key);
   if (!meta) {
-    const wrt = [...new Set(req.wrt)];
-    let forward = base;
-    let seed = model.output;
-    if (req.score === 'prob') {
-      forward = base.clone();
-      const b = GraphBuilder.over(forward, { strict: false });
-      seed = b.op('Softmax', [model.output], { axis: -1 }, { outputs: [PROB] });
-      b.build();
-    }
-    meta = buildGradientGraph(forward, { seed: { upstream: [seed] }, wrt, outputs: req.outputs ?? [], ruleSet });
+    const outputs = [...new Set([...(req.outputs ?? []), model.output, CHOSEN])];
+    meta = buildGradientGraph(scoredGraph(model, base, req.score), { seed: { scalar: TOTAL }, wrt: [...new Set(req.wrt)], outputs, ruleSet });
     cache.set(key, meta);
   }
   const graph = meta.graph;
   const compiled = await model.engine.compile(key, () => graph);
-  const classes = classCount(model);
-  const seedName = req.score === 'prob' ? PROB : model.output;
-  const fetch = [...req.wrt.map((w) => meta.gradientOutputs[w]!), ...(req.outputs ?? [])];
-  const out = await compiled.run({ [model.input.name]: x, [meta.seedInputs[seedName]!]: oneHot(targets, classes) }, fetch);
+  const fetch = [...new Set([...req.wrt.map((w) => meta.gradientOutputs[w]!), ...(req.outputs ?? []), model.output, CHOSEN])];
+  const targetTensor: Tensor = { dtype: 'int64', dims: [targets.length, 1], data: BigInt64Array.from(targets, (t) => BigInt(t)) };
+  const out = await compiled.run({ [model.input.name]: x, [TARGET]: targetTensor }, fetch);
   const gradients: Record<string, Tensor> = {};
   for (const w of req.wrt) gradients[w] = out[meta.gradientOutputs[w]!]!;
   const values: Record<string, Tensor> = {};
   for (const o of req.outputs ?? []) values[o] = out[o]!;
-  return { gradients, values };
+  const chosen = out[CHOSEN]!.data as BigInt64Array;
+  return { gradients, values, logits: out[model.output]!, targets: Int32Array.from(chosen, Number) };
 }
 
 export function classCount(model: Model): number {
@@ -121,7 +149,7 @@ export async function forChunks(count: number, size: number, work: Work | undefi
 }
 
 /** Gradients for a whole batch, `size` images per run, concatenated. */
-export async function batchedScoreGradients(model: Model, x: Tensor, targets: Int32Array, req: ScoreGradientRequest, size: number, work?: Work): Promise<{ gradients: Record<string, Tensor>; values: Record<string, Tensor> }> {
+export async function batchedScoreGradients(model: Model, x: Tensor, targets: Int32Array, req: ScoreGradientRequest, size: number, work?: Work): Promise<ScoreGradients> {
   const n = x.dims[0]!;
   if (n <= size) {
     work?.check();
@@ -129,16 +157,48 @@ export async function batchedScoreGradients(model: Model, x: Tensor, targets: In
     work?.step();
     return r;
   }
-  const parts: { gradients: Record<string, Tensor>; values: Record<string, Tensor> }[] = [];
+  const parts: ScoreGradients[] = [];
   await forChunks(n, size, work, async (s, e) => {
     parts.push(await scoreGradients(model, sliceBatch(x, s, e), targets.subarray(s, e), req));
   });
-  const join = (pick: (p: (typeof parts)[number]) => Record<string, Tensor>): Record<string, Tensor> => {
+  const join = (pick: (p: ScoreGradients) => Record<string, Tensor>): Record<string, Tensor> => {
     const out: Record<string, Tensor> = {};
     for (const k of Object.keys(pick(parts[0]!))) out[k] = concatBatch(parts.map((p) => pick(p)[k]!));
     return out;
   };
-  return { gradients: join((p) => p.gradients), values: join((p) => p.values) };
+  const targetsOut = new Int32Array(n);
+  let o = 0;
+  for (const p of parts) {
+    targetsOut.set(p.targets, o);
+    o += p.targets.length;
+  }
+  return { gradients: join((p) => p.gradients), values: join((p) => p.values), logits: concatBatch(parts.map((p) => p.logits)), targets: targetsOut };
+}
+
+/**
+ * One batched gradient pass over the explained images, shared by every method that needs it
+ * (gradient, saliency and input x gradient share the input gradient; the CAMs share a layer's).
+ */
+export interface GradientPass {
+  /** memo key of its result */
+  key: string;
+  /** progress phase */
+  phase: string;
+  request: ScoreGradientRequest;
+}
+
+export function inputGradientPass(model: Model, score: ScoreKind, ruleSet: RuleSetName = 'standard'): GradientPass {
+  return { key: `input-gradient|${ruleSet}`, phase: ruleSet === 'standard' ? 'gradient' : ruleSet, request: { score, wrt: [model.input.name], ruleSet } };
+}
+
+export function layerGradientPass(score: ScoreKind, layer: string): GradientPass {
+  return { key: `layer-gradient|${layer}`, phase: `gradient at ${layer}`, request: { score, wrt: [layer], outputs: [layer] } };
+}
+
+/** Runs a pass over the batch `x`, `size` images per engine run, with progress and cancellation. */
+export function runPass(model: Model, x: Tensor, targets: Int32Array, pass: GradientPass, size: number, job: JobOptions): Promise<ScoreGradients> {
+  const work = new Work(job, pass.phase, Math.ceil(x.dims[0]! / size));
+  return batchedScoreGradients(model, x, targets, pass.request, size, work);
 }
 
 /** Concatenates float32 tensors along the batch axis. */

@@ -44,22 +44,36 @@ export function classIndex(model: Model, spec: number | string, classes: number)
   return k;
 }
 
-/** Resolves the target of each image of a batch from its logits [N, K]. */
-export function resolveTargets(model: Model, spec: TargetSpec | undefined, logits: Tensor): Int32Array {
-  const n = logits.dims[0]!;
-  const classes = logits.dims[logits.dims.length - 1]!;
-  const data = logits.data as Float32Array;
+/** A target entry that stands for the row's top class, to be picked from its logits. */
+export const PREDICTED = -1;
+
+/**
+ * The targets that need no logits: class indices for targets given by index or label, PREDICTED
+ * where the spec asks for each image's top class.
+ */
+export function presetTargets(model: Model, spec: TargetSpec | undefined, n: number, classes: number): Int32Array {
   const out = new Int32Array(n);
   if (Array.isArray(spec) && spec.length !== n) {
     throw new ConvLensError('INVALID_ARGUMENT', `${spec.length} targets given for ${n} images.`, 'Give one target for all images or exactly one per image.');
   }
   for (let i = 0; i < n; i++) {
     const s: number | string | undefined = Array.isArray(spec) ? (spec as (number | string)[])[i] : (spec as number | string | undefined);
-    if (s === undefined || s === 'predicted') {
-      let best = 0;
-      for (let k = 1; k < classes; k++) if (data[i * classes + k]! > data[i * classes + best]!) best = k;
-      out[i] = best;
-    } else out[i] = classIndex(model, s, classes);
+    out[i] = s === undefined || s === 'predicted' ? PREDICTED : classIndex(model, s, classes);
+  }
+  return out;
+}
+
+/** Resolves the target of each image of a batch from its logits [N, K]. */
+export function resolveTargets(model: Model, spec: TargetSpec | undefined, logits: Tensor): Int32Array {
+  const n = logits.dims[0]!;
+  const classes = logits.dims[logits.dims.length - 1]!;
+  const data = logits.data as Float32Array;
+  const out = presetTargets(model, spec, n, classes);
+  for (let i = 0; i < n; i++) {
+    if (out[i] !== PREDICTED) continue;
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (data[i * classes + k]! > data[i * classes + best]!) best = k;
+    out[i] = best;
   }
   return out;
 }
@@ -76,11 +90,4 @@ export function targetScores(logits: Tensor, targets: Int32Array, score: ScoreKi
     out[i] = score === 'logit' ? row[t]! : softmax(row)[t]!;
   }
   return out;
-}
-
-/** One-hot rows [N, K] for the targets: the upstream gradient that selects each target's score. */
-export function oneHot(targets: Int32Array, classes: number): Tensor {
-  const data = new Float32Array(targets.length * classes);
-  targets.forEach((t, i) => (data[i * classes + t] = 1));
-  return { dtype: 'float32', dims: [targets.length, classes], data };
 }

@@ -1,0 +1,95 @@
+// explain() takes the predictions from its first gradient pass when a method runs one (the graph
+// picks each row's top class and differentiates it in the same run). These tests hold that path
+// to the slow one: a forward pass for the logits, then gradients seeded with explicit one-hot rows.
+import { afterAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import type { Tensor } from '../../src/engine/tensor.js';
+import { explain, type Explanation } from '../../src/methods/explain/index.js';
+import { scoreGradients } from '../../src/methods/explain/session.js';
+import { PREDICTED } from '../../src/methods/explain/target.js';
+import { rng } from '../support/rng.js';
+import { courseModel } from './models.js';
+
+const engine = new Engine(nodeBackend());
+afterAll(() => engine.dispose());
+const model = courseModel(engine, 3);
+
+function inputs(n: number, seed: number): Tensor {
+  const rand = rng(seed);
+  return { dtype: 'float32', dims: [n, 1, 28, 28], data: Float32Array.from({ length: n * 784 }, () => rand()) };
+}
+
+/** Row i's top class from a plain forward pass. */
+async function forwardTop(x: Tensor): Promise<{ logits: Float32Array; top: number[] }> {
+  const logits = (await model.run(x))[model.output]!.data as Float32Array;
+  const top = Array.from({ length: x.dims[0]! }, (_, i) => {
+    const row = logits.subarray(i * 10, (i + 1) * 10);
+    return row.indexOf(Math.max(...row));
+  });
+  return { logits, top };
+}
+
+/** d logit[target] / d input through Model.gradients with a one-hot upstream gradient. */
+async function oneHotGradient(x: Tensor, targets: readonly number[]): Promise<Float32Array> {
+  const seed = new Float32Array(targets.length * 10);
+  targets.forEach((t, i) => (seed[i * 10 + t] = 1));
+  const r = await model.gradients(x, { seed: { upstream: [model.output] }, wrt: [model.input.name] }, { [model.output]: { dtype: 'float32', dims: [targets.length, 10], data: seed } });
+  return r.gradients[model.input.name]!.data as Float32Array;
+}
+
+const maxAbsDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+const maxAbs = (a: Float32Array): number => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+describe('predictions from the first gradient pass', () => {
+  it('the gradient method picks each image\'s top class in the graph: same targets, logits and gradients as forward + one-hot seeding', async () => {
+    const x = inputs(6, 1);
+    const { logits, top } = await forwardTop(x);
+    // batch size 4 splits the 6 images over two runs
+    const e = await explain(model, x, { methods: ['gradient'], batchSize: 4 });
+    expect(Array.from(e.targets)).toEqual(top);
+    e.images.forEach((im, i) => {
+      expect(im.predicted.index).toBe(top[i]);
+      expect(im.predicted.logit).toBeCloseTo(logits[i * 10 + top[i]!]!, 5);
+    });
+    const want = await oneHotGradient(x, top);
+    const got = e.attributions[0]!.raw.data as Float32Array;
+    expect(maxAbsDiff(got, want)).toBeLessThanOrEqual(1e-6 * maxAbs(want));
+  });
+
+  it('mixes given and predicted targets per image', async () => {
+    const x = inputs(3, 2);
+    const { top } = await forwardTop(x);
+    const given = [(top[0]! + 1) % 10, 'predicted', 'Bag'] as const;
+    const e = await explain(model, x, { methods: ['saliency', 'gradcam'], target: [...given] });
+    const want = [(top[0]! + 1) % 10, top[1]!, 8];
+    expect(Array.from(e.targets)).toEqual(want);
+    e.images.forEach((im, i) => {
+      expect(im.predicted.index).toBe(top[i]);
+      expect(im.target.index).toBe(want[i]);
+    });
+  });
+
+  it('a run without gradient methods gives the same predictions from a forward pass', async () => {
+    const x = inputs(4, 3);
+    const viaGradient: Explanation = await explain(model, x, { methods: ['gradcam'] });
+    const viaForward: Explanation = await explain(model, x, { methods: ['cam'] });
+    expect(Array.from(viaGradient.targets)).toEqual(Array.from(viaForward.targets));
+    viaGradient.images.forEach((im, i) => {
+      expect(im.predicted.index).toBe(viaForward.images[i]!.predicted.index);
+      expect(im.predicted.probability).toBeCloseTo(viaForward.images[i]!.predicted.probability, 5);
+    });
+  });
+
+  it('scoreGradients differentiates the probability of the predicted class when asked for PREDICTED', async () => {
+    const x = inputs(2, 4);
+    const { top } = await forwardTop(x);
+    const predicted = await scoreGradients(model, x, new Int32Array(2).fill(PREDICTED), { score: 'prob', wrt: [model.input.name] });
+    const given = await scoreGradients(model, x, Int32Array.from(top), { score: 'prob', wrt: [model.input.name] });
+    expect(Array.from(predicted.targets)).toEqual(top);
+    expect(predicted.gradients[model.input.name]!.data).toEqual(given.gradients[model.input.name]!.data);
+    // and the probability gradient is not the logit gradient (the softmax is in the graph)
+    const logit = await oneHotGradient(x, top);
+    expect(maxAbsDiff(predicted.gradients[model.input.name]!.data as Float32Array, logit)).toBeGreaterThan(1e-3 * maxAbs(logit));
+  });
+});
