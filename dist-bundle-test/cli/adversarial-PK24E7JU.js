@@ -1,0 +1,126 @@
+import {
+  attack
+} from "./chunk-ZH32LFI3.js";
+import {
+  displaySize,
+  modelInputSize,
+  perturbationImage,
+  readModelImage,
+  stack,
+  summaryJson,
+  toRaw
+} from "./chunk-RJFHHHPN.js";
+import "./chunk-R7SGPERG.js";
+import {
+  encodeNpy
+} from "./chunk-H7NAK5QP.js";
+import {
+  OutputFiles,
+  defaultOut
+} from "./chunk-SEMCHPMJ.js";
+import {
+  cliJob,
+  intIn,
+  modelInfo,
+  nonNegativeInt,
+  openModel,
+  positiveInt,
+  positiveNumber,
+  withCommon
+} from "./chunk-OMSJE7ZP.js";
+import "./chunk-4KDPQESB.js";
+import "./chunk-P6HER42Z.js";
+import "./chunk-2RDMIJXC.js";
+import {
+  encodePng
+} from "./chunk-JFQ3PAZH.js";
+import "./chunk-X2V5Z5UO.js";
+import "./chunk-75463JA6.js";
+import "./chunk-4WR5QSMB.js";
+import "./chunk-Y3QEK5WU.js";
+import "./chunk-GNZAA2KB.js";
+import {
+  gridFigure
+} from "./chunk-TUXGXZTB.js";
+import {
+  ConvLensError
+} from "./chunk-N6ATQ4RF.js";
+
+// dist/interfaces/cli/commands/adversarial.js
+import { basename } from "node:path";
+function parseEps(s) {
+  const m = /^\s*([\d.]+)\s*(?:\/\s*([\d.]+))?\s*$/.exec(s);
+  const v = m ? Number(m[1]) / (m[2] ? Number(m[2]) : 1) : NaN;
+  if (!(v > 0))
+    throw new ConvLensError("INVALID_ARGUMENT", `Cannot read epsilon "${s}".`, "Use a number in image units, e.g. 0.03 or 8/255.");
+  return v;
+}
+function define(command) {
+  withCommon(command.addHelpText("after", "\nBudgets are in image units (pixel values in [0, 1]): 8/255 is 8 grey levels. Images are resized or centre-cropped as predict does.\n\nExamples:\n  convlens adversarial samples/fashion-mnist/ankle-boot-test0.png --method pgd --epsilon 8/255\n  convlens adversarial samples/fashion-mnist/*.png --method pgd --norm l2 --epsilon 1 --target Bag\n  convlens adversarial samples/photos/chelsea.png --model squeezenet --epsilon 2/255")).argument("<images...>", "image files").option("--method <m>", "fgsm or pgd", "pgd").option("--norm <n>", "linf or l2", "linf").option("--epsilon <e>", "budget (max |delta| for linf, |delta|_2 for l2), e.g. 8/255", "8/255").option("--step-size <a>", "PGD step (default 2.5 * epsilon / steps)", positiveNumber).option("--steps <n>", "PGD steps (1-10000)", intIn(1, 1e4), 40).option("-t, --target <class>", "targeted attack towards this class (index or label)").option("--random-start", "PGD: start from a random point of the ball").option("--seed <n>", "seed of the random start", nonNegativeInt, 0).option("-o, --out <dir>", "output folder", defaultOut("adversarial")).option("--tile <px>", "tile size in the figure", positiveInt, 168).option("--npy", "also write the adversarial images and perturbations as .npy (image units)").option("--json", "print the summary JSON").action(async (images, opts) => {
+    const out = new OutputFiles(opts.out);
+    const { engine, model } = openModel(opts);
+    const job = cliJob(opts, "adversarial");
+    try {
+      if (!modelInputSize(model))
+        throw new ConvLensError("MODEL_UNSUPPORTED", "The model takes any size; adversarial examples need a classifier with a fixed input size.");
+      const x = stack(await Promise.all(images.map((p) => readModelImage(p, model))));
+      const method = opts.method;
+      const norm = opts.norm;
+      if (!["fgsm", "pgd"].includes(method))
+        throw new ConvLensError("INVALID_ARGUMENT", `Unknown method "${opts.method}".`, "Use fgsm or pgd.");
+      if (!["linf", "l2"].includes(norm))
+        throw new ConvLensError("INVALID_ARGUMENT", `Unknown norm "${opts.norm}".`, "Use linf or l2.");
+      const r = await attack(model, x, {
+        method,
+        norm,
+        epsilon: parseEps(opts.epsilon),
+        ...opts.stepSize ? { stepSize: opts.stepSize } : {},
+        steps: opts.steps,
+        ...opts.target !== void 0 ? { target: opts.target } : {},
+        randomStart: !!opts.randomStart,
+        seed: opts.seed,
+        signal: job.signal,
+        onProgress: job.onProgress
+      });
+      job.done();
+      const rows = [];
+      const files = [];
+      for (let i = 0; i < images.length; i++) {
+        const stem = basename(images[i]).replace(/\.\w+$/, "");
+        const adv = toRaw(r.images.data, r.images.dims, i);
+        const pert = perturbationImage(r.perturbation.data, r.perturbation.dims, i);
+        out.write(`${stem}.adversarial.png`, await encodePng(adv));
+        out.write(`${stem}.perturbation.png`, await encodePng(pert.image));
+        files.push({ adversarial: `${stem}.adversarial.png`, perturbation: `${stem}.perturbation.png` });
+        const p = r.perImage[i];
+        rows.push({
+          lines: [stem, p.success ? "attack succeeded" : "attack failed"],
+          cells: [displaySize(toRaw(x.data, x.dims, i), opts.tile), displaySize(pert.image, opts.tile), displaySize(adv, opts.tile)],
+          captions: [`${p.original.label} ${(100 * p.original.probability).toFixed(1)}%`, `L\u221E ${(p.linf * 255).toFixed(1)}/255 \xB7 L2 ${p.l2.toFixed(2)} \xB7 \xD7${(0.5 / pert.scale).toFixed(0)}`, `${p.adversarial.label} ${(100 * p.adversarial.probability).toFixed(1)}%`]
+        });
+      }
+      const title = `${method.toUpperCase()} ${norm === "linf" ? "L\u221E" : "L2"} \u03B5 = ${opts.epsilon}${opts.target !== void 0 ? `, target ${opts.target}` : ", untargeted"}${method === "pgd" ? `, ${opts.steps} steps` : ""}`;
+      out.write("figure.png", await gridFigure({ title, columns: ["original", "perturbation (amplified)", "adversarial"], rows, notes: ["perturbation: grey = 0, scaled so the largest change spans the full range (factor shown)"] }));
+      if (opts.npy) {
+        out.write("adversarial.npy", encodeNpy(r.images));
+        out.write("perturbation.npy", encodeNpy(r.perturbation));
+      }
+      const text = summaryJson({ command: "adversarial", model: modelInfo(model, opts), params: r.params, images: images.map((p, i) => ({ source: p, ...r.perImage[i], files: files[i] })), lossHistory: r.history, figure: "figure.png" });
+      out.write("summary.json", text);
+      if (opts.json)
+        process.stdout.write(text);
+      else if (!opts.quiet) {
+        for (const [i, p] of r.perImage.entries())
+          process.stdout.write(`${images[i]}: ${p.original.label} (${(100 * p.original.probability).toFixed(1)}%) -> ${p.adversarial.label} (${(100 * p.adversarial.probability).toFixed(1)}%), Linf ${p.linf.toFixed(4)}, L2 ${p.l2.toFixed(4)}
+`);
+      }
+      out.report(opts);
+    } finally {
+      job.done();
+      await engine.dispose();
+    }
+  });
+}
+export {
+  define
+};

@@ -1,0 +1,85 @@
+import {
+  BYTES_PER_ELEMENT,
+  allocate
+} from "./chunk-75463JA6.js";
+import {
+  ConvLensError
+} from "./chunk-N6ATQ4RF.js";
+
+// dist/io/npy.js
+var DESCR_TO_DTYPE = {
+  "<f4": "float32",
+  "<f8": "float64",
+  "<f2": "float16",
+  "<i8": "int64",
+  "<i4": "int32",
+  "<i2": "int16",
+  "|i1": "int8",
+  "|u1": "uint8",
+  "<u2": "uint16",
+  "<u4": "uint32",
+  "<u8": "uint64",
+  "|b1": "bool"
+};
+var DTYPE_TO_DESCR = Object.fromEntries(Object.entries(DESCR_TO_DTYPE).map(([k, v]) => [v, k]));
+function parseNpy(bytes, source = "the .npy file") {
+  const bad = (why) => new ConvLensError("INPUT_UNREADABLE", `Cannot read ${source} as a NumPy .npy array: ${why}.`, "Save it with numpy.save(path, array.astype(numpy.float32)).");
+  if (bytes.length < 10 || bytes[0] !== 147 || String.fromCharCode(...bytes.subarray(1, 6)) !== "NUMPY")
+    throw bad("missing the \\x93NUMPY magic");
+  const major = bytes[6];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let headerLen;
+  let start;
+  if (major === 1) {
+    headerLen = view.getUint16(8, true);
+    start = 10;
+  } else if (major === 2 || major === 3) {
+    if (bytes.length < 12)
+      throw bad("truncated header");
+    headerLen = view.getUint32(8, true);
+    start = 12;
+  } else
+    throw bad(`unknown format version ${major}`);
+  if (start + headerLen > bytes.length)
+    throw bad("truncated header");
+  const header = new TextDecoder().decode(bytes.subarray(start, start + headerLen));
+  const descr = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (!descr || !fortran || shapeText === void 0)
+    throw bad("the header has no descr, fortran_order and shape entries");
+  if (fortran === "True")
+    throw bad("Fortran-ordered arrays are not supported (use numpy.ascontiguousarray)");
+  const dtype = DESCR_TO_DTYPE[descr === "<b1" ? "|b1" : descr];
+  if (!dtype)
+    throw bad(`unsupported dtype${/^[<>|=][a-zA-Z]\d{0,2}$/.test(descr) ? ` '${descr}'` : ""} (big-endian or non-numeric)`);
+  const dims = shapeText.split(",").map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
+  if (dims.some((d) => !Number.isInteger(d) || d < 0))
+    throw bad("the shape is not a tuple of sizes");
+  const count = dims.reduce((a, b) => a * b, 1);
+  const need = count * BYTES_PER_ELEMENT[dtype];
+  const offset = start + headerLen;
+  if (bytes.length - offset < need)
+    throw bad(`the header claims shape (${dims.join(", ")}) of ${descr}, ${count.toLocaleString("en-US")} elements (${need.toLocaleString("en-US")} bytes), but only ${(bytes.length - offset).toLocaleString("en-US")} data bytes follow`);
+  const data = allocate(dtype, count);
+  new Uint8Array(data.buffer).set(bytes.subarray(offset, offset + need));
+  return { dtype, dims, data };
+}
+function encodeNpy(t) {
+  const descr = DTYPE_TO_DESCR[t.dtype];
+  const shape = t.dims.length === 1 ? `(${t.dims[0]},)` : `(${t.dims.join(", ")})`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
+  const total = 10 + header.length + 1;
+  header += " ".repeat((64 - total % 64) % 64) + "\n";
+  const out = new Uint8Array(10 + header.length + t.data.byteLength);
+  out.set([147, ...new TextEncoder().encode("NUMPY"), 1, 0]);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(new TextEncoder().encode(header), 10);
+  out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), 10 + header.length);
+  return out;
+}
+
+export {
+  parseNpy,
+  encodeNpy
+};

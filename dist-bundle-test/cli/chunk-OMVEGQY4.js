@@ -1,0 +1,149 @@
+import {
+  receptiveFields,
+  unitRegion
+} from "./chunk-2RDMIJXC.js";
+import {
+  throwIfCancelled
+} from "./chunk-GNZAA2KB.js";
+import {
+  ConvLensError
+} from "./chunk-N6ATQ4RF.js";
+
+// dist/methods/dataset/patches.js
+function fieldOf(model, layer) {
+  const rf = receptiveFields(model.graph, model.builder(), model.input.name).get(layer);
+  if (!rf)
+    throw new ConvLensError("INVALID_ARGUMENT", `Layer "${layer}" does not depend on the input; it has no receptive field.`);
+  return rf;
+}
+function fieldBox(rf, y, x, H, W) {
+  if (rf.global)
+    return { top: 0, left: 0, h: H, w: W };
+  const h = Math.round(rf.size[0]);
+  const w = Math.round(rf.size[1]);
+  const cy = rf.start[0] + y * rf.jump[0];
+  const cx = rf.start[1] + x * rf.jump[1];
+  return { top: Math.ceil(cy - (h - 1) / 2), left: Math.ceil(cx - (w - 1) / 2), h, w };
+}
+function cropPadded(img, top, left, h, w) {
+  const c = img.channels;
+  const data = new Uint8Array(h * w * 3);
+  for (let y = 0; y < h; y++) {
+    const sy = top + y;
+    for (let x = 0; x < w; x++) {
+      const sx = left + x;
+      const o = (y * w + x) * 3;
+      if (sy < 0 || sy >= img.height || sx < 0 || sx >= img.width) {
+        const v = Math.floor(sy / 2) + Math.floor(sx / 2) & 1 ? [196, 206, 222] : [222, 228, 238];
+        data.set(v, o);
+        continue;
+      }
+      const i = (sy * img.width + sx) * c;
+      data[o] = img.data[i];
+      data[o + 1] = img.data[c === 3 ? i + 1 : i];
+      data[o + 2] = img.data[c === 3 ? i + 2 : i];
+    }
+  }
+  return { width: w, height: h, channels: 3, data };
+}
+async function topPatches(model, source, store, layer, channels, o = {}) {
+  const info = store.layer(layer);
+  const rf = fieldOf(model, layer);
+  const [, C, H, W] = model.input.shape;
+  const prep = model.meta.preprocessing;
+  const k = o.k ?? Math.min(8, store.manifest.k);
+  const per = C * H * W;
+  const tops = await Promise.all(channels.map((c) => store.top(layer, c, k)));
+  const labelsOf = await store.images([...new Set(tops.flat().map((e) => e.image))]);
+  const displays = /* @__PURE__ */ new Map();
+  const result = channels.map((channel, ci) => ({
+    layer,
+    channel,
+    field: rf.global ? [H, W] : [Math.round(rf.size[0]), Math.round(rf.size[1])],
+    global: rf.global,
+    patches: tops[ci].map((e) => {
+      const b = fieldBox(rf, e.y, e.x, H, W);
+      return { ...e, label: labelsOf.get(e.image)?.label ?? -1, box: unitRegion(rf, e.y, e.x, H, W), origin: [b.top, b.left], crop: { width: 0, height: 0, channels: 1, data: new Uint8Array() } };
+    })
+  }));
+  for (const r of result) {
+    for (const p of r.patches) {
+      let d = displays.get(p.image);
+      if (!d)
+        displays.set(p.image, d = await source.display(p.image, prep));
+      const b = fieldBox(rf, p.y, p.x, H, W);
+      p.crop = cropPadded(d, b.top, b.left, b.h, b.w);
+    }
+  }
+  if (o.guided === false)
+    return result;
+  const jobs = result.flatMap((r) => r.patches.map((p) => ({ r, p })));
+  const bs = o.batchSize ?? 64;
+  const plane = info.height * info.width;
+  const buf = new Float32Array(Math.min(bs, jobs.length) * per);
+  for (let s = 0; s < jobs.length; s += bs) {
+    throwIfCancelled(o.signal, "the patches");
+    const part = jobs.slice(s, s + bs);
+    const n = part.length;
+    const x = buf.subarray(0, n * per);
+    for (let i = 0; i < n; i++)
+      await source.fill(part[i].p.image, part[i].p.image + 1, prep, x.subarray(i * per, (i + 1) * per));
+    const seed = new Float32Array(n * info.channels * plane);
+    part.forEach(({ r, p }, i) => seed[(i * info.channels + r.channel) * plane + p.y * info.width + p.x] = 1);
+    const shape = info.height * info.width === 1 && model.facts(layer).shape?.length === 2 ? [n, info.channels] : [n, info.channels, info.height, info.width];
+    const seedT = { dtype: "float32", dims: shape, data: seed };
+    const xt = { dtype: "float32", dims: [n, C, H, W], data: x.slice() };
+    const g = await model.gradients(xt, { seed: { upstream: [layer] }, wrt: [model.input.name], ruleSet: "guided" }, { [layer]: seedT });
+    const gd = g.gradients[model.input.name].data;
+    part.forEach(({ r, p }, i) => {
+      const b = fieldBox(rf, p.y, p.x, H, W);
+      const map = new Float32Array(b.h * b.w).fill(Number.NaN);
+      let m = 0;
+      for (let yy = 0; yy < b.h; yy++) {
+        const sy = b.top + yy;
+        if (sy < 0 || sy >= H)
+          continue;
+        for (let xx = 0; xx < b.w; xx++) {
+          const sx = b.left + xx;
+          if (sx < 0 || sx >= W)
+            continue;
+          let v = 0;
+          for (let c = 0; c < C; c++)
+            v += gd[i * per + c * H * W + sy * W + sx];
+          map[yy * b.w + xx] = v;
+          m = Math.max(m, Math.abs(v));
+        }
+      }
+      p.guided = map;
+      p.guidedMax = m;
+      void r;
+    });
+    o.onProgress?.({ done: Math.min(jobs.length, s + bs), total: jobs.length, phase: "guided backprop" });
+  }
+  return result;
+}
+function parseChannels(spec, channels, max = channels) {
+  if (!spec || spec === "all")
+    return Array.from({ length: Math.min(channels, max) }, (_, i) => i);
+  const out = [];
+  for (const part of spec.split(",")) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+))?\s*$/.exec(part);
+    if (!m)
+      throw new ConvLensError("INVALID_ARGUMENT", `Cannot read channel list "${spec}".`, "Use e.g. 0-15, 3,7,9 or all.");
+    const a = Number(m[1]);
+    const b = m[2] !== void 0 ? Number(m[2]) : a;
+    for (let c = a; c <= b; c++) {
+      if (c >= channels)
+        throw new ConvLensError("INVALID_ARGUMENT", `Channel ${c} does not exist: the layer has channels 0..${channels - 1}.`);
+      out.push(c);
+    }
+  }
+  return [...new Set(out)];
+}
+
+export {
+  fieldOf,
+  cropPadded,
+  topPatches,
+  parseChannels
+};

@@ -1,0 +1,187 @@
+import {
+  renderChart
+} from "./chunk-A36QIBQV.js";
+import {
+  colorAt,
+  colormap,
+  gridFigure,
+  resizeImage,
+  toRgb
+} from "./chunk-TUXGXZTB.js";
+
+// dist/methods/dataset/figures.js
+var fmt = (v) => Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
+function scaleFor(side, min = 64) {
+  return Math.max(1, Math.ceil(min / side));
+}
+function signedMapImage(map, width, height, max) {
+  const cm = colormap("rdbu");
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) {
+    const v = map[i];
+    const [r, g, b] = Number.isNaN(v) ? [210, 216, 226] : colorAt(cm, max > 0 ? 0.5 + v / (2 * max) : 0.5);
+    data[i * 3] = r;
+    data[i * 3 + 1] = g;
+    data[i * 3 + 2] = b;
+  }
+  return { width, height, channels: 3, data };
+}
+var className = (classes, label) => label >= 0 ? classes[label] ?? String(label) : "?";
+async function patchesFigure(list, o) {
+  const k = Math.max(1, ...list.map((c) => c.patches.length));
+  const guided = list.some((c) => c.patches.some((p) => p.guided));
+  const side = Math.max(1, ...list.map((c) => Math.max(c.field[0], c.field[1])));
+  const s = scaleFor(side, 60);
+  const columns = [];
+  for (let r = 0; r < k; r++) {
+    columns.push(`#${r + 1}`);
+    if (guided)
+      columns.push("guided BP");
+  }
+  const rows = list.map((c) => {
+    const cells = [];
+    const captions = [];
+    for (let r = 0; r < k; r++) {
+      const p = c.patches[r];
+      if (!p) {
+        cells.push(void 0, ...guided ? [void 0] : []);
+        captions.push(void 0, ...guided ? [void 0] : []);
+        continue;
+      }
+      cells.push(resizeImage(toRgb(p.crop), p.crop.width * s, p.crop.height * s, "nearest"));
+      captions.push(`${fmt(p.value)} ${className(o.classes, p.label)}`);
+      if (guided) {
+        cells.push(p.guided ? resizeImage(signedMapImage(p.guided, p.crop.width, p.crop.height, p.guidedMax ?? 0), p.crop.width * s, p.crop.height * s, "nearest") : void 0);
+        captions.push(p.guided ? `\xB1${fmt(p.guidedMax ?? 0)}` : void 0);
+      }
+    }
+    const top = c.patches[0];
+    return { lines: [`channel ${c.channel}`, top ? `max ${fmt(top.value)}` : "no activations"], cells, captions };
+  });
+  const first = list[0];
+  const field = first ? first.global ? "whole image" : `${first.field[0]}x${first.field[1]} px receptive field` : "";
+  return gridFigure({
+    title: o.title ?? `${o.model ? `${o.model}: ` : ""}top ${k} images per channel of ${first?.layer ?? ""}, cropped to the unit's ${field}`,
+    columns,
+    rows,
+    legends: guided ? [{ colormap: "rdbu", label: "guided backprop d(unit)/d(input)", low: "negative", middle: "0", high: "positive" }] : [],
+    notes: [
+      "Each crop is the receptive field of the unit where the channel fired most on that image (checkerboard: outside the image).",
+      "Caption: the unit's activation and the image's class. Guided BP maps are scaled per crop, symmetric around 0 (range under each)."
+    ]
+  });
+}
+async function neighboursFigure(rows, o) {
+  const k = Math.max(1, ...rows.flatMap((r) => [r.feature.length, r.pixel.length]));
+  const side = Math.max(1, ...rows.map((r) => Math.max(r.query.width, r.query.height)));
+  const size = side * scaleFor(side, 64);
+  const tile = (img, frame) => {
+    const t = resizeImage(toRgb(img), size, size, side < 64 ? "nearest" : "bilinear");
+    if (!frame)
+      return t;
+    const d = new Uint8Array(t.data);
+    for (let y = 0; y < size; y++)
+      for (let x = 0; x < size; x++) {
+        if (x > 2 && y > 2 && x < size - 3 && y < size - 3)
+          continue;
+        d.set(frame, (y * size + x) * 3);
+      }
+    return { ...t, data: d };
+  };
+  const grid = [];
+  for (const r of rows) {
+    for (const kind of ["feature", "pixel"]) {
+      const list = r[kind];
+      const cells = [kind === "feature" ? tile(r.query) : void 0];
+      const captions = [kind === "feature" ? className(o.classes, r.queryLabel) : void 0];
+      for (const n of list) {
+        cells.push(tile(n.image, r.queryLabel >= 0 && n.label !== r.queryLabel ? [220, 50, 47] : void 0));
+        captions.push(`${className(o.classes, n.label)} ${fmt(n.distance)}`);
+      }
+      grid.push({
+        lines: kind === "feature" ? [r.name, `feature space: ${r.layer}`, `${r.metric === "cosine" ? "cosine" : "L2"} distance`] : ["", "pixel space", `${r.pixelMetric === "cosine" ? "cosine" : "L2"} distance`],
+        cells,
+        captions
+      });
+    }
+  }
+  return gridFigure({
+    title: o.title ?? "Nearest neighbours: feature space vs pixel space",
+    columns: ["query", ...Array.from({ length: k }, (_, i) => `${i + 1}`)],
+    rows: grid,
+    notes: ["Captions: class and distance to the query. Red frame: a neighbour of another class than the query."]
+  });
+}
+var TABLEAU10 = ["#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac"];
+async function scatterFigure(e, o) {
+  const names = o.classes;
+  const values = Array.from(e.ids, (id, i) => ({ id, x: e.coords[2 * i], y: e.coords[2 * i + 1], class: className(names, e.labels[i]) }));
+  const present = [...new Set(Array.from(e.labels))].sort((a, b) => a - b).map((l) => className(names, l));
+  const axis = e.method === "pca" ? ["PC 1", "PC 2"] : e.method === "tsne" ? ["t-SNE 1", "t-SNE 2"] : ["UMAP 1", "UMAP 2"];
+  const explained = e.explained ? [` (${(e.explained[0] * 100).toFixed(1)}% of variance)`, ` (${(e.explained[1] * 100).toFixed(1)}%)`] : ["", ""];
+  const methodName = e.method === "pca" ? "PCA" : e.method === "tsne" ? "t-SNE" : "UMAP";
+  const spec = {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: { text: o.title ?? `${methodName} of ${e.space} features (${e.ids.length} images)`, subtitle: o.subtitle ?? "", anchor: "start", fontSize: 15 },
+    width: 520,
+    height: 520,
+    data: { values },
+    mark: { type: "circle", size: e.ids.length > 3e3 ? 9 : 16, opacity: 0.75 },
+    encoding: {
+      x: { field: "x", type: "quantitative", title: axis[0] + explained[0], axis: e.method === "pca" ? {} : { labels: false, ticks: false }, scale: { zero: false, nice: false } },
+      y: { field: "y", type: "quantitative", title: axis[1] + explained[1], axis: e.method === "pca" ? {} : { labels: false, ticks: false }, scale: { zero: false, nice: false } },
+      color: { field: "class", type: "nominal", title: "class", scale: { domain: present, range: present.map((_, i) => TABLEAU10[i % 10]) }, legend: { symbolOpacity: 1, symbolSize: 80 } }
+    },
+    padding: 16,
+    config: { font: "DejaVu Sans", view: { stroke: "#ddd" }, axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#f0f0f0" }, legend: { labelFontSize: 12, titleFontSize: 12 } },
+    background: "white"
+  };
+  const { svg, png } = await renderChart(spec);
+  return { spec, svg, png };
+}
+async function embeddingGridFigure(e, snap, images, o) {
+  const side = snap.side;
+  const first = images.values().next().value;
+  const cell = o.cell ?? Math.max(first ? Math.max(first.width, first.height) : 28, 28);
+  const pad = 1;
+  const inner = cell;
+  const W = side * (inner + 2 * pad);
+  const data = new Uint8Array(W * W * 3).fill(255);
+  const hex = (h) => [parseInt(h.slice(1, 3), 16), parseInt(h.slice(3, 5), 16), parseInt(h.slice(5, 7), 16)];
+  for (let c = 0; c < snap.cells.length; c++) {
+    const pi = snap.cells[c];
+    if (pi < 0)
+      continue;
+    const img = images.get(e.ids[pi]);
+    if (!img)
+      continue;
+    const t = resizeImage(toRgb(img), inner, inner, img.width <= inner ? "nearest" : "bilinear");
+    const gx = c % side * (inner + 2 * pad);
+    const gy = Math.floor(c / side) * (inner + 2 * pad);
+    const col = hex(TABLEAU10[Math.max(0, e.labels[pi]) % 10]);
+    for (let y = 0; y < inner + 2 * pad; y++)
+      for (let x = 0; x < inner + 2 * pad; x++) {
+        const o2 = ((gy + y) * W + gx + x) * 3;
+        if (y < pad || x < pad || y >= inner + pad || x >= inner + pad)
+          data.set(col, o2);
+        else
+          data.set(t.data.subarray(((y - pad) * inner + x - pad) * 3, ((y - pad) * inner + x - pad) * 3 + 3), o2);
+      }
+  }
+  const present = [...new Set(Array.from(snap.cells).filter((i) => i >= 0).map((i) => e.labels[i]))].sort((a, b) => a - b);
+  const methodName = e.method === "pca" ? "PCA" : e.method === "tsne" ? "t-SNE" : "UMAP";
+  return gridFigure({
+    title: o.title ?? `${methodName} of ${e.space} features snapped to a ${side}x${side} grid`,
+    columns: [""],
+    rows: [{ lines: [], cells: [{ width: W, height: W, channels: 3, data }] }],
+    notes: [`Frame colour = class: ${present.map((l) => `${className(o.classes, l)} (${["blue", "orange", "red", "teal", "green", "yellow", "purple", "pink", "brown", "gray"][l % 10]})`).join(", ")}.`]
+  });
+}
+
+export {
+  signedMapImage,
+  patchesFigure,
+  neighboursFigure,
+  scatterFigure,
+  embeddingGridFigure
+};

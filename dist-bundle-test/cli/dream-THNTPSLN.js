@@ -1,0 +1,90 @@
+import {
+  dream
+} from "./chunk-3PCOP5KM.js";
+import "./chunk-UGNQJFIR.js";
+import {
+  encodeGif,
+  readImageTensor,
+  summaryJson,
+  tensorImage,
+  toRaw
+} from "./chunk-RJFHHHPN.js";
+import "./chunk-UHZBCOBN.js";
+import {
+  OutputFiles,
+  defaultOut
+} from "./chunk-SEMCHPMJ.js";
+import {
+  MAX_SIDE,
+  cliJob,
+  intIn,
+  modelInfo,
+  nonNegativeInt,
+  openModel,
+  positiveNumber,
+  withCommon
+} from "./chunk-OMSJE7ZP.js";
+import "./chunk-4KDPQESB.js";
+import "./chunk-P6HER42Z.js";
+import "./chunk-2RDMIJXC.js";
+import {
+  encodePng
+} from "./chunk-JFQ3PAZH.js";
+import "./chunk-X2V5Z5UO.js";
+import "./chunk-75463JA6.js";
+import "./chunk-4WR5QSMB.js";
+import "./chunk-Y3QEK5WU.js";
+import "./chunk-GNZAA2KB.js";
+import {
+  gridFigure,
+  resizeImage
+} from "./chunk-TUXGXZTB.js";
+import "./chunk-N6ATQ4RF.js";
+
+// dist/interfaces/cli/commands/dream.js
+function define(command) {
+  withCommon(command.addHelpText("after", "\nThe model sees the photograph at any size (layers before any flatten/dense); a gray model sees its luminance.\nThe default layer is the model profile's dream layer (`convlens summary --model ...` shows it).\n\nExamples:\n  convlens dream samples/photos/chelsea.png --model squeezenet\n  convlens dream samples/photos/chelsea.png --model squeezenet --objective channel:fires.5:12 --octaves 5\n  convlens dream samples/photos/chelsea.png --model squeezenet --layer fires.2 --guide samples/textures/brick.png")).argument("<image>", "the photograph to dream on").option("-l, --layer <name>", "layer whose mean squared activation is maximized (default: the model profile's dream layer)").option("--objective <spec>", "another objective instead (channel:<layer>:<c>, neuron:..., sums)").option("--octaves <n>", "octaves (1-12)", intIn(1, 12), 4).option("--octave-scale <f>", "size ratio between octaves", positiveNumber, 1.4).option("--steps <n>", "gradient steps per octave (1-10000)", intIn(1, 1e4), 10).option("--step-size <s>", "step in pixel units (0-1) after L1 normalization", positiveNumber, 1.5 / 255).option("--jitter <px>", "random roll each step, up to this many pixels", nonNegativeInt, 32).option("--guide <image>", "guide image: dream towards its features at the layer").option("--max-side <px>", `longer side the image is resized to (16-${MAX_SIDE})`, intIn(16, MAX_SIDE), 384).option("--seed <n>", "seed of the jitter", nonNegativeInt, 0).option("-o, --out <dir>", "output folder", defaultOut("dream")).option("--json", "print the summary JSON").action(async (image, opts) => {
+    const out = new OutputFiles(opts.out);
+    const { engine, model } = openModel(opts);
+    const job = cliJob(opts, "dream");
+    try {
+      const x = await readImageTensor(image, 3, { maxSide: opts.maxSide });
+      const guide = opts.guide ? await readImageTensor(opts.guide, 3, { maxSide: 256 }) : void 0;
+      const r = await dream(model, x, {
+        ...opts.layer ? { layer: opts.layer } : {},
+        ...opts.objective ? { objective: opts.objective } : {},
+        octaves: opts.octaves,
+        octaveScale: opts.octaveScale,
+        steps: opts.steps,
+        stepSize: opts.stepSize,
+        jitter: opts.jitter,
+        ...guide ? { guide } : {},
+        seed: opts.seed,
+        frames: 3,
+        signal: job.signal,
+        onProgress: job.onProgress
+      });
+      job.done();
+      out.write("result.png", await encodePng(tensorImage(r.image)));
+      const [, , H, W] = r.image.dims;
+      const up = (t) => resizeImage(toRaw(t.data, t.dims), W, H, "bilinear");
+      const show = (img) => resizeImage(img, 320, Math.round(320 * H / W), "bilinear");
+      const octaveTiles = r.octaves.map((o) => show(up({ data: o.data, dims: o.dims })));
+      out.write("figure.png", await gridFigure({ columns: ["input", ...r.octaves.map((o, k) => `octave ${k + 1}
+${o.dims[3]}\xD7${o.dims[2]}`)], rows: [{ lines: [], cells: [show(tensorImage(x)), ...octaveTiles] }], notes: [`layer ${model.layerLabel(r.params["layer"])}, ${opts.steps} steps per octave, step ${(opts.stepSize * 255).toFixed(1)}/255, jitter ${opts.jitter}px`] }));
+      const gifFrames = r.frames.map((f) => show(up({ data: f.frame.image, dims: [1, 3, f.height, f.width] })));
+      out.write("optimization.gif", encodeGif(gifFrames, 250, 1500));
+      const text = summaryJson({ command: "dream", model: modelInfo(model, opts), image, guide: opts.guide ?? null, params: r.params, files: { result: "result.png", figure: "figure.png", gif: "optimization.gif" } });
+      out.write("summary.json", text);
+      if (opts.json)
+        process.stdout.write(text);
+      out.report(opts);
+    } finally {
+      job.done();
+      await engine.dispose();
+    }
+  });
+}
+export {
+  define
+};

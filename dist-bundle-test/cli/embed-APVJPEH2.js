@@ -1,0 +1,92 @@
+import {
+  DEFAULT_STORE,
+  defaultOut
+} from "./chunk-SEMCHPMJ.js";
+import {
+  applyDescription,
+  cliJob,
+  createEngine,
+  defaultStoreLayer,
+  nonNegativeInt,
+  positiveInt,
+  positiveNumber,
+  warner,
+  withCommon
+} from "./chunk-OMSJE7ZP.js";
+import "./chunk-4KDPQESB.js";
+import "./chunk-P6HER42Z.js";
+import "./chunk-2RDMIJXC.js";
+import "./chunk-X2V5Z5UO.js";
+import "./chunk-75463JA6.js";
+import {
+  writeFileAtomic
+} from "./chunk-4WR5QSMB.js";
+import "./chunk-Y3QEK5WU.js";
+import {
+  ConvLensError
+} from "./chunk-N6ATQ4RF.js";
+
+// dist/interfaces/cli/commands/embed.js
+import { join } from "node:path";
+function define(command) {
+  withCommon(command).option("-l, --layer <name>", `an indexed layer, or "pixels" (default: the model profile's deepest feature layer, if indexed)`).option("-s, --store <dir>", "store made by `convlens index`", DEFAULT_STORE).option("--method <list>", "pca, tsne, umap (comma-separated)", "pca,tsne,umap").option("--sample <n>", "points (stratified by class; default all for PCA, 2000 for t-SNE/UMAP)", positiveInt).option("--seed <n>", "seed of the sample and the methods", nonNegativeInt, 0).option("--metric <m>", "l2 (raw vectors) or cosine (unit vectors)", "l2").option("--perplexity <p>", "t-SNE perplexity", positiveNumber).option("--neighbours <n>", "UMAP neighbours", positiveInt).option("--grid <side>", "image grid side (0: no grid)", nonNegativeInt, 30).option("-o, --out <dir>", "output folder", defaultOut("embed")).option("--data <spec>", "the dataset, when it moved since indexing").action(async (opts) => {
+    const { openStoreContext } = await import("./context-7CUBFOQW.js");
+    const { embedStore, parseEmbedMethod, snapToGrid } = await import("./embed-MWAQAM4Q.js");
+    const { embeddingGridFigure, scatterFigure } = await import("./figures-MIZZQL4B.js");
+    if (opts.metric !== "l2" && opts.metric !== "cosine")
+      throw new ConvLensError("INVALID_ARGUMENT", `Unknown metric "${opts.metric}".`, "Use l2 or cosine.");
+    const methods = opts.method.split(",").map((m) => parseEmbedMethod(m.trim()));
+    const engine = createEngine(opts);
+    const ctx = await openStoreContext(opts.store, engine, { ...opts.model ? { modelPath: opts.model } : {}, ...opts.data ? { data: opts.data } : {}, onNotice: warner(opts) });
+    applyDescription(ctx.model, opts);
+    const job = cliJob(opts, "embed");
+    try {
+      const { store, model, source } = ctx;
+      const space = opts.layer === "pixels" ? "pixels" : { layer: store.layer(opts.layer ? model.resolveLayer(opts.layer) : defaultStoreLayer(model, store.manifest.layers.map((l) => l.name), "last")).name };
+      const spaceName = space === "pixels" ? "pixels" : space.layer;
+      const classes = store.manifest.dataset.classes;
+      const lines = [];
+      for (const method of methods) {
+        const e = await embedStore(store, space, method, {
+          ...opts.sample ? { sample: opts.sample } : {},
+          seed: opts.seed,
+          metric: opts.metric,
+          ...opts.perplexity ? { perplexity: opts.perplexity } : {},
+          ...opts.neighbours ? { neighbours: opts.neighbours } : {},
+          ...job
+        });
+        const base = join(opts.out, `${spaceName.replace(/^\/+/, "").replace(/[^\w.-]+/g, "_")}-${method}`);
+        const params = Object.entries(e.params).filter(([k]) => !["of", "sample"].includes(k)).map(([k, v]) => `${k} ${v}`).join(", ");
+        const fig = await scatterFigure(e, { classes, subtitle: [`${model.name} on ${store.manifest.dataset.description}: ${e.ids.length} of ${e.params["of"]} images`, params] });
+        writeFileAtomic(`${base}.png`, fig.png);
+        writeFileAtomic(`${base}.svg`, fig.svg);
+        const points = Array.from(e.ids, (id, i) => ({ id, label: e.labels[i], class: classes[e.labels[i]] ?? null, x: e.coords[2 * i], y: e.coords[2 * i + 1] }));
+        writeFileAtomic(`${base}.json`, `${JSON.stringify({ method, space: spaceName, model: model.name, dataset: store.manifest.dataset.description, params: e.params, ...e.explained ? { explained: e.explained } : {}, ms: e.ms, points }, null, 1)}
+`);
+        writeFileAtomic(`${base}.csv`, `id,label,class,x,y
+${points.map((p) => `${p.id},${p.label},${JSON.stringify(p.class ?? "")},${p.x},${p.y}`).join("\n")}
+`);
+        const files = [`${base}.png`, `${base}.svg`, `${base}.json`, `${base}.csv`];
+        if (opts.grid > 0) {
+          const snap = snapToGrid(e.coords, e.ids.length, Math.min(opts.grid, Math.floor(Math.sqrt(e.ids.length))), opts.seed);
+          const images = /* @__PURE__ */ new Map();
+          for (const pi of snap.cells)
+            if (pi >= 0)
+              images.set(e.ids[pi], await source.display(e.ids[pi], model.meta.preprocessing));
+          writeFileAtomic(`${base}-grid.png`, await embeddingGridFigure(e, snap, images, { classes }));
+          files.push(`${base}-grid.png`);
+        }
+        lines.push(`${method} of ${spaceName} (${e.ids.length} points, ${(e.ms / 1e3).toFixed(1)} s) -> ${files.join(", ")}`);
+      }
+      process.stdout.write(`${lines.join("\n")}
+`);
+    } finally {
+      job.done();
+      ctx.store.close();
+      await engine.dispose();
+    }
+  });
+}
+export {
+  define
+};

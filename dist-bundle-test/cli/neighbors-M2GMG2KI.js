@@ -1,0 +1,97 @@
+import {
+  sliceBatch
+} from "./chunk-NAOYI6IT.js";
+import {
+  loadInputs
+} from "./chunk-TB3I72ED.js";
+import "./chunk-H7NAK5QP.js";
+import {
+  DEFAULT_STORE,
+  defaultOut
+} from "./chunk-SEMCHPMJ.js";
+import {
+  applyDescription,
+  createEngine,
+  defaultStoreLayer,
+  intIn,
+  warner,
+  withCommon
+} from "./chunk-OMSJE7ZP.js";
+import "./chunk-4KDPQESB.js";
+import "./chunk-P6HER42Z.js";
+import "./chunk-2RDMIJXC.js";
+import {
+  tensorToRaw
+} from "./chunk-JFQ3PAZH.js";
+import "./chunk-X2V5Z5UO.js";
+import "./chunk-75463JA6.js";
+import {
+  writeFileAtomic
+} from "./chunk-4WR5QSMB.js";
+import "./chunk-Y3QEK5WU.js";
+import {
+  ConvLensError
+} from "./chunk-N6ATQ4RF.js";
+
+// dist/interfaces/cli/commands/neighbors.js
+var metricOf = (m) => {
+  if (m === "l2" || m === "cosine")
+    return m;
+  throw new ConvLensError("INVALID_ARGUMENT", `Unknown metric "${m}".`, "Use l2 or cosine.");
+};
+function define(command) {
+  withCommon(command).argument("[images...]", "query images (files); or use --ids for images of the indexed dataset").option("-l, --layer <name>", "an indexed layer (default: the model profile's deepest feature layer, if indexed)").option("-s, --store <dir>", "store made by `convlens index`", DEFAULT_STORE).option("--ids <list>", "query with indexed images: comma-separated dataset indices").option("-k, --top <k>", "neighbours per query (1-1000)", intIn(1, 1e3), 8).option("--metric <m>", "feature-space metric: l2 or cosine", "l2").option("--pixel-metric <m>", "pixel-space metric: l2 or cosine", "l2").option("--exact", "flat scan instead of the vector index").option("-o, --out <file>", "figure to write", defaultOut("neighbors", "neighbors.png")).option("--data <spec>", "the dataset, when it moved since indexing").option("--json", "print the neighbours as JSON").action(async (images, opts) => {
+    const { openStoreContext } = await import("./context-7CUBFOQW.js");
+    const { neighboursFigure } = await import("./figures-MIZZQL4B.js");
+    const { nearestNeighbours } = await import("./neighbors-DDLLSI52.js");
+    if (!images.length && !opts.ids)
+      throw new ConvLensError("INVALID_ARGUMENT", "No query.", "Pass image files, or --ids 0,17,42 for images of the indexed dataset.");
+    const engine = createEngine(opts);
+    const ctx = await openStoreContext(opts.store, engine, { ...opts.model ? { modelPath: opts.model } : {}, ...opts.data ? { data: opts.data } : {}, onNotice: warner(opts) });
+    applyDescription(ctx.model, opts);
+    try {
+      const { store, model, source } = ctx;
+      const prep = model.meta.preprocessing;
+      const layer = store.layer(opts.layer ? model.resolveLayer(opts.layer) : defaultStoreLayer(model, store.manifest.layers.map((l) => l.name), "last")).name;
+      const o = { layer, k: opts.top, metric: metricOf(opts.metric), pixelMetric: metricOf(opts.pixelMetric), ...opts.exact ? { exact: true } : {} };
+      const queries = [];
+      if (opts.ids) {
+        for (const s of opts.ids.split(",")) {
+          const id = Number(s.trim());
+          if (!Number.isInteger(id) || id < 0 || id >= store.manifest.dataset.count)
+            throw new ConvLensError("INVALID_ARGUMENT", `--ids: "${s}" is not an image of the store (0..${store.manifest.dataset.count - 1}).`);
+          queries.push({ name: `image #${id}`, image: await source.display(id, prep), label: source.item(id).label, result: await nearestNeighbours(model, store, { image: id }, o) });
+        }
+      }
+      if (images.length) {
+        const { batch, items } = await loadInputs(images, model);
+        for (let i = 0; i < items.length; i++) {
+          const x = sliceBatch(batch, i, i + 1);
+          queries.push({ name: items[i].source.replace(/^.*[\\/]/, ""), image: items[i].display ?? tensorToRaw(x, prep), label: -1, result: await nearestNeighbours(model, store, { x }, o) });
+        }
+      }
+      const withImages = async (list) => Promise.all(list.map(async (n) => ({ ...n, image: await source.display(n.id, prep) })));
+      const rows = [];
+      for (const q of queries)
+        rows.push({ name: q.name, query: q.image, queryLabel: q.label, layer, metric: o.metric, pixelMetric: o.pixelMetric, feature: await withImages(q.result.feature), pixel: await withImages(q.result.pixel) });
+      const classes = store.manifest.dataset.classes;
+      writeFileAtomic(opts.out, await neighboursFigure(rows, { classes, title: `${model.name}: nearest neighbours in ${layer} feature space vs pixel space` }));
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ layer, queries: queries.map((q) => ({ name: q.name, label: q.label, ms: q.result.ms, indexed: q.result.indexed, feature: q.result.feature, pixel: q.result.pixel })), figure: opts.out }, null, 2)}
+`);
+      } else {
+        const name = (l) => classes[l] ?? String(l);
+        const lines = queries.map((q) => `${q.name}${q.label >= 0 ? ` (${name(q.label)})` : ""}: ${layer} ${q.result.feature.map((n) => `#${n.id} ${name(n.label)}`).join(", ")} | pixels ${q.result.pixel.map((n) => `#${n.id} ${name(n.label)}`).join(", ")} (${q.result.ms.toFixed(1)} ms${q.result.indexed ? ", indexed" : ", flat scan"})`);
+        process.stdout.write(`${lines.join("\n")}
+figure -> ${opts.out}
+`);
+      }
+    } finally {
+      ctx.store.close();
+      await engine.dispose();
+    }
+  });
+}
+export {
+  define
+};

@@ -1,0 +1,60 @@
+import {
+  DEFAULT_STORE,
+  defaultOut
+} from "./chunk-SEMCHPMJ.js";
+import {
+  applyDescription,
+  cliJob,
+  createEngine,
+  defaultStoreLayer,
+  intIn,
+  warner,
+  withCommon
+} from "./chunk-OMSJE7ZP.js";
+import "./chunk-4KDPQESB.js";
+import "./chunk-P6HER42Z.js";
+import "./chunk-2RDMIJXC.js";
+import "./chunk-X2V5Z5UO.js";
+import "./chunk-75463JA6.js";
+import {
+  writeFileAtomic
+} from "./chunk-4WR5QSMB.js";
+import "./chunk-Y3QEK5WU.js";
+import "./chunk-N6ATQ4RF.js";
+
+// dist/interfaces/cli/commands/patches.js
+function define(command) {
+  withCommon(command).option("-l, --layer <name>", "an indexed layer (default: the model profile's mid feature layer, if indexed)").option("-s, --store <dir>", "store made by `convlens index`", DEFAULT_STORE).option("-c, --channels <list>", "channels: 0-15, 3,7,9 or all", "0-15").option("-k, --top <k>", "patches per channel (1-256)", intIn(1, 256), 8).option("--no-guided", "no guided-backprop maps").option("-o, --out <file>", "figure to write", defaultOut("patches", "patches.png")).option("--data <spec>", "the dataset, when it moved since indexing").option("--json", "also write the patch list as JSON beside the figure").action(async (opts) => {
+    const { openStoreContext } = await import("./context-7CUBFOQW.js");
+    const { patchesFigure } = await import("./figures-MIZZQL4B.js");
+    const { parseChannels, topPatches } = await import("./patches-XTEZR5IT.js");
+    const engine = createEngine(opts);
+    const ctx = await openStoreContext(opts.store, engine, { ...opts.model ? { modelPath: opts.model } : {}, ...opts.data ? { data: opts.data } : {}, onNotice: warner(opts) });
+    applyDescription(ctx.model, opts);
+    const job = cliJob(opts, "patches");
+    try {
+      const layer = ctx.store.layer(opts.layer ? ctx.model.resolveLayer(opts.layer) : defaultStoreLayer(ctx.model, ctx.store.manifest.layers.map((l) => l.name), "first"));
+      const channels = parseChannels(opts.channels, layer.channels);
+      const list = await topPatches(ctx.model, ctx.source, ctx.store, layer.name, channels, { k: opts.top, guided: opts.guided, ...job });
+      const classes = ctx.store.manifest.dataset.classes;
+      writeFileAtomic(opts.out, await patchesFigure(list, { classes, model: ctx.model.name }));
+      const lines = [`${layer.name}: ${channels.length} channels x ${opts.top} patches -> ${opts.out}`];
+      if (opts.json) {
+        const file = opts.out.replace(/\.png$/i, "") + ".json";
+        const data = list.map((c) => ({ layer: c.layer, channel: c.channel, field: c.field, patches: c.patches.map((p) => ({ rank: p.rank, value: p.value, image: p.image, label: p.label, class: classes[p.label] ?? null, unit: [p.y, p.x], box: p.box })) }));
+        writeFileAtomic(file, `${JSON.stringify({ store: opts.store, model: ctx.model.name, channels: data }, null, 2)}
+`);
+        lines.push(`patch list -> ${file}`);
+      }
+      process.stdout.write(`${lines.join("\n")}
+`);
+    } finally {
+      job.done();
+      ctx.store.close();
+      await engine.dispose();
+    }
+  });
+}
+export {
+  define
+};

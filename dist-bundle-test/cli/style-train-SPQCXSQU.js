@@ -1,0 +1,106 @@
+import {
+  trainStyleNet
+} from "./chunk-B4TGPIE7.js";
+import {
+  encodeStyleNet
+} from "./chunk-MLKMYL7B.js";
+import "./chunk-3PCOP5KM.js";
+import "./chunk-UGNQJFIR.js";
+import {
+  parseNamedImage,
+  readImageTensor,
+  summaryJson
+} from "./chunk-RJFHHHPN.js";
+import {
+  loadCheckpoint
+} from "./chunk-3LLE3VGN.js";
+import "./chunk-UHZBCOBN.js";
+import {
+  defaultOut
+} from "./chunk-SEMCHPMJ.js";
+import {
+  MAX_THREADS,
+  cliJob,
+  commaList,
+  createEngine,
+  intIn,
+  nonNegative,
+  nonNegativeInt,
+  positiveInt,
+  positiveNumber,
+  threadCount
+} from "./chunk-OMSJE7ZP.js";
+import "./chunk-4KDPQESB.js";
+import {
+  loadModel
+} from "./chunk-P6HER42Z.js";
+import "./chunk-2RDMIJXC.js";
+import "./chunk-JFQ3PAZH.js";
+import "./chunk-X2V5Z5UO.js";
+import "./chunk-75463JA6.js";
+import {
+  writeFileAtomic
+} from "./chunk-4WR5QSMB.js";
+import "./chunk-Y3QEK5WU.js";
+import "./chunk-GNZAA2KB.js";
+import "./chunk-TUXGXZTB.js";
+import {
+  ConvLensError
+} from "./chunk-N6ATQ4RF.js";
+
+// dist/interfaces/cli/commands/style-train.js
+import { existsSync } from "node:fs";
+function define(command) {
+  command.addHelpText("after", "\nExample:\n  convlens style-train --style gravel=samples/textures/gravel.png --style coffee=samples/photos/coffee.png \\\n    --content samples/photos/astronaut.png,samples/photos/rocket.jpg --steps 1500 --out style.onnx\n\nThe loss network is the built-in random texture backbone unless --model names another (e.g. --model squeezenet; its profile gives the style and content layers).").requiredOption("--style <name=file>", "a style image (repeat or comma-separate for several; name= optional)", commaList).requiredOption("--content <files>", "content photographs to draw training crops from (comma-separated or repeated)", commaList).option("-o, --out <file>", "the trained network (.onnx)", defaultOut("style-train", "style-net.onnx")).option("-m, --model <file|name>", "loss network: an ONNX file or a built-in name such as squeezenet (default: the built-in random texture backbone)").option("--size <px>", "training crop size (16-1024)", intIn(16, 1024), 128).option("--batch <n>", "crops per step (1-64)", intIn(1, 64), 2).option("--steps <n>", "training steps (1-1000000)", intIn(1, 1e6), 1500).option("--lr <lr>", "Adam learning rate", positiveNumber, 1e-3).option("--width <n>", "channels of the first layer (then 2x, 4x)", positiveInt, 16).option("--blocks <n>", "residual blocks", positiveInt, 3).option("--style-weight <w>", "weight of the Gram (style) loss", nonNegative, 1).option("--content-weight <w>", "weight of the feature (content) loss", nonNegative, 1).option("--tv-weight <w>", "weight of the total-variation loss", nonNegative, 1).option("--style-scale <f>", "style image longer side relative to the crop size", positiveNumber, 1).option("--style-layers <names>", "loss-network layers for the style (comma-separated)").option("--content-layers <names>", "loss-network layers for the content (comma-separated)").option("--seed <n>", "seeds initialization and crops", nonNegativeInt, 0).option("--checkpoint <file>", "write a resumable checkpoint here (every --checkpoint-every steps and on Ctrl-C)").option("--checkpoint-every <n>", "steps between checkpoints", positiveInt, 200).option("--resume <file>", "continue from a checkpoint").option("--threads <n>", `ONNX Runtime intra-op threads (1-${MAX_THREADS})`, threadCount).option("-q, --quiet", "no progress bar").option("--json", "print the summary JSON").action(async (opts) => {
+    const engine = createEngine(opts);
+    const job = cliJob(opts, "style-train");
+    try {
+      const styles = await Promise.all(opts.style.map(async (s) => {
+        const p = parseNamedImage(s);
+        return { name: p.name, image: await readImageTensor(p.path, 3, { maxSide: 512 }) };
+      }));
+      const content = await Promise.all(opts.content.map((c) => readImageTensor(c, 3, { maxSide: 512 })));
+      const backbone = opts.model ? loadModel(opts.model, engine) : void 0;
+      if (opts.resume && !existsSync(opts.resume))
+        throw new ConvLensError("INPUT_UNREADABLE", `No checkpoint "${opts.resume}".`);
+      const t0 = performance.now();
+      const r = await trainStyleNet(engine, {
+        styles,
+        content,
+        ...backbone ? { backbone } : {},
+        ...opts.styleLayers ? { styleLayers: opts.styleLayers.split(",") } : {},
+        ...opts.contentLayers ? { contentLayers: opts.contentLayers.split(",") } : {},
+        size: opts.size,
+        batch: opts.batch,
+        steps: opts.steps,
+        lr: opts.lr,
+        width: opts.width,
+        blocks: opts.blocks,
+        styleWeight: opts.styleWeight,
+        contentWeight: opts.contentWeight,
+        tvWeight: opts.tvWeight,
+        styleScale: opts.styleScale,
+        seed: opts.seed,
+        ...opts.checkpoint ? { checkpoint: opts.checkpoint, checkpointEvery: opts.checkpointEvery } : {},
+        ...opts.resume ? { resume: loadCheckpoint(opts.resume) } : {},
+        signal: job.signal,
+        onProgress: job.onProgress
+      });
+      const bytes = encodeStyleNet(r.graph);
+      writeFileAtomic(opts.out, bytes);
+      job.done();
+      const summary = { command: "style-train", out: opts.out, bytes: bytes.length, styles: r.styles, steps: opts.steps, completed: r.completed, seconds: r.seconds, finalLoss: r.history[r.history.length - 1]?.loss, totalMs: Math.round(performance.now() - t0) };
+      if (opts.json)
+        process.stdout.write(summaryJson(summary));
+      else if (!opts.quiet)
+        process.stderr.write(`wrote ${opts.out} (${(bytes.length / 1024).toFixed(0)} kB, styles: ${r.styles.join(", ")}) after ${r.seconds.toFixed(0)} s
+`);
+    } finally {
+      job.done();
+      await engine.dispose();
+    }
+  });
+}
+export {
+  define
+};

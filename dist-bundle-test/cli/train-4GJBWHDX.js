@@ -1,0 +1,139 @@
+import {
+  parameterCount,
+  prepareTrainingRun,
+  trainerOptions
+} from "./chunk-FL73DTUO.js";
+import {
+  classifierRunFromCheckpoint,
+  trainClassifier
+} from "./chunk-7FNZRFSM.js";
+import {
+  describeSchedule,
+  parseSchedule,
+  stepsPerEpoch
+} from "./chunk-3LLE3VGN.js";
+import {
+  optimizerConfig
+} from "./chunk-UHZBCOBN.js";
+import {
+  defaultOut
+} from "./chunk-SEMCHPMJ.js";
+import {
+  MAX_THREADS,
+  choiceOption,
+  cliJob,
+  createEngine,
+  fraction,
+  intIn,
+  nonNegative,
+  nonNegativeInt,
+  positiveInt,
+  positiveNumber,
+  threadCount
+} from "./chunk-OMSJE7ZP.js";
+import "./chunk-4KDPQESB.js";
+import {
+  encodeModel,
+  findBuiltin,
+  loadModel,
+  writeMetadata
+} from "./chunk-P6HER42Z.js";
+import "./chunk-2RDMIJXC.js";
+import "./chunk-EQEDVHDE.js";
+import {
+  FASHION_MNIST_PREPROCESSING,
+  hasFashionMnist,
+  loadFashionMnist
+} from "./chunk-XD57GLXB.js";
+import {
+  FASHION_MNIST_LABELS,
+  courseCnn
+} from "./chunk-X2V5Z5UO.js";
+import "./chunk-75463JA6.js";
+import {
+  writeFileAtomic
+} from "./chunk-4WR5QSMB.js";
+import "./chunk-Y3QEK5WU.js";
+import "./chunk-GNZAA2KB.js";
+import {
+  ConvLensError
+} from "./chunk-N6ATQ4RF.js";
+
+// dist/interfaces/cli/commands/train.js
+import { existsSync } from "node:fs";
+var ARCHITECTURES = {
+  course: { build: courseCnn, description: "Course CNN for Fashion-MNIST (conv 16/32/64/128, GAP, dense 10)" }
+};
+function define(command) {
+  command.option("--arch <name>", `architecture to train from scratch: ${Object.keys(ARCHITECTURES).join(", ")}`, "course").option("-m, --model <file|name>", "train this ONNX model (or built-in, e.g. fashion-cnn) instead (any model defined with the builder API and saved as ONNX; its weights are the starting point)").option("-d, --data <dir>", "folder with the Fashion-MNIST IDX files (default: /usr/share/datasets/fashion-mnist)").option("-o, --out <file>", "trained model to write", defaultOut("train", "model.onnx")).option("--epochs <n>", "epochs", positiveInt, 20).option("--batch <n>", "batch size (1-4096)", intIn(1, 4096), 128).addOption(choiceOption("--optimizer <name>", "adam or sgd", ["adam", "sgd"], "adam")).option("--lr <rate>", "base learning rate (default: 0.001 for adam, 0.01 for sgd)", positiveNumber).option("--momentum <m>", "sgd momentum", nonNegative, 0.9).option("--nesterov", "sgd: Nesterov momentum").option("--weight-decay <wd>", "weight decay on weights, not biases (adam: decoupled, AdamW; sgd: L2)", nonNegative, 0).option("--schedule <s>", "learning-rate schedule: constant, cosine[:min], step:EVERY:GAMMA, exp:GAMMA", "cosine").option("--warmup <steps>", "linear learning-rate warmup steps", nonNegativeInt, 0).option("--val <fraction>", "fraction of the training set held out for validation (stratified; 0 = none)", fraction, 0.1).option("--seed <n>", "seed for initialization, split, shuffling and augmentation", nonNegativeInt, 0).option("--limit <n>", "train on a stratified subset of n training images (quick runs)", positiveInt).option("--flip", "augment: random horizontal flips").option("--clip-norm <x>", "clip the global gradient norm", positiveNumber).option("--checkpoint <file>", "checkpoint file (default: <out>.ckpt)").option("--no-checkpoint", "do not write checkpoints").option("--checkpoint-every <steps>", "also checkpoint every this many steps (besides every epoch and on Ctrl-C)", positiveInt, 200).option("--resume <checkpoint>", "continue an interrupted run from its checkpoint (settings come from the checkpoint; --epochs can extend it)").option("--no-test", "skip the final test-set evaluation").option("--threads <n>", `ONNX Runtime intra-op threads (1-${MAX_THREADS})`, threadCount).option("-q, --quiet", "no progress bar or epoch lines").action(async (opts, cmd) => {
+    const prepared = prepareTrainingRun(opts, cmd, { fresh: (provenance) => newRun(opts, provenance), fromCheckpoint: classifierRunFromCheckpoint }, describeArchitecture(opts));
+    const { run, out, dataDir, train, checkpointPath, log } = prepared;
+    const test = opts.test && hasFashionMnist("test", dataDir) ? loadFashionMnist("test", dataDir) : void 0;
+    const engine = createEngine(opts);
+    const c = run.config;
+    const valCount = Math.round(train.count * c.validationFraction);
+    const perEpoch = stepsPerEpoch(train.count - valCount, c.batchSize);
+    log(`training ${run.model.name} (${parameterCount(run.model).toLocaleString("en-US")} parameters) on ${train.source}: ${train.count - valCount} train / ${valCount} validation images, ${c.epochs} epochs x ${perEpoch} steps of ${c.batchSize}, ${c.optimizer.type} lr ${c.lr} ${describeSchedule(c.schedule)}`);
+    const job = cliJob(opts, "train");
+    let result;
+    try {
+      result = await trainClassifier(engine, run, { train, ...test ? { test } : {} }, trainerOptions(prepared, job, opts.checkpointEvery, (r) => formatEpoch(r, c.epochs)));
+    } finally {
+      job.done();
+      await engine.dispose();
+    }
+    writeMetadata(result.model, { description: `${run.provenance?.description ?? "Image classifier"} trained by convlens train` });
+    const bytes = encodeModel(result.model);
+    writeFileAtomic(out, bytes);
+    const m = result.metrics;
+    const parts = [`train_loss ${m.train_loss}`, `train_accuracy ${m.train_accuracy}`];
+    if (m.val_accuracy !== void 0)
+      parts.push(`val_loss ${m.val_loss}`, `val_accuracy ${m.val_accuracy}`);
+    process.stdout.write(`${parts.join("  ")}
+`);
+    if (result.test)
+      process.stdout.write(`test accuracy ${result.test.accuracy.toFixed(4)} (${result.test.correct}/${result.test.total})
+`);
+    process.stdout.write(`wrote ${out} (${Math.round(bytes.length / 1024)} KB)${checkpointPath ? `; checkpoint ${checkpointPath}` : ""}
+`);
+  });
+}
+function describeArchitecture(opts) {
+  return opts.model ? `model from ${opts.model}` : ARCHITECTURES[opts.arch]?.description ?? opts.arch;
+}
+function newRun(opts, provenance) {
+  let model;
+  if (opts.model) {
+    if (!findBuiltin(opts.model) && !existsSync(opts.model))
+      throw new ConvLensError("INPUT_UNREADABLE", `Cannot read model file "${opts.model}": no such file.`, "Pass an .onnx file or a built-in name (fashion-cnn: fine-tune the built-in CNN), or leave out --model to train --arch course from scratch.");
+    model = loadModel(opts.model, createEngine({})).graph;
+    provenance = { ...provenance, description: `${model.name} (from ${opts.model})` };
+  } else {
+    const arch = ARCHITECTURES[opts.arch];
+    if (!arch)
+      throw new ConvLensError("INVALID_ARGUMENT", `Unknown architecture "${opts.arch}".`, `Use one of: ${Object.keys(ARCHITECTURES).join(", ")}; or --model file.onnx for your own.`);
+    model = arch.build(opts.seed);
+  }
+  const lr = opts.lr ?? (opts.optimizer === "sgd" ? 0.01 : 1e-3);
+  const config = {
+    epochs: opts.epochs,
+    batchSize: opts.batch,
+    seed: opts.seed,
+    optimizer: optimizerConfig(opts.optimizer, { momentum: opts.momentum, nesterov: opts.nesterov ?? false, weightDecay: opts.weightDecay }),
+    lr,
+    schedule: parseSchedule(opts.schedule),
+    warmupSteps: opts.warmup,
+    validationFraction: opts.val,
+    ...opts.clipNorm ? { clipNorm: opts.clipNorm } : {},
+    ...opts.flip ? { augmentFlip: true } : {}
+  };
+  return { model, labels: FASHION_MNIST_LABELS, preprocessing: FASHION_MNIST_PREPROCESSING, config, provenance };
+}
+function formatEpoch(r, epochs) {
+  const f = (v) => v === void 0 ? "-" : v.toFixed(4);
+  const val = r.validation ? `  val_loss ${f(r.validation.loss)}  val_acc ${f(r.validation.accuracy)}` : "";
+  return `epoch ${String(r.epoch).padStart(String(epochs).length)}/${epochs}  loss ${f(r.loss)}  acc ${f(r.metrics.accuracy)}${val}  lr ${r.lr.toPrecision(3)}  ${r.seconds.toFixed(0)} s  ${r.samplesPerSecond.toFixed(0)} samples/s`;
+}
+export {
+  define
+};
