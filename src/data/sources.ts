@@ -39,6 +39,8 @@ export interface DatasetSource {
   fill(start: number, end: number, prep: Preprocessing, out: Float32Array): Promise<void>;
   /** the image as the model sees it (resized to the model's input), 8-bit, for display */
   display(i: number, prep: Preprocessing): Promise<RawImage>;
+  /** throws SHAPE_MISMATCH when its images cannot become input of this preprocessing (checked before a scan starts) */
+  check?(prep: Preprocessing): void;
 }
 
 /** Options for opening a dataset spec. */
@@ -60,11 +62,15 @@ export interface OpenSourceOptions {
  * - a folder with IDX files (`train-images-idx3-ubyte[.gz]` + labels), `--split` picks the pair;
  * - an IDX images file (`*-images-idx3-ubyte[.gz]`; the labels file beside it is used if present);
  * - a folder of images (sub-folders are classes);
- * - a `.txt`/`.lst`/`.csv` file listing image paths, one per line, optionally `path,label` or `path<TAB>label`.
+ * - a `.txt`/`.lst`/`.csv` file listing image paths, one per line, optionally `path,label` or `path<TAB>label`;
+ * - several folders or images as a JSON list (`["samples/photos","samples/textures"]`, see
+ *   `combinedSpec`): each folder is one class, named after it.
  */
 export function openSource(spec: string, options: OpenSourceOptions = {}): DatasetSource {
   const access = options.access ?? FileAccess.anywhere;
   if (options.split !== undefined) checkSplit(options.split);
+  const list = combinedPaths(spec);
+  if (list) return combinedSource(access, list, spec);
   const m = /^fashion-mnist(?::(train|test))?$/i.exec(spec);
   if (m) {
     const split = (m[1]?.toLowerCase() as Split | undefined) ?? options.split ?? 'train';
@@ -106,6 +112,70 @@ export function openSource(spec: string, options: OpenSourceOptions = {}): Datas
   }
   if (isImagePath(path)) return listSource(access, [path], [-1], [], path, dirname(path));
   return listFileSource(access, path);
+}
+
+/** The most folders or images one combined spec names. */
+export const MAX_COMBINED = 64;
+
+/** The spec of several folders or images read as one dataset (what `openSource` takes back). */
+export function combinedSpec(paths: readonly string[]): string {
+  return JSON.stringify(paths);
+}
+
+/** The paths of a combined spec (a JSON list of strings), or undefined when `spec` is not one. */
+function combinedPaths(spec: string): string[] | undefined {
+  if (!spec.trimStart().startsWith('[')) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(spec);
+  } catch {
+    return undefined; // a path that starts with "[": opened as a path
+  }
+  if (!Array.isArray(parsed) || !parsed.length || !parsed.every((p) => typeof p === 'string' && p !== '')) {
+    throw new ConvLensError('INVALID_ARGUMENT', 'A combined dataset must be a JSON list of folder or image paths.', 'E.g. ["samples/photos", "samples/textures"].');
+  }
+  if (parsed.length > MAX_COMBINED) throw new ConvLensError('INVALID_ARGUMENT', `A combined dataset names ${parsed.length} paths; at most ${MAX_COMBINED} are read together.`, 'Put the images in one folder, one sub-folder per class.');
+  return parsed as string[];
+}
+
+/** Folders (each one class, named after the folder) and single images (no class) read as one dataset. */
+function combinedSource(access: FileAccess, paths: string[], spec: string): DatasetSource {
+  const files: string[] = [];
+  const labels: number[] = [];
+  const classes: string[] = [];
+  const roots: string[] = [];
+  for (const p of paths) {
+    const e = access.entry(p, `Dataset path "${p}"`);
+    if (e.kind === 'folder') {
+      const found = listImages(e.path);
+      if (!found.length) throw new ConvLensError('INPUT_UNREADABLE', `Folder "${p}" holds no images (PNG, JPEG, WebP, ...).`, 'Leave it out, or put images in it.');
+      let name = basename(e.path);
+      for (let k = 2; classes.includes(name); k++) name = `${basename(e.path)} (${k})`;
+      classes.push(name);
+      for (const f of found) {
+        files.push(f);
+        labels.push(classes.length - 1);
+      }
+      roots.push(dirname(e.path));
+    } else {
+      if (!isImagePath(e.path)) throw new ConvLensError('INPUT_UNREADABLE', `"${p}" is neither a folder nor an image file.`, 'List folders of images or image files.');
+      files.push(e.path);
+      labels.push(-1);
+      roots.push(dirname(e.path));
+    }
+  }
+  const source = listSource(access, files, labels, classes, spec, commonFolder(roots));
+  const names = paths.map((p) => basename(p.replace(/[\\/]+$/, '')));
+  return { ...source, kind: 'list', description: `${files.length} images from ${names.length <= 4 ? names.join(' + ') : `${names.length} folders`}` };
+}
+
+/** The deepest folder holding every one of `dirs`. */
+function commonFolder(dirs: string[]): string {
+  let common = dirs[0]!;
+  for (const d of dirs.slice(1)) {
+    while (common !== dirname(common) && relative(common, d).startsWith('..')) common = dirname(common);
+  }
+  return common;
 }
 
 function hash(parts: (string | number)[]): string {
@@ -152,13 +222,14 @@ function idxSource(access: FileAccess, imagesPath: string, labelsPath: string | 
       throw new ConvLensError(
         'SHAPE_MISMATCH',
         `The model takes ${prep.channels} ${h2}x${w2} input; ${spec} holds gray ${ds.height}x${ds.width} images.`,
-        'Scan it with a model trained on this dataset (gray input of the same size), or export the images to a folder.',
+        'Scan it with a model trained on this dataset (gray input of the same size), or index a folder of images instead: images are resized to the model\'s input (the studio\'s Dataset tab lists the folders it can read).',
       );
     }
   };
   return {
     kind: 'idx',
     spec,
+    check: checkSize,
     description: describeIdx(spec, imagesPath, ds),
     count: ds.count,
     classes: classes ?? [],

@@ -55,31 +55,43 @@ const within = (root: string, path: string): boolean => {
 export class FileAccess {
   static readonly anywhere = new FileAccess();
 
-  /** the roots' real paths (folders that exist) */
-  readonly roots: readonly string[] | undefined;
   readonly maxFileBytes: number;
   private readonly outsideHint: string;
+  private readonly real: string[] | undefined;
+  /** roots that did not exist yet (e.g. the uploads folder before the first upload): resolved once they do */
+  private pending: string[] = [];
 
   constructor(options: FileAccessOptions = {}) {
     this.maxFileBytes = options.maxFileBytes ?? Infinity;
     this.outsideHint = options.outsideHint ?? 'Use a file inside the allowed folders.';
     if (options.roots) {
-      const real: string[] = [];
-      for (const r of options.roots) {
-        try {
-          const p = realpathSync.native(resolve(r));
-          if (statSync(p).isDirectory() && !real.includes(p)) real.push(p);
-        } catch {
-          // a root that does not exist holds nothing to read
-        }
-      }
-      this.roots = real;
+      this.real = [];
+      this.pending = options.roots.map((r) => resolve(r));
     }
+  }
+
+  /** the roots' real paths (folders that exist); undefined: anywhere */
+  get roots(): readonly string[] | undefined {
+    if (!this.real) return undefined;
+    if (this.pending.length) {
+      this.pending = this.pending.filter((r) => {
+        try {
+          const p = realpathSync.native(r);
+          if (!statSync(p).isDirectory()) return true;
+          if (!this.real!.includes(p)) this.real!.push(p);
+          return false;
+        } catch {
+          return true; // a root that does not exist holds nothing to read
+        }
+      });
+    }
+    return this.real;
   }
 
   /** Whether `path` (resolved, symlinks followed) lies inside a root. Says nothing about whether it exists. */
   allows(path: string): boolean {
-    return !this.roots || this.roots.some((r) => within(r, realpathLoose(path).real));
+    const roots = this.roots;
+    return !roots || roots.some((r) => within(r, realpathLoose(path).real));
   }
 
   /**
@@ -89,7 +101,8 @@ export class FileAccess {
    */
   entry(path: string, name: string): AccessEntry {
     const { real, exists } = realpathLoose(path);
-    if (this.roots && !this.roots.some((r) => within(r, real))) {
+    const roots = this.roots;
+    if (roots && !roots.some((r) => within(r, real))) {
       throw new ConvLensError('FORBIDDEN', `${name} is outside the folders this server reads from.`, this.outsideHint);
     }
     let st: Stats;

@@ -7,33 +7,18 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import type { Graph } from '../../src/engine/graph/ir.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
-import { seededRandom } from '../../src/models/init.js';
-import { Layers } from '../../src/models/layers.js';
 import { loadModel } from '../../src/models/load.js';
 import type { ModelProfile } from '../../src/models/profile.js';
 import { resnet, vggLike } from '../../src/models/zoo/index.js';
+import { flattenHead } from '../support/unseen-models.js';
 import { convlens } from '../support/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-any-model-'));
 const engine = new Engine(nodeBackend());
-
-/** Conv/ReLU/pool stages, then Flatten + dense (no global pooling: CAM cannot apply). */
-function flattenHead(size: number, classes: number, seed: number): Graph {
-  const b = new GraphBuilder();
-  b.graph.name = 'flatten_head_net';
-  const L = new Layers(b, seededRandom(seed));
-  let x = b.input('image', 'float32', ['N', 3, size, size]);
-  [8, 16, 32].forEach((filters, i) => {
-    x = L.maxPool(L.relu(L.conv2d(x, `block${i}.conv`, { filters }), `block${i}.act`), `block${i}.pool`);
-  });
-  b.output(L.dense(L.flatten(x, 'flat'), 'classifier', classes));
-  return b.build();
-}
 
 /** A small ResNet-like net whose input size is free (N, 3, H, W). */
 function freeSizeResnet(seed: number): Graph {

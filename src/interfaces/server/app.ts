@@ -84,6 +84,8 @@ export interface Studio {
   /** A worker task (for jobs.submit), its batches planned to `budgetBytes` (default: the job budget of its model). */
   task<K extends TaskKind>(kind: K, args: TaskArgs[K], inputs?: TaskInputs): TaskRequest;
   maxImagePixels: number;
+  /** the data folder the studio itself writes to (snapshots of uploaded images to index) */
+  uploadsDir: string;
 }
 
 /**
@@ -192,7 +194,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   };
   const call = <K extends TaskKind>(kind: K, args: TaskArgs[K], inputs: TaskInputs = {}, signal?: AbortSignal, lane: Lane = 'interactive'): Promise<unknown> =>
     pool.run(task(kind, args, { ...inputs, budgetBytes: inputs.budgetBytes ?? memory.budget(typeof inputs.model === 'string' ? models.require(inputs.model) : undefined, 'interactive') }), lane, signal ? { signal } : {});
-  const studio: Studio = { app, models, images, jobs, access, files, streams, pool, memory, call, task, maxImagePixels: options.maxImagePixels ?? 50e6 };
+  const studio: Studio = { app, models, images, jobs, access, files, streams, pool, memory, call, task, maxImagePixels: options.maxImagePixels ?? 50e6, uploadsDir: resolve(options.uploadsDir ?? DEFAULT_UPLOADS_DIR) };
 
   // Cross-origin isolation: the page loads nothing from other origins, and isolation gives its
   // engine worker SharedArrayBuffer, which onnxruntime-web needs for more than one thread.

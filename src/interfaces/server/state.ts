@@ -11,7 +11,8 @@ import { loadBuiltinModel, loadModelFile } from '../../models/load.js';
 import { Model } from '../../models/model.js';
 import { toId } from './ids.js';
 import { toApiError, type ApiError } from './jobs.js';
-import type { ImageRef, ModelRef } from './workers/protocol.js';
+import type { Preprocessing } from '../../models/metadata.js';
+import type { ImageRef, ModelDescription, ModelRef } from './workers/protocol.js';
 
 export interface ModelEntry {
   id: string;
@@ -22,6 +23,8 @@ export interface ModelEntry {
   ref?: ModelRef;
   /** why the model cannot be used (unreadable file, unsupported op...) */
   error?: ApiError;
+  /** what the studio was told about it (labels, preprocessing), as GET /api/models shows it */
+  described?: { labels?: number; preprocessing?: Preprocessing };
 }
 
 export interface ImageEntry {
@@ -194,6 +197,22 @@ export class ModelRegistry {
     if (!e) throw new ConvLensError('UNKNOWN_NAME', `No model with id "${id}".`, 'GET /api/models lists the models.');
     if (!e.model) throw new ConvLensError('MODEL_UNSUPPORTED', e.error?.message ?? 'The model could not be loaded.', e.error?.hint);
     return e.model;
+  }
+
+  /**
+   * Tells a model what its file does not say (labels, preprocessing), as --labels and
+   * --preprocess do: the server's copy now, each worker's copy when it next runs a task on it
+   * (the description travels in the model's ref; a worker reloads the model when it changed).
+   */
+  describe(id: string, d: ModelDescription): void {
+    const model = this.require(id);
+    const entry = this.entries.get(id)!;
+    // the preprocessing first: it is the part that can still be refused (a size the model does not take)
+    if (d.preprocessing) model.describe({ preprocessing: d.preprocessing });
+    if (d.labels) model.describe({ labels: d.labels });
+    const all = { ...entry.ref?.describe, ...d };
+    if (entry.ref) entry.ref = { ...entry.ref, describe: all };
+    entry.described = { ...(all.labels ? { labels: all.labels.length } : {}), ...(all.preprocessing ? { preprocessing: all.preprocessing } : {}) };
   }
 
   /** Holds an uploaded model while a job runs on it (it is not evicted or deleted meanwhile). */

@@ -191,6 +191,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
   const [, , h, w] = nchw(x);
   const attributions: Attribution[] = [];
   const skipped: SkippedMethod[] = [];
+  const failures: unknown[] = [];
   for (const method of methods) {
     throwIfCancelled(options.signal, 'explain');
     const t0 = performance.now();
@@ -198,9 +199,13 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
     try {
       r = await memo.method(method);
     } catch (e) {
-      // A method the model's structure rules out (CAM without GAP + dense, ...) is reported, not fatal.
-      if (!(e instanceof ConvLensError) || !SKIPPABLE.has(e.code) || methods.length === 1) throw e;
-      skipped.push({ method, reason: e.message, ...(e.hint ? { hint: e.hint } : {}) });
+      // A method the model's structure rules out (CAM without GAP + dense, ...) is reported, and
+      // so is one that fails: neither discards the other methods' results. Cancelling stops all.
+      if (methods.length === 1 || (e instanceof ConvLensError && e.code === 'CANCELLED') || options.signal?.aborted) throw e;
+      const skippable = e instanceof ConvLensError && SKIPPABLE.has(e.code);
+      if (!skippable) failures.push(e);
+      const hint = e instanceof ConvLensError ? e.hint : undefined;
+      skipped.push({ method, reason: e instanceof Error ? e.message : String(e), ...(hint ? { hint } : {}), ...(skippable ? {} : { failed: true }) });
       continue;
     }
     const timeMs = performance.now() - t0;
@@ -217,6 +222,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
     });
   }
   if (!attributions.length) {
+    if (failures.length) throw failures[0];
     const first = skipped[0]!;
     throw new ConvLensError('MODEL_UNSUPPORTED', `No method applies to model "${model.name}": ${skipped.map((s) => `${s.method}: ${s.reason}`).join('; ')}`, first.hint);
   }

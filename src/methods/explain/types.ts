@@ -141,6 +141,8 @@ export interface SkippedMethod {
   method: MethodName;
   reason: string;
   hint?: string;
+  /** the method failed (an error, not the model's structure): the other methods' results stand */
+  failed?: boolean;
 }
 
 export interface Explanation {

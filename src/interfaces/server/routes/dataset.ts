@@ -2,11 +2,11 @@
 // (CONVLENS_STORES, default out/stores), indexing and embeddings as jobs, top patches and
 // neighbours as plain requests, dataset images by index.
 import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { clientGone, type Studio } from '../app.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import { SUBSET_DIR } from '../../../data/fashion-mnist.js';
-import { openSource, type DatasetSource } from '../../../data/sources.js';
+import { combinedSpec, MAX_COMBINED, openSource, type DatasetSource } from '../../../data/sources.js';
 import { encodePng } from '../../../io/image.js';
 import { loadBuiltinModel, loadModelFile } from '../../../models/load.js';
 import type { Model } from '../../../models/model.js';
@@ -18,6 +18,7 @@ import { DatasetStore, type Metric } from '../../../methods/dataset/store.js';
 import { checkId, idSchema, imageIdSchema, isId, toId } from '../ids.js';
 import { storeInfo as info } from '../tasks/dataset.js';
 import type { ModelRef } from '../workers/protocol.js';
+import { indexableFolders, snapshotUploads, UPLOADS_DATASET } from './dataset-sources.js';
 
 interface Opened {
   store: DatasetStore;
@@ -44,7 +45,7 @@ const DATASETS: Record<string, string> = {
 
 // Manifests, channel statistics and dataset images are read here; indexing, embeddings,
 // neighbours and top patches run on worker processes (tasks/dataset.ts).
-export function registerDatasetRoutes({ app, models, images, jobs, files, memory, task, call }: Studio): void {
+export function registerDatasetRoutes({ app, models, images, jobs, files, memory, task, call, uploadsDir }: Studio): void {
   const root = storesRoot();
   const opened = new Map<string, Promise<Opened>>();
 
@@ -89,11 +90,16 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
     for (const p of opened.values()) await p.then((o) => o.store.close()).catch(() => undefined);
   });
 
+  /** The id of a model in the registry that made this store (same weights), if one is loaded. */
+  const modelIdOf = (store: DatasetStore): string | undefined => models.list().find((e) => e.model && fingerprint(e.model) === store.manifest.model.fingerprint)?.id;
+
   app.get('/api/dataset/stores', async () => {
     const out: Record<string, unknown>[] = [];
     for (const id of storeIds()) {
       try {
-        out.push(await info(id, (await open(id)).store));
+        const { store } = await open(id);
+        const modelId = modelIdOf(store);
+        out.push({ ...(await info(id, store)), ...(modelId !== undefined ? { modelId } : {}) });
       } catch (e) {
         out.push({ id, error: { message: (e as Error).message } });
       }
@@ -101,7 +107,10 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
     return { root, stores: out };
   });
 
-  app.post<{ Body: { model: string; dataset?: string; layers?: string[]; k?: number; limit?: number; id?: string } }>(
+  // What the Dataset tab offers to index: folders of images and IDX files under the data folders.
+  app.get('/api/dataset/folders', async () => indexableFolders(files));
+
+  app.post<{ Body: { model: string; dataset?: string | string[]; layers?: string[]; k?: number; limit?: number; id?: string } }>(
     '/api/dataset/index',
     {
       schema: {
@@ -110,7 +119,12 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
           required: ['model'],
           properties: {
             model: idSchema,
-            dataset: { type: 'string', minLength: 1, maxLength: 4096 },
+            dataset: {
+              anyOf: [
+                { type: 'string', minLength: 1, maxLength: 4096 },
+                { type: 'array', items: { type: 'string', minLength: 1, maxLength: 4096 }, minItems: 1, maxItems: MAX_COMBINED },
+              ],
+            },
             layers: { type: 'array', items: { type: 'string', maxLength: 256 }, minItems: 1, maxItems: 16 },
             k: { type: 'integer', minimum: 1, maximum: 100 },
             limit: { type: 'integer', minimum: 1, maximum: 10000000 },
@@ -122,11 +136,29 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
     },
     async (req, reply) => {
       const model = models.require(req.body.model);
-      const dsName = req.body.dataset ?? 'fashion-mnist-subset';
-      // Paths are checked against the data folders before anything is read or created.
-      openSource(DATASETS[dsName] ?? dsName, { access: files });
-      const layers = req.body.layers ?? model.pickableValues().filter((p) => p.shape.length === 4 && p.op === 'Relu').slice(-2).map((p) => p.name);
-      const id = checkId('Store', req.body.id ?? toId(`${model.name}-${dsName}`, 'store'));
+      const asked = req.body.dataset ?? 'fashion-mnist-subset';
+      const layers = (req.body.layers ?? model.profile.featureLayers).map((l) => model.resolveLayer(l));
+      if (!layers.length) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${model.name}" has no spatial layer to index.`, 'The dataset lens records feature maps: index with a convolutional model.');
+      // A name for the store: the model and what it indexes (folder names, not whole paths).
+      const nameOf = (d: string): string => basename(d.replace(/[\\/]+$/, '').replace(/:(train|test)$/, '')) + (/:(test)$/.test(d) ? '-test' : '');
+      let dsName: string;
+      let label: string;
+      if (Array.isArray(asked)) {
+        dsName = asked.length === 1 ? asked[0]! : combinedSpec(asked);
+        label = asked.map(nameOf).join('+');
+      } else if (asked === UPLOADS_DATASET) {
+        const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+        const snapshot = await snapshotUploads(images, uploadsDir, `uploads-${stamp}`);
+        dsName = snapshot.path;
+        label = `uploads-${stamp}`;
+      } else {
+        dsName = asked;
+        label = DATASETS[asked] ? asked : nameOf(asked);
+      }
+      // Paths are checked against the data folders before anything is read or created, and the
+      // images against the model's input (gray 28x28 IDX files do not become SqueezeNet input).
+      openSource(DATASETS[dsName] ?? dsName, { access: files }).check?.(model.meta.preprocessing);
+      const id = checkId('Store', req.body.id ?? toId(`${model.name}-${label}`, 'store'));
       // One writer per store (lock.ts): refused here when another job or process writes it; two
       // requests racing past this check are settled by the lock itself, in the job.
       const writer = currentWriter(join(root, id));

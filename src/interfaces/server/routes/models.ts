@@ -1,10 +1,39 @@
 import type { Studio } from '../app.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import { encodeModel } from '../../../engine/onnx/codec.js';
+import { camHead, METHOD_NAMES, METHODS, type MethodName } from '../../../methods/explain/index.js';
 import { summarize } from '../../../methods/inspect/summary.js';
+import { parseLabels, parsePreprocessing } from '../../../models/metadata.js';
+import type { Model } from '../../../models/model.js';
 import { idSchema } from '../ids.js';
 import type { ModelEntry } from '../state.js';
 import { toWire } from '../wire.js';
+
+/** Why an explanation method cannot apply to a model (its structure rules it out), by method. */
+type Unavailable = Partial<Record<MethodName, { reason: string; hint?: string }>>;
+const unavailableCache = new WeakMap<Model, Unavailable>();
+
+/** The methods a model's structure rules out, with the library's own reason (checked once per model). */
+export function unavailableMethods(m: Model): Unavailable {
+  let out = unavailableCache.get(m);
+  if (out) return out;
+  out = {};
+  const camLayer = m.profile.camLayer;
+  for (const name of METHOD_NAMES) {
+    if (!METHODS[name].layer || camLayer) continue;
+    out[name] = { reason: `Model "${m.name}" has no spatial (4-D) layer on the path to its output.`, hint: 'CAM-type methods need a convolutional model; the gradient methods work on any model.' };
+  }
+  if (!out.cam) {
+    try {
+      camHead(m);
+    } catch (e) {
+      if (!(e instanceof ConvLensError)) throw e;
+      out.cam = { reason: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+    }
+  }
+  unavailableCache.set(m, out);
+  return out;
+}
 
 export function describeModel(e: ModelEntry): Record<string, unknown> {
   const m = e.model;
@@ -25,6 +54,8 @@ export function describeModel(e: ModelEntry): Record<string, unknown> {
           // the samples/<group> folder whose images fit the model, and its layer roles (models/profile.ts)
           sampleGroup: m.profile.sampleGroup,
           profile: safe(() => m.profile),
+          unavailableMethods: safe(() => unavailableMethods(m)) ?? {},
+          ...(e.described ? { described: e.described } : {}),
         }
       : {}),
   };
@@ -82,8 +113,39 @@ export function registerModelRoutes({ app, models }: Studio, maxBytes: number): 
   app.get<{ Params: { id: string } }>('/api/models/:id/summary', { schema: { params } }, async (req) => {
     const model = models.require(req.params.id);
     const s = summarize(model);
-    return { ...s, pickable: model.pickableValues() };
+    // each layer also by the names people use: the module path (`fires.5`) and its number (`#k`)
+    return { ...s, pickable: model.pickableValues().map((p, k) => ({ ...p, label: model.layerLabel(p.name), number: k + 1 })) };
   });
+
+  // What the file does not say, told in the studio as the CLI's --labels and --preprocess do:
+  // class names (a labels file's text or a list) and a preprocessing preset or JSON.
+  app.post<{ Params: { id: string }; Body: { labels?: string | string[]; preprocess?: string } }>(
+    '/api/models/:id/describe',
+    {
+      schema: {
+        params,
+        body: {
+          type: 'object',
+          properties: {
+            labels: { anyOf: [{ type: 'string', minLength: 1, maxLength: 2_000_000 }, { type: 'array', items: { type: 'string', maxLength: 500 }, minItems: 1, maxItems: 100_000 }] },
+            preprocess: { type: 'string', minLength: 1, maxLength: 4000 },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (req) => {
+      const model = models.require(req.params.id);
+      const { labels: given, preprocess } = req.body;
+      if (given === undefined && preprocess === undefined) throw new ConvLensError('INVALID_ARGUMENT', 'Nothing to describe.', 'Send "labels" (a labels file\'s text or a list of names) and/or "preprocess" (a preset or JSON).');
+      // Both are checked before either is applied.
+      const labels = given === undefined ? undefined : parseLabels(typeof given === 'string' ? given : JSON.stringify(given), 'The list of class names', model.profile.classes);
+      if (labels?.some((l) => l.length > 500)) throw new ConvLensError('INVALID_ARGUMENT', 'A class name is longer than 500 characters.', 'One short name per line.');
+      const preprocessing = preprocess === undefined ? undefined : parsePreprocessing(preprocess, model.input.shape ?? [], model.meta.preprocessing);
+      models.describe(req.params.id, { ...(labels ? { labels } : {}), ...(preprocessing ? { preprocessing } : {}) });
+      return describeModel(models.get(req.params.id)!);
+    },
+  );
 
   app.get<{ Params: { id: string }; Querystring: { layer?: string } }>(
     '/api/models/:id/filters',

@@ -7,8 +7,11 @@ import { ConvLensError } from '../../../engine/errors.js';
 import type { Graph } from '../../../engine/graph/ir.js';
 import { backboneProblem } from '../../../methods/synthesize/style.js';
 import { encodeStyleNet, loadStyleNet, styleNetInfo } from '../../../methods/synthesize/stylize.js';
-import { defaultSize } from '../../../methods/synthesize/featviz.js';
+import { defaultSize, parseClassList } from '../../../methods/synthesize/featviz.js';
 import { modelInputSize } from '../../../methods/synthesize/graph.js';
+import { parseObjective } from '../../../methods/synthesize/objectives.js';
+import { summarize } from '../../../methods/inspect/summary.js';
+import type { Model } from '../../../models/model.js';
 import { idSchema, imageIdSchema } from '../ids.js';
 import { isAllClasses, SYNTH_KINDS, type SynthArgs, type SynthKind, type SynthResult } from '../tasks/synthesize.js';
 
@@ -40,6 +43,8 @@ const LAYERS = { anyOf: [text(4096), { type: 'array', items: text(), maxItems: 3
 export const SYNTH_PARAMS: Record<Kind, Record<string, Record<string, unknown>>> = {
   featviz: {
     objective: text(1000),
+    // one image per listed class ("0-9,285", labels too); with class:* or no objective
+    classes: text(4000),
     param: oneOf('fourier', 'pixel', 'pixel-clip'),
     transforms: text(1000),
     steps: int(1, 4096),
@@ -109,6 +114,30 @@ const MAX_TRAINED_NETS = 8;
 /** Bytes per image of featviz beyond the model's own values and gradients: the parameterization, the transformed copies, the optimizer state. */
 const FEATVIZ_FACTOR = 1.5;
 
+/** The most images times steps one feature visualization may ask for (1000 classes at 512 steps). */
+export const MAX_FEATVIZ_IMAGE_STEPS = 512_000;
+
+/** A backward pass costs about twice a forward one: each optimization step of one image runs about 3 forward passes' worth. */
+const STEP_FORWARDS = 3;
+
+/** What a synthesis request will cost, before it starts (POST /api/synthesize/:kind/estimate). */
+export interface SynthEstimate {
+  kind: Kind;
+  /** images optimized (featviz: one per class), run in `batches` of at most `batchSize` */
+  images: number;
+  steps: number;
+  batches: number;
+  batchSize: number;
+  /** images times optimization steps */
+  imageSteps: number;
+  /** forward and backward work in GFLOP (3 forward passes per image step), when the model's FLOPs are known */
+  gflop?: number;
+  /** seconds at the speed this studio measured on earlier synthesis jobs (this model's when known) */
+  seconds?: number;
+  /** where the speed comes from */
+  speed?: { gflopPerSecond: number; from: 'this model' | 'another model' };
+}
+
 export function registerSynthesizeRoutes({ app, models, images, jobs, memory, task }: Studio): void {
   const nets = new Map<string, { name: string; graph: Graph }>();
   const net = (id: string): { name: string; graph: Graph } => {
@@ -144,7 +173,70 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
   app.post('/api/synthesize/:kind', { schema: { params: { type: 'object', properties: { kind: { enum: [...SYNTH_KINDS] } }, required: ['kind'] } } }, async () => {
     throw new ConvLensError('INVALID_ARGUMENT', `Unknown synthesis kind.`, `Use one of ${SYNTH_KINDS.join(', ')}.`);
   });
-  for (const kind of SYNTH_KINDS) app.post<{ Body: SynthBody }>(`/api/synthesize/${kind}`, { schema: { body: bodySchema(kind) } }, (req, reply) => synthesize(kind, req.body, reply));
+  for (const kind of SYNTH_KINDS) {
+    app.post<{ Body: SynthBody }>(`/api/synthesize/${kind}`, { schema: { body: bodySchema(kind) } }, (req, reply) => synthesize(kind, req.body, reply));
+    // The same request checked and costed, without starting it: the page shows it before big runs.
+    app.post<{ Body: SynthBody }>(`/api/synthesize/${kind}/estimate`, { schema: { body: bodySchema(kind) } }, async (req) => estimate(kind, req.body));
+  }
+
+  // Speeds measured on finished jobs (GFLOP per second of the worker's run), by model id: the
+  // long-job estimate's time. Speed depends on the model (kernels, sizes), so another model's
+  // speed is only a hint and says so.
+  const speeds = new Map<string, number>();
+  let lastSpeed: number | undefined;
+  const flopsCache = new WeakMap<Model, number>();
+  const forwardFlops = (model: Model, size: readonly [number, number]): number | undefined => {
+    let f = flopsCache.get(model);
+    if (f === undefined) {
+      try {
+        f = summarize(model).totalFlops;
+      } catch {
+        f = 0;
+      }
+      flopsCache.set(model, f);
+    }
+    if (!f) return undefined;
+    // FLOPs scale with the image area for a model that takes any size
+    const own = modelInputSize(model) ?? model.meta.preprocessing.size;
+    return (f * size[0] * size[1]) / (own[0] * own[1]);
+  };
+
+  /** The work a request asks for (images, steps, batches) and its cost, from the model's FLOPs and the measured speed. */
+  function estimate(kind: Kind, body: SynthBody): SynthEstimate {
+    const plan = checkRequest(kind, body);
+    const imageSteps = plan.images * plan.steps;
+    const model = plan.modelId !== undefined ? models.require(plan.modelId) : undefined;
+    const flops = model && plan.size ? forwardFlops(model, plan.size) : undefined;
+    const gflop = flops !== undefined ? (STEP_FORWARDS * flops * imageSteps) / 1e9 : undefined;
+    const own = plan.modelId !== undefined ? speeds.get(plan.modelId) : undefined;
+    const speed = own ?? lastSpeed;
+    return {
+      kind,
+      images: plan.images,
+      steps: plan.steps,
+      batches: Math.ceil(plan.images / plan.batchSize),
+      batchSize: plan.batchSize,
+      imageSteps,
+      ...(gflop !== undefined ? { gflop } : {}),
+      ...(gflop !== undefined && speed ? { seconds: gflop / speed, speed: { gflopPerSecond: speed, from: own ? ('this model' as const) : ('another model' as const) } } : {}),
+    };
+  }
+
+  /** Records the speed of a finished job (its estimate's GFLOP over the worker's seconds). */
+  const timed = (kind: Kind, body: SynthBody, modelId: string | undefined) => (r: unknown): unknown => {
+    const seconds = (r as SynthResult).summary?.['seconds'];
+    if (modelId === undefined || typeof seconds !== 'number' || seconds <= 0) return r;
+    try {
+      const gflop = estimate(kind, body).gflop;
+      if (gflop) {
+        speeds.set(modelId, gflop / seconds);
+        lastSpeed = gflop / seconds;
+      }
+    } catch {
+      // the model left the registry meanwhile: nothing to learn
+    }
+    return r;
+  };
 
   /** A trained network comes back encoded from the worker; the server keeps it (the latest few) under a new id. */
   const keepTrained = (r: unknown): SynthResult => {
@@ -157,10 +249,35 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
     return { ...rest, summary: { net: id, ...rest.summary } };
   };
 
-  // Checks what can be checked before the job starts (unknown ids 404, ranges and memory 400),
-  // then runs the method on a job worker (tasks/synthesize.ts).
+  /** A checked request: the worker's arguments, what it holds, and the work it asks for. */
+  interface Plan {
+    args: SynthArgs;
+    modelId: string | undefined;
+    backboneId: string | undefined;
+    used: Set<string>;
+    /** images optimized, steps each, images per batch, at which size (for FLOPs) */
+    images: number;
+    steps: number;
+    batchSize: number;
+    size?: readonly [number, number];
+  }
+
+  // Checks what can be checked before the job starts (unknown ids, layers and classes 404, ranges
+  // and memory 400), then runs the method on a job worker (tasks/synthesize.ts).
   async function synthesize(kind: Kind, body: SynthBody, reply: FastifyReply): Promise<FastifyReply> {
+    const { args, modelId, backboneId, used } = checkRequest(kind, body);
+    const request = task('synthesize', args, { ...(modelId !== undefined ? { model: modelId } : {}), ...(backboneId !== undefined ? { models: { backbone: backboneId } } : {}), images: [...used] });
+    // What the job runs on is held until it ends (an upload is not evicted or deleted under it).
+    const holds = [...(modelId !== undefined ? [models.pin(modelId)] : []), ...(backboneId !== undefined ? [models.pin(backboneId)] : []), ...[...used].map((id) => images.pin(id))];
+    const then = kind === 'style-train' ? keepTrained : timed(kind, body, modelId);
+    const job = jobs.submit(`synthesize:${kind}`, request, holds, then);
+    return reply.status(202).send({ job });
+  }
+
+  function checkRequest(kind: Kind, body: SynthBody): Plan {
     const p = body.params ?? {};
+    const numberOr = (key: string, dflt: number): number => (typeof p[key] === 'number' ? (p[key] as number) : dflt);
+    let work: Pick<Plan, 'images' | 'steps' | 'batchSize' | 'size'> = { images: 1, steps: 1, batchSize: 1 };
     const used = new Set<string>();
     const useImage = (id: string): string => {
       images.require(id);
@@ -188,11 +305,26 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
         const fit = memory.batch('Feature visualization', model, 'gradient', { size, max: Math.max(1, model.labels.length), factor: FEATVIZ_FACTOR });
         const objective = typeof p['objective'] === 'string' && p['objective'] ? p['objective'] : 'class:*';
         const batch = typeof p['batch'] === 'number' ? p['batch'] : undefined;
-        if (!isAllClasses(objective) && batch !== undefined && batch > fit) {
+        const steps = numberOr('steps', 128);
+        const selection = typeof p['classes'] === 'string' && p['classes'].trim() ? p['classes'] : undefined;
+        if (selection !== undefined && !isAllClasses(objective)) {
+          throw new ConvLensError('INVALID_ARGUMENT', '"classes" goes with the objective class:* (one image per listed class).', 'Leave out "objective", or "classes".');
+        }
+        const perClass = isAllClasses(objective);
+        if (!perClass && batch !== undefined && batch > fit) {
           throw new ConvLensError('INVALID_ARGUMENT', `A batch of ${batch} images at ${size[0]}x${size[1]} does not fit this studio's memory per job; ${fit} do${fit === 1 ? 'es' : ''}.`, `Use batch ${fit} or less, or start the studio with more memory (convlens studio --memory <GB>).`);
+        }
+        // Layers, channels and classes named by the objective are checked now, not in the job.
+        if (!perClass) parseObjective(objective).layers(model);
+        const classes = selection !== undefined ? parseClassList(selection, model.labels) : undefined;
+        if (classes) args.classes = classes;
+        const count = perClass ? (classes?.length ?? model.profile.classes) : (batch ?? 1);
+        if (count * steps > MAX_FEATVIZ_IMAGE_STEPS) {
+          throw new ConvLensError('INVALID_ARGUMENT', `${count} images at ${steps} steps (${(count * steps).toLocaleString('en-US')} image-steps) is more than one request may ask for (${MAX_FEATVIZ_IMAGE_STEPS.toLocaleString('en-US')}).`, 'Pick fewer classes ("classes": "0-9,285") or fewer steps.');
         }
         // class:* runs as a sequence of batches of at most `fit` classes.
         args.maxBatch = fit;
+        work = { images: count, steps, batchSize: perClass ? Math.min(fit, count) : count, size };
         break;
       }
       case 'adversarial': {
@@ -201,12 +333,17 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
         const size = modelInputSize(model);
         if (!size) throw new ConvLensError('MODEL_UNSUPPORTED', 'Adversarial examples need a classifier with a fixed input size.');
         oneImage('An adversarial example', model, size);
+        work = { images: 1, steps: p['method'] === 'fgsm' ? 1 : numberOr('steps', 40), batchSize: 1, size };
         break;
       }
       case 'invert': {
         const model = needModel();
         needImage();
-        oneImage('Inversion', model, modelInputSize(model) ?? [128, 128]);
+        const size = modelInputSize(model) ?? model.meta.preprocessing.size;
+        oneImage('Inversion', model, size);
+        const layers = Array.isArray(p['layers']) ? (p['layers'] as string[]) : typeof p['layers'] === 'string' ? p['layers'].split(',').map((l) => l.trim()).filter(Boolean) : [];
+        for (const l of layers) model.resolveLayer(l);
+        work = { images: layers.length || model.profile.inversionLayers.length, steps: numberOr('steps', 200), batchSize: 1, size };
         break;
       }
       case 'dream': {
@@ -215,6 +352,10 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
         if (typeof p['guide'] === 'string' && p['guide']) useImage(p['guide']);
         const side = typeof p['maxSide'] === 'number' ? p['maxSide'] : 256;
         oneImage('DeepDream', model, [side, side]);
+        if (typeof p['layer'] === 'string' && p['layer']) model.resolveLayer(p['layer']);
+        if (typeof p['objective'] === 'string' && p['objective']) parseObjective(p['objective']).layers(model);
+        // the octaves grow to maxSide: about half the last octave's area on average
+        work = { images: 1, steps: numberOr('octaves', 4) * numberOr('steps', 10), batchSize: 1, size: [Math.round(side * 0.7), Math.round(side * 0.7)] };
         break;
       }
       case 'style': {
@@ -256,10 +397,7 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
       }
     }
     if (body.image && kind !== 'style') args.image = body.image;
-    const request = task('synthesize', args, { ...(modelId !== undefined ? { model: modelId } : {}), ...(backboneId !== undefined ? { models: { backbone: backboneId } } : {}), images: [...used] });
-    // What the job runs on is held until it ends (an upload is not evicted or deleted under it).
-    const holds = [...(modelId !== undefined ? [models.pin(modelId)] : []), ...(backboneId !== undefined ? [models.pin(backboneId)] : []), ...[...used].map((id) => images.pin(id))];
-    const job = jobs.submit(`synthesize:${kind}`, request, holds, kind === 'style-train' ? keepTrained : undefined);
-    return reply.status(202).send({ job });
+    if (kind === 'style' || kind === 'style-train') work = { images: 1, steps: numberOr('steps', kind === 'style' ? 60 : 100), batchSize: 1 };
+    return { args, modelId, backboneId, used, ...work };
   }
 }

@@ -46,7 +46,10 @@ export class WorkerCache {
       this.models.set(ref.key, hit);
       return hit.model;
     }
+    // Another file or description under the key: inputs made with the old preprocessing go too.
+    if (hit) this.forget([ref.key]);
     const model = this.load(ref);
+    if (ref.describe) model.describe(ref.describe);
     this.models.set(ref.key, { model, ref });
     while (this.models.size > MAX_MODELS) this.forget([this.models.keys().next().value as string]);
     return model;
@@ -91,7 +94,8 @@ export class WorkerCache {
   }
 }
 
-const sameRef = (a: ModelRef, b: ModelRef): boolean => a.type === b.type && ('path' in a ? a.path : '') === ('path' in b ? b.path : '') && ('name' in a ? a.name : '') === ('name' in b ? b.name : '');
+const sameRef = (a: ModelRef, b: ModelRef): boolean =>
+  a.type === b.type && ('path' in a ? a.path : '') === ('path' in b ? b.path : '') && ('name' in a ? a.name : '') === ('name' in b ? b.name : '') && JSON.stringify(a.describe ?? {}) === JSON.stringify(b.describe ?? {});
 
 /** The context of one task: its model refs resolved through the worker's cache. */
 export function taskContext(

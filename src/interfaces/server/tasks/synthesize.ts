@@ -31,6 +31,8 @@ export interface SynthArgs {
   params: Record<string, unknown>;
   /** featviz: images optimized together at most (the memory plan); `class:*` runs in batches of this many */
   maxBatch?: number;
+  /** featviz with class:*: only these classes (checked by the route) */
+  classes?: number[];
   /** style: whether a feature network was sent as the model named "backbone" (else the random texture network) */
   backbone?: boolean;
   /** fast-style: the network, encoded */
@@ -76,7 +78,14 @@ function fitSide(img: RawImage, side: number): RawImage {
   return Math.abs(k - 1) < 1e-6 ? img : resizeImage(img, Math.max(1, Math.round(img.width * k)), Math.max(1, Math.round(img.height * k)), 'bilinear');
 }
 
+/** Runs a synthesis; `summary.seconds` is the run's own time in the worker (the server learns its speed from it). */
 export async function synthesizeTask(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> {
+  const t0 = performance.now();
+  const r = await synthesize(ctx, a);
+  return { ...r, summary: { ...r.summary, seconds: (performance.now() - t0) / 1000 } };
+}
+
+async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> {
   const p = a.params;
   const kind = a.kind;
   const job = ctx.job;
@@ -113,15 +122,15 @@ export async function synthesizeTask(ctx: TaskContext, a: SynthArgs): Promise<Sy
         ...job,
       };
       const all = isAllClasses(objective);
-      const r = all ? await classesInBatches(model, options, a.maxBatch ?? model.labels.length, job) : await featureVisualization(model, { ...options, objective });
+      const r = all ? await classesInBatches(model, options, a.maxBatch ?? model.labels.length, job, a.classes) : await featureVisualization(model, { ...options, objective });
       const n = r.images.dims[0]!;
-      const labels = all ? model.labels : Array.from({ length: n }, (_, k) => (n > 1 ? `image ${k + 1}` : objective));
+      const labels = all ? (a.classes ?? model.labels.map((_, k) => k)).map((k) => model.labels[k] ?? `class ${k}`) : Array.from({ length: n }, (_, k) => (n > 1 ? `image ${k + 1}` : objective));
       return {
         kind,
         images: await Promise.all(Array.from({ length: n }, async (_, k) => ({ label: labels[k] ?? `image ${k + 1}`, ...(r.predictions[k] ? { caption: `${r.predictions[k]!.label} ${(100 * r.predictions[k]!.probability).toFixed(1)}%` } : {}), png: await png(displaySize(toRaw(r.images.data as Float32Array, r.images.dims, k), 160)) }))),
         frames: await framePngs(r.frames, r.images.dims, 0),
         gif: b64(encodeGif(r.frames.map((f) => displaySize(toRaw(f.image, r.images.dims, 0), 160)))),
-        summary: { objective: r.objective, params: r.params, history: r.history.filter((_, i) => i % 8 === 0).map((h) => ({ step: h.step, value: h.value })) },
+        summary: { model: model.name, objective: r.objective, params: r.params, history: r.history.filter((_, i) => i % 8 === 0).map((h) => ({ step: h.step, value: h.value })) },
       };
     }
     case 'adversarial': {
@@ -149,7 +158,7 @@ export async function synthesizeTask(ctx: TaskContext, a: SynthArgs): Promise<Sy
           { label: 'adversarial', caption: `${pi.adversarial.label} ${(100 * pi.adversarial.probability).toFixed(1)}%`, png: await png(displaySize(toRaw(r.images.data as Float32Array, r.images.dims), 168)) },
         ],
         frames: [],
-        summary: { ...pi, params: r.params, history: r.history },
+        summary: { model: model.name, ...pi, params: r.params, history: r.history },
       };
     }
     case 'invert': {
@@ -165,7 +174,7 @@ export async function synthesizeTask(ctx: TaskContext, a: SynthArgs): Promise<Sy
           ...(await Promise.all(r.inversions.map(async (inv) => ({ label: inv.layer, caption: `feature distance ${inv.distance.toFixed(3)}`, png: await png(displaySize(toRaw(inv.images.data as Float32Array, inv.images.dims), 112)) })))),
         ],
         frames: [],
-        summary: { params: r.params, layers: r.inversions.map((i) => ({ layer: i.layer, distance: i.distance, pixelMse: i.pixelError })) },
+        summary: { model: model.name, params: r.params, layers: r.inversions.map((i) => ({ layer: i.layer, distance: i.distance, pixelMse: i.pixelError })) },
       };
     }
     case 'dream': {
@@ -191,7 +200,7 @@ export async function synthesizeTask(ctx: TaskContext, a: SynthArgs): Promise<Sy
           { label: `dream (${r.params['layer']})`, png: await png(fitSide(toRaw(r.image.data as Float32Array, r.image.dims), 320)) },
         ],
         frames: await Promise.all(r.octaves.map(async (o, k) => ({ step: k + 1, label: `octave ${k + 1}`, png: await png(fitSide(toRaw(o.data as Float32Array, o.dims), 160)) }))),
-        summary: { params: r.params },
+        summary: { model: model.name, params: r.params },
       };
     }
     case 'style': {
@@ -276,6 +285,6 @@ export async function synthesizeTask(ctx: TaskContext, a: SynthArgs): Promise<Sy
  * within the job's memory budget (one batch of all classes would need gigabytes). Progress runs
  * over all batches; frames and history are the first batch's.
  */
-async function classesInBatches(model: Model, o: Omit<FeatvizOptions, 'objective'>, maxBatch: number, job: TaskContext['job']): Promise<FeatvizResult> {
-  return classVisualization(model, { ...o, ...job, start: o.start as 'zero' | 'noise' | undefined, batchSize: Math.max(1, maxBatch) });
+async function classesInBatches(model: Model, o: Omit<FeatvizOptions, 'objective'>, maxBatch: number, job: TaskContext['job'], classes?: number[]): Promise<FeatvizResult> {
+  return classVisualization(model, { ...o, ...job, start: o.start as 'zero' | 'noise' | undefined, batchSize: Math.max(1, maxBatch), ...(classes ? { classes } : {}) });
 }

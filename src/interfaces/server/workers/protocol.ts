@@ -3,17 +3,28 @@
 // arrays and Buffers, no functions, no class instances.
 import type { FileAccessOptions } from '../../../io/file-access.js';
 import type { Progress } from '../../../methods/jobs.js';
+import type { Preprocessing } from '../../../models/metadata.js';
 import type { ApiError } from '../jobs.js';
 
-/** How a worker loads a model the registry holds (it keeps its own copy, cached by `key`). */
-export type ModelRef =
+/** What the studio was told about a model that its file does not say (POST /api/models/:id/describe). */
+export interface ModelDescription {
+  labels?: string[];
+  preprocessing?: Preprocessing;
+}
+
+/**
+ * How a worker loads a model the registry holds (it keeps its own copy, cached by `key`), and
+ * the description to apply to it.
+ */
+export type ModelRef = (
   | { key: string; type: 'builtin'; name?: string }
   /** a file given at start (trusted: read as the CLI reads files) */
   | { key: string; type: 'file'; path: string }
   /** a file a dataset store names: read through the data-folder checks */
   | { key: string; type: 'data-file'; path: string }
   /** an upload, kept by the server in its private uploads folder */
-  | { key: string; type: 'upload'; path: string; name: string };
+  | { key: string; type: 'upload'; path: string; name: string }
+) & { describe?: ModelDescription };
 
 /** An image a task runs on: its id (cache key) and bytes (the server holds them). */
 export interface ImageRef {
