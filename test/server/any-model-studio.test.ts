@@ -147,7 +147,10 @@ describe.each(cases)('every studio job on an unseen model: $name', (c) => {
     const adv = (await result('/api/synthesize/adversarial', { model: model.id, image: PHOTO, params: { steps: 2 } })) as { images: { label: string }[] };
     expect(adv.images.map((i) => i.label)).toEqual(['original', 'perturbation (amplified)', 'adversarial']);
     const inv = (await result('/api/synthesize/invert', { model: model.id, image: PHOTO, params: { steps: 2 } })) as { images: { label: string }[] };
-    expect(inv.images.slice(1).map((i) => i.label)).toEqual(model.profile.inversionLayers);
+    // one reconstruction per profile layer, each captioned by the layer's short name
+    const summary = (await inject({ method: 'GET', url: `/api/models/${model.id}/summary` })).json() as { pickable: { name: string; label: string }[] };
+    const short = (v: string): string => summary.pickable.find((p) => p.name === v)?.label ?? v;
+    expect(inv.images.slice(1).map((i) => i.label)).toEqual(model.profile.inversionLayers.map(short));
     const dream = (await result('/api/synthesize/dream', { model: model.id, image: PHOTO, params: { octaves: 1, steps: 2, maxSide: 64 } })) as { summary: { params: { layer: string } } };
     expect(dream.summary.params.layer).toBe(model.profile.dreamLayer);
   });

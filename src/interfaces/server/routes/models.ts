@@ -44,6 +44,8 @@ export function describeModel(e: ModelEntry): Record<string, unknown> {
     ...(e.error ? { error: e.error } : {}),
     ...(m
       ? {
+          // the model's own short name (what results and dataset stores call it: "squeezenet")
+          shortName: m.name,
           input: { name: m.input.name, shape: m.input.shape },
           labels: m.labels,
           preprocessing: m.meta.preprocessing,

@@ -171,7 +171,7 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
         kind,
         images: [
           { label: 'input', png: await png(displaySize(toRaw(x.data as Float32Array, x.dims), 112)) },
-          ...(await Promise.all(r.inversions.map(async (inv) => ({ label: inv.layer, caption: `feature distance ${inv.distance.toFixed(3)}`, png: await png(displaySize(toRaw(inv.images.data as Float32Array, inv.images.dims), 112)) })))),
+          ...(await Promise.all(r.inversions.map(async (inv) => ({ label: model.layerLabel(inv.layer), caption: `feature distance ${inv.distance.toFixed(3)}`, png: await png(displaySize(toRaw(inv.images.data as Float32Array, inv.images.dims), 112)) })))),
         ],
         frames: [],
         summary: { model: model.name, params: r.params, layers: r.inversions.map((i) => ({ layer: i.layer, distance: i.distance, pixelMse: i.pixelError })) },
@@ -197,7 +197,7 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
         kind,
         images: [
           { label: 'input', png: await png(fitSide(toRaw(x.data as Float32Array, x.dims), 320)) },
-          { label: `dream (${r.params['layer']})`, png: await png(fitSide(toRaw(r.image.data as Float32Array, r.image.dims), 320)) },
+          { label: `dream (${typeof r.params['layer'] === 'string' ? model.layerLabel(r.params['layer']) : 'objective'})`, png: await png(fitSide(toRaw(r.image.data as Float32Array, r.image.dims), 320)) },
         ],
         frames: await Promise.all(r.octaves.map(async (o, k) => ({ step: k + 1, label: `octave ${k + 1}`, png: await png(fitSide(toRaw(o.data as Float32Array, o.dims), 160)) }))),
         summary: { model: model.name, params: r.params },
