@@ -90,7 +90,8 @@ describe('studio in Chromium', () => {
     for (const img of images.images) await ui.page.waitForSelector(`[data-testid="image-${img.id}"]`, { state: 'attached' });
     // every gallery thumbnail decoded
     await ui.page.waitForFunction(() => [...document.querySelectorAll('.gallery img')].every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
-    expect(await ui.page.locator('.gallery-heading').allTextContents()).toEqual(['Fashion-MNIST', 'Photos', 'Textures']);
+    // the samples that fit the chosen model come first, and say so
+    expect(await ui.page.locator('.gallery-heading').allTextContents()).toEqual(['Fashion-MNIST · fit this model', 'Photos', 'Textures']);
 
     await openTab('model');
     const summary = await api<{ rows: SummaryRow[]; totalParams: number }>('/api/models/builtin/summary');

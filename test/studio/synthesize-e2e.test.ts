@@ -66,7 +66,11 @@ describe('Make images tab in Chromium', () => {
   it('shows progress for a long job and cancels it; the page stays usable', async () => {
     await ui.page.click('[data-testid="synth-kind"] button:has-text("Feature visualization")');
     await ui.page.fill('[data-testid="synth-steps"]', '4000');
+    // ten classes at 4000 steps: the page shows the cost and asks first
+    await expect.poll(() => ui.page.textContent('[data-testid="synth-estimate"]'), { timeout: 30_000 }).toMatch(/^10 images × 4,000 steps/);
     await ui.page.click('[data-testid="synth-run"]');
+    await ui.page.waitForSelector('[data-testid="synth-confirm"]');
+    await ui.page.click('[data-testid="synth-confirm-run"]');
     await ui.page.waitForSelector('[data-testid="synth-progress"]');
     await ui.page.waitForFunction(() => /\d+\/4000/.test(document.querySelector('[data-testid="synth-phase"]')?.textContent ?? ''));
     await ui.page.click('[data-testid="synth-cancel"]');

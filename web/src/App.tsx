@@ -10,6 +10,7 @@ import { SummaryPanel } from './components/SummaryPanel';
 import { DiffusionPanel } from './components/DiffusionPanel';
 import { SynthPanel } from './components/SynthPanel';
 import { DatasetPanel, type ChannelFocus } from './components/DatasetPanel';
+import type { SynthRequest } from './components/SynthPanel';
 import { ErrorBox } from './components/ui';
 
 type Tab = 'network' | 'explain' | 'model' | 'dataset' | 'synth' | 'diffusion';
@@ -53,6 +54,7 @@ export function App(): ReactNode {
   const [job, setJob] = useState<JobStatus | null>(null);
   const [dragging, setDragging] = useState(false);
   const [channelFocus, setChannelFocus] = useState<ChannelFocus | null>(null);
+  const [synthRequest, setSynthRequest] = useState<SynthRequest | null>(null);
 
   const model = useMemo(() => models.find((m) => m.id === modelId), [models, modelId]);
 
@@ -81,13 +83,21 @@ export function App(): ReactNode {
     };
   }, [model]);
 
-  // A sample to start with, matching the model's input (gray 28x28 -> Fashion-MNIST, else photos).
+  // A sample that fits the model (its sample group: Fashion-MNIST for the gray CNN, photos for
+  // SqueezeNet), at the start and whenever the chosen image is not of a group that fits.
+  const group = model && !model.error ? (model.sampleGroup ?? (model.preprocessing?.channels === 'gray' || model.input?.shape[1] === 1 ? 'fashion-mnist' : 'photos')) : undefined;
+  // (Only when the model's group changes: a sample of another group picked afterwards stays.)
+  const imageRef = useRef(imageId);
+  imageRef.current = imageId;
+  const haveImages = images.length > 0;
   useEffect(() => {
-    if (imageId || !model || model.error || images.length === 0) return;
-    const gray = model.preprocessing?.channels === 'gray' || model.input?.shape[1] === 1;
-    const pick = images.find((i) => i.group === (gray ? 'fashion-mnist' : 'photos')) ?? images[0];
+    if (!group || !haveImages) return;
+    const current = images.find((i) => i.id === imageRef.current);
+    if (current && (current.group === group || current.group === 'uploads')) return;
+    const pick = images.find((i) => i.group === group) ?? images[0];
     if (pick) setImageId(pick.id);
-  }, [model, images, imageId]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [group, haveImages]);
 
   // Prediction (and the model's view of the image) for the model and image.
   useEffect(() => {
@@ -226,31 +236,58 @@ export function App(): ReactNode {
 
       <div className="layout">
         <aside className="sidebar">
-          <ModelPanel models={models} modelId={modelId} onChoose={chooseModel} onUpload={uploadModel} upload={modelUpload} onDismissError={() => setModelUpload((u) => ({ ...u, error: null }))} summary={summary} />
-          <ImagePanel images={images} imageId={imageId} onChoose={setImageId} onUpload={uploadImage} upload={imageUpload} onDismissError={() => setImageUpload((u) => ({ ...u, error: null }))} />
+          <ModelPanel
+            models={models}
+            modelId={modelId}
+            onChoose={chooseModel}
+            onUpload={uploadModel}
+            upload={modelUpload}
+            onDismissError={() => setModelUpload((u) => ({ ...u, error: null }))}
+            summary={summary}
+            onDescribed={(m) => {
+              setModels((ms) => ms.map((x) => (x.id === m.id ? m : x)));
+              setPrediction(null);
+              setInput(null);
+            }}
+          />
+          <ImagePanel images={images} imageId={imageId} onChoose={setImageId} onUpload={uploadImage} upload={imageUpload} onDismissError={() => setImageUpload((u) => ({ ...u, error: null }))} fitting={group} modelName={usable?.name} />
           <PredictionPanel prediction={prediction} input={currentInput} busy={predicting} error={predictError} labels={usable?.labels} />
         </aside>
         <main className="main">
           <div role="tabpanel" hidden={tab !== 'network'} data-testid="panel-network">
-            <NetworkPanel model={usable} summary={summary} imageId={imageId} input={currentInput} prediction={prediction} active={tab === 'network'} onUnitClick={(layer, channel) => {
-              setChannelFocus((f) => ({ layer, channel, seq: (f?.seq ?? 0) + 1 }));
-              setTab('dataset');
-            }} />
+            <NetworkPanel
+              model={usable}
+              summary={summary}
+              imageId={imageId}
+              input={currentInput}
+              prediction={prediction}
+              active={tab === 'network'}
+              onUnitClick={(layer, channel) => {
+                if (!usable) return;
+                setChannelFocus((f) => ({ modelId: usable.id, layer, channel, seq: (f?.seq ?? 0) + 1 }));
+                setTab('dataset');
+              }}
+              onVisualize={(layer, channel) => {
+                if (!usable) return;
+                setSynthRequest((r) => ({ modelId: usable.id, objective: { kind: 'channel', layer, channel }, seq: (r?.seq ?? 0) + 1 }));
+                setTab('synth');
+              }}
+            />
           </div>
           <div role="tabpanel" hidden={tab !== 'explain'} data-testid="panel-explain">
             <ExplainPanel model={usable} summary={summary} imageId={imageId} input={currentInput} prediction={prediction} onJob={setJob} />
           </div>
           <div role="tabpanel" hidden={tab !== 'dataset'} data-testid="panel-dataset">
-            <DatasetPanel model={usable} imageId={imageId} focus={channelFocus} active={tab === 'dataset'} />
+            <DatasetPanel model={usable} summary={summary} images={images} imageId={imageId} focus={channelFocus} active={tab === 'dataset'} />
           </div>
           <div role="tabpanel" hidden={tab !== 'model'} data-testid="panel-model">
             <SummaryPanel model={usable} summary={summary} error={summaryError} />
           </div>
           <div role="tabpanel" hidden={tab !== 'synth'} data-testid="panel-synth">
-            <SynthPanel model={usable} images={images} imageId={imageId} />
+            <SynthPanel model={usable} summary={summary} images={images} imageId={imageId} prediction={prediction} request={synthRequest} />
           </div>
           <div role="tabpanel" hidden={tab !== 'diffusion'} data-testid="panel-diffusion">
-            <DiffusionPanel active={tab === 'diffusion'} />
+            <DiffusionPanel active={tab === 'diffusion'} model={usable} />
           </div>
         </main>
       </div>

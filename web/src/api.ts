@@ -12,6 +12,8 @@ export interface Model {
   id: string;
   name: string;
   source: 'builtin' | 'path' | 'upload';
+  /** the model's own short name (results and dataset stores use it) */
+  shortName?: string;
   error?: ApiErrorBody;
   input?: { name: string; shape: Dim[] };
   labels?: string[];
@@ -20,7 +22,18 @@ export interface Model {
   warnings?: string[];
   parameters?: number;
   defaultLayer?: string;
+  /** the sample folder whose images fit the model (photos, fashion-mnist, ...) */
+  sampleGroup?: string;
+  /** which layer plays which part in each method (src/models/profile.ts) */
+  profile?: Profile;
+  /** explanation methods the model's structure rules out, with the reason */
+  unavailableMethods?: Record<string, { reason: string; hint?: string }>;
+  /** what the studio was told about the model (POST /api/models/:id/describe) */
+  described?: { labels?: number; preprocessing?: Record<string, unknown> };
 }
+
+export type { ModelProfile as Profile } from '../../src/models/profile.js';
+import type { ModelProfile as Profile } from '../../src/models/profile.js';
 
 export type { ReceptiveField } from '../../src/methods/inspect/region.js';
 import type { ReceptiveField } from '../../src/methods/inspect/region.js';
@@ -41,6 +54,10 @@ export interface Pickable {
   node: string;
   op: string;
   shape: Dim[];
+  /** the short name the server also takes (a module path such as `fires.5`) */
+  label?: string;
+  /** its number in the summary's numbering (`#k`) */
+  number?: number;
 }
 
 export interface Summary {
@@ -116,9 +133,18 @@ export interface ExplainMap extends ExplainMapInfo {
   raw?: WireTensor;
 }
 
+export interface SkippedMethod {
+  method: string;
+  reason: string;
+  hint?: string;
+  /** an error, not the model's structure */
+  failed?: boolean;
+}
+
 export interface ExplainResult {
   target: { index: number; label: string; score: number };
   maps: ExplainMap[];
+  skipped?: SkippedMethod[];
   metrics?: Record<string, { deletion?: Curve; insertion?: Curve }>;
 }
 
@@ -127,7 +153,7 @@ export interface ExplainRequest {
   image: string;
   methods: string[];
   layer?: string;
-  target?: number;
+  target?: number | string;
   score: 'logit' | 'prob';
   params: Record<string, Record<string, unknown>>;
   metrics: boolean;
@@ -210,6 +236,7 @@ export const api = {
   predict: (model: string, image: string, k = 5, signal?: AbortSignal) => request<Prediction>('POST', '/api/predict', { model, image, k }, signal),
   activations: (model: string, image: string, layers?: string[], signal?: AbortSignal) =>
     request<{ layers: LayerActivation[] }>('POST', '/api/activations', { model, image, ...(layers ? { layers } : {}) }, signal).then((r) => r.layers),
+  describeModel: (id: string, body: { labels?: string; preprocess?: string }) => request<Model>('POST', `/api/models/${encodeURIComponent(id)}/describe`, body),
   explain: (req: ExplainRequest) => request<{ job: string | { id: string } }>('POST', '/api/explain', req),
   cancelJob: (id: string) => request<{ cancelled: boolean }>('DELETE', `/api/jobs/${encodeURIComponent(id)}`),
 };

@@ -1,8 +1,10 @@
 // Colormaps as 256-entry RGB lookup tables. Viridis and inferno use the published degree-6
 // polynomial fits of matplotlib's maps (max error well under one 8-bit step of perceived
-// lightness); RdBu is ColorBrewer's 11-class diverging scheme, interpolated linearly.
+// lightness); RdBu is ColorBrewer's 11-class diverging scheme, interpolated linearly; turbo (the
+// CLI's colormap for CAM overlays) is the library's own table.
+import { colormap } from '../../src/render/colormap.js';
 
-export type ColormapName = 'gray' | 'viridis' | 'inferno' | 'rdbu';
+export type ColormapName = 'gray' | 'viridis' | 'inferno' | 'rdbu' | 'turbo';
 
 type Poly = [number, number, number][];
 
@@ -65,6 +67,7 @@ export const LUTS: Record<ColormapName, Uint8ClampedArray> = {
   viridis: fromPoly(VIRIDIS),
   inferno: fromPoly(INFERNO),
   rdbu: fromStops(RDBU),
+  turbo: Uint8ClampedArray.from(colormap('turbo').lut),
 };
 
 /** CSS linear-gradient for a colorbar. */

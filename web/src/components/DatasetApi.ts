@@ -18,7 +18,19 @@ export interface StoreInfo {
   layers: StoreLayer[];
   k: number;
   complete: boolean;
+  /** the studio's id of the model that made it (same weights), when that model is loaded */
+  modelId?: string;
   error?: { message: string };
+}
+
+/** A folder under the studio's data folders that can be indexed (GET /api/dataset/folders). */
+export interface IndexableFolder {
+  path: string;
+  root: string;
+  relative: string;
+  kind: 'images' | 'idx';
+  images: number;
+  classes: string[];
 }
 
 export interface PatchEntry {
@@ -74,7 +86,8 @@ const enc = encodeURIComponent;
 
 export const datasetApi = {
   stores: () => request<{ root: string; stores: StoreInfo[] }>('GET', '/api/dataset/stores'),
-  index: (req: { model: string; dataset?: string; layers?: string[]; k?: number; limit?: number }) => request<{ job: string }>('POST', '/api/dataset/index', req),
+  index: (req: { model: string; dataset?: string | string[]; layers?: string[]; k?: number; limit?: number }) => request<{ job: string }>('POST', '/api/dataset/index', req),
+  folders: () => request<{ roots: string[]; folders: IndexableFolder[] }>('GET', '/api/dataset/folders'),
   top: (store: string, layer: string, channel: number, k = 8) => request<TopResult>('GET', `/api/dataset/stores/${enc(store)}/top?layer=${enc(layer)}&channel=${channel}&k=${k}`),
   neighbours: (store: string, req: { layer: string; image?: number; imageId?: string; k?: number; metric?: 'l2' | 'cosine' }) => request<NeighboursResult>('POST', `/api/dataset/stores/${enc(store)}/neighbors`, req),
   embed: (store: string, req: { layer: string; method: string; sample?: number; seed?: number }) => request<{ job: string }>('POST', `/api/dataset/stores/${enc(store)}/embed`, req),

@@ -1,12 +1,14 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { ApiError, followJob, type Model } from '../api';
+import { ApiError, followJob, type ImageEntry, type Model, type Summary } from '../api';
 import { fitCanvas } from '../render';
 import { fmt } from '../tensor';
-import { datasetApi, type EmbedResult, type NeighbourEntry, type NeighboursResult, type StoreInfo, type TopResult } from './DatasetApi';
+import { datasetApi, type EmbedResult, type IndexableFolder, type NeighbourEntry, type NeighboursResult, type StoreInfo, type TopResult } from './DatasetApi';
+import { layerLabelOf } from './Pickers';
 import { ErrorBox, Panel, Segmented, Spinner } from './ui';
 
-/** A request from elsewhere on the page (a unit clicked in the feature maps) to show a channel. */
+/** A request from elsewhere on the page (a unit clicked in the feature maps) to show a channel of a model. */
 export interface ChannelFocus {
+  modelId: string;
   layer: string;
   channel: number;
   seq: number;
@@ -68,91 +70,224 @@ function JobProgress(props: { job: JobView; onCancel: () => void; testId: string
 
 const thumb = (png: string): string => `data:image/png;base64,${png}`;
 
-export function DatasetPanel(props: { model: Model | undefined; imageId: string | null; focus: ChannelFocus | null; active: boolean }): ReactNode {
+/** Whether a model takes the Fashion-MNIST subset as it is (gray 28x28): IDX files are not resized. */
+function fitsFashion(model: Model): boolean {
+  const p = model.profile?.input;
+  return !!p && p.kind === 'gray' && p.size[0] === 28 && p.size[1] === 28;
+}
+
+/** A model's short name for buttons and labels ("squeezenet"), its full name elsewhere. */
+const short = (model: Model): string => model.shortName ?? model.name;
+
+const describeInput = (model: Model): string => (model.profile ? `${model.profile.input.kind} ${model.profile.input.size.join('×')}` : 'its own input size');
+
+export function DatasetPanel(props: { model: Model | undefined; summary: Summary | null; images: ImageEntry[]; imageId: string | null; focus: ChannelFocus | null; active: boolean }): ReactNode {
   const { model } = props;
   const [stores, setStores] = useState<StoreInfo[] | null>(null);
   const [storeId, setStoreId] = useState<string>('');
   const [error, setError] = useState<ApiError | null>(null);
-  const indexJob = useJob();
+
+  // The indexes of this model (a store is tied to the weights it was made with).
+  const mine = useMemo(() => (stores ?? []).filter((s) => !s.error && s.modelId === model?.id), [stores, model?.id]);
+  const others = useMemo(() => (stores ?? []).filter((s) => s.error || s.modelId !== model?.id), [stores, model?.id]);
 
   const refresh = useCallback(async (select?: string) => {
     try {
       const r = await datasetApi.stores();
       setStores(r.stores);
-      setStoreId((cur) => select ?? (r.stores.some((s) => s.id === cur) ? cur : (r.stores.find((s) => !s.error && s.model === model?.name)?.id ?? r.stores.find((s) => !s.error)?.id ?? '')));
+      if (select) setStoreId(select);
     } catch (e) {
       setError(asError(e));
     }
-  }, [model?.name]);
+  }, []);
 
   useEffect(() => {
     if (props.active && stores === null) void refresh();
   }, [props.active, stores, refresh]);
 
-  const store = stores?.find((s) => s.id === storeId && !s.error);
+  // Keep the choice among this model's stores (another model: its own first store).
+  useEffect(() => {
+    if (!mine.some((s) => s.id === storeId)) setStoreId(mine[0]?.id ?? '');
+  }, [mine, storeId]);
 
-  const index = async (): Promise<void> => {
-    if (!model) return;
-    setError(null);
-    try {
-      const r = await indexJob.run<{ store: StoreInfo }>(() => datasetApi.index({ model: model.id, dataset: 'fashion-mnist-subset' }));
-      if (r) await refresh(r.store.id);
-    } catch (e) {
-      setError(asError(e));
-    }
-  };
+  const store = mine.find((s) => s.id === storeId);
+  const focus = props.focus && props.focus.modelId === model?.id ? props.focus : null;
+
+  if (!model) return <Panel title="Dataset lens">Choose a model that the engine can run.</Panel>;
 
   return (
     <div className="stack" data-testid="dataset-panel">
       <Panel
         title="Dataset lens"
-        subtitle="Run a dataset through the model once (an index: top activations per channel, a feature vector per image), then look at what units respond to, who an image's neighbours are, and how the data is laid out."
+        subtitle={`Run a dataset through ${short(model)} once (an index: top activations per channel, a feature vector per image), then look at what its units respond to, who an image's neighbours are, and how the data is laid out. An index belongs to the model that made it.`}
         testId="dataset-stores"
       >
         <div className="toolbar" style={{ flexWrap: 'wrap', gap: 12 }}>
           <label className="field inline">
-            <span>Index</span>
+            <span>Index of {short(model)}</span>
             <select value={storeId} onChange={(e) => setStoreId(e.target.value)} data-testid="store-select">
-              {!stores?.length && <option value="">no index yet</option>}
-              {stores?.map((s) => (
-                <option key={s.id} value={s.id} disabled={!!s.error}>
-                  {s.error ? `${s.id} (unreadable)` : `${s.dataset} · ${s.model}${s.complete ? '' : ' (incomplete)'}`}
+              {!mine.length && <option value="">none yet</option>}
+              {mine.map((s) => (
+                <option key={s.id} value={s.id}>
+                  {`${s.dataset}${s.complete ? '' : ' (incomplete)'}`}
                 </option>
               ))}
+              {others.length > 0 && (
+                <optgroup label="other models' indexes (choose their model to open one)">
+                  {others.map((s) => (
+                    <option key={s.id} value={s.id} disabled>
+                      {s.error ? `${s.id} (unreadable)` : `${s.dataset} · ${s.model}`}
+                    </option>
+                  ))}
+                </optgroup>
+              )}
             </select>
           </label>
-          <button type="button" className="button" disabled={!model || !!indexJob.job} onClick={() => void index()} data-testid="index-subset">
-            Index the Fashion-MNIST subset with this model
-          </button>
-          {indexJob.job && <JobProgress job={indexJob.job} onCancel={indexJob.cancel} testId="index-progress" />}
         </div>
         {store && (
           <p className="muted" data-testid="store-info" style={{ marginTop: 8 }}>
-            {store.count} images · layers {store.layers.map((l) => `${l.name} (${l.channels}@${l.height}×${l.width})`).join(', ')} · top {store.k} per channel
+            {store.count} images · layers {store.layers.map((l) => `${layerLabelOf(props.summary, l.name)} (${l.channels}@${l.height}×${l.width})`).join(', ')} · top {store.k} per channel
             {` · model ${store.model}`}
           </p>
         )}
+        {stores !== null && !store && (
+          <p className="notice-block" data-testid="dataset-no-index">
+            {short(model)} has no index yet{focus ? `: index images to see the ones channel ${focus.channel} of ${layerLabelOf(props.summary, focus.layer)} responds to most` : ''}. Index a folder of images below (they are resized to {describeInput(model)}).
+          </p>
+        )}
+        <IndexForm key={model.id} model={model} images={props.images} open={!store} onIndexed={(id) => void refresh(id)} />
         <ErrorBox error={error} title="Dataset lens" onClose={() => setError(null)} testId="dataset-error" />
       </Panel>
       {store && (
         <>
-          <TopPatches store={store} focus={props.focus} />
-          <Neighbours store={store} imageId={props.imageId} />
-          <EmbeddingView store={store} />
+          <TopPatches store={store} focus={focus} summary={props.summary} />
+          <Neighbours store={store} imageId={props.imageId} summary={props.summary} />
+          <EmbeddingView store={store} summary={props.summary} />
         </>
       )}
     </div>
   );
 }
 
-function LayerSelect(props: { store: StoreInfo; value: string; onChange: (v: string) => void; testId: string; pixels?: boolean }): ReactNode {
+type Source = 'folders' | 'fashion' | 'uploads';
+
+/**
+ * What to index with the model: folders under the studio's data folders (several make one
+ * dataset, a class each), the committed Fashion-MNIST subset (gray 28x28 models only), or the
+ * images uploaded to this studio.
+ */
+function IndexForm(props: { model: Model; images: ImageEntry[]; open: boolean; onIndexed: (storeId: string) => void }): ReactNode {
+  const { model } = props;
+  const fashion = fitsFashion(model);
+  const uploads = props.images.filter((i) => i.source === 'upload').length;
+  const [folders, setFolders] = useState<IndexableFolder[] | null>(null);
+  const [chosen, setChosen] = useState<string[]>([]);
+  const [source, setSource] = useState<Source>(fashion ? 'fashion' : 'folders');
+  const [open, setOpen] = useState(props.open);
+  const [error, setError] = useState<ApiError | null>(null);
+  const job = useJob();
+
+  useEffect(() => setOpen(props.open), [props.open]);
+  useEffect(() => {
+    if (!open || folders) return;
+    datasetApi.folders().then(
+      (r) => {
+        setFolders(r.folders);
+        // The samples that fit the model, and the textures beside them for RGB models.
+        const fit = model.sampleGroup ?? 'photos';
+        const wanted = r.folders.filter((f) => f.kind === 'images' && /(^|[\\/])samples$/.test(f.root) && (f.relative === fit || (!fashion && f.relative === 'textures')));
+        setChosen(wanted.map((f) => f.path));
+      },
+      (e: unknown) => setError(asError(e)),
+    );
+  }, [open, folders, model.sampleGroup, fashion]);
+
+  const idxFits = (f: IndexableFolder): boolean => f.kind !== 'idx' || fashion;
+  const canRun =
+    !job.job && (source === 'folders' ? chosen.length > 0 : source === 'fashion' ? fashion : uploads > 0);
+
+  const index = async (dataset: string | string[]): Promise<void> => {
+    setError(null);
+    try {
+      const r = await job.run<{ store: StoreInfo }>(() => datasetApi.index({ model: model.id, dataset }));
+      if (r) props.onIndexed(r.store.id);
+    } catch (e) {
+      setError(asError(e));
+    }
+  };
+  const run = (): Promise<void> => index(source === 'folders' ? chosen : source === 'fashion' ? 'fashion-mnist-subset' : 'studio:uploads');
+
+  return (
+    <details className="index-form" open={open} onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)} data-testid="index-form">
+      <summary>Index images with {short(model)}</summary>
+      <div className="toolbar" style={{ flexWrap: 'wrap', gap: 12, marginTop: 8 }}>
+        <Segmented
+          label="From"
+          value={source}
+          onChange={setSource}
+          testId="index-source"
+          options={[
+            { value: 'folders', label: 'folders', title: 'folders of images under the studio\'s data folders (samples/, data/, out/uploads, --data)' },
+            { value: 'fashion', label: 'Fashion-MNIST subset', title: fashion ? 'the committed 2,000-image test subset' : `gray 28×28 images: ${model.name} takes ${describeInput(model)}` },
+            { value: 'uploads', label: `uploaded images (${uploads})`, title: 'the images uploaded to this studio, copied into out/uploads/studio-uploads' },
+          ]}
+        />
+        {fashion && (
+          <button type="button" className="button" disabled={!!job.job} onClick={() => void index('fashion-mnist-subset')} data-testid="index-subset">
+            Index the Fashion-MNIST subset
+          </button>
+        )}
+      </div>
+      {source === 'folders' && (
+        <div className="folder-list" data-testid="index-folders">
+          {!folders && <Spinner label="Listing the data folders…" />}
+          {folders?.length === 0 && <span className="muted">No folders of images under the data folders. Start the studio with --data &lt;folder&gt; to add one.</span>}
+          {folders?.map((f) => {
+            const label = `${f.root.split(/[\\/]/).pop()}/${f.relative === '.' ? '' : f.relative}`.replace(/\/$/, '');
+            return (
+              <label key={f.path} className="check" title={idxFits(f) ? f.path : `IDX files are gray images used as they are: ${model.name} takes ${describeInput(model)}`}>
+                <input
+                  type="checkbox"
+                  checked={chosen.includes(f.path)}
+                  disabled={!idxFits(f)}
+                  onChange={(e) => setChosen((c) => (e.target.checked ? [...c, f.path] : c.filter((p) => p !== f.path)))}
+                  data-testid={`folder-${label}`}
+                />
+                <span>{label}</span>
+                <span className="muted small">
+                  {f.kind === 'idx' ? 'IDX files' : `${f.images} image${f.images === 1 ? '' : 's'}`}
+                  {f.classes.length ? ` · classes ${f.classes.slice(0, 4).join(', ')}${f.classes.length > 4 ? ', …' : ''}` : ''}
+                </span>
+              </label>
+            );
+          })}
+          {chosen.length > 1 && <span className="muted small">{chosen.length} folders make one dataset; each folder is a class.</span>}
+        </div>
+      )}
+      {source === 'fashion' && !fashion && (
+        <p className="muted small">
+          {model.name} takes {describeInput(model)} images; the subset holds gray 28×28 ones. Index a folder of images instead.
+        </p>
+      )}
+      <div className="run-row" style={{ marginTop: 8 }}>
+        <button type="button" className="button primary" disabled={!canRun} onClick={() => void run()} data-testid="index-run">
+          Index with {short(model)}
+        </button>
+        {job.job && <JobProgress job={job.job} onCancel={job.cancel} testId="index-progress" />}
+      </div>
+      <ErrorBox error={error} title="Indexing failed" onClose={() => setError(null)} testId="index-error" />
+    </details>
+  );
+}
+
+function LayerSelect(props: { store: StoreInfo; summary: Summary | null; value: string; onChange: (v: string) => void; testId: string; pixels?: boolean }): ReactNode {
   return (
     <label className="field inline">
       <span>Layer</span>
       <select value={props.value} onChange={(e) => props.onChange(e.target.value)} data-testid={props.testId}>
         {props.store.layers.map((l) => (
           <option key={l.name} value={l.name}>
-            {l.name} · {l.channels}@{l.height}×{l.width}
+            {layerLabelOf(props.summary, l.name)} · {l.channels}@{l.height}×{l.width}
           </option>
         ))}
         {props.pixels && <option value="pixels">pixels</option>}
@@ -161,7 +296,7 @@ function LayerSelect(props: { store: StoreInfo; value: string; onChange: (v: str
   );
 }
 
-function TopPatches(props: { store: StoreInfo; focus: ChannelFocus | null }): ReactNode {
+function TopPatches(props: { store: StoreInfo; focus: ChannelFocus | null; summary: Summary | null }): ReactNode {
   const { store, focus } = props;
   const [layer, setLayer] = useState(store.layers[store.layers.length - 1]!.name);
   const [channel, setChannel] = useState(0);
@@ -182,7 +317,7 @@ function TopPatches(props: { store: StoreInfo; focus: ChannelFocus | null }): Re
       setChannel(focus.channel);
       setError(null);
     } else {
-      setError(new ApiError(0, 'NOT_INDEXED', `Layer ${focus.layer} is not in this index.`, `Indexed layers: ${store.layers.map((l) => l.name).join(', ')}.`));
+      setError(new ApiError(0, 'NOT_INDEXED', `Layer ${layerLabelOf(props.summary, focus.layer)} is not in this index.`, `Indexed layers: ${store.layers.map((l) => layerLabelOf(props.summary, l.name)).join(', ')}. Index again with that layer (POST /api/dataset/index with "layers"), or pick a channel of an indexed layer.`));
     }
   }, [focus?.seq]);
 
@@ -213,7 +348,7 @@ function TopPatches(props: { store: StoreInfo; focus: ChannelFocus | null }): Re
     <Panel
       title={
         <>
-          Top patches · {layer} <span className="muted">channel {channel}</span>
+          Top patches · {layerLabelOf(props.summary, layer)} <span className="muted">channel {channel}</span>
         </>
       }
       subtitle={data ? `The ${data.patches.length} images where this channel fires most, cropped to the ${data.global ? 'whole image' : `${data.field[0]}×${data.field[1]} px receptive field`} of the unit that fired (checkerboard: outside the image), each beside its guided-backprop map (blue negative, red positive).` : 'Loading…'}
@@ -221,7 +356,7 @@ function TopPatches(props: { store: StoreInfo; focus: ChannelFocus | null }): Re
       actions={
         <div className="toolbar">
           {busy && <Spinner label="Loading…" />}
-          <LayerSelect store={store} value={layer} onChange={(v) => { setLayer(v); setChannel(0); }} testId="patches-layer" />
+          <LayerSelect store={store} summary={props.summary} value={layer} onChange={(v) => { setLayer(v); setChannel(0); }} testId="patches-layer" />
           <button type="button" className="button small" disabled={channel <= 0} onClick={() => setChannel((c) => c - 1)} data-testid="channel-prev">
             ◀
           </button>
@@ -276,7 +411,7 @@ function NeighbourRow(props: { title: string; list: NeighbourEntry[]; queryLabel
   );
 }
 
-function Neighbours(props: { store: StoreInfo; imageId: string | null }): ReactNode {
+function Neighbours(props: { store: StoreInfo; imageId: string | null; summary: Summary | null }): ReactNode {
   const { store } = props;
   const [layer, setLayer] = useState(store.layers[store.layers.length - 1]!.name);
   const [source, setSource] = useState<'dataset' | 'current'>('dataset');
@@ -304,7 +439,7 @@ function Neighbours(props: { store: StoreInfo; imageId: string | null }): ReactN
       testId="dataset-neighbours"
       actions={
         <div className="toolbar">
-          <LayerSelect store={store} value={layer} onChange={setLayer} testId="nn-layer" />
+          <LayerSelect store={store} summary={props.summary} value={layer} onChange={setLayer} testId="nn-layer" />
           <Segmented label="Metric" value={metric} onChange={setMetric} options={[{ value: 'l2', label: 'L2' }, { value: 'cosine', label: 'cosine' }]} />
         </div>
       }
@@ -336,7 +471,7 @@ function Neighbours(props: { store: StoreInfo; imageId: string | null }): ReactN
               {data.ms.toFixed(1)} ms {data.indexed ? '(vector index)' : '(flat scan)'}
             </span>
           </div>
-          <NeighbourRow title={`feature space · ${data.layer} · ${data.metric === 'cosine' ? 'cosine' : 'L2'}`} list={data.feature} queryLabel={data.query.label} testId="nn-feature" />
+          <NeighbourRow title={`feature space · ${layerLabelOf(props.summary, data.layer)} · ${data.metric === 'cosine' ? 'cosine' : 'L2'}`} list={data.feature} queryLabel={data.query.label} testId="nn-feature" />
           <NeighbourRow title="pixel space · L2" list={data.pixel} queryLabel={data.query.label} testId="nn-pixel" />
         </div>
       )}
@@ -344,7 +479,7 @@ function Neighbours(props: { store: StoreInfo; imageId: string | null }): ReactN
   );
 }
 
-function EmbeddingView(props: { store: StoreInfo }): ReactNode {
+function EmbeddingView(props: { store: StoreInfo; summary: Summary | null }): ReactNode {
   const { store } = props;
   const [layer, setLayer] = useState(store.layers[store.layers.length - 1]!.name);
   const [method, setMethod] = useState<'pca' | 'tsne' | 'umap'>('pca');
@@ -370,7 +505,7 @@ function EmbeddingView(props: { store: StoreInfo }): ReactNode {
       testId="dataset-embedding"
       actions={
         <div className="toolbar">
-          <LayerSelect store={store} value={layer} onChange={setLayer} testId="embed-layer" pixels />
+          <LayerSelect store={store} summary={props.summary} value={layer} onChange={setLayer} testId="embed-layer" pixels />
           <Segmented label="Method" value={method} onChange={setMethod} testId="embed-method" options={[{ value: 'pca', label: 'PCA' }, { value: 'tsne', label: 't-SNE' }, { value: 'umap', label: 'UMAP' }]} />
           <label className="field inline">
             <span>Images</span>

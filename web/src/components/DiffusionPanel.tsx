@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState, type CSSProperties, type ReactNode } from 'react';
-import { ApiError, followJob, jobId, request } from '../api';
+import { ApiError, followJob, jobId, request, type Model } from '../api';
 import { ErrorBox, NumberField, Panel, Segmented, Spinner, type ShownError } from './ui';
 
 // The diffusion panel: prompt, negative prompt, steps, guidance, seed, count; the denoising
@@ -103,7 +103,7 @@ function FrameView(props: { frame: DiffusionFrame; size: number; testId?: string
   );
 }
 
-export function DiffusionPanel(props: { active: boolean }): ReactNode {
+export function DiffusionPanel(props: { active: boolean; model?: Model | undefined }): ReactNode {
   const [info, setInfo] = useState<DiffusionInfo | null>(null);
   const [infoError, setInfoError] = useState<ShownError | null>(null);
   const [prompt, setPrompt] = useState('ankle boot');
@@ -205,6 +205,12 @@ export function DiffusionPanel(props: { active: boolean }): ReactNode {
         testId="diffusion-form"
       >
         <ErrorBox error={infoError} title="The denoiser is not available" testId="diffusion-info-error" />
+        {props.model && props.model.sampleGroup !== 'fashion-mnist' && (
+          <p className="notice-block" data-testid="diffusion-model-note">
+            This tab does not use {props.model.name}: the studio&apos;s diffusion model is its own Fashion-MNIST denoiser, which draws 28×28 clothes from
+            its ten class names. Diffusion needs a generative model trained for it; a classifier such as {props.model.name} cannot denoise.
+          </p>
+        )}
         <div className="explain-form">
           <div style={{ display: 'flex', gap: 16, flexWrap: 'wrap', alignItems: 'flex-end' }}>
             <label className="field" style={{ minWidth: 260, flex: 1 }}>

@@ -1,10 +1,14 @@
 import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { encodeNpy } from '../../../src/io/npy.js';
-import { api, ApiError, followJob, jobId, type ExplainMapInfo, type ExplainRequest, type ExplainResult, type Model, type Prediction, type Summary } from '../api';
+import { api, ApiError, followJob, jobId, type ExplainMapInfo, type ExplainRequest, type ExplainResult, type Model, type Prediction, type SkippedMethod, type Summary } from '../api';
 import type { InputView } from '../App';
 import type { ColormapName } from '../colormaps';
 import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../render';
 import { decodeTensor, fmt, maxAbs, minMax, quantile, type Tensor } from '../tensor';
+import { displayStyle } from '../../../src/render/attribution.js';
+import { describeRange, rangeOf } from '../../../src/render/range.js';
+import type { MethodName } from '../../../src/methods/explain/types.js';
+import { ClassPicker } from './Pickers';
 import { Cancelled, explainInBrowser } from '../compute';
 import { CurveChart, type CurveSeries } from './Curves';
 import { drawInput, fitSize } from './PredictionPanel';
@@ -54,14 +58,18 @@ const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948
 const ALL_METHODS = GROUPS.flatMap((g) => g.methods.map(([id]) => id));
 const colorOf = (m: string): string => PALETTE[Math.max(0, ALL_METHODS.indexOf(m)) % PALETTE.length]!;
 
-type RangeMode = 'minmax' | 'p99' | 'symmetric';
-type SeqCmap = Extract<ColormapName, 'inferno' | 'viridis'>;
+type RangeMode = 'auto' | 'minmax' | 'p99' | 'symmetric';
+type SeqCmap = 'auto' | Extract<ColormapName, 'inferno' | 'viridis'>;
 
 type Where = 'server' | 'browser';
 
 interface Shown {
   target: ExplainResult['target'];
   metrics: ExplainResult['metrics'];
+  /** methods the model ruled out or that failed, with the reason */
+  skipped: SkippedMethod[];
+  /** the model that made the maps (the page may have moved on to another) */
+  modelName: string;
   /** t: the map at input resolution; raw: the method's raw result (the CLI's --npy) */
   maps: { map: ExplainMapInfo; t: Tensor; raw: Tensor | null }[];
   input: InputView | null;
@@ -72,7 +80,17 @@ interface Shown {
 
 const BROWSER_JOB = 'in-this-browser';
 
-function mappingOf(values: Float32Array, signed: boolean, mode: RangeMode): Mapping {
+/**
+ * The range a map is drawn with. 'auto' is the method's own default, the CLI's (render/attribution.ts:
+ * CAMs min-max, pixel maps clipped at the 98th percentile of |value| as Captum's outlier_perc=2,
+ * signed maps symmetric around zero).
+ */
+function mappingOf(values: Float32Array, signed: boolean, mode: RangeMode, method: string): Mapping & { note?: string } {
+  if (mode === 'auto') {
+    const spec = displayStyle(method as MethodName, signed).range;
+    const { min, max } = rangeOf(values, spec);
+    return { lo: min, hi: max, ...(signed ? { mid: 0 } : {}), note: describeRange(spec) };
+  }
   if (signed) {
     if (mode === 'minmax') {
       const r = minMax(values);
@@ -107,17 +125,24 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   const [error, setError] = useState<ShownError | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [shown, setShown] = useState<Shown | null>(null);
-  const [opacity, setOpacity] = useState(0.6);
-  const [range, setRange] = useState<RangeMode>('minmax');
-  const [seq, setSeq] = useState<SeqCmap>('inferno');
+  // null: each method's own default (0.5 for CAMs, 0.7 for pixel maps); moving the slider sets one for all
+  const [opacity, setOpacity] = useState<number | null>(null);
+  const [range, setRange] = useState<RangeMode>('auto');
+  const [seq, setSeq] = useState<SeqCmap>('auto');
   const stopRef = useRef<(() => void) | null>(null);
   const [where, setWhere] = useState<Where>('server');
   const browserRun = useRef<AbortController | null>(null);
 
   const layers = useMemo(() => (summary?.pickable ?? []).filter((p) => p.shape.length === 4 && !['GlobalAveragePool', 'GlobalMaxPool'].includes(p.op)), [summary]);
+  const unavailable = model?.unavailableMethods ?? {};
   useEffect(() => {
     setLayer(model?.defaultLayer ?? '');
     setTarget('');
+    // methods this model rules out are unticked (they stay visible, disabled, with the reason)
+    setMethods((s) => {
+      const n = new Set([...s].filter((m) => !model?.unavailableMethods?.[m]));
+      return n.size === s.size ? s : n;
+    });
   }, [model]);
   useEffect(
     () => () => {
@@ -157,12 +182,12 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
       image: props.imageId,
       methods: chosen,
       ...(layer ? { layer } : {}),
-      ...(target !== '' ? { target: Number(target) } : {}),
+      ...(target !== '' ? { target: /^\d+$/.test(target) ? Number(target) : target } : {}),
       score,
       params,
       metrics,
     };
-    const snapshot = { input, imageName: props.imageId.replace(/^.*\//, '').replace(/\.\w+$/, ''), score, where };
+    const snapshot = { input, imageName: props.imageId.replace(/^.*\//, '').replace(/\.\w+$/, ''), score, where, modelName: model.name };
     if (where === 'browser') {
       await runInBrowser(req, snapshot);
       return;
@@ -188,7 +213,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
       setCancelling(false);
       if (ev.type === 'result') {
         const result = ev.result as ExplainResult;
-        setShown({ target: result.target, metrics: result.metrics, maps: result.maps.map((m) => ({ map: m, t: decodeTensor(m.values), raw: m.raw ? decodeTensor(m.raw) : null })), ...snapshot });
+        setShown({ target: result.target, metrics: result.metrics, skipped: result.skipped ?? [], maps: result.maps.map((m) => ({ map: m, t: decodeTensor(m.values), raw: m.raw ? decodeTensor(m.raw) : null })), ...snapshot });
       } else if (ev.type === 'error') setError(ev.error);
       else setNotice('Cancelled: the job stopped; results of the previous run (if any) are still shown.');
     });
@@ -196,7 +221,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
 
   // The same computation as the server's job, on the browser's own engine (the engine worker): the
   // model and the preprocessed input come from the server, the gradients are computed here.
-  const runInBrowser = async (req: ExplainRequest, snapshot: Pick<Shown, 'input' | 'imageName' | 'score' | 'where'>): Promise<void> => {
+  const runInBrowser = async (req: ExplainRequest, snapshot: Pick<Shown, 'input' | 'imageName' | 'score' | 'where' | 'modelName'>): Promise<void> => {
     const controller = new AbortController();
     browserRun.current = controller;
     const status = (phase: string, done = 0, total = 0): void => setJob({ id: BROWSER_JOB, running: true, done: Math.floor(done), total, phase });
@@ -204,7 +229,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     try {
       const report = await explainInBrowser(req.model, req.image, req, { signal: controller.signal, onProgress: (p) => status(`${p.phase ?? 'working'} (in this browser)`, p.done, p.total) });
       const tensor = (t: { dims: readonly number[]; data: unknown }): Tensor => ({ dims: [...t.dims], data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>) });
-      setShown({ target: report.target, metrics: report.metrics, maps: report.maps.map((r) => ({ map: { method: r.method, signed: r.signed, ms: r.ms }, t: tensor(r.values), raw: tensor(r.raw) })), ...snapshot });
+      setShown({ target: report.target, metrics: report.metrics, skipped: report.skipped ?? [], maps: report.maps.map((r) => ({ map: { method: r.method, signed: r.signed, ms: r.ms }, t: tensor(r.values), raw: tensor(r.raw) })), ...snapshot });
     } catch (e) {
       if (e instanceof Cancelled || controller.signal.aborted) setNotice('Cancelled: results of the previous run (if any) are still shown.');
       else {
@@ -253,28 +278,22 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
             {GROUPS.map((g) => (
               <div key={g.title} className="method-group">
                 <legend>{g.title}</legend>
-                {g.methods.map(([id, label, about]) => (
-                  <label key={id} className="check" title={about}>
-                    <input type="checkbox" checked={methods.has(id)} onChange={() => toggle(id)} data-testid={`method-${id}`} />
-                    <span className="swatch" style={{ background: colorOf(id) }} />
-                    {label}
-                  </label>
-                ))}
+                {g.methods.map(([id, label, about]) => {
+                  const why = unavailable[id];
+                  return (
+                    <label key={id} className={`check${why ? ' unavailable' : ''}`} title={why ? `${label} does not apply to ${model.name}: ${why.reason}${why.hint ? ` ${why.hint}` : ''}` : about}>
+                      <input type="checkbox" checked={methods.has(id)} disabled={!!why} onChange={() => toggle(id)} data-testid={`method-${id}`} />
+                      <span className="swatch" style={{ background: colorOf(id) }} />
+                      {label}
+                      {why && <span className="muted small"> (not for this model)</span>}
+                    </label>
+                  );
+                })}
               </div>
             ))}
           </fieldset>
           <div className="explain-options">
-            <label className="field">
-              <span>Target class</span>
-              <select value={target} onChange={(e) => setTarget(e.target.value)} data-testid="explain-target">
-                <option value="">predicted{predicted ? ` (${predicted.label})` : ''}</option>
-                {(model.labels ?? []).map((l, i) => (
-                  <option key={i} value={i}>
-                    {i} · {l}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <ClassPicker label="Target class" labels={model.labels} value={target} onChange={setTarget} emptyLabel={`predicted${predicted ? ` (${predicted.label})` : ''}`} testId="explain-target" width={220} />
             <label className="field">
               <span>
                 Layer <span className="muted">(CAM methods)</span>
@@ -282,7 +301,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
               <select value={layer} onChange={(e) => setLayer(e.target.value)} disabled={![...methods].some((m) => CAM_METHODS.has(m))} data-testid="explain-layer">
                 {layers.map((p) => (
                   <option key={p.name} value={p.name}>
-                    {p.name} · {p.op} {p.shape.slice(1).join('×')}
+                    {p.label ?? p.name} · {p.op} {p.shape.slice(1).join('×')}
                     {p.name === model.defaultLayer ? ' (default)' : ''}
                   </option>
                 ))}
@@ -421,14 +440,14 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
               Attributions for <span className="accent">{shown.target.label}</span>
             </>
           }
-          subtitle={`class ${shown.target.index} · ${shown.score} ${fmt(shown.target.score)} · image ${shown.imageName} · computed ${shown.where === 'browser' ? 'in this browser' : 'on the server'}`}
+          subtitle={<span data-testid="explain-made">{`${shown.modelName} · image ${shown.imageName} · class ${shown.target.index} (${shown.target.label}) · ${shown.score} ${fmt(shown.target.score)} · computed ${shown.where === 'browser' ? 'in this browser' : 'on the server'}`}</span>}
           testId="explain-results"
           actions={
             <div className="toolbar">
-              <label className="field inline slider">
+              <label className="field inline slider" title="how much of the input shows through; by default 50% for CAMs, 70% for pixel maps">
                 <span>Opacity</span>
-                <input type="range" min={0} max={1} step={0.05} value={opacity} onChange={(e) => setOpacity(Number(e.target.value))} data-testid="overlay-opacity" />
-                <span className="muted">{Math.round(opacity * 100)}%</span>
+                <input type="range" min={0} max={1} step={0.05} value={opacity ?? 0.6} onChange={(e) => setOpacity(Number(e.target.value))} data-testid="overlay-opacity" />
+                <span className="muted">{opacity === null ? 'per method' : `${Math.round(opacity * 100)}%`}</span>
               </label>
               <Segmented
                 label="Range"
@@ -436,6 +455,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                 onChange={setRange}
                 testId="range-mode"
                 options={[
+                  { value: 'auto', label: 'per method', title: 'each method’s default, as the CLI draws it: CAMs min–max; pixel maps clipped at the 98th percentile of |value| (Captum’s outlier_perc=2); signed maps symmetric around 0' },
                   { value: 'minmax', label: 'min–max', title: 'the map’s own min to max (signed maps keep 0 at the centre)' },
                   { value: 'p99', label: '99th pct', title: 'clip the top 1% of values so a few outliers do not wash out the rest' },
                   { value: 'symmetric', label: 'symmetric', title: 'signed maps: −max|v| … +max|v|; unsigned maps: 0 … max|v|' },
@@ -446,6 +466,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                 value={seq}
                 onChange={setSeq}
                 options={[
+                  { value: 'auto', label: 'per method', title: 'turbo for CAM overlays, inferno for pixel maps (as the CLI)' },
                   { value: 'inferno', label: 'inferno' },
                   { value: 'viridis', label: 'viridis' },
                 ]}
@@ -464,9 +485,20 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
             {shown.maps.map(({ map, t, raw }) => (
               <MapCard key={map.method} map={map} t={t} raw={raw} npyName={`${shown.imageName}-${map.method}.npy`} input={shown.input} opacity={opacity} range={range} seq={seq} />
             ))}
+            {shown.skipped.map((s) => (
+              <figure key={s.method} className={`map-card skipped${s.failed ? ' failed' : ''}`} data-testid={`skipped-${s.method}`}>
+                <figcaption>
+                  <span className="swatch" style={{ background: colorOf(s.method) }} />
+                  <b>{METHOD_LABEL[s.method] ?? s.method}</b>
+                  <span className="tag">{s.failed ? 'failed' : 'does not apply'}</span>
+                </figcaption>
+                <div className="skipped-reason">{s.reason}</div>
+                {s.hint && <div className="skipped-hint muted small">{s.hint}</div>}
+              </figure>
+            ))}
           </div>
           <p className="caption">
-            Unsigned maps use a sequential colormap ({seq}); signed maps use a diverging one (blue negative, white zero, red positive) centred on zero.
+            Unsigned maps use a sequential colormap ({seq === 'auto' ? 'turbo for CAMs, inferno for pixel maps' : seq}); signed maps use a diverging one (blue negative, white zero, red positive) centred on zero. The numbers under each map are the values at the ends of its colour scale.
           </p>
           {(deletion.length > 0 || insertion.length > 0) && (
             <>
@@ -520,10 +552,12 @@ function downloadNpy(t: Tensor, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-const MapCard = memo(function MapCard(props: { map: ExplainMapInfo; t: Tensor; raw: Tensor | null; npyName: string; input: InputView | null; opacity: number; range: RangeMode; seq: SeqCmap }): ReactNode {
+const MapCard = memo(function MapCard(props: { map: ExplainMapInfo; t: Tensor; raw: Tensor | null; npyName: string; input: InputView | null; opacity: number | null; range: RangeMode; seq: SeqCmap }): ReactNode {
   const { map, t, raw } = props;
-  const mapping = useMemo(() => mappingOf(t.data, map.signed, props.range), [t, map.signed, props.range]);
-  const cmap: ColormapName = map.signed ? 'rdbu' : props.seq;
+  // The method's own display defaults (render/attribution.ts): colormap, opacity over the input, resampling.
+  const style = displayStyle(map.method as MethodName, map.signed, { view: 'overlay' });
+  const mapping = useMemo(() => mappingOf(t.data, map.signed, props.range, map.method), [t, map.signed, props.range, map.method]);
+  const cmap: ColormapName = map.signed ? 'rdbu' : props.seq === 'auto' ? (style.colormap as ColormapName) : props.seq;
   return (
     <figure className="map-card" data-testid={`map-${map.method}`}>
       <figcaption>
@@ -532,8 +566,13 @@ const MapCard = memo(function MapCard(props: { map: ExplainMapInfo; t: Tensor; r
         {map.signed && <span className="tag">signed</span>}
         {map.ms !== undefined && <span className="muted small ms">{map.ms < 1000 ? `${Math.round(map.ms)} ms` : `${(map.ms / 1000).toFixed(1)} s`}</span>}
       </figcaption>
-      <Overlay input={props.input} t={t} mapping={mapping} cmap={cmap} opacity={props.opacity} testId={`overlay-${map.method}`} />
+      <Overlay input={props.input} t={t} mapping={mapping} cmap={cmap} opacity={props.opacity ?? style.opacity} smooth={style.interpolation === 'bilinear'} testId={`overlay-${map.method}`} />
       <Colorbar cmap={cmap} lo={mapping.lo} hi={mapping.hi} {...(mapping.mid !== undefined ? { mid: mapping.mid } : {})} />
+      {mapping.note && (
+        <div className="map-note muted" data-testid={`range-${map.method}`}>
+          range: {mapping.note}
+        </div>
+      )}
       {raw && (
         <button type="button" className="link-button small map-npy" title={`the raw result [${raw.dims.join(', ')}], before normalization or upsampling`} onClick={() => downloadNpy(raw, props.npyName)} data-testid={`npy-${map.method}`}>
           raw .npy [{raw.dims.join('×')}]
@@ -544,7 +583,7 @@ const MapCard = memo(function MapCard(props: { map: ExplainMapInfo; t: Tensor; r
 });
 
 /** The input image with a map drawn over it. */
-function Overlay(props: { input: InputView | null; t: Tensor | null; mapping: Mapping | null; cmap: ColormapName; opacity: number; testId?: string }): ReactNode {
+function Overlay(props: { input: InputView | null; t: Tensor | null; mapping: Mapping | null; cmap: ColormapName; opacity: number; smooth?: boolean; testId?: string }): ReactNode {
   const ref = useRef<HTMLCanvasElement>(null);
   const dims = props.t?.dims ?? [];
   const mh = dims[dims.length - 2] ?? 1;
@@ -560,10 +599,11 @@ function Overlay(props: { input: InputView | null; t: Tensor | null; mapping: Ma
     else ctx.clearRect(0, 0, w, h);
     if (heat) {
       ctx.globalAlpha = props.input ? props.opacity : 1;
-      ctx.imageSmoothingEnabled = w / mw < 3;
+      // CAMs are resampled bilinearly, pixel maps keep their pixels (as the CLI draws them)
+      ctx.imageSmoothingEnabled = props.smooth ?? w / mw < 3;
       ctx.drawImage(heat, 0, 0, w, h);
       ctx.globalAlpha = 1;
     }
-  }, [props.input, heat, props.opacity, w, h, mw]);
+  }, [props.input, heat, props.opacity, props.smooth, w, h, mw]);
   return <canvas ref={ref} className="overlay-canvas" style={{ width: w, height: h }} data-testid={props.testId} />;
 }

@@ -17,12 +17,17 @@ export function ImagePanel(props: {
   onUpload: (file: File) => void;
   upload: { busy: boolean; error: ApiError | null };
   onDismissError: () => void;
+  /** the sample group whose images fit the chosen model: shown first */
+  fitting?: string | undefined;
+  modelName?: string | undefined;
 }): ReactNode {
+  const { fitting } = props;
   const groups = useMemo(() => {
     const by = new Map<string, ImageEntry[]>();
     for (const img of props.images) by.set(img.group, [...(by.get(img.group) ?? []), img]);
-    return [...by.entries()].sort(([a], [b]) => (ORDER.indexOf(a) + 1 || 99) - (ORDER.indexOf(b) + 1 || 99));
-  }, [props.images]);
+    const rank = (g: string): number => (g === fitting ? -1 : ORDER.indexOf(g) + 1 || 99);
+    return [...by.entries()].sort(([a], [b]) => rank(a) - rank(b));
+  }, [props.images, fitting]);
   return (
     <Panel
       title="Image"
@@ -33,7 +38,15 @@ export function ImagePanel(props: {
       <div className="gallery" data-testid="gallery">
         {groups.map(([group, list]) => (
           <div key={group} className="gallery-group">
-            <div className="gallery-heading">{GROUPS[group] ?? group}</div>
+            <div className="gallery-heading" data-group={group}>
+              {GROUPS[group] ?? group}
+              {group === fitting && props.modelName && (
+                <span className="gallery-fits" title={`the samples that fit ${props.modelName}'s input`}>
+                  {' '}
+                  · fit this model
+                </span>
+              )}
+            </div>
             <div className="gallery-grid">
               {list.map((img) => (
                 <button

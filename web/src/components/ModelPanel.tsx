@@ -1,7 +1,20 @@
-import type { ReactNode } from 'react';
-import type { ApiError, Model, Summary } from '../api';
+import { useEffect, useState, type ReactNode } from 'react';
+import { api, ApiError, type Model, type Summary } from '../api';
+import { PREPROCESS_PRESETS } from '../../../src/models/metadata.js';
 import { fmtCount } from '../tensor';
-import { ErrorBox, Panel, UploadButton } from './ui';
+import { ErrorBox, Panel, Spinner, UploadButton } from './ui';
+
+const fmtList = (v: unknown): string => (Array.isArray(v) ? v.map((x) => (typeof x === 'number' ? +x.toFixed(3) : String(x))).join(', ') : String(v));
+
+/** How images become input, in one line: size, channels, range, mean/std, resize. */
+function describePreprocessing(p: Model['preprocessing']): string {
+  if (!p) return '—';
+  const size = Array.isArray(p.size) ? p.size.join('×') : '?';
+  const parts = [`${size} ${String(p.channels ?? '')}`, `range [${fmtList(p['range'])}]`, `mean [${fmtList(p['mean'])}]`, `std [${fmtList(p['std'])}]`, String(p['resize'] ?? '')];
+  if (p['resize'] === 'crop' && typeof p['crop'] === 'number') parts.push(`centre ${Math.round(p['crop'] * 100)}%`);
+  if (p['invert']) parts.push('inverted');
+  return parts.join(' · ');
+}
 
 export function ModelPanel(props: {
   models: Model[];
@@ -11,6 +24,8 @@ export function ModelPanel(props: {
   upload: { busy: boolean; error: ApiError | null };
   onDismissError: () => void;
   summary: Summary | null;
+  /** the server's new entry for a model that was just described */
+  onDescribed: (m: Model) => void;
 }): ReactNode {
   const model = props.models.find((m) => m.id === props.modelId);
   const shape = model?.input?.shape;
@@ -47,7 +62,10 @@ export function ModelPanel(props: {
               </>
             )}
             <dt>Classes</dt>
-            <dd>{model.labels?.length ?? '—'}</dd>
+            <dd>
+              {model.labels?.length ?? '—'}
+              {model.profile && !model.profile.labelled && <span className="muted"> (numbered)</span>}
+            </dd>
             <dt>Parameters</dt>
             <dd>{model.parameters !== undefined ? fmtCount(model.parameters) : '—'}</dd>
             {props.summary && (
@@ -56,14 +74,117 @@ export function ModelPanel(props: {
                 <dd>{fmtCount(props.summary.totalFlops)}</dd>
               </>
             )}
+            <dt>Images</dt>
+            <dd className="small" data-testid="model-preprocessing">
+              {describePreprocessing(pre)}
+            </dd>
           </dl>
           {(model.warnings ?? []).map((w) => (
-            <p key={w} className="warning">
+            <p key={w} className="warning" data-testid="model-warning">
               {w}
             </p>
           ))}
+          <DescribeModel model={model} onDescribed={props.onDescribed} />
         </div>
       )}
     </Panel>
+  );
+}
+
+type Preset = '' | (typeof PREPROCESS_PRESETS)[number] | 'json';
+
+/**
+ * What the file does not say, told here as `--labels` and `--preprocess` tell the CLI: class
+ * names (a labels file or pasted text: one per line, or a JSON list) and a preprocessing preset
+ * or explicit values. The server checks both and applies them to this model for the session.
+ */
+function DescribeModel(props: { model: Model; onDescribed: (m: Model) => void }): ReactNode {
+  const { model } = props;
+  const assumed = (model.warnings ?? []).some((w) => /no class labels|no preprocessing|assum/i.test(w));
+  const [open, setOpen] = useState(assumed);
+  const [labels, setLabels] = useState('');
+  const [preset, setPreset] = useState<Preset>('');
+  const [json, setJson] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+
+  useEffect(() => {
+    setOpen(assumed);
+    setLabels('');
+    setPreset('');
+    setJson(JSON.stringify({ range: model.preprocessing?.['range'], mean: model.preprocessing?.['mean'], std: model.preprocessing?.['std'], resize: model.preprocessing?.['resize'] }));
+    setError(null);
+    setDone(null);
+    // a new model: start over (not when this one's entry is replaced after describing it)
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [model.id]);
+
+  const apply = async (): Promise<void> => {
+    setBusy(true);
+    setError(null);
+    setDone(null);
+    try {
+      const m = await api.describeModel(model.id, { ...(labels.trim() ? { labels } : {}), ...(preset ? { preprocess: preset === 'json' ? json : preset } : {}) });
+      props.onDescribed(m);
+      setDone(`Applied to ${m.name} for this session${m.described?.labels ? ` · ${m.described.labels} class names` : ''}${m.described?.preprocessing ? ' · preprocessing' : ''}.`);
+      setLabels('');
+    } catch (e) {
+      setError(e instanceof ApiError ? e : new ApiError(0, 'CLIENT', String(e)));
+    }
+    setBusy(false);
+  };
+
+  return (
+    <details className="describe" open={open} onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)} data-testid="model-describe">
+      <summary>Describe this model{model.described ? ' (described)' : ''}</summary>
+      <p className="muted small">What the file does not say, as the CLI&apos;s --labels and --preprocess: kept for this session (convlens describe writes it into the file).</p>
+      <label className="field">
+        <span>
+          Class names <span className="muted">(one per line, or a JSON list; {model.labels?.length ?? '?'} needed)</span>
+        </span>
+        <textarea rows={3} value={labels} onChange={(e) => setLabels(e.target.value)} placeholder={'tench\ngoldfish\n…'} data-testid="describe-labels" />
+      </label>
+      <div className="toolbar" style={{ gap: 8, marginTop: 4 }}>
+        <label className="button small file-button">
+          Labels file…
+          <input
+            type="file"
+            accept=".txt,.json,text/plain,application/json"
+            hidden
+            data-testid="describe-labels-file"
+            onChange={(e) => {
+              const f = e.target.files?.[0];
+              e.target.value = '';
+              if (f) void f.text().then(setLabels);
+            }}
+          />
+        </label>
+      </div>
+      <label className="field" style={{ marginTop: 8 }}>
+        <span>Preprocessing</span>
+        <select value={preset} onChange={(e) => setPreset(e.target.value as Preset)} data-testid="describe-preset">
+          <option value="">keep ({describePreprocessing(model.preprocessing).split(' · ').slice(1, 3).join(', ')})</option>
+          {PREPROCESS_PRESETS.map((p) => (
+            <option key={p} value={p}>
+              {p}
+            </option>
+          ))}
+          <option value="json">explicit values (JSON)…</option>
+        </select>
+      </label>
+      {preset === 'json' && <textarea rows={2} value={json} onChange={(e) => setJson(e.target.value)} className="mono" data-testid="describe-preprocess-json" title='any of "size", "channels", "range", "mean", "std", "resize", "crop", "invert"' />}
+      <div className="run-row" style={{ minHeight: 0, marginTop: 8 }}>
+        <button type="button" className="button small primary" disabled={busy || (!labels.trim() && !preset)} onClick={() => void apply()} data-testid="describe-apply">
+          {busy ? <Spinner label="Applying…" /> : 'Apply'}
+        </button>
+        {done && (
+          <span className="notice small" data-testid="describe-done">
+            {done}
+          </span>
+        )}
+      </div>
+      <ErrorBox error={error} title="Not applied" onClose={() => setError(null)} testId="describe-error" />
+    </details>
   );
 }

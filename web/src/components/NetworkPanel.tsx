@@ -72,7 +72,18 @@ const Tile = memo(function Tile(props: { layer: LayerData; channel: number; norm
   );
 });
 
-export function NetworkPanel(props: { model: Model | undefined; summary: Summary | null; imageId: string | null; input: InputView | null; prediction: Prediction | null; active: boolean; onUnitClick?: (layer: string, channel: number) => void }): ReactNode {
+export function NetworkPanel(props: {
+  model: Model | undefined;
+  summary: Summary | null;
+  imageId: string | null;
+  input: InputView | null;
+  prediction: Prediction | null;
+  active: boolean;
+  /** the dataset images a channel responds to most (the Dataset tab) */
+  onUnitClick?: (layer: string, channel: number) => void;
+  /** what a channel wants to see (Make images, the objective filled in) */
+  onVisualize?: (layer: string, channel: number) => void;
+}): ReactNode {
   const { model, summary, imageId } = props;
   const specs = useMemo<Pickable[]>(() => (summary?.pickable ?? []).filter((p) => p.shape.length === 4), [summary]);
   const totalFloats = useMemo(() => specs.reduce((a, p) => a + p.shape.slice(1).reduce<number>((x, d) => x * (typeof d === 'number' ? d : 1), 1), 0), [specs]);
@@ -204,8 +215,8 @@ export function NetworkPanel(props: { model: Model | undefined; summary: Summary
             const [, c, h, w] = s.shape;
             return (
               <div key={s.name} className={`strip-col ${s.name === selected ? 'on' : ''}`}>
-                <button type="button" className="strip-head" onClick={() => select(s.name)} data-testid={`layer-${s.name}`} title={`${s.name} (${s.op}) · ${c} channels of ${h}×${w}`}>
-                  <span className="strip-name">{s.name.replace(/([._/])/g, '$1\u200b')}</span>
+                <button type="button" className="strip-head" onClick={() => select(s.name)} data-testid={`layer-${s.name}`} title={`${s.name} (${s.op}) · ${c} channels of ${h}×${w}${s.number ? ` · #${s.number}` : ''}`}>
+                  <span className="strip-name">{(s.label ?? s.name).replace(/([._/])/g, '$1\u200b')}</span>
                   <span className={`strip-op op-${s.op.toLowerCase()}`}>{SHORT_OP[s.op] ?? s.op}</span>
                   <span className="strip-shape">
                     {c}@<wbr />
@@ -246,7 +257,7 @@ export function NetworkPanel(props: { model: Model | undefined; summary: Summary
         <Panel
           title={
             <>
-              {spec.name} <span className="muted">· {spec.op}</span>
+              {spec.label ?? spec.name} <span className="muted">· {spec.op}{spec.label && spec.label !== spec.name ? ` · ${spec.name}` : ''}</span>
             </>
           }
           subtitle={current ? `${current.c} channels of ${current.h}×${current.w}${rf ? ` · each unit sees ${rf.global ? 'the whole image' : `${rf.size[0]}×${rf.size[1]} input pixels`}` : ''}` : 'loading…'}
@@ -267,7 +278,7 @@ export function NetworkPanel(props: { model: Model | undefined; summary: Summary
                   <Tile key={k} layer={current} channel={k} norm={norm} cmap={cmap} size={tileSize} selected={k === ch} onClick={() => setChannel(k)} testId={`channel-${k}`} label />
                 ))}
               </div>
-              <UnitView layer={current} channel={ch} norm={norm} cmap={cmap} rf={rf} input={props.input} {...(props.onUnitClick ? { onUnitClick: props.onUnitClick } : {})} />
+              <UnitView layer={current} label={spec.label ?? spec.name} channel={ch} norm={norm} cmap={cmap} rf={rf} input={props.input} {...(props.onUnitClick ? { onUnitClick: props.onUnitClick } : {})} {...(props.onVisualize ? { onVisualize: props.onVisualize } : {})} />
             </div>
           ) : (
             <div className="placeholder-block">{loading ? <Spinner label="Computing feature maps…" /> : 'No feature maps yet.'}</div>
@@ -301,7 +312,18 @@ function StripInput(props: { input: InputView | null }): ReactNode {
 }
 
 /** One channel enlarged; hovering a unit shows the input pixels it sees. */
-function UnitView(props: { layer: LayerData; channel: number; norm: Norm; cmap: Cmap; rf: ReceptiveField | undefined; input: InputView | null; onUnitClick?: (layer: string, channel: number) => void }): ReactNode {
+function UnitView(props: {
+  layer: LayerData;
+  /** the layer's short name (the pickers' name for it) */
+  label: string;
+  channel: number;
+  norm: Norm;
+  cmap: Cmap;
+  rf: ReceptiveField | undefined;
+  input: InputView | null;
+  onUnitClick?: (layer: string, channel: number) => void;
+  onVisualize?: (layer: string, channel: number) => void;
+}): ReactNode {
   const { layer, channel, norm, cmap, rf, input } = props;
   const mapRef = useRef<HTMLCanvasElement>(null);
   const hoverRef = useRef<HTMLCanvasElement>(null);
@@ -391,7 +413,7 @@ function UnitView(props: { layer: LayerData; channel: number; norm: Norm; cmap: 
             <canvas ref={hoverRef} className="overlay interactive" style={{ width: mapSize.w, height: mapSize.h }} onMouseMove={onMove} onMouseLeave={() => setHover(null)} onClick={() => props.onUnitClick?.(layer.name, channel)} data-testid="unit-hover" />
           </div>
           <figcaption>
-            {layer.name} · channel {channel}
+            {props.label} · channel {channel}
           </figcaption>
         </figure>
         <figure>
@@ -410,6 +432,20 @@ function UnitView(props: { layer: LayerData; channel: number; norm: Norm; cmap: 
         </figure>
       </div>
       <Colorbar cmap={cmap} lo={mapping.lo} hi={mapping.hi} caption={norm === 'layer' ? 'layer range' : 'this channel'} testId="unit-colorbar" />
+      {(props.onVisualize || props.onUnitClick) && (
+        <div className="unit-actions" data-testid="unit-actions">
+          {props.onVisualize && (
+            <button type="button" className="button small" onClick={() => props.onVisualize!(props.label, channel)} data-testid="unit-visualize" title={`Make images: optimize an image for channel:${props.label}:${channel}`}>
+              Visualize channel {channel}
+            </button>
+          )}
+          {props.onUnitClick && (
+            <button type="button" className="button small" onClick={() => props.onUnitClick!(layer.name, channel)} data-testid="unit-patches" title="Dataset tab: the indexed images this channel responds to most">
+              Top dataset patches
+            </button>
+          )}
+        </div>
+      )}
       <div className="unit-info" data-testid="unit-info">
         {hover && value !== undefined ? (
           <>
@@ -427,7 +463,7 @@ function UnitView(props: { layer: LayerData; channel: number; norm: Norm; cmap: 
         ) : (
           <div className="muted">
             Hover a unit of the map to see the input pixels it can see{props.onUnitClick ? '; click it for the dataset images this channel responds to most' : ''}.
-            {rf && !rf.global && ` Units of ${layer.name} see ${rf.size[0]}×${rf.size[1]} px; neighbours are ${rf.jump[0]} px apart.`}
+            {rf && !rf.global && ` Units of ${props.label} see ${rf.size[0]}×${rf.size[1]} px; neighbours are ${rf.jump[0]} px apart.`}
           </div>
         )}
       </div>

@@ -1,7 +1,63 @@
-import { useEffect, useRef, useState, type CSSProperties, type ReactNode } from 'react';
-import { ApiError, followJob, jobId, type ImageEntry, type Model } from '../api';
+import { useEffect, useMemo, useRef, useState, type CSSProperties, type ReactNode } from 'react';
+import { ApiError, followJob, jobId, request as apiRequest, type ImageEntry, type Model, type Prediction, type Summary } from '../api';
 import { BrowserStyle } from './BrowserStyle';
+import { ClassPicker, ClassSelection, findLayer, LayerListPicker, LayerPicker, layerLabelOf } from './Pickers';
 import { ErrorBox, NumberField, Panel, Segmented, Spinner, type ShownError } from './ui';
+
+/** An objective built from parts (the pickers), or typed. */
+export type ObjectiveSpec =
+  | { kind: 'class'; classes: string }
+  | { kind: 'channel' | 'neuron'; layer: string; channel: number }
+  | { kind: 'layer'; layer: string }
+  | { kind: 'custom'; text: string };
+
+/** A request from elsewhere on the page (a unit of Inside the network) to visualize something. */
+export interface SynthRequest {
+  modelId: string;
+  objective: { kind: 'channel'; layer: string; channel: number };
+  seq: number;
+}
+
+/** The objective string the API takes (and the CLI's --objective), and the class selection that goes with class:*. */
+export function objectiveOf(o: ObjectiveSpec): { objective: string; classes?: string } {
+  switch (o.kind) {
+    case 'class':
+      return { objective: 'class:*', ...(o.classes.trim() ? { classes: o.classes.trim() } : {}) };
+    case 'channel':
+    case 'neuron':
+      return { objective: `${o.kind}:${o.layer}:${o.channel}` };
+    case 'layer':
+      return { objective: `layer:${o.layer}` };
+    case 'custom':
+      return { objective: o.text };
+  }
+}
+
+/** The work a request asks for, as POST /api/synthesize/:kind/estimate answers. */
+interface Estimate {
+  images: number;
+  steps: number;
+  batches: number;
+  batchSize: number;
+  imageSteps: number;
+  gflop?: number;
+  seconds?: number;
+  speed?: { gflopPerSecond: number; from: string };
+}
+
+/** Runs above this many image-steps (or minutes) ask before they start. */
+const BIG_IMAGE_STEPS = 20_000;
+const BIG_SECONDS = 300;
+
+const fmtSeconds = (s: number): string => (s < 90 ? `${Math.max(1, Math.round(s))} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
+
+function describeEstimate(e: Estimate): string {
+  const work = `${e.images.toLocaleString('en-US')} image${e.images === 1 ? '' : 's'} × ${e.steps.toLocaleString('en-US')} steps`;
+  const batches = e.batches > 1 && e.batchSize > 1 ? ` in ${e.batches} batches of up to ${e.batchSize}` : '';
+  const flops = e.gflop !== undefined ? ` · ${e.gflop >= 1000 ? `${(e.gflop / 1000).toFixed(1)} TFLOP` : `${e.gflop.toFixed(e.gflop < 10 ? 1 : 0)} GFLOP`}` : '';
+  const time = e.seconds !== undefined ? ` · about ${fmtSeconds(e.seconds)}${e.speed?.from === 'another model' ? ' (speed measured on another model)' : ''}` : ' · time: known after a first run on this studio';
+  return `${work}${batches}${flops}${time}`;
+}
 
 // "Make images": every synthesis family of POST /api/synthesize/:kind (docs/api.md) as a job
 // with progress and a cancel button; results arrive as PNGs (and a GIF of the optimization).
@@ -81,12 +137,13 @@ function ImagePick(props: { label: string; images: ImageEntry[]; value: string; 
   );
 }
 
-export function SynthPanel(props: { model: Model | undefined; images: ImageEntry[]; imageId: string | null; onRunning?: (running: boolean) => void }): ReactNode {
-  const { model, images } = props;
+export function SynthPanel(props: { model: Model | undefined; summary: Summary | null; images: ImageEntry[]; imageId: string | null; prediction?: Prediction | null; request?: SynthRequest | null; onRunning?: (running: boolean) => void }): ReactNode {
+  const { model, images, summary } = props;
   const gray = model?.preprocessing?.channels === 'gray' || model?.input?.shape[1] === 1;
+  const classCount = model?.labels?.length ?? 0;
   const [kind, setKind] = useState<Kind>('featviz');
   // feature visualization
-  const [objective, setObjective] = useState('class:*');
+  const [obj, setObj] = useState<ObjectiveSpec>({ kind: 'class', classes: '' });
   const [param, setParam] = useState<'fourier' | 'pixel' | 'pixel-clip'>(gray ? 'pixel-clip' : 'fourier');
   const [steps, setSteps] = useState(128);
   const [tv, setTv] = useState(gray ? 2 : 0);
@@ -96,34 +153,75 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
   const [epsilon, setEpsilon] = useState(8);
   const [target, setTarget] = useState('');
   // inversion / dream
-  const [layers, setLayers] = useState('conv1,relu2,relu3,relu4');
-  const [layer, setLayer] = useState('relu3');
+  const [layers, setLayers] = useState<string[]>([]);
+  const [invertSteps, setInvertSteps] = useState(100);
+  const [layer, setLayer] = useState('');
   const [octaves, setOctaves] = useState(4);
   // style
-  const photos = images.filter((i) => i.group === 'photos' || i.group === 'uploads');
-  const textures = images.filter((i) => i.group !== 'fashion-mnist');
+  const photos = useMemo(() => images.filter((i) => i.group === 'photos' || i.group === 'uploads'), [images]);
+  const textures = useMemo(() => images.filter((i) => i.group !== 'fashion-mnist'), [images]);
   const [content, setContent] = useState('');
   const [style, setStyle] = useState('');
   const [style2, setStyle2] = useState('');
   const [blend, setBlend] = useState(0.5);
   const [keepColors, setKeepColors] = useState(false);
+  const [backbone, setBackbone] = useState<'auto' | 'texture'>('auto');
   const [nets, setNets] = useState<StyleNet[]>([]);
   const [net, setNet] = useState('');
   const [inBrowser, setInBrowser] = useState(false);
 
   const [running, setRunning] = useState(false);
   const [progress, setProgress] = useState<{ done: number; total: number; phase?: string | undefined } | null>(null);
+  const [eta, setEta] = useState<string | null>(null);
   const [jobIdState, setJobIdState] = useState<string | null>(null);
   const [error, setError] = useState<ShownError | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const [result, setResult] = useState<SynthResult | null>(null);
+  const [result, setResult] = useState<{ result: SynthResult; made: Made } | null>(null);
+  const [estimate, setEstimate] = useState<{ key: string; estimate?: Estimate; error?: ShownError } | null>(null);
+  const [confirming, setConfirming] = useState(false);
   const stopRef = useRef<(() => void) | null>(null);
+  const timing = useRef<{ at: number; done: number; total: number } | null>(null);
 
   useEffect(() => () => stopRef.current?.(), []);
   useEffect(() => {
     setParam(gray ? 'pixel-clip' : 'fourier');
     setTv(gray ? 2 : 0);
   }, [gray]);
+
+  // Defaults from the model's profile, whenever the model (or its summary) changes: the layers to
+  // invert, the dream layer, and an objective that stays small on a 1000-class model.
+  const profile = model?.profile;
+  const top1 = props.prediction?.top[0]?.index;
+  // Until the objective is edited, a 1000-class model visualizes the predicted class of the chosen image.
+  const objEdited = useRef(false);
+  const editObj = (o: ObjectiveSpec): void => {
+    objEdited.current = true;
+    setObj(o);
+  };
+  const defaultObjective = (): ObjectiveSpec => ({ kind: 'class', classes: classCount <= 16 ? '' : String(top1 ?? 0) });
+  useEffect(() => {
+    if (!model || !summary) return;
+    setLayers((profile?.inversionLayers ?? []).map((l) => layerLabelOf(summary, l)));
+    setLayer(layerLabelOf(summary, profile?.dreamLayer));
+    objEdited.current = false;
+    setObj(defaultObjective());
+    setTarget('');
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [model?.id, summary]);
+  useEffect(() => {
+    if (!objEdited.current && top1 !== undefined) setObj(defaultObjective());
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [top1]);
+
+  // "Visualize this channel" from Inside the network.
+  useEffect(() => {
+    const r = props.request;
+    if (!r || !model || r.modelId !== model.id) return;
+    setKind('featviz');
+    editObj({ kind: 'channel', layer: r.objective.layer, channel: r.objective.channel });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [props.request?.seq, model?.id]);
+
   useEffect(() => {
     if (!content && photos[0]) setContent(photos.find((p) => p.name === 'chelsea')?.id ?? photos[0].id);
     if (!style && textures.length) setStyle(textures.find((t) => t.name === 'gravel')?.id ?? textures[0]!.id);
@@ -142,20 +240,22 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
   const styleCount = chosenNet?.styles.length ?? 1;
   const styleWeights = Array.from({ length: styleCount }, (_, k) => (styleCount === 1 ? 1 : k === 0 ? 1 - blend : k === 1 ? blend : 0));
   const browserStyle = kind === 'fast-style' && inBrowser;
+  const { objective, classes } = objectiveOf(obj);
+  const imageName = (id: string | null | undefined): string | undefined => (id ? (images.find((i) => i.id === id)?.name ?? id.replace(/^.*\//, '')) : undefined);
 
-  const body = (): unknown => {
+  const body = (): Record<string, unknown> => {
     const m = model?.id ?? 'builtin';
     switch (kind) {
       case 'featviz':
-        return { model: m, params: { objective, param, steps, tv, ...(param === 'pixel-clip' ? { start: 'zero', background: gray ? 0 : 0.5, blurEvery: 8, blurSigma: 0.6 } : {}), frames: 6 } };
+        return { model: m, params: { objective, ...(classes ? { classes } : {}), param, steps, tv, ...(param === 'pixel-clip' ? { start: 'zero', background: gray ? 0 : 0.5, blurEvery: 8, blurSigma: 0.6 } : {}), frames: 6 } };
       case 'adversarial':
-        return { model: m, image: props.imageId, params: { method, norm, epsilon: norm === 'linf' ? epsilon / 255 : epsilon, steps: 40, ...(target !== '' ? { target } : {}) } };
+        return { model: m, image: props.imageId, params: { method, norm, epsilon: norm === 'linf' ? epsilon / 255 : epsilon, steps: 40, ...(target !== '' ? { target: /^\d+$/.test(target) ? Number(target) : target } : {}) } };
       case 'invert':
-        return { model: m, image: props.imageId, params: { layers, steps: Math.min(steps, 300) } };
+        return { model: m, image: props.imageId, params: { ...(layers.length ? { layers } : {}), steps: invertSteps } };
       case 'dream':
-        return { model: m, image: content, params: { layer, octaves, steps: 10, maxSide: 256 } };
+        return { model: m, image: content, params: { ...(layer ? { layer } : {}), octaves, steps: 10, maxSide: 256 } };
       case 'style':
-        return { ...(content ? { image: content } : {}), styles: [{ image: style, weight: style2 ? 1 - blend : 1 }, ...(style2 ? [{ image: style2, weight: blend }] : [])], params: { steps: Math.min(steps, 100), maxSide: 160, keepColors } };
+        return { model: m, ...(content ? { image: content } : {}), styles: [{ image: style, weight: style2 ? 1 - blend : 1 }, ...(style2 ? [{ image: style2, weight: blend }] : [])], params: { steps: Math.min(steps, 100), maxSide: 160, keepColors, ...(backbone === 'texture' ? { backbone } : {}) } };
       case 'fast-style':
         return { image: content, net, params: { weights: styleWeights, maxSide: FAST_STYLE_MAX_SIDE } };
       case 'style-train':
@@ -163,12 +263,38 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
     }
   };
 
+  // The cost of the request as it stands, and any problem with it (an unknown layer or class),
+  // before it runs: asked of the server a moment after the form stops changing.
+  const estimable = kind === 'featviz' || kind === 'invert' || kind === 'dream' || kind === 'adversarial';
+  const bodyKey = model && estimable && !running ? `${kind}|${JSON.stringify(body())}` : '';
+  useEffect(() => {
+    if (!bodyKey) return;
+    const ctl = new AbortController();
+    const t = setTimeout(() => {
+      apiRequest<Estimate>('POST', `/api/synthesize/${kind}/estimate`, body(), ctl.signal).then(
+        (e) => setEstimate({ key: bodyKey, estimate: e }),
+        (e: unknown) => {
+          if (!ctl.signal.aborted) setEstimate({ key: bodyKey, error: e instanceof ApiError ? e : new ApiError(0, 'CLIENT', String(e)) });
+        },
+      );
+    }, 350);
+    return () => {
+      clearTimeout(t);
+      ctl.abort();
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [bodyKey]);
+  const shownEstimate = estimate && estimate.key === bodyKey ? estimate : null;
+  const big = !!shownEstimate?.estimate && (shownEstimate.estimate.imageSteps > BIG_IMAGE_STEPS || (shownEstimate.estimate.seconds ?? 0) > BIG_SECONDS);
+
   const needsImage = kind === 'adversarial' || kind === 'invert';
   const canRun = !running && (!needsImage || !!props.imageId) && (kind !== 'fast-style' || !!net);
 
   const run = async (): Promise<void> => {
     setError(null);
     setNotice(null);
+    setConfirming(false);
+    const made: Made = { model: kind === 'fast-style' || kind === 'style-train' ? undefined : model?.name, image: imageName(kind === 'adversarial' || kind === 'invert' ? props.imageId : kind === 'dream' || kind === 'style' || kind === 'fast-style' ? content : undefined), objective: kind === 'featviz' ? objective + (classes ? ` (classes ${classes})` : '') : undefined };
     let id: string;
     try {
       id = await post(kind, body());
@@ -179,15 +305,26 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
     setJobIdState(id);
     setRunning(true);
     setProgress({ done: 0, total: 0, phase: 'starting' });
+    setEta(null);
+    timing.current = null;
     stopRef.current?.();
     stopRef.current = followJob(id, (ev) => {
       if (ev.type === 'progress') {
-        setProgress({ done: ev.progress.done, total: ev.progress.total, phase: ev.progress.phase });
+        const p = ev.progress;
+        setProgress({ done: p.done, total: p.total, phase: p.phase });
+        // time left from the pace since the second step (the first one compiles)
+        const t = timing.current;
+        if (!t || t.total !== p.total || p.done < t.done) timing.current = p.done >= 1 ? { at: performance.now(), done: p.done, total: p.total } : null;
+        else if (p.done > t.done) {
+          const left = ((p.total - p.done) * (performance.now() - t.at)) / 1000 / (p.done - t.done);
+          setEta(left > 5 ? `about ${fmtSeconds(left)} left` : null);
+        }
         return;
       }
       setRunning(false);
       setProgress(null);
-      if (ev.type === 'result') setResult(ev.result as SynthResult);
+      setEta(null);
+      if (ev.type === 'result') setResult({ result: ev.result as SynthResult, made });
       else if (ev.type === 'error') setError(ev.error);
       else setNotice('Cancelled: the job stopped between steps.');
     });
@@ -200,15 +337,65 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
 
   if (!model) return <Panel title="Make images">Choose a model that the engine can run.</Panel>;
   const pct = progress && progress.total ? Math.round((100 * progress.done) / progress.total) : 0;
+  const objLayer = obj.kind === 'channel' || obj.kind === 'neuron' || obj.kind === 'layer' ? obj.layer : layerLabelOf(summary, profile?.dreamLayer);
+  const objChannels = findLayer(summary, objLayer)?.shape[1];
+  const objChannel = obj.kind === 'channel' || obj.kind === 'neuron' ? obj.channel : 0;
 
   return (
     <div className="stack">
-      <Panel title="Make images" subtitle="Synthesis by gradient ascent: what a unit wants to see, how to fool the model, what a layer keeps, dreams and styles." testId="synth-form">
+      <Panel title="Make images" subtitle={`Synthesis by gradient ascent with ${model.shortName ?? model.name}: what a unit wants to see, how to fool the model, what a layer keeps, dreams and styles.`} testId="synth-form">
         <Segmented label="Method" value={kind} onChange={(k) => setKind(k)} options={KINDS} testId="synth-kind" />
+        {kind === 'featviz' && (
+          <div style={{ ...row, marginTop: 12 }}>
+            <Segmented
+              label="Objective"
+              value={obj.kind}
+              testId="synth-objective-kind"
+              onChange={(k) =>
+                editObj(
+                  k === 'class'
+                    ? { kind: 'class', classes: classCount <= 16 ? '' : String(top1 ?? 0) }
+                    : k === 'custom'
+                      ? { kind: 'custom', text: objective }
+                      : k === 'layer'
+                        ? { kind: 'layer', layer: objLayer }
+                        : { kind: k, layer: objLayer, channel: objChannel },
+                )
+              }
+              options={[
+                { value: 'class', label: 'classes', title: 'one image per class, each maximizing its logit' },
+                { value: 'channel', label: 'channel', title: 'the mean of one channel of a layer' },
+                { value: 'neuron', label: 'neuron', title: 'the centre unit of one channel' },
+                { value: 'layer', label: 'layer', title: 'the whole layer (DeepDream\'s L2)' },
+                { value: 'custom', label: 'typed', title: 'an objective as the CLI takes it: sums, weights, prob:, diversity:' },
+              ]}
+            />
+          </div>
+        )}
         <div style={{ ...row, marginTop: 12 }}>
           {kind === 'featviz' && (
             <>
-              <Text label="Objective" value={objective} onChange={setObjective} testId="synth-objective" title="class:* (one image per class), class:Bag, channel:relu3:5, neuron:relu2:3, layer:relu3, sums like 0.5*channel:relu3:5 + layer:relu2" width={220} />
+              {obj.kind === 'class' && <ClassSelection labels={model.labels} value={obj.classes} onChange={(v) => editObj({ kind: 'class', classes: v })} testId="synth-classes" />}
+              {(obj.kind === 'channel' || obj.kind === 'neuron' || obj.kind === 'layer') && (
+                <LayerPicker label="Layer" model={model} summary={summary} value={obj.layer} onChange={(v) => editObj({ ...obj, layer: v })} testId="synth-objective-layer" />
+              )}
+              {(obj.kind === 'channel' || obj.kind === 'neuron') && (
+                <NumberField width={84} label={`Channel${typeof objChannels === 'number' ? ` (0–${objChannels - 1})` : ''}`} value={obj.channel} min={0} max={typeof objChannels === 'number' ? objChannels - 1 : 65535} onChange={(v) => editObj({ ...obj, channel: v })} testId="synth-objective-channel" />
+              )}
+              <Text
+                label={obj.kind === 'custom' ? 'Objective' : 'objective'}
+                value={objective}
+                onChange={(v) => editObj({ kind: 'custom', text: v })}
+                testId="synth-objective"
+                title="class:* (one image per class), class:Bag, channel:<layer>:5, neuron:<layer>:3, layer:<layer>, sums like 0.5*channel:<layer>:5 + layer:<layer>; editing it makes it a typed objective"
+                width={obj.kind === 'custom' ? 300 : 230}
+              />
+            </>
+          )}
+        </div>
+        <div style={{ ...row, marginTop: 12 }}>
+          {kind === 'featviz' && (
+            <>
               <label className="field inline">
                 <span>Parameterization</span>
                 <select value={param} onChange={(e) => setParam(e.target.value as typeof param)} data-testid="synth-param">
@@ -226,31 +413,21 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
               <Segmented label="Attack" value={method} onChange={setMethod} options={[{ value: 'pgd', label: 'PGD' }, { value: 'fgsm', label: 'FGSM' }]} />
               <Segmented label="Budget" value={norm} onChange={setNorm} options={[{ value: 'linf', label: 'L∞' }, { value: 'l2', label: 'L2' }]} />
               <NumberField width={84} label={norm === 'linf' ? 'ε (/255)' : 'ε (L2)'} value={epsilon} onChange={setEpsilon} min={0} step={norm === 'linf' ? 1 : 0.1} testId="synth-epsilon" />
-              <label className="field inline">
-                <span>Target</span>
-                <select value={target} onChange={(e) => setTarget(e.target.value)} data-testid="synth-target">
-                  <option value="">untargeted</option>
-                  {(model.labels ?? []).map((l, i) => (
-                    <option key={i} value={String(i)}>
-                      {l}
-                    </option>
-                  ))}
-                </select>
-              </label>
+              <ClassPicker label="Target" labels={model.labels} value={target} onChange={setTarget} emptyLabel="untargeted" testId="synth-target" />
               <span className="muted small">on the image chosen in the gallery</span>
             </>
           )}
           {kind === 'invert' && (
             <>
-              <Text label="Layers" value={layers} onChange={setLayers} testId="synth-layers" width={240} />
-              <NumberField width={84} label="Steps" value={steps} onChange={setSteps} min={1} max={300} />
-              <span className="muted small">reconstructs the image chosen in the gallery</span>
+              <LayerListPicker label="Layers" model={model} summary={summary} value={layers} onChange={setLayers} onReset={() => setLayers((profile?.inversionLayers ?? []).map((l) => layerLabelOf(summary, l)))} testId="synth-layers" />
+              <NumberField width={84} label="Steps" value={invertSteps} onChange={setInvertSteps} min={1} max={4000} testId="synth-invert-steps" />
+              <span className="muted small">reconstructs the image chosen in the gallery from each layer</span>
             </>
           )}
           {kind === 'dream' && (
             <>
               <ImagePick label="Photo" images={photos} value={content} onChange={setContent} testId="synth-content" />
-              <Text label="Layer" value={layer} onChange={setLayer} width={100} testId="synth-layer" />
+              <LayerPicker label="Layer" model={model} summary={summary} value={layer} onChange={setLayer} testId="synth-layer" />
               <NumberField width={84} label="Octaves" value={octaves} onChange={setOctaves} min={1} max={8} />
             </>
           )}
@@ -259,6 +436,18 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
               {kind !== 'style-train' && <ImagePick label={kind === 'style' ? 'Content (none: texture)' : 'Content'} images={photos} value={content} onChange={setContent} allowNone={kind === 'style'} testId="synth-content" />}
               {kind !== 'fast-style' && <ImagePick label="Style" images={textures} value={style} onChange={setStyle} testId="synth-style" />}
               {kind !== 'fast-style' && <ImagePick label="Second style" images={textures} value={style2} onChange={setStyle2} allowNone testId="synth-style2" />}
+              {kind === 'style' && (
+                <Segmented
+                  label="Feature network"
+                  value={backbone}
+                  onChange={setBackbone}
+                  testId="synth-backbone"
+                  options={[
+                    { value: 'auto', label: gray ? 'SqueezeNet' : model.name, title: gray ? `${model.name} takes gray images: the built-in SqueezeNet serves instead` : 'the chosen model\'s features (Gatys et al. used VGG)' },
+                    { value: 'texture', label: 'random texture net', title: 'a small random network: textures without a trained model' },
+                  ]}
+                />
+              )}
               {kind === 'fast-style' && (
                 <label className="field inline">
                   <span>Network</span>
@@ -295,10 +484,37 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
             </>
           )}
         </div>
+        {estimable && !running && (
+          <div className="estimate small" data-testid="synth-estimate">
+            {shownEstimate?.estimate ? (
+              <span className={big ? 'estimate-big' : 'muted'}>{describeEstimate(shownEstimate.estimate)}</span>
+            ) : shownEstimate?.error ? (
+              <span className="estimate-error" data-testid="synth-estimate-error">
+                {shownEstimate.error.message}
+                {shownEstimate.error.hint ? <span className="muted"> {shownEstimate.error.hint}</span> : null}
+              </span>
+            ) : (
+              <span className="muted">estimating…</span>
+            )}
+          </div>
+        )}
         <div className="run-row" style={{ marginTop: 12, ...(browserStyle ? { display: 'none' } : {}) }}>
-          <button type="button" className="button primary" disabled={!canRun} onClick={() => void run()} data-testid="synth-run">
+          <button type="button" className="button primary" disabled={!canRun} onClick={() => (big ? setConfirming(true) : void run())} data-testid="synth-run">
             Run
           </button>
+          {confirming && !running && shownEstimate?.estimate && (
+            <div className="confirm" data-testid="synth-confirm">
+              <span>
+                A large run: {describeEstimate(shownEstimate.estimate)}. It can be cancelled at any time.
+              </span>
+              <button type="button" className="button small primary" onClick={() => void run()} data-testid="synth-confirm-run">
+                Run anyway
+              </button>
+              <button type="button" className="button small" onClick={() => setConfirming(false)}>
+                Not now
+              </button>
+            </div>
+          )}
           {running && (
             <>
               <div className="progress" data-testid="synth-progress" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100}>
@@ -307,6 +523,7 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
               <span className="progress-text" data-testid="synth-phase">
                 {progress?.phase ?? 'working'}
                 {progress?.total ? ` · ${progress.done}/${progress.total}` : ''}
+                {eta ? ` · ${eta}` : ''}
               </span>
               <button type="button" className="button danger" onClick={cancel} data-testid="synth-cancel">
                 Cancel
@@ -327,16 +544,32 @@ export function SynthPanel(props: { model: Model | undefined; images: ImageEntry
         </Panel>
       )}
       {browserStyle && net && content && <BrowserStyle net={net} image={content} weights={styleWeights} maxSide={FAST_STYLE_MAX_SIDE} />}
-      {result && !browserStyle && <SynthResultView result={result} />}
+      {result && !browserStyle && <SynthResultView result={result.result} made={result.made} />}
     </div>
   );
 }
 
-function SynthResultView(props: { result: SynthResult }): ReactNode {
+/** What a result was made from, as it was when the run started (the page may have moved on). */
+interface Made {
+  model?: string | undefined;
+  image?: string | undefined;
+  objective?: string | undefined;
+}
+
+function SynthResultView(props: { result: SynthResult; made: Made }): ReactNode {
   const r = props.result;
   const grid: CSSProperties = { display: 'flex', flexWrap: 'wrap', gap: 12 };
+  const network = r.kind === 'style' && typeof r.summary['model'] === 'string' ? (r.summary['model'] === 'texture' ? 'the random texture network' : String(r.summary['model'])) : undefined;
+  const byModel = typeof r.summary['model'] === 'string' && r.kind !== 'style' ? String(r.summary['model']) : props.made.model;
+  const made = [
+    byModel && r.kind !== 'style' ? `model ${byModel}` : undefined,
+    network ? `feature network ${network}` : undefined,
+    props.made.image ? `image ${props.made.image}` : undefined,
+    props.made.objective ? `objective ${props.made.objective}` : undefined,
+    typeof r.summary['seconds'] === 'number' ? `${fmtSeconds(r.summary['seconds'])}` : undefined,
+  ].filter(Boolean);
   return (
-    <Panel title={KINDS.find((k) => k.value === r.kind)?.label ?? r.kind} testId="synth-result">
+    <Panel title={KINDS.find((k) => k.value === r.kind)?.label ?? r.kind} subtitle={<span data-testid="synth-made">{made.join(' · ')}</span>} testId="synth-result">
       <div style={grid} data-testid="synth-images">
         {r.images.map((img, i) => (
           <figure key={i} style={{ margin: 0, textAlign: 'center' }} data-testid={`synth-image-${i}`}>
