@@ -362,6 +362,42 @@ describe('studio in Chromium', () => {
     await ui.page.click('[data-testid="explain-where"] button:has-text("server")');
   });
 
+  it('explains the cat photo with a CAM layer and a target picked by typing; methods are enabled as /api/models says', async () => {
+    await pickImage('photos/chelsea.png');
+    await openTab('explain');
+    const models = await api<{ models: { id: string; unavailableMethods?: Record<string, { reason: string }> }[] }>('/api/models');
+    const ruledOut = models.models.find((m) => m.id === 'builtin')!.unavailableMethods ?? {};
+    for (const m of ['gradient', 'saliency', 'integrated-gradients', 'cam', 'gradcam', 'scorecam', 'occlusion']) {
+      expect(await ui.page.locator(`[data-testid="method-${m}"]`).isDisabled(), m).toBe(m in ruledOut);
+      await ui.page.setChecked(`[data-testid="method-${m}"]`, m === 'gradcam' || m === 'saliency');
+    }
+    for (const m of ['smoothgrad', 'smoothgrad-sq', 'vargrad', 'input-x-gradient', 'guided-backprop', 'deconvnet', 'gradcam++', 'layercam', 'guided-gradcam']) await ui.page.setChecked(`[data-testid="method-${m}"]`, false);
+    // the CAM layer: typed, the list narrows to it, Enter picks it
+    await ui.page.click('[data-testid="explain-layer"]');
+    await ui.page.keyboard.press('Control+A');
+    await ui.page.keyboard.type('relu2');
+    await ui.page.waitForSelector('[data-testid="explain-layer-list"] li[data-value="relu2"]');
+    expect(await ui.page.getAttribute('[data-testid="explain-layer-list"] li[role="option"] >> nth=0', 'data-value')).toBe('relu2');
+    await ui.page.keyboard.press('Enter');
+    expect(await ui.page.inputValue('[data-testid="explain-layer"]')).toBe('relu2');
+    // the target: typed by name
+    await ui.page.click('[data-testid="explain-target"]');
+    await ui.page.keyboard.type('boot');
+    expect(await ui.page.locator('[data-testid="explain-target-list"] li[role="option"]').allTextContents()).toEqual(['9 · Ankle boot']);
+    await ui.page.keyboard.press('Enter');
+    expect(await ui.page.inputValue('[data-testid="explain-target"]')).toBe('9 · Ankle boot');
+    await ui.page.click('[data-testid="explain-run"]');
+    await ui.page.waitForSelector('[data-testid="explain-made"]:has-text("image chelsea")', { timeout: 60_000 });
+    const made = await ui.page.textContent('[data-testid="explain-made"]');
+    expect(made).toContain('class 9 (Ankle boot)');
+    expect(made).toMatch(/Fashion-MNIST/);
+    // Grad-CAM ran at the picked layer: its raw map has relu2's 14x14 grid (relu4's is 3x3)
+    expect(await ui.page.textContent('[data-testid="npy-gradcam"]')).toContain('[1×1×14×14]');
+    await expectNonBlank('[data-testid="overlay-gradcam"]');
+    await expectNonBlank('[data-testid="overlay-saliency"]');
+    await pickImage(SAMPLE);
+  });
+
   it('uploads: a dropped image joins the gallery; bad files show the server error and the page keeps working', async () => {
     // drag and drop a PNG onto the page
     await ui.page.evaluate(async (url) => {

@@ -112,6 +112,9 @@ describe('the studio on SqueezeNet (Chromium)', () => {
     const cam = ui.page.locator('[data-testid="method-cam"]');
     expect(await cam.isDisabled()).toBe(true);
     expect(await ui.page.getAttribute('label:has([data-testid="method-cam"])', 'title')).toMatch(/global average pooling followed by one dense layer/);
+    // ... and the reason is also written under the methods, with the way out
+    expect(await ui.page.textContent('[data-testid="unavailable-cam"]')).toMatch(/^CAM does not apply to SqueezeNet.*global average pooling followed by one dense layer.*Use gradcam instead/);
+    expect(await ui.page.locator('[data-testid="unavailable-methods"] li').count()).toBe(1);
     const chosen = ['saliency', 'integrated-gradients', 'gradcam', 'occlusion'];
     for (const m of ['gradient', 'saliency', 'input-x-gradient', 'smoothgrad', 'smoothgrad-sq', 'vargrad', 'integrated-gradients', 'guided-backprop', 'deconvnet', 'gradcam', 'gradcam++', 'scorecam', 'layercam', 'guided-gradcam', 'occlusion']) {
       await ui.page.setChecked(`[data-testid="method-${m}"]`, chosen.includes(m));
@@ -124,6 +127,13 @@ describe('the studio on SqueezeNet (Chromium)', () => {
     expect(await ui.page.locator('[data-testid="explain-target-list"] li[role="option"]').count()).toBe(1);
     await ui.page.keyboard.press('Enter');
     expect(await ui.page.inputValue('[data-testid="explain-target"]')).toBe('282 · tiger cat');
+    // the CAM layer: the profile's (relu25, badged) until another is picked by name, op or shape
+    expect(await ui.page.inputValue('[data-testid="explain-layer"]')).toBe('relu25');
+    await ui.page.click('[data-testid="explain-layer"]');
+    await ui.page.keyboard.press('Control+A');
+    await ui.page.keyboard.type('concat 27');
+    await ui.page.click('[data-testid="explain-layer-list"] li[data-value="fires.3"]');
+    expect(await ui.page.inputValue('[data-testid="explain-layer"]')).toBe('fires.3');
     await ui.page.click('[data-testid="explain-run"]');
     await ui.page.waitForSelector('[data-testid="map-occlusion"]', { timeout: 180_000 });
     const made = await ui.page.textContent('[data-testid="explain-made"]');
@@ -135,6 +145,8 @@ describe('the studio on SqueezeNet (Chromium)', () => {
     expect(await ui.page.textContent('[data-testid="range-saliency"]')).toContain('percentiles 0-98');
     expect(await ui.page.textContent('[data-testid="range-gradcam"]')).toContain('min-max');
     expect(await ui.page.textContent('[data-testid="range-integrated-gradients"]')).toContain('symmetric, 98th pct of |value|');
+    // Grad-CAM ran at the picked layer: its raw map has fires.3's 27x27 grid (relu25's is 13x13)
+    expect(await ui.page.textContent('[data-testid="npy-gradcam"]')).toContain('[1×1×27×27]');
     for (const m of chosen) {
       await expectPicture(`[data-testid="overlay-${m}"]`);
       expect(await ui.page.textContent(`[data-testid="map-${m}"] .colorbar`)).toMatch(/\d/);

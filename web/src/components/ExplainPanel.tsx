@@ -8,7 +8,7 @@ import { decodeTensor, fmt, maxAbs, minMax, quantile, type Tensor } from '../ten
 import { displayStyle } from '../../../src/render/attribution.js';
 import { describeRange, rangeOf } from '../../../src/render/range.js';
 import type { MethodName } from '../../../src/methods/explain/types.js';
-import { ClassPicker } from './Pickers';
+import { ClassPicker, LayerPicker, layerLabelOf } from './Pickers';
 import { Cancelled, explainInBrowser } from '../compute';
 import { CurveChart, type CurveSeries } from './Curves';
 import { drawInput, fitSize } from './PredictionPanel';
@@ -133,7 +133,6 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   const [where, setWhere] = useState<Where>('server');
   const browserRun = useRef<AbortController | null>(null);
 
-  const layers = useMemo(() => (summary?.pickable ?? []).filter((p) => p.shape.length === 4 && !['GlobalAveragePool', 'GlobalMaxPool'].includes(p.op)), [summary]);
   const unavailable = model?.unavailableMethods ?? {};
   useEffect(() => {
     setLayer(model?.defaultLayer ?? '');
@@ -292,21 +291,18 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
               </div>
             ))}
           </fieldset>
+          {Object.keys(unavailable).length > 0 && (
+            <ul className="unavailable-methods muted small" data-testid="unavailable-methods">
+              {Object.entries(unavailable).map(([id, why]) => (
+                <li key={id} data-testid={`unavailable-${id}`}>
+                  <b>{METHOD_LABEL[id] ?? id}</b> does not apply to {model.name}: {why.reason} {why.hint ?? ''}
+                </li>
+              ))}
+            </ul>
+          )}
           <div className="explain-options">
             <ClassPicker label="Target class" labels={model.labels} value={target} onChange={setTarget} emptyLabel={`predicted${predicted ? ` (${predicted.label})` : ''}`} testId="explain-target" width={220} />
-            <label className="field">
-              <span>
-                Layer <span className="muted">(CAM methods)</span>
-              </span>
-              <select value={layer} onChange={(e) => setLayer(e.target.value)} disabled={![...methods].some((m) => CAM_METHODS.has(m))} data-testid="explain-layer">
-                {layers.map((p) => (
-                  <option key={p.name} value={p.name}>
-                    {p.label ?? p.name} · {p.op} {p.shape.slice(1).join('×')}
-                    {p.name === model.defaultLayer ? ' (default)' : ''}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <LayerPicker label="Layer (CAM methods)" stacked model={model} summary={summary} value={layerLabelOf(summary, layer)} onChange={setLayer} disabled={![...methods].some((m) => CAM_METHODS.has(m))} testId="explain-layer" width={240} />
             <Segmented
               label="Score"
               value={score}
