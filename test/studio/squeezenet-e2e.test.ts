@@ -127,13 +127,8 @@ describe('the studio on SqueezeNet (Chromium)', () => {
     expect(await ui.page.locator('[data-testid="explain-target-list"] li[role="option"]').count()).toBe(1);
     await ui.page.keyboard.press('Enter');
     expect(await ui.page.inputValue('[data-testid="explain-target"]')).toBe('282 · tiger cat');
-    // the CAM layer: the profile's (relu25, badged) until another is picked by name, op or shape
+    // the CAM layer: the profile's (relu25) until another is picked
     expect(await ui.page.inputValue('[data-testid="explain-layer"]')).toBe('relu25');
-    await ui.page.click('[data-testid="explain-layer"]');
-    await ui.page.keyboard.press('Control+A');
-    await ui.page.keyboard.type('concat 27');
-    await ui.page.click('[data-testid="explain-layer-list"] li[data-value="fires.3"]');
-    expect(await ui.page.inputValue('[data-testid="explain-layer"]')).toBe('fires.3');
     await ui.page.click('[data-testid="explain-run"]');
     await ui.page.waitForSelector('[data-testid="map-occlusion"]', { timeout: 180_000 });
     const made = await ui.page.textContent('[data-testid="explain-made"]');
@@ -145,8 +140,7 @@ describe('the studio on SqueezeNet (Chromium)', () => {
     expect(await ui.page.textContent('[data-testid="range-saliency"]')).toContain('percentiles 0-98');
     expect(await ui.page.textContent('[data-testid="range-gradcam"]')).toContain('min-max');
     expect(await ui.page.textContent('[data-testid="range-integrated-gradients"]')).toContain('symmetric, 98th pct of |value|');
-    // Grad-CAM ran at the picked layer: its raw map has fires.3's 27x27 grid (relu25's is 13x13)
-    expect(await ui.page.textContent('[data-testid="npy-gradcam"]')).toContain('[1×1×27×27]');
+    expect(await ui.page.textContent('[data-testid="npy-gradcam"]')).toContain('[1×1×13×13]');
     for (const m of chosen) {
       await expectPicture(`[data-testid="overlay-${m}"]`);
       expect(await ui.page.textContent(`[data-testid="map-${m}"] .colorbar`)).toMatch(/\d/);
@@ -170,8 +164,14 @@ describe('the studio on SqueezeNet (Chromium)', () => {
     await ui.shot('squeezenet-explanations');
   });
 
-  it('a model change while a job runs never relabels its results', async () => {
+  it('a model change while a job runs never relabels its results; the CAM layer picked by searching its op and shape', async () => {
     await ui.page.setChecked('[data-testid="method-occlusion"]', true);
+    for (const m of ['saliency', 'integrated-gradients']) await ui.page.setChecked(`[data-testid="method-${m}"]`, false);
+    await ui.page.click('[data-testid="explain-layer"]');
+    await ui.page.keyboard.press('Control+A');
+    await ui.page.keyboard.type('concat 27');
+    await ui.page.click('[data-testid="explain-layer-list"] li[data-value="fires.3"]');
+    expect(await ui.page.inputValue('[data-testid="explain-layer"]')).toBe('fires.3');
     await ui.page.click('[data-testid="explain-target"]');
     await ui.page.keyboard.press('Control+A');
     await ui.page.keyboard.type('tabby');
@@ -183,6 +183,8 @@ describe('the studio on SqueezeNet (Chromium)', () => {
     const made = await ui.page.textContent('[data-testid="explain-made"]');
     expect(made).toContain('SqueezeNet');
     expect(made).toContain('class 281 (tabby)');
+    // Grad-CAM ran at the picked layer: its raw map has fires.3's 27x27 grid (relu25's is 13x13)
+    expect(await ui.page.textContent('[data-testid="npy-gradcam"]')).toContain('[1×1×27×27]');
     expect(await ui.page.isVisible('[data-testid="explain-error"]')).toBe(false);
     // the form is the new model's (its ten classes), the results stay the old job's
     expect(await ui.page.inputValue('[data-testid="explain-target"]')).toBe('');

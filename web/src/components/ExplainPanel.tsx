@@ -302,7 +302,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
           )}
           <div className="explain-options">
             <ClassPicker label="Target class" labels={model.labels} value={target} onChange={setTarget} emptyLabel={`predicted${predicted ? ` (${predicted.label})` : ''}`} testId="explain-target" width={220} />
-            <LayerPicker label="Layer (CAM methods)" stacked model={model} summary={summary} value={layerLabelOf(summary, layer)} onChange={setLayer} disabled={![...methods].some((m) => CAM_METHODS.has(m))} testId="explain-layer" width={240} />
+            <LayerPicker label="Layer (CAM methods)" stacked model={model} summary={summary} value={layerLabelOf(summary, layer)} onChange={setLayer} disabled={![...methods].some((m) => CAM_METHODS.has(m))} testId="explain-layer" width={220} />
             <Segmented
               label="Score"
               value={score}
