@@ -9,8 +9,10 @@ const root = join(import.meta.dirname, '..');
 const from = join(root, 'test-artifacts', 'studio');
 const to = join(root, 'docs', 'figures', 'studio');
 const SHOTS: Record<string, string> = {
-  '03-feature-maps.png': 'inside-the-network.png',
+  'squeezenet-inside-the-network.png': 'inside-the-network.png',
   '06b-explained-in-browser.png': 'explanations.png',
+  'squeezenet-explanations.png': 'squeezenet-explanations.png',
+  'squeezenet-dataset.png': 'squeezenet-dataset.png',
 };
 
 mkdirSync(to, { recursive: true });
