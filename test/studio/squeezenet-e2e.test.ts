@@ -275,14 +275,22 @@ describe('the studio on SqueezeNet (Chromium)', () => {
   });
 
   it('indexes the sample photos and textures, then answers the cat\'s neighbours and a unit\'s top patches', async () => {
-    await openTab('dataset');
-    await ui.page.waitForSelector('[data-testid="dataset-no-index"]');
+    // a unit's top patches asked for before SqueezeNet has an index: the tab offers to make one
+    await openTab('network');
+    await ui.page.click(`[data-testid="layer-${FIRE5}"]`);
+    await ui.page.click('[data-testid="channel-12"]');
+    await ui.page.click('[data-testid="unit-patches"]');
+    await ui.page.waitForSelector('[data-testid="panel-dataset"]', { state: 'visible' });
+    expect(await ui.page.textContent('[data-testid="dataset-no-index"]')).toMatch(/^squeezenet has no index yet: index images to see the ones channel 12 of fires\.5 responds to most/);
+    expect(await ui.page.isVisible('[data-testid="index-run"]')).toBe(true);
     // the photos and the textures are chosen already; IDX folders do not fit SqueezeNet
     await ui.page.waitForSelector('[data-testid="folder-samples/photos"]:checked');
     expect(await ui.page.isChecked('[data-testid="folder-samples/textures"]')).toBe(true);
     expect(await ui.page.isDisabled('[data-testid="folder-data/fashion-mnist-subset"]')).toBe(true);
     await ui.page.click('[data-testid="index-run"]');
     await ui.page.waitForSelector('[data-testid="store-info"]', { timeout: 180_000 });
+    // the new index opens at the unit that asked for it
+    await ui.page.waitForFunction(() => document.querySelector('[data-testid="dataset-patches"] h2')?.textContent?.includes('fires.5 channel 12'));
     expect(await ui.page.textContent('[data-testid="store-info"]')).toMatch(/^7 images · layers fires\.5 \(384@13×13\), relu25 \(1000@13×13\)/);
     await ui.page.click('[data-testid="nn-source"] button:has-text("the chosen image")');
     await ui.page.click('[data-testid="nn-run"]');

@@ -24,14 +24,8 @@ export interface StoreInfo {
 }
 
 /** A folder under the studio's data folders that can be indexed (GET /api/dataset/folders). */
-export interface IndexableFolder {
-  path: string;
-  root: string;
-  relative: string;
-  kind: 'images' | 'idx';
-  images: number;
-  classes: string[];
-}
+export type { IndexableFolder } from '../../../src/interfaces/server/routes/dataset-sources.js';
+import type { IndexableFolder } from '../../../src/interfaces/server/routes/dataset-sources.js';
 
 export interface PatchEntry {
   rank: number;
