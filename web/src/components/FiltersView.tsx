@@ -34,6 +34,11 @@ export function FiltersView(props: { modelId: string; summary: Summary; forLayer
   const [choice, setChoice] = useState<string | undefined>(undefined);
   useEffect(() => setChoice(undefined), [suggested]);
   const layer = choice ?? suggested;
+  // a conv node by the short name of the layer it makes (conv0, fires.3/expand3x3), as the pickers name layers
+  const convName = (node: string): string => {
+    const made = summary.pickable.find((p) => p.node === node);
+    return made?.label && made.label !== made.name ? made.label : node.replace(/^\//, '');
+  };
 
   const [bank, setBank] = useState<Bank | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -74,7 +79,7 @@ export function FiltersView(props: { modelId: string; summary: Summary; forLayer
     <Panel
       title={
         <>
-          Filters {bank && <span className="muted">· {bank.layer}</span>}
+          Filters {bank && <span className="muted">· {convName(bank.layer)}</span>}
         </>
       }
       subtitle={bank ? `${bank.o} filters of ${bank.i}×${bank.kh}×${bank.kw} weights` : undefined}
@@ -100,7 +105,7 @@ export function FiltersView(props: { modelId: string; summary: Summary; forLayer
               <select value={bank.layer} onChange={(e) => setChoice(e.target.value)} data-testid="filter-layer">
                 {bank.layers.map((l) => (
                   <option key={l} value={l}>
-                    {l}
+                    {convName(l)}
                   </option>
                 ))}
               </select>
