@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { loadSharp } from './sharp.js';
 import { ConvLensError } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { Preprocessing } from '../models/metadata.js';
@@ -32,8 +32,74 @@ function decodeFailure(source: string, e: unknown): ConvLensError {
   return new ConvLensError('INPUT_UNREADABLE', `Cannot decode ${source} as an image: ${why}.`, 'Use a PNG, JPEG or WebP file (or a preprocessed .npy tensor).', { cause: e });
 }
 
-/** Decodes image bytes (PNG, JPEG, WebP, ...) with sharp, as RGB or gray. */
+/**
+ * A plain PNG decoded without sharp (fast-png, pure JS), or undefined when sharp must do it.
+ * Loading sharp costs more than the rest of a small `predict`, and most inputs at model size are
+ * plain PNGs. Plain means what both decoders agree on to the bit: 8-bit gray or RGB (with or
+ * without alpha, which is dropped as sharp's removeAlpha drops it), not interlaced, and nothing
+ * that asks for colour management or reorientation (iCCP, eXIf, tRNS). Gray is widened to RGB
+ * by copying, as sharp does; colour to gray is left to sharp's own formula unless the colour
+ * image is gray already.
+ */
+async function decodePlainPng(bytes: Uint8Array, channels: 1 | 3): Promise<RawImage | undefined> {
+  const info = plainPngHeader(bytes);
+  if (!info) return undefined;
+  const { decode } = await import('fast-png');
+  let png: ReturnType<typeof decode>;
+  try {
+    png = decode(bytes);
+  } catch {
+    return undefined; // sharp decodes it again and words the failure
+  }
+  const { width, height } = png;
+  const src = png.data;
+  const inChannels = png.channels;
+  if (png.depth !== 8 || inChannels !== (info.colour ? 3 : 1) + (info.alpha ? 1 : 0) || src.length !== width * height * inChannels) return undefined;
+  const colourChannels = info.colour ? 3 : 1;
+  if (channels === 1 && colourChannels === 3) {
+    // Gray content saved as RGB (R = G = B everywhere, as the Fashion-MNIST samples are) is its
+    // own luma; real colour goes to sharp's conversion.
+    for (let i = 0; i < width * height; i++) {
+      const at = i * inChannels;
+      if (src[at] !== src[at + 1] || src[at] !== src[at + 2]) return undefined;
+    }
+  }
+  const out = new Uint8Array(width * height * channels);
+  for (let i = 0; i < width * height; i++)
+    for (let c = 0; c < channels; c++) out[i * channels + c] = src[i * inChannels + (colourChannels === 1 ? 0 : c)]!;
+  return { width, height, channels, data: out };
+}
+
+const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
+const FAST_PNG_MAX_PIXELS = 1024 * 1024;
+
+/** Colour type facts of a PNG the fast path may decode (see decodePlainPng), read from its chunks. */
+export function plainPngHeader(bytes: Uint8Array): { colour: boolean; alpha: boolean } | undefined {
+  if (bytes.length < 33 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let header: { colour: boolean; alpha: boolean } | undefined;
+  for (let at = 8; at + 8 <= bytes.length; ) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!, bytes[at + 6]!, bytes[at + 7]!);
+    if (type === 'IHDR') {
+      if (length < 13 || at + 21 > bytes.length) return undefined;
+      const [width, height] = [view.getUint32(at + 8), view.getUint32(at + 12)];
+      const [depth, colourType, , , interlace] = [bytes[at + 16]!, bytes[at + 17]!, bytes[at + 18], bytes[at + 19], bytes[at + 20]!];
+      // Big images go to sharp, whose pixel limit stops decompression bombs before decoding.
+      if (width * height > FAST_PNG_MAX_PIXELS || depth !== 8 || interlace !== 0 || ![0, 2, 4, 6].includes(colourType)) return undefined;
+      header = { colour: colourType === 2 || colourType === 6, alpha: colourType === 4 || colourType === 6 };
+    } else if (type === 'iCCP' || type === 'eXIf' || type === 'tRNS') return undefined;
+    else if (type === 'IDAT' || type === 'IEND') return header;
+    at += 12 + length;
+  }
+  return undefined;
+}
+
+/** Decodes image bytes (PNG, JPEG, WebP, ...), as RGB or gray: plain PNGs in JS, the rest with sharp. */
 export async function decodeImage(bytes: Uint8Array, source: string, channels: 1 | 3 = 3): Promise<RawImage> {
+  const plain = await decodePlainPng(bytes, channels);
+  if (plain) return plain;
+  const sharp = await loadSharp();
   try {
     let img = sharp(bytes, { failOn: 'error' }).rotate();
     img = channels === 1 ? img.grayscale() : img.removeAlpha().toColourspace('srgb');
@@ -66,6 +132,13 @@ export async function preprocessImage(bytes: Uint8Array, prep: Preprocessing, so
 export async function resizeForModel(bytes: Uint8Array, prep: Preprocessing, source: string): Promise<RawImage> {
   const channels = prep.channels === 'gray' ? 1 : 3;
   const [h, w] = prep.size;
+  if (prep.resize !== 'crop') {
+    // An image already at the model's size needs no resampling (sharp's resize to the same size
+    // returns the same pixels), so a plain PNG never loads sharp.
+    const plain = await decodePlainPng(bytes, channels);
+    if (plain && plain.width === w && plain.height === h) return plain;
+  }
+  const sharp = await loadSharp();
   try {
     let img = sharp(bytes, { failOn: 'error' }).rotate();
     img = channels === 1 ? img.grayscale() : img.removeAlpha().toColourspace('srgb');
@@ -135,8 +208,16 @@ export function tensorToRaw(t: Tensor, prep: Preprocessing, index = 0): RawImage
   return { width: w, height: h, channels, data: out };
 }
 
-/** Encodes pixels as PNG bytes. */
+/**
+ * Encodes pixels as PNG bytes: images up to a megapixel in JS (fast-png), so that writing a map
+ * does not load sharp; bigger ones with sharp, whose compressor is faster.
+ */
 export async function encodePng(img: RawImage): Promise<Uint8Array> {
+  if (img.width * img.height <= FAST_PNG_MAX_PIXELS) {
+    const { encode } = await import('fast-png');
+    return encode({ width: img.width, height: img.height, data: img.data, channels: img.channels, depth: 8 });
+  }
+  const sharp = await loadSharp();
   const buf = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels } }).png().toBuffer();
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }

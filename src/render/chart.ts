@@ -1,6 +1,6 @@
 // Line charts (deletion/insertion curves, sanity-check similarity) with Vega-Lite: the spec is
 // compiled to Vega, rendered headless to SVG, and rasterized to PNG by sharp.
-import sharp from 'sharp';
+import { loadSharp } from '../io/sharp.js';
 import type { TopLevelSpec } from 'vega-lite';
 
 export interface Series {
@@ -70,6 +70,7 @@ export async function renderChart(spec: TopLevelSpec, scale = 2): Promise<{ svg:
   const svg = await view.toSVG();
   const scaled = await view.toSVG(scale);
   view.finalize();
+  const sharp = await loadSharp();
   const png = await sharp(Buffer.from(scaled)).png().toBuffer();
   return { svg, png: new Uint8Array(png.buffer, png.byteOffset, png.byteLength) };
 }

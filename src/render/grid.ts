@@ -1,7 +1,7 @@
 // Labelled figures: a grid of equally sized tiles (rows = images, columns = methods, as in the
 // papers' figures) with column headers, row labels and colorbar legends, composed with sharp;
 // text is SVG rendered by librsvg.
-import sharp from 'sharp';
+import { loadSharp } from '../io/sharp.js';
 import type { RawImage } from '../io/image.js';
 import { colorbar, toRgb } from './heatmap.js';
 
@@ -152,6 +152,7 @@ export async function gridFigure(spec: GridSpec): Promise<Uint8Array> {
 
   const overlaySvg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${svg.join('')}</svg>`;
   const bg = spec.background ?? [255, 255, 255];
+  const sharp = await loadSharp();
   const out = await sharp({ create: { width, height, channels: 3, background: { r: bg[0], g: bg[1], b: bg[2] } } })
     .composite([...placed.map((p) => ({ input: p.input, ...(p.raw ? { raw: p.raw } : {}), left: Math.round(p.left), top: Math.round(p.top) })), { input: Buffer.from(overlaySvg), left: 0, top: 0 }])
     .png()

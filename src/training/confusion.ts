@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { loadSharp } from '../io/sharp.js';
 
 /**
  * A confusion-matrix image: rows are true classes, columns predicted classes, each cell shows its
@@ -75,6 +75,7 @@ export function confusionMatrixSvg(confusion: Int32Array, labels: readonly strin
 /** Renders the confusion matrix as PNG bytes. */
 export async function confusionMatrixPng(confusion: Int32Array, labels: readonly string[], title: string): Promise<Uint8Array> {
   const svg = confusionMatrixSvg(confusion, labels, title);
+  const sharp = await loadSharp();
   const buf = await sharp(Buffer.from(svg), { density: 144 }).png().toBuffer();
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }

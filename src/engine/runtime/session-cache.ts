@@ -6,16 +6,17 @@
 // same session in a fraction of the time (ResNet-18's gradient graph: ~15-45 ms against
 // ~130-1000 ms from the optimized .onnx and ~900 ms from scratch). Files are keyed by a hash of the model and
 // of everything else that shapes the result (ORT version, machine, session options), written
-// under a temporary name and renamed into place, and carry a footer (length, CRC-32) so that a
-// truncated or damaged file is noticed, deleted and rebuilt instead of being run.
+// under a temporary name and renamed into place, and carry a footer (length, checksum) so that a
+// truncated or damaged file is noticed, deleted and rebuilt instead of being run. The checksum is
+// the first 8 bytes of the payload's SHA-256: OpenSSL hashes ~1.8 GB/s here where zlib's CRC-32
+// managed ~0.5, and on a 90 MB gradient graph that difference was most of a warm load.
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { cpus, homedir } from 'node:os';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 
 const SUFFIX = '.ortmodel';
-const MAGIC = 'CLSESS01';
+const MAGIC = 'CLSESS02';
 const FOOTER_BYTES = 24;
 const MiB = 1024 * 1024;
 
@@ -172,14 +173,17 @@ export class SessionCache {
   }
 }
 
-/** Appends the footer: magic, payload length (two uint32 LE), CRC-32 of the payload, 4 zero bytes. */
+/** The footer's checksum of a payload: the first 8 bytes of its SHA-256. */
+const checksum = (payload: Uint8Array): Buffer => createHash('sha256').update(payload).digest().subarray(0, 8);
+
+/** Appends the footer: magic, payload length (two uint32 LE), checksum of the payload (8 bytes). */
 function seal(path: string): void {
   const payload = readFileSync(path);
   const footer = Buffer.alloc(FOOTER_BYTES);
   footer.write(MAGIC, 0, 'latin1');
   footer.writeUInt32LE(payload.length % 2 ** 32, 8);
   footer.writeUInt32LE(Math.floor(payload.length / 2 ** 32), 12);
-  footer.writeUInt32LE(crc32(payload), 16);
+  checksum(payload).copy(footer, 16);
   const fd = openSync(path, 'a');
   try {
     writeSync(fd, footer);
@@ -196,7 +200,7 @@ function verify(bytes: Buffer): Uint8Array | undefined {
   const length = footer.readUInt32LE(8) + footer.readUInt32LE(12) * 2 ** 32;
   if (length !== bytes.length - FOOTER_BYTES) return undefined;
   const payload = bytes.subarray(0, length);
-  if (crc32(payload) !== footer.readUInt32LE(16)) return undefined;
+  if (!checksum(payload).equals(footer.subarray(16, 24))) return undefined;
   return new Uint8Array(payload.buffer, payload.byteOffset, payload.length);
 }
 

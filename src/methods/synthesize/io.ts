@@ -1,6 +1,6 @@
 // Reading and writing images in image space ([1, C, H, W] floats in [0, 1]) for the synthesis
 // commands and the studio.
-import sharp from 'sharp';
+import { loadSharp } from '../../io/sharp.js';
 import { ConvLensError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { readFileOrExplain, writeFileAtomic } from '../../io/files.js';
@@ -15,6 +15,7 @@ import { fromRaw, tensorImage } from './render.js';
  */
 export async function decodeImageTensor(bytes: Uint8Array, source: string, channels: 1 | 3, o: { maxSide?: number; size?: [number, number] } = {}): Promise<Tensor> {
   try {
+    const sharp = await loadSharp();
     let img = sharp(bytes, { failOn: 'error' }).rotate();
     img = channels === 1 ? img.grayscale() : img.removeAlpha().toColourspace('srgb');
     if (o.size) img = img.resize(o.size[1], o.size[0], { fit: 'fill', kernel: 'lanczos3' });

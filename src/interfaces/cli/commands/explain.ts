@@ -187,7 +187,8 @@ export function define(command: Command): void {
         const display: DisplayOptions = { view, ...(opts.opacity !== undefined ? { opacity: opts.opacity } : {}), ...(opts.colormap ? { colormap: opts.colormap } : {}), ...(opts.diverging ? { diverging: opts.diverging } : {}), ...(range ? { range } : {}), ...(opts.size ? { size: opts.size } : {}) };
         const tileSize = opts.size ?? defaultTileSize(items[0]!.display);
         const figureItems = items.map((it, i) => ({ name: basename(it.source), display: items[i]!.display }));
-        out.write('grid.png', await explanationGrid(e, figureItems, { ...display, size: tileSize }));
+        // The maps first: they need no text, so the first one lands before the grid's labels load
+        // the image library.
         const files: Record<string, string[]> = {};
         for (const a of e.attributions) {
           files[a.method] = [];
@@ -198,6 +199,7 @@ export function define(command: Command): void {
             files[a.method]!.push(file);
           }
         }
+        out.write('grid.png', await explanationGrid(e, figureItems, { ...display, size: tileSize }));
         if (opts.npy) for (const a of e.attributions) out.write(`${a.method.replace(/\+/g, 'p')}.npy`, encodeNpy(a.raw));
         const tRendered = performance.now();
 

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { loadSharp } from '../../../io/sharp.js';
 import type { Studio } from '../app.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import { imageIdSchema } from '../ids.js';
@@ -17,6 +17,7 @@ export function sniffImage(bytes: Uint8Array): string | undefined {
 /** Width and height from the image header (nothing decoded), or undefined when the header is unreadable. */
 async function imageSize(bytes: Uint8Array): Promise<{ width: number; height: number } | undefined> {
   try {
+    const sharp = await loadSharp();
     const m = await sharp(bytes).metadata();
     return m.width && m.height ? { width: m.width, height: m.height } : undefined;
   } catch {
