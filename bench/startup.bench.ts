@@ -4,8 +4,8 @@
 // its first map file appears), the
 // compiled CLI in dist/ as `npx convlens` runs it, against a bare `node -e ""` measured in the
 // same run, interleaved so that machine load affects every row alike. "Own" time = the command's
-// median minus bare Node's. The first round is not counted: it warms the file cache and the
-// compiled-session cache, as a user's second run finds them.
+// median minus bare Node's. The first round is not counted: it warms the file cache, as a
+// user's second run finds it.
 import { spawn } from 'node:child_process';
 import { existsSync, type FSWatcher, mkdirSync, mkdtempSync, rmSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -77,7 +77,7 @@ const firsts = rows.map(() => [] as number[]);
 for (let r = -1; r < reps; r++) {
   for (const [i, row] of rows.entries()) {
     const { ms, firstMs } = await timeRun(row);
-    if (r < 0) continue; // the first round warms the file cache and the compiled-session cache
+    if (r < 0) continue; // the first round warms the file cache
     times[i]!.push(ms);
     if (firstMs !== undefined) firsts[i]!.push(firstMs);
   }

@@ -200,12 +200,14 @@ describe('compiled sessions on disk', () => {
 });
 
 describe('where the cache lives', () => {
-  it('CONVLENS_CACHE_DIR wins; off / 0 / empty disable it; else XDG_CACHE_HOME or ~/.cache, + convlens', () => {
+  it('off unless CONVLENS_CACHE_DIR names a folder, or `on` for XDG_CACHE_HOME or ~/.cache, + convlens', () => {
+    expect(defaultCacheDir({})).toBeUndefined();
+    expect(defaultCacheDir({ XDG_CACHE_HOME: '/xdg' })).toBeUndefined();
     expect(defaultCacheDir({ CONVLENS_CACHE_DIR: '/somewhere' })).toBe('/somewhere');
     for (const off of ['off', '0', '', 'false', 'none']) expect(defaultCacheDir({ CONVLENS_CACHE_DIR: off })).toBeUndefined();
     if (process.platform === 'linux') {
-      expect(defaultCacheDir({ XDG_CACHE_HOME: '/xdg' })).toBe(join('/xdg', 'convlens'));
-      expect(defaultCacheDir({})).toMatch(/\.cache[\\/]convlens$/);
+      expect(defaultCacheDir({ CONVLENS_CACHE_DIR: 'on', XDG_CACHE_HOME: '/xdg' })).toBe(join('/xdg', 'convlens'));
+      expect(defaultCacheDir({ CONVLENS_CACHE_DIR: 'on' })).toMatch(/\.cache[\\/]convlens$/);
     }
   });
 });

@@ -6,8 +6,8 @@ import { defaultCacheDir, SessionCache, type SessionCacheOptions } from './sessi
 export interface NodeBackendOptions {
   /**
    * Keep compiled sessions on disk so a model's next process skips ONNX Runtime's graph
-   * optimizations: a folder, or false for none. Default: $CONVLENS_CACHE_DIR (off, 0 or empty
-   * disable it), else the OS cache folder ($XDG_CACHE_HOME/convlens or ~/.cache/convlens).
+   * optimizations: a folder, or false for none. Default: $CONVLENS_CACHE_DIR (a folder, or `on`
+   * for the OS cache folder, $XDG_CACHE_HOME/convlens or ~/.cache/convlens); unset, no cache.
    */
   cacheDir?: string | false;
   /** size limits of the cache (see SessionCacheOptions) */

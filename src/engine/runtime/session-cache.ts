@@ -29,10 +29,21 @@ export interface SessionCacheOptions {
   minModelBytes?: number;
 }
 
-/** Where the cache lives unless told otherwise: $CONVLENS_CACHE_DIR, else the OS cache folder + convlens. */
+/**
+ * Where the cache lives, if anywhere: $CONVLENS_CACHE_DIR names a folder, or `on` for the OS
+ * cache folder + convlens; unset (or off, 0, empty) means no cache. Off by default because on the
+ * machine it was measured on, reading a big cached model into fresh memory cost as much as ORT's
+ * optimizations it saved (docs/speed.md, "What the cache saves here").
+ */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const explicit = env['CONVLENS_CACHE_DIR'];
-  if (explicit !== undefined) return /^(|0|off|false|none|no)$/i.test(explicit.trim()) ? undefined : explicit;
+  const explicit = env['CONVLENS_CACHE_DIR']?.trim();
+  if (explicit === undefined || /^(|0|off|false|none|no)$/i.test(explicit)) return undefined;
+  if (!/^(on|1|true|yes|default)$/i.test(explicit)) return explicit;
+  return osCacheDir(env);
+}
+
+/** The OS's per-user cache folder + convlens. */
+export function osCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (process.platform === 'win32' && env['LOCALAPPDATA']) return join(env['LOCALAPPDATA'], 'convlens', 'cache');
   if (process.platform === 'darwin') return join(homedir(), 'Library', 'Caches', 'convlens');
   return join(env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'convlens');
