@@ -8,6 +8,7 @@
 //
 //   npm run build && npm run bench -- peers            # needs python3-torch and python3-torchvision
 //   npm run bench -- peers --quick                     # fewer images, one timed round
+//   npm run bench -- peers --only=saliency,gradcam     # some methods only
 //
 // Needs Debian's python3-torch and python3-torchvision (apt-get install python3-torch
 // python3-torchvision); CONVLENS_PYTHON picks the interpreter. Without them it says so and exits.
@@ -153,7 +154,8 @@ async function main(): Promise<void> {
   console.log(`ConvLens vs PyTorch peers (Captum / pytorch-grad-cam transcribed): torchvision ResNet-18, 3x224x224, random weights, target class ${TARGET}; ${THREADS} threads each, batch ${BATCH}; whole processes, median of ${rounds} timed round(s); PyTorch ${versions[0]}, torchvision ${versions[1]}`);
 
   const rows: string[][] = [];
-  for (const c of CASES) {
+  const only = [...args].find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+  for (const c of CASES.filter((k) => !only || only.includes(k.method))) {
     const inputs = join(dir, `x-${c.images}.npy`);
     if (!existsSync(inputs)) writeFileAtomic(inputs, encodeNpy({ dtype: 'float32', dims: [c.images, ...all.dims.slice(1)], data: all.data.slice(0, c.images * per) }));
     const cache = mkdtempSync(join(tmpdir(), 'convlens-peers-cache-'));

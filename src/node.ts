@@ -12,4 +12,3 @@ export { trainClassifier, evaluateClassifier, exportTrained, type ClassifierConf
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './training/checkpoint.js';
 export { loadFashionMnist, locateFashionMnist, hasFashionMnist, FASHION_MNIST_PREPROCESSING, DEBIAN_FASHION_MNIST_DIR } from './data/fashion-mnist.js';
 export { fillBatch, stratifiedSplit, stratifiedSubset, type ImageDataset } from './data/dataset.js';
-export { createStudio, type Studio, type StudioOptions } from './interfaces/server/app.js';
