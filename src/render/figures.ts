@@ -54,10 +54,17 @@ function legendsFor(styles: DisplayStyle[]): Legend[] {
 }
 
 /** Rows = images, columns = input + one per method; every tile captioned with its drawn range. */
-export async function explanationGrid(e: Explanation, items: readonly FigureItem[], o: DisplayOptions & { title?: string } = {}): Promise<Uint8Array> {
+/** Rows an explanation grid shows at most by default. */
+export const GRID_MAX_ROWS = 16;
+
+export async function explanationGrid(e: Explanation, items: readonly FigureItem[], o: DisplayOptions & { title?: string; maxRows?: number } = {}): Promise<Uint8Array> {
   const size = o.size ?? defaultTileSize(items[0]!.display);
   const styles = new Map<Attribution, DisplayStyle>();
-  const rows: GridRow[] = items.map((item, i) => {
+  // A figure of hundreds of rows is neither readable nor cheap (drawing 64 rows took longer than
+  // explaining them with Grad-CAM); the maps of every image are in their own files.
+  const maxRows = o.maxRows ?? GRID_MAX_ROWS;
+  const shown = items.slice(0, maxRows);
+  const rows: GridRow[] = shown.map((item, i) => {
     const cells: RawImage[] = [resizeImage(item.display, size, size, 'nearest')];
     const captions: (string | undefined)[] = [undefined];
     for (const a of e.attributions) {
@@ -79,7 +86,10 @@ export async function explanationGrid(e: Explanation, items: readonly FigureItem
     columns: ['Input', ...e.attributions.map((a) => (a.layer ? `${methodTitle(a.method)}\n@${shortLayerName(a.layer.name)}` : methodTitle(a.method)))],
     rows,
     legends: legendsFor(used),
-    notes: [`Each tile uses its own range (caption): ${ranges.join('; ')}.`],
+    notes: [
+      `Each tile uses its own range (caption): ${ranges.join('; ')}.`,
+      ...(items.length > shown.length ? [`The first ${shown.length} of ${items.length} images.`] : []),
+    ],
   });
 }
 

@@ -1,0 +1,35 @@
+// The explanation grid draws at most GRID_MAX_ROWS images (a 64-row figure took longer to draw
+// than Grad-CAM took to explain them) and says how many it left out.
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import { tensorToRaw } from '../../src/io/image.js';
+import { explain } from '../../src/methods/explain/index.js';
+import { explanationGrid, GRID_MAX_ROWS } from '../../src/render/figures.js';
+import { rng } from '../support/rng.js';
+import { courseModel } from '../explain/models.js';
+
+const engine = new Engine(nodeBackend());
+afterAll(() => engine.dispose());
+
+describe('explanation grid', () => {
+  it(`shows the first ${GRID_MAX_ROWS} images of a bigger batch, and all of them when asked`, async () => {
+    const model = courseModel(engine, 3);
+    const n = GRID_MAX_ROWS + 1;
+    const rand = rng(5);
+    const x = { dtype: 'float32' as const, dims: [n, 1, 28, 28], data: Float32Array.from({ length: n * 784 }, () => rand()) };
+    const e = await explain(model, x, { methods: ['saliency'] });
+    const prep = { size: [28, 28] as [number, number], channels: 'gray' as const, range: [0, 1] as [number, number], mean: [0], std: [1], resize: 'stretch' as const };
+    const items = Array.from({ length: n }, (_, i) => ({ name: `image ${i}`, display: tensorToRaw(x, prep, i) }));
+    const size = 56;
+    const height = async (png: Uint8Array): Promise<number> => (await sharp(png).metadata()).height!;
+    const capped = await height(await explanationGrid(e, items, { size }));
+    const all = await height(await explanationGrid(e, items, { size, maxRows: n }));
+    const first = await height(await explanationGrid({ ...e, images: e.images.slice(0, GRID_MAX_ROWS) }, items.slice(0, GRID_MAX_ROWS), { size }));
+    // one more row is at least a tile taller; the cap adds only its note line
+    expect(all - first).toBeGreaterThanOrEqual(size);
+    expect(capped - first).toBeGreaterThan(0);
+    expect(capped - first).toBeLessThan(size / 2);
+  });
+});
