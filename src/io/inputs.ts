@@ -40,12 +40,15 @@ export async function loadInputs(paths: readonly string[], model: Model): Promis
       }
       const data = t.data as Float32Array;
       let nonFinite = 0;
-      for (const v of data) if (!Number.isFinite(v)) nonFinite++;
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i]!;
+        if (v - v !== 0) nonFinite++; // NaN for NaN and for ±Infinity
+      }
       if (nonFinite) {
         throw new ConvLensError('INPUT_UNREADABLE', `"${path}" holds ${nonFinite} NaN or infinite value${nonFinite > 1 ? 's' : ''} (of ${data.length}).`, 'Check how the array was made; preprocessed inputs must be finite numbers.');
       }
       for (let k = 0; k < dims[0]!; k++) {
-        const one = data.slice(k * per, (k + 1) * per);
+        const one = data.subarray(k * per, (k + 1) * per);
         parts.push(one);
         items.push({ source: dims[0] === 1 ? path : `${path}#${k}`, display: tensorToRaw({ dtype: 'float32', dims: [1, c, h, w], data: one }, prep) });
       }
@@ -55,7 +58,10 @@ export async function loadInputs(paths: readonly string[], model: Model): Promis
       items.push({ source: path, display });
     }
   }
-  const batch = new Float32Array(parts.length * per);
-  parts.forEach((p, i) => batch.set(p, i * per));
+  // One .npy batch is used as it is: copying tens of megabytes into fresh memory is most of the
+  // time an input takes to load.
+  const whole = parts.length > 0 && parts.every((p, i) => p.buffer === parts[0]!.buffer && p.byteOffset === parts[0]!.byteOffset + i * per * 4);
+  const batch = whole ? new Float32Array(parts[0]!.buffer, parts[0]!.byteOffset, parts.length * per) : new Float32Array(parts.length * per);
+  if (!whole) parts.forEach((p, i) => batch.set(p, i * per));
   return { batch: { dtype: 'float32', dims: [parts.length, c, h, w], data: batch }, items };
 }
