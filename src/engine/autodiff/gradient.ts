@@ -4,7 +4,7 @@ import { foldBatchNorms } from '../graph/fold-batchnorm.js';
 import type { Graph, Node } from '../graph/ir.js';
 import { pruneGraph } from '../graph/prune.js';
 import { sumAll, zerosLike } from '../ops/emit.js';
-import { findOp, requireOp, type GradContext, type RuleSetName } from '../ops/registry.js';
+import { findOp, requireOp, type GradContext, type RuleSetSpec } from '../ops/registry.js';
 import { isFloatDType } from '../tensor.js';
 
 export type GradientSeed =
@@ -19,7 +19,7 @@ export interface GradientRequest {
   wrt: readonly string[];
   /** Forward values the combined graph also outputs (logits, activations). */
   outputs?: readonly string[];
-  ruleSet?: RuleSetName;
+  ruleSet?: RuleSetSpec;
   /**
    * Initializers to turn into graph inputs, so a trainer can feed updated values each step
    * (ONNX Runtime cannot update initializers in place).
@@ -122,7 +122,7 @@ export function buildGradientGraph(forward: Graph, request: GradientRequest): Gr
     if (dys.every((d) => !d)) continue;
     const def = requireOp(node, 'gradient');
     if (def.nonDifferentiable) continue;
-    const rule = (ruleSet !== 'standard' && def.variants?.[ruleSet]) || def.grad!;
+    const rule = typeof ruleSet === 'object' ? (ruleSet.ruleFor(node, def) ?? def.grad!) : (ruleSet !== 'standard' && def.variants?.[ruleSet]) || def.grad!;
     const wants = (i: number): boolean => {
       const n = node.inputs[i];
       return !!n && fromWrt.has(n) && !def.noGradInputs?.includes(i);

@@ -9,6 +9,21 @@ export type RuleSetName = 'standard' | 'guided' | 'deconvnet';
 export const RULE_SETS: readonly RuleSetName[] = ['standard', 'guided', 'deconvnet'];
 
 /**
+ * A rule set given as data (LRP composites, DeepLIFT; src/engine/ops/rules): the rule for each
+ * forward node, or undefined to keep the op's standard rule. `name` identifies the set and its
+ * parameters (compiled graphs are cached by it).
+ */
+export interface RuleSet {
+  readonly name: string;
+  ruleFor(node: Node, def: OpDef): GradRule | undefined;
+}
+
+/** What a gradient request may name: a built-in rule set or one given as data. */
+export type RuleSetSpec = RuleSetName | RuleSet;
+
+export const ruleSetKey = (r: RuleSetSpec | undefined): string => (r === undefined ? 'standard' : typeof r === 'string' ? r : r.name);
+
+/**
  * What a backward rule sees: the forward node, the builder that emits into the combined
  * forward+backward graph, and the upstream gradients of the node's outputs.
  */
