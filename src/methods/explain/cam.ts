@@ -5,6 +5,7 @@ import type { Tensor } from '../../engine/tensor.js';
 import { throwIfCancelled } from '../jobs.js';
 import { f32, nchw, resizeBilinear, resizeNearest, upsampleMaps } from './arrays.js';
 import { inputGradient } from './gradients.js';
+import { principalProjection } from './eigen.js';
 import { camHead, spatialLayer, type SpatialLayer } from './layers.js';
 import { layerGradientPass, runPass } from './session.js';
 import type { MethodContext, MethodResult } from './types.js';
@@ -48,7 +49,39 @@ export function weightedSum(a: Tensor, weights: Float64Array | Float32Array, rel
   return f32([n, 1, h, w], out);
 }
 
-function camResult(ctx: MethodContext, raw: Tensor, layer: SpatialLayer, params: Record<string, unknown> = {}, signed = false): MethodResult {
+/**
+ * The map of per-channel weights: ReLU(sum_k w_k A_k), or with --eigen-smooth ReLU of the first
+ * principal component of the weighted maps w_k A_k (pytorch-grad-cam's get_cam_image).
+ */
+export function camFromWeights(ctx: MethodContext, a: Tensor, weights: Float64Array | Float32Array): Tensor {
+  if (!ctx.options.cam?.eigenSmooth) return weightedSum(a, weights, true);
+  const [n, k, h, w] = nchw(a);
+  const hw = h * w;
+  const ad = a.data as Float32Array;
+  const weighted = new Float32Array(ad.length);
+  for (let p = 0; p < n * k; p++) {
+    const wt = weights[p]!;
+    for (let i = p * hw; i < (p + 1) * hw; i++) weighted[i] = wt * ad[i]!;
+  }
+  return camFromMaps(ctx, f32([n, k, h, w], weighted));
+}
+
+/** ReLU of the channel sum of per-channel maps [N, K, h, w], or of their first principal component with --eigen-smooth. */
+export function camFromMaps(ctx: MethodContext, maps: Tensor): Tensor {
+  const [n, k, h, w] = nchw(maps);
+  const hw = h * w;
+  const md = maps.data as Float32Array;
+  let out: Float32Array;
+  if (ctx.options.cam?.eigenSmooth) out = principalProjection(md, n, k, hw);
+  else {
+    out = new Float32Array(n * hw);
+    for (let i = 0; i < n; i++) for (let ch = 0; ch < k; ch++) for (let p = 0; p < hw; p++) out[i * hw + p]! += md[(i * k + ch) * hw + p]!;
+  }
+  for (let p = 0; p < out.length; p++) if (!(out[p]! > 0)) out[p] = 0;
+  return f32([n, 1, h, w], out);
+}
+
+export function camResult(ctx: MethodContext, raw: Tensor, layer: SpatialLayer, params: Record<string, unknown> = {}, signed = false): MethodResult {
   const [, , h, w] = nchw(ctx.x);
   return { raw, map: upsampleMaps(raw, h, w, 'bilinear'), signed, params: { layer: layer.name, ...params }, layer };
 }
@@ -71,7 +104,7 @@ export async function cam(ctx: MethodContext): Promise<MethodResult> {
 }
 
 /** The chosen layer's activations and the score's gradient there, with their sizes. */
-async function layerSignals(ctx: MethodContext): Promise<{ layer: SpatialLayer; activations: Tensor; n: number; k: number; h: number; w: number; hw: number; ad: Float32Array; gd: Float32Array }> {
+export async function layerSignals(ctx: MethodContext): Promise<{ layer: SpatialLayer; activations: Tensor; n: number; k: number; h: number; w: number; hw: number; ad: Float32Array; gd: Float32Array }> {
   const layer = await chosenLayer(ctx);
   const { activations, gradients } = await layerGradient(ctx, layer.name);
   const [n, k, h, w] = nchw(gradients);
@@ -86,7 +119,7 @@ export async function gradcam(ctx: MethodContext): Promise<MethodResult> {
     for (let i = p * h * w; i < (p + 1) * h * w; i++) s += gd[i]!;
     alphas[p] = s / (h * w);
   }
-  return camResult(ctx, weightedSum(activations, alphas, true), layer, { weights: 'spatial mean of gradients', relu: true });
+  return camResult(ctx, camFromWeights(ctx, activations, alphas), layer, { weights: 'spatial mean of gradients', relu: true, ...eigenParam(ctx) });
 }
 
 export async function gradcamPlusPlus(ctx: MethodContext): Promise<MethodResult> {
@@ -106,24 +139,18 @@ export async function gradcamPlusPlus(ctx: MethodContext): Promise<MethodResult>
     }
     weights[p] = wsum;
   }
-  return camResult(ctx, weightedSum(activations, weights, true), layer, { weights: 'alpha-weighted positive gradients (pytorch-grad-cam closed form)', relu: true });
+  return camResult(ctx, camFromWeights(ctx, activations, weights), layer, { weights: 'alpha-weighted positive gradients (pytorch-grad-cam closed form)', relu: true, ...eigenParam(ctx) });
 }
 
 export async function layercam(ctx: MethodContext): Promise<MethodResult> {
-  const { layer, n, k, h, w, hw, ad, gd } = await layerSignals(ctx);
-  const out = new Float32Array(n * hw);
-  for (let i = 0; i < n; i++) {
-    for (let ch = 0; ch < k; ch++) {
-      const base = (i * k + ch) * hw;
-      for (let p = 0; p < hw; p++) {
-        const g = gd[base + p]!;
-        if (g > 0) out[i * hw + p]! += g * ad[base + p]!;
-      }
-    }
-  }
-  for (let p = 0; p < out.length; p++) if (!(out[p]! > 0)) out[p] = 0;
-  return camResult(ctx, f32([n, 1, h, w], out), layer, { weights: 'positive gradients per location', relu: true });
+  const { layer, n, k, h, w, ad, gd } = await layerSignals(ctx);
+  const products = new Float32Array(n * k * h * w);
+  for (let i = 0; i < products.length; i++) if (gd[i]! > 0) products[i] = gd[i]! * ad[i]!;
+  return camResult(ctx, camFromMaps(ctx, f32([n, k, h, w], products)), layer, { weights: 'positive gradients per location', relu: true, ...eigenParam(ctx) });
 }
+
+/** The smoothing parameter, when on. */
+export const eigenParam = (ctx: MethodContext): Record<string, unknown> => (ctx.options.cam?.eigenSmooth ? { eigenSmooth: true } : {});
 
 export async function guidedGradcam(ctx: MethodContext): Promise<MethodResult> {
   const interpolate = ctx.options.guidedGradcam?.interpolate ?? 'bilinear';

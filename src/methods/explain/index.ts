@@ -8,6 +8,11 @@ import { softmax } from '../predict.js';
 import { throwIfCancelled } from '../jobs.js';
 import { f32, nchw } from './arrays.js';
 import { cam, gradcam, gradcamPlusPlus, guidedGradcam, layercam } from './cam.js';
+import { ablationcam, eigencam, eigengradcam, hirescam, xgradcam } from './cam-family.js';
+import { deeplift, deepliftShap, gradientShap } from './deeplift.js';
+import { fullgrad } from './fullgrad.js';
+import { lrp } from './lrp.js';
+import { augmentationSmoothed } from './smoothing.js';
 import { deconvnet, gradient, guidedBackprop, inputXGradient, saliency } from './gradients.js';
 import { integratedGradients } from './integrated-gradients.js';
 import { spatialLayer } from './layers.js';
@@ -22,6 +27,8 @@ interface MethodSpec {
   run: (ctx: MethodContext) => Promise<MethodResult>;
   /** reads a layer (CAM-type) */
   layer: boolean;
+  /** one of pytorch-grad-cam's CAMs: --aug-smooth and --eigen-smooth apply */
+  camFamily?: boolean;
   title: string;
   description: string;
 }
@@ -36,13 +43,23 @@ export const METHODS: Record<MethodName, MethodSpec> = {
   'integrated-gradients': { run: integratedGradients, layer: false, title: 'Integrated gradients', description: 'path integral of gradients from a baseline (Sundararajan et al.)' },
   occlusion: { run: occlusion, layer: false, title: 'Occlusion', description: 'score drop when a sliding window is filled (Zeiler & Fergus)' },
   cam: { run: cam, layer: true, title: 'CAM', description: 'class weights x GAP feature maps (Zhou et al.)' },
-  gradcam: { run: gradcam, layer: true, title: 'Grad-CAM', description: 'ReLU(sum of channels weighted by mean gradient) (Selvaraju et al.)' },
-  'gradcam++': { run: gradcamPlusPlus, layer: true, title: 'Grad-CAM++', description: 'higher-order gradient weights (Chattopadhay et al.)' },
-  scorecam: { run: scorecam, layer: true, title: 'Score-CAM', description: 'channels weighted by the score of the input they mask (Wang et al.)' },
-  layercam: { run: layercam, layer: true, title: 'LayerCAM', description: 'ReLU(sum of positive gradients x activations) (Jiang et al.)' },
+  gradcam: { run: gradcam, layer: true, camFamily: true, title: 'Grad-CAM', description: 'ReLU(sum of channels weighted by mean gradient) (Selvaraju et al.)' },
+  'gradcam++': { run: gradcamPlusPlus, layer: true, camFamily: true, title: 'Grad-CAM++', description: 'higher-order gradient weights (Chattopadhay et al.)' },
+  scorecam: { run: scorecam, layer: true, camFamily: true, title: 'Score-CAM', description: 'channels weighted by the score of the input they mask (Wang et al.)' },
+  layercam: { run: layercam, layer: true, camFamily: true, title: 'LayerCAM', description: 'ReLU(sum of positive gradients x activations) (Jiang et al.)' },
   'guided-backprop': { run: guidedBackprop, layer: false, title: 'Guided backprop', description: 'gradient with guided ReLUs (Springenberg et al.)' },
   deconvnet: { run: deconvnet, layer: false, title: 'Deconvnet', description: 'backward pass with deconvnet ReLUs (Zeiler & Fergus)' },
   'guided-gradcam': { run: guidedGradcam, layer: true, title: 'Guided Grad-CAM', description: 'guided backprop x upsampled Grad-CAM' },
+  deeplift: { run: deeplift, layer: false, title: 'DeepLIFT', description: 'multipliers (y - y\') / (x - x\') through the nonlinearities, times x - x\' (Shrikumar et al., Rescale rule)' },
+  'deeplift-shap': { run: deepliftShap, layer: false, title: 'DeepLiftShap', description: 'DeepLIFT averaged over a set of baselines (Lundberg & Lee)' },
+  'gradient-shap': { run: gradientShap, layer: false, title: 'GradientSHAP', description: 'expected gradients: (x - x\') x gradient at a random point between a random baseline and x' },
+  lrp: { run: lrp, layer: false, title: 'LRP', description: 'layer-wise relevance propagation with a composite of rules per layer type (Bach et al.)' },
+  xgradcam: { run: xgradcam, layer: true, camFamily: true, title: 'XGrad-CAM', description: 'channels weighted by sum(gradient x activation) / sum(activation) (Fu et al.)' },
+  hirescam: { run: hirescam, layer: true, camFamily: true, title: 'HiResCAM', description: 'ReLU(sum over channels of gradient x activation) (Draelos & Carin)' },
+  eigencam: { run: eigencam, layer: true, camFamily: true, title: 'EigenCAM', description: 'first principal component of the activations (Muhammad & Yeasin)' },
+  eigengradcam: { run: eigengradcam, layer: true, camFamily: true, title: 'EigenGradCAM', description: 'first principal component of gradient x activation' },
+  ablationcam: { run: ablationcam, layer: true, camFamily: true, title: 'Ablation-CAM', description: 'channels weighted by the score drop when each is ablated (Desai & Ramaswamy)' },
+  fullgrad: { run: fullgrad, layer: false, camFamily: true, title: 'FullGrad', description: '|input x gradient| plus |bias x gradient| of every conv/BN layer, each map normalized (Srinivas & Fleuret)' },
 };
 
 const ALIASES: Record<string, MethodName> = {
@@ -70,6 +87,19 @@ const ALIASES: Record<string, MethodName> = {
   guidedbackprop: 'guided-backprop',
   'guided-grad-cam': 'guided-gradcam',
   deconv: 'deconvnet',
+  'deep-lift': 'deeplift',
+  deepliftshap: 'deeplift-shap',
+  'deep-lift-shap': 'deeplift-shap',
+  gradientshap: 'gradient-shap',
+  'expected-gradients': 'gradient-shap',
+  shap: 'gradient-shap',
+  'layer-wise-relevance-propagation': 'lrp',
+  'xgrad-cam': 'xgradcam',
+  'hires-cam': 'hirescam',
+  'eigen-cam': 'eigencam',
+  'eigen-grad-cam': 'eigengradcam',
+  'ablation-cam': 'ablationcam',
+  'full-grad': 'fullgrad',
 };
 
 /** A method name as users type it (any case, '_' or '-', common aliases) -> the canonical name. */
@@ -96,8 +126,9 @@ export function resolveMethods(names: readonly string[]): MethodName[] {
  * The gradient pass over the explained images that some requested method runs anyway, if any:
  * running it first yields the predictions too, which saves a forward pass.
  */
-function leadingPass(model: Model, methods: readonly MethodName[], score: ScoreKind, layer: string | undefined): GradientPass | undefined {
+function leadingPass(model: Model, methods: readonly MethodName[], score: ScoreKind, options: ExplainOptions): GradientPass | undefined {
   for (const m of methods) {
+    if (METHODS[m].camFamily && options.cam?.augSmooth) continue; // it runs over the augmented batch instead
     switch (m) {
       case 'gradient':
       case 'saliency':
@@ -111,11 +142,36 @@ function leadingPass(model: Model, methods: readonly MethodName[], score: ScoreK
       case 'gradcam++':
       case 'layercam':
       case 'guided-gradcam':
-        return layerGradientPass(score, spatialLayer(model, layer).name);
+      case 'xgradcam':
+      case 'hirescam':
+      case 'eigengradcam':
+        return layerGradientPass(score, spatialLayer(model, options.layer).name);
       default:
     }
   }
   return undefined;
+}
+
+/**
+ * A context whose memo shares work between the methods run in it. With --aug-smooth, CAM-family
+ * methods run again in a context over the augmented batch (smoothing.ts).
+ */
+export function methodContext(model: Model, x: Tensor, targets: Int32Array, score: MethodContext['score'], batchSize: number, options: ExplainOptions, memoValues = new Map<string, Promise<unknown>>()): MethodContext {
+  const ctx: MethodContext = { model, x, targets, score, batchSize, job: options, options, memo: undefined as unknown as Memo };
+  const memo: Memo = {
+    once<T>(key: string, compute: () => Promise<T>): Promise<T> {
+      let p = memoValues.get(key) as Promise<T> | undefined;
+      if (!p) memoValues.set(key, (p = compute()));
+      return p;
+    },
+    method(name: MethodName): Promise<MethodResult> {
+      const spec = METHODS[name];
+      if (spec.camFamily && options.cam?.augSmooth) return memo.once(`method|${name}|aug`, () => augmentationSmoothed(ctx, name, (sub) => methodContext(model, sub.x, sub.targets, score, batchSize, { ...options, cam: { ...options.cam, augSmooth: false } }), (c) => spec.run(c)));
+      return memo.once(`method|${name}`, () => spec.run(ctx));
+    },
+  };
+  ctx.memo = memo;
+  return ctx;
 }
 
 /**
@@ -136,7 +192,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
   // The predictions come from the first gradient pass when a method needs one over these images
   // (its graph picks each row's top class itself); only otherwise from a forward pass of their own.
   const memoValues = new Map<string, Promise<unknown>>();
-  const lead = leadingPass(model, methods, score, options.layer);
+  const lead = leadingPass(model, methods, score, options);
   let led: { logits: Tensor; targets: Int32Array } | undefined;
   if (lead) {
     const preset = presetTargets(model, options.target, x.dims[0]!, classCount(model));
@@ -166,28 +222,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
     };
   });
 
-  const ctx: MethodContext = {
-    model,
-    x,
-    targets,
-    score,
-    batchSize,
-    job: options,
-    options,
-    memo: undefined as unknown as Memo,
-  };
-  const memo: Memo = {
-    once<T>(key: string, compute: () => Promise<T>): Promise<T> {
-      let p = memoValues.get(key) as Promise<T> | undefined;
-      if (!p) memoValues.set(key, (p = compute()));
-      return p;
-    },
-    method(name: MethodName): Promise<MethodResult> {
-      return memo.once(`method|${name}`, () => METHODS[name].run(ctx));
-    },
-  };
-  ctx.memo = memo;
-
+  const ctx = methodContext(model, x, targets, score, batchSize, options, memoValues);
   const [, , h, w] = nchw(x);
   const attributions: Attribution[] = [];
   const skipped: SkippedMethod[] = [];
@@ -197,7 +232,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
     const t0 = performance.now();
     let r: MethodResult;
     try {
-      r = await memo.method(method);
+      r = await ctx.memo.method(method);
     } catch (e) {
       // A method the model's structure rules out (CAM without GAP + dense, ...) is reported, and
       // so is one that fails: neither discards the other methods' results. Cancelling stops all.
@@ -240,3 +275,7 @@ export { quadrature, gaussLegendre, blackImage, resolveBaseline } from './integr
 export { windowOffsets, OCCLUSION_MODES, APPROXIMATE_DEFAULTS } from './occlusion.js';
 export { SCORECAM_MODES } from './scorecam.js';
 export { resizeBilinear, gaussianBlur, reduceChannels } from './arrays.js';
+export { inputBounds } from './lrp.js';
+export { principalProjection } from './eigen.js';
+export { biasLayers } from './fullgrad.js';
+export { shapBaselines } from './deeplift.js';

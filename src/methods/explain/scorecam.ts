@@ -8,7 +8,7 @@ import { ConvLensError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { BilinearResampler, f32, nchw, resizeBilinear } from './arrays.js';
-import { chosenLayer, layerActivations, weightedSum } from './cam.js';
+import { camFromWeights, chosenLayer, eigenParam, layerActivations } from './cam.js';
 import { incrementalPlan, incrementalScores, planSpeedup, type WindowIndex } from './incremental.js';
 import { scoringGraph, type ScoringGraph } from './scoring.js';
 import { forChunks, forwardScores, scoreInputs, Work } from './session.js';
@@ -52,7 +52,7 @@ export async function scorecam(ctx: MethodContext): Promise<MethodResult> {
       for (let j = 0; j < k; j++) weights[i * k + j]! /= sum;
     } else weights.set(row, i * k);
   }
-  const raw = weightedSum(a, weights, true);
+  const raw = camFromWeights(ctx, a, weights);
   const map = new Float32Array(n * hw);
   const rd = raw.data as Float32Array;
   for (let i = 0; i < n; i++) resizeBilinear(rd.subarray(i * lh * lw, (i + 1) * lh * lw), lh, lw, h, w, false, map, i * hw);
@@ -61,7 +61,7 @@ export async function scorecam(ctx: MethodContext): Promise<MethodResult> {
     map,
     signed: false,
     layer,
-    params: { layer: layer.name, channels: k, maskedInputs: r.maskedInputs, mode, ...r.params, weights: ctx.score === 'logit' ? 'softmax over channels of the target logit' : 'target probability', relu: true },
+    params: { layer: layer.name, channels: k, maskedInputs: r.maskedInputs, mode, ...r.params, weights: ctx.score === 'logit' ? 'softmax over channels of the target logit' : 'target probability', relu: true, ...eigenParam(ctx) },
   };
 }
 

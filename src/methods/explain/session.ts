@@ -5,7 +5,7 @@ import { buildGradientGraph, type GradientGraph } from '../../engine/autodiff/gr
 import { ConvLensError } from '../../engine/errors.js';
 import { GraphBuilder } from '../../engine/graph/builder.js';
 import type { Graph } from '../../engine/graph/ir.js';
-import type { RuleSetName } from '../../engine/ops/registry.js';
+import { ruleSetKey, type RuleSetName, type RuleSetSpec } from '../../engine/ops/registry.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { throwIfCancelled, type JobOptions } from '../jobs.js';
@@ -26,7 +26,7 @@ export interface ScoreGradientRequest {
   wrt: readonly string[];
   /** forward values to return too (layer activations) */
   outputs?: readonly string[];
-  ruleSet?: RuleSetName;
+  ruleSet?: RuleSetSpec;
 }
 
 export interface ScoreGradients {
@@ -70,7 +70,7 @@ export async function scoreGradients(model: Model, x: Tensor, targets: Int32Arra
   if (targets.length !== x.dims[0]) throw new ConvLensError('INVALID_ARGUMENT', `${targets.length} targets given for ${x.dims[0]} inputs.`);
   const ruleSet = req.ruleSet ?? 'standard';
   const { graph: base, sizeKey } = model.staticGraph(x.dims); // backward passes need static sizes
-  const key = `${model.id}|explain|${req.score}|${ruleSet}|wrt=${req.wrt.join(',')}|out=${(req.outputs ?? []).join(',')}${sizeKey}`;
+  const key = `${model.id}|explain|${req.score}|${ruleSetKey(ruleSet)}|wrt=${req.wrt.join(',')}|out=${(req.outputs ?? []).join(',')}${sizeKey}`;
   let cache = graphs.get(model);
   if (!cache) graphs.set(model, (cache = new Map()));
   let meta = cache.get(key);

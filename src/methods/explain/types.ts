@@ -1,3 +1,4 @@
+import type { LrpCompositeName } from '../../engine/ops/rules/lrp.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import type { JobOptions } from '../jobs.js';
@@ -21,6 +22,16 @@ export const METHOD_NAMES = [
   'guided-backprop',
   'deconvnet',
   'guided-gradcam',
+  'deeplift',
+  'deeplift-shap',
+  'gradient-shap',
+  'lrp',
+  'xgradcam',
+  'hirescam',
+  'eigencam',
+  'eigengradcam',
+  'ablationcam',
+  'fullgrad',
 ] as const;
 
 export type MethodName = (typeof METHOD_NAMES)[number];
@@ -82,6 +93,38 @@ export interface MethodParams {
     mode?: ScoreCamMode;
   };
   guidedGradcam?: { interpolate?: 'bilinear' | 'nearest' };
+  deeplift?: {
+    /** the reference: 'black' (default), 'zero', 'blurred', or a tensor [1|N, C, H, W] */
+    baseline?: IgBaseline;
+    blurSigma?: number;
+  };
+  /** gradient-shap and deeplift-shap */
+  shap?: {
+    /** the baseline set [B, C, H, W] (default: `count` uniform-noise images in the pixel range, seeded) */
+    baselines?: Tensor;
+    /** size of the default noise baseline set (default 8) */
+    count?: number;
+    /** gradient-shap: random path points per image (default 50; Captum's n_samples default is 5) */
+    samples?: number;
+    /** gradient-shap: standard deviation of Gaussian noise added to the input, absolute, in model input space (default 0, as Captum's stdevs) */
+    noise?: number;
+    seed?: number;
+  };
+  lrp?: {
+    /** rules per layer type (default 'epsilon-gamma-box') */
+    composite?: LrpCompositeName;
+    /** epsilon of the epsilon rule (default 1e-9 for the Captum composites, 1e-6 for zennit's) */
+    epsilon?: number;
+    /** gamma of the gamma rule (default 0.25) */
+    gamma?: number;
+  };
+  /** pytorch-grad-cam's smoothings for the CAM family */
+  cam?: {
+    /** test-time augmentation: horizontal flips x intensity scalings 0.9, 1, 1.1, maps min-max scaled and averaged */
+    augSmooth?: boolean;
+    /** first principal component of the weighted activations instead of their sum */
+    eigenSmooth?: boolean;
+  };
 }
 
 export interface ExplainOptions extends JobOptions, MethodParams {

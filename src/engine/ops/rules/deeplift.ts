@@ -4,8 +4,9 @@
 // its derivative, falling back to the derivative where |x - x_ref| < eps. Linear ops (conv,
 // dense, BatchNorm, pooling averages, additions) keep their gradient, which is their multiplier;
 // max-pooling keeps its gradient too, routing the multiplier to the window's winner in the
-// input's own forward pass, as Captum does for functional pools. Seed only the first half:
-// the attribution is (x - x_ref) * the input rows' multipliers.
+// input's own forward pass, as Captum does for functional pools. Rows stay independent in the
+// backward pass, so both halves may be seeded: the attribution is (x - x_ref) * the input
+// rows' multipliers, and the reference rows' gradients are dropped.
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Node } from '../../graph/ir.js';
 import type { GradRule, OpDef, RuleSet } from '../registry.js';

@@ -333,7 +333,7 @@ export function lrpRuleSet(graph: Graph, composite: LrpComposite): RuleSet {
     return layer.kind === 'conv' ? composite.conv : composite.dense;
   };
   const noRule = (node: Node): GradRule => () => {
-    throw new ConvLensError('UNSUPPORTED_OP', `LRP has no rule for ${node.op} (node "${node.name}").`, `LRP covers Conv, Gemm/MatMul with constant weights, BatchNormalization, activations, pooling, additions and layout ops; use integrated-gradients or deeplift for this model.`);
+    throw new ConvLensError('MODEL_UNSUPPORTED', `LRP has no rule for ${node.op} (node "${node.name}").`, `LRP covers Conv, Gemm/MatMul with constant weights, BatchNormalization, activations, pooling, additions and layout ops; use integrated-gradients or deeplift for this model.`);
   };
   return {
     name: composite.name,

@@ -1,0 +1,188 @@
+// DeepLIFT with the Rescale rule (Shrikumar et al. 2017), DeepLiftShap (DeepLIFT averaged over a
+// set of baselines) and GradientSHAP (expected gradients: Lundberg & Lee 2017, Erion et al.
+// 2021), as Captum computes them. DeepLIFT runs input and baseline through the network in one
+// batch (the deeplift rule set reads both halves); the attribution is (x - x') * multipliers.
+import { ConvLensError } from '../../engine/errors.js';
+import { deepliftRuleSet } from '../../engine/ops/rules/deeplift.js';
+import type { Tensor } from '../../engine/tensor.js';
+import type { Model } from '../../models/model.js';
+import { f32, nchw, normalSource, reduceChannels, uniformSource } from './arrays.js';
+import { resolveBaseline } from './integrated-gradients.js';
+import { inputBounds, completenessOf } from './lrp.js';
+import { forChunks, forwardScores, scoreGradients, Work } from './session.js';
+import type { MethodContext, MethodResult } from './types.js';
+
+const RULES = deepliftRuleSet();
+
+/**
+ * DeepLIFT multipliers for pairs (input row, baseline row): rows `inputs[k]` of x against rows
+ * `baselines[k]` of `base`, `pairs` of them, in batches. Returns (x - x') * m per pair.
+ */
+async function deepliftPairs(ctx: MethodContext, base: Tensor, pairs: number, inputOf: (k: number) => number, baselineOf: (k: number) => number, work: Work, onPair: (k: number, attr: Float32Array) => void): Promise<void> {
+  const [, c, h, w] = nchw(ctx.x);
+  const per = c * h * w;
+  const xd = ctx.x.data as Float32Array;
+  const bd = base.data as Float32Array;
+  const name = ctx.model.input.name;
+  const size = Math.max(1, Math.floor(ctx.batchSize / 2));
+  await forChunks(pairs, size, work, async (s, e) => {
+    const m = e - s;
+    const data = new Float32Array(2 * m * per);
+    const targets = new Int32Array(2 * m);
+    for (let k = s; k < e; k++) {
+      const i = inputOf(k);
+      data.set(xd.subarray(i * per, (i + 1) * per), (k - s) * per);
+      data.set(bd.subarray(baselineOf(k) * per, (baselineOf(k) + 1) * per), (m + k - s) * per);
+      targets[k - s] = targets[m + k - s] = ctx.targets[i]!;
+    }
+    const r = await scoreGradients(ctx.model, f32([2 * m, c, h, w], data), targets, { score: 'logit', wrt: [name], ruleSet: RULES });
+    const g = r.gradients[name]!.data as Float32Array;
+    const attr = new Float32Array(per);
+    for (let k = s; k < e; k++) {
+      const src = (k - s) * per;
+      const i = inputOf(k);
+      const b0 = baselineOf(k) * per;
+      for (let p = 0; p < per; p++) attr[p] = (xd[i * per + p]! - bd[b0 + p]!) * g[src + p]!;
+      onPair(k, attr);
+    }
+  });
+}
+
+const logitNote = (ctx: MethodContext, method: string): string[] => (ctx.score === 'prob' ? [`${method} decomposes the target logit (the rescale rule has no softmax rule here); --score prob does not apply`] : []);
+
+export async function deeplift(ctx: MethodContext): Promise<MethodResult> {
+  const o = ctx.options.deeplift ?? {};
+  const spec = o.baseline ?? 'black';
+  const [n, c, h, w] = nchw(ctx.x);
+  const blurSigma = o.blurSigma ?? Math.max(h, w) / 10;
+  const base = resolveBaseline(ctx.model, ctx.x, spec, blurSigma);
+  const per = c * h * w;
+  const attr = new Float32Array(n * per);
+  const work = new Work(ctx.job, 'deeplift', Math.ceil(n / Math.max(1, Math.floor(ctx.batchSize / 2))) + 1);
+  await deepliftPairs(ctx, base, n, (k) => k, (k) => k, work, (k, a) => attr.set(a, k * per));
+  work.check();
+  const both = new Float32Array(2 * n * per);
+  both.set(ctx.x.data as Float32Array, 0);
+  both.set(base.data as Float32Array, n * per);
+  const targets2 = new Int32Array(2 * n);
+  targets2.set(ctx.targets, 0);
+  targets2.set(ctx.targets, n);
+  const scores = await forwardScores(ctx.model, f32([2 * n, c, h, w], both), targets2, 'logit');
+  work.step();
+  const raw = f32(ctx.x.dims, attr);
+  const params: Record<string, unknown> = { rule: 'rescale', baseline: typeof spec === 'string' ? spec : 'given tensor', eps: 1e-10 };
+  if (spec === 'blurred') params['blurSigma'] = blurSigma;
+  return { raw, map: reduceChannels(raw, 'sum'), signed: true, params, completeness: completenessOf(attr, per, scores.subarray(0, n), scores.subarray(n)), notes: logitNote(ctx, 'deeplift') };
+}
+
+/** The baseline set of gradient-shap and deeplift-shap: given, or seeded uniform noise over the pixel range. */
+export function shapBaselines(model: Model, x: Tensor, o: NonNullable<MethodContext['options']['shap']>): { baselines: Tensor; described: string } {
+  const [, c, h, w] = nchw(x);
+  if (o.baselines) {
+    const d = o.baselines.dims;
+    if (d.length !== 4 || d[1] !== c || d[2] !== h || d[3] !== w || d[0]! < 1 || o.baselines.dtype !== 'float32') {
+      throw new ConvLensError('SHAPE_MISMATCH', `The baseline set has shape [${d.join(', ')}] (${o.baselines.dtype}); it must be float32 [B, ${c}, ${h}, ${w}] with B >= 1.`, 'Save the baselines in the model input space, stacked along the first axis.');
+    }
+    return { baselines: o.baselines, described: `given set of ${d[0]}` };
+  }
+  const count = o.count ?? 8;
+  if (!Number.isInteger(count) || count < 1) throw new ConvLensError('INVALID_ARGUMENT', `The baseline count must be a positive integer, got ${count}.`);
+  const { low, high } = inputBounds(model);
+  const rand = uniformSource((o.seed ?? 0) + 7919);
+  const plane = h * w;
+  const data = new Float32Array(count * c * plane);
+  for (let k = 0; k < count; k++) for (let ch = 0; ch < c; ch++) for (let p = 0; p < plane; p++) data[(k * c + ch) * plane + p] = low[ch]! + (high[ch]! - low[ch]!) * rand();
+  return { baselines: f32([count, c, h, w], data), described: `${count} uniform-noise images over the pixel range (seeded)` };
+}
+
+export async function deepliftShap(ctx: MethodContext): Promise<MethodResult> {
+  const o = ctx.options.shap ?? {};
+  const { baselines, described } = shapBaselines(ctx.model, ctx.x, o);
+  const [n, c, h, w] = nchw(ctx.x);
+  const per = c * h * w;
+  const k = baselines.dims[0]!;
+  const sum = new Float64Array(n * per);
+  const work = new Work(ctx.job, 'deeplift-shap', Math.ceil((n * k) / Math.max(1, Math.floor(ctx.batchSize / 2))) + 1);
+  await deepliftPairs(ctx, baselines, n * k, (p) => Math.floor(p / k), (p) => p % k, work, (p, a) => {
+    const o0 = Math.floor(p / k) * per;
+    for (let q = 0; q < per; q++) sum[o0 + q]! += a[q]!;
+  });
+  const attr = Float32Array.from(sum, (v) => v / k);
+  const { scores, baseMean } = await expectedScores(ctx, baselines, work);
+  const raw = f32(ctx.x.dims, attr);
+  return { raw, map: reduceChannels(raw, 'sum'), signed: true, params: { rule: 'rescale', baselines: described, eps: 1e-10 }, completeness: completenessOf(attr, per, scores, baseMean), notes: logitNote(ctx, 'deeplift-shap') };
+}
+
+/** Target logits of the inputs, and each target's mean logit over the baseline set. */
+async function expectedScores(ctx: MethodContext, baselines: Tensor, work: Work): Promise<{ scores: Float64Array; baseMean: Float64Array }> {
+  work.check();
+  const n = ctx.x.dims[0]!;
+  const k = baselines.dims[0]!;
+  const scores = await forwardScores(ctx.model, ctx.x, ctx.targets, 'logit');
+  const logits = (await ctx.model.run(baselines))[ctx.model.output]!;
+  const classes = logits.dims[1]!;
+  const ld = logits.data as Float32Array;
+  const baseMean = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < k; j++) s += ld[j * classes + ctx.targets[i]!]!;
+    baseMean[i] = s / k;
+  }
+  work.step();
+  return { scores, baseMean };
+}
+
+export async function gradientShap(ctx: MethodContext): Promise<MethodResult> {
+  const o = ctx.options.shap ?? {};
+  const samples = o.samples ?? 50;
+  const noise = o.noise ?? 0;
+  const seed = o.seed ?? 0;
+  if (!Number.isInteger(samples) || samples < 1) throw new ConvLensError('INVALID_ARGUMENT', `GradientSHAP samples must be a positive integer, got ${samples}.`);
+  if (!(noise >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `GradientSHAP noise must be >= 0, got ${noise}.`);
+  const { baselines, described } = shapBaselines(ctx.model, ctx.x, o);
+  const [n, c, h, w] = nchw(ctx.x);
+  const per = c * h * w;
+  const k = baselines.dims[0]!;
+  const xd = ctx.x.data as Float32Array;
+  const bd = baselines.data as Float32Array;
+  const rand = uniformSource(seed);
+  const normal = normalSource(seed + 1);
+  const sum = new Float64Array(n * per);
+  const total = n * samples;
+  const name = ctx.model.input.name;
+  const work = new Work(ctx.job, 'gradient-shap', Math.ceil(total / ctx.batchSize) + 1);
+  await forChunks(total, ctx.batchSize, work, async (s, e) => {
+    const m = e - s;
+    const points = new Float32Array(m * per);
+    const deltas = new Float32Array(m * per);
+    const targets = new Int32Array(m);
+    for (let q = s; q < e; q++) {
+      const img = Math.floor(q / samples);
+      // One baseline and one path point per sample, as Captum's GradientShap draws them.
+      const b0 = Math.min(k - 1, Math.floor(rand() * k)) * per;
+      const alpha = rand();
+      const dst = (q - s) * per;
+      for (let p = 0; p < per; p++) {
+        const xi = xd[img * per + p]! + (noise > 0 ? noise * normal() : 0);
+        const delta = xi - bd[b0 + p]!;
+        deltas[dst + p] = delta;
+        points[dst + p] = bd[b0 + p]! + alpha * delta;
+      }
+      targets[q - s] = ctx.targets[img]!;
+    }
+    const g = (await scoreGradients(ctx.model, f32([m, c, h, w], points), targets, { score: ctx.score, wrt: [name] })).gradients[name]!.data as Float32Array;
+    for (let q = s; q < e; q++) {
+      const dst = Math.floor(q / samples) * per;
+      const src = (q - s) * per;
+      for (let p = 0; p < per; p++) sum[dst + p]! += deltas[src + p]! * g[src + p]!;
+    }
+  });
+  const attr = Float32Array.from(sum, (v) => v / samples);
+  const raw = f32(ctx.x.dims, attr);
+  const params = { samples, noise, noiseIs: 'standard deviation added to the input (model input space), as Captum\'s stdevs', baselines: described, seed };
+  if (ctx.score === 'logit') {
+    const { scores, baseMean } = await expectedScores(ctx, baselines, work);
+    return { raw, map: reduceChannels(raw, 'sum'), signed: true, params, completeness: completenessOf(attr, per, scores, baseMean) };
+  }
+  return { raw, map: reduceChannels(raw, 'sum'), signed: true, params };
+}

@@ -1,0 +1,118 @@
+// FullGrad (Srinivas & Fleuret 2019) as pytorch-grad-cam computes it: |input x gradient| per
+// channel, plus for every Conv with a bias and every BatchNorm |bias x gradient at its output|
+// per channel, each map min-max scaled on its own (scale_cam_image) and resized to the input,
+// all summed and min-max scaled again. A BatchNorm's bias is beta - mean * scale / sqrt(var + eps);
+// when the exporter folded BatchNorm into the Conv, the Conv's bias is that same number.
+import { attrFloat, attrInt } from '../../engine/graph/ir.js';
+import type { Tensor } from '../../engine/tensor.js';
+import type { Model } from '../../models/model.js';
+import { f32, nchw, resizeBilinear } from './arrays.js';
+import { principalProjection } from './eigen.js';
+import { batchedScoreGradients, Work } from './session.js';
+import type { MethodContext, MethodResult } from './types.js';
+
+interface BiasLayer {
+  value: string;
+  bias: Float32Array;
+}
+
+/** Conv (4-D, constant bias) and BatchNormalization outputs with their per-channel bias. */
+export function biasLayers(model: Model): BiasLayer[] {
+  const b = model.builder();
+  const constant = (name: string | undefined): Float32Array | undefined => {
+    if (!name) return undefined;
+    const t = b.valueOf(name);
+    return t?.dtype === 'float32' ? (t.data as Float32Array) : undefined;
+  };
+  const out: BiasLayer[] = [];
+  for (const node of model.graph.nodes) {
+    const value = node.outputs[0];
+    if (!value || node.domain || model.facts(value).shape?.length !== 4) continue;
+    if (node.op === 'Conv') {
+      const bias = constant(node.inputs[2]);
+      if (bias) out.push({ value, bias });
+    } else if (node.op === 'BatchNormalization' && attrInt(node, 'training_mode', 0) === 0) {
+      const [scale, shift, mean, variance] = [1, 2, 3, 4].map((i) => constant(node.inputs[i]));
+      if (!scale || !shift || !mean || !variance) continue;
+      const eps = attrFloat(node, 'epsilon', 1e-5);
+      out.push({ value, bias: Float32Array.from(shift, (beta, c) => beta - (mean[c]! * scale[c]!) / Math.sqrt(variance[c]! + eps)) });
+    }
+  }
+  return out;
+}
+
+/** pytorch-grad-cam's scale_cam_image on one plane: v - min, then / (1e-7 + max). */
+function minMax(plane: Float32Array): Float32Array {
+  let lo = Infinity;
+  for (const v of plane) lo = Math.min(lo, v);
+  let hi = -Infinity;
+  for (let i = 0; i < plane.length; i++) hi = Math.max(hi, (plane[i] = plane[i]! - lo));
+  const inv = 1 / (1e-7 + hi);
+  for (let i = 0; i < plane.length; i++) plane[i]! *= inv;
+  return plane;
+}
+
+/** Min-max scaled, then resized (bilinear, half-pixel, as cv2.resize). */
+function scaledTo(plane: Float32Array, h: number, w: number, H: number, W: number): Float32Array {
+  minMax(plane);
+  return h === H && w === W ? plane : resizeBilinear(plane, h, w, H, W, false);
+}
+
+export async function fullgrad(ctx: MethodContext): Promise<MethodResult> {
+  const layers = biasLayers(ctx.model);
+  const input = ctx.model.input.name;
+  const [n, c, H, W] = nchw(ctx.x);
+  const HW = H * W;
+  const work = new Work(ctx.job, 'fullgrad', Math.ceil(n / ctx.batchSize));
+  const r = await batchedScoreGradients(ctx.model, ctx.x, ctx.targets, { score: ctx.score, wrt: [input, ...layers.map((l) => l.value)] }, ctx.batchSize, work);
+  const xd = ctx.x.data as Float32Array;
+  const gx = r.gradients[input]!.data as Float32Array;
+  const eigen = !!ctx.options.cam?.eigenSmooth;
+  const out = new Float32Array(n * HW);
+  // With --eigen-smooth the per-layer maps (input channels, then one per bias layer) are kept
+  // apart at 1/8 of the input size and projected on their first principal component.
+  const h8 = Math.max(1, Math.floor(H / 8));
+  const w8 = Math.max(1, Math.floor(W / 8));
+  const parts = c + layers.length;
+  const stack = eigen ? new Float32Array(n * parts * h8 * w8) : undefined;
+  const add = (i: number, part: number, map: Float32Array): void => {
+    if (!stack) {
+      for (let p = 0; p < HW; p++) out[i * HW + p]! += map[p]!;
+      return;
+    }
+    const small = scaledTo(Float32Array.from(map), H, W, h8, w8);
+    stack.set(small, (i * parts + part) * h8 * w8);
+  };
+  for (let i = 0; i < n; i++) {
+    for (let ch = 0; ch < c; ch++) {
+      const plane = new Float32Array(HW);
+      const o = (i * c + ch) * HW;
+      for (let p = 0; p < HW; p++) plane[p] = Math.abs(xd[o + p]! * gx[o + p]!);
+      add(i, ch, scaledTo(plane, H, W, H, W));
+    }
+  }
+  layers.forEach((layer, li) => {
+    const g = r.gradients[layer.value]!;
+    const [, k, h, w] = nchw(g);
+    const gd = g.data as Float32Array;
+    for (let i = 0; i < n; i++) {
+      const sum = new Float32Array(HW);
+      for (let ch = 0; ch < k; ch++) {
+        const plane = new Float32Array(h * w);
+        const o = (i * k + ch) * h * w;
+        const bias = layer.bias[ch] ?? 0;
+        for (let p = 0; p < h * w; p++) plane[p] = Math.abs(bias * gd[o + p]!);
+        const up = scaledTo(plane, h, w, H, W);
+        for (let p = 0; p < HW; p++) sum[p]! += up[p]!;
+      }
+      add(i, c + li, sum);
+    }
+  });
+  if (stack) {
+    const projection = principalProjection(stack, n, parts, h8 * w8);
+    for (let i = 0; i < n; i++) out.set(scaledTo(projection.subarray(i * h8 * w8, (i + 1) * h8 * w8).slice(), h8, w8, H, W), i * HW);
+  }
+  for (let i = 0; i < n; i++) minMax(out.subarray(i * HW, (i + 1) * HW));
+  const raw: Tensor = f32([n, 1, H, W], out);
+  return { raw, map: out.slice(), signed: false, params: { biasLayers: layers.length, normalization: 'each channel map min-max scaled, summed, min-max scaled (pytorch-grad-cam)', ...(eigen ? { eigenSmooth: true } : {}) } };
+}

@@ -1,0 +1,72 @@
+// Layer-wise relevance propagation: the LRP rule set of a composite (src/engine/ops/rules/lrp.ts)
+// run as a backward pass from the target logit. Relevance starts as the logit itself (Captum's
+// convention: its attributions are the normalized relevances times the output), so the map sums
+// to the logit less what biases and stabilizers absorb; that gap is reported per image.
+import { ConvLensError } from '../../engine/errors.js';
+import { LRP_COMPOSITES, lrpComposite, lrpRuleSet, type LrpCompositeName } from '../../engine/ops/rules/lrp.js';
+import type { Model } from '../../models/model.js';
+import { f32, nchw, reduceChannels } from './arrays.js';
+import { batchedScoreGradients, forwardScores, Work } from './session.js';
+import type { Completeness, MethodContext, MethodResult } from './types.js';
+
+/** The lowest and highest value each input channel can take: the pixel range through mean/std. */
+export function inputBounds(model: Model): { low: number[]; high: number[] } {
+  const [, c] = model.input.shape! as number[];
+  const prep = model.meta.preprocessing;
+  const [lo, hi] = prep.range;
+  const low: number[] = [];
+  const high: number[] = [];
+  for (let ch = 0; ch < c!; ch++) {
+    const mean = prep.mean[ch] ?? prep.mean[0] ?? 0;
+    const std = prep.std[ch] ?? prep.std[0] ?? 1;
+    const a = (lo - mean) / std;
+    const b = (hi - mean) / std;
+    low.push(Math.min(a, b));
+    high.push(Math.max(a, b));
+  }
+  return { low, high };
+}
+
+/** Per image: sum of the map against the score it decomposes (the baseline's score taken as 0). */
+export function completenessOf(attr: Float32Array, per: number, scores: ArrayLike<number>, baseScores?: ArrayLike<number>): Completeness[] {
+  const out: Completeness[] = [];
+  for (let i = 0; i < scores.length; i++) {
+    let sum = 0;
+    for (let p = i * per; p < (i + 1) * per; p++) sum += attr[p]!;
+    const diff = scores[i]! - (baseScores?.[i] ?? 0);
+    const gap = sum - diff;
+    out.push({ sum, scoreDifference: diff, gap, relativeGap: Math.abs(gap) / Math.max(Math.abs(diff), 1e-12) });
+  }
+  return out;
+}
+
+export async function lrp(ctx: MethodContext): Promise<MethodResult> {
+  const o = ctx.options.lrp ?? {};
+  const name: LrpCompositeName = o.composite ?? 'epsilon-gamma-box';
+  if (!(LRP_COMPOSITES as readonly string[]).includes(name)) {
+    throw new ConvLensError('INVALID_ARGUMENT', `Unknown LRP composite "${name}".`, `Use one of: ${LRP_COMPOSITES.join(', ')}.`);
+  }
+  if (o.epsilon !== undefined && !(o.epsilon >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `LRP epsilon must be >= 0, got ${o.epsilon}.`);
+  if (o.gamma !== undefined && !(o.gamma >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `LRP gamma must be >= 0, got ${o.gamma}.`);
+  const bounds = inputBounds(ctx.model);
+  const composite = lrpComposite(name, { ...(o.epsilon !== undefined ? { epsilon: o.epsilon } : {}), ...(o.gamma !== undefined ? { gamma: o.gamma } : {}), ...bounds });
+  const ruleSet = lrpRuleSet(ctx.model.graph, composite);
+  const input = ctx.model.input.name;
+  const n = ctx.x.dims[0]!;
+  const work = new Work(ctx.job, 'lrp', Math.ceil(n / ctx.batchSize) + 1);
+  const r = await batchedScoreGradients(ctx.model, ctx.x, ctx.targets, { score: 'logit', wrt: [input], ruleSet }, ctx.batchSize, work);
+  work.check();
+  const logits = await forwardScores(ctx.model, ctx.x, ctx.targets, 'logit');
+  work.step();
+  const [, c, h, w] = nchw(ctx.x);
+  const per = c * h * w;
+  const relevance = r.gradients[input]!.data as Float32Array;
+  const attr = new Float32Array(relevance.length);
+  for (let p = 0; p < attr.length; p++) attr[p] = relevance[p]! * logits[Math.floor(p / per)]!;
+  const raw = f32(ctx.x.dims, attr);
+  const notes = ctx.score === 'prob' ? ['lrp decomposes the target logit (relevance starts as the logit, as in Captum); --score prob does not apply'] : [];
+  const eps = name === 'epsilon-plus-flat' || name === 'epsilon-gamma-box' ? 1e-6 : 1e-9;
+  const params: Record<string, unknown> = { composite: name, epsilon: o.epsilon ?? eps, gamma: o.gamma ?? 0.25, relevanceStartsAs: 'target logit' };
+  if (name === 'epsilon-gamma-box') params['bounds'] = bounds;
+  return { raw, map: reduceChannels(raw, 'sum'), signed: true, params, completeness: completenessOf(attr, per, logits), notes };
+}
