@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildGradientGraph } from '../../src/engine/autodiff/gradient.js';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import { lrpComposite, lrpRuleSet, type LrpCompositeName } from '../../src/engine/ops/rules/lrp.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
