@@ -1,0 +1,218 @@
+// ROAD, RemOve And Debias (Rong et al. 2022): remove a fraction of the pixels, most relevant
+// first (MoRF) or least relevant first (LeRF), fill them by noisy linear imputation (each
+// removed pixel the weighted mean of its 8 neighbours, 1/6 direct and 1/12 diagonal, solved as
+// one sparse linear system per channel, plus N(0, 0.01) noise), and follow the target's score.
+// The imputation leaves no sharp mask edges for the model to react to, so the score measures
+// the information removed rather than the shape of the hole. A faithful map: MoRF falls fast,
+// LeRF stays high; `combined` = (mean LeRF - mean MoRF) / 2 as pytorch-grad-cam's ROADCombined.
+import { ConvLensError } from '../../engine/errors.js';
+import type { Tensor } from '../../engine/tensor.js';
+import type { Model } from '../../models/model.js';
+import { nchw, normalSource } from '../explain/arrays.js';
+import { defaultBatchSize, scoreInputs, Work } from '../explain/session.js';
+import type { ScoreKind } from '../explain/target.js';
+import type { JobOptions } from '../jobs.js';
+import { pixelOrder } from './deletion-insertion.js';
+
+export interface RoadOptions extends JobOptions {
+  /** fractions of pixels removed (default 0.1, 0.2, ..., 0.9, as the paper and pytorch-grad-cam) */
+  fractions?: number[];
+  /** standard deviation of the imputation noise, in model input space (default 0.01) */
+  noise?: number;
+  /** what is followed (default 'prob') */
+  score?: ScoreKind;
+  seed?: number;
+  batchSize?: number;
+}
+
+export interface RoadCurves {
+  fractions: number[];
+  /** per image, the score after removing each fraction, most relevant first */
+  morf: number[][];
+  /** least relevant first */
+  lerf: number[][];
+  meanMorf: number[];
+  meanLerf: number[];
+  /** per image (mean LeRF - mean MoRF) / 2: higher is more faithful */
+  combined: number[];
+  meanCombined: number;
+}
+
+const NEIGHBOURS: readonly [number, number, number][] = [
+  [1, 1, 1 / 12],
+  [0, 1, 1 / 6],
+  [-1, 1, 1 / 12],
+  [1, -1, 1 / 12],
+  [0, -1, 1 / 6],
+  [-1, -1, 1 / 12],
+  [1, 0, 1 / 6],
+  [-1, 0, 1 / 6],
+];
+
+/**
+ * Noisy linear imputation of one image [C, H, W] in place: pixels where `removed` is 1 become
+ * the solution of s_i v_i - sum_{removed j} w_ij v_j = sum_{kept j} w_ij x_j (s_i: the weights of
+ * the neighbours inside the image), by conjugate gradients, plus noise.
+ */
+export function imputeLinear(image: Float32Array, c: number, h: number, w: number, removed: Uint8Array, noise: number, normal: () => number): void {
+  const hw = h * w;
+  const index = new Int32Array(hw).fill(-1);
+  const unknowns: number[] = [];
+  for (let p = 0; p < hw; p++) if (removed[p]) index[p] = unknowns.push(p) - 1;
+  const m = unknowns.length;
+  if (m === 0) return;
+  if (m === hw) throw new ConvLensError('INVALID_ARGUMENT', 'ROAD cannot impute an image with every pixel removed.', 'Use fractions below 1.');
+  // Sparse rows: diagonal s_i, off-diagonal -w to removed neighbours.
+  const diag = new Float64Array(m);
+  const nbr = new Int32Array(m * 8).fill(-1);
+  const nw = new Float64Array(m * 8);
+  for (let i = 0; i < m; i++) {
+    const p = unknowns[i]!;
+    const y = Math.floor(p / w);
+    const x = p % w;
+    NEIGHBOURS.forEach(([dy, dx, wt], k) => {
+      const yy = y + dy;
+      const xx = x + dx;
+      if (yy < 0 || xx < 0 || yy >= h || xx >= w) return;
+      diag[i]! += wt;
+      const q = yy * w + xx;
+      if (removed[q]) {
+        nbr[i * 8 + k] = index[q]!;
+        nw[i * 8 + k] = wt;
+      }
+    });
+  }
+  const apply = (v: Float64Array, out: Float64Array): void => {
+    for (let i = 0; i < m; i++) {
+      let s = diag[i]! * v[i]!;
+      for (let k = 0; k < 8; k++) {
+        const j = nbr[i * 8 + k]!;
+        if (j >= 0) s -= nw[i * 8 + k]! * v[j]!;
+      }
+      out[i] = s;
+    }
+  };
+  const b = new Float64Array(m);
+  const v = new Float64Array(m);
+  const r = new Float64Array(m);
+  const z = new Float64Array(m);
+  const d = new Float64Array(m);
+  const ad = new Float64Array(m);
+  for (let ch = 0; ch < c; ch++) {
+    const plane = image.subarray(ch * hw, (ch + 1) * hw);
+    let known = 0;
+    let count = 0;
+    for (let i = 0; i < m; i++) {
+      const p = unknowns[i]!;
+      const y = Math.floor(p / w);
+      const x = p % w;
+      let s = 0;
+      for (const [dy, dx, wt] of NEIGHBOURS) {
+        const yy = y + dy;
+        const xx = x + dx;
+        if (yy < 0 || xx < 0 || yy >= h || xx >= w) continue;
+        const q = yy * w + xx;
+        if (!removed[q]) s += wt * plane[q]!;
+      }
+      b[i] = s;
+    }
+    for (let p = 0; p < hw; p++) if (!removed[p]) (known += plane[p]!), count++;
+    v.fill(known / count);
+    // Jacobi-preconditioned conjugate gradients: the matrix is symmetric, diagonally dominant.
+    apply(v, ad);
+    let bnorm = 0;
+    for (let i = 0; i < m; i++) {
+      r[i] = b[i]! - ad[i]!;
+      z[i] = r[i]! / diag[i]!;
+      d[i] = z[i]!;
+      bnorm += b[i]! * b[i]!;
+    }
+    bnorm = Math.sqrt(bnorm) || 1;
+    let rz = 0;
+    for (let i = 0; i < m; i++) rz += r[i]! * z[i]!;
+    for (let iter = 0; iter < 10 * m + 100; iter++) {
+      let rnorm = 0;
+      for (let i = 0; i < m; i++) rnorm += r[i]! * r[i]!;
+      if (Math.sqrt(rnorm) <= 1e-7 * bnorm) break;
+      apply(d, ad);
+      let dad = 0;
+      for (let i = 0; i < m; i++) dad += d[i]! * ad[i]!;
+      if (!(dad > 0)) break;
+      const alpha = rz / dad;
+      for (let i = 0; i < m; i++) {
+        v[i]! += alpha * d[i]!;
+        r[i]! -= alpha * ad[i]!;
+        z[i] = r[i]! / diag[i]!;
+      }
+      let rzNew = 0;
+      for (let i = 0; i < m; i++) rzNew += r[i]! * z[i]!;
+      const beta = rzNew / rz;
+      rz = rzNew;
+      for (let i = 0; i < m; i++) d[i] = z[i]! + beta * d[i]!;
+    }
+    for (let i = 0; i < m; i++) plane[unknowns[i]!] = v[i]! + (noise > 0 ? noise * normal() : 0);
+  }
+}
+
+/** ROAD curves of several maps ([N, H, W] each, at input resolution). */
+export async function road(model: Model, x: Tensor, targets: Int32Array, maps: readonly Tensor[], o: RoadOptions = {}): Promise<RoadCurves[]> {
+  const [n, c, h, w] = nchw(x);
+  const fractions = o.fractions ?? [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+  for (const f of fractions) if (!(f > 0 && f < 1)) throw new ConvLensError('INVALID_ARGUMENT', `ROAD fractions must lie strictly between 0 and 1, got ${f}.`);
+  const noise = o.noise ?? 0.01;
+  if (!(noise >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `ROAD noise must be >= 0, got ${noise}.`);
+  for (const m of maps) {
+    if (m.dims.length !== 3 || m.dims[0] !== n || m.dims[1] !== h || m.dims[2] !== w) {
+      throw new ConvLensError('SHAPE_MISMATCH', `A map has shape [${m.dims.join(', ')}]; ROAD needs [${n}, ${h}, ${w}] (one map per image at input resolution).`);
+    }
+  }
+  const hw = h * w;
+  const per = c * hw;
+  const xd = x.data as Float32Array;
+  const seed = o.seed ?? 0;
+  const orders = maps.map((m) => Array.from({ length: n }, (_, i) => pixelOrder((m.data as Float32Array).subarray(i * hw, (i + 1) * hw), seed + i)));
+  const f = fractions.length;
+  // Item k: map, image, order (MoRF / LeRF), fraction.
+  const perMap = n * 2 * f;
+  const decode = (k: number): { m: number; i: number; lerf: boolean; s: number } => {
+    const m = Math.floor(k / perMap);
+    let r = k % perMap;
+    const i = Math.floor(r / (2 * f));
+    r %= 2 * f;
+    return { m, i, lerf: r >= f, s: r % f };
+  };
+  const total = maps.length * perMap;
+  const batch = o.batchSize ?? defaultBatchSize(model);
+  const work = new Work(o, 'road', Math.ceil(total / batch));
+  const scores = await scoreInputs(
+    model,
+    total,
+    batch,
+    (k, into) => {
+      const { m, i, lerf, s } = decode(k);
+      into.set(xd.subarray(i * per, (i + 1) * per));
+      const order = orders[m]![i]!;
+      const count = Math.round(fractions[s]! * hw);
+      const removed = new Uint8Array(hw);
+      for (let r = 0; r < count; r++) removed[lerf ? order[hw - 1 - r]! : order[r]!] = 1;
+      imputeLinear(into, c, h, w, removed, noise, normalSource(seed * 7919 + k));
+    },
+    (k) => targets[decode(k).i]!,
+    o.score ?? 'prob',
+    work,
+  );
+  return maps.map((_, m) => {
+    const morf: number[][] = [];
+    const lerf: number[][] = [];
+    for (let i = 0; i < n; i++) {
+      const base = m * perMap + i * 2 * f;
+      morf.push(Array.from(scores.subarray(base, base + f)));
+      lerf.push(Array.from(scores.subarray(base + f, base + 2 * f)));
+    }
+    const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+    const meanMorf = morf.map(mean);
+    const meanLerf = lerf.map(mean);
+    const combined = meanLerf.map((l, i) => (l - meanMorf[i]!) / 2);
+    return { fractions, morf, lerf, meanMorf, meanLerf, combined, meanCombined: mean(combined) };
+  });
+}

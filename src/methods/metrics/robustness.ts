@@ -1,0 +1,134 @@
+// Captum's infidelity and max-sensitivity (Yeh et al. 2019), for maps [N, H, W].
+//
+// Infidelity: E_I[(I . a - (f(x) - f(x - I)))^2] over random perturbations I; `I . a` sums
+// I over channels and pixels weighted by the map (the map broadcast over channels, as Captum
+// broadcasts attributions). With `normalize` (the default here; Captum's default is off) the map
+// is first scaled by the beta that minimizes the expression, so maps of any scale compare.
+// Max-sensitivity: max over perturbed copies x + U(-r, r) of ||e(x + d) - e(x)|| / ||e(x)||
+// (Frobenius norms), e the explanation, as Captum's sensitivity_max with its default perturbation.
+import { ConvLensError } from '../../engine/errors.js';
+import type { Tensor } from '../../engine/tensor.js';
+import type { Model } from '../../models/model.js';
+import { f32, nchw, normalSource, uniformSource } from '../explain/arrays.js';
+import { explain } from '../explain/index.js';
+import { defaultBatchSize, scoreInputs, Work } from '../explain/session.js';
+import type { ScoreKind } from '../explain/target.js';
+import type { ExplainOptions, MethodName } from '../explain/types.js';
+import type { JobOptions } from '../jobs.js';
+
+export interface InfidelityOptions extends JobOptions {
+  /** perturbations per image (default 10, Captum's n_perturb_samples) */
+  samples?: number;
+  /** standard deviation of the Gaussian perturbation in model input space (default 0.1) */
+  sigma?: number;
+  /** scale the map by the best beta first (default true) */
+  normalize?: boolean;
+  /** what f is (default 'logit') */
+  score?: ScoreKind;
+  seed?: number;
+  batchSize?: number;
+}
+
+/** Infidelity of each map, per image. */
+export async function infidelity(model: Model, x: Tensor, targets: Int32Array, maps: readonly Tensor[], o: InfidelityOptions = {}): Promise<number[][]> {
+  const [n, c, h, w] = nchw(x);
+  const samples = o.samples ?? 10;
+  const sigma = o.sigma ?? 0.1;
+  if (!Number.isInteger(samples) || samples < 1) throw new ConvLensError('INVALID_ARGUMENT', `Infidelity samples must be a positive integer, got ${samples}.`);
+  if (!(sigma > 0)) throw new ConvLensError('INVALID_ARGUMENT', `Infidelity sigma must be > 0, got ${sigma}.`);
+  const hw = h * w;
+  const per = c * hw;
+  const xd = x.data as Float32Array;
+  const normal = normalSource(o.seed ?? 0);
+  // The perturbations, and each one's channel sum per pixel (all a map sees of it).
+  const noise = new Float32Array(n * samples * per);
+  for (let i = 0; i < noise.length; i++) noise[i] = sigma * normal();
+  const score = o.score ?? 'logit';
+  const batch = o.batchSize ?? defaultBatchSize(model);
+  const work = new Work(o, 'infidelity', Math.ceil((n * (samples + 1)) / batch));
+  // Rows: the n clean images, then n * samples perturbed ones (x - I).
+  const f = await scoreInputs(
+    model,
+    n * (samples + 1),
+    batch,
+    (k, into) => {
+      if (k < n) return void into.set(xd.subarray(k * per, (k + 1) * per));
+      const q = k - n;
+      const i = Math.floor(q / samples);
+      for (let p = 0; p < per; p++) into[p] = xd[i * per + p]! - noise[q * per + p]!;
+    },
+    (k) => targets[k < n ? k : Math.floor((k - n) / samples)]!,
+    score,
+    work,
+  );
+  return maps.map((m) => {
+    if (m.dims.length !== 3 || m.dims[0] !== n || m.dims[1] !== h || m.dims[2] !== w) throw new ConvLensError('SHAPE_MISMATCH', `A map has shape [${m.dims.join(', ')}]; infidelity needs [${n}, ${h}, ${w}].`);
+    const md = m.data as Float32Array;
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      let aa = 0;
+      let ad = 0;
+      let dd = 0;
+      for (let s = 0; s < samples; s++) {
+        const q = i * samples + s;
+        let dot = 0;
+        for (let ch = 0; ch < c; ch++) for (let p = 0; p < hw; p++) dot += noise[q * per + ch * hw + p]! * md[i * hw + p]!;
+        const diff = f[i]! - f[n + q]!;
+        aa += dot * dot;
+        ad += dot * diff;
+        dd += diff * diff;
+      }
+      const beta = o.normalize === false ? 1 : aa > 0 ? ad / aa : 0;
+      out.push((beta * beta * aa - 2 * beta * ad + dd) / samples);
+    }
+    return out;
+  });
+}
+
+export interface SensitivityOptions extends JobOptions {
+  /** perturbed copies per image (default 10, Captum's n_perturb_samples) */
+  samples?: number;
+  /** radius of the uniform L-infinity perturbation in model input space (default 0.02, Captum's) */
+  radius?: number;
+  seed?: number;
+}
+
+/** Max-sensitivity of each method's map, per image: the explanation is recomputed on perturbed copies. */
+export async function maxSensitivity(model: Model, x: Tensor, targets: Int32Array, methods: readonly MethodName[], options: Omit<ExplainOptions, 'methods' | 'target'>, o: SensitivityOptions = {}): Promise<Record<string, number[]>> {
+  const [n, c, h, w] = nchw(x);
+  const samples = o.samples ?? 10;
+  const radius = o.radius ?? 0.02;
+  if (!Number.isInteger(samples) || samples < 1) throw new ConvLensError('INVALID_ARGUMENT', `Sensitivity samples must be a positive integer, got ${samples}.`);
+  if (!(radius > 0)) throw new ConvLensError('INVALID_ARGUMENT', `Sensitivity radius must be > 0, got ${radius}.`);
+  const per = c * h * w;
+  const hw = h * w;
+  const xd = x.data as Float32Array;
+  const rand = uniformSource(o.seed ?? 0);
+  const data = new Float32Array(n * samples * per);
+  for (let q = 0; q < n * samples; q++) {
+    const i = Math.floor(q / samples);
+    for (let p = 0; p < per; p++) data[q * per + p] = xd[i * per + p]! + radius * (2 * rand() - 1);
+  }
+  const base = { ...options, ...(o.signal ? { signal: o.signal } : {}) };
+  const clean = await explain(model, x, { ...base, methods, target: Array.from(targets) });
+  const noisy = await explain(model, f32([n * samples, c, h, w], data), { ...base, methods, target: Array.from({ length: n * samples }, (_, q) => targets[Math.floor(q / samples)]!), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+  const out: Record<string, number[]> = {};
+  clean.attributions.forEach((a, mi) => {
+    const e0 = a.map.data as Float32Array;
+    const e1 = noisy.attributions[mi]!.map.data as Float32Array;
+    out[a.method] = Array.from({ length: n }, (_, i) => {
+      let norm = 0;
+      for (let p = 0; p < hw; p++) norm += e0[i * hw + p]! ** 2;
+      norm = Math.sqrt(norm);
+      let worst = 0;
+      for (let s = 0; s < samples; s++) {
+        const q = i * samples + s;
+        let d = 0;
+        for (let p = 0; p < hw; p++) d += (e1[q * hw + p]! - e0[i * hw + p]!) ** 2;
+        worst = Math.max(worst, norm > 0 ? Math.sqrt(d) / norm : Math.sqrt(d));
+      }
+      return worst;
+    });
+  });
+  return out;
+}
