@@ -286,6 +286,31 @@ describe('bounded work', () => {
     expect((await studio.app.inject({ method: 'GET', url: `/api/jobs/${ok.json().job}/events` })).body).toMatch(/event: (cancelled|result)/);
   });
 
+  it('refuses out-of-range GradientSHAP, DeepLIFT, LRP and CAM-smoothing parameters with a 400 before any job starts', async () => {
+    const running = studio.jobs.running();
+    const bad: [string[], Record<string, unknown>, RegExp][] = [
+      [['gradient-shap'], { 'gradient-shap': { samples: 1e6 } }, /samples/],
+      [['gradient-shap'], { shap: { count: 1000 } }, /count/],
+      [['deeplift-shap'], { 'deeplift-shap': { count: 0 } }, /count/],
+      [['gradient-shap'], { shap: { noise: -1 } }, /noise/],
+      [['deeplift'], { deeplift: { baseline: '/etc/passwd' } }, /baseline/],
+      [['lrp'], { lrp: { composite: 'alpha2-beta1' } }, /composite/],
+      [['lrp'], { lrp: { epsilon: -1 } }, /epsilon/],
+      [['lrp'], { lrp: { gamma: 1e9 } }, /gamma/],
+      [['gradcam'], { cam: { augSmooth: 'yes' } }, /augSmooth/],
+    ];
+    for (const [methods, params, what] of bad) {
+      const r = await explain(params, methods);
+      expect(r.statusCode, JSON.stringify(params)).toBe(400);
+      expect(r.json().error.message, JSON.stringify(params)).toMatch(what);
+    }
+    expect(studio.jobs.running()).toBe(running);
+    const ok = await explain({ 'gradient-shap': { samples: 500, count: 64 }, lrp: { composite: 'epsilon-gamma-box', gamma: 0.5 }, cam: { augSmooth: true, eigenSmooth: true } }, ['gradient-shap', 'lrp', 'xgradcam']);
+    expect(ok.statusCode).toBe(202);
+    await studio.app.inject({ method: 'DELETE', url: `/api/jobs/${ok.json().job}`, headers: sameOrigin });
+    expect((await studio.app.inject({ method: 'GET', url: `/api/jobs/${ok.json().job}/events` })).body).toMatch(/event: (cancelled|result)/);
+  });
+
   it('refuses out-of-range parameters on every long route', async () => {
     const cases: [string, Record<string, unknown>][] = [
       ['/api/explain', { model: 'builtin', image: 'fashion-mnist/bag-test18.png', methods: ['smoothgrad'], params: { smoothgrad: { samples: 1e6 } } }],

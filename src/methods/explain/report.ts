@@ -5,7 +5,7 @@
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import type { JobOptions } from '../jobs.js';
-import { deletionInsertion } from '../metrics/index.js';
+import { deletionInsertion, infidelity, road } from '../metrics/index.js';
 import { explain, METHODS, resolveMethods, type ExplainOptions, type MethodParams, type SkippedMethod } from './index.js';
 
 export interface ReportRequest {
@@ -15,7 +15,7 @@ export interface ReportRequest {
   score?: 'logit' | 'prob';
   /** parameters per method, keyed by the page's method names */
   params?: Record<string, Record<string, unknown>>;
-  /** also compute deletion and insertion curves per method */
+  /** also compute deletion and insertion curves, ROAD and infidelity per method */
   metrics?: boolean;
 }
 
@@ -40,6 +40,15 @@ export interface Curve {
   auc: number;
 }
 
+/** ROAD curves of one map (fractions removed, target probability after imputation). */
+export interface RoadReport {
+  fractions: number[];
+  morf: number[];
+  lerf: number[];
+  /** (mean LeRF - mean MoRF) / 2: higher is more faithful */
+  combined: number;
+}
+
 export interface Report {
   target: { index: number; label: string; score: number };
   predicted: unknown;
@@ -47,7 +56,7 @@ export interface Report {
   maps: ReportMap[];
   /** methods that do not apply to the model, with the reason (the page shows them instead of a map) */
   skipped: SkippedMethod[];
-  metrics: Record<string, { deletion: Curve; insertion: Curve }>;
+  metrics: Record<string, { deletion: Curve; insertion: Curve; road: RoadReport; infidelity: number }>;
 }
 
 /** Page parameter keys (method names) -> the library's option keys. */
@@ -64,6 +73,10 @@ export function methodParams(params: ReportRequest['params'] = {}): MethodParams
   put('occlusion');
   put('scorecam', 'score-cam');
   put('guidedGradcam', 'guided-gradcam');
+  put('deeplift');
+  put('shap', 'gradient-shap', 'deeplift-shap');
+  put('lrp');
+  put('cam');
   return out as MethodParams;
 }
 
@@ -109,10 +122,15 @@ export async function explainReport(model: Model, tensor: Tensor, req: ReportReq
     const targets = Int32Array.from(result.targets);
     for (const a of result.attributions) {
       // Curves on the probability (as in RISE): logits are unbounded, so AUCs would not compare.
-      const [curves] = await deletionInsertion(model, tensor, targets, [a.map], { ...(job.signal ? { signal: job.signal } : {}), ...(job.batchSize ? { batchSize: job.batchSize } : {}), score: 'prob', onProgress: step(`faithfulness: ${a.method}`) });
+      const common = { ...(job.signal ? { signal: job.signal } : {}), ...(job.batchSize ? { batchSize: job.batchSize } : {}) };
+      const [curves] = await deletionInsertion(model, tensor, targets, [a.map], { ...common, score: 'prob', onProgress: step(`faithfulness: ${a.method}`) });
+      const [r] = await road(model, tensor, targets, [a.map], { ...common, score: 'prob' });
+      const [inf] = await infidelity(model, tensor, targets, [a.map], common);
       metrics[a.method] = {
         deletion: { x: curves!.fractions, y: curves!.deletion[0]!, auc: curves!.deletionAuc[0]! },
         insertion: { x: curves!.fractions, y: curves!.insertion[0]!, auc: curves!.insertionAuc[0]! },
+        road: { fractions: r!.fractions, morf: r!.morf[0]!, lerf: r!.lerf[0]!, combined: r!.combined[0]! },
+        infidelity: inf![0]!,
       };
       done++;
     }

@@ -10,7 +10,8 @@ interface ExplainBody extends ReportRequest {
 
 // Per-method parameter ranges, checked before the job starts (docs/api.md). The work a request
 // can ask for is bounded: at most 1000 integration steps or 500 noisy samples per method, and
-// occlusion windows no smaller than 1 pixel (the method checks them against the image size).
+// occlusion windows no smaller than 1 pixel (the method checks them against the image size),
+// 500 GradientSHAP samples over at most 64 baselines.
 const side = { anyOf: [{ type: 'integer', minimum: 1, maximum: 4096 }, { type: 'array', items: { type: 'integer', minimum: 1, maximum: 4096 }, minItems: 2, maxItems: 2 }] };
 const sigma = { type: 'number', minimum: 0.01, maximum: 1000 };
 const noisy = {
@@ -31,6 +32,19 @@ const integrated = {
 const occlusion = { type: 'object', properties: { window: side, stride: side, fill: { enum: ['zero', 'mean', 'blur'] }, blurSigma: sigma }, additionalProperties: false };
 const saliency = { type: 'object', properties: { reduce: { enum: ['max', 'sum'] } }, additionalProperties: false };
 const guided = { type: 'object', properties: { interpolate: { enum: ['bilinear', 'nearest'] } }, additionalProperties: false };
+const deeplift = { type: 'object', properties: { baseline: { enum: ['black', 'zero', 'blurred'] }, blurSigma: sigma }, additionalProperties: false };
+// The baseline set of the SHAP methods is drawn here (noise images): a request names how many.
+const shap = {
+  type: 'object',
+  properties: { count: { type: 'integer', minimum: 1, maximum: 64 }, samples: { type: 'integer', minimum: 1, maximum: 500 }, noise: { type: 'number', minimum: 0, maximum: 5 }, seed: { type: 'integer', minimum: 0, maximum: 4294967295 } },
+  additionalProperties: false,
+};
+const lrp = {
+  type: 'object',
+  properties: { composite: { enum: ['epsilon', 'epsilon-gamma', 'epsilon-plus-flat', 'epsilon-gamma-box'] }, epsilon: { type: 'number', minimum: 0, maximum: 100 }, gamma: { type: 'number', minimum: 0, maximum: 100 } },
+  additionalProperties: false,
+};
+const cam = { type: 'object', properties: { augSmooth: { type: 'boolean' }, eigenSmooth: { type: 'boolean' } }, additionalProperties: false };
 
 export const EXPLAIN_PARAMS = {
   type: 'object',
@@ -46,6 +60,12 @@ export const EXPLAIN_PARAMS = {
     occlusion,
     guidedGradcam: guided,
     'guided-gradcam': guided,
+    deeplift,
+    shap,
+    'gradient-shap': shap,
+    'deeplift-shap': shap,
+    lrp,
+    cam,
   },
   additionalProperties: false,
 } as const;
