@@ -29,7 +29,7 @@ export interface DisplayStyle {
   opacity: number;
 }
 
-const CAM_METHODS: ReadonlySet<MethodName> = new Set(['cam', 'gradcam', 'gradcam++', 'scorecam', 'layercam']);
+const CAM_METHODS: ReadonlySet<MethodName> = new Set(['cam', 'gradcam', 'gradcam++', 'scorecam', 'layercam', 'xgradcam', 'hirescam', 'eigencam', 'eigengradcam', 'ablationcam', 'fullgrad']);
 
 /**
  * Pixel-level maps (gradients and their relatives) on photographs have a few very large values

@@ -145,7 +145,7 @@ export interface ExplainResult {
   target: { index: number; label: string; score: number };
   maps: ExplainMap[];
   skipped?: SkippedMethod[];
-  metrics?: Record<string, { deletion?: Curve; insertion?: Curve }>;
+  metrics?: Record<string, { deletion?: Curve; insertion?: Curve; road?: { fractions: number[]; morf: number[]; lerf: number[]; combined: number }; infidelity?: number }>;
 }
 
 export interface ExplainRequest {

@@ -63,6 +63,15 @@ export const intIn =
     return n;
   };
 
+/** A real-valued option from `lo` to `hi` (a stabilizer, a noise level): the same reason as intIn. */
+export const numberIn =
+  (lo: number, hi: number) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < lo || n > hi) throw new InvalidArgumentError(`expected a number from ${lo} to ${hi}`);
+    return n;
+  };
+
 /** ONNX Runtime intra-op threads: more than a few per core only adds contention. */
 export const MAX_THREADS = Math.max(16, 4 * availableParallelism());
 export const threadCount = intIn(1, MAX_THREADS);

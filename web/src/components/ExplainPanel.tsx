@@ -38,6 +38,15 @@ const GROUPS: { title: string; methods: [string, string, string][] }[] = [
     ],
   },
   {
+    title: 'Reference-based and relevance',
+    methods: [
+      ['deeplift', 'DeepLIFT', 'rescale rule: score difference from a baseline, split through the nonlinearities'],
+      ['deeplift-shap', 'DeepLiftShap', 'DeepLIFT averaged over a set of baselines'],
+      ['gradient-shap', 'GradientSHAP', 'expected gradients between random baselines and the image'],
+      ['lrp', 'LRP', 'layer-wise relevance propagation with a composite of rules'],
+    ],
+  },
+  {
     title: 'Class activation maps',
     methods: [
       ['cam', 'CAM', 'feature maps weighted by the classifier (GAP + dense models)'],
@@ -45,13 +54,21 @@ const GROUPS: { title: string; methods: [string, string, string][] }[] = [
       ['gradcam++', 'Grad-CAM++', 'Grad-CAM with higher-order weights'],
       ['scorecam', 'Score-CAM', 'feature maps weighted by the score of masked inputs (slow)'],
       ['layercam', 'LayerCAM', 'feature maps weighted by positive gradients, per unit'],
+      ['xgradcam', 'XGrad-CAM', 'feature maps weighted by sum(gradient × activation) / sum(activation)'],
+      ['hirescam', 'HiResCAM', 'gradient × activation per unit, summed over channels'],
+      ['eigencam', 'EigenCAM', 'first principal component of the feature maps'],
+      ['eigengradcam', 'EigenGradCAM', 'first principal component of gradient × activation'],
+      ['ablationcam', 'Ablation-CAM', 'feature maps weighted by the score drop when each is removed (slow)'],
+      ['fullgrad', 'FullGrad', 'input and bias gradients of every layer, each normalized'],
       ['guided-gradcam', 'Guided Grad-CAM', 'guided backprop times Grad-CAM'],
     ],
   },
   { title: 'Perturbation', methods: [['occlusion', 'Occlusion', 'score drop when a window is covered (slow)']] },
 ];
 export const METHOD_LABEL: Record<string, string> = Object.fromEntries(GROUPS.flatMap((g) => g.methods.map(([id, label]) => [id, label])));
-const CAM_METHODS = new Set(['cam', 'gradcam', 'gradcam++', 'scorecam', 'layercam', 'guided-gradcam']);
+const CAM_METHODS = new Set(['cam', 'gradcam', 'gradcam++', 'scorecam', 'layercam', 'guided-gradcam', 'xgradcam', 'hirescam', 'eigencam', 'eigengradcam', 'ablationcam']);
+/** pytorch-grad-cam's family: its aug and eigen smoothing apply */
+const SMOOTHABLE = new Set(['gradcam', 'gradcam++', 'scorecam', 'layercam', 'xgradcam', 'hirescam', 'eigencam', 'eigengradcam', 'ablationcam', 'fullgrad']);
 
 // Tableau 10: one colour per method, the same on cards and curves.
 const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac', '#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
@@ -117,6 +134,12 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   const [ig, setIg] = useState({ steps: 32, baseline: 'black', rule: 'gausslegendre' });
   const [saliencyReduce, setSaliencyReduce] = useState<'max' | 'sum'>('max');
   const [ggcInterpolate, setGgcInterpolate] = useState<'bilinear' | 'nearest'>('bilinear');
+  const [dlBaseline, setDlBaseline] = useState('black');
+  const [shap, setShap] = useState({ samples: 50, count: 8 });
+  const [lrp, setLrp] = useState({ composite: 'epsilon-gamma-box', gamma: 0.25 });
+  const [camSmooth, setCamSmooth] = useState({ augSmooth: false, eigenSmooth: false });
+  const shapMethods = methods.has('gradient-shap') || methods.has('deeplift-shap');
+  const smoothable = [...methods].some((m) => SMOOTHABLE.has(m));
   const noisy = methods.has('smoothgrad') || methods.has('smoothgrad-sq') || methods.has('vargrad');
   const occlusion = occ ?? { window: Math.max(2, Math.round(side / 7)), stride: Math.max(1, Math.ceil(Math.max(2, Math.round(side / 7)) / 2)), fill: 'zero' };
 
@@ -176,6 +199,10 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     if (methods.has('saliency')) params['saliency'] = { reduce: saliencyReduce };
     if (methods.has('guided-gradcam')) params['guided-gradcam'] = { interpolate: ggcInterpolate };
     if (methods.has('integrated-gradients')) params['integrated-gradients'] = { ...ig };
+    if (methods.has('deeplift')) params['deeplift'] = { baseline: dlBaseline };
+    if (shapMethods) params['shap'] = { ...shap };
+    if (methods.has('lrp')) params['lrp'] = { ...lrp };
+    if (smoothable && (camSmooth.augSmooth || camSmooth.eigenSmooth)) params['cam'] = { ...camSmooth };
     const req: ExplainRequest = {
       model: model.id,
       image: props.imageId,
@@ -314,10 +341,10 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
             />
             <label className="check">
               <input type="checkbox" checked={metrics} onChange={(e) => setMetrics(e.target.checked)} data-testid="explain-metrics" />
-              deletion / insertion curves
+              deletion / insertion curves, ROAD, infidelity
             </label>
           </div>
-          {(methods.has('occlusion') || noisy || methods.has('integrated-gradients') || methods.has('saliency') || methods.has('guided-gradcam')) && (
+          {(methods.has('occlusion') || noisy || methods.has('integrated-gradients') || methods.has('saliency') || methods.has('guided-gradcam') || methods.has('deeplift') || shapMethods || methods.has('lrp') || smoothable) && (
             <div className="explain-params">
               {methods.has('occlusion') && (
                 <fieldset className="params">
@@ -374,6 +401,54 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                       <option value="riemann-left">Riemann, left</option>
                       <option value="riemann-right">Riemann, right</option>
                     </select>
+                  </label>
+                </fieldset>
+              )}
+              {methods.has('deeplift') && (
+                <fieldset className="params">
+                  <legend>DeepLIFT</legend>
+                  <label className="field inline">
+                    <span>baseline</span>
+                    <select value={dlBaseline} onChange={(e) => setDlBaseline(e.target.value)} data-testid="deeplift-baseline">
+                      <option value="black">black image</option>
+                      <option value="zero">zeros (model space)</option>
+                      <option value="blurred">blurred image</option>
+                    </select>
+                  </label>
+                </fieldset>
+              )}
+              {shapMethods && (
+                <fieldset className="params">
+                  <legend>GradientSHAP · DeepLiftShap</legend>
+                  <NumberField label="samples" value={shap.samples} min={1} max={500} onChange={(v) => setShap({ ...shap, samples: v })} testId="shap-samples" title="GradientSHAP: random path points per image" />
+                  <NumberField label="baselines" value={shap.count} min={1} max={64} onChange={(v) => setShap({ ...shap, count: v })} testId="shap-baselines" title="size of the baseline set (seeded noise images)" />
+                </fieldset>
+              )}
+              {methods.has('lrp') && (
+                <fieldset className="params">
+                  <legend>LRP</legend>
+                  <label className="field inline" title="rules per layer type">
+                    <span>composite</span>
+                    <select value={lrp.composite} onChange={(e) => setLrp({ ...lrp, composite: e.target.value })} data-testid="lrp-composite">
+                      <option value="epsilon-gamma-box">epsilon-gamma-box (zennit)</option>
+                      <option value="epsilon-plus-flat">epsilon-plus-flat (zennit)</option>
+                      <option value="epsilon-gamma">epsilon-gamma (Captum rules)</option>
+                      <option value="epsilon">epsilon (Captum default)</option>
+                    </select>
+                  </label>
+                  <NumberField label="gamma" value={lrp.gamma} min={0} max={100} step={0.05} onChange={(v) => setLrp({ ...lrp, gamma: v })} testId="lrp-gamma" />
+                </fieldset>
+              )}
+              {smoothable && (
+                <fieldset className="params">
+                  <legend>CAM smoothing</legend>
+                  <label className="check" title="average over horizontal flips and intensity scalings 0.9, 1, 1.1 (pytorch-grad-cam)">
+                    <input type="checkbox" checked={camSmooth.augSmooth} onChange={(e) => setCamSmooth({ ...camSmooth, augSmooth: e.target.checked })} data-testid="cam-aug-smooth" />
+                    aug smooth
+                  </label>
+                  <label className="check" title="first principal component of the weighted feature maps instead of their sum">
+                    <input type="checkbox" checked={camSmooth.eigenSmooth} onChange={(e) => setCamSmooth({ ...camSmooth, eigenSmooth: e.target.checked })} data-testid="cam-eigen-smooth" />
+                    eigen smooth
                   </label>
                 </fieldset>
               )}
@@ -508,6 +583,8 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                     <th>Method</th>
                     <th className="num">Deletion AUC ↓</th>
                     <th className="num">Insertion AUC ↑</th>
+                    <th className="num" title="(mean LeRF - mean MoRF) / 2 under noisy linear imputation (Rong et al.)">ROAD ↑</th>
+                    <th className="num" title="Captum's infidelity, normalized (squared logit units)">Infidelity ↓</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -519,6 +596,8 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                       </td>
                       <td className="num">{c.deletion ? c.deletion.auc.toFixed(3) : '—'}</td>
                       <td className="num">{c.insertion ? c.insertion.auc.toFixed(3) : '—'}</td>
+                      <td className="num">{c.road ? c.road.combined.toFixed(3) : '—'}</td>
+                      <td className="num">{c.infidelity !== undefined ? fmt(c.infidelity) : '—'}</td>
                     </tr>
                   ))}
                 </tbody>

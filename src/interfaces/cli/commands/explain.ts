@@ -8,6 +8,8 @@ import { loadInputs } from '../../../io/inputs.js';
 import { encodeNpy, parseNpy } from '../../../io/npy.js';
 import { explain, METHOD_NAMES, resolveMethods } from '../../../methods/explain/index.js';
 import type { ExplainOptions, IgBaseline, IgRule, OcclusionFill, OcclusionMode, ScoreCamMode } from '../../../methods/explain/types.js';
+import { LRP_COMPOSITES, type LrpCompositeName } from '../../../engine/ops/rules/lrp.js';
+import { infidelity, maxSensitivity, road } from '../../../methods/metrics/index.js';
 import { deletionInsertion, randomMaps, type Curves } from '../../../methods/metrics/deletion-insertion.js';
 import { meanScore, randomizationCheck } from '../../../methods/metrics/sanity.js';
 import { checkScore } from '../../../methods/explain/target.js';
@@ -15,7 +17,7 @@ import { displayStyle, renderAttribution, type DisplayOptions, type View } from 
 import { colormap } from '../../../render/colormap.js';
 import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanityGrid } from '../../../render/figures.js';
 import { describeRange, parseRange } from '../../../render/range.js';
-import { choiceOption, cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, openModel, positiveInt, withCommon } from '../common.js';
+import { choiceOption, cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, numberIn, openModel, positiveInt, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface ExplainCliOptions extends CommonOptions {
@@ -51,10 +53,18 @@ interface ExplainCliOptions extends CommonOptions {
   scorecamMode?: ScoreCamMode;
   interpolate?: string;
   seed?: number;
+  baselineFile?: string;
+  shapStdev?: number;
+  lrpComposite?: LrpCompositeName;
+  lrpEpsilon?: number;
+  lrpGamma?: number;
+  augSmooth?: boolean;
+  eigenSmooth?: boolean;
   // metrics
   faithfulness?: boolean;
   curveSteps: number;
   sanity?: boolean;
+  sensitivity?: boolean;
 }
 
 const fraction = (v: string): number => {
@@ -109,10 +119,17 @@ export function define(command: Command): void {
     .option('--size <px>', 'tile size in pixels (16-2048; default: 4x for 28 px inputs)', intIn(16, 2048))
     .option('--no-images', 'skip the per-image PNGs (grid and summary only)')
     .option('--reduce <how>', 'saliency: max (default) or sum of |gradient| over channels')
-    .option('--samples <n>', 'smoothgrad/vargrad: noisy samples per image (1-10000, default 50)', intIn(1, 10_000))
+    .option('--samples <n>', 'smoothgrad/vargrad: noisy samples per image; gradient-shap: random path points per image (1-10000, default 50 each)', intIn(1, 10_000))
     .option('--noise <f>', 'smoothgrad/vargrad: noise std as a fraction of the input range (default 0.15)', fraction)
     .option('--steps <n>', 'integrated-gradients: path steps (1-1000, default 50)', intIn(1, 1000))
-    .option('--baseline <b>', 'integrated-gradients: black (default), zero, blurred, or a .npy file')
+    .option('--baseline <b>', 'integrated-gradients, deeplift: black (default), zero, blurred, or a .npy file')
+    .option('--baseline-file <F.npy>', 'gradient-shap, deeplift-shap: the baseline set [B, C, H, W] in model input space (default: 8 seeded noise images)')
+    .option('--shap-stdev <sd>', 'gradient-shap: std of Gaussian noise added to the input, as Captum\'s stdevs (0-10, default 0)', numberIn(0, 10))
+    .addOption(choiceOption('--lrp-composite <name>', 'lrp: epsilon, epsilon-gamma (Captum\'s rules), epsilon-plus-flat or epsilon-gamma-box (zennit\'s; default)', LRP_COMPOSITES))
+    .option('--lrp-epsilon <e>', 'lrp: epsilon of the epsilon rule (0-100, default 1e-9 Captum composites, 1e-6 zennit\'s)', numberIn(0, 100))
+    .option('--lrp-gamma <g>', 'lrp: gamma of the gamma rule (0-100, default 0.25)', numberIn(0, 100))
+    .option('--aug-smooth', 'CAM family: average over horizontal flips x intensity 0.9/1/1.1 (pytorch-grad-cam)')
+    .option('--eigen-smooth', 'CAM family: first principal component of the weighted maps instead of their sum (pytorch-grad-cam)')
     .option('--ig-rule <rule>', 'integrated-gradients: gausslegendre (default), riemann-trapezoid, riemann-left, riemann-right, riemann-middle')
     .option('--window <n|HxW>', 'occlusion: window size (default: image side / 7)', size2)
     .option('--stride <n|HxW>', 'occlusion: stride (default: half the window)', size2)
@@ -122,8 +139,9 @@ export function define(command: Command): void {
     .option('--drill-down <f>', 'occlusion approximate: fraction of the remaining windows scored after the first pass (default 0.5)', fraction)
     .addOption(choiceOption('--scorecam-mode <mode>', 'scorecam: incremental (default: each distinct mask once, target logit only) or brute-force', ['incremental', 'brute-force']))
     .option('--interpolate <mode>', 'guided-gradcam: bilinear (default) or nearest upsampling of Grad-CAM')
-    .option('--seed <n>', 'random seed (SmoothGrad noise, sanity-check weights)', nonNegativeInt)
-    .option('--faithfulness', 'deletion/insertion curves and AUCs per method (+ a random ranking), plotted')
+    .option('--seed <n>', 'random seed (SmoothGrad noise, SHAP baselines and samples, sanity-check weights)', nonNegativeInt)
+    .option('--faithfulness', 'deletion/insertion curves and AUCs, ROAD (MoRF/LeRF) and infidelity per method (+ a random ranking), plotted')
+    .option('--sensitivity', 'max-sensitivity per method (recomputes each map on 10 perturbed copies, Captum\'s defaults)')
     .option('--curve-steps <n>', 'points per deletion/insertion curve', positiveInt, 50)
     .option('--sanity', 'model-randomization sanity check (cascading, output layer first), plotted')
     .action(async (inputs: string[], opts: ExplainCliOptions) => {
@@ -174,6 +192,19 @@ export function define(command: Command): void {
           },
           scorecam: { ...(opts.scorecamMode ? { mode: opts.scorecamMode } : {}) },
           guidedGradcam: { ...(opts.interpolate ? { interpolate: oneOf('interpolation', opts.interpolate, ['bilinear', 'nearest'] as const)! } : {}) },
+          deeplift: { ...(baseline !== undefined ? { baseline } : {}) },
+          shap: {
+            ...(opts.baselineFile !== undefined ? { baselines: parseNpy(readFileOrExplain(opts.baselineFile, 'baseline set .npy'), `"${opts.baselineFile}"`) } : {}),
+            ...(opts.samples ? { samples: opts.samples } : {}),
+            ...(opts.shapStdev !== undefined ? { noise: opts.shapStdev } : {}),
+            ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+          },
+          lrp: {
+            ...(opts.lrpComposite ? { composite: opts.lrpComposite } : {}),
+            ...(opts.lrpEpsilon !== undefined ? { epsilon: opts.lrpEpsilon } : {}),
+            ...(opts.lrpGamma !== undefined ? { gamma: opts.lrpGamma } : {}),
+          },
+          cam: { ...(opts.augSmooth ? { augSmooth: true } : {}), ...(opts.eigenSmooth ? { eigenSmooth: true } : {}) },
           signal: job.signal!,
           onProgress: job.onProgress!,
         };
@@ -213,6 +244,9 @@ export function define(command: Command): void {
           const byMethod: Record<string, Curves> = {};
           e.attributions.forEach((a, i) => (byMethod[a.method] = curves[i]!));
           byMethod['random'] = curves[curves.length - 1]!;
+          const metricOptions = { ...(opts.batchSize ? { batchSize: opts.batchSize } : {}), signal: job.signal!, onProgress: job.onProgress! };
+          const roads = await road(model, batch, e.targets, maps, { ...metricOptions, score: 'prob', ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
+          const infidelities = await infidelity(model, batch, e.targets, maps, { ...metricOptions, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
           const chart = await faithfulnessChart(byMethod, { title: `Deletion and insertion (${model.name}, ${n} image${n > 1 ? 's' : ''}, mean curves)`, reference: 'random' });
           out.write('faithfulness.png', chart.png);
           out.write('faithfulness.svg', chart.svg);
@@ -223,11 +257,32 @@ export function define(command: Command): void {
             insertionStart: 'blur',
             order: 'pixels by attribution value, largest first (ties in seeded random order)',
             chart: 'faithfulness.png',
+            road: { score: 'prob', imputation: 'noisy linear (8 neighbours, noise sd 0.01)', combined: '(mean LeRF - mean MoRF) / 2, higher is more faithful' },
+            infidelity: { score: 'logit', perturbation: 'Gaussian, sd 0.1 in model input space, 10 per image', normalized: true, note: 'lower is more faithful' },
             methods: Object.fromEntries(
-              Object.entries(byMethod).map(([m, c]) => [m, { meanDeletionAuc: c.meanDeletionAuc, meanInsertionAuc: c.meanInsertionAuc, deletionAuc: c.deletionAuc, insertionAuc: c.insertionAuc, fractions: c.fractions, deletion: c.deletion, insertion: c.insertion }]),
+              Object.entries(byMethod).map(([m, c], i) => [
+                m,
+                {
+                  meanDeletionAuc: c.meanDeletionAuc,
+                  meanInsertionAuc: c.meanInsertionAuc,
+                  deletionAuc: c.deletionAuc,
+                  insertionAuc: c.insertionAuc,
+                  fractions: c.fractions,
+                  deletion: c.deletion,
+                  insertion: c.insertion,
+                  road: { fractions: roads[i]!.fractions, morf: roads[i]!.morf, lerf: roads[i]!.lerf, combined: roads[i]!.combined, meanCombined: roads[i]!.meanCombined },
+                  infidelity: infidelities[i]!,
+                },
+              ]),
             ),
           };
           tFaith = performance.now();
+        }
+
+        let sensitivity: Record<string, number[]> | undefined;
+        if (opts.sensitivity) {
+          const { methods: _m, signal: _s, onProgress: _p, ...rest } = options;
+          sensitivity = await maxSensitivity(model, batch, e.targets, methods, rest, { signal: job.signal!, onProgress: job.onProgress!, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
         }
 
         // Sanity: cascading model randomization.
@@ -275,6 +330,7 @@ export function define(command: Command): void {
           ...(e.skipped.length ? { skipped: e.skipped } : {}),
           grid: 'grid.png',
           ...(faithfulness ? { faithfulness } : {}),
+          ...(sensitivity ? { maxSensitivity: { perturbation: 'uniform in [-0.02, 0.02], 10 copies per image', norm: 'Frobenius, relative to the map', methods: sensitivity } } : {}),
           ...(sanity ? { sanity } : {}),
           timingsMs: {
             load: Math.round(tLoaded - t0),
@@ -299,11 +355,16 @@ export function define(command: Command): void {
             process.stdout.write(`${line}\n`);
           }
           if (faithfulness) {
-            process.stdout.write('  deletion AUC (lower is better) / insertion AUC (higher is better):\n');
-            for (const [m, c] of Object.entries(faithfulness['methods'] as Record<string, { meanDeletionAuc: number; meanInsertionAuc: number }>)) {
-              process.stdout.write(`    ${m.padEnd(22)} ${c.meanDeletionAuc.toFixed(3)} / ${c.meanInsertionAuc.toFixed(3)}\n`);
+            process.stdout.write('  deletion AUC (lower is better) / insertion AUC (higher is better) / ROAD (higher is better) / infidelity (lower is better):\n');
+            for (const [m, c] of Object.entries(faithfulness['methods'] as Record<string, { meanDeletionAuc: number; meanInsertionAuc: number; road: { meanCombined: number }; infidelity: number[] }>)) {
+              const inf = c.infidelity.reduce((a, b) => a + b, 0) / c.infidelity.length;
+              process.stdout.write(`    ${m.padEnd(22)} ${c.meanDeletionAuc.toFixed(3)} / ${c.meanInsertionAuc.toFixed(3)} / ${c.road.meanCombined.toFixed(3)} / ${inf.toPrecision(3)}\n`);
             }
           }
+        }
+        if (sensitivity && !opts.json && !opts.quiet) {
+          process.stdout.write('  max-sensitivity (lower is more stable):\n');
+          for (const [m, v] of Object.entries(sensitivity)) process.stdout.write(`    ${m.padEnd(22)} ${Math.max(...v).toPrecision(3)} (max over images)\n`);
         }
         out.report(opts);
       } finally {
