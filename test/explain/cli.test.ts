@@ -13,6 +13,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'convlens-explain-'));
 
 beforeAll(() => {
   writeFileSync(join(tmp, 'baseline.npy'), encodeNpy({ dtype: 'float32', dims: [1, 1, 28, 28], data: new Float32Array(784).fill(0.1) }));
+  writeFileSync(join(tmp, 'rgb.npy'), encodeNpy({ dtype: 'float32', dims: [2, 3, 28, 28], data: new Float32Array(2 * 3 * 784) }));
 });
 
 describe('convlens explain', () => {
@@ -72,6 +73,36 @@ describe('convlens explain', () => {
     expect(existsSync(join(out, 'sandal-test8.gradient.png'))).toBe(false);
   });
 
+  it('runs DeepLIFT, GradientSHAP with a baseline file, LRP composites and the smoothed CAM family; ROAD, infidelity and max-sensitivity in the summary', async () => {
+    const out = join(tmp, 'run3');
+    writeFileSync(join(tmp, 'set.npy'), encodeNpy({ dtype: 'float32', dims: [3, 1, 28, 28], data: Float32Array.from({ length: 3 * 784 }, (_, i) => (i % 97) / 97) }));
+    const r = await convlens(
+      'explain', join(samples, 'bag-test18.png'), join(samples, 'coat-test6.png'),
+      '--method', 'deeplift,gradient-shap,deeplift-shap,lrp,xgradcam,hirescam,eigencam,eigengradcam,ablationcam,fullgrad',
+      '--baseline', 'zero', '--baseline-file', join(tmp, 'set.npy'), '--samples', '16', '--lrp-composite', 'epsilon-plus-flat', '--lrp-epsilon', '0.01',
+      '--aug-smooth', '--eigen-smooth', '--faithfulness', '--curve-steps', '4', '--sensitivity', '--npy', '--no-images', '--out', out, '--json', '-q',
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    const byName = Object.fromEntries(summary.methods.map((m: { method: string }) => [m.method, m])) as Record<string, { params: Record<string, unknown>; completeness?: unknown[]; raw: { shape: number[] } }>;
+    expect(byName['deeplift']!.params).toMatchObject({ baseline: 'zero', rule: 'rescale' });
+    expect(byName['deeplift']!.completeness).toHaveLength(2);
+    expect(byName['gradient-shap']!.params).toMatchObject({ samples: 16, baselines: 'given set of 3' });
+    expect(byName['lrp']!.params).toMatchObject({ composite: 'epsilon-plus-flat', epsilon: 0.01 });
+    expect(byName['xgradcam']!.params).toMatchObject({ eigenSmooth: true });
+    expect(byName['xgradcam']!.params['augSmooth']).toMatch(/flip/);
+    const shape = (f: string): readonly number[] => parseNpy(readFileSync(join(out, f))).dims;
+    for (const m of ['deeplift', 'gradient-shap', 'deeplift-shap', 'lrp']) expect(shape(`${m}.npy`), m).toEqual([2, 1, 28, 28]);
+    // aug-smoothed CAMs are averaged at input resolution
+    for (const m of ['xgradcam', 'hirescam', 'eigencam', 'eigengradcam', 'ablationcam', 'fullgrad']) expect(shape(`${m}.npy`), m).toEqual([2, 1, 28, 28]);
+    const f = summary.faithfulness.methods;
+    expect(f.lrp.road.morf[0]).toHaveLength(9);
+    expect(f.lrp.infidelity).toHaveLength(2);
+    expect(Number.isFinite(f.random.road.meanCombined)).toBe(true);
+    expect(Object.keys(summary.maxSensitivity.methods)).toHaveLength(10);
+  });
+
   it('fails clearly on an unknown method, a non-spatial layer, a target out of range, a bad range', async () => {
     const img = join(samples, 'bag-test18.png');
     const cases: [string[], RegExp][] = [
@@ -80,6 +111,10 @@ describe('convlens explain', () => {
       [['--method', 'gradient', '--target', '12'], /Target class 12 is out of range: model .* has 10 classes \(0-9\)/],
       [['--method', 'gradient', '--range', 'percentile:99:1'], /Cannot read range "percentile:99:1"/],
       [['--method', 'gradient', '--colormap', 'jett'], /No colormap named "jett"/],
+      [['--method', 'lrp', '--lrp-composite', 'alpha2beta1'], /Unknown LRP composite "alpha2beta1"[\s\S]*epsilon-gamma-box/],
+      [['--method', 'gradient-shap', '--baseline-file', join(tmp, 'rgb.npy'), '--samples', '2'], /baseline set has shape \[2, 3, 28, 28\] \(float32\); it must be float32 \[B, 1, 28, 28\]/],
+      [['--method', 'gradient-shap', '--baseline-file', join(tmp, 'missing.npy')], /missing\.npy/],
+      [['--method', 'lrp', '--lrp-gamma', '-1'], /lrp-gamma/],
     ];
     for (const [args, message] of cases) {
       const r = await convlens('explain', img, ...args, '--out', join(tmp, 'bad'), '-q');
