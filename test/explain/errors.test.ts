@@ -88,9 +88,9 @@ describe('progress and cancellation', () => {
   it('long methods report progress per batch and stop between batches when aborted', async () => {
     const model = regionModel(engine);
     const xs = regionInputs(2);
-    for (const method of ['occlusion', 'scorecam', 'smoothgrad', 'integrated-gradients']) {
+    for (const method of ['occlusion', 'scorecam', 'smoothgrad', 'integrated-gradients', 'gradient-shap', 'deeplift-shap', 'ablationcam']) {
       const seen: Progress[] = [];
-      await explain(model, xs, { methods: [method], batchSize: 4, occlusion: { window: 2, stride: 2 }, smoothgrad: { samples: 8 }, integratedGradients: { steps: 8 }, onProgress: (p) => seen.push(p) });
+      await explain(model, xs, { methods: [method], batchSize: 4, occlusion: { window: 2, stride: 2 }, smoothgrad: { samples: 8 }, integratedGradients: { steps: 8 }, shap: { samples: 8, count: 4 }, onProgress: (p) => seen.push(p) });
       expect(seen.length, method).toBeGreaterThan(3);
       expect(seen.at(-1)!.done, method).toBe(seen.at(-1)!.total);
       expect(seen.every((p, i) => i === 0 || p.done >= seen[i - 1]!.done || p.phase !== seen[i - 1]!.phase)).toBe(true);
@@ -104,6 +104,7 @@ describe('progress and cancellation', () => {
           occlusion: { window: 2, stride: 2 },
           smoothgrad: { samples: 8 },
           integratedGradients: { steps: 8 },
+          shap: { samples: 8, count: 4 },
           signal: controller.signal,
           onProgress: () => {
             after++;
