@@ -291,13 +291,16 @@ describe('studio in Chromium', () => {
   it('computes the same explanations in the browser (engine worker, onnxruntime-web); raw results download as .npy', async () => {
     await openTab('explain');
     await pickImage(SAMPLE);
-    const chosen = ['gradient', 'saliency', 'vargrad', 'integrated-gradients', 'guided-backprop', 'deconvnet', 'gradcam', 'layercam'];
-    for (const m of ['gradient', 'saliency', 'input-x-gradient', 'smoothgrad', 'smoothgrad-sq', 'vargrad', 'integrated-gradients', 'guided-backprop', 'deconvnet', 'cam', 'gradcam', 'gradcam++', 'scorecam', 'layercam', 'guided-gradcam', 'occlusion']) {
+    const chosen = ['gradient', 'saliency', 'vargrad', 'integrated-gradients', 'guided-backprop', 'deconvnet', 'gradcam', 'layercam', 'deeplift', 'gradient-shap', 'lrp', 'xgradcam', 'eigencam', 'ablationcam', 'fullgrad'];
+    for (const m of ['gradient', 'saliency', 'input-x-gradient', 'smoothgrad', 'smoothgrad-sq', 'vargrad', 'integrated-gradients', 'guided-backprop', 'deconvnet', 'deeplift', 'deeplift-shap', 'gradient-shap', 'lrp', 'cam', 'gradcam', 'gradcam++', 'scorecam', 'layercam', 'xgradcam', 'hirescam', 'eigencam', 'eigengradcam', 'ablationcam', 'fullgrad', 'guided-gradcam', 'occlusion']) {
       await ui.page.setChecked(`[data-testid="method-${m}"]`, chosen.includes(m));
     }
     await ui.page.fill('[data-testid="ig-steps"]', '32');
     await ui.page.selectOption('[data-testid="ig-rule"]', 'riemann-trapezoid');
     await ui.page.selectOption('[data-testid="saliency-reduce"]', 'sum');
+    await ui.page.fill('[data-testid="shap-samples"]', '8');
+    await ui.page.selectOption('[data-testid="lrp-composite"]', 'epsilon-plus-flat');
+    await ui.page.setChecked('[data-testid="cam-eigen-smooth"]', true);
     await ui.page.setChecked('[data-testid="explain-metrics"]', true);
     const downloadRaw = async (m: string): Promise<Tensor> => {
       const [download] = await Promise.all([ui.page.waitForEvent('download'), ui.page.click(`[data-testid="npy-${m}"]`)]);
