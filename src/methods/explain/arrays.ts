@@ -195,6 +195,17 @@ export function reduceChannels(t: Tensor, how: ChannelReduction): Float32Array {
   return out;
 }
 
+/** pytorch-grad-cam's scale_cam_image on one plane, in place: v - min, then / (1e-7 + max). */
+export function scaleCamPlane(plane: Float32Array): Float32Array {
+  let lo = Infinity;
+  for (const v of plane) lo = Math.min(lo, v);
+  let hi = -Infinity;
+  for (let i = 0; i < plane.length; i++) hi = Math.max(hi, (plane[i] = plane[i]! - lo));
+  const inv = 1 / (1e-7 + hi);
+  for (let i = 0; i < plane.length; i++) plane[i]! *= inv;
+  return plane;
+}
+
 /** Elementwise product of two equally shaped float32 arrays. */
 export function multiply(a: Float32Array, b: Float32Array): Float32Array {
   const out = new Float32Array(a.length);

@@ -6,7 +6,7 @@
 import { attrFloat, attrInt } from '../../engine/graph/ir.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
-import { f32, nchw, resizeBilinear } from './arrays.js';
+import { f32, nchw, resizeBilinear, scaleCamPlane } from './arrays.js';
 import { principalProjection } from './eigen.js';
 import { batchedScoreGradients, Work } from './session.js';
 import type { MethodContext, MethodResult } from './types.js';
@@ -41,20 +41,9 @@ export function biasLayers(model: Model): BiasLayer[] {
   return out;
 }
 
-/** pytorch-grad-cam's scale_cam_image on one plane: v - min, then / (1e-7 + max). */
-function minMax(plane: Float32Array): Float32Array {
-  let lo = Infinity;
-  for (const v of plane) lo = Math.min(lo, v);
-  let hi = -Infinity;
-  for (let i = 0; i < plane.length; i++) hi = Math.max(hi, (plane[i] = plane[i]! - lo));
-  const inv = 1 / (1e-7 + hi);
-  for (let i = 0; i < plane.length; i++) plane[i]! *= inv;
-  return plane;
-}
-
 /** Min-max scaled, then resized (bilinear, half-pixel, as cv2.resize). */
 function scaledTo(plane: Float32Array, h: number, w: number, H: number, W: number): Float32Array {
-  minMax(plane);
+  scaleCamPlane(plane);
   return h === H && w === W ? plane : resizeBilinear(plane, h, w, H, W, false);
 }
 
@@ -112,7 +101,7 @@ export async function fullgrad(ctx: MethodContext): Promise<MethodResult> {
     const projection = principalProjection(stack, n, parts, h8 * w8);
     for (let i = 0; i < n; i++) out.set(scaledTo(projection.subarray(i * h8 * w8, (i + 1) * h8 * w8).slice(), h8, w8, H, W), i * HW);
   }
-  for (let i = 0; i < n; i++) minMax(out.subarray(i * HW, (i + 1) * HW));
+  for (let i = 0; i < n; i++) scaleCamPlane(out.subarray(i * HW, (i + 1) * HW));
   const raw: Tensor = f32([n, 1, H, W], out);
   return { raw, map: out.slice(), signed: false, params: { biasLayers: layers.length, normalization: 'each channel map min-max scaled, summed, min-max scaled (pytorch-grad-cam)', ...(eigen ? { eigenSmooth: true } : {}) } };
 }

@@ -4,7 +4,7 @@
 // upsampled to the input, min-max scaled (scale_cam_image), flipped back, and the six averaged.
 // The variants of all images run as one batch in a context of their own.
 import type { Tensor } from '../../engine/tensor.js';
-import { f32, nchw } from './arrays.js';
+import { f32, nchw, scaleCamPlane } from './arrays.js';
 import type { MethodContext, MethodName, MethodResult } from './types.js';
 
 const FLIPS = [false, true];
@@ -45,12 +45,7 @@ export async function augmentationSmoothed(
   const out = new Float32Array(n * hw);
   variants.forEach(({ flip }, a) => {
     for (let i = 0; i < n; i++) {
-      let plane: Float32Array = r.map.slice((a * n + i) * hw, (a * n + i + 1) * hw);
-      let lo = Infinity;
-      for (const x of plane) lo = Math.min(lo, x);
-      let hi = -Infinity;
-      for (let p = 0; p < hw; p++) hi = Math.max(hi, (plane[p] = plane[p]! - lo));
-      for (let p = 0; p < hw; p++) plane[p]! /= 1e-7 + hi;
+      let plane = scaleCamPlane(r.map.slice((a * n + i) * hw, (a * n + i + 1) * hw));
       if (flip) plane = flipRows(plane, h, w);
       for (let p = 0; p < hw; p++) out[i * hw + p]! += plane[p]! / v;
     }
