@@ -123,6 +123,21 @@ describe('model-randomization sanity check', () => {
     for (const s of r.steps) for (const m of ['gradient', 'gradcam']) for (const v of [...s.scores[m]!.spearman, ...s.scores[m]!.ssim]) expect(v).toBeLessThanOrEqual(1 + 1e-9);
   });
 
+  it('checks the newer methods too: their maps lose the trained model\'s structure as layers are randomized', async () => {
+    const model = courseModel(engine, 3);
+    const x: Tensor = { dtype: 'float32', dims: [1, 1, 28, 28], data: Float32Array.from({ length: 784 }, (_, i) => Math.max(0, Math.sin(i / 7) * Math.cos(i / 41))) };
+    const methods = ['lrp', 'deeplift', 'gradient-shap', 'xgradcam', 'ablationcam', 'fullgrad'] as const;
+    const r = await randomizationCheck(model, x, { methods: [...methods], shap: { samples: 8 }, layers: ['logits', 'conv4', 'conv3'] });
+    expect(r.steps).toHaveLength(3);
+    for (const m of methods) {
+      const first = r.steps[0]!.scores[m]!;
+      const last = r.steps.at(-1)!.scores[m]!;
+      for (const v of [...first.spearman, ...last.spearman]) expect(Number.isFinite(v), m).toBe(true);
+      // After three layers are redrawn no method still reproduces the trained model's map.
+      expect(meanScore(last.spearman), m).toBeLessThan(0.99);
+    }
+  });
+
   it('rejects layers that have no weights', async () => {
     const model = courseModel(engine, 2);
     const x: Tensor = { dtype: 'float32', dims: [1, 1, 28, 28], data: new Float32Array(784) };

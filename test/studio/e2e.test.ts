@@ -302,8 +302,9 @@ describe('studio in Chromium', () => {
     await ui.page.selectOption('[data-testid="lrp-composite"]', 'epsilon-plus-flat');
     await ui.page.setChecked('[data-testid="cam-eigen-smooth"]', true);
     await ui.page.setChecked('[data-testid="explain-metrics"]', true);
+    // Fifteen methods' downloads on a machine shared with other test files: give each a minute.
     const downloadRaw = async (m: string): Promise<Tensor> => {
-      const [download] = await Promise.all([ui.page.waitForEvent('download'), ui.page.click(`[data-testid="npy-${m}"]`)]);
+      const [download] = await Promise.all([ui.page.waitForEvent('download', { timeout: 60_000 }), ui.page.click(`[data-testid="npy-${m}"]`)]);
       expect(download.suggestedFilename()).toBe(`${SAMPLE.replace(/^.*\//, '').replace(/\.png$/, '')}-${m}.npy`);
       return parseNpy(readFileSync((await download.path())!), download.suggestedFilename());
     };
