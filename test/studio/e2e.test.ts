@@ -304,7 +304,10 @@ describe('studio in Chromium', () => {
     await ui.page.setChecked('[data-testid="explain-metrics"]', true);
     // Fifteen methods' downloads on a machine shared with other test files: give each a minute.
     const downloadRaw = async (m: string): Promise<Tensor> => {
-      const [download] = await Promise.all([ui.page.waitForEvent('download', { timeout: 60_000 }), ui.page.click(`[data-testid="npy-${m}"]`)]);
+      const [download] = await Promise.all([ui.page.waitForEvent('download', { timeout: 60_000 }), ui.page.click(`[data-testid="npy-${m}"]`)]).catch(async (e: Error) => {
+        await ui.shot(`06x-no-download-${m}`);
+        throw new Error(`${m}: ${e.message}`);
+      });
       expect(download.suggestedFilename()).toBe(`${SAMPLE.replace(/^.*\//, '').replace(/\.png$/, '')}-${m}.npy`);
       return parseNpy(readFileSync((await download.path())!), download.suggestedFilename());
     };
@@ -312,6 +315,9 @@ describe('studio in Chromium', () => {
       await ui.page.click(`[data-testid="explain-where"] button:has-text("${where}")`);
       await ui.page.click('[data-testid="explain-run"]');
       await ui.page.waitForSelector(`text=computed ${where === 'server' ? 'on the server' : 'in this browser'}`, { timeout: 90_000 });
+      // The previous test's Grad-CAM result also says "computed on the server": wait for this
+      // run's last method (fifteen methods with their curves take a while on a loaded machine).
+      await ui.page.waitForSelector(`[data-testid="npy-${chosen.at(-1)}"]`, { timeout: 180_000 });
       await ui.page.waitForSelector('[data-testid="auc-table"]');
       expect(await ui.page.isVisible('[data-testid="explain-error"]')).toBe(false);
       const raw = new Map<string, Tensor>();

@@ -624,7 +624,8 @@ function downloadNpy(t: Tensor, name: string): void {
   a.href = url;
   a.download = name;
   a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  // The browser reads the blob after the click returns, later on a busy page: revoke it well after.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 const MapCard = memo(function MapCard(props: { map: ExplainMapInfo; t: Tensor; raw: Tensor | null; npyName: string; input: InputView | null; opacity: number | null; range: RangeMode; seq: SeqCmap }): ReactNode {
