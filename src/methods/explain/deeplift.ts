@@ -10,15 +10,17 @@ import { f32, nchw, normalSource, reduceChannels, uniformSource } from './arrays
 import { resolveBaseline } from './integrated-gradients.js';
 import { inputBounds, completenessOf } from './lrp.js';
 import { forChunks, forwardScores, scoreGradients, Work } from './session.js';
+import { targetScores } from './target.js';
 import type { MethodContext, MethodResult } from './types.js';
 
 const RULES = deepliftRuleSet();
 
 /**
  * DeepLIFT multipliers for pairs (input row, baseline row): rows `inputs[k]` of x against rows
- * `baselines[k]` of `base`, `pairs` of them, in batches. Returns (x - x') * m per pair.
+ * `baselines[k]` of `base`, `pairs` of them, in batches. Gives (x - x') * m per pair, with the
+ * target logits of the input and the baseline from the forward part of the same run.
  */
-async function deepliftPairs(ctx: MethodContext, base: Tensor, pairs: number, inputOf: (k: number) => number, baselineOf: (k: number) => number, work: Work, onPair: (k: number, attr: Float32Array) => void): Promise<void> {
+async function deepliftPairs(ctx: MethodContext, base: Tensor, pairs: number, inputOf: (k: number) => number, baselineOf: (k: number) => number, work: Work, onPair: (k: number, attr: Float32Array, score: number, baseScore: number) => void): Promise<void> {
   const [, c, h, w] = nchw(ctx.x);
   const per = c * h * w;
   const xd = ctx.x.data as Float32Array;
@@ -37,13 +39,14 @@ async function deepliftPairs(ctx: MethodContext, base: Tensor, pairs: number, in
     }
     const r = await scoreGradients(ctx.model, f32([2 * m, c, h, w], data), targets, { score: 'logit', wrt: [name], ruleSet: RULES });
     const g = r.gradients[name]!.data as Float32Array;
+    const scores = targetScores(r.logits, r.targets, 'logit');
     const attr = new Float32Array(per);
     for (let k = s; k < e; k++) {
       const src = (k - s) * per;
       const i = inputOf(k);
       const b0 = baselineOf(k) * per;
       for (let p = 0; p < per; p++) attr[p] = (xd[i * per + p]! - bd[b0 + p]!) * g[src + p]!;
-      onPair(k, attr);
+      onPair(k, attr, scores[k - s]!, scores[m + k - s]!);
     }
   });
 }
@@ -58,21 +61,18 @@ export async function deeplift(ctx: MethodContext): Promise<MethodResult> {
   const base = resolveBaseline(ctx.model, ctx.x, spec, blurSigma);
   const per = c * h * w;
   const attr = new Float32Array(n * per);
-  const work = new Work(ctx.job, 'deeplift', Math.ceil(n / Math.max(1, Math.floor(ctx.batchSize / 2))) + 1);
-  await deepliftPairs(ctx, base, n, (k) => k, (k) => k, work, (k, a) => attr.set(a, k * per));
-  work.check();
-  const both = new Float32Array(2 * n * per);
-  both.set(ctx.x.data as Float32Array, 0);
-  both.set(base.data as Float32Array, n * per);
-  const targets2 = new Int32Array(2 * n);
-  targets2.set(ctx.targets, 0);
-  targets2.set(ctx.targets, n);
-  const scores = await forwardScores(ctx.model, f32([2 * n, c, h, w], both), targets2, 'logit');
-  work.step();
+  const scores = new Float64Array(n);
+  const baseScores = new Float64Array(n);
+  const work = new Work(ctx.job, 'deeplift', Math.ceil(n / Math.max(1, Math.floor(ctx.batchSize / 2))));
+  await deepliftPairs(ctx, base, n, (k) => k, (k) => k, work, (k, a, score, baseScore) => {
+    attr.set(a, k * per);
+    scores[k] = score;
+    baseScores[k] = baseScore;
+  });
   const raw = f32(ctx.x.dims, attr);
   const params: Record<string, unknown> = { rule: 'rescale', baseline: typeof spec === 'string' ? spec : 'given tensor', eps: 1e-10 };
   if (spec === 'blurred') params['blurSigma'] = blurSigma;
-  return { raw, map: reduceChannels(raw, 'sum'), signed: true, params, completeness: completenessOf(attr, per, scores.subarray(0, n), scores.subarray(n)), notes: logitNote(ctx, 'deeplift') };
+  return { raw, map: reduceChannels(raw, 'sum'), signed: true, params, completeness: completenessOf(attr, per, scores, baseScores), notes: logitNote(ctx, 'deeplift') };
 }
 
 /** The baseline set of gradient-shap and deeplift-shap: given, or seeded uniform noise over the pixel range. */
@@ -102,13 +102,17 @@ export async function deepliftShap(ctx: MethodContext): Promise<MethodResult> {
   const per = c * h * w;
   const k = baselines.dims[0]!;
   const sum = new Float64Array(n * per);
-  const work = new Work(ctx.job, 'deeplift-shap', Math.ceil((n * k) / Math.max(1, Math.floor(ctx.batchSize / 2))) + 1);
-  await deepliftPairs(ctx, baselines, n * k, (p) => Math.floor(p / k), (p) => p % k, work, (p, a) => {
-    const o0 = Math.floor(p / k) * per;
+  const scores = new Float64Array(n);
+  const baseMean = new Float64Array(n);
+  const work = new Work(ctx.job, 'deeplift-shap', Math.ceil((n * k) / Math.max(1, Math.floor(ctx.batchSize / 2))));
+  await deepliftPairs(ctx, baselines, n * k, (p) => Math.floor(p / k), (p) => p % k, work, (p, a, score, baseScore) => {
+    const img = Math.floor(p / k);
+    const o0 = img * per;
     for (let q = 0; q < per; q++) sum[o0 + q]! += a[q]!;
+    scores[img] = score;
+    baseMean[img]! += baseScore / k;
   });
   const attr = Float32Array.from(sum, (v) => v / k);
-  const { scores, baseMean } = await expectedScores(ctx, baselines, work);
   const raw = f32(ctx.x.dims, attr);
   return { raw, map: reduceChannels(raw, 'sum'), signed: true, params: { rule: 'rescale', baselines: described, eps: 1e-10 }, completeness: completenessOf(attr, per, scores, baseMean), notes: logitNote(ctx, 'deeplift-shap') };
 }

@@ -6,7 +6,8 @@ import { ConvLensError } from '../../engine/errors.js';
 import { LRP_COMPOSITES, lrpComposite, lrpRuleSet, type LrpCompositeName } from '../../engine/ops/rules/lrp.js';
 import type { Model } from '../../models/model.js';
 import { f32, nchw, reduceChannels } from './arrays.js';
-import { batchedScoreGradients, forwardScores, Work } from './session.js';
+import { batchedScoreGradients, Work } from './session.js';
+import { targetScores } from './target.js';
 import type { Completeness, MethodContext, MethodResult } from './types.js';
 
 /** The lowest and highest value each input channel can take: the pixel range through mean/std. */
@@ -53,11 +54,9 @@ export async function lrp(ctx: MethodContext): Promise<MethodResult> {
   const ruleSet = lrpRuleSet(ctx.model.graph, composite);
   const input = ctx.model.input.name;
   const n = ctx.x.dims[0]!;
-  const work = new Work(ctx.job, 'lrp', Math.ceil(n / ctx.batchSize) + 1);
+  const work = new Work(ctx.job, 'lrp', Math.ceil(n / ctx.batchSize));
   const r = await batchedScoreGradients(ctx.model, ctx.x, ctx.targets, { score: 'logit', wrt: [input], ruleSet }, ctx.batchSize, work);
-  work.check();
-  const logits = await forwardScores(ctx.model, ctx.x, ctx.targets, 'logit');
-  work.step();
+  const logits = targetScores(r.logits, r.targets, 'logit'); // the forward part of the same runs
   const [, c, h, w] = nchw(ctx.x);
   const per = c * h * w;
   const relevance = r.gradients[input]!.data as Float32Array;

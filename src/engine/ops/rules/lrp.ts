@@ -327,6 +327,9 @@ function proportional(g: GradContext, eps: number): (string | undefined)[] {
  */
 export function lrpRuleSet(graph: Graph, composite: LrpComposite): RuleSet {
   const { layers, folded, firstConv, firstLinear } = analyze(graph);
+  // Nodes appended after the model (the score picking the target logit) keep their gradient:
+  // relevance starts at the target logit, it is not redistributed over the rows and classes.
+  const modelValues = new Set(graph.nodes.flatMap((n) => n.outputs.filter((o) => o)));
   const ruleOf = (layer: LinearLayer): LrpRule => {
     if (composite.firstLinear && layer.node.name === firstLinear) return composite.firstLinear;
     if (composite.firstConv && layer.node.name === firstConv) return composite.firstConv;
@@ -338,6 +341,7 @@ export function lrpRuleSet(graph: Graph, composite: LrpComposite): RuleSet {
   return {
     name: composite.name,
     ruleFor(node: Node, def: OpDef): GradRule | undefined {
+      if (!node.outputs.some((o) => o && modelValues.has(o))) return undefined;
       const layer = layers.get(node.name);
       if (layer) {
         const rule = ruleOf(layer);
