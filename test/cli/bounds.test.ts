@@ -28,6 +28,9 @@ describe('numeric options have ranges, checked before work starts', () => {
     [['summary', '--threads', '10000'], /--threads.*from 1 to \d+/],
     [['explain', image, '--method', 'integrated-gradients', '--steps', '1000000000'], /--steps.*from 1 to 1000/],
     [['predict', image, '-k', '0'], /--top.*from 1 to 1000/],
+    [['explain', image, '--method', 'lrp', '--lrp-epsilon', '1e9'], /--lrp-epsilon.*from 0 to 100/],
+    [['explain', image, '--method', 'gradient-shap', '--shap-stdev', 'Infinity'], /--shap-stdev.*from 0 to 10/],
+    [['explain', image, '--method', 'gradient-shap', '--samples', '100000'], /--samples.*from 1 to 10000/],
   ])('%j', async (args, pattern) => {
     const writes = ['featviz', 'dream', 'explain'].includes(args[0]!);
     const t0 = performance.now();
@@ -42,6 +45,7 @@ describe('options with a fixed set of values', () => {
     [['featviz', '--optimizer', 'adamw'], /--optimizer.*Allowed choices are adam, sgd/],
     [['invert', image, '--optimizer', 'sgd'], /--optimizer.*Allowed choices are adam, lbfgs/],
     [['style', photo, '--style', photo, '--optimizer', 'rmsprop'], /--optimizer.*Allowed choices are lbfgs, adam/],
+    [['explain', image, '--method', 'lrp', '--lrp-composite', 'alpha2beta1'], /--lrp-composite.*Allowed choices are epsilon, epsilon-gamma, epsilon-plus-flat, epsilon-gamma-box/],
   ])('%j', async (args, pattern) => {
     refused(await convlens(...args), pattern);
   });

@@ -111,7 +111,7 @@ describe('convlens explain', () => {
       [['--method', 'gradient', '--target', '12'], /Target class 12 is out of range: model .* has 10 classes \(0-9\)/],
       [['--method', 'gradient', '--range', 'percentile:99:1'], /Cannot read range "percentile:99:1"/],
       [['--method', 'gradient', '--colormap', 'jett'], /No colormap named "jett"/],
-      [['--method', 'lrp', '--lrp-composite', 'alpha2beta1'], /Unknown LRP composite "alpha2beta1"[\s\S]*epsilon-gamma-box/],
+      [['--method', 'lrp', '--lrp-composite', 'alpha2beta1'], /lrp-composite[\s\S]*alpha2beta1[\s\S]*epsilon-gamma-box/],
       [['--method', 'gradient-shap', '--baseline-file', join(tmp, 'rgb.npy'), '--samples', '2'], /baseline set has shape \[2, 3, 28, 28\] \(float32\); it must be float32 \[B, 1, 28, 28\]/],
       [['--method', 'gradient-shap', '--baseline-file', join(tmp, 'missing.npy')], /missing\.npy/],
       [['--method', 'lrp', '--lrp-gamma', '-1'], /lrp-gamma/],
