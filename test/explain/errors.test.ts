@@ -6,7 +6,7 @@ import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { explain, resolveMethods } from '../../src/methods/explain/index.js';
 import type { Progress } from '../../src/methods/jobs.js';
-import { courseModel, flattenHeadModel, regionInputs, regionModel } from './models.js';
+import { courseModel, flattenHeadModel, linearModel, regionInputs, regionModel } from './models.js';
 
 const engine = new Engine(nodeBackend());
 afterAll(() => engine.dispose());
@@ -72,6 +72,18 @@ describe('bad input', () => {
     expect(e.message).toContain('cam needs a model that ends in global average pooling followed by one dense layer');
     expect(e.message).toContain('Flatten');
     expect(e.hint).toContain('gradcam');
+  });
+
+  it('on a model without a spatial layer, the CAM family is skipped with the reason and the other methods run', async () => {
+    const { model } = linearModel(engine);
+    const x1: Tensor = { dtype: 'float32', dims: [1, 1, 4, 4], data: Float32Array.from({ length: 16 }, (_, i) => i / 16) };
+    const cams = ['gradcam', 'xgradcam', 'hirescam', 'eigencam', 'eigengradcam', 'ablationcam'];
+    const r = await explain(model, x1, { methods: ['xgradcam', 'gradient', 'lrp', 'deeplift', ...cams] });
+    expect(r.attributions.map((a) => a.method)).toEqual(['gradient', 'lrp', 'deeplift']);
+    expect(r.skipped.map((s) => s.method)).toEqual(['xgradcam', ...cams.filter((m) => m !== 'xgradcam')]);
+    for (const s of r.skipped) expect(s.reason).toContain('has no spatial (4-D) layer');
+    // Asked for alone, the method fails with that reason instead.
+    expect((await failure(explain(model, x1, { methods: ['hirescam'] }))).message).toContain('has no spatial (4-D) layer');
   });
 
   it('bad method parameters are rejected', async () => {

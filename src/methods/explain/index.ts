@@ -144,8 +144,11 @@ function leadingPass(model: Model, methods: readonly MethodName[], score: ScoreK
       case 'guided-gradcam':
       case 'xgradcam':
       case 'hirescam':
-      case 'eigengradcam':
-        return layerGradientPass(score, spatialLayer(model, options.layer).name);
+      case 'eigengradcam': {
+        const layer = skippableFailure(() => spatialLayer(model, options.layer), methods.length);
+        if (layer) return layerGradientPass(score, layer.name);
+        break; // no spatial layer: the method is skipped, a later one may lead
+      }
       default:
     }
   }
@@ -185,7 +188,8 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
   const batchSize = options.batchSize ?? defaultBatchSize(model);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConvLensError('INVALID_ARGUMENT', `Batch size must be a positive integer, got ${batchSize}.`);
   // Check what can be checked before any long computation starts.
-  if (methods.some((m) => METHODS[m].layer && m !== 'cam')) spatialLayer(model, options.layer);
+  // A model without any spatial layer only rules the CAM-type methods out (they are skipped below).
+  if (methods.some((m) => METHODS[m].layer && m !== 'cam')) skippableFailure(() => spatialLayer(model, options.layer), methods.length);
   else if (options.layer !== undefined) model.resolveLayer(options.layer);
 
   throwIfCancelled(options.signal, 'explain');
@@ -266,6 +270,16 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
 
 /** Errors that mean "this method does not apply to this model", not "the request is wrong". */
 const SKIPPABLE: ReadonlySet<string> = new Set(['MODEL_UNSUPPORTED', 'SHAPE_MISMATCH']);
+
+/** `f()`, or undefined when it fails in a way that only skips a method of a request for several. */
+function skippableFailure<T>(f: () => T, methodCount: number): T | undefined {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof ConvLensError) || !SKIPPABLE.has(e.code) || methodCount === 1) throw e;
+    return undefined;
+  }
+}
 
 export { METHOD_NAMES, type Attribution, type SkippedMethod, type ExplainOptions, type Explanation, type MethodName, type MethodParams, type Completeness, type IgBaseline, type IgRule, type OcclusionFill, type OcclusionMode, type ScoreCamMode } from './types.js';
 export { resolveTargets, targetScores, classIndex, checkScore, type TargetSpec, type ScoreKind } from './target.js';
