@@ -78,8 +78,8 @@ describe('bad input', () => {
     const { model } = linearModel(engine);
     const x1: Tensor = { dtype: 'float32', dims: [1, 1, 4, 4], data: Float32Array.from({ length: 16 }, (_, i) => i / 16) };
     const cams = ['gradcam', 'xgradcam', 'hirescam', 'eigencam', 'eigengradcam', 'ablationcam'];
-    const r = await explain(model, x1, { methods: ['xgradcam', 'gradient', 'lrp', 'deeplift', ...cams] });
-    expect(r.attributions.map((a) => a.method)).toEqual(['gradient', 'lrp', 'deeplift']);
+    const r = await explain(model, x1, { methods: ['xgradcam', 'gradient', 'lrp', 'deeplift', 'fullgrad', ...cams] });
+    expect(r.attributions.map((a) => a.method)).toEqual(['gradient', 'lrp', 'deeplift', 'fullgrad']);
     expect(r.skipped.map((s) => s.method)).toEqual(['xgradcam', ...cams.filter((m) => m !== 'xgradcam')]);
     for (const s of r.skipped) expect(s.reason).toContain('has no spatial (4-D) layer');
     // Asked for alone, the method fails with that reason instead.
