@@ -13,6 +13,7 @@ import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
+import { METHOD_NAMES } from '../../src/methods/explain/index.js';
 import { TOKEN_HEADER } from '../../src/interfaces/server/access.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 import { CLI, ROOT } from '../support/cli.js';
@@ -315,7 +316,7 @@ describe('bounded work', () => {
     const cases: [string, Record<string, unknown>][] = [
       ['/api/explain', { model: 'builtin', image: 'fashion-mnist/bag-test18.png', methods: ['smoothgrad'], params: { smoothgrad: { samples: 1e6 } } }],
       ['/api/explain', { model: 'builtin', image: 'fashion-mnist/bag-test18.png', methods: ['occlusion'], params: { occlusion: { window: 0 } } }],
-      ['/api/explain', { model: 'builtin', image: 'fashion-mnist/bag-test18.png', methods: Array(21).fill('saliency') }],
+      ['/api/explain', { model: 'builtin', image: 'fashion-mnist/bag-test18.png', methods: Array(METHOD_NAMES.length + 1).fill('saliency') }], // more names than there are methods
       ['/api/predict', { model: 'builtin', image: 'photos/coffee.png', k: 1e6 }],
       ['/api/synthesize/featviz', { params: { steps: 1e9 } }],
       ['/api/synthesize/featviz', { params: { batch: 1000 } }],

@@ -1,5 +1,5 @@
 import type { Studio } from '../app.js';
-import { defaultBatchSize, resolveMethods } from '../../../methods/explain/index.js';
+import { defaultBatchSize, METHOD_NAMES, resolveMethods } from '../../../methods/explain/index.js';
 import type { ReportRequest } from '../../../methods/explain/report.js';
 import { idSchema, imageIdSchema } from '../ids.js';
 
@@ -77,7 +77,8 @@ const schema = {
     properties: {
       model: idSchema,
       image: imageIdSchema,
-      methods: { type: 'array', items: { type: 'string', maxLength: 64 }, minItems: 1, maxItems: 20 },
+      // every method once at most (each costs at least a pass; names are resolved and deduplicated)
+      methods: { type: 'array', items: { type: 'string', maxLength: 64 }, minItems: 1, maxItems: METHOD_NAMES.length },
       layer: { type: 'string', maxLength: 256 },
       target: { anyOf: [{ type: 'integer', minimum: 0, maximum: 1000000 }, { type: 'string', maxLength: 200 }] },
       score: { enum: ['logit', 'prob'] },
