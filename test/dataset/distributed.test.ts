@@ -166,7 +166,8 @@ describe.skipIf(!REDIS_SERVER)('distributed scan (BullMQ on redis-server)', () =
   it('Ctrl-C of the coordinator withdraws its jobs and pauses nothing; the rerun completes (and resumes a paused queue)', async () => {
     const store = join(tmp, 'sigint');
     const hold = join(tmp, 'hold-sigint');
-    const coordinator = startCli(indexArgs(store, redis.url, 'q-int', 1), { CONVLENS_FAULT_HOLD_COMMIT: `2:${hold}` });
+    // Chunks of at least 400 ms: the Ctrl-C lands with chunks still queued however fast the machine.
+    const coordinator = startCli(indexArgs(store, redis.url, 'q-int', 1), { CONVLENS_FAULT_HOLD_COMMIT: `2:${hold}`, CONVLENS_FAULT_CHUNK_MS: '400' });
     await waitFor(() => existsSync(hold), 60_000, 'the coordinator to commit chunk 2');
     coordinator.child.kill('SIGINT');
     rmSync(hold);

@@ -357,6 +357,9 @@ export async function runScanWorker(o: WorkerOptions): Promise<{ jobs: number }>
   // Fault injection for the tests: CONVLENS_FAULT_KILL_ONCE=<chunk>:<marker file> makes the first
   // worker (of any process) that finishes that chunk die before reporting it.
   const fault = /^(\d+):(.+)$/.exec(process.env['CONVLENS_FAULT_KILL_ONCE'] ?? '');
+  // CONVLENS_FAULT_CHUNK_MS=<ms> makes every chunk take at least that long, so that a test's
+  // signal lands while chunks are still to come however fast the machine is.
+  const chunkMs = Number(process.env['CONVLENS_FAULT_CHUNK_MS'] ?? 0) || 0;
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   const queueName = o.queue ?? DEFAULT_QUEUE;
@@ -389,7 +392,9 @@ export async function runScanWorker(o: WorkerOptions): Promise<{ jobs: number }>
       let source = sources.get(d.dataset);
       if (!source) sources.set(d.dataset, (source = openSource(d.dataset)));
       if (source.fingerprint !== d.datasetFingerprint) throw new Error(`dataset ${d.dataset} here differs from the one scanned (fingerprint ${d.datasetFingerprint})`);
+      const started = Date.now();
       const r = await scanChunk(model, source, d.settings, d.chunk, d.start, d.end, { worker: `${process.env['HOSTNAME'] ?? 'worker'}:${process.pid}` });
+      if (chunkMs) await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + chunkMs - Date.now())));
       if (fault && Number(fault[1]) === d.chunk) {
         try {
           writeFileSync(fault[2]!, `${process.pid}\n`, { flag: 'wx' });
