@@ -31,6 +31,7 @@ describe('numeric options have ranges, checked before work starts', () => {
     [['explain', image, '--method', 'lrp', '--lrp-epsilon', '1e9'], /--lrp-epsilon.*from 0 to 100/],
     [['explain', image, '--method', 'gradient-shap', '--shap-stdev', 'Infinity'], /--shap-stdev.*from 0 to 10/],
     [['explain', image, '--method', 'gradient-shap', '--samples', '100000'], /--samples.*from 1 to 10000/],
+    [['explain', image, '--method', 'saliency', '--faithfulness', '--curve-steps', '100000'], /--curve-steps.*from 1 to 1000/],
   ])('%j', async (args, pattern) => {
     const writes = ['featviz', 'dream', 'explain'].includes(args[0]!);
     const t0 = performance.now();

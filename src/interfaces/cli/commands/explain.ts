@@ -17,7 +17,7 @@ import { displayStyle, renderAttribution, type DisplayOptions, type View } from 
 import { colormap } from '../../../render/colormap.js';
 import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanityGrid } from '../../../render/figures.js';
 import { describeRange, parseRange } from '../../../render/range.js';
-import { choiceOption, cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, numberIn, openModel, positiveInt, withCommon } from '../common.js';
+import { choiceOption, cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, numberIn, openModel, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface ExplainCliOptions extends CommonOptions {
@@ -142,7 +142,7 @@ export function define(command: Command): void {
     .option('--seed <n>', 'random seed (SmoothGrad noise, SHAP baselines and samples, sanity-check weights)', nonNegativeInt)
     .option('--faithfulness', 'deletion/insertion curves and AUCs, ROAD (MoRF/LeRF) and infidelity per method (+ a random ranking), plotted')
     .option('--sensitivity', 'max-sensitivity per method (recomputes each map on 10 perturbed copies, Captum\'s defaults)')
-    .option('--curve-steps <n>', 'points per deletion/insertion curve', positiveInt, 50)
+    .option('--curve-steps <n>', 'points per deletion/insertion curve (1-1000)', intIn(1, 1000), 50)
     .option('--sanity', 'model-randomization sanity check (cascading, output layer first), plotted')
     .action(async (inputs: string[], opts: ExplainCliOptions) => {
       const out = new OutputFiles(opts.out);
