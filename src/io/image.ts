@@ -1,8 +1,9 @@
-import { loadSharp } from './sharp.js';
+import { inflateSync } from 'node:zlib';
 import { ConvLensError } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { Preprocessing } from '../models/metadata.js';
 import { readFileOrExplain } from './files.js';
+import { loadSharp } from './sharp.js';
 
 /** 8-bit interleaved pixels (RGB or gray). */
 export interface RawImage {
@@ -41,9 +42,11 @@ function decodeFailure(source: string, e: unknown): ConvLensError {
  * by copying, as sharp does; colour to gray is left to sharp's own formula unless the colour
  * image is gray already.
  */
-async function decodePlainPng(bytes: Uint8Array, channels: 1 | 3): Promise<RawImage | undefined> {
+async function decodePlainPng(bytes: Uint8Array, channels: 1 | 3, size?: readonly [number, number]): Promise<RawImage | undefined> {
   const info = plainPngHeader(bytes);
-  if (!info) return undefined;
+  // An image that must be resampled anyway goes to sharp undecoded.
+  if (!info || (size && (info.height !== size[0] || info.width !== size[1]))) return undefined;
+  if (!inflatesWithin(bytes, info)) return undefined;
   const { decode } = await import('fast-png');
   let png: ReturnType<typeof decode>;
   try {
@@ -70,26 +73,57 @@ async function decodePlainPng(bytes: Uint8Array, channels: 1 | 3): Promise<RawIm
   return { width, height, channels, data: out };
 }
 
+/**
+ * Whether the image data inflates to no more than the header's rows need. fast-png inflates all
+ * of it, so a small header over a compression bomb would grow without bound; sharp stops at the
+ * rows it expects, and such files go to it.
+ */
+export function inflatesWithin(bytes: Uint8Array, info: PlainPngHeader): boolean {
+  const rowBytes = 1 + info.width * ((info.colour ? 3 : 1) + (info.alpha ? 1 : 0));
+  const parts: Uint8Array[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 8; at + 8 <= bytes.length; at += 12 + view.getUint32(at)) {
+    if (String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!, bytes[at + 6]!, bytes[at + 7]!) === 'IDAT') parts.push(bytes.subarray(at + 8, Math.min(bytes.length, at + 8 + view.getUint32(at))));
+  }
+  try {
+    inflateSync(Buffer.concat(parts), { maxOutputLength: rowBytes * info.height });
+    return true;
+  } catch {
+    return false; // too much data, or none that inflates: sharp decides and words it
+  }
+}
+
 const PNG_SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 const FAST_PNG_MAX_PIXELS = 1024 * 1024;
 
-/** Colour type facts of a PNG the fast path may decode (see decodePlainPng), read from its chunks. */
-export function plainPngHeader(bytes: Uint8Array): { colour: boolean; alpha: boolean } | undefined {
+/** What a PNG the fast path may decode (see decodePlainPng) declares, read from its chunk headers. */
+export interface PlainPngHeader {
+  width: number;
+  height: number;
+  colour: boolean;
+  alpha: boolean;
+}
+
+/**
+ * The header of a PNG the fast path may decode, or undefined. Every chunk header is read (a
+ * jump per chunk), because an eXIf after the image data still turns the picture for sharp.
+ */
+export function plainPngHeader(bytes: Uint8Array): PlainPngHeader | undefined {
   if (bytes.length < 33 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let header: { colour: boolean; alpha: boolean } | undefined;
+  let header: PlainPngHeader | undefined;
   for (let at = 8; at + 8 <= bytes.length; ) {
     const length = view.getUint32(at);
     const type = String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!, bytes[at + 6]!, bytes[at + 7]!);
     if (type === 'IHDR') {
       if (length < 13 || at + 21 > bytes.length) return undefined;
       const [width, height] = [view.getUint32(at + 8), view.getUint32(at + 12)];
-      const [depth, colourType, , , interlace] = [bytes[at + 16]!, bytes[at + 17]!, bytes[at + 18], bytes[at + 19], bytes[at + 20]!];
+      const [depth, colourType, interlace] = [bytes[at + 16]!, bytes[at + 17]!, bytes[at + 20]!];
       // Big images go to sharp, whose pixel limit stops decompression bombs before decoding.
       if (width * height > FAST_PNG_MAX_PIXELS || depth !== 8 || interlace !== 0 || ![0, 2, 4, 6].includes(colourType)) return undefined;
-      header = { colour: colourType === 2 || colourType === 6, alpha: colourType === 4 || colourType === 6 };
+      header = { width, height, colour: colourType === 2 || colourType === 6, alpha: colourType === 4 || colourType === 6 };
     } else if (type === 'iCCP' || type === 'eXIf' || type === 'tRNS') return undefined;
-    else if (type === 'IDAT' || type === 'IEND') return header;
+    else if (type === 'IEND') return header;
     at += 12 + length;
   }
   return undefined;
@@ -135,8 +169,8 @@ export async function resizeForModel(bytes: Uint8Array, prep: Preprocessing, sou
   if (prep.resize !== 'crop') {
     // An image already at the model's size needs no resampling (sharp's resize to the same size
     // returns the same pixels), so a plain PNG never loads sharp.
-    const plain = await decodePlainPng(bytes, channels);
-    if (plain && plain.width === w && plain.height === h) return plain;
+    const plain = await decodePlainPng(bytes, channels, [h, w]);
+    if (plain) return plain;
   }
   const sharp = await loadSharp();
   try {

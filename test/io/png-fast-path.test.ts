@@ -3,9 +3,10 @@
 // every committed sample and synthetic PNGs of each colour type are decoded both ways.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { decodeImage, encodePng, plainPngHeader, resizeForModel } from '../../src/io/image.js';
+import { decodeImage, encodePng, inflatesWithin, plainPngHeader, resizeForModel } from '../../src/io/image.js';
 import type { Preprocessing } from '../../src/models/metadata.js';
 
 const SAMPLES = join(import.meta.dirname, '..', '..', 'samples');
@@ -65,7 +66,7 @@ describe('PNG fast path', () => {
   it.each(['gray', 'gray+alpha', 'rgb', 'rgba'] as const)('a %s PNG takes the fast path and matches sharp', async (kind) => {
     const bytes = await syntheticPng(kind);
     const header = plainPngHeader(bytes);
-    expect(header).toEqual({ colour: kind.startsWith('rgb'), alpha: kind === 'gray+alpha' || kind === 'rgba' });
+    expect(header).toEqual({ width: 37, height: 23, colour: kind.startsWith('rgb'), alpha: kind === 'gray+alpha' || kind === 'rgba' });
     for (const channels of [1, 3] as const) {
       const ours = await decodeImage(bytes, kind, channels);
       expect([ours.width, ours.height, ours.channels]).toEqual([37, 23, channels]);
@@ -105,9 +106,43 @@ describe('PNG fast path', () => {
   it.each([1, 3] as const)('maps encoded in JS (%i channel(s)) decode in sharp to the same pixels', async (channels) => {
     const img = { width: 41, height: 29, channels, data: new Uint8Array(randomPixels(41 * 29 * channels, 11 + channels)) };
     const png = await encodePng(img);
-    expect(plainPngHeader(png)).toEqual({ colour: channels === 3, alpha: false });
+    expect(plainPngHeader(png)).toEqual({ width: 41, height: 29, colour: channels === 3, alpha: false });
     const { info } = await sharp(png).metadata().then((m) => ({ info: m }));
     expect([info.width, info.height, info.channels]).toEqual([41, 29, channels]);
     expect(Buffer.from(img.data).equals(Buffer.from(await bySharp(png, channels)))).toBe(true);
+  });
+
+  it('an eXIf chunk after the image data still sends the file to sharp (it may turn the picture)', async () => {
+    const png = Buffer.from(await syntheticPng('rgb'));
+    expect(plainPngHeader(png)).toBeDefined();
+    const iend = png.length - 12;
+    const exif = Buffer.alloc(12 + 4);
+    exif.writeUInt32BE(4, 0);
+    exif.write('eXIfMM\0*', 4, 'latin1');
+    exif.writeUInt32BE(crc32(exif.subarray(4, 12)), 12);
+    const withExif = Buffer.concat([png.subarray(0, iend), exif, png.subarray(iend)]);
+    expect(plainPngHeader(withExif)).toBeUndefined();
+  });
+
+  it('a small header over image data that inflates to far more (a compression bomb) is not inflated in JS', async () => {
+    const png = Buffer.from(await syntheticPng('gray', 4, 4));
+    const header = plainPngHeader(png)!;
+    expect(inflatesWithin(png, header)).toBe(true);
+    // 4x4 gray needs 4 rows of 1 + 4 bytes; this IDAT inflates to 32 MB of zeros.
+    const data = deflateSync(Buffer.alloc(32 << 20), { level: 9 });
+    const idat = Buffer.alloc(12 + data.length);
+    idat.writeUInt32BE(data.length, 0);
+    idat.write('IDAT', 4, 'latin1');
+    data.copy(idat, 8);
+    idat.writeUInt32BE(crc32(idat.subarray(4, 8 + data.length)), 8 + data.length);
+    const ihdrEnd = 8 + 12 + 13;
+    const bomb = Buffer.concat([png.subarray(0, ihdrEnd), idat, png.subarray(png.length - 12)]);
+    expect(plainPngHeader(bomb)).toEqual(header);
+    expect(inflatesWithin(bomb, header)).toBe(false);
+    // sharp, which stops at the rows it expects, answers instead: pixels or a worded refusal
+    await decodeImage(bomb, 'bomb.png', 1).then(
+      (img) => expect([img.width, img.height]).toEqual([4, 4]),
+      (e: Error) => expect(e.message).toMatch(/Cannot decode bomb.png as an image/),
+    );
   });
 });

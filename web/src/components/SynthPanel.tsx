@@ -3,6 +3,7 @@ import { ApiError, followJob, jobId, request as apiRequest, type ImageEntry, typ
 import { BrowserStyle } from './BrowserStyle';
 import { ClassPicker, ClassSelection, findLayer, LayerListPicker, LayerPicker, layerLabelOf } from './Pickers';
 import { ErrorBox, NumberField, Panel, Segmented, Spinner, type ShownError } from './ui';
+import type { SynthEstimate } from '../../../src/interfaces/server/synth-estimate.js';
 
 /** An objective built from parts (the pickers), or typed. */
 export type ObjectiveSpec =
@@ -34,16 +35,7 @@ export function objectiveOf(o: ObjectiveSpec): { objective: string; classes?: st
 }
 
 /** The work a request asks for, as POST /api/synthesize/:kind/estimate answers. */
-interface Estimate {
-  images: number;
-  steps: number;
-  batches: number;
-  batchSize: number;
-  imageSteps: number;
-  gflop?: number;
-  seconds?: number;
-  speed?: { gflopPerSecond: number; from: string };
-}
+type Estimate = SynthEstimate;
 
 /** Runs above this many image-steps (or minutes) ask before they start. */
 const BIG_IMAGE_STEPS = 20_000;

@@ -13,6 +13,7 @@ import { parseObjective } from '../../../methods/synthesize/objectives.js';
 import { summarize } from '../../../methods/inspect/summary.js';
 import type { Model } from '../../../models/model.js';
 import { idSchema, imageIdSchema } from '../ids.js';
+import type { SynthEstimate } from '../synth-estimate.js';
 import { isAllClasses, SYNTH_KINDS, type SynthArgs, type SynthKind, type SynthResult } from '../tasks/synthesize.js';
 
 export { SYNTH_KINDS, type SynthImage, type SynthResult } from '../tasks/synthesize.js';
@@ -120,24 +121,6 @@ export const MAX_FEATVIZ_IMAGE_STEPS = 512_000;
 /** A backward pass costs about twice a forward one: each optimization step of one image runs about 3 forward passes' worth. */
 const STEP_FORWARDS = 3;
 
-/** What a synthesis request will cost, before it starts (POST /api/synthesize/:kind/estimate). */
-export interface SynthEstimate {
-  kind: Kind;
-  /** images optimized (featviz: one per class), run in `batches` of at most `batchSize` */
-  images: number;
-  steps: number;
-  batches: number;
-  batchSize: number;
-  /** images times optimization steps */
-  imageSteps: number;
-  /** forward and backward work in GFLOP (3 forward passes per image step), when the model's FLOPs are known */
-  gflop?: number;
-  /** seconds at the speed this studio measured on earlier synthesis jobs (this model's when known) */
-  seconds?: number;
-  /** where the speed comes from */
-  speed?: { gflopPerSecond: number; from: 'this model' | 'another model' };
-}
-
 export function registerSynthesizeRoutes({ app, models, images, jobs, memory, task }: Studio): void {
   const nets = new Map<string, { name: string; graph: Graph }>();
   const net = (id: string): { name: string; graph: Graph } => {
@@ -202,7 +185,7 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
   };
 
   /** The work a request asks for (images, steps, batches) and its cost, from the model's FLOPs and the measured speed. */
-  function estimate(kind: Kind, body: SynthBody): SynthEstimate {
+  function estimate(kind: Kind, body: SynthBody): SynthEstimate<Kind> {
     const plan = checkRequest(kind, body);
     const imageSteps = plan.images * plan.steps;
     const model = plan.modelId !== undefined ? models.require(plan.modelId) : undefined;
