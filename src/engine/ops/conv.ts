@@ -1,7 +1,6 @@
 import { type InferContext, type OutputFacts } from '../graph/facts.js';
 import { attrInt, attrInts, type Dim, type Node } from '../graph/ir.js';
 import type { GraphBuilder } from '../graph/builder.js';
-import type { Tensor } from '../tensor.js';
 import { transposeGeometry, windowGeometry } from './geometry.js';
 import { defineOp, type GradContext } from './registry.js';
 
@@ -141,30 +140,17 @@ function emitConv(b: GraphBuilder, input: string, weight: string, s: ConvSpec): 
 
 /**
  * Conv weights [M, C/g, k...] rearranged for the stride-1 input gradient: in/out channels
- * swapped within each group and every spatial axis flipped, giving [C, M/g, k...].
- * A constant weight is rearranged here once (the backward graph then holds a plain constant);
- * a weight fed as a graph input is rearranged in the graph.
+ * swapped within each group and every spatial axis flipped, giving [C, M/g, k...]. Built from
+ * ops even for a constant weight: ONNX Runtime folds them into one initializer when it creates
+ * the session, so the encoded graph carries each weight once, not twice (on ResNet-18's input
+ * gradient, 38 MB less to encode, parse and copy; docs/speed.md).
  */
-function flippedWeight(b: GraphBuilder, w: string, value: Tensor | undefined, group: number): string {
+function flippedWeight(b: GraphBuilder, w: string, group: number): string {
   const ws = b.staticShape(w);
   const [m, cg] = [ws[0]!, ws[1]!];
   const kernel = ws.slice(2);
   const mg = m / group;
   const c = cg * group;
-  const kn = kernel.reduce((p, q) => p * q, 1);
-  if (value && (value.dtype === 'float32' || value.dtype === 'float64')) {
-    const src = value.data as Float32Array | Float64Array;
-    const dst = value.dtype === 'float32' ? new Float32Array(src.length) : new Float64Array(src.length);
-    for (let gi = 0; gi < group; gi++)
-      for (let mi = 0; mi < mg; mi++)
-        for (let ci = 0; ci < cg; ci++) {
-          const from = ((gi * mg + mi) * cg + ci) * kn;
-          const to = ((gi * cg + ci) * mg + mi) * kn;
-          // Reversing the flat kernel index reverses every spatial axis at once.
-          for (let k = 0; k < kn; k++) dst[to + kn - 1 - k] = src[from + k]!;
-        }
-    return b.constant({ dtype: value.dtype, dims: [c, mg, ...kernel], data: dst }, `${w}_flipped`);
-  }
   const r = kernel.length;
   let t: string;
   if (group === 1) t = b.op('Transpose', [w], { perm: [1, 0, ...range(2, r + 2)] });
@@ -287,7 +273,7 @@ function convGrad(g: GradContext): (string | undefined)[] {
   if (g.wants(0)) {
     if (geo.strides.every((s) => s === 1)) {
       const reach = range(0, r).map((i) => geo.dilations[i]! * (kernel[i]! - 1));
-      grads[0] = emitConv(b, dy, flippedWeight(b, w, g.constant(1), group), {
+      grads[0] = emitConv(b, dy, flippedWeight(b, w, group), {
         strides: geo.strides,
         dilations: geo.dilations,
         padBegin: range(0, r).map((i) => reach[i]! - geo.padBegin[i]!),

@@ -29,6 +29,11 @@ export function ortBackend(ort: OrtModule, name: string, defaults: OrtCommon.Inf
   const sessionOptions = (options: SessionOptions): OrtCommon.InferenceSession.SessionOptions => ({
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    // A memory pattern makes ORT's second run of a shape allocate one new block for the whole
+    // plan, on top of what the arena already holds from the first: on ResNet-18's gradient graph
+    // that second run took twice as long (110 MB of fresh pages at batch 8, 220 at 16) and later
+    // runs were no faster than with the arena alone (docs/speed.md, "Session options").
+    enableMemPattern: false,
     ...defaults,
     ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
     // ORT warns that a model saved after its layout (NCHWc) optimizations only suits this machine:

@@ -13,10 +13,16 @@ export function f32(dims: readonly number[], data?: Float32Array): Tensor {
   return { dtype: 'float32', dims: [...dims], data: data ?? new Float32Array(n) };
 }
 
-/** Samples [start, end) of a batch, as a copy (ORT gets a buffer it owns). */
+/** Samples [start, end) of a batch, as a copy the caller may change. */
 export function sliceBatch(t: Tensor, start: number, end: number): Tensor {
   const per = t.data.length / t.dims[0]!;
   return f32([end - start, ...t.dims.slice(1)], (t.data as Float32Array).slice(start * per, end * per));
+}
+
+/** Samples [start, end) of a batch as a view of the same memory, for reading only. */
+export function batchView(t: Tensor, start: number, end: number): Tensor {
+  const per = t.data.length / t.dims[0]!;
+  return f32([end - start, ...t.dims.slice(1)], (t.data as Float32Array).subarray(start * per, end * per));
 }
 
 /**

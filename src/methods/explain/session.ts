@@ -9,7 +9,7 @@ import { ruleSetKey, type RuleSetName, type RuleSetSpec } from '../../engine/ops
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { throwIfCancelled, type JobOptions } from '../jobs.js';
-import { sliceBatch } from './arrays.js';
+import { batchView } from './arrays.js';
 import { targetScores, type ScoreKind } from './target.js';
 
 /** Names of the values appended to the model for the score (prefixed so they never clash). */
@@ -159,7 +159,7 @@ export async function batchedScoreGradients(model: Model, x: Tensor, targets: In
   }
   const parts: ScoreGradients[] = [];
   await forChunks(n, size, work, async (s, e) => {
-    parts.push(await scoreGradients(model, sliceBatch(x, s, e), targets.subarray(s, e), req));
+    parts.push(await scoreGradients(model, batchView(x, s, e), targets.subarray(s, e), req));
   });
   const join = (pick: (p: ScoreGradients) => Record<string, Tensor>): Record<string, Tensor> => {
     const out: Record<string, Tensor> = {};
