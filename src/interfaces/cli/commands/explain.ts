@@ -217,7 +217,7 @@ export function define(command: Command): void {
         const names = stems(items.map((it) => it.source));
         const display: DisplayOptions = { view, ...(opts.opacity !== undefined ? { opacity: opts.opacity } : {}), ...(opts.colormap ? { colormap: opts.colormap } : {}), ...(opts.diverging ? { diverging: opts.diverging } : {}), ...(range ? { range } : {}), ...(opts.size ? { size: opts.size } : {}) };
         const tileSize = opts.size ?? defaultTileSize(items[0]!.display);
-        const figureItems = items.map((it, i) => ({ name: basename(it.source), display: items[i]!.display }));
+        const figureItems = items.map((it) => ({ name: basename(it.source), get display() { return it.display; } }));
         // The maps first: they need no text, so the first one lands before the grid's labels load
         // the image library.
         const files: Record<string, string[]> = {};
