@@ -30,10 +30,68 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
-function sortedCopy(values: ArrayLike<number>, abs = false): Float64Array {
-  const out = new Float64Array(values.length);
-  for (let i = 0; i < out.length; i++) out[i] = abs ? Math.abs(values[i]!) : values[i]!;
-  return out.sort();
+/**
+ * Percentiles of `values` (or of their magnitudes), as `percentile` gives them on the sorted
+ * values, found by selection instead of a sort: a map's range is taken for every tile drawn,
+ * and sorting each map's copy was most of the time a grid figure took. NaNs sort last.
+ */
+function percentilesOf(values: ArrayLike<number>, ps: readonly number[], abs = false): number[] {
+  const a = new Float64Array(values.length);
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = abs ? Math.abs(values[i]!) : values[i]!;
+    if (v === v) a[n++] = v;
+  }
+  const total = a.length;
+  const at = (rank: number): number => (rank >= n ? NaN : select(a, rank, n));
+  return ps.map((p) => {
+    if (total === 0) return 0;
+    const pos = (Math.max(0, Math.min(100, p)) / 100) * (total - 1);
+    const lo = Math.floor(pos);
+    const hi = Math.min(total - 1, lo + 1);
+    const low = at(lo);
+    // after selecting rank lo, everything past it is at least as large: rank hi is their minimum
+    let high = low;
+    if (hi > lo) {
+      if (hi >= n) high = NaN;
+      else {
+        high = Infinity;
+        for (let i = lo + 1; i < n; i++) if (a[i]! < high) high = a[i]!;
+      }
+    }
+    return low + (high - low) * (pos - lo);
+  });
+}
+
+/** Rearranges a[0, n) so that a[k] is the k-th smallest, smaller ones before it, larger after (Hoare's quickselect). */
+function select(a: Float64Array, k: number, n: number): number {
+  let left = 0;
+  let right = n - 1;
+  while (right > left) {
+    const mid = (left + right) >>> 1;
+    // median of three as the pivot: sorted and all-equal maps stay linear
+    const x = a[left]!;
+    const y = a[mid]!;
+    const z = a[right]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else break;
+  }
+  return a[k]!;
 }
 
 /** The [min, max] a spec maps a set of values to. */
@@ -52,11 +110,11 @@ export function rangeOf(values: ArrayLike<number>, spec: RangeSpec): { min: numb
       return values.length ? { min, max } : { min: 0, max: 0 };
     }
     case 'percentile': {
-      const s = sortedCopy(values);
-      return { min: percentile(s, spec.low ?? 1), max: percentile(s, spec.high ?? 99) };
+      const [min, max] = percentilesOf(values, [spec.low ?? 1, spec.high ?? 99]);
+      return { min: min!, max: max! };
     }
     case 'symmetric': {
-      const m = percentile(sortedCopy(values, true), spec.percentile ?? 100);
+      const m = percentilesOf(values, [spec.percentile ?? 100], true)[0]!;
       return { min: -m, max: m };
     }
   }

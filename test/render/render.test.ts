@@ -9,6 +9,7 @@ import { colorAt, colormap, COLORMAP_NAMES } from '../../src/render/colormap.js'
 import { gridFigure } from '../../src/render/grid.js';
 import { colorbar, overlay, renderHeatmap, resizeImage } from '../../src/render/heatmap.js';
 import { mapRange, parseRange, percentile, rangeOf } from '../../src/render/range.js';
+import { rng } from '../support/rng.js';
 
 const hex = (c: [number, number, number]): string => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 
@@ -51,6 +52,31 @@ describe('range mapping', () => {
     const clipped = mapRange(v, { mode: 'fixed', min: -1, max: 1 });
     expect(Array.from(clipped.normalized)).toEqual([0, 0, 0.5, 1, 1]);
     expect(Array.from(mapRange(new Float32Array(3).fill(2), { mode: 'minmax' }).normalized)).toEqual([0, 0, 0]);
+  });
+
+  it('percentile ranges by selection equal numpy\'s percentiles of the sorted values', () => {
+    const rand = rng(7);
+    const sortedPercentile = (values: ArrayLike<number>, p: number, abs = false): number =>
+      percentile(Float64Array.from(values, (x) => (abs ? Math.abs(x) : x)).sort(), p);
+    const cases: [string, Float32Array][] = [
+      ['random', Float32Array.from({ length: 5001 }, () => rand() * 2 - 1)],
+      ['many ties', Float32Array.from({ length: 3000 }, () => Math.floor(rand() * 4))],
+      ['all equal', new Float32Array(1000).fill(0.25)],
+      ['sorted', Float32Array.from({ length: 2000 }, (_, i) => i)],
+      ['reversed', Float32Array.from({ length: 2000 }, (_, i) => -i)],
+      ['one value', Float32Array.of(3)],
+      ['two values', Float32Array.of(5, -5)],
+      ['with NaNs', Float32Array.from({ length: 400 }, (_, i) => (i % 7 === 0 ? NaN : rand()))],
+    ];
+    for (const [name, values] of cases) {
+      for (const [low, high] of [[1, 99], [0, 100], [25, 75], [50, 50.5], [0.1, 99.9]] as const) {
+        const got = rangeOf(values, { mode: 'percentile', low, high });
+        expect(got.min, `${name} ${low}`).toBe(sortedPercentile(values, low));
+        expect(got.max, `${name} ${high}`).toBe(sortedPercentile(values, high));
+      }
+      for (const p of [100, 99, 98, 50, 1]) expect(rangeOf(values, { mode: 'symmetric', percentile: p }).max, `${name} symmetric ${p}`).toBe(sortedPercentile(values, p, true));
+    }
+    expect(rangeOf(new Float32Array(0), { mode: 'percentile' })).toEqual({ min: 0, max: 0 });
   });
 
   it('parses range specs and rejects bad ones', () => {
