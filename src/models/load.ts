@@ -23,6 +23,7 @@ export function loadModelFile(path: string, engine: Engine, read?: (path: string
   const files = new Map<string, Uint8Array>(); // one read per external-data file, not per tensor
   const graph = decodeModel(bytes, {
     source: `model file "${path}"`,
+    inPlace: true, // the bytes were read for this model alone
     readExternal: (location) => {
       if (isAbsolute(location) || normalize(location).startsWith('..')) throw new Error('external-data locations must stay inside the model folder');
       let data = files.get(location);

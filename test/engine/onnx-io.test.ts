@@ -217,6 +217,22 @@ describe('round trip: encodeModel -> decodeModel', () => {
     expect(Array.from(decoded.initializers.get('w_f32')!.data as Float32Array)).toEqual(before);
   });
 
+  it('inPlace: aligned tensor data is a view of the given bytes, unaligned data a copy, the values the same at every offset', () => {
+    const shared = new Map<string, number>();
+    for (let shift = 0; shift < 8; shift++) {
+      const big = new Uint8Array(bytes.length + 8);
+      big.set(bytes, shift);
+      const decoded = decodeModel(big.subarray(shift, shift + bytes.length), { inPlace: true });
+      for (const [name, t] of back.initializers) {
+        const got = decoded.initializers.get(name)!;
+        expect(Array.from(got.data as ArrayLike<unknown>), `${name} at +${shift}`).toEqual(Array.from(t.data as ArrayLike<unknown>));
+        if (got.data.buffer === big.buffer) shared.set(name, (shared.get(name) ?? 0) + 1);
+      }
+    }
+    // the data moves one byte per shift: an element of w bytes is aligned on 8 / w of the 8 shifts
+    for (const [name, t] of back.initializers) if (t.data.byteLength > 0) expect(shared.get(name) ?? 0, name).toBe(8 / t.data.BYTES_PER_ELEMENT);
+  });
+
   it('is a fixed point: encode(decode(encode(g))) is byte-identical to encode(g)', () => {
     expect(Buffer.from(encodeModel(back)).equals(Buffer.from(bytes))).toBe(true);
   });

@@ -89,7 +89,7 @@ export class WorkerCache {
       case 'data-file':
         return loadModelFile(ref.path, this.engine, (p, name) => this.files.read(p, name));
       case 'upload':
-        return Model.fromOnnxGraph(decodeModel(readFileSync(ref.path), { source: `"${ref.name}"` }), this.engine, ref.name.replace(/\.onnx$/i, ''));
+        return Model.fromOnnxGraph(decodeModel(readFileSync(ref.path), { source: `"${ref.name}"`, inPlace: true }), this.engine, ref.name.replace(/\.onnx$/i, ''));
     }
   }
 }
