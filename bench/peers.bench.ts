@@ -203,7 +203,7 @@ async function main(): Promise<void> {
       rmSync(out, { recursive: true, force: true });
     }
   }
-  console.log('\nseconds per whole process (K images). CLI = `convlens explain` (also draws grid.png and writes summary.json), script = the same explain() call with no figures (bench/peers-explain.mjs), both as installed (no session cache); CLI first = the CLI's first run of the method. CPU = user + system over all threads (GNU time). ratios = ConvLens / PyTorch. agreement = relative L2 distance between the two raw results');
+  console.log('\nseconds per whole process (K images). CLI = `convlens explain` (also draws grid.png and writes summary.json), script = the same explain() call with no figures (bench/peers-explain.mjs), both as installed (no session cache); CLI first = the first CLI run of the method. CPU = user + system over all threads (GNU time). ratios = ConvLens / PyTorch. agreement = relative L2 distance between the two raw results');
   const head = ['method', 'K', 'CLI first', 'CLI', 'script', 'PyTorch', 'CLI ratio', 'script ratio', 'script CPU', 'PyTorch CPU', 'CPU ratio', 'agreement'];
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   console.log(head.map((h, i) => h.padStart(width[i]!)).join('  '));
