@@ -93,3 +93,29 @@ describe('predictions from the first gradient pass', () => {
     expect(maxAbsDiff(predicted.gradients[model.input.name]!.data as Float32Array, logit)).toBeGreaterThan(1e-3 * maxAbs(logit));
   });
 });
+
+describe('methods that run the input-gradient graph over many rows compile no forward graph', () => {
+  const backend = nodeBackend();
+  let sessions = 0;
+  const counting = { ...backend, createSession: (m: Uint8Array, o: Parameters<typeof backend.createSession>[1]) => (sessions++, backend.createSession(m, o)) };
+  const countingEngine = new Engine(counting);
+  afterAll(() => countingEngine.dispose());
+
+  it.each([['integrated-gradients'], ['smoothgrad'], ['vargrad']] as const)('%s: one session, predictions and scores as a forward pass gives them', async (method) => {
+    const counted = courseModel(countingEngine, 3);
+    const x = inputs(5, 6);
+    const { logits, top } = await forwardTop(x);
+    sessions = 0;
+    const e = await explain(counted, x, { methods: [method], batchSize: 4, integratedGradients: { steps: 7, baseline: 'zero' }, smoothgrad: { samples: 3 } });
+    expect(sessions).toBe(1);
+    expect(Array.from(e.targets)).toEqual(top);
+    e.images.forEach((im, i) => expect(im.predicted.logit).toBeCloseTo(logits[i * 10 + top[i]!]!, 5));
+    if (method === 'integrated-gradients') {
+      // the endpoints' scores came from the gradient runs: the same as forward passes of x and the baseline
+      const zero = (await model.run({ dtype: 'float32', dims: [5, 1, 28, 28], data: new Float32Array(5 * 784) }))[model.output]!.data as Float32Array;
+      const completeness = e.attributions[0]!.completeness!;
+      expect(completeness.length).toBe(5);
+      completeness.forEach((c, i) => expect(c.scoreDifference).toBeCloseTo(logits[i * 10 + top[i]!]! - zero[i * 10 + top[i]!]!, 4));
+    }
+  });
+});
