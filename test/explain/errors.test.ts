@@ -4,7 +4,7 @@ import { ConvLensError } from '../../src/engine/errors.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
-import { explain, resolveMethods } from '../../src/methods/explain/index.js';
+import { explain, METHODS, resolveMethods } from '../../src/methods/explain/index.js';
 import type { Progress } from '../../src/methods/jobs.js';
 import { courseModel, flattenHeadModel, linearModel, regionInputs, regionModel } from './models.js';
 
@@ -93,6 +93,36 @@ describe('bad input', () => {
     expect((await failure(explain(course, x, { methods: ['integrated-gradients'], integratedGradients: { baseline: { dtype: 'float32', dims: [1, 3, 28, 28], data: new Float32Array(3 * 784) } } }))).message).toContain('baseline has shape [1, 3, 28, 28]');
     expect((await failure(explain(course, x, { methods: ['gradient'], score: 'softmax' as 'prob' }))).message).toContain('Unknown score "softmax"');
     expect((await failure(explain(course, { dtype: 'float32', dims: [1, 1, 32, 32], data: new Float32Array(1024) }, { methods: ['gradient'] }))).code).toBe('SHAPE_MISMATCH');
+  });
+});
+
+describe('a method that fails while running', () => {
+  // A bug or a runtime failure in one method (not "does not apply to this model") must not
+  // discard the maps the other methods made; alone, it surfaces as it is.
+  async function withFailingSmoothGrad<T>(f: () => Promise<T>): Promise<T> {
+    const original = METHODS.smoothgrad.run;
+    METHODS.smoothgrad.run = () => Promise.reject(new Error('onnxruntime: out of memory (simulated)'));
+    try {
+      return await f();
+    } finally {
+      METHODS.smoothgrad.run = original;
+    }
+  }
+
+  it('keeps the other methods\' results and reports it as failed, with its message', async () => {
+    const e = await withFailingSmoothGrad(() => explain(course, x, { methods: ['saliency', 'smoothgrad', 'gradcam'] }));
+    expect(e.attributions.map((a) => a.method)).toEqual(['saliency', 'gradcam']);
+    expect(e.skipped).toEqual([{ method: 'smoothgrad', reason: 'onnxruntime: out of memory (simulated)', failed: true }]);
+    const alone = await explain(course, x, { methods: ['saliency', 'gradcam'] });
+    expect(Array.from(e.attributions[0]!.map.data)).toEqual(Array.from(alone.attributions[0]!.map.data));
+  });
+
+  it('alone, or when every method fails, the error itself is thrown', async () => {
+    await expect(withFailingSmoothGrad(() => explain(course, x, { methods: ['smoothgrad'] }))).rejects.toThrow(/out of memory \(simulated\)/);
+    // with CAM skipped (no global average pooling), nothing is left: the failure is the answer
+    const flat = flattenHeadModel(engine);
+    const x8: Tensor = { dtype: 'float32', dims: [1, 1, 8, 8], data: new Float32Array(64).fill(0.5) };
+    await expect(withFailingSmoothGrad(() => explain(flat, x8, { methods: ['smoothgrad', 'cam'] }))).rejects.toThrow(/out of memory \(simulated\)/);
   });
 });
 
