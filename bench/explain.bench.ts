@@ -65,6 +65,19 @@ async function main(): Promise<void> {
     { name: 'smoothgrad', params: '50 samples, noise 15%', options: { methods: ['smoothgrad'], smoothgrad: { samples: 50 } }, images: slow, reps: 1, units: { count: 50, name: 'sample' } },
     { name: 'occlusion', params: '16x16 window, stride 8 (729 windows)', options: { methods: ['occlusion'], occlusion: { window: 16, stride: 8 } }, images: slow, reps: 1, units: { count: 729, name: 'window' } },
     { name: 'scorecam', params: `layer ${layer} (512 masks)`, options: { methods: ['scorecam'] }, images: slow, reps: 1, units: { count: 512, name: 'mask' } },
+    { name: 'deconvnet', params: 'deconvnet ReLU rule set', options: { methods: ['deconvnet'] }, images: 16, reps: QUICK ? 3 : 7 },
+    { name: 'lrp', params: 'epsilon-gamma-box composite', options: { methods: ['lrp'] }, images: 16, reps: QUICK ? 3 : 7 },
+    { name: 'deeplift', params: 'rescale rule, black baseline', options: { methods: ['deeplift'] }, images: 16, reps: QUICK ? 3 : 7, units: { count: 2, name: 'row (input and baseline)' } },
+    { name: 'deeplift-shap', params: '8 noise baselines', options: { methods: ['deeplift-shap'] }, images: slow, reps: QUICK ? 1 : 2, units: { count: 16, name: 'row' } },
+    { name: 'gradient-shap', params: '50 samples, 8 noise baselines', options: { methods: ['gradient-shap'] }, images: slow, reps: 1, units: { count: 50, name: 'sample' } },
+    { name: 'fullgrad', params: 'input and every bias gradient', options: { methods: ['fullgrad'] }, images: 16, reps: QUICK ? 3 : 7 },
+    { name: 'cam', params: 'GAP + dense head weights', options: { methods: ['cam'] }, images: 16, reps: QUICK ? 3 : 7 },
+    { name: 'gradcam++', params: `layer ${layer}`, options: { methods: ['gradcam++'] }, images: 16, reps: QUICK ? 3 : 7 },
+    { name: 'layercam', params: `layer ${layer}`, options: { methods: ['layercam'] }, images: 16, reps: QUICK ? 3 : 7 },
+    { name: 'xgradcam', params: `layer ${layer}`, options: { methods: ['xgradcam'] }, images: 16, reps: QUICK ? 3 : 7 },
+    { name: 'hirescam', params: `layer ${layer}`, options: { methods: ['hirescam'] }, images: 16, reps: QUICK ? 3 : 7 },
+    { name: 'eigencam', params: `layer ${layer}, first principal component`, options: { methods: ['eigencam'] }, images: 16, reps: QUICK ? 3 : 7 },
+    { name: 'ablationcam', params: `layer ${layer} (512 channels ablated)`, options: { methods: ['ablationcam'] }, images: slow, reps: 1, units: { count: 512, name: 'channel' } },
   ];
   const chosen = (ONLY ? cases.filter((c) => ONLY.includes(c.name)) : cases).map((c) => (BATCH ? { ...c, options: { ...c.options, batchSize: BATCH } } : c));
   const rows: { name: string; params: string; ms: number; forwardMs: number; forwards: number; images: number; units?: Case['units'] }[] = [];
