@@ -456,3 +456,25 @@ describe('Conv and ConvTranspose shape rules', () => {
     fails(() => conv(['N', 1, 3], [1, 1, 2], { strides: [2], output_shape: [9] }, undefined, 'ConvTranspose'), /output size 9 on spatial axis 0 is larger than the 7 this input, kernel and stride can produce/);
   });
 });
+
+describe('the builder folds constant convolutions only when they are cheap', () => {
+  // A conv of constants is folded in JavaScript when it is small; a big one (118M multiply-adds
+  // for a ResNet's first conv over a constant image took 1.3 s in the reference kernels) stays in
+  // the graph for ONNX Runtime to fold. Either way the result is the same.
+  for (const [size, folded] of [[8, true], [224, false]] as const) {
+    it(`a 7x7 conv, 3 -> 64 channels, over a constant ${size}x${size} image: ${folded ? 'folded' : 'left to the runtime'}`, async () => {
+      const rand = rng(3);
+      const b = new GraphBuilder();
+      const image = b.constant(f32([1, 3, size, size], Array.from({ length: 3 * size * size }, () => rand() - 0.5)), 'image');
+      const w = b.constant(f32([64, 3, 7, 7], Array.from({ length: 64 * 147 }, () => rand() - 0.5)), 'w');
+      const y = b.op('Conv', [image, w], { kernel_shape: [7, 7], strides: [2, 2], pads: [3, 3, 3, 3] }, { outputs: ['y'] });
+      b.output(y);
+      const graph = b.build();
+      expect(graph.nodes.some((n) => n.op === 'Conv')).toBe(!folded);
+      const got = (await engine.compileOnce(graph).then((c) => c.run({})))['y']!;
+      const want = evaluateGraph(graph, {})['y']!;
+      expect(got.dims).toEqual([1, 64, size / 2, size / 2]);
+      expect(relativeMaxError(got.data as Float32Array, want.data as Float32Array)).toBeLessThan(1e-5);
+    });
+  }
+});

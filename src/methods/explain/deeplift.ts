@@ -4,7 +4,7 @@
 // batch (the deeplift rule set reads both halves); the attribution is (x - x') * multipliers.
 import { ConvLensError } from '../../engine/errors.js';
 import { deepliftRuleSet } from '../../engine/ops/rules/deeplift.js';
-import type { Tensor } from '../../engine/tensor.js';
+import { mapFloat32, type Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { f32, nchw, normalSource, reduceChannels, uniformSource } from './arrays.js';
 import { resolveBaseline } from './integrated-gradients.js';
@@ -112,7 +112,7 @@ export async function deepliftShap(ctx: MethodContext): Promise<MethodResult> {
     scores[img] = score;
     baseMean[img]! += baseScore / k;
   });
-  const attr = Float32Array.from(sum, (v) => v / k);
+  const attr = mapFloat32(sum, (v) => v / k);
   const raw = f32(ctx.x.dims, attr);
   return { raw, map: reduceChannels(raw, 'sum'), signed: true, params: { rule: 'rescale', baselines: described, eps: 1e-10 }, completeness: completenessOf(attr, per, scores, baseMean), notes: logitNote(ctx, 'deeplift-shap') };
 }
@@ -181,7 +181,7 @@ export async function gradientShap(ctx: MethodContext): Promise<MethodResult> {
       for (let p = 0; p < per; p++) sum[dst + p]! += deltas[src + p]! * g[src + p]!;
     }
   });
-  const attr = Float32Array.from(sum, (v) => v / samples);
+  const attr = mapFloat32(sum, (v) => v / samples);
   const raw = f32(ctx.x.dims, attr);
   const params = { samples, noise, noiseIs: 'standard deviation added to the input (model input space), as Captum\'s stdevs', baselines: described, seed };
   if (ctx.score === 'logit') {

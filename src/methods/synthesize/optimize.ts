@@ -9,6 +9,7 @@ import { throwIfCancelled, type JobOptions } from '../jobs.js';
 import type { ImageShape, StepResult, SynthesisSession } from './graph.js';
 import type { Parameterization } from './params.js';
 import { sampleWarp, type Transform, type Warp } from './transforms.js';
+import { mapFloat32 } from '../../engine/tensor.js';
 
 export type OptimizerName = 'adam' | 'sgd' | 'l1-sgd' | 'lbfgs';
 
@@ -209,7 +210,7 @@ export async function lbfgs(session: SynthesisSession, theta: Float32Array, o: A
       bta *= rho[k]!;
       for (let i = 0; i < n; i++) q[i]! += S[k]![i]! * (alpha[k]! - bta);
     }
-    const d = Float32Array.from(q, (v) => -v);
+    const d = mapFloat32(q, (v) => -v);
     let gd = dot(cur.g, d);
     if (!(gd < 0)) {
       // not a descent direction (numerical trouble): restart from steepest descent

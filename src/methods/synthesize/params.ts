@@ -8,6 +8,7 @@ import { ConvLensError } from '../../engine/errors.js';
 import type { GraphBuilder } from '../../engine/graph/builder.js';
 import { gaussian } from '../../models/init.js';
 import type { ImageShape } from './graph.js';
+import { mapFloat32 } from '../../engine/tensor.js';
 
 export interface Parameterization {
   /** identifies the structure (part of the session cache key) */
@@ -112,7 +113,7 @@ export function pixelParam(o: PixelOptions = {}): Parameterization {
       gaussianBlurPlanes(theta, s.batch * s.channels, s.height, s.width, sigma);
     },
   };
-  if (!decor) p.toImage = range === 'clip' ? (t) => t : (t) => Float32Array.from(t, (v) => 1 / (1 + Math.exp(-v)));
+  if (!decor) p.toImage = range === 'clip' ? (t) => t : (t) => mapFloat32(t, (v) => 1 / (1 + Math.exp(-v)));
   return p;
 }
 

@@ -17,7 +17,7 @@
 import { ConvLensError } from '../../errors.js';
 import type { GraphBuilder } from '../../graph/builder.js';
 import { attrFloat, attrInt, type Graph, type Node } from '../../graph/ir.js';
-import type { Tensor } from '../../tensor.js';
+import { mapFloat32, type Tensor } from '../../tensor.js';
 import { unbroadcast } from '../emit.js';
 import type { GradContext, GradRule, OpDef, RuleSet } from '../registry.js';
 import { ACTIVATIONS, stabilize, standardBackward, wantedInputs } from './common.js';
@@ -168,7 +168,7 @@ function analyze(graph: Graph): { layers: Map<string, LinearLayer>; folded: Set<
       const k = Float64Array.from(scale, (s, c) => s / Math.sqrt(variance[c]! + eps));
       const channel = outChannelOf(n, weight);
       const wd = floatData(weight, `weight of ${n.name}`);
-      w = f32(weight.dims, Float32Array.from(wd, (v, i) => v * k[channel(i)]!));
+      w = f32(weight.dims, mapFloat32(wd, (v, i) => v * k[channel(i)]!));
       const bd = bias ? floatData(bias, `bias of ${n.name}`) : undefined;
       bias = f32([k.length], Float32Array.from(k, (kc, c) => ((bd?.[c] ?? 0) - mean[c]!) * kc + shift[c]!));
       output = bn.outputs[0]!;
@@ -183,7 +183,7 @@ function analyze(graph: Graph): { layers: Map<string, LinearLayer>; folded: Set<
 
 // ------------------------------------------------------------------ rules
 
-const mapData = (t: Tensor, f: (v: number) => number): Tensor => f32(t.dims, Float32Array.from(t.data as Float32Array, f));
+const mapData = (t: Tensor, f: (v: number) => number): Tensor => f32(t.dims, mapFloat32(t.data as Float32Array, f));
 const positive = (t: Tensor): Tensor => mapData(t, (v) => (v > 0 ? v : 0));
 const negative = (t: Tensor): Tensor => mapData(t, (v) => (v < 0 ? v : 0));
 
@@ -200,15 +200,23 @@ function emitterFor(g: GradContext, layer: LinearLayer): Emitter {
   const node = layer.node;
   const x = g.x(0);
   const hasBiasSlot = node.op !== 'MatMul';
+  // One constant per tensor: a rule uses the same boosted weights in up to four products, and a
+  // constant per use put each weight in the graph that many times (2 GB of graph on ResNet-18).
+  const constants = new Map<Tensor, string>();
+  const constant = (t: Tensor, hint: string): string => {
+    let name = constants.get(t);
+    if (!name) constants.set(t, (name = b.constant(t, hint)));
+    return name;
+  };
   const biasName = (t: Tensor | undefined): string | undefined => {
     if (!t) return undefined;
     // Gemm adds C as [M, N] broadcast: a [N] bias is what both layouts take.
-    return b.constant(t, `${node.name}_lrp_bias`);
+    return constant(t, `${node.name}_lrp_bias`);
   };
   return {
     b,
     forward(input, w, bias) {
-      const inputs = [input, b.constant(w, `${node.name}_lrp_w`)];
+      const inputs = [input, constant(w, `${node.name}_lrp_w`)];
       const bn = hasBiasSlot ? biasName(bias) : undefined;
       if (bn) inputs.push(bn);
       const attrs = { ...node.attrs };
@@ -216,11 +224,11 @@ function emitterFor(g: GradContext, layer: LinearLayer): Emitter {
       const out = b.uniqueName(`${node.name}_lrp_z`);
       b.addNode({ op: node.op, name: b.uniqueName(`${node.name}_lrp`), inputs, outputs: [out], attrs });
       let z = out;
-      if (bias && !hasBiasSlot) z = b.op('Add', [z, b.constant(bias, `${node.name}_lrp_bias`)]);
+      if (bias && !hasBiasSlot) z = b.op('Add', [z, constant(bias, `${node.name}_lrp_bias`)]);
       return z;
     },
     backward(s, w) {
-      const synthetic: Node = { ...node, inputs: [x, b.constant(w, `${node.name}_lrp_wt`)], outputs: [...node.outputs] };
+      const synthetic: Node = { ...node, inputs: [x, constant(w, `${node.name}_lrp_w`)], outputs: [...node.outputs] };
       if (node.op === 'Gemm') synthetic.attrs = { ...node.attrs };
       return standardBackward(g, s, [0], synthetic)[0]!;
     },
@@ -246,7 +254,7 @@ function linearRelevance(g: GradContext, layer: LinearLayer, rule: LrpRule, R: s
     case 'gamma': {
       const boost = (t: Tensor, part: (t: Tensor) => Tensor): Tensor => {
         const p = part(t).data as Float32Array;
-        return f32(t.dims, Float32Array.from(t.data as Float32Array, (v, i) => v + rule.gamma * p[i]!));
+        return f32(t.dims, mapFloat32(t.data as Float32Array, (v, i) => v + rule.gamma * p[i]!));
       };
       if (rule.flavor === 'captum') {
         const Wg = boost(W, positive);
