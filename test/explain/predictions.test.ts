@@ -119,3 +119,34 @@ describe('methods that run the input-gradient graph over many rows compile no fo
     }
   });
 });
+
+describe('CAM and EigenCAM read their layer from the prediction pass', () => {
+  const backend = nodeBackend();
+  let sessions = 0;
+  let runs = 0;
+  const counting = {
+    ...backend,
+    createSession: async (m: Uint8Array, o: Parameters<typeof backend.createSession>[1]) => {
+      sessions++;
+      const session = await backend.createSession(m, o);
+      return { ...session, inputNames: session.inputNames, outputNames: session.outputNames, inputs: session.inputs, run: (feeds: Parameters<typeof session.run>[0], fetch?: Parameters<typeof session.run>[1]) => (runs++, session.run(feeds, fetch)), release: () => session.release() };
+    },
+  };
+  const countingEngine = new Engine(counting);
+  afterAll(() => countingEngine.dispose());
+
+  it.each([['cam'], ['eigencam']] as const)('%s: one forward graph, the same map as its own pass gives', async (method) => {
+    const counted = courseModel(countingEngine, 3);
+    const x = inputs(3, 7);
+    sessions = 0;
+    runs = 0;
+    const e = await explain(counted, x, { methods: [method] });
+    expect(sessions).toBe(1);
+    expect(runs).toBe(1);
+    // the same method beside a gradient method reads the layer from its own forward pass
+    const separate = await explain(model, x, { methods: ['gradient', method] });
+    const a = e.attributions[0]!.map.data as Float32Array;
+    const b = separate.attributions.find((r) => r.method === method)!.map.data as Float32Array;
+    expect(maxAbsDiff(a, b)).toBeLessThanOrEqual(1e-6 * Math.max(maxAbs(b), 1e-12));
+  });
+});

@@ -15,7 +15,7 @@ import { lrp } from './lrp.js';
 import { augmentationSmoothed } from './smoothing.js';
 import { deconvnet, gradient, guidedBackprop, inputXGradient, saliency } from './gradients.js';
 import { integratedGradients } from './integrated-gradients.js';
-import { spatialLayer } from './layers.js';
+import { camHead, spatialLayer } from './layers.js';
 import { occlusion } from './occlusion.js';
 import { scorecam } from './scorecam.js';
 import { classCount, defaultBatchSize, inputGradientPass, layerGradientPass, runPass, type GradientPass } from './session.js';
@@ -161,6 +161,23 @@ function leadingPass(model: Model, methods: readonly MethodName[], score: ScoreK
   return undefined;
 }
 
+/** Layers whose activations a requested method reads from a forward pass (CAM, EigenCAM), where it can tell. */
+function forwardLayers(model: Model, methods: readonly MethodName[], options: ExplainOptions): string[] {
+  const layers = new Set<string>();
+  const add = (name: () => string): void => {
+    try {
+      layers.add(name());
+    } catch {
+      // the method reports why it does not apply when it runs
+    }
+  };
+  for (const m of methods) {
+    if (m === 'cam') add(() => camHead(model).layer);
+    if (m === 'eigencam' && !options.cam?.augSmooth) add(() => spatialLayer(model, options.layer).name);
+  }
+  return [...layers];
+}
+
 /**
  * A context whose memo shares work between the methods run in it. With --aug-smooth, CAM-family
  * methods run again in a context over the augmented batch (smoothing.ts).
@@ -215,7 +232,15 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
       if (!(e instanceof ConvLensError) || !SKIPPABLE.has(e.code) || methods.length === 1) throw e;
     }
   }
-  const logits = led?.logits ?? (await model.run(x))[model.output]!;
+  let logits = led?.logits;
+  if (!logits) {
+    // The prediction pass also returns the activations CAM and EigenCAM read: one forward graph
+    // and one pass instead of two.
+    const layers = forwardLayers(model, methods, options);
+    const out = await model.run(x, layers);
+    for (const l of layers) memoValues.set(`activations|${l}`, Promise.resolve(out[l]!));
+    logits = out[model.output]!;
+  }
   const targets = led?.targets ?? resolveTargets(model, options.target, logits);
   const classes = logits.dims[1]!;
   const ld = logits.data as Float32Array;
