@@ -63,11 +63,19 @@ function percentilesOf(values: ArrayLike<number>, ps: readonly number[], abs = f
   });
 }
 
-/** Rearranges a[0, n) so that a[k] is the k-th smallest, smaller ones before it, larger after (Hoare's quickselect). */
-function select(a: Float64Array, k: number, n: number): number {
+/**
+ * Rearranges a[0, n) so that a[k] is the k-th smallest, smaller ones before it, larger after
+ * (Hoare's quickselect). Median-of-three partitions stay balanced on any map a model makes; an
+ * input built to defeat them would go quadratic, so after `rounds` partitions the rest is sorted.
+ */
+export function select(a: Float64Array, k: number, n: number, rounds = 2 * Math.ceil(Math.log2(n + 1)) + 8): number {
   let left = 0;
   let right = n - 1;
   while (right > left) {
+    if (rounds-- === 0) {
+      const rest = a.subarray(left, right + 1).sort();
+      return rest[k - left]!;
+    }
     const mid = (left + right) >>> 1;
     // median of three as the pivot: sorted and all-equal maps stay linear
     const x = a[left]!;

@@ -8,7 +8,7 @@ import { panelsSpec, renderChart } from '../../src/render/chart.js';
 import { colorAt, colormap, COLORMAP_NAMES } from '../../src/render/colormap.js';
 import { gridFigure } from '../../src/render/grid.js';
 import { colorbar, overlay, renderHeatmap, resizeImage } from '../../src/render/heatmap.js';
-import { mapRange, parseRange, percentile, rangeOf } from '../../src/render/range.js';
+import { mapRange, parseRange, percentile, rangeOf, select } from '../../src/render/range.js';
 import { rng } from '../support/rng.js';
 
 const hex = (c: [number, number, number]): string => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
@@ -77,6 +77,20 @@ describe('range mapping', () => {
       for (const p of [100, 99, 98, 50, 1]) expect(rangeOf(values, { mode: 'symmetric', percentile: p }).max, `${name} symmetric ${p}`).toBe(sortedPercentile(values, p, true));
     }
     expect(rangeOf(new Float32Array(0), { mode: 'percentile' })).toEqual({ min: 0, max: 0 });
+  });
+
+  it('selection stays exact when it stops partitioning and sorts the rest (its guard against quadratic inputs)', () => {
+    const rand = rng(11);
+    for (const rounds of [0, 1, 2, 3]) {
+      for (const k of [0, 17, 250, 499]) {
+        const values = Float64Array.from({ length: 500 }, () => Math.floor(rand() * 50));
+        const sorted = Float64Array.from(values).sort();
+        const a = Float64Array.from(values);
+        expect(select(a, k, a.length, rounds), `rounds ${rounds}, k ${k}`).toBe(sorted[k]);
+        for (let i = 0; i < k; i++) expect(a[i]!).toBeLessThanOrEqual(a[k]!);
+        for (let i = k + 1; i < a.length; i++) expect(a[i]!).toBeGreaterThanOrEqual(a[k]!);
+      }
+    }
   });
 
   it('parses range specs and rejects bad ones', () => {

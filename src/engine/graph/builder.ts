@@ -33,7 +33,8 @@ function contractionCost(op: string, inputs: readonly (Tensor | undefined)[]): n
     }
     case 'MatMul':
     case 'Gemm':
-      return sizeOf(a.dims) * (w.dims[w.dims.length - 1] ?? 1);
+      // A's elements times B's output width, whichever of B's dims that is (Gemm's transB)
+      return sizeOf(a.dims) * Math.max(1, ...w.dims);
     default:
       return 0;
   }

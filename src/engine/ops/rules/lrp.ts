@@ -202,8 +202,8 @@ function emitterFor(g: GradContext, layer: LinearLayer): Emitter {
   const node = layer.node;
   const x = g.x(0);
   const hasBiasSlot = node.op !== 'MatMul';
-  // One constant per tensor: a rule uses the same boosted weights in up to four products, and a
-  // constant per use put each weight in the graph that many times (2 GB of graph on ResNet-18).
+  // One constant per tensor: a rule uses the same weights in up to six products, and a constant
+  // per use put each weight in the graph that many times.
   const constants = new Map<Tensor, string>();
   const constant = (t: Tensor, hint: string): string => {
     let name = constants.get(t);
