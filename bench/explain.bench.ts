@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const engine = new Engine(nodeBackend(), { threads: THREADS });
   const model = new Model(resnet18Like(0, 224, 1000), engine, 'resnet18_like');
   const layer = model.lastSpatialLayer();
-  const batch = BATCH ?? defaultBatchSize(model);
+  const batch = BATCH ? `${BATCH}` : `${defaultBatchSize(model, 'gradient')} (gradient runs), ${defaultBatchSize(model, 'forward')} (forward runs)`;
   console.log(`ConvLens attribution benchmark: ResNet-18-shaped net, 3x224x224, 1000 classes, random weights; onnxruntime-node, ${THREADS} threads; engine batch ${batch}; CAM layer ${layer}`);
   const slow = QUICK ? 1 : 2;
   const cases: Case[] = [

@@ -108,6 +108,54 @@ export function allocate(dtype: DType, n: number): TypedArray {
   }
 }
 
+/** Bytes of tensors made by copiedOnRead whose values nobody has read yet. */
+const unreadBytes = new WeakMap<Tensor, Uint8Array>();
+
+/**
+ * A tensor over bytes a typed array cannot view in place (misaligned, as in a protobuf file): its
+ * `data` is a copy made on first read. Until then `tensorBytes` hands the bytes on as they lie.
+ * The caller must not change `raw`.
+ */
+export function copiedOnRead(dtype: DType, dims: readonly number[], raw: Uint8Array): Tensor {
+  const n = sizeOf(dims);
+  if (raw.length !== n * BYTES_PER_ELEMENT[dtype]) throw new Error(`copiedOnRead(): ${raw.length} bytes for dims [${dims.join(', ')}] of ${dtype}`);
+  let data: TypedArray | undefined;
+  const t = { dtype, dims: [...dims] } as { dtype: DType; dims: number[]; data: TypedArray };
+  Object.defineProperty(t, 'data', {
+    enumerable: true,
+    get(): TypedArray {
+      if (!data) {
+        data = allocate(dtype, n);
+        new Uint8Array(data.buffer).set(raw);
+        unreadBytes.delete(t);
+      }
+      return data;
+    },
+  });
+  unreadBytes.set(t, raw);
+  return t;
+}
+
+/** A tensor's bytes (platform order: little-endian everywhere ConvLens runs), copying nothing. */
+export function tensorBytes(t: Tensor): Uint8Array {
+  return unreadBytes.get(t) ?? new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+}
+
+/**
+ * How many float32 or float64 values are NaN or infinite (exponent bits all set), read from the
+ * bytes so that a copied-on-read tensor stays unread. 0 for other dtypes.
+ */
+export function nonFiniteCount(t: Tensor): number {
+  if (t.dtype !== 'float32' && t.dtype !== 'float64') return 0;
+  const b = tensorBytes(t);
+  const width = t.dtype === 'float32' ? 4 : 8;
+  // The exponent: the top byte's low 7 bits, then the next byte's top bit (float32) or 4 bits (float64).
+  const next = width === 4 ? 0x80 : 0xf0;
+  let count = 0;
+  for (let i = width - 1; i < b.length; i += width) if ((b[i]! & 0x7f) === 0x7f && (b[i - 1]! & next) === next) count++;
+  return count;
+}
+
 export function tensor(dtype: DType, dims: readonly number[], data?: TypedArray | ArrayLike<number> | ArrayLike<bigint>): Tensor {
   const n = sizeOf(dims);
   let arr: TypedArray;

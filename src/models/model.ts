@@ -7,7 +7,7 @@ import { pruneGraph } from '../engine/graph/prune.js';
 import { normalizeGraph } from '../engine/onnx/import.js';
 import { findOp } from '../engine/ops/registry.js';
 import type { Engine } from '../engine/runtime/engine.js';
-import { sizeOf, type Tensor } from '../engine/tensor.js';
+import { nonFiniteCount, sizeOf, type Tensor } from '../engine/tensor.js';
 import { checkPreprocessing, readMetadata, type ModelMetadata, type Preprocessing } from './metadata.js';
 import { modelProfile, type ModelProfile } from './profile.js';
 
@@ -354,16 +354,8 @@ function preSoftmaxOutput(graph: Graph): string {
 function nonFiniteParameters(graph: Graph): { name: string; count: number; size: number }[] {
   const found: { name: string; count: number; size: number }[] = [];
   for (const [name, t] of graph.initializers) {
-    if (t.dtype !== 'float32' && t.dtype !== 'float64') continue;
-    const data = t.data as Float32Array | Float64Array;
-    let count = 0;
-    // An indexed loop and v - v (NaN for NaN and for ±Infinity): 7x faster than for...of with
-    // Number.isFinite, which mattered on ResNet-18's 11M weights at every load.
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i]!;
-      if (v - v !== 0) count++;
-    }
-    if (count) found.push({ name, count, size: data.length });
+    const count = nonFiniteCount(t);
+    if (count) found.push({ name, count, size: sizeOf(t.dims) });
   }
   return found;
 }

@@ -11,10 +11,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConvLensError } from '../../src/engine/errors.js';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import { Graph, type Node } from '../../src/engine/graph/ir.js';
-import { decodeModel, encodeModel, type EncodeOptions } from '../../src/engine/onnx/codec.js';
+import { decodeModel, encodeModel, type EncodeOptions, type InMemoryFile } from '../../src/engine/onnx/codec.js';
 import { ONNX_PROTO } from '../../src/engine/onnx/schema.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
+import { copiedOnRead, nonFiniteCount, tensorBytes } from '../../src/engine/tensor.js';
 import { loadModelFile } from '../../src/models/load.js';
 import { randn, rng } from '../support/rng.js';
 import { expectConvLensError, f32, float, floats, i64, int, ints, node, own, runOrt, str, tempDir } from '../support/onnx-files.js';
@@ -323,6 +324,102 @@ describe('large tensors (hand-framed raw_data, copied once)', () => {
       for (let dy = -1; dy <= 1; dy++)
         for (let dx = -1; dx <= 1; dx++) want += (xv.data[ci * 36 + (2 + dy) * 6 + (3 + dx)] as number) * wData[((5 * 32 + ci) * 3 + dy + 1) * 3 + dx + 1]!;
     expect((out[y]!.data as Float32Array)[5 * 36 + 2 * 6 + 3]).toBeCloseTo(want * cData[5]!, 4);
+  });
+});
+
+describe('weights by reference: copied-on-read tensors and in-memory external data', () => {
+  // Large initializers reach ONNX Runtime as views (encodeModel's in-memory files), and a
+  // misaligned tensor decoded in place is copied only when its values are read.
+  const rand = rng(29);
+  const wData = Float32Array.from({ length: 64 * 32 * 3 * 3 }, () => rand() - 0.5); // 73,728 bytes
+  const b = new GraphBuilder();
+  const x = b.input('x', 'float32', ['N', 32, 6, 6]);
+  const w = b.initializer('w', f32([64, 32, 3, 3], wData));
+  const small = b.initializer('small', f32([1, 64, 1, 1], wData.subarray(0, 64)));
+  b.output(b.op('Add', [b.op('Conv', [x, w], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }), small], {}, { outputs: ['y'] }));
+  const g = b.build();
+  const bytes = own(encodeModel(g));
+
+  it('a misaligned large tensor decoded in place hands on its bytes uncopied, and copies them on first read', () => {
+    for (let shift = 0; shift < 4; shift++) {
+      const big = new Uint8Array(bytes.length + 4);
+      big.set(bytes, shift);
+      const t = decodeModel(big.subarray(shift, shift + bytes.length), { inPlace: true }).initializers.get('w')!;
+      const raw = tensorBytes(t);
+      expect(raw.buffer, `+${shift}`).toBe(big.buffer); // a view either way before any read
+      expect(Buffer.from(raw).equals(Buffer.from(wData.buffer))).toBe(true);
+      expect(nonFiniteCount(t)).toBe(0);
+      expect(tensorBytes(t).buffer, 'counting reads bytes only').toBe(big.buffer);
+      expect(t.data).toEqual(wData);
+      const aligned = raw.byteOffset % 4 === 0;
+      expect(t.data.buffer === big.buffer, `+${shift}: a view only when aligned`).toBe(aligned);
+      expect(t.data).toBe(t.data); // one copy, kept
+      expect(Buffer.from(tensorBytes(t)).equals(Buffer.from(wData.buffer))).toBe(true);
+    }
+  });
+
+  it('copiedOnRead refuses a byte count that does not match the dims', () => {
+    expect(() => copiedOnRead('float32', [3], new Uint8Array(11))).toThrow(/11 bytes for dims \[3\] of float32/);
+  });
+
+  it('nonFiniteCount reads NaN and infinities from the bits, for float32 and float64, at every position', () => {
+    const specials = [Number.NaN, Infinity, -Infinity];
+    const finite = [0, -0, 1, -1, 3.4028234663852886e38, -3.4028234663852886e38, 1.401298464324817e-45, 5e-324, 1.7976931348623157e308, -1.7976931348623157e308, 2 ** 127, 2 ** 128 * (1 - 2 ** -24)];
+    for (const dtype of ['float32', 'float64'] as const) {
+      const values = [...finite, ...specials, ...finite.reverse()];
+      const arr = dtype === 'float32' ? Float32Array.from(values) : Float64Array.from(values);
+      const want = Array.from(arr).filter((v) => !Number.isFinite(v)).length;
+      expect(want, dtype).toBeGreaterThanOrEqual(3);
+      expect(nonFiniteCount({ dtype, dims: [arr.length], data: arr }), dtype).toBe(want);
+      const raw = new Uint8Array(arr.byteLength + 1).subarray(1);
+      raw.set(new Uint8Array(arr.buffer));
+      expect(nonFiniteCount(copiedOnRead(dtype, [arr.length], raw)), `${dtype}, copied on read`).toBe(want);
+    }
+    expect(nonFiniteCount({ dtype: 'int32', dims: [1], data: Int32Array.of(-1) })).toBe(0);
+  });
+
+  it('encodeModel leaves tensors over inMemoryThreshold out of the bytes, as views named in inMemoryFiles; ONNX Runtime runs them bit for bit', async () => {
+    const files: InMemoryFile[] = [];
+    const light = own(encodeModel(g, { inMemoryThreshold: 1 << 16, inMemoryFiles: files }));
+    expect(light.length).toBeLessThan(bytes.length - wData.byteLength + 1024);
+    expect(files.map((f) => f.path)).toEqual(['initializer-0.bin']);
+    expect(files[0]!.data.buffer).toBe(g.initializers.get('w')!.data.buffer);
+    const onFile = onDisk(light).graph.initializer!.find((t) => t.name === 'w')!;
+    expect(onFile.data_location).toBe(1);
+    expect(onFile.external_data).toEqual([
+      { key: 'location', value: 'initializer-0.bin' },
+      { key: 'offset', value: '0' },
+      { key: 'length', value: String(wData.byteLength) },
+    ]);
+    const xv = f32([2, 32, 6, 6], randn(rng(5), 2 * 32 * 36));
+    const inline = await nodeBackend({ cacheDir: false }).createSession(bytes, { threads: 1 });
+    const want = (await inline.run({ x: xv }))['y']!.data as Float32Array;
+    await inline.release();
+    const reference = (await runOrt(bytes, { x: xv }))['y']!.data as Float32Array; // no ConvLens code, no graph optimizations
+    for (let i = 0; i < want.length; i++) expect(Math.abs(want[i]! - reference[i]!)).toBeLessThan(1e-5);
+    const direct = await nodeBackend({ cacheDir: false }).createSession(light, { threads: 1, externalData: files });
+    expect((await direct.run({ x: xv }))['y']!.data).toEqual(want);
+    await direct.release();
+    // The engine takes this path on a backend that reads in-memory weights, and encodes inline otherwise.
+    for (const backend of [nodeBackend({ cacheDir: false }), { ...nodeBackend({ cacheDir: false }), inMemoryWeights: false }]) {
+      const seen: number[] = [];
+      const counting = { ...backend, createSession: (m: Uint8Array, o: Parameters<typeof backend.createSession>[1]) => (seen.push(m.length, o.externalData?.length ?? 0), backend.createSession(m, o)) };
+      const e = new Engine(counting, { threads: 1 });
+      expect((await (await e.compileOnce(g)).run({ x: xv }))['y']!.data).toEqual(want);
+      await e.dispose();
+      expect(seen, String(backend.inMemoryWeights)).toEqual(backend.inMemoryWeights ? [light.length, 1] : [bytes.length, 0]);
+    }
+  });
+
+  it('a model loaded from a file runs the same with its weights passed by reference', async () => {
+    const file = tmp.path('by-reference.onnx');
+    writeFileSync(file, bytes);
+    const xv = f32([1, 32, 6, 6], randn(rng(6), 32 * 36));
+    const e = new Engine(nodeBackend({ cacheDir: false }), { threads: 1 });
+    const want = (await (await e.compileOnce(decodeModel(bytes))).run({ x: xv }))['y']!.data;
+    const model = loadModelFile(file, e);
+    expect((await model.run(xv))[model.output]!.data).toEqual(want);
+    await e.dispose();
   });
 });
 

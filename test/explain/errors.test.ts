@@ -114,7 +114,7 @@ describe('a method that fails while running', () => {
     expect(e.attributions.map((a) => a.method)).toEqual(['saliency', 'gradcam']);
     expect(e.skipped).toEqual([{ method: 'smoothgrad', reason: 'onnxruntime: out of memory (simulated)', failed: true }]);
     const alone = await explain(course, x, { methods: ['saliency', 'gradcam'] });
-    expect(Array.from(e.attributions[0]!.map.data)).toEqual(Array.from(alone.attributions[0]!.map.data));
+    expect(Array.from(e.attributions[0]!.map.data as Float32Array)).toEqual(Array.from(alone.attributions[0]!.map.data as Float32Array));
   });
 
   it('alone, or when every method fails, the error itself is thrown', async () => {

@@ -286,7 +286,7 @@ describe('Score-CAM channel scores', () => {
     const sq = squeezenet();
     const x = (await loadInputs([CAT], sq)).batch;
     const a = (await sq.run(x, [FIRE9]))[FIRE9]!;
-    const run = { model: sq, x, targets: Int32Array.of(285), score: 'logit' as const, batchSize: 16, job: {} };
+    const run = { model: sq, x, targets: Int32Array.of(285), score: 'logit' as const, forwardBatchSize: 16, job: {} };
     const ref = await scoreCamChannelScores(run, a, 'brute-force');
     const got = await scoreCamChannelScores(run, a, 'incremental');
     expect(got.params['incrementalMasks'] as number).toBeGreaterThan(20);

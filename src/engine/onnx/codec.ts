@@ -5,8 +5,10 @@ import {
   BYTES_PER_ELEMENT,
   ONNX_DTYPE_CODES,
   allocate,
+  copiedOnRead,
   dtypeFromOnnx,
   sizeOf,
+  tensorBytes,
   type DType,
   type Tensor,
   type TypedArray,
@@ -274,6 +276,10 @@ function decodeTensor(t: TensorMsg, source: string, options: DecodeOptions): Ten
       );
     }
     if (options.inPlace && raw.byteOffset % BYTES_PER_ELEMENT[dtype] === 0) return { dtype, dims, data: viewAs(dtype, raw.buffer as ArrayBuffer, raw.byteOffset, n) };
+    // Protobuf puts bytes at any offset, and a typed array cannot view misaligned ones (57% of
+    // ResNet-18's weights): those are copied only if something reads their values. ONNX Runtime
+    // takes them as bytes (encodeModel's in-memory files) and is most weights' only reader.
+    if (options.inPlace && need >= LAZY_COPY_BYTES) return copiedOnRead(dtype, dims, raw);
     const copy = new Uint8Array(need);
     copy.set(raw);
     return { dtype, dims, data: viewAs(dtype, copy.buffer, 0, n) };
@@ -391,6 +397,20 @@ export interface EncodeOptions {
   externalThreshold?: number;
   externalLocation?: string;
   writeExternal?: (location: string, data: Uint8Array) => void;
+  /**
+   * Initializers with at least this many bytes are not copied into the model: each is named as an
+   * external-data file of its own whose bytes are a view of the tensor, and pushed to
+   * `inMemoryFiles` for a runtime that reads external data from memory (ONNX Runtime's
+   * `externalData` session option). Takes precedence over `writeExternal`.
+   */
+  inMemoryThreshold?: number;
+  inMemoryFiles?: InMemoryFile[];
+}
+
+/** An external-data "file" held in memory: `data` is a view of a tensor's bytes, not a copy. */
+export interface InMemoryFile {
+  path: string;
+  data: Uint8Array;
 }
 
 // Large byte fields (weights) are framed by hand, so that their bytes are copied once, into the
@@ -398,6 +418,8 @@ export interface EncodeOptions {
 // and grows its buffer by doubling, which took ~1 s for ResNet-18's 85 MB gradient graph.
 // A message's fields may come in any order, so the hand-framed ones go after the rest.
 const LARGE_BYTES = 1 << 16;
+/** Misaligned tensors at least this large are decoded in place as copied-on-read. */
+const LAZY_COPY_BYTES = 1 << 16;
 const WIRE_LEN = 2;
 
 function varint(n: number): number[] {
@@ -423,10 +445,20 @@ export function encodeModel(g: Graph, options: EncodeOptions = {}): Uint8Array {
   let externalSize = 0;
   /** A TensorProto as parts: protobufjs for everything but a large raw_data, which is appended. */
   const encodeTensor = (name: string, t: Tensor, allowExternal: boolean): Uint8Array[] => {
-    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    const bytes = tensorBytes(t);
     const msg: Record<string, unknown> = { name, dims: [...t.dims], data_type: ONNX_DTYPE_CODES[t.dtype] };
     let large: Uint8Array | undefined;
-    if (allowExternal && options.writeExternal && options.externalThreshold !== undefined && bytes.length >= options.externalThreshold) {
+    const files = options.inMemoryFiles;
+    if (allowExternal && files && options.inMemoryThreshold !== undefined && bytes.length >= options.inMemoryThreshold) {
+      const path = `initializer-${files.length}.bin`;
+      msg.data_location = 1;
+      msg.external_data = [
+        { key: 'location', value: path },
+        { key: 'offset', value: '0' },
+        { key: 'length', value: String(bytes.length) },
+      ];
+      files.push({ path, data: bytes });
+    } else if (allowExternal && options.writeExternal && options.externalThreshold !== undefined && bytes.length >= options.externalThreshold) {
       // Align each tensor to 4096 bytes so readers can mmap it, as onnx.save_model does.
       const pad = (4096 - (externalSize % 4096)) % 4096;
       if (pad) external.push(new Uint8Array(pad));

@@ -1,3 +1,4 @@
+import type { InMemoryFile } from '../onnx/codec.js';
 import type { Tensor } from '../tensor.js';
 
 /**
@@ -7,6 +8,11 @@ import type { Tensor } from '../tensor.js';
  */
 export interface Backend {
   readonly name: string;
+  /**
+   * The backend reads initializers given as in-memory external data (`SessionOptions.externalData`),
+   * so the engine passes weights as views instead of copying them into the encoded model.
+   */
+  readonly inMemoryWeights?: boolean;
   createSession(model: Uint8Array, options: SessionOptions): Promise<Session>;
   /**
    * Opens a model the runtime reads itself: a file path in Node, a URL in a browser. For models
@@ -37,6 +43,11 @@ export interface SessionOptions {
    * so the session keeps them alive until it is released.
    */
   preoptimized?: boolean;
+  /**
+   * External-data files the model names, held in memory (only for a backend with
+   * `inMemoryWeights`). The runtime copies what it needs while the session is created.
+   */
+  externalData?: readonly InMemoryFile[];
 }
 
 export interface Session {

@@ -1,4 +1,4 @@
-import { encodeModel } from '../onnx/codec.js';
+import { encodeModel, type InMemoryFile } from '../onnx/codec.js';
 import type { Graph } from '../graph/ir.js';
 import type { Tensor } from '../tensor.js';
 import type { Backend, Session } from './backend.js';
@@ -9,6 +9,9 @@ export interface EngineOptions {
   /** how many compiled sessions to keep (least recently used are released) */
   cacheSize?: number;
 }
+
+/** Initializers of at least this many bytes go to a backend with `inMemoryWeights` as views. */
+const IN_MEMORY_BYTES = 1 << 16;
 
 /** A graph compiled into a runtime session. */
 export class CompiledGraph {
@@ -64,8 +67,7 @@ export class Engine {
     }
     const pending = (async () => {
       const graph = build();
-      const session = await this.backend.createSession(encodeModel(graph), this.options.threads ? { threads: this.options.threads } : {});
-      return new CompiledGraph(key, graph, session);
+      return new CompiledGraph(key, graph, await this.createSession(graph));
     })();
     this.cache.set(key, pending);
     pending.catch(() => this.cache.delete(key));
@@ -80,8 +82,17 @@ export class Engine {
 
   /** Compiles a graph without caching it (one-off runs). */
   async compileOnce(graph: Graph): Promise<CompiledGraph> {
-    const session = await this.backend.createSession(encodeModel(graph), this.options.threads ? { threads: this.options.threads } : {});
-    return new CompiledGraph('', graph, session);
+    return new CompiledGraph('', graph, await this.createSession(graph));
+  }
+
+  private createSession(graph: Graph): Promise<Session> {
+    const threads = this.options.threads ? { threads: this.options.threads } : {};
+    if (!this.backend.inMemoryWeights) return this.backend.createSession(encodeModel(graph), threads);
+    // Weights stay where they are (views), named as in-memory external data: only the graph's
+    // structure and small tensors are encoded.
+    const externalData: InMemoryFile[] = [];
+    const bytes = encodeModel(graph, { inMemoryThreshold: IN_MEMORY_BYTES, inMemoryFiles: externalData });
+    return this.backend.createSession(bytes, { ...threads, ...(externalData.length ? { externalData } : {}) });
   }
 
   async dispose(): Promise<void> {

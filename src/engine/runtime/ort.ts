@@ -40,6 +40,7 @@ export function ortBackend(ort: OrtModule, name: string, defaults: OrtCommon.Inf
     // the cache that asks for it keys its files by machine, so the warning would only be noise.
     ...(options.optimizedModelPath ? { optimizedModelFilePath: options.optimizedModelPath, logSeverityLevel: 3 as const } : {}),
     ...(options.preoptimized ? { graphOptimizationLevel: 'disabled' as const } : {}),
+    ...(options.externalData?.length ? { externalData: options.externalData.map((f) => ({ path: f.path, data: f.data })) } : {}),
   });
   // ORT-format flatbuffers carry the identifier "ORTM" at byte 4.
   const isOrtFormat = (m: Uint8Array): boolean => m.length > 8 && m[4] === 0x4f && m[5] === 0x52 && m[6] === 0x54 && m[7] === 0x4d;

@@ -91,7 +91,7 @@ export async function ablationcam(ctx: MethodContext): Promise<MethodResult> {
   const xd = ctx.x.data as Float32Array;
   const { graph, needsInput } = tailGraph(ctx.model, layer.name);
   const compiled = await ctx.model.engine.compile(`${ctx.model.id}|ablation-tail|${layer.name}`, () => graph);
-  const work = new Work(ctx.job, 'ablationcam', Math.ceil((n * k) / ctx.batchSize) + 1);
+  const work = new Work(ctx.job, 'ablationcam', Math.ceil((n * k) / ctx.forwardBatchSize) + 1);
   work.check();
   const original = await forwardScores(ctx.model, ctx.x, ctx.targets, ctx.score);
   work.step();
@@ -104,7 +104,7 @@ export async function ablationcam(ctx: MethodContext): Promise<MethodResult> {
     ablationValue[i] = min === 0 ? 0 : min - 1e7;
   }
   const ablated = new Float64Array(n * k);
-  await forChunks(n * k, ctx.batchSize, work, async (s, e) => {
+  await forChunks(n * k, ctx.forwardBatchSize, work, async (s, e) => {
     const m = e - s;
     const acts = new Float32Array(m * k * hw);
     const images = needsInput ? new Float32Array(m * per) : undefined;

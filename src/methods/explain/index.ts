@@ -182,8 +182,8 @@ function forwardLayers(model: Model, methods: readonly MethodName[], options: Ex
  * A context whose memo shares work between the methods run in it. With --aug-smooth, CAM-family
  * methods run again in a context over the augmented batch (smoothing.ts).
  */
-export function methodContext(model: Model, x: Tensor, targets: Int32Array, score: MethodContext['score'], batchSize: number, options: ExplainOptions, memoValues = new Map<string, Promise<unknown>>()): MethodContext {
-  const ctx: MethodContext = { model, x, targets, score, batchSize, job: options, options, memo: undefined as unknown as Memo };
+export function methodContext(model: Model, x: Tensor, targets: Int32Array, score: MethodContext['score'], batches: Pick<MethodContext, 'batchSize' | 'forwardBatchSize'>, options: ExplainOptions, memoValues = new Map<string, Promise<unknown>>()): MethodContext {
+  const ctx: MethodContext = { model, x, targets, score, ...batches, job: options, options, memo: undefined as unknown as Memo };
   const memo: Memo = {
     once<T>(key: string, compute: () => Promise<T>): Promise<T> {
       let p = memoValues.get(key) as Promise<T> | undefined;
@@ -192,7 +192,7 @@ export function methodContext(model: Model, x: Tensor, targets: Int32Array, scor
     },
     method(name: MethodName): Promise<MethodResult> {
       const spec = METHODS[name];
-      if (spec.camFamily && options.cam?.augSmooth) return memo.once(`method|${name}|aug`, () => augmentationSmoothed(ctx, name, (sub) => methodContext(model, sub.x, sub.targets, score, batchSize, { ...options, cam: { ...options.cam, augSmooth: false } }), (c) => spec.run(c)));
+      if (spec.camFamily && options.cam?.augSmooth) return memo.once(`method|${name}|aug`, () => augmentationSmoothed(ctx, name, (sub) => methodContext(model, sub.x, sub.targets, score, batches, { ...options, cam: { ...options.cam, augSmooth: false } }), (c) => spec.run(c)));
       return memo.once(`method|${name}`, () => spec.run(ctx));
     },
   };
@@ -208,8 +208,9 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
   model.checkInput(x);
   const methods = resolveMethods(options.methods);
   const score = checkScore(options.score ?? 'logit');
-  const batchSize = options.batchSize ?? defaultBatchSize(model);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConvLensError('INVALID_ARGUMENT', `Batch size must be a positive integer, got ${batchSize}.`);
+  if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) throw new ConvLensError('INVALID_ARGUMENT', `Batch size must be a positive integer, got ${options.batchSize}.`);
+  const batchSize = options.batchSize ?? defaultBatchSize(model, 'gradient');
+  const forwardBatchSize = options.batchSize ?? defaultBatchSize(model, 'forward');
   // Check what can be checked before any long computation starts.
   // A model without any spatial layer only rules the CAM-type methods out (they are skipped below).
   if (methods.some((m) => METHODS[m].layer && m !== 'cam')) skippableFailure(() => spatialLayer(model, options.layer), methods.length);
@@ -257,7 +258,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
     };
   });
 
-  const ctx = methodContext(model, x, targets, score, batchSize, options, memoValues);
+  const ctx = methodContext(model, x, targets, score, { batchSize, forwardBatchSize }, options, memoValues);
   const [, , h, w] = nchw(x);
   const attributions: Attribution[] = [];
   const skipped: SkippedMethod[] = [];
@@ -296,7 +297,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
     const first = skipped[0]!;
     throw new ConvLensError('MODEL_UNSUPPORTED', `No method applies to model "${model.name}": ${skipped.map((s) => `${s.method}: ${s.reason}`).join('; ')}`, first.hint);
   }
-  return { model: model.name, score, inputShape: [...x.dims], images, targets, attributions, skipped, batchSize };
+  return { model: model.name, score, inputShape: [...x.dims], images, targets, attributions, skipped, batchSize, forwardBatchSize };
 }
 
 /** Errors that mean "this method does not apply to this model", not "the request is wrong". */
@@ -315,7 +316,7 @@ function skippableFailure<T>(f: () => T, methodCount: number): T | undefined {
 export { METHOD_NAMES, type Attribution, type SkippedMethod, type ExplainOptions, type Explanation, type MethodName, type MethodParams, type Completeness, type IgBaseline, type IgRule, type OcclusionFill, type OcclusionMode, type ScoreCamMode } from './types.js';
 export { resolveTargets, targetScores, classIndex, checkScore, type TargetSpec, type ScoreKind } from './target.js';
 export { spatialLayer, camHead, type SpatialLayer, type CamHead } from './layers.js';
-export { scoreGradients, forwardScores, defaultBatchSize } from './session.js';
+export { scoreGradients, forwardScores, defaultBatchSize, BATCH_INPUT_VALUES } from './session.js';
 export { quadrature, gaussLegendre, blackImage, resolveBaseline } from './integrated-gradients.js';
 export { windowOffsets, OCCLUSION_MODES, APPROXIMATE_DEFAULTS } from './occlusion.js';
 export { SCORECAM_MODES } from './scorecam.js';

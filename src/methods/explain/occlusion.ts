@@ -136,14 +136,14 @@ async function bruteForceDrops(ctx: MethodContext, ys: readonly number[], xs: re
   const per = c * h * w;
   const hw = h * w;
   const xd = ctx.x.data as Float32Array;
-  const work = new Work(ctx.job, 'occlusion', Math.ceil((n * windows) / ctx.batchSize) + 1);
+  const work = new Work(ctx.job, 'occlusion', Math.ceil((n * windows) / ctx.forwardBatchSize) + 1);
   work.check();
   const clean = await forwardScores(ctx.model, ctx.x, ctx.targets, ctx.score);
   work.step();
   const scores = await scoreInputs(
     ctx.model,
     n * windows,
-    ctx.batchSize,
+    ctx.forwardBatchSize,
     (k, into) => {
       const img = Math.floor(k / windows);
       const [y0, x0] = positions[k % windows]!;
@@ -167,7 +167,7 @@ async function incrementalDrops(ctx: MethodContext, scored: ScoredPlan, ys: read
   const n = ctx.x.dims[0]!;
   const windows = ys.length * xs.length;
   const all: WindowIndex[] = Array.from({ length: windows }, (_, k) => [Math.floor(k / xs.length), k % xs.length]);
-  const work = new Work(ctx.job, 'occlusion', n * (Math.ceil(windows / ctx.batchSize) + 1));
+  const work = new Work(ctx.job, 'occlusion', n * (Math.ceil(windows / ctx.forwardBatchSize) + 1));
   const drops = new Float64Array(n * windows);
   for (let img = 0; img < n; img++) {
     const r = await scoreWindows(ctx, scored, img, all, ys, xs, size, fillPlane, work);
@@ -181,7 +181,7 @@ async function scoreWindows(ctx: MethodContext, scored: ScoredPlan, img: number,
   const [, c, h, w] = nchw(ctx.x);
   const per = c * h * w;
   const base = f32([1, c, h, w], (ctx.x.data as Float32Array).slice(img * per, (img + 1) * per));
-  const r = await incrementalScores(ctx.model, scored, base, windows, (i, into) => windowContent(fillPlane, img * per, c, h, w, ys[windows[i]![0]]!, xs[windows[i]![1]]!, wh, ww, into), ctx.targets[img]!, ctx.batchSize, work);
+  const r = await incrementalScores(ctx.model, scored, base, windows, (i, into) => windowContent(fillPlane, img * per, c, h, w, ys[windows[i]![0]]!, xs[windows[i]![1]]!, wh, ww, into), ctx.targets[img]!, ctx.forwardBatchSize, work);
   work.step();
   return r.scores.map((v) => r.clean - v);
 }
@@ -208,7 +208,7 @@ async function approximateDrops(ctx: MethodContext, scored: ScoredPlan, ys: read
   const refine = drillDown >= 1 || coarse.length === windows;
   const others = windows - coarse.length;
   const picked = refine ? others : Math.ceil(drillDown * others);
-  const runs = refine ? Math.ceil(windows / ctx.batchSize) + 1 : Math.ceil(coarse.length / ctx.batchSize) + Math.ceil(picked / ctx.batchSize) + 2;
+  const runs = refine ? Math.ceil(windows / ctx.forwardBatchSize) + 1 : Math.ceil(coarse.length / ctx.forwardBatchSize) + Math.ceil(picked / ctx.forwardBatchSize) + 2;
   const work = new Work(ctx.job, 'occlusion', n * runs);
   const drops = new Float64Array(n * windows);
   // Bracketing coarse indices and interpolation weight of every fine index along an axis.

@@ -66,7 +66,7 @@ export async function scorecam(ctx: MethodContext): Promise<MethodResult> {
 }
 
 /** What scoring the channel masks needs from a method context. */
-export type ScoreCamRun = Pick<MethodContext, 'model' | 'x' | 'targets' | 'score' | 'batchSize' | 'job'>;
+export type ScoreCamRun = Pick<MethodContext, 'model' | 'x' | 'targets' | 'score' | 'forwardBatchSize' | 'job'>;
 
 /** The target's score on every channel's masked input, by either mode (a: the layer's activations [N, K, h, w]). */
 export function scoreCamChannelScores(run: ScoreCamRun, a: Tensor, mode: ScoreCamMode): Promise<ChannelScores> {
@@ -121,7 +121,7 @@ async function bruteForceScores(ctx: ScoreCamRun, a: Tensor): Promise<ChannelSco
     if (s.span > 0) live.push(p);
   }
 
-  const work = new Work(ctx.job, 'scorecam', Math.ceil(live.length / ctx.batchSize) + 1);
+  const work = new Work(ctx.job, 'scorecam', Math.ceil(live.length / ctx.forwardBatchSize) + 1);
   const scores = new Float64Array(n * k);
   // Constant channels: the mask is 0 everywhere, so the masked input is all zeros.
   const dead = Array.from({ length: n * k }, (_, p) => p).filter((p) => !(spans[p]! > 0));
@@ -136,7 +136,7 @@ async function bruteForceScores(ctx: ScoreCamRun, a: Tensor): Promise<ChannelSco
   const liveScores = await scoreInputs(
     ctx.model,
     live.length,
-    ctx.batchSize,
+    ctx.forwardBatchSize,
     (i, into) => {
       const p = live[i]!;
       const img = Math.floor(p / k);
@@ -230,8 +230,8 @@ async function fastScores(ctx: ScoreCamRun, a: Tensor): Promise<ChannelScores> {
   const grouped = perImage.map((im) => groupsOf(im.masks));
   let runs = 0;
   for (const g of grouped) {
-    runs += Math.ceil(g.rest.length / ctx.batchSize) + 1;
-    for (const l of g.local.values()) runs += Math.ceil(l.length / ctx.batchSize) + 1;
+    runs += Math.ceil(g.rest.length / ctx.forwardBatchSize) + 1;
+    for (const l of g.local.values()) runs += Math.ceil(l.length / ctx.forwardBatchSize) + 1;
   }
   const work = new Work(ctx.job, 'scorecam', runs);
   const session = await scoringSession(ctx.model, scoring);
@@ -279,7 +279,7 @@ async function fastScores(ctx: ScoreCamRun, a: Tensor): Promise<ChannelScores> {
           fillMasked(group[i]!, into, [y0, x0, y0 + sh - 1, x0 + sw - 1]);
         },
         target,
-        ctx.batchSize,
+        ctx.forwardBatchSize,
         work,
       );
       work.step();
@@ -287,7 +287,7 @@ async function fastScores(ctx: ScoreCamRun, a: Tensor): Promise<ChannelScores> {
       incremental += group.length;
     }
 
-    await forChunks(rest.length, ctx.batchSize, work, async (s, e) => {
+    await forChunks(rest.length, ctx.forwardBatchSize, work, async (s, e) => {
       const data = new Float32Array((e - s) * per);
       for (let i = s; i < e; i++) fillMasked(rest[i]!, data.subarray((i - s) * per, (i - s + 1) * per));
       const out = await runScoring(session, scoring, ctx.model, f32([e - s, c, h, w], data), target);

@@ -105,11 +105,20 @@ export async function forwardScores(model: Model, x: Tensor, targets: Int32Array
   return targetScores(out[model.output]!, targets, score);
 }
 
-/** Default samples per engine run: ~2.4M input values per batch, 1..64 samples. */
-export function defaultBatchSize(model: Model): number {
+/**
+ * Input values per engine run by default, by the kind of run. A gradient run keeps every
+ * activation of its forward half for the backward half, and the first run of a session touches
+ * all that memory fresh: on ResNet-18 at 224, 64 saliency maps took 2.7 s of runs at 4 images per
+ * run against 3.3 s at 16, at the same per-image cost from the second run on (docs/speed.md).
+ * Forward-only runs (occlusion, Score-CAM) keep little and were as fast or faster at 16.
+ */
+export const BATCH_INPUT_VALUES = { forward: 2_400_000, gradient: 600_000 } as const;
+
+/** Default samples per engine run of this kind: a power of two, 1..64, by the input's size. */
+export function defaultBatchSize(model: Model, run: keyof typeof BATCH_INPUT_VALUES): number {
   const { channels, size } = model.profile.input; // a model of any size: at its preprocessing size
   const per = channels * size[0] * size[1];
-  return Math.max(1, Math.min(64, 2 ** Math.round(Math.log2(2_400_000 / per))));
+  return Math.max(1, Math.min(64, 2 ** Math.round(Math.log2(BATCH_INPUT_VALUES[run] / per))));
 }
 
 /** Progress and cancellation for one method's work, counted in engine runs. */

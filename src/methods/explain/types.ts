@@ -135,7 +135,7 @@ export interface ExplainOptions extends JobOptions, MethodParams {
   score?: ScoreKind;
   /** layer for CAM-type methods (default: the last spatial layer) */
   layer?: string;
-  /** samples per engine run for batched work (default: by input size, 1..64) */
+  /** samples per engine run for batched work, gradient and forward runs alike (default: by input size and run kind, 1..64) */
   batchSize?: number;
 }
 
@@ -197,7 +197,10 @@ export interface Explanation {
   attributions: Attribution[];
   /** methods that could not apply to this model; the others' results are kept */
   skipped: SkippedMethod[];
+  /** samples per gradient run */
   batchSize: number;
+  /** samples per forward-only run (occlusion, Score-CAM, AblationCAM) */
+  forwardBatchSize: number;
 }
 
 /** What a method implementation gets. */
@@ -206,7 +209,10 @@ export interface MethodContext {
   x: Tensor;
   targets: Int32Array;
   score: ScoreKind;
+  /** samples per gradient run */
   batchSize: number;
+  /** samples per forward-only run */
+  forwardBatchSize: number;
   job: JobOptions;
   options: ExplainOptions;
   memo: Memo;

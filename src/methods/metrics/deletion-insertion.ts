@@ -115,7 +115,7 @@ export async function deletionInsertion(model: Model, x: Tensor, targets: Int32A
     r %= 2 * (steps + 1);
     return { m, i, ins: r > steps, s: r % (steps + 1) };
   };
-  const batch = o.batchSize ?? defaultBatchSize(model);
+  const batch = o.batchSize ?? defaultBatchSize(model, 'forward');
   const work = new Work(o, 'deletion/insertion', Math.ceil(total / batch));
   const scores = await scoreInputs(
     model,

@@ -182,7 +182,7 @@ export async function road(model: Model, x: Tensor, targets: Int32Array, maps: r
     return { m, i, lerf: r >= f, s: r % f };
   };
   const total = maps.length * perMap;
-  const batch = o.batchSize ?? defaultBatchSize(model);
+  const batch = o.batchSize ?? defaultBatchSize(model, 'forward');
   const work = new Work(o, 'road', Math.ceil(total / batch));
   const scores = await scoreInputs(
     model,

@@ -44,7 +44,7 @@ export async function infidelity(model: Model, x: Tensor, targets: Int32Array, m
   const noise = new Float32Array(n * samples * per);
   for (let i = 0; i < noise.length; i++) noise[i] = sigma * normal();
   const score = o.score ?? 'logit';
-  const batch = o.batchSize ?? defaultBatchSize(model);
+  const batch = o.batchSize ?? defaultBatchSize(model, 'forward');
   const work = new Work(o, 'infidelity', Math.ceil((n * (samples + 1)) / batch));
   // Rows: the n clean images, then n * samples perturbed ones (x - I).
   const f = await scoreInputs(

@@ -97,7 +97,7 @@ export function registerExplainRoutes({ app, models, images, jobs, memory, task 
     resolveMethods(request.methods); // unknown names fail now, with the closest ones, not in the job
     // Samples per engine run (occluded copies, integration steps, noisy samples, masked inputs):
     // as many as the job's memory budget holds with gradients, up to explain's default.
-    const batchSize = memory.batch('An explanation', model, 'gradient', { max: defaultBatchSize(model) });
+    const batchSize = memory.batch('An explanation', model, 'gradient', { max: defaultBatchSize(model, 'gradient') });
     const job = jobs.submit('explain', task('explain', { image, request, batchSize }, { model: modelId, images: [image] }), [models.pin(modelId), images.pin(image)]);
     return reply.status(202).send({ job });
   });
