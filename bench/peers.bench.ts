@@ -9,6 +9,13 @@
 //   npm run build && npm run bench -- peers            # needs python3-torch and python3-torchvision
 //   npm run bench -- peers --quick                     # fewer images, one timed round
 //   npm run bench -- peers --only=saliency,gradcam     # some methods only
+//   npm run bench -- peers --batch=16                  # ConvLens at this engine batch (default: its own defaults)
+//   npm run bench -- peers --peer-batches=1,4,16       # the batch sizes PyTorch is timed at (default: per method)
+//
+// PyTorch runs each method at several batch sizes and the fastest is the baseline: on this VM,
+// where fresh memory is slow, its time varies by up to 1.7x with the batch (saliency was fastest
+// at 1, integrated gradients and occlusion at 4, all slowest at 16). ConvLens runs with its
+// defaults, as a user gets it.
 //
 // Needs Debian's python3-torch and python3-torchvision (apt-get install python3-torch
 // python3-torchvision); CONVLENS_PYTHON picks the interpreter. Without them it says so and exits.
@@ -27,7 +34,14 @@ import { median } from './util.js';
 const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
 const THREADS = 2;
-const BATCH = 16;
+const numberList = (flag: string): number[] | undefined =>
+  [...args]
+    .find((a) => a.startsWith(`--${flag}=`))
+    ?.slice(flag.length + 3)
+    .split(',')
+    .map(Number);
+const BATCH = numberList('batch')?.[0];
+const PEER_BATCHES = numberList('peer-batches');
 const TARGET = 1;
 const ROOT = join(import.meta.dirname, '..');
 const PEERS = join(import.meta.dirname, 'python', 'peers.py');
@@ -40,15 +54,17 @@ interface Case {
   /** the same as explain() options (bench/peers-explain.mjs) */
   library: Record<string, unknown>;
   images: number;
+  /** batch sizes PyTorch is timed at; the fastest is the baseline */
+  peerBatches: number[];
   /** what the comparison on the raw results reduces first (Captum's saliency keeps channels) */
   compare: 'max-over-channels' | 'cam-upsampled' | 'first-channel' | 'same';
 }
 
 const CASES: Case[] = [
-  { method: 'saliency', convlens: ['--method', 'saliency'], library: { methods: ['saliency'] }, images: QUICK ? 16 : 64, compare: 'max-over-channels' },
-  { method: 'gradcam', convlens: ['--method', 'gradcam'], library: { methods: ['gradcam'] }, images: QUICK ? 16 : 64, compare: 'cam-upsampled' },
-  { method: 'integrated-gradients', convlens: ['--method', 'integrated-gradients', '--steps', '50', '--baseline', 'zero'], library: { methods: ['integrated-gradients'], integratedGradients: { steps: 50, baseline: 'zero' } }, images: QUICK ? 1 : 4, compare: 'same' },
-  { method: 'occlusion', convlens: ['--method', 'occlusion', '--window', '16', '--stride', '8'], library: { methods: ['occlusion'], occlusion: { window: 16, stride: 8 } }, images: QUICK ? 1 : 2, compare: 'first-channel' },
+  { method: 'saliency', convlens: ['--method', 'saliency'], library: { methods: ['saliency'] }, images: QUICK ? 16 : 64, peerBatches: [1, 4, 16], compare: 'max-over-channels' },
+  { method: 'gradcam', convlens: ['--method', 'gradcam'], library: { methods: ['gradcam'] }, images: QUICK ? 16 : 64, peerBatches: [1, 4, 16], compare: 'cam-upsampled' },
+  { method: 'integrated-gradients', convlens: ['--method', 'integrated-gradients', '--steps', '50', '--baseline', 'zero'], library: { methods: ['integrated-gradients'], integratedGradients: { steps: 50, baseline: 'zero' } }, images: QUICK ? 1 : 4, peerBatches: [4, 16], compare: 'same' },
+  { method: 'occlusion', convlens: ['--method', 'occlusion', '--window', '16', '--stride', '8'], library: { methods: ['occlusion'], occlusion: { window: 16, stride: 8 } }, images: QUICK ? 1 : 2, peerBatches: [4, 16], compare: 'first-channel' },
 ];
 
 function findPython(): string | undefined {
@@ -152,7 +168,7 @@ async function main(): Promise<void> {
   const all = readFloats(join(dir, 'x.npy'));
   const per = all.data.length / all.dims[0]!;
   const rounds = QUICK ? 1 : 2;
-  console.log(`ConvLens vs PyTorch peers (Captum / pytorch-grad-cam transcribed): torchvision ResNet-18, 3x224x224, random weights, target class ${TARGET}; ${THREADS} threads each, batch ${BATCH}; whole processes, median of ${rounds} timed round(s); PyTorch ${versions[0]}, torchvision ${versions[1]}`);
+  console.log(`ConvLens vs PyTorch peers (Captum / pytorch-grad-cam transcribed): torchvision ResNet-18, 3x224x224, random weights, target class ${TARGET}; ${THREADS} threads each; ConvLens at ${BATCH ? `batch ${BATCH}` : 'its default batch sizes'}, PyTorch at its fastest of the batch sizes listed; whole processes, median of ${rounds} timed round(s); PyTorch ${versions[0]}, torchvision ${versions[1]}`);
 
   const rows: string[][] = [];
   const only = [...args].find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
@@ -162,28 +178,32 @@ async function main(): Promise<void> {
     const out = mkdtempSync(join(tmpdir(), 'convlens-peers-out-'));
     const env = { ...process.env };
     delete env['CONVLENS_CACHE_DIR'];
-    const convlensArgs = [bin, 'explain', inputs, '--model', join(dir, 'resnet18.onnx'), ...c.convlens, '--target', String(TARGET), '--threads', String(THREADS), '--batch-size', String(BATCH), '--no-images', '--npy', '--out', out];
-    const pyArgs = (save?: string): string[] => [PEERS, 'run', '--dir', dir, '--method', c.method, '--images', String(c.images), '--threads', String(THREADS), '--batch', String(BATCH), '--target', String(TARGET), ...(save ? ['--save', save] : [])];
+    const convlensArgs = [bin, 'explain', inputs, '--model', join(dir, 'resnet18.onnx'), ...c.convlens, '--target', String(TARGET), '--threads', String(THREADS), ...(BATCH ? ['--batch-size', String(BATCH)] : []), '--no-images', '--npy', '--out', out];
+    const peerBatches = PEER_BATCHES ?? c.peerBatches;
+    const pyArgs = (batch: number, save?: string): string[] => [PEERS, 'run', '--dir', dir, '--method', c.method, '--images', String(c.images), '--threads', String(THREADS), '--batch', String(batch), '--target', String(TARGET), ...(save ? ['--save', save] : [])];
     // The same computation as a library call with no figures (what the Python script does).
-    const libraryArgs = [LIBRARY, join(dir, 'resnet18.onnx'), inputs, join(out, 'lib.npy'), String(THREADS), JSON.stringify({ ...c.library, target: TARGET, batchSize: BATCH })];
+    const libraryArgs = [LIBRARY, join(dir, 'resnet18.onnx'), inputs, join(out, 'lib.npy'), String(THREADS), JSON.stringify({ ...c.library, target: TARGET, ...(BATCH ? { batchSize: BATCH } : {}) })];
     try {
       // First round: untimed for the ratios, and the agreement check.
       const cold = timedRun(process.execPath, convlensArgs, env);
-      timedRun(python, pyArgs(join(out, 'py.npy')));
+      timedRun(python, pyArgs(peerBatches[0]!, join(out, 'py.npy')));
       const cl = readFloats(join(out, `${c.method}.npy`));
       const py = readFloats(join(out, 'py.npy'));
       const reference = comparable(c, py, cl, python, out); // may upsample cl in place first
       const agreement = relativeL2(cl.data, reference);
-      const runs: Record<'cli' | 'lib' | 'torch', Timed[]> = { cli: [], lib: [], torch: [] };
+      const runs: Record<string, Timed[]> = { cli: [], lib: [] };
+      for (const b of peerBatches) runs[`torch ${b}`] = [];
       for (let r = 0; r < rounds; r++) {
-        runs.cli.push(timedRun(process.execPath, convlensArgs, env));
-        runs.lib.push(timedRun(process.execPath, libraryArgs, env));
-        runs.torch.push(timedRun(python, pyArgs()));
-        const last = (k: keyof typeof runs): string => `${runs[k][r]!.seconds.toFixed(1)} s (CPU ${runs[k][r]!.cpu?.toFixed(1) ?? '?'} s)`;
-        process.stderr.write(`    ${c.method}: ConvLens CLI ${last('cli')}, script ${last('lib')}, PyTorch ${last('torch')}\n`);
+        runs['cli']!.push(timedRun(process.execPath, convlensArgs, env));
+        runs['lib']!.push(timedRun(process.execPath, libraryArgs, env));
+        for (const b of peerBatches) runs[`torch ${b}`]!.push(timedRun(python, pyArgs(b)));
+        const last = (k: string): string => `${runs[k]![r]!.seconds.toFixed(1)} s (CPU ${runs[k]![r]!.cpu?.toFixed(1) ?? '?'} s)`;
+        process.stderr.write(`    ${c.method}: ConvLens CLI ${last('cli')}, script ${last('lib')}, ${peerBatches.map((b) => `PyTorch batch ${b} ${last(`torch ${b}`)}`).join(', ')}\n`);
       }
-      const wall = (k: keyof typeof runs): number => median(runs[k].map((x) => x.seconds));
-      const cpu = (k: keyof typeof runs): number | undefined => (runs[k].every((x) => x.cpu !== undefined) ? median(runs[k].map((x) => x.cpu!)) : undefined);
+      const fastest = peerBatches.reduce((best, b) => (median(runs[`torch ${b}`]!.map((x) => x.seconds)) < median(runs[`torch ${best}`]!.map((x) => x.seconds)) ? b : best));
+      runs['torch'] = runs[`torch ${fastest}`]!;
+      const wall = (k: string): number => median(runs[k]!.map((x) => x.seconds));
+      const cpu = (k: string): number | undefined => (runs[k]!.every((x) => x.cpu !== undefined) ? median(runs[k]!.map((x) => x.cpu!)) : undefined);
       const ratio = (a: number | undefined, b: number | undefined): string => (a !== undefined && b !== undefined ? (a / b).toFixed(2) : '-');
       rows.push([
         c.method,
@@ -192,6 +212,7 @@ async function main(): Promise<void> {
         wall('cli').toFixed(1),
         wall('lib').toFixed(1),
         wall('torch').toFixed(1),
+        `${fastest} of ${peerBatches.join('/')}`,
         ratio(wall('cli'), wall('torch')),
         ratio(wall('lib'), wall('torch')),
         cpu('lib')?.toFixed(1) ?? '-',
@@ -203,8 +224,8 @@ async function main(): Promise<void> {
       rmSync(out, { recursive: true, force: true });
     }
   }
-  console.log('\nseconds per whole process (K images). CLI = `convlens explain` (also draws grid.png and writes summary.json), script = the same explain() call with no figures (bench/peers-explain.mjs), both as installed (no session cache); CLI first = the first CLI run of the method. CPU = user + system over all threads (GNU time). ratios = ConvLens / PyTorch. agreement = relative L2 distance between the two raw results');
-  const head = ['method', 'K', 'CLI first', 'CLI', 'script', 'PyTorch', 'CLI ratio', 'script ratio', 'script CPU', 'PyTorch CPU', 'CPU ratio', 'agreement'];
+  console.log('\nseconds per whole process (K images). CLI = `convlens explain` (also draws grid.png and writes summary.json), script = the same explain() call with no figures (bench/peers-explain.mjs), both as installed (no session cache); CLI first = the first CLI run of the method. CPU = user + system over all threads (GNU time). PyTorch = its fastest batch size (median per batch size); ratios = ConvLens / PyTorch. agreement = relative L2 distance between the two raw results');
+  const head = ['method', 'K', 'CLI first', 'CLI', 'script', 'PyTorch', 'PyTorch batch', 'CLI ratio', 'script ratio', 'script CPU', 'PyTorch CPU', 'CPU ratio', 'agreement'];
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   console.log(head.map((h, i) => h.padStart(width[i]!)).join('  '));
   for (const r of rows) console.log(r.map((v, i) => v.padStart(width[i]!)).join('  '));

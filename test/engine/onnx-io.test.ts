@@ -327,7 +327,7 @@ describe('large tensors (hand-framed raw_data, copied once)', () => {
   });
 });
 
-describe('weights by reference: copied-on-read tensors and in-memory external data', () => {
+describe('by reference: copied-on-read tensors, weights as in-memory external data, preallocated outputs', () => {
   // Large initializers reach ONNX Runtime as views (encodeModel's in-memory files), and a
   // misaligned tensor decoded in place is copied only when its values are read.
   const rand = rng(29);
@@ -409,6 +409,33 @@ describe('weights by reference: copied-on-read tensors and in-memory external da
       await e.dispose();
       expect(seen, String(backend.inMemoryWeights)).toEqual(backend.inMemoryWeights ? [light.length, 1] : [bytes.length, 0]);
     }
+  });
+
+  it('outputs offered as preallocated views are written there (onnx-runtime-node), or copied there by a session that ignores the offer', async () => {
+    const xv = f32([3, 32, 6, 6], randn(rng(7), 3 * 32 * 36));
+    const e = new Engine(nodeBackend({ cacheDir: false }), { threads: 1 });
+    const compiled = await e.compileOnce(g);
+    const want = (await compiled.run({ x: xv }))['y']!.data as Float32Array;
+    const per = want.length / 3;
+    const all = new Float32Array(per * 5).fill(7);
+    const view = { dtype: 'float32' as const, dims: [3, 64, 6, 6], data: all.subarray(per, per * 4) };
+    const out = await compiled.run({ x: xv }, ['y'], { y: view });
+    expect(out['y']!.data).toBe(view.data); // written in place
+    expect(all.subarray(per, per * 4)).toEqual(want);
+    expect(all.subarray(0, per).every((v) => v === 7) && all.subarray(per * 4).every((v) => v === 7)).toBe(true);
+    await e.dispose();
+    // A backend whose sessions ignore `into` (as onnxruntime-web's adapter does): the engine copies.
+    const plain = nodeBackend({ cacheDir: false });
+    const ignoring = { ...plain, createSession: async (m: Uint8Array, o: Parameters<typeof plain.createSession>[1]) => {
+      const s = await plain.createSession(m, o);
+      return { ...s, run: (feeds: Parameters<typeof s.run>[0], fetch?: readonly string[]) => s.run(feeds, fetch) };
+    } };
+    const e2 = new Engine(ignoring, { threads: 1 });
+    const target = { dtype: 'float32' as const, dims: [3, 64, 6, 6], data: new Float32Array(per * 3) };
+    const out2 = await (await e2.compileOnce(g)).run({ x: xv }, ['y'], { y: target });
+    expect(out2['y']!.data).toBe(target.data);
+    expect(target.data).toEqual(want);
+    await e2.dispose();
   });
 
   it('a model loaded from a file runs the same with its weights passed by reference', async () => {

@@ -45,8 +45,8 @@ const nextTask = (): Promise<void> =>
 function yieldingBackend(inner: Backend): Backend {
   const wrap = (s: Session): Session => ({
     ...s,
-    run: async (feeds, fetch) => {
-      const out = await s.run(feeds, fetch);
+    run: async (feeds, fetch, into) => {
+      const out = await s.run(feeds, fetch, into);
       await nextTask();
       return out;
     },

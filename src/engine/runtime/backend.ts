@@ -55,7 +55,11 @@ export interface Session {
   /** Tensor inputs with their types and shapes, for checking what a foreign model expects. */
   readonly inputs: readonly ValueInfo[];
   readonly outputNames: readonly string[];
-  /** Runs the graph; `fetch` limits which outputs are computed and returned. */
-  run(feeds: Record<string, Tensor>, fetch?: readonly string[]): Promise<Record<string, Tensor>>;
+  /**
+   * Runs the graph; `fetch` limits which outputs are computed and returned. `into` offers
+   * preallocated tensors (of the exact output shapes) for some fetched outputs: a session may
+   * write those outputs there and return them, or ignore the offer and return its own.
+   */
+  run(feeds: Record<string, Tensor>, fetch?: readonly string[], into?: Record<string, Tensor>): Promise<Record<string, Tensor>>;
   release(): Promise<void>;
 }

@@ -29,8 +29,22 @@ export class CompiledGraph {
     return this.session.outputNames;
   }
 
-  run(feeds: Record<string, Tensor>, fetch?: readonly string[]): Promise<Record<string, Tensor>> {
-    return this.session.run(feeds, fetch);
+  /**
+   * Runs the graph. Outputs named in `into` end up in those tensors (preallocated, of the exact
+   * output shapes; views into a larger array work): written there by the runtime when it can,
+   * copied otherwise. Batched callers use it to fill one result array with no per-run copies.
+   */
+  async run(feeds: Record<string, Tensor>, fetch?: readonly string[], into?: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    if (!into) return this.session.run(feeds, fetch);
+    const out = await this.session.run(feeds, fetch, into);
+    for (const [name, target] of Object.entries(into)) {
+      const got = out[name];
+      if (!got || got.data === target.data) continue;
+      if (got.data.length !== target.data.length) throw new Error(`run(): output "${name}" has ${got.data.length} values, its preallocated tensor ${target.data.length}`);
+      (target.data as Float32Array).set(got.data as Float32Array);
+      out[name] = target;
+    }
+    return out;
   }
 
   /** @internal */

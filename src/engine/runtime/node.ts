@@ -18,7 +18,7 @@ export interface NodeBackendOptions {
 export function nodeBackend(options: NodeBackendOptions = {}): Backend {
   // ORT copies in-memory external data while it creates a session, so weights reach it as views
   // of the decoded model: no 47 MB copy into the encoded bytes per ResNet-18 graph (docs/speed.md).
-  const base: Backend = { ...ortBackend(ort as unknown as Parameters<typeof ortBackend>[0], 'onnxruntime-node', { executionProviders: ['cpu'] }), inMemoryWeights: true };
+  const base: Backend = { ...ortBackend(ort as unknown as Parameters<typeof ortBackend>[0], 'onnxruntime-node', { executionProviders: ['cpu'] }, true), inMemoryWeights: true };
   const dir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir || undefined;
   if (!dir) return base;
   const limits = { ...options.cache };

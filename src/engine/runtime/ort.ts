@@ -25,7 +25,11 @@ const TO_ORT: Partial<Record<DType, OrtCommon.Tensor.Type>> = {
 };
 
 /** Adapts an onnxruntime module (onnxruntime-node or onnxruntime-web) to the engine's Backend. */
-export function ortBackend(ort: OrtModule, name: string, defaults: OrtCommon.InferenceSession.SessionOptions = {}): Backend {
+/**
+ * `preallocatedOutputs`: hand ORT the tensors a run offers for its outputs (Session.run's
+ * `into`), which onnxruntime-node writes into directly.
+ */
+export function ortBackend(ort: OrtModule, name: string, defaults: OrtCommon.InferenceSession.SessionOptions = {}, preallocatedOutputs = false): Backend {
   const sessionOptions = (options: SessionOptions): OrtCommon.InferenceSession.SessionOptions => ({
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
@@ -50,16 +54,16 @@ export function ortBackend(ort: OrtModule, name: string, defaults: OrtCommon.Inf
       try {
         if (options.preoptimized && isOrtFormat(model)) {
           const inPlace = { ...sessionOptions(options), extra: { session: { use_ort_model_bytes_directly: '1', use_ort_model_bytes_for_initializers: '1' } } };
-          return adapt(ort, name, await ort.InferenceSession.create(model, inPlace), model);
+          return adapt(ort, name, await ort.InferenceSession.create(model, inPlace), preallocatedOutputs, model);
         }
-        return adapt(ort, name, await ort.InferenceSession.create(model, sessionOptions(options)));
+        return adapt(ort, name, await ort.InferenceSession.create(model, sessionOptions(options)), preallocatedOutputs);
       } catch (e) {
         throw new ConvLensError('RUNTIME_FAILURE', `ONNX Runtime rejected the graph: ${(e as Error).message}`, 'If this is your model, check that it loads in onnxruntime; otherwise this is a ConvLens bug worth reporting.', { cause: e });
       }
     },
     async openSession(location: string, options: SessionOptions): Promise<Session> {
       try {
-        return adapt(ort, name, await ort.InferenceSession.create(location, sessionOptions(options)));
+        return adapt(ort, name, await ort.InferenceSession.create(location, sessionOptions(options)), preallocatedOutputs);
       } catch (e) {
         throw new ConvLensError('MODEL_UNREADABLE', `ONNX Runtime cannot open ${location}: ${(e as Error).message}`, 'Check that the file (and its external-data files beside it) are complete.', { cause: e });
       }
@@ -71,7 +75,7 @@ export function ortBackend(ort: OrtModule, name: string, defaults: OrtCommon.Inf
 const pinned = new Set<Uint8Array>();
 
 /** `keepAlive`: bytes the session runs from in place, referenced until it is released. */
-function adapt(ort: OrtModule, name: string, session: OrtCommon.InferenceSession, keepAlive?: Uint8Array): Session {
+function adapt(ort: OrtModule, name: string, session: OrtCommon.InferenceSession, preallocatedOutputs: boolean, keepAlive?: Uint8Array): Session {
   if (keepAlive) pinned.add(keepAlive);
   const inputs: ValueInfo[] = [];
   for (const m of session.inputMetadata) if (m.isTensor) inputs.push({ name: m.name, type: m.type, shape: m.shape });
@@ -79,16 +83,23 @@ function adapt(ort: OrtModule, name: string, session: OrtCommon.InferenceSession
     inputNames: session.inputNames,
     outputNames: session.outputNames,
     inputs,
-    async run(feeds, fetch) {
-      const ortFeeds: Record<string, OrtCommon.Tensor> = {};
-      for (const [k, t] of Object.entries(feeds)) {
+    async run(feeds, fetch, into) {
+      const toOrt = (k: string, t: Tensor): OrtCommon.Tensor => {
         const type = TO_ORT[t.dtype];
         if (!type) throw new ConvLensError('INVALID_ARGUMENT', `Cannot feed "${k}": dtype ${t.dtype} is not supported by ${name}.`);
-        ortFeeds[k] = new ort.Tensor(type, t.data as OrtCommon.Tensor.DataType, t.dims);
+        return new ort.Tensor(type, t.data as OrtCommon.Tensor.DataType, t.dims);
+      };
+      const ortFeeds: Record<string, OrtCommon.Tensor> = {};
+      for (const [k, t] of Object.entries(feeds)) ortFeeds[k] = toOrt(k, t);
+      let fetches: string[] | Record<string, OrtCommon.Tensor | null> | undefined = fetch as string[] | undefined;
+      if (preallocatedOutputs && into && fetch) {
+        const targets: Record<string, OrtCommon.Tensor | null> = {};
+        for (const k of fetch) targets[k] = into[k] ? toOrt(k, into[k]) : null;
+        fetches = targets;
       }
       let result: OrtCommon.InferenceSession.ReturnType;
       try {
-        result = fetch ? await session.run(ortFeeds, fetch as string[]) : await session.run(ortFeeds);
+        result = fetches ? await session.run(ortFeeds, fetches) : await session.run(ortFeeds);
       } catch (e) {
         throw new ConvLensError('RUNTIME_FAILURE', `ONNX Runtime failed while running the graph: ${(e as Error).message}`, 'Check the input shapes against `convlens summary`.', { cause: e });
       }

@@ -65,7 +65,11 @@ function scoredGraph(model: Model, base: Graph, score: ScoreKind): Graph {
  * The score is the logit or the softmax probability; targets[i] = PREDICTED explains row i's
  * top class.
  */
-export async function scoreGradients(model: Model, x: Tensor, targets: Int32Array, req: ScoreGradientRequest): Promise<ScoreGradients> {
+/**
+ * `into`: preallocated tensors for (some of) the results, of their exact shapes; the results are
+ * written there (batchedScoreGradients fills one array across runs this way).
+ */
+export async function scoreGradients(model: Model, x: Tensor, targets: Int32Array, req: ScoreGradientRequest, into?: Partial<Omit<ScoreGradients, 'targets'>>): Promise<ScoreGradients> {
   model.checkInput(x);
   if (targets.length !== x.dims[0]) throw new ConvLensError('INVALID_ARGUMENT', `${targets.length} targets given for ${x.dims[0]} inputs.`);
   const ruleSet = req.ruleSet ?? 'standard';
@@ -83,7 +87,14 @@ export async function scoreGradients(model: Model, x: Tensor, targets: Int32Arra
   const compiled = await model.engine.compile(key, () => graph);
   const fetch = [...new Set([...req.wrt.map((w) => meta.gradientOutputs[w]!), ...(req.outputs ?? []), model.output, CHOSEN])];
   const targetTensor: Tensor = { dtype: 'int64', dims: [targets.length, 1], data: BigInt64Array.from(targets, (t) => BigInt(t)) };
-  const out = await compiled.run({ [model.input.name]: x, [TARGET]: targetTensor }, fetch);
+  let targetsInto: Record<string, Tensor> | undefined;
+  if (into) {
+    targetsInto = {};
+    for (const [w, t] of Object.entries(into.gradients ?? {})) targetsInto[meta.gradientOutputs[w]!] = t;
+    for (const [o, t] of Object.entries(into.values ?? {})) targetsInto[o] = t;
+    if (into.logits) targetsInto[model.output] = into.logits;
+  }
+  const out = await compiled.run({ [model.input.name]: x, [TARGET]: targetTensor }, fetch, targetsInto);
   const gradients: Record<string, Tensor> = {};
   for (const w of req.wrt) gradients[w] = out[meta.gradientOutputs[w]!]!;
   const values: Record<string, Tensor> = {};
@@ -157,7 +168,11 @@ export async function forChunks(count: number, size: number, work: Work | undefi
   }
 }
 
-/** Gradients for a whole batch, `size` images per run, concatenated. */
+/**
+ * Gradients for a whole batch, `size` images per run, in one array per output: the first run
+ * gives each output's size per image, and later runs write into their rows of the result (no
+ * per-run arrays to keep and join: 38 MB of fresh memory fewer for 64 saliency maps at 224).
+ */
 export async function batchedScoreGradients(model: Model, x: Tensor, targets: Int32Array, req: ScoreGradientRequest, size: number, work?: Work): Promise<ScoreGradients> {
   const n = x.dims[0]!;
   if (n <= size) {
@@ -166,22 +181,34 @@ export async function batchedScoreGradients(model: Model, x: Tensor, targets: In
     work?.step();
     return r;
   }
-  const parts: ScoreGradients[] = [];
-  await forChunks(n, size, work, async (s, e) => {
-    parts.push(await scoreGradients(model, batchView(x, s, e), targets.subarray(s, e), req));
-  });
-  const join = (pick: (p: ScoreGradients) => Record<string, Tensor>): Record<string, Tensor> => {
-    const out: Record<string, Tensor> = {};
-    for (const k of Object.keys(pick(parts[0]!))) out[k] = concatBatch(parts.map((p) => pick(p)[k]!));
-    return out;
+  let all: ScoreGradients | undefined;
+  const rows = (t: Tensor, s: number, e: number): Tensor => {
+    const per = t.data.length / n;
+    return { dtype: t.dtype, dims: [e - s, ...t.dims.slice(1)], data: (t.data as Float32Array).subarray(s * per, e * per) };
   };
-  const targetsOut = new Int32Array(n);
-  let o = 0;
-  for (const p of parts) {
-    targetsOut.set(p.targets, o);
-    o += p.targets.length;
-  }
-  return { gradients: join((p) => p.gradients), values: join((p) => p.values), logits: concatBatch(parts.map((p) => p.logits)), targets: targetsOut };
+  await forChunks(n, size, work, async (s, e) => {
+    if (!all) {
+      const first = await scoreGradients(model, batchView(x, s, e), targets.subarray(s, e), req);
+      const whole = (t: Tensor): Tensor => {
+        const per = t.data.length / (e - s);
+        const data = new Float32Array(n * per);
+        data.set(t.data as Float32Array);
+        return { dtype: t.dtype, dims: [n, ...t.dims.slice(1)], data };
+      };
+      const map = (r: Record<string, Tensor>): Record<string, Tensor> => Object.fromEntries(Object.entries(r).map(([k, t]) => [k, whole(t)]));
+      const chosen = new Int32Array(n);
+      chosen.set(first.targets);
+      all = { gradients: map(first.gradients), values: map(first.values), logits: whole(first.logits), targets: chosen };
+      return;
+    }
+    const done = all;
+    const into = { gradients: {} as Record<string, Tensor>, values: {} as Record<string, Tensor>, logits: rows(done.logits, s, e) };
+    for (const [k, t] of Object.entries(done.gradients)) into.gradients[k] = rows(t, s, e);
+    for (const [k, t] of Object.entries(done.values)) into.values[k] = rows(t, s, e);
+    const r = await scoreGradients(model, batchView(x, s, e), targets.subarray(s, e), req, into);
+    done.targets.set(r.targets, s);
+  });
+  return all!;
 }
 
 /**
@@ -208,18 +235,6 @@ export function layerGradientPass(score: ScoreKind, layer: string): GradientPass
 export function runPass(model: Model, x: Tensor, targets: Int32Array, pass: GradientPass, size: number, job: JobOptions): Promise<ScoreGradients> {
   const work = new Work(job, pass.phase, Math.ceil(x.dims[0]! / size));
   return batchedScoreGradients(model, x, targets, pass.request, size, work);
-}
-
-/** Concatenates float32 tensors along the batch axis. */
-export function concatBatch(ts: readonly Tensor[]): Tensor {
-  const total = ts.reduce((a, t) => a + t.data.length, 0);
-  const data = new Float32Array(total);
-  let o = 0;
-  for (const t of ts) {
-    data.set(t.data as Float32Array, o);
-    o += t.data.length;
-  }
-  return { dtype: 'float32', dims: [ts.reduce((a, t) => a + t.dims[0]!, 0), ...ts[0]!.dims.slice(1)], data };
 }
 
 /** Batches of model inputs assembled in place, scored forward in one run each. */

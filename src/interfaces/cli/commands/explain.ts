@@ -311,6 +311,7 @@ export function define(command: Command): void {
           score,
           target: opts.target ?? 'predicted',
           batchSize: e.batchSize,
+          forwardBatchSize: e.forwardBatchSize,
           inputs: items.map((it, i) => ({ source: it.source, prediction: e.images[i]!.predicted, target: e.images[i]!.target })),
           methods: e.attributions.map((a) => {
             const style = displayStyle(a.method, a.signed, display);
