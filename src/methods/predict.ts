@@ -1,5 +1,6 @@
 import type { Tensor } from '../engine/tensor.js';
 import type { Model } from '../models/model.js';
+import { batchedForward, defaultBatchSize } from './explain/session.js';
 
 export interface Prediction {
   /** top-k classes, best first */
@@ -34,9 +35,12 @@ export function topK(model: Model, logits: Tensor, k: number): Prediction[] {
   return preds;
 }
 
-/** Runs the model on a batch and returns logits, top-k predictions and the samples whose logits are not all finite. */
+/**
+ * Runs the model on a batch (in runs of the default forward batch size) and returns logits,
+ * top-k predictions and the samples whose logits are not all finite.
+ */
 export async function predict(model: Model, batch: Tensor, k = 5): Promise<{ logits: Tensor; predictions: Prediction[]; nonFinite: number[] }> {
-  const out = await model.run(batch);
+  const out = await batchedForward(model, batch, [], defaultBatchSize(model, 'forward'));
   const logits = out[model.output]!;
   return { logits, predictions: topK(model, logits, k), nonFinite: nonFiniteRows(logits) };
 }

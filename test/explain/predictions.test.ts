@@ -41,6 +41,25 @@ async function oneHotGradient(x: Tensor, targets: readonly number[]): Promise<Fl
 const maxAbsDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 const maxAbs = (a: Float32Array): number => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
+describe('the prediction pass of methods without a gradient pass', () => {
+  it('runs in batches of the forward batch size, with the same predictions and CAM activations as one run', async () => {
+    const x = inputs(7, 11);
+    const whole = await explain(model, x, { methods: ['occlusion', 'cam'], occlusion: { window: 7, stride: 7 } });
+    const sizes: number[] = [];
+    const phases = new Set<string>();
+    const counting = Object.create(model) as typeof model;
+    counting.run = (t: Tensor, fetch?: readonly string[]) => (sizes.push(t.dims[0]!), model.run(t, fetch));
+    const split = await explain(counting, x, { methods: ['occlusion', 'cam'], occlusion: { window: 7, stride: 7 }, batchSize: 3, onProgress: (p) => phases.add(p.phase ?? '') });
+    console.log(sizes.join(","));
+    expect(sizes.length).toBeGreaterThan(3);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(3);
+    expect(phases).toContain('prediction');
+    expect(split.images).toEqual(whole.images);
+    expect(Array.from(split.targets)).toEqual(Array.from(whole.targets));
+    for (const m of [0, 1]) expect(maxAbsDiff(split.attributions[m]!.map.data as Float32Array, whole.attributions[m]!.map.data as Float32Array), split.attributions[m]!.method).toBeLessThanOrEqual(1e-5 * maxAbs(whole.attributions[m]!.map.data as Float32Array));
+  });
+});
+
 describe('predictions from the first gradient pass', () => {
   it('the gradient method picks each image\'s top class in the graph: same targets, logits and gradients as forward + one-hot seeding', async () => {
     const x = inputs(6, 1);

@@ -93,7 +93,7 @@ export async function ablationcam(ctx: MethodContext): Promise<MethodResult> {
   const compiled = await ctx.model.engine.compile(`${ctx.model.id}|ablation-tail|${layer.name}`, () => graph);
   const work = new Work(ctx.job, 'ablationcam', Math.ceil((n * k) / ctx.forwardBatchSize) + 1);
   work.check();
-  const original = await forwardScores(ctx.model, ctx.x, ctx.targets, ctx.score);
+  const original = await forwardScores(ctx.model, ctx.x, ctx.targets, ctx.score, ctx.forwardBatchSize);
   work.step();
   // As pytorch-grad-cam's AblationLayer: a channel is set to 0 when the image's smallest
   // activation is 0 (after a ReLU), else far below it (min - 1e7).

@@ -7,7 +7,7 @@ import { f32, nchw, resizeBilinear, resizeNearest, upsampleMaps } from './arrays
 import { inputGradient } from './gradients.js';
 import { principalProjection } from './eigen.js';
 import { camHead, spatialLayer, type SpatialLayer } from './layers.js';
-import { layerGradientPass, runPass } from './session.js';
+import { batchedForward, layerGradientPass, runPass } from './session.js';
 import type { MethodContext, MethodResult } from './types.js';
 
 export function chosenLayer(ctx: MethodContext): Promise<SpatialLayer> {
@@ -25,7 +25,7 @@ export async function layerGradient(ctx: MethodContext, layer: string): Promise<
 export function layerActivations(ctx: MethodContext, layer: string): Promise<Tensor> {
   return ctx.memo.once(`activations|${layer}`, async () => {
     throwIfCancelled(ctx.job.signal, 'explain');
-    const out = await ctx.model.run(ctx.x, [layer]);
+    const out = await batchedForward(ctx.model, ctx.x, [layer], ctx.forwardBatchSize);
     return out[layer]!;
   });
 }

@@ -9,7 +9,7 @@ import type { Model } from '../../models/model.js';
 import { f32, nchw, normalSource, reduceChannels, uniformSource } from './arrays.js';
 import { resolveBaseline } from './integrated-gradients.js';
 import { inputBounds, completenessOf } from './lrp.js';
-import { forChunks, forwardScores, scoreGradients, Work } from './session.js';
+import { batchedForward, forChunks, forwardScores, scoreGradients, Work } from './session.js';
 import { targetScores } from './target.js';
 import type { MethodContext, MethodResult } from './types.js';
 
@@ -122,8 +122,8 @@ async function expectedScores(ctx: MethodContext, baselines: Tensor, work: Work)
   work.check();
   const n = ctx.x.dims[0]!;
   const k = baselines.dims[0]!;
-  const scores = await forwardScores(ctx.model, ctx.x, ctx.targets, 'logit');
-  const logits = (await ctx.model.run(baselines))[ctx.model.output]!;
+  const scores = await forwardScores(ctx.model, ctx.x, ctx.targets, 'logit', ctx.forwardBatchSize);
+  const logits = (await batchedForward(ctx.model, baselines, [], ctx.forwardBatchSize))[ctx.model.output]!;
   const classes = logits.dims[1]!;
   const ld = logits.data as Float32Array;
   const baseMean = new Float64Array(n);

@@ -18,7 +18,7 @@ import { integratedGradients } from './integrated-gradients.js';
 import { camHead, spatialLayer } from './layers.js';
 import { occlusion } from './occlusion.js';
 import { scorecam } from './scorecam.js';
-import { classCount, defaultBatchSize, inputGradientPass, layerGradientPass, runPass, type GradientPass } from './session.js';
+import { batchedForward, classCount, defaultBatchSize, inputGradientPass, layerGradientPass, runPass, Work, type GradientPass } from './session.js';
 import { smoothgrad, smoothgradSquared, vargrad } from './smoothgrad.js';
 import { checkScore, presetTargets, resolveTargets, type ScoreKind } from './target.js';
 import { METHOD_NAMES, type Attribution, type ExplainOptions, type Explanation, type Memo, type MethodContext, type MethodName, type MethodResult, type SkippedMethod } from './types.js';
@@ -238,7 +238,8 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
     // The prediction pass also returns the activations CAM and EigenCAM read: one forward graph
     // and one pass instead of two.
     const layers = forwardLayers(model, methods, options);
-    const out = await model.run(x, layers);
+    const runs = Math.ceil(x.dims[0]! / forwardBatchSize);
+    const out = await batchedForward(model, x, layers, forwardBatchSize, new Work(options, 'prediction', runs));
     for (const l of layers) memoValues.set(`activations|${l}`, Promise.resolve(out[l]!));
     logits = out[model.output]!;
   }

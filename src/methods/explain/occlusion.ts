@@ -138,7 +138,7 @@ async function bruteForceDrops(ctx: MethodContext, ys: readonly number[], xs: re
   const xd = ctx.x.data as Float32Array;
   const work = new Work(ctx.job, 'occlusion', Math.ceil((n * windows) / ctx.forwardBatchSize) + 1);
   work.check();
-  const clean = await forwardScores(ctx.model, ctx.x, ctx.targets, ctx.score);
+  const clean = await forwardScores(ctx.model, ctx.x, ctx.targets, ctx.score, ctx.forwardBatchSize);
   work.step();
   const scores = await scoreInputs(
     ctx.model,

@@ -128,7 +128,7 @@ async function bruteForceScores(ctx: ScoreCamRun, a: Tensor): Promise<ChannelSco
   if (dead.length) {
     work.check();
     const targets = [...new Set(dead.map((p) => ctx.targets[Math.floor(p / k)]!))];
-    const zeroScores = await forwardScores(ctx.model, f32([targets.length, c, h, w]), Int32Array.from(targets), ctx.score);
+    const zeroScores = await forwardScores(ctx.model, f32([targets.length, c, h, w]), Int32Array.from(targets), ctx.score, ctx.forwardBatchSize);
     const byTarget = new Map(targets.map((t, i) => [t, zeroScores[i]!]));
     for (const p of dead) scores[p] = byTarget.get(ctx.targets[Math.floor(p / k)]!)!;
   }

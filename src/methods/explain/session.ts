@@ -6,7 +6,7 @@ import { ConvLensError } from '../../engine/errors.js';
 import { GraphBuilder } from '../../engine/graph/builder.js';
 import type { Graph } from '../../engine/graph/ir.js';
 import { ruleSetKey, type RuleSetName, type RuleSetSpec } from '../../engine/ops/registry.js';
-import type { Tensor } from '../../engine/tensor.js';
+import { allocate, type Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { throwIfCancelled, type JobOptions } from '../jobs.js';
 import { batchView } from './arrays.js';
@@ -110,9 +110,9 @@ export function classCount(model: Model): number {
   return k;
 }
 
-/** Forward scores of each row's target (logit or probability), in one run. */
-export async function forwardScores(model: Model, x: Tensor, targets: Int32Array, score: ScoreKind): Promise<Float64Array> {
-  const out = await model.run(x);
+/** Forward scores of each row's target (logit or probability), `size` rows per run. */
+export async function forwardScores(model: Model, x: Tensor, targets: Int32Array, score: ScoreKind, size: number): Promise<Float64Array> {
+  const out = await batchedForward(model, x, [], size);
   return targetScores(out[model.output]!, targets, score);
 }
 
@@ -212,6 +212,30 @@ export async function batchedScoreGradients(model: Model, x: Tensor, targets: In
 }
 
 /**
+ * A forward pass over the batch, `size` images per run: the model's output and the `fetch`ed
+ * values (as Model.run names them), each in one array. One run over everything would hold every
+ * activation of every image at once.
+ */
+export async function batchedForward(model: Model, x: Tensor, fetch: readonly string[], size: number, work?: Work): Promise<Record<string, Tensor>> {
+  const n = x.dims[0]!;
+  if (n <= size) {
+    work?.check();
+    const r = await model.run(x, fetch);
+    work?.step();
+    return r;
+  }
+  const all: Record<string, Tensor> = {};
+  await forChunks(n, size, work, async (s, e) => {
+    for (const [k, t] of Object.entries(await model.run(batchView(x, s, e), fetch))) {
+      const per = t.data.length / (e - s);
+      all[k] ??= { dtype: t.dtype, dims: [n, ...t.dims.slice(1)], data: allocate(t.dtype, n * per) };
+      (all[k].data as Float32Array).set(t.data as Float32Array, s * per);
+    }
+  });
+  return all;
+}
+
+/**
  * One batched gradient pass over the explained images, shared by every method that needs it
  * (gradient, saliency and input x gradient share the input gradient; the CAMs share a layer's).
  */
@@ -249,7 +273,7 @@ export async function scoreInputs(model: Model, count: number, size: number, fil
       fill(i, data.subarray((i - s) * per, (i - s + 1) * per));
       targets[i - s] = targetOf(i);
     }
-    const scores = await forwardScores(model, { dtype: 'float32', dims: [e - s, c, h, w], data }, targets, score);
+    const scores = await forwardScores(model, { dtype: 'float32', dims: [e - s, c, h, w], data }, targets, score, e - s);
     out.set(scores, s);
   });
   return out;

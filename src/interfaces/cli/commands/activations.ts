@@ -5,6 +5,7 @@ import { loadInputs } from '../../../io/inputs.js';
 import { encodeNpy } from '../../../io/npy.js';
 import { type CommonOptions, openModel, withCommon } from '../common.js';
 import { defaultOut } from '../output.js';
+import { batchedForward, defaultBatchSize } from '../../../methods/explain/session.js';
 
 export function define(command: Command): void {
   withCommon(command)
@@ -16,7 +17,7 @@ export function define(command: Command): void {
       const { engine, model } = openModel(opts);
       const layers = opts.layer ? opts.layer.split(',').map((l) => model.resolveLayer(l.trim())) : model.profile.featureLayers;
       const { batch } = await loadInputs(inputs, model);
-      const values = await model.run(batch, layers);
+      const values = await batchedForward(model, batch, layers, defaultBatchSize(model, 'forward'));
       for (const l of layers) {
         const file = join(opts.out, `${l.replace(/[^\w.-]+/g, '_')}.npy`);
         writeFileAtomic(file, encodeNpy(values[l]!));
