@@ -9,7 +9,7 @@ import { explain, type Explanation } from '../../src/methods/explain/index.js';
 import { scoreGradients } from '../../src/methods/explain/session.js';
 import { PREDICTED } from '../../src/methods/explain/target.js';
 import { rng } from '../support/rng.js';
-import { courseModel } from './models.js';
+import { courseModel, regionModel } from './models.js';
 
 const engine = new Engine(nodeBackend());
 afterAll(() => engine.dispose());
@@ -50,7 +50,6 @@ describe('the prediction pass of methods without a gradient pass', () => {
     const counting = Object.create(model) as typeof model;
     counting.run = (t: Tensor, fetch?: readonly string[]) => (sizes.push(t.dims[0]!), model.run(t, fetch));
     const split = await explain(counting, x, { methods: ['occlusion', 'cam'], occlusion: { window: 7, stride: 7 }, batchSize: 3, onProgress: (p) => phases.add(p.phase ?? '') });
-    console.log(sizes.join(","));
     expect(sizes.length).toBeGreaterThan(3);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(3);
     expect(phases).toContain('prediction');
@@ -167,5 +166,60 @@ describe('CAM and EigenCAM read their layer from the prediction pass', () => {
     const a = e.attributions[0]!.map.data as Float32Array;
     const b = separate.attributions.find((r) => r.method === method)!.map.data as Float32Array;
     expect(maxAbsDiff(a, b)).toBeLessThanOrEqual(1e-6 * Math.max(maxAbs(b), 1e-12));
+  });
+});
+
+describe('saliency reduces over channels in the graph unless the whole gradient is wanted', () => {
+  const backend = nodeBackend();
+  const outputs: string[][] = [];
+  const recording = {
+    ...backend,
+    createSession: async (m: Uint8Array, o: Parameters<typeof backend.createSession>[1]) => {
+      const s = await backend.createSession(m, o);
+      outputs.push([...s.outputNames]);
+      return s;
+    },
+  };
+  const recordingEngine = new Engine(recording);
+  afterAll(() => recordingEngine.dispose());
+  const rgb = (n: number, seed: number): Tensor => {
+    const rand = rng(seed);
+    return { dtype: 'float32', dims: [n, 3, 16, 16], data: Float32Array.from({ length: n * 768 }, () => rand() - 0.5) };
+  };
+
+  it('alone: one session whose only gradient output is the [N, 1, H, W] max |gradient|, equal to the max over the whole gradient', async () => {
+    const region = regionModel(recordingEngine);
+    const x = rgb(5, 21);
+    outputs.length = 0;
+    const alone = await explain(region, x, { methods: ['saliency'], batchSize: 2 });
+    expect(outputs.length).toBe(1);
+    const input = region.input.name;
+    expect(outputs[0]).toContain(`${input}:grad_abs_max_over_channels`);
+    expect(outputs[0]).not.toContain(`${input}:grad`);
+    const raw = alone.attributions[0]!.raw;
+    expect(raw.dims).toEqual([5, 1, 16, 16]);
+    // With the gradient method beside it, saliency reads the whole gradient: the same map.
+    outputs.length = 0;
+    const shared = await explain(region, x, { methods: ['gradient', 'saliency'] });
+    expect(outputs.length).toBe(1);
+    expect(outputs[0]).toContain(`${input}:grad`);
+    const g = shared.attributions[0]!.raw.data as Float32Array;
+    const want = new Float32Array(5 * 256);
+    for (let i = 0; i < 5; i++) for (let c = 0; c < 3; c++) for (let p = 0; p < 256; p++) want[i * 256 + p] = Math.max(want[i * 256 + p]!, Math.abs(g[(i * 3 + c) * 256 + p]!));
+    expect(maxAbs(want)).toBeGreaterThan(0);
+    expect(raw.data).toEqual(want);
+    expect(shared.attributions[1]!.map.data).toEqual(want);
+    expect(alone.attributions[0]!.map.data).toEqual(want);
+    expect(Array.from(alone.targets)).toEqual(Array.from(shared.targets));
+  });
+
+  it('the sum over channels still reduces in JavaScript from the whole gradient', async () => {
+    const region = regionModel(recordingEngine);
+    const x = rgb(2, 22);
+    const e = await explain(region, x, { methods: ['saliency'], saliency: { reduce: 'sum' } });
+    const g = (await explain(region, x, { methods: ['gradient'] })).attributions[0]!.raw.data as Float32Array;
+    const want = new Float32Array(2 * 256);
+    for (let i = 0; i < 2; i++) for (let c = 0; c < 3; c++) for (let p = 0; p < 256; p++) want[i * 256 + p] += Math.abs(g[(i * 3 + c) * 256 + p]!);
+    expect(e.attributions[0]!.map.data).toEqual(want);
   });
 });

@@ -3,8 +3,10 @@
 import type { RuleSetName } from '../../engine/ops/registry.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { f32, nchw, reduceChannels } from './arrays.js';
-import { inputGradientPass, runPass } from './session.js';
-import type { MethodContext, MethodResult } from './types.js';
+import type { Model } from '../../models/model.js';
+import { inputGradientPass, inputSaliencyPass, runPass, type GradientPass } from './session.js';
+import type { ScoreKind } from './target.js';
+import type { ExplainOptions, MethodContext, MethodName, MethodResult } from './types.js';
 
 /** d score / d input for the whole batch under a rule set, shared by every method that needs it. */
 export async function inputGradient(ctx: MethodContext, ruleSet: RuleSetName = 'standard'): Promise<Tensor> {
@@ -18,8 +20,24 @@ export async function gradient(ctx: MethodContext): Promise<MethodResult> {
   return { raw: g, map: reduceChannels(g, 'sum'), signed: true, params: {} };
 }
 
+/**
+ * Saliency's pass: the max over channels reduced in the graph (a third of the output for RGB, and
+ * no reduction in JavaScript), unless another method of the call needs the whole input gradient
+ * or the sum over channels is asked for.
+ */
+export function saliencyPass(model: Model, score: ScoreKind, methods: readonly MethodName[], options: ExplainOptions): GradientPass {
+  const whole = (options.saliency?.reduce ?? 'max') !== 'max' || methods.some((m) => m === 'gradient' || m === 'input-x-gradient');
+  return whole ? inputGradientPass(model, score) : inputSaliencyPass(model, score);
+}
+
 export async function saliency(ctx: MethodContext): Promise<MethodResult> {
   const reduce = ctx.options.saliency?.reduce ?? 'max';
+  const pass = saliencyPass(ctx.model, ctx.score, ctx.methods, ctx.options);
+  if (pass.request.reduce) {
+    const r = await ctx.memo.once(pass.key, () => runPass(ctx.model, ctx.x, ctx.targets, pass, ctx.batchSize, ctx.job));
+    const raw = r.gradients[ctx.model.input.name]!;
+    return { raw, map: (raw.data as Float32Array).slice(), signed: false, params: { reduce } };
+  }
   const g = await inputGradient(ctx);
   const [n, , h, w] = nchw(g);
   const map = reduceChannels(g, reduce === 'max' ? 'abs-max' : 'abs-sum');

@@ -13,7 +13,7 @@ import { deeplift, deepliftShap, gradientShap } from './deeplift.js';
 import { fullgrad } from './fullgrad.js';
 import { lrp } from './lrp.js';
 import { augmentationSmoothed } from './smoothing.js';
-import { deconvnet, gradient, guidedBackprop, inputXGradient, saliency } from './gradients.js';
+import { deconvnet, gradient, guidedBackprop, inputXGradient, saliency, saliencyPass } from './gradients.js';
 import { integratedGradients } from './integrated-gradients.js';
 import { camHead, spatialLayer } from './layers.js';
 import { occlusion } from './occlusion.js';
@@ -131,8 +131,9 @@ function leadingPass(model: Model, methods: readonly MethodName[], score: ScoreK
   for (const m of methods) {
     if (METHODS[m].camFamily && options.cam?.augSmooth) continue; // it runs over the augmented batch instead
     switch (m) {
-      case 'gradient':
       case 'saliency':
+        return saliencyPass(model, score, methods, options);
+      case 'gradient':
       case 'input-x-gradient':
         return inputGradientPass(model, score);
       case 'guided-backprop':
@@ -182,8 +183,8 @@ function forwardLayers(model: Model, methods: readonly MethodName[], options: Ex
  * A context whose memo shares work between the methods run in it. With --aug-smooth, CAM-family
  * methods run again in a context over the augmented batch (smoothing.ts).
  */
-export function methodContext(model: Model, x: Tensor, targets: Int32Array, score: MethodContext['score'], batches: Pick<MethodContext, 'batchSize' | 'forwardBatchSize'>, options: ExplainOptions, memoValues = new Map<string, Promise<unknown>>()): MethodContext {
-  const ctx: MethodContext = { model, x, targets, score, ...batches, job: options, options, memo: undefined as unknown as Memo };
+export function methodContext(model: Model, x: Tensor, targets: Int32Array, score: MethodContext['score'], shared: Pick<MethodContext, 'batchSize' | 'forwardBatchSize' | 'methods'>, options: ExplainOptions, memoValues = new Map<string, Promise<unknown>>()): MethodContext {
+  const ctx: MethodContext = { model, x, targets, score, ...shared, job: options, options, memo: undefined as unknown as Memo };
   const memo: Memo = {
     once<T>(key: string, compute: () => Promise<T>): Promise<T> {
       let p = memoValues.get(key) as Promise<T> | undefined;
@@ -192,7 +193,7 @@ export function methodContext(model: Model, x: Tensor, targets: Int32Array, scor
     },
     method(name: MethodName): Promise<MethodResult> {
       const spec = METHODS[name];
-      if (spec.camFamily && options.cam?.augSmooth) return memo.once(`method|${name}|aug`, () => augmentationSmoothed(ctx, name, (sub) => methodContext(model, sub.x, sub.targets, score, batches, { ...options, cam: { ...options.cam, augSmooth: false } }), (c) => spec.run(c)));
+      if (spec.camFamily && options.cam?.augSmooth) return memo.once(`method|${name}|aug`, () => augmentationSmoothed(ctx, name, (sub) => methodContext(model, sub.x, sub.targets, score, shared, { ...options, cam: { ...options.cam, augSmooth: false } }), (c) => spec.run(c)));
       return memo.once(`method|${name}`, () => spec.run(ctx));
     },
   };
@@ -259,7 +260,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
     };
   });
 
-  const ctx = methodContext(model, x, targets, score, { batchSize, forwardBatchSize }, options, memoValues);
+  const ctx = methodContext(model, x, targets, score, { batchSize, forwardBatchSize, methods }, options, memoValues);
   const [, , h, w] = nchw(x);
   const attributions: Attribution[] = [];
   const skipped: SkippedMethod[] = [];

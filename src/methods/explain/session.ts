@@ -27,6 +27,11 @@ export interface ScoreGradientRequest {
   /** forward values to return too (layer activations) */
   outputs?: readonly string[];
   ruleSet?: RuleSetSpec;
+  /**
+   * 'abs-max': each gradient comes back as max |g| over axis 1 (channels, kept as size 1),
+   * reduced in the graph: saliency's map without the whole gradient leaving ONNX Runtime.
+   */
+  reduce?: 'abs-max';
 }
 
 export interface ScoreGradients {
@@ -60,6 +65,19 @@ function scoredGraph(model: Model, base: Graph, score: ScoreKind): Graph {
   return forward;
 }
 
+/** The gradient graph with each gradient output replaced by max |g| over axis 1. */
+function reducedOverChannels(meta: GradientGraph): GradientGraph {
+  const b = GraphBuilder.over(meta.graph, { strict: false });
+  const whole = new Set(Object.values(meta.gradientOutputs));
+  meta.graph.outputs = meta.graph.outputs.filter((o) => !whole.has(o.name));
+  const gradientOutputs: Record<string, string> = {};
+  for (const [w, g] of Object.entries(meta.gradientOutputs)) {
+    gradientOutputs[w] = b.op('ReduceMax', [b.op('Abs', [g])], { axes: [1], keepdims: 1 }, { outputs: [`${g}_abs_max_over_channels`] });
+    b.output(gradientOutputs[w]);
+  }
+  return { ...meta, graph: b.build(), gradientOutputs };
+}
+
 /**
  * d score[target] / d wrt for a batch in ONE ONNX Runtime run, with the logits of the same run.
  * The score is the logit or the softmax probability; targets[i] = PREDICTED explains row i's
@@ -74,13 +92,14 @@ export async function scoreGradients(model: Model, x: Tensor, targets: Int32Arra
   if (targets.length !== x.dims[0]) throw new ConvLensError('INVALID_ARGUMENT', `${targets.length} targets given for ${x.dims[0]} inputs.`);
   const ruleSet = req.ruleSet ?? 'standard';
   const { graph: base, sizeKey } = model.staticGraph(x.dims); // backward passes need static sizes
-  const key = `${model.id}|explain|${req.score}|${ruleSetKey(ruleSet)}|wrt=${req.wrt.join(',')}|out=${(req.outputs ?? []).join(',')}${sizeKey}`;
+  const key = `${model.id}|explain|${req.score}|${ruleSetKey(ruleSet)}|wrt=${req.wrt.join(',')}|out=${(req.outputs ?? []).join(',')}${req.reduce ? `|reduce=${req.reduce}` : ''}${sizeKey}`;
   let cache = graphs.get(model);
   if (!cache) graphs.set(model, (cache = new Map()));
   let meta = cache.get(key);
   if (!meta) {
     const outputs = [...new Set([...(req.outputs ?? []), model.output, CHOSEN])];
     meta = buildGradientGraph(scoredGraph(model, base, req.score), { seed: { scalar: TOTAL }, wrt: [...new Set(req.wrt)], outputs, ruleSet });
+    if (req.reduce) meta = reducedOverChannels(meta);
     cache.set(key, meta);
   }
   const graph = meta.graph;
@@ -249,6 +268,11 @@ export interface GradientPass {
 
 export function inputGradientPass(model: Model, score: ScoreKind, ruleSet: RuleSetName = 'standard'): GradientPass {
   return { key: `input-gradient|${ruleSet}`, phase: ruleSet === 'standard' ? 'gradient' : ruleSet, request: { score, wrt: [model.input.name], ruleSet } };
+}
+
+/** max |d score / d input| over channels, reduced in the graph (saliency's default map). */
+export function inputSaliencyPass(model: Model, score: ScoreKind): GradientPass {
+  return { key: 'input-gradient|standard|abs-max', phase: 'gradient', request: { score, wrt: [model.input.name], reduce: 'abs-max' } };
 }
 
 export function layerGradientPass(score: ScoreKind, layer: string): GradientPass {

@@ -213,6 +213,8 @@ export interface MethodContext {
   batchSize: number;
   /** samples per forward-only run */
   forwardBatchSize: number;
+  /** every method of this explain() call: a method sees which passes it may share */
+  methods: readonly MethodName[];
   job: JobOptions;
   options: ExplainOptions;
   memo: Memo;
