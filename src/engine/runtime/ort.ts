@@ -24,8 +24,8 @@ const TO_ORT: Partial<Record<DType, OrtCommon.Tensor.Type>> = {
   bool: 'bool',
 };
 
-/** Adapts an onnxruntime module (onnxruntime-node or onnxruntime-web) to the engine's Backend. */
 /**
+ * Adapts an onnxruntime module (onnxruntime-node or onnxruntime-web) to the engine's Backend.
  * `preallocatedOutputs`: hand ORT the tensors a run offers for its outputs (Session.run's
  * `into`), which onnxruntime-node writes into directly.
  */

@@ -2,8 +2,8 @@
 // guided backpropagation (Springenberg et al. 2015), deconvnet (Zeiler & Fergus 2014).
 import type { RuleSetName } from '../../engine/ops/registry.js';
 import type { Tensor } from '../../engine/tensor.js';
-import { f32, nchw, reduceChannels } from './arrays.js';
 import type { Model } from '../../models/model.js';
+import { f32, nchw, reduceChannels } from './arrays.js';
 import { inputGradientPass, inputSaliencyPass, runPass, type GradientPass } from './session.js';
 import type { ScoreKind } from './target.js';
 import type { ExplainOptions, MethodContext, MethodName, MethodResult } from './types.js';

@@ -81,11 +81,8 @@ function reducedOverChannels(meta: GradientGraph): GradientGraph {
 /**
  * d score[target] / d wrt for a batch in ONE ONNX Runtime run, with the logits of the same run.
  * The score is the logit or the softmax probability; targets[i] = PREDICTED explains row i's
- * top class.
- */
-/**
- * `into`: preallocated tensors for (some of) the results, of their exact shapes; the results are
- * written there (batchedScoreGradients fills one array across runs this way).
+ * top class. `into`: preallocated tensors for (some of) the results, of their exact shapes; the
+ * results are written there (batchedScoreGradients fills one array across runs this way).
  */
 export async function scoreGradients(model: Model, x: Tensor, targets: Int32Array, req: ScoreGradientRequest, into?: Partial<Omit<ScoreGradients, 'targets'>>): Promise<ScoreGradients> {
   model.checkInput(x);
@@ -210,8 +207,8 @@ export async function batchedScoreGradients(model: Model, x: Tensor, targets: In
       const first = await scoreGradients(model, batchView(x, s, e), targets.subarray(s, e), req);
       const whole = (t: Tensor): Tensor => {
         const per = t.data.length / (e - s);
-        const data = new Float32Array(n * per);
-        data.set(t.data as Float32Array);
+        const data = allocate(t.dtype, n * per);
+        (data as Float32Array).set(t.data as Float32Array);
         return { dtype: t.dtype, dims: [n, ...t.dims.slice(1)], data };
       };
       const map = (r: Record<string, Tensor>): Record<string, Tensor> => Object.fromEntries(Object.entries(r).map(([k, t]) => [k, whole(t)]));

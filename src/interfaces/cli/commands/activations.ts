@@ -3,9 +3,9 @@ import type { Command } from 'commander';
 import { writeFileAtomic } from '../../../io/files.js';
 import { loadInputs } from '../../../io/inputs.js';
 import { encodeNpy } from '../../../io/npy.js';
+import { batchedForward, defaultBatchSize } from '../../../methods/explain/session.js';
 import { type CommonOptions, openModel, withCommon } from '../common.js';
 import { defaultOut } from '../output.js';
-import { batchedForward, defaultBatchSize } from '../../../methods/explain/session.js';
 
 export function define(command: Command): void {
   withCommon(command)
