@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// The tests, and the CLI processes they start, run as a user gets ConvLens: without the
-// compiled-session cache (off by default; test/engine/session-cache.test.ts tests it in folders
-// of its own), unless the caller sets CONVLENS_CACHE_DIR to run the whole suite through it.
+// The tests, and the CLI processes they start, run without the compiled-session cache (on by
+// default in the user's cache folder, which tests must not fill; test/engine/session-cache.test.ts
+// tests it in folders of its own), unless the caller sets CONVLENS_CACHE_DIR to run the whole
+// suite through it.
 process.env['CONVLENS_CACHE_DIR'] ??= 'off';
 
 export default defineConfig({

@@ -145,7 +145,9 @@ async function benchNet(name: string, graph: Graph, size: number, classes: numbe
 /**
  * Session compile times: what a process pays before its first run of a graph. Without the disk
  * cache, with an empty cache folder (ORT optimizes and writes its optimized model), and with the
- * file already there (a second process: read, verify, load with optimizations off).
+ * entry already there (as for a second process: verify, load with optimizations off, map the
+ * weights). In one process memory freed by a compile is reused by the next, so these times
+ * flatter the no-cache column; the peers and startup benches time whole processes.
  */
 async function benchCompile(): Promise<void> {
   const net = resnet18Like(0, 224, 1000);

@@ -1,21 +1,21 @@
 // Compiled sessions on disk (src/engine/runtime/session-cache.ts through nodeBackend): a second
 // backend on the same folder gets its sessions from the stored optimized models, with the same
-// results; damaged files (bit flips, truncation, a sealed file ORT cannot read) are detected,
-// deleted and rebuilt, never run; writes leave no temporary files behind, even when compiling
-// fails; an unusable folder only turns the cache off.
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+// results; damaged entries (bit flips, truncation, missing files, a broken manifest, a verified
+// model ORT cannot read) are detected, deleted and rebuilt, never run; writes leave no temporary
+// folders behind, even when compiling fails; an unusable folder only turns the cache off.
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildGradientGraph } from '../../src/engine/autodiff/gradient.js';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import type { Graph } from '../../src/engine/graph/ir.js';
-import { encodeModel } from '../../src/engine/onnx/codec.js';
+import { encodeModel, type InMemoryFile } from '../../src/engine/onnx/codec.js';
 import type { Backend } from '../../src/engine/runtime/backend.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend, withSessionCache } from '../../src/engine/runtime/node.js';
 import { ortBackend } from '../../src/engine/runtime/ort.js';
-import { defaultCacheDir, SessionCache } from '../../src/engine/runtime/session-cache.js';
+import { CACHED_WEIGHTS, defaultCacheDir, osCacheDir, SessionCache } from '../../src/engine/runtime/session-cache.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 import { randn, rng } from '../support/rng.js';
@@ -36,8 +36,8 @@ const x: Tensor = { dtype: 'float32', dims: [2, 1, 28, 28], data: Float32Array.f
 const seed: Tensor = { dtype: 'float32', dims: [2, 10], data: Float32Array.from({ length: 20 }, (_, i) => (i % 10 === 3 ? 1 : 0)) };
 const seedName = buildGradientGraph(courseCnn(1), { seed: { upstream: ['logits'] }, wrt: ['input'], outputs: ['logits'] }).seedInputs['logits']!;
 
-async function runOnce(backend: Backend): Promise<Record<string, Float32Array>> {
-  const session = await backend.createSession(model, { threads: 1 });
+async function runOnce(backend: Backend, bytes = model, externalData?: InMemoryFile[]): Promise<Record<string, Float32Array>> {
+  const session = await backend.createSession(bytes, { threads: 1, ...(externalData ? { externalData } : {}) });
   try {
     const out = await session.run({ input: x, [seedName]: seed });
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
@@ -46,21 +46,24 @@ async function runOnce(backend: Backend): Promise<Record<string, Float32Array>> 
   }
 }
 
-const cacheFiles = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.ortmodel'));
+const entries = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.session'));
 const leftovers = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.tmp'));
+const entrySize = (path: string): number => readdirSync(path).reduce((a, f) => a + statSync(join(path, f)).size, 0);
 
 describe('compiled sessions on disk', () => {
   const reference = runOnce(plain());
 
-  it('the first session writes one file; a second backend on the folder loads it, with bit-identical results', async () => {
+  it('the first session writes one entry; a second backend on the folder loads it, with bit-identical results', async () => {
     const dir = freshDir();
     const first = new SessionCache({ dir, minModelBytes: 0 }, RUNTIME);
     const cold = await runOnce(withSessionCache(plain(), first));
     expect(first.stats).toEqual({ hits: 0, writes: 1, damaged: 0 });
-    expect(cacheFiles(dir)).toHaveLength(1);
+    expect(entries(dir)).toHaveLength(1);
     expect(leftovers(dir)).toEqual([]);
-    // ORT's own format (flatbuffer identifier "ORTM" at byte 4), which loads from the bytes in place
-    expect(readFileSync(join(dir, cacheFiles(dir)[0]!)).subarray(4, 8).toString('latin1')).toBe('ORTM');
+    // ORT's optimized ONNX model with its weights in a file of their own, and the manifest
+    const entry = join(dir, entries(dir)[0]!);
+    expect(readdirSync(entry).sort()).toEqual(['manifest.json', 'model.onnx', CACHED_WEIGHTS]);
+    expect(statSync(join(entry, CACHED_WEIGHTS)).size).toBeGreaterThan(statSync(join(entry, 'model.onnx')).size);
 
     const second = new SessionCache({ dir, minModelBytes: 0 }, RUNTIME);
     const warm = await runOnce(withSessionCache(plain(), second));
@@ -72,13 +75,14 @@ describe('compiled sessions on disk', () => {
     }
   });
 
-  it('a session running from the cached bytes in place keeps them alive: results hold after memory churned', async () => {
+  it('a session from an entry keeps working after the entry is deleted and memory churned (the weights are mapped, not borrowed)', async () => {
     const dir = freshDir();
     await runOnce(withSessionCache(plain(), new SessionCache({ dir, minModelBytes: 0 }, RUNTIME)));
     const cache = new SessionCache({ dir, minModelBytes: 0 }, RUNTIME);
     const session = await withSessionCache(plain(), cache).createSession(model, { threads: 1 });
     expect(cache.stats.hits).toBe(1);
     try {
+      rmSync(join(dir, entries(dir)[0]!), { recursive: true });
       let churn = 0;
       for (let i = 0; i < 40; i++) churn += new Float64Array(1 << 20).fill(i).length; // 320 MB of short-lived arrays
       expect(churn).toBe(40 << 20);
@@ -96,50 +100,93 @@ describe('compiled sessions on disk', () => {
     const other = new SessionCache({ dir, minModelBytes: 0 }, `${RUNTIME}-next`);
     await runOnce(withSessionCache(plain(), other));
     expect(other.stats.hits).toBe(0);
-    expect(cacheFiles(dir)).toHaveLength(2);
+    expect(entries(dir)).toHaveLength(2);
     const a = new SessionCache({ dir, minModelBytes: 0 }, RUNTIME);
-    expect(a.key(model, '')).not.toBe(a.key(encodeModel(courseCnn(2)), ''));
+    expect(a.key(model)).not.toBe(a.key(encodeModel(courseCnn(2))));
   });
 
-  for (const [what, damage] of [
-    ['a flipped bit in the weights', (b: Buffer) => (b[Math.floor(b.length / 2)]! ^= 0x10)],
-    ['a truncated file', (b: Buffer) => b.subarray(0, b.length - 1000)],
-    ['a file cut inside its footer', (b: Buffer) => b.subarray(0, b.length - 3)],
-    ['an empty file', () => Buffer.alloc(0)],
+  it('keys by the weights too when they come as in-memory external data: the same graph with other weights is not served the first one', async () => {
+    const dir = freshDir();
+    const withWeights = (g: Graph): [Uint8Array, InMemoryFile[]] => {
+      const files: InMemoryFile[] = [];
+      return [encodeModel(g, { inMemoryThreshold: 1024, inMemoryFiles: files }), files];
+    };
+    const [bytesA, filesA] = withWeights(gradientGraph());
+    const g = gradientGraph();
+    const [bytesB, filesB] = withWeights(g);
+    expect(filesA.length).toBeGreaterThan(0);
+    expect(Buffer.from(bytesB).equals(Buffer.from(bytesA))).toBe(true);
+    // other weights, same graph bytes: flip the sign of the first external weight file's floats
+    const changed = filesB[0]!;
+    const floats = new Float32Array(changed.data.slice().buffer);
+    for (let i = 0; i < floats.length; i++) floats[i] = -floats[i]!;
+    filesB[0] = { path: changed.path, data: new Uint8Array(floats.buffer) };
+    const cache = new SessionCache({ dir, minModelBytes: 0 }, RUNTIME);
+    expect(cache.key(bytesA, filesA)).not.toBe(cache.key(bytesB, filesB));
+
+    const a = await runOnce(withSessionCache(plain(), cache), bytesA, filesA);
+    const b = await runOnce(withSessionCache(plain(), new SessionCache({ dir, minModelBytes: 0 }, RUNTIME)), bytesB, filesB);
+    const bPlain = await runOnce(plain(), bytesB, filesB);
+    expect(entries(dir)).toHaveLength(2);
+    for (const k of Object.keys(bPlain)) expect(b[k]).toEqual(bPlain[k]);
+    expect(Object.keys(a).some((k) => !Buffer.from(a[k]!.buffer).equals(Buffer.from(b[k]!.buffer)))).toBe(true);
+  });
+
+  for (const [what, file, damage] of [
+    ['a flipped bit in the weights', CACHED_WEIGHTS, (b: Buffer) => (b[Math.floor(b.length / 2)]! ^= 0x10, b)],
+    ['a truncated weights file', CACHED_WEIGHTS, (b: Buffer) => b.subarray(0, b.length - 1000)],
+    ['a missing weights file', CACHED_WEIGHTS, () => undefined],
+    ['a flipped bit in the model', 'model.onnx', (b: Buffer) => (b[Math.floor(b.length / 3)]! ^= 0x01, b)],
+    ['a missing model', 'model.onnx', () => undefined],
+    ['a manifest cut short', 'manifest.json', (b: Buffer) => b.subarray(0, b.length - 3)],
+    ['an empty manifest', 'manifest.json', () => Buffer.alloc(0)],
   ] as const) {
     it(`${what} is detected, deleted and rebuilt, and the results stay right`, async () => {
       const dir = freshDir();
       await runOnce(withSessionCache(plain(), new SessionCache({ dir, minModelBytes: 0 }, RUNTIME)));
-      const [name] = cacheFiles(dir);
-      const path = join(dir, name!);
-      const bytes = readFileSync(path);
-      const damaged = damage(bytes) ?? bytes;
-      writeFileSync(path, typeof damaged === 'number' ? bytes : damaged);
+      const path = join(dir, entries(dir)[0]!, file);
+      const damaged = damage(readFileSync(path));
+      if (damaged) writeFileSync(path, damaged);
+      else rmSync(path);
 
       const cache = new SessionCache({ dir, minModelBytes: 0 }, RUNTIME);
       const out = await runOnce(withSessionCache(plain(), cache));
       expect(cache.stats).toEqual({ hits: 0, writes: 1, damaged: 1 });
       const want = await reference;
       for (const k of Object.keys(want)) expect(out[k]).toEqual(want[k]);
-      // the rebuilt file is whole again: the next backend hits it
+      // the rebuilt entry is whole again: the next backend hits it
       const again = new SessionCache({ dir, minModelBytes: 0 }, RUNTIME);
       await runOnce(withSessionCache(plain(), again));
       expect(again.stats).toEqual({ hits: 1, writes: 0, damaged: 0 });
+      expect(leftovers(dir)).toEqual([]);
     });
   }
 
-  it('a sealed file that ONNX Runtime cannot load (right checksum, wrong content) is deleted and rebuilt', async () => {
+  it('an entry that matches its manifest but ONNX Runtime cannot load is deleted and rebuilt', async () => {
     const dir = freshDir();
     const cache = new SessionCache({ dir, minModelBytes: 0 }, RUNTIME);
-    const key = cache.key(model, '');
+    const key = cache.key(model);
     const slot = cache.reserve(key)!;
-    writeFileSync(slot.path, Buffer.from('not an onnx model at all'));
+    writeFileSync(slot.modelPath, Buffer.from('not an onnx model at all'));
     expect(slot.commit()).toBe(true);
     const fresh = new SessionCache({ dir, minModelBytes: 0 }, RUNTIME);
     const out = await runOnce(withSessionCache(plain(), fresh));
     expect(fresh.stats).toEqual({ hits: 0, writes: 1, damaged: 1 });
     const want = await reference;
     for (const k of Object.keys(want)) expect(out[k]).toEqual(want[k]);
+  });
+
+  it('a second writer of the same entry leaves the first in place and its own temporary folder removed', async () => {
+    const dir = freshDir();
+    const cache = new SessionCache({ dir, minModelBytes: 0 }, RUNTIME);
+    const key = cache.key(model);
+    const [one, two] = [cache.reserve(key)!, cache.reserve(key)!];
+    writeFileSync(one.modelPath, 'first');
+    writeFileSync(two.modelPath, 'second');
+    expect(one.commit()).toBe(true);
+    expect(two.commit()).toBe(false);
+    expect(readFileSync(join(dir, `${key}.session`, 'model.onnx'), 'utf8')).toBe('first');
+    expect(leftovers(dir)).toEqual([]);
   });
 
   it('a graph ONNX Runtime rejects: the error surfaces, and no file or temporary file is left', async () => {
@@ -176,13 +223,13 @@ describe('compiled sessions on disk', () => {
     const dir = freshDir();
     const first = new SessionCache({ dir, minModelBytes: 0 }, RUNTIME);
     await runOnce(withSessionCache(plain(), first));
-    const size = statSync(join(dir, cacheFiles(dir)[0]!)).size;
-    // room for one file: writing a second one evicts the first
+    const size = entrySize(join(dir, entries(dir)[0]!));
+    // room for one entry: writing a second one evicts the first
     const tight = new SessionCache({ dir, minModelBytes: 0, maxBytes: size + 10 }, `${RUNTIME}-other`);
     await runOnce(withSessionCache(plain(), tight));
-    const left = cacheFiles(dir);
+    const left = entries(dir);
     expect(left).toHaveLength(1);
-    expect(left[0]).toBe(`${tight.key(model, '')}.ortmodel`);
+    expect(left[0]).toBe(`${tight.key(model)}.session`);
   });
 
   it('Engine + nodeBackend({ cacheDir }) use it end to end', async () => {
@@ -195,19 +242,19 @@ describe('compiled sessions on disk', () => {
       expect(out[g.outputs[1]!.name]!.data).toEqual((await reference)[g.outputs[1]!.name]);
       await engine.dispose();
     }
-    expect(cacheFiles(dir)).toHaveLength(1);
+    expect(entries(dir)).toHaveLength(1);
   });
 });
 
 describe('where the cache lives', () => {
-  it('off unless CONVLENS_CACHE_DIR names a folder, or `on` for XDG_CACHE_HOME or ~/.cache, + convlens', () => {
-    expect(defaultCacheDir({})).toBeUndefined();
-    expect(defaultCacheDir({ XDG_CACHE_HOME: '/xdg' })).toBeUndefined();
+  it('the OS cache folder + convlens unless CONVLENS_CACHE_DIR names a folder or turns it off', () => {
+    expect(defaultCacheDir({})).toBe(osCacheDir({}));
     expect(defaultCacheDir({ CONVLENS_CACHE_DIR: '/somewhere' })).toBe('/somewhere');
     for (const off of ['off', '0', '', 'false', 'none']) expect(defaultCacheDir({ CONVLENS_CACHE_DIR: off })).toBeUndefined();
+    for (const on of ['on', '1', 'yes']) expect(defaultCacheDir({ CONVLENS_CACHE_DIR: on, XDG_CACHE_HOME: '/xdg' })).toBe(osCacheDir({ XDG_CACHE_HOME: '/xdg' }));
     if (process.platform === 'linux') {
-      expect(defaultCacheDir({ CONVLENS_CACHE_DIR: 'on', XDG_CACHE_HOME: '/xdg' })).toBe(join('/xdg', 'convlens'));
-      expect(defaultCacheDir({ CONVLENS_CACHE_DIR: 'on' })).toMatch(/\.cache[\\/]convlens$/);
+      expect(defaultCacheDir({ XDG_CACHE_HOME: '/xdg' })).toBe(join('/xdg', 'convlens'));
+      expect(defaultCacheDir({})).toMatch(/\.cache[\\/]convlens$/);
     }
   });
 });

@@ -230,9 +230,9 @@ describe('the course CNN (GAP + dense) on the Fashion-MNIST samples', () => {
     }
   });
 
-  it('results do not depend on the batch size (occlusion, SmoothGrad, IG, Score-CAM)', async () => {
+  it('results do not depend on the batch size (occlusion, SmoothGrad, IG, GradientSHAP, Score-CAM; runs reuse their buffers)', async () => {
     const two: Tensor = { dtype: 'float32', dims: [2, 1, 28, 28], data: data(x).slice(0, 2 * 784) };
-    const opts = { methods: ['occlusion', 'smoothgrad', 'integrated-gradients', 'scorecam'], smoothgrad: { samples: 6 }, integratedGradients: { steps: 8 } };
+    const opts = { methods: ['occlusion', 'smoothgrad', 'integrated-gradients', 'gradient-shap', 'scorecam'], smoothgrad: { samples: 6 }, integratedGradients: { steps: 8 }, shap: { samples: 5 } };
     const a = await explain(model, two, { ...opts, batchSize: 3 });
     const b = await explain(model, two, { ...opts, batchSize: 64 });
     a.attributions.forEach((at, k) => {

@@ -34,14 +34,15 @@ export interface SessionOptions {
   threads?: number;
   /**
    * Where ONNX Runtime should write the model after its graph optimizations (Node only; the Node
-   * backend's compiled-session cache uses it). A path ending in .ort gets ORT's own format.
+   * backend's compiled-session cache uses it).
    */
   optimizedModelPath?: string;
   /**
-   * The model was saved by ONNX Runtime after its optimizations: do not optimize it again. An
-   * ORT-format model is then run from the given bytes in place (no parse, no initializer copies),
-   * so the session keeps them alive until it is released.
+   * With `optimizedModelPath`: the file, beside the optimized model, that gets its weights, each
+   * at an aligned offset so that a later session can map them instead of copying them.
    */
+  optimizedWeightsFile?: string;
+  /** The model was saved by ONNX Runtime after its optimizations: do not optimize it again. */
   preoptimized?: boolean;
   /**
    * External-data files the model names, held in memory (only for a backend with

@@ -6,8 +6,8 @@ import { defaultCacheDir, SessionCache, type SessionCacheOptions } from './sessi
 export interface NodeBackendOptions {
   /**
    * Keep compiled sessions on disk so a model's next process skips ONNX Runtime's graph
-   * optimizations: a folder, or false for none. Default: $CONVLENS_CACHE_DIR (a folder, or `on`
-   * for the OS cache folder, $XDG_CACHE_HOME/convlens or ~/.cache/convlens); unset, no cache.
+   * optimizations: a folder, or false for none. Default: $CONVLENS_CACHE_DIR (a folder, or `off`
+   * for none); unset, the OS cache folder ($XDG_CACHE_HOME/convlens or ~/.cache/convlens).
    */
   cacheDir?: string | false;
   /** size limits of the cache (see SessionCacheOptions) */
@@ -24,15 +24,14 @@ export function nodeBackend(options: NodeBackendOptions = {}): Backend {
   const limits = { ...options.cache };
   const maxMb = Number(process.env['CONVLENS_CACHE_MAX_MB']);
   if (limits.maxBytes === undefined && Number.isFinite(maxMb) && maxMb > 0) limits.maxBytes = maxMb * 1024 * 1024;
-  // Everything besides the model bytes that decides the optimized graph (the adapter's defaults).
+  // Everything besides the model that decides the optimized graph (the adapter's defaults).
   const cache = new SessionCache({ dir, ...limits }, `onnxruntime-node ${ort.env.versions.node ?? '?'}|cpu|optimization=all`);
   return withSessionCache(base, cache);
 }
 
 /** `base` with its sessions created through `cache`. */
 export function withSessionCache(base: Backend, cache: SessionCache): Backend {
-  // The cache keys a session by the model's bytes, so the weights must be in them.
-  return { ...base, inMemoryWeights: false, createSession: (model, sessionOptions) => cachedSession(base, cache, model, sessionOptions) };
+  return { ...base, createSession: (model, sessionOptions) => cachedSession(base, cache, model, sessionOptions) };
 }
 
 /**
@@ -41,12 +40,15 @@ export function withSessionCache(base: Backend, cache: SessionCache): Backend {
  * the cache falls back to an ordinary compile: the cache can only save time.
  */
 async function cachedSession(base: Backend, cache: SessionCache, model: Uint8Array, options: SessionOptions): Promise<Session> {
-  if (!cache.enabled || model.length < cache.minModelBytes || options.optimizedModelPath || options.preoptimized) return base.createSession(model, options);
-  const key = cache.key(model, '');
+  const externalData = options.externalData ?? [];
+  const size = externalData.reduce((a, f) => a + f.data.length, model.length);
+  if (!cache.enabled || size < cache.minModelBytes || options.optimizedModelPath || options.preoptimized) return base.createSession(model, options);
+  const key = cache.key(model, externalData);
   const stored = cache.read(key);
   if (stored) {
+    const { externalData: _weightsAreInTheEntry, ...rest } = options;
     try {
-      const session = await base.createSession(stored, { ...options, preoptimized: true });
+      const session = await base.openSession(stored, { ...rest, preoptimized: true });
       cache.stats.hits++;
       return session;
     } catch {
@@ -59,7 +61,7 @@ async function cachedSession(base: Backend, cache: SessionCache, model: Uint8Arr
   if (!slot) return base.createSession(model, options);
   let session: Session;
   try {
-    session = await base.createSession(model, { ...options, optimizedModelPath: slot.path });
+    session = await base.createSession(model, { ...options, optimizedModelPath: slot.modelPath, optimizedWeightsFile: slot.weightsFile });
   } catch (e) {
     slot.abort();
     // ORT may refuse to save some models (over protobuf's 2 GB); the model itself may still load.

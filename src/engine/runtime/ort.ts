@@ -43,19 +43,17 @@ export function ortBackend(ort: OrtModule, name: string, defaults: OrtCommon.Inf
     // ORT warns that a model saved after its layout (NCHWc) optimizations only suits this machine:
     // the cache that asks for it keys its files by machine, so the warning would only be noise.
     ...(options.optimizedModelPath ? { optimizedModelFilePath: options.optimizedModelPath, logSeverityLevel: 3 as const } : {}),
+    // Weights of 4 KiB and more go to one file at aligned offsets, which ORT maps when it opens the model.
+    ...(options.optimizedModelPath && options.optimizedWeightsFile
+      ? { extra: { session: { optimized_model_external_initializers_file_name: options.optimizedWeightsFile, optimized_model_external_initializers_min_size_in_bytes: '4096' } } }
+      : {}),
     ...(options.preoptimized ? { graphOptimizationLevel: 'disabled' as const } : {}),
     ...(options.externalData?.length ? { externalData: options.externalData.map((f) => ({ path: f.path, data: f.data })) } : {}),
   });
-  // ORT-format flatbuffers carry the identifier "ORTM" at byte 4.
-  const isOrtFormat = (m: Uint8Array): boolean => m.length > 8 && m[4] === 0x4f && m[5] === 0x52 && m[6] === 0x54 && m[7] === 0x4d;
   return {
     name,
     async createSession(model: Uint8Array, options: SessionOptions): Promise<Session> {
       try {
-        if (options.preoptimized && isOrtFormat(model)) {
-          const inPlace = { ...sessionOptions(options), extra: { session: { use_ort_model_bytes_directly: '1', use_ort_model_bytes_for_initializers: '1' } } };
-          return adapt(ort, name, await ort.InferenceSession.create(model, inPlace), preallocatedOutputs, model);
-        }
         return adapt(ort, name, await ort.InferenceSession.create(model, sessionOptions(options)), preallocatedOutputs);
       } catch (e) {
         throw new ConvLensError('RUNTIME_FAILURE', `ONNX Runtime rejected the graph: ${(e as Error).message}`, 'If this is your model, check that it loads in onnxruntime; otherwise this is a ConvLens bug worth reporting.', { cause: e });
@@ -71,12 +69,7 @@ export function ortBackend(ort: OrtModule, name: string, defaults: OrtCommon.Inf
   };
 }
 
-/** Model bytes ORT runs from in place, held until their session is released. */
-const pinned = new Set<Uint8Array>();
-
-/** `keepAlive`: bytes the session runs from in place, referenced until it is released. */
-function adapt(ort: OrtModule, name: string, session: OrtCommon.InferenceSession, preallocatedOutputs: boolean, keepAlive?: Uint8Array): Session {
-  if (keepAlive) pinned.add(keepAlive);
+function adapt(ort: OrtModule, name: string, session: OrtCommon.InferenceSession, preallocatedOutputs: boolean): Session {
   const inputs: ValueInfo[] = [];
   for (const m of session.inputMetadata) if (m.isTensor) inputs.push({ name: m.name, type: m.type, shape: m.shape });
   return {
@@ -111,7 +104,6 @@ function adapt(ort: OrtModule, name: string, session: OrtCommon.InferenceSession
     },
     async release() {
       await session.release();
-      if (keepAlive) pinned.delete(keepAlive);
     },
   };
 }

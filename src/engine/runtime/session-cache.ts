@@ -1,23 +1,29 @@
 // Compiled sessions on disk (Node only: node.ts is its one importer, so the browser bundle never
 // sees it). ONNX Runtime's graph optimizations (constant folding, Conv+BN fusion, the NCHWc
-// layout rewrite, ...) take most of a big model's session creation; ORT can save the model it
-// ends up with (optimizedModelFilePath), in its own flatbuffer format when the path ends in .ort,
-// and a session created from those bytes with optimizations off, the bytes used in place, is the
-// same session in a fraction of the time (ResNet-18's gradient graph: ~15-45 ms against
-// ~130-1000 ms from the optimized .onnx and ~900 ms from scratch). Files are keyed by a hash of the model and
-// of everything else that shapes the result (ORT version, machine, session options), written
-// under a temporary name and renamed into place, and carry a footer (length, checksum) so that a
-// truncated or damaged file is noticed, deleted and rebuilt instead of being run. The checksum is
-// the first 8 bytes of the payload's SHA-256: OpenSSL hashes ~1.8 GB/s here where zlib's CRC-32
-// managed ~0.5, and on a 90 MB gradient graph that difference was most of a warm load.
+// layout rewrite and its weight reordering) take most of a big model's session creation, and on
+// a machine where fresh memory is dear most of that is the copies of the weights they make
+// (ResNet-18's input-gradient graph: ~1.05 s and ~300 MB of fresh pages). ORT can save the model
+// it ends up with (optimizedModelFilePath) with its weights in one external file, each at an
+// aligned offset; a later session opens that model with optimizations off and maps the weights
+// file into memory instead of reading and copying it: ~0.1 s to create (docs/speed.md, "Compiled
+// sessions cached on disk").
+//
+// An entry is a folder named by its key, holding ORT's model, its weights file and a manifest
+// (every file's size and SHA-256). Entries are built under a temporary name and renamed into
+// place whole, and each is verified against its manifest before ORT opens it, so that a
+// truncated or damaged entry is noticed, deleted and rebuilt instead of being run.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { cpus, homedir } from 'node:os';
 import { join } from 'node:path';
+import type { InMemoryFile } from '../onnx/codec.js';
 
-const SUFFIX = '.ortmodel';
-const MAGIC = 'CLSESS02';
-const FOOTER_BYTES = 24;
+const FORMAT = 'convlens-session/2';
+const SUFFIX = '.session';
+const MANIFEST = 'manifest.json';
+const MODEL = 'model.onnx';
+/** The external weights file ORT writes beside the model (a name relative to the model's folder). */
+export const CACHED_WEIGHTS = 'weights.bin';
 const MiB = 1024 * 1024;
 
 export interface SessionCacheOptions {
@@ -25,20 +31,18 @@ export interface SessionCacheOptions {
   dir: string;
   /** the folder is pruned (oldest first) to this size after each write; default 2 GiB */
   maxBytes?: number;
-  /** models smaller than this compile fast enough not to be worth a file; default 1 MiB */
+  /** models (graph and weights together) smaller than this compile fast enough not to be worth an entry; default 1 MiB */
   minModelBytes?: number;
 }
 
 /**
- * Where the cache lives, if anywhere: $CONVLENS_CACHE_DIR names a folder, or `on` for the OS
- * cache folder + convlens; unset (or off, 0, empty) means no cache. Off by default because on the
- * machine it was measured on, reading a big cached model into fresh memory cost as much as ORT's
- * optimizations it saved (docs/speed.md, "What the cache saves here").
+ * Where the cache lives, if anywhere: $CONVLENS_CACHE_DIR names a folder; unset, `on` or `1` mean
+ * the OS cache folder + convlens; `off`, `0`, `none` or an empty value mean no cache.
  */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const explicit = env['CONVLENS_CACHE_DIR']?.trim();
-  if (explicit === undefined || /^(|0|off|false|none|no)$/i.test(explicit)) return undefined;
-  if (!/^(on|1|true|yes|default)$/i.test(explicit)) return explicit;
+  if (explicit !== undefined && /^(|0|off|false|none|no)$/i.test(explicit)) return undefined;
+  if (explicit !== undefined && !/^(on|1|true|yes|default)$/i.test(explicit)) return explicit;
   return osCacheDir(env);
 }
 
@@ -49,14 +53,22 @@ export function osCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'convlens');
 }
 
-/** A reserved place for ONNX Runtime to write one optimized model. */
+/** A reserved folder for ONNX Runtime to write one optimized model and its weights into. */
 export interface CacheSlot {
-  /** the temporary file ORT writes */
-  readonly path: string;
-  /** seals the written file (footer) and renames it into place; false when that failed */
+  /** where ORT writes the optimized model */
+  readonly modelPath: string;
+  /** the weights file's name, relative to the model's folder */
+  readonly weightsFile: string;
+  /** writes the manifest and renames the folder into place; false when that failed */
   commit(): boolean;
-  /** removes the temporary file */
+  /** removes the temporary folder */
   abort(): void;
+}
+
+interface ManifestFile {
+  name: string;
+  bytes: number;
+  sha256: string;
 }
 
 export class SessionCache {
@@ -66,7 +78,7 @@ export class SessionCache {
   private readonly runtime: string;
   /** false once the folder turned out unusable: the process then compiles without the cache */
   private usable = true;
-  /** what happened so far: sessions from files, files written, damaged files found and deleted */
+  /** what happened so far: sessions from entries, entries written, damaged entries found and deleted */
   readonly stats = { hits: 0, writes: 0, damaged: 0 };
 
   /** `runtime` names what else decides the optimized model: runtime version, machine, options. */
@@ -81,92 +93,113 @@ export class SessionCache {
     return this.usable;
   }
 
-  /** The cache key of a model (its bytes) under the given session options. */
-  key(model: Uint8Array, options: string): string {
-    return createHash('sha256').update(`convlens-session/1|${this.runtime}|${options}|`).update(model).digest('hex');
+  /**
+   * The cache key of a model (its bytes and the external-data files they name, which hold its
+   * weights) under the given session options.
+   */
+  key(model: Uint8Array, externalData: readonly InMemoryFile[] = [], options = ''): string {
+    const hash = createHash('sha256').update(`${FORMAT}|${this.runtime}|${options}|${model.length}|`).update(model);
+    for (const file of externalData) hash.update(`|${file.path}|${file.data.length}|`).update(file.data);
+    return hash.digest('hex');
   }
 
-  private file(key: string): string {
+  private entry(key: string): string {
     return join(this.dir, `${key}${SUFFIX}`);
   }
 
   /**
-   * The stored optimized model for `key`, if present and intact. A damaged file (wrong footer,
-   * length or checksum) is deleted and reported as absent.
+   * The path of the stored optimized model for `key`, if its entry is present and every file
+   * matches the manifest. A damaged entry (a file missing, cut short or changed) is deleted and
+   * reported as absent.
    */
-  read(key: string): Uint8Array | undefined {
+  read(key: string): string | undefined {
     if (!this.usable) return undefined;
-    const path = this.file(key);
-    let bytes: Buffer;
+    const dir = this.entry(key);
+    let text: string;
     try {
-      bytes = readFileSync(path);
+      text = readFileSync(join(dir, MANIFEST), 'utf8');
     } catch {
-      return undefined;
+      // no entry (or no folder) is a miss; an entry without its manifest is damaged
+      return existsSync(dir) && statSync(dir).isDirectory() ? this.damaged(key) : undefined;
     }
-    const payload = verify(bytes);
-    if (!payload) {
-      this.stats.damaged++;
-      this.remove(key);
-      return undefined;
+    let manifest: unknown;
+    try {
+      manifest = JSON.parse(text);
+    } catch {
+      return this.damaged(key);
     }
+    if (!intact(dir, manifest)) return this.damaged(key);
     try {
       const now = new Date();
-      utimesSync(path, now, now); // recently used files survive pruning
+      utimesSync(join(dir, MANIFEST), now, now); // recently used entries survive pruning
     } catch {
       // a read-only cache still serves hits
     }
-    return payload;
+    return join(dir, MODEL);
   }
 
-  /** Deletes the file for `key` (a file ORT could not load, or a damaged one). */
+  private damaged(key: string): undefined {
+    this.stats.damaged++;
+    this.remove(key);
+    return undefined;
+  }
+
+  /** Deletes the entry for `key` (one ORT could not load, or a damaged one). */
   remove(key: string): void {
-    rmSync(this.file(key), { force: true });
+    try {
+      rmSync(this.entry(key), { recursive: true, force: true });
+    } catch {
+      // not ours to delete (permissions): it stays a miss, and a write will fail and be skipped
+    }
   }
 
-  /** A temporary file for ORT to write the optimized model of `key` into; undefined if the folder is unusable. */
+  /** A temporary folder for ORT to write the optimized model of `key` into; undefined if the folder is unusable. */
   reserve(key: string): CacheSlot | undefined {
     if (!this.usable) return undefined;
+    const temp = join(this.dir, `.${key}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
     try {
-      mkdirSync(this.dir, { recursive: true });
+      mkdirSync(temp, { recursive: true });
     } catch {
       this.usable = false;
       return undefined;
     }
-    // ORT picks its own (flatbuffer) format for a path ending in .ort: it loads from the bytes in place.
-    const temp = join(this.dir, `.${key}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp.ort`);
     return {
-      path: temp,
+      modelPath: join(temp, MODEL),
+      weightsFile: CACHED_WEIGHTS,
       commit: () => {
         try {
-          if (!existsSync(temp)) return false;
-          seal(temp);
-          renameSync(temp, this.file(key));
+          const files = readdirSync(temp).map((name) => describeFile(join(temp, name), name));
+          if (!files.some((f) => f.name === MODEL)) throw new Error('ORT wrote no model');
+          writeFileSync(join(temp, MANIFEST), JSON.stringify({ format: FORMAT, files }));
+          // Another process may have put the same entry in place first; theirs serves as well.
+          renameSync(temp, this.entry(key));
         } catch {
-          rmSync(temp, { force: true });
+          rmSync(temp, { recursive: true, force: true });
           return false;
         }
         this.stats.writes++;
         this.prune();
         return true;
       },
-      abort: () => rmSync(temp, { force: true }),
+      abort: () => rmSync(temp, { recursive: true, force: true }),
     };
   }
 
-  /** Deletes the least recently used files until the folder fits `maxBytes`, and stale temporaries. */
+  /** Deletes the least recently used entries until the folder fits `maxBytes`, and stale temporaries. */
   prune(): void {
     let entries: { path: string; size: number; used: number }[];
     try {
       entries = readdirSync(this.dir).flatMap((name) => {
         const path = join(this.dir, name);
         try {
-          const st = statSync(path);
-          if (name.includes('.tmp.')) {
+          if (name.endsWith('.tmp')) {
             // another process's write in progress, unless it is an hour old (a crash)
-            if (Date.now() - st.mtimeMs > 3600_000) rmSync(path, { force: true });
+            if (Date.now() - statSync(path).mtimeMs > 3600_000) rmSync(path, { recursive: true, force: true });
             return [];
           }
-          return name.endsWith(SUFFIX) ? [{ path, size: st.size, used: st.mtimeMs }] : [];
+          if (!name.endsWith(SUFFIX)) return [];
+          const size = readdirSync(path).reduce((a, f) => a + statSync(join(path, f)).size, 0);
+          return [{ path, size, used: statSync(join(path, MANIFEST)).mtimeMs }];
         } catch {
           return [];
         }
@@ -178,41 +211,37 @@ export class SessionCache {
     entries.sort((a, b) => a.used - b.used);
     for (const e of entries) {
       if (total <= this.maxBytes) break;
-      rmSync(e.path, { force: true });
+      rmSync(e.path, { recursive: true, force: true });
       total -= e.size;
     }
   }
 }
 
-/** The footer's checksum of a payload: the first 8 bytes of its SHA-256. */
-const checksum = (payload: Uint8Array): Buffer => createHash('sha256').update(payload).digest().subarray(0, 8);
-
-/** Appends the footer: magic, payload length (two uint32 LE), checksum of the payload (8 bytes). */
-function seal(path: string): void {
-  const payload = readFileSync(path);
-  const footer = Buffer.alloc(FOOTER_BYTES);
-  footer.write(MAGIC, 0, 'latin1');
-  footer.writeUInt32LE(payload.length % 2 ** 32, 8);
-  footer.writeUInt32LE(Math.floor(payload.length / 2 ** 32), 12);
-  checksum(payload).copy(footer, 16);
-  const fd = openSync(path, 'a');
+/** Size and SHA-256 of a file, read in pieces (a cached weights file is mapped later, never held). */
+function describeFile(path: string, name: string): ManifestFile {
+  const hash = createHash('sha256');
+  const chunk = Buffer.allocUnsafe(MiB);
+  const fd = openSync(path, 'r');
+  let bytes = 0;
   try {
-    writeSync(fd, footer);
+    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0; bytes += n) hash.update(chunk.subarray(0, n));
   } finally {
     closeSync(fd);
   }
+  return { name, bytes, sha256: hash.digest('hex') };
 }
 
-/** The payload of a sealed file, or undefined when the footer, length or checksum disagree. */
-function verify(bytes: Buffer): Uint8Array | undefined {
-  if (bytes.length < FOOTER_BYTES) return undefined;
-  const footer = bytes.subarray(bytes.length - FOOTER_BYTES);
-  if (footer.toString('latin1', 0, 8) !== MAGIC) return undefined;
-  const length = footer.readUInt32LE(8) + footer.readUInt32LE(12) * 2 ** 32;
-  if (length !== bytes.length - FOOTER_BYTES) return undefined;
-  const payload = bytes.subarray(0, length);
-  if (!checksum(payload).equals(footer.subarray(16, 24))) return undefined;
-  return new Uint8Array(payload.buffer, payload.byteOffset, payload.length);
+/** Whether every file the manifest lists is in `dir` with its size and hash (and the model is among them). */
+function intact(dir: string, manifest: unknown): boolean {
+  const m = manifest as { format?: unknown; files?: unknown };
+  if (m?.format !== FORMAT || !Array.isArray(m.files)) return false;
+  const files = m.files as ManifestFile[];
+  if (!files.some((f) => f?.name === MODEL)) return false;
+  try {
+    return files.every((f) => typeof f?.name === 'string' && !/[\\/]/.test(f.name) && statSync(join(dir, f.name)).size === f.bytes && describeFile(join(dir, f.name), f.name).sha256 === f.sha256);
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Model } from '../../models/model.js';
 import { f32, nchw, normalSource, reduceChannels, uniformSource } from './arrays.js';
 import { resolveBaseline } from './integrated-gradients.js';
 import { inputBounds, completenessOf } from './lrp.js';
-import { batchedForward, forChunks, forwardScores, scoreGradients, Work } from './session.js';
+import { batchedForward, forChunks, forwardScores, RunBuffers, scoreGradients, Work } from './session.js';
 import { targetScores } from './target.js';
 import type { MethodContext, MethodResult } from './types.js';
 
@@ -155,9 +155,10 @@ export async function gradientShap(ctx: MethodContext): Promise<MethodResult> {
   const total = n * samples;
   const name = ctx.model.input.name;
   const work = new Work(ctx.job, 'gradient-shap', Math.ceil(total / ctx.batchSize) + 1);
+  const buffers = new RunBuffers(ctx.model, ctx.batchSize);
   await forChunks(total, ctx.batchSize, work, async (s, e) => {
     const m = e - s;
-    const points = new Float32Array(m * per);
+    const points = buffers.input(m);
     const deltas = new Float32Array(m * per);
     const targets = new Int32Array(m);
     for (let q = s; q < e; q++) {
@@ -174,7 +175,7 @@ export async function gradientShap(ctx: MethodContext): Promise<MethodResult> {
       }
       targets[q - s] = ctx.targets[img]!;
     }
-    const g = (await scoreGradients(ctx.model, f32([m, c, h, w], points), targets, { score: ctx.score, wrt: [name] })).gradients[name]!.data as Float32Array;
+    const g = (await scoreGradients(ctx.model, f32([m, c, h, w], points), targets, { score: ctx.score, wrt: [name] }, buffers.inputGradient(m))).gradients[name]!.data as Float32Array;
     for (let q = s; q < e; q++) {
       const dst = Math.floor(q / samples) * per;
       const src = (q - s) * per;

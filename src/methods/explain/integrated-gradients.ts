@@ -5,7 +5,7 @@ import { ConvLensError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { blurBatch, f32, nchw, reduceChannels } from './arrays.js';
-import { forChunks, scoreGradients, Work } from './session.js';
+import { forChunks, RunBuffers, scoreGradients, Work } from './session.js';
 import { targetScores } from './target.js';
 import type { Completeness, IgBaseline, IgRule, MethodContext, MethodResult } from './types.js';
 
@@ -154,8 +154,9 @@ export async function integratedGradients(ctx: MethodContext): Promise<MethodRes
   const scores = new Float64Array(2 * n);
   const name = ctx.model.input.name;
   const work = new Work(ctx.job, 'integrated-gradients', Math.ceil(total / ctx.batchSize));
+  const buffers = new RunBuffers(ctx.model, ctx.batchSize);
   await forChunks(total, ctx.batchSize, work, async (s, e) => {
-    const data = new Float32Array((e - s) * per);
+    const data = buffers.input(e - s);
     const targets = new Int32Array(e - s);
     for (let k = s; k < e; k++) {
       const dst = (k - s) * per;
@@ -172,7 +173,7 @@ export async function integratedGradients(ctx: MethodContext): Promise<MethodRes
       for (let p = 0; p < per; p++) data[dst + p] = bd[src + p]! + a * (xd[src + p]! - bd[src + p]!);
       targets[k - s] = ctx.targets[img]!;
     }
-    const r = await scoreGradients(ctx.model, f32([e - s, c, h, w], data), targets, { score: ctx.score, wrt: [name] });
+    const r = await scoreGradients(ctx.model, f32([e - s, c, h, w], data), targets, { score: ctx.score, wrt: [name] }, buffers.inputGradient(e - s));
     const g = r.gradients[name]!.data as Float32Array;
     if (e > pathRows) {
       const rowScores = targetScores(r.logits, r.targets, ctx.score);

@@ -2,7 +2,7 @@
 // statistics of the gradient over noisy copies of the input, the copies batched.
 import { ConvLensError } from '../../engine/errors.js';
 import { f32, nchw, normalSource, reduceChannels } from './arrays.js';
-import { forChunks, scoreGradients, Work } from './session.js';
+import { forChunks, RunBuffers, scoreGradients, Work } from './session.js';
 import type { MethodContext, MethodResult } from './types.js';
 
 interface Stats {
@@ -39,8 +39,9 @@ function stats(ctx: MethodContext): Promise<Stats> {
     const normal = normalSource(seed);
     const name = ctx.model.input.name;
     const work = new Work(ctx.job, 'smoothgrad', Math.ceil(total / ctx.batchSize));
+    const buffers = new RunBuffers(ctx.model, ctx.batchSize);
     await forChunks(total, ctx.batchSize, work, async (s, e) => {
-      const data = new Float32Array((e - s) * per);
+      const data = buffers.input(e - s);
       const targets = new Int32Array(e - s);
       for (let k = s; k < e; k++) {
         const img = Math.floor(k / samples);
@@ -49,7 +50,7 @@ function stats(ctx: MethodContext): Promise<Stats> {
         for (let p = 0; p < per; p++) data[dst + p] = xd[img * per + p]! + sigma * normal();
         targets[k - s] = ctx.targets[img]!;
       }
-      const r = await scoreGradients(ctx.model, f32([e - s, c, h, w], data), targets, { score: ctx.score, wrt: [name] });
+      const r = await scoreGradients(ctx.model, f32([e - s, c, h, w], data), targets, { score: ctx.score, wrt: [name] }, buffers.inputGradient(e - s));
       const g = r.gradients[name]!.data as Float32Array;
       for (let k = s; k < e; k++) {
         const img = Math.floor(k / samples);
