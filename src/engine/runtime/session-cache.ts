@@ -211,8 +211,12 @@ export class SessionCache {
     entries.sort((a, b) => a.used - b.used);
     for (const e of entries) {
       if (total <= this.maxBytes) break;
-      rmSync(e.path, { recursive: true, force: true });
-      total -= e.size;
+      try {
+        rmSync(e.path, { recursive: true, force: true });
+        total -= e.size;
+      } catch {
+        // in use where open files cannot be deleted (Windows): it goes on a later prune
+      }
     }
   }
 }
