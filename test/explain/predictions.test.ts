@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
-import { explain, type Explanation } from '../../src/methods/explain/index.js';
+import { explain, methodContext, METHODS, type Explanation } from '../../src/methods/explain/index.js';
+import { resolveBaseline } from '../../src/methods/explain/integrated-gradients.js';
 import { scoreGradients } from '../../src/methods/explain/session.js';
 import { PREDICTED } from '../../src/methods/explain/target.js';
 import { rng } from '../support/rng.js';
@@ -135,6 +136,52 @@ describe('methods that run the input-gradient graph over many rows compile no fo
       expect(completeness.length).toBe(5);
       completeness.forEach((c, i) => expect(c.scoreDifference).toBeCloseTo(logits[i * 10 + top[i]!]! - zero[i * 10 + top[i]!]!, 4));
     }
+  });
+});
+
+describe('Integrated Gradients scores its endpoints without extra rows where it can', () => {
+  const backend = nodeBackend();
+  let rows = 0;
+  const counting = {
+    ...backend,
+    createSession: async (m: Uint8Array, o: Parameters<typeof backend.createSession>[1]) => {
+      const session = await backend.createSession(m, o);
+      const run: typeof session.run = (feeds, fetch, into) => ((rows += Object.values(feeds)[0]!.dims[0]!), session.run(feeds, fetch, into));
+      return { ...session, inputNames: session.inputNames, outputNames: session.outputNames, inputs: session.inputs, run, release: () => session.release() };
+    },
+  };
+  const countingEngine = new Engine(counting);
+  afterAll(() => countingEngine.dispose());
+
+  // rows: the prediction pass (n), the path (n * steps), then one row for a baseline all images
+  // share (zero) or one per image (blurred); score(x) comes from the prediction pass
+  it.each([
+    ['zero', 1],
+    ['blurred', 5],
+  ] as const)('baseline %s: n + n * steps + %i rows, and completeness against forward passes', async (baseline, baselineRows) => {
+    const counted = courseModel(countingEngine, 3);
+    const x = inputs(5, 8);
+    const { logits, top } = await forwardTop(x);
+    rows = 0;
+    const steps = 7;
+    const e = await explain(counted, x, { methods: ['integrated-gradients'], batchSize: 4, integratedGradients: { steps, baseline } });
+    expect(rows).toBe(5 + 5 * steps + baselineRows);
+    const base = resolveBaseline(model, x, baseline, 28 / 10);
+    const atBase = (await model.run(base))[model.output]!.data as Float32Array;
+    const completeness = e.attributions[0]!.completeness!;
+    completeness.forEach((c, i) => expect(c.scoreDifference).toBeCloseTo(logits[i * 10 + top[i]!]! - atBase[i * 10 + top[i]!]!, 4));
+  });
+
+  it('run outside explain() (no prediction pass to read), it scores the inputs in its own rows', async () => {
+    const counted = courseModel(countingEngine, 3);
+    const x = inputs(3, 9);
+    const { logits, top } = await forwardTop(x);
+    rows = 0;
+    const ctx = methodContext(counted, x, Int32Array.from(top), 'logit', { batchSize: 4, forwardBatchSize: 4, methods: ['integrated-gradients'] }, { methods: ['integrated-gradients'], integratedGradients: { steps: 5, baseline: 'zero' } });
+    const r = await METHODS['integrated-gradients'].run(ctx);
+    expect(rows).toBe(3 * 5 + 3 + 1);
+    const zero = (await model.run({ dtype: 'float32', dims: [3, 1, 28, 28], data: new Float32Array(3 * 784) }))[model.output]!.data as Float32Array;
+    r.completeness!.forEach((c, i) => expect(c.scoreDifference).toBeCloseTo(logits[i * 10 + top[i]!]! - zero[i * 10 + top[i]!]!, 4));
   });
 });
 

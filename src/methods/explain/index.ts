@@ -261,6 +261,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
   });
 
   const ctx = methodContext(model, x, targets, score, { batchSize, forwardBatchSize, methods }, options, memoValues);
+  ctx.logits = logits;
   const [, , h, w] = nchw(x);
   const attributions: Attribution[] = [];
   const skipped: SkippedMethod[] = [];

@@ -132,6 +132,12 @@ export function resolveBaseline(model: Model, x: Tensor, baseline: IgBaseline, b
   return f32([n, c, h, w], out);
 }
 
+/** Whether the `n` rows of `per` values in `data` are all equal (a baseline shared by every image). */
+function sameRows(data: Float32Array, n: number, per: number): boolean {
+  for (let i = 1; i < n; i++) for (let p = 0; p < per; p++) if (data[i * per + p] !== data[p]) return false;
+  return true;
+}
+
 export async function integratedGradients(ctx: MethodContext): Promise<MethodResult> {
   const o = ctx.options.integratedGradients ?? {};
   const steps = o.steps ?? 50;
@@ -146,12 +152,18 @@ export async function integratedGradients(ctx: MethodContext): Promise<MethodRes
   const xd = ctx.x.data as Float32Array;
   const bd = base.data as Float32Array;
   const avg = new Float64Array(n * per);
-  // Rows [0, n * steps) are the path's points; the last 2n rows are the endpoints (each input,
-  // then each baseline), whose scores the completeness check needs: they ride in the gradient
-  // runs (4% more rows at 50 steps) so that IG never compiles a forward graph besides.
+  // Rows [0, n * steps) are the path's points. The completeness check needs score(x) and
+  // score(baseline): score(x) comes from the prediction pass when explain() ran one (it always
+  // does), and the baselines' rows ride in the gradient runs, one row when every image has the
+  // same baseline (black, zero or one given image): IG never compiles a forward graph besides,
+  // and at 50 steps on 4 images runs 201 rows instead of 208.
   const pathRows = n * steps;
-  const total = pathRows + 2 * n;
+  const inputRows = ctx.logits ? 0 : n;
+  const sharedBaseline = sameRows(bd, n, per);
+  const baselineRows = sharedBaseline ? 1 : n;
+  const total = pathRows + inputRows + baselineRows;
   const scores = new Float64Array(2 * n);
+  if (ctx.logits) scores.set(targetScores(ctx.logits, ctx.targets, ctx.score));
   const name = ctx.model.input.name;
   const work = new Work(ctx.job, 'integrated-gradients', Math.ceil(total / ctx.batchSize));
   const buffers = new RunBuffers(ctx.model, ctx.batchSize);
@@ -161,9 +173,10 @@ export async function integratedGradients(ctx: MethodContext): Promise<MethodRes
     for (let k = s; k < e; k++) {
       const dst = (k - s) * per;
       if (k >= pathRows) {
-        const end = k - pathRows; // inputs, then baselines
-        const img = end % n;
-        data.set((end < n ? xd : bd).subarray(img * per, (img + 1) * per), dst);
+        // endpoints: the inputs (unless known), then the baselines (one row if shared)
+        const end = k - pathRows;
+        const img = end < inputRows ? end : end - inputRows;
+        data.set((end < inputRows ? xd : bd).subarray(img * per, (img + 1) * per), dst);
         targets[k - s] = ctx.targets[img]!;
         continue;
       }
@@ -175,9 +188,12 @@ export async function integratedGradients(ctx: MethodContext): Promise<MethodRes
     }
     const r = await scoreGradients(ctx.model, f32([e - s, c, h, w], data), targets, { score: ctx.score, wrt: [name] }, buffers.inputGradient(e - s));
     const g = r.gradients[name]!.data as Float32Array;
-    if (e > pathRows) {
-      const rowScores = targetScores(r.logits, r.targets, ctx.score);
-      for (let k = Math.max(s, pathRows); k < e; k++) scores[k - pathRows] = rowScores[k - s]!;
+    for (let k = Math.max(s, pathRows); k < e; k++) {
+      const end = k - pathRows;
+      const row: Tensor = { dtype: 'float32', dims: [1, r.logits.dims[1]!], data: (r.logits.data as Float32Array).subarray((k - s) * r.logits.dims[1]!, (k - s + 1) * r.logits.dims[1]!) };
+      if (end < inputRows) scores[end] = targetScores(row, ctx.targets.subarray(end, end + 1), ctx.score)[0]!;
+      else if (sharedBaseline) for (let i = 0; i < n; i++) scores[n + i] = targetScores(row, ctx.targets.subarray(i, i + 1), ctx.score)[0]!;
+      else scores[n + end - inputRows] = targetScores(row, ctx.targets.subarray(end - inputRows, end - inputRows + 1), ctx.score)[0]!;
     }
     for (let k = s; k < Math.min(e, pathRows); k++) {
       const img = Math.floor(k / steps);

@@ -218,6 +218,8 @@ export interface MethodContext {
   job: JobOptions;
   options: ExplainOptions;
   memo: Memo;
+  /** the model's output for `x` when the prediction pass already gave it ([N, classes]) */
+  logits?: Tensor;
 }
 
 export interface MethodResult {
