@@ -9,9 +9,13 @@ import type { Tensor } from '../../src/engine/tensor.js';
 import { loadInputs } from '../../src/io/inputs.js';
 import { explain, gaussLegendre, METHOD_NAMES, quadrature, type Attribution, type MethodName } from '../../src/methods/explain/index.js';
 import { resizeBilinear } from '../../src/methods/explain/arrays.js';
+import { resolveBaseline } from '../../src/methods/explain/integrated-gradients.js';
+import { deletionInsertion } from '../../src/methods/metrics/deletion-insertion.js';
 import { scoreGradients } from '../../src/methods/explain/session.js';
 import { softmax } from '../../src/methods/predict.js';
 import { Model } from '../../src/models/model.js';
+import { resnet } from '../../src/models/zoo/index.js';
+import { randn, rng } from '../support/rng.js';
 import { courseModel, inRegion, linearModel, regionInputs, regionModel } from './models.js';
 
 const engine = new Engine(nodeBackend());
@@ -240,6 +244,33 @@ describe('the course CNN (GAP + dense) on the Fashion-MNIST samples', () => {
       const q = data(b.attributions[k]!.raw);
       for (let i = 0; i < p.length; i++) expect(p[i]!, at.method).toBeCloseTo(q[i]!, 5);
     });
+  });
+});
+
+describe('a model that takes any size, explained at a size of its own', () => {
+  it('IG, SmoothGrad, GradientSHAP, occlusion and Score-CAM run at the batch\'s size (64x80 on a net described at 96) in uneven batches, as in one batch', async () => {
+    const g = resnet({ widths: [8, 16], blocks: 1, size: 96, classes: 10, seed: 4 });
+    g.inputs[0]!.shape = ['N', 3, 'H', 'W'];
+    const free = new Model(g, engine, 'free-size');
+    const x: Tensor = { dtype: 'float32', dims: [3, 3, 64, 80], data: Float32Array.from(randn(rng(5), 3 * 3 * 64 * 80)) };
+    const opts = { methods: ['integrated-gradients', 'smoothgrad', 'gradient-shap', 'occlusion', 'scorecam'] as MethodName[], target: 2, smoothgrad: { samples: 3 }, integratedGradients: { steps: 5 }, shap: { samples: 3 }, occlusion: { window: 16, stride: 16, mode: 'brute-force' as const } };
+    const a = await explain(free, x, { ...opts, batchSize: 2 });
+    const b = await explain(free, x, { ...opts, batchSize: 64 });
+    for (const e of [a, b]) {
+      expect(e.skipped).toEqual([]);
+      expect(e.attributions.map((at) => at.method)).toEqual(opts.methods);
+    }
+    a.attributions.forEach((at, k) => {
+      expect(at.map.dims, at.method).toEqual([3, 64, 80]);
+      const p = data(at.raw);
+      const q = data(b.attributions[k]!.raw);
+      expect(p.every(Number.isFinite), at.method).toBe(true);
+      for (let i = 0; i < p.length; i += 7) expect(p[i]!, at.method).toBeCloseTo(q[i]!, 4);
+    });
+    // the deletion curve's black canvas has the batch's size too; deleting everything leaves it
+    const [curves] = await deletionInsertion(free, x, a.targets, [a.attributions[0]!.map], { steps: 4, score: 'logit', deletionFill: 'black' });
+    const black = (await free.run(resolveBaseline(free, x, 'black', 1)))[free.output]!.data as Float32Array;
+    curves!.deletion.forEach((row, i) => expect(row[row.length - 1]!).toBeCloseTo(black[i * 10 + 2]!, 4));
   });
 });
 

@@ -94,9 +94,12 @@ function computeGaussLegendre(n: number): { nodes: Float64Array; weights: Float6
   return { nodes, weights };
 }
 
-/** A black image in the model's input space (per the model's preprocessing), [1, C, H, W]. */
-export function blackImage(model: Model): Tensor {
-  const [c, h, w] = model.inputDims();
+/**
+ * A black image in the model's input space (per the model's preprocessing), [1, C, H, W]:
+ * `dims` [C, H, W] default to the model's own (a model that takes any size: the batch's).
+ */
+export function blackImage(model: Model, dims: readonly [number, number, number] = model.inputDims()): Tensor {
+  const [c, h, w] = dims;
   const prep = model.meta.preprocessing;
   const data = new Float32Array(c! * h! * w!);
   const [lo, hi] = prep.range;
@@ -114,7 +117,7 @@ export function resolveBaseline(model: Model, x: Tensor, baseline: IgBaseline, b
   const per = c * h * w;
   let one: Tensor;
   if (baseline === 'zero') one = f32([1, c, h, w]);
-  else if (baseline === 'black') one = blackImage(model);
+  else if (baseline === 'black') one = blackImage(model, [c, h, w]);
   else if (baseline === 'blurred') return blurBatch(x, blurSigma);
   else if (typeof baseline === 'object' && baseline && 'dims' in baseline) {
     const d = baseline.dims;
@@ -166,7 +169,7 @@ export async function integratedGradients(ctx: MethodContext): Promise<MethodRes
   if (ctx.logits) scores.set(targetScores(ctx.logits, ctx.targets, ctx.score));
   const name = ctx.model.input.name;
   const work = new Work(ctx.job, 'integrated-gradients', Math.ceil(total / ctx.batchSize));
-  const buffers = new RunBuffers(ctx.model, ctx.batchSize);
+  const buffers = new RunBuffers(ctx.model, ctx.batchSize, [c, h, w]);
   await forChunks(total, ctx.batchSize, work, async (s, e) => {
     const data = buffers.input(e - s);
     const targets = new Int32Array(e - s);

@@ -142,6 +142,7 @@ async function bruteForceDrops(ctx: MethodContext, ys: readonly number[], xs: re
   work.step();
   const scores = await scoreInputs(
     ctx.model,
+    [c, h, w],
     n * windows,
     ctx.forwardBatchSize,
     (k, into) => {

@@ -135,6 +135,7 @@ async function bruteForceScores(ctx: ScoreCamRun, a: Tensor): Promise<ChannelSco
   work.step();
   const liveScores = await scoreInputs(
     ctx.model,
+    [c, h, w],
     live.length,
     ctx.forwardBatchSize,
     (i, into) => {

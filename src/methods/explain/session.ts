@@ -196,12 +196,13 @@ export class RunBuffers {
   private gradients?: Float32Array;
   private logits?: Float32Array;
 
+  /** `sample`: one input's dims, [C, H, W] (a model that takes any size runs at the batch's own) */
   constructor(
     private readonly model: Model,
     private readonly size: number,
+    private readonly sample: readonly number[],
   ) {
-    const [c, h, w] = model.inputDims();
-    this.per = c * h * w;
+    this.per = sample.reduce((a, d) => a * d, 1);
   }
 
   /** The first `rows` rows of the input array (contents left from the last run). */
@@ -214,7 +215,7 @@ export class RunBuffers {
   inputGradient(rows: number): Partial<Omit<ScoreGradients, 'targets'>> {
     this.gradients ??= new Float32Array(this.size * this.per);
     const into: Partial<Omit<ScoreGradients, 'targets'>> = {
-      gradients: { [this.model.input.name]: { dtype: 'float32', dims: [rows, ...this.model.inputDims()], data: this.gradients.subarray(0, rows * this.per) } },
+      gradients: { [this.model.input.name]: { dtype: 'float32', dims: [rows, ...this.sample], data: this.gradients.subarray(0, rows * this.per) } },
     };
     // logits of another shape than [rows, classes] come back as ORT allocates them
     if (this.model.facts(this.model.output).shape?.length === 2) {
@@ -324,9 +325,12 @@ export function runPass(model: Model, x: Tensor, targets: Int32Array, pass: Grad
   return batchedScoreGradients(model, x, targets, pass.request, size, work);
 }
 
-/** Batches of model inputs assembled in place, scored forward in one run each. */
-export async function scoreInputs(model: Model, count: number, size: number, fill: (index: number, into: Float32Array) => void, targetOf: (index: number) => number, score: ScoreKind, work?: Work): Promise<Float64Array> {
-  const [c, h, w] = model.inputDims();
+/**
+ * Batches of model inputs assembled in place, scored forward in one run each. `sample`: one
+ * input's [C, H, W] (the batch's own: a model that takes any size is scored at that size).
+ */
+export async function scoreInputs(model: Model, sample: readonly number[], count: number, size: number, fill: (index: number, into: Float32Array) => void, targetOf: (index: number) => number, score: ScoreKind, work?: Work): Promise<Float64Array> {
+  const [c, h, w] = sample as [number, number, number];
   const per = c * h * w;
   const out = new Float64Array(count);
   await forChunks(count, size, work, async (s, e) => {

@@ -67,7 +67,7 @@ function canvasOf(model: Model, x: Tensor, kind: Canvas, sigma: number): Float32
   if (kind === 'blur') return blurBatch(x, sigma).data as Float32Array;
   const out = new Float32Array(n * per);
   if (kind === 'black') {
-    const one = blackImage(model).data as Float32Array;
+    const one = blackImage(model, [c, h, w]).data as Float32Array;
     for (let i = 0; i < n; i++) out.set(one, i * per);
   } else if (kind === 'mean') {
     for (let p = 0; p < n * c; p++) {
@@ -119,6 +119,7 @@ export async function deletionInsertion(model: Model, x: Tensor, targets: Int32A
   const work = new Work(o, 'deletion/insertion', Math.ceil(total / batch));
   const scores = await scoreInputs(
     model,
+    [c, h, w],
     total,
     batch,
     (k, into) => {

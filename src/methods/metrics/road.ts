@@ -186,6 +186,7 @@ export async function road(model: Model, x: Tensor, targets: Int32Array, maps: r
   const work = new Work(o, 'road', Math.ceil(total / batch));
   const scores = await scoreInputs(
     model,
+    [c, h, w],
     total,
     batch,
     (k, into) => {

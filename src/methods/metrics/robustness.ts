@@ -49,6 +49,7 @@ export async function infidelity(model: Model, x: Tensor, targets: Int32Array, m
   // Rows: the n clean images, then n * samples perturbed ones (x - I).
   const f = await scoreInputs(
     model,
+    [c, h, w],
     n * (samples + 1),
     batch,
     (k, into) => {
