@@ -6,7 +6,7 @@ import type { RawImage } from '../../src/io/image.js';
 import { displayStyle } from '../../src/render/attribution.js';
 import { panelsSpec, renderChart } from '../../src/render/chart.js';
 import { colorAt, colormap, COLORMAP_NAMES } from '../../src/render/colormap.js';
-import { gridFigure } from '../../src/render/grid.js';
+import { gridFigure, paint, type Placed } from '../../src/render/grid.js';
 import { colorbar, overlay, renderHeatmap, resizeImage } from '../../src/render/heatmap.js';
 import { mapRange, parseRange, percentile, rangeOf, select } from '../../src/render/range.js';
 import { rng } from '../support/rng.js';
@@ -170,6 +170,30 @@ describe('figures', () => {
     for (let i = 0; i < info.width * 40; i++) if (data[i * info.channels]! < 100) dark++;
     expect(dark).toBeGreaterThan(50); // the title's glyphs
     expect(colorbar('viridis', 10, 2).data.length).toBe(60);
+  });
+
+  it('the grid\'s canvas equals sharp\'s composite of the same images, clipped at the edges, on any background', async () => {
+    const rand = rng(11);
+    const image = (w: number, h: number) => ({ data: Uint8Array.from({ length: w * h * 3 }, () => Math.floor(rand() * 256)), width: w, height: h });
+    const placed: Placed[] = [
+      { ...image(30, 20), left: 5, top: 7 },
+      { ...image(25, 25), left: 20.4, top: 10.6 }, // overlaps the first, placed at rounded coordinates
+      { ...image(16, 12), left: 60, top: 44 }, // runs over the right and bottom edges
+      { ...image(10, 10), left: -4, top: -3 }, // and over the left and top
+    ];
+    const [width, height] = [70, 50];
+    const ours = paint(width, height, [250, 240, 200], placed);
+    // sharp refuses overlays that leave the image, so its reference gets them cut to the canvas
+    const inputs = placed.map((p) => {
+      const [left, top] = [Math.round(p.left), Math.round(p.top)];
+      const [x0, y0] = [Math.max(0, -left), Math.max(0, -top)];
+      const [x1, y1] = [Math.min(p.width, width - left), Math.min(p.height, height - top)];
+      const cut = new Uint8Array((x1 - x0) * (y1 - y0) * 3);
+      for (let y = y0; y < y1; y++) cut.set(p.data.subarray((y * p.width + x0) * 3, (y * p.width + x1) * 3), (y - y0) * (x1 - x0) * 3);
+      return { input: Buffer.from(cut), raw: { width: x1 - x0, height: y1 - y0, channels: 3 as const }, left: left + x0, top: top + y0 };
+    });
+    const reference = await sharp({ create: { width, height, channels: 3, background: { r: 250, g: 240, b: 200 } } }).composite(inputs).removeAlpha().raw().toBuffer();
+    expect(Buffer.from(ours).equals(reference)).toBe(true);
   });
 
   it('renders Vega-Lite line charts to SVG and PNG', async () => {
