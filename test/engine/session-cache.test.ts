@@ -219,6 +219,16 @@ describe('compiled sessions on disk', () => {
     expect(() => readdirSync(dir)).toThrow();
   });
 
+  it('models bigger than the whole folder compile in memory and write nothing', async () => {
+    const dir = freshDir();
+    const cache = new SessionCache({ dir, minModelBytes: 0, maxBytes: model.length - 1 }, RUNTIME);
+    const out = await runOnce(withSessionCache(plain(), cache));
+    expect(cache.stats.writes).toBe(0);
+    expect(() => readdirSync(dir)).toThrow();
+    const want = await reference;
+    for (const k of Object.keys(want)) expect(out[k]).toEqual(want[k]);
+  });
+
   it('keeps the folder under maxBytes by deleting the least recently used files', async () => {
     const dir = freshDir();
     const first = new SessionCache({ dir, minModelBytes: 0 }, RUNTIME);

@@ -42,7 +42,8 @@ export function withSessionCache(base: Backend, cache: SessionCache): Backend {
 async function cachedSession(base: Backend, cache: SessionCache, model: Uint8Array, options: SessionOptions): Promise<Session> {
   const externalData = options.externalData ?? [];
   const size = externalData.reduce((a, f) => a + f.data.length, model.length);
-  if (!cache.enabled || size < cache.minModelBytes || options.optimizedModelPath || options.preoptimized) return base.createSession(model, options);
+  // A model bigger than the whole folder would be written (and hashed) only to be pruned again.
+  if (!cache.enabled || size < cache.minModelBytes || size > cache.maxBytes || options.optimizedModelPath || options.preoptimized) return base.createSession(model, options);
   const key = cache.key(model, externalData);
   const stored = cache.read(key);
   if (stored) {

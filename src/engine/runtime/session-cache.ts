@@ -73,7 +73,7 @@ interface ManifestFile {
 
 export class SessionCache {
   readonly dir: string;
-  private readonly maxBytes: number;
+  readonly maxBytes: number;
   readonly minModelBytes: number;
   private readonly runtime: string;
   /** false once the folder turned out unusable: the process then compiles without the cache */

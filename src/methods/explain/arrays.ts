@@ -22,7 +22,7 @@ export function sliceBatch(t: Tensor, start: number, end: number): Tensor {
 /** Samples [start, end) of a batch as a view of the same memory, for reading only. */
 export function batchView(t: Tensor, start: number, end: number): Tensor {
   const per = t.data.length / t.dims[0]!;
-  return f32([end - start, ...t.dims.slice(1)], (t.data as Float32Array).subarray(start * per, end * per));
+  return { dtype: t.dtype, dims: [end - start, ...t.dims.slice(1)], data: (t.data as Float32Array).subarray(start * per, end * per) };
 }
 
 /**

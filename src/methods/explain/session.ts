@@ -241,10 +241,6 @@ export async function batchedScoreGradients(model: Model, x: Tensor, targets: In
     return r;
   }
   let all: ScoreGradients | undefined;
-  const rows = (t: Tensor, s: number, e: number): Tensor => {
-    const per = t.data.length / n;
-    return { dtype: t.dtype, dims: [e - s, ...t.dims.slice(1)], data: (t.data as Float32Array).subarray(s * per, e * per) };
-  };
   await forChunks(n, size, work, async (s, e) => {
     if (!all) {
       const first = await scoreGradients(model, batchView(x, s, e), targets.subarray(s, e), req);
@@ -261,9 +257,9 @@ export async function batchedScoreGradients(model: Model, x: Tensor, targets: In
       return;
     }
     const done = all;
-    const into = { gradients: {} as Record<string, Tensor>, values: {} as Record<string, Tensor>, logits: rows(done.logits, s, e) };
-    for (const [k, t] of Object.entries(done.gradients)) into.gradients[k] = rows(t, s, e);
-    for (const [k, t] of Object.entries(done.values)) into.values[k] = rows(t, s, e);
+    const into = { gradients: {} as Record<string, Tensor>, values: {} as Record<string, Tensor>, logits: batchView(done.logits, s, e) };
+    for (const [k, t] of Object.entries(done.gradients)) into.gradients[k] = batchView(t, s, e);
+    for (const [k, t] of Object.entries(done.values)) into.values[k] = batchView(t, s, e);
     const r = await scoreGradients(model, batchView(x, s, e), targets.subarray(s, e), req, into);
     done.targets.set(r.targets, s);
   });
