@@ -10,6 +10,7 @@ import type { Engine } from '../engine/runtime/engine.js';
 import { nonFiniteCount, sizeOf, type Tensor } from '../engine/tensor.js';
 import { checkPreprocessing, readMetadata, type ModelMetadata, type Preprocessing } from './metadata.js';
 import { modelProfile, type ModelProfile } from './profile.js';
+import { axisLayouts, isChannelsFirst, type AxisLayout } from './layout.js';
 
 let nextId = 1;
 
@@ -43,6 +44,7 @@ export class Model {
   private builderCache: GraphBuilder | undefined;
   private profileCache: ModelProfile | undefined;
   private aliasCache: Map<string, string> | undefined;
+  private layoutCache: Map<string, AxisLayout> | undefined;
   private readonly gradientGraphs = new Map<string, GradientGraph>();
 
   constructor(
@@ -140,6 +142,15 @@ export class Model {
     return this.builderCache;
   }
 
+  /**
+   * Whether a 4-D value is an [N, C, H, W] feature map: false for the [N, H, W, C] values inside a
+   * channels-last block (between a model's permutes), true where the axes cannot be followed.
+   */
+  isChannelsFirst(name: string): boolean {
+    this.layoutCache ??= axisLayouts(this.graph, this.builder(), this.input.name);
+    return isChannelsFirst(this.layoutCache.get(name));
+  }
+
   /** Values a user can name as a layer (conv, activation, pooling, ... outputs), in graph order. */
   pickableValues(): PickableValue[] {
     const out: PickableValue[] = [];
@@ -230,12 +241,26 @@ export class Model {
     return layer;
   }
 
-  /** Checks a batch against the model input and says what is wrong and what to pass instead. */
-  checkInput(x: Tensor): void {
-    const want = this.input.shape!;
+  /**
+   * Checks a batch against the model input and says what is wrong and what to pass instead.
+   * `anyCount`: the caller splits the images into runs the model takes (explain), so a model
+   * whose batch axis is fixed accepts any number of them.
+   */
+  checkInput(x: Tensor, options: { anyCount?: boolean } = {}): void {
+    const fixed = this.input.shape!;
+    const want = options.anyCount && x.dims.length === 4 ? [x.dims[0]!, ...fixed.slice(1)] : fixed;
     const ok = x.dims.length === 4 && want.every((d, i) => typeof d !== 'number' || d === x.dims[i]);
     if (x.dtype !== 'float32') {
       throw new ConvLensError('SHAPE_MISMATCH', `Input tensor has dtype ${x.dtype}; model "${this.name}" takes float32.`, 'Convert it: numpy.save(path, array.astype(numpy.float32)).');
+    }
+    const onlyBatch = x.dims.length === 4 && typeof want[0] === 'number' && x.dims[0] !== want[0] && want.every((d, i) => i === 0 || typeof d !== 'number' || d === x.dims[i]);
+    if (onlyBatch) {
+      // withSymbolicBatch could not free the batch axis: the graph builds its size into its shapes
+      throw new ConvLensError(
+        'SHAPE_MISMATCH',
+        `Model "${this.name}" runs exactly ${want[0]} image${want[0] === 1 ? '' : 's'} at a time (its batch axis is fixed in the graph's shapes), and this run has ${x.dims[0]}.`,
+        `Pass ${want[0]} image${want[0] === 1 ? '' : 's'} per call (--batch-size ${want[0]} where a command batches), or re-export the model with a free batch axis: torch.onnx.export(..., dynamic_axes={'input': {0: 'batch'}, 'output': {0: 'batch'}}).`,
+      );
     }
     if (!ok) {
       throw new ConvLensError('SHAPE_MISMATCH', `Input tensor has shape [${x.dims.join(', ')}]; model "${this.name}" takes [${want.join(', ')}] (NCHW float32).`, `Pass images (they are resized to ${want[2]}x${want[3]}) or a preprocessed array of that shape.`);

@@ -3,11 +3,12 @@ import { attrInts, attrString, type Graph } from '../engine/graph/ir.js';
 import { transposeGeometry, windowGeometry } from '../engine/ops/geometry.js';
 import { toNumbers } from '../engine/tensor.js';
 
+import { axisLayouts, channelOnly } from './layout.js';
 import type { ReceptiveField } from './region.js';
 
 export { unitRegion, type ReceptiveField } from './region.js';
 
-const IDENTITY_LIKE = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish', 'Softplus', 'Softsign', 'BatchNormalization', 'Identity', 'Dropout', 'Neg', 'Abs', 'Exp', 'Sqrt', 'Cast']);
+const IDENTITY_LIKE = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish', 'Softplus', 'Softsign', 'Mish', 'Gelu', 'Erf', 'BatchNormalization', 'InstanceNormalization', 'Identity', 'Dropout', 'Neg', 'Abs', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Pow', 'Cast']);
 const COMBINE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Sum', 'Max', 'Min', 'Mean', 'Concat', 'Where']);
 
 /** Receptive fields of every spatial value reachable from the image input. */
@@ -18,6 +19,7 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
   const W = typeof inShape[3] === 'number' ? inShape[3] : 0;
   const whole: ReceptiveField = { size: [H, W], jump: [H, W], start: [(H - 1) / 2, (W - 1) / 2], global: true };
   rf.set(input, { size: [1, 1], jump: [1, 1], start: [0, 0], global: false });
+  const layouts = axisLayouts(graph, b, input);
   for (const node of graph.nodes) {
     const ins = node.inputs.filter((i) => i && rf.has(i));
     if (ins.length === 0) continue;
@@ -63,6 +65,11 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
         r.start[a] = src.start[a]! + (0.5 / s[a]! - 0.5) * src.jump[a]!;
       }
     } else if (IDENTITY_LIKE.has(node.op)) {
+      r = src;
+    } else if (node.op === 'Transpose' && layouts.has(node.inputs[0]!) && layouts.has(out)) {
+      // a channels-last block's permute: units keep their place in the image
+      r = src;
+    } else if (layouts.has(node.inputs[0]!) && channelOnly(node, layouts.get(node.inputs[0]!)!, b)) {
       r = src;
     } else if (COMBINE.has(node.op)) {
       // Union of the inputs' windows (residual connections, concatenated branches).

@@ -185,6 +185,76 @@ describe('InstanceNormalization', () => {
   }
 });
 
+interface LayerNormCase {
+  label: string;
+  shape: number[];
+  axis: number;
+  /** shapes of Scale and B (B absent when undefined); they broadcast to the normalized shape */
+  scale: number[];
+  bias?: number[];
+  /** also feed the Mean and InvStdDev outputs into the result, so their gradients count */
+  stats?: boolean;
+}
+
+/** LayerNormalization (opset 17) with rows far from zero mean and unit variance. */
+function buildLayerNorm(c: LayerNormCase, symbolic: boolean, epsilon: number): Built {
+  const b = new GraphBuilder();
+  const x = b.input('x', 'float32', symbolic ? ['N', ...c.shape.slice(1)] : c.shape);
+  const scale = b.initializer('scale', f32(c.scale, uniform(size(c.scale), 0.5, 1.5).map((v, i) => (i % 3 ? v : -v))));
+  const bias = c.bias ? b.initializer('bias', f32(c.bias, uniform(size(c.bias), -1, 1))) : undefined;
+  const outs = c.stats ? ['ln', 'mean', 'inv'] : ['y'];
+  b.opN('LayerNormalization', [x, scale, ...(bias ? [bias] : [])], { axis: c.axis, epsilon }, { outputs: outs });
+  if (c.stats) {
+    const k1 = b.initializer('k1', f32([1], [0.7]));
+    const k2 = b.initializer('k2', f32([1], [-1.3]));
+    b.op('Add', [b.op('Add', ['ln', b.op('Mul', ['mean', k1])]), b.op('Mul', ['inv', k2])], {}, { outputs: ['y'] });
+  }
+  b.output('y');
+  const n = size(c.shape);
+  const data = randn(rand, n).map((v, i) => 2.5 * v + (i % 7) - 3);
+  return { graph: b.build(), feeds: { x: f32(c.shape, data) } };
+}
+
+describe('LayerNormalization', () => {
+  const cases: LayerNormCase[] = [
+    { label: 'channels last (ConvNeXt), axis -1', shape: [2, 3, 4, 6], axis: -1, scale: [6], bias: [6] },
+    { label: 'axis 1 over C, H, W, no bias', shape: [2, 3, 2, 3], axis: 1, scale: [3, 2, 3] },
+    { label: 'axis -2, broadcast scale', shape: [3, 4, 5], axis: -2, scale: [4, 1], bias: [5] },
+    { label: 'Mean and InvStdDev outputs used downstream', shape: [2, 5, 4], axis: -1, scale: [4], bias: [4], stats: true },
+  ];
+  for (const c of cases) {
+    it(`${c.label}: gradients for x, scale and bias`, async () => {
+      for (const [symbolic, epsilon] of [[true, 1e-5], [false, 0.1]] as const) {
+        const built = buildLayerNorm(c, symbolic, epsilon);
+        const wrt = ['x', 'scale', ...(c.bias ? ['bias'] : [])];
+        expect(await gradErrors('LayerNorm', built, wrt), `${c.label}, eps ${epsilon}`).toBeLessThan(TOL);
+      }
+    });
+  }
+
+  it('ONNX Runtime and the float64 reference agree on Y, Mean and InvStdDev', async () => {
+    const { graph, feeds } = buildLayerNorm({ label: '', shape: [2, 3, 5], axis: -1, scale: [5], bias: [5], stats: true }, false, 1e-5);
+    graph.outputs.push(...['ln', 'mean', 'inv'].map((name) => ({ name, dtype: 'float32' as const, shape: undefined })));
+    const ref = evaluateGraph(graph, feeds, ['ln', 'mean', 'inv']);
+    const compiled = await engine.compileOnce(graph);
+    const got = await compiled.run(feeds, ['ln', 'mean', 'inv']);
+    for (const k of ['ln', 'mean', 'inv']) {
+      expect(got[k]!.dims, k).toEqual(ref[k]!.dims);
+      expect(relativeMaxError(toFloat64(got[k]!), toFloat64(ref[k]!)), k).toBeLessThan(1e-5);
+    }
+    expect(got['mean']!.dims).toEqual([2, 3, 1]);
+  });
+
+  it('rejects an axis outside the input and a scale that does not broadcast', () => {
+    const b = new GraphBuilder();
+      const x = b.input('x', 'float32', ['N', 3, 4]);
+    const good = b.initializer('good', f32([4], [1, 1, 1, 1]));
+    const bad = b.initializer('bad', f32([3], [1, 1, 1]));
+    expect(() => b.op('LayerNormalization', [x, good], { axis: 3 })).toThrow(/axis 3 is outside the input's 3 axes/);
+    expect(() => b.op('LayerNormalization', [x, bad], { axis: -1 })).toThrow(/does not broadcast to the normalized shape \[4\]/);
+  });
+});
+
 describe('shape rules and skipped gradients', () => {
   it('rejects per-channel inputs of the wrong length', () => {
     const b = new GraphBuilder();

@@ -14,7 +14,7 @@ import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { loadModel } from '../../src/models/load.js';
 import type { ModelProfile } from '../../src/models/profile.js';
 import { resnet, vggLike } from '../../src/models/zoo/index.js';
-import { flattenHead } from '../support/unseen-models.js';
+import { convnextLike, flattenHead } from '../support/unseen-models.js';
 import { convlens } from '../support/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-any-model-'));
@@ -42,6 +42,7 @@ const cases: Case[] = [
   { name: 'flatten head, 96 px, 100 classes, no GAP', model: join(tmp, 'flat96.onnx'), classes: 100 },
   { name: 'ResNet-like, 224 px, 1000 classes', model: join(tmp, 'resnet224.onnx'), classes: 1000 },
   { name: 'ResNet-like, any input size, 10 classes', model: join(tmp, 'free.onnx'), classes: 10 },
+  { name: 'ConvNeXt-like (channels-last blocks: LayerNorm, Linear, GELU), 64 px, 10 classes', model: join(tmp, 'convnext64.onnx'), classes: 10 },
 ];
 
 beforeAll(() => {
@@ -49,6 +50,7 @@ beforeAll(() => {
   writeFileSync(join(tmp, 'flat96.onnx'), encodeModel(flattenHead(96, 100, 4)));
   writeFileSync(join(tmp, 'resnet224.onnx'), encodeModel(resnet({ widths: [8, 16, 32, 64], blocks: 1, size: 224, classes: 1000, seed: 5 })));
   writeFileSync(join(tmp, 'free.onnx'), encodeModel(freeSizeResnet(6)));
+  writeFileSync(join(tmp, 'convnext64.onnx'), encodeModel(convnextLike(64, 10, 7)));
 });
 
 afterAll(async () => {

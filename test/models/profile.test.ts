@@ -15,6 +15,10 @@ import { loadModel } from '../../src/models/load.js';
 import { METADATA_KEYS, parseLabels, parsePreprocessing, writeMetadata } from '../../src/models/metadata.js';
 import { Model } from '../../src/models/model.js';
 import { resnet, vggLike } from '../../src/models/zoo/index.js';
+import { receptiveFields } from '../../src/models/receptive-field.js';
+import { explain } from '../../src/methods/explain/index.js';
+import { spatialLayer } from '../../src/methods/explain/layers.js';
+import { convnextLike } from '../support/unseen-models.js';
 import { LongJobNotice } from '../../src/interfaces/cli/common.js';
 
 const engine = new Engine(nodeBackend());
@@ -71,6 +75,23 @@ describe('model profile', () => {
     expect(dream.reach).toBeGreaterThan(0.3);
     expect(dream.reach).toBeLessThan(1);
     expect(p.inversionLayers[p.inversionLayers.length - 1]).toBe(m.output);
+  });
+
+  it('in channels-last blocks (ConvNeXt) picks only [N, C, H, W] maps, and fields pass the permutes, LayerNorms and Linears', async () => {
+    const m = new Model(convnextLike(64, 10, 3), engine);
+    const p = m.profile;
+    expect(p.camLayer).toBe('stage1.block.add');
+    // no [N, H, W, C] value inside a block is a candidate, though it is 4-D with H*W > 1
+    for (const l of p.layers) expect(l.name, l.name).toMatch(/^(stem\.(conv|unpermute)|down1\.(unpermute|conv)|stage\d\.block\.add)$/);
+    const fields = receptiveFields(m.graph, m.builder(), m.input.name);
+    // stem 4x4/4, then a 7x7 depthwise conv: 4 + 6 * 4 = 28 px, through the block's permute, LayerNorm and Linears
+    expect(fields.get('stem.unpermute')!.size).toEqual([4, 4]);
+    for (const v of ['stage0.block.norm', 'stage0.block.pwconv2', 'stage0.block.unpermute', 'stage0.block.add']) expect(fields.get(v)!.size, v).toEqual([28, 28]);
+    expect(m.isChannelsFirst('stage0.block.norm')).toBe(false);
+    expect(m.isChannelsFirst('stage0.block.add')).toBe(true);
+    expect(() => spatialLayer(m, 'stage1.block.norm')).toThrow(/is channels-last \(\[N, H, W, C\] between the model's permutes, shape \[N, 8, 8, 16\]\)/);
+    const e = await explain(m, { dtype: 'float32', dims: [1, 3, 64, 64], data: Float32Array.from({ length: 3 * 64 * 64 }, (_, i) => Math.sin(i)) }, { methods: ['gradcam'] });
+    expect(e.attributions[0]!.raw.dims).toEqual([1, 1, 8, 8]); // the 8x8 map of the last stage, not the [8, 8, 16] channels-last one
   });
 
   it('follows the model\'s own metadata roles, and ignores (with a warning) roles naming missing layers', () => {

@@ -17,3 +17,48 @@ export function flattenHead(size: number, classes: number, seed: number): Graph 
   b.output(L.dense(L.flatten(x, 'flat'), 'classifier', classes));
   return b.build();
 }
+
+/**
+ * A ConvNeXt-shaped net as torch.onnx exports torchvision's convnext at opset 17: a 4x4/4 stem,
+ * blocks of depthwise 7x7 conv, then permute to channels-last for LayerNormalization, two Linear
+ * layers (MatMul + Add) around an Erf GELU, a layer scale, permute back and a residual Add;
+ * LayerNorm2d + 2x2/2 conv between stages; global pooling, LayerNorm2d, Flatten, Gemm.
+ */
+export function convnextLike(size: number, classes: number, seed: number, widths: readonly number[] = [8, 16]): Graph {
+  const b = new GraphBuilder();
+  b.graph.name = 'convnext_like';
+  const L = new Layers(b, seededRandom(seed));
+  const rand = seededRandom(seed + 1);
+  const values = (n: number, scale: number, offset = 0): Float32Array => Float32Array.from({ length: n }, () => offset + scale * (rand() - 0.5));
+  const param = (name: string, dims: number[], scale: number, offset = 0): string => b.initializer(name, { dtype: 'float32', dims, data: values(dims.reduce((p, q) => p * q, 1), scale, offset) });
+  const toLast = (x: string, name: string): string => b.op('Transpose', [x], { perm: [0, 2, 3, 1] }, { name, outputs: [name] });
+  const toFirst = (x: string, name: string): string => b.op('Transpose', [x], { perm: [0, 3, 1, 2] }, { name, outputs: [name] });
+  const layerNorm = (x: string, name: string, c: number): string =>
+    b.op('LayerNormalization', [x, param(`${name}.weight`, [c], 0.4, 1), param(`${name}.bias`, [c], 0.2)], { axis: -1, epsilon: 1e-6 }, { name, outputs: [name] });
+  const linear = (x: string, name: string, cin: number, cout: number): string =>
+    b.op('Add', [b.op('MatMul', [x, param(`${name}.weight`, [cin, cout], 2 / Math.sqrt(cin))]), param(`${name}.bias`, [cout], 0.1)], {}, { name, outputs: [name] });
+  const gelu = (x: string, name: string): string => {
+    const erf = b.op('Erf', [b.op('Div', [x, b.scalar(Math.SQRT2)])]);
+    return b.op('Mul', [b.op('Mul', [x, b.op('Add', [erf, b.scalar(1)])]), b.scalar(0.5)], {}, { name, outputs: [name] });
+  };
+
+  let x = b.input('image', 'float32', ['N', 3, size, size]);
+  x = L.conv2d(x, 'stem.conv', { filters: widths[0]!, kernel: 4, stride: 4, padding: 0 });
+  x = toFirst(layerNorm(toLast(x, 'stem.permute'), 'stem.norm', widths[0]!), 'stem.unpermute');
+  widths.forEach((c, s) => {
+    if (s > 0) {
+      x = toFirst(layerNorm(toLast(x, `down${s}.permute`), `down${s}.norm`, widths[s - 1]!), `down${s}.unpermute`);
+      x = L.conv2d(x, `down${s}.conv`, { filters: c, kernel: 2, stride: 2, padding: 0 });
+    }
+    const p = `stage${s}.block`;
+    let y = L.conv2d(x, `${p}.dwconv`, { filters: c, kernel: 7, padding: 3, groups: c });
+    y = layerNorm(toLast(y, `${p}.permute`), `${p}.norm`, c);
+    y = linear(gelu(linear(y, `${p}.pwconv1`, c, 4 * c), `${p}.gelu`), `${p}.pwconv2`, 4 * c, c);
+    y = b.op('Mul', [y, param(`${p}.layer_scale`, [c], 0.2, 0.5)]);
+    x = L.add(x, toFirst(y, `${p}.unpermute`), `${p}.add`);
+  });
+  const last = widths[widths.length - 1]!;
+  x = toFirst(layerNorm(toLast(L.globalAvgPool(x, 'avgpool'), 'head.permute'), 'head.norm', last), 'head.unpermute');
+  b.output(L.dense(L.flatten(x, 'head.flatten'), 'head.fc', classes));
+  return b.build();
+}

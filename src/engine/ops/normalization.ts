@@ -2,11 +2,12 @@ import { ConvLensError } from '../errors.js';
 import { GraphBuilder } from '../graph/builder.js';
 import type { InferContext, OutputFacts } from '../graph/facts.js';
 import { attrFloat, attrInt, type Dim, type Graph, type Node } from '../graph/ir.js';
-import { shapeValue } from './emit.js';
+import { shapeValue, unbroadcast } from './emit.js';
 import { defineOp, type GradContext } from './registry.js';
 
 // BatchNormalization (inference and training mode) and InstanceNormalization over
-// [N, C, spatial...] tensors, channel axis 1.
+// [N, C, spatial...] tensors, channel axis 1; LayerNormalization over the trailing axes from
+// `axis` on (ConvNeXt and other channels-last blocks, exported from PyTorch at opset 17).
 //
 // Training-mode BatchNormalization: onnxruntime-node 1.30's CPU provider runs it (outputs Y,
 // running_mean, running_var; batch statistics with the population variance, as ONNX specifies;
@@ -300,5 +301,75 @@ defineOp({
     const axes = spatialAxes(b.shapeOf(g.x(0)).length);
     const stats = batchStats(b, g.x(0), axes, attrFloat(g.node, 'epsilon', 1e-5));
     return normalizedBackward(g, stats, axes, dy).slice(0, 3);
+  },
+});
+
+// ---------------------------------------------------------------- LayerNormalization
+
+/** The normalized axes [axis, rank) of a LayerNormalization node, with a negative axis resolved. */
+function layerNormAxes(node: Node, rank: number, fail: (message: string) => Error): number[] {
+  const given = attrInt(node, 'axis', -1);
+  const axis = given < 0 ? given + rank : given;
+  if (axis < 0 || axis >= rank) throw fail(`axis ${given} is outside the input's ${rank} axes`);
+  return Array.from({ length: rank - axis }, (_, i) => axis + i);
+}
+
+defineOp({
+  type: 'LayerNormalization',
+  infer: (ctx) => {
+    const x = ctx.need(0);
+    const axes = layerNormAxes(ctx.node, x.shape.length, (m) => ctx.error(m));
+    const normalized = x.shape.slice(axes[0]);
+    for (const i of [1, 2]) {
+      const p = ctx.input(i);
+      if (!p?.shape) continue;
+      // Scale and B broadcast to the normalized shape, aligned on the right.
+      if (p.shape.length > normalized.length) throw ctx.error(`input ${i} has rank ${p.shape.length}, more than the ${normalized.length} normalized axes [${normalized.join(', ')}]`);
+      p.shape.forEach((d, k) => {
+        const n = normalized[normalized.length - p.shape!.length + k]!;
+        if (typeof d === 'number' && typeof n === 'number' && d !== 1 && d !== n) throw ctx.error(`input ${i} of shape [${p.shape!.join(', ')}] does not broadcast to the normalized shape [${normalized.join(', ')}]`);
+      });
+    }
+    // Mean and InvStdDev keep the leading axes and have size 1 along the normalized ones.
+    const stats: OutputFacts = { dtype: x.dtype === 'float64' ? 'float64' : 'float32', shape: [...x.shape.slice(0, axes[0]), ...axes.map(() => 1)] };
+    return [{ dtype: x.dtype, shape: [...x.shape] }, stats, { ...stats, shape: [...stats.shape!] }];
+  },
+  // xhat = (x - mean) * inv over the normalized axes; y = xhat * scale + bias. With gs = dy * scale
+  // and n the count along the axes: dx = inv * (gs - mean(gs) - xhat * mean(gs * xhat)), written as
+  // gs * inv + (x - mean) * A + B with A = -inv^3 * sum(gs * (x - mean)) / n, B = -inv * sum(gs) / n.
+  // The Mean and InvStdDev outputs add dmean / n and dinv * -inv^3 * (x - mean) / n.
+  grad: (g) => {
+    const b = g.b;
+    const x = g.x(0);
+    const rank = b.shapeOf(x).length;
+    const axes = layerNormAxes(g.node, rank, (m) => new ConvLensError('SHAPE_MISMATCH', `LayerNormalization node "${g.node.name}": ${m}`));
+    const dy = g.dy(0);
+    const dMean = g.dy(1);
+    const dInv = g.dy(2);
+    const grads: (string | undefined)[] = [undefined, undefined, undefined];
+    if (!dy && !dMean && !dInv) return grads;
+    const stats = batchStats(b, x, axes, attrFloat(g.node, 'epsilon', 1e-5));
+    if (dy && g.wants(1)) grads[1] = unbroadcast(b, b.op('Mul', [dy, b.op('Mul', [stats.centered, stats.inv])]), g.x(1));
+    if (dy && g.wants(2) && g.node.inputs[2]) grads[2] = unbroadcast(b, dy, g.x(2));
+    if (!g.wants(0)) return grads;
+    const invCubedOverN = b.op('Div', [b.op('Mul', [stats.inv, b.op('Mul', [stats.inv, stats.inv])]), stats.count]);
+    const terms: string[] = [];
+    let coefA: string | undefined;
+    if (dy) {
+      const gs = b.op('Mul', [dy, g.x(1)]);
+      coefA = b.op('Neg', [b.op('Mul', [invCubedOverN, reduceSum(b, b.op('Mul', [gs, stats.centered]), axes)])]);
+      terms.push(b.op('Mul', [gs, stats.inv]), b.op('Neg', [b.op('Div', [b.op('Mul', [stats.inv, reduceSum(b, gs, axes)]), stats.count])]));
+    }
+    if (dInv) {
+      const fromInv = b.op('Neg', [b.op('Mul', [dInv, invCubedOverN])]);
+      coefA = coefA ? b.op('Add', [coefA, fromInv]) : fromInv;
+    }
+    if (coefA) terms.push(b.op('Mul', [stats.centered, coefA]));
+    if (dMean) terms.push(b.op('Div', [dMean, stats.count]));
+    // The per-row terms broadcast; Expand keeps dx at x's shape when no full-size term is present.
+    let dx = terms.reduce((acc, t) => b.op('Add', [acc, t]));
+    if (!dy && !dInv) dx = b.op('Expand', [dx, shapeValue(b, x)]);
+    grads[0] = dx;
+    return grads;
   },
 });

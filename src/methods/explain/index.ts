@@ -206,7 +206,7 @@ export function methodContext(model: Model, x: Tensor, targets: Int32Array, scor
  * input space (as loadInputs returns it).
  */
 export async function explain(model: Model, x: Tensor, options: ExplainOptions): Promise<Explanation> {
-  model.checkInput(x);
+  model.checkInput(x, { anyCount: true }); // runs are cut to the model's batch below
   const methods = resolveMethods(options.methods);
   const score = checkScore(options.score ?? 'logit');
   if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) throw new ConvLensError('INVALID_ARGUMENT', `Batch size must be a positive integer, got ${options.batchSize}.`);

@@ -32,7 +32,7 @@ export function spatialLayer(model: Model, layer?: string): SpatialLayer {
   const spatialNames = (): string =>
     model
       .pickableValues()
-      .filter((p) => p.shape.length === 4 && typeof p.shape[2] === 'number' && (p.shape[2] as number) * ((p.shape[3] as number) || 1) > 1)
+      .filter((p) => p.shape.length === 4 && typeof p.shape[2] === 'number' && (p.shape[2] as number) * ((p.shape[3] as number) || 1) > 1 && model.isChannelsFirst(p.name))
       .map((p) => p.name)
       .slice(-6)
       .join(', ');
@@ -41,6 +41,9 @@ export function spatialLayer(model: Model, layer?: string): SpatialLayer {
   }
   if (!shape || shape.length !== 4 || shape.slice(1).some((d) => typeof d !== 'number')) {
     throw new ConvLensError('INVALID_ARGUMENT', `Layer "${name}" has shape [${shape?.join(', ') ?? '?'}]; CAM-type methods need a spatial feature map [N, C, H, W].`, `Pick a convolutional layer, e.g. ${spatialNames()}.`);
+  }
+  if (!model.isChannelsFirst(name)) {
+    throw new ConvLensError('INVALID_ARGUMENT', `Layer "${name}" is channels-last ([N, H, W, C] between the model's permutes, shape [${shape.join(', ')}]); CAM-type methods need a feature map [N, C, H, W].`, `Pick the block's output after it permutes back, e.g. ${spatialNames()}.`);
   }
   const [, c, h, w] = shape as [string, number, number, number];
   if (h * w === 1) {

@@ -143,6 +143,8 @@ export const BATCH_INPUT_VALUES = { forward: 2_400_000, gradient: 600_000 } as c
 
 /** Default samples per engine run of this kind: a power of two, 1..64, by the input's size. */
 export function defaultBatchSize(model: Model, run: keyof typeof BATCH_INPUT_VALUES): number {
+  const fixed = model.input.shape?.[0];
+  if (typeof fixed === 'number') return fixed; // a graph whose batch axis could not be freed
   const { channels, size } = model.profile.input; // a model of any size: at its preprocessing size
   const per = channels * size[0] * size[1];
   return Math.max(1, Math.min(64, 2 ** Math.round(Math.log2(BATCH_INPUT_VALUES[run] / per))));

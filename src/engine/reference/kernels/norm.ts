@@ -1,10 +1,11 @@
 import { attrFloat, attrInt, type Node } from '../../graph/ir.js';
 import { sizeOf, toFloat64, type Tensor } from '../../tensor.js';
 import { defineKernel } from '../evaluator.js';
-import { fromFloat64, kernelError, need, resultDType, type Inputs } from './util.js';
+import { fromFloat64, kernelError, need, normAxis, resultDType, type Inputs } from './util.js';
 
-// Normalizations over [N, C, spatial...] tensors. Means and variances use two passes (mean
-// first, then squared deviations) so the float64 oracle does not lose digits to cancellation.
+// Normalizations over [N, C, spatial...] tensors, and LayerNormalization over trailing axes. Means
+// and variances use two passes (mean first, then squared deviations) so the float64 oracle does
+// not lose digits to cancellation.
 
 function channelParams(node: Node, inputs: Inputs, indices: readonly number[], C: number): Float64Array[] {
   return indices.map((i) => {
@@ -90,5 +91,64 @@ function instanceNormalization(node: Node, inputs: Inputs): Tensor[] {
   return [fromFloat64(resultDType(xT, inputs[1], inputs[2]), xT.dims, y)];
 }
 
+/** A parameter broadcast (aligned on the right) to `inner` values of the normalized shape. */
+function normalizedParam(node: Node, t: Tensor | undefined, normalized: readonly number[], fill: number): Float64Array {
+  const inner = sizeOf(normalized);
+  const out = new Float64Array(inner);
+  if (!t) return out.fill(fill);
+  const v = toFloat64(t);
+  const lead = normalized.length - t.dims.length;
+  if (lead < 0 || t.dims.some((d, k) => d !== 1 && d !== normalized[lead + k])) {
+    throw kernelError(node, `parameter of shape [${t.dims.join(', ')}] does not broadcast to the normalized shape [${normalized.join(', ')}]`);
+  }
+  const pStrides = t.dims.map((_, k) => sizeOf(t.dims.slice(k + 1)));
+  for (let i = 0; i < inner; i++) {
+    let rest = i;
+    let at = 0;
+    for (let k = normalized.length - 1; k >= 0; k--) {
+      const d = normalized[k]!;
+      const idx = rest % d;
+      rest = Math.floor(rest / d);
+      const pk = k - lead;
+      if (pk >= 0 && t.dims[pk] !== 1) at += idx * pStrides[pk]!;
+    }
+    out[i] = v[at]!;
+  }
+  return out;
+}
+
+function layerNormalization(node: Node, inputs: Inputs): Tensor[] {
+  const xT = need(node, inputs, 0);
+  const rank = xT.dims.length;
+  const axis = normAxis(node, attrInt(node, 'axis', -1), rank);
+  const normalized = xT.dims.slice(axis);
+  const inner = sizeOf(normalized);
+  const rows = sizeOf(xT.dims.slice(0, axis));
+  const scale = normalizedParam(node, need(node, inputs, 1), normalized, 1);
+  const bias = normalizedParam(node, inputs[2], normalized, 0);
+  const eps = attrFloat(node, 'epsilon', 1e-5);
+  const x = toFloat64(xT);
+  const y = new Float64Array(x.length);
+  const means = new Float64Array(rows);
+  const invs = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const start = r * inner;
+    let s = 0;
+    for (let i = 0; i < inner; i++) s += x[start + i]!;
+    const m = s / inner;
+    let q = 0;
+    for (let i = 0; i < inner; i++) q += (x[start + i]! - m) * (x[start + i]! - m);
+    const inv = 1 / Math.sqrt(q / inner + eps);
+    for (let i = 0; i < inner; i++) y[start + i] = (x[start + i]! - m) * inv * scale[i]! + bias[i]!;
+    means[r] = m;
+    invs[r] = inv;
+  }
+  const statDims = [...xT.dims.slice(0, axis), ...normalized.map(() => 1)];
+  // Mean and InvStdDev in the computation's precision (stash_type float32; float64 for a float64 x).
+  const statType = xT.dtype === 'float64' ? 'float64' : 'float32';
+  return [fromFloat64(resultDType(xT, inputs[1], inputs[2]), xT.dims, y), fromFloat64(statType, statDims, means), fromFloat64(statType, statDims, invs)];
+}
+
 defineKernel('BatchNormalization', batchNormalization);
+defineKernel('LayerNormalization', layerNormalization);
 defineKernel('InstanceNormalization', instanceNormalization);

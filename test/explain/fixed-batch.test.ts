@@ -1,0 +1,73 @@
+// A model whose batch axis cannot be freed (its channel shuffle reshapes to shapes with the
+// batch size 1 built in, as torch.onnx writes them for a static-batch export) is explained in
+// runs of one image: several images give the same maps as one at a time, and a batch size the
+// model cannot take is refused with the reason and the way out.
+import { afterAll, describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../src/engine/graph/builder.js';
+import type { Graph } from '../../src/engine/graph/ir.js';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import { f32, type Tensor } from '../../src/engine/tensor.js';
+import { explain, type MethodName } from '../../src/methods/explain/index.js';
+import { seededRandom } from '../../src/models/init.js';
+import { Layers } from '../../src/models/layers.js';
+import { Model } from '../../src/models/model.js';
+import { randn, rng } from '../support/rng.js';
+
+const engine = new Engine(nodeBackend(), { threads: 1 });
+afterAll(async () => {
+  await engine.dispose();
+});
+
+function shuffleNet(): Graph {
+  const b = new GraphBuilder();
+  b.graph.name = 'fixed_batch_shuffle';
+  const L = new Layers(b, seededRandom(11));
+  let x = b.input('image', 'float32', [1, 3, 24, 24]);
+  x = L.relu(L.conv2d(x, 'conv1', { filters: 8 }), 'relu1');
+  const grouped = b.op('Reshape', [x, b.ints([1, 2, 4, 24, 24])]);
+  const swapped = b.op('Transpose', [grouped], { perm: [0, 2, 1, 3, 4] });
+  x = b.op('Reshape', [swapped, b.ints([1, 8, 24, 24])], {}, { name: 'shuffle', outputs: ['shuffle'] });
+  x = L.maxPool(L.relu(L.conv2d(x, 'conv2', { filters: 8 }), 'relu2'), 'pool');
+  b.output(L.dense(L.flatten(L.globalAvgPool(x, 'gap'), 'flat'), 'fc', 5));
+  return b.build();
+}
+
+const rand = rng(5);
+const images = (n: number): Tensor => f32([n, 3, 24, 24], randn(rand, n * 3 * 24 * 24));
+const row = (t: Tensor, i: number): Float32Array => {
+  const per = t.data.length / t.dims[0]!;
+  return (t.data as Float32Array).slice(i * per, (i + 1) * per);
+};
+
+describe('a model whose batch axis is fixed at 1', () => {
+  const model = new Model(shuffleNet(), engine);
+  const methods: MethodName[] = ['saliency', 'gradcam', 'integrated-gradients', 'occlusion', 'scorecam'];
+  const options = { methods, integratedGradients: { steps: 4 }, occlusion: { window: 8, stride: 8 } };
+
+  it('keeps its fixed batch (the reshapes name it), and explains three images as it explains each alone', async () => {
+    expect(model.input.shape![0]).toBe(1);
+    const x = images(3);
+    const all = await explain(model, x, options);
+    expect(all.skipped).toEqual([]);
+    expect(all.batchSize).toBe(1);
+    expect(all.forwardBatchSize).toBe(1);
+    for (let i = 0; i < 3; i++) {
+      const one = await explain(model, f32([1, 3, 24, 24], row(x, i)), options);
+      for (const m of methods) {
+        const a = all.attributions.find((t) => t.method === m)!.raw;
+        const b = one.attributions.find((t) => t.method === m)!.raw;
+        expect(a.dims[0], m).toBe(3);
+        const got = row(a, i);
+        const want = b.data as Float32Array;
+        const scale = Math.max(...want.map(Math.abs), 1e-12);
+        expect(Math.max(...got.map((v, k) => Math.abs(v - want[k]!))) / scale, `${m}, image ${i}`).toBeLessThan(1e-5);
+      }
+    }
+  });
+
+  it('refuses a batch size it cannot take, naming the fixed batch and how to re-export', async () => {
+    await expect(explain(model, images(2), { methods: ['saliency'], batchSize: 2 })).rejects.toThrow(/runs exactly 1 image at a time \(its batch axis is fixed in the graph's shapes\), and this run has 2/);
+    await expect(model.run(images(2))).rejects.toMatchObject({ hint: expect.stringMatching(/dynamic_axes/) });
+  });
+});
