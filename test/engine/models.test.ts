@@ -3,6 +3,7 @@ import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { f32, type Tensor } from '../../src/engine/tensor.js';
 import type { Graph } from '../../src/engine/graph/ir.js';
+import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import { resnet, vggLike } from '../../src/models/zoo/index.js';
 import { engineGradients, finiteDifferences, relativeMaxError } from '../support/gradcheck.js';
 import { randn, rng } from '../support/rng.js';
@@ -66,5 +67,34 @@ describe('whole-model gradients against float64 finite differences', () => {
     const g = resnet({ widths: [4, 8], blocks: 2, size: 24, classes: 5, seed: 2 });
     const errors = await check(g, 24, ['input', 'layer1.1.add', 'conv1.weight', 'layer2.0.downsample.0.weight', 'layer2.1.bn2.weight', 'fc.bias'], 12);
     for (const [w, e] of Object.entries(errors)) expect(e, w).toBeLessThan(TOL);
+  });
+});
+
+describe('shape arithmetic as torch.onnx writes it for a dynamic batch', () => {
+  // ShuffleNet's channel shuffle: x.view(n, groups, c // groups, h, w).transpose(1, 2).view(n, -1, h, w),
+  // the sizes read with Shape + Gather, c // groups as an int64 Div, all joined by Concat.
+  function shuffleNet(): Graph {
+    const b = new GraphBuilder();
+    const int64 = (v: number): string => b.constant({ dtype: 'int64', dims: [], data: BigInt64Array.of(BigInt(v)) });
+    const x = b.input('input', 'float32', ['batch', 3, 8, 8]);
+    const w1 = b.initializer('w1', f32([8, 3, 3, 3], randn(rng(3), 8 * 27).map((v) => v * 0.3)));
+    const y = b.op('Relu', [b.op('Conv', [x, w1], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] })]);
+    const dim = (i: number): string => b.op('Gather', [b.op('Shape', [y]), int64(i)], { axis: 0 });
+    const one = (v: string): string => b.op('Unsqueeze', [v, b.ints([0])]);
+    const perGroup = b.op('Div', [dim(1), int64(2)]);
+    const grouped = b.op('Reshape', [y, b.op('Concat', [one(dim(0)), b.ints([2]), one(perGroup), one(dim(2)), one(dim(3))], { axis: 0 })]);
+    const swapped = b.op('Transpose', [grouped], { perm: [0, 2, 1, 3, 4] });
+    const back = b.op('Reshape', [swapped, b.op('Concat', [one(dim(0)), b.ints([-1]), one(dim(2)), one(dim(3))], { axis: 0 })], {}, { outputs: ['shuffled'] });
+    const w2 = b.initializer('w2', f32([4, 8], randn(rng(4), 32).map((v) => v * 0.3)));
+    b.op('Gemm', [b.op('Flatten', [b.op('GlobalAveragePool', [b.op('Relu', [back])])]), w2], { transB: 1 }, { outputs: ['logits'] });
+    b.output('logits');
+    return b.build();
+  }
+
+  it('keeps every shape static but the batch, so the channel shuffle differentiates (Concat needs static sizes)', async () => {
+    const g = shuffleNet();
+    expect(GraphBuilder.over(g.clone(), { strict: false }).factsOf('shuffled').shape).toEqual(['batch', 8, 8, 8]);
+    const errors = await check(g, 8, ['input'], 12);
+    expect(errors['input']).toBeLessThan(TOL);
   });
 });

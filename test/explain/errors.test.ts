@@ -6,6 +6,7 @@ import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { explain, METHODS, resolveMethods } from '../../src/methods/explain/index.js';
 import type { Progress } from '../../src/methods/jobs.js';
+import { Model } from '../../src/models/model.js';
 import { courseModel, flattenHeadModel, linearModel, regionInputs, regionModel } from './models.js';
 
 const engine = new Engine(nodeBackend());
@@ -123,6 +124,38 @@ describe('a method that fails while running', () => {
     const flat = flattenHeadModel(engine);
     const x8: Tensor = { dtype: 'float32', dims: [1, 1, 8, 8], data: new Float32Array(64).fill(0.5) };
     await expect(withFailingSmoothGrad(() => explain(flat, x8, { methods: ['smoothgrad', 'cam'] }))).rejects.toThrow(/out of memory \(simulated\)/);
+  });
+});
+
+describe('a gradient pass the engine cannot build', () => {
+  // The course CNN with an op ConvLens runs but cannot differentiate (ReduceProd over an axis of
+  // size 1, numerically the identity) between its first activation and the rest of the network.
+  function withoutGradient(): Model {
+    const g = course.graph.clone();
+    const k = g.nodes.findIndex((n) => n.op === 'Relu');
+    const relu = g.nodes[k]!;
+    const out = relu.outputs[0]!;
+    const renamed = `${out}.pre`;
+    relu.outputs[0] = renamed;
+    g.nodes.splice(k + 1, 0,
+      { op: 'Unsqueeze', name: 'lift', inputs: [renamed, 'lift.axes'], outputs: ['lifted'], attrs: {} },
+      { op: 'ReduceProd', name: 'prod', inputs: ['lifted'], outputs: [out], attrs: { axes: { type: 'ints', value: [0] }, keepdims: { type: 'int', value: 0 } } },
+    );
+    g.initializers.set('lift.axes', { dtype: 'int64', dims: [1], data: BigInt64Array.of(0n) });
+    return new Model(g, engine, 'no_gradient_net');
+  }
+
+  it('fails the methods that need it, with the reason, and keeps those that do not (the shared first pass included)', async () => {
+    const m = withoutGradient();
+    const e = await explain(m, x, { methods: ['saliency', 'occlusion', 'gradcam'], occlusion: { window: 7, stride: 7 } });
+    // Grad-CAM's backward pass stops at the last conv layer, after the op
+    expect(e.attributions.map((a) => a.method)).toEqual(['occlusion', 'gradcam']);
+    expect(e.skipped.map((s) => s.method)).toEqual(['saliency']);
+    for (const s of e.skipped) expect(s.reason, s.method).toMatch(/ReduceProd/);
+    const alone = await explain(course, x, { methods: ['occlusion'], occlusion: { window: 7, stride: 7 } });
+    // the extra node is the identity: the same occlusion map as the original model's
+    expect(Array.from(e.attributions[0]!.map.data as Float32Array)).toEqual(Array.from(alone.attributions[0]!.map.data as Float32Array));
+    await expect(explain(m, x, { methods: ['saliency'] })).rejects.toThrow(/ReduceProd/);
   });
 });
 

@@ -300,7 +300,7 @@ export class GraphBuilder {
       if (!o) return;
       const r = results[i];
       if (!r) throw shapeError(node, `shape rule produced no facts for output ${i}`);
-      this.facts.set(o, { ...r, ...(r.shape ? { shape: [...r.shape] } : {}) });
+      this.facts.set(o, { ...r, ...(r.shape ? { shape: [...r.shape] } : {}), ...staticDimsValue(r) });
     });
   }
 
@@ -373,4 +373,14 @@ export class GraphBuilder {
 
 function infoFacts(i: ValueInfo): ValueFacts {
   return i.shape ? { dtype: i.dtype, shape: [...i.shape] } : { dtype: i.dtype };
+}
+
+/**
+ * A shape vector whose entries are all known numbers is a constant: its value lets the arithmetic
+ * exporters put on it fold (PyTorch's channel shuffle divides Gather(Shape(x), 1) by the groups).
+ */
+function staticDimsValue(r: OutputFacts): { value: Tensor } | Record<string, never> {
+  if (r.value || !r.dimsValue || r.dtype !== 'int64' || !r.shape || !r.dimsValue.every((d): d is number => typeof d === 'number')) return {};
+  if (sizeOf(r.shape as number[]) !== r.dimsValue.length) return {};
+  return { value: { dtype: 'int64', dims: [...(r.shape as number[])], data: BigInt64Array.from(r.dimsValue, (d) => BigInt(d)) } };
 }

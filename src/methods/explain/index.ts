@@ -230,8 +230,9 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
       memoValues.set(lead.key, Promise.resolve(r));
       led = r;
     } catch (e) {
-      // A pass the model rules out fails again in its method, which is then skipped like any other.
-      if (!(e instanceof ConvLensError) || !SKIPPABLE.has(e.code) || methods.length === 1) throw e;
+      // The pass fails again in each method that needs it, which is then reported (skipped when
+      // the model rules it out, failed otherwise) while the methods that do not need it run.
+      if (methods.length === 1 || (e instanceof ConvLensError && e.code === 'CANCELLED') || options.signal?.aborted) throw e;
     }
   }
   let logits = led?.logits;
