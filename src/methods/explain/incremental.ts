@@ -65,9 +65,10 @@ export async function incrementalScores(model: Model, scored: ScoredPlan, base: 
   const c = base.dims[1]!;
   const per = c * plan.window[0] * plan.window[1];
   const scores = new Float64Array(windows.length);
+  const patchBatch = new Float32Array(Math.min(batchSize, windows.length) * per); // `fill` writes all of its window
   await forChunks(windows.length, batchSize, work, async (s, e) => {
     const batch = windows.slice(s, e);
-    const patches = new Float32Array(batch.length * per);
+    const patches = patchBatch.subarray(0, batch.length * per);
     for (let i = 0; i < batch.length; i++) fill(s + i, patches.subarray(i * per, (i + 1) * per));
     const feeds: Record<string, Tensor> = { ...shared, ...gatherIndices(plan, batch), [plan.patchInput]: { dtype: 'float32', dims: [batch.length, c, plan.window[0], plan.window[1]], data: patches } };
     for (const k of Object.keys(feeds)) if (!accepted.has(k)) delete feeds[k];

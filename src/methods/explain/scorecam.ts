@@ -237,6 +237,7 @@ async function fastScores(ctx: ScoreCamRun, a: Tensor): Promise<ChannelScores> {
   const work = new Work(ctx.job, 'scorecam', runs);
   const session = await scoringSession(ctx.model, scoring);
   let incremental = 0;
+  let batch: Float32Array | undefined;
 
   for (let img = 0; img < n; img++) {
     const target = ctx.targets[img]!;
@@ -289,7 +290,9 @@ async function fastScores(ctx: ScoreCamRun, a: Tensor): Promise<ChannelScores> {
     }
 
     await forChunks(rest.length, ctx.forwardBatchSize, work, async (s, e) => {
-      const data = new Float32Array((e - s) * per);
+      // one array for every batch (see scoreInputs)
+      batch ??= new Float32Array(ctx.forwardBatchSize * per);
+      const data = batch.subarray(0, (e - s) * per);
       for (let i = s; i < e; i++) fillMasked(rest[i]!, data.subarray((i - s) * per, (i - s + 1) * per));
       const out = await runScoring(session, scoring, ctx.model, f32([e - s, c, h, w], data), target);
       for (let i = s; i < e; i++) scores[img * k + rest[i]!.channel] = out[i - s]!;

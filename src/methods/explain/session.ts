@@ -326,13 +326,16 @@ export function runPass(model: Model, x: Tensor, targets: Int32Array, pass: Grad
 /**
  * Batches of model inputs assembled in place, scored forward in one run each. `sample`: one
  * input's [C, H, W] (the batch's own: a model that takes any size is scored at that size).
+ * `fill` writes every value of `into`: one array serves every batch (a fresh one per batch of
+ * 16 at 224 is 9.6 MB of new pages, ~6% of Score-CAM's time on ResNet-18 here).
  */
 export async function scoreInputs(model: Model, sample: readonly number[], count: number, size: number, fill: (index: number, into: Float32Array) => void, targetOf: (index: number) => number, score: ScoreKind, work?: Work): Promise<Float64Array> {
   const [c, h, w] = sample as [number, number, number];
   const per = c * h * w;
   const out = new Float64Array(count);
+  const batch = new Float32Array(Math.min(size, count) * per);
   await forChunks(count, size, work, async (s, e) => {
-    const data = new Float32Array((e - s) * per);
+    const data = batch.subarray(0, (e - s) * per);
     const targets = new Int32Array(e - s);
     for (let i = s; i < e; i++) {
       fill(i, data.subarray((i - s) * per, (i - s + 1) * per));
