@@ -136,6 +136,46 @@ describe('LRP', () => {
     for (const c of a.completeness!) expect(c.relativeGap).toBeLessThan(1e-4);
   });
 
+  it('passes relevance through sigmoid gates (SiLU, squeeze-and-excitation) as through the same net with the gates frozen', async () => {
+    // conv -> SiLU (x * sigmoid(x)) -> squeeze-and-excitation (GAP, 1x1 conv, ReLU, 1x1 conv,
+    // sigmoid, channel product) -> GAP -> dense, no biases: relevance is conserved, and the gates
+    // take none of it, so the map equals that of the net whose gates are constants.
+    const rand = rng(31);
+    const weights = (n: number): number[] => Array.from({ length: n }, () => rand() - 0.5);
+    const [w1, wa, wb, wd] = [weights(4 * 27), weights(2 * 4), weights(4 * 2), weights(3 * 4)];
+    const gatedNet = (frozen?: { silu: Tensor; se: Tensor }): Model => {
+      const b = new GraphBuilder();
+      b.graph.name = frozen ? 'gates_frozen' : 'gated';
+      const x = b.input('input', 'float32', frozen ? [1, 3, 8, 8] : ['N', 3, 8, 8]);
+      const c1 = b.op('Conv', [x, b.initializer('w1', f32([4, 3, 3, 3], w1))], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+      const siluGate = frozen ? b.initializer('silu_gate', frozen.silu) : b.op('Sigmoid', [c1], {}, { outputs: ['silu_gate'] });
+      const silu = b.op('Mul', [c1, siluGate], {}, { outputs: ['silu'] });
+      const squeezed = b.op('GlobalAveragePool', [silu]);
+      const hidden = b.op('Relu', [b.op('Conv', [squeezed, b.initializer('wa', f32([2, 4, 1, 1], wa))], { kernel_shape: [1, 1] })]);
+      const seGate = frozen ? b.initializer('se_gate', frozen.se) : b.op('Sigmoid', [b.op('Conv', [hidden, b.initializer('wb', f32([4, 2, 1, 1], wb))], { kernel_shape: [1, 1] })], {}, { outputs: ['se_gate'] });
+      const excited = b.op('Mul', [silu, seGate], {}, { outputs: ['excited'] });
+      const flat = b.op('Flatten', [b.op('GlobalAveragePool', [excited])], { axis: 1 });
+      b.output(b.op('Gemm', [flat, b.initializer('wd', f32([3, 4], wd))], { transB: 1 }, { outputs: ['logits'] }));
+      const g = b.build();
+      writeMetadata(g, { labels: ['a', 'b', 'c'], preprocessing: { size: [8, 8], channels: 'rgb', range: [0, 1], mean: [0, 0, 0], std: [1, 1, 1], resize: 'stretch' } });
+      return new Model(g, engine, g.name);
+    };
+    const gated = gatedNet();
+    const x = f32([1, 3, 8, 8], Array.from({ length: 192 }, () => rand() * 2 - 1));
+    const gates = await gated.run(x, ['silu_gate', 'se_gate']);
+    const frozen = gatedNet({ silu: gates['silu_gate']!, se: gates['se_gate']! });
+    for (const composite of ['epsilon', 'epsilon-plus-flat'] as LrpCompositeName[]) {
+      const a = await only(gated, x, { methods: ['lrp'], lrp: { composite }, target: 1 });
+      const b = await only(frozen, x, { methods: ['lrp'], lrp: { composite }, target: 1 });
+      const ra = data(a.raw);
+      const rb = data(b.raw);
+      const scale = Math.max(...rb.map(Math.abs));
+      expect(scale, composite).toBeGreaterThan(0);
+      for (let i = 0; i < ra.length; i++) expect(Math.abs(ra[i]! - rb[i]!), `${composite} element ${i}`).toBeLessThan(1e-4 * scale);
+      expect(a.completeness![0]!.relativeGap, `${composite}: conserved`).toBeLessThan(1e-3);
+    }
+  });
+
   it('refuses an op it has no rule for, naming it', async () => {
     const b = new GraphBuilder();
     b.graph.name = 'exp_model';

@@ -10,7 +10,8 @@
 //   zplus      R_in = x+ * W+^T s + x- * W-^T s,       s = R / stab(W+ x+ + W- x- + b+)
 //   flat       R_in = 1^T (R / stab(1 * 1))            (weights and inputs set to one)
 //   zbox       R_in = x * W^T s - L * W+^T s - H * W-^T s,  s = R / stab(W x - W+ L - W- H)
-//   ReLU and other activations pass relevance through; max-pooling routes it to the winner;
+//   ReLU and other activations pass relevance through, and so does a product with a sigmoid gate
+//   (SiLU, squeeze-and-excitation), the gate taking none; max-pooling routes it to the winner;
 //   average pools, reductions, additions and un-folded BatchNorm split it by contribution
 //   (x * grad(R / stab(y))); a BatchNorm right after a Conv/Gemm is folded into that layer's
 //   weights, so the layer's rule sees the combined affine map (zennit's canonizer).
@@ -100,6 +101,8 @@ interface LinearLayer {
 
 /** Ops whose standard gradient moves relevance without changing it (layout, routing, selection). */
 const ROUTING = new Set(['Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout', 'Concat', 'Split', 'Slice', 'Gather', 'Pad', 'MaxPool', 'GlobalMaxPool', 'ReduceMax', 'Resize', 'Cast', 'Expand', 'Tile', 'DepthToSpace', 'SpaceToDepth']);
+/** Ops between a gate's Sigmoid and the product it scales. */
+const GATE_PASS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Expand', 'Cast']);
 /** Ops that split relevance by each input's contribution: x * grad(R / stab(y)). */
 const PROPORTIONAL = new Set(['Add', 'Sub', 'Sum', 'AveragePool', 'GlobalAveragePool', 'ReduceMean', 'ReduceSum']);
 
@@ -356,8 +359,23 @@ export function lrpRuleSet(graph: Graph, composite: LrpComposite): RuleSet {
     if (composite.firstConv && layer.node.name === firstConv) return composite.firstConv;
     return layer.kind === 'conv' ? composite.conv : composite.dense;
   };
+  const producers = new Map<string, Node>();
+  for (const n of graph.nodes) for (const o of n.outputs) if (o) producers.set(o, n);
+  /** A value a Sigmoid or HardSigmoid computes (through reshapes and broadcasts): a gate in [0, 1]. */
+  const isGate = (v: string): boolean => {
+    for (let n = producers.get(v), hops = 0; n && hops < 8; n = producers.get(n.inputs[0]!), hops++) {
+      if (n.op === 'Sigmoid' || n.op === 'HardSigmoid') return true;
+      if (!GATE_PASS.has(n.op)) return false;
+    }
+    return false;
+  };
+  /** The index of the one gate among a product's two factors, or -1. */
+  const gateInput = (node: Node): number => {
+    const gates = node.inputs.map((i) => !!i && isGate(i));
+    return gates.length === 2 && gates[0] !== gates[1] ? gates.indexOf(true) : -1;
+  };
   const noRule = (node: Node): GradRule => () => {
-    throw new ConvLensError('MODEL_UNSUPPORTED', `LRP has no rule for ${node.op} (node "${node.name}").`, `LRP covers Conv, Gemm/MatMul with constant weights, BatchNormalization, activations, pooling, additions and layout ops; use integrated-gradients or deeplift for this model.`);
+    throw new ConvLensError('MODEL_UNSUPPORTED', `LRP has no rule for ${node.op} (node "${node.name}").`, `LRP covers Conv, Gemm/MatMul with constant weights, BatchNormalization, activations, sigmoid gates (SiLU, squeeze-and-excitation), pooling, additions and layout ops; use integrated-gradients or deeplift for this model.`);
   };
   return {
     name: composite.name,
@@ -379,12 +397,17 @@ export function lrpRuleSet(graph: Graph, composite: LrpComposite): RuleSet {
       }
       if (ACTIVATIONS.has(node.op)) return (g) => [g.dy(0), ...node.inputs.slice(1).map(() => undefined)];
       if (node.op === 'Mul' || node.op === 'Div') {
-        // Scaling by a constant does not move relevance; a product of two signals has no LRP rule.
+        // Scaling by a constant does not move relevance. A product with a gate (a sigmoid: SiLU's
+        // x * sigmoid(x), squeeze-and-excitation's channel weights) passes all of it to the other
+        // factor, the gate taking none (Arras et al. 2017's rule for multiplicative gates). Any
+        // other product of two signals has no LRP rule.
         return (g) => {
           const constantAt = node.inputs.findIndex((_, i) => g.constant(i) !== undefined);
-          if (constantAt < 0 || (node.op === 'Div' && constantAt !== 1)) return noRule(node)(g);
+          const gateAt = node.op === 'Mul' && constantAt < 0 ? gateInput(node) : -1;
+          const passive = constantAt >= 0 ? constantAt : gateAt;
+          if (passive < 0 || (node.op === 'Div' && passive !== 1)) return noRule(node)(g);
           const R = g.dy(0);
-          return node.inputs.map((x, i) => (R && i !== constantAt && g.wants(i) ? unbroadcast(g.b, R, x) : undefined));
+          return node.inputs.map((x, i) => (R && i !== passive && g.wants(i) ? unbroadcast(g.b, R, x) : undefined));
         };
       }
       if (PROPORTIONAL.has(node.op)) return (g) => proportional(g, composite.normEpsilon);
