@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
-import { lrpComposite, lrpRuleSet, type LrpCompositeName } from '../../src/engine/ops/rules/lrp.js';
+import { lrpComposite, lrpNoRuleError, lrpRuleSet, lrpUnsupportedNode, type LrpCompositeName } from '../../src/engine/ops/rules/lrp.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
@@ -17,6 +17,7 @@ import { loadModelFile } from '../../src/models/load.js';
 import { Model } from '../../src/models/model.js';
 import { rng } from '../support/rng.js';
 import { courseModel } from './models.js';
+import { convnextLike } from '../support/unseen-models.js';
 
 const engine = new Engine(nodeBackend());
 afterAll(() => engine.dispose());
@@ -186,6 +187,21 @@ describe('LRP', () => {
     writeMetadata(g, { labels: ['a', 'b'], preprocessing: { size: [4, 4], channels: 'gray', range: [0, 1], mean: [0], std: [1], resize: 'stretch' } });
     const model = new Model(g, engine, 'exp');
     await expect(explain(model, f32([1, 1, 4, 4], new Array(16).fill(0.5)), { methods: ['lrp'], lrp: { composite: 'epsilon' } })).rejects.toThrow(/LRP has no rule for Exp/);
+  });
+
+  it('knows without building the graph which models it refuses, and which node stops it', async () => {
+    const constant = (m: Model) => (v: string): boolean => m.builder().factsOf(v).value !== undefined;
+    const convnext = new Model(convnextLike(32, 4, 2), engine);
+    expect(lrpUnsupportedNode(convnext.graph, convnext.input.name, constant(convnext))?.op).toBe('LayerNormalization');
+    for (const m of [residualModel(false), courseModel(engine)]) {
+      expect(lrpUnsupportedNode(m.graph, m.input.name, constant(m)), m.name).toBeUndefined();
+      const x = f32([1, ...m.inputDims()], Array.from({ length: m.inputDims().reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)));
+      expect((await explain(m, x, { methods: ['lrp'], lrp: { composite: 'epsilon' } })).attributions).toHaveLength(1);
+    }
+    const refused = await explain(convnext, f32([1, 3, 32, 32], new Array(3 * 1024).fill(0.5)), { methods: ['lrp', 'saliency'], lrp: { composite: 'epsilon' } });
+    // the same refusal (the backward walk meets the head's LayerNorm first, the check the stem's)
+    expect(refused.skipped[0]!.reason).toMatch(/^LRP has no rule for LayerNormalization \(node "head\.norm"\)/);
+    expect(lrpNoRuleError(lrpUnsupportedNode(convnext.graph, convnext.input.name, constant(convnext))!).message).toBe('LRP has no rule for LayerNormalization (node "stem.norm").');
   });
 });
 

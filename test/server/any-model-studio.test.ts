@@ -14,7 +14,7 @@ import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { createStudio, DEFAULT_SAMPLES_DIR, type Studio } from '../../src/interfaces/server/app.js';
 import { METHOD_NAMES } from '../../src/methods/explain/index.js';
 import { resnet } from '../../src/models/zoo/index.js';
-import { flattenHead } from '../support/unseen-models.js';
+import { convnextLike, flattenHead } from '../support/unseen-models.js';
 import { pageInject } from './page-inject.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-any-model-studio-'));
@@ -81,6 +81,7 @@ async function result(url: string, payload: unknown): Promise<Record<string, unk
 const cases = [
   { name: 'flatten head, 64 px, 10 classes, no GAP', file: 'flat64.onnx', graph: () => flattenHead(64, 10, 11), classes: 10, cam: false },
   { name: 'ResNet-like, 224 px, 1000 classes', file: 'resnet224.onnx', graph: () => resnet({ widths: [8, 16, 32, 64], blocks: 1, size: 224, classes: 1000, seed: 5 }), classes: 1000, cam: true },
+  { name: 'ConvNeXt-like (channels-last blocks), 64 px, 10 classes', file: 'convnext64.onnx', graph: () => convnextLike(64, 10, 13), classes: 10, cam: false, alsoUnavailable: 'lrp' },
 ];
 
 const PHOTO = 'photos/chelsea.png';
@@ -98,8 +99,10 @@ describe.each(cases)('every studio job on an unseen model: $name', (c) => {
     expect(model.profile.camLayer).toBeTruthy();
     if (c.cam) expect(model.unavailableMethods).toEqual({});
     else {
-      expect(Object.keys(model.unavailableMethods)).toEqual(['cam']);
+      expect(Object.keys(model.unavailableMethods)).toEqual(['cam', ...('alsoUnavailable' in c ? [c.alsoUnavailable] : [])]);
       expect(model.unavailableMethods['cam']!.reason).toMatch(/global average pooling followed by one dense layer/);
+      // known when the model loads, so the page greys it out instead of offering a method that will be skipped
+      if ('alsoUnavailable' in c) expect(model.unavailableMethods['lrp']!.reason).toMatch(/LRP has no rule for LayerNormalization/);
     }
     // the page's layer pickers: every layer with its friendly name and number
     const summary = (await inject({ method: 'GET', url: `/api/models/${model.id}/summary` })).json() as { pickable: { name: string; label: string; number: number }[] };

@@ -20,7 +20,7 @@ import type { GraphBuilder } from '../../graph/builder.js';
 import { attrFloat, attrInt, type Graph, type Node } from '../../graph/ir.js';
 import { mapFloat32, type Tensor } from '../../tensor.js';
 import { unbroadcast } from '../emit.js';
-import type { GradContext, GradRule, OpDef, RuleSet } from '../registry.js';
+import { findOp, type GradContext, type GradRule, type OpDef, type RuleSet } from '../registry.js';
 import { ACTIVATIONS, stabilize, standardBackward, wantedInputs } from './common.js';
 
 export type LrpRule =
@@ -335,6 +335,56 @@ function linearRelevance(g: GradContext, layer: LinearLayer, rule: LrpRule, R: s
   }
 }
 
+/** Whether a value is a gate in [0, 1]: computed by a Sigmoid or HardSigmoid, through reshapes and broadcasts. */
+function gateFinder(graph: Graph): (value: string) => boolean {
+  const producers = new Map<string, Node>();
+  for (const n of graph.nodes) for (const o of n.outputs) if (o) producers.set(o, n);
+  return (v) => {
+    for (let n = producers.get(v), hops = 0; n && hops < 8; n = producers.get(n.inputs[0]!), hops++) {
+      if (n.op === 'Sigmoid' || n.op === 'HardSigmoid') return true;
+      if (!GATE_PASS.has(n.op)) return false;
+    }
+    return false;
+  };
+}
+
+/**
+ * The factor of a Mul or Div that takes no relevance: a constant (a Div's divisor only), or for a
+ * product of two signals the one gate among them; -1 when neither applies (no LRP rule).
+ */
+function passiveFactor(node: Node, isConstant: (input: number) => boolean, isGate: (value: string) => boolean): number {
+  const constantAt = node.inputs.findIndex((_, i) => isConstant(i));
+  if (constantAt >= 0) return node.op === 'Div' && constantAt !== 1 ? -1 : constantAt;
+  if (node.op !== 'Mul' || node.inputs.length !== 2) return -1;
+  const gated = node.inputs.map((v) => !!v && isGate(v));
+  return gated[0] !== gated[1] ? gated.indexOf(true) : -1;
+}
+
+/** Why LRP cannot explain a model with this node, and what to use instead. */
+export function lrpNoRuleError(node: Node): ConvLensError {
+  return new ConvLensError('MODEL_UNSUPPORTED', `LRP has no rule for ${node.op} (node "${node.name}").`, `LRP covers Conv, Gemm/MatMul with constant weights, BatchNormalization, activations, sigmoid gates (SiLU, squeeze-and-excitation), pooling, additions and layout ops; use integrated-gradients or deeplift for this model.`);
+}
+
+/**
+ * The first node on the way from `input` to the model's output that LRP has no rule for, or
+ * undefined: what `lrpRuleSet` would refuse once the gradient graph is built, found without
+ * building it (the studio greys the method out when a model is loaded).
+ */
+export function lrpUnsupportedNode(graph: Graph, input: string, isConstant: (value: string) => boolean): Node | undefined {
+  const { layers } = analyze(graph);
+  const gates = gateFinder(graph);
+  const dynamic = new Set([input]);
+  for (const node of graph.nodes) {
+    if (!node.inputs.some((i) => i && dynamic.has(i))) continue;
+    for (const o of node.outputs) if (o) dynamic.add(o);
+    const def = findOp(node.op);
+    if (layers.has(node.name) || node.op === 'BatchNormalization' || ACTIVATIONS.has(node.op) || PROPORTIONAL.has(node.op) || ROUTING.has(node.op) || def?.nonDifferentiable) continue;
+    if ((node.op === 'Mul' || node.op === 'Div') && passiveFactor(node, (i) => !!node.inputs[i] && isConstant(node.inputs[i]!), gates) >= 0) continue;
+    return node;
+  }
+  return undefined;
+}
+
 /** x_i * grad_i(R / stab(y)) for every wanted input: relevance split by contribution. */
 function proportional(g: GradContext, eps: number): (string | undefined)[] {
   const R = g.dy(0);
@@ -359,23 +409,9 @@ export function lrpRuleSet(graph: Graph, composite: LrpComposite): RuleSet {
     if (composite.firstConv && layer.node.name === firstConv) return composite.firstConv;
     return layer.kind === 'conv' ? composite.conv : composite.dense;
   };
-  const producers = new Map<string, Node>();
-  for (const n of graph.nodes) for (const o of n.outputs) if (o) producers.set(o, n);
-  /** A value a Sigmoid or HardSigmoid computes (through reshapes and broadcasts): a gate in [0, 1]. */
-  const isGate = (v: string): boolean => {
-    for (let n = producers.get(v), hops = 0; n && hops < 8; n = producers.get(n.inputs[0]!), hops++) {
-      if (n.op === 'Sigmoid' || n.op === 'HardSigmoid') return true;
-      if (!GATE_PASS.has(n.op)) return false;
-    }
-    return false;
-  };
-  /** The index of the one gate among a product's two factors, or -1. */
-  const gateInput = (node: Node): number => {
-    const gates = node.inputs.map((i) => !!i && isGate(i));
-    return gates.length === 2 && gates[0] !== gates[1] ? gates.indexOf(true) : -1;
-  };
+  const gates = gateFinder(graph);
   const noRule = (node: Node): GradRule => () => {
-    throw new ConvLensError('MODEL_UNSUPPORTED', `LRP has no rule for ${node.op} (node "${node.name}").`, `LRP covers Conv, Gemm/MatMul with constant weights, BatchNormalization, activations, sigmoid gates (SiLU, squeeze-and-excitation), pooling, additions and layout ops; use integrated-gradients or deeplift for this model.`);
+    throw lrpNoRuleError(node);
   };
   return {
     name: composite.name,
@@ -402,10 +438,8 @@ export function lrpRuleSet(graph: Graph, composite: LrpComposite): RuleSet {
         // factor, the gate taking none (Arras et al. 2017's rule for multiplicative gates). Any
         // other product of two signals has no LRP rule.
         return (g) => {
-          const constantAt = node.inputs.findIndex((_, i) => g.constant(i) !== undefined);
-          const gateAt = node.op === 'Mul' && constantAt < 0 ? gateInput(node) : -1;
-          const passive = constantAt >= 0 ? constantAt : gateAt;
-          if (passive < 0 || (node.op === 'Div' && passive !== 1)) return noRule(node)(g);
+          const passive = passiveFactor(node, (i) => g.constant(i) !== undefined, gates);
+          if (passive < 0) return noRule(node)(g);
           const R = g.dy(0);
           return node.inputs.map((x, i) => (R && i !== passive && g.wants(i) ? unbroadcast(g.b, R, x) : undefined));
         };

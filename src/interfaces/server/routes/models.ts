@@ -1,6 +1,7 @@
 import type { Studio } from '../app.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import { encodeModel } from '../../../engine/onnx/codec.js';
+import { lrpNoRuleError, lrpUnsupportedNode } from '../../../engine/ops/rules/lrp.js';
 import { camHead, METHOD_NAMES, METHODS, type MethodName } from '../../../methods/explain/index.js';
 import { summarize } from '../../../methods/inspect/summary.js';
 import { parseLabels, parsePreprocessing } from '../../../models/metadata.js';
@@ -30,6 +31,11 @@ export function unavailableMethods(m: Model): Unavailable {
       if (!(e instanceof ConvLensError)) throw e;
       out.cam = { reason: e.message, ...(e.hint ? { hint: e.hint } : {}) };
     }
+  }
+  const noRule = lrpUnsupportedNode(m.graph, m.input.name, (v) => m.builder().factsOf(v).value !== undefined);
+  if (noRule) {
+    const e = lrpNoRuleError(noRule);
+    out.lrp = { reason: e.message, ...(e.hint ? { hint: e.hint } : {}) };
   }
   unavailableCache.set(m, out);
   return out;
