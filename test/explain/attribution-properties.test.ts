@@ -191,17 +191,34 @@ describe('LRP', () => {
 
   it('knows without building the graph which models it refuses, and which node stops it', async () => {
     const constant = (m: Model) => (v: string): boolean => m.builder().factsOf(v).value !== undefined;
-    const convnext = new Model(convnextLike(32, 4, 2), engine);
-    expect(lrpUnsupportedNode(convnext.graph, convnext.input.name, constant(convnext))?.op).toBe('LayerNormalization');
-    for (const m of [residualModel(false), courseModel(engine)]) {
+    const b = new GraphBuilder();
+    b.graph.name = 'exp_then_relu';
+    const x = b.input('input', 'float32', ['N', 1, 4, 4]);
+    const flat = b.op('Flatten', [b.op('Relu', [b.op('Exp', [x], {}, { name: 'exp', outputs: ['exp'] })])], { axis: 1 });
+    b.output(b.op('Gemm', [flat, b.initializer('w', f32([2, 16], new Array(32).fill(0.1)))], { transB: 1 }, { outputs: ['logits'] }));
+    const g = b.build();
+    writeMetadata(g, { labels: ['a', 'b'], preprocessing: { size: [4, 4], channels: 'gray', range: [0, 1], mean: [0], std: [1], resize: 'stretch' } });
+    const refused = new Model(g, engine, 'exp_then_relu');
+    const node = lrpUnsupportedNode(refused.graph, refused.input.name, constant(refused));
+    expect(node?.name).toBe('exp');
+    await expect(explain(refused, f32([1, 1, 4, 4], new Array(16).fill(0.5)), { methods: ['lrp'] })).rejects.toThrow(lrpNoRuleError(node!).message);
+    for (const m of [residualModel(false), courseModel(engine), new Model(convnextLike(32, 4, 2), engine)]) {
       expect(lrpUnsupportedNode(m.graph, m.input.name, constant(m)), m.name).toBeUndefined();
-      const x = f32([1, ...m.inputDims()], Array.from({ length: m.inputDims().reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)));
-      expect((await explain(m, x, { methods: ['lrp'], lrp: { composite: 'epsilon' } })).attributions).toHaveLength(1);
+      const xm = f32([1, ...m.inputDims()], Array.from({ length: m.inputDims().reduce((p, q) => p * q, 1) }, (_, i) => Math.sin(i)));
+      expect((await explain(m, xm, { methods: ['lrp'], lrp: { composite: 'epsilon' } })).attributions, m.name).toHaveLength(1);
     }
-    const refused = await explain(convnext, f32([1, 3, 32, 32], new Array(3 * 1024).fill(0.5)), { methods: ['lrp', 'saliency'], lrp: { composite: 'epsilon' } });
-    // the same refusal (the backward walk meets the head's LayerNorm first, the check the stem's)
-    expect(refused.skipped[0]!.reason).toMatch(/^LRP has no rule for LayerNormalization \(node "head\.norm"\)/);
-    expect(lrpNoRuleError(lrpUnsupportedNode(convnext.graph, convnext.input.name, constant(convnext))!).message).toBe('LRP has no rule for LayerNormalization (node "stem.norm").');
+  });
+
+  it('ConvNeXt blocks: LayerNorm with its deviation held fixed, GELU as a gate, layer scales; relevance conserved without biases', async () => {
+    const model = new Model(convnextLike(32, 4, 5, [8, 16], false), engine);
+    const x = f32([2, 3, 32, 32], Array.from({ length: 2 * 3 * 1024 }, (_, i) => Math.sin(i * 0.37) + 0.3 * Math.cos(i * 0.11)));
+    for (const composite of ['epsilon', 'epsilon-gamma', 'epsilon-plus-flat'] as LrpCompositeName[]) {
+      const a = await only(model, x, { methods: ['lrp'], lrp: { composite } });
+      for (const c of a.completeness!) expect(c.relativeGap, composite).toBeLessThan(1e-3);
+    }
+    // with biases they take their share: the gap is reported, not hidden
+    const biased = await only(new Model(convnextLike(32, 4, 5), engine), x, { methods: ['lrp'], lrp: { composite: 'epsilon' } });
+    expect(Math.max(...biased.completeness!.map((c) => c.relativeGap))).toBeGreaterThan(1e-3);
   });
 });
 

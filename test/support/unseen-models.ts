@@ -24,7 +24,7 @@ export function flattenHead(size: number, classes: number, seed: number): Graph 
  * layers (MatMul + Add) around an Erf GELU, a layer scale, permute back and a residual Add;
  * LayerNorm2d + 2x2/2 conv between stages; global pooling, LayerNorm2d, Flatten, Gemm.
  */
-export function convnextLike(size: number, classes: number, seed: number, widths: readonly number[] = [8, 16]): Graph {
+export function convnextLike(size: number, classes: number, seed: number, widths: readonly number[] = [8, 16], biases = true): Graph {
   const b = new GraphBuilder();
   b.graph.name = 'convnext_like';
   const L = new Layers(b, seededRandom(seed));
@@ -34,9 +34,9 @@ export function convnextLike(size: number, classes: number, seed: number, widths
   const toLast = (x: string, name: string): string => b.op('Transpose', [x], { perm: [0, 2, 3, 1] }, { name, outputs: [name] });
   const toFirst = (x: string, name: string): string => b.op('Transpose', [x], { perm: [0, 3, 1, 2] }, { name, outputs: [name] });
   const layerNorm = (x: string, name: string, c: number): string =>
-    b.op('LayerNormalization', [x, param(`${name}.weight`, [c], 0.4, 1), param(`${name}.bias`, [c], 0.2)], { axis: -1, epsilon: 1e-6 }, { name, outputs: [name] });
+    b.op('LayerNormalization', [x, param(`${name}.weight`, [c], 0.4, 1), param(`${name}.bias`, [c], biases ? 0.2 : 0)], { axis: -1, epsilon: 1e-6 }, { name, outputs: [name] });
   const linear = (x: string, name: string, cin: number, cout: number): string =>
-    b.op('Add', [b.op('MatMul', [x, param(`${name}.weight`, [cin, cout], 2 / Math.sqrt(cin))]), param(`${name}.bias`, [cout], 0.1)], {}, { name, outputs: [name] });
+    b.op('Add', [b.op('MatMul', [x, param(`${name}.weight`, [cin, cout], 2 / Math.sqrt(cin))]), param(`${name}.bias`, [cout], biases ? 0.1 : 0)], {}, { name, outputs: [name] });
   const gelu = (x: string, name: string): string => {
     const erf = b.op('Erf', [b.op('Div', [x, b.scalar(Math.SQRT2)])]);
     return b.op('Mul', [b.op('Mul', [x, b.op('Add', [erf, b.scalar(1)])]), b.scalar(0.5)], {}, { name, outputs: [name] });

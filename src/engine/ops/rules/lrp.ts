@@ -10,8 +10,9 @@
 //   zplus      R_in = x+ * W+^T s + x- * W-^T s,       s = R / stab(W+ x+ + W- x- + b+)
 //   flat       R_in = 1^T (R / stab(1 * 1))            (weights and inputs set to one)
 //   zbox       R_in = x * W^T s - L * W+^T s - H * W-^T s,  s = R / stab(W x - W+ L - W- H)
-//   ReLU and other activations pass relevance through, and so does a product with a sigmoid gate
-//   (SiLU, squeeze-and-excitation), the gate taking none; max-pooling routes it to the winner;
+//   ReLU and other activations pass relevance through, and so does a product with a gate (SiLU,
+//   GELU, squeeze-and-excitation), the gate taking none; LayerNorm is linear with its standard
+//   deviation held fixed (epsilon rule); max-pooling routes it to the winner;
 //   average pools, reductions, additions and un-folded BatchNorm split it by contribution
 //   (x * grad(R / stab(y))); a BatchNorm right after a Conv/Gemm is folded into that layer's
 //   weights, so the layer's rule sees the combined affine map (zennit's canonizer).
@@ -335,17 +336,74 @@ function linearRelevance(g: GradContext, layer: LinearLayer, rule: LrpRule, R: s
   }
 }
 
-/** Whether a value is a gate in [0, 1]: computed by a Sigmoid or HardSigmoid, through reshapes and broadcasts. */
+/**
+ * Whether a value is a gate: a squashing function's output (Sigmoid, HardSigmoid; Erf or Tanh as
+ * GELU writes its gate, 1 + erf(x / sqrt 2)), through reshapes, broadcasts and affine maps by
+ * constants.
+ */
 function gateFinder(graph: Graph): (value: string) => boolean {
   const producers = new Map<string, Node>();
   for (const n of graph.nodes) for (const o of n.outputs) if (o) producers.set(o, n);
+  const isConstant = constantFinder(graph);
   return (v) => {
-    for (let n = producers.get(v), hops = 0; n && hops < 8; n = producers.get(n.inputs[0]!), hops++) {
-      if (n.op === 'Sigmoid' || n.op === 'HardSigmoid') return true;
-      if (!GATE_PASS.has(n.op)) return false;
+    let value = v;
+    for (let hops = 0; hops < 8; hops++) {
+      const n = producers.get(value);
+      if (!n) return false;
+      if (SQUASHING.has(n.op)) return true;
+      if (GATE_PASS.has(n.op)) value = n.inputs[0]!;
+      else if (AFFINE.has(n.op) && n.inputs.length === 2 && isConstant(n.inputs[1])) value = n.inputs[0]!;
+      else if ((n.op === 'Add' || n.op === 'Mul') && n.inputs.length === 2 && isConstant(n.inputs[0])) value = n.inputs[1]!;
+      else return false;
     }
     return false;
   };
+}
+
+/**
+ * Whether a value is a constant of the file: an initializer or a Constant, also behind Identity
+ * nodes (torch.onnx shares equal initializers that way, e.g. every block's initial layer scale).
+ */
+function constantFinder(graph: Graph): (value: string | undefined) => boolean {
+  const producers = new Map<string, Node>();
+  for (const n of graph.nodes) for (const o of n.outputs) if (o) producers.set(o, n);
+  return (v) => {
+    for (let hops = 0; v && hops < 8; hops++) {
+      if (graph.initializers.has(v)) return !graph.inputs.some((i) => i.name === v);
+      const n = producers.get(v);
+      if (n?.op === 'Constant') return true;
+      if (n?.op !== 'Identity') return false;
+      v = n.inputs[0];
+    }
+    return false;
+  };
+}
+
+const SQUASHING = new Set(['Sigmoid', 'HardSigmoid', 'Erf', 'Tanh']);
+const AFFINE = new Set(['Add', 'Sub', 'Mul', 'Div']);
+
+/**
+ * LayerNormalization as a linear map once its standard deviation is held fixed (Ali et al. 2022;
+ * LXT's rule): y = W x + b with W = diag(scale * inv) (I - 1 1^T / n) over the normalized axes,
+ * and the epsilon rule R_in = x * W^T s, s = R / stab(y): x * inv * (scale s - mean(scale s)).
+ * The mean is a linear function of x and stays in W; b (the bias) absorbs its share.
+ */
+function layerNormRelevance(g: GradContext, eps: number): (string | undefined)[] {
+  const R = g.dy(0);
+  const out: (string | undefined)[] = g.node.inputs.map(() => undefined);
+  if (!R || !g.wants(0)) return out;
+  const b = g.b;
+  const x = g.x(0);
+  const rank = b.shapeOf(x).length;
+  const given = attrInt(g.node, 'axis', -1);
+  const axis = given < 0 ? given + rank : given;
+  const axes = Array.from({ length: rank - axis }, (_, i) => axis + i);
+  const mean = (t: string): string => b.op('ReduceMean', [t], { axes, keepdims: 1 });
+  const centered = b.op('Sub', [x, mean(x)]);
+  const inv = b.op('Reciprocal', [b.op('Sqrt', [b.op('Add', [mean(b.op('Mul', [centered, centered])), b.scalar(attrFloat(g.node, 'epsilon', 1e-5))])])]);
+  const scaled = mul(b, div(b, R, stabilize(b, g.y(0), eps)), g.x(1));
+  out[0] = mul(b, mul(b, x, inv), b.op('Sub', [scaled, mean(scaled)]));
+  return out;
 }
 
 /**
@@ -362,7 +420,7 @@ function passiveFactor(node: Node, isConstant: (input: number) => boolean, isGat
 
 /** Why LRP cannot explain a model with this node, and what to use instead. */
 export function lrpNoRuleError(node: Node): ConvLensError {
-  return new ConvLensError('MODEL_UNSUPPORTED', `LRP has no rule for ${node.op} (node "${node.name}").`, `LRP covers Conv, Gemm/MatMul with constant weights, BatchNormalization, activations, sigmoid gates (SiLU, squeeze-and-excitation), pooling, additions and layout ops; use integrated-gradients or deeplift for this model.`);
+  return new ConvLensError('MODEL_UNSUPPORTED', `LRP has no rule for ${node.op} (node "${node.name}").`, `LRP covers Conv, Gemm/MatMul with constant weights, BatchNormalization, activations, gates (SiLU, GELU, squeeze-and-excitation), LayerNorm, pooling, additions and layout ops; use integrated-gradients or deeplift for this model.`);
 }
 
 /**
@@ -373,13 +431,14 @@ export function lrpNoRuleError(node: Node): ConvLensError {
 export function lrpUnsupportedNode(graph: Graph, input: string, isConstant: (value: string) => boolean): Node | undefined {
   const { layers } = analyze(graph);
   const gates = gateFinder(graph);
+  const constantValue = constantFinder(graph);
   const dynamic = new Set([input]);
   for (const node of graph.nodes) {
     if (!node.inputs.some((i) => i && dynamic.has(i))) continue;
     for (const o of node.outputs) if (o) dynamic.add(o);
     const def = findOp(node.op);
-    if (layers.has(node.name) || node.op === 'BatchNormalization' || ACTIVATIONS.has(node.op) || PROPORTIONAL.has(node.op) || ROUTING.has(node.op) || def?.nonDifferentiable) continue;
-    if ((node.op === 'Mul' || node.op === 'Div') && passiveFactor(node, (i) => !!node.inputs[i] && isConstant(node.inputs[i]!), gates) >= 0) continue;
+    if (layers.has(node.name) || node.op === 'BatchNormalization' || node.op === 'LayerNormalization' || ACTIVATIONS.has(node.op) || node.op === 'Erf' || PROPORTIONAL.has(node.op) || ROUTING.has(node.op) || def?.nonDifferentiable) continue;
+    if ((node.op === 'Mul' || node.op === 'Div') && passiveFactor(node, (i) => !!node.inputs[i] && (isConstant(node.inputs[i]!) || constantValue(node.inputs[i])), gates) >= 0) continue;
     return node;
   }
   return undefined;
@@ -410,6 +469,7 @@ export function lrpRuleSet(graph: Graph, composite: LrpComposite): RuleSet {
     return layer.kind === 'conv' ? composite.conv : composite.dense;
   };
   const gates = gateFinder(graph);
+  const constantValue = constantFinder(graph);
   const noRule = (node: Node): GradRule => () => {
     throw lrpNoRuleError(node);
   };
@@ -431,14 +491,15 @@ export function lrpRuleSet(graph: Graph, composite: LrpComposite): RuleSet {
         if (folded.has(node.name)) return (g) => [g.dy(0), undefined, undefined, undefined, undefined];
         return (g) => proportional(g, composite.normEpsilon).map((r, i) => (i === 0 ? r : undefined));
       }
-      if (ACTIVATIONS.has(node.op)) return (g) => [g.dy(0), ...node.inputs.slice(1).map(() => undefined)];
+      if (ACTIVATIONS.has(node.op) || node.op === 'Erf') return (g) => [g.dy(0), ...node.inputs.slice(1).map(() => undefined)];
+      if (node.op === 'LayerNormalization') return (g) => layerNormRelevance(g, composite.normEpsilon);
       if (node.op === 'Mul' || node.op === 'Div') {
         // Scaling by a constant does not move relevance. A product with a gate (a sigmoid: SiLU's
         // x * sigmoid(x), squeeze-and-excitation's channel weights) passes all of it to the other
         // factor, the gate taking none (Arras et al. 2017's rule for multiplicative gates). Any
         // other product of two signals has no LRP rule.
         return (g) => {
-          const passive = passiveFactor(node, (i) => g.constant(i) !== undefined, gates);
+          const passive = passiveFactor(node, (i) => g.constant(i) !== undefined || constantValue(node.inputs[i]), gates);
           if (passive < 0) return noRule(node)(g);
           const R = g.dy(0);
           return node.inputs.map((x, i) => (R && i !== passive && g.wants(i) ? unbroadcast(g.b, R, x) : undefined));
