@@ -217,7 +217,9 @@ describe.skipIf(!REDIS_SERVER)('distributed scan (BullMQ on redis-server)', () =
     const doomed = await RedisServer.start(mkdtempSync(join(tmp, 'doomed-')));
     const store = join(tmp, 'redis-lost');
     const hold = join(tmp, 'hold-lost');
-    const coordinator = startCli(indexArgs(store, doomed.url, 'q-lost', 1), { CONVLENS_FAULT_HOLD_COMMIT: `2:${hold}` });
+    // Chunks of at least 400 ms: Redis dies with chunks still to scan however fast the machine (a
+    // quiet machine once finished them all while chunk 2 was held, and exited 0).
+    const coordinator = startCli(indexArgs(store, doomed.url, 'q-lost', 1), { CONVLENS_FAULT_HOLD_COMMIT: `2:${hold}`, CONVLENS_FAULT_CHUNK_MS: '400' });
     await waitFor(() => existsSync(hold), 60_000, 'the coordinator to commit chunk 2');
     const pids = workerPids(coordinator.stderr());
     doomed.stop('SIGKILL');
