@@ -2,7 +2,8 @@
 // (ConvNeXt permutes to [N, H, W, C] around its LayerNorm and Linear layers) are not read as
 // [N, C, H, W] feature maps, and their per-position layers keep their receptive fields.
 import type { GraphBuilder } from '../engine/graph/builder.js';
-import { attrInt, attrInts, type Graph, type Node } from '../engine/graph/ir.js';
+import { attrInts, type Graph, type Node } from '../engine/graph/ir.js';
+import { layerNormAxes } from '../engine/ops/normalization.js';
 
 /** For each axis of a value, the NCHW axis of the input it follows (0 N, 1 C, 2 H, 3 W). */
 export type AxisLayout = readonly number[];
@@ -60,11 +61,7 @@ export function isChannelsFirst(layout: AxisLayout | undefined): boolean {
  */
 export function channelOnly(node: Node, layout: AxisLayout, b: GraphBuilder): boolean {
   const rank = layout.length;
-  if (node.op === 'LayerNormalization') {
-    const given = attrInt(node, 'axis', -1);
-    const axis = given < 0 ? given + rank : given;
-    return layout.slice(axis).every((d) => d === 1);
-  }
+  if (node.op === 'LayerNormalization') return layerNormAxes(node, rank).every((a) => layout[a] === 1);
   if (node.op === 'MatMul') {
     const w = node.inputs[1];
     return !!w && layout[rank - 1] === 1 && b.valueOf(w)?.dims.length === 2;

@@ -7,7 +7,6 @@ import { ConvLensError } from '../engine/errors.js';
 import type { GraphBuilder } from '../engine/graph/builder.js';
 import type { Graph } from '../engine/graph/ir.js';
 import type { ModelMetadata } from './metadata.js';
-import { axisLayouts, isChannelsFirst } from './layout.js';
 import { receptiveFields } from './receptive-field.js';
 
 /** One candidate layer: a feature map every path from the input to the output goes through. */
@@ -97,6 +96,8 @@ export interface ProfileSource {
   readonly meta: ModelMetadata;
   builder(): GraphBuilder;
   resolveLayer(name: string): string;
+  /** false for a 4-D value that is channels-last (see layout.ts) */
+  isChannelsFirst(name: string): boolean;
 }
 
 /** The profile of a model: roles from its metadata where given and valid, from its graph otherwise. */
@@ -157,7 +158,6 @@ export function modelProfile(model: ProfileSource): ModelProfile {
   const producer = new Map<string, string>();
   for (const n of nodes) for (const o of n.outputs) if (o) producer.set(o, n.op);
   const fields = receptiveFields(graph, b, model.input.name);
-  const layouts = axisLayouts(graph, b, model.input.name);
   const side = Math.max(...size);
   let layers: ProfileLayer[] = [];
   for (const v of cuts) {
@@ -165,7 +165,7 @@ export function modelProfile(model: ProfileSource): ModelProfile {
     if (!s || s.length !== 4 || s.slice(1).some((d) => typeof d !== 'number')) continue;
     const [, c, h, w] = s as [unknown, number, number, number];
     if (h * w <= 1) continue;
-    if (!isChannelsFirst(layouts.get(v))) continue; // [N, H, W, C] inside a channels-last block
+    if (!model.isChannelsFirst(v)) continue; // [N, H, W, C] inside a channels-last block
     const next = consumers.get(v) ?? [];
     if (next.length === 1 && FOLDS_FORWARD.has(next[0]!)) continue; // the activation after it stands for it
     const rf = fields.get(v);

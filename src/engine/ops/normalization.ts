@@ -70,7 +70,7 @@ function invStd(b: GraphBuilder, variance: string, eps: number): string {
   return b.op('Reciprocal', [b.op('Sqrt', [b.op('Add', [variance, b.scalar(eps)])])]);
 }
 
-interface BatchStats {
+export interface BatchStats {
   mean: string;
   /** x - mean */
   centered: string;
@@ -87,7 +87,7 @@ interface BatchStats {
  * centered values), so a large mean does not cancel digits as E[x^2] - E[x]^2 would; the second
  * pass is one ReduceSumSquare, without a full-size Mul.
  */
-function batchStats(b: GraphBuilder, x: string, axes: readonly number[], eps: number): BatchStats {
+export function batchStats(b: GraphBuilder, x: string, axes: readonly number[], eps: number): BatchStats {
   const mean = reduceMean(b, x, axes);
   const centered = b.op('Sub', [x, mean]);
   const count = countAlong(b, x, axes);
@@ -307,7 +307,7 @@ defineOp({
 // ---------------------------------------------------------------- LayerNormalization
 
 /** The normalized axes [axis, rank) of a LayerNormalization node, with a negative axis resolved. */
-function layerNormAxes(node: Node, rank: number, fail: (message: string) => Error): number[] {
+export function layerNormAxes(node: Node, rank: number, fail: (message: string) => Error = (m) => new ConvLensError('SHAPE_MISMATCH', `LayerNormalization node "${node.name}": ${m}`)): number[] {
   const given = attrInt(node, 'axis', -1);
   const axis = given < 0 ? given + rank : given;
   if (axis < 0 || axis >= rank) throw fail(`axis ${given} is outside the input's ${rank} axes`);
@@ -342,7 +342,7 @@ defineOp({
     const b = g.b;
     const x = g.x(0);
     const rank = b.shapeOf(x).length;
-    const axes = layerNormAxes(g.node, rank, (m) => new ConvLensError('SHAPE_MISMATCH', `LayerNormalization node "${g.node.name}": ${m}`));
+    const axes = layerNormAxes(g.node, rank);
     const dy = g.dy(0);
     const dMean = g.dy(1);
     const dInv = g.dy(2);

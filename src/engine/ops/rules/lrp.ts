@@ -21,6 +21,7 @@ import type { GraphBuilder } from '../../graph/builder.js';
 import { attrFloat, attrInt, type Graph, type Node } from '../../graph/ir.js';
 import { mapFloat32, type Tensor } from '../../tensor.js';
 import { unbroadcast } from '../emit.js';
+import { batchStats, layerNormAxes } from '../normalization.js';
 import { findOp, type GradContext, type GradRule, type OpDef, type RuleSet } from '../registry.js';
 import { ACTIVATIONS, stabilize, standardBackward, wantedInputs } from './common.js';
 
@@ -341,10 +342,8 @@ function linearRelevance(g: GradContext, layer: LinearLayer, rule: LrpRule, R: s
  * GELU writes its gate, 1 + erf(x / sqrt 2)), through reshapes, broadcasts and affine maps by
  * constants.
  */
-function gateFinder(graph: Graph): (value: string) => boolean {
-  const producers = new Map<string, Node>();
-  for (const n of graph.nodes) for (const o of n.outputs) if (o) producers.set(o, n);
-  const isConstant = constantFinder(graph);
+function gateFinder(graph: Graph, producers: ReadonlyMap<string, Node>): (value: string) => boolean {
+  const isConstant = constantFinder(graph, producers);
   return (v) => {
     let value = v;
     for (let hops = 0; hops < 8; hops++) {
@@ -364,9 +363,7 @@ function gateFinder(graph: Graph): (value: string) => boolean {
  * Whether a value is a constant of the file: an initializer or a Constant, also behind Identity
  * nodes (torch.onnx shares equal initializers that way, e.g. every block's initial layer scale).
  */
-function constantFinder(graph: Graph): (value: string | undefined) => boolean {
-  const producers = new Map<string, Node>();
-  for (const n of graph.nodes) for (const o of n.outputs) if (o) producers.set(o, n);
+function constantFinder(graph: Graph, producers: ReadonlyMap<string, Node>): (value: string | undefined) => boolean {
   return (v) => {
     for (let hops = 0; v && hops < 8; hops++) {
       if (graph.initializers.has(v)) return !graph.inputs.some((i) => i.name === v);
@@ -394,15 +391,10 @@ function layerNormRelevance(g: GradContext, eps: number): (string | undefined)[]
   if (!R || !g.wants(0)) return out;
   const b = g.b;
   const x = g.x(0);
-  const rank = b.shapeOf(x).length;
-  const given = attrInt(g.node, 'axis', -1);
-  const axis = given < 0 ? given + rank : given;
-  const axes = Array.from({ length: rank - axis }, (_, i) => axis + i);
-  const mean = (t: string): string => b.op('ReduceMean', [t], { axes, keepdims: 1 });
-  const centered = b.op('Sub', [x, mean(x)]);
-  const inv = b.op('Reciprocal', [b.op('Sqrt', [b.op('Add', [mean(b.op('Mul', [centered, centered])), b.scalar(attrFloat(g.node, 'epsilon', 1e-5))])])]);
+  const axes = layerNormAxes(g.node, b.shapeOf(x).length);
+  const { inv } = batchStats(b, x, axes, attrFloat(g.node, 'epsilon', 1e-5));
   const scaled = mul(b, div(b, R, stabilize(b, g.y(0), eps)), g.x(1));
-  out[0] = mul(b, mul(b, x, inv), b.op('Sub', [scaled, mean(scaled)]));
+  out[0] = mul(b, mul(b, x, inv), b.op('Sub', [scaled, b.op('ReduceMean', [scaled], { axes, keepdims: 1 })]));
   return out;
 }
 
@@ -423,6 +415,12 @@ export function lrpNoRuleError(node: Node): ConvLensError {
   return new ConvLensError('MODEL_UNSUPPORTED', `LRP has no rule for ${node.op} (node "${node.name}").`, `LRP covers Conv, Gemm/MatMul with constant weights, BatchNormalization, activations, gates (SiLU, GELU, squeeze-and-excitation), LayerNorm, pooling, additions and layout ops; use integrated-gradients or deeplift for this model.`);
 }
 
+function producersOf(graph: Graph): Map<string, Node> {
+  const producers = new Map<string, Node>();
+  for (const n of graph.nodes) for (const o of n.outputs) if (o) producers.set(o, n);
+  return producers;
+}
+
 /**
  * The first node on the way from `input` to the model's output that LRP has no rule for, or
  * undefined: what `lrpRuleSet` would refuse once the gradient graph is built, found without
@@ -430,8 +428,9 @@ export function lrpNoRuleError(node: Node): ConvLensError {
  */
 export function lrpUnsupportedNode(graph: Graph, input: string, isConstant: (value: string) => boolean): Node | undefined {
   const { layers } = analyze(graph);
-  const gates = gateFinder(graph);
-  const constantValue = constantFinder(graph);
+  const producers = producersOf(graph);
+  const gates = gateFinder(graph, producers);
+  const constantValue = constantFinder(graph, producers);
   const dynamic = new Set([input]);
   for (const node of graph.nodes) {
     if (!node.inputs.some((i) => i && dynamic.has(i))) continue;
@@ -468,8 +467,9 @@ export function lrpRuleSet(graph: Graph, composite: LrpComposite): RuleSet {
     if (composite.firstConv && layer.node.name === firstConv) return composite.firstConv;
     return layer.kind === 'conv' ? composite.conv : composite.dense;
   };
-  const gates = gateFinder(graph);
-  const constantValue = constantFinder(graph);
+  const producers = producersOf(graph);
+  const gates = gateFinder(graph, producers);
+  const constantValue = constantFinder(graph, producers);
   const noRule = (node: Node): GradRule => () => {
     throw lrpNoRuleError(node);
   };
