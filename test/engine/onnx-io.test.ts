@@ -378,6 +378,23 @@ describe('by reference: copied-on-read tensors, weights as in-memory external da
     expect(nonFiniteCount({ dtype: 'int32', dims: [1], data: Int32Array.of(-1) })).toBe(0);
   });
 
+  it('nonFiniteCount finds every non-finite value of a misaligned tensor spanning many read chunks', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const n = 100_003;
+      const arr = dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+      for (let i = 0; i < n; i++) arr[i] = Math.sin(i) * 1e30;
+      // around every multiple of 4096 values (a chunk boundary in either width), and the last one
+      const bad = [0, n - 1, ...Array.from({ length: 24 }, (_, k) => (k + 1) * 4096 + (k % 3) - 1)];
+      bad.forEach((p, k) => (arr[p] = [Number.NaN, Infinity, -Infinity][k % 3]!));
+      for (let shift = 1; shift < 4; shift++) {
+        const raw = new Uint8Array(arr.byteLength + shift).subarray(shift);
+        raw.set(new Uint8Array(arr.buffer));
+        expect(nonFiniteCount(copiedOnRead(dtype, [n], raw)), `${dtype} +${shift}`).toBe(bad.length);
+      }
+      expect(nonFiniteCount({ dtype, dims: [n], data: arr }), dtype).toBe(bad.length);
+    }
+  });
+
   it('encodeModel leaves tensors over inMemoryThreshold out of the bytes, as views named in inMemoryFiles; ONNX Runtime runs them bit for bit', async () => {
     const files: InMemoryFile[] = [];
     const light = own(encodeModel(g, { inMemoryThreshold: 1 << 16, inMemoryFiles: files }));
