@@ -11,11 +11,17 @@
 //   npm run bench -- peers --only=saliency,gradcam     # some methods only
 //   npm run bench -- peers --batch=16                  # ConvLens at this engine batch (default: its own defaults)
 //   npm run bench -- peers --peer-batches=1,4,16       # the batch sizes PyTorch is timed at (default: per method)
+//   npm run bench -- peers --hugepages                 # both sides with glibc's malloc on transparent huge pages
 //
 // PyTorch runs each method at several batch sizes and the fastest is the baseline: on this VM,
 // where fresh memory is slow, its time varies by up to 1.7x with the batch (saliency was fastest
 // at 1, integrated gradients and occlusion at 4, all slowest at 16). ConvLens runs with its
 // defaults, as a user gets it.
+//
+// --hugepages runs both sides with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (glibc 2.35+, Linux with
+// transparent huge pages in `madvise` or `always` mode): malloc asks for 2 MB pages, so a process
+// takes ~50x fewer page faults. On this VM a fault costs ~15 us and both sides' whole-process times
+// drop by a fifth to a third (docs/speed.md); the ratios are reported either way.
 //
 // Needs Debian's python3-torch and python3-torchvision (apt-get install python3-torch
 // python3-torchvision); CONVLENS_PYTHON picks the interpreter. Without them it says so and exits.
@@ -43,6 +49,9 @@ const numberList = (flag: string): number[] | undefined =>
     .map(Number);
 const BATCH = numberList('batch')?.[0];
 const PEER_BATCHES = numberList('peer-batches');
+const HUGEPAGES = args.has('--hugepages');
+/** The environment of every timed process, ConvLens's and PyTorch's alike. */
+const BASE_ENV: NodeJS.ProcessEnv = HUGEPAGES ? { ...process.env, GLIBC_TUNABLES: [process.env['GLIBC_TUNABLES'], 'glibc.malloc.hugetlb=1'].filter(Boolean).join(':') } : process.env;
 const TARGET = 1;
 const ROOT = join(import.meta.dirname, '..');
 const PEERS = join(import.meta.dirname, 'python', 'peers.py');
@@ -90,7 +99,7 @@ interface Timed {
 const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const TIME_TAG = 'PEERS_CPU';
 
-function timedRun(cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Timed {
+function timedRun(cmd: string, argv: string[], env: NodeJS.ProcessEnv = BASE_ENV): Timed {
   const [exe, full] = GNU_TIME ? [GNU_TIME, ['-f', `${TIME_TAG} %U %S`, cmd, ...argv]] : [cmd, argv];
   const t0 = performance.now();
   const r = spawnSync(exe, full, { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
@@ -169,7 +178,7 @@ async function main(): Promise<void> {
   const all = readFloats(join(dir, 'x.npy'));
   const per = all.data.length / all.dims[0]!;
   const rounds = QUICK ? 1 : 2;
-  console.log(`ConvLens vs PyTorch peers (Captum / pytorch-grad-cam transcribed): torchvision ResNet-18, 3x224x224, random weights, target class ${TARGET}; ${THREADS} threads each; ConvLens at ${BATCH ? `batch ${BATCH}` : 'its default batch sizes'}, PyTorch at its fastest of the batch sizes listed; whole processes, median of ${rounds} timed round(s); PyTorch ${versions[0]}, torchvision ${versions[1]}`);
+  console.log(`ConvLens vs PyTorch peers (Captum / pytorch-grad-cam transcribed): torchvision ResNet-18, 3x224x224, random weights, target class ${TARGET}; ${THREADS} threads each; ConvLens at ${BATCH ? `batch ${BATCH}` : 'its default batch sizes'}, PyTorch at its fastest of the batch sizes listed; whole processes, median of ${rounds} timed round(s); PyTorch ${versions[0]}, torchvision ${versions[1]}; GLIBC_TUNABLES=${BASE_ENV['GLIBC_TUNABLES'] ?? '(unset)'}`);
 
   const rows: string[][] = [];
   const only = [...args].find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
@@ -177,7 +186,7 @@ async function main(): Promise<void> {
     const inputs = join(dir, `x-${c.images}.npy`);
     if (!existsSync(inputs)) writeFileAtomic(inputs, encodeNpy({ dtype: 'float32', dims: [c.images, ...all.dims.slice(1)], data: all.data.slice(0, c.images * per) }));
     const out = mkdtempSync(join(tmpdir(), 'convlens-peers-out-'));
-    const env = { ...process.env, CONVLENS_CACHE_DIR: join(out, 'session-cache') };
+    const env = { ...BASE_ENV, CONVLENS_CACHE_DIR: join(out, 'session-cache') };
     const convlensArgs = [bin, 'explain', inputs, '--model', join(dir, 'resnet18.onnx'), ...c.convlens, '--target', String(TARGET), '--threads', String(THREADS), ...(BATCH ? ['--batch-size', String(BATCH)] : []), '--no-images', '--npy', '--out', out];
     const peerBatches = PEER_BATCHES ?? c.peerBatches;
     const pyArgs = (batch: number, save?: string): string[] => [PEERS, 'run', '--dir', dir, '--method', c.method, '--images', String(c.images), '--threads', String(THREADS), '--batch', String(batch), '--target', String(TARGET), ...(save ? ['--save', save] : [])];
