@@ -32,4 +32,16 @@ describe('explanation grid', () => {
     expect(capped - first).toBeGreaterThan(0);
     expect(capped - first).toBeLessThan(size / 2);
   });
+
+  it('is an opaque RGB image (the text overlay adds no alpha channel to encode)', async () => {
+    const model = courseModel(engine, 3);
+    const rand = rng(7);
+    const x = { dtype: 'float32' as const, dims: [2, 1, 28, 28], data: Float32Array.from({ length: 2 * 784 }, () => rand()) };
+    const e = await explain(model, x, { methods: ['saliency'] });
+    const prep = { size: [28, 28] as [number, number], channels: 'gray' as const, range: [0, 1] as [number, number], mean: [0], std: [1], resize: 'stretch' as const };
+    const items = Array.from({ length: 2 }, (_, i) => ({ name: `image ${i}`, display: tensorToRaw(x, prep, i) }));
+    const meta = await sharp(await explanationGrid(e, items, { size: 56 })).metadata();
+    expect(meta.channels).toBe(3);
+    expect(meta.hasAlpha).toBe(false);
+  });
 });
