@@ -159,15 +159,22 @@ def export(model, path):
 # ---------------------------------------------------------------- Captum DeepLift (Rescale)
 
 def deeplift(model, x, base, target, eps=1e-10):
-    """Captum's DeepLift: [x; base] in one batch, output of the first half, ReLU gradients
-    replaced by (y - y_ref) / (x - x_ref) where |x - x_ref| >= eps (captum.attr._core.deep_lift.nonlinear)."""
+    """Captum's DeepLift: [x; base] in one batch, every row seeded with its target (Captum expands
+    the target over both halves), the gradient of the first half. Captum's nonlinear modules get
+    multipliers instead of gradients (captum.attr._core.deep_lift: SUPPORTED_NON_LINEAR):
+    ReLU the rescale (y - y_ref) / (x - x_ref) where |x - x_ref| >= eps (`nonlinear`), MaxPool2d
+    Captum's `maxpool` rule: the output difference is split at the cross maximum
+    max(y, y_ref), the input rows route max(y, y_ref) - y_ref through their own argmax, the
+    reference rows y - max(y, y_ref) through theirs, both halves get the sum, divided by
+    x - x_ref (the gradient where |x - x_ref| < eps). The test nets' pools are disjoint, where
+    Captum's max_unpool and a scatter-add agree."""
     store = {}
     handles = []
 
     def forward_hook(module, inputs, output):
         store[module] = (inputs[0].detach(), output.detach())
 
-    def backward_hook(module, grad_input, grad_output):
+    def relu_backward(module, grad_input, grad_output):
         inp, out = store[module]
         half = inp.shape[0] // 2
         din = inp[:half] - inp[half:]
@@ -175,14 +182,29 @@ def deeplift(model, x, base, target, eps=1e-10):
         din, dout = torch.cat([din, din]), torch.cat([dout, dout])
         return (torch.where(din.abs() < eps, grad_input[0], grad_output[0] * dout / din),)
 
+    def maxpool_backward(module, grad_input, grad_output):
+        inp, out = store[module]
+        half = inp.shape[0] // 2
+        din = inp[:half] - inp[half:]
+        din = torch.cat([din, din])
+        cross = torch.max(out[:half], out[half:])
+        share = torch.cat([cross - out[half:], out[:half] - cross])
+        _, indices = F.max_pool2d(inp, module.kernel_size, module.stride, module.padding, module.dilation, module.ceil_mode, True)
+        routed = F.max_unpool2d(grad_output[0] * share, indices, module.kernel_size, module.stride, module.padding, list(inp.shape))
+        total = routed[:half] + routed[half:]
+        total = torch.cat([total, total])
+        return (torch.where(din.abs() < eps, grad_input[0], total / din),)
+
     for m in model.modules():
-        if isinstance(m, nn.ReLU):
+        rule = relu_backward if isinstance(m, nn.ReLU) else maxpool_backward if isinstance(m, nn.MaxPool2d) else None
+        if rule:
             handles.append(m.register_forward_hook(forward_hook))
-            handles.append(m.register_full_backward_hook(backward_hook))
+            handles.append(m.register_full_backward_hook(rule))
     try:
         both = torch.cat([x, base]).requires_grad_(True)
-        out = model(both)[: x.shape[0]]
-        sel = out[torch.arange(x.shape[0]), target].sum()
+        out = model(both)
+        rows = torch.arange(out.shape[0])
+        sel = out[rows, torch.cat([target, target])].sum()
         (g,) = torch.autograd.grad(sel, both)
     finally:
         for h in handles:
