@@ -101,6 +101,34 @@ function pooledModel(): Model {
   return new Model(g, engine, 'pooled');
 }
 
+/**
+ * conv -> SiLU (x * sigmoid x) -> squeeze-and-excitation (GAP, 1x1 convs, sigmoid gate times
+ * the map) -> x / (1 + |x|) -> sqrt(x^2 + 1) (a Pow by 2) -> LayerNorm over C, H, W -> GAP ->
+ * dense: the products, quotients and element-wise functions DeepLIFT's rules take apart.
+ */
+function gatedModel(): Model {
+  const rand = rng(37);
+  const b = new GraphBuilder();
+  b.graph.name = 'gated';
+  const x = b.input('input', 'float32', ['N', 3, 8, 8]);
+  const weight = (name: string, dims: number[], scale = 1): string => b.initializer(name, f32(dims, Array.from({ length: dims.reduce((p, q) => p * q, 1) }, () => scale * (rand() - 0.5))));
+  const conv = b.op('Conv', [x, weight('conv.weight', [6, 3, 3, 3]), weight('conv.bias', [6], 0.4)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+  const silu = b.op('Mul', [conv, b.op('Sigmoid', [conv])]);
+  const squeezed = b.op('GlobalAveragePool', [silu]);
+  const reduced = b.op('Relu', [b.op('Conv', [squeezed, weight('se.reduce', [3, 6, 1, 1], 2), weight('se.reduce.bias', [3], 0.4)], { kernel_shape: [1, 1] })]);
+  const gate = b.op('Sigmoid', [b.op('Conv', [reduced, weight('se.expand', [6, 3, 1, 1], 2), weight('se.expand.bias', [6], 0.4)], { kernel_shape: [1, 1] })]);
+  const excited = b.op('Mul', [silu, gate]);
+  const soft = b.op('Div', [excited, b.op('Add', [b.op('Abs', [excited]), b.scalar(1)])]);
+  const lifted = b.op('Sqrt', [b.op('Add', [b.op('Pow', [soft, b.scalar(2)]), b.scalar(1)])]);
+  const mixed = b.op('Add', [lifted, soft]);
+  const normed = b.op('LayerNormalization', [mixed, weight('ln.weight', [6, 8, 8], 2), weight('ln.bias', [6, 8, 8], 0.4)], { axis: 1, epsilon: 1e-5 });
+  const flat = b.op('Flatten', [b.op('GlobalAveragePool', [normed])], { axis: 1 });
+  b.output(b.op('Gemm', [flat, weight('fc.weight', [3, 6], 4), weight('fc.bias', [3], 0.2)], { transB: 1 }, { outputs: ['logits'] }));
+  const g = b.build();
+  writeMetadata(g, { labels: ['a', 'b', 'c'], preprocessing: { size: [8, 8], channels: 'rgb', range: [0, 1], mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], resize: 'stretch' } });
+  return new Model(g, engine, 'gated');
+}
+
 const inputs = (n: number, seed = 4): Tensor => {
   const rand = rng(seed);
   return f32([n, 3, 8, 8], Array.from({ length: n * 192 }, () => (rand() - 0.5) / 0.25));
@@ -279,6 +307,20 @@ describe('DeepLIFT', () => {
       for (const c of a.completeness!) {
         expect(Math.abs(c.scoreDifference), baseline).toBeGreaterThan(1e-3);
         expect(c.relativeGap, baseline).toBeLessThan(1e-4);
+      }
+    }
+  });
+
+  it('stays complete through gates, products, quotients and LayerNorm (a ConvNeXt-shaped net with GELU; SiLU, squeeze-and-excitation, x / (1 + |x|), LayerNorm over C, H, W)', async () => {
+    const nets: [string, Model][] = [['convnext', new Model(convnextLike(32, 4, 5), engine, 'convnext')], ['gated', gatedModel()]];
+    for (const [name, model] of nets) {
+      const x = model.input.shape![2] === 32 ? f32([2, 3, 32, 32], Array.from({ length: 2 * 3 * 1024 }, (_, i) => Math.sin(i * 0.37) * 1.5)) : inputs(3, 11);
+      for (const baseline of ['black', 'blurred'] as const) {
+        const a = await only(model, x, { methods: ['deeplift'], deeplift: { baseline } });
+        for (const c of a.completeness!) {
+          expect(Math.abs(c.scoreDifference), `${name} ${baseline}`).toBeGreaterThan(1e-3);
+          expect(c.relativeGap, `${name} ${baseline}`).toBeLessThan(1e-4);
+        }
       }
     }
   });
