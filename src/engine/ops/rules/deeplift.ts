@@ -27,7 +27,7 @@ import { attrFloat, type Node } from '../../graph/ir.js';
 import { unbroadcast } from '../emit.js';
 import { layerNormAxes } from '../normalization.js';
 import type { GradContext, GradRule, OpDef, RuleSet } from '../registry.js';
-import { ACTIVATIONS, standardBackward } from './common.js';
+import { ACTIVATIONS, standardBackward, wantedInputs } from './common.js';
 
 /** Element-wise functions of one varying input (a constant exponent for Pow) that rescale like the activations. */
 const RESCALED = new Set([...ACTIVATIONS, 'Erf', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Abs', 'Sin', 'Cos', 'Pow']);
@@ -67,7 +67,7 @@ function varies(g: GradContext, i: number): boolean {
   return !!shape && !!out && shape.length === out.length && shape[0] !== 1 && shape[0] === out[0];
 }
 
-/** `dy * numerator / dx`, or `fallback` where |dx| < eps (the division kept finite there). */
+/** `numerator / dx`, or `fallback` where |dx| < eps (the division kept finite there). */
 function dividedOrFallback(b: GraphBuilder, numerator: string, dx: string, fallback: string, eps: number): string {
   const small = b.op('Less', [b.op('Abs', [dx]), b.scalar(eps)]);
   const safe = b.op('Where', [small, b.scalar(1), dx]);
@@ -80,7 +80,7 @@ function rescale(eps: number): GradRule {
     const out: (string | undefined)[] = g.node.inputs.map(() => undefined);
     if (!dy || !g.wants(0)) return out;
     // a varying second operand (a Pow's exponent, a PRelu's slope) makes it no one-input function
-    if (g.node.inputs.some((_, i) => i > 0 && varies(g, i))) return standardBackward(g, dy, g.node.inputs.map((_, i) => i).filter((i) => g.wants(i)));
+    if (g.node.inputs.some((_, i) => i > 0 && varies(g, i))) return standardBackward(g, dy, wantedInputs(g));
     const b = g.b;
     const derivative = standardBackward(g, dy, [0])[0]!;
     out[0] = dividedOrFallback(b, b.op('Mul', [dy, halfDifference(b, g.y(0))]), halfDifference(b, g.x(0)), derivative, eps);
@@ -112,7 +112,7 @@ function maxPoolRescale(eps: number): GradRule {
 function productRule(g: GradContext): (string | undefined)[] {
   const dy = g.dy(0);
   if (!dy) return g.node.inputs.map(() => undefined);
-  if (!(varies(g, 0) && varies(g, 1))) return standardBackward(g, dy, g.node.inputs.map((_, i) => i).filter((i) => g.wants(i)));
+  if (!(varies(g, 0) && varies(g, 1))) return standardBackward(g, dy, wantedInputs(g));
   const b = g.b;
   return [0, 1].map((i) => (g.wants(i) ? unbroadcast(b, b.op('Mul', [dy, pairMean(b, g.x(1 - i))]), g.x(i)) : undefined));
 }
@@ -120,7 +120,7 @@ function productRule(g: GradContext): (string | undefined)[] {
 /** Div with a varying divisor: a / b as a * (1/b), 1/b's multiplier -1 / (b b'). */
 function quotientRule(g: GradContext): (string | undefined)[] {
   const dy = g.dy(0);
-  const wanted = g.node.inputs.map((_, i) => i).filter((i) => g.wants(i));
+  const wanted = wantedInputs(g);
   if (!dy || !varies(g, 1)) return dy ? standardBackward(g, dy, wanted) : g.node.inputs.map(() => undefined);
   const b = g.b;
   const [a, d] = [g.x(0), g.x(1)];
