@@ -8,7 +8,7 @@ import type { Graph } from '../../src/engine/graph/ir.js';
 import { decodeModel, encodeModel } from '../../src/engine/onnx/codec.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
-import { activationsPerImage, classVisualization, CLASS_BATCH_MEMORY, parseClassList, synthesisBatchSize } from '../../src/methods/synthesize/featviz.js';
+import { activationsPerImage, classVisualization, CLASS_BATCH_MEMORY, defaultClassSelection, parseClassList, synthesisBatchSize } from '../../src/methods/synthesize/featviz.js';
 import { BUILTIN_MODELS, findBuiltin } from '../../src/models/builtins.js';
 import { readModelMetadata, setModelMetadata } from '../../src/models/describe.js';
 import { loadModel } from '../../src/models/load.js';
@@ -215,6 +215,9 @@ describe('class visualizations of many classes', () => {
     expect(parseClassList('0-2,5', m.labels)).toEqual([0, 1, 2, 5]);
     expect(() => parseClassList('3-1', m.labels)).toThrow(/backwards/);
     expect(() => parseClassList('9', m.labels)).toThrow(/does not exist/);
+    expect(parseClassList(' All ', m.labels)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(defaultClassSelection(m.labels)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(defaultClassSelection(Array.from({ length: 1000 }, (_, k) => `c${k}`))).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('size the batch from the activations an image needs: SqueezeNet at 224 never gets all 1000 classes at once', () => {

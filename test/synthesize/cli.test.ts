@@ -38,6 +38,16 @@ describe('convlens featviz', () => {
     expect(s.images).toHaveLength(3);
   });
 
+  it('on a 1000-class model draws the first 8 classes unless asked for all, and says so', async () => {
+    const out = join(tmp, 'featviz-squeezenet');
+    const r = await convlens('featviz', '--model', 'squeezenet', '--steps', '1', '--frames', '1', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/1000 classes; drawing the first 8 \(--classes all draws every class/);
+    const images = json(out)['images'] as { label: string }[];
+    expect(images.map((i) => i.label)).toEqual(['tench', 'goldfish', 'great white shark', 'tiger shark', 'hammerhead', 'electric ray', 'stingray', 'cock']);
+    expect(existsSync(join(out, 'image-8.png')) && !existsSync(join(out, 'image-9.png'))).toBe(true);
+  });
+
   it('explains a bad objective', async () => {
     const r = await convlens('featviz', '--objective', 'channel:relu3:500', '--steps', '2', '--out', join(tmp, 'bad'));
     expect(r.code).toBe(1);

@@ -242,8 +242,22 @@ export async function classVisualization(model: Model, o: ClassVisualizationOpti
   };
 }
 
-/** "0-9,285" -> [0, ..., 9, 285] (each below `count`); labels match too ("tabby cat"). */
+/** A model with more classes than this draws only the first DEFAULT_CLASSES unless asked for all. */
+export const MANY_CLASSES = 16;
+export const DEFAULT_CLASSES = 8;
+
+/**
+ * The classes `class:*` draws when none are picked: every class of a small model, the first
+ * DEFAULT_CLASSES of a big one (SqueezeNet's 1000 took 2.6 hours here at 256 steps).
+ */
+export function defaultClassSelection(labels: readonly string[]): number[] {
+  const n = labels.length > MANY_CLASSES ? DEFAULT_CLASSES : labels.length;
+  return Array.from({ length: n }, (_, k) => k);
+}
+
+/** "0-9,285" -> [0, ..., 9, 285] (each below `count`); labels match too ("tabby cat"); "all" is every class. */
 export function parseClassList(spec: string, labels: readonly string[]): number[] {
+  if (spec.trim().toLowerCase() === 'all') return labels.map((_, k) => k);
   const out: number[] = [];
   const norm = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '');
   for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {

@@ -4,7 +4,7 @@ import { loadFashionMnist, SUBSET_DIR } from '../../../data/fashion-mnist.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import type { Tensor } from '../../../engine/tensor.js';
 import { encodePng } from '../../../io/image.js';
-import { classVisualization, defaultSize, facetVisualization, featureVisualization, parseClassList, synthesisBatchSize, type FacetOptions, type FeatvizOptions, type FeatvizResult } from '../../../methods/synthesize/featviz.js';
+import { classVisualization, DEFAULT_CLASSES, defaultClassSelection, defaultSize, facetVisualization, featureVisualization, MANY_CLASSES, parseClassList, synthesisBatchSize, type FacetOptions, type FeatvizOptions, type FeatvizResult } from '../../../methods/synthesize/featviz.js';
 import { modelChannels, modelInputSize } from '../../../methods/synthesize/graph.js';
 import { readImageTensor, readModelImage, stack, summaryJson } from '../../../methods/synthesize/io.js';
 import type { OptimizerName, StepRegularizers } from '../../../methods/synthesize/optimize.js';
@@ -58,7 +58,7 @@ export function define(command: Command): void {
       .addHelpText(
         'after',
         `
-Objectives: class:<label|index> (logit), class:* (one image per class; --classes picks some), prob:<class>,
+Objectives: class:<label|index> (logit), class:* (one image per class: every class up to 16, the first 8 of a bigger model; --classes picks), prob:<class>,
 channel:<layer>:<c>, neuron:<layer>:<c>[:y:x], layer:<layer> (DeepDream's L2), diversity:<layer>; weight as
 0.5*term, join with +, @k applies a term to image k only (e.g. "channel:<layer>:5 + 100*diversity:<layer>" with
 --batch 4). Layers: value or node names, module paths (fires.5), or #k as numbered by \`convlens summary\`.
@@ -99,7 +99,7 @@ Examples:
     .option('-l, --layer <name>', 'layer clustered for --facets (default: the last spatial layer)')
     .option('--facet-weight <w>', 'weight of the facet direction against the class logit', num, 1)
     .option('--data <dir>', 'Fashion-MNIST folder for --facets (default: the committed subset)')
-    .option('--classes <list>', 'with class:*: only these classes, e.g. 0-9,285 or labels ("tabby cat")')
+    .option('--classes <list>', `with class:*: these classes, e.g. 0-9,285, labels ("tabby cat") or all (default: every class up to ${MANY_CLASSES}, else the first ${DEFAULT_CLASSES})`)
     .option('--json', 'print the summary JSON')
     .action(async (opts: FeatvizCli) => {
       const out = new OutputFiles(opts.out);
@@ -159,7 +159,10 @@ Examples:
           const perClass = /^(class|logit):\*$/i.test(opts.objective.trim()) || opts.classes !== undefined;
           if (perClass && typeof start === 'string' && !opts.batch) {
             if (!/^(class|logit):\*$/i.test(opts.objective.trim())) throw new ConvLensError('INVALID_ARGUMENT', '--classes goes with --objective "class:*".', 'Leave out --objective (class:* is the default) or --classes.');
-            const classes = opts.classes ? parseClassList(opts.classes, model.labels) : model.labels.map((_, k) => k);
+            const classes = opts.classes ? parseClassList(opts.classes, model.labels) : defaultClassSelection(model.labels);
+            if (!opts.classes && classes.length < model.labels.length && !opts.quiet) {
+              process.stderr.write(`note: the model has ${model.labels.length} classes; drawing the first ${classes.length} (--classes all draws every class, --classes 285,967 or --classes "tabby cat" picks)\n`);
+            }
             const stepsOf = size ?? defaultSize(model);
             const per = synthesisBatchSize(model, stepsOf);
             if (!opts.quiet && classes.length > per) process.stderr.write(`note: ${classes.length} classes at ${stepsOf.join('x')} run as ${Math.ceil(classes.length / per)} batches of up to ${per}; each batch's images are written as it finishes (--classes picks fewer)\n`);
