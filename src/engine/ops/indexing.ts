@@ -1,3 +1,4 @@
+import type { GraphBuilder } from '../graph/builder.js';
 import { attrInt } from '../graph/ir.js';
 import { dimsOfInput, normAxis } from '../graph/facts.js';
 import { zerosLike } from './emit.js';
@@ -29,26 +30,44 @@ defineOp({
     const x = g.x(0);
     const rank = b.shapeOf(x).length;
     const axis = normAxis(g.node, attrInt(g.node, 'axis', 0), rank);
-    // Scatter-add dy rows back to the gathered positions; move the axis to the front for ScatterND.
-    const idxRank = b.shapeOf(g.x(1)).length;
-    const perm = axis === 0 ? undefined : [axis, ...Array.from({ length: rank }, (_, i) => i).filter((i) => i !== axis)];
-    const xT = perm ? b.op('Transpose', [x], { perm }) : x;
-    let dyT = dy;
-    if (perm) {
-      // dy is [pre..., idx..., post...]; bring idx axes first, then pre, then post.
-      const dyRank = rank - 1 + idxRank;
-      const idxAxes = Array.from({ length: idxRank }, (_, i) => axis + i);
-      const rest = Array.from({ length: dyRank }, (_, i) => i).filter((i) => !idxAxes.includes(i));
-      dyT = b.op('Transpose', [dy], { perm: [...idxAxes, ...rest] });
-    }
     const indices = b.op('Unsqueeze', [g.x(1), b.ints([-1])]);
-    const scattered = b.op('ScatterND', [zerosLike(b, xT), indices, dyT], { reduction: 'add' });
-    if (!perm) return [scattered, undefined];
-    const inv = new Array<number>(rank);
-    perm.forEach((p, i) => (inv[p] = i));
-    return [b.op('Transpose', [scattered], { perm: inv }), undefined];
+    if (axis === 0) return [b.op('ScatterND', [zerosLike(b, x), indices, dy], { reduction: 'add' }), undefined];
+    return [scatterAlongAxis(b, x, dy, indices, axis, b.shapeOf(g.x(1)).length), undefined];
   },
 });
+
+/**
+ * Scatter-adds dy [pre..., idx..., post...] back along `axis` of x: ScatterND works on the
+ * first axis, so the gathered axis goes first. With static sizes the axes before and after it
+ * are merged (x as [n, P, Q], dy moved as [P, idx..., Q] -> [idx..., P, Q]), so ONNX Runtime moves
+ * one axis of a 3- or 4-axis tensor instead of permuting many: for the bilinear warp of feature
+ * visualization ([8, 3, 4, 50176] -> [4, 50176, 24]) a few ms instead of ~25, a tenth of a
+ * SqueezeNet step. The merged dy goes straight into the scatter, leaving ORT no Reshape on both
+ * sides of the Transpose to fold back into the many-axis permutation.
+ */
+function scatterAlongAxis(b: GraphBuilder, x: string, dy: string, indices: string, axis: number, idxRank: number): string {
+  const xDims = b.shapeOf(x);
+  const dyDims = b.shapeOf(dy);
+  const rank = xDims.length;
+  if (!xDims.every((d): d is number => typeof d === 'number') || !dyDims.every((d): d is number => typeof d === 'number')) {
+    const perm = [axis, ...Array.from({ length: rank }, (_, i) => i).filter((i) => i !== axis)];
+    const idxAxes = Array.from({ length: idxRank }, (_, i) => axis + i);
+    const rest = Array.from({ length: dyDims.length }, (_, i) => i).filter((i) => !idxAxes.includes(i));
+    const scattered = b.op('ScatterND', [zerosLike(b, b.op('Transpose', [x], { perm })), indices, b.op('Transpose', [dy], { perm: [...idxAxes, ...rest] })], { reduction: 'add' });
+    const inv = new Array<number>(rank);
+    perm.forEach((p, i) => (inv[p] = i));
+    return b.op('Transpose', [scattered], { perm: inv });
+  }
+  const product = (ds: readonly number[]): number => ds.reduce((p, q) => p * q, 1);
+  const p = product(xDims.slice(0, axis));
+  const q = product(xDims.slice(axis + 1));
+  const idx = dyDims.slice(axis, axis + idxRank);
+  const tail = q === 1 ? [] : [q];
+  const moved = b.op('Transpose', [b.op('Reshape', [dy, b.ints([p, ...idx, ...tail])])], { perm: [...idx.map((_, i) => i + 1), 0, ...tail.map(() => idxRank + 1)] });
+  const target = b.op('ConstantOfShape', [b.ints([xDims[axis]!, p, ...tail])], { value: { dtype: 'float32', dims: [1], data: Float32Array.of(0) } });
+  const scattered = b.op('ScatterND', [target, indices, moved], { reduction: 'add' });
+  return b.op('Reshape', [b.op('Transpose', [scattered], { perm: [1, 0, ...tail.map(() => 2)] }), b.ints(xDims)]);
+}
 
 for (const op of ['ScatterElements', 'ScatterND']) {
   defineOp({
