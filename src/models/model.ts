@@ -2,7 +2,7 @@ import { buildGradientGraph, type GradientGraph, type GradientRequest } from '..
 import { closestNames, ConvLensError } from '../engine/errors.js';
 import { GraphBuilder } from '../engine/graph/builder.js';
 import type { ValueFacts } from '../engine/graph/facts.js';
-import type { Dim, Graph, ValueInfo } from '../engine/graph/ir.js';
+import { attrInt, type Dim, type Graph, type Node, type ValueInfo } from '../engine/graph/ir.js';
 import { pruneGraph } from '../engine/graph/prune.js';
 import { normalizeGraph } from '../engine/onnx/import.js';
 import { findOp } from '../engine/ops/registry.js';
@@ -348,22 +348,48 @@ export function shortLayerName(name: string): string {
 
 /**
  * Exporters often fix the batch at 1. Make it symbolic when the graph still infers with a
- * symbolic batch (no Reshape to a literal [1, ...]); otherwise keep the file's shape.
+ * symbolic batch; a static export also writes its batch size into Reshape targets ([1, -1]
+ * flattens, [1, 2, 58, 28, 28] channel shuffles), so when those are all that fix it, their first
+ * entry becomes 0 ("copy the input's"), which is the same reshape for the exported batch.
+ * Otherwise the file's shape stays (explain then runs such a model in runs of its batch).
  */
 function withSymbolicBatch(graph: Graph): Graph {
   const input = graph.realInputs()[0]!;
-  if (typeof input.shape![0] !== 'number') return graph;
+  const batch = input.shape![0];
+  if (typeof batch !== 'number') return graph;
+  return symbolicTrial(graph, input.name, false) ?? symbolicTrial(graph, input.name, true, batch) ?? graph;
+}
+
+/** The graph with a symbolic batch ('N') if every output keeps it (and, with `reshapes`, every rewritten Reshape reads a batch-first value). */
+function symbolicTrial(graph: Graph, inputName: string, reshapes: boolean, batch?: number): Graph | undefined {
   const trial = graph.clone();
-  const ti = trial.inputs.find((i) => i.name === input.name)!;
-  ti.shape = ['N', ...input.shape!.slice(1)];
+  const ti = trial.inputs.find((i) => i.name === inputName)!;
+  ti.shape = ['N', ...ti.shape!.slice(1)];
+  const rewritten: { node: Node; data: string }[] = [];
+  if (reshapes) {
+    const constants = new Map<string, Tensor>(trial.initializers);
+    for (const n of trial.nodes) if (n.op === 'Constant' && n.attrs['value']?.type === 'tensor') constants.set(n.outputs[0]!, n.attrs['value'].value as Tensor);
+    for (const node of trial.nodes) {
+      const target = node.op === 'Reshape' && attrInt(node, 'allowzero', 0) === 0 ? constants.get(node.inputs[1] ?? '') : undefined;
+      if (!target || target.dtype !== 'int64' || target.dims.length !== 1 || Number((target.data as BigInt64Array)[0]) !== batch) continue;
+      const copy = BigInt64Array.from(target.data as BigInt64Array);
+      copy[0] = 0n;
+      const name = `${node.inputs[1]}_batch_copied_${rewritten.length}`;
+      trial.initializers.set(name, { dtype: 'int64', dims: [...target.dims], data: copy });
+      node.inputs = [node.inputs[0]!, name, ...node.inputs.slice(2)];
+      rewritten.push({ node, data: node.inputs[0]! });
+    }
+    if (!rewritten.length) return undefined;
+  }
   try {
     const b = GraphBuilder.over(trial, { strict: false });
-    const ok = trial.outputs.every((o) => b.factsOf(o.name).shape?.[0] === 'N');
-    if (!ok) return graph;
+    if (!trial.outputs.every((o) => b.factsOf(o.name).shape?.[0] === 'N')) return undefined;
+    // a copied first entry is the batch only where the reshaped value leads with it
+    if (!rewritten.every((r) => b.factsOf(r.data).shape?.[0] === 'N')) return undefined;
     trial.outputs = trial.outputs.map((o) => ({ ...o, shape: b.factsOf(o.name).shape }));
     return trial;
   } catch {
-    return graph;
+    return undefined;
   }
 }
 

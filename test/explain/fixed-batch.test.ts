@@ -1,7 +1,8 @@
-// A model whose batch axis cannot be freed (its channel shuffle reshapes to shapes with the
-// batch size 1 built in, as torch.onnx writes them for a static-batch export) is explained in
-// runs of one image: several images give the same maps as one at a time, and a batch size the
-// model cannot take is refused with the reason and the way out.
+// Static-batch exports. One whose Reshapes write the batch size into their targets (a channel
+// shuffle as torch.onnx writes it without dynamic_axes) gets a free batch axis: the targets
+// copy the input's batch instead. One whose batch cannot be freed (here it is folded into
+// another axis) is explained in runs of one image: several images give the same maps as one at
+// a time, and a batch size the model cannot take is refused with the reason and the way out.
 import { afterAll, describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import type { Graph } from '../../src/engine/graph/ir.js';
@@ -19,6 +20,7 @@ afterAll(async () => {
   await engine.dispose();
 });
 
+/** conv -> channel shuffle through Reshape targets that name the batch (1) -> conv -> pool -> dense. */
 function shuffleNet(): Graph {
   const b = new GraphBuilder();
   b.graph.name = 'fixed_batch_shuffle';
@@ -33,6 +35,21 @@ function shuffleNet(): Graph {
   return b.build();
 }
 
+/** conv -> the batch folded into a leading axis of 2 (Reshape [2, 4, 24, 24]), a conv, and back: the batch cannot be freed. */
+function foldedBatchNet(): Graph {
+  const b = new GraphBuilder();
+  b.graph.name = 'fixed_batch_folded';
+  const L = new Layers(b, seededRandom(11));
+  let x = b.input('image', 'float32', [1, 3, 24, 24]);
+  x = L.relu(L.conv2d(x, 'conv1', { filters: 8 }), 'relu1');
+  const halves = b.op('Reshape', [x, b.ints([2, 4, 24, 24])]);
+  const mixed = L.relu(L.conv2d(halves, 'conv_halves', { filters: 4 }), 'relu_halves');
+  x = b.op('Reshape', [mixed, b.ints([1, 8, 24, 24])], {}, { name: 'unfold', outputs: ['unfold'] });
+  x = L.maxPool(L.relu(L.conv2d(x, 'conv2', { filters: 8 }), 'relu2'), 'pool');
+  b.output(L.dense(L.flatten(L.globalAvgPool(x, 'gap'), 'flat'), 'fc', 5));
+  return b.build();
+}
+
 const rand = rng(5);
 const images = (n: number): Tensor => f32([n, 3, 24, 24], randn(rand, n * 3 * 24 * 24));
 const row = (t: Tensor, i: number): Float32Array => {
@@ -40,12 +57,34 @@ const row = (t: Tensor, i: number): Float32Array => {
   return (t.data as Float32Array).slice(i * per, (i + 1) * per);
 };
 
+describe('a static export whose Reshape targets name the batch', () => {
+  it('gets a free batch axis: three images in one run give the maps of each alone, and DeepLIFT runs', async () => {
+    const model = new Model(shuffleNet(), engine);
+    expect(model.input.shape![0]).toBe('N');
+    const x = images(3);
+    const methods: MethodName[] = ['saliency', 'deeplift'];
+    const all = await explain(model, x, { methods });
+    expect(all.skipped).toEqual([]);
+    expect(all.batchSize).toBeGreaterThan(1);
+    for (let i = 0; i < 3; i++) {
+      const one = await explain(model, f32([1, 3, 24, 24], row(x, i)), { methods });
+      for (const m of methods) {
+        const got = row(all.attributions.find((t) => t.method === m)!.raw, i);
+        const want = one.attributions.find((t) => t.method === m)!.raw.data as Float32Array;
+        const scale = Math.max(...want.map(Math.abs), 1e-12);
+        expect(Math.max(...got.map((v, k) => Math.abs(v - want[k]!))) / scale, `${m}, image ${i}`).toBeLessThan(1e-5);
+      }
+    }
+    for (const c of all.attributions.find((t) => t.method === 'deeplift')!.completeness!) expect(c.relativeGap).toBeLessThan(1e-4);
+  });
+});
+
 describe('a model whose batch axis is fixed at 1', () => {
-  const model = new Model(shuffleNet(), engine);
+  const model = new Model(foldedBatchNet(), engine);
   const methods: MethodName[] = ['saliency', 'gradcam', 'integrated-gradients', 'occlusion', 'scorecam'];
   const options = { methods, integratedGradients: { steps: 4 }, occlusion: { window: 8, stride: 8 } };
 
-  it('keeps its fixed batch (the reshapes name it), and explains three images as it explains each alone', async () => {
+  it('keeps its fixed batch (folded into another axis), and explains three images as it explains each alone', async () => {
     expect(model.input.shape![0]).toBe(1);
     const x = images(3);
     const all = await explain(model, x, options);
