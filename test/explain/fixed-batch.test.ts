@@ -108,5 +108,10 @@ describe('a model whose batch axis is fixed at 1', () => {
   it('refuses a batch size it cannot take, naming the fixed batch and how to re-export', async () => {
     await expect(explain(model, images(2), { methods: ['saliency'], batchSize: 2 })).rejects.toThrow(/runs exactly 1 image at a time \(its batch axis is fixed in the graph's shapes\), and this run has 2/);
     await expect(model.run(images(2))).rejects.toMatchObject({ hint: expect.stringMatching(/dynamic_axes/) });
+    // DeepLIFT needs image and baseline in one run: skipped with its own reason and the re-export
+    const e = await explain(model, images(1), { methods: ['deeplift', 'saliency'] });
+    expect(e.attributions.map((a) => a.method)).toEqual(['saliency']);
+    expect(e.skipped[0]).toMatchObject({ method: 'deeplift', reason: expect.stringMatching(/each image together with its baseline in one batch.*runs exactly 1 image at a time/) });
+    expect(e.skipped[0]!.hint).toMatch(/dynamic_axes/);
   });
 });

@@ -26,6 +26,14 @@ async function deepliftPairs(ctx: MethodContext, base: Tensor, pairs: number, in
   const xd = ctx.x.data as Float32Array;
   const bd = base.data as Float32Array;
   const name = ctx.model.input.name;
+  const fixed = ctx.model.input.shape?.[0];
+  if (typeof fixed === 'number') {
+    throw new ConvLensError(
+      'MODEL_UNSUPPORTED',
+      `DeepLIFT runs each image together with its baseline in one batch (the rescale rules compare the two), and model "${ctx.model.name}" runs exactly ${fixed} image${fixed === 1 ? '' : 's'} at a time (its batch axis is fixed in the graph's shapes).`,
+      "Re-export the model with a free batch axis: torch.onnx.export(..., dynamic_axes={'input': {0: 'batch'}, 'output': {0: 'batch'}}); integrated gradients and GradientSHAP run on it as it is.",
+    );
+  }
   const size = Math.max(1, Math.floor(ctx.batchSize / 2));
   await forChunks(pairs, size, work, async (s, e) => {
     const m = e - s;
