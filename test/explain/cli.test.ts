@@ -103,6 +103,16 @@ describe('convlens explain', () => {
     expect(Object.keys(summary.maxSensitivity.methods)).toHaveLength(10);
   });
 
+  it('reports the predictions\' pass apart from the methods that share it', async () => {
+    const shared = await convlens('explain', join(samples, 'sandal-test8.png'), '--method', 'saliency,gradcam', '--out', join(tmp, 'timing1'), '--no-images');
+    expect(shared.code, shared.stderr).toBe(0);
+    expect(shared.stdout).toMatch(/^ {2}\(shared gradient pass\) +\d+ ms$/m);
+    const forward = await convlens('explain', join(samples, 'sandal-test8.png'), '--method', 'occlusion', '--out', join(tmp, 'timing2'), '--no-images', '--json');
+    const summary = JSON.parse(forward.stdout) as { timingsMs: Record<string, number> };
+    expect(summary.timingsMs['predictionPass']).toBeGreaterThanOrEqual(0);
+    expect(summary.timingsMs['predictionPass']).toBeLessThanOrEqual(summary.timingsMs['explain']!);
+  });
+
   it('fails clearly on an unknown method, a non-spatial layer, a target out of range, a bad range', async () => {
     const img = join(samples, 'bag-test18.png');
     const cases: [string[], RegExp][] = [

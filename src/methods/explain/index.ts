@@ -222,6 +222,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
   // (its graph picks each row's top class itself); only otherwise from a forward pass of their own.
   const memoValues = new Map<string, Promise<unknown>>();
   const lead = leadingPass(model, methods, score, options);
+  const passStart = performance.now();
   let led: { logits: Tensor; targets: Int32Array } | undefined;
   if (lead) {
     const preset = presetTargets(model, options.target, x.dims[0]!, classCount(model));
@@ -245,6 +246,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
     for (const l of layers) memoValues.set(`activations|${l}`, Promise.resolve(out[l]!));
     logits = out[model.output]!;
   }
+  const predictionPass = { kind: led ? ('shared gradient pass' as const) : ('forward pass' as const), timeMs: performance.now() - passStart };
   const targets = led?.targets ?? resolveTargets(model, options.target, logits);
   const classes = logits.dims[1]!;
   const ld = logits.data as Float32Array;
@@ -301,7 +303,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
     const first = skipped[0]!;
     throw new ConvLensError('MODEL_UNSUPPORTED', `No method applies to model "${model.name}": ${skipped.map((s) => `${s.method}: ${s.reason}`).join('; ')}`, first.hint);
   }
-  return { model: model.name, score, inputShape: [...x.dims], images, targets, attributions, skipped, batchSize, forwardBatchSize };
+  return { model: model.name, score, inputShape: [...x.dims], images, targets, attributions, skipped, batchSize, forwardBatchSize, predictionPass };
 }
 
 /** Errors that mean "this method does not apply to this model", not "the request is wrong". */

@@ -201,6 +201,11 @@ export interface Explanation {
   batchSize: number;
   /** samples per forward-only run (occlusion, Score-CAM, AblationCAM) */
   forwardBatchSize: number;
+  /**
+   * The pass that gave the predictions: a gradient pass the first gradient methods then read
+   * (their own timeMs leaves it out), or a forward pass; and how long it took.
+   */
+  predictionPass: { kind: 'shared gradient pass' | 'forward pass'; timeMs: number };
 }
 
 /** What a method implementation gets. */

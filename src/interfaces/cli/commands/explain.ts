@@ -335,6 +335,7 @@ export function define(command: Command): void {
           ...(sanity ? { sanity } : {}),
           timingsMs: {
             load: Math.round(tLoaded - t0),
+            predictionPass: Math.round(e.predictionPass.timeMs),
             explain: Math.round(tExplained - tLoaded),
             render: Math.round(tRendered - tExplained),
             ...(faithfulness ? { faithfulness: Math.round(tFaith - tRendered) } : {}),
@@ -350,6 +351,8 @@ export function define(command: Command): void {
         if (opts.json) process.stdout.write(text);
         else if (!opts.quiet) {
           e.images.forEach((img, i) => process.stdout.write(`${items[i]!.source}: predicted ${img.predicted.label} (${(img.predicted.probability * 100).toFixed(1)}%), explaining ${img.target.label}\n`));
+          // the predictions' pass first: a shared gradient pass is most of the first gradient methods' time
+          process.stdout.write(`  ${`(${e.predictionPass.kind})`.padEnd(22)} ${e.predictionPass.timeMs.toFixed(0).padStart(6)} ms\n`);
           for (const a of e.attributions) {
             let line = `  ${a.method.padEnd(22)} ${a.timeMs.toFixed(0).padStart(6)} ms`;
             if (a.completeness) line += `   completeness gap ${(Math.max(...a.completeness.map((c) => c.relativeGap)) * 100).toFixed(2)}% (max over images)`;
