@@ -20,35 +20,33 @@ afterAll(async () => {
   await engine.dispose();
 });
 
-/** conv -> channel shuffle through Reshape targets that name the batch (1) -> conv -> pool -> dense. */
-function shuffleNet(): Graph {
+/** A static-batch export: conv, `middle` (reshapes written for batch 1), conv, pool, dense. */
+function staticExport(name: string, middle: (b: GraphBuilder, L: Layers, x: string) => string): Graph {
   const b = new GraphBuilder();
-  b.graph.name = 'fixed_batch_shuffle';
+  b.graph.name = name;
   const L = new Layers(b, seededRandom(11));
   let x = b.input('image', 'float32', [1, 3, 24, 24]);
-  x = L.relu(L.conv2d(x, 'conv1', { filters: 8 }), 'relu1');
-  const grouped = b.op('Reshape', [x, b.ints([1, 2, 4, 24, 24])]);
-  const swapped = b.op('Transpose', [grouped], { perm: [0, 2, 1, 3, 4] });
-  x = b.op('Reshape', [swapped, b.ints([1, 8, 24, 24])], {}, { name: 'shuffle', outputs: ['shuffle'] });
+  x = middle(b, L, L.relu(L.conv2d(x, 'conv1', { filters: 8 }), 'relu1'));
   x = L.maxPool(L.relu(L.conv2d(x, 'conv2', { filters: 8 }), 'relu2'), 'pool');
   b.output(L.dense(L.flatten(L.globalAvgPool(x, 'gap'), 'flat'), 'fc', 5));
   return b.build();
 }
 
-/** conv -> the batch folded into a leading axis of 2 (Reshape [2, 4, 24, 24]), a conv, and back: the batch cannot be freed. */
-function foldedBatchNet(): Graph {
-  const b = new GraphBuilder();
-  b.graph.name = 'fixed_batch_folded';
-  const L = new Layers(b, seededRandom(11));
-  let x = b.input('image', 'float32', [1, 3, 24, 24]);
-  x = L.relu(L.conv2d(x, 'conv1', { filters: 8 }), 'relu1');
-  const halves = b.op('Reshape', [x, b.ints([2, 4, 24, 24])]);
-  const mixed = L.relu(L.conv2d(halves, 'conv_halves', { filters: 4 }), 'relu_halves');
-  x = b.op('Reshape', [mixed, b.ints([1, 8, 24, 24])], {}, { name: 'unfold', outputs: ['unfold'] });
-  x = L.maxPool(L.relu(L.conv2d(x, 'conv2', { filters: 8 }), 'relu2'), 'pool');
-  b.output(L.dense(L.flatten(L.globalAvgPool(x, 'gap'), 'flat'), 'fc', 5));
-  return b.build();
-}
+/** A channel shuffle through Reshape targets that name the batch (1), as torch.onnx writes it. */
+const shuffleNet = (): Graph =>
+  staticExport('fixed_batch_shuffle', (b, _L, x) => {
+    const grouped = b.op('Reshape', [x, b.ints([1, 2, 4, 24, 24])]);
+    const swapped = b.op('Transpose', [grouped], { perm: [0, 2, 1, 3, 4] });
+    return b.op('Reshape', [swapped, b.ints([1, 8, 24, 24])], {}, { name: 'shuffle', outputs: ['shuffle'] });
+  });
+
+/** The batch folded into a leading axis of 2 (Reshape [2, 4, 24, 24]), a conv, and back: it cannot be freed. */
+const foldedBatchNet = (): Graph =>
+  staticExport('fixed_batch_folded', (b, L, x) => {
+    const halves = b.op('Reshape', [x, b.ints([2, 4, 24, 24])]);
+    const mixed = L.relu(L.conv2d(halves, 'conv_halves', { filters: 4 }), 'relu_halves');
+    return b.op('Reshape', [mixed, b.ints([1, 8, 24, 24])], {}, { name: 'unfold', outputs: ['unfold'] });
+  });
 
 const rand = rng(5);
 const images = (n: number): Tensor => f32([n, 3, 24, 24], randn(rand, n * 3 * 24 * 24));

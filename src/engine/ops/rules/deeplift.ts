@@ -25,7 +25,7 @@
 import type { GraphBuilder } from '../../graph/builder.js';
 import { attrFloat, type Node } from '../../graph/ir.js';
 import { unbroadcast } from '../emit.js';
-import { layerNormAxes } from '../normalization.js';
+import { batchStats, layerNormAxes } from '../normalization.js';
 import type { GradContext, GradRule, OpDef, RuleSet } from '../registry.js';
 import { ACTIVATIONS, standardBackward, wantedInputs } from './common.js';
 
@@ -151,27 +151,17 @@ function layerNormRule(eps: number): GradRule {
     const axes = layerNormAxes(g.node, b.shapeOf(x).length);
     const sum = (v: string): string => b.op('ReduceSum', [v, b.ints(axes)], { keepdims: 1 });
     const mean = (v: string): string => b.op('ReduceMean', [v], { axes, keepdims: 1 });
-    const u = b.op('Sub', [x, mean(x)]);
-    const variance = mean(b.op('Mul', [u, u]));
-    const r = b.op('Reciprocal', [b.op('Sqrt', [b.op('Add', [variance, b.scalar(attrFloat(g.node, 'epsilon', 1e-5))])])]);
+    const { centered: u, variance, inv: r, count } = batchStats(b, x, axes, attrFloat(g.node, 'epsilon', 1e-5));
     const gs = b.op('Mul', [dy, g.x(1)]);
     const viaR = sum(b.op('Mul', [gs, pairMean(b, u)]));
     const derivative = b.op('Mul', [b.op('Mul', [r, b.op('Mul', [r, r])]), b.scalar(-0.5)]);
     const small = b.op('Less', [b.op('Abs', [halfDifference(b, variance)]), b.scalar(eps)]);
     const slope = b.op('Where', [small, derivative, b.op('Div', [halfDifference(b, r), b.op('Where', [small, b.scalar(1), halfDifference(b, variance)])])]);
-    const perElement = b.op('Div', [b.op('Mul', [viaR, slope]), countOf(b, x, axes)]);
+    const perElement = b.op('Div', [b.op('Mul', [viaR, slope]), count]);
     const mu = b.op('Add', [b.op('Mul', [gs, pairMean(b, r)]), b.op('Mul', [perElement, b.op('Add', [u, partner(b, u)])])]);
     grads[0] = b.op('Sub', [mu, mean(mu)]);
     return grads;
   };
-}
-
-/** The number of elements over `axes` of x, as a float scalar. */
-function countOf(b: GraphBuilder, x: string, axes: readonly number[]): string {
-  const dims = b.shapeOf(x);
-  const picked = axes.map((a) => dims[a]);
-  if (picked.every((d): d is number => typeof d === 'number')) return b.scalar(picked.reduce((p, q) => p * q, 1));
-  return b.op('Cast', [b.op('ReduceProd', [b.op('Gather', [b.op('Shape', [x]), b.ints(axes)], { axis: 0 })], { keepdims: 0 })], { to: 1 });
 }
 
 /** Captum's DeepLift default: eps = 1e-10. */

@@ -58,7 +58,7 @@ export function define(command: Command): void {
       .addHelpText(
         'after',
         `
-Objectives: class:<label|index> (logit), class:* (one image per class: every class up to 16, the first 8 of a bigger model; --classes picks), prob:<class>,
+Objectives: class:<label|index> (logit), class:* (one image per class: every class up to ${MANY_CLASSES}, the first ${DEFAULT_CLASSES} of a bigger model; --classes picks), prob:<class>,
 channel:<layer>:<c>, neuron:<layer>:<c>[:y:x], layer:<layer> (DeepDream's L2), diversity:<layer>; weight as
 0.5*term, join with +, @k applies a term to image k only (e.g. "channel:<layer>:5 + 100*diversity:<layer>" with
 --batch 4). Layers: value or node names, module paths (fires.5), or #k as numbered by \`convlens summary\`.
