@@ -185,10 +185,19 @@ export function createEngine(opts: CommonOptions): Engine {
  */
 export type CliJob = JobOptions & { done(): void };
 
+/** Two SIGINTs this close together are one Ctrl-C (no one presses twice in a quarter second). */
+export const SAME_CTRL_C_MS = 250;
+
 export function cliJob(opts: CommonOptions, label: string, o: { terminate?: boolean } = {}): CliJob {
   const controller = new AbortController();
+  let cancelledAt = 0;
   const onSigint = (): void => {
-    if (controller.signal.aborted) process.exit(130);
+    if (controller.signal.aborted) {
+      // A relaunched command (launch.ts) gets one Ctrl-C twice: from the terminal and from its launcher.
+      if (performance.now() - cancelledAt < SAME_CTRL_C_MS) return;
+      process.exit(130);
+    }
+    cancelledAt = performance.now();
     process.stderr.write('\nCancelling (Ctrl-C again to quit now)...\n');
     controller.abort();
   };

@@ -19,6 +19,7 @@ import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanit
 import { describeRange, parseRange } from '../../../render/range.js';
 import { choiceOption, cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, numberIn, openModel, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
+import { hugePagesIn } from '../../huge-pages.js';
 
 interface ExplainCliOptions extends CommonOptions {
   method: string;
@@ -342,6 +343,8 @@ export function define(command: Command): void {
             ...(sanity ? { sanity: Math.round(tSanity - tFaith) } : {}),
             total: Math.round(performance.now() - t0),
           },
+          // Whether this process's malloc used transparent huge pages (src/interfaces/huge-pages.ts): it moves the timings.
+          hugePages: hugePagesIn(process.env),
           warnings: model.meta.warnings,
         };
         // Six significant digits are plenty for attribution statistics and keep the file readable.

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
+import { withHugePages } from '../../huge-pages.js';
 import { cliJob, type CommonOptions, intIn, openModel, positiveInt, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE } from '../output.js';
 
@@ -72,10 +73,11 @@ export function define(command: Command): void {
       const workers: ChildProcess[] = [];
       if (opts.spawnWorkers) {
         const cli = fileURLToPath(new URL('../../../../bin/convlens.js', import.meta.url));
+        // Started anyway, so huge pages cost the workers nothing (src/interfaces/huge-pages.ts).
         for (let i = 0; i < opts.spawnWorkers; i++) {
           // The IPC channel ties each worker to this process: it closes when this process ends in
           // any way (SIGKILL included), and the worker then stops (see index-worker).
-          const w = spawn(process.execPath, [cli, 'index-worker', '--redis', opts.redis!, ...(opts.queue ? ['--queue', opts.queue] : []), ...(opts.threads ? ['--threads', String(opts.threads)] : []), '--quiet'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+          const w = spawn(process.execPath, [cli, 'index-worker', '--redis', opts.redis!, ...(opts.queue ? ['--queue', opts.queue] : []), ...(opts.threads ? ['--threads', String(opts.threads)] : []), '--quiet'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: withHugePages(process.env) ?? process.env });
           w.on('error', () => undefined);
           workers.push(w);
         }

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConvLensError } from '../../../engine/errors.js';
+import { withHugePages } from '../../huge-pages.js';
 import type { Progress } from '../../../methods/jobs.js';
 import type { FromWorker, TaskRequest, ToWorker, WorkerInit } from './protocol.js';
 
@@ -245,7 +246,8 @@ export class WorkerPool {
       execArgv: [...execArgv, heap],
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      env: { ...process.env, ...this.options.env },
+      // Workers are new processes anyway: huge pages cost them nothing (src/interfaces/huge-pages.ts).
+      env: { ...(withHugePages(process.env) ?? process.env), ...this.options.env },
     });
     s.proc = proc;
     s.killReason = undefined;
