@@ -10,6 +10,7 @@ import type { Engine } from '../engine/runtime/engine.js';
 import { nonFiniteCount, sizeOf, type Tensor } from '../engine/tensor.js';
 import { checkPreprocessing, readMetadata, type ModelMetadata, type Preprocessing } from './metadata.js';
 import { modelProfile, type ModelProfile } from './profile.js';
+import { dropUnusedConstants, withSizeFreeReshapes } from './size-free-reshapes.js';
 import { axisLayouts, isChannelsFirst, type AxisLayout } from './layout.js';
 
 let nextId = 1;
@@ -61,7 +62,7 @@ export class Model {
     if (!input.shape || input.shape.length !== 4) {
       throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${name}" input "${input.name}" has shape [${input.shape?.join(', ') ?? '?'}]; ConvLens expects an NCHW image tensor.`, 'Export the model with a 4-D input [N, C, H, W].');
     }
-    this.graph = withSymbolicBatch(graph);
+    this.graph = withSizeFreeReshapes(withSymbolicBatch(graph));
     this.input = this.graph.realInputs()[0]!;
     if (this.graph.outputs.length === 0) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${name}" has no outputs.`);
     this.output = preSoftmaxOutput(this.graph);
@@ -366,6 +367,7 @@ function symbolicTrial(graph: Graph, inputName: string, reshapes: boolean, batch
   const ti = trial.inputs.find((i) => i.name === inputName)!;
   ti.shape = ['N', ...ti.shape!.slice(1)];
   const rewritten: { node: Node; data: string }[] = [];
+  const replaced: string[] = [];
   if (reshapes) {
     const constants = new Map<string, Tensor>(trial.initializers);
     for (const n of trial.nodes) if (n.op === 'Constant' && n.attrs['value']?.type === 'tensor') constants.set(n.outputs[0]!, n.attrs['value'].value as Tensor);
@@ -375,11 +377,13 @@ function symbolicTrial(graph: Graph, inputName: string, reshapes: boolean, batch
       const copy = BigInt64Array.from(target.data as BigInt64Array);
       copy[0] = 0n;
       const name = `${node.inputs[1]}_batch_copied_${rewritten.length}`;
+      replaced.push(node.inputs[1]!);
       trial.initializers.set(name, { dtype: 'int64', dims: [...target.dims], data: copy });
       node.inputs = [node.inputs[0]!, name, ...node.inputs.slice(2)];
       rewritten.push({ node, data: node.inputs[0]! });
     }
     if (!rewritten.length) return undefined;
+    dropUnusedConstants(trial, replaced);
   }
   try {
     const b = GraphBuilder.over(trial, { strict: false });
