@@ -9,6 +9,11 @@ if (!existsSync(fileURLToPath(main)) || !existsSync(fileURLToPath(launch))) {
   console.error('convlens: the compiled CLI is missing (dist/). Run `npm run build` in the convlens folder first.');
   process.exit(2);
 }
-// A command on a big model may move to a process with huge pages (dist/interfaces/cli/launch.js).
-await (await import(launch.href)).relaunchForHugePages(fileURLToPath(import.meta.url), process.argv.slice(2));
+// A command on a big model may move to a process with huge pages (dist/interfaces/cli/launch.js
+// decides). Only a command naming a model can, so the others do not even load that module.
+const args = process.argv.slice(2);
+const env = process.env;
+if (process.platform === 'linux' && (env.CONVLENS_HUGE_PAGES || env.CONVLENS_LAUNCHER_PID || args.some((a) => a.startsWith('--model') || a.startsWith('-m')))) {
+  await (await import(launch.href)).relaunchForHugePages(fileURLToPath(import.meta.url), args);
+}
 await import(main.href);
