@@ -234,7 +234,7 @@ async function main(): Promise<void> {
       rmSync(out, { recursive: true, force: true });
     }
   }
-  console.log('\nseconds per whole process (K images). CLI = `convlens explain` (also draws grid.png and writes summary.json), script = the same explain() call with no figures (bench/peers-explain.mjs), both as installed (compiled sessions cached on disk); CLI first = the first CLI run of the method, with an empty cache. CPU = user + system over all threads (GNU time). PyTorch = its fastest batch size (median per batch size); ratios = ConvLens / PyTorch. agreement = relative L2 distance between the two raw results');
+  console.log('\nseconds per whole process (K images). CLI = `convlens explain` (also draws grid.png and writes summary.json; on Linux it relaunches itself with glibc malloc on huge pages for this 47 MB model unless CONVLENS_HUGE_PAGES=off, see docs/speed.md), script = the same explain() call with no figures (bench/peers-explain.mjs), both as installed (compiled sessions cached on disk); CLI first = the first CLI run of the method, with an empty cache. CPU = user + system over all threads (GNU time). PyTorch = its fastest batch size (median per batch size); ratios = ConvLens / PyTorch. agreement = relative L2 distance between the two raw results');
   const head = ['method', 'K', 'CLI first', 'CLI', 'script', 'PyTorch', 'PyTorch batch', 'CLI ratio', 'script ratio', 'script CPU', 'PyTorch CPU', 'CPU ratio', 'agreement'];
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   console.log(head.map((h, i) => h.padStart(width[i]!)).join('  '));

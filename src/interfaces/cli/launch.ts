@@ -73,6 +73,8 @@ function fileSize(path: string): number | undefined {
  */
 export async function relaunchForHugePages(script: string, args: readonly string[]): Promise<void> {
   watchLauncher();
+  // A debugger's port is taken by this process; the command stays where it is being debugged.
+  if (process.execArgv.some((a) => a.startsWith('--inspect'))) return;
   const env = relaunchEnvironment(args, process.env, hugePageSystem(), fileSize);
   if (!env) return;
   // Loaded only here: node:child_process alone is ~5 ms of every command's start.
