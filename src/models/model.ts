@@ -3,14 +3,14 @@ import { closestNames, ConvLensError } from '../engine/errors.js';
 import { GraphBuilder } from '../engine/graph/builder.js';
 import type { ValueFacts } from '../engine/graph/facts.js';
 import { attrInt, type Dim, type Graph, type Node, type ValueInfo } from '../engine/graph/ir.js';
-import { pruneGraph } from '../engine/graph/prune.js';
+import { dropUnusedConstants, pruneGraph } from '../engine/graph/prune.js';
 import { normalizeGraph } from '../engine/onnx/import.js';
 import { findOp } from '../engine/ops/registry.js';
 import type { Engine } from '../engine/runtime/engine.js';
 import { nonFiniteCount, sizeOf, type Tensor } from '../engine/tensor.js';
 import { checkPreprocessing, readMetadata, type ModelMetadata, type Preprocessing } from './metadata.js';
 import { modelProfile, type ModelProfile } from './profile.js';
-import { dropUnusedConstants, withSizeFreeReshapes } from './size-free-reshapes.js';
+import { withSizeFreeReshapes } from './size-free-reshapes.js';
 import { axisLayouts, isChannelsFirst, type AxisLayout } from './layout.js';
 
 let nextId = 1;

@@ -102,11 +102,3 @@ function rewritten(graph: Graph, candidates: readonly Candidate[]): Graph {
   });
   return g;
 }
-
-/** Removes the named constants (initializers or Constant nodes) nothing reads any more (a replaced Reshape target). */
-export function dropUnusedConstants(g: Graph, names: readonly string[]): void {
-  const read = new Set([...g.nodes.flatMap((n) => n.inputs), ...g.outputs.map((o) => o.name)]);
-  const unused = new Set(names.filter((name) => !read.has(name) && !g.inputs.some((i) => i.name === name)));
-  for (const name of unused) g.initializers.delete(name);
-  g.nodes = g.nodes.filter((n) => !(n.op === 'Constant' && unused.has(n.outputs[0]!)));
-}

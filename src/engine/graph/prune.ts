@@ -16,3 +16,11 @@ export function pruneGraph(graph: Graph, keepInputs = true): Graph {
   for (const name of [...graph.valueInfo.keys()]) if (!needed.has(name)) graph.valueInfo.delete(name);
   return graph;
 }
+
+/** Removes the named constants (initializers or Constant nodes) nothing reads any more (a replaced Reshape target), in place; the rest of the graph stays as the file has it. */
+export function dropUnusedConstants(g: Graph, names: readonly string[]): void {
+  const read = new Set([...g.nodes.flatMap((n) => n.inputs), ...g.outputs.map((o) => o.name)]);
+  const unused = new Set(names.filter((name) => !read.has(name) && !g.inputs.some((i) => i.name === name)));
+  for (const name of unused) g.initializers.delete(name);
+  g.nodes = g.nodes.filter((n) => !(n.op === 'Constant' && unused.has(n.outputs[0]!)));
+}
