@@ -1,16 +1,50 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { ConvLensError } from '../engine/errors.js';
 
-/** Reads a file, turning fs errors into messages that name the file and the reason. */
-export function readFileOrExplain(path: string, what: string): Buffer {
+/**
+ * The most any input file may hold: protobuf's limit, so no ONNX model is larger, and far above
+ * any image, tensor or list a command reads.
+ */
+export const MAX_INPUT_FILE_BYTES = 2 ** 31 - 1;
+
+/**
+ * Reads a file, turning fs errors into messages that name the file and the reason. Regular files
+ * and pipes (`--labels <(...)`) are read; devices and sockets are refused before they are opened
+ * (`/dev/zero` never ends), and nothing is read past `maxBytes`.
+ */
+export function readFileOrExplain(path: string, what: string, maxBytes = MAX_INPUT_FILE_BYTES): Buffer {
+  const refuse = (reason: string, hint?: string, cause?: unknown): ConvLensError =>
+    new ConvLensError('INPUT_UNREADABLE', `Cannot read ${what} "${path}": ${reason}.`, hint, cause === undefined ? undefined : { cause });
+  const tooLarge = (): ConvLensError => refuse(`it holds more than ${maxBytes} bytes`, 'Name the file itself, not a device or an endless stream.');
+  let fd: number | undefined;
   try {
-    return readFileSync(path);
+    const st = statSync(path);
+    if (st.isDirectory()) throw refuse('it is a directory');
+    if (!st.isFile() && !st.isFIFO()) throw refuse('it is not a regular file (it is a device or socket)', 'Name a regular file.');
+    if (st.isFile() && st.size > maxBytes) throw tooLarge();
+    fd = openSync(path, 'r');
+    if (st.isFile()) return readFileSync(fd);
+    // a pipe: read until its writer closes it, but not without bound
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(1 << 20);
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > maxBytes) throw tooLarge();
+      chunks.push(chunk.subarray(0, n));
+    }
+    return Buffer.concat(chunks, total);
   } catch (e) {
+    if (e instanceof ConvLensError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     const reason =
       code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new ConvLensError('INPUT_UNREADABLE', `Cannot read ${what} "${path}": ${reason}.`, code === 'ENOENT' ? 'Check the path (relative paths are from the current directory).' : undefined, { cause: e });
+    throw refuse(reason, code === 'ENOENT' ? 'Check the path (relative paths are from the current directory).' : undefined, e);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

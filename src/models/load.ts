@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import { decodeModel } from '../engine/onnx/codec.js';
 import { ConvLensError } from '../engine/errors.js';
@@ -28,7 +28,7 @@ export function loadModelFile(path: string, engine: Engine, read?: (path: string
       if (isAbsolute(location) || normalize(location).startsWith('..')) throw new Error('external-data locations must stay inside the model folder');
       let data = files.get(location);
       const file = join(folder, location);
-      if (!data) files.set(location, (data = read ? read(file, `External data "${location}" of model "${path}"`) : readFileSync(file)));
+      if (!data) files.set(location, (data = read ? read(file, `External data "${location}" of model "${path}"`) : readFileOrExplain(file, `external data "${location}" of model`)));
       return data;
     },
   });

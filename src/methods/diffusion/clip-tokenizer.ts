@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConvLensError } from '../../engine/errors.js';
+import { readFileOrExplain } from '../../io/files.js';
 
 /**
  * CLIP's byte-level BPE tokenizer (openai/CLIP simple_tokenizer.py; Hugging Face
@@ -94,15 +95,16 @@ export class ClipTokenizer {
       if (!existsSync(file(f))) throw new ConvLensError('INPUT_UNREADABLE', `The tokenizer folder "${dir}" has no ${f}.`, 'A Stable Diffusion export has tokenizer/vocab.json and tokenizer/merges.txt (CLIP BPE).');
     }
     let vocab: Record<string, number>;
+    const vocabText = readFileOrExplain(file('vocab.json'), 'tokenizer vocabulary').toString('utf8');
     try {
-      vocab = JSON.parse(readFileSync(file('vocab.json'), 'utf8')) as Record<string, number>;
+      vocab = JSON.parse(vocabText) as Record<string, number>;
     } catch (e) {
       throw new ConvLensError('MODEL_UNREADABLE', `${file('vocab.json')} is not valid JSON: ${(e as Error).message}.`);
     }
-    const merges = readFileSync(file('merges.txt'), 'utf8').split(/\r?\n/);
+    const merges = readFileOrExplain(file('merges.txt'), 'tokenizer merges').toString('utf8').split(/\r?\n/);
     const readJson = (name: string): Record<string, unknown> => {
       try {
-        return existsSync(file(name)) ? (JSON.parse(readFileSync(file(name), 'utf8')) as Record<string, unknown>) : {};
+        return existsSync(file(name)) ? (JSON.parse(readFileOrExplain(file(name), 'tokenizer configuration').toString('utf8')) as Record<string, unknown>) : {};
       } catch {
         return {};
       }

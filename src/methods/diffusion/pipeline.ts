@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConvLensError } from '../../engine/errors.js';
 import type { Backend, Session, ValueInfo } from '../../engine/runtime/backend.js';
 import type { Engine } from '../../engine/runtime/engine.js';
 import type { Tensor } from '../../engine/tensor.js';
+import { readFileOrExplain } from '../../io/files.js';
 import type { RawImage } from '../../io/image.js';
 import { ClipTokenizer } from './clip-tokenizer.js';
 import { checkRequest, type GenerateRequest, type GenerateResult, type TextToImage } from './generate.js';
@@ -59,8 +60,9 @@ const SD_SCHEDULER: PipelineSchedulerConfig = {
 
 function readJson(path: string): Record<string, unknown> | undefined {
   if (!existsSync(path)) return undefined;
+  const text = readFileOrExplain(path, 'pipeline configuration').toString('utf8');
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    return JSON.parse(text) as Record<string, unknown>;
   } catch (e) {
     throw new ConvLensError('MODEL_UNREADABLE', `${path} is not valid JSON: ${(e as Error).message}.`);
   }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
 import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
@@ -61,7 +60,7 @@ Examples:
       try {
         const readExternal = (location: string): Uint8Array => {
           if (isAbsolute(location) || normalize(location).startsWith('..')) throw new Error('external-data locations must stay inside the model folder');
-          return readFileSync(join(dirname(file), location));
+          return readFileOrExplain(join(dirname(file), location), `external data "${location}" of model`);
         };
         const model = Model.fromOnnxGraph(decodeModel(bytes, { source: `model file "${file}"`, readExternal }), engine, builtin?.name ?? basename(file).replace(/\.onnx$/i, ''));
         applyDescription(model, { ...opts, quiet: true });

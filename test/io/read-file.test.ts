@@ -1,0 +1,81 @@
+// Every file a command reads goes through readFileOrExplain: regular files and pipes are read,
+// devices (which may never end: /dev/zero) and sockets are refused before they are opened, and
+// nothing is read past the bound, so an absurd path ends in a message, not a hang or an
+// exhausted memory.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConvLensError } from '../../src/engine/errors.js';
+import { readFileOrExplain } from '../../src/io/files.js';
+import { convlens } from '../support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'convlens-read-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function refusal(f: () => unknown): ConvLensError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConvLensError);
+    return e as ConvLensError;
+  }
+  throw new Error('expected a refusal');
+}
+
+/** A named pipe that `writer` fills (in another process, as `<(...)` does). */
+function pipeFrom(name: string, script: string): string {
+  const path = join(dir, name);
+  expect(spawnSync('mkfifo', [path]).status).toBe(0);
+  spawn(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(path)}, ${script})`], { stdio: 'ignore' });
+  return path;
+}
+
+describe.skipIf(process.platform === 'win32')('reading an input file', () => {
+  it('reads a regular file, and refuses one above the bound', () => {
+    const file = join(dir, 'labels.txt');
+    writeFileSync(file, 'cat\ndog\n');
+    expect(readFileOrExplain(file, 'labels file').toString()).toBe('cat\ndog\n');
+    const e = refusal(() => readFileOrExplain(file, 'labels file', 4));
+    expect(e.message).toContain('more than 4 bytes');
+    expect(e.message).toContain(file);
+  });
+
+  it('refuses devices and sockets without reading them', async () => {
+    for (const device of ['/dev/zero', '/dev/urandom']) {
+      const e = refusal(() => readFileOrExplain(device, 'model file'));
+      expect(e.message).toBe(`Cannot read model file "${device}": it is not a regular file (it is a device or socket).`);
+    }
+    const socket = join(dir, 's.sock');
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(socket, r));
+    try {
+      expect(refusal(() => readFileOrExplain(socket, 'image')).message).toContain('not a regular file');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('reads a pipe to its end, and stops one that goes on past the bound', () => {
+    // more than one read's worth (1 MiB per read)
+    expect(readFileOrExplain(pipeFrom('p1', `'a'.repeat(3_000_000)`), 'labels file').toString()).toBe('a'.repeat(3_000_000));
+    const e = refusal(() => readFileOrExplain(pipeFrom('p2', `'x'.repeat(5_000_000)`), 'labels file', 2_000_000));
+    expect(e.message).toContain('more than 2000000 bytes');
+  });
+
+  it('names a missing file and a folder', () => {
+    expect(refusal(() => readFileOrExplain(join(dir, 'none.png'), 'image')).message).toContain('no such file');
+    expect(refusal(() => readFileOrExplain(dir, 'image')).message).toContain('it is a directory');
+  });
+
+  it('ends a command given a device as its image or its model, at once', async () => {
+    const image = await convlens('explain', '/dev/zero', '--out', join(dir, 'out'));
+    expect(image.code).toBe(1);
+    expect(image.stderr).toContain('"/dev/zero": it is not a regular file');
+    const model = await convlens('explain', 'samples/fashion-mnist/bag-test18.png', '--model', '/dev/zero', '--out', join(dir, 'out'));
+    expect(model.code).toBe(1);
+    expect(model.stderr).toContain('Cannot read model file "/dev/zero"');
+  }, 30_000);
+});
