@@ -16,6 +16,9 @@ export interface RawImage {
 const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff', '.avif'];
 export const isImagePath = (p: string): boolean => IMAGE_EXTENSIONS.some((e) => p.toLowerCase().endsWith(e));
 
+/** sharp's default `limitInputPixels` (0x3FFF x 0x3FFF), which ConvLens keeps: a small file can declare billions of pixels. */
+const SHARP_PIXEL_LIMIT = 0x3fff * 0x3fff;
+
 /**
  * Why an image did not decode, in our words: the decoder's own message can quote the bytes it
  * choked on (text chunks, SVG source, a file that is no image at all), and errors never show
@@ -30,7 +33,10 @@ function decodeFailure(source: string, e: unknown): ConvLensError {
       : /premature|truncat|end of (input|file|data)|corrupt|crc|invalid|bad/i.test(m)
         ? 'the data is truncated or corrupt'
         : 'the decoder refused it';
-  return new ConvLensError('INPUT_UNREADABLE', `Cannot decode ${source} as an image: ${why}.`, 'Use a PNG, JPEG or WebP file (or a preprocessed .npy tensor).', { cause: e });
+  const hint = /pixel limit/i.test(m)
+    ? `Scale it down first (at most ${Math.floor(SHARP_PIXEL_LIMIT / 1e6)} megapixels, e.g. 16384x16384), or pass a preprocessed .npy tensor.`
+    : 'Use a PNG, JPEG or WebP file (or a preprocessed .npy tensor).';
+  return new ConvLensError('INPUT_UNREADABLE', `Cannot decode ${source} as an image: ${why}.`, hint, { cause: e });
 }
 
 /**

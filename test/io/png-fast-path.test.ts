@@ -7,6 +7,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeImage, encodePng, inflatesWithin, plainPngHeader, resizeForModel } from '../../src/io/image.js';
+import type { ConvLensError } from '../../src/engine/errors.js';
 import type { Preprocessing } from '../../src/models/metadata.js';
 
 const SAMPLES = join(import.meta.dirname, '..', '..', 'samples');
@@ -92,6 +93,14 @@ describe('PNG fast path', () => {
     new DataView(bomb.buffer).setUint32(20, 100000);
     expect(plainPngHeader(bomb)).toBeUndefined();
     await expect(decodeImage(bomb, 'bomb.png', 1)).rejects.toThrow(/Cannot decode bomb.png as an image/);
+    // with the header's checksum mended it is the pixel count that is refused, and the way out says so
+    new DataView(bomb.buffer).setUint32(29, crc32(bomb.subarray(12, 29)));
+    const refused = await decodeImage(bomb, 'bomb.png', 1).then(
+      () => undefined,
+      (e: unknown) => e as ConvLensError,
+    );
+    expect(refused?.message).toBe('Cannot decode bomb.png as an image: it has more pixels than the decoder accepts.');
+    expect(refused?.hint).toMatch(/^Scale it down first \(at most 268 megapixels/);
   });
 
   it('an image already at the model size skips resampling with the same pixels sharp gives', async () => {
