@@ -24,7 +24,7 @@ const SHARP_PIXEL_LIMIT = 0x3fff * 0x3fff;
  * choked on (text chunks, SVG source, a file that is no image at all), and errors never show
  * file contents. The decoder's message stays on `cause`.
  */
-function decodeFailure(source: string, e: unknown): ConvLensError {
+export function decodeFailure(source: string, e: unknown): ConvLensError {
   const m = (e as Error)?.message ?? '';
   const why = /unsupported image format|not a known/i.test(m)
     ? 'it is not in a supported image format'

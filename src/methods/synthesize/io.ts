@@ -4,7 +4,7 @@ import { loadSharp } from '../../io/sharp.js';
 import { ConvLensError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { readFileOrExplain, writeFileAtomic } from '../../io/files.js';
-import { encodePng, resizeForModel } from '../../io/image.js';
+import { decodeFailure, encodePng, resizeForModel } from '../../io/image.js';
 import type { Model } from '../../models/model.js';
 import { modelChannels } from './graph.js';
 import { fromRaw, tensorImage } from './render.js';
@@ -23,7 +23,7 @@ export async function decodeImageTensor(bytes: Uint8Array, source: string, chann
     const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
     return fromRaw({ width: info.width, height: info.height, channels: info.channels === 1 ? 1 : 3, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) }, channels);
   } catch (e) {
-    throw new ConvLensError('INPUT_UNREADABLE', `Cannot decode ${source} as an image: ${(e as Error).message}.`, 'Use a PNG, JPEG or WebP file.', { cause: e });
+    throw decodeFailure(source, e);
   }
 }
 
