@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, freemem, totalmem } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { Engine } from '../../engine/runtime/engine.js';
@@ -8,6 +8,7 @@ import { BUILTIN_MODELS } from '../../models/builtins.js';
 import { loadModel, modelSource } from '../../models/load.js';
 import { parseLabels, parsePreprocessing, PREPROCESS_PRESETS } from '../../models/metadata.js';
 import type { Model } from '../../models/model.js';
+import { bytesPerSample } from '../../methods/inspect/memory.js';
 import type { JobOptions, Progress } from '../../methods/jobs.js';
 
 export interface CommonOptions {
@@ -138,6 +139,22 @@ export const warner =
   (text: string): void => {
     if (!opts.quiet) process.stderr.write(`${kind}: ${text}\n`);
   };
+
+/** Gradient work above this share of the machine's memory, or of what is free now, is announced before it starts. */
+export const MEMORY_NOTE_FRACTION = { total: 0.5, free: 0.8 } as const;
+
+/**
+ * What a synthesis at a size the user picked may hold (the estimate's upper bound, from the
+ * graph: every forward value kept for the backward pass, a gradient and temporaries beside it),
+ * when that is a large share of the machine: a 2048-pixel DeepDream on VGG-11 held 6.7 GB
+ * (estimated 10.2).
+ */
+export function memoryNoteText(what: string, model: Model, size: readonly [number, number], machine = { total: totalmem(), free: freemem() }): string | undefined {
+  const bytes = bytesPerSample(model, 'gradient', size);
+  if (bytes < machine.total * MEMORY_NOTE_FRACTION.total && bytes < machine.free * MEMORY_NOTE_FRACTION.free) return undefined;
+  const gb = (b: number): string => (b / 2 ** 30).toFixed(1);
+  return `${what} at ${size[1]}x${size[0]} on ${model.name} may hold up to ${gb(bytes)} GB of memory (this machine has ${gb(machine.total)} GB, ${gb(machine.free)} GB free); memory grows with the pixel count, so half the side needs a quarter.`;
+}
 
 /** Engine + model for a command, with --labels/--preprocess applied, printing metadata warnings to stderr. */
 export function openModel(opts: CommonOptions): { engine: Engine; model: Model } {

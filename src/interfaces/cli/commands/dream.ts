@@ -5,7 +5,7 @@ import { readImageTensor, summaryJson } from '../../../methods/synthesize/io.js'
 import { encodeGif, tensorImage, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage } from '../../../render/heatmap.js';
-import { cliJob, type CommonOptions, intIn, MAX_SIDE, modelInfo, nonNegativeInt, openModel, positiveNumber, withCommon } from '../common.js';
+import { cliJob, type CommonOptions, intIn, MAX_SIDE, memoryNoteText, modelInfo, nonNegativeInt, openModel, positiveNumber, warner, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface DreamCli extends CommonOptions {
@@ -47,6 +47,8 @@ export function define(command: Command): void {
       const job = cliJob(opts, 'dream');
       try {
         const x = await readImageTensor(image, 3, { maxSide: opts.maxSide });
+        const heavy = memoryNoteText('DeepDream', model, [x.dims[2]!, x.dims[3]!]);
+        if (heavy) warner(opts, 'note')(heavy);
         const guide = opts.guide ? await readImageTensor(opts.guide, 3, { maxSide: 256 }) : undefined;
         const r = await dream(model, x, {
           ...(opts.layer ? { layer: opts.layer } : {}),

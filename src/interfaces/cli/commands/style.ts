@@ -11,7 +11,7 @@ import { displaySize, encodeGif, tensorImage, toRaw } from '../../../methods/syn
 import { backboneProblem, styleTransfer } from '../../../methods/synthesize/style.js';
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage as resize } from '../../../render/heatmap.js';
-import { applyDescription, choiceOption, cliJob, commaList, type CommonOptions, createEngine, imageSize, intIn, MAX_SIDE, MAX_THREADS, modelInfo, nonNegative, nonNegativeInt, positiveInt, positiveNumber, threadCount, withModelOptions } from '../common.js';
+import { applyDescription, choiceOption, cliJob, commaList, type CommonOptions, createEngine, imageSize, intIn, MAX_SIDE, MAX_THREADS, memoryNoteText, modelInfo, nonNegative, nonNegativeInt, positiveInt, positiveNumber, threadCount, warner, withModelOptions } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 /** The feature network style transfer uses when --model is not given: the Fashion-MNIST default is gray and cannot judge colour textures. */
@@ -113,6 +113,9 @@ export function define(command: Command): void {
           applyDescription(backbone, opts);
           const problem = opts.styleLayers ? undefined : backboneProblem(backbone);
           if (problem) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${backbone.name}" cannot be the style network: ${problem}.`, `Use --model ${STYLE_DEFAULT_MODEL} (the default) or another RGB CNN, or --backbone texture for the random texture network.`);
+          const outSize = size ?? (contentImg ? ([contentImg.dims[2]!, contentImg.dims[3]!] as [number, number]) : undefined);
+          const heavy = outSize ? memoryNoteText('Style transfer', backbone, outSize) : undefined;
+          if (heavy) warner(opts, 'note')(heavy);
         }
         const r = await styleTransfer(engine, {
           ...(backbone ? { backbone } : {}),
