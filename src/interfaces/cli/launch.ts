@@ -1,7 +1,8 @@
 // The CLI's launcher: for a big model, run the command in a second Node process whose malloc uses
 // transparent huge pages (src/interfaces/huge-pages.ts says why). bin/convlens.js calls this before
-// it loads anything else, so a command that stays in this process pays a few stat calls, and one
-// that moves pays a second Node start (~0.13 s) to save ~0.5-0.7 s on a ResNet-18 explanation.
+// it loads anything else, and only for a command naming a model, so a command that stays in this
+// process pays a few stat calls, and one that moves pays a second Node start (~0.13 s) to save
+// ~0.5-0.7 s on a ResNet-18 explanation (3 s on VGG-11).
 //
 // The launcher stays until the command ends and then ends the same way (exit code or signal).
 // Signals sent to it reach the command; a terminal's Ctrl-C reaches both (one process group), and
