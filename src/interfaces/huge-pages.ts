@@ -32,8 +32,12 @@ export function hugePagesSetting(env: NodeJS.ProcessEnv): HugePagesSetting {
   return 'auto';
 }
 
-/** Whether glibc's malloc in a process with this environment uses huge pages (the tunable at 1 or 2). */
-export function hugePagesIn(env: NodeJS.ProcessEnv): boolean {
+/**
+ * Whether a process with this environment gets huge pages for its large blocks: glibc's malloc
+ * asked for them (the tunable at 1 or 2), or THP in `always` mode gives them to every process.
+ */
+export function hugePagesIn(env: NodeJS.ProcessEnv, system?: HugePageSystem): boolean {
+  if (system?.transparentHugePages === 'always') return true;
   return /(^|:)glibc\.malloc\.hugetlb=[12](:|$)/.test(env['GLIBC_TUNABLES'] ?? '');
 }
 

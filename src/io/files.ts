@@ -25,16 +25,18 @@ export function readFileOrExplain(path: string, what: string, maxBytes = MAX_INP
     if (st.isFile() && st.size > maxBytes) throw tooLarge();
     fd = openSync(path, 'r');
     if (st.isFile()) return readFileSync(fd);
-    // a pipe: read until its writer closes it, but not without bound
+    // a pipe: read until its writer closes it, but not without bound. A pipe hands over at most
+    // 64 KiB per read, so each read is copied out of one buffer (keeping a 1 MiB buffer per read
+    // would hold 16x the data).
     const chunks: Buffer[] = [];
+    const buffer = Buffer.allocUnsafe(1 << 20);
     let total = 0;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(1 << 20);
-      const n = readSync(fd, chunk, 0, chunk.length, null);
+      const n = readSync(fd, buffer, 0, buffer.length, null);
       if (n === 0) break;
       total += n;
       if (total > maxBytes) throw tooLarge();
-      chunks.push(chunk.subarray(0, n));
+      chunks.push(Buffer.from(buffer.subarray(0, n)));
     }
     return Buffer.concat(chunks, total);
   } catch (e) {

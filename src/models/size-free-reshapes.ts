@@ -29,8 +29,8 @@ export function withSizeFreeReshapes(graph: Graph): Graph {
   const input = graph.realInputs()[0];
   const [, , height, width] = input?.shape ?? [];
   if (!input || typeof height !== 'number' || typeof width !== 'number') return graph;
-  const reshapes = graph.nodes.filter((n) => n.op === 'Reshape' && attrInt(n, 'allowzero', 0) === 0);
-  if (!reshapes.length) return graph;
+  const isReshape = (n: Node): boolean => n.op === 'Reshape' && attrInt(n, 'allowzero', 0) === 0;
+  if (!graph.nodes.some(isReshape)) return graph;
 
   let exported: GraphBuilder;
   try {
@@ -47,7 +47,7 @@ export function withSizeFreeReshapes(graph: Graph): Graph {
   };
   const candidates: Candidate[] = [];
   for (const [index, node] of graph.nodes.entries()) {
-    if (!reshapes.includes(node)) continue;
+    if (!isReshape(node)) continue;
     const [data, target] = node.inputs as [string, string];
     const shape = shapeIn(exported, data);
     const entries = entriesOf(target);

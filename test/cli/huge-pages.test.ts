@@ -49,6 +49,9 @@ describe('which processes get huge pages', () => {
     expect(hugePagesIn({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' })).toBe(false);
     expect(hugePagesIn({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=10' })).toBe(false);
     expect(hugePagesIn({})).toBe(false);
+    // THP in `always` mode gives them without asking
+    expect(hugePagesIn({}, { ...LINUX_GLIBC_MADVISE, transparentHugePages: 'always' })).toBe(true);
+    expect(hugePagesIn({}, LINUX_GLIBC_MADVISE)).toBe(false);
   });
 
   it('finds the model on the command line', () => {

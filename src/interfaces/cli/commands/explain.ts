@@ -19,7 +19,7 @@ import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanit
 import { describeRange, parseRange } from '../../../render/range.js';
 import { choiceOption, cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, numberIn, openModel, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
-import { hugePagesIn } from '../../huge-pages.js';
+import { hugePagesIn, hugePageSystem } from '../../huge-pages.js';
 
 interface ExplainCliOptions extends CommonOptions {
   method: string;
@@ -344,7 +344,7 @@ export function define(command: Command): void {
             total: Math.round(performance.now() - t0),
           },
           // Whether this process's malloc used transparent huge pages (src/interfaces/huge-pages.ts): it moves the timings.
-          hugePages: hugePagesIn(process.env),
+          hugePages: hugePagesIn(process.env, hugePageSystem()),
           warnings: model.meta.warnings,
         };
         // Six significant digits are plenty for attribution statistics and keep the file readable.
