@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { Backend, Session, SessionOptions } from './backend.js';
 import { ortBackend } from './ort.js';
@@ -14,11 +15,22 @@ export interface NodeBackendOptions {
   cache?: Omit<SessionCacheOptions, 'dir'>;
 }
 
+/**
+ * Intra-op threads of a session whose caller names none: one per CPU this process may run on.
+ * ORT's own default (one per physical core it detects) gave one thread on the 2-core VM these
+ * benches ran on: a ResNet-18 gradient run took 180-200 ms against 104-113 ms with two, and
+ * occlusion of 4 images 7.0-7.5 s against 4.2 s (docs/speed.md, "Threads").
+ */
+export function defaultThreads(): number {
+  return availableParallelism();
+}
+
 /** ONNX Runtime's CPU provider through onnxruntime-node: the Node backend. */
 export function nodeBackend(options: NodeBackendOptions = {}): Backend {
   // ORT copies in-memory external data while it creates a session, so weights reach it as views
   // of the decoded model: no 47 MB copy into the encoded bytes per ResNet-18 graph (docs/speed.md).
-  const base: Backend = { ...ortBackend(ort as unknown as Parameters<typeof ortBackend>[0], 'onnxruntime-node', { executionProviders: ['cpu'] }, true), inMemoryWeights: true };
+  const defaults = { executionProviders: ['cpu'], intraOpNumThreads: defaultThreads(), interOpNumThreads: 1 };
+  const base: Backend = { ...ortBackend(ort as unknown as Parameters<typeof ortBackend>[0], 'onnxruntime-node', defaults, true), inMemoryWeights: true };
   const dir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir || undefined;
   if (!dir) return base;
   const limits = { ...options.cache };

@@ -129,7 +129,7 @@ export function withModelOptions(c: Command, modelHelp = MODEL_OPTION_HELP): Com
 /** Adds the options every command shares. */
 export function withCommon(c: Command): Command {
   return withModelOptions(c)
-    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS})`, threadCount)
+    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
     .option('-q, --quiet', 'no warnings or progress bars');
 }
 

@@ -88,7 +88,7 @@ function registerTrain(diffuse: Command): void {
     .option('--no-checkpoint', 'do not write checkpoints')
     .option('--checkpoint-every <steps>', 'also checkpoint every this many steps (besides every epoch and on Ctrl-C)', positiveInt, 200)
     .option('--resume <checkpoint>', 'continue an interrupted run from its checkpoint (settings come from the checkpoint; --epochs can extend it)')
-    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS})`, threadCount)
+    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
     .option('-q, --quiet', 'no progress bar or epoch lines')
     .action(async (opts: TrainOptions, cmd: Command) => {
       const prepared = prepareTrainingRun(opts, cmd, { fresh: (provenance) => newRun(opts, provenance), fromCheckpoint: denoiserRunFromCheckpoint }, 'class-conditional U-Net');
@@ -255,7 +255,7 @@ function registerSample(diffuse: Command): void {
     .option('--classify', 'class-conditional: caption each sample with the built-in classifier\'s prediction')
     .option('--no-gif', 'do not write the GIF')
     .option('-o, --out <dir>', 'output folder', defaultOut('diffuse', 'sample'))
-    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS})`, threadCount)
+    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
     .option('-q, --quiet', 'no progress bar or messages')
     .action(async (prompts: string[], opts: SampleOptions) => {
       const { engine, gen } = openGenerator(opts);
@@ -391,7 +391,7 @@ function registerEvaluate(diffuse: Command): void {
     .option('--seed <n>', 'seed', nonNegativeInt, 0)
     .option('-o, --out <file>', 'chart of accuracy per class vs guidance scale (PNG)')
     .option('--json', 'print the results as JSON')
-    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS})`, threadCount)
+    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
     .option('-q, --quiet', 'no progress bar')
     .action(async (opts: EvaluateOptions) => {
       const engine = createEngine(opts);

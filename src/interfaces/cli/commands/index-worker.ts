@@ -3,7 +3,7 @@ import { type CommonOptions, MAX_THREADS, positiveInt, threadCount } from '../co
 
 export function define(command: Command): void {
   command
-    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS})`, threadCount)
+    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
     .option('-q, --quiet', 'no log lines')
     .requiredOption('--redis <url>', 'Redis URL, e.g. redis://127.0.0.1:6379')
     .option('--queue <name>', 'BullMQ queue name', 'convlens-scan')

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
@@ -74,10 +75,13 @@ export function define(command: Command): void {
       if (opts.spawnWorkers) {
         const cli = fileURLToPath(new URL('../../../../bin/convlens.js', import.meta.url));
         // Started anyway, so huge pages cost the workers nothing (src/interfaces/huge-pages.ts).
+        // Each takes its share of the CPUs unless told otherwise: n workers of one thread per CPU
+        // each would keep n times as many threads busy as there are CPUs.
+        const threads = opts.threads ?? Math.max(1, Math.floor(availableParallelism() / opts.spawnWorkers));
         for (let i = 0; i < opts.spawnWorkers; i++) {
           // The IPC channel ties each worker to this process: it closes when this process ends in
           // any way (SIGKILL included), and the worker then stops (see index-worker).
-          const w = spawn(process.execPath, [cli, 'index-worker', '--redis', opts.redis!, ...(opts.queue ? ['--queue', opts.queue] : []), ...(opts.threads ? ['--threads', String(opts.threads)] : []), '--quiet'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: withHugePages(process.env) ?? process.env });
+          const w = spawn(process.execPath, [cli, 'index-worker', '--redis', opts.redis!, ...(opts.queue ? ['--queue', opts.queue] : []), '--threads', String(threads), '--quiet'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: withHugePages(process.env) ?? process.env });
           w.on('error', () => undefined);
           workers.push(w);
         }

@@ -15,7 +15,7 @@ export function define(command: Command): void {
     .option('-p, --port <port>', 'port (0 picks a free one)', portNumber, 7860)
     .option('--host <host>', 'interface to listen on (loopback by default; any other needs the access token the studio prints)', '127.0.0.1')
     .option('--data <dir>', 'a folder the studio may read datasets and models from (repeatable; samples/, data/ and out/uploads always)', (v: string, all: string[]) => [...all, v], [] as string[])
-    .option('--threads <n>', `ONNX Runtime intra-op threads per worker process (1-${MAX_THREADS})`, threadCount)
+    .option('--threads <n>', `ONNX Runtime intra-op threads per worker process (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
     .option('--workers <n>', 'job worker processes (default: 1 per 2 cores, up to 4); more jobs wait in a queue', positiveInt)
     .option('--memory <GB>', 'memory all worker processes may hold together (default: a quarter of the machine, 1 to 2.5 GB)', positiveNumber)
     .action(async (opts: CommonOptions & { port: number; host: string; data: string[]; workers?: number; memory?: number }) => {

@@ -57,7 +57,7 @@ export function define(command: Command): void {
     .option('--checkpoint <file>', 'write a resumable checkpoint here (every --checkpoint-every steps and on Ctrl-C)')
     .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInt, 200)
     .option('--resume <file>', 'continue from a checkpoint')
-    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS})`, threadCount)
+    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
     .option('-q, --quiet', 'no progress bar')
     .option('--json', 'print the summary JSON')
     .action(async (opts: StyleTrainCli) => {

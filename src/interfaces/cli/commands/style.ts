@@ -66,7 +66,7 @@ export function define(command: Command): void {
     .option('--init <how>', 'content (default with content), noise (default for textures) or style')
     .option('--seed <n>', 'random seed (noise start)', nonNegativeInt, 0)
     .option('--frames <n>', 'intermediate images saved', positiveInt, 6)
-    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS})`, threadCount)
+    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
     .option('-q, --quiet', 'no warnings or progress bar')
     .option('--json', 'print the summary JSON')
     .action(async (content: string | undefined, opts: StyleCli) => {

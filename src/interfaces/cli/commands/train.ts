@@ -71,7 +71,7 @@ export function define(command: Command): void {
     .option('--checkpoint-every <steps>', 'also checkpoint every this many steps (besides every epoch and on Ctrl-C)', positiveInt, 200)
     .option('--resume <checkpoint>', 'continue an interrupted run from its checkpoint (settings come from the checkpoint; --epochs can extend it)')
     .option('--no-test', 'skip the final test-set evaluation')
-    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS})`, threadCount)
+    .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
     .option('-q, --quiet', 'no progress bar or epoch lines')
     .action(async (opts: TrainOptions, cmd: Command) => {
       const prepared = prepareTrainingRun(opts, cmd, { fresh: (provenance) => newRun(opts, provenance), fromCheckpoint: classifierRunFromCheckpoint }, describeArchitecture(opts));
