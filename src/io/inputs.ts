@@ -49,7 +49,9 @@ export async function loadInputs(paths: readonly string[], model: Model): Promis
       const dims = t.dims.length === 3 ? [1, ...t.dims] : t.dims;
       const want = [c, h, w];
       if (dims.length !== 4 || dims.slice(1).some((d, i) => d !== want[i])) {
-        throw new ConvLensError('SHAPE_MISMATCH', `"${path}" has shape (${t.dims.join(', ')}); model "${model.name}" takes (N, ${want.join(', ')}) or (${want.join(', ')}).`, 'Preprocess it to the model input size, or pass the image file instead.');
+        const channelsLast = dims.length === 4 && dims[1] === h && dims[2] === w && dims[3] === c;
+        const hint = channelsLast ? `It looks channels-last (N, H, W, C): ConvLens takes NCHW, so save x.transpose(0, 3, 1, 2) (numpy).` : 'Preprocess it to the model input size, or pass the image file instead.';
+        throw new ConvLensError('SHAPE_MISMATCH', `"${path}" has shape (${t.dims.join(', ')}); model "${model.name}" takes (N, ${want.join(', ')}) or (${want.join(', ')}).`, hint);
       }
       const data = t.data as Float32Array;
       let nonFinite = 0;
