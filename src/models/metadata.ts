@@ -66,7 +66,7 @@ const DESCRIBE_HINT = {
 };
 
 /** Reads ConvLens metadata from a graph, filling gaps with defaults and saying what was assumed. */
-export function readMetadata(graph: Graph, input: ValueInfo, outputClasses: number | undefined): ModelMetadata {
+export function readMetadata(graph: Graph, input: ValueInfo, outputClasses: number | undefined, o: { integerPixels?: boolean } = {}): ModelMetadata {
   const warnings: string[] = [];
   const parse = <T>(key: string): T | undefined => {
     const raw = graph.metadata.get(key);
@@ -93,7 +93,10 @@ export function readMetadata(graph: Graph, input: ValueInfo, outputClasses: numb
 
   const stored = parse<Partial<Preprocessing>>(METADATA_KEYS.preprocessing);
   let preprocessing: Preprocessing;
-  if (c === 3) {
+  if (o.integerPixels) {
+    // the file took 8-bit pixels: whatever normalization it needs is inside it
+    preprocessing = { size: [h, w], channels: c === 1 ? 'gray' : 'rgb', range: [0, 255], mean: new Array<number>(c).fill(0), std: new Array<number>(c).fill(1), resize: c === 3 && h >= 160 ? 'crop' : 'stretch' };
+  } else if (c === 3) {
     preprocessing = { size: [h, w], channels: 'rgb', range: [0, 1], mean: IMAGENET_MEAN, std: IMAGENET_STD, resize: h >= 160 ? 'crop' : 'stretch' };
   } else {
     preprocessing = { size: [h, w], channels: c === 1 ? 'gray' : 'rgb', range: [0, 1], mean: new Array<number>(c).fill(0), std: new Array<number>(c).fill(1), resize: 'stretch' };
@@ -106,7 +109,9 @@ export function readMetadata(graph: Graph, input: ValueInfo, outputClasses: numb
   } else {
     const geometry = preprocessing.resize === 'crop' ? `shorter side to ${Math.round(Math.min(h, w) / 0.875)}, centre crop ${h}x${w}` : `resized to ${h}x${w}`;
     warnings.push(
-      c === 3
+      o.integerPixels
+        ? `no preprocessing in the model metadata; assuming ${c === 1 ? 'grayscale' : c === 3 ? 'RGB' : `${c}-channel`} pixels in [0,255] as the model's integer input took them, ${geometry} (${DESCRIBE_HINT.preprocessing})`
+        : c === 3
         ? `no preprocessing in the model metadata; assuming RGB in [0,1] normalized with ImageNet mean/std, ${geometry} (${DESCRIBE_HINT.preprocessing})`
         : `no preprocessing in the model metadata; assuming ${c === 1 ? 'grayscale' : `${c}-channel`} input in [0,1], ${geometry} (${DESCRIBE_HINT.preprocessing})`,
     );

@@ -11,6 +11,8 @@ import { nonFiniteCount, sizeOf, type Tensor } from '../engine/tensor.js';
 import { checkPreprocessing, readMetadata, type ModelMetadata, type Preprocessing } from './metadata.js';
 import { modelProfile, type ModelProfile } from './profile.js';
 import { withChannelsFirstInput } from './channels-first-input.js';
+import { withFlatLogits } from './flat-logits.js';
+import { withFloatInput } from './float-input.js';
 import { withSizeFreeReshapes } from './size-free-reshapes.js';
 import { axisLayouts, isChannelsFirst, type AxisLayout } from './layout.js';
 
@@ -63,15 +65,17 @@ export class Model {
     if (!input.shape || input.shape.length !== 4) {
       throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${name}" input "${input.name}" has shape [${input.shape?.join(', ') ?? '?'}]; ConvLens expects an NCHW image tensor.`, 'Export the model with a 4-D input [N, C, H, W].');
     }
-    const channelsFirst = withChannelsFirstInput(graph);
-    this.graph = withSizeFreeReshapes(withSymbolicBatch(channelsFirst));
+    const floatInput = withFloatInput(graph);
+    const channelsFirst = withChannelsFirstInput(floatInput.graph);
+    this.graph = withFlatLogits(withSizeFreeReshapes(withSymbolicBatch(channelsFirst)));
     this.input = this.graph.realInputs()[0]!;
     if (this.graph.outputs.length === 0) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${name}" has no outputs.`);
     this.output = preSoftmaxOutput(this.graph);
     const outShape = this.facts(this.output).shape;
     const classes = outShape && typeof outShape[outShape.length - 1] === 'number' ? (outShape[outShape.length - 1] as number) : undefined;
-    this.meta = readMetadata(this.graph, this.input, classes);
-    if (channelsFirst !== graph) {
+    this.meta = readMetadata(this.graph, this.input, classes, { integerPixels: floatInput.integerInput !== undefined });
+    if (floatInput.integerInput) this.meta.warnings.push(`input "${input.name}" is ${floatInput.integerInput} in the file; ConvLens gives it float32 pixels (its casts to float32 dropped)`);
+    if (channelsFirst !== floatInput.graph) {
       const shown = (shape: readonly unknown[]): string => `[${shape.join(', ')}]`;
       this.meta.warnings.push(`input "${input.name}" is channels-last ${shown(input.shape)} in the file; ConvLens gives it NCHW ${shown(this.input.shape!)} images (a .npy input or a library tensor must be NCHW too)`);
     }

@@ -9,6 +9,9 @@ import type { Graph } from '../engine/graph/ir.js';
 import type { ModelMetadata } from './metadata.js';
 import { receptiveFields } from './receptive-field.js';
 
+/** Ops whose output depends on their input's shape only, not its values. */
+const SHAPE_READERS = new Set(['Shape', 'Size']);
+
 /** One candidate layer: a feature map every path from the input to the output goes through. */
 export interface ProfileLayer {
   /** value name (what --layer takes) */
@@ -116,9 +119,11 @@ export function modelProfile(model: ProfileSource): ModelProfile {
     }
   };
 
-  // Values computed from the input (not constants folded from shapes) that the output needs.
+  // Values computed from the input's pixels that the output needs. A shape read off a value
+  // carries no pixels: a model that sizes its last Reshape by the input's batch (x.shape[0])
+  // would otherwise keep the input live to the end, and no layer would be a cut.
   const dynamic = new Set([model.input.name]);
-  for (const n of graph.nodes) if (n.inputs.some((i) => i && dynamic.has(i))) for (const o of n.outputs) if (o) dynamic.add(o);
+  for (const n of graph.nodes) if (!SHAPE_READERS.has(n.op) && n.inputs.some((i) => i && dynamic.has(i))) for (const o of n.outputs) if (o) dynamic.add(o);
   const needed = new Set([model.output]);
   for (let k = graph.nodes.length - 1; k >= 0; k--) {
     const n = graph.nodes[k]!;

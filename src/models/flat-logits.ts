@@ -1,0 +1,44 @@
+// Class scores shaped as a feature map. Some classifiers end in a 1x1 convolution and a global
+// pool without flattening (the ONNX model zoo's SqueezeNet 1.0 outputs [1, 1000, 1, 1], after a
+// Softmax over axis 1). Everything that reads a class score expects [N, classes], so such an
+// output is flattened when loading; a Softmax over the channels moves after the flattening,
+// where it computes the same probabilities and leaves the logits before it to explain.
+import { GraphBuilder } from '../engine/graph/builder.js';
+import { attrInt, type Graph, type Node } from '../engine/graph/ir.js';
+
+/** Ops that only change a value's shape, looked through on the way back to a Softmax. */
+const SHAPE_ONLY = new Set(['Flatten', 'Reshape', 'Squeeze', 'Identity']);
+
+/** The graph with its first output [N, K]; the graph itself when it is, or when its extra axes are not all 1. */
+export function withFlatLogits(graph: Graph): Graph {
+  const output = graph.outputs[0];
+  if (!output) return graph;
+  const b0 = GraphBuilder.over(graph.clone(), { strict: false });
+  const trailingOnes = (name: string): boolean => {
+    const shape = b0.has(name) ? b0.factsOf(name).shape : undefined;
+    return !!shape && shape.length > 2 && shape.slice(2).every((d) => d === 1);
+  };
+  if (!trailingOnes(output.name)) return graph;
+
+  const g = graph.clone();
+  const b = GraphBuilder.over(g, { strict: false });
+  const producers = g.producers();
+  let softmax: Node | undefined;
+  for (let node = producers.get(output.name); node; node = producers.get(node.inputs[0] ?? '')) {
+    if (node.op === 'Softmax' || node.op === 'LogSoftmax') {
+      softmax = node;
+      break;
+    }
+    if (!SHAPE_ONLY.has(node.op)) break;
+  }
+  const scores = softmax?.inputs[0];
+  const overChannels = !!softmax && !!scores && (b.factsOf(scores).shape?.length === 2 || [1, -3].includes(attrInt(softmax, 'axis', 1)));
+  const name = b.uniqueName(`${output.name}_classes`);
+  if (softmax && scores && overChannels) b.op(softmax.op, [b.op('Flatten', [scores], { axis: 1 })], { axis: -1 }, { outputs: [name] });
+  else b.op('Flatten', [output.name], { axis: 1 }, { outputs: [name] });
+  const rest = g.outputs.slice(1);
+  g.outputs = [];
+  b.output(name);
+  g.outputs.push(...rest);
+  return g;
+}
