@@ -12,16 +12,14 @@ const SHAPE_ONLY = new Set(['Flatten', 'Reshape', 'Squeeze', 'Identity']);
 /** The graph with its first output [N, K]; the graph itself when it is, or when its extra axes are not all 1. */
 export function withFlatLogits(graph: Graph): Graph {
   const output = graph.outputs[0];
-  if (!output) return graph;
-  const b0 = GraphBuilder.over(graph.clone(), { strict: false });
-  const trailingOnes = (name: string): boolean => {
-    const shape = b0.has(name) ? b0.factsOf(name).shape : undefined;
-    return !!shape && shape.length > 2 && shape.slice(2).every((d) => d === 1);
-  };
-  if (!trailingOnes(output.name)) return graph;
-
+  // the file's declared shape settles most models without inferring every value's
+  const declared = output?.shape;
+  if (!output || (declared && (declared.length <= 2 || declared.slice(2).some((d) => typeof d === 'number' && d !== 1)))) return graph;
   const g = graph.clone();
   const b = GraphBuilder.over(g, { strict: false });
+  const shape = b.has(output.name) ? b.factsOf(output.name).shape : undefined;
+  if (!shape || shape.length <= 2 || !shape.slice(2).every((d) => d === 1)) return graph;
+
   const producers = g.producers();
   let softmax: Node | undefined;
   for (let node = producers.get(output.name); node; node = producers.get(node.inputs[0] ?? '')) {
