@@ -1,8 +1,10 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConvLensError } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { Model } from '../models/model.js';
 import { readFileOrExplain } from './files.js';
-import { preprocessImage, tensorToRaw, type RawImage } from './image.js';
+import { isImagePath, preprocessImage, tensorToRaw, type RawImage } from './image.js';
 import { parseNpy } from './npy.js';
 
 export interface InputItem {
@@ -25,11 +27,64 @@ function npyItem(source: string, sample: Tensor, prep: Model['meta']['preprocess
   };
 }
 
+const isInputPath = (p: string): boolean => isImagePath(p) || p.toLowerCase().endsWith('.npy');
+
+/**
+ * The files `paths` name: a folder stands for the images and .npy files directly in it (sorted
+ * by name, hidden files left out), anything else for itself (and is read, or refused, later).
+ */
+export function inputFiles(paths: readonly string[]): string[] {
+  const files: string[] = [];
+  for (const path of paths) {
+    let folder = false;
+    try {
+      folder = statSync(path).isDirectory();
+    } catch {
+      // missing or unreadable: loading it says which and why
+    }
+    if (!folder) {
+      files.push(path);
+      continue;
+    }
+    const inside = readdirSync(path, { withFileTypes: true })
+      .filter((e) => !e.name.startsWith('.') && isInputPath(e.name) && (e.isFile() || e.isSymbolicLink()))
+      .map((e) => e.name)
+      .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    if (inside.length === 0) throw new ConvLensError('INVALID_ARGUMENT', `The folder "${path}" holds no image or .npy files directly (sub-folders are not searched).`, 'Pass image files (PNG, JPEG, WebP, GIF, TIFF, AVIF), .npy tensors, or a folder of them.');
+    files.push(...inside.map((name) => join(path, name)));
+  }
+  return files;
+}
+
+/**
+ * How many samples `files` hold for `model` without reading them: one per image, an .npy file's
+ * first axis estimated from its size (a batch of float32 inputs of the model's size).
+ */
+export function sampleCount(files: readonly string[], model: Model): number {
+  const [c, h, w] = model.inputDims();
+  let count = 0;
+  for (const f of files) {
+    if (!f.toLowerCase().endsWith('.npy')) {
+      count++;
+      continue;
+    }
+    let size = 0;
+    try {
+      size = statSync(f).size;
+    } catch {
+      // refused with its reason when read
+    }
+    count += Math.max(1, Math.floor(size / (c * h * w * 4)));
+  }
+  return count;
+}
+
 /**
  * Loads images (decoded, resized, normalized per the model's metadata) and preprocessed .npy
- * tensors (NCHW or CHW float32) into one batch.
+ * tensors (NCHW or CHW float32) into one batch; a folder stands for the files in it (inputFiles).
  */
-export async function loadInputs(paths: readonly string[], model: Model): Promise<{ batch: Tensor; items: InputItem[] }> {
+export async function loadInputs(named: readonly string[], model: Model): Promise<{ batch: Tensor; items: InputItem[] }> {
+  const paths = inputFiles(named);
   if (paths.length === 0) throw new ConvLensError('INVALID_ARGUMENT', 'No inputs given.', 'Pass image files (PNG, JPEG, WebP) or .npy tensors.');
   const prep = model.meta.preprocessing;
   // a model that takes any size gets images at its preprocessing size

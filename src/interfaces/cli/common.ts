@@ -1,9 +1,11 @@
 import { availableParallelism, freemem, totalmem } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
+import { ConvLensError } from '../../engine/errors.js';
 import { Engine } from '../../engine/runtime/engine.js';
 import { nodeBackend } from '../../engine/runtime/node.js';
 import { readFileOrExplain } from '../../io/files.js';
+import { sampleCount } from '../../io/inputs.js';
 import { BUILTIN_MODELS } from '../../models/builtins.js';
 import { loadModel, modelSource } from '../../models/load.js';
 import { parseLabels, parsePreprocessing, PREPROCESS_PRESETS } from '../../models/metadata.js';
@@ -154,6 +156,31 @@ export function memoryNoteText(what: string, model: Model, size: readonly [numbe
   if (bytes < machine.total * MEMORY_NOTE_FRACTION.total && bytes < machine.free * MEMORY_NOTE_FRACTION.free) return undefined;
   const gb = (b: number): string => (b / 2 ** 30).toFixed(1);
   return `${what} at ${size[1]}x${size[0]} on ${model.name} may hold up to ${gb(bytes)} GB of memory (this machine has ${gb(machine.total)} GB, ${gb(machine.free)} GB free); memory grows with the pixel count, so half the side needs a quarter.`;
+}
+
+/** The share of the machine's memory a command's batch of inputs (and what it keeps per input) may take. */
+export const INPUT_MEMORY_FRACTION = 0.5;
+
+/**
+ * Refuses, before any file is read, more inputs than fit in memory at once: predict,
+ * activations and explain load every input into one batch (explain also keeps each method's
+ * maps beside it), so a folder of 10,000 photos meant ~6 GB of inputs before the first map, and
+ * a machine without that memory found out after minutes of decoding. `copies`: arrays of one
+ * input's size kept per input.
+ */
+export function checkInputsFit(files: readonly string[], model: Model, copies: number, command: string, machine = { total: totalmem() }): void {
+  const [c, h, w] = model.inputDims();
+  const count = sampleCount(files, model);
+  const perInput = c * h * w * 4 * copies + h * w * 3;
+  const limit = machine.total * INPUT_MEMORY_FRACTION;
+  if (count * perInput <= limit) return;
+  const most = Math.max(1, Math.floor(limit / perInput));
+  const gb = (b: number): string => (b / 2 ** 30).toFixed(1);
+  throw new ConvLensError(
+    'INVALID_ARGUMENT',
+    `${count} inputs would hold about ${gb(count * perInput)} GB at once in \`${command}\` (${c}x${h}x${w} each, ${(perInput / 2 ** 20).toFixed(1)} MB with what it keeps per input), more than half of this machine's ${gb(machine.total)} GB.`,
+    `Run at most ${most} per command (e.g. \`ls DIR/* | xargs -n ${most} convlens ${command} ...\`, each with its own --out)${command === 'explain' ? ', or fewer methods' : ''}.`,
+  );
 }
 
 /** Engine + model for a command, with --labels/--preprocess applied, printing metadata warnings to stderr. */

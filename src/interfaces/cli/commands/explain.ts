@@ -4,7 +4,7 @@ import { ConvLensError } from '../../../engine/errors.js';
 import type { Tensor } from '../../../engine/tensor.js';
 import { readFileOrExplain } from '../../../io/files.js';
 import { encodePng } from '../../../io/image.js';
-import { loadInputs } from '../../../io/inputs.js';
+import { inputFiles, loadInputs } from '../../../io/inputs.js';
 import { encodeNpy, parseNpy } from '../../../io/npy.js';
 import { explain, METHOD_NAMES, resolveMethods } from '../../../methods/explain/index.js';
 import type { ExplainOptions, IgBaseline, IgRule, OcclusionFill, OcclusionMode, ScoreCamMode } from '../../../methods/explain/types.js';
@@ -17,7 +17,7 @@ import { displayStyle, renderAttribution, type DisplayOptions, type View } from 
 import { colormap } from '../../../render/colormap.js';
 import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanityGrid } from '../../../render/figures.js';
 import { describeRange, parseRange } from '../../../render/range.js';
-import { choiceOption, cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, numberIn, openModel, withCommon } from '../common.js';
+import { checkInputsFit, choiceOption, cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, numberIn, openModel, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 import { hugePagesIn, hugePageSystem } from '../../huge-pages.js';
 
@@ -103,7 +103,7 @@ export function define(command: Command): void {
     command
       .addHelpText('after', `\nMethods: ${METHOD_NAMES.join(', ')}\nA method the model rules out (cam without GAP + dense) is skipped with the reason; the others still run.\n\nExamples:\n  convlens explain samples/fashion-mnist/*.png --method saliency,integrated-gradients,gradcam --out out\n  convlens explain samples/photos/chelsea.png --model squeezenet --method gradcam,scorecam --layer fires.6 --target tabby --score prob`),
   )
-    .argument('<inputs...>', 'image files or .npy tensors (NCHW or CHW float32)')
+    .argument('<inputs...>', 'image files, .npy tensors (NCHW or CHW float32), or folders of them')
     .option('--method <names>', 'methods, comma-separated (see the list below)', 'saliency,gradcam,guided-backprop')
     .option('-l, --layer <name>', 'layer for CAM-type methods (default: the model profile\'s CAM layer, the last spatial layer before global pooling)')
     .option('-t, --target <class>', 'class index or label to explain (default: each image\'s predicted class)')
@@ -164,7 +164,10 @@ export function define(command: Command): void {
         finished = true;
       };
       try {
-        const { batch, items } = await loadInputs(inputs, model);
+        const inputPaths = inputFiles(inputs);
+        // the inputs, and per method its raw result, its map and the method's own arrays
+        checkInputsFit(inputPaths, model, 2 + 3 * methods.length, 'explain');
+        const { batch, items } = await loadInputs(inputPaths, model);
         const tLoaded = performance.now();
         let baseline: IgBaseline | undefined;
         if (opts.baseline !== undefined) {

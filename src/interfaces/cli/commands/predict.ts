@@ -1,19 +1,21 @@
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../../io/files.js';
-import { loadInputs } from '../../../io/inputs.js';
+import { inputFiles, loadInputs } from '../../../io/inputs.js';
 import { encodeNpy } from '../../../io/npy.js';
 import { predict } from '../../../methods/predict.js';
-import { type CommonOptions, intIn, openModel, withCommon } from '../common.js';
+import { checkInputsFit, type CommonOptions, intIn, openModel, withCommon } from '../common.js';
 
 export function define(command: Command): void {
   withCommon(command)
-    .argument('<inputs...>', 'image files or .npy tensors (NCHW or CHW float32)')
+    .argument('<inputs...>', 'image files, .npy tensors (NCHW or CHW float32), or folders of them')
     .option('-k, --top <k>', 'how many classes to show (1-1000)', intIn(1, 1000), 5)
     .option('--npy <file>', 'also write the raw logits [N, classes] as .npy')
     .option('--json', 'print predictions as JSON')
     .action(async (inputs: string[], opts: CommonOptions & { top: number; npy?: string; json?: boolean }) => {
       const { engine, model } = openModel(opts);
-      const { batch, items } = await loadInputs(inputs, model);
+      const files = inputFiles(inputs);
+      checkInputsFit(files, model, 2, 'predict');
+      const { batch, items } = await loadInputs(files, model);
       const { logits, predictions, nonFinite } = await predict(model, batch, opts.top);
       for (const i of nonFinite) process.stderr.write(`warning: the model's outputs for ${items[i]!.source} are NaN or infinite, so its probabilities mean nothing${model.meta.warnings.some((w) => w.includes('NaN')) ? ' (see the warning about its parameters)' : ''}\n`);
       if (opts.npy) writeFileAtomic(opts.npy, encodeNpy(logits));
