@@ -8,7 +8,7 @@ import type { Curves } from '../methods/metrics/deletion-insertion.js';
 import { meanScore, type SanityResult } from '../methods/metrics/sanity.js';
 import { renderAttribution, type DisplayOptions, type DisplayStyle } from './attribution.js';
 import { panelsSpec, renderChart } from './chart.js';
-import { gridFigure, type GridRow, type Legend } from './grid.js';
+import { gridFigure, MAX_FIGURE_PIXELS, type GridRow, type Legend } from './grid.js';
 import { resizeImage } from './heatmap.js';
 import { describeRange } from './range.js';
 
@@ -58,12 +58,16 @@ function legendsFor(styles: DisplayStyle[]): Legend[] {
 export const GRID_MAX_ROWS = 16;
 
 export async function explanationGrid(e: Explanation, items: readonly FigureItem[], o: DisplayOptions & { title?: string; maxRows?: number } = {}): Promise<Uint8Array> {
-  const size = o.size ?? defaultTileSize(items[0]!.display);
+  const asked = o.size ?? defaultTileSize(items[0]!.display);
   const styles = new Map<Attribution, DisplayStyle>();
   // A figure of hundreds of rows is neither readable nor cheap (drawing 64 rows took longer than
   // explaining them with Grad-CAM); the maps of every image are in their own files.
   const maxRows = o.maxRows ?? GRID_MAX_ROWS;
   const shown = items.slice(0, maxRows);
+  // Tiles are drawn at a size the whole figure fits in (gridFigure would shrink them anyway,
+  // after drawing every map at the asked size: 10 rows of 7 at 2048 took 1.5 GB and 13 s).
+  const fits = Math.floor(0.9 * Math.sqrt(MAX_FIGURE_PIXELS / (shown.length * (e.attributions.length + 1))));
+  const size = Math.min(asked, fits);
   const rows: GridRow[] = shown.map((item, i) => {
     const cells: RawImage[] = [resizeImage(item.display, size, size, 'nearest')];
     const captions: (string | undefined)[] = [undefined];
@@ -89,6 +93,7 @@ export async function explanationGrid(e: Explanation, items: readonly FigureItem
     notes: [
       `Each tile uses its own range (caption): ${ranges.join('; ')}.`,
       ...(items.length > shown.length ? [`The first ${shown.length} of ${items.length} images.`] : []),
+      ...(size < asked ? [`Tiles drawn at ${size} of the ${asked} pixels asked, to keep the figure under ${MAX_FIGURE_PIXELS / 1e6} megapixels; the per-image PNGs have the full size.`] : []),
     ],
   });
 }

@@ -2,9 +2,10 @@
 // papers' figures) with column headers, row labels and colorbar legends. Tiles and colour bars
 // are copied into one RGB canvas here; sharp draws the text (SVG, rendered by librsvg) over it
 // and encodes the PNG (letting sharp composite every tile cost 30-80 ms more on a 16-row grid).
+import { ConvLensError } from '../engine/errors.js';
 import { loadSharp } from '../io/sharp.js';
 import type { RawImage } from '../io/image.js';
-import { colorbar, toRgb } from './heatmap.js';
+import { colorbar, resizeImage, toRgb } from './heatmap.js';
 
 export interface GridRow {
   /** label lines at the left of the row (first line bold) */
@@ -91,8 +92,58 @@ export function paint(width: number, height: number, background: readonly [numbe
   return canvas;
 }
 
-/** Renders the grid as PNG bytes. */
+/**
+ * The most pixels a figure gets: 16 rows of 7 methods at `--size 2048` would be a 14800x21800
+ * canvas, over the image library's limit (268 megapixels) and ~1 GB of RGB, so larger grids
+ * draw their tiles smaller (and say so). 48 megapixels is 16 x 10 tiles of 540 pixels.
+ */
+export const MAX_FIGURE_PIXELS = 48e6;
+
+/** The smallest side tiles are shrunk to before a figure is refused as too large. */
+const MIN_FITTED_TILE = 32;
+
+/** Renders the grid as PNG bytes, with its tiles shrunk when the figure would exceed MAX_FIGURE_PIXELS. */
 export async function gridFigure(spec: GridSpec): Promise<Uint8Array> {
+  const tiles = spec.rows.flatMap((r) => r.cells).filter((c): c is RawImage => !!c);
+  const cellW = Math.max(1, ...tiles.map((t) => t.width));
+  const cellH = Math.max(1, ...tiles.map((t) => t.height));
+  const fits = (scale: number): boolean => {
+    const { width, height } = layout(spec, Math.ceil(cellW * scale), Math.ceil(cellH * scale));
+    return width * height <= MAX_FIGURE_PIXELS;
+  };
+  if (fits(1)) return drawGrid(spec);
+  const side = Math.max(cellW, cellH);
+  if (!fits(MIN_FITTED_TILE / side)) {
+    const columns = Math.max(spec.columns.length, ...spec.rows.map((r) => r.cells.length));
+    throw new ConvLensError('INVALID_ARGUMENT', `A figure of ${spec.rows.length} rows and ${columns} columns does not fit in ${MAX_FIGURE_PIXELS / 1e6} megapixels even with ${MIN_FITTED_TILE}-pixel tiles.`, 'Ask for fewer images or methods per figure.');
+  }
+  // the largest scale that fits (the size grows with the scale), then every tile shrunk once
+  let lo = MIN_FITTED_TILE / side;
+  let hi = 1;
+  for (let k = 0; k < 20; k++) {
+    const mid = (lo + hi) / 2;
+    if (fits(mid)) lo = mid;
+    else hi = mid;
+  }
+  const shrink = (c: RawImage | undefined): RawImage | undefined => c && resizeImage(c, Math.max(1, Math.floor(c.width * lo)), Math.max(1, Math.floor(c.height * lo)), 'bilinear');
+  return drawGrid({
+    ...spec,
+    rows: spec.rows.map((r) => ({ ...r, cells: r.cells.map(shrink) })),
+    notes: [...(spec.notes ?? []), `Tiles drawn at ${Math.floor(side * lo)} of ${side} pixels to keep the figure under ${MAX_FIGURE_PIXELS / 1e6} megapixels.`],
+  });
+}
+
+/** The figure's size (approximately: text is measured as drawGrid does) with tiles of cellW x cellH. */
+function layout(spec: GridSpec, cellW: number, cellH: number): { width: number; height: number } {
+  const cols = Math.max(spec.columns.length, ...spec.rows.map((r) => r.cells.length));
+  const rowH = cellH + (spec.rows.some((r) => r.captions?.some(Boolean)) ? 16 : 0) + 8;
+  const labelW = Math.ceil(Math.min(260, Math.max(60, ...spec.rows.flatMap((r) => r.lines.map((l) => textWidth(l, 12) * 1.08))))) + 10;
+  const width = Math.max(labelW + cols * (cellW + 8), (spec.legends?.length ?? 0) * 250) + 28;
+  const height = spec.rows.length * rowH + 140 + ((spec.notes?.length ?? 0) + 1) * 15;
+  return { width, height };
+}
+
+async function drawGrid(spec: GridSpec): Promise<Uint8Array> {
   const tiles = spec.rows.flatMap((r) => r.cells).filter((c): c is RawImage => !!c);
   const cellW = Math.max(1, ...tiles.map((t) => t.width));
   const cellH = Math.max(1, ...tiles.map((t) => t.height));

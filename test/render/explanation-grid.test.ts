@@ -7,6 +7,7 @@ import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { tensorToRaw } from '../../src/io/image.js';
 import { explain } from '../../src/methods/explain/index.js';
 import { explanationGrid, GRID_MAX_ROWS } from '../../src/render/figures.js';
+import { MAX_FIGURE_PIXELS } from '../../src/render/grid.js';
 import { rng } from '../support/rng.js';
 import { courseModel } from '../explain/models.js';
 
@@ -31,6 +32,10 @@ describe('explanation grid', () => {
     expect(all - first).toBeGreaterThanOrEqual(size);
     expect(capped - first).toBeGreaterThan(0);
     expect(capped - first).toBeLessThan(size / 2);
+    // tiles asked at 2048 are drawn at a size the figure fits in (16 rows x 2 columns: 1102)
+    const big = await sharp(await explanationGrid(e, items, { size: 2048 })).metadata();
+    expect(big.width! * big.height!).toBeLessThanOrEqual(MAX_FIGURE_PIXELS);
+    expect(big.height!).toBeGreaterThan(GRID_MAX_ROWS * 1000);
   });
 
   it('is an opaque RGB image (the text overlay adds no alpha channel to encode)', async () => {

@@ -6,7 +6,7 @@ import type { RawImage } from '../../src/io/image.js';
 import { displayStyle } from '../../src/render/attribution.js';
 import { panelsSpec, renderChart } from '../../src/render/chart.js';
 import { colorAt, colormap, COLORMAP_NAMES } from '../../src/render/colormap.js';
-import { gridFigure, paint, type Placed } from '../../src/render/grid.js';
+import { gridFigure, MAX_FIGURE_PIXELS, paint, type Placed } from '../../src/render/grid.js';
 import { colorbar, overlay, renderHeatmap, resizeImage } from '../../src/render/heatmap.js';
 import { mapRange, parseRange, percentile, rangeOf, select } from '../../src/render/range.js';
 import { rng } from '../support/rng.js';
@@ -170,6 +170,23 @@ describe('figures', () => {
     for (let i = 0; i < info.width * 40; i++) if (data[i * info.channels]! < 100) dark++;
     expect(dark).toBeGreaterThan(50); // the title's glyphs
     expect(colorbar('viridis', 10, 2).data.length).toBe(60);
+  });
+
+  it('shrinks the tiles of a figure over the pixel budget (sharp refused such a canvas), and says so', async () => {
+    const side = 2048;
+    const tile: RawImage = { width: side, height: side, channels: 3, data: new Uint8Array(side * side * 3).fill(200) };
+    const rows = Array.from({ length: 4 }, (_, r) => ({ lines: [`row ${r}`], cells: [tile, tile, tile, tile] }));
+    const png = await gridFigure({ columns: ['a', 'b', 'c', 'd'], rows }); // 16 tiles of 4.2 MP: 67 MP at full size
+    const meta = await sharp(png).metadata();
+    expect(meta.width! * meta.height!).toBeLessThanOrEqual(MAX_FIGURE_PIXELS);
+    expect(meta.width!).toBeGreaterThan(2 * side); // shrunk to fit, not to a thumbnail
+    const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    let grey = 0;
+    for (let i = 0; i < info.width * info.height; i++) if (data[i * info.channels] === 200) grey++;
+    expect(grey / (info.width * info.height)).toBeGreaterThan(0.7); // the tiles still fill the figure
+    // a figure that cannot fit even with small tiles is refused with the reason
+    const wide = [{ lines: ['one'], cells: Array.from({ length: 20_000 }, () => tile) }];
+    await expect(gridFigure({ columns: [], rows: wide })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', hint: expect.stringContaining('fewer') });
   });
 
   it('the grid\'s canvas equals sharp\'s composite of the same images, clipped at the edges, on any background', async () => {
