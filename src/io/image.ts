@@ -164,6 +164,12 @@ export async function preprocessImage(bytes: Uint8Array, prep: Preprocessing, so
 }
 
 /**
+ * The largest image the centre-crop transform scales whole before cropping (a 24-megapixel
+ * photo scales down to ~0.1 megapixel; only a sliver of an image scaled up comes near this).
+ */
+const MAX_CROP_RESIZE_PIXELS = 16e6;
+
+/**
  * The geometric half of the preprocessing, shared by every command that hands a model an image:
  * decode (EXIF orientation applied), convert to the model's colours (gray or RGB), and resize
  * to the model's size - stretched, or (resize 'crop') scaled so the crop keeps `crop` of the
@@ -189,14 +195,26 @@ export async function resizeForModel(bytes: Uint8Array, prep: Preprocessing, sou
       const scale = Math.max(h / H0, w / W0) / (prep.crop ?? 224 / 256);
       const W1 = Math.max(w, Math.round(W0 * scale));
       const H1 = Math.max(h, Math.round(H0 * scale));
-      img = sharp(upright.data, { raw: { width: W0, height: H0, channels: upright.info.channels } }).resize(W1, H1, { fit: 'fill', kernel: 'lanczos3' });
-      const buf = await img.raw().toBuffer({ resolveWithObject: true });
-      img = sharp(buf.data, { raw: { width: buf.info.width, height: buf.info.height, channels: buf.info.channels } }).extract({
-        left: Math.floor((buf.info.width - w) / 2),
-        top: Math.floor((buf.info.height - h) / 2),
-        width: w,
-        height: h,
-      });
+      const raw = { raw: { width: W0, height: H0, channels: upright.info.channels } };
+      if (W1 * H1 > MAX_CROP_RESIZE_PIXELS) {
+        // A sliver (20000x1) scaled until its short side fits is gigapixels wide: sharp refused
+        // it, or with an alpha channel aborted the process. The region the crop shows is cut
+        // from the image first and scaled alone instead.
+        const sw = Math.min(W0, Math.max(1, Math.round(w / scale)));
+        const sh = Math.min(H0, Math.max(1, Math.round(h / scale)));
+        img = sharp(upright.data, raw)
+          .extract({ left: Math.floor((W0 - sw) / 2), top: Math.floor((H0 - sh) / 2), width: sw, height: sh })
+          .resize(w, h, { fit: 'fill', kernel: 'lanczos3' });
+      } else {
+        img = sharp(upright.data, raw).resize(W1, H1, { fit: 'fill', kernel: 'lanczos3' });
+        const buf = await img.raw().toBuffer({ resolveWithObject: true });
+        img = sharp(buf.data, { raw: { width: buf.info.width, height: buf.info.height, channels: buf.info.channels } }).extract({
+          left: Math.floor((buf.info.width - w) / 2),
+          top: Math.floor((buf.info.height - h) / 2),
+          width: w,
+          height: h,
+        });
+      }
     } else {
       img = img.resize(w, h, { fit: 'fill', kernel: 'lanczos3' });
     }

@@ -8,7 +8,7 @@ import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { resamplePlane } from '../../render/heatmap.js';
 import type { JobOptions } from '../jobs.js';
-import { extractFeatures, SynthesisSession } from './graph.js';
+import { extractFeatures, imageTooSmall, SynthesisSession } from './graph.js';
 import { guide as guideObjective, layerL2, parseObjective, type Objective } from './objectives.js';
 import { ascend, type Frame } from './optimize.js';
 import { pixelParam } from './params.js';
@@ -87,7 +87,10 @@ export async function dream(model: Model, image: Tensor, o: DreamOptions = {}): 
     try {
       session = await SynthesisSession.create({ model, shape, param, objective, warp: { height: h, width: w } });
     } catch (e) {
-      if (e instanceof ConvLensError && e.code === 'SHAPE_MISMATCH') throw new ConvLensError('SHAPE_MISMATCH', `DeepDream needs a layer the model computes at any image size: ${e.message}`, 'Pick a convolutional layer (--layer), before any flatten or dense layer.', { cause: e });
+      if (e instanceof ConvLensError && e.code === 'SHAPE_MISMATCH') {
+        if (imageTooSmall(e)) throw new ConvLensError('SHAPE_MISMATCH', `DeepDream's octave ${k + 1} is ${w} pixels wide and ${h} high, too small for the model: ${e.message}`, 'Use fewer octaves (--octaves), a larger --max-side, or a less elongated image.', { cause: e });
+        throw new ConvLensError('SHAPE_MISMATCH', `DeepDream needs a layer the model computes at any image size: ${e.message}`, 'Pick a convolutional layer (--layer), before any flatten or dense layer.', { cause: e });
+      }
       throw e;
     }
     const r = await ascend(session, src, {

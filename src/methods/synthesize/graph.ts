@@ -178,14 +178,19 @@ export function composeGraph(model: Model, shape: ImageShape, param: Parameteriz
   } catch (e) {
     const [mh, mw] = warp ? [warp.height, warp.width] : [H, W];
     const fixed = modelInputSize(model);
-    throw new ConvLensError(
-      'SHAPE_MISMATCH',
-      `Model "${model.name}" cannot run on ${mh}x${mw} inputs up to layer${layers.length > 1 ? 's' : ''} ${layers.join(', ')}: ${(e as Error).message}`,
-      fixed ? `The model takes ${fixed[0]}x${fixed[1]} images; objectives on layers after a flatten or dense layer need that size (--size ${fixed[0]}).` : 'Choose an earlier (convolutional) layer or another size.',
-      { cause: e },
-    );
+    const hint = imageTooSmall(e)
+      ? `At ${mh}x${mw} (height x width) one side is too short for the model's windows up to there: make the image larger (--size or --max-side) or less elongated.`
+      : fixed
+        ? `The model takes ${fixed[0]}x${fixed[1]} images; objectives on layers after a flatten or dense layer need that size (--size ${fixed[0]}).`
+        : 'Choose an earlier (convolutional) layer or another size.';
+    throw new ConvLensError('SHAPE_MISMATCH', `Model "${model.name}" cannot run on ${mh}x${mw} inputs up to layer${layers.length > 1 ? 's' : ''} ${layers.join(', ')}: ${(e as Error).message}`, hint, { cause: e });
   }
   return { b, theta, image, modelInput, ...(warpIndex ? { warpIndex, warpWeight: warpWeight! } : {}) };
+}
+
+/** Whether shape inference failed because a window (kernel, pool) is larger than the image it reads. */
+export function imageTooSmall(e: unknown): boolean {
+  return e instanceof Error && /does not fit the padded input size/.test(e.message);
 }
 
 export interface StepResult {
