@@ -102,6 +102,7 @@ export async function loadInputs(named: readonly string[], model: Model): Promis
         throw new ConvLensError('INPUT_UNREADABLE', `"${path}" holds ${t.dtype} values; preprocessed inputs must be float32.`, 'Save it with array.astype(numpy.float32).');
       }
       const dims = t.dims.length === 3 ? [1, ...t.dims] : t.dims;
+      if (dims.length === 4 && dims[0] === 0) throw new ConvLensError('INPUT_UNREADABLE', `"${path}" holds no samples (shape (${t.dims.join(', ')})).`, 'Save at least one input in it, or leave the file out.');
       const want = [c, h, w];
       if (dims.length !== 4 || dims.slice(1).some((d, i) => d !== want[i])) {
         const channelsLast = dims.length === 4 && dims[1] === h && dims[2] === w && dims[3] === c;

@@ -42,6 +42,19 @@ describe('folders as inputs', () => {
   });
 });
 
+describe('an .npy input with no samples', () => {
+  it('is refused with the reason (explain used to end in a TypeError)', async () => {
+    const empty = join(dir, 'empty.npy');
+    const header = "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 3, 224, 224), }";
+    const padded = header.padEnd(118, ' ') + '\n';
+    writeFileSync(empty, Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0, padded.length, 0]), Buffer.from(padded)]));
+    await expect(loadInputs([empty], model)).rejects.toMatchObject({ code: 'INPUT_UNREADABLE', message: expect.stringContaining('holds no samples') });
+    const cli = await convlens('explain', empty, '--model', 'squeezenet', '--method', 'saliency', '-q', '--out', join(dir, 'out'));
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toMatch(/^convlens: .*holds no samples/);
+  });
+});
+
 describe('more inputs than fit in memory', () => {
   const per = 3 * 224 * 224 * 4;
 
