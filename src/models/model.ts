@@ -11,6 +11,7 @@ import { nonFiniteCount, sizeOf, type Tensor } from '../engine/tensor.js';
 import { checkPreprocessing, readMetadata, type ModelMetadata, type Preprocessing } from './metadata.js';
 import { modelProfile, type ModelProfile } from './profile.js';
 import { withChannelsFirstInput } from './channels-first-input.js';
+import { withClassifierFirst } from './classifier-output.js';
 import { withFlatLogits } from './flat-logits.js';
 import { withFloatInput } from './float-input.js';
 import { withSizeFreeReshapes } from './size-free-reshapes.js';
@@ -67,13 +68,15 @@ export class Model {
     }
     const floatInput = withFloatInput(graph);
     const channelsFirst = withChannelsFirstInput(floatInput.graph);
-    this.graph = withFlatLogits(withSizeFreeReshapes(withSymbolicBatch(channelsFirst)));
+    const classifierFirst = withClassifierFirst(channelsFirst);
+    this.graph = withFlatLogits(withSizeFreeReshapes(withSymbolicBatch(classifierFirst.graph)));
     this.input = this.graph.realInputs()[0]!;
     if (this.graph.outputs.length === 0) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${name}" has no outputs.`);
     this.output = preSoftmaxOutput(this.graph);
     const outShape = this.facts(this.output).shape;
     const classes = outShape && typeof outShape[outShape.length - 1] === 'number' ? (outShape[outShape.length - 1] as number) : undefined;
     this.meta = readMetadata(this.graph, this.input, classes, { integerPixels: floatInput.integerInput !== undefined });
+    if (classifierFirst.note) this.meta.warnings.push(classifierFirst.note);
     if (floatInput.integerInput) this.meta.warnings.push(`input "${input.name}" is ${floatInput.integerInput} in the file; ConvLens gives it float32 pixels (its casts to float32 dropped)`);
     if (channelsFirst !== floatInput.graph) {
       const shown = (shape: readonly unknown[]): string => `[${shape.join(', ')}]`;

@@ -10,6 +10,7 @@ import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { f32, type Tensor } from '../../src/engine/tensor.js';
 import { explain } from '../../src/methods/explain/index.js';
+import { withClassifierFirst } from '../../src/models/classifier-output.js';
 import { withFlatLogits } from '../../src/models/flat-logits.js';
 import { seededRandom } from '../../src/models/init.js';
 import { Layers } from '../../src/models/layers.js';
@@ -132,5 +133,43 @@ describe('class scores shaped [N, K, 1, 1]', () => {
     b.output(b.op('Relu', [b.input('image', 'float32', ['N', 3, S, S])]));
     const segmentation = b.build();
     expect(withFlatLogits(segmentation)).toBe(segmentation);
+  });
+});
+
+describe('several outputs', () => {
+  /** conv, relu, global pool, dense; outputs in the order given (the pooled features, the logits, the feature map). */
+  function multi(order: ('features' | 'logits' | 'map')[]): Graph {
+    const b = new GraphBuilder();
+    b.graph.name = `multi_${order.join('_')}`;
+    const L = new Layers(b, seededRandom(7));
+    const map = L.relu(L.conv2d(b.input('image', 'float32', ['N', 3, S, S]), 'conv1', { filters: 6, stride: 2 }), 'relu1');
+    const features = L.flatten(L.globalAvgPool(map, 'gap'), 'flat');
+    const logits = L.dense(features, 'fc', K);
+    for (const o of order) b.output(o === 'features' ? features : o === 'logits' ? logits : map);
+    return b.build();
+  }
+
+  it('explain the classifier (the output a dense layer makes), wherever it is, and say so', async () => {
+    const single = new Model(multi(['logits']), engine);
+    const x = f32([2, 3, S, S], randn(rng(8), 2 * 3 * S * S));
+    for (const order of [['features', 'logits', 'map'], ['map', 'logits'], ['logits', 'features']] as const) {
+      const model = new Model(multi([...order]), engine);
+      expect(model.output).toBe(single.output);
+      expect(model.profile.classes).toBe(K);
+      expect(model.meta.warnings.filter((w) => w.startsWith(`the model has ${order.length} outputs`) && w.includes(`explains and labels "${single.output}"`))).toHaveLength(1);
+      expect(await logits(model, x)).toEqual(await logits(single, x));
+    }
+    expect(single.meta.warnings.some((w) => w.includes('outputs ('))).toBe(false);
+  });
+
+  it('without a dense head, the first [N, K] output', () => {
+    const b = new GraphBuilder();
+    const x = b.input('image', 'float32', ['N', 3, S, S]);
+    b.output(b.op('Relu', [x]));
+    b.output(b.op('Flatten', [b.op('GlobalAveragePool', [x])], { axis: 1 }));
+    const g = b.build();
+    const r = withClassifierFirst(g);
+    expect(r.graph.outputs.map((o) => o.shape?.length)).toEqual([2, 4]);
+    expect(r.note).toContain('the first');
   });
 });

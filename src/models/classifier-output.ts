@@ -1,0 +1,48 @@
+// Models with several outputs. An export of `return features, logits` (or a feature map beside
+// the scores) makes the first output whatever was returned first, and every command explained
+// and labelled that: 512 "classes" of pooled features. The classifier is taken to be the first
+// output that a dense layer or a softmax produces, else the first of shape [N, K]; it is moved to
+// the front, where every command looks for it, and the model says which output it chose.
+import type { Graph, Node } from '../engine/graph/ir.js';
+
+/** Ops that end a classifier head (a dense layer, a softmax over its scores). */
+const HEAD_OPS = new Set(['Gemm', 'MatMul', 'Softmax', 'LogSoftmax']);
+/** Ops looked through on the way back from an output to its head (bias, flatten, reshape). */
+const PASS_THROUGH = new Set(['Add', 'Flatten', 'Reshape', 'Squeeze', 'Identity']);
+
+export interface ClassifierFirst {
+  graph: Graph;
+  /** what was chosen among several outputs, for a note; undefined for a single output */
+  note?: string;
+}
+
+/** The graph with its classifier output first. */
+export function withClassifierFirst(graph: Graph): ClassifierFirst {
+  if (graph.outputs.length < 2) return { graph };
+  const producers = graph.producers();
+  const fromHead = (name: string): boolean => {
+    for (let node: Node | undefined = producers.get(name), k = 0; node && k < 8; node = producers.get(node.inputs[0] ?? ''), k++) {
+      if (HEAD_OPS.has(node.op)) return true;
+      if (!PASS_THROUGH.has(node.op)) return false;
+    }
+    return false;
+  };
+  const flat = (shape: readonly unknown[] | undefined): boolean => !!shape && shape.length === 2;
+  let chosen = graph.outputs.findIndex((o) => fromHead(o.name) && (!o.shape || flat(o.shape)));
+  let why = 'the one a dense layer or softmax produces';
+  if (chosen < 0) {
+    chosen = graph.outputs.findIndex((o) => flat(o.shape));
+    why = 'the first of shape [N, K]';
+  }
+  if (chosen < 0) {
+    chosen = 0;
+    why = 'the first';
+  }
+  const describe = (o: Graph['outputs'][number]): string => `${o.name}${o.shape ? ` [${o.shape.join(', ')}]` : ''}`;
+  const note = `the model has ${graph.outputs.length} outputs (${graph.outputs.map(describe).join(', ')}); ConvLens explains and labels "${graph.outputs[chosen]!.name}", ${why} (re-export with the classifier as the only output to choose another)`;
+  if (chosen === 0) return { graph, note };
+  const g = graph.clone();
+  const [first] = g.outputs.splice(chosen, 1);
+  g.outputs.unshift(first!);
+  return { graph: g, note };
+}
