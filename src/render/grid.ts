@@ -107,12 +107,14 @@ export async function gridFigure(spec: GridSpec): Promise<Uint8Array> {
   const tiles = spec.rows.flatMap((r) => r.cells).filter((c): c is RawImage => !!c);
   const cellW = Math.max(1, ...tiles.map((t) => t.width));
   const cellH = Math.max(1, ...tiles.map((t) => t.height));
+  const side = Math.max(cellW, cellH);
+  const shrunkNote = (to: number): string => `Tiles drawn at ${to} of ${side} pixels to keep the figure under ${MAX_FIGURE_PIXELS / 1e6} megapixels.`;
+  const noted = { ...spec, notes: [...(spec.notes ?? []), shrunkNote(side)] };
   const fits = (scale: number): boolean => {
-    const { width, height } = layout(spec, Math.ceil(cellW * scale), Math.ceil(cellH * scale));
+    const { width, height } = gridLayout(scale === 1 ? spec : noted, Math.ceil(cellW * scale), Math.ceil(cellH * scale));
     return width * height <= MAX_FIGURE_PIXELS;
   };
   if (fits(1)) return drawGrid(spec);
-  const side = Math.max(cellW, cellH);
   if (!fits(MIN_FITTED_TILE / side)) {
     const columns = Math.max(spec.columns.length, ...spec.rows.map((r) => r.cells.length));
     throw new ConvLensError('INVALID_ARGUMENT', `A figure of ${spec.rows.length} rows and ${columns} columns does not fit in ${MAX_FIGURE_PIXELS / 1e6} megapixels even with ${MIN_FITTED_TILE}-pixel tiles.`, 'Ask for fewer images or methods per figure.');
@@ -129,24 +131,12 @@ export async function gridFigure(spec: GridSpec): Promise<Uint8Array> {
   return drawGrid({
     ...spec,
     rows: spec.rows.map((r) => ({ ...r, cells: r.cells.map(shrink) })),
-    notes: [...(spec.notes ?? []), `Tiles drawn at ${Math.floor(side * lo)} of ${side} pixels to keep the figure under ${MAX_FIGURE_PIXELS / 1e6} megapixels.`],
+    notes: [...(spec.notes ?? []), shrunkNote(Math.floor(side * lo))],
   });
 }
 
-/** The figure's size (approximately: text is measured as drawGrid does) with tiles of cellW x cellH. */
-function layout(spec: GridSpec, cellW: number, cellH: number): { width: number; height: number } {
-  const cols = Math.max(spec.columns.length, ...spec.rows.map((r) => r.cells.length));
-  const rowH = cellH + (spec.rows.some((r) => r.captions?.some(Boolean)) ? 16 : 0) + 8;
-  const labelW = Math.ceil(Math.min(260, Math.max(60, ...spec.rows.flatMap((r) => r.lines.map((l) => textWidth(l, 12) * 1.08))))) + 10;
-  const width = Math.max(labelW + cols * (cellW + 8), (spec.legends?.length ?? 0) * 250) + 28;
-  const height = spec.rows.length * rowH + 140 + ((spec.notes?.length ?? 0) + 1) * 15;
-  return { width, height };
-}
-
-async function drawGrid(spec: GridSpec): Promise<Uint8Array> {
-  const tiles = spec.rows.flatMap((r) => r.cells).filter((c): c is RawImage => !!c);
-  const cellW = Math.max(1, ...tiles.map((t) => t.width));
-  const cellH = Math.max(1, ...tiles.map((t) => t.height));
+/** Where everything goes in a figure whose tiles are cellW x cellH (gridFigure sizes it before drawing). */
+function gridLayout(spec: GridSpec, cellW: number, cellH: number) {
   const cols = Math.max(spec.columns.length, ...spec.rows.map((r) => r.cells.length));
   const margin = 14;
   const gap = 8;
@@ -173,6 +163,14 @@ async function drawGrid(spec: GridSpec): Promise<Uint8Array> {
   const legendsW = (spec.legends?.length ?? 0) * 250;
   const width = Math.ceil(Math.max(gridW, legendsW, ...(spec.notes ?? []).map((n) => textWidth(n, captionSize))) + 2 * margin);
   const height = Math.ceil(gridTop + spec.rows.length * rowH - gap + (legendH ? legendH + 10 : 0) + notesH + margin);
+  return { margin, gap, headerSize, labelSize, captionSize, titleSize, labelW, headers, gridTop, rowH, legendH, width, height };
+}
+
+async function drawGrid(spec: GridSpec): Promise<Uint8Array> {
+  const tiles = spec.rows.flatMap((r) => r.cells).filter((c): c is RawImage => !!c);
+  const cellW = Math.max(1, ...tiles.map((t) => t.width));
+  const cellH = Math.max(1, ...tiles.map((t) => t.height));
+  const { margin, gap, headerSize, labelSize, captionSize, titleSize, labelW, headers, gridTop, rowH, legendH, width, height } = gridLayout(spec, cellW, cellH);
 
   const svg: string[] = [];
   const text = (x: number, y: number, s: string, size: number, opts: { anchor?: 'start' | 'middle' | 'end'; bold?: boolean; color?: string } = {}): void => {
