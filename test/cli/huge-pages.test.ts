@@ -3,10 +3,11 @@
 // command line, the environment and the machine; the launcher must be invisible apart from the
 // speed: same outputs, exit codes and messages, signals reaching the command, and no command left
 // running when the launcher dies.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hugePagesIn, hugePagesSetting, hugePageSystem, withHugePages, type HugePageSystem } from '../../src/interfaces/huge-pages.js';
 import { LAUNCHER_ENV, modelArgument, RELAUNCH_MODEL_BYTES, relaunchEnvironment } from '../../src/interfaces/cli/launch.js';
@@ -229,4 +230,30 @@ describe.skipIf(!canRelaunch)('the launcher', () => {
     proc.kill('SIGKILL');
     await closed;
   }, 30_000);
+});
+
+describe("a Ctrl-C's late copy", () => {
+  it('after a cancelled job has ended, does not kill the command before it says so', async () => {
+    // The launcher's copy of a terminal's Ctrl-C reached a relaunched command after a quick
+    // cancellation had ended, and the process died by SIGINT instead of exiting with 130.
+    const common = pathToFileURL(join(ROOT, 'dist', 'interfaces', 'cli', 'common.js')).href;
+    const script = `
+      const { cliJob } = await import(${JSON.stringify(common)});
+      const job = cliJob({ quiet: true }, 'test');
+      process.kill(process.pid, 'SIGINT');
+      await new Promise((r) => setTimeout(r, 100));
+      if (!job.signal.aborted) process.exit(3);
+      job.done();
+      process.kill(process.pid, 'SIGINT'); // the late copy
+      await new Promise((r) => setTimeout(r, 400));
+      process.stdout.write('said Cancelled');
+      process.exit(130);
+    `;
+    const r = await new Promise<{ code: number | null; signal: string | null; stdout: string }>((done) => {
+      const p = execFile(process.execPath, ['--input-type=module', '-e', script], (_e, stdout) => done({ code: p.exitCode, signal: p.signalCode, stdout }));
+    });
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(130);
+    expect(r.stdout).toBe('said Cancelled');
+  });
 });

@@ -232,6 +232,9 @@ export type CliJob = JobOptions & { done(): void };
 /** Two SIGINTs this close together are one Ctrl-C (no one presses twice in a quarter second). */
 export const SAME_CTRL_C_MS = 250;
 
+/** How long after a Ctrl-C-cancelled job ends a further SIGINT is taken as that Ctrl-C's late copy. */
+export const LATE_CTRL_C_MS = 2000;
+
 export function cliJob(opts: CommonOptions, label: string, o: { terminate?: boolean } = {}): CliJob {
   const controller = new AbortController();
   let cancelledAt = 0;
@@ -283,6 +286,14 @@ export function cliJob(opts: CommonOptions, label: string, o: { terminate?: bool
       if (started) bar?.stop();
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigterm);
+      // A relaunched command's second copy of the Ctrl-C that cancelled it (its launcher's) can
+      // arrive after a quick cancellation ends, on a busy machine; without a handler it would
+      // kill the process before it says "Cancelled" and exits with 130.
+      if (cancelledAt) {
+        const late = (): void => undefined;
+        process.on('SIGINT', late);
+        setTimeout(() => process.off('SIGINT', late), LATE_CTRL_C_MS).unref();
+      }
     },
   };
 }
