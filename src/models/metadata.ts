@@ -1,5 +1,6 @@
 import { ConvLensError } from '../engine/errors.js';
 import type { Graph, ValueInfo } from '../engine/graph/ir.js';
+import { parseJson } from '../util/json.js';
 
 /**
  * How raw images become model input. Stored as JSON in the ONNX metadata_props key
@@ -193,11 +194,9 @@ export function parsePreprocessing(spec: string, inputShape: readonly (number | 
     case 'unit-range':
       return { size: [h, w], channels, range: [0, 1], mean: new Array<number>(c === 1 ? 1 : 3).fill(0), std: new Array<number>(c === 1 ? 1 : 3).fill(1), resize: 'stretch' };
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new ConvLensError('INVALID_ARGUMENT', `Cannot read the preprocessing "${spec}": not a preset (${PREPROCESS_PRESETS.join(', ')}) and not JSON.`, 'Use a preset, or JSON such as {"size":[224,224],"range":[0,1],"mean":[0.5,0.5,0.5],"std":[0.5,0.5,0.5],"resize":"stretch"}.');
+  const { value: parsed, fault } = parseJson(text);
+  if (fault !== undefined) {
+    throw new ConvLensError('INVALID_ARGUMENT', `Cannot read the preprocessing "${spec}": not a preset (${PREPROCESS_PRESETS.join(', ')}) and not JSON (${fault}).`, 'Use a preset, or JSON such as {"size":[224,224],"range":[0,1],"mean":[0.5,0.5,0.5],"std":[0.5,0.5,0.5],"resize":"stretch"}.');
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConvLensError('INVALID_ARGUMENT', `The preprocessing JSON must be an object, got ${text.slice(0, 40)}.`, 'E.g. {"range":[0,1],"mean":[0.5],"std":[0.5]}.');
   const p = parsed as Record<string, unknown>;
@@ -232,12 +231,8 @@ export function parseLabels(text: string, source: string, classes?: number): str
   const trimmed = text.trim();
   let labels: string[];
   if (trimmed.startsWith('[')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(trimmed);
-    } catch (e) {
-      throw new ConvLensError('INPUT_UNREADABLE', `${source} starts like a JSON list but is not valid JSON: ${(e as Error).message}.`, 'Write a JSON list of strings, or plain text with one class name per line.');
-    }
+    const { value: parsed, fault } = parseJson(trimmed);
+    if (fault !== undefined) throw new ConvLensError('INPUT_UNREADABLE', `${source} starts like a JSON list but is not valid JSON (${fault}).`, 'Write a JSON list of strings, or plain text with one class name per line.');
     if (!Array.isArray(parsed) || !parsed.every((l) => typeof l === 'string')) throw new ConvLensError('INPUT_UNREADABLE', `${source} is JSON but not a list of strings.`, 'Write ["name 0", "name 1", ...] or one name per line.');
     labels = parsed;
   } else {

@@ -27,6 +27,7 @@ import * as lancedb from '@lancedb/lancedb';
 import type { Data, DataType, FixedSizeList as FixedSizeListT, Table as ArrowTable } from 'apache-arrow';
 import { ConvLensError } from '../../engine/errors.js';
 import { writeFileAtomic } from '../../io/files.js';
+import { parseJson } from '../../util/json.js';
 import type { ChunkResult, LayerInfo, Pool } from './chunk.js';
 import { currentWriter, WRITER_LOCK, type WriterInfo } from './lock.js';
 
@@ -170,13 +171,9 @@ export class DatasetStore {
     if (!existsSync(path)) {
       throw new ConvLensError('INPUT_UNREADABLE', `No dataset store at "${dir}" (no ${MANIFEST}).`, 'Make one with `convlens index <dataset> --store DIR --layers ...`.');
     }
-    let manifest: StoreManifest;
-    try {
-      manifest = JSON.parse(readFileSync(path, 'utf8')) as StoreManifest;
-    } catch (e) {
-      // JSON.parse's message quotes the text around the fault: not shown (errors never quote file contents).
-      throw new ConvLensError('INPUT_UNREADABLE', `"${path}" is not a valid store description (not JSON).`, 'Delete the store folder and index again.', { cause: e });
-    }
+    const { value, fault } = parseJson(readFileSync(path, 'utf8'));
+    if (fault !== undefined) throw new ConvLensError('INPUT_UNREADABLE', `"${path}" is not a valid store description (not JSON: ${fault}).`, 'Delete the store folder and index again.');
+    const manifest = value as StoreManifest;
     if (manifest.version !== STORE_VERSION) throw new ConvLensError('INPUT_UNREADABLE', `Store "${dir}" has format version ${manifest.version}; this ConvLens reads version ${STORE_VERSION}.`, 'Index the dataset again into a new folder.');
     return new DatasetStore(dir, await lancedb.connect(dir), manifest);
   }

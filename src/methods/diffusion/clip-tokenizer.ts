@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConvLensError } from '../../engine/errors.js';
 import { readFileOrExplain } from '../../io/files.js';
+import { parseJson } from '../../util/json.js';
 
 /**
  * CLIP's byte-level BPE tokenizer (openai/CLIP simple_tokenizer.py; Hugging Face
@@ -94,13 +95,10 @@ export class ClipTokenizer {
     for (const f of ['vocab.json', 'merges.txt']) {
       if (!existsSync(file(f))) throw new ConvLensError('INPUT_UNREADABLE', `The tokenizer folder "${dir}" has no ${f}.`, 'A Stable Diffusion export has tokenizer/vocab.json and tokenizer/merges.txt (CLIP BPE).');
     }
-    let vocab: Record<string, number>;
     const vocabText = readFileOrExplain(file('vocab.json'), 'tokenizer vocabulary').toString('utf8');
-    try {
-      vocab = JSON.parse(vocabText) as Record<string, number>;
-    } catch (e) {
-      throw new ConvLensError('MODEL_UNREADABLE', `${file('vocab.json')} is not valid JSON: ${(e as Error).message}.`);
-    }
+    const parsedVocab = parseJson(vocabText);
+    if (parsedVocab.fault !== undefined) throw new ConvLensError('MODEL_UNREADABLE', `${file('vocab.json')} is not valid JSON (${parsedVocab.fault}).`, 'Copy tokenizer/vocab.json again from the pipeline export.');
+    const vocab = parsedVocab.value as Record<string, number>;
     const merges = readFileOrExplain(file('merges.txt'), 'tokenizer merges').toString('utf8').split(/\r?\n/);
     const readJson = (name: string): Record<string, unknown> => {
       try {

@@ -6,6 +6,7 @@ import type { Engine } from '../../engine/runtime/engine.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { readFileOrExplain } from '../../io/files.js';
 import type { RawImage } from '../../io/image.js';
+import { parseJson } from '../../util/json.js';
 import { ClipTokenizer } from './clip-tokenizer.js';
 import { checkRequest, type GenerateRequest, type GenerateResult, type TextToImage } from './generate.js';
 import { latentImages, pixelImages } from './preview.js';
@@ -61,11 +62,9 @@ const SD_SCHEDULER: PipelineSchedulerConfig = {
 function readJson(path: string): Record<string, unknown> | undefined {
   if (!existsSync(path)) return undefined;
   const text = readFileOrExplain(path, 'pipeline configuration').toString('utf8');
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch (e) {
-    throw new ConvLensError('MODEL_UNREADABLE', `${path} is not valid JSON: ${(e as Error).message}.`);
-  }
+  const parsed = parseJson(text);
+  if (parsed.fault !== undefined) throw new ConvLensError('MODEL_UNREADABLE', `${path} is not valid JSON (${parsed.fault}).`, 'Copy the file again from the pipeline export.');
+  return parsed.value as Record<string, unknown>;
 }
 
 export function readSchedulerConfig(dir: string): PipelineSchedulerConfig {

@@ -8,6 +8,7 @@ import { readModelMetadata, setModelMetadata } from '../../../models/describe.js
 import { METADATA_KEYS, metadataEntries, type ModelMetadata } from '../../../models/metadata.js';
 import { Model } from '../../../models/model.js';
 import { describeProfile, ROLE_NAMES } from '../../../models/profile.js';
+import { parseJson } from '../../../util/json.js';
 import { applyDescription, type CommonOptions, createEngine, withModelOptions } from '../common.js';
 import { defaultOut } from '../output.js';
 
@@ -23,11 +24,11 @@ interface DescribeCli extends CommonOptions {
 /** JSON given inline or as @file. */
 function jsonArgument(spec: string, what: string): unknown {
   const text = spec.startsWith('@') ? readFileOrExplain(spec.slice(1), `${what} file`).toString('utf8') : spec;
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ConvLensError('INVALID_ARGUMENT', `Cannot read the ${what} as JSON: ${(e as Error).message}.`, `Give a JSON object inline or as @file.json, e.g. {"dreamLayer": "<layer>", "styleLayers": ["<a>", "<b>"]}; roles: ${ROLE_NAMES.join(', ')}.`);
+  const parsed = parseJson(text);
+  if (parsed.fault !== undefined) {
+    throw new ConvLensError('INVALID_ARGUMENT', `Cannot read the ${what} as JSON (${parsed.fault}).`, `Give a JSON object inline or as @file.json, e.g. {"dreamLayer": "<layer>", "styleLayers": ["<a>", "<b>"]}; roles: ${ROLE_NAMES.join(', ')}.`);
   }
+  return parsed.value;
 }
 
 export function define(command: Command): void {
