@@ -1,6 +1,7 @@
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, basename, join, resolve } from 'node:path';
 import { ConvLensError } from '../engine/errors.js';
+import { type DirectoryFault, makeDirectories } from '../util/make-directories.js';
 
 /**
  * The most any input file may hold: protobuf's limit, so no ONNX model is larger, and far above
@@ -57,18 +58,12 @@ export function readFileOrExplain(path: string, what: string, maxBytes = MAX_INP
  */
 export function ensureDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirectories(dir);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'EEXIST' || code === 'ENOTDIR'
-        ? 'a file is in the way (the path or one of its parent folders is a file, not a folder)'
-        : code === 'EACCES' || code === 'EPERM'
-          ? 'permission denied'
-          : code === 'EROFS'
-            ? 'the file system is read-only'
-            : (e as Error).message;
-    throw new ConvLensError('INVALID_ARGUMENT', `Cannot create the output folder "${dir}": ${reason}.`, 'Choose another output path (--out).', { cause: e });
+    const fault = e as DirectoryFault;
+    const where = resolve(fault.path) === resolve(dir) ? '' : ` (${fault.path})`;
+    const reason = fault.code === 'ENOTDIR' ? `a file is in the way${where}: ${fault.reason}` : `${fault.reason}${where}`;
+    throw new ConvLensError('INVALID_ARGUMENT', `Cannot create the output folder "${dir}": ${reason}.`, 'Choose another output path (--out).');
   }
 }
 

@@ -2,9 +2,9 @@ import { ConvLensError } from '../engine/errors.js';
 import type { Graph } from '../engine/graph/ir.js';
 import { decodeModel, encodeModel } from '../engine/onnx/codec.js';
 import type { Tensor } from '../engine/tensor.js';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { readFileOrExplain } from '../io/files.js';
+import { ensureDir, readFileOrExplain } from '../io/files.js';
 import type { FitCheckpointOptions } from './trainer.js';
 
 /**
@@ -101,7 +101,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
  */
 export function saveCheckpoint(path: string, c: Checkpoint): void {
   const bytes = encodeCheckpoint(c);
-  mkdirSync(dirname(path), { recursive: true });
+  ensureDir(dirname(path));
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
     const fd = openSync(tmp, 'w');

@@ -13,7 +13,8 @@
 // place whole, and each is verified against its manifest before ORT opens it, so that a
 // truncated or damaged entry is noticed, deleted and rebuilt instead of being run.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { makeDirectories } from '../../util/make-directories.js';
 import { cpus, homedir } from 'node:os';
 import { join } from 'node:path';
 import type { InMemoryFile } from '../onnx/codec.js';
@@ -158,7 +159,7 @@ export class SessionCache {
     if (!this.usable) return undefined;
     const temp = join(this.dir, `.${key}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
     try {
-      mkdirSync(temp, { recursive: true });
+      makeDirectories(temp);
     } catch {
       this.usable = false;
       return undefined;

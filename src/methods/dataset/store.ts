@@ -19,7 +19,7 @@
 // exactly the chunks that are not in the log. A chunk already in the log is never written again,
 // and rows of a chunk are cleared before it is written, so no image is ever stored twice. One
 // writer at a time: see lock.ts.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import './quiet.js';
@@ -27,6 +27,7 @@ import * as lancedb from '@lancedb/lancedb';
 import type { Data, DataType, FixedSizeList as FixedSizeListT, Table as ArrowTable } from 'apache-arrow';
 import { ConvLensError } from '../../engine/errors.js';
 import { writeFileAtomic } from '../../io/files.js';
+import { makeDirectories } from '../../util/make-directories.js';
 import { parseJson } from '../../util/json.js';
 import type { ChunkResult, LayerInfo, Pool } from './chunk.js';
 import { currentWriter, WRITER_LOCK, type WriterInfo } from './lock.js';
@@ -180,7 +181,7 @@ export class DatasetStore {
 
   /** Creates a store (the folder may exist but must not hold a store). */
   static async create(dir: string, manifest: StoreManifest): Promise<DatasetStore> {
-    mkdirSync(dir, { recursive: true });
+    makeDirectories(dir);
     writeFileAtomic(join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
     return new DatasetStore(dir, await lancedb.connect(dir), manifest);
   }

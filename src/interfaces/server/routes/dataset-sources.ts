@@ -1,12 +1,13 @@
 // What the studio can index: the folders of images and IDX files under its data folders (listed
 // for the Dataset tab, by a bounded walk), and the uploaded images, written once into a folder
 // of the uploads data folder so that a store can reopen them after the uploads are gone.
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { ConvLensError } from '../../../engine/errors.js';
 import { isImagePath } from '../../../io/image.js';
 import type { FileAccess } from '../../../io/file-access.js';
 import type { ImageRegistry } from '../state.js';
+import { makeDirectories } from '../../../util/make-directories.js';
 
 /** One indexable entry under a data folder. */
 export interface IndexableFolder {
@@ -88,7 +89,7 @@ export async function snapshotUploads(images: ImageRegistry, uploadsDir: string,
   const parent = join(uploadsDir, 'studio-uploads');
   const target = join(parent, name);
   const tmp = join(parent, `.${name}.${process.pid}.${Date.now()}.tmp`);
-  await mkdir(tmp, { recursive: true });
+  makeDirectories(tmp);
   try {
     let n = 0;
     for (const img of uploads) {
