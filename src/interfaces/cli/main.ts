@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { ConvLensError } from '../../engine/errors.js';
+import { describeFailure } from './failure.js';
 import { COMMANDS, type CommandEntry } from './registry.js';
 
 const program = new Command();
@@ -26,9 +26,11 @@ function requested(args: string[]): CommandEntry | undefined {
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
-    throw e;
+    fail(e);
   });
 }
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
 
 try {
   const entry = requested(process.argv.slice(2));
@@ -41,9 +43,16 @@ try {
   }
   await program.parseAsync(process.argv);
 } catch (e) {
-  if (e instanceof ConvLensError) {
-    process.stderr.write(`convlens: ${e.describe()}\n`);
-    process.exit(e.code === 'CANCELLED' ? 130 : 1);
+  fail(e);
+}
+
+/** Prints what went wrong (and for a fault of ours, how to report it) and exits; never returns. */
+function fail(e: unknown): never {
+  const { text, exitCode } = describeFailure(e);
+  try {
+    process.stderr.write(`convlens: ${text}\n`);
+  } catch {
+    // stderr itself is gone (closed, or on a full disk): the exit code still tells
   }
-  throw e;
+  process.exit(exitCode);
 }

@@ -1,0 +1,57 @@
+// What the CLI prints when a command fails. A ConvLensError names the problem and the way out; a
+// system error (a full disk, a closed stdout, too many open files) is a fact about the machine, said
+// in words with no stack; anything else is a fault of ours, said as one and with what a report needs.
+import { readFileSync } from 'node:fs';
+import { ConvLensError } from '../../engine/errors.js';
+
+/** Exit codes: 1 for a problem the user can fix, 130 after a Ctrl-C, 70 (sysexits' EX_SOFTWARE) for a ConvLens bug. */
+export const EXIT_CODES = { problem: 1, cancelled: 130, bug: 70 } as const;
+
+const SYSTEM_REASONS: Record<string, [reason: string, hint: string]> = {
+  ENOSPC: ['the disk is full', 'Free some space, or write the results to another disk (--out).'],
+  EDQUOT: ['the disk quota is used up', 'Free some space, or write the results to another disk (--out).'],
+  EACCES: ['permission denied', 'Check the permissions of the files and folders named on the command line.'],
+  EPERM: ['the operation is not permitted', 'Check the permissions of the files and folders named on the command line.'],
+  EROFS: ['the file system is read-only', 'Write the results somewhere writable (--out).'],
+  EMFILE: ['too many open files', 'Raise the limit (ulimit -n) or give fewer inputs per run.'],
+  ENFILE: ['the system has too many open files', 'Close other programs, or give fewer inputs per run.'],
+  ENOMEM: ['the machine is out of memory', 'Give fewer inputs per run, or a smaller --batch.'],
+  EIO: ['an input/output error from the device', 'Check the disk (dmesg), then run again.'],
+  ENXIO: ['the device is not there', 'Check the paths on the command line.'],
+  EBADF: ['the output stream is closed', 'Run the command with its standard output open (not closed with >&-).'],
+};
+
+const STREAMS: Record<number, string> = { 1: 'the standard output', 2: 'the standard error' };
+
+export function describeFailure(e: unknown): { text: string; exitCode: number } {
+  if (e instanceof ConvLensError) return { text: e.describe(), exitCode: e.code === 'CANCELLED' ? EXIT_CODES.cancelled : EXIT_CODES.problem };
+  const system = e as Partial<NodeJS.ErrnoException> & { fd?: number };
+  if (e instanceof Error && typeof system.code === 'string' && typeof system.syscall === 'string') {
+    const known = SYSTEM_REASONS[system.code];
+    const target = system.path ? ` "${system.path}"` : system.syscall === 'write' ? ` to ${STREAMS[system.fd ?? 1] ?? 'the standard output'}` : '';
+    const action = system.syscall === 'write' ? 'write' : system.syscall === 'open' || system.syscall === 'read' ? 'read or open' : system.syscall;
+    const toStream = system.syscall === 'write' && !system.path;
+    const hint = toStream && (system.code === 'ENOSPC' || system.code === 'EDQUOT') ? 'Redirect the output to a disk with space, or write results to files (--out).' : known?.[1];
+    if (known) return { text: `Cannot ${action}${target}: ${known[0]} (${system.code}).\n  ${hint}`, exitCode: EXIT_CODES.problem };
+    return { text: `Cannot ${action}${target}: ${system.code}.\n  ${system.message}`, exitCode: EXIT_CODES.problem };
+  }
+  const detail = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
+  return {
+    text: [
+      `an internal error stopped the command: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
+      '  This is a fault in ConvLens, not in your input. Please report it with the command you ran',
+      `  (ConvLens ${version()}, Node ${process.version}, ${process.platform}-${process.arch}) and these details:`,
+      ...detail.split('\n').map((l) => `    ${l.trim()}`),
+    ].join('\n'),
+    exitCode: EXIT_CODES.bug,
+  };
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'version unknown';
+  } catch {
+    return 'version unknown';
+  }
+}
