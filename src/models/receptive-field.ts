@@ -28,66 +28,73 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
     if (!out) continue;
     const shape = b.factsOf(out).shape;
     let r: ReceptiveField;
-    if (src.global) r = whole;
-    else if (node.op === 'Conv' || node.op === 'MaxPool' || node.op === 'AveragePool') {
-      const xs = b.shapeOf(node.inputs[0]!);
-      const kernel = node.op === 'Conv' ? (b.shapeOf(node.inputs[1]!).slice(2) as number[]) : attrInts(node, 'kernel_shape')!;
-      if (kernel.length !== 2) r = whole;
-      else {
-        const g = windowGeometry(node, xs.slice(2), kernel);
+    try {
+      if (src.global) r = whole;
+      else if (node.op === 'Conv' || node.op === 'MaxPool' || node.op === 'AveragePool') {
+        const xs = b.shapeOf(node.inputs[0]!);
+        const kernel = node.op === 'Conv' ? (b.shapeOf(node.inputs[1]!).slice(2) as number[]) : attrInts(node, 'kernel_shape');
+        if (!kernel) continue; // a pool without its window: see the catch below
+        if (kernel.length !== 2) r = whole;
+        else {
+          const g = windowGeometry(node, xs.slice(2), kernel);
+          r = { size: [0, 0], jump: [0, 0], start: [0, 0], global: false };
+          for (let a = 0; a < 2; a++) {
+            r.jump[a] = src.jump[a]! * g.strides[a]!;
+            r.size[a] = src.size[a]! + (kernel[a]! - 1) * g.dilations[a]! * src.jump[a]!;
+            r.start[a] = src.start[a]! + (((kernel[a]! - 1) * g.dilations[a]!) / 2 - g.padBegin[a]!) * src.jump[a]!;
+          }
+        }
+      } else if (node.op === 'ConvTranspose') {
+        const xs = b.shapeOf(node.inputs[0]!);
+        const kernel = b.shapeOf(node.inputs[1]!).slice(2) as number[];
+        const g = transposeGeometry(node, xs.slice(2), kernel);
         r = { size: [0, 0], jump: [0, 0], start: [0, 0], global: false };
         for (let a = 0; a < 2; a++) {
-          r.jump[a] = src.jump[a]! * g.strides[a]!;
-          r.size[a] = src.size[a]! + (kernel[a]! - 1) * g.dilations[a]! * src.jump[a]!;
-          r.start[a] = src.start[a]! + (((kernel[a]! - 1) * g.dilations[a]!) / 2 - g.padBegin[a]!) * src.jump[a]!;
+          r.jump[a] = src.jump[a]! / g.strides[a]!;
+          // an output unit gathers ceil(k / s) input units
+          r.size[a] = src.size[a]! + (Math.ceil(kernel[a]! / g.strides[a]!) - 1) * src.jump[a]!;
+          r.start[a] = src.start[a]! + (g.padBegin[a]! - ((kernel[a]! - 1) * g.dilations[a]!) / 2) * r.jump[a]!;
         }
-      }
-    } else if (node.op === 'ConvTranspose') {
-      const xs = b.shapeOf(node.inputs[0]!);
-      const kernel = b.shapeOf(node.inputs[1]!).slice(2) as number[];
-      const g = transposeGeometry(node, xs.slice(2), kernel);
-      r = { size: [0, 0], jump: [0, 0], start: [0, 0], global: false };
-      for (let a = 0; a < 2; a++) {
-        r.jump[a] = src.jump[a]! / g.strides[a]!;
-        // an output unit gathers ceil(k / s) input units
-        r.size[a] = src.size[a]! + (Math.ceil(kernel[a]! / g.strides[a]!) - 1) * src.jump[a]!;
-        r.start[a] = src.start[a]! + (g.padBegin[a]! - ((kernel[a]! - 1) * g.dilations[a]!) / 2) * r.jump[a]!;
-      }
-    } else if (node.op === 'Resize') {
-      const scales = node.inputs[2] ? b.valueOf(node.inputs[2]) : undefined;
-      const xs = b.shapeOf(node.inputs[0]!);
-      const s = scales ? toNumbers(scales).slice(2) : shape && xs ? [Number(shape[2]) / Number(xs[2]), Number(shape[3]) / Number(xs[3])] : [1, 1];
-      const linear = attrString(node, 'mode', 'nearest') === 'linear';
-      r = { size: [0, 0], jump: [0, 0], start: [0, 0], global: false };
-      for (let a = 0; a < 2; a++) {
-        r.jump[a] = src.jump[a]! / s[a]!;
-        r.size[a] = src.size[a]! + (linear ? src.jump[a]! : 0);
-        r.start[a] = src.start[a]! + (0.5 / s[a]! - 0.5) * src.jump[a]!;
-      }
-    } else if (IDENTITY_LIKE.has(node.op)) {
-      r = src;
-    } else if (node.op === 'Transpose' && layouts.has(node.inputs[0]!) && layouts.has(out)) {
-      // a channels-last block's permute: units keep their place in the image
-      r = src;
-    } else if (layouts.has(node.inputs[0]!) && channelOnly(node, layouts.get(node.inputs[0]!)!, b)) {
-      r = src;
-    } else if (COMBINE.has(node.op)) {
-      // Union of the inputs' windows (residual connections, concatenated branches).
-      const all = ins.map((i) => rf.get(i)!);
-      if (all.some((f) => f.global)) r = whole;
-      else {
+      } else if (node.op === 'Resize') {
+        const scales = node.inputs[2] ? b.valueOf(node.inputs[2]) : undefined;
+        const xs = b.shapeOf(node.inputs[0]!);
+        const s = scales ? toNumbers(scales).slice(2) : shape && xs ? [Number(shape[2]) / Number(xs[2]), Number(shape[3]) / Number(xs[3])] : [1, 1];
+        const linear = attrString(node, 'mode', 'nearest') === 'linear';
         r = { size: [0, 0], jump: [0, 0], start: [0, 0], global: false };
         for (let a = 0; a < 2; a++) {
-          const lo = Math.min(...all.map((f) => f.start[a]! - (f.size[a]! - 1) / 2));
-          const hi = Math.max(...all.map((f) => f.start[a]! + (f.size[a]! - 1) / 2));
-          r.size[a] = hi - lo + 1;
-          r.start[a] = (lo + hi) / 2;
-          r.jump[a] = Math.max(...all.map((f) => f.jump[a]!));
+          r.jump[a] = src.jump[a]! / s[a]!;
+          r.size[a] = src.size[a]! + (linear ? src.jump[a]! : 0);
+          r.start[a] = src.start[a]! + (0.5 / s[a]! - 0.5) * src.jump[a]!;
         }
+      } else if (IDENTITY_LIKE.has(node.op)) {
+        r = src;
+      } else if (node.op === 'Transpose' && layouts.has(node.inputs[0]!) && layouts.has(out)) {
+        // a channels-last block's permute: units keep their place in the image
+        r = src;
+      } else if (layouts.has(node.inputs[0]!) && channelOnly(node, layouts.get(node.inputs[0]!)!, b)) {
+        r = src;
+      } else if (COMBINE.has(node.op)) {
+        // Union of the inputs' windows (residual connections, concatenated branches).
+        const all = ins.map((i) => rf.get(i)!);
+        if (all.some((f) => f.global)) r = whole;
+        else {
+          r = { size: [0, 0], jump: [0, 0], start: [0, 0], global: false };
+          for (let a = 0; a < 2; a++) {
+            const lo = Math.min(...all.map((f) => f.start[a]! - (f.size[a]! - 1) / 2));
+            const hi = Math.max(...all.map((f) => f.start[a]! + (f.size[a]! - 1) / 2));
+            r.size[a] = hi - lo + 1;
+            r.start[a] = (lo + hi) / 2;
+            r.jump[a] = Math.max(...all.map((f) => f.jump[a]!));
+          }
+        }
+      } else {
+        // GlobalAveragePool, Flatten, Gemm, MatMul, Reshape, reductions: every unit sees everything.
+        r = whole;
       }
-    } else {
-      // GlobalAveragePool, Flatten, Gemm, MatMul, Reshape, reductions: every unit sees everything.
-      r = whole;
+    } catch {
+      // A window the graph's shapes or attributes leave undefined (a damaged or unusual file,
+      // which ONNX Runtime will judge): no receptive field here or downstream, rather than a wrong one.
+      continue;
     }
     for (const o of node.outputs) if (o) rf.set(o, r);
   }

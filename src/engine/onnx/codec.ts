@@ -97,6 +97,8 @@ const num = (v: Int64): number => (v == null ? 0 : typeof v === 'number' ? v : v
 /** Exact value of a decoded 64-bit integer (a Long's toNumber rounds above 2^53, and INT64_MAX would wrap to INT64_MIN). */
 const big = (v: Int64): bigint => (v == null ? 0n : typeof v === 'number' ? BigInt(v) : BigInt(String(v)));
 const utf8 = new TextDecoder();
+/** A bytes field as text: protobufjs gives an absent one as an empty Array, which TextDecoder refuses. */
+const text = (bytes: Uint8Array | undefined): string => (bytes instanceof Uint8Array ? utf8.decode(bytes) : '');
 
 export interface DecodeOptions {
   /** Used in error messages. */
@@ -221,7 +223,7 @@ function decodeAttr(a: AttrMsg, where: string, source: string, options: DecodeOp
     case A_INT:
       return { type: 'int', value: num(a.i) };
     case A_STRING:
-      return { type: 'string', value: utf8.decode(a.s ?? new Uint8Array()) };
+      return { type: 'string', value: text(a.s) };
     case A_TENSOR:
       return { type: 'tensor', value: decodeTensor(a.t ?? {}, source, options) };
     case A_FLOATS:
@@ -229,7 +231,7 @@ function decodeAttr(a: AttrMsg, where: string, source: string, options: DecodeOp
     case A_INTS:
       return { type: 'ints', value: (a.ints ?? []).map(num) };
     case A_STRINGS:
-      return { type: 'strings', value: (a.strings ?? []).map((s) => utf8.decode(s)) };
+      return { type: 'strings', value: (a.strings ?? []).map(text) };
     case A_GRAPH:
     case A_GRAPHS:
       throw new ConvLensError(
@@ -244,7 +246,7 @@ function decodeAttr(a: AttrMsg, where: string, source: string, options: DecodeOp
       if (a.ints && a.ints.length) return { type: 'ints', value: a.ints.map(num) };
       if (a.floats && a.floats.length) return { type: 'floats', value: [...a.floats] };
       if (a.t) return { type: 'tensor', value: decodeTensor(a.t, source, options) };
-      if (a.s && a.s.length) return { type: 'string', value: utf8.decode(a.s) };
+      if (a.s && a.s.length) return { type: 'string', value: text(a.s) };
       if (a.i != null && num(a.i) !== 0) return { type: 'int', value: num(a.i) };
       if (a.f != null && a.f !== 0) return { type: 'float', value: a.f };
       return undefined;

@@ -33,6 +33,7 @@ export function windowGeometry(node: Node, inSpatial: readonly Dim[], kernel: re
   if (kernel.length !== r || strides.length !== r || dilations.length !== r || pads.length !== 2 * r) {
     throw shapeError(node, `window attributes do not match ${r} spatial dims (kernel [${kernel}], strides [${strides}], dilations [${dilations}], pads [${pads}])`);
   }
+  checkWindowAttributes(node, { kernel, strides, dilations, pads });
   const padBegin: number[] = [];
   const padEnd: number[] = [];
   const out: Dim[] = [];
@@ -96,6 +97,10 @@ export function transposeGeometry(node: Node, inSpatial: readonly Dim[], kernel:
   const outputShape = attrInts(node, 'output_shape');
   const autoPad = attrString(node, 'auto_pad', 'NOTSET');
   const pads = attrInts(node, 'pads') ?? new Array<number>(2 * r).fill(0);
+  if (kernel.length !== r || strides.length !== r || dilations.length !== r || pads.length !== 2 * r || outputPadding.length !== r) {
+    throw shapeError(node, `window attributes do not match ${r} spatial dims (kernel [${kernel}], strides [${strides}], dilations [${dilations}], pads [${pads}], output_padding [${outputPadding}])`);
+  }
+  checkWindowAttributes(node, { kernel, strides, dilations, pads, outputPadding });
   const padBegin: number[] = [];
   const padEnd: number[] = [];
   const out: Dim[] = [];
@@ -127,4 +132,20 @@ export function transposeGeometry(node: Node, inSpatial: readonly Dim[], kernel:
     out.push(typeof n === 'number' ? strides[i]! * (n - 1) + outputPadding[i]! + ext - padBegin[i]! - padEnd[i]! : `${node.name}_out${i}`);
   }
   return { kernel: [...kernel], strides, dilations, padBegin, padEnd, outputPadding, out };
+}
+
+/**
+ * Window sizes, strides and dilations are positive and pads are not negative, as ONNX Runtime
+ * requires: a zero stride made an infinite output size (a damaged file's summary printed
+ * "(N, 64, 3, Infinity)" and the gradient graph could not be written).
+ */
+function checkWindowAttributes(node: Node, a: { kernel: readonly number[]; strides: readonly number[]; dilations: readonly number[]; pads: readonly number[]; outputPadding?: readonly number[] }): void {
+  const positive = (name: string, values: readonly number[]): void => {
+    if (values.some((v) => !Number.isInteger(v) || v < 1)) throw shapeError(node, `${name} [${values.join(', ')}] must be positive integers`, 'The model file is damaged or was written by a faulty exporter; export it again.');
+  };
+  positive('kernel', a.kernel);
+  positive('strides', a.strides);
+  positive('dilations', a.dilations);
+  if (a.pads.some((v) => !Number.isInteger(v) || v < 0)) throw shapeError(node, `pads [${a.pads.join(', ')}] must not be negative`, 'The model file is damaged or was written by a faulty exporter; export it again.');
+  if (a.outputPadding?.some((v) => !Number.isInteger(v) || v < 0)) throw shapeError(node, `output_padding [${a.outputPadding.join(', ')}] must not be negative`, 'The model file is damaged or was written by a faulty exporter; export it again.');
 }

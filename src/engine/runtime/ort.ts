@@ -38,11 +38,14 @@ export function ortBackend(ort: OrtModule, name: string, defaults: OrtCommon.Inf
     // that second run took twice as long (110 MB of fresh pages at batch 8, 220 at 16) and later
     // runs were no faster than with the arena alone (docs/speed.md, "Session options").
     enableMemPattern: false,
+    // Only fatal messages from ORT's own log: a failing kernel's status comes back in the thrown
+    // error, which ConvLens reports in its words, and ORT's copy on stderr said it twice. Its
+    // warnings are about its own choices (a cached NCHWc model suiting only this machine, unused
+    // initializers removed), not something a user can act on.
+    logSeverityLevel: 4,
     ...defaults,
     ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
-    // ORT warns that a model saved after its layout (NCHWc) optimizations only suits this machine:
-    // the cache that asks for it keys its files by machine, so the warning would only be noise.
-    ...(options.optimizedModelPath ? { optimizedModelFilePath: options.optimizedModelPath, logSeverityLevel: 3 as const } : {}),
+    ...(options.optimizedModelPath ? { optimizedModelFilePath: options.optimizedModelPath } : {}),
     // Weights of 4 KiB and more go to one file at aligned offsets, which ORT maps when it opens the model.
     ...(options.optimizedModelPath && options.optimizedWeightsFile
       ? { extra: { session: { optimized_model_external_initializers_file_name: options.optimizedWeightsFile, optimized_model_external_initializers_min_size_in_bytes: '4096' } } }
@@ -94,7 +97,7 @@ function adapt(ort: OrtModule, name: string, session: OrtCommon.InferenceSession
       try {
         result = fetches ? await session.run(ortFeeds, fetches) : await session.run(ortFeeds);
       } catch (e) {
-        throw new ConvLensError('RUNTIME_FAILURE', `ONNX Runtime failed while running the graph: ${(e as Error).message}`, 'Check the input shapes against `convlens summary`.', { cause: e });
+        throw new ConvLensError('RUNTIME_FAILURE', `ONNX Runtime failed while running the graph: ${kernelFailure((e as Error).message)}.`, 'Check that the input fits the model (`convlens summary` shows its input); if it does, the model fails in ONNX Runtime itself.', { cause: e });
       }
       const out: Record<string, Tensor> = {};
       for (const [k, v] of Object.entries(result)) {
@@ -106,4 +109,17 @@ function adapt(ort: OrtModule, name: string, session: OrtCommon.InferenceSession
       await session.release();
     },
   };
+}
+
+/**
+ * ORT's words for a failing kernel without its source location and assertion text:
+ * `at node "Reshape" (Reshape): The input tensor cannot be reshaped ...` for
+ * `Non-zero status code returned while running Reshape node. Name:'Reshape' Status Message:
+ * /onnxruntime_src/.../reshape_helper.h:84 onnxruntime::ReshapeHelper::ReshapeHelper(...) size != 0 && ... was false. The input tensor ...`.
+ */
+export function kernelFailure(message: string): string {
+  const m = /while running (\S+) node\. Name:'([^']*)' Status Message: ([\s\S]*)$/.exec(message);
+  if (!m) return message.trim().replace(/\.$/, '');
+  const status = m[3]!.replace(/^\S+\.(?:h|cc|cpp):\d+ [\s\S]*? was false\. /, '').trim().replace(/\.$/, '');
+  return `at node "${m[2]}" (${m[1]}): ${status}`;
 }

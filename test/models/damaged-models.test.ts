@@ -1,0 +1,99 @@
+// Damaged model files (found by mutating the built-in model's bytes): each loads as far as its
+// graph allows and is then refused in words by ConvLens or ONNX Runtime; none ends in a TypeError,
+// an infinite size or a receptive field made up for a window the file leaves undefined.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConvLensError } from '../../src/engine/errors.js';
+import type { Graph, Node } from '../../src/engine/graph/ir.js';
+import { decodeModel, encodeModel } from '../../src/engine/onnx/codec.js';
+import { transposeGeometry, windowGeometry } from '../../src/engine/ops/geometry.js';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import { f32 } from '../../src/engine/tensor.js';
+import { describeProfile } from '../../src/models/profile.js';
+import { Model } from '../../src/models/model.js';
+import { receptiveFields } from '../../src/models/receptive-field.js';
+import { ROOT } from '../support/cli.js';
+import { expectConvLensError, ints } from '../support/onnx-files.js';
+
+const engine = new Engine(nodeBackend(), { threads: 1 });
+afterAll(async () => {
+  await engine.dispose();
+});
+
+const BUILTIN = readFileSync(join(ROOT, 'assets', 'models', 'fashion-cnn.onnx'));
+
+/** The built-in CNN with one node changed, written and read back as a file would be. */
+function damaged(change: (node: Node) => void, nodeName: string): Uint8Array {
+  const g: Graph = decodeModel(BUILTIN);
+  const node = g.nodes.find((n) => n.name === nodeName)!;
+  change(node);
+  return encodeModel(g);
+}
+
+async function expectRefusedWhenRun(model: Model): Promise<ConvLensError> {
+  const error = await model.run(f32([1, 1, 28, 28], new Float32Array(784))).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ConvLensError);
+  return error as ConvLensError;
+}
+
+describe('damaged model files', () => {
+  it("a pool whose kernel_shape lost its name: described without the pool's receptive field, refused by ONNX Runtime", async () => {
+    const bytes = damaged((n) => {
+      n.attrs.kernel_shap_ = n.attrs.kernel_shape!;
+      delete n.attrs.kernel_shape;
+    }, 'pool3');
+    const model = new Model(decodeModel(bytes), engine);
+    const fields = receptiveFields(model.graph, model.builder(), model.input.name);
+    expect(fields.get('pool2')).toEqual(expect.objectContaining({ size: [10, 10], global: false }));
+    expect(fields.get('pool3')).toBeUndefined();
+    expect(fields.get('relu4')).toBeUndefined();
+    expect(model.profile.layers.find((l) => l.name === 'pool3')?.reach).toBe(1); // unknown: taken as the whole image
+    expect(describeProfile(model.profile).join('\n')).not.toMatch(/NaN|Infinity/);
+    expect((await expectRefusedWhenRun(model)).code).toBe('RUNTIME_FAILURE');
+  });
+
+  it('a zero stride: the window rule refuses it, so no size comes out infinite', async () => {
+    const bytes = damaged((n) => {
+      n.attrs.strides = ints([2, 0]);
+    }, 'pool3');
+    const model = new Model(decodeModel(bytes), engine);
+    expect(describeProfile(model.profile).join('\n')).not.toMatch(/Infinity/);
+    expect((await expectRefusedWhenRun(model)).message).toContain('strides');
+  });
+
+  it('an attribute whose type byte says STRING with no bytes decodes (protobufjs gives an empty Array)', () => {
+    const bytes = Uint8Array.from(encodeModel(decodeModel(BUILTIN)));
+    const name = new TextEncoder().encode('kernel_shape');
+    const at = indexOf(bytes, name, 0);
+    const type = indexOf(bytes, Uint8Array.of(0xa0, 0x01, 0x07), at); // AttributeProto.type = INTS
+    expect(at).toBeGreaterThan(0);
+    expect(type - at).toBeLessThan(40);
+    bytes[type + 2] = 0x03; // STRING
+    const g = decodeModel(bytes);
+    const conv = g.nodes.find((n) => n.op === 'Conv')!;
+    expect(conv.attrs.kernel_shape).toEqual({ type: 'string', value: '' });
+  });
+});
+
+describe('window attributes', () => {
+  const node = (op: string, attrs: Node['attrs']): Node => ({ op, name: 'n', inputs: ['x'], outputs: ['y'], attrs });
+  it('zero or negative strides, dilations and kernels, and negative pads, are refused naming the attribute', () => {
+    expect(windowGeometry(node('MaxPool', { strides: ints([2, 2]) }), [8, 8], [2, 2]).out).toEqual([4, 4]);
+    expect(expectConvLensError(() => windowGeometry(node('MaxPool', { strides: ints([2, 0]) }), [8, 8], [2, 2]), 'SHAPE_MISMATCH').message).toContain('strides [2, 0] must be positive integers');
+    expect(expectConvLensError(() => windowGeometry(node('Conv', { dilations: ints([0, 1]) }), [8, 8], [3, 3])).message).toContain('dilations [0, 1]');
+    expect(expectConvLensError(() => windowGeometry(node('Conv', {}), [8, 8], [0, 3])).message).toContain('kernel [0, 3]');
+    expect(expectConvLensError(() => windowGeometry(node('Conv', { pads: ints([0, -1, 0, 0]) }), [8, 8], [3, 3])).message).toContain('pads [0, -1, 0, 0] must not be negative');
+    expect(expectConvLensError(() => transposeGeometry(node('ConvTranspose', { strides: ints([0, 2]) }), [8, 8], [3, 3])).message).toContain('strides [0, 2]');
+    expect(expectConvLensError(() => transposeGeometry(node('ConvTranspose', { output_padding: ints([-1, 0]) }), [8, 8], [3, 3])).message).toContain('output_padding [-1, 0]');
+  });
+});
+
+function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number {
+  outer: for (let i = from; i <= haystack.length - needle.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
