@@ -63,6 +63,17 @@ describe('damaged model files', () => {
     expect((await expectRefusedWhenRun(model)).message).toContain('strides');
   });
 
+  it("a Reshape fed a float tensor as its shape (a miswired node): no fractional sizes, refused by ONNX Runtime", async () => {
+    const g: Graph = decodeModel(BUILTIN);
+    const flat = g.nodes.find((n) => n.op === 'Flatten' || n.op === 'Reshape')!;
+    g.initializers.set('float_shape', { dtype: 'float32', dims: [2], data: Float32Array.of(1.5, -1) });
+    g.nodes.splice(g.nodes.indexOf(flat), 1, { op: 'Reshape', name: 'miswired', inputs: [flat.inputs[0]!, 'float_shape'], outputs: [...flat.outputs], attrs: {} });
+    const model = new Model(decodeModel(encodeModel(g)), engine);
+    const error = await expectRefusedWhenRun(model);
+    expect(error.code).toBe('RUNTIME_FAILURE');
+    expect(error.message).not.toContain('encodeModel');
+  });
+
   it('an attribute whose type byte says STRING with no bytes decodes (protobufjs gives an empty Array)', () => {
     const bytes = Uint8Array.from(encodeModel(decodeModel(BUILTIN)));
     const name = new TextEncoder().encode('kernel_shape');

@@ -36,7 +36,9 @@ export interface InferContext {
 export function dimsOfInput(ctx: InferContext, i: number): Dim[] | undefined {
   const f = ctx.input(i);
   if (!f) return undefined;
-  if (f.value) return Array.from(f.value.data as ArrayLike<number | bigint>, Number);
+  // Sizes, axes and indices are integer tensors; a float one (a damaged or miswired file) holds
+  // no dims, and ONNX Runtime refuses the node with its own message.
+  if (f.value) return f.value.dtype === 'int64' || f.value.dtype === 'int32' ? Array.from(f.value.data as ArrayLike<number | bigint>, Number) : undefined;
   return f.dimsValue ? [...f.dimsValue] : undefined;
 }
 

@@ -486,7 +486,8 @@ export function encodeModel(g: Graph, options: EncodeOptions = {}): Uint8Array {
     type: {
       tensor_type: {
         elem_type: ONNX_DTYPE_CODES[v.dtype],
-        ...(v.shape ? { shape: { dim: v.shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) } } : {}),
+        // a size that is no count (NaN, a fraction, from a damaged file's arithmetic) is written as unknown
+        ...(v.shape ? { shape: { dim: v.shape.map((d) => (typeof d === 'string' ? { dim_param: d } : Number.isSafeInteger(d) && d >= 0 ? { dim_value: d } : {})) } } : {}),
       },
     },
   });

@@ -133,7 +133,8 @@ function reshapeInfer(ctx: InferContext): OutputFacts[] {
           den.splice(i--, 1);
         }
       }
-      out[inferred] = isStatic(num) && isStatic(den) ? num.reduce((a, b) => a * b, 1) / den.reduce((a, b) => a * b, 1) : freshSymbol('reshape');
+      const quotient = isStatic(num) && isStatic(den) ? num.reduce((a, b) => a * b, 1) / den.reduce((a, b) => a * b, 1) : NaN;
+      out[inferred] = Number.isInteger(quotient) && quotient >= 0 ? quotient : freshSymbol('reshape');
     } else out[inferred] = freshSymbol('reshape');
   } else if (x.shape && isStatic(x.shape) && isStatic(out)) {
     const a = x.shape.reduce((p, q) => p * q, 1);
