@@ -69,16 +69,29 @@ export function parseNpy(bytes: Uint8Array, source = 'the .npy file'): Tensor {
 }
 
 export function encodeNpy(t: Tensor): Uint8Array {
-  const descr = DTYPE_TO_DESCR[t.dtype];
-  const shape = t.dims.length === 1 ? `(${t.dims[0]},)` : `(${t.dims.join(', ')})`;
+  const header = npyHeader(t.dtype, t.dims);
+  const out = new Uint8Array(header.length + t.data.byteLength);
+  out.set(header);
+  out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), header.length);
+  return out;
+}
+
+/**
+ * The bytes before an .npy file's data: magic, version 1.0 and the header padded so the data
+ * starts on a 64-byte boundary, as NumPy writes it; `length` pads it further (a header written
+ * before the final row count is known, then rewritten in place).
+ */
+export function npyHeader(dtype: Tensor['dtype'], dims: readonly number[], length?: number): Uint8Array {
+  const descr = DTYPE_TO_DESCR[dtype];
+  const shape = dims.length === 1 ? `(${dims[0]},)` : `(${dims.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
-  // Pad so that the data starts on a 64-byte boundary, ending with a newline, as NumPy does.
-  const total = 10 + header.length + 1;
-  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
-  const out = new Uint8Array(10 + header.length + t.data.byteLength);
+  const natural = 10 + header.length + 1;
+  const total = length ?? natural + ((64 - (natural % 64)) % 64);
+  if (total < natural || total > 10 + 0xffff) throw new RangeError(`npyHeader: ${total} bytes cannot hold the header of shape ${shape}`);
+  header += `${' '.repeat(total - natural)}\n`;
+  const out = new Uint8Array(total);
   out.set([0x93, ...new TextEncoder().encode('NUMPY'), 1, 0]);
   new DataView(out.buffer).setUint16(8, header.length, true);
   out.set(new TextEncoder().encode(header), 10);
-  out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), 10 + header.length);
   return out;
 }

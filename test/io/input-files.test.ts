@@ -1,13 +1,17 @@
 // Inputs named on the command line: a folder stands for the images and .npy files directly in
-// it, and more inputs than fit in memory at once are refused before any of them is read.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// it; more inputs than fit in memory at once are refused before any of them is read, or (explain)
+// taken in chunks that give the same maps and files as one batch.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
-import { checkInputsFit, INPUT_MEMORY_FRACTION } from '../../src/interfaces/cli/common.js';
+import type { Tensor } from '../../src/engine/tensor.js';
+import { checkInputsFit, INPUT_MEMORY_FRACTION, inputChunks, inputsThatFit } from '../../src/interfaces/cli/common.js';
 import { inputFiles, loadInputs, sampleCount } from '../../src/io/inputs.js';
+import { parseNpy } from '../../src/io/npy.js';
+import { NpyStream } from '../../src/io/npy-stream.js';
 import { loadModel } from '../../src/models/load.js';
 import { convlens, ROOT } from '../support/cli.js';
 
@@ -77,5 +81,91 @@ describe('more inputs than fit in memory', () => {
     }
     expect(refusal).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('50 inputs would hold about'), hint: expect.stringContaining('Run at most 20 per command') });
     expect(() => checkInputsFit(files.slice(0, 20), model, 5, 'explain', machine)).not.toThrow();
+  });
+});
+
+describe('inputs in chunks', () => {
+  const per = 3 * 224 * 224 * 4;
+  const perInput = per * 5 + 224 * 224 * 3;
+  const machine = { total: (perInput * 20) / INPUT_MEMORY_FRACTION }; // 20 inputs fit at once
+  const images = Array.from({ length: 50 }, (_, i) => join(dir, `chunk-${i}.png`));
+
+  it('as many per chunk as fit, in order, without reading any', () => {
+    expect(inputsThatFit(model, 5, machine)).toBe(20);
+    const chunks = inputChunks(images, model, 5, 'explain', undefined, machine);
+    expect(chunks.map((c) => c.length)).toEqual([20, 20, 10]);
+    expect(chunks.flat()).toEqual(images);
+    expect(inputChunks(images, model, 5, 'explain', 7, machine).map((c) => c.length)).toEqual([7, 7, 7, 7, 7, 7, 7, 1]);
+  });
+
+  it('an .npy is never split; one larger than memory allows is refused naming it', () => {
+    const five = join(dir, 'five.npy');
+    writeFileSync(five, Buffer.alloc(5 * per + 128));
+    expect(inputChunks([images[0]!, five, images[1]!], model, 5, 'explain', 3, machine)).toEqual([[images[0]!], [five], [images[1]!]]);
+    const thirty = join(dir, 'thirty.npy');
+    writeFileSync(thirty, Buffer.alloc(30 * per + 128));
+    let refusal: unknown;
+    try {
+      inputChunks([thirty], model, 5, 'explain', undefined, machine);
+    } catch (e) {
+      refusal = e;
+    }
+    expect(refusal).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('30 inputs would hold about'), hint: `Split "${thirty}" into smaller .npy files.` });
+  });
+});
+
+describe('explain in chunks', () => {
+  it('gives the same maps, files and summary as one batch, the grid showing the first chunk', async () => {
+    const whole = join(dir, 'explain-whole');
+    const chunked = join(dir, 'explain-chunked');
+    const args = ['explain', 'samples/fashion-mnist', '--method', 'saliency,gradcam,integrated-gradients', '--npy', '--size', '32'];
+    const a = await convlens(...args, '--out', whole, '-q');
+    const b = await convlens(...args, '--out', chunked, '--chunk', '3');
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(b.stderr).toContain('note: grid.png shows the first 3 of 10 inputs (explained in 4 chunks of at most 3)');
+    const files = readdirSync(whole).filter((f) => f.endsWith('.png') && f !== 'grid.png');
+    expect(files).toHaveLength(30);
+    expect(readdirSync(chunked).sort()).toEqual(readdirSync(whole).sort());
+    for (const f of files) expect(readFileSync(join(chunked, f)).equals(readFileSync(join(whole, f))), f).toBe(true);
+    for (const m of ['saliency', 'gradcam', 'integrated-gradients']) {
+      const x = parseNpy(readFileSync(join(whole, `${m}.npy`)));
+      const y = parseNpy(readFileSync(join(chunked, `${m}.npy`)));
+      expect(y.dims).toEqual(x.dims);
+      expect(y.dims[0]).toBe(10);
+      expect(Buffer.from(y.data.buffer, y.data.byteOffset, y.data.byteLength).equals(Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength))).toBe(true);
+    }
+    const sa = JSON.parse(readFileSync(join(whole, 'summary.json'), 'utf8'));
+    const sb = JSON.parse(readFileSync(join(chunked, 'summary.json'), 'utf8'));
+    expect(sb.inputs).toEqual(sa.inputs);
+    expect(sb.methods.map((m: { images: string[]; raw: unknown; completeness?: unknown }) => [m.images, m.raw, m.completeness])).toEqual(sa.methods.map((m: { images: string[]; raw: unknown; completeness?: unknown }) => [m.images, m.raw, m.completeness]));
+    expect([sb.chunks, sb.gridShows, sa.chunks]).toEqual([4, 'the first 3 of 10 inputs', undefined]);
+  }, 120_000);
+
+  it('--chunk with a metric is refused: the metrics need every map at once', async () => {
+    const r = await convlens('explain', 'samples/fashion-mnist', '--method', 'saliency', '--faithfulness', '--chunk', '3', '--out', join(dir, 'explain-metric'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--chunk does not combine with --faithfulness');
+  }, 60_000);
+});
+
+describe('NpyStream', () => {
+  it('writes rows as they come and puts the file in place when closed; aborted, it leaves nothing', () => {
+    const folder = join(dir, 'stream');
+    mkdirSync(folder);
+    const rows = (n: number, start: number): Tensor => ({ dtype: 'float32', dims: [n, 2, 3], data: Float32Array.from({ length: n * 6 }, (_, i) => start + i) });
+    const done = new NpyStream(join(folder, 'a.npy'));
+    done.append(rows(2, 0));
+    expect(readdirSync(folder)).toHaveLength(1); // the temporary file only
+    expect(existsSync(join(folder, 'a.npy'))).toBe(false);
+    done.append(rows(3, 12));
+    done.close();
+    const back = parseNpy(readFileSync(join(folder, 'a.npy')));
+    expect(back.dims).toEqual([5, 2, 3]);
+    expect(Array.from(back.data as Float32Array)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    const cancelled = new NpyStream(join(folder, 'c.npy'));
+    cancelled.append(rows(2, 0));
+    expect(() => cancelled.append({ dtype: 'float32', dims: [1, 3, 2], data: new Float32Array(6) })).toThrow(/rows of float32 \[3, 2\] after float32 \[2, 3\]/);
+    cancelled.abort();
+    expect(readdirSync(folder)).toEqual(['a.npy']);
   });
 });

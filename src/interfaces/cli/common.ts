@@ -168,19 +168,54 @@ export const INPUT_MEMORY_FRACTION = 0.5;
  * a machine without that memory found out after minutes of decoding. `copies`: arrays of one
  * input's size kept per input.
  */
-export function checkInputsFit(files: readonly string[], model: Model, copies: number, command: string, machine = { total: totalmem() }): void {
+export function checkInputsFit(files: readonly string[], model: Model, copies: number, command: string, machine = { total: totalmem() }, hint?: string): void {
   const [c, h, w] = model.inputDims();
   const count = sampleCount(files, model);
-  const perInput = c * h * w * 4 * copies + h * w * 3;
+  const perInput = inputBytes(model, copies);
   const limit = machine.total * INPUT_MEMORY_FRACTION;
   if (count * perInput <= limit) return;
-  const most = Math.max(1, Math.floor(limit / perInput));
+  const most = inputsThatFit(model, copies, machine);
   const gb = (b: number): string => (b / 2 ** 30).toFixed(1);
   throw new ConvLensError(
     'INVALID_ARGUMENT',
     `${count} inputs would hold about ${gb(count * perInput)} GB at once in \`${command}\` (${c}x${h}x${w} each, ${(perInput / 2 ** 20).toFixed(1)} MB with what it keeps per input), more than half of this machine's ${gb(machine.total)} GB.`,
-    `Run at most ${most} per command (e.g. \`ls DIR/* | xargs -n ${most} convlens ${command} ...\`, each with its own --out)${command === 'explain' ? ', or fewer methods' : ''}.`,
+    hint ?? `Run at most ${most} per command (e.g. \`ls DIR/* | xargs -n ${most} convlens ${command} ...\`, each with its own --out)${command === 'explain' ? ', or fewer methods' : ''}.`,
   );
+}
+
+/** Bytes a command keeps per input: `copies` arrays of the input's size, and its decoded pixels. */
+function inputBytes(model: Model, copies: number): number {
+  const [c, h, w] = model.inputDims();
+  return c * h * w * 4 * copies + h * w * 3;
+}
+
+/** How many inputs fit at once in the machine's share for inputs (at least one). */
+export function inputsThatFit(model: Model, copies: number, machine = { total: totalmem() }): number {
+  return Math.max(1, Math.floor((machine.total * INPUT_MEMORY_FRACTION) / inputBytes(model, copies)));
+}
+
+/**
+ * The inputs in chunks of at most `perChunk` samples (default: as many as fit in memory at once),
+ * in order; a file is never split, and one that alone does not fit is refused before any is read.
+ */
+export function inputChunks(files: readonly string[], model: Model, copies: number, command: string, perChunk?: number, machine = { total: totalmem() }): string[][] {
+  const most = Math.min(perChunk ?? Infinity, inputsThatFit(model, copies, machine));
+  const chunks: string[][] = [];
+  let current: string[] = [];
+  let inCurrent = 0;
+  for (const file of files) {
+    const n = sampleCount([file], model);
+    if (n > most) checkInputsFit([file], model, copies, command, machine, `Split "${file}" into smaller .npy files.`);
+    if (current.length && inCurrent + n > most) {
+      chunks.push(current);
+      current = [];
+      inCurrent = 0;
+    }
+    current.push(file);
+    inCurrent += n;
+  }
+  if (current.length) chunks.push(current);
+  return chunks;
 }
 
 /** Engine + model for a command, with --labels/--preprocess applied, printing metadata warnings to stderr. */

@@ -12,8 +12,12 @@ export const defaultOut = (command: string, file?: string): string => join('out'
  * with a clear error) before any work starts, every file is written atomically, and the closing
  * "wrote" line lists them all.
  */
+/** Most file names the "wrote" line lists one by one. */
+const MAX_LISTED = 40;
+
 export class OutputFiles {
   private readonly written: string[] = [];
+  private readonly known = new Set<string>();
 
   constructor(readonly dir: string) {
     ensureDir(dir);
@@ -34,7 +38,9 @@ export class OutputFiles {
 
   /** Records a file written elsewhere (a checkpoint, a file the method wrote itself). */
   record(path: string): void {
-    if (!this.written.includes(path)) this.written.push(path);
+    if (this.known.has(path)) return;
+    this.known.add(path);
+    this.written.push(path);
   }
 
   get files(): readonly string[] {
@@ -49,6 +55,8 @@ export class OutputFiles {
       const r = relative(this.dir, p);
       return r.startsWith('..') ? p : r;
     });
+    // thousands of per-image files (explain over a folder) are counted, not listed
+    if (names.length > MAX_LISTED) return `wrote ${join(this.dir, '/')}: ${names.length} files (${names.slice(0, 3).join(', ')}, ..., ${names.slice(-2).join(', ')})`;
     return `wrote ${join(this.dir, '/')}: ${names.join(', ')}`;
   }
 

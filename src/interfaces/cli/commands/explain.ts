@@ -1,13 +1,15 @@
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import type { Tensor } from '../../../engine/tensor.js';
 import { readFileOrExplain } from '../../../io/files.js';
 import { encodePng } from '../../../io/image.js';
-import { inputFiles, loadInputs } from '../../../io/inputs.js';
+import { inputFiles, loadInputs, sampleCount, type InputItem } from '../../../io/inputs.js';
+import { NpyStream } from '../../../io/npy-stream.js';
 import { encodeNpy, parseNpy } from '../../../io/npy.js';
 import { explain, METHOD_NAMES, resolveMethods } from '../../../methods/explain/index.js';
-import type { ExplainOptions, IgBaseline, IgRule, OcclusionFill, OcclusionMode, ScoreCamMode } from '../../../methods/explain/types.js';
+import type { Completeness, ExplainedImage, Explanation, ExplainOptions, IgBaseline, IgRule, OcclusionFill, OcclusionMode, ScoreCamMode } from '../../../methods/explain/types.js';
+import { type Progress, throwIfCancelled } from '../../../methods/jobs.js';
 import { LRP_COMPOSITES, type LrpCompositeName } from '../../../engine/ops/rules/lrp.js';
 import { infidelity, maxSensitivity, road } from '../../../methods/metrics/index.js';
 import { deletionInsertion, randomMaps, type Curves } from '../../../methods/metrics/deletion-insertion.js';
@@ -17,7 +19,7 @@ import { displayStyle, renderAttribution, type DisplayOptions, type View } from 
 import { colormap } from '../../../render/colormap.js';
 import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanityGrid } from '../../../render/figures.js';
 import { describeRange, parseRange } from '../../../render/range.js';
-import { checkInputsFit, choiceOption, cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, numberIn, openModel, withCommon } from '../common.js';
+import { checkInputsFit, choiceOption, inputChunks, inputsThatFit, cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, numberIn, openModel, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 import { hugePagesIn, hugePageSystem } from '../../huge-pages.js';
 
@@ -30,6 +32,7 @@ interface ExplainCliOptions extends CommonOptions {
   npy?: boolean;
   json?: boolean;
   batchSize?: number;
+  chunk?: number;
   // display
   view: string;
   opacity?: number;
@@ -87,15 +90,15 @@ const oneOf = <T extends string>(what: string, v: string | undefined, allowed: r
   return v as T;
 };
 
-/** Unique, file-system-safe stems for the inputs (a.png, a.png again -> a, a-2). */
-function stems(sources: string[]): string[] {
+/** Unique, file-system-safe stems for the inputs, one call per input in order (a.png, a.png again -> a, a-2). */
+function stemmer(): (source: string) => string {
   const seen = new Map<string, number>();
-  return sources.map((s) => {
+  return (s) => {
     const base = basename(s).replace(/\.[^.#]+(#|$)/, '$1').replace(/#/g, '-').replace(/[^\w.-]+/g, '_') || 'input';
     const k = (seen.get(base) ?? 0) + 1;
     seen.set(base, k);
     return k === 1 ? base : `${base}-${k}`;
-  });
+  };
 }
 
 export function define(command: Command): void {
@@ -112,6 +115,7 @@ export function define(command: Command): void {
     .option('--npy', 'also write each method\'s raw result as <method>.npy (before normalization or upsampling)')
     .option('--json', 'print the run summary JSON to stdout')
     .option('--batch-size <n>', 'samples per engine run for batched methods (1-4096)', intIn(1, 4096))
+    .option('--chunk <n>', 'inputs explained at once; their PNGs are written before the next chunk loads (default: as many as fit in half the memory; the metrics need one chunk)', intIn(1, 1_000_000))
     .option('--view <view>', 'auto (CAMs overlaid, others as heatmaps), heatmap or overlay', 'auto')
     .option('--opacity <a>', 'heatmap opacity in overlays (default 0.5 for CAMs, 0.7 for pixel maps)', fraction)
     .option('--colormap <name>', 'colormap for unsigned maps (inferno, viridis, magma, plasma, cividis, turbo, gray)')
@@ -166,9 +170,13 @@ export function define(command: Command): void {
       try {
         const inputPaths = inputFiles(inputs);
         // the inputs, and per method its raw result, its map and the method's own arrays
-        checkInputsFit(inputPaths, model, 2 + 3 * methods.length, 'explain');
-        const { batch, items } = await loadInputs(inputPaths, model);
-        const tLoaded = performance.now();
+        const copies = 2 + 3 * methods.length;
+        // The metrics compare maps across every image at once; the maps alone go chunk by chunk.
+        const wholeBatch = opts.faithfulness || opts.sanity || opts.sensitivity;
+        if (wholeBatch && opts.chunk !== undefined) throw new ConvLensError('INVALID_ARGUMENT', '--chunk does not combine with --faithfulness, --sanity or --sensitivity: they compare maps across all the inputs at once.', 'Run the metrics on a set of inputs that fits in memory, and the maps of a larger set in chunks in another run.');
+        if (wholeBatch) checkInputsFit(inputPaths, model, copies, 'explain', undefined, `Leave out --faithfulness, --sanity and --sensitivity to explain them in chunks, or run at most ${inputsThatFit(model, copies)} per command with them.`);
+        const chunks = wholeBatch ? [inputPaths] : inputChunks(inputPaths, model, copies, 'explain', opts.chunk);
+        const total = chunks.length > 1 ? sampleCount(inputPaths, model) : undefined;
         let baseline: IgBaseline | undefined;
         if (opts.baseline !== undefined) {
           baseline = opts.baseline.toLowerCase().endsWith('.npy') ? parseNpy(readFileOrExplain(opts.baseline, 'baseline .npy'), `"${opts.baseline}"`) : oneOf<'black' | 'zero' | 'blurred'>('baseline', opts.baseline, ['black', 'zero', 'blurred']);
@@ -212,30 +220,86 @@ export function define(command: Command): void {
           signal: job.signal!,
           onProgress: job.onProgress!,
         };
-        const e = await explain(model, batch, options);
-        const tExplained = performance.now();
-        for (const a of e.attributions) for (const note of a.notes) if (!opts.quiet) process.stderr.write(`note: ${note}\n`);
-        for (const s of e.skipped) if (!opts.quiet) process.stderr.write(`skipped ${s.method}: ${s.reason}${s.hint ? `\n  ${s.hint}` : ''}\n`);
 
-        // Pictures: the grid, and one PNG per image and method.
-        const names = stems(items.map((it) => it.source));
         const display: DisplayOptions = { view, ...(opts.opacity !== undefined ? { opacity: opts.opacity } : {}), ...(opts.colormap ? { colormap: opts.colormap } : {}), ...(opts.diverging ? { diverging: opts.diverging } : {}), ...(range ? { range } : {}), ...(opts.size ? { size: opts.size } : {}) };
-        const tileSize = opts.size ?? defaultTileSize(items[0]!.display);
-        const figureItems = items.map((it) => ({ name: basename(it.source), get display() { return it.display; } }));
-        // The maps first: they need no text, so the first one lands before the grid's labels load
-        // the image library.
+        const nameOf = stemmer();
         const files: Record<string, string[]> = {};
-        for (const a of e.attributions) {
-          files[a.method] = [];
-          if (!opts.images) continue;
-          for (let i = 0; i < items.length; i++) {
-            const file = `${names[i]}.${a.method.replace(/\+/g, 'p')}.png`;
-            out.write(file, await encodePng(renderAttribution(a, i, items[i]!.display, { ...display, size: tileSize }).image));
-            files[a.method]!.push(file);
+        const sources: string[] = [];
+        const results: ExplainedImage[] = [];
+        const methodTotals = new Map<string, { timeMs: number; completeness: Completeness[]; notes: string[]; rows: number }>();
+        const npyStreams = new Map<string, NpyStream>();
+        const notesShown = new Set<string>();
+        let first: { e: Explanation; batch: Tensor; items: InputItem[] } | undefined;
+        let predictionPassMs = 0;
+        let tileSize = opts.size;
+        let tLoaded = 0;
+        let explainMs = 0;
+        let renderMs = 0;
+        try {
+          for (const [k, chunkPaths] of chunks.entries()) {
+            throwIfCancelled(job.signal, 'explain');
+            const { batch, items } = await loadInputs(chunkPaths, model);
+            if (k === 0) tLoaded = performance.now();
+            const from = sources.length;
+            const progress = chunks.length === 1 ? job.onProgress! : (p: Progress): void => job.onProgress!({ ...p, phase: `${p.phase ?? 'explain'}, inputs ${from + 1}-${from + items.length} of ${total}` });
+            const tStart = performance.now();
+            const e = await explain(model, batch, { ...options, onProgress: progress });
+            const tExplained = performance.now();
+            explainMs += tExplained - tStart;
+            predictionPassMs += e.predictionPass.timeMs;
+            if (k === 0) first = { e, batch, items };
+            for (const a of e.attributions) {
+              for (const note of a.notes) {
+                if (!opts.quiet && !notesShown.has(note)) process.stderr.write(`note: ${note}\n`);
+                notesShown.add(note);
+              }
+            }
+            if (k === 0) for (const s of e.skipped) if (!opts.quiet) process.stderr.write(`skipped ${s.method}: ${s.reason}${s.hint ? `\n  ${s.hint}` : ''}\n`);
+
+            // One PNG per image and method, written as each chunk is done.
+            const names = items.map((it) => nameOf(it.source));
+            tileSize ??= defaultTileSize(items[0]!.display);
+            for (const a of e.attributions) {
+              files[a.method] ??= [];
+              const totals = methodTotals.get(a.method) ?? { timeMs: 0, completeness: [], notes: [], rows: 0 };
+              totals.timeMs += a.timeMs;
+              totals.rows += a.raw.dims[0] ?? 0;
+              if (a.completeness) totals.completeness.push(...a.completeness);
+              for (const note of a.notes) if (!totals.notes.includes(note)) totals.notes.push(note);
+              methodTotals.set(a.method, totals);
+              if (opts.npy && chunks.length > 1) {
+                const file = `${a.method.replace(/\+/g, 'p')}.npy`;
+                if (!npyStreams.has(file)) npyStreams.set(file, new NpyStream(join(out.dir, file)));
+                npyStreams.get(file)!.append(a.raw);
+              }
+              if (!opts.images) continue;
+              for (let i = 0; i < items.length; i++) {
+                const file = `${names[i]}.${a.method.replace(/\+/g, 'p')}.png`;
+                out.write(file, await encodePng(renderAttribution(a, i, items[i]!.display, { ...display, size: tileSize }).image));
+                files[a.method]!.push(file);
+              }
+            }
+            items.forEach((it, i) => {
+              sources.push(it.source);
+              results.push(e.images[i]!);
+            });
+            renderMs += performance.now() - tExplained;
           }
+          for (const [file, stream] of npyStreams) {
+            stream.close();
+            out.record(join(out.dir, file));
+          }
+        } finally {
+          for (const stream of npyStreams.values()) stream.abort();
         }
-        out.write('grid.png', await explanationGrid(e, figureItems, { ...display, size: tileSize }));
-        if (opts.npy) for (const a of e.attributions) out.write(`${a.method.replace(/\+/g, 'p')}.npy`, encodeNpy(a.raw));
+        const { e, batch, items } = first!;
+        const tGrid = performance.now();
+        // The grid shows the first chunk: a figure of thousands of images would be unreadable anyway.
+        const figureItems = items.map((it) => ({ name: basename(it.source), get display() { return it.display; } }));
+        out.write('grid.png', await explanationGrid(e, figureItems, { ...display, size: tileSize! }));
+        if (chunks.length > 1 && !opts.quiet) process.stderr.write(`note: grid.png shows the first ${items.length} of ${sources.length} inputs (explained in ${chunks.length} chunks of at most ${items.length})\n`);
+        if (opts.npy && chunks.length === 1) for (const a of e.attributions) out.write(`${a.method.replace(/\+/g, 'p')}.npy`, encodeNpy(a.raw));
+        renderMs += performance.now() - tGrid;
         const tRendered = performance.now();
 
         // Faithfulness: deletion/insertion curves of every map and of a random ranking.
@@ -316,20 +380,22 @@ export function define(command: Command): void {
           target: opts.target ?? 'predicted',
           batchSize: e.batchSize,
           forwardBatchSize: e.forwardBatchSize,
-          inputs: items.map((it, i) => ({ source: it.source, prediction: e.images[i]!.predicted, target: e.images[i]!.target })),
+          inputs: sources.map((source, i) => ({ source, prediction: results[i]!.predicted, target: results[i]!.target })),
+          ...(chunks.length > 1 ? { chunks: chunks.length, gridShows: `the first ${items.length} of ${sources.length} inputs` } : {}),
           methods: e.attributions.map((a) => {
             const style = displayStyle(a.method, a.signed, display);
+            const totals = methodTotals.get(a.method)!;
             return {
               method: a.method,
               params: a.params,
               ...(a.layer ? { layer: { name: a.layer.name, shape: [a.layer.channels, a.layer.height, a.layer.width] } } : {}),
-              raw: { shape: a.raw.dims, ...(opts.npy ? { file: `${a.method.replace(/\+/g, 'p')}.npy` } : {}) },
+              raw: { shape: [totals.rows, ...a.raw.dims.slice(1)], ...(opts.npy ? { file: `${a.method.replace(/\+/g, 'p')}.npy` } : {}) },
               signed: a.signed,
               display: { view: style.view, colormap: style.colormap, range: describeRange(style.range), opacity: style.view === 'overlay' ? style.opacity : undefined },
               images: files[a.method],
-              timeMs: Math.round(a.timeMs * 10) / 10,
-              ...(a.completeness ? { completeness: a.completeness } : {}),
-              ...(a.notes.length ? { notes: a.notes } : {}),
+              timeMs: Math.round(totals.timeMs * 10) / 10,
+              ...(totals.completeness.length ? { completeness: totals.completeness } : {}),
+              ...(totals.notes.length ? { notes: totals.notes } : {}),
             };
           }),
           ...(e.skipped.length ? { skipped: e.skipped } : {}),
@@ -339,9 +405,9 @@ export function define(command: Command): void {
           ...(sanity ? { sanity } : {}),
           timingsMs: {
             load: Math.round(tLoaded - t0),
-            predictionPass: Math.round(e.predictionPass.timeMs),
-            explain: Math.round(tExplained - tLoaded),
-            render: Math.round(tRendered - tExplained),
+            predictionPass: Math.round(predictionPassMs),
+            explain: Math.round(explainMs),
+            render: Math.round(renderMs),
             ...(faithfulness ? { faithfulness: Math.round(tFaith - tRendered) } : {}),
             ...(sanity ? { sanity: Math.round(tSanity - tFaith) } : {}),
             total: Math.round(performance.now() - t0),
@@ -356,12 +422,13 @@ export function define(command: Command): void {
         finish();
         if (opts.json) process.stdout.write(text);
         else if (!opts.quiet) {
-          e.images.forEach((img, i) => process.stdout.write(`${items[i]!.source}: predicted ${img.predicted.label} (${(img.predicted.probability * 100).toFixed(1)}%), explaining ${img.target.label}\n`));
+          results.forEach((img, i) => process.stdout.write(`${sources[i]}: predicted ${img.predicted.label} (${(img.predicted.probability * 100).toFixed(1)}%), explaining ${img.target.label}\n`));
           // the predictions' pass first: a shared gradient pass is most of the first gradient methods' time
-          process.stdout.write(`  ${`(${e.predictionPass.kind})`.padEnd(22)} ${e.predictionPass.timeMs.toFixed(0).padStart(6)} ms\n`);
+          process.stdout.write(`  ${`(${e.predictionPass.kind})`.padEnd(22)} ${predictionPassMs.toFixed(0).padStart(6)} ms\n`);
           for (const a of e.attributions) {
-            let line = `  ${a.method.padEnd(22)} ${a.timeMs.toFixed(0).padStart(6)} ms`;
-            if (a.completeness) line += `   completeness gap ${(Math.max(...a.completeness.map((c) => c.relativeGap)) * 100).toFixed(2)}% (max over images)`;
+            const totals = methodTotals.get(a.method)!;
+            let line = `  ${a.method.padEnd(22)} ${totals.timeMs.toFixed(0).padStart(6)} ms`;
+            if (totals.completeness.length) line += `   completeness gap ${(Math.max(...totals.completeness.map((c) => c.relativeGap)) * 100).toFixed(2)}% (max over images)`;
             process.stdout.write(`${line}\n`);
           }
           if (faithfulness) {
