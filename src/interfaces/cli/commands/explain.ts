@@ -3,8 +3,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import type { Tensor } from '../../../engine/tensor.js';
 import { readFileOrExplain } from '../../../io/files.js';
-import { encodePng } from '../../../io/image.js';
-import { inputFiles, loadInputs, sampleCount, type InputItem } from '../../../io/inputs.js';
+import { encodePng, type RawImage } from '../../../io/image.js';
+import { inputFiles, loadInputs, sampleCount } from '../../../io/inputs.js';
 import { NpyStream } from '../../../io/npy-stream.js';
 import { encodeNpy, parseNpy } from '../../../io/npy.js';
 import { explain, METHOD_NAMES, resolveMethods } from '../../../methods/explain/index.js';
@@ -99,6 +99,12 @@ function stemmer(): (source: string) => string {
     seen.set(base, k);
     return k === 1 ? base : `${base}-${k}`;
   };
+}
+
+/** An explanation without its maps and raw results, for the run summary once its chunk's files are written. */
+function withoutArrays(e: Explanation): Explanation {
+  const empty = new Float32Array(0);
+  return { ...e, attributions: e.attributions.map((a) => ({ ...a, raw: { ...a.raw, data: empty }, map: { ...a.map, data: empty } })) };
 }
 
 export function define(command: Command): void {
@@ -229,9 +235,10 @@ export function define(command: Command): void {
         const methodTotals = new Map<string, { timeMs: number; completeness: Completeness[]; notes: string[]; rows: number }>();
         const npyStreams = new Map<string, NpyStream>();
         const notesShown = new Set<string>();
-        let first: { e: Explanation; batch: Tensor; items: InputItem[] } | undefined;
+        let first: { e: Explanation; batch: Tensor } | undefined;
+        let figureItems: { name: string; readonly display: RawImage }[] = [];
         let predictionPassMs = 0;
-        let tileSize = opts.size;
+        let tileSize = opts.size ?? 0;
         let tLoaded = 0;
         let explainMs = 0;
         let renderMs = 0;
@@ -247,7 +254,6 @@ export function define(command: Command): void {
             const tExplained = performance.now();
             explainMs += tExplained - tStart;
             predictionPassMs += e.predictionPass.timeMs;
-            if (k === 0) first = { e, batch, items };
             for (const a of e.attributions) {
               for (const note of a.notes) {
                 if (!opts.quiet && !notesShown.has(note)) process.stderr.write(`note: ${note}\n`);
@@ -258,7 +264,7 @@ export function define(command: Command): void {
 
             // One PNG per image and method, written as each chunk is done.
             const names = items.map((it) => nameOf(it.source));
-            tileSize ??= defaultTileSize(items[0]!.display);
+            if (!tileSize) tileSize = defaultTileSize(items[0]!.display);
             for (const a of e.attributions) {
               files[a.method] ??= [];
               const totals = methodTotals.get(a.method) ?? { timeMs: 0, completeness: [], notes: [], rows: 0 };
@@ -283,6 +289,13 @@ export function define(command: Command): void {
               sources.push(it.source);
               results.push(e.images[i]!);
             });
+            if (k === 0) {
+              // The grid shows the first chunk (a figure of thousands of images would be unreadable
+              // anyway), drawn now so that later chunks need not keep this one's maps.
+              figureItems = items.map((it) => ({ name: basename(it.source), get display() { return it.display; } }));
+              out.write('grid.png', await explanationGrid(e, figureItems, { ...display, size: tileSize }));
+              first = chunks.length === 1 ? { e, batch } : { e: withoutArrays(e), batch: { ...batch, data: new Float32Array(0) } };
+            }
             renderMs += performance.now() - tExplained;
           }
           for (const [file, stream] of npyStreams) {
@@ -292,12 +305,10 @@ export function define(command: Command): void {
         } finally {
           for (const stream of npyStreams.values()) stream.abort();
         }
-        const { e, batch, items } = first!;
+        const { e, batch } = first!;
         const tGrid = performance.now();
-        // The grid shows the first chunk: a figure of thousands of images would be unreadable anyway.
-        const figureItems = items.map((it) => ({ name: basename(it.source), get display() { return it.display; } }));
-        out.write('grid.png', await explanationGrid(e, figureItems, { ...display, size: tileSize! }));
-        if (chunks.length > 1 && !opts.quiet) process.stderr.write(`note: grid.png shows the first ${items.length} of ${sources.length} inputs (explained in ${chunks.length} chunks of at most ${items.length})\n`);
+        const shown = figureItems.length;
+        if (chunks.length > 1 && !opts.quiet) process.stderr.write(`note: grid.png shows the first ${shown} of ${sources.length} inputs (explained in ${chunks.length} chunks of at most ${shown})\n`);
         if (opts.npy && chunks.length === 1) for (const a of e.attributions) out.write(`${a.method.replace(/\+/g, 'p')}.npy`, encodeNpy(a.raw));
         renderMs += performance.now() - tGrid;
         const tRendered = performance.now();
@@ -381,7 +392,7 @@ export function define(command: Command): void {
           batchSize: e.batchSize,
           forwardBatchSize: e.forwardBatchSize,
           inputs: sources.map((source, i) => ({ source, prediction: results[i]!.predicted, target: results[i]!.target })),
-          ...(chunks.length > 1 ? { chunks: chunks.length, gridShows: `the first ${items.length} of ${sources.length} inputs` } : {}),
+          ...(chunks.length > 1 ? { chunks: chunks.length, gridShows: `the first ${shown} of ${sources.length} inputs` } : {}),
           methods: e.attributions.map((a) => {
             const style = displayStyle(a.method, a.signed, display);
             const totals = methodTotals.get(a.method)!;
