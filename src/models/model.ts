@@ -2,9 +2,10 @@ import { buildGradientGraph, type GradientGraph, type GradientRequest } from '..
 import { closestNames, ConvLensError } from '../engine/errors.js';
 import { GraphBuilder } from '../engine/graph/builder.js';
 import type { ValueFacts } from '../engine/graph/facts.js';
-import { attrInt, type Dim, type Graph, type Node, type ValueInfo } from '../engine/graph/ir.js';
+import { attrInt, attrInts, type Dim, type Graph, type Node, type ValueInfo } from '../engine/graph/ir.js';
 import { dropUnusedConstants, pruneGraph } from '../engine/graph/prune.js';
 import { normalizeGraph } from '../engine/onnx/import.js';
+import { windowGeometry, WindowDoesNotFit } from '../engine/ops/geometry.js';
 import { findOp } from '../engine/ops/registry.js';
 import type { Engine } from '../engine/runtime/engine.js';
 import { nonFiniteCount, sizeOf, type Tensor } from '../engine/tensor.js';
@@ -82,6 +83,7 @@ export class Model {
       const shown = (shape: readonly unknown[]): string => `[${shape.join(', ')}]`;
       this.meta.warnings.push(`input "${input.name}" is channels-last ${shown(input.shape)} in the file; ConvLens gives it NCHW ${shown(this.input.shape!)} images (a .npy input or a library tensor must be NCHW too)`);
     }
+    checkWindowsFit(this.name, this.graph, this.builder());
     const broken = nonFiniteParameters(this.graph);
     if (broken.length) {
       const shown = broken.slice(0, 3).map((b) => `"${b.name}" (${b.count} of ${b.size})`).join(', ');
@@ -128,6 +130,7 @@ export class Model {
       }
       this.meta.preprocessing = o.preprocessing;
       this.builderCache = undefined; // a model of any size is inferred at the preprocessing size
+      checkWindowsFit(this.name, this.graph, this.builder());
       this.meta.warnings = this.meta.warnings.filter((w) => !w.startsWith('no preprocessing') && !w.includes('preprocessing mean/std'));
     }
     this.profileCache = undefined;
@@ -426,4 +429,31 @@ function nonFiniteParameters(graph: Graph): { name: string; count: number; size:
     if (count) found.push({ name, count, size: sizeOf(t.dims) });
   }
   return found;
+}
+
+const WINDOWED = new Set(['Conv', 'MaxPool', 'AveragePool', 'LpPool']);
+
+/**
+ * Refuses an input size some window of the model does not fit (a declared 7x224 input for
+ * SqueezeNet, or a preprocessing size that small for a model of any size): shape inference
+ * (lenient for imported models) only marked the layers after it unknown, and ONNX Runtime's
+ * pooling kernel then divided by zero, killing the process with SIGFPE.
+ */
+function checkWindowsFit(name: string, graph: Graph, b: GraphBuilder): void {
+  for (const node of graph.nodes) {
+    if (!WINDOWED.has(node.op) || !node.inputs[0] || !b.has(node.inputs[0])) continue;
+    const x = b.factsOf(node.inputs[0]).shape;
+    if (!x || x.length < 3 || !x.slice(2).every((d) => typeof d === 'number')) continue;
+    const weight = node.op === 'Conv' && node.inputs[1] && b.has(node.inputs[1]) ? b.factsOf(node.inputs[1]).shape : undefined;
+    const kernel = node.op === 'Conv' ? weight?.slice(2) : attrInts(node, 'kernel_shape');
+    if (!kernel || !kernel.every((d): d is number => typeof d === 'number')) continue;
+    try {
+      windowGeometry(node, x.slice(2), kernel);
+    } catch (e) {
+      if (!(e instanceof WindowDoesNotFit)) continue; // other faults are ONNX Runtime's to report
+      const input = graph.realInputs()[0]?.shape ?? [];
+      const size = b.factsOf(graph.realInputs()[0]!.name).shape?.slice(2).join('x') ?? input.slice(2).join('x');
+      throw new ConvLensError('SHAPE_MISMATCH', `Model "${name}" cannot run on ${size} inputs: ${e.message}.`, 'The input is too small for the model\'s windows: give the model (or, for a model of any size, --preprocess) a larger input size.');
+    }
+  }
 }

@@ -5,12 +5,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConvLensError } from '../../src/engine/errors.js';
+import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import type { Graph, Node } from '../../src/engine/graph/ir.js';
 import { decodeModel, encodeModel } from '../../src/engine/onnx/codec.js';
 import { transposeGeometry, windowGeometry } from '../../src/engine/ops/geometry.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { f32 } from '../../src/engine/tensor.js';
+import { seededRandom } from '../../src/models/init.js';
+import { Layers } from '../../src/models/layers.js';
 import { describeProfile } from '../../src/models/profile.js';
 import { Model } from '../../src/models/model.js';
 import { receptiveFields } from '../../src/models/receptive-field.js';
@@ -85,6 +88,28 @@ describe('damaged model files', () => {
     const g = decodeModel(bytes);
     const conv = g.nodes.find((n) => n.op === 'Conv')!;
     expect(conv.attrs.kernel_shape).toEqual({ type: 'string', value: '' });
+  });
+});
+
+describe('inputs too small for the windows', () => {
+  it("a model declaring an input its pools do not fit is refused when loaded (ONNX Runtime's pooling divided by zero: SIGFPE)", () => {
+    const g = decodeModel(readFileSync(join(ROOT, 'assets', 'models', 'squeezenet1.1', 'squeezenet1.1.onnx')));
+    g.inputs[0]!.shape = [1, 3, 7, 224];
+    const error = expectConvLensError(() => new Model(g, engine, 'small-squeezenet'), 'SHAPE_MISMATCH');
+    expect(error.message).toBe('Model "small-squeezenet" cannot run on 7x224 inputs: MaxPool node "/MaxPool_1": window of extent 3 does not fit the padded input size 1 on spatial axis 0.');
+  });
+
+  it('a model of any size is refused a preprocessing size its windows do not fit', () => {
+    const b = new GraphBuilder();
+    b.graph.name = 'any_size';
+    const L = new Layers(b, seededRandom(3));
+    const image = b.input('image', 'float32', ['N', 3, 'H', 'W']);
+    const x = b.op('MaxPool', [L.relu(L.conv2d(image, 'conv1', { filters: 4, stride: 2 }), 'relu1')], { kernel_shape: [3, 3], strides: [2, 2] });
+    b.output(L.dense(L.flatten(L.globalAvgPool(x, 'gap'), 'flat'), 'fc', 3));
+    const model = new Model(b.build(), engine);
+    const preprocessing = { ...model.meta.preprocessing, size: [4, 4] as [number, number] };
+    expect(expectConvLensError(() => model.describe({ preprocessing }), 'SHAPE_MISMATCH').message).toContain('cannot run on 4x4 inputs: MaxPool node');
+    model.describe({ preprocessing: { ...preprocessing, size: [16, 16] } });
   });
 });
 

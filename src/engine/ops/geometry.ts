@@ -1,3 +1,4 @@
+import { ConvLensError } from '../errors.js';
 import { shapeError } from '../graph/facts.js';
 import { attrInt, attrInts, attrString, type Dim, type Node } from '../graph/ir.js';
 
@@ -17,6 +18,13 @@ export interface WindowGeometry {
   /** output spatial size; a symbol when the input size is symbolic */
   out: Dim[];
   ceilMode: boolean;
+}
+
+/** A window (kernel, pool) larger than the padded input it slides over: the input is too small for the model. */
+export class WindowDoesNotFit extends ConvLensError {
+  constructor(node: Node, message: string) {
+    super('SHAPE_MISMATCH', `${node.op} node "${node.name}": ${message}`, 'The input image is too small for this model; use a larger input.');
+  }
 }
 
 /**
@@ -68,7 +76,7 @@ export function windowGeometry(node: Node, inSpatial: readonly Dim[], kernel: re
     }
     const span = n + padBegin[i]! + padEnd[i]! - ext;
     if (span < 0) {
-      throw shapeError(node, `window of extent ${ext} does not fit the padded input size ${n + padBegin[i]! + padEnd[i]!} on spatial axis ${i}`, 'The input image is too small for this model; use a larger input.');
+      throw new WindowDoesNotFit(node, `window of extent ${ext} does not fit the padded input size ${n + padBegin[i]! + padEnd[i]!} on spatial axis ${i}`);
     }
     let o = ceilMode ? Math.ceil(span / s) + 1 : Math.floor(span / s) + 1;
     // PyTorch and ONNX Runtime drop a last window that would start entirely in the end padding.
