@@ -169,3 +169,17 @@ describe('NpyStream', () => {
     expect(readdirSync(folder)).toEqual(['a.npy']);
   });
 });
+
+describe('an input larger than memory allows', () => {
+  it('is refused as too large for the machine, not with a count of inputs per run', () => {
+    const per = 3 * 224 * 224 * 4;
+    const machine = { total: per }; // half of it holds less than one input
+    let refusal: unknown;
+    try {
+      checkInputsFit([join(dir, 'one.png')], model, 2, 'predict', machine);
+    } catch (e) {
+      refusal = e;
+    }
+    expect(refusal).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^One 3x224x224 input would hold about 0\.0 GB in `predict`/), hint: expect.stringContaining('too large for this machine') });
+  });
+});

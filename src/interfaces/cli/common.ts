@@ -176,6 +176,13 @@ export function checkInputsFit(files: readonly string[], model: Model, copies: n
   if (count * perInput <= limit) return;
   const most = inputsThatFit(model, copies, machine);
   const gb = (b: number): string => (b / 2 ** 30).toFixed(1);
+  if (perInput > limit) {
+    throw new ConvLensError(
+      'INVALID_ARGUMENT',
+      `One ${c}x${h}x${w} input would hold about ${gb(perInput)} GB in \`${command}\`, more than half of this machine's ${gb(machine.total)} GB.`,
+      'The model takes inputs too large for this machine: export it (or describe it with --preprocess, for a model of any size) at a smaller input size.',
+    );
+  }
   throw new ConvLensError(
     'INVALID_ARGUMENT',
     `${count} inputs would hold about ${gb(count * perInput)} GB at once in \`${command}\` (${c}x${h}x${w} each, ${(perInput / 2 ** 20).toFixed(1)} MB with what it keeps per input), more than half of this machine's ${gb(machine.total)} GB.`,
