@@ -16,6 +16,7 @@ import {
   interpolateViridis,
 } from 'd3-scale-chromatic';
 import { ConvLensError, unknownNameError } from '../engine/errors.js';
+import { lookup } from '../util/lookup.js';
 
 interface ColormapDef {
   interpolate: (t: number) => string;
@@ -60,7 +61,7 @@ export function colormap(name: string): Colormap {
   const key = name.toLowerCase();
   const hit = cache.get(key);
   if (hit) return hit;
-  const def = DEFS[key];
+  const def = lookup(DEFS, key);
   if (!def) throw unknownNameError('colormap', name, COLORMAP_NAMES);
   const lut = new Uint8Array(256 * 3);
   for (let i = 0; i < 256; i++) {
@@ -76,7 +77,7 @@ export function colormap(name: string): Colormap {
 }
 
 export function describeColormap(name: string): string {
-  return DEFS[name.toLowerCase()]?.description ?? '';
+  return lookup(DEFS, name.toLowerCase())?.description ?? '';
 }
 
 /** The RGB colour for a value in [0, 1]. */

@@ -5,6 +5,7 @@ import { attrInt, attrInts, attrString, type Dim, type Node } from '../graph/ir.
 import { toNumbers, type Tensor } from '../tensor.js';
 import { reshapeLike } from './emit.js';
 import { defineOp, type GradContext } from './registry.js';
+import { lookup } from '../../util/lookup.js';
 
 // Resize (opset 11+ inputs X, roi, scales, sizes). Nearest and linear resampling are separable:
 // along each resized axis the output is A·x for a static [out, in] matrix A, so the input
@@ -91,12 +92,12 @@ export interface AxisMatrix {
 
 /** The [outLen, inLen] resampling matrix ONNX Runtime's Resize applies along one axis. */
 export function resampleMatrix(spec: ResampleSpec, inLen: number, outLen: number, scale: number, axis = 0): AxisMatrix {
-  const coord = COORDINATES[spec.coordinate];
+  const coord = lookup(COORDINATES, spec.coordinate);
   if (!coord) throw new Error(`coordinate_transformation_mode "${spec.coordinate}" is not supported`);
   const s = f32(scale);
   const data = new Float64Array(outLen * inLen);
   if (spec.mode === 'nearest') {
-    const nearest = NEAREST[spec.nearestMode];
+    const nearest = lookup(NEAREST, spec.nearestMode);
     if (!nearest) throw new Error(`nearest_mode "${spec.nearestMode}" is not supported`);
     const source = new Int32Array(outLen);
     for (let o = 0; o < outLen; o++) {
@@ -215,11 +216,11 @@ function resizeMatrices(g: GradContext): AxisMatrix[] {
   const mode = attrString(node, 'mode', 'nearest');
   if (mode !== 'nearest' && mode !== 'linear') throw gradError(node, `mode "${mode}" has no backward rule (nearest and linear do).`);
   const coordinate = attrString(node, 'coordinate_transformation_mode', 'half_pixel');
-  if (!COORDINATES[coordinate]) {
+  if (!lookup(COORDINATES, coordinate)) {
     throw gradError(node, `coordinate_transformation_mode "${coordinate}" has no backward rule.`, `Supported: ${Object.keys(COORDINATES).join(', ')}.`);
   }
   const nearestMode = attrString(node, 'nearest_mode', 'round_prefer_floor');
-  if (mode === 'nearest' && !NEAREST[nearestMode]) throw gradError(node, `nearest_mode "${nearestMode}" is unknown.`);
+  if (mode === 'nearest' && !lookup(NEAREST, nearestMode)) throw gradError(node, `nearest_mode "${nearestMode}" is unknown.`);
   if (attrInt(node, 'antialias', 0) !== 0) throw gradError(node, 'antialias=1 has no backward rule.');
   if (attrString(node, 'keep_aspect_ratio_policy', 'stretch') !== 'stretch') throw gradError(node, 'keep_aspect_ratio_policy other than "stretch" has no backward rule.');
 

@@ -142,7 +142,20 @@ const STATUS: Record<ErrorCode, number> = {
 export async function createStudio(options: StudioOptions): Promise<Studio> {
   const maxModelBytes = options.maxModelBytes ?? 256 * 1024 * 1024;
   const maxImageBytes = options.maxImageBytes ?? 16 * 1024 * 1024;
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 4 * 1024 * 1024 });
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: 4 * 1024 * 1024,
+    // ids are up to 128 characters (ids.ts); Fastify's default of 100 made longer ones unreachable (414)
+    routerOptions: { maxParamLength: 256 },
+    // Fastify's own refusals (a bad %-escape in the URL, an over-long path segment) in the API's error shape
+    frameworkErrors: (error, _req, reply: FastifyReply) => {
+      const code = (error as { code?: string }).code;
+      const tooLong = code === 'FST_ERR_MAX_PARAM_LENGTH';
+      void reply
+        .status(tooLong ? 414 : 400)
+        .send({ error: { code: 'INVALID_ARGUMENT', message: tooLong ? 'A part of the URL path is longer than 256 characters.' : 'The URL is malformed (a %-escape that is not valid UTF-8).', hint: 'See docs/api.md for the routes; ids are 1 to 128 characters.' } });
+    },
+  });
   // Who may ask anything at all comes first, before routing, parsing or static files.
   const bound = (): number | undefined => {
     const a = app.server.listening ? app.server.address() : null;
@@ -211,6 +224,10 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
       return reply.status(413).send({ error: { code: 'TOO_LARGE', message: 'The upload is too large.', hint: `Models up to ${fmtMB(maxModelBytes)}, images up to ${fmtMB(maxImageBytes)}.` } });
     }
     if (e.statusCode && e.statusCode < 500) return reply.status(e.statusCode).send({ error: { code: 'INVALID_ARGUMENT', message: e.message ?? 'bad request' } });
+    // busboy's refusals of a malformed multipart body ("Multipart: Boundary not found") carry no status
+    if (typeof e.message === 'string' && /^(Multipart|Malformed part header|Unexpected end of (form|multipart))/i.test(e.message)) {
+      return reply.status(400).send({ error: { code: 'INVALID_ARGUMENT', message: `The upload is not a valid multipart form (${e.message}).`, hint: 'Send multipart/form-data with a boundary and one "file" field, as a browser form does.' } });
+    }
     app.log.error(error);
     return reply.status(500).send({ error: toApiError(error) });
   });

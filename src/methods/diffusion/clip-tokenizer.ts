@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ConvLensError } from '../../engine/errors.js';
 import { readFileOrExplain } from '../../io/files.js';
 import { parseJson } from '../../util/json.js';
+import { lookup } from '../../util/lookup.js';
 
 /**
  * CLIP's byte-level BPE tokenizer (openai/CLIP simple_tokenizer.py; Hugging Face
@@ -59,7 +60,7 @@ function htmlUnescape(s: string): string {
       const code = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
       return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : m;
     }
-    return ENTITIES[e.toLowerCase()] ?? m;
+    return lookup(ENTITIES, e.toLowerCase()) ?? m;
   });
 }
 

@@ -1,4 +1,5 @@
 import { ConvLensError } from '../../engine/errors.js';
+import { lookup } from '../../util/lookup.js';
 
 /**
  * Text prompts for a class-conditional model: a prompt names one of the model's classes. Matching
@@ -54,7 +55,7 @@ export function promptKey(s: string): string {
 function variants(label: string): string[] {
   const out = new Set<string>([promptKey(label)]);
   for (const part of label.split('/')) out.add(promptKey(part));
-  for (const syn of SYNONYMS[normalizeText(label)] ?? []) out.add(promptKey(syn));
+  for (const syn of lookup(SYNONYMS, normalizeText(label)) ?? []) out.add(promptKey(syn));
   out.delete('');
   return [...out];
 }

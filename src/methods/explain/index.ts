@@ -22,6 +22,7 @@ import { batchedForward, classCount, defaultBatchSize, inputGradientPass, layerG
 import { smoothgrad, smoothgradSquared, vargrad } from './smoothgrad.js';
 import { checkScore, presetTargets, resolveTargets, type ScoreKind } from './target.js';
 import { METHOD_NAMES, type Attribution, type ExplainOptions, type Explanation, type Memo, type MethodContext, type MethodName, type MethodResult, type SkippedMethod } from './types.js';
+import { lookup } from '../../util/lookup.js';
 
 interface MethodSpec {
   run: (ctx: MethodContext) => Promise<MethodResult>;
@@ -106,7 +107,7 @@ const ALIASES: Record<string, MethodName> = {
 export function resolveMethod(name: string): MethodName {
   const key = name.trim().toLowerCase().replace(/_/g, '-');
   if ((METHOD_NAMES as readonly string[]).includes(key)) return key as MethodName;
-  const alias = ALIASES[key];
+  const alias = lookup(ALIASES, key);
   if (alias) return alias;
   throw unknownNameError('attribution method', name, METHOD_NAMES);
 }

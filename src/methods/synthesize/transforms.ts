@@ -9,6 +9,11 @@
 import { ConvLensError } from '../../engine/errors.js';
 
 export type Fill = 'constant' | 'reflect' | 'edge' | 'wrap';
+const FILLS: readonly Fill[] = ['constant', 'reflect', 'edge', 'wrap'];
+/** Largest padding, jitter or roll: the largest image featviz makes (--size 2048). */
+const MAX_SHIFT_PX = 2048;
+const MIN_SCALE = 0.1;
+const MAX_SCALE = 10;
 
 export type Transform =
   /** grow the canvas by `px` on every side, filled with `fill` (constant = grey 0.5) */
@@ -65,20 +70,29 @@ export function parseTransforms(spec: string, size: number): Transform[] {
       throw new ConvLensError('INVALID_ARGUMENT', `Cannot read transform "${part}".`, 'Use pad:PX[:constant|reflect|edge|wrap], jitter:PX, roll:PX, scale:LO:HI, rotate:DEG, or "standard" / "none".');
     };
     if (nums.slice(0, kind === 'pad' ? 1 : nums.length).some((n) => !Number.isFinite(n))) bad();
+    // Bounded before any work: rotate:1e9 made a list of 2e9 angles (the job ran out of memory).
+    const within = (what: string, v: number | undefined, lo: number, hi: number): number => {
+      if (v === undefined) return bad();
+      if (!(v >= lo && v <= hi)) throw new ConvLensError('INVALID_ARGUMENT', `Transform "${part}": ${what} must be from ${lo} to ${hi}, got ${v}.`, 'E.g. pad:16, jitter:8, scale:0.9:1.1, rotate:10.');
+      return v;
+    };
     switch (kind) {
-      case 'pad':
-        return pad(nums[0] ?? bad(), (args[1] as Fill | undefined) ?? 'constant');
+      case 'pad': {
+        const fill = args[1] ?? 'constant';
+        if (!FILLS.includes(fill as Fill)) throw new ConvLensError('INVALID_ARGUMENT', `Transform "${part}": unknown fill "${fill}".`, `Use one of: ${FILLS.join(', ')}.`);
+        return pad(within('the padding', nums[0], 0, MAX_SHIFT_PX), fill as Fill);
+      }
       case 'jitter':
-        return jitter(nums[0] ?? bad());
+        return jitter(within('the jitter', nums[0], 0, MAX_SHIFT_PX));
       case 'scale': {
-        const lo = nums[0] ?? bad();
-        const hi = nums[1] ?? lo;
+        const lo = within('the lowest scale', nums[0], MIN_SCALE, MAX_SCALE);
+        const hi = within('the highest scale', nums[1] ?? lo, MIN_SCALE, MAX_SCALE);
         return randomScale(Array.from({ length: 11 }, (_, i) => lo + ((hi - lo) * i) / 10));
       }
       case 'roll':
-        return roll(nums[0] ?? bad());
+        return roll(within('the roll', nums[0], 0, MAX_SHIFT_PX));
       case 'rotate': {
-        const d = Math.round(nums[0] ?? bad());
+        const d = Math.round(within('the angle', nums[0], 0, 180));
         return randomRotate(Array.from({ length: 2 * d + 1 }, (_, i) => i - d));
       }
       default:

@@ -2,6 +2,7 @@ import { attrInt, attrInts, attrString, type Node } from '../../graph/ir.js';
 import { sizeOf, toFloat64, toNumbers, type Tensor } from '../../tensor.js';
 import { defineKernel } from '../evaluator.js';
 import { fromFloat64, kernelError, need, normAxis, type Inputs } from './util.js';
+import { lookup } from '../../../util/lookup.js';
 
 // Resize (opset 11+ inputs X, roi, scales, sizes) as a sequence of 1-D resamplings, one per axis
 // whose size or scale changes. Nearest and (multi)linear interpolation are separable, so this is
@@ -88,10 +89,10 @@ function resize(node: Node, inputs: Inputs, opset: number): Tensor[] {
   if (mode === 'cubic') throw new Error(`Resize node "${node.name}": mode "cubic" is not supported by the reference kernels (only nearest and linear)`);
   if (mode !== 'nearest' && mode !== 'linear') throw kernelError(node, `unknown mode "${mode}"`);
   const ctm = attrString(node, 'coordinate_transformation_mode', 'half_pixel');
-  const coord = COORDINATE_MODES[ctm];
+  const coord = lookup(COORDINATE_MODES, ctm);
   if (!coord) throw kernelError(node, `coordinate_transformation_mode "${ctm}" is not supported (tf_crop_and_resize and newer modes are not implemented)`);
   const nearestMode = attrString(node, 'nearest_mode', 'round_prefer_floor');
-  const nearest = NEAREST_MODES[nearestMode];
+  const nearest = lookup(NEAREST_MODES, nearestMode);
   if (!nearest) throw kernelError(node, `unknown nearest_mode "${nearestMode}"`);
   if (attrInt(node, 'antialias', 0) !== 0) throw kernelError(node, 'antialias=1 is not supported');
   if (attrString(node, 'keep_aspect_ratio_policy', 'stretch') !== 'stretch') throw kernelError(node, 'keep_aspect_ratio_policy other than "stretch" is not supported');

@@ -16,6 +16,7 @@ import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
 import { prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
 import { choiceOption, cliJob, type CommonOptions, createEngine, fraction, intIn, MAX_THREADS, nonNegative, nonNegativeInt, positiveInt, positiveNumber, threadCount } from '../common.js';
 import { defaultOut } from '../output.js';
+import { lookup } from '../../../util/lookup.js';
 
 interface TrainOptions extends CommonOptions {
   arch: string;
@@ -106,7 +107,7 @@ export function define(command: Command): void {
 }
 
 function describeArchitecture(opts: TrainOptions): string {
-  return opts.model ? `model from ${opts.model}` : (ARCHITECTURES[opts.arch]?.description ?? opts.arch);
+  return opts.model ? `model from ${opts.model}` : (lookup(ARCHITECTURES, opts.arch)?.description ?? opts.arch);
 }
 
 function newRun(opts: TrainOptions, provenance: Record<string, unknown>): ClassifierRunInfo {
@@ -116,7 +117,7 @@ function newRun(opts: TrainOptions, provenance: Record<string, unknown>): Classi
     model = loadModel(opts.model, createEngine({})).graph;
     provenance = { ...provenance, description: `${model.name} (from ${opts.model})` };
   } else {
-    const arch = ARCHITECTURES[opts.arch];
+    const arch = lookup(ARCHITECTURES, opts.arch);
     if (!arch) throw new ConvLensError('INVALID_ARGUMENT', `Unknown architecture "${opts.arch}".`, `Use one of: ${Object.keys(ARCHITECTURES).join(', ')}; or --model file.onnx for your own.`);
     model = arch.build(opts.seed);
   }

@@ -19,6 +19,7 @@ import { checkId, idSchema, imageIdSchema, isId, toId } from '../ids.js';
 import { storeInfo as info } from '../tasks/dataset.js';
 import type { ModelRef } from '../workers/protocol.js';
 import { indexableFolders, snapshotUploads, UPLOADS_DATASET } from './dataset-sources.js';
+import { lookup } from '../../../util/lookup.js';
 
 interface Opened {
   store: DatasetStore;
@@ -153,11 +154,11 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
         label = `uploads-${stamp}`;
       } else {
         dsName = asked;
-        label = DATASETS[asked] ? asked : nameOf(asked);
+        label = lookup(DATASETS, asked) ? asked : nameOf(asked);
       }
       // Paths are checked against the data folders before anything is read or created, and the
       // images against the model's input (gray 28x28 IDX files do not become SqueezeNet input).
-      openSource(DATASETS[dsName] ?? dsName, { access: files }).check?.(model.meta.preprocessing);
+      openSource(lookup(DATASETS, dsName) ?? dsName, { access: files }).check?.(model.meta.preprocessing);
       const id = checkId('Store', req.body.id ?? toId(`${model.name}-${label}`, 'store'));
       // One writer per store (lock.ts): refused here when another job or process writes it; two
       // requests racing past this check are settled by the lock itself, in the job.
@@ -167,7 +168,7 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
       }
       // Images per engine run: what the job budget holds (forward values of every layer), up to the scan's default.
       const batchSize = memory.batch('Indexing', model, 'forward', { max: 256 });
-      const request = task('dataset-index', { id, dir: join(root, id), dataset: DATASETS[dsName] ?? dsName, layers, k: req.body.k ?? 16, ...(req.body.limit ? { limit: req.body.limit } : {}), batchSize }, { model: req.body.model });
+      const request = task('dataset-index', { id, dir: join(root, id), dataset: lookup(DATASETS, dsName) ?? dsName, layers, k: req.body.k ?? 16, ...(req.body.limit ? { limit: req.body.limit } : {}), batchSize }, { model: req.body.model });
       // The store this job rewrites is closed here, and after the job (readers opened meanwhile
       // saw an incomplete store): the next use opens it as it is then.
       const forget = async (): Promise<void> => {

@@ -27,7 +27,8 @@ export function registerInspectRoutes({ app, models, images, call }: Studio): vo
     { schema: { body: { ...target, properties: { ...target.properties, layers: { type: 'array', items: { type: 'string', maxLength: 256 }, maxItems: 256 } } } } },
     async (req, reply) => {
       const model = models.require(req.body.model);
-      const layers = req.body.layers?.length ? req.body.layers.map((l) => model.resolveLayer(l)) : model.pickableValues().filter((p) => p.shape.length === 4).map((p) => p.name);
+      // each layer once: 256 copies of one 55x55x256 map were 255 MB of JSON and a worker over its memory
+      const layers = req.body.layers?.length ? [...new Set(req.body.layers.map((l) => model.resolveLayer(l)))] : model.pickableValues().filter((p) => p.shape.length === 4).map((p) => p.name);
       images.require(req.body.image);
       return call('activations', { image: req.body.image, layers }, { model: req.body.model, images: [req.body.image] }, clientGone(reply));
     },

@@ -10,6 +10,7 @@ import { encodeStyleNet, loadStyleNet, styleNetInfo } from '../../../methods/syn
 import { defaultSize, parseClassList } from '../../../methods/synthesize/featviz.js';
 import { modelInputSize } from '../../../methods/synthesize/graph.js';
 import { parseObjective } from '../../../methods/synthesize/objectives.js';
+import { parseTransforms } from '../../../methods/synthesize/transforms.js';
 import { summarize } from '../../../methods/inspect/summary.js';
 import type { Model } from '../../../models/model.js';
 import { idSchema, imageIdSchema } from '../ids.js';
@@ -299,6 +300,7 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
         }
         // Layers, channels and classes named by the objective are checked now, not in the job.
         if (!perClass) parseObjective(objective).layers(model);
+        if (typeof p['transforms'] === 'string') parseTransforms(p['transforms'], size[0]);
         const classes = selection !== undefined ? parseClassList(selection, model.labels) : undefined;
         if (classes) args.classes = classes;
         const count = perClass ? (classes?.length ?? model.profile.classes) : (batch ?? 1);
