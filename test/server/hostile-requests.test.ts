@@ -88,3 +88,20 @@ describe('requests whose jobs failed inside', () => {
     expect(layers.map((l) => l.name)).toEqual(['relu3']);
   }, 60_000);
 });
+
+describe('style transfer memory', () => {
+  const style = (maxSide: number, backbone: string): Record<string, unknown> => ({
+    image: 'photos/coffee.png',
+    styles: [{ image: 'textures/gravel.png', weight: 1 }],
+    params: { backbone, steps: 2, maxSide },
+  });
+
+  it('a size its worker cannot hold is refused before the job, naming the memory (a 768-px texture synthesis was stopped inside)', async () => {
+    for (const url of ['/api/synthesize/style', '/api/synthesize/style/estimate']) {
+      const r = await inject({ method: 'POST', url, payload: style(768, 'texture') });
+      expect(expectApiError(r, 400, 'INVALID_ARGUMENT'), url).toMatch(/^Style transfer needs about [\d.]+ (MB|GB) of memory at once/);
+    }
+    const small = await inject({ method: 'POST', url: '/api/synthesize/style/estimate', payload: style(192, 'texture') });
+    expect(small.statusCode).toBe(200);
+  });
+});

@@ -12,7 +12,8 @@ import { modelInputSize } from '../../../methods/synthesize/graph.js';
 import { parseObjective } from '../../../methods/synthesize/objectives.js';
 import { parseTransforms } from '../../../methods/synthesize/transforms.js';
 import { summarize } from '../../../methods/inspect/summary.js';
-import type { Model } from '../../../models/model.js';
+import { Model } from '../../../models/model.js';
+import { textureBackbone } from '../../../models/zoo/texture-backbone.js';
 import { idSchema, imageIdSchema } from '../ids.js';
 import type { SynthEstimate } from '../synth-estimate.js';
 import { isAllClasses, SYNTH_KINDS, type SynthArgs, type SynthKind, type SynthResult } from '../tasks/synthesize.js';
@@ -123,6 +124,9 @@ export const MAX_FEATVIZ_IMAGE_STEPS = 512_000;
 const STEP_FORWARDS = 3;
 
 export function registerSynthesizeRoutes({ app, models, images, jobs, memory, task }: Studio): void {
+  // The random texture network, for planning memory only (shape inference; it never runs here).
+  let texture: Model | undefined;
+  const textureModel = (): Model => (texture ??= new Model(textureBackbone(), models.require('builtin').engine, 'texture-backbone'));
   const nets = new Map<string, { name: string; graph: Graph }>();
   const net = (id: string): { name: string; graph: Graph } => {
     const hit = nets.get(id);
@@ -358,6 +362,10 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
           backboneId = selected && !problem ? body.model : models.get('squeezenet')?.model ? 'squeezenet' : undefined;
           args.backbone = backboneId !== undefined;
         }
+        // The optimized image is as large as maxSide: planned before the job, as for DeepDream (a
+        // 768-px texture synthesis needed ~2.3 GB and its worker was stopped for memory).
+        const side = typeof p['maxSide'] === 'number' ? p['maxSide'] : 192;
+        oneImage('Style transfer', backboneId !== undefined ? models.require(backboneId) : textureModel(), [side, side]);
         break;
       }
       case 'style-train': {
