@@ -1,11 +1,17 @@
 // Seeded random numbers: every stochastic method (initialization, SmoothGrad noise, shuffling,
 // sampling) must be repeatable bit for bit from its seed.
 
-/** Uniform [0, 1) from a seed (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
+const STEP = 0x6d2b79f5;
+
+/**
+ * Uniform [0, 1) from a seed (mulberry32). `skip` starts the stream that many draws in, at no
+ * cost (its state advances by a constant per draw), so a batch that continues a longer run draws
+ * what it would have drawn in one.
+ */
+export function seededRandom(seed: number, skip = 0): () => number {
+  let a = skip ? Number((BigInt(seed >>> 0) + BigInt(skip) * BigInt(STEP)) % 2n ** 32n) : seed >>> 0;
   return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
+    a = (a + STEP) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
@@ -13,11 +19,12 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** Standard normal samples from a seed (Box-Muller on seededRandom, using both outputs). */
-export function normalSource(seed: number): () => number {
-  const uniform = seededRandom(seed);
+/** Standard normal samples from a seed (Box-Muller on seededRandom, using both outputs), starting `skip` samples in. */
+export function normalSource(seed: number, skip = 0): () => number {
+  // two uniforms make two normals: an odd skip starts on the second of a pair
+  const uniform = seededRandom(seed, 2 * Math.floor(skip / 2));
   let spare: number | undefined;
-  return () => {
+  const next = (): number => {
     if (spare !== undefined) {
       const s = spare;
       spare = undefined;
@@ -29,6 +36,8 @@ export function normalSource(seed: number): () => number {
     spare = r * Math.sin(2 * Math.PI * v);
     return r * Math.cos(2 * Math.PI * v);
   };
+  if (skip % 2 === 1) next();
+  return next;
 }
 
 /** One standard normal sample from a uniform source (Box-Muller, cosine branch). */

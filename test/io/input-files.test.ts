@@ -118,16 +118,17 @@ describe('explain in chunks', () => {
   it('gives the same maps, files and summary as one batch, the grid showing the first chunk', async () => {
     const whole = join(dir, 'explain-whole');
     const chunked = join(dir, 'explain-chunked');
-    const args = ['explain', 'samples/fashion-mnist', '--method', 'saliency,gradcam,integrated-gradients', '--npy', '--size', '32'];
+    // SmoothGrad and GradientSHAP draw seeded noise: each chunk continues the stream where the last ended
+    const args = ['explain', 'samples/fashion-mnist', '--method', 'saliency,gradcam,integrated-gradients,smoothgrad,gradient-shap', '--samples', '3', '--shap-stdev', '0.1', '--npy', '--size', '32'];
     const a = await convlens(...args, '--out', whole, '-q');
     const b = await convlens(...args, '--out', chunked, '--chunk', '3');
     expect([a.code, b.code]).toEqual([0, 0]);
     expect(b.stderr).toContain('note: grid.png shows the first 3 of 10 inputs (explained in 4 chunks of at most 3)');
     const files = readdirSync(whole).filter((f) => f.endsWith('.png') && f !== 'grid.png');
-    expect(files).toHaveLength(30);
+    expect(files).toHaveLength(50);
     expect(readdirSync(chunked).sort()).toEqual(readdirSync(whole).sort());
     for (const f of files) expect(readFileSync(join(chunked, f)).equals(readFileSync(join(whole, f))), f).toBe(true);
-    for (const m of ['saliency', 'gradcam', 'integrated-gradients']) {
+    for (const m of ['saliency', 'gradcam', 'integrated-gradients', 'smoothgrad', 'gradient-shap']) {
       const x = parseNpy(readFileSync(join(whole, `${m}.npy`)));
       const y = parseNpy(readFileSync(join(chunked, `${m}.npy`)));
       expect(y.dims).toEqual(x.dims);

@@ -157,8 +157,10 @@ export async function gradientShap(ctx: MethodContext): Promise<MethodResult> {
   const k = baselines.dims[0]!;
   const xd = ctx.x.data as Float32Array;
   const bd = baselines.data as Float32Array;
-  const rand = uniformSource(seed);
-  const normal = normalSource(seed + 1);
+  // one baseline pick and one path point per sample, and with noise one normal per input value
+  const before = (ctx.options.firstIndex ?? 0) * samples;
+  const rand = uniformSource(seed, 2 * before);
+  const normal = normalSource(seed + 1, noise > 0 ? before * per : 0);
   const sum = new Float64Array(n * per);
   const total = n * samples;
   const name = ctx.model.input.name;

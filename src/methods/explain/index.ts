@@ -214,6 +214,9 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
   const batchSize = options.batchSize ?? defaultBatchSize(model, 'gradient');
   const forwardBatchSize = options.batchSize ?? defaultBatchSize(model, 'forward');
   // Check what can be checked before any long computation starts.
+  if (options.firstIndex !== undefined && !(Number.isSafeInteger(options.firstIndex) && options.firstIndex >= 0)) {
+    throw new ConvLensError('INVALID_ARGUMENT', `firstIndex must be a non-negative integer, got ${options.firstIndex}.`, 'Give the position of the batch\'s first input in the whole run (0 for a run in one batch).');
+  }
   // A model without any spatial layer only rules the CAM-type methods out (they are skipped below).
   if (methods.some((m) => METHODS[m].layer && m !== 'cam')) skippableFailure(() => spatialLayer(model, options.layer), methods.length);
   else if (options.layer !== undefined) model.resolveLayer(options.layer);

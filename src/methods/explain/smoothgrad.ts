@@ -36,7 +36,7 @@ function stats(ctx: MethodContext): Promise<Stats> {
     const sum = new Float64Array(n * per);
     const sumSq = new Float64Array(n * per);
     const total = n * samples;
-    const normal = normalSource(seed);
+    const normal = normalSource(seed, (ctx.options.firstIndex ?? 0) * samples * per);
     const name = ctx.model.input.name;
     const work = new Work(ctx.job, 'smoothgrad', Math.ceil(total / ctx.batchSize));
     const buffers = new RunBuffers(ctx.model, ctx.batchSize, [c, h, w]);

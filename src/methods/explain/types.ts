@@ -137,6 +137,12 @@ export interface ExplainOptions extends JobOptions, MethodParams {
   layer?: string;
   /** samples per engine run for batched work, gradient and forward runs alike (default: by input size and run kind, 1..64) */
   batchSize?: number;
+  /**
+   * Where this batch's first input stands in a longer run explained batch by batch (default 0):
+   * seeded noise (SmoothGrad, GradientSHAP) continues where the earlier inputs' ended, so the
+   * batches together give what one batch would.
+   */
+  firstIndex?: number;
 }
 
 export interface Completeness {

@@ -250,7 +250,7 @@ export function define(command: Command): void {
             const from = sources.length;
             const progress = chunks.length === 1 ? job.onProgress! : (p: Progress): void => job.onProgress!({ ...p, phase: `${p.phase ?? 'explain'}, inputs ${from + 1}-${from + items.length} of ${total}` });
             const tStart = performance.now();
-            const e = await explain(model, batch, { ...options, onProgress: progress });
+            const e = await explain(model, batch, { ...options, onProgress: progress, firstIndex: from });
             const tExplained = performance.now();
             explainMs += tExplained - tStart;
             predictionPassMs += e.predictionPass.timeMs;
