@@ -55,6 +55,16 @@ describe('transforms', () => {
     expect(r[10 + 1]).toBeCloseTo(img[0]!, 6);
     expect(() => parseTransforms('pad:2,jitter:x', 28)).toThrow(/Cannot read transform/);
     expect(parseTransforms('pad:2:reflect,jitter:1,scale:0.9:1.1,rotate:5,roll:3', 28).map((t) => t.kind)).toEqual(['pad', 'jitter', 'scale', 'rotate', 'roll']);
+    // bounded before any work: rotate:1e9 listed 2e9 angles
+    expect(() => parseTransforms('rotate:1e9', 28)).toThrow('Transform "rotate:1e9": the angle must be from 0 to 180, got 1000000000.');
+    expect(() => parseTransforms('rotate:-5', 28)).toThrow(/the angle must be from 0 to 180/);
+    expect(() => parseTransforms('scale:0:2', 28)).toThrow(/the lowest scale must be from 0.1 to 10/);
+    expect(() => parseTransforms('pad:4:bogus', 28)).toThrow('Transform "pad:4:bogus": unknown fill "bogus".');
+  });
+
+  it('diversity names a feature map: on the logits it is refused when its layers are checked (a NaN size ended in a RangeError)', () => {
+    expect(() => parseObjective('diversity:logits').layers(model)).toThrow(/"logits" has shape \[N, 10\], not a feature map/);
+    expect(parseObjective('diversity:relu3').layers(model)).toEqual(['relu3']);
   });
 });
 

@@ -187,7 +187,15 @@ export function direction(layer: string, vector: Float32Array, batch?: Batch, ta
  * minus the mean cosine similarity between the images' Gram matrices at a layer.
  */
 export function diversity(layer: string): Objective {
-  return leaf(`diversity(${layer})`, (m) => [m.resolveLayer(layer)], (ctx) => {
+  const spatialLayer = (m: Model): string[] => {
+    const name = m.resolveLayer(layer);
+    const shape = m.facts(name).shape;
+    if (shape?.length !== 4) {
+      throw new ConvLensError('INVALID_ARGUMENT', `diversity:${layer} compares the images' Gram matrices over positions, but "${layer}" has shape [${shape?.join(', ') ?? '?'}], not a feature map [N, C, H, W].`, 'Name a convolutional layer (`convlens summary` lists them), e.g. the one of a channel: term.');
+    }
+    return [name];
+  };
+  return leaf(`diversity(${layer})`, spatialLayer, (ctx) => {
     const b = ctx.b;
     const L = ctx.layer(layer);
     const N = ctx.batch;
