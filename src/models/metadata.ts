@@ -226,6 +226,9 @@ export function checkPreprocessing(p: Preprocessing, c: number): void {
   if (p.crop !== undefined && !(typeof p.crop === 'number' && p.crop > 0 && p.crop <= 1)) bad('crop', 'must be a fraction in (0, 1]');
 }
 
+/** Longest class name a labels file may give. */
+export const MAX_LABEL_LENGTH = 512;
+
 /** Class names from a labels file: JSON (a list of strings) or text, one name per line. */
 export function parseLabels(text: string, source: string, classes?: number): string[] {
   const trimmed = text.trim();
@@ -240,6 +243,9 @@ export function parseLabels(text: string, source: string, classes?: number): str
     while (labels.length && labels[labels.length - 1] === '') labels.pop();
   }
   if (!labels.length) throw new ConvLensError('INPUT_UNREADABLE', `${source} holds no class names.`, 'One name per line, or a JSON list.');
+  // Names are drawn into figures: a 100,000-character "name" kept the confusion matrix rendering for minutes.
+  const long = labels.findIndex((l) => l.length > MAX_LABEL_LENGTH);
+  if (long >= 0) throw new ConvLensError('INPUT_UNREADABLE', `${source}: class ${long} has a name of ${labels[long]!.length} characters; at most ${MAX_LABEL_LENGTH} are allowed.`, 'Is it a labels file (one class name per line, or a JSON list of names)?');
   if (classes !== undefined && labels.length !== classes) {
     throw new ConvLensError('INVALID_ARGUMENT', `${source} holds ${labels.length} class names; the model has ${classes} outputs.`, 'Give one name per output, in the model\'s output order.');
   }

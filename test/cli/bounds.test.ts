@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
+import { MAX_LABEL_LENGTH, parseLabels } from '../../src/models/metadata.js';
 import { convlens, ROOT } from '../support/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-bounds-'));
@@ -32,8 +33,18 @@ describe('numeric options have ranges, checked before work starts', () => {
     [['explain', image, '--method', 'gradient-shap', '--shap-stdev', 'Infinity'], /--shap-stdev.*from 0 to 10/],
     [['explain', image, '--method', 'gradient-shap', '--samples', '100000'], /--samples.*from 1 to 10000/],
     [['explain', image, '--method', 'saliency', '--faithfulness', '--curve-steps', '100000'], /--curve-steps.*from 1 to 1000/],
+    // found by a fuzzer: each ended in a RangeError, a hang or an absurd allocation
+    [['featviz', '--tile', '4294967296'], /--tile.*from 8 to 1024/],
+    [['featviz', '--frames', '9007199254740993'], /--frames.*from 1 to 256/],
+    [['featviz', '--facets', '-1', '--target', 'Bag'], /--facets.*from 1 to 64/],
+    [['adversarial', image, '--tile', '1e308'], /--tile.*from 8 to 1024/],
+    [['invert', image, '--tile', '0'], /--tile.*from 8 to 1024/],
+    [['dream', photo, '--octave-scale', '1e-300'], /--octave-scale.*from 1 to 4/],
+    [['style', photo, '--style', photo, '--style-scale', '1e9'], /--style-scale.*from 0.1 to 4/],
+    [['index', 'data/fashion-mnist-subset', '--layers', 'relu3', '--redis', 'redis://127.0.0.1:1', '--spawn-workers', '1000000'], /--spawn-workers.*from 1 to 64/],
+    [['studio', '--workers', '100000'], /--workers.*from 1 to 64/],
   ])('%j', async (args, pattern) => {
-    const writes = ['featviz', 'dream', 'explain'].includes(args[0]!);
+    const writes = ['featviz', 'dream', 'explain', 'adversarial', 'invert', 'style'].includes(args[0]!);
     const t0 = performance.now();
     const r = await convlens(...args, ...(writes ? ['--out', join(tmp, `out-${args[0]}`)] : []));
     refused(r, pattern);
@@ -80,5 +91,13 @@ describe('non-finite numbers', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`parameter tensor holds NaN or infinite values: "${name}" (1 of ${weights.data.length})`);
     expect(r.stderr).toMatch(/outputs for .*bag-test18\.png are NaN or infinite/);
+  });
+});
+
+describe('labels files', () => {
+  it('a class name longer than any name is refused, naming the class (a 100,000-character name kept a figure rendering for minutes)', () => {
+    const text = ['shirt', 'x'.repeat(100_000), 'bag'].join('\n');
+    expect(() => parseLabels(text, 'labels.txt', 3)).toThrow(`labels.txt: class 1 has a name of 100000 characters; at most ${MAX_LABEL_LENGTH} are allowed.`);
+    expect(parseLabels(['shirt', 'y'.repeat(MAX_LABEL_LENGTH), 'bag'].join('\n'), 'labels.txt', 3)).toHaveLength(3);
   });
 });

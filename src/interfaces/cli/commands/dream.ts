@@ -5,7 +5,7 @@ import { readImageTensor, summaryJson } from '../../../methods/synthesize/io.js'
 import { encodeGif, tensorImage, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage } from '../../../render/heatmap.js';
-import { cliJob, type CommonOptions, intIn, MAX_SIDE, memoryNoteText, modelInfo, nonNegativeInt, openModel, positiveNumber, warner, withCommon } from '../common.js';
+import { cliJob, type CommonOptions, intIn, MAX_SIDE, memoryNoteText, modelInfo, nonNegativeInt, numberIn, openModel, positiveNumber, warner, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface DreamCli extends CommonOptions {
@@ -32,7 +32,7 @@ export function define(command: Command): void {
     .option('-l, --layer <name>', 'layer whose mean squared activation is maximized (default: the model profile\'s dream layer)')
     .option('--objective <spec>', 'another objective instead (channel:<layer>:<c>, neuron:..., sums)')
     .option('--octaves <n>', 'octaves (1-12)', intIn(1, 12), 4)
-    .option('--octave-scale <f>', 'size ratio between octaves', positiveNumber, 1.4)
+    .option('--octave-scale <f>', 'size ratio between octaves (1-4)', numberIn(1, 4), 1.4)
     .option('--steps <n>', 'gradient steps per octave (1-10000)', intIn(1, 10_000), 10)
     .option('--step-size <s>', 'step in pixel units (0-1) after L1 normalization', positiveNumber, 1.5 / 255)
     .option('--jitter <px>', 'random roll each step, up to this many pixels', nonNegativeInt, 32)

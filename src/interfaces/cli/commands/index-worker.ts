@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type CommonOptions, MAX_THREADS, positiveInt, threadCount } from '../common.js';
+import { type CommonOptions, intIn, MAX_THREADS, positiveInt, threadCount } from '../common.js';
 
 export function define(command: Command): void {
   command
@@ -7,7 +7,7 @@ export function define(command: Command): void {
     .option('-q, --quiet', 'no log lines')
     .requiredOption('--redis <url>', 'Redis URL, e.g. redis://127.0.0.1:6379')
     .option('--queue <name>', 'BullMQ queue name', 'convlens-scan')
-    .option('--concurrency <n>', 'chunks at once', positiveInt, 1)
+    .option('--concurrency <n>', 'chunks at once (1-64)', intIn(1, 64), 1)
     .option('--lock-ms <ms>', 'job lock time: a dead worker\'s chunk goes to another worker after this', positiveInt, 30000)
     .option('--max-jobs <n>', 'exit after n chunks', positiveInt)
     .action(async (opts: CommonOptions & { redis: string; queue: string; concurrency: number; lockMs: number; maxJobs?: number }) => {

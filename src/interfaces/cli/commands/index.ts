@@ -56,7 +56,7 @@ export function define(command: Command): void {
     .option('--fresh', 'delete an existing store and start over')
     .option('--redis <url>', 'distribute the chunks over workers on this Redis (BullMQ), e.g. redis://127.0.0.1:6379')
     .option('--queue <name>', 'BullMQ queue name (default convlens-scan)')
-    .option('--spawn-workers <n>', 'with --redis: also start n local worker processes', positiveInt)
+    .option('--spawn-workers <n>', 'with --redis: also start n local worker processes (1-64)', intIn(1, 64))
     .option('--json', 'print the report as JSON')
     .action(async (dataset: string, opts: IndexOptions & { top: number }) => {
       // heavy modules (LanceDB, BullMQ, ...) load only when the command runs

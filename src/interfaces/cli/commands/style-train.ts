@@ -7,7 +7,7 @@ import { trainStyleNet } from '../../../methods/synthesize/fast-style.js';
 import { encodeStyleNet } from '../../../methods/synthesize/stylize.js';
 import { parseNamedImage, readImageTensor, summaryJson } from '../../../methods/synthesize/io.js';
 import { loadCheckpoint } from '../../../training/checkpoint.js';
-import { cliJob, commaList, type CommonOptions, createEngine, intIn, MAX_THREADS, nonNegative, nonNegativeInt, positiveInt, positiveNumber, threadCount } from '../common.js';
+import { cliJob, commaList, type CommonOptions, createEngine, intIn, MAX_THREADS, nonNegative, nonNegativeInt, numberIn, positiveInt, positiveNumber, threadCount } from '../common.js';
 import { defaultOut } from '../output.js';
 
 interface StyleTrainCli extends CommonOptions {
@@ -45,12 +45,12 @@ export function define(command: Command): void {
     .option('--batch <n>', 'crops per step (1-64)', intIn(1, 64), 2)
     .option('--steps <n>', 'training steps (1-1000000)', intIn(1, 1_000_000), 1500)
     .option('--lr <lr>', 'Adam learning rate', positiveNumber, 1e-3)
-    .option('--width <n>', 'channels of the first layer (then 2x, 4x)', positiveInt, 16)
-    .option('--blocks <n>', 'residual blocks', positiveInt, 3)
+    .option('--width <n>', 'channels of the first layer (then 2x, 4x; 1-256)', intIn(1, 256), 16)
+    .option('--blocks <n>', 'residual blocks (1-32)', intIn(1, 32), 3)
     .option('--style-weight <w>', 'weight of the Gram (style) loss', nonNegative, 1)
     .option('--content-weight <w>', 'weight of the feature (content) loss', nonNegative, 1)
     .option('--tv-weight <w>', 'weight of the total-variation loss', nonNegative, 1)
-    .option('--style-scale <f>', 'style image longer side relative to the crop size', positiveNumber, 1)
+    .option('--style-scale <f>', 'style image longer side relative to the crop size (0.1-4)', numberIn(0.1, 4), 1)
     .option('--style-layers <names>', 'loss-network layers for the style (comma-separated)')
     .option('--content-layers <names>', 'loss-network layers for the content (comma-separated)')
     .option('--seed <n>', 'seeds initialization and crops', nonNegativeInt, 0)

@@ -11,7 +11,7 @@ import { displaySize, encodeGif, tensorImage, toRaw } from '../../../methods/syn
 import { backboneProblem, styleTransfer } from '../../../methods/synthesize/style.js';
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage as resize } from '../../../render/heatmap.js';
-import { applyDescription, choiceOption, cliJob, commaList, type CommonOptions, createEngine, imageSize, intIn, MAX_SIDE, MAX_THREADS, memoryNoteText, modelInfo, nonNegative, nonNegativeInt, positiveInt, positiveNumber, threadCount, warner, withModelOptions } from '../common.js';
+import { applyDescription, choiceOption, cliJob, commaList, type CommonOptions, createEngine, imageSize, intIn, MAX_SIDE, MAX_THREADS, memoryNoteText, modelInfo, nonNegative, nonNegativeInt, numberIn, positiveNumber, threadCount, warner, withModelOptions } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 /** The feature network style transfer uses when --model is not given: the Fashion-MNIST default is gray and cannot judge colour textures. */
@@ -52,7 +52,7 @@ export function define(command: Command): void {
     .option('--blend <weights>', 'with --net: style weights, e.g. 1,0 or 0.5,0.5; several sets separated by ";"')
     .option('--size <HxW>', 'output size (default: the content, scaled to --max-side; textures: 256)', imageSize)
     .option('--max-side <px>', `longer side the content is resized to (16-${MAX_SIDE})`, intIn(16, MAX_SIDE), 384)
-    .option('--style-scale <f>', 'style image longer side relative to the output\'s', positiveNumber, 1)
+    .option('--style-scale <f>', 'style image longer side relative to the output\'s (0.1-4)', numberIn(0.1, 4), 1)
     .option('--backbone <kind>', 'model: the --model is the feature network (default); texture: the built-in random multi-scale texture network (no training, no --model)', 'model')
     .option('--style-layers <names>', 'layers whose Gram matrices are matched (comma-separated; default: the model profile\'s style layers)')
     .option('--content-layers <names>', 'layers whose features are matched to the content (default: the model profile\'s content layer)')
@@ -65,7 +65,7 @@ export function define(command: Command): void {
     .option('--lr <lr>', 'learning rate (Adam) or first-step scale (L-BFGS)', positiveNumber)
     .option('--init <how>', 'content (default with content), noise (default for textures) or style')
     .option('--seed <n>', 'random seed (noise start)', nonNegativeInt, 0)
-    .option('--frames <n>', 'intermediate images saved', positiveInt, 6)
+    .option('--frames <n>', 'intermediate images saved (1-256)', intIn(1, 256), 6)
     .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
     .option('-q, --quiet', 'no warnings or progress bar')
     .option('--json', 'print the summary JSON')
