@@ -43,6 +43,7 @@ describe('numeric options have ranges, checked before work starts', () => {
     [['style', photo, '--style', photo, '--style-scale', '1e9'], /--style-scale.*from 0.1 to 4/],
     [['index', 'data/fashion-mnist-subset', '--layers', 'relu3', '--redis', 'redis://127.0.0.1:1', '--spawn-workers', '1000000'], /--spawn-workers.*from 1 to 64/],
     [['studio', '--workers', '100000'], /--workers.*from 1 to 64/],
+    [['style', photo, '--style', photo, '--max-side', '48', '--steps', '1', '--style-layers', 'logits'], /Style layer "logits" has shape \[batch, 1000\]; style statistics need a feature map/],
   ])('%j', async (args, pattern) => {
     const writes = ['featviz', 'dream', 'explain', 'adversarial', 'invert', 'style'].includes(args[0]!);
     const t0 = performance.now();

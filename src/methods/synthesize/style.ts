@@ -145,6 +145,11 @@ export async function styleTransfer(engine: Engine, o: StyleOptions): Promise<St
   }
   const styleLayers = (o.styleLayers ?? (builtin ? textureLayers() : backbone.profile.styleLayers)).map((l) => backbone.resolveLayer(l));
   if (!styleLayers.length) throw new ConvLensError('INVALID_ARGUMENT', 'Which layers carry the style?', 'Name them (--style-layers): early-to-mid convolutional layers, e.g. the first of each resolution.');
+  // Gram matrices are taken over positions: a layer without them (the logits) gave a NaN size.
+  for (const l of styleLayers) {
+    const shape = backbone.facts(l).shape;
+    if (shape?.length !== 4) throw new ConvLensError('INVALID_ARGUMENT', `Style layer "${l}" has shape [${shape?.join(', ') ?? '?'}]; style statistics need a feature map [N, C, H, W].`, 'Name convolutional layers (`convlens summary` lists them), early to mid, e.g. the first of each resolution.');
+  }
   const content = o.content ? rgb(o.content, 'content image') : undefined;
   const contentLayers = (o.contentLayers ?? (builtin ? TEXTURE_CONTENT_LAYERS : backbone.profile.contentLayers.length ? backbone.profile.contentLayers : styleLayers.slice(-1))).map((l) => backbone.resolveLayer(l));
   const first = rgb(o.styles[0]!.image, 'style image');
