@@ -43,6 +43,11 @@ describe('numeric options have ranges, checked before work starts', () => {
     [['style', photo, '--style', photo, '--style-scale', '1e9'], /--style-scale.*from 0.1 to 4/],
     [['index', 'data/fashion-mnist-subset', '--layers', 'relu3', '--redis', 'redis://127.0.0.1:1', '--spawn-workers', '1000000'], /--spawn-workers.*from 1 to 64/],
     [['studio', '--workers', '100000'], /--workers.*from 1 to 64/],
+    [['index', 'data/fashion-mnist-subset', '--layers', 'relu3', '--store', ''], /--store.*expected a folder path/],
+    [['patches', '--store', ' '], /--store.*expected a folder path/],
+    [['index', 'data/fashion-mnist-subset', '--layers', 'relu3', '--redis', 'redis://[::1'], /--redis.*expected a Redis URL/],
+    [['index-worker', '--redis', 'http://127.0.0.1:6379'], /--redis.*expected a redis:\/\/ or rediss:\/\/ URL/],
+    [['index-worker', '--redis', 'redis://127.0.0.1:1', '--queue', 'a:b'], /--queue.*expected 1 to 128 letters/],
     [['style', photo, '--style', photo, '--max-side', '48', '--steps', '1', '--style-layers', 'logits'], /Style layer "logits" has shape \[batch, 1000\]; style statistics need a feature map/],
   ])('%j', async (args, pattern) => {
     const writes = ['featviz', 'dream', 'explain', 'adversarial', 'invert', 'style'].includes(args[0]!);

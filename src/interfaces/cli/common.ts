@@ -23,6 +23,30 @@ export interface CommonOptions {
   quiet?: boolean;
 }
 
+/** A folder path: not empty (LanceDB answered "" with "uri is required"). */
+export const folderPath = (v: string): string => {
+  if (!v.trim()) throw new InvalidArgumentError('expected a folder path, got an empty string');
+  return v;
+};
+
+/** A Redis URL (redis:// or rediss://), checked before any connection is tried. */
+export const redisUrl = (v: string): string => {
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new InvalidArgumentError('expected a Redis URL such as redis://127.0.0.1:6379');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new InvalidArgumentError(`expected a redis:// or rediss:// URL, got ${url.protocol}//`);
+  return v;
+};
+
+/** A BullMQ queue name: BullMQ refuses empty names and ':' (its key separator). */
+export const queueName = (v: string): string => {
+  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(v)) throw new InvalidArgumentError('expected 1 to 128 letters, digits, "_", "-" or "."');
+  return v;
+};
+
 export const positiveInt = (v: string): number => {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');

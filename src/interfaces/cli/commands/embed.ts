@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import { writeFileAtomic } from '../../../io/files.js';
 import type { RawImage } from '../../../io/image.js';
-import { applyDescription, cliJob, type CommonOptions, createEngine, defaultStoreLayer, nonNegativeInt, positiveInt, positiveNumber, warner, withCommon } from '../common.js';
+import { applyDescription, cliJob, type CommonOptions, createEngine, defaultStoreLayer, folderPath, nonNegativeInt, positiveInt, positiveNumber, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE, defaultOut } from '../output.js';
 
 interface EmbedOptions extends CommonOptions {
@@ -23,7 +23,7 @@ interface EmbedOptions extends CommonOptions {
 export function define(command: Command): void {
   withCommon(command)
     .option('-l, --layer <name>', 'an indexed layer, or "pixels" (default: the model profile\'s deepest feature layer, if indexed)')
-    .option('-s, --store <dir>', 'store made by `convlens index`', DEFAULT_STORE)
+    .option('-s, --store <dir>', 'store made by `convlens index`', folderPath, DEFAULT_STORE)
     .option('--method <list>', 'pca, tsne, umap (comma-separated)', 'pca,tsne,umap')
     .option('--sample <n>', 'points (stratified by class; default all for PCA, 2000 for t-SNE/UMAP)', positiveInt)
     .option('--seed <n>', 'seed of the sample and the methods', nonNegativeInt, 0)

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { type CommonOptions, intIn, MAX_THREADS, positiveInt, threadCount } from '../common.js';
+import { type CommonOptions, intIn, MAX_THREADS, positiveInt, queueName, redisUrl, threadCount } from '../common.js';
 
 export function define(command: Command): void {
   command
     .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
     .option('-q, --quiet', 'no log lines')
-    .requiredOption('--redis <url>', 'Redis URL, e.g. redis://127.0.0.1:6379')
-    .option('--queue <name>', 'BullMQ queue name', 'convlens-scan')
+    .requiredOption('--redis <url>', 'Redis URL, e.g. redis://127.0.0.1:6379', redisUrl)
+    .option('--queue <name>', 'BullMQ queue name', queueName, 'convlens-scan')
     .option('--concurrency <n>', 'chunks at once (1-64)', intIn(1, 64), 1)
     .option('--lock-ms <ms>', 'job lock time: a dead worker\'s chunk goes to another worker after this', positiveInt, 30000)
     .option('--max-jobs <n>', 'exit after n chunks', positiveInt)

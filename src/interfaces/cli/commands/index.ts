@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import { withHugePages } from '../../huge-pages.js';
-import { cliJob, type CommonOptions, intIn, openModel, positiveInt, warner, withCommon } from '../common.js';
+import { cliJob, type CommonOptions, folderPath, intIn, openModel, positiveInt, queueName, redisUrl, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE } from '../output.js';
 
 interface IndexOptions extends CommonOptions {
@@ -45,7 +45,7 @@ export function define(command: Command): void {
       .argument('<dataset>', 'a folder of images (sub-folders = classes), an IDX file or folder, a text file listing images, or fashion-mnist[:train|test]'),
   )
     .option('-l, --layers <names>', 'layers to record, comma-separated (default: the model profile\'s feature layers: a mid layer and the last spatial one)')
-    .option('-s, --store <dir>', 'store folder (LanceDB); an existing store of the same scan is resumed', DEFAULT_STORE)
+    .option('-s, --store <dir>', 'store folder (LanceDB); an existing store of the same scan is resumed', folderPath, DEFAULT_STORE)
     .option('-k, --top <k>', 'top-k images kept per channel (1-1024)', intIn(1, 1024), 16)
     .option('--pool <how>', 'feature vector of a feature map: avg or max over positions', 'avg')
     .option('--chunk <n>', 'images per chunk (the unit of commit, resume and distribution)', positiveInt, 1024)
@@ -54,8 +54,8 @@ export function define(command: Command): void {
     .option('--limit <n>', 'scan only the first n images', positiveInt)
     .option('--split <name>', 'train or test, for IDX folders', 'train')
     .option('--fresh', 'delete an existing store and start over')
-    .option('--redis <url>', 'distribute the chunks over workers on this Redis (BullMQ), e.g. redis://127.0.0.1:6379')
-    .option('--queue <name>', 'BullMQ queue name (default convlens-scan)')
+    .option('--redis <url>', 'distribute the chunks over workers on this Redis (BullMQ), e.g. redis://127.0.0.1:6379', redisUrl)
+    .option('--queue <name>', 'BullMQ queue name (default convlens-scan)', queueName)
     .option('--spawn-workers <n>', 'with --redis: also start n local worker processes (1-64)', intIn(1, 64))
     .option('--json', 'print the report as JSON')
     .action(async (dataset: string, opts: IndexOptions & { top: number }) => {

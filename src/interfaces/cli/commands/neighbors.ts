@@ -7,7 +7,7 @@ import { sliceBatch } from '../../../methods/explain/arrays.js';
 import type { Metric } from '../../../methods/dataset/store.js';
 import type { NeighbourRow } from '../../../methods/dataset/figures.js';
 import type { nearestNeighbours as NearestNeighbours } from '../../../methods/dataset/neighbors.js';
-import { applyDescription, type CommonOptions, createEngine, defaultStoreLayer, intIn, warner, withCommon } from '../common.js';
+import { applyDescription, type CommonOptions, createEngine, defaultStoreLayer, folderPath, intIn, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE, defaultOut } from '../output.js';
 
 interface NeighborsOptions extends CommonOptions {
@@ -32,7 +32,7 @@ export function define(command: Command): void {
   withCommon(command)
     .argument('[images...]', 'query images (files); or use --ids for images of the indexed dataset')
     .option('-l, --layer <name>', 'an indexed layer (default: the model profile\'s deepest feature layer, if indexed)')
-    .option('-s, --store <dir>', 'store made by `convlens index`', DEFAULT_STORE)
+    .option('-s, --store <dir>', 'store made by `convlens index`', folderPath, DEFAULT_STORE)
     .option('--ids <list>', 'query with indexed images: comma-separated dataset indices')
     .option('-k, --top <k>', 'neighbours per query (1-1000)', intIn(1, 1000), 8)
     .option('--metric <m>', 'feature-space metric: l2 or cosine', 'l2')

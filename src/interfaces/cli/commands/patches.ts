@@ -1,7 +1,7 @@
 
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../../io/files.js';
-import { applyDescription, cliJob, type CommonOptions, createEngine, defaultStoreLayer, intIn, warner, withCommon } from '../common.js';
+import { applyDescription, cliJob, type CommonOptions, createEngine, defaultStoreLayer, folderPath, intIn, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE, defaultOut } from '../output.js';
 
 interface PatchesOptions extends CommonOptions {
@@ -18,7 +18,7 @@ interface PatchesOptions extends CommonOptions {
 export function define(command: Command): void {
   withCommon(command)
     .option('-l, --layer <name>', 'an indexed layer (default: the model profile\'s mid feature layer, if indexed)')
-    .option('-s, --store <dir>', 'store made by `convlens index`', DEFAULT_STORE)
+    .option('-s, --store <dir>', 'store made by `convlens index`', folderPath, DEFAULT_STORE)
     .option('-c, --channels <list>', 'channels: 0-15, 3,7,9 or all', '0-15')
     .option('-k, --top <k>', 'patches per channel (1-256)', intIn(1, 256), 8)
     .option('--no-guided', 'no guided-backprop maps')
