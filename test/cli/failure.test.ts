@@ -26,6 +26,11 @@ describe('describeFailure', () => {
     expect(full.text).not.toContain(' at ');
   });
 
+  it('a store LanceDB cannot read: said to be damaged, with the way out', () => {
+    const lance = new Error('Failed to get next batch from stream: lance error: LanceError(IO): Generic memory error: Invalid range 0..1489 for object of size 16 bytes, /rustc/x/library/core/src/ops/function.rs:250:5');
+    expect(describeFailure(lance)).toEqual({ text: 'The dataset store could not be read: LanceDB reports a damaged data file (IO error).\n  Index the dataset again into a new --store folder (convlens index DATASET --store DIR).', exitCode: 1 });
+  });
+
   it('anything else: said to be a ConvLens fault, with versions and the stack for the report, exit 70', () => {
     const bug = new TypeError("Cannot read properties of undefined (reading 'shape')");
     const { text, exitCode } = describeFailure(bug);

@@ -35,6 +35,11 @@ export function describeFailure(e: unknown): { text: string; exitCode: number } 
     if (known) return { text: `Cannot ${action}${target}: ${known[0]} (${system.code}).\n  ${hint}`, exitCode: EXIT_CODES.problem };
     return { text: `Cannot ${action}${target}: ${system.code}.\n  ${system.message}`, exitCode: EXIT_CODES.problem };
   }
+  // LanceDB reading a store whose data files were truncated or changed by hand
+  if (e instanceof Error && /lance error|LanceError/.test(e.message)) {
+    const reason = /LanceError\((\w+)\)/.exec(e.message)?.[1] ?? 'read';
+    return { text: `The dataset store could not be read: LanceDB reports a damaged data file (${reason} error).\n  Index the dataset again into a new --store folder (convlens index DATASET --store DIR).`, exitCode: EXIT_CODES.problem };
+  }
   const detail = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
   return {
     text: [
