@@ -128,9 +128,17 @@ export class Model {
       if (typeof h === 'number' && typeof w === 'number' && (o.preprocessing.size[0] !== h || o.preprocessing.size[1] !== w)) {
         throw new ConvLensError('INVALID_ARGUMENT', `Preprocessing size ${o.preprocessing.size.join('x')} does not fit model "${this.name}", which takes ${h}x${w} images.`, `Leave "size" out (it defaults to the model's ${h}x${w}) or give [${h}, ${w}].`);
       }
+      const before = { preprocessing: this.meta.preprocessing, builder: this.builderCache };
       this.meta.preprocessing = o.preprocessing;
       this.builderCache = undefined; // a model of any size is inferred at the preprocessing size
-      checkWindowsFit(this.name, this.graph, this.builder());
+      try {
+        checkWindowsFit(this.name, this.graph, this.builder());
+      } catch (e) {
+        // refused: the model stays as it was
+        this.meta.preprocessing = before.preprocessing;
+        this.builderCache = before.builder;
+        throw e;
+      }
       this.meta.warnings = this.meta.warnings.filter((w) => !w.startsWith('no preprocessing') && !w.includes('preprocessing mean/std'));
     }
     this.profileCache = undefined;

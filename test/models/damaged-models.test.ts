@@ -108,7 +108,9 @@ describe('inputs too small for the windows', () => {
     b.output(L.dense(L.flatten(L.globalAvgPool(x, 'gap'), 'flat'), 'fc', 3));
     const model = new Model(b.build(), engine);
     const preprocessing = { ...model.meta.preprocessing, size: [4, 4] as [number, number] };
+    const before = model.meta.preprocessing;
     expect(expectConvLensError(() => model.describe({ preprocessing }), 'SHAPE_MISMATCH').message).toContain('cannot run on 4x4 inputs: MaxPool node');
+    expect(model.meta.preprocessing).toBe(before); // refused: unchanged
     model.describe({ preprocessing: { ...preprocessing, size: [16, 16] } });
   });
 });
