@@ -9,7 +9,7 @@ import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 import { MAX_LABEL_LENGTH, parseLabels } from '../../src/models/metadata.js';
-import { convlens, ROOT } from '../support/cli.js';
+import { convlens, convlensIn, ROOT } from '../support/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-bounds-'));
 const image = join(ROOT, 'samples', 'fashion-mnist', 'bag-test18.png');
@@ -106,4 +106,14 @@ describe('labels files', () => {
     expect(() => parseLabels(text, 'labels.txt', 3)).toThrow(`labels.txt: class 1 has a name of 100000 characters; at most ${MAX_LABEL_LENGTH} are allowed.`);
     expect(parseLabels(['shirt', 'y'.repeat(MAX_LABEL_LENGTH), 'bag'].join('\n'), 'labels.txt', 3)).toHaveLength(3);
   });
+});
+
+describe('an empty --out', () => {
+  it.each([[['explain', image, '--method', 'saliency']], [['featviz', '--steps', '1']], [['train', '-d', 'data/fashion-mnist-subset', '--limit', '20', '--epochs', '1']]])('%j is refused, nothing written to the current folder', async (args) => {
+    const cwd = mkdtempSync(join(tmp, 'cwd-'));
+    const r = await convlensIn(cwd, ...args.map((a) => (a.startsWith('data/') || a.startsWith('/') ? (a.startsWith('/') ? a : join(ROOT, a)) : a)), '-o', '');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--out.*argument '' is invalid. expected a path, got an empty string/);
+    expect(readdirSync(cwd)).toEqual([]);
+  }, 60_000);
 });

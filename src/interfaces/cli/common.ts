@@ -29,6 +29,12 @@ export const folderPath = (v: string): string => {
   return v;
 };
 
+/** An output path (--out): not empty (`-o ''` wrote into the current folder, or trained for minutes and then failed to write). */
+export const outPath = (v: string): string => {
+  if (!v.trim()) throw new InvalidArgumentError('expected a path, got an empty string');
+  return v;
+};
+
 /** A Redis URL (redis:// or rediss://), checked before any connection is tried. */
 export const redisUrl = (v: string): string => {
   let url: URL;

@@ -1,4 +1,5 @@
 import { dirname, join, relative } from 'node:path';
+import { ConvLensError } from '../../engine/errors.js';
 import { ensureDir, writeFileAtomic } from '../../io/files.js';
 
 /** Where a command writes by default: out/<command>/ in the current folder. */
@@ -20,11 +21,14 @@ export class OutputFiles {
   private readonly known = new Set<string>();
 
   constructor(readonly dir: string) {
+    // `-o ''` wrote into the current folder and reported "wrote /: ..."
+    if (!dir.trim()) throw new ConvLensError('INVALID_ARGUMENT', 'The output path (--out) is empty.', 'Name a folder, e.g. --out out/run1 (or . for the current folder).');
     ensureDir(dir);
   }
 
   /** For commands whose --out names one file: its folder is prepared the same way. */
   static forFile(path: string): OutputFiles {
+    if (!path.trim()) throw new ConvLensError('INVALID_ARGUMENT', 'The output path (--out) is empty.', 'Name the file to write, e.g. --out out/model.onnx.');
     return new OutputFiles(dirname(path));
   }
 

@@ -4,7 +4,7 @@ import { writeFileAtomic } from '../../../io/files.js';
 import { inputFiles, loadInputs } from '../../../io/inputs.js';
 import { encodeNpy } from '../../../io/npy.js';
 import { batchedForward, defaultBatchSize } from '../../../methods/explain/session.js';
-import { checkInputsFit, type CommonOptions, openModel, withCommon } from '../common.js';
+import { checkInputsFit, type CommonOptions, openModel, outPath, withCommon } from '../common.js';
 import { defaultOut } from '../output.js';
 
 export function define(command: Command): void {
@@ -12,7 +12,7 @@ export function define(command: Command): void {
     .argument('<inputs...>', 'image files, .npy tensors, or folders of them')
     .option('-l, --layer <names>', 'layers, comma-separated: value or node names, module paths, or #k as numbered by `convlens summary` (default: the model profile\'s feature layers)')
     .addHelpText('after', '\nExamples:\n  convlens activations samples/photos/chelsea.png --model squeezenet            # the profile\'s feature layers\n  convlens activations samples/photos/chelsea.png --model squeezenet --layer fires.3,#40\n  convlens activations samples/fashion-mnist/bag-test18.png --layer input')
-    .option('-o, --out <dir>', 'output folder', defaultOut('activations'))
+    .option('-o, --out <dir>', 'output folder', outPath, defaultOut('activations'))
     .action(async (inputs: string[], opts: CommonOptions & { layer?: string; out: string }) => {
       const { engine, model } = openModel(opts);
       const layers = opts.layer ? opts.layer.split(',').map((l) => model.resolveLayer(l.trim())) : model.profile.featureLayers;

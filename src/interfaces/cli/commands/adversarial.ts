@@ -8,7 +8,7 @@ import { modelInputSize } from '../../../methods/synthesize/graph.js';
 import { readModelImage, stack, summaryJson } from '../../../methods/synthesize/io.js';
 import { displaySize, perturbationImage, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
-import { cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, openModel, positiveNumber, withCommon } from '../common.js';
+import { cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, openModel, outPath, positiveNumber, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface AdvCli extends CommonOptions {
@@ -48,7 +48,7 @@ export function define(command: Command): void {
     .option('-t, --target <class>', 'targeted attack towards this class (index or label)')
     .option('--random-start', 'PGD: start from a random point of the ball')
     .option('--seed <n>', 'seed of the random start', nonNegativeInt, 0)
-    .option('-o, --out <dir>', 'output folder', defaultOut('adversarial'))
+    .option('-o, --out <dir>', 'output folder', outPath, defaultOut('adversarial'))
     .option('--tile <px>', 'tile size in the figure (8-1024)', intIn(8, 1024), 168)
     .option('--npy', 'also write the adversarial images and perturbations as .npy (image units)')
     .option('--json', 'print the summary JSON')

@@ -9,7 +9,7 @@ import { METADATA_KEYS, metadataEntries, type ModelMetadata } from '../../../mod
 import { Model } from '../../../models/model.js';
 import { describeProfile, ROLE_NAMES } from '../../../models/profile.js';
 import { parseJson } from '../../../util/json.js';
-import { applyDescription, type CommonOptions, createEngine, withModelOptions } from '../common.js';
+import { applyDescription, type CommonOptions, createEngine, outPath, withModelOptions } from '../common.js';
 import { defaultOut } from '../output.js';
 
 interface DescribeCli extends CommonOptions {
@@ -44,7 +44,7 @@ Examples:
   convlens describe --model m.onnx --preprocess '{"size":[96,96],"range":[0,1],"mean":[0.5,0.5,0.5],"std":[0.5,0.5,0.5],"resize":"stretch"}' --samples photos -o m2.onnx
   convlens describe --model m.onnx --profile '{"dreamLayer":"/layer3/layer3.1/relu_1/Relu_output_0"}' -o m2.onnx`,
     )
-    .option('-o, --out <file>', 'the described model to write (default: out/describe/<name>.onnx; may be the input file itself)')
+    .option('-o, --out <file>', 'the described model to write (default: out/describe/<name>.onnx; may be the input file itself)', outPath)
     .option('--description <text>', 'one line saying what the model is')
     .option('--samples <group>', 'the sample folder whose images fit the model (photos, fashion-mnist, textures, ...)')
     .option('--provenance <text>', 'where the weights come from and their licence')

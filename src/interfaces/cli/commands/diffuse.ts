@@ -24,7 +24,7 @@ import { optimizerConfig } from '../../../training/optimizers.js';
 import { describeSchedule, parseSchedule } from '../../../training/schedules.js';
 import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
 import { prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
-import { cliJob, type CommonOptions, createEngine, fraction, intIn, intList, MAX_THREADS, nonNegative, nonNegativeInt, numberList, positiveInt, positiveNumber, threadCount } from '../common.js';
+import { cliJob, type CommonOptions, createEngine, fraction, intIn, intList, MAX_THREADS, nonNegative, nonNegativeInt, numberList, outPath, positiveInt, positiveNumber, threadCount } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 
@@ -66,7 +66,7 @@ function registerTrain(diffuse: Command): void {
     .command('train')
     .description('train a class-conditional U-Net noise predictor on Fashion-MNIST (classifier-free guidance ready)')
     .option('-d, --data <dir>', 'folder with the Fashion-MNIST IDX files (default: /usr/share/datasets/fashion-mnist)')
-    .option('-o, --out <file>', 'denoiser to write', defaultOut('diffuse', 'denoiser.onnx'))
+    .option('-o, --out <file>', 'denoiser to write', outPath, defaultOut('diffuse', 'denoiser.onnx'))
     .option('--epochs <n>', 'epochs', positiveInt, 4)
     .option('--batch <n>', 'batch size (1-4096)', intIn(1, 4096), 128)
     .option('--lr <rate>', 'base learning rate (Adam)', positiveNumber, 0.0015)
@@ -177,7 +177,7 @@ function registerNoise(diffuse: Command): void {
     .command('noise')
     .description('the forward process: one image noised by the closed form q(x_t | x_0) at chosen steps, one row per noise schedule')
     .argument('[image]', 'image file (default: a Fashion-MNIST ankle boot from samples/)')
-    .option('-o, --out <file>', 'figure to write', defaultOut('diffuse', 'noise.png'))
+    .option('-o, --out <file>', 'figure to write', outPath, defaultOut('diffuse', 'noise.png'))
     .option('--timesteps <list>', 'timesteps to show (0-based, < T)', intList, [0, 50, 100, 200, 300, 500, 700, 999])
     .option('--schedule <list>', 'noise schedules, one row each: linear, cosine', 'linear,cosine')
     .option('--steps <T>', 'training timesteps T of the schedules (1-10000)', intIn(1, 10_000), 1000)
@@ -254,7 +254,7 @@ function registerSample(diffuse: Command): void {
     .option('--height <px>', 'pipelines: image height (multiple of 8, 8-2048)', intIn(8, 2048))
     .option('--classify', 'class-conditional: caption each sample with the built-in classifier\'s prediction')
     .option('--no-gif', 'do not write the GIF')
-    .option('-o, --out <dir>', 'output folder', defaultOut('diffuse', 'sample'))
+    .option('-o, --out <dir>', 'output folder', outPath, defaultOut('diffuse', 'sample'))
     .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
     .option('-q, --quiet', 'no progress bar or messages')
     .action(async (prompts: string[], opts: SampleOptions) => {
@@ -389,7 +389,7 @@ function registerEvaluate(diffuse: Command): void {
     .option('--sampler <kind>', `sampler: ${SAMPLERS.join(', ')}`, samplerKind, 'ddim')
     .option('--eta <eta>', 'DDIM eta', nonNegative, 0)
     .option('--seed <n>', 'seed', nonNegativeInt, 0)
-    .option('-o, --out <file>', 'chart of accuracy per class vs guidance scale (PNG)')
+    .option('-o, --out <file>', 'chart of accuracy per class vs guidance scale (PNG)', outPath)
     .option('--json', 'print the results as JSON')
     .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
     .option('-q, --quiet', 'no progress bar')

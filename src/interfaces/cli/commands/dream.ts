@@ -5,7 +5,7 @@ import { readImageTensor, summaryJson } from '../../../methods/synthesize/io.js'
 import { encodeGif, tensorImage, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage } from '../../../render/heatmap.js';
-import { cliJob, type CommonOptions, intIn, MAX_SIDE, memoryNoteText, modelInfo, nonNegativeInt, numberIn, openModel, positiveNumber, warner, withCommon } from '../common.js';
+import { cliJob, type CommonOptions, intIn, MAX_SIDE, memoryNoteText, modelInfo, nonNegativeInt, numberIn, openModel, outPath, positiveNumber, warner, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface DreamCli extends CommonOptions {
@@ -39,7 +39,7 @@ export function define(command: Command): void {
     .option('--guide <image>', 'guide image: dream towards its features at the layer')
     .option('--max-side <px>', `longer side the image is resized to (16-${MAX_SIDE})`, intIn(16, MAX_SIDE), 384)
     .option('--seed <n>', 'seed of the jitter', nonNegativeInt, 0)
-    .option('-o, --out <dir>', 'output folder', defaultOut('dream'))
+    .option('-o, --out <dir>', 'output folder', outPath, defaultOut('dream'))
     .option('--json', 'print the summary JSON')
     .action(async (image: string, opts: DreamCli) => {
       const out = new OutputFiles(opts.out);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import { writeFileAtomic } from '../../../io/files.js';
 import type { RawImage } from '../../../io/image.js';
-import { applyDescription, cliJob, type CommonOptions, createEngine, defaultStoreLayer, folderPath, nonNegativeInt, positiveInt, positiveNumber, warner, withCommon } from '../common.js';
+import { applyDescription, cliJob, type CommonOptions, createEngine, defaultStoreLayer, folderPath, nonNegativeInt, outPath, positiveInt, positiveNumber, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE, defaultOut } from '../output.js';
 
 interface EmbedOptions extends CommonOptions {
@@ -31,7 +31,7 @@ export function define(command: Command): void {
     .option('--perplexity <p>', 't-SNE perplexity', positiveNumber)
     .option('--neighbours <n>', 'UMAP neighbours', positiveInt)
     .option('--grid <side>', 'image grid side (0: no grid)', nonNegativeInt, 30)
-    .option('-o, --out <dir>', 'output folder', defaultOut('embed'))
+    .option('-o, --out <dir>', 'output folder', outPath, defaultOut('embed'))
     .option('--data <spec>', 'the dataset, when it moved since indexing')
     .action(async (opts: EmbedOptions) => {
       // heavy modules (LanceDB, BullMQ, ...) load only when the command runs

@@ -19,7 +19,7 @@ import { displayStyle, renderAttribution, type DisplayOptions, type View } from 
 import { colormap } from '../../../render/colormap.js';
 import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanityGrid } from '../../../render/figures.js';
 import { describeRange, parseRange } from '../../../render/range.js';
-import { checkInputsFit, choiceOption, inputChunks, inputsThatFit, cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, numberIn, openModel, withCommon } from '../common.js';
+import { checkInputsFit, choiceOption, cliJob, type CommonOptions, inputChunks, inputsThatFit, intIn, modelInfo, nonNegativeInt, numberIn, openModel, outPath, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 import { hugePagesIn, hugePageSystem } from '../../huge-pages.js';
 
@@ -117,7 +117,7 @@ export function define(command: Command): void {
     .option('-l, --layer <name>', 'layer for CAM-type methods (default: the model profile\'s CAM layer, the last spatial layer before global pooling)')
     .option('-t, --target <class>', 'class index or label to explain (default: each image\'s predicted class)')
     .option('--score <kind>', 'logit (pre-softmax, default) or prob (softmax probability)', 'logit')
-    .option('-o, --out <dir>', 'output folder', defaultOut('explain'))
+    .option('-o, --out <dir>', 'output folder', outPath, defaultOut('explain'))
     .option('--npy', 'also write each method\'s raw result as <method>.npy (before normalization or upsampling)')
     .option('--json', 'print the run summary JSON to stdout')
     .option('--batch-size <n>', 'samples per engine run for batched methods (1-4096)', intIn(1, 4096))

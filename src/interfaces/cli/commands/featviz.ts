@@ -11,7 +11,7 @@ import type { OptimizerName, StepRegularizers } from '../../../methods/synthesiz
 import { pixelParam } from '../../../methods/synthesize/params.js';
 import { displaySize, encodeGif, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
-import { choiceOption, cliJob, type CommonOptions, imageSize, intIn, modelInfo, nonNegativeInt, openModel, positiveInt, positiveNumber, withCommon } from '../common.js';
+import { choiceOption, cliJob, type CommonOptions, imageSize, intIn, modelInfo, nonNegativeInt, openModel, outPath, positiveInt, positiveNumber, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface FeatvizCli extends CommonOptions {
@@ -73,7 +73,7 @@ Examples:
       ),
   )
     .option('--objective <spec>', 'what to maximize (see below)', 'class:*')
-    .option('-o, --out <dir>', 'output folder', defaultOut('featviz'))
+    .option('-o, --out <dir>', 'output folder', outPath, defaultOut('featviz'))
     .option('--batch <n>', 'images optimized together (1-1024; default 1; class:* gives one per class)', intIn(1, 1024))
     .option('--size <HxW>', 'image size (default: the model input size)', imageSize)
     .option('--param <p>', 'fourier (decorrelated colour, Lucid default) or pixel (sigmoid); pixel-clip optimizes pixels directly', 'fourier')

@@ -7,7 +7,7 @@ import { readImageTensor, readModelImage, stack, summaryJson } from '../../../me
 import type { OptimizerName } from '../../../methods/synthesize/optimize.js';
 import { displaySize, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
-import { choiceOption, cliJob, type CommonOptions, imageSize, intIn, modelInfo, nonNegative, nonNegativeInt, openModel, positiveNumber, withCommon } from '../common.js';
+import { choiceOption, cliJob, type CommonOptions, imageSize, intIn, modelInfo, nonNegative, nonNegativeInt, openModel, outPath, positiveNumber, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface InvertCli extends CommonOptions {
@@ -36,7 +36,7 @@ export function define(command: Command): void {
     .addOption(choiceOption('--optimizer <name>', 'adam or lbfgs', ['adam', 'lbfgs'], 'adam'))
     .option('--seed <n>', 'seed of the noise start', nonNegativeInt, 0)
     .option('--size <HxW>', 'image size for models that take any size (default: their preprocessing size)', imageSize)
-    .option('-o, --out <dir>', 'output folder', defaultOut('invert'))
+    .option('-o, --out <dir>', 'output folder', outPath, defaultOut('invert'))
     .option('--tile <px>', 'tile size in the grid (8-1024)', intIn(8, 1024), 112)
     .option('--json', 'print the summary JSON')
     .action(async (images: string[], opts: InvertCli) => {

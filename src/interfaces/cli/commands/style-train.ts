@@ -7,7 +7,7 @@ import { trainStyleNet } from '../../../methods/synthesize/fast-style.js';
 import { encodeStyleNet } from '../../../methods/synthesize/stylize.js';
 import { parseNamedImage, readImageTensor, summaryJson } from '../../../methods/synthesize/io.js';
 import { loadCheckpoint } from '../../../training/checkpoint.js';
-import { cliJob, commaList, type CommonOptions, createEngine, intIn, MAX_THREADS, nonNegative, nonNegativeInt, numberIn, positiveInt, positiveNumber, threadCount } from '../common.js';
+import { cliJob, commaList, type CommonOptions, createEngine, intIn, MAX_THREADS, nonNegative, nonNegativeInt, numberIn, outPath, positiveInt, positiveNumber, threadCount } from '../common.js';
 import { defaultOut } from '../output.js';
 
 interface StyleTrainCli extends CommonOptions {
@@ -39,7 +39,7 @@ export function define(command: Command): void {
     .addHelpText('after', '\nExample:\n  convlens style-train --style gravel=samples/textures/gravel.png --style coffee=samples/photos/coffee.png \\\n    --content samples/photos/astronaut.png,samples/photos/rocket.jpg --steps 1500 --out style.onnx\n\nThe loss network is the built-in random texture backbone unless --model names another (e.g. --model squeezenet; its profile gives the style and content layers).')
     .requiredOption('--style <name=file>', 'a style image (repeat or comma-separate for several; name= optional)', commaList)
     .requiredOption('--content <files>', 'content photographs to draw training crops from (comma-separated or repeated)', commaList)
-    .option('-o, --out <file>', 'the trained network (.onnx)', defaultOut('style-train', 'style-net.onnx'))
+    .option('-o, --out <file>', 'the trained network (.onnx)', outPath, defaultOut('style-train', 'style-net.onnx'))
     .option('-m, --model <file|name>', 'loss network: an ONNX file or a built-in name such as squeezenet (default: the built-in random texture backbone)')
     .option('--size <px>', 'training crop size (16-1024)', intIn(16, 1024), 128)
     .option('--batch <n>', 'crops per step (1-64)', intIn(1, 64), 2)

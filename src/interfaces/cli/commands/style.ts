@@ -11,7 +11,7 @@ import { displaySize, encodeGif, tensorImage, toRaw } from '../../../methods/syn
 import { backboneProblem, styleTransfer } from '../../../methods/synthesize/style.js';
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage as resize } from '../../../render/heatmap.js';
-import { applyDescription, choiceOption, cliJob, commaList, type CommonOptions, createEngine, imageSize, intIn, MAX_SIDE, MAX_THREADS, memoryNoteText, modelInfo, nonNegative, nonNegativeInt, numberIn, positiveNumber, threadCount, warner, withModelOptions } from '../common.js';
+import { applyDescription, choiceOption, cliJob, commaList, type CommonOptions, createEngine, imageSize, intIn, MAX_SIDE, MAX_THREADS, memoryNoteText, modelInfo, nonNegative, nonNegativeInt, numberIn, outPath, positiveNumber, threadCount, warner, withModelOptions } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 /** The feature network style transfer uses when --model is not given: the Fashion-MNIST default is gray and cannot judge colour textures. */
@@ -47,7 +47,7 @@ export function define(command: Command): void {
     .addHelpText('after', `\nExamples:\n  convlens style samples/photos/chelsea.png --style samples/textures/gravel.png            # SqueezeNet features\n  convlens style --style samples/textures/brick.png --size 192 --backbone texture       # texture synthesis, random network\n  convlens style photo.png --style starry.png --model vgg19.onnx --style-layers a,b,c --content-layers d\n  convlens style samples/photos/chelsea.png --net assets/models/style/fast-style.onnx`)
     .argument('[content]', 'content image (leave out for texture synthesis)')
     .option('--style <file[:w]>', 'style image(s), with blend weights after a colon (repeat or comma-separate)', commaList, [])
-    .option('-o, --out <dir>', 'output folder', defaultOut('style'))
+    .option('-o, --out <dir>', 'output folder', outPath, defaultOut('style'))
     .option('--net <file.onnx>', 'a fast style network from `convlens style-train`: stylize in one forward pass')
     .option('--blend <weights>', 'with --net: style weights, e.g. 1,0 or 0.5,0.5; several sets separated by ";"')
     .option('--size <HxW>', 'output size (default: the content, scaled to --max-side; textures: 256)', imageSize)
