@@ -383,7 +383,7 @@ function registerEvaluate(diffuse: Command): void {
     .command('evaluate')
     .description('class-conditional quality: samples per class prompt, classified by the built-in Fashion-MNIST classifier, per guidance scale')
     .option('-m, --model <file>', 'denoiser ONNX file (default: the built-in Fashion-MNIST U-Net)')
-    .option('--per-class <n>', 'samples per class and guidance scale', positiveInt, 100)
+    .option('--per-class <n>', 'samples per class and guidance scale (1-10000)', intIn(1, 10_000), 100)
     .option('-g, --guidance <list>', 'guidance scales to compare', numberList, [1, 2, 3, 5])
     .option('--steps <n>', 'num_inference_steps (1-1000)', intIn(1, 1000), 50)
     .option('--sampler <kind>', `sampler: ${SAMPLERS.join(', ')}`, samplerKind, 'ddim')

@@ -46,7 +46,7 @@ export function define(command: Command): void {
   )
     .option('-l, --layers <names>', 'layers to record, comma-separated (default: the model profile\'s feature layers: a mid layer and the last spatial one)')
     .option('-s, --store <dir>', 'store folder (LanceDB); an existing store of the same scan is resumed', folderPath, DEFAULT_STORE)
-    .option('-k, --top <k>', 'top-k images kept per channel (1-1024)', intIn(1, 1024), 16)
+    .option('-k, --top <k>', 'top-k images kept per channel (1-1000)', intIn(1, 1000), 16)
     .option('--pool <how>', 'feature vector of a feature map: avg or max over positions', 'avg')
     .option('--chunk <n>', 'images per chunk (the unit of commit, resume and distribution)', positiveInt, 1024)
     .option('--commit-every <n>', 'images gathered before each commit to the store (default: max(chunk, 8192)); a crash loses at most this many', positiveInt)
