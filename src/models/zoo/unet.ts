@@ -1,3 +1,4 @@
+import { ConvLensError } from '../../engine/errors.js';
 import { GraphBuilder } from '../../engine/graph/builder.js';
 import type { Graph } from '../../engine/graph/ir.js';
 import type { Tensor } from '../../engine/tensor.js';
@@ -163,13 +164,24 @@ export function classConditionalUNet(o: UNetOptions = {}): Graph {
   const blocks = o.blocks ?? 1;
   const classes = o.classes ?? 10;
   const embDim = o.embedding ?? 4 * widths[0]!;
+  const groups = o.groups ?? 8;
+  // The timestep features are half sines, half cosines; GroupNorm splits each width into equal groups.
+  // (`--widths 1` ended in a fractional tensor size and an internal error.)
+  const badWidth = widths.find((w, i) => !Number.isInteger(w) || w < 2 || (i === 0 && w % 2 !== 0) || (groups > 0 && w % Math.min(groups, w) !== 0));
+  if (badWidth !== undefined || !widths.length) {
+    throw new ConvLensError(
+      'INVALID_ARGUMENT',
+      `U-Net widths [${widths.join(', ')}] cannot be built: each must be at least 2 and divisible by its GroupNorm groups (${groups}, or the width when smaller), and the first even.`,
+      `Use multiples of ${Math.max(2, groups)}, e.g. --widths 32,64.`,
+    );
+  }
   const p = o.patch ?? 1;
   const inner = size / p;
   if (!Number.isInteger(inner) || inner % 2 ** (widths.length - 1) !== 0) throw new Error(`image side ${size} / patch ${p} is not divisible by 2^${widths.length - 1}`);
   const b = new GraphBuilder();
   b.graph.name = 'class_conditional_unet';
   const rand = seededRandom(o.seed ?? 0);
-  const U = new UNetBuilder(b, rand, o.groups ?? 8, o.conditioning ?? 'scale-shift');
+  const U = new UNetBuilder(b, rand, groups, o.conditioning ?? 'scale-shift');
 
   const sample = b.input(UNET_IO.sample, 'float32', ['N', channels, size, size]);
   const t = b.input(UNET_IO.timestep, 'float32', ['N']);
