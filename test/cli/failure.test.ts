@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConvLensError } from '../../src/engine/errors.js';
 import { describeFailure, EXIT_CODES } from '../../src/interfaces/cli/failure.js';
+import { toApiError } from '../../src/interfaces/server/jobs.js';
 import { CLI, ROOT } from '../support/cli.js';
 
 const systemError = (code: string, syscall: string, extra: Record<string, unknown> = {}): Error =>
@@ -26,9 +27,12 @@ describe('describeFailure', () => {
     expect(full.text).not.toContain(' at ');
   });
 
-  it('a store LanceDB cannot read: said to be damaged, with the way out', () => {
+  it('a store LanceDB cannot read: said to be damaged, with the way out, by the CLI and the studio', () => {
     const lance = new Error('Failed to get next batch from stream: lance error: LanceError(IO): Generic memory error: Invalid range 0..1489 for object of size 16 bytes, /rustc/x/library/core/src/ops/function.rs:250:5');
     expect(describeFailure(lance)).toEqual({ text: 'The dataset store could not be read: LanceDB reports a damaged data file (IO error).\n  Index the dataset again into a new --store folder (convlens index DATASET --store DIR).', exitCode: 1 });
+    // the studio's jobs say the same (the worker reports errors through toApiError)
+    expect(toApiError(lance)).toEqual({ code: 'INPUT_UNREADABLE', message: 'The dataset store could not be read: LanceDB reports a damaged data file (IO error).', hint: 'Index the dataset again into a new --store folder (convlens index DATASET --store DIR).' });
+    expect(toApiError(new TypeError('x is undefined'))).toEqual({ code: 'INTERNAL', message: 'x is undefined' });
   });
 
   it('anything else: said to be a ConvLens fault, with versions and the stack for the report, exit 70', () => {

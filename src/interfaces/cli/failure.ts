@@ -3,6 +3,7 @@
 // in words with no stack; anything else is a fault of ours, said as one and with what a report needs.
 import { readFileSync } from 'node:fs';
 import { ConvLensError } from '../../engine/errors.js';
+import { damagedStoreError } from '../../methods/dataset/store-errors.js';
 
 /** Exit codes: 1 for a problem the user can fix, 130 after a Ctrl-C, 70 (sysexits' EX_SOFTWARE) for a ConvLens bug. */
 export const EXIT_CODES = { problem: 1, cancelled: 130, bug: 70 } as const;
@@ -35,11 +36,8 @@ export function describeFailure(e: unknown): { text: string; exitCode: number } 
     if (known) return { text: `Cannot ${action}${target}: ${known[0]} (${system.code}).\n  ${hint}`, exitCode: EXIT_CODES.problem };
     return { text: `Cannot ${action}${target}: ${system.code}.\n  ${system.message}`, exitCode: EXIT_CODES.problem };
   }
-  // LanceDB reading a store whose data files were truncated or changed by hand
-  if (e instanceof Error && /lance error|LanceError/.test(e.message)) {
-    const reason = /LanceError\((\w+)\)/.exec(e.message)?.[1] ?? 'read';
-    return { text: `The dataset store could not be read: LanceDB reports a damaged data file (${reason} error).\n  Index the dataset again into a new --store folder (convlens index DATASET --store DIR).`, exitCode: EXIT_CODES.problem };
-  }
+  const damaged = damagedStoreError(e);
+  if (damaged) return { text: damaged.describe(), exitCode: EXIT_CODES.problem };
   const detail = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
   return {
     text: [

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConvLensError } from '../../engine/errors.js';
+import { damagedStoreError } from '../../methods/dataset/store-errors.js';
 import type { JobOptions, Progress } from '../../methods/jobs.js';
 import type { TaskRequest } from './workers/protocol.js';
 import type { Lane, WorkerPool } from './workers/pool.js';
@@ -21,7 +22,8 @@ export interface ApiError {
 }
 
 export function toApiError(e: unknown): ApiError {
-  if (e instanceof ConvLensError) return { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+  const known = e instanceof ConvLensError ? e : damagedStoreError(e);
+  if (known) return { code: known.code, message: known.message, ...(known.hint ? { hint: known.hint } : {}) };
   return { code: 'INTERNAL', message: (e as Error)?.message ?? String(e) };
 }
 
