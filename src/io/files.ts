@@ -24,22 +24,29 @@ export function readFileOrExplain(path: string, what: string, maxBytes = MAX_INP
     if (st.isDirectory()) throw refuse('it is a directory');
     if (!st.isFile() && !st.isFIFO()) throw refuse('it is not a regular file (it is a device or socket)', 'Name a regular file.');
     if (st.isFile() && st.size > maxBytes) throw tooLarge();
-    fd = openSync(path, 'r');
-    if (st.isFile()) return readFileSync(fd);
-    // a pipe: read until its writer closes it, but not without bound. A pipe hands over at most
-    // 64 KiB per read, so each read is copied out of one buffer (keeping a 1 MiB buffer per read
-    // would hold 16x the data).
-    const chunks: Buffer[] = [];
-    const buffer = Buffer.allocUnsafe(1 << 20);
-    let total = 0;
-    for (;;) {
-      const n = readSync(fd, buffer, 0, buffer.length, null);
-      if (n === 0) break;
-      total += n;
-      if (total > maxBytes) throw tooLarge();
-      chunks.push(Buffer.from(buffer.subarray(0, n)));
+    if (st.isFile()) {
+      fd = openSync(path, 'r');
+      return readFileSync(fd);
     }
-    return Buffer.concat(chunks, total);
+    // a pipe: read until its writer closes it, but not without bound. Opening a named pipe waits
+    // for a writer and each read for data, both blocking the event loop, so a Ctrl-C handler could
+    // never run: the stop signals act as they do on `cat` (end the process) while it waits. A pipe
+    // hands over at most 64 KiB per read, so each read is copied out of one buffer (keeping a 1 MiB
+    // buffer per read would hold 16x the data).
+    return withStopSignalsDefault(() => {
+      fd = openSync(path, 'r');
+      const chunks: Buffer[] = [];
+      const buffer = Buffer.allocUnsafe(1 << 20);
+      let total = 0;
+      for (;;) {
+        const n = readSync(fd, buffer, 0, buffer.length, null);
+        if (n === 0) break;
+        total += n;
+        if (total > maxBytes) throw tooLarge();
+        chunks.push(Buffer.from(buffer.subarray(0, n)));
+      }
+      return Buffer.concat(chunks, total);
+    });
   } catch (e) {
     if (e instanceof ConvLensError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
@@ -48,6 +55,24 @@ export function readFileOrExplain(path: string, what: string, maxBytes = MAX_INP
     throw refuse(reason, code === 'ENOENT' ? 'Check the path (relative paths are from the current directory).' : undefined, e);
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Runs `blocking` (synchronous work that may wait on another process) with the stop signals'
+ * JavaScript handlers detached, so the signals take their default action (end the process) instead
+ * of waiting for an event loop that `blocking` holds. Node restores the default disposition when a
+ * signal's last listener is removed.
+ */
+export function withStopSignalsDefault<T>(blocking: () => T): T {
+  const saved = STOP_SIGNALS.map((signal) => [signal, process.listeners(signal)] as const);
+  for (const [signal] of saved) process.removeAllListeners(signal);
+  try {
+    return blocking();
+  } finally {
+    for (const [signal, listeners] of saved) for (const listener of listeners) process.on(signal, listener);
   }
 }
 

@@ -3,14 +3,14 @@
 // nothing is read past the bound, so an absurd path ends in a message, not a hang or an
 // exhausted memory.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConvLensError } from '../../src/engine/errors.js';
 import { readFileOrExplain } from '../../src/io/files.js';
-import { convlens } from '../support/cli.js';
+import { CLI, convlens, ROOT } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlens-read-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -78,4 +78,35 @@ describe.skipIf(process.platform === 'win32')('reading an input file', () => {
     expect(model.code).toBe(1);
     expect(model.stderr).toContain('Cannot read model file "/dev/zero"');
   }, 30_000);
+
+  it('lets Ctrl-C end a command waiting on a named pipe that no one writes', async () => {
+    const fifo = join(dir, 'stuck.png');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const out = join(dir, 'stuck-out');
+    const child = spawn(process.execPath, [CLI, 'explain', fifo, '--out', out], { cwd: ROOT, stdio: 'ignore' });
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.once('exit', (code, signal) => done({ code, signal })));
+    // A writer that opens without blocking succeeds only once the command has the pipe open for
+    // reading; holding it open without writing leaves the command blocked inside the read.
+    let writer: number | undefined;
+    const deadline = Date.now() + 20_000;
+    while (writer === undefined && Date.now() < deadline) {
+      try {
+        writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    try {
+      expect(writer, 'the command never opened the pipe').toBeDefined();
+      child.kill('SIGINT');
+      const timeout = new Promise<'still running'>((r) => setTimeout(() => r('still running'), 5_000));
+      const result = await Promise.race([ended, timeout]);
+      expect(result).not.toBe('still running');
+      if (result !== 'still running') expect(result.signal === 'SIGINT' || result.code === 130).toBe(true);
+      expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+    } finally {
+      child.kill('SIGKILL');
+      if (writer !== undefined) closeSync(writer);
+    }
+  }, 40_000);
 });
