@@ -81,8 +81,10 @@ export interface ModelProfile {
   inversionLayers: string[];
   /** where each role came from */
   source: Record<RoleName, 'metadata' | 'graph'>;
-  /** metadata roles that were ignored, and why */
+  /** metadata roles that were ignored, and why (each fault with what was done instead) */
   warnings: string[];
+  /** the same faults alone, for a caller that refuses the roles instead of falling back */
+  rejectedRoles: string[];
 }
 
 const FOLDS_FORWARD = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish', 'Softplus', 'Mish', 'Gelu', 'BatchNormalization', 'InstanceNormalization', 'Identity', 'Dropout']);
@@ -198,6 +200,7 @@ export function modelProfile(model: ProfileSource): ModelProfile {
     ...derived,
     source: Object.fromEntries(ROLE_NAMES.map((r) => [r, 'graph'])) as Record<RoleName, 'graph'>,
     warnings: [],
+    rejectedRoles: [],
   };
   applyOverrides(profile, model);
   return profile;
@@ -298,16 +301,20 @@ function headKind(model: ProfileSource): HeadKind {
 function applyOverrides(profile: ModelProfile, model: ProfileSource): void {
   const o = model.meta.profile;
   if (!o) return;
+  const reject = (fault: string, instead: string): void => {
+    profile.rejectedRoles.push(fault);
+    profile.warnings.push(`convlens.profile: ${fault}; ${instead}`);
+  };
   for (const [key, value] of Object.entries(o)) {
     if (!(ROLE_NAMES as readonly string[]).includes(key)) {
-      profile.warnings.push(`convlens.profile: unknown role "${key}" ignored (roles: ${ROLE_NAMES.join(', ')})`);
+      reject(`unknown role "${key}" (roles: ${ROLE_NAMES.join(', ')})`, 'ignored');
       continue;
     }
     const role = key as RoleName;
     const list = role.endsWith('Layers');
     const names = list ? value : [value];
     if (!Array.isArray(names) || !names.length || !names.every((n) => typeof n === 'string')) {
-      profile.warnings.push(`convlens.profile: ${role} must be ${list ? 'a list of layer names' : 'a layer name'}; derived from the graph instead`);
+      reject(`${role} must be ${list ? 'a list of layer names' : 'a layer name'}`, 'derived from the graph instead');
       continue;
     }
     try {
@@ -315,7 +322,7 @@ function applyOverrides(profile: ModelProfile, model: ProfileSource): void {
       (profile as unknown as Record<string, unknown>)[role] = list ? resolved : resolved[0];
       profile.source[role] = 'metadata';
     } catch (e) {
-      profile.warnings.push(`convlens.profile: ${role} names a layer the graph does not have (${e instanceof ConvLensError ? e.message : String(e)}); derived from the graph instead`);
+      reject(`${role} names a layer the graph does not have (${e instanceof ConvLensError ? e.message : String(e)})`, 'derived from the graph instead');
     }
   }
 }

@@ -82,6 +82,13 @@ export async function featureVisualization(model: Model, o: FeatvizOptions): Pro
   if (typeof o.objective === 'string') {
     const e = expandObjective(model, o.objective);
     objective = e.objective;
+    if (e.batch !== undefined && batch !== undefined && batch !== e.batch) {
+      throw new ConvLensError(
+        'INVALID_ARGUMENT',
+        `"${o.objective.trim()}" makes one image per class, ${e.batch} in one batch; a batch of ${batch} cannot hold them.`,
+        'For fewer images at a time use classVisualization (the CLI\'s --batch with class:* does), or pick classes (--classes 0-3).',
+      );
+    }
     batch ??= e.batch;
   } else objective = o.objective;
   batch ??= o.start && typeof o.start !== 'string' ? o.start.dims[0]! : 1;
@@ -104,7 +111,11 @@ export async function featureVisualization(model: Model, o: FeatvizOptions): Pro
   let theta: Float32Array;
   if (o.start && typeof o.start !== 'string') {
     if (o.start.dims.join('x') !== [batch, channels, H, W].join('x')) {
-      throw new ConvLensError('SHAPE_MISMATCH', `Start images have shape [${o.start.dims.join(', ')}]; [${batch}, ${channels}, ${H}, ${W}] are needed.`);
+      throw new ConvLensError(
+        'SHAPE_MISMATCH',
+        `Start images have shape [${o.start.dims.join(', ')}]; [${batch}, ${channels}, ${H}, ${W}] are needed.`,
+        o.start.dims[0] !== batch ? `Give one start image per image made (${batch}), or start from zero or noise.` : undefined,
+      );
     }
     theta = param.kind === 'pixel' ? param.init(shape, rand, o.start.data as Float32Array) : await fitParam(model, shape, param, o.start, rand);
   } else {

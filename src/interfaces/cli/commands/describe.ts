@@ -77,7 +77,9 @@ Examples:
           if (!profile || typeof profile !== 'object' || Array.isArray(profile)) throw new ConvLensError('INVALID_ARGUMENT', 'The profile must be a JSON object of roles.', `Roles: ${ROLE_NAMES.join(', ')}.`);
           model.meta.profile = profile as Record<string, unknown>;
           model.describe({}); // recompute the profile with these roles
-          if (model.profile.warnings.length) throw new ConvLensError('INVALID_ARGUMENT', `The profile does not fit the model: ${model.profile.warnings.join('; ')}.`, '`convlens summary --model ...` lists the layers.');
+          if (model.profile.rejectedRoles.length) {
+            throw new ConvLensError('INVALID_ARGUMENT', `The profile does not fit the model, so nothing was written: ${model.profile.rejectedRoles.join('; ')}.`, '`convlens summary --model ...` lists the layers.');
+          }
           parts.profile = profile as Record<string, unknown>;
         }
         if (opts.samples !== undefined) model.meta.samples = opts.samples;

@@ -74,7 +74,7 @@ Examples:
   )
     .option('--objective <spec>', 'what to maximize (see below)', 'class:*')
     .option('-o, --out <dir>', 'output folder', outPath, defaultOut('featviz'))
-    .option('--batch <n>', 'images optimized together (1-1024; default 1; class:* gives one per class)', intIn(1, 1024))
+    .option('--batch <n>', 'images optimized together (1-1024; default 1; with class:*, classes per batch, default as many as fit in memory)', intIn(1, 1024))
     .option('--size <HxW>', 'image size (default: the model input size)', imageSize)
     .option('--param <p>', 'fourier (decorrelated colour, Lucid default) or pixel (sigmoid); pixel-clip optimizes pixels directly', 'fourier')
     .option('--transforms <spec>', 'random transforms each step: standard, none, or a list', 'standard')
@@ -136,8 +136,18 @@ Examples:
         if (opts.facets) {
           if (!opts.target) throw new ConvLensError('INVALID_ARGUMENT', '--facets needs --target <class>.');
           const ds = loadFashionMnist('train', opts.data ?? SUBSET_DIR);
+          const reads = [modelChannels(model), ...(modelInputSize(model) ?? [ds.height, ds.width])];
+          if (reads.join('x') !== [1, ds.height, ds.width].join('x')) {
+            throw new ConvLensError(
+              'INVALID_ARGUMENT',
+              `--facets clusters Fashion-MNIST training images (1x${ds.height}x${ds.width}); this model reads ${reads.join('x')} images.`,
+              'Use --facets with a Fashion-MNIST model (the built-in CNN), or draw the class without facets: --objective class:<label>.',
+            );
+          }
           const cls = /^\d+$/.test(opts.target) ? Number(opts.target) : model.labels.findIndex((l) => l.toLowerCase().replace(/[^a-z0-9]/g, '') === opts.target!.toLowerCase().replace(/[^a-z0-9]/g, ''));
-          if (cls < 0) throw new ConvLensError('UNKNOWN_NAME', `No class "${opts.target}".`, `Classes: ${model.labels.join(', ')}.`);
+          if (cls < 0 || cls >= model.labels.length) {
+            throw new ConvLensError('UNKNOWN_NAME', `No class "${opts.target}": the model has ${model.labels.length} classes.`, `Name one by index (0-${model.labels.length - 1}) or label: ${model.labels.slice(0, 10).join(', ')}${model.labels.length > 10 ? ', ...' : ''}.`);
+          }
           const idx: number[] = [];
           for (let i = 0; i < ds.count; i++) if (ds.labels[i] === cls) idx.push(i);
           const sel = selectSamples(ds, idx);
@@ -157,19 +167,20 @@ Examples:
             start = stack(imgs);
           }
           const perClass = /^(class|logit):\*$/i.test(opts.objective.trim()) || opts.classes !== undefined;
-          if (perClass && typeof start === 'string' && !opts.batch) {
+          if (perClass && typeof start === 'string') {
             if (!/^(class|logit):\*$/i.test(opts.objective.trim())) throw new ConvLensError('INVALID_ARGUMENT', '--classes goes with --objective "class:*".', 'Leave out --objective (class:* is the default) or --classes.');
             const classes = opts.classes ? parseClassList(opts.classes, model.labels) : defaultClassSelection(model.labels);
             if (!opts.classes && classes.length < model.labels.length && !opts.quiet) {
               process.stderr.write(`note: the model has ${model.labels.length} classes; drawing the first ${classes.length} (--classes all draws every class, --classes 285,967 or --classes "tabby cat" picks)\n`);
             }
             const stepsOf = size ?? defaultSize(model);
-            const per = synthesisBatchSize(model, stepsOf);
+            const per = opts.batch ?? synthesisBatchSize(model, stepsOf);
             if (!opts.quiet && classes.length > per) process.stderr.write(`note: ${classes.length} classes at ${stepsOf.join('x')} run as ${Math.ceil(classes.length / per)} batches of up to ${per}; each batch's images are written as it finishes (--classes picks fewer)\n`);
             const cr = await classVisualization(model, {
               ...common,
               start,
               classes,
+              ...(opts.batch ? { batchSize: opts.batch } : {}),
               onBatch: async ({ classes: done, result: r }) => {
                 for (let i = 0; i < done.length; i++) out.write(`image-${done[i]! + 1}.png`, await encodePng(displaySize(toRaw(r.images.data as Float32Array, r.images.dims, i), opts.tile)));
               },

@@ -1,0 +1,64 @@
+// Messages say what actually happened and what to do: a refusal names the real problem (not an
+// internal shape error downstream of it), never claims a fallback it did not take, and options
+// given together mean what a user reading the help would expect.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import { featureVisualization } from '../../src/methods/synthesize/featviz.js';
+import { loadBuiltinModel } from '../../src/models/load.js';
+import { convlens, ROOT } from '../support/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'convlens-messages-'));
+const bag = join(ROOT, 'samples', 'fashion-mnist', 'bag-test18.png');
+const engine = new Engine(nodeBackend(), { threads: 1 });
+afterAll(() => engine.dispose());
+
+const refused = (r: { code: number; stderr: string }, pattern: RegExp): void => {
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at |broadcast/);
+};
+
+describe('featviz', () => {
+  it('class:* with --batch draws every class, that many at a time', async () => {
+    const out = join(tmp, 'per-class');
+    const r = await convlens('featviz', '--objective', 'class:*', '--batch', '3', '--steps', '2', '--frames', '1', '--out', out);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/10 classes at 28x28 run as 4 batches of up to 3/);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { images: unknown[]; batches: { count: number; size: number } };
+    expect(summary.images).toHaveLength(10);
+    expect(summary.batches).toEqual({ count: 4, size: 3 });
+  }, 60_000);
+
+  it('a class:* batch that cannot hold every class is refused by the method, naming both numbers', async () => {
+    const model = loadBuiltinModel(engine);
+    await expect(featureVisualization(model, { objective: 'class:*', batch: 2, steps: 1 })).rejects.toThrow(/one image per class, 10 in one batch; a batch of 2 cannot hold them/);
+  });
+
+  it('one start image for ten classes asks for one per image', async () => {
+    refused(await convlens('featviz', '--start', bag, '--steps', '2', '--out', join(tmp, 'start')), /\[1, 1, 28, 28\]; \[10, 1, 28, 28\] are needed[\s\S]*one start image per image made \(10\)/);
+  }, 60_000);
+
+  it('--facets names a class the model does not have as such, not as "0 images"', async () => {
+    const r = await convlens('featviz', '--facets', '2', '--target', '99', '--steps', '2', '--out', join(tmp, 'facets'));
+    refused(r, /No class "99": the model has 10 classes[\s\S]*index \(0-9\)/);
+    expect(r.stderr).not.toMatch(/0 images/);
+  }, 60_000);
+
+  it('--facets on a model that does not read Fashion-MNIST images says so', async () => {
+    refused(await convlens('featviz', '--model', 'squeezenet', '--facets', '2', '--target', '5', '--steps', '2', '--out', join(tmp, 'sq')), /clusters Fashion-MNIST training images \(1x28x28\); this model reads 3x224x224 images/);
+  }, 60_000);
+});
+
+describe('describe', () => {
+  it('a profile naming a missing layer is refused without claiming a fallback, and nothing is written', async () => {
+    const out = join(tmp, 'described.onnx');
+    const r = await convlens('describe', '--model', 'squeezenet', '--profile', '{"camLayer":"nope"}', '-o', out);
+    refused(r, /does not fit the model, so nothing was written: camLayer names a layer the graph does not have/);
+    expect(r.stderr).not.toMatch(/instead|ignored/);
+    expect(existsSync(out)).toBe(false);
+  }, 60_000);
+});
