@@ -222,6 +222,20 @@ export function checkPreprocessing(p: Preprocessing, c: number): void {
   const k = p.channels === 'gray' ? 1 : 3;
   if (!(nums(p.mean, k) || nums(p.mean, 1))) bad('mean', `must hold ${k} number${k > 1 ? 's' : ''}`);
   if (!(nums(p.std, k) || nums(p.std, 1)) || p.std.some((v) => v === 0)) bad('std', `must hold ${k} non-zero number${k > 1 ? 's' : ''}`);
+  // Model inputs are float32: a scale whose pixels overflow it feeds Infinity and NaN to every method.
+  const f32 = Math.fround;
+  const fits = (v: number): boolean => Number.isFinite(f32(v));
+  if (!p.range.every(fits)) bad('range', 'must fit float32 (magnitudes up to 3.4e38)');
+  if (!p.mean.every(fits)) bad('mean', 'must fit float32 (magnitudes up to 3.4e38)');
+  if (!p.std.every((v) => fits(v) && f32(v) !== 0)) bad('std', 'must fit float32 and not round to zero in it (magnitudes up to 3.4e38, above 1e-45)');
+  for (let ch = 0; ch < k; ch++) {
+    const at = (list: number[]): number => list[list.length === 1 ? 0 : ch]!;
+    for (const end of p.range) {
+      if (!fits((f32(end) - f32(at(p.mean))) / f32(at(p.std)))) {
+        throw new ConvLensError('INVALID_ARGUMENT', `Preprocessing maps pixels outside float32: (${end} - ${at(p.mean)}) / ${at(p.std)} overflows.`, 'Model inputs are float32; choose a range, mean and std whose pixels stay below 3.4e38.');
+      }
+    }
+  }
   if (p.resize !== 'stretch' && p.resize !== 'crop') bad('resize', 'must be "stretch" or "crop"');
   if (p.crop !== undefined && !(typeof p.crop === 'number' && p.crop > 0 && p.crop <= 1)) bad('crop', 'must be a fraction in (0, 1]');
 }

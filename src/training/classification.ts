@@ -38,6 +38,8 @@ export interface ClassificationMetrics {
   /** confusion[true * K + predicted] */
   confusion: Int32Array;
   perClass: { label: string; accuracy: number; correct: number; total: number }[];
+  /** images whose outputs were NaN or infinite: counted in the totals as wrong, in no confusion cell nor the loss */
+  unscored: number;
 }
 
 /** Runs a classifier over a dataset in batches and tallies accuracy, loss and the confusion matrix. */
@@ -54,6 +56,7 @@ export async function evaluateClassifier(
   const tables = Array.from({ length: ds.channels }, (_, c) => pixelTable(prep, c));
   const buf = new Float32Array(batch * per);
   const confusion = new Int32Array(K * K);
+  const unscored = new Int32Array(K);
   let lossSum = 0;
   const idx = new Int32Array(batch);
   for (let start = 0; start < ds.count; start += batch) {
@@ -70,31 +73,45 @@ export async function evaluateClassifier(
       const row = i * K;
       let best = 0;
       let max = -Infinity;
-      for (let k = 0; k < K; k++) if (data[row + k]! > max) (max = data[row + k]!), (best = k);
+      let finite = true;
+      for (let k = 0; k < K; k++) {
+        const v = data[row + k]!;
+        if (v - v !== 0) finite = false; // NaN for NaN and for ±Infinity
+        if (v > max) (max = v), (best = k);
+      }
+      const y = ds.labels[start + i]!;
+      if (!finite) {
+        unscored[y]!++;
+        continue;
+      }
       let s = 0;
       for (let k = 0; k < K; k++) s += Math.exp(data[row + k]! - max);
-      const y = ds.labels[start + i]!;
       lossSum += Math.log(s) + max - data[row + y]!;
       confusion[y * K + best]!++;
     }
     options.onProgress?.({ done: start + n, total: ds.count, phase: 'evaluating' });
   }
-  return summarizeConfusion(confusion, labels, lossSum / Math.max(1, ds.count));
+  let unscoredCount = 0;
+  for (const u of unscored) unscoredCount += u;
+  return summarizeConfusion(confusion, labels, unscoredCount === ds.count ? NaN : lossSum / Math.max(1, ds.count - unscoredCount), unscored);
 }
 
-export function summarizeConfusion(confusion: Int32Array, labels: readonly string[], loss = NaN): ClassificationMetrics {
+/** Accuracy overall and per class from a confusion matrix, with `unscored[y]` images of class y that had no valid prediction. */
+export function summarizeConfusion(confusion: Int32Array, labels: readonly string[], loss = NaN, unscored?: Int32Array): ClassificationMetrics {
   const K = labels.length;
   let correct = 0;
   let total = 0;
+  let unscoredCount = 0;
   const perClass = labels.map((label, y) => {
-    let t = 0;
+    let t = unscored?.[y] ?? 0;
+    unscoredCount += t;
     for (let k = 0; k < K; k++) t += confusion[y * K + k]!;
     const c = confusion[y * K + y]!;
     correct += c;
     total += t;
     return { label, accuracy: t ? c / t : NaN, correct: c, total: t };
   });
-  return { accuracy: total ? correct / total : NaN, loss, correct, total, confusion, perClass };
+  return { accuracy: total ? correct / total : NaN, loss, correct, total, confusion, perClass, unscored: unscoredCount };
 }
 
 export interface ClassifierRunInfo {
@@ -122,6 +139,19 @@ export interface ClassifierResult {
  * softmax cross-entropy on `train`, holding out a stratified validation split, optionally
  * evaluating `test` at the end. Returns the trained model as a self-describing graph.
  */
+/**
+ * The stratified train/validation split a run trains on (each class rounded on its own, so a small
+ * set can hold out none); refused when it would leave nothing to train on.
+ */
+export function validationSplit(ds: ImageDataset, classes: number, config: Pick<ClassifierConfig, 'validationFraction' | 'seed'>): { train: Int32Array; validation?: Int32Array } {
+  if (!(config.validationFraction > 0)) return { train: Int32Array.from({ length: ds.count }, (_, i) => i) };
+  const { first, second } = stratifiedSplit(ds.labels, classes, config.validationFraction, config.seed);
+  if (first.length === 0) {
+    throw new ConvLensError('INVALID_ARGUMENT', `Holding out ${config.validationFraction} of each class for validation leaves none of the ${ds.count} images to train on.`, 'Use a smaller validation fraction (--val) or more images (--limit).');
+  }
+  return { train: first, validation: second };
+}
+
 export async function trainClassifier(
   engine: Engine,
   run: ClassifierRunInfo,
@@ -138,9 +168,12 @@ export async function trainClassifier(
     throw new ConvLensError('SHAPE_MISMATCH', `The model input "${input.name}" has shape [${shape.join(', ')}]; the data is [N, ${ds.channels}, ${ds.height}, ${ds.width}].`, 'Train a model whose input matches the images.');
   }
 
-  const split = config.validationFraction > 0 ? stratifiedSplit(ds.labels, K, config.validationFraction, config.seed) : undefined;
-  const train = split ? selectSamples(ds, split.first) : ds;
-  const val = split ? selectSamples(ds, split.second) : undefined;
+  const split = validationSplit(ds, K, config);
+  if (split.validation && split.validation.length === 0) {
+    options.log?.(`note: holding out ${config.validationFraction} of each class leaves no validation images among ${ds.count}; training without validation (more images, or --val 0 to say so)`);
+  }
+  const train = split.validation ? selectSamples(ds, split.train) : ds;
+  const val = split.validation?.length ? selectSamples(ds, split.validation) : undefined;
 
   const training = buildTrainingGraph(model, { loss: 'cross-entropy' });
   const trainer = new Trainer(engine, training, model.initializers, { optimizer: config.optimizer, ...(config.clipNorm ? { clipNorm: config.clipNorm } : {}) });

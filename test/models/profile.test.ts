@@ -160,6 +160,11 @@ describe('built-in models and describing a model', () => {
     expect(() => parsePreprocessing('{"stdev":[1]}', ['N', 3, 64, 64])).toThrow(/Unknown preprocessing field "stdev"/);
     expect(() => parsePreprocessing('{"std":[0,1,1]}', ['N', 3, 64, 64])).toThrow(/"std"/);
     expect(() => parsePreprocessing('imagenet-ish', ['N', 3, 64, 64])).toThrow(/not a preset/);
+    // model inputs are float32: scales whose pixels overflow it would feed Infinity and NaN to every method
+    expect(() => parsePreprocessing('{"range":[0,1e308]}', ['N', 1, 28, 28])).toThrow(/"range" must fit float32/);
+    expect(() => parsePreprocessing('{"std":[1e-300]}', ['N', 1, 28, 28])).toThrow(/"std" must fit float32 and not round to zero/);
+    expect(() => parsePreprocessing('{"range":[0,3e38],"mean":[-3e38]}', ['N', 1, 28, 28])).toThrow(/maps pixels outside float32: \(3e\+38 - -3e\+38\) \/ 1 overflows/);
+    expect(parsePreprocessing('{"range":[0,255],"mean":[127.5],"std":[1e-30]}', ['N', 1, 28, 28]).std).toEqual([1e-30]);
   });
 
   it('labels come from text or JSON and must match the outputs', () => {

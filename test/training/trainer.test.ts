@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fillBatch, pixelTable, type ImageDataset } from '../../src/data/dataset.js';
+import { fillBatch, pixelTable, selectSamples, stratifiedSubset, type ImageDataset } from '../../src/data/dataset.js';
 import { FASHION_MNIST_PREPROCESSING, loadFashionMnist, SUBSET_DIR } from '../../src/data/fashion-mnist.js';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import { attrInt } from '../../src/engine/graph/ir.js';
@@ -12,7 +12,7 @@ import type { Tensor } from '../../src/engine/tensor.js';
 import { readMetadata } from '../../src/models/metadata.js';
 import { FASHION_MNIST_LABELS } from '../../src/models/zoo/index.js';
 import { loadCheckpoint } from '../../src/training/checkpoint.js';
-import { classifierRunFromCheckpoint, evaluateClassifier, trainClassifier, type ClassifierConfig } from '../../src/training/classification.js';
+import { classifierRunFromCheckpoint, evaluateClassifier, trainClassifier, validationSplit, type ClassifierConfig } from '../../src/training/classification.js';
 import { denoiserRunFromCheckpoint } from '../../src/methods/diffusion/train.js';
 import { buildForwardGraph, buildTrainingGraph } from '../../src/training/step.js';
 import { checkpointProgress, epochOrder, fit, Trainer } from '../../src/training/trainer.js';
@@ -128,6 +128,52 @@ describe('BatchNormalization in training mode', () => {
     const m = await evaluateClassifier(async (x) => (await fwd.run({ input: x })).logits!, test, prep, FASHION_MNIST_LABELS);
     await fwd.release();
     expect(m.accuracy).toBeGreaterThan(0.3);
+  });
+});
+
+describe('results that are not numbers', () => {
+  it('images whose outputs are NaN or infinite count as wrong, outside the loss and the confusion matrix', async () => {
+    const K = 10;
+    const bad = (i: number): number => (i % 3 === 0 ? NaN : i % 3 === 1 ? Infinity : 0);
+    let seen = 0;
+    const m = await evaluateClassifier(
+      async (x) => {
+        const n = x.dims[0]!;
+        const logits = new Float32Array(n * K);
+        for (let i = 0; i < n; i++) {
+          const index = seen + i;
+          logits[i * K + test.labels[index]!] = 5; // right, unless poisoned
+          if (index % 7 === 0 && !Number.isFinite(bad(index))) logits[i * K + (index % K)] = bad(index);
+        }
+        seen += n;
+        return { dtype: 'float32', dims: [n, K], data: logits };
+      },
+      test,
+      prep,
+      FASHION_MNIST_LABELS,
+      { batchSize: 64 },
+    );
+    let poisoned = 0;
+    for (let i = 0; i < test.count; i++) if (i % 7 === 0 && !Number.isFinite(bad(i))) poisoned++;
+    expect(poisoned).toBeGreaterThan(0);
+    expect(m.unscored).toBe(poisoned);
+    expect(m.total).toBe(test.count);
+    expect(m.correct).toBe(test.count - poisoned);
+    expect(m.accuracy).toBeCloseTo((test.count - poisoned) / test.count, 12);
+    expect(Number.isFinite(m.loss)).toBe(true);
+    expect(m.confusion.reduce((a, b) => a + b, 0)).toBe(test.count - poisoned);
+    expect(m.perClass.reduce((a, p) => a + p.total, 0)).toBe(test.count);
+  });
+
+  it('a split that holds out no image trains without validation and says so; one that leaves none to train on is refused', async () => {
+    const tiny = selectSamples(train, stratifiedSubset(train.labels, 10, 1, 3));
+    expect(validationSplit(tiny, 10, { validationFraction: 0.1, seed: 1 }).validation).toHaveLength(0);
+    expect(() => validationSplit(selectSamples(train, stratifiedSubset(train.labels, 10, 2, 3)), 10, { validationFraction: 0.9, seed: 1 })).toThrow(/leaves none of the 20 images to train on/);
+    const lines: string[] = [];
+    const r = await trainClassifier(engine, { model: tinyCnn(2), labels: FASHION_MNIST_LABELS, preprocessing: prep, config: config({ epochs: 1, batchSize: 10 }) }, { train: tiny }, { log: (l) => lines.push(l) });
+    expect(lines.join('\n')).toMatch(/leaves no validation images among 10; training without validation/);
+    expect(r.history[0]!.validation).toBeUndefined();
+    expect(Object.keys(r.metrics)).not.toContain('val_accuracy');
   });
 });
 

@@ -80,10 +80,9 @@ export function prepareTrainingRun<R extends RunInfo>(opts: TrainingRunOptions, 
     });
   }
   const full = loadFashionMnist('train', dataDir);
-  const train =
-    limit && limit < full.count
-      ? selectSamples(full, stratifiedSubset(full.labels, FASHION_MNIST_CLASSES, Math.max(1, Math.floor(limit / FASHION_MNIST_CLASSES)), run.config.seed), `${full.source}, ${limit} samples`)
-      : full;
+  const subset = limit && limit < full.count ? stratifiedSubset(full.labels, FASHION_MNIST_CLASSES, Math.max(1, Math.floor(limit / FASHION_MNIST_CLASSES)), run.config.seed) : undefined;
+  // --limit is rounded to whole classes' worth, at least one image of each
+  const train = subset ? selectSamples(full, subset, `${full.source}, ${subset.length} samples${subset.length !== limit ? ` (--limit ${limit} in equal classes)` : ''}`) : full;
   const checkpointPath = opts.checkpoint === false ? undefined : (opts.checkpoint ?? (opts.resume && !explicit('checkpoint') ? opts.resume : `${out}.ckpt`));
   // A path that cannot be written fails now, not after the first epoch.
   ensureDir(dirname(out));

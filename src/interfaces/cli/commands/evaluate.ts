@@ -46,6 +46,9 @@ export function define(command: Command): void {
       } finally {
         job.done();
       }
+      if (m.unscored && !opts.quiet) {
+        process.stderr.write(`warning: ${m.unscored} of ${m.total} images gave NaN or infinite outputs; they count as wrong and are left out of the loss and the confusion matrix${model.meta.warnings.some((w) => w.includes('NaN')) ? ' (see the warning about its parameters)' : ''}\n`);
+      }
       let image: string | undefined;
       if (opts.image) {
         const title = `${model.name} on Fashion-MNIST ${opts.split}: accuracy ${(m.accuracy * 100).toFixed(2)}% (${m.correct}/${m.total})`;
@@ -57,7 +60,7 @@ export function define(command: Command): void {
         const K = labels.length;
         const matrix = Array.from({ length: K }, (_, y) => Array.from(m.confusion.subarray(y * K, (y + 1) * K)));
         process.stdout.write(
-          `${JSON.stringify({ model: model.name, data: ds.source, accuracy: m.accuracy, loss: m.loss, correct: m.correct, total: m.total, perClass: m.perClass, confusion: matrix, ...(image ? { image } : {}) }, null, 2)}\n`,
+          `${JSON.stringify({ model: model.name, data: ds.source, accuracy: m.accuracy, loss: m.loss, correct: m.correct, total: m.total, unscored: m.unscored, perClass: m.perClass, confusion: matrix, ...(image ? { image } : {}) }, null, 2)}\n`,
         );
         return;
       }

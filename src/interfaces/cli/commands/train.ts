@@ -9,7 +9,7 @@ import { writeMetadata } from '../../../models/metadata.js';
 import { findBuiltin } from '../../../models/builtins.js';
 import { loadModel } from '../../../models/load.js';
 import { courseCnn, FASHION_MNIST_LABELS } from '../../../models/zoo/index.js';
-import { classifierRunFromCheckpoint, trainClassifier, type ClassifierConfig, type ClassifierRunInfo } from '../../../training/classification.js';
+import { classifierRunFromCheckpoint, trainClassifier, validationSplit, type ClassifierConfig, type ClassifierRunInfo } from '../../../training/classification.js';
 import { optimizerConfig } from '../../../training/optimizers.js';
 import { describeSchedule, parseSchedule } from '../../../training/schedules.js';
 import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
@@ -80,7 +80,7 @@ export function define(command: Command): void {
       const test = opts.test && hasFashionMnist('test', dataDir) ? loadFashionMnist('test', dataDir) : undefined;
       const engine = createEngine(opts);
       const c = run.config;
-      const valCount = Math.round(train.count * c.validationFraction);
+      const valCount = validationSplit(train, run.labels.length, c).validation?.length ?? 0;
       const perEpoch = stepsPerEpoch(train.count - valCount, c.batchSize);
       log(
         `training ${run.model.name} (${parameterCount(run.model).toLocaleString('en-US')} parameters) on ${train.source}: ${train.count - valCount} train / ${valCount} validation images, ` +
@@ -102,6 +102,7 @@ export function define(command: Command): void {
       if (m.val_accuracy !== undefined) parts.push(`val_loss ${m.val_loss}`, `val_accuracy ${m.val_accuracy}`);
       process.stdout.write(`${parts.join('  ')}\n`);
       if (result.test) process.stdout.write(`test accuracy ${result.test.accuracy.toFixed(4)} (${result.test.correct}/${result.test.total})\n`);
+      if (result.test?.unscored) process.stderr.write(`warning: ${result.test.unscored} test images gave NaN or infinite outputs and count as wrong\n`);
       process.stdout.write(`wrote ${out} (${Math.round(bytes.length / 1024)} KB)${checkpointPath ? `; checkpoint ${checkpointPath}` : ''}\n`);
     });
 }
