@@ -62,3 +62,53 @@ describe('describe', () => {
     expect(existsSync(out)).toBe(false);
   }, 60_000);
 });
+
+describe('empty values', () => {
+  // An unset shell variable gives ''; read as given it switched modes without a word.
+  it.each([
+    [['train', '--resume', '', '--epochs', '1'], /--resume is empty/],
+    [['style', '', '--style', join(ROOT, 'samples', 'textures', 'brick.png')], /The content argument is empty/],
+    [['explain', '', '--out', join(tmp, 'empty')], /The inputs argument is empty/],
+    [['explain', bag, '--labels', '', '--out', join(tmp, 'empty')], /--labels is empty/],
+    [['summary', '--model', ''], /--model is empty/],
+  ])('refuses %j', async (args, pattern) => {
+    refused(await convlens(...args), pattern);
+    expect(existsSync(join(tmp, 'empty'))).toBe(false);
+  }, 60_000);
+
+  it('keeps the values that may be empty: no transforms', async () => {
+    const r = await convlens('featviz', '--objective', 'class:Bag', '--transforms', '', '--steps', '2', '--frames', '1', '--out', join(tmp, 'no-transforms'));
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(tmp, 'no-transforms', 'summary.json'), 'utf8')).params.transforms).toEqual([]);
+  }, 60_000);
+});
+
+describe('options a mode would ignore', () => {
+  it.each([
+    [['train', '--optimizer', 'adam', '--momentum', '0.5', '--epochs', '1', '-o', join(tmp, 'ignored', 'm.onnx')], /--momentum applies only with --optimizer sgd; here it would be ignored[\s\S]*or add --optimizer sgd/],
+    [['train', '--resume', join(tmp, 'none.ckpt'), '--lr', '0.1'], /--lr applies only to a fresh run/],
+    [['adversarial', bag, '--method', 'fgsm', '--step-size', '0.1', '--out', join(tmp, 'ignored')], /--step-size applies only with --method pgd/],
+    [['adversarial', bag, '--seed', '3', '--out', join(tmp, 'ignored')], /--seed applies only with --random-start/],
+    [['style', bag, '--net', join(tmp, 'net.onnx'), '--style', bag, '--out', join(tmp, 'ignored')], /--style applies only without --net/],
+    [['style', bag, '--style', bag, '--blend', '1', '--out', join(tmp, 'ignored')], /--blend applies only with --net/],
+    [['style', '--style', bag, '--keep-colors', '--out', join(tmp, 'ignored')], /--keep-colors applies only with a content image/],
+    [['dream', bag, '--layer', 'relu3', '--objective', 'channel:relu3:0', '--out', join(tmp, 'ignored')], /--layer applies only without --objective/],
+    [['index', 'data/fashion-mnist-subset', '--queue', 'q', '--store', join(tmp, 'ignored')], /--queue applies only with --redis/],
+    [['explain', bag, '--method', 'gradcam', '--steps', '32', '--out', join(tmp, 'ignored')], /--steps applies only with --method integrated-gradients[\s\S]*add integrated-gradients to --method/],
+    [['explain', bag, '--method', 'saliency', '--layer', 'relu3', '--out', join(tmp, 'ignored')], /--layer applies only with a method that reads a layer/],
+    [['explain', bag, '--method', 'saliency', '--eigen-smooth', '--out', join(tmp, 'ignored')], /--eigen-smooth applies only with a CAM-family method/],
+    [['explain', bag, '--method', 'gradcam', '--window', '7', '--out', join(tmp, 'ignored')], /--window applies only with --method occlusion/],
+    [['explain', bag, '--method', 'gradcam', '--seed', '1', '--out', join(tmp, 'ignored')], /--seed applies only with a seeded method/],
+  ])('refuses %j before any work', async (args, pattern) => {
+    refused(await convlens(...args), pattern);
+    expect(existsSync(join(tmp, 'ignored'))).toBe(false);
+  }, 60_000);
+
+  it('takes each option with a method that reads it, whatever else is asked for', async () => {
+    const out = join(tmp, 'together');
+    const r = await convlens('explain', bag, '--method', 'ig,gradcam,smoothgrad', '--steps', '4', '--layer', 'relu3', '--samples', '3', '--seed', '2', '--out', out);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { methods?: unknown };
+    expect(JSON.stringify(summary)).toMatch(/"steps":4/);
+  }, 60_000);
+});

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { refuseEmptyValues } from './empty-values.js';
 import { describeFailure } from './failure.js';
 import { COMMANDS, type CommandEntry } from './registry.js';
 
@@ -7,7 +8,8 @@ program
   .name('convlens')
   .description('See inside convolutional vision models and make images with them: summaries, predictions, explanations, dataset search, synthesis, diffusion.')
   .showHelpAfterError()
-  .configureOutput({ outputError: (str, write) => write(str) });
+  .configureOutput({ outputError: (str, write) => write(str) })
+  .hook('preAction', (_, action) => refuseEmptyValues(action));
 
 function prepare(entry: CommandEntry): Command {
   const command = program.command(entry.name).description(entry.summary);

@@ -9,6 +9,7 @@ import { readModelImage, stack, summaryJson } from '../../../methods/synthesize/
 import { displaySize, perturbationImage, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
 import { cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, openModel, outPath, positiveNumber, withCommon } from '../common.js';
+import { onlyWith, optionRules } from '../option-rules.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface AdvCli extends CommonOptions {
@@ -35,6 +36,10 @@ function parseEps(s: string): number {
 }
 
 export function define(command: Command): void {
+  optionRules(command, [
+    ...onlyWith({ when: 'with --method pgd', why: 'FGSM takes one step of the whole budget', add: 'use --method pgd' }, (opts) => opts['method'] !== 'fgsm', 'stepSize', 'steps', 'randomStart'),
+    ...onlyWith({ when: 'with --random-start', add: 'add --random-start' }, (opts) => !!opts['randomStart'], 'seed'),
+  ]);
   withCommon(
     command
       .addHelpText('after', '\nBudgets are in image units (pixel values in [0, 1]): 8/255 is 8 grey levels. Images are resized or centre-cropped as predict does.\n\nExamples:\n  convlens adversarial samples/fashion-mnist/ankle-boot-test0.png --method pgd --epsilon 8/255\n  convlens adversarial samples/fashion-mnist/*.png --method pgd --norm l2 --epsilon 1 --target Bag\n  convlens adversarial samples/photos/chelsea.png --model squeezenet --epsilon 2/255'),

@@ -6,6 +6,7 @@ import { encodeGif, tensorImage, toRaw } from '../../../methods/synthesize/rende
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage } from '../../../render/heatmap.js';
 import { cliJob, type CommonOptions, intIn, MAX_SIDE, memoryNoteText, modelInfo, nonNegativeInt, numberIn, openModel, outPath, positiveNumber, warner, withCommon } from '../common.js';
+import { onlyWith, optionRules } from '../option-rules.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface DreamCli extends CommonOptions {
@@ -24,6 +25,7 @@ interface DreamCli extends CommonOptions {
 }
 
 export function define(command: Command): void {
+  optionRules(command, [...onlyWith({ when: 'without --objective', why: 'an objective names its own layers', add: 'leave out --objective' }, (opts) => opts['objective'] === undefined, 'layer')]);
   withCommon(
     command
       .addHelpText('after', '\nThe model sees the photograph at any size (layers before any flatten/dense); a gray model sees its luminance.\nThe default layer is the model profile\'s dream layer (`convlens summary --model ...` shows it).\n\nExamples:\n  convlens dream samples/photos/chelsea.png --model squeezenet\n  convlens dream samples/photos/chelsea.png --model squeezenet --objective channel:fires.5:12 --octaves 5\n  convlens dream samples/photos/chelsea.png --model squeezenet --layer fires.2 --guide samples/textures/brick.png'),

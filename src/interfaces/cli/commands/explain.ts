@@ -7,7 +7,8 @@ import { encodePng, type RawImage } from '../../../io/image.js';
 import { inputFiles, loadInputs, sampleCount } from '../../../io/inputs.js';
 import { NpyStream } from '../../../io/npy-stream.js';
 import { encodeNpy, parseNpy } from '../../../io/npy.js';
-import { explain, METHOD_NAMES, resolveMethods } from '../../../methods/explain/index.js';
+import { explain, METHOD_NAMES, METHODS, resolveMethods } from '../../../methods/explain/index.js';
+import type { MethodName } from '../../../methods/explain/types.js';
 import type { Completeness, ExplainedImage, Explanation, ExplainOptions, IgBaseline, IgRule, OcclusionFill, OcclusionMode, ScoreCamMode } from '../../../methods/explain/types.js';
 import { type Progress, throwIfCancelled } from '../../../methods/jobs.js';
 import { LRP_COMPOSITES, type LrpCompositeName } from '../../../engine/ops/rules/lrp.js';
@@ -21,6 +22,7 @@ import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanit
 import { describeRange, parseRange } from '../../../render/range.js';
 import { checkInputsFit, choiceOption, cliJob, type CommonOptions, inputChunks, inputsThatFit, intIn, modelInfo, nonNegativeInt, numberIn, openModel, outPath, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
+import { onlyWith, optionRules, type OptionMode, type OptionRule } from '../option-rules.js';
 import { hugePagesIn, hugePageSystem } from '../../huge-pages.js';
 
 interface ExplainCliOptions extends CommonOptions {
@@ -107,7 +109,50 @@ function withoutArrays(e: Explanation): Explanation {
   return { ...e, attributions: e.attributions.map((a) => ({ ...a, raw: { ...a.raw, data: empty }, map: { ...a.map, data: empty } })) };
 }
 
+/** The methods asked for; none when the list does not read (the action then says why). */
+function askedMethods(opts: Record<string, unknown>): MethodName[] {
+  try {
+    return resolveMethods([String(opts['method'])]);
+  } catch {
+    return [];
+  }
+}
+
+/** Options that only some methods (or the metrics) read: given without any of them, they would be ignored. */
+function methodOptions(): OptionRule[] {
+  const using = (...methods: MethodName[]) => (opts: Record<string, unknown>) => { const asked = askedMethods(opts); return !asked.length || asked.some((m) => methods.includes(m)); };
+  const mode = (...methods: string[]): OptionMode => {
+    const list = methods.length > 1 ? `${methods.slice(0, -1).join(', ')} or ${methods.at(-1)}` : methods[0]!;
+    return { when: `with --method ${list}`, add: `add ${methods.length > 1 ? 'one of them' : methods[0]} to --method` };
+  };
+  const smoothing = ['smoothgrad', 'smoothgrad-sq', 'vargrad'] as const;
+  const camFamily = (Object.keys(METHODS) as MethodName[]).filter((m) => METHODS[m].camFamily);
+  const layered = (Object.keys(METHODS) as MethodName[]).filter((m) => METHODS[m].layer);
+  return [
+    ...onlyWith(mode('saliency'), using('saliency'), 'reduce'),
+    ...onlyWith(mode(...smoothing, 'gradient-shap'), using(...smoothing, 'gradient-shap'), 'samples'),
+    ...onlyWith(mode(...smoothing), using(...smoothing), 'noise'),
+    ...onlyWith(mode('integrated-gradients'), using('integrated-gradients'), 'steps', 'igRule'),
+    ...onlyWith(mode('integrated-gradients', 'deeplift'), using('integrated-gradients', 'deeplift'), 'baseline'),
+    ...onlyWith(mode('gradient-shap', 'deeplift-shap'), using('gradient-shap', 'deeplift-shap'), 'baselineFile'),
+    ...onlyWith(mode('gradient-shap'), using('gradient-shap'), 'shapStdev'),
+    ...onlyWith(mode('lrp'), using('lrp'), 'lrpComposite', 'lrpEpsilon', 'lrpGamma'),
+    ...onlyWith({ when: 'with a CAM-family method', add: `add one to --method (${camFamily.join(', ')})` }, using(...camFamily), 'augSmooth', 'eigenSmooth'),
+    ...onlyWith(mode('occlusion'), using('occlusion'), 'window', 'stride', 'fill', 'occlusionMode', 'tau', 'drillDown'),
+    ...onlyWith(mode('scorecam'), using('scorecam'), 'scorecamMode'),
+    ...onlyWith(mode('guided-gradcam'), using('guided-gradcam'), 'interpolate'),
+    ...onlyWith({ when: 'with a method that reads a layer', add: `add one to --method (${layered.join(', ')})` }, using(...layered), 'layer'),
+    ...onlyWith({ when: 'with --faithfulness', add: 'add --faithfulness' }, (opts) => !!opts['faithfulness'], 'curveSteps'),
+    ...onlyWith(
+      { when: 'with a seeded method (smoothgrad, smoothgrad-sq, vargrad, gradient-shap, deeplift-shap) or a metric (--faithfulness, --sanity, --sensitivity)', add: 'add one of them' },
+      (opts) => !!(opts['faithfulness'] || opts['sanity'] || opts['sensitivity']) || using(...smoothing, 'gradient-shap', 'deeplift-shap')(opts),
+      'seed',
+    ),
+  ];
+}
+
 export function define(command: Command): void {
+  optionRules(command, methodOptions());
   withCommon(
     command
       .addHelpText('after', `\nMethods: ${METHOD_NAMES.join(', ')}\nA method the model rules out (cam without GAP + dense) is skipped with the reason; the others still run.\n\nExamples:\n  convlens explain samples/fashion-mnist/*.png --method saliency,integrated-gradients,gradcam --out out\n  convlens explain samples/photos/chelsea.png --model squeezenet --method gradcam,scorecam --layer fires.6 --target tabby --score prob`),

@@ -6,6 +6,7 @@ import { ConvLensError } from '../../../engine/errors.js';
 import { withHugePages } from '../../huge-pages.js';
 import { cliJob, type CommonOptions, folderPath, intIn, openModel, positiveInt, queueName, redisUrl, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE } from '../output.js';
+import { onlyWith, optionRules } from '../option-rules.js';
 
 interface IndexOptions extends CommonOptions {
   layers?: string;
@@ -40,6 +41,7 @@ async function stopWorkers(workers: ChildProcess[]): Promise<void> {
 }
 
 export function define(command: Command): void {
+  optionRules(command, [...onlyWith({ when: 'with --redis', add: 'add --redis redis://127.0.0.1:6379 (start redis-server first)' }, (opts) => opts['redis'] !== undefined, 'queue', 'spawnWorkers')]);
   withCommon(
     command
       .argument('<dataset>', 'a folder of images (sub-folders = classes), an IDX file or folder, a text file listing images, or fashion-mnist[:train|test]'),
@@ -63,7 +65,6 @@ export function define(command: Command): void {
       const { openSource } = await import('../../../data/sources.js');
       const { indexDataset } = await import('../../../methods/dataset/scan.js');
       if (opts.pool !== 'avg' && opts.pool !== 'max') throw new ConvLensError('INVALID_ARGUMENT', `Unknown pooling "${opts.pool}".`, 'Use --pool avg or --pool max.');
-      if (opts.spawnWorkers && !opts.redis) throw new ConvLensError('INVALID_ARGUMENT', '--spawn-workers needs --redis.', 'Pass --redis redis://127.0.0.1:6379 (start redis-server first).');
       const { checkSplit } = await import('../../../data/fashion-mnist.js');
       const split = checkSplit(opts.split ?? 'train');
       const { engine, model } = openModel(opts);

@@ -12,6 +12,7 @@ import { backboneProblem, styleTransfer } from '../../../methods/synthesize/styl
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage as resize } from '../../../render/heatmap.js';
 import { applyDescription, choiceOption, cliJob, commaList, type CommonOptions, createEngine, imageSize, intIn, MAX_SIDE, MAX_THREADS, memoryNoteText, modelInfo, nonNegative, nonNegativeInt, numberIn, outPath, positiveNumber, threadCount, warner, withModelOptions } from '../common.js';
+import { onlyWith, optionRules } from '../option-rules.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 /** The feature network style transfer uses when --model is not given: the Fashion-MNIST default is gray and cannot judge colour textures. */
@@ -43,6 +44,15 @@ interface StyleCli extends CommonOptions {
 
 
 export function define(command: Command): void {
+  optionRules(command, [
+    ...onlyWith({ when: 'with --net', add: 'add --net style.onnx (made by convlens style-train)' }, (opts) => opts['net'] !== undefined, 'blend'),
+    ...onlyWith(
+      { when: 'without --net', why: 'a fast style network holds its own styles and runs in one pass', add: 'leave out --net' },
+      (opts) => opts['net'] === undefined,
+      'model', 'style', 'styleScale', 'backbone', 'styleLayers', 'contentLayers', 'styleWeight', 'contentWeight', 'tvWeight', 'keepColors', 'optimizer', 'steps', 'lr', 'init', 'seed', 'frames',
+    ),
+    ...onlyWith({ when: 'with a content image', add: 'name a content image' }, (_, args) => args[0] !== undefined, 'contentLayers', 'contentWeight', 'keepColors'),
+  ]);
   withModelOptions(command, `the feature network whose Gram matrices are matched: an RGB ONNX CNN or a built-in name (default: ${STYLE_DEFAULT_MODEL}); its profile gives the style and content layers`)
     .addHelpText('after', `\nExamples:\n  convlens style samples/photos/chelsea.png --style samples/textures/gravel.png            # SqueezeNet features\n  convlens style --style samples/textures/brick.png --size 192 --backbone texture       # texture synthesis, random network\n  convlens style photo.png --style starry.png --model vgg19.onnx --style-layers a,b,c --content-layers d\n  convlens style samples/photos/chelsea.png --net assets/models/style/fast-style.onnx`)
     .argument('[content]', 'content image (leave out for texture synthesis)')
