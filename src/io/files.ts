@@ -2,6 +2,7 @@ import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, statSy
 import { dirname, basename, join, resolve } from 'node:path';
 import { ConvLensError } from '../engine/errors.js';
 import { type DirectoryFault, makeDirectories } from '../util/make-directories.js';
+import { systemReason } from '../util/system-errors.js';
 
 /**
  * The most any input file may hold: protobuf's limit, so no ONNX model is larger, and far above
@@ -50,9 +51,8 @@ export function readFileOrExplain(path: string, what: string, maxBytes = MAX_INP
   } catch (e) {
     if (e instanceof ConvLensError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw refuse(reason, code === 'ENOENT' ? 'Check the path (relative paths are from the current directory).' : undefined, e);
+    const known = systemReason(code);
+    throw refuse(known ? known[0] : `the system said ${code ?? (e as Error).name}`, known?.[1], e);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import { decodeModel } from '../engine/onnx/codec.js';
 import { ConvLensError } from '../engine/errors.js';
@@ -74,7 +74,9 @@ export function loadModel(spec: string | undefined, engine: Engine): Model {
   if (spec === undefined) return loadBuiltinModel(engine);
   const builtin = findBuiltin(spec);
   if (builtin) return loadBuiltinModel(engine, builtin.name);
-  if (!existsSync(spec)) throw unknownModelError(spec);
+  // Only a path with nothing at it may be a mistyped built-in name; anything else (a link loop, a
+  // folder, no permission) is reported by the read itself.
+  if (nothingAt(spec)) throw unknownModelError(spec);
   return loadModelFile(spec, engine);
 }
 
@@ -82,6 +84,14 @@ export function loadModel(spec: string | undefined, engine: Engine): Model {
 export function modelSource(spec: string | undefined): { builtin: BuiltinModel } | { file: string } {
   const builtin = spec === undefined ? DEFAULT_BUILTIN : findBuiltin(spec);
   return builtin ? { builtin } : { file: spec! };
+}
+
+function nothingAt(path: string): boolean {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false }) === undefined;
+  } catch {
+    return false;
+  }
 }
 
 function unknownModelError(spec: string): ConvLensError {

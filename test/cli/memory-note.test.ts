@@ -2,12 +2,16 @@
 // gigabytes on an ImageNet model. Before such a run starts, the CLI says how much it may hold
 // when that is a large share of the machine, from the graph's own estimate, which grows with the
 // pixel count; small runs say nothing.
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { memoryNoteText } from '../../src/interfaces/cli/common.js';
 import { bytesPerSample } from '../../src/methods/inspect/memory.js';
 import { loadModel } from '../../src/models/load.js';
+import { CLI, ROOT } from '../support/cli.js';
 
 const GB = 2 ** 30;
 
@@ -36,4 +40,28 @@ describe('the memory note of a synthesis run', () => {
     expect(memoryNoteText('DeepDream', model, big, { total: 64 * GB, free: 60 * GB })).toBeUndefined();
     expect(memoryNoteText('DeepDream', model, [224, 224], { total: 8 * GB, free: 6 * GB })).toBeUndefined();
   });
+});
+
+describe('the memory note of texture synthesis on the random texture network', () => {
+  it('is planned on that network too, before the run starts', async () => {
+    // 2048x2048 on the texture network is estimated far above half of any machine this runs on;
+    // the command is killed as soon as it has spoken (or after a while, when it never does).
+    const child = spawn(process.execPath, [CLI, 'style', '--style', join(ROOT, 'samples', 'textures', 'brick.png'), '--backbone', 'texture', '--size', '2048x2048', '--steps', '1', '--out', join(tmpdir(), `convlens-texture-note-${process.pid}`)], { cwd: ROOT });
+    let stderr = '';
+    const note = await new Promise<string | undefined>((done) => {
+      const timer = setTimeout(() => done(undefined), 20_000);
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        const m = /note: Style transfer at 2048x2048 on the texture network may hold up to ([\d.]+) GB/.exec(stderr);
+        if (m) {
+          clearTimeout(timer);
+          done(m[1]);
+        }
+      });
+      child.once('exit', () => done(undefined));
+    });
+    child.kill('SIGKILL');
+    expect(note, stderr).toBeDefined();
+    expect(Number(note)).toBeGreaterThan(4);
+  }, 30_000);
 });

@@ -3,7 +3,7 @@
 // nothing is read past the bound, so an absurd path ends in a message, not a hang or an
 // exhausted memory.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +64,23 @@ describe.skipIf(process.platform === 'win32')('reading an input file', () => {
     const e = refusal(() => readFileOrExplain(pipeFrom('p2', `'x'.repeat(5_000_000)`), 'labels file', 2_000_000));
     expect(e.message).toContain('more than 2000000 bytes');
   });
+
+  it('says system faults in words, without the raw error text', async () => {
+    symlinkSync(join(dir, 'loop-b'), join(dir, 'loop-a'));
+    symlinkSync(join(dir, 'loop-a'), join(dir, 'loop-b'));
+    const e = refusal(() => readFileOrExplain(join(dir, 'loop-a'), 'image'));
+    expect(e.message).toBe(`Cannot read image "${join(dir, 'loop-a')}": the path has a loop of symbolic links.`);
+    expect(e.hint).toMatch(/ls -l/);
+    writeFileSync(join(dir, 'plain'), 'x');
+    expect(refusal(() => readFileOrExplain(join(dir, 'plain', 'under'), 'image')).message).toContain('a part of the path is not a folder');
+    // a model path that exists but cannot be read is reported as such, not as an unknown built-in name
+    for (const path of [join(dir, 'loop-a'), join(dir, 'plain', 'x.onnx')]) {
+      const r = await convlens('summary', '--model', path);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/loop of symbolic links|part of the path is not a folder/);
+      expect(r.stderr).not.toMatch(/ELOOP:|ENOTDIR:|no built-in model/);
+    }
+  }, 30_000);
 
   it('names a missing file and a folder', () => {
     expect(refusal(() => readFileOrExplain(join(dir, 'none.png'), 'image')).message).toContain('no such file');

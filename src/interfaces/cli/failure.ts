@@ -4,23 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { ConvLensError } from '../../engine/errors.js';
 import { damagedStoreError } from '../../methods/dataset/store-errors.js';
+import { systemReason } from '../../util/system-errors.js';
 
 /** Exit codes: 1 for a problem the user can fix, 130 after a Ctrl-C, 70 (sysexits' EX_SOFTWARE) for a ConvLens bug. */
 export const EXIT_CODES = { problem: 1, cancelled: 130, bug: 70 } as const;
-
-const SYSTEM_REASONS: Record<string, [reason: string, hint: string]> = {
-  ENOSPC: ['the disk is full', 'Free some space, or write the results to another disk (--out).'],
-  EDQUOT: ['the disk quota is used up', 'Free some space, or write the results to another disk (--out).'],
-  EACCES: ['permission denied', 'Check the permissions of the files and folders named on the command line.'],
-  EPERM: ['the operation is not permitted', 'Check the permissions of the files and folders named on the command line.'],
-  EROFS: ['the file system is read-only', 'Write the results somewhere writable (--out).'],
-  EMFILE: ['too many open files', 'Raise the limit (ulimit -n) or give fewer inputs per run.'],
-  ENFILE: ['the system has too many open files', 'Close other programs, or give fewer inputs per run.'],
-  ENOMEM: ['the machine is out of memory', 'Give fewer inputs per run, or a smaller --batch.'],
-  EIO: ['an input/output error from the device', 'Check the disk (dmesg), then run again.'],
-  ENXIO: ['the device is not there', 'Check the paths on the command line.'],
-  EBADF: ['the output stream is closed', 'Run the command with its standard output open (not closed with >&-).'],
-};
 
 const STREAMS: Record<number, string> = { 1: 'the standard output', 2: 'the standard error' };
 
@@ -28,7 +15,7 @@ export function describeFailure(e: unknown): { text: string; exitCode: number } 
   if (e instanceof ConvLensError) return { text: e.describe(), exitCode: e.code === 'CANCELLED' ? EXIT_CODES.cancelled : EXIT_CODES.problem };
   const system = e as Partial<NodeJS.ErrnoException> & { fd?: number };
   if (e instanceof Error && typeof system.code === 'string' && typeof system.syscall === 'string') {
-    const known = SYSTEM_REASONS[system.code];
+    const known = systemReason(system.code);
     const target = system.path ? ` "${system.path}"` : system.syscall === 'write' ? ` to ${STREAMS[system.fd ?? 1] ?? 'the standard output'}` : '';
     const action = system.syscall === 'write' ? 'write' : system.syscall === 'open' || system.syscall === 'read' ? 'read or open' : system.syscall;
     const toStream = system.syscall === 'write' && !system.path;

@@ -4,6 +4,8 @@ import type { Tensor } from '../../../engine/tensor.js';
 import { readFileOrExplain } from '../../../io/files.js';
 import { encodePng } from '../../../io/image.js';
 import { loadModel } from '../../../models/load.js';
+import { Model } from '../../../models/model.js';
+import { textureBackbone } from '../../../models/zoo/texture-backbone.js';
 import { loadStyleNet, styleNetInfo, stylize } from '../../../methods/synthesize/stylize.js';
 import { parseNamedImage, readImageTensor, summaryJson } from '../../../methods/synthesize/io.js';
 import type { OptimizerName } from '../../../methods/synthesize/optimize.js';
@@ -42,6 +44,9 @@ interface StyleCli extends CommonOptions {
   json?: boolean;
 }
 
+
+/** A texture's size when neither --size nor a content image gives one. */
+const TEXTURE_SIZE: [number, number] = [256, 256];
 
 export function define(command: Command): void {
   optionRules(command, [
@@ -123,15 +128,16 @@ export function define(command: Command): void {
           applyDescription(backbone, opts);
           const problem = opts.styleLayers ? undefined : backboneProblem(backbone);
           if (problem) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${backbone.name}" cannot be the style network: ${problem}.`, `Use --model ${STYLE_DEFAULT_MODEL} (the default) or another RGB CNN, or --backbone texture for the random texture network.`);
-          const outSize = size ?? (contentImg ? ([contentImg.dims[2]!, contentImg.dims[3]!] as [number, number]) : undefined);
-          const heavy = outSize ? memoryNoteText('Style transfer', backbone, outSize) : undefined;
-          if (heavy) warner(opts, 'note')(heavy);
         }
+        const outSize = size ?? (contentImg ? ([contentImg.dims[2]!, contentImg.dims[3]!] as [number, number]) : TEXTURE_SIZE);
+        // the random texture network is planned like any model (shape inference only; it runs inside styleTransfer)
+        const heavy = memoryNoteText('Style transfer', backbone ?? new Model(textureBackbone(), engine, 'the texture network'), outSize);
+        if (heavy) warner(opts, 'note')(heavy);
         const r = await styleTransfer(engine, {
           ...(backbone ? { backbone } : {}),
           ...(contentImg ? { content: contentImg } : {}),
           styles: styles.map((s) => ({ image: s.image, weight: s.weight })),
-          ...(size ? { size } : contentImg ? {} : { size: [256, 256] as [number, number] }),
+          ...(size ? { size } : contentImg ? {} : { size: TEXTURE_SIZE }),
           ...(opts.styleLayers ? { styleLayers: opts.styleLayers.split(',') } : {}),
           ...(opts.contentLayers ? { contentLayers: opts.contentLayers.split(',') } : {}),
           styleWeight: opts.styleWeight,
