@@ -49,6 +49,7 @@ export function withSizeFreeReshapes(graph: Graph): Graph {
   for (const [index, node] of graph.nodes.entries()) {
     if (!isReshape(node)) continue;
     const [data, target] = node.inputs as [string, string];
+    if (target === `${node.outputs[0]}_size_free_target`) continue; // freed already (a Model made from a Model's graph)
     const shape = shapeIn(exported, data);
     const entries = entriesOf(target);
     if (!shape || shape.length < 3 || !entries || entries.length < 3) continue;

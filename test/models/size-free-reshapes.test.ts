@@ -99,6 +99,16 @@ describe('Reshape targets that name the image size', () => {
     });
   }
 
+  it('are freed once: a Model made from a Model\'s graph (the sanity check\'s randomized copies) compiles', async () => {
+    const model = new Model(shuffleNet('batch-dynamic'), engine);
+    expect(withSizeFreeReshapes(model.graph)).toBe(model.graph);
+    const copy = new Model(model.graph.clone(), engine, 'copy');
+    const names = copy.graph.nodes.map((n) => n.name).filter(Boolean);
+    expect(new Set(names).size).toBe(names.length);
+    const x = image(SIZE, SIZE, 2);
+    expect(await run(copy.graph, x, copy.output)).toEqual(await run(model.graph, x, model.output));
+  });
+
   it('are left alone where the last two entries do not follow the image', () => {
     // a [1, 64] feature reshaped to [1, 4, 4, 4] and regrouped: 4x4 at every image size
     const b = new GraphBuilder();
