@@ -121,7 +121,7 @@ export class FileAccess {
   /** As `entry`, for a path that must be a regular file. */
   file(path: string, name: string): { path: string; size: number } {
     const e = this.entry(path, name);
-    if (e.kind !== 'file') throw new ConvLensError('INPUT_UNREADABLE', `${name} is a folder, not a file.`);
+    if (e.kind !== 'file') throw new ConvLensError('INPUT_UNREADABLE', `${name} is a folder, not a file.`, 'Give the path of a file, not of the folder that holds it.');
     return e;
   }
 
