@@ -110,7 +110,7 @@ async function run(c: Component, feeds: Record<string, Tensor>): Promise<Tensor>
     const out = await c.session.run(feeds);
     return out[c.session.outputNames[0]!]!;
   } catch (e) {
-    throw new ConvLensError('RUNTIME_FAILURE', `ONNX Runtime failed running ${c.path}: ${(e as Error).message}`, undefined, { cause: e });
+    throw new ConvLensError('RUNTIME_FAILURE', `ONNX Runtime failed running ${c.path}: ${(e as Error).message}`, 'Check that the pipeline folder\'s models come from one export; if memory ran out, ask for smaller or fewer images (CLI: --width, --height, --count).', { cause: e });
   }
 }
 
