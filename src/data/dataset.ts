@@ -79,7 +79,7 @@ export function indicesByClass(labels: Uint8Array, classes: number): number[][] 
   const by: number[][] = Array.from({ length: classes }, () => []);
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i]!;
-    if (y >= classes) throw new ConvLensError('INPUT_UNREADABLE', `Label ${y} at sample ${i} is outside 0..${classes - 1}.`);
+    if (y >= classes) throw new ConvLensError('INPUT_UNREADABLE', `Label ${y} at sample ${i} is outside 0..${classes - 1}.`, `Check that the labels file belongs to these images: every label must be a class index from 0 to ${classes - 1}.`);
     by[y]!.push(i);
   }
   return by;
@@ -101,7 +101,7 @@ export function shuffleInPlace<T extends { length: number; [i: number]: number }
  * second part. Both parts are in dataset order, so the split depends only on (labels, fraction, seed).
  */
 export function stratifiedSplit(labels: Uint8Array, classes: number, fraction: number, seed: number): { first: Int32Array; second: Int32Array } {
-  if (!(fraction >= 0 && fraction < 1)) throw new ConvLensError('INVALID_ARGUMENT', `Split fraction ${fraction} must be in [0, 1).`);
+  if (!(fraction >= 0 && fraction < 1)) throw new ConvLensError('INVALID_ARGUMENT', `Split fraction ${fraction} must be in [0, 1).`, 'Pass a validation fraction from 0 up to, but not including, 1 (CLI: --val).');
   const rand = seededRandom(seed ^ 0x5eed5);
   const second = new Uint8Array(labels.length);
   for (const list of indicesByClass(labels, classes)) {
@@ -119,7 +119,7 @@ export function stratifiedSubset(labels: Uint8Array, classes: number, perClass: 
   const rand = seededRandom(seed);
   const keep: number[] = [];
   indicesByClass(labels, classes).forEach((list, c) => {
-    if (list.length < perClass) throw new ConvLensError('INVALID_ARGUMENT', `Class ${c} has ${list.length} samples, fewer than the ${perClass} asked for.`);
+    if (list.length < perClass) throw new ConvLensError('INVALID_ARGUMENT', `Class ${c} has ${list.length} samples, fewer than the ${perClass} asked for.`, 'Ask for fewer images (CLI: --limit), or use a dataset with more images of each class.');
     keep.push(...shuffleInPlace(list.slice(), rand).slice(0, perClass));
   });
   return Int32Array.from(keep.sort((x, y) => x - y));

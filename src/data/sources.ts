@@ -200,7 +200,7 @@ function idxSource(access: FileAccess, imagesPath: string, labelsPath: string | 
     classes ??= maxLabel === 9 ? FASHION_MNIST_LABELS : Array.from({ length: maxLabel + 1 }, (_, i) => String(i));
   } else {
     const arr = parseIdx(access.read(imagesPath, `IDX file "${imagesPath}"`), `"${imagesPath}"`);
-    if (arr.dims.length !== 3) throw new ConvLensError('INPUT_UNREADABLE', `"${imagesPath}" holds a ${arr.dims.length}-D array, not images [N, height, width].`);
+    if (arr.dims.length !== 3) throw new ConvLensError('INPUT_UNREADABLE', `"${imagesPath}" holds a ${arr.dims.length}-D array, not images [N, height, width].`, 'Give the images file of an IDX pair (e.g. train-images-idx3-ubyte), which holds [N, height, width].');
     ds = { images: arr.data, labels: new Uint8Array(arr.dims[0]!), count: arr.dims[0]!, channels: 1, height: arr.dims[1]!, width: arr.dims[2]!, source: imagesPath };
     classes ??= [];
   }

@@ -121,7 +121,7 @@ export class FileAccess {
   /** As `entry`, for a path that must be a regular file. */
   file(path: string, name: string): { path: string; size: number } {
     const e = this.entry(path, name);
-    if (e.kind !== 'file') throw new ConvLensError('INPUT_UNREADABLE', `${name} is a folder, not a file.`);
+    if (e.kind !== 'file') throw new ConvLensError('INPUT_UNREADABLE', `${name} is a folder, not a file.`, 'Give the path of a file, not of the folder that holds it.');
     return e;
   }
 
@@ -137,7 +137,16 @@ export class FileAccess {
       fd = openSync(checked.path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new ConvLensError('INPUT_UNREADABLE', `Cannot read ${name}: ${code === 'EACCES' ? 'permission denied' : code === 'ELOOP' ? 'it changed into a symbolic link' : 'it cannot be opened'}.`, undefined, { cause: e });
+      throw new ConvLensError(
+        'INPUT_UNREADABLE',
+        `Cannot read ${name}: ${code === 'EACCES' ? 'permission denied' : code === 'ELOOP' ? 'it changed into a symbolic link' : 'it cannot be opened'}.`,
+        code === 'EACCES'
+          ? 'Make the file readable by the user running convlens, or copy it somewhere readable.'
+          : code === 'ELOOP'
+            ? 'Name the file itself, not a symbolic link, and leave it in place while it is read.'
+            : 'Check that the file is still there and can be read, then try again.',
+        { cause: e },
+      );
     }
     try {
       const st = fstatSync(fd);

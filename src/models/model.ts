@@ -72,7 +72,7 @@ export class Model {
     const classifierFirst = withClassifierFirst(channelsFirst);
     this.graph = withFlatLogits(withSizeFreeReshapes(withSymbolicBatch(classifierFirst.graph)));
     this.input = this.graph.realInputs()[0]!;
-    if (this.graph.outputs.length === 0) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${name}" has no outputs.`);
+    if (this.graph.outputs.length === 0) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${name}" has no outputs.`, 'Re-export the model with its outputs declared in the ONNX graph.');
     this.output = preSoftmaxOutput(this.graph);
     const outShape = this.facts(this.output).shape;
     const classes = outShape && typeof outShape[outShape.length - 1] === 'number' ? (outShape[outShape.length - 1] as number) : undefined;
@@ -326,7 +326,7 @@ export class Model {
     const feeds: Record<string, Tensor> = { [this.input.name]: x };
     for (const [value, inputName] of Object.entries(meta.seedInputs)) {
       const t = upstream[value];
-      if (!t) throw new ConvLensError('INVALID_ARGUMENT', `No upstream gradient given for "${value}".`);
+      if (!t) throw new ConvLensError('INVALID_ARGUMENT', `No upstream gradient given for "${value}".`, `Pass upstream["${value}"]: a gradient of the shape of "${value}".`);
       feeds[inputName] = t;
     }
     const out = await compiled.run(feeds);

@@ -64,7 +64,7 @@ export function colorize(normalized: Float32Array, width: number, height: number
 
 /** A map [h, w] as a coloured image, with the range it was drawn with. */
 export function renderHeatmap(map: Float32Array, width: number, height: number, options: HeatmapOptions = {}): Heatmap {
-  if (map.length !== width * height) throw new ConvLensError('INVALID_ARGUMENT', `A ${width}x${height} heatmap needs ${width * height} values, got ${map.length}.`);
+  if (map.length !== width * height) throw new ConvLensError('INVALID_ARGUMENT', `A ${width}x${height} heatmap needs ${width * height} values, got ${map.length}.`, `Pass ${width * height} values, row by row.`);
   const cm = colormap(options.colormap ?? 'inferno');
   const spec = options.range ?? (cm.diverging ? { mode: 'symmetric' } : { mode: 'minmax' });
   const { normalized, min, max } = mapRange(map, spec);
@@ -100,8 +100,8 @@ export function resizeImage(img: RawImage, width: number, height: number, how: '
  * pytorch-grad-cam's show_cam_on_image with image_weight = 1 - opacity. Sizes must match.
  */
 export function overlay(base: RawImage, heat: RawImage, opacity = 0.5): RawImage {
-  if (!(opacity >= 0 && opacity <= 1)) throw new ConvLensError('INVALID_ARGUMENT', `Overlay opacity must be between 0 and 1, got ${opacity}.`);
-  if (base.width !== heat.width || base.height !== heat.height) throw new ConvLensError('INVALID_ARGUMENT', `Overlay sizes differ: image ${base.width}x${base.height}, heatmap ${heat.width}x${heat.height}.`);
+  if (!(opacity >= 0 && opacity <= 1)) throw new ConvLensError('INVALID_ARGUMENT', `Overlay opacity must be between 0 and 1, got ${opacity}.`, 'Use an opacity from 0 to 1 (CLI: --opacity).');
+  if (base.width !== heat.width || base.height !== heat.height) throw new ConvLensError('INVALID_ARGUMENT', `Overlay sizes differ: image ${base.width}x${base.height}, heatmap ${heat.width}x${heat.height}.`, 'Resize the heatmap to the image first (resizeImage).');
   const b = toRgb(base);
   const h = toRgb(heat);
   const data = new Uint8Array(b.data.length);

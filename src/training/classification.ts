@@ -161,7 +161,7 @@ export async function trainClassifier(
   const { model, labels, preprocessing: prep, config } = run;
   const K = labels.length;
   const input = model.realInputs()[0];
-  if (!input || model.realInputs().length !== 1) throw new ConvLensError('MODEL_UNSUPPORTED', 'A classifier to train needs exactly one input.');
+  if (!input || model.realInputs().length !== 1) throw new ConvLensError('MODEL_UNSUPPORTED', 'A classifier to train needs exactly one input.', 'Train a model whose only input is the image batch [N, C, H, W], e.g. a built-in architecture (--arch).');
   const shape = input.shape ?? [];
   const ds = data.train;
   if (shape.length !== 4 || shape[1] !== ds.channels || shape[2] !== ds.height || shape[3] !== ds.width) {

@@ -65,7 +65,7 @@ export function createOptimizer(config: OptimizerConfig, shapes: ReadonlyMap<str
     const mu = config.momentum ?? 0;
     const wd = config.weightDecay ?? 0;
     const nesterov = config.nesterov ?? false;
-    if (nesterov && mu <= 0) throw new ConvLensError('INVALID_ARGUMENT', 'Nesterov momentum needs momentum > 0.');
+    if (nesterov && mu <= 0) throw new ConvLensError('INVALID_ARGUMENT', 'Nesterov momentum needs momentum > 0.', 'Give a momentum above 0, e.g. --momentum 0.9, or leave out --nesterov.');
     return {
       config,
       state,

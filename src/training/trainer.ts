@@ -46,7 +46,7 @@ export class Trainer {
   ) {
     const take = (name: string, into: Map<string, Float32Array>): void => {
       const t = initial.get(name);
-      if (!t) throw new ConvLensError('INVALID_ARGUMENT', `No initial value for "${name}".`);
+      if (!t) throw new ConvLensError('INVALID_ARGUMENT', `No initial value for "${name}".`, 'Give an initial value for every parameter and buffer of the training graph.');
       if (t.dtype !== 'float32') throw new ConvLensError('MODEL_UNSUPPORTED', `"${name}" is ${t.dtype}; training supports float32 parameters only.`, 'Convert the model to float32 before training.');
       into.set(name, Float32Array.from(t.data as Float32Array));
       this.dims.set(name, [...t.dims]);
@@ -60,7 +60,7 @@ export class Trainer {
   /** The current value of a parameter or buffer as a tensor (shares the trainer's array). */
   tensor(name: string): Tensor {
     const data = this.params.get(name) ?? this.buffers.get(name);
-    if (!data) throw new ConvLensError('UNKNOWN_NAME', `No parameter or buffer named "${name}".`);
+    if (!data) throw new ConvLensError('UNKNOWN_NAME', `No parameter or buffer named "${name}".`, 'Use a name from trainer.params or trainer.buffers.');
     return { dtype: 'float32', dims: this.dims.get(name)!, data };
   }
 
@@ -356,7 +356,7 @@ function restore(trainer: Trainer, c: Checkpoint, want: { size: number; batchSiz
     }
   }
   if (m.optimizer.type !== trainer.optimizer.config.type) {
-    throw new ConvLensError('INVALID_ARGUMENT', `Cannot resume: the checkpoint used the ${m.optimizer.type} optimizer, this run ${trainer.optimizer.config.type}.`);
+    throw new ConvLensError('INVALID_ARGUMENT', `Cannot resume: the checkpoint used the ${m.optimizer.type} optimizer, this run ${trainer.optimizer.config.type}.`, `Resume with the ${m.optimizer.type} optimizer, or start a new run without resuming.`);
   }
   const load = (prefix: string, into: Map<string, Float32Array>): void => {
     for (const [n, v] of into) {

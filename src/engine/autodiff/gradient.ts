@@ -99,7 +99,7 @@ export function buildGradientGraph(forward: Graph, request: GradientRequest): Gr
   const seedInputs: Record<string, string> = {};
   for (const s of seeds) {
     const f = b.factsOf(s);
-    if (!isFloatDType(f.dtype)) throw new ConvLensError('INVALID_ARGUMENT', `Cannot differentiate "${s}": it has type ${f.dtype}, not a float type.`);
+    if (!isFloatDType(f.dtype)) throw new ConvLensError('INVALID_ARGUMENT', `Cannot differentiate "${s}": it has type ${f.dtype}, not a float type.`, 'Differentiate a float value, e.g. the logits rather than an ArgMax or a Cast to integers.');
     if ('scalar' in request.seed) {
       if (f.shape && f.shape.some((d) => d !== 1)) {
         throw new ConvLensError('INVALID_ARGUMENT', `"${s}" has shape [${f.shape.join(', ')}]; a scalar seed needs a single value.`, 'Reduce it to a scalar (ReduceSum/ReduceMean) or seed it with an upstream gradient.');

@@ -97,13 +97,13 @@ export class GraphBuilder {
 
   factsOf(name: string): ValueFacts {
     const f = this.facts.get(name);
-    if (!f) throw new ConvLensError('UNKNOWN_NAME', `No value named "${name}" in graph "${this.graph.name}".`);
+    if (!f) throw new ConvLensError('UNKNOWN_NAME', `No value named "${name}" in graph "${this.graph.name}".`, 'Check the name (names are case-sensitive); `convlens summary --model <file>` lists a model\'s layers.');
     return f;
   }
 
   shapeOf(name: string): Dim[] {
     const s = this.factsOf(name).shape;
-    if (!s) throw new ConvLensError('SHAPE_MISMATCH', `The shape of "${name}" is not known statically.`);
+    if (!s) throw new ConvLensError('SHAPE_MISMATCH', `The shape of "${name}" is not known statically.`, 'Fix the input size first, so the shapes can be inferred: Model.staticGraph(dims) returns the graph with static sizes.');
     return s;
   }
 
@@ -111,7 +111,7 @@ export class GraphBuilder {
   staticShape(name: string): number[] {
     const s = this.shapeOf(name);
     if (!s.every((d) => typeof d === 'number')) {
-      throw new ConvLensError('SHAPE_MISMATCH', `"${name}" has shape [${s.join(', ')}], but a static shape is needed here.`, 'Fix the model input size (Model.withInputShape) before differentiating.');
+      throw new ConvLensError('SHAPE_MISMATCH', `"${name}" has shape [${s.join(', ')}], but a static shape is needed here.`, 'Fix the input size before differentiating: Model.staticGraph(dims) returns the graph with static sizes.');
     }
     return s as number[];
   }
@@ -204,7 +204,7 @@ export class GraphBuilder {
     const typed: Node['attrs'] = {};
     for (const [k, v] of Object.entries(attrs)) if (v !== undefined) typed[k] = toAttr(k, v);
     for (const i of inputs) {
-      if (i && !this.facts.has(i)) throw new ConvLensError('UNKNOWN_NAME', `${type} node "${name}": input "${i}" does not exist in graph "${this.graph.name}".`);
+      if (i && !this.facts.has(i)) throw new ConvLensError('UNKNOWN_NAME', `${type} node "${name}": input "${i}" does not exist in graph "${this.graph.name}".`, 'Add the value first (an input, initializer, constant or earlier op) and pass the name that call returned.');
     }
     const node: Node = { op: type, name, inputs: inputs.map((i) => i ?? ''), outputs, attrs: typed };
     if (options.domain) node.domain = options.domain;

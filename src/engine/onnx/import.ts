@@ -237,7 +237,7 @@ function decomposeNewOp(b: GraphBuilder, n: Node, from: number): void {
   const c = shape[1];
   const groups = attrInt(n, 'num_groups', 1);
   const eps = n.attrs['epsilon']?.type === 'float' ? (n.attrs['epsilon'].value as number) : 1e-5;
-  if (typeof c !== 'number') throw new ConvLensError('MODEL_UNSUPPORTED', `GroupNormalization node "${n.name}" needs a static channel count.`);
+  if (typeof c !== 'number') throw new ConvLensError('MODEL_UNSUPPORTED', `GroupNormalization node "${n.name}" needs a static channel count.`, 'Re-export the model with static shapes (a fixed input size and ONNX shape inference), so the node\'s input has a known channel count.');
   const grouped = b.op('Reshape', [x, b.ints([0, groups, -1])]);
   const mean = b.op('ReduceMean', [grouped], { axes: [2], keepdims: 1 });
   const centered = b.op('Sub', [grouped, mean]);

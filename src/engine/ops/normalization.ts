@@ -307,7 +307,7 @@ defineOp({
 // ---------------------------------------------------------------- LayerNormalization
 
 /** The normalized axes [axis, rank) of a LayerNormalization node, with a negative axis resolved. */
-export function layerNormAxes(node: Node, rank: number, fail: (message: string) => Error = (m) => new ConvLensError('SHAPE_MISMATCH', `LayerNormalization node "${node.name}": ${m}`)): number[] {
+export function layerNormAxes(node: Node, rank: number, fail: (message: string) => Error = (m) => new ConvLensError('SHAPE_MISMATCH', `LayerNormalization node "${node.name}": ${m}`, 'Fix the node in the model\'s exporter and re-export: the axis must lie inside the input\'s axes and scale and bias must match the normalized axes.')): number[] {
   const given = attrInt(node, 'axis', -1);
   const axis = given < 0 ? given + rank : given;
   if (axis < 0 || axis >= rank) throw fail(`axis ${given} is outside the input's ${rank} axes`);

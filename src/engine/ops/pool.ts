@@ -62,7 +62,7 @@ function windowsOf(g: GradContext): Windows {
     throw new ConvLensError(
       'SHAPE_MISMATCH',
       `${node.op} node "${node.name}": the backward rule needs static spatial sizes, but the input is [${xs.join(', ')}].`,
-      'Fix the model input size (Model.withInputShape) before differentiating.',
+      'Fix the input size before differentiating: Model.staticGraph(dims) returns the graph with static sizes.',
     );
   }
   const kernel = attrInts(node, 'kernel_shape') ?? [];

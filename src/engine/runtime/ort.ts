@@ -82,7 +82,7 @@ function adapt(ort: OrtModule, name: string, session: OrtCommon.InferenceSession
     async run(feeds, fetch, into) {
       const toOrt = (k: string, t: Tensor): OrtCommon.Tensor => {
         const type = TO_ORT[t.dtype];
-        if (!type) throw new ConvLensError('INVALID_ARGUMENT', `Cannot feed "${k}": dtype ${t.dtype} is not supported by ${name}.`);
+        if (!type) throw new ConvLensError('INVALID_ARGUMENT', `Cannot feed "${k}": dtype ${t.dtype} is not supported by ${name}.`, `Feed ${Object.keys(TO_ORT).join(', ')} tensors: convert the data to one of these first.`);
         return new ort.Tensor(type, t.data as OrtCommon.Tensor.DataType, t.dims);
       };
       const ortFeeds: Record<string, OrtCommon.Tensor> = {};

@@ -101,7 +101,7 @@ export function pca(data: Float32Array | Float64Array, n: number, d: number, k: 
 /** Embeds vectors [n, d] in 2-D. */
 export async function embedVectors(method: EmbedMethod, data: Float32Array, n: number, d: number, o: EmbedOptions = {}): Promise<{ coords: Float64Array; params: Record<string, number | string>; explained?: [number, number] }> {
   const seed = o.seed ?? 0;
-  if (n < 3) throw new ConvLensError('INVALID_ARGUMENT', `An embedding needs at least 3 points, got ${n}.`);
+  if (n < 3) throw new ConvLensError('INVALID_ARGUMENT', `An embedding needs at least 3 points, got ${n}.`, 'Embed at least 3 images: index more images or ask for a larger sample (CLI: --sample).');
   if (method === 'pca') {
     const r = pca(data, n, d, 2, seed);
     return { coords: r.coords, params: { components: 2 }, explained: [r.explained[0] ?? 0, r.explained[1] ?? 0] };

@@ -44,7 +44,7 @@ export interface PatchOptions extends JobOptions {
 
 export function fieldOf(model: Model, layer: string): ReceptiveField {
   const rf = receptiveFields(model.graph, model.builder(), model.input.name).get(layer);
-  if (!rf) throw new ConvLensError('INVALID_ARGUMENT', `Layer "${layer}" does not depend on the input; it has no receptive field.`);
+  if (!rf) throw new ConvLensError('INVALID_ARGUMENT', `Layer "${layer}" does not depend on the input; it has no receptive field.`, 'Pick a layer computed from the image; `convlens summary --model <file>` lists the layers.');
   return rf;
 }
 
@@ -167,7 +167,7 @@ export function parseChannels(spec: string | undefined, channels: number, max = 
     const a = Number(m[1]);
     const b = m[2] !== undefined ? Number(m[2]) : a;
     for (let c = a; c <= b; c++) {
-      if (c >= channels) throw new ConvLensError('INVALID_ARGUMENT', `Channel ${c} does not exist: the layer has channels 0..${channels - 1}.`);
+      if (c >= channels) throw new ConvLensError('INVALID_ARGUMENT', `Channel ${c} does not exist: the layer has channels 0..${channels - 1}.`, `Pick channels from 0 to ${channels - 1} (CLI: --channels, e.g. 0-15).`);
       out.push(c);
     }
   }

@@ -85,9 +85,9 @@ export function settingsOf(m: StoreManifest, batchSize: number): ScanSettings {
 /** What a store made with these options must say; resume checks the parts that matter. */
 function wantedManifest(model: Model, source: DatasetSource, o: IndexOptions): StoreManifest {
   const count = Math.min(source.count, o.limit ?? Infinity);
-  if (count <= 0) throw new ConvLensError('INVALID_ARGUMENT', `Nothing to scan: ${source.description} has ${source.count} images${o.limit !== undefined ? ` and --limit is ${o.limit}` : ''}.`);
+  if (count <= 0) throw new ConvLensError('INVALID_ARGUMENT', `Nothing to scan: ${source.description} has ${source.count} images${o.limit !== undefined ? ` and --limit is ${o.limit}` : ''}.`, 'Give a dataset that holds images (a folder of images, an IDX file or folder, or a list file) and check its path and split (CLI: --split).');
   const k = o.k ?? 16;
-  if (!Number.isInteger(k) || k < 1 || k > 1000) throw new ConvLensError('INVALID_ARGUMENT', `Top-k must be an integer in 1..1000, got ${k}.`);
+  if (!Number.isInteger(k) || k < 1 || k > 1000) throw new ConvLensError('INVALID_ARGUMENT', `Top-k must be an integer in 1..1000, got ${k}.`, 'Keep from 1 to 1000 images per channel (CLI: --top).');
   return {
     version: STORE_VERSION,
     model: { name: model.name, fingerprint: modelFingerprint(model), ...(o.modelPath ? { path: o.modelPath } : {}), input: model.input.shape as number[], labels: model.labels },

@@ -510,7 +510,7 @@ export class DatasetStore {
     const li = this.layerIndex(layer);
     const C = this.manifest.layers[li]!.channels;
     if (!Number.isInteger(channel) || channel < 0 || channel >= C) {
-      throw new ConvLensError('INVALID_ARGUMENT', `Layer "${layer}" has channels 0..${C - 1}; got ${channel}.`);
+      throw new ConvLensError('INVALID_ARGUMENT', `Layer "${layer}" has channels 0..${C - 1}; got ${channel}.`, `Pick a channel from 0 to ${C - 1}.`);
     }
     const merged = this.manifest.complete ? await this.table('top') : undefined;
     const src = merged ?? (await this.table('topk'));
@@ -598,7 +598,7 @@ export class DatasetStore {
    */
   async nearest(space: Space, query: Float32Array, k: number, metric: Metric = 'l2', options: { exact?: boolean; nprobes?: number; exclude?: number } = {}): Promise<Neighbour[]> {
     const { name, dim } = this.vectorTable(space);
-    if (query.length !== dim) throw new ConvLensError('SHAPE_MISMATCH', `A ${name} query needs ${dim} values, got ${query.length}.`);
+    if (query.length !== dim) throw new ConvLensError('SHAPE_MISMATCH', `A ${name} query needs ${dim} values, got ${query.length}.`, 'Compute the query with the model and layer the store was indexed with.');
     const t = await this.table(name);
     if (!t) return [];
     const col = metric === 'cosine' ? 'unit' : 'vector';

@@ -58,7 +58,7 @@ export interface TextToImage {
 
 export function checkRequest(r: GenerateRequest): void {
   if (!r.prompts.length) throw new ConvLensError('INVALID_ARGUMENT', 'Nothing to generate: give at least one prompt.', 'Pass a prompt such as "ankle boot" ("" for the unconditional model).');
-  if (r.prompts.length > 64) throw new ConvLensError('INVALID_ARGUMENT', `${r.prompts.length} prompts are too many for one run (at most 64).`);
+  if (r.prompts.length > 64) throw new ConvLensError('INVALID_ARGUMENT', `${r.prompts.length} prompts are too many for one run (at most 64).`, 'Split the prompts over several runs of at most 64 each.');
   const n = r.numImagesPerPrompt ?? 1;
   if (!Number.isInteger(n) || n < 1 || n * r.prompts.length > 1024) {
     throw new ConvLensError('INVALID_ARGUMENT', `num_images_per_prompt ${n} x ${r.prompts.length} prompts is out of range.`, 'Ask for 1 to 1024 images per run.');

@@ -74,7 +74,7 @@ export class ClassConditionalDenoiser implements DiffusionModel<number> {
     const input = graph.inputs.find((i) => i.name === meta.io.sample);
     const shape = input?.shape?.slice(1) ?? [];
     if (!input || shape.length !== 3 || !shape.every((d) => typeof d === 'number')) {
-      throw new ConvLensError('MODEL_UNSUPPORTED', `The denoiser "${name}" needs an input "${meta.io.sample}" of static shape [N, C, H, W].`);
+      throw new ConvLensError('MODEL_UNSUPPORTED', `The denoiser "${name}" needs an input "${meta.io.sample}" of static shape [N, C, H, W].`, 'Use a denoiser written by `convlens diffuse train`, or re-export this one with a fixed sample size [N, C, H, W].');
     }
     this.shape = shape as number[];
     this.predictionType = meta.predictionType;

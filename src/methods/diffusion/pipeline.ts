@@ -110,7 +110,7 @@ async function run(c: Component, feeds: Record<string, Tensor>): Promise<Tensor>
     const out = await c.session.run(feeds);
     return out[c.session.outputNames[0]!]!;
   } catch (e) {
-    throw new ConvLensError('RUNTIME_FAILURE', `ONNX Runtime failed running ${c.path}: ${(e as Error).message}`, undefined, { cause: e });
+    throw new ConvLensError('RUNTIME_FAILURE', `ONNX Runtime failed running ${c.path}: ${(e as Error).message}`, 'Check that the pipeline folder\'s models come from one export; if memory ran out, ask for smaller or fewer images (CLI: --width, --height, --count).', { cause: e });
   }
 }
 
@@ -150,7 +150,7 @@ class LatentUNet implements DiffusionModel<Float32Array> {
         timestep,
         encoder_hidden_states: { dtype: 'float32', dims: [m, ...this.embeddingShape], data: emb },
       });
-      if (r.data.length !== m * per) throw new ConvLensError('SHAPE_MISMATCH', `${this.unet.path} returned ${r.dims.join('x')} for a latent batch of ${m} x [${this.shape.join(', ')}].`);
+      if (r.data.length !== m * per) throw new ConvLensError('SHAPE_MISMATCH', `${this.unet.path} returned ${r.dims.join('x')} for a latent batch of ${m} x [${this.shape.join(', ')}].`, 'Check that unet/ belongs to this pipeline: its output must have the shape of its "sample" input.');
       out.set(r.data as Float32Array, start * per);
     }
     return out;
@@ -210,7 +210,7 @@ export class StableDiffusionPipeline implements TextToImage {
     const ids: Tensor = info.type === 'int64' ? { dtype: 'int64', dims: [unique.length, L], data: BigInt64Array.from(flat, (v) => BigInt(v)) } : { dtype: 'int32', dims: [unique.length, L], data: Int32Array.from(flat) };
     const out = await run(this.textEncoder, { input_ids: ids });
     const dims = out.dims as number[];
-    if (dims.length !== 3 || dims[0] !== unique.length || dims[1] !== L) throw new ConvLensError('SHAPE_MISMATCH', `${this.textEncoder.path} returned [${dims.join(', ')}]; expected [${unique.length}, ${L}, D] (last_hidden_state first).`);
+    if (dims.length !== 3 || dims[0] !== unique.length || dims[1] !== L) throw new ConvLensError('SHAPE_MISMATCH', `${this.textEncoder.path} returned [${dims.join(', ')}]; expected [${unique.length}, ${L}, D] (last_hidden_state first).`, 'Check that text_encoder/ belongs to this pipeline and returns last_hidden_state as its first output.');
     const per = dims[1]! * dims[2]!;
     const data = out.data as Float32Array;
     const byText = new Map(unique.map((t, i) => [t, data.slice(i * per, (i + 1) * per)]));
@@ -226,7 +226,7 @@ export class StableDiffusionPipeline implements TextToImage {
       for (let j = 0; j < per; j++) z[j] = latents[i * per + j]! / this.vaeScale;
       const out = await run(this.vaeDecoder, { latent_sample: { dtype: 'float32', dims: [1, ...shape], data: z } });
       const dims = out.dims as number[];
-      if (dims.length !== 4 || dims[1] !== 3) throw new ConvLensError('SHAPE_MISMATCH', `${this.vaeDecoder.path} returned [${dims.join(', ')}]; expected an RGB image [1, 3, H, W].`);
+      if (dims.length !== 4 || dims[1] !== 3) throw new ConvLensError('SHAPE_MISMATCH', `${this.vaeDecoder.path} returned [${dims.join(', ')}]; expected an RGB image [1, 3, H, W].`, 'Check that vae_decoder/ belongs to this pipeline and decodes latents to RGB images.');
       images.push(pixelImages(dims.slice(1), [-1, 1])(out.data as Float32Array, 0));
     }
     return images;
@@ -236,7 +236,7 @@ export class StableDiffusionPipeline implements TextToImage {
     checkRequest(r);
     const height = r.height ?? this.imageSize[0];
     const width = r.width ?? this.imageSize[1];
-    if (height % 8 || width % 8) throw new ConvLensError('INVALID_ARGUMENT', `Height and width must be multiples of 8, got ${height}x${width}.`);
+    if (height % 8 || width % 8) throw new ConvLensError('INVALID_ARGUMENT', `Height and width must be multiples of 8, got ${height}x${width}.`, `Use a height and width that are multiples of 8 (CLI: --height, --width), e.g. ${Math.max(8, Math.round(height / 8) * 8)}x${Math.max(8, Math.round(width / 8) * 8)}.`);
     const fixed = this.unet.inputs.get('sample')!.shape;
     if ((typeof fixed[2] === 'number' && fixed[2] !== height / 8) || (typeof fixed[3] === 'number' && fixed[3] !== width / 8)) {
       throw new ConvLensError('INVALID_ARGUMENT', `This U-Net was exported for ${Number(fixed[2]) * 8}x${Number(fixed[3]) * 8} images; ${height}x${width} was asked for.`, 'Leave out --width/--height.');

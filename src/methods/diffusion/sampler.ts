@@ -94,13 +94,13 @@ function split(out: number, x: number, a: number, kind: 'epsilon' | 'v_predictio
 export async function sample<C>(model: DiffusionModel<C>, o: SampleOptions<C>): Promise<SampleResult> {
   const t0 = performance.now();
   const prompts = o.conditions.length;
-  if (prompts === 0) throw new ConvLensError('INVALID_ARGUMENT', 'Nothing to sample: no prompt given.');
+  if (prompts === 0) throw new ConvLensError('INVALID_ARGUMENT', 'Nothing to sample: no prompt given.', 'Pass at least one condition (a prompt or a class).');
   const perPrompt = o.numImagesPerPrompt ?? 1;
-  if (!Number.isInteger(perPrompt) || perPrompt < 1) throw new ConvLensError('INVALID_ARGUMENT', `num_images_per_prompt must be a positive integer, got ${perPrompt}.`);
+  if (!Number.isInteger(perPrompt) || perPrompt < 1) throw new ConvLensError('INVALID_ARGUMENT', `num_images_per_prompt must be a positive integer, got ${perPrompt}.`, 'Ask for 1 or more images per prompt (CLI: --count).');
   const scale = o.guidanceScale ?? 1;
-  if (!Number.isFinite(scale) || scale < 0) throw new ConvLensError('INVALID_ARGUMENT', `guidance_scale must be a number >= 0, got ${scale}.`);
+  if (!Number.isFinite(scale) || scale < 0) throw new ConvLensError('INVALID_ARGUMENT', `guidance_scale must be a number >= 0, got ${scale}.`, 'Use a guidance scale of 0 or more, e.g. 3 (CLI: --guidance).');
   const eta = o.eta ?? 0;
-  if (!Number.isFinite(eta) || eta < 0) throw new ConvLensError('INVALID_ARGUMENT', `eta must be >= 0, got ${eta}.`);
+  if (!Number.isFinite(eta) || eta < 0) throw new ConvLensError('INVALID_ARGUMENT', `eta must be >= 0, got ${eta}.`, 'Use an eta of 0 or more; 0 is deterministic DDIM (CLI: --eta).');
   const kind = o.sampler ?? 'ddim';
   if (!SAMPLERS.includes(kind)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown sampler "${String(kind)}".`, `Use one of: ${SAMPLERS.join(', ')}.`);
   const s = model.schedule;
@@ -125,7 +125,7 @@ export async function sample<C>(model: DiffusionModel<C>, o: SampleOptions<C>): 
   const gens = Array.from({ length: B }, (_, i) => new Generator(mixSeed(o.seed ?? 0, i)));
   const x = new Float32Array(B * per);
   if (o.initialNoise) {
-    if (o.initialNoise.length !== B * per) throw new ConvLensError('SHAPE_MISMATCH', `initialNoise has ${o.initialNoise.length} values; ${B} samples of [${model.shape.join(', ')}] need ${B * per}.`);
+    if (o.initialNoise.length !== B * per) throw new ConvLensError('SHAPE_MISMATCH', `initialNoise has ${o.initialNoise.length} values; ${B} samples of [${model.shape.join(', ')}] need ${B * per}.`, `Pass ${B * per} noise values, one [${model.shape.join(', ')}] sample per image, or leave initialNoise out to draw it from the seed.`);
     x.set(o.initialNoise);
   } else {
     for (let i = 0; i < B; i++) gens[i]!.randn(per, x.subarray(i * per, (i + 1) * per));

@@ -36,7 +36,7 @@ export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['linear', 'cosine', 'sca
 
 export function makeSchedule(c: ScheduleConfig): NoiseSchedule {
   const T = c.steps ?? 1000;
-  if (!Number.isInteger(T) || T < 2) throw new ConvLensError('INVALID_ARGUMENT', `A schedule needs at least 2 timesteps, got ${T}.`);
+  if (!Number.isInteger(T) || T < 2) throw new ConvLensError('INVALID_ARGUMENT', `A schedule needs at least 2 timesteps, got ${T}.`, 'Use at least 2 timesteps (CLI: --timesteps for diffuse train, --steps for diffuse noise).');
   const config: Required<ScheduleConfig> = { kind: c.kind, steps: T, betaStart: c.betaStart ?? 1e-4, betaEnd: c.betaEnd ?? 0.02, offset: c.offset ?? 0.008 };
   const betas = new Float64Array(T);
   switch (c.kind) {
@@ -95,7 +95,7 @@ export function addNoise(s: NoiseSchedule, x0: Float32Array, t: number | ArrayLi
   const noise = eps instanceof Float32Array ? eps : eps.randn(x0.length);
   const ts = typeof t === 'number' ? [t] : t;
   const per = x0.length / ts.length;
-  if (!Number.isInteger(per)) throw new ConvLensError('SHAPE_MISMATCH', `${x0.length} values do not split into ${ts.length} samples.`);
+  if (!Number.isInteger(per)) throw new ConvLensError('SHAPE_MISMATCH', `${x0.length} values do not split into ${ts.length} samples.`, 'Pass x0 as whole samples with one timestep per sample, or one timestep for all.');
   for (let i = 0; i < ts.length; i++) {
     const { signal, noise: sigma } = scales(s, ts[i]!);
     for (let j = i * per; j < (i + 1) * per; j++) out[j] = signal * x0[j]! + sigma * noise[j]!;

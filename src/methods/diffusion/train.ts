@@ -72,7 +72,7 @@ export async function trainDenoiser(
   const sample = model.inputs.find((i) => i.name === UNET_IO.sample);
   const shape = sample?.shape ?? [];
   if (!sample || shape[1] !== ds.channels || shape[2] !== ds.height || shape[3] !== ds.width) {
-    throw new ConvLensError('SHAPE_MISMATCH', `The denoiser's "${UNET_IO.sample}" input has shape [${shape.join(', ')}]; the data is [N, ${ds.channels}, ${ds.height}, ${ds.width}].`);
+    throw new ConvLensError('SHAPE_MISMATCH', `The denoiser's "${UNET_IO.sample}" input has shape [${shape.join(', ')}]; the data is [N, ${ds.channels}, ${ds.height}, ${ds.width}].`, `Train on images of the denoiser's size (its "${UNET_IO.sample}" input), or build a denoiser for this data's channels and size.`);
   }
   const training = buildTrainingGraph(model, {
     loss: (b, prediction) => meanSquaredError(b, prediction, b.input('noise', 'float32', [...b.shapeOf(prediction)])),

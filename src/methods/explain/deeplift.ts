@@ -94,7 +94,7 @@ export function shapBaselines(model: Model, x: Tensor, o: NonNullable<MethodCont
     return { baselines: o.baselines, described: `given set of ${d[0]}` };
   }
   const count = o.count ?? 8;
-  if (!Number.isInteger(count) || count < 1) throw new ConvLensError('INVALID_ARGUMENT', `The baseline count must be a positive integer, got ${count}.`);
+  if (!Number.isInteger(count) || count < 1) throw new ConvLensError('INVALID_ARGUMENT', `The baseline count must be a positive integer, got ${count}.`, 'Ask for 1 or more noise baselines, or pass a baseline set (CLI: --baseline-file).');
   const { low, high } = inputBounds(model);
   const rand = uniformSource((o.seed ?? 0) + 7919);
   const plane = h * w;
@@ -149,8 +149,8 @@ export async function gradientShap(ctx: MethodContext): Promise<MethodResult> {
   const samples = o.samples ?? 50;
   const noise = o.noise ?? 0;
   const seed = o.seed ?? 0;
-  if (!Number.isInteger(samples) || samples < 1) throw new ConvLensError('INVALID_ARGUMENT', `GradientSHAP samples must be a positive integer, got ${samples}.`);
-  if (!(noise >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `GradientSHAP noise must be >= 0, got ${noise}.`);
+  if (!Number.isInteger(samples) || samples < 1) throw new ConvLensError('INVALID_ARGUMENT', `GradientSHAP samples must be a positive integer, got ${samples}.`, 'Use 1 or more samples (CLI: --samples).');
+  if (!(noise >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `GradientSHAP noise must be >= 0, got ${noise}.`, 'Use a noise of 0 or more (CLI: --shap-stdev).');
   const { baselines, described } = shapBaselines(ctx.model, ctx.x, o);
   const [n, c, h, w] = nchw(ctx.x);
   const per = c * h * w;

@@ -210,7 +210,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
   model.checkInput(x, { anyCount: true }); // runs are cut to the model's batch below
   const methods = resolveMethods(options.methods);
   const score = checkScore(options.score ?? 'logit');
-  if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) throw new ConvLensError('INVALID_ARGUMENT', `Batch size must be a positive integer, got ${options.batchSize}.`);
+  if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) throw new ConvLensError('INVALID_ARGUMENT', `Batch size must be a positive integer, got ${options.batchSize}.`, 'Use a batch size of 1 or more (CLI: --batch-size), or leave it out for the default.');
   const batchSize = options.batchSize ?? defaultBatchSize(model, 'gradient');
   const forwardBatchSize = options.batchSize ?? defaultBatchSize(model, 'forward');
   // Check what can be checked before any long computation starts.

@@ -23,7 +23,7 @@ export function quadrature(rule: IgRule, steps: number): { alphas: Float64Array;
       break;
     }
     case 'riemann-trapezoid':
-      if (steps < 2) throw new ConvLensError('INVALID_ARGUMENT', 'The trapezoid rule needs at least 2 steps.');
+      if (steps < 2) throw new ConvLensError('INVALID_ARGUMENT', 'The trapezoid rule needs at least 2 steps.', 'Use at least 2 steps with the riemann-trapezoid rule (CLI: --steps), or another rule (--ig-rule).');
       for (let i = 0; i < steps; i++) {
         alphas[i] = i / (steps - 1);
         weights[i] = (i === 0 || i === steps - 1 ? 0.5 : 1) / (steps - 1);
@@ -148,7 +148,7 @@ export async function integratedGradients(ctx: MethodContext): Promise<MethodRes
   const baselineSpec = o.baseline ?? 'black';
   const [n, c, h, w] = nchw(ctx.x);
   const blurSigma = o.blurSigma ?? Math.max(h, w) / 10;
-  if (!Number.isInteger(steps) || steps < 1) throw new ConvLensError('INVALID_ARGUMENT', `Integrated Gradients steps must be a positive integer, got ${steps}.`);
+  if (!Number.isInteger(steps) || steps < 1) throw new ConvLensError('INVALID_ARGUMENT', `Integrated Gradients steps must be a positive integer, got ${steps}.`, 'Use 1 or more steps (CLI: --steps).');
   const { alphas, weights } = quadrature(rule, steps);
   const base = resolveBaseline(ctx.model, ctx.x, baselineSpec, blurSigma);
   const per = c * h * w;

@@ -47,8 +47,8 @@ export async function lrp(ctx: MethodContext): Promise<MethodResult> {
   if (!(LRP_COMPOSITES as readonly string[]).includes(name)) {
     throw new ConvLensError('INVALID_ARGUMENT', `Unknown LRP composite "${name}".`, `Use one of: ${LRP_COMPOSITES.join(', ')}.`);
   }
-  if (o.epsilon !== undefined && !(o.epsilon >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `LRP epsilon must be >= 0, got ${o.epsilon}.`);
-  if (o.gamma !== undefined && !(o.gamma >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `LRP gamma must be >= 0, got ${o.gamma}.`);
+  if (o.epsilon !== undefined && !(o.epsilon >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `LRP epsilon must be >= 0, got ${o.epsilon}.`, 'Use an epsilon of 0 or more (CLI: --lrp-epsilon).');
+  if (o.gamma !== undefined && !(o.gamma >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `LRP gamma must be >= 0, got ${o.gamma}.`, 'Use a gamma of 0 or more (CLI: --lrp-gamma).');
   const bounds = inputBounds(ctx.model);
   const composite = lrpComposite(name, { ...(o.epsilon !== undefined ? { epsilon: o.epsilon } : {}), ...(o.gamma !== undefined ? { gamma: o.gamma } : {}), ...bounds });
   const ruleSet = lrpRuleSet(ctx.model.graph, composite);

@@ -24,7 +24,7 @@ export async function occlusion(ctx: MethodContext): Promise<MethodResult> {
   const [sh, sw] = pair(o.stride ?? [Math.ceil(wh / 2), Math.ceil(ww / 2)]);
   const fill: OcclusionFill = o.fill ?? 'zero';
   for (const [what, v, max] of [['window height', wh, h], ['window width', ww, w], ['stride', sh, h], ['stride', sw, w]] as const) {
-    if (!Number.isInteger(v) || v < 1 || v > max) throw new ConvLensError('INVALID_ARGUMENT', `Occlusion ${what} must be an integer from 1 to ${max}, got ${v}.`);
+    if (!Number.isInteger(v) || v < 1 || v > max) throw new ConvLensError('INVALID_ARGUMENT', `Occlusion ${what} must be an integer from 1 to ${max}, got ${v}.`, `Use a ${what.startsWith('window') ? 'window' : 'stride'} from 1 to ${max} pixels (occlusion "${what.startsWith('window') ? 'window' : 'stride'}"; CLI: ${what.startsWith('window') ? '--window' : '--stride'}).`);
   }
   if ((sh > wh && wh < h) || (sw > ww && ww < w)) {
     throw new ConvLensError('INVALID_ARGUMENT', `Occlusion stride ${sh}x${sw} is larger than the window ${wh}x${ww}: some pixels would never be occluded.`, 'Use a stride no larger than the window (as Captum requires).');
@@ -102,7 +102,7 @@ async function occlusionDrops(ctx: MethodContext, o: NonNullable<MethodParams['o
   for (const [what, v] of [['tau', o.tau], ['drillDown', o.drillDown]] as const) {
     if (v === undefined) continue;
     if (!approximate) throw new ConvLensError('INVALID_ARGUMENT', `Occlusion ${what} applies only to mode "approximate".`, 'Add mode: "approximate", or leave it out for the exact result.');
-    if (!(typeof v === 'number' && v > 0 && v <= 1)) throw new ConvLensError('INVALID_ARGUMENT', `Occlusion ${what} must be a number in (0, 1], got ${String(v)}.`);
+    if (!(typeof v === 'number' && v > 0 && v <= 1)) throw new ConvLensError('INVALID_ARGUMENT', `Occlusion ${what} must be a number in (0, 1], got ${String(v)}.`, `Use a ${what} above 0 and at most 1 (CLI: ${what === 'tau' ? '--tau' : '--drill-down'}).`);
   }
   if (o.mode === 'brute-force') return { drops: await bruteForceDrops(ctx, ys, xs, size, fillPlane), params: { mode: 'brute-force' }, notes: [] };
   const tau = approximate ? (o.tau ?? APPROXIMATE_DEFAULTS.tau) : 1;

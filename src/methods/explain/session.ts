@@ -86,7 +86,7 @@ function reducedOverChannels(meta: GradientGraph): GradientGraph {
  */
 export async function scoreGradients(model: Model, x: Tensor, targets: Int32Array, req: ScoreGradientRequest, into?: Partial<Omit<ScoreGradients, 'targets'>>): Promise<ScoreGradients> {
   model.checkInput(x);
-  if (targets.length !== x.dims[0]) throw new ConvLensError('INVALID_ARGUMENT', `${targets.length} targets given for ${x.dims[0]} inputs.`);
+  if (targets.length !== x.dims[0]) throw new ConvLensError('INVALID_ARGUMENT', `${targets.length} targets given for ${x.dims[0]} inputs.`, `Pass ${x.dims[0]} targets, one per input.`);
   const ruleSet = req.ruleSet ?? 'standard';
   const { graph: base, sizeKey } = model.staticGraph(x.dims); // backward passes need static sizes
   const key = `${model.id}|explain|${req.score}|${ruleSetKey(ruleSet)}|wrt=${req.wrt.join(',')}|out=${(req.outputs ?? []).join(',')}${req.reduce ? `|reduce=${req.reduce}` : ''}${sizeKey}`;
@@ -122,7 +122,7 @@ export async function scoreGradients(model: Model, x: Tensor, targets: Int32Arra
 export function classCount(model: Model): number {
   const shape = model.facts(model.output).shape;
   const k = shape?.[shape.length - 1];
-  if (typeof k !== 'number') throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${model.name}" output "${model.output}" has no static class dimension.`);
+  if (typeof k !== 'number') throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${model.name}" output "${model.output}" has no static class dimension.`, 'Use a model whose output is [N, classes] with a fixed class count, or re-export it with static output shapes.');
   return k;
 }
 

@@ -88,10 +88,10 @@ function canvasOf(model: Model, x: Tensor, kind: Canvas, sigma: number): Float32
 export async function deletionInsertion(model: Model, x: Tensor, targets: Int32Array, maps: readonly Tensor[], o: CurveOptions = {}): Promise<Curves[]> {
   const [n, c, h, w] = nchw(x);
   const steps = o.steps ?? 50;
-  if (!Number.isInteger(steps) || steps < 1) throw new ConvLensError('INVALID_ARGUMENT', `Curve steps must be a positive integer, got ${steps}.`);
+  if (!Number.isInteger(steps) || steps < 1) throw new ConvLensError('INVALID_ARGUMENT', `Curve steps must be a positive integer, got ${steps}.`, 'Use 1 or more steps (CLI: --curve-steps).');
   for (const m of maps) {
     if (m.dims.length !== 3 || m.dims[0] !== n || m.dims[1] !== h || m.dims[2] !== w) {
-      throw new ConvLensError('SHAPE_MISMATCH', `A map has shape [${m.dims.join(', ')}]; deletion/insertion needs [${n}, ${h}, ${w}] (one map per image at input resolution).`);
+      throw new ConvLensError('SHAPE_MISMATCH', `A map has shape [${m.dims.join(', ')}]; deletion/insertion needs [${n}, ${h}, ${w}] (one map per image at input resolution).`, `Pass one map per image at input resolution, [${n}, ${h}, ${w}]; upsample coarse maps first (e.g. resizeBilinear).`);
     }
   }
   const score = o.score ?? 'prob';

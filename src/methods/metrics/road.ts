@@ -158,12 +158,12 @@ export function imputeLinear(image: Float32Array, c: number, h: number, w: numbe
 export async function road(model: Model, x: Tensor, targets: Int32Array, maps: readonly Tensor[], o: RoadOptions = {}): Promise<RoadCurves[]> {
   const [n, c, h, w] = nchw(x);
   const fractions = o.fractions ?? [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
-  for (const f of fractions) if (!(f > 0 && f < 1)) throw new ConvLensError('INVALID_ARGUMENT', `ROAD fractions must lie strictly between 0 and 1, got ${f}.`);
+  for (const f of fractions) if (!(f > 0 && f < 1)) throw new ConvLensError('INVALID_ARGUMENT', `ROAD fractions must lie strictly between 0 and 1, got ${f}.`, 'Use fractions strictly between 0 and 1, e.g. 0.1 to 0.9.');
   const noise = o.noise ?? 0.01;
-  if (!(noise >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `ROAD noise must be >= 0, got ${noise}.`);
+  if (!(noise >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `ROAD noise must be >= 0, got ${noise}.`, 'Use a noise of 0 or more (the default is 0.01).');
   for (const m of maps) {
     if (m.dims.length !== 3 || m.dims[0] !== n || m.dims[1] !== h || m.dims[2] !== w) {
-      throw new ConvLensError('SHAPE_MISMATCH', `A map has shape [${m.dims.join(', ')}]; ROAD needs [${n}, ${h}, ${w}] (one map per image at input resolution).`);
+      throw new ConvLensError('SHAPE_MISMATCH', `A map has shape [${m.dims.join(', ')}]; ROAD needs [${n}, ${h}, ${w}] (one map per image at input resolution).`, `Pass one map per image at input resolution, [${n}, ${h}, ${w}]; upsample coarse maps first (e.g. resizeBilinear).`);
     }
   }
   const hw = h * w;

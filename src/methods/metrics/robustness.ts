@@ -34,8 +34,8 @@ export async function infidelity(model: Model, x: Tensor, targets: Int32Array, m
   const [n, c, h, w] = nchw(x);
   const samples = o.samples ?? 10;
   const sigma = o.sigma ?? 0.1;
-  if (!Number.isInteger(samples) || samples < 1) throw new ConvLensError('INVALID_ARGUMENT', `Infidelity samples must be a positive integer, got ${samples}.`);
-  if (!(sigma > 0)) throw new ConvLensError('INVALID_ARGUMENT', `Infidelity sigma must be > 0, got ${sigma}.`);
+  if (!Number.isInteger(samples) || samples < 1) throw new ConvLensError('INVALID_ARGUMENT', `Infidelity samples must be a positive integer, got ${samples}.`, 'Use 1 or more samples (the default is 10).');
+  if (!(sigma > 0)) throw new ConvLensError('INVALID_ARGUMENT', `Infidelity sigma must be > 0, got ${sigma}.`, 'Use a sigma above 0 (the default is 0.1).');
   const hw = h * w;
   const per = c * hw;
   const xd = x.data as Float32Array;
@@ -63,7 +63,7 @@ export async function infidelity(model: Model, x: Tensor, targets: Int32Array, m
     work,
   );
   return maps.map((m) => {
-    if (m.dims.length !== 3 || m.dims[0] !== n || m.dims[1] !== h || m.dims[2] !== w) throw new ConvLensError('SHAPE_MISMATCH', `A map has shape [${m.dims.join(', ')}]; infidelity needs [${n}, ${h}, ${w}].`);
+    if (m.dims.length !== 3 || m.dims[0] !== n || m.dims[1] !== h || m.dims[2] !== w) throw new ConvLensError('SHAPE_MISMATCH', `A map has shape [${m.dims.join(', ')}]; infidelity needs [${n}, ${h}, ${w}].`, `Pass one map per image at input resolution, [${n}, ${h}, ${w}]; upsample coarse maps first (e.g. resizeBilinear).`);
     const md = m.data as Float32Array;
     const out: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -99,8 +99,8 @@ export async function maxSensitivity(model: Model, x: Tensor, targets: Int32Arra
   const [n, c, h, w] = nchw(x);
   const samples = o.samples ?? 10;
   const radius = o.radius ?? 0.02;
-  if (!Number.isInteger(samples) || samples < 1) throw new ConvLensError('INVALID_ARGUMENT', `Sensitivity samples must be a positive integer, got ${samples}.`);
-  if (!(radius > 0)) throw new ConvLensError('INVALID_ARGUMENT', `Sensitivity radius must be > 0, got ${radius}.`);
+  if (!Number.isInteger(samples) || samples < 1) throw new ConvLensError('INVALID_ARGUMENT', `Sensitivity samples must be a positive integer, got ${samples}.`, 'Use 1 or more samples (the default is 10).');
+  if (!(radius > 0)) throw new ConvLensError('INVALID_ARGUMENT', `Sensitivity radius must be > 0, got ${radius}.`, 'Use a radius above 0 (the default is 0.02).');
   const per = c * h * w;
   const hw = h * w;
   const xd = x.data as Float32Array;

@@ -59,7 +59,7 @@ export function randomizableLayers(model: Model): string[] {
 /** Re-initializes a layer's weights (and bias) from N(0, std of the originals), keeping the scale. */
 export function randomizeLayer(graph: Graph, layer: string, rand: () => number): void {
   const node = graph.nodes.find((n) => n.name === layer);
-  if (!node) throw new ConvLensError('UNKNOWN_NAME', `No layer named "${layer}" to randomize.`);
+  if (!node) throw new ConvLensError('UNKNOWN_NAME', `No layer named "${layer}" to randomize.`, 'Check the name (names are case-sensitive); `convlens summary --model <file>` lists the layers.');
   for (const input of node.inputs.slice(1, 3)) {
     const t = input ? graph.initializers.get(input) : undefined;
     if (!t || t.dtype !== 'float32') continue;
@@ -98,7 +98,7 @@ export async function randomizationCheck(model: Model, x: Tensor, options: Sanit
   for (const l of layers) {
     if (!known.has(l)) throw new ConvLensError('UNKNOWN_NAME', `"${l}" is not a layer with weights to randomize.`, `Layers with weights, output first: ${[...known].join(', ')}.`);
   }
-  if (layers.length === 0) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${model.name}" has no Conv/Gemm/MatMul layers with constant weights to randomize.`);
+  if (layers.length === 0) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${model.name}" has no Conv/Gemm/MatMul layers with constant weights to randomize.`, 'The sanity check needs Conv, Gemm or MatMul layers with constant weights; leave it out for this model (CLI: drop --sanity).');
   const { onProgress, ...rest } = options;
   const report = (done: number, phase: string): void => onProgress?.({ done, total: layers.length + 1, phase });
   report(0, 'sanity: trained model');

@@ -21,7 +21,7 @@ export function ranks(values: ArrayLike<number>): Float64Array {
 /** Pearson correlation; 0 when either side is constant. */
 export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = a.length;
-  if (n !== b.length) throw new ConvLensError('INVALID_ARGUMENT', `Cannot correlate ${n} values with ${b.length}.`);
+  if (n !== b.length) throw new ConvLensError('INVALID_ARGUMENT', `Cannot correlate ${n} values with ${b.length}.`, 'Pass two arrays of the same length.');
   let ma = 0;
   let mb = 0;
   for (let i = 0; i < n; i++) {
@@ -63,8 +63,8 @@ export interface SsimOptions {
 export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, width: number, height: number, o: SsimOptions = {}): number {
   const win = o.window ?? 7;
   const range = o.dataRange ?? 1;
-  if (a.length !== width * height || b.length !== width * height) throw new ConvLensError('INVALID_ARGUMENT', `SSIM needs two ${width}x${height} images.`);
-  if (width < win || height < win) throw new ConvLensError('INVALID_ARGUMENT', `SSIM with a ${win}x${win} window needs images of at least ${win}x${win}, got ${width}x${height}.`);
+  if (a.length !== width * height || b.length !== width * height) throw new ConvLensError('INVALID_ARGUMENT', `SSIM needs two ${width}x${height} images.`, `Pass two arrays of ${width * height} values (${width} wide, ${height} high).`);
+  if (width < win || height < win) throw new ConvLensError('INVALID_ARGUMENT', `SSIM with a ${win}x${win} window needs images of at least ${win}x${win}, got ${width}x${height}.`, `Use a window of at most ${Math.min(width, height)} (the window option), or larger images.`);
   const np = win * win;
   const covNorm = np / (np - 1);
   const c1 = (0.01 * range) ** 2;

@@ -76,7 +76,7 @@ function crossEntropy(onehot: Tensor, sign: 1 | -1): Objective {
 function resolveClass(model: Model, c: number | string): number {
   if (typeof c === 'number' || /^\d+$/.test(c)) {
     const k = Number(c);
-    if (k < 0 || k >= model.labels.length) throw new ConvLensError('INVALID_ARGUMENT', `Class ${k} does not exist: the model has ${model.labels.length} classes.`);
+    if (k < 0 || k >= model.labels.length) throw new ConvLensError('INVALID_ARGUMENT', `Class ${k} does not exist: the model has ${model.labels.length} classes.`, `Use a class from 0 to ${model.labels.length - 1}, or a label (CLI: --target).`);
     return k;
   }
   const norm = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '');
@@ -128,10 +128,10 @@ export async function attack(model: Model, images: Tensor, o: AttackOptions = {}
   const eps = o.epsilon ?? (norm === 'linf' ? 8 / 255 : 1);
   const steps = method === 'fgsm' ? 1 : o.steps ?? 40;
   const stepSize = method === 'fgsm' ? eps : o.stepSize ?? (2.5 * eps) / steps;
-  if (!(eps > 0)) throw new ConvLensError('INVALID_ARGUMENT', `The budget epsilon must be > 0, got ${eps}.`);
+  if (!(eps > 0)) throw new ConvLensError('INVALID_ARGUMENT', `The budget epsilon must be > 0, got ${eps}.`, 'Use a budget above 0, e.g. 8/255 (CLI: --epsilon).');
   const [N, C, H, W] = images.dims as [number, 1 | 3, number, number];
   const fixed = modelInputSize(model);
-  if (fixed && (fixed[0] !== H || fixed[1] !== W)) throw new ConvLensError('SHAPE_MISMATCH', `The images are ${H}x${W}; the model takes ${fixed[0]}x${fixed[1]}.`);
+  if (fixed && (fixed[0] !== H || fixed[1] !== W)) throw new ConvLensError('SHAPE_MISMATCH', `The images are ${H}x${W}; the model takes ${fixed[0]}x${fixed[1]}.`, `Resize the images to ${fixed[0]}x${fixed[1]} before the attack.`);
   const per = C * H * W;
   const x0 = Float32Array.from(images.data as Float32Array);
   const K = model.labels.length;

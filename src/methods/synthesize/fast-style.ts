@@ -98,7 +98,7 @@ function randomCrop(img: Tensor, size: number, rand: () => number, out: Float32A
 
 export async function trainStyleNet(engine: Engine, o: StyleTrainOptions): Promise<TrainedStyleNet> {
   const S = o.styles.length;
-  if (!S) throw new ConvLensError('INVALID_ARGUMENT', 'No style images given.');
+  if (!S) throw new ConvLensError('INVALID_ARGUMENT', 'No style images given.', 'Pass at least one style image (CLI: --style name=file).');
   if (!o.content.length) throw new ConvLensError('INVALID_ARGUMENT', 'No content images to train on.', 'Pass photographs (--content).');
   const backbone = o.backbone ?? builtinTextureBackbone(engine);
   const builtin = !o.backbone;

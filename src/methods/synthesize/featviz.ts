@@ -286,7 +286,7 @@ export function parseClassList(spec: string, labels: readonly string[]): number[
       ks = [k];
     }
     for (const k of ks) {
-      if (k >= labels.length) throw new ConvLensError('INVALID_ARGUMENT', `Class ${k} does not exist: the model has ${labels.length} classes (0-${labels.length - 1}).`);
+      if (k >= labels.length) throw new ConvLensError('INVALID_ARGUMENT', `Class ${k} does not exist: the model has ${labels.length} classes (0-${labels.length - 1}).`, `Pick classes from 0 to ${labels.length - 1}, or labels as the model names them (CLI: --classes).`);
       if (!out.includes(k)) out.push(k);
     }
   }

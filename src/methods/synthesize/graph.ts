@@ -54,7 +54,7 @@ export function modelChannels(model: Model): 1 | 3 {
   const c = model.input.shape![1];
   if (c === 1) return 1;
   if (c === 3 || c === undefined || typeof c === 'string') return 3;
-  throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${model.name}" takes ${c} input channels; image synthesis needs 1 (gray) or 3 (RGB).`);
+  throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${model.name}" takes ${c} input channels; image synthesis needs 1 (gray) or 3 (RGB).`, 'Use a model whose input has 1 (gray) or 3 (RGB) channels.');
 }
 
 /**

@@ -47,7 +47,7 @@ export async function readModelImage(path: string, model: Model): Promise<Tensor
 /** Concatenates [1, C, H, W] tensors of one size into a batch. */
 export function stack(images: Tensor[]): Tensor {
   const [, c, h, w] = images[0]!.dims as number[];
-  for (const t of images) if (t.dims.join('x') !== images[0]!.dims.join('x')) throw new ConvLensError('SHAPE_MISMATCH', `Images differ in size: [${t.dims.join(', ')}] vs [${images[0]!.dims.join(', ')}].`);
+  for (const t of images) if (t.dims.join('x') !== images[0]!.dims.join('x')) throw new ConvLensError('SHAPE_MISMATCH', `Images differ in size: [${t.dims.join(', ')}] vs [${images[0]!.dims.join(', ')}].`, 'Give images of one size, or resize them to one (CLI: --size HxW).');
   const per = c! * h! * w!;
   const data = new Float32Array(images.length * per);
   images.forEach((t, i) => data.set(t.data as Float32Array, i * per));

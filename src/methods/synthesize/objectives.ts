@@ -91,7 +91,7 @@ export function neuron(layer: string, c: number, y?: number, x?: number, batch?:
     if (s.length !== 4) return channel(layer, c, batch).build(ctx);
     const yy = y ?? Math.floor(s[2]! / 2);
     const xx = x ?? Math.floor(s[3]! / 2);
-    if (yy < 0 || yy >= s[2]! || xx < 0 || xx >= s[3]!) throw new ConvLensError('INVALID_ARGUMENT', `Unit (${yy}, ${xx}) is outside layer "${layer}" (${s[2]}x${s[3]}).`);
+    if (yy < 0 || yy >= s[2]! || xx < 0 || xx >= s[3]!) throw new ConvLensError('INVALID_ARGUMENT', `Unit (${yy}, ${xx}) is outside layer "${layer}" (${s[2]}x${s[3]}).`, `Give y from 0 to ${s[2]! - 1} and x from 0 to ${s[3]! - 1} (neuron:<layer>:<c>:<y>:<x>), or leave them out for the centre unit.`);
     const sl = ctx.b.op('Slice', [L, ctx.b.ints([c, yy, xx]), ctx.b.ints([c + 1, yy + 1, xx + 1]), ctx.b.ints([1, 2, 3])]);
     return sumAll(ctx.b, pickBatch(ctx.b, sl, batch));
   });
@@ -107,7 +107,7 @@ export function layerL2(layer: string, batch?: Batch): Objective {
 
 function classIndex(model: Model, cls: number | string): number {
   if (typeof cls === 'number') {
-    if (!(Number.isInteger(cls) && cls >= 0 && cls < model.labels.length)) throw new ConvLensError('INVALID_ARGUMENT', `Class ${cls} does not exist: the model has ${model.labels.length} classes.`);
+    if (!(Number.isInteger(cls) && cls >= 0 && cls < model.labels.length)) throw new ConvLensError('INVALID_ARGUMENT', `Class ${cls} does not exist: the model has ${model.labels.length} classes.`, `Use a class from 0 to ${model.labels.length - 1}, or a label.`);
     return cls;
   }
   const norm = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '');
@@ -172,7 +172,7 @@ export function direction(layer: string, vector: Float32Array, batch?: Batch, ta
     build(ctx) {
       const L = ctx.layer(layer);
       const s = shapeOf(ctx, L);
-      if (s[1] !== C) throw new ConvLensError('INVALID_ARGUMENT', `The direction has ${C} values; layer "${layer}" has ${s[1]} channels.`);
+      if (s[1] !== C) throw new ConvLensError('INVALID_ARGUMENT', `The direction has ${C} values; layer "${layer}" has ${s[1]} channels.`, `Give a direction of ${s[1]} values, one per channel of "${layer}".`);
       const vin = ctx.input(`${ctx.scope}direction`, [1, C]);
       const v = s.length === 4 ? ctx.b.op('Reshape', [vin, ctx.b.ints([1, C, 1, 1])]) : vin;
       const dot = ctx.b.op('ReduceSum', [ctx.b.op('Mul', [pickBatch(ctx.b, L, batch), v]), ctx.b.ints([1])], { keepdims: 0 });
@@ -324,7 +324,7 @@ export function guide(layer: string, guideFeatures: Tensor): Objective {
       const b = ctx.b;
       const L = ctx.layer(layer);
       const [N, c, H, W] = shapeOf(ctx, L) as [number, number, number, number];
-      if (c !== C) throw new ConvLensError('SHAPE_MISMATCH', `The guide's features have ${C} channels; layer "${layer}" has ${c}.`);
+      if (c !== C) throw new ConvLensError('SHAPE_MISMATCH', `The guide's features have ${C} channels; layer "${layer}" has ${c}.`, `Compute the guide's features at layer "${layer}" of the same model.`);
       const g = ctx.input(`${ctx.scope}guide`, [C, M]);
       const f = b.op('Transpose', [b.op('Reshape', [L, b.ints([N, C, H * W])])], { perm: [0, 2, 1] }); // [N, HW, C]
       const sim = b.op('MatMul', [f, g]); // [N, HW, M]
@@ -410,7 +410,7 @@ function parseTerm(t: string): Objective {
   const kind = parts[0]!.toLowerCase();
   const int = (s: string | undefined, what: string): number => {
     const n = Number(s);
-    if (s === undefined || !Number.isInteger(n) || n < 0) throw new ConvLensError('INVALID_ARGUMENT', `Objective "${t}": ${what} must be an integer >= 0.`);
+    if (s === undefined || !Number.isInteger(n) || n < 0) throw new ConvLensError('INVALID_ARGUMENT', `Objective "${t}": ${what} must be an integer >= 0.`, 'Write it as e.g. channel:<layer>:3 or neuron:<layer>:3:7:7.');
     return n;
   };
   let o: Objective;
@@ -438,6 +438,6 @@ function parseTerm(t: string): Objective {
     default:
       throw new ConvLensError('INVALID_ARGUMENT', `Unknown objective "${t}".`, 'Use class:<label or index>, prob:<class>, channel:<layer>:<c>, neuron:<layer>:<c>[:y:x], layer:<layer>, diversity:<layer>; weights as 0.5*term, terms joined with +.');
   }
-  if (!parts[1] && kind !== 'diversity') throw new ConvLensError('INVALID_ARGUMENT', `Objective "${t}" needs a ${kind === 'class' || kind === 'logit' || kind === 'prob' ? 'class' : 'layer'}.`);
+  if (!parts[1] && kind !== 'diversity') throw new ConvLensError('INVALID_ARGUMENT', `Objective "${t}" needs a ${kind === 'class' || kind === 'logit' || kind === 'prob' ? 'class' : 'layer'}.`, 'Name what it applies to, e.g. class:0, prob:<label>, channel:<layer>:<c> or layer:<layer>; `convlens summary --model <file>` lists the layers.');
   return w === 1 ? o : weighted(w, o);
 }

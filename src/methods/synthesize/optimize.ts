@@ -80,7 +80,7 @@ export function applyRegularizers(theta: Float32Array, grad: Float32Array, param
   const grey = param.clip ? 0.5 : 0;
   if (r.decay) for (let i = 0; i < theta.length; i++) theta[i] = grey + (theta[i]! - grey) * (1 - r.decay);
   if (r.blur && r.blur.every > 0 && (step + 1) % r.blur.every === 0) {
-    if (!param.blur) throw new ConvLensError('INVALID_ARGUMENT', `The ${param.kind} parameterization cannot be blurred.`);
+    if (!param.blur) throw new ConvLensError('INVALID_ARGUMENT', `The ${param.kind} parameterization cannot be blurred.`, 'Leave out the blur regularizer (CLI: --blur-every), or give the parameterization a blur method.');
     param.blur(theta, shape, r.blur.sigma);
   }
   if (r.clipNormPercentile || r.clipContributionPercentile) {

@@ -80,7 +80,7 @@ export function pixelParam(o: PixelOptions = {}): Parameterization {
     init(s, rand, start) {
       const n = size(s);
       if (start) {
-        if (start.length !== n) throw new ConvLensError('SHAPE_MISMATCH', `The start image has ${start.length} values; ${n} are needed.`);
+        if (start.length !== n) throw new ConvLensError('SHAPE_MISMATCH', `The start image has ${start.length} values; ${n} are needed.`, `Pass a start image of ${n} values: batch x channels x height x width of the synthesis.`);
         if (range === 'clip') return Float32Array.from(start);
         const logits = Float32Array.from(start, (v) => {
           const c = Math.min(0.999, Math.max(0.001, v));

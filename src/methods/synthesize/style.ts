@@ -88,9 +88,9 @@ function resizeTo(t: Tensor, H: number, W: number): Tensor {
 
 function rgb(t: Tensor, what: string): Tensor {
   const [n, c, h, w] = t.dims as number[];
-  if (n !== 1) throw new ConvLensError('INVALID_ARGUMENT', `The ${what} must be one image, got ${n}.`);
+  if (n !== 1) throw new ConvLensError('INVALID_ARGUMENT', `The ${what} must be one image, got ${n}.`, `Pass the ${what} as a single image [1, C, H, W].`);
   if (c === 3) return t;
-  if (c !== 1) throw new ConvLensError('INVALID_ARGUMENT', `The ${what} has ${c} channels.`);
+  if (c !== 1) throw new ConvLensError('INVALID_ARGUMENT', `The ${what} has ${c} channels.`, `Pass the ${what} as a gray (1-channel) or RGB (3-channel) image.`);
   const data = new Float32Array(3 * h! * w!);
   for (let k = 0; k < 3; k++) data.set(t.data as Float32Array, k * h! * w!);
   return { dtype: 'float32', dims: [1, 3, h!, w!], data };
@@ -115,7 +115,7 @@ export function transferLuminance(result: Float32Array, colours: Float32Array, p
 /** Target Gram matrices per layer: the styles' Grams blended by their weights. */
 export async function styleTargets(backbone: Model, styles: StyleImage[], layers: string[], outSize: [number, number], styleScale = 1): Promise<Tensor[]> {
   const total = styles.reduce((a, s) => a + (s.weight ?? 1), 0);
-  if (!(total > 0)) throw new ConvLensError('INVALID_ARGUMENT', 'Style blend weights must add up to more than 0.');
+  if (!(total > 0)) throw new ConvLensError('INVALID_ARGUMENT', 'Style blend weights must add up to more than 0.', 'Give at least one style a weight above 0 (CLI: --style file:w).');
   const blended: Float32Array[] = [];
   let dims: number[][] = [];
   for (const s of styles) {
@@ -176,7 +176,7 @@ export async function styleTransfer(engine: Engine, o: StyleOptions): Promise<St
   const init = o.init ?? (content ? 'content' : 'noise');
   let theta: Float32Array;
   if (init === 'content') {
-    if (!contentSized) throw new ConvLensError('INVALID_ARGUMENT', 'init "content" needs a content image.');
+    if (!contentSized) throw new ConvLensError('INVALID_ARGUMENT', 'init "content" needs a content image.', 'Name a content image (CLI: the [content] argument), or start from noise or the style (--init noise or --init style).');
     theta = Float32Array.from(contentSized.data as Float32Array);
   } else if (init === 'style') theta = Float32Array.from(resizeTo(first, H, W).data as Float32Array);
   else {

@@ -35,7 +35,7 @@ const netIds = new WeakMap<Graph, number>();
  */
 export async function stylize(engine: Engine, g: Graph, images: Tensor, weights: readonly number[]): Promise<Tensor> {
   const { styles } = styleNetInfo(g);
-  if (weights.length !== styles) throw new ConvLensError('INVALID_ARGUMENT', `The network holds ${styles} styles; ${weights.length} weights given.`);
+  if (weights.length !== styles) throw new ConvLensError('INVALID_ARGUMENT', `The network holds ${styles} styles; ${weights.length} weights given.`, `Pass ${styles} weights, one per style (CLI: --blend).`);
   let id = netIds.get(g);
   if (!id) netIds.set(g, (id = nextNet++));
   const compiled = await engine.compile(`stylenet#${id}`, () => anySize(g));

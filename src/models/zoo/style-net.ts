@@ -31,7 +31,7 @@ export const STYLE_NET_KEY = 'convlens.style_net';
  */
 export function styleNet(o: StyleNetOptions): Graph {
   const S = o.styles;
-  if (!(S >= 1)) throw new ConvLensError('INVALID_ARGUMENT', 'A style network needs at least one style.');
+  if (!(S >= 1)) throw new ConvLensError('INVALID_ARGUMENT', 'A style network needs at least one style.', 'Build it with styles: 1 or more.');
   const c = o.width ?? 16;
   const blocks = o.blocks ?? 3;
   const size = o.size ?? 128;
@@ -87,7 +87,7 @@ export function styleNet(o: StyleNetOptions): Graph {
 export function fixStyle(g: Graph, weights: readonly number[]): Graph {
   const meta = JSON.parse(g.metadata.get(STYLE_NET_KEY) ?? '{}') as { styles?: number };
   const S = meta.styles ?? weights.length;
-  if (weights.length !== S) throw new ConvLensError('INVALID_ARGUMENT', `The network holds ${S} styles; ${weights.length} weights given.`);
+  if (weights.length !== S) throw new ConvLensError('INVALID_ARGUMENT', `The network holds ${S} styles; ${weights.length} weights given.`, `Pass ${S} weights, one per style.`);
   const out = g.clone();
   out.inputs = out.inputs.filter((i) => i.name !== 'style');
   const blend = (name: string): Float32Array => {

@@ -111,7 +111,7 @@ const PROPORTIONAL = new Set(['Add', 'Sub', 'Sum', 'AveragePool', 'GlobalAverage
 const f32 = (dims: readonly number[], data: Float32Array): Tensor => ({ dtype: 'float32', dims: [...dims], data });
 
 function floatData(t: Tensor, what: string): Float32Array {
-  if (t.dtype !== 'float32') throw new ConvLensError('MODEL_UNSUPPORTED', `LRP needs float32 weights; ${what} is ${t.dtype}.`);
+  if (t.dtype !== 'float32') throw new ConvLensError('MODEL_UNSUPPORTED', `LRP needs float32 weights; ${what} is ${t.dtype}.`, 'Convert the model to float32 for LRP, or use a gradient method such as integrated-gradients.');
   return t.data as Float32Array;
 }
 

@@ -62,7 +62,7 @@ export function define(command: Command): void {
       const { engine, model } = openModel(opts);
       const job = cliJob(opts, 'adversarial');
       try {
-        if (!modelInputSize(model)) throw new ConvLensError('MODEL_UNSUPPORTED', 'The model takes any size; adversarial examples need a classifier with a fixed input size.');
+        if (!modelInputSize(model)) throw new ConvLensError('MODEL_UNSUPPORTED', 'The model takes any size; adversarial examples need a classifier with a fixed input size.', 'Use a classifier with a fixed input size (e.g. --model fashion-cnn or squeezenet), or export this model with one.');
         // exactly the pixels predict sees (resize or centre crop per the model), so the clean prediction matches predict's
         const x = stack(await Promise.all(images.map((p) => readModelImage(p, model))));
         const method = opts.method as AttackMethod;

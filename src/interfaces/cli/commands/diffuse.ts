@@ -75,7 +75,7 @@ function registerTrain(diffuse: Command): void {
     .option('--weight-decay <wd>', 'AdamW decoupled weight decay on weights', nonNegative, 0)
     .option('--clip-norm <x>', 'clip the global gradient norm', positiveNumber, 1)
     .option('--schedule <kind>', 'noise schedule: linear or cosine', 'cosine')
-    .option('--timesteps <T>', 'training timesteps T (1-100000)', intIn(1, 100_000), 1000)
+    .option('--timesteps <T>', 'training timesteps T (2-100000)', intIn(2, 100_000), 1000)
     .option('--widths <list>', 'U-Net widths per resolution, highest first', intList, [32, 64])
     .option('--blocks <n>', 'residual blocks per resolution (1-16)', intIn(1, 16), 1)
     .option('--groups <n>', 'GroupNorm groups (0 = no normalization)', nonNegativeInt, 8)
@@ -180,7 +180,7 @@ function registerNoise(diffuse: Command): void {
     .option('-o, --out <file>', 'figure to write', outPath, defaultOut('diffuse', 'noise.png'))
     .option('--timesteps <list>', 'timesteps to show (0-based, < T)', intList, [0, 50, 100, 200, 300, 500, 700, 999])
     .option('--schedule <list>', 'noise schedules, one row each: linear, cosine', 'linear,cosine')
-    .option('--steps <T>', 'training timesteps T of the schedules (1-10000)', intIn(1, 10_000), 1000)
+    .option('--steps <T>', 'training timesteps T of the schedules (2-10000)', intIn(2, 10_000), 1000)
     .option('--seed <n>', 'seed of the noise (the same noise in every tile)', nonNegativeInt, 0)
     .option('-q, --quiet', 'no messages')
     .action(async (image: string | undefined, opts: NoiseOptions) => {
@@ -227,7 +227,7 @@ interface SampleOptions extends CommonOptions {
 function openGenerator(opts: { model?: string; pipeline?: string; threads?: number }): { engine: ReturnType<typeof createEngine>; gen: TextToImage } {
   const engine = createEngine(opts);
   if (opts.pipeline) {
-    if (opts.model) throw new ConvLensError('INVALID_ARGUMENT', 'Give either --model (a denoiser file) or --pipeline (a Stable-Diffusion-style folder), not both.');
+    if (opts.model) throw new ConvLensError('INVALID_ARGUMENT', 'Give either --model (a denoiser file) or --pipeline (a Stable-Diffusion-style folder), not both.', 'Leave out one of them: --model <file> samples a denoiser from `convlens diffuse train`, --pipeline <dir> a Stable-Diffusion-style folder.');
     return { engine, gen: loadPipeline(opts.pipeline, engine) };
   }
   return { engine, gen: new ClassConditionalGenerator(loadDenoiser(opts.model, engine)) };

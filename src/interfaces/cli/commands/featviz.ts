@@ -48,7 +48,7 @@ interface FeatvizCli extends CommonOptions {
 
 const num = (v: string): number => {
   const n = Number(v);
-  if (!Number.isFinite(n)) throw new ConvLensError('INVALID_ARGUMENT', `Expected a number, got "${v}".`);
+  if (!Number.isFinite(n)) throw new ConvLensError('INVALID_ARGUMENT', `Expected a number, got "${v}".`, 'Write a plain number, e.g. 0.5 or 1e-3.');
   return n;
 };
 
@@ -134,7 +134,7 @@ Examples:
         let labels: string[];
         let extra: Record<string, unknown> = {};
         if (opts.facets) {
-          if (!opts.target) throw new ConvLensError('INVALID_ARGUMENT', '--facets needs --target <class>.');
+          if (!opts.target) throw new ConvLensError('INVALID_ARGUMENT', '--facets needs --target <class>.', 'Add --target with a class index or label (e.g. --target 0), or leave out --facets.');
           const ds = loadFashionMnist('train', opts.data ?? SUBSET_DIR);
           const reads = [modelChannels(model), ...(modelInputSize(model) ?? [ds.height, ds.width])];
           if (reads.join('x') !== [1, ds.height, ds.width].join('x')) {

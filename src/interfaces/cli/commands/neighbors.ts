@@ -59,7 +59,7 @@ export function define(command: Command): void {
         if (opts.ids) {
           for (const s of opts.ids.split(',')) {
             const id = Number(s.trim());
-            if (!Number.isInteger(id) || id < 0 || id >= store.manifest.dataset.count) throw new ConvLensError('INVALID_ARGUMENT', `--ids: "${s}" is not an image of the store (0..${store.manifest.dataset.count - 1}).`);
+            if (!Number.isInteger(id) || id < 0 || id >= store.manifest.dataset.count) throw new ConvLensError('INVALID_ARGUMENT', `--ids: "${s}" is not an image of the store (0..${store.manifest.dataset.count - 1}).`, `Give --ids as comma-separated image numbers from 0 to ${store.manifest.dataset.count - 1}, e.g. --ids 0,5,42.`);
             queries.push({ name: `image #${id}`, image: await source.display(id, prep), label: source.item(id).label, result: await nearestNeighbours(model, store, { image: id }, o) });
           }
         }

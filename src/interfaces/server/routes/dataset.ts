@@ -227,7 +227,7 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
     async (req, reply) => {
       const { store, model, source } = await open(req.params.id);
       const n = req.params.n;
-      if (n >= store.manifest.dataset.count) throw new ConvLensError('UNKNOWN_NAME', `No image ${req.params.n} in store "${req.params.id}" (0..${store.manifest.dataset.count - 1}).`);
+      if (n >= store.manifest.dataset.count) throw new ConvLensError('UNKNOWN_NAME', `No image ${req.params.n} in store "${req.params.id}" (0..${store.manifest.dataset.count - 1}).`, `Ask for an image number from 0 to ${store.manifest.dataset.count - 1}.`);
       const img = await source.display(n, model.meta.preprocessing);
       return reply.type('image/png').header('cache-control', 'max-age=3600').send(Buffer.from(await encodePng(img)));
     },
@@ -249,9 +249,9 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
     async (req, reply) => {
       const { store, model, ref } = await open(req.params.id);
       const b = req.body;
-      if ((b.image === undefined) === (b.imageId === undefined)) throw new ConvLensError('INVALID_ARGUMENT', 'Give exactly one of `image` (a dataset index) or `imageId` (a studio image).');
+      if ((b.image === undefined) === (b.imageId === undefined)) throw new ConvLensError('INVALID_ARGUMENT', 'Give exactly one of `image` (a dataset index) or `imageId` (a studio image).', 'Pass "image" (a dataset index) or "imageId" (an id from GET /api/images) in the request body, not both.');
       const layer = store.layer(model.resolveLayer(b.layer)).name;
-      if (b.image !== undefined && b.image >= store.manifest.dataset.count) throw new ConvLensError('UNKNOWN_NAME', `No image ${b.image} in the store (0..${store.manifest.dataset.count - 1}).`);
+      if (b.image !== undefined && b.image >= store.manifest.dataset.count) throw new ConvLensError('UNKNOWN_NAME', `No image ${b.image} in the store (0..${store.manifest.dataset.count - 1}).`, `Pass an "image" from 0 to ${store.manifest.dataset.count - 1}.`);
       if (b.imageId !== undefined) images.require(b.imageId);
       const args = { dir: store.dir, layer, k: b.k ?? 8, metric: b.metric ?? 'l2', ...(b.image !== undefined ? { image: b.image } : { imageId: b.imageId! }) } as const;
       return call('dataset-neighbors', args, { model: ref, images: b.imageId !== undefined ? [b.imageId] : [], budgetBytes: memory.budget(model, 'interactive') }, clientGone(reply));

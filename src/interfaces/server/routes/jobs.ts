@@ -12,7 +12,7 @@ export function registerJobRoutes({ app, jobs, streams }: Studio): void {
   });
 
   app.delete<{ Params: { id: string } }>('/api/jobs/:id', { schema: { params } }, async (req) => {
-    if (!jobs.cancel(req.params.id)) throw new ConvLensError('UNKNOWN_NAME', `No job "${req.params.id}".`);
+    if (!jobs.cancel(req.params.id)) throw new ConvLensError('UNKNOWN_NAME', `No job "${req.params.id}".`, 'Jobs are kept for 10 minutes after they finish; one that is gone has nothing left to cancel.');
     return { cancelled: true };
   });
 

@@ -320,7 +320,7 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
         const model = needModel();
         needImage();
         const size = modelInputSize(model);
-        if (!size) throw new ConvLensError('MODEL_UNSUPPORTED', 'Adversarial examples need a classifier with a fixed input size.');
+        if (!size) throw new ConvLensError('MODEL_UNSUPPORTED', 'Adversarial examples need a classifier with a fixed input size.', 'Choose a classifier with a fixed input size, e.g. the built-in fashion-cnn or squeezenet.');
         oneImage('An adversarial example', model, size);
         work = { images: 1, steps: p['method'] === 'fgsm' ? 1 : numberOr('steps', 40), batchSize: 1, size };
         break;
@@ -384,7 +384,7 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
         const n = net(id);
         const { names } = styleNetInfo(n.graph);
         const weights = Array.isArray(p['weights']) ? (p['weights'] as number[]).map(Number) : names.map((_, k) => (k === 0 ? 1 : 0));
-        if (weights.length !== names.length) throw new ConvLensError('INVALID_ARGUMENT', `The network holds ${names.length} styles (${names.join(', ')}); ${weights.length} weights given.`);
+        if (weights.length !== names.length) throw new ConvLensError('INVALID_ARGUMENT', `The network holds ${names.length} styles (${names.join(', ')}); ${weights.length} weights given.`, `Pass "weights" with one number per style, in the order ${names.join(', ')}.`);
         args.net = { id, bytes: encodeStyleNet(n.graph) };
         break;
       }

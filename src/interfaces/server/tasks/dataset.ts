@@ -85,7 +85,7 @@ export async function neighboursTask(ctx: TaskContext, a: DatasetArgs['dataset-n
       queryImg = await source.display(a.image, prep);
       r = await nearestNeighbours(model, store, { image: a.image }, { layer: a.layer, k: a.k, metric: a.metric });
     } else {
-      if (a.imageId === undefined) throw new ConvLensError('INVALID_ARGUMENT', 'Give exactly one of `image` (a dataset index) or `imageId` (a studio image).');
+      if (a.imageId === undefined) throw new ConvLensError('INVALID_ARGUMENT', 'Give exactly one of `image` (a dataset index) or `imageId` (a studio image).', 'Pass "image" (a dataset index) or "imageId" (an id from GET /api/images).');
       const { tensor, display } = await ctx.input(model, a.imageId);
       queryImg = display;
       r = await nearestNeighbours(model, store, { x: tensor }, { layer: a.layer, k: a.k, metric: a.metric });

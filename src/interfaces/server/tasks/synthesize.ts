@@ -57,10 +57,14 @@ export interface SynthResult {
 
 const b64 = (u: Uint8Array): string => Buffer.from(u).toString('base64');
 const png = async (img: RawImage): Promise<string> => b64(await encodePng(img));
-const num = (v: unknown, dflt: number, lo = -Infinity, hi = Infinity): number => {
+const num = (p: Record<string, unknown>, key: string, dflt: number, lo = -Infinity, hi = Infinity): number => {
+  const v = p[key];
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
   if (!Number.isFinite(n)) return dflt;
-  if (n < lo || n > hi) throw new ConvLensError('INVALID_ARGUMENT', `Parameter ${n} is outside ${lo}..${hi}.`);
+  if (n < lo || n > hi) {
+    const range = hi === Infinity ? `at least ${lo}` : lo === -Infinity ? `at most ${hi}` : `from ${lo} to ${hi}`;
+    throw new ConvLensError('INVALID_ARGUMENT', `Parameter "${key}" is ${n}; it must be ${range}.`, `Pass "${key}" ${range}, or leave it out for the default (${dflt}).`);
+  }
   return n;
 };
 const str = (v: unknown, dflt: string): string => (typeof v === 'string' && v !== '' ? v : dflt);
@@ -110,15 +114,15 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
       const options: Omit<FeatvizOptions, 'objective'> = {
         param: paramName === 'pixel-clip' ? pixelParam({ range: 'clip' }) : (paramName as 'fourier' | 'pixel'),
         transforms: str(p['transforms'], 'standard'),
-        steps: num(p['steps'], 128, 1, 4096),
-        lr: num(p['lr'], 0.05, 1e-6, 10),
-        seed: num(p['seed'], 0),
-        ...(p['batch'] !== undefined ? { batch: num(p['batch'], 1, 1, 16) } : {}),
+        steps: num(p, 'steps', 128, 1, 4096),
+        lr: num(p, 'lr', 0.05, 1e-6, 10),
+        seed: num(p, 'seed', 0),
+        ...(p['batch'] !== undefined ? { batch: num(p, 'batch', 1, 1, 16) } : {}),
         start: str(p['start'], 'noise') as 'zero' | 'noise',
-        ...(p['background'] !== undefined ? { background: num(p['background'], 0.5, 0, 1) } : {}),
-        penalties: { tv: num(p['tv'], 0, 0), l1: num(p['l1'], 0, 0), l2: num(p['l2'], 0, 0) },
-        regularizers: p['blurEvery'] ? { blur: { every: num(p['blurEvery'], 8, 1), sigma: num(p['blurSigma'], 0.5, 0.01) } } : {},
-        frames: num(p['frames'], 6, 0, 16),
+        ...(p['background'] !== undefined ? { background: num(p, 'background', 0.5, 0, 1) } : {}),
+        penalties: { tv: num(p, 'tv', 0, 0), l1: num(p, 'l1', 0, 0), l2: num(p, 'l2', 0, 0) },
+        regularizers: p['blurEvery'] ? { blur: { every: num(p, 'blurEvery', 8, 1), sigma: num(p, 'blurSigma', 0.5, 0.01) } } : {},
+        frames: num(p, 'frames', 6, 0, 16),
         ...job,
       };
       const all = isAllClasses(objective);
@@ -136,14 +140,14 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
     case 'adversarial': {
       const model = ctx.model();
       const size = modelInputSize(model);
-      if (!size) throw new ConvLensError('MODEL_UNSUPPORTED', 'Adversarial examples need a classifier with a fixed input size.');
+      if (!size) throw new ConvLensError('MODEL_UNSUPPORTED', 'Adversarial examples need a classifier with a fixed input size.', 'Choose a classifier with a fixed input size, e.g. the built-in fashion-cnn or squeezenet.');
       const x = await modelTensorOf(need(a.image), model);
-      const eps = num(p['epsilon'], 8 / 255, 1e-6, 10);
+      const eps = num(p, 'epsilon', 8 / 255, 1e-6, 10);
       const r = await attack(model, x, {
         method: str(p['method'], 'pgd') as 'pgd' | 'fgsm',
         norm: str(p['norm'], 'linf') as 'linf' | 'l2',
         epsilon: eps,
-        steps: num(p['steps'], 40, 1, 1000),
+        steps: num(p, 'steps', 40, 1, 1000),
         ...(p['target'] !== undefined && p['target'] !== '' ? { target: p['target'] as number | string } : {}),
         randomStart: !!p['randomStart'],
         ...job,
@@ -166,7 +170,7 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
       const x = await modelTensorOf(need(a.image), model);
       const layers = Array.isArray(p['layers']) ? (p['layers'] as string[]) : str(p['layers'], '').split(',').filter(Boolean);
       const chosen = layers.length ? layers : model.profile.inversionLayers;
-      const r = await invert(model, x, { layers: chosen, steps: num(p['steps'], 200, 1, 4000), tv: num(p['tv'], 0.5, 0), ...job });
+      const r = await invert(model, x, { layers: chosen, steps: num(p, 'steps', 200, 1, 4000), tv: num(p, 'tv', 0.5, 0), ...job });
       return {
         kind,
         images: [
@@ -180,15 +184,15 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
     case 'dream': {
       const model = ctx.model();
       const guide = typeof p['guide'] === 'string' && p['guide'] ? p['guide'] : undefined;
-      const x = await tensorOf(need(a.image), 3, { maxSide: num(p['maxSide'], 256, 16, 1024) });
+      const x = await tensorOf(need(a.image), 3, { maxSide: num(p, 'maxSide', 256, 16, 1024) });
       const r = await dream(model, x, {
         ...(typeof p['layer'] === 'string' && p['layer'] ? { layer: p['layer'] } : {}),
         ...(typeof p['objective'] === 'string' && p['objective'] ? { objective: p['objective'] } : {}),
-        octaves: num(p['octaves'], 4, 1, 8),
-        octaveScale: num(p['octaveScale'], 1.4, 1.05, 3),
-        steps: num(p['steps'], 10, 1, 200),
-        stepSize: num(p['stepSize'], 1.5 / 255, 1e-5, 1),
-        jitter: num(p['jitter'], 32, 0, 256),
+        octaves: num(p, 'octaves', 4, 1, 8),
+        octaveScale: num(p, 'octaveScale', 1.4, 1.05, 3),
+        steps: num(p, 'steps', 10, 1, 200),
+        stepSize: num(p, 'stepSize', 1.5 / 255, 1e-5, 1),
+        jitter: num(p, 'jitter', 32, 0, 256),
         ...(guide ? { guide: await tensorOf(guide, 3, { maxSide: 256 }) } : {}),
         frames: 2,
         ...job,
@@ -205,7 +209,7 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
     }
     case 'style': {
       const styles = a.styles ?? [];
-      const side = num(p['maxSide'], 192, 16, 768);
+      const side = num(p, 'maxSide', 192, 16, 768);
       const content = a.image ? await tensorOf(a.image, 3, { maxSide: side }) : undefined;
       // the feature network the route chose (absent: the random texture network)
       const backbone = a.backbone ? ctx.model('backbone') : undefined;
@@ -213,13 +217,13 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
         ...(backbone ? { backbone } : {}),
         ...(content ? { content } : { size: [side, side] as [number, number] }),
         styles: await Promise.all(styles.map(async (s) => ({ image: await tensorOf(s.image, 3, { maxSide: 512 }), weight: s.weight ?? 1 }))),
-        ...(p['contentWeight'] !== undefined ? { contentWeight: num(p['contentWeight'], 0.1, 0) } : {}),
-        ...(p['styleWeight'] !== undefined ? { styleWeight: num(p['styleWeight'], 1, 0) } : {}),
-        ...(p['tvWeight'] !== undefined ? { tvWeight: num(p['tvWeight'], 0.5, 0) } : {}),
-        styleScale: num(p['styleScale'], 1, 0.05, 4),
+        ...(p['contentWeight'] !== undefined ? { contentWeight: num(p, 'contentWeight', 0.1, 0) } : {}),
+        ...(p['styleWeight'] !== undefined ? { styleWeight: num(p, 'styleWeight', 1, 0) } : {}),
+        ...(p['tvWeight'] !== undefined ? { tvWeight: num(p, 'tvWeight', 0.5, 0) } : {}),
+        styleScale: num(p, 'styleScale', 1, 0.05, 4),
         keepColors: !!p['keepColors'],
         optimizer: str(p['optimizer'], 'lbfgs') as 'lbfgs' | 'adam',
-        steps: num(p['steps'], 60, 1, 2000),
+        steps: num(p, 'steps', 60, 1, 2000),
         frames: 5,
         ...job,
       });
@@ -238,13 +242,13 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
       const r = await trainStyleNet(ctx.engine, {
         styles: await Promise.all(styles.map(async (s) => ({ name: s.name ?? ctx.image(s.image).name, image: await tensorOf(s.image, 3, { maxSide: 256 }) }))),
         content: await Promise.all(content.map((c) => tensorOf(c, 3, { maxSide: 256 }))),
-        size: num(p['size'], 64, 16, 256),
-        batch: num(p['batch'], 2, 1, 8),
-        steps: num(p['steps'], 100, 1, 20000),
-        lr: num(p['lr'], 2e-3, 1e-6, 1),
-        width: num(p['width'], 8, 2, 64),
-        blocks: num(p['blocks'], 2, 1, 8),
-        tvWeight: num(p['tvWeight'], 0.1, 0),
+        size: num(p, 'size', 64, 16, 256),
+        batch: num(p, 'batch', 2, 1, 8),
+        steps: num(p, 'steps', 100, 1, 20000),
+        lr: num(p, 'lr', 2e-3, 1e-6, 1),
+        width: num(p, 'width', 8, 2, 64),
+        blocks: num(p, 'blocks', 2, 1, 8),
+        tvWeight: num(p, 'tvWeight', 0.1, 0),
         ...job,
       });
       const preview = await tensorOf(content[0]!, 3, { maxSide: 192 });
@@ -263,7 +267,7 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
       const graph = loadStyleNet(a.net.bytes, `style network "${a.net.id}"`);
       const { names } = styleNetInfo(graph);
       const weights = Array.isArray(p['weights']) ? (p['weights'] as number[]).map(Number) : names.map((_, k) => (k === 0 ? 1 : 0));
-      const x = await tensorOf(need(a.image), 3, { maxSide: num(p['maxSide'], 384, 16, 1024) });
+      const x = await tensorOf(need(a.image), 3, { maxSide: num(p, 'maxSide', 384, 16, 1024) });
       const t0 = performance.now();
       const y = await stylize(ctx.engine, graph, x, weights);
       job.onProgress?.({ done: 1, total: 1, phase: 'stylized' });
