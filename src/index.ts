@@ -23,4 +23,4 @@ export { renderAttribution, displayStyle, type DisplayOptions, type DisplayStyle
 export { buildForwardGraph } from './training/step.js';
 export { createOptimizer, optimizerConfig, clipGradientNorm, type Optimizer, type OptimizerConfig, type OptimizerState } from './training/optimizers.js';
 export { learningRate, parseSchedule, describeSchedule, type ScheduleConfig, type ScheduleOptions } from './training/schedules.js';
-export type { JobOptions, Progress } from './methods/jobs.js';
+export type { JobOptions, Progress } from './engine/jobs.js';

@@ -3,7 +3,7 @@ import { ConvLensError } from '../engine/errors.js';
 import type { Graph } from '../engine/graph/ir.js';
 import type { Engine } from '../engine/runtime/engine.js';
 import type { Tensor } from '../engine/tensor.js';
-import { throwIfCancelled, type JobOptions } from '../methods/jobs.js';
+import { throwIfCancelled, type JobOptions } from '../engine/jobs.js';
 import { writeMetadata, type Preprocessing } from '../models/metadata.js';
 import { resumableCheckpoint, resumableRun, type Checkpoint } from './checkpoint.js';
 import { type OptimizerConfig } from './optimizers.js';

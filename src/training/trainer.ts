@@ -1,7 +1,7 @@
 import { ConvLensError } from '../engine/errors.js';
 import type { CompiledGraph, Engine } from '../engine/runtime/engine.js';
 import type { Tensor } from '../engine/tensor.js';
-import type { JobOptions } from '../methods/jobs.js';
+import type { JobOptions } from '../engine/jobs.js';
 import { seededRandom } from '../models/init.js';
 import { saveCheckpoint, type Checkpoint } from './checkpoint.js';
 import { clipGradientNorm, createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';

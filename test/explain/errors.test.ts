@@ -5,7 +5,7 @@ import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { explain, METHODS, resolveMethods } from '../../src/methods/explain/index.js';
-import type { Progress } from '../../src/methods/jobs.js';
+import type { Progress } from '../../src/engine/jobs.js';
 import { Model } from '../../src/models/model.js';
 import { courseModel, flattenHeadModel, linearModel, regionInputs, regionModel } from './models.js';
 

@@ -13,7 +13,7 @@ import type { Tensor } from '../../src/engine/tensor.js';
 import { loadInputs } from '../../src/io/inputs.js';
 import { explain, windowOffsets, type Attribution, type ExplainOptions } from '../../src/methods/explain/index.js';
 import { scoreCamChannelScores } from '../../src/methods/explain/scorecam.js';
-import type { Progress } from '../../src/methods/jobs.js';
+import type { Progress } from '../../src/engine/jobs.js';
 import { loadBuiltinModel, loadModelFile } from '../../src/models/load.js';
 import { Model } from '../../src/models/model.js';
 import { resnet, resnet18Like } from '../../src/models/zoo/index.js';

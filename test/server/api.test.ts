@@ -7,7 +7,7 @@ import { decodeModel, encodeModel } from '../../src/engine/onnx/codec.js';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
-import { throwIfCancelled } from '../../src/methods/jobs.js';
+import { throwIfCancelled } from '../../src/engine/jobs.js';
 import { Model } from '../../src/models/model.js';
 import { predict } from '../../src/methods/predict.js';
 import { pageInject } from './page-inject.js';

@@ -11,7 +11,7 @@ import { loadModel, modelSource } from '../../models/load.js';
 import { parseLabels, parsePreprocessing, PREPROCESS_PRESETS } from '../../models/metadata.js';
 import type { Model } from '../../models/model.js';
 import { bytesPerSample } from '../../methods/inspect/memory.js';
-import type { JobOptions, Progress } from '../../methods/jobs.js';
+import type { JobOptions, Progress } from '../../engine/jobs.js';
 
 export interface CommonOptions {
   model?: string;

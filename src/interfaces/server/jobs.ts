@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConvLensError } from '../../engine/errors.js';
 import { damagedStoreError } from '../../methods/dataset/store-errors.js';
-import type { JobOptions, Progress } from '../../methods/jobs.js';
+import type { JobOptions, Progress } from '../../engine/jobs.js';
 import type { TaskRequest } from './workers/protocol.js';
 import type { Lane, WorkerPool } from './workers/pool.js';
 

@@ -7,7 +7,7 @@ import { ConvLensError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { DatasetSource } from '../../data/sources.js';
 import type { Model } from '../../models/model.js';
-import { throwIfCancelled, type JobOptions } from '../jobs.js';
+import { throwIfCancelled, type JobOptions } from '../../engine/jobs.js';
 
 export type Pool = 'avg' | 'max';
 

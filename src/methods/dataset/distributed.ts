@@ -26,7 +26,7 @@ import { nodeBackend } from '../../engine/runtime/node.js';
 import { openSource, type DatasetSource } from '../../data/sources.js';
 import { loadModel } from '../../models/load.js';
 import type { Model } from '../../models/model.js';
-import { throwIfCancelled } from '../jobs.js';
+import { throwIfCancelled } from '../../engine/jobs.js';
 import { decodeChunk, encodeChunk, scanChunk, type ChunkResult, type ScanSettings } from './chunk.js';
 import type { ChunkPlan } from './scan.js';
 import type { DatasetStore } from './store.js';

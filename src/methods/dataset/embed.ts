@@ -6,7 +6,7 @@ import * as druid from '@saehrimnir/druidjs';
 import { UMAP } from 'umap-js';
 import { ConvLensError } from '../../engine/errors.js';
 import { seededRandom } from '../../models/init.js';
-import { throwIfCancelled, type JobOptions } from '../jobs.js';
+import { throwIfCancelled, type JobOptions } from '../../engine/jobs.js';
 import type { DatasetStore, Metric, Space } from './store.js';
 import { tsne } from './tsne.js';
 

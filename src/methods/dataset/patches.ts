@@ -8,7 +8,7 @@ import type { RawImage } from '../../io/image.js';
 import type { DatasetSource } from '../../data/sources.js';
 import type { Model } from '../../models/model.js';
 import { receptiveFields, unitRegion, type ReceptiveField } from '../inspect/receptive-field.js';
-import { throwIfCancelled, type JobOptions } from '../jobs.js';
+import { throwIfCancelled, type JobOptions } from '../../engine/jobs.js';
 import type { DatasetStore, TopEntry } from './store.js';
 
 export interface Patch extends TopEntry {

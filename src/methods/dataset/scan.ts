@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { ConvLensError } from '../../engine/errors.js';
 import type { DatasetSource } from '../../data/sources.js';
 import type { Model } from '../../models/model.js';
-import { throwIfCancelled, type JobOptions } from '../jobs.js';
+import { throwIfCancelled, type JobOptions } from '../../engine/jobs.js';
 import { defaultPixelShape, describeLayers, scanChunk, type ChunkResult, type Pool, type ScanSettings } from './chunk.js';
 import { acquireWriterLock, commandLine, describeWriter, type WriterLock } from './lock.js';
 import { DatasetStore, STORE_VERSION, type StoreManifest } from './store.js';

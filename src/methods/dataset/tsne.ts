@@ -5,7 +5,7 @@
 // repulsion through a quadtree with opening angle theta; early exaggeration 12 for 250 steps
 // with momentum 0.5, then momentum 0.8; learning rate max(200, N / 12); delta-bar-delta gains;
 // initialization from the data's first two principal components scaled to std 1e-4.
-import { throwIfCancelled, type JobOptions } from '../jobs.js';
+import { throwIfCancelled, type JobOptions } from '../../engine/jobs.js';
 
 export interface TsneOptions extends JobOptions {
   perplexity?: number;

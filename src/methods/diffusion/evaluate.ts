@@ -1,6 +1,6 @@
 import type { Model } from '../../models/model.js';
 import { summarizeConfusion, type ClassificationMetrics } from '../../training/classification.js';
-import type { JobOptions } from '../jobs.js';
+import type { JobOptions } from '../../engine/jobs.js';
 import type { ClassConditionalDenoiser } from './model.js';
 import { sample, type SamplerKind } from './sampler.js';
 

@@ -1,6 +1,6 @@
 import { ConvLensError } from '../../engine/errors.js';
 import type { RawImage } from '../../io/image.js';
-import type { JobOptions } from '../jobs.js';
+import type { JobOptions } from '../../engine/jobs.js';
 import type { ClassConditionalDenoiser } from './model.js';
 import { pixelImages, type ToImage } from './preview.js';
 import { conditionIndex, resolvePrompt } from './prompts.js';

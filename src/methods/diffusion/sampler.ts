@@ -1,5 +1,5 @@
 import { ConvLensError } from '../../engine/errors.js';
-import { throwIfCancelled, type JobOptions } from '../jobs.js';
+import { throwIfCancelled, type JobOptions } from '../../engine/jobs.js';
 import { Generator, mixSeed } from './random.js';
 import { inferenceTimesteps, type NoiseSchedule } from './schedule.js';
 

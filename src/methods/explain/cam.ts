@@ -2,7 +2,7 @@
 // CAM (Zhou et al. 2016), Grad-CAM (Selvaraju et al. 2017), Grad-CAM++ (Chattopadhay et al.
 // 2018, as pytorch-grad-cam computes it), LayerCAM (Jiang et al. 2021), and Guided Grad-CAM.
 import type { Tensor } from '../../engine/tensor.js';
-import { throwIfCancelled } from '../jobs.js';
+import { throwIfCancelled } from '../../engine/jobs.js';
 import { f32, nchw, resizeBilinear, resizeNearest, upsampleMaps } from './arrays.js';
 import { inputGradient } from './gradients.js';
 import { principalProjection } from './eigen.js';

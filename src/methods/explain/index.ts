@@ -5,7 +5,7 @@ import { ConvLensError, unknownNameError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { softmax } from '../predict.js';
-import { throwIfCancelled } from '../jobs.js';
+import { throwIfCancelled } from '../../engine/jobs.js';
 import { f32, nchw } from './arrays.js';
 import { cam, gradcam, gradcamPlusPlus, guidedGradcam, layercam } from './cam.js';
 import { ablationcam, eigencam, eigengradcam, hirescam, xgradcam } from './cam-family.js';

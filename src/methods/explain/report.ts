@@ -4,7 +4,7 @@
 // chooses to compute in the browser. Browser-safe: engine, methods and metrics only.
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
-import type { JobOptions } from '../jobs.js';
+import type { JobOptions } from '../../engine/jobs.js';
 import { deletionInsertion, infidelity, road } from '../metrics/index.js';
 import { explain, METHODS, resolveMethods, type ExplainOptions, type MethodParams, type SkippedMethod } from './index.js';
 

@@ -8,7 +8,7 @@ import type { Graph } from '../../engine/graph/ir.js';
 import { ruleSetKey, type RuleSetName, type RuleSetSpec } from '../../engine/ops/registry.js';
 import { allocate, type Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
-import { throwIfCancelled, type JobOptions } from '../jobs.js';
+import { throwIfCancelled, type JobOptions } from '../../engine/jobs.js';
 import { batchView } from './arrays.js';
 import { targetScores, type ScoreKind } from './target.js';
 

@@ -1,7 +1,7 @@
 import type { LrpCompositeName } from '../../engine/ops/rules/lrp.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
-import type { JobOptions } from '../jobs.js';
+import type { JobOptions } from '../../engine/jobs.js';
 import type { SpatialLayer } from './layers.js';
 import type { ScoreKind, TargetSpec } from './target.js';
 

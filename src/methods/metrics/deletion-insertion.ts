@@ -9,7 +9,7 @@ import { blurBatch, nchw, uniformSource } from '../explain/arrays.js';
 import { blackImage } from '../explain/integrated-gradients.js';
 import { defaultBatchSize, scoreInputs, Work } from '../explain/session.js';
 import type { ScoreKind } from '../explain/target.js';
-import type { JobOptions } from '../jobs.js';
+import type { JobOptions } from '../../engine/jobs.js';
 
 export type Canvas = 'black' | 'zero' | 'blur' | 'mean';
 

@@ -11,7 +11,7 @@ import type { Model } from '../../models/model.js';
 import { nchw, normalSource } from '../explain/arrays.js';
 import { defaultBatchSize, scoreInputs, Work } from '../explain/session.js';
 import type { ScoreKind } from '../explain/target.js';
-import type { JobOptions } from '../jobs.js';
+import type { JobOptions } from '../../engine/jobs.js';
 import { pixelOrder } from './deletion-insertion.js';
 
 export interface RoadOptions extends JobOptions {

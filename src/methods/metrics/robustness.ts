@@ -14,7 +14,7 @@ import { explain } from '../explain/index.js';
 import { defaultBatchSize, scoreInputs, Work } from '../explain/session.js';
 import type { ScoreKind } from '../explain/target.js';
 import type { ExplainOptions, MethodName } from '../explain/types.js';
-import type { JobOptions } from '../jobs.js';
+import type { JobOptions } from '../../engine/jobs.js';
 
 export interface InfidelityOptions extends JobOptions {
   /** perturbations per image (default 10, Captum's n_perturb_samples) */

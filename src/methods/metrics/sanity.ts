@@ -10,7 +10,7 @@ import { Model } from '../../models/model.js';
 import { explain, resolveMethods } from '../explain/index.js';
 import { normalSource } from '../explain/arrays.js';
 import type { ExplainOptions, Explanation, MethodName } from '../explain/types.js';
-import { throwIfCancelled } from '../jobs.js';
+import { throwIfCancelled } from '../../engine/jobs.js';
 import { normalizedMagnitude, spearman, ssim } from './similarity.js';
 
 export interface SanityOptions extends Omit<ExplainOptions, 'target'> {

@@ -6,7 +6,7 @@ import type { Tensor } from '../../engine/tensor.js';
 import { gaussian, seededRandom } from '../../models/init.js';
 import type { Model } from '../../models/model.js';
 import { softmax } from '../predict.js';
-import { throwIfCancelled, type JobOptions } from '../jobs.js';
+import { throwIfCancelled, type JobOptions } from '../../engine/jobs.js';
 import { extractFeatures, modelInputSize, SynthesisSession } from './graph.js';
 import type { Objective } from './objectives.js';
 import { pixelParam } from './params.js';

@@ -7,7 +7,7 @@ import { ConvLensError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { resamplePlane } from '../../render/heatmap.js';
-import type { JobOptions } from '../jobs.js';
+import type { JobOptions } from '../../engine/jobs.js';
 import { extractFeatures, imageTooSmall, SynthesisSession } from './graph.js';
 import { guide as guideObjective, layerL2, parseObjective, type Objective } from './objectives.js';
 import { ascend, type Frame } from './optimize.js';

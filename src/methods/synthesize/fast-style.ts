@@ -16,7 +16,7 @@ import { TEXTURE_CONTENT_LAYERS, textureLayers } from '../../models/zoo/texture-
 import type { Checkpoint } from '../../training/checkpoint.js';
 import { buildTrainingGraph } from '../../training/step.js';
 import { fit, Trainer } from '../../training/trainer.js';
-import type { JobOptions } from '../jobs.js';
+import type { JobOptions } from '../../engine/jobs.js';
 import { resizeImages } from './dream.js';
 import { appendModelCopy, appendPreprocessing, gramMatrix } from './graph.js';
 import { builtinTextureBackbone, styleTargets } from './style.js';

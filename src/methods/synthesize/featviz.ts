@@ -7,7 +7,7 @@ import type { Tensor } from '../../engine/tensor.js';
 import { gaussian, seededRandom } from '../../models/init.js';
 import type { Model } from '../../models/model.js';
 import { softmax } from '../predict.js';
-import { throwIfCancelled, type JobOptions } from '../jobs.js';
+import { throwIfCancelled, type JobOptions } from '../../engine/jobs.js';
 import { extractFeatures, modelChannels, modelInputSize, SynthesisSession, type ImageShape } from './graph.js';
 import { classLogit, classLogits, direction, imageMatch, l1, l2, parseObjective, sum, tv, weighted, type Objective } from './objectives.js';
 import { ascend, type Frame, type OptimizerName, type StepRegularizers } from './optimize.js';

@@ -5,7 +5,7 @@
 import type { Tensor } from '../../engine/tensor.js';
 import { seededRandom } from '../../models/init.js';
 import type { Model } from '../../models/model.js';
-import type { JobOptions } from '../jobs.js';
+import type { JobOptions } from '../../engine/jobs.js';
 import { extractFeatures, SynthesisSession } from './graph.js';
 import { featureMatch, sum, tv, weighted } from './objectives.js';
 import { ascend, type Frame, type OptimizerName } from './optimize.js';

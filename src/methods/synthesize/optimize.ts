@@ -5,7 +5,7 @@
 import { ConvLensError } from '../../engine/errors.js';
 import { seededRandom } from '../../models/init.js';
 import { createOptimizer } from '../../training/optimizers.js';
-import { throwIfCancelled, type JobOptions } from '../jobs.js';
+import { throwIfCancelled, type JobOptions } from '../../engine/jobs.js';
 import type { ImageShape, StepResult, SynthesisSession } from './graph.js';
 import type { Parameterization } from './params.js';
 import { sampleWarp, type Transform, type Warp } from './transforms.js';

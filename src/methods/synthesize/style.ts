@@ -10,7 +10,7 @@ import type { Engine } from '../../engine/runtime/engine.js';
 import { gaussian, seededRandom } from '../../models/init.js';
 import { Model } from '../../models/model.js';
 import { TEXTURE_CONTENT_LAYERS, textureBackbone, textureLayers } from '../../models/zoo/texture-backbone.js';
-import type { JobOptions } from '../jobs.js';
+import type { JobOptions } from '../../engine/jobs.js';
 import { resizeImages } from './dream.js';
 import { extractFeatures, SynthesisSession } from './graph.js';
 import { featureMatch, gramMatch, sum, tv, weighted, type Objective } from './objectives.js';

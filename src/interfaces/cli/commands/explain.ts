@@ -10,7 +10,7 @@ import { encodeNpy, parseNpy } from '../../../io/npy.js';
 import { explain, METHOD_NAMES, METHODS, resolveMethods } from '../../../methods/explain/index.js';
 import type { MethodName } from '../../../methods/explain/types.js';
 import type { Completeness, ExplainedImage, Explanation, ExplainOptions, IgBaseline, IgRule, OcclusionFill, OcclusionMode, ScoreCamMode } from '../../../methods/explain/types.js';
-import { type Progress, throwIfCancelled } from '../../../methods/jobs.js';
+import { type Progress, throwIfCancelled } from '../../../engine/jobs.js';
 import { LRP_COMPOSITES, type LrpCompositeName } from '../../../engine/ops/rules/lrp.js';
 import { infidelity, maxSensitivity, road } from '../../../methods/metrics/index.js';
 import { deletionInsertion, randomMaps, type Curves } from '../../../methods/metrics/deletion-insertion.js';

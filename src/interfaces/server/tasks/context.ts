@@ -7,7 +7,7 @@ import type { Engine } from '../../../engine/runtime/engine.js';
 import type { Tensor } from '../../../engine/tensor.js';
 import type { FileAccess } from '../../../io/file-access.js';
 import { preprocessImage, type RawImage } from '../../../io/image.js';
-import type { JobOptions } from '../../../methods/jobs.js';
+import type { JobOptions } from '../../../engine/jobs.js';
 import { loadBuiltinModel, loadModelFile } from '../../../models/load.js';
 import { Model } from '../../../models/model.js';
 import type { ImageRef, ModelRef } from '../workers/protocol.js';

@@ -1,6 +1,6 @@
 import type { Engine } from '../../../engine/runtime/engine.js';
 import { encodePng } from '../../../io/image.js';
-import type { Progress } from '../../../methods/jobs.js';
+import type { Progress } from '../../../engine/jobs.js';
 import { ClassConditionalGenerator } from '../../../methods/diffusion/generate.js';
 import { loadDenoiser, type ClassConditionalDenoiser } from '../../../methods/diffusion/model.js';
 import { denoisingGif, type ToImage } from '../../../methods/diffusion/preview.js';

@@ -5,7 +5,7 @@ import { ConvLensError } from '../../../engine/errors.js';
 import { Engine } from '../../../engine/runtime/engine.js';
 import { nodeBackend } from '../../../engine/runtime/node.js';
 import { FileAccess } from '../../../io/file-access.js';
-import type { Progress } from '../../../methods/jobs.js';
+import type { Progress } from '../../../engine/jobs.js';
 import { toApiError } from '../jobs.js';
 import { taskContext, WorkerCache } from '../tasks/context.js';
 import { runTask } from '../tasks/index.js';

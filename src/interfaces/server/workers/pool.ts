@@ -17,7 +17,7 @@ import { setPriority } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConvLensError } from '../../../engine/errors.js';
 import { withHugePages } from '../../huge-pages.js';
-import type { Progress } from '../../../methods/jobs.js';
+import type { Progress } from '../../../engine/jobs.js';
 import type { FromWorker, TaskRequest, ToWorker, WorkerInit } from './protocol.js';
 
 export type Lane = 'job' | 'interactive';

@@ -2,7 +2,7 @@
 // process boundary (child_process IPC with structured-clone serialization): plain data, typed
 // arrays and Buffers, no functions, no class instances.
 import type { FileAccessOptions } from '../../../io/file-access.js';
-import type { Progress } from '../../../methods/jobs.js';
+import type { Progress } from '../../../engine/jobs.js';
 import type { Preprocessing } from '../../../models/metadata.js';
 import type { ApiError } from '../jobs.js';
 

@@ -1,4 +1,4 @@
-import { ConvLensError } from '../engine/errors.js';
+import { ConvLensError } from './errors.js';
 
 /**
  * Options every long-running method takes: progress reports and cancellation. The CLI turns
