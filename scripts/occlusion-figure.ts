@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../src/io/files.js';
 import { loadInputs } from '../src/io/inputs.js';
 import { explain, type Attribution, type MethodParams } from '../src/methods/explain/index.js';
 import { loadModelFile } from '../src/models/load.js';
-import { renderAttribution } from '../src/render/attribution.js';
+import { renderAttribution } from '../src/methods/explain/display.js';
 import { gridFigure, type GridRow } from '../src/render/grid.js';
 import { resizeImage } from '../src/render/heatmap.js';
 

@@ -19,7 +19,7 @@ export { deepliftRuleSet } from './engine/ops/rules/deeplift.js';
 export { colormap, colorAt, describeColormap, COLORMAP_NAMES, type Colormap } from './render/colormap.js';
 export { mapRange, rangeOf, parseRange, describeRange, percentile, type RangeSpec, type MappedRange } from './render/range.js';
 export { renderHeatmap, overlay, colorize, colorbar, resizeImage, resamplePlane, toRgb, type Heatmap, type HeatmapOptions } from './render/heatmap.js';
-export { renderAttribution, displayStyle, type DisplayOptions, type DisplayStyle, type View } from './render/attribution.js';
+export { renderAttribution, displayStyle, type DisplayOptions, type DisplayStyle, type View } from './methods/explain/display.js';
 export { buildForwardGraph } from './training/step.js';
 export { createOptimizer, optimizerConfig, clipGradientNorm, type Optimizer, type OptimizerConfig, type OptimizerState } from './training/optimizers.js';
 export { learningRate, parseSchedule, describeSchedule, type ScheduleConfig, type ScheduleOptions } from './training/schedules.js';

@@ -6,7 +6,7 @@ import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { tensorToRaw } from '../../src/io/image.js';
 import { explain } from '../../src/methods/explain/index.js';
-import { explanationGrid, GRID_MAX_ROWS } from '../../src/render/figures.js';
+import { explanationGrid, GRID_MAX_ROWS } from '../../src/methods/explain/figures.js';
 import { MAX_FIGURE_PIXELS } from '../../src/render/grid.js';
 import { rng } from '../support/rng.js';
 import { courseModel } from '../explain/models.js';

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ConvLensError } from '../../src/engine/errors.js';
 import type { RawImage } from '../../src/io/image.js';
-import { displayStyle } from '../../src/render/attribution.js';
+import { displayStyle } from '../../src/methods/explain/display.js';
 import { panelsSpec, renderChart } from '../../src/render/chart.js';
 import { colorAt, colormap, COLORMAP_NAMES } from '../../src/render/colormap.js';
 import { gridFigure, MAX_FIGURE_PIXELS, paint, type Placed } from '../../src/render/grid.js';

@@ -5,7 +5,7 @@ import type { InputView } from '../App';
 import type { ColormapName } from '../colormaps';
 import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../render';
 import { decodeTensor, fmt, maxAbs, minMax, quantile, type Tensor } from '../tensor';
-import { displayStyle } from '../../../src/render/attribution.js';
+import { displayStyle } from '../../../src/methods/explain/display.js';
 import { describeRange, rangeOf } from '../../../src/render/range.js';
 import type { MethodName } from '../../../src/methods/explain/types.js';
 import { ClassPicker, LayerPicker, layerLabelOf } from './Pickers';
@@ -98,7 +98,7 @@ interface Shown {
 const BROWSER_JOB = 'in-this-browser';
 
 /**
- * The range a map is drawn with. 'auto' is the method's own default, the CLI's (render/attribution.ts:
+ * The range a map is drawn with. 'auto' is the method's own default, the CLI's (methods/explain/display.ts:
  * CAMs min-max, pixel maps clipped at the 98th percentile of |value| as Captum's outlier_perc=2,
  * signed maps symmetric around zero).
  */
@@ -630,7 +630,7 @@ function downloadNpy(t: Tensor, name: string): void {
 
 const MapCard = memo(function MapCard(props: { map: ExplainMapInfo; t: Tensor; raw: Tensor | null; npyName: string; input: InputView | null; opacity: number | null; range: RangeMode; seq: SeqCmap }): ReactNode {
   const { map, t, raw } = props;
-  // The method's own display defaults (render/attribution.ts): colormap, opacity over the input, resampling.
+  // The method's own display defaults (methods/explain/display.ts): colormap, opacity over the input, resampling.
   const style = displayStyle(map.method as MethodName, map.signed, { view: 'overlay' });
   const mapping = useMemo(() => mappingOf(t.data, map.signed, props.range, map.method), [t, map.signed, props.range, map.method]);
   const cmap: ColormapName = map.signed ? 'rdbu' : props.seq === 'auto' ? (style.colormap as ColormapName) : props.seq;

@@ -16,9 +16,9 @@ import { infidelity, maxSensitivity, road } from '../../../methods/metrics/index
 import { deletionInsertion, randomMaps, type Curves } from '../../../methods/metrics/deletion-insertion.js';
 import { meanScore, randomizationCheck } from '../../../methods/metrics/sanity.js';
 import { checkScore } from '../../../methods/explain/target.js';
-import { displayStyle, renderAttribution, type DisplayOptions, type View } from '../../../render/attribution.js';
+import { displayStyle, renderAttribution, type DisplayOptions, type View } from '../../../methods/explain/display.js';
 import { colormap } from '../../../render/colormap.js';
-import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanityGrid } from '../../../render/figures.js';
+import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanityGrid } from '../../../methods/explain/figures.js';
 import { describeRange, parseRange } from '../../../render/range.js';
 import { checkInputsFit, choiceOption, cliJob, type CommonOptions, inputChunks, inputsThatFit, intIn, modelInfo, nonNegativeInt, numberIn, openModel, outPath, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';

@@ -1,8 +1,8 @@
 // How each attribution method is drawn by default, and drawing one image's map.
-import type { RawImage } from '../io/image.js';
-import type { Attribution, MethodName } from '../methods/explain/types.js';
-import { overlay, renderHeatmap, resizeImage, type Heatmap } from './heatmap.js';
-import type { RangeSpec } from './range.js';
+import type { RawImage } from '../../io/image.js';
+import type { Attribution, MethodName } from './types.js';
+import { overlay, renderHeatmap, resizeImage, type Heatmap } from '../../render/heatmap.js';
+import type { RangeSpec } from '../../render/range.js';
 
 export type View = 'auto' | 'heatmap' | 'overlay';
 

@@ -1,16 +1,16 @@
 // The figures of `convlens explain`: the image x method grid, the deletion/insertion chart, and
 // the sanity-check chart and grid. Node-only (sharp).
-import type { RawImage } from '../io/image.js';
-import { shortLayerName } from '../models/model.js';
-import { METHODS } from '../methods/explain/index.js';
-import type { Attribution, Explanation, MethodName } from '../methods/explain/types.js';
-import type { Curves } from '../methods/metrics/deletion-insertion.js';
-import { meanScore, type SanityResult } from '../methods/metrics/sanity.js';
-import { renderAttribution, type DisplayOptions, type DisplayStyle } from './attribution.js';
-import { panelsSpec, renderChart } from './chart.js';
-import { gridFigure, MAX_FIGURE_PIXELS, type GridRow, type Legend } from './grid.js';
-import { resizeImage } from './heatmap.js';
-import { describeRange } from './range.js';
+import type { RawImage } from '../../io/image.js';
+import { shortLayerName } from '../../models/model.js';
+import { METHODS } from './index.js';
+import type { Attribution, Explanation, MethodName } from './types.js';
+import type { Curves } from '../metrics/deletion-insertion.js';
+import { meanScore, type SanityResult } from '../metrics/sanity.js';
+import { renderAttribution, type DisplayOptions, type DisplayStyle } from './display.js';
+import { panelsSpec, renderChart } from '../../render/chart.js';
+import { gridFigure, MAX_FIGURE_PIXELS, type GridRow, type Legend } from '../../render/grid.js';
+import { resizeImage } from '../../render/heatmap.js';
+import { describeRange } from '../../render/range.js';
 
 export interface FigureItem {
   /** row label (usually the file name) */
