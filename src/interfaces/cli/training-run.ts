@@ -2,6 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ensureDir } from '../../io/files.js';
+import { acquireLockFile, commandLine, describeWriter } from '../../io/writer-lock.js';
+import { ConvLensError } from '../../engine/errors.js';
 import { selectSamples, stratifiedSubset, type ImageDataset } from '../../data/dataset.js';
 import { FASHION_MNIST_CLASSES, loadFashionMnist } from '../../data/fashion-mnist.js';
 import type { Graph } from '../../engine/graph/ir.js';
@@ -87,6 +89,17 @@ export function prepareTrainingRun<R extends RunInfo>(opts: TrainingRunOptions, 
   // A path that cannot be written fails now, not after the first epoch.
   ensureDir(dirname(out));
   if (checkpointPath) ensureDir(dirname(checkpointPath));
+  // Two runs into the same model or checkpoint would overwrite each other's saves, and a later
+  // --resume would continue whichever saved last. Held until the process exits (the lock's exit hook).
+  for (const path of new Set([out, ...(checkpointPath ? [checkpointPath] : [])])) {
+    acquireLockFile(`${path}.lock`, commandLine(), (w) =>
+      new ConvLensError(
+        'INVALID_ARGUMENT',
+        `"${path}" is being written by another training run${w ? `: ${describeWriter(w)}` : ` (${path}.lock exists)`}.`,
+        `Wait for it to finish, or train into another file (--out${path === out ? '' : ', --checkpoint'}).`,
+      ),
+    );
+  }
   if (!opts.resume && checkpointPath && existsSync(checkpointPath) && statSync(checkpointPath).isFile()) {
     log(`note: ${checkpointPath} exists and will be overwritten (use --resume ${checkpointPath} to continue that run)`);
   }

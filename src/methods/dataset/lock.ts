@@ -1,152 +1,17 @@
 // One writer per store: `convlens index` (or a studio index job) holds `writer.lock` in the store
-// folder while it writes. The file is created with O_EXCL, so of two writers starting together
-// exactly one gets it; it names the holder (pid, host, start time, command) so the other can say
-// who is writing and since when. A lock whose process is gone (same host, pid not running, or our
-// own pid but not taken by this process: a previous process that had the same pid) is stale and
-// taken over; the takeover itself runs under a second exclusive marker, so two processes that both
-// find the lock stale cannot remove each other's fresh lock. Released on return, error and Ctrl-C
-// (finally blocks), and on process exit for a process that exits with the lock still held.
-import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
+// folder while it writes (io/writer-lock.ts has the mechanism: O_EXCL, stale takeover, release on
+// exit).
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ConvLensError } from '../../engine/errors.js';
 import { ensureDir } from '../../io/files.js';
+import { acquireLockFile, describeWriter, lockHolder, type WriterInfo, type WriterLock } from '../../io/writer-lock.js';
+
+export { commandLine, describeWriter, type WriterInfo, type WriterLock } from '../../io/writer-lock.js';
 
 export const WRITER_LOCK = 'writer.lock';
 
-export interface WriterInfo {
-  pid: number;
-  hostname: string;
-  /** ISO time the writer took the lock */
-  started: string;
-  /** what is writing: the command line, or the studio job */
-  command: string;
-}
-
-export interface WriterLock {
-  readonly path: string;
-  readonly info: WriterInfo;
-  /** the writer whose stale lock was taken over (it ended without releasing it) */
-  readonly replaced?: WriterInfo;
-  release(): void;
-}
-
-/** Locks taken by this process (path -> the content it wrote). */
-const held = new Map<string, string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // process.exit (a second Ctrl-C, an uncaught error) skips finally blocks: drop our locks here.
-  process.on('exit', () => {
-    for (const [path, content] of held) releaseIfOurs(path, content);
-  });
-}
-
-function releaseIfOurs(path: string, content: string): void {
-  try {
-    if (readFileSync(path, 'utf8') === content) rmSync(path, { force: true });
-  } catch {
-    // already gone
-  }
-}
-
-function readLock(path: string): { info?: WriterInfo; text: string } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-  try {
-    const info = JSON.parse(text) as WriterInfo;
-    if (typeof info.pid === 'number' && typeof info.hostname === 'string') return { info, text };
-  } catch {
-    // a writer between creating the file and writing it, or a torn file: judged by age below
-  }
-  return { text };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists but belongs to someone else
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Whether a lock's holder is certainly gone (only decidable on the same host). */
-function isStale(path: string, lock: { info?: WriterInfo; text: string }): boolean {
-  const { info } = lock;
-  if (!info) {
-    // unreadable content: a writer dies between O_EXCL create and write only in a tiny window
-    try {
-      return Date.now() - statSync(path).mtimeMs > 10_000;
-    } catch {
-      return false;
-    }
-  }
-  if (info.hostname !== hostname()) return false;
-  if (info.pid === process.pid) return held.get(path) !== lock.text;
-  return !pidAlive(info.pid);
-}
-
-/** This process's command line, as a writer's description ("convlens index data --store s"). */
-export function commandLine(): string {
-  const script = process.argv[1] ?? '';
-  const name = /convlens(\.js)?$/.test(script) ? 'convlens' : script.split(/[\\/]/).pop() || 'node';
-  return [name, ...process.argv.slice(2)].join(' ');
-}
-
-/** Describes a writer for messages: "pid 123 on host (convlens index ...), since 12:00:01". */
-export function describeWriter(w: WriterInfo): string {
-  const since = new Date(w.started);
-  const age = Math.max(0, Math.round((Date.now() - since.getTime()) / 1000));
-  const ago = age < 120 ? `${age} s ago` : age < 7200 ? `${Math.round(age / 60)} min ago` : `${(age / 3600).toFixed(1)} h ago`;
-  return `pid ${w.pid} on ${w.hostname} ("${w.command}"), since ${since.toISOString()} (${ago})`;
-}
-
-/** The live writer of a store, if any (a stale lock counts as none). */
-export function currentWriter(dir: string): WriterInfo | undefined {
-  const path = join(dir, WRITER_LOCK);
-  const lock = readLock(path);
-  if (!lock?.info || isStale(path, lock)) return undefined;
-  return lock.info;
-}
-
-const pause = (ms: number): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-
-/** Removes a stale lock, under an exclusive takeover marker (see the file comment); false if another process is at it. */
-function takeOver(path: string, staleText: string): boolean {
-  const marker = `${path}.takeover`;
-  try {
-    mkdirSync(marker);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    // another process is taking over; a marker left by a process killed mid-takeover is old
-    try {
-      if (Date.now() - statSync(marker).mtimeMs > 10_000) rmdirSync(marker);
-    } catch {
-      // gone meanwhile
-    }
-    return false;
-  }
-  try {
-    if (readLock(path)?.text === staleText) rmSync(path, { force: true });
-  } finally {
-    rmdirSync(marker);
-  }
-  return true;
-}
-
-/**
- * Takes a store's writer lock, or throws a ConvLensError naming the writer that holds it.
- * The folder is created if needed.
- */
+/** Takes a store's writer lock, or throws a ConvLensError naming the writer that holds it. The folder is created if needed. */
 export function acquireWriterLock(dir: string, command: string): WriterLock {
   try {
     ensureDir(dir);
@@ -154,54 +19,18 @@ export function acquireWriterLock(dir: string, command: string): WriterLock {
     throw new ConvLensError('INVALID_ARGUMENT', (e as Error).message.replace('output folder', 'store folder'), 'Choose another --store folder.', { cause: e });
   }
   const path = join(dir, WRITER_LOCK);
-  const info: WriterInfo = { pid: process.pid, hostname: hostname(), started: new Date().toISOString(), command };
-  const content = `${JSON.stringify(info)}\n`;
-  let replaced: WriterInfo | undefined;
-  for (let attempt = 0; attempt < 50; attempt++) {
-    let fd: number;
-    try {
-      fd = openSync(path, 'wx');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new ConvLensError('INVALID_ARGUMENT', `Cannot create the writer lock "${path}": ${(e as Error).message}.`, 'Check that the store folder is writable.', { cause: e });
-      }
-      const lock = readLock(path);
-      if (!lock) continue; // released meanwhile
-      if (isStale(path, lock)) {
-        replaced = lock.info ?? replaced;
-        if (!takeOver(path, lock.text)) pause(20);
-        continue;
-      }
-      const w = lock.info;
-      if (!w && attempt < 49) {
-        pause(20); // its writer is between creating and filling the file
-        continue;
-      }
-      throw new ConvLensError(
-        'INVALID_ARGUMENT',
-        w ? `The store "${dir}" is being written by another index run: ${describeWriter(w)}.` : `The store "${dir}" is being written by another index run (${path} exists).`,
-        w && w.hostname !== hostname()
-          ? `Wait for it to finish, or use another --store. If no ConvLens runs on ${w.hostname} any more, delete ${path}.`
-          : 'Wait for it to finish (or stop it: finished chunks are kept and the same command resumes), or use another --store.',
-      );
-    }
-    try {
-      writeSync(fd, content);
-    } finally {
-      closeSync(fd);
-    }
-    held.set(path, content);
-    installExitHook();
-    return {
-      path,
-      info,
-      ...(replaced ? { replaced } : {}),
-      release: () => {
-        if (held.get(path) !== content) return;
-        held.delete(path);
-        releaseIfOurs(path, content);
-      },
-    };
-  }
-  throw new ConvLensError('RUNTIME_FAILURE', `Could not take the writer lock "${path}" (it kept changing hands).`, 'Another process is starting and stopping writes to this store; try again.');
+  return acquireLockFile(path, command, (w: WriterInfo | undefined) =>
+    new ConvLensError(
+      'INVALID_ARGUMENT',
+      w ? `The store "${dir}" is being written by another index run: ${describeWriter(w)}.` : `The store "${dir}" is being written by another index run (${path} exists).`,
+      w && w.hostname !== hostname()
+        ? `Wait for it to finish, or use another --store. If no ConvLens runs on ${w.hostname} any more, delete ${path}.`
+        : 'Wait for it to finish (or stop it: finished chunks are kept and the same command resumes), or use another --store.',
+    ),
+  );
+}
+
+/** The live writer of a store, if any (a stale lock counts as none). */
+export function currentWriter(dir: string): WriterInfo | undefined {
+  return lockHolder(join(dir, WRITER_LOCK));
 }
