@@ -89,21 +89,28 @@ export function prepareTrainingRun<R extends RunInfo>(opts: TrainingRunOptions, 
   // A path that cannot be written fails now, not after the first epoch.
   ensureDir(dirname(out));
   if (checkpointPath) ensureDir(dirname(checkpointPath));
-  // Two runs into the same model or checkpoint would overwrite each other's saves, and a later
-  // --resume would continue whichever saved last. Held until the process exits (the lock's exit hook).
-  for (const path of new Set([out, ...(checkpointPath ? [checkpointPath] : [])])) {
-    acquireLockFile(`${path}.lock`, commandLine(), (w) =>
-      new ConvLensError(
-        'INVALID_ARGUMENT',
-        `"${path}" is being written by another training run${w ? `: ${describeWriter(w)}` : ` (${path}.lock exists)`}.`,
-        `Wait for it to finish, or train into another file (--out${path === out ? '' : ', --checkpoint'}).`,
-      ),
-    );
-  }
+  lockTrainingFiles([out, ...(checkpointPath ? [checkpointPath] : [])]);
   if (!opts.resume && checkpointPath && existsSync(checkpointPath) && statSync(checkpointPath).isFile()) {
     log(`note: ${checkpointPath} exists and will be overwritten (use --resume ${checkpointPath} to continue that run)`);
   }
   return { run, ...(resume ? { resume } : {}), out, ...(dataDir !== undefined ? { dataDir } : {}), train, ...(checkpointPath ? { checkpointPath } : {}), log };
+}
+
+/**
+ * Takes `<file>.lock` beside each file a training run writes (its model and its checkpoint), held
+ * until the process exits (the lock's exit hook): two runs into the same file would overwrite each
+ * other's saves, and a later --resume would continue whichever saved last.
+ */
+export function lockTrainingFiles(paths: readonly string[]): void {
+  for (const path of new Set(paths)) {
+    acquireLockFile(`${path}.lock`, commandLine(), (w) =>
+      new ConvLensError(
+        'INVALID_ARGUMENT',
+        `"${path}" is being written by another training run${w ? `: ${describeWriter(w)}` : ` (${path}.lock exists)`}.`,
+        `Wait for it to finish, or train into another file (--out${path === paths[0] ? '' : ', --checkpoint'}).`,
+      ),
+    );
+  }
 }
 
 /** The trainer options every training command passes: cancellation, progress, checkpoints, resume, epoch lines. */

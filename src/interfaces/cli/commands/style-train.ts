@@ -8,6 +8,7 @@ import { encodeStyleNet } from '../../../methods/synthesize/stylize.js';
 import { parseNamedImage, readImageTensor, summaryJson } from '../../../methods/synthesize/io.js';
 import { loadCheckpoint } from '../../../training/checkpoint.js';
 import { cliJob, commaList, type CommonOptions, createEngine, intIn, MAX_THREADS, nonNegative, nonNegativeInt, numberIn, outPath, positiveInt, positiveNumber, threadCount } from '../common.js';
+import { lockTrainingFiles } from '../training-run.js';
 import { defaultOut } from '../output.js';
 
 interface StyleTrainCli extends CommonOptions {
@@ -71,6 +72,7 @@ export function define(command: Command): void {
         const content = await Promise.all(opts.content.map((c) => readImageTensor(c, 3, { maxSide: 512 })));
         const backbone = opts.model ? loadModel(opts.model, engine) : undefined;
         if (opts.resume && !existsSync(opts.resume)) throw new ConvLensError('INPUT_UNREADABLE', `No checkpoint "${opts.resume}".`, 'Check the --resume path: pass the file that --checkpoint wrote, or leave out --resume to start over.');
+        lockTrainingFiles([opts.out, ...(opts.checkpoint ? [opts.checkpoint] : [])]);
         const t0 = performance.now();
         const r = await trainStyleNet(engine, {
           styles,
