@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
 import { ConvLensError } from '../engine/errors.js';
 import { type DirectoryFault, makeDirectories } from '../util/make-directories.js';
@@ -10,22 +10,32 @@ import { systemReason } from '../util/system-errors.js';
  */
 export const MAX_INPUT_FILE_BYTES = 2 ** 31 - 1;
 
+/** The conventional name of standard input on a command line, and the file it is read through. */
+export const STDIN = '-';
+export const STDIN_PATH = '/dev/stdin';
+
 /**
  * Reads a file, turning fs errors into messages that name the file and the reason. Regular files
  * and pipes (`--labels <(...)`) are read; devices and sockets are refused before they are opened
- * (`/dev/zero` never ends), and nothing is read past `maxBytes`.
+ * (`/dev/zero` never ends), and nothing is read past `maxBytes`. "-" is standard input.
  */
-export function readFileOrExplain(path: string, what: string, maxBytes = MAX_INPUT_FILE_BYTES): Buffer {
+export function readFileOrExplain(named: string, what: string, maxBytes = MAX_INPUT_FILE_BYTES): Buffer {
+  const path = named === STDIN ? STDIN_PATH : named;
+  const stdin = path === STDIN_PATH;
   const refuse = (reason: string, hint?: string, cause?: unknown): ConvLensError =>
-    new ConvLensError('INPUT_UNREADABLE', `Cannot read ${what} "${path}": ${reason}.`, hint, cause === undefined ? undefined : { cause });
+    new ConvLensError('INPUT_UNREADABLE', `Cannot read ${what} ${stdin ? 'from standard input' : `"${path}"`}: ${reason}.`, hint, cause === undefined ? undefined : { cause });
   const tooLarge = (): ConvLensError => refuse(`it holds more than ${maxBytes} bytes`, 'Name the file itself, not a device or an endless stream.');
   let fd: number | undefined;
   try {
-    const st = statSync(path);
+    // Standard input is read through its descriptor: a socket (what Node's and Python's child
+    // processes get) cannot be opened by path.
+    const st = stdin ? fstatSync(0) : statSync(path);
     if (st.isDirectory()) throw refuse('it is a directory');
-    if (!st.isFile() && !st.isFIFO()) throw refuse('it is not a regular file (it is a device or socket)', 'Name a regular file.');
+    if (stdin && st.isCharacterDevice()) throw refuse('it is a terminal', `Pipe or redirect the ${what} into the command, e.g. convlens predict - < photo.png.`);
+    const stream = st.isFIFO() || (stdin && st.isSocket());
+    if (!st.isFile() && !stream) throw refuse('it is not a regular file (it is a device or socket)', 'Name a regular file.');
     if (st.isFile() && st.size > maxBytes) throw tooLarge();
-    if (st.isFile()) {
+    if (st.isFile() && !stdin) {
       fd = openSync(path, 'r');
       return readFileSync(fd);
     }
@@ -35,12 +45,12 @@ export function readFileOrExplain(path: string, what: string, maxBytes = MAX_INP
     // hands over at most 64 KiB per read, so each read is copied out of one buffer (keeping a 1 MiB
     // buffer per read would hold 16x the data).
     return withStopSignalsDefault(() => {
-      fd = openSync(path, 'r');
+      const from = stdin ? 0 : (fd = openSync(path, 'r'));
       const chunks: Buffer[] = [];
       const buffer = Buffer.allocUnsafe(1 << 20);
       let total = 0;
       for (;;) {
-        const n = readSync(fd, buffer, 0, buffer.length, null);
+        const n = readSync(from, buffer, 0, buffer.length, null);
         if (n === 0) break;
         total += n;
         if (total > maxBytes) throw tooLarge();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ConvLensError } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { Model } from '../models/model.js';
-import { readFileOrExplain } from './files.js';
+import { readFileOrExplain, STDIN, STDIN_PATH } from './files.js';
 import { isImagePath, preprocessImage, tensorToRaw, type RawImage } from './image.js';
 import { parseNpy } from './npy.js';
 
@@ -31,11 +31,17 @@ const isInputPath = (p: string): boolean => isImagePath(p) || p.toLowerCase().en
 
 /**
  * The files `paths` name: a folder stands for the images and .npy files directly in it (sorted
- * by name, hidden files left out), anything else for itself (and is read, or refused, later).
+ * by name, hidden files left out), "-" for standard input (an image, named "stdin" in outputs),
+ * anything else for itself (and is read, or refused, later).
  */
 export function inputFiles(paths: readonly string[]): string[] {
   const files: string[] = [];
   for (const path of paths) {
+    if (path === STDIN) {
+      if (files.includes(STDIN_PATH)) throw new ConvLensError('INVALID_ARGUMENT', 'Standard input ("-") is named twice; it can be read once.', 'Name "-" once, and the other inputs by their paths.');
+      files.push(STDIN_PATH);
+      continue;
+    }
     let folder = false;
     try {
       folder = statSync(path).isDirectory();
@@ -126,7 +132,7 @@ export async function loadInputs(named: readonly string[], model: Model): Promis
     } else {
       const { tensor, display } = await preprocessImage(readFileOrExplain(path, 'image'), prep, `"${path}"`);
       parts.push(tensor.data as Float32Array);
-      items.push({ source: path, display });
+      items.push({ source: path === STDIN_PATH ? 'standard input' : path, display });
     }
   }
   // One .npy batch is used as it is: copying tens of megabytes into fresh memory is most of the

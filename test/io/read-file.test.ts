@@ -3,7 +3,7 @@
 // nothing is read past the bound, so an absurd path ends in a message, not a hang or an
 // exhausted memory.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +95,21 @@ describe.skipIf(process.platform === 'win32')('reading an input file', () => {
     expect(model.code).toBe(1);
     expect(model.stderr).toContain('Cannot read model file "/dev/zero"');
   }, 30_000);
+
+  it('reads an image from standard input named "-", once', () => {
+    const png = readFileSync(join(ROOT, 'samples', 'fashion-mnist', 'bag-test18.png'));
+    const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, input: png, encoding: 'utf8', timeout: 60_000 });
+    const predicted = cli('predict', '-');
+    expect(predicted.status, predicted.stderr).toBe(0);
+    expect(predicted.stdout).toMatch(/^standard input\n[\s\S]*Bag\s+\d+\.\d+%/);
+    const out = join(dir, 'stdin-out');
+    const explained = cli('explain', '-', '--method', 'saliency', '--out', out);
+    expect(explained.status, explained.stderr).toBe(0);
+    expect(readdirSync(out)).toContain('standard_input.saliency.png');
+    const twice = cli('predict', '-', '-');
+    expect(twice.status).toBe(1);
+    expect(twice.stderr).toContain('Standard input ("-") is named twice');
+  }, 60_000);
 
   it('lets Ctrl-C end a command waiting on a named pipe that no one writes', async () => {
     const fifo = join(dir, 'stuck.png');
