@@ -135,11 +135,6 @@ export interface ClassifierResult {
 }
 
 /**
- * Trains an image classifier (any graph with one NCHW input and a logits output [N, K]) with
- * softmax cross-entropy on `train`, holding out a stratified validation split, optionally
- * evaluating `test` at the end. Returns the trained model as a self-describing graph.
- */
-/**
  * The stratified train/validation split a run trains on (each class rounded on its own, so a small
  * set can hold out none); refused when it would leave nothing to train on.
  */
@@ -152,6 +147,11 @@ export function validationSplit(ds: ImageDataset, classes: number, config: Pick<
   return { train: first, validation: second };
 }
 
+/**
+ * Trains an image classifier (any graph with one NCHW input and a logits output [N, K]) with
+ * softmax cross-entropy on `train`, holding out a stratified validation split, optionally
+ * evaluating `test` at the end. Returns the trained model as a self-describing graph.
+ */
 export async function trainClassifier(
   engine: Engine,
   run: ClassifierRunInfo,

@@ -24,7 +24,7 @@ export function refuseEmptyValues(command: Command): void {
     if (MAY_BE_EMPTY.has(argument.name())) return;
     const value: unknown = command.processedArgs[i];
     if (value === '' || (Array.isArray(value) && value.includes(''))) {
-      throw new ConvLensError('INVALID_ARGUMENT', `The ${argument.name()} argument is empty.`, `Name ${argument.description ? `the ${argument.description.split(/[(:;]/)[0]!.trim()}` : 'a value'}${argument.required ? '' : ', or leave it out'}.`);
+      throw new ConvLensError('INVALID_ARGUMENT', `The ${argument.name()} argument is empty.`, `Give the ${argument.name()}${argument.required ? '' : ', or leave it out'}; an unset shell variable expands to an empty string.`);
     }
   });
 }
