@@ -258,4 +258,26 @@ describe('long-job notice', () => {
     }
     expect(said).toHaveLength(1);
   });
+
+  it('times a run whose phase names each unit (the sanity check\'s layers) as one run', () => {
+    let t = 0;
+    const said: string[] = [];
+    const notice = new LongJobNotice((s) => said.push(s), 60, () => t);
+    notice.observe({ done: 0, total: 122, phase: 'sanity: trained model' });
+    for (let k = 1; k <= 8; k++) {
+      t += 2_300;
+      notice.observe({ done: k, total: 122, phase: `sanity: randomized down to layer ${k}` });
+    }
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/about 4 min to go \(\d+\/122 done, now sanity: randomized down to layer \d\)/);
+    // another method's progress starting from 0 is timed on its own
+    const other = new LongJobNotice((s) => said.push(s), 60, () => t);
+    other.observe({ done: 5, total: 100, phase: 'a' });
+    other.observe({ done: 0, total: 100, phase: 'b' });
+    for (let k = 1; k <= 4; k++) {
+      t += 100;
+      other.observe({ done: k, total: 100, phase: 'b' });
+    }
+    expect(said).toHaveLength(1);
+  });
 });

@@ -389,11 +389,13 @@ export class LongJobNotice {
 
   observe(p: Progress): void {
     const phase = p.phase ?? '';
-    if (phase !== this.phase || p.total !== this.total || (this.first && p.done < this.first.done)) {
-      this.phase = phase;
+    // A new run of progress starts over (another total, or counting from below where it was); a
+    // phase that names each unit ("sanity: randomized down to conv3") is the same run going on.
+    if (p.total !== this.total || (this.first && p.done < this.first.done) || (phase !== this.phase && p.done === 0)) {
       this.total = p.total;
       this.first = undefined;
     }
+    this.phase = phase;
     if (!this.first) {
       if (p.done >= Math.min(2, p.total - 1)) this.first = { at: this.now(), done: p.done };
       return;
