@@ -112,3 +112,26 @@ describe('options a mode would ignore', () => {
     expect(JSON.stringify(summary)).toMatch(/"steps":4/);
   }, 60_000);
 });
+
+describe('option rules name real options', () => {
+  it('every command that declares rules runs its help and a refusal without a rule fault', async () => {
+    // a rule naming an option the command lacks throws a plain Error (exit 70) whenever it runs
+    for (const args of [
+      ['train', '--resume', join(tmp, 'none.ckpt'), '--epochs', '1'],
+      ['diffuse', 'train', '--resume', join(tmp, 'none.ckpt'), '--seed', '3'],
+      ['explain', bag, '--out', join(tmp, 'rules')],
+      ['adversarial', bag, '--steps', '1', '--out', join(tmp, 'rules')],
+      ['dream', bag, '--steps', '1', '--octaves', '1', '--out', join(tmp, 'rules')],
+      ['style', '--style', bag, '--steps', '1', '--size', '32x32', '--out', join(tmp, 'rules')],
+      ['index', 'data/fashion-mnist-subset', '--limit', '10', '--store', join(tmp, 'rules-store')],
+    ]) {
+      const r = await convlens(...args);
+      expect(r.code, `${args.join(' ')}\n${r.stderr}`).not.toBe(70);
+      expect(r.stderr).not.toMatch(/option rule for unknown option/);
+    }
+  }, 120_000);
+
+  it('diffuse train with --resume refuses settings the checkpoint holds', async () => {
+    refused(await convlens('diffuse', 'train', '--resume', join(tmp, 'none.ckpt'), '--seed', '3'), /--seed applies only to a fresh run/);
+  }, 60_000);
+});

@@ -29,6 +29,8 @@ export function optionRules(command: Command, rules: readonly OptionRule[]): Com
     if (action !== command) return;
     const opts = command.opts();
     for (const rule of rules) {
+      // a rule naming an option the command does not have would never fire: a fault of ours
+      if (!command.options.some((o) => o.attributeName() === rule.option)) throw new Error(`option rule for unknown option "${rule.option}" of ${command.name()}`);
       const source = command.getOptionValueSource(rule.option);
       if (source === undefined || source === 'default' || source === 'implied') continue;
       if (rule.applies(opts, command.processedArgs)) continue;

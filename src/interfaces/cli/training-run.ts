@@ -10,6 +10,7 @@ import type { Graph } from '../../engine/graph/ir.js';
 import { loadCheckpoint, type Checkpoint } from '../../training/checkpoint.js';
 import { checkpointProgress, type EpochRecord, type FitOptions } from '../../training/trainer.js';
 import type { CliJob } from './common.js';
+import { onlyWith, type OptionRule } from './option-rules.js';
 
 /**
  * What `convlens train` and `convlens diffuse train` share: starting a run or resuming one from
@@ -111,6 +112,11 @@ export function lockTrainingFiles(paths: readonly string[]): void {
       ),
     );
   }
+}
+
+/** Options a resumed run takes from its checkpoint instead: given with --resume they would be ignored. */
+export function freshRunOnly(...options: string[]): OptionRule[] {
+  return onlyWith({ when: 'to a fresh run', why: 'a resumed run keeps its checkpoint\'s settings; only --epochs can extend it', add: 'leave out --resume to start a new run' }, (opts) => !opts['resume'], ...options);
 }
 
 /** The trainer options every training command passes: cancellation, progress, checkpoints, resume, epoch lines. */

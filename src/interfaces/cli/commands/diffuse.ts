@@ -23,7 +23,8 @@ import { resizeImage } from '../../../render/heatmap.js';
 import { optimizerConfig } from '../../../training/optimizers.js';
 import { describeSchedule, parseSchedule } from '../../../training/schedules.js';
 import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
-import { prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
+import { freshRunOnly, prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
+import { optionRules } from '../option-rules.js';
 import { cliJob, type CommonOptions, createEngine, fraction, intIn, intList, MAX_THREADS, nonNegative, nonNegativeInt, numberList, outPath, positiveInt, positiveNumber, threadCount } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
@@ -62,8 +63,9 @@ export function define(command: Command): void {
 }
 
 function registerTrain(diffuse: Command): void {
-  diffuse
-    .command('train')
+  const train = diffuse.command('train');
+  optionRules(train, freshRunOnly('batch', 'lr', 'lrSchedule', 'warmup', 'weightDecay', 'clipNorm', 'schedule', 'timesteps', 'widths', 'blocks', 'groups', 'patch', 'uncondProb', 'ema', 'seed', 'limit'));
+  train
     .description('train a class-conditional U-Net noise predictor on Fashion-MNIST (classifier-free guidance ready)')
     .option('-d, --data <dir>', 'folder with the Fashion-MNIST IDX files (default: /usr/share/datasets/fashion-mnist)')
     .option('-o, --out <file>', 'denoiser to write', outPath, defaultOut('diffuse', 'denoiser.onnx'))

@@ -13,7 +13,7 @@ import { classifierRunFromCheckpoint, trainClassifier, validationSplit, type Cla
 import { optimizerConfig } from '../../../training/optimizers.js';
 import { describeSchedule, parseSchedule } from '../../../training/schedules.js';
 import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
-import { prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
+import { freshRunOnly, prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
 import { choiceOption, cliJob, type CommonOptions, createEngine, fraction, intIn, MAX_THREADS, nonNegative, nonNegativeInt, outPath, positiveInt, positiveNumber, threadCount } from '../common.js';
 import { onlyWith, optionRules } from '../option-rules.js';
 import { defaultOut } from '../output.js';
@@ -51,7 +51,7 @@ const ARCHITECTURES: Record<string, { build: (seed: number) => Graph; descriptio
 export function define(command: Command): void {
   optionRules(command, [
     ...onlyWith({ when: 'with --optimizer sgd', add: 'add --optimizer sgd' }, (opts) => opts['optimizer'] === 'sgd', 'momentum', 'nesterov'),
-    ...onlyWith({ when: 'to a fresh run', why: 'a resumed run keeps its checkpoint\'s settings; only --epochs can extend it', add: 'leave out --resume to start a new run' }, (opts) => !opts['resume'], 'arch', 'model', 'batch', 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'schedule', 'warmup', 'val', 'seed', 'limit', 'flip', 'clipNorm'),
+    ...freshRunOnly('arch', 'model', 'batch', 'optimizer', 'lr', 'momentum', 'nesterov', 'weightDecay', 'schedule', 'warmup', 'val', 'seed', 'limit', 'flip', 'clipNorm'),
   ]);
   command
     .option('--arch <name>', `architecture to train from scratch: ${Object.keys(ARCHITECTURES).join(', ')}`, 'course')
