@@ -17,7 +17,8 @@ const REGROUPING = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Depth
  * The axis layout of every value computed from `input` (rank 4, NCHW) whose axes can be followed:
  * Transpose permutes them; an op whose output has the rank of its inputs and whose inputs agree
  * keeps them (elementwise ops, activations, convolutions, pooling, LayerNormalization, MatMul by
- * a weight); Reshape, Flatten and other regrouping ops end the trail (no entry: unknown).
+ * a weight); a Reshape that regroups only the channels keeps the batch and spatial axes;
+ * other Reshapes, Flatten and other regrouping ops end the trail (no entry: unknown).
  */
 export function axisLayouts(graph: Graph, b: GraphBuilder, input: string): Map<string, AxisLayout> {
   const layouts = new Map<string, AxisLayout>([[input, NCHW]]);
@@ -30,6 +31,11 @@ export function axisLayouts(graph: Graph, b: GraphBuilder, input: string): Map<s
   };
   for (const node of graph.nodes) {
     const known = node.inputs.filter((i) => i && layouts.has(i)).map((i) => layouts.get(i)!);
+    if (node.op === 'Reshape' && known.length) {
+      const regrouped = channelRegrouping(node, layouts.get(node.inputs[0]!), b);
+      if (regrouped) layouts.set(node.outputs[0]!, regrouped);
+      continue;
+    }
     if (known.length === 0 || REGROUPING.has(node.op)) continue;
     const out = node.outputs[0];
     if (!out) continue;
@@ -43,6 +49,27 @@ export function axisLayouts(graph: Graph, b: GraphBuilder, input: string): Map<s
     if (layout) for (const o of node.outputs) if (o && rankOf(o) === layout.length) layouts.set(o, layout);
   }
   return layouts;
+}
+
+/**
+ * The layout after a Reshape that only regroups the channel axis and keeps the batch and the two
+ * spatial axes (ShuffleNet's channel shuffle: [N, C, H, W] -> [N, g, C/g, H, W] and back), else
+ * undefined: the spatial axes still follow H and W, every axis between them follows C.
+ */
+function channelRegrouping(node: Node, layout: AxisLayout | undefined, b: GraphBuilder): AxisLayout | undefined {
+  if (!layout || layout.length < 4 || layout[0] !== 0 || layout.at(-2) !== 2 || layout.at(-1) !== 3) return undefined;
+  if (!layout.slice(1, -2).every((a) => a === 1)) return undefined;
+  let xs, ys;
+  try {
+    xs = b.factsOf(node.inputs[0]!).shape;
+    ys = b.factsOf(node.outputs[0]!).shape;
+  } catch {
+    return undefined;
+  }
+  if (!xs || !ys || ys.length < 4 || xs.length !== layout.length) return undefined;
+  const same = (a: unknown, c: unknown): boolean => a !== undefined && a === c;
+  if (!same(xs[0], ys[0]) || !same(xs.at(-2), ys.at(-2)) || !same(xs.at(-1), ys.at(-1))) return undefined;
+  return [0, ...new Array<number>(ys.length - 3).fill(1), 2, 3];
 }
 
 export function sameLayout(a: AxisLayout, b: AxisLayout): boolean {

@@ -3,7 +3,7 @@ import { attrInts, attrString, type Graph } from '../engine/graph/ir.js';
 import { transposeGeometry, windowGeometry } from '../engine/ops/geometry.js';
 import { toNumbers } from '../engine/tensor.js';
 
-import { axisLayouts, channelOnly } from './layout.js';
+import { axisLayouts, channelOnly, type AxisLayout } from './layout.js';
 import type { ReceptiveField } from './region.js';
 
 export { unitRegion, type ReceptiveField } from './region.js';
@@ -68,8 +68,12 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
         }
       } else if (IDENTITY_LIKE.has(node.op)) {
         r = src;
-      } else if (node.op === 'Transpose' && layouts.has(node.inputs[0]!) && layouts.has(out)) {
-        // a channels-last block's permute: units keep their place in the image
+      } else if ((node.op === 'Transpose' || node.op === 'Reshape') && layouts.has(node.inputs[0]!) && layouts.has(out)) {
+        // a channels-last block's permute, or a regrouping of the channels only (a channel
+        // shuffle): units keep their place in the image
+        r = src;
+      } else if ((node.op === 'Slice' || node.op === 'Split') && keepsPositions(node.inputs[0]!, out, layouts, b)) {
+        // a cut along the channels (ShuffleNet's channel split): units keep their place
         r = src;
       } else if (layouts.has(node.inputs[0]!) && channelOnly(node, layouts.get(node.inputs[0]!)!, b)) {
         r = src;
@@ -99,4 +103,14 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
     for (const o of node.outputs) if (o) rf.set(o, r);
   }
   return rf;
+}
+
+/** Whether `to` has `from`'s spatial axes, whole: both follow H and W last, at the same sizes. */
+function keepsPositions(from: string, to: string, layouts: Map<string, AxisLayout>, b: GraphBuilder): boolean {
+  const a = layouts.get(from);
+  const c = layouts.get(to);
+  if (!a || !c || a.at(-2) !== 2 || a.at(-1) !== 3 || c.at(-2) !== 2 || c.at(-1) !== 3) return false;
+  const xs = b.factsOf(from).shape;
+  const ys = b.factsOf(to).shape;
+  return !!xs && !!ys && typeof xs.at(-1) === 'number' && xs.at(-2) === ys.at(-2) && xs.at(-1) === ys.at(-1);
 }

@@ -12,6 +12,7 @@ import { f32, type Tensor } from '../../src/engine/tensor.js';
 import { seededRandom } from '../../src/models/init.js';
 import { Layers } from '../../src/models/layers.js';
 import { Model } from '../../src/models/model.js';
+import { receptiveFields } from '../../src/models/receptive-field.js';
 import { withSizeFreeReshapes } from '../../src/models/size-free-reshapes.js';
 import { randn, rng } from '../support/rng.js';
 
@@ -107,6 +108,36 @@ describe('Reshape targets that name the image size', () => {
     expect(new Set(names).size).toBe(names.length);
     const x = image(SIZE, SIZE, 2);
     expect(await run(copy.graph, x, copy.output)).toEqual(await run(model.graph, x, model.output));
+  });
+
+  it('a channel shuffle keeps every unit\'s receptive field (it regroups channels, not positions)', () => {
+    for (const kind of ['static', 'batch-dynamic', 'dynamic'] as const) {
+      const model = new Model(shuffleNet(kind), engine);
+      const fields = receptiveFields(model.graph, model.builder(), model.input.name);
+      const before = fields.get('relu1')!;
+      const after = fields.get('shuffle')!;
+      expect(before.global).toBe(false);
+      expect(after, kind).toEqual(before);
+      // and the conv after it grows the field as a 3x3 conv does
+      const next = fields.get('relu2')!;
+      expect(next.global).toBe(false);
+      expect(next.size[0]).toBeGreaterThan(before.size[0]!);
+    }
+  });
+
+  it('a channel split keeps receptive fields; a cut across positions does not pretend to', () => {
+    const b = new GraphBuilder();
+    const L = new Layers(b, seededRandom(5));
+    const x = b.input('image', 'float32', ['N', 3, SIZE, SIZE]);
+    const c = L.relu(L.conv2d(x, 'conv1', { filters: 8 }), 'relu1');
+    const half = b.op('Slice', [c, b.ints([0]), b.ints([4]), b.ints([1])], {}, { name: 'split', outputs: ['half'] });
+    const rows = b.op('Slice', [c, b.ints([0]), b.ints([SIZE / 2]), b.ints([2])], {}, { name: 'rows', outputs: ['top'] });
+    const pooled = b.op('Add', [L.globalAvgPool(L.conv2d(half, 'conv2', { filters: 4 }), 'gap2'), L.globalAvgPool(L.conv2d(rows, 'conv3', { filters: 4 }), 'gap3')]);
+    b.output(L.dense(L.flatten(pooled, 'flat'), 'fc', 3));
+    const model = new Model(b.build(), engine);
+    const fields = receptiveFields(model.graph, model.builder(), model.input.name);
+    expect(fields.get('half')).toEqual(fields.get('relu1'));
+    expect(fields.get('top')!.global).toBe(true); // half the rows: positions move, so no field is claimed
   });
 
   it('are left alone where the last two entries do not follow the image', () => {
