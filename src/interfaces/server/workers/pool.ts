@@ -344,7 +344,7 @@ export class WorkerPool {
 
   private exitError(s: Slot, code: number | null, signal: NodeJS.Signals | null, reason?: KillReason): ConvLensError {
     if (reason === 'memory') {
-      return new ConvLensError('RUNTIME_FAILURE', `The job needed more memory than a studio worker may use (${mb(s.limitBytes)}) and was stopped.`, 'Ask for less (a smaller image, batch, sample or model), or start the studio with more memory: convlens studio --memory <GB>.');
+      return new ConvLensError('RUNTIME_FAILURE', `The job needed more memory than a studio worker may use (${mb(s.limitBytes)}) and was stopped.`, 'Ask for less (fewer methods per explain job: each keeps its graphs in memory; a smaller image, batch, sample or model), or start the studio with more memory: convlens studio --memory <GB>.');
     }
     if (reason === 'shutdown' || this.closed) return new ConvLensError('CANCELLED', 'The studio is shutting down.');
     if (/heap out of memory|Allocation failed/i.test(s.stderrTail)) {
