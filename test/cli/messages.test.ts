@@ -92,6 +92,7 @@ describe('options a mode would ignore', () => {
     [['style', bag, '--net', join(tmp, 'net.onnx'), '--style', bag, '--out', join(tmp, 'ignored')], /--style applies only without --net/],
     [['style', bag, '--style', bag, '--blend', '1', '--out', join(tmp, 'ignored')], /--blend applies only with --net/],
     [['style', '--style', bag, '--keep-colors', '--out', join(tmp, 'ignored')], /--keep-colors applies only with a content image/],
+    [['style', '--style', bag, '--backbone', 'texture', '--model', 'squeezenet', '--out', join(tmp, 'ignored')], /--model applies only with --backbone model \(--backbone texture uses the built-in random network\)/],
     [['dream', bag, '--layer', 'relu3', '--objective', 'channel:relu3:0', '--out', join(tmp, 'ignored')], /--layer applies only without --objective/],
     [['index', 'data/fashion-mnist-subset', '--queue', 'q', '--store', join(tmp, 'ignored')], /--queue applies only with --redis/],
     [['explain', bag, '--method', 'gradcam', '--steps', '32', '--out', join(tmp, 'ignored')], /--steps applies only with --method integrated-gradients[\s\S]*add integrated-gradients to --method/],

@@ -99,6 +99,16 @@ function skipRegex(src: string, i: number): number {
   return j;
 }
 
+/** Index just past a comment, string, template or regex literal starting at `i`, or -1 when code starts there. */
+function skipNonCode(src: string, i: number): number {
+  const c = src[i];
+  const afterComment = skipComment(src, i);
+  if (afterComment >= 0) return afterComment;
+  if (c === '"' || c === "'" || c === '`') return skipQuoted(src, i);
+  if (c === '/' && startsRegex(src, i)) return skipRegex(src, i);
+  return -1;
+}
+
 /**
  * Scans code from `i` to the first unbalanced `close`, returning the index just past it; with
  * `onComma`, reports the index of each comma at the top level (depth 0) along the way.
@@ -108,17 +118,9 @@ function skipCode(src: string, i: number, close: string, onComma?: (at: number) 
   let j = i;
   while (j < src.length) {
     const c = src[j]!;
-    const afterComment = skipComment(src, j);
-    if (afterComment >= 0) {
-      j = afterComment;
-      continue;
-    }
-    if (c === '"' || c === "'" || c === '`') {
-      j = skipQuoted(src, j);
-      continue;
-    }
-    if (c === '/' && startsRegex(src, j)) {
-      j = skipRegex(src, j);
+    const past = skipNonCode(src, j);
+    if (past >= 0) {
+      j = past;
       continue;
     }
     if (c === '(' || c === '[' || c === '{') stack.push(c === '(' ? ')' : c === '[' ? ']' : '}');
@@ -145,18 +147,9 @@ function findErrorCalls(src: string): ErrorCall[] {
   const head = /\bnew\s+ConvLensError\s*\(/y;
   let i = 0;
   while (i < src.length) {
-    const c = src[i]!;
-    const afterComment = skipComment(src, i);
-    if (afterComment >= 0) {
-      i = afterComment;
-      continue;
-    }
-    if (c === '"' || c === "'" || c === '`') {
-      i = skipQuoted(src, i);
-      continue;
-    }
-    if (c === '/' && startsRegex(src, i)) {
-      i = skipRegex(src, i);
+    const past = skipNonCode(src, i);
+    if (past >= 0) {
+      i = past;
       continue;
     }
     head.lastIndex = i;

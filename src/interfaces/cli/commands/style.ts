@@ -56,6 +56,7 @@ export function define(command: Command): void {
       (opts) => opts['net'] === undefined,
       'model', 'style', 'styleScale', 'backbone', 'styleLayers', 'contentLayers', 'styleWeight', 'contentWeight', 'tvWeight', 'keepColors', 'optimizer', 'steps', 'lr', 'init', 'seed', 'frames',
     ),
+    ...onlyWith({ when: 'with --backbone model', why: '--backbone texture uses the built-in random network', add: 'use --backbone model' }, (opts) => opts['backbone'] !== 'texture', 'model'),
     ...onlyWith({ when: 'with a content image', add: 'name a content image' }, (_, args) => args[0] !== undefined, 'contentLayers', 'contentWeight', 'keepColors'),
   ]);
   withModelOptions(command, `the feature network whose Gram matrices are matched: an RGB ONNX CNN or a built-in name (default: ${STYLE_DEFAULT_MODEL}); its profile gives the style and content layers`)
@@ -122,7 +123,6 @@ export function define(command: Command): void {
           return { name: p.name, image: await readImageTensor(p.path, 3, { maxSide: 1024 }), weight: p.weight };
         }));
         if (opts.backbone !== 'model' && opts.backbone !== 'texture') throw new ConvLensError('INVALID_ARGUMENT', `Unknown backbone "${opts.backbone}".`, 'Use --backbone model (the --model, default squeezenet) or --backbone texture (the random texture network).');
-        if (opts.backbone === 'texture' && opts.model) throw new ConvLensError('INVALID_ARGUMENT', '--backbone texture uses the built-in random network; --model would be ignored.', 'Leave out --model, or use --backbone model.');
         const backbone = opts.backbone === 'model' ? loadModel(opts.model ?? STYLE_DEFAULT_MODEL, engine) : undefined;
         if (backbone) {
           applyDescription(backbone, opts);
