@@ -6,7 +6,7 @@ import { openSource, type DatasetSource, type OpenSourceOptions } from '../../da
 import { loadModel } from '../../models/load.js';
 import type { Model } from '../../models/model.js';
 import { describeWriter } from './lock.js';
-import { modelFingerprint } from './scan.js';
+import { isRecordedModel } from './scan.js';
 import { DatasetStore } from './store.js';
 
 export interface StoreContext {
@@ -17,8 +17,7 @@ export interface StoreContext {
 
 /** Checks that a model is the one a store was scanned with. */
 export function checkModel(store: DatasetStore, model: Model): void {
-  const fp = modelFingerprint(model);
-  if (fp !== store.manifest.model.fingerprint) {
+  if (!isRecordedModel(store.manifest.model, model)) {
     throw new ConvLensError('INVALID_ARGUMENT', `Model "${model.name}" is not the model the store "${store.dir}" was made with ("${store.manifest.model.name}").`, store.manifest.model.path ? `Pass --model ${store.manifest.model.path}.` : 'It was made with the built-in model: leave out --model.');
   }
 }

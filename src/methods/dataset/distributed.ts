@@ -57,6 +57,8 @@ export interface ChunkJob {
   /** model file; undefined = the built-in model */
   modelPath?: string;
   modelFingerprint: string;
+  /** the model's input shape as the store records it (older enqueuers leave it out) */
+  modelInput?: (number | string)[];
   dataset: string;
   datasetFingerprint: string;
   settings: ScanSettings;
@@ -214,6 +216,7 @@ export async function runDistributed(
           scanId,
           ...(job.modelPath ? { modelPath: job.modelPath } : {}),
           modelFingerprint: m.model.fingerprint,
+          modelInput: m.model.input,
           dataset: m.dataset.spec,
           datasetFingerprint: m.dataset.fingerprint,
           settings,
@@ -352,7 +355,7 @@ export async function runScanWorker(o: WorkerOptions): Promise<{ jobs: number }>
   const engine = new Engine(nodeBackend(), o.threads ? { threads: o.threads } : {});
   const models = new Map<string, Promise<Model>>();
   const sources = new Map<string, DatasetSource>();
-  const { modelFingerprint } = await import('./scan.js');
+  const { isRecordedModel } = await import('./scan.js');
   let jobs = 0;
   // Fault injection for the tests: CONVLENS_FAULT_KILL_ONCE=<chunk>:<marker file> makes the first
   // worker (of any process) that finishes that chunk die before reporting it.
@@ -388,7 +391,7 @@ export async function runScanWorker(o: WorkerOptions): Promise<{ jobs: number }>
         models.set(key, mp);
       }
       const model = await mp;
-      if (modelFingerprint(model) !== d.modelFingerprint) throw new Error(`model ${key} here is not the model the scan uses (fingerprint ${d.modelFingerprint})`);
+      if (!isRecordedModel({ fingerprint: d.modelFingerprint, ...(d.modelInput ? { input: d.modelInput } : {}) }, model)) throw new Error(`model ${key} here is not the model the scan uses (fingerprint ${d.modelFingerprint})`);
       let source = sources.get(d.dataset);
       if (!source) sources.set(d.dataset, (source = openSource(d.dataset)));
       if (source.fingerprint !== d.datasetFingerprint) throw new Error(`dataset ${d.dataset} here differs from the one scanned (fingerprint ${d.datasetFingerprint})`);

@@ -54,16 +54,84 @@ export interface IndexReport {
   notes: string[];
 }
 
-/** A short hash of a model's graph and weights (resume refuses a different model). */
+/**
+ * A short hash of what decides a model's activations: its inputs' shapes, every node with its
+ * attributes, and the weights. Resume refuses a different model, and the studio finds a store's
+ * model by it: two exports of the same weights at different input sizes, or with different
+ * strides, are different models.
+ */
 export function modelFingerprint(model: Model): string {
   const h = createHash('sha256');
+  h.update('v2\n');
+  for (const i of model.graph.inputs) h.update(`input|${i.name}|${i.dtype}|${(i.shape ?? []).join(',')}\n`);
+  for (const n of model.graph.nodes) {
+    h.update(`${n.op}|${n.inputs.join(',')}|${n.outputs.join(',')}`);
+    for (const key of Object.keys(n.attrs).sort()) {
+      const a = n.attrs[key]!;
+      if (a.type === 'tensor') {
+        h.update(`|${key}:${a.value.dtype}[${a.value.dims.join(',')}]`);
+        hashBytes(h, a.value.data);
+      } else h.update(`|${key}:${JSON.stringify(a.value)}`);
+    }
+    h.update('\n');
+  }
+  hashWeights(h, model);
+  return h.digest('hex').slice(0, 24);
+}
+
+/**
+ * The fingerprint stores made before version 2 recorded: nodes without attributes, no input
+ * shapes. Such a store is still taken as made by a model with this hash and the recorded input.
+ */
+function legacyFingerprint(model: Model): string {
+  const h = createHash('sha256');
   for (const n of model.graph.nodes) h.update(`${n.op}|${n.inputs.join(',')}|${n.outputs.join(',')}\n`);
+  hashWeights(h, model);
+  return h.digest('hex').slice(0, 24);
+}
+
+function hashWeights(h: ReturnType<typeof createHash>, model: Model): void {
   for (const [name, t] of [...model.graph.initializers.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
     h.update(name);
-    const d = t.data as ArrayBufferView;
-    h.update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+    hashBytes(h, t.data);
   }
-  return h.digest('hex').slice(0, 24);
+}
+
+function hashBytes(h: ReturnType<typeof createHash>, data: ArrayBufferView): void {
+  h.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+}
+
+/** What a store (or a scan's job) recorded about its model. */
+export interface RecordedModel {
+  fingerprint: string;
+  /** the model's input shape, as recorded (stores record it; needed to accept a pre-version-2 fingerprint) */
+  input?: readonly (number | string)[];
+}
+
+/** How to hash a model (callers that match many stores pass memoized ones). */
+export interface FingerprintFunctions {
+  current: (model: Model) => string;
+  legacy: (model: Model) => string;
+}
+
+/** Whether `model` is the model a store recorded. */
+export function isRecordedModel(recorded: RecordedModel, model: Model, hash: FingerprintFunctions = { current: modelFingerprint, legacy: legacyFingerprint }): boolean {
+  if (hash.current(model) === recorded.fingerprint) return true;
+  const shape = model.input.shape ?? [];
+  return recorded.input !== undefined && recorded.input.length === shape.length && recorded.input.every((d, i) => d === shape[i]) && hash.legacy(model) === recorded.fingerprint;
+}
+
+/** Fingerprint functions that hash each model once (its graph must not change afterwards). */
+export function memoizedFingerprints(): FingerprintFunctions {
+  const memo = (f: (m: Model) => string): ((m: Model) => string) => {
+    const known = new WeakMap<Model, string>();
+    return (m) => {
+      let v = known.get(m);
+      if (v === undefined) known.set(m, (v = f(m)));
+      return v;
+    };
+  };
+  return { current: memo(modelFingerprint), legacy: memo(legacyFingerprint) };
 }
 
 export interface ChunkPlan {
@@ -101,8 +169,8 @@ function wantedManifest(model: Model, source: DatasetSource, o: IndexOptions): S
   };
 }
 
-function sameScan(a: StoreManifest, b: StoreManifest): string | undefined {
-  if (a.model.fingerprint !== b.model.fingerprint) return `it was made with model "${a.model.name}" (${a.model.fingerprint}), not "${b.model.name}" (${b.model.fingerprint})`;
+function sameScan(a: StoreManifest, b: StoreManifest, model: Model): string | undefined {
+  if (!isRecordedModel(a.model, model)) return `it was made with model "${a.model.name}" (${a.model.fingerprint}), not "${b.model.name}" (${b.model.fingerprint})`;
   if (a.dataset.fingerprint !== b.dataset.fingerprint || a.dataset.count !== b.dataset.count) return `it holds ${a.dataset.description} (${a.dataset.count} images), not ${b.dataset.description} (${b.dataset.count} images)`;
   const la = a.layers.map((l) => l.name).join(',');
   const lb = b.layers.map((l) => l.name).join(',');
@@ -129,7 +197,7 @@ export async function prepareStore(model: Model, source: DatasetSource, dir: str
     let resumed = false;
     if (DatasetStore.exists(dir)) {
       store = await DatasetStore.open(dir);
-      const why = sameScan(store.manifest, want);
+      const why = sameScan(store.manifest, want, model);
       if (why) throw new ConvLensError('INVALID_ARGUMENT', `The store "${dir}" holds a different scan: ${why}.`, 'Pass --fresh to replace it, or another --store folder.');
       resumed = true;
     } else {

@@ -46,6 +46,8 @@ export interface TopResult {
   field: [number, number];
   global: boolean;
   patches: PatchEntry[];
+  /** why the guided-backprop maps were left out (they did not fit the studio's memory for quick requests) */
+  guidedSkipped?: string;
 }
 
 export interface NeighbourEntry {

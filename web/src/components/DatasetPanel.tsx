@@ -351,7 +351,7 @@ function TopPatches(props: { store: StoreInfo; focus: ChannelFocus | null; summa
           Top patches · {layerLabelOf(props.summary, layer)} <span className="muted">channel {channel}</span>
         </>
       }
-      subtitle={data ? `The ${data.patches.length} images where this channel fires most, cropped to the ${data.global ? 'whole image' : `${data.field[0]}×${data.field[1]} px receptive field`} of the unit that fired (checkerboard: outside the image), each beside its guided-backprop map (blue negative, red positive).` : 'Loading…'}
+      subtitle={data ? `The ${data.patches.length} images where this channel fires most, cropped to the ${data.global ? 'whole image' : `${data.field[0]}×${data.field[1]} px receptive field`} of the unit that fired (checkerboard: outside the image)${data.guidedSkipped ? `. Guided-backprop maps are left out: ${data.guidedSkipped}` : ', each beside its guided-backprop map (blue negative, red positive).'}` : 'Loading…'}
       testId="dataset-patches"
       actions={
         <div className="toolbar">

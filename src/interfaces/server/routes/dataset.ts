@@ -13,7 +13,7 @@ import type { Model } from '../../../models/model.js';
 import { checkModel, storeSource } from '../../../methods/dataset/context.js';
 import { parseEmbedMethod } from '../../../methods/dataset/embed.js';
 import { currentWriter, describeWriter } from '../../../methods/dataset/lock.js';
-import { modelFingerprint } from '../../../methods/dataset/scan.js';
+import { isRecordedModel, memoizedFingerprints } from '../../../methods/dataset/scan.js';
 import { DatasetStore, type Metric } from '../../../methods/dataset/store.js';
 import { checkId, idSchema, imageIdSchema, isId, toId } from '../ids.js';
 import { storeInfo as info } from '../tasks/dataset.js';
@@ -55,14 +55,10 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
   // A store names the model file and the dataset it was made from: both are read only from the
   // studio's data folders, like a dataset named in a request.
   // A fingerprint hashes every weight: once per model.
-  const fingerprints = new WeakMap<Model, string>();
-  const fingerprint = (m: Model): string => {
-    let f = fingerprints.get(m);
-    if (f === undefined) fingerprints.set(m, (f = modelFingerprint(m)));
-    return f;
-  };
+  const fingerprints = memoizedFingerprints();
+  const madeBy = (store: DatasetStore, m: Model): boolean => isRecordedModel(store.manifest.model, m, fingerprints);
   const modelFor = (store: DatasetStore): { model: Model; ref: ModelRef } => {
-    for (const e of models.list()) if (e.model && e.ref && fingerprint(e.model) === store.manifest.model.fingerprint) return { model: e.model, ref: e.ref };
+    for (const e of models.list()) if (e.model && e.ref && madeBy(store, e.model)) return { model: e.model, ref: e.ref };
     const engine = models.require('builtin').engine;
     const path = store.manifest.model.path;
     const file = path === undefined ? undefined : files.file(path, `The model file "${path}" of this store`).path;
@@ -92,7 +88,7 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
   });
 
   /** The id of a model in the registry that made this store (same weights), if one is loaded. */
-  const modelIdOf = (store: DatasetStore): string | undefined => models.list().find((e) => e.model && fingerprint(e.model) === store.manifest.model.fingerprint)?.id;
+  const modelIdOf = (store: DatasetStore): string | undefined => models.list().find((e) => e.model && madeBy(store, e.model))?.id;
 
   app.get('/api/dataset/stores', async () => {
     const out: Record<string, unknown>[] = [];
@@ -216,8 +212,22 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
       const { store, model, ref } = await open(req.params.id);
       const layer = store.layer(model.resolveLayer(req.query.layer)).name;
       // Guided-backprop maps of the top images, as many per gradient run as the budget holds.
-      const batchSize = memory.batch('Top patches', model, 'gradient', { max: 64, worker: 'interactive' });
-      return call('dataset-top', { dir: store.dir, layer, channel: req.query.channel, k: req.query.k ?? 8, guided: req.query.guided ?? true, batchSize }, { model: ref, budgetBytes: memory.budget(model, 'interactive') }, clientGone(reply));
+      // Without them no model runs (the store holds the activations), so when the maps do not
+      // fit and were not asked for by name, the crops still come, with the reason beside them.
+      let guided = req.query.guided ?? true;
+      let guidedSkipped: string | undefined;
+      let batchSize = 1;
+      if (guided) {
+        try {
+          batchSize = memory.batch('Guided-backprop maps of top patches', model, 'gradient', { max: 64, worker: 'interactive' });
+        } catch (e) {
+          if (req.query.guided === true || !(e instanceof ConvLensError)) throw e;
+          guided = false;
+          guidedSkipped = e.message;
+        }
+      }
+      const result = await call('dataset-top', { dir: store.dir, layer, channel: req.query.channel, k: req.query.k ?? 8, guided, batchSize }, { model: ref, budgetBytes: memory.budget(model, 'interactive') }, clientGone(reply));
+      return guidedSkipped ? { ...(result as object), guidedSkipped } : result;
     },
   );
 
