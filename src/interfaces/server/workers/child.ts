@@ -15,13 +15,13 @@ const send = (m: FromWorker): void => {
   process.send?.(m);
 };
 
-let base: { engine: Engine; files: FileAccess; cache: WorkerCache } | undefined;
+let base: { engine: Engine; files: FileAccess; cache: WorkerCache; limitBytes: number } | undefined;
 const running = new Map<number, AbortController>();
 
 function init(o: WorkerInit): void {
   const engine = new Engine(nodeBackend(), o.threads ? { threads: o.threads } : {});
   const files = new FileAccess(o.files);
-  base = { engine, files, cache: new WorkerCache(engine, files) };
+  base = { engine, files, cache: new WorkerCache(engine, files), limitBytes: o.limitBytes };
   send({ type: 'ready' });
 }
 
@@ -37,6 +37,9 @@ async function run(id: number, task: Extract<ToWorker, { type: 'run' }>['task'])
     last = now;
     send({ type: 'progress', id, progress });
   };
+  // A task plans its batches to its budget, which assumes one gradient session's memory beside
+  // the worker's base; sessions left from earlier methods or tasks are released to keep it so.
+  base.engine.ceiling = { measure: () => process.memoryUsage().rss, bytes: Math.max(0, base.limitBytes - task.budgetBytes) };
   try {
     const ctx = taskContext(base, task, task.images ?? [], { signal: controller.signal, onProgress }, task.budgetBytes);
     const result = await runTask(task.kind, ctx, task.args);

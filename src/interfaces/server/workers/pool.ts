@@ -28,7 +28,7 @@ export interface PoolOptions {
   /** ONNX Runtime intra-op threads per worker (default: all cores) */
   threads?: number;
   /** what every worker is initialized with (data folders, denoiser) */
-  init: Omit<WorkerInit, 'lane' | 'threads'>;
+  init: Omit<WorkerInit, 'lane' | 'threads' | 'limitBytes'>;
   /** resident memory a job worker may reach; beyond it the worker is stopped and its job fails */
   jobRssBytes: number;
   /** the same for the interactive worker */
@@ -283,7 +283,7 @@ export class WorkerPool {
     });
     proc.on('error', () => undefined); // reported through 'exit'
     this.hold(s, !!s.current);
-    this.post(s, { type: 'init', init: { ...this.options.init, lane: s.lane, ...(this.options.threads ? { threads: this.options.threads } : {}) } });
+    this.post(s, { type: 'init', init: { ...this.options.init, lane: s.lane, limitBytes: s.limitBytes, ...(this.options.threads ? { threads: this.options.threads } : {}) } });
     return s.ready;
   }
 
@@ -344,7 +344,7 @@ export class WorkerPool {
 
   private exitError(s: Slot, code: number | null, signal: NodeJS.Signals | null, reason?: KillReason): ConvLensError {
     if (reason === 'memory') {
-      return new ConvLensError('RUNTIME_FAILURE', `The job needed more memory than a studio worker may use (${mb(s.limitBytes)}) and was stopped.`, 'Ask for less (fewer methods per explain job: each keeps its graphs in memory; a smaller image, batch, sample or model), or start the studio with more memory: convlens studio --memory <GB>.');
+      return new ConvLensError('RUNTIME_FAILURE', `The job needed more memory than a studio worker may use (${mb(s.limitBytes)}) and was stopped.`, 'Ask for less (fewer methods or samples per explain job, a smaller image, batch or model), or start the studio with more memory: convlens studio --memory <GB>.');
     }
     if (reason === 'shutdown' || this.closed) return new ConvLensError('CANCELLED', 'The studio is shutting down.');
     if (/heap out of memory|Allocation failed/i.test(s.stderrTail)) {

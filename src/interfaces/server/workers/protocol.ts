@@ -50,6 +50,8 @@ export interface WorkerInit {
   /** 'job' workers run jobs, the 'interactive' one the quick requests */
   lane: 'job' | 'interactive';
   threads?: number;
+  /** resident memory beyond which the pool stops this worker */
+  limitBytes: number;
   /** the data folders the studio reads from, as the server checks them */
   files: FileAccessOptions;
 }
