@@ -115,4 +115,25 @@ describe('convlens style / style-train', () => {
     expect([meta.width, meta.height]).toEqual([64, 43]);
     expect(existsSync(join(out, 'result.png'))).toBe(true);
   });
+
+  it('style-train --resume takes the run\'s settings from the checkpoint and refuses other settings or images', async () => {
+    const style = `a=${join(ROOT, 'samples', 'textures', 'brick.png')}`;
+    const content = join(ROOT, 'samples', 'photos', 'rocket.jpg');
+    const ckpt = join(tmp, 'style.ckpt');
+    const first = await convlens('style-train', '--style', style, '--content', content, '--steps', '2', '--size', '16', '--width', '2', '--blocks', '1', '--lr', '0.01', '--checkpoint', ckpt, '--checkpoint-every', '1', '--out', join(tmp, 'resumable.onnx'), '-q');
+    expect(first.code, first.stderr).toBe(0);
+    // nothing but the images and --resume: width 2 and 1 block come from the checkpoint
+    const resumed = await convlens('style-train', '--style', style, '--content', content, '--resume', ckpt, '--out', join(tmp, 'resumed.onnx'), '--json', '-q');
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(existsSync(join(tmp, 'resumed.onnx'))).toBe(true);
+    const other = join(tmp, 'refused.onnx');
+    const lr = await convlens('style-train', '--style', style, '--content', content, '--resume', ckpt, '--lr', '0.02', '--out', other, '-q');
+    expect(lr.code).toBe(1);
+    expect(lr.stderr).toMatch(/Cannot resume: this run differs from the checkpoint's in lr 0\.02 \(the checkpoint's: 0\.01\)/);
+    const photos = await convlens('style-train', '--style', style, '--content', join(ROOT, 'samples', 'photos', 'coffee.png'), '--resume', ckpt, '--out', other, '-q');
+    expect(photos.code).toBe(1);
+    expect(photos.stderr).toMatch(/1 content images \(the checkpoint's: 1, with other pixels\)/);
+    expect(photos.stderr).toMatch(/leave the settings out to take the checkpoint's/);
+    expect(existsSync(other)).toBe(false);
+  });
 });

@@ -11,12 +11,13 @@ import type { Engine } from '../../engine/runtime/engine.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { seededRandom } from '../../models/init.js';
 import type { Model } from '../../models/model.js';
-import { anySize, STYLE_NET_KEY, styleNet } from '../../models/zoo/style-net.js';
+import { anySize, STYLE_NET_DEFAULTS, STYLE_NET_KEY, styleNet } from '../../models/zoo/style-net.js';
 import { TEXTURE_CONTENT_LAYERS, textureLayers } from '../../models/zoo/texture-backbone.js';
 import type { Checkpoint } from '../../training/checkpoint.js';
 import { buildTrainingGraph } from '../../training/step.js';
 import { fit, Trainer } from '../../training/trainer.js';
 import type { JobOptions } from '../../engine/jobs.js';
+import { checksum } from '../../util/checksum.js';
 import { resizeImages } from './dream.js';
 import { appendModelCopy, appendPreprocessing, gramMatrix } from './graph.js';
 import { builtinTextureBackbone, styleTargets } from './style.js';
@@ -96,6 +97,63 @@ function randomCrop(img: Tensor, size: number, rand: () => number, out: Float32A
   out.set(resizeImages(crop, [1, 3, side, side], size, size), offset);
 }
 
+/** Where a style-training checkpoint keeps its run (see styleTrainingRun). */
+const RUN_KEY = 'styleTrain';
+
+/** The settings a style-training run records in its checkpoints; a resumed run must match them. */
+export type StyleTrainSettings = Record<'size' | 'batch' | 'steps' | 'lr' | 'width' | 'blocks' | 'styleWeight' | 'contentWeight' | 'tvWeight' | 'styleScale' | 'seed', number> &
+  Record<'styleLayers' | 'contentLayers', string[]>;
+
+/** A run: its settings, and checksums of what it trains on (images are not in the checkpoint). */
+export interface StyleTrainingRun {
+  settings: StyleTrainSettings;
+  styles: { name: string; checksum: string }[];
+  content: string[];
+  backbone: string;
+}
+
+function styleTrainingRun(o: StyleTrainOptions, backbone: Model, settings: StyleTrainSettings): StyleTrainingRun {
+  return {
+    settings,
+    styles: o.styles.map((s) => ({ name: s.name, checksum: checksum(s.image.data) })),
+    content: o.content.map((c) => checksum(c.data)),
+    backbone: o.backbone ? backbone.name : '(built-in texture backbone)',
+  };
+}
+
+/** The run a style-training checkpoint recorded (undefined for checkpoints written before runs were recorded). */
+export function recordedStyleRun(checkpoint: Checkpoint): StyleTrainingRun | undefined {
+  const extra = checkpoint.meta['extra'] as Record<string, unknown> | undefined;
+  return extra?.[RUN_KEY] as StyleTrainingRun | undefined;
+}
+
+/**
+ * Refuses to resume a checkpoint with other settings or images: the trainer replays the same
+ * batches only for the same run, and another loss or learning rate would change the experiment
+ * without a word.
+ */
+function checkSameRun(checkpoint: Checkpoint, run: StyleTrainingRun): void {
+  const recorded = recordedStyleRun(checkpoint);
+  if (!recorded) return;
+  const show = (v: unknown): string => (Array.isArray(v) ? v.join(',') : String(v));
+  const differences: string[] = [];
+  for (const [key, value] of Object.entries(run.settings)) {
+    const then = recorded.settings[key as keyof StyleTrainSettings];
+    if (show(value) !== show(then)) differences.push(`${key} ${show(value)} (the checkpoint's: ${show(then)})`);
+  }
+  const styleList = (styles: StyleTrainingRun['styles']): string => styles.map((s) => `${s.name}:${s.checksum}`).join(',');
+  if (styleList(run.styles) !== styleList(recorded.styles)) differences.push(`style images ${run.styles.map((s) => s.name).join(', ')} (the checkpoint's: ${recorded.styles.map((s) => s.name).join(', ')}${run.styles.map((s) => s.name).join() === recorded.styles.map((s) => s.name).join() ? ', with other pixels' : ''})`);
+  if (run.content.join() !== recorded.content.join()) differences.push(`${run.content.length} content images (the checkpoint's: ${recorded.content.length}${run.content.length === recorded.content.length ? ', with other pixels' : ''})`);
+  if (run.backbone !== recorded.backbone) differences.push(`loss network ${run.backbone} (the checkpoint's: ${recorded.backbone})`);
+  if (differences.length) {
+    throw new ConvLensError(
+      'INVALID_ARGUMENT',
+      `Cannot resume: this run differs from the checkpoint's in ${differences.join('; ')}.`,
+      'Resume with the same style and content images and settings (CLI: leave the settings out to take the checkpoint\'s), or start a new run without --resume.',
+    );
+  }
+}
+
 export async function trainStyleNet(engine: Engine, o: StyleTrainOptions): Promise<TrainedStyleNet> {
   const S = o.styles.length;
   if (!S) throw new ConvLensError('INVALID_ARGUMENT', 'No style images given.', 'Pass at least one style image (CLI: --style name=file).');
@@ -112,6 +170,9 @@ export async function trainStyleNet(engine: Engine, o: StyleTrainOptions): Promi
   const sw = o.styleWeight ?? 1;
   const cw = o.contentWeight ?? 1;
   const tvw = o.tvWeight ?? 1;
+
+  const run = styleTrainingRun(o, backbone, { size, batch: B, steps, lr: o.lr ?? 1e-3, width: o.width ?? STYLE_NET_DEFAULTS.width, blocks: o.blocks ?? STYLE_NET_DEFAULTS.blocks, styleWeight: sw, contentWeight: cw, tvWeight: tvw, styleScale: o.styleScale ?? 1, styleLayers, contentLayers, seed });
+  if (o.resume) checkSameRun(o.resume, run);
 
   // Gram targets per style and layer, at the training size.
   const targets: Tensor[][] = [];
@@ -188,7 +249,7 @@ export async function trainStyleNet(engine: Engine, o: StyleTrainOptions): Promi
         history.push({ step: p.done, loss: p.metrics?.['loss'] ?? NaN });
         o.onProgress?.({ ...p, phase: 'training the style network' });
       },
-      ...(o.checkpoint ? { checkpoint: { path: o.checkpoint, everySteps: o.checkpointEvery ?? 200 } } : {}),
+      ...(o.checkpoint ? { checkpoint: { path: o.checkpoint, everySteps: o.checkpointEvery ?? 200, extra: () => ({ meta: { [RUN_KEY]: run } }) } } : {}),
       ...(o.resume ? { resume: o.resume } : {}),
       ...(o.stopAtStep !== undefined ? { stopAtStep: o.stopAtStep } : {}),
     },

@@ -15,6 +15,9 @@ export interface StyleNetOptions {
   seed?: number;
 }
 
+/** The network's shape when a caller names none. */
+export const STYLE_NET_DEFAULTS = { width: 16, blocks: 3 } as const;
+
 /** Metadata key holding the network's configuration and style names. */
 export const STYLE_NET_KEY = 'convlens.style_net';
 
@@ -32,8 +35,8 @@ export const STYLE_NET_KEY = 'convlens.style_net';
 export function styleNet(o: StyleNetOptions): Graph {
   const S = o.styles;
   if (!(S >= 1)) throw new ConvLensError('INVALID_ARGUMENT', 'A style network needs at least one style.', 'Build it with styles: 1 or more.');
-  const c = o.width ?? 16;
-  const blocks = o.blocks ?? 3;
+  const c = o.width ?? STYLE_NET_DEFAULTS.width;
+  const blocks = o.blocks ?? STYLE_NET_DEFAULTS.blocks;
   const size = o.size ?? 128;
   const rand = seededRandom(o.seed ?? 0);
   const b = new GraphBuilder();

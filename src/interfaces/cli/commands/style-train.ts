@@ -3,10 +3,10 @@ import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import { writeFileAtomic } from '../../../io/files.js';
 import { loadModel } from '../../../models/load.js';
-import { trainStyleNet } from '../../../methods/synthesize/fast-style.js';
+import { recordedStyleRun, trainStyleNet } from '../../../methods/synthesize/fast-style.js';
 import { encodeStyleNet } from '../../../methods/synthesize/stylize.js';
 import { parseNamedImage, readImageTensor, summaryJson } from '../../../methods/synthesize/io.js';
-import { loadCheckpoint } from '../../../training/checkpoint.js';
+import { loadCheckpoint, type Checkpoint } from '../../../training/checkpoint.js';
 import { cliJob, commaList, type CommonOptions, createEngine, intIn, MAX_THREADS, nonNegative, nonNegativeInt, numberIn, outPath, positiveInt, positiveNumber, threadCount } from '../common.js';
 import { lockTrainingFiles } from '../training-run.js';
 import { defaultOut } from '../output.js';
@@ -61,7 +61,7 @@ export function define(command: Command): void {
     .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
     .option('-q, --quiet', 'no progress bar')
     .option('--json', 'print the summary JSON')
-    .action(async (opts: StyleTrainCli) => {
+    .action(async (opts: StyleTrainCli, cmd: Command) => {
       const engine = createEngine(opts);
       const job = cliJob(opts, 'style-train');
       try {
@@ -72,6 +72,12 @@ export function define(command: Command): void {
         const content = await Promise.all(opts.content.map((c) => readImageTensor(c, 3, { maxSide: 512 })));
         const backbone = opts.model ? loadModel(opts.model, engine) : undefined;
         if (opts.resume && !existsSync(opts.resume)) throw new ConvLensError('INPUT_UNREADABLE', `No checkpoint "${opts.resume}".`, 'Check the --resume path: pass the file that --checkpoint wrote, or leave out --resume to start over.');
+        const resume = opts.resume ? loadCheckpoint(opts.resume) : undefined;
+        if (resume) {
+          takeCheckpointSettings(opts, cmd, resume);
+          // as `train --resume`: the resumed run goes on saving to the checkpoint it came from
+          if (cmd.getOptionValueSource('checkpoint') !== 'cli') opts.checkpoint = opts.resume;
+        }
         lockTrainingFiles([opts.out, ...(opts.checkpoint ? [opts.checkpoint] : [])]);
         const t0 = performance.now();
         const r = await trainStyleNet(engine, {
@@ -92,7 +98,7 @@ export function define(command: Command): void {
           styleScale: opts.styleScale,
           seed: opts.seed,
           ...(opts.checkpoint ? { checkpoint: opts.checkpoint, checkpointEvery: opts.checkpointEvery } : {}),
-          ...(opts.resume ? { resume: loadCheckpoint(opts.resume) } : {}),
+          ...(resume ? { resume } : {}),
           signal: job.signal!,
           onProgress: job.onProgress!,
         });
@@ -107,4 +113,22 @@ export function define(command: Command): void {
         await engine.dispose();
       }
     });
+}
+
+/**
+ * A resumed run takes the settings it was started with from its checkpoint, as `train --resume`
+ * does; a setting given again must match it (the method refuses a difference, naming it).
+ */
+function takeCheckpointSettings(opts: StyleTrainCli, cmd: Command, checkpoint: Checkpoint): void {
+  const recorded = recordedStyleRun(checkpoint);
+  if (!recorded) return;
+  const given = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli';
+  const target = opts as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(recorded.settings)) {
+    if (given(key)) continue;
+    // a loss network's layers come from its profile unless named: only names the run gave are taken
+    if (key === 'styleLayers' || key === 'contentLayers') {
+      if (Array.isArray(value) && value.length) target[key] = value.join(',');
+    } else target[key] = value;
+  }
 }
