@@ -2,8 +2,10 @@
 // long ONNX Runtime call), memory that grows without end (native and JavaScript heap), a worker
 // that exits, jobs beyond the pool, and shutting down mid-task. Fault tasks are enabled with
 // CONVLENS_WORKER_FAULTS=1 in the workers' environment only.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
@@ -126,6 +128,25 @@ describe('the job pool', () => {
     const next = fault('steps', { ms: 100 });
     await until('the next job', () => state(next) === 'done');
   });
+
+  it('runs a task queued behind a recycled worker in a process with nothing else to keep it alive', () => {
+    // A script using the pool without a server: each worker is recycled after its task (fraction
+    // 0), while the second task waits. Before, the dying worker let go of the event loop and the
+    // process ended with the second task unsettled (exit code 13, "unsettled top-level await").
+    const pool = pathToFileURL(join(ROOT, 'src', 'interfaces', 'server', 'workers', 'pool.ts')).href;
+    const script = [
+      `import { WorkerPool } from ${JSON.stringify(pool)};`,
+      "const pool = new WorkerPool({ jobWorkers: 1, init: { files: { roots: [] } }, jobRssBytes: 2 ** 30, interactiveRssBytes: 2 ** 30, heapMb: 512, recycleFraction: 0, env: { CONVLENS_WORKER_FAULTS: '1' } });",
+      "const task = () => pool.run({ kind: 'fault', args: { what: 'steps', ms: 40 }, budgetBytes: 0 }, 'job');",
+      'const [first, second] = [task(), task()];',
+      "await first; console.log('first');",
+      "await second; console.log('second');",
+      'await pool.close();',
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stdout.trim().split('\n'), r.stderr).toEqual(['first', 'second']);
+    expect(r.status).toBe(0);
+  }, 70_000);
 
   it('refuses fault tasks unless the workers were started for tests', async () => {
     const plain = new WorkerPool({ jobWorkers: 1, init: { files: { roots: [] } }, jobRssBytes: GB, interactiveRssBytes: GB, heapMb: 512 });

@@ -213,7 +213,13 @@ export class WorkerPool {
   private pump(lane: Lane): void {
     if (this.closed) return;
     for (const s of this.slots) {
-      if (s.lane !== lane || s.current || s.killReason) continue;
+      if (s.lane !== lane || s.current) continue;
+      if (s.killReason) {
+        // A worker on its way out (recycled, say) starts its replacement when it exits; until
+        // then it is all that keeps a process without a server socket alive for the queued task.
+        if (this.queues[lane].length) this.hold(s, true);
+        continue;
+      }
       const p = this.queues[lane].shift();
       if (!p) return;
       this.start(s, p);
