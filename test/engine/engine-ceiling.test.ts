@@ -101,6 +101,8 @@ describe('Engine session cache under a resident-memory ceiling', () => {
     let open!: () => void;
     rt.gate = new Promise<void>((r) => (open = r));
     const running = a.run({});
+    await new Promise((r) => setTimeout(r, 0)); // the run is inside the runtime now, at the gate
+    expect(a.busy).toBe(true);
     rt.gate = undefined;
     await compileAndRun(engine, 'b');
     expect(rt.created).toBe(2);
@@ -111,13 +113,15 @@ describe('Engine session cache under a resident-memory ceiling', () => {
     expect(rt.released.sort()).toEqual([0, 1]);
   });
 
-  it('a session evicted for the cache size while it runs is released when the run ends, and refuses later runs', async () => {
+  it('a session evicted for the cache size while it runs is released when the run ends', async () => {
     const rt = new FakeRuntime();
     const engine = rt.engine({ cacheSize: 1 });
     const a = await engine.compile('a', () => graph);
     let open!: () => void;
     rt.gate = new Promise<void>((r) => (open = r));
     const running = a.run({});
+    await new Promise((r) => setTimeout(r, 0)); // the run is inside the runtime now, at the gate
+    expect(a.busy).toBe(true);
     rt.gate = undefined;
     await engine.compile('b', () => graph); // evicts a
     await new Promise((r) => setTimeout(r, 10));
@@ -126,6 +130,28 @@ describe('Engine session cache under a resident-memory ceiling', () => {
     await running;
     await new Promise((r) => setTimeout(r, 0));
     expect(rt.released).toEqual([0]);
-    await expect(a.run({})).rejects.toThrow(/released/);
+  });
+
+  it('a caller holding a released session runs it again: it is compiled anew and cached again', async () => {
+    const rt = new FakeRuntime();
+    const engine = rt.engine({ ceiling: { measure: () => rt.resident, bytes: 0 } });
+    const held = await engine.compile('held', () => graph); // as a diffusion sampler keeps its denoiser
+    await held.run({});
+    await compileAndRun(engine, 'other'); // over the ceiling: the held session is released
+    expect(rt.released).toEqual([0]);
+    expect(held.open).toBe(false);
+    await held.run({}); // compiled again (and 'other' released to make room)
+    expect(rt.created).toBe(3);
+    expect(rt.released).toEqual([0, 1]);
+    expect(await engine.compile('held', () => graph)).toBe(held); // back in the cache
+    expect(rt.created).toBe(3);
+  });
+
+  it('runs after the engine is disposed are refused', async () => {
+    const rt = new FakeRuntime();
+    const engine = rt.engine();
+    const a = await engine.compile('a', () => graph);
+    await engine.dispose();
+    await expect(a.run({})).rejects.toThrow(/closed with its engine/);
   });
 });

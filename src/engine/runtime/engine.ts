@@ -28,23 +28,31 @@ export interface ResidentCeiling {
 /** Initializers of at least this many bytes go to a backend with `inMemoryWeights` as views. */
 const IN_MEMORY_BYTES = 1 << 16;
 
-/** A graph compiled into a runtime session. */
+/**
+ * A graph compiled into a runtime session. The session can be released to free its memory (the
+ * engine does so under a ResidentCeiling) while callers still hold this object: a later run
+ * compiles it again, so a method that keeps its session across steps never sees a dead one.
+ */
 export class CompiledGraph {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  private session: Session | undefined;
+  private opening: Promise<void> | undefined;
+  private releasing: Promise<void> | undefined;
+  private closed = false;
   private running = 0;
-  private retired?: { done: Promise<void>; resolve: () => void };
+  private idle: (() => void)[] = [];
 
   constructor(
     readonly key: string,
     readonly graph: Graph,
-    private readonly session: Session,
-  ) {}
-
-  get inputNames(): readonly string[] {
-    return this.session.inputNames;
-  }
-
-  get outputNames(): readonly string[] {
-    return this.session.outputNames;
+    session: Session,
+    /** compiles the graph again after a release */
+    private readonly reopen: (compiled: CompiledGraph) => Promise<Session>,
+  ) {
+    this.session = session;
+    this.inputNames = session.inputNames;
+    this.outputNames = session.outputNames;
   }
 
   /**
@@ -53,31 +61,36 @@ export class CompiledGraph {
    * copied otherwise. Batched callers use it to fill one result array with no per-run copies.
    */
   async run(feeds: Record<string, Tensor>, fetch?: readonly string[], into?: Record<string, Tensor>): Promise<Record<string, Tensor>> {
-    if (this.retired) throw new Error(`run(): the session "${this.key}" was released`);
-    this.running++;
+    const session = await this.acquire();
     try {
-      return await this.runSession(feeds, fetch, into);
+      return await runOn(session, feeds, fetch, into);
     } finally {
-      this.running--;
-      this.settle();
+      if (--this.running === 0) for (const wake of this.idle.splice(0)) wake();
     }
   }
 
-  private async runSession(feeds: Record<string, Tensor>, fetch?: readonly string[], into?: Record<string, Tensor>): Promise<Record<string, Tensor>> {
-    if (!into) return this.session.run(feeds, fetch);
-    const out = await this.session.run(feeds, fetch, into);
-    for (const [name, target] of Object.entries(into)) {
-      const got = out[name];
-      if (!got || got.data === target.data) continue;
-      if (got.data.length !== target.data.length) throw new Error(`run(): output "${name}" has ${got.data.length} values, its preallocated tensor ${target.data.length}`);
-      (target.data as Float32Array).set(got.data as Float32Array);
-      out[name] = target;
+  /** The open session, counted as running until the caller's run ends. */
+  private async acquire(): Promise<Session> {
+    for (;;) {
+      if (this.closed) throw new Error(`run(): the session "${this.key}" was closed with its engine`);
+      if (this.releasing) await this.releasing;
+      else if (this.session) {
+        this.running++;
+        return this.session;
+      } else {
+        this.opening ??= this.reopen(this).then(
+          (session) => {
+            this.session = session;
+            this.opening = undefined;
+          },
+          (e: unknown) => {
+            this.opening = undefined;
+            throw e;
+          },
+        );
+        await this.opening;
+      }
     }
-    return out;
-  }
-
-  private settle(): void {
-    if (this.running === 0) this.retired?.resolve();
   }
 
   /** runs in progress */
@@ -85,20 +98,42 @@ export class CompiledGraph {
     return this.running > 0;
   }
 
-  /**
-   * @internal Releases the session once the runs in progress end (a caller that evicted it from
-   * a cache may still be awaiting one).
-   */
-  async release(): Promise<void> {
-    if (!this.retired) {
-      let resolve!: () => void;
-      const done = new Promise<void>((r) => (resolve = r));
-      this.retired = { done, resolve };
-      this.settle();
-    }
-    await this.retired.done;
-    await this.session.release();
+  /** whether it holds a session now (released ones compile again on their next run) */
+  get open(): boolean {
+    return this.session !== undefined && !this.releasing;
   }
+
+  /** Releases the session once the runs in progress end; a later run compiles it again. */
+  release(): Promise<void> {
+    if (this.releasing) return this.releasing;
+    if (!this.session) return Promise.resolve();
+    this.releasing = (async () => {
+      if (this.running > 0) await new Promise<void>((wake) => this.idle.push(wake));
+      const session = this.session!;
+      this.session = undefined;
+      await session.release();
+    })().finally(() => (this.releasing = undefined));
+    return this.releasing;
+  }
+
+  /** @internal Releases the session for good (the engine is disposed). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.release();
+  }
+}
+
+async function runOn(session: Session, feeds: Record<string, Tensor>, fetch?: readonly string[], into?: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+  if (!into) return session.run(feeds, fetch);
+  const out = await session.run(feeds, fetch, into);
+  for (const [name, target] of Object.entries(into)) {
+    const got = out[name];
+    if (!got || got.data === target.data) continue;
+    if (got.data.length !== target.data.length) throw new Error(`run(): output "${name}" has ${got.data.length} values, its preallocated tensor ${target.data.length}`);
+    (target.data as Float32Array).set(got.data as Float32Array);
+    out[name] = target;
+  }
+  return out;
 }
 
 /**
@@ -135,7 +170,7 @@ export class Engine {
     const pending: Promise<CompiledGraph> = (async () => {
       const graph = build();
       await this.makeRoom(key);
-      return new CompiledGraph(key, graph, await this.createSession(graph));
+      return new CompiledGraph(key, graph, await this.createSession(graph), (c) => this.reopen(c));
     })().then((compiled) => {
       if (this.cache.get(key) === pending) this.ready.set(key, compiled);
       return compiled;
@@ -146,7 +181,7 @@ export class Engine {
     return pending;
   }
 
-  /** Drops `key` from the cache; its session is released when its runs end. */
+  /** Drops `key` from the cache; its session is released when its runs end (a holder's next run compiles it again). */
   private evict(key: string): Promise<void> {
     const victim = this.cache.get(key);
     this.cache.delete(key);
@@ -161,14 +196,26 @@ export class Engine {
     for (const key of [...this.cache.keys()]) {
       if (ceiling.measure() <= ceiling.bytes) return;
       const compiled = this.ready.get(key);
-      if (key === compiling || !compiled || compiled.busy) continue;
+      if (key === compiling || !compiled?.open || compiled.busy) continue;
       await this.evict(key);
     }
   }
 
-  /** Compiles a graph without caching it (one-off runs). */
+  /** Compiles a graph without caching it (one-off runs; the caller releases it). */
   async compileOnce(graph: Graph): Promise<CompiledGraph> {
-    return new CompiledGraph('', graph, await this.createSession(graph));
+    return new CompiledGraph('', graph, await this.createSession(graph), (c) => this.createSession(c.graph));
+  }
+
+  /** A released cached session compiles again for a caller that held on to it, and is cached again. */
+  private async reopen(compiled: CompiledGraph): Promise<Session> {
+    await this.makeRoom(compiled.key);
+    const session = await this.createSession(compiled.graph);
+    if (!this.cache.has(compiled.key)) {
+      this.cache.set(compiled.key, Promise.resolve(compiled));
+      this.ready.set(compiled.key, compiled);
+      while (this.cache.size > this.options.cacheSize) void this.evict(this.cache.keys().next().value as string);
+    }
+    return session;
   }
 
   private createSession(graph: Graph): Promise<Session> {
@@ -185,6 +232,6 @@ export class Engine {
     const all = [...this.cache.values()];
     this.cache.clear();
     this.ready.clear();
-    for (const p of all) await p.then((c) => c.release()).catch(() => undefined);
+    for (const p of all) await p.then((c) => c.close()).catch(() => undefined);
   }
 }
