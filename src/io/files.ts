@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
 import { ConvLensError } from '../engine/errors.js';
 import { type DirectoryFault, makeDirectories } from '../util/make-directories.js';
@@ -91,31 +91,76 @@ export function withStopSignalsDefault<T>(blocking: () => T): T {
  * that is a file, no permission. Commands call it before their work starts, so a bad --out
  * fails at once instead of after minutes of computing.
  */
-export function ensureDir(dir: string): void {
+export function ensureDir(dir: string, option = '--out'): void {
   try {
     makeDirectories(dir);
   } catch (e) {
     const fault = e as DirectoryFault;
     const where = resolve(fault.path) === resolve(dir) ? '' : ` (${fault.path})`;
     const reason = fault.code === 'ENOTDIR' ? `a file is in the way${where}: ${fault.reason}` : `${fault.reason}${where}`;
-    throw new ConvLensError('INVALID_ARGUMENT', `Cannot create the output folder "${dir}": ${reason}.`, 'Choose another output path (--out).');
+    throw new ConvLensError('INVALID_ARGUMENT', `Cannot create the output folder "${dir}": ${reason}.`, `Choose another output path (${option}).`);
   }
 }
 
 /**
- * Writes a file atomically: to a temporary name in the same folder, then renamed over the
- * target, so an interrupted run never leaves a half-written output.
+ * Where a write to `path` lands. A symbolic link is written through to its target (as cp and
+ * editors do), not replaced by a file. A device, pipe or socket (`-o /dev/null`, a FIFO another
+ * program reads) is written into as it is: renaming a temporary file over it would replace the
+ * device node itself, and /dev/null is not ours to replace.
  */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  ensureDir(dirname(path));
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+export function writeTarget(path: string): { path: string; special: boolean } {
+  let target = path;
+  try {
+    target = realpathSync(path);
+  } catch {
+    // missing, or a link to a missing file: the link's target is created
+    try {
+      if (lstatSync(path).isSymbolicLink()) target = resolve(dirname(path), readlinkSync(path));
+    } catch {
+      // nothing there: a new file
+    }
+  }
+  let special = false;
+  try {
+    const st = statSync(target);
+    special = !st.isFile() && !st.isDirectory();
+  } catch {
+    // a new file
+  }
+  return { path: target, special };
+}
+
+/**
+ * Writes a file atomically: to a temporary name in the same folder, then renamed over the
+ * target, so an interrupted run never leaves a half-written output (see writeTarget for links
+ * and devices). `option` names the option that gave the path, for the hint.
+ */
+export function writeFileAtomic(path: string, data: Uint8Array | string, option = '--out'): void {
+  const target = writeTarget(path);
+  if (target.special) {
+    try {
+      // a pipe nobody reads blocks the open: Ctrl-C must still end the command
+      withStopSignalsDefault(() => writeFileSync(target.path, data));
+    } catch (e) {
+      throw cannotWrite(path, e, option);
+    }
+    return;
+  }
+  ensureDir(dirname(target.path), option);
+  const tmp = join(dirname(target.path), `.${basename(target.path)}.${process.pid}.${Date.now()}.tmp`);
   try {
     writeFileSync(tmp, data);
-    renameSync(tmp, path);
+    renameSync(tmp, target.path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    const code = (e as NodeJS.ErrnoException).code;
-    const reason = code === 'EISDIR' ? 'it is a folder' : code === 'ENOSPC' ? 'the disk is full' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (e as Error).message;
-    throw new ConvLensError('INVALID_ARGUMENT', `Cannot write "${path}": ${reason}.`, 'Choose another output path (--out), or check that the folder is writable.', { cause: e });
+    throw cannotWrite(path, e, option);
   }
+}
+
+/** A failed write in words: the system's reason without its temporary file names. */
+export function cannotWrite(path: string, e: unknown, option = '--out'): ConvLensError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const known = code === 'EISDIR' ? (['it is a folder', 'Name a file.'] as const) : systemReason(code);
+  const reason = known?.[0] ?? `the system refused it${code ? ` (${code})` : ''}`;
+  return new ConvLensError('INVALID_ARGUMENT', `Cannot write "${path}": ${reason}.`, `Choose another path (${option}), or check that its folder exists and is writable.`, { cause: e });
 }

@@ -1,9 +1,11 @@
 // An .npy file written a few rows at a time (`explain` over more inputs than fit in memory): the
 // rows go to a temporary file beside the target, whose header is rewritten with the final row
 // count before it is renamed over the target, so a cancelled or failed run leaves no partial file.
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Tensor } from '../engine/tensor.js';
+import { writeFileAtomic, writeTarget } from './files.js';
 import { npyHeader } from './npy.js';
 
 /** Room for any header: a shape of eight 15-digit sizes fits, and the data stays 64-byte aligned. */
@@ -11,13 +13,17 @@ const HEADER_BYTES = 256;
 
 export class NpyStream {
   private readonly temp: string;
+  private readonly target: { path: string; special: boolean };
   private fd: number | undefined;
   private rows = 0;
   private rowDims: number[] | undefined;
   private dtype: Tensor['dtype'] | undefined;
 
   constructor(readonly path: string) {
-    this.temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+    this.target = writeTarget(path);
+    // a device or pipe gets the finished file in one write; its temporary file cannot sit beside it
+    const folder = this.target.special ? tmpdir() : dirname(this.target.path);
+    this.temp = join(folder, `.${basename(this.target.path)}.${process.pid}.${Date.now()}.tmp`);
   }
 
   /** Appends the rows of `t` ([rows, ...]); every call must give the same dtype and row shape. */
@@ -41,7 +47,12 @@ export class NpyStream {
     writeSync(this.fd, npyHeader(this.dtype!, [this.rows, ...this.rowDims!], HEADER_BYTES), 0, HEADER_BYTES, 0);
     closeSync(this.fd);
     this.fd = undefined;
-    renameSync(this.temp, this.path);
+    if (!this.target.special) return renameSync(this.temp, this.target.path);
+    try {
+      writeFileAtomic(this.path, readFileSync(this.temp));
+    } finally {
+      rmSync(this.temp, { force: true });
+    }
   }
 
   /** Removes the temporary file (a run that failed or was cancelled). */

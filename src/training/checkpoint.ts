@@ -4,7 +4,7 @@ import { decodeModel, encodeModel } from '../engine/onnx/codec.js';
 import type { Tensor } from '../engine/tensor.js';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ensureDir, readFileOrExplain } from '../io/files.js';
+import { cannotWrite, ensureDir, readFileOrExplain, writeFileAtomic, writeTarget } from '../io/files.js';
 import type { FitCheckpointOptions } from './trainer.js';
 
 /**
@@ -101,8 +101,10 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
  */
 export function saveCheckpoint(path: string, c: Checkpoint): void {
   const bytes = encodeCheckpoint(c);
-  ensureDir(dirname(path));
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const target = writeTarget(path);
+  if (target.special) return writeFileAtomic(path, bytes, '--checkpoint');
+  ensureDir(dirname(target.path), '--checkpoint');
+  const tmp = join(dirname(target.path), `.${basename(target.path)}.${process.pid}.tmp`);
   try {
     const fd = openSync(tmp, 'w');
     try {
@@ -112,10 +114,10 @@ export function saveCheckpoint(path: string, c: Checkpoint): void {
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, path);
+    renameSync(tmp, target.path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw new ConvLensError('INVALID_ARGUMENT', `Cannot write the checkpoint "${path}": ${(e as Error).message}.`, 'Check that the folder is writable, or pick another with --checkpoint.', { cause: e });
+    throw cannotWrite(path, e, '--checkpoint');
   }
 }
 

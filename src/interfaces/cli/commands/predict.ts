@@ -18,7 +18,7 @@ export function define(command: Command): void {
       const { batch, items } = await loadInputs(files, model);
       const { logits, predictions, nonFinite } = await predict(model, batch, opts.top);
       for (const i of nonFinite) process.stderr.write(`warning: the model's outputs for ${items[i]!.source} are NaN or infinite, so its probabilities mean nothing${model.meta.warnings.some((w) => w.includes('NaN')) ? ' (see the warning about its parameters)' : ''}\n`);
-      if (opts.npy) writeFileAtomic(opts.npy, encodeNpy(logits));
+      if (opts.npy) writeFileAtomic(opts.npy, encodeNpy(logits), '--npy');
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(items.map((it, i) => ({ input: it.source, top: predictions[i]!.top })), null, 2)}\n`);
       } else {
