@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, lstatSync, openSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, rmdirSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
 import { ConvLensError } from '../engine/errors.js';
 import { type DirectoryFault, makeDirectories } from '../util/make-directories.js';
@@ -91,14 +91,38 @@ export function withStopSignalsDefault<T>(blocking: () => T): T {
  * that is a file, no permission. Commands call it before their work starts, so a bad --out
  * fails at once instead of after minutes of computing.
  */
-export function ensureDir(dir: string, option = '--out'): void {
+export function ensureDir(dir: string, option = '--out'): string[] {
   try {
-    makeDirectories(dir);
+    return makeDirectories(dir);
   } catch (e) {
     const fault = e as DirectoryFault;
     const where = resolve(fault.path) === resolve(dir) ? '' : ` (${fault.path})`;
     const reason = fault.code === 'ENOTDIR' ? `a file is in the way${where}: ${fault.reason}` : `${fault.reason}${where}`;
     throw new ConvLensError('INVALID_ARGUMENT', `Cannot create the output folder "${dir}": ${reason}.`, `Choose another output path (${option}).`);
+  }
+}
+
+const madeForOutput: string[] = [];
+
+/**
+ * Makes an output folder before any work, so that a path that cannot be written fails first;
+ * the folders made here that are still empty when the process exits are removed again, so that
+ * a refused or failed run leaves no empty folder behind.
+ */
+export function prepareOutputDir(dir: string, option = '--out'): void {
+  const made = ensureDir(dir, option);
+  if (!made.length) return;
+  if (!madeForOutput.length) process.once('exit', removeEmptyOutputDirs);
+  madeForOutput.push(...made);
+}
+
+function removeEmptyOutputDirs(): void {
+  for (const dir of madeForOutput.reverse()) {
+    try {
+      rmdirSync(dir); // refused when something was written into it, as it should be
+    } catch {
+      // not empty, or gone already
+    }
   }
 }
 

@@ -17,10 +17,14 @@ export class DirectoryFault extends Error {
   }
 }
 
-/** Makes `path` and its missing parents (like `mkdir -p`); throws a DirectoryFault when one cannot be made. */
-export function makeDirectories(path: string): void {
+/**
+ * Makes `path` and its missing parents (like `mkdir -p`) and returns the folders it made, the
+ * outermost first; throws a DirectoryFault when one cannot be made.
+ */
+export function makeDirectories(path: string): string[] {
   const target = resolve(path);
-  if (isDirectory(target)) return;
+  if (isDirectory(target)) return [];
+  const made: string[] = [];
   const missing: string[] = [];
   for (let p = target; !isDirectory(p); p = dirname(p)) {
     missing.push(p);
@@ -29,6 +33,7 @@ export function makeDirectories(path: string): void {
   for (const p of missing.reverse()) {
     try {
       mkdirSync(p);
+      made.push(p);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
       if (code === 'EEXIST') {
@@ -38,6 +43,7 @@ export function makeDirectories(path: string): void {
       throw new DirectoryFault(code, p, REASONS[code] ?? (e as Error).message);
     }
   }
+  return made;
 }
 
 const REASONS: Record<string, string> = {

@@ -1,7 +1,7 @@
 // Known answers on a synthetic dataset (see synthetic.ts): which images and units a channel
 // responds to most, their receptive-field crops and guided-backprop maps, neighbours in feature
 // and pixel space, and that an interrupted scan resumes without scanning anything twice.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import '../../src/methods/dataset/quiet.js';
@@ -156,5 +156,25 @@ describe('dataset lens on a synthetic dataset', () => {
 
   it('refuses to resume a store made with other settings', async () => {
     await expect(indexDataset(model, openSource(join(tmp, 'data')), join(tmp, 'store-a'), { layers: ['relu1'], k: 5, chunkSize: 16 })).rejects.toThrow(/different scan.*layers relu1,flatten/);
+  });
+
+  it('replaces a scan that failed before committing anything, without --fresh', async () => {
+    // a folder with an undecodable file: the scan fails on its first chunk and leaves only store.json
+    const data = join(tmp, 'with-bad-file');
+    await writeSpots(data, 6);
+    const bad = join(data, 'even', 'broken.png');
+    writeFileSync(bad, 'not a png');
+    const dir = join(tmp, 'store-failed');
+    const opts = { layers: ['relu1'], k: 3, chunkSize: 16, batchSize: 8 };
+    await expect(indexDataset(model, openSource(data), dir, opts)).rejects.toThrow(/broken\.png/);
+    expect(DatasetStore.exists(dir)).toBe(true);
+    // the user removes the file and runs the same command again: a different dataset, nothing lost
+    rmSync(bad);
+    const r = await indexDataset(model, openSource(data), dir, opts);
+    expect(r.scanned).toBe(6);
+    expect(r.notes.join(' ')).toMatch(/replaced the store's earlier scan, which had not committed any images \(it holds .*7 images/);
+    // a store with committed images is still kept: another dataset is refused, not replaced
+    await writeSpots(join(data, 'more'), 2);
+    await expect(indexDataset(model, openSource(data), dir, opts)).rejects.toThrow(/holds a different scan/);
   });
 });

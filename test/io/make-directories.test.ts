@@ -1,10 +1,11 @@
 // Output folders are made one path component at a time: Node's recursive mkdir spins forever when
 // mkdir answers ENOENT under a parent that exists (/proc), and a broken symbolic link or a file in
 // the way is named in the refusal.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureDir } from '../../src/io/files.js';
@@ -45,6 +46,35 @@ describe('makeDirectories', () => {
   it.runIf(existsSync('/proc/self'))('stops at /proc instead of retrying for ever', () => {
     const fault = faultOf('/proc/convlens-no-such/out');
     expect([fault.code, fault.path]).toEqual(['ENOENT', '/proc/convlens-no-such']);
+  });
+
+  it('makeDirectories returns the folders it made, outermost first', () => {
+    expect(makeDirectories(join(dir, 'm', 'n'))).toEqual([join(dir, 'm'), join(dir, 'm', 'n')]);
+    expect(makeDirectories(join(dir, 'm', 'n'))).toEqual([]);
+  });
+
+  it('an output folder a run made and left empty is gone when the process exits; one with files stays', () => {
+    // as a refused run ends: the folder was made before the work, then nothing was written
+    const files = pathToFileURL(join(ROOT, 'src', 'io', 'files.ts')).href;
+    const run = (out: string, write: boolean): number | null =>
+      spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', [
+        `import { prepareOutputDir } from ${JSON.stringify(files)};`,
+        "import { writeFileSync } from 'node:fs';",
+        `prepareOutputDir(${JSON.stringify(out)});`,
+        write ? `writeFileSync(${JSON.stringify(join(out, 'result.png'))}, 'x');` : '',
+        'process.exit(1);',
+      ].join('\n')], { cwd: ROOT }).status;
+    const refused = join(dir, 'refused', 'run1');
+    expect(run(refused, false)).toBe(1);
+    expect(existsSync(join(dir, 'refused'))).toBe(false); // both levels it made
+    const kept = join(dir, 'kept', 'run1');
+    expect(run(kept, true)).toBe(1);
+    expect(existsSync(join(kept, 'result.png'))).toBe(true);
+    // a folder that was there before stays, empty or not
+    const before = join(dir, 'before');
+    makeDirectories(before);
+    expect(run(before, false)).toBe(1);
+    expect(existsSync(before)).toBe(true);
   });
 
   it('ensureDir names the component at fault', () => {

@@ -1,6 +1,6 @@
 import { dirname, join, relative } from 'node:path';
 import { ConvLensError } from '../../engine/errors.js';
-import { ensureDir, writeFileAtomic } from '../../io/files.js';
+import { prepareOutputDir, writeFileAtomic } from '../../io/files.js';
 
 /** Where a command writes by default: out/<command>/ in the current folder. */
 /** The dataset store `convlens index` writes and patches, neighbors and embed read. */
@@ -10,8 +10,8 @@ export const defaultOut = (command: string, file?: string): string => join('out'
 
 /**
  * The files one command run writes under its output folder. The folder is created (or refused
- * with a clear error) before any work starts, every file is written atomically, and the closing
- * "wrote" line lists them all.
+ * with a clear error) before any work starts and removed again if the run writes nothing into
+ * it, every file is written atomically, and the closing "wrote" line lists them all.
  */
 /** Most file names the "wrote" line lists one by one. */
 const MAX_LISTED = 40;
@@ -23,7 +23,7 @@ export class OutputFiles {
   constructor(readonly dir: string) {
     // `-o ''` wrote into the current folder and reported "wrote /: ..."
     if (!dir.trim()) throw new ConvLensError('INVALID_ARGUMENT', 'The output path (--out) is empty.', 'Name a folder, e.g. --out out/run1 (or . for the current folder).');
-    ensureDir(dir);
+    prepareOutputDir(dir);
   }
 
   /** For commands whose --out names one file: its folder is prepared the same way. */

@@ -198,8 +198,14 @@ export async function prepareStore(model: Model, source: DatasetSource, dir: str
     if (DatasetStore.exists(dir)) {
       store = await DatasetStore.open(dir);
       const why = sameScan(store.manifest, want, model);
-      if (why) throw new ConvLensError('INVALID_ARGUMENT', `The store "${dir}" holds a different scan: ${why}.`, 'Pass --fresh to replace it, or another --store folder.');
-      resumed = true;
+      if (why && (await store.doneChunks()).size === 0) {
+        // a scan that never committed a chunk (it failed on its first images) holds nothing to keep
+        store.close();
+        DatasetStore.remove(dir);
+        store = await DatasetStore.create(dir, want);
+        notes.push(`replaced the store's earlier scan, which had not committed any images (${why})`);
+      } else if (why) throw new ConvLensError('INVALID_ARGUMENT', `The store "${dir}" holds a different scan: ${why}.`, 'Pass --fresh to replace it, or another --store folder.');
+      else resumed = true;
     } else {
       store = await DatasetStore.create(dir, want);
     }
