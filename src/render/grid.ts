@@ -153,30 +153,35 @@ function gridLayout(spec: GridSpec, cellW: number, cellH: number) {
     (spec.columns[c] ?? '').split('\n').flatMap((part, i) => wrap(part, cellW + gap - 4, headerSize, i === 0).map((text) => ({ text, bold: i === 0 }))),
   );
   const headerLines = Math.max(1, ...headers.map((h) => h.length));
-  const titleH = spec.title ? titleSize + 12 : 0;
   const headerH = Math.ceil(headerLines * (headerSize + 3) + 8);
-  const gridTop = margin + titleH + headerH;
   const rowH = cellH + captionH + gap;
   const gridW = labelW + cols * (cellW + gap) - gap;
   const legendH = spec.legends?.length ? 52 : 0;
   const notesH = (spec.notes?.length ?? 0) * (captionSize + 5) + (spec.notes?.length ? 6 : 0);
   const legendsW = (spec.legends?.length ?? 0) * 250;
-  const width = Math.ceil(Math.max(gridW, legendsW, ...(spec.notes ?? []).map((n) => textWidth(n, captionSize))) + 2 * margin);
+  const contentW = Math.max(gridW, legendsW, ...(spec.notes ?? []).map((n) => textWidth(n, captionSize)));
+  // A title wider than a narrow figure (one neighbour, two samples) wraps instead of running off
+  // the edge; the figure is widened to at least 320 px so that it wraps into few lines.
+  const titleW = Math.max(contentW, Math.min(320, textWidth(spec.title ?? '', titleSize, true)));
+  const titleLines = spec.title ? wrap(spec.title, titleW, titleSize, true, 4) : [];
+  const titleH = titleLines.length ? titleLines.length * (titleSize + 4) + 8 : 0;
+  const gridTop = margin + titleH + headerH;
+  const width = Math.ceil(Math.max(contentW, titleW) + 2 * margin);
   const height = Math.ceil(gridTop + spec.rows.length * rowH - gap + (legendH ? legendH + 10 : 0) + notesH + margin);
-  return { margin, gap, headerSize, labelSize, captionSize, titleSize, labelW, headers, gridTop, rowH, legendH, width, height };
+  return { margin, gap, headerSize, labelSize, captionSize, titleSize, titleLines, labelW, headers, gridTop, rowH, legendH, width, height };
 }
 
 async function drawGrid(spec: GridSpec): Promise<Uint8Array> {
   const tiles = spec.rows.flatMap((r) => r.cells).filter((c): c is RawImage => !!c);
   const cellW = Math.max(1, ...tiles.map((t) => t.width));
   const cellH = Math.max(1, ...tiles.map((t) => t.height));
-  const { margin, gap, headerSize, labelSize, captionSize, titleSize, labelW, headers, gridTop, rowH, legendH, width, height } = gridLayout(spec, cellW, cellH);
+  const { margin, gap, headerSize, labelSize, captionSize, titleSize, titleLines, labelW, headers, gridTop, rowH, legendH, width, height } = gridLayout(spec, cellW, cellH);
 
   const svg: string[] = [];
   const text = (x: number, y: number, s: string, size: number, opts: { anchor?: 'start' | 'middle' | 'end'; bold?: boolean; color?: string } = {}): void => {
     svg.push(`<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" font-family="${FONT}" font-size="${size}" fill="${opts.color ?? '#222'}"${opts.bold ? ' font-weight="bold"' : ''} text-anchor="${opts.anchor ?? 'start'}">${esc(s)}</text>`);
   };
-  if (spec.title) text(margin, margin + titleSize, spec.title, titleSize, { bold: true });
+  titleLines.forEach((line, i) => text(margin, margin + titleSize + i * (titleSize + 4), line, titleSize, { bold: true }));
   headers.forEach((lines, c) => {
     const cx = margin + labelW + c * (cellW + gap) + cellW / 2;
     const top = gridTop - 6 - lines.length * (headerSize + 3) + headerSize;

@@ -172,6 +172,21 @@ describe('figures', () => {
     expect(colorbar('viridis', 10, 2).data.length).toBe(60);
   });
 
+  it('wraps a title wider than a narrow figure instead of cutting it at the edge', async () => {
+    const tile: RawImage = { width: 40, height: 40, channels: 3, data: new Uint8Array(40 * 40 * 3).fill(200) };
+    const title = 'fashion-unet: ddim eta 0.5, 20 steps, guidance 3, classes Bag and Sandal';
+    const png = await gridFigure({ title, columns: ['x'], rows: [{ lines: ['one'], cells: [tile] }] });
+    const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    const darkIn = (x0: number, x1: number, y0: number, y1: number): number => {
+      let n = 0;
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (data[(y * info.width + x) * info.channels]! < 100) n++;
+      return n;
+    };
+    expect(info.width).toBeGreaterThanOrEqual(320);
+    expect(darkIn(info.width - 12, info.width, 0, info.height)).toBe(0); // nothing runs into the right margin
+    expect(darkIn(0, info.width, 32, 52)).toBeGreaterThan(50); // a second title line
+  });
+
   it('shrinks the tiles of a figure over the pixel budget (sharp refused such a canvas), and says so', async () => {
     const side = 2048;
     const tile: RawImage = { width: side, height: side, channels: 3, data: new Uint8Array(side * side * 3).fill(200) };
