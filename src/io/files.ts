@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, lstatSync, openSync, rmdirSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, rmdirSync, writeSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
 import { ConvLensError } from '../engine/errors.js';
 import { type DirectoryFault, makeDirectories } from '../util/make-directories.js';
@@ -130,28 +130,55 @@ function removeEmptyOutputDirs(): void {
  * Where a write to `path` lands. A symbolic link is written through to its target (as cp and
  * editors do), not replaced by a file. A device, pipe or socket (`-o /dev/null`, a FIFO another
  * program reads) is written into as it is: renaming a temporary file over it would replace the
- * device node itself, and /dev/null is not ours to replace.
+ * device node itself, and /dev/null is not ours to replace. So is a descriptor the shell opened
+ * (`--npy /dev/stdout > file`, perhaps with >> for appending), whatever it leads to.
  */
 export function writeTarget(path: string): { path: string; special: boolean } {
-  let target = path;
+  if (ownDescriptor(path) !== undefined || /^\/proc\/[^/]+\/fd\/\d+$/.test(resolve(path))) return { path, special: true };
   try {
-    target = realpathSync(path);
+    const st = statSync(path);
+    if (!st.isFile() && !st.isDirectory()) return { path, special: true };
   } catch {
-    // missing, or a link to a missing file: the link's target is created
+    // nothing there (or a link to nothing): a new file
+  }
+  try {
+    return { path: realpathSync(path), special: false };
+  } catch {
     try {
-      if (lstatSync(path).isSymbolicLink()) target = resolve(dirname(path), readlinkSync(path));
+      if (lstatSync(path).isSymbolicLink()) return { path: resolve(dirname(path), readlinkSync(path)), special: false };
     } catch {
-      // nothing there: a new file
+      // nothing there
+    }
+    return { path, special: false };
+  }
+}
+
+/**
+ * The descriptor of this process that `path` names (/dev/stdout, /dev/fd/3, /proc/self/fd/1), if
+ * any: written to directly, since reopening it fails for a socket (ENXIO: the standard output a
+ * Node or Python parent gives its child) and truncates a file opened for appending.
+ */
+function ownDescriptor(path: string): number | undefined {
+  const p = resolve(path);
+  if (p === '/dev/stdout') return 1;
+  if (p === '/dev/stderr') return 2;
+  const m = /^\/(?:dev\/fd|proc\/(?:self|thread-self|(\d+))\/fd)\/(\d+)$/.exec(p);
+  if (!m || (m[1] !== undefined && Number(m[1]) !== process.pid)) return undefined;
+  return Number(m[2]);
+}
+
+/** Writes all of `data` to an open descriptor, waiting while a non-blocking pipe is full. */
+function writeAll(fd: number, data: Uint8Array | string): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let off = 0; off < bytes.length; ) {
+    try {
+      off += writeSync(fd, bytes, off, bytes.length - off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(pause, 0, 0, 5); // the reader is behind (Node made the pipe non-blocking)
     }
   }
-  let special = false;
-  try {
-    const st = statSync(target);
-    special = !st.isFile() && !st.isDirectory();
-  } catch {
-    // a new file
-  }
-  return { path: target, special };
 }
 
 /**
@@ -164,7 +191,10 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, option 
   if (target.special) {
     try {
       // a pipe nobody reads blocks the open: Ctrl-C must still end the command
-      withStopSignalsDefault(() => writeFileSync(target.path, data));
+      // appending: reopening /dev/stdout truncates a file the shell opened with >>, and a device
+      // or pipe has no end to append to
+      const fd = ownDescriptor(target.path);
+      withStopSignalsDefault(() => (fd !== undefined ? writeAll(fd, data) : writeFileSync(target.path, data, { flag: 'a' })));
     } catch (e) {
       throw cannotWrite(path, e, option);
     }

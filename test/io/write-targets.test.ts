@@ -4,9 +4,10 @@
 // program reads, or a symbolic link (leaving its target unwritten). Links are written through;
 // devices and pipes are written into; a failure names its reason without temporary file names.
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConvLensError } from '../../src/engine/errors.js';
@@ -14,6 +15,7 @@ import { writeFileAtomic } from '../../src/io/files.js';
 import { parseNpy } from '../../src/io/npy.js';
 import { NpyStream } from '../../src/io/npy-stream.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/training/checkpoint.js';
+import { ROOT } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlens-write-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,6 +61,24 @@ describe('writing an output', () => {
     const device = spawnSync('mknod', ['-m', '666', own, 'c', '1', '3']).status === 0 ? own : '/dev/null';
     writeFileAtomic(device, new Uint8Array(1000));
     expect(statSync(device).isCharacterDevice()).toBe(true);
+  });
+
+  it('writes into /dev/stdout as the shell opened it: through a pipe, and appended with >>', () => {
+    const files = pathToFileURL(join(ROOT, 'src', 'io', 'files.ts')).href;
+    const script = `import { writeFileAtomic } from ${JSON.stringify(files)}; writeFileAtomic('/dev/stdout', 'second\\n', '--npy');`;
+    const child = (stdout: 'pipe' | number): ReturnType<typeof spawnSync> => spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', stdout, 'pipe'], encoding: 'utf8' });
+    const piped = child('pipe');
+    expect(piped.stderr).toBe('');
+    expect(piped.stdout).toBe('second\n');
+    const log = join(dir, 'appended.log');
+    writeFileSync(log, 'first\n');
+    const fd = openSync(log, 'a');
+    try {
+      expect(child(fd).status).toBe(0);
+    } finally {
+      closeSync(fd);
+    }
+    expect(readFileSync(log, 'utf8')).toBe('first\nsecond\n');
   });
 
   it('streams an .npy into a pipe as one finished file', async () => {
