@@ -270,9 +270,20 @@ describe('studio in Chromium', () => {
     await ui.page.fill('[data-testid="occlusion-stride"]', '1');
     await ui.page.fill('[data-testid="smoothgrad-samples"]', '500');
     await ui.page.fill('[data-testid="ig-steps"]', '1000');
-    await ui.page.click('[data-testid="explain-run"]');
+    // a double click starts one job (it started two, and the page could cancel only the second)
+    let posts = 0;
+    const countPosts = (r: { method(): string; url(): string }): void => {
+      if (r.method() === 'POST' && r.url().endsWith('/api/explain')) posts++;
+    };
+    ui.page.on('request', countPosts);
+    await ui.page.dblclick('[data-testid="explain-run"]');
     await ui.page.waitForSelector('[data-testid="job-progress"]');
+    ui.page.off('request', countPosts);
+    expect(posts).toBe(1);
     expect(await ui.page.textContent('[data-testid="tab-explain"]')).toMatch(/%|…/);
+    // counts of work done, not fractions of it ("2.6923076923076925/4")
+    await expect.poll(() => ui.page.textContent('[data-testid="job-phase"]'), { timeout: 20_000 }).toMatch(/· \d+\/\d+/);
+    expect(await ui.page.textContent('[data-testid="job-phase"]')).not.toMatch(/\d\.\d+\//);
     // the rest of the page answers while the job runs
     await pickImage('fashion-mnist/sneaker-test9.png');
     const cancelled = await ui.page

@@ -28,8 +28,17 @@ interface JobView {
 function useJob(): { job: JobView | null; run: <T>(start: () => Promise<{ job: string }>) => Promise<T | undefined>; cancel: () => void } {
   const [job, setJob] = useState<JobView | null>(null);
   const stop = useRef<(() => void) | null>(null);
+  // one start at a time: a double click sent two jobs, and the page followed only the last
+  const starting = useRef(false);
   const run = useCallback(async <T,>(start: () => Promise<{ job: string }>): Promise<T | undefined> => {
-    const { job: id } = await start();
+    if (starting.current) return undefined;
+    starting.current = true;
+    let id: string;
+    try {
+      id = (await start()).job;
+    } finally {
+      starting.current = false;
+    }
     setJob({ id, done: 0, total: 0 });
     return new Promise<T | undefined>((resolve, reject) => {
       stop.current = followJob(id, (ev) => {
@@ -59,7 +68,7 @@ function JobProgress(props: { job: JobView; onCancel: () => void; testId: string
       </div>
       <span className="progress-text">
         {props.job.phase ?? 'working'}
-        {props.job.total ? ` · ${props.job.done}/${props.job.total}` : ''}
+        {props.job.total ? ` · ${Math.floor(props.job.done)}/${props.job.total}` : ''}
       </span>
       <button type="button" className="button danger small" onClick={props.onCancel}>
         Cancel

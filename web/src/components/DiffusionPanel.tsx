@@ -142,7 +142,19 @@ export function DiffusionPanel(props: { active: boolean; model?: Model | undefin
   const running = !!job?.running;
   const size = count > 8 ? 56 : 84;
 
+  // one start at a time: a double click sent two jobs, and the page followed only the last
+  const starting = useRef(false);
   const run = async (): Promise<void> => {
+    if (starting.current) return;
+    starting.current = true;
+    try {
+      await start();
+    } finally {
+      starting.current = false;
+    }
+  };
+
+  const start = async (): Promise<void> => {
     setError(null);
     setNotice(null);
     const req: DiffusionRequest = {

@@ -188,8 +188,20 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   const canRun = !!model && !!props.imageId && methods.size > 0 && !running;
   const predicted = props.prediction?.top[0];
 
+  // A double click sent two jobs, and the page followed only the last: the first ran on, holding
+  // the worker, with nothing on the page to cancel it. One start at a time.
+  const starting = useRef(false);
   const run = async (): Promise<void> => {
-    if (!model || !props.imageId) return;
+    if (!model || !props.imageId || starting.current) return;
+    starting.current = true;
+    try {
+      await start(model, props.imageId);
+    } finally {
+      starting.current = false;
+    }
+  };
+
+  const start = async (model: Model, imageId: string): Promise<void> => {
     setError(null);
     setNotice(null);
     const chosen = ALL_METHODS.filter((m) => methods.has(m));
@@ -205,7 +217,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     if (smoothable && (camSmooth.augSmooth || camSmooth.eigenSmooth)) params['cam'] = { ...camSmooth };
     const req: ExplainRequest = {
       model: model.id,
-      image: props.imageId,
+      image: imageId,
       methods: chosen,
       ...(layer ? { layer } : {}),
       ...(target !== '' ? { target: /^\d+$/.test(target) ? Number(target) : target } : {}),
@@ -213,7 +225,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
       params,
       metrics,
     };
-    const snapshot = { input, imageName: props.imageId.replace(/^.*\//, '').replace(/\.\w+$/, ''), score, where, modelName: model.name };
+    const snapshot = { input, imageName: imageId.replace(/^.*\//, '').replace(/\.\w+$/, ''), score, where, modelName: model.name };
     if (where === 'browser') {
       await runInBrowser(req, snapshot);
       return;
@@ -487,7 +499,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                 </div>
                 <span className="progress-text" data-testid="job-phase">
                   {job?.phase ?? 'working'}
-                  {job?.total ? ` · ${job.done}/${job.total}` : ''}
+                  {job?.total ? ` · ${Math.floor(job.done)}/${job.total}` : ''}
                 </span>
                 <button type="button" className="button danger" onClick={cancel} disabled={cancelling} data-testid="explain-cancel">
                   {cancelling ? 'Cancelling…' : 'Cancel'}

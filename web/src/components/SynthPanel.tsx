@@ -282,7 +282,19 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
   const needsImage = kind === 'adversarial' || kind === 'invert';
   const canRun = !running && (!needsImage || !!props.imageId) && (kind !== 'fast-style' || !!net);
 
+  // one start at a time: a double click sent two jobs, and the page followed only the last
+  const starting = useRef(false);
   const run = async (): Promise<void> => {
+    if (starting.current) return;
+    starting.current = true;
+    try {
+      await start();
+    } finally {
+      starting.current = false;
+    }
+  };
+
+  const start = async (): Promise<void> => {
     setError(null);
     setNotice(null);
     setConfirming(false);
@@ -514,7 +526,7 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
               </div>
               <span className="progress-text" data-testid="synth-phase">
                 {progress?.phase ?? 'working'}
-                {progress?.total ? ` · ${progress.done}/${progress.total}` : ''}
+                {progress?.total ? ` · ${Math.floor(progress.done)}/${progress.total}` : ''}
                 {eta ? ` · ${eta}` : ''}
               </span>
               <button type="button" className="button danger" onClick={cancel} data-testid="synth-cancel">
