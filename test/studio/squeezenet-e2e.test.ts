@@ -251,6 +251,8 @@ describe('the studio on SqueezeNet (Chromium)', () => {
     await ui.page.click('[data-testid="synth-classes-add"]');
     await ui.page.keyboard.type('tabby');
     await ui.page.keyboard.press('Enter');
+    // one class reads as that class's objective (it read class:* beside "Classes 281")
+    expect(await ui.page.inputValue('[data-testid="synth-objective"]')).toBe('class:281');
     await ui.page.click('[data-testid="synth-classes-add"]');
     await ui.page.keyboard.type('espresso');
     await ui.page.keyboard.press('Enter');

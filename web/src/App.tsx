@@ -275,7 +275,7 @@ export function App(): ReactNode {
             />
           </div>
           <div role="tabpanel" hidden={tab !== 'explain'} data-testid="panel-explain">
-            <ExplainPanel model={usable} summary={summary} imageId={imageId} input={currentInput} prediction={prediction} onJob={setJob} />
+            <ExplainPanel model={usable} summary={summary} images={images} imageId={imageId} input={currentInput} prediction={prediction} onJob={setJob} />
           </div>
           <div role="tabpanel" hidden={tab !== 'dataset'} data-testid="panel-dataset">
             <DatasetPanel model={usable} summary={summary} images={images} imageId={imageId} focus={channelFocus} active={tab === 'dataset'} />

@@ -1,9 +1,10 @@
 import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { encodeNpy } from '../../../src/io/npy.js';
-import { api, ApiError, followJob, jobId, type ExplainMapInfo, type ExplainRequest, type ExplainResult, type Model, type Prediction, type SkippedMethod, type Summary } from '../api';
+import { api, ApiError, followJob, jobId, type ExplainMapInfo, type ImageEntry, type ExplainRequest, type ExplainResult, type Model, type Prediction, type SkippedMethod, type Summary } from '../api';
 import type { InputView } from '../App';
 import type { ColormapName } from '../colormaps';
 import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../render';
+import { fmtSig } from '../format';
 import { decodeTensor, fmt, maxAbs, minMax, quantile, type Tensor } from '../tensor';
 import { displayStyle } from '../../../src/methods/explain/display.js';
 import { describeRange, rangeOf } from '../../../src/render/range.js';
@@ -121,7 +122,7 @@ function mappingOf(values: Float32Array, signed: boolean, mode: RangeMode, metho
   return { lo: 0, hi: maxAbs(values) };
 }
 
-export function ExplainPanel(props: { model: Model | undefined; summary: Summary | null; imageId: string | null; input: InputView | null; prediction: Prediction | null; onJob: (j: JobStatus | null) => void }): ReactNode {
+export function ExplainPanel(props: { model: Model | undefined; summary: Summary | null; images?: readonly ImageEntry[]; imageId: string | null; input: InputView | null; prediction: Prediction | null; onJob: (j: JobStatus | null) => void }): ReactNode {
   const { model, summary, input } = props;
   const [methods, setMethods] = useState<Set<string>>(() => new Set(['gradcam', 'saliency']));
   const [layer, setLayer] = useState<string>('');
@@ -225,7 +226,9 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
       params,
       metrics,
     };
-    const snapshot = { input, imageName: imageId.replace(/^.*\//, '').replace(/\.\w+$/, ''), score, where, modelName: model.name };
+    // an upload's id is a uuid: the gallery knows the file name it came with
+    const fileName = props.images?.find((i) => i.id === imageId)?.name ?? imageId.replace(/^.*\//, '');
+    const snapshot = { input, imageName: fileName.replace(/\.\w+$/, ''), score, where, modelName: model.name };
     if (where === 'browser') {
       await runInBrowser(req, snapshot);
       return;
@@ -606,10 +609,10 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                         <span className="swatch" style={{ background: colorOf(m) }} />
                         {METHOD_LABEL[m] ?? m}
                       </td>
-                      <td className="num">{c.deletion ? c.deletion.auc.toFixed(3) : '—'}</td>
-                      <td className="num">{c.insertion ? c.insertion.auc.toFixed(3) : '—'}</td>
-                      <td className="num">{c.road ? c.road.combined.toFixed(3) : '—'}</td>
-                      <td className="num">{c.infidelity !== undefined ? fmt(c.infidelity) : '—'}</td>
+                      <td className="num">{c.deletion ? fmtSig(c.deletion.auc) : '—'}</td>
+                      <td className="num">{c.insertion ? fmtSig(c.insertion.auc) : '—'}</td>
+                      <td className="num">{c.road ? fmtSig(c.road.combined) : '—'}</td>
+                      <td className="num">{c.infidelity !== undefined ? fmtSig(c.infidelity) : '—'}</td>
                     </tr>
                   ))}
                 </tbody>

@@ -49,6 +49,14 @@ function mappingFor(layer: LayerData, channel: number, norm: Norm): Mapping {
   return { lo: r.lo, hi: r.hi };
 }
 
+/**
+ * A column head shows two lines of the name; exporters' names share their beginnings
+ * (trunk_output/block1/block1-0/f/a/...), so a long one shows its end, where layers differ.
+ * The full name is in the tooltip.
+ */
+const NAME_CHARS = 26;
+const nameTail = (name: string): string => (name.length <= NAME_CHARS ? name : `…${name.slice(-(NAME_CHARS - 1))}`);
+
 const Tile = memo(function Tile(props: { layer: LayerData; channel: number; norm: Norm; cmap: Cmap; size: number; selected?: boolean; onClick?: () => void; testId?: string; label?: boolean }): ReactNode {
   const ref = useRef<HTMLCanvasElement>(null);
   const { layer, channel, norm, cmap } = props;
@@ -216,7 +224,7 @@ export function NetworkPanel(props: {
             return (
               <div key={s.name} className={`strip-col ${s.name === selected ? 'on' : ''}`}>
                 <button type="button" className="strip-head" onClick={() => select(s.name)} data-testid={`layer-${s.name}`} title={`${s.name} (${s.op}) · ${c} channels of ${h}×${w}${s.number ? ` · #${s.number}` : ''}`}>
-                  <span className="strip-name">{(s.label ?? s.name).replace(/([._/])/g, '$1\u200b')}</span>
+                  <span className="strip-name">{nameTail(s.label ?? s.name).replace(/([._/])/g, '$1\u200b')}</span>
                   <span className={`strip-op op-${s.op.toLowerCase()}`}>{SHORT_OP[s.op] ?? s.op}</span>
                   <span className="strip-shape">
                     {c}@<wbr />

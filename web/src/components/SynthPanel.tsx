@@ -233,6 +233,8 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
   const styleWeights = Array.from({ length: styleCount }, (_, k) => (styleCount === 1 ? 1 : k === 0 ? 1 - blend : k === 1 ? blend : 0));
   const browserStyle = kind === 'fast-style' && inBrowser;
   const { objective, classes } = objectiveOf(obj);
+  // what the page shows: one picked class reads as class:823, not as class:* beside "Classes 823"
+  const shownObjective = objective === 'class:*' && classes && /^\d+$/.test(classes) ? `class:${classes}` : objective;
   const imageName = (id: string | null | undefined): string | undefined => (id ? (images.find((i) => i.id === id)?.name ?? id.replace(/^.*\//, '')) : undefined);
 
   const body = (): Record<string, unknown> => {
@@ -298,7 +300,7 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
     setError(null);
     setNotice(null);
     setConfirming(false);
-    const made: Made = { model: kind === 'fast-style' || kind === 'style-train' ? undefined : model?.name, image: imageName(kind === 'adversarial' || kind === 'invert' ? props.imageId : kind === 'dream' || kind === 'style' || kind === 'fast-style' ? content : undefined), objective: kind === 'featviz' ? objective + (classes ? ` (classes ${classes})` : '') : undefined };
+    const made: Made = { model: kind === 'fast-style' || kind === 'style-train' ? undefined : model?.name, image: imageName(kind === 'adversarial' || kind === 'invert' ? props.imageId : kind === 'dream' || kind === 'style' || kind === 'fast-style' ? content : undefined), objective: kind === 'featviz' ? shownObjective + (classes && shownObjective === objective ? ` (classes ${classes})` : '') : undefined };
     let id: string;
     try {
       id = await post(kind, body());
@@ -388,7 +390,7 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
               )}
               <Text
                 label={obj.kind === 'custom' ? 'Objective' : 'objective'}
-                value={objective}
+                value={shownObjective}
                 onChange={(v) => editObj({ kind: 'custom', text: v })}
                 testId="synth-objective"
                 title="class:* (one image per class), class:Bag, channel:<layer>:5, neuron:<layer>:3, layer:<layer>, sums like 0.5*channel:<layer>:5 + layer:<layer>; editing it makes it a typed objective"
