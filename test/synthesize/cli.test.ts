@@ -1,5 +1,5 @@
 // The synthesis commands end to end (built CLI): files written, summaries, errors.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -79,6 +79,30 @@ describe('convlens adversarial / invert / dream', () => {
     expect(s.layers.map((l) => l.layer)).toEqual(['conv1', 'relu4']);
     expect(existsSync(join(out, 'grid.png'))).toBe(true);
     expect(existsSync(join(out, 'bag-test18.conv1.png'))).toBe(true);
+  });
+
+  it('adversarial and invert keep inputs that share a file name apart (x, x-2), as explain does', async () => {
+    const a = join(tmp, 'dup1', 'x.png');
+    const b = join(tmp, 'dup2', 'x.png');
+    for (const [dir, f] of [[join(tmp, 'dup1'), 'bag-test18.png'], [join(tmp, 'dup2'), 'shirt-test4.png']] as const) {
+      mkdirSync(dir, { recursive: true });
+      copyFileSync(fm(f), join(dir, 'x.png'));
+    }
+    const adv = join(tmp, 'adv-dup');
+    const r = await convlens('adversarial', a, b, '--steps', '2', '--out', adv, '-q');
+    expect(r.code, r.stderr).toBe(0);
+    const s = json(adv) as { images: { source: string; files: { adversarial: string; perturbation: string } }[] };
+    expect(s.images.map((i) => i.files.adversarial)).toEqual(['x.adversarial.png', 'x-2.adversarial.png']);
+    for (const i of s.images) for (const f of Object.values(i.files)) expect(existsSync(join(adv, f)), f).toBe(true);
+    // the two files hold the two different images, not one written twice
+    expect(readFileSync(join(adv, 'x.adversarial.png')).equals(readFileSync(join(adv, 'x-2.adversarial.png')))).toBe(false);
+
+    const inv = join(tmp, 'invert-dup');
+    const v = await convlens('invert', a, b, '--layers', 'conv1', '--steps', '2', '--out', inv, '-q');
+    expect(v.code, v.stderr).toBe(0);
+    const t = json(inv) as { images: { source: string; files: Record<string, string> }[] };
+    expect(t.images.map((i) => i.files['conv1'])).toEqual(['x.conv1.png', 'x-2.conv1.png']);
+    for (const f of ['x.conv1.png', 'x-2.conv1.png']) expect(existsSync(join(inv, f)), f).toBe(true);
   });
 
   it('dream: result at the photo\'s size, a figure of the octaves and a GIF', async () => {

@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import { encodePng } from '../../../io/image.js';
@@ -10,7 +9,7 @@ import { displaySize, perturbationImage, toRaw } from '../../../methods/synthesi
 import { gridFigure } from '../../../render/grid.js';
 import { cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, openModel, outPath, positiveNumber, withCommon } from '../common.js';
 import { onlyWith, optionRules } from '../option-rules.js';
-import { defaultOut, OutputFiles } from '../output.js';
+import { defaultOut, OutputFiles, stemmer } from '../output.js';
 
 interface AdvCli extends CommonOptions {
   method: string;
@@ -84,8 +83,9 @@ export function define(command: Command): void {
         job.done();
         const rows = [];
         const files: Record<string, string>[] = [];
+        const stems = images.map(stemmer());
         for (let i = 0; i < images.length; i++) {
-          const stem = basename(images[i]!).replace(/\.\w+$/, '');
+          const stem = stems[i]!;
           const adv = toRaw(r.images.data as Float32Array, r.images.dims, i);
           const pert = perturbationImage(r.perturbation.data as Float32Array, r.perturbation.dims, i);
           out.write(`${stem}.adversarial.png`, await encodePng(adv));
