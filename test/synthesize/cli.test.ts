@@ -71,6 +71,27 @@ describe('convlens adversarial / invert / dream', () => {
     expect(bad.stderr).toMatch(/Cannot read epsilon "lots"/);
   });
 
+  it('adversarial --epsilon: a decimal or a fraction, above 0 and at most the norm\'s largest budget; 8/0 and 0 are refused by that rule', async () => {
+    const out = join(tmp, 'adv-eps');
+    const cases: [string[], RegExp][] = [
+      [['--epsilon', '8/0'], /Epsilon "8\/0" is infinite; an L∞ budget must be above 0 and at most 1/],
+      [['--epsilon', '0'], /Epsilon "0" is 0; an L∞ budget must be above 0/],
+      [['--epsilon', '1e308'], /Epsilon "1e308" is 1e\+308; an L∞ budget must be above 0 and at most 1 /],
+      [['--epsilon', '0/0'], /Epsilon "0\/0" is not a number/],
+      [['--norm', 'l2', '--epsilon', '29'], /an L2 budget must be above 0 and at most 28\.00/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await convlens('adversarial', fm('bag-test18.png'), ...args, '--steps', '1', '--out', out);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).toMatch(/decimal \(0\.03, 3e-2\) or a fraction \(8\/255\)/);
+    }
+    expect(existsSync(join(out, 'summary.json'))).toBe(false);
+    const ok = await convlens('adversarial', fm('bag-test18.png'), '--epsilon', '2e-2', '--steps', '1', '--out', out, '--json', '-q');
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((JSON.parse(ok.stdout) as { params: { epsilon: number } }).params.epsilon).toBe(0.02);
+  });
+
   it('invert: a grid over layers and a summary of distances', async () => {
     const out = join(tmp, 'invert');
     const r = await convlens('invert', fm('bag-test18.png'), '--layers', 'conv1,relu4', '--steps', '30', '--out', out, '-q');
