@@ -69,3 +69,35 @@ describe('convlens index / patches / neighbors / embed', () => {
     expect(ds.stderr).not.toMatch(/at .*\.js:\d+/);
   });
 });
+
+describe('small stores: patches, embed and neighbors fit what the store holds', () => {
+  const small = join(tmp, 'small'); // 26 images, k = 4, a 10-channel logits layer
+  const run = (...args: string[]) => convlens(...args, '--threads', '2');
+  const indexSmall = async (): Promise<void> => {
+    if (existsSync(join(small, 'store.json'))) return;
+    const r = await run('index', 'data/fashion-mnist-subset', '--split', 'test', '--limit', '26', '--layers', 'relu3,logits', '-k', '4', '--store', small, '-q');
+    expect(r.code, r.stderr).toBe(0);
+  };
+
+  it('patches: a backwards channel range is refused, -k is capped at the store\'s k, the default channels are cut to the layer', async () => {
+    await indexSmall();
+    const back = await run('patches', '--store', small, '--layer', 'relu3', '-c', '15-0', '-o', join(tmp, 'back.png'));
+    expect(back.code).toBe(1);
+    expect(back.stderr).toMatch(/Channel range "15-0" runs backwards.*0-15/s);
+    expect(existsSync(join(tmp, 'back.png'))).toBe(false);
+
+    const many = await run('patches', '--store', small, '--layer', 'relu3', '-c', '3', '-k', '100', '--no-guided', '-o', join(tmp, 'many.png'), '--json');
+    expect(many.code, many.stderr).toBe(0);
+    expect(many.stdout).toMatch(/relu3: 1 channels x 4 patches \(the store keeps 4\)/);
+    expect(many.stderr).toMatch(/note: the store keeps the top 4 images per channel.*drawing 4, not 100/);
+    const list = JSON.parse(readFileSync(join(tmp, 'many.json'), 'utf8')) as { channels: { patches: unknown[] }[] };
+    expect(list.channels[0]!.patches).toHaveLength(4);
+
+    const logits = await run('patches', '--store', small, '--layer', 'logits', '--no-guided', '-o', join(tmp, 'logits.png'));
+    expect(logits.code, logits.stderr).toBe(0);
+    expect(logits.stdout).toMatch(/logits: 10 channels x 4 patches/);
+    const past = await run('patches', '--store', small, '--layer', 'logits', '-c', '0-10', '-o', join(tmp, 'past.png'));
+    expect(past.code).toBe(1);
+    expect(past.stderr).toMatch(/Channel 10 does not exist: the layer has channels 0\.\.9/);
+  });
+});
