@@ -100,4 +100,25 @@ describe('small stores: patches, embed and neighbors fit what the store holds', 
     expect(past.code).toBe(1);
     expect(past.stderr).toMatch(/Channel 10 does not exist: the layer has channels 0\.\.9/);
   });
+
+  it('embed: a default perplexity is lowered to what 26 points allow; one given too large is refused before anything is written', async () => {
+    await indexSmall();
+    const out = join(tmp, 'embed-small');
+    const e = await run('embed', '--store', small, '--layer', 'relu3', '--method', 'pca,tsne', '--grid', '0', '-o', out);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stderr).toMatch(/note: t-SNE perplexity lowered from 30 to 8, the largest 26 points allow/);
+    const tsne = JSON.parse(readFileSync(join(out, 'relu3-tsne.json'), 'utf8')) as { params: { perplexity: number }; notes: string[] };
+    expect(tsne.params.perplexity).toBe(8);
+    expect(tsne.notes.join()).toMatch(/lowered from 30 to 8/);
+
+    const refused = join(tmp, 'embed-refused');
+    const big = await run('embed', '--store', small, '--layer', 'relu3', '--method', 'pca,tsne', '--perplexity', '30', '--grid', '0', '-o', refused);
+    expect(big.code).toBe(1);
+    expect(big.stderr).toMatch(/perplexity 30 needs at least 91 points.*the sample has 26.*Lower --perplexity to at most 8/s);
+    expect(big.stderr).not.toMatch(/--sample/); // the store has no more points to sample
+    expect(existsSync(refused)).toBe(false);
+    const huge = await run('embed', '--store', small, '--perplexity', '1e308', '-o', refused);
+    expect(huge.code).toBe(1);
+    expect(huge.stderr).toMatch(/--perplexity.*expected a number from 1 to 1000/);
+  });
 });
