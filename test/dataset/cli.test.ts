@@ -110,6 +110,11 @@ describe('small stores: patches, embed and neighbors fit what the store holds', 
     const tsne = JSON.parse(readFileSync(join(out, 'relu3-tsne.json'), 'utf8')) as { params: { perplexity: number }; notes: string[] };
     expect(tsne.params.perplexity).toBe(8);
     expect(tsne.notes.join()).toMatch(/lowered from 30 to 8/);
+    // PCA scores are centred, as numpy's and scikit-learn's are
+    const pca = JSON.parse(readFileSync(join(out, 'relu3-pca.json'), 'utf8')) as { points: { x: number; y: number }[] };
+    const spread = Math.max(...pca.points.map((p) => Math.abs(p.x)));
+    expect(Math.abs(pca.points.reduce((a, p) => a + p.x, 0) / pca.points.length)).toBeLessThan(1e-6 * spread);
+    expect(Math.abs(pca.points.reduce((a, p) => a + p.y, 0) / pca.points.length)).toBeLessThan(1e-6 * spread);
 
     const refused = join(tmp, 'embed-refused');
     const big = await run('embed', '--store', small, '--layer', 'relu3', '--method', 'pca,tsne', '--perplexity', '30', '--grid', '0', '-o', refused);

@@ -81,15 +81,19 @@ const rowsOf = (data: Float32Array | Float64Array, n: number, d: number): number
 /** Principal components of rows [n, d]: projections on the first `k`, and the variance fractions. */
 export function pca(data: Float32Array | Float64Array, n: number, d: number, k: number, seed = 0): { coords: Float64Array; explained: number[] } {
   const kk = Math.min(k, d, n);
-  const p = new druid.PCA(rowsOf(data, n, d), { d: kk, seed: seed + 1 });
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j]! += data[i * d + j]! / n;
+  // DruidJS projects the rows as given: centred first, the scores have mean 0, as scikit-learn's
+  // and numpy's PCA scores do (uncentred, every point was shifted by the mean's projection)
+  const centred = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) centred[i * d + j] = data[i * d + j]! - mean[j]!;
+  const p = new druid.PCA(rowsOf(centred, n, d), { d: kk, seed: seed + 1 });
   const Y = p.transform() as unknown as number[][];
   const coords = new Float64Array(n * kk);
   for (let i = 0; i < n; i++) for (let j = 0; j < kk; j++) coords[i * kk + j] = Y[i]![j]!;
   // variance fractions: each component's variance over the total
   let total = 0;
-  const mean = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j]! += data[i * d + j]! / n;
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) total += (data[i * d + j]! - mean[j]!) ** 2;
+  for (let i = 0; i < n * d; i++) total += centred[i]! ** 2;
   const explained = Array.from({ length: kk }, (_, j) => {
     let s = 0;
     let m = 0;
