@@ -1,10 +1,10 @@
 // The dataset-lens commands end to end on the committed subset: index (and its resume),
 // patches, neighbors, embed; and their errors.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { convlens } from '../support/cli.js';
+import { convlens, ROOT } from '../support/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-ds-cli-'));
 const store = join(tmp, 'store');
@@ -125,5 +125,27 @@ describe('small stores: patches, embed and neighbors fit what the store holds', 
     const huge = await run('embed', '--store', small, '--perplexity', '1e308', '-o', refused);
     expect(huge.code).toBe(1);
     expect(huge.stderr).toMatch(/--perplexity.*expected a number from 1 to 1000/);
+  });
+
+  it('neighbors: unlabeled images show no class; a one-image store is refused, saying there are no other images', async () => {
+    const flat = join(tmp, 'flat');
+    const one = join(tmp, 'one');
+    mkdirSync(flat, { recursive: true });
+    mkdirSync(one, { recursive: true });
+    for (const f of ['bag-test18.png', 'coat-test6.png', 'dress-test13.png', 'sandal-test8.png']) copyFileSync(join(ROOT, 'samples', 'fashion-mnist', f), join(flat, f));
+    copyFileSync(join(ROOT, 'samples', 'fashion-mnist', 'bag-test18.png'), join(one, 'bag-test18.png'));
+    for (const [data, dir] of [[flat, join(tmp, 'flat-store')], [one, join(tmp, 'one-store')]] as const) {
+      const r = await run('index', data, '--layers', 'relu4', '--store', dir, '-q');
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const n = await run('neighbors', '--store', join(tmp, 'flat-store'), '--ids', '0', '-k', '2', '-o', join(tmp, 'flat.png'));
+    expect(n.code, n.stderr).toBe(0);
+    expect(n.stdout).toMatch(/^image #0: relu4 #\d+, #\d+ \| pixels #\d+, #\d+ \(/m);
+    expect(n.stdout).not.toContain('-1');
+
+    const alone = await run('neighbors', '--store', join(tmp, 'one-store'), '--ids', '0', '-o', join(tmp, 'alone.png'));
+    expect(alone.code).toBe(1);
+    expect(alone.stderr).toMatch(/No neighbours for image #0: the store holds 1 image, so there are no other images to compare with.*Index more images/s);
+    expect(existsSync(join(tmp, 'alone.png'))).toBe(false);
   });
 });

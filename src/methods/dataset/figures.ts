@@ -93,7 +93,7 @@ export interface NeighbourRow {
 }
 
 /** Two rows per query: nearest in feature space, nearest in pixel space. */
-export async function neighboursFigure(rows: NeighbourRow[], o: { classes: string[]; title?: string }): Promise<Uint8Array> {
+export async function neighboursFigure(rows: NeighbourRow[], o: { classes: string[]; title?: string; notes?: string[] }): Promise<Uint8Array> {
   const k = Math.max(1, ...rows.flatMap((r) => [r.feature.length, r.pixel.length]));
   const side = Math.max(1, ...rows.map((r) => Math.max(r.query.width, r.query.height)));
   const size = side * scaleFor(side, 64);
@@ -117,7 +117,8 @@ export async function neighboursFigure(rows: NeighbourRow[], o: { classes: strin
       const captions: (string | undefined)[] = [kind === 'feature' ? className(o.classes, r.queryLabel) : undefined];
       for (const n of list) {
         cells.push(tile(n.image, r.queryLabel >= 0 && n.label !== r.queryLabel ? [220, 50, 47] : undefined));
-        captions.push(`${className(o.classes, n.label)} ${fmt(n.distance)}`);
+        // an unlabeled image (-1) has no class to show
+        captions.push(`${n.label >= 0 ? `${className(o.classes, n.label)} ` : ''}${fmt(n.distance)}`);
       }
       grid.push({
         lines: kind === 'feature' ? [r.name, `feature space: ${r.layer}`, `${r.metric === 'cosine' ? 'cosine' : 'L2'} distance`] : ['', 'pixel space', `${r.pixelMetric === 'cosine' ? 'cosine' : 'L2'} distance`],
@@ -130,7 +131,7 @@ export async function neighboursFigure(rows: NeighbourRow[], o: { classes: strin
     title: o.title ?? 'Nearest neighbours: feature space vs pixel space',
     columns: ['query', ...Array.from({ length: k }, (_, i) => `${i + 1}`)],
     rows: grid,
-    notes: ['Captions: class and distance to the query. Red frame: a neighbour of another class than the query.'],
+    notes: ['Captions: class and distance to the query. Red frame: a neighbour of another class than the query.', ...(o.notes ?? [])],
   });
 }
 
