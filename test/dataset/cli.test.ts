@@ -1,10 +1,10 @@
 // The dataset-lens commands end to end on the committed subset: index (and its resume),
 // patches, neighbors, embed; and their errors.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { convlens } from '../support/cli.js';
+import { convlens, ROOT } from '../support/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-ds-cli-'));
 const store = join(tmp, 'store');
@@ -67,5 +67,85 @@ describe('convlens index / patches / neighbors / embed', () => {
     expect(ds.code).toBe(1);
     expect(ds.stderr).toMatch(/not found/);
     expect(ds.stderr).not.toMatch(/at .*\.js:\d+/);
+  });
+});
+
+describe('small stores: patches, embed and neighbors fit what the store holds', () => {
+  const small = join(tmp, 'small'); // 26 images, k = 4, a 10-channel logits layer
+  const run = (...args: string[]) => convlens(...args, '--threads', '2');
+  const indexSmall = async (): Promise<void> => {
+    if (existsSync(join(small, 'store.json'))) return;
+    const r = await run('index', 'data/fashion-mnist-subset', '--split', 'test', '--limit', '26', '--layers', 'relu3,logits', '-k', '4', '--store', small, '-q');
+    expect(r.code, r.stderr).toBe(0);
+  };
+
+  it('patches: a backwards channel range is refused, -k is capped at the store\'s k, the default channels are cut to the layer', async () => {
+    await indexSmall();
+    const back = await run('patches', '--store', small, '--layer', 'relu3', '-c', '15-0', '-o', join(tmp, 'back.png'));
+    expect(back.code).toBe(1);
+    expect(back.stderr).toMatch(/Channel range "15-0" runs backwards.*0-15/s);
+    expect(existsSync(join(tmp, 'back.png'))).toBe(false);
+
+    const many = await run('patches', '--store', small, '--layer', 'relu3', '-c', '3', '-k', '100', '--no-guided', '-o', join(tmp, 'many.png'), '--json');
+    expect(many.code, many.stderr).toBe(0);
+    expect(many.stdout).toMatch(/relu3: 1 channels x 4 patches \(the store keeps 4\)/);
+    expect(many.stderr).toMatch(/note: the store keeps the top 4 images per channel.*drawing 4, not 100/);
+    const list = JSON.parse(readFileSync(join(tmp, 'many.json'), 'utf8')) as { channels: { patches: unknown[] }[] };
+    expect(list.channels[0]!.patches).toHaveLength(4);
+
+    const logits = await run('patches', '--store', small, '--layer', 'logits', '--no-guided', '-o', join(tmp, 'logits.png'));
+    expect(logits.code, logits.stderr).toBe(0);
+    expect(logits.stdout).toMatch(/logits: 10 channels x 4 patches/);
+    const past = await run('patches', '--store', small, '--layer', 'logits', '-c', '0-10', '-o', join(tmp, 'past.png'));
+    expect(past.code).toBe(1);
+    expect(past.stderr).toMatch(/Channel 10 does not exist: the layer has channels 0\.\.9/);
+  });
+
+  it('embed: a default perplexity is lowered to what 26 points allow; one given too large is refused before anything is written', async () => {
+    await indexSmall();
+    const out = join(tmp, 'embed-small');
+    const e = await run('embed', '--store', small, '--layer', 'relu3', '--method', 'pca,tsne', '--grid', '0', '-o', out);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stderr).toMatch(/note: t-SNE perplexity lowered from 30 to 8, the largest 26 points allow/);
+    const tsne = JSON.parse(readFileSync(join(out, 'relu3-tsne.json'), 'utf8')) as { params: { perplexity: number }; notes: string[] };
+    expect(tsne.params.perplexity).toBe(8);
+    expect(tsne.notes.join()).toMatch(/lowered from 30 to 8/);
+    // PCA scores are centred, as numpy's and scikit-learn's are
+    const pca = JSON.parse(readFileSync(join(out, 'relu3-pca.json'), 'utf8')) as { points: { x: number; y: number }[] };
+    const spread = Math.max(...pca.points.map((p) => Math.abs(p.x)));
+    expect(Math.abs(pca.points.reduce((a, p) => a + p.x, 0) / pca.points.length)).toBeLessThan(1e-6 * spread);
+    expect(Math.abs(pca.points.reduce((a, p) => a + p.y, 0) / pca.points.length)).toBeLessThan(1e-6 * spread);
+
+    const refused = join(tmp, 'embed-refused');
+    const big = await run('embed', '--store', small, '--layer', 'relu3', '--method', 'pca,tsne', '--perplexity', '30', '--grid', '0', '-o', refused);
+    expect(big.code).toBe(1);
+    expect(big.stderr).toMatch(/perplexity 30 needs at least 91 points.*the sample has 26.*Lower --perplexity to at most 8/s);
+    expect(big.stderr).not.toMatch(/--sample/); // the store has no more points to sample
+    expect(existsSync(refused)).toBe(false);
+    const huge = await run('embed', '--store', small, '--perplexity', '1e308', '-o', refused);
+    expect(huge.code).toBe(1);
+    expect(huge.stderr).toMatch(/--perplexity.*expected a number from 1 to 1000/);
+  });
+
+  it('neighbors: unlabeled images show no class; a one-image store is refused, saying there are no other images', async () => {
+    const flat = join(tmp, 'flat');
+    const one = join(tmp, 'one');
+    mkdirSync(flat, { recursive: true });
+    mkdirSync(one, { recursive: true });
+    for (const f of ['bag-test18.png', 'coat-test6.png', 'dress-test13.png', 'sandal-test8.png']) copyFileSync(join(ROOT, 'samples', 'fashion-mnist', f), join(flat, f));
+    copyFileSync(join(ROOT, 'samples', 'fashion-mnist', 'bag-test18.png'), join(one, 'bag-test18.png'));
+    for (const [data, dir] of [[flat, join(tmp, 'flat-store')], [one, join(tmp, 'one-store')]] as const) {
+      const r = await run('index', data, '--layers', 'relu4', '--store', dir, '-q');
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const n = await run('neighbors', '--store', join(tmp, 'flat-store'), '--ids', '0', '-k', '2', '-o', join(tmp, 'flat.png'));
+    expect(n.code, n.stderr).toBe(0);
+    expect(n.stdout).toMatch(/^image #0: relu4 #\d+, #\d+ \| pixels #\d+, #\d+ \(/m);
+    expect(n.stdout).not.toContain('-1');
+
+    const alone = await run('neighbors', '--store', join(tmp, 'one-store'), '--ids', '0', '-o', join(tmp, 'alone.png'));
+    expect(alone.code).toBe(1);
+    expect(alone.stderr).toMatch(/No neighbours for image #0: the store holds 1 image, so there are no other images to compare with.*Index more images/s);
+    expect(existsSync(join(tmp, 'alone.png'))).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 // The synthesis commands end to end (built CLI): files written, summaries, errors.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -71,6 +71,27 @@ describe('convlens adversarial / invert / dream', () => {
     expect(bad.stderr).toMatch(/Cannot read epsilon "lots"/);
   });
 
+  it('adversarial --epsilon: a decimal or a fraction, above 0 and at most the norm\'s largest budget; 8/0 and 0 are refused by that rule', async () => {
+    const out = join(tmp, 'adv-eps');
+    const cases: [string[], RegExp][] = [
+      [['--epsilon', '8/0'], /Epsilon "8\/0" is infinite; an L∞ budget must be above 0 and at most 1/],
+      [['--epsilon', '0'], /Epsilon "0" is 0; an L∞ budget must be above 0/],
+      [['--epsilon', '1e308'], /Epsilon "1e308" is 1e\+308; an L∞ budget must be above 0 and at most 1 /],
+      [['--epsilon', '0/0'], /Epsilon "0\/0" is not a number/],
+      [['--norm', 'l2', '--epsilon', '29'], /an L2 budget must be above 0 and at most 28\.00/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await convlens('adversarial', fm('bag-test18.png'), ...args, '--steps', '1', '--out', out);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).toMatch(/decimal \(0\.03, 3e-2\) or a fraction \(8\/255\)/);
+    }
+    expect(existsSync(join(out, 'summary.json'))).toBe(false);
+    const ok = await convlens('adversarial', fm('bag-test18.png'), '--epsilon', '2e-2', '--steps', '1', '--out', out, '--json', '-q');
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((JSON.parse(ok.stdout) as { params: { epsilon: number } }).params.epsilon).toBe(0.02);
+  });
+
   it('invert: a grid over layers and a summary of distances', async () => {
     const out = join(tmp, 'invert');
     const r = await convlens('invert', fm('bag-test18.png'), '--layers', 'conv1,relu4', '--steps', '30', '--out', out, '-q');
@@ -79,6 +100,30 @@ describe('convlens adversarial / invert / dream', () => {
     expect(s.layers.map((l) => l.layer)).toEqual(['conv1', 'relu4']);
     expect(existsSync(join(out, 'grid.png'))).toBe(true);
     expect(existsSync(join(out, 'bag-test18.conv1.png'))).toBe(true);
+  });
+
+  it('adversarial and invert keep inputs that share a file name apart (x, x-2), as explain does', async () => {
+    const a = join(tmp, 'dup1', 'x.png');
+    const b = join(tmp, 'dup2', 'x.png');
+    for (const [dir, f] of [[join(tmp, 'dup1'), 'bag-test18.png'], [join(tmp, 'dup2'), 'shirt-test4.png']] as const) {
+      mkdirSync(dir, { recursive: true });
+      copyFileSync(fm(f), join(dir, 'x.png'));
+    }
+    const adv = join(tmp, 'adv-dup');
+    const r = await convlens('adversarial', a, b, '--steps', '2', '--out', adv, '-q');
+    expect(r.code, r.stderr).toBe(0);
+    const s = json(adv) as { images: { source: string; files: { adversarial: string; perturbation: string } }[] };
+    expect(s.images.map((i) => i.files.adversarial)).toEqual(['x.adversarial.png', 'x-2.adversarial.png']);
+    for (const i of s.images) for (const f of Object.values(i.files)) expect(existsSync(join(adv, f)), f).toBe(true);
+    // the two files hold the two different images, not one written twice
+    expect(readFileSync(join(adv, 'x.adversarial.png')).equals(readFileSync(join(adv, 'x-2.adversarial.png')))).toBe(false);
+
+    const inv = join(tmp, 'invert-dup');
+    const v = await convlens('invert', a, b, '--layers', 'conv1', '--steps', '2', '--out', inv, '-q');
+    expect(v.code, v.stderr).toBe(0);
+    const t = json(inv) as { images: { source: string; files: Record<string, string> }[] };
+    expect(t.images.map((i) => i.files['conv1'])).toEqual(['x.conv1.png', 'x-2.conv1.png']);
+    for (const f of ['x.conv1.png', 'x-2.conv1.png']) expect(existsSync(join(inv, f)), f).toBe(true);
   });
 
   it('dream: result at the photo\'s size, a figure of the octaves and a GIF', async () => {

@@ -1,4 +1,4 @@
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { ConvLensError } from '../../engine/errors.js';
 import { prepareOutputDir, writeFileAtomic } from '../../io/files.js';
 
@@ -7,6 +7,27 @@ import { prepareOutputDir, writeFileAtomic } from '../../io/files.js';
 export const DEFAULT_STORE = join('out', 'index');
 
 export const defaultOut = (command: string, file?: string): string => join('out', command, ...(file ? [file] : []));
+
+/**
+ * Unique, file-system-safe stems for the inputs, one call per input in order (a.png, a.png again
+ * -> a, a-2): inputs from different folders often share a name, and their files must not
+ * overwrite each other. Rows of a .npy ("t.npy#3") keep their row number ("t-3").
+ */
+export function stemmer(): (source: string) => string {
+  const seen = new Map<string, number>();
+  const taken = new Set<string>();
+  return (s) => {
+    const base = basename(s).replace(/\.[^.#]+(#|$)/, '$1').replace(/#/g, '-').replace(/[^\w.-]+/g, '_') || 'input';
+    let k = seen.get(base) ?? 0;
+    let stem: string;
+    // a, a, a-2 must not give a, a-2, a-2
+    do stem = ++k === 1 ? base : `${base}-${k}`;
+    while (taken.has(stem));
+    seen.set(base, k);
+    taken.add(stem);
+    return stem;
+  };
+}
 
 /**
  * The files one command run writes under its output folder. The folder is created (or refused

@@ -39,6 +39,8 @@ export interface Embedding {
   ms: number;
   /** PCA: fraction of variance on each axis */
   explained?: [number, number];
+  /** settings changed to fit the points (a default perplexity lowered for a small sample) */
+  notes?: string[];
 }
 
 /** An embedding method by name (case, hyphens and underscores ignored: "t-SNE" is tsne). */
@@ -79,15 +81,19 @@ const rowsOf = (data: Float32Array | Float64Array, n: number, d: number): number
 /** Principal components of rows [n, d]: projections on the first `k`, and the variance fractions. */
 export function pca(data: Float32Array | Float64Array, n: number, d: number, k: number, seed = 0): { coords: Float64Array; explained: number[] } {
   const kk = Math.min(k, d, n);
-  const p = new druid.PCA(rowsOf(data, n, d), { d: kk, seed: seed + 1 });
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j]! += data[i * d + j]! / n;
+  // DruidJS projects the rows as given: centred first, the scores have mean 0, as scikit-learn's
+  // and numpy's PCA scores do (uncentred, every point was shifted by the mean's projection)
+  const centred = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) centred[i * d + j] = data[i * d + j]! - mean[j]!;
+  const p = new druid.PCA(rowsOf(centred, n, d), { d: kk, seed: seed + 1 });
   const Y = p.transform() as unknown as number[][];
   const coords = new Float64Array(n * kk);
   for (let i = 0; i < n; i++) for (let j = 0; j < kk; j++) coords[i * kk + j] = Y[i]![j]!;
   // variance fractions: each component's variance over the total
   let total = 0;
-  const mean = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j]! += data[i * d + j]! / n;
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) total += (data[i * d + j]! - mean[j]!) ** 2;
+  for (let i = 0; i < n * d; i++) total += centred[i]! ** 2;
   const explained = Array.from({ length: kk }, (_, j) => {
     let s = 0;
     let m = 0;
@@ -98,38 +104,67 @@ export function pca(data: Float32Array | Float64Array, n: number, d: number, k: 
   return { coords, explained };
 }
 
-/** Embeds vectors [n, d] in 2-D. */
-export async function embedVectors(method: EmbedMethod, data: Float32Array, n: number, d: number, o: EmbedOptions = {}): Promise<{ coords: Float64Array; params: Record<string, number | string>; explained?: [number, number] }> {
-  const seed = o.seed ?? 0;
-  if (n < 3) throw new ConvLensError('INVALID_ARGUMENT', `An embedding needs at least 3 points, got ${n}.`, 'Embed at least 3 images: index more images or ask for a larger sample (CLI: --sample).');
-  if (method === 'pca') {
-    const r = pca(data, n, d, 2, seed);
-    return { coords: r.coords, params: { components: 2 }, explained: [r.explained[0] ?? 0, r.explained[1] ?? 0] };
-  }
+export const DEFAULT_PERPLEXITY = 30;
+export const DEFAULT_NEIGHBOURS = 15;
+
+/** Points a method embeds from a store of `available` vectors: the sample asked for, or its default. */
+export function sampleSize(method: EmbedMethod, available: number, o: Pick<EmbedOptions, 'sample'> = {}): number {
+  return Math.min(available, o.sample ?? (method === 'pca' ? available : 2000));
+}
+
+/**
+ * The settings a method runs with on `n` points, checked before any work: a default the points
+ * cannot carry is lowered to the largest they allow (with a note), as openTSNE does; a value the
+ * caller gave is refused, naming the largest allowed. `available`: the vectors in the store,
+ * so a hint offers a larger --sample only when there are more points to take.
+ */
+export function embedSettings(method: EmbedMethod, n: number, o: Pick<EmbedOptions, 'perplexity' | 'neighbours'> = {}, available = n): { perplexity?: number; neighbours?: number; notes: string[] } {
+  const notes: string[] = [];
+  const more = (need: number): string => (available >= need ? `, or raise --sample to ${need} or more` : '');
+  if (n < 3) throw new ConvLensError('INVALID_ARGUMENT', `An embedding needs at least 3 points, got ${n}.`, available >= 3 ? 'Embed at least 3 images: ask for a larger sample (CLI: --sample 3 or more).' : 'Embed at least 3 images: index more images into the store.');
   if (method === 'tsne') {
     // bhtsne's bound: each point's 3 x perplexity nearest neighbours must exist
-    const perplexity = o.perplexity ?? 30;
-    if (n - 1 < 3 * perplexity) {
-      const most = Math.floor((n - 1) / 3);
-      throw new ConvLensError(
-        'INVALID_ARGUMENT',
-        `t-SNE with perplexity ${perplexity} needs at least ${Math.ceil(3 * perplexity) + 1} points (3 x perplexity neighbours per point); the sample has ${n}.`,
-        most >= 1 ? `Lower --perplexity to at most ${most}, or raise --sample to ${Math.ceil(3 * perplexity) + 1} or more.` : 'Raise --sample (t-SNE needs at least 4 points).',
-      );
+    const most = Math.floor((n - 1) / 3);
+    if (most < 1) throw new ConvLensError('INVALID_ARGUMENT', `t-SNE needs at least 4 points (3 neighbours per point); the sample has ${n}.`, available >= 4 ? 'Raise --sample to 4 or more, or use --method pca.' : 'Index at least 4 images, or use --method pca.');
+    if (o.perplexity === undefined) {
+      if (most >= DEFAULT_PERPLEXITY) return { perplexity: DEFAULT_PERPLEXITY, notes };
+      notes.push(`t-SNE perplexity lowered from ${DEFAULT_PERPLEXITY} to ${most}, the largest ${n} points allow (3 x perplexity neighbours per point)`);
+      return { perplexity: most, notes };
     }
+    if (n - 1 < 3 * o.perplexity) {
+      const need = Math.ceil(3 * o.perplexity) + 1;
+      throw new ConvLensError('INVALID_ARGUMENT', `t-SNE with perplexity ${o.perplexity} needs at least ${need} points (3 x perplexity neighbours per point); the sample has ${n}.`, `Lower --perplexity to at most ${most} (the largest ${n} points allow; leaving it out uses that)${more(need)}.`);
+    }
+    return { perplexity: o.perplexity, notes };
   }
   if (method === 'umap') {
-    const neighbours = o.neighbours ?? 15;
-    if (neighbours > n - 1) {
-      throw new ConvLensError('INVALID_ARGUMENT', `UMAP with ${neighbours} neighbours needs at least ${neighbours + 1} points; the sample has ${n}.`, `Lower --neighbours to at most ${n - 1}, or raise --sample to ${neighbours + 1} or more.`);
+    const most = n - 1;
+    if (o.neighbours === undefined) {
+      if (most >= DEFAULT_NEIGHBOURS) return { neighbours: DEFAULT_NEIGHBOURS, notes };
+      notes.push(`UMAP neighbours lowered from ${DEFAULT_NEIGHBOURS} to ${most}, the most ${n} points have`);
+      return { neighbours: most, notes };
     }
+    if (o.neighbours > most) throw new ConvLensError('INVALID_ARGUMENT', `UMAP with ${o.neighbours} neighbours needs at least ${o.neighbours + 1} points; the sample has ${n}.`, `Lower --neighbours to at most ${most} (leaving it out uses that)${more(o.neighbours + 1)}.`);
+    return { neighbours: o.neighbours, notes };
+  }
+  return { notes };
+}
+
+/** Embeds vectors [n, d] in 2-D. `available`: see embedSettings. */
+export async function embedVectors(method: EmbedMethod, data: Float32Array, n: number, d: number, o: EmbedOptions = {}, available = n): Promise<{ coords: Float64Array; params: Record<string, number | string>; explained?: [number, number]; notes: string[] }> {
+  const seed = o.seed ?? 0;
+  const settings = embedSettings(method, n, o, available);
+  const notes = settings.notes;
+  if (method === 'pca') {
+    const r = pca(data, n, d, 2, seed);
+    return { coords: r.coords, params: { components: 2 }, explained: [r.explained[0] ?? 0, r.explained[1] ?? 0], notes };
   }
   // t-SNE and UMAP start from the first 50 principal components (the usual preprocessing);
   // there are no more components than points
   const dims = Math.min(50, d, n);
   const reduced = d > dims ? pca(data, n, d, dims, seed).coords : Float64Array.from(data);
   if (method === 'tsne') {
-    const perplexity = o.perplexity ?? 30;
+    const perplexity = settings.perplexity!;
     const iterations = o.iterations ?? 750;
     // PCA initialization scaled to std 1e-4 (openTSNE's default): keeps the global layout stable
     const init = pca(reduced, n, dims, 2, seed).coords;
@@ -138,9 +173,9 @@ export async function embedVectors(method: EmbedMethod, data: Float32Array, n: n
     const scale = 1e-4 / Math.max(1e-12, Math.sqrt(s / n));
     for (let i = 0; i < init.length; i++) init[i]! *= scale;
     const coords = tsne(reduced, n, dims, { perplexity, iterations, init, seed, ...(o.signal ? { signal: o.signal } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
-    return { coords, params: { perplexity, iterations, theta: 0.5, exaggeration: 12, init: 'pca', pcaDims: dims } };
+    return { coords, params: { perplexity, iterations, theta: 0.5, exaggeration: 12, init: 'pca', pcaDims: dims }, notes };
   }
-  const neighbours = o.neighbours ?? 15;
+  const neighbours = settings.neighbours!;
   const minDist = o.minDist ?? 0.1;
   const rand = seededRandom(seed + 7);
   const umap = new UMAP({ nComponents: 2, nNeighbors: neighbours, minDist, random: rand, ...(o.epochs ? { nEpochs: o.epochs } : {}) });
@@ -160,7 +195,7 @@ export async function embedVectors(method: EmbedMethod, data: Float32Array, n: n
     coords[2 * i] = p[0]!;
     coords[2 * i + 1] = p[1]!;
   });
-  return { coords, params: { neighbours, minDist, epochs, pcaDims: dims } };
+  return { coords, params: { neighbours, minDist, epochs, pcaDims: dims }, notes };
 }
 
 /** Embeds a sample of a store's vectors (a layer, or 'pixels'). */
@@ -168,8 +203,7 @@ export async function embedStore(store: DatasetStore, space: Space, method: Embe
   const t0 = performance.now();
   const all = await store.vectors(space, undefined, o.metric ?? 'l2');
   if (all.ids.length === 0) throw new ConvLensError('INVALID_ARGUMENT', `The store "${store.dir}" holds no vectors yet.`, 'Run `convlens index` first.');
-  const want = o.sample ?? (method === 'pca' ? all.ids.length : 2000);
-  const ids = stratifiedSample(all.ids, all.labels, want, o.seed ?? 0);
+  const ids = stratifiedSample(all.ids, all.labels, sampleSize(method, all.ids.length, o), o.seed ?? 0);
   const rowOf = new Map<number, number>();
   all.ids.forEach((id, i) => rowOf.set(id, i));
   const d = all.dim;
@@ -181,7 +215,7 @@ export async function embedStore(store: DatasetStore, space: Space, method: Embe
     labels[i] = all.labels[r]!;
   });
   throwIfCancelled(o.signal, 'the embedding');
-  const r = await embedVectors(method, data, ids.length, d, o);
+  const r = await embedVectors(method, data, ids.length, d, o, all.ids.length);
   return {
     method,
     space: space === 'pixels' ? 'pixels' : space.layer,
@@ -191,6 +225,7 @@ export async function embedStore(store: DatasetStore, space: Space, method: Embe
     params: { ...r.params, sample: ids.length, of: all.ids.length, seed: o.seed ?? 0, metric: o.metric ?? 'l2' },
     ms: performance.now() - t0,
     ...(r.explained ? { explained: r.explained } : {}),
+    ...(r.notes.length ? { notes: r.notes } : {}),
   };
 }
 

@@ -93,7 +93,7 @@ export interface NeighbourRow {
 }
 
 /** Two rows per query: nearest in feature space, nearest in pixel space. */
-export async function neighboursFigure(rows: NeighbourRow[], o: { classes: string[]; title?: string }): Promise<Uint8Array> {
+export async function neighboursFigure(rows: NeighbourRow[], o: { classes: string[]; title?: string; notes?: string[] }): Promise<Uint8Array> {
   const k = Math.max(1, ...rows.flatMap((r) => [r.feature.length, r.pixel.length]));
   const side = Math.max(1, ...rows.map((r) => Math.max(r.query.width, r.query.height)));
   const size = side * scaleFor(side, 64);
@@ -117,7 +117,8 @@ export async function neighboursFigure(rows: NeighbourRow[], o: { classes: strin
       const captions: (string | undefined)[] = [kind === 'feature' ? className(o.classes, r.queryLabel) : undefined];
       for (const n of list) {
         cells.push(tile(n.image, r.queryLabel >= 0 && n.label !== r.queryLabel ? [220, 50, 47] : undefined));
-        captions.push(`${className(o.classes, n.label)} ${fmt(n.distance)}`);
+        // an unlabeled image (-1) has no class to show
+        captions.push(`${n.label >= 0 ? `${className(o.classes, n.label)} ` : ''}${fmt(n.distance)}`);
       }
       grid.push({
         lines: kind === 'feature' ? [r.name, `feature space: ${r.layer}`, `${r.metric === 'cosine' ? 'cosine' : 'L2'} distance`] : ['', 'pixel space', `${r.pixelMetric === 'cosine' ? 'cosine' : 'L2'} distance`],
@@ -130,13 +131,31 @@ export async function neighboursFigure(rows: NeighbourRow[], o: { classes: strin
     title: o.title ?? 'Nearest neighbours: feature space vs pixel space',
     columns: ['query', ...Array.from({ length: k }, (_, i) => `${i + 1}`)],
     rows: grid,
-    notes: ['Captions: class and distance to the query. Red frame: a neighbour of another class than the query.'],
+    notes: ['Captions: class and distance to the query. Red frame: a neighbour of another class than the query.', ...(o.notes ?? [])],
   });
 }
 
 const TABLEAU10 = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
 
 /** The class-coloured scatter plot of an embedding, as Vega-Lite spec, SVG and PNG. */
+/**
+ * An axis range around the values with 5% of their spread on each side: on the exact data range,
+ * the points at the extremes were drawn half over the plot's border.
+ */
+export function paddedDomain(values: readonly number[]): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  if (lo > hi) return [-1, 1];
+  // all on one value: a unit-sized window (or one relative to the value) around it
+  const pad = hi > lo ? 0.05 * (hi - lo) : Math.max(1, Math.abs(lo)) * 0.05;
+  return [lo - pad, hi + pad];
+}
+
 export async function scatterFigure(e: Embedding, o: { classes: string[]; title?: string; subtitle?: string | string[] }): Promise<{ spec: TopLevelSpec; svg: string; png: Uint8Array }> {
   const names = o.classes;
   const values = Array.from(e.ids, (id, i) => ({ id, x: e.coords[2 * i]!, y: e.coords[2 * i + 1]!, class: className(names, e.labels[i]!) }));
@@ -144,6 +163,7 @@ export async function scatterFigure(e: Embedding, o: { classes: string[]; title?
   const axis = e.method === 'pca' ? ['PC 1', 'PC 2'] : e.method === 'tsne' ? ['t-SNE 1', 't-SNE 2'] : ['UMAP 1', 'UMAP 2'];
   const explained = e.explained ? [` (${(e.explained[0] * 100).toFixed(1)}% of variance)`, ` (${(e.explained[1] * 100).toFixed(1)}%)`] : ['', ''];
   const methodName = e.method === 'pca' ? 'PCA' : e.method === 'tsne' ? 't-SNE' : 'UMAP';
+  const domain = (a: 0 | 1): [number, number] => paddedDomain(values.map((v) => (a === 0 ? v.x : v.y)));
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: o.title ?? `${methodName} of ${e.space} features (${e.ids.length} images)`, subtitle: o.subtitle ?? '', anchor: 'start', fontSize: 15 },
@@ -152,8 +172,8 @@ export async function scatterFigure(e: Embedding, o: { classes: string[]; title?
     data: { values },
     mark: { type: 'circle', size: e.ids.length > 3000 ? 9 : 16, opacity: 0.75 },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: axis[0] + explained[0], axis: e.method === 'pca' ? {} : { labels: false, ticks: false }, scale: { zero: false, nice: false } },
-      y: { field: 'y', type: 'quantitative', title: axis[1] + explained[1], axis: e.method === 'pca' ? {} : { labels: false, ticks: false }, scale: { zero: false, nice: false } },
+      x: { field: 'x', type: 'quantitative', title: axis[0] + explained[0], axis: e.method === 'pca' ? {} : { labels: false, ticks: false }, scale: { zero: false, nice: false, domain: domain(0) } },
+      y: { field: 'y', type: 'quantitative', title: axis[1] + explained[1], axis: e.method === 'pca' ? {} : { labels: false, ticks: false }, scale: { zero: false, nice: false, domain: domain(1) } },
       color: { field: 'class', type: 'nominal', title: 'class', scale: { domain: present, range: present.map((_, i) => TABLEAU10[i % 10]!) }, legend: { symbolOpacity: 1, symbolSize: 80 } },
     },
     padding: 16,

@@ -90,7 +90,8 @@ export async function topPatches(model: Model, source: DatasetSource, store: Dat
   const rf = fieldOf(model, layer);
   const [, C, H, W] = model.input.shape as number[];
   const prep = model.meta.preprocessing;
-  const k = o.k ?? Math.min(8, store.manifest.k);
+  // the store keeps only its k best per channel
+  const k = Math.min(o.k ?? 8, store.manifest.k);
   const per = C! * H! * W!;
   const tops = await Promise.all(channels.map((c) => store.top(layer, c, k)));
   const labelsOf = await store.images([...new Set(tops.flat().map((e) => e.image))]);
@@ -157,7 +158,11 @@ export async function topPatches(model: Model, source: DatasetSource, store: Dat
   return result;
 }
 
-/** Parses "0-15", "3,7,9", "all" (default: all channels of the layer, capped at `max`). */
+/**
+ * Parses "0-15", "3,7,9", "all" (default: the first `max` channels of the layer, or all it has).
+ * A backwards range is refused, as featviz's class ranges are: 15-0 read as nothing drew an empty
+ * figure, and reading it as 0-15 would guess.
+ */
 export function parseChannels(spec: string | undefined, channels: number, max = channels): number[] {
   if (!spec || spec === 'all') return Array.from({ length: Math.min(channels, max) }, (_, i) => i);
   const out: number[] = [];
@@ -166,6 +171,7 @@ export function parseChannels(spec: string | undefined, channels: number, max = 
     if (!m) throw new ConvLensError('INVALID_ARGUMENT', `Cannot read channel list "${spec}".`, 'Use e.g. 0-15, 3,7,9 or all.');
     const a = Number(m[1]);
     const b = m[2] !== undefined ? Number(m[2]) : a;
+    if (b < a) throw new ConvLensError('INVALID_ARGUMENT', `Channel range "${part.trim()}" runs backwards.`, `Write ranges low-high, e.g. ${b}-${a} (CLI: --channels).`);
     for (let c = a; c <= b; c++) {
       if (c >= channels) throw new ConvLensError('INVALID_ARGUMENT', `Channel ${c} does not exist: the layer has channels 0..${channels - 1}.`, `Pick channels from 0 to ${channels - 1} (CLI: --channels, e.g. 0-15).`);
       out.push(c);

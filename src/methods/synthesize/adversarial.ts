@@ -128,7 +128,8 @@ export async function attack(model: Model, images: Tensor, o: AttackOptions = {}
   const eps = o.epsilon ?? (norm === 'linf' ? 8 / 255 : 1);
   const steps = method === 'fgsm' ? 1 : o.steps ?? 40;
   const stepSize = method === 'fgsm' ? eps : o.stepSize ?? (2.5 * eps) / steps;
-  if (!(eps > 0)) throw new ConvLensError('INVALID_ARGUMENT', `The budget epsilon must be > 0, got ${eps}.`, 'Use a budget above 0, e.g. 8/255 (CLI: --epsilon).');
+  // an infinite budget (8/0) would run and report any image as within it
+  if (!(eps > 0) || !Number.isFinite(eps)) throw new ConvLensError('INVALID_ARGUMENT', `The budget epsilon must be positive and finite, got ${eps}.`, 'Use a finite budget above 0, e.g. 8/255 (CLI: --epsilon).');
   const [N, C, H, W] = images.dims as [number, 1 | 3, number, number];
   const fixed = modelInputSize(model);
   if (fixed && (fixed[0] !== H || fixed[1] !== W)) throw new ConvLensError('SHAPE_MISMATCH', `The images are ${H}x${W}; the model takes ${fixed[0]}x${fixed[1]}.`, `Resize the images to ${fixed[0]}x${fixed[1]} before the attack.`);

@@ -1,16 +1,15 @@
-import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import { encodePng } from '../../../io/image.js';
 import { encodeNpy } from '../../../io/npy.js';
 import { attack, type AttackMethod, type AttackNorm } from '../../../methods/synthesize/adversarial.js';
-import { modelInputSize } from '../../../methods/synthesize/graph.js';
+import { modelChannels, modelInputSize } from '../../../methods/synthesize/graph.js';
 import { readModelImage, stack, summaryJson } from '../../../methods/synthesize/io.js';
 import { displaySize, perturbationImage, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
 import { cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, openModel, outPath, positiveNumber, withCommon } from '../common.js';
 import { onlyWith, optionRules } from '../option-rules.js';
-import { defaultOut, OutputFiles } from '../output.js';
+import { defaultOut, OutputFiles, stemmer } from '../output.js';
 
 interface AdvCli extends CommonOptions {
   method: string;
@@ -27,11 +26,30 @@ interface AdvCli extends CommonOptions {
   json?: boolean;
 }
 
-/** "8/255" or "0.03" -> number */
-function parseEps(s: string): number {
-  const m = /^\s*([\d.]+)\s*(?:\/\s*([\d.]+))?\s*$/.exec(s);
-  const v = m ? Number(m[1]) / (m[2] ? Number(m[2]) : 1) : NaN;
-  if (!(v > 0)) throw new ConvLensError('INVALID_ARGUMENT', `Cannot read epsilon "${s}".`, 'Use a number in image units, e.g. 0.03 or 8/255.');
+const NUMBER = String.raw`(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?`;
+const EPS_FORM = new RegExp(String.raw`^\s*(${NUMBER})\s*(?:/\s*(${NUMBER})\s*)?$`, 'i');
+
+/**
+ * --epsilon as a budget in image units: "0.03", "3e-2" or "8/255". It must be above 0 and at most
+ * the largest perturbation the norm can measure between two images in [0, 1] (1 for L∞, the
+ * diagonal sqrt(C·H·W) for L2): a larger budget, or an infinite one (8/0), lets the attack
+ * replace the image with anything and reports a meaningless ε.
+ */
+export function parseEpsilon(s: string, norm: AttackNorm, values: number): number {
+  const m = EPS_FORM.exec(s);
+  const forms = 'a decimal (0.03, 3e-2) or a fraction (8/255)';
+  if (!m) throw new ConvLensError('INVALID_ARGUMENT', `Cannot read epsilon "${s}".`, `Give --epsilon in image units as ${forms}.`);
+  const v = Number(m[1]) / (m[2] !== undefined ? Number(m[2]) : 1);
+  const most = norm === 'linf' ? 1 : Math.sqrt(values);
+  const mostText = norm === 'linf' ? '1 (the whole pixel range [0, 1])' : `${most.toFixed(2)} (sqrt of the ${values} input values: every pixel from 0 to 1)`;
+  const example = norm === 'linf' ? '8/255 or 0.03' : '1 or 0.5';
+  if (!(v > 0) || !Number.isFinite(v) || v > most) {
+    throw new ConvLensError(
+      'INVALID_ARGUMENT',
+      `Epsilon "${s}" is ${Number.isNaN(v) ? 'not a number' : Number.isFinite(v) ? String(v) : 'infinite'}; an ${norm === 'linf' ? 'L∞' : 'L2'} budget must be above 0 and at most ${mostText}.`,
+      `Give --epsilon above 0 and at most ${norm === 'linf' ? 1 : most.toFixed(2)}, as ${forms}, e.g. ${example}.`,
+    );
+  }
   return v;
 }
 
@@ -47,7 +65,7 @@ export function define(command: Command): void {
     .argument('<images...>', 'image files')
     .option('--method <m>', 'fgsm or pgd', 'pgd')
     .option('--norm <n>', 'linf or l2', 'linf')
-    .option('--epsilon <e>', 'budget (max |delta| for linf, |delta|_2 for l2), e.g. 8/255', '8/255')
+    .option('--epsilon <e>', 'budget (max |delta| for linf, |delta|_2 for l2): a decimal or a fraction, above 0 and at most 1 for linf, sqrt(C*H*W) for l2, e.g. 8/255', '8/255')
     .option('--step-size <a>', 'PGD step (default 2.5 * epsilon / steps)', positiveNumber)
     .option('--steps <n>', 'PGD steps (1-10000)', intIn(1, 10_000), 40)
     .option('-t, --target <class>', 'targeted attack towards this class (index or label)')
@@ -63,16 +81,18 @@ export function define(command: Command): void {
       const job = cliJob(opts, 'adversarial');
       try {
         if (!modelInputSize(model)) throw new ConvLensError('MODEL_UNSUPPORTED', 'The model takes any size; adversarial examples need a classifier with a fixed input size.', 'Use a classifier with a fixed input size (e.g. --model fashion-cnn or squeezenet), or export this model with one.');
-        // exactly the pixels predict sees (resize or centre crop per the model), so the clean prediction matches predict's
-        const x = stack(await Promise.all(images.map((p) => readModelImage(p, model))));
         const method = opts.method as AttackMethod;
         const norm = opts.norm as AttackNorm;
         if (!['fgsm', 'pgd'].includes(method)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown method "${opts.method}".`, 'Use fgsm or pgd.');
         if (!['linf', 'l2'].includes(norm)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown norm "${opts.norm}".`, 'Use linf or l2.');
+        const [h, w] = modelInputSize(model)!;
+        const epsilon = parseEpsilon(opts.epsilon, norm, modelChannels(model) * h * w);
+        // exactly the pixels predict sees (resize or centre crop per the model), so the clean prediction matches predict's
+        const x = stack(await Promise.all(images.map((p) => readModelImage(p, model))));
         const r = await attack(model, x, {
           method,
           norm,
-          epsilon: parseEps(opts.epsilon),
+          epsilon,
           ...(opts.stepSize ? { stepSize: opts.stepSize } : {}),
           steps: opts.steps,
           ...(opts.target !== undefined ? { target: opts.target } : {}),
@@ -84,8 +104,9 @@ export function define(command: Command): void {
         job.done();
         const rows = [];
         const files: Record<string, string>[] = [];
+        const stems = images.map(stemmer());
         for (let i = 0; i < images.length; i++) {
-          const stem = basename(images[i]!).replace(/\.\w+$/, '');
+          const stem = stems[i]!;
           const adv = toRaw(r.images.data as Float32Array, r.images.dims, i);
           const pert = perturbationImage(r.perturbation.data as Float32Array, r.perturbation.dims, i);
           out.write(`${stem}.adversarial.png`, await encodePng(adv));

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import { writeFileAtomic } from '../../../io/files.js';
 import type { RawImage } from '../../../io/image.js';
-import { applyDescription, cliJob, type CommonOptions, createEngine, defaultStoreLayer, folderPath, nonNegativeInt, outPath, positiveInt, positiveNumber, warner, withCommon } from '../common.js';
+import { applyDescription, cliJob, type CommonOptions, createEngine, defaultStoreLayer, folderPath, nonNegativeInt, numberIn, outPath, positiveInt, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE, defaultOut } from '../output.js';
 
 interface EmbedOptions extends CommonOptions {
@@ -28,15 +28,15 @@ export function define(command: Command): void {
     .option('--sample <n>', 'points (stratified by class; default all for PCA, 2000 for t-SNE/UMAP)', positiveInt)
     .option('--seed <n>', 'seed of the sample and the methods', nonNegativeInt, 0)
     .option('--metric <m>', 'l2 (raw vectors) or cosine (unit vectors)', 'l2')
-    .option('--perplexity <p>', 't-SNE perplexity', positiveNumber)
-    .option('--neighbours <n>', 'UMAP neighbours', positiveInt)
+    .option('--perplexity <p>', 't-SNE perplexity (1-1000; default 30, or the largest the points allow: (points - 1) / 3)', numberIn(1, 1000))
+    .option('--neighbours <n>', 'UMAP neighbours (default 15, or points - 1 when fewer)', positiveInt)
     .option('--grid <side>', 'image grid side (0: no grid)', nonNegativeInt, 30)
     .option('-o, --out <dir>', 'output folder', outPath, defaultOut('embed'))
     .option('--data <spec>', 'the dataset, when it moved since indexing')
     .action(async (opts: EmbedOptions) => {
       // heavy modules (LanceDB, BullMQ, ...) load only when the command runs
       const { openStoreContext } = await import('../../../methods/dataset/context.js');
-      const { embedStore, parseEmbedMethod, snapToGrid } = await import('../../../methods/dataset/embed.js');
+      const { embedSettings, embedStore, parseEmbedMethod, sampleSize, snapToGrid } = await import('../../../methods/dataset/embed.js');
       const { embeddingGridFigure, scatterFigure } = await import('../../../methods/dataset/figures.js');
       if (opts.metric !== 'l2' && opts.metric !== 'cosine') throw new ConvLensError('INVALID_ARGUMENT', `Unknown metric "${opts.metric}".`, 'Use l2 or cosine.');
       const methods = opts.method.split(',').map((m) => parseEmbedMethod(m.trim()));
@@ -49,34 +49,38 @@ export function define(command: Command): void {
         const space = opts.layer === 'pixels' ? ('pixels' as const) : { layer: store.layer(opts.layer ? model.resolveLayer(opts.layer) : defaultStoreLayer(model, store.manifest.layers.map((l) => l.name), 'last')).name };
         const spaceName = space === 'pixels' ? 'pixels' : space.layer;
         const classes = store.manifest.dataset.classes;
+        const settings = { ...(opts.sample ? { sample: opts.sample } : {}), ...(opts.perplexity !== undefined ? { perplexity: opts.perplexity } : {}), ...(opts.neighbours ? { neighbours: opts.neighbours } : {}) };
+        // every method's settings are checked against the points before any is computed: a
+        // perplexity too large for t-SNE used to fail after PCA's files were written
+        const available = await store.count();
+        for (const method of methods) embedSettings(method, sampleSize(method, available, settings), settings, available);
+        const embeddings = [];
+        for (const method of methods) embeddings.push(await embedStore(store, space, method, { ...settings, seed: opts.seed, metric: opts.metric as 'l2' | 'cosine', ...job }));
+        // all files are rendered first and written last, so a failure leaves none of them behind
+        const files = new Map<string, Uint8Array | string>();
         const lines: string[] = [];
-        for (const method of methods) {
-          const e = await embedStore(store, space, method, {
-            ...(opts.sample ? { sample: opts.sample } : {}),
-            seed: opts.seed,
-            metric: opts.metric as 'l2' | 'cosine',
-            ...(opts.perplexity ? { perplexity: opts.perplexity } : {}),
-            ...(opts.neighbours ? { neighbours: opts.neighbours } : {}),
-            ...job,
-          });
+        for (const e of embeddings) {
+          const method = e.method;
+          for (const note of e.notes ?? []) warner(opts, 'note')(note);
           const base = join(opts.out, `${spaceName.replace(/^\/+/, '').replace(/[^\w.-]+/g, '_')}-${method}`); // ONNX names hold slashes
           const params = Object.entries(e.params).filter(([k]) => !['of', 'sample'].includes(k)).map(([k, v]) => `${k} ${v}`).join(', ');
-          const fig = await scatterFigure(e, { classes, subtitle: [`${model.name} on ${store.manifest.dataset.description}: ${e.ids.length} of ${e.params['of']} images`, params] });
-          writeFileAtomic(`${base}.png`, fig.png);
-          writeFileAtomic(`${base}.svg`, fig.svg);
+          const fig = await scatterFigure(e, { classes, subtitle: [`${model.name} on ${store.manifest.dataset.description}: ${e.ids.length} of ${e.params['of']} images`, params, ...(e.notes ?? [])] });
+          files.set(`${base}.png`, fig.png);
+          files.set(`${base}.svg`, fig.svg);
           const points = Array.from(e.ids, (id, i) => ({ id, label: e.labels[i]!, class: classes[e.labels[i]!] ?? null, x: e.coords[2 * i]!, y: e.coords[2 * i + 1]! }));
-          writeFileAtomic(`${base}.json`, `${JSON.stringify({ method, space: spaceName, model: model.name, dataset: store.manifest.dataset.description, params: e.params, ...(e.explained ? { explained: e.explained } : {}), ms: e.ms, points }, null, 1)}\n`);
-          writeFileAtomic(`${base}.csv`, `id,label,class,x,y\n${points.map((p) => `${p.id},${p.label},${JSON.stringify(p.class ?? '')},${p.x},${p.y}`).join('\n')}\n`);
-          const files = [`${base}.png`, `${base}.svg`, `${base}.json`, `${base}.csv`];
+          files.set(`${base}.json`, `${JSON.stringify({ method, space: spaceName, model: model.name, dataset: store.manifest.dataset.description, params: e.params, ...(e.explained ? { explained: e.explained } : {}), ...(e.notes ? { notes: e.notes } : {}), ms: e.ms, points }, null, 1)}\n`);
+          files.set(`${base}.csv`, `id,label,class,x,y\n${points.map((p) => `${p.id},${p.label},${JSON.stringify(p.class ?? '')},${p.x},${p.y}`).join('\n')}\n`);
+          const written = [`${base}.png`, `${base}.svg`, `${base}.json`, `${base}.csv`];
           if (opts.grid > 0) {
             const snap = snapToGrid(e.coords, e.ids.length, Math.min(opts.grid, Math.floor(Math.sqrt(e.ids.length))), opts.seed);
             const images = new Map<number, RawImage>();
             for (const pi of snap.cells) if (pi >= 0) images.set(e.ids[pi]!, await source.display(e.ids[pi]!, model.meta.preprocessing));
-            writeFileAtomic(`${base}-grid.png`, await embeddingGridFigure(e, snap, images, { classes }));
-            files.push(`${base}-grid.png`);
+            files.set(`${base}-grid.png`, await embeddingGridFigure(e, snap, images, { classes }));
+            written.push(`${base}-grid.png`);
           }
-          lines.push(`${method} of ${spaceName} (${e.ids.length} points, ${(e.ms / 1000).toFixed(1)} s) -> ${files.join(', ')}`);
+          lines.push(`${method} of ${spaceName} (${e.ids.length} points, ${(e.ms / 1000).toFixed(1)} s) -> ${written.join(', ')}`);
         }
+        for (const [file, data] of files) writeFileAtomic(file, data);
         process.stdout.write(`${lines.join('\n')}\n`);
       } finally {
         job.done();

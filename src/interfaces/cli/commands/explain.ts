@@ -21,7 +21,7 @@ import { colormap } from '../../../render/colormap.js';
 import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanityGrid } from '../../../methods/explain/figures.js';
 import { describeRange, parseRange } from '../../../render/range.js';
 import { checkInputsFit, choiceOption, cliJob, type CommonOptions, inputChunks, inputsThatFit, intIn, modelInfo, nonNegativeInt, numberIn, openModel, outPath, withCommon } from '../common.js';
-import { defaultOut, OutputFiles } from '../output.js';
+import { defaultOut, OutputFiles, stemmer } from '../output.js';
 import { onlyWith, optionRules, type OptionMode, type OptionRule } from '../option-rules.js';
 import { hugePagesIn, hugePageSystem } from '../../huge-pages.js';
 
@@ -91,17 +91,6 @@ const oneOf = <T extends string>(what: string, v: string | undefined, allowed: r
   if (!(allowed as readonly string[]).includes(v)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown ${what} "${v}".`, `Use one of: ${allowed.join(', ')}.`);
   return v as T;
 };
-
-/** Unique, file-system-safe stems for the inputs, one call per input in order (a.png, a.png again -> a, a-2). */
-function stemmer(): (source: string) => string {
-  const seen = new Map<string, number>();
-  return (s) => {
-    const base = basename(s).replace(/\.[^.#]+(#|$)/, '$1').replace(/#/g, '-').replace(/[^\w.-]+/g, '_') || 'input';
-    const k = (seen.get(base) ?? 0) + 1;
-    seen.set(base, k);
-    return k === 1 ? base : `${base}-${k}`;
-  };
-}
 
 /** An explanation without its maps and raw results, for the run summary once its chunk's files are written. */
 function withoutArrays(e: Explanation): Explanation {

@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { encodePng } from '../../../io/image.js';
 import { modelChannels, modelInputSize } from '../../../methods/synthesize/graph.js';
@@ -8,7 +7,7 @@ import type { OptimizerName } from '../../../methods/synthesize/optimize.js';
 import { displaySize, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
 import { choiceOption, cliJob, type CommonOptions, imageSize, intIn, modelInfo, nonNegative, nonNegativeInt, openModel, outPath, positiveNumber, withCommon } from '../common.js';
-import { defaultOut, OutputFiles } from '../output.js';
+import { defaultOut, OutputFiles, stemmer } from '../output.js';
 
 interface InvertCli extends CommonOptions {
   layers?: string;
@@ -50,14 +49,18 @@ export function define(command: Command): void {
         const layers = opts.layers ? opts.layers.split(',').map((l) => l.trim()) : model.profile.inversionLayers;
         const r = await invert(model, x, { layers, steps: opts.steps, lr: opts.lr, tv: opts.tv, optimizer: opts.optimizer as OptimizerName, seed: opts.seed, signal: job.signal!, onProgress: job.onProgress! });
         job.done();
-        const rows = images.map((p, i) => ({
-          lines: [basename(p).replace(/\.\w+$/, '')],
+        const stems = images.map(stemmer());
+        const rows = images.map((_, i) => ({
+          lines: [stems[i]!],
           cells: [displaySize(toRaw(x.data as Float32Array, x.dims, i), opts.tile), ...r.inversions.map((inv) => displaySize(toRaw(inv.images.data as Float32Array, inv.images.dims, i), opts.tile))],
         }));
         const heads = ['input', ...r.inversions.map((inv) => `${model.layerLabel(inv.layer)}\n${model.facts(inv.layer).shape?.slice(1).join('×') ?? ''}`)];
         out.write('grid.png', await gridFigure({ title: `Images reconstructed from each layer's features (${model.name})`, columns: heads, rows, notes: [`${opts.steps} Adam steps from noise; TV² prior weight ${opts.tv} x sqrt(image pixels / layer positions): ${r.inversions.map((i) => i.tvWeight.toFixed(1)).join(', ')}`] }));
-        for (const inv of r.inversions) for (let i = 0; i < images.length; i++) out.write(`${basename(images[i]!).replace(/\.\w+$/, '')}.${inv.layer.replace(/[^\w.-]+/g, '_')}.png`, await encodePng(toRaw(inv.images.data as Float32Array, inv.images.dims, i)));
-        const text = summaryJson({ command: 'invert', model: modelInfo(model, opts), params: r.params, layers: r.inversions.map((inv) => ({ layer: inv.layer, shape: model.facts(inv.layer).shape, featureDistance: inv.distance, pixelMse: inv.pixelError })), grid: 'grid.png' });
+        const files = images.map((): Record<string, string> => ({}));
+        for (const inv of r.inversions) {
+          for (let i = 0; i < images.length; i++) files[i]![inv.layer] = out.write(`${stems[i]}.${inv.layer.replace(/[^\w.-]+/g, '_')}.png`, await encodePng(toRaw(inv.images.data as Float32Array, inv.images.dims, i)));
+        }
+        const text = summaryJson({ command: 'invert', model: modelInfo(model, opts), params: r.params, layers: r.inversions.map((inv) => ({ layer: inv.layer, shape: model.facts(inv.layer).shape, featureDistance: inv.distance, pixelMse: inv.pixelError })), images: images.map((p, i) => ({ source: p, files: files[i] })), grid: 'grid.png' });
         out.write('summary.json', text);
         if (opts.json) process.stdout.write(text);
         out.report(opts);

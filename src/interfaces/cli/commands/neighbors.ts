@@ -70,16 +70,28 @@ export function define(command: Command): void {
             queries.push({ name: items[i]!.source.replace(/^.*[\\/]/, ''), image: items[i]!.display ?? tensorToRaw(x, prep), label: -1, result: await nearestNeighbours(model, store, { x }, o) });
           }
         }
+        // a query with no other image in the store (a one-image store) would get an empty row and no word why
+        const alone = queries.filter((q) => !q.result.feature.length && !q.result.pixel.length).map((q) => q.name);
+        if (alone.length) {
+          const count = await store.count();
+          const why = `the store holds ${count} image${count === 1 ? '' : 's'}, so there are no other images to compare with`;
+          if (alone.length === queries.length) throw new ConvLensError('INVALID_ARGUMENT', `No neighbours for ${alone.join(', ')}: ${why}.`, `Index more images into the store (convlens index <dataset> --store ${opts.store}), or query it with image files.`);
+          for (const name of alone) warner(opts, 'note')(`${name} has no neighbours: ${why}`);
+        }
         const withImages = async (list: { id: number; label: number; distance: number }[]): Promise<NeighbourRow['feature']> => Promise.all(list.map(async (n) => ({ ...n, image: await source.display(n.id, prep) })));
         const rows: NeighbourRow[] = [];
         for (const q of queries) rows.push({ name: q.name, query: q.image, queryLabel: q.label, layer, metric: o.metric, pixelMetric: o.pixelMetric, feature: await withImages(q.result.feature), pixel: await withImages(q.result.pixel) });
         const classes = store.manifest.dataset.classes;
-        writeFileAtomic(opts.out, await neighboursFigure(rows, { classes, title: `${model.name}: nearest neighbours in ${layer} feature space vs pixel space` }));
+        const notes = alone.map((name) => `${name}: no other images in the store to compare with.`);
+        writeFileAtomic(opts.out, await neighboursFigure(rows, { classes, title: `${model.name}: nearest neighbours in ${layer} feature space vs pixel space`, notes }));
         if (opts.json) {
           process.stdout.write(`${JSON.stringify({ layer, queries: queries.map((q) => ({ name: q.name, label: q.label, ms: q.result.ms, indexed: q.result.indexed, feature: q.result.feature, pixel: q.result.pixel })), figure: opts.out }, null, 2)}\n`);
         } else {
           const name = (l: number): string => classes[l] ?? String(l);
-          const lines = queries.map((q) => `${q.name}${q.label >= 0 ? ` (${name(q.label)})` : ''}: ${layer} ${q.result.feature.map((n) => `#${n.id} ${name(n.label)}`).join(', ')} | pixels ${q.result.pixel.map((n) => `#${n.id} ${name(n.label)}`).join(', ')} (${q.result.ms.toFixed(1)} ms${q.result.indexed ? ', indexed' : ', flat scan'})`);
+          // unlabeled images (label -1) are shown by number alone
+          const neighbour = (n: { id: number; label: number }): string => `#${n.id}${n.label >= 0 ? ` ${name(n.label)}` : ''}`;
+          const list = (ns: { id: number; label: number }[]): string => (ns.length ? ns.map(neighbour).join(', ') : 'none');
+          const lines = queries.map((q) => `${q.name}${q.label >= 0 ? ` (${name(q.label)})` : ''}: ${layer} ${list(q.result.feature)} | pixels ${list(q.result.pixel)} (${q.result.ms.toFixed(1)} ms${q.result.indexed ? ', indexed' : ', flat scan'})`);
           process.stdout.write(`${lines.join('\n')}\nfigure -> ${opts.out}\n`);
         }
       } finally {

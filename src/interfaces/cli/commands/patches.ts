@@ -19,13 +19,13 @@ export function define(command: Command): void {
   withCommon(command)
     .option('-l, --layer <name>', 'an indexed layer (default: the model profile\'s mid feature layer, if indexed)')
     .option('-s, --store <dir>', 'store made by `convlens index`', folderPath, DEFAULT_STORE)
-    .option('-c, --channels <list>', 'channels: 0-15, 3,7,9 or all', '0-15')
-    .option('-k, --top <k>', 'patches per channel (1-256)', intIn(1, 256), 8)
+    .option('-c, --channels <list>', 'channels: 0-15, 3,7,9 or all (default: the first 16, or all the layer has)')
+    .option('-k, --top <k>', 'patches per channel (1-256; at most the k the store was indexed with)', intIn(1, 256), 8)
     .option('--no-guided', 'no guided-backprop maps')
     .option('-o, --out <file>', 'figure to write', outPath, defaultOut('patches', 'patches.png'))
     .option('--data <spec>', 'the dataset, when it moved since indexing')
     .option('--json', 'also write the patch list as JSON beside the figure')
-    .action(async (opts: PatchesOptions) => {
+    .action(async (opts: PatchesOptions, cmd: Command) => {
       // heavy modules (LanceDB, BullMQ, ...) load only when the command runs
       const { openStoreContext } = await import('../../../methods/dataset/context.js');
       const { patchesFigure } = await import('../../../methods/dataset/figures.js');
@@ -36,11 +36,15 @@ export function define(command: Command): void {
       const job = cliJob(opts, 'patches');
       try {
         const layer = ctx.store.layer(opts.layer ? ctx.model.resolveLayer(opts.layer) : defaultStoreLayer(ctx.model, ctx.store.manifest.layers.map((l) => l.name), 'first'));
-        const channels = parseChannels(opts.channels, layer.channels);
-        const list = await topPatches(ctx.model, ctx.source, ctx.store, layer.name, channels, { k: opts.top, guided: opts.guided, ...job });
+        // the default is cut to the layer (a 10-class logits layer has no channel 15); a channel asked for by name is not
+        const channels = opts.channels === undefined ? parseChannels(undefined, layer.channels, 16) : parseChannels(opts.channels, layer.channels);
+        const stored = ctx.store.manifest.k;
+        const k = Math.min(opts.top, stored);
+        if (k < opts.top && cmd.getOptionValueSource('top') === 'cli') warner(opts, 'note')(`the store keeps the top ${stored} images per channel (indexed with -k ${stored}); drawing ${stored}, not ${opts.top}. Index again with a larger -k for more.`);
+        const list = await topPatches(ctx.model, ctx.source, ctx.store, layer.name, channels, { k, guided: opts.guided, ...job });
         const classes = ctx.store.manifest.dataset.classes;
         writeFileAtomic(opts.out, await patchesFigure(list, { classes, model: ctx.model.name }));
-        const lines = [`${layer.name}: ${channels.length} channels x ${opts.top} patches -> ${opts.out}`];
+        const lines = [`${layer.name}: ${channels.length} channels x ${k} patches${k < opts.top ? ` (the store keeps ${stored})` : ''} -> ${opts.out}`];
         if (opts.json) {
           const file = opts.out.replace(/\.png$/i, '') + '.json';
           const data = list.map((c) => ({ layer: c.layer, channel: c.channel, field: c.field, patches: c.patches.map((p) => ({ rank: p.rank, value: p.value, image: p.image, label: p.label, class: classes[p.label] ?? null, unit: [p.y, p.x], box: p.box })) }));

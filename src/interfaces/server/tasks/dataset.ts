@@ -67,6 +67,7 @@ export async function embedTask(ctx: TaskContext, a: DatasetArgs['dataset-embed'
       space: e.space,
       params: e.params,
       ...(e.explained ? { explained: e.explained } : {}),
+      ...(e.notes ? { notes: e.notes } : {}),
       ms: e.ms,
       classes: store.manifest.dataset.classes,
       points: Array.from(e.ids, (id, i) => ({ id, label: e.labels[i]!, x: e.coords[2 * i]!, y: e.coords[2 * i + 1]! })),
