@@ -67,8 +67,12 @@ describe('POST /api/synthesize/:kind', () => {
     const tr = await result('style-train', { styles: [{ image: 'textures/brick.png', name: 'brick' }, { image: 'photos/coffee.png', name: 'coffee' }], images: ['photos/rocket.jpg'], params: { steps: 3, size: 16, width: 2, blocks: 1 } });
     const id = tr.summary['net'] as string;
     expect(tr.images.map((i) => i.label)).toEqual(['brick', 'coffee']);
-    const list = (await inject({ method: 'GET', url: '/api/style-nets' })).json() as { nets: { id: string; styles: string[] }[] };
-    expect(list.nets.find((n) => n.id === id)!.styles).toEqual(['brick', 'coffee']);
+    const list = (await inject({ method: 'GET', url: '/api/style-nets' })).json() as { nets: { id: string; name: string; styles: string[] }[] };
+    const listed = list.nets.find((n) => n.id === id)!;
+    expect(listed.styles).toEqual(['brick', 'coffee']);
+    // the name says when it was made; its styles are listed beside it, not inside it again
+    expect(listed.name).toMatch(/^trained \d\d:\d\d:\d\d$/);
+    expect(tr.summary['netName']).toBe(listed.name);
     const f = await result('fast-style', { image: 'photos/chelsea.png', net: id, params: { weights: [0.5, 0.5], maxSide: 64 } });
     expect(f.images[1]!.label).toBe('0.5 brick + 0.5 coffee');
     const onnx = await inject({ method: 'GET', url: `/api/style-nets/${id}/onnx` });

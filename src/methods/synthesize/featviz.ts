@@ -228,7 +228,7 @@ export async function classVisualization(model: Model, o: ClassVisualizationOpti
       objective: classLogits(cls, K),
       batch: cls.length,
       frames: bi === 0 ? (o.frames ?? 8) : 0,
-      onProgress: (p) => o.onProgress?.({ ...p, done: bi * steps + p.done, total: batches * steps, phase: `${classes.length} classes, batch ${bi + 1}/${batches}` }),
+      onProgress: (p) => o.onProgress?.({ ...p, done: bi * steps + p.done, total: batches * steps, phase: `${classes.length} class${classes.length === 1 ? '' : 'es'}, batch ${bi + 1}/${batches}` }),
     });
     parts.push(r);
     await o.onBatch?.({ classes: cls, result: r, batch: bi, batches });

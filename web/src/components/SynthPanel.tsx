@@ -572,6 +572,7 @@ function SynthResultView(props: { result: SynthResult; made: Made }): ReactNode 
     network ? `feature network ${network}` : undefined,
     props.made.image ? `image ${props.made.image}` : undefined,
     props.made.objective ? `objective ${props.made.objective}` : undefined,
+    r.kind === 'style-train' && typeof r.summary['netName'] === 'string' ? `network "${r.summary['netName']}" (now in Fast style's list)` : undefined,
     typeof r.summary['seconds'] === 'number' ? `${fmtSeconds(r.summary['seconds'])}` : undefined,
   ].filter(Boolean);
   return (

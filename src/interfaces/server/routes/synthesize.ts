@@ -234,7 +234,7 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
     const id = randomUUID();
     for (const old of [...nets.keys()].filter((k) => k !== 'builtin').slice(0, Math.max(0, nets.size - MAX_TRAINED_NETS))) nets.delete(old);
     nets.set(id, { name: trained.name, graph: loadStyleNet(trained.bytes, 'the trained style network') });
-    return { ...rest, summary: { net: id, ...rest.summary } };
+    return { ...rest, summary: { net: id, netName: trained.name, ...rest.summary } };
   };
 
   /** A checked request: the worker's arguments, what it holds, and the work it asks for. */

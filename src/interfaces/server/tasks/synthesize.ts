@@ -259,7 +259,7 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
         frames: [],
         // the server names the network (summary.net) when it keeps it
         summary: { styles: r.styles, seconds: r.seconds, completed: r.completed, history: r.history.filter((_, i) => i % 10 === 0) },
-        trained: { bytes: encodeStyleNet(r.graph), name: `trained ${new Date().toISOString().slice(11, 19)} (${r.styles.join(', ')})` },
+        trained: { bytes: encodeStyleNet(r.graph), name: `trained ${new Date().toISOString().slice(11, 19)}` },
       };
     }
     case 'fast-style': {
