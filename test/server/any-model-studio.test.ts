@@ -121,7 +121,11 @@ describe.each(cases)('every studio job on an unseen model: $name', (c) => {
     const r = (await result('/api/explain', { model: model.id, image: PHOTO, methods: [...METHOD_NAMES], params: { smoothgrad: { samples: 4 }, 'integrated-gradients': { steps: 4 } } })) as {
       maps: { method: string; layer?: string; values: { dims: number[] } }[];
       skipped: { method: string; reason: string }[];
+      predictionPass: { kind: string; ms: number };
     };
+    // the class came from a gradient pass that methods reuse: the page names it and its time
+    expect(r.predictionPass.kind).toBe('shared gradient pass');
+    expect(r.predictionPass.ms).toBeGreaterThan(0);
     const skipped = r.skipped.map((s) => s.method);
     expect(skipped).toEqual(Object.keys(model.unavailableMethods));
     expect(r.maps.map((m) => m.method).sort()).toEqual(METHOD_NAMES.filter((m) => !skipped.includes(m)).sort());

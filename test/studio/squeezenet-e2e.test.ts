@@ -189,9 +189,22 @@ describe('the studio on SqueezeNet (Chromium)', () => {
     // the form is the new model's (its ten classes), the results stay the old job's
     expect(await ui.page.inputValue('[data-testid="explain-target"]')).toBe('');
     expect(await ui.page.locator('[data-testid="method-cam"]').isDisabled()).toBe(false);
+    // switching models on Inside the network asks the new model for its own layers only (it
+    // asked SqueezeNet for the Fashion-MNIST CNN's layers first: 404s in the console)
+    await openTab('network');
+    await ui.page.waitForSelector('[data-testid="layer-conv1"]');
+    const missing: string[] = [];
+    const on404 = (r: { status(): number; url(): string }): void => {
+      if (r.status() === 404) missing.push(r.url());
+    };
+    ui.page.on('response', on404);
     await ui.page.selectOption('[data-testid="model-select"]', 'squeezenet');
     await ui.page.click(`[data-testid="image-${CAT}"]`);
     await predicted();
+    await ui.page.waitForSelector(`[data-testid="layer-${FIRE5}"]`);
+    await ui.page.waitForSelector('[data-testid="channel-0"]');
+    ui.page.off('response', on404);
+    expect(missing).toEqual([]);
   });
 
   it('makes images from layers picked by search: an inversion, with its estimate, in a few steps', async () => {

@@ -39,7 +39,9 @@ function asApiError(e: unknown): ApiError {
 export function App(): ReactNode {
   const [models, setModels] = useState<Model[]>([]);
   const [modelId, setModelId] = useState('builtin');
-  const [summary, setSummary] = useState<Summary | null>(null);
+  // The summary with the model it describes: in the render right after a model switch the old
+  // one must not reach the panels, whose effects would ask the new model for the old layers (404s).
+  const [summaryOf, setSummaryOf] = useState<{ modelId: string; summary: Summary } | null>(null);
   const [summaryError, setSummaryError] = useState<ApiError | null>(null);
   const [images, setImages] = useState<ImageEntry[]>([]);
   const [imageId, setImageId] = useState<string | null>(null);
@@ -69,13 +71,14 @@ export function App(): ReactNode {
   }, []);
 
   // Summary of the chosen model.
+  const summary = summaryOf && summaryOf.modelId === model?.id ? summaryOf.summary : null;
   useEffect(() => {
     if (!model || model.error) return;
     let live = true;
-    setSummary(null);
+    setSummaryOf(null);
     setSummaryError(null);
     api.summary(model.id).then(
-      (s) => live && setSummary(s),
+      (s) => live && setSummaryOf({ modelId: model.id, summary: s }),
       (e: unknown) => live && setSummaryError(asApiError(e)),
     );
     return () => {

@@ -146,6 +146,8 @@ export interface ExplainResult {
   maps: ExplainMap[];
   skipped?: SkippedMethod[];
   metrics?: Record<string, { deletion?: Curve; insertion?: Curve; road?: { fractions: number[]; morf: number[]; lerf: number[]; combined: number }; infidelity?: number }>;
+  /** the pass that predicted the class first; methods that reuse its gradients report ~0 ms of their own */
+  predictionPass?: { kind: string; ms: number };
 }
 
 export interface ExplainRequest {

@@ -57,6 +57,8 @@ export interface Report {
   /** methods that do not apply to the model, with the reason (the page shows them instead of a map) */
   skipped: SkippedMethod[];
   metrics: Record<string, { deletion: Curve; insertion: Curve; road: RoadReport; infidelity: number }>;
+  /** the pass that made the prediction before the methods ran: a gradient pass some of them reuse (their own time is then ~0) */
+  predictionPass: { kind: string; ms: number };
 }
 
 /** Page parameter keys (method names) -> the library's option keys. */
@@ -135,5 +137,5 @@ export async function explainReport(model: Model, tensor: Tensor, req: ReportReq
       done++;
     }
   }
-  return { target: { index: image.target.index, label: image.target.label, score: image.target.score }, predicted: image.predicted, score: result.score, maps, skipped: result.skipped, metrics };
+  return { target: { index: image.target.index, label: image.target.label, score: image.target.score }, predicted: image.predicted, score: result.score, maps, skipped: result.skipped, metrics, predictionPass: { kind: result.predictionPass.kind, ms: result.predictionPass.timeMs } };
 }

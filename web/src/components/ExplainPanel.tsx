@@ -94,6 +94,7 @@ interface Shown {
   imageName: string;
   score: string;
   where: Where;
+  predictionPass?: { kind: string; ms: number } | undefined;
 }
 
 const BROWSER_JOB = 'in-this-browser';
@@ -254,7 +255,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
       setCancelling(false);
       if (ev.type === 'result') {
         const result = ev.result as ExplainResult;
-        setShown({ target: result.target, metrics: result.metrics, skipped: result.skipped ?? [], maps: result.maps.map((m) => ({ map: m, t: decodeTensor(m.values), raw: m.raw ? decodeTensor(m.raw) : null })), ...snapshot });
+        setShown({ target: result.target, metrics: result.metrics, skipped: result.skipped ?? [], maps: result.maps.map((m) => ({ map: m, t: decodeTensor(m.values), raw: m.raw ? decodeTensor(m.raw) : null })), predictionPass: result.predictionPass, ...snapshot });
       } else if (ev.type === 'error') setError(ev.error);
       else setNotice('Cancelled: the job stopped; results of the previous run (if any) are still shown.');
     });
@@ -270,7 +271,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     try {
       const report = await explainInBrowser(req.model, req.image, req, { signal: controller.signal, onProgress: (p) => status(`${p.phase ?? 'working'} (in this browser)`, p.done, p.total) });
       const tensor = (t: { dims: readonly number[]; data: unknown }): Tensor => ({ dims: [...t.dims], data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>) });
-      setShown({ target: report.target, metrics: report.metrics, skipped: report.skipped ?? [], maps: report.maps.map((r) => ({ map: { method: r.method, signed: r.signed, ms: r.ms }, t: tensor(r.values), raw: tensor(r.raw) })), ...snapshot });
+      setShown({ target: report.target, metrics: report.metrics, skipped: report.skipped ?? [], maps: report.maps.map((r) => ({ map: { method: r.method, signed: r.signed, ms: r.ms }, t: tensor(r.values), raw: tensor(r.raw) })), predictionPass: report.predictionPass, ...snapshot });
     } catch (e) {
       if (e instanceof Cancelled || controller.signal.aborted) setNotice('Cancelled: results of the previous run (if any) are still shown.');
       else {
@@ -526,7 +527,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
               Attributions for <span className="accent">{shown.target.label}</span>
             </>
           }
-          subtitle={<span data-testid="explain-made">{`${shown.modelName} · image ${shown.imageName} · class ${shown.target.index} (${shown.target.label}) · ${shown.score} ${fmt(shown.target.score)} · computed ${shown.where === 'browser' ? 'in this browser' : 'on the server'}`}</span>}
+          subtitle={<span data-testid="explain-made">{`${shown.modelName} · image ${shown.imageName} · class ${shown.target.index} (${shown.target.label}) · ${shown.score} ${fmt(shown.target.score)} · computed ${shown.where === 'browser' ? 'in this browser' : 'on the server'}${shown.predictionPass?.kind === 'shared gradient pass' ? ` · shared gradient pass ${Math.round(shown.predictionPass.ms)} ms (methods that reuse it show only their own time)` : ''}`}</span>}
           testId="explain-results"
           actions={
             <div className="toolbar">
