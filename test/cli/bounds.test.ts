@@ -45,7 +45,7 @@ describe('numeric options have ranges, checked before work starts', () => {
     [['studio', '--workers', '100000'], /--workers.*from 1 to 64/],
     [['studio', '--memory', '1e308'], /--memory.*from 0.5 to 1024/],
     [['diffuse', 'train', '-d', 'data/fashion-mnist-subset', '--limit', '20', '--epochs', '1', '--widths', '1'], /U-Net widths \[1\] cannot be built/],
-    [['diffuse', 'train', '-d', 'data/fashion-mnist-subset', '--limit', '20', '--epochs', '1', '--widths', '3,5'], /U-Net widths \[3, 5\] cannot be built/],
+    [['diffuse', 'train', '-d', 'data/fashion-mnist-subset', '--limit', '20', '--epochs', '1', '--widths', '3,5'], /U-Net widths \[3, 5\] cannot be built: the first, 3, is odd \([^)]*\)\.\n\s+Use even widths that are multiples of the GroupNorm groups \(8\)/],
     [['diffuse', 'train', '-d', 'data/fashion-mnist-subset', '--limit', '20', '--epochs', '1', '--widths', '12,16'], /U-Net widths \[12, 16\] cannot be built/],
     [['diffuse', 'evaluate', '--per-class', '4294967296'], /--per-class.*from 1 to 10000/],
     [['diffuse', 'sample', 'bag', '-c', '1', '--steps', '2', '--eta', '1e308'], /--eta.*from 0 to 1\b/],

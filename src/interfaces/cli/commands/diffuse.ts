@@ -133,7 +133,9 @@ function newRun(opts: TrainOptions, provenance: Record<string, unknown>): Denois
   try {
     model = classConditionalUNet(arch);
   } catch (e) {
-    throw new ConvLensError('INVALID_ARGUMENT', `Cannot build the U-Net: ${(e as Error).message}.`, 'With --patch 2 the U-Net runs at 14x14: use at most 2 widths (14, 7); with --patch 1, up to 3 (28, 14, 7).');
+    // a width the builder explains carries its own hint; the patch hint is for the resolutions
+    if (e instanceof ConvLensError) throw e;
+    throw new ConvLensError('INVALID_ARGUMENT', `Cannot build the U-Net: ${(e as Error).message.replace(/\.$/, '')}.`, 'With --patch 2 the U-Net runs at 14x14: use at most 2 widths (14, 7); with --patch 1, up to 3 (28, 14, 7).');
   }
   const config: DenoiserConfig = {
     arch,
