@@ -182,6 +182,43 @@ function writeAll(fd: number, data: Uint8Array | string): void {
 }
 
 /**
+ * Checks that `path` can be written as a file before a long run (training) starts: that failed
+ * only when the result was saved, after every epoch. Refuses a folder, a path through a file and
+ * a folder that takes no new files; `option` is the option that named the path.
+ */
+export function ensureWritableFile(path: string, option: string, example: string): void {
+  const fail = (reason: string, hint: string): never => {
+    throw new ConvLensError('INVALID_ARGUMENT', `Cannot write "${path}" (${option}): ${reason}.`, hint);
+  };
+  const other = `Choose another path for ${option}.`;
+  let isFolder = false;
+  try {
+    isFolder = statSync(path).isDirectory();
+  } catch (e) {
+    // a missing path is the usual case; one through a file is explained by ensureDir below
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') fail((e as Error).message, other);
+  }
+  if (isFolder) fail('it is a folder', `Name a file inside it, e.g. ${option} ${join(path, example)}.`);
+  const dir = dirname(path);
+  try {
+    ensureDir(dir);
+  } catch (e) {
+    if (e instanceof ConvLensError) fail(e.message.replace(/^Cannot create the output folder /, 'cannot create its folder ').replace(/\.$/, ''), other);
+    throw e;
+  }
+  // A probe file rather than access(): root passes access() on a read-only file system.
+  const probe = join(dir, `.${basename(path)}.${process.pid}.probe`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST') fail(`its folder "${dir}" takes no new files (${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : (e as Error).message})`, `Choose another path for ${option}, or make the folder writable.`);
+  }
+  rmSync(probe, { force: true });
+}
+
+/**
  * Writes a file atomically: to a temporary name in the same folder, then renamed over the
  * target, so an interrupted run never leaves a half-written output (see writeTarget for links
  * and devices). `option` names the option that gave the path, for the hint.

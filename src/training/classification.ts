@@ -9,6 +9,7 @@ import { resumableCheckpoint, resumableRun, type Checkpoint } from './checkpoint
 import { type OptimizerConfig } from './optimizers.js';
 import { describeSchedule, type ScheduleConfig } from './schedules.js';
 import { buildForwardGraph, buildTrainingGraph } from './step.js';
+import { optimizerSettings } from './divergence.js';
 import { fit, Trainer, type EpochRecord, type FitOptions } from './trainer.js';
 
 /** Everything that defines a classifier training run (stored in checkpoints and in the model's metadata). */
@@ -176,7 +177,11 @@ export async function trainClassifier(
   const val = split.validation?.length ? selectSamples(ds, split.validation) : undefined;
 
   const training = buildTrainingGraph(model, { loss: 'cross-entropy' });
-  const trainer = new Trainer(engine, training, model.initializers, { optimizer: config.optimizer, ...(config.clipNorm ? { clipNorm: config.clipNorm } : {}) });
+  const trainer = new Trainer(engine, training, model.initializers, {
+    optimizer: config.optimizer,
+    ...(config.clipNorm ? { clipNorm: config.clipNorm } : {}),
+    divergence: { settings: optimizerSettings(config.optimizer, config.lr), also: `add warmup (--warmup)${config.clipNorm ? '' : ' or gradient clipping (--clip-norm)'}, and check the data normalization` },
+  });
   const logitsName = training.prediction;
   const inputName = input.name;
 

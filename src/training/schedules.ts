@@ -52,24 +52,34 @@ export function learningRate(o: ScheduleOptions, step: number): number {
 /** Parses a CLI schedule: `constant`, `cosine[:minFactor]`, `step:EVERY:GAMMA`, `exp:GAMMA`. */
 export function parseSchedule(text: string): ScheduleConfig {
   const [kind, ...rest] = text.trim().toLowerCase().split(':');
-  const nums = rest.map(Number);
-  const bad = (): ConvLensError =>
-    new ConvLensError('INVALID_ARGUMENT', `Cannot read the schedule "${text}".`, 'Use constant, cosine, cosine:0.01 (final factor), step:5:0.5 (x0.5 every 5 epochs) or exp:0.9 (x0.9 per epoch).');
-  if (nums.some((n) => !Number.isFinite(n) || n < 0)) throw bad();
+  const forms = 'Use constant, cosine, cosine:0.01 (final factor), step:5:0.5 (x0.5 every 5 epochs) or exp:0.9 (x0.9 per epoch).';
+  const bad = (): ConvLensError => new ConvLensError('INVALID_ARGUMENT', `Cannot read the schedule "${text}".`, forms);
+  // A readable schedule with a value out of range says which value and the range, not "cannot read".
+  const value = (i: number, what: string, ok: (n: number) => boolean, range: string, example: string): number => {
+    const raw = rest[i]!;
+    const n = raw.trim() === '' ? NaN : Number(raw);
+    if (!ok(n)) throw new ConvLensError('INVALID_ARGUMENT', `The ${what} in the schedule "${text}" is ${raw || 'empty'}; it must be ${range}.`, `For example ${example}.`);
+    return n;
+  };
+  const factor = (n: number): boolean => Number.isFinite(n) && n >= 0;
   switch (kind) {
     case 'constant':
-      if (nums.length) throw bad();
+      if (rest.length) throw bad();
       return { type: 'constant' };
     case 'cosine':
-      if (nums.length > 1 || (nums[0] ?? 0) > 1) throw bad();
-      return nums.length ? { type: 'cosine', minFactor: nums[0]! } : { type: 'cosine' };
+      if (rest.length > 1) throw bad();
+      return rest.length ? { type: 'cosine', minFactor: value(0, 'final factor', (n) => factor(n) && n <= 1, 'from 0 to 1 (the share of the learning rate left at the end)', 'cosine:0.01, or cosine (down to 0)') } : { type: 'cosine' };
     case 'step':
-      if (nums.length !== 2 || nums[0]! < 1 || !Number.isInteger(nums[0])) throw bad();
-      return { type: 'step', every: nums[0]!, gamma: nums[1]! };
+      if (rest.length !== 2) throw bad();
+      return {
+        type: 'step',
+        every: value(0, 'interval', (n) => Number.isInteger(n) && n >= 1, 'a whole number of epochs, 1 or more', 'step:5:0.5 (x0.5 every 5 epochs)'),
+        gamma: value(1, 'factor', factor, 'a number >= 0 (below 1 lowers the rate)', 'step:5:0.5 (x0.5 every 5 epochs)'),
+      };
     case 'exp':
     case 'exponential':
-      if (nums.length !== 1) throw bad();
-      return { type: 'exponential', gamma: nums[0]! };
+      if (rest.length !== 1) throw bad();
+      return { type: 'exponential', gamma: value(0, 'factor', factor, 'a number >= 0 (below 1 lowers the rate)', 'exp:0.9 (x0.9 per epoch)') };
     default:
       throw bad();
   }

@@ -6,6 +6,7 @@ import { seededRandom } from '../models/init.js';
 import { saveCheckpoint, type Checkpoint } from './checkpoint.js';
 import { clipGradientNorm, createOptimizer, type Optimizer, type OptimizerConfig } from './optimizers.js';
 import { describeSchedule, learningRate, type ScheduleConfig } from './schedules.js';
+import { divergenceHint, type DivergenceSetting } from './divergence.js';
 import type { TrainingGraph } from './step.js';
 
 /**
@@ -22,6 +23,11 @@ export interface TrainerOptions {
   decay?: (name: string, dims: readonly number[]) => boolean;
   /** clip the global gradient norm to this before each update */
   clipNorm?: number;
+  /**
+   * What the hint names when the loss or the parameters stop being finite: the settings that can
+   * blow training up, as the caller's user sets them, and the general advice that ends the hint.
+   */
+  divergence?: { settings: readonly DivergenceSetting[]; also?: string };
 }
 
 export class Trainer {
@@ -33,6 +39,8 @@ export class Trainer {
   readonly optimizer: Optimizer;
   private session: CompiledGraph | undefined;
   private readonly gradNames: Map<string, string>;
+  /** parameters and buffers that start finite: a model may hold an infinite constant (a mask) on purpose */
+  private readonly watched = new Set<string>();
 
   /**
    * `initial` holds the starting values of every parameter and buffer (the model's initializers);
@@ -53,6 +61,7 @@ export class Trainer {
     };
     for (const p of training.parameters) take(p, this.params);
     for (const b of Object.keys(training.buffers)) take(b, this.buffers);
+    for (const [name, v] of [...this.params, ...this.buffers]) if (v.every(Number.isFinite)) this.watched.add(name);
     this.gradNames = new Map(training.parameters.map((p) => [p, training.gradientOutputs[p]!]));
     this.optimizer = createOptimizer(options.optimizer, new Map(training.parameters.map((p) => [p, this.dims.get(p)!])), options.decay);
   }
@@ -86,15 +95,26 @@ export class Trainer {
     for (const n of this.buffers.keys()) feeds[n] = this.tensor(n);
     const out = await session.run(feeds);
     const loss = (out[this.training.loss]!.data as Float32Array)[0]!;
-    if (!Number.isFinite(loss)) {
-      throw new ConvLensError('RUNTIME_FAILURE', `The loss became ${loss} at step ${this.optimizer.state.step + 1}.`, 'Lower the learning rate (--lr), add warmup (--warmup) or gradient clipping, and check the data normalization.');
-    }
+    const step = this.optimizer.state.step + 1;
+    if (!Number.isFinite(loss)) throw this.diverged(`The loss became ${loss} at step ${step}.`);
     const grads = new Map<string, Float32Array>();
     for (const [p, g] of this.gradNames) grads.set(p, out[g]!.data as Float32Array);
     if (this.options.clipNorm) clipGradientNorm(grads, this.options.clipNorm);
     this.optimizer.update(this.params, grads, lr);
     for (const [input, output] of Object.entries(this.training.buffers)) this.buffers.get(input)!.set(out[output]!.data as Float32Array);
+    // The loss above is of the weights before this update: without this check the last step's
+    // blow-up reached the saved model and checkpoint unseen.
+    const bad = nonFinite(this.params, this.watched) ?? nonFinite(this.buffers, this.watched);
+    if (bad) throw this.diverged(`Training diverged at step ${step}: its update made "${bad.name}" ${bad.value}.`);
     return out;
+  }
+
+  private diverged(message: string): ConvLensError {
+    const d = this.options.divergence;
+    const hint = d
+      ? divergenceHint(d.settings, d.also)
+      : 'Lower the learning rate, the weight decay or the momentum, add warmup or gradient clipping, and check the data normalization.';
+    return new ConvLensError('RUNTIME_FAILURE', message, hint);
   }
 
   async dispose(): Promise<void> {
@@ -102,6 +122,14 @@ export class Trainer {
     this.session = undefined;
     await s?.release();
   }
+}
+
+function nonFinite(values: ReadonlyMap<string, Float32Array>, watched: ReadonlySet<string>): { name: string; value: number } | undefined {
+  for (const [name, v] of values) {
+    if (!watched.has(name)) continue;
+    for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return { name, value: v[i]! };
+  }
+  return undefined;
 }
 
 // ------------------------------------------------------------------------------------ fit

@@ -25,6 +25,10 @@ describe('convlens index / patches / neighbors / embed', () => {
     const other = await convlens('index', 'data/fashion-mnist-subset', '--split', 'test', '--limit', '400', '--chunk', '100', '--layers', 'relu4', '--store', store);
     expect(other.code).toBe(1);
     expect(other.stderr).toMatch(/different scan.*--fresh/s);
+    // the same images with another --limit: which part of the source each holds, and how to match
+    const fewer = await convlens('index', 'data/fashion-mnist-subset', '--split', 'test', '--limit', '10', '--chunk', '100', '--layers', 'relu3,relu4', '--store', store);
+    expect(fewer.code).toBe(1);
+    expect(fewer.stderr).toMatch(/it holds the first 400 images of fashion-mnist-subset test \([^)]*\); this run asks for the first 10 images \(--limit 10\)\.\n\s+Use --limit 400 to go on with this store/);
   });
 
   it('draws top patches, neighbours and embeddings from the store', async () => {

@@ -74,4 +74,14 @@ describe('convlens diffuse', () => {
     expect(more.code, more.stderr).toBe(0);
     expect(more.stdout).toMatch(/after 6 steps/);
   });
+
+  it('train: a blow-up on the last step stops the run with the setting named, and writes no denoiser or checkpoint', async () => {
+    const out = join(tmp, 'blown-unet.onnx');
+    const r = await convlens('diffuse', 'train', '--data', SUBSET_DIR, '--limit', '20', '--batch', '20', '--widths', '8', '--groups', '0', '--epochs', '1', '--weight-decay', '1e308', '--threads', '2', '--quiet', '--out', out);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/Training diverged at step 1/);
+    expect(r.stderr).toMatch(/--weight-decay 1e\+308 is far outside the usual range/);
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(`${out}.ckpt`)).toBe(false);
+  });
 });

@@ -148,6 +148,9 @@ describe('DDIM and DDPM samplers', () => {
     await expect(sample(m, { conditions: [0], unconditional: -1, steps: 2000 })).rejects.toThrow(/between 1 and 1000/);
     await expect(sample(m, { conditions: [0, 1], unconditional: -1, negative: [1], guidanceScale: 2 })).rejects.toThrow(/1 negative prompts for 2 prompts/);
     await expect(sample(m, { conditions: [0], unconditional: -1, sampler: 'euler' as 'ddim' })).rejects.toThrow(/Unknown sampler/);
+    // past eta 1 DDIM adds more noise than a step removes; huge guidance only saturates
+    await expect(sample(m, { conditions: [0], unconditional: -1, eta: 3 })).rejects.toThrow(/eta must be from 0 to 1, got 3/);
+    await expect(sample(m, { conditions: [0], unconditional: -1, guidanceScale: 1e308 })).rejects.toThrow(/guidance_scale must be from 0 to 50/);
     const ctl = new AbortController();
     ctl.abort();
     await expect(sample(m, { conditions: [0], unconditional: -1, signal: ctl.signal })).rejects.toThrow(/Cancelled/);

@@ -325,6 +325,8 @@ describe('bounded work', () => {
       ['/api/synthesize/style-train', { styles: [{ image: 'textures/brick.png' }], images: ['photos/coffee.png'], params: { steps: 1e7 } }],
       ['/api/diffusion/sample', { prompt: 'bag', count: 1e6 }],
       ['/api/diffusion/sample', { prompt: 'bag', steps: 1000, previewEvery: 1 }],
+      ['/api/diffusion/sample', { prompt: 'bag', eta: 3 }], // the CLI's and the sampler's bound: DDIM's eta is meaningful in [0, 1]
+      ['/api/diffusion/sample', { prompt: 'bag', guidanceScale: 51 }],
       ['/api/dataset/index', { model: 'builtin', k: 1e6 }],
       ['/api/dataset/index', { model: 'builtin', limit: 1e12 }],
     ];

@@ -161,6 +161,40 @@ describe('convlens style / style-train', () => {
     expect(existsSync(join(out, 'result.png'))).toBe(true);
   });
 
+  it('style and style-train refuse loss weights beyond 1e6; a style-train blow-up stops before anything is written', async () => {
+    const brick = join(ROOT, 'samples', 'textures', 'brick.png');
+    const chelsea = join(ROOT, 'samples', 'photos', 'chelsea.png');
+    const out = join(tmp, 'huge-weight');
+    for (const flag of ['--style-weight', '--content-weight', '--tv-weight']) {
+      const r = await convlens('style', chelsea, '--style', brick, flag, '1e308', '--steps', '2', '--out', out);
+      expect(r.code, flag).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`${flag}.*expected a number from 0 to 1000000`));
+    }
+    expect(existsSync(join(out, 'result.png'))).toBe(false);
+    const huge = await convlens('style-train', '--style', brick, '--content', chelsea, '--tv-weight', '2e6', '--steps', '1', '--out', join(tmp, 'huge.onnx'));
+    expect(huge.code).toBe(1);
+    const net = join(tmp, 'blown-net.onnx');
+    const r = await convlens('style-train', '--style', brick, '--content', chelsea, '--lr', '1e300', '--steps', '1', '--size', '16', '--width', '2', '--blocks', '1', '--checkpoint', `${net}.ckpt`, '--out', net, '-q');
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/Training diverged at step 1/);
+    expect(r.stderr).toMatch(/--lr 1e\+300 is far outside the usual range/);
+    expect(existsSync(net)).toBe(false);
+    expect(existsSync(`${net}.ckpt`)).toBe(false);
+  });
+
+  it('a blow-up caused by a weight names that weight, not --lr; a negative style weight is called that, not a missing file', async () => {
+    for (const command of ['invert', 'featviz']) {
+      const args = command === 'invert' ? [fm('bag-test18.png'), '--layers', 'conv1'] : [];
+      const r = await convlens(command, ...args, '--tv', '1e308', '--steps', '2', '--out', join(tmp, `blown-${command}`), '-q');
+      expect(r.code, command).toBe(1);
+      expect(r.stderr).toMatch(/The objective became -?Infinity at step 0\.\n\s+--tv 1e\+308 is far outside the usual range/);
+    }
+    const brick = join(ROOT, 'samples', 'textures', 'brick.png');
+    const r = await convlens('style', join(ROOT, 'samples', 'photos', 'chelsea.png'), '--style', `${brick}:-1`, '--steps', '1', '--out', join(tmp, 'negative'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/The weight of ".*brick\.png:-1" must be a number >= 0, got -1\.\n\s+Give a weight of 0 or more after the colon, e\.g\. .*brick\.png:0\.5/);
+  });
+
   it('style-train --resume takes the run\'s settings from the checkpoint and refuses other settings or images', async () => {
     const style = `a=${join(ROOT, 'samples', 'textures', 'brick.png')}`;
     const content = join(ROOT, 'samples', 'photos', 'rocket.jpg');

@@ -153,6 +153,15 @@ describe('texture synthesis and style', () => {
     expect(mse / s.image.data.length).toBeLessThan(0.02);
   });
 
+  it('style transfer stops when its objective is no longer finite (L-BFGS ended such runs as converged), naming the weight', async () => {
+    const tex = await readImageTensor(join(root, 'samples', 'textures', 'brick.png'), 3, { size: [24, 24] });
+    const content = await readImageTensor(join(root, 'samples', 'photos', 'chelsea.png'), 3, { size: [24, 24] });
+    for (const optimizer of ['lbfgs', 'adam'] as const) {
+      const run = styleTransfer(engine, { backbone, styleLayers: layers, content, styles: [{ image: tex }], styleWeight: 1e308, optimizer, steps: 2, frames: 0 });
+      await expect(run).rejects.toMatchObject({ code: 'RUNTIME_FAILURE', message: expect.stringMatching(/The objective became -?Infinity at step 0/), hint: expect.stringMatching(/--style-weight 1e\+308 is far outside the usual range/) });
+    }
+  });
+
   it('a conditional style network with a one-hot style computes exactly that style\'s single-style network; blends interpolate', async () => {
     const g = styleNet({ styles: 3, width: 4, blocks: 1, size: 32, seed: 5 });
     const rand = rng(11);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -104,6 +104,57 @@ describe('convlens train', () => {
     expect(r.stderr).toContain(`continue with --resume ${ckpt}`);
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
     expect(checkpointProgress(loadCheckpoint(ckpt))!.step).toBeGreaterThanOrEqual(5);
+  });
+
+  it('a blow-up on the last step stops the run, names the extreme setting and writes no model or checkpoint', async () => {
+    const out = join(tmp, 'blown.onnx');
+    // one step in all: the update of that step makes the weights infinite, and no later loss sees it
+    const r = await convlens('train', '--data', SUBSET_DIR, '--limit', '100', '--epochs', '1', '--no-test', '--weight-decay', '1e308', '--threads', '2', '-q', '--out', out);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/Training diverged at step 1: its update made "[^"]+" -?Infinity/);
+    expect(r.stderr).toMatch(/--weight-decay 1e\+308 is far outside the usual range/);
+    expect(r.stdout).not.toContain('NaN');
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(`${out}.ckpt`)).toBe(false);
+  });
+
+  it('a blow-up names the settings that can cause it, not --lr alone', async () => {
+    const r = await convlens('train', '--data', SUBSET_DIR, '--limit', '100', '--epochs', '1', '--no-test', '--optimizer', 'sgd', '--momentum', '0.99', '--lr', '1e300', '--threads', '2', '-q', '--out', join(tmp, 'blown-lr.onnx'));
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/--lr 1e\+300 is far outside the usual range/);
+  });
+
+  it('an --out or --checkpoint that is a folder or runs through a file is refused before training', async () => {
+    const folder = join(tmp, 'a-folder');
+    mkdirSync(folder, { recursive: true });
+    const file = join(tmp, 'a-file');
+    writeFileSync(file, 'x');
+    const cases: [string[], RegExp][] = [
+      [['--out', folder], /Cannot write ".*a-folder" \(--out\): it is a folder\.\n\s+Name a file inside it, e\.g\. --out .*a-folder\/model\.onnx/],
+      [['--out', join(file, 'm.onnx')], /Cannot write ".*a-file\/m\.onnx" \(--out\): cannot create its folder .*a file is in the way/],
+      [['--out', join(tmp, 'fine.onnx'), '--checkpoint', folder], /Cannot write ".*a-folder" \(--checkpoint\): it is a folder/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await convlens('train', '--data', SUBSET_DIR, '--limit', '100', '--epochs', '1', '--no-test', '--threads', '2', ...args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/epoch 1\/1/);
+    }
+    expect(existsSync(`${folder}.ckpt`)).toBe(false);
+    expect(existsSync(join(tmp, 'fine.onnx'))).toBe(false);
+    const style = await convlens('style-train', '--style', join(ROOT, 'samples', 'textures', 'brick.png'), '--content', join(ROOT, 'samples', 'photos', 'rocket.jpg'), '--steps', '1', '--size', '16', '--width', '2', '--blocks', '1', '--out', folder);
+    expect(style.code).toBe(1);
+    expect(style.stderr).toMatch(/Cannot write ".*a-folder" \(--out\): it is a folder/);
+    const diffuse = await convlens('diffuse', 'train', '--data', SUBSET_DIR, '--limit', '20', '--batch', '20', '--widths', '8', '--groups', '0', '--epochs', '1', '--out', folder);
+    expect(diffuse.code).toBe(1);
+    expect(diffuse.stderr).toMatch(/Cannot write ".*a-folder" \(--out\): it is a folder/);
+    expect(readdirSync(folder)).toEqual([]);
+  });
+
+  it('--momentum 1 or more is refused before training', async () => {
+    const r = await convlens('train', '--optimizer', 'sgd', '--momentum', '1', '--out', join(tmp, 'm.onnx'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--momentum.*\[0, 1\)/);
   });
 });
 

@@ -102,7 +102,12 @@ describe('learning-rate schedules', () => {
   });
 
   it('explains a schedule it cannot read', () => {
-    for (const bad of ['linear', 'step:0:0.5', 'step:2', 'cosine:2', 'exp']) expect(() => parseSchedule(bad), bad).toThrow(/Cannot read the schedule/);
+    for (const bad of ['linear', 'step:2', 'exp', 'constant:1']) expect(() => parseSchedule(bad), bad).toThrow(/Cannot read the schedule/);
+    // readable, but a value out of range: named, with its range
+    expect(() => parseSchedule('cosine:5')).toThrow(/The final factor in the schedule "cosine:5" is 5; it must be from 0 to 1/);
+    expect(() => parseSchedule('step:0:0.5')).toThrow(/The interval in the schedule "step:0:0.5" is 0; it must be a whole number of epochs, 1 or more/);
+    expect(() => parseSchedule('exp:-1')).toThrow(/The factor in the schedule "exp:-1" is -1; it must be a number >= 0/);
+    expect(() => parseSchedule('step:2:x')).toThrow(/The factor in the schedule "step:2:x" is x/);
   });
 });
 

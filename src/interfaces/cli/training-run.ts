@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ensureDir } from '../../io/files.js';
+import { ensureWritableFile } from '../../io/files.js';
 import { acquireLockFile, commandLine, describeWriter } from '../../io/writer-lock.js';
 import { ConvLensError } from '../../engine/errors.js';
 import { selectSamples, stratifiedSubset, type ImageDataset } from '../../data/dataset.js';
@@ -87,9 +87,9 @@ export function prepareTrainingRun<R extends RunInfo>(opts: TrainingRunOptions, 
   // --limit is rounded to whole classes' worth, at least one image of each
   const train = subset ? selectSamples(full, subset, `${full.source}, ${subset.length} samples${subset.length !== limit ? ` (--limit ${limit} in equal classes)` : ''}`) : full;
   const checkpointPath = opts.checkpoint === false ? undefined : (opts.checkpoint ?? (opts.resume && !explicit('checkpoint') ? opts.resume : `${out}.ckpt`));
-  // A path that cannot be written fails now, not after the first epoch.
-  ensureDir(dirname(out));
-  if (checkpointPath) ensureDir(dirname(checkpointPath));
+  // A path that cannot be written fails now, not after the last epoch.
+  ensureWritableFile(out, '--out', 'model.onnx');
+  if (checkpointPath) ensureWritableFile(checkpointPath, '--checkpoint', 'model.ckpt');
   lockTrainingFiles([out, ...(checkpointPath ? [checkpointPath] : [])]);
   if (!opts.resume && checkpointPath && existsSync(checkpointPath) && statSync(checkpointPath).isFile()) {
     log(`note: ${checkpointPath} exists and will be overwritten (use --resume ${checkpointPath} to continue that run)`);

@@ -169,9 +169,18 @@ function wantedManifest(model: Model, source: DatasetSource, o: IndexOptions): S
   };
 }
 
-function sameScan(a: StoreManifest, b: StoreManifest, model: Model): string | undefined {
+/**
+ * Why the store at hand is not the scan asked for, or undefined. `total` is how many images the
+ * source holds: the same source scanned with another --limit is told apart from another source
+ * (the description already gives the source's size, so repeating counts beside it read as nonsense).
+ */
+function sameScan(a: StoreManifest, b: StoreManifest, model: Model, total: number, limit?: number): string | undefined {
   if (!isRecordedModel(a.model, model)) return `it was made with model "${a.model.name}" (${a.model.fingerprint}), not "${b.model.name}" (${b.model.fingerprint})`;
-  if (a.dataset.fingerprint !== b.dataset.fingerprint || a.dataset.count !== b.dataset.count) return `it holds ${a.dataset.description} (${a.dataset.count} images), not ${b.dataset.description} (${b.dataset.count} images)`;
+  if (a.dataset.fingerprint !== b.dataset.fingerprint) return `it was scanned from ${a.dataset.description}, and this run reads ${b.dataset.description}`;
+  if (a.dataset.count !== b.dataset.count) {
+    const part = (n: number): string => (n >= total ? `all ${n} images` : `the first ${n} images`);
+    return `it holds ${part(a.dataset.count)} of ${a.dataset.description}; this run asks for ${part(b.dataset.count)}${limit !== undefined ? ` (--limit ${limit})` : ''}`;
+  }
   const la = a.layers.map((l) => l.name).join(',');
   const lb = b.layers.map((l) => l.name).join(',');
   if (la !== lb) return `it records layers ${la}, not ${lb}`;
@@ -197,15 +206,19 @@ export async function prepareStore(model: Model, source: DatasetSource, dir: str
     let resumed = false;
     if (DatasetStore.exists(dir)) {
       store = await DatasetStore.open(dir);
-      const why = sameScan(store.manifest, want, model);
+      const why = sameScan(store.manifest, want, model, source.count, o.limit);
       if (why && (await store.doneChunks()).size === 0) {
         // a scan that never committed a chunk (it failed on its first images) holds nothing to keep
         store.close();
         DatasetStore.remove(dir);
         store = await DatasetStore.create(dir, want);
         notes.push(`replaced the store's earlier scan, which had not committed any images (${why})`);
-      } else if (why) throw new ConvLensError('INVALID_ARGUMENT', `The store "${dir}" holds a different scan: ${why}.`, 'Pass --fresh to replace it, or another --store folder.');
-      else resumed = true;
+      } else if (why) {
+        const had = store.manifest.dataset;
+        const sameImages = had.fingerprint === want.dataset.fingerprint && had.count !== want.dataset.count;
+        const match = sameImages ? `${had.count >= source.count ? 'Leave out --limit' : `Use --limit ${had.count}`} to go on with this store, pass --fresh to replace it, or use another --store folder.` : 'Pass --fresh to replace it, or another --store folder.';
+        throw new ConvLensError('INVALID_ARGUMENT', `The store "${dir}" holds a different scan: ${why}.`, match);
+      } else resumed = true;
     } else {
       store = await DatasetStore.create(dir, want);
     }

@@ -91,6 +91,14 @@ function split(out: number, x: number, a: number, kind: 'epsilon' | 'v_predictio
   return [sa * x - sb * out, sa * out + sb * x];
 }
 
+/**
+ * DDIM's eta scales the noise between no noise (0, deterministic) and DDPM's posterior noise (1);
+ * above 1 the update adds more noise than the step removes and samples end as noise or black.
+ */
+export const MAX_ETA = 1;
+/** Classifier-free guidance past this only saturates the images (typical values: 1 to 10). */
+export const MAX_GUIDANCE = 50;
+
 export async function sample<C>(model: DiffusionModel<C>, o: SampleOptions<C>): Promise<SampleResult> {
   const t0 = performance.now();
   const prompts = o.conditions.length;
@@ -98,9 +106,9 @@ export async function sample<C>(model: DiffusionModel<C>, o: SampleOptions<C>): 
   const perPrompt = o.numImagesPerPrompt ?? 1;
   if (!Number.isInteger(perPrompt) || perPrompt < 1) throw new ConvLensError('INVALID_ARGUMENT', `num_images_per_prompt must be a positive integer, got ${perPrompt}.`, 'Ask for 1 or more images per prompt (CLI: --count).');
   const scale = o.guidanceScale ?? 1;
-  if (!Number.isFinite(scale) || scale < 0) throw new ConvLensError('INVALID_ARGUMENT', `guidance_scale must be a number >= 0, got ${scale}.`, 'Use a guidance scale of 0 or more, e.g. 3 (CLI: --guidance).');
+  if (!Number.isFinite(scale) || scale < 0 || scale > MAX_GUIDANCE) throw new ConvLensError('INVALID_ARGUMENT', `guidance_scale must be from 0 to ${MAX_GUIDANCE}, got ${scale}.`, `Use a guidance scale from 0 to ${MAX_GUIDANCE}, e.g. 3 (CLI: --guidance).`);
   const eta = o.eta ?? 0;
-  if (!Number.isFinite(eta) || eta < 0) throw new ConvLensError('INVALID_ARGUMENT', `eta must be >= 0, got ${eta}.`, 'Use an eta of 0 or more; 0 is deterministic DDIM (CLI: --eta).');
+  if (!Number.isFinite(eta) || eta < 0 || eta > MAX_ETA) throw new ConvLensError('INVALID_ARGUMENT', `eta must be from 0 to ${MAX_ETA}, got ${eta}.`, `Use an eta from 0 (deterministic DDIM) to ${MAX_ETA} (DDPM-like noise) (CLI: --eta).`);
   const kind = o.sampler ?? 'ddim';
   if (!SAMPLERS.includes(kind)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown sampler "${String(kind)}".`, `Use one of: ${SAMPLERS.join(', ')}.`);
   const s = model.schedule;

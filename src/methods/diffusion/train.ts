@@ -11,6 +11,7 @@ import { meanSquaredError } from '../../training/losses.js';
 import type { OptimizerConfig } from '../../training/optimizers.js';
 import { describeSchedule, type ScheduleConfig as LrScheduleConfig } from '../../training/schedules.js';
 import { buildTrainingGraph } from '../../training/step.js';
+import { optimizerSettings } from '../../training/divergence.js';
 import { fit, Trainer, type EpochRecord, type FitOptions } from '../../training/trainer.js';
 import { writeDiffusionMetadata, type DiffusionMetadata } from './model.js';
 import { Generator, mixSeed } from './random.js';
@@ -77,7 +78,11 @@ export async function trainDenoiser(
   const training = buildTrainingGraph(model, {
     loss: (b, prediction) => meanSquaredError(b, prediction, b.input('noise', 'float32', [...b.shapeOf(prediction)])),
   });
-  const trainer = new Trainer(engine, training, model.initializers, { optimizer: config.optimizer, ...(config.clipNorm ? { clipNorm: config.clipNorm } : {}) });
+  const trainer = new Trainer(engine, training, model.initializers, {
+    optimizer: config.optimizer,
+    ...(config.clipNorm ? { clipNorm: config.clipNorm } : {}),
+    divergence: { settings: optimizerSettings(config.optimizer, config.lr), also: `add warmup (--warmup)${config.clipNorm ? '' : ' or gradient clipping (--clip-norm)'}` },
+  });
 
   // EMA of the parameters (checkpointed with the run, so a resume continues it exactly).
   const ema = new Map<string, Float32Array>();

@@ -97,6 +97,7 @@ export async function dream(model: Model, image: Tensor, o: DreamOptions = {}): 
       steps,
       lr: stepSize,
       optimizer: 'l1-sgd',
+      divergence: [{ option: '--step-size', what: 'step size', value: stepSize, usualMax: 1 }],
       transforms: [roll(Math.min(jitter, Math.floor(Math.min(h, w) / 2)))],
       seed: (o.seed ?? 0) + k,
       frames: o.frames ?? 0,

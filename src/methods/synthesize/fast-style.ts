@@ -20,7 +20,7 @@ import type { JobOptions } from '../../engine/jobs.js';
 import { checksum } from '../../util/checksum.js';
 import { resizeImages } from './dream.js';
 import { appendModelCopy, appendPreprocessing, gramMatrix } from './graph.js';
-import { builtinTextureBackbone, styleTargets } from './style.js';
+import { builtinTextureBackbone, lossWeightSettings, styleTargets } from './style.js';
 
 export interface StyleTrainOptions extends JobOptions {
   /** style images [1, 3, h, w] in [0, 1], with names */
@@ -208,7 +208,15 @@ export async function trainStyleNet(engine: Engine, o: StyleTrainOptions): Promi
     outputs: ['loss:style', 'loss:content', 'loss:tv'],
   });
   const initial = new Map(fixed.initializers);
-  const trainer = new Trainer(engine, training, initial, { optimizer: { type: 'adam' } });
+  const trainer = new Trainer(engine, training, initial, {
+    optimizer: { type: 'adam' },
+    divergence: {
+      settings: [
+        { option: '--lr', what: 'learning rate', value: o.lr ?? 1e-3, usualMax: 1 },
+        ...lossWeightSettings({ style: sw, content: cw, tv: tvw }),
+      ],
+    },
+  });
   const history: TrainedStyleNet['history'] = [];
   const per = 3 * size * size;
   const data = {

@@ -138,6 +138,12 @@ export async function featureVisualization(model: Model, o: FeatvizOptions): Pro
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     phase: 'visualizing',
+    divergence: [
+      { option: '--lr', what: 'learning rate', value: lr, usualMax: 10 },
+      ...(pen.l1 ? [{ option: '--l1', what: 'L1 weight', value: pen.l1, usualMax: 1e4 }] : []),
+      ...(pen.l2 ? [{ option: '--l2', what: 'L2 weight', value: pen.l2, usualMax: 1e4 }] : []),
+      ...(pen.tv ? [{ option: '--tv', what: 'TV weight', value: pen.tv, usualMax: 1e4 }] : []),
+    ],
   });
   const images: Tensor = { dtype: 'float32', dims: [batch, channels, H, W], data: r.image };
   const predictions = await predictImages(model, images);

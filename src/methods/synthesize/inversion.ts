@@ -68,6 +68,10 @@ export async function invert(model: Model, images: Tensor, o: InvertOptions): Pr
       optimizer: o.optimizer ?? 'adam',
       frames: o.frames ?? 0,
       phase: `inverting ${layer}`,
+      divergence: [
+        { option: '--lr', what: 'learning rate', value: lr, usualMax: 10 },
+        { option: '--tv', what: 'TV weight', value: tvWeight, usualMax: 1e4 },
+      ],
       progressOffset: li * steps,
       progressTotal: layers.length * steps,
       ...(o.signal ? { signal: o.signal } : {}),

@@ -1,5 +1,6 @@
 // Reading and writing images in image space ([1, C, H, W] floats in [0, 1]) for the synthesis
 // commands and the studio.
+import { existsSync } from 'node:fs';
 import { loadSharp } from '../../io/sharp.js';
 import { ConvLensError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
@@ -67,9 +68,14 @@ export function summaryJson(value: unknown): string {
 export function parseNamedImage(spec: string): { name: string; path: string; weight: number } {
   let rest = spec;
   let weight = 1;
-  const w = /:(\d*\.?\d+)$/.exec(rest);
-  if (w) {
-    weight = Number(w[1]);
+  // Anything number-like after the last colon is meant as the weight: `brick.png:-1` read as a
+  // file name was reported as a missing file. A file really named so is still read.
+  const w = /:([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|[-+]?infinity|nan)$/i.exec(rest);
+  if (w && !existsSync(spec)) {
+    weight = Number(w[1]!.replace(/infinity/i, 'Infinity'));
+    if (!Number.isFinite(weight) || weight < 0) {
+      throw new ConvLensError('INVALID_ARGUMENT', `The weight of "${spec}" must be a number >= 0, got ${w[1]}.`, `Give a weight of 0 or more after the colon, e.g. ${rest.slice(0, w.index)}:0.5, or leave it out (weight 1).`);
+    }
     rest = rest.slice(0, w.index);
   }
   const eq = rest.indexOf('=');

@@ -5,6 +5,7 @@
 import { ConvLensError } from '../../engine/errors.js';
 import { seededRandom } from '../../models/init.js';
 import { createOptimizer } from '../../training/optimizers.js';
+import { divergenceHint, type DivergenceSetting } from '../../training/divergence.js';
 import { throwIfCancelled, type JobOptions } from '../../engine/jobs.js';
 import type { ImageShape, StepResult, SynthesisSession } from './graph.js';
 import type { Parameterization } from './params.js';
@@ -42,7 +43,31 @@ export interface AscentOptions extends JobOptions {
   progressTotal?: number;
   /** L-BFGS history length */
   history?: number;
+  /**
+   * What the hint names when the objective stops being finite: the step size and the weights of
+   * the objective's terms, as the caller's user sets them (default: --lr alone)
+   */
+  divergence?: readonly DivergenceSetting[];
 }
+
+/** Stops a run whose objective or gradient is no longer finite: going on would only write a blank or unchanged image. */
+function checkFinite(r: StepResult, step: number, o: AscentOptions): void {
+  let bad: number | undefined = Number.isFinite(r.value) ? undefined : r.value;
+  if (bad === undefined) {
+    for (let i = 0; i < r.grad.length; i++) {
+      if (!Number.isFinite(r.grad[i]!)) {
+        bad = r.grad[i]!;
+        break;
+      }
+    }
+    if (bad === undefined) return;
+    throw new ConvLensError('RUNTIME_FAILURE', `The objective's gradient became ${bad} at step ${step}.`, hintFor(o));
+  }
+  throw new ConvLensError('RUNTIME_FAILURE', `The objective became ${bad} at step ${step}.`, hintFor(o));
+}
+
+const hintFor = (o: AscentOptions): string =>
+  o.divergence ? divergenceHint(o.divergence) : divergenceHint([{ option: '--lr', what: 'learning rate', value: o.lr, usualMax: 10 }], 'add a regularizer');
 
 export interface Frame {
   step: number;
@@ -133,9 +158,7 @@ export async function ascend(session: SynthesisSession, theta: Float32Array, o: 
     throwIfCancelled(o.signal, o.phase ?? 'the synthesis');
     const r = await session.step(theta, warpAt());
     last = r;
-    if (!Number.isFinite(r.value)) {
-      throw new ConvLensError('RUNTIME_FAILURE', `The objective became ${r.value} at step ${step}.`, 'Lower the learning rate (--lr) or add a regularizer.');
-    }
+    checkFinite(r, step, o);
     if (keep.has(step)) frames.push({ step, image: Float32Array.from(r.image) });
     if (step === o.steps) break; // the last run only evaluates the final image
     history.push({ step, value: r.value, terms: r.terms });
@@ -187,6 +210,9 @@ export async function lbfgs(session: SynthesisSession, theta: Float32Array, o: A
     return s;
   };
   let cur = await evaluate(theta);
+  // the line search below only takes finite values: a start that is not finite ended the run
+  // unchanged, as if it had converged
+  checkFinite(cur.r, 0, o);
   if (keep.has(0)) frames.push({ step: 0, image: Float32Array.from(cur.r.image) });
   for (let it = 0; it < o.steps; it++) {
     throwIfCancelled(o.signal, o.phase ?? 'the synthesis');
@@ -249,6 +275,7 @@ export async function lbfgs(session: SynthesisSession, theta: Float32Array, o: A
         rho.shift();
       }
     }
+    checkFinite(next.r, it + 1, o);
     theta.set(trial);
     cur = next;
     if (keep.has(it + 1)) frames.push({ step: it + 1, image: Float32Array.from(cur.r.image) });

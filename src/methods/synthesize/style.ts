@@ -16,10 +16,27 @@ import { extractFeatures, SynthesisSession } from './graph.js';
 import { featureMatch, gramMatch, sum, tv, weighted, type Objective } from './objectives.js';
 import { ascend, type Frame, type OptimizerName } from './optimize.js';
 import { pixelParam } from './params.js';
+import type { DivergenceSetting } from '../../training/divergence.js';
 
 const backbones = new WeakMap<Engine, Model>();
 
 /** The built-in random multi-scale texture backbone (one per engine). */
+/**
+ * The weights of the style loss as settings that can blow an optimization up. The CLI takes them
+ * up to MAX_LOSS_WEIGHT; far above the usual range they swamp float32 before anything is learnt.
+ */
+export function lossWeightSettings(w: { style: number; content: number; tv: number }): DivergenceSetting[] {
+  const usualMax = 1e4;
+  return [
+    { option: '--style-weight', what: 'style weight', value: w.style, usualMax },
+    ...(w.content ? [{ option: '--content-weight', what: 'content weight', value: w.content, usualMax }] : []),
+    { option: '--tv-weight', what: 'TV weight', value: w.tv, usualMax },
+  ];
+}
+
+/** The largest loss weight `style` and `style-train` take: a million times the defaults still runs in float32. */
+export const MAX_LOSS_WEIGHT = 1e6;
+
 export function builtinTextureBackbone(engine: Engine): Model {
   let m = backbones.get(engine);
   if (!m) backbones.set(engine, (m = new Model(textureBackbone(), engine, 'texture-backbone')));
@@ -191,6 +208,10 @@ export async function styleTransfer(engine: Engine, o: StyleOptions): Promise<St
     optimizer,
     frames: o.frames ?? 6,
     phase: content ? 'style transfer' : 'texture synthesis',
+    divergence: [
+      ...(o.lr !== undefined ? [{ option: '--lr', what: optimizer === 'lbfgs' ? 'first-step scale' : 'learning rate', value: o.lr, usualMax: 10 }] : []),
+      ...lossWeightSettings({ style: sw, content: content ? cw : 0, tv: tvw }),
+    ],
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });

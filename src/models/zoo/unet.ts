@@ -167,12 +167,18 @@ export function classConditionalUNet(o: UNetOptions = {}): Graph {
   const groups = o.groups ?? 8;
   // The timestep features are half sines, half cosines; GroupNorm splits each width into equal groups.
   // (`--widths 1` ended in a fractional tensor size and an internal error.)
-  const badWidth = widths.find((w, i) => !Number.isInteger(w) || w < 2 || (i === 0 && w % 2 !== 0) || (groups > 0 && w % Math.min(groups, w) !== 0));
-  if (badWidth !== undefined || !widths.length) {
+  const problem = (w: number, i: number): string | undefined => {
+    if (!Number.isInteger(w) || w < 2) return `${w} is not a whole number of 2 or more`;
+    if (i === 0 && w % 2 !== 0) return `the first, ${w}, is odd (it sizes the timestep features, half sines and half cosines)`;
+    if (groups > 0 && w % Math.min(groups, w) !== 0) return `${w} does not split into ${Math.min(groups, w)} GroupNorm groups (--groups ${groups})`;
+    return undefined;
+  };
+  const why = widths.length ? widths.map(problem).find((p) => p !== undefined) : 'none given';
+  if (why !== undefined) {
     throw new ConvLensError(
       'INVALID_ARGUMENT',
-      `U-Net widths [${widths.join(', ')}] cannot be built: each must be at least 2 and divisible by its GroupNorm groups (${groups}, or the width when smaller), and the first even.`,
-      `Use multiples of ${Math.max(2, groups)}, e.g. --widths 32,64.`,
+      `U-Net widths [${widths.join(', ')}] cannot be built: ${why}.`,
+      `Use even widths that are multiples of the GroupNorm groups (${groups > 0 ? groups : 'none'}), e.g. --widths 32,64.`,
     );
   }
   const p = o.patch ?? 1;

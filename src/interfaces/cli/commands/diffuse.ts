@@ -11,7 +11,7 @@ import { loadDenoiser } from '../../../methods/diffusion/model.js';
 import { loadPipeline } from '../../../methods/diffusion/pipeline.js';
 import { denoisingFigure, denoisingGif, noisingFigure, pixelImages, samplesFigure } from '../../../methods/diffusion/preview.js';
 import { Generator } from '../../../methods/diffusion/random.js';
-import { SAMPLERS, type SamplerKind } from '../../../methods/diffusion/sampler.js';
+import { MAX_ETA, MAX_GUIDANCE, SAMPLERS, type SamplerKind } from '../../../methods/diffusion/sampler.js';
 import { makeSchedule, parseScheduleKind } from '../../../methods/diffusion/schedule.js';
 import { denoiserRunFromCheckpoint, trainDenoiser, type DenoiserConfig, type DenoiserRunInfo } from '../../../methods/diffusion/train.js';
 import { loadBuiltinModel } from '../../../models/load.js';
@@ -25,7 +25,7 @@ import { describeSchedule, parseSchedule } from '../../../training/schedules.js'
 import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
 import { freshRunOnly, prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
 import { optionRules } from '../option-rules.js';
-import { cliJob, type CommonOptions, createEngine, fraction, intIn, intList, MAX_THREADS, nonNegative, nonNegativeInt, numberList, outPath, positiveInt, positiveNumber, threadCount } from '../common.js';
+import { cliJob, type CommonOptions, createEngine, fraction, intIn, intList, MAX_THREADS, nonNegative, nonNegativeInt, numberIn, numberList, outPath, positiveInt, positiveNumber, threadCount } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 
@@ -133,7 +133,9 @@ function newRun(opts: TrainOptions, provenance: Record<string, unknown>): Denois
   try {
     model = classConditionalUNet(arch);
   } catch (e) {
-    throw new ConvLensError('INVALID_ARGUMENT', `Cannot build the U-Net: ${(e as Error).message}.`, 'With --patch 2 the U-Net runs at 14x14: use at most 2 widths (14, 7); with --patch 1, up to 3 (28, 14, 7).');
+    // a width the builder explains carries its own hint; the patch hint is for the resolutions
+    if (e instanceof ConvLensError) throw e;
+    throw new ConvLensError('INVALID_ARGUMENT', `Cannot build the U-Net: ${(e as Error).message.replace(/\.$/, '')}.`, 'With --patch 2 the U-Net runs at 14x14: use at most 2 widths (14, 7); with --patch 1, up to 3 (28, 14, 7).');
   }
   const config: DenoiserConfig = {
     arch,
@@ -155,6 +157,12 @@ function newRun(opts: TrainOptions, provenance: Record<string, unknown>): Denois
 function formatEpoch(r: EpochRecord, epochs: number): string {
   return `epoch ${String(r.epoch).padStart(String(epochs).length)}/${epochs}  loss ${r.loss.toFixed(5)}  lr ${r.lr.toPrecision(3)}  ${r.seconds.toFixed(0)} s  ${r.samplesPerSecond.toFixed(0)} samples/s`;
 }
+
+const guidanceList = (v: string): number[] => {
+  const scales = numberList(v);
+  if (scales.some((g) => g > MAX_GUIDANCE)) throw new InvalidArgumentError(`expected guidance scales from 0 to ${MAX_GUIDANCE}`);
+  return scales;
+};
 
 const samplerKind = (v: string): SamplerKind => {
   const k = v.trim().toLowerCase();
@@ -244,9 +252,9 @@ function registerSample(diffuse: Command): void {
     .option('--pipeline <dir>', 'a Stable-Diffusion-style ONNX pipeline folder (text_encoder/, unet/, vae_decoder/, tokenizer/; see README)')
     .option('-n, --negative-prompt <text>', 'negative prompt: replaces the unconditional branch of guidance (needs --guidance > 1)')
     .option('--steps <n>', 'num_inference_steps (1-1000)', intIn(1, 1000), 50)
-    .option('-g, --guidance <scale>', 'guidance_scale (1 = the conditional model alone, no guidance; default 3 for the Fashion-MNIST denoiser, 7.5 for pipelines)', nonNegative)
+    .option('-g, --guidance <scale>', `guidance_scale (0-${MAX_GUIDANCE}; 1 = the conditional model alone, no guidance; default 3 for the Fashion-MNIST denoiser, 7.5 for pipelines)`, numberIn(0, MAX_GUIDANCE))
     .option('--sampler <kind>', `sampler: ${SAMPLERS.join(', ')}`, samplerKind, 'ddim')
-    .option('--eta <eta>', 'DDIM eta (0 = deterministic; default 0 for ddim)', nonNegative)
+    .option('--eta <eta>', `DDIM eta (0-${MAX_ETA}; 0 = deterministic, the default; 1 = DDPM-like noise)`, numberIn(0, MAX_ETA))
     .option('--seed <n>', 'seed: the same seed and settings give the same images bit for bit', nonNegativeInt, 0)
     .option('-c, --count <n>', 'num_images_per_prompt (1-256)', intIn(1, 256), 4)
     .option('--all-classes', 'one prompt per class of the denoiser')
@@ -386,10 +394,10 @@ function registerEvaluate(diffuse: Command): void {
     .description('class-conditional quality: samples per class prompt, classified by the built-in Fashion-MNIST classifier, per guidance scale')
     .option('-m, --model <file>', 'denoiser ONNX file (default: the built-in Fashion-MNIST U-Net)')
     .option('--per-class <n>', 'samples per class and guidance scale (1-10000)', intIn(1, 10_000), 100)
-    .option('-g, --guidance <list>', 'guidance scales to compare', numberList, [1, 2, 3, 5])
+    .option('-g, --guidance <list>', `guidance scales to compare (each 0-${MAX_GUIDANCE})`, guidanceList, [1, 2, 3, 5])
     .option('--steps <n>', 'num_inference_steps (1-1000)', intIn(1, 1000), 50)
     .option('--sampler <kind>', `sampler: ${SAMPLERS.join(', ')}`, samplerKind, 'ddim')
-    .option('--eta <eta>', 'DDIM eta', nonNegative, 0)
+    .option('--eta <eta>', `DDIM eta (0-${MAX_ETA})`, numberIn(0, MAX_ETA), 0)
     .option('--seed <n>', 'seed', nonNegativeInt, 0)
     .option('-o, --out <file>', 'chart of accuracy per class vs guidance scale (PNG)', outPath)
     .option('--json', 'print the results as JSON')

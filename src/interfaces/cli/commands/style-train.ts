@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
-import { writeFileAtomic } from '../../../io/files.js';
+import { ensureWritableFile, writeFileAtomic } from '../../../io/files.js';
 import { loadModel } from '../../../models/load.js';
 import { recordedStyleRun, trainStyleNet } from '../../../methods/synthesize/fast-style.js';
 import { encodeStyleNet } from '../../../methods/synthesize/stylize.js';
+import { MAX_LOSS_WEIGHT } from '../../../methods/synthesize/style.js';
 import { parseNamedImage, readImageTensor, summaryJson } from '../../../methods/synthesize/io.js';
 import { loadCheckpoint, type Checkpoint } from '../../../training/checkpoint.js';
-import { cliJob, commaList, type CommonOptions, createEngine, intIn, MAX_THREADS, nonNegative, nonNegativeInt, numberIn, outPath, positiveInt, positiveNumber, threadCount } from '../common.js';
+import { cliJob, commaList, type CommonOptions, createEngine, intIn, MAX_THREADS, nonNegativeInt, numberIn, outPath, positiveInt, positiveNumber, threadCount } from '../common.js';
 import { lockTrainingFiles } from '../training-run.js';
 import { defaultOut } from '../output.js';
 
@@ -34,6 +35,7 @@ interface StyleTrainCli extends CommonOptions {
   json?: boolean;
 }
 
+const lossWeight = numberIn(0, MAX_LOSS_WEIGHT);
 
 export function define(command: Command): void {
   command
@@ -48,9 +50,9 @@ export function define(command: Command): void {
     .option('--lr <lr>', 'Adam learning rate', positiveNumber, 1e-3)
     .option('--width <n>', 'channels of the first layer (then 2x, 4x; 1-256)', intIn(1, 256), 16)
     .option('--blocks <n>', 'residual blocks (1-32)', intIn(1, 32), 3)
-    .option('--style-weight <w>', 'weight of the Gram (style) loss', nonNegative, 1)
-    .option('--content-weight <w>', 'weight of the feature (content) loss', nonNegative, 1)
-    .option('--tv-weight <w>', 'weight of the total-variation loss', nonNegative, 1)
+    .option('--style-weight <w>', `weight of the Gram (style) loss (0-${MAX_LOSS_WEIGHT})`, lossWeight, 1)
+    .option('--content-weight <w>', `weight of the feature (content) loss (0-${MAX_LOSS_WEIGHT})`, lossWeight, 1)
+    .option('--tv-weight <w>', `weight of the total-variation loss (0-${MAX_LOSS_WEIGHT})`, lossWeight, 1)
     .option('--style-scale <f>', 'style image longer side relative to the crop size (0.1-4)', numberIn(0.1, 4), 1)
     .option('--style-layers <names>', 'loss-network layers for the style (comma-separated)')
     .option('--content-layers <names>', 'loss-network layers for the content (comma-separated)')
@@ -78,6 +80,8 @@ export function define(command: Command): void {
           // as `train --resume`: the resumed run goes on saving to the checkpoint it came from
           if (cmd.getOptionValueSource('checkpoint') !== 'cli') opts.checkpoint = opts.resume;
         }
+        ensureWritableFile(opts.out, '--out', 'style-net.onnx');
+        if (opts.checkpoint) ensureWritableFile(opts.checkpoint, '--checkpoint', 'style-net.ckpt');
         lockTrainingFiles([opts.out, ...(opts.checkpoint ? [opts.checkpoint] : [])]);
         const t0 = performance.now();
         const r = await trainStyleNet(engine, {

@@ -10,10 +10,10 @@ import { loadStyleNet, styleNetInfo, stylize } from '../../../methods/synthesize
 import { parseNamedImage, readImageTensor, summaryJson } from '../../../methods/synthesize/io.js';
 import type { OptimizerName } from '../../../methods/synthesize/optimize.js';
 import { displaySize, encodeGif, tensorImage, toRaw } from '../../../methods/synthesize/render.js';
-import { backboneProblem, styleTransfer } from '../../../methods/synthesize/style.js';
+import { backboneProblem, MAX_LOSS_WEIGHT, styleTransfer } from '../../../methods/synthesize/style.js';
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage as resize } from '../../../render/heatmap.js';
-import { applyDescription, choiceOption, cliJob, commaList, type CommonOptions, createEngine, imageSize, intIn, MAX_SIDE, MAX_THREADS, memoryNoteText, modelInfo, nonNegative, nonNegativeInt, numberIn, outPath, positiveNumber, threadCount, warner, withModelOptions } from '../common.js';
+import { applyDescription, choiceOption, cliJob, commaList, type CommonOptions, createEngine, imageSize, intIn, MAX_SIDE, MAX_THREADS, memoryNoteText, modelInfo, nonNegativeInt, numberIn, outPath, positiveNumber, threadCount, warner, withModelOptions } from '../common.js';
 import { onlyWith, optionRules } from '../option-rules.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
@@ -45,6 +45,8 @@ interface StyleCli extends CommonOptions {
 }
 
 
+const lossWeight = numberIn(0, MAX_LOSS_WEIGHT);
+
 /** A texture's size when neither --size nor a content image gives one. */
 const TEXTURE_SIZE: [number, number] = [256, 256];
 
@@ -72,9 +74,9 @@ export function define(command: Command): void {
     .option('--backbone <kind>', 'model: the --model is the feature network (default); texture: the built-in random multi-scale texture network (no training, no --model)', 'model')
     .option('--style-layers <names>', 'layers whose Gram matrices are matched (comma-separated; default: the model profile\'s style layers)')
     .option('--content-layers <names>', 'layers whose features are matched to the content (default: the model profile\'s content layer)')
-    .option('--style-weight <w>', 'style weight', nonNegative, 1)
-    .option('--content-weight <w>', 'content weight (default with a content image: 0.03 on a model, 0.1 on the texture network)', nonNegative)
-    .option('--tv-weight <w>', 'total-variation weight (default 0.5)', nonNegative)
+    .option('--style-weight <w>', `style weight (0-${MAX_LOSS_WEIGHT})`, lossWeight, 1)
+    .option('--content-weight <w>', `content weight (0-${MAX_LOSS_WEIGHT}; default with a content image: 0.03 on a model, 0.1 on the texture network)`, lossWeight)
+    .option('--tv-weight <w>', `total-variation weight (0-${MAX_LOSS_WEIGHT}, default 0.5)`, lossWeight)
     .option('--keep-colors', 'keep the content image\'s colours (luminance transfer, Gatys et al. 2016)')
     .addOption(choiceOption('--optimizer <name>', 'lbfgs or adam', ['lbfgs', 'adam'], 'lbfgs'))
     .option('--steps <n>', 'iterations (1-100000; default 100 for L-BFGS, 300 for Adam)', intIn(1, 100_000))

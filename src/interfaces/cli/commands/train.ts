@@ -62,7 +62,7 @@ export function define(command: Command): void {
     .option('--batch <n>', 'batch size (1-4096)', intIn(1, 4096), 128)
     .addOption(choiceOption('--optimizer <name>', 'adam or sgd', ['adam', 'sgd'], 'adam'))
     .option('--lr <rate>', 'base learning rate (default: 0.001 for adam, 0.01 for sgd)', positiveNumber)
-    .option('--momentum <m>', 'sgd momentum', nonNegative, 0.9)
+    .option('--momentum <m>', 'sgd momentum, in [0, 1) (at 1 or more the velocity grows without bound)', fraction, 0.9)
     .option('--nesterov', 'sgd: Nesterov momentum')
     .option('--weight-decay <wd>', 'weight decay on weights, not biases (adam: decoupled, AdamW; sgd: L2)', nonNegative, 0)
     .option('--schedule <s>', 'learning-rate schedule: constant, cosine[:min], step:EVERY:GAMMA, exp:GAMMA', 'cosine')

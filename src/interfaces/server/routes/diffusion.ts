@@ -4,7 +4,7 @@ import { ConvLensError } from '../../../engine/errors.js';
 import type { Engine } from '../../../engine/runtime/engine.js';
 import { loadDenoiser, type ClassConditionalDenoiser } from '../../../methods/diffusion/model.js';
 import { resolvePrompt } from '../../../methods/diffusion/prompts.js';
-import { SAMPLERS } from '../../../methods/diffusion/sampler.js';
+import { MAX_ETA, MAX_GUIDANCE, SAMPLERS } from '../../../methods/diffusion/sampler.js';
 import type { SampleBody } from '../tasks/diffusion.js';
 
 export type { WireFrame } from '../tasks/diffusion.js';
@@ -20,11 +20,11 @@ const schema = {
       prompt: { type: 'string', maxLength: 200 },
       negativePrompt: { type: 'string', maxLength: 200 },
       steps: { type: 'integer', minimum: 1, maximum: 1000 },
-      guidanceScale: { type: 'number', minimum: 0, maximum: 50 },
+      guidanceScale: { type: 'number', minimum: 0, maximum: MAX_GUIDANCE },
       seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
       count: { type: 'integer', minimum: 1, maximum: 64 },
       sampler: { enum: [...SAMPLERS] },
-      eta: { type: 'number', minimum: 0, maximum: 10 },
+      eta: { type: 'number', minimum: 0, maximum: MAX_ETA },
       previewEvery: { type: 'integer', minimum: 1, maximum: 1000 },
     },
     additionalProperties: false,
