@@ -204,7 +204,7 @@ describe('the studio on SqueezeNet (Chromium)', () => {
     await ui.page.waitForSelector(`[data-testid="layer-${FIRE5}"]`);
     await ui.page.waitForSelector('[data-testid="channel-0"]');
     ui.page.off('response', on404);
-    expect(missing).toEqual([]);
+    expect(missing, missing.join(' ')).toEqual([]);
   });
 
   it('makes images from layers picked by search: an inversion, with its estimate, in a few steps', async () => {

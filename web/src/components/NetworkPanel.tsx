@@ -123,7 +123,8 @@ export function NetworkPanel(props: {
     if (!key || !specs.length) return undefined;
     const have = loaded.key === key ? loaded.layers : {};
     if (totalFloats <= CHUNK) return Object.keys(have).length ? undefined : null;
-    const want = selected ?? specs[0]!.name;
+    // (right after a model switch `selected` is still the old model's layer, until the effect above fixes it)
+    const want = selected && specs.some((s) => s.name === selected) ? selected : specs[0]!.name;
     if (!have[want]) return [want];
     let inMemory = specs.reduce((a, p) => a + (have[p.name] ? floatsOf(p) : 0), 0);
     const chunk: string[] = [];
