@@ -191,13 +191,14 @@ export function ensureWritableFile(path: string, option: string, example: string
     throw new ConvLensError('INVALID_ARGUMENT', `Cannot write "${path}" (${option}): ${reason}.`, hint);
   };
   const other = `Choose another path for ${option}.`;
+  if (writeTarget(path).special) return; // a device or pipe is written into (writeFileAtomic)
   let isFolder = false;
   try {
     isFolder = statSync(path).isDirectory();
   } catch (e) {
     // a missing path is the usual case; one through a file is explained by ensureDir below
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') fail((e as Error).message, other);
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') fail(systemReason(code)?.[0] ?? `the system refused it (${code})`, other);
   }
   if (isFolder) fail('it is a folder', `Name a file inside it, e.g. ${option} ${join(path, example)}.`);
   const dir = dirname(path);
