@@ -54,7 +54,7 @@ function mappingFor(layer: LayerData, channel: number, norm: Norm): Mapping {
  * (trunk_output/block1/block1-0/f/a/...), so a long one shows its end, where layers differ.
  * The full name is in the tooltip.
  */
-const NAME_CHARS = 26;
+const NAME_CHARS = 17;
 const nameTail = (name: string): string => (name.length <= NAME_CHARS ? name : `…${name.slice(-(NAME_CHARS - 1))}`);
 
 const Tile = memo(function Tile(props: { layer: LayerData; channel: number; norm: Norm; cmap: Cmap; size: number; selected?: boolean; onClick?: () => void; testId?: string; label?: boolean }): ReactNode {
