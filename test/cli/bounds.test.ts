@@ -40,6 +40,7 @@ describe('numeric options have ranges, checked before work starts', () => {
     [['adversarial', image, '--tile', '1e308'], /--tile.*from 8 to 1024/],
     [['invert', image, '--tile', '0'], /--tile.*from 8 to 1024/],
     [['dream', photo, '--octave-scale', '1e-300'], /--octave-scale.*from 1 to 4/],
+    [['dream', photo, '--step-size', '50'], /--step-size.*from 0.00001 to 1/],
     [['style', photo, '--style', photo, '--style-scale', '1e9'], /--style-scale.*from 0.1 to 4/],
     [['index', 'data/fashion-mnist-subset', '--layers', 'relu3', '--redis', 'redis://127.0.0.1:1', '--spawn-workers', '1000000'], /--spawn-workers.*from 1 to 64/],
     [['studio', '--workers', '100000'], /--workers.*from 1 to 64/],

@@ -5,7 +5,7 @@ import { readImageTensor, summaryJson } from '../../../methods/synthesize/io.js'
 import { encodeGif, tensorImage, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage } from '../../../render/heatmap.js';
-import { cliJob, type CommonOptions, intIn, MAX_SIDE, memoryNoteText, modelInfo, nonNegativeInt, numberIn, openModel, outPath, positiveNumber, warner, withCommon } from '../common.js';
+import { cliJob, type CommonOptions, intIn, MAX_SIDE, memoryNoteText, modelInfo, nonNegativeInt, numberIn, openModel, outPath, warner, withCommon } from '../common.js';
 import { onlyWith, optionRules } from '../option-rules.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
@@ -36,7 +36,7 @@ export function define(command: Command): void {
     .option('--octaves <n>', 'octaves (1-12)', intIn(1, 12), 4)
     .option('--octave-scale <f>', 'size ratio between octaves (1-4)', numberIn(1, 4), 1.4)
     .option('--steps <n>', 'gradient steps per octave (1-10000)', intIn(1, 10_000), 10)
-    .option('--step-size <s>', 'step in pixel units (0-1) after L1 normalization', positiveNumber, 1.5 / 255)
+    .option('--step-size <s>', 'step in pixel units (0.00001-1) after L1 normalization', numberIn(1e-5, 1), 1.5 / 255)
     .option('--jitter <px>', 'random roll each step, up to this many pixels', nonNegativeInt, 32)
     .option('--guide <image>', 'guide image: dream towards its features at the layer')
     .option('--max-side <px>', `longer side the image is resized to (16-${MAX_SIDE})`, intIn(16, MAX_SIDE), 384)
