@@ -4,7 +4,7 @@
 // A fake backend stands for ONNX Runtime: each session holds 100 "bytes" of arena once it has run.
 import { describe, expect, it } from 'vitest';
 import type { Backend, Session } from '../../src/engine/runtime/backend.js';
-import { Engine, type EngineOptions } from '../../src/engine/runtime/engine.js';
+import { type CompiledGraph, Engine, type EngineOptions } from '../../src/engine/runtime/engine.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 
@@ -52,6 +52,17 @@ class FakeRuntime {
 }
 
 const graph = courseCnn(1);
+
+/** Starts a run of `compiled` that waits inside the runtime until `open()`; later runs pass. */
+async function runHeldAtGate(rt: FakeRuntime, compiled: CompiledGraph): Promise<{ open: () => void; running: Promise<unknown> }> {
+  let open!: () => void;
+  rt.gate = new Promise<void>((r) => (open = r));
+  const running = compiled.run({});
+  await new Promise((r) => setTimeout(r, 0)); // the run is inside the runtime now, at the gate
+  expect(compiled.busy).toBe(true);
+  rt.gate = undefined;
+  return { open, running };
+}
 const compileAndRun = async (engine: Engine, key: string): Promise<void> => {
   await (await engine.compile(key, () => graph)).run({});
 };
@@ -98,12 +109,7 @@ describe('Engine session cache under a resident-memory ceiling', () => {
     const rt = new FakeRuntime();
     const engine = rt.engine({ ceiling: { measure: () => rt.resident, bytes: 0 } });
     const a = await engine.compile('a', () => graph);
-    let open!: () => void;
-    rt.gate = new Promise<void>((r) => (open = r));
-    const running = a.run({});
-    await new Promise((r) => setTimeout(r, 0)); // the run is inside the runtime now, at the gate
-    expect(a.busy).toBe(true);
-    rt.gate = undefined;
+    const { open, running } = await runHeldAtGate(rt, a);
     await compileAndRun(engine, 'b');
     expect(rt.created).toBe(2);
     expect(rt.released).toEqual([]);
@@ -117,12 +123,7 @@ describe('Engine session cache under a resident-memory ceiling', () => {
     const rt = new FakeRuntime();
     const engine = rt.engine({ cacheSize: 1 });
     const a = await engine.compile('a', () => graph);
-    let open!: () => void;
-    rt.gate = new Promise<void>((r) => (open = r));
-    const running = a.run({});
-    await new Promise((r) => setTimeout(r, 0)); // the run is inside the runtime now, at the gate
-    expect(a.busy).toBe(true);
-    rt.gate = undefined;
+    const { open, running } = await runHeldAtGate(rt, a);
     await engine.compile('b', () => graph); // evicts a
     await new Promise((r) => setTimeout(r, 10));
     expect(rt.released).toEqual([]);

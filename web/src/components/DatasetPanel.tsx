@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ApiError, followJob, type ImageEntry, type Model, type Summary } from '../api';
+import { useOneAtATime } from '../one-at-a-time';
 import { fitCanvas } from '../render';
 import { fmt } from '../tensor';
 import { datasetApi, type EmbedResult, type IndexableFolder, type NeighbourEntry, type NeighboursResult, type StoreInfo, type TopResult } from './DatasetApi';
@@ -28,17 +29,11 @@ interface JobView {
 function useJob(): { job: JobView | null; run: <T>(start: () => Promise<{ job: string }>) => Promise<T | undefined>; cancel: () => void } {
   const [job, setJob] = useState<JobView | null>(null);
   const stop = useRef<(() => void) | null>(null);
-  // one start at a time: a double click sent two jobs, and the page followed only the last
-  const starting = useRef(false);
+  const oneAtATime = useOneAtATime();
   const run = useCallback(async <T,>(start: () => Promise<{ job: string }>): Promise<T | undefined> => {
-    if (starting.current) return undefined;
-    starting.current = true;
-    let id: string;
-    try {
-      id = (await start()).job;
-    } finally {
-      starting.current = false;
-    }
+    const started = await oneAtATime(start);
+    if (!started) return undefined;
+    const id = started.job;
     setJob({ id, done: 0, total: 0 });
     return new Promise<T | undefined>((resolve, reject) => {
       stop.current = followJob(id, (ev) => {
@@ -51,7 +46,7 @@ function useJob(): { job: JobView | null; run: <T>(start: () => Promise<{ job: s
         }
       });
     });
-  }, []);
+  }, [oneAtATime]);
   const cancel = useCallback(() => {
     if (job) void fetch(`/api/jobs/${encodeURIComponent(job.id)}`, { method: 'DELETE' });
   }, [job]);

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef, useState, type CSSProperties, type ReactNode } from 'react';
 import { ApiError, followJob, jobId, request, type Model } from '../api';
+import { useOneAtATime } from '../one-at-a-time';
 import { ErrorBox, NumberField, Panel, Segmented, Spinner, type ShownError } from './ui';
 
 // The diffusion panel: prompt, negative prompt, steps, guidance, seed, count; the denoising
@@ -142,17 +143,8 @@ export function DiffusionPanel(props: { active: boolean; model?: Model | undefin
   const running = !!job?.running;
   const size = count > 8 ? 56 : 84;
 
-  // one start at a time: a double click sent two jobs, and the page followed only the last
-  const starting = useRef(false);
-  const run = async (): Promise<void> => {
-    if (starting.current) return;
-    starting.current = true;
-    try {
-      await start();
-    } finally {
-      starting.current = false;
-    }
-  };
+  const oneAtATime = useOneAtATime();
+  const run = (): Promise<void> => oneAtATime(start).then(() => undefined);
 
   const start = async (): Promise<void> => {
     setError(null);

@@ -1,6 +1,7 @@
 import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { encodeNpy } from '../../../src/io/npy.js';
 import { api, ApiError, followJob, jobId, type ExplainMapInfo, type ImageEntry, type ExplainRequest, type ExplainResult, type Model, type Prediction, type SkippedMethod, type Summary } from '../api';
+import { useOneAtATime } from '../one-at-a-time';
 import type { InputView } from '../App';
 import type { ColormapName } from '../colormaps';
 import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../render';
@@ -190,17 +191,9 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   const canRun = !!model && !!props.imageId && methods.size > 0 && !running;
   const predicted = props.prediction?.top[0];
 
-  // A double click sent two jobs, and the page followed only the last: the first ran on, holding
-  // the worker, with nothing on the page to cancel it. One start at a time.
-  const starting = useRef(false);
+  const oneAtATime = useOneAtATime();
   const run = async (): Promise<void> => {
-    if (!model || !props.imageId || starting.current) return;
-    starting.current = true;
-    try {
-      await start(model, props.imageId);
-    } finally {
-      starting.current = false;
-    }
+    if (model && props.imageId) await oneAtATime(() => start(model, props.imageId!));
   };
 
   const start = async (model: Model, imageId: string): Promise<void> => {

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef, useState, type CSSProperties, type ReactNode } from 'react';
 import { ApiError, followJob, jobId, request as apiRequest, type ImageEntry, type Model, type Prediction, type Summary } from '../api';
+import { useOneAtATime } from '../one-at-a-time';
 import { BrowserStyle } from './BrowserStyle';
 import { ClassPicker, ClassSelection, findLayer, LayerListPicker, LayerPicker, layerLabelOf } from './Pickers';
 import { ErrorBox, NumberField, Panel, Segmented, Spinner, type ShownError } from './ui';
@@ -284,17 +285,8 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
   const needsImage = kind === 'adversarial' || kind === 'invert';
   const canRun = !running && (!needsImage || !!props.imageId) && (kind !== 'fast-style' || !!net);
 
-  // one start at a time: a double click sent two jobs, and the page followed only the last
-  const starting = useRef(false);
-  const run = async (): Promise<void> => {
-    if (starting.current) return;
-    starting.current = true;
-    try {
-      await start();
-    } finally {
-      starting.current = false;
-    }
-  };
+  const oneAtATime = useOneAtATime();
+  const run = (): Promise<void> => oneAtATime(start).then(() => undefined);
 
   const start = async (): Promise<void> => {
     setError(null);
