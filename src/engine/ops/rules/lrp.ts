@@ -19,6 +19,7 @@
 import { ConvLensError } from '../../errors.js';
 import type { GraphBuilder } from '../../graph/builder.js';
 import { attrFloat, attrInt, type Graph, type Node } from '../../graph/ir.js';
+import { nonNegativeValues } from '../../graph/sign.js';
 import { mapFloat32, type Tensor } from '../../tensor.js';
 import { unbroadcast } from '../emit.js';
 import { batchStats, layerNormAxes } from '../normalization.js';
@@ -250,8 +251,12 @@ const mul = (b: GraphBuilder, a: string, c: string): string => b.op('Mul', [a, c
 const add = (b: GraphBuilder, a: string, c: string): string => b.op('Add', [a, c]);
 const div = (b: GraphBuilder, a: string, c: string): string => b.op('Div', [a, c]);
 
-/** Relevance of a linear layer's input under one rule. */
-function linearRelevance(g: GradContext, layer: LinearLayer, rule: LrpRule, R: string): string {
+/**
+ * Relevance of a linear layer's input under one rule. `inputNonNegative`: the layer's input is
+ * never negative (a ReLU's output, pooled or not), so the rules that split it into positive and
+ * negative parts drop the negative part's products, which are zero.
+ */
+function linearRelevance(g: GradContext, layer: LinearLayer, rule: LrpRule, R: string, inputNonNegative: boolean): string {
   const e = emitterFor(g, layer);
   const b = g.b;
   const x = g.x(0);
@@ -285,20 +290,31 @@ function linearRelevance(g: GradContext, layer: LinearLayer, rule: LrpRule, R: s
       const Wn = wMinus();
       const Bp = B && boost(B, positive);
       const Bn = B && boost(B, negative);
+      const y = layer.output;
+      const mask = (cond: string): string => b.op('Cast', [cond], { to: 1 });
+      const onSign = (zp: string, zn: string): [string, string] => [
+        div(b, mul(b, R, mask(b.op('Greater', [y, b.scalar(0)]))), stabilize(b, zp, rule.epsilon)),
+        div(b, mul(b, R, mask(b.op('Less', [y, b.scalar(0)]))), stabilize(b, zn, rule.epsilon)),
+      ];
+      if (inputNonNegative) {
+        const [sp, sn] = onSign(e.forward(x, Wp, Bp), e.forward(x, Wn, Bn));
+        return mul(b, x, add(b, e.backward(sp, Wp), e.backward(sn, Wn)));
+      }
       const xp = b.op('Relu', [x]);
       const xn = b.op('Min', [x, b.scalar(0)]);
       const zp = add(b, e.forward(xp, Wp, Bp), e.forward(xn, Wn));
       const zn = add(b, e.forward(xp, Wn, Bn), e.forward(xn, Wp));
-      const y = layer.output;
-      const mask = (cond: string): string => b.op('Cast', [cond], { to: 1 });
-      const sp = div(b, mul(b, R, mask(b.op('Greater', [y, b.scalar(0)]))), stabilize(b, zp, rule.epsilon));
-      const sn = div(b, mul(b, R, mask(b.op('Less', [y, b.scalar(0)]))), stabilize(b, zn, rule.epsilon));
+      const [sp, sn] = onSign(zp, zn);
       const onPositive = add(b, e.backward(sp, Wp), e.backward(sn, Wn));
       const onNegative = add(b, e.backward(sp, Wn), e.backward(sn, Wp));
       return add(b, mul(b, xp, onPositive), mul(b, xn, onNegative));
     }
     case 'zplus': {
       const Wp = positive(W);
+      if (inputNonNegative) {
+        const s = div(b, R, stabilize(b, e.forward(x, Wp, B && positive(B)), rule.epsilon));
+        return mul(b, x, e.backward(s, Wp));
+      }
       const Wn = negative(W);
       const xp = b.op('Relu', [x]);
       const xn = b.op('Min', [x, b.scalar(0)]);
@@ -470,6 +486,7 @@ export function lrpRuleSet(graph: Graph, composite: LrpComposite): RuleSet {
   const producers = producersOf(graph);
   const gates = gateFinder(graph, producers);
   const constantValue = constantFinder(graph, producers);
+  const nonNegative = nonNegativeValues(graph);
   const noRule = (node: Node): GradRule => () => {
     throw lrpNoRuleError(node);
   };
@@ -483,7 +500,7 @@ export function lrpRuleSet(graph: Graph, composite: LrpComposite): RuleSet {
         return (g) => {
           const R = g.dy(0);
           const out: (string | undefined)[] = node.inputs.map(() => undefined);
-          if (R && g.wants(0)) out[0] = linearRelevance(g, layer, rule, R);
+          if (R && g.wants(0)) out[0] = linearRelevance(g, layer, rule, R, nonNegative.has(node.inputs[0]!));
           return out;
         };
       }
