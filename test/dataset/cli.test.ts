@@ -48,6 +48,14 @@ describe('convlens index / patches / neighbors / embed', () => {
     const f = await convlens('neighbors', 'samples/fashion-mnist/bag-test18.png', '--store', store, '--layer', 'relu4', '-k', '3', '-o', join(tmp, 'n2.png'));
     expect(f.code, f.stderr).toBe(0);
     expect(f.stdout).toMatch(/bag-test18\.png: relu4 #\d+/);
+    // two queries with one file name, from two folders, are told apart by their folders
+    for (const folder of ['from-a', 'from-b']) {
+      mkdirSync(join(tmp, folder), { recursive: true });
+      copyFileSync(join(ROOT, 'samples/fashion-mnist', folder === 'from-a' ? 'bag-test18.png' : 'ankle-boot-test0.png'), join(tmp, folder, 'q.png'));
+    }
+    const same = await convlens('neighbors', join(tmp, 'from-a', 'q.png'), join(tmp, 'from-b', 'q.png'), '--store', store, '--layer', 'relu4', '-k', '2', '-o', join(tmp, 'n3.png'), '--json');
+    expect(same.code, same.stderr).toBe(0);
+    expect((JSON.parse(same.stdout) as { queries: { name: string }[] }).queries.map((q) => q.name)).toEqual(['from-a/q.png', 'from-b/q.png']);
 
     const e = await convlens('embed', '--store', store, '--layer', 'relu4', '--method', 'pca', '--grid', '8', '-o', join(tmp, 'embed'));
     expect(e.code, e.stderr).toBe(0);

@@ -30,6 +30,35 @@ export function stemmer(): (source: string) => string {
 }
 
 /**
+ * Names that tell inputs apart in text and figures: each file name, with as many of its parent
+ * folders as it takes to differ from the others (a/x.png and b/x.png, not x.png twice); the same
+ * path given twice is numbered.
+ */
+export function distinctNames(sources: readonly string[]): string[] {
+  const parts = sources.map((s) => s.split(/[\\/]+/).filter(Boolean));
+  const depth = parts.map(() => 1);
+  const named = (): string[] => parts.map((p, i) => p.slice(-depth[i]!).join('/') || sources[i]!);
+  for (let grew = true; grew; ) {
+    grew = false;
+    const names = named();
+    const count = new Map<string, number>();
+    for (const n of names) count.set(n, (count.get(n) ?? 0) + 1);
+    names.forEach((n, i) => {
+      if (count.get(n)! > 1 && depth[i]! < parts[i]!.length) {
+        depth[i]!++;
+        grew = true;
+      }
+    });
+  }
+  const seen = new Map<string, number>();
+  return named().map((n) => {
+    const k = (seen.get(n) ?? 0) + 1;
+    seen.set(n, k);
+    return k === 1 ? n : `${n} (${k})`;
+  });
+}
+
+/**
  * The files one command run writes under its output folder. The folder is created (or refused
  * with a clear error) before any work starts and removed again if the run writes nothing into
  * it, every file is written atomically, and the closing "wrote" line lists them all.

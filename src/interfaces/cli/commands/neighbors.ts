@@ -8,7 +8,7 @@ import type { Metric } from '../../../methods/dataset/store.js';
 import type { NeighbourRow } from '../../../methods/dataset/figures.js';
 import type { nearestNeighbours as NearestNeighbours } from '../../../methods/dataset/neighbors.js';
 import { applyDescription, type CommonOptions, createEngine, defaultStoreLayer, folderPath, intIn, outPath, warner, withCommon } from '../common.js';
-import { DEFAULT_STORE, defaultOut } from '../output.js';
+import { DEFAULT_STORE, defaultOut, distinctNames } from '../output.js';
 
 interface NeighborsOptions extends CommonOptions {
   store: string;
@@ -65,9 +65,10 @@ export function define(command: Command): void {
         }
         if (images.length) {
           const { batch, items } = await loadInputs(images, model);
+          const names = distinctNames(items.map((item) => item.source));
           for (let i = 0; i < items.length; i++) {
             const x = sliceBatch(batch, i, i + 1);
-            queries.push({ name: items[i]!.source.replace(/^.*[\\/]/, ''), image: items[i]!.display ?? tensorToRaw(x, prep), label: -1, result: await nearestNeighbours(model, store, { x }, o) });
+            queries.push({ name: names[i]!, image: items[i]!.display ?? tensorToRaw(x, prep), label: -1, result: await nearestNeighbours(model, store, { x }, o) });
           }
         }
         // a query with no other image in the store (a one-image store) would get an empty row and no word why
