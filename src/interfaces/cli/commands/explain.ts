@@ -1,4 +1,4 @@
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import type { Tensor } from '../../../engine/tensor.js';
@@ -21,7 +21,7 @@ import { colormap } from '../../../render/colormap.js';
 import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanityGrid } from '../../../methods/explain/figures.js';
 import { describeRange, parseRange } from '../../../render/range.js';
 import { checkInputsFit, choiceOption, cliJob, type CommonOptions, inputChunks, inputsThatFit, intIn, modelInfo, nonNegativeInt, numberIn, openModel, outPath, withCommon } from '../common.js';
-import { defaultOut, OutputFiles, stemmer } from '../output.js';
+import { defaultOut, distinctNames, OutputFiles, stemmer } from '../output.js';
 import { onlyWith, optionRules, type OptionMode, type OptionRule } from '../option-rules.js';
 import { hugePagesIn, hugePageSystem } from '../../huge-pages.js';
 
@@ -326,7 +326,8 @@ export function define(command: Command): void {
             if (k === 0) {
               // The grid shows the first chunk (a figure of thousands of images would be unreadable
               // anyway), drawn now so that later chunks need not keep this one's maps.
-              figureItems = items.map((it) => ({ name: basename(it.source), get display() { return it.display; } }));
+              const rowNames = distinctNames(items.map((it) => it.source));
+              figureItems = items.map((it, i) => ({ name: rowNames[i]!, get display() { return it.display; } }));
               out.write('grid.png', await explanationGrid(e, figureItems, { ...display, size: tileSize }));
               first = chunks.length === 1 ? { e, batch } : { e: withoutArrays(e), batch: { ...batch, data: new Float32Array(0) } };
             }
