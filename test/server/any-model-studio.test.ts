@@ -149,7 +149,13 @@ describe.each(cases)('every studio job on an unseen model: $name', (c) => {
   });
 
   it('makes an adversarial example, inverts the profile\'s layers and dreams at its dream layer', async () => {
+    // a stand-in speed says what it shares: at first this model's feature visualization, later
+    // the adversarial jobs of the models before
+    const before = await post<{ speed?: { from: string } }>('/api/synthesize/adversarial/estimate', { model: model.id, image: PHOTO, params: { steps: 2 } });
+    expect(before.speed?.from).toBe(c === cases[0] ? 'another kind of job' : 'another model');
     const adv = (await result('/api/synthesize/adversarial', { model: model.id, image: PHOTO, params: { steps: 2 } })) as { images: { label: string }[] };
+    const after = await post<{ speed?: { from: string } }>('/api/synthesize/adversarial/estimate', { model: model.id, image: PHOTO, params: { steps: 2 } });
+    expect(after.speed?.from).toBe('this model');
     expect(adv.images.map((i) => i.label)).toEqual(['original', 'perturbation (amplified)', 'adversarial']);
     const inv = (await result('/api/synthesize/invert', { model: model.id, image: PHOTO, params: { steps: 2 } })) as { images: { label: string }[] };
     // one reconstruction per profile layer, each captioned by the layer's short name

@@ -15,6 +15,6 @@ export interface SynthEstimate<Kind extends string = string> {
   gflop?: number;
   /** seconds at the speed this studio measured on earlier synthesis jobs (this model's when known) */
   seconds?: number;
-  /** where the speed comes from */
-  speed?: { gflopPerSecond: number; from: 'this model' | 'another model' };
+  /** where the speed comes from: this model and kind of job, or a stand-in sharing one of them (or neither) */
+  speed?: { gflopPerSecond: number; from: 'this model' | 'another model' | 'another kind of job' };
 }

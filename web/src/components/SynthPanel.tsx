@@ -48,7 +48,7 @@ function describeEstimate(e: Estimate): string {
   const work = `${e.images.toLocaleString('en-US')} image${e.images === 1 ? '' : 's'} × ${e.steps.toLocaleString('en-US')} steps`;
   const batches = e.batches > 1 && e.batchSize > 1 ? ` in ${e.batches} batches of up to ${e.batchSize}` : '';
   const flops = e.gflop !== undefined ? ` · ${e.gflop >= 1000 ? `${(e.gflop / 1000).toFixed(1)} TFLOP` : `${e.gflop.toFixed(e.gflop < 10 ? 1 : 0)} GFLOP`}` : '';
-  const time = e.seconds !== undefined ? ` · about ${fmtSeconds(e.seconds)}${e.speed?.from === 'another model' ? ' (speed measured on another model)' : ''}` : ' · time: known after a first run on this studio';
+  const time = e.seconds !== undefined ? ` · about ${fmtSeconds(e.seconds)}${e.speed && e.speed.from !== 'this model' ? ` (speed measured on ${e.speed.from})` : ''}` : ' · time: known after a first run on this studio';
   return `${work}${batches}${flops}${time}`;
 }
 

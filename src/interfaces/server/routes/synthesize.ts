@@ -170,8 +170,23 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
   // Speeds measured on finished jobs (GFLOP per second of the worker's run), by model id: the
   // long-job estimate's time. Speed depends on the model (kernels, sizes), so another model's
   // speed is only a hint and says so.
+  // Kinds differ as much as models do (a DeepDream step over octaves ran at a third of an
+  // inversion step's GFLOP per second on SqueezeNet), so a speed is kept per model and kind, and
+  // a stand-in says which of the two it shares.
   const speeds = new Map<string, number>();
+  const speedKey = (kind: Kind, modelId: string): string => `${kind}\u0000${modelId}`;
+  const lastOfKind = new Map<Kind, number>();
+  const lastOfModel = new Map<string, number>();
   let lastSpeed: number | undefined;
+  const speedFor = (kind: Kind, modelId: string | undefined): SynthEstimate['speed'] | undefined => {
+    const exact = modelId !== undefined ? speeds.get(speedKey(kind, modelId)) : undefined;
+    if (exact) return { gflopPerSecond: exact, from: 'this model' };
+    const sameKind = lastOfKind.get(kind);
+    if (sameKind) return { gflopPerSecond: sameKind, from: 'another model' };
+    const sameModel = modelId !== undefined ? lastOfModel.get(modelId) : undefined;
+    if (sameModel) return { gflopPerSecond: sameModel, from: 'another kind of job' };
+    return lastSpeed ? { gflopPerSecond: lastSpeed, from: 'another model' } : undefined;
+  };
   const flopsCache = new WeakMap<Model, number>();
   const forwardFlops = (model: Model, size: readonly [number, number]): number | undefined => {
     let f = flopsCache.get(model);
@@ -196,8 +211,7 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
     const model = plan.modelId !== undefined ? models.require(plan.modelId) : undefined;
     const flops = model && plan.size ? forwardFlops(model, plan.size) : undefined;
     const gflop = flops !== undefined ? (STEP_FORWARDS * flops * imageSteps) / 1e9 : undefined;
-    const own = plan.modelId !== undefined ? speeds.get(plan.modelId) : undefined;
-    const speed = own ?? lastSpeed;
+    const speed = speedFor(kind, plan.modelId);
     return {
       kind,
       images: plan.images,
@@ -206,7 +220,7 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
       batchSize: plan.batchSize,
       imageSteps,
       ...(gflop !== undefined ? { gflop } : {}),
-      ...(gflop !== undefined && speed ? { seconds: gflop / speed, speed: { gflopPerSecond: speed, from: own ? ('this model' as const) : ('another model' as const) } } : {}),
+      ...(gflop !== undefined && speed ? { seconds: gflop / speed.gflopPerSecond, speed } : {}),
     };
   }
 
@@ -217,8 +231,11 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
     try {
       const gflop = estimate(kind, body).gflop;
       if (gflop) {
-        speeds.set(modelId, gflop / seconds);
-        lastSpeed = gflop / seconds;
+        const speed = gflop / seconds;
+        speeds.set(speedKey(kind, modelId), speed);
+        lastOfKind.set(kind, speed);
+        lastOfModel.set(modelId, speed);
+        lastSpeed = speed;
       }
     } catch {
       // the model left the registry meanwhile: nothing to learn
