@@ -67,7 +67,8 @@ async function main(): Promise<void> {
     { name: 'scorecam', params: `layer ${layer} (512 masks)`, options: { methods: ['scorecam'] }, images: slow, reps: 1, units: { count: 512, name: 'mask' } },
     { name: 'deconvnet', params: 'deconvnet ReLU rule set', options: { methods: ['deconvnet'] }, images: 16, reps: QUICK ? 3 : 7 },
     { name: 'lrp', params: 'epsilon-gamma-box composite', options: { methods: ['lrp'] }, images: 16, reps: QUICK ? 3 : 7 },
-    { name: 'deeplift', params: 'rescale rule, black baseline', options: { methods: ['deeplift'] }, images: 16, reps: QUICK ? 3 : 7, units: { count: 2, name: 'row (input and baseline)' } },
+    // one black baseline: each run holds batch - 1 images and one baseline row they share
+    { name: 'deeplift', params: 'rescale rule, black baseline', options: { methods: ['deeplift'] }, images: 16, reps: QUICK ? 3 : 7, units: { count: 1 + 1 / Math.max(1, (BATCH ?? defaultBatchSize(model, 'gradient')) - 1), name: 'row (images and a shared baseline row)' } },
     { name: 'deeplift-shap', params: '8 noise baselines', options: { methods: ['deeplift-shap'] }, images: slow, reps: QUICK ? 1 : 2, units: { count: 16, name: 'row' } },
     { name: 'gradient-shap', params: '50 samples, 8 noise baselines', options: { methods: ['gradient-shap'] }, images: slow, reps: 1, units: { count: 50, name: 'sample' } },
     { name: 'fullgrad', params: 'input and every bias gradient', options: { methods: ['fullgrad'] }, images: 16, reps: QUICK ? 3 : 7 },

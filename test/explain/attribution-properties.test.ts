@@ -325,6 +325,31 @@ describe('DeepLIFT', () => {
     }
   });
 
+  it('runs one reference row for the images that share a baseline, with the attributions of one pair per run', async () => {
+    // Captum runs [x; x'] per image; one black baseline for six images needs one row per run.
+    // Pooling, gates and LayerNorm each read the partner row; per-image targets differ.
+    const nets: [string, Model, Tensor][] = [
+      ['pooled', pooledModel(), inputs(6, 21)],
+      ['convnext', new Model(convnextLike(32, 4, 5), engine, 'convnext'), f32([6, 3, 32, 32], Array.from({ length: 6 * 3 * 1024 }, (_, i) => Math.sin(i * 0.37) * 1.5))],
+    ];
+    for (const [name, model, x] of nets) {
+      const targets = [0, 1, 2, 1, 0, 2];
+      const shared = await only(model, x, { methods: ['deeplift'], target: targets, batchSize: 4 });
+      const onePair = await only(model, x, { methods: ['deeplift'], target: targets, batchSize: 2 });
+      expect(shared.params['referenceRows'], name).toBe(2); // 3 images a run, 1 baseline row each
+      expect(onePair.params['referenceRows'], name).toBe(6);
+      const a = data(shared.raw);
+      const b = data(onePair.raw);
+      const scale = b.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      expect(scale, name).toBeGreaterThan(0);
+      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!), name).toBeLessThanOrEqual(1e-5 * scale);
+      for (const c of shared.completeness!) expect(c.relativeGap, name).toBeLessThan(1e-4);
+    }
+    // per-image baselines cannot share a row: each runs as a pair
+    const blurred = await only(pooledModel(), inputs(3, 9), { methods: ['deeplift'], deeplift: { baseline: 'blurred' }, batchSize: 4 });
+    expect(blurred.params['referenceRows']).toBe(3);
+  });
+
   it('agrees closely with integrated gradients from the same baseline on a small ReLU network', async () => {
     const model = residualModel(false);
     const x = inputs(2);

@@ -4,23 +4,73 @@
 // batch (the deeplift rule set reads both halves); the attribution is (x - x') * multipliers.
 import { ConvLensError } from '../../engine/errors.js';
 import { deepliftRuleSet } from '../../engine/ops/rules/deeplift.js';
+import type { RuleSet } from '../../engine/ops/registry.js';
 import { mapFloat32, type Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { f32, nchw, normalSource, reduceChannels, uniformSource } from './arrays.js';
 import { resolveBaseline } from './integrated-gradients.js';
 import { inputBounds, completenessOf } from './lrp.js';
 import { batchedForward, forChunks, forwardScores, RunBuffers, scoreGradients, Work } from './session.js';
-import { targetScores } from './target.js';
 import type { MethodContext, MethodResult } from './types.js';
 
-const RULES = deepliftRuleSet();
+const PAIRED = deepliftRuleSet();
+const sharedRulesByModel = new WeakMap<Model, RuleSet>();
+const sharedReferenceRules = (model: Model): RuleSet => {
+  let rules = sharedRulesByModel.get(model);
+  if (!rules) sharedRulesByModel.set(model, (rules = deepliftRuleSet(undefined, 'shared-reference', model.graph)));
+  return rules;
+};
+
+/** For each row of `base`, the first row equal to it: equal baselines (a black image per input) run as one. */
+function firstEqualRows(base: Tensor, per: number): Int32Array {
+  const d = base.data as Float32Array;
+  const rows = base.dims[0]!;
+  const first = new Int32Array(rows);
+  const distinct: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    const row = d.subarray(r * per, (r + 1) * per);
+    const same = distinct.find((q) => {
+      const other = d.subarray(q * per, (q + 1) * per);
+      for (let p = 0; p < per; p++) if (row[p] !== other[p]) return false;
+      return true;
+    });
+    if (same === undefined) distinct.push(r);
+    first[r] = same ?? r;
+  }
+  return first;
+}
 
 /**
- * DeepLIFT multipliers for pairs (input row, baseline row): rows `inputs[k]` of x against rows
- * `baselines[k]` of `base`, `pairs` of them, in batches. Gives (x - x') * m per pair, with the
+ * How deepliftPairs will batch `pairs` pairs: pairs whose baselines are equal run as
+ * [their inputs; the baseline] (one reference row for up to batchSize - 1 inputs), the others as
+ * Captum's [inputs; their baselines], batchSize / 2 pairs a run.
+ */
+function planPairs(base: Tensor, per: number, pairs: number, baselineOf: (k: number) => number, batchSize: number): { shared: number[][]; paired: number[]; runs: number } {
+  const first = firstEqualRows(base, per);
+  const byBaseline = new Map<number, number[]>();
+  for (let k = 0; k < pairs; k++) {
+    const q = first[baselineOf(k)]!;
+    const group = byBaseline.get(q);
+    if (group) group.push(k);
+    else byBaseline.set(q, [k]);
+  }
+  const inputsPerRun = Math.max(1, batchSize - 1);
+  const pairsPerRun = Math.max(1, Math.floor(batchSize / 2));
+  const shared: number[][] = [];
+  const paired: number[] = [];
+  for (const group of byBaseline.values()) {
+    if (group.length > 1) for (let s = 0; s < group.length; s += inputsPerRun) shared.push(group.slice(s, s + inputsPerRun));
+    else paired.push(group[0]!);
+  }
+  return { shared, paired, runs: shared.length + Math.ceil(paired.length / pairsPerRun) };
+}
+
+/**
+ * DeepLIFT multipliers for pairs (input row, baseline row): rows `inputOf(k)` of x against rows
+ * `baselineOf(k)` of `base`, `pairs` of them, in batches. Gives (x - x') * m per pair, with the
  * target logits of the input and the baseline from the forward part of the same run.
  */
-async function deepliftPairs(ctx: MethodContext, base: Tensor, pairs: number, inputOf: (k: number) => number, baselineOf: (k: number) => number, work: Work, onPair: (k: number, attr: Float32Array, score: number, baseScore: number) => void): Promise<void> {
+async function deepliftPairs(ctx: MethodContext, phase: string, base: Tensor, pairs: number, inputOf: (k: number) => number, baselineOf: (k: number) => number, onPair: (k: number, attr: Float32Array, score: number, baseScore: number) => void): Promise<{ referenceRows: number }> {
   const [, c, h, w] = nchw(ctx.x);
   const per = c * h * w;
   const xd = ctx.x.data as Float32Array;
@@ -34,29 +84,42 @@ async function deepliftPairs(ctx: MethodContext, base: Tensor, pairs: number, in
       "Re-export the model with a free batch axis: torch.onnx.export(..., dynamic_axes={'input': {0: 'batch'}, 'output': {0: 'batch'}}); integrated gradients and GradientSHAP run on it as it is.",
     );
   }
-  const size = Math.max(1, Math.floor(ctx.batchSize / 2));
-  await forChunks(pairs, size, work, async (s, e) => {
-    const m = e - s;
-    const data = new Float32Array(2 * m * per);
-    const targets = new Int32Array(2 * m);
-    for (let k = s; k < e; k++) {
+  const plan = planPairs(base, per, pairs, baselineOf, ctx.batchSize);
+  const work = new Work(ctx.job, phase, plan.runs);
+  const attr = new Float32Array(per);
+  /** One run: `inputs` pairs' input rows, then `references` rows (one per pair, or one shared). */
+  const run = async (ks: readonly number[], shared: boolean): Promise<void> => {
+    work.check();
+    const m = ks.length;
+    const refs = shared ? 1 : m;
+    const data = new Float32Array((m + refs) * per);
+    const targets = new Int32Array(m + refs);
+    ks.forEach((k, j) => {
       const i = inputOf(k);
-      data.set(xd.subarray(i * per, (i + 1) * per), (k - s) * per);
-      data.set(bd.subarray(baselineOf(k) * per, (baselineOf(k) + 1) * per), (m + k - s) * per);
-      targets[k - s] = targets[m + k - s] = ctx.targets[i]!;
-    }
-    const r = await scoreGradients(ctx.model, f32([2 * m, c, h, w], data), targets, { score: 'logit', wrt: [name], ruleSet: RULES });
+      data.set(xd.subarray(i * per, (i + 1) * per), j * per);
+      targets[j] = ctx.targets[i]!;
+      if (shared && j > 0) return;
+      const b0 = baselineOf(k) * per;
+      data.set(bd.subarray(b0, b0 + per), (m + j) * per);
+      targets[m + j] = ctx.targets[i]!; // the reference row's own seed reaches no input row
+    });
+    const r = await scoreGradients(ctx.model, f32([m + refs, c, h, w], data), targets, { score: 'logit', wrt: [name], ruleSet: shared ? sharedReferenceRules(ctx.model) : PAIRED });
     const g = r.gradients[name]!.data as Float32Array;
-    const scores = targetScores(r.logits, r.targets, 'logit');
-    const attr = new Float32Array(per);
-    for (let k = s; k < e; k++) {
-      const src = (k - s) * per;
+    const logits = r.logits.data as Float32Array;
+    const classes = r.logits.dims[1]!;
+    ks.forEach((k, j) => {
       const i = inputOf(k);
       const b0 = baselineOf(k) * per;
-      for (let p = 0; p < per; p++) attr[p] = (xd[i * per + p]! - bd[b0 + p]!) * g[src + p]!;
-      onPair(k, attr, scores[k - s]!, scores[m + k - s]!);
-    }
-  });
+      for (let p = 0; p < per; p++) attr[p] = (xd[i * per + p]! - bd[b0 + p]!) * g[j * per + p]!;
+      const reference = shared ? m : m + j;
+      onPair(k, attr, logits[j * classes + ctx.targets[i]!]!, logits[reference * classes + ctx.targets[i]!]!);
+    });
+    work.step();
+  };
+  for (const group of plan.shared) await run(group, true);
+  const pairsPerRun = Math.max(1, Math.floor(ctx.batchSize / 2));
+  for (let s = 0; s < plan.paired.length; s += pairsPerRun) await run(plan.paired.slice(s, s + pairsPerRun), false);
+  return { referenceRows: plan.shared.length + plan.paired.length };
 }
 
 const logitNote = (ctx: MethodContext, method: string): string[] => (ctx.score === 'prob' ? [`${method} decomposes the target logit (the rescale rule has no softmax rule here); --score prob does not apply`] : []);
@@ -71,14 +134,13 @@ export async function deeplift(ctx: MethodContext): Promise<MethodResult> {
   const attr = new Float32Array(n * per);
   const scores = new Float64Array(n);
   const baseScores = new Float64Array(n);
-  const work = new Work(ctx.job, 'deeplift', Math.ceil(n / Math.max(1, Math.floor(ctx.batchSize / 2))));
-  await deepliftPairs(ctx, base, n, (k) => k, (k) => k, work, (k, a, score, baseScore) => {
+  const { referenceRows } = await deepliftPairs(ctx, 'deeplift', base, n, (k) => k, (k) => k, (k, a, score, baseScore) => {
     attr.set(a, k * per);
     scores[k] = score;
     baseScores[k] = baseScore;
   });
   const raw = f32(ctx.x.dims, attr);
-  const params: Record<string, unknown> = { rule: 'rescale', baseline: typeof spec === 'string' ? spec : 'given tensor', eps: 1e-10 };
+  const params: Record<string, unknown> = { rule: 'rescale', baseline: typeof spec === 'string' ? spec : 'given tensor', eps: 1e-10, referenceRows };
   if (spec === 'blurred') params['blurSigma'] = blurSigma;
   return { raw, map: reduceChannels(raw, 'sum'), signed: true, params, completeness: completenessOf(attr, per, scores, baseScores), notes: logitNote(ctx, 'deeplift') };
 }
@@ -112,8 +174,7 @@ export async function deepliftShap(ctx: MethodContext): Promise<MethodResult> {
   const sum = new Float64Array(n * per);
   const scores = new Float64Array(n);
   const baseMean = new Float64Array(n);
-  const work = new Work(ctx.job, 'deeplift-shap', Math.ceil((n * k) / Math.max(1, Math.floor(ctx.batchSize / 2))));
-  await deepliftPairs(ctx, baselines, n * k, (p) => Math.floor(p / k), (p) => p % k, work, (p, a, score, baseScore) => {
+  const { referenceRows } = await deepliftPairs(ctx, 'deeplift-shap', baselines, n * k, (p) => Math.floor(p / k), (p) => p % k, (p, a, score, baseScore) => {
     const img = Math.floor(p / k);
     const o0 = img * per;
     for (let q = 0; q < per; q++) sum[o0 + q]! += a[q]!;
@@ -122,7 +183,7 @@ export async function deepliftShap(ctx: MethodContext): Promise<MethodResult> {
   });
   const attr = mapFloat32(sum, (v) => v / k);
   const raw = f32(ctx.x.dims, attr);
-  return { raw, map: reduceChannels(raw, 'sum'), signed: true, params: { rule: 'rescale', baselines: described, eps: 1e-10 }, completeness: completenessOf(attr, per, scores, baseMean), notes: logitNote(ctx, 'deeplift-shap') };
+  return { raw, map: reduceChannels(raw, 'sum'), signed: true, params: { rule: 'rescale', baselines: described, eps: 1e-10, referenceRows }, completeness: completenessOf(attr, per, scores, baseMean), notes: logitNote(ctx, 'deeplift-shap') };
 }
 
 /** Target logits of the inputs, and each target's mean logit over the baseline set. */
