@@ -57,6 +57,7 @@ async function main(): Promise<void> {
   const batch = BATCH ? `${BATCH}` : `${defaultBatchSize(model, 'gradient')} (gradient runs), ${defaultBatchSize(model, 'forward')} (forward runs)`;
   console.log(`ConvLens attribution benchmark: ResNet-18-shaped net, 3x224x224, 1000 classes, random weights; onnxruntime-node, ${THREADS} threads; engine batch ${batch}; CAM layer ${layer}`);
   const slow = QUICK ? 1 : 2;
+  const sharedPerRun = Math.max(1, (BATCH ?? defaultBatchSize(model, 'gradient')) - 1);
   const cases: Case[] = [
     { name: 'saliency', params: 'max |grad| over channels', options: { methods: ['saliency'] }, images: 16, reps: QUICK ? 3 : 7 },
     { name: 'gradcam', params: `layer ${layer}`, options: { methods: ['gradcam'] }, images: 16, reps: QUICK ? 3 : 7 },
@@ -67,9 +68,10 @@ async function main(): Promise<void> {
     { name: 'scorecam', params: `layer ${layer} (512 masks)`, options: { methods: ['scorecam'] }, images: slow, reps: 1, units: { count: 512, name: 'mask' } },
     { name: 'deconvnet', params: 'deconvnet ReLU rule set', options: { methods: ['deconvnet'] }, images: 16, reps: QUICK ? 3 : 7 },
     { name: 'lrp', params: 'epsilon-gamma-box composite', options: { methods: ['lrp'] }, images: 16, reps: QUICK ? 3 : 7 },
-    // one black baseline: each run holds batch - 1 images and one baseline row they share
-    { name: 'deeplift', params: 'rescale rule, black baseline', options: { methods: ['deeplift'] }, images: 16, reps: QUICK ? 3 : 7, units: { count: 1 + 1 / Math.max(1, (BATCH ?? defaultBatchSize(model, 'gradient')) - 1), name: 'row (images and a shared baseline row)' } },
-    { name: 'deeplift-shap', params: '8 noise baselines', options: { methods: ['deeplift-shap'] }, images: slow, reps: QUICK ? 1 : 2, units: { count: 16, name: 'row' } },
+    // DeepLIFT runs share a row: one black baseline for batch - 1 images, or one image for
+    // batch - 1 of its baselines
+    { name: 'deeplift', params: 'rescale rule, black baseline', options: { methods: ['deeplift'] }, images: 16, reps: QUICK ? 3 : 7, units: { count: 1 + 1 / sharedPerRun, name: 'row (images and a shared baseline row)' } },
+    { name: 'deeplift-shap', params: '8 noise baselines', options: { methods: ['deeplift-shap'] }, images: slow, reps: QUICK ? 1 : 2, units: { count: 8 + Math.ceil(8 / sharedPerRun), name: 'row (baselines and a shared image row)' } },
     { name: 'gradient-shap', params: '50 samples, 8 noise baselines', options: { methods: ['gradient-shap'] }, images: slow, reps: 1, units: { count: 50, name: 'sample' } },
     { name: 'fullgrad', params: 'input and every bias gradient', options: { methods: ['fullgrad'] }, images: 16, reps: QUICK ? 3 : 7 },
     { name: 'cam', params: 'GAP + dense head weights', options: { methods: ['cam'] }, images: 16, reps: QUICK ? 3 : 7 },

@@ -16,6 +16,7 @@ import { writeMetadata } from '../../src/models/metadata.js';
 import { loadModelFile } from '../../src/models/load.js';
 import { Model } from '../../src/models/model.js';
 import { rng } from '../support/rng.js';
+import { sliceBatch } from '../../src/methods/explain/arrays.js';
 import { courseModel } from './models.js';
 import { convnextLike } from '../support/unseen-models.js';
 
@@ -325,9 +326,15 @@ describe('DeepLIFT', () => {
     }
   });
 
-  it('runs one reference row for the images that share a baseline, with the attributions of one pair per run', async () => {
-    // Captum runs [x; x'] per image; one black baseline for six images needs one row per run.
-    // Pooling, gates and LayerNorm each read the partner row; per-image targets differ.
+  it('runs one shared row for the images that share a baseline, or the baselines of one image, with the attributions of one pair per run', async () => {
+    // Captum runs [x; x'] per pair. One black baseline for six images needs one baseline row per
+    // run; one image against three baselines one image row. Pooling, gates and LayerNorm each
+    // read the partner row; per-image targets differ.
+    const close = (a: Float32Array, b: Float32Array, what: string): void => {
+      const scale = b.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      expect(scale, what).toBeGreaterThan(0);
+      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!), what).toBeLessThanOrEqual(1e-5 * scale);
+    };
     const nets: [string, Model, Tensor][] = [
       ['pooled', pooledModel(), inputs(6, 21)],
       ['convnext', new Model(convnextLike(32, 4, 5), engine, 'convnext'), f32([6, 3, 32, 32], Array.from({ length: 6 * 3 * 1024 }, (_, i) => Math.sin(i * 0.37) * 1.5))],
@@ -336,18 +343,22 @@ describe('DeepLIFT', () => {
       const targets = [0, 1, 2, 1, 0, 2];
       const shared = await only(model, x, { methods: ['deeplift'], target: targets, batchSize: 4 });
       const onePair = await only(model, x, { methods: ['deeplift'], target: targets, batchSize: 2 });
-      expect(shared.params['referenceRows'], name).toBe(2); // 3 images a run, 1 baseline row each
-      expect(onePair.params['referenceRows'], name).toBe(6);
-      const a = data(shared.raw);
-      const b = data(onePair.raw);
-      const scale = b.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-      expect(scale, name).toBeGreaterThan(0);
-      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!), name).toBeLessThanOrEqual(1e-5 * scale);
+      expect(shared.params['rows'], name).toBe(8); // 3 images and the baseline, twice
+      expect(onePair.params['rows'], name).toBe(12);
+      close(data(shared.raw), data(onePair.raw), name);
       for (const c of shared.completeness!) expect(c.relativeGap, name).toBeLessThan(1e-4);
+
+      const one = sliceBatch(x, 0, 1);
+      const baselines = sliceBatch(x, 1, 4);
+      const shap = await only(model, one, { methods: ['deeplift-shap'], target: [2], shap: { baselines }, batchSize: 4 });
+      const shapPairs = await only(model, one, { methods: ['deeplift-shap'], target: [2], shap: { baselines }, batchSize: 2 });
+      expect(shap.params['rows'], name).toBe(4); // 3 baselines and the image
+      close(data(shap.raw), data(shapPairs.raw), `${name} deeplift-shap`);
+      expect(shap.completeness![0]!.relativeGap, name).toBeLessThan(1e-4);
     }
-    // per-image baselines cannot share a row: each runs as a pair
+    // per-image baselines share nothing: they run as pairs
     const blurred = await only(pooledModel(), inputs(3, 9), { methods: ['deeplift'], deeplift: { baseline: 'blurred' }, batchSize: 4 });
-    expect(blurred.params['referenceRows']).toBe(3);
+    expect(blurred.params['rows']).toBe(6);
   });
 
   it('agrees closely with integrated gradients from the same baseline on a small ReLU network', async () => {

@@ -15,7 +15,7 @@ import type { MethodContext, MethodResult } from './types.js';
 
 const PAIRED = deepliftRuleSet();
 const sharedRulesByModel = new WeakMap<Model, RuleSet>();
-const sharedReferenceRules = (model: Model): RuleSet => {
+const sharedRowRules = (model: Model): RuleSet => {
   let rules = sharedRulesByModel.get(model);
   if (!rules) sharedRulesByModel.set(model, (rules = deepliftRuleSet(undefined, 'shared-reference', model.graph)));
   return rules;
@@ -40,26 +40,40 @@ function firstEqualRows(base: Tensor, per: number): Int32Array {
   return first;
 }
 
+/** A run of pairs that share one row: the baseline (many images), or the image (many baselines). */
+interface SharedRun {
+  side: 'baseline' | 'input';
+  pairs: number[];
+}
+
 /**
- * How deepliftPairs will batch `pairs` pairs: pairs whose baselines are equal run as
- * [their inputs; the baseline] (one reference row for up to batchSize - 1 inputs), the others as
- * Captum's [inputs; their baselines], batchSize / 2 pairs a run.
+ * How deepliftPairs will batch `pairs` pairs. Pairs with equal baselines run as [their images;
+ * the baseline], pairs of one image as [its baselines; the image] (the rescale multipliers are
+ * symmetric in the two rows of a pair, so either side can be the shared last row), up to
+ * batchSize - 1 pairs and the shared row a run, grouped the way that shares more. The rest run
+ * as Captum's [inputs; their baselines], batchSize / 2 pairs a run.
  */
-function planPairs(base: Tensor, per: number, pairs: number, baselineOf: (k: number) => number, batchSize: number): { shared: number[][]; paired: number[]; runs: number } {
+function planPairs(base: Tensor, per: number, pairs: number, inputOf: (k: number) => number, baselineOf: (k: number) => number, batchSize: number): { shared: SharedRun[]; paired: number[]; runs: number } {
   const first = firstEqualRows(base, per);
-  const byBaseline = new Map<number, number[]>();
-  for (let k = 0; k < pairs; k++) {
-    const q = first[baselineOf(k)]!;
-    const group = byBaseline.get(q);
-    if (group) group.push(k);
-    else byBaseline.set(q, [k]);
-  }
-  const inputsPerRun = Math.max(1, batchSize - 1);
+  const groupBy = (key: (k: number) => number): number[][] => {
+    const groups = new Map<number, number[]>();
+    for (let k = 0; k < pairs; k++) {
+      const q = key(k);
+      const group = groups.get(q);
+      if (group) group.push(k);
+      else groups.set(q, [k]);
+    }
+    return [...groups.values()];
+  };
+  const byBaseline = groupBy((k) => first[baselineOf(k)]!);
+  const byInput = groupBy(inputOf);
+  const side = byInput.length < byBaseline.length ? 'input' : 'baseline';
+  const perRun = Math.max(1, batchSize - 1);
   const pairsPerRun = Math.max(1, Math.floor(batchSize / 2));
-  const shared: number[][] = [];
+  const shared: SharedRun[] = [];
   const paired: number[] = [];
-  for (const group of byBaseline.values()) {
-    if (group.length > 1) for (let s = 0; s < group.length; s += inputsPerRun) shared.push(group.slice(s, s + inputsPerRun));
+  for (const group of side === 'input' ? byInput : byBaseline) {
+    if (group.length > 1) for (let s = 0; s < group.length; s += perRun) shared.push({ side, pairs: group.slice(s, s + perRun) });
     else paired.push(group[0]!);
   }
   return { shared, paired, runs: shared.length + Math.ceil(paired.length / pairsPerRun) };
@@ -70,7 +84,7 @@ function planPairs(base: Tensor, per: number, pairs: number, baselineOf: (k: num
  * `baselineOf(k)` of `base`, `pairs` of them, in batches. Gives (x - x') * m per pair, with the
  * target logits of the input and the baseline from the forward part of the same run.
  */
-async function deepliftPairs(ctx: MethodContext, phase: string, base: Tensor, pairs: number, inputOf: (k: number) => number, baselineOf: (k: number) => number, onPair: (k: number, attr: Float32Array, score: number, baseScore: number) => void): Promise<{ referenceRows: number }> {
+async function deepliftPairs(ctx: MethodContext, phase: string, base: Tensor, pairs: number, inputOf: (k: number) => number, baselineOf: (k: number) => number, onPair: (k: number, attr: Float32Array, score: number, baseScore: number) => void): Promise<{ sharedRows: number; rows: number }> {
   const [, c, h, w] = nchw(ctx.x);
   const per = c * h * w;
   const xd = ctx.x.data as Float32Array;
@@ -84,42 +98,51 @@ async function deepliftPairs(ctx: MethodContext, phase: string, base: Tensor, pa
       "Re-export the model with a free batch axis: torch.onnx.export(..., dynamic_axes={'input': {0: 'batch'}, 'output': {0: 'batch'}}); integrated gradients and GradientSHAP run on it as it is.",
     );
   }
-  const plan = planPairs(base, per, pairs, baselineOf, ctx.batchSize);
+  const plan = planPairs(base, per, pairs, inputOf, baselineOf, ctx.batchSize);
   const work = new Work(ctx.job, phase, plan.runs);
   const attr = new Float32Array(per);
-  /** One run: `inputs` pairs' input rows, then `references` rows (one per pair, or one shared). */
-  const run = async (ks: readonly number[], shared: boolean): Promise<void> => {
+  const imageRow = (k: number): Float32Array => xd.subarray(inputOf(k) * per, (inputOf(k) + 1) * per);
+  const baselineRow = (k: number): Float32Array => bd.subarray(baselineOf(k) * per, (baselineOf(k) + 1) * per);
+  let rows = 0;
+  /**
+   * One run of pairs `ks`: `shared` undefined runs [images; their baselines]; otherwise each
+   * pair's other row, then the one row they share. Row j's multipliers explain pair j.
+   */
+  const run = async (ks: readonly number[], shared?: SharedRun['side']): Promise<void> => {
     work.check();
     const m = ks.length;
-    const refs = shared ? 1 : m;
-    const data = new Float32Array((m + refs) * per);
-    const targets = new Int32Array(m + refs);
+    const total = shared ? m + 1 : 2 * m;
+    const data = new Float32Array(total * per);
+    const targets = new Int32Array(total);
+    const own = shared === 'input' ? baselineRow : imageRow;
     ks.forEach((k, j) => {
-      const i = inputOf(k);
-      data.set(xd.subarray(i * per, (i + 1) * per), j * per);
-      targets[j] = ctx.targets[i]!;
+      const target = ctx.targets[inputOf(k)]!;
+      data.set(own(k), j * per);
+      targets[j] = target;
       if (shared && j > 0) return;
-      const b0 = baselineOf(k) * per;
-      data.set(bd.subarray(b0, b0 + per), (m + j) * per);
-      targets[m + j] = ctx.targets[i]!; // the reference row's own seed reaches no input row
+      data.set(shared === 'input' ? imageRow(k) : baselineRow(k), (m + j) * per);
+      targets[m + j] = target; // a shared row's own seed reaches no other row
     });
-    const r = await scoreGradients(ctx.model, f32([m + refs, c, h, w], data), targets, { score: 'logit', wrt: [name], ruleSet: shared ? sharedReferenceRules(ctx.model) : PAIRED });
+    rows += total;
+    const r = await scoreGradients(ctx.model, f32([total, c, h, w], data), targets, { score: 'logit', wrt: [name], ruleSet: shared ? sharedRowRules(ctx.model) : PAIRED });
     const g = r.gradients[name]!.data as Float32Array;
     const logits = r.logits.data as Float32Array;
     const classes = r.logits.dims[1]!;
     ks.forEach((k, j) => {
-      const i = inputOf(k);
-      const b0 = baselineOf(k) * per;
-      for (let p = 0; p < per; p++) attr[p] = (xd[i * per + p]! - bd[b0 + p]!) * g[j * per + p]!;
-      const reference = shared ? m : m + j;
-      onPair(k, attr, logits[j * classes + ctx.targets[i]!]!, logits[reference * classes + ctx.targets[i]!]!);
+      const x = imageRow(k);
+      const b = baselineRow(k);
+      for (let p = 0; p < per; p++) attr[p] = (x[p]! - b[p]!) * g[j * per + p]!;
+      const partner = shared ? m : m + j;
+      const [imageAt, baselineAt] = shared === 'input' ? [partner, j] : [j, partner];
+      const target = ctx.targets[inputOf(k)]!;
+      onPair(k, attr, logits[imageAt * classes + target]!, logits[baselineAt * classes + target]!);
     });
     work.step();
   };
-  for (const group of plan.shared) await run(group, true);
+  for (const group of plan.shared) await run(group.pairs, group.side);
   const pairsPerRun = Math.max(1, Math.floor(ctx.batchSize / 2));
-  for (let s = 0; s < plan.paired.length; s += pairsPerRun) await run(plan.paired.slice(s, s + pairsPerRun), false);
-  return { referenceRows: plan.shared.length + plan.paired.length };
+  for (let s = 0; s < plan.paired.length; s += pairsPerRun) await run(plan.paired.slice(s, s + pairsPerRun));
+  return { sharedRows: plan.shared.length, rows };
 }
 
 const logitNote = (ctx: MethodContext, method: string): string[] => (ctx.score === 'prob' ? [`${method} decomposes the target logit (the rescale rule has no softmax rule here); --score prob does not apply`] : []);
@@ -134,13 +157,13 @@ export async function deeplift(ctx: MethodContext): Promise<MethodResult> {
   const attr = new Float32Array(n * per);
   const scores = new Float64Array(n);
   const baseScores = new Float64Array(n);
-  const { referenceRows } = await deepliftPairs(ctx, 'deeplift', base, n, (k) => k, (k) => k, (k, a, score, baseScore) => {
+  const { rows } = await deepliftPairs(ctx, 'deeplift', base, n, (k) => k, (k) => k, (k, a, score, baseScore) => {
     attr.set(a, k * per);
     scores[k] = score;
     baseScores[k] = baseScore;
   });
   const raw = f32(ctx.x.dims, attr);
-  const params: Record<string, unknown> = { rule: 'rescale', baseline: typeof spec === 'string' ? spec : 'given tensor', eps: 1e-10, referenceRows };
+  const params: Record<string, unknown> = { rule: 'rescale', baseline: typeof spec === 'string' ? spec : 'given tensor', eps: 1e-10, rows };
   if (spec === 'blurred') params['blurSigma'] = blurSigma;
   return { raw, map: reduceChannels(raw, 'sum'), signed: true, params, completeness: completenessOf(attr, per, scores, baseScores), notes: logitNote(ctx, 'deeplift') };
 }
@@ -174,7 +197,7 @@ export async function deepliftShap(ctx: MethodContext): Promise<MethodResult> {
   const sum = new Float64Array(n * per);
   const scores = new Float64Array(n);
   const baseMean = new Float64Array(n);
-  const { referenceRows } = await deepliftPairs(ctx, 'deeplift-shap', baselines, n * k, (p) => Math.floor(p / k), (p) => p % k, (p, a, score, baseScore) => {
+  const { rows } = await deepliftPairs(ctx, 'deeplift-shap', baselines, n * k, (p) => Math.floor(p / k), (p) => p % k, (p, a, score, baseScore) => {
     const img = Math.floor(p / k);
     const o0 = img * per;
     for (let q = 0; q < per; q++) sum[o0 + q]! += a[q]!;
@@ -183,7 +206,7 @@ export async function deepliftShap(ctx: MethodContext): Promise<MethodResult> {
   });
   const attr = mapFloat32(sum, (v) => v / k);
   const raw = f32(ctx.x.dims, attr);
-  return { raw, map: reduceChannels(raw, 'sum'), signed: true, params: { rule: 'rescale', baselines: described, eps: 1e-10, referenceRows }, completeness: completenessOf(attr, per, scores, baseMean), notes: logitNote(ctx, 'deeplift-shap') };
+  return { raw, map: reduceChannels(raw, 'sum'), signed: true, params: { rule: 'rescale', baselines: described, eps: 1e-10, rows }, completeness: completenessOf(attr, per, scores, baseMean), notes: logitNote(ctx, 'deeplift-shap') };
 }
 
 /** Target logits of the inputs, and each target's mean logit over the baseline set. */
