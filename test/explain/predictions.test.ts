@@ -139,6 +139,29 @@ describe('methods that run the input-gradient graph over many rows compile no fo
   });
 });
 
+describe('LRP and FullGrad take the predictions from their own backward pass', () => {
+  const backend = nodeBackend();
+  let sessions = 0;
+  const counting = { ...backend, createSession: (m: Uint8Array, o: Parameters<typeof backend.createSession>[1]) => (sessions++, backend.createSession(m, o)) };
+  const countingEngine = new Engine(counting);
+  afterAll(() => countingEngine.dispose());
+
+  it.each([['lrp'], ['fullgrad']] as const)('%s: one session, the forward pass\'s predictions, the map of given targets', async (method) => {
+    const counted = courseModel(countingEngine, 3);
+    const x = inputs(5, 8);
+    const { logits, top } = await forwardTop(x);
+    sessions = 0;
+    const e = await explain(counted, x, { methods: [method], batchSize: 4 });
+    expect(sessions).toBe(1);
+    expect(e.predictionPass.kind).toBe('shared gradient pass');
+    expect(Array.from(e.targets)).toEqual(top);
+    e.images.forEach((im, i) => expect(im.predicted.logit).toBeCloseTo(logits[i * 10 + top[i]!]!, 5));
+    const given = await explain(model, x, { methods: [method], batchSize: 4, target: top });
+    const a = e.attributions[0]!.map.data as Float32Array;
+    expect(maxAbsDiff(a, given.attributions[0]!.map.data as Float32Array)).toBeLessThanOrEqual(1e-5 * maxAbs(a));
+  });
+});
+
 describe('Integrated Gradients scores its endpoints without extra rows where it can', () => {
   const backend = nodeBackend();
   let rows = 0;

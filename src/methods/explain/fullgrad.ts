@@ -8,7 +8,8 @@ import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { f32, nchw, resizeBilinear, scaleCamPlane } from './arrays.js';
 import { principalProjection } from './eigen.js';
-import { batchedScoreGradients, Work } from './session.js';
+import { runPass, type GradientPass } from './session.js';
+import type { ScoreKind } from './target.js';
 import type { MethodContext, MethodResult } from './types.js';
 
 interface BiasLayer {
@@ -47,13 +48,18 @@ function scaledTo(plane: Float32Array, h: number, w: number, H: number, W: numbe
   return h === H && w === W ? plane : resizeBilinear(plane, h, w, H, W, false);
 }
 
+/** FullGrad's gradient pass over the explained images (the input and every bias layer), which can also be the call's prediction pass. */
+export function fullgradPass(model: Model, score: ScoreKind): GradientPass {
+  return { key: `fullgrad|${score}`, phase: 'fullgrad', request: { score, wrt: [model.input.name, ...biasLayers(model).map((l) => l.value)] } };
+}
+
 export async function fullgrad(ctx: MethodContext): Promise<MethodResult> {
   const layers = biasLayers(ctx.model);
   const input = ctx.model.input.name;
   const [n, c, H, W] = nchw(ctx.x);
   const HW = H * W;
-  const work = new Work(ctx.job, 'fullgrad', Math.ceil(n / ctx.batchSize));
-  const r = await batchedScoreGradients(ctx.model, ctx.x, ctx.targets, { score: ctx.score, wrt: [input, ...layers.map((l) => l.value)] }, ctx.batchSize, work);
+  const pass = fullgradPass(ctx.model, ctx.score);
+  const r = await ctx.memo.once(pass.key, () => runPass(ctx.model, ctx.x, ctx.targets, pass, ctx.batchSize, ctx.job));
   const xd = ctx.x.data as Float32Array;
   const gx = r.gradients[input]!.data as Float32Array;
   const eigen = !!ctx.options.cam?.eigenSmooth;

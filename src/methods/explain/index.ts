@@ -10,8 +10,8 @@ import { f32, nchw } from './arrays.js';
 import { cam, gradcam, gradcamPlusPlus, guidedGradcam, layercam } from './cam.js';
 import { ablationcam, eigencam, eigengradcam, hirescam, xgradcam } from './cam-family.js';
 import { deeplift, deepliftShap, gradientShap } from './deeplift.js';
-import { fullgrad } from './fullgrad.js';
-import { lrp } from './lrp.js';
+import { fullgrad, fullgradPass } from './fullgrad.js';
+import { lrp, lrpPass } from './lrp.js';
 import { augmentationSmoothed } from './smoothing.js';
 import { deconvnet, gradient, guidedBackprop, inputXGradient, saliency, saliencyPass } from './gradients.js';
 import { integratedGradients } from './integrated-gradients.js';
@@ -141,6 +141,14 @@ function leadingPass(model: Model, methods: readonly MethodName[], score: ScoreK
         return inputGradientPass(model, score, 'guided');
       case 'deconvnet':
         return inputGradientPass(model, score, 'deconvnet');
+      case 'lrp':
+        try {
+          return lrpPass(model, options);
+        } catch {
+          break; // invalid options: the method reports them when it runs, a later one may lead
+        }
+      case 'fullgrad':
+        return fullgradPass(model, score);
       case 'gradcam':
       case 'gradcam++':
       case 'layercam':

@@ -4,11 +4,12 @@
 // to the logit less what biases and stabilizers absorb; that gap is reported per image.
 import { ConvLensError } from '../../engine/errors.js';
 import { LRP_COMPOSITES, lrpComposite, lrpRuleSet, type LrpCompositeName } from '../../engine/ops/rules/lrp.js';
+import type { RuleSet } from '../../engine/ops/registry.js';
 import type { Model } from '../../models/model.js';
 import { f32, nchw, reduceChannels } from './arrays.js';
-import { batchedScoreGradients, Work } from './session.js';
+import { runPass, type GradientPass } from './session.js';
 import { targetScores } from './target.js';
-import type { Completeness, MethodContext, MethodResult } from './types.js';
+import type { Completeness, ExplainOptions, MethodContext, MethodResult } from './types.js';
 
 /** The lowest and highest value each input channel can take: the pixel range through mean/std. */
 export function inputBounds(model: Model): { low: number[]; high: number[] } {
@@ -41,21 +42,36 @@ export function completenessOf(attr: Float32Array, per: number, scores: ArrayLik
   return out;
 }
 
-export async function lrp(ctx: MethodContext): Promise<MethodResult> {
-  const o = ctx.options.lrp ?? {};
+const ruleSets = new WeakMap<Model, Map<string, RuleSet>>();
+
+/**
+ * LRP's backward pass over the explained images (validating the options): a gradient pass
+ * under the composite's rule set, so it can also be the call's prediction pass.
+ */
+export function lrpPass(model: Model, options: ExplainOptions): GradientPass & { name: LrpCompositeName } {
+  const o = options.lrp ?? {};
   const name: LrpCompositeName = o.composite ?? 'epsilon-gamma-box';
   if (!(LRP_COMPOSITES as readonly string[]).includes(name)) {
     throw new ConvLensError('INVALID_ARGUMENT', `Unknown LRP composite "${name}".`, `Use one of: ${LRP_COMPOSITES.join(', ')}.`);
   }
   if (o.epsilon !== undefined && !(o.epsilon >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `LRP epsilon must be >= 0, got ${o.epsilon}.`, 'Use an epsilon of 0 or more (CLI: --lrp-epsilon).');
   if (o.gamma !== undefined && !(o.gamma >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `LRP gamma must be >= 0, got ${o.gamma}.`, 'Use a gamma of 0 or more (CLI: --lrp-gamma).');
+  const composite = lrpComposite(name, { ...(o.epsilon !== undefined ? { epsilon: o.epsilon } : {}), ...(o.gamma !== undefined ? { gamma: o.gamma } : {}), ...inputBounds(model) });
+  // The rule set analyzes the graph and folds BatchNorms into weight copies: once per model and composite.
+  let sets = ruleSets.get(model);
+  if (!sets) ruleSets.set(model, (sets = new Map()));
+  let ruleSet = sets.get(composite.name);
+  if (!ruleSet) sets.set(composite.name, (ruleSet = lrpRuleSet(model.graph, composite)));
+  return { name, key: `lrp|${composite.name}`, phase: 'lrp', request: { score: 'logit', wrt: [model.input.name], ruleSet } };
+}
+
+export async function lrp(ctx: MethodContext): Promise<MethodResult> {
+  const o = ctx.options.lrp ?? {};
+  const pass = lrpPass(ctx.model, ctx.options);
+  const name = pass.name;
   const bounds = inputBounds(ctx.model);
-  const composite = lrpComposite(name, { ...(o.epsilon !== undefined ? { epsilon: o.epsilon } : {}), ...(o.gamma !== undefined ? { gamma: o.gamma } : {}), ...bounds });
-  const ruleSet = lrpRuleSet(ctx.model.graph, composite);
   const input = ctx.model.input.name;
-  const n = ctx.x.dims[0]!;
-  const work = new Work(ctx.job, 'lrp', Math.ceil(n / ctx.batchSize));
-  const r = await batchedScoreGradients(ctx.model, ctx.x, ctx.targets, { score: 'logit', wrt: [input], ruleSet }, ctx.batchSize, work);
+  const r = await ctx.memo.once(pass.key, () => runPass(ctx.model, ctx.x, ctx.targets, pass, ctx.batchSize, ctx.job));
   const logits = targetScores(r.logits, r.targets, 'logit'); // the forward part of the same runs
   const [, c, h, w] = nchw(ctx.x);
   const per = c * h * w;
