@@ -8,7 +8,7 @@ import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { f32, nchw, resizeBilinear, scaleCamPlane } from './arrays.js';
 import { principalProjection } from './eigen.js';
-import { runPass, type GradientPass } from './session.js';
+import { runPass, type GradientPass, type GradientTransform } from './session.js';
 import type { ScoreKind } from './target.js';
 import type { MethodContext, MethodResult } from './types.js';
 
@@ -48,9 +48,34 @@ function scaledTo(plane: Float32Array, h: number, w: number, H: number, W: numbe
   return h === H && w === W ? plane : resizeBilinear(plane, h, w, H, W, false);
 }
 
+/**
+ * FullGrad's per-layer maps computed in the graph: |x * g| for the input and |bias * g| for each
+ * bias layer, every channel plane min-max scaled (scale_cam_image: (v - min) / (1e-7 + max)),
+ * and a bias layer's planes summed over channels. Only [N, C, H, W] for the input and
+ * [N, 1, h, w] per layer leave ONNX Runtime, where the whole gradients did (ResNet-18: 2.3M
+ * values an image, and JavaScript passes over each).
+ */
+function scaledMaps(model: Model, layers: readonly BiasLayer[]): GradientTransform {
+  const biases = new Map(layers.map((l) => [l.value, l.bias]));
+  return {
+    key: 'fullgrad-scaled-maps',
+    apply(b, wrt, g) {
+      const scaled = (a: string): string => {
+        const shifted = b.op('Sub', [a, b.op('ReduceMin', [a], { axes: [2, 3], keepdims: 1 })]);
+        return b.op('Div', [shifted, b.op('Add', [b.op('ReduceMax', [shifted], { axes: [2, 3], keepdims: 1 }), b.scalar(1e-7)])]);
+      };
+      if (wrt === model.input.name) return scaled(b.op('Abs', [b.op('Mul', [g, wrt])]));
+      const bias = biases.get(wrt)!;
+      const perChannel = b.constant({ dtype: 'float32', dims: [1, bias.length, 1, 1], data: bias }, 'fullgrad_bias');
+      return b.op('ReduceSum', [scaled(b.op('Abs', [b.op('Mul', [g, perChannel])])), b.ints([1])], { keepdims: 1 });
+    },
+  };
+}
+
 /** FullGrad's gradient pass over the explained images (the input and every bias layer), which can also be the call's prediction pass. */
 export function fullgradPass(model: Model, score: ScoreKind): GradientPass {
-  return { key: `fullgrad|${score}`, phase: 'fullgrad', request: { score, wrt: [model.input.name, ...biasLayers(model).map((l) => l.value)] } };
+  const layers = biasLayers(model);
+  return { key: `fullgrad|${score}`, phase: 'fullgrad', request: { score, wrt: [model.input.name, ...layers.map((l) => l.value)], reduce: scaledMaps(model, layers) } };
 }
 
 export async function fullgrad(ctx: MethodContext): Promise<MethodResult> {
@@ -60,8 +85,7 @@ export async function fullgrad(ctx: MethodContext): Promise<MethodResult> {
   const HW = H * W;
   const pass = fullgradPass(ctx.model, ctx.score);
   const r = await ctx.memo.once(pass.key, () => runPass(ctx.model, ctx.x, ctx.targets, pass, ctx.batchSize, ctx.job));
-  const xd = ctx.x.data as Float32Array;
-  const gx = r.gradients[input]!.data as Float32Array;
+  const inputMaps = r.gradients[input]!.data as Float32Array;
   const eigen = !!ctx.options.cam?.eigenSmooth;
   const out = new Float32Array(n * HW);
   // With --eigen-smooth the per-layer maps (input channels, then one per bias layer) are kept
@@ -78,32 +102,16 @@ export async function fullgrad(ctx: MethodContext): Promise<MethodResult> {
     const small = scaledTo(Float32Array.from(map), H, W, h8, w8);
     stack.set(small, (i * parts + part) * h8 * w8);
   };
-  for (let i = 0; i < n; i++) {
-    for (let ch = 0; ch < c; ch++) {
-      const plane = new Float32Array(HW);
-      const o = (i * c + ch) * HW;
-      for (let p = 0; p < HW; p++) plane[p] = Math.abs(xd[o + p]! * gx[o + p]!);
-      add(i, ch, scaledTo(plane, H, W, H, W));
-    }
-  }
+  for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) add(i, ch, inputMaps.subarray((i * c + ch) * HW, (i * c + ch + 1) * HW));
   layers.forEach((layer, li) => {
     const g = r.gradients[layer.value]!;
-    const [, k, h, w] = nchw(g);
+    const [, , h, w] = nchw(g);
     const gd = g.data as Float32Array;
-    // Resizing is linear, so the layer's scaled channel maps are summed at their own size and
-    // the sum resized once: pytorch-grad-cam resizes every channel (thousands of 224x224 resizes
-    // per image on ResNet-18, most of this method's time); the results differ only in float32
-    // summation order.
-    const plane = new Float32Array(h * w);
+    // Resizing is linear, so the layer's scaled channel maps are summed at their own size (in
+    // the graph) and the sum resized once: pytorch-grad-cam resizes every channel (thousands of
+    // 224x224 resizes per image on ResNet-18); the results differ only in float32 summation order.
     for (let i = 0; i < n; i++) {
-      const sum = new Float32Array(h * w);
-      for (let ch = 0; ch < k; ch++) {
-        const o = (i * k + ch) * h * w;
-        const bias = layer.bias[ch] ?? 0;
-        for (let p = 0; p < h * w; p++) plane[p] = Math.abs(bias * gd[o + p]!);
-        scaleCamPlane(plane);
-        for (let p = 0; p < h * w; p++) sum[p]! += plane[p]!;
-      }
+      const sum = gd.subarray(i * h * w, (i + 1) * h * w);
       add(i, c + li, h === H && w === W ? sum : resizeBilinear(sum, h, w, H, W, false));
     }
   });

@@ -28,11 +28,25 @@ export interface ScoreGradientRequest {
   outputs?: readonly string[];
   ruleSet?: RuleSetSpec;
   /**
-   * 'abs-max': each gradient comes back as max |g| over axis 1 (channels, kept as size 1),
-   * reduced in the graph: saliency's map without the whole gradient leaving ONNX Runtime.
+   * Each gradient comes back rewritten in the graph (saliency's max |g| over channels), so only
+   * what the method reads leaves ONNX Runtime.
    */
-  reduce?: 'abs-max';
+  reduce?: GradientTransform;
 }
+
+/** A rewrite of the gradient outputs inside the graph. */
+export interface GradientTransform {
+  /** identifies the rewrite in the graph cache */
+  key: string;
+  /** the value returned instead of `gradient` (d score / d `wrt`) */
+  apply(b: GraphBuilder, wrt: string, gradient: string): string;
+}
+
+/** max |g| over axis 1 (channels, kept as size 1): saliency's default map. */
+export const ABS_MAX_OVER_CHANNELS: GradientTransform = {
+  key: 'abs-max-over-channels',
+  apply: (b, _wrt, g) => b.op('ReduceMax', [b.op('Abs', [g])], { axes: [1], keepdims: 1 }),
+};
 
 export interface ScoreGradients {
   gradients: Record<string, Tensor>;
@@ -65,14 +79,14 @@ function scoredGraph(model: Model, base: Graph, score: ScoreKind): Graph {
   return forward;
 }
 
-/** The gradient graph with each gradient output replaced by max |g| over axis 1. */
-function reducedOverChannels(meta: GradientGraph): GradientGraph {
+/** The gradient graph with each gradient output rewritten by `t`. */
+function transformed(meta: GradientGraph, t: GradientTransform): GradientGraph {
   const b = GraphBuilder.over(meta.graph, { strict: false });
   const whole = new Set(Object.values(meta.gradientOutputs));
   meta.graph.outputs = meta.graph.outputs.filter((o) => !whole.has(o.name));
   const gradientOutputs: Record<string, string> = {};
   for (const [w, g] of Object.entries(meta.gradientOutputs)) {
-    gradientOutputs[w] = b.op('ReduceMax', [b.op('Abs', [g])], { axes: [1], keepdims: 1 }, { outputs: [`${g}_abs_max_over_channels`] });
+    gradientOutputs[w] = b.op('Identity', [t.apply(b, w, g)], {}, { outputs: [`${g}_${t.key.replace(/\W+/g, '_')}`] });
     b.output(gradientOutputs[w]);
   }
   return { ...meta, graph: b.build(), gradientOutputs };
@@ -89,14 +103,14 @@ export async function scoreGradients(model: Model, x: Tensor, targets: Int32Arra
   if (targets.length !== x.dims[0]) throw new ConvLensError('INVALID_ARGUMENT', `${targets.length} targets given for ${x.dims[0]} inputs.`, `Pass ${x.dims[0]} targets, one per input.`);
   const ruleSet = req.ruleSet ?? 'standard';
   const { graph: base, sizeKey } = model.staticGraph(x.dims); // backward passes need static sizes
-  const key = `${model.id}|explain|${req.score}|${ruleSetKey(ruleSet)}|wrt=${req.wrt.join(',')}|out=${(req.outputs ?? []).join(',')}${req.reduce ? `|reduce=${req.reduce}` : ''}${sizeKey}`;
+  const key = `${model.id}|explain|${req.score}|${ruleSetKey(ruleSet)}|wrt=${req.wrt.join(',')}|out=${(req.outputs ?? []).join(',')}${req.reduce ? `|reduce=${req.reduce.key}` : ''}${sizeKey}`;
   let cache = graphs.get(model);
   if (!cache) graphs.set(model, (cache = new Map()));
   let meta = cache.get(key);
   if (!meta) {
     const outputs = [...new Set([...(req.outputs ?? []), model.output, CHOSEN])];
     meta = buildGradientGraph(scoredGraph(model, base, req.score), { seed: { scalar: TOTAL }, wrt: [...new Set(req.wrt)], outputs, ruleSet });
-    if (req.reduce) meta = reducedOverChannels(meta);
+    if (req.reduce) meta = transformed(meta, req.reduce);
     cache.set(key, meta);
   }
   const graph = meta.graph;
@@ -310,7 +324,7 @@ export function inputGradientPass(model: Model, score: ScoreKind, ruleSet: RuleS
 
 /** max |d score / d input| over channels, reduced in the graph (saliency's default map). */
 export function inputSaliencyPass(model: Model, score: ScoreKind): GradientPass {
-  return { key: 'input-gradient|standard|abs-max', phase: 'gradient', request: { score, wrt: [model.input.name], reduce: 'abs-max' } };
+  return { key: 'input-gradient|standard|abs-max', phase: 'gradient', request: { score, wrt: [model.input.name], reduce: ABS_MAX_OVER_CHANNELS } };
 }
 
 export function layerGradientPass(score: ScoreKind, layer: string): GradientPass {
