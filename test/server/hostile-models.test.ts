@@ -1,0 +1,74 @@
+// Uploaded models that are small on the wire but costly to check: the server decodes and checks
+// every upload on its own event loop (docs/security.md), so that work must be bounded by the
+// file, not by what the file declares.
+import { join } from 'node:path';
+import { resourceUsage } from 'node:process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Graph } from '../../src/engine/graph/ir.js';
+import { encodeModel } from '../../src/engine/onnx/codec.js';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
+import { courseCnn } from '../../src/models/zoo/index.js';
+import { ROOT } from '../support/cli.js';
+import { pageInject } from './page-inject.js';
+
+const engine = new Engine(nodeBackend(), { threads: 1 });
+let studio: Studio;
+const inject = pageInject(() => studio);
+
+beforeAll(async () => {
+  studio = await createStudio({ engine, webDir: join(ROOT, 'no-such-web-dir') });
+});
+afterAll(async () => {
+  await studio.app.close();
+  await engine.dispose();
+});
+
+function multipart(filename: string, bytes: Uint8Array): { payload: Buffer; headers: Record<string, string> } {
+  const boundary = '----convlens-hostile-models';
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  return { payload: Buffer.concat([head, Buffer.from(bytes), tail]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}
+
+/** The built-in CNN with `extra` nodes computing `name` inserted before its first layer, which then reads input + 0 * sum(name). */
+function cnnReading(extra: Graph['nodes'], name: string, initializers: Graph['initializers']): Graph {
+  const g = courseCnn();
+  const input = g.inputs[0]!.name;
+  for (const n of g.nodes) n.inputs = n.inputs.map((i) => (i === input ? 'input_plus_zero' : i));
+  for (const [k, t] of initializers) g.initializers.set(k, t);
+  g.initializers.set('zero', { dtype: 'float32', dims: [], data: Float32Array.of(0) });
+  g.nodes = [
+    ...extra,
+    { op: 'ReduceSum', name: 'sum_extra', inputs: [name], outputs: ['extra_sum'], attrs: { keepdims: { type: 'int', value: 0 } } },
+    { op: 'Mul', name: 'times_zero', inputs: ['extra_sum', 'zero'], outputs: ['extra_zero'], attrs: {} },
+    { op: 'Add', name: 'plus_zero', inputs: [input, 'extra_zero'], outputs: ['input_plus_zero'], attrs: {} },
+    ...g.nodes,
+  ];
+  return g;
+}
+
+describe('model uploads that declare far more than they hold', () => {
+  it('a ConstantOfShape of [24000, 24000] in a 1 kB upload is not filled on the server (it allocated 2.3 GB there)', async () => {
+    const side = 24000n;
+    const graph = cnnReading(
+      [{ op: 'ConstantOfShape', name: 'huge', inputs: ['huge_shape'], outputs: ['huge'], attrs: {} }],
+      'huge',
+      new Map([['huge_shape', { dtype: 'int64', dims: [2], data: BigInt64Array.of(side, side) }]]),
+    );
+    const bytes = encodeModel(graph);
+    expect(bytes.length - encodeModel(courseCnn()).length).toBeLessThan(1024);
+    const peakBefore = resourceUsage().maxRSS * 1024;
+    const r = await inject({ method: 'POST', url: '/api/models', ...multipart('huge-constant.onnx', bytes) });
+    const grew = resourceUsage().maxRSS * 1024 - peakBefore;
+    expect(r.statusCode).toBeLessThan(500);
+    expect(grew, `the server's peak memory grew by ${Math.round(grew / 2 ** 20)} MB`).toBeLessThan(512 * 2 ** 20);
+    // The server still answers with the model's facts; running it is a worker's business (and its memory limit's).
+    if (r.statusCode === 201) {
+      const summary = await inject({ method: 'GET', url: `/api/models/${r.json().id as string}/summary` });
+      expect(summary.statusCode).toBe(200);
+      expect(resourceUsage().maxRSS * 1024 - peakBefore).toBeLessThan(512 * 2 ** 20);
+    }
+  });
+});
