@@ -9,6 +9,7 @@ import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
+import { MAX_UPLOAD_NODES } from '../../src/interfaces/server/state.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 import { ROOT } from '../support/cli.js';
 import { pageInject } from './page-inject.js';
@@ -49,6 +50,16 @@ function cnnReading(extra: Graph['nodes'], name: string, initializers: Graph['in
   return g;
 }
 
+/** The built-in CNN behind a chain of `length` ReLUs (about 35 bytes of file each). */
+function cnnBehindReluChain(length: number): Graph {
+  const g = courseCnn();
+  const input = g.inputs[0]!.name;
+  const chain: Graph['nodes'] = Array.from({ length }, (_, k) => ({ op: 'Relu', name: `chain${k}`, inputs: [k ? `c${k - 1}` : input], outputs: [`c${k}`], attrs: {} }));
+  for (const n of g.nodes) n.inputs = n.inputs.map((i) => (i === input ? `c${length - 1}` : i));
+  g.nodes = [...chain, ...g.nodes];
+  return g;
+}
+
 describe('model uploads that declare far more than they hold', () => {
   it('a ConstantOfShape of [24000, 24000] in a 1 kB upload is not filled on the server (it allocated 2.3 GB there)', async () => {
     const side = 24000n;
@@ -71,4 +82,20 @@ describe('model uploads that declare far more than they hold', () => {
       expect(resourceUsage().maxRSS * 1024 - peakBefore).toBeLessThan(512 * 2 ** 20);
     }
   });
+});
+
+describe('model uploads with very many nodes', () => {
+  it(`refuses more than ${MAX_UPLOAD_NODES} nodes before decoding, and keeps the uploads it has (a 7 MB chain of 200,000 held the server 10 s)`, async () => {
+    const kept = await inject({ method: 'POST', url: '/api/models', ...multipart('kept.onnx', encodeModel(courseCnn(3))) });
+    expect(kept.statusCode).toBe(201);
+    const before = { models: studio.models.list().map((m) => m.id), uploads: studio.models.uploads.stats() };
+    const bytes = encodeModel(cnnBehindReluChain(MAX_UPLOAD_NODES + 1));
+    const r = await inject({ method: 'POST', url: '/api/models', ...multipart('deep.onnx', bytes) });
+    expect(r.statusCode).toBe(422);
+    expect(r.json().error).toMatchObject({ code: 'MODEL_UNSUPPORTED', message: `"deep.onnx" has ${MAX_UPLOAD_NODES + 1 + courseCnn().nodes.length} nodes; the studio accepts models of up to ${MAX_UPLOAD_NODES}.` });
+    expect(r.json().error.hint).toContain('CLI');
+    expect(studio.models.list().map((m) => m.id)).toEqual(before.models);
+    expect(studio.models.uploads.stats()).toEqual(before.uploads);
+  });
+
 });

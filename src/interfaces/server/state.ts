@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { decodeModel } from '../../engine/onnx/codec.js';
+import { declaredNodeCount, decodeModel } from '../../engine/onnx/codec.js';
 import { GraphBuilder } from '../../engine/graph/builder.js';
 import { ConvLensError } from '../../engine/errors.js';
 import type { Engine } from '../../engine/runtime/engine.js';
@@ -34,6 +34,13 @@ export interface ImageEntry {
   group: string;
   bytes: Uint8Array;
 }
+
+/**
+ * The most nodes an uploaded model may have. The server decodes and checks every upload on its
+ * event loop, about 50 ms per thousand nodes: a 7 MB chain of 200,000 ReLUs held every request
+ * for 10 s (and a 256 MB upload could hold 7 million). The largest CNNs have a few thousand.
+ */
+export const MAX_UPLOAD_NODES = 20_000;
 
 /** How many uploads a registry keeps, and how many bytes they may hold together. */
 export interface UploadCaps {
@@ -156,6 +163,10 @@ export class ModelRegistry {
 
   /** An uploaded model; the least recently used upload leaves first when the caps are reached. */
   addUpload(name: string, bytes: Uint8Array): ModelEntry {
+    const nodes = declaredNodeCount(bytes);
+    if (nodes > MAX_UPLOAD_NODES) {
+      throw new ConvLensError('MODEL_UNSUPPORTED', `"${name}" has ${nodes} nodes; the studio accepts models of up to ${MAX_UPLOAD_NODES}.`, 'Inspect it with the CLI (convlens summary / explain --model <file>), or export a simplified graph (onnxsim).');
+    }
     this.uploads.makeRoom(bytes.byteLength);
     const id = randomUUID();
     const entry = this.add({ id, name, source: 'upload' }, () => Model.fromOnnxGraph(decodeModel(bytes, { source: `"${name}"` }), this.engine, name.replace(/\.onnx$/i, '')));
