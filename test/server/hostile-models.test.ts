@@ -111,3 +111,26 @@ describe('model uploads with very many nodes', () => {
     expect(took).toBeLessThan(5_000);
   });
 });
+
+describe('uploads that fail to load', () => {
+  it('never push out a working upload: eight broken files (422 each) evicted the model in use', async () => {
+    const good = await inject({ method: 'POST', url: '/api/models', ...multipart('good.onnx', encodeModel(courseCnn(5))) });
+    expect(good.statusCode).toBe(201);
+    const working = studio.models.list().filter((m) => m.source === 'upload' && m.model).map((m) => m.id);
+    expect(working).toContain(good.json().id);
+    const broken = new Uint8Array(64).fill(0xff);
+    broken[0] = 0x08; // passes the ONNX sniff, fails to decode
+    for (let k = 0; k < studio.models.uploads.caps.count; k++) {
+      const r = await inject({ method: 'POST', url: '/api/models', ...multipart(`broken${k}.onnx`, broken) });
+      expect(r.statusCode).toBe(422);
+      expect(r.json().error.code).toBe('MODEL_UNREADABLE');
+    }
+    const after = studio.models.list().filter((m) => m.source === 'upload');
+    expect(after.filter((m) => m.model).map((m) => m.id)).toEqual(working);
+    // the broken ones still show their errors, as many as fit beside the working ones
+    expect(after.filter((m) => m.error).map((m) => m.name)).toEqual(Array.from({ length: studio.models.uploads.caps.count - working.length }, (_, k) => `broken${k + working.length}.onnx`));
+    expect(studio.models.uploads.stats().count).toBe(studio.models.uploads.caps.count);
+    const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: good.json().id, image: 'fashion-mnist/bag-test18.png', k: 1 } });
+    expect(p.statusCode).toBe(200);
+  });
+});
