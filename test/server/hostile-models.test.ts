@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { resourceUsage } from 'node:process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Graph } from '../../src/engine/graph/ir.js';
+import { Graph } from '../../src/engine/graph/ir.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
@@ -131,6 +131,46 @@ describe('uploads that fail to load', () => {
     expect(after.filter((m) => m.error).map((m) => m.name)).toEqual(Array.from({ length: studio.models.uploads.caps.count - working.length }, (_, k) => `broken${k + working.length}.onnx`));
     expect(studio.models.uploads.stats().count).toBe(studio.models.uploads.caps.count);
     const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: good.json().id, image: 'fashion-mnist/bag-test18.png', k: 1 } });
+    expect(p.statusCode).toBe(200);
+  });
+});
+
+/** A fully convolutional model that takes any image size (Conv, ReLU, global pooling). */
+function freeSizeModel(): Graph {
+  const g = new Graph();
+  g.inputs = [{ name: 'input', dtype: 'float32', shape: ['N', 3, 'H', 'W'] }];
+  g.initializers.set('w', { dtype: 'float32', dims: [8, 3, 3, 3], data: new Float32Array(8 * 27).map((_, k) => Math.sin(k)) });
+  g.initializers.set('b', { dtype: 'float32', dims: [8], data: new Float32Array(8) });
+  g.nodes = [
+    { op: 'Conv', name: 'conv', inputs: ['input', 'w', 'b'], outputs: ['c'], attrs: { kernel_shape: { type: 'ints', value: [3, 3] }, pads: { type: 'ints', value: [1, 1, 1, 1] } } },
+    { op: 'Relu', name: 'relu', inputs: ['c'], outputs: ['r'], attrs: {} },
+    { op: 'GlobalAveragePool', name: 'gap', inputs: ['r'], outputs: ['p'], attrs: {} },
+    { op: 'Flatten', name: 'flat', inputs: ['p'], outputs: ['logits'], attrs: {} },
+  ];
+  g.outputs = [{ name: 'logits', dtype: 'float32', shape: ['N', 8] }];
+  return g;
+}
+
+describe('quick requests on a model too large for the interactive worker', () => {
+  it('are refused with the numbers before the worker runs (at 30000x30000 px each was a 500 after the worker was killed for memory)', async () => {
+    const up = await inject({ method: 'POST', url: '/api/models', ...multipart('free-size.onnx', encodeModel(freeSizeModel())) });
+    expect(up.statusCode).toBe(201);
+    const id = up.json().id as string;
+    const huge = await inject({ method: 'POST', url: `/api/models/${id}/describe`, payload: { preprocess: JSON.stringify({ size: [30000, 30000] }) } });
+    expect(huge.statusCode).toBe(200);
+    const killedBefore = studio.pool.stats().killed.memory;
+    for (const [url, what] of [['/api/predict', 'A prediction'], ['/api/input', 'Preprocessing an image'], ['/api/activations', 'Activations']] as const) {
+      const r = await inject({ method: 'POST', url, payload: { model: id, image: 'photos/coffee.png' } });
+      expect(r.statusCode, url).toBe(400);
+      expect(r.json().error.code).toBe('INVALID_ARGUMENT');
+      expect(r.json().error.message).toMatch(new RegExp(`^${what} needs about [\\d.]+ GB of memory at once .*interactive worker`));
+      expect(r.json().error.hint).toContain('--memory');
+    }
+    expect(studio.pool.stats().killed.memory).toBe(killedBefore);
+    // described back to a size that fits, the model answers again
+    const fits = await inject({ method: 'POST', url: `/api/models/${id}/describe`, payload: { preprocess: JSON.stringify({ size: [64, 64] }) } });
+    expect(fits.statusCode).toBe(200);
+    const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: id, image: 'photos/coffee.png', k: 1 } });
     expect(p.statusCode).toBe(200);
   });
 });
