@@ -71,3 +71,22 @@ describe('indexing the uploaded images', () => {
     studio.jobs.cancel(r.json().job as string);
   });
 });
+
+describe('two stores of the uploads indexed within one second', () => {
+  it('each gets its own copy (the second was a 400: the copy\'s folder name was taken)', async () => {
+    const before = snapshots();
+    const stamp = (): string => new Date().toISOString().slice(0, 19);
+    // both requests within one wall-clock second, as two clicks are
+    while (new Date().getMilliseconds() > 500) await new Promise((r) => setTimeout(r, 20));
+    const second = stamp();
+    const first = await inject({ method: 'POST', url: '/api/dataset/index', payload: { model: 'builtin', dataset: 'studio:uploads', id: 'twin-a' } });
+    const next = await inject({ method: 'POST', url: '/api/dataset/index', payload: { model: 'builtin', dataset: 'studio:uploads', id: 'twin-b' } });
+    expect(stamp()).toBe(second);
+    expect(first.statusCode).toBe(202);
+    expect(next.statusCode, JSON.stringify(next.json())).toBe(202);
+    const made = snapshots().filter((s) => !before.includes(s));
+    expect(made).toHaveLength(2);
+    for (const folder of made) expect(readdirSync(join(uploadsDir, 'studio-uploads', folder)).sort()).toEqual(['000-bag-test18.png', '001-coat-test6.png']);
+    for (const r of [first, next]) studio.jobs.cancel(r.json().job as string);
+  });
+});
