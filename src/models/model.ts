@@ -50,6 +50,9 @@ export class Model {
   private builderCache: GraphBuilder | undefined;
   private profileCache: ModelProfile | undefined;
   private aliasCache: Map<string, string> | undefined;
+  private labelCache: Map<string, string> | undefined;
+  /** 1-based layer numbers (`#k`) by value name: they follow the graph's nodes only */
+  private numberCache: Map<string, number> | undefined;
   private layoutCache: Map<string, AxisLayout> | undefined;
   private readonly gradientGraphs = new Map<string, GradientGraph>();
 
@@ -218,16 +221,38 @@ export class Model {
 
   /** A short name for a layer in figures and messages: its module path when that names it (`fires.5`), else the name without exporter decoration. */
   layerLabel(value: string): string {
-    let best: string | undefined;
-    for (const [alias, v] of this.layerAliases()) if (v === value && !alias.startsWith('~') && (!best || alias.length < best.length)) best = alias;
+    const best = this.shortestAliases().get(value);
     const plain = shortLayerName(value);
     return best && best.length < plain.length ? best : plain;
   }
 
   /** 1-based number of a value in the layer numbering `#k` refers to, if it has one. */
   layerNumber(value: string): number | undefined {
-    const k = this.pickableValues().findIndex((p) => p.name === value);
-    return k < 0 ? undefined : k + 1;
+    if (!this.numberCache) {
+      this.numberCache = new Map();
+      for (const n of this.graph.nodes) {
+        const o = n.outputs[0];
+        if (PICKABLE_OPS.has(n.op) && o && !this.numberCache.has(o)) this.numberCache.set(o, this.numberCache.size + 1);
+      }
+    }
+    return this.numberCache.get(value);
+  }
+
+  /**
+   * The shortest friendly name of each value. Summaries label and number every layer: searching
+   * all aliases (and all layers) per layer made a 5,000-layer upload's summary hold the studio
+   * server for 5 s, and a 200,000-layer one for hours.
+   */
+  private shortestAliases(): Map<string, string> {
+    if (this.labelCache) return this.labelCache;
+    const out = new Map<string, string>();
+    for (const [alias, value] of this.layerAliases()) {
+      if (alias.startsWith('~')) continue;
+      const best = out.get(value);
+      if (best === undefined || alias.length < best.length) out.set(value, alias);
+    }
+    this.labelCache = out;
+    return out;
   }
 
   /** Friendly names -> value names (node names without '/', module paths; `~lowercase` keys for case-insensitive matches). */

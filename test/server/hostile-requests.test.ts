@@ -81,6 +81,19 @@ describe('requests whose jobs failed inside', () => {
     expect(fine.statusCode).toBe(200);
   });
 
+  it('a class range far past the model\'s classes is refused before it is spelled out ("0-999999999" crashed the server, out of heap)', async () => {
+    for (const classes of ['0-999999999', '0-4294967295', '5-99999999999']) {
+      for (const url of ['/api/synthesize/featviz', '/api/synthesize/featviz/estimate']) {
+        const started = performance.now();
+        const r = await inject({ method: 'POST', url, payload: { params: { classes, steps: 1 } } });
+        expect(expectApiError(r, 400, 'INVALID_ARGUMENT'), `${url} ${classes}`).toMatch(/^Class \d+ does not exist: the model has 10 classes \(0-9\)\.$/);
+        expect(performance.now() - started).toBeLessThan(2_000);
+      }
+    }
+    const fine = await inject({ method: 'POST', url: '/api/synthesize/featviz/estimate', payload: { params: { classes: '0-9,3,0-2', steps: 1 } } });
+    expect(fine.statusCode).toBe(200);
+  });
+
   it('a layer asked for many times is answered once', async () => {
     const r = await inject({ method: 'POST', url: '/api/activations', payload: { model: 'builtin', image: 'fashion-mnist/bag-test18.png', layers: Array.from({ length: 256 }, () => 'relu3') } });
     expect(r.statusCode).toBe(200);

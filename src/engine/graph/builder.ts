@@ -353,13 +353,31 @@ export class GraphBuilder {
       elements += f.value.data.length;
       inputs.push(f.value);
     }
-    if (elements > FOLD_LIMIT || contractionCost(node.op, inputs) > FOLD_MAC_LIMIT) return undefined;
+    if (elements > FOLD_LIMIT || contractionCost(node.op, inputs) > FOLD_MAC_LIMIT || this.foldWouldExceedLimit(node)) return undefined;
     try {
       const outs = evaluateNode(node, inputs, this.graph.opset);
       return outs.some((t) => sizeOf(t.dims) > FOLD_LIMIT) ? undefined : outs;
     } catch {
       return undefined; // leave it to the runtime, which reports errors with more context
     }
+  }
+
+  /**
+   * Whether shape inference says an output of `node` is larger than folding allows. Small
+   * constants can ask for a huge one (ConstantOfShape of [20000, 20000] in a 1 kB upload): the
+   * size checked after evaluating came too late, once gigabytes had been filled on the studio
+   * server's event loop.
+   */
+  private foldWouldExceedLimit(node: Node): boolean {
+    const def = findOp(node.op);
+    if (!def) return false;
+    let results: OutputFacts[];
+    try {
+      results = def.infer(this.context(node));
+    } catch {
+      return false; // the evaluation below fails the same way, and is caught there
+    }
+    return results.some((r) => r.shape !== undefined && r.shape.every((d) => typeof d === 'number') && sizeOf(r.shape as number[]) > FOLD_LIMIT);
   }
 
   private setValues(node: Node, values: Tensor[]): void {

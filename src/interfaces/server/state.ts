@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { decodeModel } from '../../engine/onnx/codec.js';
+import { declaredNodeCount, decodeModel } from '../../engine/onnx/codec.js';
 import { GraphBuilder } from '../../engine/graph/builder.js';
 import { ConvLensError } from '../../engine/errors.js';
 import type { Engine } from '../../engine/runtime/engine.js';
@@ -35,6 +35,13 @@ export interface ImageEntry {
   bytes: Uint8Array;
 }
 
+/**
+ * The most nodes an uploaded model may have. The server decodes and checks every upload on its
+ * event loop, about 50 ms per thousand nodes: a 7 MB chain of 200,000 ReLUs held every request
+ * for 10 s (and a 256 MB upload could hold 7 million). The largest CNNs have a few thousand.
+ */
+export const MAX_UPLOAD_NODES = 20_000;
+
 /** How many uploads a registry keeps, and how many bytes they may hold together. */
 export interface UploadCaps {
   count: number;
@@ -47,7 +54,7 @@ export interface UploadCaps {
  * and sample images are not uploads and stay.
  */
 export class UploadShelf {
-  private readonly items = new Map<string, { bytes: number; used: number; pins: number }>();
+  private readonly items = new Map<string, { bytes: number; used: number; pins: number; broken: boolean }>();
   private clock = 0;
 
   constructor(
@@ -56,18 +63,22 @@ export class UploadShelf {
     private readonly drop: (id: string) => void,
   ) {}
 
-  /** Evicts until an upload of `bytes` fits; refuses when what is left is held by running jobs. */
-  makeRoom(bytes: number): void {
+  /**
+   * Evicts until an upload of `bytes` fits, broken uploads (kept only to show their error) first;
+   * refuses when what is left is held by running jobs. For a broken upload (`broken`) only other
+   * broken ones are evicted, and false says there was no room: a file that failed to load must
+   * not push out a model the user is working with.
+   */
+  makeRoom(bytes: number, broken = false): boolean {
     if (bytes > this.caps.bytes) {
       throw new ConvLensError('INVALID_ARGUMENT', `The ${this.what} is larger than all ${this.what}s may be together (${Math.round(this.caps.bytes / (1 << 20))} MB).`, `Upload a smaller ${this.what}.`);
     }
     for (;;) {
       const total = [...this.items.values()].reduce((a, b) => a + b.bytes, 0);
-      if (this.items.size < this.caps.count && total + bytes <= this.caps.bytes) return;
-      let victim: string | undefined;
-      let oldest = Infinity;
-      for (const [id, it] of this.items) if (it.pins === 0 && it.used < oldest) [victim, oldest] = [id, it.used];
+      if (this.items.size < this.caps.count && total + bytes <= this.caps.bytes) return true;
+      const victim = this.leastRecentlyUsed((it) => it.broken) ?? (broken ? undefined : this.leastRecentlyUsed(() => true));
       if (victim === undefined) {
+        if (broken) return false;
         throw new ConvLensError('INVALID_ARGUMENT', `No room for another ${this.what}: the ${this.items.size} uploaded ${this.what}s are all in use by running jobs.`, 'Wait for a job to finish or cancel it (DELETE /api/jobs/:id), then upload again.');
       }
       this.remove(victim);
@@ -75,8 +86,15 @@ export class UploadShelf {
     }
   }
 
-  add(id: string, bytes: number): void {
-    this.items.set(id, { bytes, used: ++this.clock, pins: 0 });
+  private leastRecentlyUsed(among: (it: { broken: boolean }) => boolean): string | undefined {
+    let victim: string | undefined;
+    let oldest = Infinity;
+    for (const [id, it] of this.items) if (it.pins === 0 && among(it) && it.used < oldest) [victim, oldest] = [id, it.used];
+    return victim;
+  }
+
+  add(id: string, bytes: number, broken = false): void {
+    this.items.set(id, { bytes, used: ++this.clock, pins: 0, broken });
   }
 
   has(id: string): boolean {
@@ -156,17 +174,28 @@ export class ModelRegistry {
 
   /** An uploaded model; the least recently used upload leaves first when the caps are reached. */
   addUpload(name: string, bytes: Uint8Array): ModelEntry {
-    this.uploads.makeRoom(bytes.byteLength);
-    const id = randomUUID();
-    const entry = this.add({ id, name, source: 'upload' }, () => Model.fromOnnxGraph(decodeModel(bytes, { source: `"${name}"` }), this.engine, name.replace(/\.onnx$/i, '')));
-    // A model that failed to load is kept only as its error (to show it), not its bytes.
-    if (entry.model) {
-      this.uploadDir ??= mkdtempSync(join(tmpdir(), 'convlens-models-'));
-      const path = join(this.uploadDir, `${id}.onnx`);
-      writeFileSync(path, bytes, { mode: 0o600 });
-      entry.ref = { key: id, type: 'upload', path, name };
+    const nodes = declaredNodeCount(bytes);
+    if (nodes > MAX_UPLOAD_NODES) {
+      throw new ConvLensError('MODEL_UNSUPPORTED', `"${name}" has ${nodes} nodes; the studio accepts models of up to ${MAX_UPLOAD_NODES}.`, 'Inspect it with the CLI (convlens summary / explain --model <file>), or export a simplified graph (onnxsim).');
     }
-    this.uploads.add(entry.id, entry.model ? bytes.byteLength : 0);
+    const id = randomUUID();
+    const entry = this.load({ id, name, source: 'upload' }, () => Model.fromOnnxGraph(decodeModel(bytes, { source: `"${name}"` }), this.engine, name.replace(/\.onnx$/i, '')));
+    // A model that failed to load is kept only as its error (to show it), not its bytes, and
+    // only while that costs no working upload its place.
+    if (!entry.model) {
+      if (this.uploads.makeRoom(0, true)) {
+        this.entries.set(id, entry);
+        this.uploads.add(id, 0, true);
+      }
+      return entry;
+    }
+    this.uploads.makeRoom(bytes.byteLength);
+    this.uploadDir ??= mkdtempSync(join(tmpdir(), 'convlens-models-'));
+    const path = join(this.uploadDir, `${id}.onnx`);
+    writeFileSync(path, bytes, { mode: 0o600 });
+    entry.ref = { key: id, type: 'upload', path, name };
+    this.entries.set(id, entry);
+    this.uploads.add(id, bytes.byteLength);
     return entry;
   }
 
@@ -238,6 +267,13 @@ export class ModelRegistry {
   }
 
   private add(entry: ModelEntry, load: () => Model, ref?: ModelRef): ModelEntry {
+    this.load(entry, load, ref);
+    this.entries.set(entry.id, entry);
+    return entry;
+  }
+
+  /** Loads and checks the entry's model, or records why it cannot be used. */
+  private load(entry: ModelEntry, load: () => Model, ref?: ModelRef): ModelEntry {
     try {
       entry.model = load();
       // Feature maps, receptive fields and explanations need every op's shape and backward
@@ -248,7 +284,6 @@ export class ModelRegistry {
       entry.error = toApiError(e);
       delete entry.model;
     }
-    this.entries.set(entry.id, entry);
     return entry;
   }
 }

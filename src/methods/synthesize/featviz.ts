@@ -275,8 +275,11 @@ export function defaultClassSelection(labels: readonly string[]): number[] {
 /** "0-9,285" -> [0, ..., 9, 285] (each below `count`); labels match too ("tabby cat"); "all" is every class. */
 export function parseClassList(spec: string, labels: readonly string[]): number[] {
   if (spec.trim().toLowerCase() === 'all') return labels.map((_, k) => k);
-  const out: number[] = [];
+  const out = new Set<number>();
   const norm = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '');
+  const requireClass = (k: number): void => {
+    if (k >= labels.length) throw new ConvLensError('INVALID_ARGUMENT', `Class ${k} does not exist: the model has ${labels.length} classes (0-${labels.length - 1}).`, `Pick classes from 0 to ${labels.length - 1}, or labels as the model names them (CLI: --classes).`);
+  };
   for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
     const range = /^(\d+)\s*-\s*(\d+)$/.exec(part);
     const one = /^\d+$/.test(part) ? Number(part) : undefined;
@@ -284,6 +287,9 @@ export function parseClassList(spec: string, labels: readonly string[]): number[
     if (range) {
       const [a, b] = [Number(range[1]), Number(range[2])];
       if (b < a) throw new ConvLensError('INVALID_ARGUMENT', `Class range "${part}" runs backwards.`, 'Write ranges low-high, e.g. 0-9.');
+      // The range's end is checked before the range is spelled out: "0-999999999" filled the
+      // studio server's heap until it crashed.
+      requireClass(b);
       ks = Array.from({ length: b - a + 1 }, (_, i) => a + i);
     } else if (one !== undefined) ks = [one];
     else {
@@ -292,12 +298,12 @@ export function parseClassList(spec: string, labels: readonly string[]): number[
       ks = [k];
     }
     for (const k of ks) {
-      if (k >= labels.length) throw new ConvLensError('INVALID_ARGUMENT', `Class ${k} does not exist: the model has ${labels.length} classes (0-${labels.length - 1}).`, `Pick classes from 0 to ${labels.length - 1}, or labels as the model names them (CLI: --classes).`);
-      if (!out.includes(k)) out.push(k);
+      requireClass(k);
+      out.add(k);
     }
   }
-  if (!out.length) throw new ConvLensError('INVALID_ARGUMENT', `No classes in "${spec}".`, 'E.g. --classes 0-9,285.');
-  return out;
+  if (!out.size) throw new ConvLensError('INVALID_ARGUMENT', `No classes in "${spec}".`, 'E.g. --classes 0-9,285.');
+  return [...out];
 }
 
 /** Softmax predictions of images in image space (resized to the model size only if it is fixed and equal). */

@@ -96,8 +96,18 @@ export async function snapshotUploads(images: ImageRegistry, uploadsDir: string,
       const stem = basename(img.name).replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 60) || 'image';
       await writeFile(join(tmp, `${String(n++).padStart(3, '0')}-${stem}.${extensionOf(img.bytes)}`), img.bytes);
     }
-    await rename(tmp, target);
-    return { path: target, count: n };
+    // Snapshots are named by the second they are made in: a second one within that second (two
+    // stores indexed at once) takes the next free suffix, where the rename used to fail (ENOTEMPTY, a 400).
+    for (let suffix = 1; ; suffix++) {
+      const path = suffix === 1 ? target : `${target}-${suffix}`;
+      try {
+        await rename(tmp, path);
+        return { path, count: n };
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || suffix >= 100) throw e;
+      }
+    }
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw new ConvLensError('INVALID_ARGUMENT', `Cannot write the uploaded images into "${target}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, 'Check that the studio\'s uploads folder is writable, or index a folder.', { cause: e });

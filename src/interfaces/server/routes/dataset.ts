@@ -2,6 +2,7 @@
 // (CONVLENS_STORES, default out/stores), indexing and embeddings as jobs, top patches and
 // neighbours as plain requests, dataset images by index.
 import { existsSync, readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { clientGone, type Studio } from '../app.js';
 import { ConvLensError } from '../../../engine/errors.js';
@@ -138,23 +139,27 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
       if (!layers.length) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${model.name}" has no spatial layer to index.`, 'The dataset lens records feature maps: index with a convolutional model.');
       // A name for the store: the model and what it indexes (folder names, not whole paths).
       const nameOf = (d: string): string => basename(d.replace(/[\\/]+$/, '').replace(/:(train|test)$/, '')) + (/:(test)$/.test(d) ? '-test' : '');
-      let dsName: string;
+      let dsName: string | undefined;
       let label: string;
+      // The uploads are copied into a folder of their own (up to 256 MB) only once every check
+      // that needs no copy has passed, and the copy is removed when the request is refused after
+      // all: a refused request (a store being written, 409) left a full copy behind each time.
+      let snapshotName: string | undefined;
       if (Array.isArray(asked)) {
         dsName = asked.length === 1 ? asked[0]! : combinedSpec(asked);
         label = asked.map(nameOf).join('+');
       } else if (asked === UPLOADS_DATASET) {
         const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-        const snapshot = await snapshotUploads(images, uploadsDir, `uploads-${stamp}`);
-        dsName = snapshot.path;
-        label = `uploads-${stamp}`;
+        snapshotName = `uploads-${stamp}`;
+        label = snapshotName;
       } else {
         dsName = asked;
         label = lookup(DATASETS, asked) ? asked : nameOf(asked);
       }
       // Paths are checked against the data folders before anything is read or created, and the
       // images against the model's input (gray 28x28 IDX files do not become SqueezeNet input).
-      openSource(lookup(DATASETS, dsName) ?? dsName, { access: files }).check?.(model.meta.preprocessing);
+      const checkSource = (name: string): void => openSource(lookup(DATASETS, name) ?? name, { access: files }).check?.(model.meta.preprocessing);
+      if (dsName !== undefined) checkSource(dsName);
       const id = checkId('Store', req.body.id ?? toId(`${model.name}-${label}`, 'store'));
       // One writer per store (lock.ts): refused here when another job or process writes it; two
       // requests racing past this check are settled by the lock itself, in the job.
@@ -162,22 +167,30 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
       if (writer) {
         return reply.status(409).send({ error: { code: 'INVALID_ARGUMENT', message: `The store "${id}" is being written by another index run: ${describeWriter(writer)}.`, hint: 'Wait for that job to finish (or cancel it), or index into another id.' } });
       }
-      // Images per engine run: what the job budget holds (forward values of every layer), up to the scan's default.
-      const batchSize = memory.batch('Indexing', model, 'forward', { max: 256 });
-      const request = task('dataset-index', { id, dir: join(root, id), dataset: lookup(DATASETS, dsName) ?? dsName, layers, k: req.body.k ?? 16, ...(req.body.limit ? { limit: req.body.limit } : {}), batchSize }, { model: req.body.model });
-      // The store this job rewrites is closed here, and after the job (readers opened meanwhile
-      // saw an incomplete store): the next use opens it as it is then.
-      const forget = async (): Promise<void> => {
-        const existing = opened.get(id);
-        opened.delete(id);
-        (await existing?.catch(() => undefined))?.store.close();
-      };
-      await forget();
-      const job = jobs.submit('dataset-index', request, [models.pin(req.body.model)], async (result) => {
+      const snapshot = snapshotName === undefined ? undefined : (await snapshotUploads(images, uploadsDir, snapshotName)).path;
+      const dataset = snapshot ?? dsName!;
+      try {
+        if (snapshot !== undefined) checkSource(snapshot);
+        // Images per engine run: what the job budget holds (forward values of every layer), up to the scan's default.
+        const batchSize = memory.batch('Indexing', model, 'forward', { max: 256 });
+        const request = task('dataset-index', { id, dir: join(root, id), dataset: lookup(DATASETS, dataset) ?? dataset, layers, k: req.body.k ?? 16, ...(req.body.limit ? { limit: req.body.limit } : {}), batchSize }, { model: req.body.model });
+        // The store this job rewrites is closed here, and after the job (readers opened meanwhile
+        // saw an incomplete store): the next use opens it as it is then.
+        const forget = async (): Promise<void> => {
+          const existing = opened.get(id);
+          opened.delete(id);
+          (await existing?.catch(() => undefined))?.store.close();
+        };
         await forget();
-        return result;
-      });
-      return reply.status(202).send({ job });
+        const job = jobs.submit('dataset-index', request, [models.pin(req.body.model)], async (result) => {
+          await forget();
+          return result;
+        });
+        return reply.status(202).send({ job });
+      } catch (e) {
+        if (snapshot !== undefined) await rm(snapshot, { recursive: true, force: true });
+        throw e;
+      }
     },
   );
 

@@ -1,0 +1,176 @@
+// Uploaded models that are small on the wire but costly to check: the server decodes and checks
+// every upload on its own event loop (docs/security.md), so that work must be bounded by the
+// file, not by what the file declares.
+import { join } from 'node:path';
+import { resourceUsage } from 'node:process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Graph } from '../../src/engine/graph/ir.js';
+import { encodeModel } from '../../src/engine/onnx/codec.js';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
+import { MAX_UPLOAD_NODES } from '../../src/interfaces/server/state.js';
+import { courseCnn } from '../../src/models/zoo/index.js';
+import { ROOT } from '../support/cli.js';
+import { pageInject } from './page-inject.js';
+
+const engine = new Engine(nodeBackend(), { threads: 1 });
+let studio: Studio;
+const inject = pageInject(() => studio);
+
+beforeAll(async () => {
+  studio = await createStudio({ engine, webDir: join(ROOT, 'no-such-web-dir') });
+});
+afterAll(async () => {
+  await studio.app.close();
+  await engine.dispose();
+});
+
+function multipart(filename: string, bytes: Uint8Array): { payload: Buffer; headers: Record<string, string> } {
+  const boundary = '----convlens-hostile-models';
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  return { payload: Buffer.concat([head, Buffer.from(bytes), tail]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}
+
+/** The built-in CNN with `extra` nodes computing `name` inserted before its first layer, which then reads input + 0 * sum(name). */
+function cnnReading(extra: Graph['nodes'], name: string, initializers: Graph['initializers']): Graph {
+  const g = courseCnn();
+  const input = g.inputs[0]!.name;
+  for (const n of g.nodes) n.inputs = n.inputs.map((i) => (i === input ? 'input_plus_zero' : i));
+  for (const [k, t] of initializers) g.initializers.set(k, t);
+  g.initializers.set('zero', { dtype: 'float32', dims: [], data: Float32Array.of(0) });
+  g.nodes = [
+    ...extra,
+    { op: 'ReduceSum', name: 'sum_extra', inputs: [name], outputs: ['extra_sum'], attrs: { keepdims: { type: 'int', value: 0 } } },
+    { op: 'Mul', name: 'times_zero', inputs: ['extra_sum', 'zero'], outputs: ['extra_zero'], attrs: {} },
+    { op: 'Add', name: 'plus_zero', inputs: [input, 'extra_zero'], outputs: ['input_plus_zero'], attrs: {} },
+    ...g.nodes,
+  ];
+  return g;
+}
+
+/** The built-in CNN behind a chain of `length` ReLUs (about 35 bytes of file each). */
+function cnnBehindReluChain(length: number): Graph {
+  const g = courseCnn();
+  const input = g.inputs[0]!.name;
+  const chain: Graph['nodes'] = Array.from({ length }, (_, k) => ({ op: 'Relu', name: `chain${k}`, inputs: [k ? `c${k - 1}` : input], outputs: [`c${k}`], attrs: {} }));
+  for (const n of g.nodes) n.inputs = n.inputs.map((i) => (i === input ? `c${length - 1}` : i));
+  g.nodes = [...chain, ...g.nodes];
+  return g;
+}
+
+describe('model uploads that declare far more than they hold', () => {
+  it('a ConstantOfShape of [24000, 24000] in a 1 kB upload is not filled on the server (it allocated 2.3 GB there)', async () => {
+    const side = 24000n;
+    const graph = cnnReading(
+      [{ op: 'ConstantOfShape', name: 'huge', inputs: ['huge_shape'], outputs: ['huge'], attrs: {} }],
+      'huge',
+      new Map([['huge_shape', { dtype: 'int64', dims: [2], data: BigInt64Array.of(side, side) }]]),
+    );
+    const bytes = encodeModel(graph);
+    expect(bytes.length - encodeModel(courseCnn()).length).toBeLessThan(1024);
+    const peakBefore = resourceUsage().maxRSS * 1024;
+    const r = await inject({ method: 'POST', url: '/api/models', ...multipart('huge-constant.onnx', bytes) });
+    const grew = resourceUsage().maxRSS * 1024 - peakBefore;
+    expect(r.statusCode).toBeLessThan(500);
+    expect(grew, `the server's peak memory grew by ${Math.round(grew / 2 ** 20)} MB`).toBeLessThan(512 * 2 ** 20);
+    // The server still answers with the model's facts; running it is a worker's business (and its memory limit's).
+    if (r.statusCode === 201) {
+      const summary = await inject({ method: 'GET', url: `/api/models/${r.json().id as string}/summary` });
+      expect(summary.statusCode).toBe(200);
+      expect(resourceUsage().maxRSS * 1024 - peakBefore).toBeLessThan(512 * 2 ** 20);
+    }
+  });
+});
+
+describe('model uploads with very many nodes', () => {
+  it(`refuses more than ${MAX_UPLOAD_NODES} nodes before decoding, and keeps the uploads it has (a 7 MB chain of 200,000 held the server 10 s)`, async () => {
+    const kept = await inject({ method: 'POST', url: '/api/models', ...multipart('kept.onnx', encodeModel(courseCnn(3))) });
+    expect(kept.statusCode).toBe(201);
+    const before = { models: studio.models.list().map((m) => m.id), uploads: studio.models.uploads.stats() };
+    const bytes = encodeModel(cnnBehindReluChain(MAX_UPLOAD_NODES + 1));
+    const r = await inject({ method: 'POST', url: '/api/models', ...multipart('deep.onnx', bytes) });
+    expect(r.statusCode).toBe(422);
+    expect(r.json().error).toMatchObject({ code: 'MODEL_UNSUPPORTED', message: `"deep.onnx" has ${MAX_UPLOAD_NODES + 1 + courseCnn().nodes.length} nodes; the studio accepts models of up to ${MAX_UPLOAD_NODES}.` });
+    expect(r.json().error.hint).toContain('CLI');
+    expect(studio.models.list().map((m) => m.id)).toEqual(before.models);
+    expect(studio.models.uploads.stats()).toEqual(before.uploads);
+  });
+
+  it('summarizes a model of 10,000 layers in linear time (numbering and labelling each layer searched them all: 22 s on the event loop)', async () => {
+    const r = await inject({ method: 'POST', url: '/api/models', ...multipart('long.onnx', encodeModel(cnnBehindReluChain(10_000))) });
+    expect(r.statusCode).toBe(201);
+    const started = performance.now();
+    const summary = await inject({ method: 'GET', url: `/api/models/${r.json().id as string}/summary` });
+    const took = performance.now() - started;
+    expect(summary.statusCode).toBe(200);
+    const body = summary.json() as { rows: { output: string; number?: number }[]; pickable: { name: string; number: number; label: string }[] };
+    expect(body.pickable[9_999]).toMatchObject({ name: 'c9999', number: 10_000, label: 'c9999' });
+    expect(body.rows.find((row) => row.output === 'c9999')?.number).toBe(10_000);
+    expect(took).toBeLessThan(5_000);
+  });
+});
+
+describe('uploads that fail to load', () => {
+  it('never push out a working upload: eight broken files (422 each) evicted the model in use', async () => {
+    const good = await inject({ method: 'POST', url: '/api/models', ...multipart('good.onnx', encodeModel(courseCnn(5))) });
+    expect(good.statusCode).toBe(201);
+    const working = studio.models.list().filter((m) => m.source === 'upload' && m.model).map((m) => m.id);
+    expect(working).toContain(good.json().id);
+    const broken = new Uint8Array(64).fill(0xff);
+    broken[0] = 0x08; // passes the ONNX sniff, fails to decode
+    for (let k = 0; k < studio.models.uploads.caps.count; k++) {
+      const r = await inject({ method: 'POST', url: '/api/models', ...multipart(`broken${k}.onnx`, broken) });
+      expect(r.statusCode).toBe(422);
+      expect(r.json().error.code).toBe('MODEL_UNREADABLE');
+    }
+    const after = studio.models.list().filter((m) => m.source === 'upload');
+    expect(after.filter((m) => m.model).map((m) => m.id)).toEqual(working);
+    // the broken ones still show their errors, as many as fit beside the working ones
+    expect(after.filter((m) => m.error).map((m) => m.name)).toEqual(Array.from({ length: studio.models.uploads.caps.count - working.length }, (_, k) => `broken${k + working.length}.onnx`));
+    expect(studio.models.uploads.stats().count).toBe(studio.models.uploads.caps.count);
+    const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: good.json().id, image: 'fashion-mnist/bag-test18.png', k: 1 } });
+    expect(p.statusCode).toBe(200);
+  });
+});
+
+/** A fully convolutional model that takes any image size (Conv, ReLU, global pooling). */
+function freeSizeModel(): Graph {
+  const g = new Graph();
+  g.inputs = [{ name: 'input', dtype: 'float32', shape: ['N', 3, 'H', 'W'] }];
+  g.initializers.set('w', { dtype: 'float32', dims: [8, 3, 3, 3], data: new Float32Array(8 * 27).map((_, k) => Math.sin(k)) });
+  g.initializers.set('b', { dtype: 'float32', dims: [8], data: new Float32Array(8) });
+  g.nodes = [
+    { op: 'Conv', name: 'conv', inputs: ['input', 'w', 'b'], outputs: ['c'], attrs: { kernel_shape: { type: 'ints', value: [3, 3] }, pads: { type: 'ints', value: [1, 1, 1, 1] } } },
+    { op: 'Relu', name: 'relu', inputs: ['c'], outputs: ['r'], attrs: {} },
+    { op: 'GlobalAveragePool', name: 'gap', inputs: ['r'], outputs: ['p'], attrs: {} },
+    { op: 'Flatten', name: 'flat', inputs: ['p'], outputs: ['logits'], attrs: {} },
+  ];
+  g.outputs = [{ name: 'logits', dtype: 'float32', shape: ['N', 8] }];
+  return g;
+}
+
+describe('quick requests on a model too large for the interactive worker', () => {
+  it('are refused with the numbers before the worker runs (at 30000x30000 px each was a 500 after the worker was killed for memory)', async () => {
+    const up = await inject({ method: 'POST', url: '/api/models', ...multipart('free-size.onnx', encodeModel(freeSizeModel())) });
+    expect(up.statusCode).toBe(201);
+    const id = up.json().id as string;
+    const huge = await inject({ method: 'POST', url: `/api/models/${id}/describe`, payload: { preprocess: JSON.stringify({ size: [30000, 30000] }) } });
+    expect(huge.statusCode).toBe(200);
+    const killedBefore = studio.pool.stats().killed.memory;
+    for (const [url, what] of [['/api/predict', 'A prediction'], ['/api/input', 'Preprocessing an image'], ['/api/activations', 'Activations']] as const) {
+      const r = await inject({ method: 'POST', url, payload: { model: id, image: 'photos/coffee.png' } });
+      expect(r.statusCode, url).toBe(400);
+      expect(r.json().error.code).toBe('INVALID_ARGUMENT');
+      expect(r.json().error.message).toMatch(new RegExp(`^${what} needs about [\\d.]+ GB of memory at once .*interactive worker`));
+      expect(r.json().error.hint).toContain('--memory');
+    }
+    expect(studio.pool.stats().killed.memory).toBe(killedBefore);
+    // described back to a size that fits, the model answers again
+    const fits = await inject({ method: 'POST', url: `/api/models/${id}/describe`, payload: { preprocess: JSON.stringify({ size: [64, 64] }) } });
+    expect(fits.statusCode).toBe(200);
+    const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: id, image: 'photos/coffee.png', k: 1 } });
+    expect(p.statusCode).toBe(200);
+  });
+});
