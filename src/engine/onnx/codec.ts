@@ -114,7 +114,6 @@ export interface DecodeOptions {
   inPlace?: boolean;
 }
 
-/** Parses .onnx bytes into a Graph. Throws ConvLensError for anything a user could have got wrong. */
 /**
  * How many nodes the main graph of an ONNX file declares, counted on the wire without decoding
  * anything (ModelProto.graph is field 7, GraphProto.node field 1). Each node costs about 35 bytes
@@ -146,6 +145,7 @@ export function declaredNodeCount(bytes: Uint8Array): number {
   return count;
 }
 
+/** Parses .onnx bytes into a Graph. Throws ConvLensError for anything a user could have got wrong. */
 export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Graph {
   const source = options.source ?? 'the model';
   let msg: ModelMsg;
