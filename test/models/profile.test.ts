@@ -18,7 +18,7 @@ import { resnet, vggLike } from '../../src/models/zoo/index.js';
 import { receptiveFields } from '../../src/models/receptive-field.js';
 import { explain } from '../../src/methods/explain/index.js';
 import { spatialLayer } from '../../src/methods/explain/layers.js';
-import { convnextLike } from '../support/unseen-models.js';
+import { convnextLike, squeezeExciteLike } from '../support/unseen-models.js';
 import { LongJobNotice } from '../../src/interfaces/cli/common.js';
 
 const engine = new Engine(nodeBackend());
@@ -92,6 +92,17 @@ describe('model profile', () => {
     expect(() => spatialLayer(m, 'stage1.block.norm')).toThrow(/is channels-last \(\[N, H, W, C\] between the model's permutes, shape \[N, 8, 8, 16\]\)/);
     const e = await explain(m, { dtype: 'float32', dims: [1, 3, 64, 64], data: Float32Array.from({ length: 3 * 64 * 64 }, (_, i) => Math.sin(i)) }, { methods: ['gradcam'] });
     expect(e.attributions[0]!.raw.dims).toEqual([1, 1, 8, 8]); // the 8x8 map of the last stage, not the [8, 8, 16] channels-last one
+  });
+
+  it('a squeeze-and-excitation gate leaves receptive fields local (EfficientNet, RegNet, MobileNetV3)', () => {
+    const m = new Model(squeezeExciteLike(64, 10, 4), engine);
+    const fields = receptiveFields(m.graph, m.builder(), m.input.name);
+    // the gate scales each channel by one number per image; where a unit fires is still its 3x3 window's doing
+    expect(fields.get('stage0.se.scale')).toEqual(fields.get('stage0.act'));
+    expect(fields.get('stage2.se.scale')!.global).toBe(false);
+    expect(fields.get('stage2.se.scale')!.size).toEqual([15, 15]); // 3 + 2 * 2 + 2 * 4
+    expect(fields.get('stage0.se.gate')!.global).toBe(true); // the gate itself did see the whole image
+    for (const l of m.profile.layers) expect(l.reach, l.name).toBeLessThan(1);
   });
 
   it('follows the model\'s own metadata roles, and ignores (with a warning) roles naming missing layers', () => {
