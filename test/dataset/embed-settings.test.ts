@@ -2,7 +2,7 @@
 // and the scatter plot's padded axes.
 import { describe, expect, it } from 'vitest';
 import { embedSettings, embedVectors, pca } from '../../src/methods/dataset/embed.js';
-import { paddedDomain, scatterFigure } from '../../src/methods/dataset/figures.js';
+import { paddedDomain, patchCaption, scatterFigure } from '../../src/methods/dataset/figures.js';
 
 describe('pca', () => {
   it('scores are centred: points on a line through a non-zero mean project symmetrically around 0', () => {
@@ -76,5 +76,18 @@ describe('paddedDomain', () => {
     expect(enc.x.scale.domain[1]).toBeCloseTo(8.5);
     expect(enc.y.scale.domain[0]).toBeCloseTo(9.9);
     expect(enc.y.scale.domain[1]).toBeCloseTo(12.1);
+  });
+});
+
+describe('patch captions', () => {
+  it('show small activations (an untrained model\'s) in exponent form, not as 0.00', () => {
+    expect(patchCaption(5.985e-13, ['cat'], 0)).toBe('6.0e-13 cat');
+    expect(patchCaption(-0.004, ['cat'], 0)).toBe('-4.0e-3 cat');
+    expect(patchCaption(3.14159, ['cat'], 0)).toBe('3.14 cat');
+    expect(patchCaption(0, ['cat'], 0)).toBe('0.00 cat');
+  });
+
+  it('name no class for images of a folder without class sub-folders', () => {
+    expect(patchCaption(2.5, [], -1)).toBe('2.50');
   });
 });

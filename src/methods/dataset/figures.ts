@@ -10,7 +10,12 @@ import type { Embedding, GridSnap } from './embed.js';
 import type { ChannelPatches } from './patches.js';
 import type { Neighbour } from './store.js';
 
-const fmt = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+// A model with small activations (an untrained or rescaled one) would show "0.00" everywhere.
+const fmt = (v: number): string => {
+  const a = Math.abs(v);
+  if (a !== 0 && a < 0.01) return v.toExponential(1);
+  return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(2);
+};
 
 /** Tile side: small crops enlarged by a whole factor to at least `min` px. */
 function scaleFor(side: number, min = 64): number {
@@ -32,6 +37,11 @@ export function signedMapImage(map: Float32Array, width: number, height: number,
 }
 
 const className = (classes: string[], label: number): string => (label >= 0 ? (classes[label] ?? String(label)) : '?');
+
+/** A patch's caption: the unit's activation, then the image's class when the dataset has classes. */
+export function patchCaption(value: number, classes: string[], label: number): string {
+  return label >= 0 ? `${fmt(value)} ${className(classes, label)}` : fmt(value);
+}
 
 /**
  * Rows = channels; per rank, the receptive-field crop and (when computed) its guided-backprop
@@ -58,7 +68,7 @@ export async function patchesFigure(list: ChannelPatches[], o: { classes: string
         continue;
       }
       cells.push(resizeImage(toRgb(p.crop), p.crop.width * s, p.crop.height * s, 'nearest'));
-      captions.push(`${fmt(p.value)} ${className(o.classes, p.label)}`);
+      captions.push(patchCaption(p.value, o.classes, p.label));
       if (guided) {
         cells.push(p.guided ? resizeImage(signedMapImage(p.guided, p.crop.width, p.crop.height, p.guidedMax ?? 0), p.crop.width * s, p.crop.height * s, 'nearest') : undefined);
         captions.push(p.guided ? `±${fmt(p.guidedMax ?? 0)}` : undefined);
