@@ -192,8 +192,8 @@ export class Model {
    * Resolves a layer as users name it: a value name (`/fires.5/Concat_output_0`), a node name
    * (`/fires.5/Concat`, also without the leading slash), a module path from PyTorch's exporter
    * (`fires.5`: the output of the module's last node), or `#k`, the k-th layer of `convlens
-   * summary`'s numbering (pickable values, from 1); names also match ignoring case when that is
-   * unambiguous. Unknown names get the closest suggestions.
+   * summary`'s numbering (pickable values, from 1), or `input` for the model's input; names also
+   * match ignoring case when that is unambiguous. Unknown names get the closest suggestions.
    */
   resolveLayer(name: string): string {
     const values = this.graph.valueNames();
@@ -203,6 +203,8 @@ export class Model {
     const aliases = this.layerAliases();
     const hit = aliases.get(name) ?? aliases.get(`~${name.toLowerCase()}`);
     if (hit) return hit;
+    // Exporters name the input anything ("pixels", "x.1"); the examples say "input".
+    if (name.trim().toLowerCase() === 'input') return this.input.name;
     const index = /^#(\d+)$/.exec(name.trim());
     if (index) {
       const list = this.pickableValues();

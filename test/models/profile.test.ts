@@ -148,6 +148,14 @@ describe('layer names as users type them', () => {
     }
     expect(() => sq.resolveLayer('#9999')).toThrow(/No layer #9999/);
   });
+
+  it('"input" names the model\'s input whatever the exporter called it (the help\'s example works on any model)', () => {
+    const m = new Model(squeezeExciteLike(32, 4, 1), engine);
+    expect(m.input.name).toBe('image');
+    expect(m.resolveLayer('input')).toBe('image');
+    expect(m.resolveLayer('Input')).toBe('image');
+    expect(m.resolveLayer('image')).toBe('image');
+  });
 });
 
 describe('built-in models and describing a model', () => {
