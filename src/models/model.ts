@@ -249,6 +249,7 @@ export class Model {
       // module paths: every prefix of "/a/b/Op" names the module's last node's output (later nodes win)
       const parts = n.name.split('/').filter(Boolean);
       for (let k = 1; k < parts.length; k++) out.set(parts.slice(0, k).join('/'), o);
+      for (const name of qualifiedModuleNames(parts.slice(0, -1))) out.set(name, o);
     }
     // exact names take precedence over module paths of the same spelling
     for (const v of this.graph.valueNames()) if (out.has(v)) out.delete(v);
@@ -366,6 +367,21 @@ export class Model {
     for (const t of this.graph.initializers.values()) if (t.dtype === 'float32') n += sizeOf(t.dims);
     return n;
   }
+}
+
+/**
+ * PyTorch's qualified names (`model.named_modules()`: features.5.0.block) of the scopes
+ * torch.onnx.export writes as /features/features.5/features.5.0/block: a child of a Sequential
+ * repeats its parent's name with its index, any other child is named on its own.
+ */
+function qualifiedModuleNames(scopes: readonly string[]): string[] {
+  const names: string[] = [];
+  scopes.forEach((scope, k) => {
+    const parent = scopes[k - 1];
+    const qualified = names[k - 1];
+    names.push(parent === undefined || qualified === undefined ? scope : scope.startsWith(`${parent}.`) ? `${qualified}${scope.slice(parent.length)}` : `${qualified}.${scope}`);
+  });
+  return names;
 }
 
 /** A layer name as figures print it: exporters' decoration (leading '/', '_output_0') dropped. */

@@ -149,6 +149,28 @@ describe('layer names as users type them', () => {
     expect(() => sq.resolveLayer('#9999')).toThrow(/No layer #9999/);
   });
 
+  it('accepts PyTorch\'s qualified module names (features.1.0.block.0), which torch.onnx.export scopes as /features/features.1/features.1.0/block/block.0', () => {
+    const g = squeezeExciteLike(32, 4, 1);
+    // node names as the exporter scopes an EfficientNet's modules
+    const scope = (name: string): string => {
+      const m = /^stage(\d)\.(.*)$/.exec(name);
+      if (!m) return name;
+      const [, s, rest] = m;
+      const block = `/features/features.${s}/features.${s}.0`;
+      if (rest === 'conv') return `${block}/block/block.0/Conv`;
+      if (rest === 'act') return `${block}/block/block.0/Relu`;
+      if (rest === 'se.scale') return `${block}/Mul`;
+      return `${block}/block/block.1/${rest!.replace(/^se\./, '').replace('.', '/')}/Op`;
+    };
+    g.nodes = g.nodes.map((n) => ({ ...n, name: scope(n.name) }));
+    const m = new Model(g, engine);
+    expect(m.resolveLayer('features/features.1')).toBe('stage1.se.scale'); // the exporter's scope path
+    expect(m.resolveLayer('features.1')).toBe('stage1.se.scale');
+    expect(m.resolveLayer('features.1.0')).toBe('stage1.se.scale');
+    expect(m.resolveLayer('features.1.0.block.0')).toBe('stage1.act');
+    expect(m.resolveLayer('features.2.0.block.1')).toBe('stage2.se.gate');
+  });
+
   it('"input" names the model\'s input whatever the exporter called it (the help\'s example works on any model)', () => {
     const m = new Model(squeezeExciteLike(32, 4, 1), engine);
     expect(m.input.name).toBe('image');
