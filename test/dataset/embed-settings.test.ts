@@ -79,6 +79,17 @@ describe('paddedDomain', () => {
   });
 });
 
+describe('scatter axes', () => {
+  it('label tiny PCA scores (an untrained model\'s features) in exponent form, not as 0.000000000016', async () => {
+    const coords = Float64Array.from([-1e-10, 1.6e-11, 2e-11, -9e-12, 6e-11, 4e-12, 3e-11, -2e-12]);
+    const fig = await scatterFigure({ method: 'pca', space: 'relu4', ids: Int32Array.from([0, 1, 2, 3]), labels: Int32Array.from([0, 1, 0, 1]), coords, params: {}, ms: 0 }, { classes: ['a', 'b'] });
+    const labels = [...fig.svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
+    expect(labels.filter((l) => /0\.0000/.test(l))).toEqual([]);
+    expect(labels).toContain('1e-11');
+    expect(labels).toContain('0');
+  });
+});
+
 describe('patch captions', () => {
   it('show small activations (an untrained model\'s) in exponent form, not as 0.00', () => {
     expect(patchCaption(5.985e-13, ['cat'], 0)).toBe('6.0e-13 cat');

@@ -174,6 +174,13 @@ export async function scatterFigure(e: Embedding, o: { classes: string[]; title?
   const explained = e.explained ? [` (${(e.explained[0] * 100).toFixed(1)}% of variance)`, ` (${(e.explained[1] * 100).toFixed(1)}%)`] : ['', ''];
   const methodName = e.method === 'pca' ? 'PCA' : e.method === 'tsne' ? 't-SNE' : 'UMAP';
   const domain = (a: 0 | 1): [number, number] => paddedDomain(values.map((v) => (a === 0 ? v.x : v.y)));
+  // Vega's default tick labels write out every decimal (0.000000000016 for an untrained model's
+  // PCA scores); ordinary ranges keep them. The tick at 0 lands a rounding error off it.
+  const scoreAxis = (d: [number, number]): object => {
+    if (e.method !== 'pca') return { labels: false, ticks: false };
+    if (Math.max(Math.abs(d[0]), Math.abs(d[1])) >= 1e-3) return {};
+    return { labelExpr: `abs(datum.value) < ${1e-6 * (d[1] - d[0])} ? '0' : format(datum.value, '.2~e')` };
+  };
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: o.title ?? `${methodName} of ${e.space} features (${e.ids.length} images)`, subtitle: o.subtitle ?? '', anchor: 'start', fontSize: 15 },
@@ -182,8 +189,8 @@ export async function scatterFigure(e: Embedding, o: { classes: string[]; title?
     data: { values },
     mark: { type: 'circle', size: e.ids.length > 3000 ? 9 : 16, opacity: 0.75 },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: axis[0] + explained[0], axis: e.method === 'pca' ? {} : { labels: false, ticks: false }, scale: { zero: false, nice: false, domain: domain(0) } },
-      y: { field: 'y', type: 'quantitative', title: axis[1] + explained[1], axis: e.method === 'pca' ? {} : { labels: false, ticks: false }, scale: { zero: false, nice: false, domain: domain(1) } },
+      x: { field: 'x', type: 'quantitative', title: axis[0] + explained[0], axis: scoreAxis(domain(0)), scale: { zero: false, nice: false, domain: domain(0) } },
+      y: { field: 'y', type: 'quantitative', title: axis[1] + explained[1], axis: scoreAxis(domain(1)), scale: { zero: false, nice: false, domain: domain(1) } },
       color: { field: 'class', type: 'nominal', title: 'class', scale: { domain: present, range: present.map((_, i) => TABLEAU10[i % 10]!) }, legend: { symbolOpacity: 1, symbolSize: 80 } },
     },
     padding: 16,
