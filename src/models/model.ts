@@ -195,8 +195,8 @@ export class Model {
    * Resolves a layer as users name it: a value name (`/fires.5/Concat_output_0`), a node name
    * (`/fires.5/Concat`, also without the leading slash), a module path from PyTorch's exporter
    * (`fires.5`: the output of the module's last node), or `#k`, the k-th layer of `convlens
-   * summary`'s numbering (pickable values, from 1); names also match ignoring case when that is
-   * unambiguous. Unknown names get the closest suggestions.
+   * summary`'s numbering (pickable values, from 1), or `input` for the model's input; names also
+   * match ignoring case when that is unambiguous. Unknown names get the closest suggestions.
    */
   resolveLayer(name: string): string {
     const values = this.graph.valueNames();
@@ -206,6 +206,8 @@ export class Model {
     const aliases = this.layerAliases();
     const hit = aliases.get(name) ?? aliases.get(`~${name.toLowerCase()}`);
     if (hit) return hit;
+    // Exporters name the input anything ("pixels", "x.1"); the examples say "input".
+    if (name.trim().toLowerCase() === 'input') return this.input.name;
     const index = /^#(\d+)$/.exec(name.trim());
     if (index) {
       const list = this.pickableValues();
@@ -272,6 +274,7 @@ export class Model {
       // module paths: every prefix of "/a/b/Op" names the module's last node's output (later nodes win)
       const parts = n.name.split('/').filter(Boolean);
       for (let k = 1; k < parts.length; k++) out.set(parts.slice(0, k).join('/'), o);
+      for (const name of qualifiedModuleNames(parts.slice(0, -1))) out.set(name, o);
     }
     // exact names take precedence over module paths of the same spelling
     for (const v of this.graph.valueNames()) if (out.has(v)) out.delete(v);
@@ -389,6 +392,21 @@ export class Model {
     for (const t of this.graph.initializers.values()) if (t.dtype === 'float32') n += sizeOf(t.dims);
     return n;
   }
+}
+
+/**
+ * PyTorch's qualified names (`model.named_modules()`: features.5.0.block) of the scopes
+ * torch.onnx.export writes as /features/features.5/features.5.0/block: a child of a Sequential
+ * repeats its parent's name with its index, any other child is named on its own.
+ */
+function qualifiedModuleNames(scopes: readonly string[]): string[] {
+  const names: string[] = [];
+  scopes.forEach((scope, k) => {
+    const parent = scopes[k - 1];
+    const qualified = names[k - 1];
+    names.push(parent === undefined || qualified === undefined ? scope : scope.startsWith(`${parent}.`) ? `${qualified}${scope.slice(parent.length)}` : `${qualified}.${scope}`);
+  });
+  return names;
 }
 
 /** A layer name as figures print it: exporters' decoration (leading '/', '_output_0') dropped. */

@@ -23,9 +23,14 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
   for (const node of graph.nodes) {
     const ins = node.inputs.filter((i) => i && rf.has(i));
     if (ins.length === 0) continue;
-    const src = rf.get(ins[0]!)!;
     const out = node.outputs[0];
     if (!out) continue;
+    // A global input broadcast over the positions (a squeeze-and-excitation gate, [N, C, 1, 1])
+    // gives each channel one number per image: where a unit fires is still its local window's
+    // doing, so the gate does not make every later layer "see the whole image".
+    const gated = COMBINE.has(node.op) ? ins.filter((i) => !(rf.get(i)!.global && broadcastOverPositions(i, out, b))) : ins;
+    const windows = gated.length ? gated : ins;
+    const src = rf.get(windows[0]!)!;
     const shape = b.factsOf(out).shape;
     let r: ReceptiveField;
     try {
@@ -79,7 +84,7 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
         r = src;
       } else if (COMBINE.has(node.op)) {
         // Union of the inputs' windows (residual connections, concatenated branches).
-        const all = ins.map((i) => rf.get(i)!);
+        const all = windows.map((i) => rf.get(i)!);
         if (all.some((f) => f.global)) r = whole;
         else {
           r = { size: [0, 0], jump: [0, 0], start: [0, 0], global: false };
@@ -113,4 +118,12 @@ function keepsPositions(from: string, to: string, layouts: Map<string, AxisLayou
   const xs = b.factsOf(from).shape;
   const ys = b.factsOf(to).shape;
   return !!xs && !!ys && typeof xs.at(-1) === 'number' && xs.at(-2) === ys.at(-2) && xs.at(-1) === ys.at(-1);
+}
+
+/** Whether `value` is one number per channel that an element-wise op spreads over `out`'s positions ([N, C, 1, 1] against [N, C, H, W]). */
+function broadcastOverPositions(value: string, out: string, b: GraphBuilder): boolean {
+  const xs = b.factsOf(value).shape;
+  const ys = b.factsOf(out).shape;
+  if (!xs || !ys || xs.length !== 4 || ys.length !== 4) return false;
+  return xs[2] === 1 && xs[3] === 1 && !(ys[2] === 1 && ys[3] === 1);
 }

@@ -40,7 +40,8 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 /** Rough advance width of a string (DejaVu Sans averages ~0.6 em, bold ~0.68 em). */
 const textWidth = (s: string, size: number, bold = false): number => s.length * size * (bold ? 0.68 : 0.6);
 
-function wrap(text: string, width: number, size: number, bold = false, maxLines = 2): string[] {
+/** `text` broken into at most `maxLines` lines that fit `width` pixels at font `size`. */
+export function wrapText(text: string, width: number, size: number, bold = false, maxLines = 2): string[] {
   const words = text.split(/\s+/);
   const lines: string[] = [];
   let cur = '';
@@ -53,9 +54,10 @@ function wrap(text: string, width: number, size: number, bold = false, maxLines 
     }
   }
   if (cur) lines.push(cur);
-  // A single word wider than the tile (a long layer name) is cut with an ellipsis.
+  // A single word wider than the tile (a long layer name) keeps its end: exported names share
+  // their start (/features/features.8/...) and differ at the end (.../features.8.2/Mul).
   const perLine = Math.max(4, Math.floor(width / (size * (bold ? 0.68 : 0.6))));
-  for (let i = 0; i < lines.length; i++) if (lines[i]!.length > perLine) lines[i] = `${lines[i]!.slice(0, perLine - 1)}…`;
+  for (let i = 0; i < lines.length; i++) if (lines[i]!.length > perLine) lines[i] = `…${lines[i]!.slice(-(perLine - 1))}`;
   if (lines.length > maxLines) {
     const kept = lines.slice(0, maxLines);
     kept[maxLines - 1] = `${kept[maxLines - 1]}…`;
@@ -150,7 +152,7 @@ function gridLayout(spec: GridSpec, cellW: number, cellH: number) {
   const labelW = Math.ceil(Math.min(260, Math.max(60, ...spec.rows.flatMap((r) => r.lines.map((l, i) => textWidth(l, labelSize) * (i === 0 ? 1.08 : 1)))))) + 10;
   // Column headers: the first line bold, later lines (after '\n') regular; each wrapped to the tile.
   const headers = Array.from({ length: cols }, (_, c) =>
-    (spec.columns[c] ?? '').split('\n').flatMap((part, i) => wrap(part, cellW + gap - 4, headerSize, i === 0).map((text) => ({ text, bold: i === 0 }))),
+    (spec.columns[c] ?? '').split('\n').flatMap((part, i) => wrapText(part, cellW + gap - 4, headerSize, i === 0).map((text) => ({ text, bold: i === 0 }))),
   );
   const headerLines = Math.max(1, ...headers.map((h) => h.length));
   const headerH = Math.ceil(headerLines * (headerSize + 3) + 8);
@@ -163,7 +165,7 @@ function gridLayout(spec: GridSpec, cellW: number, cellH: number) {
   // A title wider than a narrow figure (one neighbour, two samples) wraps instead of running off
   // the edge; the figure is widened to at least 320 px so that it wraps into few lines.
   const titleW = Math.max(contentW, Math.min(320, textWidth(spec.title ?? '', titleSize, true)));
-  const titleLines = spec.title ? wrap(spec.title, titleW, titleSize, true, 4) : [];
+  const titleLines = spec.title ? wrapText(spec.title, titleW, titleSize, true, 4) : [];
   const titleH = titleLines.length ? titleLines.length * (titleSize + 4) + 8 : 0;
   const gridTop = margin + titleH + headerH;
   const width = Math.ceil(Math.max(contentW, titleW) + 2 * margin);

@@ -2,7 +2,7 @@
 // and the scatter plot's padded axes.
 import { describe, expect, it } from 'vitest';
 import { embedSettings, embedVectors, pca } from '../../src/methods/dataset/embed.js';
-import { paddedDomain, scatterFigure } from '../../src/methods/dataset/figures.js';
+import { paddedDomain, patchCaption, scatterFigure } from '../../src/methods/dataset/figures.js';
 
 describe('pca', () => {
   it('scores are centred: points on a line through a non-zero mean project symmetrically around 0', () => {
@@ -76,5 +76,29 @@ describe('paddedDomain', () => {
     expect(enc.x.scale.domain[1]).toBeCloseTo(8.5);
     expect(enc.y.scale.domain[0]).toBeCloseTo(9.9);
     expect(enc.y.scale.domain[1]).toBeCloseTo(12.1);
+  });
+});
+
+describe('scatter axes', () => {
+  it('label tiny PCA scores (an untrained model\'s features) in exponent form, not as 0.000000000016', async () => {
+    const coords = Float64Array.from([-1e-10, 1.6e-11, 2e-11, -9e-12, 6e-11, 4e-12, 3e-11, -2e-12]);
+    const fig = await scatterFigure({ method: 'pca', space: 'relu4', ids: Int32Array.from([0, 1, 2, 3]), labels: Int32Array.from([0, 1, 0, 1]), coords, params: {}, ms: 0 }, { classes: ['a', 'b'] });
+    const labels = [...fig.svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
+    expect(labels.filter((l) => /0\.0000/.test(l))).toEqual([]);
+    expect(labels).toContain('1e-11');
+    expect(labels).toContain('0');
+  });
+});
+
+describe('patch captions', () => {
+  it('show small activations (an untrained model\'s) in exponent form, not as 0.00', () => {
+    expect(patchCaption(5.985e-13, ['cat'], 0)).toBe('6.0e-13 cat');
+    expect(patchCaption(-0.004, ['cat'], 0)).toBe('-4.0e-3 cat');
+    expect(patchCaption(3.14159, ['cat'], 0)).toBe('3.14 cat');
+    expect(patchCaption(0, ['cat'], 0)).toBe('0.00 cat');
+  });
+
+  it('name no class for images of a folder without class sub-folders', () => {
+    expect(patchCaption(2.5, [], -1)).toBe('2.50');
   });
 });

@@ -4,7 +4,7 @@ import { ConvLensError } from '../../src/engine/errors.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
-import { explain, METHODS, resolveMethods } from '../../src/methods/explain/index.js';
+import { explain, METHOD_NAMES, METHODS, resolveMethods } from '../../src/methods/explain/index.js';
 import type { Progress } from '../../src/engine/jobs.js';
 import { Model } from '../../src/models/model.js';
 import { courseModel, flattenHeadModel, linearModel, regionInputs, regionModel } from './models.js';
@@ -35,6 +35,11 @@ describe('bad input', () => {
 
   it('method names accept aliases, case and underscores', () => {
     expect(resolveMethods(['Grad-CAM,IG', 'guided_backprop', 'smoothgrad_squared', 'score-cam'])).toEqual(['gradcam', 'integrated-gradients', 'guided-backprop', 'smoothgrad-sq', 'scorecam']);
+  });
+
+  it('"all" asks for every method (the list is 26 names long), once each', () => {
+    expect(resolveMethods(['all'])).toEqual([...METHOD_NAMES]);
+    expect(resolveMethods(['gradcam,ALL'])).toEqual(['gradcam', ...METHOD_NAMES.filter((m) => m !== 'gradcam')]);
   });
 
   it('a layer that is not spatial is rejected for CAM-type methods, with layers that would work', async () => {

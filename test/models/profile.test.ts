@@ -18,7 +18,7 @@ import { resnet, vggLike } from '../../src/models/zoo/index.js';
 import { receptiveFields } from '../../src/models/receptive-field.js';
 import { explain } from '../../src/methods/explain/index.js';
 import { spatialLayer } from '../../src/methods/explain/layers.js';
-import { convnextLike } from '../support/unseen-models.js';
+import { convnextLike, squeezeExciteLike } from '../support/unseen-models.js';
 import { LongJobNotice } from '../../src/interfaces/cli/common.js';
 
 const engine = new Engine(nodeBackend());
@@ -94,6 +94,17 @@ describe('model profile', () => {
     expect(e.attributions[0]!.raw.dims).toEqual([1, 1, 8, 8]); // the 8x8 map of the last stage, not the [8, 8, 16] channels-last one
   });
 
+  it('a squeeze-and-excitation gate leaves receptive fields local (EfficientNet, RegNet, MobileNetV3)', () => {
+    const m = new Model(squeezeExciteLike(64, 10, 4), engine);
+    const fields = receptiveFields(m.graph, m.builder(), m.input.name);
+    // the gate scales each channel by one number per image; where a unit fires is still its 3x3 window's doing
+    expect(fields.get('stage0.se.scale')).toEqual(fields.get('stage0.act'));
+    expect(fields.get('stage2.se.scale')!.global).toBe(false);
+    expect(fields.get('stage2.se.scale')!.size).toEqual([15, 15]); // 3 + 2 * 2 + 2 * 4
+    expect(fields.get('stage0.se.gate')!.global).toBe(true); // the gate itself did see the whole image
+    for (const l of m.profile.layers) expect(l.reach, l.name).toBeLessThan(1);
+  });
+
   it('follows the model\'s own metadata roles, and ignores (with a warning) roles naming missing layers', () => {
     const g = vggLike(0, 64);
     writeMetadata(g, { profile: { dreamLayer: 'relu2', styleLayers: ['relu1', 'relu9'], unknownRole: 'x' } });
@@ -136,6 +147,36 @@ describe('layer names as users type them', () => {
       expect((e as ConvLensError).hint).toMatch(/Closest layer names: fires\.5/);
     }
     expect(() => sq.resolveLayer('#9999')).toThrow(/No layer #9999/);
+  });
+
+  it('accepts PyTorch\'s qualified module names (features.1.0.block.0), which torch.onnx.export scopes as /features/features.1/features.1.0/block/block.0', () => {
+    const g = squeezeExciteLike(32, 4, 1);
+    // node names as the exporter scopes an EfficientNet's modules
+    const scope = (name: string): string => {
+      const m = /^stage(\d)\.(.*)$/.exec(name);
+      if (!m) return name;
+      const [, s, rest] = m;
+      const block = `/features/features.${s}/features.${s}.0`;
+      if (rest === 'conv') return `${block}/block/block.0/Conv`;
+      if (rest === 'act') return `${block}/block/block.0/Relu`;
+      if (rest === 'se.scale') return `${block}/Mul`;
+      return `${block}/block/block.1/${rest!.replace(/^se\./, '').replace('.', '/')}/Op`;
+    };
+    g.nodes = g.nodes.map((n) => ({ ...n, name: scope(n.name) }));
+    const m = new Model(g, engine);
+    expect(m.resolveLayer('features/features.1')).toBe('stage1.se.scale'); // the exporter's scope path
+    expect(m.resolveLayer('features.1')).toBe('stage1.se.scale');
+    expect(m.resolveLayer('features.1.0')).toBe('stage1.se.scale');
+    expect(m.resolveLayer('features.1.0.block.0')).toBe('stage1.act');
+    expect(m.resolveLayer('features.2.0.block.1')).toBe('stage2.se.gate');
+  });
+
+  it('"input" names the model\'s input whatever the exporter called it (the help\'s example works on any model)', () => {
+    const m = new Model(squeezeExciteLike(32, 4, 1), engine);
+    expect(m.input.name).toBe('image');
+    expect(m.resolveLayer('input')).toBe('image');
+    expect(m.resolveLayer('Input')).toBe('image');
+    expect(m.resolveLayer('image')).toBe('image');
   });
 });
 

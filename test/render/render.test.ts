@@ -6,7 +6,7 @@ import type { RawImage } from '../../src/io/image.js';
 import { displayStyle } from '../../src/methods/explain/display.js';
 import { panelsSpec, renderChart } from '../../src/render/chart.js';
 import { colorAt, colormap, COLORMAP_NAMES } from '../../src/render/colormap.js';
-import { gridFigure, MAX_FIGURE_PIXELS, paint, type Placed } from '../../src/render/grid.js';
+import { gridFigure, MAX_FIGURE_PIXELS, paint, wrapText, type Placed } from '../../src/render/grid.js';
 import { colorbar, overlay, renderHeatmap, resizeImage } from '../../src/render/heatmap.js';
 import { mapRange, parseRange, percentile, rangeOf, select } from '../../src/render/range.js';
 import { rng } from '../support/rng.js';
@@ -185,6 +185,14 @@ describe('figures', () => {
     expect(info.width).toBeGreaterThanOrEqual(320);
     expect(darkIn(info.width - 12, info.width, 0, info.height)).toBe(0); // nothing runs into the right margin
     expect(darkIn(0, info.width, 32, 52)).toBeGreaterThan(50); // a second title line
+  });
+
+  it('a column head too long for its tile keeps the end of the layer name, where exported names differ', () => {
+    const heads = ['/features/features.8/features.8.0/Conv', '/features/features.8/features.8.2/Mul'].map((name) => wrapText(name, 160, 13, true));
+    for (const lines of heads) expect(lines).toHaveLength(1);
+    expect(heads[0]![0]).toMatch(/^….*features\.8\.0\/Conv$/);
+    expect(heads[1]![0]).toMatch(/^….*features\.8\.2\/Mul$/);
+    expect(wrapText('Grad-CAM', 160, 13, true)).toEqual(['Grad-CAM']); // short heads are left alone
   });
 
   it('shrinks the tiles of a figure over the pixel budget (sharp refused such a canvas), and says so', async () => {

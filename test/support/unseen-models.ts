@@ -62,3 +62,23 @@ export function convnextLike(size: number, classes: number, seed: number, widths
   b.output(L.dense(L.flatten(x, 'head.flatten'), 'head.fc', classes));
   return b.build();
 }
+
+/**
+ * An EfficientNet/RegNet-shaped net: 3x3 conv stages, each followed by a squeeze-and-excitation
+ * gate as torchvision's SqueezeExcitation exports it (GlobalAveragePool, 1x1 conv, ReLU, 1x1
+ * conv, Sigmoid, then `scale * input`: the gate is the Mul's first input), global pooling and a dense head.
+ */
+export function squeezeExciteLike(size: number, classes: number, seed: number, widths: readonly number[] = [8, 16, 32]): Graph {
+  const b = new GraphBuilder();
+  b.graph.name = 'squeeze_excite_like';
+  const L = new Layers(b, seededRandom(seed));
+  let x = b.input('image', 'float32', ['N', 3, size, size]);
+  widths.forEach((filters, s) => {
+    x = L.relu(L.conv2d(x, `stage${s}.conv`, { filters, stride: 2 }), `stage${s}.act`);
+    const squeezed = L.relu(L.conv2d(L.globalAvgPool(x, `stage${s}.se.avgpool`), `stage${s}.se.fc1`, { filters: Math.max(2, filters / 4), kernel: 1, padding: 0 }), `stage${s}.se.act`);
+    const gate = b.op('Sigmoid', [L.conv2d(squeezed, `stage${s}.se.fc2`, { filters, kernel: 1, padding: 0 })], {}, { name: `stage${s}.se.gate`, outputs: [`stage${s}.se.gate`] });
+    x = b.op('Mul', [gate, x], {}, { name: `stage${s}.se.scale`, outputs: [`stage${s}.se.scale`] });
+  });
+  b.output(L.dense(L.flatten(L.globalAvgPool(x, 'avgpool'), 'flatten'), 'classifier', classes));
+  return b.build();
+}

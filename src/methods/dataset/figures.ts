@@ -10,7 +10,12 @@ import type { Embedding, GridSnap } from './embed.js';
 import type { ChannelPatches } from './patches.js';
 import type { Neighbour } from './store.js';
 
-const fmt = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+// A model with small activations (an untrained or rescaled one) would show "0.00" everywhere.
+const fmt = (v: number): string => {
+  const a = Math.abs(v);
+  if (a !== 0 && a < 0.01) return v.toExponential(1);
+  return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(2);
+};
 
 /** Tile side: small crops enlarged by a whole factor to at least `min` px. */
 function scaleFor(side: number, min = 64): number {
@@ -32,6 +37,11 @@ export function signedMapImage(map: Float32Array, width: number, height: number,
 }
 
 const className = (classes: string[], label: number): string => (label >= 0 ? (classes[label] ?? String(label)) : '?');
+
+/** A patch's caption: the unit's activation, then the image's class when the dataset has classes. */
+export function patchCaption(value: number, classes: string[], label: number): string {
+  return label >= 0 ? `${fmt(value)} ${className(classes, label)}` : fmt(value);
+}
 
 /**
  * Rows = channels; per rank, the receptive-field crop and (when computed) its guided-backprop
@@ -58,7 +68,7 @@ export async function patchesFigure(list: ChannelPatches[], o: { classes: string
         continue;
       }
       cells.push(resizeImage(toRgb(p.crop), p.crop.width * s, p.crop.height * s, 'nearest'));
-      captions.push(`${fmt(p.value)} ${className(o.classes, p.label)}`);
+      captions.push(patchCaption(p.value, o.classes, p.label));
       if (guided) {
         cells.push(p.guided ? resizeImage(signedMapImage(p.guided, p.crop.width, p.crop.height, p.guidedMax ?? 0), p.crop.width * s, p.crop.height * s, 'nearest') : undefined);
         captions.push(p.guided ? `±${fmt(p.guidedMax ?? 0)}` : undefined);
@@ -164,6 +174,13 @@ export async function scatterFigure(e: Embedding, o: { classes: string[]; title?
   const explained = e.explained ? [` (${(e.explained[0] * 100).toFixed(1)}% of variance)`, ` (${(e.explained[1] * 100).toFixed(1)}%)`] : ['', ''];
   const methodName = e.method === 'pca' ? 'PCA' : e.method === 'tsne' ? 't-SNE' : 'UMAP';
   const domain = (a: 0 | 1): [number, number] => paddedDomain(values.map((v) => (a === 0 ? v.x : v.y)));
+  // Vega's default tick labels write out every decimal (0.000000000016 for an untrained model's
+  // PCA scores); ordinary ranges keep them. The tick at 0 lands a rounding error off it.
+  const scoreAxis = (d: [number, number]): object => {
+    if (e.method !== 'pca') return { labels: false, ticks: false };
+    if (Math.max(Math.abs(d[0]), Math.abs(d[1])) >= 1e-3) return {};
+    return { labelExpr: `abs(datum.value) < ${1e-6 * (d[1] - d[0])} ? '0' : format(datum.value, '.2~e')` };
+  };
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: o.title ?? `${methodName} of ${e.space} features (${e.ids.length} images)`, subtitle: o.subtitle ?? '', anchor: 'start', fontSize: 15 },
@@ -172,8 +189,8 @@ export async function scatterFigure(e: Embedding, o: { classes: string[]; title?
     data: { values },
     mark: { type: 'circle', size: e.ids.length > 3000 ? 9 : 16, opacity: 0.75 },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: axis[0] + explained[0], axis: e.method === 'pca' ? {} : { labels: false, ticks: false }, scale: { zero: false, nice: false, domain: domain(0) } },
-      y: { field: 'y', type: 'quantitative', title: axis[1] + explained[1], axis: e.method === 'pca' ? {} : { labels: false, ticks: false }, scale: { zero: false, nice: false, domain: domain(1) } },
+      x: { field: 'x', type: 'quantitative', title: axis[0] + explained[0], axis: scoreAxis(domain(0)), scale: { zero: false, nice: false, domain: domain(0) } },
+      y: { field: 'y', type: 'quantitative', title: axis[1] + explained[1], axis: scoreAxis(domain(1)), scale: { zero: false, nice: false, domain: domain(1) } },
       color: { field: 'class', type: 'nominal', title: 'class', scale: { domain: present, range: present.map((_, i) => TABLEAU10[i % 10]!) }, legend: { symbolOpacity: 1, symbolSize: 80 } },
     },
     padding: 16,

@@ -112,12 +112,11 @@ export function resolveMethod(name: string): MethodName {
   throw unknownNameError('attribution method', name, METHOD_NAMES);
 }
 
-/** Method names from a list (comma-separated entries allowed), deduplicated, in order. */
+/** Method names from a list (comma-separated entries allowed, `all` for every method), deduplicated, in order. */
 export function resolveMethods(names: readonly string[]): MethodName[] {
   const out: MethodName[] = [];
   for (const part of names.flatMap((n) => n.split(',')).map((s) => s.trim()).filter(Boolean)) {
-    const m = resolveMethod(part);
-    if (!out.includes(m)) out.push(m);
+    for (const m of part.toLowerCase() === 'all' ? METHOD_NAMES : [resolveMethod(part)]) if (!out.includes(m)) out.push(m);
   }
   if (out.length === 0) throw new ConvLensError('INVALID_ARGUMENT', 'No attribution method given.', `Choose from: ${METHOD_NAMES.join(', ')}.`);
   return out;

@@ -147,7 +147,7 @@ export function define(command: Command): void {
       .addHelpText('after', `\nMethods: ${METHOD_NAMES.join(', ')}\nA method the model rules out (cam without GAP + dense) is skipped with the reason; the others still run.\n\nExamples:\n  convlens explain samples/fashion-mnist/*.png --method saliency,integrated-gradients,gradcam --out out\n  convlens explain samples/photos/chelsea.png --model squeezenet --method gradcam,scorecam --layer fires.6 --target tabby --score prob`),
   )
     .argument('<inputs...>', 'image files, .npy tensors (NCHW or CHW float32), or folders of them')
-    .option('--method <names>', 'methods, comma-separated (see the list below)', 'saliency,gradcam,guided-backprop')
+    .option('--method <names>', 'methods, comma-separated (see the list below), or all', 'saliency,gradcam,guided-backprop')
     .option('-l, --layer <name>', 'layer for CAM-type methods (default: the model profile\'s CAM layer, the last spatial layer before global pooling)')
     .option('-t, --target <class>', 'class index or label to explain (default: each image\'s predicted class)')
     .option('--score <kind>', 'logit (pre-softmax, default) or prob (softmax probability)', 'logit')
