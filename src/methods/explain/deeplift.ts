@@ -9,7 +9,8 @@ import { mapFloat32, type Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { f32, nchw, normalSource, reduceChannels, uniformSource } from './arrays.js';
 import { resolveBaseline } from './integrated-gradients.js';
-import { inputBounds, completenessOf } from './lrp.js';
+import { completenessOf } from './completeness.js';
+import { inputBounds } from './lrp.js';
 import { batchedForward, forChunks, forwardScores, RunBuffers, scoreGradients, Work } from './session.js';
 import type { MethodContext, MethodResult } from './types.js';
 

@@ -6,8 +6,9 @@ import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { blurBatch, f32, nchw, reduceChannels } from './arrays.js';
 import { forChunks, RunBuffers, scoreGradients, Work } from './session.js';
+import { completenessOf } from './completeness.js';
 import { targetScores } from './target.js';
-import type { Completeness, IgBaseline, IgRule, MethodContext, MethodResult } from './types.js';
+import type { IgBaseline, IgRule, MethodContext, MethodResult } from './types.js';
 
 /** Path points (alphas) and weights on [0, 1], as Captum's approximation_methods. */
 export function quadrature(rule: IgRule, steps: number): { alphas: Float64Array; weights: Float64Array } {
@@ -210,14 +211,7 @@ export async function integratedGradients(ctx: MethodContext): Promise<MethodRes
   for (let p = 0; p < attr.length; p++) attr[p] = (xd[p]! - bd[p]!) * avg[p]!;
 
   // Completeness: sum of attributions against score(x) - score(baseline).
-  const completeness: Completeness[] = [];
-  for (let i = 0; i < n; i++) {
-    let sum = 0;
-    for (let p = i * per; p < (i + 1) * per; p++) sum += attr[p]!;
-    const diff = scores[i]! - scores[n + i]!;
-    const gap = sum - diff;
-    completeness.push({ sum, scoreDifference: diff, gap, relativeGap: Math.abs(gap) / Math.max(Math.abs(diff), 1e-12) });
-  }
+  const completeness = completenessOf(attr, per, scores.subarray(0, n), scores.subarray(n));
   const raw = f32(ctx.x.dims, attr);
   const params: Record<string, unknown> = { steps, rule, baseline: typeof baselineSpec === 'string' ? baselineSpec : 'given tensor' };
   if (baselineSpec === 'blurred') params['blurSigma'] = blurSigma;

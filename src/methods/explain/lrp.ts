@@ -9,7 +9,8 @@ import type { Model } from '../../models/model.js';
 import { f32, nchw, reduceChannels } from './arrays.js';
 import { runPass, type GradientPass } from './session.js';
 import { targetScores } from './target.js';
-import type { Completeness, ExplainOptions, MethodContext, MethodResult } from './types.js';
+import { completenessOf } from './completeness.js';
+import type { ExplainOptions, MethodContext, MethodResult } from './types.js';
 
 /** The lowest and highest value each input channel can take: the pixel range through mean/std. */
 export function inputBounds(model: Model): { low: number[]; high: number[] } {
@@ -27,19 +28,6 @@ export function inputBounds(model: Model): { low: number[]; high: number[] } {
     high.push(Math.max(a, b));
   }
   return { low, high };
-}
-
-/** Per image: sum of the map against the score it decomposes (the baseline's score taken as 0). */
-export function completenessOf(attr: Float32Array, per: number, scores: ArrayLike<number>, baseScores?: ArrayLike<number>): Completeness[] {
-  const out: Completeness[] = [];
-  for (let i = 0; i < scores.length; i++) {
-    let sum = 0;
-    for (let p = i * per; p < (i + 1) * per; p++) sum += attr[p]!;
-    const diff = scores[i]! - (baseScores?.[i] ?? 0);
-    const gap = sum - diff;
-    out.push({ sum, scoreDifference: diff, gap, relativeGap: Math.abs(gap) / Math.max(Math.abs(diff), 1e-12) });
-  }
-  return out;
 }
 
 const ruleSets = new WeakMap<Model, Map<string, RuleSet>>();

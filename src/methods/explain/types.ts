@@ -152,7 +152,7 @@ export interface Completeness {
   scoreDifference: number;
   /** sum - scoreDifference */
   gap: number;
-  /** |gap| / |scoreDifference| */
+  /** |gap| / |scoreDifference|, the difference taken at least 1e-5 of the scores (below that it is float32 rounding) */
   relativeGap: number;
 }
 
