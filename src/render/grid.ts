@@ -14,6 +14,13 @@ export interface GridRow {
   cells: (RawImage | undefined)[];
   /** small text under each tile (e.g. the range drawn), per column */
   captions?: (string | undefined)[];
+  /** column headers drawn above this row: a later band of a figure wrapped into several */
+  columns?: string[];
+}
+
+interface HeaderLine {
+  text: string;
+  bold: boolean;
 }
 
 export interface Legend {
@@ -151,10 +158,11 @@ function gridLayout(spec: GridSpec, cellW: number, cellH: number) {
 
   const labelW = Math.ceil(Math.min(260, Math.max(60, ...spec.rows.flatMap((r) => r.lines.map((l, i) => textWidth(l, labelSize) * (i === 0 ? 1.08 : 1)))))) + 10;
   // Column headers: the first line bold, later lines (after '\n') regular; each wrapped to the tile.
-  const headers = Array.from({ length: cols }, (_, c) =>
-    (spec.columns[c] ?? '').split('\n').flatMap((part, i) => wrapText(part, cellW + gap - 4, headerSize, i === 0).map((text) => ({ text, bold: i === 0 }))),
-  );
-  const headerLines = Math.max(1, ...headers.map((h) => h.length));
+  const headersOf = (columns: readonly string[]): HeaderLine[][] =>
+    Array.from({ length: cols }, (_, c) => (columns[c] ?? '').split('\n').flatMap((part, i) => wrapText(part, cellW + gap - 4, headerSize, i === 0).map((text) => ({ text, bold: i === 0 }))));
+  const headers = headersOf(spec.columns);
+  const bandHeaders = spec.rows.map((r) => (r.columns ? headersOf(r.columns) : undefined));
+  const headerLines = Math.max(1, ...[headers, ...bandHeaders].flatMap((hs) => (hs ?? []).map((h) => h.length)));
   const headerH = Math.ceil(headerLines * (headerSize + 3) + 8);
   const rowH = cellH + captionH + gap;
   const gridW = labelW + cols * (cellW + gap) - gap;
@@ -168,31 +176,44 @@ function gridLayout(spec: GridSpec, cellW: number, cellH: number) {
   const titleLines = spec.title ? wrapText(spec.title, titleW, titleSize, true, 4) : [];
   const titleH = titleLines.length ? titleLines.length * (titleSize + 4) + 8 : 0;
   const gridTop = margin + titleH + headerH;
+  // a row that starts a band sits below its own headers
+  const rowTops: number[] = [];
+  let top = gridTop;
+  spec.rows.forEach((r, i) => {
+    if (i > 0 && r.columns) top += headerH;
+    rowTops.push(top);
+    top += rowH;
+  });
+  const gridBottom = top - gap;
   const width = Math.ceil(Math.max(contentW, titleW) + 2 * margin);
-  const height = Math.ceil(gridTop + spec.rows.length * rowH - gap + (legendH ? legendH + 10 : 0) + notesH + margin);
-  return { margin, gap, headerSize, labelSize, captionSize, titleSize, titleLines, labelW, headers, gridTop, rowH, legendH, width, height };
+  const height = Math.ceil(gridBottom + (legendH ? legendH + 10 : 0) + notesH + margin);
+  return { margin, gap, headerSize, labelSize, captionSize, titleSize, titleLines, labelW, headers, bandHeaders, gridTop, rowTops, gridBottom, legendH, width, height };
 }
 
 async function drawGrid(spec: GridSpec): Promise<Uint8Array> {
   const tiles = spec.rows.flatMap((r) => r.cells).filter((c): c is RawImage => !!c);
   const cellW = Math.max(1, ...tiles.map((t) => t.width));
   const cellH = Math.max(1, ...tiles.map((t) => t.height));
-  const { margin, gap, headerSize, labelSize, captionSize, titleSize, titleLines, labelW, headers, gridTop, rowH, legendH, width, height } = gridLayout(spec, cellW, cellH);
+  const { margin, gap, headerSize, labelSize, captionSize, titleSize, titleLines, labelW, headers, bandHeaders, gridTop, rowTops, gridBottom, legendH, width, height } = gridLayout(spec, cellW, cellH);
 
   const svg: string[] = [];
   const text = (x: number, y: number, s: string, size: number, opts: { anchor?: 'start' | 'middle' | 'end'; bold?: boolean; color?: string } = {}): void => {
     svg.push(`<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" font-family="${FONT}" font-size="${size}" fill="${opts.color ?? '#222'}"${opts.bold ? ' font-weight="bold"' : ''} text-anchor="${opts.anchor ?? 'start'}">${esc(s)}</text>`);
   };
   titleLines.forEach((line, i) => text(margin, margin + titleSize + i * (titleSize + 4), line, titleSize, { bold: true }));
-  headers.forEach((lines, c) => {
-    const cx = margin + labelW + c * (cellW + gap) + cellW / 2;
-    const top = gridTop - 6 - lines.length * (headerSize + 3) + headerSize;
-    lines.forEach((l, i) => text(cx, top + i * (headerSize + 3), l.text, l.bold ? headerSize : headerSize - 1, { anchor: 'middle', bold: l.bold, color: l.bold ? '#222' : '#555' }));
-  });
+  const drawHeaders = (band: HeaderLine[][], bottom: number): void =>
+    band.forEach((lines, c) => {
+      const cx = margin + labelW + c * (cellW + gap) + cellW / 2;
+      const top = bottom - 6 - lines.length * (headerSize + 3) + headerSize;
+      lines.forEach((l, i) => text(cx, top + i * (headerSize + 3), l.text, l.bold ? headerSize : headerSize - 1, { anchor: 'middle', bold: l.bold, color: l.bold ? '#222' : '#555' }));
+    });
+  drawHeaders(headers, gridTop);
 
   const placed: Placed[] = [];
   spec.rows.forEach((row, r) => {
-    const top = gridTop + r * rowH;
+    const top = rowTops[r]!;
+    const band = r > 0 ? bandHeaders[r] : undefined;
+    if (band) drawHeaders(band, top);
     const lineH = labelSize + 4;
     const startY = top + cellH / 2 - ((row.lines.length - 1) * lineH) / 2 + labelSize / 3;
     row.lines.forEach((l, i) => text(margin, startY + i * lineH, l, labelSize, { bold: i === 0, color: i === 0 ? '#111' : '#444' }));
@@ -207,7 +228,7 @@ async function drawGrid(spec: GridSpec): Promise<Uint8Array> {
     });
   });
 
-  let y = gridTop + spec.rows.length * rowH - gap + 10;
+  let y = gridBottom + 10;
   if (spec.legends?.length) {
     spec.legends.forEach((lg, i) => {
       const left = margin + i * 250;

@@ -103,6 +103,17 @@ describe('convlens explain', () => {
     expect(Object.keys(summary.maxSensitivity.methods)).toHaveLength(10);
   });
 
+  it('--method all runs every method, and the grid wraps them into bands instead of one row 26 tiles wide', async () => {
+    const out = join(tmp, 'all');
+    const r = await convlens('explain', 'samples/fashion-mnist/bag-test18.png', '--method', 'all', '-o', out);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { methods: { method: string }[]; skipped?: unknown[] };
+    expect(summary.methods.length + (summary.skipped?.length ?? 0)).toBeGreaterThanOrEqual(26);
+    const { width, height } = await sharp(readFileSync(join(out, 'grid.png'))).metadata();
+    expect(width!).toBeLessThan(1400); // 8 columns at most (the input and 7 methods here)
+    expect(height!).toBeGreaterThan(width! * 0.6); // four bands of one image row each
+  });
+
   it('reports the predictions\' pass apart from the methods that share it', async () => {
     const shared = await convlens('explain', join(samples, 'sandal-test8.png'), '--method', 'saliency,gradcam', '--out', join(tmp, 'timing1'), '--no-images');
     expect(shared.code, shared.stderr).toBe(0);

@@ -53,10 +53,12 @@ function legendsFor(styles: DisplayStyle[]): Legend[] {
   return out;
 }
 
-/** Rows = images, columns = input + one per method; every tile captioned with its drawn range. */
 /** Rows an explanation grid shows at most by default. */
 export const GRID_MAX_ROWS = 16;
+/** Method columns in one band of the explanation grid; more wrap into further bands. */
+export const MAX_METHOD_COLUMNS = 8;
 
+/** Rows = images, columns = input + one per method; every tile captioned with its drawn range. */
 export async function explanationGrid(e: Explanation, items: readonly FigureItem[], o: DisplayOptions & { title?: string; maxRows?: number } = {}): Promise<Uint8Array> {
   const asked = o.size ?? defaultTileSize(items[0]!.display);
   const styles = new Map<Attribution, DisplayStyle>();
@@ -66,28 +68,38 @@ export async function explanationGrid(e: Explanation, items: readonly FigureItem
   const shown = items.slice(0, maxRows);
   // Tiles are drawn at a size the whole figure fits in (gridFigure would shrink them anyway,
   // after drawing every map at the asked size: 10 rows of 7 at 2048 took 1.5 GB and 13 s).
-  const fits = Math.floor(0.9 * Math.sqrt(MAX_FIGURE_PIXELS / (shown.length * (e.attributions.length + 1))));
+  // More methods than MAX_METHOD_COLUMNS wrap into bands of equal width, each with its own
+  // headers and the inputs again (all 26 methods in one row made a figure 6,000 px wide).
+  const bandCount = Math.ceil(e.attributions.length / MAX_METHOD_COLUMNS);
+  const perBand = Math.ceil(e.attributions.length / Math.max(1, bandCount));
+  const bands = Array.from({ length: Math.max(1, bandCount) }, (_, k) => e.attributions.slice(k * perBand, (k + 1) * perBand));
+  // Tiles are drawn at a size the whole figure fits in (gridFigure would shrink them anyway,
+  // after drawing every map at the asked size: 10 rows of 7 at 2048 took 1.5 GB and 13 s).
+  const fits = Math.floor(0.9 * Math.sqrt(MAX_FIGURE_PIXELS / (shown.length * bands.length * (perBand + 1))));
   const size = Math.min(asked, fits);
-  const rows: GridRow[] = shown.map((item, i) => {
-    const cells: RawImage[] = [resizeImage(item.display, size, size, 'nearest')];
-    const captions: (string | undefined)[] = [undefined];
-    for (const a of e.attributions) {
-      const r = renderAttribution(a, i, item.display, { ...o, size });
-      styles.set(a, r.style);
-      cells.push(r.image);
-      captions.push(rangeCaption(r.min, r.max, r.style));
-    }
-    const img = e.images[i]!;
-    const lines = [item.name, `pred: ${img.predicted.label} (${(img.predicted.probability * 100).toFixed(1)}%)`];
-    if (img.target.index !== img.predicted.index) lines.push(`target: ${img.target.label} (${(img.target.probability * 100).toFixed(1)}%)`);
-    return { lines, cells, captions };
-  });
+  const header = (a: Attribution): string => (a.layer ? `${methodTitle(a.method)}\n@${shortLayerName(a.layer.name)}` : methodTitle(a.method));
+  const rows: GridRow[] = bands.flatMap((band, k) =>
+    shown.map((item, i) => {
+      const cells: RawImage[] = [resizeImage(item.display, size, size, 'nearest')];
+      const captions: (string | undefined)[] = [undefined];
+      for (const a of band) {
+        const r = renderAttribution(a, i, item.display, { ...o, size });
+        styles.set(a, r.style);
+        cells.push(r.image);
+        captions.push(rangeCaption(r.min, r.max, r.style));
+      }
+      const img = e.images[i]!;
+      const lines = [item.name, `pred: ${img.predicted.label} (${(img.predicted.probability * 100).toFixed(1)}%)`];
+      if (img.target.index !== img.predicted.index) lines.push(`target: ${img.target.label} (${(img.target.probability * 100).toFixed(1)}%)`);
+      return { lines, cells, captions, ...(k > 0 && i === 0 ? { columns: ['Input', ...band.map(header)] } : {}) };
+    }),
+  );
   const used = [...styles.values()];
   const kind = (st: DisplayStyle): string => (st.range.mode === 'symmetric' ? 'signed maps' : st.view === 'overlay' ? 'overlays' : 'unsigned maps');
   const ranges = [...new Set(e.attributions.map((a) => `${kind(styles.get(a)!)} ${describeRange(styles.get(a)!.range)}`))];
   return gridFigure({
     title: o.title ?? `${e.model}: ${e.images.every((_, i) => e.images[i]!.target.index === e.images[i]!.predicted.index) ? 'predicted class' : 'target class'}, score = ${e.score === 'logit' ? 'logit' : 'probability'}`,
-    columns: ['Input', ...e.attributions.map((a) => (a.layer ? `${methodTitle(a.method)}\n@${shortLayerName(a.layer.name)}` : methodTitle(a.method)))],
+    columns: ['Input', ...bands[0]!.map(header)],
     rows,
     legends: legendsFor(used),
     notes: [
