@@ -85,7 +85,7 @@ export async function patchesFigure(list: ChannelPatches[], o: { classes: string
     rows,
     legends: guided ? [{ colormap: 'rdbu', label: 'guided backprop d(unit)/d(input)', low: 'negative', middle: '0', high: 'positive' }] : [],
     notes: [
-      'Each crop is the receptive field of the unit where the channel fired most on that image (checkerboard: outside the image).',
+      'Each crop is the receptive field of the unit where the channel fired most on that image (checkerboard: outside the image; the whole image where the field is larger).',
       'Caption: the unit\'s activation and the image\'s class. Guided BP maps are scaled per crop, symmetric around 0 (range under each).',
     ],
   });

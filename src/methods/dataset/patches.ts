@@ -15,9 +15,9 @@ export interface Patch extends TopEntry {
   label: number;
   /** inclusive input box [top, left, bottom, right] the unit sees, clipped to the image */
   box: [number, number, number, number];
-  /** the full receptive field [top, left] corner (may be outside the image), size = field */
+  /** the crop's [top, left] corner: the receptive field's (may be outside the image), or 0 where the field covers the image */
   origin: [number, number];
-  /** the input crop, padded to the full field size (outside the image: gray) */
+  /** the input crop (outside the image: a gray checkerboard) */
   crop: RawImage;
   /** guided backprop summed over input channels, on the same (padded) crop, row-major; NaN outside the image */
   guided?: Float32Array;
@@ -48,14 +48,23 @@ export function fieldOf(model: Model, layer: string): ReceptiveField {
   return rf;
 }
 
-/** Field geometry of unit (y, x): the unclipped [top, left] and size. */
-function fieldBox(rf: ReceptiveField, y: number, x: number, H: number, W: number): { top: number; left: number; h: number; w: number } {
+/**
+ * The crop shown for unit (y, x): its receptive field, [top, left] unclipped (a field reaching
+ * past the border shows the outside as padding), except along an axis where the field is at
+ * least as large as the image: there the crop is the image. EfficientNet's last stage sees
+ * 851 px of a 224 px image, and its crops were mostly padding, a 4x4 figure 7,000 px wide.
+ */
+export function cropBox(rf: ReceptiveField, y: number, x: number, H: number, W: number): { top: number; left: number; h: number; w: number } {
   if (rf.global) return { top: 0, left: 0, h: H, w: W };
-  const h = Math.round(rf.size[0]);
-  const w = Math.round(rf.size[1]);
-  const cy = rf.start[0] + y * rf.jump[0];
-  const cx = rf.start[1] + x * rf.jump[1];
-  return { top: Math.ceil(cy - (h - 1) / 2), left: Math.ceil(cx - (w - 1) / 2), h, w };
+  const axis = (size: number, start: number, jump: number, at: number, limit: number): [number, number] => {
+    const n = Math.round(size);
+    if (n >= limit) return [0, limit];
+    const centre = start + at * jump;
+    return [Math.ceil(centre - (n - 1) / 2), n];
+  };
+  const [top, h] = axis(rf.size[0], rf.start[0], rf.jump[0], y, H);
+  const [left, w] = axis(rf.size[1], rf.start[1], rf.jump[1], x, W);
+  return { top, left, h, w };
 }
 
 /**
@@ -102,7 +111,7 @@ export async function topPatches(model: Model, source: DatasetSource, store: Dat
     field: rf.global ? [H!, W!] : [Math.round(rf.size[0]), Math.round(rf.size[1])],
     global: rf.global,
     patches: tops[ci]!.map((e) => {
-      const b = fieldBox(rf, e.y, e.x, H!, W!);
+      const b = cropBox(rf, e.y, e.x, H!, W!);
       return { ...e, label: labelsOf.get(e.image)?.label ?? -1, box: unitRegion(rf, e.y, e.x, H!, W!), origin: [b.top, b.left] as [number, number], crop: { width: 0, height: 0, channels: 1, data: new Uint8Array() } };
     }),
   }));
@@ -110,7 +119,7 @@ export async function topPatches(model: Model, source: DatasetSource, store: Dat
     for (const p of r.patches) {
       let d = displays.get(p.image);
       if (!d) displays.set(p.image, (d = await source.display(p.image, prep)));
-      const b = fieldBox(rf, p.y, p.x, H!, W!);
+      const b = cropBox(rf, p.y, p.x, H!, W!);
       p.crop = cropPadded(d, b.top, b.left, b.h, b.w);
     }
   }
@@ -134,7 +143,7 @@ export async function topPatches(model: Model, source: DatasetSource, store: Dat
     const g = await model.gradients(xt, { seed: { upstream: [layer] }, wrt: [model.input.name], ruleSet: 'guided' }, { [layer]: seedT });
     const gd = g.gradients[model.input.name]!.data as Float32Array;
     part.forEach(({ r, p }, i) => {
-      const b = fieldBox(rf, p.y, p.x, H!, W!);
+      const b = cropBox(rf, p.y, p.x, H!, W!);
       const map = new Float32Array(b.h * b.w).fill(Number.NaN);
       let m = 0;
       for (let yy = 0; yy < b.h; yy++) {
