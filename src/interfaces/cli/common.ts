@@ -277,11 +277,15 @@ export function applyDescription(model: Model, opts: CommonOptions): void {
  * layer for the purpose (`first`: the mid layer, for top patches; `last`: the deepest, for
  * neighbours and embeddings) when the store holds it, else the store's first or last layer.
  */
-export function defaultStoreLayer(model: Model, indexed: readonly string[], which: 'first' | 'last'): string {
+export function defaultStoreLayer(model: Model, indexed: readonly string[], which: 'first' | 'last', note?: (message: string) => void): string {
   const wanted = model.profile.featureLayers;
   const order = which === 'first' ? wanted : [...wanted].reverse();
   const hit = order.find((l) => indexed.includes(l));
-  return hit ?? (which === 'first' ? indexed[0]! : indexed[indexed.length - 1]!);
+  if (hit) return hit;
+  const layer = which === 'first' ? indexed[0]! : indexed[indexed.length - 1]!;
+  // A store indexed with --layers of its own, or before the model's default layers changed.
+  note?.(`the store holds none of the model's default feature layers (${wanted.map((l) => model.layerLabel(l)).join(', ')}); using its ${which} indexed layer, ${model.layerLabel(layer)}. Give --layer to choose.`);
+  return layer;
 }
 
 /** How summaries name the model: its name and where it came from (a built-in or a file). */

@@ -46,7 +46,7 @@ export function define(command: Command): void {
       const job = cliJob(opts, 'embed');
       try {
         const { store, model, source } = ctx;
-        const space = opts.layer === 'pixels' ? ('pixels' as const) : { layer: store.layer(opts.layer ? model.resolveLayer(opts.layer) : defaultStoreLayer(model, store.manifest.layers.map((l) => l.name), 'last')).name };
+        const space = opts.layer === 'pixels' ? ('pixels' as const) : { layer: store.layer(opts.layer ? model.resolveLayer(opts.layer) : defaultStoreLayer(model, store.manifest.layers.map((l) => l.name), 'last', warner(opts, 'note'))).name };
         const spaceName = space === 'pixels' ? 'pixels' : space.layer;
         const classes = store.manifest.dataset.classes;
         const settings = { ...(opts.sample ? { sample: opts.sample } : {}), ...(opts.perplexity !== undefined ? { perplexity: opts.perplexity } : {}), ...(opts.neighbours ? { neighbours: opts.neighbours } : {}) };

@@ -53,7 +53,7 @@ export function define(command: Command): void {
       try {
         const { store, model, source } = ctx;
         const prep = model.meta.preprocessing;
-        const layer = store.layer(opts.layer ? model.resolveLayer(opts.layer) : defaultStoreLayer(model, store.manifest.layers.map((l) => l.name), 'last')).name;
+        const layer = store.layer(opts.layer ? model.resolveLayer(opts.layer) : defaultStoreLayer(model, store.manifest.layers.map((l) => l.name), 'last', warner(opts, 'note'))).name;
         const o = { layer, k: opts.top, metric: metricOf(opts.metric), pixelMetric: metricOf(opts.pixelMetric), ...(opts.exact ? { exact: true } : {}) };
         const queries: { name: string; image: RawImage; label: number; result: Awaited<ReturnType<typeof NearestNeighbours>> }[] = [];
         if (opts.ids) {

@@ -35,7 +35,7 @@ export function define(command: Command): void {
       applyDescription(ctx.model, opts);
       const job = cliJob(opts, 'patches');
       try {
-        const layer = ctx.store.layer(opts.layer ? ctx.model.resolveLayer(opts.layer) : defaultStoreLayer(ctx.model, ctx.store.manifest.layers.map((l) => l.name), 'first'));
+        const layer = ctx.store.layer(opts.layer ? ctx.model.resolveLayer(opts.layer) : defaultStoreLayer(ctx.model, ctx.store.manifest.layers.map((l) => l.name), 'first', warner(opts, 'note')));
         // the default is cut to the layer (a 10-class logits layer has no channel 15); a channel asked for by name is not
         const channels = opts.channels === undefined ? parseChannels(undefined, layer.channels, 16) : parseChannels(opts.channels, layer.channels);
         const stored = ctx.store.manifest.k;
