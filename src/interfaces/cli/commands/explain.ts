@@ -185,10 +185,10 @@ export function define(command: Command): void {
     .addOption(choiceOption('--scorecam-mode <mode>', 'scorecam: incremental (default: each distinct mask once, target logit only) or brute-force', ['incremental', 'brute-force']))
     .option('--interpolate <mode>', 'guided-gradcam: bilinear (default) or nearest upsampling of Grad-CAM')
     .option('--seed <n>', 'random seed (SmoothGrad noise, SHAP baselines and samples, sanity-check weights)', nonNegativeInt)
-    .option('--faithfulness', 'deletion/insertion curves and AUCs, ROAD (MoRF/LeRF) and infidelity per method (+ a random ranking), plotted')
+    .option('--faithfulness', 'deletion/insertion curves and AUCs, ROAD (MoRF/LeRF) and infidelity per method (+ a random ranking), plotted; at least 2 x --curve-steps forward passes per image and method')
     .option('--sensitivity', 'max-sensitivity per method (recomputes each map on 10 perturbed copies, Captum\'s defaults)')
     .option('--curve-steps <n>', 'points per deletion/insertion curve (1-1000)', intIn(1, 1000), 50)
-    .option('--sanity', 'model-randomization sanity check (cascading, output layer first), plotted')
+    .option('--sanity', 'model-randomization sanity check (cascading, output layer first), plotted; recomputes every map once per randomized layer: minutes on a 50-layer model')
     .action(async (inputs: string[], opts: ExplainCliOptions) => {
       const out = new OutputFiles(opts.out);
       const t0 = performance.now();
