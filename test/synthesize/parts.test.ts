@@ -109,6 +109,16 @@ describe('objectives and the ascent loop', () => {
     expect(parseObjective('0.5*channel:relu3:5@1 + layer:relu2').key).toBe('sum(0.5*channel(relu3,5,1);l2layer(relu2,*))');
     expect(() => parseObjective('pixel:3')).toThrow(/Unknown objective/);
     expect(() => parseObjective('channel:relu3:x')).toThrow(/integer/);
+    expect(() => parseObjective('1e999*channel:relu3:1')).toThrow(/weight "1e999" is not a finite number/);
+  });
+
+  it('checks channels and classes with the layers, before a job builds anything', () => {
+    // the studio checks an objective's layers when a request arrives; these were refused only inside the job
+    expect(() => parseObjective('channel:relu3:99').layers(model)).toThrow(/64 channels; channel 99/);
+    expect(() => parseObjective('neuron:relu3:64:1:1').layers(model)).toThrow(/64 channels; channel 64/);
+    expect(() => parseObjective('class:Hat + layer:relu2').layers(model)).toThrow(/No class "Hat"/);
+    expect(() => parseObjective('prob:10').layers(model)).toThrow(/Class 10 does not exist/);
+    expect(parseObjective('channel:relu3:63 + class:Bag').layers(model)).toEqual(['relu3', model.output]);
   });
 
   it('errors name the problem: unknown class, channel out of range, unknown layer; class objectives run at other sizes (global pooling)', async () => {

@@ -4,6 +4,7 @@
 // objective -(style distance + content distance + TV) and every method runs the same ascent.
 import { ConvLensError } from '../../engine/errors.js';
 import type { GraphBuilder } from '../../engine/graph/builder.js';
+import type { Dim } from '../../engine/graph/ir.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { gramMatrix } from './graph.js';
@@ -69,13 +70,27 @@ function meanPerImage(b: GraphBuilder, x: string): string {
 
 function channelCheck(ctx: ObjectiveContext, layer: string, c: number): number[] {
   const s = shapeOf(ctx, layer);
-  if (!(c >= 0 && c < s[1]!)) throw new ConvLensError('INVALID_ARGUMENT', `Layer "${layer}" has ${s[1]} channels; channel ${c} does not exist.`, `Use a channel from 0 to ${s[1]! - 1}.`);
+  checkChannel(layer, s[1], c);
   return s;
+}
+
+function checkChannel(layer: string, channels: Dim | undefined, c: number): void {
+  if (typeof channels === 'number' && !(c >= 0 && c < channels)) throw new ConvLensError('INVALID_ARGUMENT', `Layer "${layer}" has ${channels} channels; channel ${c} does not exist.`, `Use a channel from 0 to ${channels - 1}.`);
+}
+
+/**
+ * The layer's value, its channel checked where the model's shapes tell: callers check an
+ * objective's layers before a job starts, and an unknown channel was refused only inside it.
+ */
+function checkedLayer(m: Model, layer: string, c: number): string {
+  const name = m.resolveLayer(layer);
+  checkChannel(layer, m.facts(name).shape?.[1], c);
+  return name;
 }
 
 /** Mean activation of one channel (Lucid `channel`), summed over the images (or of image `batch`). */
 export function channel(layer: string, c: number, batch?: Batch): Objective {
-  return leaf(`channel(${layer},${c},${batch ?? '*'})`, (m) => [m.resolveLayer(layer)], (ctx) => {
+  return leaf(`channel(${layer},${c},${batch ?? '*'})`, (m) => [checkedLayer(m, layer, c)], (ctx) => {
     const L = ctx.layer(layer);
     channelCheck(ctx, L, c);
     const sl = ctx.b.op('Slice', [L, ctx.b.ints([c]), ctx.b.ints([c + 1]), ctx.b.ints([1])]);
@@ -85,7 +100,7 @@ export function channel(layer: string, c: number, batch?: Batch): Objective {
 
 /** One unit: channel c at (y, x) (default: the centre), Lucid `neuron`. */
 export function neuron(layer: string, c: number, y?: number, x?: number, batch?: Batch): Objective {
-  return leaf(`neuron(${layer},${c},${y ?? 'c'},${x ?? 'c'},${batch ?? '*'})`, (m) => [m.resolveLayer(layer)], (ctx) => {
+  return leaf(`neuron(${layer},${c},${y ?? 'c'},${x ?? 'c'},${batch ?? '*'})`, (m) => [checkedLayer(m, layer, c)], (ctx) => {
     const L = ctx.layer(layer);
     const s = channelCheck(ctx, L, c);
     if (s.length !== 4) return channel(layer, c, batch).build(ctx);
@@ -119,7 +134,10 @@ function classIndex(model: Model, cls: number | string): number {
 
 /** The pre-softmax score of a class (Lucid `channel("logits", k)`). */
 export function classLogit(cls: number | string, batch?: Batch): Objective {
-  return leaf(`logit(${cls},${batch ?? '*'})`, (m) => [m.output], (ctx) => {
+  return leaf(`logit(${cls},${batch ?? '*'})`, (m) => {
+    classIndex(m, cls); // checked with the other layers, before any job starts
+    return [m.output];
+  }, (ctx) => {
     const k = classIndex(ctx.model, cls);
     const z = ctx.logits();
     const sl = ctx.b.op('Slice', [z, ctx.b.ints([k]), ctx.b.ints([k + 1]), ctx.b.ints([1])]);
@@ -152,7 +170,10 @@ export function classLogits(classes: readonly number[], numClasses: number): Obj
 
 /** The softmax probability of a class. Maximizing it can also push the other classes down. */
 export function classProb(cls: number | string, batch?: Batch): Objective {
-  return leaf(`prob(${cls},${batch ?? '*'})`, (m) => [m.output], (ctx) => {
+  return leaf(`prob(${cls},${batch ?? '*'})`, (m) => {
+    classIndex(m, cls); // checked with the other layers, before any job starts
+    return [m.output];
+  }, (ctx) => {
     const k = classIndex(ctx.model, cls);
     const p = ctx.b.op('Softmax', [ctx.logits()], { axis: 1 });
     const sl = ctx.b.op('Slice', [p, ctx.b.ints([k]), ctx.b.ints([k + 1]), ctx.b.ints([1])]);
@@ -399,6 +420,7 @@ function parseTerm(t: string): Objective {
   if (m) {
     w = Number(m[1]);
     t = m[2]!;
+    if (!Number.isFinite(w)) throw new ConvLensError('INVALID_ARGUMENT', `Objective weight "${m[1]}" is not a finite number.`, 'Write weights as plain numbers, e.g. 0.5*channel:<layer>:3 or 1e3*layer:<layer>.');
   }
   let batch: number | undefined;
   const at = /@(\d+)$/.exec(t);
