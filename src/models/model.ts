@@ -105,6 +105,18 @@ export class Model {
     return this.meta.labels;
   }
 
+  /**
+   * An error for a class asked for by a name the model does not have. A model without class
+   * names (labels "class 0", "class 1", ...) gets the way to name its classes, not a list of them.
+   */
+  unknownClassError(name: string): ConvLensError {
+    const n = this.meta.labels.length;
+    if (this.meta.labels.every((l, i) => l === `class ${i}`)) {
+      return new ConvLensError('UNKNOWN_NAME', `Model "${this.name}" has no class names, so "${name}" names no class.`, `Name the class by its index (0-${n - 1}), or give the model its class names: --labels <file> with one per line (the studio: Describe the model).`);
+    }
+    return new ConvLensError('UNKNOWN_NAME', `No class "${name}" in model "${this.name}".`, `Classes: ${this.meta.labels.slice(0, 12).join(', ')}${n > 12 ? ', ...' : ''}.`);
+  }
+
   /** Which layer plays which part in each method (see profile.ts), from the metadata or the graph. */
   get profile(): ModelProfile {
     this.profileCache ??= modelProfile(this);

@@ -40,7 +40,7 @@ export function classIndex(model: Model, spec: number | string, classes: number)
   let k = labels.indexOf(spec);
   if (k < 0) k = labels.findIndex((l) => l.toLowerCase() === spec.toLowerCase());
   if (k < 0) k = labels.findIndex((l) => squash(l) === squash(spec) && squash(spec) !== '');
-  if (k < 0) throw unknownNameError('class label', spec, labels);
+  if (k < 0) throw labels.every((l, i) => l === `class ${i}`) ? model.unknownClassError(spec) : unknownNameError('class label', spec, labels);
   return k;
 }
 

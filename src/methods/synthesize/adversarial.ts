@@ -81,7 +81,7 @@ function resolveClass(model: Model, c: number | string): number {
   }
   const norm = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '');
   const k = model.labels.findIndex((l) => norm(l) === norm(c));
-  if (k < 0) throw new ConvLensError('UNKNOWN_NAME', `No class "${c}" in model "${model.name}".`, `Classes: ${model.labels.slice(0, 12).join(', ')}.`);
+  if (k < 0) throw model.unknownClassError(c);
   return k;
 }
 

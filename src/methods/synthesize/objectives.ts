@@ -129,7 +129,7 @@ function classIndex(model: Model, cls: number | string): number {
   const i = model.labels.findIndex((l) => norm(l) === norm(cls));
   if (i >= 0) return i;
   if (/^\d+$/.test(cls)) return classIndex(model, Number(cls));
-  throw new ConvLensError('UNKNOWN_NAME', `No class "${cls}" in model "${model.name}".`, `Classes: ${model.labels.slice(0, 12).join(', ')}${model.labels.length > 12 ? ', ...' : ''}.`);
+  throw model.unknownClassError(cls);
 }
 
 /** The pre-softmax score of a class (Lucid `channel("logits", k)`). */
