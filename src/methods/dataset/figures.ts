@@ -78,7 +78,10 @@ export async function patchesFigure(list: ChannelPatches[], o: { classes: string
     return { lines: [`channel ${c.channel}`, top ? `max ${fmt(top.value)}` : 'no activations'], cells, captions };
   });
   const first = list[0];
-  const field = first ? (first.global ? 'whole image' : `${first.field[0]}x${first.field[1]} px receptive field`) : '';
+  const crop = first?.patches[0]?.crop;
+  // a field larger than the image is cropped to the image (cropBox): the title says both
+  const larger = !!first && !first.global && !!crop && (first.field[0] > crop.height || first.field[1] > crop.width);
+  const field = first ? (first.global ? 'whole image' : `${first.field[0]}x${first.field[1]} px receptive field${larger ? ' (larger than the image: the whole image is shown)' : ''}`) : '';
   return gridFigure({
     title: o.title ?? `${o.model ? `${o.model}: ` : ''}top ${k} images per channel of ${first?.layer ?? ''}, cropped to the unit's ${field}`,
     columns,
