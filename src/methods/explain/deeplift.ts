@@ -1,7 +1,9 @@
 // DeepLIFT with the Rescale rule (Shrikumar et al. 2017), DeepLiftShap (DeepLIFT averaged over a
 // set of baselines) and GradientSHAP (expected gradients: Lundberg & Lee 2017, Erion et al.
 // 2021), as Captum computes them. DeepLIFT runs input and baseline through the network in one
-// batch (the deeplift rule set reads both halves); the attribution is (x - x') * multipliers.
+// batch (the deeplift rule set reads each row's partner); the attribution is (x - x') *
+// multipliers. Where pairs share a row (one baseline for many images, or many baselines for one
+// image) that row runs once per batch instead of once per pair.
 import { ConvLensError } from '../../engine/errors.js';
 import { deepliftRuleSet } from '../../engine/ops/rules/deeplift.js';
 import type { RuleSet } from '../../engine/ops/registry.js';
@@ -85,7 +87,7 @@ function planPairs(base: Tensor, per: number, pairs: number, inputOf: (k: number
  * `baselineOf(k)` of `base`, `pairs` of them, in batches. Gives (x - x') * m per pair, with the
  * target logits of the input and the baseline from the forward part of the same run.
  */
-async function deepliftPairs(ctx: MethodContext, phase: string, base: Tensor, pairs: number, inputOf: (k: number) => number, baselineOf: (k: number) => number, onPair: (k: number, attr: Float32Array, score: number, baseScore: number) => void): Promise<{ sharedRows: number; rows: number }> {
+async function deepliftPairs(ctx: MethodContext, phase: string, base: Tensor, pairs: number, inputOf: (k: number) => number, baselineOf: (k: number) => number, onPair: (k: number, attr: Float32Array, score: number, baseScore: number) => void): Promise<{ rows: number }> {
   const [, c, h, w] = nchw(ctx.x);
   const per = c * h * w;
   const xd = ctx.x.data as Float32Array;
@@ -143,7 +145,7 @@ async function deepliftPairs(ctx: MethodContext, phase: string, base: Tensor, pa
   for (const group of plan.shared) await run(group.pairs, group.side);
   const pairsPerRun = Math.max(1, Math.floor(ctx.batchSize / 2));
   for (let s = 0; s < plan.paired.length; s += pairsPerRun) await run(plan.paired.slice(s, s + pairsPerRun));
-  return { sharedRows: plan.shared.length, rows };
+  return { rows };
 }
 
 const logitNote = (ctx: MethodContext, method: string): string[] => (ctx.score === 'prob' ? [`${method} decomposes the target logit (the rescale rule has no softmax rule here); --score prob does not apply`] : []);
