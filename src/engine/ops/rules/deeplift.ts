@@ -1,5 +1,6 @@
 // DeepLIFT's Rescale rule (Shrikumar et al. 2017) as a rule set, the way Captum runs it: the
-// batch holds the inputs in its first half and their references (baselines) in its second, and
+// batch holds the inputs in its first half and their references (baselines) in its second (or,
+// in the shared-reference layout, every row but the last against the last: DeepliftLayout), and
 // every element-wise nonlinearity passes the multiplier (y - y_ref) / (x - x_ref) instead of
 // its derivative, falling back to the derivative where |x - x_ref| < eps. Linear ops (conv,
 // dense, BatchNorm, pooling averages, additions) keep their gradient, which is their multiplier.
