@@ -72,6 +72,54 @@ describe('indexing the uploaded images', () => {
   });
 });
 
+describe('deleting a store', () => {
+  const waitFor = async (job: string): Promise<void> => {
+    for (let i = 0; i < 600; i++) {
+      const state = studio.jobs.status(job)?.state;
+      if (state && state !== 'queued' && state !== 'running') return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`job ${job} did not finish`);
+  };
+
+  it('removes its folder and the copy of the uploads it was made from; a store being written is refused', async () => {
+    const before = snapshots();
+    const r = await inject({ method: 'POST', url: '/api/dataset/index', payload: { model: 'builtin', dataset: 'studio:uploads', id: 'doomed' } });
+    expect(r.statusCode).toBe(202);
+    await waitFor(r.json().job as string);
+    const copy = snapshots().filter((s) => !before.includes(s));
+    expect(copy).toHaveLength(1);
+    expect((await inject({ method: 'GET', url: '/api/dataset/stores/doomed' })).statusCode).toBe(200);
+
+    // while an index run holds the store, nothing is removed
+    const lock = acquireWriterLock(join(stores, 'doomed'), 'another index run');
+    try {
+      const busy = await inject({ method: 'DELETE', url: '/api/dataset/stores/doomed' });
+      expect(busy.statusCode).toBe(409);
+      expect(busy.json().error.message).toContain('being written by another index run');
+    } finally {
+      lock.release();
+    }
+    expect(existsSync(join(stores, 'doomed'))).toBe(true);
+    expect(snapshots()).toContain(copy[0]);
+
+    // another site's page cannot delete it
+    const foreign = await studio.app.inject({ method: 'DELETE', url: '/api/dataset/stores/doomed', headers: { origin: 'https://evil.example' } });
+    expect(foreign.statusCode).toBe(403);
+    expect(existsSync(join(stores, 'doomed'))).toBe(true);
+
+    const gone = await inject({ method: 'DELETE', url: '/api/dataset/stores/doomed' });
+    expect(gone.statusCode, gone.body).toBe(200);
+    expect(gone.json().deleted).toBe('doomed');
+    expect(existsSync(join(stores, 'doomed'))).toBe(false);
+    expect(snapshots()).not.toContain(copy[0]);
+    expect(readdirSync(stores).filter((d) => d.startsWith('.deleting'))).toEqual([]);
+    expect((await inject({ method: 'GET', url: '/api/dataset/stores/doomed' })).statusCode).toBe(404);
+    expect((await inject({ method: 'DELETE', url: '/api/dataset/stores/doomed' })).statusCode).toBe(404);
+    expect((await inject({ method: 'DELETE', url: '/api/dataset/stores/..%2F..%2Fetc' })).statusCode).toBe(400);
+  });
+});
+
 describe('two stores of the uploads indexed within one second', () => {
   it('each gets its own copy (the second was a 400: the copy\'s folder name was taken)', async () => {
     const before = snapshots();

@@ -4,7 +4,7 @@
 // the committed Fashion-MNIST subset from the page, then checks the top patches (also opened by
 // clicking a unit in the feature-map view), the neighbours and the embedding plot (zoom, hover).
 // Screenshots go to test-artifacts/studio/dataset-*.png.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -106,6 +106,22 @@ describe('dataset lens in the studio (Chromium)', () => {
     await ui.page.mouse.wheel(0, -300);
     await ui.page.waitForFunction(() => /zoom ×1\.[2-9]/.test(document.querySelector('[data-testid="dataset-embedding"]')?.textContent ?? ''));
     await ui.page.locator('[data-testid="dataset-embedding"]').screenshot({ path: join(ARTIFACTS, 'dataset-embedding.png') });
+    expect(ui.errors).toEqual([]);
+  });
+
+  it('deletes the index from disk after asking, and offers to index again', async () => {
+    const { stores: list } = (await (await fetch(`${ui.base}/api/dataset/stores`)).json()) as { stores: { id: string }[] };
+    expect(list).toHaveLength(1);
+    let asked = '';
+    ui.page.once('dialog', (d) => {
+      asked = d.message();
+      void d.accept();
+    });
+    await ui.page.click('[data-testid="store-delete"]');
+    await ui.page.waitForSelector('[data-testid="dataset-no-index"]', { timeout: 30_000 });
+    expect(asked).toMatch(/^Delete the index ".*" \(2000 images\) from disk\?/);
+    expect(existsSync(join(stores, list[0]!.id))).toBe(false);
+    expect((await (await fetch(`${ui.base}/api/dataset/stores`)).json()).stores).toEqual([]);
     expect(ui.errors).toEqual([]);
   });
 });

@@ -87,5 +87,6 @@ export const datasetApi = {
   top: (store: string, layer: string, channel: number, k = 8) => request<TopResult>('GET', `/api/dataset/stores/${enc(store)}/top?layer=${enc(layer)}&channel=${channel}&k=${k}`),
   neighbours: (store: string, req: { layer: string; image?: number; imageId?: string; k?: number; metric?: 'l2' | 'cosine' }) => request<NeighboursResult>('POST', `/api/dataset/stores/${enc(store)}/neighbors`, req),
   embed: (store: string, req: { layer: string; method: string; sample?: number; seed?: number }) => request<{ job: string }>('POST', `/api/dataset/stores/${enc(store)}/embed`, req),
+  remove: (store: string) => request<{ deleted: string; removed: string[] }>('DELETE', `/api/dataset/stores/${enc(store)}`),
   imageUrl: (store: string, n: number) => `/api/dataset/stores/${enc(store)}/images/${n}`,
 };

@@ -115,6 +115,23 @@ export function DatasetPanel(props: { model: Model | undefined; summary: Summary
   }, [mine, storeId]);
 
   const store = mine.find((s) => s.id === storeId);
+
+  // An index and the copy of uploads it was made from are only ever removed here: a studio left
+  // running otherwise keeps every one on disk.
+  const [deleting, setDeleting] = useState(false);
+  const removeStore = useCallback(async () => {
+    if (!store || !window.confirm(`Delete the index "${store.dataset}" (${store.count} images) from disk? The images it was made from stay, except a copy of uploads made for it.`)) return;
+    setDeleting(true);
+    try {
+      await datasetApi.remove(store.id);
+      setError(null);
+      await refresh();
+    } catch (e) {
+      setError(asError(e));
+    } finally {
+      setDeleting(false);
+    }
+  }, [store, refresh]);
   const focus = props.focus && props.focus.modelId === model?.id ? props.focus : null;
 
   if (!model) return <Panel title="Dataset lens">Choose a model that the engine can run.</Panel>;
@@ -147,6 +164,11 @@ export function DatasetPanel(props: { model: Model | undefined; summary: Summary
               )}
             </select>
           </label>
+          {store && (
+            <button type="button" className="button danger small" onClick={() => void removeStore()} disabled={deleting} data-testid="store-delete" title="Delete this index from disk">
+              {deleting ? 'Deleting…' : 'Delete index'}
+            </button>
+          )}
         </div>
         {store && (
           <p className="muted" data-testid="store-info" style={{ marginTop: 8 }}>

@@ -2,8 +2,8 @@
 // (CONVLENS_STORES, default out/stores), indexing and embeddings as jobs, top patches and
 // neighbours as plain requests, dataset images by index.
 import { existsSync, readdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { clientGone, type Studio } from '../app.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import { SUBSET_DIR } from '../../../data/fashion-mnist.js';
@@ -13,7 +13,7 @@ import { loadBuiltinModel, loadModelFile } from '../../../models/load.js';
 import type { Model } from '../../../models/model.js';
 import { checkModel, storeSource } from '../../../methods/dataset/context.js';
 import { parseEmbedMethod } from '../../../methods/dataset/embed.js';
-import { currentWriter, describeWriter } from '../../../methods/dataset/lock.js';
+import { acquireWriterLock, currentWriter, describeWriter, type WriterLock } from '../../../methods/dataset/lock.js';
 import { isRecordedModel, memoizedFingerprints } from '../../../methods/dataset/scan.js';
 import { DatasetStore, type Metric } from '../../../methods/dataset/store.js';
 import { checkId, idSchema, imageIdSchema, isId, toId } from '../ids.js';
@@ -198,6 +198,43 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
   const layer = { type: 'string', maxLength: 256 } as const;
 
   app.get<{ Params: { id: string } }>('/api/dataset/stores/:id', { schema: { params } }, async (req) => await info(req.params.id, (await open(req.params.id)).store));
+  // Deleting a store: its folder, and the copy of the uploads it was made from (that copy exists
+  // for it alone). Stores and copies otherwise only pile up in a studio left running. The
+  // folder is renamed away first, so no reader sees half of it, under the store's writer lock,
+  // so no index job writes it meanwhile.
+  app.delete<{ Params: { id: string } }>('/api/dataset/stores/:id', { schema: { params } }, async (req, reply) => {
+    const id = req.params.id;
+    const dir = join(root, id);
+    const { store } = await open(id);
+    const spec = store.manifest.dataset.spec;
+    let lock: WriterLock;
+    try {
+      lock = acquireWriterLock(dir, 'a studio request deleting the store');
+    } catch (e) {
+      return reply.status(409).send({ error: { code: 'INVALID_ARGUMENT', message: (e as Error).message, hint: 'Wait for the index job to finish (or cancel it), then delete the store.' } });
+    }
+    const removed = [dir];
+    try {
+      opened.delete(id);
+      store.close();
+      const gone = join(root, `.deleting-${id}-${process.pid}-${Date.now()}`);
+      await rename(dir, gone);
+      await rm(gone, { recursive: true, force: true });
+      const copies = resolve(uploadsDir, 'studio-uploads');
+      const source = resolve(spec);
+      const sharedWith = async (): Promise<boolean> => {
+        for (const other of storeIds()) if (resolve((await open(other)).store.manifest.dataset.spec) === source) return true;
+        return false;
+      };
+      if (dirname(source) === copies && !(await sharedWith())) {
+        await rm(source, { recursive: true, force: true });
+        removed.push(source);
+      }
+    } finally {
+      lock.release();
+    }
+    return { deleted: id, removed };
+  });
 
   app.get<{ Params: { id: string }; Querystring: { layer: string } }>(
     '/api/dataset/stores/:id/channels',
