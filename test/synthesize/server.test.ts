@@ -89,9 +89,12 @@ describe('POST /api/synthesize/:kind', () => {
     expect(badImage.statusCode).toBe(404);
     const noNet = await inject({ method: 'POST', url: '/api/synthesize/fast-style', payload: { image: 'photos/chelsea.png', net: 'missing' } });
     expect(noNet.statusCode).toBe(404);
-    const failing = await events(await start('featviz', { model: 'builtin', params: { objective: 'channel:relu3:999', steps: 2 } }));
-    expect(failing.at(-1)!.type).toBe('error');
-    expect(failing.at(-1)!.error!.message).toMatch(/channel 999/);
+    // a channel the layer does not have: refused with the request (it failed inside the job), estimate included
+    for (const url of ['/api/synthesize/featviz', '/api/synthesize/featviz/estimate']) {
+      const noChannel = await inject({ method: 'POST', url, payload: { model: 'builtin', params: { objective: 'channel:relu3:999', steps: 2 } } });
+      expect(noChannel.statusCode, url).toBe(400);
+      expect(noChannel.json().error.message).toMatch(/64 channels; channel 999 does not exist/);
+    }
   });
 
   it('a long job stops when cancelled', async () => {
