@@ -134,7 +134,19 @@ export function recordedStyleRun(checkpoint: Checkpoint): StyleTrainingRun | und
  */
 function checkSameRun(checkpoint: Checkpoint, run: StyleTrainingRun): void {
   const recorded = recordedStyleRun(checkpoint);
-  if (!recorded) return;
+  if (!recorded) {
+    // Only style checkpoints from before runs were recorded may lack one; a run another command
+    // recorded would otherwise fail later on its data size, a message that points nowhere.
+    const otherRuns = Object.keys((checkpoint.meta['extra'] as Record<string, unknown> | undefined) ?? {});
+    if (otherRuns.length) {
+      throw new ConvLensError(
+        'INVALID_ARGUMENT',
+        `The checkpoint is not a style-training checkpoint: it records a ${otherRuns[0]} run (another command's).`,
+        'Pass the file that `convlens style-train --checkpoint` wrote, or leave out --resume to start a new run.',
+      );
+    }
+    return;
+  }
   const show = (v: unknown): string => (Array.isArray(v) ? v.join(',') : String(v));
   const differences: string[] = [];
   for (const [key, value] of Object.entries(run.settings)) {
