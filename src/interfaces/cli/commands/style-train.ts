@@ -74,7 +74,7 @@ export function define(command: Command): void {
         const content = await Promise.all(opts.content.map((c) => readImageTensor(c, 3, { maxSide: 512 })));
         const backbone = opts.model ? loadModel(opts.model, engine) : undefined;
         if (opts.resume && !existsSync(opts.resume)) throw new ConvLensError('INPUT_UNREADABLE', `No checkpoint "${opts.resume}".`, 'Check the --resume path: pass the file that --checkpoint wrote, or leave out --resume to start over.');
-        const resume = opts.resume ? loadCheckpoint(opts.resume) : undefined;
+        const resume = opts.resume ? loadCheckpoint(opts.resume, 'convlens style-train') : undefined;
         if (resume) {
           takeCheckpointSettings(opts, cmd, resume);
           // as `train --resume`: the resumed run goes on saving to the checkpoint it came from
