@@ -202,3 +202,14 @@ describe('fast style transfer: resuming', () => {
     }
   });
 });
+
+describe('fast style transfer: style names', () => {
+  it('refuses two styles of the same name before training (the blend weights could not be told apart)', async () => {
+    const backbone = new Model(textureBackbone({ filters: 8, scales: 2 }), engine, 'tiny-backbone');
+    const image: Tensor = { dtype: 'float32', dims: [1, 3, 16, 16], data: new Float32Array(3 * 16 * 16).fill(0.5) };
+    const other: Tensor = { ...image, data: new Float32Array(3 * 16 * 16).fill(0.2) };
+    await expect(
+      trainStyleNet(engine, { styles: [{ name: 'gravel', image }, { name: 'gravel', image: other }], content: [image], backbone, styleLayers: ['color'], contentLayers: ['color'], size: 16, batch: 1, steps: 2, width: 2, blocks: 1 }),
+    ).rejects.toThrow(/Two styles are named "gravel"/);
+  });
+});

@@ -169,6 +169,9 @@ function checkSameRun(checkpoint: Checkpoint, run: StyleTrainingRun): void {
 export async function trainStyleNet(engine: Engine, o: StyleTrainOptions): Promise<TrainedStyleNet> {
   const S = o.styles.length;
   if (!S) throw new ConvLensError('INVALID_ARGUMENT', 'No style images given.', 'Pass at least one style image (CLI: --style name=file).');
+  // The names label the blend weights (figures, the studio's sliders): two alike leave no way to tell which weight is which.
+  const repeated = o.styles.map((s) => s.name).find((name, i, names) => names.indexOf(name) !== i);
+  if (repeated !== undefined) throw new ConvLensError('INVALID_ARGUMENT', `Two styles are named "${repeated}".`, 'Give each style its own name (CLI: --style name=file; a name left out is the file name without its folder and extension).');
   if (!o.content.length) throw new ConvLensError('INVALID_ARGUMENT', 'No content images to train on.', 'Pass photographs (--content).');
   const backbone = o.backbone ?? builtinTextureBackbone(engine);
   const builtin = !o.backbone;
