@@ -24,7 +24,7 @@ import { optimizerConfig } from '../../../training/optimizers.js';
 import { describeSchedule, parseSchedule } from '../../../training/schedules.js';
 import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
 import { freshRunOnly, prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
-import { optionRules } from '../option-rules.js';
+import { onlyWith, optionRules } from '../option-rules.js';
 import { cliJob, type CommonOptions, createEngine, fraction, intIn, intList, MAX_THREADS, nonNegative, nonNegativeInt, numberIn, numberList, outPath, positiveInt, positiveNumber, seedNumber, threadCount } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
@@ -244,7 +244,7 @@ function openGenerator(opts: { model?: string; pipeline?: string; threads?: numb
 }
 
 function registerSample(diffuse: Command): void {
-  diffuse
+  const sample = diffuse
     .command('sample')
     .description('generate images from text prompts with DDIM or DDPM, classifier-free guidance and negative prompts; writes the samples, the denoising grid and a GIF')
     .argument('[prompts...]', 'prompts: class names for the Fashion-MNIST denoiser ("ankle boot"; "" = unconditional), any text for a pipeline')
@@ -302,6 +302,11 @@ function registerSample(diffuse: Command): void {
         await engine.dispose();
       }
     });
+  optionRules(sample, [
+    ...onlyWith({ when: 'with --pipeline', why: 'a class-conditional denoiser draws images of its own training size', add: 'add --pipeline DIR' }, (o) => o['pipeline'] !== undefined, 'width', 'height'),
+    { option: 'classify', when: 'without --pipeline', why: 'the built-in classifier knows the Fashion-MNIST classes, not a pipeline\'s images', applies: (o) => o['pipeline'] === undefined },
+    { option: 'eta', when: 'with --sampler ddim', why: 'DDPM always adds the full noise', add: 'use --sampler ddim', applies: (o) => o['sampler'] === 'ddim' },
+  ]);
 }
 
 async function writeSampleOutputs(gen: TextToImage, r: GenerateResult, prompts: string[], opts: SampleOptions, engine: ReturnType<typeof createEngine>): Promise<void> {
