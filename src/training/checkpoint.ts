@@ -64,9 +64,13 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   return out;
 }
 
-export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint {
+/**
+ * `writtenBy` is the command that resumes (train, diffuse train, style-train): the hint names the
+ * one whose checkpoint the user should pass, not always `convlens train`.
+ */
+export function decodeCheckpoint(bytes: Uint8Array, source: string, writtenBy = 'convlens train'): Checkpoint {
   const bad = (why: string): ConvLensError =>
-    new ConvLensError('INPUT_UNREADABLE', `${source} is not a usable ConvLens checkpoint: ${why}.`, 'Pass a file written by `convlens train` (its --checkpoint file, by default <out>.ckpt).');
+    new ConvLensError('INPUT_UNREADABLE', `${source} is not a usable ConvLens checkpoint: ${why}.`, `Pass a file written by \`${writtenBy}\` (its --checkpoint file), or leave out --resume to start a new run.`);
   if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) throw bad('wrong magic bytes');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const h = view.getUint32(8, true);
@@ -121,8 +125,8 @@ export function saveCheckpoint(path: string, c: Checkpoint): void {
   }
 }
 
-export function loadCheckpoint(path: string): Checkpoint {
-  return decodeCheckpoint(readFileOrExplain(path, 'checkpoint'), `"${path}"`);
+export function loadCheckpoint(path: string, writtenBy?: string): Checkpoint {
+  return decodeCheckpoint(readFileOrExplain(path, 'checkpoint'), `"${path}"`, writtenBy);
 }
 
 /**

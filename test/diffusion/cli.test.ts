@@ -49,6 +49,21 @@ describe('convlens diffuse', () => {
     expect(r.stderr).toContain('"Ankle boot"');
   });
 
+  it.each([
+    [['boot', '--width', '64'], /--width applies only with --pipeline .*; here it would be ignored\.\n\s+Leave out --width, or add --pipeline DIR\./],
+    [['boot', '--height', '64'], /--height applies only with --pipeline/],
+    [['a photo of a cat', '--pipeline', 'PIPELINE', '--classify'], /--classify applies only without --pipeline/],
+    [['boot', '--sampler', 'ddpm', '--eta', '0.5'], /--eta applies only with --sampler ddim .*\n\s+Leave out --eta, or use --sampler ddim\./],
+  ])('sample %j: an option the run would ignore is refused, not dropped without a word', async (args, pattern) => {
+    const pipeline = join(tmp, 'tiny-sd-ignored');
+    if (args.includes('PIPELINE')) writeTinySdPipeline({ dir: pipeline });
+    const out = join(tmp, 'ignored');
+    const r = await convlens('diffuse', 'sample', ...args.map((a) => (a === 'PIPELINE' ? pipeline : a)), '--count', '1', '--steps', '2', '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(pattern);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('sample --pipeline runs a Stable-Diffusion-style folder', async () => {
     const dir = join(tmp, 'tiny-sd');
     writeTinySdPipeline({ dir });

@@ -106,4 +106,9 @@ describe('Stable-Diffusion-style ONNX pipeline (tiny, random weights)', () => {
     await expect(StableDiffusionPipeline.open(join(root, 'int64'), backend)).rejects.toThrow(/has no vae_decoder\/model.onnx/);
     await expect(pipe.generate({ ...base, width: 60 })).rejects.toThrow(/multiples of 8/);
   });
+
+  it('a file passed as the pipeline folder is named a file, not missing', async () => {
+    const file = join(root, 'float', 'unet', 'model.onnx');
+    await expect(StableDiffusionPipeline.open(file, backend)).rejects.toThrow(/is a file, not a pipeline folder/);
+  });
 });

@@ -104,4 +104,10 @@ describe('CLIP BPE tokenizer', () => {
     const { '<|startoftext|>': _, ...rest } = vocab;
     expect(() => new ClipTokenizer({ vocab: rest, merges })).toThrow(/no "<\|startoftext\|>" token/);
   });
+
+  it('rejects a merges.txt without merges (an empty copy made every prompt letters the encoder never saw)', () => {
+    for (const empty of [[], [''], ['#version: 0.2', '', '']]) {
+      expect(() => new ClipTokenizer({ vocab, merges: empty }, 'tokenizer "sd/tokenizer"')).toThrow(/The tokenizer "sd\/tokenizer" merges.txt has no merges/);
+    }
+  });
 });

@@ -188,3 +188,28 @@ describe('fast style transfer', () => {
     expect(da).toBeGreaterThan(0);
   });
 });
+
+describe('fast style transfer: resuming', () => {
+  it("refuses another command's checkpoint by what it is, not by its data size", async () => {
+    const backbone = new Model(textureBackbone({ filters: 8, scales: 2 }), engine, 'tiny-backbone');
+    const image: Tensor = { dtype: 'float32', dims: [1, 3, 16, 16], data: new Float32Array(3 * 16 * 16).fill(0.5) };
+    // what `convlens train` and `diffuse train` record: their run under "classifier" / "denoiser"
+    for (const kind of ['classifier', 'denoiser']) {
+      const resume = { meta: { fit: { step: 3, dataSize: 450 }, extra: { [kind]: { labels: [] } } }, tensors: new Map<string, Tensor>() };
+      await expect(
+        trainStyleNet(engine, { styles: [{ name: 'flat', image }], content: [image], backbone, styleLayers: ['color'], contentLayers: ['color'], size: 16, batch: 1, steps: 5, width: 2, blocks: 1, resume }),
+      ).rejects.toThrow(new RegExp(`not a style-training checkpoint: it records a ${kind} run`));
+    }
+  });
+});
+
+describe('fast style transfer: style names', () => {
+  it('refuses two styles of the same name before training (the blend weights could not be told apart)', async () => {
+    const backbone = new Model(textureBackbone({ filters: 8, scales: 2 }), engine, 'tiny-backbone');
+    const image: Tensor = { dtype: 'float32', dims: [1, 3, 16, 16], data: new Float32Array(3 * 16 * 16).fill(0.5) };
+    const other: Tensor = { ...image, data: new Float32Array(3 * 16 * 16).fill(0.2) };
+    await expect(
+      trainStyleNet(engine, { styles: [{ name: 'gravel', image }, { name: 'gravel', image: other }], content: [image], backbone, styleLayers: ['color'], contentLayers: ['color'], size: 16, batch: 1, steps: 2, width: 2, blocks: 1 }),
+    ).rejects.toThrow(/Two styles are named "gravel"/);
+  });
+});

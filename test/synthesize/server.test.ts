@@ -79,6 +79,11 @@ describe('POST /api/synthesize/:kind', () => {
     expect(decodeModel(onnx.rawPayload).inputs.map((i) => i.name)).toEqual(['image', 'style']);
   });
 
+  it('style-train with the same image picked twice and no names numbers the second (the method refuses names alike)', async () => {
+    const tr = await result('style-train', { styles: [{ image: 'textures/brick.png' }, { image: 'textures/brick.png' }], images: ['photos/rocket.jpg'], params: { steps: 2, size: 16, width: 2, blocks: 1 } });
+    expect(tr.images.map((i) => i.label)).toEqual(['brick', 'brick 2']);
+  });
+
   it('rejects bad requests before starting a job', async () => {
     const unknownKind = await inject({ method: 'POST', url: '/api/synthesize/paint', payload: {} });
     expect(unknownKind.statusCode).toBe(400);

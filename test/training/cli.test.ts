@@ -158,6 +158,24 @@ describe('convlens train', () => {
   });
 });
 
+describe('a damaged checkpoint', () => {
+  // the hint used to send every command's user to `convlens train`, whose checkpoints the others refuse
+  it.each([
+    [['train'], 'convlens train'],
+    [['diffuse', 'train'], 'convlens diffuse train'],
+    [['style-train', '--style', join(ROOT, 'samples', 'textures', 'brick.png'), '--content', join(ROOT, 'samples', 'photos', 'chelsea.png')], 'convlens style-train'],
+  ])('%j --resume names the command whose checkpoint to pass', async (command, writtenBy) => {
+    const name = writtenBy.replaceAll(' ', '-');
+    const truncated = join(tmp, `truncated-${name}.ckpt`);
+    writeFileSync(truncated, Buffer.concat([Buffer.from('CLCKPT\r\n'), Buffer.from([200, 0, 0, 0]), Buffer.from('{"format":')]));
+    const r = await convlens(...command, '--resume', truncated, '--out', join(tmp, `from-truncated-${name}.onnx`), '--threads', '1');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('is not a usable ConvLens checkpoint: the header is truncated');
+    expect(r.stderr).toContain(`Pass a file written by \`${writtenBy}\``);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
 describe('convlens evaluate', () => {
   it('the built-in model on the full Fashion-MNIST test set: accuracy >= 0.90, per class, confusion-matrix image', async () => {
     const png = join(tmp, 'confusion.png');

@@ -96,6 +96,17 @@ export const intIn =
     return n;
   };
 
+/**
+ * A --seed. The generators keep 32 bits of state, so a larger seed would silently give the images
+ * of a smaller one (2^32 the same as 0); the API's schemas stop at the same bound.
+ */
+export const MAX_SEED = 4294967295;
+export const seedNumber = (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 0 || n > MAX_SEED) throw new InvalidArgumentError(`expected an integer from 0 to ${MAX_SEED} (the generators keep 32 bits)`);
+  return n;
+};
+
 /** A real-valued option from `lo` to `hi` (a stabilizer, a noise level): the same reason as intIn. */
 export const numberIn =
   (lo: number, hi: number) =>

@@ -51,6 +51,13 @@ export interface RunFactory<R extends RunInfo> {
   fromCheckpoint(checkpoint: Checkpoint, what: string): R;
 }
 
+/** "convlens diffuse train" for the diffuse train command: the command as the user types it. */
+function commandName(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
 export function prepareTrainingRun<R extends RunInfo>(opts: TrainingRunOptions, cmd: Command, factory: RunFactory<R>, description: string): PreparedTraining<R> {
   const log = (line: string): void => {
     if (!opts.quiet) process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}${line}\n`);
@@ -62,7 +69,7 @@ export function prepareTrainingRun<R extends RunInfo>(opts: TrainingRunOptions, 
   let out = opts.out;
   let limit = opts.limit;
   if (opts.resume) {
-    resume = loadCheckpoint(opts.resume);
+    resume = loadCheckpoint(opts.resume, commandName(cmd));
     run = factory.fromCheckpoint(resume, `checkpoint "${opts.resume}"`);
     const prov = run.provenance ?? {};
     if (dataDir === undefined && typeof prov.dataDir === 'string') dataDir = prov.dataDir;

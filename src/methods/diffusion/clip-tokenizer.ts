@@ -77,6 +77,9 @@ export class ClipTokenizer {
   constructor(files: ClipTokenizerFiles, readonly source = 'tokenizer') {
     this.vocab = new Map(Object.entries(files.vocab));
     const lines = files.merges.filter((l, i) => !(i === 0 && l.startsWith('#version')) && l.trim() !== '');
+    // Without merges every prompt is spelled letter by letter, tokens the text encoder never saw
+    // in training: the images would ignore the prompt without a word (an empty file is a failed copy).
+    if (!lines.length) throw new ConvLensError('MODEL_UNREADABLE', `The ${source} merges.txt has no merges.`, 'Copy tokenizer/merges.txt again from the pipeline export (a CLIP tokenizer has about 48,900 merges).');
     // Hugging Face and openai/CLIP use the first 49152 - 256 - 2 merges.
     this.ranks = new Map(lines.slice(0, 49152 - 256 - 2).map((l, i) => [l.trim(), i]));
     const need = (tok: string): number => {

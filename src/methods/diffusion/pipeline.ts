@@ -178,7 +178,8 @@ export class StableDiffusionPipeline implements TextToImage {
   }
 
   static async open(dir: string, backend: Backend, options: PipelineOptions = {}): Promise<StableDiffusionPipeline> {
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ConvLensError('INPUT_UNREADABLE', `The pipeline folder "${dir}" does not exist.`, 'Pass the folder of an ONNX export (text_encoder/, unet/, vae_decoder/, tokenizer/, scheduler/).');
+    if (!existsSync(dir)) throw new ConvLensError('INPUT_UNREADABLE', `The pipeline folder "${dir}" does not exist.`, 'Pass the folder of an ONNX export (text_encoder/, unet/, vae_decoder/, tokenizer/, scheduler/).');
+    if (!statSync(dir).isDirectory()) throw new ConvLensError('INPUT_UNREADABLE', `"${dir}" is a file, not a pipeline folder.`, `Pass the folder of the ONNX export that holds it (text_encoder/, unet/, vae_decoder/, tokenizer/, scheduler/)${dir.endsWith('.onnx') ? '; a denoiser file from `convlens diffuse train` goes with --model' : ''}.`);
     const tokenizer = ClipTokenizer.fromFolder(join(dir, 'tokenizer'));
     const [textEncoder, unet, vaeDecoder] = await Promise.all(['text_encoder', 'unet', 'vae_decoder'].map((c) => openComponent(backend, dir, c, options.threads)));
     requireInput(textEncoder!, 'input_ids', 'the token ids');

@@ -134,7 +134,19 @@ export function recordedStyleRun(checkpoint: Checkpoint): StyleTrainingRun | und
  */
 function checkSameRun(checkpoint: Checkpoint, run: StyleTrainingRun): void {
   const recorded = recordedStyleRun(checkpoint);
-  if (!recorded) return;
+  if (!recorded) {
+    // Only style checkpoints from before runs were recorded may lack one; a run another command
+    // recorded would otherwise fail later on its data size, a message that points nowhere.
+    const otherRuns = Object.keys((checkpoint.meta['extra'] as Record<string, unknown> | undefined) ?? {});
+    if (otherRuns.length) {
+      throw new ConvLensError(
+        'INVALID_ARGUMENT',
+        `The checkpoint is not a style-training checkpoint: it records a ${otherRuns[0]} run (another command's).`,
+        'Pass the file that `convlens style-train --checkpoint` wrote, or leave out --resume to start a new run.',
+      );
+    }
+    return;
+  }
   const show = (v: unknown): string => (Array.isArray(v) ? v.join(',') : String(v));
   const differences: string[] = [];
   for (const [key, value] of Object.entries(run.settings)) {
@@ -157,6 +169,9 @@ function checkSameRun(checkpoint: Checkpoint, run: StyleTrainingRun): void {
 export async function trainStyleNet(engine: Engine, o: StyleTrainOptions): Promise<TrainedStyleNet> {
   const S = o.styles.length;
   if (!S) throw new ConvLensError('INVALID_ARGUMENT', 'No style images given.', 'Pass at least one style image (CLI: --style name=file).');
+  // The names label the blend weights (figures, the studio's sliders): two alike leave no way to tell which weight is which.
+  const repeated = o.styles.map((s) => s.name).find((name, i, names) => names.indexOf(name) !== i);
+  if (repeated !== undefined) throw new ConvLensError('INVALID_ARGUMENT', `Two styles are named "${repeated}".`, 'Give each style its own name (CLI: --style name=file; a name left out is the file name without its folder and extension).');
   if (!o.content.length) throw new ConvLensError('INVALID_ARGUMENT', 'No content images to train on.', 'Pass photographs (--content).');
   const backbone = o.backbone ?? builtinTextureBackbone(engine);
   const builtin = !o.backbone;

@@ -7,7 +7,7 @@ import { modelChannels, modelInputSize } from '../../../methods/synthesize/graph
 import { readModelImage, stack, summaryJson } from '../../../methods/synthesize/io.js';
 import { displaySize, perturbationImage, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
-import { cliJob, type CommonOptions, intIn, modelInfo, nonNegativeInt, openModel, outPath, positiveNumber, withCommon } from '../common.js';
+import { cliJob, type CommonOptions, intIn, modelInfo, openModel, outPath, positiveNumber, seedNumber, withCommon } from '../common.js';
 import { onlyWith, optionRules } from '../option-rules.js';
 import { defaultOut, OutputFiles, stemmer } from '../output.js';
 
@@ -70,7 +70,7 @@ export function define(command: Command): void {
     .option('--steps <n>', 'PGD steps (1-10000)', intIn(1, 10_000), 40)
     .option('-t, --target <class>', 'targeted attack towards this class (index or label)')
     .option('--random-start', 'PGD: start from a random point of the ball')
-    .option('--seed <n>', 'seed of the random start', nonNegativeInt, 0)
+    .option('--seed <n>', 'seed of the random start', seedNumber, 0)
     .option('-o, --out <dir>', 'output folder', outPath, defaultOut('adversarial'))
     .option('--tile <px>', 'tile size in the figure (8-1024)', intIn(8, 1024), 168)
     .option('--npy', 'also write the adversarial images and perturbations as .npy (image units)')

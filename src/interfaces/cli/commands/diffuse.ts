@@ -24,8 +24,8 @@ import { optimizerConfig } from '../../../training/optimizers.js';
 import { describeSchedule, parseSchedule } from '../../../training/schedules.js';
 import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
 import { freshRunOnly, prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
-import { optionRules } from '../option-rules.js';
-import { cliJob, type CommonOptions, createEngine, fraction, intIn, intList, MAX_THREADS, nonNegative, nonNegativeInt, numberIn, numberList, outPath, positiveInt, positiveNumber, threadCount } from '../common.js';
+import { onlyWith, optionRules } from '../option-rules.js';
+import { cliJob, type CommonOptions, createEngine, fraction, intIn, intList, MAX_THREADS, nonNegative, nonNegativeInt, numberIn, numberList, outPath, positiveInt, positiveNumber, seedNumber, threadCount } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 
@@ -84,7 +84,7 @@ function registerTrain(diffuse: Command): void {
     .option('--patch <p>', 'space-to-depth patch side: the U-Net runs at 28/p resolution (1-28)', intIn(1, 28), 2)
     .option('--uncond-prob <p>', 'probability of dropping the class (learns the unconditional model for guidance)', fraction, 0.1)
     .option('--ema <decay>', 'exponential moving average of the weights that is exported (0 = raw weights)', fraction, 0.999)
-    .option('--seed <n>', 'seed for initialization, shuffling, timesteps, noise and label dropping', nonNegativeInt, 0)
+    .option('--seed <n>', 'seed for initialization, shuffling, timesteps, noise and label dropping', seedNumber, 0)
     .option('--limit <n>', 'train on a stratified subset of n images (quick runs)', positiveInt)
     .option('--checkpoint <file>', 'checkpoint file (default: <out>.ckpt)')
     .option('--no-checkpoint', 'do not write checkpoints')
@@ -191,7 +191,7 @@ function registerNoise(diffuse: Command): void {
     .option('--timesteps <list>', 'timesteps to show (0-based, < T)', intList, [0, 50, 100, 200, 300, 500, 700, 999])
     .option('--schedule <list>', 'noise schedules, one row each: linear, cosine', 'linear,cosine')
     .option('--steps <T>', 'training timesteps T of the schedules (2-10000)', intIn(2, 10_000), 1000)
-    .option('--seed <n>', 'seed of the noise (the same noise in every tile)', nonNegativeInt, 0)
+    .option('--seed <n>', 'seed of the noise (the same noise in every tile)', seedNumber, 0)
     .option('-q, --quiet', 'no messages')
     .action(async (image: string | undefined, opts: NoiseOptions) => {
       const file = image ?? DEFAULT_NOISE_IMAGE;
@@ -244,7 +244,7 @@ function openGenerator(opts: { model?: string; pipeline?: string; threads?: numb
 }
 
 function registerSample(diffuse: Command): void {
-  diffuse
+  const sample = diffuse
     .command('sample')
     .description('generate images from text prompts with DDIM or DDPM, classifier-free guidance and negative prompts; writes the samples, the denoising grid and a GIF')
     .argument('[prompts...]', 'prompts: class names for the Fashion-MNIST denoiser ("ankle boot"; "" = unconditional), any text for a pipeline')
@@ -255,7 +255,7 @@ function registerSample(diffuse: Command): void {
     .option('-g, --guidance <scale>', `guidance_scale (0-${MAX_GUIDANCE}; 1 = the conditional model alone, no guidance; default 3 for the Fashion-MNIST denoiser, 7.5 for pipelines)`, numberIn(0, MAX_GUIDANCE))
     .option('--sampler <kind>', `sampler: ${SAMPLERS.join(', ')}`, samplerKind, 'ddim')
     .option('--eta <eta>', `DDIM eta (0-${MAX_ETA}; 0 = deterministic, the default; 1 = DDPM-like noise)`, numberIn(0, MAX_ETA))
-    .option('--seed <n>', 'seed: the same seed and settings give the same images bit for bit', nonNegativeInt, 0)
+    .option('--seed <n>', 'seed: the same seed and settings give the same images bit for bit', seedNumber, 0)
     .option('-c, --count <n>', 'num_images_per_prompt (1-256)', intIn(1, 256), 4)
     .option('--all-classes', 'one prompt per class of the denoiser')
     .option('--every <k>', 'record x_t and the predicted x_0 every k-th step', positiveInt, 5)
@@ -302,6 +302,11 @@ function registerSample(diffuse: Command): void {
         await engine.dispose();
       }
     });
+  optionRules(sample, [
+    ...onlyWith({ when: 'with --pipeline', why: 'a class-conditional denoiser draws images of its own training size', add: 'add --pipeline DIR' }, (o) => o['pipeline'] !== undefined, 'width', 'height'),
+    { option: 'classify', when: 'without --pipeline', why: 'the built-in classifier knows the Fashion-MNIST classes, not a pipeline\'s images', applies: (o) => o['pipeline'] === undefined },
+    { option: 'eta', when: 'with --sampler ddim', why: 'DDPM always adds the full noise', add: 'use --sampler ddim', applies: (o) => o['sampler'] === 'ddim' },
+  ]);
 }
 
 async function writeSampleOutputs(gen: TextToImage, r: GenerateResult, prompts: string[], opts: SampleOptions, engine: ReturnType<typeof createEngine>): Promise<void> {
@@ -398,7 +403,7 @@ function registerEvaluate(diffuse: Command): void {
     .option('--steps <n>', 'num_inference_steps (1-1000)', intIn(1, 1000), 50)
     .option('--sampler <kind>', `sampler: ${SAMPLERS.join(', ')}`, samplerKind, 'ddim')
     .option('--eta <eta>', `DDIM eta (0-${MAX_ETA})`, numberIn(0, MAX_ETA), 0)
-    .option('--seed <n>', 'seed', nonNegativeInt, 0)
+    .option('--seed <n>', 'seed', seedNumber, 0)
     .option('-o, --out <file>', 'chart of accuracy per class vs guidance scale (PNG)', outPath)
     .option('--json', 'print the results as JSON')
     .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)

@@ -5,7 +5,7 @@ import { readImageTensor, summaryJson } from '../../../methods/synthesize/io.js'
 import { encodeGif, tensorImage, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage } from '../../../render/heatmap.js';
-import { cliJob, type CommonOptions, intIn, MAX_SIDE, memoryNoteText, modelInfo, nonNegativeInt, numberIn, openModel, outPath, warner, withCommon } from '../common.js';
+import { cliJob, type CommonOptions, intIn, MAX_SIDE, memoryNoteText, modelInfo, nonNegativeInt, numberIn, openModel, outPath, seedNumber, warner, withCommon } from '../common.js';
 import { onlyWith, optionRules } from '../option-rules.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
@@ -40,7 +40,7 @@ export function define(command: Command): void {
     .option('--jitter <px>', 'random roll each step, up to this many pixels', nonNegativeInt, 32)
     .option('--guide <image>', 'guide image: dream towards its features at the layer')
     .option('--max-side <px>', `longer side the image is resized to (16-${MAX_SIDE})`, intIn(16, MAX_SIDE), 384)
-    .option('--seed <n>', 'seed of the jitter', nonNegativeInt, 0)
+    .option('--seed <n>', 'seed of the jitter', seedNumber, 0)
     .option('-o, --out <dir>', 'output folder', outPath, defaultOut('dream'))
     .option('--json', 'print the summary JSON')
     .action(async (image: string, opts: DreamCli) => {

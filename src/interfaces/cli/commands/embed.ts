@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import { writeFileAtomic } from '../../../io/files.js';
 import type { RawImage } from '../../../io/image.js';
-import { applyDescription, cliJob, type CommonOptions, createEngine, defaultStoreLayer, folderPath, nonNegativeInt, numberIn, outPath, positiveInt, warner, withCommon } from '../common.js';
+import { applyDescription, cliJob, type CommonOptions, createEngine, defaultStoreLayer, folderPath, nonNegativeInt, numberIn, outPath, positiveInt, seedNumber, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE, defaultOut } from '../output.js';
 
 interface EmbedOptions extends CommonOptions {
@@ -26,7 +26,7 @@ export function define(command: Command): void {
     .option('-s, --store <dir>', 'store made by `convlens index`', folderPath, DEFAULT_STORE)
     .option('--method <list>', 'pca, tsne, umap (comma-separated)', 'pca,tsne,umap')
     .option('--sample <n>', 'points (stratified by class; default all for PCA, 2000 for t-SNE/UMAP)', positiveInt)
-    .option('--seed <n>', 'seed of the sample and the methods', nonNegativeInt, 0)
+    .option('--seed <n>', 'seed of the sample and the methods', seedNumber, 0)
     .option('--metric <m>', 'l2 (raw vectors) or cosine (unit vectors)', 'l2')
     .option('--perplexity <p>', 't-SNE perplexity (1-1000; default 30, or the largest the points allow: (points - 1) / 3)', numberIn(1, 1000))
     .option('--neighbours <n>', 'UMAP neighbours (default 15, or points - 1 when fewer)', positiveInt)

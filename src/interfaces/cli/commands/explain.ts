@@ -20,7 +20,7 @@ import { displayStyle, renderAttribution, type DisplayOptions, type View } from 
 import { colormap } from '../../../render/colormap.js';
 import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanityGrid } from '../../../methods/explain/figures.js';
 import { describeRange, parseRange } from '../../../render/range.js';
-import { checkInputsFit, choiceOption, cliJob, type CommonOptions, inputChunks, inputsThatFit, intIn, modelInfo, nonNegativeInt, numberIn, openModel, outPath, withCommon } from '../common.js';
+import { checkInputsFit, choiceOption, cliJob, type CommonOptions, inputChunks, inputsThatFit, intIn, modelInfo, numberIn, openModel, outPath, seedNumber, withCommon } from '../common.js';
 import { defaultOut, distinctNames, OutputFiles, stemmer } from '../output.js';
 import { onlyWith, optionRules, type OptionMode, type OptionRule } from '../option-rules.js';
 import { hugePagesIn, hugePageSystem } from '../../huge-pages.js';
@@ -184,7 +184,7 @@ export function define(command: Command): void {
     .option('--drill-down <f>', 'occlusion approximate: fraction of the remaining windows scored after the first pass (default 0.5)', fraction)
     .addOption(choiceOption('--scorecam-mode <mode>', 'scorecam: incremental (default: each distinct mask once, target logit only) or brute-force', ['incremental', 'brute-force']))
     .option('--interpolate <mode>', 'guided-gradcam: bilinear (default) or nearest upsampling of Grad-CAM')
-    .option('--seed <n>', 'random seed (SmoothGrad noise, SHAP baselines and samples, sanity-check weights)', nonNegativeInt)
+    .option('--seed <n>', 'random seed (SmoothGrad noise, SHAP baselines and samples, sanity-check weights)', seedNumber)
     .option('--faithfulness', 'deletion/insertion curves and AUCs, ROAD (MoRF/LeRF) and infidelity per method (+ a random ranking), plotted; at least 2 x --curve-steps forward passes per image and method')
     .option('--sensitivity', 'max-sensitivity per method (recomputes each map on 10 perturbed copies, Captum\'s defaults)')
     .option('--curve-steps <n>', 'points per deletion/insertion curve (1-1000)', intIn(1, 1000), 50)

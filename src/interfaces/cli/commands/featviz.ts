@@ -11,7 +11,7 @@ import type { OptimizerName, StepRegularizers } from '../../../methods/synthesiz
 import { pixelParam } from '../../../methods/synthesize/params.js';
 import { displaySize, encodeGif, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
-import { choiceOption, cliJob, type CommonOptions, imageSize, intIn, modelInfo, nonNegativeInt, openModel, outPath, positiveInt, positiveNumber, withCommon } from '../common.js';
+import { choiceOption, cliJob, type CommonOptions, imageSize, intIn, modelInfo, openModel, outPath, positiveInt, positiveNumber, seedNumber, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface FeatvizCli extends CommonOptions {
@@ -81,7 +81,7 @@ Examples:
     .option('--steps <n>', 'optimization steps (1-100000)', intIn(1, 100_000), 256)
     .option('--lr <lr>', 'learning rate', positiveNumber, 0.05)
     .addOption(choiceOption('--optimizer <name>', 'adam or sgd', ['adam', 'sgd'], 'adam'))
-    .option('--seed <n>', 'random seed (start, transforms)', nonNegativeInt, 0)
+    .option('--seed <n>', 'random seed (start, transforms)', seedNumber, 0)
     .option('--start <s>', 'zero (grey/background), noise, or image files (comma-separated, one per image)', 'noise')
     .option('--l1 <w>', 'L1 penalty weight (distance to --background)', num)
     .option('--l2 <w>', 'L2 penalty weight', num)

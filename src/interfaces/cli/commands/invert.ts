@@ -6,7 +6,7 @@ import { readImageTensor, readModelImage, stack, summaryJson } from '../../../me
 import type { OptimizerName } from '../../../methods/synthesize/optimize.js';
 import { displaySize, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
-import { choiceOption, cliJob, type CommonOptions, imageSize, intIn, modelInfo, nonNegative, nonNegativeInt, openModel, outPath, positiveNumber, withCommon } from '../common.js';
+import { choiceOption, cliJob, type CommonOptions, imageSize, intIn, modelInfo, nonNegative, openModel, outPath, positiveNumber, seedNumber, withCommon } from '../common.js';
 import { defaultOut, OutputFiles, stemmer } from '../output.js';
 
 interface InvertCli extends CommonOptions {
@@ -33,7 +33,7 @@ export function define(command: Command): void {
     .option('--lr <lr>', 'Adam learning rate', positiveNumber, 0.05)
     .option('--tv <w>', 'weight of the total-variation (TV^2) prior at the input resolution; coarser layers get it times sqrt(pixels / layer positions)', nonNegative, 0.5)
     .addOption(choiceOption('--optimizer <name>', 'adam or lbfgs', ['adam', 'lbfgs'], 'adam'))
-    .option('--seed <n>', 'seed of the noise start', nonNegativeInt, 0)
+    .option('--seed <n>', 'seed of the noise start', seedNumber, 0)
     .option('--size <HxW>', 'image size for models that take any size (default: their preprocessing size)', imageSize)
     .option('-o, --out <dir>', 'output folder', outPath, defaultOut('invert'))
     .option('--tile <px>', 'tile size in the grid (8-1024)', intIn(8, 1024), 112)

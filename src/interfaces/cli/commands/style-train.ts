@@ -8,7 +8,7 @@ import { encodeStyleNet } from '../../../methods/synthesize/stylize.js';
 import { MAX_LOSS_WEIGHT } from '../../../methods/synthesize/style.js';
 import { parseNamedImage, readImageTensor, summaryJson } from '../../../methods/synthesize/io.js';
 import { loadCheckpoint, type Checkpoint } from '../../../training/checkpoint.js';
-import { cliJob, commaList, type CommonOptions, createEngine, intIn, MAX_THREADS, nonNegativeInt, numberIn, outPath, positiveInt, positiveNumber, threadCount } from '../common.js';
+import { cliJob, commaList, type CommonOptions, createEngine, intIn, MAX_THREADS, numberIn, outPath, positiveInt, positiveNumber, seedNumber, threadCount } from '../common.js';
 import { lockTrainingFiles } from '../training-run.js';
 import { defaultOut } from '../output.js';
 
@@ -56,7 +56,7 @@ export function define(command: Command): void {
     .option('--style-scale <f>', 'style image longer side relative to the crop size (0.1-4)', numberIn(0.1, 4), 1)
     .option('--style-layers <names>', 'loss-network layers for the style (comma-separated)')
     .option('--content-layers <names>', 'loss-network layers for the content (comma-separated)')
-    .option('--seed <n>', 'seeds initialization and crops', nonNegativeInt, 0)
+    .option('--seed <n>', 'seeds initialization and crops', seedNumber, 0)
     .option('--checkpoint <file>', 'write a resumable checkpoint here (every --checkpoint-every steps and on Ctrl-C)')
     .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInt, 200)
     .option('--resume <file>', 'continue from a checkpoint')
@@ -74,7 +74,7 @@ export function define(command: Command): void {
         const content = await Promise.all(opts.content.map((c) => readImageTensor(c, 3, { maxSide: 512 })));
         const backbone = opts.model ? loadModel(opts.model, engine) : undefined;
         if (opts.resume && !existsSync(opts.resume)) throw new ConvLensError('INPUT_UNREADABLE', `No checkpoint "${opts.resume}".`, 'Check the --resume path: pass the file that --checkpoint wrote, or leave out --resume to start over.');
-        const resume = opts.resume ? loadCheckpoint(opts.resume) : undefined;
+        const resume = opts.resume ? loadCheckpoint(opts.resume, 'convlens style-train') : undefined;
         if (resume) {
           takeCheckpointSettings(opts, cmd, resume);
           // as `train --resume`: the resumed run goes on saving to the checkpoint it came from

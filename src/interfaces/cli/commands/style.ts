@@ -13,7 +13,7 @@ import { displaySize, encodeGif, tensorImage, toRaw } from '../../../methods/syn
 import { backboneProblem, MAX_LOSS_WEIGHT, styleTransfer } from '../../../methods/synthesize/style.js';
 import { gridFigure } from '../../../render/grid.js';
 import { resizeImage as resize } from '../../../render/heatmap.js';
-import { applyDescription, choiceOption, cliJob, commaList, type CommonOptions, createEngine, imageSize, intIn, MAX_SIDE, MAX_THREADS, memoryNoteText, modelInfo, nonNegativeInt, numberIn, outPath, positiveNumber, threadCount, warner, withModelOptions } from '../common.js';
+import { applyDescription, choiceOption, cliJob, commaList, type CommonOptions, createEngine, imageSize, intIn, MAX_SIDE, MAX_THREADS, memoryNoteText, modelInfo, numberIn, outPath, positiveNumber, seedNumber, threadCount, warner, withModelOptions } from '../common.js';
 import { onlyWith, optionRules } from '../option-rules.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
@@ -82,7 +82,7 @@ export function define(command: Command): void {
     .option('--steps <n>', 'iterations (1-100000; default 100 for L-BFGS, 300 for Adam)', intIn(1, 100_000))
     .option('--lr <lr>', 'learning rate (Adam) or first-step scale (L-BFGS)', positiveNumber)
     .option('--init <how>', 'content (default with content), noise (default for textures) or style')
-    .option('--seed <n>', 'random seed (noise start)', nonNegativeInt, 0)
+    .option('--seed <n>', 'random seed (noise start)', seedNumber, 0)
     .option('--frames <n>', 'intermediate images saved (1-256)', intIn(1, 256), 6)
     .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
     .option('-q, --quiet', 'no warnings or progress bar')

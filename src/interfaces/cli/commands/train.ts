@@ -14,7 +14,7 @@ import { optimizerConfig } from '../../../training/optimizers.js';
 import { describeSchedule, parseSchedule } from '../../../training/schedules.js';
 import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
 import { freshRunOnly, prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
-import { choiceOption, cliJob, type CommonOptions, createEngine, fraction, intIn, MAX_THREADS, nonNegative, nonNegativeInt, outPath, positiveInt, positiveNumber, threadCount } from '../common.js';
+import { choiceOption, cliJob, type CommonOptions, createEngine, fraction, intIn, MAX_THREADS, nonNegative, nonNegativeInt, outPath, positiveInt, positiveNumber, seedNumber, threadCount } from '../common.js';
 import { onlyWith, optionRules } from '../option-rules.js';
 import { defaultOut } from '../output.js';
 import { lookup } from '../../../util/lookup.js';
@@ -68,7 +68,7 @@ export function define(command: Command): void {
     .option('--schedule <s>', 'learning-rate schedule: constant, cosine[:min], step:EVERY:GAMMA, exp:GAMMA', 'cosine')
     .option('--warmup <steps>', 'linear learning-rate warmup steps', nonNegativeInt, 0)
     .option('--val <fraction>', 'fraction of the training set held out for validation (stratified; 0 = none)', fraction, 0.1)
-    .option('--seed <n>', 'seed for initialization, split, shuffling and augmentation', nonNegativeInt, 0)
+    .option('--seed <n>', 'seed for initialization, split, shuffling and augmentation', seedNumber, 0)
     .option('--limit <n>', 'train on a stratified subset of n training images (quick runs)', positiveInt)
     .option('--flip', 'augment: random horizontal flips')
     .option('--clip-norm <x>', 'clip the global gradient norm', positiveNumber)

@@ -239,8 +239,12 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
     case 'style-train': {
       const styles = a.styles ?? [];
       const content = a.images ?? [];
+      // The studio names a style by its image unless told: the same image picked twice (or two
+      // uploads of one file name) gets a number, since the method refuses names alike.
+      const imageNames = styles.map((s) => s.name ?? ctx.image(s.image).name);
+      const names = imageNames.map((n, i) => (styles[i]!.name !== undefined || imageNames.indexOf(n) === i ? n : `${n} ${imageNames.slice(0, i + 1).filter((m) => m === n).length}`));
       const r = await trainStyleNet(ctx.engine, {
-        styles: await Promise.all(styles.map(async (s) => ({ name: s.name ?? ctx.image(s.image).name, image: await tensorOf(s.image, 3, { maxSide: 256 }) }))),
+        styles: await Promise.all(styles.map(async (s, i) => ({ name: names[i]!, image: await tensorOf(s.image, 3, { maxSide: 256 }) }))),
         content: await Promise.all(content.map((c) => tensorOf(c, 3, { maxSide: 256 }))),
         size: num(p, 'size', 64, 16, 256),
         batch: num(p, 'batch', 2, 1, 8),
