@@ -93,6 +93,11 @@ describe('convlens train', () => {
     expect(training.steps).toBe(total);
     expect(training.history).toHaveLength(4);
     expect(checkpointProgress(loadCheckpoint(ckpt))!.step).toBe(total);
+    // the finished run's checkpoint again: nothing to train, said as such (it printed "epoch 5/4")
+    const again = await convlens('train', '--resume', ckpt, '--threads', '1');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`its run is complete (4 of 4 epochs, step ${total}); nothing is left to train. Give --epochs with more than 4`);
+    expect(again.stderr).not.toMatch(/epoch 5\/4/);
   });
 
   it('Ctrl-C saves a checkpoint and exits cleanly with a hint how to resume', async () => {

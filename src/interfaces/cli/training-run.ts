@@ -78,7 +78,9 @@ export function prepareTrainingRun<R extends RunInfo>(opts: TrainingRunOptions, 
     // The subset is part of the run: resuming on other data would silently change the experiment.
     limit = typeof prov.limit === 'number' ? prov.limit : undefined;
     const p = checkpointProgress(resume)!;
-    log(`resuming from ${opts.resume}: step ${p.step}, epoch ${p.epoch + 1}/${run.config.epochs}, batch ${p.batchInEpoch}`);
+    // A finished run's checkpoint sits at the epoch after its last ("epoch 4/3" read as a bug).
+    if (p.epoch >= run.config.epochs) log(`resuming from ${opts.resume}: its run is complete (${run.config.epochs} of ${run.config.epochs} epochs, step ${p.step}); nothing is left to train. Give --epochs with more than ${run.config.epochs} to train further.`);
+    else log(`resuming from ${opts.resume}: step ${p.step}, epoch ${p.epoch + 1}/${run.config.epochs}, batch ${p.batchInEpoch}`);
   } else {
     run = factory.fresh({
       description,
