@@ -158,6 +158,13 @@ function formatEpoch(r: EpochRecord, epochs: number): string {
   return `epoch ${String(r.epoch).padStart(String(epochs).length)}/${epochs}  loss ${r.loss.toFixed(5)}  lr ${r.lr.toPrecision(3)}  ${r.seconds.toFixed(0)} s  ${r.samplesPerSecond.toFixed(0)} samples/s`;
 }
 
+/** What each noise schedule is, for the figures' footnotes (only the schedules drawn). */
+const SCHEDULE_NOTES: Record<ReturnType<typeof parseScheduleKind>, string> = {
+  linear: 'linear: β from 1e-4 to 0.02 (Ho et al. 2020)',
+  cosine: 'cosine: ᾱ_t = cos²((t/T + s)/(1 + s) · π/2), s = 0.008 (Nichol & Dhariwal 2021)',
+  scaled_linear: 'scaled_linear: √β linear from √1e-4 to √0.02 (Stable Diffusion)',
+};
+
 const guidanceList = (v: string): number[] => {
   const scales = numberList(v);
   if (scales.some((g) => g > MAX_GUIDANCE)) throw new InvalidArgumentError(`expected guidance scales from 0 to ${MAX_GUIDANCE}`);
@@ -207,7 +214,7 @@ function registerNoise(diffuse: Command): void {
         timesteps: opts.timesteps,
         noise,
         title: `Forward process x_t = √ᾱ_t x_0 + √(1-ᾱ_t) ε (${file.replace(/^.*[\\/]/, '')}, seed ${opts.seed})`,
-        notes: ['The same ε in every tile; pixels in [-1, 1], clipped for display.', 'linear: β from 1e-4 to 0.02 (Ho et al. 2020); cosine: ᾱ_t = cos²((t/T + s)/(1 + s) · π/2), s = 0.008 (Nichol & Dhariwal 2021).'],
+        notes: ['The same ε in every tile; pixels in [-1, 1], clipped for display.', [...new Set(schedules.map((s) => parseScheduleKind(s.name)))].map((k) => SCHEDULE_NOTES[k]).join('; ') + '.'],
       });
       writeFileAtomic(opts.out, png);
       if (!opts.quiet) process.stdout.write(`wrote ${opts.out}\n`);
