@@ -8,7 +8,7 @@ import type { Tensor } from '../../src/engine/tensor.js';
 import { loadBuiltinModel } from '../../src/models/load.js';
 import { Model } from '../../src/models/model.js';
 import { textureBackbone } from '../../src/models/zoo/texture-backbone.js';
-import { trainStyleNet } from '../../src/methods/synthesize/fast-style.js';
+import { lossRose, trainStyleNet } from '../../src/methods/synthesize/fast-style.js';
 import { encodeStyleNet, loadStyleNet, styleNetInfo, stylize } from '../../src/methods/synthesize/stylize.js';
 import { extractFeatures, SynthesisSession } from '../../src/methods/synthesize/graph.js';
 import { channel, classLogit, imageMatch, parseObjective, sum, tv, weighted } from '../../src/methods/synthesize/objectives.js';
@@ -211,5 +211,15 @@ describe('fast style transfer: style names', () => {
     await expect(
       trainStyleNet(engine, { styles: [{ name: 'gravel', image }, { name: 'gravel', image: other }], content: [image], backbone, styleLayers: ['color'], contentLayers: ['color'], size: 16, batch: 1, steps: 2, width: 2, blocks: 1 }),
     ).rejects.toThrow(/Two styles are named "gravel"/);
+  });
+});
+
+describe('a style network that did not learn', () => {
+  it('says so when the loss ended higher than it began, and keeps quiet when it fell', () => {
+    const rising = Array.from({ length: 40 }, (_, i) => ({ loss: 100 + i * 200 }));
+    expect(lossRose(rising, 1e9)).toMatch(/the loss rose from .* to .*: the network did not learn \(learning rate 1000000000\)\. Train again with a lower --lr, e\.g\. 1\.0e\+8/);
+    const falling = Array.from({ length: 40 }, (_, i) => ({ loss: 1000 / (1 + i) }));
+    expect(lossRose(falling, 1e-3)).toBeUndefined();
+    expect(lossRose(rising.slice(0, 5), 1)).toBeUndefined(); // too short to tell
   });
 });

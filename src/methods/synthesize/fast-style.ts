@@ -55,6 +55,8 @@ export interface TrainedStyleNet {
   history: { step: number; loss: number }[];
   seconds: number;
   completed: boolean;
+  /** what the caller should tell the user (the loss rose: the network did not learn) */
+  notes?: string[];
 }
 
 /** Per-sample relative Gram distance, mean over the batch. */
@@ -286,6 +288,23 @@ export async function trainStyleNet(engine: Engine, o: StyleTrainOptions): Promi
     STYLE_NET_KEY,
     JSON.stringify({ ...meta, styleNames: o.styles.map((s) => s.name), training: { steps, batch: B, size, lr: o.lr ?? 1e-3, styleWeight: sw, contentWeight: cw, tvWeight: tvw, styleLayers, contentLayers, backbone: backbone.name, seed } }),
   );
-  return { graph, styles: o.styles.map((s) => s.name), history, seconds: result.seconds, completed: result.completed };
+  const notes = lossRose(history, o.lr ?? 1e-3);
+  return { graph, styles: o.styles.map((s) => s.name), history, seconds: result.seconds, completed: result.completed, ...(notes ? { notes: [notes] } : {}) };
+}
+
+/**
+ * Whether the perceptual loss ended higher than it began (means of the first and last tenth of
+ * the steps), and what to do: a learning rate too high (--lr 1e9) left a network that paints
+ * everything one colour, with a finite loss, and the run reported success.
+ */
+export function lossRose(history: readonly { loss: number }[], lr: number): string | undefined {
+  const losses = history.map((h) => h.loss).filter(Number.isFinite);
+  if (losses.length < 10) return undefined;
+  const tenth = Math.max(1, Math.floor(losses.length / 10));
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const first = mean(losses.slice(0, tenth));
+  const last = mean(losses.slice(-tenth));
+  if (!(last > first)) return undefined;
+  return `the loss rose from ${first.toPrecision(3)} to ${last.toPrecision(3)} over the run: the network did not learn (learning rate ${lr}). Train again with a lower --lr, e.g. ${(lr / 10).toPrecision(2)}.`;
 }
 

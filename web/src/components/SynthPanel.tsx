@@ -569,6 +569,12 @@ function SynthResultView(props: { result: SynthResult; made: Made }): ReactNode 
   ].filter(Boolean);
   return (
     <Panel title={KINDS.find((k) => k.value === r.kind)?.label ?? r.kind} subtitle={<span data-testid="synth-made">{made.join(' · ')}</span>} testId="synth-result">
+      {Array.isArray(r.summary['notes']) &&
+        (r.summary['notes'] as unknown[]).map((note, i) => (
+          <p key={i} className="notice-block" data-testid="synth-note">
+            {String(note)}
+          </p>
+        ))}
       <div style={grid} data-testid="synth-images">
         {r.images.map((img, i) => (
           <figure key={i} style={{ margin: 0, textAlign: 'center' }} data-testid={`synth-image-${i}`}>

@@ -8,7 +8,7 @@ import { encodeStyleNet } from '../../../methods/synthesize/stylize.js';
 import { MAX_LOSS_WEIGHT } from '../../../methods/synthesize/style.js';
 import { parseNamedImage, readImageTensor, summaryJson } from '../../../methods/synthesize/io.js';
 import { loadCheckpoint, type Checkpoint } from '../../../training/checkpoint.js';
-import { cliJob, commaList, type CommonOptions, createEngine, intIn, MAX_THREADS, numberIn, outPath, positiveInt, positiveNumber, seedNumber, threadCount } from '../common.js';
+import { cliJob, commaList, type CommonOptions, createEngine, intIn, MAX_THREADS, numberIn, outPath, positiveInt, positiveNumber, seedNumber, threadCount, warner } from '../common.js';
 import { lockTrainingFiles } from '../training-run.js';
 import { defaultOut } from '../output.js';
 
@@ -109,7 +109,8 @@ export function define(command: Command): void {
         const bytes = encodeStyleNet(r.graph);
         writeFileAtomic(opts.out, bytes);
         job.done();
-        const summary = { command: 'style-train', out: opts.out, bytes: bytes.length, styles: r.styles, steps: opts.steps, completed: r.completed, seconds: r.seconds, finalLoss: r.history[r.history.length - 1]?.loss, totalMs: Math.round(performance.now() - t0) };
+        for (const note of r.notes ?? []) warner(opts)(note);
+        const summary = { command: 'style-train', out: opts.out, bytes: bytes.length, styles: r.styles, steps: opts.steps, completed: r.completed, seconds: r.seconds, finalLoss: r.history[r.history.length - 1]?.loss, ...(r.notes ? { notes: r.notes } : {}), totalMs: Math.round(performance.now() - t0) };
         if (opts.json) process.stdout.write(summaryJson(summary));
         else if (!opts.quiet) process.stderr.write(`wrote ${opts.out} (${(bytes.length / 1024).toFixed(0)} kB, styles: ${r.styles.join(', ')}) after ${r.seconds.toFixed(0)} s\n`);
       } finally {

@@ -262,7 +262,7 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
         images: await Promise.all(outs.map(async (o, k) => ({ label: r.styles[k]!, png: await png(toRaw(o.data as Float32Array, o.dims)) }))),
         frames: [],
         // the server names the network (summary.net) when it keeps it
-        summary: { styles: r.styles, seconds: r.seconds, completed: r.completed, history: r.history.filter((_, i) => i % 10 === 0) },
+        summary: { styles: r.styles, seconds: r.seconds, completed: r.completed, history: r.history.filter((_, i) => i % 10 === 0), ...(r.notes ? { notes: r.notes } : {}) },
         trained: { bytes: encodeStyleNet(r.graph), name: `trained ${new Date().toISOString().slice(11, 19)}` },
       };
     }
