@@ -305,6 +305,7 @@ export function lossRose(history: readonly { loss: number }[], lr: number): stri
   const first = mean(losses.slice(0, tenth));
   const last = mean(losses.slice(-tenth));
   if (!(last > first)) return undefined;
-  return `the loss rose from ${first.toPrecision(3)} to ${last.toPrecision(3)} over the run: the network did not learn (learning rate ${lr}). Train again with a lower --lr, e.g. ${(lr / 10).toPrecision(2)}.`;
+  const lower = lr > 1e-3 ? 'the default 0.001' : String(Number((lr / 10).toPrecision(2)));
+  return `the loss rose from ${first.toPrecision(3)} to ${last.toPrecision(3)} over the run: the network did not learn (learning rate ${lr}). Train again with a lower --lr, e.g. ${lower}.`;
 }
 
