@@ -214,5 +214,9 @@ describe('convlens style / style-train', () => {
     expect(photos.stderr).toMatch(/1 content images \(the checkpoint's: 1, with other pixels\)/);
     expect(photos.stderr).toMatch(/leave the settings out to take the checkpoint's/);
     expect(existsSync(other)).toBe(false);
+    // the images themselves are not in the checkpoint: leaving them out says so
+    const bare = await convlens('style-train', '--resume', ckpt);
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toMatch(/needs --style and --content\.\s+A checkpoint keeps only checksums of the images it trained on/);
   });
 });

@@ -40,8 +40,8 @@ const lossWeight = numberIn(0, MAX_LOSS_WEIGHT);
 export function define(command: Command): void {
   command
     .addHelpText('after', '\nExample:\n  convlens style-train --style gravel=samples/textures/gravel.png --style coffee=samples/photos/coffee.png \\\n    --content samples/photos/astronaut.png,samples/photos/rocket.jpg --steps 1500 --out style.onnx\n\nThe loss network is the built-in random texture backbone unless --model names another (e.g. --model squeezenet; its profile gives the style and content layers).')
-    .requiredOption('--style <name=file>', 'a style image (repeat or comma-separate for several; name= optional)', commaList)
-    .requiredOption('--content <files>', 'content photographs to draw training crops from (comma-separated or repeated)', commaList)
+    .option('--style <name=file>', 'a style image (repeat or comma-separate for several; name= optional); required, on --resume too', commaList)
+    .option('--content <files>', 'content photographs to draw training crops from (comma-separated or repeated); required, on --resume too', commaList)
     .option('-o, --out <file>', 'the trained network (.onnx)', outPath, defaultOut('style-train', 'style-net.onnx'))
     .option('-m, --model <file|name>', 'loss network: an ONNX file or a built-in name such as squeezenet (default: the built-in random texture backbone)')
     .option('--size <px>', 'training crop size (16-1024)', intIn(16, 1024), 128)
@@ -64,6 +64,17 @@ export function define(command: Command): void {
     .option('-q, --quiet', 'no progress bar')
     .option('--json', 'print the summary JSON')
     .action(async (opts: StyleTrainCli, cmd: Command) => {
+      const missing = (['style', 'content'] as const).filter((o) => !opts[o]?.length);
+      if (missing.length) {
+        const names = missing.map((o) => `--${o}`).join(' and ');
+        throw new ConvLensError(
+          'INVALID_ARGUMENT',
+          `style-train needs ${names}.`,
+          opts.resume
+            ? `A checkpoint keeps only checksums of the images it trained on: give the same ${names} files again with --resume.`
+            : 'Give the style image(s) with --style [name=]file and the photographs to draw training crops from with --content a.png,b.png.',
+        );
+      }
       const engine = createEngine(opts);
       const job = cliJob(opts, 'style-train');
       try {
