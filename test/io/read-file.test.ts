@@ -85,6 +85,7 @@ describe.skipIf(process.platform === 'win32')('reading an input file', () => {
   it('names a missing file and a folder', () => {
     expect(refusal(() => readFileOrExplain(join(dir, 'none.png'), 'image')).message).toContain('no such file');
     expect(refusal(() => readFileOrExplain(dir, 'image')).message).toContain('it is a directory');
+    expect(refusal(() => readFileOrExplain(dir, 'image')).hint).toMatch(/Name one image file in it/);
   });
 
   it('ends a command given a device as its image or its model, at once', async () => {
