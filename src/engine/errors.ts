@@ -15,7 +15,9 @@ export type ErrorCode =
   | 'RUNTIME_FAILURE'
   | 'CANCELLED'
   /** a path or request the caller may not use (outside the studio's data folders, another origin) */
-  | 'FORBIDDEN';
+  | 'FORBIDDEN'
+  /** more work is waiting than the studio queues: try again when some has finished */
+  | 'BUSY';
 
 export class ConvLensError extends Error {
   readonly code: ErrorCode;

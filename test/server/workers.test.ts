@@ -178,6 +178,28 @@ describe('the interactive worker', () => {
   });
 });
 
+describe('queue bounds', () => {
+  it('refuses a task beyond the lane\'s queue as BUSY, and takes tasks again once the queue drains', async () => {
+    const pool = new WorkerPool({ jobWorkers: 1, init: { files: { roots: [] } }, jobRssBytes: GB, interactiveRssBytes: GB, heapMb: 512, env: { CONVLENS_WORKER_FAULTS: '1' }, maxQueued: { job: 2 } });
+    const outcome = (p: Promise<unknown>): Promise<string> => p.then(() => 'done', (e: Error & { code?: string }) => `${e.code}: ${e.message}`);
+    try {
+      const hold = new AbortController();
+      const running = outcome(pool.run({ kind: 'fault', args: { what: 'block', ms: 60_000 }, budgetBytes: 0 }, 'job', { signal: hold.signal }));
+      await until('the job worker busy', () => pool.stats().workers.some((w) => w.lane === 'job' && w.state === 'busy'));
+      const waiting = [0, 1].map(() => outcome(pool.run({ kind: 'fault', args: { what: 'steps', ms: 50 }, budgetBytes: 0 }, 'job')));
+      expect(pool.stats().queued.job).toBe(2);
+      expect(await outcome(pool.run({ kind: 'fault', args: { what: 'steps', ms: 50 }, budgetBytes: 0 }, 'job'))).toMatch(/^BUSY: The studio already has 2 jobs waiting \(at most 2\)/);
+      expect(pool.stats().queued.job).toBe(2); // the refused one left nothing behind
+      hold.abort();
+      expect(await running).toMatch(/^CANCELLED/);
+      expect(await Promise.all(waiting)).toEqual(['done', 'done']);
+      expect(await outcome(pool.run({ kind: 'fault', args: { what: 'steps', ms: 50 }, budgetBytes: 0 }, 'job'))).toBe('done');
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+});
+
 describe('closing', () => {
   it('kills workers mid-task and leaves none behind', async () => {
     const pool = new WorkerPool({ jobWorkers: 2, init: { files: { roots: [] } }, jobRssBytes: GB, interactiveRssBytes: GB, heapMb: 512, env: { CONVLENS_WORKER_FAULTS: '1' } });

@@ -133,6 +133,7 @@ const STATUS: Record<ErrorCode, number> = {
   RUNTIME_FAILURE: 500,
   CANCELLED: 409,
   FORBIDDEN: 403,
+  BUSY: 503,
 };
 
 /**

@@ -43,7 +43,16 @@ export interface PoolOptions {
   watchMs?: number;
   /** extra environment for the workers */
   env?: Record<string, string>;
+  /** tasks a lane holds waiting at most (default: DEFAULT_MAX_QUEUED); more are refused as BUSY */
+  maxQueued?: Partial<Record<Lane, number>>;
 }
+
+/**
+ * How many tasks wait per lane before more are refused. A page's own requests stay far below
+ * (one job at a time per panel, a few dozen quick requests for a model's layers); a local program
+ * posting in a loop otherwise grew the queue, and the server's memory, without end.
+ */
+export const DEFAULT_MAX_QUEUED: Record<Lane, number> = { job: 64, interactive: 512 };
 
 export interface TaskHooks {
   signal?: AbortSignal;
@@ -133,6 +142,11 @@ export class WorkerPool {
   /** Runs a task on a worker of `lane`; resolves with its result, rejects with its error (CANCELLED when cancelled). */
   run(task: TaskRequest, lane: Lane, hooks: TaskHooks = {}): Promise<unknown> {
     if (this.closed) return Promise.reject(new ConvLensError('CANCELLED', 'The studio is shutting down.'));
+    const limit = this.options.maxQueued?.[lane] ?? DEFAULT_MAX_QUEUED[lane];
+    if (this.queues[lane].length >= limit) {
+      const what = lane === 'job' ? 'jobs' : 'quick requests';
+      return Promise.reject(new ConvLensError('BUSY', `The studio already has ${this.queues[lane].length} ${what} waiting (at most ${limit}).`, `Wait for some to finish${lane === 'job' ? ' or cancel them (DELETE /api/jobs/:id)' : ''}, then try again.`));
+    }
     return new Promise((resolve, reject) => {
       const p: Pending = { ...hooks, id: this.nextId++, task, lane, resolve, reject };
       if (hooks.signal) {
