@@ -24,3 +24,20 @@ describe('skipping into a seeded stream', () => {
     for (const k of [0, 1, 2, 3, 10, 39]) expect(draws(normalSource(42, k), 40 - k), `skip ${k}`).toEqual(whole.slice(k));
   });
 });
+
+describe('filling from a normal stream', () => {
+  it('gives the draws one call at a time would, from any start, interleaved with calls', () => {
+    for (const skip of [0, 1, 6, 7]) {
+      const one = normalSource(9, skip);
+      const whole = draws(one, 101);
+      const many = normalSource(9, skip);
+      const out = new Float64Array(101);
+      many.fill(out, 0, 3); // odd counts leave a spare for the next call
+      out[3] = many();
+      many.fill(out, 4, 50);
+      many.fill(out, 50, 50); // nothing
+      many.fill(out, 50);
+      expect(Array.from(out), `skip ${skip}`).toEqual(whole);
+    }
+  });
+});

@@ -253,6 +253,7 @@ export async function gradientShap(ctx: MethodContext): Promise<MethodResult> {
   const name = ctx.model.input.name;
   const work = new Work(ctx.job, 'gradient-shap', Math.ceil(total / ctx.batchSize) + 1);
   const buffers = new RunBuffers(ctx.model, ctx.batchSize, [c, h, w]);
+  const draws = new Float64Array(per); // float64, as the draws were used one by one
   await forChunks(total, ctx.batchSize, work, async (s, e) => {
     const m = e - s;
     const points = buffers.input(m);
@@ -264,8 +265,9 @@ export async function gradientShap(ctx: MethodContext): Promise<MethodResult> {
       const b0 = Math.min(k - 1, Math.floor(rand() * k)) * per;
       const alpha = rand();
       const dst = (q - s) * per;
+      if (noise > 0) normal.fill(draws);
       for (let p = 0; p < per; p++) {
-        const xi = xd[img * per + p]! + (noise > 0 ? noise * normal() : 0);
+        const xi = xd[img * per + p]! + (noise > 0 ? noise * draws[p]! : 0);
         const delta = xi - bd[b0 + p]!;
         deltas[dst + p] = delta;
         points[dst + p] = bd[b0 + p]! + alpha * delta;

@@ -40,6 +40,7 @@ function stats(ctx: MethodContext): Promise<Stats> {
     const name = ctx.model.input.name;
     const work = new Work(ctx.job, 'smoothgrad', Math.ceil(total / ctx.batchSize));
     const buffers = new RunBuffers(ctx.model, ctx.batchSize, [c, h, w]);
+    const draws = new Float64Array(per); // float64, as the draws were used one by one
     await forChunks(total, ctx.batchSize, work, async (s, e) => {
       const data = buffers.input(e - s);
       const targets = new Int32Array(e - s);
@@ -47,7 +48,8 @@ function stats(ctx: MethodContext): Promise<Stats> {
         const img = Math.floor(k / samples);
         const sigma = sigmas[img]!;
         const dst = (k - s) * per;
-        for (let p = 0; p < per; p++) data[dst + p] = xd[img * per + p]! + sigma * normal();
+        normal.fill(draws);
+        for (let p = 0; p < per; p++) data[dst + p] = xd[img * per + p]! + sigma * draws[p]!;
         targets[k - s] = ctx.targets[img]!;
       }
       const r = await scoreGradients(ctx.model, f32([e - s, c, h, w], data), targets, { score: ctx.score, wrt: [name] }, buffers.inputGradient(e - s));
