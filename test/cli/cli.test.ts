@@ -100,7 +100,7 @@ describe('convlens predict', () => {
   it('refuses malformed numbers in options, naming the option and what it expects', async () => {
     const seed = await convlens('featviz', '--seed', 'abc', '--out', tmp);
     expect(seed.code).not.toBe(0);
-    expect(seed.stderr).toContain("option '--seed <n>' argument 'abc' is invalid. expected an integer >= 0");
+    expect(seed.stderr).toContain("option '--seed <n>' argument 'abc' is invalid. expected an integer from 0 to 4294967295");
     const port = await convlens('studio', '--port', '99999');
     expect(port.code).not.toBe(0);
     expect(port.stderr).toContain('expected a port number, 0 to 65535');
