@@ -18,7 +18,7 @@ import { integratedGradients } from './integrated-gradients.js';
 import { camHead, spatialLayer } from './layers.js';
 import { occlusion } from './occlusion.js';
 import { scorecam } from './scorecam.js';
-import { batchedForward, classCount, defaultBatchSize, inputGradientPass, layerGradientPass, runPass, Work, type GradientPass } from './session.js';
+import { batchedForward, batchSizeOption, classCount, inputGradientPass, layerGradientPass, runPass, Work, type GradientPass } from './session.js';
 import { smoothgrad, smoothgradSquared, vargrad } from './smoothgrad.js';
 import { checkScore, presetTargets, resolveTargets, type ScoreKind } from './target.js';
 import { METHOD_NAMES, type Attribution, type ExplainOptions, type Explanation, type Memo, type MethodContext, type MethodName, type MethodResult, type SkippedMethod } from './types.js';
@@ -217,9 +217,8 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
   model.checkInput(x, { anyCount: true }); // runs are cut to the model's batch below
   const methods = resolveMethods(options.methods);
   const score = checkScore(options.score ?? 'logit');
-  if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) throw new ConvLensError('INVALID_ARGUMENT', `Batch size must be a positive integer, got ${options.batchSize}.`, 'Use a batch size of 1 or more (CLI: --batch-size), or leave it out for the default.');
-  const batchSize = options.batchSize ?? defaultBatchSize(model, 'gradient');
-  const forwardBatchSize = options.batchSize ?? defaultBatchSize(model, 'forward');
+  const batchSize = batchSizeOption(model, options.batchSize, 'gradient');
+  const forwardBatchSize = batchSizeOption(model, options.batchSize, 'forward');
   // Check what can be checked before any long computation starts.
   if (options.firstIndex !== undefined && !(Number.isSafeInteger(options.firstIndex) && options.firstIndex >= 0)) {
     throw new ConvLensError('INVALID_ARGUMENT', `firstIndex must be a non-negative integer, got ${options.firstIndex}.`, 'Give the position of the batch\'s first input in the whole run (0 for a run in one batch).');

@@ -164,6 +164,17 @@ export function defaultBatchSize(model: Model, run: keyof typeof BATCH_INPUT_VAL
   return Math.max(1, Math.min(64, 2 ** Math.round(Math.log2(BATCH_INPUT_VALUES[run] / per))));
 }
 
+/**
+ * The samples per run a caller asked for (explain's and the metrics' `batchSize`), or the
+ * model's default for the run kind. Checked here because a size below 1 never advances a
+ * chunk loop: the process would spin at full CPU where no abort can reach it.
+ */
+export function batchSizeOption(model: Model, requested: number | undefined, run: keyof typeof BATCH_INPUT_VALUES): number {
+  if (requested === undefined) return defaultBatchSize(model, run);
+  if (!Number.isInteger(requested) || requested < 1) throw new ConvLensError('INVALID_ARGUMENT', `Batch size must be a positive integer, got ${requested}.`, 'Use a batch size of 1 or more (CLI: --batch-size), or leave it out for the default.');
+  return requested;
+}
+
 /** Progress and cancellation for one method's work, counted in engine runs. */
 export class Work {
   private done = 0;
@@ -193,6 +204,8 @@ export class Work {
  * cancellation before each chunk and reporting progress after it.
  */
 export async function forChunks(count: number, size: number, work: Work | undefined, fn: (start: number, end: number) => Promise<void>): Promise<void> {
+  // A caller that forgot batchSizeOption would otherwise loop forever on chunk [0, 0).
+  if (!(size >= 1)) throw new ConvLensError('INVALID_ARGUMENT', `Batch size must be a positive integer, got ${size}.`, 'Use a batch size of 1 or more (CLI: --batch-size), or leave it out for the default.');
   for (let s = 0; s < count; s += size) {
     work?.check();
     await fn(s, Math.min(count, s + size));

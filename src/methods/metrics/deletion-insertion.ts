@@ -7,7 +7,7 @@ import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { blurBatch, nchw, uniformSource } from '../explain/arrays.js';
 import { blackImage } from '../explain/integrated-gradients.js';
-import { defaultBatchSize, scoreInputs, Work } from '../explain/session.js';
+import { batchSizeOption, scoreInputs, Work } from '../explain/session.js';
 import type { ScoreKind } from '../explain/target.js';
 import type { JobOptions } from '../../engine/jobs.js';
 
@@ -115,7 +115,7 @@ export async function deletionInsertion(model: Model, x: Tensor, targets: Int32A
     r %= 2 * (steps + 1);
     return { m, i, ins: r > steps, s: r % (steps + 1) };
   };
-  const batch = o.batchSize ?? defaultBatchSize(model, 'forward');
+  const batch = batchSizeOption(model, o.batchSize, 'forward');
   const work = new Work(o, 'deletion/insertion', Math.ceil(total / batch));
   const scores = await scoreInputs(
     model,

@@ -9,7 +9,7 @@ import { ConvLensError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { nchw, normalSource } from '../explain/arrays.js';
-import { defaultBatchSize, scoreInputs, Work } from '../explain/session.js';
+import { batchSizeOption, scoreInputs, Work } from '../explain/session.js';
 import type { ScoreKind } from '../explain/target.js';
 import type { JobOptions } from '../../engine/jobs.js';
 import { pixelOrder } from './deletion-insertion.js';
@@ -182,7 +182,7 @@ export async function road(model: Model, x: Tensor, targets: Int32Array, maps: r
     return { m, i, lerf: r >= f, s: r % f };
   };
   const total = maps.length * perMap;
-  const batch = o.batchSize ?? defaultBatchSize(model, 'forward');
+  const batch = batchSizeOption(model, o.batchSize, 'forward');
   const work = new Work(o, 'road', Math.ceil(total / batch));
   const scores = await scoreInputs(
     model,

@@ -11,7 +11,7 @@ import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { f32, nchw, normalSource, uniformSource } from '../explain/arrays.js';
 import { explain } from '../explain/index.js';
-import { defaultBatchSize, scoreInputs, Work } from '../explain/session.js';
+import { batchSizeOption, scoreInputs, Work } from '../explain/session.js';
 import type { ScoreKind } from '../explain/target.js';
 import type { ExplainOptions, MethodName } from '../explain/types.js';
 import type { JobOptions } from '../../engine/jobs.js';
@@ -44,7 +44,7 @@ export async function infidelity(model: Model, x: Tensor, targets: Int32Array, m
   const noise = new Float32Array(n * samples * per);
   for (let i = 0; i < noise.length; i++) noise[i] = sigma * normal();
   const score = o.score ?? 'logit';
-  const batch = o.batchSize ?? defaultBatchSize(model, 'forward');
+  const batch = batchSizeOption(model, o.batchSize, 'forward');
   const work = new Work(o, 'infidelity', Math.ceil((n * (samples + 1)) / batch));
   // Rows: the n clean images, then n * samples perturbed ones (x - I).
   const f = await scoreInputs(
