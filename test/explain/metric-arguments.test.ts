@@ -55,3 +55,41 @@ describe('batch size', () => {
     expect(calls).toBe(0);
   });
 });
+
+describe('targets and inputs', () => {
+  const metrics = (t: ArrayLike<number>, input: Tensor = x): (() => Promise<unknown>)[] => [
+    () => deletionInsertion(model, input, t as Int32Array, maps, { steps: 2 }),
+    () => road(model, input, t as Int32Array, maps, { fractions: [0.5] }),
+    () => infidelity(model, input, t as Int32Array, maps, { samples: 2 }),
+  ];
+
+  it('a target out of range is refused, naming the image (the curves used to come back NaN)', async () => {
+    for (const run of metrics(Int32Array.of(1, 10))) {
+      const e = await failure(run());
+      expect(e.code).toBe('INVALID_ARGUMENT');
+      expect(e.message).toBe('Target 10 of image 1 is out of range: model "course-0" has 10 classes (0-9).');
+    }
+    for (const run of metrics([-1, 0])) expect((await failure(run())).message).toContain('Target -1 of image 0');
+    for (const run of metrics([0.5, 0])) expect((await failure(run())).message).toContain('Target 0.5 of image 0');
+  });
+
+  it('too few targets are refused (the missing ones used to read as class 0)', async () => {
+    for (const run of metrics(Int32Array.of(1))) {
+      const e = await failure(run());
+      expect(e.message).toBe('1 targets given for 2 images.');
+      expect(e.hint).toContain('one per image');
+    }
+  });
+
+  it('an input the model does not take is refused with its own shape, before any run', async () => {
+    const wrong: Tensor = { dtype: 'float32', dims: [2, 3, 28, 28], data: new Float32Array(2 * 3 * 784) };
+    const flat: Tensor = { dtype: 'float32', dims: [2, 784], data: new Float32Array(2 * 784) };
+    for (const input of [wrong, flat]) {
+      for (const run of metrics(targets, input)) {
+        const e = await failure(run());
+        expect(e.code).toBe('SHAPE_MISMATCH');
+        expect(e.message).toContain(`Input tensor has shape [${input.dims.join(', ')}]`);
+      }
+    }
+  });
+});

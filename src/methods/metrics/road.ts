@@ -10,6 +10,7 @@ import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { nchw, normalSource } from '../explain/arrays.js';
 import { batchSizeOption, scoreInputs, Work } from '../explain/session.js';
+import { checkScoredBatch } from './arguments.js';
 import type { ScoreKind } from '../explain/target.js';
 import type { JobOptions } from '../../engine/jobs.js';
 import { pixelOrder } from './deletion-insertion.js';
@@ -156,6 +157,7 @@ export function imputeLinear(image: Float32Array, c: number, h: number, w: numbe
 
 /** ROAD curves of several maps ([N, H, W] each, at input resolution). */
 export async function road(model: Model, x: Tensor, targets: Int32Array, maps: readonly Tensor[], o: RoadOptions = {}): Promise<RoadCurves[]> {
+  checkScoredBatch(model, x, targets);
   const [n, c, h, w] = nchw(x);
   const fractions = o.fractions ?? [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
   for (const f of fractions) if (!(f > 0 && f < 1)) throw new ConvLensError('INVALID_ARGUMENT', `ROAD fractions must lie strictly between 0 and 1, got ${f}.`, 'Use fractions strictly between 0 and 1, e.g. 0.1 to 0.9.');

@@ -12,6 +12,7 @@ import type { Model } from '../../models/model.js';
 import { f32, nchw, normalSource, uniformSource } from '../explain/arrays.js';
 import { explain } from '../explain/index.js';
 import { batchSizeOption, scoreInputs, Work } from '../explain/session.js';
+import { checkScoredBatch } from './arguments.js';
 import type { ScoreKind } from '../explain/target.js';
 import type { ExplainOptions, MethodName } from '../explain/types.js';
 import type { JobOptions } from '../../engine/jobs.js';
@@ -31,6 +32,7 @@ export interface InfidelityOptions extends JobOptions {
 
 /** Infidelity of each map, per image. */
 export async function infidelity(model: Model, x: Tensor, targets: Int32Array, maps: readonly Tensor[], o: InfidelityOptions = {}): Promise<number[][]> {
+  checkScoredBatch(model, x, targets);
   const [n, c, h, w] = nchw(x);
   const samples = o.samples ?? 10;
   const sigma = o.sigma ?? 0.1;
