@@ -252,7 +252,7 @@ export async function gradientShap(ctx: MethodContext): Promise<MethodResult> {
   const total = n * samples;
   const name = ctx.model.input.name;
   const work = new Work(ctx.job, 'gradient-shap', Math.ceil(total / ctx.batchSize) + 1);
-  const buffers = new RunBuffers(ctx.model, ctx.batchSize, [c, h, w]);
+  const buffers = new RunBuffers(ctx.model, [c, h, w]);
   await forChunks(total, ctx.batchSize, work, async (s, e) => {
     const m = e - s;
     const points = buffers.input(m);

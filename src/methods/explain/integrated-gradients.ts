@@ -170,7 +170,7 @@ export async function integratedGradients(ctx: MethodContext): Promise<MethodRes
   if (ctx.logits) scores.set(targetScores(ctx.logits, ctx.targets, ctx.score));
   const name = ctx.model.input.name;
   const work = new Work(ctx.job, 'integrated-gradients', Math.ceil(total / ctx.batchSize));
-  const buffers = new RunBuffers(ctx.model, ctx.batchSize, [c, h, w]);
+  const buffers = new RunBuffers(ctx.model, [c, h, w]);
   await forChunks(total, ctx.batchSize, work, async (s, e) => {
     const data = buffers.input(e - s);
     const targets = new Int32Array(e - s);

@@ -214,10 +214,20 @@ export async function forChunks(count: number, size: number, work: Work | undefi
 }
 
 /**
- * One input array and one set of result arrays for a loop of runs of up to `size` rows each,
+ * `array` if it holds `length` values, else a new array that does. Chunk loops ask for their
+ * largest run first, so a buffer grows at most once and keeps its rows between runs.
+ */
+export function atLeast(array: Float32Array | undefined, length: number): Float32Array {
+  return array && array.length >= length ? array : new Float32Array(length);
+}
+
+/**
+ * One input array and one set of result arrays for a loop of runs,
  * handed out as views of the rows a run needs: a loop that allocated them per run touched ~5 MB
  * of fresh memory per ResNet-18 run of 4 images, ~15% of the run on a machine where fresh pages
  * are dear (docs/speed.md). A run's views are valid until the next run asks for them.
+ * The arrays hold the rows runs ask for, not a batch size's worth: a batch size far above the
+ * work (batchSize 1e9 for 4 samples) must not allocate rows that never run.
  */
 export class RunBuffers {
   private readonly per: number;
@@ -228,7 +238,6 @@ export class RunBuffers {
   /** `sample`: one input's dims, [C, H, W] (a model that takes any size runs at the batch's own) */
   constructor(
     private readonly model: Model,
-    private readonly size: number,
     private readonly sample: readonly number[],
   ) {
     this.per = sample.reduce((a, d) => a * d, 1);
@@ -236,20 +245,20 @@ export class RunBuffers {
 
   /** The first `rows` rows of the input array (contents left from the last run). */
   input(rows: number): Float32Array {
-    this.inputs ??= new Float32Array(this.size * this.per);
+    this.inputs = atLeast(this.inputs, rows * this.per);
     return this.inputs.subarray(0, rows * this.per);
   }
 
   /** Result arrays for a run of `rows` rows that asks for the input's gradient and the logits. */
   inputGradient(rows: number): Partial<Omit<ScoreGradients, 'targets'>> {
-    this.gradients ??= new Float32Array(this.size * this.per);
+    this.gradients = atLeast(this.gradients, rows * this.per);
     const into: Partial<Omit<ScoreGradients, 'targets'>> = {
       gradients: { [this.model.input.name]: { dtype: 'float32', dims: [rows, ...this.sample], data: this.gradients.subarray(0, rows * this.per) } },
     };
     // logits of another shape than [rows, classes] come back as ORT allocates them
     if (this.model.facts(this.model.output).shape?.length === 2) {
       const k = classCount(this.model);
-      this.logits ??= new Float32Array(this.size * k);
+      this.logits = atLeast(this.logits, rows * k);
       into.logits = { dtype: 'float32', dims: [rows, k], data: this.logits.subarray(0, rows * k) };
     }
     return into;

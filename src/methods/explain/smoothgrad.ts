@@ -39,7 +39,7 @@ function stats(ctx: MethodContext): Promise<Stats> {
     const normal = normalSource(seed, (ctx.options.firstIndex ?? 0) * samples * per);
     const name = ctx.model.input.name;
     const work = new Work(ctx.job, 'smoothgrad', Math.ceil(total / ctx.batchSize));
-    const buffers = new RunBuffers(ctx.model, ctx.batchSize, [c, h, w]);
+    const buffers = new RunBuffers(ctx.model, [c, h, w]);
     await forChunks(total, ctx.batchSize, work, async (s, e) => {
       const data = buffers.input(e - s);
       const targets = new Int32Array(e - s);
