@@ -1,5 +1,5 @@
 import { buildGradientGraph, type GradientGraph, type GradientRequest } from '../engine/autodiff/gradient.js';
-import { closestNames, ConvLensError } from '../engine/errors.js';
+import { closestNames, ConvLensError, describeValue } from '../engine/errors.js';
 import { GraphBuilder } from '../engine/graph/builder.js';
 import type { ValueFacts } from '../engine/graph/facts.js';
 import { attrInt, attrInts, type Dim, type Graph, type Node, type ValueInfo } from '../engine/graph/ir.js';
@@ -211,6 +211,9 @@ export class Model {
    * match ignoring case when that is unambiguous. Unknown names get the closest suggestions.
    */
   resolveLayer(name: string): string {
+    if (typeof name !== 'string') {
+      throw new ConvLensError('INVALID_ARGUMENT', `A layer is named by a string, got ${describeValue(name)}.`, 'Pass a layer name ("conv1"), a module path, "#k" from `convlens summary`, or "input".');
+    }
     const values = this.graph.valueNames();
     if (values.has(name) && !this.graph.initializers.has(name)) return name;
     const byNode = this.graph.nodes.find((n) => n.name === name);

@@ -1,7 +1,7 @@
 // explain(): runs attribution methods on a batch for each image's target class and score,
 // sharing work between methods (one input-gradient pass serves gradient, saliency and
 // input x gradient; one layer pass serves Grad-CAM, Grad-CAM++ and LayerCAM).
-import { ConvLensError, unknownNameError } from '../../engine/errors.js';
+import { ConvLensError, describeValue, unknownNameError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { softmax } from '../predict.js';
@@ -114,6 +114,9 @@ export function resolveMethod(name: string): MethodName {
 
 /** Method names from a list (comma-separated entries allowed, `all` for every method), deduplicated, in order. */
 export function resolveMethods(names: readonly string[]): MethodName[] {
+  if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) {
+    throw new ConvLensError('INVALID_ARGUMENT', `Methods are given as a list of names, got ${describeValue(names)}.`, `Pass e.g. methods: ['gradcam', 'integrated-gradients']; choose from: ${METHOD_NAMES.join(', ')}.`);
+  }
   const out: MethodName[] = [];
   for (const part of names.flatMap((n) => n.split(',')).map((s) => s.trim()).filter(Boolean)) {
     for (const m of part.toLowerCase() === 'all' ? METHOD_NAMES : [resolveMethod(part)]) if (!out.includes(m)) out.push(m);
@@ -214,6 +217,9 @@ export function methodContext(model: Model, x: Tensor, targets: Int32Array, scor
  * input space (as loadInputs returns it).
  */
 export async function explain(model: Model, x: Tensor, options: ExplainOptions): Promise<Explanation> {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConvLensError('INVALID_ARGUMENT', `explain() takes an options object, got ${describeValue(options)}.`, "Pass at least the methods: explain(model, x, { methods: ['gradcam'] }).");
+  }
   model.checkInput(x, { anyCount: true }); // runs are cut to the model's batch below
   const methods = resolveMethods(options.methods);
   const score = checkScore(options.score ?? 'logit');
