@@ -2,7 +2,7 @@
 // sharing work between methods (one input-gradient pass serves gradient, saliency and
 // input x gradient; one layer pass serves Grad-CAM, Grad-CAM++ and LayerCAM).
 import { ConvLensError, describeValue, unknownNameError } from '../../engine/errors.js';
-import type { Tensor } from '../../engine/tensor.js';
+import { nonFiniteCount, type Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { softmax } from '../predict.js';
 import { throwIfCancelled } from '../../engine/jobs.js';
@@ -221,6 +221,9 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
     throw new ConvLensError('INVALID_ARGUMENT', `explain() takes an options object, got ${describeValue(options)}.`, "Pass at least the methods: explain(model, x, { methods: ['gradcam'] }).");
   }
   model.checkInput(x, { anyCount: true }); // runs are cut to the model's batch below
+  // A NaN pixel turns some methods' maps into NaN and others' into zeros, with no sign of why.
+  const nonFinite = nonFiniteCount(x);
+  if (nonFinite > 0) throw new ConvLensError('INVALID_ARGUMENT', `The input has ${nonFinite} NaN or infinite value${nonFinite === 1 ? '' : 's'}.`, 'Pass finite values in the model input space (check the preprocessing that made them).');
   const methods = resolveMethods(options.methods);
   const score = checkScore(options.score ?? 'logit');
   const batchSize = batchSizeOption(model, options.batchSize, 'gradient');

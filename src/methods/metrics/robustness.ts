@@ -37,7 +37,7 @@ export async function infidelity(model: Model, x: Tensor, targets: Int32Array, m
   const samples = o.samples ?? 10;
   const sigma = o.sigma ?? 0.1;
   if (!Number.isInteger(samples) || samples < 1) throw new ConvLensError('INVALID_ARGUMENT', `Infidelity samples must be a positive integer, got ${samples}.`, 'Use 1 or more samples (the default is 10).');
-  if (!(sigma > 0)) throw new ConvLensError('INVALID_ARGUMENT', `Infidelity sigma must be > 0, got ${sigma}.`, 'Use a sigma above 0 (the default is 0.1).');
+  if (!(sigma > 0 && Number.isFinite(sigma))) throw new ConvLensError('INVALID_ARGUMENT', `Infidelity sigma must be a finite number > 0, got ${sigma}.`, 'Use a sigma above 0 (the default is 0.1).');
   const hw = h * w;
   const per = c * hw;
   const xd = x.data as Float32Array;
@@ -102,7 +102,7 @@ export async function maxSensitivity(model: Model, x: Tensor, targets: Int32Arra
   const samples = o.samples ?? 10;
   const radius = o.radius ?? 0.02;
   if (!Number.isInteger(samples) || samples < 1) throw new ConvLensError('INVALID_ARGUMENT', `Sensitivity samples must be a positive integer, got ${samples}.`, 'Use 1 or more samples (the default is 10).');
-  if (!(radius > 0)) throw new ConvLensError('INVALID_ARGUMENT', `Sensitivity radius must be > 0, got ${radius}.`, 'Use a radius above 0 (the default is 0.02).');
+  if (!(radius > 0 && Number.isFinite(radius))) throw new ConvLensError('INVALID_ARGUMENT', `Sensitivity radius must be a finite number > 0, got ${radius}.`, 'Use a radius above 0 (the default is 0.02).');
   const per = c * h * w;
   const hw = h * w;
   const xd = x.data as Float32Array;
