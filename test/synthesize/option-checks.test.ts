@@ -8,6 +8,7 @@ import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { attack } from '../../src/methods/synthesize/adversarial.js';
 import { dream } from '../../src/methods/synthesize/dream.js';
+import { featureVisualization } from '../../src/methods/synthesize/featviz.js';
 import { invert } from '../../src/methods/synthesize/inversion.js';
 import { courseModel } from '../explain/models.js';
 
@@ -56,5 +57,21 @@ describe('synthesis option checks', () => {
     expect((await failure(attack(model, image, { target: {} as unknown as number }))).message).toBe('A target class is an index or a label, got an object.');
     expect((await failure(attack(model, image, { target: 1.5 }))).message).toContain('Class 1.5 does not exist');
     expect((await failure(attack(model, image, { epsilon: Number.NaN }))).message).toBe('The budget epsilon must be positive and finite, got NaN.');
+  });
+
+  it('featureVisualization: steps, learning rate, image size, batch', async () => {
+    const objective = 'channel:conv1:0';
+    const cases: [Omit<Parameters<typeof featureVisualization>[1], 'objective'>, string][] = [
+      [{ steps: Number.NaN }, 'The step count must be an integer of at least 1, got NaN.'],
+      [{ lr: -1 }, 'The learning rate must be a finite number above 0, got -1.'],
+      [{ size: [0, 0] }, 'The image size must be [height, width] with whole sides from 8 to 4096, got [0, 0].'],
+      [{ size: [100_000, 100_000] }, 'The image size must be [height, width] with whole sides from 8 to 4096, got [100000, 100000].'],
+      [{ batch: 0 }, 'The batch size must be an integer of at least 1, got 0.'],
+    ];
+    for (const [options, message] of cases) {
+      const e = await failure(featureVisualization(model, { ...options, objective }));
+      expect(e.code).toBe('INVALID_ARGUMENT');
+      expect(e.message).toBe(message);
+    }
   });
 });
