@@ -55,4 +55,12 @@ describe('options of the wrong type', () => {
   it('describeValue names a value by what it is', () => {
     expect([describeValue('a'), describeValue(3n), describeValue([1]), describeValue(new Float32Array(1)), describeValue(() => 1)]).toEqual(['"a"', '3n', 'an array', 'a Float32Array', 'a function']);
   });
+
+  it('a saliency reduction or Guided Grad-CAM interpolation it does not know (they ran as sum and nearest)', async () => {
+    const reduce = await failure(explain(model, x, untyped({ methods: ['saliency'], saliency: { reduce: 'mean' } })));
+    expect(reduce.code).toBe('INVALID_ARGUMENT');
+    expect(reduce.message).toBe('Unknown saliency reduction "mean".');
+    const interpolate = await failure(explain(model, x, untyped({ methods: ['guided-gradcam'], guidedGradcam: { interpolate: 'bicubic' } })));
+    expect(interpolate.message).toBe('Unknown Guided Grad-CAM interpolation "bicubic".');
+  });
 });
