@@ -178,6 +178,7 @@ export function batchSizeOption(model: Model, requested: number | undefined, run
 /** Progress and cancellation for one method's work, counted in engine runs. */
 export class Work {
   private done = 0;
+  private lastYield = performance.now();
   constructor(
     private readonly job: JobOptions,
     readonly phase: string,
@@ -197,7 +198,22 @@ export class Work {
   grow(units: number): void {
     this.total += units;
   }
+
+  /**
+   * Call between slow synchronous steps inside one run's preparation (ROAD imputes each input
+   * by a linear solve, ~0.15 s at 224x224): an abort fired from a timer or a request only
+   * arrives when the event loop turns, so without this a batch of them ran seconds past it.
+   */
+  async pause(): Promise<void> {
+    if (performance.now() - this.lastYield < PAUSE_INTERVAL_MS) return;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    this.lastYield = performance.now();
+    this.check();
+  }
 }
+
+/** How long synchronous preparation may run before Work.pause lets events in. */
+const PAUSE_INTERVAL_MS = 50;
 
 /**
  * Runs `fn` over [start, end) chunks of `count` items, `size` at a time, checking for
@@ -376,6 +392,7 @@ export async function scoreInputs(model: Model, sample: readonly number[], count
     for (let i = s; i < e; i++) {
       fill(i, data.subarray((i - s) * per, (i - s + 1) * per));
       targets[i - s] = targetOf(i);
+      await work?.pause();
     }
     const scores = await forwardScores(model, { dtype: 'float32', dims: [e - s, c, h, w], data }, targets, score, e - s);
     out.set(scores, s);
