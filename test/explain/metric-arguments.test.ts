@@ -92,4 +92,10 @@ describe('targets and inputs', () => {
       }
     }
   });
+
+  it('ROAD with no fractions to remove (its means came back NaN)', async () => {
+    const e = await failure(road(model, x, targets, maps, { fractions: [] }));
+    expect(e.code).toBe('INVALID_ARGUMENT');
+    expect(e.message).toBe('ROAD needs at least one fraction of pixels to remove.');
+  });
 });

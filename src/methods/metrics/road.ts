@@ -160,6 +160,8 @@ export async function road(model: Model, x: Tensor, targets: Int32Array, maps: r
   checkScoredBatch(model, x, targets);
   const [n, c, h, w] = nchw(x);
   const fractions = o.fractions ?? [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+  // with none, every mean below divides by zero and the curves come back NaN
+  if (!Array.isArray(fractions) || fractions.length === 0) throw new ConvLensError('INVALID_ARGUMENT', 'ROAD needs at least one fraction of pixels to remove.', 'Use fractions strictly between 0 and 1, e.g. [0.1, 0.2, ..., 0.9] (the default).');
   for (const f of fractions) if (!(f > 0 && f < 1)) throw new ConvLensError('INVALID_ARGUMENT', `ROAD fractions must lie strictly between 0 and 1, got ${f}.`, 'Use fractions strictly between 0 and 1, e.g. 0.1 to 0.9.');
   const noise = o.noise ?? 0.01;
   if (!(noise >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `ROAD noise must be >= 0, got ${noise}.`, 'Use a noise of 0 or more (the default is 0.01).');
