@@ -78,3 +78,16 @@ export function unknownNameError(kind: string, name: string, candidates: Iterabl
     all.length === 0 ? `There are no ${kind}s to choose from.` : `Closest ${kind} names: ${close.join(', ')}. ${where}`.trim(),
   );
 }
+
+/** How a value of the wrong type reads in a message: `"abc"`, `3`, `null`, `an object`, `a Float32Array`. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') {
+    const name = (value as object).constructor?.name;
+    return name && name !== 'Object' ? `a ${name}` : 'an object';
+  }
+  return `a ${typeof value}`;
+}

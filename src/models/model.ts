@@ -1,5 +1,5 @@
 import { buildGradientGraph, type GradientGraph, type GradientRequest } from '../engine/autodiff/gradient.js';
-import { closestNames, ConvLensError } from '../engine/errors.js';
+import { closestNames, ConvLensError, describeValue } from '../engine/errors.js';
 import { GraphBuilder } from '../engine/graph/builder.js';
 import type { ValueFacts } from '../engine/graph/facts.js';
 import { attrInt, attrInts, type Dim, type Graph, type Node, type ValueInfo } from '../engine/graph/ir.js';
@@ -211,6 +211,9 @@ export class Model {
    * match ignoring case when that is unambiguous. Unknown names get the closest suggestions.
    */
   resolveLayer(name: string): string {
+    if (typeof name !== 'string') {
+      throw new ConvLensError('INVALID_ARGUMENT', `A layer is named by a string, got ${describeValue(name)}.`, 'Pass a layer name ("conv1"), a module path, "#k" from `convlens summary`, or "input".');
+    }
     const values = this.graph.valueNames();
     if (values.has(name) && !this.graph.initializers.has(name)) return name;
     const byNode = this.graph.nodes.find((n) => n.name === name);
@@ -312,6 +315,9 @@ export class Model {
    * whose batch axis is fixed accepts any number of them.
    */
   checkInput(x: Tensor, options: { anyCount?: boolean } = {}): void {
+    if (typeof x !== 'object' || x === null || !Array.isArray(x.dims) || x.data === undefined) {
+      throw new ConvLensError('INVALID_ARGUMENT', `The input is a tensor { dtype, dims, data }, got ${describeValue(x)}.`, "Build one with f32([N, C, H, W], data), or load images with loadInputs (convlens/node).");
+    }
     const fixed = this.input.shape!;
     const want = options.anyCount && x.dims.length === 4 ? [x.dims[0]!, ...fixed.slice(1)] : fixed;
     const ok = x.dims.length === 4 && want.every((d, i) => typeof d !== 'number' || d === x.dims[i]);
@@ -329,6 +335,16 @@ export class Model {
     }
     if (!ok) {
       throw new ConvLensError('SHAPE_MISMATCH', `Input tensor has shape [${x.dims.join(', ')}]; model "${this.name}" takes [${want.join(', ')}] (NCHW float32).`, `Pass images (they are resized to ${want[2]}x${want[3]}) or a preprocessed array of that shape.`);
+    }
+    if (x.dims[0] === 0) {
+      throw new ConvLensError('SHAPE_MISMATCH', `Input tensor has shape [${x.dims.join(', ')}]: it holds no images.`, 'Pass at least one image.');
+    }
+    // ONNX Runtime checks these too, but its message names neither the model nor the way out.
+    if (x.data.length !== sizeOf(x.dims)) {
+      throw new ConvLensError('SHAPE_MISMATCH', `Input tensor has shape [${x.dims.join(', ')}] (${sizeOf(x.dims)} values) but its data holds ${x.data.length}.`, 'Make data hold N x C x H x W values, or fix dims to the data.');
+    }
+    if (!(x.data instanceof Float32Array)) {
+      throw new ConvLensError('INVALID_ARGUMENT', `Input tensor is float32 but its data is ${describeValue(x.data)}.`, 'Pass the values as a Float32Array: Float32Array.from(values).');
     }
   }
 

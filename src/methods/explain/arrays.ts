@@ -1,5 +1,6 @@
 // Light elementwise work for attribution methods, in typed arrays: resampling, blurring,
 // channel reductions, batch slicing. Everything heavy runs in ONNX Runtime.
+import { ConvLensError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 
 /** [N, C, H, W] dims of a 4-D tensor (throws on anything else: a programming error). */
@@ -137,7 +138,10 @@ export function upsampleMaps(t: Tensor, H: number, W: number, mode: 'bilinear' |
 /** Gaussian blur of one plane, separable, reflected borders (scipy.ndimage.gaussian_filter, truncate 4). */
 export function gaussianBlur(src: Float32Array, h: number, w: number, sigma: number): Float32Array {
   if (!(sigma > 0)) return src.slice();
-  const radius = Math.max(1, Math.ceil(4 * sigma));
+  // Past a few periods of the reflected image a wider kernel only averages the same values again
+  // (and a sigma of 1e9 would ask for an 8e9-tap kernel): the cap leaves scipy's result for any
+  // sigma up to the image side, and near the image mean beyond.
+  const radius = Math.max(1, Math.min(Math.ceil(4 * sigma), 4 * Math.max(h, w)));
   const kernel = new Float64Array(2 * radius + 1);
   let total = 0;
   for (let k = -radius; k <= radius; k++) total += kernel[k + radius] = Math.exp(-(k * k) / (2 * sigma * sigma));
@@ -168,8 +172,15 @@ export function gaussianBlur(src: Float32Array, h: number, w: number, sigma: num
   return out;
 }
 
-/** Blurs every channel of every image of an [N, C, H, W] batch. */
+/**
+ * Blurs every channel of every image of an [N, C, H, W] batch. A user's blurSigma arrives here:
+ * NaN, 0 or a negative sigma would hand back the image itself, and a baseline or canvas equal
+ * to the input makes every attribution and curve silently zero.
+ */
 export function blurBatch(t: Tensor, sigma: number): Tensor {
+  if (!(Number.isFinite(sigma) && sigma > 0)) {
+    throw new ConvLensError('INVALID_ARGUMENT', `The blur sigma must be a positive number of pixels, got ${sigma}.`, 'Use a blurSigma above 0, or leave it out for the default.');
+  }
   const [n, c, h, w] = nchw(t);
   const data = t.data as Float32Array;
   const out = new Float32Array(data.length);

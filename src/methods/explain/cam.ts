@@ -1,6 +1,7 @@
 // Class activation maps from a layer's activations A [N, K, h, w] and gradients dS/dA:
 // CAM (Zhou et al. 2016), Grad-CAM (Selvaraju et al. 2017), Grad-CAM++ (Chattopadhay et al.
 // 2018, as pytorch-grad-cam computes it), LayerCAM (Jiang et al. 2021), and Guided Grad-CAM.
+import { ConvLensError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { throwIfCancelled } from '../../engine/jobs.js';
 import { f32, nchw, resizeBilinear, resizeNearest, upsampleMaps } from './arrays.js';
@@ -154,6 +155,8 @@ export const eigenParam = (ctx: MethodContext): Record<string, unknown> => (ctx.
 
 export async function guidedGradcam(ctx: MethodContext): Promise<MethodResult> {
   const interpolate = ctx.options.guidedGradcam?.interpolate ?? 'bilinear';
+  // anything but 'bilinear' used to run as 'nearest' without a word
+  if (interpolate !== 'bilinear' && interpolate !== 'nearest') throw new ConvLensError('INVALID_ARGUMENT', `Unknown Guided Grad-CAM interpolation "${String(interpolate)}".`, 'Use bilinear (the default) or nearest.');
   const gc = await ctx.memo.method('gradcam');
   const gb = await inputGradient(ctx, 'guided');
   const [n, c, h, w] = nchw(gb);

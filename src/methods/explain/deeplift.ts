@@ -237,7 +237,7 @@ export async function gradientShap(ctx: MethodContext): Promise<MethodResult> {
   const noise = o.noise ?? 0;
   const seed = o.seed ?? 0;
   if (!Number.isInteger(samples) || samples < 1) throw new ConvLensError('INVALID_ARGUMENT', `GradientSHAP samples must be a positive integer, got ${samples}.`, 'Use 1 or more samples (CLI: --samples).');
-  if (!(noise >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `GradientSHAP noise must be >= 0, got ${noise}.`, 'Use a noise of 0 or more (CLI: --shap-stdev).');
+  if (!(noise >= 0 && Number.isFinite(noise))) throw new ConvLensError('INVALID_ARGUMENT', `GradientSHAP noise must be a finite number >= 0, got ${noise}.`, 'Use a noise of 0 or more (CLI: --shap-stdev).');
   const { baselines, described } = shapBaselines(ctx.model, ctx.x, o);
   const [n, c, h, w] = nchw(ctx.x);
   const per = c * h * w;
@@ -252,7 +252,7 @@ export async function gradientShap(ctx: MethodContext): Promise<MethodResult> {
   const total = n * samples;
   const name = ctx.model.input.name;
   const work = new Work(ctx.job, 'gradient-shap', Math.ceil(total / ctx.batchSize) + 1);
-  const buffers = new RunBuffers(ctx.model, ctx.batchSize, [c, h, w]);
+  const buffers = new RunBuffers(ctx.model, [c, h, w]);
   const draws = new Float64Array(per); // float64, as the draws were used one by one
   await forChunks(total, ctx.batchSize, work, async (s, e) => {
     const m = e - s;

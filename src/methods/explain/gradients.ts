@@ -1,5 +1,6 @@
 // Gradient-based maps: gradient, saliency (Simonyan et al. 2014), input x gradient,
 // guided backpropagation (Springenberg et al. 2015), deconvnet (Zeiler & Fergus 2014).
+import { ConvLensError } from '../../engine/errors.js';
 import type { RuleSetName } from '../../engine/ops/registry.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
@@ -32,6 +33,8 @@ export function saliencyPass(model: Model, score: ScoreKind, methods: readonly M
 
 export async function saliency(ctx: MethodContext): Promise<MethodResult> {
   const reduce = ctx.options.saliency?.reduce ?? 'max';
+  // anything but 'max' used to run as 'sum' without a word
+  if (reduce !== 'max' && reduce !== 'sum') throw new ConvLensError('INVALID_ARGUMENT', `Unknown saliency reduction "${String(reduce)}".`, 'Use max (the largest |gradient| over channels, the default) or sum.');
   const pass = saliencyPass(ctx.model, ctx.score, ctx.methods, ctx.options);
   if (pass.request.reduce) {
     const r = await ctx.memo.once(pass.key, () => runPass(ctx.model, ctx.x, ctx.targets, pass, ctx.batchSize, ctx.job));

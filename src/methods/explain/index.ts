@@ -1,8 +1,8 @@
 // explain(): runs attribution methods on a batch for each image's target class and score,
 // sharing work between methods (one input-gradient pass serves gradient, saliency and
 // input x gradient; one layer pass serves Grad-CAM, Grad-CAM++ and LayerCAM).
-import { ConvLensError, unknownNameError } from '../../engine/errors.js';
-import type { Tensor } from '../../engine/tensor.js';
+import { ConvLensError, describeValue, unknownNameError } from '../../engine/errors.js';
+import { nonFiniteCount, type Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { softmax } from '../predict.js';
 import { throwIfCancelled } from '../../engine/jobs.js';
@@ -18,7 +18,7 @@ import { integratedGradients } from './integrated-gradients.js';
 import { camHead, spatialLayer } from './layers.js';
 import { occlusion } from './occlusion.js';
 import { scorecam } from './scorecam.js';
-import { batchedForward, classCount, defaultBatchSize, inputGradientPass, layerGradientPass, runPass, Work, type GradientPass } from './session.js';
+import { batchedForward, batchSizeOption, classCount, inputGradientPass, layerGradientPass, runPass, Work, type GradientPass } from './session.js';
 import { smoothgrad, smoothgradSquared, vargrad } from './smoothgrad.js';
 import { checkScore, presetTargets, resolveTargets, type ScoreKind } from './target.js';
 import { METHOD_NAMES, type Attribution, type ExplainOptions, type Explanation, type Memo, type MethodContext, type MethodName, type MethodResult, type SkippedMethod } from './types.js';
@@ -114,6 +114,9 @@ export function resolveMethod(name: string): MethodName {
 
 /** Method names from a list (comma-separated entries allowed, `all` for every method), deduplicated, in order. */
 export function resolveMethods(names: readonly string[]): MethodName[] {
+  if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) {
+    throw new ConvLensError('INVALID_ARGUMENT', `Methods are given as a list of names, got ${describeValue(names)}.`, `Pass e.g. methods: ['gradcam', 'integrated-gradients']; choose from: ${METHOD_NAMES.join(', ')}.`);
+  }
   const out: MethodName[] = [];
   for (const part of names.flatMap((n) => n.split(',')).map((s) => s.trim()).filter(Boolean)) {
     for (const m of part.toLowerCase() === 'all' ? METHOD_NAMES : [resolveMethod(part)]) if (!out.includes(m)) out.push(m);
@@ -214,12 +217,17 @@ export function methodContext(model: Model, x: Tensor, targets: Int32Array, scor
  * input space (as loadInputs returns it).
  */
 export async function explain(model: Model, x: Tensor, options: ExplainOptions): Promise<Explanation> {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConvLensError('INVALID_ARGUMENT', `explain() takes an options object, got ${describeValue(options)}.`, "Pass at least the methods: explain(model, x, { methods: ['gradcam'] }).");
+  }
   model.checkInput(x, { anyCount: true }); // runs are cut to the model's batch below
+  // A NaN pixel turns some methods' maps into NaN and others' into zeros, with no sign of why.
+  const nonFinite = nonFiniteCount(x);
+  if (nonFinite > 0) throw new ConvLensError('INVALID_ARGUMENT', `The input has ${nonFinite} NaN or infinite value${nonFinite === 1 ? '' : 's'}.`, 'Pass finite values in the model input space (check the preprocessing that made them).');
   const methods = resolveMethods(options.methods);
   const score = checkScore(options.score ?? 'logit');
-  if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) throw new ConvLensError('INVALID_ARGUMENT', `Batch size must be a positive integer, got ${options.batchSize}.`, 'Use a batch size of 1 or more (CLI: --batch-size), or leave it out for the default.');
-  const batchSize = options.batchSize ?? defaultBatchSize(model, 'gradient');
-  const forwardBatchSize = options.batchSize ?? defaultBatchSize(model, 'forward');
+  const batchSize = batchSizeOption(model, options.batchSize, 'gradient');
+  const forwardBatchSize = batchSizeOption(model, options.batchSize, 'forward');
   // Check what can be checked before any long computation starts.
   if (options.firstIndex !== undefined && !(Number.isSafeInteger(options.firstIndex) && options.firstIndex >= 0)) {
     throw new ConvLensError('INVALID_ARGUMENT', `firstIndex must be a non-negative integer, got ${options.firstIndex}.`, 'Give the position of the batch\'s first input in the whole run (0 for a run in one batch).');

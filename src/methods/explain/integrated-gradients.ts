@@ -2,7 +2,7 @@
 // d score(x' + a (x - x')) / dx, by quadrature over batched path points, with the
 // completeness gap (sum of attributions vs score difference) reported per image.
 import { ConvLensError } from '../../engine/errors.js';
-import type { Tensor } from '../../engine/tensor.js';
+import { nonFiniteCount, type Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { blurBatch, f32, nchw, reduceChannels } from './arrays.js';
 import { forChunks, RunBuffers, scoreGradients, Work } from './session.js';
@@ -126,6 +126,8 @@ export function resolveBaseline(model: Model, x: Tensor, baseline: IgBaseline, b
     if (!ok || baseline.dtype !== 'float32') {
       throw new ConvLensError('SHAPE_MISMATCH', `The baseline has shape [${d.join(', ')}] (${baseline.dtype}); it must be float32 [1, ${c}, ${h}, ${w}], [${n}, ${c}, ${h}, ${w}] or [${c}, ${h}, ${w}].`, 'Save it in the model input space, like a preprocessed .npy input.');
     }
+    const nonFinite = nonFiniteCount(baseline);
+    if (nonFinite > 0) throw new ConvLensError('INVALID_ARGUMENT', `The baseline has ${nonFinite} NaN or infinite value${nonFinite === 1 ? '' : 's'}.`, 'Pass a baseline of finite values in the model input space.');
     if (d.length === 4 && d[0] === n) return baseline;
     one = f32([1, c, h, w], baseline.data as Float32Array);
   } else {
@@ -170,7 +172,7 @@ export async function integratedGradients(ctx: MethodContext): Promise<MethodRes
   if (ctx.logits) scores.set(targetScores(ctx.logits, ctx.targets, ctx.score));
   const name = ctx.model.input.name;
   const work = new Work(ctx.job, 'integrated-gradients', Math.ceil(total / ctx.batchSize));
-  const buffers = new RunBuffers(ctx.model, ctx.batchSize, [c, h, w]);
+  const buffers = new RunBuffers(ctx.model, [c, h, w]);
   await forChunks(total, ctx.batchSize, work, async (s, e) => {
     const data = buffers.input(e - s);
     const targets = new Int32Array(e - s);

@@ -42,8 +42,8 @@ export function lrpPass(model: Model, options: ExplainOptions): GradientPass & {
   if (!(LRP_COMPOSITES as readonly string[]).includes(name)) {
     throw new ConvLensError('INVALID_ARGUMENT', `Unknown LRP composite "${name}".`, `Use one of: ${LRP_COMPOSITES.join(', ')}.`);
   }
-  if (o.epsilon !== undefined && !(o.epsilon >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `LRP epsilon must be >= 0, got ${o.epsilon}.`, 'Use an epsilon of 0 or more (CLI: --lrp-epsilon).');
-  if (o.gamma !== undefined && !(o.gamma >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `LRP gamma must be >= 0, got ${o.gamma}.`, 'Use a gamma of 0 or more (CLI: --lrp-gamma).');
+  if (o.epsilon !== undefined && !(o.epsilon >= 0 && Number.isFinite(o.epsilon))) throw new ConvLensError('INVALID_ARGUMENT', `LRP epsilon must be a finite number >= 0, got ${o.epsilon}.`, 'Use an epsilon of 0 or more (CLI: --lrp-epsilon).');
+  if (o.gamma !== undefined && !(o.gamma >= 0 && Number.isFinite(o.gamma))) throw new ConvLensError('INVALID_ARGUMENT', `LRP gamma must be a finite number >= 0, got ${o.gamma}.`, 'Use a gamma of 0 or more (CLI: --lrp-gamma).');
   const composite = lrpComposite(name, { ...(o.epsilon !== undefined ? { epsilon: o.epsilon } : {}), ...(o.gamma !== undefined ? { gamma: o.gamma } : {}), ...inputBounds(model) });
   // The rule set analyzes the graph and folds BatchNorms into weight copies: once per model and composite.
   let sets = ruleSets.get(model);

@@ -11,7 +11,7 @@ import { BilinearResampler, f32, nchw, resizeBilinear } from './arrays.js';
 import { camFromWeights, chosenLayer, eigenParam, layerActivations } from './cam.js';
 import { incrementalPlan, incrementalScores, planSpeedup, type WindowIndex } from './incremental.js';
 import { scoringGraph, type ScoringGraph } from './scoring.js';
-import { forChunks, forwardScores, scoreInputs, Work } from './session.js';
+import { atLeast, forChunks, forwardScores, scoreInputs, Work } from './session.js';
 import type { ScoreKind } from './target.js';
 import type { MethodContext, MethodResult, ScoreCamMode } from './types.js';
 
@@ -291,7 +291,7 @@ async function fastScores(ctx: ScoreCamRun, a: Tensor): Promise<ChannelScores> {
 
     await forChunks(rest.length, ctx.forwardBatchSize, work, async (s, e) => {
       // one array for every batch (see scoreInputs)
-      batch ??= new Float32Array(ctx.forwardBatchSize * per);
+      batch = atLeast(batch, (e - s) * per);
       const data = batch.subarray(0, (e - s) * per);
       for (let i = s; i < e; i++) fillMasked(rest[i]!, data.subarray((i - s) * per, (i - s + 1) * per));
       const out = await runScoring(session, scoring, ctx.model, f32([e - s, c, h, w], data), target);

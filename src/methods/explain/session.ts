@@ -164,9 +164,21 @@ export function defaultBatchSize(model: Model, run: keyof typeof BATCH_INPUT_VAL
   return Math.max(1, Math.min(64, 2 ** Math.round(Math.log2(BATCH_INPUT_VALUES[run] / per))));
 }
 
+/**
+ * The samples per run a caller asked for (explain's and the metrics' `batchSize`), or the
+ * model's default for the run kind. Checked here because a size below 1 never advances a
+ * chunk loop: the process would spin at full CPU where no abort can reach it.
+ */
+export function batchSizeOption(model: Model, requested: number | undefined, run: keyof typeof BATCH_INPUT_VALUES): number {
+  if (requested === undefined) return defaultBatchSize(model, run);
+  if (!Number.isInteger(requested) || requested < 1) throw new ConvLensError('INVALID_ARGUMENT', `Batch size must be a positive integer, got ${requested}.`, 'Use a batch size of 1 or more (CLI: --batch-size), or leave it out for the default.');
+  return requested;
+}
+
 /** Progress and cancellation for one method's work, counted in engine runs. */
 export class Work {
   private done = 0;
+  private lastYield = performance.now();
   constructor(
     private readonly job: JobOptions,
     readonly phase: string,
@@ -186,13 +198,30 @@ export class Work {
   grow(units: number): void {
     this.total += units;
   }
+
+  /**
+   * Call between slow synchronous steps inside one run's preparation (ROAD imputes each input
+   * by a linear solve, ~0.15 s at 224x224): an abort fired from a timer or a request only
+   * arrives when the event loop turns, so without this a batch of them ran seconds past it.
+   */
+  async pause(): Promise<void> {
+    if (performance.now() - this.lastYield < PAUSE_INTERVAL_MS) return;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    this.lastYield = performance.now();
+    this.check();
+  }
 }
+
+/** How long synchronous preparation may run before Work.pause lets events in. */
+const PAUSE_INTERVAL_MS = 50;
 
 /**
  * Runs `fn` over [start, end) chunks of `count` items, `size` at a time, checking for
  * cancellation before each chunk and reporting progress after it.
  */
 export async function forChunks(count: number, size: number, work: Work | undefined, fn: (start: number, end: number) => Promise<void>): Promise<void> {
+  // A caller that forgot batchSizeOption would otherwise loop forever on chunk [0, 0).
+  if (!(size >= 1)) throw new ConvLensError('INVALID_ARGUMENT', `Batch size must be a positive integer, got ${size}.`, 'Use a batch size of 1 or more (CLI: --batch-size), or leave it out for the default.');
   for (let s = 0; s < count; s += size) {
     work?.check();
     await fn(s, Math.min(count, s + size));
@@ -201,10 +230,20 @@ export async function forChunks(count: number, size: number, work: Work | undefi
 }
 
 /**
- * One input array and one set of result arrays for a loop of runs of up to `size` rows each,
+ * `array` if it holds `length` values, else a new array that does. Chunk loops ask for their
+ * largest run first, so a buffer grows at most once and keeps its rows between runs.
+ */
+export function atLeast(array: Float32Array | undefined, length: number): Float32Array {
+  return array && array.length >= length ? array : new Float32Array(length);
+}
+
+/**
+ * One input array and one set of result arrays for a loop of runs,
  * handed out as views of the rows a run needs: a loop that allocated them per run touched ~5 MB
  * of fresh memory per ResNet-18 run of 4 images, ~15% of the run on a machine where fresh pages
  * are dear (docs/speed.md). A run's views are valid until the next run asks for them.
+ * The arrays hold the rows runs ask for, not a batch size's worth: a batch size far above the
+ * work (batchSize 1e9 for 4 samples) must not allocate rows that never run.
  */
 export class RunBuffers {
   private readonly per: number;
@@ -215,7 +254,6 @@ export class RunBuffers {
   /** `sample`: one input's dims, [C, H, W] (a model that takes any size runs at the batch's own) */
   constructor(
     private readonly model: Model,
-    private readonly size: number,
     private readonly sample: readonly number[],
   ) {
     this.per = sample.reduce((a, d) => a * d, 1);
@@ -223,20 +261,20 @@ export class RunBuffers {
 
   /** The first `rows` rows of the input array (contents left from the last run). */
   input(rows: number): Float32Array {
-    this.inputs ??= new Float32Array(this.size * this.per);
+    this.inputs = atLeast(this.inputs, rows * this.per);
     return this.inputs.subarray(0, rows * this.per);
   }
 
   /** Result arrays for a run of `rows` rows that asks for the input's gradient and the logits. */
   inputGradient(rows: number): Partial<Omit<ScoreGradients, 'targets'>> {
-    this.gradients ??= new Float32Array(this.size * this.per);
+    this.gradients = atLeast(this.gradients, rows * this.per);
     const into: Partial<Omit<ScoreGradients, 'targets'>> = {
       gradients: { [this.model.input.name]: { dtype: 'float32', dims: [rows, ...this.sample], data: this.gradients.subarray(0, rows * this.per) } },
     };
     // logits of another shape than [rows, classes] come back as ORT allocates them
     if (this.model.facts(this.model.output).shape?.length === 2) {
       const k = classCount(this.model);
-      this.logits ??= new Float32Array(this.size * k);
+      this.logits = atLeast(this.logits, rows * k);
       into.logits = { dtype: 'float32', dims: [rows, k], data: this.logits.subarray(0, rows * k) };
     }
     return into;
@@ -354,6 +392,7 @@ export async function scoreInputs(model: Model, sample: readonly number[], count
     for (let i = s; i < e; i++) {
       fill(i, data.subarray((i - s) * per, (i - s + 1) * per));
       targets[i - s] = targetOf(i);
+      await work?.pause();
     }
     const scores = await forwardScores(model, { dtype: 'float32', dims: [e - s, c, h, w], data }, targets, score, e - s);
     out.set(scores, s);

@@ -19,7 +19,7 @@ function stats(ctx: MethodContext): Promise<Stats> {
     const noise = o.noise ?? 0.15;
     const seed = o.seed ?? 0;
     if (!Number.isInteger(samples) || samples < 1) throw new ConvLensError('INVALID_ARGUMENT', `SmoothGrad samples must be a positive integer, got ${samples}.`, 'Use 1 or more samples (CLI: --samples).');
-    if (!(noise >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `SmoothGrad noise must be >= 0 (a fraction of the input range), got ${noise}.`, 'Use a noise of 0 or more, e.g. 0.15 (CLI: --noise).');
+    if (!(noise >= 0 && Number.isFinite(noise))) throw new ConvLensError('INVALID_ARGUMENT', `SmoothGrad noise must be a finite number >= 0 (a fraction of the input range), got ${noise}.`, 'Use a noise of 0 or more, e.g. 0.15 (CLI: --noise).');
     const [n, c, h, w] = nchw(ctx.x);
     const per = c * h * w;
     const xd = ctx.x.data as Float32Array;
@@ -39,7 +39,7 @@ function stats(ctx: MethodContext): Promise<Stats> {
     const normal = normalSource(seed, (ctx.options.firstIndex ?? 0) * samples * per);
     const name = ctx.model.input.name;
     const work = new Work(ctx.job, 'smoothgrad', Math.ceil(total / ctx.batchSize));
-    const buffers = new RunBuffers(ctx.model, ctx.batchSize, [c, h, w]);
+    const buffers = new RunBuffers(ctx.model, [c, h, w]);
     const draws = new Float64Array(per); // float64, as the draws were used one by one
     await forChunks(total, ctx.batchSize, work, async (s, e) => {
       const data = buffers.input(e - s);

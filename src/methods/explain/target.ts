@@ -1,5 +1,5 @@
 // Which class an attribution explains (the target) and which number stands for it (the score).
-import { ConvLensError, unknownNameError } from '../../engine/errors.js';
+import { ConvLensError, describeValue, unknownNameError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { softmax } from '../predict.js';
@@ -29,6 +29,9 @@ const squash = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '')
 
 /** One target (index or label) as a class index, with errors that say what the model has. */
 export function classIndex(model: Model, spec: number | string, classes: number): number {
+  if (typeof spec !== 'number' && typeof spec !== 'string') {
+    throw new ConvLensError('INVALID_ARGUMENT', `A target is a class index or a label, got ${describeValue(spec)}.`, 'Pass a class index (0-' + (classes - 1) + '), a label, "predicted", or one of those per image.');
+  }
   if (typeof spec === 'number' || /^\s*-?\d+\s*$/.test(spec)) {
     const k = Number(spec);
     if (!Number.isInteger(k) || k < 0 || k >= classes) {

@@ -7,7 +7,8 @@ import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { blurBatch, nchw, uniformSource } from '../explain/arrays.js';
 import { blackImage } from '../explain/integrated-gradients.js';
-import { defaultBatchSize, scoreInputs, Work } from '../explain/session.js';
+import { batchSizeOption, scoreInputs, Work } from '../explain/session.js';
+import { checkScoredBatch } from './arguments.js';
 import type { ScoreKind } from '../explain/target.js';
 import type { JobOptions } from '../../engine/jobs.js';
 
@@ -86,6 +87,7 @@ function canvasOf(model: Model, x: Tensor, kind: Canvas, sigma: number): Float32
  * at input resolution), ranked by value, largest first.
  */
 export async function deletionInsertion(model: Model, x: Tensor, targets: Int32Array, maps: readonly Tensor[], o: CurveOptions = {}): Promise<Curves[]> {
+  checkScoredBatch(model, x, targets);
   const [n, c, h, w] = nchw(x);
   const steps = o.steps ?? 50;
   if (!Number.isInteger(steps) || steps < 1) throw new ConvLensError('INVALID_ARGUMENT', `Curve steps must be a positive integer, got ${steps}.`, 'Use 1 or more steps (CLI: --curve-steps).');
@@ -115,7 +117,7 @@ export async function deletionInsertion(model: Model, x: Tensor, targets: Int32A
     r %= 2 * (steps + 1);
     return { m, i, ins: r > steps, s: r % (steps + 1) };
   };
-  const batch = o.batchSize ?? defaultBatchSize(model, 'forward');
+  const batch = batchSizeOption(model, o.batchSize, 'forward');
   const work = new Work(o, 'deletion/insertion', Math.ceil(total / batch));
   const scores = await scoreInputs(
     model,

@@ -9,7 +9,8 @@ import { ConvLensError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { nchw, normalSource } from '../explain/arrays.js';
-import { defaultBatchSize, scoreInputs, Work } from '../explain/session.js';
+import { batchSizeOption, scoreInputs, Work } from '../explain/session.js';
+import { checkScoredBatch } from './arguments.js';
 import type { ScoreKind } from '../explain/target.js';
 import type { JobOptions } from '../../engine/jobs.js';
 import { pixelOrder } from './deletion-insertion.js';
@@ -156,8 +157,11 @@ export function imputeLinear(image: Float32Array, c: number, h: number, w: numbe
 
 /** ROAD curves of several maps ([N, H, W] each, at input resolution). */
 export async function road(model: Model, x: Tensor, targets: Int32Array, maps: readonly Tensor[], o: RoadOptions = {}): Promise<RoadCurves[]> {
+  checkScoredBatch(model, x, targets);
   const [n, c, h, w] = nchw(x);
   const fractions = o.fractions ?? [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+  // with none, every mean below divides by zero and the curves come back NaN
+  if (!Array.isArray(fractions) || fractions.length === 0) throw new ConvLensError('INVALID_ARGUMENT', 'ROAD needs at least one fraction of pixels to remove.', 'Use fractions strictly between 0 and 1, e.g. [0.1, 0.2, ..., 0.9] (the default).');
   for (const f of fractions) if (!(f > 0 && f < 1)) throw new ConvLensError('INVALID_ARGUMENT', `ROAD fractions must lie strictly between 0 and 1, got ${f}.`, 'Use fractions strictly between 0 and 1, e.g. 0.1 to 0.9.');
   const noise = o.noise ?? 0.01;
   if (!(noise >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `ROAD noise must be >= 0, got ${noise}.`, 'Use a noise of 0 or more (the default is 0.01).');
@@ -182,7 +186,7 @@ export async function road(model: Model, x: Tensor, targets: Int32Array, maps: r
     return { m, i, lerf: r >= f, s: r % f };
   };
   const total = maps.length * perMap;
-  const batch = o.batchSize ?? defaultBatchSize(model, 'forward');
+  const batch = batchSizeOption(model, o.batchSize, 'forward');
   const work = new Work(o, 'road', Math.ceil(total / batch));
   const scores = await scoreInputs(
     model,

@@ -11,7 +11,8 @@ import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { f32, nchw, normalSource, uniformSource } from '../explain/arrays.js';
 import { explain } from '../explain/index.js';
-import { defaultBatchSize, scoreInputs, Work } from '../explain/session.js';
+import { batchSizeOption, scoreInputs, Work } from '../explain/session.js';
+import { checkScoredBatch } from './arguments.js';
 import type { ScoreKind } from '../explain/target.js';
 import type { ExplainOptions, MethodName } from '../explain/types.js';
 import type { JobOptions } from '../../engine/jobs.js';
@@ -31,11 +32,12 @@ export interface InfidelityOptions extends JobOptions {
 
 /** Infidelity of each map, per image. */
 export async function infidelity(model: Model, x: Tensor, targets: Int32Array, maps: readonly Tensor[], o: InfidelityOptions = {}): Promise<number[][]> {
+  checkScoredBatch(model, x, targets);
   const [n, c, h, w] = nchw(x);
   const samples = o.samples ?? 10;
   const sigma = o.sigma ?? 0.1;
   if (!Number.isInteger(samples) || samples < 1) throw new ConvLensError('INVALID_ARGUMENT', `Infidelity samples must be a positive integer, got ${samples}.`, 'Use 1 or more samples (the default is 10).');
-  if (!(sigma > 0)) throw new ConvLensError('INVALID_ARGUMENT', `Infidelity sigma must be > 0, got ${sigma}.`, 'Use a sigma above 0 (the default is 0.1).');
+  if (!(sigma > 0 && Number.isFinite(sigma))) throw new ConvLensError('INVALID_ARGUMENT', `Infidelity sigma must be a finite number > 0, got ${sigma}.`, 'Use a sigma above 0 (the default is 0.1).');
   const hw = h * w;
   const per = c * hw;
   const xd = x.data as Float32Array;
@@ -44,7 +46,7 @@ export async function infidelity(model: Model, x: Tensor, targets: Int32Array, m
   const noise = new Float32Array(n * samples * per);
   for (let i = 0; i < noise.length; i++) noise[i] = sigma * normal();
   const score = o.score ?? 'logit';
-  const batch = o.batchSize ?? defaultBatchSize(model, 'forward');
+  const batch = batchSizeOption(model, o.batchSize, 'forward');
   const work = new Work(o, 'infidelity', Math.ceil((n * (samples + 1)) / batch));
   // Rows: the n clean images, then n * samples perturbed ones (x - I).
   const f = await scoreInputs(
@@ -100,7 +102,7 @@ export async function maxSensitivity(model: Model, x: Tensor, targets: Int32Arra
   const samples = o.samples ?? 10;
   const radius = o.radius ?? 0.02;
   if (!Number.isInteger(samples) || samples < 1) throw new ConvLensError('INVALID_ARGUMENT', `Sensitivity samples must be a positive integer, got ${samples}.`, 'Use 1 or more samples (the default is 10).');
-  if (!(radius > 0)) throw new ConvLensError('INVALID_ARGUMENT', `Sensitivity radius must be > 0, got ${radius}.`, 'Use a radius above 0 (the default is 0.02).');
+  if (!(radius > 0 && Number.isFinite(radius))) throw new ConvLensError('INVALID_ARGUMENT', `Sensitivity radius must be a finite number > 0, got ${radius}.`, 'Use a radius above 0 (the default is 0.02).');
   const per = c * h * w;
   const hw = h * w;
   const xd = x.data as Float32Array;

@@ -1,7 +1,8 @@
 // Adversarial examples: FGSM (Goodfellow et al. 2015) and PGD (Madry et al. 2018), untargeted
 // (raise the loss of the true class) or targeted (lower the loss of a chosen class), under an
 // L-infinity or L2 budget measured in image space ([0, 1] per channel: 8/255 is 8 grey levels).
-import { ConvLensError } from '../../engine/errors.js';
+import { ConvLensError, describeValue } from '../../engine/errors.js';
+import { finiteOption, wholeNumberOption } from './options.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { gaussian, seededRandom } from '../../models/init.js';
 import type { Model } from '../../models/model.js';
@@ -74,9 +75,10 @@ function crossEntropy(onehot: Tensor, sign: 1 | -1): Objective {
 }
 
 function resolveClass(model: Model, c: number | string): number {
+  if (typeof c !== 'number' && typeof c !== 'string') throw new ConvLensError('INVALID_ARGUMENT', `A target class is an index or a label, got ${describeValue(c)}.`, `Use a class from 0 to ${model.labels.length - 1}, or a label (CLI: --target).`);
   if (typeof c === 'number' || /^\d+$/.test(c)) {
     const k = Number(c);
-    if (k < 0 || k >= model.labels.length) throw new ConvLensError('INVALID_ARGUMENT', `Class ${k} does not exist: the model has ${model.labels.length} classes.`, `Use a class from 0 to ${model.labels.length - 1}, or a label (CLI: --target).`);
+    if (!Number.isInteger(k) || k < 0 || k >= model.labels.length) throw new ConvLensError('INVALID_ARGUMENT', `Class ${k} does not exist: the model has ${model.labels.length} classes.`, `Use a class from 0 to ${model.labels.length - 1}, or a label (CLI: --target).`);
     return k;
   }
   const norm = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '');
@@ -126,10 +128,10 @@ export async function attack(model: Model, images: Tensor, o: AttackOptions = {}
   const method = o.method ?? 'pgd';
   const norm = o.norm ?? 'linf';
   const eps = o.epsilon ?? (norm === 'linf' ? 8 / 255 : 1);
-  const steps = method === 'fgsm' ? 1 : o.steps ?? 40;
-  const stepSize = method === 'fgsm' ? eps : o.stepSize ?? (2.5 * eps) / steps;
   // an infinite budget (8/0) would run and report any image as within it
   if (!(eps > 0) || !Number.isFinite(eps)) throw new ConvLensError('INVALID_ARGUMENT', `The budget epsilon must be positive and finite, got ${eps}.`, 'Use a finite budget above 0, e.g. 8/255 (CLI: --epsilon).');
+  const steps = method === 'fgsm' ? 1 : wholeNumberOption(o.steps ?? 40, 'step count', '--steps');
+  const stepSize = method === 'fgsm' ? eps : finiteOption(o.stepSize ?? (2.5 * eps) / steps, 'step size', '--step-size');
   const [N, C, H, W] = images.dims as [number, 1 | 3, number, number];
   const fixed = modelInputSize(model);
   if (fixed && (fixed[0] !== H || fixed[1] !== W)) throw new ConvLensError('SHAPE_MISMATCH', `The images are ${H}x${W}; the model takes ${fixed[0]}x${fixed[1]}.`, `Resize the images to ${fixed[0]}x${fixed[1]} before the attack.`);

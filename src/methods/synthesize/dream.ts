@@ -4,6 +4,7 @@
 // shift (jitter), divides the gradient by its mean absolute value and clips to [0, 1].
 // Guided dreaming pulls each position towards the best-matching features of a guide image.
 import { ConvLensError } from '../../engine/errors.js';
+import { finiteOption, wholeNumberOption } from './options.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { resamplePlane } from '../../render/heatmap.js';
@@ -51,11 +52,12 @@ export function resizeImages(x: Float32Array, dims: readonly number[], H: number
 
 export async function dream(model: Model, image: Tensor, o: DreamOptions = {}): Promise<DreamResult> {
   const [N, C, H, W] = image.dims as [number, 1 | 3, number, number];
-  const octaves = o.octaves ?? 4;
-  const scale = o.octaveScale ?? 1.4;
-  const steps = o.steps ?? 10;
-  const stepSize = o.stepSize ?? 1.5 / 255;
-  const jitter = o.jitter ?? 32;
+  const octaves = wholeNumberOption(o.octaves ?? 4, 'octave count', '--octaves');
+  // below 1 the "smaller" octaves would grow past the image
+  const scale = finiteOption(o.octaveScale ?? 1.4, 'octave scale', '--octave-scale', 1, true);
+  const steps = wholeNumberOption(o.steps ?? 10, 'step count', '--steps');
+  const stepSize = finiteOption(o.stepSize ?? 1.5 / 255, 'step size', '--step-size');
+  const jitter = wholeNumberOption(o.jitter ?? 32, 'jitter', '--jitter', 0);
   const layer = model.resolveLayer(o.layer ?? model.profile.dreamLayer ?? model.lastSpatialLayer());
   let objective: Objective;
   if (o.guide) {

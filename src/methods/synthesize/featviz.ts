@@ -3,6 +3,7 @@
 // regularizers. Multi-faceted visualization (Nguyen et al. 2016): cluster a class's training
 // images by their activations and visualize each cluster's direction together with the class.
 import { ConvLensError } from '../../engine/errors.js';
+import { finiteOption, imageSizeOption, wholeNumberOption } from './options.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { gaussian, seededRandom } from '../../models/init.js';
 import type { Model } from '../../models/model.js';
@@ -78,7 +79,7 @@ export async function featureVisualization(model: Model, o: FeatvizOptions): Pro
     return classVisualization(model, { ...o, start: o.start as 'zero' | 'noise' | undefined }); // too many classes for one batch
   }
   let objective: Objective;
-  let batch = o.batch;
+  let batch = o.batch === undefined ? undefined : wholeNumberOption(o.batch, 'batch size', '--batch');
   if (typeof o.objective === 'string') {
     const e = expandObjective(model, o.objective);
     objective = e.objective;
@@ -92,7 +93,7 @@ export async function featureVisualization(model: Model, o: FeatvizOptions): Pro
     batch ??= e.batch;
   } else objective = o.objective;
   batch ??= o.start && typeof o.start !== 'string' ? o.start.dims[0]! : 1;
-  const [H, W] = o.size ?? defaultSize(model);
+  const [H, W] = o.size === undefined ? defaultSize(model) : imageSizeOption(o.size);
   const channels = modelChannels(model);
   const shape: ImageShape = { batch, channels, height: H, width: W };
   const param = resolveParam(o.param);
@@ -125,8 +126,8 @@ export async function featureVisualization(model: Model, o: FeatvizOptions): Pro
       else theta.fill(0);
     }
   }
-  const steps = o.steps ?? 256;
-  const lr = o.lr ?? 0.05;
+  const steps = wholeNumberOption(o.steps ?? 256, 'step count', '--steps');
+  const lr = finiteOption(o.lr ?? 0.05, 'learning rate', '--lr');
   const r = await ascend(session, theta, {
     steps,
     lr,

@@ -3,6 +3,7 @@
 // total-variation prior, starting from noise. Early layers give the image back; deeper ones
 // keep what the network needs and lose the rest (exact position, colour, texture).
 import type { Tensor } from '../../engine/tensor.js';
+import { finiteOption, wholeNumberOption } from './options.js';
 import { seededRandom } from '../../models/init.js';
 import type { Model } from '../../models/model.js';
 import type { JobOptions } from '../../engine/jobs.js';
@@ -45,9 +46,9 @@ export interface Inversion {
 export async function invert(model: Model, images: Tensor, o: InvertOptions): Promise<{ inversions: Inversion[]; params: Record<string, unknown> }> {
   const [N, C, H, W] = images.dims as [number, 1 | 3, number, number];
   const shape = { batch: N, channels: C, height: H, width: W };
-  const steps = o.steps ?? 300;
-  const lr = o.lr ?? 0.05;
-  const tvWeight = o.tv ?? 0.5;
+  const steps = wholeNumberOption(o.steps ?? 300, 'step count', '--steps');
+  const lr = finiteOption(o.lr ?? 0.05, 'learning rate', '--lr');
+  const tvWeight = finiteOption(o.tv ?? 0.5, 'TV weight', '--tv', 0, true);
   const layers = o.layers.map((l) => model.resolveLayer(l));
   const targets = await extractFeatures(model, images, layers.map((layer) => ({ layer })));
   const out: Inversion[] = [];
