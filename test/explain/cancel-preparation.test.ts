@@ -5,6 +5,7 @@ import { ConvLensError } from '../../src/engine/errors.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { scoreInputs, Work } from '../../src/methods/explain/session.js';
+import { infidelity } from '../../src/methods/metrics/robustness.js';
 import { courseModel } from './models.js';
 
 const engine = new Engine(nodeBackend());
@@ -47,3 +48,25 @@ describe('cancellation while inputs are prepared', () => {
     expect(filled).toBeLessThan(8);
   });
 });
+
+describe('cancellation while infidelity draws its perturbations', () => {
+  it('stops within a pause of the abort, before drawing them all', async () => {
+    const model = courseModel(engine);
+    const x = { dtype: 'float32' as const, dims: [1, 1, 28, 28], data: new Float32Array(784).fill(0.5) };
+    const map = { dtype: 'float32' as const, dims: [1, 1, 28, 28], data: new Float32Array(784).fill(1) };
+    const controller = new AbortController();
+    // 20,000 copies of 784 values: about a second of drawing, which ran to the end before
+    const start = performance.now();
+    setTimeout(() => controller.abort(), 30);
+    const error = await infidelity(model, x, Int32Array.of(0), [map], { samples: 20_000, signal: controller.signal }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // measured from when the abort was due: a loop that never lets the timer run delays it too
+    const late = performance.now() - (start + 30);
+    expect(error).toBeInstanceOf(ConvLensError);
+    expect((error as ConvLensError).code).toBe('CANCELLED');
+    expect(late).toBeLessThan(400);
+  });
+});
+
