@@ -64,3 +64,16 @@ describe('options of the wrong type', () => {
     expect(interpolate.message).toBe('Unknown Guided Grad-CAM interpolation "bicubic".');
   });
 });
+
+describe('seeds', () => {
+  it('are integers from 0 to 2^32 - 1: NaN, 1.5 or a string are refused by name, not run as some seed', async () => {
+    for (const seed of [Number.NaN, 1.5, -1, 2 ** 32, 'abc']) {
+      const e = await failure(explain(model, x, untyped({ methods: ['smoothgrad'], smoothgrad: { samples: 2, seed } })));
+      expect(e.message).toMatch(/The SmoothGrad seed must be an integer from 0 to 4294967295/);
+      const shap = await failure(explain(model, x, untyped({ methods: ['gradient-shap'], shap: { samples: 2, seed } })));
+      expect(shap.message).toMatch(/The SHAP seed must be an integer from 0 to 4294967295/);
+    }
+    const fine = await explain(model, x, { methods: ['smoothgrad'], smoothgrad: { samples: 2, seed: 4294967295 } });
+    expect(fine.attributions[0]!.params['seed']).toBe(4294967295);
+  });
+});

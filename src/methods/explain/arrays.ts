@@ -1,6 +1,6 @@
 // Light elementwise work for attribution methods, in typed arrays: resampling, blurring,
 // channel reductions, batch slicing. Everything heavy runs in ONNX Runtime.
-import { ConvLensError } from '../../engine/errors.js';
+import { ConvLensError, describeValue } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 
 /** [N, C, H, W] dims of a 4-D tensor (throws on anything else: a programming error). */
@@ -231,3 +231,15 @@ export function multiply(a: Float32Array, b: Float32Array): Float32Array {
 }
 
 export { normalSource, seededRandom as uniformSource } from '../../util/random.js';
+
+/**
+ * A seed option: an integer from 0 to 2^32 - 1 (the generators keep 32 bits), 0 when left out.
+ * NaN or 'abc' ran as seed 0 and 1.5 as a stream of its own, so two "seeds" gave one map.
+ */
+export function seedOf(value: unknown, what: string): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new ConvLensError('INVALID_ARGUMENT', `${what} must be an integer from 0 to 4294967295, got ${describeValue(value)}.`, 'Give a whole number (the generators keep 32 bits), or leave it out for 0.');
+  }
+  return value;
+}

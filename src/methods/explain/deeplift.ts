@@ -9,7 +9,7 @@ import { deepliftRuleSet } from '../../engine/ops/rules/deeplift.js';
 import type { RuleSet } from '../../engine/ops/registry.js';
 import { mapFloat32, type Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
-import { f32, nchw, normalSource, reduceChannels, uniformSource } from './arrays.js';
+import { f32, nchw, normalSource, reduceChannels, seedOf, uniformSource } from './arrays.js';
 import { resolveBaseline } from './integrated-gradients.js';
 import { completenessOf } from './completeness.js';
 import { inputBounds } from './lrp.js';
@@ -184,7 +184,7 @@ export function shapBaselines(model: Model, x: Tensor, o: NonNullable<MethodCont
   const count = o.count ?? 8;
   if (!Number.isInteger(count) || count < 1) throw new ConvLensError('INVALID_ARGUMENT', `The baseline count must be a positive integer, got ${count}.`, 'Ask for 1 or more noise baselines, or pass a baseline set (CLI: --baseline-file).');
   const { low, high } = inputBounds(model);
-  const rand = uniformSource((o.seed ?? 0) + 7919);
+  const rand = uniformSource(seedOf(o.seed, 'The SHAP seed') + 7919);
   const plane = h * w;
   const data = new Float32Array(count * c * plane);
   for (let k = 0; k < count; k++) for (let ch = 0; ch < c; ch++) for (let p = 0; p < plane; p++) data[(k * c + ch) * plane + p] = low[ch]! + (high[ch]! - low[ch]!) * rand();
@@ -235,7 +235,7 @@ export async function gradientShap(ctx: MethodContext): Promise<MethodResult> {
   const o = ctx.options.shap ?? {};
   const samples = o.samples ?? 50;
   const noise = o.noise ?? 0;
-  const seed = o.seed ?? 0;
+  const seed = seedOf(o.seed, 'The SHAP seed');
   if (!Number.isInteger(samples) || samples < 1) throw new ConvLensError('INVALID_ARGUMENT', `GradientSHAP samples must be a positive integer, got ${samples}.`, 'Use 1 or more samples (CLI: --samples).');
   if (!(noise >= 0 && Number.isFinite(noise))) throw new ConvLensError('INVALID_ARGUMENT', `GradientSHAP noise must be a finite number >= 0, got ${noise}.`, 'Use a noise of 0 or more (CLI: --shap-stdev).');
   const { baselines, described } = shapBaselines(ctx.model, ctx.x, o);

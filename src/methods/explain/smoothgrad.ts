@@ -1,7 +1,7 @@
 // SmoothGrad (Smilkov et al. 2017), its squared variant, and VarGrad (Adebayo et al. 2018):
 // statistics of the gradient over noisy copies of the input, the copies batched.
 import { ConvLensError } from '../../engine/errors.js';
-import { f32, nchw, normalSource, reduceChannels } from './arrays.js';
+import { f32, nchw, normalSource, reduceChannels, seedOf } from './arrays.js';
 import { forChunks, RunBuffers, scoreGradients, Work } from './session.js';
 import type { MethodContext, MethodResult } from './types.js';
 
@@ -17,7 +17,7 @@ function stats(ctx: MethodContext): Promise<Stats> {
     const o = ctx.options.smoothgrad ?? {};
     const samples = o.samples ?? 50;
     const noise = o.noise ?? 0.15;
-    const seed = o.seed ?? 0;
+    const seed = seedOf(o.seed, 'The SmoothGrad seed');
     if (!Number.isInteger(samples) || samples < 1) throw new ConvLensError('INVALID_ARGUMENT', `SmoothGrad samples must be a positive integer, got ${samples}.`, 'Use 1 or more samples (CLI: --samples).');
     if (!(noise >= 0 && Number.isFinite(noise))) throw new ConvLensError('INVALID_ARGUMENT', `SmoothGrad noise must be a finite number >= 0 (a fraction of the input range), got ${noise}.`, 'Use a noise of 0 or more, e.g. 0.15 (CLI: --noise).');
     const [n, c, h, w] = nchw(ctx.x);
