@@ -1,7 +1,6 @@
 // A blurred baseline or canvas takes its sigma from the caller: a sigma that blurs nothing used
 // to give an all-zero attribution without a word, and a huge one a RangeError.
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConvLensError } from '../../src/engine/errors.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
@@ -9,22 +8,13 @@ import { blurBatch, gaussianBlur } from '../../src/methods/explain/arrays.js';
 import { explain } from '../../src/methods/explain/index.js';
 import { deletionInsertion, randomMaps } from '../../src/methods/metrics/deletion-insertion.js';
 import { courseModel } from './models.js';
+import { failure } from '../support/failure.js';
 
 const engine = new Engine(nodeBackend());
 afterAll(() => engine.dispose());
 
 const model = courseModel(engine);
 const x: Tensor = { dtype: 'float32', dims: [1, 1, 28, 28], data: Float32Array.from({ length: 784 }, (_, i) => (i % 29) / 29) };
-
-async function failure(p: Promise<unknown>): Promise<ConvLensError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConvLensError);
-    return e as ConvLensError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('blur sigma', () => {
   it('a sigma that blurs nothing is refused wherever a caller gives one', async () => {

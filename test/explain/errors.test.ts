@@ -1,6 +1,5 @@
 // Bad input gets a clear error before any long computation; long jobs report progress and stop when asked.
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConvLensError } from '../../src/engine/errors.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
@@ -8,22 +7,13 @@ import { explain, METHOD_NAMES, METHODS, resolveMethods } from '../../src/method
 import type { Progress } from '../../src/engine/jobs.js';
 import { Model } from '../../src/models/model.js';
 import { courseModel, flattenHeadModel, linearModel, regionInputs, regionModel } from './models.js';
+import { failure } from '../support/failure.js';
 
 const engine = new Engine(nodeBackend());
 afterAll(() => engine.dispose());
 
 const course = courseModel(engine);
 const x: Tensor = { dtype: 'float32', dims: [2, 1, 28, 28], data: Float32Array.from({ length: 2 * 784 }, (_, i) => (i % 29) / 29) };
-
-async function failure(p: Promise<unknown>): Promise<ConvLensError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConvLensError);
-    return e as ConvLensError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('bad input', () => {
   it('an unknown method names the closest ones', async () => {

@@ -1,7 +1,6 @@
 // The faithfulness and robustness metrics check their arguments before running the model:
 // a bad one gets a ConvLensError that names it, not a hang, a NaN curve or a stack trace.
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConvLensError } from '../../src/engine/errors.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
@@ -9,6 +8,7 @@ import { forChunks } from '../../src/methods/explain/session.js';
 import { deletionInsertion, randomMaps } from '../../src/methods/metrics/deletion-insertion.js';
 import { infidelity, road } from '../../src/methods/metrics/index.js';
 import { courseModel } from './models.js';
+import { failure } from '../support/failure.js';
 
 const engine = new Engine(nodeBackend());
 afterAll(() => engine.dispose());
@@ -17,16 +17,6 @@ const model = courseModel(engine);
 const x: Tensor = { dtype: 'float32', dims: [2, 1, 28, 28], data: Float32Array.from({ length: 2 * 784 }, (_, i) => (i % 29) / 29) };
 const maps = [randomMaps(2, 28, 28, 1)];
 const targets = Int32Array.of(1, 2);
-
-async function failure(p: Promise<unknown>): Promise<ConvLensError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConvLensError);
-    return e as ConvLensError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('batch size', () => {
   it('a batch size below 1 is refused by every metric that batches forward runs (it used to spin forever)', async () => {

@@ -1,7 +1,6 @@
 // A NaN or infinity in the input or in a numeric option is refused up front: it used to come
 // back as NaN maps for some methods and all-zero maps for others, with nothing to say why.
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConvLensError } from '../../src/engine/errors.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
@@ -10,6 +9,7 @@ import type { ExplainOptions } from '../../src/methods/explain/types.js';
 import { randomMaps } from '../../src/methods/metrics/deletion-insertion.js';
 import { infidelity, maxSensitivity } from '../../src/methods/metrics/index.js';
 import { courseModel } from './models.js';
+import { failure } from '../support/failure.js';
 
 const engine = new Engine(nodeBackend());
 afterAll(() => engine.dispose());
@@ -17,16 +17,6 @@ afterAll(() => engine.dispose());
 const model = courseModel(engine);
 const image = (f: (i: number) => number): Tensor => ({ dtype: 'float32', dims: [1, 1, 28, 28], data: Float32Array.from({ length: 784 }, (_, i) => f(i)) });
 const x = image((i) => (i % 29) / 29);
-
-async function failure(p: Promise<unknown>): Promise<ConvLensError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConvLensError);
-    return e as ConvLensError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('non-finite numbers', () => {
   it('an input with NaN or infinite values', async () => {

@@ -113,13 +113,13 @@ describe('predictions from the first gradient pass', () => {
   });
 });
 
-describe('methods that run the input-gradient graph over many rows compile no forward graph', () => {
-  const backend = nodeBackend();
-  let sessions = 0;
-  const counting = { ...backend, createSession: (m: Uint8Array, o: Parameters<typeof backend.createSession>[1]) => (sessions++, backend.createSession(m, o)) };
-  const countingEngine = new Engine(counting);
-  afterAll(() => countingEngine.dispose());
+/** An engine that counts the ONNX Runtime sessions created: a method that needs no forward graph compiles one session. */
+const backend = nodeBackend();
+let sessions = 0;
+const countingEngine = new Engine({ ...backend, createSession: (m: Uint8Array, o: Parameters<typeof backend.createSession>[1]) => (sessions++, backend.createSession(m, o)) });
+afterAll(() => countingEngine.dispose());
 
+describe('methods that run the input-gradient graph over many rows compile no forward graph', () => {
   it.each([['integrated-gradients'], ['smoothgrad'], ['vargrad']] as const)('%s: one session, predictions and scores as a forward pass gives them', async (method) => {
     const counted = courseModel(countingEngine, 3);
     const x = inputs(5, 6);
@@ -140,12 +140,6 @@ describe('methods that run the input-gradient graph over many rows compile no fo
 });
 
 describe('LRP and FullGrad take the predictions from their own backward pass', () => {
-  const backend = nodeBackend();
-  let sessions = 0;
-  const counting = { ...backend, createSession: (m: Uint8Array, o: Parameters<typeof backend.createSession>[1]) => (sessions++, backend.createSession(m, o)) };
-  const countingEngine = new Engine(counting);
-  afterAll(() => countingEngine.dispose());
-
   it.each([['lrp'], ['fullgrad']] as const)('%s: one session, the forward pass\'s predictions, the map of given targets', async (method) => {
     const counted = courseModel(countingEngine, 3);
     const x = inputs(5, 8);

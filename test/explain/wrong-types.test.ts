@@ -8,22 +8,13 @@ import type { Tensor } from '../../src/engine/tensor.js';
 import { explain } from '../../src/methods/explain/index.js';
 import type { ExplainOptions } from '../../src/methods/explain/types.js';
 import { courseModel } from './models.js';
+import { failure } from '../support/failure.js';
 
 const engine = new Engine(nodeBackend());
 afterAll(() => engine.dispose());
 
 const model = courseModel(engine);
 const x: Tensor = { dtype: 'float32', dims: [2, 1, 28, 28], data: Float32Array.from({ length: 2 * 784 }, (_, i) => (i % 29) / 29) };
-
-async function failure(p: Promise<unknown>): Promise<ConvLensError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConvLensError);
-    return e as ConvLensError;
-  }
-  throw new Error('expected an error');
-}
 
 const untyped = (o: unknown): ExplainOptions => o as ExplainOptions;
 

@@ -1,28 +1,18 @@
 // A batch the model cannot take is refused by Model.checkInput with what is wrong and what to
 // pass, before ONNX Runtime sees it (its errors name neither the model nor the way out).
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConvLensError } from '../../src/engine/errors.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { explain } from '../../src/methods/explain/index.js';
 import { courseModel } from '../explain/models.js';
+import { failure } from '../support/failure.js';
 
 const engine = new Engine(nodeBackend());
 afterAll(() => engine.dispose());
 
 const model = courseModel(engine);
 const tensorOf = (t: unknown): Tensor => t as Tensor;
-
-async function failure(p: Promise<unknown>): Promise<ConvLensError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConvLensError);
-    return e as ConvLensError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('Model.checkInput', () => {
   it('data that does not hold the shape\'s values', async () => {

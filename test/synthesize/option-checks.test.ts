@@ -2,7 +2,6 @@
 // flags do: 0 octaves, a NaN octave scale or -1 steps used to end in a TypeError or a RangeError,
 // and 0 attack steps or an infinite step size in a non-finite result.
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConvLensError } from '../../src/engine/errors.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
@@ -11,22 +10,13 @@ import { dream } from '../../src/methods/synthesize/dream.js';
 import { featureVisualization } from '../../src/methods/synthesize/featviz.js';
 import { invert } from '../../src/methods/synthesize/inversion.js';
 import { courseModel } from '../explain/models.js';
+import { failure } from '../support/failure.js';
 
 const engine = new Engine(nodeBackend());
 afterAll(() => engine.dispose());
 
 const model = courseModel(engine);
 const image: Tensor = { dtype: 'float32', dims: [1, 1, 28, 28], data: Float32Array.from({ length: 784 }, (_, i) => (i % 29) / 29) };
-
-async function failure(p: Promise<unknown>): Promise<ConvLensError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConvLensError);
-    return e as ConvLensError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('synthesis option checks', () => {
   it('dream: octaves, octave scale, steps, step size, jitter', async () => {
