@@ -6,7 +6,7 @@ import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { forChunks } from '../../src/methods/explain/session.js';
 import { deletionInsertion, randomMaps } from '../../src/methods/metrics/deletion-insertion.js';
-import { infidelity, road } from '../../src/methods/metrics/index.js';
+import { infidelity, maxSensitivity, randomizationCheck, road } from '../../src/methods/metrics/index.js';
 import { courseModel } from './models.js';
 import { failure } from '../support/failure.js';
 
@@ -87,5 +87,40 @@ describe('targets and inputs', () => {
     const e = await failure(road(model, x, targets, maps, { fractions: [] }));
     expect(e.code).toBe('INVALID_ARGUMENT');
     expect(e.message).toBe('ROAD needs at least one fraction of pixels to remove.');
+  });
+});
+
+describe('seeds', () => {
+  it('every seeded metric refuses a seed that is not an integer from 0 to 2^32 - 1, before any run (NaN ran as seed 0)', async () => {
+    // a fresh engine that counts the sessions it compiles: no run happens without one
+    let sessions = 0;
+    const backend = nodeBackend();
+    const countingEngine = new Engine({ ...backend, createSession: (m: Uint8Array, o: Parameters<typeof backend.createSession>[1]) => (sessions++, backend.createSession(m, o)) });
+    const counting = courseModel(countingEngine);
+    for (const seed of [Number.NaN, 1.5, -1, 2 ** 32, 'abc' as unknown as number]) {
+      for (const [what, run] of [
+        ['deletion/insertion', () => deletionInsertion(counting, x, targets, maps, { steps: 2, seed })],
+        ['ROAD', () => road(counting, x, targets, maps, { fractions: [0.5], seed })],
+        ['infidelity', () => infidelity(counting, x, targets, maps, { samples: 2, seed })],
+        ['sensitivity', () => maxSensitivity(counting, x, targets, ['saliency'], {}, { samples: 2, seed })],
+        ['sanity-check', () => randomizationCheck(counting, x, { methods: ['saliency'], seed })],
+      ] as const) {
+        const e = await failure(run());
+        expect(e.code).toBe('INVALID_ARGUMENT');
+        expect(e.message).toMatch(new RegExp(`^The ${what} seed must be an integer from 0 to 4294967295`, 'i'));
+        expect(e.hint).toContain('whole number');
+      }
+    }
+    expect(sessions).toBe(0);
+    await countingEngine.dispose();
+  });
+
+  it('the largest seed, 2^32 - 1, is accepted and orders tied pixels its own way', async () => {
+    // a flat map is all ties, so the seed alone decides which pixels go first
+    const flat = [{ dtype: 'float32', dims: [2, 28, 28], data: new Float32Array(2 * 784) } as Tensor];
+    const curves = (seed: number) => deletionInsertion(model, x, targets, flat, { steps: 4, seed }).then((c) => c[0]!.deletion);
+    const last = await curves(2 ** 32 - 1);
+    expect(await curves(2 ** 32 - 1)).toEqual(last);
+    expect(await curves(0)).not.toEqual(last);
   });
 });

@@ -5,7 +5,7 @@
 import { ConvLensError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
-import { blurBatch, nchw, uniformSource } from '../explain/arrays.js';
+import { blurBatch, nchw, seedOf, uniformSource } from '../explain/arrays.js';
 import { blackImage } from '../explain/integrated-gradients.js';
 import { batchSizeOption, scoreInputs, Work } from '../explain/session.js';
 import { checkScoredBatch } from './arguments.js';
@@ -96,6 +96,7 @@ export async function deletionInsertion(model: Model, x: Tensor, targets: Int32A
       throw new ConvLensError('SHAPE_MISMATCH', `A map has shape [${m.dims.join(', ')}]; deletion/insertion needs [${n}, ${h}, ${w}] (one map per image at input resolution).`, `Pass one map per image at input resolution, [${n}, ${h}, ${w}]; upsample coarse maps first (e.g. resizeBilinear).`);
     }
   }
+  const seed = seedOf(o.seed, 'The deletion/insertion seed');
   const score = o.score ?? 'prob';
   const sigma = o.blurSigma ?? Math.max(h, w) / 10;
   const hw = h * w;
@@ -105,7 +106,7 @@ export async function deletionInsertion(model: Model, x: Tensor, targets: Int32A
   const insStart = canvasOf(model, x, o.insertionStart ?? 'blur', sigma);
   const counts = Array.from({ length: steps + 1 }, (_, k) => Math.round((k / steps) * hw));
   const fractions = counts.map((k) => k / hw);
-  const orders = maps.map((m) => Array.from({ length: n }, (_, i) => pixelOrder((m.data as Float32Array).subarray(i * hw, (i + 1) * hw), (o.seed ?? 0) + i)));
+  const orders = maps.map((m) => Array.from({ length: n }, (_, i) => pixelOrder((m.data as Float32Array).subarray(i * hw, (i + 1) * hw), seed + i)));
 
   // Item k: map m, image i, curve (deletion/insertion), step s.
   const perMap = n * 2 * (steps + 1);

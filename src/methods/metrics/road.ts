@@ -8,7 +8,7 @@
 import { ConvLensError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
-import { nchw, normalSource } from '../explain/arrays.js';
+import { nchw, normalSource, seedOf } from '../explain/arrays.js';
 import { batchSizeOption, scoreInputs, Work } from '../explain/session.js';
 import { checkScoredBatch } from './arguments.js';
 import type { ScoreKind } from '../explain/target.js';
@@ -164,6 +164,7 @@ export async function road(model: Model, x: Tensor, targets: Int32Array, maps: r
   if (!Array.isArray(fractions) || fractions.length === 0) throw new ConvLensError('INVALID_ARGUMENT', 'ROAD needs at least one fraction of pixels to remove.', 'Use fractions strictly between 0 and 1, e.g. [0.1, 0.2, ..., 0.9] (the default).');
   for (const f of fractions) if (!(f > 0 && f < 1)) throw new ConvLensError('INVALID_ARGUMENT', `ROAD fractions must lie strictly between 0 and 1, got ${f}.`, 'Use fractions strictly between 0 and 1, e.g. 0.1 to 0.9.');
   const noise = o.noise ?? 0.01;
+  const seed = seedOf(o.seed, 'The ROAD seed');
   if (!(noise >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `ROAD noise must be >= 0, got ${noise}.`, 'Use a noise of 0 or more (the default is 0.01).');
   for (const m of maps) {
     if (m.dims.length !== 3 || m.dims[0] !== n || m.dims[1] !== h || m.dims[2] !== w) {
@@ -173,7 +174,6 @@ export async function road(model: Model, x: Tensor, targets: Int32Array, maps: r
   const hw = h * w;
   const per = c * hw;
   const xd = x.data as Float32Array;
-  const seed = o.seed ?? 0;
   const orders = maps.map((m) => Array.from({ length: n }, (_, i) => pixelOrder((m.data as Float32Array).subarray(i * hw, (i + 1) * hw), seed + i)));
   const f = fractions.length;
   // Item k: map, image, order (MoRF / LeRF), fraction.

@@ -9,7 +9,7 @@
 import { ConvLensError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
-import { f32, nchw, normalSource, uniformSource } from '../explain/arrays.js';
+import { f32, nchw, normalSource, seedOf, uniformSource } from '../explain/arrays.js';
 import { explain } from '../explain/index.js';
 import { batchSizeOption, scoreInputs, Work } from '../explain/session.js';
 import { checkScoredBatch } from './arguments.js';
@@ -41,7 +41,7 @@ export async function infidelity(model: Model, x: Tensor, targets: Int32Array, m
   const hw = h * w;
   const per = c * hw;
   const xd = x.data as Float32Array;
-  const normal = normalSource(o.seed ?? 0);
+  const normal = normalSource(seedOf(o.seed, 'The infidelity seed'));
   const score = o.score ?? 'logit';
   const batch = batchSizeOption(model, o.batchSize, 'forward');
   const work = new Work(o, 'infidelity', Math.ceil((n * (samples + 1)) / batch));
@@ -111,7 +111,7 @@ export async function maxSensitivity(model: Model, x: Tensor, targets: Int32Arra
   const per = c * h * w;
   const hw = h * w;
   const xd = x.data as Float32Array;
-  const rand = uniformSource(o.seed ?? 0);
+  const rand = uniformSource(seedOf(o.seed, 'The sensitivity seed'));
   const data = new Float32Array(n * samples * per);
   for (let q = 0; q < n * samples; q++) {
     const i = Math.floor(q / samples);

@@ -8,7 +8,7 @@ import type { Graph } from '../../engine/graph/ir.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { Model } from '../../models/model.js';
 import { explain, resolveMethods } from '../explain/index.js';
-import { normalSource } from '../explain/arrays.js';
+import { normalSource, seedOf } from '../explain/arrays.js';
 import type { ExplainOptions, Explanation, MethodName } from '../explain/types.js';
 import { throwIfCancelled } from '../../engine/jobs.js';
 import { normalizedMagnitude, spearman, ssim } from './similarity.js';
@@ -99,13 +99,13 @@ export async function randomizationCheck(model: Model, x: Tensor, options: Sanit
     if (!known.has(l)) throw new ConvLensError('UNKNOWN_NAME', `"${l}" is not a layer with weights to randomize.`, `Layers with weights, output first: ${[...known].join(', ')}.`);
   }
   if (layers.length === 0) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${model.name}" has no Conv/Gemm/MatMul layers with constant weights to randomize.`, 'The sanity check needs Conv, Gemm or MatMul layers with constant weights; leave it out for this model (CLI: drop --sanity).');
+  const rand = normalSource(seedOf(options.seed, 'The sanity-check seed'));
   const { onProgress, ...rest } = options;
   const report = (done: number, phase: string): void => onProgress?.({ done, total: layers.length + 1, phase });
   report(0, 'sanity: trained model');
   const original = await explain(model, x, { ...rest, methods: requested });
   const methods = original.attributions.map((a) => a.method); // those that apply to the model
   const targets = Array.from(original.targets);
-  const rand = normalSource(options.seed ?? 0);
   const graph = model.graph.clone();
   const steps: SanityStep[] = [];
   for (const [k, layer] of layers.entries()) {
