@@ -81,13 +81,15 @@ describe('convlens diffuse', () => {
     const r = await convlens('diffuse', 'train', ...common, '--epochs', '1', '--out', out);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/after 3 steps/);
+    expect(r.stdout).not.toMatch(/^wrote/m); // --quiet: results print, "wrote" lines do not (as in every command)
     const g = decodeModel(readFileSync(out), { source: out });
     expect(readDiffusionMetadata(g, out).labels.length).toBe(10);
     expect(JSON.parse(g.metadata.get('convlens.training')!).command).toContain('diffuse train');
     // Extend the finished run by one epoch from its checkpoint.
-    const more = await convlens('diffuse', 'train', '--resume', `${out}.ckpt`, '--epochs', '2', '--quiet');
+    const more = await convlens('diffuse', 'train', '--resume', `${out}.ckpt`, '--epochs', '2');
     expect(more.code, more.stderr).toBe(0);
     expect(more.stdout).toMatch(/after 6 steps/);
+    expect(more.stdout).toContain(`wrote ${out} (`);
   });
 
   it('train: a blow-up on the last step stops the run with the setting named, and writes no denoiser or checkpoint', async () => {

@@ -173,7 +173,7 @@ export function withModelOptions(c: Command, modelHelp = MODEL_OPTION_HELP): Com
 export function withCommon(c: Command): Command {
   return withModelOptions(c)
     .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
-    .option('-q, --quiet', 'no warnings or progress bars');
+    .option('-q, --quiet', 'no warnings, progress bars or "wrote" lines (results still print)');
 }
 
 /** Prints a warning (or note) line to stderr unless --quiet. */

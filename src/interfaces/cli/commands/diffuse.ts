@@ -91,7 +91,7 @@ function registerTrain(diffuse: Command): void {
     .option('--checkpoint-every <steps>', 'also checkpoint every this many steps (besides every epoch and on Ctrl-C)', positiveInt, 200)
     .option('--resume <checkpoint>', 'continue an interrupted run from its checkpoint (settings come from the checkpoint; --epochs can extend it)')
     .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
-    .option('-q, --quiet', 'no progress bar or epoch lines')
+    .option('-q, --quiet', 'no progress bar, epoch lines or "wrote" line (the final loss still prints)')
     .action(async (opts: TrainOptions, cmd: Command) => {
       const prepared = prepareTrainingRun(opts, cmd, { fresh: (provenance) => newRun(opts, provenance), fromCheckpoint: denoiserRunFromCheckpoint }, 'class-conditional U-Net');
       const { run, out, train, checkpointPath, log } = prepared;
@@ -123,7 +123,7 @@ function registerTrain(diffuse: Command): void {
       writeFileAtomic(out, bytes);
       const last = result.history[result.history.length - 1];
       process.stdout.write(`final loss ${last ? last.loss.toFixed(5) : '-'} after ${result.steps} steps (${Math.round(result.seconds)} s)\n`);
-      process.stdout.write(`wrote ${out} (${Math.round(bytes.length / 1024)} KB)${checkpointPath ? `; checkpoint ${checkpointPath}` : ''}\n`);
+      if (!opts.quiet) process.stdout.write(`wrote ${out} (${Math.round(bytes.length / 1024)} KB)${checkpointPath ? `; checkpoint ${checkpointPath}` : ''}\n`);
     });
 }
 
@@ -414,7 +414,7 @@ function registerEvaluate(diffuse: Command): void {
     .option('-o, --out <file>', 'chart of accuracy per class vs guidance scale (PNG)', outPath)
     .option('--json', 'print the results as JSON')
     .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
-    .option('-q, --quiet', 'no progress bar')
+    .option('-q, --quiet', 'no progress bar or "wrote" line (the table still prints)')
     .action(async (opts: EvaluateOptions) => {
       const engine = createEngine(opts);
       const denoiser = loadDenoiser(opts.model, engine);
@@ -454,6 +454,6 @@ function registerEvaluate(diffuse: Command): void {
       process.stdout.write(`${head}\n`);
       labels.forEach((l, c) => process.stdout.write(`${[l.padEnd(12), ...results.map((r) => (r.metrics.perClass[c]!.accuracy * 100).toFixed(1).padStart(7))].join(' ')}\n`));
       process.stdout.write(`${['mean'.padEnd(12), ...results.map((r) => (r.accuracy * 100).toFixed(1).padStart(7))].join(' ')}\n`);
-      if (opts.out) process.stdout.write(`wrote ${opts.out}\n`);
+      if (opts.out && !opts.quiet) process.stdout.write(`wrote ${opts.out}\n`);
     });
 }

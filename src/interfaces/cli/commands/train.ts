@@ -78,7 +78,7 @@ export function define(command: Command): void {
     .option('--resume <checkpoint>', 'continue an interrupted run from its checkpoint (settings come from the checkpoint; --epochs can extend it)')
     .option('--no-test', 'skip the final test-set evaluation')
     .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
-    .option('-q, --quiet', 'no progress bar or epoch lines')
+    .option('-q, --quiet', 'no progress bar, epoch lines or "wrote" line (the metrics still print)')
     .action(async (opts: TrainOptions, cmd: Command) => {
       const prepared = prepareTrainingRun(opts, cmd, { fresh: (provenance) => newRun(opts, provenance), fromCheckpoint: classifierRunFromCheckpoint }, describeArchitecture(opts));
       const { run, out, dataDir, train, checkpointPath, log } = prepared;
@@ -108,7 +108,7 @@ export function define(command: Command): void {
       process.stdout.write(`${parts.join('  ')}\n`);
       if (result.test) process.stdout.write(`test accuracy ${result.test.accuracy.toFixed(4)} (${result.test.correct}/${result.test.total})\n`);
       if (result.test?.unscored) process.stderr.write(`warning: ${result.test.unscored} test images gave NaN or infinite outputs and count as wrong\n`);
-      process.stdout.write(`wrote ${out} (${Math.round(bytes.length / 1024)} KB)${checkpointPath ? `; checkpoint ${checkpointPath}` : ''}\n`);
+      if (!opts.quiet) process.stdout.write(`wrote ${out} (${Math.round(bytes.length / 1024)} KB)${checkpointPath ? `; checkpoint ${checkpointPath}` : ''}\n`);
     });
 }
 
