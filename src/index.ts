@@ -24,3 +24,13 @@ export { buildForwardGraph } from './training/step.js';
 export { createOptimizer, optimizerConfig, clipGradientNorm, type Optimizer, type OptimizerConfig, type OptimizerState } from './training/optimizers.js';
 export { learningRate, parseSchedule, describeSchedule, type ScheduleConfig, type ScheduleOptions } from './training/schedules.js';
 export type { JobOptions, Progress } from './engine/jobs.js';
+// Synthesis by gradient ascent: the methods, and the Lucid-style parts they are composed of.
+export { featureVisualization, classVisualization, facetVisualization, type FeatvizOptions, type FeatvizResult, type ClassVisualizationOptions, type ClassVisualizationResult, type FacetOptions, type FacetResult } from './methods/synthesize/featviz.js';
+export { attack, type AttackOptions, type AttackResult, type AttackImageResult, type AttackMethod, type AttackNorm } from './methods/synthesize/adversarial.js';
+export { invert, type InvertOptions, type Inversion } from './methods/synthesize/inversion.js';
+export { dream, type DreamOptions, type DreamResult } from './methods/synthesize/dream.js';
+export { styleTransfer, builtinTextureBackbone, type StyleOptions, type StyleResult, type StyleImage } from './methods/synthesize/style.js';
+export { stylize, loadStyleNet, encodeStyleNet, styleNetInfo } from './methods/synthesize/stylize.js';
+export * as objectives from './methods/synthesize/objectives.js';
+export { pixelParam, fourierParam, type Parameterization, type PixelOptions, type FourierOptions } from './methods/synthesize/params.js';
+export * as transforms from './methods/synthesize/transforms.js';

@@ -12,3 +12,7 @@ export { trainClassifier, evaluateClassifier, exportTrained, type ClassifierConf
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './training/checkpoint.js';
 export { loadFashionMnist, locateFashionMnist, hasFashionMnist, FASHION_MNIST_PREPROCESSING, DEBIAN_FASHION_MNIST_DIR } from './data/fashion-mnist.js';
 export { fillBatch, stratifiedSplit, stratifiedSubset, type ImageDataset } from './data/dataset.js';
+// Synthesis's images as files (model-preprocessed in, [N, C, H, W] in [0, 1] out); fast style
+// networks train with checkpoints on disk.
+export { readModelImage, writeImagePng } from './methods/synthesize/io.js';
+export { trainStyleNet, type StyleTrainOptions, type TrainedStyleNet } from './methods/synthesize/fast-style.js';
