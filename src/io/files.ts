@@ -30,7 +30,7 @@ export function readFileOrExplain(named: string, what: string, maxBytes = MAX_IN
     // Standard input is read through its descriptor: a socket (what Node's and Python's child
     // processes get) cannot be opened by path.
     const st = stdin ? fstatSync(0) : statSync(path);
-    if (st.isDirectory()) throw refuse('it is a directory', `Name one ${what} file in it (commands that take several files take them as separate arguments).`);
+    if (st.isDirectory()) throw refuse('it is a directory', `Name one ${what.replace(/ file$/, '')} file in it (commands that take several files take them as separate arguments).`);
     if (stdin && st.isCharacterDevice()) throw refuse('it is a terminal', `Pipe or redirect the ${what} into the command, e.g. convlens predict - < photo.png.`);
     const stream = st.isFIFO() || (stdin && st.isSocket());
     if (!st.isFile() && !stream) throw refuse('it is not a regular file (it is a device or socket)', 'Name a regular file.');

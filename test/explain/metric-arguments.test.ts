@@ -123,4 +123,11 @@ describe('seeds', () => {
     expect(await curves(2 ** 32 - 1)).toEqual(last);
     expect(await curves(0)).not.toEqual(last);
   });
+
+  it('a sanity check given no layers says so (it said the model had no layers with weights)', async () => {
+    const e = await failure(randomizationCheck(model, x, { methods: ['saliency'], layers: [] }));
+    expect(e.code).toBe('INVALID_ARGUMENT');
+    expect(e.message).toBe('No layers given to randomize (layers: []).');
+    expect(e.hint).toMatch(/^Leave layers out .* or name some: logits, /);
+  });
 });

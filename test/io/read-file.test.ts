@@ -86,6 +86,8 @@ describe.skipIf(process.platform === 'win32')('reading an input file', () => {
     expect(refusal(() => readFileOrExplain(join(dir, 'none.png'), 'image')).message).toContain('no such file');
     expect(refusal(() => readFileOrExplain(dir, 'image')).message).toContain('it is a directory');
     expect(refusal(() => readFileOrExplain(dir, 'image')).hint).toMatch(/Name one image file in it/);
+    // what is already called a file is not called a file twice ("Name one model file file in it")
+    expect(refusal(() => readFileOrExplain(dir, 'model file')).hint).toMatch(/^Name one model file in it/);
   });
 
   it('ends a command given a device as its image or its model, at once', async () => {

@@ -64,4 +64,23 @@ describe('synthesis option checks', () => {
       expect(e.message).toBe(message);
     }
   });
+
+  it('images to attack, invert or dream on must be finite pixels in [0, 1] (a NaN image was "attacked" into NaNs, 0-255 pixels clipped to white)', async () => {
+    const nan: Tensor = { ...image, data: Float32Array.from(image.data as Float32Array, (v, i) => (i === 7 ? Number.NaN : v)) };
+    const bytes: Tensor = { ...image, data: Float32Array.from(image.data as Float32Array, (v) => v * 255) };
+    const flat: Tensor = { dtype: 'float32', dims: [1, 784], data: new Float32Array(784) };
+    for (const [what, run] of [
+      ['images to attack', (t: Tensor) => attack(model, t, { steps: 2 })],
+      ['images to invert', (t: Tensor) => invert(model, t, { layers: ['conv1'], steps: 2 })],
+      ['images to dream on', (t: Tensor) => dream(model, t, { steps: 1, octaves: 1 })],
+    ] as const) {
+      const a = await failure(run(nan));
+      expect(a.message).toBe(`The ${what} have 1 NaN or infinite value.`);
+      const b = await failure(run(bytes));
+      expect(b.message).toMatch(new RegExp(`^The ${what} have \\d+ values outside \\[0, 1\\]`));
+      expect(b.hint).toContain('divide 0-255 values by 255');
+      const c = await failure(run(flat));
+      expect(c.message).toContain('[N, C, H, W]');
+    }
+  });
 });

@@ -42,7 +42,20 @@ export interface GradientGraph {
  * with respect to `wrt`, by appending a reverse-mode pass of ONNX ops (rules per op, chosen
  * from the rule set) to the forward graph.
  */
+/** A request from a script, checked: `{}` or a seed without names ended in a TypeError deep in the builder. */
+function checkRequest(request: GradientRequest): void {
+  const names = (v: unknown): boolean => Array.isArray(v) && v.every((n) => typeof n === 'string');
+  const seed = (request as Partial<GradientRequest> | undefined)?.seed as Record<string, unknown> | undefined;
+  const seedOk = !!seed && typeof seed === 'object' && (typeof seed['scalar'] === 'string' || (names(seed['upstream']) && (seed['upstream'] as unknown[]).length > 0));
+  if (!seedOk) throw new ConvLensError('INVALID_ARGUMENT', 'A gradient request needs a seed: { scalar: "<one-element value>" } or { upstream: ["<value>", ...] }.', 'Name what to differentiate, e.g. { seed: { upstream: [model.output] }, wrt: [model.input.name] }.');
+  if (!names(request.wrt)) throw new ConvLensError('INVALID_ARGUMENT', 'A gradient request needs wrt: a list of value names to differentiate with respect to.', 'Pass e.g. wrt: [model.input.name] (graph inputs, initializers or intermediate values).');
+  for (const [key, v] of [['outputs', request.outputs], ['parametersAsInputs', request.parametersAsInputs]] as const) {
+    if (v !== undefined && !names(v)) throw new ConvLensError('INVALID_ARGUMENT', `A gradient request's ${key} must be a list of value names.`, `Pass ${key} as an array of strings, or leave it out.`);
+  }
+}
+
 export function buildGradientGraph(forward: Graph, request: GradientRequest): GradientGraph {
+  checkRequest(request);
   const ruleSet = request.ruleSet ?? 'standard';
   const graph = forward.clone();
   const parameterInputs: string[] = [];

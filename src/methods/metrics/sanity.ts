@@ -98,6 +98,7 @@ export async function randomizationCheck(model: Model, x: Tensor, options: Sanit
   for (const l of layers) {
     if (!known.has(l)) throw new ConvLensError('UNKNOWN_NAME', `"${l}" is not a layer with weights to randomize.`, `Layers with weights, output first: ${[...known].join(', ')}.`);
   }
+  if (layers.length === 0 && known.size > 0) throw new ConvLensError('INVALID_ARGUMENT', 'No layers given to randomize (layers: []).', `Leave layers out to randomize every layer with weights, output first, or name some: ${[...known].slice(0, 5).join(', ')}${known.size > 5 ? ', ...' : ''}.`);
   if (layers.length === 0) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${model.name}" has no Conv/Gemm/MatMul layers with constant weights to randomize.`, 'The sanity check needs Conv, Gemm or MatMul layers with constant weights; leave it out for this model (CLI: drop --sanity).');
   const rand = normalSource(seedOf(options.seed, 'The sanity-check seed'));
   const { onProgress, ...rest } = options;

@@ -2,7 +2,7 @@
 // (raise the loss of the true class) or targeted (lower the loss of a chosen class), under an
 // L-infinity or L2 budget measured in image space ([0, 1] per channel: 8/255 is 8 grey levels).
 import { ConvLensError, describeValue } from '../../engine/errors.js';
-import { finiteOption, wholeNumberOption } from './options.js';
+import { finiteOption, wholeNumberOption, imagesOption } from './options.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { gaussian, seededRandom } from '../../models/init.js';
 import type { Model } from '../../models/model.js';
@@ -125,6 +125,7 @@ function direction(g: Float32Array, per: number, norm: AttackNorm): Float32Array
  * The returned perturbation never exceeds the budget (checked after the last step, in float64).
  */
 export async function attack(model: Model, images: Tensor, o: AttackOptions = {}): Promise<AttackResult> {
+  imagesOption(images, 'images to attack');
   const method = o.method ?? 'pgd';
   const norm = o.norm ?? 'linf';
   const eps = o.epsilon ?? (norm === 'linf' ? 8 / 255 : 1);

@@ -4,7 +4,7 @@
 // shift (jitter), divides the gradient by its mean absolute value and clips to [0, 1].
 // Guided dreaming pulls each position towards the best-matching features of a guide image.
 import { ConvLensError } from '../../engine/errors.js';
-import { finiteOption, wholeNumberOption } from './options.js';
+import { finiteOption, wholeNumberOption, imagesOption } from './options.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { resamplePlane } from '../../render/heatmap.js';
@@ -51,6 +51,7 @@ export function resizeImages(x: Float32Array, dims: readonly number[], H: number
 }
 
 export async function dream(model: Model, image: Tensor, o: DreamOptions = {}): Promise<DreamResult> {
+  imagesOption(image, 'images to dream on');
   const [N, C, H, W] = image.dims as [number, 1 | 3, number, number];
   const octaves = wholeNumberOption(o.octaves ?? 4, 'octave count', '--octaves');
   // below 1 the "smaller" octaves would grow past the image

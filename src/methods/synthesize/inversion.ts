@@ -3,7 +3,7 @@
 // total-variation prior, starting from noise. Early layers give the image back; deeper ones
 // keep what the network needs and lose the rest (exact position, colour, texture).
 import type { Tensor } from '../../engine/tensor.js';
-import { finiteOption, wholeNumberOption } from './options.js';
+import { finiteOption, wholeNumberOption, imagesOption } from './options.js';
 import { seededRandom } from '../../models/init.js';
 import type { Model } from '../../models/model.js';
 import type { JobOptions } from '../../engine/jobs.js';
@@ -44,6 +44,7 @@ export interface Inversion {
 }
 
 export async function invert(model: Model, images: Tensor, o: InvertOptions): Promise<{ inversions: Inversion[]; params: Record<string, unknown> }> {
+  imagesOption(images, 'images to invert');
   const [N, C, H, W] = images.dims as [number, 1 | 3, number, number];
   const shape = { batch: N, channels: C, height: H, width: W };
   const steps = wholeNumberOption(o.steps ?? 300, 'step count', '--steps');
