@@ -152,12 +152,16 @@ describe('small stores: patches, embed and neighbors fit what the store holds', 
     }
     const n = await run('neighbors', '--store', join(tmp, 'flat-store'), '--ids', '0', '-k', '2', '-o', join(tmp, 'flat.png'));
     expect(n.code, n.stderr).toBe(0);
-    expect(n.stdout).toMatch(/^image #0: relu4 #\d+, #\d+ \| pixels #\d+, #\d+ \(/m);
+    // a folder's images are named by their files, the query and its neighbours alike (not "#2" alone)
+    expect(n.stdout).toMatch(/^#0 bag-test18\.png: relu4 #\d+ [a-z-]+\d+\.png, #\d+ [a-z-]+\d+\.png \| pixels #\d+ [a-z-]+\d+\.png, #\d+ [a-z-]+\d+\.png \(/m);
+    const j = await run('neighbors', '--store', join(tmp, 'flat-store'), '--ids', '0', '-k', '3', '-o', join(tmp, 'flat.png'), '--json');
+    const names = (JSON.parse(j.stdout) as { queries: { feature: { name: string }[] }[] }).queries[0]!.feature.map((f) => f.name).sort();
+    expect(names).toEqual(['coat-test6.png', 'dress-test13.png', 'sandal-test8.png']);
     expect(n.stdout).not.toContain('-1');
 
     const alone = await run('neighbors', '--store', join(tmp, 'one-store'), '--ids', '0', '-o', join(tmp, 'alone.png'));
     expect(alone.code).toBe(1);
-    expect(alone.stderr).toMatch(/No neighbours for image #0: the store holds 1 image, so there are no other images to compare with.*Index more images/s);
+    expect(alone.stderr).toMatch(/No neighbours for #0 bag-test18\.png: the store holds 1 image, so there are no other images to compare with.*Index more images/s);
     expect(existsSync(join(tmp, 'alone.png'))).toBe(false);
   });
 });

@@ -127,7 +127,8 @@ export async function neighboursFigure(rows: NeighbourRow[], o: { classes: strin
     for (const kind of ['feature', 'pixel'] as const) {
       const list = r[kind];
       const cells: (RawImage | undefined)[] = [kind === 'feature' ? tile(r.query) : undefined];
-      const captions: (string | undefined)[] = [kind === 'feature' ? className(o.classes, r.queryLabel) : undefined];
+      // a query image from outside the store has no class: no caption, where "?" read like an error
+      const captions: (string | undefined)[] = [kind === 'feature' && r.queryLabel >= 0 ? className(o.classes, r.queryLabel) : undefined];
       for (const n of list) {
         cells.push(tile(n.image, r.queryLabel >= 0 && n.label !== r.queryLabel ? [220, 50, 47] : undefined));
         // an unlabeled image (-1) has no class to show
@@ -144,7 +145,7 @@ export async function neighboursFigure(rows: NeighbourRow[], o: { classes: strin
     title: o.title ?? 'Nearest neighbours: feature space vs pixel space',
     columns: ['query', ...Array.from({ length: k }, (_, i) => `${i + 1}`)],
     rows: grid,
-    notes: ['Captions: class and distance to the query. Red frame: a neighbour of another class than the query.', ...(o.notes ?? [])],
+    notes: [rows.some((r) => r.queryLabel >= 0) ? 'Captions: class and distance to the query. Red frame: a neighbour of another class than the query.' : rows.some((r) => [...r.feature, ...r.pixel].some((n) => n.label >= 0)) ? 'Captions: class and distance to the query.' : 'Captions: distance to the query.', ...(o.notes ?? [])],
   });
 }
 

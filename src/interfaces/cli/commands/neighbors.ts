@@ -60,7 +60,8 @@ export function define(command: Command): void {
           for (const s of opts.ids.split(',')) {
             const id = Number(s.trim());
             if (!Number.isInteger(id) || id < 0 || id >= store.manifest.dataset.count) throw new ConvLensError('INVALID_ARGUMENT', `--ids: "${s}" is not an image of the store (0..${store.manifest.dataset.count - 1}).`, `Give --ids as comma-separated image numbers from 0 to ${store.manifest.dataset.count - 1}, e.g. --ids 0,5,42.`);
-            queries.push({ name: `image #${id}`, image: await source.display(id, prep), label: source.item(id).label, result: await nearestNeighbours(model, store, { image: id }, o) });
+            const file = source.item(id).name;
+            queries.push({ name: file === `#${id}` ? `image #${id}` : `#${id} ${file}`, image: await source.display(id, prep), label: source.item(id).label, result: await nearestNeighbours(model, store, { image: id }, o) });
           }
         }
         if (images.length) {
@@ -85,12 +86,16 @@ export function define(command: Command): void {
         const classes = store.manifest.dataset.classes;
         const notes = alone.map((name) => `${name}: no other images in the store to compare with.`);
         writeFileAtomic(opts.out, await neighboursFigure(rows, { classes, title: `${model.name}: nearest neighbours in ${layer} feature space vs pixel space`, notes }));
+        const named = (ns: { id: number }[]): unknown[] => ns.map((n) => ({ ...n, name: source.item(n.id).name }));
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ layer, queries: queries.map((q) => ({ name: q.name, label: q.label, ms: q.result.ms, indexed: q.result.indexed, feature: q.result.feature, pixel: q.result.pixel })), figure: opts.out }, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify({ layer, queries: queries.map((q) => ({ name: q.name, label: q.label, ms: q.result.ms, indexed: q.result.indexed, feature: named(q.result.feature), pixel: named(q.result.pixel) })), figure: opts.out }, null, 2)}\n`);
         } else {
           const name = (l: number): string => classes[l] ?? String(l);
-          // unlabeled images (label -1) are shown by number alone
-          const neighbour = (n: { id: number; label: number }): string => `#${n.id}${n.label >= 0 ? ` ${name(n.label)}` : ''}`;
+          // a folder's images by their file names (#2 alone said nothing); unlabeled ones (-1) have no class
+          const neighbour = (n: { id: number; label: number }): string => {
+            const file = source.item(n.id).name;
+            return `#${n.id}${file !== `#${n.id}` ? ` ${file}` : ''}${n.label >= 0 ? ` (${name(n.label)})` : ''}`;
+          };
           const list = (ns: { id: number; label: number }[]): string => (ns.length ? ns.map(neighbour).join(', ') : 'none');
           const lines = queries.map((q) => `${q.name}${q.label >= 0 ? ` (${name(q.label)})` : ''}: ${layer} ${list(q.result.feature)} | pixels ${list(q.result.pixel)} (${q.result.ms.toFixed(1)} ms${q.result.indexed ? ', indexed' : ', flat scan'})`);
           process.stdout.write(`${lines.join('\n')}\nfigure -> ${opts.out}\n`);
