@@ -2,7 +2,7 @@
 // and the scatter plot's padded axes.
 import { describe, expect, it } from 'vitest';
 import { embedSettings, embedVectors, pca } from '../../src/methods/dataset/embed.js';
-import { paddedDomain, patchCaption, scatterFigure } from '../../src/methods/dataset/figures.js';
+import { frameNote, paddedDomain, patchCaption, scatterFigure } from '../../src/methods/dataset/figures.js';
 
 describe('pca', () => {
   it('scores are centred: points on a line through a non-zero mean project symmetrically around 0', () => {
@@ -87,6 +87,23 @@ describe('scatter axes', () => {
     expect(labels.filter((l) => /0\.0000/.test(l))).toEqual([]);
     expect(labels).toContain('1e-11');
     expect(labels).toContain('0');
+  });
+});
+
+describe('unlabeled images (a folder without class subfolders)', () => {
+  it('the scatter plot has no class legend of "?"', async () => {
+    const coords = Float64Array.from([0, 1, 2, 3, 4, 5]);
+    const unlabeled = await scatterFigure({ method: 'umap', space: 'relu4', ids: Int32Array.from([0, 1, 2]), labels: Int32Array.from([-1, -1, -1]), coords, params: {}, ms: 0 }, { classes: [] });
+    const text = (svg: string): string[] => [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
+    expect(text(unlabeled.svg)).not.toContain('?');
+    expect(text(unlabeled.svg)).not.toContain('class');
+    const labelled = await scatterFigure({ method: 'umap', space: 'relu4', ids: Int32Array.from([0, 1, 2]), labels: Int32Array.from([0, 1, 0]), coords, params: {}, ms: 0 }, { classes: ['cat', 'dog'] });
+    expect(text(labelled.svg)).toEqual(expect.arrayContaining(['class', 'cat', 'dog']));
+  });
+
+  it('the grid\'s note names colours that exist ("? (undefined)" before)', () => {
+    expect(frameNote([-1], [])).toBe('The images have no classes (their frames all have one colour).');
+    expect(frameNote([-1, 0, 11], Array.from({ length: 12 }, (_, i) => `c${i}`))).toBe('Frame colour = class: unlabeled (blue), c0 (blue), c11 (orange).');
   });
 });
 

@@ -149,6 +149,16 @@ export async function neighboursFigure(rows: NeighbourRow[], o: { classes: strin
   });
 }
 
+const FRAME_COLOUR_NAMES = ['blue', 'orange', 'red', 'teal', 'green', 'yellow', 'purple', 'pink', 'brown', 'gray'];
+
+/**
+ * What the embedding grid's frame colours mean. Unlabeled images (-1) are framed in the first
+ * colour; the note said "? (undefined)" for them.
+ */
+export function frameNote(present: readonly number[], classes: readonly string[]): string {
+  if (!present.some((l) => l >= 0)) return 'The images have no classes (their frames all have one colour).';
+  return `Frame colour = class: ${present.map((l) => `${l >= 0 ? className([...classes], l) : 'unlabeled'} (${FRAME_COLOUR_NAMES[Math.max(0, l) % 10]})`).join(', ')}.`;
+}
 const TABLEAU10 = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
 
 /** The class-coloured scatter plot of an embedding, as Vega-Lite spec, SVG and PNG. */
@@ -195,7 +205,8 @@ export async function scatterFigure(e: Embedding, o: { classes: string[]; title?
     encoding: {
       x: { field: 'x', type: 'quantitative', title: axis[0] + explained[0], axis: scoreAxis(domain(0)), scale: { zero: false, nice: false, domain: domain(0) } },
       y: { field: 'y', type: 'quantitative', title: axis[1] + explained[1], axis: scoreAxis(domain(1)), scale: { zero: false, nice: false, domain: domain(1) } },
-      color: { field: 'class', type: 'nominal', title: 'class', scale: { domain: present, range: present.map((_, i) => TABLEAU10[i % 10]!) }, legend: { symbolOpacity: 1, symbolSize: 80 } },
+      // a folder without class subfolders has no classes: one colour and no legend of "?"
+      color: { field: 'class', type: 'nominal', title: 'class', scale: { domain: present, range: present.map((_, i) => TABLEAU10[i % 10]!) }, legend: e.labels.some((l) => l >= 0) ? { symbolOpacity: 1, symbolSize: 80 } : null },
     },
     padding: 16,
     config: { font: 'DejaVu Sans', view: { stroke: '#ddd' }, axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#f0f0f0' }, legend: { labelFontSize: 12, titleFontSize: 12 } },
@@ -237,6 +248,6 @@ export async function embeddingGridFigure(e: Embedding, snap: GridSnap, images: 
     title: o.title ?? `${methodName} of ${e.space} features snapped to a ${side}x${side} grid`,
     columns: [''],
     rows: [{ lines: [], cells: [{ width: W, height: W, channels: 3, data }] }],
-    notes: [`Frame colour = class: ${present.map((l) => `${className(o.classes, l)} (${['blue', 'orange', 'red', 'teal', 'green', 'yellow', 'purple', 'pink', 'brown', 'gray'][l % 10]})`).join(', ')}.`],
+    notes: [frameNote(present, o.classes)],
   });
 }
