@@ -156,6 +156,16 @@ describe('dataset lens on the Fashion-MNIST subset', () => {
     const patches = await topPatches(model, source, store, 'relu3', [0, 1, 2], { k: 4 });
     expect(patches[0]!.field).toEqual([18, 18]);
     expect(patches[0]!.patches[0]!.crop.width).toBe(18);
+    // guided maps are drawn at the 98th percentile of |value| (as explain draws guided backprop),
+    // not at their max, where a unit's few strongest pixels left the rest white
+    for (const p of patches.flatMap((c) => c.patches)) {
+      const mags = Array.from(p.guided!).filter((v) => !Number.isNaN(v)).map(Math.abs).sort((a, b) => a - b);
+      const pos = 0.98 * (mags.length - 1);
+      const want = mags[Math.floor(pos)]! + (mags[Math.ceil(pos)]! - mags[Math.floor(pos)]!) * (pos - Math.floor(pos));
+      expect(p.guidedScale).toBeCloseTo(want, 6);
+      expect(p.guidedMax).toBe(mags.at(-1));
+    }
+    expect(patches.flatMap((c) => c.patches).some((p) => p.guidedScale! < 0.9 * p.guidedMax!)).toBe(true);
     const size = async (png: Uint8Array): Promise<[number, number]> => {
       const m = await sharp(png).metadata();
       return [m.width!, m.height!];

@@ -70,8 +70,8 @@ export async function patchesFigure(list: ChannelPatches[], o: { classes: string
       cells.push(resizeImage(toRgb(p.crop), p.crop.width * s, p.crop.height * s, 'nearest'));
       captions.push(patchCaption(p.value, o.classes, p.label));
       if (guided) {
-        cells.push(p.guided ? resizeImage(signedMapImage(p.guided, p.crop.width, p.crop.height, p.guidedMax ?? 0), p.crop.width * s, p.crop.height * s, 'nearest') : undefined);
-        captions.push(p.guided ? `±${fmt(p.guidedMax ?? 0)}` : undefined);
+        cells.push(p.guided ? resizeImage(signedMapImage(p.guided, p.crop.width, p.crop.height, p.guidedScale ?? p.guidedMax ?? 0), p.crop.width * s, p.crop.height * s, 'nearest') : undefined);
+        captions.push(p.guided ? `±${fmt(p.guidedScale ?? p.guidedMax ?? 0)}` : undefined);
       }
     }
     const top = c.patches[0];
@@ -86,7 +86,7 @@ export async function patchesFigure(list: ChannelPatches[], o: { classes: string
     title: o.title ?? `${o.model ? `${o.model}: ` : ''}top ${k} images per channel of ${first?.layer ?? ''}, cropped to the unit's ${field}`,
     columns,
     rows,
-    legends: guided ? [{ colormap: 'rdbu', label: 'guided backprop d(unit)/d(input)', low: 'negative', middle: '0', high: 'positive' }] : [],
+    legends: guided ? [{ colormap: 'rdbu', label: 'guided backprop d(unit)/d(input), each map ±98th percentile of |value| (caption)', low: 'negative', middle: '0', high: 'positive' }] : [],
     notes: [
       'Each crop is the receptive field of the unit where the channel fired most on that image (checkerboard: outside the image; the whole image where the field is larger).',
       'Caption: the unit\'s activation and the image\'s class. Guided BP maps are scaled per crop, symmetric around 0 (range under each).',

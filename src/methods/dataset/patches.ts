@@ -3,6 +3,8 @@
 // d(activation of the unit) / d(input) under the guided ReLU rules (Springenberg et al.), the
 // way Zeiler & Fergus and the course show what a unit responds to.
 import { ConvLensError } from '../../engine/errors.js';
+import { defaultRange } from '../explain/display.js';
+import { rangeOf } from '../../render/range.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { RawImage } from '../../io/image.js';
 import type { DatasetSource } from '../../data/sources.js';
@@ -23,6 +25,12 @@ export interface Patch extends TopEntry {
   guided?: Float32Array;
   /** max |guided| inside the crop */
   guidedMax?: number;
+  /**
+   * The |value| drawn at the colormap's ends: the 98th percentile of |guided| inside the crop, as
+   * explain draws guided backprop (Captum's outlier_perc=2). At the max, a unit's few strongest
+   * pixels left the rest of the map white.
+   */
+  guidedScale?: number;
 }
 
 export interface ChannelPatches {
@@ -160,6 +168,7 @@ export async function topPatches(model: Model, source: DatasetSource, store: Dat
       }
       p.guided = map;
       p.guidedMax = m;
+      p.guidedScale = rangeOf(map.filter((v) => !Number.isNaN(v)), defaultRange('guided-backprop', true)).max;
       void r;
     });
     o.onProgress?.({ done: Math.min(jobs.length, s + bs), total: jobs.length, phase: 'guided backprop' });

@@ -38,6 +38,8 @@ export interface PatchEntry {
   crop: string;
   guided?: string;
   guidedMax?: number;
+  /** |value| at the colour ends of the guided map (98th percentile of |value|) */
+  guidedScale?: number;
 }
 
 export interface TopResult {

@@ -124,7 +124,7 @@ export async function topTask(ctx: TaskContext, a: DatasetArgs['dataset-top']): 
         unit: [p.y, p.x],
         box: p.box,
         crop: await png64(resizeImage(p.crop, p.crop.width * scale, p.crop.height * scale, 'nearest')),
-        ...(p.guided ? { guided: await png64(resizeImage(signedMapImage(p.guided, p.crop.width, p.crop.height, p.guidedMax ?? 0), p.crop.width * scale, p.crop.height * scale, 'nearest')), guidedMax: p.guidedMax } : {}),
+        ...(p.guided ? { guided: await png64(resizeImage(signedMapImage(p.guided, p.crop.width, p.crop.height, p.guidedScale ?? p.guidedMax ?? 0), p.crop.width * scale, p.crop.height * scale, 'nearest')), guidedMax: p.guidedMax, guidedScale: p.guidedScale } : {}),
       })),
     );
     return { layer: a.layer, channel: c!.channel, field: c!.field, global: c!.global, patches };
