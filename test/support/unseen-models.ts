@@ -23,8 +23,9 @@ export function flattenHead(size: number, classes: number, seed: number): Graph 
  * blocks of depthwise 7x7 conv, then permute to channels-last for LayerNormalization, two Linear
  * layers (MatMul + Add) around an Erf GELU, a layer scale, permute back and a residual Add;
  * LayerNorm2d + 2x2/2 conv between stages; global pooling, LayerNorm2d, Flatten, Gemm.
+ * `decomposedNorms`: every LayerNorm as opset 13 exports it (ReduceMean, Sub, Pow, Sqrt, Div).
  */
-export function convnextLike(size: number, classes: number, seed: number, widths: readonly number[] = [8, 16], biases = true): Graph {
+export function convnextLike(size: number, classes: number, seed: number, widths: readonly number[] = [8, 16], biases = true, decomposedNorms = false): Graph {
   const b = new GraphBuilder();
   b.graph.name = 'convnext_like';
   const L = new Layers(b, seededRandom(seed));
@@ -33,8 +34,14 @@ export function convnextLike(size: number, classes: number, seed: number, widths
   const param = (name: string, dims: number[], scale: number, offset = 0): string => b.initializer(name, { dtype: 'float32', dims, data: values(dims.reduce((p, q) => p * q, 1), scale, offset) });
   const toLast = (x: string, name: string): string => b.op('Transpose', [x], { perm: [0, 2, 3, 1] }, { name, outputs: [name] });
   const toFirst = (x: string, name: string): string => b.op('Transpose', [x], { perm: [0, 3, 1, 2] }, { name, outputs: [name] });
-  const layerNorm = (x: string, name: string, c: number): string =>
-    b.op('LayerNormalization', [x, param(`${name}.weight`, [c], 0.4, 1), param(`${name}.bias`, [c], biases ? 0.2 : 0)], { axis: -1, epsilon: 1e-6 }, { name, outputs: [name] });
+  const layerNorm = (x: string, name: string, c: number): string => {
+    const [weight, bias] = [param(`${name}.weight`, [c], 0.4, 1), param(`${name}.bias`, [c], biases ? 0.2 : 0)];
+    if (!decomposedNorms) return b.op('LayerNormalization', [x, weight, bias], { axis: -1, epsilon: 1e-6 }, { name, outputs: [name] });
+    // as torch.onnx writes LayerNorm before opset 17
+    const u = b.op('Sub', [x, b.op('ReduceMean', [x], { axes: [-1] })]);
+    const deviation = b.op('Sqrt', [b.op('Add', [b.op('ReduceMean', [b.op('Pow', [u, b.scalar(2)])], { axes: [-1] }), b.scalar(1e-6)])]);
+    return b.op('Add', [b.op('Mul', [b.op('Div', [u, deviation]), weight]), bias], {}, { name, outputs: [name] });
+  };
   const linear = (x: string, name: string, cin: number, cout: number): string =>
     b.op('Add', [b.op('MatMul', [x, param(`${name}.weight`, [cin, cout], 2 / Math.sqrt(cin))]), param(`${name}.bias`, [cout], biases ? 0.1 : 0)], {}, { name, outputs: [name] });
   const gelu = (x: string, name: string): string => {

@@ -63,6 +63,8 @@ export function broadcastShapes(node: Node, shapes: readonly (readonly Dim[])[])
   const out: Dim[] = [];
   for (let k = 0; k < rank; k++) {
     let d: Dim = 1;
+    // two different symbols: either may be 1, so the result is neither (a fresh symbol, unless a number settles it)
+    let unknown = false;
     for (const s of shapes) {
       const e = s[s.length - rank + k];
       if (e === undefined || e === 1) continue;
@@ -73,9 +75,10 @@ export function broadcastShapes(node: Node, shapes: readonly (readonly Dim[])[])
         }
         // a symbol against a number: the number wins (the symbol must equal it or be 1)
         if (typeof e === 'number') d = e;
+        else if (typeof d !== 'number') unknown = true;
       }
     }
-    out.push(d);
+    out.push(unknown && typeof d !== 'number' ? freshSymbol('broadcast') : d);
   }
   return out;
 }

@@ -392,6 +392,47 @@ function constantFinder(graph: Graph, producers: ReadonlyMap<string, Node>): (va
   };
 }
 
+/**
+ * LayerNorm as torch.onnx writes it before opset 17 (no LayerNormalization op): u = x - mean(x),
+ * then Div(u, Sqrt(ReduceMean(Pow(u, 2)) + eps)), the scale and the bias. Returns the Div nodes
+ * whose divisor is the deviation of their own numerator, and the nodes computing that deviation.
+ * Holding the deviation fixed, as layerNormRelevance does for the op, makes the divisor passive
+ * (it takes no relevance, so its branch needs no rule); the centering (Sub, ReduceMean) then
+ * splits relevance as that rule's linear map does.
+ */
+function decomposedNorms(graph: Graph, producers: ReadonlyMap<string, Node>): { divisions: Set<string>; deviation: Set<string> } {
+  const isConstant = constantFinder(graph, producers);
+  const divisions = new Set<string>();
+  const deviation = new Set<string>();
+  for (const div of graph.nodes) {
+    if (div.op !== 'Div' || div.inputs.length !== 2) continue;
+    const [u, s] = div.inputs as [string, string];
+    const sqrt = producers.get(s);
+    if (sqrt?.op !== 'Sqrt') continue;
+    let v = producers.get(sqrt.inputs[0]!);
+    const chain: Node[] = [sqrt];
+    if (v?.op === 'Add' && v.inputs.length === 2 && v.inputs.some((i) => isConstant(i))) {
+      chain.push(v);
+      v = producers.get(v.inputs.find((i) => !isConstant(i))!);
+    }
+    if (v?.op !== 'ReduceMean') continue;
+    chain.push(v);
+    const square = producers.get(v.inputs[0]!);
+    const squares = (n: Node | undefined): boolean => {
+      if (n?.op === 'Mul') return n.inputs[0] === u && n.inputs[1] === u;
+      if (n?.op !== 'Pow' || n.inputs[0] !== u || !isConstant(n.inputs[1])) return false;
+      const e = producers.get(n.inputs[1]!)?.attrs['value']?.value ?? graph.initializers.get(n.inputs[1]!);
+      const data = (e as { data?: ArrayLike<number> } | undefined)?.data;
+      return !!data && data.length === 1 && data[0] === 2;
+    };
+    if (!squares(square)) continue;
+    chain.push(square!);
+    divisions.add(div.name);
+    for (const n of chain) deviation.add(n.name);
+  }
+  return { divisions, deviation };
+}
+
 const SQUASHING = new Set(['Sigmoid', 'HardSigmoid', 'Erf', 'Tanh']);
 const AFFINE = new Set(['Add', 'Sub', 'Mul', 'Div']);
 
@@ -447,12 +488,14 @@ export function lrpUnsupportedNode(graph: Graph, input: string, isConstant: (val
   const producers = producersOf(graph);
   const gates = gateFinder(graph, producers);
   const constantValue = constantFinder(graph, producers);
+  const norms = decomposedNorms(graph, producers);
   const dynamic = new Set([input]);
   for (const node of graph.nodes) {
     if (!node.inputs.some((i) => i && dynamic.has(i))) continue;
     for (const o of node.outputs) if (o) dynamic.add(o);
     const def = findOp(node.op);
     if (layers.has(node.name) || node.op === 'BatchNormalization' || node.op === 'LayerNormalization' || ACTIVATIONS.has(node.op) || node.op === 'Erf' || PROPORTIONAL.has(node.op) || ROUTING.has(node.op) || def?.nonDifferentiable) continue;
+    if (norms.divisions.has(node.name) || norms.deviation.has(node.name)) continue;
     if ((node.op === 'Mul' || node.op === 'Div') && passiveFactor(node, (i) => !!node.inputs[i] && (isConstant(node.inputs[i]!) || constantValue(node.inputs[i])), gates) >= 0) continue;
     return node;
   }
@@ -486,6 +529,7 @@ export function lrpRuleSet(graph: Graph, composite: LrpComposite): RuleSet {
   const producers = producersOf(graph);
   const gates = gateFinder(graph, producers);
   const constantValue = constantFinder(graph, producers);
+  const norms = decomposedNorms(graph, producers);
   const nonNegative = nonNegativeValues(graph);
   const noRule = (node: Node): GradRule => () => {
     throw lrpNoRuleError(node);
@@ -509,6 +553,9 @@ export function lrpRuleSet(graph: Graph, composite: LrpComposite): RuleSet {
         return (g) => proportional(g, composite.normEpsilon).map((r, i) => (i === 0 ? r : undefined));
       }
       if (ACTIVATIONS.has(node.op) || node.op === 'Erf') return (g) => [g.dy(0), ...node.inputs.slice(1).map(() => undefined)];
+      // a decomposed LayerNorm: the numerator takes all of the relevance, the deviation none
+      if (norms.divisions.has(node.name)) return (g) => [g.dy(0) && g.wants(0) ? g.dy(0) : undefined, undefined];
+      if (norms.deviation.has(node.name)) return (g) => node.inputs.map(() => undefined);
       if (node.op === 'LayerNormalization') return (g) => layerNormRelevance(g, composite.normEpsilon);
       if (node.op === 'Mul' || node.op === 'Div') {
         // Scaling by a constant does not move relevance. A product with a gate (a sigmoid: SiLU's
