@@ -71,6 +71,13 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
           r.size[a] = src.size[a]! + (linear ? src.jump[a]! : 0);
           r.start[a] = src.start[a]! + (0.5 / s[a]! - 0.5) * src.jump[a]!;
         }
+      } else if (node.op === 'Pad' && node.inputs[1] && b.valueOf(node.inputs[1]) && attrString(node, 'mode', 'constant') !== 'wrap' && isChannelsFirstSpatial(layouts.get(node.inputs[0]!))) {
+        // Padding (nn.ZeroPad2d, F.pad, TF's asymmetric "SAME") moves the units, not their
+        // windows: output unit i is input unit i - padBegin.
+        const pads = toNumbers(b.valueOf(node.inputs[1])!);
+        const rank = pads.length / 2;
+        r = { size: [src.size[0], src.size[1]], jump: [src.jump[0], src.jump[1]], start: [0, 0], global: false };
+        for (let a = 0; a < 2; a++) r.start[a] = src.start[a]! - pads[rank - 2 + a]! * src.jump[a]!;
       } else if (IDENTITY_LIKE.has(node.op)) {
         r = src;
       } else if ((node.op === 'Transpose' || node.op === 'Reshape') && layouts.has(node.inputs[0]!) && layouts.has(out)) {
@@ -108,6 +115,11 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
     for (const o of node.outputs) if (o) rf.set(o, r);
   }
   return rf;
+}
+
+/** Whether a value's last two axes are the image's H and W (so a Pad's last two pairs pad them). */
+function isChannelsFirstSpatial(layout: AxisLayout | undefined): boolean {
+  return !!layout && layout.at(-2) === 2 && layout.at(-1) === 3;
 }
 
 /** Whether `to` has `from`'s spatial axes, whole: both follow H and W last, at the same sizes. */

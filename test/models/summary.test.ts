@@ -5,6 +5,9 @@ import { Model } from '../../src/models/model.js';
 import { courseCnn, resnet18Like } from '../../src/models/zoo/index.js';
 import { formatSummary, summarize } from '../../src/methods/inspect/summary.js';
 import { unitRegion } from '../../src/methods/inspect/receptive-field.js';
+import { GraphBuilder } from '../../src/engine/graph/builder.js';
+import { seededRandom } from '../../src/models/init.js';
+import { Layers } from '../../src/models/layers.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
 afterAll(() => engine.dispose());
@@ -57,5 +60,25 @@ describe('summary of a ResNet-18-shaped graph', () => {
     expect(s.trainableParams).toBe(11689512);
     const last = s.rows.filter((r) => r.name.startsWith('layer4')).at(-1)!;
     expect(last.receptiveField!.size[0]).toBe(435);
+  });
+});
+
+describe('receptive fields through an explicit Pad', () => {
+  // nn.ZeroPad2d((1, 0, 2, 1)) before a 3x3 conv, as torch.onnx exports it; reference: the input
+  // pixels whose gradient is nonzero for a unit (PyTorch, positive weights).
+  it('shifts the units by the begin pads instead of making every later layer see the whole image', () => {
+    const b = new GraphBuilder();
+    const L = new Layers(b, seededRandom(1));
+    const x = b.input('image', 'float32', ['N', 1, 20, 30]);
+    const padded = b.op('Pad', [x, b.ints([0, 0, 2, 1, 0, 0, 1, 0])], { mode: 'constant' }, { name: 'pad', outputs: ['pad'] });
+    const y = L.conv2d(padded, 'conv', { filters: 2, kernel: 3, stride: 2, padding: 0 });
+    b.output(L.dense(L.flatten(y, 'flat'), 'fc', 3));
+    const s = summarize(new Model(b.build(), engine, 'padded'));
+    const conv = s.rows.find((r) => r.name === 'conv')!;
+    expect(conv.shape).toEqual(['N', 2, 11, 15]);
+    expect(conv.receptiveField).toEqual({ size: [3, 3], jump: [2, 2], start: [-1, 0], global: false });
+    // torch: unit (0, 0) sees rows 0..0 (two pad rows above) and cols 0..1; unit (5, 7) rows 8..10, cols 13..15
+    expect(unitRegion(conv.receptiveField!, 0, 0, 20, 30)).toEqual([0, 0, 0, 1]);
+    expect(unitRegion(conv.receptiveField!, 5, 7, 20, 30)).toEqual([8, 13, 10, 15]);
   });
 });
