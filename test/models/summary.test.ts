@@ -82,3 +82,20 @@ describe('receptive fields through an explicit Pad', () => {
     expect(unitRegion(conv.receptiveField!, 5, 7, 20, 30)).toEqual([8, 13, 10, 15]);
   });
 });
+
+describe('FLOPs of a grouped ConvTranspose', () => {
+  // fvcore / thop: MACs = input elements x (Cout / groups) x kh x kw; torch: ConvTranspose2d(8, 8, 4,
+  // stride=2, padding=1, groups=4) on 8x8x8 makes 8x16x16, 8*8*8 * 2 * 16 = 16,384 MACs
+  it('counts each input value against its own group\'s filters only', () => {
+    const b = new GraphBuilder();
+    const rand = seededRandom(3);
+    const x = b.input('image', 'float32', ['N', 8, 8, 8]);
+    const w = b.initializer('up.weight', { dtype: 'float32', dims: [8, 2, 4, 4], data: Float32Array.from({ length: 256 }, () => rand() - 0.5) });
+    b.output(b.op('ConvTranspose', [x, w], { strides: [2, 2], pads: [1, 1, 1, 1], group: 4 }, { name: 'up', outputs: ['up'] }));
+    const s = summarize(new Model(b.build(), engine, 'up'));
+    const up = s.rows.find((r) => r.name === 'up')!;
+    expect(up.shape).toEqual(['N', 8, 16, 16]);
+    expect(up.params).toBe(256);
+    expect(up.flops).toBe(2 * 16384);
+  });
+});

@@ -124,7 +124,8 @@ function flopsOf(node: Node, model: Model): number {
     }
     case 'ConvTranspose': {
       const w = b.shapeOf(node.inputs[1]!) as number[];
-      const macs = count(node.inputs[0]) * (w[1]! * attrInt(node, 'group', 1)) * w.slice(2).reduce((a, d) => a * d, 1);
+      // weight [Cin, Cout/group, kh, kw]: each input value meets the Cout/group filters of its group
+      const macs = count(node.inputs[0]) * w[1]! * w.slice(2).reduce((a, d) => a * d, 1);
       return 2 * macs + (node.inputs[2] ? out : 0);
     }
     case 'Gemm':
