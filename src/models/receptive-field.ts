@@ -87,6 +87,10 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
       } else if ((node.op === 'Slice' || node.op === 'Split') && keepsPositions(node.inputs[0]!, out, layouts, b)) {
         // a cut along the channels (ShuffleNet's channel split): units keep their place
         r = src;
+      } else if (node.op.startsWith('Reduce') && reducesOnlyOtherAxes(node.inputs[0]!, out, layouts, b)) {
+        // a reduction over the channels (LayerNorm as exported before opset 17: ReduceMean over the
+        // last axis of a channels-last block; CBAM's channel mean): each position keeps its window
+        r = src;
       } else if (layouts.has(node.inputs[0]!) && channelOnly(node, layouts.get(node.inputs[0]!)!, b)) {
         r = src;
       } else if (COMBINE.has(node.op)) {
@@ -120,6 +124,18 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
 /** Whether a value's last two axes are the image's H and W (so a Pad's last two pairs pad them). */
 function isChannelsFirstSpatial(layout: AxisLayout | undefined): boolean {
   return !!layout && layout.at(-2) === 2 && layout.at(-1) === 3;
+}
+
+/** Whether a reduction from `from` to `to` (keepdims) leaves the image's H and W axes whole. */
+function reducesOnlyOtherAxes(from: string, to: string, layouts: Map<string, AxisLayout>, b: GraphBuilder): boolean {
+  const layout = layouts.get(from);
+  if (!layout || !layouts.has(to)) return false;
+  const xs = b.factsOf(from).shape;
+  const ys = b.factsOf(to).shape;
+  if (!xs || !ys || xs.length !== layout.length || ys.length !== xs.length) return false;
+  const h = layout.indexOf(2);
+  const w = layout.indexOf(3);
+  return h >= 0 && w >= 0 && typeof xs[h] === 'number' && typeof xs[w] === 'number' && xs[h] === ys[h] && xs[w] === ys[w];
 }
 
 /** Whether `to` has `from`'s spatial axes, whole: both follow H and W last, at the same sizes. */

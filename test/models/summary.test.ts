@@ -4,7 +4,7 @@ import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { Model } from '../../src/models/model.js';
 import { courseCnn, resnet18Like } from '../../src/models/zoo/index.js';
 import { formatSummary, summarize } from '../../src/methods/inspect/summary.js';
-import { unitRegion } from '../../src/methods/inspect/receptive-field.js';
+import { receptiveFields, unitRegion } from '../../src/methods/inspect/receptive-field.js';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import { seededRandom } from '../../src/models/init.js';
 import { Layers } from '../../src/models/layers.js';
@@ -97,5 +97,34 @@ describe('FLOPs of a grouped ConvTranspose', () => {
     expect(up.shape).toEqual(['N', 8, 16, 16]);
     expect(up.params).toBe(256);
     expect(up.flops).toBe(2 * 16384);
+  });
+});
+
+describe('receptive fields through reductions over the channels', () => {
+  // LayerNorm as torch.onnx exports it before opset 17 (ReduceMean over the last axis of a
+  // channels-last block: ConvNeXt at opset 13 had every layer "whole image" from the stem on) and
+  // CBAM's channel mean (ReduceMean over axis 1): reference, PyTorch gradient support.
+  it('keep each position\'s window', () => {
+    const b = new GraphBuilder();
+    const L = new Layers(b, seededRandom(2));
+    const x = b.input('image', 'float32', ['N', 3, 32, 32]);
+    const c1 = L.conv2d(x, 'c1', { filters: 4, kernel: 3, stride: 2, padding: 1 });
+    const last = b.op('Transpose', [c1], { perm: [0, 2, 3, 1] });
+    const centred = b.op('Sub', [last, b.op('ReduceMean', [last], { axes: [-1], keepdims: 1 }, { name: 'ln.mean', outputs: ['ln.mean'] })]);
+    const norm = b.op('Transpose', [centred], { perm: [0, 3, 1, 2] }, { name: 'ln.out', outputs: ['ln.out'] });
+    const c2 = L.conv2d(norm, 'c2', { filters: 4, kernel: 3, padding: 1 });
+    const gate = b.op('Sigmoid', [L.conv2d(b.op('ReduceMean', [c2], { axes: [1], keepdims: 1 }, { name: 'cbam.mean', outputs: ['cbam.mean'] }), 'cbam.conv', { filters: 1, kernel: 3, padding: 1 })]);
+    const y = b.op('Mul', [c2, gate], {}, { name: 'cbam.out', outputs: ['cbam.out'] });
+    b.output(L.dense(L.flatten(L.globalAvgPool(y, 'gap'), 'flat'), 'fc', 3));
+    const rfs = receptiveFields(...((): Parameters<typeof receptiveFields> => {
+      const m = new Model(b.build(), engine, 'reduced');
+      return [m.graph, m.builder(), m.input.name];
+    })());
+    expect(rfs.get('ln.mean')).toEqual({ size: [3, 3], jump: [2, 2], start: [0, 0], global: false });
+    expect(rfs.get('ln.out')).toEqual({ size: [3, 3], jump: [2, 2], start: [0, 0], global: false });
+    expect(rfs.get('cbam.mean')).toEqual({ size: [7, 7], jump: [2, 2], start: [0, 0], global: false });
+    // the gate's 3x3 conv over the channel mean widens the window to 11
+    expect(rfs.get('cbam.out')).toEqual({ size: [11, 11], jump: [2, 2], start: [0, 0], global: false });
+    expect(rfs.get('gap')?.global).toBe(true);
   });
 });
