@@ -93,7 +93,7 @@ export function NetworkPanel(props: {
   onVisualize?: (layer: string, channel: number) => void;
 }): ReactNode {
   const { model, summary, imageId } = props;
-  const specs = useMemo<Pickable[]>(() => (summary?.pickable ?? []).filter((p) => p.shape.length === 4), [summary]);
+  const specs = useMemo<Pickable[]>(() => (summary?.pickable ?? []).filter((p) => p.shape.length === 4 && p.featureMap !== false), [summary]);
   const totalFloats = useMemo(() => specs.reduce((a, p) => a + p.shape.slice(1).reduce<number>((x, d) => x * (typeof d === 'number' ? d : 1), 1), 0), [specs]);
   const key = model && imageId && summary ? `${model.id}|${imageId}` : null;
 
