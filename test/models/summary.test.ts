@@ -128,3 +128,26 @@ describe('receptive fields through reductions over the channels', () => {
     expect(rfs.get('gap')?.global).toBe(true);
   });
 });
+
+describe('parameters handed out through Identity nodes', () => {
+  // torch.onnx.export (1.13+) stores equal initializers once and feeds the copies through Identity
+  // nodes: torchvision's squeezenet1_1 at a fresh init exported with 26 of its zero biases so, and
+  // the summary showed those convs without biases and 1,233,288 parameters instead of 1,235,496.
+  it('counts each copy for its layer and in the totals', () => {
+    const b = new GraphBuilder();
+    const rand = seededRandom(4);
+    const t = (dims: number[]): { dtype: 'float32'; dims: number[]; data: Float32Array } => ({ dtype: 'float32', dims, data: Float32Array.from({ length: dims.reduce((p, q) => p * q, 1) }, () => rand() - 0.5) });
+    const x = b.input('image', 'float32', ['N', 3, 16, 16]);
+    const bias = b.initializer('c1.bias', { dtype: 'float32', dims: [8], data: new Float32Array(8) });
+    const c1 = b.op('Conv', [x, b.initializer('c1.weight', t([8, 3, 3, 3])), bias], { pads: [1, 1, 1, 1] }, { name: 'c1', outputs: ['c1'] });
+    const copy = b.op('Identity', [bias], {}, { name: 'Identity_0', outputs: ['c2.bias'] });
+    const c2 = b.op('Conv', [c1, b.initializer('c2.weight', t([8, 8, 1, 1])), copy], {}, { name: 'c2', outputs: ['c2'] });
+    b.output(c2);
+    const m = new Model(b.build(), engine, 'dedup');
+    const s = summarize(m);
+    expect(s.rows.map((r) => [r.name, r.params])).toEqual([['c1', 8 * 27 + 8], ['c2', 64 + 8]]);
+    expect(s.totalParams).toBe(8 * 27 + 8 + 64 + 8);
+    expect(s.trainableParams).toBe(s.totalParams);
+    expect(m.parameterCount()).toBe(s.totalParams);
+  });
+});

@@ -1,6 +1,7 @@
 import { attrInt, attrInts, type Dim, type Node } from '../../engine/graph/ir.js';
 import { isFloatDType, sizeOf } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
+import { countedParameters, parameterValues } from '../../models/parameters.js';
 import { receptiveFields, type ReceptiveField } from './receptive-field.js';
 
 /** One row of the model summary: a layer as a user thinks of it (a conv with its activation, say). */
@@ -45,9 +46,10 @@ export function summarize(model: Model): ModelSummary {
   const per = (shape: Dim[] | undefined): number => (shape ? shape.slice(1).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1) : 0);
   const rows: LayerRow[] = [];
   const fused = new Set<Node>();
+  const params = parameterValues(graph);
   const paramsOf = (n: Node): number => n.inputs.reduce((acc, i) => {
-    const t = i ? graph.initializers.get(i) : undefined;
-    return acc + (t && isFloatDType(t.dtype) ? sizeOf(t.dims) : 0);
+    const t = i ? params.get(i) : undefined;
+    return acc + (t ? sizeOf(t.dims) : 0);
   }, 0);
   for (const node of graph.nodes) {
     if (fused.has(node)) continue;
@@ -84,8 +86,7 @@ export function summarize(model: Model): ModelSummary {
   }
   let total = 0;
   let trainable = 0;
-  for (const [name, t] of graph.initializers) {
-    if (!isFloatDType(t.dtype)) continue;
+  for (const [name, t] of countedParameters(graph)) {
     total += sizeOf(t.dims);
     if (!/running_(mean|var)|\.num_batches/.test(name) && !isBatchNormStat(model, name)) trainable += sizeOf(t.dims);
   }
