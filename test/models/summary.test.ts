@@ -151,3 +151,20 @@ describe('parameters handed out through Identity nodes', () => {
     expect(m.parameterCount()).toBe(s.totalParams);
   });
 });
+
+describe('summary of a model that takes any image size', () => {
+  // The rows are inferred at the preprocessing size; the header printed the input as (N, 3, N, N)
+  // and never said which size the shapes and FLOPs were for.
+  it('says the size its shapes, FLOPs and receptive fields are for', () => {
+    const b = new GraphBuilder();
+    const L = new Layers(b, seededRandom(5));
+    const x = b.input('image', 'float32', ['N', 3, 'h', 'w']);
+    b.output(L.dense(L.flatten(L.globalAvgPool(L.conv2d(x, 'conv', { filters: 4, stride: 2 }), 'gap'), 'flat'), 'fc', 3));
+    const m = new Model(b.build(), engine, 'free');
+    const [h, w] = m.meta.preprocessing.size;
+    const s = summarize(m);
+    expect(s.input.inferredAt).toEqual([h, w]);
+    expect(s.rows[0]!.shape).toEqual(['N', 4, h / 2, w / 2]);
+    expect(formatSummary(s).split('\n')[0]).toBe(`Model: "free"   input image (N, 3, h, w): any size; shapes, FLOPs and receptive fields below at ${h}x${w} (its preprocessing size)`);
+  });
+});

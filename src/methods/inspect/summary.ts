@@ -25,7 +25,8 @@ export interface LayerRow {
 
 export interface ModelSummary {
   name: string;
-  input: { name: string; shape: Dim[] };
+  /** `inferredAt`: the [H, W] the rows' shapes, FLOPs and receptive fields are for, when the model takes any size */
+  input: { name: string; shape: Dim[]; inferredAt?: [number, number] };
   rows: LayerRow[];
   totalParams: number;
   trainableParams: number;
@@ -92,12 +93,20 @@ export function summarize(model: Model): ModelSummary {
   }
   return {
     name: model.name,
-    input: { name: model.input.name, shape: model.input.shape ?? [] },
+    input: { name: model.input.name, shape: model.input.shape ?? [], ...inferredAt(model) },
     rows,
     totalParams: total,
     trainableParams: trainable,
     totalFlops: rows.reduce((a, r) => a + r.flops, 0),
   };
+}
+
+/** The size a model that takes any image size is summarized at (its preprocessing size). */
+function inferredAt(model: Model): { inferredAt?: [number, number] } {
+  const [, , h, w] = model.input.shape ?? [];
+  if (typeof h === 'number' && typeof w === 'number') return {};
+  const [, , H, W] = model.builder().shapeOf(model.input.name);
+  return typeof H === 'number' && typeof W === 'number' ? { inferredAt: [H, W] } : {};
 }
 
 function soleConsumer(list: Node[] | undefined): Node | undefined {
@@ -154,7 +163,8 @@ function flopsOf(node: Node, model: Model): number {
 
 /** The summary as a text table, like Keras' model.summary(). */
 export function formatSummary(s: ModelSummary): string {
-  const fmtShape = (d: Dim[]): string => `(${d.map((x) => (typeof x === 'number' ? String(x) : 'N')).join(', ')})`;
+  // a symbolic batch reads N; other symbolic sizes by their own names (a free-size input's h, w)
+  const fmtShape = (d: Dim[]): string => `(${d.map((x, k) => (typeof x === 'number' ? String(x) : k === 0 ? 'N' : x)).join(', ')})`;
   const fmtRf = (r: ReceptiveField | undefined): string => {
     if (!r) return '';
     if (r.global) return 'whole image';
@@ -167,7 +177,7 @@ export function formatSummary(s: ModelSummary): string {
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === 3 || i === 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   const rule = (ch: string): string => ch.repeat(widths.reduce((a, w) => a + w + 2, -2));
   return [
-    `Model: "${s.name}"   input ${s.input.name} ${fmtShape(s.input.shape)}`,
+    `Model: "${s.name}"   input ${s.input.name} ${fmtShape(s.input.shape)}${s.input.inferredAt ? `: any size; shapes, FLOPs and receptive fields below at ${s.input.inferredAt[0]}x${s.input.inferredAt[1]} (its preprocessing size)` : ''}`,
     rule('='),
     line(header),
     rule('='),
