@@ -87,6 +87,11 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
       } else if ((node.op === 'Slice' || node.op === 'Split') && keepsPositions(node.inputs[0]!, out, layouts, b)) {
         // a cut along the channels (ShuffleNet's channel split): units keep their place
         r = src;
+      } else if (node.op === 'Slice' && spatialSlice(node, layouts, b)) {
+        // a crop or a strided pick along H or W (YOLOv5's Focus: x[..., ::2, ::2]): unit i is input
+        // unit start + i * step
+        const cut = spatialSlice(node, layouts, b)!;
+        r = { size: [src.size[0], src.size[1]], jump: [src.jump[0] * cut.step[0], src.jump[1] * cut.step[1]], start: [src.start[0] + cut.begin[0] * src.jump[0], src.start[1] + cut.begin[1] * src.jump[1]], global: false };
       } else if (node.op.startsWith('Reduce') && reducesOnlyOtherAxes(node.inputs[0]!, out, layouts, b)) {
         // a reduction over the channels (LayerNorm as exported before opset 17: ReduceMean over the
         // last axis of a channels-last block; CBAM's channel mean): each position keeps its window
@@ -124,6 +129,36 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
 /** Whether a value's last two axes are the image's H and W (so a Pad's last two pairs pad them). */
 function isChannelsFirstSpatial(layout: AxisLayout | undefined): boolean {
   return !!layout && layout.at(-2) === 2 && layout.at(-1) === 3;
+}
+
+/** The first index and step of a Slice along the image's H and W (constant, forward steps), else undefined. */
+function spatialSlice(node: { inputs: string[]; outputs: string[] }, layouts: Map<string, AxisLayout>, b: GraphBuilder): { begin: [number, number]; step: [number, number] } | undefined {
+  const layout = layouts.get(node.inputs[0]!);
+  const xs = b.factsOf(node.inputs[0]!).shape;
+  if (!layout || !xs || !layouts.has(node.outputs[0]!)) return undefined;
+  const value = (k: number): number[] | undefined => {
+    const name = node.inputs[k];
+    if (!name) return undefined;
+    const t = b.valueOf(name);
+    return t ? toNumbers(t) : undefined;
+  };
+  const starts = value(1);
+  if (!starts) return undefined;
+  const rank = xs.length;
+  const axes = (value(3) ?? starts.map((_, k) => k)).map((a) => (a < 0 ? a + rank : a));
+  const steps = value(4) ?? starts.map(() => 1);
+  const out: { begin: [number, number]; step: [number, number] } = { begin: [0, 0], step: [1, 1] };
+  for (let k = 0; k < axes.length; k++) {
+    const a = layout[axes[k]!];
+    if (a !== 2 && a !== 3) continue;
+    const dim = xs[axes[k]!];
+    const step = steps[k]!;
+    if (typeof dim !== 'number' || !(step >= 1)) return undefined;
+    const s = starts[k]!;
+    out.begin[a - 2] = Math.min(dim, Math.max(0, s < 0 ? s + dim : s));
+    out.step[a - 2] = step;
+  }
+  return out;
 }
 
 /** Whether a reduction from `from` to `to` (keepdims) leaves the image's H and W axes whole. */

@@ -168,3 +168,24 @@ describe('summary of a model that takes any image size', () => {
     expect(formatSummary(s).split('\n')[0]).toBe(`Model: "free"   input image (N, 3, h, w): any size; shapes, FLOPs and receptive fields below at ${h}x${w} (its preprocessing size)`);
   });
 });
+
+describe('receptive fields through spatial slices', () => {
+  // YOLOv5's Focus: x[..., ::2, ::2], x[..., 1::2, ::2], x[..., ::2, 1::2], x[..., 1::2, 1::2]
+  // concatenated, then a 3x3 conv; every later layer was "whole image". Reference: PyTorch
+  // gradient support (unit (0, 0) sees rows and columns 0..3, unit (2, 3) rows 2..7, columns 4..9).
+  it('moves and spaces the units by the slice start and step', () => {
+    const b = new GraphBuilder();
+    const L = new Layers(b, seededRandom(7));
+    const x = b.input('image', 'float32', ['N', 3, 32, 32]);
+    const pick = (r: number, c: number): string => b.op('Slice', [x, b.ints([r, c]), b.ints([1_000_000, 1_000_000]), b.ints([2, 3]), b.ints([2, 2])]);
+    const focus = b.op('Concat', [pick(0, 0), pick(1, 0), pick(0, 1), pick(1, 1)], { axis: 1 }, { name: 'focus', outputs: ['focus'] });
+    const y = L.conv2d(focus, 'conv', { filters: 8, kernel: 3, padding: 1 });
+    b.output(L.dense(L.flatten(L.globalAvgPool(y, 'gap'), 'flat'), 'fc', 3));
+    const s = summarize(new Model(b.build(), engine, 'focus'));
+    const conv = s.rows.find((r) => r.name === 'conv')!;
+    expect(conv.shape).toEqual(['N', 8, 16, 16]);
+    expect(conv.receptiveField).toEqual({ size: [6, 6], jump: [2, 2], start: [0.5, 0.5], global: false });
+    expect(unitRegion(conv.receptiveField!, 0, 0, 32, 32)).toEqual([0, 0, 3, 3]);
+    expect(unitRegion(conv.receptiveField!, 2, 3, 32, 32)).toEqual([2, 4, 7, 9]);
+  });
+});
