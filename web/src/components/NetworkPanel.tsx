@@ -4,6 +4,7 @@ import type { InputView } from '../App';
 import type { ColormapName } from '../colormaps';
 import { fitCanvas, paintCanvas, unitBox, type Mapping } from '../render';
 import { decodeTensor, fmt, minMax, type Range, type Tensor } from '../tensor';
+import { channelMapping, oneScale, type Norm } from '../channel-range';
 import { FiltersView } from './FiltersView';
 import { rowOf } from '../summary';
 import { drawInput, fitSize } from './PredictionPanel';
@@ -22,7 +23,6 @@ interface LayerData {
   channels: Range[];
 }
 
-type Norm = 'channel' | 'layer';
 type Cmap = Extract<ColormapName, 'gray' | 'viridis'>;
 
 /**
@@ -44,9 +44,8 @@ function toLayer(name: string, op: string, node: string, t: Tensor): LayerData {
 }
 
 function mappingFor(layer: LayerData, channel: number, norm: Norm): Mapping {
-  // a 1×1 map has no range of its own: it is always drawn on the layer's scale
-  const r = norm === 'layer' || layer.h * layer.w === 1 ? layer.range : layer.channels[channel]!;
-  return { lo: r.lo, hi: r.hi };
+  const { lo, hi } = channelMapping(layer, channel, norm);
+  return { lo, hi };
 }
 
 /**
@@ -273,7 +272,7 @@ export function NetworkPanel(props: {
           testId="layer-detail"
           actions={
             current &&
-            (norm === 'layer' ? (
+            (oneScale(current, norm) ? (
               <Colorbar cmap={cmap} lo={current.range.lo} hi={current.range.hi} caption="layer range" testId="layer-colorbar" />
             ) : (
               <Colorbar cmap={cmap} lo="min" hi="max" caption="each map: its own" testId="layer-colorbar" />
@@ -440,7 +439,7 @@ function UnitView(props: {
           <figcaption>input · receptive field</figcaption>
         </figure>
       </div>
-      <Colorbar cmap={cmap} lo={mapping.lo} hi={mapping.hi} caption={norm === 'layer' ? 'layer range' : 'this channel'} testId="unit-colorbar" />
+      <Colorbar cmap={cmap} lo={mapping.lo} hi={mapping.hi} caption={channelMapping(layer, channel, norm).caption} testId="unit-colorbar" />
       {(props.onVisualize || props.onUnitClick) && (
         <div className="unit-actions" data-testid="unit-actions">
           {props.onVisualize && (
