@@ -298,6 +298,8 @@ export function NetworkPanel(props: {
         <FiltersView
           modelId={model.id}
           summary={summary}
+          firstConv={model.profile?.firstConv}
+          channels={model.preprocessing?.channels}
           forLayer={current ?? spec ?? null}
           onPickChannel={(layer, k) => {
             if (specs.some((s) => s.name === layer)) select(layer, k);
