@@ -89,6 +89,19 @@ export function sampleCount(files: readonly string[], model: Model): number {
  * Loads images (decoded, resized, normalized per the model's metadata) and preprocessed .npy
  * tensors (NCHW or CHW float32) into one batch; a folder stands for the files in it (inputFiles).
  */
+/**
+ * An image becomes 1 (gray) or 3 (RGB) channels; a model that takes another count (a 4-channel
+ * RGB-D or multispectral net) can only take preprocessed .npy tensors. Without this check a
+ * 4-channel model's 3-channel image ended in a RangeError (the CLI) or an ONNX Runtime error.
+ */
+export function requireImageChannels(model: Model, tensor: Tensor, source: string): void {
+  const c = model.input.shape?.[1];
+  const got = tensor.dims[1];
+  if (typeof c === 'number' && got !== c) {
+    throw new ConvLensError('SHAPE_MISMATCH', `Model "${model.name}" takes ${c}-channel input; ${source} gives ${got} (${got === 1 ? 'gray' : 'RGB'}).`, c === 1 || c === 3 ? 'Set the preprocessing channels to match the model (--preprocess JSON with "channels").' : `Images give 1 or 3 channels: pass preprocessed .npy tensors of shape (N, ${c}, H, W) instead.`);
+  }
+}
+
 export async function loadInputs(named: readonly string[], model: Model): Promise<{ batch: Tensor; items: InputItem[] }> {
   const paths = inputFiles(named);
   if (paths.length === 0) throw new ConvLensError('INVALID_ARGUMENT', 'No inputs given.', 'Pass image files (PNG, JPEG, WebP) or .npy tensors.');
@@ -131,6 +144,7 @@ export async function loadInputs(named: readonly string[], model: Model): Promis
       }
     } else {
       const { tensor, display } = await preprocessImage(readFileOrExplain(path, 'image'), prep, `"${path}"`);
+      requireImageChannels(model, tensor, `"${path}"`);
       parts.push(tensor.data as Float32Array);
       items.push({ source: path === STDIN_PATH ? 'standard input' : path, display });
     }

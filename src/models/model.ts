@@ -17,6 +17,7 @@ import { withFlatLogits } from './flat-logits.js';
 import { withFloatInput } from './float-input.js';
 import { withSizeFreeReshapes } from './size-free-reshapes.js';
 import { axisLayouts, isChannelsFirst, type AxisLayout } from './layout.js';
+import { countedParameters } from './parameters.js';
 
 let nextId = 1;
 
@@ -417,7 +418,7 @@ export class Model {
   /** Number of trainable parameters (float initializers). */
   parameterCount(): number {
     let n = 0;
-    for (const t of this.graph.initializers.values()) if (t.dtype === 'float32') n += sizeOf(t.dims);
+    for (const t of countedParameters(this.graph).values()) n += sizeOf(t.dims);
     return n;
   }
 }

@@ -71,6 +71,13 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
           r.size[a] = src.size[a]! + (linear ? src.jump[a]! : 0);
           r.start[a] = src.start[a]! + (0.5 / s[a]! - 0.5) * src.jump[a]!;
         }
+      } else if (node.op === 'Pad' && node.inputs[1] && b.valueOf(node.inputs[1]) && attrString(node, 'mode', 'constant') !== 'wrap' && isChannelsFirstSpatial(layouts.get(node.inputs[0]!))) {
+        // Padding (nn.ZeroPad2d, F.pad, TF's asymmetric "SAME") moves the units, not their
+        // windows: output unit i is input unit i - padBegin.
+        const pads = toNumbers(b.valueOf(node.inputs[1])!);
+        const rank = pads.length / 2;
+        r = { size: [src.size[0], src.size[1]], jump: [src.jump[0], src.jump[1]], start: [0, 0], global: false };
+        for (let a = 0; a < 2; a++) r.start[a] = src.start[a]! - pads[rank - 2 + a]! * src.jump[a]!;
       } else if (IDENTITY_LIKE.has(node.op)) {
         r = src;
       } else if ((node.op === 'Transpose' || node.op === 'Reshape') && layouts.has(node.inputs[0]!) && layouts.has(out)) {
@@ -79,6 +86,15 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
         r = src;
       } else if ((node.op === 'Slice' || node.op === 'Split') && keepsPositions(node.inputs[0]!, out, layouts, b)) {
         // a cut along the channels (ShuffleNet's channel split): units keep their place
+        r = src;
+      } else if (node.op === 'Slice' && spatialSlice(node, layouts, b)) {
+        // a crop or a strided pick along H or W (YOLOv5's Focus: x[..., ::2, ::2]): unit i is input
+        // unit start + i * step
+        const cut = spatialSlice(node, layouts, b)!;
+        r = { size: [src.size[0], src.size[1]], jump: [src.jump[0] * cut.step[0], src.jump[1] * cut.step[1]], start: [src.start[0] + cut.begin[0] * src.jump[0], src.start[1] + cut.begin[1] * src.jump[1]], global: false };
+      } else if (node.op.startsWith('Reduce') && reducesOnlyOtherAxes(node.inputs[0]!, out, layouts, b)) {
+        // a reduction over the channels (LayerNorm as exported before opset 17: ReduceMean over the
+        // last axis of a channels-last block; CBAM's channel mean): each position keeps its window
         r = src;
       } else if (layouts.has(node.inputs[0]!) && channelOnly(node, layouts.get(node.inputs[0]!)!, b)) {
         r = src;
@@ -108,6 +124,53 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
     for (const o of node.outputs) if (o) rf.set(o, r);
   }
   return rf;
+}
+
+/** Whether a value's last two axes are the image's H and W (so a Pad's last two pairs pad them). */
+function isChannelsFirstSpatial(layout: AxisLayout | undefined): boolean {
+  return !!layout && layout.at(-2) === 2 && layout.at(-1) === 3;
+}
+
+/** The first index and step of a Slice along the image's H and W (constant, forward steps), else undefined. */
+function spatialSlice(node: { inputs: string[]; outputs: string[] }, layouts: Map<string, AxisLayout>, b: GraphBuilder): { begin: [number, number]; step: [number, number] } | undefined {
+  const layout = layouts.get(node.inputs[0]!);
+  const xs = b.factsOf(node.inputs[0]!).shape;
+  if (!layout || !xs || !layouts.has(node.outputs[0]!)) return undefined;
+  const value = (k: number): number[] | undefined => {
+    const name = node.inputs[k];
+    if (!name) return undefined;
+    const t = b.valueOf(name);
+    return t ? toNumbers(t) : undefined;
+  };
+  const starts = value(1);
+  if (!starts) return undefined;
+  const rank = xs.length;
+  const axes = (value(3) ?? starts.map((_, k) => k)).map((a) => (a < 0 ? a + rank : a));
+  const steps = value(4) ?? starts.map(() => 1);
+  const out: { begin: [number, number]; step: [number, number] } = { begin: [0, 0], step: [1, 1] };
+  for (let k = 0; k < axes.length; k++) {
+    const a = layout[axes[k]!];
+    if (a !== 2 && a !== 3) continue;
+    const dim = xs[axes[k]!];
+    const step = steps[k]!;
+    if (typeof dim !== 'number' || !(step >= 1)) return undefined;
+    const s = starts[k]!;
+    out.begin[a - 2] = Math.min(dim, Math.max(0, s < 0 ? s + dim : s));
+    out.step[a - 2] = step;
+  }
+  return out;
+}
+
+/** Whether a reduction from `from` to `to` (keepdims) leaves the image's H and W axes whole. */
+function reducesOnlyOtherAxes(from: string, to: string, layouts: Map<string, AxisLayout>, b: GraphBuilder): boolean {
+  const layout = layouts.get(from);
+  if (!layout || !layouts.has(to)) return false;
+  const xs = b.factsOf(from).shape;
+  const ys = b.factsOf(to).shape;
+  if (!xs || !ys || xs.length !== layout.length || ys.length !== xs.length) return false;
+  const h = layout.indexOf(2);
+  const w = layout.indexOf(3);
+  return h >= 0 && w >= 0 && typeof xs[h] === 'number' && typeof xs[w] === 'number' && xs[h] === ys[h] && xs[w] === ys[w];
 }
 
 /** Whether `to` has `from`'s spatial axes, whole: both follow H and W last, at the same sizes. */

@@ -184,3 +184,20 @@ describe('an input larger than memory allows', () => {
     expect(refusal).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^One 3x224x224 input would hold about 0\.0 GB in `predict`/), hint: expect.stringContaining('too large for this machine') });
   });
 });
+
+describe('an image for a model that takes neither 1 nor 3 channels', () => {
+  // a 4-channel (RGB-D, multispectral) model: the 3-channel image ended in "RangeError: Invalid
+  // typed array length", reported as a fault in ConvLens
+  it('is refused with the reason and the way to feed it', async () => {
+    const { GraphBuilder } = await import('../../src/engine/graph/builder.js');
+    const { Layers } = await import('../../src/models/layers.js');
+    const { seededRandom } = await import('../../src/models/init.js');
+    const { Model } = await import('../../src/models/model.js');
+    const b = new GraphBuilder();
+    const L = new Layers(b, seededRandom(6));
+    const x = b.input('image', 'float32', ['N', 4, 20, 24]);
+    b.output(L.dense(L.flatten(L.globalAvgPool(L.conv2d(x, 'conv', { filters: 4 }), 'gap'), 'flat'), 'fc', 3));
+    const rgbd = new Model(b.build(), engine, 'rgbd');
+    await expect(loadInputs([join(ROOT, 'samples', 'photos', 'chelsea.png')], rgbd)).rejects.toMatchObject({ code: 'SHAPE_MISMATCH', message: expect.stringContaining('takes 4-channel input') });
+  });
+});

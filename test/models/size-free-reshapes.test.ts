@@ -125,19 +125,24 @@ describe('Reshape targets that name the image size', () => {
     }
   });
 
-  it('a channel split keeps receptive fields; a cut across positions does not pretend to', () => {
+  it('a channel split keeps receptive fields; a cut across positions moves them by its start', () => {
     const b = new GraphBuilder();
     const L = new Layers(b, seededRandom(5));
     const x = b.input('image', 'float32', ['N', 3, SIZE, SIZE]);
     const c = L.relu(L.conv2d(x, 'conv1', { filters: 8 }), 'relu1');
     const half = b.op('Slice', [c, b.ints([0]), b.ints([4]), b.ints([1])], {}, { name: 'split', outputs: ['half'] });
     const rows = b.op('Slice', [c, b.ints([0]), b.ints([SIZE / 2]), b.ints([2])], {}, { name: 'rows', outputs: ['top'] });
-    const pooled = b.op('Add', [L.globalAvgPool(L.conv2d(half, 'conv2', { filters: 4 }), 'gap2'), L.globalAvgPool(L.conv2d(rows, 'conv3', { filters: 4 }), 'gap3')]);
+    const low = b.op('Slice', [c, b.ints([SIZE / 2]), b.ints([SIZE]), b.ints([2])], {}, { name: 'low', outputs: ['bottom'] });
+    const pooled = b.op('Add', [b.op('Add', [L.globalAvgPool(L.conv2d(half, 'conv2', { filters: 4 }), 'gap2'), L.globalAvgPool(L.conv2d(rows, 'conv3', { filters: 4 }), 'gap3')]), L.globalAvgPool(L.conv2d(low, 'conv4', { filters: 4 }), 'gap4')]);
     b.output(L.dense(L.flatten(pooled, 'flat'), 'fc', 3));
     const model = new Model(b.build(), engine);
     const fields = receptiveFields(model.graph, model.builder(), model.input.name);
     expect(fields.get('half')).toEqual(fields.get('relu1'));
-    expect(fields.get('top')!.global).toBe(true); // half the rows: positions move, so no field is claimed
+    // the top half: unit i is relu1's unit i; the bottom half: unit i is relu1's unit SIZE / 2 + i
+    // (it was "whole image", which no unit of a crop is)
+    expect(fields.get('top')).toEqual(fields.get('relu1'));
+    const r = fields.get('relu1')!;
+    expect(fields.get('bottom')).toEqual({ ...r, start: [r.start[0] + (SIZE / 2) * r.jump[0], r.start[1]] });
   });
 
   it('are left alone where the last two entries do not follow the image', () => {

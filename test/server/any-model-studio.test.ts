@@ -115,6 +115,15 @@ describe.each(cases)('every studio job on an unseen model: $name', (c) => {
     const a = await post<{ layers: { name: string; values: { dims: number[] } }[] }>('/api/activations', { model: model.id, image: PHOTO });
     expect(a.layers.map((l) => l.name)).toContain(model.profile.camLayer);
     for (const l of a.layers) expect(l.values.dims).toHaveLength(4);
+    // only [N, C, H, W] maps: a channels-last value read as NCHW drew H "channels" of W x C
+    const summary = (await inject({ method: 'GET', url: `/api/models/${model.id}/summary` })).json() as { pickable: { name: string; shape: unknown[]; featureMap: boolean }[] };
+    const maps = summary.pickable.filter((p) => p.featureMap).map((p) => p.name);
+    expect(a.layers.map((l) => l.name)).toEqual(maps);
+    if (c.file === 'convnext64.onnx') {
+      const last = summary.pickable.find((p) => p.name === 'stage0.block.pwconv1')!;
+      expect(last.shape).toEqual(['N', 16, 16, 32]);
+      expect(last.featureMap).toBe(false);
+    }
   });
 
   it('explains with every method; what the model rules out is skipped with its reason, the rest stand', async () => {

@@ -58,6 +58,8 @@ export interface Pickable {
   label?: string;
   /** its number in the summary's numbering (`#k`) */
   number?: number;
+  /** an [N, C, H, W] feature map (false for a channels-last [N, H, W, C] value) */
+  featureMap?: boolean;
 }
 
 export interface Summary {

@@ -1,6 +1,7 @@
 import { attrInt, attrInts, type Dim, type Node } from '../../engine/graph/ir.js';
 import { isFloatDType, sizeOf } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
+import { countedParameters, parameterValues } from '../../models/parameters.js';
 import { receptiveFields, type ReceptiveField } from './receptive-field.js';
 
 /** One row of the model summary: a layer as a user thinks of it (a conv with its activation, say). */
@@ -24,7 +25,8 @@ export interface LayerRow {
 
 export interface ModelSummary {
   name: string;
-  input: { name: string; shape: Dim[] };
+  /** `inferredAt`: the [H, W] the rows' shapes, FLOPs and receptive fields are for, when the model takes any size */
+  input: { name: string; shape: Dim[]; inferredAt?: [number, number] };
   rows: LayerRow[];
   totalParams: number;
   trainableParams: number;
@@ -45,9 +47,10 @@ export function summarize(model: Model): ModelSummary {
   const per = (shape: Dim[] | undefined): number => (shape ? shape.slice(1).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1) : 0);
   const rows: LayerRow[] = [];
   const fused = new Set<Node>();
+  const params = parameterValues(graph);
   const paramsOf = (n: Node): number => n.inputs.reduce((acc, i) => {
-    const t = i ? graph.initializers.get(i) : undefined;
-    return acc + (t && isFloatDType(t.dtype) ? sizeOf(t.dims) : 0);
+    const t = i ? params.get(i) : undefined;
+    return acc + (t ? sizeOf(t.dims) : 0);
   }, 0);
   for (const node of graph.nodes) {
     if (fused.has(node)) continue;
@@ -84,19 +87,26 @@ export function summarize(model: Model): ModelSummary {
   }
   let total = 0;
   let trainable = 0;
-  for (const [name, t] of graph.initializers) {
-    if (!isFloatDType(t.dtype)) continue;
+  for (const [name, t] of countedParameters(graph)) {
     total += sizeOf(t.dims);
     if (!/running_(mean|var)|\.num_batches/.test(name) && !isBatchNormStat(model, name)) trainable += sizeOf(t.dims);
   }
   return {
     name: model.name,
-    input: { name: model.input.name, shape: model.input.shape ?? [] },
+    input: { name: model.input.name, shape: model.input.shape ?? [], ...inferredAt(model) },
     rows,
     totalParams: total,
     trainableParams: trainable,
     totalFlops: rows.reduce((a, r) => a + r.flops, 0),
   };
+}
+
+/** The size a model that takes any image size is summarized at (its preprocessing size). */
+function inferredAt(model: Model): { inferredAt?: [number, number] } {
+  const [, , h, w] = model.input.shape ?? [];
+  if (typeof h === 'number' && typeof w === 'number') return {};
+  const [, , H, W] = model.builder().shapeOf(model.input.name);
+  return typeof H === 'number' && typeof W === 'number' ? { inferredAt: [H, W] } : {};
 }
 
 function soleConsumer(list: Node[] | undefined): Node | undefined {
@@ -124,7 +134,8 @@ function flopsOf(node: Node, model: Model): number {
     }
     case 'ConvTranspose': {
       const w = b.shapeOf(node.inputs[1]!) as number[];
-      const macs = count(node.inputs[0]) * (w[1]! * attrInt(node, 'group', 1)) * w.slice(2).reduce((a, d) => a * d, 1);
+      // weight [Cin, Cout/group, kh, kw]: each input value meets the Cout/group filters of its group
+      const macs = count(node.inputs[0]) * w[1]! * w.slice(2).reduce((a, d) => a * d, 1);
       return 2 * macs + (node.inputs[2] ? out : 0);
     }
     case 'Gemm':
@@ -152,7 +163,8 @@ function flopsOf(node: Node, model: Model): number {
 
 /** The summary as a text table, like Keras' model.summary(). */
 export function formatSummary(s: ModelSummary): string {
-  const fmtShape = (d: Dim[]): string => `(${d.map((x) => (typeof x === 'number' ? String(x) : 'N')).join(', ')})`;
+  // a symbolic batch reads N; other symbolic sizes by their own names (a free-size input's h, w)
+  const fmtShape = (d: Dim[]): string => `(${d.map((x, k) => (typeof x === 'number' ? String(x) : k === 0 ? 'N' : x)).join(', ')})`;
   const fmtRf = (r: ReceptiveField | undefined): string => {
     if (!r) return '';
     if (r.global) return 'whole image';
@@ -165,7 +177,7 @@ export function formatSummary(s: ModelSummary): string {
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === 3 || i === 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   const rule = (ch: string): string => ch.repeat(widths.reduce((a, w) => a + w + 2, -2));
   return [
-    `Model: "${s.name}"   input ${s.input.name} ${fmtShape(s.input.shape)}`,
+    `Model: "${s.name}"   input ${s.input.name} ${fmtShape(s.input.shape)}${s.input.inferredAt ? `: any size; shapes, FLOPs and receptive fields below at ${s.input.inferredAt[0]}x${s.input.inferredAt[1]} (its preprocessing size)` : ''}`,
     rule('='),
     line(header),
     rule('='),

@@ -3,6 +3,7 @@ import { api, ApiError, type Summary } from '../api';
 import { LUTS } from '../colormaps';
 import { decodeTensor, maxAbs, type Tensor } from '../tensor';
 import { rowOf } from '../summary';
+import { filterColorOrder } from '../filter-colors';
 import { Colorbar, ErrorBox, Panel, Segmented, Spinner } from './ui';
 
 type Mode = 'inputs' | 'mean';
@@ -21,7 +22,7 @@ interface Bank {
 const MAX_ROWS = 32;
 
 /** Filters (convolution weights) as images: RGB tiles for a first layer on colour images, grey grids deeper. */
-export function FiltersView(props: { modelId: string; summary: Summary; forLayer: { name: string; node: string } | null; onPickChannel: (layer: string, k: number) => void }): ReactNode {
+export function FiltersView(props: { modelId: string; summary: Summary; firstConv?: string | undefined; channels?: string | undefined; forLayer: { name: string; node: string } | null; onPickChannel: (layer: string, k: number) => void }): ReactNode {
   const { summary, forLayer } = props;
   // The conv that made the chosen layer's maps: its own row's conv, else the nearest conv before it.
   const suggested = useMemo(() => {
@@ -71,7 +72,8 @@ export function FiltersView(props: { modelId: string; summary: Summary; forLayer
     };
   }, [props.modelId, layer]);
 
-  const rgb = bank?.i === 3;
+  const colors = bank ? filterColorOrder(bank.i, bank.output === props.firstConv, props.channels) : null;
+  const rgb = colors !== null;
   const effMode: Mode = mode ?? (bank && bank.i <= 8 ? 'inputs' : 'mean');
   const outputLayer = bank ? (summary.rows.find((r) => r.name === bank.layer)?.output ?? bank.output) : '';
 
@@ -125,7 +127,7 @@ export function FiltersView(props: { modelId: string; summary: Summary; forLayer
                 : `One tile per filter: its ${bank.kh}×${bank.kw} kernel${bank.i > 1 ? ` averaged over the ${bank.i} input channels` : ''} (white positive, black negative, grey zero). Click a filter to see the feature map it makes.`}
           </p>
           {rgb ? (
-            <RgbTiles bank={bank} onPick={(k) => props.onPickChannel(outputLayer, k)} />
+            <RgbTiles bank={bank} colors={colors!} onPick={(k) => props.onPickChannel(outputLayer, k)} />
           ) : effMode === 'inputs' && bank.i > 1 ? (
             <>
               <Matrix bank={bank} rows={showAll ? bank.o : Math.min(MAX_ROWS, bank.o)} onPick={(k) => props.onPickChannel(outputLayer, k)} />
@@ -175,8 +177,8 @@ function TileCanvas(props: { draw: (px: Uint8ClampedArray) => void; kh: number; 
   );
 }
 
-function RgbTiles(props: { bank: Bank; onPick: (k: number) => void }): ReactNode {
-  const { bank } = props;
+function RgbTiles(props: { bank: Bank; colors: [number, number, number]; onPick: (k: number) => void }): ReactNode {
+  const { bank, colors } = props;
   const m = useMemo(() => maxAbs(bank.w.data), [bank]);
   const plane = bank.kh * bank.kw;
   return (
@@ -192,7 +194,7 @@ function RgbTiles(props: { bank: Bank; onPick: (k: number) => void }): ReactNode
           onClick={() => props.onPick(k)}
           draw={(px) => {
             for (let p = 0; p < plane; p++) {
-              for (let c = 0; c < 3; c++) px[p * 4 + c] = Math.round(127.5 + (127.5 * bank.w.data[(k * 3 + c) * plane + p]!) / (m || 1));
+              for (let c = 0; c < 3; c++) px[p * 4 + c] = Math.round(127.5 + (127.5 * bank.w.data[(k * 3 + colors[c]!) * plane + p]!) / (m || 1));
               px[p * 4 + 3] = 255;
             }
           }}

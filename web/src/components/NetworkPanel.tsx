@@ -4,6 +4,7 @@ import type { InputView } from '../App';
 import type { ColormapName } from '../colormaps';
 import { fitCanvas, paintCanvas, unitBox, type Mapping } from '../render';
 import { decodeTensor, fmt, minMax, type Range, type Tensor } from '../tensor';
+import { channelMapping, oneScale, type Norm } from '../channel-range';
 import { FiltersView } from './FiltersView';
 import { rowOf } from '../summary';
 import { drawInput, fitSize } from './PredictionPanel';
@@ -22,7 +23,6 @@ interface LayerData {
   channels: Range[];
 }
 
-type Norm = 'channel' | 'layer';
 type Cmap = Extract<ColormapName, 'gray' | 'viridis'>;
 
 /**
@@ -44,9 +44,8 @@ function toLayer(name: string, op: string, node: string, t: Tensor): LayerData {
 }
 
 function mappingFor(layer: LayerData, channel: number, norm: Norm): Mapping {
-  // a 1×1 map has no range of its own: it is always drawn on the layer's scale
-  const r = norm === 'layer' || layer.h * layer.w === 1 ? layer.range : layer.channels[channel]!;
-  return { lo: r.lo, hi: r.hi };
+  const { lo, hi } = channelMapping(layer, channel, norm);
+  return { lo, hi };
 }
 
 /**
@@ -93,7 +92,7 @@ export function NetworkPanel(props: {
   onVisualize?: (layer: string, channel: number) => void;
 }): ReactNode {
   const { model, summary, imageId } = props;
-  const specs = useMemo<Pickable[]>(() => (summary?.pickable ?? []).filter((p) => p.shape.length === 4), [summary]);
+  const specs = useMemo<Pickable[]>(() => (summary?.pickable ?? []).filter((p) => p.shape.length === 4 && p.featureMap !== false), [summary]);
   const totalFloats = useMemo(() => specs.reduce((a, p) => a + p.shape.slice(1).reduce<number>((x, d) => x * (typeof d === 'number' ? d : 1), 1), 0), [specs]);
   const key = model && imageId && summary ? `${model.id}|${imageId}` : null;
 
@@ -273,7 +272,7 @@ export function NetworkPanel(props: {
           testId="layer-detail"
           actions={
             current &&
-            (norm === 'layer' ? (
+            (oneScale(current, norm) ? (
               <Colorbar cmap={cmap} lo={current.range.lo} hi={current.range.hi} caption="layer range" testId="layer-colorbar" />
             ) : (
               <Colorbar cmap={cmap} lo="min" hi="max" caption="each map: its own" testId="layer-colorbar" />
@@ -299,6 +298,8 @@ export function NetworkPanel(props: {
         <FiltersView
           modelId={model.id}
           summary={summary}
+          firstConv={model.profile?.firstConv}
+          channels={model.preprocessing?.channels}
           forLayer={current ?? spec ?? null}
           onPickChannel={(layer, k) => {
             if (specs.some((s) => s.name === layer)) select(layer, k);
@@ -440,7 +441,7 @@ function UnitView(props: {
           <figcaption>input · receptive field</figcaption>
         </figure>
       </div>
-      <Colorbar cmap={cmap} lo={mapping.lo} hi={mapping.hi} caption={norm === 'layer' ? 'layer range' : 'this channel'} testId="unit-colorbar" />
+      <Colorbar cmap={cmap} lo={mapping.lo} hi={mapping.hi} caption={channelMapping(layer, channel, norm).caption} testId="unit-colorbar" />
       {(props.onVisualize || props.onUnitClick) && (
         <div className="unit-actions" data-testid="unit-actions">
           {props.onVisualize && (

@@ -36,7 +36,7 @@ export function registerInspectRoutes({ app, models, images, call, memory }: Stu
       const model = models.require(req.body.model);
       requireOneSampleFits('Activations', req.body.model);
       // each layer once: 256 copies of one 55x55x256 map were 255 MB of JSON and a worker over its memory
-      const layers = req.body.layers?.length ? [...new Set(req.body.layers.map((l) => model.resolveLayer(l)))] : model.pickableValues().filter((p) => p.shape.length === 4).map((p) => p.name);
+      const layers = req.body.layers?.length ? [...new Set(req.body.layers.map((l) => model.resolveLayer(l)))] : model.pickableValues().filter((p) => p.shape.length === 4 && model.isChannelsFirst(p.name)).map((p) => p.name);
       images.require(req.body.image);
       return call('activations', { image: req.body.image, layers }, { model: req.body.model, images: [req.body.image] }, clientGone(reply));
     },

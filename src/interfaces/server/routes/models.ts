@@ -122,7 +122,9 @@ export function registerModelRoutes({ app, models }: Studio, maxBytes: number): 
     const model = models.require(req.params.id);
     const s = summarize(model);
     // each layer also by the names people use: the module path (`fires.5`) and its number (`#k`)
-    return { ...s, pickable: model.pickableValues().map((p, k) => ({ ...p, label: model.layerLabel(p.name), number: k + 1 })) };
+    // featureMap: an [N, C, H, W] map the page may draw as a channel grid (not a channels-last
+    // [N, H, W, C] value inside a ConvNeXt-style block, which read as NCHW shows H channels of W x C)
+    return { ...s, pickable: model.pickableValues().map((p, k) => ({ ...p, label: model.layerLabel(p.name), number: k + 1, featureMap: p.shape.length === 4 && model.isChannelsFirst(p.name) })) };
   });
 
   // What the file does not say, told in the studio as the CLI's --labels and --preprocess do:

@@ -7,6 +7,7 @@ import type { Engine } from '../../../engine/runtime/engine.js';
 import type { Tensor } from '../../../engine/tensor.js';
 import type { FileAccess } from '../../../io/file-access.js';
 import { preprocessImage, type RawImage } from '../../../io/image.js';
+import { requireImageChannels } from '../../../io/inputs.js';
 import type { JobOptions } from '../../../engine/jobs.js';
 import { loadBuiltinModel, loadModelFile } from '../../../models/load.js';
 import { Model } from '../../../models/model.js';
@@ -60,6 +61,7 @@ export class WorkerCache {
     const hit = this.inputs.get(key);
     if (hit) return hit;
     const prepared = await preprocessImage(image.bytes, model.meta.preprocessing, `image "${image.name}"`);
+    requireImageChannels(model, prepared.tensor, `image "${image.name}"`);
     this.inputs.set(key, prepared);
     // Oldest first out, by count and by bytes (large inputs of large models add up fast).
     const bytesOf = (p: { tensor: Tensor; display: RawImage }): number => p.tensor.data.byteLength + p.display.data.byteLength;
