@@ -106,6 +106,27 @@ describe('convlens adversarial / invert / dream', () => {
     expect(centre).toBeLessThanOrEqual(8);
   });
 
+  it('never writes over its own input: an input named as an output in --out is refused before any work, and left as it was', async () => {
+    const dir = join(tmp, 'own-input');
+    mkdirSync(dir, { recursive: true });
+    const photo = join(dir, 'result.png');
+    copyFileSync(fm('bag-test18.png'), photo);
+    const before = readFileSync(photo);
+    const dream = await convlens('dream', photo, '--steps', '1', '--octaves', '1', '--out', dir);
+    expect(dream.code).toBe(1);
+    expect(dream.stderr).toMatch(/The input ".*result\.png" is where this run writes result\.png.*overwritten/);
+    expect(dream.stderr).toMatch(/Write to another folder/);
+    expect(readFileSync(photo).equals(before)).toBe(true);
+    // the same file by another spelling of the path, and another command
+    copyFileSync(fm('bag-test18.png'), join(dir, 'grid.png'));
+    const invert = await convlens('invert', join(dir, '.', 'grid.png'), '--steps', '1', '--out', join(dir, '..', 'own-input'));
+    expect(invert.code).toBe(1);
+    expect(invert.stderr).toMatch(/where this run writes grid\.png/);
+    expect(readFileSync(join(dir, 'grid.png')).equals(readFileSync(fm('bag-test18.png')))).toBe(true);
+    // elsewhere, the same input is fine
+    expect((await convlens('dream', photo, '--steps', '1', '--octaves', '1', '--out', join(tmp, 'own-input-elsewhere'), '-q')).code).toBe(0);
+  });
+
   it('adversarial --epsilon: a decimal or a fraction, above 0 and at most the norm\'s largest budget; 8/0 and 0 are refused by that rule', async () => {
     const out = join(tmp, 'adv-eps');
     const cases: [string[], RegExp][] = [

@@ -77,6 +77,7 @@ export function define(command: Command): void {
     .option('--json', 'print the summary JSON')
     .action(async (images: string[], opts: AdvCli) => {
       const out = new OutputFiles(opts.out);
+      out.keepInputs(images, ['figure.png', 'summary.json', 'adversarial.npy', 'perturbation.npy']);
       const { engine, model } = openModel(opts);
       const job = cliJob(opts, 'adversarial');
       try {

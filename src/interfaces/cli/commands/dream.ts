@@ -45,6 +45,7 @@ export function define(command: Command): void {
     .option('--json', 'print the summary JSON')
     .action(async (image: string, opts: DreamCli) => {
       const out = new OutputFiles(opts.out);
+      out.keepInputs([image, opts.guide], ['result.png', 'figure.png', 'optimization.gif', 'summary.json']);
       const { engine, model } = openModel(opts);
       const job = cliJob(opts, 'dream');
       try {

@@ -103,6 +103,7 @@ Examples:
     .option('--json', 'print the summary JSON')
     .action(async (opts: FeatvizCli) => {
       const out = new OutputFiles(opts.out);
+      if (opts.start !== 'zero' && opts.start !== 'noise') out.keepInputs(opts.start.split(','), ['result.png', 'strip.png', 'optimization.gif', 'summary.json']);
       const { engine, model } = openModel(opts);
       const job = cliJob(opts, 'featviz');
       try {
