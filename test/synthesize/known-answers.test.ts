@@ -201,4 +201,22 @@ describe('DeepDream', () => {
     expect(ms(after[0]!)).toBeGreaterThan(1.2 * ms(before[0]!));
     for (const v of data(r.image)) expect(v >= 0 && v <= 1).toBe(true);
   });
+
+  it('moves pixels as far on a layer of tiny activations as on a normal one (the L1-normalized step has no absolute epsilon)', async () => {
+    // A layer 1e-12 times smaller (a freshly initialized network's, say) has 1e-12 times smaller
+    // gradients; dividing by mean |g| + 1e-8 made its steps 1e-4 of the asked size and the dream
+    // came back as the photo (EfficientNet-B0 and MobileNetV3 with random weights).
+    const x = await readImageTensor(join(root, 'samples', 'photos', 'chelsea.png'), 3, { size: [48, 72] });
+    const moved = async (objective: string): Promise<number> => {
+      const r = await dream(model, x, { objective, octaves: 1, steps: 4, jitter: 0 });
+      let d = 0;
+      for (let i = 0; i < x.data.length; i++) d += Math.abs(data(r.image)[i]! - data(x)[i]!);
+      return d / x.data.length;
+    };
+    const normal = await moved('layer:relu2');
+    const tiny = await moved('1e-12*layer:relu2');
+    expect(normal).toBeGreaterThan(0.005);
+    expect(tiny).toBeGreaterThan(0.9 * normal);
+    expect(tiny).toBeLessThan(1.1 * normal);
+  });
 });

@@ -169,10 +169,14 @@ export async function ascend(session: SynthesisSession, theta: Float32Array, o: 
     } else if (name === 'sgd') {
       for (let i = 0; i < g.length; i++) theta[i]! += o.lr * g[i]!;
     } else {
-      // DeepDream: step size divided by the mean |gradient|, so every step moves pixels by about lr.
+      // DeepDream: step size divided by the mean |gradient|, so every step moves pixels by about
+      // lr, whatever the scale of the layer. No additive epsilon: with `+ 1e-8` a layer whose
+      // gradients are ~1e-12 (small activations, a freshly initialized network) moved pixels by
+      // 1e-4 of the step, and the dream came back as the photo. A zero gradient takes no step.
       let s = 0;
       for (let i = 0; i < g.length; i++) s += Math.abs(g[i]!);
-      const k = o.lr / (s / g.length + 1e-8);
+      const mean = s / g.length;
+      const k = mean > 0 ? o.lr / mean : 0;
       for (let i = 0; i < g.length; i++) theta[i]! += k * g[i]!;
     }
     applyRegularizers(theta, g, param, shape, step, o.regularizers ?? {});
