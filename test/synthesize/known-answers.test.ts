@@ -189,6 +189,27 @@ describe('texture synthesis and style', () => {
   });
 });
 
+describe('a dead objective', () => {
+  it('says when the gradient was zero at every step (a channel off on a black start stays black), and not for a live one', async () => {
+    // relu1 on an all-black image is ReLU(bias): channels with a bias <= 0 are zero there, their
+    // gradient is zero, and the image never moves - the run used to end as if it had worked
+    const black: Tensor = { dtype: 'float32', dims: [1, 1, 28, 28], data: new Float32Array(784) };
+    const [f] = await extractFeatures(model, black, [{ layer: 'relu1' }]);
+    const plane = 28 * 28;
+    const level = (c: number): number => data(f!).subarray(c * plane, (c + 1) * plane).reduce((m, v) => Math.max(m, v), 0);
+    const channels = Array.from({ length: 16 }, (_, c) => c);
+    const dead = channels.find((c) => level(c) === 0);
+    const live = channels.find((c) => level(c) > 0);
+    expect(dead).toBeDefined();
+    expect(live).toBeDefined();
+    const run = (c: number) => featureVisualization(model, { objective: `channel:relu1:${c}`, param: pixelParam({ range: 'clip' }), start: 'zero', background: 0, transforms: 'none', steps: 4, frames: 0 });
+    const d = await run(dead!);
+    expect(d.zeroGradient).toBe(true);
+    expect(data(d.images).every((v) => v === 0)).toBe(true);
+    expect((await run(live!)).zeroGradient).toBeUndefined();
+  });
+});
+
 describe('DeepDream', () => {
   it('raises the layer objective over octaves and returns the image at its own size', async () => {
     const x = await readImageTensor(join(root, 'samples', 'photos', 'chelsea.png'), 3, { size: [48, 72] });

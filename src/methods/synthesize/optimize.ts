@@ -83,6 +83,11 @@ export interface AscentResult {
   frames: Frame[];
   /** the last step's fetched values (at the final theta) */
   final: StepResult;
+  /**
+   * The gradient was exactly zero at every step: the objective does not respond to the image
+   * (a dead channel or network - ReLUs off everywhere), so nothing moved it but the regularizers.
+   */
+  zeroGradient?: boolean;
 }
 
 /** Steps at which to keep frames: 0, ..., steps (`count` of them, evenly spaced). */
@@ -154,6 +159,7 @@ export async function ascend(session: SynthesisSession, theta: Float32Array, o: 
   const total = o.progressTotal ?? o.steps;
   const offset = o.progressOffset ?? 0;
   let last: StepResult | undefined;
+  let moved = false;
   for (let step = 0; step <= o.steps; step++) {
     throwIfCancelled(o.signal, o.phase ?? 'the synthesis');
     const r = await session.step(theta, warpAt());
@@ -163,6 +169,7 @@ export async function ascend(session: SynthesisSession, theta: Float32Array, o: 
     if (step === o.steps) break; // the last run only evaluates the final image
     history.push({ step, value: r.value, terms: r.terms });
     const g = r.grad;
+    if (!moved) for (let i = 0; i < g.length && !moved; i++) moved = g[i] !== 0;
     if (adam) {
       for (let i = 0; i < g.length; i++) neg[i] = -g[i]!;
       adam.update(params, new Map([['theta', neg]]), o.lr);
@@ -182,7 +189,7 @@ export async function ascend(session: SynthesisSession, theta: Float32Array, o: 
     applyRegularizers(theta, g, param, shape, step, o.regularizers ?? {});
     o.onProgress?.({ done: offset + step + 1, total, phase: o.phase ?? 'optimizing', metrics: { objective: r.value, ...r.terms } });
   }
-  return { theta, image: Float32Array.from(last!.image), history, frames, final: last! };
+  return { theta, image: Float32Array.from(last!.image), history, frames, final: last!, ...(o.steps > 0 && !moved ? { zeroGradient: true } : {}) };
 }
 
 /**
