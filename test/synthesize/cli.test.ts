@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { cropFrame, resizeForModel } from '../../src/io/image.js';
+import { parseNpy } from '../../src/io/npy.js';
 import { parsePreprocessing } from '../../src/models/metadata.js';
 import { convlens as runCli, ROOT, type CliResult } from '../support/cli.js';
 
@@ -125,6 +126,30 @@ describe('convlens adversarial / invert / dream', () => {
     expect(readFileSync(join(dir, 'grid.png')).equals(readFileSync(fm('bag-test18.png')))).toBe(true);
     // elsewhere, the same input is fine
     expect((await convlens('dream', photo, '--steps', '1', '--octaves', '1', '--out', join(tmp, 'own-input-elsewhere'), '-q')).code).toBe(0);
+  });
+
+  it('adversarial reports the image its PNG holds: 8-bit levels within the budget, the prediction predict gives the file', async () => {
+    const out = join(tmp, 'adv-levels');
+    // 2.5/255 is no whole number of grey levels: rounding could step past it
+    const r = await convlens('adversarial', fm('ankle-boot-test0.png'), fm('bag-test18.png'), '--epsilon', '2.5/255', '--steps', '10', '--npy', '--out', out, '-q');
+    expect(r.code, r.stderr).toBe(0);
+    const adv = parseNpy(readFileSync(join(out, 'adversarial.npy')));
+    const pert = parseNpy(readFileSync(join(out, 'perturbation.npy')));
+    let offGrid = 0;
+    let linf = 0;
+    for (let i = 0; i < adv.data.length; i++) {
+      offGrid = Math.max(offGrid, Math.abs((adv.data[i] as number) * 255 - Math.round((adv.data[i] as number) * 255)));
+      linf = Math.max(linf, Math.abs(pert.data[i] as number));
+    }
+    expect(offGrid).toBeLessThan(1e-3);
+    expect(linf * 255).toBeLessThanOrEqual(2.5);
+    const s = json(out) as { images: { adversarial: { index: number; probability: number }; files: { adversarial: string } }[] };
+    for (const img of s.images) {
+      const p = await convlens('predict', join(out, img.files.adversarial), '--top', '1', '--json');
+      const top = (JSON.parse(p.stdout) as { top: { index: number; probability: number }[] }[])[0]!.top[0]!;
+      expect(top.index).toBe(img.adversarial.index);
+      expect(Math.abs(top.probability - img.adversarial.probability)).toBeLessThan(1e-4);
+    }
   });
 
   it('adversarial --epsilon: a decimal or a fraction, above 0 and at most the norm\'s largest budget; 8/0 and 0 are refused by that rule', async () => {

@@ -98,6 +98,8 @@ export function define(command: Command): void {
           steps: opts.steps,
           ...(opts.target !== undefined ? { target: opts.target } : {}),
           randomStart: !!opts.randomStart,
+          // judged as the PNG holds it: 8-bit levels within the budget
+          quantize: true,
           seed: opts.seed,
           signal: job.signal!,
           onProgress: job.onProgress!,
