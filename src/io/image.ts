@@ -175,9 +175,11 @@ const MAX_CROP_RESIZE_PIXELS = 16e6;
  * to the model's size - stretched, or (resize 'crop') scaled so the crop keeps `crop` of the
  * shorter side and centre-cropped, the ImageNet evaluation transform.
  */
-export async function resizeForModel(bytes: Uint8Array, prep: Preprocessing, source: string): Promise<RawImage> {
+export async function resizeForModel(bytes: Uint8Array, prep: Preprocessing, source: string, frame?: [number, number]): Promise<RawImage> {
   const channels = prep.channels === 'gray' ? 1 : 3;
-  const [h, w] = prep.size;
+  // `frame` (see cropFrame): the centred region of the scaled image that holds the crop, larger
+  // than it; the crop is this region's centre
+  const [h, w] = frame ?? prep.size;
   if (prep.resize !== 'crop') {
     // An image already at the model's size needs no resampling (sharp's resize to the same size
     // returns the same pixels), so a plain PNG never loads sharp.
@@ -192,7 +194,7 @@ export async function resizeForModel(bytes: Uint8Array, prep: Preprocessing, sou
       // Orientation first, so the crop is centred on the image as shown.
       const upright = await img.raw().toBuffer({ resolveWithObject: true });
       const { width: W0, height: H0 } = upright.info;
-      const scale = Math.max(h / H0, w / W0) / (prep.crop ?? 224 / 256);
+      const scale = Math.max(prep.size[0] / H0, prep.size[1] / W0) / (prep.crop ?? 224 / 256);
       const W1 = Math.max(w, Math.round(W0 * scale));
       const H1 = Math.max(h, Math.round(H0 * scale));
       const raw = { raw: { width: W0, height: H0, channels: upright.info.channels } };
@@ -224,6 +226,25 @@ export async function resizeForModel(bytes: Uint8Array, prep: Preprocessing, sou
     if (e instanceof ConvLensError) throw e;
     throw decodeFailure(source, e);
   }
+}
+
+/**
+ * The size [H, W] of an image the centre crop takes the model's input from without resampling -
+ * the crop plus the border it cuts away (256x256 around ImageNet's 224x224) - or undefined when
+ * the preprocessing stretches, keeps the whole square (crop 1), or no whole-pixel frame scales by
+ * exactly 1. An image of the model's size written as the centre of such a frame reads back, through
+ * resizeForModel, as exactly its pixels; written alone it is scaled up (224 -> 256) and cropped.
+ */
+export function cropFrame(prep: Preprocessing): [number, number] | undefined {
+  if (prep.resize !== 'crop') return undefined;
+  const c = prep.crop ?? 224 / 256;
+  const [h, w] = prep.size;
+  // an even border on each axis, so the frame's centre crop starts at the crop's own offset
+  const H = h + 2 * Math.round((h / c - h) / 2);
+  const W = w + 2 * Math.round((w / c - w) / 2);
+  if (H === h && W === w) return undefined;
+  const scale = Math.max(h / H, w / W) / c;
+  return Math.round(H * scale) === H && Math.round(W * scale) === W ? [H, W] : undefined;
 }
 
 /** Normalizes 8-bit pixels into a [1, C, H, W] float32 tensor in the model's channel order. */

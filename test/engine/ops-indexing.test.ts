@@ -55,3 +55,40 @@ describe('Gather backward', () => {
     });
   }
 });
+
+// ONNX Runtime's ScatterND with reduction 'add' splits the updates over its intra-op threads and
+// adds into the output without atomics: with several threads, repeated indices lost updates at
+// random (a different gradient each run; featviz and dream with one --seed gave different
+// images). dy = 1 makes every gradient entry an exact integer count, so one lost update shows.
+describe('Gather backward on several threads', () => {
+  const threaded = new Engine(nodeBackend(), { threads: 4 });
+  afterAll(() => threaded.dispose());
+  const shapes = [
+    { name: 'first axis, rows', dims: [64, 64], axis: 0, count: 1 << 16 },
+    { name: 'last axis (a warp)', dims: [4, 3, 4096], axis: 2, count: 1 << 17 },
+  ];
+  for (const c of shapes) {
+    it(`${c.name}: every repeated index adds up, run after run`, async () => {
+      const n = c.dims[c.axis]!;
+      const b = new GraphBuilder();
+      const x = b.input('x', 'float32', c.dims);
+      const idx = b.constant({ dtype: 'int64', dims: [c.count], data: BigInt64Array.from({ length: c.count }, (_, k) => BigInt((k * 7) % n)) }, 'idx');
+      b.output(b.op('Gather', [x, idx], { axis: c.axis }, { outputs: ['y'] }));
+      const graph = b.build();
+      const size = c.dims.reduce((p, q) => p * q, 1);
+      const yDims = [...c.dims.slice(0, c.axis), c.count, ...c.dims.slice(c.axis + 1)];
+      const dy = f32(yDims, new Float32Array(yDims.reduce((p, q) => p * q, 1)).fill(1));
+      for (let run = 0; run < 6; run++) {
+        const g = (await engineGradients(threaded, graph, { x: f32(c.dims, new Float32Array(size)) }, 'y', dy, ['x'])).get('x')!;
+        const v = g.data as Float32Array;
+        let lo = Infinity;
+        let hi = -Infinity;
+        for (const e of v) {
+          lo = Math.min(lo, e);
+          hi = Math.max(hi, e);
+        }
+        expect([run, lo, hi]).toEqual([run, c.count / n, c.count / n]);
+      }
+    });
+  }
+});

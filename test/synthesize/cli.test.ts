@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { cropFrame, resizeForModel } from '../../src/io/image.js';
+import { parseNpy } from '../../src/io/npy.js';
+import { parsePreprocessing } from '../../src/models/metadata.js';
 import { convlens as runCli, ROOT, type CliResult } from '../support/cli.js';
 
 const fm = (f: string): string => join(ROOT, 'samples', 'fashion-mnist', f);
@@ -69,6 +72,84 @@ describe('convlens adversarial / invert / dream', () => {
     for (const f of ['figure.png', 'adversarial.npy', 'perturbation.npy']) expect(existsSync(join(out, f)), f).toBe(true);
     const bad = await convlens('adversarial', fm('bag-test18.png'), '--epsilon', 'lots', '--out', out);
     expect(bad.stderr).toMatch(/Cannot read epsilon "lots"/);
+  });
+
+  it('adversarial on SqueezeNet: predict on the written PNG gives the class the attack reports (the 224 crop is framed at 256 as predict crops it)', async () => {
+    const out = join(tmp, 'adv-squeezenet');
+    const photo = join(ROOT, 'samples', 'photos', 'chelsea.png');
+    const r = await convlens('adversarial', photo, '--model', 'squeezenet', '--target', 'stingray', '--steps', '10', '--out', out, '-q');
+    expect(r.code, r.stderr).toBe(0);
+    const s = json(out) as { images: { adversarial: { label: string }; files: { adversarial: string } }[] };
+    expect(s.images[0]!.adversarial.label).toBe('stingray');
+    const file = join(out, s.images[0]!.files.adversarial);
+    const meta = await sharp(file).metadata();
+    expect([meta.width, meta.height]).toEqual([256, 256]);
+    const p = await convlens('predict', file, '--model', 'squeezenet', '--top', '1', '--json');
+    expect(p.code, p.stderr).toBe(0);
+    expect((JSON.parse(p.stdout) as { top: { label: string }[] }[])[0]!.top[0]!.label).toBe('stingray');
+    // the surround is the photo's as predict scales it, untouched; the centre differs by at most epsilon
+    const prep = parsePreprocessing('imagenet', [1, 3, 224, 224]);
+    expect(cropFrame(prep)).toEqual([256, 256]);
+    expect(cropFrame(parsePreprocessing('imagenet-crop', [1, 3, 224, 224]))).toBeUndefined();
+    const clean = await resizeForModel(readFileSync(photo), prep, 'photo', [256, 256]);
+    const adv = await sharp(file).raw().toBuffer();
+    let border = 0;
+    let centre = 0;
+    for (let y = 0; y < 256; y++)
+      for (let x = 0; x < 256; x++)
+        for (let c = 0; c < 3; c++) {
+          const d = Math.abs(adv[(y * 256 + x) * 3 + c]! - clean.data[(y * 256 + x) * 3 + c]!);
+          if (y >= 16 && y < 240 && x >= 16 && x < 240) centre = Math.max(centre, d);
+          else border = Math.max(border, d);
+        }
+    expect(border).toBe(0);
+    expect(centre).toBeGreaterThan(0);
+    expect(centre).toBeLessThanOrEqual(8);
+  });
+
+  it('never writes over its own input: an input named as an output in --out is refused before any work, and left as it was', async () => {
+    const dir = join(tmp, 'own-input');
+    mkdirSync(dir, { recursive: true });
+    const photo = join(dir, 'result.png');
+    copyFileSync(fm('bag-test18.png'), photo);
+    const before = readFileSync(photo);
+    const dream = await convlens('dream', photo, '--steps', '1', '--octaves', '1', '--out', dir);
+    expect(dream.code).toBe(1);
+    expect(dream.stderr).toMatch(/The input ".*result\.png" is where this run writes result\.png.*overwritten/);
+    expect(dream.stderr).toMatch(/Write to another folder/);
+    expect(readFileSync(photo).equals(before)).toBe(true);
+    // the same file by another spelling of the path, and another command
+    copyFileSync(fm('bag-test18.png'), join(dir, 'grid.png'));
+    const invert = await convlens('invert', join(dir, '.', 'grid.png'), '--steps', '1', '--out', join(dir, '..', 'own-input'));
+    expect(invert.code).toBe(1);
+    expect(invert.stderr).toMatch(/where this run writes grid\.png/);
+    expect(readFileSync(join(dir, 'grid.png')).equals(readFileSync(fm('bag-test18.png')))).toBe(true);
+    // elsewhere, the same input is fine
+    expect((await convlens('dream', photo, '--steps', '1', '--octaves', '1', '--out', join(tmp, 'own-input-elsewhere'), '-q')).code).toBe(0);
+  });
+
+  it('adversarial reports the image its PNG holds: 8-bit levels within the budget, the prediction predict gives the file', async () => {
+    const out = join(tmp, 'adv-levels');
+    // 2.5/255 is no whole number of grey levels: rounding could step past it
+    const r = await convlens('adversarial', fm('ankle-boot-test0.png'), fm('bag-test18.png'), '--epsilon', '2.5/255', '--steps', '10', '--npy', '--out', out, '-q');
+    expect(r.code, r.stderr).toBe(0);
+    const adv = parseNpy(readFileSync(join(out, 'adversarial.npy')));
+    const pert = parseNpy(readFileSync(join(out, 'perturbation.npy')));
+    let offGrid = 0;
+    let linf = 0;
+    for (let i = 0; i < adv.data.length; i++) {
+      offGrid = Math.max(offGrid, Math.abs((adv.data[i] as number) * 255 - Math.round((adv.data[i] as number) * 255)));
+      linf = Math.max(linf, Math.abs(pert.data[i] as number));
+    }
+    expect(offGrid).toBeLessThan(1e-3);
+    expect(linf * 255).toBeLessThanOrEqual(2.5);
+    const s = json(out) as { images: { adversarial: { index: number; probability: number }; files: { adversarial: string } }[] };
+    for (const img of s.images) {
+      const p = await convlens('predict', join(out, img.files.adversarial), '--top', '1', '--json');
+      const top = (JSON.parse(p.stdout) as { top: { index: number; probability: number }[] }[])[0]!.top[0]!;
+      expect(top.index).toBe(img.adversarial.index);
+      expect(Math.abs(top.probability - img.adversarial.probability)).toBeLessThan(1e-4);
+    }
   });
 
   it('adversarial --epsilon: a decimal or a fraction, above 0 and at most the norm\'s largest budget; 8/0 and 0 are refused by that rule', async () => {

@@ -189,6 +189,27 @@ describe('texture synthesis and style', () => {
   });
 });
 
+describe('a dead objective', () => {
+  it('says when the gradient was zero at every step (a channel off on a black start stays black), and not for a live one', async () => {
+    // relu1 on an all-black image is ReLU(bias): channels with a bias <= 0 are zero there, their
+    // gradient is zero, and the image never moves - the run used to end as if it had worked
+    const black: Tensor = { dtype: 'float32', dims: [1, 1, 28, 28], data: new Float32Array(784) };
+    const [f] = await extractFeatures(model, black, [{ layer: 'relu1' }]);
+    const plane = 28 * 28;
+    const level = (c: number): number => data(f!).subarray(c * plane, (c + 1) * plane).reduce((m, v) => Math.max(m, v), 0);
+    const channels = Array.from({ length: 16 }, (_, c) => c);
+    const dead = channels.find((c) => level(c) === 0);
+    const live = channels.find((c) => level(c) > 0);
+    expect(dead).toBeDefined();
+    expect(live).toBeDefined();
+    const run = (c: number) => featureVisualization(model, { objective: `channel:relu1:${c}`, param: pixelParam({ range: 'clip' }), start: 'zero', background: 0, transforms: 'none', steps: 4, frames: 0 });
+    const d = await run(dead!);
+    expect(d.zeroGradient).toBe(true);
+    expect(data(d.images).every((v) => v === 0)).toBe(true);
+    expect((await run(live!)).zeroGradient).toBeUndefined();
+  });
+});
+
 describe('DeepDream', () => {
   it('raises the layer objective over octaves and returns the image at its own size', async () => {
     const x = await readImageTensor(join(root, 'samples', 'photos', 'chelsea.png'), 3, { size: [48, 72] });
@@ -200,5 +221,23 @@ describe('DeepDream', () => {
     const ms = (t: Tensor): number => data(t).reduce((a, v) => a + v * v, 0) / t.data.length;
     expect(ms(after[0]!)).toBeGreaterThan(1.2 * ms(before[0]!));
     for (const v of data(r.image)) expect(v >= 0 && v <= 1).toBe(true);
+  });
+
+  it('moves pixels as far on a layer of tiny activations as on a normal one (the L1-normalized step has no absolute epsilon)', async () => {
+    // A layer 1e-12 times smaller (a freshly initialized network's, say) has 1e-12 times smaller
+    // gradients; dividing by mean |g| + 1e-8 made its steps 1e-4 of the asked size and the dream
+    // came back as the photo (EfficientNet-B0 and MobileNetV3 with random weights).
+    const x = await readImageTensor(join(root, 'samples', 'photos', 'chelsea.png'), 3, { size: [48, 72] });
+    const moved = async (objective: string): Promise<number> => {
+      const r = await dream(model, x, { objective, octaves: 1, steps: 4, jitter: 0 });
+      let d = 0;
+      for (let i = 0; i < x.data.length; i++) d += Math.abs(data(r.image)[i]! - data(x)[i]!);
+      return d / x.data.length;
+    };
+    const normal = await moved('layer:relu2');
+    const tiny = await moved('1e-12*layer:relu2');
+    expect(normal).toBeGreaterThan(0.005);
+    expect(tiny).toBeGreaterThan(0.9 * normal);
+    expect(tiny).toBeLessThan(1.1 * normal);
   });
 });

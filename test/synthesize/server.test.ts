@@ -55,6 +55,11 @@ describe('POST /api/synthesize/:kind', () => {
     const a = await result('adversarial', { model: 'builtin', image: 'fashion-mnist/bag-test18.png', params: { epsilon: 0.1, steps: 10 } });
     expect(a.images.map((i) => i.label)).toEqual(['original', 'perturbation (amplified)', 'adversarial']);
     expect(a.summary['linf'] as number).toBeLessThanOrEqual(0.1 + 1e-6);
+    // judged as the 8-bit picture it shows: whole grey levels, within a budget that is not one (2.5/255)
+    const q = await result('adversarial', { model: 'builtin', image: 'fashion-mnist/bag-test18.png', params: { epsilon: 2.5 / 255, steps: 10 } });
+    const levels = (q.summary['linf'] as number) * 255;
+    expect(levels).toBeLessThanOrEqual(2.5);
+    expect(Math.abs(levels - Math.round(levels))).toBeLessThan(1e-3);
     const inv = await result('invert', { model: 'builtin', image: 'fashion-mnist/bag-test18.png', params: { layers: 'conv1,relu3', steps: 10 } });
     expect(inv.images.map((i) => i.label)).toEqual(['input', 'conv1', 'relu3']);
     const d = await result('dream', { model: 'builtin', image: 'photos/chelsea.png', params: { layer: 'relu2', octaves: 2, steps: 2, maxSide: 48 } });

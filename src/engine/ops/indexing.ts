@@ -1,7 +1,6 @@
 import type { GraphBuilder } from '../graph/builder.js';
 import { attrInt } from '../graph/ir.js';
 import { dimsOfInput, normAxis } from '../graph/facts.js';
-import { zerosLike } from './emit.js';
 import { defineOp } from './registry.js';
 
 // Gather and the scatters. Gather on float data is differentiable (embedding lookups in
@@ -30,43 +29,36 @@ defineOp({
     const x = g.x(0);
     const rank = b.shapeOf(x).length;
     const axis = normAxis(g.node, attrInt(g.node, 'axis', 0), rank);
-    const indices = b.op('Unsqueeze', [g.x(1), b.ints([-1])]);
-    if (axis === 0) return [b.op('ScatterND', [zerosLike(b, x), indices, dy], { reduction: 'add' }), undefined];
-    return [scatterAlongAxis(b, x, dy, indices, axis, b.shapeOf(g.x(1)).length), undefined];
+    return [scatterAlongAxis(b, x, dy, g.x(1), axis), undefined];
   },
 });
 
 /**
- * Scatter-adds dy [pre..., idx..., post...] back along `axis` of x: ScatterND works on the
- * first axis, so the gathered axis goes first. With static sizes the axes before and after it
- * are merged (x as [n, P, Q], dy moved as [P, idx..., Q] -> [idx..., P, Q]), so ONNX Runtime moves
- * one axis of a 3- or 4-axis tensor instead of permuting many: for the bilinear warp of feature
- * visualization ([8, 3, 4, 50176] -> [4, 50176, 24]) a few ms instead of ~25, a tenth of a
- * SqueezeNet step. The merged dy goes straight into the scatter, leaving ORT no Reshape on both
- * sides of the Transpose to fold back into the many-axis permutation.
+ * Scatter-adds dy [pre..., idx..., post...] back along `axis` of x, as one ScatterElements on
+ * [P, I, Q] views (P, Q: the sizes before and after the axis merged; I: the indices flattened,
+ * expanded over P and Q). Not ScatterND with reduction 'add': ONNX Runtime's CPU kernel splits
+ * the updates over its threads and adds into the output without atomics, so with two or more
+ * intra-op threads repeated indices (every bilinear warp, DeepDream's resize) lose updates at
+ * random - a different gradient each run, and featviz --seed no longer reproducible. Its
+ * ScatterElements adds in one ordered loop, as the MaxPool gradient already relies on.
  */
-function scatterAlongAxis(b: GraphBuilder, x: string, dy: string, indices: string, axis: number, idxRank: number): string {
-  const xDims = b.shapeOf(x);
-  const dyDims = b.shapeOf(dy);
-  const rank = xDims.length;
-  if (!xDims.every((d): d is number => typeof d === 'number') || !dyDims.every((d): d is number => typeof d === 'number')) {
-    const perm = [axis, ...Array.from({ length: rank }, (_, i) => i).filter((i) => i !== axis)];
-    const idxAxes = Array.from({ length: idxRank }, (_, i) => axis + i);
-    const rest = Array.from({ length: dyDims.length }, (_, i) => i).filter((i) => !idxAxes.includes(i));
-    const scattered = b.op('ScatterND', [zerosLike(b, b.op('Transpose', [x], { perm })), indices, b.op('Transpose', [dy], { perm: [...idxAxes, ...rest] })], { reduction: 'add' });
-    const inv = new Array<number>(rank);
-    perm.forEach((p, i) => (inv[p] = i));
-    return b.op('Transpose', [scattered], { perm: inv });
-  }
-  const product = (ds: readonly number[]): number => ds.reduce((p, q) => p * q, 1);
-  const p = product(xDims.slice(0, axis));
-  const q = product(xDims.slice(axis + 1));
-  const idx = dyDims.slice(axis, axis + idxRank);
-  const tail = q === 1 ? [] : [q];
-  const moved = b.op('Transpose', [b.op('Reshape', [dy, b.ints([p, ...idx, ...tail])])], { perm: [...idx.map((_, i) => i + 1), 0, ...tail.map(() => idxRank + 1)] });
-  const target = b.op('ConstantOfShape', [b.ints([xDims[axis]!, p, ...tail])], { value: { dtype: 'float32', dims: [1], data: Float32Array.of(0) } });
-  const scattered = b.op('ScatterND', [target, indices, moved], { reduction: 'add' });
-  return b.op('Reshape', [b.op('Transpose', [scattered], { perm: [1, 0, ...tail.map(() => 2)] }), b.ints(xDims)]);
+function scatterAlongAxis(b: GraphBuilder, x: string, dy: string, indices: string, axis: number): string {
+  const xShape = b.op('Shape', [x]);
+  const dyShape = b.op('Shape', [dy]);
+  const rank = b.shapeOf(x).length;
+  const idxRank = b.shapeOf(indices).length;
+  const prod = (t: string, from: number, to: number): string =>
+    from >= to ? b.ints([1]) : b.op('ReduceProd', [b.op('Slice', [t, b.ints([from]), b.ints([to])])], { keepdims: 1 });
+  const p = prod(xShape, 0, axis);
+  const n = prod(xShape, axis, axis + 1);
+  const q = prod(xShape, axis + 1, rank);
+  const i = prod(dyShape, axis, axis + idxRank);
+  const view = b.op('Concat', [p, i, q], { axis: 0 });
+  const updates = b.op('Reshape', [dy, view]);
+  const idx = b.op('Expand', [b.op('Reshape', [indices, b.op('Concat', [b.ints([1]), i, b.ints([1])], { axis: 0 })]), view]);
+  const target = b.op('ConstantOfShape', [b.op('Concat', [p, n, q], { axis: 0 })], { value: { dtype: 'float32', dims: [1], data: Float32Array.of(0) } });
+  const scattered = b.op('ScatterElements', [target, idx, updates], { axis: 1, reduction: 'add' });
+  return b.op('Reshape', [scattered, xShape]);
 }
 
 for (const op of ['ScatterElements', 'ScatterND']) {

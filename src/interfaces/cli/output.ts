@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { ConvLensError } from '../../engine/errors.js';
 import { prepareOutputDir, writeFileAtomic } from '../../io/files.js';
@@ -69,6 +70,8 @@ const MAX_LISTED = 40;
 export class OutputFiles {
   private readonly written: string[] = [];
   private readonly known = new Set<string>();
+  /** input files by identity ("dev:ino") -> the path as given */
+  private readonly inputs = new Map<string, string>();
 
   constructor(readonly dir: string) {
     // `-o ''` wrote into the current folder and reported "wrote /: ..."
@@ -82,9 +85,38 @@ export class OutputFiles {
     return new OutputFiles(dirname(path));
   }
 
+  /**
+   * Never writes over the run's own input files: `inputs` are remembered by file identity (links
+   * and other spellings of the path included), `names` - the fixed names the command writes
+   * (result.png, figure.png, ...) - are checked now, before any work, and every later write
+   * again. `dream result.png --out .` replaced the photo with its dream without a word.
+   */
+  keepInputs(inputs: readonly (string | undefined)[], names: readonly string[]): void {
+    for (const input of inputs) {
+      if (!input) continue;
+      const id = fileId(input);
+      if (id) this.inputs.set(id, input);
+    }
+    for (const name of names) this.refuseInput(name);
+  }
+
+  private refuseInput(name: string): void {
+    if (!this.inputs.size) return;
+    const id = fileId(join(this.dir, name));
+    const input = id && this.inputs.get(id);
+    if (input) {
+      throw new ConvLensError(
+        'INVALID_ARGUMENT',
+        `The input "${input}" is where this run writes ${name} (--out ${this.dir}); it would be overwritten.`,
+        `Write to another folder (--out ${join(this.dir, 'run2')}), or copy the input elsewhere first.`,
+      );
+    }
+  }
+
   /** Writes `name` (relative to the folder) and returns it. */
   write(name: string, data: Uint8Array | string): string {
     const path = join(this.dir, name);
+    this.refuseInput(name);
     writeFileAtomic(path, data);
     this.record(path);
     return name;
@@ -118,5 +150,15 @@ export class OutputFiles {
   report(opts: { quiet?: boolean; json?: boolean }): void {
     if (opts.quiet) return;
     (opts.json ? process.stderr : process.stdout).write(`${this.describe()}\n`);
+  }
+}
+
+/** A file's identity (device and inode), or undefined when there is no such file. */
+function fileId(path: string): string | undefined {
+  try {
+    const st = statSync(path, { bigint: true });
+    return st.isFile() ? `${st.dev}:${st.ino}` : undefined;
+  } catch {
+    return undefined;
   }
 }

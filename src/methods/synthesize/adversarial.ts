@@ -32,6 +32,12 @@ export interface AttackOptions extends JobOptions {
   seed?: number;
   /** frames of the perturbation kept (PGD) */
   frames?: number;
+  /**
+   * Round the result to 8-bit levels (k/255) inside the budget, so the reported prediction and
+   * norms are those of the image as a PNG holds it (the CLI writes PNGs). The clean images must
+   * be 8-bit already (decoded files are).
+   */
+  quantize?: boolean;
 }
 
 export interface AttackImageResult {
@@ -105,6 +111,35 @@ function project(x0: Float32Array, x: Float32Array, per: number, norm: AttackNor
   }
 }
 
+/**
+ * Rounds x to the nearest 8-bit level, keeping every image within its budget: a change rounded
+ * past epsilon (linf), or an image whose L2 norm rounding took past epsilon, is rounded towards
+ * x0 instead (x0 is on the grid, so |rounded change| <= |change| there). Float results written
+ * as PNGs were otherwise judged on values the file does not hold - with epsilon 0.5/255 every
+ * change rounds to 0 or 1/255, outside the budget, and the reported probabilities were not the
+ * file's.
+ */
+function quantize(x0: Float32Array, x: Float32Array, per: number, norm: AttackNorm, eps: number): void {
+  const within = eps * 255 + 1e-6; // the budget in grey levels
+  const near = new Int32Array(per);
+  const toward = new Int32Array(per);
+  for (let s = 0; s < x.length; s += per) {
+    let n2 = 0;
+    for (let j = 0; j < per; j++) {
+      const i = s + j;
+      const base = Math.round(x0[i]! * 255);
+      const d = x[i]! * 255 - base;
+      near[j] = Math.round(x[i]! * 255) - base;
+      // towards x0, with a hair of slack so 7.9999 levels (8/255 in float32) stays 8
+      toward[j] = Math.trunc(d + Math.sign(d) * 1e-3);
+      if (norm === 'linf' && Math.abs(near[j]!) > within) near[j] = toward[j]!;
+      n2 += near[j]! ** 2;
+    }
+    const use = norm === 'l2' && Math.sqrt(n2) > within ? toward : near;
+    for (let j = 0; j < per; j++) x[s + j] = (Math.round(x0[s + j]! * 255) + use[j]!) / 255;
+  }
+}
+
 /** Ascent direction per image: sign(g) (linf) or g / |g|_2 (l2). */
 function direction(g: Float32Array, per: number, norm: AttackNorm): Float32Array {
   const d = new Float32Array(g.length);
@@ -167,6 +202,7 @@ export async function attack(model: Model, images: Tensor, o: AttackOptions = {}
     project(x0, x, per, norm, eps);
     o.onProgress?.({ done: s + 1, total: steps, phase: method.toUpperCase(), metrics: { 'cross-entropy': history[history.length - 1]! } });
   }
+  if (o.quantize) quantize(x0, x, per, norm, eps);
   const adv = await logitsOf(model, shape, x);
   const perImage: AttackImageResult[] = [];
   const delta = new Float32Array(x.length);

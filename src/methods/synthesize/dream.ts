@@ -40,6 +40,8 @@ export interface DreamResult {
   octaves: Tensor[];
   frames: { octave: number; frame: Frame; height: number; width: number }[];
   params: Record<string, unknown>;
+  /** the objective's gradient was zero throughout: the result is the photo, unchanged */
+  zeroGradient?: boolean;
 }
 
 /** Bilinear resize of an image-space batch [N, C, h, w] -> [N, C, H, W]. */
@@ -79,6 +81,7 @@ export async function dream(model: Model, image: Tensor, o: DreamOptions = {}): 
   const results: Tensor[] = [];
   const frames: DreamResult['frames'] = [];
   let current: Float32Array = new Float32Array(0);
+  let flat = true;
   for (let k = 0; k < sizes.length; k++) {
     const [h, w] = sizes[k]!;
     if (k > 0) detail = resizeImages(detail, [N, C, prevSize[0], prevSize[1]], h, w);
@@ -111,6 +114,7 @@ export async function dream(model: Model, image: Tensor, o: DreamOptions = {}): 
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });
     current = r.theta;
+    flat &&= !!r.zeroGradient;
     for (const f of r.frames) frames.push({ octave: k, frame: f, height: h, width: w });
     results.push({ dtype: 'float32', dims: [N, C, h, w], data: Float32Array.from(current) });
     detail = new Float32Array(current.length);
@@ -120,6 +124,7 @@ export async function dream(model: Model, image: Tensor, o: DreamOptions = {}): 
     image: { dtype: 'float32', dims: [N, C, H, W], data: current },
     octaves: results,
     frames,
+    ...(flat ? { zeroGradient: true } : {}),
     params: { layer, objective: o.guide ? `guide(${layer})` : typeof o.objective === 'string' ? o.objective : objective.key, octaves, octaveScale: scale, steps, stepSize, jitter, seed: o.seed ?? 0, sizes },
   };
 }

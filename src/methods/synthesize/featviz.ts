@@ -51,6 +51,8 @@ export interface FeatvizResult {
   predictions: { index: number; label: string; probability: number; logits: number[] }[];
   objective: string;
   params: Record<string, unknown>;
+  /** the objective's gradient was zero at every step (a dead channel or network): nothing but the regularizers moved the images */
+  zeroGradient?: boolean;
 }
 
 /** `class:*` -> one image per class, each maximizing its own logit (one batch: see classVisualization for many classes). */
@@ -154,6 +156,7 @@ export async function featureVisualization(model: Model, o: FeatvizOptions): Pro
     history: r.history,
     predictions,
     objective: typeof o.objective === 'string' ? o.objective : objective.key,
+    ...(r.zeroGradient ? { zeroGradient: true } : {}),
     params: { steps, lr, optimizer: o.optimizer ?? 'adam', param: param.key, transforms, seed, size: [H, W], batch, penalties: pen, background: bg, regularizers: o.regularizers ?? {}, ms: Math.round(performance.now() - t0) },
   };
 }
@@ -252,6 +255,7 @@ export async function classVisualization(model: Model, o: ClassVisualizationOpti
     ...first,
     images: { dtype: 'float32', dims: [classes.length, C!, H!, W!], data },
     predictions: parts.flatMap((r) => r.predictions),
+    ...(parts.some((r) => r.zeroGradient) ? { zeroGradient: true } : {}),
     objective: o.classes ? `class:${classes.join(',')}` : 'class:*',
     params: { ...first.params, batch: per, classes: classes.length, batches, ms: Math.round(performance.now() - t0) },
     classes,

@@ -5,7 +5,7 @@ import { loadSharp } from '../../io/sharp.js';
 import { ConvLensError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { readFileOrExplain, writeFileAtomic } from '../../io/files.js';
-import { decodeFailure, encodePng, resizeForModel } from '../../io/image.js';
+import { cropFrame, decodeFailure, encodePng, type RawImage, resizeForModel } from '../../io/image.js';
 import type { Model } from '../../models/model.js';
 import { modelChannels } from './graph.js';
 import { fromRaw, tensorImage } from './render.js';
@@ -43,6 +43,35 @@ export async function decodeModelImage(bytes: Uint8Array, source: string, model:
 
 export async function readModelImage(path: string, model: Model): Promise<Tensor> {
   return decodeModelImage(readFileOrExplain(path, 'image'), `"${path}"`, model);
+}
+
+/**
+ * An image made from the model-size crop of `path` (an adversarial example, say), framed so that
+ * predict reads back exactly its pixels. ImageNet's transform scales a 224x224 file up to 256 and
+ * crops its centre again, so a crop written alone is not what the model was given; written as
+ * the centre of the photo's own 256x256 surround it is. `clean` is the crop as the model saw it
+ * (8-bit); the surround comes from the photo scaled as predict scales it. Without such a frame
+ * (stretching preprocessing, crop 1) or when the surround does not line up pixel for pixel, the
+ * image is returned as it is.
+ */
+export async function inPredictFrame(path: string, model: Model, image: RawImage, clean: RawImage): Promise<RawImage> {
+  const prep = model.meta.preprocessing;
+  const frame = cropFrame(prep);
+  if (!frame || image.width !== prep.size[1] || image.height !== prep.size[0]) return image;
+  const [H, W] = frame;
+  const around = await resizeForModel(readFileOrExplain(path, 'image'), prep, `"${path}"`, frame);
+  const c = image.channels;
+  if (around.width !== W || around.height !== H || around.channels !== c) return image;
+  const top = (H - image.height) / 2;
+  const left = (W - image.width) / 2;
+  const row = image.width * c;
+  for (let y = 0; y < image.height; y++) {
+    const at = ((top + y) * W + left) * c;
+    // the surround's centre must be the crop the model saw, or the frame would shift it
+    for (let i = 0; i < row; i++) if (around.data[at + i] !== clean.data[y * row + i]) return image;
+    around.data.set(image.data.subarray(y * row, (y + 1) * row), at);
+  }
+  return around;
 }
 
 /** Concatenates [1, C, H, W] tensors of one size into a batch. */

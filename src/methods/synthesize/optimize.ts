@@ -83,6 +83,11 @@ export interface AscentResult {
   frames: Frame[];
   /** the last step's fetched values (at the final theta) */
   final: StepResult;
+  /**
+   * The gradient was exactly zero at every step: the objective does not respond to the image
+   * (a dead channel or network - ReLUs off everywhere), so nothing moved it but the regularizers.
+   */
+  zeroGradient?: boolean;
 }
 
 /** Steps at which to keep frames: 0, ..., steps (`count` of them, evenly spaced). */
@@ -154,6 +159,7 @@ export async function ascend(session: SynthesisSession, theta: Float32Array, o: 
   const total = o.progressTotal ?? o.steps;
   const offset = o.progressOffset ?? 0;
   let last: StepResult | undefined;
+  let moved = false;
   for (let step = 0; step <= o.steps; step++) {
     throwIfCancelled(o.signal, o.phase ?? 'the synthesis');
     const r = await session.step(theta, warpAt());
@@ -163,22 +169,27 @@ export async function ascend(session: SynthesisSession, theta: Float32Array, o: 
     if (step === o.steps) break; // the last run only evaluates the final image
     history.push({ step, value: r.value, terms: r.terms });
     const g = r.grad;
+    if (!moved) for (let i = 0; i < g.length && !moved; i++) moved = g[i] !== 0;
     if (adam) {
       for (let i = 0; i < g.length; i++) neg[i] = -g[i]!;
       adam.update(params, new Map([['theta', neg]]), o.lr);
     } else if (name === 'sgd') {
       for (let i = 0; i < g.length; i++) theta[i]! += o.lr * g[i]!;
     } else {
-      // DeepDream: step size divided by the mean |gradient|, so every step moves pixels by about lr.
+      // DeepDream: step size divided by the mean |gradient|, so every step moves pixels by about
+      // lr, whatever the scale of the layer. No additive epsilon: with `+ 1e-8` a layer whose
+      // gradients are ~1e-12 (small activations, a freshly initialized network) moved pixels by
+      // 1e-4 of the step, and the dream came back as the photo. A zero gradient takes no step.
       let s = 0;
       for (let i = 0; i < g.length; i++) s += Math.abs(g[i]!);
-      const k = o.lr / (s / g.length + 1e-8);
+      const mean = s / g.length;
+      const k = mean > 0 ? o.lr / mean : 0;
       for (let i = 0; i < g.length; i++) theta[i]! += k * g[i]!;
     }
     applyRegularizers(theta, g, param, shape, step, o.regularizers ?? {});
     o.onProgress?.({ done: offset + step + 1, total, phase: o.phase ?? 'optimizing', metrics: { objective: r.value, ...r.terms } });
   }
-  return { theta, image: Float32Array.from(last!.image), history, frames, final: last! };
+  return { theta, image: Float32Array.from(last!.image), history, frames, final: last!, ...(o.steps > 0 && !moved ? { zeroGradient: true } : {}) };
 }
 
 /**

@@ -4,7 +4,7 @@ import { encodePng } from '../../../io/image.js';
 import { encodeNpy } from '../../../io/npy.js';
 import { attack, type AttackMethod, type AttackNorm } from '../../../methods/synthesize/adversarial.js';
 import { modelChannels, modelInputSize } from '../../../methods/synthesize/graph.js';
-import { readModelImage, stack, summaryJson } from '../../../methods/synthesize/io.js';
+import { inPredictFrame, readModelImage, stack, summaryJson } from '../../../methods/synthesize/io.js';
 import { displaySize, perturbationImage, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
 import { cliJob, type CommonOptions, intIn, modelInfo, openModel, outPath, positiveNumber, seedNumber, withCommon } from '../common.js';
@@ -77,6 +77,7 @@ export function define(command: Command): void {
     .option('--json', 'print the summary JSON')
     .action(async (images: string[], opts: AdvCli) => {
       const out = new OutputFiles(opts.out);
+      out.keepInputs(images, ['figure.png', 'summary.json', 'adversarial.npy', 'perturbation.npy']);
       const { engine, model } = openModel(opts);
       const job = cliJob(opts, 'adversarial');
       try {
@@ -97,6 +98,8 @@ export function define(command: Command): void {
           steps: opts.steps,
           ...(opts.target !== undefined ? { target: opts.target } : {}),
           randomStart: !!opts.randomStart,
+          // judged as the PNG holds it: 8-bit levels within the budget
+          quantize: true,
           seed: opts.seed,
           signal: job.signal!,
           onProgress: job.onProgress!,
@@ -109,7 +112,8 @@ export function define(command: Command): void {
           const stem = stems[i]!;
           const adv = toRaw(r.images.data as Float32Array, r.images.dims, i);
           const pert = perturbationImage(r.perturbation.data as Float32Array, r.perturbation.dims, i);
-          out.write(`${stem}.adversarial.png`, await encodePng(adv));
+          // framed as predict crops it (256x256 around SqueezeNet's 224), so predict sees these pixels
+          out.write(`${stem}.adversarial.png`, await encodePng(await inPredictFrame(images[i]!, model, adv, toRaw(x.data as Float32Array, x.dims, i))));
           out.write(`${stem}.perturbation.png`, await encodePng(pert.image));
           files.push({ adversarial: `${stem}.adversarial.png`, perturbation: `${stem}.perturbation.png` });
           const p = r.perImage[i]!;

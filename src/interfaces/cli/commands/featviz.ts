@@ -11,7 +11,7 @@ import type { OptimizerName, StepRegularizers } from '../../../methods/synthesiz
 import { pixelParam } from '../../../methods/synthesize/params.js';
 import { displaySize, encodeGif, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
-import { choiceOption, cliJob, type CommonOptions, imageSize, intIn, modelInfo, openModel, outPath, positiveInt, positiveNumber, seedNumber, withCommon } from '../common.js';
+import { choiceOption, cliJob, type CommonOptions, imageSize, intIn, modelInfo, openModel, outPath, positiveInt, positiveNumber, seedNumber, warner, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
 
 interface FeatvizCli extends CommonOptions {
@@ -103,6 +103,7 @@ Examples:
     .option('--json', 'print the summary JSON')
     .action(async (opts: FeatvizCli) => {
       const out = new OutputFiles(opts.out);
+      if (opts.start !== 'zero' && opts.start !== 'noise') out.keepInputs(opts.start.split(','), ['result.png', 'strip.png', 'optimization.gif', 'summary.json']);
       const { engine, model } = openModel(opts);
       const job = cliJob(opts, 'featviz');
       try {
@@ -195,6 +196,7 @@ Examples:
           }
         }
         job.done();
+        if (result.zeroGradient) warner(opts, 'note')(`the objective's gradient was zero at every step${extra['classes'] ? ' for at least one batch' : ''}: ${result.objective} does not respond to the image (its activations are zero or constant, e.g. a dead channel, or ReLUs off everywhere), so only the regularizers changed it; try another objective, --start noise or another --seed`);
         const files = await writeFeatviz(out, result, labels, opts.tile, Array.isArray(extra['classes']) ? (extra['classes'] as number[]).map((k) => `image-${k + 1}.png`) : undefined);
         const summary = { command: 'featviz', model: modelInfo(model, opts), objective: result.objective, params: result.params, ...extra, images: labels.map((l, k) => ({ label: l, file: files.images[k], prediction: briefPrediction(result.predictions[k]) })), objectiveHistory: result.history.filter((_, i) => i % 8 === 0 || i === result.history.length - 1).map((h) => ({ step: h.step, value: h.value })), files };
         const text = summaryJson(summary);

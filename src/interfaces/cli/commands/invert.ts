@@ -40,6 +40,7 @@ export function define(command: Command): void {
     .option('--json', 'print the summary JSON')
     .action(async (images: string[], opts: InvertCli) => {
       const out = new OutputFiles(opts.out);
+      out.keepInputs(images, ['grid.png', 'summary.json']);
       const { engine, model } = openModel(opts);
       const job = cliJob(opts, 'invert');
       try {

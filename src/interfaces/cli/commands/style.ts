@@ -89,6 +89,7 @@ export function define(command: Command): void {
     .option('--json', 'print the summary JSON')
     .action(async (content: string | undefined, opts: StyleCli) => {
       const out = new OutputFiles(opts.out);
+      out.keepInputs([content, opts.net, ...opts.style.map((s) => parseNamedImage(s).path)], ['result.png', 'figure.png', 'strip.png', 'optimization.gif', 'summary.json']);
       const engine = createEngine(opts);
       const job = cliJob(opts, 'style');
       try {

@@ -150,6 +150,8 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
         steps: num(p, 'steps', 40, 1, 1000),
         ...(p['target'] !== undefined && p['target'] !== '' ? { target: p['target'] as number | string } : {}),
         randomStart: !!p['randomStart'],
+        // judged as the 8-bit picture it is shown and saved as
+        quantize: true,
         ...job,
       });
       const pi = r.perImage[0]!;
