@@ -21,13 +21,13 @@ describe('convlens featviz', () => {
     const out = join(tmp, 'featviz');
     const r = await convlens('featviz', '--objective', 'class:*', '--param', 'pixel-clip', '--start', 'zero', '--background', '0', '--tv', '2', '--blur-every', '4', '--steps', '16', '--frames', '3', '--out', out, '-q');
     expect(r.code, r.stderr).toBe(0);
-    for (const f of ['result.png', 'strip.png', 'optimization.gif', 'image-1.png', 'image-10.png']) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of ['result.png', 'strip.png', 'optimization.gif', 'class-0-t-shirt-top.png', 'class-9-ankle-boot.png']) expect(existsSync(join(out, f)), f).toBe(true);
     expect(readFileSync(join(out, 'optimization.gif')).subarray(0, 6).toString()).toBe('GIF89a');
     const s = json(out);
     const images = s['images'] as { label: string; prediction: { label: string } }[];
     expect(images.map((i) => i.label)).toEqual(['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']);
     expect(images.filter((i) => i.prediction.label === i.label).length).toBeGreaterThanOrEqual(8);
-    const meta = await sharp(join(out, 'image-1.png')).metadata();
+    const meta = await sharp(join(out, 'class-0-t-shirt-top.png')).metadata();
     expect([meta.width, meta.height]).toEqual([112, 112]);
   });
 
@@ -48,7 +48,9 @@ describe('convlens featviz', () => {
     expect(r.stderr).toMatch(/1000 classes; drawing the first 8 \(--classes all draws every class/);
     const images = json(out)['images'] as { label: string }[];
     expect(images.map((i) => i.label)).toEqual(['tench', 'goldfish', 'great white shark', 'tiger shark', 'hammerhead', 'electric ray', 'stingray', 'cock']);
-    expect(existsSync(join(out, 'image-8.png')) && !existsSync(join(out, 'image-9.png'))).toBe(true);
+    // a class's file is named by its index and label (class 7 was image-8.png)
+    expect((json(out)['images'] as { file: string }[]).map((i) => i.file)).toEqual(['class-0-tench.png', 'class-1-goldfish.png', 'class-2-great-white-shark.png', 'class-3-tiger-shark.png', 'class-4-hammerhead.png', 'class-5-electric-ray.png', 'class-6-stingray.png', 'class-7-cock.png']);
+    expect(existsSync(join(out, 'class-7-cock.png')) && !existsSync(join(out, 'class-8-hen.png'))).toBe(true);
   });
 
   it('explains a bad objective', async () => {

@@ -7,6 +7,9 @@ import { prepareOutputDir, writeFileAtomic } from '../../io/files.js';
 /** The dataset store `convlens index` writes and patches, neighbors and embed read. */
 export const DEFAULT_STORE = join('out', 'index');
 
+/** A label as part of a file name: lower case, runs of other characters as one '-' ("T-shirt/top" -> t-shirt-top). */
+export const fileSlug = (s: string, empty = 'unnamed'): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || empty;
+
 export const defaultOut = (command: string, file?: string): string => join('out', command, ...(file ? [file] : []));
 
 /**

@@ -26,7 +26,7 @@ import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
 import { freshRunOnly, prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
 import { onlyWith, optionRules } from '../option-rules.js';
 import { cliJob, type CommonOptions, createEngine, fraction, intIn, intList, MAX_THREADS, nonNegative, nonNegativeInt, numberIn, numberList, outPath, positiveInt, positiveNumber, seedNumber, threadCount } from '../common.js';
-import { defaultOut, OutputFiles } from '../output.js';
+import { defaultOut, OutputFiles, fileSlug } from '../output.js';
 
 
 interface TrainOptions extends CommonOptions {
@@ -176,7 +176,7 @@ const samplerKind = (v: string): SamplerKind => {
   if (!(SAMPLERS as readonly string[]).includes(k)) throw new InvalidArgumentError(`expected one of: ${SAMPLERS.join(', ')}`);
   return k as SamplerKind;
 };
-const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'unconditional';
+const slug = (s: string): string => fileSlug(s, 'unconditional');
 
 /** The default image of `diffuse noise`: a committed Fashion-MNIST sample. */
 const DEFAULT_NOISE_IMAGE = fileURLToPath(new URL('../../../../samples/fashion-mnist/ankle-boot-test0.png', import.meta.url));

@@ -12,7 +12,7 @@ import { pixelParam } from '../../../methods/synthesize/params.js';
 import { displaySize, encodeGif, toRaw } from '../../../methods/synthesize/render.js';
 import { gridFigure } from '../../../render/grid.js';
 import { choiceOption, cliJob, type CommonOptions, imageSize, intIn, modelInfo, openModel, outPath, positiveInt, positiveNumber, seedNumber, warner, withCommon } from '../common.js';
-import { defaultOut, OutputFiles } from '../output.js';
+import { defaultOut, OutputFiles, fileSlug } from '../output.js';
 
 interface FeatvizCli extends CommonOptions {
   objective: string;
@@ -134,6 +134,7 @@ Examples:
         let result: FeatvizResult;
         let labels: string[];
         let extra: Record<string, unknown> = {};
+        const classFile = (k: number): string => classFileName(k, model.labels);
         if (opts.facets) {
           if (!opts.target) throw new ConvLensError('INVALID_ARGUMENT', '--facets needs --target <class>.', 'Add --target with a class index or label (e.g. --target 0), or leave out --facets.');
           const ds = loadFashionMnist('train', opts.data ?? SUBSET_DIR);
@@ -183,7 +184,7 @@ Examples:
               classes,
               ...(opts.batch ? { batchSize: opts.batch } : {}),
               onBatch: async ({ classes: done, result: r }) => {
-                for (let i = 0; i < done.length; i++) out.write(`image-${done[i]! + 1}.png`, await encodePng(displaySize(toRaw(r.images.data as Float32Array, r.images.dims, i), opts.tile)));
+                for (let i = 0; i < done.length; i++) out.write(classFile(done[i]!), await encodePng(displaySize(toRaw(r.images.data as Float32Array, r.images.dims, i), opts.tile)));
               },
             });
             result = cr;
@@ -197,7 +198,7 @@ Examples:
         }
         job.done();
         if (result.zeroGradient) warner(opts, 'note')(`the objective's gradient was zero at every step${extra['classes'] ? ' for at least one batch' : ''}: ${result.objective} does not respond to the image (its activations are zero or constant, e.g. a dead channel, or ReLUs off everywhere), so only the regularizers changed it; try another objective, --start noise or another --seed`);
-        const files = await writeFeatviz(out, result, labels, opts.tile, Array.isArray(extra['classes']) ? (extra['classes'] as number[]).map((k) => `image-${k + 1}.png`) : undefined);
+        const files = await writeFeatviz(out, result, labels, opts.tile, Array.isArray(extra['classes']) ? (extra['classes'] as number[]).map(classFile) : undefined);
         const summary = { command: 'featviz', model: modelInfo(model, opts), objective: result.objective, params: result.params, ...extra, images: labels.map((l, k) => ({ label: l, file: files.images[k], prediction: briefPrediction(result.predictions[k]) })), objectiveHistory: result.history.filter((_, i) => i % 8 === 0 || i === result.history.length - 1).map((h) => ({ step: h.step, value: h.value })), files };
         const text = summaryJson(summary);
         out.write('summary.json', text);
@@ -208,6 +209,14 @@ Examples:
         await engine.dispose();
       }
     });
+}
+
+/**
+ * A class's image: class-76-tarantula.png. Named image-<class+1>.png before, so class 76 was
+ * image-77.png.
+ */
+function classFileName(k: number, labels: readonly string[]): string {
+  return `class-${k}-${fileSlug(labels[k] ?? `class ${k}`)}.png`;
 }
 
 /** A prediction for the summary: every logit only for small models (1000 per image would swamp the file). */
