@@ -26,7 +26,7 @@ export interface Panel {
 const PALETTE = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac', '#222222', '#7f3c8d', '#11a579', '#a6761d', '#e73f74', '#80ba5a', '#e68310'];
 
 /** A Vega-Lite spec: panels side by side, one line per series, each panel with its own legend. */
-export function panelsSpec(panels: Panel[], title?: string, sharedLegend = false): TopLevelSpec {
+export function panelsSpec(panels: Panel[], title?: string, sharedLegend = false, subtitle?: string): TopLevelSpec {
   const names = [...new Set(panels.flatMap((p) => p.series.map((s) => s.name.replace(/ \(.*$/, ''))))];
   const colorOf = (name: string): string => PALETTE[names.indexOf(name.replace(/ \(.*$/, '')) % PALETTE.length]!;
   const hconcat = panels.map((p) => {
@@ -52,7 +52,7 @@ export function panelsSpec(panels: Panel[], title?: string, sharedLegend = false
   });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    ...(title ? { title: { text: title, anchor: 'start' as const, fontSize: 15 } } : {}),
+    ...(title ? { title: { text: title, anchor: 'start' as const, fontSize: 15, ...(subtitle ? { subtitle, subtitleFontSize: 12 } : {}) } } : {}),
     hconcat,
     resolve: { scale: sharedLegend ? { color: 'shared', strokeDash: 'shared' } : { color: 'independent', strokeDash: 'independent' } },
     padding: 16,

@@ -153,6 +153,9 @@ export async function sanityChart(r: SanityResult, o: { title?: string } = {}): 
     ],
     o.title ?? 'Model randomization (cascading, output layer first): similarity to the trained model\'s maps',
     true,
+    r.steps.some((s) => r.methods.some((m) => s.scores[m]!.constant.some(Boolean)))
+      ? 'Gaps: steps where the randomized model\'s map is constant (all zero: no gradient reaches the target, or the ReLU of a CAM clips every pixel), so no similarity is defined'
+      : undefined,
   );
   return renderChart(spec);
 }

@@ -408,10 +408,17 @@ export function define(command: Command): void {
           out.write('sanity.png', chart.png);
           out.write('sanity.svg', chart.svg);
           out.write('sanity-grid.png', await sanityGrid(r, figureItems[0]!, 0, { ...display, size: tileSize }));
+          // Steps where a randomized model's map is constant (all zero: the target lost its gradient) have no similarity.
+          const flat = r.steps.filter((s) => r.methods.some((m) => s.scores[m]!.constant.some(Boolean))).map((s) => s.layer);
+          if (flat.length && !opts.quiet) {
+            process.stderr.write(`note: sanity: at ${flat.length} of ${r.steps.length} randomization steps a method's map is constant (all zero: no gradient reaches the target, or the ReLU of a CAM clips every pixel); similarity is undefined there (null in summary.json, a gap in sanity.png)\n`);
+          }
           sanity = {
             cascade: r.layers,
             randomization: 'weights and biases redrawn from N(0, std of the trained values), output layer first, cumulative',
             charts: ['sanity.png', 'sanity-grid.png'],
+            undefinedWhen: 'the randomized model\'s map is constant (constant: true), e.g. all zero when no gradient reaches the target or the ReLU of a CAM clips every pixel: null, not 0 (scipy.stats.spearmanr gives NaN)',
+            ...(flat.length ? { stepsWithConstantMaps: flat } : {}),
             methods: Object.fromEntries(
               r.methods.map((m) => [m, r.steps.map((s) => ({ randomizedDownTo: s.layer, spearman: meanScore(s.scores[m]!.spearman), spearmanAbs: meanScore(s.scores[m]!.spearmanAbs), ssim: meanScore(s.scores[m]!.ssim), perImage: s.scores[m] }))]),
             ),
