@@ -411,7 +411,7 @@ export function define(command: Command): void {
           // Steps where a randomized model's map is constant (all zero: the target lost its gradient) have no similarity.
           const flat = r.steps.filter((s) => r.methods.some((m) => s.scores[m]!.constant.some(Boolean))).map((s) => s.layer);
           if (flat.length && !opts.quiet) {
-            process.stderr.write(`note: sanity: at ${flat.length} of ${r.steps.length} randomization steps a method's map is constant (all zero: no gradient reaches the target, or the ReLU of a CAM clips every pixel); similarity is undefined there (null in summary.json, a gap in sanity.png)\n`);
+            process.stderr.write(`note: sanity: at ${flat.length} of ${r.steps.length} randomization steps a method's map is constant (all zero: no gradient reaches the target, or the ReLU of a CAM clips every pixel); similarity is undefined there (null in summary.json, a gap in sanity.png); another --seed draws other random weights\n`);
           }
           sanity = {
             cascade: r.layers,
