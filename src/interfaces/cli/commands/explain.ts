@@ -19,7 +19,7 @@ import { meanScore, randomizationCheck } from '../../../methods/metrics/sanity.j
 import { checkScore, classIndex } from '../../../methods/explain/target.js';
 import { displayStyle, renderAttribution, type DisplayOptions, type View } from '../../../methods/explain/display.js';
 import { colormap } from '../../../render/colormap.js';
-import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanityGrid } from '../../../methods/explain/figures.js';
+import { defaultTileSize, explanationGrid, faithfulnessChart, GRID_MAX_ROWS, sanityChart, sanityGrid } from '../../../methods/explain/figures.js';
 import { describeRange, parseRange } from '../../../render/range.js';
 import { checkInputsFit, choiceOption, cliJob, type CommonOptions, inputChunks, inputsThatFit, intIn, modelInfo, numberIn, openModel, outPath, seedNumber, withCommon } from '../common.js';
 import { defaultOut, distinctNames, OutputFiles, stemmer } from '../output.js';
@@ -344,8 +344,9 @@ export function define(command: Command): void {
         }
         const { e, batch } = first!;
         const tGrid = performance.now();
-        const shown = figureItems.length;
-        if (chunks.length > 1 && !opts.quiet) process.stderr.write(`note: grid.png shows the first ${shown} of ${sources.length} inputs (explained in ${chunks.length} chunks of at most ${shown})\n`);
+        // The grid draws at most GRID_MAX_ROWS rows, of the first chunk's inputs.
+        const shown = Math.min(figureItems.length, GRID_MAX_ROWS);
+        if (shown < sources.length && !opts.quiet) process.stderr.write(`note: grid.png shows the first ${shown} of ${sources.length} inputs${chunks.length > 1 ? ` (explained in ${chunks.length} chunks of at most ${figureItems.length})` : ''}${opts.images ? '; every input has its own PNGs' : ''}\n`);
         if (opts.npy && chunks.length === 1) for (const a of e.attributions) out.write(`${a.method.replace(/\+/g, 'p')}.npy`, encodeNpy(a.raw));
         renderMs += performance.now() - tGrid;
         const tRendered = performance.now();
@@ -436,7 +437,8 @@ export function define(command: Command): void {
           batchSize: e.batchSize,
           forwardBatchSize: e.forwardBatchSize,
           inputs: sources.map((source, i) => ({ source, prediction: results[i]!.predicted, target: results[i]!.target })),
-          ...(chunks.length > 1 ? { chunks: chunks.length, gridShows: `the first ${shown} of ${sources.length} inputs` } : {}),
+          ...(chunks.length > 1 ? { chunks: chunks.length } : {}),
+          ...(shown < sources.length ? { gridShows: `the first ${shown} of ${sources.length} inputs` } : {}),
           methods: e.attributions.map((a) => {
             const style = displayStyle(a.method, a.signed, display);
             const totals = methodTotals.get(a.method)!;
