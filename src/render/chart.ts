@@ -33,11 +33,12 @@ export function panelsSpec(panels: Panel[], title?: string, sharedLegend = false
     const values = p.series.flatMap((s, si) => Array.from({ length: s.x.length }, (_, i) => ({ series: s.name, order: si, x: s.x[i]!, y: s.y[i]!, dashed: s.dashed ? 1 : 0 })));
     const seriesNames = p.series.map((s) => s.name);
     const x = p.xLabels
-      ? { field: 'x', type: 'quantitative' as const, title: p.xTitle, scale: { domain: [0, p.xLabels.length - 1], nice: false }, axis: { values: p.xLabels.map((_, i) => i), labelExpr: `${JSON.stringify(p.xLabels)}[datum.value]`, labelAngle: -40 } }
+      ? { field: 'x', type: 'quantitative' as const, title: p.xTitle, scale: { domain: [0, p.xLabels.length - 1], nice: false }, axis: { values: p.xLabels.map((_, i) => i), labelExpr: `${JSON.stringify(p.xLabels)}[datum.value]`, labelAngle: p.xLabels.length > 8 ? -90 : -40, labelOverlap: false, labelLimit: 0, labelFontSize: p.xLabels.length > 8 ? 9 : 11 } }
       : { field: 'x', type: 'quantitative' as const, title: p.xTitle, ...(p.xDomain ? { scale: { domain: p.xDomain, nice: false } } : {}) };
     return {
       title: p.title,
-      width: 300,
+      // one label per step: a long cascade (SqueezeNet's 27 steps) widens the panel so none is dropped
+      width: Math.max(300, 12 * (p.xLabels?.length ?? 0)),
       height: 230,
       data: { values },
       mark: { type: 'line' as const, strokeWidth: 2, point: p.xLabels ? { size: 25 } : false },

@@ -8,6 +8,7 @@ import { explain } from '../../src/methods/explain/index.js';
 import { auc, deletionInsertion, pixelOrder, randomMaps } from '../../src/methods/metrics/deletion-insertion.js';
 import { compareMaps, randomizableLayers, randomizationCheck, meanScore } from '../../src/methods/metrics/sanity.js';
 import { pearson, ranks, spearman, ssim } from '../../src/methods/metrics/similarity.js';
+import { sanityChart } from '../../src/methods/explain/figures.js';
 import { rng } from '../support/rng.js';
 import { courseModel, linearModel } from './models.js';
 
@@ -26,6 +27,19 @@ describe('similarity', () => {
   it('a constant map has no rank correlation: NaN, as scipy.stats.spearmanr, not a 0 that reads as "unrelated"', () => {
     expect(spearman([0, 0, 0, 0], [1, 2, 3, 4])).toBeNaN();
     expect(spearman([1, 2, 3, 4], [5, 5, 5, 5])).toBeNaN();
+  });
+
+  it('the sanity chart names every randomized layer on its x axis, even for a 26-layer cascade', async () => {
+    const layers = Array.from({ length: 26 }, (_, i) => `/fires.${i}/expand3x3/Conv`);
+    const steps = layers.map((layer) => ({ layer, maps: {}, scores: { saliency: { spearman: [0.5], spearmanAbs: [0.5], ssim: [0.5], constant: [false] } } }));
+    const { svg } = await sanityChart({ methods: ['saliency'], layers, steps, original: undefined as never });
+    // Vega dropped overlapping labels (opacity 0): SqueezeNet's chart named only "none" and the last layer.
+    for (let i = 0; i < 26; i++) {
+      const label = new RegExp(`<text[^>]*opacity="([\\d.]+)"[^>]*>fires\\.${i}/expand3x3</text>`);
+      const hits = [...svg.matchAll(new RegExp(label, 'g'))];
+      expect(hits.length, `fires.${i}`).toBeGreaterThan(0);
+      for (const h of hits) expect(h[1], `fires.${i}`).toBe('1');
+    }
   });
 
   it('the sanity check scores a randomized model\'s all-zero map (a dead target) as undefined, not as decorrelated', () => {
