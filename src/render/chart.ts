@@ -26,18 +26,19 @@ export interface Panel {
 const PALETTE = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac', '#222222', '#7f3c8d', '#11a579', '#a6761d', '#e73f74', '#80ba5a', '#e68310'];
 
 /** A Vega-Lite spec: panels side by side, one line per series, each panel with its own legend. */
-export function panelsSpec(panels: Panel[], title?: string, sharedLegend = false): TopLevelSpec {
+export function panelsSpec(panels: Panel[], title?: string, sharedLegend = false, subtitle?: string): TopLevelSpec {
   const names = [...new Set(panels.flatMap((p) => p.series.map((s) => s.name.replace(/ \(.*$/, ''))))];
   const colorOf = (name: string): string => PALETTE[names.indexOf(name.replace(/ \(.*$/, '')) % PALETTE.length]!;
   const hconcat = panels.map((p) => {
     const values = p.series.flatMap((s, si) => Array.from({ length: s.x.length }, (_, i) => ({ series: s.name, order: si, x: s.x[i]!, y: s.y[i]!, dashed: s.dashed ? 1 : 0 })));
     const seriesNames = p.series.map((s) => s.name);
     const x = p.xLabels
-      ? { field: 'x', type: 'quantitative' as const, title: p.xTitle, scale: { domain: [0, p.xLabels.length - 1], nice: false }, axis: { values: p.xLabels.map((_, i) => i), labelExpr: `${JSON.stringify(p.xLabels)}[datum.value]`, labelAngle: -40 } }
+      ? { field: 'x', type: 'quantitative' as const, title: p.xTitle, scale: { domain: [0, p.xLabels.length - 1], nice: false }, axis: { values: p.xLabels.map((_, i) => i), labelExpr: `${JSON.stringify(p.xLabels)}[datum.value]`, labelAngle: p.xLabels.length > 8 ? -90 : -40, labelOverlap: false, labelLimit: 0, labelFontSize: p.xLabels.length > 8 ? 9 : 11 } }
       : { field: 'x', type: 'quantitative' as const, title: p.xTitle, ...(p.xDomain ? { scale: { domain: p.xDomain, nice: false } } : {}) };
     return {
       title: p.title,
-      width: 300,
+      // one label per step: a long cascade (SqueezeNet's 27 steps) widens the panel so none is dropped
+      width: Math.max(300, 12 * (p.xLabels?.length ?? 0)),
       height: 230,
       data: { values },
       mark: { type: 'line' as const, strokeWidth: 2, point: p.xLabels ? { size: 25 } : false },
@@ -52,7 +53,7 @@ export function panelsSpec(panels: Panel[], title?: string, sharedLegend = false
   });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    ...(title ? { title: { text: title, anchor: 'start' as const, fontSize: 15 } } : {}),
+    ...(title ? { title: { text: title, anchor: 'start' as const, fontSize: 15, ...(subtitle ? { subtitle, subtitleFontSize: 12 } : {}) } } : {}),
     hconcat,
     resolve: { scale: sharedLegend ? { color: 'shared', strokeDash: 'shared' } : { color: 'independent', strokeDash: 'independent' } },
     padding: 16,

@@ -73,6 +73,35 @@ describe('convlens explain', () => {
     expect(existsSync(join(out, 'sandal-test8.gradient.png'))).toBe(false);
   });
 
+  it('takes one --target per input, comma-separated, also across chunks; a wrong count says so', async () => {
+    const out = join(tmp, 'per-input');
+    const bag = join(samples, 'bag-test18.png');
+    const coat = join(samples, 'coat-test6.png');
+    for (const extra of [[], ['--chunk', '1']]) {
+      const r = await convlens('explain', bag, coat, '--method', 'saliency', '--target', 'sneaker, 0', ...extra, '--out', out, '--json', '-q', '--no-images');
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const summary = JSON.parse(r.stdout);
+      expect(summary.inputs.map((i: { target: { index: number } }) => i.target.index)).toEqual([7, 0]);
+    }
+    // Before, "7,0" was looked up as one label: 'No class label named "7,0"' and unrelated suggestions.
+    const wrong = await convlens('explain', bag, coat, '--method', 'saliency', '--target', '7,0,1', '--out', out, '-q', '--no-images');
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toMatch(/gives 3 classes for 2 inputs/);
+  });
+
+  it('says when the grid leaves inputs out without chunking too: 17 inputs, 16 rows', async () => {
+    const out = join(tmp, 'many');
+    writeFileSync(join(tmp, 'many.npy'), encodeNpy({ dtype: 'float32', dims: [17, 1, 28, 28], data: Float32Array.from({ length: 17 * 784 }, (_, i) => (i % 89) / 89) }));
+    const r = await convlens('explain', join(tmp, 'many.npy'), '--method', 'saliency', '--out', out, '--size', '32');
+    expect(r.code).toBe(0);
+    // Before, only a chunked run said so; here the summary and stderr were silent about the 17th input.
+    expect(r.stderr).toContain('note: grid.png shows the first 16 of 17 inputs; every input has its own PNGs');
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary.gridShows).toBe('the first 16 of 17 inputs');
+    expect(summary.chunks).toBeUndefined();
+  });
+
   it('runs DeepLIFT, GradientSHAP with a baseline file, LRP composites and the smoothed CAM family; ROAD, infidelity and max-sensitivity in the summary', async () => {
     const out = join(tmp, 'run3');
     writeFileSync(join(tmp, 'set.npy'), encodeNpy({ dtype: 'float32', dims: [3, 1, 28, 28], data: Float32Array.from({ length: 3 * 784 }, (_, i) => (i % 97) / 97) }));

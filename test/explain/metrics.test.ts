@@ -6,8 +6,9 @@ import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { explain } from '../../src/methods/explain/index.js';
 import { auc, deletionInsertion, pixelOrder, randomMaps } from '../../src/methods/metrics/deletion-insertion.js';
-import { randomizableLayers, randomizationCheck, meanScore } from '../../src/methods/metrics/sanity.js';
+import { compareMaps, randomizableLayers, randomizationCheck, meanScore } from '../../src/methods/metrics/sanity.js';
 import { pearson, ranks, spearman, ssim } from '../../src/methods/metrics/similarity.js';
+import { sanityChart } from '../../src/methods/explain/figures.js';
 import { rng } from '../support/rng.js';
 import { courseModel, linearModel } from './models.js';
 
@@ -21,6 +22,39 @@ describe('similarity', () => {
     expect(spearman([1, 2, 3], [30, 20, 10])).toBeCloseTo(-1, 12);
     expect(spearman([1, 2, 3, 4], [1, 4, 9, 16])).toBeCloseTo(1, 12);
     expect(pearson([1, 1, 1], [1, 2, 3])).toBe(0);
+  });
+
+  it('a constant map has no rank correlation: NaN, as scipy.stats.spearmanr, not a 0 that reads as "unrelated"', () => {
+    expect(spearman([0, 0, 0, 0], [1, 2, 3, 4])).toBeNaN();
+    expect(spearman([1, 2, 3, 4], [5, 5, 5, 5])).toBeNaN();
+  });
+
+  it('the sanity chart names every randomized layer on its x axis, even for a 26-layer cascade', async () => {
+    const layers = Array.from({ length: 26 }, (_, i) => `/fires.${i}/expand3x3/Conv`);
+    const steps = layers.map((layer) => ({ layer, maps: {}, scores: { saliency: { spearman: [0.5], spearmanAbs: [0.5], ssim: [0.5], constant: [false] } } }));
+    const { svg } = await sanityChart({ methods: ['saliency'], layers, steps, original: undefined as never });
+    // Vega dropped overlapping labels (opacity 0): SqueezeNet's chart named only "none" and the last layer.
+    for (let i = 0; i < 26; i++) {
+      const label = new RegExp(`<text[^>]*opacity="([\\d.]+)"[^>]*>fires\\.${i}/expand3x3</text>`);
+      const hits = [...svg.matchAll(new RegExp(label, 'g'))];
+      expect(hits.length, `fires.${i}`).toBeGreaterThan(0);
+      for (const h of hits) expect(h[1], `fires.${i}`).toBe('1');
+    }
+  });
+
+  it('the sanity check scores a randomized model\'s all-zero map (a dead target) as undefined, not as decorrelated', () => {
+    const rand = rng(3);
+    const trained: Tensor = { dtype: 'float32', dims: [2, 8, 8], data: Float32Array.from({ length: 128 }, () => rand()) };
+    const randomized: Tensor = { dtype: 'float32', dims: [2, 8, 8], data: new Float32Array(128) };
+    (randomized.data as Float32Array).set((trained.data as Float32Array).subarray(64).map((v) => v * 2), 64); // image 1 keeps its ranking
+    const s = compareMaps(trained, randomized);
+    expect(s.constant).toEqual([true, false]);
+    expect(s.spearman[0]).toBeNaN();
+    expect(s.spearmanAbs[0]).toBeNaN();
+    expect(s.ssim[0]).toBeNaN();
+    expect(s.spearman[1]).toBeCloseTo(1, 12);
+    expect(s.ssim[1]).toBeGreaterThan(0.5);
+    expect(meanScore(s.spearman)).toBeCloseTo(1, 12);
   });
 
   it('SSIM is 1 for identical maps and matches a direct computation of skimage\'s formula', () => {
@@ -120,7 +154,18 @@ describe('model-randomization sanity check', () => {
     // Randomizing every layer decorrelates the gradient from the trained model's.
     const last = r.steps.at(-1)!.scores['gradient']!;
     expect(Math.abs(meanScore(last.spearman))).toBeLessThan(0.5);
-    for (const s of r.steps) for (const m of ['gradient', 'gradcam']) for (const v of [...s.scores[m]!.spearman, ...s.scores[m]!.ssim]) expect(v).toBeLessThanOrEqual(1 + 1e-9);
+    // Scores are at most 1, or NaN exactly where the randomized map is constant (no similarity defined).
+    for (const s of r.steps) {
+      for (const m of ['gradient', 'gradcam']) {
+        const sc = s.scores[m]!;
+        sc.constant.forEach((flat, i) => {
+          for (const v of [sc.spearman[i]!, sc.spearmanAbs[i]!, sc.ssim[i]!]) {
+            if (flat) expect(v, `${m} at ${s.layer}`).toBeNaN();
+            else expect(v, `${m} at ${s.layer}`).toBeLessThanOrEqual(1 + 1e-9);
+          }
+        });
+      }
+    }
   });
 
   it('checks the newer methods too: their maps lose the trained model\'s structure as layers are randomized', async () => {
@@ -132,9 +177,11 @@ describe('model-randomization sanity check', () => {
     for (const m of methods) {
       const first = r.steps[0]!.scores[m]!;
       const last = r.steps.at(-1)!.scores[m]!;
-      for (const v of [...first.spearman, ...last.spearman]) expect(Number.isFinite(v), m).toBe(true);
-      // After three layers are redrawn no method still reproduces the trained model's map.
-      expect(meanScore(last.spearman), m).toBeLessThan(0.99);
+      for (const sc of [first, last]) sc.spearman.forEach((v, i) => expect(Number.isFinite(v), `${m}: ${v}, constant ${sc.constant[i]}`).toBe(!sc.constant[i]));
+      // After three layers are redrawn no method still reproduces the trained model's map: it is
+      // less rank-correlated, or (XGrad-CAM here, its ReLU clipping every pixel) gone to a constant.
+      if (last.constant.every(Boolean)) expect(new Set(r.original.attributions[r.methods.indexOf(m)]!.map.data as Float32Array).size, m).toBeGreaterThan(1);
+      else expect(meanScore(last.spearman), m).toBeLessThan(0.99);
     }
   });
 

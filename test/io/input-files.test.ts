@@ -123,7 +123,7 @@ describe('explain in chunks', () => {
     const a = await convlens(...args, '--out', whole, '-q');
     const b = await convlens(...args, '--out', chunked, '--chunk', '3');
     expect([a.code, b.code]).toEqual([0, 0]);
-    expect(b.stderr).toContain('note: grid.png shows the first 3 of 10 inputs (explained in 4 chunks of at most 3)');
+    expect(b.stderr).toContain('note: grid.png shows the first 3 of 10 inputs (explained in 4 chunks of at most 3); every input has its own PNGs');
     const files = readdirSync(whole).filter((f) => f.endsWith('.png') && f !== 'grid.png');
     expect(files).toHaveLength(50);
     expect(readdirSync(chunked).sort()).toEqual(readdirSync(whole).sort());

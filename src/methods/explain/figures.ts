@@ -140,7 +140,8 @@ export async function faithfulnessChart(curves: Record<string, Curves>, o: { tit
 
 /** Similarity to the trained model's maps as layers are randomized from the top. */
 export async function sanityChart(r: SanityResult, o: { title?: string } = {}): Promise<{ svg: string; png: Uint8Array }> {
-  const xLabels = ['none', ...r.layers];
+  // "/fires.7/expand3x3/Conv" reads as "fires.7/expand3x3": the steps' names, short enough to print each one
+  const xLabels = ['none', ...r.layers.map((l) => l.replace(/^\//, '').replace(/\/(Conv|Gemm|MatMul|ConvTranspose)$/, ''))];
   const all = r.steps.flatMap((s) => r.methods.flatMap((m) => [...s.scores[m]!.spearman, ...s.scores[m]!.spearmanAbs, ...s.scores[m]!.ssim])).filter(Number.isFinite);
   const yDomain: [number, number] = [Math.min(-0.2, Math.floor(Math.min(...all) * 5) / 5), 1];
   const series = (pick: 'spearman' | 'spearmanAbs' | 'ssim'): { name: string; x: number[]; y: number[] }[] =>
@@ -153,6 +154,9 @@ export async function sanityChart(r: SanityResult, o: { title?: string } = {}): 
     ],
     o.title ?? 'Model randomization (cascading, output layer first): similarity to the trained model\'s maps',
     true,
+    r.steps.some((s) => r.methods.some((m) => s.scores[m]!.constant.some(Boolean)))
+      ? 'Gaps: steps where the randomized model\'s map is constant (all zero: no gradient reaches the target, or the ReLU of a CAM clips every pixel), so no similarity is defined'
+      : undefined,
   );
   return renderChart(spec);
 }

@@ -27,6 +27,25 @@ export function checkScore(score: string): ScoreKind {
 
 const squash = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '');
 
+/**
+ * The class a label names: the exact label, else the one label equal ignoring case, else the
+ * one equal ignoring punctuation ("ankle-boot" finds "Ankle boot"); -1 when none. A looser
+ * match that fits several labels is refused: ImageNet has "Cardigan" (the corgi, 264) and
+ * "cardigan" (the sweater, 474), and "CARDIGAN" silently explained the dog.
+ */
+export function labelIndex(labels: readonly string[], spec: string): number {
+  const k = labels.indexOf(spec);
+  if (k >= 0) return k;
+  for (const same of [(l: string) => l.toLowerCase() === spec.toLowerCase(), (l: string) => squash(l) === squash(spec) && squash(spec) !== '']) {
+    const hits = labels.flatMap((l, i) => (same(l) ? [i] : []));
+    if (hits.length === 1) return hits[0]!;
+    if (hits.length > 1) {
+      throw new ConvLensError('INVALID_ARGUMENT', `"${spec}" matches ${hits.length} class labels: ${hits.map((i) => `"${labels[i]}" (${i})`).join(', ')}.`, `Give the label exactly as written or the class index (${hits.join(' or ')}).`);
+    }
+  }
+  return -1;
+}
+
 /** One target (index or label) as a class index, with errors that say what the model has. */
 export function classIndex(model: Model, spec: number | string, classes: number): number {
   if (typeof spec !== 'number' && typeof spec !== 'string') {
@@ -40,11 +59,9 @@ export function classIndex(model: Model, spec: number | string, classes: number)
     return k;
   }
   const labels = model.labels.slice(0, classes);
-  let k = labels.indexOf(spec);
-  if (k < 0) k = labels.findIndex((l) => l.toLowerCase() === spec.toLowerCase());
-  if (k < 0) k = labels.findIndex((l) => squash(l) === squash(spec) && squash(spec) !== '');
-  if (k < 0) throw labels.every((l, i) => l === `class ${i}`) ? model.unknownClassError(spec) : unknownNameError('class label', spec, labels);
-  return k;
+  const k = labelIndex(labels, spec);
+  if (k >= 0) return k;
+  throw labels.every((l, i) => l === `class ${i}`) ? model.unknownClassError(spec) : unknownNameError('class label', spec, labels);
 }
 
 /** A target entry that stands for the row's top class, to be picked from its logits. */

@@ -11,7 +11,7 @@ import { explain, resolveMethods } from '../explain/index.js';
 import { normalSource, seedOf } from '../explain/arrays.js';
 import type { ExplainOptions, Explanation, MethodName } from '../explain/types.js';
 import { throwIfCancelled } from '../../engine/jobs.js';
-import { normalizedMagnitude, spearman, ssim } from './similarity.js';
+import { isConstant, normalizedMagnitude, spearman, ssim } from './similarity.js';
 
 export interface SanityOptions extends Omit<ExplainOptions, 'target'> {
   /** layers (node names) to randomize, top first (default: every Conv/Gemm/MatMul with constant weights, output first) */
@@ -27,6 +27,13 @@ export interface SanityScores {
   spearmanAbs: number[];
   /** SSIM of |map| / max |map|, per image */
   ssim: number[];
+  /**
+   * Per image, whether the randomized model's map is constant (all zero when randomizing has
+   * left the target no gradient, a dead ReLU above every pixel, or a CAM's ReLU clips every
+   * pixel): the three scores are NaN there (so is a constant trained map's), since no
+   * similarity is defined, rather than a 0 that reads as "decorrelated".
+   */
+  constant: boolean[];
 }
 
 export interface SanityStep {
@@ -76,13 +83,22 @@ export function randomizeLayer(graph: Graph, layer: string, rand: () => number):
   }
 }
 
-function compare(a: Tensor, b: Tensor): SanityScores {
+/** How similar a randomized model's maps `b` stay to the trained model's `a` ([N, H, W]), per image. */
+export function compareMaps(a: Tensor, b: Tensor): SanityScores {
   const [n, h, w] = a.dims as [number, number, number];
   const hw = h * w;
-  const out: SanityScores = { spearman: [], spearmanAbs: [], ssim: [] };
+  const out: SanityScores = { spearman: [], spearmanAbs: [], ssim: [], constant: [] };
   for (let i = 0; i < n; i++) {
     const x = (a.data as Float32Array).subarray(i * hw, (i + 1) * hw);
     const y = (b.data as Float32Array).subarray(i * hw, (i + 1) * hw);
+    const flat = isConstant(y);
+    out.constant.push(flat);
+    if (flat || isConstant(x)) {
+      out.spearman.push(NaN);
+      out.spearmanAbs.push(NaN);
+      out.ssim.push(NaN);
+      continue;
+    }
     out.spearman.push(spearman(x, y));
     out.spearmanAbs.push(spearman(Float64Array.from(x, Math.abs), Float64Array.from(y, Math.abs)));
     out.ssim.push(h >= 7 && w >= 7 ? ssim(normalizedMagnitude(x), normalizedMagnitude(y), w, h) : NaN);
@@ -118,7 +134,7 @@ export async function randomizationCheck(model: Model, x: Tensor, options: Sanit
     const scores: Record<string, SanityScores> = {};
     const maps: Record<string, Tensor> = {};
     e.attributions.forEach((a, i) => {
-      scores[a.method] = compare(original.attributions[i]!.map, a.map);
+      scores[a.method] = compareMaps(original.attributions[i]!.map, a.map);
       maps[a.method] = a.map;
     });
     steps.push({ layer, scores, maps });

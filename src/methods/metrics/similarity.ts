@@ -43,8 +43,19 @@ export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
 }
 
-/** Spearman rank correlation (scipy.stats.spearmanr for 1-D data). */
+/** True when every value equals the first (an all-zero map, say): no ranking to correlate. */
+export function isConstant(values: ArrayLike<number>): boolean {
+  for (let i = 1; i < values.length; i++) if (values[i] !== values[0]) return false;
+  return true;
+}
+
+/**
+ * Spearman rank correlation (scipy.stats.spearmanr for 1-D data): NaN when either side is
+ * constant, as scipy's, since a constant has no ranking (pearson's 0 would read as "unrelated").
+ */
 export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return pearson(a, b); // pearson's length error
+  if (isConstant(a) || isConstant(b)) return NaN;
   return pearson(ranks(a), ranks(b));
 }
 

@@ -8,6 +8,7 @@ import type { Dim } from '../../engine/graph/ir.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { gramMatrix } from './graph.js';
+import { labelIndex } from '../explain/target.js';
 
 export interface ObjectiveContext {
   b: GraphBuilder;
@@ -125,8 +126,7 @@ function classIndex(model: Model, cls: number | string): number {
     if (!(Number.isInteger(cls) && cls >= 0 && cls < model.labels.length)) throw new ConvLensError('INVALID_ARGUMENT', `Class ${cls} does not exist: the model has ${model.labels.length} classes.`, `Use a class from 0 to ${model.labels.length - 1}, or a label.`);
     return cls;
   }
-  const norm = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '');
-  const i = model.labels.findIndex((l) => norm(l) === norm(cls));
+  const i = labelIndex(model.labels, cls);
   if (i >= 0) return i;
   if (/^\d+$/.test(cls)) return classIndex(model, Number(cls));
   throw model.unknownClassError(cls);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import type { Tensor } from '../../../engine/tensor.js';
+import type { Model } from '../../../models/model.js';
 import { readFileOrExplain } from '../../../io/files.js';
 import { encodePng, type RawImage } from '../../../io/image.js';
 import { inputFiles, loadInputs, sampleCount } from '../../../io/inputs.js';
@@ -15,10 +16,10 @@ import { LRP_COMPOSITES, type LrpCompositeName } from '../../../engine/ops/rules
 import { infidelity, maxSensitivity, road } from '../../../methods/metrics/index.js';
 import { deletionInsertion, randomMaps, type Curves } from '../../../methods/metrics/deletion-insertion.js';
 import { meanScore, randomizationCheck } from '../../../methods/metrics/sanity.js';
-import { checkScore } from '../../../methods/explain/target.js';
+import { checkScore, classIndex } from '../../../methods/explain/target.js';
 import { displayStyle, renderAttribution, type DisplayOptions, type View } from '../../../methods/explain/display.js';
 import { colormap } from '../../../render/colormap.js';
-import { defaultTileSize, explanationGrid, faithfulnessChart, sanityChart, sanityGrid } from '../../../methods/explain/figures.js';
+import { defaultTileSize, explanationGrid, faithfulnessChart, GRID_MAX_ROWS, sanityChart, sanityGrid } from '../../../methods/explain/figures.js';
 import { describeRange, parseRange } from '../../../render/range.js';
 import { checkInputsFit, choiceOption, cliJob, type CommonOptions, inputChunks, inputsThatFit, intIn, modelInfo, numberIn, openModel, outPath, seedNumber, withCommon } from '../common.js';
 import { defaultOut, distinctNames, OutputFiles, stemmer } from '../output.js';
@@ -149,7 +150,7 @@ export function define(command: Command): void {
     .argument('<inputs...>', 'image files, .npy tensors (NCHW or CHW float32), or folders of them')
     .option('--method <names>', 'methods, comma-separated (see the list below), or all', 'saliency,gradcam,guided-backprop')
     .option('-l, --layer <name>', 'layer for CAM-type methods (default: the model profile\'s CAM layer, the last spatial layer before global pooling)')
-    .option('-t, --target <class>', 'class index or label to explain (default: each image\'s predicted class)')
+    .option('-t, --target <class>', 'class index or label to explain (default: each image\'s predicted class), or one per input, comma-separated (285,967)')
     .option('--score <kind>', 'logit (pre-softmax, default) or prob (softmax probability)', 'logit')
     .option('-o, --out <dir>', 'output folder', outPath, defaultOut('explain'))
     .option('--npy', 'also write each method\'s raw result as <method>.npy (before normalization or upsampling)')
@@ -221,10 +222,11 @@ export function define(command: Command): void {
         if (opts.baseline !== undefined) {
           baseline = opts.baseline.toLowerCase().endsWith('.npy') ? parseNpy(readFileOrExplain(opts.baseline, 'baseline .npy'), `"${opts.baseline}"`) : oneOf<'black' | 'zero' | 'blurred'>('baseline', opts.baseline, ['black', 'zero', 'blurred']);
         }
+        const targets = opts.target === undefined ? undefined : targetsPerInput(model, opts.target, () => sampleCount(inputPaths, model));
         const options: ExplainOptions = {
           methods,
           score,
-          ...(opts.target !== undefined ? { target: opts.target } : {}),
+          ...(targets !== undefined ? { target: targets } : {}),
           ...(opts.layer !== undefined ? { layer: opts.layer } : {}),
           ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
           saliency: { ...(opts.reduce ? { reduce: oneOf('saliency reduction', opts.reduce, ['max', 'sum'] as const)! } : {}) },
@@ -284,7 +286,7 @@ export function define(command: Command): void {
             const from = sources.length;
             const progress = chunks.length === 1 ? job.onProgress! : (p: Progress): void => job.onProgress!({ ...p, phase: `${p.phase ?? 'explain'}, inputs ${from + 1}-${from + items.length} of ${total}` });
             const tStart = performance.now();
-            const e = await explain(model, batch, { ...options, onProgress: progress, firstIndex: from });
+            const e = await explain(model, batch, { ...options, ...(Array.isArray(targets) ? { target: targets.slice(from, from + items.length) } : {}), onProgress: progress, firstIndex: from });
             const tExplained = performance.now();
             explainMs += tExplained - tStart;
             predictionPassMs += e.predictionPass.timeMs;
@@ -342,8 +344,9 @@ export function define(command: Command): void {
         }
         const { e, batch } = first!;
         const tGrid = performance.now();
-        const shown = figureItems.length;
-        if (chunks.length > 1 && !opts.quiet) process.stderr.write(`note: grid.png shows the first ${shown} of ${sources.length} inputs (explained in ${chunks.length} chunks of at most ${shown})\n`);
+        // The grid draws at most GRID_MAX_ROWS rows, of the first chunk's inputs.
+        const shown = Math.min(figureItems.length, GRID_MAX_ROWS);
+        if (shown < sources.length && !opts.quiet) process.stderr.write(`note: grid.png shows the first ${shown} of ${sources.length} inputs${chunks.length > 1 ? ` (explained in ${chunks.length} chunks of at most ${figureItems.length})` : ''}${opts.images ? '; every input has its own PNGs' : ''}\n`);
         if (opts.npy && chunks.length === 1) for (const a of e.attributions) out.write(`${a.method.replace(/\+/g, 'p')}.npy`, encodeNpy(a.raw));
         renderMs += performance.now() - tGrid;
         const tRendered = performance.now();
@@ -408,10 +411,17 @@ export function define(command: Command): void {
           out.write('sanity.png', chart.png);
           out.write('sanity.svg', chart.svg);
           out.write('sanity-grid.png', await sanityGrid(r, figureItems[0]!, 0, { ...display, size: tileSize }));
+          // Steps where a randomized model's map is constant (all zero: the target lost its gradient) have no similarity.
+          const flat = r.steps.filter((s) => r.methods.some((m) => s.scores[m]!.constant.some(Boolean))).map((s) => s.layer);
+          if (flat.length && !opts.quiet) {
+            process.stderr.write(`note: sanity: at ${flat.length} of ${r.steps.length} randomization steps a method's map is constant (all zero: no gradient reaches the target, or the ReLU of a CAM clips every pixel); similarity is undefined there (null in summary.json, a gap in sanity.png); another --seed draws other random weights\n`);
+          }
           sanity = {
             cascade: r.layers,
             randomization: 'weights and biases redrawn from N(0, std of the trained values), output layer first, cumulative',
             charts: ['sanity.png', 'sanity-grid.png'],
+            undefinedWhen: 'the randomized model\'s map is constant (constant: true), e.g. all zero when no gradient reaches the target or the ReLU of a CAM clips every pixel: null, not 0 (scipy.stats.spearmanr gives NaN)',
+            ...(flat.length ? { stepsWithConstantMaps: flat } : {}),
             methods: Object.fromEntries(
               r.methods.map((m) => [m, r.steps.map((s) => ({ randomizedDownTo: s.layer, spearman: meanScore(s.scores[m]!.spearman), spearmanAbs: meanScore(s.scores[m]!.spearmanAbs), ssim: meanScore(s.scores[m]!.ssim), perImage: s.scores[m] }))]),
             ),
@@ -427,7 +437,8 @@ export function define(command: Command): void {
           batchSize: e.batchSize,
           forwardBatchSize: e.forwardBatchSize,
           inputs: sources.map((source, i) => ({ source, prediction: results[i]!.predicted, target: results[i]!.target })),
-          ...(chunks.length > 1 ? { chunks: chunks.length, gridShows: `the first ${shown} of ${sources.length} inputs` } : {}),
+          ...(chunks.length > 1 ? { chunks: chunks.length } : {}),
+          ...(shown < sources.length ? { gridShows: `the first ${shown} of ${sources.length} inputs` } : {}),
           methods: e.attributions.map((a) => {
             const style = displayStyle(a.method, a.signed, display);
             const totals = methodTotals.get(a.method)!;
@@ -495,4 +506,28 @@ export function define(command: Command): void {
         await engine.dispose();
       }
     });
+}
+
+/**
+ * --target as the explain options take it: one class for every input, or, comma-separated,
+ * one per input ("285,967"). A label that itself has commas ("tabby, tabby cat") stays one
+ * target. Before, "285,967" was looked up as a single label and answered with
+ * "No class label named" and alphabetical non-suggestions (abacus, abaya, ...).
+ */
+export function targetsPerInput(model: Model, spec: string, inputs: () => number): string | string[] {
+  if (!spec.includes(',')) return spec;
+  const classes = model.labels.length;
+  try {
+    classIndex(model, spec, classes);
+    return spec;
+  } catch {
+    // not one class: one per input
+  }
+  const parts = spec.split(',').map((p) => p.trim());
+  const n = inputs();
+  if (parts.length !== n) {
+    throw new ConvLensError('INVALID_ARGUMENT', `--target "${spec}" gives ${parts.length} classes for ${n} input${n === 1 ? '' : 's'}.`, 'Give one class for every input, or exactly one per input in input order, comma-separated (--target 285,967).');
+  }
+  for (const p of parts) classIndex(model, p, classes);
+  return parts;
 }
