@@ -8,7 +8,7 @@ import { Graph } from '../../src/engine/graph/ir.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
-import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
+import { createStudio, DEFAULT_SAMPLES_DIR, type Studio } from '../../src/interfaces/server/app.js';
 import { MAX_UPLOAD_NODES } from '../../src/interfaces/server/state.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 import { ROOT } from '../support/cli.js';
@@ -172,5 +172,17 @@ describe('quick requests on a model too large for the interactive worker', () =>
     expect(fits.statusCode).toBe(200);
     const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: id, image: 'photos/coffee.png', k: 1 } });
     expect(p.statusCode).toBe(200);
+  });
+});
+
+describe('the dataset lens on a model that takes any image size', () => {
+  it('refuses to index it at once, as `convlens index` does (the job failed after the scan with "offset is out of bounds")', async () => {
+    const up = await inject({ method: 'POST', url: '/api/models', ...multipart('free-size-index.onnx', encodeModel(freeSizeModel())) });
+    expect(up.statusCode).toBe(201);
+    const r = await inject({ method: 'POST', url: '/api/dataset/index', payload: { model: up.json().id as string, dataset: [join(DEFAULT_SAMPLES_DIR, 'photos')] } });
+    expect(r.statusCode, r.body).toBeGreaterThanOrEqual(400);
+    expect(r.statusCode, r.body).toBeLessThan(500);
+    expect(r.json().error.code).toBe('MODEL_UNSUPPORTED');
+    expect(r.json().error.message).toMatch(/takes images of any size; the dataset lens scans models with a fixed input size/);
   });
 });

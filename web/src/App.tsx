@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { inputKind } from './input-kind';
 import { api, ApiError, type ImageEntry, type Model, type Prediction, type Summary } from './api';
 import { loadImage } from './render';
 import { ModelPanel } from './components/ModelPanel';
@@ -88,7 +89,8 @@ export function App(): ReactNode {
 
   // A sample that fits the model (its sample group: Fashion-MNIST for the gray CNN, photos for
   // SqueezeNet), at the start and whenever the chosen image is not of a group that fits.
-  const group = model && !model.error ? (model.sampleGroup ?? (model.preprocessing?.channels === 'gray' || model.input?.shape[1] === 1 ? 'fashion-mnist' : 'photos')) : undefined;
+  // (none for a model no image fits: a 4-channel input)
+  const group = model && !model.error ? inputKind(model).sampleGroup : undefined;
   // (Only when the model's group changes: a sample of another group picked afterwards stays.)
   const imageRef = useRef(imageId);
   imageRef.current = imageId;

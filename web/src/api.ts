@@ -252,15 +252,34 @@ export type JobEvent =
   | { type: 'cancelled' };
 
 /**
+ * Jobs this page is waiting on. A reload or a closed tab cancels them: no page can show their
+ * results (the page does not find its jobs again), and a job left running held the only job
+ * worker for minutes (Inception v3 with every method ran on for over ten) while the reloaded
+ * page's next job waited behind it, with nothing on the page to cancel it.
+ */
+const followed = new Set<string>();
+if (typeof window !== 'undefined') {
+  const cancelFollowed = (): void => {
+    for (const id of followed) void fetch(`/api/jobs/${encodeURIComponent(id)}`, { method: 'DELETE', keepalive: true }).catch(() => undefined);
+    followed.clear();
+  };
+  // beforeunload: on a reload, Chromium did not send the DELETE when asked from pagehide alone
+  window.addEventListener('beforeunload', cancelFollowed);
+  window.addEventListener('pagehide', cancelFollowed);
+}
+
+/**
  * Follows a job's event stream until its one final event. Returns a function that stops
- * listening (it does not cancel the job: DELETE /api/jobs/:id does).
+ * listening (it does not cancel the job: DELETE /api/jobs/:id does, and leaving the page).
  */
 export function followJob(id: string, onEvent: (e: JobEvent) => void): () => void {
   const es = new EventSource(`/api/jobs/${encodeURIComponent(id)}/events`);
+  followed.add(id);
   let finished = false;
   const finish = (e: JobEvent): void => {
     if (finished) return;
     finished = true;
+    followed.delete(id);
     es.close();
     onEvent(e);
   };
@@ -290,6 +309,7 @@ export function followJob(id: string, onEvent: (e: JobEvent) => void): () => voi
   });
   return () => {
     finished = true;
+    followed.delete(id);
     es.close();
   };
 }

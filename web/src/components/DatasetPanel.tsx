@@ -178,7 +178,10 @@ export function DatasetPanel(props: { model: Model | undefined; summary: Summary
         )}
         {stores !== null && !store && (
           <p className="notice-block" data-testid="dataset-no-index">
-            {short(model)} has no index yet{focus ? `: index images to see the ones channel ${focus.channel} of ${layerLabelOf(props.summary, focus.layer)} responds to most` : ''}. Index a folder of images below (they are resized to {describeInput(model)}).
+            {short(model)} has no index yet{focus ? `: index images to see the ones channel ${focus.channel} of ${layerLabelOf(props.summary, focus.layer)} responds to most` : ''}.{' '}
+            {model.profile?.input.fixed === false
+              ? `${short(model)} takes images of any size; the dataset lens scans models with a fixed input size (export it with one, e.g. [N, 3, 224, 224]).`
+              : `Index a folder of images below (they are resized to ${describeInput(model)}).`}
           </p>
         )}
         <IndexForm key={model.id} model={model} images={props.images} open={!store} onIndexed={(id) => void refresh(id)} />
@@ -230,7 +233,7 @@ function IndexForm(props: { model: Model; images: ImageEntry[]; open: boolean; o
 
   const idxFits = (f: IndexableFolder): boolean => f.kind !== 'idx' || fashion;
   const canRun =
-    !job.job && (source === 'folders' ? chosen.length > 0 : source === 'fashion' ? fashion : uploads > 0);
+    !job.job && model.profile?.input.fixed !== false && (source === 'folders' ? chosen.length > 0 : source === 'fashion' ? fashion : uploads > 0);
 
   const index = async (dataset: string | string[]): Promise<void> => {
     setError(null);

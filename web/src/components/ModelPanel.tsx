@@ -2,15 +2,16 @@ import { useEffect, useState, type ReactNode } from 'react';
 import { api, ApiError, type Model, type Summary } from '../api';
 import { PREPROCESS_PRESETS } from '../../../src/models/metadata.js';
 import { fmtCount } from '../tensor';
+import { inputKind } from '../input-kind';
 import { ErrorBox, Panel, Spinner, UploadButton } from './ui';
 
 const fmtList = (v: unknown): string => (Array.isArray(v) ? v.map((x) => (typeof x === 'number' ? +x.toFixed(3) : String(x))).join(', ') : String(v));
 
 /** How images become input, in one line: size, channels, range, mean/std, resize. */
-function describePreprocessing(p: Model['preprocessing']): string {
+function describePreprocessing(p: Model['preprocessing'], channels: string): string {
   if (!p) return '—';
   const size = Array.isArray(p.size) ? p.size.join('×') : '?';
-  const parts = [`${size} ${String(p.channels ?? '')}`, `range [${fmtList(p['range'])}]`, `mean [${fmtList(p['mean'])}]`, `std [${fmtList(p['std'])}]`, String(p['resize'] ?? '')];
+  const parts = [`${size} ${channels}`, `range [${fmtList(p['range'])}]`, `mean [${fmtList(p['mean'])}]`, `std [${fmtList(p['std'])}]`, String(p['resize'] ?? '')];
   if (p['resize'] === 'crop' && typeof p['crop'] === 'number') parts.push(`centre ${Math.round(p['crop'] * 100)}%`);
   if (p['invert']) parts.push('inverted');
   return parts.join(' · ');
@@ -30,6 +31,7 @@ export function ModelPanel(props: {
   const model = props.models.find((m) => m.id === props.modelId);
   const shape = model?.input?.shape;
   const pre = model?.preprocessing;
+  const kind = inputKind(model ?? {});
   return (
     <Panel
       title="Model"
@@ -57,7 +59,7 @@ export function ModelPanel(props: {
               <>
                 <dt>Input</dt>
                 <dd>
-                  {shape.slice(1).join(' × ')} {pre?.channels ? <span className="muted">({String(pre.channels)})</span> : null}
+                  {shape.slice(1).join(' × ')} <span className="muted">({kind.label})</span>
                 </dd>
               </>
             )}
@@ -76,9 +78,14 @@ export function ModelPanel(props: {
             )}
             <dt>Images</dt>
             <dd className="small" data-testid="model-preprocessing">
-              {describePreprocessing(pre)}
+              {describePreprocessing(pre, kind.label)}
             </dd>
           </dl>
+          {!kind.takesImages && (
+            <p className="warning" data-testid="model-no-images">
+              This model takes {kind.label}; images give 1 (gray) or 3 (colour), so none can be fed to it here, and images made for it could not be shown: only its layers and filters can be looked at.
+            </p>
+          )}
           {(model.warnings ?? []).map((w) => (
             <p key={w} className="warning" data-testid="model-warning">
               {w}
@@ -164,7 +171,7 @@ function DescribeModel(props: { model: Model; onDescribed: (m: Model) => void })
       <label className="field" style={{ marginTop: 8 }}>
         <span>Preprocessing</span>
         <select value={preset} onChange={(e) => setPreset(e.target.value as Preset)} data-testid="describe-preset">
-          <option value="">keep ({describePreprocessing(model.preprocessing).split(' · ').slice(1, 3).join(', ')})</option>
+          <option value="">keep ({describePreprocessing(model.preprocessing, inputKind(model).label).split(' · ').slice(1, 3).join(', ')})</option>
           {PREPROCESS_PRESETS.map((p) => (
             <option key={p} value={p}>
               {p}

@@ -134,6 +134,8 @@ export function registerDatasetRoutes({ app, models, images, jobs, files, memory
     },
     async (req, reply) => {
       const model = models.require(req.body.model);
+      // as `convlens index` refuses it: the job failed after a minute with "offset is out of bounds"
+      if (!model.profile.input.fixed) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${model.name}" takes images of any size; the dataset lens scans models with a fixed input size.`, 'Export the model with a fixed input size (e.g. [N, 3, 224, 224]).');
       const asked = req.body.dataset ?? 'fashion-mnist-subset';
       const layers = (req.body.layers ?? model.profile.featureLayers).map((l) => model.resolveLayer(l));
       if (!layers.length) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${model.name}" has no spatial layer to index.`, 'The dataset lens records feature maps: index with a convolutional model.');

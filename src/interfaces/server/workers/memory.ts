@@ -75,7 +75,7 @@ export class MemoryPlan {
   batch(what: string, model: Model, kind: RunKind, o: PlanOptions): number {
     const per = Math.ceil(bytesPerSample(model, kind, o.size) * (o.factor ?? 1));
     const n = samplesWithin(this.budget(model, o.worker), per, o.max);
-    if (n < 1) throw this.tooLarge(what, per, model, o.worker);
+    if (n < 1) throw this.tooLarge(what, per, model, o.worker, kind);
     return n;
   }
 
@@ -84,12 +84,12 @@ export class MemoryPlan {
     if (bytes > this.budget(model)) throw this.tooLarge(what, bytes, model);
   }
 
-  private tooLarge(what: string, bytes: number, model?: Model, worker: 'job' | 'interactive' = 'job'): ConvLensError {
+  private tooLarge(what: string, bytes: number, model?: Model, worker: 'job' | 'interactive' = 'job', kind: RunKind = 'gradient'): ConvLensError {
     const weights = model ? weightBytes(model) : 0;
     const where = worker === 'job' ? `a job on this studio may use ${mb(this.budget(model))} (of ${mb(this.jobWorkerBytes)} per job worker)` : `a quick request on this studio may use ${mb(this.budget(model, worker))} (of ${mb(this.interactiveBytes)} for the interactive worker)`;
     return new ConvLensError(
       'INVALID_ARGUMENT',
-      `${what} needs about ${mb(bytes)} of memory at once${model ? ` (activations and gradients of "${model.name}", beside ${mb(WEIGHT_COPIES * weights)} of weight copies)` : ''}; ${where}.`,
+      `${what} needs about ${mb(bytes)} of memory at once${model ? ` (${kind === 'forward' ? 'activations' : 'activations and gradients'} of "${model.name}", beside ${mb(WEIGHT_COPIES * weights)} of weight copies)` : ''}; ${where}.`,
       'Ask for less (a smaller image size, fewer images or points), or start the studio with more memory for its workers: convlens studio --memory <GB> (and fewer --workers).',
     );
   }
