@@ -53,7 +53,7 @@ export interface StudioOptions extends AccessOptions {
   imageUploads?: UploadCaps;
   /** bytes an event stream may leave in a slow client's socket buffer before progress is coalesced (default 256 kB) */
   streamHighWaterBytes?: number;
-  /** resident memory all worker processes may hold together (default: a quarter of the machine, 1 to 2.5 GB); `--memory` */
+  /** resident memory all worker processes may hold together (default: a quarter of the machine, 1 to 4 GB); `--memory` */
   workerMemoryBytes?: number;
   /** job worker processes (default by cores: 1 per 2 cores, 1 to 4); jobs beyond them queue; `--workers` */
   jobWorkers?: number;

@@ -21,12 +21,19 @@ export type RunKind = keyof typeof BYTES_PER_VALUE;
  * full requested size (an upper bound for layers that downsample).
  */
 export function valuesPerSample(model: Model, size?: readonly [number, number]): number {
+  let total = 0;
+  for (const n of valueSizes(model, size).values()) total += n;
+  return Math.ceil(total);
+}
+
+/** Floats per sample of every float node output a forward run computes (see valuesPerSample). */
+function valueSizes(model: Model, size?: readonly [number, number]): Map<string, number> {
   const b = model.builder();
   const [, , h0, w0] = model.input.shape ?? [];
   const fixed = typeof h0 === 'number' && typeof w0 === 'number';
   const [h, w] = size ?? (fixed ? [h0, w0] : [224, 224]);
   const scale = fixed ? (h * w) / (h0 * w0) : 1;
-  let total = 0;
+  const sizes = new Map<string, number>();
   for (const node of model.graph.nodes) {
     for (const out of node.outputs) {
       if (!out) continue;
@@ -37,15 +44,55 @@ export function valuesPerSample(model: Model, size?: readonly [number, number]):
         continue; // values shape inference cannot reach hold no large tensors in supported models
       }
       if (!facts.shape || facts.value || !isFloatDType(facts.dtype)) continue;
-      total += facts.shape.slice(1).reduce<number>((a, d, i) => a * (typeof d === 'number' ? d : i === 1 ? h : i === 2 ? w : 1), 1);
+      sizes.set(out, scale * facts.shape.slice(1).reduce<number>((a, d, i) => a * (typeof d === 'number' ? d : i === 1 ? h : i === 2 ? w : 1), 1));
     }
   }
-  return Math.ceil(total * scale);
+  return sizes;
+}
+
+/**
+ * Float values per sample alive at once at the peak of a forward run that returns only `fetched`
+ * (and the graph outputs): a value lives from its node to its last consumer, fetched ones to the
+ * end, in the graph's node order (ONNX Runtime reuses the buffers of dead values). The sum of all
+ * values, which bounds a run that fetches everything, refused a prediction on ResNet-50 (101 MB
+ * of values against a peak of a few MB) in the studio's interactive worker.
+ */
+export function peakValuesPerSample(model: Model, fetched: readonly string[] = [], size?: readonly [number, number]): number {
+  const sizes = valueSizes(model, size);
+  const nodes = model.graph.nodes;
+  const kept = new Set([...fetched, ...model.graph.outputs.map((o) => o.name)]);
+  const lastUse = new Map<string, number>();
+  nodes.forEach((node, k) => {
+    for (const i of node.inputs) if (i) lastUse.set(i, k);
+  });
+  let live = 0;
+  let peak = 0;
+  const dying: number[][] = nodes.map(() => []);
+  nodes.forEach((node, k) => {
+    for (const out of node.outputs) {
+      const n = out ? sizes.get(out) : undefined;
+      if (!out || n === undefined) continue;
+      live += n;
+      if (!kept.has(out)) dying[Math.max(k, lastUse.get(out) ?? k)]!.push(n);
+    }
+    peak = Math.max(peak, live);
+    for (const n of dying[k]!) live -= n;
+  });
+  return Math.ceil(peak);
 }
 
 /** Bytes one sample takes in a run of `kind` (see BYTES_PER_VALUE). */
 export function bytesPerSample(model: Model, kind: RunKind, size?: readonly [number, number]): number {
   return valuesPerSample(model, size) * BYTES_PER_VALUE[kind];
+}
+
+/**
+ * Bytes one sample takes in a forward run that returns only `fetched` and the outputs: the peak
+ * of live values, twice over for ONNX Runtime's arena (its freed blocks are reused by size, not
+ * merged), and never more than the sum of all values.
+ */
+export function fetchingBytesPerSample(model: Model, fetched: readonly string[], size?: readonly [number, number]): number {
+  return Math.min(2 * peakValuesPerSample(model, fetched, size), valuesPerSample(model, size)) * BYTES_PER_VALUE.forward;
 }
 
 /** Samples per run that fit `budget` bytes, at most `max`; 0 when not even one fits. */

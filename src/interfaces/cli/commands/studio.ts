@@ -17,7 +17,7 @@ export function define(command: Command): void {
     .option('--data <dir>', 'a folder the studio may read datasets and models from (repeatable; samples/, data/ and out/uploads always)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--threads <n>', `ONNX Runtime intra-op threads per worker process (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
     .option('--workers <n>', 'job worker processes (1-64; default: 1 per 2 cores, up to 4); more jobs wait in a queue', intIn(1, 64))
-    .option('--memory <GB>', 'memory all worker processes may hold together (0.5-1024; default: a quarter of the machine, 1 to 2.5 GB)', numberIn(0.5, 1024))
+    .option('--memory <GB>', 'memory all worker processes may hold together (0.5-1024; default: a quarter of the machine, 1 to 4 GB)', numberIn(0.5, 1024))
     .action(async (opts: CommonOptions & { port: number; host: string; data: string[]; workers?: number; memory?: number }) => {
       const engine = createEngine(opts);
       const studio = await createStudio({

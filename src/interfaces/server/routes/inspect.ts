@@ -8,8 +8,8 @@ export function registerInspectRoutes({ app, models, images, call, memory }: Stu
   // One forward pass must fit the interactive worker: a model at 30000x30000 px (a free-size
   // model described so) had the worker killed for memory on every request, answered with a 500
   // after 9 s each.
-  const requireOneSampleFits = (what: string, modelId: string): void => {
-    memory.batch(what, models.require(modelId), 'forward', { max: 1, worker: 'interactive' });
+  const requireOneSampleFits = (what: string, modelId: string, fetched: readonly string[] = []): void => {
+    memory.batch(what, models.require(modelId), 'forward', { max: 1, worker: 'interactive', fetched });
   };
 
   app.post<{ Body: { model: string; image: string; k?: number } }>(
@@ -34,9 +34,9 @@ export function registerInspectRoutes({ app, models, images, call, memory }: Stu
     { schema: { body: { ...target, properties: { ...target.properties, layers: { type: 'array', items: { type: 'string', maxLength: 256 }, maxItems: 256 } } } } },
     async (req, reply) => {
       const model = models.require(req.body.model);
-      requireOneSampleFits('Activations', req.body.model);
       // each layer once: 256 copies of one 55x55x256 map were 255 MB of JSON and a worker over its memory
       const layers = req.body.layers?.length ? [...new Set(req.body.layers.map((l) => model.resolveLayer(l)))] : model.pickableValues().filter((p) => p.shape.length === 4 && model.isChannelsFirst(p.name)).map((p) => p.name);
+      requireOneSampleFits('Activations', req.body.model, layers);
       images.require(req.body.image);
       return call('activations', { image: req.body.image, layers }, { model: req.body.model, images: [req.body.image] }, clientGone(reply));
     },

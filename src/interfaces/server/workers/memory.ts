@@ -5,7 +5,7 @@
 import { totalmem } from 'node:os';
 import { ConvLensError } from '../../../engine/errors.js';
 import { isFloatDType } from '../../../engine/tensor.js';
-import { bytesPerSample, samplesWithin, type RunKind } from '../../../methods/inspect/memory.js';
+import { bytesPerSample, fetchingBytesPerSample, samplesWithin, type RunKind } from '../../../methods/inspect/memory.js';
 import type { Model } from '../../../models/model.js';
 
 const MB = 1 << 20;
@@ -22,9 +22,13 @@ const WEIGHT_COPIES = 4;
 /** What a job plans to, of what its worker may hold beyond the base and weights: room for estimate error and the results it builds. */
 const PLANNED_FRACTION = 0.75;
 
-/** Default memory for all workers together: a quarter of the machine, between 1 and 2.5 GB. */
+/**
+ * Default memory for all workers together: a quarter of the machine, between 1 and 4 GB. At 2.5 GB
+ * the interactive worker's 640 MB could not hold a ConvNeXt-tiny (109 MB of weights, held four
+ * times over) for a prediction.
+ */
 export function defaultWorkerMemory(total = totalmem()): number {
-  return Math.round(Math.min(2.5 * GB, Math.max(1 * GB, total / 4)));
+  return Math.round(Math.min(4 * GB, Math.max(1 * GB, total / 4)));
 }
 
 /** Job workers by core count: one per two cores beyond the first (the interactive worker and the server need some), 1 to 4. */
@@ -41,6 +45,8 @@ export interface PlanOptions {
   factor?: number;
   /** the worker it runs on (default a job worker) */
   worker?: 'job' | 'interactive';
+  /** forward runs: the values the run returns besides the outputs (others are freed as the run goes) */
+  fetched?: readonly string[];
 }
 
 export class MemoryPlan {
@@ -73,7 +79,8 @@ export class MemoryPlan {
    * Refuses, naming the numbers, when not even one fits.
    */
   batch(what: string, model: Model, kind: RunKind, o: PlanOptions): number {
-    const per = Math.ceil(bytesPerSample(model, kind, o.size) * (o.factor ?? 1));
+    const bytes = kind === 'forward' && o.fetched ? fetchingBytesPerSample(model, o.fetched, o.size) : bytesPerSample(model, kind, o.size);
+    const per = Math.ceil(bytes * (o.factor ?? 1));
     const n = samplesWithin(this.budget(model, o.worker), per, o.max);
     if (n < 1) throw this.tooLarge(what, per, model, o.worker, kind);
     return n;
