@@ -157,6 +157,16 @@ describe('small stores: patches, embed and neighbors fit what the store holds', 
     const j = await run('neighbors', '--store', join(tmp, 'flat-store'), '--ids', '0', '-k', '3', '-o', join(tmp, 'flat.png'), '--json');
     const names = (JSON.parse(j.stdout) as { queries: { feature: { name: string }[] }[] }).queries[0]!.feature.map((f) => f.name).sort();
     expect(names).toEqual(['coat-test6.png', 'dress-test13.png', 'sandal-test8.png']);
+    // -q keeps the results (the neighbour line) and leaves out the lines that name written files
+    const quiet = await run('neighbors', '--store', join(tmp, 'flat-store'), '--ids', '0', '-k', '2', '-o', join(tmp, 'flat-q.png'), '-q');
+    expect(quiet.stdout).toMatch(/^#0 bag-test18\.png: relu4 /);
+    expect(quiet.stdout).not.toContain('figure ->');
+    for (const args of [['patches', '--layer', 'relu4', '--channels', '0-1', '-k', '2', '-o', join(tmp, 'flat-p.png')], ['embed', '--layer', 'relu4', '--method', 'pca', '--grid', '0', '-o', join(tmp, 'flat-embed')]]) {
+      const r = await run(...args, '--store', join(tmp, 'flat-store'), '-q');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout, args[0]).toBe('');
+    }
+    expect(existsSync(join(tmp, 'flat-p.png')) && existsSync(join(tmp, 'flat-q.png'))).toBe(true);
     // no class -1 for unlabeled images (the neighbour line only: the figure's temporary path may hold "-1")
     expect(n.stdout.split('\n')[0]).not.toContain('-1');
 

@@ -26,7 +26,7 @@ export function define(command: Command): void {
       for (const l of layers) {
         const file = join(opts.out, `${l.replace(/[^\w.-]+/g, '_')}.npy`);
         writeFileAtomic(file, encodeNpy(values[l]!));
-        process.stdout.write(`${l} [${values[l]!.dims.join(', ')}] -> ${file}\n`);
+        if (!opts.quiet) process.stdout.write(`${l} [${values[l]!.dims.join(', ')}] -> ${file}\n`);
       }
       await engine.dispose();
     });

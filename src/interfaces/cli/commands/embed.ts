@@ -81,7 +81,8 @@ export function define(command: Command): void {
           lines.push(`${method} of ${spaceName} (${e.ids.length} points, ${(e.ms / 1000).toFixed(1)} s) -> ${written.join(', ')}`);
         }
         for (const [file, data] of files) writeFileAtomic(file, data);
-        process.stdout.write(`${lines.join('\n')}\n`);
+        // these lines name what was written: -q leaves them out, as every command's "wrote" line
+        if (!opts.quiet) process.stdout.write(`${lines.join('\n')}\n`);
       } finally {
         job.done();
         ctx.store.close();

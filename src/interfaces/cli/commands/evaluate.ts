@@ -67,7 +67,7 @@ export function define(command: Command): void {
       const lines = [`model ${model.name} on ${ds.source}: ${m.total} images`, `accuracy ${m.accuracy.toFixed(4)} (${m.correct}/${m.total})`, `loss ${m.loss.toFixed(4)}`, 'per class:'];
       const width = Math.max(...labels.map((l) => l.length));
       for (const p of m.perClass) lines.push(`  ${p.label.padEnd(width)}  ${p.accuracy.toFixed(4)}  (${p.correct}/${p.total})`);
-      if (image) lines.push(`confusion matrix -> ${image}`);
+      if (image && !opts.quiet) lines.push(`confusion matrix -> ${image}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }

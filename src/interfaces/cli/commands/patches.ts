@@ -51,7 +51,8 @@ export function define(command: Command): void {
           writeFileAtomic(file, `${JSON.stringify({ store: opts.store, model: ctx.model.name, channels: data }, null, 2)}\n`);
           lines.push(`patch list -> ${file}`);
         }
-        process.stdout.write(`${lines.join('\n')}\n`);
+        // these lines name what was written: -q leaves them out, as every command's "wrote" line
+        if (!opts.quiet) process.stdout.write(`${lines.join('\n')}\n`);
       } finally {
         job.done();
         ctx.store.close();
