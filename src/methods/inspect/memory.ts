@@ -58,7 +58,10 @@ function valueSizes(model: Model, size?: readonly [number, number]): Map<string,
  * of values against a peak of a few MB) in the studio's interactive worker.
  */
 export function peakValuesPerSample(model: Model, fetched: readonly string[] = [], size?: readonly [number, number]): number {
-  const sizes = valueSizes(model, size);
+  return peakOf(model, valueSizes(model, size), fetched);
+}
+
+function peakOf(model: Model, sizes: ReadonlyMap<string, number>, fetched: readonly string[]): number {
   const nodes = model.graph.nodes;
   const kept = new Set([...fetched, ...model.graph.outputs.map((o) => o.name)]);
   const lastUse = new Map<string, number>();
@@ -92,7 +95,10 @@ export function bytesPerSample(model: Model, kind: RunKind, size?: readonly [num
  * merged), and never more than the sum of all values.
  */
 export function fetchingBytesPerSample(model: Model, fetched: readonly string[], size?: readonly [number, number]): number {
-  return Math.min(2 * peakValuesPerSample(model, fetched, size), valuesPerSample(model, size)) * BYTES_PER_VALUE.forward;
+  const sizes = valueSizes(model, size);
+  let all = 0;
+  for (const n of sizes.values()) all += n;
+  return Math.min(2 * peakOf(model, sizes, fetched), Math.ceil(all)) * BYTES_PER_VALUE.forward;
 }
 
 /** Samples per run that fit `budget` bytes, at most `max`; 0 when not even one fits. */
