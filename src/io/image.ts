@@ -158,9 +158,30 @@ export async function readImageFile(path: string, channels: 1 | 3 = 3): Promise<
  * Resizes and normalizes an image per the model's preprocessing into a [1, C, H, W] float32
  * tensor. Also returns the resized 8-bit image, which overlays are drawn on.
  */
-export async function preprocessImage(bytes: Uint8Array, prep: Preprocessing, source: string): Promise<{ tensor: Tensor; display: RawImage }> {
+export async function preprocessImage(bytes: Uint8Array, prep: Preprocessing, source: string): Promise<{ tensor: Tensor; display: RawImage; scaledUp?: ScaledUp }> {
   const resized = await resizeForModel(bytes, prep, source);
-  return { tensor: rawToTensor(resized, prep), display: resized };
+  const { scaledUp, ...display } = resized;
+  return { tensor: rawToTensor(resized, prep), display, ...(scaledUp ? { scaledUp } : {}) };
+}
+
+/** How far resizeForModel scaled an image up: the decoded image's [H, W] and the linear factor to the model's pixels. */
+export interface ScaledUp {
+  from: [number, number];
+  factor: number;
+}
+
+/**
+ * Scaling up by this linear factor or more is worth a word: each of the image's pixels then
+ * covers four or more of the model's, so the model sees a blurred picture (a 32x32 thumbnail
+ * given to an ImageNet model is scaled up 8x).
+ */
+export const SCALED_UP_NOTE_FACTOR = 2;
+
+/** The smallest [H, W] an image may have for the preprocessing not to scale it up. */
+export function unscaledSize(prep: Preprocessing): [number, number] {
+  if (prep.resize !== 'crop') return [prep.size[0], prep.size[1]];
+  const side = Math.ceil(Math.max(prep.size[0], prep.size[1]) / (prep.crop ?? 224 / 256));
+  return [side, side];
 }
 
 /**
@@ -175,7 +196,7 @@ const MAX_CROP_RESIZE_PIXELS = 16e6;
  * to the model's size - stretched, or (resize 'crop') scaled so the crop keeps `crop` of the
  * shorter side and centre-cropped, the ImageNet evaluation transform.
  */
-export async function resizeForModel(bytes: Uint8Array, prep: Preprocessing, source: string, frame?: [number, number]): Promise<RawImage> {
+export async function resizeForModel(bytes: Uint8Array, prep: Preprocessing, source: string, frame?: [number, number]): Promise<RawImage & { scaledUp?: ScaledUp }> {
   const channels = prep.channels === 'gray' ? 1 : 3;
   // `frame` (see cropFrame): the centred region of the scaled image that holds the crop, larger
   // than it; the crop is this region's centre
@@ -187,6 +208,7 @@ export async function resizeForModel(bytes: Uint8Array, prep: Preprocessing, sou
     if (plain) return plain;
   }
   const sharp = await loadSharp();
+  let scaledUp: ScaledUp | undefined;
   try {
     let img = sharp(bytes, { failOn: 'error' }).rotate();
     img = channels === 1 ? img.grayscale() : img.removeAlpha().toColourspace('srgb');
@@ -197,6 +219,7 @@ export async function resizeForModel(bytes: Uint8Array, prep: Preprocessing, sou
       const scale = Math.max(prep.size[0] / H0, prep.size[1] / W0) / (prep.crop ?? 224 / 256);
       const W1 = Math.max(w, Math.round(W0 * scale));
       const H1 = Math.max(h, Math.round(H0 * scale));
+      if (scale >= SCALED_UP_NOTE_FACTOR) scaledUp = { from: [H0, W0], factor: scale };
       const raw = { raw: { width: W0, height: H0, channels: upright.info.channels } };
       if (W1 * H1 > MAX_CROP_RESIZE_PIXELS) {
         // A sliver (20000x1) scaled until its short side fits is gigapixels wide: sharp refused
@@ -218,10 +241,16 @@ export async function resizeForModel(bytes: Uint8Array, prep: Preprocessing, sou
         });
       }
     } else {
+      const meta = await img.metadata();
+      // orientations 5-8 turn the image a quarter, so its stored width is its shown height
+      const turned = (meta.orientation ?? 1) >= 5;
+      const [H0, W0] = turned ? [meta.width, meta.height] : [meta.height, meta.width];
+      const factor = H0 && W0 ? Math.max(h / H0, w / W0) : 1;
+      if (factor >= SCALED_UP_NOTE_FACTOR) scaledUp = { from: [H0!, W0!], factor };
       img = img.resize(w, h, { fit: 'fill', kernel: 'lanczos3' });
     }
     const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
-    return { width: info.width, height: info.height, channels: info.channels === 1 ? 1 : 3, data: new Uint8Array(data) };
+    return { width: info.width, height: info.height, channels: info.channels === 1 ? 1 : 3, data: new Uint8Array(data), ...(scaledUp ? { scaledUp } : {}) };
   } catch (e) {
     if (e instanceof ConvLensError) throw e;
     throw decodeFailure(source, e);

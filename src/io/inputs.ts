@@ -4,7 +4,7 @@ import { ConvLensError } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { Model } from '../models/model.js';
 import { readFileOrExplain, STDIN, STDIN_PATH } from './files.js';
-import { isImagePath, preprocessImage, tensorToRaw, type RawImage } from './image.js';
+import { isImagePath, preprocessImage, SCALED_UP_NOTE_FACTOR, type ScaledUp, tensorToRaw, type RawImage, unscaledSize } from './image.js';
 import { parseNpy } from './npy.js';
 
 export interface InputItem {
@@ -15,6 +15,29 @@ export interface InputItem {
    * made when first read (a 64-sample batch took ~0.2 s, and a figure may show only some)
    */
   readonly display: RawImage;
+  /** set when the image was scaled up SCALED_UP_NOTE_FACTOR times or more to the model's size */
+  scaledUp?: ScaledUp;
+}
+
+/** How many scaled-up inputs a note names before it counts the rest. */
+const SCALED_UP_NAMED = 3;
+
+/**
+ * One line on the inputs scaled up to the model's size (a 32x32 thumbnail given to an ImageNet
+ * model), or undefined when none was: the model then sees a blurred picture, which nothing in
+ * its output shows.
+ */
+export function scaledUpNote(items: readonly InputItem[], model: Model): string | undefined {
+  const scaled = items.filter((it) => it.scaledUp);
+  if (scaled.length === 0) return undefined;
+  const [h, w] = model.inputDims().slice(1);
+  const [needH, needW] = unscaledSize(model.meta.preprocessing);
+  const one = (it: InputItem): string => `${it.source} (${it.scaledUp!.from[1]}x${it.scaledUp!.from[0]}, ${Number(it.scaledUp!.factor.toFixed(it.scaledUp!.factor < 10 ? 1 : 0))}x)`;
+  const named = scaled.slice(0, SCALED_UP_NAMED).map(one).join(', ');
+  const more = scaled.length > SCALED_UP_NAMED ? ` and ${scaled.length - SCALED_UP_NAMED} more` : '';
+  const what = scaled.length === 1 ? 'input is' : `${scaled.length} inputs are`;
+  const seen = scaled.length === 1 ? 'a blurred picture, so what it says of it' : 'blurred pictures, so what it says of them';
+  return `${what} scaled up ${SCALED_UP_NOTE_FACTOR}x or more to the model's ${w}x${h} input: ${named}${more}. The model sees ${seen} may mean little; images of ${needW}x${needH} pixels or more are not scaled up.`;
 }
 
 function npyItem(source: string, sample: Tensor, prep: Model['meta']['preprocessing']): InputItem {
@@ -143,10 +166,10 @@ export async function loadInputs(named: readonly string[], model: Model): Promis
         items.push(npyItem(dims[0] === 1 ? path : `${path}#${k}`, { dtype: 'float32', dims: [1, c, h, w], data: one }, prep));
       }
     } else {
-      const { tensor, display } = await preprocessImage(readFileOrExplain(path, 'image'), prep, `"${path}"`);
+      const { tensor, display, scaledUp } = await preprocessImage(readFileOrExplain(path, 'image'), prep, `"${path}"`);
       requireImageChannels(model, tensor, `"${path}"`);
       parts.push(tensor.data as Float32Array);
-      items.push({ source: path === STDIN_PATH ? 'standard input' : path, display });
+      items.push({ source: path === STDIN_PATH ? 'standard input' : path, display, ...(scaledUp ? { scaledUp } : {}) });
     }
   }
   // One .npy batch is used as it is: copying tens of megabytes into fresh memory is most of the

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../../io/files.js';
-import { inputFiles, loadInputs } from '../../../io/inputs.js';
+import { inputFiles, loadInputs, scaledUpNote } from '../../../io/inputs.js';
 import { encodeNpy } from '../../../io/npy.js';
 import { batchedForward, defaultBatchSize } from '../../../methods/explain/session.js';
-import { checkInputsFit, type CommonOptions, openModel, outPath, withCommon } from '../common.js';
+import { checkInputsFit, type CommonOptions, openModel, outPath, warner, withCommon } from '../common.js';
 import { defaultOut } from '../output.js';
 
 export function define(command: Command): void {
@@ -21,7 +21,9 @@ export function define(command: Command): void {
       const [c, h, w] = model.inputDims();
       const layerValues = layers.reduce((a, l) => a + (model.facts(l).shape ?? []).reduce<number>((p, d) => p * (typeof d === 'number' ? d : 1), 1), 0);
       checkInputsFit(files, model, 2 + layerValues / (c * h * w), 'activations');
-      const { batch } = await loadInputs(files, model);
+      const { batch, items } = await loadInputs(files, model);
+      const scaled = scaledUpNote(items, model);
+      if (scaled) warner(opts)(scaled);
       const values = await batchedForward(model, batch, layers, defaultBatchSize(model, 'forward'));
       for (const l of layers) {
         const file = join(opts.out, `${l.replace(/[^\w.-]+/g, '_')}.npy`);

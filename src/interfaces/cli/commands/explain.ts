@@ -5,7 +5,7 @@ import type { Tensor } from '../../../engine/tensor.js';
 import type { Model } from '../../../models/model.js';
 import { readFileOrExplain } from '../../../io/files.js';
 import { encodePng, type RawImage } from '../../../io/image.js';
-import { inputFiles, loadInputs, sampleCount } from '../../../io/inputs.js';
+import { inputFiles, loadInputs, sampleCount, scaledUpNote } from '../../../io/inputs.js';
 import { NpyStream } from '../../../io/npy-stream.js';
 import { encodeNpy, parseNpy } from '../../../io/npy.js';
 import { explain, METHOD_NAMES, METHODS, resolveMethods } from '../../../methods/explain/index.js';
@@ -21,7 +21,7 @@ import { displayStyle, renderAttribution, type DisplayOptions, type View } from 
 import { colormap } from '../../../render/colormap.js';
 import { defaultTileSize, explanationGrid, faithfulnessChart, GRID_MAX_ROWS, sanityChart, sanityGrid } from '../../../methods/explain/figures.js';
 import { describeRange, parseRange } from '../../../render/range.js';
-import { checkInputsFit, choiceOption, cliJob, type CommonOptions, inputChunks, inputsThatFit, intIn, modelInfo, numberIn, openModel, outPath, seedNumber, withCommon } from '../common.js';
+import { checkInputsFit, choiceOption, cliJob, type CommonOptions, inputChunks, inputsThatFit, intIn, modelInfo, numberIn, openModel, outPath, seedNumber, warner, withCommon } from '../common.js';
 import { defaultOut, distinctNames, OutputFiles, stemmer } from '../output.js';
 import { onlyWith, optionRules, type OptionMode, type OptionRule } from '../option-rules.js';
 import { hugePagesIn, hugePageSystem } from '../../huge-pages.js';
@@ -282,6 +282,8 @@ export function define(command: Command): void {
           for (const [k, chunkPaths] of chunks.entries()) {
             throwIfCancelled(job.signal, 'explain');
             const { batch, items } = await loadInputs(chunkPaths, model);
+            const scaled = scaledUpNote(items, model);
+            if (scaled) warner(opts)(scaled);
             if (k === 0) tLoaded = performance.now();
             const from = sources.length;
             const progress = chunks.length === 1 ? job.onProgress! : (p: Progress): void => job.onProgress!({ ...p, phase: `${p.phase ?? 'explain'}, inputs ${from + 1}-${from + items.length} of ${total}` });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import { writeFileAtomic } from '../../../io/files.js';
-import { loadInputs } from '../../../io/inputs.js';
+import { loadInputs, scaledUpNote } from '../../../io/inputs.js';
 import { tensorToRaw, type RawImage } from '../../../io/image.js';
 import { sliceBatch } from '../../../methods/explain/arrays.js';
 import type { Metric } from '../../../methods/dataset/store.js';
@@ -66,6 +66,8 @@ export function define(command: Command): void {
         }
         if (images.length) {
           const { batch, items } = await loadInputs(images, model);
+          const scaled = scaledUpNote(items, model);
+          if (scaled) warner(opts)(scaled);
           const names = distinctNames(items.map((item) => item.source));
           for (let i = 0; i < items.length; i++) {
             const x = sliceBatch(batch, i, i + 1);

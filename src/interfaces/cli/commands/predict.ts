@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../../io/files.js';
-import { inputFiles, loadInputs } from '../../../io/inputs.js';
+import { inputFiles, loadInputs, scaledUpNote } from '../../../io/inputs.js';
 import { encodeNpy } from '../../../io/npy.js';
 import { predict } from '../../../methods/predict.js';
-import { checkInputsFit, type CommonOptions, intIn, openModel, withCommon } from '../common.js';
+import { checkInputsFit, type CommonOptions, intIn, openModel, warner, withCommon } from '../common.js';
 
 export function define(command: Command): void {
   withCommon(command)
@@ -16,6 +16,8 @@ export function define(command: Command): void {
       const files = inputFiles(inputs);
       checkInputsFit(files, model, 2, 'predict');
       const { batch, items } = await loadInputs(files, model);
+      const scaled = scaledUpNote(items, model);
+      if (scaled) warner(opts)(scaled);
       const { logits, predictions, nonFinite } = await predict(model, batch, opts.top);
       for (const i of nonFinite) process.stderr.write(`warning: the model's outputs for ${items[i]!.source} are NaN or infinite, so its probabilities mean nothing${model.meta.warnings.some((w) => w.includes('NaN')) ? ' (see the warning about its parameters)' : ''}\n`);
       if (opts.npy) writeFileAtomic(opts.npy, encodeNpy(logits), '--npy');
