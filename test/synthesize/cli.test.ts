@@ -53,6 +53,17 @@ describe('convlens featviz', () => {
     expect(existsSync(join(out, 'class-7-cock.png')) && !existsSync(join(out, 'class-8-hen.png'))).toBe(true);
   });
 
+  it('says when the result is saturated noise from steps that overshoot, and not for a black background', async () => {
+    const wild = await convlens('featviz', '--classes', '3', '--steps', '8', '--frames', '1', '--lr', '1e9', '--out', join(tmp, 'featviz-lr'));
+    expect(wild.code, wild.stderr).toBe(0);
+    expect(wild.stderr).toMatch(/warning: the result is saturated noise \(\d+% of neighbouring colour values jump from black to white\): the steps overshoot\. Lower --lr \(now 1000000000; the default is 0\.05, and Adam/);
+    const sane = await convlens('featviz', '--classes', '3', '--steps', '8', '--frames', '1', '--out', join(tmp, 'featviz-sane'));
+    expect(sane.stderr).not.toMatch(/saturated/);
+    // the documented black-background example saturates a third of its values, all black
+    const black = await convlens('featviz', '--classes', '5,7', '--param', 'pixel', '--start', 'zero', '--background', '0', '--tv', '2', '--blur-every', '8', '--steps', '64', '--frames', '1', '--out', join(tmp, 'featviz-black'));
+    expect(black.stderr).not.toMatch(/saturated/);
+  });
+
   it('explains a bad objective', async () => {
     const r = await convlens('featviz', '--objective', 'channel:relu3:500', '--steps', '2', '--out', join(tmp, 'bad'));
     expect(r.code).toBe(1);

@@ -14,7 +14,7 @@ import { textureBackbone, textureLayers } from '../../src/models/zoo/texture-bac
 import { attack } from '../../src/methods/synthesize/adversarial.js';
 import { dream } from '../../src/methods/synthesize/dream.js';
 import { stylize } from '../../src/methods/synthesize/stylize.js';
-import { featureVisualization } from '../../src/methods/synthesize/featviz.js';
+import { featureVisualization, speckle } from '../../src/methods/synthesize/featviz.js';
 import { extractFeatures, SynthesisSession } from '../../src/methods/synthesize/graph.js';
 import { invert } from '../../src/methods/synthesize/inversion.js';
 import { readImageTensor, stack } from '../../src/methods/synthesize/io.js';
@@ -239,5 +239,20 @@ describe('DeepDream', () => {
     expect(normal).toBeGreaterThan(0.005);
     expect(tiny).toBeGreaterThan(0.9 * normal);
     expect(tiny).toBeLessThan(1.1 * normal);
+  });
+});
+
+describe('speckle (saturated noise in a featviz result)', () => {
+  it('counts black-white jumps between horizontal neighbours only', () => {
+    const checker = Float32Array.from({ length: 2 * 4 * 4 }, (_, i) => (i + Math.floor(i / 4)) % 2);
+    expect(speckle(checker, [1, 2, 4, 4])).toBe(1);
+    // black background and white lines: no jump between neighbours inside a row
+    const stripes = Float32Array.from({ length: 4 * 4 }, (_, i) => Math.floor(i / 4) % 2);
+    expect(speckle(stripes, [1, 1, 4, 4])).toBe(0);
+    // a row's last value and the next row's first are not neighbours
+    expect(speckle(Float32Array.from([0, 0, 1, 1]), [1, 1, 2, 2])).toBe(0);
+    // within half an 8-bit step of the ends counts; a step inside does not
+    expect(speckle(Float32Array.from([0.001, 0.999, 0.003, 0.999]), [1, 1, 1, 4])).toBeCloseTo(1 / 3);
+    expect(speckle(new Float32Array(0), [0, 1, 1, 1])).toBe(0);
   });
 });

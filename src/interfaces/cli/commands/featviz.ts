@@ -4,7 +4,7 @@ import { loadFashionMnist, SUBSET_DIR } from '../../../data/fashion-mnist.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import type { Tensor } from '../../../engine/tensor.js';
 import { encodePng } from '../../../io/image.js';
-import { classVisualization, DEFAULT_CLASSES, defaultClassSelection, defaultSize, facetVisualization, featureVisualization, MANY_CLASSES, parseClassList, synthesisBatchSize, type FacetOptions, type FeatvizOptions, type FeatvizResult } from '../../../methods/synthesize/featviz.js';
+import { classVisualization, DEFAULT_CLASSES, defaultClassSelection, defaultSize, facetVisualization, featureVisualization, MANY_CLASSES, parseClassList, synthesisBatchSize, type FacetOptions, type FeatvizOptions, type FeatvizResult, SPECKLE_NOTE } from '../../../methods/synthesize/featviz.js';
 import { modelChannels, modelInputSize } from '../../../methods/synthesize/graph.js';
 import { readImageTensor, readModelImage, stack, summaryJson } from '../../../methods/synthesize/io.js';
 import type { OptimizerName, StepRegularizers } from '../../../methods/synthesize/optimize.js';
@@ -198,6 +198,7 @@ Examples:
         }
         job.done();
         if (result.zeroGradient) warner(opts, 'note')(`the objective's gradient was zero at every step${extra['classes'] ? ' for at least one batch' : ''}: ${result.objective} does not respond to the image (its activations are zero or constant, e.g. a dead channel, or ReLUs off everywhere), so only the regularizers changed it; try another objective, --start noise or another --seed`);
+        if (result.speckle >= SPECKLE_NOTE) warner(opts)(`the result is saturated noise (${(100 * result.speckle).toFixed(0)}% of neighbouring colour values jump from black to white): the steps overshoot. Lower --lr (now ${opts.lr}; the default is 0.05${opts.optimizer === 'adam' ? ', and Adam moves each parameter by about lr per step' : ''}).`);
         const files = await writeFeatviz(out, result, labels, opts.tile, Array.isArray(extra['classes']) ? (extra['classes'] as number[]).map(classFile) : undefined);
         const summary = { command: 'featviz', model: modelInfo(model, opts), objective: result.objective, params: result.params, ...extra, images: labels.map((l, k) => ({ label: l, file: files.images[k], prediction: briefPrediction(result.predictions[k]) })), objectiveHistory: result.history.filter((_, i) => i % 8 === 0 || i === result.history.length - 1).map((h) => ({ step: h.step, value: h.value })), files };
         const text = summaryJson(summary);
