@@ -2,7 +2,10 @@
 // the scores) makes the first output whatever was returned first, and every command explained
 // and labelled that: 512 "classes" of pooled features. The classifier is taken to be the first
 // output that a dense layer or a softmax produces, else the first of shape [N, K]; it is moved to
-// the front, where every command looks for it, and the model says which output it chose.
+// the front, where every command looks for it, and the model says which output it chose. Among
+// several such heads (GoogLeNet / Inception exported with their auxiliary classifiers, in any
+// order) the one computed from the most nodes wins: an auxiliary head branches off mid-network,
+// so everything it depends on up to the branch, the main head depends on too, and more.
 import type { Graph, Node } from '../engine/graph/ir.js';
 
 /** Ops that end a classifier head (a dense layer, a softmax over its scores). */
@@ -28,8 +31,15 @@ export function withClassifierFirst(graph: Graph): ClassifierFirst {
     return false;
   };
   const flat = (shape: readonly unknown[] | undefined): boolean => !!shape && shape.length === 2;
-  let chosen = graph.outputs.findIndex((o) => fromHead(o.name) && (!o.shape || flat(o.shape)));
+  const heads = graph.outputs.map((o, i) => (fromHead(o.name) && (!o.shape || flat(o.shape)) ? i : -1)).filter((i) => i >= 0);
+  let chosen = heads[0] ?? -1;
   let why = 'the one a dense layer or softmax produces';
+  if (heads.length > 1) {
+    const depth = heads.map((i) => nodesBehind(graph.outputs[i]!.name, producers));
+    const deepest = Math.max(...depth);
+    chosen = heads[depth.indexOf(deepest)]!;
+    why = `of the ${heads.length} a dense layer or softmax produces, the one computed from the most nodes (${deepest}; auxiliary classifiers branch off earlier)`;
+  }
   if (chosen < 0) {
     chosen = graph.outputs.findIndex((o) => flat(o.shape));
     why = 'the first of shape [N, K]';
@@ -45,4 +55,17 @@ export function withClassifierFirst(graph: Graph): ClassifierFirst {
   const [first] = g.outputs.splice(chosen, 1);
   g.outputs.unshift(first!);
   return { graph: g, note };
+}
+
+/** How many nodes the value is computed from (itself included). */
+function nodesBehind(value: string, producers: ReadonlyMap<string, Node>): number {
+  const seen = new Set<Node>();
+  const stack = [value];
+  while (stack.length) {
+    const node = producers.get(stack.pop()!);
+    if (!node || seen.has(node)) continue;
+    seen.add(node);
+    for (const i of node.inputs) if (i) stack.push(i);
+  }
+  return seen.size;
 }

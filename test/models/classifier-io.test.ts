@@ -162,6 +162,29 @@ describe('several outputs', () => {
     expect(single.meta.warnings.some((w) => w.includes('outputs ('))).toBe(false);
   });
 
+  it('with auxiliary classifiers (GoogLeNet, Inception), the main head, before or after them, and its own CAM layer', () => {
+    // stem -> block1 -> [aux: conv, relu, GAP, dense, softmax] ; block1 -> two more convs -> GAP -> dense -> softmax,
+    // as the zoo's Caffe GoogLeNet names them (loss1/..., prob_1), both heads [N, K] after a softmax
+    const build = (auxFirst: boolean): Graph => {
+      const b = new GraphBuilder();
+      b.graph.name = `aux_${auxFirst ? 'first' : 'last'}`;
+      const L = new Layers(b, seededRandom(11));
+      const block1 = L.relu(L.conv2d(L.relu(L.conv2d(b.input('data_0', 'float32', ['N', 3, S, S]), 'conv1', { filters: 4 }), 'relu1'), 'conv2', { filters: 6, stride: 2 }), 'relu2');
+      const auxMap = L.relu(L.conv2d(block1, 'loss1/conv', { filters: 4, kernel: 1, padding: 0 }), 'loss1/relu_conv');
+      const aux = b.op('Softmax', [L.dense(L.flatten(L.globalAvgPool(auxMap, 'loss1/ave_pool'), 'loss1/flat'), 'loss1/classifier', K)], { axis: 1 }, { name: 'loss1_prob_1', outputs: ['loss1_prob_1'] });
+      const block2 = L.relu(L.conv2d(L.relu(L.conv2d(block1, 'conv3', { filters: 8, stride: 2 }), 'relu3'), 'conv4', { filters: 8 }), 'relu4');
+      const main = b.op('Softmax', [L.dense(L.flatten(L.globalAvgPool(block2, 'pool5'), 'flat'), 'loss3/classifier', K)], { axis: 1 }, { name: 'prob_1', outputs: ['prob_1'] });
+      for (const o of auxFirst ? [aux, main] : [main, aux]) b.output(o);
+      return b.build();
+    };
+    for (const auxFirst of [true, false]) {
+      const model = new Model(build(auxFirst), engine);
+      expect(model.output, `aux ${auxFirst ? 'first' : 'last'}`).toBe('loss3/classifier'); // the logits before prob_1
+      expect(model.profile.camLayer).toBe('relu4');
+      expect(model.meta.warnings.some((w) => w.includes('explains and labels "prob_1"') && w.includes('auxiliary'))).toBe(true);
+    }
+  });
+
   it('without a dense head, the first [N, K] output', () => {
     const b = new GraphBuilder();
     const x = b.input('image', 'float32', ['N', 3, S, S]);

@@ -373,3 +373,73 @@ defineOp({
     return grads;
   },
 });
+
+// ---------------------------------------------------------------- LRN
+//
+// Local response normalization across channels (AlexNet, CaffeNet, GoogLeNet as the ONNX Model
+// Zoo converts them from Caffe): y = x * v^-beta with v = bias + alpha / size * (sum of x^2 over
+// the channel window [c - floor((size - 1) / 2), c + ceil((size - 1) / 2)], clipped at the ends).
+// The window sum is an AveragePool over the channel axis (x unsqueezed to [N, 1, C, ...], window
+// [size, 1, ...], count_include_pad=1), so alpha / size * sum = alpha * that average, for any
+// batch and spatial size. Its transpose (what the backward pass needs) is the same pool with the
+// padding swapped, which matters only for even sizes.
+
+export interface LrnParams {
+  size: number;
+  alpha: number;
+  beta: number;
+  bias: number;
+}
+
+export function lrnParams(node: Node): LrnParams {
+  return { size: attrInt(node, 'size', 1), alpha: attrFloat(node, 'alpha', 1e-4), beta: attrFloat(node, 'beta', 0.75), bias: attrFloat(node, 'bias', 1) };
+}
+
+/**
+ * alpha * (mean over the channel window of t), window as LRN's (or its transpose), for t shaped
+ * [N, C, spatial...]: alpha / size times the windowed sum of t.
+ */
+export function lrnWindowMean(b: GraphBuilder, t: string, p: LrnParams, transposed: boolean): string {
+  const rank = b.shapeOf(t).length;
+  const before = Math.floor((p.size - 1) / 2);
+  const after = Math.ceil((p.size - 1) / 2);
+  const rest = new Array<number>(rank - 2).fill(0);
+  const [lo, hi] = transposed ? [after, before] : [before, after];
+  const stacked = b.op('Unsqueeze', [t, b.ints([1])]);
+  const pooled = b.op('AveragePool', [stacked], { kernel_shape: [p.size, ...rest.map(() => 1)], pads: [lo, ...rest, hi, ...rest], count_include_pad: 1 });
+  return b.op('Mul', [b.op('Squeeze', [pooled, b.ints([1])]), b.scalar(p.alpha)]);
+}
+
+/** v = bias + alpha / size * (windowed sum of x^2): the base LRN raises to -beta. */
+export function lrnDenominatorBase(b: GraphBuilder, x: string, p: LrnParams): string {
+  return b.op('Add', [lrnWindowMean(b, b.op('Mul', [x, x]), p, false), b.scalar(p.bias)]);
+}
+
+defineOp({
+  type: 'LRN',
+  infer: (ctx) => {
+    const x = ctx.need(0);
+    const size = attrInt(ctx.node, 'size', 0);
+    if (size < 1) throw ctx.error(`size must be a positive integer (the channel window), got ${size}`);
+    // ONNX Runtime's CPU kernel (1.30) runs only these; refused here, when the model loads, rather
+    // than as a kernel failure in the middle of a command.
+    if (x.shape.length !== 4) throw ctx.error(`ONNX Runtime runs LRN only on [N, C, H, W] inputs, got rank ${x.shape.length}`);
+    if (size % 2 === 0) throw ctx.error(`ONNX Runtime runs LRN only with an odd window size, got ${size}`);
+    return [{ dtype: x.dtype, shape: [...x.shape] }];
+  },
+  // dx = dy * v^-beta - 2 beta alpha / size * x * windowSum^T(dy * y / v): the direct term, and
+  // the path through every output whose window holds x (y / v = x * v^(-beta-1)).
+  // Guided backprop and deconvnet change only ReLUs, so LRN keeps this rule under them (as
+  // Captum's GuidedBackprop and Deconvolution do for every non-ReLU module).
+  grad: (g) => {
+    const dy = g.dy(0);
+    if (!dy || !g.wants(0)) return [undefined];
+    const b = g.b;
+    const p = lrnParams(g.node);
+    const x = g.x(0);
+    const v = lrnDenominatorBase(b, x, p);
+    const direct = b.op('Mul', [dy, b.op('Pow', [v, b.scalar(-p.beta)])]);
+    const throughWindow = lrnWindowMean(b, b.op('Div', [b.op('Mul', [dy, g.y(0)]), v]), p, true);
+    return [b.op('Sub', [direct, b.op('Mul', [b.op('Mul', [x, throughWindow]), b.scalar(2 * p.beta)])])];
+  },
+});

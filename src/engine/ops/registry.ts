@@ -82,8 +82,23 @@ export function differentiableOps(): string[] {
     .sort();
 }
 
+/**
+ * Ops of quantized models (QDQ pairs, QLinear* and integer kernels, as onnxruntime's quantizer and
+ * the ONNX Model Zoo's int8 variants write them). Rounding to integers has a zero gradient almost
+ * everywhere, so rather than "no rule" for one op, the whole model gets one answer: use the float
+ * model it came from.
+ */
+const QUANTIZATION_OPS = new Set(['QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'MatMulInteger', 'QLinearAdd', 'QLinearMul', 'QLinearAveragePool', 'QLinearGlobalAveragePool', 'QLinearConcat', 'QLinearSigmoid', 'QLinearLeakyRelu', 'QLinearSoftmax', 'QGemm']);
+
 export function requireOp(node: Node, purpose: 'shape' | 'gradient'): OpDef {
   const def = node.domain ? undefined : registry.get(node.op);
+  if (!def && QUANTIZATION_OPS.has(node.op)) {
+    throw new ConvLensError(
+      'MODEL_UNSUPPORTED',
+      `The model is quantized: ${node.op} node "${node.name}" works on 8-bit integers, and ConvLens computes layer shapes and gradients of float models only.`,
+      'Predictions run on it as it is; to explain, visualize or look inside it, use the float32 model it was quantized from (the ONNX Model Zoo publishes both).',
+    );
+  }
   if (!def || (purpose === 'gradient' && !def.grad && !def.nonDifferentiable)) {
     const list = purpose === 'gradient' ? differentiableOps() : supportedOps();
     const what = node.domain ? `${node.domain}::${node.op}` : node.op;

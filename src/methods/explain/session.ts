@@ -5,7 +5,7 @@ import { buildGradientGraph, type GradientGraph } from '../../engine/autodiff/gr
 import { ConvLensError } from '../../engine/errors.js';
 import { GraphBuilder } from '../../engine/graph/builder.js';
 import type { Graph } from '../../engine/graph/ir.js';
-import { ruleSetKey, type RuleSetName, type RuleSetSpec } from '../../engine/ops/registry.js';
+import { findOp, requireOp, ruleSetKey, type RuleSetName, type RuleSetSpec } from '../../engine/ops/registry.js';
 import { allocate, type Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { throwIfCancelled, type JobOptions } from '../../engine/jobs.js';
@@ -136,6 +136,10 @@ export async function scoreGradients(model: Model, x: Tensor, targets: Int32Arra
 export function classCount(model: Model): number {
   const shape = model.facts(model.output).shape;
   const k = shape?.[shape.length - 1];
+  if (typeof k !== 'number') {
+    // An op without a shape rule stops inference: name it (a quantized model says so) rather than the symptom.
+    for (const node of model.graph.nodes) if (node.domain || !findOp(node.op)) requireOp(node, 'shape');
+  }
   if (typeof k !== 'number') throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${model.name}" output "${model.output}" has no static class dimension.`, 'Use a model whose output is [N, classes] with a fixed class count, or re-export it with static output shapes.');
   return k;
 }

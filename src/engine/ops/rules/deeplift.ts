@@ -20,13 +20,13 @@
 // ab - a'b' = (b + b')/2 (a - a') + (a + a')/2 (b - b'), the two-player Shapley split; a
 // quotient a / b divides as a * (1/b) with (1/b - 1/b') = -(b - b') / (b b'); further element-wise
 // functions (erf, exp, log, square roots, powers by a constant) rescale; and LayerNormalization
-// is taken apart into those pieces (centering, the square, the mean, 1/sqrt, the product). Every
-// step then passes on exactly its output difference, so ConvNeXt- and EfficientNet-style nets
-// keep summation-to-delta as ReLU nets do.
+// and LRN are taken apart into those pieces (centering, the square, the mean, 1/sqrt, the
+// product). Every step then passes on exactly its output difference, so ConvNeXt-,
+// EfficientNet- and AlexNet-style nets keep summation-to-delta as ReLU nets do.
 import type { GraphBuilder } from '../../graph/builder.js';
 import { attrFloat, type Graph, type Node } from '../../graph/ir.js';
 import { unbroadcast } from '../emit.js';
-import { batchStats, layerNormAxes } from '../normalization.js';
+import { batchStats, layerNormAxes, lrnDenominatorBase, lrnParams, lrnWindowMean } from '../normalization.js';
 import type { GradContext, GradRule, OpDef, RuleSet } from '../registry.js';
 import { ACTIVATIONS, standardBackward, wantedInputs } from './common.js';
 
@@ -223,6 +223,33 @@ function layerNormRule(eps: number, p: Pairing): GradRule {
 }
 
 /**
+ * LRN taken apart the same way (Captum has no rule for it and would pass its gradient, leaving a
+ * completeness gap): y = x * r with r = v^-beta, v = bias + alpha / size * (window sum of x^2).
+ * The product splits as above, r rescales against v (its derivative -beta r / v where v equals
+ * v'), the window sum is linear and the square passes (x + x'), so the attribution of every
+ * element sums to the node's output difference.
+ */
+function lrnRule(eps: number, p: Pairing): GradRule {
+  return (g) => {
+    const dy = g.dy(0);
+    if (!dy || !g.wants(0)) return [undefined];
+    const b = g.b;
+    const x = g.x(0);
+    const params = lrnParams(g.node);
+    const v = lrnDenominatorBase(b, x, params);
+    const r = b.op('Pow', [v, b.scalar(-params.beta)]);
+    const direct = b.op('Mul', [dy, pairMean(b, p, r)]);
+    const viaR = b.op('Mul', [dy, pairMean(b, p, x)]);
+    const dv = halfDifference(b, p, v);
+    const small = b.op('Less', [b.op('Abs', [dv]), b.scalar(eps)]);
+    const derivative = b.op('Div', [b.op('Mul', [r, b.scalar(-params.beta)]), v]);
+    const slope = b.op('Where', [small, derivative, b.op('Div', [halfDifference(b, p, r), b.op('Where', [small, b.scalar(1), dv])])]);
+    const perSquare = lrnWindowMean(b, b.op('Mul', [viaR, slope]), params, true);
+    return [b.op('Add', [direct, b.op('Mul', [perSquare, b.op('Add', [x, p.partner(b, x)])])])];
+  };
+}
+
+/**
  * Captum's DeepLift default: eps = 1e-10; `layout`: how the batch pairs inputs with references.
  * `model`: the graph the rules are for; nodes appended after it (a score picking each row's
  * target logit) keep their gradient. The shared layout needs it: there a row's partner is the
@@ -235,7 +262,7 @@ export function deepliftRuleSet(eps = 1e-10, layout: DeepliftLayout = 'pairs', m
   const rule = rescale(eps, pairing);
   const pool = maxPoolRescale(eps, layout);
   const layerNorm = layerNormRule(eps, pairing);
-  const byOp: Record<string, GradRule> = { MaxPool: pool, GlobalMaxPool: pool, Mul: (g) => productRule(g, pairing), Div: (g) => quotientRule(g, pairing), LayerNormalization: layerNorm };
+  const byOp: Record<string, GradRule> = { MaxPool: pool, GlobalMaxPool: pool, Mul: (g) => productRule(g, pairing), Div: (g) => quotientRule(g, pairing), LayerNormalization: layerNorm, LRN: lrnRule(eps, pairing) };
   return {
     name: `deeplift-rescale:eps=${eps}:maxpool:products${layout === 'pairs' ? '' : `:${layout}`}`,
     ruleFor(node: Node, _def: OpDef): GradRule | undefined {

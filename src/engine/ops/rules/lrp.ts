@@ -10,7 +10,9 @@
 //   zplus      R_in = x+ * W+^T s + x- * W-^T s,       s = R / stab(W+ x+ + W- x- + b+)
 //   flat       R_in = 1^T (R / stab(1 * 1))            (weights and inputs set to one)
 //   zbox       R_in = x * W^T s - L * W+^T s - H * W-^T s,  s = R / stab(W x - W+ L - W- H)
-//   ReLU and other activations pass relevance through, and so does a product with a gate (SiLU,
+//   ReLU and other activations pass relevance through, and so does LRN (a positive rescaling
+//   of each element by its channel neighbourhood: the identity rule Binder et al. 2016 list for
+//   local renormalization layers, which the LRP toolbox applies to Caffe's AlexNet/GoogLeNet), and so does a product with a gate (SiLU,
 //   GELU, squeeze-and-excitation), the gate taking none; LayerNorm is linear with its standard
 //   deviation held fixed (epsilon rule); max-pooling routes it to the winner;
 //   average pools, reductions, additions and un-folded BatchNorm split it by contribution
@@ -469,7 +471,7 @@ function passiveFactor(node: Node, isConstant: (input: number) => boolean, isGat
 
 /** Why LRP cannot explain a model with this node, and what to use instead. */
 export function lrpNoRuleError(node: Node): ConvLensError {
-  return new ConvLensError('MODEL_UNSUPPORTED', `LRP has no rule for ${node.op} (node "${node.name}").`, `LRP covers Conv, Gemm/MatMul with constant weights, BatchNormalization, activations, gates (SiLU, GELU, squeeze-and-excitation), LayerNorm, pooling, additions and layout ops; use integrated-gradients or deeplift for this model.`);
+  return new ConvLensError('MODEL_UNSUPPORTED', `LRP has no rule for ${node.op} (node "${node.name}").`, `LRP covers Conv, Gemm/MatMul with constant weights, BatchNormalization, LRN, activations, gates (SiLU, GELU, squeeze-and-excitation), LayerNorm, pooling, additions and layout ops; use integrated-gradients or deeplift for this model.`);
 }
 
 function producersOf(graph: Graph): Map<string, Node> {
@@ -494,7 +496,7 @@ export function lrpUnsupportedNode(graph: Graph, input: string, isConstant: (val
     if (!node.inputs.some((i) => i && dynamic.has(i))) continue;
     for (const o of node.outputs) if (o) dynamic.add(o);
     const def = findOp(node.op);
-    if (layers.has(node.name) || node.op === 'BatchNormalization' || node.op === 'LayerNormalization' || ACTIVATIONS.has(node.op) || node.op === 'Erf' || PROPORTIONAL.has(node.op) || ROUTING.has(node.op) || def?.nonDifferentiable) continue;
+    if (layers.has(node.name) || node.op === 'BatchNormalization' || node.op === 'LayerNormalization' || node.op === 'LRN' || ACTIVATIONS.has(node.op) || node.op === 'Erf' || PROPORTIONAL.has(node.op) || ROUTING.has(node.op) || def?.nonDifferentiable) continue;
     if (norms.divisions.has(node.name) || norms.deviation.has(node.name)) continue;
     if ((node.op === 'Mul' || node.op === 'Div') && passiveFactor(node, (i) => !!node.inputs[i] && (isConstant(node.inputs[i]!) || constantValue(node.inputs[i])), gates) >= 0) continue;
     return node;
@@ -552,7 +554,7 @@ export function lrpRuleSet(graph: Graph, composite: LrpComposite): RuleSet {
         if (folded.has(node.name)) return (g) => [g.dy(0), undefined, undefined, undefined, undefined];
         return (g) => proportional(g, composite.normEpsilon).map((r, i) => (i === 0 ? r : undefined));
       }
-      if (ACTIVATIONS.has(node.op) || node.op === 'Erf') return (g) => [g.dy(0), ...node.inputs.slice(1).map(() => undefined)];
+      if (ACTIVATIONS.has(node.op) || node.op === 'Erf' || node.op === 'LRN') return (g) => [g.dy(0), ...node.inputs.slice(1).map(() => undefined)];
       // a decomposed LayerNorm: the numerator takes all of the relevance, the deviation none
       if (norms.divisions.has(node.name)) return (g) => [g.dy(0) && g.wants(0) ? g.dy(0) : undefined, undefined];
       if (norms.deviation.has(node.name)) return (g) => node.inputs.map(() => undefined);

@@ -152,3 +152,32 @@ function layerNormalization(node: Node, inputs: Inputs): Tensor[] {
 defineKernel('BatchNormalization', batchNormalization);
 defineKernel('LayerNormalization', layerNormalization);
 defineKernel('InstanceNormalization', instanceNormalization);
+
+/** LRN across channels, as the ONNX spec writes it: window [c - floor((size-1)/2), c + ceil((size-1)/2)] clipped to [0, C). */
+function lrn(node: Node, inputs: Inputs): Tensor[] {
+  const xT = need(node, inputs, 0);
+  if (xT.dims.length < 3) throw kernelError(node, `input must be [N, C, ...], got rank ${xT.dims.length}`);
+  const [N, C] = xT.dims as [number, number];
+  const inner = sizeOf(xT.dims.slice(2));
+  const size = attrInt(node, 'size', 1);
+  const alpha = attrFloat(node, 'alpha', 1e-4);
+  const beta = attrFloat(node, 'beta', 0.75);
+  const bias = attrFloat(node, 'bias', 1);
+  const x = toFloat64(xT);
+  const y = new Float64Array(x.length);
+  const lo = Math.floor((size - 1) / 2);
+  const hi = Math.ceil((size - 1) / 2);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      for (let i = 0; i < inner; i++) {
+        let squares = 0;
+        for (let k = Math.max(0, c - lo); k <= Math.min(C - 1, c + hi); k++) squares += x[(n * C + k) * inner + i]! ** 2;
+        const at = (n * C + c) * inner + i;
+        y[at] = x[at]! * (bias + (alpha / size) * squares) ** -beta;
+      }
+    }
+  }
+  return [fromFloat64(xT.dtype, xT.dims, y)];
+}
+
+defineKernel('LRN', lrn);
