@@ -1,6 +1,12 @@
-// Output names of multi-input commands: inputs from different folders often share a file name.
-import { describe, expect, it } from 'vitest';
+// Output names: inputs from different folders often share a file name, and --out of the commands
+// that write one figure is a .png file or a folder.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { figureOutPath } from '../../src/interfaces/cli/common.js';
 import { distinctNames, stemmer } from '../../src/interfaces/cli/output.js';
+import { convlens } from '../support/cli.js';
 
 describe('stemmer', () => {
   it('numbers repeated names and never hands out a name twice', () => {
@@ -15,5 +21,36 @@ describe('distinctNames', () => {
     expect(distinctNames(['/p/a/x.png', '/q/a/x.png', 'x.png'])).toEqual(['p/a/x.png', 'q/a/x.png', 'x.png']);
     expect(distinctNames(['a\\x.png', 'b\\x.png'])).toEqual(['a/x.png', 'b/x.png']);
     expect(distinctNames(['d/x.png', 'd/x.png', 'e.npy#3'])).toEqual(['d/x.png', 'd/x.png (2)', 'e.npy#3']);
+  });
+});
+
+describe('--out of the commands that write one figure', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'convlens-figure-out-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const out = figureOutPath('patches.png');
+
+  it('is a .png file as given, or a folder the figure is written into', () => {
+    expect(out(join(dir, 'mine.PNG'))).toBe(join(dir, 'mine.PNG'));
+    // a new name without an extension was written as a PNG file of that name
+    expect(out(join(dir, 'results'))).toBe(join(dir, 'results', 'patches.png'));
+    expect(out(`${join(dir, 'run.v2')}/`)).toBe(join(dir, 'run.v2', 'patches.png'));
+    mkdirSync(join(dir, 'existing.d'));
+    expect(out(join(dir, 'existing.d'))).toBe(join(dir, 'existing.d', 'patches.png'));
+  });
+
+  it('refuses another extension and an empty path, naming the way out', () => {
+    expect(() => out(join(dir, 'figure.jpg'))).toThrow(/the figure is a PNG: name a \.png file, or a folder to write patches\.png into .*not a \.jpg file/);
+    expect(() => out(join(dir, 'run.v2'))).toThrow(/end it with "\/" when its name has a dot/);
+    expect(() => out(' ')).toThrow(/empty/);
+  });
+
+  it('is what diffuse noise writes', async () => {
+    const r = await convlens('diffuse', 'noise', '--timesteps', '0,500', '--out', join(dir, 'noise-run'), '-q');
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(join(dir, 'noise-run'))).toEqual(['noise.png']);
+    const bad = await convlens('diffuse', 'noise', '--out', join(dir, 'noise.jpg'));
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('the figure is a PNG');
+    expect(existsSync(join(dir, 'noise.jpg'))).toBe(false);
   });
 });

@@ -1,4 +1,6 @@
+import { statSync } from 'node:fs';
 import { availableParallelism, freemem, totalmem } from 'node:os';
+import { extname, join, sep } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { ConvLensError } from '../../engine/errors.js';
@@ -34,6 +36,27 @@ export const outPath = (v: string): string => {
   if (!v.trim()) throw new InvalidArgumentError('expected a path, got an empty string');
   return v;
 };
+
+/**
+ * --out of a command that writes one PNG figure: a .png file, or a folder to write `name` into
+ * (an existing folder, a path ending in a separator, or a name without an extension). Most
+ * commands take --out as a folder, and `patches --out results` wrote a PNG named "results",
+ * without an extension, that nothing opens by a double click.
+ */
+export const figureOutPath =
+  (name: string) =>
+  (v: string): string => {
+    outPath(v);
+    if (/\.png$/i.test(v)) return v;
+    let folder = v.endsWith('/') || v.endsWith(sep);
+    try {
+      folder ||= statSync(v).isDirectory();
+    } catch {
+      // not there yet: the name decides
+    }
+    if (folder || extname(v) === '') return join(v, name);
+    throw new InvalidArgumentError(`the figure is a PNG: name a .png file, or a folder to write ${name} into (end it with "/" when its name has a dot), not a ${extname(v)} file`);
+  };
 
 /** A Redis URL (redis:// or rediss://), checked before any connection is tried. */
 export const redisUrl = (v: string): string => {
