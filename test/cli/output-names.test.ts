@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { figureOutPath } from '../../src/interfaces/cli/common.js';
+import { fileOrFolderOut } from '../../src/interfaces/cli/common.js';
 import { distinctNames, stemmer } from '../../src/interfaces/cli/output.js';
 import { convlens } from '../support/cli.js';
 
@@ -24,10 +24,10 @@ describe('distinctNames', () => {
   });
 });
 
-describe('--out of the commands that write one figure', () => {
+describe('--out of the commands that write one file (a figure, a model)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'convlens-figure-out-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const out = figureOutPath('patches.png');
+  const out = fileOrFolderOut('patches.png');
 
   it('is a .png file as given, or a folder the figure is written into', () => {
     expect(out(join(dir, 'mine.PNG'))).toBe(join(dir, 'mine.PNG'));
@@ -42,6 +42,8 @@ describe('--out of the commands that write one figure', () => {
     expect(() => out(join(dir, 'figure.jpg'))).toThrow(/the figure is a PNG: name a \.png file, or a folder to write patches\.png into .*not a \.jpg file/);
     expect(() => out(join(dir, 'run.v2'))).toThrow(/end it with "\/" when its name has a dot/);
     expect(() => out(' ')).toThrow(/empty/);
+    expect(() => fileOrFolderOut('model.onnx')(join(dir, 'model.pt'))).toThrow(/the file is \.onnx: name a \.onnx file, or a folder to write model\.onnx into .*not a \.pt file/);
+    expect(fileOrFolderOut('model.onnx')(join(dir, 'runs'))).toBe(join(dir, 'runs', 'model.onnx'));
   });
 
   it('is what diffuse noise writes', async () => {

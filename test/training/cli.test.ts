@@ -130,14 +130,15 @@ describe('convlens train', () => {
   });
 
   it('an --out or --checkpoint that is a folder or runs through a file is refused before training', async () => {
-    const folder = join(tmp, 'a-folder');
+    // a folder named like the file --out takes (a folder named otherwise gets model.onnx written into it)
+    const folder = join(tmp, 'a-folder.onnx');
     mkdirSync(folder, { recursive: true });
     const file = join(tmp, 'a-file');
     writeFileSync(file, 'x');
     const cases: [string[], RegExp][] = [
-      [['--out', folder], /Cannot write ".*a-folder" \(--out\): it is a folder\.\n\s+Name a file inside it, e\.g\. --out .*a-folder\/model\.onnx/],
+      [['--out', folder], /Cannot write ".*a-folder\.onnx" \(--out\): it is a folder\.\n\s+Name a file inside it, e\.g\. --out .*a-folder\.onnx\/model\.onnx/],
       [['--out', join(file, 'm.onnx')], /Cannot write ".*a-file\/m\.onnx" \(--out\): cannot create its folder .*a file is in the way/],
-      [['--out', join(tmp, 'fine.onnx'), '--checkpoint', folder], /Cannot write ".*a-folder" \(--checkpoint\): it is a folder/],
+      [['--out', join(tmp, 'fine.onnx'), '--checkpoint', folder], /Cannot write ".*a-folder\.onnx" \(--checkpoint\): it is a folder/],
     ];
     for (const [args, message] of cases) {
       const r = await convlens('train', '--data', SUBSET_DIR, '--limit', '100', '--epochs', '1', '--no-test', '--threads', '2', ...args);
@@ -149,10 +150,10 @@ describe('convlens train', () => {
     expect(existsSync(join(tmp, 'fine.onnx'))).toBe(false);
     const style = await convlens('style-train', '--style', join(ROOT, 'samples', 'textures', 'brick.png'), '--content', join(ROOT, 'samples', 'photos', 'rocket.jpg'), '--steps', '1', '--size', '16', '--width', '2', '--blocks', '1', '--out', folder);
     expect(style.code).toBe(1);
-    expect(style.stderr).toMatch(/Cannot write ".*a-folder" \(--out\): it is a folder/);
+    expect(style.stderr).toMatch(/Cannot write ".*a-folder\.onnx" \(--out\): it is a folder/);
     const diffuse = await convlens('diffuse', 'train', '--data', SUBSET_DIR, '--limit', '20', '--batch', '20', '--widths', '8', '--groups', '0', '--epochs', '1', '--out', folder);
     expect(diffuse.code).toBe(1);
-    expect(diffuse.stderr).toMatch(/Cannot write ".*a-folder" \(--out\): it is a folder/);
+    expect(diffuse.stderr).toMatch(/Cannot write ".*a-folder\.onnx" \(--out\): it is a folder/);
     expect(readdirSync(folder)).toEqual([]);
   });
 

@@ -38,16 +38,17 @@ export const outPath = (v: string): string => {
 };
 
 /**
- * --out of a command that writes one PNG figure: a .png file, or a folder to write `name` into
- * (an existing folder, a path ending in a separator, or a name without an extension). Most
- * commands take --out as a folder, and `patches --out results` wrote a PNG named "results",
- * without an extension, that nothing opens by a double click.
+ * --out of a command that writes one file of a fixed kind (a PNG figure, an ONNX model): that
+ * file, or a folder to write `name` into (an existing folder, a path ending in a separator, or a
+ * name without an extension). Most commands take --out as a folder, and `patches --out results`
+ * wrote a PNG named "results", without an extension, that nothing opens by a double click.
  */
-export const figureOutPath =
+export const fileOrFolderOut =
   (name: string) =>
   (v: string): string => {
     outPath(v);
-    if (/\.png$/i.test(v)) return v;
+    const ext = extname(name);
+    if (v.toLowerCase().endsWith(ext.toLowerCase()) && v.length > ext.length) return v;
     let folder = v.endsWith('/') || v.endsWith(sep);
     try {
       folder ||= statSync(v).isDirectory();
@@ -55,7 +56,8 @@ export const figureOutPath =
       // not there yet: the name decides
     }
     if (folder || extname(v) === '') return join(v, name);
-    throw new InvalidArgumentError(`the figure is a PNG: name a .png file, or a folder to write ${name} into (end it with "/" when its name has a dot), not a ${extname(v)} file`);
+    const kind = ext === '.png' ? 'the figure is a PNG' : `the file is ${ext}`;
+    throw new InvalidArgumentError(`${kind}: name a ${ext} file, or a folder to write ${name} into (end it with "/" when its name has a dot), not a ${extname(v)} file`);
   };
 
 /** A Redis URL (redis:// or rediss://), checked before any connection is tried. */

@@ -25,7 +25,7 @@ import { describeSchedule, parseSchedule } from '../../../training/schedules.js'
 import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
 import { freshRunOnly, prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
 import { onlyWith, optionRules } from '../option-rules.js';
-import { cliJob, type CommonOptions, createEngine, figureOutPath, fraction, intIn, intList, MAX_THREADS, nonNegative, nonNegativeInt, numberIn, numberList, outPath, positiveInt, positiveNumber, seedNumber, threadCount } from '../common.js';
+import { cliJob, type CommonOptions, createEngine, fileOrFolderOut, fraction, intIn, intList, MAX_THREADS, nonNegative, nonNegativeInt, numberIn, numberList, outPath, positiveInt, positiveNumber, seedNumber, threadCount } from '../common.js';
 import { defaultOut, OutputFiles, fileSlug } from '../output.js';
 
 
@@ -68,7 +68,7 @@ function registerTrain(diffuse: Command): void {
   train
     .description('train a class-conditional U-Net noise predictor on Fashion-MNIST (classifier-free guidance ready)')
     .option('-d, --data <dir>', 'folder with the Fashion-MNIST IDX files (default: /usr/share/datasets/fashion-mnist)')
-    .option('-o, --out <file>', 'denoiser to write', outPath, defaultOut('diffuse', 'denoiser.onnx'))
+    .option('-o, --out <file|dir>', 'denoiser to write (.onnx), or a folder for denoiser.onnx', fileOrFolderOut('denoiser.onnx'), defaultOut('diffuse', 'denoiser.onnx'))
     .option('--epochs <n>', 'epochs', positiveInt, 4)
     .option('--batch <n>', 'batch size (1-4096)', intIn(1, 4096), 128)
     .option('--lr <rate>', 'base learning rate (Adam)', positiveNumber, 0.0015)
@@ -194,7 +194,7 @@ function registerNoise(diffuse: Command): void {
     .command('noise')
     .description('the forward process: one image noised by the closed form q(x_t | x_0) at chosen steps, one row per noise schedule')
     .argument('[image]', 'image file (default: a Fashion-MNIST ankle boot from samples/)')
-    .option('-o, --out <file|dir>', 'figure to write (.png), or a folder for noise.png', figureOutPath('noise.png'), defaultOut('diffuse', 'noise.png'))
+    .option('-o, --out <file|dir>', 'figure to write (.png), or a folder for noise.png', fileOrFolderOut('noise.png'), defaultOut('diffuse', 'noise.png'))
     .option('--timesteps <list>', 'timesteps to show (0-based, < T)', intList, [0, 50, 100, 200, 300, 500, 700, 999])
     .option('--schedule <list>', 'noise schedules, one row each: linear, cosine', 'linear,cosine')
     .option('--steps <T>', 'training timesteps T of the schedules (2-10000)', intIn(2, 10_000), 1000)
@@ -411,7 +411,7 @@ function registerEvaluate(diffuse: Command): void {
     .option('--sampler <kind>', `sampler: ${SAMPLERS.join(', ')}`, samplerKind, 'ddim')
     .option('--eta <eta>', `DDIM eta (0-${MAX_ETA})`, numberIn(0, MAX_ETA), 0)
     .option('--seed <n>', 'seed', seedNumber, 0)
-    .option('-o, --out <file|dir>', 'chart of accuracy per class vs guidance scale (.png), or a folder for guidance.png', figureOutPath('guidance.png'))
+    .option('-o, --out <file|dir>', 'chart of accuracy per class vs guidance scale (.png), or a folder for guidance.png', fileOrFolderOut('guidance.png'))
     .option('--json', 'print the results as JSON')
     .option('--threads <n>', `ONNX Runtime intra-op threads (1-${MAX_THREADS}; default: one per CPU)`, threadCount)
     .option('-q, --quiet', 'no progress bar or "wrote" line (the table still prints)')

@@ -5,7 +5,7 @@ import { ConvLensError } from '../../../engine/errors.js';
 import { writeFileAtomic } from '../../../io/files.js';
 import { evaluateClassifier } from '../../../training/classification.js';
 import { confusionMatrixPng } from '../../../training/confusion.js';
-import { cliJob, type CommonOptions, figureOutPath, intIn, openModel, withCommon } from '../common.js';
+import { cliJob, type CommonOptions, fileOrFolderOut, intIn, openModel, withCommon } from '../common.js';
 import { defaultOut } from '../output.js';
 
 interface EvaluateOptions extends CommonOptions {
@@ -21,7 +21,7 @@ export function define(command: Command): void {
   withCommon(command)
     .option('-d, --data <dir>', 'folder with the Fashion-MNIST IDX files (default: /usr/share/datasets/fashion-mnist)')
     .option('--split <name>', 'test or train', 'test')
-    .option('-o, --out <file|dir>', 'confusion-matrix PNG to write, or a folder for confusion-matrix.png', figureOutPath('confusion-matrix.png'), defaultOut('evaluate', 'confusion-matrix.png'))
+    .option('-o, --out <file|dir>', 'confusion-matrix PNG to write, or a folder for confusion-matrix.png', fileOrFolderOut('confusion-matrix.png'), defaultOut('evaluate', 'confusion-matrix.png'))
     .option('--no-image', 'do not write the confusion-matrix image')
     .option('--json', 'print the results as JSON')
     .option('--batch <n>', 'images per forward run (1-4096)', intIn(1, 4096), 256)

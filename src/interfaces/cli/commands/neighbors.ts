@@ -7,7 +7,7 @@ import { sliceBatch } from '../../../methods/explain/arrays.js';
 import type { Metric } from '../../../methods/dataset/store.js';
 import type { NeighbourRow } from '../../../methods/dataset/figures.js';
 import type { nearestNeighbours as NearestNeighbours } from '../../../methods/dataset/neighbors.js';
-import { applyDescription, type CommonOptions, createEngine, defaultStoreLayer, figureOutPath, folderPath, intIn, warner, withCommon } from '../common.js';
+import { applyDescription, type CommonOptions, createEngine, defaultStoreLayer, fileOrFolderOut, folderPath, intIn, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE, defaultOut, distinctNames } from '../output.js';
 
 interface NeighborsOptions extends CommonOptions {
@@ -38,7 +38,7 @@ export function define(command: Command): void {
     .option('--metric <m>', 'feature-space metric: l2 or cosine', 'l2')
     .option('--pixel-metric <m>', 'pixel-space metric: l2 or cosine', 'l2')
     .option('--exact', 'flat scan instead of the vector index')
-    .option('-o, --out <file|dir>', 'figure to write (.png), or a folder for neighbors.png', figureOutPath('neighbors.png'), defaultOut('neighbors', 'neighbors.png'))
+    .option('-o, --out <file|dir>', 'figure to write (.png), or a folder for neighbors.png', fileOrFolderOut('neighbors.png'), defaultOut('neighbors', 'neighbors.png'))
     .option('--data <spec>', 'the dataset, when it moved since indexing')
     .option('--json', 'print the neighbours as JSON')
     .action(async (images: string[], opts: NeighborsOptions) => {

@@ -1,7 +1,7 @@
 
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../../io/files.js';
-import { applyDescription, cliJob, type CommonOptions, createEngine, defaultStoreLayer, figureOutPath, folderPath, intIn, warner, withCommon } from '../common.js';
+import { applyDescription, cliJob, type CommonOptions, createEngine, defaultStoreLayer, fileOrFolderOut, folderPath, intIn, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE, defaultOut } from '../output.js';
 
 interface PatchesOptions extends CommonOptions {
@@ -22,7 +22,7 @@ export function define(command: Command): void {
     .option('-c, --channels <list>', 'channels: 0-15, 3,7,9 or all (default: the first 16, or all the layer has)')
     .option('-k, --top <k>', 'patches per channel (1-256; at most the k the store was indexed with)', intIn(1, 256), 8)
     .option('--no-guided', 'no guided-backprop maps')
-    .option('-o, --out <file|dir>', 'figure to write (.png), or a folder for patches.png', figureOutPath('patches.png'), defaultOut('patches', 'patches.png'))
+    .option('-o, --out <file|dir>', 'figure to write (.png), or a folder for patches.png', fileOrFolderOut('patches.png'), defaultOut('patches', 'patches.png'))
     .option('--data <spec>', 'the dataset, when it moved since indexing')
     .option('--json', 'also write the patch list as JSON beside the figure')
     .action(async (opts: PatchesOptions, cmd: Command) => {

@@ -8,7 +8,7 @@ import { encodeStyleNet } from '../../../methods/synthesize/stylize.js';
 import { MAX_LOSS_WEIGHT } from '../../../methods/synthesize/style.js';
 import { parseNamedImage, readImageTensor, summaryJson } from '../../../methods/synthesize/io.js';
 import { loadCheckpoint, type Checkpoint } from '../../../training/checkpoint.js';
-import { cliJob, commaList, type CommonOptions, createEngine, intIn, MAX_THREADS, numberIn, outPath, positiveInt, positiveNumber, seedNumber, threadCount, warner } from '../common.js';
+import { cliJob, commaList, type CommonOptions, createEngine, fileOrFolderOut, intIn, MAX_THREADS, numberIn, positiveInt, positiveNumber, seedNumber, threadCount, warner } from '../common.js';
 import { lockTrainingFiles } from '../training-run.js';
 import { defaultOut } from '../output.js';
 
@@ -42,7 +42,7 @@ export function define(command: Command): void {
     .addHelpText('after', '\nExample:\n  convlens style-train --style gravel=samples/textures/gravel.png --style coffee=samples/photos/coffee.png \\\n    --content samples/photos/astronaut.png,samples/photos/rocket.jpg --steps 1500 --out style.onnx\n\nThe loss network is the built-in random texture backbone unless --model names another (e.g. --model squeezenet; its profile gives the style and content layers).')
     .option('--style <name=file>', 'a style image (repeat or comma-separate for several; name= optional); required, on --resume too', commaList)
     .option('--content <files>', 'content photographs to draw training crops from (comma-separated or repeated); required, on --resume too', commaList)
-    .option('-o, --out <file>', 'the trained network (.onnx)', outPath, defaultOut('style-train', 'style-net.onnx'))
+    .option('-o, --out <file|dir>', 'the trained network (.onnx), or a folder for style-net.onnx', fileOrFolderOut('style-net.onnx'), defaultOut('style-train', 'style-net.onnx'))
     .option('-m, --model <file|name>', 'loss network: an ONNX file or a built-in name such as squeezenet (default: the built-in random texture backbone)')
     .option('--size <px>', 'training crop size (16-1024)', intIn(16, 1024), 128)
     .option('--batch <n>', 'crops per step (1-64)', intIn(1, 64), 2)

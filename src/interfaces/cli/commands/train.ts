@@ -14,7 +14,7 @@ import { optimizerConfig } from '../../../training/optimizers.js';
 import { describeSchedule, parseSchedule } from '../../../training/schedules.js';
 import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
 import { freshRunOnly, prepareTrainingRun, parameterCount, trainerOptions } from '../training-run.js';
-import { choiceOption, cliJob, type CommonOptions, createEngine, fraction, intIn, MAX_THREADS, nonNegative, nonNegativeInt, outPath, positiveInt, positiveNumber, seedNumber, threadCount } from '../common.js';
+import { choiceOption, cliJob, type CommonOptions, createEngine, fileOrFolderOut, fraction, intIn, MAX_THREADS, nonNegative, nonNegativeInt, positiveInt, positiveNumber, seedNumber, threadCount } from '../common.js';
 import { onlyWith, optionRules } from '../option-rules.js';
 import { defaultOut } from '../output.js';
 import { lookup } from '../../../util/lookup.js';
@@ -57,7 +57,7 @@ export function define(command: Command): void {
     .option('--arch <name>', `architecture to train from scratch: ${Object.keys(ARCHITECTURES).join(', ')}`, 'course')
     .option('-m, --model <file|name>', 'train this ONNX model (or built-in, e.g. fashion-cnn) instead (any model defined with the builder API and saved as ONNX; its weights are the starting point)')
     .option('-d, --data <dir>', 'folder with the Fashion-MNIST IDX files (default: /usr/share/datasets/fashion-mnist)')
-    .option('-o, --out <file>', 'trained model to write', outPath, defaultOut('train', 'model.onnx'))
+    .option('-o, --out <file|dir>', 'trained model to write (.onnx), or a folder for model.onnx', fileOrFolderOut('model.onnx'), defaultOut('train', 'model.onnx'))
     .option('--epochs <n>', 'epochs', positiveInt, 20)
     .option('--batch <n>', 'batch size (1-4096)', intIn(1, 4096), 128)
     .addOption(choiceOption('--optimizer <name>', 'adam or sgd', ['adam', 'sgd'], 'adam'))
