@@ -92,6 +92,31 @@ describe('dataset lens on a synthetic dataset', () => {
     }
   });
 
+  it('leaves out images where the channel never fired, and counts them', async () => {
+    // three spots and two black images: channel 0 is 0 everywhere on the black ones, which the
+    // store still keeps among its top 5 (a 7-photo SqueezeNet store showed crops captioned 0.00)
+    const data = join(tmp, 'with-black');
+    await writeSpots(join(data, 'spots'), 3);
+    const { default: sharp } = await import('sharp');
+    const black = await sharp(Buffer.alloc(SIDE * SIDE), { raw: { width: SIDE, height: SIDE, channels: 1 } }).png().toBuffer();
+    for (const f of ['black-a.png', 'black-b.png']) writeFileSync(join(data, 'spots', f), black);
+    const dir = join(tmp, 'store-black');
+    await indexDataset(model, openSource(data), dir, { layers: ['relu1'], k: 5, chunkSize: 8, batchSize: 8 });
+    const store = await DatasetStore.open(dir);
+    try {
+      expect((await store.top('relu1', 0, 5)).map((t) => t.value === 0)).toEqual([false, false, false, true, true]);
+      const [c0] = await topPatches(model, openSource(data), store, 'relu1', [0], { k: 5 });
+      expect(c0!.patches).toHaveLength(3);
+      expect(c0!.patches.every((p) => p.value > 0 && p.guided)).toBe(true);
+      expect(c0!.silent).toBe(2);
+      const { patchesFigure } = await import('../../src/methods/dataset/figures.js');
+      const png = await patchesFigure([c0!], { classes: ['spots'] });
+      expect(png.byteLength).toBeGreaterThan(0);
+    } finally {
+      store.close();
+    }
+  });
+
   it('finds neighbours by brightness in feature space and by place in pixel space', async () => {
     const store = await DatasetStore.open(join(tmp, 'store-a'));
     try {

@@ -75,8 +75,10 @@ export async function patchesFigure(list: ChannelPatches[], o: { classes: string
       }
     }
     const top = c.patches[0];
-    return { lines: [`channel ${c.channel}`, top ? `max ${fmt(top.value)}` : 'no activations'], cells, captions };
+    const silent = c.silent > 0 ? [top ? `off on ${c.silent} more` : `off on all ${c.silent}`] : [];
+    return { lines: [`channel ${c.channel}`, ...(top ? [`max ${fmt(top.value)}`] : c.silent ? [] : ['no activations']), ...silent], cells, captions };
   });
+  const silent = list.some((c) => c.silent > 0);
   const first = list[0];
   const crop = first?.patches[0]?.crop;
   // a field larger than the image is cropped to the image (cropBox): the title says both
@@ -90,6 +92,7 @@ export async function patchesFigure(list: ChannelPatches[], o: { classes: string
     notes: [
       'Each crop is the receptive field of the unit where the channel fired most on that image (checkerboard: outside the image; the whole image where the field is larger).',
       'Caption: the unit\'s activation and the image\'s class. Guided BP maps are scaled per crop, symmetric around 0 (range under each).',
+      ...(silent ? ['"off on n more": among the images the store keeps for the channel, n where it never fired (activation 0); they get no patch.'] : []),
     ],
   });
 }

@@ -40,6 +40,12 @@ export interface ChannelPatches {
   field: [number, number];
   global: boolean;
   patches: Patch[];
+  /**
+   * Images among the store's top k where the channel never fired (activation exactly 0, a ReLU
+   * off everywhere): they are no patch of anything the channel responds to, and on a small store
+   * (7 photos) they filled rows with crops captioned 0.00 and blank guided maps.
+   */
+  silent: number;
 }
 
 export interface PatchOptions extends JobOptions {
@@ -110,7 +116,8 @@ export async function topPatches(model: Model, source: DatasetSource, store: Dat
   // the store keeps only its k best per channel
   const k = Math.min(o.k ?? 8, store.manifest.k);
   const per = C! * H! * W!;
-  const tops = await Promise.all(channels.map((c) => store.top(layer, c, k)));
+  const stored = await Promise.all(channels.map((c) => store.top(layer, c, k)));
+  const tops = stored.map((entries) => entries.filter((e) => e.value !== 0));
   const labelsOf = await store.images([...new Set(tops.flat().map((e) => e.image))]);
   const displays = new Map<number, RawImage>();
   const result: ChannelPatches[] = channels.map((channel, ci) => ({
@@ -118,6 +125,7 @@ export async function topPatches(model: Model, source: DatasetSource, store: Dat
     channel,
     field: rf.global ? [H!, W!] : [Math.round(rf.size[0]), Math.round(rf.size[1])],
     global: rf.global,
+    silent: stored[ci]!.length - tops[ci]!.length,
     patches: tops[ci]!.map((e) => {
       const b = cropBox(rf, e.y, e.x, H!, W!);
       return { ...e, label: labelsOf.get(e.image)?.label ?? -1, box: unitRegion(rf, e.y, e.x, H!, W!), origin: [b.top, b.left] as [number, number], crop: { width: 0, height: 0, channels: 1, data: new Uint8Array() } };

@@ -48,6 +48,8 @@ export interface TopResult {
   field: [number, number];
   global: boolean;
   patches: PatchEntry[];
+  /** images among the store's top k where the channel never fired (activation 0): no patch each */
+  silent: number;
   /** why the guided-backprop maps were left out (they did not fit the studio's memory for quick requests) */
   guidedSkipped?: string;
 }

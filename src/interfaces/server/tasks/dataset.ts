@@ -127,6 +127,6 @@ export async function topTask(ctx: TaskContext, a: DatasetArgs['dataset-top']): 
         ...(p.guided ? { guided: await png64(resizeImage(signedMapImage(p.guided, p.crop.width, p.crop.height, p.guidedScale ?? p.guidedMax ?? 0), p.crop.width * scale, p.crop.height * scale, 'nearest')), guidedMax: p.guidedMax, guidedScale: p.guidedScale } : {}),
       })),
     );
-    return { layer: a.layer, channel: c!.channel, field: c!.field, global: c!.global, patches };
+    return { layer: a.layer, channel: c!.channel, field: c!.field, global: c!.global, patches, silent: c!.silent };
   });
 }
