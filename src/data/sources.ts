@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, relative } from 'node:path';
 import { ConvLensError } from '../engine/errors.js';
 import { FileAccess } from '../io/file-access.js';
-import { isImagePath, preprocessImage, type RawImage } from '../io/image.js';
+import { isImagePath, preprocessImage, type RawImage, type ScaledUp } from '../io/image.js';
 import type { Preprocessing } from '../models/metadata.js';
 import { FASHION_MNIST_LABELS } from '../models/zoo/index.js';
 import { fillBatch, pixelTable, type ImageDataset } from './dataset.js';
@@ -41,6 +41,11 @@ export interface DatasetSource {
   display(i: number, prep: Preprocessing): Promise<RawImage>;
   /** throws SHAPE_MISMATCH when its images cannot become input of this preprocessing (checked before a scan starts) */
   check?(prep: Preprocessing): void;
+  /**
+   * The images `fill` has scaled up SCALED_UP_NOTE_FACTOR times or more to the model's size so
+   * far (a folder of 32x32 thumbnails indexed with an ImageNet model), with the first as an example.
+   */
+  scaledUp?(): { count: number; example: { name: string } & ScaledUp } | undefined;
 }
 
 /** Options for opening a dataset spec. */
@@ -307,10 +312,12 @@ function listFileSource(access: FileAccess, path: string): DatasetSource {
 function listSource(access: FileAccess, files: string[], labels: number[], classes: string[], spec: string, root: string, nameOf: (i: number) => string = (i) => `Image "${files[i]}"`): DatasetSource {
   const sizes = files.map((f, i) => access.file(f, nameOf(i)).size);
   const fingerprint = hash(files.flatMap((f, i) => [relative(root, f), sizes[i]!, labels[i]!]));
-  const decode = async (i: number, prep: Preprocessing): Promise<{ tensor: Float32Array; display: RawImage }> => {
+  const scaled = new Set<number>();
+  let example: ({ name: string } & ScaledUp) | undefined;
+  const decode = async (i: number, prep: Preprocessing): Promise<{ tensor: Float32Array; display: RawImage; scaledUp?: ScaledUp }> => {
     const name = nameOf(i);
     const r = await preprocessImage(access.read(files[i]!, name), prep, name[0]!.toLowerCase() + name.slice(1));
-    return { tensor: r.tensor.data as Float32Array, display: r.display };
+    return { tensor: r.tensor.data as Float32Array, display: r.display, ...(r.scaledUp ? { scaledUp: r.scaledUp } : {}) };
   };
   return {
     kind: files.length === 1 ? 'list' : spec === root ? 'folder' : 'list',
@@ -327,11 +334,17 @@ function listSource(access: FileAccess, files: string[], labels: number[], class
       for (let s = start; s < end; s += width) {
         const e = Math.min(end, s + width);
         const done = await Promise.all(Array.from({ length: e - s }, (_, k) => decode(s + k, prep)));
-        done.forEach((d, k) => out.set(d.tensor, (s + k - start) * per));
+        done.forEach((d, k) => {
+          out.set(d.tensor, (s + k - start) * per);
+          if (!d.scaledUp) return;
+          scaled.add(s + k);
+          example ??= { name: relative(root, files[s + k]!) || files[s + k]!, ...d.scaledUp };
+        });
       }
     },
     async display(i, prep) {
       return (await decode(i, prep)).display;
     },
+    scaledUp: () => (example ? { count: scaled.size, example } : undefined),
   };
 }

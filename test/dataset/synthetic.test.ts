@@ -117,6 +117,21 @@ describe('dataset lens on a synthetic dataset', () => {
     }
   });
 
+  it('says how many images the scan scaled up to the model size, with an example', async () => {
+    const data = join(tmp, 'thumbs');
+    const { default: sharp } = await import('sharp');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(data);
+    // 5x5 to the model's 12x12 is 2.4x; 8x8 is 1.5x, under the note's 2x
+    for (const [f, side] of [['a-small.png', 5], ['b-small.png', 5], ['c-fine.png', 8], ['d-big.png', 40]] as const) {
+      writeFileSync(join(data, f), await sharp(Buffer.alloc(side * side, 90), { raw: { width: side, height: side, channels: 1 } }).png().toBuffer());
+    }
+    const r = await indexDataset(model, openSource(data), join(tmp, 'store-thumbs'), { layers: ['relu1'], k: 2, chunkSize: 8, batchSize: 8 });
+    expect(r.notes).toContainEqual(`2 of the 4 images scanned were scaled up 2x or more to the model's ${SIDE}x${SIDE} input (e.g. a-small.png, 5x5, 2.4x): the model sees blurred pictures, so their features may mean little; images of ${SIDE}x${SIDE} pixels or more are not scaled up`);
+    const fine = await indexDataset(model, openSource(join(tmp, 'data')), join(tmp, 'store-fine'), { layers: ['relu1'], k: 2, chunkSize: 16, batchSize: 8 });
+    expect(fine.notes.some((n) => n.includes('scaled up'))).toBe(false);
+  });
+
   it('finds neighbours by brightness in feature space and by place in pixel space', async () => {
     const store = await DatasetStore.open(join(tmp, 'store-a'));
     try {

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { ConvLensError } from '../../engine/errors.js';
 import type { DatasetSource } from '../../data/sources.js';
 import type { Model } from '../../models/model.js';
+import { SCALED_UP_NOTE_FACTOR, unscaledSize } from '../../io/image.js';
 import { throwIfCancelled, type JobOptions } from '../../engine/jobs.js';
 import { defaultPixelShape, describeLayers, scanChunk, type ChunkResult, type Pool, type ScanSettings } from './chunk.js';
 import { acquireWriterLock, commandLine, describeWriter, type WriterLock } from './lock.js';
@@ -303,6 +304,13 @@ export async function indexDataset(model: Model, source: DatasetSource, dir: str
     store.manifest.complete = { at: new Date().toISOString(), seconds, indexed };
     store.saveManifest();
     report('done');
+    const up = source.scaledUp?.();
+    if (up) {
+      const [h, w] = model.inputDims().slice(1);
+      const [needH, needW] = unscaledSize(model.meta.preprocessing);
+      const { name, from, factor } = up.example;
+      notes.push(`${up.count} of the ${scanned} images scanned ${up.count === 1 ? 'was' : 'were'} scaled up ${SCALED_UP_NOTE_FACTOR}x or more to the model's ${w}x${h} input (e.g. ${name}, ${from[1]}x${from[0]}, ${Number(factor.toFixed(factor < 10 ? 1 : 0))}x): the model sees blurred pictures, so their features may mean little; images of ${needW}x${needH} pixels or more are not scaled up`);
+    }
     return { store: dir, count: total, scanned, resumed: resumedImages, chunks: plan.length, seconds, imagesPerSecond: scanned / Math.max(1e-9, seconds), indexed, layers: m.layers.map((l) => l.name), notes };
   } catch (e) {
     if (e instanceof ConvLensError && e.code === 'CANCELLED') {
