@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConvLensError } from '../../engine/errors.js';
 import { damagedStoreError } from '../../methods/dataset/store-errors.js';
+import { hintForStudio } from '../../util/ways-out.js';
 import type { JobOptions, Progress } from '../../engine/jobs.js';
 import type { TaskRequest } from './workers/protocol.js';
 import type { Lane, WorkerPool } from './workers/pool.js';
@@ -23,7 +24,8 @@ export interface ApiError {
 
 export function toApiError(e: unknown): ApiError {
   const known = e instanceof ConvLensError ? e : damagedStoreError(e);
-  if (known) return { code: known.code, message: known.message, ...(known.hint ? { hint: known.hint } : {}) };
+  // hints are written for the CLI; the studio shows its own ways out
+  if (known) return { code: known.code, message: known.message, ...(known.hint ? { hint: hintForStudio(known.hint) } : {}) };
   return { code: 'INTERNAL', message: (e as Error)?.message ?? String(e) };
 }
 
