@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ApiError, followJob, type ImageEntry, type Model, type Summary } from '../api';
+import { inputKind } from '../input-kind';
 import { useOneAtATime } from '../one-at-a-time';
 import { fitCanvas } from '../render';
 import { fmt } from '../tensor';
@@ -179,7 +180,9 @@ export function DatasetPanel(props: { model: Model | undefined; summary: Summary
         {stores !== null && !store && (
           <p className="notice-block" data-testid="dataset-no-index">
             {short(model)} has no index yet{focus ? `: index images to see the ones channel ${focus.channel} of ${layerLabelOf(props.summary, focus.layer)} responds to most` : ''}.{' '}
-            {model.profile?.input.fixed === false
+            {inputKind(model).noImages
+              ? `${inputKind(model).noImages}, so it can index no images.`
+              : model.profile?.input.fixed === false
               ? `${short(model)} takes images of any size; the dataset lens scans models with a fixed input size (export it with one, e.g. [N, 3, 224, 224]).`
               : `Index a folder of images below (they are resized to ${describeInput(model)}).`}
           </p>
@@ -233,7 +236,7 @@ function IndexForm(props: { model: Model; images: ImageEntry[]; open: boolean; o
 
   const idxFits = (f: IndexableFolder): boolean => f.kind !== 'idx' || fashion;
   const canRun =
-    !job.job && model.profile?.input.fixed !== false && (source === 'folders' ? chosen.length > 0 : source === 'fashion' ? fashion : uploads > 0);
+    !job.job && model.profile?.input.fixed !== false && inputKind(model).takesImages && (source === 'folders' ? chosen.length > 0 : source === 'fashion' ? fashion : uploads > 0);
 
   const index = async (dataset: string | string[]): Promise<void> => {
     setError(null);

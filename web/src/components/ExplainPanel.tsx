@@ -1,6 +1,7 @@
 import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { encodeNpy } from '../../../src/io/npy.js';
 import { api, ApiError, followJob, jobId, type ExplainMapInfo, type ImageEntry, type ExplainRequest, type ExplainResult, type Model, type Prediction, type SkippedMethod, type Summary } from '../api';
+import { inputKind } from '../input-kind';
 import { useOneAtATime } from '../one-at-a-time';
 import type { InputView } from '../App';
 import type { ColormapName } from '../colormaps';
@@ -188,7 +189,8 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     });
 
   const running = !!job?.running;
-  const canRun = !!model && !!props.imageId && methods.size > 0 && !running;
+  const noImages = model ? inputKind(model).noImages : undefined;
+  const canRun = !!model && !!props.imageId && !noImages && methods.size > 0 && !running;
   const predicted = props.prediction?.top[0];
 
   const oneAtATime = useOneAtATime();
@@ -509,6 +511,11 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
               </span>
             )}
           </div>
+          {noImages && (
+            <p className="warning" data-testid="explain-no-images">
+              {noImages}: there is nothing to explain here.
+            </p>
+          )}
           <ErrorBox error={error} title="The explanation failed" onClose={() => setError(null)} testId="explain-error" />
         </div>
       </Panel>

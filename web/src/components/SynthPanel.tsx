@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef, useState, type CSSProperties, type ReactNode } from 'react';
 import { ApiError, followJob, jobId, request as apiRequest, type ImageEntry, type Model, type Prediction, type Summary } from '../api';
+import { inputKind } from '../input-kind';
 import { useOneAtATime } from '../one-at-a-time';
 import { BrowserStyle } from './BrowserStyle';
 import { ClassPicker, ClassSelection, findLayer, LayerListPicker, LayerPicker, layerLabelOf } from './Pickers';
@@ -261,7 +262,10 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
   // The cost of the request as it stands, and any problem with it (an unknown layer or class),
   // before it runs: asked of the server a moment after the form stops changing.
   const estimable = kind === 'featviz' || kind === 'invert' || kind === 'dream' || kind === 'adversarial';
-  const bodyKey = model && estimable && !running ? `${kind}|${JSON.stringify(body())}` : '';
+  // These kinds feed the model images or make images for it, which a 4-channel model cannot take
+  // (the server refuses them); style kinds run on a feature network of their own.
+  const noImages = estimable && model ? inputKind(model).noImages : undefined;
+  const bodyKey = model && estimable && !noImages && !running ? `${kind}|${JSON.stringify(body())}` : '';
   useEffect(() => {
     if (!bodyKey) return;
     const ctl = new AbortController();
@@ -283,7 +287,7 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
   const big = !!shownEstimate?.estimate && (shownEstimate.estimate.imageSteps > BIG_IMAGE_STEPS || (shownEstimate.estimate.seconds ?? 0) > BIG_SECONDS);
 
   const needsImage = kind === 'adversarial' || kind === 'invert';
-  const canRun = !running && (!needsImage || !!props.imageId) && (kind !== 'fast-style' || !!net);
+  const canRun = !running && !noImages && (!needsImage || !!props.imageId) && (kind !== 'fast-style' || !!net);
 
   const oneAtATime = useOneAtATime();
   const run = (): Promise<void> => oneAtATime(start).then(() => undefined);
@@ -482,7 +486,12 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
             </>
           )}
         </div>
-        {estimable && !running && (
+        {noImages && (
+          <p className="warning" data-testid="synth-no-images">
+            {noImages}: it can make no image here. Style / texture runs on another network.
+          </p>
+        )}
+        {estimable && !noImages && !running && (
           <div className="estimate small" data-testid="synth-estimate">
             {shownEstimate?.estimate ? (
               <span className={big ? 'estimate-big' : 'muted'}>{describeEstimate(shownEstimate.estimate)}</span>
