@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ApiError, followJob, type ImageEntry, type Model, type Summary } from '../api';
 import { inputKind } from '../input-kind';
+import { describeRemaining } from '../remaining';
 import { useOneAtATime } from '../one-at-a-time';
 import { fitCanvas } from '../render';
 import { fmt } from '../tensor';
@@ -24,6 +25,7 @@ interface JobView {
   done: number;
   total: number;
   phase?: string;
+  remainingSeconds?: number;
 }
 
 /** Runs a job and follows it; returns the result or throws. */
@@ -38,7 +40,7 @@ function useJob(): { job: JobView | null; run: <T>(start: () => Promise<{ job: s
     setJob({ id, done: 0, total: 0 });
     return new Promise<T | undefined>((resolve, reject) => {
       stop.current = followJob(id, (ev) => {
-        if (ev.type === 'progress') setJob({ id, done: ev.progress.done, total: ev.progress.total, ...(ev.progress.phase ? { phase: ev.progress.phase } : {}) });
+        if (ev.type === 'progress') setJob({ id, done: ev.progress.done, total: ev.progress.total, ...(ev.progress.phase ? { phase: ev.progress.phase } : {}), ...(ev.remainingSeconds !== undefined ? { remainingSeconds: ev.remainingSeconds } : {}) });
         else {
           setJob(null);
           if (ev.type === 'result') resolve(ev.result as T);
@@ -65,6 +67,7 @@ function JobProgress(props: { job: JobView; onCancel: () => void; testId: string
       <span className="progress-text">
         {props.job.phase ?? 'working'}
         {props.job.total ? ` · ${Math.floor(props.job.done)}/${props.job.total}` : ''}
+        {describeRemaining(props.job.remainingSeconds) ? ` · ${describeRemaining(props.job.remainingSeconds)}` : ''}
       </span>
       <button type="button" className="button danger small" onClick={props.onCancel}>
         Cancel

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState, type CSSProperties, type ReactNode } from 'react';
 import { ApiError, followJob, jobId, request as apiRequest, type ImageEntry, type Model, type Prediction, type Summary } from '../api';
 import { inputKind } from '../input-kind';
+import { describeRemaining } from '../remaining';
 import { useOneAtATime } from '../one-at-a-time';
 import { BrowserStyle } from './BrowserStyle';
 import { ClassPicker, ClassSelection, findLayer, LayerListPicker, LayerPicker, layerLabelOf } from './Pickers';
@@ -174,7 +175,6 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
   const [estimate, setEstimate] = useState<{ key: string; estimate?: Estimate; error?: ShownError } | null>(null);
   const [confirming, setConfirming] = useState(false);
   const stopRef = useRef<(() => void) | null>(null);
-  const timing = useRef<{ at: number; done: number; total: number } | null>(null);
 
   useEffect(() => () => stopRef.current?.(), []);
   useEffect(() => {
@@ -308,19 +308,12 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
     setRunning(true);
     setProgress({ done: 0, total: 0, phase: 'starting' });
     setEta(null);
-    timing.current = null;
     stopRef.current?.();
     stopRef.current = followJob(id, (ev) => {
       if (ev.type === 'progress') {
         const p = ev.progress;
         setProgress({ done: p.done, total: p.total, phase: p.phase });
-        // time left from the pace since the second step (the first one compiles)
-        const t = timing.current;
-        if (!t || t.total !== p.total || p.done < t.done) timing.current = p.done >= 1 ? { at: performance.now(), done: p.done, total: p.total } : null;
-        else if (p.done > t.done) {
-          const left = ((p.total - p.done) * (performance.now() - t.at)) / 1000 / (p.done - t.done);
-          setEta(left > 5 ? `about ${fmtSeconds(left)} left` : null);
-        }
+        setEta(describeRemaining(ev.remainingSeconds) ?? null);
         return;
       }
       setRunning(false);
