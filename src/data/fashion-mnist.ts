@@ -13,7 +13,7 @@ export const SPLITS: readonly Split[] = ['train', 'test'];
 /** The split named, checked (a typo would otherwise surface as a missing file or a TypeError). */
 export function checkSplit(split: string): Split {
   if ((SPLITS as readonly string[]).includes(split)) return split as Split;
-  throw new ConvLensError('INVALID_ARGUMENT', `Unknown split "${split}": MNIST-format datasets have the splits ${SPLITS.join(' and ')}.`, `Use --split ${SPLITS.join(' or --split ')}.`);
+  throw new ConvLensError('INVALID_ARGUMENT', `Unknown split "${split}": MNIST-format datasets have the splits ${SPLITS.join(' and ')}.`, `Use the split ${SPLITS.join(' or ')} (CLI: --split).`);
 }
 
 /** Where the Debian/Ubuntu package `dataset-fashion-mnist` installs the four IDX files. */

@@ -6,6 +6,7 @@ import type { Model } from '../models/model.js';
 import { readFileOrExplain, STDIN, STDIN_PATH } from './files.js';
 import { isImagePath, preprocessImage, SCALED_UP_NOTE_FACTOR, type ScaledUp, tensorToRaw, type RawImage, unscaledSize } from './image.js';
 import { parseNpy } from './npy.js';
+import { WAYS_OUT } from '../util/ways-out.js';
 
 export interface InputItem {
   /** file the sample came from (with #k for the k-th sample of an .npy batch) */
@@ -121,7 +122,7 @@ export function requireImageChannels(model: Model, tensor: Tensor, source: strin
   const c = model.input.shape?.[1];
   const got = tensor.dims[1];
   if (typeof c === 'number' && got !== c) {
-    throw new ConvLensError('SHAPE_MISMATCH', `Model "${model.name}" takes ${c}-channel input; ${source} gives ${got} (${got === 1 ? 'gray' : 'RGB'}).`, c === 1 || c === 3 ? 'Set the preprocessing channels to match the model (--preprocess JSON with "channels").' : `Images give 1 or 3 channels: pass preprocessed .npy tensors of shape (N, ${c}, H, W) instead.`);
+    throw new ConvLensError('SHAPE_MISMATCH', `Model "${model.name}" takes ${c}-channel input; ${source} gives ${got} (${got === 1 ? 'gray' : 'RGB'}).`, c === 1 || c === 3 ? WAYS_OUT.preprocessChannels.cli : `${WAYS_OUT.npyInput.cli} (N, ${c}, H, W).`);
   }
 }
 

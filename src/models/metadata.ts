@@ -1,6 +1,7 @@
 import { ConvLensError } from '../engine/errors.js';
 import type { Graph, ValueInfo } from '../engine/graph/ir.js';
 import { parseJson } from '../util/json.js';
+import { WAYS_OUT } from '../util/ways-out.js';
 
 /**
  * How raw images become model input. Stored as JSON in the ONNX metadata_props key
@@ -61,10 +62,7 @@ const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 const IMAGENET_STD = [0.229, 0.224, 0.225];
 
 /** How a user tells ConvLens what a model's file does not say. */
-const DESCRIBE_HINT = {
-  labels: 'pass --labels FILE (one name per line, or a JSON list), or write them into the model once: convlens describe --model m.onnx --labels FILE -o m.described.onnx',
-  preprocessing: 'pass --preprocess imagenet|imagenet-crop|unit-range|JSON, or write it into the model once: convlens describe --model m.onnx --preprocess ... -o m.described.onnx',
-};
+const DESCRIBE_HINT = { labels: WAYS_OUT.describeLabels.cli, preprocessing: WAYS_OUT.describePreprocessing.cli };
 
 /** Reads ConvLens metadata from a graph, filling gaps with defaults and saying what was assumed. */
 export function readMetadata(graph: Graph, input: ValueInfo, outputClasses: number | undefined, o: { integerPixels?: boolean } = {}): ModelMetadata {
@@ -180,7 +178,7 @@ export function parsePreprocessing(spec: string, inputShape: readonly (number | 
   const w = typeof inputShape[3] === 'number' ? inputShape[3] : base?.size[1] ?? h;
   const channels: Preprocessing['channels'] = c === 1 ? 'gray' : 'rgb';
   const imagenet = (resize: Preprocessing['resize'], crop?: number): Preprocessing => {
-    if (c !== 3) throw new ConvLensError('INVALID_ARGUMENT', `The ${spec} preset is for RGB models; this model takes ${c} channel${c === 1 ? '' : 's'}.`, 'Use --preprocess unit-range, or JSON such as {"channels":"gray","range":[0,1],"mean":[0.5],"std":[0.5]}.');
+    if (c !== 3) throw new ConvLensError('INVALID_ARGUMENT', `The ${spec} preset is for RGB models; this model takes ${c} channel${c === 1 ? '' : 's'}.`, 'Use the preset unit-range (CLI: --preprocess unit-range), or JSON such as {"channels":"gray","range":[0,1],"mean":[0.5],"std":[0.5]}.');
     return { size: [h, w], channels: 'rgb', range: [0, 1], mean: IMAGENET_MEAN, std: IMAGENET_STD, resize, ...(crop !== undefined ? { crop } : {}) };
   };
   const text = spec.trim();

@@ -113,7 +113,7 @@ export class Model {
   unknownClassError(name: string): ConvLensError {
     const n = this.meta.labels.length;
     if (this.meta.labels.every((l, i) => l === `class ${i}`)) {
-      return new ConvLensError('UNKNOWN_NAME', `Model "${this.name}" has no class names, so "${name}" names no class.`, `Name the class by its index (0-${n - 1}), or give the model its class names: --labels <file> with one per line (the studio: Describe the model).`);
+      return new ConvLensError('UNKNOWN_NAME', `Model "${this.name}" has no class names, so "${name}" names no class.`, `Name the class by its index (0-${n - 1}), or give the model its class names ("Describe this model" in the studio; CLI: --labels <file>, one per line).`);
     }
     return new ConvLensError('UNKNOWN_NAME', `No class "${name}" in model "${this.name}".`, `Classes: ${this.meta.labels.slice(0, 12).join(', ')}${n > 12 ? ', ...' : ''}.`);
   }
@@ -234,7 +234,7 @@ export class Model {
     const layers = this.pickableValues().map((p) => p.name);
     const modules = [...aliases.keys()].filter((k) => !k.startsWith('~') && !k.includes('/'));
     const close = closestNames(name, [...layers, ...modules]);
-    throw new ConvLensError('UNKNOWN_NAME', `No layer named "${name}".`, `Closest layer names: ${close.join(', ')}. ${layers.length <= 20 ? `All layers: ${layers.join(', ')}.` : `\`convlens summary --model ...\` lists all ${layers.length} layers with their numbers (#k works too).`}`);
+    throw new ConvLensError('UNKNOWN_NAME', `No layer named "${name}".`, `Closest layer names: ${close.join(', ')}. ${layers.length <= 20 ? `All layers: ${layers.join(', ')}.` : `\`convlens summary --model <file>\` lists all ${layers.length} layers with their numbers (#k works too).`}`);
   }
 
   /** A short name for a layer in figures and messages: its module path when that names it (`fires.5`), else the name without exporter decoration. */
@@ -331,7 +331,7 @@ export class Model {
       throw new ConvLensError(
         'SHAPE_MISMATCH',
         `Model "${this.name}" runs exactly ${want[0]} image${want[0] === 1 ? '' : 's'} at a time (its batch axis is fixed in the graph's shapes), and this run has ${x.dims[0]}.`,
-        `Pass ${want[0]} image${want[0] === 1 ? '' : 's'} per call (--batch-size ${want[0]} where a command batches), or re-export the model with a free batch axis: torch.onnx.export(..., dynamic_axes={'input': {0: 'batch'}, 'output': {0: 'batch'}}).`,
+        `Pass ${want[0]} image${want[0] === 1 ? '' : 's'} per call (CLI: --batch-size ${want[0]} where a command batches), or re-export the model with a free batch axis: torch.onnx.export(..., dynamic_axes={'input': {0: 'batch'}, 'output': {0: 'batch'}}).`,
       );
     }
     if (!ok) {
@@ -533,7 +533,7 @@ function checkWindowsFit(name: string, graph: Graph, b: GraphBuilder): void {
       if (!(e instanceof WindowDoesNotFit)) continue; // other faults are ONNX Runtime's to report
       const input = graph.realInputs()[0]?.shape ?? [];
       const size = b.factsOf(graph.realInputs()[0]!.name).shape?.slice(2).join('x') ?? input.slice(2).join('x');
-      throw new ConvLensError('SHAPE_MISMATCH', `Model "${name}" cannot run on ${size} inputs: ${e.message}.`, 'The input is too small for the model\'s windows: give the model (or, for a model of any size, --preprocess) a larger input size.');
+      throw new ConvLensError('SHAPE_MISMATCH', `Model "${name}" cannot run on ${size} inputs: ${e.message}.`, 'The input is too small for the model\'s windows: give the model (or, for a model of any size, its preprocessing; CLI: --preprocess) a larger input size.');
     }
   }
 }

@@ -29,9 +29,9 @@ describe('describeFailure', () => {
 
   it('a store LanceDB cannot read: said to be damaged, with the way out, by the CLI and the studio', () => {
     const lance = new Error('Failed to get next batch from stream: lance error: LanceError(IO): Generic memory error: Invalid range 0..1489 for object of size 16 bytes, /rustc/x/library/core/src/ops/function.rs:250:5');
-    expect(describeFailure(lance)).toEqual({ text: 'The dataset store could not be read: LanceDB reports a damaged data file (IO error).\n  Index the dataset again into a new --store folder (convlens index DATASET --store DIR).', exitCode: 1 });
-    // the studio's jobs say the same (the worker reports errors through toApiError)
-    expect(toApiError(lance)).toEqual({ code: 'INPUT_UNREADABLE', message: 'The dataset store could not be read: LanceDB reports a damaged data file (IO error).', hint: 'Index the dataset again into a new --store folder (convlens index DATASET --store DIR).' });
+    expect(describeFailure(lance)).toEqual({ text: 'The dataset store could not be read: LanceDB reports a damaged data file (IO error).\n  Index the dataset again into a new store (CLI: convlens index DATASET --store DIR).', exitCode: 1 });
+    // the studio's jobs say it in the studio's words (the worker reports errors through toApiError)
+    expect(toApiError(lance)).toEqual({ code: 'INPUT_UNREADABLE', message: 'The dataset store could not be read: LanceDB reports a damaged data file (IO error).', hint: 'Index the dataset again into a new store.' });
     expect(toApiError(new TypeError('x is undefined'))).toEqual({ code: 'INTERNAL', message: 'x is undefined' });
   });
 

@@ -131,7 +131,7 @@ describe('small stores: patches, embed and neighbors fit what the store holds', 
     const refused = join(tmp, 'embed-refused');
     const big = await run('embed', '--store', small, '--layer', 'relu3', '--method', 'pca,tsne', '--perplexity', '30', '--grid', '0', '-o', refused);
     expect(big.code).toBe(1);
-    expect(big.stderr).toMatch(/perplexity 30 needs at least 91 points.*the sample has 26.*Lower --perplexity to at most 8/s);
+    expect(big.stderr).toMatch(/perplexity 30 needs at least 91 points.*the sample has 26.*Lower the perplexity \(CLI: --perplexity\) to at most 8/s);
     expect(big.stderr).not.toMatch(/--sample/); // the store has no more points to sample
     expect(existsSync(refused)).toBe(false);
     const huge = await run('embed', '--store', small, '--perplexity', '1e308', '-o', refused);

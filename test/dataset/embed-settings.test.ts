@@ -51,7 +51,7 @@ describe('embedSettings', () => {
   });
 
   it('refuses a perplexity the caller gave that the points cannot carry, with a hint that is possible', () => {
-    expect(() => embedSettings('tsne', 26, { perplexity: 30 }, 26)).toThrow(expect.objectContaining({ hint: expect.stringMatching(/^Lower --perplexity to at most 8 \(the largest 26 points allow; leaving it out uses that\)\.$/) }));
+    expect(() => embedSettings('tsne', 26, { perplexity: 30 }, 26)).toThrow(expect.objectContaining({ hint: expect.stringMatching(/^Lower the perplexity \(CLI: --perplexity\) to at most 8 \(the largest 26 points allow; leaving it out uses that\)\.$/) }));
     // more points in the store than in the sample: a larger sample is a way out too
     expect(() => embedSettings('tsne', 26, { perplexity: 30 }, 400)).toThrow(expect.objectContaining({ hint: expect.stringMatching(/raise --sample to 91 or more/) }));
     expect(() => embedSettings('tsne', 3, {}, 3)).toThrow(/at least 4 points/);

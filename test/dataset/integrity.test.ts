@@ -275,9 +275,9 @@ describe('dataset CLI errors', () => {
       expect(r.stderr).not.toMatch(/at .*\.js:\d+|TypeError|RangeError/);
     }
     const [split, tsne, method, idxRun, npyRun] = runs.map((r) => r.stderr);
-    expect(split).toMatch(/Unknown split "val": MNIST-format datasets have the splits train and test\.\n {2}Use --split train or --split test\./);
+    expect(split).toMatch(/Unknown split "val": MNIST-format datasets have the splits train and test\.\n {2}Use the split train or test \(CLI: --split\)\./);
     // (--sample 91 would do too; the store has 100 points, and the hint names the largest perplexity 20 allow)
-    expect(tsne).toMatch(/t-SNE with perplexity 30 needs at least 91 points .*; the sample has 20\.\n {2}Lower --perplexity to at most 6/);
+    expect(tsne).toMatch(/t-SNE with perplexity 30 needs at least 91 points .*; the sample has 20\.\n {2}Lower the perplexity \(CLI: --perplexity\) to at most 6/);
     expect(method).toMatch(/Unknown embedding method "tsne2"\.\n {2}Use pca, tsne, umap/);
     expect(idxRun).toMatch(/the header claims dims 1000000x1000x1000, 1,000,000,000,000 values, but/);
     expect(npyRun).toMatch(/the header claims shape \(1000000, 1000000\) of <f4, 1,000,000,000,000 elements .* but only 0 data bytes follow/);

@@ -9,6 +9,8 @@ import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 import { throwIfCancelled } from '../../src/engine/jobs.js';
 import { Model } from '../../src/models/model.js';
+import { Layers } from '../../src/models/layers.js';
+import { seededRandom } from '../../src/models/init.js';
 import { predict } from '../../src/methods/predict.js';
 import { pageInject } from './page-inject.js';
 
@@ -68,6 +70,27 @@ describe('models', () => {
     const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: id, image: 'fashion-mnist/bag-test18.png', k: 2 } });
     expect(p.statusCode).toBe(200);
     expect(p.json().top).toHaveLength(2);
+  });
+
+  it('refuses an image for a 4-channel upload, and its hints and warnings name the studio\'s ways out, not CLI flags', async () => {
+    const b = new GraphBuilder();
+    const L = new Layers(b, seededRandom(6));
+    const x = b.input('image', 'float32', ['N', 4, 20, 24]);
+    b.output(L.dense(L.flatten(L.globalAvgPool(L.conv2d(x, 'conv', { filters: 4 }), 'gap'), 'flat'), 'fc', 3));
+    const up = await inject({ method: 'POST', url: '/api/models', ...multipart('rgbd.onnx', encodeModel(b.build())) });
+    expect(up.statusCode).toBe(201);
+    const { id } = up.json() as { id: string };
+    const listed = (await inject({ method: 'GET', url: '/api/models' })).json().models.find((m: { id: string }) => m.id === id) as { warnings: string[] };
+    expect(listed.warnings.join('\n')).toMatch(/no class labels.*"Describe this model" \(Class names\)/);
+    expect(listed.warnings.join('\n')).toMatch(/no preprocessing.*"Describe this model" \(Preprocessing\)/);
+    for (const w of listed.warnings) expect(w).not.toMatch(/--[a-z]|convlens describe/);
+    // the server refuses what the page no longer sends
+    const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: id, image: 'photos/chelsea.png', k: 2 } });
+    expect(p.statusCode).toBe(422);
+    const { error } = p.json() as { error: { code: string; message: string; hint: string } };
+    expect(error.code).toBe('SHAPE_MISMATCH');
+    expect(error.message).toContain('takes 4-channel input');
+    expect(error.hint).toMatch(/^The studio feeds it images only.*\.npy tensors of shape \(N, 4, H, W\)\.$/);
   });
 
   it('rejects a file that is not ONNX (415), a corrupt ONNX file (422) and a too large one (413)', async () => {

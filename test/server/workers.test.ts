@@ -57,6 +57,7 @@ afterAll(async () => {
 describe('the job pool', () => {
   it('queues a job beyond the pool, says so, and runs it when a worker is free', async () => {
     const first = fault('steps', { ms: 1500 });
+    const submitted = performance.now();
     const second = fault('steps', { ms: 200 });
     const seen = events(second);
     expect(state(first)).toBe('running');
@@ -66,6 +67,13 @@ describe('the job pool', () => {
     expect((await studio.app.inject({ method: 'GET', url: '/api/health' })).json()).toMatchObject({ jobsRunning: 1, jobsQueued: 1 });
     await until('the first job', () => state(first) === 'done');
     await until('the second job', () => state(second) === 'done');
+    const waitedAndRan = performance.now() - submitted;
+    // its progress carries the time it has run, its wait in the queue left out (the page's
+    // estimate of the time left divides that by the units done)
+    const steps = seen.flatMap((e) => (e.type === 'progress' && e.progress.phase === 'steps' ? [e] : []));
+    expect(steps.at(-1)!.progress.done).toBe(10);
+    expect(steps.at(-1)!.runningMs).toBeGreaterThanOrEqual(190);
+    expect(steps.at(-1)!.runningMs).toBeLessThan(waitedAndRan - 1000);
     const result = seen.find((e) => e.type === 'result') as { result: { steps: number; budgetBytes: number } };
     expect(result.result.steps).toBe(10);
     // the budget the job planned to came with it

@@ -6,7 +6,7 @@ describe('inputKind', () => {
   it('names a 4-channel input by its channels, not the rgb the server fills in, and offers no sample group', () => {
     // what the server answered for a 4-channel 61x90 upload
     const odd = { input: { shape: ['n', 4, 61, 90] }, preprocessing: { channels: 'rgb' }, sampleGroup: 'photos' };
-    expect(inputKind(odd)).toEqual({ channels: 4, label: '4 channels', takesImages: false, sampleGroup: undefined });
+    expect(inputKind(odd)).toEqual({ channels: 4, label: '4 channels', takesImages: false, sampleGroup: undefined, noImages: expect.stringMatching(/takes 4-channel input .* cannot feed it an image$/) });
   });
 
   it('keeps the server\'s names and groups for gray and colour models', () => {

@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { hintForStudio } from '../../src/util/ways-out.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const srcDir = join(root, 'src');
@@ -242,5 +243,43 @@ describe('ConvLensError hints', () => {
       (a) => !calls.some((c) => c.file === a.file && !hasHint(c) && (c.args[1] ?? '').includes(a.message)),
     ).map((a) => `${a.file}: ${a.message}`);
     expect(stale).toEqual([]);
+  });
+});
+
+describe('hints as the studio shows them', () => {
+  /** Hints no studio request reaches, or that name the CLI as such; each says why. */
+  const CLI_ONLY: { file: string; why: string; hint?: string }[] = [
+    { file: 'src/training/', why: 'convlens train and diffuse train; the studio trains only style networks, on fixed settings' },
+    { file: 'src/models/zoo/', why: 'architectures built by the train commands' },
+    { file: 'src/methods/diffusion/pipeline.ts', why: 'Stable-Diffusion pipelines are CLI only (--pipeline)' },
+    { file: 'src/methods/diffusion/model.ts', why: 'the studio samples with the built-in denoiser only' },
+    { file: 'src/methods/synthesize/fast-style.ts', hint: '--resume', why: 'resuming a style network\'s training is CLI only' },
+    { file: 'src/methods/dataset/context.ts', hint: '--model', why: 'the studio lists a model\'s own stores only' },
+    { file: 'src/methods/dataset/lock.ts', hint: '--store', why: 'a studio store is named by its id, and its lock holder is named in the hint' },
+    { file: 'src/models/load.ts', hint: '--model', why: 'a built-in model named on the command line; the studio lists them' },
+    { file: 'src/interfaces/server/state.ts', hint: 'with the CLI', why: 'names the CLI as the place to go' },
+  ];
+  // Library and server errors reach the studio's page (src/interfaces/cli never runs there).
+  const studioReachable = tsFiles(srcDir)
+    .map((path) => relative(root, path).split('\\').join('/'))
+    .filter((file) => !file.startsWith('src/interfaces/cli/'))
+    .flatMap((file) => findErrorCalls(readFileSync(join(root, file), 'utf8')).map((c) => ({ file, ...c })));
+
+  it('name no CLI flag or command once made for the studio (its own start options aside)', () => {
+    const cliOnly = studioReachable
+      .filter((c) => hasHint(c) && !CLI_ONLY.some((a) => c.file.startsWith(a.file) && (a.hint === undefined || c.args[2]!.includes(a.hint))))
+      .map((c) => ({ ...c, shown: hintForStudio(c.args[2]!) }))
+      // the studio's start options (convlens studio --memory 8, --workers 1) are the way out for its limits
+      .filter((c) => /(^|[\s(`'"])--[a-z]|\bconvlens [a-z]/.test(c.shown.replace(/convlens studio --memory <GB>|--memory|--workers/g, '')))
+      .map((c) => `${c.file}:${c.line}  ${c.shown.replace(/\s+/g, ' ').slice(0, 140)}`);
+    expect(cliOnly, `hints that show CLI flags or commands in the studio:\n${cliOnly.join('\n')}`).toEqual([]);
+  });
+
+  it('drops the CLI\'s asides and puts the studio\'s controls for the CLI\'s ways out', () => {
+    expect(hintForStudio('Use 1 or more steps (CLI: --steps).')).toBe('Use 1 or more steps.');
+    expect(hintForStudio('Use a window from 1 to 9 pixels (occlusion "window"; CLI: --window).')).toBe('Use a window from 1 to 9 pixels (occlusion "window").');
+    expect(hintForStudio('Use the Adam optimizer (CLI: --optimizer adam), or no transforms.')).toBe('Use the Adam optimizer, or no transforms.');
+    expect(hintForStudio('Check the name; `convlens summary --model <file>` lists a model\'s layers.')).toBe("Check the name; the Layers tab lists a model's layers.");
+    expect(hintForStudio('Pass a label (`convlens predict` shows the labels).')).toBe('Pass a label (the Prediction panel shows the labels).');
   });
 });

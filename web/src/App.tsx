@@ -106,7 +106,9 @@ export function App(): ReactNode {
 
   // Prediction (and the model's view of the image) for the model and image.
   useEffect(() => {
+    // the server would refuse the image (a 4-channel model): the panels say why instead
     if (!model || model.error || !imageId) return;
+    if (!inputKind(model).takesImages) return setPredictError(null);
     const ctl = new AbortController();
     setPredicting(true);
     setPredictError(null);
@@ -256,7 +258,7 @@ export function App(): ReactNode {
             }}
           />
           <ImagePanel images={images} imageId={imageId} onChoose={setImageId} onUpload={uploadImage} upload={imageUpload} onDismissError={() => setImageUpload((u) => ({ ...u, error: null }))} fitting={group} modelName={usable?.name} />
-          <PredictionPanel prediction={prediction} input={currentInput} busy={predicting} error={predictError} labels={usable?.labels} />
+          <PredictionPanel prediction={prediction} input={currentInput} busy={predicting} error={predictError} labels={usable?.labels} noImages={usable ? inputKind(usable).noImages : undefined} />
         </aside>
         <main className="main">
           <div role="tabpanel" hidden={tab !== 'network'} data-testid="panel-network">

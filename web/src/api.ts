@@ -37,6 +37,7 @@ import type { ModelProfile as Profile } from '../../src/models/profile.js';
 
 export type { ReceptiveField } from '../../src/methods/inspect/region.js';
 import type { ReceptiveField } from '../../src/methods/inspect/region.js';
+import { estimateRemaining, type PaceBaseline } from './remaining';
 
 export interface SummaryRow {
   name: string;
@@ -246,7 +247,8 @@ export const api = {
 };
 
 export type JobEvent =
-  | { type: 'progress'; progress: Progress }
+  /** remainingSeconds: from the job's measured pace (remaining.ts), once it means something */
+  | { type: 'progress'; progress: Progress; remainingSeconds?: number }
   | { type: 'result'; result: unknown }
   | { type: 'error'; error: ApiErrorBody }
   | { type: 'cancelled' };
@@ -290,9 +292,13 @@ export function followJob(id: string, onEvent: (e: JobEvent) => void): () => voi
       return undefined;
     }
   };
+  let pace: PaceBaseline | null = null;
   es.addEventListener('progress', (ev) => {
-    const d = data(ev) as { progress?: Progress } | undefined;
-    if (!finished && d?.progress) onEvent({ type: 'progress', progress: d.progress });
+    const d = data(ev) as { progress?: Progress; runningMs?: number } | undefined;
+    if (finished || !d?.progress) return;
+    const estimate = estimateRemaining(pace, { ...d.progress, runningMs: d.runningMs });
+    pace = estimate.baseline;
+    onEvent({ type: 'progress', progress: d.progress, ...(estimate.seconds !== undefined ? { remainingSeconds: estimate.seconds } : {}) });
   });
   es.addEventListener('result', (ev) => finish({ type: 'result', result: (data(ev) as { result: unknown }).result }));
   es.addEventListener('cancelled', () => finish({ type: 'cancelled' }));

@@ -3,6 +3,7 @@
 // page: it keeps painting, scrolling and answering clicks while a method runs. Messages are the
 // protocol of ./compute.ts.
 import type { ComputeRequest, ComputeResponse } from './compute';
+import { hintForStudio } from '../../src/util/ways-out.js';
 import { browserModel, explainReport, loadImage, modelInput, styleNet, stylizeHere, THREADS } from './inbrowser';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -17,6 +18,7 @@ async function handle(req: Exclude<ComputeRequest, { kind: 'cancel' }>, signal: 
     reply({ id: req.id, type: 'progress', progress: { done: 0, total: 0, phase: 'loading the model' } });
     const [model, input] = await Promise.all([browserModel(req.model), modelInput(req.model, req.image)]);
     const report = await explainReport(model, input, req.request, { signal, onProgress });
+    for (const s of report.skipped) if (s.hint) s.hint = hintForStudio(s.hint);
     reply({ id: req.id, type: 'result', result: report });
   } else if (req.kind === 'predict') {
     const [model, input] = await Promise.all([browserModel(req.model), modelInput(req.model, req.image)]);
@@ -44,7 +46,7 @@ if (!self.name.startsWith('em-pthread')) self.onmessage = (e: MessageEvent<Compu
       if (controller.signal.aborted) reply({ id: req.id, type: 'cancelled' });
       else {
         const x = err as { message?: string; code?: string; hint?: string };
-        reply({ id: req.id, type: 'error', error: { message: x.message ?? String(err), ...(x.code ? { code: x.code } : {}), ...(x.hint ? { hint: x.hint } : {}) } });
+        reply({ id: req.id, type: 'error', error: { message: x.message ?? String(err), ...(x.code ? { code: x.code } : {}), ...(x.hint ? { hint: hintForStudio(x.hint) } : {}) } });
       }
     })
     .finally(() => running.delete(req.id));

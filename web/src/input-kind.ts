@@ -9,6 +9,11 @@ export interface InputKind {
   takesImages: boolean;
   /** the sample group whose images fit it; none for a model no image fits */
   sampleGroup: string | undefined;
+  /**
+   * Why the page sends this model no image (undefined when it takes images): the server refuses
+   * every request that feeds it one, so the tabs say so up front instead of sending them.
+   */
+  noImages: string | undefined;
 }
 
 /**
@@ -20,7 +25,9 @@ export function inputKind(model: { input?: { shape: readonly (number | string)[]
   const c = model.input?.shape[1];
   const channels = typeof c === 'number' ? c : undefined;
   const named = model.preprocessing?.channels;
-  if (channels !== undefined && channels !== 1 && channels !== 3) return { channels, label: `${channels} channels`, takesImages: false, sampleGroup: undefined };
+  if (channels !== undefined && channels !== 1 && channels !== 3) {
+    return { channels, label: `${channels} channels`, takesImages: false, sampleGroup: undefined, noImages: `This model takes ${channels}-channel input and images give 1 (gray) or 3 (colour) channels, so the studio cannot feed it an image` };
+  }
   const gray = channels === 1 || named === 'gray';
-  return { channels, label: named ?? (gray ? 'gray' : 'rgb'), takesImages: true, sampleGroup: model.sampleGroup ?? (gray ? 'fashion-mnist' : 'photos') };
+  return { channels, label: named ?? (gray ? 'gray' : 'rgb'), takesImages: true, sampleGroup: model.sampleGroup ?? (gray ? 'fashion-mnist' : 'photos'), noImages: undefined };
 }

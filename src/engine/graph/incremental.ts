@@ -161,7 +161,7 @@ export function planIncremental(model: Graph, o: IncrementalOptions): Incrementa
     const n = counts[a];
     const ax: Axis = { size: a === 0 ? h : w, patch: o.window[a], lo: new Int32Array(n), hi: new Int32Array(n), start: new Int32Array(n) };
     o.offsets[a].forEach((p, k) => {
-      if (!Number.isInteger(p) || p < 0 || p + o.window[a] > ax.size) throw new ConvLensError('INVALID_ARGUMENT', `Window offset ${p} does not fit a ${o.window[a]}-pixel window in ${ax.size} pixels.`, `Use offsets from 0 to ${ax.size - o.window[a]}: a window no larger than the image (CLI: --window) and a stride that keeps it inside (--stride).`);
+      if (!Number.isInteger(p) || p < 0 || p + o.window[a] > ax.size) throw new ConvLensError('INVALID_ARGUMENT', `Window offset ${p} does not fit a ${o.window[a]}-pixel window in ${ax.size} pixels.`, `Use offsets from 0 to ${ax.size - o.window[a]}: a window no larger than the image and a stride that keeps it inside (CLI: --window, --stride).`);
       ax.lo[k] = ax.start[k] = p;
       ax.hi[k] = p + o.window[a] - 1;
     });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConvLensError } from '../../engine/errors.js';
 import { damagedStoreError } from '../../methods/dataset/store-errors.js';
+import { hintForStudio } from '../../util/ways-out.js';
 import type { JobOptions, Progress } from '../../engine/jobs.js';
 import type { TaskRequest } from './workers/protocol.js';
 import type { Lane, WorkerPool } from './workers/pool.js';
@@ -10,7 +11,11 @@ export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 /** What a job streams to the page (server-sent events). */
 export type JobEvent =
-  | { type: 'progress'; progress: Progress }
+  /**
+   * `runningMs`: time the job has run so far (queueing excluded), measured here, so that the page
+   * can estimate the time left from the pace of `done` whatever the delays of the event stream.
+   */
+  | { type: 'progress'; progress: Progress; runningMs?: number }
   | { type: 'result'; result: unknown }
   | { type: 'error'; error: ApiError }
   | { type: 'cancelled' };
@@ -23,7 +28,8 @@ export interface ApiError {
 
 export function toApiError(e: unknown): ApiError {
   const known = e instanceof ConvLensError ? e : damagedStoreError(e);
-  if (known) return { code: known.code, message: known.message, ...(known.hint ? { hint: known.hint } : {}) };
+  // hints are written for the CLI; the studio shows its own ways out
+  if (known) return { code: known.code, message: known.message, ...(known.hint ? { hint: hintForStudio(known.hint) } : {}) };
   return { code: 'INTERNAL', message: (e as Error)?.message ?? String(e) };
 }
 
@@ -39,6 +45,8 @@ interface Job {
   holds: (() => void)[];
   /** while queued: jobs before it */
   ahead?: number;
+  /** when it started running (Date.now()) */
+  startedAt?: number;
 }
 
 export interface JobManagerOptions {
@@ -101,6 +109,7 @@ export class JobManager {
         onStart: () => {
           if (job.state !== 'queued') return;
           job.state = 'running';
+          job.startedAt = Date.now();
           delete job.ahead;
           this.emit(job, { type: 'progress', progress: { done: 0, total: 0, phase: 'starting' } });
         },
@@ -172,7 +181,8 @@ export class JobManager {
       for (const release of holds) release();
       throw new ConvLensError('INVALID_ARGUMENT', `${active} jobs are already running or queued.`, 'Wait for one to finish or cancel it (DELETE /api/jobs/:id).');
     }
-    const job: Job = { id: randomUUID(), kind, state, controller: new AbortController(), events: [], listeners: new Set(), created: Date.now(), holds };
+    const created = Date.now();
+    const job: Job = { id: randomUUID(), kind, state, controller: new AbortController(), events: [], listeners: new Set(), created, holds, ...(state === 'running' ? { startedAt: created } : {}) };
     this.jobs.set(job.id, job);
     return job;
   }
@@ -186,7 +196,7 @@ export class JobManager {
         const now = Date.now();
         if (progress.done < progress.total && now - lastProgress < 100) return;
         lastProgress = now;
-        if (isActive(job)) this.emit(job, { type: 'progress', progress });
+        if (isActive(job)) this.emit(job, { type: 'progress', progress, ...(job.startedAt !== undefined ? { runningMs: now - job.startedAt } : {}) });
       },
     };
   }

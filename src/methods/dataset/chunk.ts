@@ -62,7 +62,7 @@ export interface ChunkResult {
 
 /** Checks and describes the layers to scan. */
 export function describeLayers(model: Model, names: readonly string[]): LayerInfo[] {
-  if (names.length === 0) throw new ConvLensError('INVALID_ARGUMENT', 'No layers to scan.', 'Pass --layers (see `convlens summary`), or leave it out for the model profile\'s feature layers.');
+  if (names.length === 0) throw new ConvLensError('INVALID_ARGUMENT', 'No layers to scan.', 'Name the layers to scan (CLI: --layers), or leave them out for the model profile\'s feature layers; `convlens summary` lists the layers.');
   const byName = new Map(model.pickableValues().map((p) => [p.name, p]));
   return [...new Set(names.map((n) => model.resolveLayer(n)))].map((name) => {
     const shape = model.facts(name).shape ?? [];

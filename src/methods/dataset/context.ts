@@ -27,7 +27,7 @@ export function storeSource(store: DatasetStore, spec?: string, options: OpenSou
   const m = store.manifest;
   const source = openSource(spec ?? m.dataset.spec, options);
   if (source.fingerprint !== m.dataset.fingerprint) {
-    throw new ConvLensError('INVALID_ARGUMENT', `The dataset at "${spec ?? m.dataset.spec}" has changed since the store "${store.dir}" was made.`, 'Index it again (convlens index --fresh), or pass --data with the original files.');
+    throw new ConvLensError('INVALID_ARGUMENT', `The dataset at "${spec ?? m.dataset.spec}" has changed since the store "${store.dir}" was made.`, 'Index it again (CLI: convlens index --fresh), or give the original files (CLI: --data).');
   }
   return source;
 }

@@ -125,7 +125,7 @@ export function embedSettings(method: EmbedMethod, n: number, o: Pick<EmbedOptio
   if (method === 'tsne') {
     // bhtsne's bound: each point's 3 x perplexity nearest neighbours must exist
     const most = Math.floor((n - 1) / 3);
-    if (most < 1) throw new ConvLensError('INVALID_ARGUMENT', `t-SNE needs at least 4 points (3 neighbours per point); the sample has ${n}.`, available >= 4 ? 'Raise --sample to 4 or more, or use --method pca.' : 'Index at least 4 images, or use --method pca.');
+    if (most < 1) throw new ConvLensError('INVALID_ARGUMENT', `t-SNE needs at least 4 points (3 neighbours per point); the sample has ${n}.`, available >= 4 ? 'Raise the sample to 4 or more (CLI: --sample), or use PCA (CLI: --method pca).' : 'Index at least 4 images, or use PCA (CLI: --method pca).');
     if (o.perplexity === undefined) {
       if (most >= DEFAULT_PERPLEXITY) return { perplexity: DEFAULT_PERPLEXITY, notes };
       notes.push(`t-SNE perplexity lowered from ${DEFAULT_PERPLEXITY} to ${most}, the largest ${n} points allow (3 x perplexity neighbours per point)`);
@@ -133,7 +133,7 @@ export function embedSettings(method: EmbedMethod, n: number, o: Pick<EmbedOptio
     }
     if (n - 1 < 3 * o.perplexity) {
       const need = Math.ceil(3 * o.perplexity) + 1;
-      throw new ConvLensError('INVALID_ARGUMENT', `t-SNE with perplexity ${o.perplexity} needs at least ${need} points (3 x perplexity neighbours per point); the sample has ${n}.`, `Lower --perplexity to at most ${most} (the largest ${n} points allow; leaving it out uses that)${more(need)}.`);
+      throw new ConvLensError('INVALID_ARGUMENT', `t-SNE with perplexity ${o.perplexity} needs at least ${need} points (3 x perplexity neighbours per point); the sample has ${n}.`, `Lower the perplexity (CLI: --perplexity) to at most ${most} (the largest ${n} points allow; leaving it out uses that)${more(need)}.`);
     }
     return { perplexity: o.perplexity, notes };
   }
@@ -144,7 +144,7 @@ export function embedSettings(method: EmbedMethod, n: number, o: Pick<EmbedOptio
       notes.push(`UMAP neighbours lowered from ${DEFAULT_NEIGHBOURS} to ${most}, the most ${n} points have`);
       return { neighbours: most, notes };
     }
-    if (o.neighbours > most) throw new ConvLensError('INVALID_ARGUMENT', `UMAP with ${o.neighbours} neighbours needs at least ${o.neighbours + 1} points; the sample has ${n}.`, `Lower --neighbours to at most ${most} (leaving it out uses that)${more(o.neighbours + 1)}.`);
+    if (o.neighbours > most) throw new ConvLensError('INVALID_ARGUMENT', `UMAP with ${o.neighbours} neighbours needs at least ${o.neighbours + 1} points; the sample has ${n}.`, `Lower the neighbours (CLI: --neighbours) to at most ${most} (leaving it out uses that)${more(o.neighbours + 1)}.`);
     return { neighbours: o.neighbours, notes };
   }
   return { notes };
@@ -202,7 +202,7 @@ export async function embedVectors(method: EmbedMethod, data: Float32Array, n: n
 export async function embedStore(store: DatasetStore, space: Space, method: EmbedMethod, o: EmbedOptions = {}): Promise<Embedding> {
   const t0 = performance.now();
   const all = await store.vectors(space, undefined, o.metric ?? 'l2');
-  if (all.ids.length === 0) throw new ConvLensError('INVALID_ARGUMENT', `The store "${store.dir}" holds no vectors yet.`, 'Run `convlens index` first.');
+  if (all.ids.length === 0) throw new ConvLensError('INVALID_ARGUMENT', `The store "${store.dir}" holds no vectors yet.`, 'Index a dataset first (CLI: convlens index).');
   const ids = stratifiedSample(all.ids, all.labels, sampleSize(method, all.ids.length, o), o.seed ?? 0);
   const rowOf = new Map<number, number>();
   all.ids.forEach((id, i) => rowOf.set(id, i));

@@ -16,7 +16,7 @@ export function acquireWriterLock(dir: string, command: string): WriterLock {
   try {
     ensureDir(dir);
   } catch (e) {
-    throw new ConvLensError('INVALID_ARGUMENT', (e as Error).message.replace('output folder', 'store folder'), 'Choose another --store folder.', { cause: e });
+    throw new ConvLensError('INVALID_ARGUMENT', (e as Error).message.replace('output folder', 'store folder'), 'Choose another store folder (CLI: --store).', { cause: e });
   }
   const path = join(dir, WRITER_LOCK);
   return acquireLockFile(path, command, (w: WriterInfo | undefined) =>

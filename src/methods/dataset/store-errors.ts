@@ -10,7 +10,7 @@ export function damagedStoreError(e: unknown): ConvLensError | undefined {
   return new ConvLensError(
     'INPUT_UNREADABLE',
     `The dataset store could not be read: LanceDB reports a damaged data file (${kind} error).`,
-    'Index the dataset again into a new --store folder (convlens index DATASET --store DIR).',
+    'Index the dataset again into a new store (CLI: convlens index DATASET --store DIR).',
     { cause: e },
   );
 }

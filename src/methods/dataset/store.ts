@@ -170,7 +170,7 @@ export class DatasetStore {
   static async open(dir: string): Promise<DatasetStore> {
     const path = join(dir, MANIFEST);
     if (!existsSync(path)) {
-      throw new ConvLensError('INPUT_UNREADABLE', `No dataset store at "${dir}" (no ${MANIFEST}).`, 'Make one with `convlens index <dataset> --store DIR --layers ...`.');
+      throw new ConvLensError('INPUT_UNREADABLE', `No dataset store at "${dir}" (no ${MANIFEST}).`, 'Index a dataset first (CLI: convlens index <dataset> --store DIR --layers ...).');
     }
     const { value, fault } = parseJson(readFileSync(path, 'utf8'));
     if (fault !== undefined) throw new ConvLensError('INPUT_UNREADABLE', `"${path}" is not a valid store description (not JSON: ${fault}).`, 'Delete the store folder and index again.');
@@ -203,7 +203,7 @@ export class DatasetStore {
   layerIndex(name: string): number {
     const i = this.manifest.layers.findIndex((l) => l.name === name);
     if (i < 0) {
-      throw new ConvLensError('UNKNOWN_NAME', `Layer "${name}" is not in the store "${this.dir}".`, `Scanned layers: ${this.manifest.layers.map((l) => l.name).join(', ')}. Index again with --layers to add others.`);
+      throw new ConvLensError('UNKNOWN_NAME', `Layer "${name}" is not in the store "${this.dir}".`, `Scanned layers: ${this.manifest.layers.map((l) => l.name).join(', ')}. Index again with those layers too (CLI: --layers).`);
     }
     return i;
   }

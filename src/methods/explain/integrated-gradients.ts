@@ -24,7 +24,7 @@ export function quadrature(rule: IgRule, steps: number): { alphas: Float64Array;
       break;
     }
     case 'riemann-trapezoid':
-      if (steps < 2) throw new ConvLensError('INVALID_ARGUMENT', 'The trapezoid rule needs at least 2 steps.', 'Use at least 2 steps with the riemann-trapezoid rule (CLI: --steps), or another rule (--ig-rule).');
+      if (steps < 2) throw new ConvLensError('INVALID_ARGUMENT', 'The trapezoid rule needs at least 2 steps.', 'Use at least 2 steps with the riemann-trapezoid rule (CLI: --steps), or another rule (CLI: --ig-rule).');
       for (let i = 0; i < steps; i++) {
         alphas[i] = i / (steps - 1);
         weights[i] = (i === 0 || i === steps - 1 ? 0.5 : 1) / (steps - 1);

@@ -94,8 +94,8 @@ export async function dream(model: Model, image: Tensor, o: DreamOptions = {}): 
       session = await SynthesisSession.create({ model, shape, param, objective, warp: { height: h, width: w } });
     } catch (e) {
       if (e instanceof ConvLensError && e.code === 'SHAPE_MISMATCH') {
-        if (imageTooSmall(e)) throw new ConvLensError('SHAPE_MISMATCH', `DeepDream's octave ${k + 1} is ${w} pixels wide and ${h} high, too small for the model: ${e.message}`, 'Use fewer octaves (--octaves), a larger --max-side, or a less elongated image.', { cause: e });
-        throw new ConvLensError('SHAPE_MISMATCH', `DeepDream needs a layer the model computes at any image size: ${e.message}`, 'Pick a convolutional layer (--layer), before any flatten or dense layer.', { cause: e });
+        if (imageTooSmall(e)) throw new ConvLensError('SHAPE_MISMATCH', `DeepDream's octave ${k + 1} is ${w} pixels wide and ${h} high, too small for the model: ${e.message}`, 'Use fewer octaves or a larger maximum side (CLI: --octaves, --max-side), or a less elongated image.', { cause: e });
+        throw new ConvLensError('SHAPE_MISMATCH', `DeepDream needs a layer the model computes at any image size: ${e.message}`, 'Pick a convolutional layer (CLI: --layer), before any flatten or dense layer.', { cause: e });
       }
       throw e;
     }

@@ -174,12 +174,12 @@ export async function trainStyleNet(engine: Engine, o: StyleTrainOptions): Promi
   // The names label the blend weights (figures, the studio's sliders): two alike leave no way to tell which weight is which.
   const repeated = o.styles.map((s) => s.name).find((name, i, names) => names.indexOf(name) !== i);
   if (repeated !== undefined) throw new ConvLensError('INVALID_ARGUMENT', `Two styles are named "${repeated}".`, 'Give each style its own name (CLI: --style name=file; a name left out is the file name without its folder and extension).');
-  if (!o.content.length) throw new ConvLensError('INVALID_ARGUMENT', 'No content images to train on.', 'Pass photographs (--content).');
+  if (!o.content.length) throw new ConvLensError('INVALID_ARGUMENT', 'No content images to train on.', 'Pass photographs (CLI: --content).');
   const backbone = o.backbone ?? builtinTextureBackbone(engine);
   const builtin = !o.backbone;
   const styleLayers = o.styleLayers ?? (builtin ? textureLayers() : []);
   const contentLayers = o.contentLayers ?? (builtin ? TEXTURE_CONTENT_LAYERS : styleLayers.slice(-1));
-  if (!styleLayers.length) throw new ConvLensError('INVALID_ARGUMENT', 'Which backbone layers carry the style?', 'Name them (--style-layers).');
+  if (!styleLayers.length) throw new ConvLensError('INVALID_ARGUMENT', 'Which backbone layers carry the style?', 'Name them (CLI: --style-layers).');
   const size = o.size ?? 128;
   const B = o.batch ?? 4;
   const steps = o.steps ?? 2000;

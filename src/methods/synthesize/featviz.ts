@@ -117,7 +117,7 @@ export async function featureVisualization(model: Model, o: FeatvizOptions): Pro
       throw new ConvLensError(
         'INVALID_ARGUMENT',
         `"${o.objective.trim()}" makes one image per class, ${e.batch} in one batch; a batch of ${batch} cannot hold them.`,
-        'For fewer images at a time use classVisualization (the CLI\'s --batch with class:* does), or pick classes (--classes 0-3).',
+        'For fewer images at a time use classVisualization (CLI: --batch with class:*), or pick classes, e.g. 0-3 (CLI: --classes 0-3).',
       );
     }
     batch ??= e.batch;
@@ -337,7 +337,7 @@ export function parseClassList(spec: string, labels: readonly string[]): number[
       out.add(k);
     }
   }
-  if (!out.size) throw new ConvLensError('INVALID_ARGUMENT', `No classes in "${spec}".`, 'E.g. --classes 0-9,285.');
+  if (!out.size) throw new ConvLensError('INVALID_ARGUMENT', `No classes in "${spec}".`, 'E.g. 0-9,285 (CLI: --classes 0-9,285).');
   return [...out];
 }
 

@@ -114,7 +114,7 @@ export function applyRegularizers(theta: Float32Array, grad: Float32Array, param
     param.blur(theta, shape, r.blur.sigma);
   }
   if (r.clipNormPercentile || r.clipContributionPercentile) {
-    if (param.kind !== 'pixel') throw new ConvLensError('INVALID_ARGUMENT', 'Norm and contribution clipping need the pixel parameterization.', 'Use --param pixel.');
+    if (param.kind !== 'pixel') throw new ConvLensError('INVALID_ARGUMENT', 'Norm and contribution clipping need the pixel parameterization.', 'Use the pixel parameterization (CLI: --param pixel).');
     const { batch: N, channels: C, height: H, width: W } = shape;
     const plane = H * W;
     for (let i = 0; i < N; i++) {
@@ -198,7 +198,7 @@ export async function ascend(session: SynthesisSession, theta: Float32Array, o: 
  * Theta is clamped to [0, 1] only at the end (pixel values rarely leave it in style transfer).
  */
 export async function lbfgs(session: SynthesisSession, theta: Float32Array, o: AscentOptions): Promise<AscentResult> {
-  if (session.spec.warp) throw new ConvLensError('INVALID_ARGUMENT', 'L-BFGS needs a deterministic objective: it cannot be combined with random transforms.', 'Use --optimizer adam, or no transforms.');
+  if (session.spec.warp) throw new ConvLensError('INVALID_ARGUMENT', 'L-BFGS needs a deterministic objective: it cannot be combined with random transforms.', 'Use the Adam optimizer (CLI: --optimizer adam), or no transforms.');
   const m = o.history ?? 10;
   const n = theta.length;
   const S: Float32Array[] = [];

@@ -151,7 +151,7 @@ export function fourierParam(o: FourierOptions = {}): Parameterization {
     kind: 'fourier',
     shape: (s) => [s.batch, s.channels, s.height, 2 * K(s.width)],
     init(s, rand, start) {
-      if (start) throw new ConvLensError('INVALID_ARGUMENT', 'The Fourier parameterization cannot start from an image.', 'Start from an image with the pixel parameterization (--param pixel), or from noise.');
+      if (start) throw new ConvLensError('INVALID_ARGUMENT', 'The Fourier parameterization cannot start from an image.', 'Start from an image with the pixel parameterization (CLI: --param pixel), or from noise.');
       const n = s.batch * s.channels * s.height * 2 * K(s.width);
       const out = new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = sd * gaussian(rand);

@@ -158,10 +158,10 @@ export async function styleTransfer(engine: Engine, o: StyleOptions): Promise<St
   const builtin = !o.backbone;
   if (o.backbone && !o.styleLayers) {
     const problem = backboneProblem(o.backbone);
-    if (problem) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${o.backbone.name}" cannot be the style network: ${problem}.`, 'Use an RGB CNN (e.g. --model squeezenet), the random texture network (--backbone texture), or name the layers (--style-layers).');
+    if (problem) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${o.backbone.name}" cannot be the style network: ${problem}.`, 'Use an RGB CNN (e.g. SqueezeNet; CLI: --model squeezenet), the random texture network (CLI: --backbone texture), or name the layers (CLI: --style-layers).');
   }
   const styleLayers = (o.styleLayers ?? (builtin ? textureLayers() : backbone.profile.styleLayers)).map((l) => backbone.resolveLayer(l));
-  if (!styleLayers.length) throw new ConvLensError('INVALID_ARGUMENT', 'Which layers carry the style?', 'Name them (--style-layers): early-to-mid convolutional layers, e.g. the first of each resolution.');
+  if (!styleLayers.length) throw new ConvLensError('INVALID_ARGUMENT', 'Which layers carry the style?', 'Name them (CLI: --style-layers): early-to-mid convolutional layers, e.g. the first of each resolution.');
   // Gram matrices are taken over positions: a layer without them (the logits) gave a NaN size.
   for (const l of styleLayers) {
     const shape = backbone.facts(l).shape;
@@ -193,7 +193,7 @@ export async function styleTransfer(engine: Engine, o: StyleOptions): Promise<St
   const init = o.init ?? (content ? 'content' : 'noise');
   let theta: Float32Array;
   if (init === 'content') {
-    if (!contentSized) throw new ConvLensError('INVALID_ARGUMENT', 'init "content" needs a content image.', 'Name a content image (CLI: the [content] argument), or start from noise or the style (--init noise or --init style).');
+    if (!contentSized) throw new ConvLensError('INVALID_ARGUMENT', 'init "content" needs a content image.', 'Name a content image (CLI: the [content] argument), or start from noise or the style (CLI: --init noise or --init style).');
     theta = Float32Array.from(contentSized.data as Float32Array);
   } else if (init === 'style') theta = Float32Array.from(resizeTo(first, H, W).data as Float32Array);
   else {

@@ -11,7 +11,7 @@ import { anySize, fixStyle, STYLE_NET_KEY } from '../../models/zoo/style-net.js'
 /** Style names and count of a style network graph (from its metadata). */
 export function styleNetInfo(g: Graph): { styles: number; names: string[] } {
   const raw = g.metadata.get(STYLE_NET_KEY);
-  if (!raw) throw new ConvLensError('MODEL_UNSUPPORTED', `"${g.name}" is not a ConvLens style network (no ${STYLE_NET_KEY} metadata).`, 'Train one with `convlens style-train`.');
+  if (!raw) throw new ConvLensError('MODEL_UNSUPPORTED', `"${g.name}" is not a ConvLens style network (no ${STYLE_NET_KEY} metadata).`, 'Train one ("Train style net" in the studio; CLI: convlens style-train).');
   const m = JSON.parse(raw) as { styles: number; styleNames?: string[] };
   return { styles: m.styles, names: m.styleNames ?? Array.from({ length: m.styles }, (_, i) => `style ${i}`) };
 }

@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ApiError, followJob, type ImageEntry, type Model, type Summary } from '../api';
+import { inputKind } from '../input-kind';
+import { describeRemaining } from '../remaining';
 import { useOneAtATime } from '../one-at-a-time';
 import { fitCanvas } from '../render';
 import { fmt } from '../tensor';
@@ -23,6 +25,7 @@ interface JobView {
   done: number;
   total: number;
   phase?: string;
+  remainingSeconds?: number;
 }
 
 /** Runs a job and follows it; returns the result or throws. */
@@ -37,7 +40,7 @@ function useJob(): { job: JobView | null; run: <T>(start: () => Promise<{ job: s
     setJob({ id, done: 0, total: 0 });
     return new Promise<T | undefined>((resolve, reject) => {
       stop.current = followJob(id, (ev) => {
-        if (ev.type === 'progress') setJob({ id, done: ev.progress.done, total: ev.progress.total, ...(ev.progress.phase ? { phase: ev.progress.phase } : {}) });
+        if (ev.type === 'progress') setJob({ id, done: ev.progress.done, total: ev.progress.total, ...(ev.progress.phase ? { phase: ev.progress.phase } : {}), ...(ev.remainingSeconds !== undefined ? { remainingSeconds: ev.remainingSeconds } : {}) });
         else {
           setJob(null);
           if (ev.type === 'result') resolve(ev.result as T);
@@ -64,6 +67,7 @@ function JobProgress(props: { job: JobView; onCancel: () => void; testId: string
       <span className="progress-text">
         {props.job.phase ?? 'working'}
         {props.job.total ? ` · ${Math.floor(props.job.done)}/${props.job.total}` : ''}
+        {describeRemaining(props.job.remainingSeconds) ? ` · ${describeRemaining(props.job.remainingSeconds)}` : ''}
       </span>
       <button type="button" className="button danger small" onClick={props.onCancel}>
         Cancel
@@ -179,7 +183,9 @@ export function DatasetPanel(props: { model: Model | undefined; summary: Summary
         {stores !== null && !store && (
           <p className="notice-block" data-testid="dataset-no-index">
             {short(model)} has no index yet{focus ? `: index images to see the ones channel ${focus.channel} of ${layerLabelOf(props.summary, focus.layer)} responds to most` : ''}.{' '}
-            {model.profile?.input.fixed === false
+            {inputKind(model).noImages
+              ? `${inputKind(model).noImages}, so it can index no images.`
+              : model.profile?.input.fixed === false
               ? `${short(model)} takes images of any size; the dataset lens scans models with a fixed input size (export it with one, e.g. [N, 3, 224, 224]).`
               : `Index a folder of images below (they are resized to ${describeInput(model)}).`}
           </p>
@@ -233,7 +239,7 @@ function IndexForm(props: { model: Model; images: ImageEntry[]; open: boolean; o
 
   const idxFits = (f: IndexableFolder): boolean => f.kind !== 'idx' || fashion;
   const canRun =
-    !job.job && model.profile?.input.fixed !== false && (source === 'folders' ? chosen.length > 0 : source === 'fashion' ? fashion : uploads > 0);
+    !job.job && model.profile?.input.fixed !== false && inputKind(model).takesImages && (source === 'folders' ? chosen.length > 0 : source === 'fashion' ? fashion : uploads > 0);
 
   const index = async (dataset: string | string[]): Promise<void> => {
     setError(null);

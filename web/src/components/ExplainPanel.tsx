@@ -1,6 +1,8 @@
 import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { encodeNpy } from '../../../src/io/npy.js';
 import { api, ApiError, followJob, jobId, type ExplainMapInfo, type ImageEntry, type ExplainRequest, type ExplainResult, type Model, type Prediction, type SkippedMethod, type Summary } from '../api';
+import { inputKind } from '../input-kind';
+import { describeRemaining } from '../remaining';
 import { useOneAtATime } from '../one-at-a-time';
 import type { InputView } from '../App';
 import type { ColormapName } from '../colormaps';
@@ -22,6 +24,8 @@ export interface JobStatus {
   done: number;
   total: number;
   phase?: string | undefined;
+  /** from the job's measured pace, once it means something */
+  remainingSeconds?: number | undefined;
 }
 
 const GROUPS: { title: string; methods: [string, string, string][] }[] = [
@@ -188,7 +192,8 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     });
 
   const running = !!job?.running;
-  const canRun = !!model && !!props.imageId && methods.size > 0 && !running;
+  const noImages = model ? inputKind(model).noImages : undefined;
+  const canRun = !!model && !!props.imageId && !noImages && methods.size > 0 && !running;
   const predicted = props.prediction?.top[0];
 
   const oneAtATime = useOneAtATime();
@@ -241,7 +246,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     stopRef.current?.();
     stopRef.current = followJob(id, (ev) => {
       if (ev.type === 'progress') {
-        setJob({ id, running: true, done: ev.progress.done, total: ev.progress.total, phase: ev.progress.phase });
+        setJob({ id, running: true, done: ev.progress.done, total: ev.progress.total, phase: ev.progress.phase, remainingSeconds: ev.remainingSeconds });
         return;
       }
       setJob((j) => (j ? { ...j, running: false } : null));
@@ -497,6 +502,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                 <span className="progress-text" data-testid="job-phase">
                   {job?.phase ?? 'working'}
                   {job?.total ? ` · ${Math.floor(job.done)}/${job.total}` : ''}
+                  {describeRemaining(job?.remainingSeconds) ? <span data-testid="job-remaining">{` · ${describeRemaining(job?.remainingSeconds)}`}</span> : null}
                 </span>
                 <button type="button" className="button danger" onClick={cancel} disabled={cancelling} data-testid="explain-cancel">
                   {cancelling ? 'Cancelling…' : 'Cancel'}
@@ -509,6 +515,11 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
               </span>
             )}
           </div>
+          {noImages && (
+            <p className="warning" data-testid="explain-no-images">
+              {noImages}: there is nothing to explain here.
+            </p>
+          )}
           <ErrorBox error={error} title="The explanation failed" onClose={() => setError(null)} testId="explain-error" />
         </div>
       </Panel>

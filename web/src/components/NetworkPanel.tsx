@@ -6,6 +6,7 @@ import { fitCanvas, paintCanvas, unitBox, type Mapping } from '../render';
 import { decodeTensor, fmt, minMax, type Range, type Tensor } from '../tensor';
 import { channelMapping, oneScale, type Norm } from '../channel-range';
 import { FiltersView } from './FiltersView';
+import { inputKind } from '../input-kind';
 import { rowOf } from '../summary';
 import { drawInput, fitSize } from './PredictionPanel';
 import { Colorbar, ErrorBox, Panel, Segmented, Spinner } from './ui';
@@ -94,7 +95,9 @@ export function NetworkPanel(props: {
   const { model, summary, imageId } = props;
   const specs = useMemo<Pickable[]>(() => (summary?.pickable ?? []).filter((p) => p.shape.length === 4 && p.featureMap !== false), [summary]);
   const totalFloats = useMemo(() => specs.reduce((a, p) => a + p.shape.slice(1).reduce<number>((x, d) => x * (typeof d === 'number' ? d : 1), 1), 0), [specs]);
-  const key = model && imageId && summary ? `${model.id}|${imageId}` : null;
+  // no key, no request, for a model no image can be fed to (the server would refuse each one)
+  const noImages = model ? inputKind(model).noImages : undefined;
+  const key = model && imageId && summary && !noImages ? `${model.id}|${imageId}` : null;
 
   const [loaded, setLoaded] = useState<{ key: string; layers: Record<string, LayerData> }>({ key: '', layers: {} });
   const [loading, setLoading] = useState(false);
@@ -210,6 +213,11 @@ export function NetworkPanel(props: {
         }
       >
         <ErrorBox error={error} title="Could not compute the feature maps" />
+        {noImages && (
+          <p className="warning" data-testid="network-no-images">
+            {noImages}: no feature maps to show. Its layers (the Layers tab) and filters (below) can be looked at.
+          </p>
+        )}
         <div className="strip" data-testid="network-strip">
           <div className="strip-col strip-input">
             <div className="strip-head">
@@ -289,7 +297,7 @@ export function NetworkPanel(props: {
               <UnitView layer={current} label={spec.label ?? spec.name} channel={ch} norm={norm} cmap={cmap} rf={rf} input={props.input} {...(props.onUnitClick ? { onUnitClick: props.onUnitClick } : {})} {...(props.onVisualize ? { onVisualize: props.onVisualize } : {})} />
             </div>
           ) : (
-            <div className="placeholder-block">{loading ? <Spinner label="Computing feature maps…" /> : 'No feature maps yet.'}</div>
+            <div className="placeholder-block">{loading ? <Spinner label="Computing feature maps…" /> : noImages ? 'No feature maps: no image fits this model.' : 'No feature maps yet.'}</div>
           )}
         </Panel>
       )}

@@ -32,8 +32,17 @@ export function InputCanvas(props: { input: InputView | null; size: number; test
   return <canvas ref={ref} className={`input-canvas ${props.className ?? ''}`} style={{ width: w, height: h }} data-testid={props.testId} />;
 }
 
-export function PredictionPanel(props: { prediction: Prediction | null; input: InputView | null; busy: boolean; error: ApiError | null; labels?: string[] | undefined }): ReactNode {
+export function PredictionPanel(props: { prediction: Prediction | null; input: InputView | null; busy: boolean; error: ApiError | null; labels?: string[] | undefined; noImages?: string | undefined }): ReactNode {
   const top = props.prediction?.top ?? [];
+  if (props.noImages) {
+    return (
+      <Panel title="Prediction" testId="prediction-panel">
+        <p className="warning" data-testid="prediction-no-images">
+          {props.noImages}: nothing to predict here.
+        </p>
+      </Panel>
+    );
+  }
   return (
     <Panel title="Prediction" testId="prediction-panel" actions={props.busy ? <Spinner /> : null}>
       <ErrorBox error={props.error} title="Prediction failed" />

@@ -1,5 +1,7 @@
 import { useEffect, useMemo, useRef, useState, type CSSProperties, type ReactNode } from 'react';
 import { ApiError, followJob, jobId, request as apiRequest, type ImageEntry, type Model, type Prediction, type Summary } from '../api';
+import { inputKind } from '../input-kind';
+import { describeRemaining } from '../remaining';
 import { useOneAtATime } from '../one-at-a-time';
 import { BrowserStyle } from './BrowserStyle';
 import { ClassPicker, ClassSelection, findLayer, LayerListPicker, LayerPicker, layerLabelOf } from './Pickers';
@@ -173,7 +175,6 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
   const [estimate, setEstimate] = useState<{ key: string; estimate?: Estimate; error?: ShownError } | null>(null);
   const [confirming, setConfirming] = useState(false);
   const stopRef = useRef<(() => void) | null>(null);
-  const timing = useRef<{ at: number; done: number; total: number } | null>(null);
 
   useEffect(() => () => stopRef.current?.(), []);
   useEffect(() => {
@@ -261,7 +262,10 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
   // The cost of the request as it stands, and any problem with it (an unknown layer or class),
   // before it runs: asked of the server a moment after the form stops changing.
   const estimable = kind === 'featviz' || kind === 'invert' || kind === 'dream' || kind === 'adversarial';
-  const bodyKey = model && estimable && !running ? `${kind}|${JSON.stringify(body())}` : '';
+  // These kinds feed the model images or make images for it, which a 4-channel model cannot take
+  // (the server refuses them); style kinds run on a feature network of their own.
+  const noImages = estimable && model ? inputKind(model).noImages : undefined;
+  const bodyKey = model && estimable && !noImages && !running ? `${kind}|${JSON.stringify(body())}` : '';
   useEffect(() => {
     if (!bodyKey) return;
     const ctl = new AbortController();
@@ -283,7 +287,7 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
   const big = !!shownEstimate?.estimate && (shownEstimate.estimate.imageSteps > BIG_IMAGE_STEPS || (shownEstimate.estimate.seconds ?? 0) > BIG_SECONDS);
 
   const needsImage = kind === 'adversarial' || kind === 'invert';
-  const canRun = !running && (!needsImage || !!props.imageId) && (kind !== 'fast-style' || !!net);
+  const canRun = !running && !noImages && (!needsImage || !!props.imageId) && (kind !== 'fast-style' || !!net);
 
   const oneAtATime = useOneAtATime();
   const run = (): Promise<void> => oneAtATime(start).then(() => undefined);
@@ -304,19 +308,12 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
     setRunning(true);
     setProgress({ done: 0, total: 0, phase: 'starting' });
     setEta(null);
-    timing.current = null;
     stopRef.current?.();
     stopRef.current = followJob(id, (ev) => {
       if (ev.type === 'progress') {
         const p = ev.progress;
         setProgress({ done: p.done, total: p.total, phase: p.phase });
-        // time left from the pace since the second step (the first one compiles)
-        const t = timing.current;
-        if (!t || t.total !== p.total || p.done < t.done) timing.current = p.done >= 1 ? { at: performance.now(), done: p.done, total: p.total } : null;
-        else if (p.done > t.done) {
-          const left = ((p.total - p.done) * (performance.now() - t.at)) / 1000 / (p.done - t.done);
-          setEta(left > 5 ? `about ${fmtSeconds(left)} left` : null);
-        }
+        setEta(describeRemaining(ev.remainingSeconds) ?? null);
         return;
       }
       setRunning(false);
@@ -482,7 +479,12 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
             </>
           )}
         </div>
-        {estimable && !running && (
+        {noImages && (
+          <p className="warning" data-testid="synth-no-images">
+            {noImages}: it can make no image here. Style / texture runs on another network.
+          </p>
+        )}
+        {estimable && !noImages && !running && (
           <div className="estimate small" data-testid="synth-estimate">
             {shownEstimate?.estimate ? (
               <span className={big ? 'estimate-big' : 'muted'}>{describeEstimate(shownEstimate.estimate)}</span>

@@ -8,6 +8,7 @@ import { parseLabels, parsePreprocessing } from '../../../models/metadata.js';
 import type { Model } from '../../../models/model.js';
 import { idSchema } from '../ids.js';
 import type { ModelEntry } from '../state.js';
+import { hintForStudio } from '../../../util/ways-out.js';
 import { toWire } from '../wire.js';
 
 /** Why an explanation method cannot apply to a model (its structure rules it out), by method. */
@@ -29,13 +30,13 @@ export function unavailableMethods(m: Model): Unavailable {
       camHead(m);
     } catch (e) {
       if (!(e instanceof ConvLensError)) throw e;
-      out.cam = { reason: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+      out.cam = { reason: e.message, ...(e.hint ? { hint: hintForStudio(e.hint) } : {}) };
     }
   }
   const noRule = lrpUnsupportedNode(m.graph, m.input.name, (v) => m.builder().factsOf(v).value !== undefined);
   if (noRule) {
     const e = lrpNoRuleError(noRule);
-    out.lrp = { reason: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+    out.lrp = { reason: e.message, ...(e.hint ? { hint: hintForStudio(e.hint) } : {}) };
   }
   unavailableCache.set(m, out);
   return out;
@@ -56,7 +57,7 @@ export function describeModel(e: ModelEntry): Record<string, unknown> {
           labels: m.labels,
           preprocessing: m.meta.preprocessing,
           description: m.meta.description,
-          warnings: m.meta.warnings,
+          warnings: m.meta.warnings.map(hintForStudio),
           parameters: m.parameterCount(),
           defaultLayer: safe(() => m.lastSpatialLayer()),
           // the samples/<group> folder whose images fit the model, and its layer roles (models/profile.ts)
