@@ -17,6 +17,11 @@ export interface Progress {
   phase?: string;
   /** numbers worth showing while running (loss, accuracy, samples/s) */
   metrics?: Record<string, number>;
+  /**
+   * Which of a job's consecutive parts these units count (the methods of one explain call, each
+   * counting its own runs from 0): without it, a caller adding the parts up saw 1/6, 0/6, 1/6.
+   */
+  part?: { index: number; count: number };
 }
 
 /** Throws a CANCELLED error if the job was aborted; call it between steps. */

@@ -237,6 +237,10 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
   else if (options.layer !== undefined) model.resolveLayer(options.layer);
 
   throwIfCancelled(options.signal, 'explain');
+  // every method counts its own runs from 0; the part says which method's they are
+  let part = 0;
+  const report = options.onProgress;
+  if (report) options = { ...options, onProgress: (p) => report({ ...p, part: { index: part, count: methods.length } }) };
   // The predictions come from the first gradient pass when a method needs one over these images
   // (its graph picks each row's top class itself); only otherwise from a forward pass of their own.
   const memoValues = new Map<string, Promise<unknown>>();
@@ -288,8 +292,9 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
   const attributions: Attribution[] = [];
   const skipped: SkippedMethod[] = [];
   const failures: unknown[] = [];
-  for (const method of methods) {
+  for (const [k, method] of methods.entries()) {
     throwIfCancelled(options.signal, 'explain');
+    part = k;
     const t0 = performance.now();
     let r: MethodResult;
     try {

@@ -100,7 +100,8 @@ export async function explainReport(model: Model, tensor: Tensor, req: ReportReq
   };
   const total = methods.length + (req.metrics ? methods.length : 0);
   let done = 0;
-  const step = (phase: string): ExplainOptions['onProgress'] => (p) => job.onProgress?.({ ...p, done: done + p.done / Math.max(1, p.total), total, phase });
+  // explain's methods each count from 0; their part places them one after another
+  const step = (phase: string): ExplainOptions['onProgress'] => ({ part, ...p }) => job.onProgress?.({ ...p, done: done + (part?.index ?? 0) + p.done / Math.max(1, p.total), total, phase });
   const result = await explain(model, tensor, { ...options, onProgress: step('explaining') });
   done = methods.length;
   job.onProgress?.({ done, total, phase: 'explained' });
