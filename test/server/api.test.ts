@@ -143,6 +143,18 @@ describe('images', () => {
     expect(big.statusCode).toBe(413);
   });
 
+  it('says when the image was scaled up 2x or more to the model, beside the prediction', async () => {
+    const { default: sharp } = await import('sharp');
+    const tiny = await sharp(Buffer.alloc(10 * 10, 120), { raw: { width: 10, height: 10, channels: 1 } }).png().toBuffer();
+    const up = await inject({ method: 'POST', url: '/api/images', ...multipart('thumb.png', tiny, 'image/png') });
+    expect(up.statusCode).toBe(201);
+    const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: 'builtin', image: up.json().id as string, k: 1 } });
+    expect(p.statusCode).toBe(200);
+    expect(p.json().warnings).toEqual([`The input is scaled up 2x or more to the model's 28x28 input: "thumb" (10x10, 2.8x). The model sees a blurred picture, so what it says of it may mean little; images of 28x28 pixels or more are not scaled up.`]);
+    const fine = await inject({ method: 'POST', url: '/api/predict', payload: { model: 'builtin', image: 'fashion-mnist/trouser-test2.png', k: 1 } });
+    expect(fine.json().warnings).toBeUndefined();
+  });
+
   it('does not serve files outside the studio data', async () => {
     const r = await inject({ method: 'GET', url: `/api/image?id=${encodeURIComponent('../../package.json')}` });
     expect(r.statusCode).toBe(404);

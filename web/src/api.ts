@@ -96,6 +96,8 @@ export interface TopClass {
 export interface Prediction {
   top: TopClass[];
   input: { width: number; height: number; png: string };
+  /** what makes this prediction doubtful (NaN outputs, an image scaled up 2x or more) */
+  warnings?: string[];
 }
 
 export interface LayerActivation {

@@ -46,6 +46,11 @@ export function PredictionPanel(props: { prediction: Prediction | null; input: I
   return (
     <Panel title="Prediction" testId="prediction-panel" actions={props.busy ? <Spinner /> : null}>
       <ErrorBox error={props.error} title="Prediction failed" />
+      {(props.prediction?.warnings ?? []).map((w) => (
+        <p key={w} className="warning" data-testid="prediction-warning">
+          {w}
+        </p>
+      ))}
       <div className="prediction">
         <figure className="model-view">
           <InputCanvas input={props.input} size={112} testId="model-input" />

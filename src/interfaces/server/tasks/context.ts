@@ -7,7 +7,7 @@ import type { Engine } from '../../../engine/runtime/engine.js';
 import type { Tensor } from '../../../engine/tensor.js';
 import type { FileAccess } from '../../../io/file-access.js';
 import { preprocessImage, type RawImage } from '../../../io/image.js';
-import { requireImageChannels } from '../../../io/inputs.js';
+import { requireImageChannels, scaledUpNote } from '../../../io/inputs.js';
 import type { JobOptions } from '../../../engine/jobs.js';
 import { loadBuiltinModel, loadModelFile } from '../../../models/load.js';
 import { Model } from '../../../models/model.js';
@@ -21,7 +21,8 @@ export interface TaskContext {
   model(name?: string): Model;
   image(id: string): ImageRef;
   /** an image preprocessed for a model, as predict feeds it (cached per model and image) */
-  input(model: Model, imageId: string): Promise<{ tensor: Tensor; display: RawImage }>;
+  /** `scaledUp`: a note when the image was scaled up 2x or more to the model's size (scaledUpNote) */
+  input(model: Model, imageId: string): Promise<PreparedInput>;
   job: JobOptions;
   /** bytes the task may plan its batches to */
   budgetBytes: number;
@@ -30,10 +31,16 @@ export interface TaskContext {
 const MAX_MODELS = 4;
 const INPUT_CACHE_BYTES = 128 << 20;
 
+export interface PreparedInput {
+  tensor: Tensor;
+  display: RawImage;
+  scaledUp?: string;
+}
+
 /** A worker's models and preprocessed inputs, kept across tasks (least recently used leave first). */
 export class WorkerCache {
   private readonly models = new Map<string, { model: Model; ref: ModelRef }>();
-  private readonly inputs = new Map<string, { tensor: Tensor; display: RawImage }>();
+  private readonly inputs = new Map<string, PreparedInput>();
 
   constructor(
     private readonly engine: Engine,
@@ -56,15 +63,17 @@ export class WorkerCache {
     return model;
   }
 
-  async input(model: Model, modelKey: string, image: ImageRef): Promise<{ tensor: Tensor; display: RawImage }> {
+  async input(model: Model, modelKey: string, image: ImageRef): Promise<PreparedInput> {
     const key = `${modelKey}|${image.id}`;
     const hit = this.inputs.get(key);
     if (hit) return hit;
-    const prepared = await preprocessImage(image.bytes, model.meta.preprocessing, `image "${image.name}"`);
-    requireImageChannels(model, prepared.tensor, `image "${image.name}"`);
+    const { scaledUp, ...made } = await preprocessImage(image.bytes, model.meta.preprocessing, `image "${image.name}"`);
+    requireImageChannels(model, made.tensor, `image "${image.name}"`);
+    const note = scaledUp ? scaledUpNote([{ source: `"${image.name}"`, display: made.display, scaledUp }], model) : undefined;
+    const prepared: PreparedInput = { ...made, ...(note ? { scaledUp: note } : {}) };
     this.inputs.set(key, prepared);
     // Oldest first out, by count and by bytes (large inputs of large models add up fast).
-    const bytesOf = (p: { tensor: Tensor; display: RawImage }): number => p.tensor.data.byteLength + p.display.data.byteLength;
+    const bytesOf = (p: PreparedInput): number => p.tensor.data.byteLength + p.display.data.byteLength;
     let bytes = [...this.inputs.values()].reduce((a, p) => a + bytesOf(p), 0);
     while (this.inputs.size > 1 && (this.inputs.size > 256 || bytes > INPUT_CACHE_BYTES)) {
       const oldest = this.inputs.keys().next().value as string;

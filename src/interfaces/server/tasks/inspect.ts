@@ -13,11 +13,12 @@ export interface InspectArgs {
 
 export async function predictTask(ctx: TaskContext, a: InspectArgs['predict']): Promise<unknown> {
   const model = ctx.model();
-  const { tensor, display } = await ctx.input(model, a.image);
+  const { tensor, display, scaledUp } = await ctx.input(model, a.image);
   const { predictions, nonFinite } = await predict(model, tensor, a.k);
+  const warnings = [...(nonFinite.length ? ["The model's outputs for this image are NaN or infinite, so its probabilities mean nothing."] : []), ...(scaledUp ? [`The ${scaledUp}`] : [])];
   return {
     top: predictions[0]!.top,
-    ...(nonFinite.length ? { warning: "The model's outputs for this image are NaN or infinite, so its probabilities mean nothing." } : {}),
+    ...(warnings.length ? { warnings } : {}),
     // the image as the model sees it (resized, cropped, gray), for overlays
     input: { width: display.width, height: display.height, png: Buffer.from(await encodePng(display)).toString('base64') },
   };
