@@ -439,6 +439,16 @@ describe('studio in Chromium', () => {
     await ui.page.waitForFunction(() => document.querySelector('[data-testid="prediction-bars"]')?.getAttribute('aria-busy') === 'false');
     await expectNonBlank('[data-testid="model-input"]');
 
+    // a thumbnail smaller than the model's input: the prediction says it was scaled up
+    const { default: sharp } = await import('sharp');
+    const thumb = await sharp(Buffer.from(Array.from({ length: 10 * 10 }, (_, i) => (i * 37) % 256)), { raw: { width: 10, height: 10, channels: 1 } }).png().toBuffer();
+    await ui.page.setInputFiles('[data-testid="image-file"]', { name: 'thumb.png', mimeType: 'image/png', buffer: thumb });
+    await ui.page.waitForSelector('.gallery [aria-pressed="true"][title="thumb"]');
+    await ui.page.waitForSelector('[data-testid="prediction-warning"]');
+    expect(await ui.page.textContent('[data-testid="prediction-warning"]')).toMatch(/^The input is scaled up 2x or more to the model's 28x28 input: "thumb" \(10x10, 2\.8x\)\. The model sees a blurred picture/);
+    await ui.page.locator('[data-testid="prediction-panel"]').scrollIntoViewIfNeeded();
+    await ui.shot('12-prediction-scaled-up');
+
     // not an image: 415 with the server's message
     await ui.page.setInputFiles('[data-testid="image-file"]', { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('these are not the pixels you are looking for') });
     await ui.page.waitForSelector('[data-testid="image-error"]');
