@@ -74,7 +74,8 @@ export class Model {
     const floatInput = withFloatInput(graph);
     const channelsFirst = withChannelsFirstInput(floatInput.graph);
     const classifierFirst = withClassifierFirst(channelsFirst);
-    this.graph = withFlatLogits(withSizeFreeReshapes(withSymbolicBatch(classifierFirst.graph)));
+    const symbolicBatch = withSymbolicBatch(classifierFirst.graph);
+    this.graph = withFlatLogits(withSizeFreeReshapes(symbolicBatch.graph));
     this.input = this.graph.realInputs()[0]!;
     if (this.graph.outputs.length === 0) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${name}" has no outputs.`, 'Re-export the model with its outputs declared in the ONNX graph.');
     this.output = preSoftmaxOutput(this.graph);
@@ -82,6 +83,7 @@ export class Model {
     const classes = outShape && typeof outShape[outShape.length - 1] === 'number' ? (outShape[outShape.length - 1] as number) : undefined;
     this.meta = readMetadata(this.graph, this.input, classes, { integerPixels: floatInput.integerInput !== undefined });
     if (classifierFirst.note) this.meta.warnings.push(classifierFirst.note);
+    if (symbolicBatch.note) this.meta.warnings.push(symbolicBatch.note);
     if (floatInput.integerInput) this.meta.warnings.push(`input "${input.name}" is ${floatInput.integerInput} in the file; ConvLens gives it float32 pixels (its casts to float32 dropped)`);
     if (channelsFirst !== floatInput.graph) {
       const shown = (shape: readonly unknown[]): string => `[${shape.join(', ')}]`;
@@ -450,11 +452,48 @@ export function shortLayerName(name: string): string {
  * entry becomes 0 ("copy the input's"), which is the same reshape for the exported batch.
  * Otherwise the file's shape stays (explain then runs such a model in runs of its batch).
  */
-function withSymbolicBatch(graph: Graph): Graph {
+function withSymbolicBatch(graph: Graph): { graph: Graph; note?: string } {
   const input = graph.realInputs()[0]!;
   const batch = input.shape![0];
-  if (typeof batch !== 'number') return graph;
-  return symbolicTrial(graph, input.name, false) ?? symbolicTrial(graph, input.name, true, batch) ?? graph;
+  if (typeof batch === 'number') return { graph: symbolicTrial(graph, input.name, false) ?? symbolicTrial(graph, input.name, true, batch) ?? graph };
+  if (batch === undefined || outputsFollowBatch(graph, batch)) return { graph };
+  // A free batch in the file that the graph does not keep: converters (MXNet's mobilenetv2-7 in
+  // the ONNX Model Zoo) write the flatten as the constant [1, -1] anyway, so outputs lose the
+  // batch and the class count. Read as the batch-1 export it is, the reshape usually frees.
+  const freed = symbolicTrial(graph, input.name, true, 1);
+  if (freed) return { graph: freed };
+  const pinned = withBatchOne(graph, input.name);
+  if (!pinned) return { graph };
+  return {
+    graph: pinned,
+    note: `input "${input.name}" declares a free batch ("${batch}"), but the graph's shapes only fit one image (a constant batch of 1 in its Reshape targets); ConvLens runs it one image per run`,
+  };
+}
+
+/** Whether every output leads with the input's batch symbol. */
+function outputsFollowBatch(graph: Graph, batch: Dim): boolean {
+  try {
+    const b = GraphBuilder.over(graph, { strict: false });
+    return graph.outputs.every((o) => b.factsOf(o.name).shape?.[0] === batch);
+  } catch {
+    return true; // nothing to fix that shape inference can see
+  }
+}
+
+/** The graph with its input's batch pinned to 1, if every output then has a static shape. */
+function withBatchOne(graph: Graph, inputName: string): Graph | undefined {
+  const trial = graph.clone();
+  const input = trial.inputs.find((i) => i.name === inputName)!;
+  input.shape = [1, ...input.shape!.slice(1)];
+  try {
+    const b = GraphBuilder.over(trial, { strict: false });
+    const shapes = trial.outputs.map((o) => b.factsOf(o.name).shape);
+    if (!shapes.every((s) => s?.every((d) => typeof d === 'number'))) return undefined;
+    trial.outputs = trial.outputs.map((o, i) => ({ ...o, shape: shapes[i] }));
+    return trial;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The graph with a symbolic batch ('N') if every output keeps it (and, with `reshapes`, every rewritten Reshape reads a batch-first value). */

@@ -15,8 +15,11 @@ import {
 } from '../tensor.js';
 import { ONNX_PROTO } from './schema.js';
 
-/** ai.onnx opsets whose CNN-relevant semantics ConvLens implements. */
-export const MIN_OPSET = 11;
+/**
+ * ai.onnx opsets whose CNN-relevant semantics ConvLens implements. Opsets 7-10 are upgraded on
+ * import (onnx/legacy-opsets.ts); ONNX Runtime no longer runs the forms of opsets below 7 either.
+ */
+export const MIN_OPSET = 7;
 export const MAX_OPSET = 22;
 
 const root = protobuf.parse(ONNX_PROTO, { keepCase: true }).root;
@@ -180,14 +183,14 @@ export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Gra
     else g.extraOpsets.push({ domain, version: num(o.version) });
   }
   if (opset === undefined) {
-    throw new ConvLensError('UNSUPPORTED_OPSET', `${source} declares no ai.onnx opset (or the file is truncated).`, 'Re-export the model with opset 11 to 22; if it came from a download, download it again.');
+    throw new ConvLensError('UNSUPPORTED_OPSET', `${source} declares no ai.onnx opset (or the file is truncated).`, `Re-export the model with opset ${MIN_OPSET} to ${MAX_OPSET}; if it came from a download, download it again.`);
   }
   if (opset < MIN_OPSET || opset > MAX_OPSET) {
     throw new ConvLensError(
       'UNSUPPORTED_OPSET',
       `${source} uses ai.onnx opset ${opset}; ConvLens supports opsets ${MIN_OPSET} to ${MAX_OPSET}.`,
       opset < MIN_OPSET
-        ? 'Convert it with onnx.version_converter.convert_version(model, 17), or re-export with opset_version=17.'
+        ? `Opsets below ${MIN_OPSET} write ops in forms (consumed_inputs, broadcast and axis attributes on arithmetic) that ONNX Runtime no longer runs either. Convert it with onnx.version_converter.convert_version(model, 17), or download the model's opset-${MIN_OPSET}+ version (the ONNX Model Zoo ships most classics at opsets 7 to 12).`
         : 'Re-export the model with opset_version=17 (torch.onnx.export) or convert it down with onnx.version_converter.',
     );
   }

@@ -1,8 +1,9 @@
 import { GraphBuilder, INTERNAL_OPSET } from '../graph/builder.js';
-import { attrInt, attrInts, attrString, type Attr, type Graph, type Node } from '../graph/ir.js';
+import { attrInt, attrInts, attrString, type Graph, type Node } from '../graph/ir.js';
 import { ConvLensError } from '../errors.js';
 import { windowGeometry } from '../ops/geometry.js';
 import { toNumbers } from '../tensor.js';
+import { upgradeLegacyNode } from './legacy-opsets.js';
 
 /**
  * Rewrites a decoded graph (any supported opset) into the opset-17 form every shape rule,
@@ -43,7 +44,9 @@ const NEWER_THAN_17 = new Set(['BitwiseAnd', 'BitwiseNot', 'BitwiseOr', 'Bitwise
 const REDUCE_WITH_AXES_ATTR = ['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare'];
 
 function convertNode(b: GraphBuilder, node: Node, from: number, source: string): void {
-  const n: Node = { ...node, inputs: [...node.inputs], outputs: [...node.outputs], attrs: { ...node.attrs } };
+  const upgraded = upgradeLegacyNode(b, node, from, source);
+  if ('emitted' in upgraded) return;
+  const n = upgraded.node;
   const constInts = (i: number, what: string): number[] | undefined => {
     const name = n.inputs[i];
     if (!name) return undefined;
@@ -132,17 +135,6 @@ function convertNode(b: GraphBuilder, node: Node, from: number, source: string):
     }
     if (NEWER_THAN_17.has(n.op)) {
       throw new ConvLensError('MODEL_UNSUPPORTED', `${source}: ${n.op} node "${n.name}" uses an op introduced after opset 17, which ConvLens does not convert.`, 'Export the model with opset 17, or with this op decomposed into older ops.');
-    }
-    if (n.op === 'Upsample') {
-      // Upsample is Resize with asymmetric coordinates and floor rounding.
-      const mode = attrString(n, 'mode', 'nearest');
-      n.op = 'Resize';
-      n.attrs = {
-        mode: { type: 'string', value: mode === 'bilinear' ? 'linear' : mode },
-        coordinate_transformation_mode: { type: 'string', value: 'asymmetric' },
-        nearest_mode: { type: 'string', value: 'floor' },
-      } satisfies Record<string, Attr>;
-      n.inputs = [n.inputs[0]!, '', n.inputs[1]!];
     }
     if (n.op === 'Dropout') {
       // Inference graph: Dropout is the identity (a mask output, if used, is all true).
