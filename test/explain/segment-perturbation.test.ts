@@ -7,6 +7,7 @@ import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { tensorToRaw } from '../../src/io/pixels.js';
 import { explain, type ExplainOptions } from '../../src/methods/explain/index.js';
+import { explainReport } from '../../src/methods/explain/report.js';
 import { resolveBaseline } from '../../src/methods/explain/integrated-gradients.js';
 import { constrainedShapley, kernelShapCoalitions, shapleySizeDistribution } from '../../src/methods/explain/segment-perturbation.js';
 import { segmentImage, type Segmentation } from '../../src/methods/explain/segments.js';
@@ -258,6 +259,16 @@ function expectPerSegment28(map: Tensor, segs: Segmentation[], expected: Float64
     for (let p = 0; p < 784; p++) expect(d[i * 784 + p]!).toBeCloseTo(expected[i]![seg.labels[p]!]!, 4);
   });
 }
+
+describe('the studio\'s request', () => {
+  it('passes the page\'s segment parameters (under a method\'s name) to the methods', async () => {
+    const { model } = linear();
+    const x = patchImages(1);
+    const report = await explainReport(model, x, { methods: ['kernel-shap', 'lime'], params: { 'kernel-shap': { segmentation: 'grid', count: 6, samples: 30, seed: 2, baseline: 'black' } } });
+    for (const m of report.maps) expect(m.params).toMatchObject({ segmentation: 'grid', segments: [6], samples: 30, seed: 2, baseline: 'black' });
+    expect(report.maps.map((m) => m.title)).toEqual(['KernelSHAP', 'LIME']);
+  });
+});
 
 describe('KernelSHAP internals', () => {
   it('the size distribution is the Shapley kernel\'s, symmetric and normalized', () => {
