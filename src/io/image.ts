@@ -5,6 +5,8 @@ import type { Preprocessing } from '../models/metadata.js';
 import { readFileOrExplain } from './files.js';
 import { loadSharp } from './sharp.js';
 
+export { tensorToRaw } from './pixels.js';
+
 /** 8-bit interleaved pixels (RGB or gray). */
 export interface RawImage {
   width: number;
@@ -293,27 +295,6 @@ export function rawToTensor(img: RawImage, prep: Preprocessing): Tensor {
     }
   }
   return { dtype: 'float32', dims: [1, c, h, w], data: out };
-}
-
-/** Inverse of rawToTensor for one image of a batch: model input back to 8-bit pixels for display. */
-export function tensorToRaw(t: Tensor, prep: Preprocessing, index = 0): RawImage {
-  const [, c, h, w] = t.dims as [number, number, number, number];
-  const data = t.data as Float32Array;
-  const channels = c === 1 ? 1 : 3;
-  const out = new Uint8Array(h * w * channels);
-  const [lo, hi] = prep.range;
-  for (let ch = 0; ch < channels; ch++) {
-    const src = prep.channels === 'bgr' ? 2 - ch : ch;
-    const mean = prep.mean[src] ?? prep.mean[0] ?? 0;
-    const std = prep.std[src] ?? prep.std[0] ?? 1;
-    for (let i = 0; i < h * w; i++) {
-      const x = data[index * c * h * w + src * h * w + i]! * std + mean;
-      let v = ((x - lo) / (hi - lo)) * 255;
-      if (prep.invert) v = 255 - v;
-      out[i * channels + ch] = Math.max(0, Math.min(255, Math.round(v)));
-    }
-  }
-  return { width: w, height: h, channels, data: out };
 }
 
 /**

@@ -132,15 +132,57 @@ describe('convlens explain', () => {
     expect(Object.keys(summary.maxSensitivity.methods)).toHaveLength(10);
   });
 
-  it('--method all runs every method, and the grid wraps them into bands instead of one row 26 tiles wide', async () => {
+  it('runs feature ablation, KernelSHAP and LIME over segments, seeded and reproducible, with their parameters in the summary', async () => {
+    const run = async (name: string, seed: string) => {
+      const out = join(tmp, name);
+      const r = await convlens('explain', join(samples, 'bag-test18.png'), '--method', 'kernel-shap,lime,feature-ablation', '--segments', '12', '--samples', '40', '--seed', seed, '--baseline', 'mean', '--npy', '--no-images', '--out', out, '--json', '-q');
+      expect(r.code, r.stderr).toBe(0);
+      return { summary: JSON.parse(r.stdout), npy: (m: string) => parseNpy(readFileSync(join(out, `${m}.npy`))) };
+    };
+    const [a, b, c] = [await run('seg1', '3'), await run('seg2', '3'), await run('seg3', '4')];
+    const [shap, lime, ablation] = a.summary.methods;
+    expect(shap.method).toBe('kernel-shap');
+    expect(shap.params).toMatchObject({ segmentation: 'slic', segmentsAsked: 12, compactness: 10, baseline: 'mean', samples: 40, seed: 3 });
+    expect(shap.params.segments[0]).toBeGreaterThan(5);
+    expect(shap.completeness[0].relativeGap).toBeLessThan(1e-5);
+    expect(lime.params).toMatchObject({ samples: 40, regression: 'ridge', alpha: 1 });
+    expect(ablation.params.forwardPasses).toEqual([shap.params.segments[0] + 1]);
+    for (const m of ['kernel-shap', 'lime', 'feature-ablation']) {
+      expect(a.npy(m).dims).toEqual([1, 1, 28, 28]);
+      expect(a.npy(m).data).toEqual(b.npy(m).data);
+    }
+    expect(a.npy('lime').data).not.toEqual(c.npy('lime').data);
+    expect(a.npy('feature-ablation').data).toEqual(c.npy('feature-ablation').data); // no random draws
+  });
+
+  it('refuses segment options without a segment method, and bounds before any work', async () => {
+    const img = join(samples, 'bag-test18.png');
+    const cases: [string[], RegExp][] = [
+      [['--method', 'gradcam', '--segments', '12'], /--segments applies only with --method feature-ablation, kernel-shap or lime; here it would be ignored/],
+      [['--method', 'saliency', '--segmentation', 'grid'], /--segmentation applies only with --method feature-ablation, kernel-shap or lime/],
+      [['--method', 'lime', '--segmentation', 'grid', '--compactness', '5'], /--compactness applies only with SLIC segments[\s\S]*--segmentation slic/],
+      [['--method', 'feature-ablation', '--samples', '50'], /--samples applies only with --method smoothgrad, smoothgrad-sq, vargrad, gradient-shap, kernel-shap or lime/],
+      [['--method', 'feature-ablation', '--seed', '2'], /--seed applies only with a seeded method/],
+      [['--method', 'lime,integrated-gradients', '--baseline', 'mean'], /--baseline mean applies only to feature-ablation, kernel-shap and lime/],
+      [['--method', 'kernel-shap', '--segments', '600'], /--segments.*1 to 512|expected an integer from 1 to 512/],
+      [['--method', 'kernel-shap', '--segments', '40', '--samples', '10'], /kernel-shap with 10 samples cannot fit \d+ segments[\s\S]*--samples of at least/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await convlens('explain', img, ...args, '--out', join(tmp, 'bad-seg'), '-q');
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+
+  it('--method all runs every method, and the grid wraps them into bands instead of one row 29 tiles wide', async () => {
     const out = join(tmp, 'all');
     const r = await convlens('explain', 'samples/fashion-mnist/bag-test18.png', '--method', 'all', '-o', out);
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { methods: { method: string }[]; skipped?: unknown[] };
-    expect(summary.methods.length + (summary.skipped?.length ?? 0)).toBeGreaterThanOrEqual(26);
+    expect(summary.methods.length + (summary.skipped?.length ?? 0)).toBeGreaterThanOrEqual(29);
     const { width, height } = await sharp(readFileSync(join(out, 'grid.png'))).metadata();
     expect(width!).toBeLessThan(1400); // 8 columns at most (the input and 7 methods here)
-    expect(height!).toBeGreaterThan(width! * 0.6); // four bands of one image row each
+    expect(height!).toBeGreaterThan(width! * 0.6); // five bands of one image row each
   });
 
   it('reports the predictions\' pass apart from the methods that share it', async () => {

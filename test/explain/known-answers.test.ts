@@ -16,24 +16,26 @@ import { softmax } from '../../src/methods/predict.js';
 import { Model } from '../../src/models/model.js';
 import { resnet } from '../../src/models/zoo/index.js';
 import { randn, rng } from '../support/rng.js';
-import { courseModel, inRegion, linearModel, regionInputs, regionModel } from './models.js';
+import { courseModel, inRegion, linearModel, REGION, regionInputs, regionModel } from './models.js';
 
 const engine = new Engine(nodeBackend());
 afterAll(() => engine.dispose());
 
 const data = (t: Tensor): Float32Array => t.data as Float32Array;
 const byMethod = (as: Attribution[], m: MethodName): Attribution => as.find((a) => a.method === m)!;
+/** Methods whose map gives every pixel its segment's value (segments straddle the region's edge unless aligned with it). */
+const SEGMENT_METHODS: readonly MethodName[] = ['feature-ablation', 'kernel-shap', 'lime'];
 
 describe('a model whose score depends on one region only', () => {
   const model = regionModel(engine);
   const x = regionInputs(2);
   let attrs: Attribution[];
   beforeAll(async () => {
-    attrs = (await explain(model, x, { methods: [...METHOD_NAMES], target: 0, batchSize: 7, occlusion: { window: 2, stride: 2 }, smoothgrad: { samples: 8 }, integratedGradients: { steps: 16 } })).attributions;
+    attrs = (await explain(model, x, { methods: [...METHOD_NAMES], target: 0, batchSize: 7, occlusion: { window: 2, stride: 2 }, smoothgrad: { samples: 8 }, integratedGradients: { steps: 16 }, segments: { segmentation: 'grid', count: 16 } })).attributions;
   });
 
   it('every input-space method is exactly zero outside the region and not zero inside', () => {
-    for (const a of attrs.filter((a) => !a.layer || a.method === 'guided-gradcam')) {
+    for (const a of attrs.filter((a) => (!a.layer || a.method === 'guided-gradcam') && !SEGMENT_METHODS.includes(a.method))) {
       const [n, c, h, w] = a.raw.dims as number[];
       const d = data(a.raw);
       for (let i = 0; i < n!; i++) {
@@ -48,6 +50,20 @@ describe('a model whose score depends on one region only', () => {
           }
         }
         expect(inside, a.method).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('the segment methods give the region\'s grid cell the whole score change and the others nothing', () => {
+    // a 4 x 4 grid of 4 x 4 cells: the region is exactly cell (1, 2); the score depends on it alone.
+    // LIME's ridge penalty leaks a little onto cells sampled together with it (up to 1.1e-3 of it here).
+    for (const m of SEGMENT_METHODS) {
+      const tolerance = m === 'lime' ? 1e-2 : 1e-6;
+      const d = data(byMethod(attrs, m).raw);
+      for (let i = 0; i < 2; i++) {
+        const inside = Math.abs(d[i * 256 + REGION.top * 16 + REGION.left]!);
+        expect(inside, m).toBeGreaterThan(0.01);
+        for (let y = 0; y < 16; y++) for (let xx = 0; xx < 16; xx++) if (!inRegion(y, xx)) expect(Math.abs(d[i * 256 + y * 16 + xx]!), `${m} at (${y}, ${xx})`).toBeLessThan(tolerance * inside);
       }
     }
   });

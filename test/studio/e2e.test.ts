@@ -231,6 +231,22 @@ describe('studio in Chromium', () => {
     await ui.page.waitForSelector('[data-testid="filters-panel"] [data-testid="filter-31"]');
   });
 
+  it('runs feature ablation and KernelSHAP over superpixels with the segment parameters', async () => {
+    await openTab('explain');
+    await ui.page.waitForSelector('[data-testid="method-feature-ablation"]');
+    for (const m of ['gradient', 'saliency', 'input-x-gradient', 'smoothgrad', 'smoothgrad-sq', 'vargrad', 'integrated-gradients', 'guided-backprop', 'deconvnet', 'cam', 'gradcam', 'gradcam++', 'scorecam', 'layercam', 'guided-gradcam', 'occlusion', 'feature-ablation', 'kernel-shap', 'lime']) {
+      await ui.page.setChecked(`[data-testid="method-${m}"]`, m === 'feature-ablation' || m === 'kernel-shap');
+    }
+    await ui.page.setChecked('[data-testid="explain-metrics"]', false);
+    await ui.page.fill('[data-testid="segment-count"]', '12');
+    await ui.page.fill('[data-testid="segment-samples"]', '40');
+    await ui.page.click('[data-testid="explain-run"]');
+    await ui.page.waitForSelector('[data-testid="map-kernel-shap"]', { timeout: 60_000 });
+    await ui.page.waitForSelector('[data-testid="map-feature-ablation"]');
+    await expect.poll(() => ui.page.isVisible('[data-testid="explain-error"]')).toBe(false);
+    for (const m of ['feature-ablation', 'kernel-shap']) await expectNonBlank(`[data-testid="overlay-${m}"]`);
+  });
+
   it('runs Grad-CAM and occlusion as a job and overlays the maps', async () => {
     await openTab('explain');
     await ui.page.waitForSelector('[data-testid="method-gradcam"]');

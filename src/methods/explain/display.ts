@@ -35,15 +35,21 @@ const CAM_METHODS: ReadonlySet<MethodName> = new Set(['cam', 'gradcam', 'gradcam
  * Pixel-level maps (gradients and their relatives) on photographs have a few very large values
  * that a min-max range turns into a black (or white) picture with a handful of dots; clipping the
  * top 2% of |values|, as Captum's visualize_image_attr does by default (outlier_perc=2), shows
- * their structure. Occlusion and CAMs are smooth: occlusion keeps its largest values, CAMs are
+ * their structure. Occlusion, the segment methods and CAMs are smooth: the former keep their largest values, CAMs are
  * scaled min-max as pytorch-grad-cam and Zhou et al. do.
  */
 export const OUTLIER_PERCENT = 2;
 
+/**
+ * Maps made of windows or segments: their top 2% is a whole window or segment, not a few stray
+ * pixels, so clipping it would saturate the strongest region instead of revealing structure.
+ */
+const PIECEWISE_CONSTANT: ReadonlySet<MethodName> = new Set(['occlusion', 'feature-ablation', 'kernel-shap', 'lime']);
+
 /** The default range of a method's map (signed: symmetric around zero). */
 export function defaultRange(method: MethodName, signed: boolean): RangeSpec {
   if (CAM_METHODS.has(method) && !signed) return { mode: 'minmax' };
-  const keep = method === 'occlusion' ? 100 : 100 - OUTLIER_PERCENT;
+  const keep = PIECEWISE_CONSTANT.has(method) ? 100 : 100 - OUTLIER_PERCENT;
   return signed ? { mode: 'symmetric', percentile: keep } : { mode: 'percentile', low: 0, high: keep };
 }
 

@@ -18,6 +18,7 @@ import { integratedGradients } from './integrated-gradients.js';
 import { camHead, spatialLayer } from './layers.js';
 import { occlusion } from './occlusion.js';
 import { scorecam } from './scorecam.js';
+import { featureAblation, kernelShap, lime } from './segment-perturbation.js';
 import { batchedForward, batchSizeOption, classCount, inputGradientPass, layerGradientPass, runPass, Work, type GradientPass } from './session.js';
 import { smoothgrad, smoothgradSquared, vargrad } from './smoothgrad.js';
 import { checkScore, presetTargets, resolveTargets, type ScoreKind } from './target.js';
@@ -61,6 +62,9 @@ export const METHODS: Record<MethodName, MethodSpec> = {
   eigengradcam: { run: eigengradcam, layer: true, camFamily: true, title: 'EigenGradCAM', description: 'first principal component of gradient x activation' },
   ablationcam: { run: ablationcam, layer: true, camFamily: true, title: 'Ablation-CAM', description: 'channels weighted by the score drop when each is ablated (Desai & Ramaswamy)' },
   fullgrad: { run: fullgrad, layer: false, camFamily: true, title: 'FullGrad', description: '|input x gradient| plus |bias x gradient| of every conv/BN layer, each map normalized (Srinivas & Fleuret)' },
+  'feature-ablation': { run: featureAblation, layer: false, title: 'Feature ablation', description: 'score drop when each segment (SLIC superpixel or grid cell) is replaced by the baseline' },
+  'kernel-shap': { run: kernelShap, layer: false, title: 'KernelSHAP', description: 'Shapley values of the segments by weighted regression over coalitions from the Shapley kernel (Lundberg & Lee)' },
+  lime: { run: lime, layer: false, title: 'LIME', description: 'linear surrogate over random coalitions of segments, weighted by closeness to the image (Ribeiro et al.)' },
 };
 
 const ALIASES: Record<string, MethodName> = {
@@ -101,6 +105,10 @@ const ALIASES: Record<string, MethodName> = {
   'eigen-grad-cam': 'eigengradcam',
   'ablation-cam': 'ablationcam',
   'full-grad': 'fullgrad',
+  ablation: 'feature-ablation',
+  featureablation: 'feature-ablation',
+  kernelshap: 'kernel-shap',
+  'kernel-shapley': 'kernel-shap',
 };
 
 /** A method name as users type it (any case, '_' or '-', common aliases) -> the canonical name. */
@@ -343,7 +351,7 @@ function skippableFailure<T>(f: () => T, methodCount: number): T | undefined {
   }
 }
 
-export { METHOD_NAMES, type Attribution, type SkippedMethod, type ExplainOptions, type Explanation, type MethodName, type MethodParams, type Completeness, type IgBaseline, type IgRule, type OcclusionFill, type OcclusionMode, type ScoreCamMode } from './types.js';
+export { METHOD_NAMES, type Attribution, type SkippedMethod, type ExplainOptions, type Explanation, type MethodName, type MethodParams, type Completeness, type IgBaseline, type IgRule, type OcclusionFill, type OcclusionMode, type ScoreCamMode, type SegmentBaseline, type LimeRegression } from './types.js';
 export { resolveTargets, targetScores, classIndex, checkScore, type TargetSpec, type ScoreKind } from './target.js';
 export { spatialLayer, camHead, type SpatialLayer, type CamHead } from './layers.js';
 export { scoreGradients, forwardScores, defaultBatchSize, BATCH_INPUT_VALUES } from './session.js';
@@ -355,3 +363,5 @@ export { inputBounds } from './lrp.js';
 export { principalProjection } from './eigen.js';
 export { biasLayers } from './fullgrad.js';
 export { shapBaselines } from './deeplift.js';
+export { segmentImage, slic, gridSegments, SEGMENTATION_KINDS, SEGMENTATION_DEFAULTS, MAX_SEGMENTS, type Segmentation, type SegmentationKind, type SegmentationOptions } from './segments.js';
+export { SEGMENT_SAMPLE_DEFAULTS, MAX_SEGMENT_SAMPLES } from './segment-perturbation.js';

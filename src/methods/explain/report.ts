@@ -79,6 +79,7 @@ export function methodParams(params: ReportRequest['params'] = {}): MethodParams
   put('shap', 'gradient-shap', 'deeplift-shap');
   put('lrp');
   put('cam');
+  put('segments', 'feature-ablation', 'kernel-shap', 'lime');
   return out as MethodParams;
 }
 

@@ -10,7 +10,7 @@ import type { Model } from '../../models/model.js';
 import { BilinearResampler, f32, nchw, resizeBilinear } from './arrays.js';
 import { camFromWeights, chosenLayer, eigenParam, layerActivations } from './cam.js';
 import { incrementalPlan, incrementalScores, planSpeedup, type WindowIndex } from './incremental.js';
-import { scoringGraph, type ScoringGraph } from './scoring.js';
+import { runScoring, scoringGraph, scoringSession } from './scoring.js';
 import { atLeast, forChunks, forwardScores, scoreInputs, Work } from './session.js';
 import type { ScoreKind } from './target.js';
 import type { MethodContext, MethodResult, ScoreCamMode } from './types.js';
@@ -350,15 +350,4 @@ function supportBox(up: BilinearResampler, h: number, w: number, lo: number): [n
   let x1 = w - 1;
   while (!colLive(x1, y0, y1)) x1--;
   return [y0, x0, y1, x1];
-}
-
-async function scoringSession(model: Model, scoring: ScoringGraph): ReturnType<Model['engine']['compile']> {
-  return model.engine.compile(`${model.id}|scoring|${scoring.output}`, () => scoring.graph);
-}
-
-async function runScoring(session: Awaited<ReturnType<typeof scoringSession>>, scoring: ScoringGraph, model: Model, x: Tensor, target: number): Promise<Float64Array> {
-  const feeds: Record<string, Tensor> = { [model.input.name]: x };
-  if (scoring.target) feeds[scoring.target] = { dtype: 'int64', dims: [1], data: BigInt64Array.of(BigInt(target)) };
-  const out = await session.run(feeds, [scoring.output]);
-  return scoring.scores(out[scoring.output]!, target);
 }

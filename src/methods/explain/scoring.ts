@@ -36,3 +36,16 @@ export function scoringGraph(model: Model, score: ScoreKind): ScoringGraph {
   }
   return s;
 }
+
+/** The compiled session of a scoring graph (one per model and graph). */
+export async function scoringSession(model: Model, scoring: ScoringGraph): ReturnType<Model['engine']['compile']> {
+  return model.engine.compile(`${model.id}|scoring|${scoring.output}`, () => scoring.graph);
+}
+
+/** Each row's score of `target` for a batch of inputs [rows, C, H, W]. */
+export async function runScoring(session: Awaited<ReturnType<typeof scoringSession>>, scoring: ScoringGraph, model: Model, x: Tensor, target: number): Promise<Float64Array> {
+  const feeds: Record<string, Tensor> = { [model.input.name]: x };
+  if (scoring.target) feeds[scoring.target] = { dtype: 'int64', dims: [1], data: BigInt64Array.of(BigInt(target)) };
+  const out = await session.run(feeds, [scoring.output]);
+  return scoring.scores(out[scoring.output]!, target);
+}

@@ -3,6 +3,7 @@ import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import type { JobOptions } from '../../engine/jobs.js';
 import type { SpatialLayer } from './layers.js';
+import type { SegmentationKind } from './segments.js';
 import type { ScoreKind, TargetSpec } from './target.js';
 
 export const METHOD_NAMES = [
@@ -32,6 +33,9 @@ export const METHOD_NAMES = [
   'eigengradcam',
   'ablationcam',
   'fullgrad',
+  'feature-ablation',
+  'kernel-shap',
+  'lime',
 ] as const;
 
 export type MethodName = (typeof METHOD_NAMES)[number];
@@ -41,6 +45,9 @@ export type IgRule = 'gausslegendre' | 'riemann-trapezoid' | 'riemann-left' | 'r
 export type OcclusionFill = 'zero' | 'mean' | 'blur';
 export type OcclusionMode = 'incremental' | 'brute-force' | 'approximate';
 export type ScoreCamMode = 'incremental' | 'brute-force';
+/** What a switched-off segment is filled with: IG's baselines, or each image's per-channel mean (occlusion's `mean`). */
+export type SegmentBaseline = 'zero' | 'black' | 'mean' | 'blurred' | Tensor;
+export type LimeRegression = 'ridge' | 'linear';
 
 /** Every method's parameters; each has a default (see DEFAULTS in methods.ts and the README). */
 export interface MethodParams {
@@ -118,6 +125,28 @@ export interface MethodParams {
     /** gamma of the gamma rule (default 0.25) */
     gamma?: number;
   };
+  /** feature-ablation, kernel-shap and lime: segments of the image switched between it and a baseline */
+  segments?: {
+    /** 'slic' superpixels (default) or a 'grid' of rectangles, on the image as displayed */
+    segmentation?: SegmentationKind;
+    /** segments aimed at (default 50, at most 512; SLIC gives about this many) */
+    count?: number;
+    /** SLIC compactness (default 10, skimage's) */
+    compactness?: number;
+    /** what a switched-off segment shows (default 'zero', Captum's default baseline) */
+    baseline?: SegmentBaseline;
+    /** Gaussian sigma in pixels of the 'blurred' baseline (default: a tenth of the image side) */
+    blurSigma?: number;
+    /** kernel-shap and lime: coalitions scored per image (default 256, at most 10000) */
+    samples?: number;
+    seed?: number;
+    /** lime: width of the exponential kernel on the cosine distance in input space (default 1, Captum's) */
+    kernelWidth?: number;
+    /** lime: the surrogate fitted (default 'ridge', the lime package's; 'linear': unregularized) */
+    regression?: LimeRegression;
+    /** lime: ridge penalty (default 1, the lime package's Ridge(alpha=1)) */
+    alpha?: number;
+  };
   /** pytorch-grad-cam's smoothings for the CAM family */
   cam?: {
     /** test-time augmentation: horizontal flips x intensity scalings 0.9, 1, 1.1, maps min-max scaled and averaged */
@@ -166,14 +195,14 @@ export interface Attribution {
    * The method's raw result before any normalization or upsampling: gradient-type methods
    * [N, C, H, W] in the model's input space (saliency [N, 1, H, W]: its channel reduction is
    * its definition), CAM-type [N, 1, h, w] at the layer's resolution with the method's own
-   * ReLU applied, occlusion [N, 1, H, W].
+   * ReLU applied, occlusion [N, 1, H, W], the segment methods [N, 1, H, W] (each pixel its segment's value).
    */
   raw: Tensor;
   /** one map per image at input resolution [N, H, W]: channels summed, CAMs upsampled bilinearly */
   map: Tensor;
   /** whether the map has meaningful negative values (drawn with a diverging colormap) */
   signed: boolean;
-  /** integrated gradients: per image */
+  /** integrated gradients (and the other methods whose map sums to a score difference): per image */
   completeness?: Completeness[];
   notes: string[];
   /** wall time of this method (work shared with an earlier method is not counted again) */

@@ -69,7 +69,15 @@ const GROUPS: { title: string; methods: [string, string, string][] }[] = [
       ['guided-gradcam', 'Guided Grad-CAM', 'guided backprop times Grad-CAM'],
     ],
   },
-  { title: 'Perturbation', methods: [['occlusion', 'Occlusion', 'score drop when a window is covered (slow)']] },
+  {
+    title: 'Perturbation',
+    methods: [
+      ['occlusion', 'Occlusion', 'score drop when a window is covered (slow)'],
+      ['feature-ablation', 'Feature ablation', 'score drop when each superpixel is replaced by the baseline'],
+      ['kernel-shap', 'KernelSHAP', 'Shapley values of the superpixels from sampled coalitions (slow)'],
+      ['lime', 'LIME', 'linear surrogate over random coalitions of superpixels (slow)'],
+    ],
+  },
 ];
 export const METHOD_LABEL: Record<string, string> = Object.fromEntries(GROUPS.flatMap((g) => g.methods.map(([id, label]) => [id, label])));
 const CAM_METHODS = new Set(['cam', 'gradcam', 'gradcam++', 'scorecam', 'layercam', 'guided-gradcam', 'xgradcam', 'hirescam', 'eigencam', 'eigengradcam', 'ablationcam']);
@@ -145,6 +153,8 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   const [shap, setShap] = useState({ samples: 50, count: 8 });
   const [lrp, setLrp] = useState({ composite: 'epsilon-gamma-box', gamma: 0.25 });
   const [camSmooth, setCamSmooth] = useState({ augSmooth: false, eigenSmooth: false });
+  const [seg, setSeg] = useState({ segmentation: 'slic', count: 50, samples: 256, baseline: 'zero' });
+  const segmentMethods = methods.has('feature-ablation') || methods.has('kernel-shap') || methods.has('lime');
   const shapMethods = methods.has('gradient-shap') || methods.has('deeplift-shap');
   const smoothable = [...methods].some((m) => SMOOTHABLE.has(m));
   const noisy = methods.has('smoothgrad') || methods.has('smoothgrad-sq') || methods.has('vargrad');
@@ -214,6 +224,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     if (methods.has('deeplift')) params['deeplift'] = { baseline: dlBaseline };
     if (shapMethods) params['shap'] = { ...shap };
     if (methods.has('lrp')) params['lrp'] = { ...lrp };
+    if (segmentMethods) params['segments'] = { ...seg };
     if (smoothable && (camSmooth.augSmooth || camSmooth.eigenSmooth)) params['cam'] = { ...camSmooth };
     const req: ExplainRequest = {
       model: model.id,
@@ -358,8 +369,31 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
               deletion / insertion curves, ROAD, infidelity
             </label>
           </div>
-          {(methods.has('occlusion') || noisy || methods.has('integrated-gradients') || methods.has('saliency') || methods.has('guided-gradcam') || methods.has('deeplift') || shapMethods || methods.has('lrp') || smoothable) && (
+          {(methods.has('occlusion') || noisy || methods.has('integrated-gradients') || methods.has('saliency') || methods.has('guided-gradcam') || methods.has('deeplift') || shapMethods || methods.has('lrp') || smoothable || segmentMethods) && (
             <div className="explain-params">
+              {segmentMethods && (
+                <fieldset className="params">
+                  <legend>Feature ablation · KernelSHAP · LIME</legend>
+                  <label className="field inline">
+                    <span>segments</span>
+                    <select value={seg.segmentation} onChange={(e) => setSeg({ ...seg, segmentation: e.target.value })} data-testid="segmentation">
+                      <option value="slic">SLIC superpixels</option>
+                      <option value="grid">grid</option>
+                    </select>
+                  </label>
+                  <NumberField label="count" value={seg.count} min={1} max={512} onChange={(v) => setSeg({ ...seg, count: v })} testId="segment-count" title="segments aimed at (SLIC gives about this many)" />
+                  {(methods.has('kernel-shap') || methods.has('lime')) && <NumberField label="samples" value={seg.samples} min={1} max={10000} onChange={(v) => setSeg({ ...seg, samples: v })} testId="segment-samples" title="coalitions scored per image (one forward pass each)" />}
+                  <label className="field inline">
+                    <span>baseline</span>
+                    <select value={seg.baseline} onChange={(e) => setSeg({ ...seg, baseline: e.target.value })}>
+                      <option value="zero">zeros (model space)</option>
+                      <option value="black">black image</option>
+                      <option value="mean">image mean</option>
+                      <option value="blurred">blurred image</option>
+                    </select>
+                  </label>
+                </fieldset>
+              )}
               {methods.has('occlusion') && (
                 <fieldset className="params">
                   <legend>Occlusion</legend>

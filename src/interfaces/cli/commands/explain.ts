@@ -10,7 +10,8 @@ import { NpyStream } from '../../../io/npy-stream.js';
 import { encodeNpy, parseNpy } from '../../../io/npy.js';
 import { explain, METHOD_NAMES, METHODS, resolveMethods } from '../../../methods/explain/index.js';
 import type { MethodName } from '../../../methods/explain/types.js';
-import type { Completeness, ExplainedImage, Explanation, ExplainOptions, IgBaseline, IgRule, OcclusionFill, OcclusionMode, ScoreCamMode } from '../../../methods/explain/types.js';
+import type { Completeness, ExplainedImage, Explanation, ExplainOptions, IgBaseline, IgRule, OcclusionFill, OcclusionMode, ScoreCamMode, SegmentBaseline } from '../../../methods/explain/types.js';
+import { MAX_SEGMENTS, SEGMENTATION_KINDS, type SegmentationKind } from '../../../methods/explain/segments.js';
 import { type Progress, throwIfCancelled } from '../../../engine/jobs.js';
 import { LRP_COMPOSITES, type LrpCompositeName } from '../../../engine/ops/rules/lrp.js';
 import { infidelity, maxSensitivity, road } from '../../../methods/metrics/index.js';
@@ -67,6 +68,9 @@ interface ExplainCliOptions extends CommonOptions {
   lrpGamma?: number;
   augSmooth?: boolean;
   eigenSmooth?: boolean;
+  segments?: number;
+  segmentation?: SegmentationKind;
+  compactness?: number;
   // metrics
   faithfulness?: boolean;
   curveSteps: number;
@@ -116,14 +120,18 @@ function methodOptions(): OptionRule[] {
     return { when: `with --method ${list}`, add: `add ${methods.length > 1 ? 'one of them' : methods[0]} to --method` };
   };
   const smoothing = ['smoothgrad', 'smoothgrad-sq', 'vargrad'] as const;
+  const segmented = ['feature-ablation', 'kernel-shap', 'lime'] as const;
+  const sampledSegments = ['kernel-shap', 'lime'] as const;
   const camFamily = (Object.keys(METHODS) as MethodName[]).filter((m) => METHODS[m].camFamily);
   const layered = (Object.keys(METHODS) as MethodName[]).filter((m) => METHODS[m].layer);
   return [
     ...onlyWith(mode('saliency'), using('saliency'), 'reduce'),
-    ...onlyWith(mode(...smoothing, 'gradient-shap'), using(...smoothing, 'gradient-shap'), 'samples'),
+    ...onlyWith(mode(...smoothing, 'gradient-shap', ...sampledSegments), using(...smoothing, 'gradient-shap', ...sampledSegments), 'samples'),
     ...onlyWith(mode(...smoothing), using(...smoothing), 'noise'),
     ...onlyWith(mode('integrated-gradients'), using('integrated-gradients'), 'steps', 'igRule'),
-    ...onlyWith(mode('integrated-gradients', 'deeplift'), using('integrated-gradients', 'deeplift'), 'baseline'),
+    ...onlyWith(mode('integrated-gradients', 'deeplift', ...segmented), using('integrated-gradients', 'deeplift', ...segmented), 'baseline'),
+    ...onlyWith(mode(...segmented), using(...segmented), 'segments', 'segmentation', 'compactness'),
+    ...onlyWith({ when: 'with SLIC segments', add: 'use --segmentation slic (the default)' }, (opts) => opts['segmentation'] !== 'grid', 'compactness'),
     ...onlyWith(mode('gradient-shap', 'deeplift-shap'), using('gradient-shap', 'deeplift-shap'), 'baselineFile'),
     ...onlyWith(mode('gradient-shap'), using('gradient-shap'), 'shapStdev'),
     ...onlyWith(mode('lrp'), using('lrp'), 'lrpComposite', 'lrpEpsilon', 'lrpGamma'),
@@ -134,8 +142,8 @@ function methodOptions(): OptionRule[] {
     ...onlyWith({ when: 'with a method that reads a layer', add: `add one to --method (${layered.join(', ')})` }, using(...layered), 'layer'),
     ...onlyWith({ when: 'with --faithfulness', add: 'add --faithfulness' }, (opts) => !!opts['faithfulness'], 'curveSteps'),
     ...onlyWith(
-      { when: 'with a seeded method (smoothgrad, smoothgrad-sq, vargrad, gradient-shap, deeplift-shap) or a metric (--faithfulness, --sanity, --sensitivity)', add: 'add one of them' },
-      (opts) => !!(opts['faithfulness'] || opts['sanity'] || opts['sensitivity']) || using(...smoothing, 'gradient-shap', 'deeplift-shap')(opts),
+      { when: 'with a seeded method (smoothgrad, smoothgrad-sq, vargrad, gradient-shap, deeplift-shap, kernel-shap, lime) or a metric (--faithfulness, --sanity, --sensitivity)', add: 'add one of them' },
+      (opts) => !!(opts['faithfulness'] || opts['sanity'] || opts['sensitivity']) || using(...smoothing, 'gradient-shap', 'deeplift-shap', ...sampledSegments)(opts),
       'seed',
     ),
   ];
@@ -165,10 +173,13 @@ export function define(command: Command): void {
     .option('--size <px>', 'tile size in pixels (16-2048; default: 4x for 28 px inputs)', intIn(16, 2048))
     .option('--no-images', 'skip the per-image PNGs (grid and summary only)')
     .option('--reduce <how>', 'saliency: max (default) or sum of |gradient| over channels')
-    .option('--samples <n>', 'smoothgrad/vargrad: noisy samples per image; gradient-shap: random path points per image (1-10000, default 50 each)', intIn(1, 10_000))
+    .option('--samples <n>', 'smoothgrad/vargrad: noisy samples per image; gradient-shap: random path points per image (1-10000, default 50 each); kernel-shap, lime: coalitions of segments per image (default 256)', intIn(1, 10_000))
     .option('--noise <f>', 'smoothgrad/vargrad: noise std as a fraction of the input range (default 0.15)', fraction)
     .option('--steps <n>', 'integrated-gradients: path steps (1-1000, default 50)', intIn(1, 1000))
-    .option('--baseline <b>', 'integrated-gradients, deeplift: black (default), zero, blurred, or a .npy file')
+    .option('--baseline <b>', 'integrated-gradients, deeplift: black (default), zero, blurred, or a .npy file; feature-ablation, kernel-shap, lime: the same or mean (default zero, as Captum)')
+    .option('--segments <n>', `feature-ablation, kernel-shap, lime: segments aimed at (1-${MAX_SEGMENTS}, default 50)`, intIn(1, MAX_SEGMENTS))
+    .addOption(choiceOption('--segmentation <kind>', 'feature-ablation, kernel-shap, lime: slic superpixels (default) or grid', SEGMENTATION_KINDS))
+    .option('--compactness <m>', 'SLIC: spatial against colour distance (0-1000, default 10 as skimage; larger gives squarer segments)', numberIn(0, 1000))
     .option('--baseline-file <F.npy>', 'gradient-shap, deeplift-shap: the baseline set [B, C, H, W] in model input space (default: 8 seeded noise images)')
     .option('--shap-stdev <sd>', 'gradient-shap: std of Gaussian noise added to the input, as Captum\'s stdevs (0-10, default 0)', numberIn(0, 10))
     .addOption(choiceOption('--lrp-composite <name>', 'lrp: epsilon, epsilon-gamma (Captum\'s rules), epsilon-plus-flat or epsilon-gamma-box (zennit\'s; default)', LRP_COMPOSITES))
@@ -218,9 +229,12 @@ export function define(command: Command): void {
         if (wholeBatch) checkInputsFit(inputPaths, model, copies, 'explain', undefined, `Leave out --faithfulness, --sanity and --sensitivity to explain them in chunks, or run at most ${inputsThatFit(model, copies)} per command with them.`);
         const chunks = wholeBatch ? [inputPaths] : inputChunks(inputPaths, model, copies, 'explain', opts.chunk);
         const total = chunks.length > 1 ? sampleCount(inputPaths, model) : undefined;
-        let baseline: IgBaseline | undefined;
+        let baseline: IgBaseline | 'mean' | undefined;
         if (opts.baseline !== undefined) {
-          baseline = opts.baseline.toLowerCase().endsWith('.npy') ? parseNpy(readFileOrExplain(opts.baseline, 'baseline .npy'), `"${opts.baseline}"`) : oneOf<'black' | 'zero' | 'blurred'>('baseline', opts.baseline, ['black', 'zero', 'blurred']);
+          baseline = opts.baseline.toLowerCase().endsWith('.npy') ? parseNpy(readFileOrExplain(opts.baseline, 'baseline .npy'), `"${opts.baseline}"`) : oneOf<'black' | 'zero' | 'blurred' | 'mean'>('baseline', opts.baseline, ['black', 'zero', 'blurred', 'mean']);
+        }
+        if (baseline === 'mean' && methods.some((m) => m === 'integrated-gradients' || m === 'deeplift')) {
+          throw new ConvLensError('INVALID_ARGUMENT', '--baseline mean applies only to feature-ablation, kernel-shap and lime.', 'Use black, zero, blurred or a .npy file with integrated-gradients and deeplift, or explain them in another run.');
         }
         const targets = opts.target === undefined ? undefined : targetsPerInput(model, opts.target, () => sampleCount(inputPaths, model));
         const options: ExplainOptions = {
@@ -233,7 +247,7 @@ export function define(command: Command): void {
           smoothgrad: { ...(opts.samples ? { samples: opts.samples } : {}), ...(opts.noise !== undefined ? { noise: opts.noise } : {}), ...(opts.seed !== undefined ? { seed: opts.seed } : {}) },
           integratedGradients: {
             ...(opts.steps ? { steps: opts.steps } : {}),
-            ...(baseline !== undefined ? { baseline } : {}),
+            ...(baseline !== undefined && baseline !== 'mean' ? { baseline } : {}),
             ...(opts.igRule ? { rule: oneOf<IgRule>('integration rule', opts.igRule, ['gausslegendre', 'riemann-trapezoid', 'riemann-left', 'riemann-right', 'riemann-middle'])! } : {}),
           },
           occlusion: {
@@ -246,7 +260,15 @@ export function define(command: Command): void {
           },
           scorecam: { ...(opts.scorecamMode ? { mode: opts.scorecamMode } : {}) },
           guidedGradcam: { ...(opts.interpolate ? { interpolate: oneOf('interpolation', opts.interpolate, ['bilinear', 'nearest'] as const)! } : {}) },
-          deeplift: { ...(baseline !== undefined ? { baseline } : {}) },
+          deeplift: { ...(baseline !== undefined && baseline !== 'mean' ? { baseline } : {}) },
+          segments: {
+            ...(opts.segments !== undefined ? { count: opts.segments } : {}),
+            ...(opts.segmentation ? { segmentation: opts.segmentation } : {}),
+            ...(opts.compactness !== undefined ? { compactness: opts.compactness } : {}),
+            ...(baseline !== undefined ? { baseline: baseline as SegmentBaseline } : {}),
+            ...(opts.samples ? { samples: opts.samples } : {}),
+            ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+          },
           shap: {
             ...(opts.baselineFile !== undefined ? { baselines: parseNpy(readFileOrExplain(opts.baselineFile, 'baseline set .npy'), `"${opts.baselineFile}"`) } : {}),
             ...(opts.samples ? { samples: opts.samples } : {}),

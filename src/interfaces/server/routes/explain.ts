@@ -11,7 +11,8 @@ interface ExplainBody extends ReportRequest {
 // Per-method parameter ranges, checked before the job starts (docs/api.md). The work a request
 // can ask for is bounded: at most 1000 integration steps or 500 noisy samples per method, and
 // occlusion windows no smaller than 1 pixel (the method checks them against the image size),
-// 500 GradientSHAP samples over at most 64 baselines.
+// 500 GradientSHAP samples over at most 64 baselines, 512 segments and 2000 KernelSHAP or LIME
+// coalitions (a forward pass each).
 const side = { anyOf: [{ type: 'integer', minimum: 1, maximum: 4096 }, { type: 'array', items: { type: 'integer', minimum: 1, maximum: 4096 }, minItems: 2, maxItems: 2 }] };
 const sigma = { type: 'number', minimum: 0.01, maximum: 1000 };
 const noisy = {
@@ -44,6 +45,22 @@ const lrp = {
   properties: { composite: { enum: ['epsilon', 'epsilon-gamma', 'epsilon-plus-flat', 'epsilon-gamma-box'] }, epsilon: { type: 'number', minimum: 0, maximum: 100 }, gamma: { type: 'number', minimum: 0, maximum: 100 } },
   additionalProperties: false,
 };
+const segments = {
+  type: 'object',
+  properties: {
+    segmentation: { enum: ['slic', 'grid'] },
+    count: { type: 'integer', minimum: 1, maximum: 512 },
+    compactness: { type: 'number', exclusiveMinimum: 0, maximum: 1000 },
+    baseline: { enum: ['zero', 'black', 'mean', 'blurred'] },
+    blurSigma: sigma,
+    samples: { type: 'integer', minimum: 1, maximum: 2000 },
+    seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
+    kernelWidth: { type: 'number', exclusiveMinimum: 0, maximum: 100 },
+    regression: { enum: ['ridge', 'linear'] },
+    alpha: { type: 'number', minimum: 0, maximum: 1e6 },
+  },
+  additionalProperties: false,
+};
 const cam = { type: 'object', properties: { augSmooth: { type: 'boolean' }, eigenSmooth: { type: 'boolean' } }, additionalProperties: false };
 
 export const EXPLAIN_PARAMS = {
@@ -66,6 +83,10 @@ export const EXPLAIN_PARAMS = {
     'deeplift-shap': shap,
     lrp,
     cam,
+    segments,
+    'feature-ablation': segments,
+    'kernel-shap': segments,
+    lime: segments,
   },
   additionalProperties: false,
 } as const;

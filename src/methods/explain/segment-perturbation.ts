@@ -1,0 +1,444 @@
+// The perturbation methods over a feature mask, as Captum has them: each image is cut into
+// segments (segments.ts), coalitions of segments are kept while the others show a baseline, and
+// the target's score on each coalition is explained per segment:
+//   feature-ablation: score(x) - score(x with one segment replaced) (Captum FeatureAblation);
+//   kernel-shap: Shapley values by Lundberg & Lee's weighted regression over coalitions drawn
+//     from the Shapley kernel, with efficiency as an exact constraint;
+//   lime: a linear surrogate fitted to random coalitions weighted by an exponential kernel on
+//     their cosine distance to the image (Captum Lime's sampling and kernel).
+// Coalitions become model inputs in one reused buffer and are scored at the engine's forward
+// batch size by the target-logit-only head where the model allows (scoring.ts).
+import { ConvLensError, describeValue } from '../../engine/errors.js';
+import { tensorToRaw } from '../../io/pixels.js';
+import { f32, nchw, seedOf, uniformSource } from './arrays.js';
+import { resolveBaseline } from './integrated-gradients.js';
+import { runScoring, scoringGraph, scoringSession } from './scoring.js';
+import { resolveSegmentation, segmentImage, type Segmentation } from './segments.js';
+import { atLeast, forChunks, Work } from './session.js';
+import type { Completeness, LimeRegression, MethodContext, MethodParams, MethodResult, SegmentBaseline } from './types.js';
+
+export const SEGMENT_SAMPLE_DEFAULTS = { samples: 256, kernelWidth: 1, regression: 'ridge', alpha: 1 } as const;
+/** Coalitions per image at most: the regression keeps samples x segments bits and samples x segments^2 work. */
+export const MAX_SEGMENT_SAMPLES = 10_000;
+/**
+ * Each image draws its coalitions from its own stretch of the seeded stream, this many draws
+ * long (at most 10,000 samples x 513 draws fit), so an image's map does not depend on which
+ * chunk of a run it was explained in.
+ */
+const DRAWS_PER_IMAGE = 2 ** 24;
+const BASELINES = ['zero', 'black', 'mean', 'blurred'] as const;
+const REGRESSIONS: readonly LimeRegression[] = ['ridge', 'linear'];
+
+type SegmentOptions = NonNullable<MethodParams['segments']>;
+type SegmentMethod = 'feature-ablation' | 'kernel-shap' | 'lime';
+
+/** What every segment method shares: the checked options, each image's segments, and the baseline. */
+interface SegmentSetup {
+  segmentations: Segmentation[];
+  /** [N, C, H, W] in model input space */
+  baseline: Float32Array;
+  params: Record<string, unknown>;
+  samples: number;
+  seed: number;
+}
+
+function setup(ctx: MethodContext, method: SegmentMethod): SegmentSetup {
+  const o: SegmentOptions = ctx.options.segments ?? {};
+  const [n, c, h, w] = nchw(ctx.x);
+  const seg = resolveSegmentation({ ...(o.segmentation !== undefined ? { kind: o.segmentation } : {}), ...(o.count !== undefined ? { segments: o.count } : {}), ...(o.compactness !== undefined ? { compactness: o.compactness } : {}) }, h, w);
+  const samples = o.samples ?? SEGMENT_SAMPLE_DEFAULTS.samples;
+  if (method !== 'feature-ablation' && !(Number.isInteger(samples) && samples >= 1 && samples <= MAX_SEGMENT_SAMPLES)) {
+    throw new ConvLensError('INVALID_ARGUMENT', `${method} samples must be an integer from 1 to ${MAX_SEGMENT_SAMPLES}, got ${describeValue(samples)}.`, `Use 1 to ${MAX_SEGMENT_SAMPLES} coalitions per image (CLI: --samples); each costs a forward pass.`);
+  }
+  const seed = seedOf(o.seed, `The ${method} seed`);
+  const spec = o.baseline ?? 'zero';
+  let baseline: Float32Array;
+  const blurSigma = o.blurSigma ?? Math.max(h, w) / 10;
+  if (spec === 'mean') {
+    baseline = new Float32Array(n * c * h * w);
+    const xd = ctx.x.data as Float32Array;
+    for (let p = 0; p < n * c; p++) {
+      let s = 0;
+      for (let i = 0; i < h * w; i++) s += xd[p * h * w + i]!;
+      baseline.fill(s / (h * w), p * h * w, (p + 1) * h * w);
+    }
+  } else if (typeof spec === 'string' && !(BASELINES as readonly string[]).includes(spec)) {
+    throw new ConvLensError('INVALID_ARGUMENT', `Unknown baseline "${spec}" for ${method}.`, `Use ${BASELINES.join(', ')}, or a tensor in model input space (CLI: --baseline, or a .npy file).`);
+  } else {
+    if (spec === 'blurred' && !(typeof blurSigma === 'number' && blurSigma > 0 && Number.isFinite(blurSigma))) {
+      throw new ConvLensError('INVALID_ARGUMENT', `The blurred baseline's sigma must be a positive number, got ${describeValue(blurSigma)}.`, 'Give a sigma in pixels, or leave it out for a tenth of the image side.');
+    }
+    baseline = resolveBaseline(ctx.model, ctx.x, spec as Exclude<SegmentBaseline, 'mean'>, blurSigma).data as Float32Array;
+  }
+  if (method === 'lime') {
+    const width = o.kernelWidth ?? SEGMENT_SAMPLE_DEFAULTS.kernelWidth;
+    if (!(typeof width === 'number' && Number.isFinite(width) && width > 0)) throw new ConvLensError('INVALID_ARGUMENT', `LIME kernel width must be a positive number, got ${describeValue(width)}.`, 'Use about 1 (Captum\'s default) on cosine distances, which lie in [0, 2].');
+    const regression = o.regression ?? SEGMENT_SAMPLE_DEFAULTS.regression;
+    if (!REGRESSIONS.includes(regression)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown LIME regression "${String(regression)}".`, `Use ${REGRESSIONS.join(' or ')}.`);
+    const alpha = o.alpha ?? SEGMENT_SAMPLE_DEFAULTS.alpha;
+    if (!(typeof alpha === 'number' && Number.isFinite(alpha) && alpha >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `LIME ridge alpha must be a non-negative number, got ${describeValue(alpha)}.`, 'Use 1 (the lime package\'s Ridge) or leave it out; regression "linear" fits without a penalty.');
+    if (o.alpha !== undefined && regression !== 'ridge') throw new ConvLensError('INVALID_ARGUMENT', 'LIME alpha applies only to regression "ridge".', 'Leave alpha out, or use regression "ridge".');
+  }
+
+  // Segmenting is cheap next to the forward passes: every image is segmented, and the bounds
+  // that depend on the segment counts checked, before the first pass.
+  const prep = ctx.model.meta.preprocessing;
+  const segmentations = Array.from({ length: n }, (_, i) => segmentImage(tensorToRaw(ctx.x, prep, i), seg));
+  if (method !== 'feature-ablation') {
+    const most = Math.max(...segmentations.map((s) => s.count));
+    // KernelSHAP enumerates every coalition when they are fewer than the samples, so only its
+    // sampled regressions need more equations than unknowns; LIME's ridge is defined at any count.
+    const needs = method === 'kernel-shap' ? 2 ** most - 2 > samples && samples < most : (ctx.options.segments?.regression ?? SEGMENT_SAMPLE_DEFAULTS.regression) === 'linear' && samples < most + 1;
+    if (needs) {
+      throw new ConvLensError('INVALID_ARGUMENT', `${method} with ${samples} samples cannot fit ${most} segments (image ${segmentations.findIndex((s) => s.count === most) + 1}): the regression needs at least ${method === 'lime' ? most + 1 : most} coalitions.`, `Give --samples of at least ${method === 'lime' ? most + 1 : most} (4 to 5 times the segments for a stable map), or fewer --segments.`);
+    }
+  }
+  const params: Record<string, unknown> = {
+    segmentation: seg.kind,
+    segmentsAsked: seg.segments,
+    ...(seg.kind === 'slic' ? { compactness: seg.compactness } : {}),
+    segments: segmentations.map((s) => s.count),
+    baseline: typeof spec === 'string' ? spec : `tensor [${spec.dims.join(', ')}]`,
+    ...(spec === 'blurred' ? { blurSigma } : {}),
+  };
+  return { segmentations, baseline, params, samples, seed };
+}
+
+/** Scores coalitions of one image: row k keeps the segments `kept(k)` says, the rest show the baseline. */
+class CoalitionScorer {
+  private buffer?: Float32Array;
+  constructor(
+    private readonly ctx: MethodContext,
+    private readonly baseline: Float32Array,
+    private readonly work: Work,
+  ) {}
+
+  async score(img: number, seg: Segmentation, rows: number, kept: (row: number) => Uint8Array): Promise<Float64Array> {
+    const { ctx } = this;
+    const [, c, h, w] = nchw(ctx.x);
+    const hw = h * w;
+    const per = c * hw;
+    const xd = (ctx.x.data as Float32Array).subarray(img * per, (img + 1) * per);
+    const bd = this.baseline.subarray(img * per, (img + 1) * per);
+    const scoring = scoringGraph(ctx.model, ctx.score);
+    const session = await scoringSession(ctx.model, scoring);
+    const out = new Float64Array(rows);
+    const labels = seg.labels;
+    await forChunks(rows, ctx.forwardBatchSize, this.work, async (s, e) => {
+      this.buffer = atLeast(this.buffer, (e - s) * per);
+      const data = this.buffer.subarray(0, (e - s) * per);
+      for (let r = s; r < e; r++) {
+        const on = kept(r);
+        const into = data.subarray((r - s) * per, (r - s + 1) * per);
+        for (let ch = 0; ch < c; ch++) {
+          const o = ch * hw;
+          for (let p = 0; p < hw; p++) into[o + p] = on[labels[p]!] ? xd[o + p]! : bd[o + p]!;
+        }
+        await this.work.pause();
+      }
+      out.set(await runScoring(session, scoring, ctx.model, f32([e - s, c, h, w], data), ctx.targets[img]!), s);
+    });
+    return out;
+  }
+}
+
+/** Each pixel gets its segment's value: [N * H * W]. */
+function perPixel(segmentations: readonly Segmentation[], values: readonly Float64Array[]): Float32Array {
+  const hw = segmentations[0]!.labels.length;
+  const map = new Float32Array(segmentations.length * hw);
+  segmentations.forEach((s, i) => {
+    for (let p = 0; p < hw; p++) map[i * hw + p] = values[i]![s.labels[p]!]!;
+  });
+  return map;
+}
+
+function result(ctx: MethodContext, s: SegmentSetup, values: Float64Array[], params: Record<string, unknown>, completeness?: Completeness[]): MethodResult {
+  const [n, , h, w] = nchw(ctx.x);
+  const map = perPixel(s.segmentations, values);
+  return { raw: f32([n, 1, h, w], map), map: map.slice(), signed: true, params: { ...s.params, ...params }, ...(completeness ? { completeness } : {}) };
+}
+
+function ones(m: number): Uint8Array {
+  return new Uint8Array(m).fill(1);
+}
+
+export async function featureAblation(ctx: MethodContext): Promise<MethodResult> {
+  const s = setup(ctx, 'feature-ablation');
+  const n = ctx.x.dims[0]!;
+  const work = new Work(ctx.job, 'feature-ablation', s.segmentations.reduce((t, seg) => t + Math.ceil((seg.count + 1) / ctx.forwardBatchSize), 0));
+  const scorer = new CoalitionScorer(ctx, s.baseline, work);
+  const values: Float64Array[] = [];
+  for (let img = 0; img < n; img++) {
+    const seg = s.segmentations[img]!;
+    const all = ones(seg.count);
+    const without = new Uint8Array(seg.count);
+    // row 0: the image; row j + 1: segment j replaced
+    const scores = await scorer.score(img, seg, seg.count + 1, (r) => {
+      if (r === 0) return all;
+      without.fill(1);
+      without[r - 1] = 0;
+      return without;
+    });
+    values.push(Float64Array.from({ length: seg.count }, (_, j) => scores[0]! - scores[j + 1]!));
+  }
+  return result(ctx, s, values, { forwardPasses: s.segmentations.map((seg) => seg.count + 1) });
+}
+
+/** Probabilities of coalition sizes 1..m-1 under the Shapley kernel: (m - 1) / (k (m - k)), normalized. */
+export function shapleySizeDistribution(m: number): Float64Array {
+  const p = new Float64Array(m + 1);
+  let total = 0;
+  for (let k = 1; k < m; k++) total += p[k] = (m - 1) / (k * (m - k));
+  for (let k = 1; k < m; k++) p[k]! /= total;
+  return p;
+}
+
+/** The Shapley kernel weight of one coalition of size k out of m: (m - 1) / (C(m, k) k (m - k)). */
+function shapleyWeight(m: number, k: number): number {
+  let logChoose = 0;
+  for (let i = 1; i <= k; i++) logChoose += Math.log(m - k + i) - Math.log(i);
+  return (m - 1) / (Math.exp(logChoose) * k * (m - k));
+}
+
+/**
+ * KernelSHAP's coalitions for one image (without the full and empty ones, scored apart): all of
+ * them with their kernel weights when there are no more than `samples`, else `samples` drawn from
+ * the kernel (a size from the size distribution, then that many segments at random), each
+ * followed by its complement (paired sampling: the kernel is symmetric in k and m - k, and the
+ * pairs cancel much of the estimate's variance), with weight 1.
+ */
+export function kernelShapCoalitions(m: number, samples: number, rand: () => number): { rows: Uint8Array[]; weights: Float64Array; exhaustive: boolean } {
+  const rows: Uint8Array[] = [];
+  if (m < 31 && 2 ** m - 2 <= samples) {
+    const weights: number[] = [];
+    for (let bits = 1; bits < 2 ** m - 1; bits++) {
+      const z = new Uint8Array(m);
+      let k = 0;
+      for (let j = 0; j < m; j++) if ((bits >>> j) & 1) (z[j] = 1), k++;
+      rows.push(z);
+      weights.push(shapleyWeight(m, k));
+    }
+    return { rows, weights: Float64Array.from(weights), exhaustive: true };
+  }
+  const sizes = shapleySizeDistribution(m);
+  const order = new Int32Array(m);
+  while (rows.length < samples) {
+    let u = rand();
+    let k = 1;
+    while (k < m - 1 && u >= sizes[k]!) u -= sizes[k++]!;
+    for (let j = 0; j < m; j++) order[j] = j;
+    const z = new Uint8Array(m);
+    for (let j = 0; j < k; j++) {
+      const pick = j + Math.floor(rand() * (m - j));
+      [order[j], order[pick]] = [order[pick]!, order[j]!];
+      z[order[j]!] = 1;
+    }
+    rows.push(z);
+    if (rows.length < samples) rows.push(z.map((v) => 1 - v));
+  }
+  return { rows, weights: new Float64Array(rows.length).fill(1), exhaustive: false };
+}
+
+/**
+ * Shapley values from coalition scores: minimize sum_i w_i (y_i - z_i . phi)^2 with
+ * y_i = f(z_i) - f(baseline), subject to sum(phi) = f(x) - f(baseline) (efficiency, held
+ * exactly by eliminating the last segment, as the shap package does; Captum approximates the
+ * constraint by a weight of 1e6 on the full and empty coalitions).
+ */
+export function constrainedShapley(rows: readonly Uint8Array[], weights: Float64Array, y: Float64Array, total: number): Float64Array {
+  const m = rows[0]?.length ?? 1;
+  if (m === 1) return Float64Array.of(total);
+  const d = m - 1;
+  const ata = new Float64Array(d * d);
+  const aty = new Float64Array(d);
+  const idx = new Int32Array(d);
+  const sign = new Float64Array(d);
+  rows.forEach((z, i) => {
+    const last = z[d]!;
+    // x_j = z_j - z_last: nonzero where z_j differs from the last segment
+    let nnz = 0;
+    for (let j = 0; j < d; j++) if (z[j] !== last) (idx[nnz] = j), (sign[nnz++] = z[j]! - last);
+    const target = y[i]! - last * total;
+    const wi = weights[i]!;
+    for (let a = 0; a < nnz; a++) {
+      const ja = idx[a]!;
+      const va = wi * sign[a]!;
+      aty[ja]! += va * target;
+      for (let b = 0; b < nnz; b++) ata[ja * d + idx[b]!]! += va * sign[b]!;
+    }
+  });
+  const head = solveSymmetric(ata, aty, d);
+  const phi = new Float64Array(m);
+  phi.set(head);
+  let sum = 0;
+  for (const v of head) sum += v;
+  phi[d] = total - sum;
+  return phi;
+}
+
+/**
+ * Solves the symmetric positive semi-definite system A x = b (A is d x d, overwritten) by
+ * Cholesky, with a ridge of 1e-10 of the mean diagonal: a segment no sample switched on its own
+ * would otherwise leave the system singular, and the jitter moves a well-posed answer by about
+ * that relative amount.
+ */
+export function solveSymmetric(a: Float64Array, b: Float64Array, d: number): Float64Array {
+  let trace = 0;
+  for (let i = 0; i < d; i++) trace += a[i * d + i]!;
+  const jitter = Math.max(1e-300, (1e-10 * trace) / d);
+  for (let i = 0; i < d; i++) a[i * d + i]! += jitter;
+  for (let j = 0; j < d; j++) {
+    let s = a[j * d + j]!;
+    for (let k = 0; k < j; k++) s -= a[j * d + k]! ** 2;
+    const diag = Math.sqrt(Math.max(s, jitter));
+    a[j * d + j] = diag;
+    for (let i = j + 1; i < d; i++) {
+      let t = a[i * d + j]!;
+      for (let k = 0; k < j; k++) t -= a[i * d + k]! * a[j * d + k]!;
+      a[i * d + j] = t / diag;
+    }
+  }
+  const x = Float64Array.from(b);
+  for (let i = 0; i < d; i++) {
+    let t = x[i]!;
+    for (let k = 0; k < i; k++) t -= a[i * d + k]! * x[k]!;
+    x[i] = t / a[i * d + i]!;
+  }
+  for (let i = d - 1; i >= 0; i--) {
+    let t = x[i]!;
+    for (let k = i + 1; k < d; k++) t -= a[k * d + i]! * x[k]!;
+    x[i] = t / a[i * d + i]!;
+  }
+  return x;
+}
+
+function imageRandom(ctx: MethodContext, seed: number, img: number): () => number {
+  return uniformSource(seed, ((ctx.options.firstIndex ?? 0) + img) * DRAWS_PER_IMAGE);
+}
+
+export async function kernelShap(ctx: MethodContext): Promise<MethodResult> {
+  const s = setup(ctx, 'kernel-shap');
+  const n = ctx.x.dims[0]!;
+  const plans = s.segmentations.map((seg, img) => kernelShapCoalitions(seg.count, s.samples, imageRandom(ctx, s.seed, img)));
+  const work = new Work(ctx.job, 'kernel-shap', plans.reduce((t, p) => t + Math.ceil((p.rows.length + 2) / ctx.forwardBatchSize), 0));
+  const scorer = new CoalitionScorer(ctx, s.baseline, work);
+  const values: Float64Array[] = [];
+  const completeness: Completeness[] = [];
+  for (let img = 0; img < n; img++) {
+    const seg = s.segmentations[img]!;
+    const { rows, weights } = plans[img]!;
+    const all = ones(seg.count);
+    const none = new Uint8Array(seg.count);
+    // rows 0 and 1: the image and the baseline, then the coalitions
+    const scores = await scorer.score(img, seg, rows.length + 2, (r) => (r === 0 ? all : r === 1 ? none : rows[r - 2]!));
+    const [full, empty] = [scores[0]!, scores[1]!];
+    const y = Float64Array.from(rows, (_, i) => scores[i + 2]! - empty);
+    const phi = rows.length ? constrainedShapley(rows, weights, y, full - empty) : Float64Array.of(full - empty);
+    values.push(phi);
+    let sum = 0;
+    for (const v of phi) sum += v;
+    const diff = full - empty;
+    const scale = Math.max(Math.abs(diff), 1e-5 * Math.max(Math.abs(full), Math.abs(empty)), 1e-12);
+    completeness.push({ sum, scoreDifference: diff, gap: sum - diff, relativeGap: Math.abs(sum - diff) / scale });
+  }
+  return result(ctx, s, values, { samples: s.samples, coalitions: plans.map((p) => (p.exhaustive ? `all ${p.rows.length + 2}` : `${p.rows.length + 2} (sampled, paired)`)), forwardPasses: plans.map((p) => p.rows.length + 2), seed: s.seed }, completeness);
+}
+
+/**
+ * Captum Lime's defaults: coalitions with each segment kept with probability 1/2, weighted by
+ * exp(-d^2 / (2 width^2)) where d is the cosine distance between the image and the perturbed
+ * input in model input space, and a linear surrogate with an intercept fitted to the scores.
+ * Captum fits a Lasso (alpha 0.01); the default here is the lime package's Ridge (alpha 1), whose
+ * closed form needs no iterations, or an unregularized fit.
+ */
+export async function lime(ctx: MethodContext): Promise<MethodResult> {
+  const s = setup(ctx, 'lime');
+  const o = ctx.options.segments ?? {};
+  const width = o.kernelWidth ?? SEGMENT_SAMPLE_DEFAULTS.kernelWidth;
+  const regression = o.regression ?? SEGMENT_SAMPLE_DEFAULTS.regression;
+  const alpha = regression === 'ridge' ? (o.alpha ?? SEGMENT_SAMPLE_DEFAULTS.alpha) : 0;
+  const [n, c, h, w] = nchw(ctx.x);
+  const hw = h * w;
+  const per = c * hw;
+  const xd = ctx.x.data as Float32Array;
+  const plans = s.segmentations.map((seg, img) => {
+    const rand = imageRandom(ctx, s.seed, img);
+    return Array.from({ length: s.samples }, () => Uint8Array.from({ length: seg.count }, () => (rand() < 0.5 ? 1 : 0)));
+  });
+  const work = new Work(ctx.job, 'lime', n * Math.ceil(s.samples / ctx.forwardBatchSize));
+  const scorer = new CoalitionScorer(ctx, s.baseline, work);
+  const values: Float64Array[] = [];
+  for (let img = 0; img < n; img++) {
+    const seg = s.segmentations[img]!;
+    const m = seg.count;
+    // x.x, x.b and b.b per segment: the cosine distance of a coalition is a sum over segments
+    const xx = new Float64Array(m);
+    const xb = new Float64Array(m);
+    const bb = new Float64Array(m);
+    for (let ch = 0; ch < c; ch++) {
+      for (let p = 0; p < hw; p++) {
+        const l = seg.labels[p]!;
+        const xv = xd[img * per + ch * hw + p]!;
+        const bv = s.baseline[img * per + ch * hw + p]!;
+        xx[l]! += xv * xv;
+        xb[l]! += xv * bv;
+        bb[l]! += bv * bv;
+      }
+    }
+    let norm2 = 0;
+    for (const v of xx) norm2 += v;
+    const rows = plans[img]!;
+    const weights = Float64Array.from(rows, (z) => {
+      let dot = 0;
+      let other = 0;
+      for (let j = 0; j < m; j++) {
+        dot += z[j] ? xx[j]! : xb[j]!;
+        other += z[j] ? xx[j]! : bb[j]!;
+      }
+      // torch's CosineSimilarity, eps 1e-8 on the product of the norms
+      const distance = 1 - dot / Math.max(Math.sqrt(norm2 * other), 1e-8);
+      return Math.exp(-(distance * distance) / (2 * width * width));
+    });
+    const scores = await scorer.score(img, seg, rows.length, (r) => rows[r]!);
+    values.push(weightedRidge(rows, weights, scores, alpha));
+  }
+  return result(ctx, s, values, { samples: s.samples, forwardPasses: s.segmentations.map(() => s.samples), seed: s.seed, kernel: `exp(-d^2 / (2 * ${width}^2)), d = cosine distance in input space`, kernelWidth: width, regression, ...(regression === 'ridge' ? { alpha } : {}) });
+}
+
+/**
+ * The coefficients of y ~ b0 + z . beta with sample weights, the intercept unpenalized and
+ * alpha ||beta||^2 added (sklearn's Ridge with sample_weight: the data centred by weighted means).
+ */
+export function weightedRidge(rows: readonly Uint8Array[], weights: Float64Array, y: Float64Array, alpha: number): Float64Array {
+  const m = rows[0]?.length ?? 0;
+  let wsum = 0;
+  const zmean = new Float64Array(m);
+  let ymean = 0;
+  rows.forEach((z, i) => {
+    const wi = weights[i]!;
+    wsum += wi;
+    ymean += wi * y[i]!;
+    for (let j = 0; j < m; j++) if (z[j]) zmean[j]! += wi;
+  });
+  if (!(wsum > 0)) return new Float64Array(m);
+  for (let j = 0; j < m; j++) zmean[j]! /= wsum;
+  ymean /= wsum;
+  const ata = new Float64Array(m * m);
+  const aty = new Float64Array(m);
+  const centred = new Float64Array(m);
+  rows.forEach((z, i) => {
+    const wi = weights[i]!;
+    const yc = y[i]! - ymean;
+    for (let j = 0; j < m; j++) centred[j] = z[j]! - zmean[j]!;
+    for (let a = 0; a < m; a++) {
+      const va = wi * centred[a]!;
+      aty[a]! += va * yc;
+      for (let b = a; b < m; b++) ata[a * m + b]! += va * centred[b]!;
+    }
+  });
+  for (let a = 0; a < m; a++) {
+    ata[a * m + a]! += alpha;
+    for (let b = 0; b < a; b++) ata[a * m + b] = ata[b * m + a]!;
+  }
+  return solveSymmetric(ata, aty, m);
+}

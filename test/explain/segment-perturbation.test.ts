@@ -1,0 +1,301 @@
+// Feature ablation, KernelSHAP and LIME over image segments: known answers on a model linear in
+// its input, Shapley values by enumeration on a nonlinear one, efficiency, seeds, bounds, batching.
+import { afterAll, describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../src/engine/graph/builder.js';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import type { Tensor } from '../../src/engine/tensor.js';
+import { tensorToRaw } from '../../src/io/pixels.js';
+import { explain, type ExplainOptions } from '../../src/methods/explain/index.js';
+import { explainReport } from '../../src/methods/explain/report.js';
+import { resolveBaseline } from '../../src/methods/explain/integrated-gradients.js';
+import { constrainedShapley, kernelShapCoalitions, shapleySizeDistribution } from '../../src/methods/explain/segment-perturbation.js';
+import { segmentImage, type Segmentation } from '../../src/methods/explain/segments.js';
+import { writeMetadata } from '../../src/models/metadata.js';
+import { Model } from '../../src/models/model.js';
+import { rng } from '../support/rng.js';
+import { courseModel } from './models.js';
+
+const engine = new Engine(nodeBackend());
+afterAll(() => engine.dispose());
+
+const [H, W] = [12, 16];
+const PREP = { size: [H, W] as [number, number], channels: 'rgb' as const, range: [0, 1] as [number, number], mean: [0.4, 0.5, 0.6], std: [0.2, 0.25, 0.3], resize: 'stretch' as const };
+
+/** logits = W x + b over a [3, 12, 16] input (ImageNet-like normalization, so black is not zero). */
+function linear(): { model: Model; weights: Float32Array } {
+  const rand = rng(21);
+  const b = new GraphBuilder();
+  b.graph.name = 'linear_rgb';
+  const x = b.input('input', 'float32', ['N', 3, H, W]);
+  const flat = b.op('Flatten', [x], { axis: 1 }, { name: 'flatten', outputs: ['flatten'] });
+  const weights = Float32Array.from({ length: 2 * 3 * H * W }, () => rand() * 2 - 1);
+  const w = b.initializer('fc.weight', { dtype: 'float32', dims: [2, 3 * H * W], data: weights });
+  const bias = b.initializer('fc.bias', { dtype: 'float32', dims: [2], data: Float32Array.of(0.3, -0.2) });
+  b.output(b.op('Gemm', [flat, w, bias], { transB: 1 }, { name: 'fc', outputs: ['logits'] }));
+  const g = b.build();
+  writeMetadata(g, { labels: ['a', 'b'], preprocessing: PREP });
+  return { model: new Model(g, engine, 'linear-rgb'), weights };
+}
+
+/** Images of a few colour patches (so SLIC has edges to find), in model input space from 8-bit pixels. */
+function patchImages(n: number, seed = 4): Tensor {
+  const rand = rng(seed);
+  const data = new Float32Array(n * 3 * H * W);
+  for (let i = 0; i < n; i++) {
+    const colours = Array.from({ length: 4 }, () => [rand(), rand(), rand()].map((v) => Math.round(v * 255)));
+    const [cy, cx] = [3 + Math.floor(rand() * 6), 4 + Math.floor(rand() * 8)];
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const patch = colours[(y < cy ? 0 : 2) + (x < cx ? 0 : 1)]!;
+        for (let c = 0; c < 3; c++) data[((i * 3 + c) * H + y) * W + x] = (patch[c]! / 255 - PREP.mean[c]!) / PREP.std[c]!;
+      }
+    }
+  }
+  return { dtype: 'float32', dims: [n, 3, H, W], data };
+}
+
+/** The exact per-segment contributions w . (x - b) of a linear model, per image. */
+function exactContributions(weights: Float32Array, target: number, x: Tensor, baseline: Tensor, segs: Segmentation[]): Float64Array[] {
+  const per = 3 * H * W;
+  const xd = x.data as Float32Array;
+  const bd = baseline.data as Float32Array;
+  return segs.map((seg, i) => {
+    const out = new Float64Array(seg.count);
+    for (let c = 0; c < 3; c++) for (let p = 0; p < H * W; p++) out[seg.labels[p]!]! += weights[target * per + c * H * W + p]! * (xd[i * per + c * H * W + p]! - bd[(bd.length === per ? 0 : i * per) + c * H * W + p]!);
+    return out;
+  });
+}
+
+function segmentsOf(model: Model, x: Tensor, o: Parameters<typeof segmentImage>[1]): Segmentation[] {
+  return Array.from({ length: x.dims[0]! }, (_, i) => segmentImage(tensorToRaw(x, model.meta.preprocessing, i), o));
+}
+
+/** Checks the map gives each pixel its segment's expected value. */
+function expectPerSegment(map: Tensor, segs: Segmentation[], expected: Float64Array[], digits: number): void {
+  const d = map.data as Float32Array;
+  segs.forEach((seg, i) => {
+    for (let p = 0; p < H * W; p++) expect(d[i * H * W + p]!, `image ${i} pixel ${p}`).toBeCloseTo(expected[i]![seg.labels[p]!]!, digits);
+  });
+}
+
+describe('on a model linear in its input', () => {
+  const { model, weights } = linear();
+  const x = patchImages(2);
+
+  for (const [segmentation, baseline] of [['slic', 'zero'], ['grid', 'black'], ['slic', 'mean']] as const) {
+    it(`feature ablation, KernelSHAP and LIME (linear fit) equal w . (x - b) per segment (${segmentation}, baseline ${baseline})`, async () => {
+      const segments = { segmentation, count: 8, baseline, samples: 64, regression: 'linear' as const };
+      const e = await explain(model, x, { methods: ['feature-ablation', 'kernel-shap', 'lime'], target: 1, segments, batchSize: 5 });
+      const segs = segmentsOf(model, x, { kind: segmentation, segments: 8 });
+      let b: Tensor;
+      if (baseline === 'mean') {
+        const xd = x.data as Float32Array;
+        const data = new Float32Array(xd.length);
+        for (let p = 0; p < 2 * 3; p++) {
+          let s = 0;
+          for (let q = 0; q < H * W; q++) s += xd[p * H * W + q]!;
+          data.fill(s / (H * W), p * H * W, (p + 1) * H * W);
+        }
+        b = { dtype: 'float32', dims: x.dims, data };
+      } else b = resolveBaseline(model, x, baseline, 1);
+      const exact = exactContributions(weights, 1, x, b, segs);
+      // the exact answer is not trivially small: each image has segments of both signs worth > 0.1
+      for (const v of exact) expect(Math.max(...v.map(Math.abs))).toBeGreaterThan(0.1);
+      for (const a of e.attributions) {
+        expect(a.signed).toBe(true);
+        expect(a.raw.dims).toEqual([2, 1, H, W]);
+        expect(a.params['segments']).toEqual(segs.map((s) => s.count));
+        expectPerSegment(a.map, segs, exact, 4);
+      }
+    });
+  }
+
+  it('KernelSHAP from sampled coalitions (more segments than exhaustive enumeration allows) is exact too', async () => {
+    const e = await explain(model, x, { methods: ['kernel-shap'], target: 0, segments: { segmentation: 'grid', count: 24, samples: 120, seed: 3 } });
+    const segs = segmentsOf(model, x, { kind: 'grid', segments: 24 });
+    expect(segs[0]!.count).toBe(24);
+    const a = e.attributions[0]!;
+    expect(a.params['coalitions']).toEqual(['122 (sampled, paired)', '122 (sampled, paired)']);
+    expectPerSegment(a.map, segs, exactContributions(weights, 0, x, resolveBaseline(model, x, 'zero', 1), segs), 4);
+  });
+
+  it('LIME\'s default ridge shrinks the same weights towards zero, and alpha 0 is the linear fit', async () => {
+    const segments = { segmentation: 'grid' as const, count: 6, samples: 200, seed: 1 };
+    const [ridge, zero, plain] = await Promise.all([
+      explain(model, x, { methods: ['lime'], target: 0, segments }),
+      explain(model, x, { methods: ['lime'], target: 0, segments: { ...segments, alpha: 0 } }),
+      explain(model, x, { methods: ['lime'], target: 0, segments: { ...segments, regression: 'linear' } }),
+    ]);
+    const norm = (t: Tensor): number => Math.hypot(...(t.data as Float32Array));
+    expect(norm(ridge.attributions[0]!.map)).toBeLessThan(norm(plain.attributions[0]!.map));
+    expect(norm(ridge.attributions[0]!.map)).toBeGreaterThan(0.5 * norm(plain.attributions[0]!.map));
+    const [z, p] = [zero.attributions[0]!.map.data as Float32Array, plain.attributions[0]!.map.data as Float32Array];
+    for (let i = 0; i < z.length; i++) expect(z[i]).toBeCloseTo(p[i]!, 5);
+    expect(ridge.attributions[0]!.params).toMatchObject({ regression: 'ridge', alpha: 1, kernelWidth: 1, samples: 200 });
+  });
+});
+
+describe('on a nonlinear model', () => {
+  const model = courseModel(engine, 1);
+  const x: Tensor = (() => {
+    // smooth shapes with a little noise (SLIC on pure noise merges its fragments into a few segments)
+    const rand = rng(9);
+    const data = new Float32Array(2 * 28 * 28);
+    for (let i = 0; i < 2; i++) {
+      for (let p = 0; p < 784; p++) {
+        const [y, xx] = [Math.floor(p / 28), p % 28];
+        const v = 0.5 + 0.4 * Math.sin((xx + 5 * i) / 3) * Math.cos((y - 3 * i) / 4) + 0.05 * (rand() - 0.5);
+        data[i * 784 + p] = Math.round(Math.min(1, Math.max(0, v)) * 255) / 255;
+      }
+    }
+    return { dtype: 'float32', dims: [2, 1, 28, 28], data };
+  })();
+
+  it('KernelSHAP over all coalitions of 4 segments equals the Shapley values by their definition', async () => {
+    const e = await explain(model, x, { methods: ['kernel-shap'], target: 3, segments: { segmentation: 'grid', count: 4 } });
+    const segs = segmentsOf(model, x, { kind: 'grid', segments: 4 });
+    // score every coalition directly, then phi_j = sum_S |S|! (m - |S| - 1)! / m! (v(S + j) - v(S))
+    const m = 4;
+    const fact = (k: number): number => (k <= 1 ? 1 : k * fact(k - 1));
+    const phi = await Promise.all(
+      [0, 1].map(async (img) => {
+        const rows = new Float32Array(16 * 784);
+        for (let bits = 0; bits < 16; bits++) for (let p = 0; p < 784; p++) rows[bits * 784 + p] = (bits >> segs[img]!.labels[p]!) & 1 ? (x.data as Float32Array)[img * 784 + p]! : 0;
+        const out = (await model.run({ dtype: 'float32', dims: [16, 1, 28, 28], data: rows }))[model.output]!.data as Float32Array;
+        const v = (bits: number): number => out[bits * 10 + 3]!;
+        return Float64Array.from({ length: m }, (_, j) => {
+          let s = 0;
+          for (let bits = 0; bits < 16; bits++) {
+            if ((bits >> j) & 1) continue;
+            const k = [0, 1, 2, 3].filter((q) => (bits >> q) & 1).length;
+            s += ((fact(k) * fact(m - k - 1)) / fact(m)) * (v(bits | (1 << j)) - v(bits));
+          }
+          return s;
+        });
+      }),
+    );
+    expect(Math.max(...phi.flatMap((p) => [...p].map(Math.abs)))).toBeGreaterThan(0.01);
+    expectPerSegment28(e.attributions[0]!.map, segs, phi);
+  });
+
+  it('KernelSHAP is efficient: the segment values sum to f(x) - f(baseline) to float rounding, also when sampled', async () => {
+    const e = await explain(model, x, { methods: ['kernel-shap'], target: 2, segments: { count: 30, samples: 64, seed: 5 } });
+    const a = e.attributions[0]!;
+    expect((a.params['segments'] as number[]).every((m) => m >= 15)).toBe(true);
+    expect(a.params['coalitions']).toEqual(['66 (sampled, paired)', '66 (sampled, paired)']);
+    for (const c of a.completeness!) {
+      expect(Math.abs(c.scoreDifference)).toBeGreaterThan(1e-3);
+      expect(Math.abs(c.gap)).toBeLessThan(1e-9 + 1e-6 * Math.abs(c.scoreDifference));
+    }
+    // and the sum of each segment's value once (not per pixel) is that sum
+    const segs = segmentsOf(model, x, { segments: 30 });
+    const d = a.map.data as Float32Array;
+    segs.forEach((seg, i) => {
+      const value = new Float64Array(seg.count);
+      for (let p = 0; p < 784; p++) value[seg.labels[p]!] = d[i * 784 + p]!;
+      expect(value.reduce((s, v) => s + v, 0)).toBeCloseTo(a.completeness![i]!.scoreDifference, 4);
+    });
+  });
+
+  it('the same seed gives the same map, another seed another; chunks give what one batch gives', async () => {
+    const o = (seed: number): ExplainOptions => ({ methods: ['kernel-shap', 'lime'], segments: { count: 30, samples: 48, seed } });
+    const [a, b, c] = await Promise.all([explain(model, x, o(7)), explain(model, x, o(7)), explain(model, x, o(8))]);
+    for (let k = 0; k < 2; k++) {
+      expect(a.attributions[k]!.map.data).toEqual(b.attributions[k]!.map.data);
+      expect(a.attributions[k]!.map.data).not.toEqual(c.attributions[k]!.map.data);
+    }
+    const second: Tensor = { dtype: 'float32', dims: [1, 1, 28, 28], data: (x.data as Float32Array).slice(784) };
+    const alone = await explain(model, second, { ...o(7), target: [...a.targets].slice(1), firstIndex: 1 });
+    for (let k = 0; k < 2; k++) expect(alone.attributions[k]!.map.data).toEqual((a.attributions[k]!.map.data as Float32Array).slice(784));
+  });
+
+  it('batches coalitions at the forward batch size, reports progress, and stops on cancel', async () => {
+    const totals = new Set<number>();
+    let runs = 0;
+    await explain(model, x, { methods: ['feature-ablation'], batchSize: 7, segments: { segmentation: 'grid', count: 16 }, onProgress: (p) => {
+      if (p.phase !== 'feature-ablation') return;
+      totals.add(p.total);
+      runs++;
+    } });
+    // 2 images x (16 segments + the image) = 2 x 3 runs of at most 7
+    expect([...totals]).toEqual([6]);
+    expect(runs).toBe(6);
+
+    const abort = new AbortController();
+    let after = 0;
+    const run = explain(model, x, { methods: ['lime'], batchSize: 4, segments: { samples: 200 }, signal: abort.signal, onProgress: (p) => {
+      if (p.phase !== 'lime') return;
+      after++;
+      abort.abort();
+    } });
+    await expect(run).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(after).toBe(1);
+  });
+
+  it('refuses counts out of bounds before any forward pass, saying which option and why', async () => {
+    const refused = async (o: ExplainOptions, message: RegExp): Promise<void> => {
+      let passes = 0;
+      await expect(explain(model, x, { ...o, onProgress: (p) => p.phase !== 'prediction' && p.phase !== 'gradient' && passes++ })).rejects.toThrow(message);
+      expect(passes).toBe(0);
+    };
+    await refused({ methods: ['kernel-shap'], segments: { samples: 0 } }, /kernel-shap samples must be an integer from 1 to 10000, got 0/);
+    await refused({ methods: ['lime'], segments: { samples: 10_001 } }, /from 1 to 10000/);
+    await refused({ methods: ['feature-ablation'], segments: { count: 513 } }, /segments must be an integer from 1 to 512/);
+    await refused({ methods: ['kernel-shap'], segments: { count: 40, samples: 20 } }, /kernel-shap with 20 samples cannot fit \d+ segments/);
+    await refused({ methods: ['lime'], segments: { count: 40, samples: 20, regression: 'linear' } }, /lime with 20 samples cannot fit/);
+    await refused({ methods: ['lime'], segments: { kernelWidth: 0 } }, /kernel width must be a positive number/);
+    await refused({ methods: ['lime'], segments: { regression: 'linear', alpha: 2 } }, /alpha applies only to regression "ridge"/);
+    await refused({ methods: ['feature-ablation'], segments: { baseline: 'grey' as never } }, /Unknown baseline "grey"/);
+    await refused({ methods: ['kernel-shap'], segments: { seed: -1 } }, /seed must be an integer/);
+    // LIME's ridge is defined with fewer samples than segments
+    await expect(explain(model, x, { methods: ['lime'], segments: { count: 40, samples: 20 } })).resolves.toBeDefined();
+  });
+});
+
+function expectPerSegment28(map: Tensor, segs: Segmentation[], expected: Float64Array[]): void {
+  const d = map.data as Float32Array;
+  segs.forEach((seg, i) => {
+    for (let p = 0; p < 784; p++) expect(d[i * 784 + p]!).toBeCloseTo(expected[i]![seg.labels[p]!]!, 4);
+  });
+}
+
+describe('the studio\'s request', () => {
+  it('passes the page\'s segment parameters (under a method\'s name) to the methods', async () => {
+    const { model } = linear();
+    const x = patchImages(1);
+    const report = await explainReport(model, x, { methods: ['kernel-shap', 'lime'], params: { 'kernel-shap': { segmentation: 'grid', count: 6, samples: 30, seed: 2, baseline: 'black' } } });
+    for (const m of report.maps) expect(m.params).toMatchObject({ segmentation: 'grid', segments: [6], samples: 30, seed: 2, baseline: 'black' });
+    expect(report.maps.map((m) => m.title)).toEqual(['KernelSHAP', 'LIME']);
+  });
+});
+
+describe('KernelSHAP internals', () => {
+  it('the size distribution is the Shapley kernel\'s, symmetric and normalized', () => {
+    const p = shapleySizeDistribution(6);
+    expect(p[0]).toBe(0);
+    expect(p[6]).toBe(0);
+    expect([...p].reduce((s, v) => s + v, 0)).toBeCloseTo(1, 12);
+    expect(p[1]).toBeCloseTo(p[5]!, 12);
+    expect(p[1]! / p[3]!).toBeCloseTo(9 / 5, 12); // (k (m - k)): 3*3 against 1*5
+  });
+
+  it('sampled coalitions come in complementary pairs and are never empty or full', () => {
+    const { rows, exhaustive } = kernelShapCoalitions(20, 50, rng(2));
+    expect(exhaustive).toBe(false);
+    expect(rows).toHaveLength(50);
+    for (let i = 0; i < 50; i += 2) {
+      for (let j = 0; j < 20; j++) expect(rows[i]![j]! + rows[i + 1]![j]!).toBe(1);
+      const k = rows[i]!.reduce((s, v) => s + v, 0);
+      expect(k > 0 && k < 20).toBe(true);
+    }
+  });
+
+  it('the constrained regression recovers an additive function exactly and keeps the sum', () => {
+    const phi = Float64Array.of(0.5, -1, 2, 0.25, 3);
+    const { rows, weights } = kernelShapCoalitions(5, 1000, rng(1));
+    const y = Float64Array.from(rows, (z) => z.reduce((s, v, j) => s + v * phi[j]!, 0));
+    const got = constrainedShapley(rows, weights, y, 4.75);
+    for (let j = 0; j < 5; j++) expect(got[j]).toBeCloseTo(phi[j]!, 8);
+  });
+});
