@@ -135,6 +135,16 @@ describe('opset 7-10 forms agree with ONNX Runtime running the original file', (
     expect(e.message).toContain('"resize"');
   });
 
+  it('ImageScaler (experimental, opsets 1-9): scale and per-channel bias as Mul and Add', async () => {
+    const { graph } = await upgradeAndCompare(
+      one(8, [2, 3, 4, 5], [node('ImageScaler', ['x'], ['y'], { scale: float(0.017), bias: floats([-2.1, -2.0, -1.8]) }, 'scaler')], ['y']),
+      { x: randomInput([2, 3, 4, 5], 16) },
+    );
+    expect(graph.nodes.map((n) => n.op).filter((op) => op !== 'Constant')).toEqual(['Mul', 'Add']);
+    // scale defaults to 1 (ONNX Runtime's kernel needs the bias attribute)
+    await upgradeAndCompare(one(9, [1, 2, 3, 3], [node('ImageScaler', ['x'], ['y'], { bias: floats([0.5, -0.5]) }, 'scaler')], ['y']), { x: randomInput([1, 2, 3, 3], 17) });
+  });
+
   it('Dropout with a ratio attribute and a float mask output (opset 7)', async () => {
     const { graph, original } = await upgradeAndCompare(
       one(7, [2, 5], [node('Dropout', ['x'], ['y', 'mask'], { ratio: float(0.5) }, 'drop')], ['y', 'mask']),

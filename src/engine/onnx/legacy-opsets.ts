@@ -22,6 +22,7 @@ export function upgradeLegacyNode(b: GraphBuilder, node: Node, from: number, sou
   const n: Node = { ...node, inputs: [...node.inputs], outputs: [...node.outputs], attrs: { ...node.attrs } };
   if (n.domain) return { node: n };
   if (n.op === 'Upsample') return { node: upsampleAsResize(b, n) };
+  if (n.op === 'ImageScaler') return imageScalerAsMulAdd(b, n);
   if (from >= 11) return { node: n };
   const where = `${source}: ${n.op} node "${n.name}"`;
   switch (n.op) {
@@ -146,5 +147,23 @@ function batchNormSpatial(b: GraphBuilder, n: Node, where: string): LegacyUpgrad
   const inverseStd = b.op('Reciprocal', [b.op('Sqrt', [b.op('Add', [variance, b.scalar(epsilon)])])]);
   const normalized = b.op('Mul', [b.op('Sub', [x, mean]), b.op('Mul', [inverseStd, scale])]);
   b.addNode({ op: 'Add', name: n.name, inputs: [normalized, bias], outputs: [n.outputs[0]!], attrs: {} });
+  return { emitted: true };
+}
+
+/**
+ * ImageScaler (an experimental op of opsets 1-9, gone from 10; the first node of the Zoo's
+ * tiny-yolov2 and several Caffe2 conversions): y = scale * x + bias[c] over [N, C, H, W]. Written
+ * as the Mul and Add it is, so its gradient and every rule set are the elementwise ops'.
+ */
+function imageScalerAsMulAdd(b: GraphBuilder, n: Node): LegacyUpgrade {
+  const scale = attrFloat(n, 'scale', 1);
+  const bias = attrFloats(n, 'bias') ?? [];
+  const x = n.inputs[0]!;
+  const scaled = bias.length ? `${n.outputs[0]!}_scaled` : n.outputs[0]!;
+  b.addNode({ op: 'Mul', name: n.name, inputs: [x, b.scalar(scale, `${n.name}_scale`)], outputs: [scaled], attrs: {} });
+  if (bias.length) {
+    const perChannel = b.initializer(`${n.name}_bias`, { dtype: 'float32', dims: [1, bias.length, 1, 1], data: Float32Array.from(bias) });
+    b.addNode({ op: 'Add', name: `${n.name}_bias_add`, inputs: [scaled, perChannel], outputs: [n.outputs[0]!], attrs: {} });
+  }
   return { emitted: true };
 }
