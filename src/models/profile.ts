@@ -172,6 +172,9 @@ export function modelProfile(model: ProfileSource): ModelProfile {
     if (!s || s.length !== 4 || s.slice(1).some((d) => typeof d !== 'number')) continue;
     const [, c, h, w] = s as [unknown, number, number, number];
     if (h * w <= 1) continue;
+    // before the first conv a cut is the image, rearranged or normalized (tf2onnx's NHWC to NCHW
+    // Transpose, preprocessing Sub/Mul): no layer of features to show, match or invert
+    if ((depth.get(v) ?? 0) === 0) continue;
     if (!model.isChannelsFirst(v)) continue; // [N, H, W, C] inside a channels-last block
     const next = consumers.get(v) ?? [];
     if (next.length === 1 && FOLDS_FORWARD.has(next[0]!)) continue; // the activation after it stands for it

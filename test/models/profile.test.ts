@@ -20,6 +20,7 @@ import { explain } from '../../src/methods/explain/index.js';
 import { spatialLayer } from '../../src/methods/explain/layers.js';
 import { convnextLike, squeezeExciteLike } from '../support/unseen-models.js';
 import { LongJobNotice } from '../../src/interfaces/cli/common.js';
+import { f32, handGraph, int, ints, node } from '../support/onnx-files.js';
 
 const engine = new Engine(nodeBackend());
 afterAll(async () => {
@@ -103,6 +104,32 @@ describe('model profile', () => {
     expect(fields.get('stage2.se.scale')!.size).toEqual([15, 15]); // 3 + 2 * 2 + 2 * 4
     expect(fields.get('stage0.se.gate')!.global).toBe(true); // the gate itself did see the whole image
     for (const l of m.profile.layers) expect(l.reach, l.name).toBeLessThan(1);
+  });
+
+  it('never takes the image itself for a layer: a tf2onnx NHWC input transposed and normalized before the first conv', () => {
+    const g = handGraph({
+      opset: 13,
+      inputs: [{ name: 'images:0', dtype: 'float32', shape: ['unk__1', 32, 32, 3] }],
+      outputs: ['logits'],
+      nodes: [
+        node('Sub', ['images:0', 'mean'], ['centred']),
+        node('Transpose', ['centred'], ['transpose_in:0'], { perm: ints([0, 3, 1, 2]) }),
+        node('Mul', ['transpose_in:0', 'scale'], ['scaled']),
+        node('Conv', ['scaled', 'w1'], ['c1'], { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) }),
+        node('Relu', ['c1'], ['r1']),
+        node('Conv', ['r1', 'w2'], ['c2'], { kernel_shape: ints([3, 3]), strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) }),
+        node('Relu', ['c2'], ['r2']),
+        node('GlobalAveragePool', ['r2'], ['gap']),
+        node('Flatten', ['gap'], ['flat']),
+        node('Gemm', ['flat', 'fw'], ['logits'], { transB: int(1) }),
+      ],
+      initializers: { mean: f32([3], [0.5, 0.5, 0.5]), scale: f32([], [2]), w1: f32([4, 3, 3, 3], new Array<number>(108).fill(0.1)), w2: f32([6, 4, 3, 3], new Array<number>(216).fill(0.1)), fw: f32([5, 6], new Array<number>(30).fill(0.1)) },
+    });
+    const p = new Model(g, engine).profile;
+    const roles = [...p.styleLayers, ...p.contentLayers, ...p.featureLayers, ...p.inversionLayers, p.dreamLayer, p.camLayer];
+    for (const early of ['transpose_in:0', 'scaled']) expect(roles).not.toContain(early);
+    expect(p.layers.map((l) => l.name)).toEqual(['r1', 'r2']);
+    expect(p.styleLayers).toEqual(['r1', 'r2']);
   });
 
   it('follows the model\'s own metadata roles, and ignores (with a warning) roles naming missing layers', () => {
