@@ -285,7 +285,9 @@ function headKind(model: ProfileSource): HeadKind {
         continue;
       }
     }
-    if ((p.op === 'Gemm' || p.op === 'MatMul') && !dense) {
+    // a Conv of a globally pooled map is a dense layer written as a 1x1 conv (MXNet's mobilenetv2-7)
+    const pointwise = p.op === 'Conv' && GLOBAL_POOL.has(producers.get(p.inputs[0]!)?.op ?? '');
+    if ((p.op === 'Gemm' || p.op === 'MatMul' || pointwise) && !dense) {
       dense = true;
       v = p.inputs[0]!;
       continue;

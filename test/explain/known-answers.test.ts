@@ -315,6 +315,34 @@ describe('CAM on other GAP + dense heads', () => {
       }
     }
   });
+
+  it('reads a dense layer written as a 1x1 conv of the pooled map, reshaped to [N, K] (MXNet mobilenetv2-7); Grad-CAM = ReLU(CAM) / (h w)', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('input', 'float32', ['N', 1, 6, 6]);
+    const w1 = b.initializer('conv.weight', { dtype: 'float32', dims: [4, 1, 3, 3], data: Float32Array.from({ length: 36 }, (_, i) => Math.sin(i * 1.7)) });
+    const feat = b.op('Relu', [b.op('Conv', [x, w1], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] })], {}, { outputs: ['feat'] });
+    const pooled = b.op('GlobalAveragePool', [feat], {}, { outputs: ['pooled'] });
+    const w = b.initializer('fc.weight', { dtype: 'float32', dims: [3, 4, 1, 1], data: Float32Array.from({ length: 12 }, (_, i) => Math.cos(i * 2.3)) });
+    const bias = b.initializer('fc.bias', { dtype: 'float32', dims: [3], data: Float32Array.of(0.1, -0.2, 0.3) });
+    const scores = b.op('Conv', [pooled, w, bias], { kernel_shape: [1, 1] }, { outputs: ['scores'] });
+    b.output(b.op('Reshape', [scores, b.ints([0, -1])], {}, { outputs: ['logits'] }));
+    const model = new Model(b.build(), engine, 'conv-head');
+    expect(model.profile.head).toBe('gap-dense');
+    const input: Tensor = { dtype: 'float32', dims: [2, 1, 6, 6], data: Float32Array.from({ length: 72 }, (_, i) => Math.abs(Math.sin(i))) };
+    const e = await explain(model, input, { methods: ['cam', 'gradcam'], target: 2 });
+    expect(e.skipped).toEqual([]);
+    const a = data((await model.run(input, ['feat']))['feat']!);
+    const cam = data(byMethod(e.attributions, 'cam').raw);
+    const gc = data(byMethod(e.attributions, 'gradcam').raw);
+    for (let i = 0; i < 2; i++) {
+      for (let q = 0; q < 36; q++) {
+        let s = 0;
+        for (let k = 0; k < 4; k++) s += Math.cos((2 * 4 + k) * 2.3) * a[(i * 4 + k) * 36 + q]!;
+        expect(cam[i * 36 + q]!).toBeCloseTo(s, 5);
+        expect(gc[i * 36 + q]!).toBeCloseTo(Math.max(0, s) / 36, 5);
+      }
+    }
+  });
 });
 
 describe('Score-CAM against a direct computation', () => {

@@ -84,18 +84,25 @@ export function camHead(model: Model): CamHead {
   };
 
   let node = producers.get(model.output);
+  // the class scores reshaped after the dense layer ([N, K, 1, 1] -> [N, K])
+  for (let guard = 0; guard < 4 && node && PASS_THROUGH.has(node.op); guard++) node = producers.get(node.inputs[0]!);
   if (node?.op === 'Add') {
     // MatMul + Add(bias): the bias does not enter CAM.
     const mm = node.inputs.map((i) => producers.get(i)).find((p) => p?.op === 'MatMul');
     if (mm) node = mm;
   }
-  if (!node || (node.op !== 'Gemm' && node.op !== 'MatMul')) fail(`its output "${model.output}" comes from ${node ? `a ${node.op} node` : 'no node'}, not a dense layer`);
+  // A 1x1 convolution of the pooled [N, C, 1, 1] map is a dense layer written as a conv (MXNet's
+  // mobilenetv2-7: GlobalAveragePool, Conv 1x1, Reshape): its weight [K, C, 1, 1] is the matrix.
+  const pointwise = node?.op === 'Conv' && isPointwiseDense(node, constant(node.inputs[1]!));
+  if (!node || (node.op !== 'Gemm' && node.op !== 'MatMul' && !pointwise)) fail(`its output "${model.output}" comes from ${node ? `a ${node.op} node` : 'no node'}, not a dense layer`);
   const dense = node!;
-  const w = constant(dense.inputs[1]!);
+  const raw = constant(dense.inputs[1]!);
+  const w = pointwise && raw ? { ...raw, dims: raw.dims.slice(0, 2) } : raw;
   if (!w || w.dims.length !== 2) fail(`the dense layer "${dense.name}" has no constant 2-D weight matrix`);
   const transA = dense.attrs['transA']?.value ?? 0;
   if (transA) fail(`the dense layer "${dense.name}" transposes its input`);
-  const transB = dense.op === 'Gemm' ? (dense.attrs['transB']?.value ?? 0) : 0;
+  // a conv's weight is [out, in], as Gemm's with transB
+  const transB = pointwise ? 1 : dense.op === 'Gemm' ? (dense.attrs['transB']?.value ?? 0) : 0;
   const alpha = dense.op === 'Gemm' ? Number(dense.attrs['alpha']?.value ?? 1) : 1;
   const [r, c] = w!.dims as [number, number];
   const classes = transB ? r : c;
@@ -123,6 +130,15 @@ export function camHead(model: Model): CamHead {
     return { layer, weights, classes, channels };
   }
   return fail('the head is too deep to follow');
+}
+
+/** A Conv that is a dense layer over a globally pooled map: constant [K, C, 1, 1] weight, no group, stride, dilation or padding that would matter. */
+function isPointwiseDense(conv: Node, w: Tensor | undefined): boolean {
+  if (!w || w.dims.length !== 4 || w.dims[2] !== 1 || w.dims[3] !== 1) return false;
+  const group = Number(conv.attrs['group']?.value ?? 1);
+  const pads = (conv.attrs['pads']?.value as number[] | undefined) ?? [];
+  const autoPad = String(conv.attrs['auto_pad']?.value ?? 'NOTSET');
+  return group === 1 && pads.every((p) => p === 0) && (autoPad === 'NOTSET' || autoPad === 'VALID');
 }
 
 function sameSet(axes: number[], a: number[], b: number[]): boolean {
