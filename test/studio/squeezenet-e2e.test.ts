@@ -326,7 +326,9 @@ describe('the studio on SqueezeNet (Chromium)', () => {
     await ui.page.waitForSelector('[data-testid="panel-dataset"]', { state: 'visible' });
     await ui.page.waitForFunction(() => document.querySelector('[data-testid="dataset-patches"] h2')?.textContent?.includes('fires.5 channel 12'));
     await ui.page.waitForSelector('[data-testid="patch-grid"] img');
-    expect(await ui.page.locator('[data-testid="patch-grid"] figure').count()).toBe(7);
+    // the store keeps all 7 images for the channel; it never fires on one of them (activation 0), which gets no patch
+    expect(await ui.page.locator('[data-testid="patch-grid"] figure').count()).toBe(6);
+    expect(await ui.page.textContent('[data-testid="patches-silent"]')).toBe('It never fired on 1 more of the images the store keeps for it (activation 0), so they show no patch.');
   });
 
   it('the diffusion tab says it does not use SqueezeNet', async () => {

@@ -420,7 +420,7 @@ function TopPatches(props: { store: StoreInfo; focus: ChannelFocus | null; summa
             </figure>
           ))}
           {data.patches.length === 0 && <span className="muted">{data.silent > 0 ? `This channel never fired on the ${data.silent} images the store keeps for it.` : 'No activations recorded for this channel.'}</span>}
-          {data.patches.length > 0 && data.silent > 0 && <span className="muted">It never fired on {data.silent} more of the images the store keeps for it (activation 0), so they show no patch.</span>}
+          {data.patches.length > 0 && data.silent > 0 && <span className="muted" data-testid="patches-silent">It never fired on {data.silent} more of the images the store keeps for it (activation 0), so they show no patch.</span>}
         </div>
       )}
     </Panel>

@@ -47,7 +47,7 @@ export function define(command: Command): void {
         const lines = [`${layer.name}: ${channels.length} channels x ${k} patches${k < opts.top ? ` (the store keeps ${stored})` : ''} -> ${opts.out}`];
         if (opts.json) {
           const file = opts.out.replace(/\.png$/i, '') + '.json';
-          const data = list.map((c) => ({ layer: c.layer, channel: c.channel, field: c.field, patches: c.patches.map((p) => ({ rank: p.rank, value: p.value, image: p.image, label: p.label, class: classes[p.label] ?? null, unit: [p.y, p.x], box: p.box })) }));
+          const data = list.map((c) => ({ layer: c.layer, channel: c.channel, field: c.field, silent: c.silent, patches: c.patches.map((p) => ({ rank: p.rank, value: p.value, image: p.image, label: p.label, class: classes[p.label] ?? null, unit: [p.y, p.x], box: p.box })) }));
           writeFileAtomic(file, `${JSON.stringify({ store: opts.store, model: ctx.model.name, channels: data }, null, 2)}\n`);
           lines.push(`patch list -> ${file}`);
         }
