@@ -165,7 +165,7 @@ describe('convlens explain', () => {
       [['--method', 'feature-ablation', '--seed', '2'], /--seed applies only with a seeded method/],
       [['--method', 'lime,integrated-gradients', '--baseline', 'mean'], /--baseline mean applies only to feature-ablation, kernel-shap and lime/],
       [['--method', 'kernel-shap', '--segments', '600'], /--segments.*1 to 512|expected an integer from 1 to 512/],
-      [['--method', 'kernel-shap', '--segments', '40', '--samples', '10'], /kernel-shap with 10 samples cannot fit \d+ segments[\s\S]*--samples of at least/],
+      [['--method', 'kernel-shap', '--segments', '40', '--samples', '10'], /kernel-shap with 10 samples cannot fit \d+ segments[\s\S]*Give at least \d+ samples .*\(CLI: --samples, --segments\)/],
     ];
     for (const [args, message] of cases) {
       const r = await convlens('explain', img, ...args, '--out', join(tmp, 'bad-seg'), '-q');

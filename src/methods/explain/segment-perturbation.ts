@@ -90,7 +90,7 @@ function setup(ctx: MethodContext, method: SegmentMethod): SegmentSetup {
     // sampled regressions need more equations than unknowns; LIME's ridge is defined at any count.
     const needs = method === 'kernel-shap' ? 2 ** most - 2 > samples && samples < most : (ctx.options.segments?.regression ?? SEGMENT_SAMPLE_DEFAULTS.regression) === 'linear' && samples < most + 1;
     if (needs) {
-      throw new ConvLensError('INVALID_ARGUMENT', `${method} with ${samples} samples cannot fit ${most} segments (image ${segmentations.findIndex((s) => s.count === most) + 1}): the regression needs at least ${method === 'lime' ? most + 1 : most} coalitions.`, `Give --samples of at least ${method === 'lime' ? most + 1 : most} (4 to 5 times the segments for a stable map), or fewer --segments.`);
+      throw new ConvLensError('INVALID_ARGUMENT', `${method} with ${samples} samples cannot fit ${most} segments (image ${segmentations.findIndex((s) => s.count === most) + 1}): the regression needs at least ${method === 'lime' ? most + 1 : most} coalitions.`, `Give at least ${method === 'lime' ? most + 1 : most} samples (4 to 5 times the segments for a stable map), or ask for fewer segments (CLI: --samples, --segments).`);
     }
   }
   const params: Record<string, unknown> = {
