@@ -226,9 +226,14 @@ function decodeValueInfo(v: ValueInfoMsg, source: string): ValueInfo {
   }
   const dtype = dtypeFromOnnx(tt.elem_type ?? 0) ?? 'float32';
   if (!tt.shape) return { name, dtype };
-  const shape: Dim[] = (tt.shape.dim ?? []).map((d, i) =>
-    d.dim_param ? d.dim_param : d.dim_value != null ? num(d.dim_value) : `${name}_d${i}`,
-  );
+  // Some converters (keras2onnx, tf2onnx) write -1 for a size they do not know: read any
+  // negative size as unknown, as ONNX Runtime does, so that shape inference only ever meets
+  // sizes of 0 or more and can refuse a negative one as the fault it is.
+  const shape: Dim[] = (tt.shape.dim ?? []).map((d, i) => {
+    if (d.dim_param) return d.dim_param;
+    const size = d.dim_value != null ? num(d.dim_value) : undefined;
+    return size !== undefined && size >= 0 ? size : `${name}_d${i}`;
+  });
   return { name, dtype, shape };
 }
 
