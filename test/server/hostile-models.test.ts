@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { resourceUsage } from 'node:process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Graph, type Dim, type Node } from '../../src/engine/graph/ir.js';
+import { Graph, type Attr, type Dim, type Node } from '../../src/engine/graph/ir.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import type { Tensor } from '../../src/engine/tensor.js';
@@ -13,7 +13,7 @@ import { createStudio, DEFAULT_SAMPLES_DIR, type Studio } from '../../src/interf
 import { MAX_UPLOAD_NODES } from '../../src/interfaces/server/state.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 import { ROOT } from '../support/cli.js';
-import { f32, floats, handGraph, ints, node } from '../support/onnx-files.js';
+import { f32, float, floats, handGraph, int, ints, node } from '../support/onnx-files.js';
 import { pageInject } from './page-inject.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
@@ -237,6 +237,34 @@ describe('old-opset uploads asking for sizes no tensor can have', () => {
   it('still loads the sizes converters leave unknown as -1 (keras2onnx), and runs them', async () => {
     const graph = oldOpsetClassifier(9, [node('Upsample', ['c', 'scales'], ['m'])], [-1, 3, 32, 32], { scales: f32([4], [1, 1, 2, 2]) });
     const up = await inject({ method: 'POST', url: '/api/models', ...multipart('unknown-batch.onnx', encodeModel(graph)) });
+    expect(up.statusCode, up.body).toBe(201);
+    const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: up.json().id as string, image: 'photos/coffee.png', k: 1 } });
+    expect(p.statusCode, p.body).toBe(200);
+  });
+});
+
+describe('LRN uploads with parameters ONNX Runtime cannot run', () => {
+  // Each loaded until 2026-12-07; every prediction then failed inside ONNX Runtime (a 500 quoting
+  // its sources), after it had tried to allocate (C + size - 1) x H x W floats for a huge window.
+  const refused: [string, Record<string, Attr>, RegExp][] = [
+    ['alpha NaN', { size: int(5), alpha: float(NaN) }, /alpha must be a positive number, got NaN/],
+    ['alpha 0', { size: int(5), alpha: float(0) }, /alpha must be a positive number, got 0/],
+    ['beta -2', { size: int(5), beta: float(-2) }, /beta must be a positive number, got -2/],
+    ['bias Infinity', { size: int(5), bias: float(Infinity) }, /bias must be a finite number, got Infinity/],
+    ['size 2^31 + 1', { size: int(2 ** 31 + 1) }, /size 2147483649 is a window of more channels than ConvLens runs \(up to 1023/],
+  ];
+  it.each(refused)('refuses an LRN with %s when uploaded, and keeps no model', async (what, attrs, message) => {
+    const before = studio.models.list().filter((m) => m.model).map((m) => m.id);
+    const graph = oldOpsetClassifier(17, [node('LRN', ['c'], ['m'], attrs, 'norm')]);
+    const r = await inject({ method: 'POST', url: '/api/models', ...multipart(`lrn ${what}.onnx`, encodeModel(graph)) });
+    expect(r.statusCode, r.body).toBe(422);
+    expect(r.json().error.message).toMatch(new RegExp(`^LRN node "norm": ${message.source}`));
+    expect(studio.models.list().filter((m) => m.model).map((m) => m.id)).toEqual(before);
+  });
+
+  it('runs an LRN as AlexNet has it', async () => {
+    const graph = oldOpsetClassifier(17, [node('LRN', ['c'], ['m'], { size: int(5), alpha: float(1e-4), beta: float(0.75), bias: float(1) }, 'norm')]);
+    const up = await inject({ method: 'POST', url: '/api/models', ...multipart('lrn.onnx', encodeModel(graph)) });
     expect(up.statusCode, up.body).toBe(201);
     const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: up.json().id as string, image: 'photos/coffee.png', k: 1 } });
     expect(p.statusCode, p.body).toBe(200);
