@@ -20,6 +20,7 @@ import {
   float,
   floats,
   handGraph,
+  i64,
   int,
   ints,
   node,
@@ -194,6 +195,31 @@ describe('opset 7-10 forms agree with ONNX Runtime running the original file', (
     const e = expectConvLensError(() => decodeModel(bytes, { source: 'old.onnx' }), 'UNSUPPORTED_OPSET');
     expect(e.message).toContain('opset 6');
     expect(e.hint).toContain('convert_version');
+  });
+
+  it('a file importing the ai.onnx opset twice is refused: read at the last (7), its opset-11 Clip(x, 0, 1) became the identity', async () => {
+    const h = one(11, [1, 4], [node('Clip', ['x', 'low', 'high'], ['y'], {}, 'clip')], ['y'], { low: f32([], [0]), high: f32([], [1]) });
+    const graph = handGraph(h);
+    graph.extraOpsets.push({ domain: '', version: 7 });
+    const bytes = own(encodeModel(graph));
+    await expect(runOrt(bytes, { x: f32([1, 4], [-5, 0.5, 5, 2]) })).rejects.toThrow(/invalid model/i); // ONNX Runtime reads it at 7 too, and refuses the Clip
+    const e = expectConvLensError(() => normalizeGraph(decodeModel(bytes, { source: 'twice.onnx' }), 'twice.onnx'), 'MODEL_UNREADABLE');
+    expect(e.message).toBe('twice.onnx imports the ai.onnx opset twice, as 11 and 7; its ops cannot be read at both.');
+    // the same version twice is only redundant
+    const same = handGraph(h);
+    same.extraOpsets.push({ domain: 'ai.onnx', version: 11 });
+    expect(normalizeGraph(decodeModel(own(encodeModel(same)), { source: 'same.onnx' })).nodes.find((n) => n.name === 'clip')?.inputs).toHaveLength(3);
+  });
+
+  it('opset-11 inputs on an old Clip or Pad are refused, not dropped', () => {
+    const cases: [HandGraph, string][] = [
+      [one(7, [1, 4], [node('Clip', ['x', 'low', 'high'], ['y'], {}, 'clip')], ['y'], { low: f32([], [0]), high: f32([], [1]) }), 'Clip node "clip" has min/max inputs, the opset-11 form, in an opset-7 model.'],
+      [one(9, [1, 4], [node('Pad', ['x', 'pads'], ['y'], { pads: ints([0, 1, 0, 1]) }, 'pad')], ['y'], { pads: i64([0, 2, 0, 2]) }), 'Pad node "pad" has pads inputs, the opset-11 form, in an opset-9 model.'],
+    ];
+    for (const [h, message] of cases) {
+      const e = expectConvLensError(() => normalizeGraph(decodeModel(own(encodeModel(handGraph(h))), { source: 'mixed.onnx' }), 'mixed.onnx'), 'MODEL_UNREADABLE');
+      expect(e.message).toBe(`mixed.onnx: ${message}`);
+    }
   });
 });
 

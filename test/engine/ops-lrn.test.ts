@@ -93,6 +93,11 @@ describe('LRN against ONNX Runtime and finite differences', () => {
     expect(() => lrnGraph([1, 4, 2, 2], { size: 0, alpha: 1, beta: 1, bias: 1 })).toThrow(/size must be a positive integer/);
     expect(() => lrnGraph([1, 4, 2, 2], { size: 4, alpha: 1, beta: 1, bias: 1 })).toThrow(/only with an odd window size, got 4/);
     expect(() => lrnGraph([1, 4, 2], { size: 3, alpha: 1, beta: 1, bias: 1 })).toThrow(/only on \[N, C, H, W\] inputs, got rank 3/);
+    // and what its kernel refuses when it compiles, or would allocate terabytes for
+    expect(() => lrnGraph([1, 4, 2, 2], { size: 3, alpha: NaN, beta: 1, bias: 1 })).toThrow(/alpha must be a positive number, got NaN/);
+    expect(() => lrnGraph([1, 4, 2, 2], { size: 3, alpha: 1, beta: 0, bias: 1 })).toThrow(/beta must be a positive number, got 0/);
+    expect(() => lrnGraph([1, 4, 2, 2], { size: 3, alpha: 1, beta: 1, bias: -Infinity })).toThrow(/bias must be a finite number/);
+    expect(() => lrnGraph([1, 4, 2, 2], { size: 2 ** 31 + 1, alpha: 1, beta: 1, bias: 1 })).toThrow(/size 2147483649 is a window of more channels than ConvLens runs/);
   });
 });
 

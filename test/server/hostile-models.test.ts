@@ -4,14 +4,16 @@
 import { join } from 'node:path';
 import { resourceUsage } from 'node:process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Graph } from '../../src/engine/graph/ir.js';
+import { Graph, type Attr, type Dim, type Node } from '../../src/engine/graph/ir.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
+import type { Tensor } from '../../src/engine/tensor.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { createStudio, DEFAULT_SAMPLES_DIR, type Studio } from '../../src/interfaces/server/app.js';
 import { MAX_UPLOAD_NODES } from '../../src/interfaces/server/state.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 import { ROOT } from '../support/cli.js';
+import { f32, float, floats, handGraph, int, ints, node } from '../support/onnx-files.js';
 import { pageInject } from './page-inject.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
@@ -184,5 +186,113 @@ describe('the dataset lens on a model that takes any image size', () => {
     expect(r.statusCode, r.body).toBeLessThan(500);
     expect(r.json().error.code).toBe('MODEL_UNSUPPORTED');
     expect(r.json().error.message).toMatch(/takes images of any size; the dataset lens scans models with a fixed input size/);
+  });
+});
+
+/** A small old-opset classifier: x [1, 3, 32, 32] -> Conv -> `middle` (reading "c", writing "m") -> global pooling -> logits. */
+function oldOpsetClassifier(opset: number, middle: Node[], input: Dim[] = [1, 3, 32, 32], initializers: Record<string, Tensor> = {}): Graph {
+  return handGraph({
+    opset,
+    inputs: [{ name: 'x', dtype: 'float32', shape: input }],
+    outputs: ['logits'],
+    nodes: [node('Conv', ['x', 'w'], ['c'], { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) }), ...middle, node('GlobalAveragePool', ['m'], ['p']), node('Flatten', ['p'], ['logits'])],
+    initializers: { w: f32([4, 3, 3, 3], Array.from({ length: 108 }, (_, k) => Math.sin(k))), ...initializers },
+  });
+}
+
+describe('old-opset uploads asking for sizes no tensor can have', () => {
+  // Each loaded (201) until 2026-12-07; then every prediction failed inside ONNX Runtime (a 500
+  // quoting its sources) or the gradient builder ("Invalid typed array length: -2048"), and the
+  // memory plan added negative or NaN bytes: a value of size -1 cancelled a huge one in the sum.
+  const scales = (values: number[]): Record<string, Tensor> => ({ scales: f32([4], values) });
+  const refused: [string, Graph, RegExp][] = [
+    ['Upsample scale 0', oldOpsetClassifier(7, [node('Upsample', ['c'], ['m'], { scales: floats([1, 1, 0, 0]) }, 'up')]), /Upsample node "up" has scale 0 on axis 2; scales must be positive finite numbers/],
+    ['Upsample scale -2', oldOpsetClassifier(7, [node('Upsample', ['c'], ['m'], { scales: floats([1, 1, -2, -2]) }, 'up')]), /Upsample node "up" has scale -2 on axis 2/],
+    ['Upsample scale NaN', oldOpsetClassifier(7, [node('Upsample', ['c'], ['m'], { scales: floats([1, 1, NaN, 2]) }, 'up')]), /Upsample node "up" has scale NaN on axis 2/],
+    ['Upsample scale 1e30', oldOpsetClassifier(7, [node('Upsample', ['c'], ['m'], { scales: floats([1, 1, 1e30, 1e30]) }, 'up')]), /Resize node "up": "m" would have size 3\.2\d*e\+31 on axis 2: a size no tensor can have/],
+    ['Resize (opset 10) scale -1', oldOpsetClassifier(10, [node('Resize', ['c', 'scales'], ['m'], {}, 'up')], [1, 3, 32, 32], scales([1, 1, -1, -1])), /Resize node "up" has scale -1 on axis 2/],
+    ['Pad of -100 on a 32-pixel axis', oldOpsetClassifier(7, [node('Pad', ['c'], ['m'], { pads: ints([0, 0, -100, 0, 0, 0, 0, 0]) }, 'crop')]), /Pad node "crop": "m" would have size -68 on axis 2: a negative size/],
+    [
+      'a huge Upsample beside a value of negative size',
+      oldOpsetClassifier(7, [
+        node('Upsample', ['c'], ['huge'], { scales: floats([1, 1, 300, 300]) }),
+        node('Pad', ['c'], ['negative'], { pads: ints([0, 0, -33, 0, 0, 0, 0, 0]) }, 'crop'),
+        node('GlobalAveragePool', ['huge'], ['pooled_huge']),
+        node('GlobalAveragePool', ['negative'], ['pooled_negative']),
+        node('Add', ['pooled_huge', 'pooled_negative'], ['m']),
+      ]),
+      /Pad node "crop": "negative" would have size -1 on axis 2: a negative size/,
+    ],
+  ];
+
+  it.each(refused)('refuses %s when uploaded, naming the node, and keeps no model', async (what, graph, message) => {
+    const before = studio.models.list().filter((m) => m.model).map((m) => m.id);
+    const r = await inject({ method: 'POST', url: '/api/models', ...multipart(`${what}.onnx`, encodeModel(graph)) });
+    expect(r.statusCode, r.body).toBe(422);
+    expect(r.json().error.message).toMatch(message);
+    expect(r.json().error.hint).toMatch(/re-export/i);
+    expect(studio.models.list().filter((m) => m.model).map((m) => m.id)).toEqual(before);
+  });
+
+  it('still loads the sizes converters leave unknown as -1 (keras2onnx), and runs them', async () => {
+    const graph = oldOpsetClassifier(9, [node('Upsample', ['c', 'scales'], ['m'])], [-1, 3, 32, 32], { scales: f32([4], [1, 1, 2, 2]) });
+    const up = await inject({ method: 'POST', url: '/api/models', ...multipart('unknown-batch.onnx', encodeModel(graph)) });
+    expect(up.statusCode, up.body).toBe(201);
+    const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: up.json().id as string, image: 'photos/coffee.png', k: 1 } });
+    expect(p.statusCode, p.body).toBe(200);
+  });
+});
+
+describe('LRN uploads with parameters ONNX Runtime cannot run', () => {
+  // Each loaded until 2026-12-07; every prediction then failed inside ONNX Runtime (a 500 quoting
+  // its sources), after it had tried to allocate (C + size - 1) x H x W floats for a huge window.
+  const refused: [string, Record<string, Attr>, RegExp][] = [
+    ['alpha NaN', { size: int(5), alpha: float(NaN) }, /alpha must be a positive number, got NaN/],
+    ['alpha 0', { size: int(5), alpha: float(0) }, /alpha must be a positive number, got 0/],
+    ['beta -2', { size: int(5), beta: float(-2) }, /beta must be a positive number, got -2/],
+    ['bias Infinity', { size: int(5), bias: float(Infinity) }, /bias must be a finite number, got Infinity/],
+    ['size 2^31 + 1', { size: int(2 ** 31 + 1) }, /size 2147483649 is a window of more channels than ConvLens runs \(up to 1023/],
+  ];
+  it.each(refused)('refuses an LRN with %s when uploaded, and keeps no model', async (what, attrs, message) => {
+    const before = studio.models.list().filter((m) => m.model).map((m) => m.id);
+    const graph = oldOpsetClassifier(17, [node('LRN', ['c'], ['m'], attrs, 'norm')]);
+    const r = await inject({ method: 'POST', url: '/api/models', ...multipart(`lrn ${what}.onnx`, encodeModel(graph)) });
+    expect(r.statusCode, r.body).toBe(422);
+    expect(r.json().error.message).toMatch(new RegExp(`^LRN node "norm": ${message.source}`));
+    expect(studio.models.list().filter((m) => m.model).map((m) => m.id)).toEqual(before);
+  });
+
+  it('runs an LRN as AlexNet has it', async () => {
+    const graph = oldOpsetClassifier(17, [node('LRN', ['c'], ['m'], { size: int(5), alpha: float(1e-4), beta: float(0.75), bias: float(1) }, 'norm')]);
+    const up = await inject({ method: 'POST', url: '/api/models', ...multipart('lrn.onnx', encodeModel(graph)) });
+    expect(up.statusCode, up.body).toBe(201);
+    const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: up.json().id as string, image: 'photos/coffee.png', k: 1 } });
+    expect(p.statusCode, p.body).toBe(200);
+  });
+});
+
+describe('model uploads with thousands of classifier outputs', () => {
+  it('choose the classifier in linear time (counting the nodes behind each of 9,000 heads on a 9,000-node trunk held the server 25 s)', async () => {
+    const trunk = 9_000;
+    const heads = 9_000;
+    const nodes: Node[] = [node('GlobalAveragePool', ['x'], ['pooled']), node('Flatten', ['pooled'], ['t0'])];
+    for (let k = 1; k < trunk; k++) nodes.push(node('Relu', [`t${k - 1}`], [`t${k}`]));
+    // the first head hangs off the start of the trunk (an auxiliary one), all others off its end
+    for (let h = 0; h < heads; h++) nodes.push(node('MatMul', [h === 0 ? 't0' : `t${trunk - 1}`, 'dense'], [`head${h}`]));
+    const graph = handGraph({
+      opset: 17,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3, 8, 8] }],
+      outputs: Array.from({ length: heads }, (_, h) => ({ name: `head${h}`, dtype: 'float32' as const, shape: ['N', 2] })),
+      nodes,
+      initializers: { dense: f32([3, 2], [1, 2, 3, 4, 5, 6]) },
+    });
+    expect(nodes.length).toBeLessThanOrEqual(MAX_UPLOAD_NODES);
+    const started = performance.now();
+    const r = await inject({ method: 'POST', url: '/api/models', ...multipart('many-heads.onnx', encodeModel(graph)) });
+    const took = performance.now() - started;
+    expect(r.statusCode, r.body.slice(0, 300)).toBe(201);
+    expect(took).toBeLessThan(5_000);
+    const note = (r.json().warnings as string[]).find((w) => w.startsWith(`the model has ${heads} outputs`));
+    expect(note).toContain(`explains and labels "head1", of the ${heads} a dense layer or softmax produces, the one at the end of the longest chain of nodes (${trunk + 2};`);
   });
 });

@@ -5,7 +5,7 @@ import '../reference/kernels/index.js';
 import { findOp, requireOp } from '../ops/registry.js';
 import { evaluateNode, hasKernel } from '../reference/evaluator.js';
 import { isFloatDType, sizeOf, type DType, type Tensor } from '../tensor.js';
-import { shapeError, type InferContext, type OutputFacts, type ValueFacts } from './facts.js';
+import { checkComputedShape, shapeError, type InferContext, type OutputFacts, type ValueFacts } from './facts.js';
 import { Graph, toAttr, type AttrInput, type Dim, type Node, type ValueInfo } from './ir.js';
 
 /** Every graph the builder makes is written against this ai.onnx opset (imports are converted to it). */
@@ -283,11 +283,16 @@ export class GraphBuilder {
       return;
     }
     const ctx = this.context(node);
-    let results: OutputFacts[];
+    let results: OutputFacts[] | undefined;
     try {
       results = def.infer(ctx);
     } catch (e) {
       if (this.strict) throw e;
+    }
+    if (results) {
+      // Even when not strict: a size no tensor can have is a fault of the file, not a missing rule.
+      for (const [i, o] of node.outputs.entries()) if (o) checkComputedShape(node, o, results[i]?.shape);
+    } else {
       // Forward-only use of an imported model: an op downstream of one without a shape rule
       // gets unknown shapes; ONNX Runtime still runs it, and the gradient builder (strict)
       // reports the op that lacks a rule.
@@ -296,9 +301,10 @@ export class GraphBuilder {
         return known ? infoFacts(known) : { dtype: this.firstInputDType(node) };
       });
     }
+    const facts = results;
     node.outputs.forEach((o, i) => {
       if (!o) return;
-      const r = results[i];
+      const r = facts[i];
       if (!r) throw shapeError(node, `shape rule produced no facts for output ${i}`);
       this.facts.set(o, { ...r, ...(r.shape ? { shape: [...r.shape] } : {}), ...staticDimsValue(r) });
     });
@@ -377,13 +383,17 @@ export class GraphBuilder {
     } catch {
       return false; // the evaluation below fails the same way, and is caught there
     }
-    return results.some((r) => r.shape !== undefined && r.shape.every((d) => typeof d === 'number') && sizeOf(r.shape as number[]) > FOLD_LIMIT);
+    // A size no tensor can have (negative, NaN) is not folded either: its product can look small
+    // ([-1, 1e8]); inferInto refuses it.
+    const impossible = (d: Dim): boolean => typeof d === 'number' && !(Number.isSafeInteger(d) && d >= 0);
+    return results.some((r) => r.shape !== undefined && (r.shape.some(impossible) || (r.shape.every((d) => typeof d === 'number') && sizeOf(r.shape as number[]) > FOLD_LIMIT)));
   }
 
   private setValues(node: Node, values: Tensor[]): void {
     node.outputs.forEach((o, i) => {
       if (!o) return;
       const t = values[i]!;
+      checkComputedShape(node, o, t.dims);
       this.facts.set(o, { dtype: t.dtype, shape: [...t.dims], value: t });
     });
   }

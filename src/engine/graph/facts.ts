@@ -46,6 +46,27 @@ export function shapeError(node: Node, message: string, hint?: string): ConvLens
   return new ConvLensError('SHAPE_MISMATCH', `${node.op} node "${node.name}": ${message}`, hint);
 }
 
+/**
+ * Refuses a computed size that no tensor can have. Shape rules compute sizes from a file's
+ * attributes and constants: an Upsample scale of -2, NaN or 1e30, pads of -100 on a 32-pixel
+ * axis or a Reshape to [-2, -4] gave negative, NaN or astronomically large sizes that loaded
+ * without a word; memory plans then added negative bytes (a value of size -1 cancelled a huge
+ * one) or NaN (a batch of NaN samples), and every request failed inside ONNX Runtime or with
+ * "Invalid typed array length".
+ */
+export function checkComputedShape(node: Node, value: string, shape: readonly Dim[] | undefined): void {
+  if (!shape) return;
+  shape.forEach((d, axis) => {
+    if (typeof d !== 'number' || (Number.isSafeInteger(d) && d >= 0)) return;
+    const what = d < 0 ? 'a negative size' : Number.isInteger(d) || !Number.isFinite(d) ? 'a size no tensor can have' : 'not a whole number';
+    throw shapeError(
+      node,
+      `"${value}" would have size ${d} on axis ${axis}: ${what}.`,
+      'The model is malformed: an attribute or constant of this node (scales, pads, starts/ends, a target shape) asks for an impossible size. Re-export it.',
+    );
+  });
+}
+
 // ---- dimension arithmetic with symbols
 
 let symbolCounter = 0;

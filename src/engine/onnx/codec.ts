@@ -179,8 +179,16 @@ export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Gra
   let opset: number | undefined;
   for (const o of msg.opset_import ?? []) {
     const domain = o.domain ?? '';
-    if (domain === '' || domain === 'ai.onnx') opset = num(o.version);
-    else g.extraOpsets.push({ domain, version: num(o.version) });
+    if (domain === '' || domain === 'ai.onnx') {
+      const version = num(o.version);
+      // Two versions make every op's form ambiguous: read at the last one (as ONNX Runtime
+      // reads it), an opset-11 Clip(x, min, max) in a file that also imports opset 7 lost its
+      // bounds without a word.
+      if (opset !== undefined && opset !== version) {
+        throw new ConvLensError('MODEL_UNREADABLE', `${source} imports the ai.onnx opset twice, as ${opset} and ${version}; its ops cannot be read at both.`, 'The model is malformed; re-export it (one opset_import per domain).');
+      }
+      opset = version;
+    } else g.extraOpsets.push({ domain, version: num(o.version) });
   }
   if (opset === undefined) {
     throw new ConvLensError('UNSUPPORTED_OPSET', `${source} declares no ai.onnx opset (or the file is truncated).`, `Re-export the model with opset ${MIN_OPSET} to ${MAX_OPSET}; if it came from a download, download it again.`);
@@ -226,9 +234,14 @@ function decodeValueInfo(v: ValueInfoMsg, source: string): ValueInfo {
   }
   const dtype = dtypeFromOnnx(tt.elem_type ?? 0) ?? 'float32';
   if (!tt.shape) return { name, dtype };
-  const shape: Dim[] = (tt.shape.dim ?? []).map((d, i) =>
-    d.dim_param ? d.dim_param : d.dim_value != null ? num(d.dim_value) : `${name}_d${i}`,
-  );
+  // Some converters (keras2onnx, tf2onnx) write -1 for a size they do not know: read any
+  // negative size as unknown, as ONNX Runtime does, so that shape inference only ever meets
+  // sizes of 0 or more and can refuse a negative one as the fault it is.
+  const shape: Dim[] = (tt.shape.dim ?? []).map((d, i) => {
+    if (d.dim_param) return d.dim_param;
+    const size = d.dim_value != null ? num(d.dim_value) : undefined;
+    return size !== undefined && size >= 0 ? size : `${name}_d${i}`;
+  });
   return { name, dtype, shape };
 }
 

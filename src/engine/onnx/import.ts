@@ -65,6 +65,7 @@ function convertNode(b: GraphBuilder, node: Node, from: number, source: string):
     }
   };
   if (!n.domain) {
+    if (n.op === 'Resize') checkResizeScales(b, n, node.op, source);
     if (from < 13) {
       if (n.op === 'Squeeze' || n.op === 'Unsqueeze' || n.op === 'ReduceSum') moveAttrToInput('axes', 1);
       if (n.op === 'Split') moveAttrToInput('split', 1);
@@ -175,6 +176,24 @@ function convertNode(b: GraphBuilder, node: Node, from: number, source: string):
     }
   }
   b.addNode(n);
+}
+
+/**
+ * ONNX Runtime takes only positive scales; a scale of 0, a negative one or NaN (an old
+ * Upsample's attribute, a Resize's constant) loaded, then failed every run at the session's
+ * creation with a message from ONNX Runtime's sources. Said here, when the file is read.
+ */
+function checkResizeScales(b: GraphBuilder, n: Node, op: string, source: string): void {
+  const scales = n.inputs[2] ? b.valueOf(n.inputs[2]) : undefined;
+  if (!scales || scales.data.length === 0) return;
+  const values = toNumbers(scales);
+  const bad = values.findIndex((s) => !(Number.isFinite(s) && s > 0));
+  if (bad < 0) return;
+  throw new ConvLensError(
+    'MODEL_UNREADABLE',
+    `${source}: ${op} node "${n.name}" has scale ${values[bad]} on axis ${bad}; scales must be positive finite numbers.`,
+    'The model is malformed; re-export it.',
+  );
 }
 
 /** Opset < 13 Softmax coerces to 2-D at `axis` (default 1); rewrite as Flatten, Softmax, Reshape. */

@@ -25,6 +25,11 @@ export function upgradeLegacyNode(b: GraphBuilder, node: Node, from: number, sou
   if (n.op === 'ImageScaler') return imageScalerAsMulAdd(b, n);
   if (from >= 11) return { node: n };
   const where = `${source}: ${n.op} node "${n.name}"`;
+  // Clip's bounds and Pad's pads are attributes before opset 11: inputs beyond X are a later
+  // form the upgrade below would drop (a Clip(x, 0, 6) became the identity).
+  if ((n.op === 'Clip' || n.op === 'Pad') && n.inputs.slice(1).some((i) => i)) {
+    throw new ConvLensError('MODEL_UNREADABLE', `${where} has ${n.op === 'Clip' ? 'min/max' : 'pads'} inputs, the opset-11 form, in an opset-${from} model.`, 'The model is malformed (its opset_import does not match its ops); re-export it.');
+  }
   switch (n.op) {
     case 'Clip': {
       // Opset 6-10: min/max attributes (defaults: no bound); opset 11: optional scalar inputs.

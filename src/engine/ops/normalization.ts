@@ -384,6 +384,9 @@ defineOp({
 // batch and spatial size. Its transpose (what the backward pass needs) is the same pool with the
 // padding swapped, which matters only for even sizes.
 
+/** The widest LRN window (in channels) a model may ask for. */
+export const MAX_LRN_SIZE = 1023;
+
 export interface LrnParams {
   size: number;
   alpha: number;
@@ -425,6 +428,15 @@ defineOp({
     // than as a kernel failure in the middle of a command.
     if (x.shape.length !== 4) throw ctx.error(`ONNX Runtime runs LRN only on [N, C, H, W] inputs, got rank ${x.shape.length}`);
     if (size % 2 === 0) throw ctx.error(`ONNX Runtime runs LRN only with an odd window size, got ${size}`);
+    // ONNX Runtime's kernel takes a scratch buffer of (C + size - 1) x H x W floats per image,
+    // which no memory plan counts: a size of 2^31 + 1 failed every run on an allocation of
+    // terabytes, a size of 10^5 held 400 MB in a 32x32 worker run.
+    if (size > MAX_LRN_SIZE) throw ctx.error(`size ${size} is a window of more channels than ConvLens runs (up to ${MAX_LRN_SIZE}; the Model Zoo's AlexNet and GoogLeNet use 5)`, 'The model is malformed; re-export it.');
+    // ONNX Runtime refuses these when it compiles the model, with a message from its sources.
+    const { alpha, beta, bias } = lrnParams(ctx.node);
+    if (!(alpha > 0 && Number.isFinite(alpha))) throw ctx.error(`alpha must be a positive number, got ${alpha}`, 'The model is malformed; re-export it.');
+    if (!(beta > 0 && Number.isFinite(beta))) throw ctx.error(`beta must be a positive number, got ${beta}`, 'The model is malformed; re-export it.');
+    if (!Number.isFinite(bias)) throw ctx.error(`bias must be a finite number, got ${bias}`, 'The model is malformed; re-export it.');
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
   // dx = dy * v^-beta - 2 beta alpha / size * x * windowSum^T(dy * y / v): the direct term, and
