@@ -51,7 +51,7 @@ describe('quantized models', () => {
         () => undefined,
         (e: unknown) => e as Error & { hint?: string },
       );
-      expect(error?.message).toMatch(/The model is quantized: QuantizeLinear node "QuantizeLinear_xq" works on 8-bit integers/);
+      expect(error?.message).toMatch(kind === 'qdq' ? /The model is quantized: (Dequantize|Quantize)Linear node "\w+" works on 8-bit integers/ : /The model is quantized: QLinearConv node "QLinearConv_cq" works on 8-bit integers/);
       expect(error?.hint).toMatch(/float32 model it was quantized from/);
     });
   }
