@@ -18,6 +18,7 @@ import { withFloatInput } from './float-input.js';
 import { withSizeFreeReshapes } from './size-free-reshapes.js';
 import { axisLayouts, isChannelsFirst, type AxisLayout } from './layout.js';
 import { countedParameters } from './parameters.js';
+import { quantizationOf, type Quantization } from './quantization.js';
 
 let nextId = 1;
 
@@ -56,6 +57,7 @@ export class Model {
   private numberCache: Map<string, number> | undefined;
   private layoutCache: Map<string, AxisLayout> | undefined;
   private readonly gradientGraphs = new Map<string, GradientGraph>();
+  private quantizationCache: Quantization | undefined;
 
   constructor(
     graph: Graph,
@@ -118,6 +120,12 @@ export class Model {
       return new ConvLensError('UNKNOWN_NAME', `Model "${this.name}" has no class names, so "${name}" names no class.`, `Name the class by its index (0-${n - 1}), or give the model its class names ("Describe this model" in the studio; CLI: --labels <file>, one per line).`);
     }
     return new ConvLensError('UNKNOWN_NAME', `No class "${name}" in model "${this.name}".`, `Classes: ${this.meta.labels.slice(0, 12).join(', ')}${n > 12 ? ', ...' : ''}.`);
+  }
+
+  /** Whether and how the model is quantized (QDQ pairs, integer ops; see quantization.ts). */
+  get quantization(): Quantization {
+    this.quantizationCache ??= quantizationOf(this.graph);
+    return this.quantizationCache;
   }
 
   /** Which layer plays which part in each method (see profile.ts), from the metadata or the graph. */

@@ -3,7 +3,8 @@ import type { InferContext, OutputFacts, ValueFacts } from '../graph/facts.js';
 import { attrInt, type Dim } from '../graph/ir.js';
 import { dequantize, quantize, QUANTIZED_RANGE } from '../reference/kernels/quantize.js';
 import { sizeOf, type DType } from '../tensor.js';
-import { defineOp } from './registry.js';
+import { floatMask } from './emit.js';
+import { defineOp, type GradContext } from './registry.js';
 
 // QuantizeLinear / DequantizeLinear: the QDQ format of onnxruntime's static quantizer and the
 // ONNX Model Zoo's `-qdq` files, where every float op is wrapped in Q -> DQ pairs that round its
@@ -77,6 +78,52 @@ export function quantizationParameters(ctx: InferContext): QuantizationParameter
   return { scale, count: typeof count === 'number' ? count : 1, axis, zeroPointDType: zero?.dtype };
 }
 
+// ---------------------------------------------------------------- backward
+//
+// Rounding has a zero derivative almost everywhere, so the exact gradient through a Q -> DQ pair
+// is zero and every gradient map of a QDQ model would be blank. Quantization-aware training uses
+// the straight-through estimator instead (Bengio et al. 2013; PyTorch's fake-quantize backward):
+// the pair y = DQ(Q(x)) = s * (clamp(round(x/s) + z, lo, hi) - z) passes dy where the code was not
+// clamped, round(x/s) + z in [lo, hi], and nothing where it saturated. Split over the two nodes:
+// DQ's exact derivative with respect to its codes is s, and Q's estimated one is (1/s) * mask, so
+// their product is PyTorch's mask, to float32 rounding of dy * s / s. The same rules serve guided
+// backprop and deconvnet (they only change ReLUs); LRP and DeepLIFT have their own (rules/).
+
+/** The scale input broadcast against the quantized tensor: [C, 1, ..., 1] along a per-axis axis. */
+export function broadcastScale(g: GradContext): string {
+  const scale = g.x(1);
+  const shape = g.facts(scale).shape ?? [];
+  const count = shape.length === 1 ? shape[0] : 1;
+  if (count === 1) return shape.length === 0 ? scale : g.b.op('Reshape', [scale, g.b.ints([])]);
+  const rank = g.facts(g.x(0)).shape!.length;
+  const axis = attrInt(g.node, 'axis', 1);
+  const a = axis < 0 ? axis + rank : axis;
+  return g.b.op('Reshape', [scale, g.b.ints([-1, ...new Array<number>(rank - 1 - a).fill(1)])]);
+}
+
+/** The zero point as float32, broadcast like the scale (0 without one). */
+export function broadcastZeroPoint(g: GradContext): string | undefined {
+  const zero = g.node.inputs[2];
+  if (!zero) return undefined;
+  const asFloat = g.b.op('Cast', [zero], { to: 1 });
+  const shape = g.facts(zero).shape ?? [];
+  if (shape.length === 0 || shape[0] === 1) return shape.length === 0 ? asFloat : g.b.op('Reshape', [asFloat, g.b.ints([])]);
+  const rank = g.facts(g.x(0)).shape!.length;
+  const axis = attrInt(g.node, 'axis', 1);
+  const a = axis < 0 ? axis + rank : axis;
+  return g.b.op('Reshape', [asFloat, g.b.ints([-1, ...new Array<number>(rank - 1 - a).fill(1)])]);
+}
+
+/** 1 where QuantizeLinear's code round(x/s) + z was inside the target range (not clamped), else 0. */
+export function unclampedMask(g: GradContext): string {
+  const b = g.b;
+  const [lo, hi] = QUANTIZED_RANGE[g.facts(g.y(0)).dtype]!;
+  let code = b.op('Round', [b.op('Div', [g.x(0), broadcastScale(g)])]);
+  const zero = broadcastZeroPoint(g);
+  if (zero) code = b.op('Add', [code, zero]);
+  return floatMask(b, b.op('And', [b.op('GreaterOrEqual', [code, b.scalar(lo)]), b.op('LessOrEqual', [code, b.scalar(hi)])]));
+}
+
 function sameShapeAs(x: ValueFacts | undefined): { shape?: Dim[] } {
   return x?.shape ? { shape: [...x.shape] } : {};
 }
@@ -101,6 +148,13 @@ defineOp({
   keepNodeWhenConstant: true,
   outputsAreCodes: true,
   noGradInputs: [1, 2],
+  // straight-through: d code / dx estimated as 1/s inside the range, 0 where the code saturated
+  grad: (g) => {
+    const dy = g.dy(0);
+    if (!dy || !g.wants(0)) return [undefined, undefined, undefined];
+    const b = g.b;
+    return [b.op('Mul', [b.op('Div', [dy, broadcastScale(g)]), unclampedMask(g)]), undefined, undefined];
+  },
 });
 
 defineOp({
@@ -123,4 +177,10 @@ defineOp({
   },
   keepNodeWhenConstant: true,
   noGradInputs: [1, 2],
+  // exact: d/dq of (q - z) * s is s
+  grad: (g) => {
+    const dy = g.dy(0);
+    if (!dy || !g.wants(0)) return [undefined, undefined, undefined];
+    return [g.b.op('Mul', [dy, broadcastScale(g)]), undefined, undefined];
+  },
 });
