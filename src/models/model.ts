@@ -6,7 +6,7 @@ import { attrInt, attrInts, type Dim, type Graph, type Node, type ValueInfo } fr
 import { dropUnusedConstants, pruneGraph } from '../engine/graph/prune.js';
 import { normalizeGraph } from '../engine/onnx/import.js';
 import { windowGeometry, WindowDoesNotFit } from '../engine/ops/geometry.js';
-import { findOp } from '../engine/ops/registry.js';
+import { findOp, quantizedModelError } from '../engine/ops/registry.js';
 import type { Engine } from '../engine/runtime/engine.js';
 import { nonFiniteCount, sizeOf, type Tensor } from '../engine/tensor.js';
 import { checkPreprocessing, readMetadata, type ModelMetadata, type Preprocessing } from './metadata.js';
@@ -126,6 +126,17 @@ export class Model {
   get quantization(): Quantization {
     this.quantizationCache ??= quantizationOf(this.graph);
     return this.quantizationCache;
+  }
+
+  /**
+   * Refuses a model whose ops compute on integers (QLinearConv, ConvInteger, ...) for anything but
+   * a forward run: their layer shapes are unknown and they have no gradient, so every command
+   * that looks inside would otherwise fail later with a symptom (no class dimension, no spatial
+   * layer). Commands call it once, before their own work (the CLI in openModel).
+   */
+  requireFloatComputation(): void {
+    const q = this.quantization;
+    if (q.kind === 'integer') throw quantizedModelError(q.nodes[0]!);
   }
 
   /** Which layer plays which part in each method (see profile.ts), from the metadata or the graph. */

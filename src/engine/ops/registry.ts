@@ -103,15 +103,18 @@ export function differentiableOps(): string[] {
  */
 const QUANTIZATION_OPS = new Set(['QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'MatMulInteger', 'QLinearAdd', 'QLinearMul', 'QLinearAveragePool', 'QLinearGlobalAveragePool', 'QLinearConcat', 'QLinearSigmoid', 'QLinearLeakyRelu', 'QLinearSoftmax', 'QGemm']);
 
+/** The refusal for a model whose ops compute on integers (QLinearConv, ConvInteger, ...), naming the node. */
+export function quantizedModelError(node: Node): ConvLensError {
+  return new ConvLensError(
+    'MODEL_UNSUPPORTED',
+    `The model is quantized: ${node.op} node "${node.name}" works on 8-bit integers, and ConvLens computes layer shapes and gradients of float models only.`,
+    'Predictions run on it as it is; to explain, visualize or look inside it, use the float32 model it was quantized from (the ONNX Model Zoo publishes both), or its QDQ form (onnxruntime.quantization.quantize_static with QuantFormat.QDQ), which ConvLens looks inside.',
+  );
+}
+
 export function requireOp(node: Node, purpose: 'shape' | 'gradient'): OpDef {
   const def = node.domain ? undefined : registry.get(node.op);
-  if (QUANTIZATION_OPS.has(node.op) && (!def || (purpose === 'gradient' && !def.grad && !def.nonDifferentiable))) {
-    throw new ConvLensError(
-      'MODEL_UNSUPPORTED',
-      `The model is quantized: ${node.op} node "${node.name}" works on 8-bit integers, and ConvLens computes layer shapes and gradients of float models only.`,
-      'Predictions run on it as it is; to explain, visualize or look inside it, use the float32 model it was quantized from (the ONNX Model Zoo publishes both).',
-    );
-  }
+  if (QUANTIZATION_OPS.has(node.op) && (!def || (purpose === 'gradient' && !def.grad && !def.nonDifferentiable))) throw quantizedModelError(node);
   if (!def || (purpose === 'gradient' && !def.grad && !def.nonDifferentiable)) {
     const list = purpose === 'gradient' ? differentiableOps() : supportedOps();
     const what = node.domain ? `${node.domain}::${node.op}` : node.op;
