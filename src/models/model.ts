@@ -6,7 +6,7 @@ import { attrInt, attrInts, type Dim, type Graph, type Node, type ValueInfo } fr
 import { dropUnusedConstants, pruneGraph } from '../engine/graph/prune.js';
 import { normalizeGraph } from '../engine/onnx/import.js';
 import { windowGeometry, WindowDoesNotFit } from '../engine/ops/geometry.js';
-import { findOp } from '../engine/ops/registry.js';
+import { findOp, quantizedModelError } from '../engine/ops/registry.js';
 import type { Engine } from '../engine/runtime/engine.js';
 import { nonFiniteCount, sizeOf, type Tensor } from '../engine/tensor.js';
 import { checkPreprocessing, readMetadata, type ModelMetadata, type Preprocessing } from './metadata.js';
@@ -18,6 +18,7 @@ import { withFloatInput } from './float-input.js';
 import { withSizeFreeReshapes } from './size-free-reshapes.js';
 import { axisLayouts, isChannelsFirst, type AxisLayout } from './layout.js';
 import { countedParameters } from './parameters.js';
+import { quantizationOf, type Quantization } from './quantization.js';
 
 let nextId = 1;
 
@@ -56,6 +57,7 @@ export class Model {
   private numberCache: Map<string, number> | undefined;
   private layoutCache: Map<string, AxisLayout> | undefined;
   private readonly gradientGraphs = new Map<string, GradientGraph>();
+  private quantizationCache: Quantization | undefined;
 
   constructor(
     graph: Graph,
@@ -118,6 +120,23 @@ export class Model {
       return new ConvLensError('UNKNOWN_NAME', `Model "${this.name}" has no class names, so "${name}" names no class.`, `Name the class by its index (0-${n - 1}), or give the model its class names ("Describe this model" in the studio; CLI: --labels <file>, one per line).`);
     }
     return new ConvLensError('UNKNOWN_NAME', `No class "${name}" in model "${this.name}".`, `Classes: ${this.meta.labels.slice(0, 12).join(', ')}${n > 12 ? ', ...' : ''}.`);
+  }
+
+  /** Whether and how the model is quantized (QDQ pairs, integer ops; see quantization.ts). */
+  get quantization(): Quantization {
+    this.quantizationCache ??= quantizationOf(this.graph);
+    return this.quantizationCache;
+  }
+
+  /**
+   * Refuses a model whose ops compute on integers (QLinearConv, ConvInteger, ...) for anything but
+   * a forward run: their layer shapes are unknown and they have no gradient, so every command
+   * that looks inside would otherwise fail later with a symptom (no class dimension, no spatial
+   * layer). Commands call it once, before their own work (the CLI in openModel).
+   */
+  requireFloatComputation(): void {
+    const q = this.quantization;
+    if (q.kind === 'integer') throw quantizedModelError(q.nodes[0]!);
   }
 
   /** Which layer plays which part in each method (see profile.ts), from the metadata or the graph. */

@@ -10,13 +10,27 @@ import { isFloatDType, type Tensor } from '../engine/tensor.js';
  */
 export function parameterValues(graph: Graph): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
-  for (const [name, t] of graph.initializers) if (isFloatDType(t.dtype)) out.set(name, t);
+  const quantizationParameters = new Set<string>();
+  for (const n of graph.nodes) if (QUANTIZATION_NODES.has(n.op)) for (const i of n.inputs.slice(1)) if (i) quantizationParameters.add(i);
+  for (const [name, t] of graph.initializers) if (isFloatDType(t.dtype) && !quantizationParameters.has(name)) out.set(name, t);
   for (const n of graph.nodes) {
-    const src = n.op === 'Identity' && n.inputs[0] ? out.get(n.inputs[0]) : undefined;
-    if (src && n.outputs[0]) out.set(n.outputs[0], src);
+    const input = n.inputs[0];
+    const output = n.outputs[0];
+    if (!input || !output) continue;
+    if (n.op === 'Identity' && out.has(input)) out.set(output, out.get(input)!);
+    // A QDQ model's weights are stored as integers and dequantized in the graph: the layer reads
+    // the dequantized value, and the parameters are the stored integers (counted once each).
+    const stored = graph.initializers.get(input);
+    if (n.op === 'DequantizeLinear' && stored && !isFloatDType(stored.dtype)) out.set(output, stored);
   }
   return out;
 }
+
+/**
+ * Q/DQ nodes: their scales and zero points (inputs 1 and 2) describe how values are rounded, as
+ * PyTorch's observers hold them in buffers, not parameters.
+ */
+const QUANTIZATION_NODES = new Set(['QuantizeLinear', 'DequantizeLinear']);
 
 /**
  * The parameters a model holds, as the framework that exported it counts them: every value of

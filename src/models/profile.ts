@@ -90,6 +90,7 @@ export interface ModelProfile {
 const FOLDS_FORWARD = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish', 'Softplus', 'Mish', 'Gelu', 'BatchNormalization', 'InstanceNormalization', 'Identity', 'Dropout']);
 const POOLING = new Set(['MaxPool', 'AveragePool', 'LpPool']);
 const GLOBAL_POOL = new Set(['GlobalAveragePool', 'GlobalMaxPool', 'ReduceMean', 'ReduceMax']);
+const QUANTIZATION_NODES = new Set(['QuantizeLinear', 'DequantizeLinear']);
 const PASS_THROUGH = new Set(['Flatten', 'Reshape', 'Squeeze', 'Identity', 'Dropout']);
 
 /** What the profile needs from a model (Model satisfies it; a structural type avoids an import cycle). */
@@ -176,7 +177,10 @@ export function modelProfile(model: ProfileSource): ModelProfile {
     // Transpose, preprocessing Sub/Mul): no layer of features to show, match or invert
     if ((depth.get(v) ?? 0) === 0) continue;
     if (!model.isChannelsFirst(v)) continue; // [N, H, W, C] inside a channels-last block
-    const next = consumers.get(v) ?? [];
+    // A QDQ model's rounded copies (the int8 codes, their dequantized floats) stand in for the
+    // float value before the QuantizeLinear, which is the layer (named as in the float model).
+    if (QUANTIZATION_NODES.has(producer.get(v) ?? '')) continue;
+    const next = consumersPastRounding(v, consumers, nodes);
     if (next.length === 1 && FOLDS_FORWARD.has(next[0]!)) continue; // the activation after it stands for it
     const rf = fields.get(v);
     const field = rf ? (rf.global ? side : Math.max(...rf.size)) : side;
@@ -207,6 +211,19 @@ export function modelProfile(model: ProfileSource): ModelProfile {
   };
   applyOverrides(profile, model);
   return profile;
+}
+
+/**
+ * The ops reading `v`, looking past a QDQ model's Q -> DQ pair (a conv's output rounded on its
+ * way to the ReLU): the ReLU after it then stands for the conv as in the float model.
+ */
+function consumersPastRounding(v: string, consumers: ReadonlyMap<string, string[]>, nodes: readonly { op: string; inputs: string[]; outputs: string[] }[]): string[] {
+  const next = consumers.get(v) ?? [];
+  if (next.length !== 1 || next[0] !== 'QuantizeLinear') return next;
+  const q = nodes.find((n) => n.op === 'QuantizeLinear' && n.inputs[0] === v);
+  const dq = q && nodes.filter((n) => n.inputs[0] === q.outputs[0]);
+  if (!dq || dq.length !== 1 || dq[0]!.op !== 'DequantizeLinear') return next;
+  return consumers.get(dq[0]!.outputs[0]!) ?? [];
 }
 
 type Roles = Pick<ModelProfile, RoleName>;
@@ -259,7 +276,8 @@ function spread<T>(items: T[], k: number): T[] {
 function firstConvOf(model: ProfileSource, b: GraphBuilder, channels: number, dynamic: Set<string>): string | undefined {
   for (const n of model.graph.nodes) {
     if (n.op !== 'Conv' || !n.inputs[0] || !dynamic.has(n.inputs[0])) continue;
-    const w = model.graph.initializers.get(n.inputs[1] ?? '');
+    // a QDQ model's weights are dequantized int8: constant all the same
+    const w = model.graph.initializers.get(n.inputs[1] ?? '') ?? (n.inputs[1] ? b.valueOf(n.inputs[1]) : undefined);
     if (w && w.dims.length === 4 && w.dims[1] === channels) return n.outputs[0];
     try {
       if (b.shapeOf(n.inputs[1]!).length === 4) return n.outputs[0];

@@ -76,7 +76,9 @@ export function buildGradientGraph(forward: Graph, request: GradientRequest): Gr
   foldBatchNorms(graph, new Set([...seeds, ...request.wrt, ...(request.outputs ?? []), ...graph.outputs.map((o) => o.name)]));
   const b = GraphBuilder.over(graph);
 
-  const differentiable = (name: string): boolean => isFloatDType(b.factsOf(name).dtype);
+  // Integer codes of real values (QuantizeLinear outputs in a QDQ model) carry float gradients.
+  const codes = new Set(graph.nodes.filter((n) => findOp(n.op)?.outputsAreCodes).flatMap((n) => n.outputs));
+  const differentiable = (name: string): boolean => isFloatDType(b.factsOf(name).dtype) || codes.has(name);
 
   // Values that depend (differentiably) on some wrt value.
   const fromWrt = new Set(request.wrt.filter(differentiable));

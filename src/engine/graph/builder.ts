@@ -235,7 +235,7 @@ export class GraphBuilder {
     this.graph.nodes.push(node);
     this.inferInto(node);
     // Shape rules compute some values statically (Shape of a static tensor): fold those too.
-    if (this.fold && node.op !== 'Constant' && node.outputs.every((o) => !o || this.facts.get(o)?.value)) {
+    if (this.fold && node.op !== 'Constant' && !findOp(node.op)?.keepNodeWhenConstant && node.outputs.every((o) => !o || this.facts.get(o)?.value)) {
       this.graph.nodes.pop();
       node.outputs.forEach((o) => {
         if (!o) return;
@@ -287,7 +287,9 @@ export class GraphBuilder {
     try {
       results = def.infer(ctx);
     } catch (e) {
-      if (this.strict) throw e;
+      // A malformed node (a rule's MODEL_UNREADABLE: a quantization scale that does not fit its
+      // axis) is the file's fault in any mode; ONNX Runtime would refuse it less clearly.
+      if (this.strict || (e instanceof ConvLensError && e.code === 'MODEL_UNREADABLE')) throw e;
     }
     if (results) {
       // Even when not strict: a size no tensor can have is a fault of the file, not a missing rule.
@@ -345,7 +347,7 @@ export class GraphBuilder {
 
   /** The outputs of a node whose inputs are all constants (and not parameters), or undefined. */
   private constantOutputs(node: Node): Tensor[] | undefined {
-    if (node.domain || !hasKernel(node.op)) return undefined;
+    if (node.domain || !hasKernel(node.op) || findOp(node.op)?.keepNodeWhenConstant) return undefined;
     if (node.op === 'Constant') return evaluateNode(node, [], this.graph.opset);
     const inputs: (Tensor | undefined)[] = [];
     let elements = 0;

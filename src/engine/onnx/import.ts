@@ -130,6 +130,7 @@ function convertNode(b: GraphBuilder, node: Node, from: number, source: string):
       // saturate only concerns float8 targets, which ConvLens does not handle anyway.
       if (n.op === 'Cast') delete n.attrs['saturate'];
     }
+    if ((n.op === 'QuantizeLinear' || n.op === 'DequantizeLinear') && from >= 19) settleQuantizationAttributes(b, n, source);
     if (n.op === 'Gelu' || n.op === 'Mish' || n.op === 'GroupNormalization') {
       decomposeNewOp(b, n, from);
       return;
@@ -194,6 +195,29 @@ function checkResizeScales(b: GraphBuilder, n: Node, op: string, source: string)
     `${source}: ${op} node "${n.name}" has scale ${values[bad]} on axis ${bad}; scales must be positive finite numbers.`,
     'The model is malformed; re-export it.',
   );
+}
+
+/**
+ * Opsets 19-21 gave QuantizeLinear/DequantizeLinear attributes opset 17 does not know:
+ * `saturate` (float8 targets only, so nothing to do for int8), `block_size` (blocked
+ * quantization, refused) and `output_dtype` (the target type without a zero point: becomes a
+ * zero point of that type, which says the same at opset 13).
+ */
+function settleQuantizationAttributes(b: GraphBuilder, n: Node, source: string): void {
+  delete n.attrs['saturate'];
+  if (attrInt(n, 'block_size', 0) !== 0) {
+    throw new ConvLensError('MODEL_UNSUPPORTED', `${source}: ${n.op} node "${n.name}" uses blocked quantization (block_size ${attrInt(n, 'block_size', 0)}, opset 21).`, 'Quantize per tensor or per channel (onnxruntime.quantization with per_channel=True writes that).');
+  }
+  delete n.attrs['block_size'];
+  const code = attrInt(n, 'output_dtype', 0);
+  delete n.attrs['output_dtype'];
+  if (code === 0) return;
+  const dtype = code === 2 ? 'uint8' : code === 3 ? 'int8' : undefined;
+  if (!dtype) throw new ConvLensError('MODEL_UNSUPPORTED', `${source}: ${n.op} node "${n.name}" quantizes to ONNX type ${code}; ConvLens handles int8 and uint8.`, 'Quantize to 8-bit integers (QuantType.QInt8 or QUInt8).');
+  if (!n.inputs[2]) {
+    while (n.inputs.length < 2) n.inputs.push('');
+    n.inputs[2] = b.constant({ dtype, dims: [], data: dtype === 'int8' ? new Int8Array(1) : new Uint8Array(1) }, `${n.name}_zero_point`);
+  }
 }
 
 /** Opset < 13 Softmax coerces to 2-D at `axis` (default 1); rewrite as Flatten, Softmax, Reshape. */

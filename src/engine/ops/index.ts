@@ -10,5 +10,6 @@ import './activation.js';
 import './normalization.js';
 import './softmax.js';
 import './resize.js';
+import './quantize.js';
 
 export { supportedOps, differentiableOps, RULE_SETS, type RuleSetName } from './registry.js';

@@ -58,6 +58,19 @@ export interface OpDef {
   noGradInputs?: readonly number[];
   /** Outputs are integer/boolean or otherwise piecewise constant: no gradient passes. */
   nonDifferentiable?: boolean;
+  /**
+   * The shape rule may report constant values, but the node stays in the graph rather than
+   * becoming a Constant: ONNX Runtime fuses it with its neighbours (DequantizeLinear of int8
+   * weights -> Conv -> QuantizeLinear becomes an integer QLinearConv), so folding would change
+   * what the model computes.
+   */
+  keepNodeWhenConstant?: boolean;
+  /**
+   * Outputs are integer codes standing for real numbers (QuantizeLinear's, which the next
+   * DequantizeLinear multiplies back out): gradients flow through them as float tensors, as
+   * through the reals they stand for, instead of stopping at an integer value.
+   */
+  outputsAreCodes?: boolean;
 }
 
 const registry = new Map<string, OpDef>();
@@ -90,15 +103,18 @@ export function differentiableOps(): string[] {
  */
 const QUANTIZATION_OPS = new Set(['QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'MatMulInteger', 'QLinearAdd', 'QLinearMul', 'QLinearAveragePool', 'QLinearGlobalAveragePool', 'QLinearConcat', 'QLinearSigmoid', 'QLinearLeakyRelu', 'QLinearSoftmax', 'QGemm']);
 
+/** The refusal for a model whose ops compute on integers (QLinearConv, ConvInteger, ...), naming the node. */
+export function quantizedModelError(node: Node): ConvLensError {
+  return new ConvLensError(
+    'MODEL_UNSUPPORTED',
+    `The model is quantized: ${node.op} node "${node.name}" works on 8-bit integers, and ConvLens computes layer shapes and gradients of float models only.`,
+    'Predictions run on it as it is; to explain, visualize or look inside it, use the float32 model it was quantized from (the ONNX Model Zoo publishes both), or its QDQ form (onnxruntime.quantization.quantize_static with QuantFormat.QDQ), which ConvLens looks inside.',
+  );
+}
+
 export function requireOp(node: Node, purpose: 'shape' | 'gradient'): OpDef {
   const def = node.domain ? undefined : registry.get(node.op);
-  if (!def && QUANTIZATION_OPS.has(node.op)) {
-    throw new ConvLensError(
-      'MODEL_UNSUPPORTED',
-      `The model is quantized: ${node.op} node "${node.name}" works on 8-bit integers, and ConvLens computes layer shapes and gradients of float models only.`,
-      'Predictions run on it as it is; to explain, visualize or look inside it, use the float32 model it was quantized from (the ONNX Model Zoo publishes both).',
-    );
-  }
+  if (QUANTIZATION_OPS.has(node.op) && (!def || (purpose === 'gradient' && !def.grad && !def.nonDifferentiable))) throw quantizedModelError(node);
   if (!def || (purpose === 'gradient' && !def.grad && !def.nonDifferentiable)) {
     const list = purpose === 'gradient' ? differentiableOps() : supportedOps();
     const what = node.domain ? `${node.domain}::${node.op}` : node.op;

@@ -291,10 +291,15 @@ export function inputChunks(files: readonly string[], model: Model, copies: numb
   return chunks;
 }
 
-/** Engine + model for a command, with --labels/--preprocess applied, printing metadata warnings to stderr. */
-export function openModel(opts: CommonOptions): { engine: Engine; model: Model } {
+/**
+ * Engine + model for a command, with --labels/--preprocess applied, printing metadata warnings to
+ * stderr. Every command but the forward-only ones (predict, evaluate) looks inside the model, so
+ * a model of integer ops is refused here, before the command's own work.
+ */
+export function openModel(opts: CommonOptions, use: { forwardOnly?: boolean } = {}): { engine: Engine; model: Model } {
   const engine = createEngine(opts);
   const model = loadModel(opts.model, engine);
+  if (!use.forwardOnly) model.requireFloatComputation();
   applyDescription(model, opts);
   return { engine, model };
 }

@@ -326,7 +326,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
       map: f32([x.dims[0]!, h, w], r.map),
       signed: r.signed,
       ...(r.completeness ? { completeness: r.completeness } : {}),
-      notes: r.notes ?? [],
+      notes: [...(r.notes ?? []), ...quantizationNotes(model, method)],
       timeMs,
     });
   }
@@ -336,6 +336,23 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
     throw new ConvLensError('MODEL_UNSUPPORTED', `No method applies to model "${model.name}": ${skipped.map((s) => `${s.method}: ${s.reason}`).join('; ')}`, first.hint);
   }
   return { model: model.name, score, inputShape: [...x.dims], images, targets, attributions, skipped, batchSize, forwardBatchSize, predictionPass };
+}
+
+/** Methods that only run the model forward: no gradient passes its rounding. */
+const FORWARD_ONLY: ReadonlySet<MethodName> = new Set(['cam', 'occlusion', 'scorecam', 'eigencam', 'ablationcam', 'feature-ablation', 'kernel-shap', 'lime']);
+
+/**
+ * What an attribution of a QDQ model owes its reader: rounding has a zero gradient almost
+ * everywhere, so whatever passes it is an estimate, and each rule set estimates differently.
+ */
+function quantizationNotes(model: Model, method: MethodName): string[] {
+  const q = model.quantization;
+  if (q.kind !== 'qdq') return [];
+  const what = `the model is quantized (QDQ, ${q.nodes.length} QuantizeLinear node${q.nodes.length === 1 ? '' : 's'})`;
+  if (FORWARD_ONLY.has(method)) return [`${what}: this method runs it forward only, its rounding included, so no gradient estimate is involved`];
+  if (method === 'lrp') return [`${what}: relevance passes its rounding unchanged, as through an activation`];
+  if (method === 'deeplift' || method === 'deeplift-shap') return [`${what}: multipliers through its rounding are (fq(x) - fq(x')) / (x - x'), straight-through estimates where x = x'`];
+  return [`${what}: gradients through quantization are straight-through estimates (passed unchanged where the int8 code is inside its range, zero where it saturates; Bengio et al. 2013), as the exact gradient of rounding is zero almost everywhere`];
 }
 
 /** Errors that mean "this method does not apply to this model", not "the request is wrong". */

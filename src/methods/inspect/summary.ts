@@ -36,7 +36,8 @@ export interface ModelSummary {
 const ACTIVATIONS = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish', 'Softplus', 'Softsign']);
 const FUSES_ACTIVATION = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'BatchNormalization', 'InstanceNormalization', 'Add']);
 const RESHAPES = new Set(['Flatten', 'Reshape', 'Squeeze']);
-const HIDDEN = new Set(['Constant', 'Identity', 'Dropout', 'Shape', 'Gather', 'Unsqueeze', 'Concat', 'Cast', 'ConstantOfShape']);
+// QuantizeLinear/DequantizeLinear round a layer's output for the next one (QDQ models): no layer of their own.
+const HIDDEN = new Set(['Constant', 'Identity', 'Dropout', 'Shape', 'Gather', 'Unsqueeze', 'Concat', 'Cast', 'ConstantOfShape', 'QuantizeLinear', 'DequantizeLinear']);
 
 /** Keras-style model summary with output shapes, parameters, FLOPs and receptive fields. */
 export function summarize(model: Model): ModelSummary {

@@ -39,3 +39,6 @@ export function wantedInputs(g: GradContext): number[] {
 
 /** Element-wise activations: one tensor in, same shape out (DeepLIFT rescales them, LRP passes relevance through). */
 export const ACTIVATIONS = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Celu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish', 'Softplus', 'Softsign', 'Gelu', 'Mish', 'ThresholdedRelu']);
+
+/** A QDQ model's rounding pair: QuantizeLinear (float to integer codes) and DequantizeLinear (back). */
+export const QUANTIZATION = new Set(['QuantizeLinear', 'DequantizeLinear']);

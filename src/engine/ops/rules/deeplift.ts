@@ -118,6 +118,25 @@ function rescale(eps: number, p: Pairing): GradRule {
   };
 }
 
+/**
+ * QuantizeLinear: the rescale rule on the rounding itself, (q - q') / (x - x') with the codes as
+ * reals, falling back to the straight-through estimate where x = x'. The DequantizeLinear after it
+ * is linear, so its standard rule (times the scale) is already exact: the pair's multiplier is
+ * (fq(x) - fq(x')) / (x - x'), which keeps DeepLIFT's summation to delta.
+ */
+function quantizeRescale(eps: number, p: Pairing): GradRule {
+  return (g) => {
+    const dy = g.dy(0);
+    const out: (string | undefined)[] = g.node.inputs.map(() => undefined);
+    if (!dy || !g.wants(0)) return out;
+    const b = g.b;
+    const derivative = standardBackward(g, dy, [0])[0]!;
+    const codes = b.op('Cast', [g.y(0)], { to: 1 });
+    out[0] = dividedOrFallback(b, b.op('Mul', [dy, halfDifference(b, p, codes)]), halfDifference(b, p, g.x(0)), derivative, eps);
+    return out;
+  };
+}
+
 /** Captum's max-pool rule (see the top of the file), for MaxPool and GlobalMaxPool. */
 function maxPoolRescale(eps: number, layout: DeepliftLayout): GradRule {
   return (g) => {
@@ -262,7 +281,7 @@ export function deepliftRuleSet(eps = 1e-10, layout: DeepliftLayout = 'pairs', m
   const rule = rescale(eps, pairing);
   const pool = maxPoolRescale(eps, layout);
   const layerNorm = layerNormRule(eps, pairing);
-  const byOp: Record<string, GradRule> = { MaxPool: pool, GlobalMaxPool: pool, Mul: (g) => productRule(g, pairing), Div: (g) => quotientRule(g, pairing), LayerNormalization: layerNorm, LRN: lrnRule(eps, pairing) };
+  const byOp: Record<string, GradRule> = { MaxPool: pool, GlobalMaxPool: pool, Mul: (g) => productRule(g, pairing), Div: (g) => quotientRule(g, pairing), LayerNormalization: layerNorm, LRN: lrnRule(eps, pairing), QuantizeLinear: quantizeRescale(eps, pairing) };
   return {
     name: `deeplift-rescale:eps=${eps}:maxpool:products${layout === 'pairs' ? '' : `:${layout}`}`,
     ruleFor(node: Node, _def: OpDef): GradRule | undefined {

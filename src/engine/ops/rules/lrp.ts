@@ -10,7 +10,7 @@
 //   zplus      R_in = x+ * W+^T s + x- * W-^T s,       s = R / stab(W+ x+ + W- x- + b+)
 //   flat       R_in = 1^T (R / stab(1 * 1))            (weights and inputs set to one)
 //   zbox       R_in = x * W^T s - L * W+^T s - H * W-^T s,  s = R / stab(W x - W+ L - W- H)
-//   ReLU and other activations pass relevance through, and so does LRN (a positive rescaling
+//   ReLU and other activations pass relevance through, so do QDQ rounding pairs, and so does LRN (a positive rescaling
 //   of each element by its channel neighbourhood: the identity rule Binder et al. 2016 list for
 //   local renormalization layers, which the LRP toolbox applies to Caffe's AlexNet/GoogLeNet), and so does a product with a gate (SiLU,
 //   GELU, squeeze-and-excitation), the gate taking none; LayerNorm is linear with its standard
@@ -26,7 +26,8 @@ import { mapFloat32, type Tensor } from '../../tensor.js';
 import { unbroadcast } from '../emit.js';
 import { batchStats, layerNormAxes } from '../normalization.js';
 import { findOp, type GradContext, type GradRule, type OpDef, type RuleSet } from '../registry.js';
-import { ACTIVATIONS, stabilize, standardBackward, wantedInputs } from './common.js';
+import { dequantize } from '../../reference/kernels/quantize.js';
+import { ACTIVATIONS, QUANTIZATION, stabilize, standardBackward, wantedInputs } from './common.js';
 
 export type LrpRule =
   | { rule: 'epsilon'; epsilon: number }
@@ -142,6 +143,11 @@ function analyze(graph: Graph): { layers: Map<string, LinearLayer>; folded: Set<
     const init = graph.initializers.get(name);
     if (init) return init;
     const p = producer.get(name);
+    if (p?.op === 'DequantizeLinear') {
+      // a QDQ model's int8 weights: the layer's rule needs their float values
+      const [codes, scale, zero] = [0, 1, 2].map((i) => constant(p.inputs[i]));
+      return codes && scale && (zero || !p.inputs[2]) ? dequantize(p, codes, scale, zero) : undefined;
+    }
     const v = p?.op === 'Constant' ? p.attrs['value'] : undefined;
     return v && v.type === 'tensor' ? v.value : undefined;
   };
@@ -496,7 +502,7 @@ export function lrpUnsupportedNode(graph: Graph, input: string, isConstant: (val
     if (!node.inputs.some((i) => i && dynamic.has(i))) continue;
     for (const o of node.outputs) if (o) dynamic.add(o);
     const def = findOp(node.op);
-    if (layers.has(node.name) || node.op === 'BatchNormalization' || node.op === 'LayerNormalization' || node.op === 'LRN' || ACTIVATIONS.has(node.op) || node.op === 'Erf' || PROPORTIONAL.has(node.op) || ROUTING.has(node.op) || def?.nonDifferentiable) continue;
+    if (layers.has(node.name) || node.op === 'BatchNormalization' || node.op === 'LayerNormalization' || node.op === 'LRN' || ACTIVATIONS.has(node.op) || QUANTIZATION.has(node.op) || node.op === 'Erf' || PROPORTIONAL.has(node.op) || ROUTING.has(node.op) || def?.nonDifferentiable) continue;
     if (norms.divisions.has(node.name) || norms.deviation.has(node.name)) continue;
     if ((node.op === 'Mul' || node.op === 'Div') && passiveFactor(node, (i) => !!node.inputs[i] && (isConstant(node.inputs[i]!) || constantValue(node.inputs[i])), gates) >= 0) continue;
     return node;
@@ -554,7 +560,9 @@ export function lrpRuleSet(graph: Graph, composite: LrpComposite): RuleSet {
         if (folded.has(node.name)) return (g) => [g.dy(0), undefined, undefined, undefined, undefined];
         return (g) => proportional(g, composite.normEpsilon).map((r, i) => (i === 0 ? r : undefined));
       }
-      if (ACTIVATIONS.has(node.op) || node.op === 'Erf' || node.op === 'LRN') return (g) => [g.dy(0), ...node.inputs.slice(1).map(() => undefined)];
+      // A Q -> DQ pair rounds a value (its scale multiplies out): relevance passes through it
+      // unchanged like an activation's, none lost where the code saturated.
+      if (ACTIVATIONS.has(node.op) || QUANTIZATION.has(node.op) || node.op === 'Erf' || node.op === 'LRN') return (g) => [g.dy(0), ...node.inputs.slice(1).map(() => undefined)];
       // a decomposed LayerNorm: the numerator takes all of the relevance, the deviation none
       if (norms.divisions.has(node.name)) return (g) => [g.dy(0) && g.wants(0) ? g.dy(0) : undefined, undefined];
       if (norms.deviation.has(node.name)) return (g) => node.inputs.map(() => undefined);

@@ -5,3 +5,4 @@ import './math.js';
 import './norm.js';
 import './resize.js';
 import './indexing.js';
+import './quantize.js';

@@ -28,7 +28,7 @@ export function define(command: Command): void {
     .action(async (opts: EvaluateOptions) => {
       if (opts.split !== 'test' && opts.split !== 'train') throw new ConvLensError('INVALID_ARGUMENT', `Unknown split "${opts.split}".`, 'Use --split test or --split train.');
       const ds = loadFashionMnist(opts.split as Split, opts.data);
-      const { engine, model } = openModel(opts);
+      const { engine, model } = openModel(opts, { forwardOnly: true });
       const prep = model.meta.preprocessing;
       const [, c, h, w] = model.input.shape!;
       if (c !== ds.channels || h !== ds.height || w !== ds.width || prep.channels !== 'gray') {

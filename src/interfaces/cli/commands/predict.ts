@@ -12,7 +12,7 @@ export function define(command: Command): void {
     .option('--npy <file>', 'also write the raw logits [N, classes] as .npy')
     .option('--json', 'print predictions as JSON')
     .action(async (inputs: string[], opts: CommonOptions & { top: number; npy?: string; json?: boolean }) => {
-      const { engine, model } = openModel(opts);
+      const { engine, model } = openModel(opts, { forwardOnly: true });
       const files = inputFiles(inputs);
       checkInputsFit(files, model, 2, 'predict');
       const { batch, items } = await loadInputs(files, model);

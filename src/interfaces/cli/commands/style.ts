@@ -127,6 +127,7 @@ export function define(command: Command): void {
         }));
         if (opts.backbone !== 'model' && opts.backbone !== 'texture') throw new ConvLensError('INVALID_ARGUMENT', `Unknown backbone "${opts.backbone}".`, 'Use --backbone model (the --model, default squeezenet) or --backbone texture (the random texture network).');
         const backbone = opts.backbone === 'model' ? loadModel(opts.model ?? STYLE_DEFAULT_MODEL, engine) : undefined;
+        backbone?.requireFloatComputation();
         if (backbone) {
           applyDescription(backbone, opts);
           const problem = opts.styleLayers ? undefined : backboneProblem(backbone);
