@@ -6,45 +6,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Node } from '../../src/engine/graph/ir.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
-import type { Tensor } from '../../src/engine/tensor.js';
 import { convlens } from '../support/cli.js';
-import { f32, handGraph, int, ints, node } from '../support/onnx-files.js';
-import { qdqModel } from '../support/quantized-models.js';
+import { qdqModel, qlinearGraph } from '../support/quantized-models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlens-quantized-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function qlinearFile(): string {
-  const scalar = (v: number): Tensor => f32([], [v]);
-  const conv = { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) };
-  const nodes: Node[] = [
-    node('QuantizeLinear', ['image', 's', 'z'], ['xq']),
-    node('QLinearConv', ['xq', 's', 'z', 'wq', 'ws', 'wz', 's2', 'z'], ['cq'], conv, 'conv_int8'),
-    node('DequantizeLinear', ['cq', 's2', 'z'], ['c']),
-    node('Relu', ['c'], ['r']),
-    node('GlobalAveragePool', ['r'], ['p']),
-    node('Flatten', ['p'], ['f']),
-    node('Gemm', ['f', 'fw', 'fb'], ['logits'], { transB: int(1) }),
-  ];
-  const g = handGraph({
-    name: 'qlinear',
-    opset: 13,
-    inputs: [{ name: 'image', dtype: 'float32', shape: ['N', 3, 16, 16] }],
-    outputs: ['logits'],
-    nodes,
-    initializers: {
-      s: scalar(0.02),
-      z: { dtype: 'uint8', dims: [], data: Uint8Array.of(128) },
-      wq: { dtype: 'int8', dims: [8, 3, 3, 3], data: Int8Array.from({ length: 216 }, (_, i) => ((i * 37) % 41) - 20) },
-      ws: scalar(0.005),
-      wz: { dtype: 'int8', dims: [], data: Int8Array.of(0) },
-      s2: scalar(0.05),
-      fw: f32([10, 8], Array.from({ length: 80 }, (_, i) => Math.sin(i))),
-      fb: f32([10], new Array<number>(10).fill(0)),
-    },
-  });
+  const g = qlinearGraph();
   const path = join(dir, 'qlinear.onnx');
   writeFileSync(path, encodeModel(g));
   return path;

@@ -16,6 +16,7 @@ import { METHOD_NAMES } from '../../src/methods/explain/index.js';
 import { resnet } from '../../src/models/zoo/index.js';
 import { convnextLike, flattenHead } from '../support/unseen-models.js';
 import { pageInject } from './page-inject.js';
+import { qlinearGraph } from '../support/quantized-models.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-any-model-studio-'));
 const engine = new Engine(nodeBackend(), { threads: 2 });
@@ -213,5 +214,18 @@ describe.each(cases)('every studio job on an unseen model: $name', (c) => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.message).toMatch(new RegExp(`1 class names; the model has ${c.classes} outputs`));
     expect(((await inject({ method: 'GET', url: `/api/models/${model.id}` })).json() as ModelJson).labels).toEqual(names);
+  });
+});
+
+describe('an integer-op (QLinearConv) upload', () => {
+  it('is refused naming the quantization and the models that work (the studio looks inside every model it lists)', async () => {
+    const r = await inject({ method: 'POST', url: '/api/models', ...multipart('qlinear.onnx', encodeModel(qlinearGraph())) });
+    expect(r.statusCode).toBe(422);
+    const { error } = r.json() as { error: { code: string; message: string; hint: string } };
+    expect(error.code).toBe('MODEL_UNSUPPORTED');
+    expect(error.message).toMatch(/^The model is quantized: QLinearConv node "conv_int8" works on 8-bit integers/);
+    expect(error.hint).toMatch(/float32 model it was quantized from.*QDQ form/);
+    const listed = (await inject({ method: 'GET', url: '/api/models' })).json() as { models: { name: string; error?: unknown }[] };
+    expect(listed.models.filter((m) => m.name === 'qlinear.onnx' && !m.error)).toEqual([]);
   });
 });

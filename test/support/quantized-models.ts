@@ -132,3 +132,36 @@ export function qdqModel(scales: ActivationScales, seed = 5, opset = 13): Graph 
     },
   });
 }
+
+/** A QLinearConv (integer-op) net as onnxruntime's operator-oriented quantizer writes one: its conv node is "conv_int8". */
+export function qlinearGraph(): Graph {
+  const scalar = (v: number): Tensor => f32([], [v]);
+  const conv = { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) };
+  const nodes: Node[] = [
+    node('QuantizeLinear', ['image', 's', 'z'], ['xq']),
+    node('QLinearConv', ['xq', 's', 'z', 'wq', 'ws', 'wz', 's2', 'z'], ['cq'], conv, 'conv_int8'),
+    node('DequantizeLinear', ['cq', 's2', 'z'], ['c']),
+    node('Relu', ['c'], ['r']),
+    node('GlobalAveragePool', ['r'], ['p']),
+    node('Flatten', ['p'], ['f']),
+    node('Gemm', ['f', 'fw', 'fb'], ['logits'], { transB: int(1) }),
+  ];
+  const g = handGraph({
+    name: 'qlinear',
+    opset: 13,
+    inputs: [{ name: 'image', dtype: 'float32', shape: ['N', 3, 16, 16] }],
+    outputs: ['logits'],
+    nodes,
+    initializers: {
+      s: scalar(0.02),
+      z: { dtype: 'uint8', dims: [], data: Uint8Array.of(128) },
+      wq: { dtype: 'int8', dims: [8, 3, 3, 3], data: Int8Array.from({ length: 216 }, (_, i) => ((i * 37) % 41) - 20) },
+      ws: scalar(0.005),
+      wz: { dtype: 'int8', dims: [], data: Int8Array.of(0) },
+      s2: scalar(0.05),
+      fw: f32([10, 8], Array.from({ length: 80 }, (_, i) => Math.sin(i))),
+      fb: f32([10], new Array<number>(10).fill(0)),
+    },
+  });
+  return g;
+}
