@@ -14,6 +14,7 @@ import { checkScoredBatch } from './arguments.js';
 import type { ScoreKind } from '../explain/target.js';
 import type { JobOptions } from '../../engine/jobs.js';
 import { pixelOrder } from './deletion-insertion.js';
+import { solveImputation } from './linear-imputation.js';
 
 export interface RoadOptions extends JobOptions {
   /** fractions of pixels removed (default 0.1, 0.2, ..., 0.9, as the paper and pytorch-grad-cam) */
@@ -39,120 +40,19 @@ export interface RoadCurves {
   meanCombined: number;
 }
 
-const NEIGHBOURS: readonly [number, number, number][] = [
-  [1, 1, 1 / 12],
-  [0, 1, 1 / 6],
-  [-1, 1, 1 / 12],
-  [1, -1, 1 / 12],
-  [0, -1, 1 / 6],
-  [-1, -1, 1 / 12],
-  [1, 0, 1 / 6],
-  [-1, 0, 1 / 6],
-];
-
 /**
  * Noisy linear imputation of one image [C, H, W] in place: pixels where `removed` is 1 become
  * the solution of s_i v_i - sum_{removed j} w_ij v_j = sum_{kept j} w_ij x_j (s_i: the weights of
- * the neighbours inside the image), by conjugate gradients, plus noise.
+ * the neighbours inside the image; see linear-imputation.ts), plus noise.
  */
 export function imputeLinear(image: Float32Array, c: number, h: number, w: number, removed: Uint8Array, noise: number, normal: () => number): void {
   const hw = h * w;
-  const index = new Int32Array(hw).fill(-1);
-  const unknowns: number[] = [];
-  for (let p = 0; p < hw; p++) if (removed[p]) index[p] = unknowns.push(p) - 1;
-  const m = unknowns.length;
+  let m = 0;
+  for (let p = 0; p < hw; p++) if (removed[p]) m++;
   if (m === 0) return;
   if (m === hw) throw new ConvLensError('INVALID_ARGUMENT', 'ROAD cannot impute an image with every pixel removed.', 'Use fractions below 1.');
-  // Sparse rows: diagonal s_i, off-diagonal -w to removed neighbours.
-  const diag = new Float64Array(m);
-  const nbr = new Int32Array(m * 8).fill(-1);
-  const nw = new Float64Array(m * 8);
-  for (let i = 0; i < m; i++) {
-    const p = unknowns[i]!;
-    const y = Math.floor(p / w);
-    const x = p % w;
-    NEIGHBOURS.forEach(([dy, dx, wt], k) => {
-      const yy = y + dy;
-      const xx = x + dx;
-      if (yy < 0 || xx < 0 || yy >= h || xx >= w) return;
-      diag[i]! += wt;
-      const q = yy * w + xx;
-      if (removed[q]) {
-        nbr[i * 8 + k] = index[q]!;
-        nw[i * 8 + k] = wt;
-      }
-    });
-  }
-  const apply = (v: Float64Array, out: Float64Array): void => {
-    for (let i = 0; i < m; i++) {
-      let s = diag[i]! * v[i]!;
-      for (let k = 0; k < 8; k++) {
-        const j = nbr[i * 8 + k]!;
-        if (j >= 0) s -= nw[i * 8 + k]! * v[j]!;
-      }
-      out[i] = s;
-    }
-  };
-  const b = new Float64Array(m);
-  const v = new Float64Array(m);
-  const r = new Float64Array(m);
-  const z = new Float64Array(m);
-  const d = new Float64Array(m);
-  const ad = new Float64Array(m);
-  for (let ch = 0; ch < c; ch++) {
-    const plane = image.subarray(ch * hw, (ch + 1) * hw);
-    let known = 0;
-    let count = 0;
-    for (let i = 0; i < m; i++) {
-      const p = unknowns[i]!;
-      const y = Math.floor(p / w);
-      const x = p % w;
-      let s = 0;
-      for (const [dy, dx, wt] of NEIGHBOURS) {
-        const yy = y + dy;
-        const xx = x + dx;
-        if (yy < 0 || xx < 0 || yy >= h || xx >= w) continue;
-        const q = yy * w + xx;
-        if (!removed[q]) s += wt * plane[q]!;
-      }
-      b[i] = s;
-    }
-    for (let p = 0; p < hw; p++) if (!removed[p]) (known += plane[p]!), count++;
-    v.fill(known / count);
-    // Jacobi-preconditioned conjugate gradients: the matrix is symmetric, diagonally dominant.
-    apply(v, ad);
-    let bnorm = 0;
-    for (let i = 0; i < m; i++) {
-      r[i] = b[i]! - ad[i]!;
-      z[i] = r[i]! / diag[i]!;
-      d[i] = z[i]!;
-      bnorm += b[i]! * b[i]!;
-    }
-    bnorm = Math.sqrt(bnorm) || 1;
-    let rz = 0;
-    for (let i = 0; i < m; i++) rz += r[i]! * z[i]!;
-    for (let iter = 0; iter < 10 * m + 100; iter++) {
-      let rnorm = 0;
-      for (let i = 0; i < m; i++) rnorm += r[i]! * r[i]!;
-      if (Math.sqrt(rnorm) <= 1e-7 * bnorm) break;
-      apply(d, ad);
-      let dad = 0;
-      for (let i = 0; i < m; i++) dad += d[i]! * ad[i]!;
-      if (!(dad > 0)) break;
-      const alpha = rz / dad;
-      for (let i = 0; i < m; i++) {
-        v[i]! += alpha * d[i]!;
-        r[i]! -= alpha * ad[i]!;
-        z[i] = r[i]! / diag[i]!;
-      }
-      let rzNew = 0;
-      for (let i = 0; i < m; i++) rzNew += r[i]! * z[i]!;
-      const beta = rzNew / rz;
-      rz = rzNew;
-      for (let i = 0; i < m; i++) d[i] = z[i]! + beta * d[i]!;
-    }
-    for (let i = 0; i < m; i++) plane[unknowns[i]!] = v[i]! + (noise > 0 ? noise * normal() : 0);
-  }
+  solveImputation(image, c, h, w, removed);
+  if (noise > 0) for (let ch = 0; ch < c; ch++) for (let p = 0; p < hw; p++) if (removed[p]) image[ch * hw + p]! += noise * normal();
 }
 
 /** ROAD curves of several maps ([N, H, W] each, at input resolution). */
