@@ -154,20 +154,30 @@ function vCycle(g: Grid, r: Float64Array, e: Float64Array): void {
 }
 
 /**
+ * The imputation system in one of two layouts: a vector `slot` per removed pixel, `apply` the
+ * matrix and `precondition` an approximate inverse (symmetric positive definite, as CG needs).
+ */
+interface ImputationSystem {
+  size: number;
+  slots: Int32Array;
+  apply(v: Float64Array, out: Float64Array): void;
+  precondition(r: Float64Array, z: Float64Array): void;
+}
+
+/**
  * Solves for the removed pixels of each channel plane of `image` ([C, H, W], in place): the
  * value of every removed pixel becomes the weighted mean of its neighbours. Returns the
  * conjugate-gradient iterations per channel.
  */
 export function solveImputation(image: Float32Array, c: number, h: number, w: number, removed: Uint8Array): number[] {
   const hw = h * w;
+  const unknowns: number[] = [];
+  for (let p = 0; p < hw; p++) if (removed[p]) unknowns.push(p);
   const g = grid(h, w, removed);
-  if (coarsenedShare(g) < MULTIGRID_SHARE) return jacobiSolve(image, c, h, w, removed);
-  const v = new Float64Array(hw);
-  const b = new Float64Array(hw);
-  const r = new Float64Array(hw);
-  const z = new Float64Array(hw);
-  const d = new Float64Array(hw);
-  const ad = new Float64Array(hw);
+  const system = coarsenedShare(g) < MULTIGRID_SHARE ? compactSystem(h, w, removed, unknowns) : gridSystem(g, unknowns);
+  const { size, slots } = system;
+  const v = new Float64Array(size);
+  const b = new Float64Array(size);
   const iterations: number[] = [];
   for (let ch = 0; ch < c; ch++) {
     const plane = image.subarray(ch * hw, (ch + 1) * hw);
@@ -175,59 +185,71 @@ export function solveImputation(image: Float32Array, c: number, h: number, w: nu
     let known = 0;
     let count = 0;
     for (let p = 0; p < hw; p++) if (!removed[p]) (known += plane[p]!), count++;
-    const start = known / count;
-    let bnorm = 0;
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const p = y * w + x;
-        v[p] = 0;
-        b[p] = 0;
-        if (!removed[p]) continue;
-        let s = 0;
-        for (const [dy, dx, wt] of NEIGHBOURS) {
-          const yy = y + dy;
-          const xx = x + dx;
-          if (yy < 0 || xx < 0 || yy >= h || xx >= w) continue;
-          const q = yy * w + xx;
-          if (!removed[q]) s += wt * plane[q]!;
-        }
-        b[p] = s;
-        v[p] = start;
-        bnorm += s * s;
+    v.fill(0);
+    b.fill(0);
+    unknowns.forEach((p, i) => {
+      const y = Math.floor(p / w);
+      const x = p % w;
+      let s = 0;
+      for (const [dy, dx, wt] of NEIGHBOURS) {
+        const yy = y + dy;
+        const xx = x + dx;
+        if (yy < 0 || xx < 0 || yy >= h || xx >= w) continue;
+        const q = yy * w + xx;
+        if (!removed[q]) s += wt * plane[q]!;
       }
-    }
-    bnorm = Math.sqrt(bnorm) || 1;
-    apply(g, v, ad);
-    for (let p = 0; p < hw; p++) r[p] = removed[p] ? b[p]! - ad[p]! : 0;
-    vCycle(g, r, z);
-    d.set(z);
-    let rz = 0;
-    for (let p = 0; p < hw; p++) rz += r[p]! * z[p]!;
-    let iter = 0;
-    for (; iter < 10 * hw + 100; iter++) {
-      let rnorm = 0;
-      for (let p = 0; p < hw; p++) rnorm += r[p]! * r[p]!;
-      if (Math.sqrt(rnorm) <= RESIDUAL_TOLERANCE * bnorm) break;
-      apply(g, d, ad);
-      let dad = 0;
-      for (let p = 0; p < hw; p++) dad += d[p]! * ad[p]!;
-      if (!(dad > 0)) break;
-      const alpha = rz / dad;
-      for (let p = 0; p < hw; p++) {
-        v[p]! += alpha * d[p]!;
-        r[p]! -= alpha * ad[p]!;
-      }
-      vCycle(g, r, z);
-      let rzNew = 0;
-      for (let p = 0; p < hw; p++) rzNew += r[p]! * z[p]!;
-      const beta = rzNew / rz;
-      rz = rzNew;
-      for (let p = 0; p < hw; p++) d[p] = z[p]! + beta * d[p]!;
-    }
-    iterations.push(iter);
-    for (let p = 0; p < hw; p++) if (removed[p]) plane[p] = v[p]!;
+      b[slots[i]!] = s;
+      v[slots[i]!] = known / count;
+    });
+    iterations.push(conjugateGradients(system, b, v));
+    unknowns.forEach((p, i) => (plane[p] = v[slots[i]!]!));
   }
   return iterations;
+}
+
+/** Preconditioned conjugate gradients on A v = b from the v given, to RESIDUAL_TOLERANCE; returns the iterations. */
+function conjugateGradients(system: ImputationSystem, b: Float64Array, v: Float64Array): number {
+  const n = system.size;
+  const r = new Float64Array(n);
+  const z = new Float64Array(n);
+  const d = new Float64Array(n);
+  const ad = new Float64Array(n);
+  let bnorm = 0;
+  for (let i = 0; i < n; i++) bnorm += b[i]! * b[i]!;
+  bnorm = Math.sqrt(bnorm) || 1;
+  system.apply(v, ad);
+  for (let i = 0; i < n; i++) r[i] = b[i]! - ad[i]!;
+  system.precondition(r, z);
+  d.set(z);
+  let rz = 0;
+  for (let i = 0; i < n; i++) rz += r[i]! * z[i]!;
+  let iter = 0;
+  for (; iter < 10 * n + 100; iter++) {
+    let rnorm = 0;
+    for (let i = 0; i < n; i++) rnorm += r[i]! * r[i]!;
+    if (Math.sqrt(rnorm) <= RESIDUAL_TOLERANCE * bnorm) break;
+    system.apply(d, ad);
+    let dad = 0;
+    for (let i = 0; i < n; i++) dad += d[i]! * ad[i]!;
+    if (!(dad > 0)) break;
+    const alpha = rz / dad;
+    for (let i = 0; i < n; i++) {
+      v[i]! += alpha * d[i]!;
+      r[i]! -= alpha * ad[i]!;
+    }
+    system.precondition(r, z);
+    let rzNew = 0;
+    for (let i = 0; i < n; i++) rzNew += r[i]! * z[i]!;
+    const beta = rzNew / rz;
+    rz = rzNew;
+    for (let i = 0; i < n; i++) d[i] = z[i]! + beta * d[i]!;
+  }
+  return iter;
+}
+
+/** The whole grid as the vector (kept pixels held at 0), preconditioned by a multigrid V-cycle. */
+function gridSystem(g: Grid, unknowns: readonly number[]): ImputationSystem {
+  return { size: g.h * g.w, slots: Int32Array.from(unknowns), apply: (v, out) => apply(g, v, out), precondition: (r, z) => vCycle(g, r, z) };
 }
 
 /** The share of the removed pixels whose 2x2 block is removed whole (what the coarse grid can correct). */
@@ -247,21 +269,17 @@ function coarsenedShare(g: Grid): number {
 }
 
 /**
- * Jacobi-preconditioned conjugate gradients on the removed pixels alone (a compact system of m
- * unknowns): the solver for scattered holes. Returns the iterations per channel.
+ * The removed pixels alone as the vector (m unknowns, sparse rows), preconditioned by the
+ * diagonal (Jacobi): the system for scattered holes.
  */
-function jacobiSolve(image: Float32Array, c: number, h: number, w: number, removed: Uint8Array): number[] {
-  const hw = h * w;
-  const index = new Int32Array(hw).fill(-1);
-  const unknowns: number[] = [];
-  for (let p = 0; p < hw; p++) if (removed[p]) index[p] = unknowns.push(p) - 1;
+function compactSystem(h: number, w: number, removed: Uint8Array, unknowns: readonly number[]): ImputationSystem {
   const m = unknowns.length;
-  // Sparse rows: diagonal s_i, off-diagonal -w to removed neighbours.
+  const index = new Int32Array(h * w).fill(-1);
+  unknowns.forEach((p, i) => (index[p] = i));
   const diag = new Float64Array(m);
   const nbr = new Int32Array(m * 8).fill(-1);
   const nw = new Float64Array(m * 8);
-  for (let i = 0; i < m; i++) {
-    const p = unknowns[i]!;
+  unknowns.forEach((p, i) => {
     const y = Math.floor(p / w);
     const x = p % w;
     NEIGHBOURS.forEach(([dy, dx, wt], k) => {
@@ -275,78 +293,22 @@ function jacobiSolve(image: Float32Array, c: number, h: number, w: number, remov
         nw[i * 8 + k] = wt;
       }
     });
-  }
-  const applyCompact = (v: Float64Array, out: Float64Array): void => {
-    for (let i = 0; i < m; i++) {
-      let s = diag[i]! * v[i]!;
-      for (let k = 0; k < 8; k++) {
-        const j = nbr[i * 8 + k]!;
-        if (j >= 0) s -= nw[i * 8 + k]! * v[j]!;
-      }
-      out[i] = s;
-    }
-  };
-  const b = new Float64Array(m);
-  const v = new Float64Array(m);
-  const r = new Float64Array(m);
-  const z = new Float64Array(m);
-  const d = new Float64Array(m);
-  const ad = new Float64Array(m);
-  const iterations: number[] = [];
-  for (let ch = 0; ch < c; ch++) {
-    const plane = image.subarray(ch * hw, (ch + 1) * hw);
-    let known = 0;
-    let count = 0;
-    for (let i = 0; i < m; i++) {
-      const p = unknowns[i]!;
-      const y = Math.floor(p / w);
-      const x = p % w;
-      let s = 0;
-      for (const [dy, dx, wt] of NEIGHBOURS) {
-        const yy = y + dy;
-        const xx = x + dx;
-        if (yy < 0 || xx < 0 || yy >= h || xx >= w) continue;
-        const q = yy * w + xx;
-        if (!removed[q]) s += wt * plane[q]!;
-      }
-      b[i] = s;
-    }
-    for (let p = 0; p < hw; p++) if (!removed[p]) (known += plane[p]!), count++;
-    v.fill(known / count);
-    applyCompact(v, ad);
-    let bnorm = 0;
-    for (let i = 0; i < m; i++) {
-      r[i] = b[i]! - ad[i]!;
-      z[i] = r[i]! / diag[i]!;
-      d[i] = z[i]!;
-      bnorm += b[i]! * b[i]!;
-    }
-    bnorm = Math.sqrt(bnorm) || 1;
-    let rz = 0;
-    for (let i = 0; i < m; i++) rz += r[i]! * z[i]!;
-    let iter = 0;
-    for (; iter < 10 * m + 100; iter++) {
-      let rnorm = 0;
-      for (let i = 0; i < m; i++) rnorm += r[i]! * r[i]!;
-      if (Math.sqrt(rnorm) <= RESIDUAL_TOLERANCE * bnorm) break;
-      applyCompact(d, ad);
-      let dad = 0;
-      for (let i = 0; i < m; i++) dad += d[i]! * ad[i]!;
-      if (!(dad > 0)) break;
-      const alpha = rz / dad;
+  });
+  return {
+    size: m,
+    slots: Int32Array.from({ length: m }, (_, i) => i),
+    apply: (v, out) => {
       for (let i = 0; i < m; i++) {
-        v[i]! += alpha * d[i]!;
-        r[i]! -= alpha * ad[i]!;
-        z[i] = r[i]! / diag[i]!;
+        let s = diag[i]! * v[i]!;
+        for (let k = 0; k < 8; k++) {
+          const j = nbr[i * 8 + k]!;
+          if (j >= 0) s -= nw[i * 8 + k]! * v[j]!;
+        }
+        out[i] = s;
       }
-      let rzNew = 0;
-      for (let i = 0; i < m; i++) rzNew += r[i]! * z[i]!;
-      const beta = rzNew / rz;
-      rz = rzNew;
-      for (let i = 0; i < m; i++) d[i] = z[i]! + beta * d[i]!;
-    }
-    iterations.push(iter);
-    for (let i = 0; i < m; i++) plane[unknowns[i]!] = v[i]!;
-  }
-  return iterations;
+    },
+    precondition: (r, z) => {
+      for (let i = 0; i < m; i++) z[i] = r[i]! / diag[i]!;
+    },
+  };
 }
