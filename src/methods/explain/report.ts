@@ -103,7 +103,9 @@ export async function explainReport(model: Model, tensor: Tensor, req: ReportReq
   let done = 0;
   // explain's methods each count from 0; their part places them one after another
   const step = (phase: string): ExplainOptions['onProgress'] => ({ part, ...p }) => job.onProgress?.({ ...p, done: done + (part?.index ?? 0) + p.done / Math.max(1, p.total), total, phase });
-  const result = await explain(model, tensor, { ...options, onProgress: step('explaining') });
+  // The prediction pass before the methods (no part) is shown under its own phase at 0 done.
+  const explaining = step('explaining');
+  const result = await explain(model, tensor, { ...options, onProgress: (p) => (p.part ? explaining?.(p) : job.onProgress?.({ ...p, done, total })) });
   done = methods.length;
   job.onProgress?.({ done, total, phase: 'explained' });
   const image = result.images[0]!;
