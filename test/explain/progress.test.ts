@@ -48,4 +48,23 @@ describe('progress of several methods', () => {
     for (let i = 1; i < done.length; i++) expect(done[i], `event ${i}: ${JSON.stringify(events[i])}`).toBeGreaterThanOrEqual(done[i - 1]!);
     expect(events[0]!.done, JSON.stringify(events[0])).toBe(0);
   });
+
+  it('counts ROAD and infidelity in each method\'s faithfulness unit, not only the curves', async () => {
+    // only deletion/insertion reported: the count reached the unit's end while ROAD and
+    // infidelity, most of the unit's time, ran on without a word
+    const events: Progress[] = [];
+    await explainReport(model, x, { methods: ['saliency', 'gradcam'], metrics: true }, { onProgress: (p) => events.push(p) });
+    const faithfulness = events.filter((e) => e.phase?.startsWith('faithfulness'));
+    for (const method of ['saliency', 'gradcam']) {
+      for (const metric of ['deletion/insertion', 'ROAD', 'infidelity']) {
+        expect(faithfulness.some((e) => e.phase === `faithfulness: ${method} · ${metric}`), `${method} · ${metric}`).toBe(true);
+      }
+    }
+    const done = events.map((e) => e.done);
+    for (let i = 1; i < done.length; i++) expect(done[i], `event ${i}: ${JSON.stringify(events[i])}`).toBeGreaterThanOrEqual(done[i - 1]!);
+    // the first method's unit is not complete before its infidelity has reported
+    const firstInfidelity = events.findIndex((e) => e.phase === 'faithfulness: saliency · infidelity');
+    expect(Math.max(...done.slice(0, firstInfidelity))).toBeLessThan(3);
+    expect(done.at(-1)).toBe(4);
+  });
 });
