@@ -10,6 +10,7 @@ import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../ren
 import { fmtSig } from '../format';
 import { decodeTensor, fmt, maxAbs, minMax, quantile, type Tensor } from '../tensor';
 import { displayStyle } from '../../../src/methods/explain/display.js';
+import { abbreviateName } from '../../../src/util/names.js';
 import { describeRange, rangeOf } from '../../../src/render/range.js';
 import type { MethodName } from '../../../src/methods/explain/types.js';
 import { ClassPicker, LayerPicker, layerLabelOf } from './Pickers';
@@ -565,7 +566,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
               Attributions for <span className="accent">{shown.target.label}</span>
             </>
           }
-          subtitle={<span data-testid="explain-made">{`${shown.modelName} · image ${shown.imageName} · class ${shown.target.index} (${shown.target.label}) · ${shown.score} ${fmt(shown.target.score)} · computed ${shown.where === 'browser' ? 'in this browser' : 'on the server'}${shown.predictionPass?.kind === 'shared gradient pass' ? ` · shared gradient pass ${Math.round(shown.predictionPass.ms)} ms (methods that reuse it show only their own time)` : ''}`}</span>}
+          subtitle={<span data-testid="explain-made">{`${shown.modelName} · image ${abbreviateName(shown.imageName)} · class ${shown.target.index} (${shown.target.label}) · ${shown.score} ${fmt(shown.target.score)} · computed ${shown.where === 'browser' ? 'in this browser' : 'on the server'}${shown.predictionPass?.kind === 'shared gradient pass' ? ` · shared gradient pass ${Math.round(shown.predictionPass.ms)} ms (methods that reuse it show only their own time)` : ''}`}</span>}
           testId="explain-results"
           actions={
             <div className="toolbar">
