@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 // A QDQ model (int8 weights dequantized in the graph, as onnxruntime's static quantizer writes
 // them) uploaded to the studio, in Chromium: the first layer's filters are drawn from the
-// dequantized weights.
+// dequantized weights, and every explanation says its gradients are straight-through estimates.
 import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { qdqModel } from '../support/quantized-models.js';
@@ -21,6 +21,24 @@ describe('a QDQ model in the studio (Chromium)', () => {
     // the filters panel asked for the first conv, whose weights are DequantizeLinear(int8): a 404
     await ui.page.waitForSelector('[data-testid="filters-panel"] [data-testid="filter-grid"]');
     expect(await ui.page.locator('[data-testid="filters-panel"] [data-testid="filter-grid"] .filter-tile').count()).toBe(8);
+    expect(refused).toEqual([]);
+  });
+
+  it('notes on the explanation that its gradients through quantization are straight-through estimates', async () => {
+    await ui.page.click('[data-testid="tab-explain"]');
+    await ui.page.waitForSelector('[data-testid="method-gradcam"]');
+    for (const m of await ui.page.$$eval('[data-testid^="method-"]', (els) => els.map((e) => e.getAttribute('data-testid')!.slice('method-'.length)))) {
+      if (await ui.page.isEnabled(`[data-testid="method-${m}"]`)) await ui.page.setChecked(`[data-testid="method-${m}"]`, m === 'saliency' || m === 'gradcam');
+    }
+    await ui.page.setChecked('[data-testid="explain-metrics"]', false);
+    await ui.page.click('[data-testid="explain-where"] button:has-text("server")');
+    await ui.page.click('[data-testid="explain-run"]');
+    await ui.page.waitForSelector('[data-testid="map-gradcam"]', { timeout: 60_000 });
+    // the note came with every map and the page showed none; now once, for all of them
+    const notes = ui.page.locator('[data-testid="explain-notes"] li');
+    expect(await notes.count()).toBe(1);
+    expect(await notes.first().textContent()).toMatch(/^the model is quantized \(QDQ.*straight-through estimates/);
+    await ui.shot('qdq-explanations');
     expect(refused).toEqual([]);
   });
 
