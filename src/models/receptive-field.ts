@@ -8,7 +8,7 @@ import type { ReceptiveField } from './region.js';
 
 export { unitRegion, type ReceptiveField } from './region.js';
 
-const IDENTITY_LIKE = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish', 'Softplus', 'Softsign', 'Mish', 'Gelu', 'Erf', 'BatchNormalization', 'InstanceNormalization', 'Identity', 'Dropout', 'Neg', 'Abs', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Pow', 'Cast', 'QuantizeLinear', 'DequantizeLinear']);
+const IDENTITY_LIKE = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish', 'Softplus', 'Softsign', 'Mish', 'Gelu', 'Erf', 'BatchNormalization', 'InstanceNormalization', 'LRN', 'Identity', 'Dropout', 'Neg', 'Abs', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Pow', 'Cast', 'QuantizeLinear', 'DequantizeLinear']);
 const COMBINE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Sum', 'Max', 'Min', 'Mean', 'Concat', 'Where']);
 
 /** Receptive fields of every spatial value reachable from the image input. */

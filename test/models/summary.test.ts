@@ -189,3 +189,22 @@ describe('receptive fields through spatial slices', () => {
     expect(unitRegion(conv.receptiveField!, 2, 3, 32, 32)).toEqual([2, 4, 7, 9]);
   });
 });
+
+describe('receptive fields through LRN', () => {
+  // LRN (Caffe's AlexNet and GoogLeNet) normalizes across channels at one position: a unit after
+  // it sees what the conv before it saw. It was read as global: every later layer of AlexNet
+  // saw "whole image" in the Layers tab, and its top patches were the whole image.
+  it('passes the field of the layer before it through unchanged', () => {
+    const b = new GraphBuilder();
+    const L = new Layers(b, seededRandom(2));
+    const x = b.input('image', 'float32', ['N', 3, 64, 64]);
+    const conv1 = L.conv2d(x, 'conv1', { filters: 8, kernel: 11, stride: 4, padding: 2 });
+    const norm = b.op('LRN', [conv1], { size: 5, alpha: 1e-4, beta: 0.75, bias: 1 }, { name: 'norm1', outputs: ['norm1'] });
+    const conv2 = L.conv2d(norm, 'conv2', { filters: 8, kernel: 5, stride: 1, padding: 2 });
+    b.output(L.dense(L.flatten(conv2, 'flat'), 'fc', 3));
+    const s = summarize(new Model(b.build(), engine, 'lrn'));
+    const field = (name: string): unknown => s.rows.find((r) => r.name === name)?.receptiveField;
+    expect(field('norm1')).toEqual(field('conv1'));
+    expect(field('conv2')).toEqual({ size: [27, 27], jump: [4, 4], start: [3, 3], global: false });
+  });
+});

@@ -504,6 +504,37 @@ describe('studio in Chromium', () => {
     await expectNonBlank('[data-testid="model-input"]');
   });
 
+  it('an upload named with markup and 200 characters shows escaped and shortened in the warning and the explanation caption, the page no wider', async () => {
+    const { default: sharp } = await import('sharp');
+    const thumb = await sharp(Buffer.from(Array.from({ length: 10 * 10 }, (_, i) => (i * 53) % 256)), { raw: { width: 10, height: 10, channels: 1 } }).png().toBuffer();
+    const markup = '<img src=x onerror="window.__injected=1">';
+    const name = `${markup}${'n'.repeat(200 - markup.length - 4)}.png`;
+    await ui.page.setInputFiles('[data-testid="image-file"]', { name, mimeType: 'image/png', buffer: thumb });
+    await ui.page.waitForSelector('[data-testid="prediction-warning"]');
+    const warning = (await ui.page.textContent('[data-testid="prediction-warning"]'))!;
+    // the name is quoted as text, its middle cut out (it ran 196 characters through the sentence)
+    const quoted = /input: "([^"]*)" \(10x10/.exec(warning)?.[1];
+    expect(quoted, warning).toBeDefined();
+    expect(quoted!.startsWith('<img src=x onerror=')).toBe(true);
+    expect(quoted).toContain('…');
+    expect([...quoted!].length).toBeLessThanOrEqual(48);
+    expect(await ui.page.locator('[data-testid="prediction-warning"] img').count()).toBe(0);
+    // the caption of an explanation of it
+    await openTab('explain');
+    for (const m of ['gradient', 'saliency', 'input-x-gradient', 'smoothgrad', 'smoothgrad-sq', 'vargrad', 'integrated-gradients', 'guided-backprop', 'deconvnet', 'cam', 'gradcam', 'gradcam++', 'scorecam', 'layercam', 'guided-gradcam', 'occlusion', 'feature-ablation', 'kernel-shap', 'lime']) {
+      await ui.page.setChecked(`[data-testid="method-${m}"]`, m === 'gradient');
+    }
+    await ui.page.setChecked('[data-testid="explain-metrics"]', false);
+    await ui.page.click('[data-testid="explain-where"] button:has-text("server")');
+    await ui.page.click('[data-testid="explain-run"]');
+    await expect.poll(() => ui.page.textContent('[data-testid="explain-made"]'), { timeout: 60_000 }).toMatch(/image <img src=x onerror=\S*…n+ ·/);
+    expect([...(/image (\S+) ·/.exec((await ui.page.textContent('[data-testid="explain-made"]'))!)?.[1] ?? '')].length).toBeLessThanOrEqual(48);
+    expect(await ui.page.evaluate(() => (window as unknown as { __injected?: number }).__injected)).toBeUndefined();
+    // nothing pushes the page sideways (a 200-character word did, to 1740 px in a 1440 px window)
+    expect(await ui.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1440);
+    await ui.shot('12b-hostile-upload-name');
+  });
+
   it('raised no page errors', () => {
     expect(ui.errors).toEqual([]);
   });

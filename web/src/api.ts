@@ -131,6 +131,8 @@ export interface ExplainMapInfo {
   method: string;
   signed: boolean;
   ms?: number;
+  /** what the reader should know of how this map was made (a QDQ model's straight-through gradients, ...) */
+  notes?: string[];
 }
 
 export interface ExplainMap extends ExplainMapInfo {

@@ -245,10 +245,12 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
   else if (options.layer !== undefined) model.resolveLayer(options.layer);
 
   throwIfCancelled(options.signal, 'explain');
-  // every method counts its own runs from 0; the part says which method's they are
-  let part = 0;
+  // Every method counts its own runs from 0; the part says which method's they are. The shared
+  // prediction pass before the first method belongs to none: its events carry no part, or a
+  // caller adding the parts up counted its 1/1 as the first method done (1/6, then 0/6).
+  let part: number | undefined;
   const report = options.onProgress;
-  if (report) options = { ...options, onProgress: (p) => report({ ...p, part: { index: part, count: methods.length } }) };
+  if (report) options = { ...options, onProgress: (p) => report(part === undefined ? p : { ...p, part: { index: part, count: methods.length } }) };
   // The predictions come from the first gradient pass when a method needs one over these images
   // (its graph picks each row's top class itself); only otherwise from a forward pass of their own.
   const memoValues = new Map<string, Promise<unknown>>();

@@ -10,6 +10,7 @@ import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../ren
 import { fmtSig } from '../format';
 import { decodeTensor, fmt, maxAbs, minMax, quantile, type Tensor } from '../tensor';
 import { displayStyle } from '../../../src/methods/explain/display.js';
+import { abbreviateName } from '../../../src/util/names.js';
 import { describeRange, rangeOf } from '../../../src/render/range.js';
 import type { MethodName } from '../../../src/methods/explain/types.js';
 import { ClassPicker, LayerPicker, layerLabelOf } from './Pickers';
@@ -565,7 +566,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
               Attributions for <span className="accent">{shown.target.label}</span>
             </>
           }
-          subtitle={<span data-testid="explain-made">{`${shown.modelName} · image ${shown.imageName} · class ${shown.target.index} (${shown.target.label}) · ${shown.score} ${fmt(shown.target.score)} · computed ${shown.where === 'browser' ? 'in this browser' : 'on the server'}${shown.predictionPass?.kind === 'shared gradient pass' ? ` · shared gradient pass ${Math.round(shown.predictionPass.ms)} ms (methods that reuse it show only their own time)` : ''}`}</span>}
+          subtitle={<span data-testid="explain-made">{`${shown.modelName} · image ${abbreviateName(shown.imageName)} · class ${shown.target.index} (${shown.target.label}) · ${shown.score} ${fmt(shown.target.score)} · computed ${shown.where === 'browser' ? 'in this browser' : 'on the server'}${shown.predictionPass?.kind === 'shared gradient pass' ? ` · shared gradient pass ${Math.round(shown.predictionPass.ms)} ms (methods that reuse it show only their own time)` : ''}`}</span>}
           testId="explain-results"
           actions={
             <div className="toolbar">
@@ -599,6 +600,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
             </div>
           }
         >
+          <MapNotes maps={shown.maps.map((m) => m.map)} />
           <div className="map-grid" data-testid="map-grid">
             <figure className="map-card">
               <figcaption>
@@ -680,6 +682,26 @@ function downloadNpy(t: Tensor, name: string): void {
   a.click();
   // The browser reads the blob after the click returns, later on a busy page: revoke it well after.
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/**
+ * The maps' notes, each once, naming the methods it belongs to unless it belongs to all: a QDQ
+ * model's straight-through note comes with every map, and a card is too narrow for 250 characters.
+ */
+function MapNotes(props: { maps: readonly ExplainMapInfo[] }): ReactNode {
+  const methodsByNote = new Map<string, string[]>();
+  for (const map of props.maps) for (const note of map.notes ?? []) methodsByNote.set(note, [...(methodsByNote.get(note) ?? []), METHOD_LABEL[map.method] ?? map.method]);
+  if (methodsByNote.size === 0) return null;
+  return (
+    <ul className="map-notes muted small" data-testid="explain-notes">
+      {[...methodsByNote].map(([note, methods]) => (
+        <li key={note}>
+          {methods.length < props.maps.length ? <b>{methods.join(', ')}: </b> : null}
+          {note}
+        </li>
+      ))}
+    </ul>
+  );
 }
 
 const MapCard = memo(function MapCard(props: { map: ExplainMapInfo; t: Tensor; raw: Tensor | null; npyName: string; input: InputView | null; opacity: number | null; range: RangeMode; seq: SeqCmap }): ReactNode {

@@ -7,6 +7,7 @@ import { BrowserStyle } from './BrowserStyle';
 import { ClassPicker, ClassSelection, findLayer, LayerListPicker, LayerPicker, layerLabelOf } from './Pickers';
 import { ErrorBox, NumberField, Panel, Segmented, Spinner, type ShownError } from './ui';
 import type { SynthEstimate } from '../../../src/interfaces/server/synth-estimate.js';
+import { abbreviateName } from '../../../src/util/names.js';
 
 /** An objective built from parts (the pickers), or typed. */
 export type ObjectiveSpec =
@@ -124,7 +125,7 @@ function ImagePick(props: { label: string; images: ImageEntry[]; value: string; 
         {props.allowNone && <option value="">none</option>}
         {props.images.map((i) => (
           <option key={i.id} value={i.id}>
-            {i.group}/{i.name}
+            {i.group}/{abbreviateName(i.name)}
           </option>
         ))}
       </select>
@@ -564,7 +565,7 @@ function SynthResultView(props: { result: SynthResult; made: Made }): ReactNode 
   const made = [
     byModel && r.kind !== 'style' ? `model ${byModel}` : undefined,
     network ? `feature network ${network}` : undefined,
-    props.made.image ? `image ${props.made.image}` : undefined,
+    props.made.image ? `image ${abbreviateName(props.made.image)}` : undefined,
     props.made.objective ? `objective ${props.made.objective}` : undefined,
     r.kind === 'style-train' && typeof r.summary['netName'] === 'string' ? `network "${r.summary['netName']}" (now in Fast style's list)` : undefined,
     typeof r.summary['seconds'] === 'number' ? `${fmtSeconds(r.summary['seconds'])}` : undefined,

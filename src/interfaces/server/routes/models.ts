@@ -6,6 +6,7 @@ import { camHead, METHOD_NAMES, METHODS, type MethodName } from '../../../method
 import { summarize } from '../../../methods/inspect/summary.js';
 import { parseLabels, parsePreprocessing } from '../../../models/metadata.js';
 import type { Model } from '../../../models/model.js';
+import type { Tensor } from '../../../engine/tensor.js';
 import { idSchema } from '../ids.js';
 import type { ModelEntry } from '../state.js';
 import { hintForStudio } from '../../../util/ways-out.js';
@@ -164,12 +165,19 @@ export function registerModelRoutes({ app, models }: Studio, maxBytes: number): 
     async (req) => {
       const model = models.require(req.params.id);
       const layer = req.query.layer;
-      const convs = model.graph.nodes.filter((n) => n.op === 'Conv' && model.graph.initializers.has(n.inputs[1]!));
+      // A QDQ model's weights are int8 codes dequantized in the graph: their folded float value is
+      // the filter bank (reading initializers alone refused every conv of such a model, 404).
+      const folded = model.builder();
+      const weightsOf = (n: (typeof model.graph.nodes)[number]): Tensor | undefined => {
+        const name = n.inputs[1];
+        return name ? (model.graph.initializers.get(name) ?? folded.valueOf(name)) : undefined;
+      };
+      const convs = model.graph.nodes.filter((n) => n.op === 'Conv' && weightsOf(n)?.dims.length === 4);
       const node = layer ? convs.find((n) => n.name === layer || n.outputs[0] === layer) : convs[0];
       if (!node) {
         throw new ConvLensError('UNKNOWN_NAME', `No convolution layer "${layer}" with constant weights.`, `Convolution layers: ${convs.map((n) => n.name).join(', ') || 'none'}.`);
       }
-      const w = model.graph.initializers.get(node.inputs[1]!)!;
+      const w = weightsOf(node)!;
       return { layer: node.name, output: node.outputs[0], weights: toWire(w), layers: convs.map((n) => n.name) };
     },
   );

@@ -8,6 +8,7 @@ import type { Tensor } from '../../../engine/tensor.js';
 import type { FileAccess } from '../../../io/file-access.js';
 import { preprocessImage, type RawImage } from '../../../io/image.js';
 import { requireImageChannels, scaledUpNote } from '../../../io/inputs.js';
+import { abbreviateName } from '../../../util/names.js';
 import type { JobOptions } from '../../../engine/jobs.js';
 import { loadBuiltinModel, loadModelFile } from '../../../models/load.js';
 import { Model } from '../../../models/model.js';
@@ -69,7 +70,8 @@ export class WorkerCache {
     if (hit) return hit;
     const { scaledUp, ...made } = await preprocessImage(image.bytes, model.meta.preprocessing, `image "${image.name}"`);
     requireImageChannels(model, made.tensor, `image "${image.name}"`);
-    const note = scaledUp ? scaledUpNote([{ source: `"${image.name}"`, display: made.display, scaledUp }], model) : undefined;
+    // the note is shown in the Prediction panel: a long uploaded name is shortened there
+    const note = scaledUp ? scaledUpNote([{ source: `"${abbreviateName(image.name)}"`, display: made.display, scaledUp }], model) : undefined;
     const prepared: PreparedInput = { ...made, ...(note ? { scaledUp: note } : {}) };
     this.inputs.set(key, prepared);
     // Oldest first out, by count and by bytes (large inputs of large models add up fast).
