@@ -93,6 +93,18 @@ describe('models', () => {
     expect(error.hint).toMatch(/^The studio feeds it images only.*\.npy tensors of shape \(N, 4, H, W\)\.$/);
   });
 
+  it('offers LRP on a model that ends in Softmax (its logits are explained), not only on one that ends in its logits', async () => {
+    const b = new GraphBuilder();
+    const L = new Layers(b, seededRandom(8));
+    const x = b.input('data_0', 'float32', ['N', 3, 16, 16]);
+    const logits = L.dense(L.flatten(L.globalAvgPool(L.relu(L.conv2d(x, 'conv', { filters: 4 }), 'relu'), 'gap'), 'flat'), 'fc', 3);
+    b.output(b.op('Softmax', [logits], { axis: 1 }, { outputs: ['prob_1'] }));
+    const up = await inject({ method: 'POST', url: '/api/models', ...multipart('caffe-style.onnx', encodeModel(b.build())) });
+    expect(up.statusCode).toBe(201);
+    const listed = up.json() as { unavailableMethods: Record<string, unknown> };
+    expect(listed.unavailableMethods).not.toHaveProperty('lrp');
+  });
+
   it('rejects a file that is not ONNX (415), a corrupt ONNX file (422) and a too large one (413)', async () => {
     const notOnnx = await inject({ method: 'POST', url: '/api/models', ...multipart('notes.onnx', new TextEncoder().encode('{"hello": "this is json, not a model"}')) });
     expect(notOnnx.statusCode).toBe(415);

@@ -491,14 +491,18 @@ function producersOf(graph: Graph): Map<string, Node> {
  * undefined: what `lrpRuleSet` would refuse once the gradient graph is built, found without
  * building it (the studio greys the method out when a model is loaded).
  */
-export function lrpUnsupportedNode(graph: Graph, input: string, isConstant: (value: string) => boolean): Node | undefined {
+export function lrpUnsupportedNode(graph: Graph, input: string, isConstant: (value: string) => boolean, output?: string): Node | undefined {
   const { layers } = analyze(graph);
   const producers = producersOf(graph);
   const gates = gateFinder(graph, producers);
   const constantValue = constantFinder(graph, producers);
   const norms = decomposedNorms(graph, producers);
+  // Relevance starts at the explained output: nodes after it (the final Softmax of a Caffe or
+  // tf2onnx model, whose logits are explained) never carry any.
+  const behind = output === undefined ? undefined : nodesBehind(output, producers);
   const dynamic = new Set([input]);
   for (const node of graph.nodes) {
+    if (behind && !behind.has(node)) continue;
     if (!node.inputs.some((i) => i && dynamic.has(i))) continue;
     for (const o of node.outputs) if (o) dynamic.add(o);
     const def = findOp(node.op);
@@ -584,4 +588,17 @@ export function lrpRuleSet(graph: Graph, composite: LrpComposite): RuleSet {
       return noRule(node);
     },
   };
+}
+
+/** The nodes a value is computed from (its producer included). */
+function nodesBehind(value: string, producers: ReadonlyMap<string, Node>): Set<Node> {
+  const seen = new Set<Node>();
+  const stack = [value];
+  while (stack.length) {
+    const node = producers.get(stack.pop()!);
+    if (!node || seen.has(node)) continue;
+    seen.add(node);
+    for (const i of node.inputs) if (i) stack.push(i);
+  }
+  return seen;
 }

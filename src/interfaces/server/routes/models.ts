@@ -34,7 +34,7 @@ export function unavailableMethods(m: Model): Unavailable {
       out.cam = { reason: e.message, ...(e.hint ? { hint: hintForStudio(e.hint) } : {}) };
     }
   }
-  const noRule = lrpUnsupportedNode(m.graph, m.input.name, (v) => m.builder().factsOf(v).value !== undefined);
+  const noRule = lrpUnsupportedNode(m.graph, m.input.name, (v) => m.builder().factsOf(v).value !== undefined, m.output);
   if (noRule) {
     const e = lrpNoRuleError(noRule);
     out.lrp = { reason: e.message, ...(e.hint ? { hint: hintForStudio(e.hint) } : {}) };
