@@ -85,7 +85,7 @@ export const APPROXIMATE_DEFAULTS = { tau: 0.75, drillDown: 0.5 } as const;
  */
 export const MIN_WINDOW_MACS = 10e6;
 /** The default mode runs brute force when incremental inference would save less than this factor. */
-export const MIN_SPEEDUP = 1.3;
+const MIN_SPEEDUP = 1.3;
 
 interface DropsRun {
   drops: Float64Array;
