@@ -133,13 +133,13 @@ describe('convlens explain', () => {
   });
 
   it('runs feature ablation, KernelSHAP and LIME over segments, seeded and reproducible, with their parameters in the summary', async () => {
-    const run = async (name: string, seed: string) => {
+    const run = async (name: string, seed: string, ...extra: string[]) => {
       const out = join(tmp, name);
-      const r = await convlens('explain', join(samples, 'bag-test18.png'), '--method', 'kernel-shap,lime,feature-ablation', '--segments', '12', '--samples', '40', '--seed', seed, '--baseline', 'mean', '--npy', '--no-images', '--out', out, '--json', '-q');
+      const r = await convlens('explain', join(samples, 'bag-test18.png'), '--method', 'kernel-shap,lime,feature-ablation', '--segments', '12', '--samples', '40', '--seed', seed, '--baseline', 'mean', '--npy', '--no-images', '--out', out, '--json', '-q', ...extra);
       expect(r.code, r.stderr).toBe(0);
       return { summary: JSON.parse(r.stdout), npy: (m: string) => parseNpy(readFileSync(join(out, `${m}.npy`))) };
     };
-    const [a, b, c] = [await run('seg1', '3'), await run('seg2', '3'), await run('seg3', '4')];
+    const [a, b, c] = [await run('seg1', '3'), await run('seg2', '3'), await run('seg3', '4', '--ablation-mode', 'incremental')];
     const [shap, lime, ablation] = a.summary.methods;
     expect(shap.method).toBe('kernel-shap');
     expect(shap.params).toMatchObject({ segmentation: 'slic', segmentsAsked: 12, compactness: 10, baseline: 'mean', samples: 40, seed: 3 });
@@ -152,7 +152,12 @@ describe('convlens explain', () => {
       expect(a.npy(m).data).toEqual(b.npy(m).data);
     }
     expect(a.npy('lime').data).not.toEqual(c.npy('lime').data);
-    expect(a.npy('feature-ablation').data).toEqual(c.npy('feature-ablation').data); // no random draws
+    // no random draws; and the built-in CNN is too small for the default mode to run incrementally
+    expect(ablation.params.mode).toBe('brute-force');
+    expect(c.summary.methods[2].params.mode).toBe('incremental');
+    expect(c.summary.methods[2].params.incrementalSegments[0]).toBeGreaterThan(0);
+    const [exact, reference] = [c.npy('feature-ablation').data as Float32Array, a.npy('feature-ablation').data as Float32Array];
+    expect(Math.max(...exact.map((v, i) => Math.abs(v - reference[i]!)))).toBeLessThan(1e-5 * Math.max(1, ...reference.map(Math.abs)));
   });
 
   it('refuses segment options without a segment method, and bounds before any work', async () => {
@@ -163,6 +168,7 @@ describe('convlens explain', () => {
       [['--method', 'lime', '--segmentation', 'grid', '--compactness', '5'], /--compactness applies only with SLIC segments[\s\S]*--segmentation slic/],
       [['--method', 'feature-ablation', '--samples', '50'], /--samples applies only with --method smoothgrad, smoothgrad-sq, vargrad, gradient-shap, kernel-shap or lime/],
       [['--method', 'feature-ablation', '--seed', '2'], /--seed applies only with a seeded method/],
+      [['--method', 'lime', '--ablation-mode', 'brute-force'], /--ablation-mode applies only with --method feature-ablation/],
       [['--method', 'lime,integrated-gradients', '--baseline', 'mean'], /--baseline mean applies only to feature-ablation, kernel-shap and lime/],
       [['--method', 'kernel-shap', '--segments', '600'], /--segments.*1 to 512|expected an integer from 1 to 512/],
       [['--method', 'kernel-shap', '--segments', '40', '--samples', '10'], /kernel-shap with 10 samples cannot fit \d+ segments[\s\S]*Give at least \d+ samples .*\(CLI: --samples, --segments\)/],

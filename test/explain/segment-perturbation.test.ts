@@ -13,6 +13,7 @@ import { constrainedShapley, kernelShapCoalitions, shapleySizeDistribution } fro
 import { segmentImage, type Segmentation } from '../../src/methods/explain/segments.js';
 import { writeMetadata } from '../../src/models/metadata.js';
 import { Model } from '../../src/models/model.js';
+import { uniformSource } from '../../src/methods/explain/arrays.js';
 import { rng } from '../support/rng.js';
 import { courseModel } from './models.js';
 
@@ -118,6 +119,11 @@ describe('on a model linear in its input', () => {
     const a = e.attributions[0]!;
     expect(a.params['coalitions']).toEqual(['122 (sampled, paired)', '122 (sampled, paired)']);
     expectPerSegment(a.map, segs, exactContributions(weights, 0, x, resolveBaseline(model, x, 'zero', 1), segs), 4);
+    // Each distinct coalition is scored once (each image draws from its own stretch of the stream).
+    const distinct = [0, 1].map((img) => new Set(kernelShapCoalitions(24, 120, uniformSource(3, img * 2 ** 24)).rows.map((z) => z.join(''))).size);
+    expect(a.params['forwardPasses']).toEqual(distinct.map((d) => d + 2));
+    expect(a.params['duplicateCoalitions']).toEqual(distinct.map((d) => 120 - d));
+    expect(Math.max(...distinct)).toBeLessThan(120);
   });
 
   it('LIME\'s default ridge shrinks the same weights towards zero, and alpha 0 is the linear fit', async () => {

@@ -33,6 +33,28 @@ export function incrementalPlan(model: Model, key: string, score: ScoreKind, req
   return hit;
 }
 
+/**
+ * Local changes (Score-CAM's small masks, feature ablation's segments) are planned for windows
+ * whose sides are rounded up to steps of this fraction of the image side: one plan, and one
+ * compiled session, then serves every change of about that size in any image.
+ */
+export const LOCAL_SIZE_STEP = 1 / 8;
+
+/** A side of `extent` pixels rounded up to the step of local plans on an axis of `side` pixels. */
+export function localWindowSide(extent: number, side: number): number {
+  const step = Math.max(1, Math.ceil(side * LOCAL_SIZE_STEP));
+  return Math.min(side, Math.ceil(extent / step) * step);
+}
+
+/**
+ * The plan for windows of sh x sw pixels at every position of an h x w image. Score-CAM and
+ * feature ablation ask for it under the same key, so they share its compiled session.
+ */
+export function everyPositionPlan(model: Model, score: ScoreKind, [h, w]: readonly [number, number], [sh, sw]: readonly [number, number]): ScoredPlan {
+  const offsets = (size: number, win: number): number[] => Array.from({ length: size - win + 1 }, (_, i) => i);
+  return incrementalPlan(model, `local|${h}x${w}|${sh}x${sw}`, score, { window: [sh, sw], offsets: [offsets(h, sh), offsets(w, sw)] });
+}
+
 /** How much cheaper the plan is than running every window through the whole network (by multiply-accumulates). */
 export function planSpeedup(plan: IncrementalPlan): number {
   return plan.macs.incremental > 0 ? plan.macs.bruteForce / plan.macs.incremental : Infinity;

@@ -83,7 +83,7 @@ export const APPROXIMATE_DEFAULTS = { tau: 0.75, drillDown: 0.5 } as const;
  * multiply-accumulates per window they outweigh what it saves (the built-in 28x28 CNN, 2.6M per
  * window, ran no faster), so the default mode runs brute force there.
  */
-const MIN_WINDOW_MACS = 10e6;
+export const MIN_WINDOW_MACS = 10e6;
 /** The default mode runs brute force when incremental inference would save less than this factor. */
 const MIN_SPEEDUP = 1.3;
 

@@ -9,7 +9,7 @@ import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { BilinearResampler, f32, nchw, resizeBilinear } from './arrays.js';
 import { camFromWeights, chosenLayer, eigenParam, layerActivations } from './cam.js';
-import { incrementalPlan, incrementalScores, planSpeedup, type WindowIndex } from './incremental.js';
+import { everyPositionPlan, incrementalPlan, incrementalScores, localWindowSide, planSpeedup, type WindowIndex } from './incremental.js';
 import { runScoring, scoringGraph, scoringSession } from './scoring.js';
 import { atLeast, forChunks, forwardScores, scoreInputs, Work } from './session.js';
 import type { ScoreKind } from './target.js';
@@ -19,8 +19,6 @@ export const SCORECAM_MODES: readonly ScoreCamMode[] = ['incremental', 'brute-fo
 
 /** A mask is local when its support fits in this fraction of the image side (along both axes). */
 const LOCAL_FRACTION = 0.5;
-/** Local masks are grouped by support size in steps of this fraction of the side (one plan per size). */
-const SIZE_STEP = 1 / 8;
 /** A size group is scored incrementally only with at least this many masks (each plan costs a session compile)... */
 const MIN_GROUP = 8;
 /** ...and when its plan saves at least this factor. */
@@ -207,10 +205,9 @@ async function fastScores(ctx: ScoreCamRun, a: Tensor): Promise<ChannelScores> {
   const groupsOf = (masks: Mask[]): { local: Map<string, Mask[]>; rest: Mask[] } => {
     const local = new Map<string, Mask[]>();
     const rest: Mask[] = [];
-    const [qh, qw] = [Math.max(1, Math.ceil(h * SIZE_STEP)), Math.max(1, Math.ceil(w * SIZE_STEP))];
     for (const m of masks) {
-      const sh = Math.ceil((m.box[2] - m.box[0] + 1) / qh) * qh;
-      const sw = Math.ceil((m.box[3] - m.box[1] + 1) / qw) * qw;
+      const sh = localWindowSide(m.box[2] - m.box[0] + 1, h);
+      const sw = localWindowSide(m.box[3] - m.box[1] + 1, w);
       if (sh > LOCAL_FRACTION * h || sw > LOCAL_FRACTION * w) rest.push(m);
       else {
         const key = `${sh}x${sw}`;
@@ -306,11 +303,10 @@ async function fastScores(ctx: ScoreCamRun, a: Tensor): Promise<ChannelScores> {
 
 /** Whether a local-mask plan of this size pays off on the model (plans are kept in `plans`). */
 function localPlanWorthIt(model: Model, score: ScoreKind, sh: number, sw: number, h: number, w: number, plans: Map<string, ReturnType<typeof incrementalPlan>>): boolean {
-  const offsets = (size: number, win: number): number[] => Array.from({ length: size - win + 1 }, (_, i) => i);
   const key = `${sh}x${sw}`;
   let scored: ReturnType<typeof incrementalPlan>;
   try {
-    scored = incrementalPlan(model, `scorecam|${h}x${w}|${key}`, score, { window: [sh, sw], offsets: [offsets(h, sh), offsets(w, sw)] });
+    scored = everyPositionPlan(model, score, [h, w], [sh, sw]);
   } catch {
     return false; // a model the planner cannot follow: its masks go through the whole network
   }

@@ -45,6 +45,7 @@ export type IgRule = 'gausslegendre' | 'riemann-trapezoid' | 'riemann-left' | 'r
 export type OcclusionFill = 'zero' | 'mean' | 'blur';
 export type OcclusionMode = 'incremental' | 'brute-force' | 'approximate';
 export type ScoreCamMode = 'incremental' | 'brute-force';
+export type AblationMode = 'incremental' | 'brute-force';
 /** What a switched-off segment is filled with: IG's baselines, or each image's per-channel mean (occlusion's `mean`). */
 export type SegmentBaseline = 'zero' | 'black' | 'mean' | 'blurred' | Tensor;
 export type LimeRegression = 'ridge' | 'linear';
@@ -133,6 +134,12 @@ export interface MethodParams {
     count?: number;
     /** SLIC compactness (default 10, skimage's) */
     compactness?: number;
+    /**
+     * feature-ablation: 'incremental' (exact: each ablated copy recomputes only what the segment's
+     * bounding box reaches, docs/occlusion.md) or 'brute-force' (the reference); default:
+     * incremental where it pays, as occlusion's
+     */
+    mode?: AblationMode;
     /** what a switched-off segment shows (default 'zero', Captum's default baseline) */
     baseline?: SegmentBaseline;
     /** Gaussian sigma in pixels of the 'blurred' baseline (default: a tenth of the image side) */

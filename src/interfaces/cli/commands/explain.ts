@@ -10,7 +10,7 @@ import { NpyStream } from '../../../io/npy-stream.js';
 import { encodeNpy, parseNpy } from '../../../io/npy.js';
 import { explain, METHOD_NAMES, METHODS, resolveMethods } from '../../../methods/explain/index.js';
 import type { MethodName } from '../../../methods/explain/types.js';
-import type { Completeness, ExplainedImage, Explanation, ExplainOptions, IgBaseline, IgRule, OcclusionFill, OcclusionMode, ScoreCamMode, SegmentBaseline } from '../../../methods/explain/types.js';
+import type { Completeness, ExplainedImage, Explanation, ExplainOptions, IgBaseline, IgRule, OcclusionFill, OcclusionMode, ScoreCamMode, AblationMode, SegmentBaseline } from '../../../methods/explain/types.js';
 import { MAX_SEGMENTS, SEGMENTATION_KINDS, type SegmentationKind } from '../../../methods/explain/segments.js';
 import { type Progress, throwIfCancelled } from '../../../engine/jobs.js';
 import { LRP_COMPOSITES, type LrpCompositeName } from '../../../engine/ops/rules/lrp.js';
@@ -59,6 +59,7 @@ interface ExplainCliOptions extends CommonOptions {
   tau?: number;
   drillDown?: number;
   scorecamMode?: ScoreCamMode;
+  ablationMode?: AblationMode;
   interpolate?: string;
   seed?: number;
   baselineFile?: string;
@@ -138,6 +139,7 @@ function methodOptions(): OptionRule[] {
     ...onlyWith({ when: 'with a CAM-family method', add: `add one to --method (${camFamily.join(', ')})` }, using(...camFamily), 'augSmooth', 'eigenSmooth'),
     ...onlyWith(mode('occlusion'), using('occlusion'), 'window', 'stride', 'fill', 'occlusionMode', 'tau', 'drillDown'),
     ...onlyWith(mode('scorecam'), using('scorecam'), 'scorecamMode'),
+    ...onlyWith(mode('feature-ablation'), using('feature-ablation'), 'ablationMode'),
     ...onlyWith(mode('guided-gradcam'), using('guided-gradcam'), 'interpolate'),
     ...onlyWith({ when: 'with a method that reads a layer', add: `add one to --method (${layered.join(', ')})` }, using(...layered), 'layer'),
     ...onlyWith({ when: 'with --faithfulness', add: 'add --faithfulness' }, (opts) => !!opts['faithfulness'], 'curveSteps'),
@@ -195,6 +197,7 @@ export function define(command: Command): void {
     .option('--tau <f>', 'occlusion approximate: largest patch as a fraction of its feature map (default 0.75)', fraction)
     .option('--drill-down <f>', 'occlusion approximate: fraction of the remaining windows scored after the first pass (default 0.5)', fraction)
     .addOption(choiceOption('--scorecam-mode <mode>', 'scorecam: incremental (default: each distinct mask once, target logit only) or brute-force', ['incremental', 'brute-force']))
+    .addOption(choiceOption('--ablation-mode <mode>', 'feature-ablation: incremental (exact, recomputes only what a segment\'s box changes) or brute-force (the reference; default: incremental where it pays off)', ['incremental', 'brute-force']))
     .option('--interpolate <mode>', 'guided-gradcam: bilinear (default) or nearest upsampling of Grad-CAM')
     .option('--seed <n>', 'random seed (SmoothGrad noise, SHAP baselines and samples, sanity-check weights)', seedNumber)
     .option('--faithfulness', 'deletion/insertion curves and AUCs, ROAD (MoRF/LeRF) and infidelity per method (+ a random ranking), plotted; at least 2 x --curve-steps forward passes per image and method')
@@ -265,6 +268,7 @@ export function define(command: Command): void {
             ...(opts.segments !== undefined ? { count: opts.segments } : {}),
             ...(opts.segmentation ? { segmentation: opts.segmentation } : {}),
             ...(opts.compactness !== undefined ? { compactness: opts.compactness } : {}),
+            ...(opts.ablationMode ? { mode: opts.ablationMode } : {}),
             ...(baseline !== undefined ? { baseline: baseline as SegmentBaseline } : {}),
             ...(opts.samples ? { samples: opts.samples } : {}),
             ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
