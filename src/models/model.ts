@@ -88,7 +88,8 @@ export class Model {
     if (symbolicBatch.note) this.meta.warnings.push(symbolicBatch.note);
     if (floatInput.integerInput) this.meta.warnings.push(`input "${input.name}" is ${floatInput.integerInput} in the file; ConvLens gives it float32 pixels (its casts to float32 dropped)`);
     if (channelsFirst !== floatInput.graph) {
-      const shown = (shape: readonly unknown[]): string => `[${shape.join(', ')}]`;
+      // a converter's name for the free batch (tf2onnx's "unk__123") says nothing to a user: N
+      const shown = (shape: readonly unknown[]): string => `[${shape.map((d, i) => (i === 0 && typeof d !== 'number' ? 'N' : d)).join(', ')}]`;
       this.meta.warnings.push(`input "${input.name}" is channels-last ${shown(input.shape)} in the file; ConvLens gives it NCHW ${shown(this.input.shape!)} images (a .npy input or a library tensor must be NCHW too)`);
     }
     checkWindowsFit(this.name, this.graph, this.builder());

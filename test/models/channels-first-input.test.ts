@@ -92,6 +92,9 @@ describe('channels-last image inputs', () => {
     expect(model.input.shape).toEqual(['N', 3, S, S]);
     expect(model.graph.nodes.some((n) => n.op === 'Transpose')).toBe(false);
     expect(model.meta.warnings.filter((w) => w.includes('channels-last [N, 12, 12, 3] in the file'))).toHaveLength(1);
+    // a converter's name for the free batch is shown as N
+    const tf2onnx = new Model(net(['unk__123', S, S, 3], 'transpose'), engine);
+    expect(tf2onnx.meta.warnings.filter((w) => w.includes('channels-last [N, 12, 12, 3] in the file; ConvLens gives it NCHW [N, 3, 12, 12] images'))).toHaveLength(1);
     const twin = new Model(net(['N', 3, S, S], 'nchw'), engine);
     expect(twin.meta.warnings.some((w) => w.includes('channels-last'))).toBe(false);
     const x = image(2);
