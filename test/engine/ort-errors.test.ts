@@ -9,13 +9,14 @@ import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import { decodeModel, encodeModel } from '../../src/engine/onnx/codec.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
-import { kernelFailure } from '../../src/engine/runtime/ort.js';
+import { compileRefusal, kernelFailure } from '../../src/engine/runtime/ort.js';
 import { f32 } from '../../src/engine/tensor.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { seededRandom } from '../../src/models/init.js';
 import { Layers } from '../../src/models/layers.js';
 import { Model } from '../../src/models/model.js';
 import { convlens } from '../support/cli.js';
+import { f32 as tensor, handGraph, int, ints, node } from '../support/onnx-files.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
 const dir = mkdtempSync(join(tmpdir(), 'convlens-ort-errors-'));
@@ -61,5 +62,69 @@ describe('kernel failures', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).not.toContain('[E:onnxruntime');
     expect(r.stderr).toMatch(/^convlens: ONNX Runtime failed while running the graph: at node "[^"]+" \(Reshape\): .*\.\n {2}Check that the input fits the model/);
+  }, 60_000);
+});
+
+/** A classifier whose ReLU carries an attribute ReLU does not have: ConvLens loads it, ORT refuses to compile it. */
+function reluWithUnknownAttribute(): Uint8Array {
+  return encodeModel(
+    handGraph({
+      opset: 17,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3, 16, 16] }],
+      outputs: ['logits'],
+      nodes: [node('Conv', ['x', 'w'], ['c'], { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) }), node('Relu', ['c'], ['m'], { foo: int(1) }, 'act'), node('GlobalAveragePool', ['m'], ['p']), node('Flatten', ['p'], ['logits'])],
+      initializers: { w: tensor([4, 3, 3, 3], Array.from({ length: 108 }, (_, k) => Math.sin(k))) },
+    }),
+  );
+}
+
+describe('graphs ONNX Runtime refuses to compile', () => {
+  // Until 2026-12-07 every refusal was a RUNTIME_FAILURE (a 500 in the studio) quoting ORT's text whole.
+  const SOURCES = /onnxruntime_src|\.(?:h|cc|cpp):\d+|onnxruntime::/;
+
+  it("is the model's fault when ORT refuses what the graph asks for, named by node when ORT names it", () => {
+    const cases: [string, string][] = [
+      ['This is an invalid model. In Node, ("act", Relu, "", -1) : ("c": tensor(float),) -> ("m": tensor(float),) , Error Unrecognized attribute: foo for operator Relu', 'node "act" (Relu): Unrecognized attribute: foo for operator Relu'],
+      ['Type Error: Type parameter (T) of Optype (Add) bound to different types (tensor(float) and tensor(int64) in node (plus).', 'node "plus" (Add): Type parameter (T) bound to different types (tensor(float) and tensor(int64))'],
+      ["Node (sm) Op (Softmax) [ShapeInferenceError] 'axis' must be in [-4 , 3]. Its actual value is: 7", "node \"sm\" (Softmax): 'axis' must be in [-4 , 3]. Its actual value is: 7"],
+      ["Could not find an implementation for Foo(7) node with name 'bar'", 'node "bar" (Foo): ONNX Runtime has no kernel for Foo with these input types or this opset'],
+      [
+        "Exception during initialization: /onnxruntime_src/onnxruntime/core/providers/cpu/nn/conv_attributes.h:50 onnxruntime::ConvAttributes::ConvAttributes(const KernelInfoType&) [with KernelInfoType = onnxruntime::OpKernelInfo] auto_pad == AutoPadType::NOTSET was false. A Conv/ConvTranspose node has both 'auto_pad' and 'pads' attributes\n",
+        "A Conv/ConvTranspose node has both 'auto_pad' and 'pads' attributes",
+      ],
+      [
+        'Exception during initialization: /onnxruntime_src/onnxruntime/core/providers/cpu/tensor/upsamplebase.h:74 onnxruntime::UpsampleMode onnxruntime::UpsampleBase::StringToUpsampleMode(const std::string&) mode attribute is bogus. It can only be nearest(default) or linear or cubic.\n',
+        'mode attribute is bogus. It can only be nearest(default) or linear or cubic',
+      ],
+    ];
+    for (const [ort, said] of cases) {
+      const error = compileRefusal(ort);
+      expect(error.code).toBe('MODEL_UNSUPPORTED');
+      expect(error.message).toBe(`ONNX Runtime cannot compile this model: ${said}.`);
+      expect(error.hint).toMatch(/re-export/i);
+    }
+  });
+
+  it('stays an internal failure when ORT itself fails, still without its sources', () => {
+    const error = compileRefusal('/onnxruntime_src/onnxruntime/core/framework/bfc_arena.cc:376 void* onnxruntime::BFCArena::AllocateRawInternal(size_t, bool, onnxruntime::Stream*, bool, onnxruntime::WaitNotificationFn) Failed to allocate memory for requested buffer of size 123\n');
+    expect(error.code).toBe('RUNTIME_FAILURE');
+    expect(error.message).toBe('ONNX Runtime could not compile the graph: Failed to allocate memory for requested buffer of size 123.');
+    expect(error.message).not.toMatch(SOURCES);
+  });
+
+  it('a run of such a model throws that refusal', async () => {
+    const model = new Model(decodeModel(reluWithUnknownAttribute(), { source: 'relu_attr' }), engine);
+    const error = await model.run(f32([1, 3, 16, 16], new Float32Array(768))).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConvLensError);
+    expect((error as ConvLensError).code).toBe('MODEL_UNSUPPORTED');
+    expect((error as ConvLensError).message).toBe('ONNX Runtime cannot compile this model: node "act" (Relu): Unrecognized attribute: foo for operator Relu.');
+  });
+
+  it('the CLI prints the refusal with its hint and no stack trace', async () => {
+    writeFileSync(join(dir, 'relu-attr.onnx'), reluWithUnknownAttribute());
+    writeFileSync(join(dir, 'x16.npy'), encodeNpy(f32([1, 3, 16, 16], new Float32Array(768))));
+    const r = await convlens('predict', join(dir, 'x16.npy'), '--model', join(dir, 'relu-attr.onnx'), '-q');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('convlens: ONNX Runtime cannot compile this model: node "act" (Relu): Unrecognized attribute: foo for operator Relu.\n  The file asks for something ONNX Runtime does not implement. Re-export the model (a current exporter and opset), or fix the node; if the file loads in onnxruntime itself, this is a ConvLens bug worth reporting.\n');
   }, 60_000);
 });

@@ -197,7 +197,7 @@ describe('compiled sessions on disk', () => {
     const bad = b.build();
     bad.nodes[0]!.op = 'NoSuchOp';
     const backend = withSessionCache(plain(), new SessionCache({ dir, minModelBytes: 0 }, RUNTIME));
-    await expect(backend.createSession(encodeModel(bad), {})).rejects.toMatchObject({ code: 'RUNTIME_FAILURE' });
+    await expect(backend.createSession(encodeModel(bad), {})).rejects.toMatchObject({ code: 'MODEL_UNSUPPORTED' });
     expect(readdirSync(dir)).toEqual([]);
   });
 

@@ -13,7 +13,7 @@ import { createStudio, DEFAULT_SAMPLES_DIR, type Studio } from '../../src/interf
 import { MAX_UPLOAD_NODES } from '../../src/interfaces/server/state.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 import { ROOT } from '../support/cli.js';
-import { f32, float, floats, handGraph, int, ints, node } from '../support/onnx-files.js';
+import { f32, float, floats, handGraph, i64, int, ints, node, str } from '../support/onnx-files.js';
 import { pageInject } from './page-inject.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
@@ -294,5 +294,60 @@ describe('model uploads with thousands of classifier outputs', () => {
     expect(took).toBeLessThan(5_000);
     const note = (r.json().warnings as string[]).find((w) => w.startsWith(`the model has ${heads} outputs`));
     expect(note).toContain(`explains and labels "head1", of the ${heads} a dense layer or softmax produces, the one at the end of the longest chain of nodes (${trunk + 2};`);
+  });
+});
+
+/** The events of a finished job's stream. */
+async function jobEvents(job: string): Promise<{ type: string; error?: { code: string; message: string; hint?: string } }[]> {
+  const body = (await inject({ method: 'GET', url: `/api/jobs/${job}/events` })).body;
+  return body
+    .split('\n\n')
+    .filter((c) => c.includes('data: '))
+    .map((c) => JSON.parse(c.split('\n').find((l) => l.startsWith('data: '))!.slice(6)));
+}
+
+describe('uploads that ConvLens loads but ONNX Runtime refuses to compile', () => {
+  // Until 2026-12-07 each answered every prediction with a 500 RUNTIME_FAILURE quoting ORT's
+  // build paths ("/onnxruntime_src/onnxruntime/core/providers/cpu/nn/conv_attributes.h:50 ...").
+  // The file asks for what ORT does not implement: a 422 naming the node, without ORT's sources.
+  const refused: [string, Node[], Record<string, Tensor>, RegExp][] = [
+    ['an attribute Relu does not have', [node('Relu', ['c'], ['m'], { foo: int(1) }, 'act')], {}, /node "act" \(Relu\): Unrecognized attribute: foo for operator Relu/],
+    ['an integer where LeakyRelu takes a float', [node('LeakyRelu', ['c'], ['m'], { alpha: int(1) }, 'act')], {}, /node "act" \(LeakyRelu\): Mismatched attribute type in 'act : alpha'\. Expected: 'FLOAT', actual: 'INT'/],
+    ['a float added to an int64', [node('Add', ['c', 'k'], ['m'], {}, 'plus')], { k: i64([1]) }, /node "plus" \(Add\): Type parameter \(T\) bound to different types \(tensor\(float\) and tensor\(int64\)\)/],
+    ['a float multiplied by a double', [node('Mul', ['c', 'k'], ['m'], {}, 'times')], { k: { dtype: 'float64', dims: [1], data: Float64Array.of(2) } }, /node "times" \(Mul\): Type parameter \(T\) bound to different types \(tensor\(float\) and tensor\(double\)\)/],
+    // the three below are refused by kernel constructors, whose text starts with ORT's source path and C++ signature
+    ['a Resize mode ONNX does not define', [node('Resize', ['c', '', 'scales'], ['m'], { mode: str('bogus') }, 'resize')], { scales: f32([4], [1, 1, 2, 2]) }, /mode attribute is bogus\. It can only be nearest\(default\) or linear or cubic/],
+    ['a MaxPool storage order of 5', [node('MaxPool', ['c'], ['m'], { kernel_shape: ints([2, 2]), storage_order: int(5) }, 'pool')], {}, /storage_order must be 0 \(row-major\) or 1 \(column-major\)\. Got: 5/],
+    ['a Pad mode ONNX does not define', [node('Pad', ['c', 'pads'], ['m'], { mode: str('foo') }, 'pad')], { pads: i64([0, 0, 1, 1, 0, 0, 1, 1]) }, /Invalid 'mode' attribute value/],
+  ];
+
+  it.each(refused)('answers predict and explain on %s with a 422 naming the problem', async (what, middle, initializers, reason) => {
+    const up = await inject({ method: 'POST', url: '/api/models', ...multipart(`${what}.onnx`, encodeModel(oldOpsetClassifier(17, middle, [1, 3, 32, 32], initializers))) });
+    expect(up.statusCode, up.body).toBe(201);
+    const id = up.json().id as string;
+    const killedBefore = studio.pool.stats().killed;
+
+    const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: id, image: 'photos/coffee.png', k: 1 } });
+    expect(p.statusCode, p.body).toBe(422);
+    const error = p.json().error as { code: string; message: string; hint: string };
+    expect(error.code).toBe('MODEL_UNSUPPORTED');
+    expect(error.message).toMatch(new RegExp(`^ONNX Runtime cannot compile this model: .*${reason.source}`));
+    expect(error.hint).toMatch(/re-export/i);
+    expect(p.body).not.toMatch(/onnxruntime_src|\.(?:h|cc|cpp):\d+|onnxruntime::/);
+
+    // occlusion runs the model forward only, so the job reaches ORT (gradient methods refuse some of these first, in ConvLens's words)
+    const job = await inject({ method: 'POST', url: '/api/explain', payload: { model: id, image: 'photos/coffee.png', methods: ['occlusion'] } });
+    expect(job.statusCode, job.body).toBe(202);
+    const events = await jobEvents(job.json().job as string);
+    const last = events.at(-1)!;
+    expect(last.type, JSON.stringify(last)).toBe('error');
+    expect(last.error, JSON.stringify(last.error)).toMatchObject({ code: 'MODEL_UNSUPPORTED' });
+    expect(last.error!.message).toMatch(reason);
+    expect(JSON.stringify(events)).not.toMatch(/onnxruntime_src|\.(?:h|cc|cpp):\d+|onnxruntime::/);
+
+    // the refusal is the file's: no worker died for it, and other models still answer
+    expect(studio.pool.stats().killed).toEqual(killedBefore);
+    const builtin = await inject({ method: 'POST', url: '/api/predict', payload: { model: 'builtin', image: 'fashion-mnist/bag-test18.png', k: 1 } });
+    expect(builtin.statusCode).toBe(200);
   });
 });

@@ -59,7 +59,7 @@ export function ortBackend(ort: OrtModule, name: string, defaults: OrtCommon.Inf
       try {
         return adapt(ort, name, await ort.InferenceSession.create(model, sessionOptions(options)), preallocatedOutputs);
       } catch (e) {
-        throw new ConvLensError('RUNTIME_FAILURE', `ONNX Runtime rejected the graph: ${(e as Error).message}`, 'If this is your model, check that it loads in onnxruntime; otherwise this is a ConvLens bug worth reporting.', { cause: e });
+        throw compileRefusal((e as Error).message, e);
       }
     },
     async openSession(location: string, options: SessionOptions): Promise<Session> {
@@ -119,7 +119,101 @@ function adapt(ort: OrtModule, name: string, session: OrtCommon.InferenceSession
  */
 export function kernelFailure(message: string): string {
   const m = /while running (\S+) node\. Name:'([^']*)' Status Message: ([\s\S]*)$/.exec(message);
-  if (!m) return message.trim().replace(/\.$/, '');
-  const status = m[3]!.replace(/^\S+\.(?:h|cc|cpp):\d+ [\s\S]*? was false\. /, '').trim().replace(/\.$/, '');
-  return `at node "${m[2]}" (${m[1]}): ${status}`;
+  if (!m) return withoutSourceLocations(message);
+  return `at node "${m[2]}" (${m[1]}): ${withoutSourceLocations(m[3]!)}`;
+}
+
+/**
+ * ORT's text without the C++ behind it: `/onnxruntime_src/.../conv_attributes.h:50
+ * onnxruntime::ConvAttributes::ConvAttributes(const KernelInfoType&) [with ...] auto_pad ==
+ * AutoPadType::NOTSET was false. A Conv/ConvTranspose node has both ...` becomes `A
+ * Conv/ConvTranspose node has both ...`. The build's source paths, line numbers, function
+ * signatures and assertion conditions say nothing a user can act on and reveal how this copy of
+ * ORT was built; any path left over where the pattern differs is cut out all the same.
+ */
+export function withoutSourceLocations(text: string): string {
+  let out = text;
+  for (;;) {
+    const at = /(?:\/[^\s:]*)?[\w.-]+\.(?:h|hpp|cc|cpp|c):\d+ /.exec(out);
+    if (!at) break;
+    const before = out.slice(0, at.index);
+    let rest = out.slice(at.index + at[0].length);
+    rest = withoutLeadingSignature(rest);
+    // ORT_ENFORCE's form: "<condition> was false. <message>"
+    const assertion = / was false\. ?/.exec(rest);
+    if (assertion) rest = rest.slice(assertion.index + assertion[0].length);
+    out = before + rest;
+  }
+  return out
+    .replace(/\/onnxruntime_src\/\S*/g, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/\.$/, '');
+}
+
+/** `rest` without a leading C++ function signature (`ns::Class::f(const T&, bool) [with T = U] const `). */
+function withoutLeadingSignature(rest: string): string {
+  const name = /^(?:[\w:<>,~*& ]*?\s)?[\w~]+(?:<[^>]*>)?::[\w~:<>,]*\(/.exec(rest);
+  if (!name) return rest;
+  let depth = 0;
+  let k = name[0].length - 1;
+  for (; k < rest.length; k++) {
+    if (rest[k] === '(') depth++;
+    else if (rest[k] === ')' && --depth === 0) break;
+  }
+  if (k >= rest.length) return rest;
+  let tail = rest.slice(k + 1);
+  const template = /^ \[with [^\]]*\]/.exec(tail);
+  if (template) tail = tail.slice(template[0].length);
+  return tail.replace(/^ const\b/, '').trimStart();
+}
+
+/**
+ * Why ORT refused to compile a graph, as a ConvLensError. A refusal of what the graph asks for
+ * (an attribute ORT does not know or combine, operands of different types, an axis out of
+ * range, a kernel whose constructor rejects its attributes) is the model file's fault:
+ * MODEL_UNSUPPORTED, a 422 in the studio, naming the node and op when ORT's text does. Anything
+ * else (memory, a fault in ORT itself) stays RUNTIME_FAILURE. Neither quotes ORT's sources.
+ */
+export function compileRefusal(message: string, cause?: unknown): ConvLensError {
+  // the preambles say only that ORT refused, which the message says already
+  const reason = withoutSourceLocations(message).replace(/^(?:Exception during initialization: |This is an invalid model\. (?:Error:? )?)/, '');
+  if (/bad_alloc|Failed to allocate|out of memory/i.test(message) || !GRAPH_REFUSAL.test(message)) {
+    return new ConvLensError('RUNTIME_FAILURE', `ONNX Runtime could not compile the graph: ${reason}.`, 'If this is your model, check that it loads in onnxruntime; otherwise this is a ConvLens bug worth reporting.', { cause });
+  }
+  const where = refusedNode(reason);
+  const what = where ? `node "${where.node}"${where.op ? ` (${where.op})` : ''}: ${where.reason}` : reason;
+  return new ConvLensError(
+    'MODEL_UNSUPPORTED',
+    `ONNX Runtime cannot compile this model: ${what}.`,
+    'The file asks for something ONNX Runtime does not implement. Re-export the model (a current exporter and opset), or fix the node; if the file loads in onnxruntime itself, this is a ConvLens bug worth reporting.',
+    { cause },
+  );
+}
+
+/** The forms in which ORT refuses a graph for what it asks (onnxruntime-node 1.2x). */
+const GRAPH_REFUSAL = /This is an invalid model|^\s*Type Error:|\[(?:ShapeInferenceError|TypeInferenceError)\]|^\s*Exception during initialization:|Could not find an implementation for|^\s*Node \(/;
+
+/** The node and op ORT's refusal names, in any of the forms it writes them, and the rest of its reason. */
+function refusedNode(reason: string): { node: string; op?: string; reason: string } | undefined {
+  // This is an invalid model. In Node, ("act", Relu, "", -1) : (...) -> (...) , Error Unrecognized attribute: foo for operator Relu
+  let m = /In Node, \("([^"]*)", (\w+), [\s\S]*?, Error ([\s\S]*)$/.exec(reason);
+  if (m) return { node: m[1]!, op: m[2]!, reason: m[3]! };
+  // Node (sm) Op (Softmax) [ShapeInferenceError] 'axis' must be in [-4 , 3]. ...
+  m = /Node \(([^)]*)\) Op \((\w+)\) (?:\[\w+\] )?([\s\S]*)$/.exec(reason);
+  if (m) return { node: m[1]!, op: m[2]!, reason: m[3]! };
+  // Type Error: Type parameter (T) of Optype (Add) bound to different types (tensor(float) and tensor(int64) in node (plus)
+  m = /^Type Error: ([\s\S]*?) of Optype \((\w+)\) ([\s\S]*?) in node \(([^)]*)\)$/.exec(reason);
+  // (ORT leaves the types' parenthesis open)
+  if (m) return { node: m[4]!, op: m[2]!, reason: balanced(`${m[1]} ${m[3]}`) };
+  // Could not find an implementation for Foo(7) node with name 'bar'
+  m = /Could not find an implementation for (\w+)\(\d+\) node with name '([^']*)'/.exec(reason);
+  if (m) return { node: m[2]!, op: m[1]!, reason: `ONNX Runtime has no kernel for ${m[1]} with these input types or this opset` };
+  return undefined;
+}
+
+/** `text` with the parentheses it leaves open closed. */
+function balanced(text: string): string {
+  const open = [...text].reduce((depth, c) => (c === '(' ? depth + 1 : c === ')' ? Math.max(0, depth - 1) : depth), 0);
+  return text + ')'.repeat(open);
 }
