@@ -9,6 +9,13 @@
 // of the network. (Counting every node behind each head, as until 2026-12-07, cost heads x nodes:
 // a 1 MB upload of 9,000 dense heads on a 9,000-node trunk held the studio server 25 s.)
 import type { Graph, Node } from '../engine/graph/ir.js';
+import { abbreviateName } from '../util/names.js';
+
+/**
+ * How many outputs the note names before it counts the rest: it goes out with every model
+ * listing, and naming each of 9,000 outputs made it 150 kB.
+ */
+export const LISTED_OUTPUTS = 4;
 
 /** Ops that end a classifier head (a dense layer, a softmax over its scores). */
 const HEAD_OPS = new Set(['Gemm', 'MatMul', 'Softmax', 'LogSoftmax']);
@@ -51,8 +58,11 @@ export function withClassifierFirst(graph: Graph): ClassifierFirst {
     chosen = 0;
     why = 'the first';
   }
-  const describe = (o: Graph['outputs'][number]): string => `${o.name}${o.shape ? ` [${o.shape.join(', ')}]` : ''}`;
-  const note = `the model has ${graph.outputs.length} outputs (${graph.outputs.map(describe).join(', ')}); ConvLens explains and labels "${graph.outputs[chosen]!.name}", ${why} (re-export with the classifier as the only output to choose another)`;
+  // names and shapes are the file's to choose: a sentence shows each abbreviated, and shows only a few
+  const describe = (o: Graph['outputs'][number]): string => `${abbreviateName(o.name)}${o.shape ? ` [${abbreviateName(o.shape.join(', '))}]` : ''}`;
+  const unlisted = graph.outputs.length - LISTED_OUTPUTS;
+  const listed = `${graph.outputs.slice(0, LISTED_OUTPUTS).map(describe).join(', ')}${unlisted > 0 ? ` and ${unlisted} more` : ''}`;
+  const note = `the model has ${graph.outputs.length} outputs (${listed}); ConvLens explains and labels "${abbreviateName(graph.outputs[chosen]!.name)}", ${why} (re-export with the classifier as the only output to choose another)`;
   if (chosen === 0) return { graph, note };
   const g = graph.clone();
   const [first] = g.outputs.splice(chosen, 1);

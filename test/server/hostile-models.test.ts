@@ -11,6 +11,7 @@ import type { Tensor } from '../../src/engine/tensor.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { createStudio, DEFAULT_SAMPLES_DIR, type Studio } from '../../src/interfaces/server/app.js';
 import { MAX_UPLOAD_NODES } from '../../src/interfaces/server/state.js';
+import { LISTED_OUTPUTS } from '../../src/models/classifier-output.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 import { ROOT } from '../support/cli.js';
 import { f32, float, floats, handGraph, i64, int, ints, node, str } from '../support/onnx-files.js';
@@ -294,6 +295,27 @@ describe('model uploads with thousands of classifier outputs', () => {
     expect(took).toBeLessThan(5_000);
     const note = (r.json().warnings as string[]).find((w) => w.startsWith(`the model has ${heads} outputs`));
     expect(note).toContain(`explains and labels "head1", of the ${heads} a dense layer or softmax produces, the one at the end of the longest chain of nodes (${trunk + 2};`);
+  });
+
+  it('name a few of them and count the rest (the note listed all 9,000: 150 kB in every model listing)', async () => {
+    const heads = 9_000;
+    // long names too: each is shown abbreviated
+    const name = (h: number): string => `${'classifier_head_'.repeat(20)}${h}`;
+    const graph = handGraph({
+      opset: 17,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3, 8, 8] }],
+      outputs: Array.from({ length: heads }, (_, h) => ({ name: name(h), dtype: 'float32' as const, shape: ['N', 2] })),
+      nodes: [node('GlobalAveragePool', ['x'], ['pooled']), node('Flatten', ['pooled'], ['flat']), ...Array.from({ length: heads }, (_, h) => node('MatMul', ['flat', 'dense'], [name(h)]))],
+      initializers: { dense: f32([3, 2], [1, 2, 3, 4, 5, 6]) },
+    });
+    const r = await inject({ method: 'POST', url: '/api/models', ...multipart('many-named-heads.onnx', encodeModel(graph)) });
+    expect(r.statusCode, r.body.slice(0, 300)).toBe(201);
+    const note = (r.json().warnings as string[]).find((w) => w.startsWith(`the model has ${heads} outputs`))!;
+    expect(note).toMatch(new RegExp(`^the model has ${heads} outputs \\(classifier_head_\\S*…\\S*_head_0 \\[1, 2\\], (?:\\S+ \\[1, 2\\], ){2}\\S+ \\[1, 2\\] and ${heads - LISTED_OUTPUTS} more\\); ConvLens explains and labels "classifier_head_\\S*…\\S*_head_0"`));
+    expect(note.length).toBeLessThan(600);
+    const listing = await inject({ method: 'GET', url: '/api/models' });
+    const entry = (listing.json() as { models: { id: string }[] }).models.find((m) => m.id === r.json().id);
+    expect(JSON.stringify(entry).length).toBeLessThan(5_000);
   });
 });
 
