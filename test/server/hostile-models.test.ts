@@ -373,3 +373,23 @@ describe('uploads that ConvLens loads but ONNX Runtime refuses to compile', () =
     expect(builtin.statusCode).toBe(200);
   });
 });
+
+describe('uploads with a node missing a required input', () => {
+  // Until 2026-12-07 a Dropout without inputs was refused as 'Identity node "drop": input 0 is
+  // required' (an op the file does not have) and a Concat of nothing with "Cannot read properties
+  // of undefined (reading 'shape')" under the code INTERNAL.
+  const refused: [string, Node, string][] = [
+    ['a Dropout without inputs', node('Dropout', [], ['m'], {}, 'drop'), 'Dropout node "drop" has no inputs; Dropout needs an input.'],
+    ['a Concat of nothing', node('Concat', [], ['m'], { axis: int(1) }, 'cat'), 'Concat node "cat" has no inputs; Concat needs an input.'],
+  ];
+  it.each(refused)('refuses %s when uploaded, naming the node, and keeps no model', async (what, broken, message) => {
+    const before = studio.models.list().filter((m) => m.model).map((m) => m.id);
+    const graph = oldOpsetClassifier(17, [broken, node('Add', ['c', 'm'], ['joined']), node('Relu', ['joined'], ['m2'])]);
+    graph.nodes = graph.nodes.map((n) => (n.op === 'GlobalAveragePool' ? { ...n, inputs: ['m2'] } : n));
+    const r = await inject({ method: 'POST', url: '/api/models', ...multipart(`${what}.onnx`, encodeModel(graph)) });
+    expect(r.statusCode, r.body).toBe(422);
+    expect(r.json().error).toMatchObject({ code: 'MODEL_UNREADABLE', message: `${what}: ${message}` });
+    expect(r.json().error.hint).toMatch(/re-export/);
+    expect(studio.models.list().filter((m) => m.model).map((m) => m.id)).toEqual(before);
+  });
+});

@@ -4,6 +4,7 @@ import { ConvLensError } from '../errors.js';
 import { windowGeometry } from '../ops/geometry.js';
 import { toNumbers } from '../tensor.js';
 import { upgradeLegacyNode } from './legacy-opsets.js';
+import { checkRequiredInputs } from './required-inputs.js';
 
 /**
  * Rewrites a decoded graph (any supported opset) into the opset-17 form every shape rule,
@@ -44,6 +45,8 @@ const NEWER_THAN_17 = new Set(['BitwiseAnd', 'BitwiseNot', 'BitwiseOr', 'Bitwise
 const REDUCE_WITH_AXES_ATTR = ['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare'];
 
 function convertNode(b: GraphBuilder, node: Node, from: number, source: string): void {
+  // before the legacy upgrade and the rewrites below, which read the inputs they expect
+  checkRequiredInputs(node, from, source);
   const upgraded = upgradeLegacyNode(b, node, from, source);
   if ('emitted' in upgraded) return;
   const n = upgraded.node;
