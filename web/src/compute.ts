@@ -24,7 +24,6 @@ export interface WorkerProgress {
   done: number;
   total: number;
   phase?: string;
-  within?: { done: number; total: number; phase?: string };
 }
 
 export type ComputeResponse =
