@@ -1,7 +1,8 @@
 // ConvLens library API (runtime-agnostic). Node-specific pieces (onnxruntime-node, files, sharp)
 // are exported from 'convlens/node'.
 export * from './engine/index.js';
-export { Model, type PickableValue } from './models/model.js';
+export { Model, type PickableValue, type UnitTarget } from './models/model.js';
+export { unitModel, parseUnitSpec, type UnitSpec } from './models/unit-model.js';
 export { readMetadata, writeMetadata, METADATA_KEYS, type ModelMetadata, type Preprocessing } from './models/metadata.js';
 export { Layers } from './models/layers.js';
 export { courseCnn, vggLike, resnet18Like, FASHION_MNIST_LABELS } from './models/zoo/index.js';

@@ -42,6 +42,19 @@ export interface PickableValue {
  * A loaded model: its graph in the engine's form, its self-description (labels, preprocessing),
  * and cached sessions for forward runs and gradients.
  */
+/**
+ * The hidden unit a model cut by `unitModel` scores: its "classes" are the channels of `layer`,
+ * each the channel's mean over the positions or, with `at`, its value at one position.
+ */
+export interface UnitTarget {
+  /** the layer's value name */
+  layer: string;
+  /** the layer as figures and messages name it */
+  label: string;
+  /** [row, column] in the layer's feature map */
+  at?: [number, number];
+}
+
 export class Model {
   readonly id: string;
   readonly graph: Graph;
@@ -63,6 +76,8 @@ export class Model {
     graph: Graph,
     readonly engine: Engine,
     readonly name: string = graph.name,
+    /** set when the model scores a hidden layer's channels instead of classes (see unit-model.ts) */
+    readonly unit?: UnitTarget,
   ) {
     this.id = `${name}#${nextId++}`;
     const inputs = graph.realInputs();

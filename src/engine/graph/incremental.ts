@@ -175,6 +175,16 @@ export function planIncremental(model: Graph, o: IncrementalOptions): Incrementa
     return s && s.length === 4 && s.slice(1).every((d) => typeof d === 'number') ? (s as number[]) : undefined;
   };
 
+  /**
+   * Whether a value has no positions left to patch ([N, C], or one position per channel): the op
+   * making it reads its whole input whatever the planner knows, so running it on full maps loses
+   * nothing and is not reported (a hidden unit's value, a reduction to per-channel scores).
+   */
+  const withoutPositions = (name: string): boolean => {
+    const s = facts.factsOf(name).shape;
+    return !!s && s.length >= 1 && (s.length < 3 || s.slice(2).every((d) => d === 1));
+  };
+
   const tableOf = (p: PatchState): string => {
     let t = tables.get(p.source);
     if (!t) {
@@ -314,7 +324,7 @@ export function planIncremental(model: Graph, o: IncrementalOptions): Incrementa
     const out = node.outputs[0]!;
     const outShape = shape4(out);
     if (outs.length !== 1 || !outShape || node.domain) {
-      runFull(node, outs.length !== 1 ? 'several outputs' : 'output is not a static NCHW map');
+      runFull(node, outs.length !== 1 ? 'several outputs' : withoutPositions(out) ? undefined : 'output is not a static NCHW map');
       continue;
     }
 
@@ -416,7 +426,7 @@ export function planIncremental(model: Graph, o: IncrementalOptions): Incrementa
       emitPatch(node, inputs, { ...node.attrs }, { kind: 'patch', channels: outShape[1]!, axes });
       continue;
     }
-    runFull(node, 'no patch rule for this op');
+    runFull(node, withoutPositions(out) ? undefined : 'no patch rule for this op');
   }
 
   const final = stateOf(o.output);

@@ -89,8 +89,10 @@ export async function explanationGrid(e: Explanation, items: readonly FigureItem
         captions.push(rangeCaption(r.min, r.max, r.style));
       }
       const img = e.images[i]!;
-      const lines = [item.name, `pred: ${img.predicted.label} (${(img.predicted.probability * 100).toFixed(1)}%)`];
-      if (img.target.index !== img.predicted.index) lines.push(`target: ${img.target.label} (${(img.target.probability * 100).toFixed(1)}%)`);
+      // a unit's channels have values, not probabilities (a softmax over them means nothing)
+      const value = (p: { logit: number; probability: number }): string => (e.unit ? p.logit.toPrecision(3) : `${(p.probability * 100).toFixed(1)}%`);
+      const lines = [item.name, `${e.unit ? 'most active' : 'pred'}: ${img.predicted.label} (${value(img.predicted)})`];
+      if (img.target.index !== img.predicted.index) lines.push(`target: ${img.target.label} (${value(img.target)})`);
       return { lines, cells, captions, ...(k > 0 && i === 0 ? { columns: ['Input', ...band.map(header)] } : {}) };
     }),
   );
@@ -98,7 +100,7 @@ export async function explanationGrid(e: Explanation, items: readonly FigureItem
   const kind = (st: DisplayStyle): string => (st.range.mode === 'symmetric' ? 'signed maps' : st.view === 'overlay' ? 'overlays' : 'unsigned maps');
   const ranges = [...new Set(e.attributions.map((a) => `${kind(styles.get(a)!)} ${describeRange(styles.get(a)!.range)}`))];
   return gridFigure({
-    title: o.title ?? `${e.model}: ${e.images.every((_, i) => e.images[i]!.target.index === e.images[i]!.predicted.index) ? 'predicted class' : 'target class'}, score = ${e.score === 'logit' ? 'logit' : 'probability'}`,
+    title: o.title ?? `${e.model}: ${figureSubject(e)}`,
     columns: ['Input', ...bands[0]!.map(header)],
     rows,
     legends: legendsFor(used),
@@ -186,4 +188,11 @@ export async function sanityGrid(r: SanityResult, item: FigureItem, index = 0, o
     legends: legendsFor(styles),
     notes: ['Maps that still look the same after randomization do not depend on what the model learned (Adebayo et al. 2018).'],
   });
+}
+
+/** What a figure explains: "predicted class, score = logit", or for a hidden unit "most active channel, mean value". */
+function figureSubject(e: Explanation): string {
+  const predicted = e.images.every((img) => img.target.index === img.predicted.index);
+  if (e.unit) return `${predicted ? 'most active channel' : 'target channel'}, ${e.unit.at ? `value at ${e.unit.at.join(',')}` : 'mean over positions'}`;
+  return `${predicted ? 'predicted class' : 'target class'}, score = ${e.score === 'logit' ? 'logit' : 'probability'}`;
 }

@@ -234,6 +234,9 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
   if (nonFinite > 0) throw new ConvLensError('INVALID_ARGUMENT', `The input has ${nonFinite} NaN or infinite value${nonFinite === 1 ? '' : 's'}.`, 'Pass finite values in the model input space (check the preprocessing that made them).');
   const methods = resolveMethods(options.methods);
   const score = checkScore(options.score ?? 'logit');
+  if (score === 'prob' && model.unit) {
+    throw new ConvLensError('INVALID_ARGUMENT', `A softmax probability means nothing over the channels of layer "${model.unit.label}": a unit is explained by its own value.`, 'Leave the score at logit (the default) when explaining a unit.');
+  }
   const batchSize = batchSizeOption(model, options.batchSize, 'gradient');
   const forwardBatchSize = batchSizeOption(model, options.batchSize, 'forward');
   // Check what can be checked before any long computation starts.
@@ -337,7 +340,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
     const first = skipped[0]!;
     throw new ConvLensError('MODEL_UNSUPPORTED', `No method applies to model "${model.name}": ${skipped.map((s) => `${s.method}: ${s.reason}`).join('; ')}`, first.hint);
   }
-  return { model: model.name, score, inputShape: [...x.dims], images, targets, attributions, skipped, batchSize, forwardBatchSize, predictionPass };
+  return { model: model.name, ...(model.unit ? { unit: model.unit } : {}), score, inputShape: [...x.dims], images, targets, attributions, skipped, batchSize, forwardBatchSize, predictionPass };
 }
 
 /** Methods that only run the model forward: no gradient passes its rounding. */

@@ -1,6 +1,6 @@
 import type { LrpCompositeName } from '../../engine/ops/rules/lrp.js';
 import type { Tensor } from '../../engine/tensor.js';
-import type { Model } from '../../models/model.js';
+import type { Model, UnitTarget } from '../../models/model.js';
 import type { JobOptions } from '../../engine/jobs.js';
 import type { SpatialLayer } from './layers.js';
 import type { SegmentationKind } from './segments.js';
@@ -232,6 +232,8 @@ export interface SkippedMethod {
 
 export interface Explanation {
   model: string;
+  /** the hidden unit explained instead of a class (its channels are the "classes"; see unitModel) */
+  unit?: UnitTarget;
   score: ScoreKind;
   inputShape: number[];
   images: ExplainedImage[];

@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
 import type { Tensor } from '../../../engine/tensor.js';
 import type { Model } from '../../../models/model.js';
+import { parseUnitSpec, unitModel } from '../../../models/unit-model.js';
 import { readFileOrExplain } from '../../../io/files.js';
 import { encodePng, type RawImage } from '../../../io/image.js';
 import { inputFiles, loadInputs, sampleCount, scaledUpNote } from '../../../io/inputs.js';
@@ -30,6 +31,7 @@ import { hugePagesIn, hugePageSystem } from '../../huge-pages.js';
 interface ExplainCliOptions extends CommonOptions {
   method: string;
   layer?: string;
+  unit?: string;
   target?: string;
   score: string;
   out: string;
@@ -155,11 +157,13 @@ export function define(command: Command): void {
   optionRules(command, methodOptions());
   withCommon(
     command
-      .addHelpText('after', `\nMethods: ${METHOD_NAMES.join(', ')}\nA method the model rules out (cam without GAP + dense) is skipped with the reason; the others still run.\n\nExamples:\n  convlens explain samples/fashion-mnist/*.png --method saliency,integrated-gradients,gradcam --out out\n  convlens explain samples/photos/chelsea.png --model squeezenet --method gradcam,scorecam --layer fires.6 --target tabby --score prob`),
+      .addHelpText('after', `\nMethods: ${METHOD_NAMES.join(', ')}\nA method the model rules out (cam without GAP + dense) is skipped with the reason; the others still run.\n\nExamples:\n  convlens explain samples/fashion-mnist/*.png --method saliency,integrated-gradients,gradcam --out out\n  convlens explain samples/photos/chelsea.png --model squeezenet --method gradcam,scorecam --layer fires.6 --target tabby --score prob
+  convlens explain samples/photos/chelsea.png --model squeezenet --unit fires.5@6,6 --method saliency,integrated-gradients`),
   )
     .argument('<inputs...>', 'image files, .npy tensors (NCHW or CHW float32), or folders of them')
     .option('--method <names>', 'methods, comma-separated (see the list below), or all', 'saliency,gradcam,guided-backprop')
     .option('-l, --layer <name>', 'layer for CAM-type methods (default: the model profile\'s CAM layer, the last spatial layer before global pooling)')
+    .option('--unit <layer[@row,col]>', 'explain a hidden layer\'s channel instead of a class: its mean over the positions, or with @row,col its value there; --target then picks the channel (default: the most active one)')
     .option('-t, --target <class>', 'class index or label to explain (default: each image\'s predicted class), or one per input, comma-separated (285,967)')
     .option('--score <kind>', 'logit (pre-softmax, default) or prob (softmax probability)', 'logit')
     .option('-o, --out <dir>', 'output folder', outPath, defaultOut('explain'))
@@ -215,7 +219,9 @@ export function define(command: Command): void {
         throw new ConvLensError('INVALID_ARGUMENT', `"${opts.diverging}" is not a diverging colormap.`, 'Use rdbu, rdbu-rev, puor, piyg, prgn or brbg for signed maps.');
       }
       const range = opts.range ? parseRange(opts.range) : undefined;
-      const { engine, model } = openModel(opts);
+      const opened = openModel(opts);
+      const { engine } = opened;
+      const model = opts.unit !== undefined ? unitModel(opened.model, parseUnitSpec(opts.unit)) : opened.model;
       const job = cliJob(opts, 'explain');
       let finished = false;
       const finish = (): void => {
@@ -461,6 +467,7 @@ export function define(command: Command): void {
           command: 'explain',
           model: { ...modelInfo(model, opts), input: model.input.shape, output: model.output },
           score,
+          ...(model.unit ? { unit: { layer: model.unit.label, value: model.unit.layer, ...(model.unit.at ? { at: model.unit.at } : { reduce: 'mean' }) } } : {}),
           target: opts.target ?? 'predicted',
           batchSize: e.batchSize,
           forwardBatchSize: e.forwardBatchSize,
@@ -507,7 +514,8 @@ export function define(command: Command): void {
         finish();
         if (opts.json) process.stdout.write(text);
         else if (!opts.quiet) {
-          results.forEach((img, i) => process.stdout.write(`${sources[i]}: predicted ${img.predicted.label} (${(img.predicted.probability * 100).toFixed(1)}%), explaining ${img.target.label}\n`));
+          const predicted = (img: ExplainedImage): string => (model.unit ? `most active ${img.predicted.label} (${img.predicted.logit.toPrecision(4)})` : `predicted ${img.predicted.label} (${(img.predicted.probability * 100).toFixed(1)}%)`);
+          results.forEach((img, i) => process.stdout.write(`${sources[i]}: ${predicted(img)}, explaining ${img.target.label}\n`));
           // the predictions' pass first: a shared gradient pass is most of the first gradient methods' time
           process.stdout.write(`  ${`(${e.predictionPass.kind})`.padEnd(22)} ${predictionPassMs.toFixed(0).padStart(6)} ms\n`);
           for (const a of e.attributions) {
