@@ -2,13 +2,15 @@
 // at one position), so every method explains a unit as it does a class. Checked against the
 // original model's activations, the unit's receptive field, Integrated Gradients' completeness and
 // brute-force occlusion; and the CLI's --unit end to end.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
+import type { Graph } from '../../src/engine/graph/ir.js';
+import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { loadInputs } from '../../src/io/inputs.js';
 import { explain } from '../../src/methods/explain/index.js';
 import { batchedForward } from '../../src/methods/explain/session.js';
@@ -20,6 +22,13 @@ import { convlens, ROOT } from '../support/cli.js';
 
 const engine = new Engine(nodeBackend());
 afterAll(() => engine.dispose());
+
+/** The graph as a bare export has it: no labels, no preprocessing. */
+function withoutMetadata(graph: Graph): Graph {
+  const g = graph.clone();
+  g.metadata.clear();
+  return g;
+}
 
 const CAT = join(ROOT, 'samples', 'photos', 'chelsea.png');
 const LAYER = 'fires.5';
@@ -122,6 +131,23 @@ describe('convlens explain --unit', () => {
       const bad = await convlens('explain', CAT, '--model', 'squeezenet', '--unit', LAYER, '--score', 'prob', '--out', out);
       expect(bad.code).not.toBe(0);
       expect(bad.stderr).toMatch(/probability means nothing over the channels of layer "fires.5"[\s\S]*Leave the score at logit/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('does not warn about missing class labels on a model it only cuts at a layer (but still about preprocessing)', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'convlens-unit-'));
+    try {
+      // the built-in CNN's file carries its labels; a bare torchvision-style export does not
+      const bare = join(out, 'bare.onnx');
+      writeFileSync(bare, encodeModel(withoutMetadata(loadBuiltinModel(engine, 'fashion-cnn').graph)));
+      const plain = await convlens('explain', join(ROOT, 'samples', 'fashion-mnist', readdirSync(join(ROOT, 'samples', 'fashion-mnist'))[0]!), '--model', bare, '--method', 'saliency', '--out', join(out, 'a'));
+      expect(plain.stderr).toMatch(/no class labels/);
+      const unit = await convlens('explain', join(ROOT, 'samples', 'fashion-mnist', readdirSync(join(ROOT, 'samples', 'fashion-mnist'))[0]!), '--model', bare, '--unit', '#2', '--method', 'saliency', '--out', join(out, 'b'));
+      expect(unit.code).toBe(0);
+      expect(unit.stderr).not.toMatch(/no class labels/);
+      expect(unit.stderr).toMatch(/no preprocessing/);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -296,21 +296,22 @@ export function inputChunks(files: readonly string[], model: Model, copies: numb
  * stderr. Every command but the forward-only ones (predict, evaluate) looks inside the model, so
  * a model of integer ops is refused here, before the command's own work.
  */
-export function openModel(opts: CommonOptions, use: { forwardOnly?: boolean } = {}): { engine: Engine; model: Model } {
+export function openModel(opts: CommonOptions, use: { forwardOnly?: boolean; classesUnused?: boolean } = {}): { engine: Engine; model: Model } {
   const engine = createEngine(opts);
   const model = loadModel(opts.model, engine);
   if (!use.forwardOnly) model.requireFloatComputation();
-  applyDescription(model, opts);
+  applyDescription(model, opts, use.classesUnused);
   return { engine, model };
 }
 
 /** Applies --labels and --preprocess to a loaded model and prints what is still assumed (unless quiet). */
-export function applyDescription(model: Model, opts: CommonOptions): void {
+export function applyDescription(model: Model, opts: CommonOptions, classesUnused = false): void {
   const labels = opts.labels ? parseLabels(readFileOrExplain(opts.labels, 'labels file').toString('utf8'), `labels file "${opts.labels}"`, model.profile.classes) : undefined;
   const preprocessing = opts.preprocess ? parsePreprocessing(opts.preprocess, model.input.shape ?? [], model.meta.preprocessing) : undefined;
   if (labels || preprocessing) model.describe({ ...(labels ? { labels } : {}), ...(preprocessing ? { preprocessing } : {}) });
   const warn = warner(opts);
-  for (const w of [...model.meta.warnings, ...model.profile.warnings]) warn(w);
+  // a run explaining a hidden unit never names a class: their missing labels do not matter
+  for (const w of [...model.meta.warnings, ...model.profile.warnings]) if (!(classesUnused && w.startsWith('no class labels'))) warn(w);
 }
 
 /**

@@ -219,7 +219,7 @@ export function define(command: Command): void {
         throw new ConvLensError('INVALID_ARGUMENT', `"${opts.diverging}" is not a diverging colormap.`, 'Use rdbu, rdbu-rev, puor, piyg, prgn or brbg for signed maps.');
       }
       const range = opts.range ? parseRange(opts.range) : undefined;
-      const opened = openModel(opts);
+      const opened = openModel(opts, { classesUnused: opts.unit !== undefined });
       const { engine } = opened;
       const model = opts.unit !== undefined ? unitModel(opened.model, parseUnitSpec(opts.unit)) : opened.model;
       const job = cliJob(opts, 'explain');
