@@ -48,6 +48,8 @@ describe('convlens index / patches / neighbors / embed', () => {
     const f = await convlens('neighbors', 'samples/fashion-mnist/bag-test18.png', '--store', store, '--layer', 'relu4', '-k', '3', '-o', join(tmp, 'n2.png'));
     expect(f.code, f.stderr).toBe(0);
     expect(f.stdout).toMatch(/bag-test18\.png: relu4 #\d+/);
+    // every command reports its files the same way ("figure -> x" was neighbors' alone)
+    expect(f.stdout).toContain(`wrote ${join(tmp, 'n2.png')}\n`);
     // two queries with one file name, from two folders, are told apart by their folders
     for (const folder of ['from-a', 'from-b']) {
       mkdirSync(join(tmp, folder), { recursive: true });

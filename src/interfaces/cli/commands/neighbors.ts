@@ -100,7 +100,7 @@ export function define(command: Command): void {
           };
           const list = (ns: { id: number; label: number }[]): string => (ns.length ? ns.map(neighbour).join(', ') : 'none');
           const lines = queries.map((q) => `${q.name}${q.label >= 0 ? ` (${name(q.label)})` : ''}: ${layer} ${list(q.result.feature)} | pixels ${list(q.result.pixel)} (${q.result.ms.toFixed(1)} ms${q.result.indexed ? ', indexed' : ', flat scan'})`);
-          process.stdout.write(`${lines.join('\n')}\n${opts.quiet ? '' : `figure -> ${opts.out}\n`}`);
+          process.stdout.write(`${lines.join('\n')}\n${opts.quiet ? '' : `wrote ${opts.out}\n`}`);
         }
       } finally {
         ctx.store.close();
