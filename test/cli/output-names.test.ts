@@ -56,3 +56,23 @@ describe('--out of the commands that write one file (a figure, a model)', () => 
     expect(existsSync(join(dir, 'noise.jpg'))).toBe(false);
   });
 });
+
+describe('a folder reused by a run that writes fewer numbered files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'convlens-leftovers-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('says which files named like the run\'s are from an earlier run, and is silent when the run wrote them all', async () => {
+    const out = join(dir, 'boots');
+    const sample = (count: string): ReturnType<typeof convlens> => convlens('diffuse', 'sample', 'ankle boot', '--count', count, '--steps', '2', '--seed', '3', '--no-gif', '--out', out, '--threads', '2');
+    const first = await sample('3');
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).not.toMatch(/earlier run/);
+    const again = await sample('3');
+    expect(again.stderr).not.toMatch(/earlier run/);
+    const fewer = await sample('1');
+    expect(fewer.code, fewer.stderr).toBe(0);
+    expect(fewer.stderr).toMatch(/note: .*boots\/ also holds 2 files named like this run's that it did not write \(00-ankle-boot-1\.png, 00-ankle-boot-2\.png\), from an earlier run; write each run to its own folder/);
+    // nothing is deleted: they are the user's files now
+    expect(readdirSync(out)).toEqual(expect.arrayContaining(['00-ankle-boot-0.png', '00-ankle-boot-1.png', '00-ankle-boot-2.png']));
+  }, 120_000);
+});

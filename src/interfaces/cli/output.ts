@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { ConvLensError } from '../../engine/errors.js';
 import { prepareOutputDir, writeFileAtomic } from '../../io/files.js';
@@ -149,10 +149,34 @@ export class OutputFiles {
     return `wrote ${join(this.dir, '/')}: ${names.join(', ')}`;
   }
 
+  /**
+   * Files in the folder named like this run's numbered files that this run did not write: a
+   * second `diffuse sample` with 4 samples into the folder of an earlier run with 12 left
+   * sample-004..011.png beside the new ones, as if they were one run's.
+   */
+  leftovers(): string[] {
+    const written = new Set(this.written.filter((p) => dirname(p) === this.dir || dirname(p) === join(this.dir)).map((p) => basename(p)));
+    const escape = (t: string): string => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const shapes = [...new Set([...written].filter((n) => /\d/.test(n)).map((n) => n.split(/\d+/).map(escape).join('\\d+')))].map((p) => new RegExp(`^${p}$`));
+    if (!shapes.length) return [];
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    return names.filter((n) => !written.has(n) && shapes.some((r) => r.test(n))).sort();
+  }
+
   /** Prints the "wrote" line: to stdout, or to stderr when stdout carries JSON; not with --quiet. */
   report(opts: { quiet?: boolean; json?: boolean }): void {
     if (opts.quiet) return;
     (opts.json ? process.stderr : process.stdout).write(`${this.describe()}\n`);
+    const old = this.leftovers();
+    if (old.length) {
+      const shown = old.length > 4 ? `${old.slice(0, 3).join(', ')}, ..., ${old.at(-1)}` : old.join(', ');
+      process.stderr.write(`note: ${join(this.dir, '/')} also holds ${old.length} file${old.length === 1 ? '' : 's'} named like this run's that it did not write (${shown}), from an earlier run; write each run to its own folder (--out) to keep them apart\n`);
+    }
   }
 }
 
