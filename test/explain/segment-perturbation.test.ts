@@ -9,7 +9,7 @@ import { tensorToRaw } from '../../src/io/pixels.js';
 import { explain, type ExplainOptions } from '../../src/methods/explain/index.js';
 import { explainReport } from '../../src/methods/explain/report.js';
 import { resolveBaseline } from '../../src/methods/explain/integrated-gradients.js';
-import { constrainedShapley, kernelShapCoalitions, shapleySizeDistribution } from '../../src/methods/explain/segment-perturbation.js';
+import { constrainedShapley, kernelShapCoalitions, shapleySizeDistribution, weightedLasso, weightedRidge } from '../../src/methods/explain/segment-perturbation.js';
 import { segmentImage, type Segmentation } from '../../src/methods/explain/segments.js';
 import { writeMetadata } from '../../src/models/metadata.js';
 import { Model } from '../../src/models/model.js';
@@ -140,6 +140,20 @@ describe('on a model linear in its input', () => {
     for (let i = 0; i < z.length; i++) expect(z[i]).toBeCloseTo(p[i]!, 5);
     expect(ridge.attributions[0]!.params).toMatchObject({ regression: 'ridge', alpha: 1, kernelWidth: 1, samples: 200 });
   });
+
+  it('LIME\'s lasso (Captum\'s surrogate) defaults to alpha 0.01, nears the linear fit as alpha goes to 0, and zeroes every weight at a large alpha', async () => {
+    const segments = { segmentation: 'grid' as const, count: 6, samples: 200, seed: 1 };
+    const [lasso, tiny, plain, huge] = await Promise.all([
+      explain(model, x, { methods: ['lime'], target: 0, segments: { ...segments, regression: 'lasso' } }),
+      explain(model, x, { methods: ['lime'], target: 0, segments: { ...segments, regression: 'lasso', alpha: 1e-12 } }),
+      explain(model, x, { methods: ['lime'], target: 0, segments: { ...segments, regression: 'linear' } }),
+      explain(model, x, { methods: ['lime'], target: 0, segments: { ...segments, regression: 'lasso', alpha: 1e6 } }),
+    ]);
+    expect(lasso.attributions[0]!.params).toMatchObject({ regression: 'lasso', alpha: 0.01, kernelWidth: 1 });
+    const [t, p] = [tiny.attributions[0]!.map.data as Float32Array, plain.attributions[0]!.map.data as Float32Array];
+    for (let i = 0; i < t.length; i++) expect(t[i]).toBeCloseTo(p[i]!, 4);
+    expect([...(huge.attributions[0]!.map.data as Float32Array)].every((v) => v === 0)).toBe(true);
+  });
 });
 
 describe('on a nonlinear model', () => {
@@ -251,7 +265,9 @@ describe('on a nonlinear model', () => {
     await refused({ methods: ['kernel-shap'], segments: { count: 40, samples: 20 } }, /kernel-shap with 20 samples cannot fit \d+ segments/);
     await refused({ methods: ['lime'], segments: { count: 40, samples: 20, regression: 'linear' } }, /lime with 20 samples cannot fit/);
     await refused({ methods: ['lime'], segments: { kernelWidth: 0 } }, /kernel width must be a positive number/);
-    await refused({ methods: ['lime'], segments: { regression: 'linear', alpha: 2 } }, /alpha applies only to regression "ridge"/);
+    await refused({ methods: ['lime'], segments: { regression: 'linear', alpha: 2 } }, /alpha applies only to regressions "ridge" and "lasso"/);
+    await refused({ methods: ['lime'], segments: { regression: 'lasso', alpha: -1 } }, /LIME lasso alpha must be a non-negative number, got -1/);
+    await refused({ methods: ['lime'], segments: { regression: 'elastic' as never } }, /Unknown LIME regression "elastic".*/);
     await refused({ methods: ['feature-ablation'], segments: { baseline: 'grey' as never } }, /Unknown baseline "grey"/);
     await refused({ methods: ['kernel-shap'], segments: { seed: -1 } }, /seed must be an integer/);
     // LIME's ridge is defined with fewer samples than segments
@@ -273,6 +289,54 @@ describe('the studio\'s request', () => {
     const report = await explainReport(model, x, { methods: ['kernel-shap', 'lime'], params: { 'kernel-shap': { segmentation: 'grid', count: 6, samples: 30, seed: 2, baseline: 'black' } } });
     for (const m of report.maps) expect(m.params).toMatchObject({ segmentation: 'grid', segments: [6], samples: 30, seed: 2, baseline: 'black' });
     expect(report.maps.map((m) => m.title)).toEqual(['KernelSHAP', 'LIME']);
+  });
+});
+
+describe('LIME\'s lasso', () => {
+  /** Every coalition of 3 segments, weighted as independent draws keeping segment j with probability p[j] (times 3). */
+  function productDesign(p: readonly number[]): { rows: Uint8Array[]; weights: Float64Array } {
+    const rows = Array.from({ length: 8 }, (_, bits) => Uint8Array.from(p, (_, j) => (bits >> j) & 1));
+    const weights = Float64Array.from(rows, (z) => 3 * z.reduce((w, v, j) => w * (v ? p[j]! : 1 - p[j]!), 1));
+    return { rows, weights };
+  }
+
+  it('on a design whose weighted columns are uncorrelated, is least squares soft-thresholded by alpha / var(z_j)', () => {
+    // Independent draws make the weighted, centred columns orthogonal with variances p (1 - p), so
+    // the lasso separates into one soft threshold per coefficient: b_j = S(b_ls_j, alpha / var_j).
+    const p = [0.5, 0.2, 0.7];
+    const { rows, weights } = productDesign(p);
+    const truth = [2, -0.3, 0.05];
+    const y = Float64Array.from(rows, (z) => 1 + z.reduce((s, v, j) => s + v * truth[j]!, 0));
+    const alpha = 0.03;
+    // thresholds 0.12, 0.1875, 0.143: one shrunk, one shrunk past most of its size, one zeroed
+    const expected = [2 - 0.12, -0.3 + 0.1875, 0];
+    const got = weightedLasso(rows, weights, y, alpha);
+    for (let j = 0; j < 3; j++) expect(got[j]).toBeCloseTo(expected[j]!, 9);
+    const ls = weightedLasso(rows, weights, y, 0);
+    for (let j = 0; j < 3; j++) expect(ls[j]).toBeCloseTo(truth[j]!, 9);
+  });
+
+  it('as alpha goes to 0 is the weighted least-squares fit, on a correlated design with noise', () => {
+    const rand = rng(5);
+    const m = 6;
+    const rows = Array.from({ length: 60 }, () => Uint8Array.from({ length: m }, () => (rand() < 0.4 ? 1 : 0)));
+    const weights = Float64Array.from(rows, () => 0.1 + rand());
+    const y = Float64Array.from(rows, (z) => 0.5 + z.reduce((s, v, j) => s + v * (j - 2.5), 0) + 0.3 * (rand() - 0.5));
+    const ls = weightedRidge(rows, weights, y, 0);
+    const got = weightedLasso(rows, weights, y, 1e-12);
+    for (let j = 0; j < m; j++) expect(got[j]).toBeCloseTo(ls[j]!, 8);
+    // a penalty shrinks the L1 norm, and one above max |Z'W(y - mean)| / sum w zeroes every weight
+    const l1 = (b: Float64Array): number => b.reduce((s, v) => s + Math.abs(v), 0);
+    expect(l1(weightedLasso(rows, weights, y, 0.05))).toBeLessThan(l1(ls));
+    expect([...weightedLasso(rows, weights, y, 100)]).toEqual(new Array(m).fill(0));
+  });
+
+  it('gives a segment that never varies no weight', () => {
+    const { rows, weights } = productDesign([0.5, 0.5, 0.5]);
+    for (const z of rows) z[1] = 1;
+    const y = Float64Array.from(rows, (z) => 2 * z[0]! + z[2]!);
+    const got = weightedLasso(rows, weights, y, 0);
+    expect([...got].map((v) => Number(v.toFixed(9)))).toEqual([2, 0, 1]);
   });
 });
 

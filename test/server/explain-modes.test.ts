@@ -1,5 +1,6 @@
 // The studio takes the perturbation methods' modes (occlusion.mode, segments.mode) as the library
-// does: each mode is accepted and reaches the method, and an unknown one is a 400 naming the field.
+// does: each mode (and LIME's regression "lasso") is accepted and reaches the method, and an unknown
+// mode is a 400 naming the field.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/runtime/engine.js';
@@ -62,4 +63,12 @@ describe('perturbation modes in explain requests', () => {
       expect(error.message).toMatch(/equal to one of the allowed values/);
     });
   }
+
+  it('lime takes regression "lasso" (Captum\'s surrogate) and reports it', async () => {
+    const r = await explain('lime', { lime: { regression: 'lasso', segmentation: 'grid', count: 4, samples: 20 } });
+    expect(r.statusCode, r.body).toBe(202);
+    const last = await finalEvent(r.json().job);
+    expect(last.type, JSON.stringify(last)).toBe('result');
+    expect(last.result!.maps[0]!.params).toMatchObject({ regression: 'lasso', alpha: 0.01 });
+  });
 });

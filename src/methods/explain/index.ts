@@ -377,7 +377,7 @@ export { scoreGradients, forwardScores, defaultBatchSize, BATCH_INPUT_VALUES } f
 export { quadrature, gaussLegendre, blackImage, resolveBaseline } from './integrated-gradients.js';
 export { windowOffsets, OCCLUSION_MODES, APPROXIMATE_DEFAULTS } from './occlusion.js';
 export { SCORECAM_MODES } from './scorecam.js';
-export { ABLATION_MODES } from './segment-perturbation.js';
+export { ABLATION_MODES, LIME_REGRESSIONS } from './segment-perturbation.js';
 export { resizeBilinear, gaussianBlur, reduceChannels } from './arrays.js';
 export { inputBounds } from './lrp.js';
 export { principalProjection } from './eigen.js';

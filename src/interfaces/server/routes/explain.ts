@@ -2,7 +2,7 @@ import type { Studio } from '../app.js';
 import { defaultBatchSize, METHOD_NAMES, resolveMethods } from '../../../methods/explain/index.js';
 import type { ReportRequest } from '../../../methods/explain/report.js';
 import { OCCLUSION_MODES } from '../../../methods/explain/occlusion.js';
-import { ABLATION_MODES } from '../../../methods/explain/segment-perturbation.js';
+import { ABLATION_MODES, LIME_REGRESSIONS } from '../../../methods/explain/segment-perturbation.js';
 import { idSchema, imageIdSchema } from '../ids.js';
 
 interface ExplainBody extends ReportRequest {
@@ -60,7 +60,7 @@ const segments = {
     samples: { type: 'integer', minimum: 1, maximum: 2000 },
     seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
     kernelWidth: { type: 'number', exclusiveMinimum: 0, maximum: 100 },
-    regression: { enum: ['ridge', 'linear'] },
+    regression: { enum: LIME_REGRESSIONS },
     alpha: { type: 'number', minimum: 0, maximum: 1e6 },
   },
   additionalProperties: false,
