@@ -160,6 +160,28 @@ describe('convlens explain', () => {
     expect(Math.max(...exact.map((v, i) => Math.abs(v - reference[i]!)))).toBeLessThan(1e-5 * Math.max(1, ...reference.map(Math.abs)));
   });
 
+  it('takes LIME\'s kernel width, fit and penalty, and refuses them where they would be ignored or out of range', async () => {
+    const img = join(samples, 'bag-test18.png');
+    const r = await convlens('explain', img, '--method', 'lime', '--segmentation', 'grid', '--segments', '6', '--samples', '30', '--lime-kernel-width', '0.5', '--lime-regression', 'lasso', '--lime-alpha', '0.02', '--no-images', '--out', join(tmp, 'lime-opts'), '--json', '-q');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).methods[0].params).toMatchObject({ kernelWidth: 0.5, regression: 'lasso', alpha: 0.02 });
+    const defaults = await convlens('explain', img, '--method', 'lime', '--segmentation', 'grid', '--segments', '6', '--samples', '30', '--lime-regression', 'lasso', '--no-images', '--out', join(tmp, 'lime-lasso'), '--json', '-q');
+    expect(JSON.parse(defaults.stdout).methods[0].params).toMatchObject({ kernelWidth: 1, regression: 'lasso', alpha: 0.01 });
+    const cases: [string[], RegExp][] = [
+      [['--method', 'kernel-shap', '--lime-kernel-width', '2'], /--lime-kernel-width applies only with --method lime/],
+      [['--method', 'gradcam', '--lime-regression', 'lasso'], /--lime-regression applies only with --method lime/],
+      [['--method', 'lime', '--lime-regression', 'linear', '--lime-alpha', '1'], /--lime-alpha applies only with a penalized LIME fit[\s\S]*--lime-regression ridge \(the default\) or lasso/],
+      [['--method', 'lime', '--lime-kernel-width', '0'], /--lime-kernel-width[\s\S]*expected a number above 0 and at most 100/],
+      [['--method', 'lime', '--lime-regression', 'elastic'], /--lime-regression[\s\S]*ridge, lasso, linear/],
+      [['--method', 'lime', '--lime-alpha', '-1'], /--lime-alpha[\s\S]*expected a number from 0 to 1000000/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await convlens('explain', img, ...args, '--out', join(tmp, 'bad-lime'), '-q');
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+
   it('refuses segment options without a segment method, and bounds before any work', async () => {
     const img = join(samples, 'bag-test18.png');
     const cases: [string[], RegExp][] = [

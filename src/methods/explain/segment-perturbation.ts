@@ -79,7 +79,7 @@ function setup(ctx: MethodContext, method: SegmentMethod): SegmentSetup {
   }
   if (method === 'lime') {
     const width = o.kernelWidth ?? SEGMENT_SAMPLE_DEFAULTS.kernelWidth;
-    if (!(typeof width === 'number' && Number.isFinite(width) && width > 0)) throw new ConvLensError('INVALID_ARGUMENT', `LIME kernel width must be a positive number, got ${describeValue(width)}.`, 'Use about 1 (Captum\'s default) on cosine distances, which lie in [0, 2].');
+    if (!(typeof width === 'number' && Number.isFinite(width) && width > 0)) throw new ConvLensError('INVALID_ARGUMENT', `LIME kernel width must be a positive number, got ${describeValue(width)}.`, 'Use about 1 (Captum\'s default) on cosine distances, which lie in [0, 2] (CLI: --lime-kernel-width).');
     const regression = o.regression ?? SEGMENT_SAMPLE_DEFAULTS.regression;
     if (!LIME_REGRESSIONS.includes(regression)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown LIME regression "${String(regression)}".`, `Use ${LIME_REGRESSIONS.join(', ')} (CLI: --lime-regression).`);
     const alpha = o.alpha ?? limeAlpha(regression);

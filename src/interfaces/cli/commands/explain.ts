@@ -10,8 +10,9 @@ import { NpyStream } from '../../../io/npy-stream.js';
 import { encodeNpy, parseNpy } from '../../../io/npy.js';
 import { explain, METHOD_NAMES, METHODS, resolveMethods } from '../../../methods/explain/index.js';
 import type { MethodName } from '../../../methods/explain/types.js';
-import type { Completeness, ExplainedImage, Explanation, ExplainOptions, IgBaseline, IgRule, OcclusionFill, OcclusionMode, ScoreCamMode, AblationMode, SegmentBaseline } from '../../../methods/explain/types.js';
+import type { Completeness, ExplainedImage, Explanation, ExplainOptions, IgBaseline, IgRule, OcclusionFill, OcclusionMode, ScoreCamMode, AblationMode, SegmentBaseline, LimeRegression } from '../../../methods/explain/types.js';
 import { MAX_SEGMENTS, SEGMENTATION_KINDS, type SegmentationKind } from '../../../methods/explain/segments.js';
+import { LIME_REGRESSIONS, SEGMENT_SAMPLE_DEFAULTS } from '../../../methods/explain/segment-perturbation.js';
 import { type Progress, throwIfCancelled } from '../../../engine/jobs.js';
 import { LRP_COMPOSITES, type LrpCompositeName } from '../../../engine/ops/rules/lrp.js';
 import { infidelity, maxSensitivity, road } from '../../../methods/metrics/index.js';
@@ -72,6 +73,9 @@ interface ExplainCliOptions extends CommonOptions {
   segments?: number;
   segmentation?: SegmentationKind;
   compactness?: number;
+  limeKernelWidth?: number;
+  limeRegression?: LimeRegression;
+  limeAlpha?: number;
   // metrics
   faithfulness?: boolean;
   curveSteps: number;
@@ -82,6 +86,13 @@ interface ExplainCliOptions extends CommonOptions {
 const fraction = (v: string): number => {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('expected a number from 0 to 1');
+  return n;
+};
+
+/** A positive number up to `hi`: a width of 0 would divide by zero in LIME's kernel, so it is refused as the option is read. */
+const positiveUpTo = (hi: number) => (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > hi) throw new InvalidArgumentError(`expected a number above 0 and at most ${hi}`);
   return n;
 };
 
@@ -140,6 +151,8 @@ function methodOptions(): OptionRule[] {
     ...onlyWith(mode('occlusion'), using('occlusion'), 'window', 'stride', 'fill', 'occlusionMode', 'tau', 'drillDown'),
     ...onlyWith(mode('scorecam'), using('scorecam'), 'scorecamMode'),
     ...onlyWith(mode('feature-ablation'), using('feature-ablation'), 'ablationMode'),
+    ...onlyWith(mode('lime'), using('lime'), 'limeKernelWidth', 'limeRegression', 'limeAlpha'),
+    ...onlyWith({ when: 'with a penalized LIME fit', add: 'use --lime-regression ridge (the default) or lasso' }, (opts) => opts['limeRegression'] !== 'linear', 'limeAlpha'),
     ...onlyWith(mode('guided-gradcam'), using('guided-gradcam'), 'interpolate'),
     ...onlyWith({ when: 'with a method that reads a layer', add: `add one to --method (${layered.join(', ')})` }, using(...layered), 'layer'),
     ...onlyWith({ when: 'with --faithfulness', add: 'add --faithfulness' }, (opts) => !!opts['faithfulness'], 'curveSteps'),
@@ -182,6 +195,9 @@ export function define(command: Command): void {
     .option('--segments <n>', `feature-ablation, kernel-shap, lime: segments aimed at (1-${MAX_SEGMENTS}, default 50)`, intIn(1, MAX_SEGMENTS))
     .addOption(choiceOption('--segmentation <kind>', 'feature-ablation, kernel-shap, lime: slic superpixels (default) or grid', SEGMENTATION_KINDS))
     .option('--compactness <m>', 'SLIC: spatial against colour distance (0-1000, default 10 as skimage; larger gives squarer segments)', numberIn(0, 1000))
+    .option('--lime-kernel-width <w>', `lime: width of the exponential kernel on the cosine distance to the image (above 0 to 100, default ${SEGMENT_SAMPLE_DEFAULTS.kernelWidth} as Captum)`, positiveUpTo(100))
+    .addOption(choiceOption('--lime-regression <fit>', 'lime: the surrogate fitted: ridge (default, the lime package\'s), lasso (Captum\'s) or linear (unpenalized)', LIME_REGRESSIONS))
+    .option('--lime-alpha <a>', `lime: the ridge or lasso penalty (0-1e6, default ${SEGMENT_SAMPLE_DEFAULTS.alpha} for ridge, ${SEGMENT_SAMPLE_DEFAULTS.lassoAlpha} for lasso as Captum)`, numberIn(0, 1e6))
     .option('--baseline-file <F.npy>', 'gradient-shap, deeplift-shap: the baseline set [B, C, H, W] in model input space (default: 8 seeded noise images)')
     .option('--shap-stdev <sd>', 'gradient-shap: std of Gaussian noise added to the input, as Captum\'s stdevs (0-10, default 0)', numberIn(0, 10))
     .addOption(choiceOption('--lrp-composite <name>', 'lrp: epsilon, epsilon-gamma (Captum\'s rules), epsilon-plus-flat or epsilon-gamma-box (zennit\'s; default)', LRP_COMPOSITES))
@@ -272,6 +288,9 @@ export function define(command: Command): void {
             ...(baseline !== undefined ? { baseline: baseline as SegmentBaseline } : {}),
             ...(opts.samples ? { samples: opts.samples } : {}),
             ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+            ...(opts.limeKernelWidth !== undefined ? { kernelWidth: opts.limeKernelWidth } : {}),
+            ...(opts.limeRegression ? { regression: opts.limeRegression } : {}),
+            ...(opts.limeAlpha !== undefined ? { alpha: opts.limeAlpha } : {}),
           },
           shap: {
             ...(opts.baselineFile !== undefined ? { baselines: parseNpy(readFileOrExplain(opts.baselineFile, 'baseline set .npy'), `"${opts.baselineFile}"`) } : {}),
