@@ -383,5 +383,5 @@ export { inputBounds } from './lrp.js';
 export { principalProjection } from './eigen.js';
 export { biasLayers } from './fullgrad.js';
 export { shapBaselines } from './deeplift.js';
-export { segmentImage, slic, gridSegments, SEGMENTATION_KINDS, SEGMENTATION_DEFAULTS, MAX_SEGMENTS, type Segmentation, type SegmentationKind, type SegmentationOptions } from './segments.js';
+export { segmentImage, slic, gridSegments, maskFromImage, maskSegmentations, SEGMENTATION_KINDS, SEGMENTATION_DEFAULTS, MAX_SEGMENTS, type Segmentation, type SegmentationKind, type SegmentationOptions } from './segments.js';
 export { SEGMENT_SAMPLE_DEFAULTS, MAX_SEGMENT_SAMPLES } from './segment-perturbation.js';

@@ -13,7 +13,7 @@ import { tensorToRaw } from '../../io/pixels.js';
 import { f32, nchw, seedOf, uniformSource } from './arrays.js';
 import { resolveBaseline } from './integrated-gradients.js';
 import { runScoring, scoringGraph, scoringSession } from './scoring.js';
-import { resolveSegmentation, segmentImage, type Segmentation } from './segments.js';
+import { maskSegmentations, resolveSegmentation, segmentImage, type Segmentation } from './segments.js';
 import { everyPositionPlan, incrementalScores, localWindowSide, type ScoredPlan } from './incremental.js';
 import { MIN_WINDOW_MACS } from './occlusion.js';
 import { atLeast, forChunks, Work } from './session.js';
@@ -52,7 +52,11 @@ interface SegmentSetup {
 function setup(ctx: MethodContext, method: SegmentMethod): SegmentSetup {
   const o: SegmentOptions = ctx.options.segments ?? {};
   const [n, c, h, w] = nchw(ctx.x);
-  const seg = resolveSegmentation({ ...(o.segmentation !== undefined ? { kind: o.segmentation } : {}), ...(o.count !== undefined ? { segments: o.count } : {}), ...(o.compactness !== undefined ? { compactness: o.compactness } : {}) }, h, w);
+  if (o.mask !== undefined) {
+    const given = (['segmentation', 'count', 'compactness'] as const).filter((k) => o[k] !== undefined);
+    if (given.length) throw new ConvLensError('INVALID_ARGUMENT', `Segment ${given.join(', ')} ${given.length > 1 ? 'apply' : 'applies'} only to computed segments; a feature mask gives the segments itself.`, 'Leave them out with a mask, or leave out the mask to compute segments (CLI: --segments-mask replaces --segmentation, --segments and --compactness).');
+  }
+  const seg = o.mask !== undefined ? undefined : resolveSegmentation({ ...(o.segmentation !== undefined ? { kind: o.segmentation } : {}), ...(o.count !== undefined ? { segments: o.count } : {}), ...(o.compactness !== undefined ? { compactness: o.compactness } : {}) }, h, w);
   const samples = o.samples ?? SEGMENT_SAMPLE_DEFAULTS.samples;
   if (method !== 'feature-ablation' && !(Number.isInteger(samples) && samples >= 1 && samples <= MAX_SEGMENT_SAMPLES)) {
     throw new ConvLensError('INVALID_ARGUMENT', `${method} samples must be an integer from 1 to ${MAX_SEGMENT_SAMPLES}, got ${describeValue(samples)}.`, `Use 1 to ${MAX_SEGMENT_SAMPLES} coalitions per image (CLI: --samples); each costs a forward pass.`);
@@ -90,7 +94,7 @@ function setup(ctx: MethodContext, method: SegmentMethod): SegmentSetup {
   // Segmenting is cheap next to the forward passes: every image is segmented, and the bounds
   // that depend on the segment counts checked, before the first pass.
   const prep = ctx.model.meta.preprocessing;
-  const segmentations = Array.from({ length: n }, (_, i) => segmentImage(tensorToRaw(ctx.x, prep, i), seg));
+  const segmentations = seg ? Array.from({ length: n }, (_, i) => segmentImage(tensorToRaw(ctx.x, prep, i), seg)) : maskSegmentations(o.mask!, n, h, w);
   if (method !== 'feature-ablation') {
     const most = Math.max(...segmentations.map((s) => s.count));
     // KernelSHAP enumerates every coalition when they are fewer than the samples, so only its
@@ -101,9 +105,7 @@ function setup(ctx: MethodContext, method: SegmentMethod): SegmentSetup {
     }
   }
   const params: Record<string, unknown> = {
-    segmentation: seg.kind,
-    segmentsAsked: seg.segments,
-    ...(seg.kind === 'slic' ? { compactness: seg.compactness } : {}),
+    ...(seg ? { segmentation: seg.kind, segmentsAsked: seg.segments, ...(seg.kind === 'slic' ? { compactness: seg.compactness } : {}) } : { segmentation: 'mask' }),
     segments: segmentations.map((s) => s.count),
     baseline: typeof spec === 'string' ? spec : `tensor [${spec.dims.join(', ')}]`,
     ...(spec === 'blurred' ? { blurSigma } : {}),

@@ -135,6 +135,12 @@ export interface MethodParams {
     /** SLIC compactness (default 10, skimage's) */
     compactness?: number;
     /**
+     * The segments themselves instead of SLIC or a grid (Captum's feature_mask): integer labels
+     * [H, W] or [1|N, 1, H, W] at the model's input size, each distinct value a segment (at most
+     * 512). `maskFromImage` makes one from a mask image.
+     */
+    mask?: Tensor;
+    /**
      * feature-ablation: 'incremental' (exact: each ablated copy recomputes only what the segment's
      * bounding box reaches, docs/occlusion.md) or 'brute-force' (the reference); default:
      * incremental where it pays, as occlusion's
