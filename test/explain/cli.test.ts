@@ -160,6 +160,60 @@ describe('convlens explain', () => {
     expect(Math.max(...exact.map((v, i) => Math.abs(v - reference[i]!)))).toBeLessThan(1e-5 * Math.max(1, ...reference.map(Math.abs)));
   });
 
+  it('takes LIME\'s kernel width, fit and penalty, and refuses them where they would be ignored or out of range', async () => {
+    const img = join(samples, 'bag-test18.png');
+    const r = await convlens('explain', img, '--method', 'lime', '--segmentation', 'grid', '--segments', '6', '--samples', '30', '--lime-kernel-width', '0.5', '--lime-regression', 'lasso', '--lime-alpha', '0.02', '--no-images', '--out', join(tmp, 'lime-opts'), '--json', '-q');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).methods[0].params).toMatchObject({ kernelWidth: 0.5, regression: 'lasso', alpha: 0.02 });
+    const defaults = await convlens('explain', img, '--method', 'lime', '--segmentation', 'grid', '--segments', '6', '--samples', '30', '--lime-regression', 'lasso', '--no-images', '--out', join(tmp, 'lime-lasso'), '--json', '-q');
+    expect(JSON.parse(defaults.stdout).methods[0].params).toMatchObject({ kernelWidth: 1, regression: 'lasso', alpha: 0.01 });
+    const cases: [string[], RegExp][] = [
+      [['--method', 'kernel-shap', '--lime-kernel-width', '2'], /--lime-kernel-width applies only with --method lime/],
+      [['--method', 'gradcam', '--lime-regression', 'lasso'], /--lime-regression applies only with --method lime/],
+      [['--method', 'lime', '--lime-regression', 'linear', '--lime-alpha', '1'], /--lime-alpha applies only with a penalized LIME fit[\s\S]*--lime-regression ridge \(the default\) or lasso/],
+      [['--method', 'lime', '--lime-kernel-width', '0'], /--lime-kernel-width[\s\S]*expected a number above 0 and at most 100/],
+      [['--method', 'lime', '--lime-regression', 'elastic'], /--lime-regression[\s\S]*ridge, lasso, linear/],
+      [['--method', 'lime', '--lime-alpha', '-1'], /--lime-alpha[\s\S]*expected a number from 0 to 1000000/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await convlens('explain', img, ...args, '--out', join(tmp, 'bad-lime'), '-q');
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+
+  it('takes the segments from a mask image (--segments-mask), resized to the input by nearest neighbour, and refuses a bad one before any work', async () => {
+    const img = join(samples, 'bag-test18.png');
+    // 56x56, twice the model's 28x28: a red upper-left triangle, blue elsewhere, and a 1-pixel green dot nearest-neighbour drops
+    const px = Buffer.alloc(56 * 56 * 3);
+    for (let y = 0; y < 56; y++) for (let x = 0; x < 56; x++) px.set(y === 0 && x === 0 ? [0, 255, 0] : x + y < 40 ? [255, 0, 0] : [0, 0, 255], (y * 56 + x) * 3);
+    await sharp(px, { raw: { width: 56, height: 56, channels: 3 } }).png().toFile(join(tmp, 'mask.png'));
+    const out = join(tmp, 'masked');
+    const r = await convlens('explain', img, '--method', 'feature-ablation,lime', '--segments-mask', join(tmp, 'mask.png'), '--samples', '20', '--npy', '--no-images', '--out', out, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/note: --segments-mask is 56x56: brought to the model's 28x28 input as the images are, by nearest neighbour; 1 of its 3 colours cover no input pixel there/);
+    for (const m of JSON.parse(r.stdout).methods) expect(m.params).toMatchObject({ segmentation: 'mask', segments: [2] });
+    const map = parseNpy(readFileSync(join(out, 'feature-ablation.npy'))).data as Float32Array;
+    // input pixel (y, x) samples mask pixel (2y + 1, 2x + 1): red where 2x + 2y + 2 < 40
+    for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) expect(map[y * 28 + x], `${y},${x}`).toBe(2 * x + 2 * y + 2 < 40 ? map[0] : map[27 * 28 + 27]);
+    expect(map[0]).not.toBe(map[27 * 28 + 27]);
+
+    const many = Buffer.alloc(40 * 40 * 3);
+    for (let p = 0; p < 1600; p++) many.set([p % 256, Math.floor(p / 256), 0], p * 3);
+    await sharp(many, { raw: { width: 40, height: 40, channels: 3 } }).png().toFile(join(tmp, 'many.png'));
+    const cases: [string[], RegExp][] = [
+      [['--method', 'gradcam', '--segments-mask', join(tmp, 'mask.png')], /--segments-mask applies only with --method feature-ablation, kernel-shap or lime/],
+      [['--method', 'lime', '--segments-mask', join(tmp, 'mask.png'), '--segments', '8'], /--segments applies only without --segments-mask \(the mask gives the segments\)[\s\S]*leave out --segments-mask/],
+      [['--method', 'lime', '--segments-mask', join(tmp, 'many.png')], /--segments-mask ".*many\.png" has more than 512 distinct colours[\s\S]*save it as PNG/],
+      [['--method', 'lime', '--segments-mask', join(tmp, 'missing.png')], /missing\.png/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await convlens('explain', img, ...args, '--out', join(tmp, 'bad-mask'), '-q');
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stderr, args.join(' ')).toMatch(message);
+    }
+  });
+
   it('refuses segment options without a segment method, and bounds before any work', async () => {
     const img = join(samples, 'bag-test18.png');
     const cases: [string[], RegExp][] = [

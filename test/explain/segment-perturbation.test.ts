@@ -9,8 +9,9 @@ import { tensorToRaw } from '../../src/io/pixels.js';
 import { explain, type ExplainOptions } from '../../src/methods/explain/index.js';
 import { explainReport } from '../../src/methods/explain/report.js';
 import { resolveBaseline } from '../../src/methods/explain/integrated-gradients.js';
-import { constrainedShapley, kernelShapCoalitions, shapleySizeDistribution } from '../../src/methods/explain/segment-perturbation.js';
-import { segmentImage, type Segmentation } from '../../src/methods/explain/segments.js';
+import { constrainedShapley, kernelShapCoalitions, shapleySizeDistribution, weightedLasso, weightedRidge } from '../../src/methods/explain/segment-perturbation.js';
+import { maskFromImage, maskSegmentations, segmentImage, type Segmentation } from '../../src/methods/explain/segments.js';
+import type { RawImage } from '../../src/io/image.js';
 import { writeMetadata } from '../../src/models/metadata.js';
 import { Model } from '../../src/models/model.js';
 import { uniformSource } from '../../src/methods/explain/arrays.js';
@@ -140,6 +141,102 @@ describe('on a model linear in its input', () => {
     for (let i = 0; i < z.length; i++) expect(z[i]).toBeCloseTo(p[i]!, 5);
     expect(ridge.attributions[0]!.params).toMatchObject({ regression: 'ridge', alpha: 1, kernelWidth: 1, samples: 200 });
   });
+
+  it('LIME\'s lasso (Captum\'s surrogate) defaults to alpha 0.01, nears the linear fit as alpha goes to 0, and zeroes every weight at a large alpha', async () => {
+    const segments = { segmentation: 'grid' as const, count: 6, samples: 200, seed: 1 };
+    const [lasso, tiny, plain, huge] = await Promise.all([
+      explain(model, x, { methods: ['lime'], target: 0, segments: { ...segments, regression: 'lasso' } }),
+      explain(model, x, { methods: ['lime'], target: 0, segments: { ...segments, regression: 'lasso', alpha: 1e-12 } }),
+      explain(model, x, { methods: ['lime'], target: 0, segments: { ...segments, regression: 'linear' } }),
+      explain(model, x, { methods: ['lime'], target: 0, segments: { ...segments, regression: 'lasso', alpha: 1e6 } }),
+    ]);
+    expect(lasso.attributions[0]!.params).toMatchObject({ regression: 'lasso', alpha: 0.01, kernelWidth: 1 });
+    const [t, p] = [tiny.attributions[0]!.map.data as Float32Array, plain.attributions[0]!.map.data as Float32Array];
+    for (let i = 0; i < t.length; i++) expect(t[i]).toBeCloseTo(p[i]!, 4);
+    expect([...(huge.attributions[0]!.map.data as Float32Array)].every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('with a feature mask (Captum\'s feature_mask)', () => {
+  const { model, weights } = linear();
+  const x = patchImages(2, 8);
+  /** Two regions split along a diagonal (image 0) or a ring (image 1), labelled 7 and -3: any integers are segments. */
+  const inA = (img: number, y: number, xx: number): boolean => (img === 0 ? y + xx < 12 : Math.hypot(y - 5.5, xx - 7.5) < 4);
+  const maskOf = (img: number): Int32Array => Int32Array.from({ length: H * W }, (_, p) => (inA(img, Math.floor(p / W), p % W) ? 7 : -3));
+  /** w . (x - 0) over each region, summed by hand: [region of the first pixel, the other]. */
+  const exact = (img: number, target: number): [number, number] => {
+    const sums: [number, number] = [0, 0];
+    const firstIsA = inA(img, 0, 0);
+    for (let c = 0; c < 3; c++) for (let p = 0; p < H * W; p++) sums[inA(img, Math.floor(p / W), p % W) === firstIsA ? 0 : 1] += weights[target * 3 * H * W + c * H * W + p]! * (x.data as Float32Array)[img * 3 * H * W + c * H * W + p]!;
+    return sums;
+  };
+  const expectRegions = (map: Tensor, img: number, values: [number, number]): void => {
+    const d = map.data as Float32Array;
+    const firstIsA = inA(img, 0, 0);
+    for (let p = 0; p < H * W; p++) expect(d[img * H * W + p]!, `image ${img} pixel ${p}`).toBeCloseTo(values[inA(img, Math.floor(p / W), p % W) === firstIsA ? 0 : 1], 4);
+  };
+
+  it('feature ablation, KernelSHAP and LIME (linear fit) give each of 2 given regions exactly w . (x - b) over it', async () => {
+    const perImage: Tensor = { dtype: 'float32', dims: [2, 1, H, W], data: Float32Array.from([...maskOf(0), ...maskOf(1)]) };
+    const e = await explain(model, x, { methods: ['feature-ablation', 'kernel-shap', 'lime'], target: 1, segments: { mask: perImage, regression: 'linear', samples: 64 } });
+    for (const a of e.attributions) {
+      expect(a.params, a.method).toMatchObject({ segmentation: 'mask', segments: [2, 2] });
+      expect(a.params['segmentsAsked'], a.method).toBeUndefined();
+      for (const img of [0, 1]) expectRegions(a.map, img, exact(img, 1));
+    }
+    // one [H, W] mask serves every image
+    const shared = await explain(model, x, { methods: ['feature-ablation'], target: 0, segments: { mask: { dtype: 'int32', dims: [H, W], data: maskOf(0) } } });
+    const d = shared.attributions[0]!.map.data as Float32Array;
+    expectRegions(shared.attributions[0]!.map, 0, exact(0, 0));
+    const firstIsA = inA(0, 0, 0);
+    const image1: [number, number] = [0, 0];
+    for (let c = 0; c < 3; c++) for (let p = 0; p < H * W; p++) image1[inA(0, Math.floor(p / W), p % W) === firstIsA ? 0 : 1] += weights[c * H * W + p]! * (x.data as Float32Array)[3 * H * W + c * H * W + p]!;
+    expect(d[H * W]).toBeCloseTo(image1[0], 4);
+    expect(d[2 * H * W - 1]).toBeCloseTo(image1[1], 4);
+  });
+
+  it('refuses a mask of the wrong size, type, values or count, or with computed-segment options, before any forward pass', async () => {
+    const refused = async (segments: NonNullable<ExplainOptions['segments']>, message: RegExp): Promise<void> => {
+      let passes = 0;
+      await expect(explain(model, x, { methods: ['kernel-shap'], segments, onProgress: (p) => p.phase !== 'prediction' && p.phase !== 'gradient' && passes++ })).rejects.toThrow(message);
+      expect(passes).toBe(0);
+    };
+    const labels = (data: Int32Array | Float32Array, dims: number[]): Tensor => ({ dtype: data instanceof Int32Array ? 'int32' : 'float32', dims, data });
+    await refused({ mask: labels(new Int32Array(H * (W + 1)), [H, W + 1]) }, /feature mask has shape \[12, 17\]; it must be a label map at the model's input size 12x16, one for all 2 images or one per image/);
+    await refused({ mask: labels(new Int32Array(3 * H * W), [3, 1, H, W]) }, /shape \[3, 1, 12, 16\]/);
+    await refused({ mask: labels(Float32Array.from({ length: H * W }, (_, p) => p / 2), [H, W]) }, /holds 0.5 at image 1, row 0, column 1; its values must be whole-number segment labels/);
+    // more labels than MAX_SEGMENTS need a larger image than this model's 12x16
+    expect(() => maskSegmentations({ dtype: 'int64', dims: [30, 30], data: BigInt64Array.from({ length: 900 }, (_, p) => BigInt(p)) }, 1, 30, 30)).toThrow(/The feature mask has more than 512 distinct labels: at most 512 segments are allowed/);
+    expect(maskSegmentations({ dtype: 'int64', dims: [30, 30], data: BigInt64Array.from({ length: 900 }, (_, p) => BigInt(p % 512)) }, 1, 30, 30)[0]!.count).toBe(512);
+    await refused({ mask: labels(maskOf(0), [H, W]), count: 10 }, /Segment count applies only to computed segments; a feature mask gives the segments itself/);
+    await refused({ mask: labels(maskOf(0), [H, W]), segmentation: 'grid', compactness: 3 }, /Segment segmentation, compactness apply only to computed segments/);
+  });
+});
+
+describe('mask images', () => {
+  const prep = { ...PREP, size: [4, 4] as [number, number] };
+  /** An 8x8 RGB image whose pixel (y, x) has colour number f(y, x) (as red). */
+  const image = (f: (y: number, x: number) => number): RawImage => ({ width: 8, height: 8, channels: 3, data: Uint8Array.from({ length: 192 }, (_, i) => (i % 3 === 0 ? 10 * f(Math.floor(i / 3 / 8), Math.floor(i / 3) % 8) : 0)) });
+
+  it('takes each colour for a segment and resizes by nearest neighbour with the images\' geometry', () => {
+    // stretched: every other pixel; labels numbered in raster order of first appearance
+    const { mask, colours } = maskFromImage(image((y, x) => 5 + (x >= 4 ? 1 : 0) + (y >= 6 ? 2 : 0)), prep);
+    expect(colours).toBe(4);
+    expect(mask.dims).toEqual([1, 1, 4, 4]);
+    expect([...mask.data]).toEqual([0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 2, 2, 3, 3]);
+    // centre crop keeping half of the side: the middle 4x4 of the 8x8 image, unscaled
+    const cropped = maskFromImage(image((y, x) => y * 8 + x), { ...prep, resize: 'crop', crop: 0.5 });
+    const ids = [...cropped.mask.data as Int32Array];
+    expect(new Set(ids).size).toBe(16);
+    expect(ids.map((id, k) => id - ids[0]! - (Math.floor(k / 4) * 8 + (k % 4)))).toEqual(new Array(16).fill(0));
+  });
+
+  it('refuses more than 512 colours, naming the likely cause', () => {
+    const flat: RawImage = { width: 30, height: 30, channels: 1, data: new Uint8Array(900) };
+    const rgb: RawImage = { width: 30, height: 30, channels: 3, data: Uint8Array.from({ length: 2700 }, (_, i) => (i % 3 === 0 ? Math.floor(i / 3) % 256 : i % 3 === 1 ? Math.floor(i / 768) : 0)) };
+    expect(() => maskFromImage(flat, prep)).not.toThrow();
+    expect(() => maskFromImage(rgb, prep, 'Mask "m.jpg"')).toThrow(/Mask "m.jpg" has more than 512 distinct colours[\s\S]*/);
+  });
 });
 
 describe('on a nonlinear model', () => {
@@ -251,7 +348,9 @@ describe('on a nonlinear model', () => {
     await refused({ methods: ['kernel-shap'], segments: { count: 40, samples: 20 } }, /kernel-shap with 20 samples cannot fit \d+ segments/);
     await refused({ methods: ['lime'], segments: { count: 40, samples: 20, regression: 'linear' } }, /lime with 20 samples cannot fit/);
     await refused({ methods: ['lime'], segments: { kernelWidth: 0 } }, /kernel width must be a positive number/);
-    await refused({ methods: ['lime'], segments: { regression: 'linear', alpha: 2 } }, /alpha applies only to regression "ridge"/);
+    await refused({ methods: ['lime'], segments: { regression: 'linear', alpha: 2 } }, /alpha applies only to regressions "ridge" and "lasso"/);
+    await refused({ methods: ['lime'], segments: { regression: 'lasso', alpha: -1 } }, /LIME lasso alpha must be a non-negative number, got -1/);
+    await refused({ methods: ['lime'], segments: { regression: 'elastic' as never } }, /Unknown LIME regression "elastic".*/);
     await refused({ methods: ['feature-ablation'], segments: { baseline: 'grey' as never } }, /Unknown baseline "grey"/);
     await refused({ methods: ['kernel-shap'], segments: { seed: -1 } }, /seed must be an integer/);
     // LIME's ridge is defined with fewer samples than segments
@@ -273,6 +372,54 @@ describe('the studio\'s request', () => {
     const report = await explainReport(model, x, { methods: ['kernel-shap', 'lime'], params: { 'kernel-shap': { segmentation: 'grid', count: 6, samples: 30, seed: 2, baseline: 'black' } } });
     for (const m of report.maps) expect(m.params).toMatchObject({ segmentation: 'grid', segments: [6], samples: 30, seed: 2, baseline: 'black' });
     expect(report.maps.map((m) => m.title)).toEqual(['KernelSHAP', 'LIME']);
+  });
+});
+
+describe('LIME\'s lasso', () => {
+  /** Every coalition of 3 segments, weighted as independent draws keeping segment j with probability p[j] (times 3). */
+  function productDesign(p: readonly number[]): { rows: Uint8Array[]; weights: Float64Array } {
+    const rows = Array.from({ length: 8 }, (_, bits) => Uint8Array.from(p, (_, j) => (bits >> j) & 1));
+    const weights = Float64Array.from(rows, (z) => 3 * z.reduce((w, v, j) => w * (v ? p[j]! : 1 - p[j]!), 1));
+    return { rows, weights };
+  }
+
+  it('on a design whose weighted columns are uncorrelated, is least squares soft-thresholded by alpha / var(z_j)', () => {
+    // Independent draws make the weighted, centred columns orthogonal with variances p (1 - p), so
+    // the lasso separates into one soft threshold per coefficient: b_j = S(b_ls_j, alpha / var_j).
+    const p = [0.5, 0.2, 0.7];
+    const { rows, weights } = productDesign(p);
+    const truth = [2, -0.3, 0.05];
+    const y = Float64Array.from(rows, (z) => 1 + z.reduce((s, v, j) => s + v * truth[j]!, 0));
+    const alpha = 0.03;
+    // thresholds 0.12, 0.1875, 0.143: one shrunk, one shrunk past most of its size, one zeroed
+    const expected = [2 - 0.12, -0.3 + 0.1875, 0];
+    const got = weightedLasso(rows, weights, y, alpha);
+    for (let j = 0; j < 3; j++) expect(got[j]).toBeCloseTo(expected[j]!, 9);
+    const ls = weightedLasso(rows, weights, y, 0);
+    for (let j = 0; j < 3; j++) expect(ls[j]).toBeCloseTo(truth[j]!, 9);
+  });
+
+  it('as alpha goes to 0 is the weighted least-squares fit, on a correlated design with noise', () => {
+    const rand = rng(5);
+    const m = 6;
+    const rows = Array.from({ length: 60 }, () => Uint8Array.from({ length: m }, () => (rand() < 0.4 ? 1 : 0)));
+    const weights = Float64Array.from(rows, () => 0.1 + rand());
+    const y = Float64Array.from(rows, (z) => 0.5 + z.reduce((s, v, j) => s + v * (j - 2.5), 0) + 0.3 * (rand() - 0.5));
+    const ls = weightedRidge(rows, weights, y, 0);
+    const got = weightedLasso(rows, weights, y, 1e-12);
+    for (let j = 0; j < m; j++) expect(got[j]).toBeCloseTo(ls[j]!, 8);
+    // a penalty shrinks the L1 norm, and one above max |Z'W(y - mean)| / sum w zeroes every weight
+    const l1 = (b: Float64Array): number => b.reduce((s, v) => s + Math.abs(v), 0);
+    expect(l1(weightedLasso(rows, weights, y, 0.05))).toBeLessThan(l1(ls));
+    expect([...weightedLasso(rows, weights, y, 100)]).toEqual(new Array(m).fill(0));
+  });
+
+  it('gives a segment that never varies no weight', () => {
+    const { rows, weights } = productDesign([0.5, 0.5, 0.5]);
+    for (const z of rows) z[1] = 1;
+    const y = Float64Array.from(rows, (z) => 2 * z[0]! + z[2]!);
+    const got = weightedLasso(rows, weights, y, 0);
+    expect([...got].map((v) => Number(v.toFixed(9)))).toEqual([2, 0, 1]);
   });
 });
 

@@ -380,11 +380,11 @@ export { scoreGradients, forwardScores, defaultBatchSize, BATCH_INPUT_VALUES } f
 export { quadrature, gaussLegendre, blackImage, resolveBaseline } from './integrated-gradients.js';
 export { windowOffsets, OCCLUSION_MODES, APPROXIMATE_DEFAULTS } from './occlusion.js';
 export { SCORECAM_MODES } from './scorecam.js';
-export { ABLATION_MODES } from './segment-perturbation.js';
+export { ABLATION_MODES, LIME_REGRESSIONS } from './segment-perturbation.js';
 export { resizeBilinear, gaussianBlur, reduceChannels } from './arrays.js';
 export { inputBounds } from './lrp.js';
 export { principalProjection } from './eigen.js';
 export { biasLayers } from './fullgrad.js';
 export { shapBaselines } from './deeplift.js';
-export { segmentImage, slic, gridSegments, SEGMENTATION_KINDS, SEGMENTATION_DEFAULTS, MAX_SEGMENTS, type Segmentation, type SegmentationKind, type SegmentationOptions } from './segments.js';
+export { segmentImage, slic, gridSegments, maskFromImage, maskSegmentations, SEGMENTATION_KINDS, SEGMENTATION_DEFAULTS, MAX_SEGMENTS, type Segmentation, type SegmentationKind, type SegmentationOptions } from './segments.js';
 export { SEGMENT_SAMPLE_DEFAULTS, MAX_SEGMENT_SAMPLES } from './segment-perturbation.js';

@@ -13,13 +13,13 @@ import { tensorToRaw } from '../../io/pixels.js';
 import { f32, nchw, seedOf, uniformSource } from './arrays.js';
 import { resolveBaseline } from './integrated-gradients.js';
 import { runScoring, scoringGraph, scoringSession } from './scoring.js';
-import { resolveSegmentation, segmentImage, type Segmentation } from './segments.js';
+import { maskSegmentations, resolveSegmentation, segmentImage, type Segmentation } from './segments.js';
 import { everyPositionPlan, incrementalScores, localWindowSide, type ScoredPlan } from './incremental.js';
 import { MIN_WINDOW_MACS } from './occlusion.js';
 import { atLeast, forChunks, Work } from './session.js';
 import type { AblationMode, Completeness, LimeRegression, MethodContext, MethodParams, MethodResult, SegmentBaseline } from './types.js';
 
-export const SEGMENT_SAMPLE_DEFAULTS = { samples: 256, kernelWidth: 1, regression: 'ridge', alpha: 1 } as const;
+export const SEGMENT_SAMPLE_DEFAULTS = { samples: 256, kernelWidth: 1, regression: 'ridge', alpha: 1, lassoAlpha: 0.01 } as const;
 /** Coalitions per image at most: the regression keeps samples x segments bits and samples x segments^2 work. */
 export const MAX_SEGMENT_SAMPLES = 10_000;
 /**
@@ -29,7 +29,12 @@ export const MAX_SEGMENT_SAMPLES = 10_000;
  */
 const DRAWS_PER_IMAGE = 2 ** 24;
 const BASELINES = ['zero', 'black', 'mean', 'blurred'] as const;
-const REGRESSIONS: readonly LimeRegression[] = ['ridge', 'linear'];
+export const LIME_REGRESSIONS: readonly LimeRegression[] = ['ridge', 'lasso', 'linear'];
+
+/** Each penalized fit's default penalty: the lime package's Ridge(alpha=1), Captum's SkLearnLasso(alpha=0.01). */
+function limeAlpha(regression: LimeRegression): number {
+  return regression === 'lasso' ? SEGMENT_SAMPLE_DEFAULTS.lassoAlpha : SEGMENT_SAMPLE_DEFAULTS.alpha;
+}
 
 type SegmentOptions = NonNullable<MethodParams['segments']>;
 type SegmentMethod = 'feature-ablation' | 'kernel-shap' | 'lime';
@@ -47,7 +52,11 @@ interface SegmentSetup {
 function setup(ctx: MethodContext, method: SegmentMethod): SegmentSetup {
   const o: SegmentOptions = ctx.options.segments ?? {};
   const [n, c, h, w] = nchw(ctx.x);
-  const seg = resolveSegmentation({ ...(o.segmentation !== undefined ? { kind: o.segmentation } : {}), ...(o.count !== undefined ? { segments: o.count } : {}), ...(o.compactness !== undefined ? { compactness: o.compactness } : {}) }, h, w);
+  if (o.mask !== undefined) {
+    const given = (['segmentation', 'count', 'compactness'] as const).filter((k) => o[k] !== undefined);
+    if (given.length) throw new ConvLensError('INVALID_ARGUMENT', `Segment ${given.join(', ')} ${given.length > 1 ? 'apply' : 'applies'} only to computed segments; a feature mask gives the segments itself.`, 'Leave them out with a mask, or leave out the mask to compute segments (CLI: --segments-mask replaces --segmentation, --segments and --compactness).');
+  }
+  const seg = o.mask !== undefined ? undefined : resolveSegmentation({ ...(o.segmentation !== undefined ? { kind: o.segmentation } : {}), ...(o.count !== undefined ? { segments: o.count } : {}), ...(o.compactness !== undefined ? { compactness: o.compactness } : {}) }, h, w);
   const samples = o.samples ?? SEGMENT_SAMPLE_DEFAULTS.samples;
   if (method !== 'feature-ablation' && !(Number.isInteger(samples) && samples >= 1 && samples <= MAX_SEGMENT_SAMPLES)) {
     throw new ConvLensError('INVALID_ARGUMENT', `${method} samples must be an integer from 1 to ${MAX_SEGMENT_SAMPLES}, got ${describeValue(samples)}.`, `Use 1 to ${MAX_SEGMENT_SAMPLES} coalitions per image (CLI: --samples); each costs a forward pass.`);
@@ -74,18 +83,18 @@ function setup(ctx: MethodContext, method: SegmentMethod): SegmentSetup {
   }
   if (method === 'lime') {
     const width = o.kernelWidth ?? SEGMENT_SAMPLE_DEFAULTS.kernelWidth;
-    if (!(typeof width === 'number' && Number.isFinite(width) && width > 0)) throw new ConvLensError('INVALID_ARGUMENT', `LIME kernel width must be a positive number, got ${describeValue(width)}.`, 'Use about 1 (Captum\'s default) on cosine distances, which lie in [0, 2].');
+    if (!(typeof width === 'number' && Number.isFinite(width) && width > 0)) throw new ConvLensError('INVALID_ARGUMENT', `LIME kernel width must be a positive number, got ${describeValue(width)}.`, 'Use about 1 (Captum\'s default) on cosine distances, which lie in [0, 2] (CLI: --lime-kernel-width).');
     const regression = o.regression ?? SEGMENT_SAMPLE_DEFAULTS.regression;
-    if (!REGRESSIONS.includes(regression)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown LIME regression "${String(regression)}".`, `Use ${REGRESSIONS.join(' or ')}.`);
-    const alpha = o.alpha ?? SEGMENT_SAMPLE_DEFAULTS.alpha;
-    if (!(typeof alpha === 'number' && Number.isFinite(alpha) && alpha >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `LIME ridge alpha must be a non-negative number, got ${describeValue(alpha)}.`, 'Use 1 (the lime package\'s Ridge) or leave it out; regression "linear" fits without a penalty.');
-    if (o.alpha !== undefined && regression !== 'ridge') throw new ConvLensError('INVALID_ARGUMENT', 'LIME alpha applies only to regression "ridge".', 'Leave alpha out, or use regression "ridge".');
+    if (!LIME_REGRESSIONS.includes(regression)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown LIME regression "${String(regression)}".`, `Use ${LIME_REGRESSIONS.join(', ')} (CLI: --lime-regression).`);
+    const alpha = o.alpha ?? limeAlpha(regression);
+    if (!(typeof alpha === 'number' && Number.isFinite(alpha) && alpha >= 0)) throw new ConvLensError('INVALID_ARGUMENT', `LIME ${regression} alpha must be a non-negative number, got ${describeValue(alpha)}.`, 'Use 1 for ridge (the lime package\'s Ridge) or 0.01 for lasso (Captum\'s Lime), or leave it out; regression "linear" fits without a penalty (CLI: --lime-alpha).');
+    if (o.alpha !== undefined && regression === 'linear') throw new ConvLensError('INVALID_ARGUMENT', 'LIME alpha applies only to regressions "ridge" and "lasso".', 'Leave alpha out, or use regression "ridge" or "lasso" (CLI: --lime-regression).');
   }
 
   // Segmenting is cheap next to the forward passes: every image is segmented, and the bounds
   // that depend on the segment counts checked, before the first pass.
   const prep = ctx.model.meta.preprocessing;
-  const segmentations = Array.from({ length: n }, (_, i) => segmentImage(tensorToRaw(ctx.x, prep, i), seg));
+  const segmentations = seg ? Array.from({ length: n }, (_, i) => segmentImage(tensorToRaw(ctx.x, prep, i), seg)) : maskSegmentations(o.mask!, n, h, w);
   if (method !== 'feature-ablation') {
     const most = Math.max(...segmentations.map((s) => s.count));
     // KernelSHAP enumerates every coalition when they are fewer than the samples, so only its
@@ -96,9 +105,7 @@ function setup(ctx: MethodContext, method: SegmentMethod): SegmentSetup {
     }
   }
   const params: Record<string, unknown> = {
-    segmentation: seg.kind,
-    segmentsAsked: seg.segments,
-    ...(seg.kind === 'slic' ? { compactness: seg.compactness } : {}),
+    ...(seg ? { segmentation: seg.kind, segmentsAsked: seg.segments, ...(seg.kind === 'slic' ? { compactness: seg.compactness } : {}) } : { segmentation: 'mask' }),
     segments: segmentations.map((s) => s.count),
     baseline: typeof spec === 'string' ? spec : `tensor [${spec.dims.join(', ')}]`,
     ...(spec === 'blurred' ? { blurSigma } : {}),
@@ -532,15 +539,16 @@ function distinctRows(rows: readonly Uint8Array[]): { first: number[]; slot: Int
  * Captum Lime's defaults: coalitions with each segment kept with probability 1/2, weighted by
  * exp(-d^2 / (2 width^2)) where d is the cosine distance between the image and the perturbed
  * input in model input space, and a linear surrogate with an intercept fitted to the scores.
- * Captum fits a Lasso (alpha 0.01); the default here is the lime package's Ridge (alpha 1), whose
- * closed form needs no iterations, or an unregularized fit.
+ * Captum fits a Lasso (alpha 0.01), offered as regression 'lasso'; the default here is the lime
+ * package's Ridge (alpha 1), whose closed form needs no iterations and keeps every segment's
+ * weight (a lasso zeroes the weak ones), or an unregularized fit.
  */
 export async function lime(ctx: MethodContext): Promise<MethodResult> {
   const s = setup(ctx, 'lime');
   const o = ctx.options.segments ?? {};
   const width = o.kernelWidth ?? SEGMENT_SAMPLE_DEFAULTS.kernelWidth;
   const regression = o.regression ?? SEGMENT_SAMPLE_DEFAULTS.regression;
-  const alpha = regression === 'ridge' ? (o.alpha ?? SEGMENT_SAMPLE_DEFAULTS.alpha) : 0;
+  const alpha = regression === 'linear' ? 0 : (o.alpha ?? limeAlpha(regression));
   const [n, c, h, w] = nchw(ctx.x);
   const hw = h * w;
   const per = c * hw;
@@ -584,16 +592,17 @@ export async function lime(ctx: MethodContext): Promise<MethodResult> {
       return Math.exp(-(distance * distance) / (2 * width * width));
     });
     const scores = await scorer.score(img, seg, rows.length, (r) => rows[r]!);
-    values.push(weightedRidge(rows, weights, scores, alpha));
+    values.push(regression === 'lasso' ? weightedLasso(rows, weights, scores, alpha) : weightedRidge(rows, weights, scores, alpha));
   }
-  return result(ctx, s, values, { samples: s.samples, forwardPasses: s.segmentations.map(() => s.samples), seed: s.seed, kernel: `exp(-d^2 / (2 * ${width}^2)), d = cosine distance in input space`, kernelWidth: width, regression, ...(regression === 'ridge' ? { alpha } : {}) });
+  return result(ctx, s, values, { samples: s.samples, forwardPasses: s.segmentations.map(() => s.samples), seed: s.seed, kernel: `exp(-d^2 / (2 * ${width}^2)), d = cosine distance in input space`, kernelWidth: width, regression, ...(regression === 'linear' ? {} : { alpha }) });
 }
 
 /**
- * The coefficients of y ~ b0 + z . beta with sample weights, the intercept unpenalized and
- * alpha ||beta||^2 added (sklearn's Ridge with sample_weight: the data centred by weighted means).
+ * The weighted, centred normal equations of y ~ b0 + z . beta: Z'WZ and Z'Wy with z and y
+ * centred by their weighted means (so the intercept drops out, unpenalized), and the weights'
+ * sum; undefined when the weights sum to nothing.
  */
-export function weightedRidge(rows: readonly Uint8Array[], weights: Float64Array, y: Float64Array, alpha: number): Float64Array {
+function centredNormalEquations(rows: readonly Uint8Array[], weights: Float64Array, y: Float64Array): { ata: Float64Array; aty: Float64Array; wsum: number } | undefined {
   const m = rows[0]?.length ?? 0;
   let wsum = 0;
   const zmean = new Float64Array(m);
@@ -604,7 +613,7 @@ export function weightedRidge(rows: readonly Uint8Array[], weights: Float64Array
     ymean += wi * y[i]!;
     for (let j = 0; j < m; j++) if (z[j]) zmean[j]! += wi;
   });
-  if (!(wsum > 0)) return new Float64Array(m);
+  if (!(wsum > 0)) return undefined;
   for (let j = 0; j < m; j++) zmean[j]! /= wsum;
   ymean /= wsum;
   const ata = new Float64Array(m * m);
@@ -620,9 +629,61 @@ export function weightedRidge(rows: readonly Uint8Array[], weights: Float64Array
       for (let b = a; b < m; b++) ata[a * m + b]! += va * centred[b]!;
     }
   });
-  for (let a = 0; a < m; a++) {
-    ata[a * m + a]! += alpha;
-    for (let b = 0; b < a; b++) ata[a * m + b] = ata[b * m + a]!;
+  for (let a = 0; a < m; a++) for (let b = 0; b < a; b++) ata[a * m + b] = ata[b * m + a]!;
+  return { ata, aty, wsum };
+}
+
+/**
+ * The coefficients of y ~ b0 + z . beta with sample weights, the intercept unpenalized and
+ * alpha ||beta||^2 added (sklearn's Ridge with sample_weight: the data centred by weighted means).
+ */
+export function weightedRidge(rows: readonly Uint8Array[], weights: Float64Array, y: Float64Array, alpha: number): Float64Array {
+  const m = rows[0]?.length ?? 0;
+  const eq = centredNormalEquations(rows, weights, y);
+  if (!eq) return new Float64Array(m);
+  for (let a = 0; a < m; a++) eq.ata[a * m + a]! += alpha;
+  return solveSymmetric(eq.ata, eq.aty, m);
+}
+
+/** Lasso's coordinate descent stops when no sweep moves a coefficient by more than this fraction of the largest. */
+const LASSO_TOLERANCE = 1e-9;
+/** ... or after this many sweeps (sklearn's max_iter is 1000 at a looser tolerance). */
+const LASSO_MAX_SWEEPS = 10_000;
+
+/**
+ * The coefficients minimizing 1 / (2 sum w) * sum_i w_i (y_i - b0 - z_i . beta)^2 + alpha ||beta||_1,
+ * the intercept unpenalized: sklearn's Lasso with sample_weight, which Captum's Lime fits
+ * (SkLearnLasso, alpha 0.01). Cyclic coordinate descent on the centred Gram matrix: each
+ * coefficient in turn is its one-variable solution, the soft-thresholded partial correlation,
+ * and Z'Z beta is kept up to date so a sweep costs segments x (moved coefficients).
+ */
+export function weightedLasso(rows: readonly Uint8Array[], weights: Float64Array, y: Float64Array, alpha: number): Float64Array {
+  const m = rows[0]?.length ?? 0;
+  const beta = new Float64Array(m);
+  const eq = centredNormalEquations(rows, weights, y);
+  if (!eq) return beta;
+  const { ata, aty, wsum } = eq;
+  // scaled so alpha means what sklearn's does: its squared loss is averaged, not summed
+  const penalty = alpha * wsum;
+  const gb = new Float64Array(m); // Z'WZ beta
+  for (let sweep = 0; sweep < LASSO_MAX_SWEEPS; sweep++) {
+    let moved = 0;
+    let largest = 0;
+    for (let j = 0; j < m; j++) {
+      const gjj = ata[j * m + j]!;
+      // A segment kept (or dropped) in every weighted coalition is constant: no information, weight 0.
+      if (!(gjj > 0)) continue;
+      const rho = aty[j]! - gb[j]! + gjj * beta[j]!;
+      const next = Math.sign(rho) * Math.max(Math.abs(rho) - penalty, 0) / gjj;
+      const d = next - beta[j]!;
+      if (d !== 0) {
+        for (let k = 0; k < m; k++) gb[k]! += d * ata[k * m + j]!;
+        beta[j] = next;
+      }
+      moved = Math.max(moved, Math.abs(d));
+      largest = Math.max(largest, Math.abs(next));
+    }
+    if (moved <= LASSO_TOLERANCE * largest) break;
   }
-  return solveSymmetric(ata, aty, m);
+  return beta;
 }

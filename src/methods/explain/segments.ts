@@ -2,7 +2,9 @@
 // ablation, KernelSHAP, LIME): SLIC superpixels (Achanta et al. 2012) or a plain grid, computed on
 // the 8-bit image as displayed, so a map's segments are the ones a user sees drawn.
 import { ConvLensError, describeValue } from '../../engine/errors.js';
+import type { Tensor } from '../../engine/tensor.js';
 import type { RawImage } from '../../io/image.js';
+import type { Preprocessing } from '../../models/metadata.js';
 
 export type SegmentationKind = 'slic' | 'grid';
 export const SEGMENTATION_KINDS: readonly SegmentationKind[] = ['slic', 'grid'];
@@ -242,4 +244,81 @@ export function segmentSizes(s: Segmentation): Int32Array {
   const sizes = new Int32Array(s.count);
   for (const l of s.labels) sizes[l]!++;
   return sizes;
+}
+
+/**
+ * Segments a user gives (Captum's `feature_mask`) instead of computing them: a label map
+ * [H, W], [1, H, W] or [1|N, 1, H, W] at the model's input size, whose distinct values are the
+ * segments (any integers; they need not be consecutive or connected). Each image's segments are
+ * renumbered in raster order of their first pixel, as computed ones are.
+ */
+export function maskSegmentations(mask: Tensor, n: number, height: number, width: number): Segmentation[] {
+  const dims = mask.dims;
+  const way = `Give labels [${height}, ${width}] or [1 or ${n}, 1, ${height}, ${width}], the model's input size, resized nearest-neighbour so no new labels appear (the CLI's --segments-mask takes a PNG and resizes it).`;
+  const shaped = (dims.length === 2 || (dims.length === 3 && dims[0] === 1) || (dims.length === 4 && dims[1] === 1 && (dims[0] === 1 || dims[0] === n))) && dims.at(-2) === height && dims.at(-1) === width;
+  if (!shaped) throw new ConvLensError('INVALID_ARGUMENT', `The feature mask has shape [${dims.join(', ')}]; it must be a label map at the model's input size ${height}x${width}${n > 1 ? `, one for all ${n} images or one per image` : ''}.`, way);
+  if (mask.dtype === 'float16' || mask.dtype === 'bool') throw new ConvLensError('INVALID_ARGUMENT', `The feature mask is ${mask.dtype}; its values are segment labels.`, 'Give integer labels (int32, int64, uint8, ...), or floats holding whole numbers.');
+  const hw = height * width;
+  const maps = dims.length === 4 ? dims[0]! : 1;
+  if (mask.data.length !== maps * hw) throw new ConvLensError('INVALID_ARGUMENT', `The feature mask has shape [${dims.join(', ')}] but ${mask.data.length} values.`, way);
+  const per = Array.from({ length: maps }, (_, i) => {
+    const labels = new Int32Array(hw);
+    const ids = new Map<number, number>();
+    for (let p = 0; p < hw; p++) {
+      const v = Number(mask.data[i * hw + p]!);
+      if (!Number.isInteger(v)) throw new ConvLensError('INVALID_ARGUMENT', `The feature mask holds ${describeValue(v)} at image ${i + 1}, row ${Math.floor(p / width)}, column ${p % width}; its values must be whole-number segment labels.`, 'Round the labels, or build the mask from integers.');
+      let id = ids.get(v);
+      if (id === undefined) {
+        id = ids.size;
+        if (id === MAX_SEGMENTS) throw tooManySegments(`The feature mask${maps > 1 ? ` of image ${i + 1}` : ''}`, 'labels');
+        ids.set(v, id);
+      }
+      labels[p] = id;
+    }
+    return { labels, count: ids.size, height, width };
+  });
+  return Array.from({ length: n }, (_, i) => per[maps === 1 ? 0 : i]!);
+}
+
+function tooManySegments(what: string, unit: string): ConvLensError {
+  return new ConvLensError('INVALID_ARGUMENT', `${what} has more than ${MAX_SEGMENTS} distinct ${unit}: at most ${MAX_SEGMENTS} segments are allowed (each is a forward pass of feature ablation and an unknown of KernelSHAP and LIME).`, 'Merge regions into at most 512 labels. A mask drawn with antialiased edges, or saved as JPEG, gets many in-between colours: draw it with flat colours and save it as PNG.');
+}
+
+/**
+ * A label map [1, 1, H, W] from a mask image whose distinct colours (or grey levels) are the
+ * segments, brought to the model's input with the same geometry as the images (stretched, or
+ * scaled and centre-cropped) so that a mask drawn on an image labels the pixels the model sees of
+ * it, but by nearest neighbour: resampling must not blend two labels into a third. `colours`
+ * counts the image's colours, some of which may cover no input pixel once resized.
+ */
+export function maskFromImage(image: RawImage, prep: Preprocessing, source = 'The mask image'): { mask: Tensor; colours: number } {
+  const { width: W0, height: H0, channels, data } = image;
+  const ids = new Map<number, number>();
+  const colour = new Int32Array(W0 * H0);
+  for (let p = 0; p < W0 * H0; p++) {
+    const key = channels === 1 ? data[p]! : (data[3 * p]! << 16) | (data[3 * p + 1]! << 8) | data[3 * p + 2]!;
+    let id = ids.get(key);
+    if (id === undefined) {
+      id = ids.size;
+      if (id === MAX_SEGMENTS) throw tooManySegments(source, 'colours');
+      ids.set(key, id);
+    }
+    colour[p] = id;
+  }
+  const [h, w] = prep.size;
+  // resizeForModel's geometry: the region of the (scaled) image the input shows
+  let [H1, W1, top, left] = [h, w, 0, 0];
+  if (prep.resize === 'crop') {
+    const scale = Math.max(h / H0, w / W0) / (prep.crop ?? 224 / 256);
+    W1 = Math.max(w, Math.round(W0 * scale));
+    H1 = Math.max(h, Math.round(H0 * scale));
+    top = Math.floor((H1 - h) / 2);
+    left = Math.floor((W1 - w) / 2);
+  }
+  const labels = new Int32Array(h * w);
+  for (let y = 0; y < h; y++) {
+    const sy = Math.min(H0 - 1, Math.floor(((y + top + 0.5) * H0) / H1));
+    for (let x = 0; x < w; x++) labels[y * w + x] = colour[sy * W0 + Math.min(W0 - 1, Math.floor(((x + left + 0.5) * W0) / W1))]!;
+  }
+  return { mask: { dtype: 'int32', dims: [1, 1, h, w], data: labels }, colours: ids.size };
 }

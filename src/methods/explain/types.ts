@@ -48,7 +48,7 @@ export type ScoreCamMode = 'incremental' | 'brute-force';
 export type AblationMode = 'incremental' | 'brute-force';
 /** What a switched-off segment is filled with: IG's baselines, or each image's per-channel mean (occlusion's `mean`). */
 export type SegmentBaseline = 'zero' | 'black' | 'mean' | 'blurred' | Tensor;
-export type LimeRegression = 'ridge' | 'linear';
+export type LimeRegression = 'ridge' | 'lasso' | 'linear';
 
 /** Every method's parameters; each has a default (see DEFAULTS in methods.ts and the README). */
 export interface MethodParams {
@@ -135,6 +135,12 @@ export interface MethodParams {
     /** SLIC compactness (default 10, skimage's) */
     compactness?: number;
     /**
+     * The segments themselves instead of SLIC or a grid (Captum's feature_mask): integer labels
+     * [H, W] or [1|N, 1, H, W] at the model's input size, each distinct value a segment (at most
+     * 512). `maskFromImage` makes one from a mask image.
+     */
+    mask?: Tensor;
+    /**
      * feature-ablation: 'incremental' (exact: each ablated copy recomputes only what the segment's
      * bounding box reaches, docs/occlusion.md) or 'brute-force' (the reference); default:
      * incremental where it pays, as occlusion's
@@ -149,9 +155,9 @@ export interface MethodParams {
     seed?: number;
     /** lime: width of the exponential kernel on the cosine distance in input space (default 1, Captum's) */
     kernelWidth?: number;
-    /** lime: the surrogate fitted (default 'ridge', the lime package's; 'linear': unregularized) */
+    /** lime: the surrogate fitted (default 'ridge', the lime package's; 'lasso', Captum's; 'linear': unregularized) */
     regression?: LimeRegression;
-    /** lime: ridge penalty (default 1, the lime package's Ridge(alpha=1)) */
+    /** lime: ridge or lasso penalty (default 1 for ridge, the lime package's Ridge(alpha=1); 0.01 for lasso, Captum's SkLearnLasso(alpha=0.01)) */
     alpha?: number;
   };
   /** pytorch-grad-cam's smoothings for the CAM family */

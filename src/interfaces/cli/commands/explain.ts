@@ -5,14 +5,15 @@ import type { Tensor } from '../../../engine/tensor.js';
 import type { Model } from '../../../models/model.js';
 import { parseUnitSpec, unitModel } from '../../../models/unit-model.js';
 import { readFileOrExplain } from '../../../io/files.js';
-import { encodePng, type RawImage } from '../../../io/image.js';
+import { encodePng, readImageFile, type RawImage } from '../../../io/image.js';
 import { inputFiles, loadInputs, sampleCount, scaledUpNote } from '../../../io/inputs.js';
 import { NpyStream } from '../../../io/npy-stream.js';
 import { encodeNpy, parseNpy } from '../../../io/npy.js';
 import { explain, METHOD_NAMES, METHODS, resolveMethods } from '../../../methods/explain/index.js';
 import type { MethodName } from '../../../methods/explain/types.js';
-import type { Completeness, ExplainedImage, Explanation, ExplainOptions, IgBaseline, IgRule, OcclusionFill, OcclusionMode, ScoreCamMode, AblationMode, SegmentBaseline } from '../../../methods/explain/types.js';
-import { MAX_SEGMENTS, SEGMENTATION_KINDS, type SegmentationKind } from '../../../methods/explain/segments.js';
+import type { Completeness, ExplainedImage, Explanation, ExplainOptions, IgBaseline, IgRule, OcclusionFill, OcclusionMode, ScoreCamMode, AblationMode, SegmentBaseline, LimeRegression } from '../../../methods/explain/types.js';
+import { MAX_SEGMENTS, maskFromImage, SEGMENTATION_KINDS, type SegmentationKind } from '../../../methods/explain/segments.js';
+import { LIME_REGRESSIONS, SEGMENT_SAMPLE_DEFAULTS } from '../../../methods/explain/segment-perturbation.js';
 import { type Progress, throwIfCancelled } from '../../../engine/jobs.js';
 import { LRP_COMPOSITES, type LrpCompositeName } from '../../../engine/ops/rules/lrp.js';
 import { infidelity, maxSensitivity, road } from '../../../methods/metrics/index.js';
@@ -74,6 +75,10 @@ interface ExplainCliOptions extends CommonOptions {
   segments?: number;
   segmentation?: SegmentationKind;
   compactness?: number;
+  segmentsMask?: string;
+  limeKernelWidth?: number;
+  limeRegression?: LimeRegression;
+  limeAlpha?: number;
   // metrics
   faithfulness?: boolean;
   curveSteps: number;
@@ -84,6 +89,13 @@ interface ExplainCliOptions extends CommonOptions {
 const fraction = (v: string): number => {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('expected a number from 0 to 1');
+  return n;
+};
+
+/** A positive number up to `hi`: a width of 0 would divide by zero in LIME's kernel, so it is refused as the option is read. */
+const positiveUpTo = (hi: number) => (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > hi) throw new InvalidArgumentError(`expected a number above 0 and at most ${hi}`);
   return n;
 };
 
@@ -133,7 +145,8 @@ function methodOptions(): OptionRule[] {
     ...onlyWith(mode(...smoothing), using(...smoothing), 'noise'),
     ...onlyWith(mode('integrated-gradients'), using('integrated-gradients'), 'steps', 'igRule'),
     ...onlyWith(mode('integrated-gradients', 'deeplift', ...segmented), using('integrated-gradients', 'deeplift', ...segmented), 'baseline'),
-    ...onlyWith(mode(...segmented), using(...segmented), 'segments', 'segmentation', 'compactness'),
+    ...onlyWith(mode(...segmented), using(...segmented), 'segments', 'segmentation', 'compactness', 'segmentsMask'),
+    ...onlyWith({ when: 'without --segments-mask (the mask gives the segments)', add: 'leave out --segments-mask' }, (opts) => opts['segmentsMask'] === undefined, 'segments', 'segmentation', 'compactness'),
     ...onlyWith({ when: 'with SLIC segments', add: 'use --segmentation slic (the default)' }, (opts) => opts['segmentation'] !== 'grid', 'compactness'),
     ...onlyWith(mode('gradient-shap', 'deeplift-shap'), using('gradient-shap', 'deeplift-shap'), 'baselineFile'),
     ...onlyWith(mode('gradient-shap'), using('gradient-shap'), 'shapStdev'),
@@ -142,6 +155,8 @@ function methodOptions(): OptionRule[] {
     ...onlyWith(mode('occlusion'), using('occlusion'), 'window', 'stride', 'fill', 'occlusionMode', 'tau', 'drillDown'),
     ...onlyWith(mode('scorecam'), using('scorecam'), 'scorecamMode'),
     ...onlyWith(mode('feature-ablation'), using('feature-ablation'), 'ablationMode'),
+    ...onlyWith(mode('lime'), using('lime'), 'limeKernelWidth', 'limeRegression', 'limeAlpha'),
+    ...onlyWith({ when: 'with a penalized LIME fit', add: 'use --lime-regression ridge (the default) or lasso' }, (opts) => opts['limeRegression'] !== 'linear', 'limeAlpha'),
     ...onlyWith(mode('guided-gradcam'), using('guided-gradcam'), 'interpolate'),
     ...onlyWith({ when: 'with a method that reads a layer', add: `add one to --method (${layered.join(', ')})` }, using(...layered), 'layer'),
     ...onlyWith({ when: 'with --faithfulness', add: 'add --faithfulness' }, (opts) => !!opts['faithfulness'], 'curveSteps'),
@@ -185,7 +200,11 @@ export function define(command: Command): void {
     .option('--baseline <b>', 'integrated-gradients, deeplift: black (default), zero, blurred, or a .npy file; feature-ablation, kernel-shap, lime: the same or mean (default zero, as Captum)')
     .option('--segments <n>', `feature-ablation, kernel-shap, lime: segments aimed at (1-${MAX_SEGMENTS}, default 50)`, intIn(1, MAX_SEGMENTS))
     .addOption(choiceOption('--segmentation <kind>', 'feature-ablation, kernel-shap, lime: slic superpixels (default) or grid', SEGMENTATION_KINDS))
+    .option('--segments-mask <file.png>', `feature-ablation, kernel-shap, lime: the segments themselves (Captum's feature_mask), an image whose distinct colours or grey levels are the segments (at most ${MAX_SEGMENTS}; flat colours, lossless PNG), brought to the model's input as the images are, by nearest neighbour`)
     .option('--compactness <m>', 'SLIC: spatial against colour distance (0-1000, default 10 as skimage; larger gives squarer segments)', numberIn(0, 1000))
+    .option('--lime-kernel-width <w>', `lime: width of the exponential kernel on the cosine distance to the image (above 0 to 100, default ${SEGMENT_SAMPLE_DEFAULTS.kernelWidth} as Captum)`, positiveUpTo(100))
+    .addOption(choiceOption('--lime-regression <fit>', 'lime: the surrogate fitted: ridge (default, the lime package\'s), lasso (Captum\'s) or linear (unpenalized)', LIME_REGRESSIONS))
+    .option('--lime-alpha <a>', `lime: the ridge or lasso penalty (0-1e6, default ${SEGMENT_SAMPLE_DEFAULTS.alpha} for ridge, ${SEGMENT_SAMPLE_DEFAULTS.lassoAlpha} for lasso as Captum)`, numberIn(0, 1e6))
     .option('--baseline-file <F.npy>', 'gradient-shap, deeplift-shap: the baseline set [B, C, H, W] in model input space (default: 8 seeded noise images)')
     .option('--shap-stdev <sd>', 'gradient-shap: std of Gaussian noise added to the input, as Captum\'s stdevs (0-10, default 0)', numberIn(0, 10))
     .addOption(choiceOption('--lrp-composite <name>', 'lrp: epsilon, epsilon-gamma (Captum\'s rules), epsilon-plus-flat or epsilon-gamma-box (zennit\'s; default)', LRP_COMPOSITES))
@@ -245,6 +264,7 @@ export function define(command: Command): void {
         if (baseline === 'mean' && methods.some((m) => m === 'integrated-gradients' || m === 'deeplift')) {
           throw new ConvLensError('INVALID_ARGUMENT', '--baseline mean applies only to feature-ablation, kernel-shap and lime.', 'Use black, zero, blurred or a .npy file with integrated-gradients and deeplift, or explain them in another run.');
         }
+        const segmentsMask = opts.segmentsMask === undefined ? undefined : await readSegmentsMask(opts.segmentsMask, model, warner(opts, 'note'));
         const targets = opts.target === undefined ? undefined : targetsPerInput(model, opts.target, () => sampleCount(inputPaths, model));
         const options: ExplainOptions = {
           methods,
@@ -278,6 +298,10 @@ export function define(command: Command): void {
             ...(baseline !== undefined ? { baseline: baseline as SegmentBaseline } : {}),
             ...(opts.samples ? { samples: opts.samples } : {}),
             ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+            ...(segmentsMask ? { mask: segmentsMask } : {}),
+            ...(opts.limeKernelWidth !== undefined ? { kernelWidth: opts.limeKernelWidth } : {}),
+            ...(opts.limeRegression ? { regression: opts.limeRegression } : {}),
+            ...(opts.limeAlpha !== undefined ? { alpha: opts.limeAlpha } : {}),
           },
           shap: {
             ...(opts.baselineFile !== undefined ? { baselines: parseNpy(readFileOrExplain(opts.baselineFile, 'baseline set .npy'), `"${opts.baselineFile}"`) } : {}),
@@ -542,6 +566,21 @@ export function define(command: Command): void {
         await engine.dispose();
       }
     });
+}
+
+/**
+ * --segments-mask read and checked before any input loads: a mask with too many colours (an
+ * antialiased drawing, a JPEG) must not cost a run. The note says what resizing did to it.
+ */
+async function readSegmentsMask(path: string, model: Model, note: (message: string) => void): Promise<Tensor> {
+  const image = await readImageFile(path, 3);
+  const { mask, colours } = maskFromImage(image, model.meta.preprocessing, `--segments-mask "${path}"`);
+  const [h, w] = model.meta.preprocessing.size;
+  if (image.height !== h || image.width !== w) {
+    const kept = new Set(mask.data as Int32Array).size;
+    note(`--segments-mask is ${image.width}x${image.height}: brought to the model's ${w}x${h} input as the images are, by nearest neighbour${kept < colours ? `; ${colours - kept} of its ${colours} colours cover no input pixel there and are no segment` : ''}`);
+  }
+  return mask;
 }
 
 /**

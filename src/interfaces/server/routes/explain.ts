@@ -1,6 +1,8 @@
 import type { Studio } from '../app.js';
 import { defaultBatchSize, METHOD_NAMES, resolveMethods } from '../../../methods/explain/index.js';
 import type { ReportRequest } from '../../../methods/explain/report.js';
+import { OCCLUSION_MODES } from '../../../methods/explain/occlusion.js';
+import { ABLATION_MODES, LIME_REGRESSIONS } from '../../../methods/explain/segment-perturbation.js';
 import { idSchema, imageIdSchema } from '../ids.js';
 
 interface ExplainBody extends ReportRequest {
@@ -30,7 +32,8 @@ const integrated = {
   },
   additionalProperties: false,
 };
-const occlusion = { type: 'object', properties: { window: side, stride: side, fill: { enum: ['zero', 'mean', 'blur'] }, blurSigma: sigma }, additionalProperties: false };
+// The enums are the methods' own lists, so a mode the library learns is one the studio accepts.
+const occlusion = { type: 'object', properties: { window: side, stride: side, fill: { enum: ['zero', 'mean', 'blur'] }, blurSigma: sigma, mode: { enum: OCCLUSION_MODES } }, additionalProperties: false };
 const saliency = { type: 'object', properties: { reduce: { enum: ['max', 'sum'] } }, additionalProperties: false };
 const guided = { type: 'object', properties: { interpolate: { enum: ['bilinear', 'nearest'] } }, additionalProperties: false };
 const deeplift = { type: 'object', properties: { baseline: { enum: ['black', 'zero', 'blurred'] }, blurSigma: sigma }, additionalProperties: false };
@@ -51,12 +54,13 @@ const segments = {
     segmentation: { enum: ['slic', 'grid'] },
     count: { type: 'integer', minimum: 1, maximum: 512 },
     compactness: { type: 'number', exclusiveMinimum: 0, maximum: 1000 },
+    mode: { enum: ABLATION_MODES },
     baseline: { enum: ['zero', 'black', 'mean', 'blurred'] },
     blurSigma: sigma,
     samples: { type: 'integer', minimum: 1, maximum: 2000 },
     seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
     kernelWidth: { type: 'number', exclusiveMinimum: 0, maximum: 100 },
-    regression: { enum: ['ridge', 'linear'] },
+    regression: { enum: LIME_REGRESSIONS },
     alpha: { type: 'number', minimum: 0, maximum: 1e6 },
   },
   additionalProperties: false,
