@@ -68,6 +68,19 @@ describe('unknown keys in request bodies', () => {
     }
   });
 
+  it('in the quick routes and in a style entry, whose objects were open', async () => {
+    const cases: [url: string, payload: Record<string, unknown>, path: string][] = [
+      ['/api/predict', { model: 'builtin', image: IMAGE, topk: 3 }, 'body/topk'],
+      ['/api/activations', { model: 'builtin', image: IMAGE, layer: 'relu1' }, 'body/layer'],
+      ['/api/input', { model: 'builtin', image: IMAGE, size: 64 }, 'body/size'],
+      ['/api/synthesize/style', { model: 'builtin', image: IMAGE, styles: [{ image: 'textures/brick.png', wieght: 2 }] }, 'body/styles/0/wieght'],
+    ];
+    for (const [url, payload, path] of cases) {
+      const e = apiError(await inject({ method: 'POST', url, payload }));
+      expect(e.message, url).toContain(path);
+    }
+  });
+
   it('what the studio page sends is still accepted', async () => {
     // every parameter block ExplainPanel fills, with the page's own keys
     const params = {
