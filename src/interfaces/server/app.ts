@@ -25,6 +25,7 @@ import type { TaskArgs, TaskKind } from './tasks/index.js';
 import { defaultJobWorkers, defaultWorkerMemory, MemoryPlan } from './workers/memory.js';
 import { WorkerPool, type Lane } from './workers/pool.js';
 import type { ImageRef, ModelRef, TaskRequest } from './workers/protocol.js';
+import { schemaError } from './schema-errors.js';
 
 export interface StudioOptions extends AccessOptions {
   engine: Engine;
@@ -148,6 +149,11 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     bodyLimit: 4 * 1024 * 1024,
     // ids are up to 128 characters (ids.ts); Fastify's default of 100 made longer ones unreachable (414)
     routerOptions: { maxParamLength: 256 },
+    // Fastify's default removeAdditional strips keys a schema does not list: a misspelt or
+    // unsupported parameter answered 202 and the result was computed without it, unannounced.
+    // Refused instead (400 naming the key); verbose gives the error the object's schema, whose
+    // keys the hint lists.
+    ajv: { customOptions: { removeAdditional: false, verbose: true } },
     // Fastify's own refusals (a bad %-escape in the URL, an over-long path segment) in the API's error shape
     frameworkErrors: (error, _req, reply: FastifyReply) => {
       const code = (error as { code?: string }).code;
@@ -219,8 +225,8 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
 
   app.setErrorHandler((error: unknown, _req: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof ConvLensError) return reply.status(STATUS[error.code] ?? 400).send({ error: toApiError(error) });
-    const e = error as { statusCode?: number; code?: string; message?: string; validation?: unknown };
-    if (e.validation) return reply.status(400).send({ error: { code: 'INVALID_ARGUMENT', message: e.message ?? 'invalid request', hint: 'See docs/api.md for the request format.' } });
+    const e = error as { statusCode?: number; code?: string; message?: string; validation?: unknown; validationContext?: string };
+    if (e.validation) return reply.status(400).send({ error: { code: 'INVALID_ARGUMENT', ...schemaError(e.validation as Parameters<typeof schemaError>[0], e.validationContext, e.message ?? 'invalid request') } });
     if (e.code === 'FST_REQ_FILE_TOO_LARGE' || e.statusCode === 413) {
       return reply.status(413).send({ error: { code: 'TOO_LARGE', message: 'The upload is too large.', hint: `Models up to ${fmtMB(maxModelBytes)}, images up to ${fmtMB(maxImageBytes)}.` } });
     }

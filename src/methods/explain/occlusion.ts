@@ -93,17 +93,25 @@ interface DropsRun {
   notes: string[];
 }
 
-/** Every window's score drop, per image, by the requested (or best applicable) mode. */
-async function occlusionDrops(ctx: MethodContext, o: NonNullable<MethodParams['occlusion']>, ys: readonly number[], xs: readonly number[], size: [number, number], fillPlane: Float32Array): Promise<DropsRun> {
+/**
+ * Occlusion's mode and its approximate-mode settings checked alone, before any pass: the studio
+ * checks a request with it before starting a job, so a contradictory one is a 400, not a failed job.
+ */
+export function checkOcclusionOptions(o: NonNullable<MethodParams['occlusion']>): void {
   if (o.mode !== undefined && !OCCLUSION_MODES.includes(o.mode)) {
     throw new ConvLensError('INVALID_ARGUMENT', `Unknown occlusion mode "${String(o.mode)}".`, `Use ${OCCLUSION_MODES.join(', ')}.`);
   }
-  const approximate = o.mode === 'approximate';
   for (const [what, v] of [['tau', o.tau], ['drillDown', o.drillDown]] as const) {
     if (v === undefined) continue;
-    if (!approximate) throw new ConvLensError('INVALID_ARGUMENT', `Occlusion ${what} applies only to mode "approximate".`, 'Add mode: "approximate", or leave it out for the exact result.');
+    if (o.mode !== 'approximate') throw new ConvLensError('INVALID_ARGUMENT', `Occlusion ${what} applies only to mode "approximate".`, 'Add mode: "approximate", or leave it out for the exact result.');
     if (!(typeof v === 'number' && v > 0 && v <= 1)) throw new ConvLensError('INVALID_ARGUMENT', `Occlusion ${what} must be a number in (0, 1], got ${String(v)}.`, `Use a ${what} above 0 and at most 1 (CLI: ${what === 'tau' ? '--tau' : '--drill-down'}).`);
   }
+}
+
+/** Every window's score drop, per image, by the requested (or best applicable) mode. */
+async function occlusionDrops(ctx: MethodContext, o: NonNullable<MethodParams['occlusion']>, ys: readonly number[], xs: readonly number[], size: [number, number], fillPlane: Float32Array): Promise<DropsRun> {
+  checkOcclusionOptions(o);
+  const approximate = o.mode === 'approximate';
   if (o.mode === 'brute-force') return { drops: await bruteForceDrops(ctx, ys, xs, size, fillPlane), params: { mode: 'brute-force' }, notes: [] };
   const tau = approximate ? (o.tau ?? APPROXIMATE_DEFAULTS.tau) : 1;
   let scored: ScoredPlan;

@@ -1,7 +1,9 @@
 import type { Studio } from '../app.js';
 import { defaultBatchSize, METHOD_NAMES, resolveMethods } from '../../../methods/explain/index.js';
 import type { ReportRequest } from '../../../methods/explain/report.js';
-import { OCCLUSION_MODES } from '../../../methods/explain/occlusion.js';
+import type { MethodParams } from '../../../methods/explain/types.js';
+import { checkOcclusionOptions, OCCLUSION_MODES } from '../../../methods/explain/occlusion.js';
+import { SCORECAM_MODES } from '../../../methods/explain/scorecam.js';
 import { ABLATION_MODES, LIME_REGRESSIONS } from '../../../methods/explain/segment-perturbation.js';
 import { idSchema, imageIdSchema } from '../ids.js';
 
@@ -33,7 +35,14 @@ const integrated = {
   additionalProperties: false,
 };
 // The enums are the methods' own lists, so a mode the library learns is one the studio accepts.
-const occlusion = { type: 'object', properties: { window: side, stride: side, fill: { enum: ['zero', 'mean', 'blur'] }, blurSigma: sigma, mode: { enum: OCCLUSION_MODES } }, additionalProperties: false };
+// tau and drillDown: the approximate mode's, in (0, 1] as occlusion.ts checks them.
+const fraction = { type: 'number', exclusiveMinimum: 0, maximum: 1 };
+const occlusion = {
+  type: 'object',
+  properties: { window: side, stride: side, fill: { enum: ['zero', 'mean', 'blur'] }, blurSigma: sigma, mode: { enum: OCCLUSION_MODES }, tau: fraction, drillDown: fraction },
+  additionalProperties: false,
+};
+const scorecam = { type: 'object', properties: { mode: { enum: SCORECAM_MODES } }, additionalProperties: false };
 const saliency = { type: 'object', properties: { reduce: { enum: ['max', 'sum'] } }, additionalProperties: false };
 const guided = { type: 'object', properties: { interpolate: { enum: ['bilinear', 'nearest'] } }, additionalProperties: false };
 const deeplift = { type: 'object', properties: { baseline: { enum: ['black', 'zero', 'blurred'] }, blurSigma: sigma }, additionalProperties: false };
@@ -69,7 +78,7 @@ const cam = { type: 'object', properties: { augSmooth: { type: 'boolean' }, eige
 
 export const EXPLAIN_PARAMS = {
   type: 'object',
-  // The keys report.ts's methodParams reads (page names and library names); others are dropped.
+  // The keys report.ts's methodParams reads (page names and library names); others are refused.
   properties: {
     saliency,
     smoothgrad: noisy,
@@ -79,6 +88,8 @@ export const EXPLAIN_PARAMS = {
     'integrated-gradients': integrated,
     ig: integrated,
     occlusion,
+    scorecam,
+    'score-cam': scorecam,
     guidedGradcam: guided,
     'guided-gradcam': guided,
     deeplift,
@@ -119,7 +130,10 @@ export function registerExplainRoutes({ app, models, images, jobs, memory, task 
     const { model: modelId, image, ...request } = req.body;
     const model = models.require(modelId);
     images.require(image);
-    resolveMethods(request.methods); // unknown names fail now, with the closest ones, not in the job
+    const methods = resolveMethods(request.methods); // unknown names fail now, with the closest ones, not in the job
+    // tau or drillDown without the approximate mode is refused by the method: here, before a job
+    const occ = request.params?.['occlusion'] as MethodParams['occlusion'];
+    if (occ && methods.includes('occlusion')) checkOcclusionOptions(occ);
     // Samples per engine run (occluded copies, integration steps, noisy samples, masked inputs):
     // as many as the job's memory budget holds with gradients, up to explain's default.
     const batchSize = memory.batch('An explanation', model, 'gradient', { max: defaultBatchSize(model, 'gradient') });

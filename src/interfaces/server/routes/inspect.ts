@@ -1,7 +1,8 @@
 import { clientGone, type Studio } from '../app.js';
 import { idSchema, imageIdSchema } from '../ids.js';
 
-const target = { type: 'object', required: ['model', 'image'], properties: { model: idSchema, image: imageIdSchema } } as const;
+// Closed, as every body: a misspelt key (`topk`) is a 400 naming it, not a default answer.
+const target = { type: 'object', required: ['model', 'image'], properties: { model: idSchema, image: imageIdSchema }, additionalProperties: false } as const;
 
 // Quick requests: checked here, computed on the interactive worker (tasks/inspect.ts).
 export function registerInspectRoutes({ app, models, images, call, memory }: Studio): void {

@@ -104,7 +104,7 @@ const bodySchema = (kind: Kind): Record<string, unknown> => ({
     model: idSchema,
     image: imageIdSchema,
     images: { type: 'array', items: imageIdSchema, maxItems: 16 },
-    styles: { type: 'array', items: { type: 'object', required: ['image'], properties: { image: imageIdSchema, weight: real(0, 100), name: text(100) } }, maxItems: 8 },
+    styles: { type: 'array', items: { type: 'object', required: ['image'], properties: { image: imageIdSchema, weight: real(0, 100), name: text(100) }, additionalProperties: false }, maxItems: 8 },
     net: idSchema,
     params: { type: 'object', properties: SYNTH_PARAMS[kind], additionalProperties: false },
   },
