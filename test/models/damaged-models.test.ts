@@ -60,13 +60,11 @@ describe('damaged model files', () => {
     expect(error.message).not.toMatch(/onnxruntime_src|onnxruntime::/);
   });
 
-  it('a zero stride: the window rule refuses it, so no size comes out infinite', async () => {
+  it('a zero stride: the window rule refuses it when the model loads, so no size comes out infinite', () => {
     const bytes = damaged((n) => {
       n.attrs.strides = ints([2, 0]);
     }, 'pool3');
-    const model = new Model(decodeModel(bytes), engine);
-    expect(describeProfile(model.profile).join('\n')).not.toMatch(/Infinity/);
-    expect((await expectRefusedWhenRun(model)).message).toContain('strides');
+    expect(() => new Model(decodeModel(bytes), engine)).toThrow(/^\w+ node "pool3": strides \[2, 0\] must be positive integers$/);
   });
 
   it("a Reshape fed a float tensor as its shape (a miswired node): no fractional sizes, refused by ONNX Runtime", async () => {

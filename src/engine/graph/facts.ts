@@ -30,6 +30,8 @@ export interface InferContext {
   value(i: number): Tensor | undefined;
   /** An error naming this node; rules `throw ctx.error(...)`. */
   error(message: string, hint?: string): Error;
+  /** An error for a node the file itself gets wrong, refused even by lenient inference (see MalformedNode). */
+  malformed(message: string, hint?: string): Error;
 }
 
 /** The entries of an int64 vector input as dims: from its constant value or its symbolic dims. */
@@ -44,6 +46,21 @@ export function dimsOfInput(ctx: InferContext, i: number): Dim[] | undefined {
 
 export function shapeError(node: Node, message: string, hint?: string): ConvLensError {
   return new ConvLensError('SHAPE_MISMATCH', `${node.op} node "${node.name}": ${message}`, hint);
+}
+
+export const MALFORMED_HINT = 'The model file is malformed (written by a faulty exporter, or edited or damaged since): fix the node or re-export the model.';
+
+/**
+ * A node whose attributes, constants or parameters contradict each other or the sizes of its
+ * inputs: no input makes it run. Lenient inference (imported models run forward even where a
+ * rule lacks the facts it needs) swallows a rule's other errors, so these loaded, and ONNX
+ * Runtime refused the node only when it ran: a 500 quoting its kernel on every request, on the
+ * CLI after the model had loaded. This class is thrown in every mode, when the model loads.
+ */
+export class MalformedNode extends ConvLensError {
+  constructor(node: Node, message: string, hint: string = MALFORMED_HINT) {
+    super('SHAPE_MISMATCH', `${node.op} node "${node.name}": ${message}`, hint);
+  }
 }
 
 /**

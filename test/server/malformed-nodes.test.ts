@@ -1,0 +1,102 @@
+// Model files whose nodes contradict their own parameters or their inputs' sizes: no input makes
+// them run. Each must be refused when the model loads (a 422 from the studio's upload, a clean
+// error from the CLI's loader) naming the node and the problem, never loaded and then failing
+// inside ONNX Runtime on every request.
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConvLensError } from '../../src/engine/errors.js';
+import type { Node } from '../../src/engine/graph/ir.js';
+import { decodeModel, encodeModel } from '../../src/engine/onnx/codec.js';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import type { Tensor } from '../../src/engine/tensor.js';
+import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
+import { Model } from '../../src/models/model.js';
+import { ROOT } from '../support/cli.js';
+import { f32, handGraph, int, ints, node } from '../support/onnx-files.js';
+import { pageInject } from './page-inject.js';
+
+const engine = new Engine(nodeBackend(), { threads: 1 });
+let studio: Studio;
+const inject = pageInject(() => studio);
+
+beforeAll(async () => {
+  studio = await createStudio({ engine, webDir: join(ROOT, 'no-such-web-dir') });
+});
+afterAll(async () => {
+  await studio.app.close();
+  await engine.dispose();
+});
+
+function multipart(filename: string, bytes: Uint8Array): { payload: Buffer; headers: Record<string, string> } {
+  const boundary = '----convlens-malformed-nodes';
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  return { payload: Buffer.concat([head, Buffer.from(bytes), tail]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}
+
+const filled = (dims: number[]): Tensor => f32(dims, Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, k) => Math.sin(k)));
+
+/** x [1, 3, 32, 32] -> Conv (4 channels) -> "c"; `middle` reads "c" and writes "m"; global pooling -> logits. */
+function classifier(middle: Node[], initializers: Record<string, Tensor> = {}): Uint8Array {
+  return encodeModel(
+    handGraph({
+      opset: 17,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3, 32, 32] }],
+      outputs: ['logits'],
+      nodes: [node('Conv', ['x', 'w'], ['c'], { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) }), ...middle, node('GlobalAveragePool', ['m'], ['p']), node('Flatten', ['p'], ['logits'])],
+      initializers: { w: filled([4, 3, 3, 3]), ...initializers },
+    }),
+  );
+}
+
+const conv = (weight: number[], attrs: Node['attrs'] = {}, bias?: number): [Node[], Record<string, Tensor>] => [
+  [node('Conv', ['c', 'w2', ...(bias ? ['b2'] : [])], ['m'], attrs, 'bad')],
+  { w2: filled(weight), ...(bias ? { b2: filled([bias]) } : {}) },
+];
+const convTranspose = (weight: number[], attrs: Node['attrs'] = {}): [Node[], Record<string, Tensor>] => [[node('ConvTranspose', ['c', 'w2'], ['m'], attrs, 'bad')], { w2: filled(weight) }];
+
+// Until 2026-12-07 each loaded on the CLI and failed in ONNX Runtime when it ran ("Input channels C
+// is not equal to kernel channels * group", "invalid channel count"); the studio refused most
+// of them only because it checks uploads strictly, and the Conv without output channels not at all.
+const refused: [string, [Node[], Record<string, Tensor>], RegExp][] = [
+  ['a Conv whose weight in-channels x group is not its input channels', conv([4, 3, 3, 3], { group: int(2) }), /^Conv node "bad": input has 4 channels but the weight expects 6 \(group=2\)$/],
+  ['a Conv whose group does not divide its input channels', conv([3, 1, 3, 3], { group: int(3) }), /^Conv node "bad": input has 4 channels but the weight expects 3 \(group=3\)$/],
+  ['a Conv whose group does not divide its out-channels', conv([5, 2, 3, 3], { group: int(2) }), /^Conv node "bad": weight has 5 output channels, which group=2 does not divide$/],
+  ['a Conv of group 0', conv([4, 4, 3, 3], { group: int(0) }), /^Conv node "bad": group=0 must be a positive integer$/],
+  ['a Conv with a weight of rank 3 on a 4-D input', conv([4, 4, 3]), /^Conv node "bad": weight \[4, 4, 3\] has rank 3 but the input \[\w+, 4, 32, 32\] has rank 4$/],
+  ['a Conv whose kernel_shape disagrees with its weight', conv([4, 4, 3, 3], { kernel_shape: ints([5, 5]) }), /^Conv node "bad": kernel_shape \[5, 5\] disagrees with the weight \[4, 4, 3, 3\]$/],
+  ['a Conv with strides 0', conv([4, 4, 3, 3], { strides: ints([0, 0]) }), /^Conv node "bad": strides \[0, 0\] must be positive integers$/],
+  ['a Conv with dilations -1', conv([4, 4, 3, 3], { dilations: ints([-1, -1]) }), /^Conv node "bad": dilations \[-1, -1\] must be positive integers$/],
+  ['a Conv with pads -5', conv([4, 4, 3, 3], { pads: ints([-5, -5, -5, -5]) }), /^Conv node "bad": pads \[-5, -5, -5, -5\] must not be negative$/],
+  ['a Conv with three pads for two axes', conv([4, 4, 3, 3], { pads: ints([1, 1, 1]) }), /^Conv node "bad": window attributes do not match 2 spatial dims/],
+  ['a Conv with 5 biases for 4 output channels', conv([4, 4, 3, 3], {}, 5), /^Conv node "bad": bias has shape \[5\] but the layer has 4 output channels$/],
+  ['a Conv without output channels', conv([0, 4, 3, 3]), /^Conv node "bad": weight \[0, 4, 3, 3\] has no output channels$/],
+  ['a ConvTranspose whose group does not divide its weight', convTranspose([4, 1, 3, 3], { group: int(3) }), /^ConvTranspose node "bad": weight has 4 input channels, which group=3 does not divide$/],
+  ['a ConvTranspose whose weight does not fit its input', convTranspose([5, 1, 3, 3]), /^ConvTranspose node "bad": input has 4 channels but the weight expects 5 \(group=1\)$/],
+  ['a ConvTranspose with strides 0', convTranspose([4, 1, 3, 3], { strides: ints([0, 0]) }), /^ConvTranspose node "bad": strides \[0, 0\] must be positive integers$/],
+  ['a ConvTranspose with output_padding not below its stride', convTranspose([4, 1, 3, 3], { strides: ints([2, 2]), output_padding: ints([2, 2]) }), /^ConvTranspose node "bad": output_padding 2 on spatial axis 0 must be less than the stride 2$/],
+];
+
+describe('model files with a node that contradicts itself or its inputs', () => {
+  it.each(refused)('refuse %s when the CLI loads them', (what, [middle, initializers], message) => {
+    const load = (): Model => Model.fromOnnxGraph(decodeModel(classifier(middle, initializers)), engine, what);
+    expect(load).toThrow(ConvLensError);
+    try {
+      load();
+    } catch (e) {
+      expect((e as ConvLensError).message).toMatch(message);
+      expect((e as ConvLensError).hint).toMatch(/re-export|export it again/i);
+    }
+  });
+
+  it.each(refused)('refuse %s when uploaded to the studio (422), keeping no model', async (what, [middle, initializers], message) => {
+    const before = studio.models.list().filter((m) => m.model).map((m) => m.id);
+    const r = await inject({ method: 'POST', url: '/api/models', ...multipart(`${what}.onnx`, classifier(middle, initializers)) });
+    expect(r.statusCode, r.body).toBe(422);
+    expect(r.json().error.message).toMatch(message);
+    expect(r.json().error.hint).toMatch(/re-export|export it again/i);
+    expect(r.body).not.toMatch(/onnxruntime_src|\.(?:h|cc|cpp):\d+|onnxruntime::/);
+    expect(studio.models.list().filter((m) => m.model).map((m) => m.id)).toEqual(before);
+  });
+});
