@@ -13,7 +13,7 @@ import type { Tensor } from '../../src/engine/tensor.js';
 import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
 import { Model } from '../../src/models/model.js';
 import { ROOT } from '../support/cli.js';
-import { f32, handGraph, int, ints, node } from '../support/onnx-files.js';
+import { f32, handGraph, i64, int, ints, node } from '../support/onnx-files.js';
 import { pageInject } from './page-inject.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
@@ -38,11 +38,11 @@ function multipart(filename: string, bytes: Uint8Array): { payload: Buffer; head
 const filled = (dims: number[]): Tensor => f32(dims, Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, k) => Math.sin(k)));
 
 /** x [1, 3, 32, 32] -> Conv (4 channels) -> "c"; `middle` reads "c" and writes "m"; global pooling -> logits. */
-function classifier(middle: Node[], initializers: Record<string, Tensor> = {}): Uint8Array {
+function classifier(middle: Node[], initializers: Record<string, Tensor> = {}, batch: number | string = 1): Uint8Array {
   return encodeModel(
     handGraph({
       opset: 17,
-      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3, 32, 32] }],
+      inputs: [{ name: 'x', dtype: 'float32', shape: [batch, 3, 32, 32] }],
       outputs: ['logits'],
       nodes: [node('Conv', ['x', 'w'], ['c'], { kernel_shape: ints([3, 3]), pads: ints([1, 1, 1, 1]) }), ...middle, node('GlobalAveragePool', ['m'], ['p']), node('Flatten', ['p'], ['logits'])],
       initializers: { w: filled([4, 3, 3, 3]), ...initializers },
@@ -59,7 +59,7 @@ const convTranspose = (weight: number[], attrs: Node['attrs'] = {}): [Node[], Re
 // Until 2026-12-07 each loaded on the CLI and failed in ONNX Runtime when it ran ("Input channels C
 // is not equal to kernel channels * group", "invalid channel count"); the studio refused most
 // of them only because it checks uploads strictly, and the Conv without output channels not at all.
-const refused: [string, [Node[], Record<string, Tensor>], RegExp][] = [
+const refused: [string, [Node[], Record<string, Tensor>, (number | string)?], RegExp][] = [
   ['a Conv whose weight in-channels x group is not its input channels', conv([4, 3, 3, 3], { group: int(2) }), /^Conv node "bad": input has 4 channels but the weight expects 6 \(group=2\)$/],
   ['a Conv whose group does not divide its input channels', conv([3, 1, 3, 3], { group: int(3) }), /^Conv node "bad": input has 4 channels but the weight expects 3 \(group=3\)$/],
   ['a Conv whose group does not divide its out-channels', conv([5, 2, 3, 3], { group: int(2) }), /^Conv node "bad": weight has 5 output channels, which group=2 does not divide$/],
@@ -78,9 +78,22 @@ const refused: [string, [Node[], Record<string, Tensor>], RegExp][] = [
   ['a ConvTranspose with output_padding not below its stride', convTranspose([4, 1, 3, 3], { strides: ints([2, 2]), output_padding: ints([2, 2]) }), /^ConvTranspose node "bad": output_padding 2 on spatial axis 0 must be less than the stride 2$/],
 ];
 
+const reshape = (target: number[], batch: number | string = 1): [Node[], Record<string, Tensor>, number | string] => [[node('Reshape', ['c', 'target'], ['m'], {}, 'bad')], { target: i64(target) }, batch];
+
+// Until 2026-12-07 these loaded: the Model frees an export's batch (the target's leading 1 becomes
+// 0, "copy the input's"), and against a symbolic batch the sizes went unchecked. Every prediction
+// was then a 500 ("The input tensor cannot be reshaped to the requested shape") or a 422 at run time.
+refused.push(
+  ['a Reshape of 4096 values into 16', reshape([1, 4, 2, 2]), /^Reshape node "bad": cannot reshape \[1, 4, 32, 32\] \(4096 elements\) into \[1, 4, 2, 2\] \(16 elements\)$/],
+  ['a Reshape of 4096 values into 16384', reshape([1, 4, 64, 64]), /^Reshape node "bad": cannot reshape \[1, 4, 32, 32\] \(4096 elements\) into \[1, 4, 64, 64\] \(16384 elements\)$/],
+  ['a Reshape of a free batch of 4096 values into 16', reshape([1, 4, 2, 2], 'batch'), /^Reshape node "bad": cannot reshape \[batch, 4, 32, 32\] \(4096 x batch elements\) into \[1, 4, 2, 2\] \(16 elements\)$/],
+  ['a Reshape whose -1 cannot be whole', reshape([1, 7, -1, 1]), /^Reshape node "bad": cannot reshape \[1, 4, 32, 32\] \(4096 elements\) into \[1, 7, -1, 1\]: 4096 is not a multiple of 7$/],
+  ['a Reshape copying an axis the input does not have', reshape([0, 0, 0, 0, 0, 1]), /^Reshape node "bad": target \[0, 0, 0, 0, 0, 1\] copies axis 4 of the input \(entry 0\), but the input \[1, 4, 32, 32\] has 4 axes$/],
+);
+
 describe('model files with a node that contradicts itself or its inputs', () => {
-  it.each(refused)('refuse %s when the CLI loads them', (what, [middle, initializers], message) => {
-    const load = (): Model => Model.fromOnnxGraph(decodeModel(classifier(middle, initializers)), engine, what);
+  it.each(refused)('refuse %s when the CLI loads them', (what, [middle, initializers, batch], message) => {
+    const load = (): Model => Model.fromOnnxGraph(decodeModel(classifier(middle, initializers, batch)), engine, what);
     expect(load).toThrow(ConvLensError);
     try {
       load();
@@ -90,9 +103,9 @@ describe('model files with a node that contradicts itself or its inputs', () => 
     }
   });
 
-  it.each(refused)('refuse %s when uploaded to the studio (422), keeping no model', async (what, [middle, initializers], message) => {
+  it.each(refused)('refuse %s when uploaded to the studio (422), keeping no model', async (what, [middle, initializers, batch], message) => {
     const before = studio.models.list().filter((m) => m.model).map((m) => m.id);
-    const r = await inject({ method: 'POST', url: '/api/models', ...multipart(`${what}.onnx`, classifier(middle, initializers)) });
+    const r = await inject({ method: 'POST', url: '/api/models', ...multipart(`${what}.onnx`, classifier(middle, initializers, batch)) });
     expect(r.statusCode, r.body).toBe(422);
     expect(r.json().error.message).toMatch(message);
     expect(r.json().error.hint).toMatch(/re-export|export it again/i);

@@ -113,6 +113,12 @@ function reshapeInfer(ctx: InferContext): OutputFacts[] {
     return [{ dtype: x.dtype, ...(typeof len === 'number' ? { shape: Array.from({ length: len }, () => freshSymbol('reshape')) } : {}) }];
   }
   const allowZero = attrInt(ctx.node, 'allowzero', 0) === 1;
+  const target = `[${spec.join(', ')}]`;
+  if (x.shape && !allowZero) {
+    const beyond = spec.findIndex((d, i) => d === 0 && i >= x.shape!.length);
+    // ONNX Runtime refuses it only when it compiles the model ("Invalid position of 0")
+    if (beyond >= 0) throw ctx.malformed(`target ${target} copies axis ${beyond} of the input (entry 0), but the input [${x.shape.join(', ')}] has ${x.shape.length} axes`);
+  }
   const out: Dim[] = spec.map((d, i) => (d === 0 && !allowZero ? (x.shape?.[i] ?? freshSymbol('reshape')) : d));
   const inferred = out.indexOf(-1);
   if (inferred >= 0) {
@@ -120,28 +126,44 @@ function reshapeInfer(ctx: InferContext): OutputFacts[] {
     if (x.shape && isStatic(x.shape) && isStatic(rest)) {
       const total = x.shape.reduce((a, b) => a * b, 1);
       const known = rest.reduce((a, b) => a * b, 1);
-      if (known === 0 || total % known !== 0) throw ctx.error(`cannot reshape [${x.shape.join(', ')}] into [${spec.join(', ')}]`);
+      if (known === 0 || total % known !== 0) throw ctx.malformed(`cannot reshape [${x.shape.join(', ')}] (${total} elements) into ${target}: ${total} is not a multiple of ${known}`);
       out[inferred] = total / known;
     } else if (x.shape) {
-      // Cancel symbols the input and target share (e.g. the batch N) before dividing.
-      const num = [...x.shape];
-      const den = [...rest];
-      for (let i = 0; i < den.length; i++) {
-        const j = num.indexOf(den[i]!);
-        if (j >= 0) {
-          num.splice(j, 1);
-          den.splice(i--, 1);
-        }
-      }
+      const [num, den] = cancelShared(x.shape, rest);
       const quotient = isStatic(num) && isStatic(den) ? num.reduce((a, b) => a * b, 1) / den.reduce((a, b) => a * b, 1) : NaN;
+      // the same sizes at every batch (the symbols cancelled): no batch makes a fraction whole
+      if (isStatic(num) && isStatic(den) && !Number.isInteger(quotient)) throw ctx.malformed(`cannot reshape [${x.shape.join(', ')}] into ${target}: the sizes besides the inferred one do not divide the input's`);
       out[inferred] = Number.isInteger(quotient) && quotient >= 0 ? quotient : freshSymbol('reshape');
     } else out[inferred] = freshSymbol('reshape');
-  } else if (x.shape && isStatic(x.shape) && isStatic(out)) {
-    const a = x.shape.reduce((p, q) => p * q, 1);
-    const c = out.reduce((p, q) => p * q, 1);
-    if (a !== c) throw ctx.error(`cannot reshape [${x.shape.join(', ')}] (${a} elements) into [${spec.join(', ')}] (${c} elements)`);
+  } else if (x.shape) {
+    // Symbols both sides share (the batch N, copied by a 0) cancel; what is left must match at
+    // any batch. A static export's [1, 4, 2, 2] on [1, 4, 32, 32], once its batch is freed, is
+    // [N, 4, 2, 2] on [N, 4, 32, 32]: ONNX Runtime refused it on every run (a 500).
+    const [num, den] = cancelShared(x.shape, out);
+    if (isStatic(den)) {
+      const a = num.reduce<number>((p, q) => p * (typeof q === 'number' ? q : 1), 1);
+      const c = den.reduce((p, q) => p * q, 1);
+      // sizes left symbolic on the input's side are whole and positive: they only multiply its count
+      if (isStatic(num) ? a !== c : c % a !== 0) throw ctx.malformed(`cannot reshape [${x.shape.join(', ')}] (${isStatic(x.shape) ? a : `${a} x ${x.shape.filter((d) => typeof d !== 'number').join(' x ')}`} elements) into ${target} (${isStatic(out) ? c : `${c} x ${out.filter((d) => typeof d !== 'number').join(' x ')}`} elements)`);
+    }
   }
   return [{ dtype: x.dtype, shape: out }];
+}
+
+/** Both dim lists with the symbols they share removed once per match (e.g. the batch N). */
+function cancelShared(a: readonly Dim[], b: readonly Dim[]): [Dim[], Dim[]] {
+  const num = [...a];
+  const den = [...b];
+  for (let i = 0; i < den.length; i++) {
+    const d = den[i]!;
+    if (typeof d === 'number') continue;
+    const j = num.indexOf(d);
+    if (j >= 0) {
+      num.splice(j, 1);
+      den.splice(i--, 1);
+    }
+  }
+  return [num, den];
 }
 
 defineOp({ type: 'Reshape', infer: reshapeInfer, grad: reshapeBack, noGradInputs: [1] });
