@@ -91,6 +91,17 @@ refused.push(
   ['a Reshape copying an axis the input does not have', reshape([0, 0, 0, 0, 0, 1]), /^Reshape node "bad": target \[0, 0, 0, 0, 0, 1\] copies axis 4 of the input \(entry 0\), but the input \[1, 4, 32, 32\] has 4 axes$/],
 );
 
+// Until 2026-12-07 these loaded, and ONNX Runtime refused the indices on every run: a 500.
+refused.push(
+  ['a Gather of channel 9 of 4', [[node('Gather', ['c', 'picks'], ['m'], { axis: int(1) }, 'bad')], { picks: i64([0, 9]) }], /^Gather node "bad": index 9 is out of range for axis 1 of size 4 \(indices run from -4 to 3\)$/],
+  ['a Gather of channel -9 of 4', [[node('Gather', ['c', 'picks'], ['m'], { axis: int(1) }, 'bad')], { picks: i64([-9]) }], /^Gather node "bad": index -9 is out of range for axis 1 of size 4/],
+  [
+    'a Gather past the end of a constant table',
+    [[node('Gather', ['table', 'picks'], ['row'], {}, 'bad'), node('Add', ['c', 'row'], ['m'])], { table: filled([4, 1, 1]), picks: i64([4]) }],
+    /^Gather node "bad": index 4 is out of range for axis 0 of size 4/,
+  ],
+);
+
 describe('model files with a node that contradicts itself or its inputs', () => {
   it.each(refused)('refuse %s when the CLI loads them', (what, [middle, initializers, batch], message) => {
     const load = (): Model => Model.fromOnnxGraph(decodeModel(classifier(middle, initializers, batch)), engine, what);
