@@ -102,6 +102,16 @@ refused.push(
   ],
 );
 
+// Until 2026-12-07 these loaded, and ONNX Runtime refused them when it compiled the model (a 422
+// at the first prediction, after the upload had been accepted).
+refused.push(
+  ['a MaxPool padded beyond its kernel', [[node('MaxPool', ['c'], ['m'], { kernel_shape: ints([2, 2]), pads: ints([3, 3, 3, 3]) }, 'bad')], {}], /^MaxPool node "bad": pads \[3, 3, 3, 3\] pad spatial axis 0 by 3 at its start, not less than the kernel's 2/],
+  ['an AveragePool padded as wide as its kernel at one end', [[node('AveragePool', ['c'], ['m'], { kernel_shape: ints([3, 3]), pads: ints([0, 0, 0, 3]) }, 'bad')], {}], /^AveragePool node "bad": pads \[0, 0, 0, 3\] pad spatial axis 1 by 3 at its end, not less than the kernel's 3/],
+  ['a MaxPool without kernel_shape', [[node('MaxPool', ['c'], ['m'], {}, 'bad')], {}], /^MaxPool node "bad": the kernel_shape attribute is required$/],
+  ['an AveragePool of kernel 0', [[node('AveragePool', ['c'], ['m'], { kernel_shape: ints([0, 0]) }, 'bad')], {}], /^AveragePool node "bad": kernel \[0, 0\] must be positive integers$/],
+  ['a MaxPool of stride 0', [[node('MaxPool', ['c'], ['m'], { kernel_shape: ints([2, 2]), strides: ints([0, 0]) }, 'bad')], {}], /^MaxPool node "bad": strides \[0, 0\] must be positive integers$/],
+);
+
 describe('model files with a node that contradicts itself or its inputs', () => {
   it.each(refused)('refuse %s when the CLI loads them', (what, [middle, initializers, batch], message) => {
     const load = (): Model => Model.fromOnnxGraph(decodeModel(classifier(middle, initializers, batch)), engine, what);
