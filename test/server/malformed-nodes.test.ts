@@ -112,6 +112,20 @@ refused.push(
   ['a MaxPool of stride 0', [[node('MaxPool', ['c'], ['m'], { kernel_shape: ints([2, 2]), strides: ints([0, 0]) }, 'bad')], {}], /^MaxPool node "bad": strides \[0, 0\] must be positive integers$/],
 );
 
+const unsqueezeBack = (axes: number[]): [Node[], Record<string, Tensor>] => [[node('Unsqueeze', ['c', 'axes'], ['u'], {}, 'bad'), node('Squeeze', ['u', 'axes'], ['m'])], { axes: i64(axes) }];
+
+// Until 2026-12-07 the CLI loaded these and ONNX Runtime refused them when it compiled the model;
+// the studio took the Flatten, Transpose and Unsqueeze uploads and refused the first prediction.
+refused.push(
+  ['a Flatten at axis 7 of a 4-D value', [[node('Flatten', ['c'], ['f'], { axis: int(7) }, 'bad'), node('Reshape', ['f', 'back'], ['m'])], { back: i64([1, 4, 32, 32]) }], /^Flatten node "bad": axis 7 is out of range for rank 4 \(Flatten takes -4 to 4\)$/],
+  ['a Flatten at axis -7 of a 4-D value', [[node('Flatten', ['c'], ['f'], { axis: int(-7) }, 'bad'), node('Reshape', ['f', 'back'], ['m'])], { back: i64([1, 4, 32, 32]) }], /^Flatten node "bad": axis -7 is out of range for rank 4/],
+  ['a Transpose that repeats an axis', [[node('Transpose', ['c'], ['m'], { perm: ints([0, 1, 1, 3]) }, 'bad')], {}], /^Transpose node "bad": perm \[0, 1, 1, 3\] is not an order of the axes 0 to 3 \(each once\)$/],
+  ['a Transpose to axis 9 of 4', [[node('Transpose', ['c'], ['m'], { perm: ints([0, 1, 9, 3]) }, 'bad')], {}], /^Transpose node "bad": perm \[0, 1, 9, 3\] is not an order of the axes 0 to 3/],
+  ['an Unsqueeze naming an axis twice', unsqueezeBack([1, 1]), /^Unsqueeze node "bad": axes \[1, 1\] name output axis 1 twice$/],
+  ['a Concat along axis 5 of 4', [[node('Concat', ['c', 'c'], ['m'], { axis: int(5) }, 'bad')], {}], /^Concat node "bad": axis 5 is out of range for rank 4$/],
+  ['a Softmax along axis 9 of 4', [[node('Softmax', ['c'], ['m'], { axis: int(9) }, 'bad')], {}], /^Softmax node "bad": axis 9 is out of range for rank 4$/],
+);
+
 describe('model files with a node that contradicts itself or its inputs', () => {
   it.each(refused)('refuse %s when the CLI loads them', (what, [middle, initializers, batch], message) => {
     const load = (): Model => Model.fromOnnxGraph(decodeModel(classifier(middle, initializers, batch)), engine, what);

@@ -124,7 +124,7 @@ export function broadcastShapes(node: Node, shapes: readonly (readonly Dim[])[])
 /** Normalizes a possibly negative axis against a rank. */
 export function normAxis(node: Node, axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= rank) throw shapeError(node, `axis ${axis} is out of range for rank ${rank}`);
+  if (!Number.isInteger(a) || a < 0 || a >= rank) throw new MalformedNode(node, `axis ${axis} is out of range for rank ${rank}`);
   return a;
 }
 

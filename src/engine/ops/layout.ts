@@ -174,6 +174,8 @@ defineOp({
     const x = ctx.need(0);
     const axis = attrInt(ctx.node, 'axis', 1);
     const a = axis < 0 ? axis + x.shape.length : axis;
+    // Flatten splits before axis `a`, so the rank itself is a valid axis (everything in the first part)
+    if (!Number.isInteger(a) || a < 0 || a > x.shape.length) throw ctx.malformed(`axis ${axis} is out of range for rank ${x.shape.length} (Flatten takes ${-x.shape.length} to ${x.shape.length})`);
     return [{ dtype: x.dtype, shape: [dimProduct(x.shape.slice(0, a)), dimProduct(x.shape.slice(a))] }];
   },
   grad: reshapeBack,
@@ -204,6 +206,8 @@ defineOp({
     if (!axesV) throw ctx.error('needs constant axes');
     const r = x.shape.length + axesV.length;
     const axes = axesV.map((a) => normAxis(ctx.node, Number(a), r));
+    const twice = axes.find((a, i) => axes.indexOf(a) !== i);
+    if (twice !== undefined) throw ctx.malformed(`axes [${axesV.join(', ')}] name output axis ${twice} twice`);
     const shape: Dim[] = [];
     let k = 0;
     for (let i = 0; i < r; i++) shape.push(axes.includes(i) ? 1 : x.shape[k++]!);
@@ -220,7 +224,10 @@ defineOp({
   infer: (ctx) => {
     const x = ctx.need(0);
     const perm = attrInts(ctx.node, 'perm') ?? x.shape.map((_, i) => x.shape.length - 1 - i);
-    if (perm.length !== x.shape.length) throw ctx.error(`perm [${perm}] does not match rank ${x.shape.length}`);
+    if (perm.length !== x.shape.length) throw ctx.malformed(`perm [${perm.join(', ')}] does not match rank ${x.shape.length}`);
+    if (perm.some((p, i) => !Number.isInteger(p) || p < 0 || p >= perm.length || perm.indexOf(p) !== i)) {
+      throw ctx.malformed(`perm [${perm.join(', ')}] is not an order of the axes 0 to ${perm.length - 1} (each once)`);
+    }
     return [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]!) }];
   },
   grad: (g) => {
