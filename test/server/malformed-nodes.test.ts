@@ -126,6 +126,25 @@ refused.push(
   ['a Softmax along axis 9 of 4', [[node('Softmax', ['c'], ['m'], { axis: int(9) }, 'bad')], {}], /^Softmax node "bad": axis 9 is out of range for rank 4$/],
 );
 
+const split = (sizes: number[], outputs = 2): [Node[], Record<string, Tensor>] => [
+  [node('Split', ['c', 'sizes'], ['m', ...Array.from({ length: outputs - 1 }, (_, k) => `rest${k}`)], { axis: int(1) }, 'bad')],
+  { sizes: i64(sizes) },
+];
+
+// Until 2026-12-07 the Split and Tile files loaded and ONNX Runtime refused them when it compiled
+// the model, at the first prediction; a Slice of step 0 was refused as an INTERNAL error that named no node.
+refused.push(
+  ['a Split of 4 channels into 1 + 1', split([1, 1]), /^Split node "bad": split sizes \[1, 1\] add up to 2, but axis 1 has size 4$/],
+  ['a Split of 4 channels into 3 + 3', split([3, 3]), /^Split node "bad": split sizes \[3, 3\] add up to 6, but axis 1 has size 4$/],
+  ['a Split with more sizes than outputs', split([1, 1, 2]), /^Split node "bad": 3 split sizes for 2 outputs$/],
+  ['a Tile with 2 repeats for 4 axes', [[node('Tile', ['c', 'repeats'], ['m'], {}, 'bad')], { repeats: i64([1, 1]) }], /^Tile node "bad": repeats \[1, 1\] has 2 entries for an input of rank 4$/],
+  [
+    'a Slice of step 0',
+    [[node('Slice', ['c', 'starts', 'ends', 'axes', 'steps'], ['m'], {}, 'bad')], { starts: i64([0]), ends: i64([2]), axes: i64([1]), steps: i64([0]) }],
+    /^Slice node "bad": steps \[0\] include 0; a step moves at least one element$/,
+  ],
+);
+
 describe('model files with a node that contradicts itself or its inputs', () => {
   it.each(refused)('refuse %s when the CLI loads them', (what, [middle, initializers, batch], message) => {
     const load = (): Model => Model.fromOnnxGraph(decodeModel(classifier(middle, initializers, batch)), engine, what);

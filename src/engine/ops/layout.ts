@@ -266,6 +266,7 @@ defineOp({
     const x = ctx.need(0);
     const reps = dimsOfInput(ctx, 1);
     if (!reps) return [{ dtype: x.dtype, shape: x.shape.map(() => freshSymbol('tile')) }];
+    if (reps.length !== x.shape.length) throw ctx.malformed(`repeats [${reps.join(', ')}] has ${reps.length} entries for an input of rank ${x.shape.length}`);
     return [{ dtype: x.dtype, shape: x.shape.map((d, i) => (typeof d === 'number' && typeof reps[i] === 'number' ? d * (reps[i] as number) : freshSymbol('tile'))) }];
   },
   grad: (g) => {
@@ -333,10 +334,14 @@ defineOp({
       if (!v) throw ctx.error('needs constant split sizes');
       sizes = v;
     } else if (typeof d === 'number') {
-      if (d % n !== 0) throw ctx.error(`cannot split size ${d} into ${n} equal parts`);
+      if (d % n !== 0) throw ctx.malformed(`cannot split size ${d} into ${n} equal parts`);
       sizes = new Array<number>(n).fill(d / n);
     } else sizes = Array.from({ length: n }, () => freshSymbol('split'));
-    if (sizes.length !== n) throw ctx.error(`${sizes.length} split sizes for ${n} outputs`);
+    if (sizes.length !== n) throw ctx.malformed(`${sizes.length} split sizes for ${n} outputs`);
+    // ONNX Runtime refuses it only when it compiles the model
+    if (typeof d === 'number' && isStatic(sizes) && sizes.reduce((a, b) => a + b, 0) !== d) {
+      throw ctx.malformed(`split sizes [${sizes.join(', ')}] add up to ${sizes.reduce((a, b) => a + b, 0)}, but axis ${axis} has size ${d}`);
+    }
     return sizes.map((s) => {
       const shape = [...x.shape];
       shape[axis] = s;
@@ -378,6 +383,8 @@ defineOp({
     }
     const r = x.shape.length;
     const axes = (axesIn as number[] | undefined)?.map((a) => normAxis(ctx.node, a, r)) ?? starts.map((_, i) => i);
+    // the slice arithmetic below would fail on it without naming the node ("Slice step cannot be 0")
+    if (stepsIn?.includes(0)) throw ctx.malformed(`steps [${stepsIn.join(', ')}] include 0; a step moves at least one element`);
     const BIG = 2 ** 30;
     const concrete = x.shape.map((d) => (typeof d === 'number' ? d : BIG));
     const { start, step, count } = resolveSlice(concrete, starts, ends, axes, stepsIn as number[] | undefined);
