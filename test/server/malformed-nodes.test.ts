@@ -145,6 +145,34 @@ refused.push(
   ],
 );
 
+/** "c" pooled and flattened to [1, 4], through `dense` (reading "f", writing "g", [1, 2]) and back to [1, 2, 1, 1]. */
+const dense = (nodes: Node[], initializers: Record<string, Tensor>): [Node[], Record<string, Tensor>] => [
+  [node('GlobalAveragePool', ['c'], ['pooled']), node('Flatten', ['pooled'], ['f']), ...nodes, node('Reshape', ['g', 'back'], ['m'])],
+  { back: i64([1, 2, 1, 1]), ...initializers },
+];
+const batchNorm = (sizes: [number, number, number, number]): [Node[], Record<string, Tensor>] => [
+  [node('BatchNormalization', ['c', 'scale', 'shift', 'mean', 'var'], ['m'], {}, 'bad')],
+  { scale: filled([sizes[0]]), shift: filled([sizes[1]]), mean: filled([sizes[2]]), var: f32([sizes[3]], new Array<number>(sizes[3]).fill(1)) },
+];
+
+// Until 2026-12-07 the studio refused these (it checks uploads strictly), but the CLI's lenient
+// inference swallowed the rule's error: the model loaded and ONNX Runtime failed on the first run.
+refused.push(
+  ['a Gemm of [1, 4] by [5, 2]', dense([node('Gemm', ['f', 'weights'], ['g'], {}, 'bad')], { weights: filled([5, 2]) }), /^Gemm node "bad": inner dimensions differ: A \[\w+, 4\] with transA=0 gives K=4, but B \[5, 2\] with transB=0 gives K=5$/],
+  ['a Gemm whose C does not fit its output', dense([node('Gemm', ['f', 'weights', 'offsets'], ['g'], {}, 'bad')], { weights: filled([4, 2]), offsets: filled([3]) }), /^Gemm node "bad": C \[3\] does not broadcast to the output \[\w+, 2\]$/],
+  ['a MatMul of [1, 4] by [5, 2]', dense([node('MatMul', ['f', 'weights'], ['g'], {}, 'bad')], { weights: filled([5, 2]) }), /^MatMul node "bad": inner dimensions differ: \[\w+, 4\] x \[5, 2\] \(4 vs 5\)$/],
+  ['a BatchNormalization with 3 scales for 4 channels', batchNorm([3, 4, 4, 4]), /^BatchNormalization node "bad": input 1 has 3 entries for 4 channels$/],
+  ['a BatchNormalization with 5 variances for 4 channels', batchNorm([4, 4, 4, 5]), /^BatchNormalization node "bad": input 4 has 5 entries for 4 channels$/],
+  ['an InstanceNormalization with 3 scales for 4 channels', [[node('InstanceNormalization', ['c', 'scale', 'shift'], ['m'], {}, 'bad')], { scale: filled([3]), shift: filled([4]) }], /^InstanceNormalization node "bad": input 1 has 3 entries for 4 channels$/],
+  [
+    'a Concat of 32- and 16-pixel maps',
+    [[node('MaxPool', ['c'], ['half'], { kernel_shape: ints([2, 2]), strides: ints([2, 2]) }), node('Concat', ['c', 'half'], ['m'], { axis: int(1) }, 'bad')], {}],
+    /^Concat node "bad": input shapes differ on axis 2 \(32 vs 16\)$/,
+  ],
+  ['a Concat of a 4-D and a 3-D value', [[node('Concat', ['c', 'flat'], ['m'], { axis: int(1) }, 'bad')], { flat: filled([1, 4, 32]) }], /^Concat node "bad": inputs have different ranks \(4 and 3\)$/],
+  ['an Add of 4 channels and 3', [[node('Add', ['c', 'offsets'], ['m'], {}, 'bad')], { offsets: filled([3, 1, 1]) }], /^Add node "bad": cannot broadcast shapes \[\w+, 4, 32, 32\] and \[3, 1, 1\]$/],
+);
+
 describe('model files with a node that contradicts itself or its inputs', () => {
   it.each(refused)('refuse %s when the CLI loads them', (what, [middle, initializers, batch], message) => {
     const load = (): Model => Model.fromOnnxGraph(decodeModel(classifier(middle, initializers, batch)), engine, what);

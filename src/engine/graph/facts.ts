@@ -109,7 +109,7 @@ export function broadcastShapes(node: Node, shapes: readonly (readonly Dim[])[])
       if (d === 1) d = e;
       else if (d !== e) {
         if (typeof d === 'number' && typeof e === 'number') {
-          throw shapeError(node, `cannot broadcast shapes ${shapes.map((x) => `[${x.join(', ')}]`).join(' and ')}`);
+          throw new MalformedNode(node, `cannot broadcast shapes ${shapes.map((x) => `[${x.join(', ')}]`).join(' and ')}`);
         }
         // a symbol against a number: the number wins (the symbol must equal it or be 1)
         if (typeof e === 'number') d = e;

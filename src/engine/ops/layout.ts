@@ -292,9 +292,9 @@ defineOp({
     const axis = normAxis(ctx.node, attrInt(ctx.node, 'axis', 0), r);
     const shape = [...parts[0]!.shape];
     for (const p of parts.slice(1)) {
-      if (p.shape.length !== r) throw ctx.error(`inputs have different ranks (${r} and ${p.shape.length})`);
+      if (p.shape.length !== r) throw ctx.malformed(`inputs have different ranks (${r} and ${p.shape.length})`);
       p.shape.forEach((d, i) => {
-        if (i !== axis && typeof d === 'number' && typeof shape[i] === 'number' && d !== shape[i]) throw ctx.error(`input shapes differ on axis ${i} (${shape[i]} vs ${d})`);
+        if (i !== axis && typeof d === 'number' && typeof shape[i] === 'number' && d !== shape[i]) throw ctx.malformed(`input shapes differ on axis ${i} (${shape[i]} vs ${d})`);
         if (i !== axis && typeof shape[i] !== 'number') shape[i] = d;
       });
     }

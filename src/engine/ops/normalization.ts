@@ -31,15 +31,15 @@ import { defineOp, type GradContext } from './registry.js';
 // independent check of the rule (the tests compare the two).
 
 const rankError = (ctx: InferContext, what: string, min: number, rank: number): Error =>
-  ctx.error(`${what} must have rank >= ${min} ([N, C, ...]), got rank ${rank}`);
+  ctx.malformed(`${what} must have rank >= ${min} ([N, C, ...]), got rank ${rank}`);
 
 /** Checks that inputs `indices` are per-channel vectors [C]. */
 function checkChannelInputs(ctx: InferContext, indices: readonly number[], C: Dim): void {
   for (const i of indices) {
     const f = ctx.need(i);
-    if (f.shape.length !== 1) throw ctx.error(`input ${i} must be a vector [C], got shape [${f.shape.join(', ')}]`);
+    if (f.shape.length !== 1) throw ctx.malformed(`input ${i} must be a vector [C], got shape [${f.shape.join(', ')}]`);
     const d = f.shape[0]!;
-    if (typeof d === 'number' && typeof C === 'number' && d !== C) throw ctx.error(`input ${i} has ${d} entries for ${C} channels`);
+    if (typeof d === 'number' && typeof C === 'number' && d !== C) throw ctx.malformed(`input ${i} has ${d} entries for ${C} channels`);
   }
 }
 
@@ -324,10 +324,10 @@ defineOp({
       const p = ctx.input(i);
       if (!p?.shape) continue;
       // Scale and B broadcast to the normalized shape, aligned on the right.
-      if (p.shape.length > normalized.length) throw ctx.error(`input ${i} has rank ${p.shape.length}, more than the ${normalized.length} normalized axes [${normalized.join(', ')}]`);
+      if (p.shape.length > normalized.length) throw ctx.malformed(`input ${i} has rank ${p.shape.length}, more than the ${normalized.length} normalized axes [${normalized.join(', ')}]`);
       p.shape.forEach((d, k) => {
         const n = normalized[normalized.length - p.shape!.length + k]!;
-        if (typeof d === 'number' && typeof n === 'number' && d !== 1 && d !== n) throw ctx.error(`input ${i} of shape [${p.shape!.join(', ')}] does not broadcast to the normalized shape [${normalized.join(', ')}]`);
+        if (typeof d === 'number' && typeof n === 'number' && d !== 1 && d !== n) throw ctx.malformed(`input ${i} of shape [${p.shape!.join(', ')}] does not broadcast to the normalized shape [${normalized.join(', ')}]`);
       });
     }
     // Mean and InvStdDev keep the leading axes and have size 1 along the normalized ones.
