@@ -173,6 +173,29 @@ refused.push(
   ['an Add of 4 channels and 3', [[node('Add', ['c', 'offsets'], ['m'], {}, 'bad')], { offsets: filled([3, 1, 1]) }], /^Add node "bad": cannot broadcast shapes \[\w+, 4, 32, 32\] and \[3, 1, 1\]$/],
 );
 
+// Until 2026-12-07 the CLI loaded these and ONNX Runtime refused them when it compiled or ran the
+// model, an LRN of even size with only "Exception during initialization:" (the studio's strict check refused them).
+refused.push(
+  ['a Squeeze of an axis of size 4', unsqueezeBack([1]).map((part, k) => (k === 0 ? [node('Squeeze', ['c', 'axes'], ['s'], {}, 'bad'), node('Unsqueeze', ['s', 'axes'], ['m'])] : part)) as [Node[], Record<string, Tensor>], /^Squeeze node "bad": cannot squeeze axis 1 of size 4$/],
+  ['a PRelu with 3 slopes for 4 channels', [[node('PRelu', ['c', 'slope'], ['m'], {}, 'bad')], { slope: filled([3, 1, 1]) }], /^PRelu node "bad": cannot broadcast shapes \[\w+, 4, 32, 32\] and \[3, 1, 1\]$/],
+  ['a Clip whose min is a vector', [[node('Clip', ['c', 'low'], ['m'], {}, 'bad')], { low: filled([2]) }], /^Clip node "bad": min must be a scalar, got shape \[2\]$/],
+  ['a Pad with 2 pads for 4 axes', [[node('Pad', ['c', 'pads'], ['m'], {}, 'bad')], { pads: i64([1, 1]) }], /^Pad node "bad": has 2 pads for rank 4$/],
+  ['a Resize with 2 sizes for 4 axes', [[node('Resize', ['c', '', '', 'sizes'], ['m'], {}, 'bad')], { sizes: i64([64, 64]) }], /^Resize node "bad": sizes has 2 entries for 4 axes$/],
+  ['a Resize with neither scales nor sizes', [[node('Resize', ['c'], ['m'], {}, 'bad')], {}], /^Resize node "bad": one of scales and sizes must be given$/],
+  ['a LayerNormalization over axis 9 of 4', [[node('LayerNormalization', ['c', 'scale'], ['m'], { axis: int(9) }, 'bad')], { scale: filled([32]) }], /^LayerNormalization node "bad": axis 9 is outside the input's 4 axes$/],
+  ['an LRN of even size', [[node('LRN', ['c'], ['m'], { size: int(4) }, 'bad')], {}], /^LRN node "bad": ONNX Runtime runs LRN only with an odd window size, got 4$/],
+  [
+    'a Slice naming an axis twice',
+    [[node('Slice', ['c', 'starts', 'ends', 'axes'], ['m'], {}, 'bad')], { starts: i64([0, 0]), ends: i64([2, 2]), axes: i64([1, 1]) }],
+    /^Slice node "bad": axes \[1, 1\] name axis 1 twice$/,
+  ],
+  [
+    'a Slice with more ends than starts',
+    [[node('Slice', ['c', 'starts', 'ends', 'axes'], ['m'], {}, 'bad')], { starts: i64([0]), ends: i64([2, 2]), axes: i64([1]) }],
+    /^Slice node "bad": starts \[0\], ends \[2, 2\] and the 1 axes differ in length$/,
+  ],
+);
+
 describe('model files with a node that contradicts itself or its inputs', () => {
   it.each(refused)('refuse %s when the CLI loads them', (what, [middle, initializers, batch], message) => {
     const load = (): Model => Model.fromOnnxGraph(decodeModel(classifier(middle, initializers, batch)), engine, what);

@@ -189,7 +189,7 @@ defineOp({
     const axesV = ctx.input(1) ? dimsOfInput(ctx, 1) : undefined;
     if (ctx.input(1) && !axesV) throw ctx.error('needs constant axes');
     const axes = axesV ? axesV.map((a) => normAxis(ctx.node, Number(a), r)) : x.shape.flatMap((d, i) => (d === 1 ? [i] : []));
-    for (const a of axes) if (typeof x.shape[a] === 'number' && x.shape[a] !== 1) throw ctx.error(`cannot squeeze axis ${a} of size ${x.shape[a]}`);
+    for (const a of axes) if (typeof x.shape[a] === 'number' && x.shape[a] !== 1) throw ctx.malformed(`cannot squeeze axis ${a} of size ${x.shape[a]}`);
     const out: OutputFacts = { dtype: x.dtype, shape: x.shape.filter((_, i) => !axes.includes(i)) };
     if (x.dimsValue && r === 1 && axes.length === 1) out.dimsValue = [...x.dimsValue];
     return [out];
@@ -383,6 +383,11 @@ defineOp({
     }
     const r = x.shape.length;
     const axes = (axesIn as number[] | undefined)?.map((a) => normAxis(ctx.node, a, r)) ?? starts.map((_, i) => i);
+    const twice = axes.find((a, i) => axes.indexOf(a) !== i);
+    if (twice !== undefined) throw ctx.malformed(`axes [${(axesIn as number[]).join(', ')}] name axis ${twice} twice`);
+    if (starts.length !== axes.length || ends.length !== axes.length || (stepsIn && stepsIn.length !== axes.length)) {
+      throw ctx.malformed(`starts [${starts.join(', ')}], ends [${ends.join(', ')}]${stepsIn ? `, steps [${stepsIn.join(', ')}]` : ''} and the ${axes.length} axes differ in length`);
+    }
     // the slice arithmetic below would fail on it without naming the node ("Slice step cannot be 0")
     if (stepsIn?.includes(0)) throw ctx.malformed(`steps [${stepsIn.join(', ')}] include 0; a step moves at least one element`);
     const BIG = 2 ** 30;
@@ -455,7 +460,7 @@ defineOp({
     const pads = dimsOfInput(ctx, 1);
     const r = x.shape.length;
     if (!pads || !isStatic(pads)) return [{ dtype: x.dtype, shape: x.shape.map(() => freshSymbol('pad')) }];
-    if (pads.length !== 2 * r) throw ctx.error(`has ${pads.length} pads for rank ${r}`);
+    if (pads.length !== 2 * r) throw ctx.malformed(`has ${pads.length} pads for rank ${r}`);
     const mode = attrString(ctx.node, 'mode', 'constant');
     const shape = x.shape.map((d, i) => {
       if (typeof d !== 'number') return pads[i] === 0 && pads[i + r] === 0 ? d : freshSymbol('pad');

@@ -46,7 +46,7 @@ function poolInfer(ctx: InferContext): OutputFacts[] {
 
 function globalPoolInfer(ctx: InferContext): OutputFacts[] {
   const x = ctx.need(0);
-  if (x.shape.length < 3) throw ctx.error(`input must be [N, C, spatial...], got rank ${x.shape.length}`);
+  if (x.shape.length < 3) throw ctx.malformed(`input must be [N, C, spatial...], got rank ${x.shape.length}`);
   return [{ dtype: x.dtype, shape: [x.shape[0]!, x.shape[1]!, ...x.shape.slice(2).map(() => 1)] }];
 }
 
