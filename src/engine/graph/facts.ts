@@ -82,6 +82,18 @@ export function checkComputedShape(node: Node, value: string, shape: readonly Di
       'The model is malformed: an attribute or constant of this node (scales, pads, starts/ends, a target shape) asks for an impossible size. Re-export it.',
     );
   });
+  // Each axis can be a whole number and the tensor still too large to count: Conv pads of 1e9 on
+  // a 32-pixel map, a ConvTranspose stride of 1e9. It loaded; ONNX Runtime then failed with
+  // "Integer overflow" on the CLI, and the studio answered every request with a memory estimate
+  // in the billions of gigabytes.
+  const elements = shape.reduce<number>((p, d) => p * (typeof d === 'number' ? d : 1), 1);
+  if (elements > Number.MAX_SAFE_INTEGER) {
+    throw shapeError(
+      node,
+      `"${value}" would have shape [${shape.join(', ')}]: ${elements.toPrecision(2)} elements, more than any tensor can hold.`,
+      'The model is malformed: an attribute or constant of this node (strides, pads, scales, a target shape) asks for an impossible size. Re-export it.',
+    );
+  }
 }
 
 // ---- dimension arithmetic with symbols
