@@ -5,7 +5,7 @@ import '../reference/kernels/index.js';
 import { findOp, requireOp } from '../ops/registry.js';
 import { evaluateNode, hasKernel } from '../reference/evaluator.js';
 import { isFloatDType, sizeOf, type DType, type Tensor } from '../tensor.js';
-import { checkComputedShape, shapeError, type InferContext, type OutputFacts, type ValueFacts } from './facts.js';
+import { checkComputedShape, MalformedNode, shapeError, type InferContext, type OutputFacts, type ValueFacts } from './facts.js';
 import { Graph, toAttr, type AttrInput, type Dim, type Node, type ValueInfo } from './ir.js';
 
 /** Every graph the builder makes is written against this ai.onnx opset (imports are converted to it). */
@@ -289,7 +289,7 @@ export class GraphBuilder {
     } catch (e) {
       // A malformed node (a rule's MODEL_UNREADABLE: a quantization scale that does not fit its
       // axis) is the file's fault in any mode; ONNX Runtime would refuse it less clearly.
-      if (this.strict || (e instanceof ConvLensError && e.code === 'MODEL_UNREADABLE')) throw e;
+      if (this.strict || e instanceof MalformedNode || (e instanceof ConvLensError && e.code === 'MODEL_UNREADABLE')) throw e;
     }
     if (results) {
       // Even when not strict: a size no tensor can have is a fault of the file, not a missing rule.
@@ -342,6 +342,7 @@ export class GraphBuilder {
       },
       value: (i) => get(i)?.value,
       error: (message, hint) => shapeError(node, message, hint),
+      malformed: (message, hint) => new MalformedNode(node, message, hint),
     };
   }
 

@@ -30,6 +30,8 @@ export interface InferContext {
   value(i: number): Tensor | undefined;
   /** An error naming this node; rules `throw ctx.error(...)`. */
   error(message: string, hint?: string): Error;
+  /** An error for a node the file itself gets wrong, refused even by lenient inference (see MalformedNode). */
+  malformed(message: string, hint?: string): Error;
 }
 
 /** The entries of an int64 vector input as dims: from its constant value or its symbolic dims. */
@@ -44,6 +46,21 @@ export function dimsOfInput(ctx: InferContext, i: number): Dim[] | undefined {
 
 export function shapeError(node: Node, message: string, hint?: string): ConvLensError {
   return new ConvLensError('SHAPE_MISMATCH', `${node.op} node "${node.name}": ${message}`, hint);
+}
+
+export const MALFORMED_HINT = 'The model file is malformed (written by a faulty exporter, or edited or damaged since): fix the node or re-export the model.';
+
+/**
+ * A node whose attributes, constants or parameters contradict each other or the sizes of its
+ * inputs: no input makes it run. Lenient inference (imported models run forward even where a
+ * rule lacks the facts it needs) swallows a rule's other errors, so these loaded, and ONNX
+ * Runtime refused the node only when it ran: a 500 quoting its kernel on every request, on the
+ * CLI after the model had loaded. This class is thrown in every mode, when the model loads.
+ */
+export class MalformedNode extends ConvLensError {
+  constructor(node: Node, message: string, hint: string = MALFORMED_HINT) {
+    super('SHAPE_MISMATCH', `${node.op} node "${node.name}": ${message}`, hint);
+  }
 }
 
 /**
@@ -65,6 +82,18 @@ export function checkComputedShape(node: Node, value: string, shape: readonly Di
       'The model is malformed: an attribute or constant of this node (scales, pads, starts/ends, a target shape) asks for an impossible size. Re-export it.',
     );
   });
+  // Each axis can be a whole number and the tensor still too large to count: Conv pads of 1e9 on
+  // a 32-pixel map, a ConvTranspose stride of 1e9. It loaded; ONNX Runtime then failed with
+  // "Integer overflow" on the CLI, and the studio answered every request with a memory estimate
+  // in the billions of gigabytes.
+  const elements = shape.reduce<number>((p, d) => p * (typeof d === 'number' ? d : 1), 1);
+  if (elements > Number.MAX_SAFE_INTEGER) {
+    throw shapeError(
+      node,
+      `"${value}" would have shape [${shape.join(', ')}]: ${elements.toPrecision(2)} elements, more than any tensor can hold.`,
+      'The model is malformed: an attribute or constant of this node (strides, pads, scales, a target shape) asks for an impossible size. Re-export it.',
+    );
+  }
 }
 
 // ---- dimension arithmetic with symbols
@@ -92,7 +121,7 @@ export function broadcastShapes(node: Node, shapes: readonly (readonly Dim[])[])
       if (d === 1) d = e;
       else if (d !== e) {
         if (typeof d === 'number' && typeof e === 'number') {
-          throw shapeError(node, `cannot broadcast shapes ${shapes.map((x) => `[${x.join(', ')}]`).join(' and ')}`);
+          throw new MalformedNode(node, `cannot broadcast shapes ${shapes.map((x) => `[${x.join(', ')}]`).join(' and ')}`);
         }
         // a symbol against a number: the number wins (the symbol must equal it or be 1)
         if (typeof e === 'number') d = e;
@@ -107,7 +136,7 @@ export function broadcastShapes(node: Node, shapes: readonly (readonly Dim[])[])
 /** Normalizes a possibly negative axis against a rank. */
 export function normAxis(node: Node, axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= rank) throw shapeError(node, `axis ${axis} is out of range for rank ${rank}`);
+  if (!Number.isInteger(a) || a < 0 || a >= rank) throw new MalformedNode(node, `axis ${axis} is out of range for rank ${rank}`);
   return a;
 }
 

@@ -1,4 +1,5 @@
 import { GraphBuilder, INTERNAL_OPSET } from '../graph/builder.js';
+import { normAxis } from '../graph/facts.js';
 import { attrInt, attrInts, attrString, type Graph, type Node } from '../graph/ir.js';
 import { ConvLensError } from '../errors.js';
 import { windowGeometry } from '../ops/geometry.js';
@@ -230,7 +231,8 @@ function convertOldSoftmax(b: GraphBuilder, n: Node): boolean {
   const axis = attrInt(n, 'axis', 1);
   if (shape) {
     const r = shape.length;
-    const a = axis < 0 ? axis + r : axis;
+    // checked here, on the file's node: the Flatten it becomes below would be refused under a name the file does not have
+    const a = normAxis(n, axis, r);
     if (a === r - 1) {
       // Same semantics as opset 13 along the last axis.
       b.addNode({ ...n, attrs: { axis: { type: 'int', value: -1 } } });

@@ -93,7 +93,7 @@ defineOp({
     // Unidirectional: the slope broadcasts to X, never the other way round.
     const out = broadcastShapes(ctx.node, [x.shape, s.shape]);
     const ok = out.length === x.shape.length && out.every((d, i) => d === x.shape[i] || typeof x.shape[i] !== 'number');
-    if (!ok) throw ctx.error(`slope [${s.shape.join(', ')}] does not broadcast to X [${x.shape.join(', ')}]`, 'Give the slope shape [C, 1, 1], [1] or a scalar.');
+    if (!ok) throw ctx.malformed(`slope [${s.shape.join(', ')}] does not broadcast to X [${x.shape.join(', ')}]`, 'Give the slope shape [C, 1, 1], [1] or a scalar.');
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
   grad: (g) => {
@@ -129,7 +129,7 @@ defineOp({
   infer: (ctx) => {
     for (const i of [1, 2]) {
       const bound = ctx.input(i);
-      if (bound?.shape && bound.shape.some((d) => d !== 1)) throw ctx.error(`${i === 1 ? 'min' : 'max'} must be a scalar, got shape [${bound.shape.join(', ')}]`);
+      if (bound?.shape && bound.shape.some((d) => d !== 1)) throw ctx.malformed(`${i === 1 ? 'min' : 'max'} must be a scalar, got shape [${bound.shape.join(', ')}]`);
     }
     return sameShape(ctx);
   },

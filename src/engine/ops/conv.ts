@@ -1,4 +1,4 @@
-import { type InferContext, type OutputFacts } from '../graph/facts.js';
+import { MALFORMED_HINT, type InferContext, type OutputFacts } from '../graph/facts.js';
 import { attrInt, attrInts, type Dim, type Node } from '../graph/ir.js';
 import type { GraphBuilder } from '../graph/builder.js';
 import { transposeGeometry, windowGeometry } from './geometry.js';
@@ -30,22 +30,22 @@ function groupOf(node: Node, fail: (msg: string) => Error): number {
 function checkOperands(ctx: InferContext, outChannels: Dim): { x: Dim[]; w: Dim[]; kernel: number[] } {
   const x = ctx.need(0);
   const w = ctx.need(1);
-  if (x.shape.length < 3) throw ctx.error(`input must be [N, C, spatial...], got ${dimsText(x.shape)}`);
+  if (x.shape.length < 3) throw ctx.malformed(`input must be [N, C, spatial...], got ${dimsText(x.shape)}`);
   if (w.shape.length !== x.shape.length) {
-    throw ctx.error(`weight ${dimsText(w.shape)} has rank ${w.shape.length} but the input ${dimsText(x.shape)} has rank ${x.shape.length}`);
+    throw ctx.malformed(`weight ${dimsText(w.shape)} has rank ${w.shape.length} but the input ${dimsText(x.shape)} has rank ${x.shape.length}`);
   }
-  if (x.dtype !== w.dtype) throw ctx.error(`input is ${x.dtype} but the weight is ${w.dtype}`);
+  if (x.dtype !== w.dtype) throw ctx.malformed(`input is ${x.dtype} but the weight is ${w.dtype}`);
   const kernel = w.shape.slice(2);
   if (!kernel.every((d): d is number => typeof d === 'number')) throw ctx.error(`weight ${dimsText(w.shape)} must have a static kernel size`);
   const attrKernel = attrInts(ctx.node, 'kernel_shape');
   if (attrKernel && (attrKernel.length !== kernel.length || attrKernel.some((k, i) => k !== kernel[i]))) {
-    throw ctx.error(`kernel_shape [${attrKernel.join(', ')}] disagrees with the weight ${dimsText(w.shape)}`);
+    throw ctx.malformed(`kernel_shape [${attrKernel.join(', ')}] disagrees with the weight ${dimsText(w.shape)}`);
   }
   const bias = ctx.input(2);
   if (bias?.shape) {
     const m = outChannels;
     if (bias.shape.length !== 1 || (typeof bias.shape[0] === 'number' && typeof m === 'number' && bias.shape[0] !== m)) {
-      throw ctx.error(`bias has shape ${dimsText(bias.shape)} but the layer has ${m} output channels`);
+      throw ctx.malformed(`bias has shape ${dimsText(bias.shape)} but the layer has ${m} output channels`);
     }
   }
   return { x: x.shape, w: w.shape, kernel };
@@ -54,37 +54,40 @@ function checkOperands(ctx: InferContext, outChannels: Dim): { x: Dim[]; w: Dim[
 function convInfer(ctx: InferContext): OutputFacts[] {
   const wShape = ctx.need(1).shape;
   const { x, w, kernel } = checkOperands(ctx, wShape[0]!);
-  const group = groupOf(ctx.node, (m) => ctx.error(m));
+  const group = groupOf(ctx.node, (m) => ctx.malformed(m));
   const [m, cg] = [w[0]!, w[1]!];
   const c = x[1]!;
   if (typeof c === 'number' && typeof cg === 'number' && c !== cg * group) {
-    throw ctx.error(`input has ${c} channels but the weight expects ${cg * group} (group=${group})`, `The weight ${dimsText(w)} is [out, in/group, kernel...].`);
+    throw ctx.malformed(`input has ${c} channels but the weight expects ${cg * group} (group=${group})`, `The weight ${dimsText(w)} is [out, in/group, kernel...]. ${MALFORMED_HINT}`);
   }
-  if (typeof m === 'number' && m % group !== 0) throw ctx.error(`weight has ${m} output channels, which group=${group} does not divide`);
+  // ONNX Runtime's kernel refuses it only when it runs ("invalid channel count")
+  if (m === 0) throw ctx.malformed(`weight ${dimsText(w)} has no output channels`);
+  if (typeof m === 'number' && m % group !== 0) throw ctx.malformed(`weight has ${m} output channels, which group=${group} does not divide`);
   const geo = windowGeometry(ctx.node, x.slice(2), kernel);
   return [{ dtype: ctx.need(0).dtype, shape: [x[0]!, m, ...geo.out] }];
 }
 
 function convTransposeInfer(ctx: InferContext): OutputFacts[] {
   const wShape = ctx.need(1).shape;
-  const group = groupOf(ctx.node, (m) => ctx.error(m));
+  const group = groupOf(ctx.node, (m) => ctx.malformed(m));
   const mg = wShape[1]!;
   const m: Dim = typeof mg === 'number' ? mg * group : mg;
   const { x, w, kernel } = checkOperands(ctx, m);
   const c = x[1]!;
   const cw = w[0]!;
   if (typeof c === 'number' && typeof cw === 'number' && c !== cw) {
-    throw ctx.error(`input has ${c} channels but the weight expects ${cw} (group=${group})`, `The weight ${dimsText(w)} is [in, out/group, kernel...].`);
+    throw ctx.malformed(`input has ${c} channels but the weight expects ${cw} (group=${group})`, `The weight ${dimsText(w)} is [in, out/group, kernel...]. ${MALFORMED_HINT}`);
   }
-  if (typeof cw === 'number' && cw % group !== 0) throw ctx.error(`weight has ${cw} input channels, which group=${group} does not divide`);
+  if (m === 0) throw ctx.malformed(`weight ${dimsText(w)} has no output channels`);
+  if (typeof cw === 'number' && cw % group !== 0) throw ctx.malformed(`weight has ${cw} input channels, which group=${group} does not divide`);
   const geo = transposeGeometry(ctx.node, x.slice(2), kernel);
   // ONNX Runtime enforces both at run time; saying so here names the node and the fix. An
   // output_shape may exceed the natural size by less than the stride (PyTorch's output_size).
   geo.outputPadding.forEach((p, i) => {
-    if (p >= geo.strides[i]!) throw ctx.error(`output_padding ${p} on spatial axis ${i} must be less than the stride ${geo.strides[i]}`);
+    if (p >= geo.strides[i]!) throw ctx.malformed(`output_padding ${p} on spatial axis ${i} must be less than the stride ${geo.strides[i]}`);
     const extra = p - geo.padBegin[i]! - geo.padEnd[i]!;
     if (extra >= geo.strides[i]!) {
-      throw ctx.error(`output size ${geo.out[i]} on spatial axis ${i} is larger than the ${(geo.out[i] as number) - extra + geo.strides[i]! - 1} this input, kernel and stride can produce`);
+      throw ctx.malformed(`output size ${geo.out[i]} on spatial axis ${i} is larger than the ${(geo.out[i] as number) - extra + geo.strides[i]! - 1} this input, kernel and stride can produce`);
     }
   });
   return [{ dtype: ctx.need(0).dtype, shape: [x[0]!, m, ...geo.out] }];

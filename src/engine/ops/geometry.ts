@@ -1,5 +1,5 @@
 import { ConvLensError } from '../errors.js';
-import { shapeError } from '../graph/facts.js';
+import { MalformedNode, shapeError } from '../graph/facts.js';
 import { attrInt, attrInts, attrString, type Dim, type Node } from '../graph/ir.js';
 
 /**
@@ -39,7 +39,7 @@ export function windowGeometry(node: Node, inSpatial: readonly Dim[], kernel: re
   const autoPad = attrString(node, 'auto_pad', 'NOTSET');
   const pads = attrInts(node, 'pads') ?? new Array<number>(2 * r).fill(0);
   if (kernel.length !== r || strides.length !== r || dilations.length !== r || pads.length !== 2 * r) {
-    throw shapeError(node, `window attributes do not match ${r} spatial dims (kernel [${kernel}], strides [${strides}], dilations [${dilations}], pads [${pads}])`);
+    throw new MalformedNode(node, `window attributes do not match ${r} spatial dims (kernel [${kernel}], strides [${strides}], dilations [${dilations}], pads [${pads}])`);
   }
   checkWindowAttributes(node, { kernel, strides, dilations, pads });
   const padBegin: number[] = [];
@@ -68,7 +68,7 @@ export function windowGeometry(node: Node, inSpatial: readonly Dim[], kernel: re
       padBegin.push(pads[i]!);
       padEnd.push(pads[i + r]!);
     } else {
-      throw shapeError(node, `unknown auto_pad "${autoPad}"`);
+      throw new MalformedNode(node, `unknown auto_pad "${autoPad}"`);
     }
     if (typeof n !== 'number') {
       out.push(`${node.name}_out${i}`);
@@ -106,7 +106,7 @@ export function transposeGeometry(node: Node, inSpatial: readonly Dim[], kernel:
   const autoPad = attrString(node, 'auto_pad', 'NOTSET');
   const pads = attrInts(node, 'pads') ?? new Array<number>(2 * r).fill(0);
   if (kernel.length !== r || strides.length !== r || dilations.length !== r || pads.length !== 2 * r || outputPadding.length !== r) {
-    throw shapeError(node, `window attributes do not match ${r} spatial dims (kernel [${kernel}], strides [${strides}], dilations [${dilations}], pads [${pads}], output_padding [${outputPadding}])`);
+    throw new MalformedNode(node, `window attributes do not match ${r} spatial dims (kernel [${kernel}], strides [${strides}], dilations [${dilations}], pads [${pads}], output_padding [${outputPadding}])`);
   }
   checkWindowAttributes(node, { kernel, strides, dilations, pads, outputPadding });
   const padBegin: number[] = [];
@@ -149,11 +149,11 @@ export function transposeGeometry(node: Node, inSpatial: readonly Dim[], kernel:
  */
 function checkWindowAttributes(node: Node, a: { kernel: readonly number[]; strides: readonly number[]; dilations: readonly number[]; pads: readonly number[]; outputPadding?: readonly number[] }): void {
   const positive = (name: string, values: readonly number[]): void => {
-    if (values.some((v) => !Number.isInteger(v) || v < 1)) throw shapeError(node, `${name} [${values.join(', ')}] must be positive integers`, 'The model file is damaged or was written by a faulty exporter; export it again.');
+    if (values.some((v) => !Number.isInteger(v) || v < 1)) throw new MalformedNode(node, `${name} [${values.join(', ')}] must be positive integers`, 'The model file is damaged or was written by a faulty exporter; export it again.');
   };
   positive('kernel', a.kernel);
   positive('strides', a.strides);
   positive('dilations', a.dilations);
-  if (a.pads.some((v) => !Number.isInteger(v) || v < 0)) throw shapeError(node, `pads [${a.pads.join(', ')}] must not be negative`, 'The model file is damaged or was written by a faulty exporter; export it again.');
-  if (a.outputPadding?.some((v) => !Number.isInteger(v) || v < 0)) throw shapeError(node, `output_padding [${a.outputPadding.join(', ')}] must not be negative`, 'The model file is damaged or was written by a faulty exporter; export it again.');
+  if (a.pads.some((v) => !Number.isInteger(v) || v < 0)) throw new MalformedNode(node, `pads [${a.pads.join(', ')}] must not be negative`, 'The model file is damaged or was written by a faulty exporter; export it again.');
+  if (a.outputPadding?.some((v) => !Number.isInteger(v) || v < 0)) throw new MalformedNode(node, `output_padding [${a.outputPadding.join(', ')}] must not be negative`, 'The model file is damaged or was written by a faulty exporter; export it again.');
 }

@@ -16,6 +16,12 @@ defineOp({
     const out: { dtype: typeof x.dtype; shape: typeof shape; dimsValue?: typeof shape } = { dtype: x.dtype, shape };
     const dims = x.dimsValue;
     const picks = dimsOfInput(ctx, 1);
+    const size = x.shape[axis];
+    // ONNX Runtime checks indices only when it runs: constant ones out of range were a 500 on every request
+    if (typeof size === 'number' && ctx.value(1)) {
+      const outside = picks?.find((p) => typeof p === 'number' && (p < -size || p >= size));
+      if (outside !== undefined) throw ctx.malformed(`index ${outside} is out of range for axis ${axis} of size ${size} (indices run from ${-size} to ${size - 1})`);
+    }
     if (dims && picks && x.shape.length === 1 && picks.every((p) => typeof p === 'number')) {
       out.dimsValue = (picks as number[]).map((p) => dims[p < 0 ? p + dims.length : p]!);
     }

@@ -113,6 +113,12 @@ function reshapeInfer(ctx: InferContext): OutputFacts[] {
     return [{ dtype: x.dtype, ...(typeof len === 'number' ? { shape: Array.from({ length: len }, () => freshSymbol('reshape')) } : {}) }];
   }
   const allowZero = attrInt(ctx.node, 'allowzero', 0) === 1;
+  const target = `[${spec.join(', ')}]`;
+  if (x.shape && !allowZero) {
+    const beyond = spec.findIndex((d, i) => d === 0 && i >= x.shape!.length);
+    // ONNX Runtime refuses it only when it compiles the model ("Invalid position of 0")
+    if (beyond >= 0) throw ctx.malformed(`target ${target} copies axis ${beyond} of the input (entry 0), but the input [${x.shape.join(', ')}] has ${x.shape.length} axes`);
+  }
   const out: Dim[] = spec.map((d, i) => (d === 0 && !allowZero ? (x.shape?.[i] ?? freshSymbol('reshape')) : d));
   const inferred = out.indexOf(-1);
   if (inferred >= 0) {
@@ -120,28 +126,44 @@ function reshapeInfer(ctx: InferContext): OutputFacts[] {
     if (x.shape && isStatic(x.shape) && isStatic(rest)) {
       const total = x.shape.reduce((a, b) => a * b, 1);
       const known = rest.reduce((a, b) => a * b, 1);
-      if (known === 0 || total % known !== 0) throw ctx.error(`cannot reshape [${x.shape.join(', ')}] into [${spec.join(', ')}]`);
+      if (known === 0 || total % known !== 0) throw ctx.malformed(`cannot reshape [${x.shape.join(', ')}] (${total} elements) into ${target}: ${total} is not a multiple of ${known}`);
       out[inferred] = total / known;
     } else if (x.shape) {
-      // Cancel symbols the input and target share (e.g. the batch N) before dividing.
-      const num = [...x.shape];
-      const den = [...rest];
-      for (let i = 0; i < den.length; i++) {
-        const j = num.indexOf(den[i]!);
-        if (j >= 0) {
-          num.splice(j, 1);
-          den.splice(i--, 1);
-        }
-      }
+      const [num, den] = cancelShared(x.shape, rest);
       const quotient = isStatic(num) && isStatic(den) ? num.reduce((a, b) => a * b, 1) / den.reduce((a, b) => a * b, 1) : NaN;
+      // the same sizes at every batch (the symbols cancelled): no batch makes a fraction whole
+      if (isStatic(num) && isStatic(den) && !Number.isInteger(quotient)) throw ctx.malformed(`cannot reshape [${x.shape.join(', ')}] into ${target}: the sizes besides the inferred one do not divide the input's`);
       out[inferred] = Number.isInteger(quotient) && quotient >= 0 ? quotient : freshSymbol('reshape');
     } else out[inferred] = freshSymbol('reshape');
-  } else if (x.shape && isStatic(x.shape) && isStatic(out)) {
-    const a = x.shape.reduce((p, q) => p * q, 1);
-    const c = out.reduce((p, q) => p * q, 1);
-    if (a !== c) throw ctx.error(`cannot reshape [${x.shape.join(', ')}] (${a} elements) into [${spec.join(', ')}] (${c} elements)`);
+  } else if (x.shape) {
+    // Symbols both sides share (the batch N, copied by a 0) cancel; what is left must match at
+    // any batch. A static export's [1, 4, 2, 2] on [1, 4, 32, 32], once its batch is freed, is
+    // [N, 4, 2, 2] on [N, 4, 32, 32]: ONNX Runtime refused it on every run (a 500).
+    const [num, den] = cancelShared(x.shape, out);
+    if (isStatic(den)) {
+      const a = num.reduce<number>((p, q) => p * (typeof q === 'number' ? q : 1), 1);
+      const c = den.reduce((p, q) => p * q, 1);
+      // sizes left symbolic on the input's side are whole and positive: they only multiply its count
+      if (isStatic(num) ? a !== c : c % a !== 0) throw ctx.malformed(`cannot reshape [${x.shape.join(', ')}] (${isStatic(x.shape) ? a : `${a} x ${x.shape.filter((d) => typeof d !== 'number').join(' x ')}`} elements) into ${target} (${isStatic(out) ? c : `${c} x ${out.filter((d) => typeof d !== 'number').join(' x ')}`} elements)`);
+    }
   }
   return [{ dtype: x.dtype, shape: out }];
+}
+
+/** Both dim lists with the symbols they share removed once per match (e.g. the batch N). */
+function cancelShared(a: readonly Dim[], b: readonly Dim[]): [Dim[], Dim[]] {
+  const num = [...a];
+  const den = [...b];
+  for (let i = 0; i < den.length; i++) {
+    const d = den[i]!;
+    if (typeof d === 'number') continue;
+    const j = num.indexOf(d);
+    if (j >= 0) {
+      num.splice(j, 1);
+      den.splice(i--, 1);
+    }
+  }
+  return [num, den];
 }
 
 defineOp({ type: 'Reshape', infer: reshapeInfer, grad: reshapeBack, noGradInputs: [1] });
@@ -152,6 +174,8 @@ defineOp({
     const x = ctx.need(0);
     const axis = attrInt(ctx.node, 'axis', 1);
     const a = axis < 0 ? axis + x.shape.length : axis;
+    // Flatten splits before axis `a`, so the rank itself is a valid axis (everything in the first part)
+    if (!Number.isInteger(a) || a < 0 || a > x.shape.length) throw ctx.malformed(`axis ${axis} is out of range for rank ${x.shape.length} (Flatten takes ${-x.shape.length} to ${x.shape.length})`);
     return [{ dtype: x.dtype, shape: [dimProduct(x.shape.slice(0, a)), dimProduct(x.shape.slice(a))] }];
   },
   grad: reshapeBack,
@@ -165,7 +189,7 @@ defineOp({
     const axesV = ctx.input(1) ? dimsOfInput(ctx, 1) : undefined;
     if (ctx.input(1) && !axesV) throw ctx.error('needs constant axes');
     const axes = axesV ? axesV.map((a) => normAxis(ctx.node, Number(a), r)) : x.shape.flatMap((d, i) => (d === 1 ? [i] : []));
-    for (const a of axes) if (typeof x.shape[a] === 'number' && x.shape[a] !== 1) throw ctx.error(`cannot squeeze axis ${a} of size ${x.shape[a]}`);
+    for (const a of axes) if (typeof x.shape[a] === 'number' && x.shape[a] !== 1) throw ctx.malformed(`cannot squeeze axis ${a} of size ${x.shape[a]}`);
     const out: OutputFacts = { dtype: x.dtype, shape: x.shape.filter((_, i) => !axes.includes(i)) };
     if (x.dimsValue && r === 1 && axes.length === 1) out.dimsValue = [...x.dimsValue];
     return [out];
@@ -182,6 +206,8 @@ defineOp({
     if (!axesV) throw ctx.error('needs constant axes');
     const r = x.shape.length + axesV.length;
     const axes = axesV.map((a) => normAxis(ctx.node, Number(a), r));
+    const twice = axes.find((a, i) => axes.indexOf(a) !== i);
+    if (twice !== undefined) throw ctx.malformed(`axes [${axesV.join(', ')}] name output axis ${twice} twice`);
     const shape: Dim[] = [];
     let k = 0;
     for (let i = 0; i < r; i++) shape.push(axes.includes(i) ? 1 : x.shape[k++]!);
@@ -198,7 +224,10 @@ defineOp({
   infer: (ctx) => {
     const x = ctx.need(0);
     const perm = attrInts(ctx.node, 'perm') ?? x.shape.map((_, i) => x.shape.length - 1 - i);
-    if (perm.length !== x.shape.length) throw ctx.error(`perm [${perm}] does not match rank ${x.shape.length}`);
+    if (perm.length !== x.shape.length) throw ctx.malformed(`perm [${perm.join(', ')}] does not match rank ${x.shape.length}`);
+    if (perm.some((p, i) => !Number.isInteger(p) || p < 0 || p >= perm.length || perm.indexOf(p) !== i)) {
+      throw ctx.malformed(`perm [${perm.join(', ')}] is not an order of the axes 0 to ${perm.length - 1} (each once)`);
+    }
     return [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]!) }];
   },
   grad: (g) => {
@@ -237,6 +266,7 @@ defineOp({
     const x = ctx.need(0);
     const reps = dimsOfInput(ctx, 1);
     if (!reps) return [{ dtype: x.dtype, shape: x.shape.map(() => freshSymbol('tile')) }];
+    if (reps.length !== x.shape.length) throw ctx.malformed(`repeats [${reps.join(', ')}] has ${reps.length} entries for an input of rank ${x.shape.length}`);
     return [{ dtype: x.dtype, shape: x.shape.map((d, i) => (typeof d === 'number' && typeof reps[i] === 'number' ? d * (reps[i] as number) : freshSymbol('tile'))) }];
   },
   grad: (g) => {
@@ -262,9 +292,9 @@ defineOp({
     const axis = normAxis(ctx.node, attrInt(ctx.node, 'axis', 0), r);
     const shape = [...parts[0]!.shape];
     for (const p of parts.slice(1)) {
-      if (p.shape.length !== r) throw ctx.error(`inputs have different ranks (${r} and ${p.shape.length})`);
+      if (p.shape.length !== r) throw ctx.malformed(`inputs have different ranks (${r} and ${p.shape.length})`);
       p.shape.forEach((d, i) => {
-        if (i !== axis && typeof d === 'number' && typeof shape[i] === 'number' && d !== shape[i]) throw ctx.error(`input shapes differ on axis ${i} (${shape[i]} vs ${d})`);
+        if (i !== axis && typeof d === 'number' && typeof shape[i] === 'number' && d !== shape[i]) throw ctx.malformed(`input shapes differ on axis ${i} (${shape[i]} vs ${d})`);
         if (i !== axis && typeof shape[i] !== 'number') shape[i] = d;
       });
     }
@@ -304,10 +334,14 @@ defineOp({
       if (!v) throw ctx.error('needs constant split sizes');
       sizes = v;
     } else if (typeof d === 'number') {
-      if (d % n !== 0) throw ctx.error(`cannot split size ${d} into ${n} equal parts`);
+      if (d % n !== 0) throw ctx.malformed(`cannot split size ${d} into ${n} equal parts`);
       sizes = new Array<number>(n).fill(d / n);
     } else sizes = Array.from({ length: n }, () => freshSymbol('split'));
-    if (sizes.length !== n) throw ctx.error(`${sizes.length} split sizes for ${n} outputs`);
+    if (sizes.length !== n) throw ctx.malformed(`${sizes.length} split sizes for ${n} outputs`);
+    // ONNX Runtime refuses it only when it compiles the model
+    if (typeof d === 'number' && isStatic(sizes) && sizes.reduce((a, b) => a + b, 0) !== d) {
+      throw ctx.malformed(`split sizes [${sizes.join(', ')}] add up to ${sizes.reduce((a, b) => a + b, 0)}, but axis ${axis} has size ${d}`);
+    }
     return sizes.map((s) => {
       const shape = [...x.shape];
       shape[axis] = s;
@@ -349,6 +383,13 @@ defineOp({
     }
     const r = x.shape.length;
     const axes = (axesIn as number[] | undefined)?.map((a) => normAxis(ctx.node, a, r)) ?? starts.map((_, i) => i);
+    const twice = axes.find((a, i) => axes.indexOf(a) !== i);
+    if (twice !== undefined) throw ctx.malformed(`axes [${(axesIn as number[]).join(', ')}] name axis ${twice} twice`);
+    if (starts.length !== axes.length || ends.length !== axes.length || (stepsIn && stepsIn.length !== axes.length)) {
+      throw ctx.malformed(`starts [${starts.join(', ')}], ends [${ends.join(', ')}]${stepsIn ? `, steps [${stepsIn.join(', ')}]` : ''} and the ${axes.length} axes differ in length`);
+    }
+    // the slice arithmetic below would fail on it without naming the node ("Slice step cannot be 0")
+    if (stepsIn?.includes(0)) throw ctx.malformed(`steps [${stepsIn.join(', ')}] include 0; a step moves at least one element`);
     const BIG = 2 ** 30;
     const concrete = x.shape.map((d) => (typeof d === 'number' ? d : BIG));
     const { start, step, count } = resolveSlice(concrete, starts, ends, axes, stepsIn as number[] | undefined);
@@ -419,7 +460,7 @@ defineOp({
     const pads = dimsOfInput(ctx, 1);
     const r = x.shape.length;
     if (!pads || !isStatic(pads)) return [{ dtype: x.dtype, shape: x.shape.map(() => freshSymbol('pad')) }];
-    if (pads.length !== 2 * r) throw ctx.error(`has ${pads.length} pads for rank ${r}`);
+    if (pads.length !== 2 * r) throw ctx.malformed(`has ${pads.length} pads for rank ${r}`);
     const mode = attrString(ctx.node, 'mode', 'constant');
     const shape = x.shape.map((d, i) => {
       if (typeof d !== 'number') return pads[i] === 0 && pads[i + r] === 0 ? d : freshSymbol('pad');

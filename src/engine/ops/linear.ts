@@ -18,22 +18,22 @@ function gemmInfer(ctx: InferContext): OutputFacts[] {
   const a = ctx.need(0);
   const bm = ctx.need(1);
   if (a.shape.length !== 2 || bm.shape.length !== 2) {
-    throw ctx.error(`A and B must be matrices, got A ${dimsText(a.shape)} and B ${dimsText(bm.shape)}`, 'Insert a Flatten before the Gemm.');
+    throw ctx.malformed(`A and B must be matrices, got A ${dimsText(a.shape)} and B ${dimsText(bm.shape)}`, 'Insert a Flatten before the Gemm.');
   }
   const transA = attrInt(ctx.node, 'transA', 0) === 1;
   const transB = attrInt(ctx.node, 'transB', 0) === 1;
   const [m, ka] = transA ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
   const [kb, n] = transB ? [bm.shape[1]!, bm.shape[0]!] : [bm.shape[0]!, bm.shape[1]!];
   if (clash(ka, kb)) {
-    throw ctx.error(`inner dimensions differ: A ${dimsText(a.shape)} with transA=${+transA} gives K=${ka}, but B ${dimsText(bm.shape)} with transB=${+transB} gives K=${kb}`);
+    throw ctx.malformed(`inner dimensions differ: A ${dimsText(a.shape)} with transA=${+transA} gives K=${ka}, but B ${dimsText(bm.shape)} with transB=${+transB} gives K=${kb}`);
   }
   const c = ctx.input(2);
   if (c?.shape) {
     // C broadcasts one way only: to [M, N], never the other way round.
-    if (c.shape.length > 2) throw ctx.error(`C ${dimsText(c.shape)} has rank ${c.shape.length}; it must broadcast to [${m}, ${n}]`);
+    if (c.shape.length > 2) throw ctx.malformed(`C ${dimsText(c.shape)} has rank ${c.shape.length}; it must broadcast to [${m}, ${n}]`);
     const target = [m, n].slice(2 - c.shape.length);
     c.shape.forEach((d, i) => {
-      if (d !== 1 && clash(d, target[i])) throw ctx.error(`C ${dimsText(c.shape!)} does not broadcast to the output [${m}, ${n}]`);
+      if (d !== 1 && clash(d, target[i])) throw ctx.malformed(`C ${dimsText(c.shape!)} does not broadcast to the output [${m}, ${n}]`);
     });
   }
   return [{ dtype: a.dtype, shape: [m, n] }];
@@ -77,13 +77,13 @@ defineOp({ type: 'Gemm', infer: gemmInfer, grad: gemmGrad });
 function matmulInfer(ctx: InferContext): OutputFacts[] {
   const a = ctx.need(0);
   const c = ctx.need(1);
-  if (a.shape.length === 0 || c.shape.length === 0) throw ctx.error('MatMul operands must have rank >= 1 (use Mul for scalars)');
+  if (a.shape.length === 0 || c.shape.length === 0) throw ctx.malformed('MatMul operands must have rank >= 1 (use Mul for scalars)');
   // numpy.matmul: a 1-D operand gains a unit dimension that is removed from the result.
   const aD = a.shape.length === 1 ? [1, a.shape[0]!] : a.shape;
   const cD = c.shape.length === 1 ? [c.shape[0]!, 1] : c.shape;
   const ka = aD[aD.length - 1]!;
   const kc = cD[cD.length - 2]!;
-  if (clash(ka, kc)) throw ctx.error(`inner dimensions differ: ${dimsText(a.shape)} x ${dimsText(c.shape)} (${ka} vs ${kc})`);
+  if (clash(ka, kc)) throw ctx.malformed(`inner dimensions differ: ${dimsText(a.shape)} x ${dimsText(c.shape)} (${ka} vs ${kc})`);
   const batch = broadcastShapes(ctx.node, [aD.slice(0, -2), cD.slice(0, -2)]);
   const shape: Dim[] = [...batch];
   if (a.shape.length > 1) shape.push(aD[aD.length - 2]!);

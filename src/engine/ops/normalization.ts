@@ -31,15 +31,15 @@ import { defineOp, type GradContext } from './registry.js';
 // independent check of the rule (the tests compare the two).
 
 const rankError = (ctx: InferContext, what: string, min: number, rank: number): Error =>
-  ctx.error(`${what} must have rank >= ${min} ([N, C, ...]), got rank ${rank}`);
+  ctx.malformed(`${what} must have rank >= ${min} ([N, C, ...]), got rank ${rank}`);
 
 /** Checks that inputs `indices` are per-channel vectors [C]. */
 function checkChannelInputs(ctx: InferContext, indices: readonly number[], C: Dim): void {
   for (const i of indices) {
     const f = ctx.need(i);
-    if (f.shape.length !== 1) throw ctx.error(`input ${i} must be a vector [C], got shape [${f.shape.join(', ')}]`);
+    if (f.shape.length !== 1) throw ctx.malformed(`input ${i} must be a vector [C], got shape [${f.shape.join(', ')}]`);
     const d = f.shape[0]!;
-    if (typeof d === 'number' && typeof C === 'number' && d !== C) throw ctx.error(`input ${i} has ${d} entries for ${C} channels`);
+    if (typeof d === 'number' && typeof C === 'number' && d !== C) throw ctx.malformed(`input ${i} has ${d} entries for ${C} channels`);
   }
 }
 
@@ -163,13 +163,13 @@ defineOp({
     // running-statistics outputs pass ORT's session creation, but running such a node crashed
     // onnxruntime-node 1.30 with a segfault, so they are refused here with a message instead.
     if (training && (ctx.node.outputs.length !== 3 || ctx.node.outputs.some((o) => !o))) {
-      throw ctx.error(
+      throw ctx.malformed(
         `training_mode=1 needs the three outputs Y, running_mean, running_var, all named; the node has ${ctx.node.outputs.filter((o) => o).length} named`,
         'Name all three outputs (they need not be graph outputs), or rewrite the node with lowerTrainingBatchNorm.',
       );
     }
     if (!training && outputs > 1) {
-      throw ctx.error(`has ${outputs} outputs in inference mode (training_mode=0), which ONNX allows only Y for`, 'Drop the extra outputs, or set training_mode=1.');
+      throw ctx.malformed(`has ${outputs} outputs in inference mode (training_mode=0), which ONNX allows only Y for`, 'Drop the extra outputs, or set training_mode=1.');
     }
     const stat: OutputFacts = { dtype: ctx.need(3).dtype, shape: [C] };
     return [{ dtype: x.dtype, shape: [...x.shape] }, stat, { ...stat, shape: [C] }];
@@ -318,16 +318,16 @@ defineOp({
   type: 'LayerNormalization',
   infer: (ctx) => {
     const x = ctx.need(0);
-    const axes = layerNormAxes(ctx.node, x.shape.length, (m) => ctx.error(m));
+    const axes = layerNormAxes(ctx.node, x.shape.length, (m) => ctx.malformed(m));
     const normalized = x.shape.slice(axes[0]);
     for (const i of [1, 2]) {
       const p = ctx.input(i);
       if (!p?.shape) continue;
       // Scale and B broadcast to the normalized shape, aligned on the right.
-      if (p.shape.length > normalized.length) throw ctx.error(`input ${i} has rank ${p.shape.length}, more than the ${normalized.length} normalized axes [${normalized.join(', ')}]`);
+      if (p.shape.length > normalized.length) throw ctx.malformed(`input ${i} has rank ${p.shape.length}, more than the ${normalized.length} normalized axes [${normalized.join(', ')}]`);
       p.shape.forEach((d, k) => {
         const n = normalized[normalized.length - p.shape!.length + k]!;
-        if (typeof d === 'number' && typeof n === 'number' && d !== 1 && d !== n) throw ctx.error(`input ${i} of shape [${p.shape!.join(', ')}] does not broadcast to the normalized shape [${normalized.join(', ')}]`);
+        if (typeof d === 'number' && typeof n === 'number' && d !== 1 && d !== n) throw ctx.malformed(`input ${i} of shape [${p.shape!.join(', ')}] does not broadcast to the normalized shape [${normalized.join(', ')}]`);
       });
     }
     // Mean and InvStdDev keep the leading axes and have size 1 along the normalized ones.
@@ -423,20 +423,20 @@ defineOp({
   infer: (ctx) => {
     const x = ctx.need(0);
     const size = attrInt(ctx.node, 'size', 0);
-    if (size < 1) throw ctx.error(`size must be a positive integer (the channel window), got ${size}`);
+    if (size < 1) throw ctx.malformed(`size must be a positive integer (the channel window), got ${size}`);
     // ONNX Runtime's CPU kernel (1.30) runs only these; refused here, when the model loads, rather
     // than as a kernel failure in the middle of a command.
-    if (x.shape.length !== 4) throw ctx.error(`ONNX Runtime runs LRN only on [N, C, H, W] inputs, got rank ${x.shape.length}`);
-    if (size % 2 === 0) throw ctx.error(`ONNX Runtime runs LRN only with an odd window size, got ${size}`);
+    if (x.shape.length !== 4) throw ctx.malformed(`ONNX Runtime runs LRN only on [N, C, H, W] inputs, got rank ${x.shape.length}`);
+    if (size % 2 === 0) throw ctx.malformed(`ONNX Runtime runs LRN only with an odd window size, got ${size}`);
     // ONNX Runtime's kernel takes a scratch buffer of (C + size - 1) x H x W floats per image,
     // which no memory plan counts: a size of 2^31 + 1 failed every run on an allocation of
     // terabytes, a size of 10^5 held 400 MB in a 32x32 worker run.
-    if (size > MAX_LRN_SIZE) throw ctx.error(`size ${size} is a window of more channels than ConvLens runs (up to ${MAX_LRN_SIZE}; the Model Zoo's AlexNet and GoogLeNet use 5)`, 'The model is malformed; re-export it.');
+    if (size > MAX_LRN_SIZE) throw ctx.malformed(`size ${size} is a window of more channels than ConvLens runs (up to ${MAX_LRN_SIZE}; the Model Zoo's AlexNet and GoogLeNet use 5)`, 'The model is malformed; re-export it.');
     // ONNX Runtime refuses these when it compiles the model, with a message from its sources.
     const { alpha, beta, bias } = lrnParams(ctx.node);
-    if (!(alpha > 0 && Number.isFinite(alpha))) throw ctx.error(`alpha must be a positive number, got ${alpha}`, 'The model is malformed; re-export it.');
-    if (!(beta > 0 && Number.isFinite(beta))) throw ctx.error(`beta must be a positive number, got ${beta}`, 'The model is malformed; re-export it.');
-    if (!Number.isFinite(bias)) throw ctx.error(`bias must be a finite number, got ${bias}`, 'The model is malformed; re-export it.');
+    if (!(alpha > 0 && Number.isFinite(alpha))) throw ctx.malformed(`alpha must be a positive number, got ${alpha}`, 'The model is malformed; re-export it.');
+    if (!(beta > 0 && Number.isFinite(beta))) throw ctx.malformed(`beta must be a positive number, got ${beta}`, 'The model is malformed; re-export it.');
+    if (!Number.isFinite(bias)) throw ctx.malformed(`bias must be a finite number, got ${bias}`, 'The model is malformed; re-export it.');
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
   // dx = dy * v^-beta - 2 beta alpha / size * x * windowSum^T(dy * y / v): the direct term, and

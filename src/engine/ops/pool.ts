@@ -27,10 +27,17 @@ import { adjointAlongAxes, type AxisMatrix } from './resize.js';
 
 function poolInfer(ctx: InferContext): OutputFacts[] {
   const x = ctx.need(0);
-  if (x.shape.length < 3) throw ctx.error(`input must be [N, C, spatial...], got rank ${x.shape.length}`);
+  if (x.shape.length < 3) throw ctx.malformed(`input must be [N, C, spatial...], got rank ${x.shape.length}`);
   const kernel = attrInts(ctx.node, 'kernel_shape');
-  if (!kernel) throw ctx.error('the kernel_shape attribute is required');
+  if (!kernel) throw ctx.malformed('the kernel_shape attribute is required');
   const geo = windowGeometry(ctx.node, x.shape.slice(2), kernel);
+  // ONNX Runtime's pooling kernels refuse it only when the model compiles ("Pad should be smaller than kernel")
+  const pads = attrInts(ctx.node, 'pads');
+  const r = kernel.length;
+  const wide = pads?.findIndex((p, i) => p >= kernel[i % r]!) ?? -1;
+  if (pads && wide >= 0) {
+    throw ctx.malformed(`pads [${pads.join(', ')}] pad spatial axis ${wide % r} by ${pads[wide]} at its ${wide < r ? 'start' : 'end'}, not less than the kernel's ${kernel[wide % r]}: a window there would hold nothing but padding`);
+  }
   const shape = [x.shape[0]!, x.shape[1]!, ...geo.out];
   const outs: OutputFacts[] = [{ dtype: x.dtype, shape }];
   if (ctx.node.op === 'MaxPool' && ctx.node.outputs.length > 1) outs.push({ dtype: 'int64', shape: [...shape] });
@@ -39,7 +46,7 @@ function poolInfer(ctx: InferContext): OutputFacts[] {
 
 function globalPoolInfer(ctx: InferContext): OutputFacts[] {
   const x = ctx.need(0);
-  if (x.shape.length < 3) throw ctx.error(`input must be [N, C, spatial...], got rank ${x.shape.length}`);
+  if (x.shape.length < 3) throw ctx.malformed(`input must be [N, C, spatial...], got rank ${x.shape.length}`);
   return [{ dtype: x.dtype, shape: [x.shape[0]!, x.shape[1]!, ...x.shape.slice(2).map(() => 1)] }];
 }
 

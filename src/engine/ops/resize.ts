@@ -24,15 +24,15 @@ function resizeInfer(ctx: InferContext): OutputFacts[] {
   if (given(ctx.input(3))) {
     const sizes = dimsOfInput(ctx, 3);
     if (!sizes) return unknown();
-    if (sizes.length !== axes.length) throw ctx.error(`sizes has ${sizes.length} entries for ${axes.length} axes`);
+    if (sizes.length !== axes.length) throw ctx.malformed(`sizes has ${sizes.length} entries for ${axes.length} axes`);
     axes.forEach((a, k) => (shape[a] = sizes[k]!));
     return [{ dtype: x.dtype, shape }];
   }
-  if (!given(ctx.input(2))) throw ctx.error('one of scales and sizes must be given');
+  if (!given(ctx.input(2))) throw ctx.malformed('one of scales and sizes must be given');
   const scalesT = ctx.value(2);
   if (!scalesT) return unknown();
   const scales = toNumbers(scalesT);
-  if (scales.length !== axes.length) throw ctx.error(`scales has ${scales.length} entries for ${axes.length} axes`);
+  if (scales.length !== axes.length) throw ctx.malformed(`scales has ${scales.length} entries for ${axes.length} axes`);
   axes.forEach((a, k) => {
     const n = x.shape[a]!;
     const s = Math.fround(scales[k]!);
