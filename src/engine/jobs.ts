@@ -22,6 +22,12 @@ export interface Progress {
    * counting its own runs from 0): without it, a caller adding the parts up saw 1/6, 0/6, 1/6.
    */
   part?: { index: number; count: number };
+  /**
+   * The current part's own count while `done`/`total` count parts (an explain job's methods):
+   * 120 of 250 engine runs of KernelSHAP. Pages print the whole parts done, so one long method
+   * read "0/2" for its whole run while the bar moved; this count moves with it.
+   */
+  within?: { done: number; total: number; phase?: string };
 }
 
 /** Throws a CANCELLED error if the job was aborted; call it between steps. */

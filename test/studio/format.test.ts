@@ -18,3 +18,13 @@ describe('fmtSig', () => {
     expect(fmtSig(Number.NaN)).toBe('NaN');
   });
 });
+
+describe('progressCount', () => {
+  it('prints the running part\'s own count beside the whole parts done', async () => {
+    const { progressCount } = await import('../../web/src/format.js');
+    expect(progressCount({ done: 0.48, total: 2, within: { done: 120, total: 250, phase: 'kernel-shap' } })).toBe(' · 0/2 · kernel-shap 120/250');
+    // a finished part adds nothing the whole count does not say
+    expect(progressCount({ done: 1, total: 2, within: { done: 250, total: 250, phase: 'kernel-shap' } })).toBe(' · 1/2');
+    expect(progressCount({ done: 0, total: 0 })).toBe('');
+  });
+});

@@ -67,6 +67,33 @@ describe('the studio on SqueezeNet (Chromium)', () => {
     expect(await ui.page.textContent('[data-testid="model-preprocessing"]')).toMatch(/224×224 rgb · range \[0, 1\] · mean \[0\.485, 0\.456, 0\.406\]/);
   });
 
+  it('a long method shows its own count while it runs, not only the count of methods ("0/1" for its whole run)', async () => {
+    await openTab('explain');
+    const methods = await ui.page.$$eval('[data-testid^="method-"]', (els) => els.filter((e) => (e as HTMLInputElement).checked).map((e) => e.getAttribute('data-testid')!));
+    for (const m of methods) await ui.page.setChecked(`[data-testid="${m}"]`, false);
+    await ui.page.setChecked('[data-testid="method-kernel-shap"]', true);
+    const metrics = await ui.page.isChecked('[data-testid="explain-metrics"]');
+    await ui.page.setChecked('[data-testid="explain-metrics"]', false);
+    const samples = await ui.page.inputValue('[data-testid="segment-samples"]');
+    await ui.page.fill('[data-testid="segment-samples"]', '2000');
+    await ui.page.click('[data-testid="explain-run"]');
+    await ui.page.waitForSelector('[data-testid="job-progress"]');
+    // KernelSHAP's 2000 coalitions on SqueezeNet are a few hundred engine runs: the count of
+    // methods stays 0/1 throughout, the method's own count is what moves
+    const phase = (): Promise<string | null> => ui.page.textContent('[data-testid="job-phase"]');
+    await expect.poll(phase, { timeout: 30_000 }).toMatch(/· 0\/1 · kernel-shap [1-9]\d*\/\d+/);
+    const first = Number(/kernel-shap (\d+)\//.exec((await phase()) ?? '')?.[1]);
+    await expect.poll(async () => Number(/kernel-shap (\d+)\//.exec((await phase()) ?? '')?.[1]), { timeout: 30_000 }).toBeGreaterThan(first);
+    await ui.page.click('[data-testid="explain-cancel"]');
+    // the notice shows only once the job has stopped (a hidden bar alone did not say so)
+    await ui.page.waitForSelector('[data-testid="explain-notice"]:has-text("Cancelled")', { timeout: 10_000 });
+    // the form as the later tests expect it (the samples field shows only while a segment method is ticked)
+    await ui.page.fill('[data-testid="segment-samples"]', samples);
+    await ui.page.setChecked('[data-testid="method-kernel-shap"]', false);
+    for (const m of methods) await ui.page.setChecked(`[data-testid="${m}"]`, true);
+    await ui.page.setChecked('[data-testid="explain-metrics"]', metrics);
+  });
+
   it('Inside the network: layers by their module names, a fire module\'s maps, a unit\'s receptive field', async () => {
     await openTab('network');
     await ui.page.waitForSelector(`[data-testid="layer-${FIRE5}"]`);
@@ -179,6 +206,10 @@ describe('the studio on SqueezeNet (Chromium)', () => {
     await ui.page.click('[data-testid="explain-run"]');
     await ui.page.waitForSelector('[data-testid="job-progress"]');
     await ui.page.selectOption('[data-testid="model-select"]', 'builtin');
+    // The longest progress text, a metric's own count beside the count of methods, keeps the bar
+    // beside or above it: the bar was squeezed to no width, and so read as a finished job.
+    await expect.poll(() => ui.page.textContent('[data-testid="job-phase"]'), { timeout: 60_000 }).toMatch(/^faithfulness: .* · deletion\/insertion \d+\/\d+/);
+    expect((await ui.page.locator('[data-testid="job-progress"]').boundingBox())?.width).toBeGreaterThan(50);
     await ui.page.waitForSelector('[data-testid="job-progress"]', { state: 'hidden', timeout: 180_000 });
     const made = await ui.page.textContent('[data-testid="explain-made"]');
     expect(made).toContain('SqueezeNet');

@@ -119,6 +119,8 @@ export interface Progress {
   total: number;
   phase?: string;
   metrics?: unknown;
+  /** the current part's own count while done/total count parts (an explain job's methods) */
+  within?: { done: number; total: number; phase?: string };
 }
 
 export interface Curve {

@@ -24,6 +24,7 @@ export interface WorkerProgress {
   done: number;
   total: number;
   phase?: string;
+  within?: { done: number; total: number; phase?: string };
 }
 
 export type ComputeResponse =

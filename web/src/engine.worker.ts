@@ -13,7 +13,8 @@ const running = new Map<number, AbortController>();
 const reply = (msg: ComputeResponse, transfer: Transferable[] = []): void => self.postMessage(msg, transfer);
 
 async function handle(req: Exclude<ComputeRequest, { kind: 'cancel' }>, signal: AbortSignal): Promise<void> {
-  const onProgress = (p: { done: number; total: number; phase?: string }): void => reply({ id: req.id, type: 'progress', progress: { done: p.done, total: p.total, ...(p.phase ? { phase: p.phase } : {}) } });
+  const onProgress = (p: { done: number; total: number; phase?: string; within?: { done: number; total: number; phase?: string } }): void =>
+    reply({ id: req.id, type: 'progress', progress: { done: p.done, total: p.total, ...(p.phase ? { phase: p.phase } : {}), ...(p.within ? { within: p.within } : {}) } });
   if (req.kind === 'explain') {
     reply({ id: req.id, type: 'progress', progress: { done: 0, total: 0, phase: 'loading the model' } });
     const [model, input] = await Promise.all([browserModel(req.model), modelInput(req.model, req.image)]);

@@ -11,3 +11,16 @@ export function fmtSig(v: number): string {
   if (a >= 1e4 || a < 1e-3) return v.toExponential(2).replace('e+', 'e');
   return v.toPrecision(3);
 }
+
+/**
+ * The count after a job's phase: " · 0/2" (whole parts done of all), and while a part runs its
+ * own count, " · 0/2 · kernel-shap 120/250". The whole count alone read "0/2" for a long
+ * method's entire run while the bar moved, as if it were stuck.
+ */
+export function progressCount(p: { done: number; total: number; within?: { done: number; total: number; phase?: string } | undefined }): string {
+  if (!(p.total > 0)) return '';
+  const whole = ` · ${Math.floor(p.done)}/${p.total}`;
+  const w = p.within;
+  if (!w || !(w.total > 0) || w.done >= w.total) return whole;
+  return `${whole} · ${w.phase ? `${w.phase} ` : ''}${Math.floor(w.done)}/${w.total}`;
+}

@@ -4,7 +4,7 @@
 // chooses to compute in the browser. Browser-safe: engine, methods and metrics only.
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
-import type { JobOptions } from '../../engine/jobs.js';
+import type { JobOptions, Progress } from '../../engine/jobs.js';
 import { deletionInsertion, infidelity, road } from '../metrics/index.js';
 import { explain, METHODS, resolveMethods, type ExplainOptions, type MethodParams, type SkippedMethod } from './index.js';
 
@@ -91,6 +91,9 @@ export function methodParams(params: ReportRequest['params'] = {}): MethodParams
 /** What a method's faithfulness unit runs, in order (its progress phase names the one running). */
 const FAITHFULNESS_METRICS = ['deletion/insertion', 'ROAD', 'infidelity'] as const;
 
+/** A part's own count, carried beside the job's count of parts (see Progress.within). */
+const withinOf = (p: Progress): NonNullable<Progress['within']> => ({ done: p.done, total: p.total, ...(p.phase ? { phase: p.phase } : {}) });
+
 export async function explainReport(model: Model, tensor: Tensor, req: ReportRequest, job: JobOptions & { batchSize?: number } = {}): Promise<Report> {
   const methods = resolveMethods(req.methods);
   const options: ExplainOptions = {
@@ -105,7 +108,8 @@ export async function explainReport(model: Model, tensor: Tensor, req: ReportReq
   const total = methods.length + (req.metrics ? methods.length : 0);
   let done = 0;
   // explain's methods each count from 0; their part places them one after another
-  const step = (phase: string): ExplainOptions['onProgress'] => ({ part, ...p }) => job.onProgress?.({ ...p, done: done + (part?.index ?? 0) + p.done / Math.max(1, p.total), total, phase });
+  const step = (phase: string): ExplainOptions['onProgress'] => ({ part, ...p }) =>
+    job.onProgress?.({ ...p, done: done + (part?.index ?? 0) + p.done / Math.max(1, p.total), total, phase, within: withinOf(p) });
   // The prediction pass before the methods (no part) is shown under its own phase at 0 done.
   const explaining = step('explaining');
   const result = await explain(model, tensor, { ...options, onProgress: (p) => (p.part ? explaining?.(p) : job.onProgress?.({ ...p, done, total })) });
@@ -131,7 +135,7 @@ export async function explainReport(model: Model, tensor: Tensor, req: ReportReq
   // report, and ROAD (a linear solve per imputed input) with infidelity took over 90% of the unit
   // on SqueezeNet: the count sat at the unit's end, the time left frozen, for 6-20 s a method.
   const metricStep = (method: string, k: number): JobOptions['onProgress'] => (p) =>
-    job.onProgress?.({ done: done + (k + p.done / Math.max(1, p.total)) / FAITHFULNESS_METRICS.length, total, phase: `faithfulness: ${method} · ${FAITHFULNESS_METRICS[k]}` });
+    job.onProgress?.({ done: done + (k + p.done / Math.max(1, p.total)) / FAITHFULNESS_METRICS.length, total, phase: `faithfulness: ${method} · ${FAITHFULNESS_METRICS[k]}`, within: withinOf(p) });
   if (req.metrics) {
     const targets = Int32Array.from(result.targets);
     for (const a of result.attributions) {

@@ -7,7 +7,7 @@ import { useOneAtATime } from '../one-at-a-time';
 import type { InputView } from '../App';
 import type { ColormapName } from '../colormaps';
 import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../render';
-import { fmtSig } from '../format';
+import { fmtSig, progressCount } from '../format';
 import { decodeTensor, fmt, maxAbs, minMax, quantile, type Tensor } from '../tensor';
 import { displayStyle } from '../../../src/methods/explain/display.js';
 import { abbreviateName } from '../../../src/util/names.js';
@@ -25,6 +25,8 @@ export interface JobStatus {
   done: number;
   total: number;
   phase?: string | undefined;
+  /** the running method's own count (see Progress.within) */
+  within?: { done: number; total: number; phase?: string } | undefined;
   /** from the job's measured pace, once it means something */
   remainingSeconds?: number | undefined;
 }
@@ -258,7 +260,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     stopRef.current?.();
     stopRef.current = followJob(id, (ev) => {
       if (ev.type === 'progress') {
-        setJob({ id, running: true, done: ev.progress.done, total: ev.progress.total, phase: ev.progress.phase, remainingSeconds: ev.remainingSeconds });
+        setJob({ id, running: true, done: ev.progress.done, total: ev.progress.total, phase: ev.progress.phase, within: ev.progress.within, remainingSeconds: ev.remainingSeconds });
         return;
       }
       setJob((j) => (j ? { ...j, running: false } : null));
@@ -276,10 +278,10 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   const runInBrowser = async (req: ExplainRequest, snapshot: Pick<Shown, 'input' | 'imageName' | 'score' | 'where' | 'modelName'>): Promise<void> => {
     const controller = new AbortController();
     browserRun.current = controller;
-    const status = (phase: string, done = 0, total = 0): void => setJob({ id: BROWSER_JOB, running: true, done: Math.floor(done), total, phase });
+    const status = (phase: string, done = 0, total = 0, within?: JobStatus['within']): void => setJob({ id: BROWSER_JOB, running: true, done, total, phase, within });
     status('loading the model into this page');
     try {
-      const report = await explainInBrowser(req.model, req.image, req, { signal: controller.signal, onProgress: (p) => status(`${p.phase ?? 'working'} (in this browser)`, p.done, p.total) });
+      const report = await explainInBrowser(req.model, req.image, req, { signal: controller.signal, onProgress: (p) => status(`${p.phase ?? 'working'} (in this browser)`, p.done, p.total, p.within) });
       const tensor = (t: { dims: readonly number[]; data: unknown }): Tensor => ({ dims: [...t.dims], data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>) });
       setShown({ target: report.target, metrics: report.metrics, skipped: report.skipped ?? [], maps: report.maps.map((r) => ({ map: { method: r.method, signed: r.signed, ms: r.ms }, t: tensor(r.values), raw: tensor(r.raw) })), predictionPass: report.predictionPass, ...snapshot });
     } catch (e) {
@@ -536,7 +538,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                 </div>
                 <span className="progress-text" data-testid="job-phase">
                   {job?.phase ?? 'working'}
-                  {job?.total ? ` · ${Math.floor(job.done)}/${job.total}` : ''}
+                  {job ? progressCount(job) : ''}
                   {describeRemaining(job?.remainingSeconds) ? <span data-testid="job-remaining">{` · ${describeRemaining(job?.remainingSeconds)}`}</span> : null}
                 </span>
                 <button type="button" className="button danger" onClick={cancel} disabled={cancelling} data-testid="explain-cancel">
