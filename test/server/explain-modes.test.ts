@@ -72,3 +72,19 @@ describe('perturbation modes in explain requests', () => {
     expect(last.result!.maps[0]!.params).toMatchObject({ regression: 'lasso', alpha: 0.01 });
   });
 });
+
+describe('KernelSHAP and LIME samples in explain requests', () => {
+  it('takes as many coalitions as the page offers, and refuses one more naming the field', async () => {
+    const { REPORT_MAX_SEGMENT_SAMPLES } = await import('../../src/methods/explain/request-limits.js');
+    const page = (await import('node:fs')).readFileSync(join(ROOT, 'web/src/components/ExplainPanel.tsx'), 'utf8');
+    // the page's field is bounded by the same number (it offered 10,000 against the server's 2,000)
+    expect(/label="samples" value=\{seg\.samples\} min=\{1\} max=\{([^}]+)\}/.exec(page)?.[1]).toBe('REPORT_MAX_SEGMENT_SAMPLES');
+    const most = await explain('kernel-shap', { segments: { samples: REPORT_MAX_SEGMENT_SAMPLES, count: 4, segmentation: 'grid' } });
+    expect(most.statusCode, most.body).toBe(202);
+    // 4 segments have 16 coalitions: KernelSHAP scores them all, whatever the samples asked
+    expect((await finalEvent(most.json().job)).type).toBe('result');
+    const over = await explain('kernel-shap', { segments: { samples: REPORT_MAX_SEGMENT_SAMPLES + 1 } });
+    expect(over.statusCode).toBe(400);
+    expect(over.body).toMatch(/samples/);
+  });
+});

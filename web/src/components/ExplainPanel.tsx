@@ -10,6 +10,7 @@ import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../ren
 import { fmtSig, progressCount } from '../format';
 import { decodeTensor, fmt, maxAbs, minMax, quantile, type Tensor } from '../tensor';
 import { displayStyle } from '../../../src/methods/explain/display.js';
+import { REPORT_MAX_SEGMENT_SAMPLES } from '../../../src/methods/explain/request-limits.js';
 import { abbreviateName } from '../../../src/util/names.js';
 import { describeRange, rangeOf } from '../../../src/render/range.js';
 import type { MethodName } from '../../../src/methods/explain/types.js';
@@ -385,7 +386,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                     </select>
                   </label>
                   <NumberField label="count" value={seg.count} min={1} max={512} onChange={(v) => setSeg({ ...seg, count: v })} testId="segment-count" title="segments aimed at (SLIC gives about this many)" />
-                  {(methods.has('kernel-shap') || methods.has('lime')) && <NumberField label="samples" value={seg.samples} min={1} max={10000} onChange={(v) => setSeg({ ...seg, samples: v })} testId="segment-samples" title="coalitions scored per image (one forward pass each)" />}
+                  {(methods.has('kernel-shap') || methods.has('lime')) && <NumberField label="samples" value={seg.samples} min={1} max={REPORT_MAX_SEGMENT_SAMPLES} onChange={(v) => setSeg({ ...seg, samples: v })} testId="segment-samples" title="coalitions scored per image (one forward pass each)" />}
                   <label className="field inline">
                     <span>baseline</span>
                     <select value={seg.baseline} onChange={(e) => setSeg({ ...seg, baseline: e.target.value })}>

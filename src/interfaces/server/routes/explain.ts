@@ -1,6 +1,7 @@
 import type { Studio } from '../app.js';
 import { defaultBatchSize, METHOD_NAMES, resolveMethods } from '../../../methods/explain/index.js';
 import type { ReportRequest } from '../../../methods/explain/report.js';
+import { REPORT_MAX_SEGMENT_SAMPLES } from '../../../methods/explain/request-limits.js';
 import type { MethodParams } from '../../../methods/explain/types.js';
 import { checkOcclusionOptions, OCCLUSION_MODES } from '../../../methods/explain/occlusion.js';
 import { SCORECAM_MODES } from '../../../methods/explain/scorecam.js';
@@ -66,7 +67,7 @@ const segments = {
     mode: { enum: ABLATION_MODES },
     baseline: { enum: ['zero', 'black', 'mean', 'blurred'] },
     blurSigma: sigma,
-    samples: { type: 'integer', minimum: 1, maximum: 2000 },
+    samples: { type: 'integer', minimum: 1, maximum: REPORT_MAX_SEGMENT_SAMPLES },
     seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
     kernelWidth: { type: 'number', exclusiveMinimum: 0, maximum: 100 },
     regression: { enum: LIME_REGRESSIONS },
