@@ -26,5 +26,7 @@ describe('progressCount', () => {
     // a finished part adds nothing the whole count does not say
     expect(progressCount({ done: 1, total: 2, within: { done: 250, total: 250, phase: 'kernel-shap' } })).toBe(' · 1/2');
     expect(progressCount({ done: 0, total: 0 })).toBe('');
+    // the phase names the running metric already: its count alone follows
+    expect(progressCount({ done: 2.3, total: 4, phase: 'faithfulness: gradcam · deletion/insertion', within: { done: 12, total: 26, phase: 'deletion/insertion' } })).toBe(' · 2/4 · 12/26');
   });
 });

@@ -208,7 +208,7 @@ describe('the studio on SqueezeNet (Chromium)', () => {
     await ui.page.selectOption('[data-testid="model-select"]', 'builtin');
     // The longest progress text, a metric's own count beside the count of methods, keeps the bar
     // beside or above it: the bar was squeezed to no width, and so read as a finished job.
-    await expect.poll(() => ui.page.textContent('[data-testid="job-phase"]'), { timeout: 60_000 }).toMatch(/^faithfulness: .* · deletion\/insertion \d+\/\d+/);
+    await expect.poll(() => ui.page.textContent('[data-testid="job-phase"]'), { timeout: 60_000 }).toMatch(/^faithfulness: .* · deletion\/insertion · \d+\/\d+ · \d+\/\d+/);
     expect((await ui.page.locator('[data-testid="job-progress"]').boundingBox())?.width).toBeGreaterThan(50);
     await ui.page.waitForSelector('[data-testid="job-progress"]', { state: 'hidden', timeout: 180_000 });
     const made = await ui.page.textContent('[data-testid="explain-made"]');

@@ -17,10 +17,12 @@ export function fmtSig(v: number): string {
  * own count, " · 0/2 · kernel-shap 120/250". The whole count alone read "0/2" for a long
  * method's entire run while the bar moved, as if it were stuck.
  */
-export function progressCount(p: { done: number; total: number; within?: { done: number; total: number; phase?: string } | undefined }): string {
+export function progressCount(p: { done: number; total: number; phase?: string | undefined; within?: { done: number; total: number; phase?: string } | undefined }): string {
   if (!(p.total > 0)) return '';
   const whole = ` · ${Math.floor(p.done)}/${p.total}`;
   const w = p.within;
   if (!w || !(w.total > 0) || w.done >= w.total) return whole;
-  return `${whole} · ${w.phase ? `${w.phase} ` : ''}${Math.floor(w.done)}/${w.total}`;
+  // a metric's phase already ends in its name ("faithfulness: gradcam · ROAD"): not twice
+  const name = w.phase && !p.phase?.endsWith(w.phase) ? `${w.phase} ` : '';
+  return `${whole} · ${name}${Math.floor(w.done)}/${w.total}`;
 }
