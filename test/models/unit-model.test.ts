@@ -13,6 +13,7 @@ import type { Graph } from '../../src/engine/graph/ir.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { loadInputs } from '../../src/io/inputs.js';
 import { explain } from '../../src/methods/explain/index.js';
+import { deletionInsertion, road } from '../../src/methods/metrics/index.js';
 import { batchedForward } from '../../src/methods/explain/session.js';
 import { receptiveFields } from '../../src/models/receptive-field.js';
 import { unitRegion } from '../../src/models/region.js';
@@ -103,6 +104,19 @@ describe('a hidden unit as the target (SqueezeNet 1.1)', () => {
     let diff = 0;
     for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
     expect(diff / scale).toBeLessThan(1e-5);
+  });
+
+  it('deletion/insertion and ROAD follow the unit\'s own value (a softmax over channels left them all ~0)', async () => {
+    const unit = unitModel(squeezenet, { layer: LAYER, at: [5, 4] });
+    const e = await explain(unit, cat, { methods: ['saliency'], target: 100 });
+    const [curves] = await deletionInsertion(unit, cat, e.targets, [e.attributions[0]!.map], { steps: 4 });
+    // the whole image is the first point of deletion and the last of insertion: the unit's value
+    expect(curves!.deletion[0]![0]).toBeCloseTo(e.images[0]!.target.logit, 2);
+    expect(curves!.insertion[0]!.at(-1)).toBeCloseTo(e.images[0]!.target.logit, 2);
+    expect(e.images[0]!.target.logit).toBeGreaterThan(1);
+    // the least relevant 10% lie outside the unit's receptive field: imputing them leaves its value
+    const [r] = await road(unit, cat, e.targets, [e.attributions[0]!.map], { fractions: [0.1] });
+    expect(r!.lerf[0]![0]).toBeCloseTo(e.images[0]!.target.logit, 3);
   });
 
   it('refuses what a unit cannot be, naming the way out', async () => {

@@ -1,7 +1,7 @@
 // The figures of `convlens explain`: the image x method grid, the deletion/insertion chart, and
 // the sanity-check chart and grid. Node-only (sharp).
 import type { RawImage } from '../../io/image.js';
-import { shortLayerName } from '../../models/model.js';
+import { shortLayerName, type UnitTarget } from '../../models/model.js';
 import { METHODS } from './index.js';
 import type { Attribution, Explanation, MethodName } from './types.js';
 import type { Curves } from '../metrics/deletion-insertion.js';
@@ -113,11 +113,11 @@ export async function explanationGrid(e: Explanation, items: readonly FigureItem
 }
 
 /** Deletion and insertion curves, mean over images, one line per method (AUC in the legend). */
-export async function faithfulnessChart(curves: Record<string, Curves>, o: { title?: string; score?: string; reference?: string } = {}): Promise<{ svg: string; png: Uint8Array }> {
+export async function faithfulnessChart(curves: Record<string, Curves>, o: { title?: string; score?: string; reference?: string; unit?: UnitTarget } = {}): Promise<{ svg: string; png: Uint8Array }> {
   const mean = (rows: number[][]): number[] => rows[0]!.map((_, k) => rows.reduce((a, r) => a + r[k]!, 0) / rows.length);
   const names = Object.keys(curves);
   const label = (name: string): string => (METHODS[name as MethodName] ? methodTitle(name as MethodName) : name);
-  const yTitle = o.score === 'logit' ? 'target logit' : 'target probability';
+  const yTitle = o.unit ? `target channel's ${o.unit.at ? 'value' : 'mean'}` : o.score === 'logit' ? 'target logit' : 'target probability';
   const spec = panelsSpec(
     [
       {

@@ -7,6 +7,7 @@ import type { Model } from '../../models/model.js';
 import type { JobOptions, Progress } from '../../engine/jobs.js';
 import { deletionInsertion, infidelity, road } from '../metrics/index.js';
 import { explain, METHODS, resolveMethods, type ExplainOptions, type MethodParams, type SkippedMethod } from './index.js';
+import { defaultCurveScore } from './target.js';
 
 export interface ReportRequest {
   methods: string[];
@@ -141,8 +142,8 @@ export async function explainReport(model: Model, tensor: Tensor, req: ReportReq
     for (const a of result.attributions) {
       // Curves on the probability (as in RISE): logits are unbounded, so AUCs would not compare.
       const common = { ...(job.signal ? { signal: job.signal } : {}), ...(job.batchSize ? { batchSize: job.batchSize } : {}) };
-      const [curves] = await deletionInsertion(model, tensor, targets, [a.map], { ...common, score: 'prob', onProgress: metricStep(a.method, 0) });
-      const [r] = await road(model, tensor, targets, [a.map], { ...common, score: 'prob', onProgress: metricStep(a.method, 1) });
+      const [curves] = await deletionInsertion(model, tensor, targets, [a.map], { ...common, score: defaultCurveScore(model), onProgress: metricStep(a.method, 0) });
+      const [r] = await road(model, tensor, targets, [a.map], { ...common, score: defaultCurveScore(model), onProgress: metricStep(a.method, 1) });
       const [inf] = await infidelity(model, tensor, targets, [a.map], { ...common, onProgress: metricStep(a.method, 2) });
       metrics[a.method] = {
         deletion: { x: curves!.fractions, y: curves!.deletion[0]!, auc: curves!.deletionAuc[0]! },

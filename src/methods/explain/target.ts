@@ -19,6 +19,15 @@ export type ScoreKind = 'logit' | 'prob';
 
 export const SCORE_KINDS: readonly ScoreKind[] = ['logit', 'prob'];
 
+/**
+ * What deletion/insertion and ROAD curves follow unless told: the target's probability, as RISE
+ * and ROAD do; a hidden unit's own value, since a softmax over a layer's channels means nothing
+ * (their curves were all ~0: a unit's "probability" against hundreds of channels).
+ */
+export function defaultCurveScore(model: Model): ScoreKind {
+  return model.unit ? 'logit' : 'prob';
+}
+
 export function checkScore(score: string): ScoreKind {
   if (score === 'logit' || score === 'prob') return score;
   if (score === 'probability') return 'prob';

@@ -9,7 +9,7 @@ import { blurBatch, nchw, seedOf, uniformSource } from '../explain/arrays.js';
 import { blackImage } from '../explain/integrated-gradients.js';
 import { batchSizeOption, scoreInputs, Work } from '../explain/session.js';
 import { checkScoredBatch } from './arguments.js';
-import type { ScoreKind } from '../explain/target.js';
+import { defaultCurveScore, type ScoreKind } from '../explain/target.js';
 import type { JobOptions } from '../../engine/jobs.js';
 
 export type Canvas = 'black' | 'zero' | 'blur' | 'mean';
@@ -97,7 +97,7 @@ export async function deletionInsertion(model: Model, x: Tensor, targets: Int32A
     }
   }
   const seed = seedOf(o.seed, 'The deletion/insertion seed');
-  const score = o.score ?? 'prob';
+  const score = o.score ?? defaultCurveScore(model);
   const sigma = o.blurSigma ?? Math.max(h, w) / 10;
   const hw = h * w;
   const per = c * hw;

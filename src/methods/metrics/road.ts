@@ -11,7 +11,7 @@ import type { Model } from '../../models/model.js';
 import { nchw, normalSource, seedOf } from '../explain/arrays.js';
 import { batchSizeOption, scoreInputs, Work } from '../explain/session.js';
 import { checkScoredBatch } from './arguments.js';
-import type { ScoreKind } from '../explain/target.js';
+import { defaultCurveScore, type ScoreKind } from '../explain/target.js';
 import type { JobOptions } from '../../engine/jobs.js';
 import { pixelOrder } from './deletion-insertion.js';
 import { solveImputation } from './linear-imputation.js';
@@ -103,7 +103,7 @@ export async function road(model: Model, x: Tensor, targets: Int32Array, maps: r
       imputeLinear(into, c, h, w, removed, noise, normalSource(seed * 7919 + k));
     },
     (k) => targets[decode(k).i]!,
-    o.score ?? 'prob',
+    o.score ?? defaultCurveScore(model),
     work,
   );
   return maps.map((_, m) => {

@@ -19,7 +19,7 @@ import { LRP_COMPOSITES, type LrpCompositeName } from '../../../engine/ops/rules
 import { infidelity, maxSensitivity, road } from '../../../methods/metrics/index.js';
 import { deletionInsertion, randomMaps, type Curves } from '../../../methods/metrics/deletion-insertion.js';
 import { meanScore, randomizationCheck } from '../../../methods/metrics/sanity.js';
-import { checkScore, classIndex } from '../../../methods/explain/target.js';
+import { checkScore, classIndex, defaultCurveScore } from '../../../methods/explain/target.js';
 import { displayStyle, renderAttribution, type DisplayOptions, type View } from '../../../methods/explain/display.js';
 import { colormap } from '../../../render/colormap.js';
 import { defaultTileSize, explanationGrid, faithfulnessChart, GRID_MAX_ROWS, sanityChart, sanityGrid } from '../../../methods/explain/figures.js';
@@ -415,14 +415,14 @@ export function define(command: Command): void {
         if (opts.faithfulness) {
           const [n, , h, w] = batch.dims as [number, number, number, number];
           const maps: Tensor[] = [...e.attributions.map((a) => a.map), randomMaps(n, h, w, opts.seed ?? 1)];
-          const curves = await deletionInsertion(model, batch, e.targets, maps, { steps: opts.curveSteps, score: 'prob', ...(opts.batchSize ? { batchSize: opts.batchSize } : {}), signal: job.signal!, onProgress: job.onProgress! });
+          const curves = await deletionInsertion(model, batch, e.targets, maps, { steps: opts.curveSteps, score: defaultCurveScore(model), ...(opts.batchSize ? { batchSize: opts.batchSize } : {}), signal: job.signal!, onProgress: job.onProgress! });
           const byMethod: Record<string, Curves> = {};
           e.attributions.forEach((a, i) => (byMethod[a.method] = curves[i]!));
           byMethod['random'] = curves[curves.length - 1]!;
           const metricOptions = { ...(opts.batchSize ? { batchSize: opts.batchSize } : {}), signal: job.signal!, onProgress: job.onProgress! };
-          const roads = await road(model, batch, e.targets, maps, { ...metricOptions, score: 'prob', ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
+          const roads = await road(model, batch, e.targets, maps, { ...metricOptions, score: defaultCurveScore(model), ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
           const infidelities = await infidelity(model, batch, e.targets, maps, { ...metricOptions, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
-          const chart = await faithfulnessChart(byMethod, { title: `Deletion and insertion (${model.name}, ${n} image${n > 1 ? 's' : ''}, mean curves)`, reference: 'random' });
+          const chart = await faithfulnessChart(byMethod, { title: `Deletion and insertion (${model.name}, ${n} image${n > 1 ? 's' : ''}, mean curves)`, reference: 'random', ...(model.unit ? { unit: model.unit } : {}) });
           out.write('faithfulness.png', chart.png);
           out.write('faithfulness.svg', chart.svg);
           faithfulness = {
