@@ -20,7 +20,7 @@ export interface UnitSpec {
 export function parseUnitSpec(text: string): UnitSpec {
   const m = /^(.*?)(?:@\s*(\d+)\s*,\s*(\d+))?\s*$/.exec(text);
   const layer = m?.[1]?.trim();
-  if (!m || !layer) throw new ConvLensError('INVALID_ARGUMENT', `"${text}" does not name a layer.`, 'Give a layer, e.g. --unit fires.5, or one position of it, --unit fires.5@6,7 (row, column).');
+  if (!m || !layer) throw new ConvLensError('INVALID_ARGUMENT', `"${text}" does not name a layer.`, 'Name a layer, e.g. "fires.5", or one position of it, "fires.5@6,7" (row, column; CLI: --unit).');
   return m[2] !== undefined ? { layer, at: [Number(m[2]), Number(m[3])] } : { layer };
 }
 
@@ -34,17 +34,17 @@ export function unitModel(model: Model, spec: UnitSpec): Model {
     throw new ConvLensError(
       'INVALID_ARGUMENT',
       `Layer "${label}" is ${value === model.input.name ? 'the input' : `${shown}, not a feature map [N, C, H, W]`}; a unit to explain is a channel of a convolutional layer.`,
-      'Pick a conv, activation or pooling layer inside the network (`convlens summary` lists them with their shapes), or explain a class without --unit.',
+      'Pick a conv, activation or pooling layer inside the network (`convlens summary` lists them with their shapes), or explain a class instead of a unit.',
     );
   }
   const [, channels, height, width] = shape;
   if (typeof channels !== 'number' || typeof height !== 'number' || typeof width !== 'number') {
-    throw new ConvLensError('MODEL_UNSUPPORTED', `Layer "${label}" has no fixed shape ([${shape.join(', ')}]) at the model's input size.`, 'Give the model a fixed input size (--preprocess with "size") and pick the layer again.');
+    throw new ConvLensError('MODEL_UNSUPPORTED', `Layer "${label}" has no fixed shape ([${shape.join(', ')}]) at the model's input size.`, 'Give the model a fixed input size (its preprocessing "size"; CLI: --preprocess) and pick the layer again.');
   }
   if (spec.at) {
     const [row, col] = spec.at;
     if (!(row < height && col < width)) {
-      throw new ConvLensError('INVALID_ARGUMENT', `Position ${row},${col} is outside layer "${label}", whose maps are ${height}x${width}.`, `Give a row below ${height} and a column below ${width} (from 0), e.g. --unit ${label}@${Math.floor(height / 2)},${Math.floor(width / 2)} for the centre.`);
+      throw new ConvLensError('INVALID_ARGUMENT', `Position ${row},${col} is outside layer "${label}", whose maps are ${height}x${width}.`, `Give a row below ${height} and a column below ${width} (from 0), e.g. ${Math.floor(height / 2)},${Math.floor(width / 2)} for the centre.`);
     }
   }
 
