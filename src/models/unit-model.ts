@@ -73,3 +73,28 @@ export function unitModel(model: Model, spec: UnitSpec): Model {
   if (model.meta.samples !== undefined) unit.meta.samples = model.meta.samples;
   return unit;
 }
+
+/** Cut models per original and unit, so repeated requests reuse one model and its sessions. */
+const cuts = new WeakMap<Model, Map<string, Model>>();
+const CUTS_PER_MODEL = 4;
+
+/**
+ * `unitModel`, kept per original model (a long-lived server or page asks for the same unit again
+ * and again: each new cut would build its sessions anew). The least recently used cut leaves first;
+ * all of them go with the original.
+ */
+export function cachedUnitModel(model: Model, spec: UnitSpec): Model {
+  let byUnit = cuts.get(model);
+  if (!byUnit) cuts.set(model, (byUnit = new Map()));
+  const key = JSON.stringify([spec.layer, spec.at ?? null]);
+  const hit = byUnit.get(key);
+  if (hit) {
+    byUnit.delete(key);
+    byUnit.set(key, hit);
+    return hit;
+  }
+  const cut = unitModel(model, spec);
+  byUnit.set(key, cut);
+  while (byUnit.size > CUTS_PER_MODEL) byUnit.delete(byUnit.keys().next().value as string);
+  return cut;
+}

@@ -6,7 +6,7 @@ import { ModelPanel } from './components/ModelPanel';
 import { ImagePanel } from './components/ImagePanel';
 import { PredictionPanel } from './components/PredictionPanel';
 import { NetworkPanel } from './components/NetworkPanel';
-import { ExplainPanel, type JobStatus } from './components/ExplainPanel';
+import { ExplainPanel, type JobStatus, type UnitRequest } from './components/ExplainPanel';
 import { SummaryPanel } from './components/SummaryPanel';
 import { DiffusionPanel } from './components/DiffusionPanel';
 import { SynthPanel } from './components/SynthPanel';
@@ -58,6 +58,7 @@ export function App(): ReactNode {
   const [dragging, setDragging] = useState(false);
   const [channelFocus, setChannelFocus] = useState<ChannelFocus | null>(null);
   const [synthRequest, setSynthRequest] = useState<SynthRequest | null>(null);
+  const [unitRequest, setUnitRequest] = useState<UnitRequest | null>(null);
 
   const model = useMemo(() => models.find((m) => m.id === modelId), [models, modelId]);
 
@@ -279,10 +280,15 @@ export function App(): ReactNode {
                 setSynthRequest((r) => ({ modelId: usable.id, objective: { kind: 'channel', layer, channel }, seq: (r?.seq ?? 0) + 1 }));
                 setTab('synth');
               }}
+              onExplainUnit={(layer, channel, at) => {
+                if (!usable) return;
+                setUnitRequest((r) => ({ modelId: usable.id, layer, channel, ...(at ? { at } : {}), seq: (r?.seq ?? 0) + 1 }));
+                setTab('explain');
+              }}
             />
           </div>
           <div role="tabpanel" hidden={tab !== 'explain'} data-testid="panel-explain">
-            <ExplainPanel model={usable} summary={summary} images={images} imageId={imageId} input={currentInput} prediction={prediction} onJob={setJob} />
+            <ExplainPanel model={usable} summary={summary} images={images} imageId={imageId} input={currentInput} prediction={prediction} onJob={setJob} unitRequest={unitRequest} />
           </div>
           <div role="tabpanel" hidden={tab !== 'dataset'} data-testid="panel-dataset">
             <DatasetPanel model={usable} summary={summary} images={images} imageId={imageId} focus={channelFocus} active={tab === 'dataset'} />

@@ -151,7 +151,11 @@ export interface SkippedMethod {
 }
 
 export interface ExplainResult {
+  /** set when a hidden unit was explained: labels name channels ("fires.5:207@6,6") and scores are its values, not probabilities */
+  unit?: { layer: string; label: string; at?: [number, number] };
   target: { index: number; label: string; score: number };
+  /** the top class, or for a unit the most active channel (then without a probability) */
+  predicted?: { index: number; label: string; logit: number; probability?: number };
   maps: ExplainMap[];
   skipped?: SkippedMethod[];
   metrics?: Record<string, { deletion?: Curve; insertion?: Curve; road?: { fractions: number[]; morf: number[]; lerf: number[]; combined: number }; infidelity?: number }>;
@@ -168,6 +172,8 @@ export interface ExplainRequest {
   score: 'logit' | 'prob';
   params: Record<string, Record<string, unknown>>;
   metrics: boolean;
+  /** a hidden layer's channel instead of a class: its mean, or its value at [row, col]; `target` is then the channel */
+  unit?: { layer: string; at?: [number, number] };
 }
 
 /** An error answer of the API (or a network failure), with the server's message and hint. */

@@ -233,10 +233,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
   const nonFinite = nonFiniteCount(x);
   if (nonFinite > 0) throw new ConvLensError('INVALID_ARGUMENT', `The input has ${nonFinite} NaN or infinite value${nonFinite === 1 ? '' : 's'}.`, 'Pass finite values in the model input space (check the preprocessing that made them).');
   const methods = resolveMethods(options.methods);
-  const score = checkScore(options.score ?? 'logit');
-  if (score === 'prob' && model.unit) {
-    throw new ConvLensError('INVALID_ARGUMENT', `A softmax probability means nothing over the channels of layer "${model.unit.label}": a unit is explained by its own value.`, 'Leave the score at logit (the default) when explaining a unit.');
-  }
+  const score = checkScore(options.score ?? 'logit', model);
   const batchSize = batchSizeOption(model, options.batchSize, 'gradient');
   const forwardBatchSize = batchSizeOption(model, options.batchSize, 'forward');
   // Check what can be checked before any long computation starts.

@@ -3,7 +3,8 @@
 // (POST /api/explain); the page runs the very same function on onnxruntime-web when the user
 // chooses to compute in the browser. Browser-safe: engine, methods and metrics only.
 import type { Tensor } from '../../engine/tensor.js';
-import type { Model } from '../../models/model.js';
+import type { Model, UnitTarget } from '../../models/model.js';
+import { cachedUnitModel, type UnitSpec } from '../../models/unit-model.js';
 import type { JobOptions, Progress } from '../../engine/jobs.js';
 import { deletionInsertion, infidelity, road } from '../metrics/index.js';
 import { explain, METHODS, resolveMethods, type ExplainOptions, type MethodParams, type SkippedMethod } from './index.js';
@@ -18,6 +19,8 @@ export interface ReportRequest {
   params?: Record<string, Record<string, unknown>>;
   /** also compute deletion and insertion curves, ROAD and infidelity per method */
   metrics?: boolean;
+  /** explain a channel of this layer (its mean, or its value at `at`) instead of a class; `target` then picks the channel */
+  unit?: UnitSpec;
 }
 
 export interface ReportMap {
@@ -51,6 +54,8 @@ export interface RoadReport {
 }
 
 export interface Report {
+  /** set when a hidden unit was explained: target and predicted are then channels, their scores the channel's value (no probability) */
+  unit?: UnitTarget;
   target: { index: number; label: string; score: number };
   predicted: unknown;
   score: string;
@@ -95,7 +100,13 @@ const FAITHFULNESS_METRICS = ['deletion/insertion', 'ROAD', 'infidelity'] as con
 /** A part's own count, carried beside the job's count of parts (see Progress.within). */
 const withinOf = (p: Progress): NonNullable<Progress['within']> => ({ done: p.done, total: p.total, ...(p.phase ? { phase: p.phase } : {}) });
 
-export async function explainReport(model: Model, tensor: Tensor, req: ReportRequest, job: JobOptions & { batchSize?: number } = {}): Promise<Report> {
+/** The model a request explains: the model itself, or for `unit` the model cut at the layer (kept per unit). */
+export function reportModel(model: Model, req: Pick<ReportRequest, 'unit'>): Model {
+  return req.unit ? cachedUnitModel(model, req.unit) : model;
+}
+
+export async function explainReport(original: Model, tensor: Tensor, req: ReportRequest, job: JobOptions & { batchSize?: number } = {}): Promise<Report> {
+  const model = reportModel(original, req);
   const methods = resolveMethods(req.methods);
   const options: ExplainOptions = {
     methods,
@@ -154,5 +165,7 @@ export async function explainReport(model: Model, tensor: Tensor, req: ReportReq
       done++;
     }
   }
-  return { target: { index: image.target.index, label: image.target.label, score: image.target.score }, predicted: image.predicted, score: result.score, maps, skipped: result.skipped, metrics, predictionPass: { kind: result.predictionPass.kind, ms: result.predictionPass.timeMs } };
+  // a softmax over a layer's channels means nothing: a unit's prediction is its value alone
+  const predicted = result.unit ? { index: image.predicted.index, label: image.predicted.label, logit: image.predicted.logit } : image.predicted;
+  return { ...(result.unit ? { unit: result.unit } : {}), target: { index: image.target.index, label: image.target.label, score: image.target.score }, predicted, score: result.score, maps, skipped: result.skipped, metrics, predictionPass: { kind: result.predictionPass.kind, ms: result.predictionPass.timeMs } };
 }

@@ -28,10 +28,13 @@ export function defaultCurveScore(model: Model): ScoreKind {
   return model.unit ? 'logit' : 'prob';
 }
 
-export function checkScore(score: string): ScoreKind {
-  if (score === 'logit' || score === 'prob') return score;
-  if (score === 'probability') return 'prob';
-  throw new ConvLensError('INVALID_ARGUMENT', `Unknown score "${score}".`, 'Use "logit" (pre-softmax score, the default) or "prob" (softmax probability).');
+export function checkScore(score: string, model?: Model): ScoreKind {
+  const kind = score === 'probability' ? 'prob' : score;
+  if (kind !== 'logit' && kind !== 'prob') throw new ConvLensError('INVALID_ARGUMENT', `Unknown score "${score}".`, 'Use "logit" (pre-softmax score, the default) or "prob" (softmax probability).');
+  if (kind === 'prob' && model?.unit) {
+    throw new ConvLensError('INVALID_ARGUMENT', `A softmax probability means nothing over the channels of layer "${model.unit.label}": a unit is explained by its own value.`, 'Leave the score at logit (the default) when explaining a unit.');
+  }
+  return kind;
 }
 
 const squash = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '');
@@ -63,6 +66,8 @@ export function classIndex(model: Model, spec: number | string, classes: number)
   if (typeof spec === 'number' || /^\s*-?\d+\s*$/.test(spec)) {
     const k = Number(spec);
     if (!Number.isInteger(k) || k < 0 || k >= classes) {
+      // a unit's "classes" are channels: say so, or the message asks for a class the layer has no notion of
+      if (model.unit) throw new ConvLensError('INVALID_ARGUMENT', `Channel ${spec} is out of range: layer "${model.unit.label}" has ${classes} channels (0-${classes - 1}).`, `Pass a channel index in range, or leave the target out for the most active channel.`);
       throw new ConvLensError('INVALID_ARGUMENT', `Target class ${spec} is out of range: model "${model.name}" has ${classes} classes (0-${classes - 1}).`, 'Pass a class index in range or a label (`convlens predict` shows the labels).');
     }
     return k;

@@ -14,7 +14,7 @@ import { REPORT_MAX_SEGMENT_SAMPLES } from '../../../src/methods/explain/request
 import { abbreviateName } from '../../../src/util/names.js';
 import { describeRange, rangeOf } from '../../../src/render/range.js';
 import type { MethodName } from '../../../src/methods/explain/types.js';
-import { ClassPicker, LayerPicker, layerLabelOf } from './Pickers';
+import { ClassPicker, findLayer, LayerPicker, layerLabelOf } from './Pickers';
 import { Cancelled, explainInBrowser } from '../compute';
 import { CurveChart, type CurveSeries } from './Curves';
 import { drawInput, fitSize } from './PredictionPanel';
@@ -100,6 +100,9 @@ type Where = 'server' | 'browser';
 
 interface Shown {
   target: ExplainResult['target'];
+  /** the hidden unit explained (its channels' values are shown, not probabilities) */
+  unit?: ExplainResult['unit'] | undefined;
+  predicted?: ExplainResult['predicted'] | undefined;
   metrics: ExplainResult['metrics'];
   /** methods the model ruled out or that failed, with the reason */
   skipped: SkippedMethod[];
@@ -115,6 +118,27 @@ interface Shown {
 }
 
 const BROWSER_JOB = 'in-this-browser';
+
+/** "Explain this channel" from the Network tab: the Explain tab fills in the unit (a new `seq` each time). */
+export interface UnitRequest {
+  modelId: string;
+  /** the layer as the pickers name it */
+  layer: string;
+  channel: number;
+  at?: [number, number];
+  seq: number;
+}
+
+type Subject = 'class' | 'unit';
+
+/** Row and column fields: both or neither (the channel's mean); an error message otherwise. */
+function unitPosition(row: string, col: string): [number, number] | undefined | string {
+  if (row.trim() === '' && col.trim() === '') return undefined;
+  const r = Number(row);
+  const c = Number(col);
+  if (row.trim() === '' || col.trim() === '' || !Number.isInteger(r) || !Number.isInteger(c) || r < 0 || c < 0) return 'Give both a row and a column (whole numbers from 0) for one unit, or leave both empty for the channel\'s mean.';
+  return [r, c];
+}
 
 /**
  * The range a map is drawn with. 'auto' is the method's own default, the CLI's (methods/explain/display.ts:
@@ -140,11 +164,15 @@ function mappingOf(values: Float32Array, signed: boolean, mode: RangeMode, metho
   return { lo: 0, hi: maxAbs(values) };
 }
 
-export function ExplainPanel(props: { model: Model | undefined; summary: Summary | null; images?: readonly ImageEntry[]; imageId: string | null; input: InputView | null; prediction: Prediction | null; onJob: (j: JobStatus | null) => void }): ReactNode {
+export function ExplainPanel(props: { model: Model | undefined; summary: Summary | null; images?: readonly ImageEntry[]; imageId: string | null; input: InputView | null; prediction: Prediction | null; onJob: (j: JobStatus | null) => void; unitRequest?: UnitRequest | null }): ReactNode {
   const { model, summary, input } = props;
   const [methods, setMethods] = useState<Set<string>>(() => new Set(['gradcam', 'saliency']));
   const [layer, setLayer] = useState<string>('');
   const [target, setTarget] = useState<string>('');
+  const [subject, setSubject] = useState<Subject>('class');
+  const [unitLayer, setUnitLayer] = useState('');
+  const [unitRow, setUnitRow] = useState('');
+  const [unitCol, setUnitCol] = useState('');
   const [score, setScore] = useState<'logit' | 'prob'>('logit');
   const [metrics, setMetrics] = useState(true);
   const side = input ? Math.min(input.width, input.height) : 28;
@@ -181,6 +209,10 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   useEffect(() => {
     setLayer(model?.defaultLayer ?? '');
     setTarget('');
+    setSubject('class');
+    setUnitLayer('');
+    setUnitRow('');
+    setUnitCol('');
     // methods this model rules out are unticked (they stay visible, disabled, with the reason)
     setMethods((s) => {
       const n = new Set([...s].filter((m) => !model?.unavailableMethods?.[m]));
@@ -194,6 +226,19 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     },
     [],
   );
+  // Each "Explain this channel" of the Network tab fills the unit in, once (a later model change resets it)
+  const unitRequest = props.unitRequest;
+  useEffect(() => {
+    if (!unitRequest || unitRequest.modelId !== model?.id) return;
+    setSubject('unit');
+    setUnitLayer(unitRequest.layer);
+    setUnitRow(unitRequest.at ? String(unitRequest.at[0]) : '');
+    setUnitCol(unitRequest.at ? String(unitRequest.at[1]) : '');
+    setTarget(String(unitRequest.channel));
+    setLayer('');
+    setScore('logit');
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [unitRequest?.seq]);
   const onJob = props.onJob;
   useEffect(() => onJob(job), [job, onJob]);
 
@@ -209,6 +254,12 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   const noImages = model ? inputKind(model).noImages : undefined;
   const canRun = !!model && !!props.imageId && !noImages && methods.size > 0 && !running;
   const predicted = props.prediction?.top[0];
+  // the unit layer's channels as the server labels them ("fires.5:7@6,6"), to pick one by
+  const unitSpec = subject === 'unit' ? findLayer(summary, unitLayer) : undefined;
+  const unitShape = unitSpec && typeof unitSpec.shape[2] === 'number' && typeof unitSpec.shape[3] === 'number' ? [unitSpec.shape[2], unitSpec.shape[3]] as const : undefined;
+  const unitChannels = typeof unitSpec?.shape[1] === 'number' ? unitSpec.shape[1] : 0;
+  const unitAt = unitPosition(unitRow, unitCol);
+  const unitLabels = useMemo(() => Array.from({ length: unitChannels }, (_, k) => `${unitLayer.trim()}:${k}${Array.isArray(unitAt) ? `@${unitAt.join(',')}` : ''}`), [unitChannels, unitLayer, unitAt?.toString()]);
 
   const oneAtATime = useOneAtATime();
   const run = async (): Promise<void> => {
@@ -230,19 +281,30 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     if (methods.has('lrp')) params['lrp'] = { ...lrp };
     if (segmentMethods) params['segments'] = { ...seg };
     if (smoothable && (camSmooth.augSmooth || camSmooth.eigenSmooth)) params['cam'] = { ...camSmooth };
+    const at = subject === 'unit' ? unitPosition(unitRow, unitCol) : undefined;
+    if (typeof at === 'string') {
+      setError({ code: 'INVALID_ARGUMENT', message: at });
+      return;
+    }
+    if (subject === 'unit' && !unitLayer.trim()) {
+      setError({ code: 'INVALID_ARGUMENT', message: 'Pick the layer whose channel to explain.', hint: 'A conv, activation or pooling layer inside the network; the Inside the network tab has "Explain this channel" too.' });
+      return;
+    }
     const req: ExplainRequest = {
       model: model.id,
       image: imageId,
       methods: chosen,
       ...(layer ? { layer } : {}),
       ...(target !== '' ? { target: /^\d+$/.test(target) ? Number(target) : target } : {}),
-      score,
+      // a unit is explained by its own value: a softmax over a layer's channels means nothing
+      score: subject === 'unit' ? 'logit' : score,
       params,
       metrics,
+      ...(subject === 'unit' ? { unit: { layer: unitLayer.trim(), ...(at ? { at } : {}) } } : {}),
     };
     // an upload's id is a uuid: the gallery knows the file name it came with
     const fileName = props.images?.find((i) => i.id === imageId)?.name ?? imageId.replace(/^.*\//, '');
-    const snapshot = { input, imageName: fileName.replace(/\.\w+$/, ''), score, where, modelName: model.name };
+    const snapshot = { input, imageName: fileName.replace(/\.\w+$/, ''), score: req.score, where, modelName: model.name };
     if (where === 'browser') {
       await runInBrowser(req, snapshot);
       return;
@@ -268,7 +330,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
       setCancelling(false);
       if (ev.type === 'result') {
         const result = ev.result as ExplainResult;
-        setShown({ target: result.target, metrics: result.metrics, skipped: result.skipped ?? [], maps: result.maps.map((m) => ({ map: m, t: decodeTensor(m.values), raw: m.raw ? decodeTensor(m.raw) : null })), predictionPass: result.predictionPass, ...snapshot });
+        setShown({ target: result.target, unit: result.unit, predicted: result.predicted, metrics: result.metrics, skipped: result.skipped ?? [], maps: result.maps.map((m) => ({ map: m, t: decodeTensor(m.values), raw: m.raw ? decodeTensor(m.raw) : null })), predictionPass: result.predictionPass, ...snapshot });
       } else if (ev.type === 'error') setError(ev.error);
       else setNotice('Cancelled: the job stopped; results of the previous run (if any) are still shown.');
     });
@@ -284,7 +346,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     try {
       const report = await explainInBrowser(req.model, req.image, req, { signal: controller.signal, onProgress: (p) => status(`${p.phase ?? 'working'} (in this browser)`, p.done, p.total, p.within) });
       const tensor = (t: { dims: readonly number[]; data: unknown }): Tensor => ({ dims: [...t.dims], data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>) });
-      setShown({ target: report.target, metrics: report.metrics, skipped: report.skipped ?? [], maps: report.maps.map((r) => ({ map: { method: r.method, signed: r.signed, ms: r.ms }, t: tensor(r.values), raw: tensor(r.raw) })), predictionPass: report.predictionPass, ...snapshot });
+      setShown({ target: report.target, unit: report.unit, predicted: report.predicted as ExplainResult['predicted'], metrics: report.metrics, skipped: report.skipped ?? [], maps: report.maps.map((r) => ({ map: { method: r.method, signed: r.signed, ms: r.ms }, t: tensor(r.values), raw: tensor(r.raw) })), predictionPass: report.predictionPass, ...snapshot });
     } catch (e) {
       if (e instanceof Cancelled || controller.signal.aborted) setNotice('Cancelled: results of the previous run (if any) are still shown.');
       else {
@@ -327,7 +389,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
 
   return (
     <div className="stack">
-      <Panel title="Explanations" subtitle="Which input pixels does the score of a class depend on? Pick methods, run them, compare." testId="explain-form">
+      <Panel title="Explanations" subtitle={`Which input pixels does ${subject === 'unit' ? 'a unit inside the network' : 'the score of a class'} depend on? Pick methods, run them, compare.`} testId="explain-form">
         <div className="explain-form">
           <fieldset className="methods">
             {GROUPS.map((g) => (
@@ -357,17 +419,51 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
             </ul>
           )}
           <div className="explain-options">
-            <ClassPicker label="Target class" labels={model.labels} value={target} onChange={setTarget} emptyLabel={`predicted${predicted ? ` (${predicted.label})` : ''}`} testId="explain-target" width={220} />
-            <LayerPicker label="Layer (CAM methods)" stacked model={model} summary={summary} value={layerLabelOf(summary, layer)} onChange={setLayer} disabled={![...methods].some((m) => CAM_METHODS.has(m))} testId="explain-layer" width={220} />
             <Segmented
-              label="Score"
-              value={score}
-              onChange={setScore}
+              label="Explain"
+              value={subject}
+              onChange={(v) => {
+                setSubject(v);
+                // a class name means nothing as a channel, and the other way round
+                setTarget('');
+                // the profile's CAM layer may lie past the cut: a unit's CAMs default to the unit's own layer
+                setLayer(v === 'unit' ? '' : (model.defaultLayer ?? ''));
+              }}
               options={[
-                { value: 'logit', label: 'logit', title: 'the class score before softmax' },
-                { value: 'prob', label: 'probability', title: 'the softmax probability' },
+                { value: 'class', label: 'class', title: 'the score of an output class' },
+                { value: 'unit', label: 'hidden unit', title: 'a channel of a layer inside the network: its mean over the map, or its value at one row and column (Captum\'s Neuron* attributions)' },
               ]}
+              testId="explain-subject"
             />
+            {subject === 'unit' ? (
+              <>
+                <LayerPicker label="Unit layer" stacked model={model} summary={summary} value={unitLayer} onChange={setUnitLayer} testId="explain-unit-layer" width={200} />
+                <ClassPicker label="Channel" labels={unitLabels} value={target} onChange={setTarget} emptyLabel="most active" testId="explain-target" width={170} />
+                <label className="field" title="one unit: its row and column in the layer's map (from 0); empty: the channel's mean over the map">
+                  <span>Row, col{unitShape ? ` (${unitShape[0]}×${unitShape[1]})` : ''} · or mean</span>
+                  <span className="unit-at">
+                    <input type="number" min={0} max={unitShape ? unitShape[0] - 1 : undefined} value={unitRow} placeholder="row" onChange={(e) => setUnitRow(e.target.value)} data-testid="explain-unit-row" style={{ width: 72 }} />
+                    <input type="number" min={0} max={unitShape ? unitShape[1] - 1 : undefined} value={unitCol} placeholder="col" onChange={(e) => setUnitCol(e.target.value)} data-testid="explain-unit-col" style={{ width: 72 }} />
+                  </span>
+                </label>
+              </>
+            ) : (
+              <ClassPicker label="Target class" labels={model.labels} value={target} onChange={setTarget} emptyLabel={`predicted${predicted ? ` (${predicted.label})` : ''}`} testId="explain-target" width={220} />
+            )}
+            <LayerPicker label="Layer (CAM methods)" stacked model={model} summary={summary} value={layerLabelOf(summary, layer)} onChange={setLayer} disabled={![...methods].some((m) => CAM_METHODS.has(m))} testId="explain-layer" width={220} {...(subject === 'unit' ? { placeholder: "the unit's layer (or one before it)" } : {})} />
+            {subject === 'class' ? (
+              <Segmented
+                label="Score"
+                value={score}
+                onChange={setScore}
+                options={[
+                  { value: 'logit', label: 'logit', title: 'the class score before softmax' },
+                  { value: 'prob', label: 'probability', title: 'the softmax probability' },
+                ]}
+              />
+            ) : (
+              <span className="muted small" title="a softmax over a layer's channels means nothing">score: the unit's value</span>
+            )}
             <label className="check">
               <input type="checkbox" checked={metrics} onChange={(e) => setMetrics(e.target.checked)} data-testid="explain-metrics" />
               deletion / insertion curves, ROAD, infidelity
@@ -569,7 +665,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
               Attributions for <span className="accent">{shown.target.label}</span>
             </>
           }
-          subtitle={<span data-testid="explain-made">{`${shown.modelName} · image ${abbreviateName(shown.imageName)} · class ${shown.target.index} (${shown.target.label}) · ${shown.score} ${fmt(shown.target.score)} · computed ${shown.where === 'browser' ? 'in this browser' : 'on the server'}${shown.predictionPass?.kind === 'shared gradient pass' ? ` · shared gradient pass ${Math.round(shown.predictionPass.ms)} ms (methods that reuse it show only their own time)` : ''}`}</span>}
+          subtitle={<span data-testid="explain-made">{`${shown.modelName} · image ${abbreviateName(shown.imageName)} · ${madeFor(shown)} · computed ${shown.where === 'browser' ? 'in this browser' : 'on the server'}${shown.predictionPass?.kind === 'shared gradient pass' ? ` · shared gradient pass ${Math.round(shown.predictionPass.ms)} ms (methods that reuse it show only their own time)` : ''}`}</span>}
           testId="explain-results"
           actions={
             <div className="toolbar">
@@ -633,8 +729,8 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
           {(deletion.length > 0 || insertion.length > 0) && (
             <>
               <div className="curves">
-                <CurveChart title="Deletion" note="remove the most important pixels first: a good map makes the score fall fast (low AUC)" series={deletion} yLabel="probability of the target" testId="curve-deletion" />
-                <CurveChart title="Insertion" note="add the most important pixels first: a good map makes the score rise fast (high AUC)" series={insertion} yLabel="probability of the target" testId="curve-insertion" />
+                <CurveChart title="Deletion" note="remove the most important pixels first: a good map makes the score fall fast (low AUC)" series={deletion} yLabel={shown.unit ? 'value of the unit' : 'probability of the target'} testId="curve-deletion" />
+                <CurveChart title="Insertion" note="add the most important pixels first: a good map makes the score rise fast (high AUC)" series={insertion} yLabel={shown.unit ? 'value of the unit' : 'probability of the target'} testId="curve-insertion" />
               </div>
               <table className="auc-table" data-testid="auc-table">
                 <thead>
@@ -674,6 +770,15 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   );
 }
 
+/**
+ * What a result explains, for its subtitle: a class with its score, or a unit with its value and
+ * the most active channel's (a unit has values, not probabilities).
+ */
+function madeFor(shown: Shown): string {
+  if (!shown.unit) return `class ${shown.target.index} (${shown.target.label}) · ${shown.score} ${fmt(shown.target.score)}`;
+  const p = shown.predicted;
+  return `explaining ${shown.target.label} (${fmt(shown.target.score)})${p ? ` · most active ${p.label} (${fmt(p.logit)})` : ''}`;
+}
 
 /** Saves a tensor as a NumPy .npy file (float32, C order), as `convlens explain --npy` writes it. */
 function downloadNpy(t: Tensor, name: string): void {

@@ -89,6 +89,8 @@ export function NetworkPanel(props: {
   active: boolean;
   /** the dataset images a channel responds to most (the Dataset tab) */
   onUnitClick?: (layer: string, channel: number) => void;
+  /** what in this image drives a channel (its mean, or its unit at `at`): the Explain tab, the unit filled in */
+  onExplainUnit?: (layer: string, channel: number, at?: [number, number]) => void;
   /** what a channel wants to see (Make images, the objective filled in) */
   onVisualize?: (layer: string, channel: number) => void;
 }): ReactNode {
@@ -294,7 +296,7 @@ export function NetworkPanel(props: {
                   <Tile key={k} layer={current} channel={k} norm={norm} cmap={cmap} size={tileSize} selected={k === ch} onClick={() => setChannel(k)} testId={`channel-${k}`} label />
                 ))}
               </div>
-              <UnitView layer={current} label={spec.label ?? spec.name} channel={ch} norm={norm} cmap={cmap} rf={rf} input={props.input} {...(props.onUnitClick ? { onUnitClick: props.onUnitClick } : {})} {...(props.onVisualize ? { onVisualize: props.onVisualize } : {})} />
+              <UnitView layer={current} label={spec.label ?? spec.name} channel={ch} norm={norm} cmap={cmap} rf={rf} input={props.input} {...(props.onUnitClick ? { onUnitClick: props.onUnitClick } : {})} {...(props.onVisualize ? { onVisualize: props.onVisualize } : {})} {...(props.onExplainUnit ? { onExplainUnit: props.onExplainUnit } : {})} />
             </div>
           ) : (
             <div className="placeholder-block">{loading ? <Spinner label="Computing feature maps…" /> : noImages ? 'No feature maps: no image fits this model.' : 'No feature maps yet.'}</div>
@@ -341,6 +343,7 @@ function UnitView(props: {
   input: InputView | null;
   onUnitClick?: (layer: string, channel: number) => void;
   onVisualize?: (layer: string, channel: number) => void;
+  onExplainUnit?: (layer: string, channel: number, at?: [number, number]) => void;
 }): ReactNode {
   const { layer, channel, norm, cmap, rf, input } = props;
   const mapRef = useRef<HTMLCanvasElement>(null);
@@ -428,7 +431,13 @@ function UnitView(props: {
         <figure>
           <div className="stacked" style={{ width: mapSize.w, height: mapSize.h }}>
             <canvas ref={mapRef} className="pixelated" style={{ width: mapSize.w, height: mapSize.h }} data-testid="unit-map" />
-            <canvas ref={hoverRef} className="overlay interactive" style={{ width: mapSize.w, height: mapSize.h }} onMouseMove={onMove} onMouseLeave={() => setHover(null)} onClick={() => props.onUnitClick?.(layer.name, channel)} data-testid="unit-hover" />
+            <canvas ref={hoverRef} className="overlay interactive" style={{ width: mapSize.w, height: mapSize.h }} onMouseMove={onMove} onMouseLeave={() => setHover(null)} onClick={(e) => {
+                // a plain click keeps its meaning (the dataset's top images); shift asks what in this image drives the unit
+                if (e.shiftKey && props.onExplainUnit && hover) props.onExplainUnit(props.label, channel, [hover.row, hover.col]);
+                else props.onUnitClick?.(layer.name, channel);
+              }}
+              data-testid="unit-hover"
+            />
           </div>
           <figcaption>
             {props.label} · channel {channel}
@@ -450,8 +459,13 @@ function UnitView(props: {
         </figure>
       </div>
       <Colorbar cmap={cmap} lo={mapping.lo} hi={mapping.hi} caption={channelMapping(layer, channel, norm).caption} testId="unit-colorbar" />
-      {(props.onVisualize || props.onUnitClick) && (
+      {(props.onVisualize || props.onUnitClick || props.onExplainUnit) && (
         <div className="unit-actions" data-testid="unit-actions">
+          {props.onExplainUnit && (
+            <button type="button" className="button small" onClick={() => props.onExplainUnit!(props.label, channel)} data-testid="unit-explain" title={`Explain tab: which pixels of this image make channel ${channel} of ${props.label} fire (its mean over the map)`}>
+              Explain this channel
+            </button>
+          )}
           {props.onVisualize && (
             <button type="button" className="button small" onClick={() => props.onVisualize!(props.label, channel)} data-testid="unit-visualize" title={`Make images: optimize an image for channel:${props.label}:${channel}`}>
               Visualize channel {channel}
@@ -468,7 +482,7 @@ function UnitView(props: {
         {hover && value !== undefined ? (
           <>
             <div>
-              unit <b>(row {hover.row}, col {hover.col})</b> = <b>{fmt(value)}</b> <span className="muted">(channel range {fmt(cr.lo)} … {fmt(cr.hi)})</span>
+              unit <b>(row {hover.row}, col {hover.col})</b> = <b>{fmt(value)}</b> <span className="muted">(channel range {fmt(cr.lo)} … {fmt(cr.hi)}){props.onExplainUnit ? ' · shift-click: explain this unit' : ''}</span>
             </div>
             <div>
               {box
@@ -480,7 +494,7 @@ function UnitView(props: {
           </>
         ) : (
           <div className="muted">
-            Hover a unit of the map to see the input pixels it can see{props.onUnitClick ? '; click it for the dataset images this channel responds to most' : ''}.
+            Hover a unit of the map to see the input pixels it can see{props.onUnitClick ? '; click it for the dataset images this channel responds to most' : ''}{props.onExplainUnit ? '; shift-click it to explain that unit' : ''}.
             {rf && !rf.global && ` Units of ${props.label} see ${rf.size[0]}×${rf.size[1]} px; neighbours are ${rf.jump[0]} px apart.`}
           </div>
         )}

@@ -209,13 +209,13 @@ export function roleBadges(model: Model | undefined): Record<string, string> {
   return out;
 }
 
-export function LayerPicker(props: { label: string; model: Model | undefined; summary: Summary | null; value: string; onChange: (v: string) => void; testId?: string; spatial?: boolean; width?: number; disabled?: boolean; stacked?: boolean }): ReactNode {
+export function LayerPicker(props: { label: string; model: Model | undefined; summary: Summary | null; value: string; onChange: (v: string) => void; testId?: string; spatial?: boolean; width?: number; disabled?: boolean; stacked?: boolean; placeholder?: string }): ReactNode {
   const options = useMemo(() => layerOptions(props.summary, { spatial: props.spatial ?? true, roles: roleBadges(props.model) }), [props.summary, props.spatial, props.model]);
   const layer = findLayer(props.summary, props.value);
   return (
     <label className={props.stacked ? 'field' : 'field inline'}>
       <span>{props.label}</span>
-      <Combo value={props.value} onChange={props.onChange} options={options} placeholder="search layers: name, op, shape" testId={props.testId} width={props.width ?? 200} disabled={props.disabled ?? false} title={layer ? `${layer.name} · ${layer.op} ${dims(layer)}` : 'a layer name as the model names it, a module path (fires.5) or #k'} />
+      <Combo value={props.value} onChange={props.onChange} options={options} placeholder={props.placeholder ?? 'search layers: name, op, shape'} testId={props.testId} width={props.width ?? 200} disabled={props.disabled ?? false} title={layer ? `${layer.name} · ${layer.op} ${dims(layer)}` : 'a layer name as the model names it, a module path (fires.5) or #k'} />
     </label>
   );
 }

@@ -1,6 +1,8 @@
 import type { Studio } from '../app.js';
 import { defaultBatchSize, METHOD_NAMES, resolveMethods } from '../../../methods/explain/index.js';
-import type { ReportRequest } from '../../../methods/explain/report.js';
+import { checkScore, presetTargets } from '../../../methods/explain/target.js';
+import { reportModel, type ReportRequest } from '../../../methods/explain/report.js';
+import { classCount } from '../../../methods/explain/session.js';
 import { REPORT_MAX_SEGMENT_SAMPLES } from '../../../methods/explain/request-limits.js';
 import type { MethodParams } from '../../../methods/explain/types.js';
 import { checkOcclusionOptions, OCCLUSION_MODES } from '../../../methods/explain/occlusion.js';
@@ -121,6 +123,16 @@ const schema = {
       score: { enum: ['logit', 'prob'] },
       params: EXPLAIN_PARAMS,
       metrics: { type: 'boolean' },
+      // a hidden unit instead of a class: a layer's channel mean, or its value at [row, col]
+      unit: {
+        type: 'object',
+        required: ['layer'],
+        properties: {
+          layer: { type: 'string', minLength: 1, maxLength: 256 },
+          at: { type: 'array', items: { type: 'integer', minimum: 0, maximum: 4096 }, minItems: 2, maxItems: 2 },
+        },
+        additionalProperties: false,
+      },
     },
     additionalProperties: false,
   },
@@ -129,9 +141,15 @@ const schema = {
 export function registerExplainRoutes({ app, models, images, jobs, memory, task }: Studio): void {
   app.post<{ Body: ExplainBody }>('/api/explain', { schema }, async (req, reply) => {
     const { model: modelId, image, ...request } = req.body;
-    const model = models.require(modelId);
     images.require(image);
     const methods = resolveMethods(request.methods); // unknown names fail now, with the closest ones, not in the job
+    // A unit is cut here as the job will cut it, so its refusals (unknown or flat layer, position
+    // outside, probability score, channel out of range) are the answer rather than a failed job.
+    const model = reportModel(models.require(modelId), request);
+    if (request.unit) {
+      checkScore(request.score ?? 'logit', model);
+      if (request.target !== undefined) presetTargets(model, request.target, 1, classCount(model));
+    }
     // tau or drillDown without the approximate mode is refused by the method: here, before a job
     const occ = request.params?.['occlusion'] as MethodParams['occlusion'];
     if (occ && methods.includes('occlusion')) checkOcclusionOptions(occ);
