@@ -2,24 +2,11 @@
 // does: each mode (and LIME's regression "lasso") is accepted and reaches the method, and an unknown
 // mode is a 400 naming the field.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/runtime/engine.js';
-import { nodeBackend } from '../../src/engine/runtime/node.js';
-import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
+import { describe, expect, it } from 'vitest';
 import { ROOT } from '../support/cli.js';
-import { pageInject } from './page-inject.js';
+import { inProcessStudio } from './page-inject.js';
 
-const engine = new Engine(nodeBackend(), { threads: 1 });
-let studio: Studio;
-const inject = pageInject(() => studio);
-
-beforeAll(async () => {
-  studio = await createStudio({ engine, webDir: join(ROOT, 'no-such-web-dir') });
-});
-afterAll(async () => {
-  await studio.app.close();
-  await engine.dispose();
-});
+const { inject } = inProcessStudio();
 
 const explain = (method: string, params: Record<string, unknown>) =>
   inject({ method: 'POST', url: '/api/explain', payload: { model: 'builtin', image: 'fashion-mnist/bag-test18.png', methods: [method], params } });

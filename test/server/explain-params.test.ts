@@ -1,25 +1,10 @@
 // Parameters the explanation methods take reach them from the studio: occlusion's approximate
 // mode (tau, drillDown) and Score-CAM's mode. The request schema lacked them, so they were
 // stripped (and, once unknown keys were refused, a 400): the user's setting never ran.
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/runtime/engine.js';
-import { nodeBackend } from '../../src/engine/runtime/node.js';
-import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
-import { ROOT } from '../support/cli.js';
-import { pageInject } from './page-inject.js';
+import { describe, expect, it } from 'vitest';
+import { inProcessStudio } from './page-inject.js';
 
-const engine = new Engine(nodeBackend(), { threads: 1 });
-let studio: Studio;
-const inject = pageInject(() => studio);
-
-beforeAll(async () => {
-  studio = await createStudio({ engine, webDir: join(ROOT, 'no-such-web-dir') });
-});
-afterAll(async () => {
-  await studio.app.close();
-  await engine.dispose();
-});
+const { inject } = inProcessStudio();
 
 const explain = (method: string, params: Record<string, unknown>) =>
   inject({ method: 'POST', url: '/api/explain', payload: { model: 'builtin', image: 'fashion-mnist/bag-test18.png', methods: [method], params } });

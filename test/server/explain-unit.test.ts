@@ -2,25 +2,10 @@
 // of a class. The result says it is a unit and carries no probabilities; the maps are the unit's,
 // not the class's; and a unit the model cannot give is refused before any job starts, with the
 // library's message.
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/runtime/engine.js';
-import { nodeBackend } from '../../src/engine/runtime/node.js';
-import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
-import { ROOT } from '../support/cli.js';
-import { pageInject } from './page-inject.js';
+import { describe, expect, it } from 'vitest';
+import { inProcessStudio } from './page-inject.js';
 
-const engine = new Engine(nodeBackend(), { threads: 1 });
-let studio: Studio;
-const inject = pageInject(() => studio);
-
-beforeAll(async () => {
-  studio = await createStudio({ engine, webDir: join(ROOT, 'no-such-web-dir') });
-});
-afterAll(async () => {
-  await studio.app.close();
-  await engine.dispose();
-});
+const { inject, studio } = inProcessStudio();
 
 const IMAGE = 'fashion-mnist/bag-test18.png';
 const explain = (extra: Record<string, unknown>) => inject({ method: 'POST', url: '/api/explain', payload: { model: 'builtin', image: IMAGE, methods: ['saliency', 'gradcam'], ...extra } });
@@ -98,13 +83,13 @@ describe('explaining a hidden unit in the studio', () => {
   ];
   for (const [what, extra, status, message] of refusals) {
     it(`refuses ${what} before a job starts`, async () => {
-      const before = studio.jobs.running() + studio.jobs.queued();
+      const before = studio().jobs.running() + studio().jobs.queued();
       const r = await explain(extra);
       expect(r.statusCode, r.body).toBe(status);
       const { error } = r.json() as { error: { message: string; hint?: string } };
       expect(error.message).toMatch(message);
       expect(error.hint).toBeTruthy();
-      expect(studio.jobs.running() + studio.jobs.queued()).toBe(before);
+      expect(studio().jobs.running() + studio().jobs.queued()).toBe(before);
     });
   }
 });
@@ -112,7 +97,7 @@ describe('explaining a hidden unit in the studio', () => {
 describe('the cut model', () => {
   it('is made once per model and unit, and another unit is another model', async () => {
     const { cachedUnitModel } = await import('../../src/models/unit-model.js');
-    const model = studio.models.require('builtin');
+    const model = studio().models.require('builtin');
     const a = cachedUnitModel(model, { layer: 'relu3', at: [1, 2] });
     expect(cachedUnitModel(model, { layer: 'relu3', at: [1, 2] })).toBe(a);
     expect(cachedUnitModel(model, { layer: 'relu3', at: [2, 1] })).not.toBe(a);

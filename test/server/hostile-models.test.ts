@@ -3,31 +3,18 @@
 // file, not by what the file declares.
 import { join } from 'node:path';
 import { resourceUsage } from 'node:process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Graph, type Attr, type Dim, type Node } from '../../src/engine/graph/ir.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
-import { Engine } from '../../src/engine/runtime/engine.js';
 import type { Tensor } from '../../src/engine/tensor.js';
-import { nodeBackend } from '../../src/engine/runtime/node.js';
-import { createStudio, DEFAULT_SAMPLES_DIR, type Studio } from '../../src/interfaces/server/app.js';
+import { DEFAULT_SAMPLES_DIR } from '../../src/interfaces/server/app.js';
 import { MAX_UPLOAD_NODES } from '../../src/interfaces/server/state.js';
 import { LISTED_OUTPUTS } from '../../src/models/classifier-output.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
-import { ROOT } from '../support/cli.js';
 import { f32, float, floats, handGraph, i64, int, ints, node, str } from '../support/onnx-files.js';
-import { pageInject } from './page-inject.js';
+import { inProcessStudio } from './page-inject.js';
 
-const engine = new Engine(nodeBackend(), { threads: 1 });
-let studio: Studio;
-const inject = pageInject(() => studio);
-
-beforeAll(async () => {
-  studio = await createStudio({ engine, webDir: join(ROOT, 'no-such-web-dir') });
-});
-afterAll(async () => {
-  await studio.app.close();
-  await engine.dispose();
-});
+const { inject, studio } = inProcessStudio();
 
 function multipart(filename: string, bytes: Uint8Array): { payload: Buffer; headers: Record<string, string> } {
   const boundary = '----convlens-hostile-models';
@@ -91,14 +78,14 @@ describe('model uploads with very many nodes', () => {
   it(`refuses more than ${MAX_UPLOAD_NODES} nodes before decoding, and keeps the uploads it has (a 7 MB chain of 200,000 held the server 10 s)`, async () => {
     const kept = await inject({ method: 'POST', url: '/api/models', ...multipart('kept.onnx', encodeModel(courseCnn(3))) });
     expect(kept.statusCode).toBe(201);
-    const before = { models: studio.models.list().map((m) => m.id), uploads: studio.models.uploads.stats() };
+    const before = { models: studio().models.list().map((m) => m.id), uploads: studio().models.uploads.stats() };
     const bytes = encodeModel(cnnBehindReluChain(MAX_UPLOAD_NODES + 1));
     const r = await inject({ method: 'POST', url: '/api/models', ...multipart('deep.onnx', bytes) });
     expect(r.statusCode).toBe(422);
     expect(r.json().error).toMatchObject({ code: 'MODEL_UNSUPPORTED', message: `"deep.onnx" has ${MAX_UPLOAD_NODES + 1 + courseCnn().nodes.length} nodes; the studio accepts models of up to ${MAX_UPLOAD_NODES}.` });
     expect(r.json().error.hint).toContain('CLI');
-    expect(studio.models.list().map((m) => m.id)).toEqual(before.models);
-    expect(studio.models.uploads.stats()).toEqual(before.uploads);
+    expect(studio().models.list().map((m) => m.id)).toEqual(before.models);
+    expect(studio().models.uploads.stats()).toEqual(before.uploads);
   });
 
   it('summarizes a model of 10,000 layers in linear time (numbering and labelling each layer searched them all: 22 s on the event loop)', async () => {
@@ -119,20 +106,20 @@ describe('uploads that fail to load', () => {
   it('never push out a working upload: eight broken files (422 each) evicted the model in use', async () => {
     const good = await inject({ method: 'POST', url: '/api/models', ...multipart('good.onnx', encodeModel(courseCnn(5))) });
     expect(good.statusCode).toBe(201);
-    const working = studio.models.list().filter((m) => m.source === 'upload' && m.model).map((m) => m.id);
+    const working = studio().models.list().filter((m) => m.source === 'upload' && m.model).map((m) => m.id);
     expect(working).toContain(good.json().id);
     const broken = new Uint8Array(64).fill(0xff);
     broken[0] = 0x08; // passes the ONNX sniff, fails to decode
-    for (let k = 0; k < studio.models.uploads.caps.count; k++) {
+    for (let k = 0; k < studio().models.uploads.caps.count; k++) {
       const r = await inject({ method: 'POST', url: '/api/models', ...multipart(`broken${k}.onnx`, broken) });
       expect(r.statusCode).toBe(422);
       expect(r.json().error.code).toBe('MODEL_UNREADABLE');
     }
-    const after = studio.models.list().filter((m) => m.source === 'upload');
+    const after = studio().models.list().filter((m) => m.source === 'upload');
     expect(after.filter((m) => m.model).map((m) => m.id)).toEqual(working);
     // the broken ones still show their errors, as many as fit beside the working ones
-    expect(after.filter((m) => m.error).map((m) => m.name)).toEqual(Array.from({ length: studio.models.uploads.caps.count - working.length }, (_, k) => `broken${k + working.length}.onnx`));
-    expect(studio.models.uploads.stats().count).toBe(studio.models.uploads.caps.count);
+    expect(after.filter((m) => m.error).map((m) => m.name)).toEqual(Array.from({ length: studio().models.uploads.caps.count - working.length }, (_, k) => `broken${k + working.length}.onnx`));
+    expect(studio().models.uploads.stats().count).toBe(studio().models.uploads.caps.count);
     const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: good.json().id, image: 'fashion-mnist/bag-test18.png', k: 1 } });
     expect(p.statusCode).toBe(200);
   });
@@ -161,7 +148,7 @@ describe('quick requests on a model too large for the interactive worker', () =>
     const id = up.json().id as string;
     const huge = await inject({ method: 'POST', url: `/api/models/${id}/describe`, payload: { preprocess: JSON.stringify({ size: [30000, 30000] }) } });
     expect(huge.statusCode).toBe(200);
-    const killedBefore = studio.pool.stats().killed.memory;
+    const killedBefore = studio().pool.stats().killed.memory;
     for (const [url, what] of [['/api/predict', 'A prediction'], ['/api/input', 'Preprocessing an image'], ['/api/activations', 'Activations']] as const) {
       const r = await inject({ method: 'POST', url, payload: { model: id, image: 'photos/coffee.png' } });
       expect(r.statusCode, url).toBe(400);
@@ -169,7 +156,7 @@ describe('quick requests on a model too large for the interactive worker', () =>
       expect(r.json().error.message).toMatch(new RegExp(`^${what} needs about [\\d.]+ GB of memory at once .*interactive worker`));
       expect(r.json().error.hint).toContain('--memory');
     }
-    expect(studio.pool.stats().killed.memory).toBe(killedBefore);
+    expect(studio().pool.stats().killed.memory).toBe(killedBefore);
     // described back to a size that fits, the model answers again
     const fits = await inject({ method: 'POST', url: `/api/models/${id}/describe`, payload: { preprocess: JSON.stringify({ size: [64, 64] }) } });
     expect(fits.statusCode).toBe(200);
@@ -227,12 +214,12 @@ describe('old-opset uploads asking for sizes no tensor can have', () => {
   ];
 
   it.each(refused)('refuses %s when uploaded, naming the node, and keeps no model', async (what, graph, message) => {
-    const before = studio.models.list().filter((m) => m.model).map((m) => m.id);
+    const before = studio().models.list().filter((m) => m.model).map((m) => m.id);
     const r = await inject({ method: 'POST', url: '/api/models', ...multipart(`${what}.onnx`, encodeModel(graph)) });
     expect(r.statusCode, r.body).toBe(422);
     expect(r.json().error.message).toMatch(message);
     expect(r.json().error.hint).toMatch(/re-export/i);
-    expect(studio.models.list().filter((m) => m.model).map((m) => m.id)).toEqual(before);
+    expect(studio().models.list().filter((m) => m.model).map((m) => m.id)).toEqual(before);
   });
 
   it('still loads the sizes converters leave unknown as -1 (keras2onnx), and runs them', async () => {
@@ -255,12 +242,12 @@ describe('LRN uploads with parameters ONNX Runtime cannot run', () => {
     ['size 2^31 + 1', { size: int(2 ** 31 + 1) }, /size 2147483649 is a window of more channels than ConvLens runs \(up to 1023/],
   ];
   it.each(refused)('refuses an LRN with %s when uploaded, and keeps no model', async (what, attrs, message) => {
-    const before = studio.models.list().filter((m) => m.model).map((m) => m.id);
+    const before = studio().models.list().filter((m) => m.model).map((m) => m.id);
     const graph = oldOpsetClassifier(17, [node('LRN', ['c'], ['m'], attrs, 'norm')]);
     const r = await inject({ method: 'POST', url: '/api/models', ...multipart(`lrn ${what}.onnx`, encodeModel(graph)) });
     expect(r.statusCode, r.body).toBe(422);
     expect(r.json().error.message).toMatch(new RegExp(`^LRN node "norm": ${message.source}`));
-    expect(studio.models.list().filter((m) => m.model).map((m) => m.id)).toEqual(before);
+    expect(studio().models.list().filter((m) => m.model).map((m) => m.id)).toEqual(before);
   });
 
   it('runs an LRN as AlexNet has it', async () => {
@@ -347,7 +334,7 @@ describe('uploads that ConvLens loads but ONNX Runtime refuses to compile', () =
     const up = await inject({ method: 'POST', url: '/api/models', ...multipart(`${what}.onnx`, encodeModel(oldOpsetClassifier(17, middle, [1, 3, 32, 32], initializers))) });
     expect(up.statusCode, up.body).toBe(201);
     const id = up.json().id as string;
-    const killedBefore = studio.pool.stats().killed;
+    const killedBefore = studio().pool.stats().killed;
 
     const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: id, image: 'photos/coffee.png', k: 1 } });
     expect(p.statusCode, p.body).toBe(422);
@@ -368,7 +355,7 @@ describe('uploads that ConvLens loads but ONNX Runtime refuses to compile', () =
     expect(JSON.stringify(events)).not.toMatch(/onnxruntime_src|\.(?:h|cc|cpp):\d+|onnxruntime::/);
 
     // the refusal is the file's: no worker died for it, and other models still answer
-    expect(studio.pool.stats().killed).toEqual(killedBefore);
+    expect(studio().pool.stats().killed).toEqual(killedBefore);
     const builtin = await inject({ method: 'POST', url: '/api/predict', payload: { model: 'builtin', image: 'fashion-mnist/bag-test18.png', k: 1 } });
     expect(builtin.statusCode).toBe(200);
   });
@@ -383,13 +370,13 @@ describe('uploads with a node missing a required input', () => {
     ['a Concat of nothing', node('Concat', [], ['m'], { axis: int(1) }, 'cat'), 'Concat node "cat" has no inputs; Concat needs an input.'],
   ];
   it.each(refused)('refuses %s when uploaded, naming the node, and keeps no model', async (what, broken, message) => {
-    const before = studio.models.list().filter((m) => m.model).map((m) => m.id);
+    const before = studio().models.list().filter((m) => m.model).map((m) => m.id);
     const graph = oldOpsetClassifier(17, [broken, node('Add', ['c', 'm'], ['joined']), node('Relu', ['joined'], ['m2'])]);
     graph.nodes = graph.nodes.map((n) => (n.op === 'GlobalAveragePool' ? { ...n, inputs: ['m2'] } : n));
     const r = await inject({ method: 'POST', url: '/api/models', ...multipart(`${what}.onnx`, encodeModel(graph)) });
     expect(r.statusCode, r.body).toBe(422);
     expect(r.json().error).toMatchObject({ code: 'MODEL_UNREADABLE', message: `${what}: ${message}` });
     expect(r.json().error.hint).toMatch(/re-export/);
-    expect(studio.models.list().filter((m) => m.model).map((m) => m.id)).toEqual(before);
+    expect(studio().models.list().filter((m) => m.model).map((m) => m.id)).toEqual(before);
   });
 });

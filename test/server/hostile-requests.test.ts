@@ -1,25 +1,10 @@
 // Requests a fuzzer sent the studio that ended in a 500, an internal error in a job, or a worker
 // out of memory. Each is now refused in the API's error shape before any work starts (or, for
 // duplicated layers, answered once per layer).
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/runtime/engine.js';
-import { nodeBackend } from '../../src/engine/runtime/node.js';
-import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
-import { ROOT } from '../support/cli.js';
-import { pageInject } from './page-inject.js';
+import { describe, expect, it } from 'vitest';
+import { inProcessStudio } from './page-inject.js';
 
-const engine = new Engine(nodeBackend(), { threads: 1 });
-let studio: Studio;
-const inject = pageInject(() => studio);
-
-beforeAll(async () => {
-  studio = await createStudio({ engine, webDir: join(ROOT, 'no-such-web-dir') });
-});
-afterAll(async () => {
-  await studio.app.close();
-  await engine.dispose();
-});
+const { inject, studio } = inProcessStudio();
 
 /** The API's error shape: { error: { code, message } }. */
 function expectApiError(r: { statusCode: number; json(): unknown }, status: number, code: string): string {
@@ -33,7 +18,7 @@ function expectApiError(r: { statusCode: number; json(): unknown }, status: numb
 describe('requests that answered 500', () => {
   it('a token cookie with a malformed %-escape is no token, not a 500 on every route', async () => {
     for (const value of ['%', '%zz', '%E0%A4%A']) {
-      const r = await studio.app.inject({ method: 'GET', url: '/api/health', headers: { cookie: `convlens-token-studio=${value}` } });
+      const r = await studio().app.inject({ method: 'GET', url: '/api/health', headers: { cookie: `convlens-token-studio=${value}` } });
       expect(r.statusCode, value).toBe(200);
     }
   });
@@ -58,13 +43,13 @@ describe('requests that answered 500', () => {
   });
 
   it('a bad %-escape or an over-long path segment gets the API error shape', async () => {
-    expectApiError(await studio.app.inject({ method: 'GET', url: '/api/models/%ff' }), 400, 'INVALID_ARGUMENT');
-    expectApiError(await studio.app.inject({ method: 'GET', url: '/api/jobs/%' }), 400, 'INVALID_ARGUMENT');
-    expectApiError(await studio.app.inject({ method: 'GET', url: `/api/models/${'a'.repeat(300)}` }), 414, 'INVALID_ARGUMENT');
+    expectApiError(await studio().app.inject({ method: 'GET', url: '/api/models/%ff' }), 400, 'INVALID_ARGUMENT');
+    expectApiError(await studio().app.inject({ method: 'GET', url: '/api/jobs/%' }), 400, 'INVALID_ARGUMENT');
+    expectApiError(await studio().app.inject({ method: 'GET', url: `/api/models/${'a'.repeat(300)}` }), 414, 'INVALID_ARGUMENT');
   });
 
   it('an id of 128 characters (the most ids.ts allows) reaches its route', async () => {
-    const r = await studio.app.inject({ method: 'GET', url: `/api/dataset/stores/${'a'.repeat(128)}` });
+    const r = await studio().app.inject({ method: 'GET', url: `/api/dataset/stores/${'a'.repeat(128)}` });
     expectApiError(r, 404, 'UNKNOWN_NAME');
   });
 });

@@ -2,31 +2,16 @@
 // them run. Each must be refused when the model loads (a 422 from the studio's upload, a clean
 // error from the CLI's loader) naming the node and the problem, never loaded and then failing
 // inside ONNX Runtime on every request.
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConvLensError } from '../../src/engine/errors.js';
 import type { Node } from '../../src/engine/graph/ir.js';
 import { decodeModel, encodeModel } from '../../src/engine/onnx/codec.js';
-import { Engine } from '../../src/engine/runtime/engine.js';
-import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
-import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
 import { Model } from '../../src/models/model.js';
-import { ROOT } from '../support/cli.js';
 import { f32, handGraph, i64, int, ints, node } from '../support/onnx-files.js';
-import { pageInject } from './page-inject.js';
+import { inProcessStudio } from './page-inject.js';
 
-const engine = new Engine(nodeBackend(), { threads: 1 });
-let studio: Studio;
-const inject = pageInject(() => studio);
-
-beforeAll(async () => {
-  studio = await createStudio({ engine, webDir: join(ROOT, 'no-such-web-dir') });
-});
-afterAll(async () => {
-  await studio.app.close();
-  await engine.dispose();
-});
+const { inject, engine, studio } = inProcessStudio();
 
 function multipart(filename: string, bytes: Uint8Array): { payload: Buffer; headers: Record<string, string> } {
   const boundary = '----convlens-malformed-nodes';
@@ -220,13 +205,13 @@ describe('model files with a node that contradicts itself or its inputs', () => 
   });
 
   it.each(refused)('refuse %s when uploaded to the studio (422), keeping no model', async (what, [middle, initializers, batch, opset], message) => {
-    const before = studio.models.list().filter((m) => m.model).map((m) => m.id);
+    const before = studio().models.list().filter((m) => m.model).map((m) => m.id);
     const r = await inject({ method: 'POST', url: '/api/models', ...multipart(`${what}.onnx`, classifier(middle, initializers, batch, opset)) });
     expect(r.statusCode, r.body).toBe(422);
     expect(r.json().error.message).toMatch(message);
     expect(r.json().error.hint).toMatch(/re-export|export it again/i);
     expect(r.json().error.code).toMatch(/^(SHAPE_MISMATCH|MODEL_UNREADABLE)$/);
     expect(r.body).not.toMatch(/onnxruntime_src|\.(?:h|cc|cpp):\d+|onnxruntime::/);
-    expect(studio.models.list().filter((m) => m.model).map((m) => m.id)).toEqual(before);
+    expect(studio().models.list().filter((m) => m.model).map((m) => m.id)).toEqual(before);
   });
 });

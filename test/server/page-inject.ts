@@ -1,11 +1,37 @@
 // Requests as the studio's own page sends them: browsers add `Origin` to every POST, PUT, PATCH
 // and DELETE, and the studio refuses state-changing requests from any other origin. Tests that
 // drive the API in-process send the same header (Fastify inject's default Host is localhost:80).
+import { join } from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import type { Studio } from '../../src/interfaces/server/app.js';
+import { afterAll, beforeAll } from 'vitest';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
+import { ROOT } from '../support/cli.js';
 
 export const PAGE_ORIGIN = 'http://localhost';
 
 export function pageInject(studio: () => Studio): (options: InjectOptions) => Promise<LightMyRequestResponse> {
   return (options) => studio().app.inject({ ...options, headers: { origin: PAGE_ORIGIN, ...(options.headers ?? {}) } });
+}
+
+/**
+ * A studio in this process for the file's tests (one engine thread, no web bundle), closed after
+ * them, and the page's way of calling it.
+ */
+export function inProcessStudio(): { engine: Engine; studio: () => Studio; inject: (options: InjectOptions) => Promise<LightMyRequestResponse> } {
+  const engine = new Engine(nodeBackend(), { threads: 1 });
+  let studio: Studio | undefined;
+  const current = (): Studio => {
+    if (!studio) throw new Error('the studio starts in beforeAll: call it from a test');
+    return studio;
+  };
+  beforeAll(async () => {
+    studio = await createStudio({ engine, webDir: join(ROOT, 'no-such-web-dir') });
+  });
+  afterAll(async () => {
+    await studio?.app.close();
+    await engine.dispose();
+  });
+  return { engine, studio: current, inject: pageInject(current) };
 }

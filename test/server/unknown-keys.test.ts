@@ -2,25 +2,10 @@
 // Ajv options strip keys under `additionalProperties: false` instead: a misspelt or unsupported
 // parameter (params.occlusion.windw, a method block the schema lacks) answered 202 and the result
 // was computed without it, with no word to the user.
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/runtime/engine.js';
-import { nodeBackend } from '../../src/engine/runtime/node.js';
-import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
-import { ROOT } from '../support/cli.js';
-import { pageInject } from './page-inject.js';
+import { describe, expect, it } from 'vitest';
+import { inProcessStudio } from './page-inject.js';
 
-const engine = new Engine(nodeBackend(), { threads: 1 });
-let studio: Studio;
-const inject = pageInject(() => studio);
-
-beforeAll(async () => {
-  studio = await createStudio({ engine, webDir: join(ROOT, 'no-such-web-dir') });
-});
-afterAll(async () => {
-  await studio.app.close();
-  await engine.dispose();
-});
+const { inject } = inProcessStudio();
 
 const IMAGE = 'fashion-mnist/bag-test18.png';
 
