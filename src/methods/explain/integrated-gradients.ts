@@ -8,7 +8,7 @@ import { blurBatch, f32, nchw, reduceChannels } from './arrays.js';
 import { forChunks, RunBuffers, scoreGradients, Work } from './session.js';
 import { completenessOf } from './completeness.js';
 import { targetScores } from './target.js';
-import type { IgBaseline, IgRule, MethodContext, MethodResult } from './types.js';
+import type { Completeness, IgBaseline, IgRule, MethodContext, MethodResult } from './types.js';
 
 /** Path points (alphas) and weights on [0, 1], as Captum's approximation_methods. */
 export function quadrature(rule: IgRule, steps: number): { alphas: Float64Array; weights: Float64Array } {
@@ -217,5 +217,22 @@ export async function integratedGradients(ctx: MethodContext): Promise<MethodRes
   const raw = f32(ctx.x.dims, attr);
   const params: Record<string, unknown> = { steps, rule, baseline: typeof baselineSpec === 'string' ? baselineSpec : 'given tensor' };
   if (baselineSpec === 'blurred') params['blurSigma'] = blurSigma;
-  return { raw, map: reduceChannels(raw, 'sum'), signed: true, params, completeness };
+  return { raw, map: reduceChannels(raw, 'sum'), signed: true, params, completeness, notes: convergenceNotes(completeness, steps, ctx.options.firstIndex ?? 0) };
+}
+
+/**
+ * The gap Sundararajan et al. suggest staying within: attributions that sum to less or more than
+ * 95-105% of the score's change have not converged, and a map drawn from them shows the
+ * quadrature's error as much as the model (Captum returns the same number as its
+ * convergence_delta and leaves it to the caller).
+ */
+const IG_GAP_TOLERANCE = 0.05;
+
+function convergenceNotes(completeness: readonly Completeness[], steps: number, firstIndex: number): string[] {
+  const worst = completeness.reduce<{ i: number; c: Completeness } | undefined>((w, c, i) => (Number.isFinite(c.relativeGap) && c.relativeGap > (w?.c.relativeGap ?? IG_GAP_TOLERANCE) ? { i, c } : w), undefined);
+  if (!worst) return [];
+  const share = worst.c.scoreDifference !== 0 ? `${((worst.c.sum / worst.c.scoreDifference) * 100).toFixed(0)}% of` : `${worst.c.sum.toPrecision(3)} against`;
+  return [
+    `integrated-gradients has not converged at ${steps} steps: on image ${firstIndex + worst.i + 1} the attributions sum to ${share} the score's change from the baseline (gap ${(worst.c.relativeGap * 100).toFixed(1)}%, more than ${IG_GAP_TOLERANCE * 100}%); more steps (CLI: --steps ${Math.min(1000, steps * 4)}) narrow it, and where they do not, the score jumps on the path (a baseline closer to the image, such as blurred, avoids that)`,
+  ];
 }
