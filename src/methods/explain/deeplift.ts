@@ -14,7 +14,7 @@ import { resolveBaseline } from './integrated-gradients.js';
 import { completenessOf } from './completeness.js';
 import { inputBounds } from './lrp.js';
 import { batchedForward, forChunks, forwardScores, RunBuffers, scoreGradients, Work } from './session.js';
-import type { MethodContext, MethodResult } from './types.js';
+import type { Completeness, MethodContext, MethodResult } from './types.js';
 
 const PAIRED = deepliftRuleSet();
 const sharedRulesByModel = new WeakMap<Model, RuleSet>();
@@ -150,6 +150,25 @@ async function deepliftPairs(ctx: MethodContext, phase: string, base: Tensor, pa
 
 const logitNote = (ctx: MethodContext, method: string): string[] => (ctx.score === 'prob' ? [`${method} decomposes the target logit (the rescale rule has no softmax rule here); --score prob does not apply`] : []);
 
+/**
+ * Summation-to-delta holds to float32 rounding (1e-7 to 1e-5 of the score's change on ResNet,
+ * EfficientNet and ConvNeXt shapes): a gap beyond 1% means the multipliers lost it. The case met
+ * so far is a baseline that makes a normalization see a constant (an all-zero input through a
+ * bias-free stem into LayerNorm): its 1/sqrt(var + eps) is then ~1/sqrt(eps) at the reference, each
+ * such layer multiplies the multipliers by hundreds, and float32 can no longer cancel them (a
+ * 4-stage ConvNeXt-shaped net: gap 3e11 with zeros, 2e-7 with a black image).
+ */
+const DEEPLIFT_GAP_TOLERANCE = 0.01;
+
+function lostSummationNotes(method: string, completeness: readonly Completeness[], firstIndex: number): string[] {
+  const worst = completeness.reduce<{ i: number; c: Completeness } | undefined>((w, c, i) => (!(c.relativeGap <= (w?.c.relativeGap ?? DEEPLIFT_GAP_TOLERANCE)) ? { i, c } : w), undefined);
+  if (!worst) return [];
+  const gap = Number.isFinite(worst.c.relativeGap) ? `${(worst.c.relativeGap * 100).toPrecision(3)}%` : 'not finite';
+  return [
+    `${method}'s contributions do not add up to the score's change on image ${firstIndex + worst.i + 1} (gap ${gap}): float32 lost summation-to-delta, most likely where the baseline makes a normalization (LayerNorm, InstanceNorm) see a constant map, whose 1/sqrt(var + eps) is then ~1/sqrt(eps); a baseline the first layers do not flatten avoids it (black or blurred; CLI: --baseline blurred)`,
+  ];
+}
+
 export async function deeplift(ctx: MethodContext): Promise<MethodResult> {
   const o = ctx.options.deeplift ?? {};
   const spec = o.baseline ?? 'black';
@@ -168,7 +187,8 @@ export async function deeplift(ctx: MethodContext): Promise<MethodResult> {
   const raw = f32(ctx.x.dims, attr);
   const params: Record<string, unknown> = { rule: 'rescale', baseline: typeof spec === 'string' ? spec : 'given tensor', eps: 1e-10, rows };
   if (spec === 'blurred') params['blurSigma'] = blurSigma;
-  return { raw, map: reduceChannels(raw, 'sum'), signed: true, params, completeness: completenessOf(attr, per, scores, baseScores), notes: logitNote(ctx, 'deeplift') };
+  const completeness = completenessOf(attr, per, scores, baseScores);
+  return { raw, map: reduceChannels(raw, 'sum'), signed: true, params, completeness, notes: [...logitNote(ctx, 'deeplift'), ...lostSummationNotes('deeplift', completeness, ctx.options.firstIndex ?? 0)] };
 }
 
 /** The baseline set of gradient-shap and deeplift-shap: given, or seeded uniform noise over the pixel range. */
@@ -209,7 +229,8 @@ export async function deepliftShap(ctx: MethodContext): Promise<MethodResult> {
   });
   const attr = mapFloat32(sum, (v) => v / k);
   const raw = f32(ctx.x.dims, attr);
-  return { raw, map: reduceChannels(raw, 'sum'), signed: true, params: { rule: 'rescale', baselines: described, eps: 1e-10, rows }, completeness: completenessOf(attr, per, scores, baseMean), notes: logitNote(ctx, 'deeplift-shap') };
+  const shapCompleteness = completenessOf(attr, per, scores, baseMean);
+  return { raw, map: reduceChannels(raw, 'sum'), signed: true, params: { rule: 'rescale', baselines: described, eps: 1e-10, rows }, completeness: shapCompleteness, notes: [...logitNote(ctx, 'deeplift-shap'), ...lostSummationNotes('deeplift-shap', shapCompleteness, ctx.options.firstIndex ?? 0)] };
 }
 
 /** Target logits of the inputs, and each target's mean logit over the baseline set. */
