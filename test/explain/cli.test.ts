@@ -191,7 +191,7 @@ describe('convlens explain', () => {
     const out = join(tmp, 'masked');
     const r = await convlens('explain', img, '--method', 'feature-ablation,lime', '--segments-mask', join(tmp, 'mask.png'), '--samples', '20', '--npy', '--no-images', '--out', out, '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/note: --segments-mask is 56x56: brought to the model's 28x28 input as the images are, by nearest neighbour; 1 of its 3 colours cover no input pixel there/);
+    expect(r.stderr).toMatch(/note: --segments-mask is 56x56: brought to the model's 28x28 input as the images are, by nearest neighbour; 1 of its 3 colours covers no input pixel there and is no segment/);
     for (const m of JSON.parse(r.stdout).methods) expect(m.params).toMatchObject({ segmentation: 'mask', segments: [2] });
     const map = parseNpy(readFileSync(join(out, 'feature-ablation.npy'))).data as Float32Array;
     // input pixel (y, x) samples mask pixel (2y + 1, 2x + 1): red where 2x + 2y + 2 < 40

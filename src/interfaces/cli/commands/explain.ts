@@ -578,7 +578,7 @@ async function readSegmentsMask(path: string, model: Model, note: (message: stri
   const [h, w] = model.meta.preprocessing.size;
   if (image.height !== h || image.width !== w) {
     const kept = new Set(mask.data as Int32Array).size;
-    note(`--segments-mask is ${image.width}x${image.height}: brought to the model's ${w}x${h} input as the images are, by nearest neighbour${kept < colours ? `; ${colours - kept} of its ${colours} colours cover no input pixel there and are no segment` : ''}`);
+    note(`--segments-mask is ${image.width}x${image.height}: brought to the model's ${w}x${h} input as the images are, by nearest neighbour${kept < colours ? `; ${colours - kept} of its ${colours} colours ${colours - kept === 1 ? 'covers' : 'cover'} no input pixel there and ${colours - kept === 1 ? 'is' : 'are'} no segment` : ''}`);
   }
   return mask;
 }
