@@ -66,6 +66,8 @@ export interface LayerAttribution {
   /** the score explained, per image */
   scores: Float64Array;
   score: ScoreKind;
+  /** [N, C, h, w]: the layer's activations for the images (what ablation removes) */
+  activations: Tensor;
   results: LayerMethodResult[];
 }
 
@@ -256,7 +258,7 @@ export async function layerAttribution(model: Model, x: Tensor, options: LayerAt
       finish(method, attr, { ablation: s.ablation, ...(s.ablation === 'baseline' ? { baseline: baselineName(s.baseline) } : {}) });
     }
   }
-  return { layer, label: s.label, shape: [c, h, w], targets, scores, score: s.score, results };
+  return { layer, label: s.label, shape: [c, h, w], targets, scores, score: s.score, activations: first[layer]!, results };
 }
 
 const baselineName = (b: IgBaseline): string => (typeof b === 'string' ? b : 'given tensor');
