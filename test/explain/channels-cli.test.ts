@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { convlens } from '../support/cli.js';
+import { convlens, ROOT } from '../support/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-channels-'));
 const CAT = 'samples/photos/chelsea.png';
@@ -50,4 +50,19 @@ describe('convlens channels', () => {
     expect(steps.code).not.toBe(0);
     expect(steps.stderr).toMatch(/--steps/);
   }, 60_000);
+});
+
+describe('docs/explain.md: Which channels carry a prediction', () => {
+  it('shows the committed run: its figure, and the --unit line for the channel that run ranked first', () => {
+    const doc = readFileSync(join(ROOT, 'docs/explain.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## Which channels carry a prediction'), doc.indexOf('## Is the map faithful?'));
+    expect(section).toContain('npx convlens channels samples/photos/chelsea.png --model squeezenet --layer fires.5');
+    expect(section).toContain('](figures/channels/channels.png)');
+    const summary = JSON.parse(readFileSync(join(ROOT, 'docs/figures/channels/summary.json'), 'utf8'));
+    expect(summary.layer.label).toBe('fires.5');
+    const first = summary.inputs[0].methods['gradient-x-activation'].top[0];
+    expect(section).toContain(`--unit fires.5 --target ${first.channel}`);
+    expect(section).toContain(`\`${summary.inputs[0].methods.ablation.top[0].label}\``);
+    expect(existsSync(join(ROOT, 'docs/figures/channels/channels.png'))).toBe(true);
+  });
 });
