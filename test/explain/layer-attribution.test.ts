@@ -77,6 +77,18 @@ describe('layer attribution', () => {
     expect(ig!.completeness![0]!.scoreDifference).toBeCloseTo(deeplift!.completeness![0]!.scoreDifference, 3);
   }, 120_000);
 
+  it('reports progress per method and stops when aborted', async () => {
+    const { model } = gapDenseModel();
+    const x = f32([3, 3, 6, 6], Array.from({ length: 3 * 108 }, (_, k) => (k % 7) / 7));
+    const phases = new Set<string>();
+    const r = await layerAttribution(model, x, { layer: 'feat', steps: 4, batchSize: 2, onProgress: (p) => phases.add(p.phase!) });
+    expect(r.results[3]!.notes).toEqual([]);
+    expect([...phases]).toEqual(['activations at feat', 'baseline activations at feat', 'gradient-x-activation at feat', 'integrated-gradients at feat', 'deeplift at feat', 'ablation at feat']);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(layerAttribution(model, x, { layer: 'feat', signal: controller.signal })).rejects.toMatchObject({ code: 'CANCELLED' });
+  });
+
   it('refuses a bad request before any run', async () => {
     const { model } = gapDenseModel();
     const x = f32([1, 3, 6, 6], new Float32Array(108));
@@ -96,5 +108,7 @@ describe('layer attribution', () => {
     expect((refused as ConvLensError).hint).toMatch(/e\.g\. .*fires\.7, conv25/);
     const r = await layerAttribution(model, batch, { layer: branch, methods: ['gradient-x-activation', 'deeplift'] });
     expect(r.results[0]!.channels.dims).toEqual([1, 256]);
+    expect(r.results[1]!.notes.join()).toMatch(/one branch of the network.*not to the whole/);
+    expect(r.results[1]!.completeness![0]!.relativeGap).toBeGreaterThan(0.01);
   }, 60_000);
 });

@@ -10,7 +10,7 @@ import type { JobOptions } from '../../engine/jobs.js';
 import { deepliftRuleSet } from '../../engine/ops/rules/deeplift.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
-import { cachedTailModel } from '../../models/tail-model.js';
+import { cachedTailModel, cutsEveryPath } from '../../models/tail-model.js';
 import { f32, nchw } from './arrays.js';
 import { completenessOf } from './completeness.js';
 import { quadrature, resolveBaseline } from './integrated-gradients.js';
@@ -231,6 +231,8 @@ export async function layerAttribution(model: Model, x: Tensor, options: LayerAt
         logitBase.set(both.subarray(m), lo);
       });
       const notes = s.score === 'prob' ? ['deeplift decomposes the target logit (the rescale rule has no softmax rule here); score prob does not apply'] : [];
+      // a branch's channels carry only the part of the change that flows through that branch
+      if (!cutsEveryPath(model, layer)) notes.push(`layer "${s.label}" is one branch of the network (another path bypasses it), so deeplift's channels there sum to the part of the logit's change that flows through it, not to the whole; a layer every path passes through (a block's output) decomposes the whole change`);
       finish(method, attr, { baseline: baselineName(s.baseline), score: 'logit' }, completenessOf(attr, c * per, logitScores, logitBase), notes);
     } else {
       const tail = s.tail!;
