@@ -3,6 +3,7 @@
 export * from './engine/index.js';
 export { Model, type PickableValue, type UnitTarget } from './models/model.js';
 export { unitModel, parseUnitSpec, type UnitSpec } from './models/unit-model.js';
+export { tailModel, cutsEveryPath } from './models/tail-model.js';
 export { readMetadata, writeMetadata, METADATA_KEYS, type ModelMetadata, type Preprocessing } from './models/metadata.js';
 export { Layers } from './models/layers.js';
 export { courseCnn, vggLike, resnet18Like, FASHION_MNIST_LABELS } from './models/zoo/index.js';
@@ -20,6 +21,7 @@ export { deepliftRuleSet } from './engine/ops/rules/deeplift.js';
 export { colormap, colorAt, describeColormap, COLORMAP_NAMES, type Colormap } from './render/colormap.js';
 export { mapRange, rangeOf, parseRange, describeRange, percentile, type RangeSpec, type MappedRange } from './render/range.js';
 export { renderHeatmap, overlay, colorize, colorbar, resizeImage, resamplePlane, toRgb, type Heatmap, type HeatmapOptions } from './render/heatmap.js';
+export { layerAttribution, LAYER_METHODS, type LayerAttribution, type LayerAttributionOptions, type LayerMethodName, type LayerMethodResult, type ChannelAblation } from './methods/explain/layer-attribution.js';
 export { renderAttribution, displayStyle, type DisplayOptions, type DisplayStyle, type View } from './methods/explain/display.js';
 export { buildForwardGraph } from './training/step.js';
 export { createOptimizer, optimizerConfig, clipGradientNorm, type Optimizer, type OptimizerConfig, type OptimizerState } from './training/optimizers.js';

@@ -27,6 +27,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'train', summary: 'train an image classifier on Fashion-MNIST and write a self-describing ONNX model', load: () => import('./commands/train.js') },
   { name: 'evaluate', summary: 'accuracy, per-class accuracy and a confusion-matrix image on Fashion-MNIST', load: () => import('./commands/evaluate.js') },
   { name: 'explain', summary: 'attribution maps (saliency, Integrated Gradients, occlusion, Grad-CAM, ...) as PNGs, a labelled grid, raw .npy and a JSON summary', load: () => import('./commands/explain.js') },
+  { name: 'channels', summary: 'which channels of a layer carry a prediction (layer gradient x activation, integrated gradients, DeepLIFT, ablation): top channels, their shares, a figure of their maps', load: () => import('./commands/channels.js') },
   { name: 'featviz', summary: 'feature visualization by gradient ascent (Lucid-style): a class, channel, neuron or layer objective; result, strip of steps, GIF', load: () => import('./commands/featviz.js') },
   { name: 'adversarial', summary: 'adversarial examples: FGSM or PGD, targeted or untargeted, L-inf or L2 budget; new prediction, perturbation norms, amplified perturbation', load: () => import('./commands/adversarial.js') },
   { name: 'invert', summary: 'feature inversion (Mahendran & Vedaldi): reconstruct images from a layer\'s features with a TV prior; a grid over layers', load: () => import('./commands/invert.js') },

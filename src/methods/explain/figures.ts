@@ -9,7 +9,8 @@ import { meanScore, type SanityResult } from '../metrics/sanity.js';
 import { renderAttribution, type DisplayOptions, type DisplayStyle } from './display.js';
 import { panelsSpec, renderChart } from '../../render/chart.js';
 import { gridFigure, MAX_FIGURE_PIXELS, type GridRow, type Legend } from '../../render/grid.js';
-import { resizeImage } from '../../render/heatmap.js';
+import { overlay, renderHeatmap, resizeImage } from '../../render/heatmap.js';
+import type { LayerAttribution } from './layer-attribution.js';
 import { describeRange } from '../../render/range.js';
 
 export interface FigureItem {
@@ -195,4 +196,69 @@ function figureSubject(e: Explanation): string {
   const predicted = e.images.every((img) => img.target.index === img.predicted.index);
   if (e.unit) return `${predicted ? 'most active channel' : 'target channel'}, ${e.unit.at ? `value at ${e.unit.at.join(',')}` : 'mean over positions'}`;
   return `${predicted ? 'predicted class' : 'target class'}, score = ${e.score === 'logit' ? 'logit' : 'probability'}`;
+}
+
+/** The share of a channel in its method's net total ("" when the channels cancel out). */
+export function channelShare(totals: Float32Array, image: number, channels: number, channel: number): number | undefined {
+  let net = 0;
+  let magnitude = 0;
+  for (let k = image * channels; k < (image + 1) * channels; k++) {
+    net += totals[k]!;
+    magnitude += Math.abs(totals[k]!);
+  }
+  // a net total far below the channels' magnitudes is cancellation, and shares of it mislead
+  return Math.abs(net) > 1e-3 * magnitude ? totals[image * channels + channel]! / net : undefined;
+}
+
+/**
+ * Rows = (image, method), columns = the input and the `top` channels by contribution: each
+ * channel's attribution at the layer's resolution, upsampled over the image on one signed scale
+ * per row (so tiles of a row compare); ablation, which scores a channel as a whole, shows where
+ * the channel is active instead. Tiles are captioned with the channel's `explain --unit` label.
+ */
+export async function channelFigure(r: LayerAttribution, items: readonly FigureItem[], o: { top: number; title: string; rowLines: (image: number) => string[]; size?: number; notes?: string[] }): Promise<Uint8Array> {
+  const [c, h, w] = r.shape;
+  const per = h * w;
+  const shown = items.slice(0, GRID_MAX_ROWS);
+  const side = o.size ?? Math.min(160, defaultTileSize(shown[0]!.display));
+  const top = Math.min(o.top, c);
+  const rows: GridRow[] = [];
+  for (const [i, item] of shown.entries()) {
+    const W = item.display.width >= item.display.height ? side : Math.round((side * item.display.width) / item.display.height);
+    const H = item.display.height >= item.display.width ? side : Math.round((side * item.display.height) / item.display.width);
+    const base = resizeImage(item.display, W, H, 'bilinear');
+    for (const m of r.results) {
+      const ablation = m.method === 'ablation';
+      const source = (ablation ? r.activations.data : m.attribution.data) as Float32Array;
+      const channels = Array.from(m.ranked[i]!.subarray(0, top));
+      const planes = channels.map((ch) => source.subarray((i * c + ch) * per, (i * c + ch + 1) * per));
+      let peak = 0;
+      for (const p of planes) for (const v of p) peak = Math.max(peak, Math.abs(v));
+      peak ||= 1;
+      const totals = m.channels.data as Float32Array;
+      const cells = planes.map((p) => {
+        const heat = renderHeatmap(p, w, h, { colormap: ablation ? 'turbo' : 'rdbu', range: ablation ? { mode: 'fixed', min: 0, max: peak } : { mode: 'fixed', min: -peak, max: peak }, width: W, height: H, interpolation: 'bilinear' });
+        return overlay(base, heat.image, ablation ? 0.5 : 0.65);
+      });
+      const captions = channels.map((ch) => {
+        const share = channelShare(totals, i, c, ch);
+        return `${r.label}:${ch}  ${fmt(totals[i * c + ch]!)}${share === undefined ? '' : ` (${(share * 100).toFixed(0)}%)`}`;
+      });
+      rows.push({ lines: [...(m === r.results[0] ? o.rowLines(i) : [item.name]), `${m.method}${ablation ? ' (maps: activation)' : ''}`], cells: [base, ...cells], captions: [undefined, ...captions] });
+    }
+  }
+  const legends: Legend[] = [];
+  if (r.results.some((m) => m.method !== 'ablation')) legends.push({ colormap: 'rdbu', label: 'channel attribution (one scale per row)', low: 'negative', middle: '0', high: 'positive' });
+  if (r.results.some((m) => m.method === 'ablation')) legends.push({ colormap: 'turbo', label: 'activation (ablation rows)', low: '0', high: 'row max' });
+  return gridFigure({
+    title: o.title,
+    columns: ['Input', ...Array.from({ length: top }, (_, k) => `#${k + 1}`)],
+    rows,
+    legends,
+    notes: [
+      `Maps at the layer's ${w}x${h} resolution, upsampled over the input; captions: channel, its contribution to the score, and its share of the channels' net total.`,
+      ...(items.length > shown.length ? [`The first ${shown.length} of ${items.length} images.`] : []),
+      ...(o.notes ?? []),
+    ],
+  });
 }

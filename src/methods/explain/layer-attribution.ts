@@ -1,0 +1,266 @@
+// Layer attribution (Captum's Layer* family): how much each channel of a hidden layer contributes
+// to a class score, instead of each pixel. Gradient x activation, Integrated Gradients along the
+// straight path between the baseline's and the image's activations (Captum's
+// LayerIntegratedGradients), DeepLIFT's multipliers at the layer times the activations' change
+// from the reference (LayerDeepLift), and channel ablation (LayerFeatureAblation with one group
+// per channel). IG and ablation change the activations themselves, so they run the network's
+// tail from the layer on (tail-model.ts); the other two read the layer in the full model.
+import { ConvLensError } from '../../engine/errors.js';
+import type { JobOptions } from '../../engine/jobs.js';
+import { deepliftRuleSet } from '../../engine/ops/rules/deeplift.js';
+import type { Tensor } from '../../engine/tensor.js';
+import type { Model } from '../../models/model.js';
+import { cachedTailModel, cutsEveryPath } from '../../models/tail-model.js';
+import { f32, nchw } from './arrays.js';
+import { completenessOf } from './completeness.js';
+import { quadrature, resolveBaseline } from './integrated-gradients.js';
+import { batchedForward, batchSizeOption, classCount, forChunks, scoreGradients, scoreInputs, Work } from './session.js';
+import { checkScore, presetTargets, resolveTargets, targetScores, type ScoreKind, type TargetSpec } from './target.js';
+import type { Completeness, IgBaseline, IgRule } from './types.js';
+
+export const LAYER_METHODS = ['gradient-x-activation', 'integrated-gradients', 'deeplift', 'ablation'] as const;
+export type LayerMethodName = (typeof LAYER_METHODS)[number];
+
+/** What an ablated channel is set to: zero (Captum's default layer baseline), or the baseline image's activations there. */
+export type ChannelAblation = 'zero' | 'baseline';
+
+export interface LayerAttributionOptions extends JobOptions {
+  /** a layer as `Model.resolveLayer` takes it: a feature map [N, C, h, w] */
+  layer: string;
+  /** default: every method */
+  methods?: readonly LayerMethodName[];
+  target?: TargetSpec;
+  score?: ScoreKind | 'probability';
+  /** integrated-gradients: path points (default 50) and quadrature rule (default gausslegendre) */
+  steps?: number;
+  rule?: IgRule;
+  /** integrated-gradients, deeplift, ablation 'baseline': the reference image (default black) */
+  baseline?: IgBaseline;
+  blurSigma?: number;
+  /** ablation: what a removed channel is set to (default zero) */
+  ablation?: ChannelAblation;
+  /** samples per engine run */
+  batchSize?: number;
+}
+
+export interface LayerMethodResult {
+  method: LayerMethodName;
+  /** [N, C, h, w]; ablation spreads each channel's score drop evenly over its positions */
+  attribution: Tensor;
+  /** [N, C]: the attribution summed over each channel's positions */
+  channels: Tensor;
+  /** per image, the channel indices by contribution, largest first */
+  ranked: Int32Array[];
+  /** IG and DeepLIFT: the layer's attributions against score(image) - score(baseline) */
+  completeness?: Completeness[];
+  params: Record<string, unknown>;
+  notes: string[];
+}
+
+export interface LayerAttribution {
+  /** the layer's value name, and its label as `explain --unit` and `--layer` take it */
+  layer: string;
+  label: string;
+  shape: [number, number, number];
+  targets: Int32Array;
+  /** the score explained, per image */
+  scores: Float64Array;
+  score: ScoreKind;
+  /** [N, C, h, w]: the layer's activations for the images (what ablation removes) */
+  activations: Tensor;
+  results: LayerMethodResult[];
+}
+
+const PAIRED = deepliftRuleSet();
+
+/** Checks the request and settles its defaults before any engine run. */
+function settle(model: Model, x: Tensor, o: LayerAttributionOptions) {
+  if (typeof o !== 'object' || o === null || typeof o.layer !== 'string') throw new ConvLensError('INVALID_ARGUMENT', 'Layer attribution needs a layer.', 'Pass { layer: "fires.9" } (CLI: --layer); `convlens summary` lists the layers.');
+  model.checkInput(x, { anyCount: true });
+  const methods = [...new Set(o.methods ?? LAYER_METHODS)];
+  if (methods.length === 0) throw new ConvLensError('INVALID_ARGUMENT', 'No layer attribution methods given.', `Use one or more of: ${LAYER_METHODS.join(', ')}.`);
+  for (const m of methods) if (!(LAYER_METHODS as readonly string[]).includes(m)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown layer attribution method "${String(m)}".`, `Use one or more of: ${LAYER_METHODS.join(', ')}.`);
+  const steps = o.steps ?? 50;
+  if (!Number.isInteger(steps) || steps < 1) throw new ConvLensError('INVALID_ARGUMENT', `Integrated Gradients steps must be a positive integer, got ${steps}.`, 'Use 1 or more steps (CLI: --steps).');
+  const rule = o.rule ?? 'gausslegendre';
+  quadrature(rule, steps); // refuses an unknown rule now, not after the other methods ran
+  const ablation = o.ablation ?? 'zero';
+  if (ablation !== 'zero' && ablation !== 'baseline') throw new ConvLensError('INVALID_ARGUMENT', `Unknown channel ablation "${String(ablation)}".`, 'Use zero (the default) or baseline.');
+  const score = checkScore(o.score ?? 'logit', model);
+  const layer = model.resolveLayer(o.layer);
+  const label = model.layerLabel(layer);
+  const shape = layer === model.input.name ? undefined : model.facts(layer).shape;
+  if (!shape || shape.length !== 4 || shape.slice(1).some((d) => typeof d !== 'number') || !model.isChannelsFirst(layer)) {
+    throw new ConvLensError('INVALID_ARGUMENT', `Layer "${label}" is ${layer === model.input.name ? 'the input' : `[${shape?.join(', ') ?? '?'}], not a feature map [N, C, H, W] of fixed size`}; channel attribution needs a convolutional layer's output.`, 'Pick a conv, activation or pooling layer inside the network (`convlens summary` lists them with their shapes).');
+  }
+  const [, c, h, w] = shape as [unknown, number, number, number];
+  // the tail is cut now so that a layer it cannot be cut at is refused before any work
+  const tail = methods.includes('integrated-gradients') || methods.includes('ablation') ? cachedTailModel(model, layer) : undefined;
+  if (methods.includes('deeplift') && typeof model.input.shape?.[0] === 'number') {
+    throw new ConvLensError('MODEL_UNSUPPORTED', `DeepLIFT runs each image together with its baseline in one batch, and model "${model.name}" runs exactly ${model.input.shape[0]} image(s) at a time (its batch axis is fixed in the graph's shapes).`, "Re-export the model with a free batch axis, or leave deeplift out.");
+  }
+  const [, , H, W] = nchw(x);
+  const baseline = o.baseline ?? 'black';
+  const needsBaseline = methods.some((m) => m === 'integrated-gradients' || m === 'deeplift') || (methods.includes('ablation') && ablation === 'baseline');
+  const base = needsBaseline ? resolveBaseline(model, x, baseline, o.blurSigma ?? Math.max(H, W) / 10) : undefined;
+  const classes = classCount(model);
+  presetTargets(model, o.target, x.dims[0]!, classes); // a wrong class name fails here
+  return { methods, steps, rule, ablation, score, layer, label, c, h, w, tail, base, baseline, forwardSize: batchSizeOption(model, o.batchSize, 'forward'), gradientSize: batchSizeOption(model, o.batchSize, 'gradient') };
+}
+
+/** Per image, the channels by `totals` [N, C], largest first. */
+function rank(totals: Float32Array, n: number, c: number): Int32Array[] {
+  return Array.from({ length: n }, (_, i) => {
+    const row = totals.subarray(i * c, (i + 1) * c);
+    return Int32Array.from({ length: c }, (_, k) => k).sort((a, b) => row[b]! - row[a]! || a - b);
+  });
+}
+
+function channelTotals(attr: Float32Array, n: number, c: number, per: number): Float32Array {
+  const out = new Float32Array(n * c);
+  for (let k = 0; k < n * c; k++) {
+    let s = 0;
+    for (let p = k * per; p < (k + 1) * per; p++) s += attr[p]!;
+    out[k] = s;
+  }
+  return out;
+}
+
+/**
+ * Per method, each channel's contribution to the target score at `layer`: the attribution there
+ * [N, C, h, w], its sum per channel [N, C] and the channels ranked by it.
+ */
+export async function layerAttribution(model: Model, x: Tensor, options: LayerAttributionOptions): Promise<LayerAttribution> {
+  const s = settle(model, x, options);
+  const job: JobOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+  const n = x.dims[0]!;
+  const { c, h, w, layer } = s;
+  const per = h * w;
+  const size = n * c * per;
+
+  const first = await batchedForward(model, x, [layer], s.forwardSize, new Work(job, `activations at ${s.label}`, Math.ceil(n / s.forwardSize)));
+  const acts = first[layer]!.data as Float32Array;
+  const targets = resolveTargets(model, options.target, first[model.output]!);
+  const scores = targetScores(first[model.output]!, targets, s.score);
+  let baseActs: Float32Array | undefined;
+  let baseScores: Float64Array | undefined;
+  if (s.base) {
+    const b = await batchedForward(model, s.base, [layer], s.forwardSize, new Work(job, `baseline activations at ${s.label}`, Math.ceil(n / s.forwardSize)));
+    baseActs = b[layer]!.data as Float32Array;
+    baseScores = targetScores(b[model.output]!, targets, s.score);
+  }
+
+  const results: LayerMethodResult[] = [];
+  const finish = (method: LayerMethodName, attr: Float32Array, params: Record<string, unknown>, completeness?: Completeness[], notes: string[] = []): void => {
+    const totals = channelTotals(attr, n, c, per);
+    results.push({ method, attribution: f32([n, c, h, w], attr), channels: f32([n, c], totals), ranked: rank(totals, n, c), ...(completeness ? { completeness } : {}), params, notes });
+  };
+
+  for (const method of s.methods) {
+    const phase = `${method} at ${s.label}`;
+    if (method === 'gradient-x-activation') {
+      const attr = new Float32Array(size);
+      const work = new Work(job, phase, Math.ceil(n / s.gradientSize));
+      await forChunks(n, s.gradientSize, work, async (lo, hi) => {
+        const r = await scoreGradients(model, f32([hi - lo, ...x.dims.slice(1)], (x.data as Float32Array).subarray(lo * (x.data.length / n), hi * (x.data.length / n))), targets.subarray(lo, hi), { score: s.score, wrt: [layer], outputs: [layer] });
+        const g = r.gradients[layer]!.data as Float32Array;
+        const a = r.values[layer]!.data as Float32Array;
+        const at = lo * c * per;
+        for (let p = 0; p < g.length; p++) attr[at + p] = g[p]! * a[p]!;
+      });
+      finish(method, attr, {});
+    } else if (method === 'integrated-gradients') {
+      // Captum's LayerIntegratedGradients: IG in the layer's space, from the baseline's
+      // activations to the image's in a straight line, the tail run on each point
+      const tail = s.tail!;
+      const { alphas, weights } = quadrature(s.rule, s.steps);
+      const avg = new Float64Array(size);
+      const rowLen = c * per;
+      const total = n * s.steps;
+      const data = new Float32Array(Math.min(s.gradientSize, total) * rowLen);
+      const work = new Work(job, phase, Math.ceil(total / s.gradientSize));
+      await forChunks(total, s.gradientSize, work, async (lo, hi) => {
+        const rows = data.subarray(0, (hi - lo) * rowLen);
+        const rowTargets = new Int32Array(hi - lo);
+        for (let k = lo; k < hi; k++) {
+          const img = Math.floor(k / s.steps);
+          const a = alphas[k % s.steps]!;
+          const src = img * rowLen;
+          const dst = (k - lo) * rowLen;
+          for (let p = 0; p < rowLen; p++) rows[dst + p] = baseActs![src + p]! + a * (acts[src + p]! - baseActs![src + p]!);
+          rowTargets[k - lo] = targets[img]!;
+        }
+        const r = await scoreGradients(tail, f32([hi - lo, c, h, w], rows), rowTargets, { score: s.score, wrt: [tail.input.name] });
+        const g = r.gradients[tail.input.name]!.data as Float32Array;
+        for (let k = lo; k < hi; k++) {
+          const wt = weights[k % s.steps]!;
+          const dst = Math.floor(k / s.steps) * rowLen;
+          const src = (k - lo) * rowLen;
+          for (let p = 0; p < rowLen; p++) avg[dst + p]! += wt * g[src + p]!;
+        }
+      });
+      const attr = new Float32Array(size);
+      for (let p = 0; p < size; p++) attr[p] = (acts[p]! - baseActs![p]!) * avg[p]!;
+      finish(method, attr, { steps: s.steps, rule: s.rule, baseline: baselineName(s.baseline), path: 'layer activations (Captum LayerIntegratedGradients)' }, completenessOf(attr, c * per, scores, baseScores));
+    } else if (method === 'deeplift') {
+      // [images; their baselines] per run: the rescale rules read each row's partner, and the
+      // gradient they give at the layer is DeepLIFT's multiplier there
+      const pairs = Math.max(1, Math.floor(s.gradientSize / 2));
+      const attr = new Float32Array(size);
+      const logitScores = new Float64Array(n);
+      const logitBase = new Float64Array(n);
+      const xd = x.data as Float32Array;
+      const bd = s.base!.data as Float32Array;
+      const inPer = xd.length / n;
+      const work = new Work(job, phase, Math.ceil(n / pairs));
+      await forChunks(n, pairs, work, async (lo, hi) => {
+        const m = hi - lo;
+        const data = new Float32Array(2 * m * inPer);
+        data.set(xd.subarray(lo * inPer, hi * inPer));
+        data.set(bd.subarray(lo * inPer, hi * inPer), m * inPer);
+        const rowTargets = new Int32Array(2 * m);
+        rowTargets.set(targets.subarray(lo, hi));
+        rowTargets.set(targets.subarray(lo, hi), m);
+        const r = await scoreGradients(model, f32([2 * m, ...x.dims.slice(1)], data), rowTargets, { score: 'logit', wrt: [layer], outputs: [layer], ruleSet: PAIRED });
+        const g = r.gradients[layer]!.data as Float32Array;
+        const a = r.values[layer]!.data as Float32Array;
+        const rowLen = c * per;
+        for (let j = 0; j < m; j++) for (let p = 0; p < rowLen; p++) attr[(lo + j) * rowLen + p] = g[j * rowLen + p]! * (a[j * rowLen + p]! - a[(m + j) * rowLen + p]!);
+        const both = targetScores(r.logits, rowTargets, 'logit');
+        logitScores.set(both.subarray(0, m), lo);
+        logitBase.set(both.subarray(m), lo);
+      });
+      const notes = s.score === 'prob' ? ['deeplift decomposes the target logit (the rescale rule has no softmax rule here); score prob does not apply'] : [];
+      // a branch's channels carry only the part of the change that flows through that branch
+      if (!cutsEveryPath(model, layer)) notes.push(`layer "${s.label}" is one branch of the network (another path bypasses it), so deeplift's channels there sum to the part of the logit's change that flows through it, not to the whole; a layer every path passes through (a block's output) decomposes the whole change`);
+      finish(method, attr, { baseline: baselineName(s.baseline), score: 'logit' }, completenessOf(attr, c * per, logitScores, logitBase), notes);
+    } else {
+      const tail = s.tail!;
+      const rowLen = c * per;
+      const work = new Work(job, phase, Math.ceil((n * c) / s.forwardSize));
+      const ablated = await scoreInputs(
+        tail,
+        [c, h, w],
+        n * c,
+        s.forwardSize,
+        (k, into) => {
+          const img = Math.floor(k / c);
+          const ch = k % c;
+          into.set(acts.subarray(img * rowLen, (img + 1) * rowLen));
+          const at = ch * per;
+          if (s.ablation === 'zero') into.fill(0, at, at + per);
+          else into.set(baseActs!.subarray(img * rowLen + at, img * rowLen + at + per), at);
+        },
+        (k) => targets[Math.floor(k / c)]!,
+        s.score,
+        work,
+      );
+      const attr = new Float32Array(size);
+      for (let k = 0; k < n * c; k++) attr.fill((scores[Math.floor(k / c)]! - ablated[k]!) / per, k * per, (k + 1) * per);
+      finish(method, attr, { ablation: s.ablation, ...(s.ablation === 'baseline' ? { baseline: baselineName(s.baseline) } : {}) });
+    }
+  }
+  return { layer, label: s.label, shape: [c, h, w], targets, scores, score: s.score, activations: first[layer]!, results };
+}
+
+const baselineName = (b: IgBaseline): string => (typeof b === 'string' ? b : 'given tensor');

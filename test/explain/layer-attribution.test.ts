@@ -1,0 +1,114 @@
+// Layer attribution: which channels of a layer carry a prediction. On a model whose tail after
+// the layer is GAP + dense, every method's channel total has a closed form; on SqueezeNet,
+// DeepLIFT sums to the score difference exactly and IG (at the layer) to within its quadrature.
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConvLensError } from '../../src/engine/errors.js';
+import { GraphBuilder } from '../../src/engine/graph/builder.js';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import type { Tensor } from '../../src/engine/tensor.js';
+import { loadInputs } from '../../src/io/inputs.js';
+import { layerAttribution } from '../../src/methods/explain/layer-attribution.js';
+import { loadBuiltinModel } from '../../src/models/load.js';
+import { writeMetadata } from '../../src/models/metadata.js';
+import { Model } from '../../src/models/model.js';
+import { ROOT } from '../support/cli.js';
+import { rng } from '../support/rng.js';
+
+const engine = new Engine(nodeBackend(), { threads: 1 });
+afterAll(() => engine.dispose());
+
+const f32 = (dims: number[], data: ArrayLike<number>): Tensor => ({ dtype: 'float32', dims, data: Float32Array.from(data) });
+
+/** conv 3x3 (no bias) -> ReLU ("feat", 4 x 6x6) -> GAP -> dense 3: logit_k = sum_c W[k, c] mean(feat_c) + b_k. */
+function gapDenseModel(): { model: Model; dense: Float32Array } {
+  const rand = rng(5);
+  const b = new GraphBuilder();
+  b.graph.name = 'gap_dense';
+  const x = b.input('input', 'float32', ['N', 3, 6, 6]);
+  const w1 = b.initializer('conv.weight', f32([4, 3, 3, 3], Array.from({ length: 108 }, () => rand() - 0.3)));
+  const conv = b.op('Conv', [x, w1], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, { name: 'conv', outputs: ['conv'] });
+  const feat = b.op('Relu', [conv], {}, { name: 'feat', outputs: ['feat'] });
+  const flat = b.op('Flatten', [b.op('GlobalAveragePool', [feat], {}, { name: 'gap', outputs: ['gap'] })], { axis: 1 }, { name: 'flatten', outputs: ['flatten'] });
+  const dense = Float32Array.from({ length: 12 }, () => rand() * 2 - 1);
+  const logits = b.op('Gemm', [flat, b.initializer('fc.weight', f32([3, 4], dense)), b.initializer('fc.bias', f32([3], [0.3, -0.2, 0.1]))], { transB: 1 }, { name: 'fc', outputs: ['logits'] });
+  b.output(logits);
+  const g = b.build();
+  writeMetadata(g, { labels: ['a', 'b', 'c'], preprocessing: { size: [6, 6], channels: 'rgb', range: [0, 1], mean: [0, 0, 0], std: [1, 1, 1], resize: 'stretch' } });
+  return { model: new Model(g, engine, 'gap-dense'), dense };
+}
+
+describe('layer attribution', () => {
+  it('gives W[target, c] x mean activation_c per channel on a GAP + dense tail, by every method', async () => {
+    const { model, dense } = gapDenseModel();
+    const rand = rng(9);
+    const x = f32([2, 3, 6, 6], Array.from({ length: 2 * 108 }, () => rand()));
+    const feat = (await model.run(x, ['feat']))['feat']!.data as Float32Array;
+    const r = await layerAttribution(model, x, { layer: 'feat', target: [0, 2], baseline: 'zero', steps: 8, batchSize: 5 });
+    expect(r.results.map((m) => m.method)).toEqual(['gradient-x-activation', 'integrated-gradients', 'deeplift', 'ablation']);
+    for (const m of r.results) {
+      expect(m.attribution.dims).toEqual([2, 4, 6, 6]);
+      expect(m.channels.dims).toEqual([2, 4]);
+      const totals = m.channels.data as Float32Array;
+      for (let i = 0; i < 2; i++) {
+        const t = r.targets[i]!;
+        const expected = Array.from({ length: 4 }, (_, c) => {
+          let mean = 0;
+          for (let p = 0; p < 36; p++) mean += feat[(i * 4 + c) * 36 + p]! / 36;
+          return dense[t * 4 + c]! * mean;
+        });
+        for (let c = 0; c < 4; c++) expect(totals[i * 4 + c]!, `${m.method} image ${i} channel ${c}`).toBeCloseTo(expected[c]!, 5);
+        expect(Array.from(m.ranked[i]!)).toEqual([0, 1, 2, 3].sort((a, b) => expected[b]! - expected[a]!));
+      }
+    }
+    // the zero image gives zero activations, so IG and DeepLIFT decompose logit(x) - bias
+    for (const m of r.results.filter((k) => k.completeness)) for (const k of m.completeness!) expect(Math.abs(k.gap)).toBeLessThan(1e-5);
+  });
+
+  it('sums to the score difference on SqueezeNet: DeepLIFT to 1e-4, IG at 64 steps within 2%', async () => {
+    const model = loadBuiltinModel(engine, 'squeezenet');
+    const { batch } = await loadInputs([join(ROOT, 'samples/photos/chelsea.png')], model);
+    // fires.5: the tail after it holds three fire modules, nothing near linear
+    const r = await layerAttribution(model, batch, { layer: 'fires.5', methods: ['deeplift', 'integrated-gradients'], steps: 64 });
+    const [deeplift, ig] = r.results;
+    expect(deeplift!.completeness![0]!.relativeGap).toBeLessThan(1e-4);
+    expect(ig!.completeness![0]!.relativeGap).toBeLessThan(0.02);
+    expect(ig!.completeness![0]!.scoreDifference).toBeCloseTo(deeplift!.completeness![0]!.scoreDifference, 3);
+  }, 120_000);
+
+  it('reports progress per method and stops when aborted', async () => {
+    const { model } = gapDenseModel();
+    const x = f32([3, 3, 6, 6], Array.from({ length: 3 * 108 }, (_, k) => (k % 7) / 7));
+    const phases = new Set<string>();
+    const r = await layerAttribution(model, x, { layer: 'feat', steps: 4, batchSize: 2, onProgress: (p) => phases.add(p.phase!) });
+    expect(r.results[3]!.notes).toEqual([]);
+    expect([...phases]).toEqual(['activations at feat', 'baseline activations at feat', 'gradient-x-activation at feat', 'integrated-gradients at feat', 'deeplift at feat', 'ablation at feat']);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(layerAttribution(model, x, { layer: 'feat', signal: controller.signal })).rejects.toMatchObject({ code: 'CANCELLED' });
+  });
+
+  it('refuses a bad request before any run', async () => {
+    const { model } = gapDenseModel();
+    const x = f32([1, 3, 6, 6], new Float32Array(108));
+    await expect(layerAttribution(model, x, { layer: 'feat', methods: ['nope' as never] })).rejects.toThrow(/Unknown layer attribution method "nope"/);
+    await expect(layerAttribution(model, x, { layer: 'feat', steps: 0 })).rejects.toThrow(/steps must be a positive integer/);
+    await expect(layerAttribution(model, x, { layer: 'flatten' })).rejects.toThrow(/not a feature map/);
+    await expect(layerAttribution(model, x, { layer: 'feat', target: 'zebra' })).rejects.toThrow(/zebra/);
+  });
+
+  it('refuses IG and ablation at a layer a branch bypasses, naming layers that cut the network, and runs the others there', async () => {
+    const model = loadBuiltinModel(engine, 'squeezenet');
+    const { batch } = await loadInputs([join(ROOT, 'samples/photos/chelsea.png')], model);
+    const branch = 'fires.7/expand1x1_relu';
+    const refused = await layerAttribution(model, batch, { layer: branch, methods: ['ablation'] }).catch((e: unknown) => e as ConvLensError);
+    expect(refused).toBeInstanceOf(ConvLensError);
+    expect((refused as ConvLensError).message).toMatch(/another branch bypasses it/);
+    expect((refused as ConvLensError).hint).toMatch(/e\.g\. .*fires\.7, conv25/);
+    const r = await layerAttribution(model, batch, { layer: branch, methods: ['gradient-x-activation', 'deeplift'] });
+    expect(r.results[0]!.channels.dims).toEqual([1, 256]);
+    expect(r.results[1]!.notes.join()).toMatch(/one branch of the network.*not to the whole/);
+    expect(r.results[1]!.completeness![0]!.relativeGap).toBeGreaterThan(0.01);
+  }, 60_000);
+});
