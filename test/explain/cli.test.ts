@@ -1,6 +1,7 @@
 // `convlens explain` end to end: files written, raw .npy shapes as specified, the JSON summary, errors.
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { crc32, deflateSync } from 'node:zlib';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -212,6 +213,31 @@ describe('convlens explain', () => {
       expect(run.code, args.join(' ')).toBe(1);
       expect(run.stderr, args.join(' ')).toMatch(message);
     }
+  });
+
+  it('refuses a --segments-mask that declares more pixels than a mask may have, from its header, before decoding it', async () => {
+    // 10000x10000 gray, all one label: 100 megapixels (under the decoder's own limit) in a file of ~100 KB
+    const chunk = (type: string, data: Buffer): Buffer => {
+      const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(data.length);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(body) >>> 0);
+      return Buffer.concat([head, body, crc]);
+    };
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(10_000, 0);
+    ihdr.writeUInt32BE(10_000, 4);
+    ihdr[8] = 8; // bit depth; colour type 0 (gray)
+    const bomb = join(tmp, 'bomb.png');
+    writeFileSync(bomb, Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(10_001 * 10_000), { level: 9 })), chunk('IEND', Buffer.alloc(0))]));
+    const out = join(tmp, 'bomb-out');
+    const t0 = performance.now();
+    const r = await convlens('explain', join(samples, 'bag-test18.png'), '--method', 'lime', '--segments-mask', bomb, '--out', out, '-q');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--segments-mask ".*bomb\.png" is 10000x10000 pixels \(100 megapixels\); a mask may have at most 50\.[\s\S]*scale it down by nearest neighbour/);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('refuses segment options without a segment method, and bounds before any work', async () => {
