@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { crc32, deflateSync } from 'node:zlib';
 import { join } from 'node:path';
+import { encode as encodePng } from 'fast-png';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { convlens, ROOT } from '../support/cli.js';
@@ -237,6 +238,18 @@ describe('convlens explain', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--segments-mask ".*bomb\.png" is 10000x10000 pixels \(100 megapixels\); a mask may have at most 50\.[\s\S]*scale it down by nearest neighbour/);
     expect(performance.now() - t0).toBeLessThan(5000);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses a 16-bit --segments-mask, whose labels 0, 1, 2, ... would round to one grey level at 8 bits', async () => {
+    // a label map as segmentation tools save it: labels 0 to 3 in the quadrants, 16 bits per sample
+    const labels = Uint16Array.from({ length: 28 * 28 }, (_, p) => 2 * Number(Math.floor(p / 28) >= 14) + Number(p % 28 >= 14));
+    const mask = join(tmp, 'labels16.png');
+    writeFileSync(mask, encodePng({ width: 28, height: 28, depth: 16, channels: 1, data: labels }));
+    const out = join(tmp, 'labels16-out');
+    const r = await convlens('explain', join(samples, 'bag-test18.png'), '--method', 'feature-ablation', '--segments-mask', mask, '--out', out, '--json', '-q');
+    expect(r.code, r.stdout.slice(0, 2000)).toBe(1);
+    expect(r.stderr).toMatch(/--segments-mask ".*labels16\.png" has 16 bits per sample; read at 8 bits, its labels would round together and merge\.[\s\S]*Save the mask with 8 bits per sample/);
     expect(existsSync(out)).toBe(false);
   });
 

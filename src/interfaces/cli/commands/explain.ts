@@ -586,7 +586,7 @@ async function readSegmentsMask(path: string, model: Model, note: (message: stri
   // its header first, since a flat mask compresses a thousandfold and would decode to gigabytes.
   if (!plainPngHeader(bytes)) {
     const sharp = await loadSharp();
-    let declared: { width?: number; height?: number };
+    let declared: { width?: number; height?: number; depth?: string };
     try {
       declared = await sharp(bytes, { failOn: 'error' }).metadata();
     } catch (e) {
@@ -596,6 +596,11 @@ async function readSegmentsMask(path: string, model: Model, note: (message: stri
     if (W * H > MAX_MASK_PIXELS) {
       const [h, w] = model.meta.preprocessing.size;
       throw new ConvLensError('INVALID_ARGUMENT', `--segments-mask ${source} is ${W}x${H} pixels (${(W * H / 1e6).toFixed(0)} megapixels); a mask may have at most ${MAX_MASK_PIXELS / 1e6}.`, `A mask needs no more pixels than the image it was drawn on: scale it down by nearest neighbour (no blended labels), e.g. to the model's ${w}x${h} input.`);
+    }
+    // Decoding gives 8 bits a sample, and labels 0, 1, 2, ... of a 16-bit label map (what
+    // segmentation tools save) would all round to grey level 0: merged without a word.
+    if (declared.depth !== undefined && declared.depth !== 'uchar' && declared.depth !== 'char') {
+      throw new ConvLensError('INVALID_ARGUMENT', `--segments-mask ${source} has ${declared.depth === 'ushort' || declared.depth === 'short' ? '16' : 'more than 8'} bits per sample; read at 8 bits, its labels would round together and merge.`, 'Save the mask with 8 bits per sample: up to 256 labels as grey levels, or up to 512 as distinct RGB colours.');
     }
   }
   const image = await decodeImage(bytes, source, 3);
