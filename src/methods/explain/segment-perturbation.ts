@@ -683,7 +683,9 @@ export function weightedLasso(rows: readonly Uint8Array[], weights: Float64Array
       moved = Math.max(moved, Math.abs(d));
       largest = Math.max(largest, Math.abs(next));
     }
-    if (moved <= LASSO_TOLERANCE * largest) break;
+    // A NaN or infinite score makes every later sweep NaN too, which no tolerance test passes:
+    // without this the fit ran to the sweep cap (seconds an image) to return the same NaN.
+    if (!Number.isFinite(moved) || moved <= LASSO_TOLERANCE * largest) break;
   }
   return beta;
 }
