@@ -1,6 +1,7 @@
 // Feature ablation, KernelSHAP and LIME over image segments: known answers on a model linear in
 // its input, Shapley values by enumeration on a nonlinear one, efficiency, seeds, bounds, batching.
 import { afterAll, describe, expect, it } from 'vitest';
+import { ConvLensError } from '../../src/engine/errors.js';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
@@ -210,6 +211,25 @@ describe('with a feature mask (Captum\'s feature_mask)', () => {
     expect(maskSegmentations({ dtype: 'int64', dims: [30, 30], data: BigInt64Array.from({ length: 900 }, (_, p) => BigInt(p % 512)) }, 1, 30, 30)[0]!.count).toBe(512);
     await refused({ mask: labels(maskOf(0), [H, W]), count: 10 }, /Segment count applies only to computed segments; a feature mask gives the segments itself/);
     await refused({ mask: labels(maskOf(0), [H, W]), segmentation: 'grid', compactness: 3 }, /Segment segmentation, compactness apply only to computed segments/);
+  });
+
+  it('refuses what is no tensor, and int64 labels past 2^53 (which would merge), before any forward pass', async () => {
+    const refused = async (mask: unknown, message: RegExp): Promise<void> => {
+      let passes = 0;
+      const run = explain(model, x, { methods: ['lime'], segments: { mask: mask as Tensor, samples: 8 }, onProgress: (p) => p.phase !== 'prediction' && p.phase !== 'gradient' && passes++ });
+      await expect(run).rejects.toBeInstanceOf(ConvLensError);
+      await expect(run).rejects.toThrow(message);
+      expect(passes).toBe(0);
+    };
+    // a file name, null, and an object without dims threw TypeErrors
+    await refused('mask.png', /The feature mask must be a tensor \{ dtype, dims, data \}, got a string/);
+    await refused(null, /must be a tensor \{ dtype, dims, data \}, got null/);
+    await refused({ dtype: 'int32', data: new Int32Array(H * W) }, /must be a tensor \{ dtype, dims, data \}, got an object/);
+    // 2^60 and 2^60 + 1 are one Number: the two regions came out as one segment
+    const huge = BigInt64Array.from({ length: H * W }, (_, p) => 2n ** 60n + BigInt(p % 2));
+    await refused({ dtype: 'int64', dims: [H, W], data: huge }, /holds 1152921504606846976 at image 1, row 0, column 0, beyond 2\^53: labels that large cannot all be told apart/);
+    const safe = BigInt64Array.from({ length: H * W }, (_, p) => 2n ** 52n + BigInt(p % 2));
+    expect(maskSegmentations({ dtype: 'int64', dims: [H, W], data: safe }, 1, H, W)[0]!.count).toBe(2);
   });
 });
 
