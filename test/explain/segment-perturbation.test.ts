@@ -376,6 +376,21 @@ describe('on a nonlinear model', () => {
     // LIME's ridge is defined with fewer samples than segments
     await expect(explain(model, x, { methods: ['lime'], segments: { count: 40, samples: 20 } })).resolves.toBeDefined();
   });
+
+  it('refuses a LIME kernel so narrow that every coalition weighs 0 (an all-zero map), before any forward pass', async () => {
+    let passes = 0;
+    for (const kernelWidth of [1e-3, 1e-200]) {
+      const run = explain(model, x, { methods: ['lime'], segments: { kernelWidth, samples: 30 }, onProgress: (p) => p.phase !== 'prediction' && p.phase !== 'gradient' && passes++ });
+      await expect(run).rejects.toThrow(new RegExp(`LIME's kernel width ${kernelWidth} gives (every one|all but one) of image 1's 30 coalitions weight 0: .* underflows at their cosine distances d to the image \\(typically [0-9.e-]+\\), so the fit would be all zeros`));
+      await expect(run).rejects.toMatchObject({ hint: expect.stringMatching(/Use a wider kernel: about 1 \(Captum's default\), or about the typical distance, [0-9.e-]+ here \(CLI: --lime-kernel-width\)/) });
+    }
+    expect(passes).toBe(0);
+    // the width the hint names gives a map that is not all zeros
+    const e = (await explain(model, x, { methods: ['lime'], segments: { kernelWidth: 1e-3, samples: 30 } }).catch((err: ConvLensError) => err)) as ConvLensError;
+    const typical = Number(/typical distance, ([0-9.e-]+) here/.exec(e.hint!)![1]);
+    const ok = await explain(model, x, { methods: ['lime'], segments: { kernelWidth: typical, samples: 30 } });
+    expect((ok.attributions[0]!.map.data as Float32Array).some((v) => v !== 0)).toBe(true);
+  });
 });
 
 function expectPerSegment28(map: Tensor, segs: Segmentation[], expected: Float64Array[]): void {
