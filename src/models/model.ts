@@ -1,5 +1,5 @@
 import { buildGradientGraph, type GradientGraph, type GradientRequest } from '../engine/autodiff/gradient.js';
-import { closestNames, ConvLensError, describeValue } from '../engine/errors.js';
+import { closestNames, ConvLensError, describeValue, quotedName } from '../engine/errors.js';
 import { GraphBuilder } from '../engine/graph/builder.js';
 import type { ValueFacts } from '../engine/graph/facts.js';
 import { attrInt, attrInts, type Dim, type Graph, type Node, type ValueInfo } from '../engine/graph/ir.js';
@@ -133,9 +133,9 @@ export class Model {
   unknownClassError(name: string): ConvLensError {
     const n = this.meta.labels.length;
     if (this.meta.labels.every((l, i) => l === `class ${i}`)) {
-      return new ConvLensError('UNKNOWN_NAME', `Model "${this.name}" has no class names, so "${name}" names no class.`, `Name the class by its index (0-${n - 1}), or give the model its class names ("Describe this model" in the studio; CLI: --labels <file>, one per line).`);
+      return new ConvLensError('UNKNOWN_NAME', `Model "${this.name}" has no class names, so ${quotedName(name)} names no class.`, `Name the class by its index (0-${n - 1}), or give the model its class names ("Describe this model" in the studio; CLI: --labels <file>, one per line).`);
     }
-    return new ConvLensError('UNKNOWN_NAME', `No class "${name}" in model "${this.name}".`, `Classes: ${this.meta.labels.slice(0, 12).join(', ')}${n > 12 ? ', ...' : ''}.`);
+    return new ConvLensError('UNKNOWN_NAME', `No class ${quotedName(name)} in model "${this.name}".`, `Classes: ${this.meta.labels.slice(0, 12).join(', ')}${n > 12 ? ', ...' : ''}.`);
   }
 
   /** Whether and how the model is quantized (QDQ pairs, integer ops; see quantization.ts). */
@@ -271,7 +271,7 @@ export class Model {
     const layers = this.pickableValues().map((p) => p.name);
     const modules = [...aliases.keys()].filter((k) => !k.startsWith('~') && !k.includes('/'));
     const close = closestNames(name, [...layers, ...modules]);
-    throw new ConvLensError('UNKNOWN_NAME', `No layer named "${name}".`, `Closest layer names: ${close.join(', ')}. ${layers.length <= 20 ? `All layers: ${layers.join(', ')}.` : `\`convlens summary --model <file>\` lists all ${layers.length} layers with their numbers (#k works too).`}`);
+    throw new ConvLensError('UNKNOWN_NAME', `No layer named ${quotedName(name)}.`, `Closest layer names: ${close.join(', ')}. ${layers.length <= 20 ? `All layers: ${layers.join(', ')}.` : `\`convlens summary --model <file>\` lists all ${layers.length} layers with their numbers (#k works too).`}`);
   }
 
   /** A short name for a layer in figures and messages: its module path when that names it (`fires.5`), else the name without exporter decoration. */

@@ -3,7 +3,7 @@
 // the model is cut at the layer and given a new classifier output: one score per channel, either
 // the channel's mean over the positions or its value at one position. Every method, metric and
 // figure then works on a unit as it does on a class, with "class" k meaning channel k.
-import { ConvLensError } from '../engine/errors.js';
+import { ConvLensError, describeValue } from '../engine/errors.js';
 import { GraphBuilder } from '../engine/graph/builder.js';
 import { pruneGraph } from '../engine/graph/prune.js';
 import { METADATA_KEYS } from './metadata.js';
@@ -26,6 +26,12 @@ export function parseUnitSpec(text: string): UnitSpec {
 
 /** The model whose outputs are the channels of `spec.layer` (their means, or their values at `spec.at`), with the original's preprocessing. */
 export function unitModel(model: Model, spec: UnitSpec): Model {
+  // The library's callers pass any value: a negative row sliced an empty unit that failed later
+  // in a reshape, 1.5 threw a RangeError, and "1" + 1 sliced rows 1 to 11 instead of row 1.
+  if (spec.at !== undefined && !(Array.isArray(spec.at) && spec.at.length === 2 && spec.at.every((v) => Number.isSafeInteger(v) && v >= 0))) {
+    const shown = Array.isArray(spec.at) ? `[${spec.at.slice(0, 3).map(describeValue).join(', ')}${spec.at.length > 3 ? ', ...' : ''}]` : describeValue(spec.at);
+    throw new ConvLensError('INVALID_ARGUMENT', `A unit's position is [row, column], two whole numbers from 0; got ${shown}.`, 'Give the position as [row, column] counted from 0 (CLI: --unit layer@row,col), or leave it out for each channel\'s mean.');
+  }
   const value = model.resolveLayer(spec.layer);
   const label = model.layerLabel(value);
   const shape = model.facts(value).shape;

@@ -1,7 +1,9 @@
 // `convlens explain` end to end: files written, raw .npy shapes as specified, the JSON summary, errors.
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { crc32, deflateSync } from 'node:zlib';
 import { join } from 'node:path';
+import { encode as encodePng } from 'fast-png';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { convlens, ROOT } from '../support/cli.js';
@@ -212,6 +214,43 @@ describe('convlens explain', () => {
       expect(run.code, args.join(' ')).toBe(1);
       expect(run.stderr, args.join(' ')).toMatch(message);
     }
+  });
+
+  it('refuses a --segments-mask that declares more pixels than a mask may have, from its header, before decoding it', async () => {
+    // 10000x10000 gray, all one label: 100 megapixels (under the decoder's own limit) in a file of ~100 KB
+    const chunk = (type: string, data: Buffer): Buffer => {
+      const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(data.length);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(body) >>> 0);
+      return Buffer.concat([head, body, crc]);
+    };
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(10_000, 0);
+    ihdr.writeUInt32BE(10_000, 4);
+    ihdr[8] = 8; // bit depth; colour type 0 (gray)
+    const bomb = join(tmp, 'bomb.png');
+    writeFileSync(bomb, Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(10_001 * 10_000), { level: 9 })), chunk('IEND', Buffer.alloc(0))]));
+    const out = join(tmp, 'bomb-out');
+    const t0 = performance.now();
+    const r = await convlens('explain', join(samples, 'bag-test18.png'), '--method', 'lime', '--segments-mask', bomb, '--out', out, '-q');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--segments-mask ".*bomb\.png" is 10000x10000 pixels \(100 megapixels\); a mask may have at most 50\.[\s\S]*scale it down by nearest neighbour/);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses a 16-bit --segments-mask, whose labels 0, 1, 2, ... would round to one grey level at 8 bits', async () => {
+    // a label map as segmentation tools save it: labels 0 to 3 in the quadrants, 16 bits per sample
+    const labels = Uint16Array.from({ length: 28 * 28 }, (_, p) => 2 * Number(Math.floor(p / 28) >= 14) + Number(p % 28 >= 14));
+    const mask = join(tmp, 'labels16.png');
+    writeFileSync(mask, encodePng({ width: 28, height: 28, depth: 16, channels: 1, data: labels }));
+    const out = join(tmp, 'labels16-out');
+    const r = await convlens('explain', join(samples, 'bag-test18.png'), '--method', 'feature-ablation', '--segments-mask', mask, '--out', out, '--json', '-q');
+    expect(r.code, r.stdout.slice(0, 2000)).toBe(1);
+    expect(r.stderr).toMatch(/--segments-mask ".*labels16\.png" has 16 bits per sample; read at 8 bits, its labels would round together and merge\.[\s\S]*Save the mask with 8 bits per sample/);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('refuses segment options without a segment method, and bounds before any work', async () => {

@@ -1,6 +1,7 @@
 // Feature ablation, KernelSHAP and LIME over image segments: known answers on a model linear in
 // its input, Shapley values by enumeration on a nonlinear one, efficiency, seeds, bounds, batching.
 import { afterAll, describe, expect, it } from 'vitest';
+import { ConvLensError } from '../../src/engine/errors.js';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
@@ -211,6 +212,25 @@ describe('with a feature mask (Captum\'s feature_mask)', () => {
     await refused({ mask: labels(maskOf(0), [H, W]), count: 10 }, /Segment count applies only to computed segments; a feature mask gives the segments itself/);
     await refused({ mask: labels(maskOf(0), [H, W]), segmentation: 'grid', compactness: 3 }, /Segment segmentation, compactness apply only to computed segments/);
   });
+
+  it('refuses what is no tensor, and int64 labels past 2^53 (which would merge), before any forward pass', async () => {
+    const refused = async (mask: unknown, message: RegExp): Promise<void> => {
+      let passes = 0;
+      const run = explain(model, x, { methods: ['lime'], segments: { mask: mask as Tensor, samples: 8 }, onProgress: (p) => p.phase !== 'prediction' && p.phase !== 'gradient' && passes++ });
+      await expect(run).rejects.toBeInstanceOf(ConvLensError);
+      await expect(run).rejects.toThrow(message);
+      expect(passes).toBe(0);
+    };
+    // a file name, null, and an object without dims threw TypeErrors
+    await refused('mask.png', /The feature mask must be a tensor \{ dtype, dims, data \}, got a string/);
+    await refused(null, /must be a tensor \{ dtype, dims, data \}, got null/);
+    await refused({ dtype: 'int32', data: new Int32Array(H * W) }, /must be a tensor \{ dtype, dims, data \}, got an object/);
+    // 2^60 and 2^60 + 1 are one Number: the two regions came out as one segment
+    const huge = BigInt64Array.from({ length: H * W }, (_, p) => 2n ** 60n + BigInt(p % 2));
+    await refused({ dtype: 'int64', dims: [H, W], data: huge }, /holds 1152921504606846976 at image 1, row 0, column 0, beyond 2\^53: labels that large cannot all be told apart/);
+    const safe = BigInt64Array.from({ length: H * W }, (_, p) => 2n ** 52n + BigInt(p % 2));
+    expect(maskSegmentations({ dtype: 'int64', dims: [H, W], data: safe }, 1, H, W)[0]!.count).toBe(2);
+  });
 });
 
 describe('mask images', () => {
@@ -356,6 +376,21 @@ describe('on a nonlinear model', () => {
     // LIME's ridge is defined with fewer samples than segments
     await expect(explain(model, x, { methods: ['lime'], segments: { count: 40, samples: 20 } })).resolves.toBeDefined();
   });
+
+  it('refuses a LIME kernel so narrow that every coalition weighs 0 (an all-zero map), before any forward pass', async () => {
+    let passes = 0;
+    for (const kernelWidth of [1e-3, 1e-200]) {
+      const run = explain(model, x, { methods: ['lime'], segments: { kernelWidth, samples: 30 }, onProgress: (p) => p.phase !== 'prediction' && p.phase !== 'gradient' && passes++ });
+      await expect(run).rejects.toThrow(new RegExp(`LIME's kernel width ${kernelWidth} gives (every one|all but one) of image 1's 30 coalitions weight 0: .* underflows at their cosine distances d to the image \\(typically [0-9.e-]+\\), so the fit would be all zeros`));
+      await expect(run).rejects.toMatchObject({ hint: expect.stringMatching(/Use a wider kernel: about 1 \(Captum's default\), or about the typical distance, [0-9.e-]+ here \(CLI: --lime-kernel-width\)/) });
+    }
+    expect(passes).toBe(0);
+    // the width the hint names gives a map that is not all zeros
+    const e = (await explain(model, x, { methods: ['lime'], segments: { kernelWidth: 1e-3, samples: 30 } }).catch((err: ConvLensError) => err)) as ConvLensError;
+    const typical = Number(/typical distance, ([0-9.e-]+) here/.exec(e.hint!)![1]);
+    const ok = await explain(model, x, { methods: ['lime'], segments: { kernelWidth: typical, samples: 30 } });
+    expect((ok.attributions[0]!.map.data as Float32Array).some((v) => v !== 0)).toBe(true);
+  });
 });
 
 function expectPerSegment28(map: Tensor, segs: Segmentation[], expected: Float64Array[]): void {
@@ -412,6 +447,21 @@ describe('LIME\'s lasso', () => {
     const l1 = (b: Float64Array): number => b.reduce((s, v) => s + Math.abs(v), 0);
     expect(l1(weightedLasso(rows, weights, y, 0.05))).toBeLessThan(l1(ls));
     expect([...weightedLasso(rows, weights, y, 100)]).toEqual(new Array(m).fill(0));
+  });
+
+  it('stops at the first sweep once a NaN or infinite score has made the fit NaN, rather than sweeping to the cap', () => {
+    const rand = rng(9);
+    const m = 512;
+    const rows = Array.from({ length: 256 }, () => Uint8Array.from({ length: m }, () => (rand() < 0.5 ? 1 : 0)));
+    const weights = new Float64Array(256).fill(1);
+    for (const bad of [NaN, Infinity]) {
+      const y = Float64Array.from(rows, (_, i) => (i === 7 ? bad : rand()));
+      const t0 = performance.now();
+      const beta = weightedLasso(rows, weights, y, 0.01);
+      // 10000 sweeps of 512 x 512 took over 5 s; the normal equations alone take well under 1 s
+      expect(performance.now() - t0).toBeLessThan(1500);
+      expect(beta.some(Number.isNaN)).toBe(true);
+    }
   });
 
   it('gives a segment that never varies no weight', () => {

@@ -18,6 +18,7 @@ import { resnet, vggLike } from '../../src/models/zoo/index.js';
 import { receptiveFields } from '../../src/models/receptive-field.js';
 import { explain } from '../../src/methods/explain/index.js';
 import { spatialLayer } from '../../src/methods/explain/layers.js';
+import { classIndex } from '../../src/methods/explain/target.js';
 import { convnextLike, squeezeExciteLike } from '../support/unseen-models.js';
 import { LongJobNotice } from '../../src/interfaces/cli/common.js';
 import { f32, handGraph, int, ints, node } from '../support/onnx-files.js';
@@ -163,6 +164,26 @@ describe('layer names as users type them', () => {
     const k = sq.layerNumber('/fires.5/Concat_output_0')!;
     expect(sq.resolveLayer(`#${k}`)).toBe('/fires.5/Concat_output_0');
     expect(sq.layerLabel('/fires.5/Concat_output_0')).toBe('fires.5');
+  });
+
+  it('quotes a name of any length cut short, and compares only its start, so a huge one answers at once', () => {
+    // an edit distance costs the name's length times each candidate's: 100 000 characters over
+    // SqueezeNet's layers and 1000 labels took seconds, and the message quoted the whole name
+    const long = 'x'.repeat(100_000);
+    for (const attempt of [() => sq.resolveLayer(long), () => classIndex(sq, long, 1000)]) {
+      const t0 = performance.now();
+      let thrown: unknown;
+      try {
+        attempt();
+      } catch (e) {
+        thrown = e;
+      }
+      expect(performance.now() - t0).toBeLessThan(500);
+      expect(thrown).toBeInstanceOf(ConvLensError);
+      const { message, hint } = thrown as ConvLensError;
+      expect(message).toMatch(/^No (layer|class label) named "x{200}\.\.\." \(100000 characters\)\.$/);
+      expect(hint!.length).toBeLessThan(2000);
+    }
   });
 
   it('suggests the closest names for a typo', () => {

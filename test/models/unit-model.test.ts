@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ConvLensError } from '../../src/engine/errors.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
@@ -127,6 +128,24 @@ describe('a hidden unit as the target (SqueezeNet 1.1)', () => {
     expect(parseUnitSpec('fires.5 @ 1, 2')).toEqual({ layer: 'fires.5', at: [1, 2] });
     expect(parseUnitSpec('/fires.5/Concat_output_0')).toEqual({ layer: '/fires.5/Concat_output_0' });
     await expect(explain(unitModel(squeezenet, { layer: LAYER }), cat, { methods: ['saliency'], score: 'prob' })).rejects.toThrow(/probability means nothing over the channels/);
+  });
+
+  it('refuses a position that is not two whole numbers from 0, as the library API may pass anything', () => {
+    // -1 cut an empty unit that failed in a reshape at the first pass, 1.5 threw a RangeError,
+    // and ["1", "2"] sliced rows 1 to 11 ("1" + 1) as if it were one unit
+    const bad: unknown[] = [[-1, 0], [1.5, 0], [Number.NaN, 0], ['1', '2'], [1], [1, 2, 3], 5, null];
+    for (const at of bad) {
+      let thrown: unknown;
+      try {
+        unitModel(squeezenet, { layer: LAYER, at: at as [number, number] });
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown, JSON.stringify(at)).toBeInstanceOf(ConvLensError);
+      expect((thrown as ConvLensError).message, JSON.stringify(at)).toMatch(/^A unit's position is \[row, column\], two whole numbers from 0; got /);
+      expect((thrown as ConvLensError).hint).toMatch(/counted from 0/);
+    }
+    expect(unitModel(squeezenet, { layer: LAYER, at: [0, 12] }).labels.at(-1)).toBe('fires.5:383@0,12');
   });
 });
 

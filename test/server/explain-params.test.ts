@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { inProcessStudio } from './page-inject.js';
 
-const { inject } = inProcessStudio();
+const { inject, studio } = inProcessStudio();
 
 const explain = (method: string, params: Record<string, unknown>) =>
   inject({ method: 'POST', url: '/api/explain', payload: { model: 'builtin', image: 'fashion-mnist/bag-test18.png', methods: [method], params } });
@@ -68,6 +68,29 @@ describe('explain parameters the schema used to drop', () => {
       const { error } = r.json() as { error: { message: string; hint: string } };
       expect(error.message).toMatch(/applies only to mode "approximate"/);
       expect(error.hint).toContain('approximate');
+    }
+  });
+
+  it('a class target out of range or a label the model lacks is refused before a job starts', async () => {
+    const cases: [target: number | string, status: number, message: RegExp][] = [
+      [10, 400, /Target class 10 is out of range: model "[^"]+" has 10 classes \(0-9\)/],
+      [1_000_000, 400, /Target class 1000000 is out of range/],
+      ['tabby', 404, /No class label named "tabby"/],
+    ];
+    for (const [target, status, message] of cases) {
+      const before = studio().jobs.running() + studio().jobs.queued();
+      const r = await inject({ method: 'POST', url: '/api/explain', payload: { model: 'builtin', image: 'fashion-mnist/bag-test18.png', methods: ['saliency'], target } });
+      expect(r.statusCode, r.body).toBe(status);
+      const { error } = r.json() as { error: { message: string; hint?: string } };
+      expect(error.message).toMatch(message);
+      expect(error.hint).toBeTruthy();
+      expect(studio().jobs.running() + studio().jobs.queued()).toBe(before);
+    }
+    // a label and an index in range still start one
+    for (const target of ['Bag', 8]) {
+      const r = await inject({ method: 'POST', url: '/api/explain', payload: { model: 'builtin', image: 'fashion-mnist/bag-test18.png', methods: ['saliency'], target } });
+      expect(r.statusCode, r.body).toBe(202);
+      expect((await finalEvent((r.json() as { job: string }).job)).type).toBe('result');
     }
   });
 });

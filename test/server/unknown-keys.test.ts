@@ -66,6 +66,25 @@ describe('unknown keys in request bodies', () => {
     }
   });
 
+  it('quotes a megabyte key as a short, escaped piece, and answers at once', async () => {
+    // the body limit lets a key run to megabytes: it was echoed whole, twice, after a second of
+    // edit distances on the event loop
+    for (const payload of [{ ['k'.repeat(1_000_000)]: 1 }, { params: { occlusion: { [`<b>"\n${'w'.repeat(500_000)}`]: 1 } } }]) {
+      const t0 = performance.now();
+      const r = await inject({ method: 'POST', url: '/api/explain', payload: { model: 'builtin', image: IMAGE, methods: ['occlusion'], ...payload } });
+      expect(performance.now() - t0).toBeLessThan(300);
+      expect(r.body.length).toBeLessThan(2000);
+      const e = apiError(r);
+      expect(e.message.length).toBeLessThan(300);
+      expect(e.message).not.toContain('\n');
+      expect(e.message).toMatch(/^Unknown field "\S{1,80}\.\.\." \(body[a-z/]*\/\S{1,80}\.\.\.; the key is \d{6,7} characters long\)\.$/);
+      expect(e.hint).toMatch(/takes /);
+    }
+    // a newline or quote in a short key is escaped, not carried into the message as it is
+    const e = apiError(await inject({ method: 'POST', url: '/api/explain', payload: { model: 'builtin', image: IMAGE, methods: ['saliency'], ['a"\nb']: 1 } }));
+    expect(e.message).toBe('Unknown field "a\\"\\nb" (body/a\\"\\nb).');
+  });
+
   it('what the studio page sends is still accepted', async () => {
     // every parameter block ExplainPanel fills, with the page's own keys
     const params = {

@@ -9,6 +9,9 @@ interface AjvError {
   parentSchema?: { properties?: Record<string, unknown> };
 }
 
+/** The most characters of an unknown key an answer quotes: longer than any field name. */
+const MAX_KEY_SHOWN = 64;
+
 /**
  * The API's 400 for a request its schema refused. An unknown key gets its own message: Ajv's
  * ("must NOT have additional properties") names only the object holding it, and the user has
@@ -22,11 +25,16 @@ export function schemaError(validation: readonly AjvError[], context: string | u
   const where = `${context ?? 'body'}${first!.instancePath}`;
   const known = Object.keys(first!.parentSchema?.properties ?? {});
   const lower = key.toLowerCase();
-  // a suggestion only when it is close: a far one would read as the API guessing
-  const near = closestNames(key, known, 1).filter((k) => k.toLowerCase().includes(lower) || lower.includes(k.toLowerCase()) || editDistance(k.toLowerCase(), lower) <= Math.max(2, Math.floor(key.length / 3)));
+  // A key is any string up to the body limit (megabytes): the answer quotes a bounded, escaped
+  // piece of it, and only a key of a field name's length is compared with the names, since the
+  // edit distances of a megabyte key held the event loop for a second.
+  const near = key.length > MAX_KEY_SHOWN ? [] : closestNames(key, known, 1).filter((k) => k.toLowerCase().includes(lower) || lower.includes(k.toLowerCase()) || editDistance(k.toLowerCase(), lower) <= Math.max(2, Math.floor(key.length / 3)));
+  // JSON's escapes, so a newline or quote in the key cannot break the message's own quoting
+  const escaped = key.length > MAX_KEY_SHOWN ? `${JSON.stringify(key.slice(0, MAX_KEY_SHOWN)).slice(1, -1)}...` : JSON.stringify(key).slice(1, -1);
+  const length = key.length > MAX_KEY_SHOWN ? `; the key is ${key.length} characters long` : '';
   return {
     // refused, not ignored: a result computed without the user's setting would look like theirs
-    message: `Unknown field "${key}" (${where}/${key}).`,
+    message: `Unknown field "${escaped}" (${where}/${escaped}${length}).`,
     hint: `${near.length ? `Did you mean "${near[0]}"? ` : ''}${known.length ? `${where} takes ${known.join(', ')}. ` : ''}${docs}`,
   };
 }

@@ -557,11 +557,9 @@ export async function lime(ctx: MethodContext): Promise<MethodResult> {
     const rand = imageRandom(ctx, s.seed, img);
     return Array.from({ length: s.samples }, () => Uint8Array.from({ length: seg.count }, () => (rand() < 0.5 ? 1 : 0)));
   });
-  const work = new Work(ctx.job, 'lime', n * Math.ceil(s.samples / ctx.forwardBatchSize));
-  const scorer = new CoalitionScorer(ctx, s.baseline, work);
-  const values: Float64Array[] = [];
-  for (let img = 0; img < n; img++) {
-    const seg = s.segmentations[img]!;
+  // Every image's kernel weights before the first forward pass: a width under which they all
+  // underflow to 0 fits nothing (the map came out all zeros, without a word), and is refused.
+  const weightsOf = s.segmentations.map((seg, img) => {
     const m = seg.count;
     // x.x, x.b and b.b per segment: the cosine distance of a coalition is a sum over segments
     const xx = new Float64Array(m);
@@ -579,8 +577,8 @@ export async function lime(ctx: MethodContext): Promise<MethodResult> {
     }
     let norm2 = 0;
     for (const v of xx) norm2 += v;
-    const rows = plans[img]!;
-    const weights = Float64Array.from(rows, (z) => {
+    const distances = new Float64Array(plans[img]!.length);
+    const weights = Float64Array.from(plans[img]!, (z, r) => {
       let dot = 0;
       let other = 0;
       for (let j = 0; j < m; j++) {
@@ -589,8 +587,29 @@ export async function lime(ctx: MethodContext): Promise<MethodResult> {
       }
       // torch's CosineSimilarity, eps 1e-8 on the product of the norms
       const distance = 1 - dot / Math.max(Math.sqrt(norm2 * other), 1e-8);
+      distances[r] = distance;
       return Math.exp(-(distance * distance) / (2 * width * width));
     });
+    // The fit is centred by the weighted means: with fewer than two coalitions weighing anything,
+    // every centred row is zero and so is every segment's weight.
+    const weighted = weights.reduce((k, v) => k + (v > 0 ? 1 : 0), 0);
+    if (weighted < 2 && weights.length >= 2) {
+      const typical = distances.sort()[Math.floor(distances.length / 2)]!;
+      throw new ConvLensError(
+        'INVALID_ARGUMENT',
+        `LIME's kernel width ${width} gives ${weighted ? 'all but one' : 'every one'} of image ${img + 1}'s ${weights.length} coalitions weight 0: exp(-d^2 / (2 * ${width}^2)) underflows at their cosine distances d to the image (typically ${typical.toPrecision(3)}), so the fit would be all zeros.`,
+        `Use a wider kernel: about 1 (Captum's default), or about the typical distance, ${typical.toPrecision(2)} here (CLI: --lime-kernel-width).`,
+      );
+    }
+    return weights;
+  });
+  const work = new Work(ctx.job, 'lime', n * Math.ceil(s.samples / ctx.forwardBatchSize));
+  const scorer = new CoalitionScorer(ctx, s.baseline, work);
+  const values: Float64Array[] = [];
+  for (let img = 0; img < n; img++) {
+    const seg = s.segmentations[img]!;
+    const rows = plans[img]!;
+    const weights = weightsOf[img]!;
     const scores = await scorer.score(img, seg, rows.length, (r) => rows[r]!);
     values.push(regression === 'lasso' ? weightedLasso(rows, weights, scores, alpha) : weightedRidge(rows, weights, scores, alpha));
   }
@@ -683,7 +702,9 @@ export function weightedLasso(rows: readonly Uint8Array[], weights: Float64Array
       moved = Math.max(moved, Math.abs(d));
       largest = Math.max(largest, Math.abs(next));
     }
-    if (moved <= LASSO_TOLERANCE * largest) break;
+    // A NaN or infinite score makes every later sweep NaN too, which no tolerance test passes:
+    // without this the fit ran to the sweep cap (seconds an image) to return the same NaN.
+    if (!Number.isFinite(moved) || moved <= LASSO_TOLERANCE * largest) break;
   }
   return beta;
 }

@@ -253,6 +253,9 @@ export function segmentSizes(s: Segmentation): Int32Array {
  * renumbered in raster order of their first pixel, as computed ones are.
  */
 export function maskSegmentations(mask: Tensor, n: number, height: number, width: number): Segmentation[] {
+  // The library API takes anything here: a file name or null failed with a TypeError on `dims`.
+  const tensorLike = typeof mask === 'object' && mask !== null && Array.isArray(mask.dims) && (ArrayBuffer.isView(mask.data) || Array.isArray(mask.data));
+  if (!tensorLike) throw new ConvLensError('INVALID_ARGUMENT', `The feature mask must be a tensor { dtype, dims, data }, got ${typeof mask === 'string' ? 'a string' : describeValue(mask)}.`, 'Give a label map tensor at the model\'s input size; to read a mask image, decode it and pass it through maskFromImage (the CLI\'s --segments-mask does).');
   const dims = mask.dims;
   const way = `Give labels [${height}, ${width}] or [1 or ${n}, 1, ${height}, ${width}], the model's input size, resized nearest-neighbour so no new labels appear (the CLI's --segments-mask takes a PNG and resizes it).`;
   const shaped = (dims.length === 2 || (dims.length === 3 && dims[0] === 1) || (dims.length === 4 && dims[1] === 1 && (dims[0] === 1 || dims[0] === n))) && dims.at(-2) === height && dims.at(-1) === width;
@@ -265,7 +268,10 @@ export function maskSegmentations(mask: Tensor, n: number, height: number, width
     const labels = new Int32Array(hw);
     const ids = new Map<number, number>();
     for (let p = 0; p < hw; p++) {
-      const v = Number(mask.data[i * hw + p]!);
+      const raw = mask.data[i * hw + p]!;
+      const v = Number(raw);
+      // int64 labels past 2^53 become the same number: two segments would merge without a word
+      if (typeof raw === 'bigint' && !Number.isSafeInteger(v)) throw new ConvLensError('INVALID_ARGUMENT', `The feature mask holds ${raw} at image ${i + 1}, row ${Math.floor(p / width)}, column ${p % width}, beyond 2^53: labels that large cannot all be told apart.`, 'Number the segments from 0 (any small integers will do).');
       if (!Number.isInteger(v)) throw new ConvLensError('INVALID_ARGUMENT', `The feature mask holds ${describeValue(v)} at image ${i + 1}, row ${Math.floor(p / width)}, column ${p % width}; its values must be whole-number segment labels.`, 'Round the labels, or build the mask from integers.');
       let id = ids.get(v);
       if (id === undefined) {

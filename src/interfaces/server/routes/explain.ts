@@ -146,9 +146,13 @@ export function registerExplainRoutes({ app, models, images, jobs, memory, task 
     // A unit is cut here as the job will cut it, so its refusals (unknown or flat layer, position
     // outside, probability score, channel out of range) are the answer rather than a failed job.
     const model = reportModel(models.require(modelId), request);
-    if (request.unit) {
-      checkScore(request.score ?? 'logit', model);
-      if (request.target !== undefined) presetTargets(model, request.target, 1, classCount(model));
+    if (request.unit) checkScore(request.score ?? 'logit', model);
+    // A class out of range or a label the model does not have is the answer too, rather than a job
+    // that queues, runs its prediction pass and fails. A model whose class count shows only in
+    // its logits is left to the job, which checks the target against them.
+    if (request.target !== undefined) {
+      const classes = request.unit ? classCount(model) : model.facts(model.output).shape?.at(-1);
+      if (typeof classes === 'number') presetTargets(model, request.target, 1, classes);
     }
     // tau or drillDown without the approximate mode is refused by the method: here, before a job
     const occ = request.params?.['occlusion'] as MethodParams['occlusion'];
