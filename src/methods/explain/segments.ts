@@ -255,7 +255,7 @@ export function segmentSizes(s: Segmentation): Int32Array {
 export function maskSegmentations(mask: Tensor, n: number, height: number, width: number): Segmentation[] {
   // The library API takes anything here: a file name or null failed with a TypeError on `dims`.
   const tensorLike = typeof mask === 'object' && mask !== null && Array.isArray(mask.dims) && (ArrayBuffer.isView(mask.data) || Array.isArray(mask.data));
-  if (!tensorLike) throw new ConvLensError('INVALID_ARGUMENT', `The feature mask must be a tensor { dtype, dims, data }, got ${typeof mask === 'string' ? 'a string' : describeValue(mask)}.`, 'Give a label map tensor at the model\'s input size; to read a mask image, decode it and pass it through maskFromImage (the CLI\'s --segments-mask does).');
+  if (!tensorLike) throw new ConvLensError('INVALID_ARGUMENT', `The feature mask must be a tensor { dtype, dims, data }, got ${typeof mask === 'string' ? 'a string' : describeValue(mask)}.`, 'Give a label map tensor at the model\'s input size; to read a mask image, decode it and pass it through maskFromImage (CLI: --segments-mask).');
   const dims = mask.dims;
   const way = `Give labels [${height}, ${width}] or [1 or ${n}, 1, ${height}, ${width}], the model's input size, resized nearest-neighbour so no new labels appear (the CLI's --segments-mask takes a PNG and resizes it).`;
   const shaped = (dims.length === 2 || (dims.length === 3 && dims[0] === 1) || (dims.length === 4 && dims[1] === 1 && (dims[0] === 1 || dims[0] === n))) && dims.at(-2) === height && dims.at(-1) === width;
