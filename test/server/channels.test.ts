@@ -2,6 +2,7 @@
 // ranked as the library ranks them, with their label (what "Explain this channel" and
 // `explain --unit` take), contribution, share and a small map each. Refusals the library makes
 // before any work are the route's answer, and the job can be cancelled.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadInputs } from '../../src/io/inputs.js';
@@ -137,5 +138,26 @@ describe('POST /api/channels', () => {
     expect(del.json()).toEqual({ cancelled: true });
     const last = (await events(job)).at(-1)!;
     expect(last.type).toBe('cancelled');
+  }, 60_000);
+});
+
+describe('docs/api.md: Channels of a layer', () => {
+  const doc = readFileSync(join(ROOT, 'docs/api.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('### Channels of a layer'), doc.indexOf('## Dataset lens'));
+  const blocks = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]!);
+
+  it('documents a request the route takes, and the result it gives', async () => {
+    const body = JSON.parse(blocks[0]!.replace('POST /api/channels', '').replace(/\s\/\/.*$/gm, '')) as Record<string, unknown>;
+    const r = await result({ ...body, image: body['image'], model: body['model'] });
+    const documented = JSON.parse(blocks[1]!.replace(/"WireTensor \[h, w\]"/, '{}')) as Result;
+    expect(Object.keys(r).sort()).toEqual(Object.keys(documented).sort());
+    expect(r.layer).toEqual(documented.layer);
+    expect(r.target).toMatchObject({ index: documented.target.index, label: documented.target.label });
+    const dl = r.methods.find((m) => m.method === 'deeplift')!;
+    expect(Object.keys(dl).sort()).toEqual(Object.keys(documented.methods[0]!).sort());
+    expect(Object.keys(dl.top[0]!).sort()).toEqual(Object.keys(documented.methods[0]!.top[0]!).sort());
+    expect(dl.top[0]!.label).toBe(documented.methods[0]!.top[0]!.label);
+    // the studio guide has the section too
+    expect(readFileSync(join(ROOT, 'docs/studio.md'), 'utf8')).toMatch(/### Channels behind this prediction[\s\S]*Explain this channel/);
   }, 60_000);
 });
