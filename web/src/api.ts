@@ -177,6 +177,46 @@ export interface ExplainRequest {
 }
 
 /** An error answer of the API (or a network failure), with the server's message and hint. */
+/** POST /api/channels: the top channels of a layer behind a class score, per layer method. */
+export interface ChannelsRequest {
+  model: string;
+  image: string;
+  layer: string;
+  methods: string[];
+  target?: number | string;
+  score?: 'logit' | 'prob';
+  top?: number;
+  steps?: number;
+  baseline?: 'black' | 'zero' | 'blurred';
+  ablation?: 'zero' | 'baseline';
+}
+
+export interface ChannelEntry {
+  channel: number;
+  /** as explain's unit takes it: "fires.5:12" */
+  label: string;
+  contribution: number;
+  /** of the channels' net total; null where they cancel out */
+  share: number | null;
+  /** [h, w] at the layer's resolution (block means past 64 px) */
+  map: WireTensor;
+}
+
+export interface ChannelsResult {
+  layer: { name: string; label: string; shape: [number, number, number] };
+  score: 'logit' | 'prob';
+  target: { index: number; label: string; score: number };
+  methods: {
+    method: string;
+    params: Record<string, unknown>;
+    notes: string[];
+    completeness?: { sum: number; scoreDifference: number; relativeGap: number };
+    /** ablation's maps are the channel's activation (its attribution is flat) */
+    maps: 'attribution' | 'activation';
+    top: ChannelEntry[];
+  }[];
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -255,6 +295,7 @@ export const api = {
     request<{ layers: LayerActivation[] }>('POST', '/api/activations', { model, image, ...(layers ? { layers } : {}) }, signal).then((r) => r.layers),
   describeModel: (id: string, body: { labels?: string; preprocess?: string }) => request<Model>('POST', `/api/models/${encodeURIComponent(id)}/describe`, body),
   explain: (req: ExplainRequest) => request<{ job: string | { id: string } }>('POST', '/api/explain', req),
+  channels: (req: ChannelsRequest) => request<{ job: string | { id: string } }>('POST', '/api/channels', req),
   cancelJob: (id: string) => request<{ cancelled: boolean }>('DELETE', `/api/jobs/${encodeURIComponent(id)}`),
 };
 

@@ -16,6 +16,7 @@ import { registerImageRoutes } from './routes/images.js';
 import { registerInspectRoutes } from './routes/inspect.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerExplainRoutes } from './routes/explain.js';
+import { registerChannelsRoutes } from './routes/channels.js';
 import { registerDatasetRoutes } from './routes/dataset.js';
 import { registerSynthesizeRoutes } from './routes/synthesize.js';
 import { registerDiffusionRoutes } from './routes/diffusion.js';
@@ -262,6 +263,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   registerInspectRoutes(studio);
   registerJobRoutes(studio);
   registerExplainRoutes(studio);
+  registerChannelsRoutes(studio);
   registerDatasetRoutes(studio);
   registerSynthesizeRoutes(studio);
   registerDiffusionRoutes(studio, options.engine);

@@ -73,10 +73,12 @@ export interface LayerAttribution {
 
 const PAIRED = deepliftRuleSet();
 
-/** Checks the request and settles its defaults before any engine run. */
-function settle(model: Model, x: Tensor, o: LayerAttributionOptions) {
+/**
+ * The refusals a request meets whatever its images are (methods, steps, layer, a tail that cannot
+ * be cut there, a fixed batch for DeepLIFT, the target): the studio answers them before a job.
+ */
+export function checkLayerAttribution(model: Model, o: LayerAttributionOptions, images = 1) {
   if (typeof o !== 'object' || o === null || typeof o.layer !== 'string') throw new ConvLensError('INVALID_ARGUMENT', 'Layer attribution needs a layer.', 'Pass { layer: "fires.9" } (CLI: --layer); `convlens summary` lists the layers.');
-  model.checkInput(x, { anyCount: true });
   const methods = [...new Set(o.methods ?? LAYER_METHODS)];
   if (methods.length === 0) throw new ConvLensError('INVALID_ARGUMENT', 'No layer attribution methods given.', `Use one or more of: ${LAYER_METHODS.join(', ')}.`);
   for (const m of methods) if (!(LAYER_METHODS as readonly string[]).includes(m)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown layer attribution method "${String(m)}".`, `Use one or more of: ${LAYER_METHODS.join(', ')}.`);
@@ -99,13 +101,19 @@ function settle(model: Model, x: Tensor, o: LayerAttributionOptions) {
   if (methods.includes('deeplift') && typeof model.input.shape?.[0] === 'number') {
     throw new ConvLensError('MODEL_UNSUPPORTED', `DeepLIFT runs each image together with its baseline in one batch, and model "${model.name}" runs exactly ${model.input.shape[0]} image(s) at a time (its batch axis is fixed in the graph's shapes).`, "Re-export the model with a free batch axis, or leave deeplift out.");
   }
+  presetTargets(model, o.target, images, classCount(model)); // a wrong class name fails here
+  return { methods, steps, rule, ablation, score, layer, label, c, h, w, tail };
+}
+
+/** Checks the request and settles its defaults before any engine run. */
+function settle(model: Model, x: Tensor, o: LayerAttributionOptions) {
+  if (typeof o === 'object' && o !== null) model.checkInput(x, { anyCount: true });
+  const s = checkLayerAttribution(model, o, x.dims[0]!);
   const [, , H, W] = nchw(x);
   const baseline = o.baseline ?? 'black';
-  const needsBaseline = methods.some((m) => m === 'integrated-gradients' || m === 'deeplift') || (methods.includes('ablation') && ablation === 'baseline');
+  const needsBaseline = s.methods.some((m) => m === 'integrated-gradients' || m === 'deeplift') || (s.methods.includes('ablation') && s.ablation === 'baseline');
   const base = needsBaseline ? resolveBaseline(model, x, baseline, o.blurSigma ?? Math.max(H, W) / 10) : undefined;
-  const classes = classCount(model);
-  presetTargets(model, o.target, x.dims[0]!, classes); // a wrong class name fails here
-  return { methods, steps, rule, ablation, score, layer, label, c, h, w, tail, base, baseline, forwardSize: batchSizeOption(model, o.batchSize, 'forward'), gradientSize: batchSizeOption(model, o.batchSize, 'gradient') };
+  return { ...s, base, baseline, forwardSize: batchSizeOption(model, o.batchSize, 'forward'), gradientSize: batchSizeOption(model, o.batchSize, 'gradient') };
 }
 
 /** Per image, the channels by `totals` [N, C], largest first. */

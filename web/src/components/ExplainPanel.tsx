@@ -17,6 +17,7 @@ import type { MethodName } from '../../../src/methods/explain/types.js';
 import { ClassPicker, findLayer, LayerPicker, layerLabelOf } from './Pickers';
 import { Cancelled, explainInBrowser } from '../compute';
 import { CurveChart, type CurveSeries } from './Curves';
+import { ChannelsPanel } from './ChannelsPanel';
 import { drawInput, fitSize } from './PredictionPanel';
 import { Colorbar, ErrorBox, NumberField, Panel, Segmented, Spinner, type ShownError } from './ui';
 
@@ -241,6 +242,18 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   }, [unitRequest?.seq]);
   const onJob = props.onJob;
   useEffect(() => onJob(job), [job, onJob]);
+  const formRef = useRef<HTMLDivElement>(null);
+  // from the channel ranking: the form turns to that channel as a hidden unit, ready to run
+  const explainChannel = (channelLayer: string, channel: number): void => {
+    setSubject('unit');
+    setUnitLayer(channelLayer);
+    setUnitRow('');
+    setUnitCol('');
+    setTarget(String(channel));
+    setLayer('');
+    setScore('logit');
+    formRef.current?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  };
 
   const toggle = (m: string): void =>
     setMethods((s) => {
@@ -388,7 +401,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   const insertion = series('insertion');
 
   return (
-    <div className="stack">
+    <div className="stack" ref={formRef}>
       <Panel title="Explanations" subtitle={`Which input pixels does ${subject === 'unit' ? 'a unit inside the network' : 'the score of a class'} depend on? Pick methods, run them, compare.`} testId="explain-form">
         <div className="explain-form">
           <fieldset className="methods">
@@ -766,6 +779,16 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
           <Spinner label="Computing… the rest of the studio stays usable meanwhile." />
         </Panel>
       )}
+      <ChannelsPanel
+        model={model}
+        summary={summary}
+        imageId={props.imageId}
+        input={input}
+        imageName={(props.images?.find((i) => i.id === props.imageId)?.name ?? props.imageId?.replace(/^.*\//, '') ?? '').replace(/\.\w+$/, '')}
+        target={subject === 'class' ? target : ''}
+        disabled={noImages ? `${noImages}: there is nothing to explain here.` : undefined}
+        onExplainChannel={explainChannel}
+      />
     </div>
   );
 }

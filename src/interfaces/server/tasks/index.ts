@@ -3,6 +3,7 @@
 // load on first use, so a worker that only predicts never loads LanceDB or UMAP.
 import { ConvLensError } from '../../../engine/errors.js';
 import type { TaskContext } from './context.js';
+import type { ChannelsArgs } from './channels.js';
 import type { DatasetArgs } from './dataset.js';
 import type { DiffusionArgs } from './diffusion.js';
 import type { ExplainArgs } from './explain.js';
@@ -11,6 +12,7 @@ import type { SynthArgs } from './synthesize.js';
 
 export interface TaskArgs extends InspectArgs, DatasetArgs {
   explain: ExplainArgs;
+  channels: ChannelsArgs;
   synthesize: SynthArgs;
   diffusion: DiffusionArgs;
   /** fault injection for the pool's tests, only when CONVLENS_WORKER_FAULTS=1 (see faults below) */
@@ -26,6 +28,7 @@ const RUNNERS: Record<TaskKind, () => Promise<Runner>> = {
   input: async () => (await import('./inspect.js')).inputTask,
   activations: async () => (await import('./inspect.js')).activationsTask,
   explain: async () => (await import('./explain.js')).explainTask,
+  channels: async () => (await import('./channels.js')).channelsTask,
   synthesize: async () => (await import('./synthesize.js')).synthesizeTask,
   diffusion: async () => (await import('./diffusion.js')).diffusionTask,
   'dataset-index': async () => (await import('./dataset.js')).indexTask,

@@ -1,0 +1,124 @@
+/// <reference lib="dom" />
+// "Channels behind this prediction" in the Explain tab, as `convlens channels` is on the CLI: on
+// SqueezeNet's fire5 and the cat, the page ranks the channels as the API does, draws each one's
+// map over the photo, and "Explain this channel" turns the form to that channel as a hidden unit,
+// whose explanation is labelled with it. Screenshots go to /tmp/channels-shots/.
+import { mkdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { TOKEN_HEADER } from '../../src/interfaces/server/access.js';
+import { pixelStats, studioInChromium } from './browser.js';
+
+const SHOTS = '/tmp/channels-shots';
+const ui = studioInChromium({
+  timeout: 60_000,
+  afterOpen: (page) => page.waitForSelector('[data-testid="model-select"] option[value="squeezenet"]', { state: 'attached' }).then(() => undefined),
+});
+
+const CAT = 'photos/chelsea.png';
+
+async function shot(name: string, selector?: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  // from the top: the sticky tab bar is drawn where the page was scrolled to
+  await ui.page.evaluate(() => window.scrollTo(0, 0));
+  const clip = selector ? await ui.page.evaluate((s) => {
+    const r = document.querySelector(s)!.getBoundingClientRect();
+    return { x: r.left + window.scrollX, y: r.top + window.scrollY, width: r.width, height: r.height };
+  }, selector) : undefined;
+  await ui.page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true, ...(clip ? { clip } : {}) });
+}
+
+interface Ranked {
+  methods: { method: string; top: { channel: number; label: string }[] }[];
+}
+
+async function apiChannels(body: Record<string, unknown>): Promise<Ranked> {
+  const post = await fetch(`${ui.base}/api/channels`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', [TOKEN_HEADER]: ui.studio.access.token } });
+  expect(post.status).toBe(202);
+  const { job } = (await post.json()) as { job: string };
+  const events = await (await fetch(`${ui.base}/api/jobs/${job}/events`, { headers: { [TOKEN_HEADER]: ui.studio.access.token } })).text();
+  const last = events.split('\n\n').filter((c) => c.includes('data: ')).at(-1)!;
+  return (JSON.parse(last.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as { result: Ranked }).result;
+}
+
+describe('the channels behind a prediction in the studio (SqueezeNet, Chromium)', () => {
+  it('ranks fire5\'s channels as the API does, and "Explain this channel" explains the top one as a unit', async () => {
+    await ui.page.selectOption('[data-testid="model-select"]', 'squeezenet');
+    await ui.page.click(`[data-testid="image-${CAT}"]`);
+    await ui.page.waitForSelector(`[data-testid="image-${CAT}"][aria-pressed="true"]`);
+    await ui.page.click('[data-testid="tab-explain"]');
+    await ui.page.waitForSelector('[data-testid="channels-panel"]', { state: 'visible' });
+    // the model's CAM layer by default, and the two cheap methods
+    expect(await ui.page.inputValue('[data-testid="channels-layer"]')).toBe('relu25');
+    expect(await ui.page.isChecked('[data-testid="channels-method-gradient-x-activation"]')).toBe(true);
+    expect(await ui.page.isChecked('[data-testid="channels-method-deeplift"]')).toBe(true);
+    expect(await ui.page.isChecked('[data-testid="channels-method-integrated-gradients"]')).toBe(false);
+    await ui.page.click('[data-testid="channels-layer"]');
+    await ui.page.keyboard.press('Control+A');
+    await ui.page.keyboard.type('fires.5');
+    await ui.page.keyboard.press('Enter');
+    expect(await ui.page.inputValue('[data-testid="channels-layer"]')).toBe('fires.5');
+    await ui.page.click('[data-testid="channels-run"]');
+    await ui.page.waitForSelector('[data-testid="channels-results"]', { timeout: 120_000 });
+    expect(await ui.page.textContent('[data-testid="channels-made"]')).toMatch(/layer fires\.5 \[384×13×13\] · class 285 \(Egyptian cat\) · logit [\d.]+$/);
+
+    const want = await apiChannels({ model: 'squeezenet', image: CAT, layer: 'fires.5', methods: ['gradient-x-activation', 'deeplift'], top: 8 });
+    for (const m of want.methods) {
+      const labels = await ui.page.locator(`[data-testid="channels-list-${m.method}"] > li`).evaluateAll((els) => els.map((e) => e.getAttribute('data-label')));
+      expect(labels, m.method).toEqual(m.top.map((t) => t.label));
+    }
+    // the maps are drawn over the photo (opaque everywhere, though a map is transparent near 0), and they are not flat
+    expect((await pixelStats(ui.page, '[data-testid="channel-gradient-x-activation-1"] canvas')).std).toBeGreaterThan(5);
+    await expect
+      .poll(() =>
+        ui.page.evaluate(() => {
+          const c = document.querySelector('[data-testid="channel-deeplift-1"] canvas') as HTMLCanvasElement;
+          const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+          let clear = 0;
+          for (let i = 3; i < d.length; i += 4) if (d[i]! < 255) clear++;
+          return clear;
+        }),
+      )
+      .toBe(0);
+    await shot('channels-ranked', '[data-testid="channels-panel"]');
+
+    const top = want.methods[0]!.top[0]!;
+    await ui.page.click('[data-testid="channels-explain-gradient-x-activation-1"]');
+    expect(await ui.page.getAttribute('[data-testid="explain-subject"] button:has-text("hidden unit")', 'aria-checked')).toBe('true');
+    expect(await ui.page.inputValue('[data-testid="explain-unit-layer"]')).toBe('fires.5');
+    expect(await ui.page.inputValue('[data-testid="explain-target"]')).toBe(`${top.channel} · ${top.label}`);
+    expect(await ui.page.inputValue('[data-testid="explain-unit-row"]')).toBe('');
+    await ui.page.setChecked('[data-testid="explain-metrics"]', false);
+    await ui.page.click('[data-testid="explain-run"]');
+    await ui.page.waitForSelector('[data-testid="explain-made"]:has-text("computed on the server")', { timeout: 120_000 });
+    expect(await ui.page.textContent('[data-testid="explain-results"] h2')).toContain(top.label);
+    expect(await ui.page.textContent('[data-testid="explain-made"]')).toMatch(new RegExp(`explaining ${top.label.replace('.', '\\.')} \\(`));
+    await shot('channels-then-unit');
+    expect(ui.errors).toEqual([]);
+  });
+
+  it('shows the library\'s refusal of ablation at a branch, and cancels a long ranking', async () => {
+    await ui.page.click('[data-testid="channels-layer"]');
+    await ui.page.keyboard.press('Control+A');
+    await ui.page.keyboard.type('fires.7/expand1x1_relu');
+    await ui.page.keyboard.press('Enter');
+    expect(await ui.page.inputValue('[data-testid="channels-layer"]')).toBe('fires.7/expand1x1_relu');
+    await ui.page.setChecked('[data-testid="channels-method-ablation"]', true);
+    await ui.page.click('[data-testid="channels-run"]');
+    await expect.poll(() => ui.page.textContent('[data-testid="channels-error"]'), { timeout: 30_000 }).toMatch(/another branch bypasses it/);
+    await shot('channels-refused', '[data-testid="channels-panel"]');
+    // fire5 with 1000 IG steps and ablation of 256 channels takes far longer than the cancel
+    await ui.page.click('[data-testid="channels-layer"]');
+    await ui.page.keyboard.press('Control+A');
+    await ui.page.keyboard.type('fires.5');
+    await ui.page.keyboard.press('Enter');
+    await ui.page.setChecked('[data-testid="channels-method-integrated-gradients"]', true);
+    await ui.page.fill('[data-testid="channels-steps"]', '1000');
+    await ui.page.click('[data-testid="channels-run"]');
+    await ui.page.waitForSelector('[data-testid="channels-cancel"]');
+    await ui.page.click('[data-testid="channels-cancel"]');
+    await ui.page.waitForSelector('[data-testid="channels-notice"]:has-text("Cancelled")', { timeout: 30_000 });
+    // the earlier ranking stays
+    expect(await ui.page.locator('[data-testid="channels-results"]').count()).toBe(1);
+    expect(ui.errors).toEqual([]);
+  }, 120_000);
+});

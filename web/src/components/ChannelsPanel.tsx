@@ -1,0 +1,278 @@
+import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { api, ApiError, followJob, jobId, type ChannelEntry, type ChannelsRequest, type ChannelsResult, type Model, type Summary } from '../api';
+import type { InputView } from '../App';
+import type { ColormapName } from '../colormaps';
+import { progressCount } from '../format';
+import { describeRemaining } from '../remaining';
+import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../render';
+import { decodeTensor, fmt, maxAbs, type Tensor } from '../tensor';
+import { abbreviateName } from '../../../src/util/names.js';
+import { LayerPicker, layerLabelOf } from './Pickers';
+import { drawInput, fitSize } from './PredictionPanel';
+import { Colorbar, ErrorBox, NumberField, Panel } from './ui';
+import type { JobStatus } from './ExplainPanel';
+
+// The library's LAYER_METHODS, in its order; the cheap two first (one gradient pass each)
+const METHODS: [id: string, label: string, about: string][] = [
+  ['gradient-x-activation', 'Gradient × activation', 'the score’s gradient at the layer times its activation: one backward pass'],
+  ['deeplift', 'DeepLIFT', 'rescale-rule multipliers at the layer times the change of its activations from a black image’s; the channels sum to the logit’s change'],
+  ['integrated-gradients', 'Integrated gradients', 'gradients along the straight path from a black image’s activations at the layer to this image’s (Captum’s LayerIntegratedGradients); a pass per step'],
+  ['ablation', 'Ablation', 'the score’s drop when the channel is set to zero: a forward pass per channel (slow on wide layers)'],
+];
+const LABEL: Record<string, string> = Object.fromEntries(METHODS.map(([id, label]) => [id, label]));
+const THUMB = 124;
+
+interface Shown {
+  result: ChannelsResult;
+  maps: Map<string, Tensor[]>;
+  input: InputView | null;
+  imageId: string;
+  imageName: string;
+  modelId: string;
+  modelName: string;
+}
+
+/**
+ * Which channels of a layer carry the class score (`convlens channels`): ranked per method, each
+ * with its map over the image and a way to explain that channel as a hidden unit.
+ */
+export function ChannelsPanel(props: { model: Model; summary: Summary | null; imageId: string | null; input: InputView | null; imageName: string; target: string; disabled?: string | undefined; onExplainChannel: (layer: string, channel: number) => void }): ReactNode {
+  const { model, summary } = props;
+  const defaultLayer = layerLabelOf(summary, model.defaultLayer);
+  const [layer, setLayer] = useState(defaultLayer);
+  const [methods, setMethods] = useState<Set<string>>(() => new Set(['gradient-x-activation', 'deeplift']));
+  const [top, setTop] = useState(8);
+  const [steps, setSteps] = useState(32);
+  const [job, setJob] = useState<JobStatus | null>(null);
+  const [cancelling, setCancelling] = useState(false);
+  const [error, setError] = useState<ApiError | { code: string; message: string; hint?: string } | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [shown, setShown] = useState<Shown | null>(null);
+  const stopRef = useRef<(() => void) | null>(null);
+
+  // the CAM layer is where the class evidence is still spatial: the natural first layer to ask
+  useEffect(() => setLayer(defaultLayer), [model.id, defaultLayer]);
+  useEffect(() => () => stopRef.current?.(), []);
+
+  const running = !!job?.running;
+  const canRun = !!props.imageId && !props.disabled && methods.size > 0 && !!layer.trim() && !running;
+
+  const run = async (): Promise<void> => {
+    if (!props.imageId) return;
+    setError(null);
+    setNotice(null);
+    const req: ChannelsRequest = {
+      model: model.id,
+      image: props.imageId,
+      layer: layer.trim(),
+      methods: METHODS.map(([id]) => id).filter((m) => methods.has(m)),
+      top,
+      ...(methods.has('integrated-gradients') ? { steps } : {}),
+      ...(props.target !== '' ? { target: /^\d+$/.test(props.target) ? Number(props.target) : props.target } : {}),
+    };
+    const snapshot = { input: props.input, imageId: props.imageId, imageName: props.imageName, modelId: model.id, modelName: model.name };
+    let id: string;
+    try {
+      id = jobId(await api.channels(req));
+    } catch (e) {
+      setError(e instanceof ApiError ? e : new ApiError(0, 'CLIENT', String(e)));
+      return;
+    }
+    setJob({ id, running: true, done: 0, total: 0, phase: 'starting' });
+    setCancelling(false);
+    stopRef.current?.();
+    stopRef.current = followJob(id, (ev) => {
+      if (ev.type === 'progress') {
+        setJob({ id, running: true, done: ev.progress.done, total: ev.progress.total, phase: ev.progress.phase, within: ev.progress.within, remainingSeconds: ev.remainingSeconds });
+        return;
+      }
+      setJob((j) => (j ? { ...j, running: false } : null));
+      setCancelling(false);
+      if (ev.type === 'result') {
+        const result = ev.result as ChannelsResult;
+        setShown({ result, maps: new Map(result.methods.map((m) => [m.method, m.top.map((c) => decodeTensor(c.map))])), ...snapshot });
+      } else if (ev.type === 'error') setError(ev.error);
+      else setNotice('Cancelled: the ranking of the previous run (if any) is still shown.');
+    });
+  };
+
+  const cancel = (): void => {
+    if (!job) return;
+    setCancelling(true);
+    api.cancelJob(job.id).catch((e: unknown) => {
+      setCancelling(false);
+      setError(e instanceof ApiError ? e : new ApiError(0, 'CLIENT', String(e)));
+    });
+  };
+
+  const pct = job && job.total ? Math.round((100 * job.done) / job.total) : 0;
+  const r = shown?.result;
+  // a ranking asked for before the image's view arrived (the prediction draws it) gets it later
+  const shownInput = shown?.input ?? (props.input && props.input.imageId === shown?.imageId ? props.input : null);
+  return (
+    <Panel
+      title="Channels behind this prediction"
+      subtitle={`Which channels of a layer carry the ${props.target === '' ? 'predicted class' : 'target class'}'s score (Captum's layer attribution), ranked; then explain what in the image drives one of them.`}
+      testId="channels-panel"
+    >
+      <div className="explain-options channels-form">
+        <LayerPicker label="Layer" stacked model={model} summary={summary} value={layer} onChange={setLayer} testId="channels-layer" width={200} />
+        <fieldset className="channels-methods">
+          <legend>Methods</legend>
+          {METHODS.map(([id, label, about]) => (
+            <label key={id} className="check" title={about}>
+              <input
+                type="checkbox"
+                checked={methods.has(id)}
+                onChange={() =>
+                  setMethods((s) => {
+                    const n = new Set(s);
+                    if (n.has(id)) n.delete(id);
+                    else n.add(id);
+                    return n;
+                  })
+                }
+                data-testid={`channels-method-${id}`}
+              />
+              {label}
+            </label>
+          ))}
+        </fieldset>
+        <NumberField label="Top" value={top} onChange={setTop} min={1} max={64} step={1} title="channels shown per method (1-64)" testId="channels-top" width={64} />
+        {methods.has('integrated-gradients') && <NumberField label="IG steps" value={steps} onChange={setSteps} min={1} max={1000} step={1} title="integrated gradients: points on the path (1-1000)" testId="channels-steps" width={72} />}
+      </div>
+      <div className="run-row">
+        <button type="button" className="button primary" disabled={!canRun} onClick={() => void run()} title={props.disabled} data-testid="channels-run">
+          Rank channels
+        </button>
+        {running && (
+          <>
+            <div className="progress" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100}>
+              <div className="progress-fill" style={{ width: `${job?.total ? pct : 8}%` }} />
+            </div>
+            <span className="progress-text" data-testid="channels-phase">
+              {job?.phase ?? 'working'}
+              {job ? progressCount(job) : ''}
+              {describeRemaining(job?.remainingSeconds) ? ` · ${describeRemaining(job?.remainingSeconds)}` : ''}
+            </span>
+            <button type="button" className="button danger" onClick={cancel} disabled={cancelling} data-testid="channels-cancel">
+              {cancelling ? 'Cancelling…' : 'Cancel'}
+            </button>
+          </>
+        )}
+        {!running && notice && (
+          <span className="notice" data-testid="channels-notice">
+            {notice}
+          </span>
+        )}
+      </div>
+      <ErrorBox error={error} title="Ranking the channels failed" onClose={() => setError(null)} testId="channels-error" />
+      {shown && r && (
+        <div className="channels-results" data-testid="channels-results">
+          <p className="muted small" data-testid="channels-made">
+            {`${shown.modelName} · image ${abbreviateName(shown.imageName)} · layer ${r.layer.label} [${r.layer.shape.join('×')}] · class ${r.target.index} (${r.target.label}) · ${r.score} ${fmt(r.target.score)}`}
+          </p>
+          {r.methods.map((m) => (
+            <MethodRow key={m.method} method={m} maps={shown.maps.get(m.method) ?? []} input={shownInput} stale={shown.modelId !== model.id} onExplain={(c) => props.onExplainChannel(r.layer.label, c)} />
+          ))}
+        </div>
+      )}
+    </Panel>
+  );
+}
+
+const signed = (v: number): string => `${v >= 0 ? '+' : ''}${fmt(v)}`;
+
+function MethodRow(props: { method: ChannelsResult['methods'][number]; maps: Tensor[]; input: InputView | null; stale: boolean; onExplain: (channel: number) => void }): ReactNode {
+  const m = props.method;
+  const activation = m.maps === 'activation';
+  // one scale per method, as the CLI's figure has one per row: the tiles of a row compare
+  const mapping = useMemo<Mapping>(() => {
+    const top = Math.max(...props.maps.map((t) => maxAbs(t.data)), 1e-12);
+    return activation ? { lo: 0, hi: top } : { lo: -top, hi: top, mid: 0 };
+  }, [props.maps, activation]);
+  const cmap: ColormapName = activation ? 'turbo' : 'rdbu';
+  const k = m.completeness;
+  return (
+    <section className="channels-method" data-testid={`channels-${m.method}`}>
+      <header className="channels-method-head">
+        <b>{LABEL[m.method] ?? m.method}</b>
+        {k && <span className="muted small">{`channels sum to ${fmt(k.sum)} · score change ${fmt(k.scoreDifference)}`}</span>}
+        <span className="channels-colorbar">
+          <Colorbar cmap={cmap} lo={mapping.lo} hi={mapping.hi} {...(mapping.mid !== undefined ? { mid: mapping.mid } : {})} caption={activation ? 'activation (ablation scores a channel as a whole)' : 'attribution at the layer'} />
+        </span>
+      </header>
+      {m.notes.length > 0 && (
+        <ul className="map-notes muted small">
+          {m.notes.map((n) => (
+            <li key={n}>{n}</li>
+          ))}
+        </ul>
+      )}
+      <ol className="channels-grid" data-testid={`channels-list-${m.method}`}>
+        {m.top.map((c, i) => (
+          <ChannelCard key={c.channel} rank={i + 1} entry={c} t={props.maps[i]} input={props.input} mapping={mapping} cmap={cmap} method={m.method} stale={props.stale} onExplain={props.onExplain} />
+        ))}
+      </ol>
+    </section>
+  );
+}
+
+const ChannelCard = memo(function ChannelCard(props: { rank: number; entry: ChannelEntry; t: Tensor | undefined; input: InputView | null; mapping: Mapping; cmap: ColormapName; method: string; stale: boolean; onExplain: (channel: number) => void }): ReactNode {
+  const c = props.entry;
+  return (
+    <li className="map-card channel-card" data-testid={`channel-${props.method}-${props.rank}`} data-label={c.label}>
+      <div className="channel-card-head">
+        <span className="muted">#{props.rank}</span>
+        <b>{c.label}</b>
+      </div>
+      <Thumb input={props.input} t={props.t} mapping={props.mapping} cmap={props.cmap} />
+      <div className="channel-card-numbers small">
+        <span title="the channel's contribution to the score">{signed(c.contribution)}</span>
+        {c.share !== null && <span className="muted" title="its share of the channels' net total">{`${(100 * c.share).toFixed(1)}%`}</span>}
+      </div>
+      <button type="button" className="link-button small" disabled={props.stale} title={props.stale ? 'made with another model: rank again' : `explain ${c.label} as a hidden unit: which pixels drive it`} onClick={() => props.onExplain(c.channel)} data-testid={`channels-explain-${props.method}-${props.rank}`}>
+        Explain this channel
+      </button>
+    </li>
+  );
+});
+
+/**
+ * The map's colours with their opacity growing with |value|: most of a channel's map is near
+ * zero, and a uniform overlay of the diverging map's white hid the photo the map is about.
+ */
+function fadedMap(values: Float32Array, h: number, w: number, mapping: Mapping, cmap: ColormapName): ImageData {
+  const img = mapToImageData(values, 0, h, w, mapping, cmap);
+  const zero = mapping.mid ?? mapping.lo;
+  const span = Math.max(Math.abs(mapping.hi - zero), Math.abs(mapping.lo - zero), 1e-12);
+  for (let i = 0; i < h * w; i++) {
+    const a = Math.min(1, Math.abs((values[i] ?? 0) - zero) / span);
+    img.data[i * 4 + 3] = Math.round(255 * 0.9 * Math.sqrt(a));
+  }
+  return img;
+}
+
+function Thumb(props: { input: InputView | null; t: Tensor | undefined; mapping: Mapping; cmap: ColormapName }): ReactNode {
+  const ref = useRef<HTMLCanvasElement>(null);
+  const [mh, mw] = (props.t?.dims ?? [1, 1]) as [number, number];
+  const { w, h } = fitSize(props.input ?? { width: mw, height: mh }, THUMB);
+  const heat = useMemo(() => (props.t ? imageDataCanvas(fadedMap(props.t.data, mh, mw, props.mapping, props.cmap)) : null), [props.t, props.mapping, props.cmap, mh, mw]);
+  useEffect(() => {
+    const canvas = ref.current;
+    if (!canvas) return;
+    const ctx = fitCanvas(canvas, w, h);
+    if (props.input) {
+      // a muted photo: the map's reds read against an orange cat
+      ctx.filter = 'grayscale(0.85)';
+      drawInput(ctx, props.input, w, h);
+      ctx.filter = 'none';
+    } else ctx.clearRect(0, 0, w, h);
+    if (heat) {
+      // a layer's map is coarse (13x13 on SqueezeNet's fire5): smoothed, as CAMs are drawn
+      ctx.imageSmoothingEnabled = true;
+      ctx.drawImage(heat, 0, 0, w, h);
+    }
+  }, [props.input, heat, w, h]);
+  return <canvas ref={ref} className="overlay-canvas" style={{ width: w, height: h }} />;
+}
