@@ -46,6 +46,13 @@ describe('convlens channels', () => {
     expect(r.stderr).toMatch(/another branch bypasses it/);
     expect(r.stderr).toMatch(/e\.g\. .*fires\.7,/);
     expect(existsSync(join(out, 'summary.json'))).toBe(false);
+    // every method (the default) at a branch: IG and ablation skipped with the reason, the others run
+    const all = await convlens('channels', CAT, '--model', 'squeezenet', '--layer', 'fires.7/expand1x1_relu', '--top', '2', '--out', out, '--json');
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stderr).toMatch(/skipped integrated-gradients: The output of model .* another branch bypasses it[\s\S]*skipped ablation:/);
+    const summary = JSON.parse(all.stdout);
+    expect(summary.skipped.map((k: { method: string }) => k.method)).toEqual(['integrated-gradients', 'ablation']);
+    expect(Object.keys(summary.inputs[0].methods)).toEqual(['gradient-x-activation', 'deeplift']);
     const steps = await convlens('channels', CAT, '--model', 'squeezenet', '--layer', 'fires.7', '--method', 'ablation', '--steps', '8', '--out', out);
     expect(steps.code).not.toBe(0);
     expect(steps.stderr).toMatch(/--steps/);

@@ -110,5 +110,15 @@ describe('layer attribution', () => {
     expect(r.results[0]!.channels.dims).toEqual([1, 256]);
     expect(r.results[1]!.notes.join()).toMatch(/one branch of the network.*not to the whole/);
     expect(r.results[1]!.completeness![0]!.relativeGap).toBeGreaterThan(0.01);
+    expect(r.skipped).toEqual([]);
+    // every method (the default): the two the layer rules out are skipped with the reason, as
+    // explain skips a method a model rules out; most layers of a residual net are such branches
+    const all = await layerAttribution(model, batch, { layer: branch, steps: 4 });
+    expect(all.results.map((m) => m.method)).toEqual(['gradient-x-activation', 'deeplift']);
+    expect(all.skipped.map((k) => k.method)).toEqual(['integrated-gradients', 'ablation']);
+    for (const k of all.skipped) {
+      expect(k.reason).toMatch(/another branch bypasses it/);
+      expect(k.hint).toMatch(/e\.g\. .*fires\.7, conv25/);
+    }
   }, 60_000);
 });

@@ -121,10 +121,16 @@ describe('POST /api/channels', () => {
       expect(error.message).toMatch(/another branch bypasses it/);
       expect(error.hint).toMatch(/fires\.7/);
     }
-    const ok = await inject({ method: 'POST', url: '/api/channels', payload: { ...body, methods: ['gradient-x-activation'], top: 3 } });
+    // asked beside a method the layer allows, they are skipped with the reason (a studio hint)
+    const ok = await inject({ method: 'POST', url: '/api/channels', payload: { ...body, methods: ['gradient-x-activation', 'ablation'], top: 3 } });
     expect(ok.statusCode, ok.body).toBe(202);
     const last = (await events(ok.json().job)).at(-1)!;
     expect(last.type, JSON.stringify(last.error)).toBe('result');
+    const skipped = (last.result as unknown as { skipped: { method: string; reason: string; hint: string }[] }).skipped;
+    expect(skipped.map((k) => k.method)).toEqual(['ablation']);
+    expect(skipped[0]!.reason).toMatch(/another branch bypasses it/);
+    expect(skipped[0]!.hint).not.toMatch(/`convlens/);
+    expect(last.result!.methods.map((m) => m.method)).toEqual(['gradient-x-activation']);
     expect(last.result!.methods[0]!.top.map((t) => t.label.startsWith(`${last.result!.layer.label}:`))).toEqual([true, true, true]);
   }, 60_000);
 

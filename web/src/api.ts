@@ -204,6 +204,8 @@ export interface ChannelEntry {
 
 export interface ChannelsResult {
   layer: { name: string; label: string; shape: [number, number, number] };
+  /** methods the layer rules out (IG and ablation where a branch bypasses it), with the reason */
+  skipped?: { method: string; reason: string; hint?: string }[];
   score: 'logit' | 'prob';
   target: { index: number; label: string; score: number };
   methods: {

@@ -57,7 +57,16 @@ export interface LayerMethodResult {
   notes: string[];
 }
 
+/** A method the layer rules out (IG and ablation where a branch bypasses it): the others still run, as explain() skips a method a model rules out. */
+export interface SkippedLayerMethod {
+  method: LayerMethodName;
+  reason: string;
+  hint?: string;
+}
+
 export interface LayerAttribution {
+  /** methods the layer rules out, with the reason */
+  skipped: SkippedLayerMethod[];
   /** the layer's value name, and its label as `explain --unit` and `--layer` take it */
   layer: string;
   label: string;
@@ -79,7 +88,7 @@ const PAIRED = deepliftRuleSet();
  */
 export function checkLayerAttribution(model: Model, o: LayerAttributionOptions, images = 1) {
   if (typeof o !== 'object' || o === null || typeof o.layer !== 'string') throw new ConvLensError('INVALID_ARGUMENT', 'Layer attribution needs a layer.', 'Pass { layer: "fires.9" } (CLI: --layer); `convlens summary` lists the layers.');
-  const methods = [...new Set(o.methods ?? LAYER_METHODS)];
+  let methods = [...new Set(o.methods ?? LAYER_METHODS)];
   if (methods.length === 0) throw new ConvLensError('INVALID_ARGUMENT', 'No layer attribution methods given.', `Use one or more of: ${LAYER_METHODS.join(', ')}.`);
   for (const m of methods) if (!(LAYER_METHODS as readonly string[]).includes(m)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown layer attribution method "${String(m)}".`, `Use one or more of: ${LAYER_METHODS.join(', ')}.`);
   const steps = o.steps ?? 50;
@@ -96,13 +105,27 @@ export function checkLayerAttribution(model: Model, o: LayerAttributionOptions, 
     throw new ConvLensError('INVALID_ARGUMENT', `Layer "${label}" is ${layer === model.input.name ? 'the input' : `[${shape?.join(', ') ?? '?'}], not a feature map [N, C, H, W] of fixed size`}; channel attribution needs a convolutional layer's output.`, 'Pick a conv, activation or pooling layer inside the network (`convlens summary` lists them with their shapes).');
   }
   const [, c, h, w] = shape as [unknown, number, number, number];
-  // the tail is cut now so that a layer it cannot be cut at is refused before any work
-  const tail = methods.includes('integrated-gradients') || methods.includes('ablation') ? cachedTailModel(model, layer) : undefined;
+  // The tail is cut now so that a layer it cannot be cut at is known before any work: IG and
+  // ablation replace the layer's activations, which a branch around it would not see. They are
+  // skipped with the reason while another method runs (most layers of a residual net are such),
+  // and refused when nothing else was asked.
+  const skipped: SkippedLayerMethod[] = [];
+  let tail: Model | undefined;
+  const replacing: LayerMethodName[] = methods.filter((m) => m === 'integrated-gradients' || m === 'ablation');
+  if (replacing.length) {
+    try {
+      tail = cachedTailModel(model, layer);
+    } catch (e) {
+      if (!(e instanceof ConvLensError) || replacing.length === methods.length) throw e;
+      for (const m of replacing) skipped.push({ method: m, reason: e.message, ...(e.hint ? { hint: e.hint } : {}) });
+      methods = methods.filter((m) => !replacing.includes(m));
+    }
+  }
   if (methods.includes('deeplift') && typeof model.input.shape?.[0] === 'number') {
     throw new ConvLensError('MODEL_UNSUPPORTED', `DeepLIFT runs each image together with its baseline in one batch, and model "${model.name}" runs exactly ${model.input.shape[0]} image(s) at a time (its batch axis is fixed in the graph's shapes).`, "Re-export the model with a free batch axis, or leave deeplift out.");
   }
   presetTargets(model, o.target, images, classCount(model)); // a wrong class name fails here
-  return { methods, steps, rule, ablation, score, layer, label, c, h, w, tail };
+  return { methods, skipped, steps, rule, ablation, score, layer, label, c, h, w, tail };
 }
 
 /** Checks the request and settles its defaults before any engine run. */
@@ -268,7 +291,7 @@ export async function layerAttribution(model: Model, x: Tensor, options: LayerAt
       finish(method, attr, { ablation: s.ablation, ...(s.ablation === 'baseline' ? { baseline: baselineName(s.baseline) } : {}) });
     }
   }
-  return { layer, label: s.label, shape: [c, h, w], targets, scores, score: s.score, activations: first[layer]!, results };
+  return { skipped: s.skipped, layer, label: s.label, shape: [c, h, w], targets, scores, score: s.score, activations: first[layer]!, results };
 }
 
 const baselineName = (b: IgBaseline): string => (typeof b === 'string' ? b : 'given tensor');

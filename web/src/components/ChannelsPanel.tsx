@@ -172,6 +172,13 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
           <p className="muted small" data-testid="channels-made">
             {`${shown.modelName} · image ${abbreviateName(shown.imageName)} · layer ${r.layer.label} [${r.layer.shape.join('×')}] · class ${r.target.index} (${r.target.label}) · ${r.score} ${fmt(r.target.score)}`}
           </p>
+          {(r.skipped ?? []).map((k) => (
+            <p key={k.method} className="notice small" data-testid={`channels-skipped-${k.method}`}>
+              <b>{`${LABEL[k.method] ?? k.method} skipped: `}</b>
+              {k.reason}
+              {k.hint ? <span className="muted">{` ${k.hint}`}</span> : null}
+            </p>
+          ))}
           {r.methods.map((m) => (
             <MethodRow key={m.method} method={m} maps={shown.maps.get(m.method) ?? []} input={shownInput} stale={shown.modelId !== model.id} onExplain={(c) => props.onExplainChannel(r.layer.label, c)} />
           ))}
@@ -224,7 +231,8 @@ const ChannelCard = memo(function ChannelCard(props: { rank: number; entry: Chan
     <li className="map-card channel-card" data-testid={`channel-${props.method}-${props.rank}`} data-label={c.label}>
       <div className="channel-card-head">
         <span className="muted">#{props.rank}</span>
-        <b>{c.label}</b>
+        {/* the layer is in the line above the rows; a long layer name cut the channel number off */}
+        <b title={c.label} data-testid={`channel-number-${props.method}-${props.rank}`}>{`channel ${c.channel}`}</b>
       </div>
       <Thumb input={props.input} t={props.t} mapping={props.mapping} cmap={props.cmap} />
       <div className="channel-card-numbers small">

@@ -55,7 +55,7 @@ export function define(command: Command): void {
   withCommon(
     command.addHelpText(
       'after',
-      `\nWhich channels of a layer carry a prediction (Captum's layer attributions). Per image and method: the top channels with their contribution to the target score and their share of the channels' net total; summary.json holds them, channels.png draws their maps over the image.\n\nMethods: ${LAYER_METHODS.join(', ')}\n  integrated-gradients: along the straight path from the baseline's activations at the layer to the image's (Captum's LayerIntegratedGradients); sums to score(image) - score(baseline)\n  deeplift: rescale-rule multipliers at the layer x (activation - the baseline's); sums to the logit difference\n  ablation: the score drop when the channel is set to zero (or to the baseline's activations, --ablation baseline)\nIntegrated gradients and ablation replace the layer's activations, so they need a layer every path passes through (a block's output).\n\nThe labels (fires.7:333) are what \`convlens explain --unit fires.7 --target 333\` takes.\n\nExamples:\n  convlens channels samples/photos/chelsea.png --model squeezenet --layer fires.7\n  convlens channels samples/photos/chelsea.png --model squeezenet --layer fires.5 --method integrated-gradients,ablation --top 8 --target tabby`,
+      `\nWhich channels of a layer carry a prediction (Captum's layer attributions). Per image and method: the top channels with their contribution to the target score and their share of the channels' net total; summary.json holds them, channels.png draws their maps over the image.\n\nMethods: ${LAYER_METHODS.join(', ')}\n  integrated-gradients: along the straight path from the baseline's activations at the layer to the image's (Captum's LayerIntegratedGradients); sums to score(image) - score(baseline)\n  deeplift: rescale-rule multipliers at the layer x (activation - the baseline's); sums to the logit difference\n  ablation: the score drop when the channel is set to zero (or to the baseline's activations, --ablation baseline)\nIntegrated gradients and ablation replace the layer's activations, so they need a layer every path passes through (a block's output); at another layer they are skipped with the reason and the other methods run.\n\nThe labels (fires.7:333) are what \`convlens explain --unit fires.7 --target 333\` takes.\n\nExamples:\n  convlens channels samples/photos/chelsea.png --model squeezenet --layer fires.7\n  convlens channels samples/photos/chelsea.png --model squeezenet --layer fires.5 --method integrated-gradients,ablation --top 8 --target tabby`,
     ),
   )
     .argument('<inputs...>', 'image files, .npy tensors (NCHW or CHW float32), or folders of them')
@@ -121,6 +121,8 @@ export function define(command: Command): void {
             ),
           };
         });
+        // as explain prints a method the model rules out
+        if (!opts.quiet) for (const k of r.skipped) process.stderr.write(`skipped ${k.method}: ${k.reason}${k.hint ? `\n  ${k.hint}` : ''}\n`);
         const notes = [...new Set(r.results.flatMap((m) => m.notes))];
         for (const n of notes) warner(opts, 'note')(n);
         const modelArg = opts.model ? ` --model ${opts.model}` : '';
@@ -140,6 +142,7 @@ export function define(command: Command): void {
           layer: { name: r.layer, label: r.label, shape: r.shape },
           score,
           methods: r.results.map((m) => ({ method: m.method, params: m.params, ...(m.notes.length ? { notes: m.notes } : {}) })),
+          ...(r.skipped.length ? { skipped: r.skipped } : {}),
           inputs: perImage,
           files: { figure: 'channels.png' },
         };

@@ -1,3 +1,4 @@
+import { hintForStudio } from '../../../util/ways-out.js';
 import { channelShare } from '../../../methods/explain/figures.js';
 import { layerAttribution, type ChannelAblation, type LayerMethodName } from '../../../methods/explain/layer-attribution.js';
 import type { TargetSpec } from '../../../methods/explain/target.js';
@@ -72,6 +73,7 @@ export async function channelsTask(ctx: TaskContext, a: ChannelsArgs): Promise<u
   const t = r.targets[0]!;
   return {
     layer: { name: r.layer, label: r.label, shape: r.shape },
+    skipped: r.skipped.map((k) => (k.hint ? { ...k, hint: hintForStudio(k.hint) } : k)),
     score: r.score,
     target: { index: t, label: model.labels[t] ?? `class ${t}`, score: r.scores[0]! },
     methods: r.results.map((m) => {
