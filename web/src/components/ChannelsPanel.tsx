@@ -1,5 +1,5 @@
 import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { api, ApiError, followJob, jobId, type ChannelEntry, type ChannelsRequest, type ChannelsResult, type Model, type Summary } from '../api';
+import { api, ApiError, jobId, type ChannelEntry, type ChannelsRequest, type ChannelsResult, type Model, type Summary } from '../api';
 import type { InputView } from '../App';
 import type { ColormapName } from '../colormaps';
 import { progressCount } from '../format';
@@ -10,7 +10,7 @@ import { abbreviateName } from '../../../src/util/names.js';
 import { LayerPicker, layerLabelOf } from './Pickers';
 import { drawInput, fitSize } from './PredictionPanel';
 import { Colorbar, ErrorBox, NumberField, Panel } from './ui';
-import type { JobStatus } from './ExplainPanel';
+import { followJobStatus, type JobStatus } from '../job-status';
 
 // The library's LAYER_METHODS, in its order; the cheap two first (one gradient pass each)
 const METHODS: [id: string, label: string, about: string][] = [
@@ -78,21 +78,13 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
       setError(e instanceof ApiError ? e : new ApiError(0, 'CLIENT', String(e)));
       return;
     }
-    setJob({ id, running: true, done: 0, total: 0, phase: 'starting' });
-    setCancelling(false);
-    stopRef.current?.();
-    stopRef.current = followJob(id, (ev) => {
-      if (ev.type === 'progress') {
-        setJob({ id, running: true, done: ev.progress.done, total: ev.progress.total, phase: ev.progress.phase, within: ev.progress.within, remainingSeconds: ev.remainingSeconds });
-        return;
-      }
-      setJob((j) => (j ? { ...j, running: false } : null));
-      setCancelling(false);
-      if (ev.type === 'result') {
-        const result = ev.result as ChannelsResult;
+    followJobStatus(id, stopRef, setJob, setCancelling, {
+      result: (r) => {
+        const result = r as ChannelsResult;
         setShown({ result, maps: new Map(result.methods.map((m) => [m.method, m.top.map((c) => decodeTensor(c.map))])), ...snapshot });
-      } else if (ev.type === 'error') setError(ev.error);
-      else setNotice('Cancelled: the ranking of the previous run (if any) is still shown.');
+      },
+      error: setError,
+      cancelled: () => setNotice('Cancelled: the ranking of the previous run (if any) is still shown.'),
     });
   };
 

@@ -1,8 +1,9 @@
 import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { encodeNpy } from '../../../src/io/npy.js';
-import { api, ApiError, followJob, jobId, type ExplainMapInfo, type ImageEntry, type ExplainRequest, type ExplainResult, type Model, type Prediction, type SkippedMethod, type Summary } from '../api';
+import { api, ApiError, jobId, type ExplainMapInfo, type ImageEntry, type ExplainRequest, type ExplainResult, type Model, type Prediction, type SkippedMethod, type Summary } from '../api';
 import { inputKind } from '../input-kind';
 import { describeRemaining } from '../remaining';
+import { followJobStatus, type JobStatus } from '../job-status';
 import { useOneAtATime } from '../one-at-a-time';
 import type { InputView } from '../App';
 import type { ColormapName } from '../colormaps';
@@ -21,17 +22,6 @@ import { ChannelsPanel } from './ChannelsPanel';
 import { drawInput, fitSize } from './PredictionPanel';
 import { Colorbar, ErrorBox, NumberField, Panel, Segmented, Spinner, type ShownError } from './ui';
 
-export interface JobStatus {
-  id: string;
-  running: boolean;
-  done: number;
-  total: number;
-  phase?: string | undefined;
-  /** the running method's own count (see Progress.within) */
-  within?: { done: number; total: number; phase?: string } | undefined;
-  /** from the job's measured pace, once it means something */
-  remainingSeconds?: number | undefined;
-}
 
 const GROUPS: { title: string; methods: [string, string, string][] }[] = [
   {
@@ -331,21 +321,13 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
       setError(err);
       return;
     }
-    setJob({ id, running: true, done: 0, total: 0, phase: 'starting' });
-    setCancelling(false);
-    stopRef.current?.();
-    stopRef.current = followJob(id, (ev) => {
-      if (ev.type === 'progress') {
-        setJob({ id, running: true, done: ev.progress.done, total: ev.progress.total, phase: ev.progress.phase, within: ev.progress.within, remainingSeconds: ev.remainingSeconds });
-        return;
-      }
-      setJob((j) => (j ? { ...j, running: false } : null));
-      setCancelling(false);
-      if (ev.type === 'result') {
-        const result = ev.result as ExplainResult;
+    followJobStatus(id, stopRef, setJob, setCancelling, {
+      result: (r) => {
+        const result = r as ExplainResult;
         setShown({ target: result.target, unit: result.unit, predicted: result.predicted, metrics: result.metrics, skipped: result.skipped ?? [], maps: result.maps.map((m) => ({ map: m, t: decodeTensor(m.values), raw: m.raw ? decodeTensor(m.raw) : null })), predictionPass: result.predictionPass, ...snapshot });
-      } else if (ev.type === 'error') setError(ev.error);
-      else setNotice('Cancelled: the job stopped; results of the previous run (if any) are still shown.');
+      },
+      error: setError,
+      cancelled: () => setNotice('Cancelled: the job stopped; results of the previous run (if any) are still shown.'),
     });
   };
 
