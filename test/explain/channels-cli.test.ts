@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { LAYER_METHODS } from '../../src/methods/explain/layer-attribution.js';
 import { convlens, ROOT } from '../support/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-channels-'));
@@ -82,5 +83,16 @@ describe('docs/explain.md: Which channels carry a prediction', () => {
     expect(section).toContain(`--unit fires.5 --target ${first.channel}`);
     expect(section).toContain(`\`${summary.inputs[0].methods.ablation.top[0].label}\``);
     expect(existsSync(join(ROOT, 'docs/figures/channels/channels.png'))).toBe(true);
+  });
+
+  it('names every layer attribution method in its table, and the methods list of docs/api.md too', () => {
+    const doc = readFileSync(join(ROOT, 'docs/explain.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## Which channels carry a prediction'), doc.indexOf('## Is the map faithful?'));
+    const api = readFileSync(join(ROOT, 'docs/api.md'), 'utf8');
+    const methodsLine = api.slice(api.indexOf('### Channels of a layer')).split('\n').find((l) => l.includes('"methods"'))!;
+    for (const m of LAYER_METHODS) {
+      expect(section, m).toContain(`| \`${m}\` |`);
+      expect(methodsLine, m).toContain(`"${m}"`);
+    }
   });
 });
