@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { LAYER_METHODS } from '../../src/methods/explain/layer-attribution.js';
 import { convlens, ROOT } from '../support/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-channels-'));
@@ -17,7 +18,8 @@ describe('convlens channels', () => {
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary.layer).toEqual({ name: '/fires.7/Concat_output_0', label: 'fires.7', shape: [512, 13, 13] });
-    expect(summary.methods.map((m: { method: string }) => m.method)).toEqual(['gradient-x-activation', 'integrated-gradients', 'deeplift', 'ablation']);
+    expect(summary.methods.map((m: { method: string }) => m.method)).toEqual(['gradient-x-activation', 'integrated-gradients', 'conductance', 'deeplift', 'ablation']);
+    expect(summary.methods[2].params).toMatchObject({ steps: 16, rule: 'gausslegendre', baseline: 'black' });
     const [img] = summary.inputs;
     expect(img.target.label).toBe('Egyptian cat');
     const ig = img.methods['integrated-gradients'];
@@ -52,7 +54,17 @@ describe('convlens channels', () => {
     expect(all.stderr).toMatch(/skipped integrated-gradients: The output of model .* another branch bypasses it[\s\S]*skipped ablation:/);
     const summary = JSON.parse(all.stdout);
     expect(summary.skipped.map((k: { method: string }) => k.method)).toEqual(['integrated-gradients', 'ablation']);
-    expect(Object.keys(summary.inputs[0].methods)).toEqual(['gradient-x-activation', 'deeplift']);
+    expect(Object.keys(summary.inputs[0].methods)).toEqual(['gradient-x-activation', 'conductance', 'deeplift']);
+    // conductance alone at the branch takes --steps and --baseline, and says its total is the branch's part
+    const cond = await convlens('channels', CAT, '--model', 'squeezenet', '--layer', 'fires.7/expand1x1_relu', '--method', 'conductance', '--steps', '8', '--baseline', 'zero', '--top', '2', '--out', out, '--json');
+    expect(cond.code, cond.stderr).toBe(0);
+    const c = JSON.parse(cond.stdout);
+    expect(c.skipped).toBeUndefined();
+    expect(c.methods[0]).toMatchObject({ method: 'conductance', params: { steps: 8, baseline: 'zero' } });
+    expect(c.methods[0].notes.join()).toMatch(/bypasses it/);
+    expect(c.inputs[0].methods.conductance.top).toHaveLength(2);
+    const help = await convlens('channels', '--help');
+    expect(help.stdout).toMatch(/conductance: .*Captum's LayerConductance/);
     const steps = await convlens('channels', CAT, '--model', 'squeezenet', '--layer', 'fires.7', '--method', 'ablation', '--steps', '8', '--out', out);
     expect(steps.code).not.toBe(0);
     expect(steps.stderr).toMatch(/--steps/);
@@ -71,5 +83,16 @@ describe('docs/explain.md: Which channels carry a prediction', () => {
     expect(section).toContain(`--unit fires.5 --target ${first.channel}`);
     expect(section).toContain(`\`${summary.inputs[0].methods.ablation.top[0].label}\``);
     expect(existsSync(join(ROOT, 'docs/figures/channels/channels.png'))).toBe(true);
+  });
+
+  it('names every layer attribution method in its table, and the methods list of docs/api.md too', () => {
+    const doc = readFileSync(join(ROOT, 'docs/explain.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## Which channels carry a prediction'), doc.indexOf('## Is the map faithful?'));
+    const api = readFileSync(join(ROOT, 'docs/api.md'), 'utf8');
+    const methodsLine = api.slice(api.indexOf('### Channels of a layer')).split('\n').find((l) => l.includes('"methods"'))!;
+    for (const m of LAYER_METHODS) {
+      expect(section, m).toContain(`| \`${m}\` |`);
+      expect(methodsLine, m).toContain(`"${m}"`);
+    }
   });
 });

@@ -132,6 +132,14 @@ describe('POST /api/channels', () => {
     expect(skipped[0]!.hint).not.toMatch(/`convlens/);
     expect(last.result!.methods.map((m) => m.method)).toEqual(['gradient-x-activation']);
     expect(last.result!.methods[0]!.top.map((t) => t.label.startsWith(`${last.result!.layer.label}:`))).toEqual([true, true, true]);
+    // conductance alone runs there: it reads the layer in the full network
+    const cond = await inject({ method: 'POST', url: '/api/channels', payload: { ...body, methods: ['conductance'], steps: 8, top: 2 } });
+    expect(cond.statusCode, cond.body).toBe(202);
+    const done = (await events(cond.json().job)).at(-1)!;
+    expect(done.type, JSON.stringify(done.error)).toBe('result');
+    expect(done.result!.methods.map((m) => m.method)).toEqual(['conductance']);
+    expect(done.result!.methods[0]!.notes.join()).toMatch(/bypasses it/);
+    expect(done.result!.methods[0]!.top).toHaveLength(2);
   }, 60_000);
 
   it('is cancelled by DELETE /api/jobs/:id', async () => {

@@ -110,6 +110,15 @@ describe('the channels behind a prediction in the studio (SqueezeNet, Chromium)'
     await expect.poll(() => ui.page.textContent('[data-testid="channels-skipped-ablation"]').catch(() => null), { timeout: 60_000 }).toMatch(/skipped: .*another branch bypasses it/);
     expect(await ui.page.isVisible('[data-testid="channels-deeplift"]')).toBe(true);
     await shot('channels-refused', '[data-testid="channels-panel"]');
+    // conductance reads the layer in the full network, so it ranks the branch's channels too
+    await ui.page.setChecked('[data-testid="channels-method-ablation"]', false);
+    await ui.page.setChecked('[data-testid="channels-method-conductance"]', true);
+    await ui.page.fill('[data-testid="channels-steps"]', '8');
+    await ui.page.click('[data-testid="channels-run"]');
+    await ui.page.waitForSelector('[data-testid="channels-list-conductance"] > li', { timeout: 60_000 });
+    expect(await ui.page.isVisible('[data-testid="channels-skipped-ablation"]')).toBe(false);
+    expect(await ui.page.textContent('[data-testid="channels-conductance"]')).toMatch(/Conductance/);
+    await ui.page.setChecked('[data-testid="channels-method-conductance"]', false);
     // fire5 with 1000 IG steps and ablation of 256 channels takes far longer than the cancel
     await ui.page.click('[data-testid="channels-layer"]');
     await ui.page.keyboard.press('Control+A');

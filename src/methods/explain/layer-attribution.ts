@@ -3,8 +3,10 @@
 // straight path between the baseline's and the image's activations (Captum's
 // LayerIntegratedGradients), DeepLIFT's multipliers at the layer times the activations' change
 // from the reference (LayerDeepLift), and channel ablation (LayerFeatureAblation with one group
-// per channel). IG and ablation change the activations themselves, so they run the network's
-// tail from the layer on (tail-model.ts); the other two read the layer in the full model.
+// per channel), and conductance (LayerConductance: the gradient at the layer times the layer's
+// change between consecutive points of the input path). IG and ablation change the activations
+// themselves, so they run the network's tail from the layer on (tail-model.ts); the others read
+// the layer in the full model, so they work at a layer a branch bypasses too.
 import { ConvLensError } from '../../engine/errors.js';
 import type { JobOptions } from '../../engine/jobs.js';
 import { deepliftRuleSet } from '../../engine/ops/rules/deeplift.js';
@@ -18,7 +20,7 @@ import { batchedForward, batchSizeOption, classCount, forChunks, scoreGradients,
 import { checkScore, presetTargets, resolveTargets, targetScores, type ScoreKind, type TargetSpec } from './target.js';
 import type { Completeness, IgBaseline, IgRule } from './types.js';
 
-export const LAYER_METHODS = ['gradient-x-activation', 'integrated-gradients', 'deeplift', 'ablation'] as const;
+export const LAYER_METHODS = ['gradient-x-activation', 'integrated-gradients', 'conductance', 'deeplift', 'ablation'] as const;
 export type LayerMethodName = (typeof LAYER_METHODS)[number];
 
 /** What an ablated channel is set to: zero (Captum's default layer baseline), or the baseline image's activations there. */
@@ -31,10 +33,10 @@ export interface LayerAttributionOptions extends JobOptions {
   methods?: readonly LayerMethodName[];
   target?: TargetSpec;
   score?: ScoreKind | 'probability';
-  /** integrated-gradients: path points (default 50) and quadrature rule (default gausslegendre) */
+  /** integrated-gradients: path points (default 50) and quadrature rule (default gausslegendre); conductance: steps (steps + 1 path points) and the rule whose nodes place them */
   steps?: number;
   rule?: IgRule;
-  /** integrated-gradients, deeplift, ablation 'baseline': the reference image (default black) */
+  /** integrated-gradients, conductance, deeplift, ablation 'baseline': the reference image (default black) */
   baseline?: IgBaseline;
   blurSigma?: number;
   /** ablation: what a removed channel is set to (default zero) */
@@ -51,7 +53,7 @@ export interface LayerMethodResult {
   channels: Tensor;
   /** per image, the channel indices by contribution, largest first */
   ranked: Int32Array[];
-  /** IG and DeepLIFT: the layer's attributions against score(image) - score(baseline) */
+  /** IG, conductance and DeepLIFT: the layer's attributions against score(image) - score(baseline) */
   completeness?: Completeness[];
   params: Record<string, unknown>;
   notes: string[];
@@ -134,7 +136,7 @@ function settle(model: Model, x: Tensor, o: LayerAttributionOptions) {
   const s = checkLayerAttribution(model, o, x.dims[0]!);
   const [, , H, W] = nchw(x);
   const baseline = o.baseline ?? 'black';
-  const needsBaseline = s.methods.some((m) => m === 'integrated-gradients' || m === 'deeplift') || (s.methods.includes('ablation') && s.ablation === 'baseline');
+  const needsBaseline = s.methods.some((m) => m === 'integrated-gradients' || m === 'conductance' || m === 'deeplift') || (s.methods.includes('ablation') && s.ablation === 'baseline');
   const base = needsBaseline ? resolveBaseline(model, x, baseline, o.blurSigma ?? Math.max(H, W) / 10) : undefined;
   return { ...s, base, baseline, forwardSize: batchSizeOption(model, o.batchSize, 'forward'), gradientSize: batchSizeOption(model, o.batchSize, 'gradient') };
 }
@@ -233,6 +235,51 @@ export async function layerAttribution(model: Model, x: Tensor, options: LayerAt
       const attr = new Float32Array(size);
       for (let p = 0; p < size; p++) attr[p] = (acts[p]! - baseActs![p]!) * avg[p]!;
       finish(method, attr, { steps: s.steps, rule: s.rule, baseline: baselineName(s.baseline), path: 'layer activations (Captum LayerIntegratedGradients)' }, completenessOf(attr, c * per, scores, baseScores));
+    } else if (method === 'conductance') {
+      // Captum's LayerConductance: steps + 1 points x_k = baseline + alpha_k (x - baseline) on the
+      // input path (alpha_k the rule's nodes, ascending), and per unit
+      // sum_k dF/dy(x_(k-1)) * (y(x_k) - y(x_(k-1))). Rows run image-major, points in order, and
+      // chunks run in sequence, so each row's predecessor is the row before it.
+      const { alphas } = quadrature(s.rule, s.steps + 1);
+      const points = s.steps + 1;
+      const rowLen = c * per;
+      const inPer = x.data.length / n;
+      const xd = x.data as Float32Array;
+      const bd = s.base!.data as Float32Array;
+      const total = n * points;
+      const data = new Float32Array(Math.min(s.gradientSize, total) * inPer);
+      const prevGrad = new Float32Array(rowLen);
+      const prevAct = new Float32Array(rowLen);
+      const sums = new Float64Array(size);
+      const work = new Work(job, phase, Math.ceil(total / s.gradientSize));
+      await forChunks(total, s.gradientSize, work, async (lo, hi) => {
+        const rows = data.subarray(0, (hi - lo) * inPer);
+        const rowTargets = new Int32Array(hi - lo);
+        for (let k = lo; k < hi; k++) {
+          const img = Math.floor(k / points);
+          const a = alphas[k % points]!;
+          const src = img * inPer;
+          const dst = (k - lo) * inPer;
+          for (let p = 0; p < inPer; p++) rows[dst + p] = bd[src + p]! + a * (xd[src + p]! - bd[src + p]!);
+          rowTargets[k - lo] = targets[img]!;
+        }
+        const r = await scoreGradients(model, f32([hi - lo, ...x.dims.slice(1)], rows), rowTargets, { score: s.score, wrt: [layer], outputs: [layer] });
+        const g = r.gradients[layer]!.data as Float32Array;
+        const a = r.values[layer]!.data as Float32Array;
+        for (let k = lo; k < hi; k++) {
+          const src = (k - lo) * rowLen;
+          if (k % points > 0) {
+            const dst = Math.floor(k / points) * rowLen;
+            for (let p = 0; p < rowLen; p++) sums[dst + p]! += prevGrad[p]! * (a[src + p]! - prevAct[p]!);
+          }
+          prevGrad.set(g.subarray(src, src + rowLen));
+          prevAct.set(a.subarray(src, src + rowLen));
+        }
+      });
+      const attr = Float32Array.from(sums);
+      // the total telescopes to F(x) - F(baseline) only when the whole change flows through the layer
+      const notes = cutsEveryPath(model, layer) ? [] : [`layer "${s.label}" is one branch of the network (another path bypasses it), so conductance's channels there sum to the part of the score's change that flows through it, not to the whole; a layer every path passes through (a block's output) decomposes the whole change`];
+      finish(method, attr, { steps: s.steps, rule: s.rule, baseline: baselineName(s.baseline), path: 'input (Captum LayerConductance)' }, completenessOf(attr, rowLen, scores, baseScores), notes);
     } else if (method === 'deeplift') {
       // [images; their baselines] per run: the rescale rules read each row's partner, and the
       // gradient they give at the layer is DeepLIFT's multiplier there

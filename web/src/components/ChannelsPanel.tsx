@@ -12,11 +12,12 @@ import { drawInput, fitSize } from './PredictionPanel';
 import { Colorbar, ErrorBox, NumberField, Panel } from './ui';
 import { followJobStatus, type JobStatus } from '../job-status';
 
-// The library's LAYER_METHODS, in its order; the cheap two first (one gradient pass each)
+// The library's LAYER_METHODS, the cheap two first (one gradient pass each), the path methods next
 const METHODS: [id: string, label: string, about: string][] = [
   ['gradient-x-activation', 'Gradient × activation', 'the score’s gradient at the layer times its activation: one backward pass'],
   ['deeplift', 'DeepLIFT', 'rescale-rule multipliers at the layer times the change of its activations from a black image’s; the channels sum to the logit’s change'],
   ['integrated-gradients', 'Integrated gradients', 'gradients along the straight path from a black image’s activations at the layer to this image’s (Captum’s LayerIntegratedGradients); a pass per step'],
+  ['conductance', 'Conductance', 'the score’s gradient at the layer times its change between consecutive points of the path from a black image to this one (Captum’s LayerConductance); a pass per step, and it works at any layer, a branch’s too'],
   ['ablation', 'Ablation', 'the score’s drop when the channel is set to zero: a forward pass per channel (slow on wide layers)'],
 ];
 const LABEL: Record<string, string> = Object.fromEntries(METHODS.map(([id, label]) => [id, label]));
@@ -67,7 +68,7 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
       layer: layer.trim(),
       methods: METHODS.map(([id]) => id).filter((m) => methods.has(m)),
       top,
-      ...(methods.has('integrated-gradients') ? { steps } : {}),
+      ...(methods.has('integrated-gradients') || methods.has('conductance') ? { steps } : {}),
       ...(props.target !== '' ? { target: /^\d+$/.test(props.target) ? Number(props.target) : props.target } : {}),
     };
     const snapshot = { input: props.input, imageId: props.imageId, imageName: props.imageName, modelId: model.id, modelName: model.name };
@@ -131,7 +132,7 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
           ))}
         </fieldset>
         <NumberField label="Top" value={top} onChange={setTop} min={1} max={64} step={1} title="channels shown per method (1-64)" testId="channels-top" width={64} />
-        {methods.has('integrated-gradients') && <NumberField label="IG steps" value={steps} onChange={setSteps} min={1} max={1000} step={1} title="integrated gradients: points on the path (1-1000)" testId="channels-steps" width={72} />}
+        {(methods.has('integrated-gradients') || methods.has('conductance')) && <NumberField label="Path steps" value={steps} onChange={setSteps} min={1} max={1000} step={1} title="integrated gradients, conductance: steps along the path (1-1000)" testId="channels-steps" width={72} />}
       </div>
       <div className="run-row">
         <button type="button" className="button primary" disabled={!canRun} onClick={() => void run()} title={props.disabled} data-testid="channels-run">

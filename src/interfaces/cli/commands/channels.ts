@@ -48,14 +48,14 @@ export function define(command: Command): void {
   };
   const using = (...m: LayerMethodName[]) => (opts: Record<string, unknown>) => { const a = asked(opts); return !a.length || a.some((k) => m.includes(k)); };
   optionRules(command, [
-    ...onlyWith({ when: 'with --method integrated-gradients', add: 'add integrated-gradients to --method' }, using('integrated-gradients'), 'steps'),
+    ...onlyWith({ when: 'with --method integrated-gradients or conductance', add: 'add integrated-gradients or conductance to --method' }, using('integrated-gradients', 'conductance'), 'steps'),
     ...onlyWith({ when: 'with --method ablation', add: 'add ablation to --method' }, using('ablation'), 'ablation'),
-    ...onlyWith({ when: 'with integrated-gradients, deeplift, or --ablation baseline', add: 'add one of them' }, (opts) => using('integrated-gradients', 'deeplift')(opts) || opts['ablation'] === 'baseline', 'baseline'),
+    ...onlyWith({ when: 'with integrated-gradients, conductance, deeplift, or --ablation baseline', add: 'add one of them' }, (opts) => using('integrated-gradients', 'conductance', 'deeplift')(opts) || opts['ablation'] === 'baseline', 'baseline'),
   ]);
   withCommon(
     command.addHelpText(
       'after',
-      `\nWhich channels of a layer carry a prediction (Captum's layer attributions). Per image and method: the top channels with their contribution to the target score and their share of the channels' net total; summary.json holds them, channels.png draws their maps over the image.\n\nMethods: ${LAYER_METHODS.join(', ')}\n  integrated-gradients: along the straight path from the baseline's activations at the layer to the image's (Captum's LayerIntegratedGradients); sums to score(image) - score(baseline)\n  deeplift: rescale-rule multipliers at the layer x (activation - the baseline's); sums to the logit difference\n  ablation: the score drop when the channel is set to zero (or to the baseline's activations, --ablation baseline)\nIntegrated gradients and ablation replace the layer's activations, so they need a layer every path passes through (a block's output); at another layer they are skipped with the reason and the other methods run.\n\nThe labels (fires.7:333) are what \`convlens explain --unit fires.7 --target 333\` takes.\n\nExamples:\n  convlens channels samples/photos/chelsea.png --model squeezenet --layer fires.7\n  convlens channels samples/photos/chelsea.png --model squeezenet --layer fires.5 --method integrated-gradients,ablation --top 8 --target tabby`,
+      `\nWhich channels of a layer carry a prediction (Captum's layer attributions). Per image and method: the top channels with their contribution to the target score and their share of the channels' net total; summary.json holds them, channels.png draws their maps over the image.\n\nMethods: ${LAYER_METHODS.join(', ')}\n  integrated-gradients: along the straight path from the baseline's activations at the layer to the image's (Captum's LayerIntegratedGradients); sums to score(image) - score(baseline)\n  conductance: along the straight path from the baseline image to the image, the gradient at the layer x the layer's change between consecutive points (Captum's LayerConductance, --steps + 1 points); works at any layer, and sums to score(image) - score(baseline) at a layer every path passes through, to a first-order rule's accuracy (raise --steps to tighten it)\n  deeplift: rescale-rule multipliers at the layer x (activation - the baseline's); sums to the logit difference\n  ablation: the score drop when the channel is set to zero (or to the baseline's activations, --ablation baseline)\nIntegrated gradients and ablation replace the layer's activations, so they need a layer every path passes through (a block's output); at another layer they are skipped with the reason and the other methods run.\n\nThe labels (fires.7:333) are what \`convlens explain --unit fires.7 --target 333\` takes.\n\nExamples:\n  convlens channels samples/photos/chelsea.png --model squeezenet --layer fires.7\n  convlens channels samples/photos/chelsea.png --model squeezenet --layer fires.5 --method integrated-gradients,ablation --top 8 --target tabby`,
     ),
   )
     .argument('<inputs...>', 'image files, .npy tensors (NCHW or CHW float32), or folders of them')
@@ -64,8 +64,8 @@ export function define(command: Command): void {
     .option('-t, --target <class>', "class index or label (default: each image's predicted class), or one per input, comma-separated")
     .option('--score <kind>', 'logit (pre-softmax, default) or prob (softmax probability)', 'logit')
     .option('-k, --top <k>', 'channels shown per image and method (1-64)', intIn(1, 64), 5)
-    .option('--steps <n>', 'integrated-gradients: path steps (1-1000, default 50)', intIn(1, 1000))
-    .option('--baseline <b>', 'integrated-gradients, deeplift, --ablation baseline: the reference image, black (default), zero, blurred, or a .npy file')
+    .option('--steps <n>', 'integrated-gradients, conductance: path steps (1-1000, default 50)', intIn(1, 1000))
+    .option('--baseline <b>', 'integrated-gradients, conductance, deeplift, --ablation baseline: the reference image, black (default), zero, blurred, or a .npy file')
     .addOption(choiceOption('--ablation <to>', 'ablation: what a removed channel is set to, zero (default, as Captum) or baseline (the baseline image\'s activations)', ['zero', 'baseline']))
     .option('--batch-size <n>', 'samples per engine run (1-4096)', intIn(1, 4096))
     .option('--size <px>', 'figure tile size in pixels (16-1024; default 160)', intIn(16, 1024))
