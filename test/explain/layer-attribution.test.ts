@@ -123,6 +123,12 @@ describe('layer attribution', () => {
     expect(gaps[0]!).toBeLessThan(0.06);
     expect(gaps[1]!).toBeLessThan(0.02);
     expect(gaps[1]!).toBeLessThan(gaps[0]! * 0.6);
+    // too few steps: the gap beyond 5% is said, with the way out, as IG says it
+    const coarse = await layerAttribution(model, batch, { layer: 'fires.5', methods: ['conductance', 'integrated-gradients'], steps: 4 });
+    const [cond, ig] = coarse.results;
+    expect(cond!.completeness![0]!.relativeGap).toBeGreaterThan(0.05);
+    expect(cond!.notes.join(' ')).toMatch(/^conductance at fires\.5 has not converged at 4 steps: on image 1 the attributions sum to \d+% of the score's change.*--steps 16/);
+    expect(ig!.notes.filter((n) => n.includes('converged')).length).toBe(ig!.completeness![0]!.relativeGap > 0.05 ? 1 : 0);
     // expand1x1_relu: the concat beside it carries expand3x3, so IG and ablation are skipped there
     const b = await layerAttribution(model, batch, { layer: 'fires.7/expand1x1_relu', methods: ['conductance', 'integrated-gradients'], steps: 8 });
     expect(b.skipped.map((s) => s.method)).toEqual(['integrated-gradients']);

@@ -228,11 +228,12 @@ export async function integratedGradients(ctx: MethodContext): Promise<MethodRes
  */
 const IG_GAP_TOLERANCE = 0.05;
 
-function convergenceNotes(completeness: readonly Completeness[], steps: number, firstIndex: number): string[] {
+/** The note of a path method (IG, layer IG, conductance) whose attributions miss the score's change by more than 5%. */
+export function convergenceNotes(completeness: readonly Completeness[], steps: number, firstIndex: number, method = 'integrated-gradients'): string[] {
   const worst = completeness.reduce<{ i: number; c: Completeness } | undefined>((w, c, i) => (Number.isFinite(c.relativeGap) && c.relativeGap > (w?.c.relativeGap ?? IG_GAP_TOLERANCE) ? { i, c } : w), undefined);
   if (!worst) return [];
   const share = worst.c.scoreDifference !== 0 ? `${((worst.c.sum / worst.c.scoreDifference) * 100).toFixed(0)}% of` : `${worst.c.sum.toPrecision(3)} against`;
   return [
-    `integrated-gradients has not converged at ${steps} steps: on image ${firstIndex + worst.i + 1} the attributions sum to ${share} the score's change from the baseline (gap ${(worst.c.relativeGap * 100).toFixed(1)}%, more than ${IG_GAP_TOLERANCE * 100}%); more steps (CLI: --steps ${Math.min(1000, steps * 4)}) narrow it, and where they do not, the score jumps on the path (a baseline closer to the image, such as blurred, avoids that)`,
+    `${method} has not converged at ${steps} steps: on image ${firstIndex + worst.i + 1} the attributions sum to ${share} the score's change from the baseline (gap ${(worst.c.relativeGap * 100).toFixed(1)}%, more than ${IG_GAP_TOLERANCE * 100}%); more steps (CLI: --steps ${Math.min(1000, steps * 4)}) narrow it, and where they do not, the score jumps on the path (a baseline closer to the image, such as blurred, avoids that)`,
   ];
 }

@@ -15,7 +15,7 @@ import type { Model } from '../../models/model.js';
 import { cachedTailModel, cutsEveryPath } from '../../models/tail-model.js';
 import { f32, nchw } from './arrays.js';
 import { completenessOf } from './completeness.js';
-import { quadrature, resolveBaseline } from './integrated-gradients.js';
+import { convergenceNotes, quadrature, resolveBaseline } from './integrated-gradients.js';
 import { batchedForward, batchSizeOption, classCount, forChunks, scoreGradients, scoreInputs, Work } from './session.js';
 import { checkScore, presetTargets, resolveTargets, targetScores, type ScoreKind, type TargetSpec } from './target.js';
 import type { Completeness, IgBaseline, IgRule } from './types.js';
@@ -234,7 +234,8 @@ export async function layerAttribution(model: Model, x: Tensor, options: LayerAt
       });
       const attr = new Float32Array(size);
       for (let p = 0; p < size; p++) attr[p] = (acts[p]! - baseActs![p]!) * avg[p]!;
-      finish(method, attr, { steps: s.steps, rule: s.rule, baseline: baselineName(s.baseline), path: 'layer activations (Captum LayerIntegratedGradients)' }, completenessOf(attr, c * per, scores, baseScores));
+      const completeness = completenessOf(attr, c * per, scores, baseScores);
+      finish(method, attr, { steps: s.steps, rule: s.rule, baseline: baselineName(s.baseline), path: 'layer activations (Captum LayerIntegratedGradients)' }, completeness, convergenceNotes(completeness, s.steps, 0, `${method} at ${s.label}`));
     } else if (method === 'conductance') {
       // Captum's LayerConductance: steps + 1 points x_k = baseline + alpha_k (x - baseline) on the
       // input path (alpha_k the rule's nodes, ascending), and per unit
@@ -278,8 +279,10 @@ export async function layerAttribution(model: Model, x: Tensor, options: LayerAt
       });
       const attr = Float32Array.from(sums);
       // the total telescopes to F(x) - F(baseline) only when the whole change flows through the layer
-      const notes = cutsEveryPath(model, layer) ? [] : [`layer "${s.label}" is one branch of the network (another path bypasses it), so conductance's channels there sum to the part of the score's change that flows through it, not to the whole; a layer every path passes through (a block's output) decomposes the whole change`];
-      finish(method, attr, { steps: s.steps, rule: s.rule, baseline: baselineName(s.baseline), path: 'input (Captum LayerConductance)' }, completenessOf(attr, rowLen, scores, baseScores), notes);
+      const completeness = completenessOf(attr, rowLen, scores, baseScores);
+      // at a branch the gap is the bypass's share, not the quadrature's: that note, not convergence
+      const notes = cutsEveryPath(model, layer) ? convergenceNotes(completeness, s.steps, 0, `${method} at ${s.label}`) : [`layer "${s.label}" is one branch of the network (another path bypasses it), so conductance's channels there sum to the part of the score's change that flows through it, not to the whole; a layer every path passes through (a block's output) decomposes the whole change`];
+      finish(method, attr, { steps: s.steps, rule: s.rule, baseline: baselineName(s.baseline), path: 'input (Captum LayerConductance)' }, completeness, notes);
     } else if (method === 'deeplift') {
       // [images; their baselines] per run: the rescale rules read each row's partner, and the
       // gradient they give at the layer is DeepLIFT's multiplier there
