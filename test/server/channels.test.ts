@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { loadInputs } from '../../src/io/inputs.js';
 import { layerAttribution } from '../../src/methods/explain/layer-attribution.js';
 import { ROOT } from '../support/cli.js';
-import { inProcessStudio } from './page-inject.js';
+import { inProcessStudio, jobEvents } from './page-inject.js';
 
 const { inject, studio } = inProcessStudio();
 
@@ -30,11 +30,7 @@ interface Result {
 }
 
 async function events(job: string): Promise<{ type: string; result?: Result; error?: { message: string } }[]> {
-  const body = (await inject({ method: 'GET', url: `/api/jobs/${job}/events` })).body;
-  return body
-    .split('\n\n')
-    .filter((c) => c.includes('data: '))
-    .map((c) => JSON.parse(c.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as { type: string });
+  return jobEvents<{ type: string }>(inject, job);
 }
 
 async function result(payload: Record<string, unknown>): Promise<Result> {

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../support/cli.js';
-import { inProcessStudio } from './page-inject.js';
+import { inProcessStudio, jobEvents } from './page-inject.js';
 
 const { inject } = inProcessStudio();
 
@@ -13,11 +13,7 @@ const explain = (method: string, params: Record<string, unknown>) =>
 
 /** The final event of a job: its result's maps' params, or the error. */
 async function finalEvent(job: string): Promise<{ type: string; result?: { maps: { params: Record<string, unknown> }[] }; error?: { message: string } }> {
-  const body = (await inject({ method: 'GET', url: `/api/jobs/${job}/events` })).body;
-  const events = body
-    .split('\n\n')
-    .filter((c) => c.includes('data: '))
-    .map((c) => JSON.parse(c.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as { type: string });
+  const events = await jobEvents<{ type: string }>(inject, job);
   return events.at(-1)!;
 }
 

@@ -2,7 +2,7 @@
 // mode (tau, drillDown) and Score-CAM's mode. The request schema lacked them, so they were
 // stripped (and, once unknown keys were refused, a 400): the user's setting never ran.
 import { describe, expect, it } from 'vitest';
-import { inProcessStudio } from './page-inject.js';
+import { inProcessStudio, jobEvents } from './page-inject.js';
 
 const { inject, studio } = inProcessStudio();
 
@@ -16,11 +16,7 @@ interface Final {
 }
 
 async function finalEvent(job: string): Promise<Final> {
-  const body = (await inject({ method: 'GET', url: `/api/jobs/${job}/events` })).body;
-  const events = body
-    .split('\n\n')
-    .filter((c) => c.includes('data: '))
-    .map((c) => JSON.parse(c.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as Final);
+  const events = await jobEvents<Final>(inject, job);
   return events.at(-1)!;
 }
 

@@ -3,7 +3,7 @@
 // not the class's; and a unit the model cannot give is refused before any job starts, with the
 // library's message.
 import { describe, expect, it } from 'vitest';
-import { inProcessStudio } from './page-inject.js';
+import { inProcessStudio, jobEvents } from './page-inject.js';
 
 const { inject, studio } = inProcessStudio();
 
@@ -19,11 +19,7 @@ interface Result {
 }
 
 async function finalEvent(job: string): Promise<{ type: string; result?: Result; error?: { message: string } }> {
-  const body = (await inject({ method: 'GET', url: `/api/jobs/${job}/events` })).body;
-  const events = body
-    .split('\n\n')
-    .filter((c) => c.includes('data: '))
-    .map((c) => JSON.parse(c.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as { type: string });
+  const events = await jobEvents<{ type: string }>(inject, job);
   return events.at(-1)!;
 }
 

@@ -35,3 +35,12 @@ export function inProcessStudio(): { engine: Engine; studio: () => Studio; injec
   });
   return { engine, studio: current, inject: pageInject(current) };
 }
+
+/** Every event of a job (its server-sent events, read once it has ended), as `T`. */
+export async function jobEvents<T = { type: string }>(inject: (options: InjectOptions) => Promise<LightMyRequestResponse>, job: string): Promise<T[]> {
+  const body = (await inject({ method: 'GET', url: `/api/jobs/${job}/events` })).body;
+  return body
+    .split('\n\n')
+    .filter((c) => c.includes('data: '))
+    .map((c) => JSON.parse(c.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as T);
+}
