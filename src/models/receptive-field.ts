@@ -43,11 +43,20 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
         else {
           const g = windowGeometry(node, xs.slice(2), kernel);
           r = { size: [0, 0], jump: [0, 0], start: [0, 0], global: false };
+          const lastRead: [number, number] = [src.lastRead?.[0] ?? H - 1, src.lastRead?.[1] ?? W - 1];
           for (let a = 0; a < 2; a++) {
             r.jump[a] = src.jump[a]! * g.strides[a]!;
             r.size[a] = src.size[a]! + (kernel[a]! - 1) * g.dilations[a]! * src.jump[a]!;
             r.start[a] = src.start[a]! + (((kernel[a]! - 1) * g.dilations[a]!) / 2 - g.padBegin[a]!) * src.jump[a]!;
+            // The last unit's last tap: past the map's end it reads padding, not a pixel.
+            const inSize = xs[2 + a];
+            const outSize = g.out[a];
+            if (typeof inSize === 'number' && typeof outSize === 'number') {
+              const lastTap = Math.min(inSize - 1, (outSize - 1) * g.strides[a]! - g.padBegin[a]! + (kernel[a]! - 1) * g.dilations[a]!);
+              lastRead[a] = Math.min(lastRead[a]!, Math.floor(src.start[a]! + lastTap * src.jump[a]! + (src.size[a]! - 1) / 2));
+            }
           }
+          if (lastRead[0] < H - 1 || lastRead[1] < W - 1) r.lastRead = lastRead;
         }
       } else if (node.op === 'ConvTranspose') {
         const xs = b.shapeOf(node.inputs[0]!);
@@ -111,6 +120,9 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
             r.start[a] = (lo + hi) / 2;
             r.jump[a] = Math.max(...all.map((f) => f.jump[a]!));
           }
+          const reach = (a: 0 | 1, edge: number): number => Math.max(...all.map((f) => f.lastRead?.[a] ?? edge));
+          const lastRead: [number, number] = [reach(0, H - 1), reach(1, W - 1)];
+          if (lastRead[0] < H - 1 || lastRead[1] < W - 1) r.lastRead = lastRead;
         }
       } else {
         // GlobalAveragePool, Flatten, Gemm, MatMul, Reshape, reductions: every unit sees everything.
@@ -121,6 +133,8 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
       // which ONNX Runtime will judge): no receptive field here or downstream, rather than a wrong one.
       continue;
     }
+    // A unit never reads past what its window's source reads (pads, crops, upsamplings).
+    if (!r.global && !r.lastRead && src.lastRead) r = { ...r, lastRead: src.lastRead };
     for (const o of node.outputs) if (o) rf.set(o, r);
   }
   return rf;

@@ -12,6 +12,12 @@ export interface ReceptiveField {
   start: [number, number];
   /** true once a global op (GAP, Flatten, dense) made every unit see the whole input */
   global: boolean;
+  /**
+   * The last input row and column any unit of the map reads, where that is before the image's
+   * edge: a strided layer may never reach the last pixels (SqueezeNet's 3x3/2 stem never reads
+   * pixel 223 of 224), and a later layer's padding taps then point at pixels nothing reads.
+   */
+  lastRead?: [number, number];
 }
 
 /** The input-pixel box [top, left, bottom, right] (inclusive, clipped) a unit at (row, col) sees. */
@@ -22,5 +28,7 @@ export function unitRegion(r: ReceptiveField, row: number, col: number, height: 
   const hy = (r.size[0] - 1) / 2;
   const hx = (r.size[1] - 1) / 2;
   const clip = (v: number, hi: number): number => Math.max(0, Math.min(hi, v));
-  return [clip(Math.ceil(cy - hy), height - 1), clip(Math.ceil(cx - hx), width - 1), clip(Math.floor(cy + hy), height - 1), clip(Math.floor(cx + hx), width - 1)];
+  const bottom = Math.min(height - 1, r.lastRead?.[0] ?? height - 1);
+  const right = Math.min(width - 1, r.lastRead?.[1] ?? width - 1);
+  return [clip(Math.ceil(cy - hy), bottom), clip(Math.ceil(cx - hx), right), clip(Math.floor(cy + hy), bottom), clip(Math.floor(cx + hx), right)];
 }
