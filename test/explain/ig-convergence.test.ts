@@ -7,6 +7,7 @@ import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { loadInputs } from '../../src/io/inputs.js';
 import { explain } from '../../src/methods/explain/index.js';
+import { explainReport } from '../../src/methods/explain/report.js';
 import { loadBuiltinModel } from '../../src/models/load.js';
 import { ROOT } from '../support/cli.js';
 
@@ -30,5 +31,15 @@ describe('integrated gradients convergence', () => {
     const fine = await explain(model, batch, { methods: ['integrated-gradients'], integratedGradients: { steps: 64, baseline: 'black' } });
     expect(Math.max(...fine.attributions[0]!.completeness!.map((k) => k.relativeGap))).toBeLessThan(0.05);
     expect(fine.attributions[0]!.notes.filter((n) => n.includes('converged'))).toEqual([]);
+  });
+
+  it('puts the note in the studio\'s words when the studio asks (no CLI flags on the page)', async () => {
+    const model = loadBuiltinModel(engine, 'squeezenet');
+    const { batch } = await loadInputs([join(ROOT, 'samples/photos/coffee.png')], model);
+    const page = await explainReport(model, batch, { methods: ['integrated-gradients', 'lrp'], score: 'prob', params: { 'integrated-gradients': { steps: 2, baseline: 'black' } } });
+    const notes = page.maps.flatMap((m) => m.notes);
+    expect(notes.some((n) => n.includes('has not converged at 2 steps'))).toBe(true);
+    expect(notes.some((n) => n.includes('the probability score does not apply'))).toBe(true);
+    expect(notes.filter((n) => /CLI|--/.test(n))).toEqual([]);
   });
 });

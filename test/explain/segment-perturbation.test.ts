@@ -10,12 +10,13 @@ import { tensorToRaw } from '../../src/io/pixels.js';
 import { explain, type ExplainOptions } from '../../src/methods/explain/index.js';
 import { explainReport } from '../../src/methods/explain/report.js';
 import { resolveBaseline } from '../../src/methods/explain/integrated-gradients.js';
-import { constrainedShapley, kernelShapCoalitions, shapleySizeDistribution, weightedLasso, weightedRidge } from '../../src/methods/explain/segment-perturbation.js';
+import { constrainedShapley, kernelShapCoalitions, lassoFit, lassoNote, shapleySizeDistribution, weightedLasso, weightedRidge } from '../../src/methods/explain/segment-perturbation.js';
 import { maskFromImage, maskSegmentations, segmentImage, type Segmentation } from '../../src/methods/explain/segments.js';
 import type { RawImage } from '../../src/io/image.js';
 import { writeMetadata } from '../../src/models/metadata.js';
 import { Model } from '../../src/models/model.js';
 import { uniformSource } from '../../src/methods/explain/arrays.js';
+import { hintForStudio } from '../../src/util/ways-out.js';
 import { rng } from '../support/rng.js';
 import { courseModel } from './models.js';
 
@@ -462,6 +463,35 @@ describe('LIME\'s lasso', () => {
       expect(performance.now() - t0).toBeLessThan(1500);
       expect(beta.some(Number.isNaN)).toBe(true);
     }
+  });
+
+  it('reports its duality gap, and once past sklearn\'s 1000 sweeps stops where sklearn would call it converged', () => {
+    const p = [0.5, 0.2, 0.7];
+    const { rows, weights } = productDesign(p);
+    const y = Float64Array.from(rows, (z) => 1 + 2 * z[0]! - 0.3 * z[1]! + 0.05 * z[2]!);
+    expect(Math.abs(lassoFit(rows, weights, y, 0.03).relativeGap)).toBeLessThan(1e-12);
+    // more segments than coalitions and a small penalty: the objective settles long before the
+    // coefficients stop drifting (this ran to the 10,000-sweep cap)
+    const rand = rng(11);
+    const m = 64;
+    const wide = Array.from({ length: 16 }, () => Uint8Array.from({ length: m }, () => (rand() < 0.5 ? 1 : 0)));
+    const w = Float64Array.from(wide, () => 0.2 + rand());
+    const scores = Float64Array.from(wide, (z) => z.reduce((t, v, j) => t + v * Math.sin(j), 0) + rand());
+    const fit = lassoFit(wide, w, scores, 1e-4);
+    expect(fit.sweeps).toBeGreaterThanOrEqual(1000);
+    expect(fit.sweeps).toBeLessThan(10_000);
+    expect(fit.relativeGap).toBeGreaterThanOrEqual(0);
+    expect(fit.relativeGap).toBeLessThanOrEqual(1e-4);
+    expect([...fit.beta]).toEqual([...weightedLasso(wide, w, scores, 1e-4)]);
+    // the gap shrinks as the fit goes on; cut short, it is above sklearn's tolerance
+    const early = lassoFit(wide, w, scores, 1e-4, 50);
+    expect(early.sweeps).toBe(50);
+    expect(early.relativeGap).toBeGreaterThan(1e-4);
+    expect(lassoFit(wide, w, scores, 1e-4, 500).relativeGap).toBeLessThan(early.relativeGap);
+    const note = lassoNote(4, early, 1e-4, 16);
+    expect(note).toMatch(/^LIME's lasso fit has not converged on image 5 after 50 sweeps: its duality gap is [\d.]+% of the scores' weighted variance \(sklearn warns above 0.01%\)/);
+    expect(note).toContain('(CLI: --lime-alpha; 0.0001 here, Captum\'s is 0.01)');
+    expect(hintForStudio(note)).not.toMatch(/CLI|--/);
   });
 
   it('gives a segment that never varies no weight', () => {

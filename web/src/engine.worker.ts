@@ -19,7 +19,6 @@ async function handle(req: Exclude<ComputeRequest, { kind: 'cancel' }>, signal: 
     reply({ id: req.id, type: 'progress', progress: { done: 0, total: 0, phase: 'loading the model' } });
     const [model, input] = await Promise.all([browserModel(req.model), modelInput(req.model, req.image)]);
     const report = await explainReport(model, input, req.request, { signal, onProgress });
-    for (const s of report.skipped) if (s.hint) s.hint = hintForStudio(s.hint);
     reply({ id: req.id, type: 'result', result: report });
   } else if (req.kind === 'predict') {
     const [model, input] = await Promise.all([browserModel(req.model), modelInput(req.model, req.image)]);

@@ -92,7 +92,7 @@ export async function cam(ctx: MethodContext): Promise<MethodResult> {
   const layer = spatialLayer(ctx.model, head.layer);
   const notes: string[] = [];
   if (ctx.options.layer !== undefined && ctx.model.resolveLayer(ctx.options.layer) !== head.layer) {
-    notes.push(`cam is defined at the globally pooled layer "${head.layer}" only; --layer ${ctx.options.layer} applies to the other CAM methods`);
+    notes.push(`cam is defined at the globally pooled layer "${head.layer}" only; the layer asked for, "${ctx.options.layer}" (CLI: --layer), applies to the other CAM methods`);
   }
   if (ctx.score === 'prob') notes.push('cam weights are the dense layer\'s class weights (a logit quantity); the probability score does not apply');
   const a = await layerActivations(ctx, head.layer);

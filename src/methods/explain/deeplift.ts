@@ -148,7 +148,7 @@ async function deepliftPairs(ctx: MethodContext, phase: string, base: Tensor, pa
   return { rows };
 }
 
-const logitNote = (ctx: MethodContext, method: string): string[] => (ctx.score === 'prob' ? [`${method} decomposes the target logit (the rescale rule has no softmax rule here); --score prob does not apply`] : []);
+const logitNote = (ctx: MethodContext, method: string): string[] => (ctx.score === 'prob' ? [`${method} decomposes the target logit (the rescale rule has no softmax rule here); the probability score (CLI: --score prob) does not apply`] : []);
 
 /**
  * Summation-to-delta holds to float32 rounding (1e-7 to 1e-5 of the score's change on ResNet,

@@ -67,7 +67,7 @@ export async function lrp(ctx: MethodContext): Promise<MethodResult> {
   const attr = new Float32Array(relevance.length);
   for (let p = 0; p < attr.length; p++) attr[p] = relevance[p]! * logits[Math.floor(p / per)]!;
   const raw = f32(ctx.x.dims, attr);
-  const notes = ctx.score === 'prob' ? ['lrp decomposes the target logit (relevance starts as the logit, as in Captum); --score prob does not apply'] : [];
+  const notes = ctx.score === 'prob' ? ['lrp decomposes the target logit (relevance starts as the logit, as in Captum); the probability score (CLI: --score prob) does not apply'] : [];
   const eps = name === 'epsilon-plus-flat' || name === 'epsilon-gamma-box' ? 1e-6 : 1e-9;
   const params: Record<string, unknown> = { composite: name, epsilon: o.epsilon ?? eps, gamma: o.gamma ?? 0.25, relevanceStartsAs: 'target logit' };
   if (name === 'epsilon-gamma-box') params['bounds'] = bounds;

@@ -1,13 +1,15 @@
 // One explanation request as the studio asks it (methods, layer, target, score, per-method
 // parameters, faithfulness curves) and its answer. The server runs it as a job
 // (POST /api/explain); the page runs the very same function on onnxruntime-web when the user
-// chooses to compute in the browser. Browser-safe: engine, methods and metrics only.
+// chooses to compute in the browser. Browser-safe: engine, methods and metrics only. Its hints
+// and notes are the studio's words (hintForStudio): the CLI's flags mean nothing on the page.
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model, UnitTarget } from '../../models/model.js';
 import { cachedUnitModel, type UnitSpec } from '../../models/unit-model.js';
 import type { JobOptions, Progress } from '../../engine/jobs.js';
 import { deletionInsertion, infidelity, road } from '../metrics/index.js';
 import { explain, METHODS, resolveMethods, type ExplainOptions, type MethodParams, type SkippedMethod } from './index.js';
+import { hintForStudio } from '../../util/ways-out.js';
 import { defaultCurveScore } from './target.js';
 
 export interface ReportRequest {
@@ -136,7 +138,7 @@ export async function explainReport(original: Model, tensor: Tensor, req: Report
       values: { dtype: 'float32', dims: a.map.dims.slice(1), data: a.map.data },
       raw: a.raw,
       params: a.params,
-      notes: a.notes,
+      notes: a.notes.map(hintForStudio),
       ...(a.layer ? { layer: a.layer.name } : {}),
       ...(a.completeness ? { completeness: a.completeness[0] } : {}),
       ms: a.timeMs,
@@ -167,5 +169,5 @@ export async function explainReport(original: Model, tensor: Tensor, req: Report
   }
   // a softmax over a layer's channels means nothing: a unit's prediction is its value alone
   const predicted = result.unit ? { index: image.predicted.index, label: image.predicted.label, logit: image.predicted.logit } : image.predicted;
-  return { ...(result.unit ? { unit: result.unit } : {}), target: { index: image.target.index, label: image.target.label, score: image.target.score }, predicted, score: result.score, maps, skipped: result.skipped, metrics, predictionPass: { kind: result.predictionPass.kind, ms: result.predictionPass.timeMs } };
+  return { ...(result.unit ? { unit: result.unit } : {}), target: { index: image.target.index, label: image.target.label, score: image.target.score }, predicted, score: result.score, maps, skipped: result.skipped.map((k) => (k.hint ? { ...k, hint: hintForStudio(k.hint) } : k)), metrics, predictionPass: { kind: result.predictionPass.kind, ms: result.predictionPass.timeMs } };
 }

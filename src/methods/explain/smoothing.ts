@@ -50,6 +50,6 @@ export async function augmentationSmoothed(
       for (let p = 0; p < hw; p++) out[i * hw + p]! += plane[p]! / v;
     }
   });
-  const notes = [...(r.notes ?? []), `${method}: --aug-smooth averages ${v} min-max scaled maps at input resolution (raw is that average)`];
+  const notes = [...(r.notes ?? []), `${method}: test-time augmentation smoothing (CLI: --aug-smooth) averages ${v} min-max scaled maps at input resolution (raw is that average)`];
   return { raw: f32([n, 1, h, w], out), map: out.slice(), signed: false, params: { ...r.params, augSmooth: 'horizontal flip x intensity 0.9, 1, 1.1 (pytorch-grad-cam)' }, ...(r.layer ? { layer: r.layer } : {}), notes };
 }

@@ -85,7 +85,7 @@ export async function channelsTask(ctx: TaskContext, a: ChannelsArgs): Promise<u
       return {
         method: m.method,
         params: m.params,
-        notes: m.notes,
+        notes: m.notes.map(hintForStudio),
         ...(m.completeness ? { completeness: m.completeness[0] } : {}),
         maps,
         top: Array.from(m.ranked[0]!.subarray(0, top), (ch) => {

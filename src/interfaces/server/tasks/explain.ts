@@ -1,4 +1,3 @@
-import { hintForStudio } from '../../../util/ways-out.js';
 import { explainReport, type ReportRequest } from '../../../methods/explain/report.js';
 import { toWire } from '../wire.js';
 import type { TaskContext } from './context.js';
@@ -14,5 +13,5 @@ export async function explainTask(ctx: TaskContext, a: ExplainArgs): Promise<unk
   const model = ctx.model();
   const { tensor } = await ctx.input(model, a.image);
   const report = await explainReport(model, tensor, a.request, { ...ctx.job, batchSize: a.batchSize });
-  return { ...report, skipped: report.skipped.map((s) => (s.hint ? { ...s, hint: hintForStudio(s.hint) } : s)), maps: report.maps.map((m) => ({ ...m, values: toWire(m.values), raw: toWire(m.raw) })) };
+  return { ...report, maps: report.maps.map((m) => ({ ...m, values: toWire(m.values), raw: toWire(m.raw) })) };
 }
