@@ -176,6 +176,17 @@ export interface ExplainRequest {
   unit?: { layer: string; at?: [number, number] };
 }
 
+/** A segments mask the server holds (POST /api/masks): its colours are the segments. */
+export interface MaskEntry {
+  id: string;
+  name: string;
+  source: 'upload' | 'data';
+  width: number;
+  height: number;
+  segments: number;
+  url: string;
+}
+
 /** An error answer of the API (or a network failure), with the server's message and hint. */
 /** POST /api/channels: the top channels of a layer behind a class score, per layer method. */
 export interface ChannelsRequest {
@@ -292,6 +303,7 @@ export const api = {
   uploadModel: (file: File) => request<Model>('POST', '/api/models', upload(file)),
   images: () => request<{ images: ImageEntry[] }>('GET', '/api/images').then((r) => r.images),
   uploadImage: (file: File) => request<ImageEntry>('POST', '/api/images', upload(file)),
+  uploadMask: (file: File) => request<MaskEntry>('POST', '/api/masks', upload(file)),
   predict: (model: string, image: string, k = 5, signal?: AbortSignal) => request<Prediction>('POST', '/api/predict', { model, image, k }, signal),
   activations: (model: string, image: string, layers?: string[], signal?: AbortSignal) =>
     request<{ layers: LayerActivation[] }>('POST', '/api/activations', { model, image, ...(layers ? { layers } : {}) }, signal).then((r) => r.layers),

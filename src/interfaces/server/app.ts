@@ -20,6 +20,8 @@ import { registerChannelsRoutes } from './routes/channels.js';
 import { registerDatasetRoutes } from './routes/dataset.js';
 import { registerSynthesizeRoutes } from './routes/synthesize.js';
 import { registerDiffusionRoutes } from './routes/diffusion.js';
+import { registerMaskRoutes } from './routes/masks.js';
+import { MaskRegistry } from './masks.js';
 import { JobManager, toApiError } from './jobs.js';
 import { ImageRegistry, ModelRegistry, type UploadCaps } from './state.js';
 import type { TaskArgs, TaskKind } from './tasks/index.js';
@@ -53,6 +55,8 @@ export interface StudioOptions extends AccessOptions {
   modelUploads?: UploadCaps;
   /** how many uploaded images are kept, and their total bytes (default 256, 256 MiB) */
   imageUploads?: UploadCaps;
+  /** how many segments masks are kept, and their total bytes (default 32, 64 MiB) */
+  maskUploads?: UploadCaps;
   /** bytes an event stream may leave in a slow client's socket buffer before progress is coalesced (default 256 kB) */
   streamHighWaterBytes?: number;
   /** resident memory all worker processes may hold together (default: a quarter of the machine, 1 to 4 GB); `--memory` */
@@ -70,6 +74,8 @@ export interface Studio {
   app: FastifyInstance;
   models: ModelRegistry;
   images: ImageRegistry;
+  /** segments masks (feature ablation, KernelSHAP, LIME) */
+  masks: MaskRegistry;
   jobs: JobManager;
   /** who may use the studio (Host names, same-origin, token) */
   access: AccessPolicy;
@@ -179,6 +185,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   if (options.modelPath) models.addPath(options.modelPath);
   const images = new ImageRegistry(options.imageUploads);
   images.addSamples(options.samplesDir ?? DEFAULT_SAMPLES_DIR);
+  const masks = new MaskRegistry(options.maskUploads);
   const fileOptions = {
     roots: studioDataRoots(options),
     maxFileBytes: options.maxDataFileBytes ?? 1 << 30,
@@ -215,7 +222,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   };
   const call = <K extends TaskKind>(kind: K, args: TaskArgs[K], inputs: TaskInputs = {}, signal?: AbortSignal, lane: Lane = 'interactive'): Promise<unknown> =>
     pool.run(task(kind, args, { ...inputs, budgetBytes: inputs.budgetBytes ?? memory.budget(typeof inputs.model === 'string' ? models.require(inputs.model) : undefined, 'interactive') }), lane, signal ? { signal } : {});
-  const studio: Studio = { app, models, images, jobs, access, files, streams, pool, memory, call, task, maxImagePixels: options.maxImagePixels ?? 50e6, uploadsDir: resolve(options.uploadsDir ?? DEFAULT_UPLOADS_DIR) };
+  const studio: Studio = { app, models, images, masks, jobs, access, files, streams, pool, memory, call, task, maxImagePixels: options.maxImagePixels ?? 50e6, uploadsDir: resolve(options.uploadsDir ?? DEFAULT_UPLOADS_DIR) };
 
   // Cross-origin isolation: the page loads nothing from other origins, and isolation gives its
   // engine worker SharedArrayBuffer, which onnxruntime-web needs for more than one thread.
@@ -252,7 +259,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
       images: images.list().length,
       jobsRunning: jobs.running(),
       jobsQueued: jobs.queued(),
-      uploads: { models: models.uploads.stats(), images: images.uploads.stats() },
+      uploads: { models: models.uploads.stats(), images: images.uploads.stats(), masks: masks.uploads.stats() },
       streams: streams.stats(),
       workers: workers.workers,
       memory: { ...workers.rssBytes, workerLimit: memory.totalBytes, jobWorkerLimit: memory.jobWorkerBytes, interactiveLimit: memory.interactiveBytes, killed: workers.killed },
@@ -260,6 +267,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   });
   registerModelRoutes(studio, maxModelBytes);
   registerImageRoutes(studio, maxImageBytes);
+  registerMaskRoutes(studio, maxImageBytes);
   registerInspectRoutes(studio);
   registerJobRoutes(studio);
   registerExplainRoutes(studio);

@@ -291,6 +291,13 @@ function tooManySegments(what: string, unit: string): ConvLensError {
 }
 
 /**
+ * The most pixels a mask image may have (a 48-megapixel photo's), checked from its header before
+ * it is decoded: decoding and labelling cost about 10 bytes a pixel. The CLI's --segments-mask and
+ * the studio's mask uploads share it.
+ */
+export const MAX_MASK_PIXELS = 50_000_000;
+
+/**
  * A label map [1, 1, H, W] from a mask image whose distinct colours (or grey levels) are the
  * segments, brought to the model's input with the same geometry as the images (stretched, or
  * scaled and centre-cropped) so that a mask drawn on an image labels the pixels the model sees of

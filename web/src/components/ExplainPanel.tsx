@@ -1,6 +1,6 @@
 import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { encodeNpy } from '../../../src/io/npy.js';
-import { api, ApiError, jobId, type ExplainMapInfo, type ImageEntry, type ExplainRequest, type ExplainResult, type Model, type Prediction, type SkippedMethod, type Summary } from '../api';
+import { api, ApiError, jobId, type MaskEntry, type ExplainMapInfo, type ImageEntry, type ExplainRequest, type ExplainResult, type Model, type Prediction, type SkippedMethod, type Summary } from '../api';
 import { inputKind } from '../input-kind';
 import { describeRemaining } from '../remaining';
 import { followJobStatus, type JobStatus } from '../job-status';
@@ -20,7 +20,7 @@ import { Cancelled, explainInBrowser } from '../compute';
 import { CurveChart, type CurveSeries } from './Curves';
 import { ChannelsPanel } from './ChannelsPanel';
 import { drawInput, fitSize } from './PredictionPanel';
-import { Colorbar, ErrorBox, NumberField, Panel, Segmented, Spinner, type ShownError } from './ui';
+import { Colorbar, ErrorBox, NumberField, Panel, Segmented, Spinner, UploadButton, type ShownError } from './ui';
 
 
 const GROUPS: { title: string; methods: [string, string, string][] }[] = [
@@ -178,6 +178,18 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   const [camSmooth, setCamSmooth] = useState({ augSmooth: false, eigenSmooth: false });
   const [seg, setSeg] = useState({ segmentation: 'slic', count: 50, samples: 256, baseline: 'zero' });
   const segmentMethods = methods.has('feature-ablation') || methods.has('kernel-shap') || methods.has('lime');
+  // segmentation 'mask': the segments are the colours of a PNG the user uploads
+  const [segMask, setSegMask] = useState<MaskEntry | null>(null);
+  const [maskUpload, setMaskUpload] = useState<{ busy: boolean; error: ShownError | null }>({ busy: false, error: null });
+  const uploadMask = async (file: File): Promise<void> => {
+    setMaskUpload({ busy: true, error: null });
+    try {
+      setSegMask(await api.uploadMask(file));
+      setMaskUpload({ busy: false, error: null });
+    } catch (e) {
+      setMaskUpload({ busy: false, error: e instanceof ApiError ? e : new ApiError(0, 'CLIENT', String(e)) });
+    }
+  };
   const shapMethods = methods.has('gradient-shap') || methods.has('deeplift-shap');
   const smoothable = [...methods].some((m) => SMOOTHABLE.has(m));
   const noisy = methods.has('smoothgrad') || methods.has('smoothgrad-sq') || methods.has('vargrad');
@@ -282,7 +294,19 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     if (methods.has('deeplift')) params['deeplift'] = { baseline: dlBaseline };
     if (shapMethods) params['shap'] = { ...shap };
     if (methods.has('lrp')) params['lrp'] = { ...lrp };
-    if (segmentMethods) params['segments'] = { ...seg };
+    if (segmentMethods) {
+      if (seg.segmentation === 'mask') {
+        if (!segMask) {
+          setError({ code: 'INVALID_ARGUMENT', message: 'No segments mask uploaded yet.', hint: 'Upload a PNG whose flat colours are the segments (drawn on this image, any scale), or choose SLIC superpixels or a grid.' });
+          return;
+        }
+        if (where === 'browser') {
+          setError({ code: 'INVALID_ARGUMENT', message: 'A segments mask is applied on the server.', hint: 'Compute on the server, or choose SLIC superpixels or a grid to compute in the browser.' });
+          return;
+        }
+        params['segments'] = { samples: seg.samples, baseline: seg.baseline, mask: segMask.id };
+      } else params['segments'] = { ...seg };
+    }
     if (smoothable && (camSmooth.augSmooth || camSmooth.eigenSmooth)) params['cam'] = { ...camSmooth };
     const at = subject === 'unit' ? unitPosition(unitRow, unitCol) : undefined;
     if (typeof at === 'string') {
@@ -474,9 +498,21 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                     <select value={seg.segmentation} onChange={(e) => setSeg({ ...seg, segmentation: e.target.value })} data-testid="segmentation">
                       <option value="slic">SLIC superpixels</option>
                       <option value="grid">grid</option>
+                      <option value="mask">my mask (PNG)</option>
                     </select>
                   </label>
-                  <NumberField label="count" value={seg.count} min={1} max={512} onChange={(v) => setSeg({ ...seg, count: v })} testId="segment-count" title="segments aimed at (SLIC gives about this many)" />
+                  {seg.segmentation === 'mask' ? (
+                    <span className="segments-mask">
+                      <UploadButton label={segMask ? 'Replace mask…' : 'Upload mask PNG…'} busyLabel="checking" busy={maskUpload.busy} accept="image/png" onFile={(f) => void uploadMask(f)} testId="segments-mask-upload" inputTestId="segments-mask-file" />
+                      {segMask && (
+                        <span className="muted small" style={{ marginLeft: 8 }} data-testid="segments-mask-info" title="each distinct colour of the mask is one segment">
+                          {segMask.name}: {segMask.segments} segment{segMask.segments === 1 ? '' : 's'}, {segMask.width}×{segMask.height}
+                        </span>
+                      )}
+                    </span>
+                  ) : (
+                    <NumberField label="count" value={seg.count} min={1} max={512} onChange={(v) => setSeg({ ...seg, count: v })} testId="segment-count" title="segments aimed at (SLIC gives about this many)" />
+                  )}
                   {(methods.has('kernel-shap') || methods.has('lime')) && <NumberField label="samples" value={seg.samples} min={1} max={REPORT_MAX_SEGMENT_SAMPLES} onChange={(v) => setSeg({ ...seg, samples: v })} testId="segment-samples" title="coalitions scored per image (one forward pass each)" />}
                   <label className="field inline">
                     <span>baseline</span>
@@ -487,6 +523,8 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                       <option value="blurred">blurred image</option>
                     </select>
                   </label>
+                  {seg.segmentation === 'mask' && maskUpload.error && <ErrorBox error={maskUpload.error} title="Mask refused" onClose={() => setMaskUpload({ busy: false, error: null })} testId="segments-mask-error" />}
+                  {seg.segmentation === 'mask' && segMask && <MaskOverlay input={props.input} mask={segMask} />}
                 </fieldset>
               )}
               {methods.has('occlusion') && (
@@ -558,6 +596,8 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                       <option value="blurred">blurred image</option>
                     </select>
                   </label>
+                  {seg.segmentation === 'mask' && maskUpload.error && <ErrorBox error={maskUpload.error} title="Mask refused" onClose={() => setMaskUpload({ busy: false, error: null })} testId="segments-mask-error" />}
+                  {seg.segmentation === 'mask' && segMask && <MaskOverlay input={props.input} mask={segMask} />}
                 </fieldset>
               )}
               {shapMethods && (
@@ -846,6 +886,59 @@ const MapCard = memo(function MapCard(props: { map: ExplainMapInfo; t: Tensor; r
     </figure>
   );
 });
+
+/**
+ * The input image with a segments mask over it: each segment tinted with its own colour, its
+ * edges drawn in white, so the user sees which pixels each segment holds.
+ */
+function MaskOverlay(props: { input: InputView | null; mask: MaskEntry }): ReactNode {
+  const ref = useRef<HTMLCanvasElement>(null);
+  const { w, h } = fitSize(props.input ?? props.mask, 208);
+  const [img, setImg] = useState<HTMLImageElement | null>(null);
+  useEffect(() => {
+    const im = new Image();
+    im.onload = () => setImg(im);
+    im.src = props.mask.url;
+    return () => {
+      im.onload = null;
+    };
+  }, [props.mask.url]);
+  useEffect(() => {
+    const c = ref.current;
+    if (!c || !img) return;
+    const ctx = fitCanvas(c, w, h);
+    if (props.input) drawInput(ctx, props.input, w, h);
+    else ctx.clearRect(0, 0, w, h);
+    // the mask at the canvas's pixel size, nearest neighbour (no blended labels)
+    const [cw, ch] = [c.width, c.height];
+    const off = document.createElement('canvas');
+    [off.width, off.height] = [cw, ch];
+    const octx = off.getContext('2d')!;
+    octx.imageSmoothingEnabled = false;
+    octx.drawImage(img, 0, 0, cw, ch);
+    const px = octx.getImageData(0, 0, cw, ch);
+    const d = px.data;
+    const key = (p: number): number => (d[4 * p]! << 16) | (d[4 * p + 1]! << 8) | d[4 * p + 2]!;
+    const out = new ImageData(cw, ch);
+    for (let y = 0; y < ch; y++) {
+      for (let x = 0; x < cw; x++) {
+        const p = y * cw + x;
+        const k = key(p);
+        const edge = (x + 1 < cw && key(p + 1) !== k) || (y + 1 < ch && key(p + cw) !== k);
+        out.data.set(edge ? [255, 255, 255, 255] : [d[4 * p]!, d[4 * p + 1]!, d[4 * p + 2]!, 110], 4 * p);
+      }
+    }
+    octx.putImageData(out, 0, 0);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(off, 0, 0);
+  }, [props.input, img, w, h]);
+  return (
+    <figure className="segments-mask-view">
+      <canvas ref={ref} className="overlay-canvas" style={{ width: w, height: h }} data-testid="segments-mask-overlay" />
+      <figcaption className="muted small">the mask's segments over the image (white: edges)</figcaption>
+    </figure>
+  );
+}
 
 /** The input image with a map drawn over it. */
 function Overlay(props: { input: InputView | null; t: Tensor | null; mapping: Mapping | null; cmap: ColormapName; opacity: number; smooth?: boolean; testId?: string }): ReactNode {

@@ -13,7 +13,7 @@ import { encodeNpy, parseNpy } from '../../../io/npy.js';
 import { explain, METHOD_NAMES, METHODS, resolveMethods } from '../../../methods/explain/index.js';
 import type { MethodName } from '../../../methods/explain/types.js';
 import type { Completeness, ExplainedImage, Explanation, ExplainOptions, IgBaseline, IgRule, OcclusionFill, OcclusionMode, ScoreCamMode, AblationMode, SegmentBaseline, LimeRegression } from '../../../methods/explain/types.js';
-import { MAX_SEGMENTS, maskFromImage, SEGMENTATION_KINDS, type SegmentationKind } from '../../../methods/explain/segments.js';
+import { MAX_MASK_PIXELS, MAX_SEGMENTS, maskFromImage, SEGMENTATION_KINDS, type SegmentationKind } from '../../../methods/explain/segments.js';
 import { LIME_REGRESSIONS, SEGMENT_SAMPLE_DEFAULTS } from '../../../methods/explain/segment-perturbation.js';
 import { type Progress, throwIfCancelled } from '../../../engine/jobs.js';
 import { LRP_COMPOSITES, type LrpCompositeName } from '../../../engine/ops/rules/lrp.js';
@@ -568,12 +568,6 @@ export function define(command: Command): void {
       }
     });
 }
-
-/**
- * The most pixels a --segments-mask may have (a 48-megapixel photo's), checked before it is
- * decoded: decoding and labelling cost about 10 bytes a pixel.
- */
-const MAX_MASK_PIXELS = 50_000_000;
 
 /**
  * --segments-mask read and checked before any input loads: a mask with too many colours (an

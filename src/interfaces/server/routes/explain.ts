@@ -9,6 +9,13 @@ import { checkOcclusionOptions, OCCLUSION_MODES } from '../../../methods/explain
 import { SCORECAM_MODES } from '../../../methods/explain/scorecam.js';
 import { ABLATION_MODES, LIME_REGRESSIONS } from '../../../methods/explain/segment-perturbation.js';
 import { idSchema, imageIdSchema } from '../ids.js';
+import { ConvLensError } from '../../../engine/errors.js';
+import { loadSharp } from '../../../io/sharp.js';
+import { checkMaskFits } from '../masks.js';
+
+/** The page's keys the segment methods' parameters come under (report.ts's methodParams). */
+const SEGMENT_KEYS = ['segments', 'feature-ablation', 'kernel-shap', 'lime'];
+const SEGMENT_METHODS = new Set(['feature-ablation', 'kernel-shap', 'lime']);
 
 interface ExplainBody extends ReportRequest {
   model: string;
@@ -74,6 +81,8 @@ const segments = {
     kernelWidth: { type: 'number', exclusiveMinimum: 0, maximum: 100 },
     regression: { enum: LIME_REGRESSIONS },
     alpha: { type: 'number', minimum: 0, maximum: 1e6 },
+    // the id of a segments mask (POST /api/masks): its colours are the segments
+    mask: imageIdSchema,
   },
   additionalProperties: false,
 };
@@ -138,7 +147,7 @@ const schema = {
   },
 } as const;
 
-export function registerExplainRoutes({ app, models, images, jobs, memory, task }: Studio): void {
+export function registerExplainRoutes({ app, models, images, masks, jobs, memory, task }: Studio): void {
   app.post<{ Body: ExplainBody }>('/api/explain', { schema }, async (req, reply) => {
     const { model: modelId, image, ...request } = req.body;
     images.require(image);
@@ -157,10 +166,34 @@ export function registerExplainRoutes({ app, models, images, jobs, memory, task 
     // tau or drillDown without the approximate mode is refused by the method: here, before a job
     const occ = request.params?.['occlusion'] as MethodParams['occlusion'];
     if (occ && methods.includes('occlusion')) checkOcclusionOptions(occ);
+    // A segments mask: refused now when it cannot serve (no segment method, computed-segment
+    // options beside it, another image's proportions), and handed to the job by its bytes.
+    const maskKeys = SEGMENT_KEYS.filter((k) => typeof request.params?.[k]?.['mask'] === 'string');
+    let mask: { id: string; name: string; bytes: Uint8Array } | undefined;
+    if (maskKeys.length) {
+      const ids = new Set(maskKeys.map((k) => request.params![k]!['mask'] as string));
+      if (ids.size > 1) throw new ConvLensError('INVALID_ARGUMENT', 'Two different segments masks were given; the segment methods share one.', 'Give the mask once, under "segments".');
+      if (!methods.some((m) => SEGMENT_METHODS.has(m))) throw new ConvLensError('INVALID_ARGUMENT', 'A segments mask applies only to feature ablation, KernelSHAP and LIME; here it would be ignored.', 'Add one of them, or leave out the mask.');
+      const entry = masks.require([...ids][0]!);
+      for (const k of maskKeys) {
+        const computed = ['segmentation', 'count', 'compactness'].filter((o) => request.params![k]![o] !== undefined);
+        if (computed.length) throw new ConvLensError('INVALID_ARGUMENT', `Segment ${computed.join(', ')} ${computed.length > 1 ? 'apply' : 'applies'} only to computed segments; the mask gives the segments itself.`, 'Leave them out with a mask, or leave out the mask to compute segments.');
+      }
+      const img = images.require(image);
+      let size: { width?: number; height?: number };
+      try {
+        size = await (await loadSharp())(img.bytes).metadata();
+      } catch {
+        size = {};
+      }
+      if (size.width && size.height) checkMaskFits(entry, { name: img.name, width: size.width, height: size.height });
+      mask = { id: entry.id, name: entry.name, bytes: entry.bytes };
+      request.params = Object.fromEntries(Object.entries(request.params!).map(([k, v]) => [k, maskKeys.includes(k) ? Object.fromEntries(Object.entries(v).filter(([o]) => o !== 'mask')) : v]));
+    }
     // Samples per engine run (occluded copies, integration steps, noisy samples, masked inputs):
     // as many as the job's memory budget holds with gradients, up to explain's default.
     const batchSize = memory.batch('An explanation', model, 'gradient', { max: defaultBatchSize(model, 'gradient') });
-    const job = jobs.submit('explain', task('explain', { image, request, batchSize }, { model: modelId, images: [image] }), [models.pin(modelId), images.pin(image)]);
+    const job = jobs.submit('explain', task('explain', { image, request, batchSize, ...(mask ? { mask: { name: mask.name, bytes: mask.bytes, keys: maskKeys } } : {}) }, { model: modelId, images: [image] }), [models.pin(modelId), images.pin(image), ...(mask ? [masks.pin(mask.id)] : [])]);
     return reply.status(202).send({ job });
   });
 }
