@@ -26,7 +26,7 @@ interface Result {
   layer: { name: string; label: string; shape: number[] };
   score: string;
   target: { index: number; label: string; score: number };
-  methods: { method: string; maps: string; notes: string[]; completeness?: { sum: number; scoreDifference: number }; top: Channel[] }[];
+  methods: { method: string; params: Record<string, unknown>; maps: string; notes: string[]; completeness?: { sum: number; scoreDifference: number }; top: Channel[] }[];
 }
 
 async function events(job: string): Promise<{ type: string; result?: Result; error?: { message: string } }[]> {
@@ -80,6 +80,26 @@ describe('POST /api/channels', () => {
     expect(dl.sum).toBeCloseTo(dl.scoreDifference, 3);
   });
 
+  it('takes the baseline, the ablation mode, the score, the steps and the rule, as the library does', async () => {
+    const methods = ['integrated-gradients', 'ablation', 'deeplift'];
+    const options = { score: 'prob', steps: 12, rule: 'riemann-trapezoid', baseline: 'blurred', ablation: 'baseline' } as const;
+    const r = await result({ layer: 'relu3', methods, top: 4, target: 3, ...options });
+    const model = studio().models.require('builtin');
+    const { batch } = await loadInputs([join(ROOT, 'samples', IMAGE)], model);
+    const lib = await layerAttribution(model, batch, { layer: 'relu3', methods: methods as never, target: 3, ...options });
+    expect(r.score).toBe('prob');
+    expect(r.target.score).toBeCloseTo(lib.scores[0]!, 5);
+    expect(r.target.score).toBeLessThanOrEqual(1);
+    const params = Object.fromEntries(r.methods.map((m) => [m.method, m.params]));
+    expect(params['integrated-gradients']).toMatchObject({ steps: 12, rule: 'riemann-trapezoid', baseline: 'blurred' });
+    expect(params['ablation']).toEqual({ ablation: 'baseline', baseline: 'blurred' });
+    expect(params['deeplift']).toEqual({ baseline: 'blurred', score: 'logit' });
+    for (const [i, m] of r.methods.entries()) expect(m.top.map((t) => t.channel), m.method).toEqual(Array.from(lib.results[i]!.ranked[0]!.subarray(0, 4)));
+    // integrated gradients' channels sum to the probability's change from the blurred image
+    const ig = r.methods[0]!.completeness!;
+    expect(ig.sum).toBeCloseTo(ig.scoreDifference, 2);
+  }, 60_000);
+
   it('defaults to the predicted class and 8 channels', async () => {
     const r = await result({ layer: 'conv2', methods: ['gradient-x-activation'] });
     const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: 'builtin', image: IMAGE, k: 1 } });
@@ -97,6 +117,12 @@ describe('POST /api/channels', () => {
     ['more than 1000 steps', { layer: 'relu3', methods: ['integrated-gradients'], steps: 1001 }, 400, /steps/],
     ['an over-long layer name', { layer: 'x'.repeat(300), methods: ['deeplift'] }, 400, /layer/],
     ['an unknown key', { layer: 'relu3', methods: ['deeplift'], unit: 3 }, 400, /Unknown field "unit"/],
+    // options the asked methods would ignore: the ranking would not be the one asked for
+    ['path steps without a path method', { layer: 'relu3', methods: ['deeplift', 'ablation'], steps: 16 }, 400, /^"steps" applies only with integrated-gradients or conductance; here it would be ignored\.$/],
+    ['a quadrature rule without a path method', { layer: 'relu3', methods: ['gradient-x-activation'], rule: 'riemann-left' }, 400, /^"rule" applies only with integrated-gradients or conductance/],
+    ['an ablation mode without ablation', { layer: 'relu3', methods: ['deeplift'], ablation: 'baseline' }, 400, /^"ablation" applies only with the ablation method/],
+    ['a baseline no method uses', { layer: 'relu3', methods: ['gradient-x-activation', 'ablation'], baseline: 'blurred' }, 400, /^"baseline" applies only with integrated-gradients, conductance, deeplift, or ablation "baseline"/],
+    ['the probability for DeepLIFT alone', { layer: 'relu3', methods: ['deeplift'], score: 'prob' }, 400, /DeepLIFT decomposes the target logit/],
   ];
   for (const [what, payload, status, message] of refusals) {
     it(`refuses ${what} before a job starts`, async () => {

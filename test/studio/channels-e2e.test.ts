@@ -16,15 +16,15 @@ const ui = studioInChromium({
 
 const CAT = 'photos/chelsea.png';
 
-async function shot(name: string, selector?: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
+async function shot(name: string, selector?: string, dir = SHOTS): Promise<void> {
+  mkdirSync(dir, { recursive: true });
   // from the top: the sticky tab bar is drawn where the page was scrolled to
   await ui.page.evaluate(() => window.scrollTo(0, 0));
   const clip = selector ? await ui.page.evaluate((s) => {
     const r = document.querySelector(s)!.getBoundingClientRect();
     return { x: r.left + window.scrollX, y: r.top + window.scrollY, width: r.width, height: r.height };
   }, selector) : undefined;
-  await ui.page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true, ...(clip ? { clip } : {}) });
+  await ui.page.screenshot({ path: `${dir}/${name}.png`, fullPage: true, ...(clip ? { clip } : {}) });
 }
 
 interface Ranked {
@@ -134,4 +134,46 @@ describe('the channels behind a prediction in the studio (SqueezeNet, Chromium)'
     expect(await ui.page.locator('[data-testid="channels-results"]').count()).toBe(1);
     expect(ui.errors).toEqual([]);
   }, 120_000);
+
+  it('sends the score, steps, rule, baseline and ablation mode set in the panel, and refuses the probability for DeepLIFT alone before a run', async () => {
+    await ui.page.click('[data-testid="channels-layer"]');
+    await ui.page.keyboard.press('Control+A');
+    await ui.page.keyboard.type('fires.7');
+    await ui.page.keyboard.press('Enter');
+    for (const m of ['gradient-x-activation', 'integrated-gradients', 'conductance', 'ablation']) await ui.page.setChecked(`[data-testid="channels-method-${m}"]`, false);
+    await ui.page.setChecked('[data-testid="channels-method-deeplift"]', true);
+    // DeepLIFT alone shows its baseline only; the path and ablation options are not there to set
+    expect(await ui.page.isVisible('[data-testid="channels-baseline"]')).toBe(true);
+    expect(await ui.page.isVisible('[data-testid="channels-steps"]')).toBe(false);
+    expect(await ui.page.isVisible('[data-testid="channels-ablation"]')).toBe(false);
+    await ui.page.click('[data-testid="channels-score"] button:has-text("probability")');
+    expect(await ui.page.textContent('[data-testid="channels-conflict"]')).toMatch(/DeepLIFT decomposes the logit.*pick the logit score, or add a method/);
+    expect(await ui.page.textContent('[data-testid="channels-conflict"]')).not.toMatch(/--/);
+    expect(await ui.page.isDisabled('[data-testid="channels-run"]')).toBe(true);
+
+    await ui.page.setChecked('[data-testid="channels-method-integrated-gradients"]', true);
+    await ui.page.setChecked('[data-testid="channels-method-ablation"]', true);
+    expect(await ui.page.isVisible('[data-testid="channels-conflict"]')).toBe(false);
+    await ui.page.fill('[data-testid="channels-steps"]', '8');
+    await ui.page.selectOption('[data-testid="channels-rule"]', 'riemann-trapezoid');
+    await ui.page.selectOption('[data-testid="channels-baseline"]', 'blurred');
+    await ui.page.selectOption('[data-testid="channels-ablation"]', 'baseline');
+    await shot('channels-controls', '[data-testid="channels-panel"]', '/tmp/hunt-j-shots');
+
+    const sent = ui.page.waitForRequest((r) => r.url().endsWith('/api/channels') && r.method() === 'POST');
+    await ui.page.click('[data-testid="channels-run"]');
+    const body = (await sent).postDataJSON() as Record<string, unknown>;
+    const want = { model: 'squeezenet', image: CAT, layer: 'fires.7', methods: ['deeplift', 'integrated-gradients', 'ablation'], top: 8, score: 'prob', steps: 8, rule: 'riemann-trapezoid', baseline: 'blurred', ablation: 'baseline' };
+    expect(body).toEqual(want);
+    await ui.page.waitForSelector('[data-testid="channels-list-ablation"] > li', { timeout: 120_000 });
+    // the probability is what the ranking explains, and the channels are the API's for those options
+    expect(await ui.page.textContent('[data-testid="channels-made"]')).toMatch(/layer fires\.7 \[512×13×13\] · class 285 \(Egyptian cat\) · prob 0\.\d+$/);
+    const api = await apiChannels(want);
+    for (const m of api.methods) {
+      const labels = await ui.page.locator(`[data-testid="channels-list-${m.method}"] > li`).evaluateAll((els) => els.map((e) => e.getAttribute('data-label')));
+      expect(labels, m.method).toEqual(m.top.map((t) => t.label));
+    }
+    await shot('channels-ranked-with-options', '[data-testid="channels-panel"]', '/tmp/hunt-j-shots');
+    expect(ui.errors).toEqual([]);
+  }, 180_000);
 });

@@ -198,6 +198,7 @@ export interface ChannelsRequest {
   score?: 'logit' | 'prob';
   top?: number;
   steps?: number;
+  rule?: 'gausslegendre' | 'riemann-trapezoid' | 'riemann-left' | 'riemann-right' | 'riemann-middle';
   baseline?: 'black' | 'zero' | 'blurred';
   ablation?: 'zero' | 'baseline';
 }

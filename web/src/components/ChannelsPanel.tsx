@@ -9,7 +9,7 @@ import { decodeTensor, fmt, maxAbs, type Tensor } from '../tensor';
 import { abbreviateName } from '../../../src/util/names.js';
 import { LayerPicker, layerLabelOf } from './Pickers';
 import { drawInput, fitSize } from './PredictionPanel';
-import { Colorbar, ErrorBox, NumberField, Panel } from './ui';
+import { Colorbar, ErrorBox, NumberField, Panel, Segmented } from './ui';
 import { followJobStatus, type JobStatus } from '../job-status';
 
 // The library's LAYER_METHODS, the cheap two first (one gradient pass each), the path methods next
@@ -21,6 +21,25 @@ const METHODS: [id: string, label: string, about: string][] = [
   ['ablation', 'Ablation', 'the score’s drop when the channel is set to zero: a forward pass per channel (slow on wide layers)'],
 ];
 const LABEL: Record<string, string> = Object.fromEntries(METHODS.map(([id, label]) => [id, label]));
+
+type Rule = NonNullable<ChannelsRequest['rule']>;
+type Baseline = NonNullable<ChannelsRequest['baseline']>;
+type Ablation = NonNullable<ChannelsRequest['ablation']>;
+
+/**
+ * Which of the options the checked methods read, as POST /api/channels refuses the others: a
+ * control is shown, and its field sent, only where a method uses it.
+ */
+export function channelsOptionsUsed(methods: ReadonlySet<string>, ablation: Ablation): { path: boolean; ablation: boolean; baseline: boolean } {
+  const path = methods.has('integrated-gradients') || methods.has('conductance');
+  return { path, ablation: methods.has('ablation'), baseline: path || methods.has('deeplift') || (methods.has('ablation') && ablation === 'baseline') };
+}
+
+/** A combination the route would refuse, said before the run (null: none). */
+export function channelsConflict(methods: ReadonlySet<string>, score: 'logit' | 'prob'): string | null {
+  if (score === 'prob' && methods.size > 0 && [...methods].every((m) => m === 'deeplift')) return 'DeepLIFT decomposes the logit (its rescale rule has no softmax rule): pick the logit score, or add a method that explains the probability.';
+  return null;
+}
 const THUMB = 124;
 
 interface Shown {
@@ -44,6 +63,10 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
   const [methods, setMethods] = useState<Set<string>>(() => new Set(['gradient-x-activation', 'deeplift']));
   const [top, setTop] = useState(8);
   const [steps, setSteps] = useState(32);
+  const [rule, setRule] = useState<Rule>('gausslegendre');
+  const [score, setScore] = useState<'logit' | 'prob'>('logit');
+  const [baseline, setBaseline] = useState<Baseline>('black');
+  const [ablation, setAblation] = useState<Ablation>('zero');
   const [job, setJob] = useState<JobStatus | null>(null);
   const [cancelling, setCancelling] = useState(false);
   const [error, setError] = useState<ApiError | { code: string; message: string; hint?: string } | null>(null);
@@ -56,7 +79,9 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
   useEffect(() => () => stopRef.current?.(), []);
 
   const running = !!job?.running;
-  const canRun = !!props.imageId && !props.disabled && methods.size > 0 && !!layer.trim() && !running;
+  const uses = channelsOptionsUsed(methods, ablation);
+  const conflict = channelsConflict(methods, score);
+  const canRun = !!props.imageId && !props.disabled && methods.size > 0 && !!layer.trim() && !running && !conflict;
 
   const run = async (): Promise<void> => {
     if (!props.imageId) return;
@@ -68,7 +93,10 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
       layer: layer.trim(),
       methods: METHODS.map(([id]) => id).filter((m) => methods.has(m)),
       top,
-      ...(methods.has('integrated-gradients') || methods.has('conductance') ? { steps } : {}),
+      score,
+      ...(uses.path ? { steps, rule } : {}),
+      ...(uses.baseline ? { baseline } : {}),
+      ...(uses.ablation ? { ablation } : {}),
       ...(props.target !== '' ? { target: /^\d+$/.test(props.target) ? Number(props.target) : props.target } : {}),
     };
     const snapshot = { input: props.input, imageId: props.imageId, imageName: props.imageName, modelId: model.id, modelName: model.name };
@@ -108,56 +136,118 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
       subtitle={`Which channels of a layer carry the ${props.target === '' ? 'predicted class' : 'target class'}'s score (Captum's layer attribution), ranked; then explain what in the image drives one of them.`}
       testId="channels-panel"
     >
-      <div className="explain-options channels-form">
-        <LayerPicker label="Layer" stacked model={model} summary={summary} value={layer} onChange={setLayer} testId="channels-layer" width={200} />
-        <fieldset className="channels-methods">
-          <legend>Methods</legend>
-          {METHODS.map(([id, label, about]) => (
-            <label key={id} className="check" title={about}>
-              <input
-                type="checkbox"
-                checked={methods.has(id)}
-                onChange={() =>
-                  setMethods((s) => {
-                    const n = new Set(s);
-                    if (n.has(id)) n.delete(id);
-                    else n.add(id);
-                    return n;
-                  })
-                }
-                data-testid={`channels-method-${id}`}
-              />
-              {label}
-            </label>
-          ))}
-        </fieldset>
-        <NumberField label="Top" value={top} onChange={setTop} min={1} max={64} step={1} title="channels shown per method (1-64)" testId="channels-top" width={64} />
-        {(methods.has('integrated-gradients') || methods.has('conductance')) && <NumberField label="Path steps" value={steps} onChange={setSteps} min={1} max={1000} step={1} title="integrated gradients, conductance: steps along the path (1-1000)" testId="channels-steps" width={72} />}
-      </div>
-      <div className="run-row">
-        <button type="button" className="button primary" disabled={!canRun} onClick={() => void run()} title={props.disabled} data-testid="channels-run">
-          Rank channels
-        </button>
-        {running && (
-          <>
-            <div className="progress" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100}>
-              <div className="progress-fill" style={{ width: `${job?.total ? pct : 8}%` }} />
-            </div>
-            <span className="progress-text" data-testid="channels-phase">
-              {job?.phase ?? 'working'}
-              {job ? progressCount(job) : ''}
-              {describeRemaining(job?.remainingSeconds) ? ` · ${describeRemaining(job?.remainingSeconds)}` : ''}
+      {/* as the explanations' form: its options, the options of the methods checked, the run row */}
+      <div className="explain-form">
+        <div className="explain-options channels-form">
+          <LayerPicker label="Layer" stacked model={model} summary={summary} value={layer} onChange={setLayer} testId="channels-layer" width={200} />
+          <fieldset className="channels-methods">
+            <legend>Methods</legend>
+            {METHODS.map(([id, label, about]) => (
+              <label key={id} className="check" title={about}>
+                <input
+                  type="checkbox"
+                  checked={methods.has(id)}
+                  onChange={() =>
+                    setMethods((s) => {
+                      const n = new Set(s);
+                      if (n.has(id)) n.delete(id);
+                      else n.add(id);
+                      return n;
+                    })
+                  }
+                  data-testid={`channels-method-${id}`}
+                />
+                {label}
+              </label>
+            ))}
+          </fieldset>
+          <NumberField label="Top" value={top} onChange={setTop} min={1} max={64} step={1} title="channels shown per method (1-64)" testId="channels-top" width={64} />
+          <Segmented
+            label="Score"
+            value={score}
+            onChange={setScore}
+            testId="channels-score"
+            options={[
+              { value: 'logit', label: 'logit', title: 'the class score before softmax' },
+              { value: 'prob', label: 'probability', title: 'the softmax probability (DeepLIFT still decomposes the logit)' },
+            ]}
+          />
+        </div>
+        {(uses.path || uses.baseline || uses.ablation) && (
+          <div className="explain-params channels-params">
+            {uses.path && (
+              <fieldset className="params">
+                <legend>Integrated gradients · Conductance</legend>
+                <NumberField label="steps" value={steps} onChange={setSteps} min={1} max={1000} step={1} title="steps along the path (1-1000): a pass each" testId="channels-steps" width={72} />
+                <label className="field inline" title="how the path integral is approximated (conductance: where its points lie)">
+                  <span>rule</span>
+                  <select value={rule} onChange={(e) => setRule(e.target.value as Rule)} data-testid="channels-rule">
+                    <option value="gausslegendre">Gauss-Legendre (Captum's default)</option>
+                    <option value="riemann-trapezoid">Riemann, trapezoid</option>
+                    <option value="riemann-middle">Riemann, midpoint</option>
+                    <option value="riemann-left">Riemann, left</option>
+                    <option value="riemann-right">Riemann, right</option>
+                  </select>
+                </label>
+              </fieldset>
+            )}
+            {uses.ablation && (
+              <fieldset className="params">
+                <legend>Ablation</legend>
+                <label className="field inline" title="what a removed channel is set to">
+                  <span>channel set to</span>
+                  <select value={ablation} onChange={(e) => setAblation(e.target.value as Ablation)} data-testid="channels-ablation">
+                    <option value="zero">zero (Captum's default)</option>
+                    <option value="baseline">the baseline's activations</option>
+                  </select>
+                </label>
+              </fieldset>
+            )}
+            {uses.baseline && (
+              <fieldset className="params">
+                <legend>Baseline</legend>
+                <label className="field inline" title={`the reference image of ${[...(uses.path ? METHODS.filter(([id]) => (id === 'integrated-gradients' || id === 'conductance') && methods.has(id)).map(([, l]) => l) : []), ...(methods.has('deeplift') ? ['DeepLIFT'] : []), ...(uses.ablation && ablation === 'baseline' ? ['ablation'] : [])].join(', ')}`}>
+                  <span>reference</span>
+                  <select value={baseline} onChange={(e) => setBaseline(e.target.value as Baseline)} data-testid="channels-baseline">
+                    <option value="black">black image</option>
+                    <option value="zero">zeros (model space)</option>
+                    <option value="blurred">blurred image</option>
+                  </select>
+                </label>
+              </fieldset>
+            )}
+          </div>
+        )}
+        <div className="run-row">
+          <button type="button" className="button primary" disabled={!canRun} onClick={() => void run()} title={props.disabled} data-testid="channels-run">
+            Rank channels
+          </button>
+          {running && (
+            <>
+              <div className="progress" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100}>
+                <div className="progress-fill" style={{ width: `${job?.total ? pct : 8}%` }} />
+              </div>
+              <span className="progress-text" data-testid="channels-phase">
+                {job?.phase ?? 'working'}
+                {job ? progressCount(job) : ''}
+                {describeRemaining(job?.remainingSeconds) ? ` · ${describeRemaining(job?.remainingSeconds)}` : ''}
+              </span>
+              <button type="button" className="button danger" onClick={cancel} disabled={cancelling} data-testid="channels-cancel">
+                {cancelling ? 'Cancelling…' : 'Cancel'}
+              </button>
+            </>
+          )}
+          {!running && conflict && (
+            <span className="notice" data-testid="channels-conflict">
+              {conflict}
             </span>
-            <button type="button" className="button danger" onClick={cancel} disabled={cancelling} data-testid="channels-cancel">
-              {cancelling ? 'Cancelling…' : 'Cancel'}
-            </button>
-          </>
-        )}
-        {!running && notice && (
-          <span className="notice" data-testid="channels-notice">
-            {notice}
-          </span>
-        )}
+          )}
+          {!running && notice && (
+            <span className="notice" data-testid="channels-notice">
+              {notice}
+            </span>
+          )}
+        </div>
       </div>
       <ErrorBox error={error} title="Ranking the channels failed" onClose={() => setError(null)} testId="channels-error" />
       {shown && r && (
