@@ -6,8 +6,7 @@
 // bytes; refusals name the file as the user named it, never what it holds.
 import { randomUUID } from 'node:crypto';
 import { ConvLensError } from '../../engine/errors.js';
-import { decodeFailure, decodeImage, plainPngHeader } from '../../io/image.js';
-import { loadSharp } from '../../io/sharp.js';
+import { decodeMaskImage } from '../../io/mask-image.js';
 import { MAX_MASK_PIXELS, maskFromImage } from '../../methods/explain/segments.js';
 import { UploadShelf, type UploadCaps } from './state.js';
 
@@ -33,27 +32,7 @@ export async function checkMask(bytes: Uint8Array, name: string, maxPixels = MAX
   const source = `The mask "${name}"`;
   // Lossy formats blur the edges into colours of their own, each a segment: PNG only.
   if (!isPng(bytes)) throw new ConvLensError('INPUT_UNREADABLE', `${source} is not a PNG image.`, 'Save the mask as PNG with flat colours: JPEG and WebP blend the edges between segments into new colours, each of which would be a segment.');
-  // A plain PNG the fast decoder takes is small and 8-bit by construction; anything else is
-  // measured from its header first, since a flat mask compresses a thousandfold.
-  if (!plainPngHeader(bytes)) {
-    const sharp = await loadSharp();
-    let declared: { width?: number; height?: number; depth?: string };
-    try {
-      declared = await sharp(bytes, { failOn: 'error' }).metadata();
-    } catch (e) {
-      throw decodeFailure(`"${name}"`, e);
-    }
-    const [W, H] = [declared.width ?? 0, declared.height ?? 0];
-    const limit = Math.min(maxPixels, MAX_MASK_PIXELS);
-    if (W * H > limit) {
-      throw new ConvLensError('INVALID_ARGUMENT', `${source} is ${W}x${H} pixels (${(W * H / 1e6).toFixed(0)} megapixels); a mask may have at most ${Math.round(limit / 1e6)}.`, 'A mask needs no more pixels than the image it was drawn on: scale it down by nearest neighbour (no blended labels).');
-    }
-    // Decoding gives 8 bits a sample: labels 0, 1, 2, ... of a 16-bit label map would all round to 0.
-    if (declared.depth !== undefined && declared.depth !== 'uchar' && declared.depth !== 'char') {
-      throw new ConvLensError('INVALID_ARGUMENT', `${source} has ${declared.depth === 'ushort' || declared.depth === 'short' ? '16' : 'more than 8'} bits per sample; read at 8 bits, its labels would round together and merge.`, 'Save the mask with 8 bits per sample: up to 256 labels as grey levels, or up to 512 as distinct RGB colours.');
-    }
-  }
-  const image = await decodeImage(bytes, `"${name}"`, 3);
+  const image = await decodeMaskImage(bytes, `"${name}"`, { subject: source, maxPixels: Math.min(maxPixels, MAX_MASK_PIXELS) });
   // the colours at the mask's own size (refuses more than 512)
   const { colours } = maskFromImage(image, { size: [image.height, image.width], channels: 'rgb', range: [0, 1], mean: [0, 0, 0], std: [1, 1, 1], resize: 'stretch' }, source);
   return { width: image.width, height: image.height, segments: colours };

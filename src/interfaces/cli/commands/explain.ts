@@ -5,8 +5,8 @@ import type { Tensor } from '../../../engine/tensor.js';
 import type { Model } from '../../../models/model.js';
 import { parseUnitSpec, unitModel } from '../../../models/unit-model.js';
 import { readFileOrExplain } from '../../../io/files.js';
-import { decodeFailure, decodeImage, encodePng, plainPngHeader, type RawImage } from '../../../io/image.js';
-import { loadSharp } from '../../../io/sharp.js';
+import { encodePng, type RawImage } from '../../../io/image.js';
+import { decodeMaskImage } from '../../../io/mask-image.js';
 import { inputFiles, loadInputs, sampleCount, scaledUpNote } from '../../../io/inputs.js';
 import { NpyStream } from '../../../io/npy-stream.js';
 import { encodeNpy, parseNpy } from '../../../io/npy.js';
@@ -575,31 +575,9 @@ export function define(command: Command): void {
  */
 async function readSegmentsMask(path: string, model: Model, note: (message: string) => void): Promise<Tensor> {
   const bytes = readFileOrExplain(path, 'mask image');
-  const source = `"${path}"`;
-  // A plain PNG the fast path decodes is small by construction; anything else is measured from
-  // its header first, since a flat mask compresses a thousandfold and would decode to gigabytes.
-  if (!plainPngHeader(bytes)) {
-    const sharp = await loadSharp();
-    let declared: { width?: number; height?: number; depth?: string };
-    try {
-      declared = await sharp(bytes, { failOn: 'error' }).metadata();
-    } catch (e) {
-      throw decodeFailure(source, e);
-    }
-    const [W, H] = [declared.width ?? 0, declared.height ?? 0];
-    if (W * H > MAX_MASK_PIXELS) {
-      const [h, w] = model.meta.preprocessing.size;
-      throw new ConvLensError('INVALID_ARGUMENT', `--segments-mask ${source} is ${W}x${H} pixels (${(W * H / 1e6).toFixed(0)} megapixels); a mask may have at most ${MAX_MASK_PIXELS / 1e6}.`, `A mask needs no more pixels than the image it was drawn on: scale it down by nearest neighbour (no blended labels), e.g. to the model's ${w}x${h} input.`);
-    }
-    // Decoding gives 8 bits a sample, and labels 0, 1, 2, ... of a 16-bit label map (what
-    // segmentation tools save) would all round to grey level 0: merged without a word.
-    if (declared.depth !== undefined && declared.depth !== 'uchar' && declared.depth !== 'char') {
-      throw new ConvLensError('INVALID_ARGUMENT', `--segments-mask ${source} has ${declared.depth === 'ushort' || declared.depth === 'short' ? '16' : 'more than 8'} bits per sample; read at 8 bits, its labels would round together and merge.`, 'Save the mask with 8 bits per sample: up to 256 labels as grey levels, or up to 512 as distinct RGB colours.');
-    }
-  }
-  const image = await decodeImage(bytes, source, 3);
-  const { mask, colours } = maskFromImage(image, model.meta.preprocessing, `--segments-mask "${path}"`);
   const [h, w] = model.meta.preprocessing.size;
+  const image = await decodeMaskImage(bytes, `"${path}"`, { subject: `--segments-mask "${path}"`, maxPixels: MAX_MASK_PIXELS, scaleTo: `to the model's ${w}x${h} input` });
+  const { mask, colours } = maskFromImage(image, model.meta.preprocessing, `--segments-mask "${path}"`);
   if (image.height !== h || image.width !== w) {
     const kept = new Set(mask.data as Int32Array).size;
     note(`--segments-mask is ${image.width}x${image.height}: brought to the model's ${w}x${h} input as the images are, by nearest neighbour${kept < colours ? `; ${colours - kept} of its ${colours} colours ${colours - kept === 1 ? 'covers' : 'cover'} no input pixel there and ${colours - kept === 1 ? 'is' : 'are'} no segment` : ''}`);
