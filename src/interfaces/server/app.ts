@@ -171,6 +171,37 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   };
   const access = new AccessPolicy(options, bound);
   registerAccessControl(app, access);
+  // Query strings are closed as bodies are: a misspelt or unsupported parameter (`?layr=conv2`,
+  // `?__proto__=`) is a 400 naming it, not an answer computed without it. Every API route takes
+  // `token` (the access token a page is opened with); routes with no parameters take nothing else.
+  // Numbers in the URL are digits: Ajv's coercion read "Infinity", "1e400", "0x10" and " 5" as
+  // numbers, and Infinity passed both `integer` and `maximum` (a channel of Infinity reached the worker).
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/')) return;
+    type Props = { properties?: Record<string, { type?: string } & Record<string, unknown>> } & Record<string, unknown>;
+    const schema = (route.schema ??= {}) as { querystring?: Props; params?: Props };
+    const given = schema.querystring ?? { type: 'object' };
+    schema.querystring = { ...given, properties: { ...given.properties, token: { type: 'string', maxLength: 1024 } }, additionalProperties: false };
+    const numeric = (part: 'querystring' | 'params'): [string, string][] =>
+      Object.entries(schema[part]?.properties ?? {})
+        .filter(([, p]) => p.type === 'integer' || p.type === 'number')
+        .map(([k, p]) => [k, p.type!]);
+    const checks = [...numeric('querystring').map(([k, t]) => ['querystring', k, t] as const), ...numeric('params').map(([k, t]) => ['params', k, t] as const)];
+    if (!checks.length) return;
+    const digits = (req: FastifyRequest): void => {
+      for (const [part, key, type] of checks) {
+        const raw = (part === 'querystring' ? req.query : req.params) as Record<string, unknown>;
+        const v = raw[key];
+        if (typeof v !== 'string') continue; // absent, or an array the schema refuses
+        if (!(type === 'integer' ? /^-?\d{1,16}$/ : /^-?\d{1,16}(\.\d{1,16})?$/).test(v)) {
+          const shown = JSON.stringify(v.length > 32 ? `${v.slice(0, 32)}...` : v);
+          throw new ConvLensError('INVALID_ARGUMENT', `${part}/${key} must be ${type === 'integer' ? 'a whole number' : 'a number'} in decimal digits; got ${shown}.`, 'See docs/api.md for the request format.');
+        }
+      }
+    };
+    const before = route.preValidation;
+    route.preValidation = [...(before === undefined ? [] : Array.isArray(before) ? before : [before]), async (req: FastifyRequest) => digits(req)];
+  });
   // Per-route file size limits are set where the file is read (models and images differ).
   await app.register(multipart, { limits: { files: 1, fields: 4, parts: 6 } });
 
