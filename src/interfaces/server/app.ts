@@ -259,6 +259,10 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     if (error instanceof ConvLensError) return reply.status(STATUS[error.code] ?? 400).send({ error: toApiError(error) });
     const e = error as { statusCode?: number; code?: string; message?: string; validation?: unknown; validationContext?: string };
     if (e.validation) return reply.status(400).send({ error: { code: 'INVALID_ARGUMENT', ...schemaError(e.validation as Parameters<typeof schemaError>[0], e.validationContext, e.message ?? 'invalid request') } });
+    // more parts than a form of one file has: not "too large", which sent the user to shrink their file
+    if (e.code === 'FST_PARTS_LIMIT' || e.code === 'FST_FILES_LIMIT' || e.code === 'FST_FIELDS_LIMIT') {
+      return reply.status(400).send({ error: { code: 'INVALID_ARGUMENT', message: 'The upload has more parts than one file.', hint: 'Send multipart/form-data with one "file" field and nothing else, as a browser form does.' } });
+    }
     if (e.code === 'FST_REQ_FILE_TOO_LARGE' || e.statusCode === 413) {
       return reply.status(413).send({ error: { code: 'TOO_LARGE', message: 'The upload is too large.', hint: `Models up to ${fmtMB(maxModelBytes)}, images up to ${fmtMB(maxImageBytes)}.` } });
     }
