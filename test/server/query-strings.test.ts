@@ -61,3 +61,25 @@ describe('query strings of the API', () => {
     expect((await get('/api/health?token=a&token=b')).statusCode).toBe(400);
   });
 });
+
+describe('prototype keys in JSON bodies', () => {
+  const bodies: [what: string, body: string][] = [
+    ['__proto__ at the top', '{"model":"builtin","image":"fashion-mnist/bag-test18.png","__proto__":{"polluted":1}}'],
+    ['__proto__ inside params', '{"model":"builtin","image":"fashion-mnist/bag-test18.png","methods":["saliency"],"params":{"__proto__":{"polluted":1}}}'],
+    ['constructor.prototype', '{"model":"builtin","image":"fashion-mnist/bag-test18.png","constructor":{"prototype":{"polluted":1}}}'],
+  ];
+  for (const [what, payload] of bodies) {
+    it(`refuses ${what} with a 400 that says why, and pollutes nothing`, async () => {
+      const r = await inject({ method: 'POST', url: '/api/explain', payload, headers: { 'content-type': 'application/json' } });
+      expect(r.statusCode, r.body).toBe(400);
+      expect(r.json().error.message).toMatch(/holds a "__proto__" key or a "constructor" with a "prototype"/);
+      expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    });
+  }
+
+  it('a "constructor" field that is no prototype is an unknown field like any other', async () => {
+    const r = await inject({ method: 'POST', url: '/api/predict', payload: { model: 'builtin', image: 'fashion-mnist/bag-test18.png', constructor: 1 } });
+    expect(r.statusCode, r.body).toBe(400);
+    expect(r.json().error.message).toMatch(/^Unknown field "constructor"/);
+  });
+});

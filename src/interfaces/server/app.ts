@@ -266,6 +266,10 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     if (e.code === 'FST_REQ_FILE_TOO_LARGE' || e.statusCode === 413) {
       return reply.status(413).send({ error: { code: 'TOO_LARGE', message: 'The upload is too large.', hint: `Models up to ${fmtMB(maxModelBytes)}, images up to ${fmtMB(maxImageBytes)}.` } });
     }
+    // Fastify's parser refuses prototype keys as it refuses broken JSON, and says only the latter
+    if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+      return reply.status(400).send({ error: { code: 'INVALID_ARGUMENT', message: 'The body is not valid JSON, or holds a "__proto__" key or a "constructor" with a "prototype" (refused: they would reach the objects of the server).', hint: 'Send one JSON object with the fields of docs/api.md.' } });
+    }
     if (e.statusCode && e.statusCode < 500) return reply.status(e.statusCode).send({ error: { code: 'INVALID_ARGUMENT', message: e.message ?? 'bad request' } });
     // busboy's refusals of a malformed multipart body ("Multipart: Boundary not found") carry no status
     if (typeof e.message === 'string' && /^(Multipart|Malformed part header|Unexpected end of (form|multipart))/i.test(e.message)) {
