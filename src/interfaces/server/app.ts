@@ -177,6 +177,37 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   };
   const access = new AccessPolicy(options, bound);
   registerAccessControl(app, access);
+  // Query strings are closed as bodies are: a misspelt or unsupported parameter (`?layr=conv2`,
+  // `?__proto__=`) is a 400 naming it, not an answer computed without it. Every API route takes
+  // `token` (the access token a page is opened with); routes with no parameters take nothing else.
+  // Numbers in the URL are digits: Ajv's coercion read "Infinity", "1e400", "0x10" and " 5" as
+  // numbers, and Infinity passed both `integer` and `maximum` (a channel of Infinity reached the worker).
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/')) return;
+    type Props = { properties?: Record<string, { type?: string } & Record<string, unknown>> } & Record<string, unknown>;
+    const schema = (route.schema ??= {}) as { querystring?: Props; params?: Props };
+    const given = schema.querystring ?? { type: 'object' };
+    schema.querystring = { ...given, properties: { ...given.properties, token: { type: 'string', maxLength: 1024 } }, additionalProperties: false };
+    const numeric = (part: 'querystring' | 'params'): [string, string][] =>
+      Object.entries(schema[part]?.properties ?? {})
+        .filter(([, p]) => p.type === 'integer' || p.type === 'number')
+        .map(([k, p]) => [k, p.type!]);
+    const checks = [...numeric('querystring').map(([k, t]) => ['querystring', k, t] as const), ...numeric('params').map(([k, t]) => ['params', k, t] as const)];
+    if (!checks.length) return;
+    const digits = (req: FastifyRequest): void => {
+      for (const [part, key, type] of checks) {
+        const raw = (part === 'querystring' ? req.query : req.params) as Record<string, unknown>;
+        const v = raw[key];
+        if (typeof v !== 'string') continue; // absent, or an array the schema refuses
+        if (!(type === 'integer' ? /^-?\d{1,16}$/ : /^-?\d{1,16}(\.\d{1,16})?$/).test(v)) {
+          const shown = JSON.stringify(v.length > 32 ? `${v.slice(0, 32)}...` : v);
+          throw new ConvLensError('INVALID_ARGUMENT', `${part}/${key} must be ${type === 'integer' ? 'a whole number' : 'a number'} in decimal digits; got ${shown}.`, 'See docs/api.md for the request format.');
+        }
+      }
+    };
+    const before = route.preValidation;
+    route.preValidation = [...(before === undefined ? [] : Array.isArray(before) ? before : [before]), async (req: FastifyRequest) => digits(req)];
+  });
   // Per-route file size limits are set where the file is read (models and images differ).
   await app.register(multipart, { limits: { files: 1, fields: 4, parts: 6 } });
 
@@ -235,8 +266,16 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
     if (error instanceof ConvLensError) return reply.status(STATUS[error.code] ?? 400).send({ error: toApiError(error) });
     const e = error as { statusCode?: number; code?: string; message?: string; validation?: unknown; validationContext?: string };
     if (e.validation) return reply.status(400).send({ error: { code: 'INVALID_ARGUMENT', ...schemaError(e.validation as Parameters<typeof schemaError>[0], e.validationContext, e.message ?? 'invalid request') } });
+    // more parts than a form of one file has: not "too large", which sent the user to shrink their file
+    if (e.code === 'FST_PARTS_LIMIT' || e.code === 'FST_FILES_LIMIT' || e.code === 'FST_FIELDS_LIMIT') {
+      return reply.status(400).send({ error: { code: 'INVALID_ARGUMENT', message: 'The upload has more parts than one file.', hint: 'Send multipart/form-data with one "file" field and nothing else, as a browser form does.' } });
+    }
     if (e.code === 'FST_REQ_FILE_TOO_LARGE' || e.statusCode === 413) {
       return reply.status(413).send({ error: { code: 'TOO_LARGE', message: 'The upload is too large.', hint: `Models up to ${fmtMB(maxModelBytes)}, images up to ${fmtMB(maxImageBytes)}.` } });
+    }
+    // Fastify's parser refuses prototype keys as it refuses broken JSON, and says only the latter
+    if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+      return reply.status(400).send({ error: { code: 'INVALID_ARGUMENT', message: 'The body is not valid JSON, or holds a "__proto__" key or a "constructor" with a "prototype" (refused: they would reach the objects of the server).', hint: 'Send one JSON object with the fields of docs/api.md.' } });
     }
     if (e.statusCode && e.statusCode < 500) return reply.status(e.statusCode).send({ error: { code: 'INVALID_ARGUMENT', message: e.message ?? 'bad request' } });
     // busboy's refusals of a malformed multipart body ("Multipart: Boundary not found") carry no status

@@ -7,6 +7,8 @@ interface AjvError {
   params?: Record<string, unknown>;
   message?: string;
   parentSchema?: { properties?: Record<string, unknown> };
+  /** the value refused (`verbose`) */
+  data?: unknown;
 }
 
 /** The most characters of an unknown key an answer quotes: longer than any field name. */
@@ -20,6 +22,12 @@ const MAX_KEY_SHOWN = 64;
 export function schemaError(validation: readonly AjvError[], context: string | undefined, fallback: string): { message: string; hint: string } {
   const docs = 'See docs/api.md for the request format.';
   const first = validation[0];
+  // `?layer=a&layer=b` arrives as an array: "must be string" did not say the key came twice
+  if (first?.keyword === 'type' && context === 'querystring' && Array.isArray(first.data)) {
+    const name = first.instancePath.replace(/^\//, '');
+    const shown = name.length > MAX_KEY_SHOWN ? `${JSON.stringify(name.slice(0, MAX_KEY_SHOWN)).slice(1, -1)}...` : JSON.stringify(name).slice(1, -1);
+    return { message: `The query parameter "${shown}" is given ${first.data.length} times (querystring${first.instancePath}); it takes one value.`, hint: `Send "${shown}" once. ${docs}` };
+  }
   const key = first?.keyword === 'additionalProperties' ? first.params?.['additionalProperty'] : undefined;
   if (typeof key !== 'string') return { message: fallback, hint: docs };
   const where = `${context ?? 'body'}${first!.instancePath}`;

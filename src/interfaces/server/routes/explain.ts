@@ -1,8 +1,7 @@
-import type { Studio } from '../app.js';
+import { clientGone, type Studio } from '../app.js';
 import { defaultBatchSize, METHOD_NAMES, resolveMethods } from '../../../methods/explain/index.js';
-import { checkScore, presetTargets } from '../../../methods/explain/target.js';
-import { reportModel, type ReportRequest } from '../../../methods/explain/report.js';
-import { classCount } from '../../../methods/explain/session.js';
+import { presetTargets } from '../../../methods/explain/target.js';
+import type { ReportRequest } from '../../../methods/explain/report.js';
 import { REPORT_MAX_SEGMENT_SAMPLES } from '../../../methods/explain/request-limits.js';
 import type { MethodParams } from '../../../methods/explain/types.js';
 import { checkOcclusionOptions, OCCLUSION_MODES } from '../../../methods/explain/occlusion.js';
@@ -12,6 +11,7 @@ import { idSchema, imageIdSchema } from '../ids.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import { loadSharp } from '../../../io/sharp.js';
 import { checkMaskFits } from '../masks.js';
+import type { ExplainPlan } from '../tasks/explain.js';
 
 /** The page's keys the segment methods' parameters come under (report.ts's methodParams). */
 const SEGMENT_KEYS = ['segments', 'feature-ablation', 'kernel-shap', 'lime'];
@@ -147,22 +147,12 @@ const schema = {
   },
 } as const;
 
-export function registerExplainRoutes({ app, models, images, masks, jobs, memory, task }: Studio): void {
+export function registerExplainRoutes({ app, models, images, masks, jobs, memory, task, call }: Studio): void {
   app.post<{ Body: ExplainBody }>('/api/explain', { schema }, async (req, reply) => {
     const { model: modelId, image, ...request } = req.body;
     images.require(image);
     const methods = resolveMethods(request.methods); // unknown names fail now, with the closest ones, not in the job
-    // A unit is cut here as the job will cut it, so its refusals (unknown or flat layer, position
-    // outside, probability score, channel out of range) are the answer rather than a failed job.
-    const model = reportModel(models.require(modelId), request);
-    if (request.unit) checkScore(request.score ?? 'logit', model);
-    // A class out of range or a label the model does not have is the answer too, rather than a job
-    // that queues, runs its prediction pass and fails. A model whose class count shows only in
-    // its logits is left to the job, which checks the target against them.
-    if (request.target !== undefined) {
-      const classes = request.unit ? classCount(model) : model.facts(model.output).shape?.at(-1);
-      if (typeof classes === 'number') presetTargets(model, request.target, 1, classes);
-    }
+    const original = models.require(modelId);
     // tau or drillDown without the approximate mode is refused by the method: here, before a job
     const occ = request.params?.['occlusion'] as MethodParams['occlusion'];
     if (occ && methods.includes('occlusion')) checkOcclusionOptions(occ);
@@ -190,9 +180,26 @@ export function registerExplainRoutes({ app, models, images, masks, jobs, memory
       mask = { id: entry.id, name: entry.name, bytes: entry.bytes };
       request.params = Object.fromEntries(Object.entries(request.params!).map(([k, v]) => [k, maskKeys.includes(k) ? Object.fromEntries(Object.entries(v).filter(([o]) => o !== 'mask')) : v]));
     }
-    // Samples per engine run (occluded copies, integration steps, noisy samples, masked inputs):
-    // as many as the job's memory budget holds with gradients, up to explain's default.
-    const batchSize = memory.batch('An explanation', model, 'gradient', { max: defaultBatchSize(model, 'gradient') });
+    let batchSize: number;
+    if (request.unit) {
+      // A unit is cut as the job will cut it, on the interactive worker (cutting a deep model took
+      // the event loop for 100 ms and more): its refusals (unknown or flat layer, position outside,
+      // probability score, channel out of range) are the answer rather than a failed job.
+      const { unit, score, target } = request;
+      const plan = (await call('explain-plan', { request: { unit, ...(score ? { score } : {}), ...(target !== undefined ? { target } : {}) } }, { model: modelId }, clientGone(reply))) as ExplainPlan;
+      batchSize = memory.batch('An explanation', original, 'gradient', { max: plan.max, bytesPerSample: plan.bytesPerSample });
+    } else {
+      // A class out of range or a label the model does not have is the answer too, rather than a
+      // job that queues, runs its prediction pass and fails. A model whose class count shows only
+      // in its logits is left to the job, which checks the target against them.
+      if (request.target !== undefined) {
+        const classes = original.facts(original.output).shape?.at(-1);
+        if (typeof classes === 'number') presetTargets(original, request.target, 1, classes);
+      }
+      // Samples per engine run (occluded copies, integration steps, noisy samples, masked inputs):
+      // as many as the job's memory budget holds with gradients, up to explain's default.
+      batchSize = memory.batch('An explanation', original, 'gradient', { max: defaultBatchSize(original, 'gradient') });
+    }
     const job = jobs.submit('explain', task('explain', { image, request, batchSize, ...(mask ? { mask: { name: mask.name, bytes: mask.bytes, keys: maskKeys } } : {}) }, { model: modelId, images: [image] }), [models.pin(modelId), images.pin(image), ...(mask ? [masks.pin(mask.id)] : [])]);
     return reply.status(202).send({ job });
   });

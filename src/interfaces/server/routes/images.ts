@@ -2,6 +2,7 @@ import { loadSharp } from '../../../io/sharp.js';
 import type { Studio } from '../app.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import { imageIdSchema } from '../ids.js';
+import { readUpload } from '../upload.js';
 
 const TYPES: [string, (b: Uint8Array) => boolean][] = [
   ['image/png', (b) => b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47],
@@ -42,9 +43,10 @@ export function registerImageRoutes({ app, images, maxImagePixels }: Studio, max
   });
 
   app.post('/api/images', async (req, reply) => {
-    const file = await req.file({ limits: { fileSize: maxBytes } });
-    if (!file) throw new ConvLensError('INVALID_ARGUMENT', 'No file in the upload.', 'Send multipart/form-data with a "file" field holding a PNG, JPEG or WebP image.');
-    const bytes = new Uint8Array(await file.toBuffer());
+    const hint = 'Send multipart/form-data with a "file" field holding a PNG, JPEG or WebP image.';
+    const file = await readUpload(req, maxBytes, hint);
+    if (!file) throw new ConvLensError('INVALID_ARGUMENT', 'No file in the upload.', hint);
+    const { bytes } = file;
     const name = file.filename.slice(0, 200);
     if (!sniffImage(bytes)) {
       return reply.status(415).send({ error: { code: 'INPUT_UNREADABLE', message: `"${name}" is not a PNG, JPEG or WebP image.`, hint: 'Upload a PNG, JPEG or WebP file.' } });

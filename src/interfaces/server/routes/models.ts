@@ -8,6 +8,7 @@ import { parseLabels, parsePreprocessing } from '../../../models/metadata.js';
 import type { Model } from '../../../models/model.js';
 import type { Tensor } from '../../../engine/tensor.js';
 import { idSchema } from '../ids.js';
+import { readUpload } from '../upload.js';
 import type { ModelEntry } from '../state.js';
 import { hintForStudio } from '../../../util/ways-out.js';
 import { toWire } from '../wire.js';
@@ -96,9 +97,10 @@ export function registerModelRoutes({ app, models }: Studio, maxBytes: number): 
   });
 
   app.post('/api/models', async (req, reply) => {
-    const file = await req.file({ limits: { fileSize: maxBytes } });
-    if (!file) throw new ConvLensError('INVALID_ARGUMENT', 'No file in the upload.', 'Send multipart/form-data with a "file" field holding an .onnx file.');
-    const bytes = new Uint8Array(await file.toBuffer());
+    const hint = 'Send multipart/form-data with a "file" field holding an .onnx file.';
+    const file = await readUpload(req, maxBytes, hint);
+    if (!file) throw new ConvLensError('INVALID_ARGUMENT', 'No file in the upload.', hint);
+    const { bytes } = file;
     if (!/\.onnx$/i.test(file.filename) || !looksLikeOnnx(bytes)) {
       return reply.status(415).send({ error: { code: 'INPUT_UNREADABLE', message: `"${file.filename}" is not an ONNX model.`, hint: 'Upload a .onnx file (exported with torch.onnx.export, tf2onnx, ...).' } });
     }

@@ -152,7 +152,8 @@ export function registerSynthesizeRoutes({ app, models, images, jobs, memory, ta
     return { nets: list };
   });
 
-  app.get<{ Params: { id: string } }>('/api/style-nets/:id/onnx', async (req, reply) => {
+  // a style network id as every id (ids.ts): an unchecked one went into the 404's message and was meant for the file name header
+  app.get<{ Params: { id: string } }>('/api/style-nets/:id/onnx', { schema: { params: { type: 'object', required: ['id'], properties: { id: idSchema } } } }, async (req, reply) => {
     const n = net(req.params.id);
     return reply.type('application/octet-stream').header('content-disposition', `attachment; filename="${req.params.id}.onnx"`).send(Buffer.from(encodeStyleNet(n.graph)));
   });

@@ -6,12 +6,13 @@ import type { TaskContext } from './context.js';
 import type { ChannelsArgs } from './channels.js';
 import type { DatasetArgs } from './dataset.js';
 import type { DiffusionArgs } from './diffusion.js';
-import type { ExplainArgs } from './explain.js';
+import type { ExplainArgs, ExplainPlanArgs } from './explain.js';
 import type { InspectArgs } from './inspect.js';
 import type { SynthArgs } from './synthesize.js';
 
 export interface TaskArgs extends InspectArgs, DatasetArgs {
   explain: ExplainArgs;
+  'explain-plan': ExplainPlanArgs;
   channels: ChannelsArgs;
   synthesize: SynthArgs;
   diffusion: DiffusionArgs;
@@ -28,6 +29,7 @@ const RUNNERS: Record<TaskKind, () => Promise<Runner>> = {
   input: async () => (await import('./inspect.js')).inputTask,
   activations: async () => (await import('./inspect.js')).activationsTask,
   explain: async () => (await import('./explain.js')).explainTask,
+  'explain-plan': async () => (await import('./explain.js')).explainPlanTask,
   channels: async () => (await import('./channels.js')).channelsTask,
   synthesize: async () => (await import('./synthesize.js')).synthesizeTask,
   diffusion: async () => (await import('./diffusion.js')).diffusionTask,

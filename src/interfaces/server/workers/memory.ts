@@ -43,6 +43,8 @@ export interface PlanOptions {
   max: number;
   /** bytes per sample in the task beyond the model's own values (e.g. featviz parameterization), as a factor (default 1) */
   factor?: number;
+  /** bytes per sample of `kind` when measured elsewhere (a worker, on a model the server does not hold) */
+  bytesPerSample?: number;
   /** the worker it runs on (default a job worker) */
   worker?: 'job' | 'interactive';
   /** forward runs: the values the run returns besides the outputs (others are freed as the run goes) */
@@ -79,7 +81,7 @@ export class MemoryPlan {
    * Refuses, naming the numbers, when not even one fits.
    */
   batch(what: string, model: Model, kind: RunKind, o: PlanOptions): number {
-    const bytes = kind === 'forward' && o.fetched ? fetchingBytesPerSample(model, o.fetched, o.size) : bytesPerSample(model, kind, o.size);
+    const bytes = o.bytesPerSample !== undefined ? o.bytesPerSample : kind === 'forward' && o.fetched ? fetchingBytesPerSample(model, o.fetched, o.size) : bytesPerSample(model, kind, o.size);
     const per = Math.ceil(bytes * (o.factor ?? 1));
     const n = samplesWithin(this.budget(model, o.worker), per, o.max);
     if (n < 1) throw this.tooLarge(what, per, model, o.worker, kind);
