@@ -34,6 +34,8 @@ function form(parts: Part[]): { payload: Buffer; headers: Record<string, string>
 const ROUTES = [
   { url: '/api/images', file: { name: 'file', filename: 'a.png', body: PNG }, count: () => studio().images.list().length },
   { url: '/api/models', file: { name: 'file', filename: 'a.onnx', body: ONNX }, count: () => studio().models.list().length },
+  // a grey PNG is a segments mask of at most 256 segments
+  { url: '/api/masks', file: { name: 'file', filename: 'a.png', body: PNG }, count: () => studio().masks.list().length },
 ];
 
 describe('upload forms', () => {

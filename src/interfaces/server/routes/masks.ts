@@ -3,6 +3,7 @@ import type { Studio } from '../app.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import { imageIdSchema } from '../ids.js';
 import { checkMask, type MaskEntry } from '../masks.js';
+import { readUpload } from '../upload.js';
 
 /**
  * Segments masks for feature ablation, KernelSHAP and LIME: uploaded (multipart, one "file") or
@@ -22,9 +23,10 @@ export function registerMaskRoutes({ app, masks, files, maxImagePixels }: Studio
     let name: string;
     let source: MaskEntry['source'];
     if (req.isMultipart()) {
-      const file = await req.file({ limits: { fileSize: maxBytes } });
-      if (!file) throw new ConvLensError('INVALID_ARGUMENT', 'No file in the upload.', 'Send multipart/form-data with a "file" field holding a PNG mask.');
-      bytes = new Uint8Array(await file.toBuffer());
+      const way = 'Send multipart/form-data with one "file" field holding a PNG mask.';
+      const file = await readUpload(req, maxBytes, way);
+      if (!file) throw new ConvLensError('INVALID_ARGUMENT', 'No file in the upload.', way);
+      bytes = file.bytes;
       name = file.filename.slice(0, 200);
       source = 'upload';
     } else {
