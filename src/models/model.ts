@@ -229,6 +229,20 @@ export class Model {
     return isChannelsFirst(this.layoutCache.get(name));
   }
 
+  /**
+   * The labels of the first [N, C, H, W] layers after `value` in graph order: where a channels-last
+   * block (ConvNeXt's LayerNorm and Linear between permutes) is back to channels-first.
+   */
+  channelsFirstAfter(value: string, count = 3): string[] {
+    const list = this.pickableValues();
+    const at = list.findIndex((p) => p.name === value);
+    return list
+      .slice(at + 1)
+      .filter((p) => p.shape.length === 4 && this.isChannelsFirst(p.name))
+      .slice(0, count)
+      .map((p) => this.layerLabel(p.name));
+  }
+
   /** Values a user can name as a layer (conv, activation, pooling, ... outputs), in graph order. */
   pickableValues(): PickableValue[] {
     const out: PickableValue[] = [];

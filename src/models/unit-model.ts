@@ -35,7 +35,8 @@ export function unitModel(model: Model, spec: UnitSpec): Model {
   const value = model.resolveLayer(spec.layer);
   const label = model.layerLabel(value);
   const shape = model.facts(value).shape;
-  if (value === model.input.name || !shape || shape.length !== 4 || !model.isChannelsFirst(value)) {
+  if (value !== model.input.name && shape?.length === 4 && !model.isChannelsFirst(value)) throw channelsLastLayer(model, value, 'a unit to explain is a channel of an [N, C, H, W] feature map');
+  if (value === model.input.name || !shape || shape.length !== 4) {
     const shown = shape ? `[${shape.join(', ')}]` : 'of unknown shape';
     throw new ConvLensError(
       'INVALID_ARGUMENT',
@@ -103,4 +104,19 @@ export function cachedUnitModel(model: Model, spec: UnitSpec): Model {
   byUnit.set(key, cut);
   while (byUnit.size > CUTS_PER_MODEL) byUnit.delete(byUnit.keys().next().value as string);
   return cut;
+}
+
+/**
+ * The refusal for a layer inside a channels-last block ([N, H, W, C] between the model's
+ * permutes): it is a feature map, only its channel axis is last, so the way out is the layer
+ * after the block permutes back.
+ */
+export function channelsLastLayer(model: Model, value: string, needs: string): ConvLensError {
+  const shape = model.facts(value).shape ?? [];
+  const after = model.channelsFirstAfter(value);
+  return new ConvLensError(
+    'INVALID_ARGUMENT',
+    `Layer "${model.layerLabel(value)}" is channels-last ([N, H, W, C] between the model's permutes, shape [${shape.join(', ')}]); ${needs}.`,
+    after.length ? `Pick the layer after the block permutes back to [N, C, H, W], e.g. ${after.join(', ')} (\`convlens summary\` lists the layers with their shapes).` : 'Pick a layer whose shape `convlens summary` shows as [N, C, H, W].',
+  );
 }

@@ -190,6 +190,29 @@ function gridLayout(spec: GridSpec, cellW: number, cellH: number) {
   return { margin, gap, headerSize, labelSize, captionSize, titleSize, titleLines, labelW, headers, bandHeaders, gridTop, rowTops, gridBottom, legendH, width, height };
 }
 
+/**
+ * A caption drawn in `width` pixels: at a smaller font (down to 8 px) when it is wider, and then
+ * keeping its end (a channel label's number and value) behind an ellipsis. Captions ran into
+ * their neighbours under a long layer name ("features/denseblock1:158  0.098 (8%)").
+ */
+export function fitCaption(text: string, width: number, size: number): { text: string; size: number } {
+  const w = textWidth(text, size);
+  if (w <= width) return { text, size };
+  const smaller = Math.max(8, Math.floor((size * width) / w));
+  const perLine = Math.max(4, Math.floor(width / (smaller * 0.6)));
+  return { text: text.length > perLine ? `…${text.slice(-(perLine - 1))}` : text, size: smaller };
+}
+
+/**
+ * A row's label lines within `width` pixels, each wrapped at spaces into up to 3 lines (a word
+ * too wide keeps its end), the first (bold) line's pieces staying bold. A unit's long label
+ * ("most active: features/denseblock1/denselayer4:30@10,20 (3.270)") ran over the first tile.
+ */
+export function rowLabelLines(lines: readonly string[], width: number, size: number): { text: string; bold: boolean }[] {
+  // measured as the label column is sized (the bold line at 1.08x)
+  return lines.flatMap((l, i) => wrapText(l, i === 0 ? width / 1.08 : width, size, false, 3).map((text) => ({ text, bold: i === 0 })));
+}
+
 async function drawGrid(spec: GridSpec): Promise<Uint8Array> {
   const tiles = spec.rows.flatMap((r) => r.cells).filter((c): c is RawImage => !!c);
   const cellW = Math.max(1, ...tiles.map((t) => t.width));
@@ -215,8 +238,9 @@ async function drawGrid(spec: GridSpec): Promise<Uint8Array> {
     const band = r > 0 ? bandHeaders[r] : undefined;
     if (band) drawHeaders(band, top);
     const lineH = labelSize + 4;
-    const startY = top + cellH / 2 - ((row.lines.length - 1) * lineH) / 2 + labelSize / 3;
-    row.lines.forEach((l, i) => text(margin, startY + i * lineH, l, labelSize, { bold: i === 0, color: i === 0 ? '#111' : '#444' }));
+    const lines = rowLabelLines(row.lines, labelW - 10, labelSize);
+    const startY = top + cellH / 2 - ((lines.length - 1) * lineH) / 2 + labelSize / 3;
+    lines.forEach((l, i) => text(margin, startY + i * lineH, l.text, labelSize, { bold: l.bold, color: l.bold ? '#111' : '#444' }));
     row.cells.forEach((cell, c) => {
       const left = margin + labelW + c * (cellW + gap);
       if (cell) {
@@ -224,7 +248,10 @@ async function drawGrid(spec: GridSpec): Promise<Uint8Array> {
         placed.push({ data: rgb.data, width: rgb.width, height: rgb.height, left: left + Math.floor((cellW - rgb.width) / 2), top: top + Math.floor((cellH - rgb.height) / 2) });
       }
       const cap = row.captions?.[c];
-      if (cap) text(left + cellW / 2, top + cellH + captionSize + 2, cap, captionSize, { anchor: 'middle', color: '#555' });
+      if (cap) {
+        const fit = fitCaption(cap, cellW + gap - 2, captionSize);
+        text(left + cellW / 2, top + cellH + captionSize + 2, fit.text, fit.size, { anchor: 'middle', color: '#555' });
+      }
     });
   });
 

@@ -14,6 +14,7 @@ import { layerAttribution } from '../../src/methods/explain/layer-attribution.js
 import { loadBuiltinModel } from '../../src/models/load.js';
 import { writeMetadata } from '../../src/models/metadata.js';
 import { Model } from '../../src/models/model.js';
+import { unitModel } from '../../src/models/unit-model.js';
 import { ROOT } from '../support/cli.js';
 import { rng } from '../support/rng.js';
 
@@ -38,6 +39,27 @@ function gapDenseModel(): { model: Model; dense: Float32Array } {
   const g = b.build();
   writeMetadata(g, { labels: ['a', 'b', 'c'], preprocessing: { size: [6, 6], channels: 'rgb', range: [0, 1], mean: [0, 0, 0], std: [1, 1, 1], resize: 'stretch' } });
   return { model: new Model(g, engine, 'gap-dense'), dense };
+}
+
+/**
+ * conv -> Transpose to [N, H, W, C] -> LayerNormalization over C -> ReLU ("cl_relu", channels-last)
+ * -> Transpose back ("back") -> ReLU ("out") -> GAP -> dense: a ConvNeXt block's layout.
+ */
+function channelsLastBlockModel(): Model {
+  const rand = rng(3);
+  const b = new GraphBuilder();
+  const x = b.input('input', 'float32', ['N', 3, 6, 6]);
+  const conv = b.op('Conv', [x, b.initializer('conv.weight', f32([4, 3, 3, 3], Array.from({ length: 108 }, () => rand() - 0.5)))], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, { name: 'conv', outputs: ['conv'] });
+  const last = b.op('Transpose', [conv], { perm: [0, 2, 3, 1] }, { name: 'to_last', outputs: ['to_last'] });
+  const norm = b.op('LayerNormalization', [last, b.initializer('ln.weight', f32([4], [1, 1, 1, 1])), b.initializer('ln.bias', f32([4], [0, 0, 0, 0]))], { axis: -1 }, { name: 'ln', outputs: ['ln'] });
+  const relu = b.op('Relu', [norm], {}, { name: 'cl_relu', outputs: ['cl_relu'] });
+  const back = b.op('Transpose', [relu], { perm: [0, 3, 1, 2] }, { name: 'back', outputs: ['back'] });
+  const out = b.op('Relu', [back], {}, { name: 'out', outputs: ['out'] });
+  const flat = b.op('Flatten', [b.op('GlobalAveragePool', [out], {}, { name: 'gap', outputs: ['gap'] })], { axis: 1 }, { name: 'flatten', outputs: ['flatten'] });
+  b.output(b.op('Gemm', [flat, b.initializer('fc.weight', f32([3, 4], Array.from({ length: 12 }, () => rand() * 2 - 1))), b.initializer('fc.bias', f32([3], [0, 0, 0]))], { transB: 1 }, { name: 'fc', outputs: ['logits'] }));
+  const g = b.build();
+  writeMetadata(g, { labels: ['a', 'b', 'c'], preprocessing: { size: [6, 6], channels: 'rgb', range: [0, 1], mean: [0, 0, 0], std: [1, 1, 1], resize: 'stretch' } });
+  return new Model(g, engine, 'channels-last-block');
 }
 
 describe('layer attribution', () => {
@@ -158,6 +180,31 @@ describe('layer attribution', () => {
     await expect(layerAttribution(model, x, { layer: 'feat', steps: 0 })).rejects.toThrow(/steps must be a positive integer/);
     await expect(layerAttribution(model, x, { layer: 'flatten' })).rejects.toThrow(/not a feature map/);
     await expect(layerAttribution(model, x, { layer: 'feat', target: 'zebra' })).rejects.toThrow(/zebra/);
+  });
+
+  it('refuses a channels-last layer (a ConvNeXt block between its permutes) as such, naming the layer after the block permutes back', async () => {
+    // it said "[N, 6, 6, 4], not a feature map [N, C, H, W] of fixed size" and sent the user to
+    // "a conv, activation or pooling layer": the layer is a fixed-size activation, only channels-last
+    const model = channelsLastBlockModel();
+    expect(model.isChannelsFirst('cl_relu')).toBe(false);
+    const x = f32([1, 3, 6, 6], new Float32Array(108).fill(0.5));
+    const refused = await layerAttribution(model, x, { layer: 'cl_relu' }).catch((e: unknown) => e as ConvLensError);
+    expect(refused).toBeInstanceOf(ConvLensError);
+    expect((refused as ConvLensError).message).toMatch(/"cl_relu" is channels-last \(\[N, H, W, C\].*shape \[N, 6, 6, 4\]/);
+    expect((refused as ConvLensError).message).not.toMatch(/fixed size/);
+    expect((refused as ConvLensError).hint).toMatch(/permutes back .*e\.g\. out/);
+    let unit: unknown;
+    try {
+      unitModel(model, { layer: 'cl_relu' });
+    } catch (e) {
+      unit = e;
+    }
+    expect(unit).toBeInstanceOf(ConvLensError);
+    expect((unit as ConvLensError).message).toMatch(/"cl_relu" is channels-last/);
+    expect((unit as ConvLensError).hint).toMatch(/e\.g\. out/);
+    // the layer it names works
+    const r = await layerAttribution(model, x, { layer: 'out', methods: ['gradient-x-activation'] });
+    expect(r.results[0]!.channels.dims).toEqual([1, 4]);
   });
 
   it('refuses IG and ablation at a layer a branch bypasses, naming layers that cut the network, and runs the others there', async () => {

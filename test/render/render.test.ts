@@ -172,6 +172,35 @@ describe('figures', () => {
     expect(colorbar('viridis', 10, 2).data.length).toBe(60);
   });
 
+  it('keeps a long row label off the first tile and a long caption off its neighbour', async () => {
+    // a unit's label ("most active: features/denseblock1/denselayer4:30@10,20 (3.270)") ran over
+    // the input tile, and a channel caption under a long layer name into the next tile's
+    const tile = (r: number, g: number, b: number): RawImage => ({ width: 40, height: 40, channels: 3, data: Uint8Array.from({ length: 40 * 40 * 3 }, (_, i) => [r, g, b][i % 3]!) });
+    const png = await gridFigure({
+      columns: ['Input', 'A', 'B'],
+      rows: [{ lines: ['chelsea.png', 'most active: features/denseblock1/denselayer4/conv2:30@10,20 (3.270) and a long tail of words'], cells: [tile(255, 0, 0), tile(0, 255, 0), tile(0, 0, 255)], captions: [undefined, 'features/denseblock1/denselayer4:158  0.098 (8%)', undefined] }],
+    });
+    const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    const at = (x: number, y: number): number[] => [0, 1, 2].map((k) => data[(y * info.width + x) * info.channels + k]!);
+    let red = 0;
+    let blueX = Infinity;
+    let blueBottom = 0;
+    for (let y = 0; y < info.height; y++) {
+      for (let x = 0; x < info.width; x++) {
+        const [r, g, b] = at(x, y);
+        if (r === 255 && g === 0 && b === 0) red++;
+        if (r === 0 && g === 0 && b === 255) {
+          blueX = Math.min(blueX, x);
+          blueBottom = Math.max(blueBottom, y);
+        }
+      }
+    }
+    expect(red).toBe(1600); // no label glyph drawn over the input tile
+    let ink = 0;
+    for (let y = blueBottom + 1; y < Math.min(info.height, blueBottom + 18); y++) for (let x = blueX; x < blueX + 40; x++) if (at(x, y)[0]! < 200) ink++;
+    expect(ink).toBe(0); // nothing under the last tile, which has no caption
+  });
+
   it('wraps a title wider than a narrow figure instead of cutting it at the edge', async () => {
     const tile: RawImage = { width: 40, height: 40, channels: 3, data: new Uint8Array(40 * 40 * 3).fill(200) };
     const title = 'fashion-unet: ddim eta 0.5, 20 steps, guidance 3, classes Bag and Sandal';

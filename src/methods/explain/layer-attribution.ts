@@ -13,6 +13,7 @@ import { deepliftRuleSet } from '../../engine/ops/rules/deeplift.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { cachedTailModel, cutsEveryPath } from '../../models/tail-model.js';
+import { channelsLastLayer } from '../../models/unit-model.js';
 import { f32, nchw } from './arrays.js';
 import { completenessOf } from './completeness.js';
 import { convergenceNotes, quadrature, resolveBaseline } from './integrated-gradients.js';
@@ -103,7 +104,8 @@ export function checkLayerAttribution(model: Model, o: LayerAttributionOptions, 
   const layer = model.resolveLayer(o.layer);
   const label = model.layerLabel(layer);
   const shape = layer === model.input.name ? undefined : model.facts(layer).shape;
-  if (!shape || shape.length !== 4 || shape.slice(1).some((d) => typeof d !== 'number') || !model.isChannelsFirst(layer)) {
+  if (layer !== model.input.name && shape?.length === 4 && !model.isChannelsFirst(layer)) throw channelsLastLayer(model, layer, "channel attribution needs a feature map [N, C, H, W]");
+  if (!shape || shape.length !== 4 || shape.slice(1).some((d) => typeof d !== 'number')) {
     throw new ConvLensError('INVALID_ARGUMENT', `Layer "${label}" is ${layer === model.input.name ? 'the input' : `[${shape?.join(', ') ?? '?'}], not a feature map [N, C, H, W] of fixed size`}; channel attribution needs a convolutional layer's output.`, 'Pick a conv, activation or pooling layer inside the network (`convlens summary` lists them with their shapes).');
   }
   const [, c, h, w] = shape as [unknown, number, number, number];
