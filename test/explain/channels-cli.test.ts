@@ -41,6 +41,16 @@ describe('convlens channels', () => {
     expect(JSON.parse(e.stdout).inputs[0].target.label).toBe(first.label);
   }, 120_000);
 
+  it('scores the CAM layer when no --layer is given, as the studio and the CAM methods do', async () => {
+    // the built-in CNN's last spatial layer, found from the graph
+    const r = await convlens('channels', 'samples/fashion-mnist/bag-test18.png', '--method', 'gradient-x-activation', '--top', '2', '--out', join(tmp, 'default'), '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    const roles = await convlens('summary');
+    const cam = /CAM layer: (\S+)/.exec(roles.stdout)![1]!;
+    expect(summary.layer.name).toBe(cam);
+  }, 60_000);
+
   it('refuses IG and ablation at a branch, naming layers that cut the network, before any work', async () => {
     const out = join(tmp, 'branch');
     const r = await convlens('channels', CAT, '--model', 'squeezenet', '--layer', 'fires.7/expand1x1_relu', '--method', 'ablation', '--out', out);

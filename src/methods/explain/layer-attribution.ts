@@ -28,8 +28,8 @@ export type LayerMethodName = (typeof LAYER_METHODS)[number];
 export type ChannelAblation = 'zero' | 'baseline';
 
 export interface LayerAttributionOptions extends JobOptions {
-  /** a layer as `Model.resolveLayer` takes it: a feature map [N, C, h, w] */
-  layer: string;
+  /** a layer as `Model.resolveLayer` takes it: a feature map [N, C, h, w] (default: the CAM methods' layer, the last spatial one the output depends on) */
+  layer?: string;
   /** default: every method */
   methods?: readonly LayerMethodName[];
   target?: TargetSpec;
@@ -90,7 +90,7 @@ const PAIRED = deepliftRuleSet();
  * be cut there, a fixed batch for DeepLIFT, the target): the studio answers them before a job.
  */
 export function checkLayerAttribution(model: Model, o: LayerAttributionOptions, images = 1) {
-  if (typeof o !== 'object' || o === null || typeof o.layer !== 'string') throw new ConvLensError('INVALID_ARGUMENT', 'Layer attribution needs a layer.', 'Pass { layer: "fires.9" } (CLI: --layer); `convlens summary` lists the layers.');
+  if (typeof o !== 'object' || o === null || (o.layer !== undefined && typeof o.layer !== 'string')) throw new ConvLensError('INVALID_ARGUMENT', 'Layer attribution takes its layer by name.', 'Pass { layer: "fires.9" } (CLI: --layer), or leave it out for the last spatial layer; `convlens summary` lists the layers.');
   let methods = [...new Set(o.methods ?? LAYER_METHODS)];
   if (methods.length === 0) throw new ConvLensError('INVALID_ARGUMENT', 'No layer attribution methods given.', `Use one or more of: ${LAYER_METHODS.join(', ')}.`);
   for (const m of methods) if (!(LAYER_METHODS as readonly string[]).includes(m)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown layer attribution method "${String(m)}".`, `Use one or more of: ${LAYER_METHODS.join(', ')}.`);
@@ -101,7 +101,7 @@ export function checkLayerAttribution(model: Model, o: LayerAttributionOptions, 
   const ablation = o.ablation ?? 'zero';
   if (ablation !== 'zero' && ablation !== 'baseline') throw new ConvLensError('INVALID_ARGUMENT', `Unknown channel ablation "${String(ablation)}".`, 'Use zero (the default) or baseline.');
   const score = checkScore(o.score ?? 'logit', model);
-  const layer = model.resolveLayer(o.layer);
+  const layer = o.layer === undefined ? model.lastSpatialLayer() : model.resolveLayer(o.layer);
   const label = model.layerLabel(layer);
   const shape = layer === model.input.name ? undefined : model.facts(layer).shape;
   if (layer !== model.input.name && shape?.length === 4 && !model.isChannelsFirst(layer)) throw channelsLastLayer(model, layer, "channel attribution needs a feature map [N, C, H, W]");

@@ -14,7 +14,7 @@ import { defaultOut, OutputFiles } from '../output.js';
 import { targetsPerInput } from './explain.js';
 
 interface ChannelsCli extends CommonOptions {
-  layer: string;
+  layer?: string;
   method: string;
   target?: string;
   score: string;
@@ -59,7 +59,7 @@ export function define(command: Command): void {
     ),
   )
     .argument('<inputs...>', 'image files, .npy tensors (NCHW or CHW float32), or folders of them')
-    .requiredOption('-l, --layer <name>', 'the layer whose channels are scored (`convlens summary` lists them)')
+    .option('-l, --layer <name>', 'the layer whose channels are scored (default: the CAM layer, the last spatial one; `convlens summary` lists them)')
     .option('--method <names>', `methods, comma-separated, or all (${LAYER_METHODS.join(', ')})`, 'all')
     .option('-t, --target <class>', "class index or label (default: each image's predicted class), or one per input, comma-separated")
     .option('--score <kind>', 'logit (pre-softmax, default) or prob (softmax probability)', 'logit')
@@ -92,7 +92,7 @@ export function define(command: Command): void {
         if (scaled) warner(opts)(scaled);
         const target = opts.target === undefined ? undefined : targetsPerInput(model, opts.target, () => items.length);
         const r = await layerAttribution(model, batch, {
-          layer: opts.layer,
+          ...(opts.layer !== undefined ? { layer: opts.layer } : {}),
           methods,
           score,
           ...(target !== undefined ? { target } : {}),
