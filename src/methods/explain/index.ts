@@ -22,7 +22,7 @@ import { featureAblation, kernelShap, lime } from './segment-perturbation.js';
 import { batchedForward, batchSizeOption, classCount, inputGradientPass, layerGradientPass, runPass, Work, type GradientPass } from './session.js';
 import { smoothgrad, smoothgradSquared, vargrad } from './smoothgrad.js';
 import { checkScore, presetTargets, resolveTargets, type ScoreKind } from './target.js';
-import { METHOD_NAMES, type Attribution, type ExplainOptions, type Explanation, type Memo, type MethodContext, type MethodName, type MethodResult, type SkippedMethod } from './types.js';
+import { METHOD_NAMES, type Attribution, type ExplainOptions, type ExplainedImage, type Explanation, type Memo, type MethodContext, type MethodName, type MethodResult, type SkippedMethod } from './types.js';
 import { lookup } from '../../util/lookup.js';
 
 interface MethodSpec {
@@ -328,7 +328,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
       map: f32([x.dims[0]!, h, w], r.map),
       signed: r.signed,
       ...(r.completeness ? { completeness: r.completeness } : {}),
-      notes: [...(r.notes ?? []), ...quantizationNotes(model, method)],
+      notes: [...(r.notes ?? []), ...quantizationNotes(model, method), ...flatMapNotes(method, r.map, images, score)],
       timeMs,
     });
   }
@@ -338,6 +338,31 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
     throw new ConvLensError('MODEL_UNSUPPORTED', `No method applies to model "${model.name}": ${skipped.map((s) => `${s.method}: ${s.reason}`).join('; ')}`, first.hint);
   }
   return { model: model.name, ...(model.unit ? { unit: model.unit } : {}), score, inputShape: [...x.dims], images, targets, attributions, skipped, batchSize, forwardBatchSize, predictionPass };
+}
+
+/** Maps in squared score units (their size says nothing against the score's). */
+const SQUARED_UNITS: ReadonlySet<MethodName> = new Set(['smoothgrad-sq', 'vargrad']);
+
+/**
+ * A pixel map in the score's units (a gradient, a score change, a share of one) whose values
+ * sum in magnitude to less than a millionth of the score says the score barely depends on the
+ * input, and its picture shows rounding scaled up to full colour: an untrained model (a random
+ * deep net's logits move by 1e-13 across images), a saturated probability, or dead units.
+ */
+function flatMapNotes(method: MethodName, map: Float32Array, images: readonly ExplainedImage[], score: ScoreKind): string[] {
+  if (METHODS[method].layer || SQUARED_UNITS.has(method)) return [];
+  const per = map.length / Math.max(1, images.length);
+  for (let i = 0; i < images.length; i++) {
+    let total = 0;
+    for (let p = i * per; p < (i + 1) * per; p++) total += Math.abs(map[p]!);
+    const target = images[i]!.target.score;
+    if (Number.isFinite(total) && Number.isFinite(target) && total < 1e-6 * Math.max(Math.abs(target), 1e-3)) {
+      return [
+        `${method} on image ${i + 1}: the map is flat (its values sum in magnitude to ${total.toPrecision(2)} against a target ${score} of ${target.toPrecision(3)}), so the score barely depends on the input and the colours show rounding scaled up: an untrained model, ${score === 'prob' ? 'a saturated probability (the logit score avoids it; CLI: --score logit), ' : ''}or units that never fire`,
+      ];
+    }
+  }
+  return [];
 }
 
 /** Methods that only run the model forward: no gradient passes its rounding. */
