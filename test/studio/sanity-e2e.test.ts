@@ -75,6 +75,19 @@ describe('the sanity check in the studio (built-in CNN, Chromium)', () => {
     expect(ui.errors).toEqual([]);
   });
 
+  it('runs in this browser too, the same cascade', async () => {
+    await ui.page.click('[data-testid="explain-where"] button:has-text("this browser")');
+    await ui.page.setChecked('[data-testid="explain-sensitivity"]', false);
+    await ui.page.click('[data-testid="explain-run"]');
+    await ui.page.waitForSelector('[data-testid="explain-made"]:has-text("computed in this browser")', { timeout: 120_000 });
+    await ui.page.waitForSelector('[data-testid="sanity-results"]');
+    await expect.poll(() => ui.page.isVisible('[data-testid="explain-error"]')).toBe(false);
+    expect(await ui.page.locator('[data-testid="sanity-row-gradcam"] figcaption').allTextContents()).toEqual(['trained', 'randomized to logits', 'randomized to conv4', 'randomized to conv3']);
+    expect(await ui.page.isVisible('[data-testid="sensitivity-table"]')).toBe(false);
+    await ui.page.click('[data-testid="explain-where"] button:has-text("server")');
+    expect(ui.errors).toEqual([]);
+  }, 180_000);
+
   it('refuses more layers than the model has with the server\'s message', async () => {
     // past the field's own bound (typed in by the page's API caller): the answer is a 400 before a job
     const r = await fetch(`${ui.base}/api/explain`, { method: 'POST', body: JSON.stringify({ model: 'builtin', image: SAMPLE, methods: ['saliency'], sanity: { layers: 40 } }), headers: { 'content-type': 'application/json', [TOKEN_HEADER]: ui.studio.access.token } });
