@@ -161,6 +161,27 @@ export interface ExplainResult {
   metrics?: Record<string, { deletion?: Curve; insertion?: Curve; road?: { fractions: number[]; morf: number[]; lerf: number[]; combined: number }; infidelity?: number }>;
   /** the pass that predicted the class first; methods that reuse its gradients report ~0 ms of their own */
   predictionPass?: { kind: string; ms: number };
+  /** the model-randomization check, when asked for: each step's maps and their similarity to the trained model's */
+  sanity?: SanityResult<WireTensor>;
+  /** max-sensitivity per method, when asked for (lower is more stable) */
+  sensitivity?: { samples: number; radius: number; seed: number; methods: Record<string, number> };
+}
+
+/** One method's similarity to the trained model's map after a step; null where none is defined (a constant map). */
+export interface SanityScores {
+  spearman: number | null;
+  spearmanAbs: number | null;
+  ssim: number | null;
+  constant: boolean;
+}
+
+export interface SanityResult<T> {
+  seed: number;
+  /** layers with weights in the model */
+  available: number;
+  /** the layers randomized, output first, cumulative */
+  layers: string[];
+  steps: { layer: string; maps: Record<string, T>; scores: Record<string, SanityScores> }[];
 }
 
 export interface ExplainRequest {
@@ -174,6 +195,10 @@ export interface ExplainRequest {
   metrics: boolean;
   /** a hidden layer's channel instead of a class: its mean, or its value at [row, col]; `target` is then the channel */
   unit?: { layer: string; at?: [number, number] };
+  /** also the model-randomization check: `layers` layers with weights randomized from the output */
+  sanity?: { layers?: number; seed?: number };
+  /** also max-sensitivity on `samples` perturbed copies */
+  sensitivity?: { samples?: number; seed?: number };
 }
 
 /** A segments mask the server holds (POST /api/masks): its colours are the segments. */

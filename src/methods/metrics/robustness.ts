@@ -128,7 +128,15 @@ export async function maxSensitivity(model: Model, x: Tensor, targets: Int32Arra
   for (let s = 0; s < samples; s++) {
     const copies = new Float32Array(n * per);
     for (let i = 0; i < n; i++) copies.set(data.subarray((i * samples + s) * per, (i * samples + s + 1) * per), i * per);
-    const progress = o.onProgress ? (p: Progress): void => o.onProgress!({ ...p, done: s * p.total + p.done, total: samples * p.total }) : undefined;
+    // explain counts each method's own runs (its part): a copy is one unit per method, so the
+    // count moves evenly over the copies whatever each method's number of runs
+    const progress = o.onProgress
+      ? (p: Progress): void => {
+          const count = p.part?.count ?? 1;
+          const { part: _part, ...rest } = p;
+          o.onProgress!({ ...rest, done: s * count + (p.part?.index ?? 0) + p.done / Math.max(1, p.total), total: samples * count, phase: `max-sensitivity: perturbed copy ${s + 1} of ${samples}`, within: { done: p.done, total: p.total, ...(p.phase ? { phase: p.phase } : {}) } });
+        }
+      : undefined;
     const noisy = await explain(model, f32([n, c, h, w], copies), { ...base, methods, target: Array.from(targets), ...(progress ? { onProgress: progress } : {}) });
     noisy.attributions.forEach((a, mi) => e1s[mi]!.push(a.map.data as Float32Array));
   }

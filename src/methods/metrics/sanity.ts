@@ -18,6 +18,11 @@ export interface SanityOptions extends Omit<ExplainOptions, 'target'> {
   layers?: string[];
   /** seed of the random weights (default 0) */
   seed?: number;
+  /**
+   * The trained model's explanation of the same inputs, when the caller has it already (the
+   * studio's report explains first): reused instead of recomputed, its methods and targets kept.
+   */
+  original?: Explanation;
 }
 
 export interface SanityScores {
@@ -117,10 +122,10 @@ export async function randomizationCheck(model: Model, x: Tensor, options: Sanit
   if (layers.length === 0 && known.size > 0) throw new ConvLensError('INVALID_ARGUMENT', 'No layers given to randomize (layers: []).', `Leave layers out to randomize every layer with weights, output first, or name some: ${[...known].slice(0, 5).join(', ')}${known.size > 5 ? ', ...' : ''}.`);
   if (layers.length === 0) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${model.name}" has no Conv/Gemm/MatMul layers with constant weights to randomize.`, 'The sanity check needs Conv, Gemm or MatMul layers with constant weights; leave it out for this model (CLI: drop --sanity).');
   const rand = normalSource(seedOf(options.seed, 'The sanity-check seed'));
-  const { onProgress, ...rest } = options;
+  const { onProgress, original: given, ...rest } = options;
   const report = (done: number, phase: string): void => onProgress?.({ done, total: layers.length + 1, phase });
-  report(0, 'sanity: trained model');
-  const original = await explain(model, x, { ...rest, methods: requested });
+  if (!given) report(0, 'sanity: trained model');
+  const original = given ?? (await explain(model, x, { ...rest, methods: requested }));
   const methods = original.attributions.map((a) => a.method); // those that apply to the model
   const targets = Array.from(original.targets);
   const graph = model.graph.clone();

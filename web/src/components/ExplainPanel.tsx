@@ -1,6 +1,6 @@
 import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { encodeNpy } from '../../../src/io/npy.js';
-import { api, ApiError, jobId, type MaskEntry, type ExplainMapInfo, type ImageEntry, type ExplainRequest, type ExplainResult, type Model, type Prediction, type SkippedMethod, type Summary } from '../api';
+import { api, ApiError, jobId, type MaskEntry, type ExplainMapInfo, type ImageEntry, type ExplainRequest, type ExplainResult, type Model, type Prediction, type SanityResult, type SanityScores, type SkippedMethod, type Summary } from '../api';
 import { inputKind } from '../input-kind';
 import { describeRemaining } from '../remaining';
 import { followJobStatus, type JobStatus } from '../job-status';
@@ -11,7 +11,7 @@ import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../ren
 import { fmtSig, progressCount } from '../format';
 import { decodeTensor, fmt, maxAbs, minMax, quantile, type Tensor } from '../tensor';
 import { displayStyle } from '../../../src/methods/explain/display.js';
-import { REPORT_MAX_SEGMENT_SAMPLES } from '../../../src/methods/explain/request-limits.js';
+import { REPORT_MAX_SEGMENT_SAMPLES, REPORT_SANITY_DEFAULT_LAYERS, REPORT_SANITY_MAX_LAYERS, REPORT_SENSITIVITY_DEFAULT_SAMPLES, REPORT_SENSITIVITY_MAX_SAMPLES } from '../../../src/methods/explain/request-limits.js';
 import { abbreviateName } from '../../../src/util/names.js';
 import { describeRange, rangeOf } from '../../../src/render/range.js';
 import type { MethodName } from '../../../src/methods/explain/types.js';
@@ -106,7 +106,18 @@ interface Shown {
   score: string;
   where: Where;
   predictionPass?: { kind: string; ms: number } | undefined;
+  /** the model-randomization check, when it ran: each step's maps and scores */
+  sanity?: SanityResult<Tensor> | undefined;
+  sensitivity?: ExplainResult['sensitivity'] | undefined;
 }
+
+/** A sanity result with its maps turned into the page's tensors. */
+function sanityOf<T>(r: SanityResult<T> | undefined, tensor: (t: T) => Tensor): SanityResult<Tensor> | undefined {
+  return r && { ...r, steps: r.steps.map((st) => ({ ...st, maps: Object.fromEntries(Object.entries(st.maps).map(([m, t]) => [m, tensor(t)])) })) };
+}
+
+/** Ops whose constant weights the sanity check randomizes (methods/metrics/sanity.ts). */
+const WEIGHTED_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
 
 const BROWSER_JOB = 'in-this-browser';
 
@@ -166,6 +177,10 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   const [unitCol, setUnitCol] = useState('');
   const [score, setScore] = useState<'logit' | 'prob'>('logit');
   const [metrics, setMetrics] = useState(true);
+  const [sanity, setSanity] = useState(false);
+  const [sanityLayers, setSanityLayers] = useState(REPORT_SANITY_DEFAULT_LAYERS);
+  const [sensitivity, setSensitivity] = useState(false);
+  const [sensitivitySamples, setSensitivitySamples] = useState(REPORT_SENSITIVITY_DEFAULT_SAMPLES);
   const side = input ? Math.min(input.width, input.height) : 28;
   const [occ, setOcc] = useState<{ window: number; stride: number; fill: string } | null>(null);
   const [sg, setSg] = useState({ samples: 25, noise: 0.15 });
@@ -328,6 +343,8 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
       params,
       metrics,
       ...(subject === 'unit' ? { unit: { layer: unitLayer.trim(), ...(at ? { at } : {}) } } : {}),
+      ...(sanity ? { sanity: { layers: sanityLayers } } : {}),
+      ...(sensitivity ? { sensitivity: { samples: sensitivitySamples } } : {}),
     };
     // an upload's id is a uuid: the gallery knows the file name it came with
     const fileName = props.images?.find((i) => i.id === imageId)?.name ?? imageId.replace(/^.*\//, '');
@@ -348,7 +365,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     followJobStatus(id, stopRef, setJob, setCancelling, {
       result: (r) => {
         const result = r as ExplainResult;
-        setShown({ target: result.target, unit: result.unit, predicted: result.predicted, metrics: result.metrics, skipped: result.skipped ?? [], maps: result.maps.map((m) => ({ map: m, t: decodeTensor(m.values), raw: m.raw ? decodeTensor(m.raw) : null })), predictionPass: result.predictionPass, ...snapshot });
+        setShown({ target: result.target, unit: result.unit, predicted: result.predicted, metrics: result.metrics, skipped: result.skipped ?? [], maps: result.maps.map((m) => ({ map: m, t: decodeTensor(m.values), raw: m.raw ? decodeTensor(m.raw) : null })), predictionPass: result.predictionPass, sanity: sanityOf(result.sanity, decodeTensor), sensitivity: result.sensitivity, ...snapshot });
       },
       error: setError,
       cancelled: () => setNotice('Cancelled: the job stopped; results of the previous run (if any) are still shown.'),
@@ -365,7 +382,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     try {
       const report = await explainInBrowser(req.model, req.image, req, { signal: controller.signal, onProgress: (p) => status(`${p.phase ?? 'working'} (in this browser)`, p.done, p.total, p.within) });
       const tensor = (t: { dims: readonly number[]; data: unknown }): Tensor => ({ dims: [...t.dims], data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>) });
-      setShown({ target: report.target, unit: report.unit, predicted: report.predicted as ExplainResult['predicted'], metrics: report.metrics, skipped: report.skipped ?? [], maps: report.maps.map((r) => ({ map: { method: r.method, signed: r.signed, ms: r.ms }, t: tensor(r.values), raw: tensor(r.raw) })), predictionPass: report.predictionPass, ...snapshot });
+      setShown({ target: report.target, unit: report.unit, predicted: report.predicted as ExplainResult['predicted'], metrics: report.metrics, skipped: report.skipped ?? [], maps: report.maps.map((r) => ({ map: { method: r.method, signed: r.signed, ms: r.ms }, t: tensor(r.values), raw: tensor(r.raw) })), predictionPass: report.predictionPass, sanity: sanityOf(report.sanity, tensor), sensitivity: report.sensitivity, ...snapshot });
     } catch (e) {
       if (e instanceof Cancelled || controller.signal.aborted) setNotice('Cancelled: results of the previous run (if any) are still shown.');
       else {
@@ -405,6 +422,9 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
       : [];
   const deletion = series('deletion');
   const insertion = series('insertion');
+  // layers with weights the summary shows (a unit's cut model has fewer: the server says so)
+  const weighted = summary?.rows.filter((r) => WEIGHTED_OPS.has(r.type.split('+')[0]!) && r.params > 0).length ?? 0;
+  const maxSanityLayers = weighted > 0 ? Math.min(REPORT_SANITY_MAX_LAYERS, weighted) : REPORT_SANITY_MAX_LAYERS;
 
   return (
     <div className="stack" ref={formRef}>
@@ -487,6 +507,22 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
               <input type="checkbox" checked={metrics} onChange={(e) => setMetrics(e.target.checked)} data-testid="explain-metrics" />
               deletion / insertion curves, ROAD, infidelity
             </label>
+            <span className="check-with-field">
+              <label className="check" title="model-randomization sanity check (Adebayo et al. 2018): the weights of the last layers are re-drawn at random, one more layer per step from the output, and every map is recomputed after each step; a map that explains the model should change">
+                <input type="checkbox" checked={sanity} onChange={(e) => setSanity(e.target.checked)} data-testid="explain-sanity" />
+                sanity check (model randomization)
+              </label>
+              {sanity && (
+                <NumberField label="layers from the output" value={Math.min(sanityLayers, maxSanityLayers)} min={1} max={maxSanityLayers} onChange={setSanityLayers} width={56} testId="sanity-layers" title={`layers with weights to randomize, counted from the output (1 to ${maxSanityLayers}${weighted ? `; the model has ${weighted}` : ''}): each one recomputes every map, so this multiplies the time of the explanation`} />
+              )}
+            </span>
+            <span className="check-with-field">
+              <label className="check" title="max-sensitivity (Yeh et al. 2019): each map recomputed on copies of the input perturbed by at most 0.02, the largest relative change kept; lower is more stable">
+                <input type="checkbox" checked={sensitivity} onChange={(e) => setSensitivity(e.target.checked)} data-testid="explain-sensitivity" />
+                max-sensitivity
+              </label>
+              {sensitivity && <NumberField label="copies" value={sensitivitySamples} min={1} max={REPORT_SENSITIVITY_MAX_SAMPLES} onChange={setSensitivitySamples} width={56} testId="sensitivity-samples" title="perturbed copies of the input; each recomputes every map" />}
+            </span>
           </div>
           {(methods.has('occlusion') || noisy || methods.has('integrated-gradients') || methods.has('saliency') || methods.has('guided-gradcam') || methods.has('deeplift') || shapMethods || methods.has('lrp') || smoothable || segmentMethods) && (
             <div className="explain-params">
@@ -794,6 +830,30 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
               </table>
             </>
           )}
+          {shown.sensitivity && (
+            <table className="auc-table" data-testid="sensitivity-table">
+              <thead>
+                <tr>
+                  <th>Method</th>
+                  <th className="num" title={`the largest change of the map, relative to its norm, over ${shown.sensitivity.samples} copies of the input perturbed by at most ${shown.sensitivity.radius} (Captum's sensitivity_max)`}>
+                    Max-sensitivity ↓
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {Object.entries(shown.sensitivity.methods).map(([m, v]) => (
+                  <tr key={m}>
+                    <td>
+                      <span className="swatch" style={{ background: colorOf(m) }} />
+                      {METHOD_LABEL[m] ?? m}
+                    </td>
+                    <td className="num">{fmtSig(v)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          {shown.sanity && <SanityView sanity={shown.sanity} maps={shown.maps} input={shown.input} opacity={opacity} range={range} seq={seq} />}
         </Panel>
       )}
       {!shown && running && (
@@ -941,12 +1001,12 @@ function MaskOverlay(props: { input: InputView | null; mask: MaskEntry }): React
 }
 
 /** The input image with a map drawn over it. */
-function Overlay(props: { input: InputView | null; t: Tensor | null; mapping: Mapping | null; cmap: ColormapName; opacity: number; smooth?: boolean; testId?: string }): ReactNode {
+function Overlay(props: { input: InputView | null; t: Tensor | null; mapping: Mapping | null; cmap: ColormapName; opacity: number; smooth?: boolean; testId?: string; size?: number }): ReactNode {
   const ref = useRef<HTMLCanvasElement>(null);
   const dims = props.t?.dims ?? [];
   const mh = dims[dims.length - 2] ?? 1;
   const mw = dims[dims.length - 1] ?? 1;
-  const { w, h } = fitSize(props.input ?? { width: mw, height: mh }, 208);
+  const { w, h } = fitSize(props.input ?? { width: mw, height: mh }, props.size ?? 208);
   const heat = useMemo(() => (props.t && props.mapping ? imageDataCanvas(mapToImageData(props.t.data, 0, mh, mw, props.mapping, props.cmap)) : null), [props.t, props.mapping, props.cmap, mh, mw]);
   useEffect(() => {
     const c = ref.current;
@@ -964,4 +1024,104 @@ function Overlay(props: { input: InputView | null; t: Tensor | null; mapping: Ma
     }
   }, [props.input, heat, props.opacity, props.smooth, w, h, mw]);
   return <canvas ref={ref} className="overlay-canvas" style={{ width: w, height: h }} data-testid={props.testId} />;
+}
+
+type SanityMetric = 'spearman' | 'spearmanAbs' | 'ssim';
+const SANITY_METRICS: Record<SanityMetric, { short: string; long: string }> = {
+  spearman: { short: 'ρ', long: 'Spearman rank correlation of the signed maps' },
+  spearmanAbs: { short: '|ρ|', long: 'Spearman rank correlation of |map|' },
+  ssim: { short: 'SSIM', long: 'SSIM of |map| / max |map|' },
+};
+/** "/fires.7/expand3x3/Conv" reads as "fires.7/expand3x3" (as the CLI's chart names the steps). */
+const shortLayer = (l: string): string => l.replace(/^\//, '').replace(/\/(Conv|Gemm|MatMul|ConvTranspose)$/, '');
+const scoreText = (v: number | null): string => (v === null ? '—' : v.toFixed(2));
+
+/**
+ * The model-randomization check as the CLI draws it (sanity.png, sanity-grid.png): per method the
+ * trained model's map, then the map after each randomized layer, left to right, with its
+ * similarity to the trained one; and the similarity against the layers randomized.
+ */
+function SanityView(props: { sanity: SanityResult<Tensor>; maps: Shown['maps']; input: InputView | null; opacity: number | null; range: RangeMode; seq: SeqCmap }): ReactNode {
+  const { sanity } = props;
+  const [metric, setMetric] = useState<SanityMetric>('spearman');
+  const rows = props.maps.filter((m) => sanity.steps[0]?.maps[m.map.method]);
+  const L = sanity.layers.length;
+  const series: CurveSeries[] = useMemo(
+    () =>
+      rows.map(({ map }) => {
+        const x = Array.from({ length: L + 1 }, (_, i) => i);
+        const y = [1, ...sanity.steps.map((st) => st.scores[map.method]?.[metric] ?? NaN)];
+        return { label: METHOD_LABEL[map.method] ?? map.method, color: colorOf(map.method), curve: { x, y, auc: NaN } };
+      }),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [sanity, metric, rows.length],
+  );
+  const lowest = Math.min(-0.2, ...series.flatMap((s) => s.curve.y.filter(Number.isFinite)));
+  const constant = sanity.steps.some((st) => Object.values(st.scores).some((sc) => sc.constant));
+  return (
+    <section className="sanity" data-testid="sanity-results">
+      <h3 className="sanity-title">Sanity check: model randomization</h3>
+      <p className="sanity-interpretation" data-testid="sanity-interpretation">
+        Maps that still look the same after randomization do not depend on what the model learned (Adebayo et al. 2018).
+      </p>
+      <p className="muted small">
+        The weights of the last {L} of {sanity.available} layers with weights were re-drawn at random (normal, with each layer's own spread; seed {sanity.seed}), one more layer per step from the output, and every map recomputed. Scores compare each map with the trained model's: 1 is unchanged, 0 unrelated.
+        {constant ? ' Where a randomized map is constant (no gradient reaches the target, or a CAM clips every pixel) no similarity is defined: its tile says so and the chart has a gap.' : ''}
+      </p>
+      <div className="sanity-chart">
+        <CurveChart
+          title="Similarity to the trained model's map"
+          note="a map that explains the model falls away from 1 as its layers are randomized"
+          series={series}
+          yLabel={SANITY_METRICS[metric].long}
+          x={{ min: 0, max: L, step: 1, title: 'randomized down to (from the output)', tick: (v) => (v === 0 ? 'none' : shortLayer(sanity.layers[v - 1] ?? '')) }}
+          y={{ min: Math.floor(lowest * 5) / 5, max: 1 }}
+          legend={(s) => s.label}
+          points
+          testId="sanity-chart"
+        />
+        <Segmented
+          label="Score"
+          value={metric}
+          onChange={setMetric}
+          options={(Object.keys(SANITY_METRICS) as SanityMetric[]).map((k) => ({ value: k, label: SANITY_METRICS[k].short, title: SANITY_METRICS[k].long }))}
+          testId="sanity-metric"
+        />
+      </div>
+      <div className="sanity-cascade" data-testid="sanity-cascade">
+        {rows.map(({ map, t }) => (
+          <div key={map.method} className="sanity-row" data-testid={`sanity-row-${map.method}`}>
+            <div className="sanity-method">
+              <span className="swatch" style={{ background: colorOf(map.method) }} />
+              <b>{METHOD_LABEL[map.method] ?? map.method}</b>
+            </div>
+            <div className="sanity-strip">
+              <SanityTile label="trained" t={t} map={map} {...props} />
+              {sanity.steps.map((st, k) => (
+                <SanityTile key={st.layer} label={`randomized to ${shortLayer(st.layer)}`} t={st.maps[map.method]!} map={map} scores={st.scores[map.method]} testId={`sanity-${map.method}-${k + 1}`} {...props} />
+              ))}
+            </div>
+          </div>
+        ))}
+      </div>
+    </section>
+  );
+}
+
+function SanityTile(props: { label: string; t: Tensor; map: ExplainMapInfo; scores?: SanityScores | undefined; input: InputView | null; opacity: number | null; range: RangeMode; seq: SeqCmap; testId?: string }): ReactNode {
+  const { map, t } = props;
+  const style = displayStyle(map.method as MethodName, map.signed, { view: 'overlay' });
+  // each tile its own range, as the CLI's grid: a randomized map's scale says nothing
+  const mapping = useMemo(() => mappingOf(t.data, map.signed, props.range, map.method), [t, map.signed, props.range, map.method]);
+  const cmap: ColormapName = map.signed ? 'rdbu' : props.seq === 'auto' ? (style.colormap as ColormapName) : props.seq;
+  const sc = props.scores;
+  return (
+    <figure className="sanity-tile" data-testid={props.testId}>
+      <figcaption title={props.label}>{props.label}</figcaption>
+      <Overlay input={props.input} t={t} mapping={mapping} cmap={cmap} opacity={props.opacity ?? style.opacity} smooth={style.interpolation === 'bilinear'} size={128} />
+      <div className="sanity-scores small" data-testid={props.testId ? `${props.testId}-scores` : undefined}>
+        {sc ? (sc.constant ? <span className="muted">constant map: no similarity</span> : `ρ ${scoreText(sc.spearman)} · |ρ| ${scoreText(sc.spearmanAbs)} · SSIM ${scoreText(sc.ssim)}`) : <span className="muted">reference</span>}
+      </div>
+    </figure>
+  );
 }

@@ -1,8 +1,8 @@
 import { clientGone, type Studio } from '../app.js';
 import { defaultBatchSize, METHOD_NAMES, resolveMethods } from '../../../methods/explain/index.js';
 import { presetTargets } from '../../../methods/explain/target.js';
-import type { ReportRequest } from '../../../methods/explain/report.js';
-import { REPORT_MAX_SEGMENT_SAMPLES } from '../../../methods/explain/request-limits.js';
+import { sanityLayers, type ReportRequest } from '../../../methods/explain/report.js';
+import { REPORT_MAX_SEGMENT_SAMPLES, REPORT_SANITY_MAX_LAYERS, REPORT_SENSITIVITY_MAX_SAMPLES } from '../../../methods/explain/request-limits.js';
 import type { MethodParams } from '../../../methods/explain/types.js';
 import { checkOcclusionOptions, OCCLUSION_MODES } from '../../../methods/explain/occlusion.js';
 import { SCORECAM_MODES } from '../../../methods/explain/scorecam.js';
@@ -132,6 +132,19 @@ const schema = {
       score: { enum: ['logit', 'prob'] },
       params: EXPLAIN_PARAMS,
       metrics: { type: 'boolean' },
+      // The model-randomization check: how many layers with weights to randomize, from the
+      // output (each recomputes every map), and the seed of the random weights.
+      sanity: {
+        type: 'object',
+        properties: { layers: { type: 'integer', minimum: 1, maximum: REPORT_SANITY_MAX_LAYERS }, seed: { type: 'integer', minimum: 0, maximum: 4294967295 } },
+        additionalProperties: false,
+      },
+      // Max-sensitivity: perturbed copies (each recomputes every map) and their seed.
+      sensitivity: {
+        type: 'object',
+        properties: { samples: { type: 'integer', minimum: 1, maximum: REPORT_SENSITIVITY_MAX_SAMPLES }, seed: { type: 'integer', minimum: 0, maximum: 4294967295 } },
+        additionalProperties: false,
+      },
       // a hidden unit instead of a class: a layer's channel mean, or its value at [row, col]
       unit: {
         type: 'object',
@@ -185,8 +198,8 @@ export function registerExplainRoutes({ app, models, images, masks, jobs, memory
       // A unit is cut as the job will cut it, on the interactive worker (cutting a deep model took
       // the event loop for 100 ms and more): its refusals (unknown or flat layer, position outside,
       // probability score, channel out of range) are the answer rather than a failed job.
-      const { unit, score, target } = request;
-      const plan = (await call('explain-plan', { request: { unit, ...(score ? { score } : {}), ...(target !== undefined ? { target } : {}) } }, { model: modelId }, clientGone(reply))) as ExplainPlan;
+      const { unit, score, target, sanity } = request;
+      const plan = (await call('explain-plan', { request: { unit, ...(score ? { score } : {}), ...(target !== undefined ? { target } : {}), ...(sanity ? { sanity } : {}) } }, { model: modelId }, clientGone(reply))) as ExplainPlan;
       batchSize = memory.batch('An explanation', original, 'gradient', { max: plan.max, bytesPerSample: plan.bytesPerSample });
     } else {
       // A class out of range or a label the model does not have is the answer too, rather than a
@@ -196,6 +209,8 @@ export function registerExplainRoutes({ app, models, images, masks, jobs, memory
         const classes = original.facts(original.output).shape?.at(-1);
         if (typeof classes === 'number') presetTargets(original, request.target, 1, classes);
       }
+      // more layers than the model has with weights (or none at all) is the answer, not a failed job
+      if (request.sanity) sanityLayers(original, request.sanity.layers);
       // Samples per engine run (occluded copies, integration steps, noisy samples, masked inputs):
       // as many as the job's memory budget holds with gradients, up to explain's default.
       batchSize = memory.batch('An explanation', original, 'gradient', { max: defaultBatchSize(original, 'gradient') });

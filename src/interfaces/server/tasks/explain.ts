@@ -1,4 +1,4 @@
-import { explainReport, reportModel, type ReportRequest } from '../../../methods/explain/report.js';
+import { explainReport, reportModel, sanityLayers, type ReportRequest } from '../../../methods/explain/report.js';
 import { maskFromImage } from '../../../methods/explain/segments.js';
 import { decodeImage } from '../../../io/image.js';
 import { defaultBatchSize } from '../../../methods/explain/index.js';
@@ -28,11 +28,12 @@ export async function explainTask(ctx: TaskContext, a: ExplainArgs): Promise<unk
     request = { ...request, params: Object.fromEntries(Object.entries(request.params ?? {}).map(([k, v]) => [k, keys.includes(k) ? { ...v, mask } : v])) };
   }
   const report = await explainReport(model, tensor, request, { ...ctx.job, batchSize: a.batchSize });
-  return { ...report, maps: report.maps.map((m) => ({ ...m, values: toWire(m.values), raw: toWire(m.raw) })) };
+  const sanity = report.sanity && { ...report.sanity, steps: report.sanity.steps.map((st) => ({ ...st, maps: Object.fromEntries(Object.entries(st.maps).map(([m, t]) => [m, toWire(t)])) })) };
+  return { ...report, maps: report.maps.map((m) => ({ ...m, values: toWire(m.values), raw: toWire(m.raw) })), ...(sanity ? { sanity } : {}) };
 }
 
 export interface ExplainPlanArgs {
-  request: Pick<ReportRequest, 'unit' | 'score' | 'target'>;
+  request: Pick<ReportRequest, 'unit' | 'score' | 'target' | 'sanity'>;
 }
 
 /** What the route needs to plan a unit's explanation: the cut model's bytes per sample (with gradients) and explain's batch. */
@@ -51,6 +52,8 @@ export interface ExplainPlan {
 export async function explainPlanTask(ctx: TaskContext, a: ExplainPlanArgs): Promise<ExplainPlan> {
   const model = reportModel(ctx.model(), a.request);
   if (a.request.unit) checkScore(a.request.score ?? 'logit', model);
+  // the cut model's layers with weights are the ones a unit's sanity check can randomize
+  if (a.request.sanity) sanityLayers(model, a.request.sanity.layers);
   if (a.request.target !== undefined) {
     const classes = a.request.unit ? classCount(model) : model.facts(model.output).shape?.at(-1);
     if (typeof classes === 'number') presetTargets(model, a.request.target, 1, classes);
