@@ -102,7 +102,7 @@ function registerTrain(diffuse: Command): void {
           `${c.epochs} epochs x ${stepsPerEpoch(train.count, c.batchSize)} steps of ${c.batchSize}, ${c.schedule.kind} noise schedule (T = ${c.schedule.steps ?? 1000}), ` +
           `adam lr ${c.lr} ${describeSchedule(c.lrSchedule)}, p(uncond) ${c.uncondProb}, EMA ${c.ema}`,
       );
-      const job = cliJob(opts, 'diffuse train');
+      const job = cliJob(opts, 'diffuse train', { terminate: true });
       let result;
       try {
         const options = trainerOptions(prepared, job, opts.checkpointEvery, (r) => formatEpoch(r, c.epochs));
