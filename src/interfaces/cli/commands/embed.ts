@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
+import { throwIfCancelled } from '../../../engine/jobs.js';
 import { writeFileAtomic } from '../../../io/files.js';
 import type { RawImage } from '../../../io/image.js';
 import { applyDescription, cliJob, type CommonOptions, createEngine, defaultStoreLayer, folderPath, nonNegativeInt, numberIn, outPath, positiveInt, seedNumber, warner, withCommon } from '../common.js';
@@ -80,6 +81,8 @@ export function define(command: Command): void {
           }
           lines.push(`${method} of ${spaceName} (${e.ids.length} points, ${(e.ms / 1000).toFixed(1)} s) -> ${written.join(', ')}`);
         }
+        // a Ctrl-C while the figures were drawn writes nothing
+        throwIfCancelled(job.signal, 'the embedding');
         for (const [file, data] of files) writeFileAtomic(file, data);
         // these lines name what was written: -q leaves them out, as every command's "wrote" line
         if (!opts.quiet) process.stdout.write(`${lines.join('\n')}\n`);
