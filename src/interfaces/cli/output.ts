@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { ConvLensError } from '../../engine/errors.js';
+import { throwIfCancelled } from '../../engine/jobs.js';
 import { prepareOutputDir, writeFileAtomic } from '../../io/files.js';
 
 /** Where a command writes by default: out/<command>/ in the current folder. */
@@ -75,6 +76,8 @@ export class OutputFiles {
   private readonly known = new Set<string>();
   /** input files by identity ("dev:ino") -> the path as given */
   private readonly inputs = new Map<string, string>();
+  /** the run's cancellation: once aborted, no further file is written */
+  private signal: AbortSignal | undefined;
 
   constructor(readonly dir: string) {
     // `-o ''` wrote into the current folder and reported "wrote /: ..."
@@ -116,8 +119,17 @@ export class OutputFiles {
     }
   }
 
+  /**
+   * Writes no more files once `signal` is aborted: a Ctrl-C while the results were rendered (the
+   * PNGs of 30 methods take seconds) was seen by nothing, and the run wrote everything and exited 0.
+   */
+  stopOn(signal: AbortSignal | undefined): void {
+    this.signal = signal;
+  }
+
   /** Writes `name` (relative to the folder) and returns it. */
   write(name: string, data: Uint8Array | string): string {
+    throwIfCancelled(this.signal, 'writing the results');
     const path = join(this.dir, name);
     this.refuseInput(name);
     writeFileAtomic(path, data);
