@@ -1,7 +1,7 @@
 
 import type { Command } from 'commander';
 import { throwIfCancelled } from '../../../engine/jobs.js';
-import { writeFileAtomic } from '../../../io/files.js';
+import { prepareOutputFile, writeFileAtomic } from '../../../io/files.js';
 import { applyDescription, cliJob, type CommonOptions, createEngine, defaultStoreLayer, fileOrFolderOut, folderPath, intIn, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE, defaultOut } from '../output.js';
 
@@ -31,6 +31,7 @@ export function define(command: Command): void {
       const { openStoreContext } = await import('../../../methods/dataset/context.js');
       const { patchesFigure } = await import('../../../methods/dataset/figures.js');
       const { parseChannels, topPatches } = await import('../../../methods/dataset/patches.js');
+      prepareOutputFile(opts.out);
       const engine = createEngine(opts);
       const ctx = await openStoreContext(opts.store, engine, { ...(opts.model ? { modelPath: opts.model } : {}), ...(opts.data ? { data: opts.data } : {}), onNotice: warner(opts) });
       applyDescription(ctx.model, opts);
