@@ -3,6 +3,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { ConvLensError } from '../../engine/errors.js';
 import { throwIfCancelled } from '../../engine/jobs.js';
 import { prepareOutputDir, writeFileAtomic } from '../../io/files.js';
+import { acquireLockFile, commandLine, describeWriter } from '../../io/writer-lock.js';
 
 /** Where a command writes by default: out/<command>/ in the current folder. */
 /** The dataset store `convlens index` writes and patches, neighbors and embed read. */
@@ -68,6 +69,9 @@ export function distinctNames(sources: readonly string[]): string[] {
  * with a clear error) before any work starts and removed again if the run writes nothing into
  * it, every file is written atomically, and the closing "wrote" line lists them all.
  */
+/** The writer lock a run holds in its output folder. */
+export const OUTPUT_LOCK = '.convlens-writer.lock';
+
 /** Most file names the "wrote" line lists one by one. */
 const MAX_LISTED = 40;
 
@@ -83,6 +87,23 @@ export class OutputFiles {
     // `-o ''` wrote into the current folder and reported "wrote /: ..."
     if (!dir.trim()) throw new ConvLensError('INVALID_ARGUMENT', 'The output path (--out) is empty.', 'Name a folder, e.g. --out out/run1 (or . for the current folder).');
     prepareOutputDir(dir);
+    OutputFiles.lockFolder(dir);
+  }
+
+  /**
+   * One run at a time writes into a folder: two explain runs into the same --out each renamed their
+   * files over the other's, leaving a grid.png of one and a summary.json of the other. The lock
+   * file is held until the process ends (released before its empty output folders are removed).
+   */
+  private static lockFolder(dir: string): void {
+    const lock = acquireLockFile(join(dir, OUTPUT_LOCK), commandLine(), (w) =>
+      new ConvLensError(
+        'INVALID_ARGUMENT',
+        `The output folder "${dir}" is being written by another run${w ? `: ${describeWriter(w)}` : ` (${join(dir, OUTPUT_LOCK)} exists)`}.`,
+        `Wait for it to finish, or write to another folder (--out ${join(dir, 'run2')}).`,
+      ),
+    );
+    process.prependOnceListener('exit', () => lock.release());
   }
 
   /** For commands whose --out names one file: its folder is prepared the same way. */
