@@ -171,7 +171,7 @@ describe.skipIf(!canRelaunch)('the launcher', () => {
   }, 60_000);
 
   it('passes the exit code and the messages through', async () => {
-    const runs = await Promise.all((['on', 'off'] as const).map((s) => start(s, ['explain', join(dir, 'no-such-image.png'), '--out', join(dir, 'bad')]).exited));
+    const runs = await Promise.all((['on', 'off'] as const).map((s) => start(s, ['explain', join(dir, 'no-such-image.png'), '--out', join(dir, `bad-${s}`)]).exited));
     expect(runs[0]!.code).not.toBe(0);
     expect(runs[0]!.code).toBe(runs[1]!.code);
     expect(runs[0]!.stderr).toBe(runs[1]!.stderr);
