@@ -18,9 +18,9 @@ async function terminate(args: string[], out: string): Promise<{ code: number | 
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.once('exit', (code, signal) => done({ code, signal })));
   const deadline = Date.now() + 30_000;
-  // the folder's lock is taken before the work: then some work
-  while (!existsSync(join(out, LOCK)) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 300));
+  // the output folder is made before the work: then some work
+  while (!existsSync(out) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 600));
   expect(child.exitCode, stderr).toBeNull();
   const t0 = Date.now();
   child.kill('SIGTERM');

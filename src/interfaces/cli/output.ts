@@ -3,7 +3,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { ConvLensError } from '../../engine/errors.js';
 import { throwIfCancelled } from '../../engine/jobs.js';
 import { prepareOutputDir, writeFileAtomic } from '../../io/files.js';
-import { acquireLockFile, commandLine, describeWriter } from '../../io/writer-lock.js';
+import { acquireLockFile, commandLine, describeWriter, lockHolder, type WriterInfo } from '../../io/writer-lock.js';
 
 /** Where a command writes by default: out/<command>/ in the current folder. */
 /** The dataset store `convlens index` writes and patches, neighbors and embed read. */
@@ -87,7 +87,21 @@ export class OutputFiles {
     // `-o ''` wrote into the current folder and reported "wrote /: ..."
     if (!dir.trim()) throw new ConvLensError('INVALID_ARGUMENT', 'The output path (--out) is empty.', 'Name a folder, e.g. --out out/run1 (or . for the current folder).');
     prepareOutputDir(dir);
-    OutputFiles.lockFolder(dir);
+    // a run writing there now is named before any work; the lock itself is taken at the first
+    // write, so that a run killed before it wrote anything (a signal's default action while it
+    // waits on a pipe) leaves no lock file in the folder
+    const holder = lockHolder(join(dir, OUTPUT_LOCK));
+    if (holder) throw this.busy(holder);
+  }
+
+  private locked = false;
+
+  private busy(w: WriterInfo | undefined): ConvLensError {
+    return new ConvLensError(
+      'INVALID_ARGUMENT',
+      `The output folder "${this.dir}" is being written by another run${w ? `: ${describeWriter(w)}` : ` (${join(this.dir, OUTPUT_LOCK)} exists)`}.`,
+      `Wait for it to finish, or write to another folder (--out ${join(this.dir, 'run2')}).`,
+    );
   }
 
   /**
@@ -95,14 +109,10 @@ export class OutputFiles {
    * files over the other's, leaving a grid.png of one and a summary.json of the other. The lock
    * file is held until the process ends (released before its empty output folders are removed).
    */
-  private static lockFolder(dir: string): void {
-    const lock = acquireLockFile(join(dir, OUTPUT_LOCK), commandLine(), (w) =>
-      new ConvLensError(
-        'INVALID_ARGUMENT',
-        `The output folder "${dir}" is being written by another run${w ? `: ${describeWriter(w)}` : ` (${join(dir, OUTPUT_LOCK)} exists)`}.`,
-        `Wait for it to finish, or write to another folder (--out ${join(dir, 'run2')}).`,
-      ),
-    );
+  private lockFolder(): void {
+    if (this.locked) return;
+    const lock = acquireLockFile(join(this.dir, OUTPUT_LOCK), commandLine(), (w) => this.busy(w));
+    this.locked = true;
     process.prependOnceListener('exit', () => lock.release());
   }
 
@@ -153,6 +163,7 @@ export class OutputFiles {
     throwIfCancelled(this.signal, 'writing the results');
     const path = join(this.dir, name);
     this.refuseInput(name);
+    this.lockFolder();
     writeFileAtomic(path, data);
     this.record(path);
     return name;
