@@ -111,9 +111,32 @@ const madeForOutput: string[] = [];
  */
 export function prepareOutputDir(dir: string, option = '--out'): void {
   const made = ensureDir(dir, option);
-  if (!made.length) return;
-  if (!madeForOutput.length) process.once('exit', removeEmptyOutputDirs);
-  madeForOutput.push(...made);
+  if (made.length) {
+    if (!madeForOutput.length) process.once('exit', removeEmptyOutputDirs);
+    madeForOutput.push(...made);
+  }
+  // an existing folder that takes no new files (read-only, immutable, another user's) failed only
+  // at the first write, after all the work. A probe file rather than access(): root passes access()
+  // on a read-only file system.
+  const probe = join(dir, `.convlens-probe.${process.pid}.${Date.now()}`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST') {
+      throw new ConvLensError('INVALID_ARGUMENT', `Cannot write into the output folder "${dir}": ${systemReason(code)?.[0] ?? `the system refused it (${code})`}.`, `Choose another output path (${option}), or make the folder writable.`, { cause: e });
+    }
+  }
+  rmSync(probe, { force: true });
+}
+
+/**
+ * For an output that is one file (a figure): its folder is prepared as prepareOutputDir does, so
+ * that a folder that cannot be written fails before the work. A device or pipe is left alone.
+ */
+export function prepareOutputFile(path: string, option = '--out'): void {
+  if (writeTarget(path).special) return;
+  prepareOutputDir(dirname(writeTarget(path).path), option);
 }
 
 function removeEmptyOutputDirs(): void {

@@ -346,8 +346,9 @@ export function createEngine(opts: CommonOptions): Engine {
 
 /**
  * Job options for a CLI run: a progress bar on stderr (unless quiet or not a terminal) and
- * Ctrl-C as cancellation (a second Ctrl-C exits at once). With `terminate`, SIGTERM cancels the
- * same way, for jobs that must clean up (locks, worker processes, queued jobs) when stopped.
+ * Ctrl-C as cancellation (a second Ctrl-C exits at once). SIGTERM cancels the same way (unless
+ * `terminate` is false): every job has something to clean up when stopped (its output folder's or
+ * checkpoint's lock, a temporary file, worker processes, queued jobs), and a killed run said nothing.
  */
 export type CliJob = JobOptions & { done(): void };
 
@@ -375,7 +376,7 @@ export function cliJob(opts: CommonOptions, label: string, o: { terminate?: bool
     controller.abort();
   };
   process.on('SIGINT', onSigint);
-  if (o.terminate) process.on('SIGTERM', onSigterm);
+  if (o.terminate !== false) process.on('SIGTERM', onSigterm);
   const show = !opts.quiet && process.stderr.isTTY;
   const bar = show
     ? new cliProgress.SingleBar(

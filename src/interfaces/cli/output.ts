@@ -1,7 +1,9 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { ConvLensError } from '../../engine/errors.js';
+import { throwIfCancelled } from '../../engine/jobs.js';
 import { prepareOutputDir, writeFileAtomic } from '../../io/files.js';
+import { acquireLockFile, commandLine, describeWriter, lockHolder, type WriterInfo } from '../../io/writer-lock.js';
 
 /** Where a command writes by default: out/<command>/ in the current folder. */
 /** The dataset store `convlens index` writes and patches, neighbors and embed read. */
@@ -67,6 +69,9 @@ export function distinctNames(sources: readonly string[]): string[] {
  * with a clear error) before any work starts and removed again if the run writes nothing into
  * it, every file is written atomically, and the closing "wrote" line lists them all.
  */
+/** The writer lock a run holds in its output folder. */
+export const OUTPUT_LOCK = '.convlens-writer.lock';
+
 /** Most file names the "wrote" line lists one by one. */
 const MAX_LISTED = 40;
 
@@ -75,11 +80,40 @@ export class OutputFiles {
   private readonly known = new Set<string>();
   /** input files by identity ("dev:ino") -> the path as given */
   private readonly inputs = new Map<string, string>();
+  /** the run's cancellation: once aborted, no further file is written */
+  private signal: AbortSignal | undefined;
 
   constructor(readonly dir: string) {
     // `-o ''` wrote into the current folder and reported "wrote /: ..."
     if (!dir.trim()) throw new ConvLensError('INVALID_ARGUMENT', 'The output path (--out) is empty.', 'Name a folder, e.g. --out out/run1 (or . for the current folder).');
     prepareOutputDir(dir);
+    // a run writing there now is named before any work; the lock itself is taken at the first
+    // write, so that a run killed before it wrote anything (a signal's default action while it
+    // waits on a pipe) leaves no lock file in the folder
+    const holder = lockHolder(join(dir, OUTPUT_LOCK));
+    if (holder) throw this.busy(holder);
+  }
+
+  private locked = false;
+
+  private busy(w: WriterInfo | undefined): ConvLensError {
+    return new ConvLensError(
+      'INVALID_ARGUMENT',
+      `The output folder "${this.dir}" is being written by another run${w ? `: ${describeWriter(w)}` : ` (${join(this.dir, OUTPUT_LOCK)} exists)`}.`,
+      `Wait for it to finish, or write to another folder (--out ${join(this.dir, 'run2')}).`,
+    );
+  }
+
+  /**
+   * One run at a time writes into a folder: two explain runs into the same --out each renamed their
+   * files over the other's, leaving a grid.png of one and a summary.json of the other. The lock
+   * file is held until the process ends (released before its empty output folders are removed).
+   */
+  private lockFolder(): void {
+    if (this.locked) return;
+    const lock = acquireLockFile(join(this.dir, OUTPUT_LOCK), commandLine(), (w) => this.busy(w));
+    this.locked = true;
+    process.prependOnceListener('exit', () => lock.release());
   }
 
   /** For commands whose --out names one file: its folder is prepared the same way. */
@@ -116,10 +150,20 @@ export class OutputFiles {
     }
   }
 
+  /**
+   * Writes no more files once `signal` is aborted: a Ctrl-C while the results were rendered (the
+   * PNGs of 30 methods take seconds) was seen by nothing, and the run wrote everything and exited 0.
+   */
+  stopOn(signal: AbortSignal | undefined): void {
+    this.signal = signal;
+  }
+
   /** Writes `name` (relative to the folder) and returns it. */
   write(name: string, data: Uint8Array | string): string {
+    throwIfCancelled(this.signal, 'writing the results');
     const path = join(this.dir, name);
     this.refuseInput(name);
+    this.lockFolder();
     writeFileAtomic(path, data);
     this.record(path);
     return name;

@@ -172,7 +172,7 @@ export async function embedVectors(method: EmbedMethod, data: Float32Array, n: n
     for (let i = 0; i < n; i++) s += init[2 * i]! ** 2;
     const scale = 1e-4 / Math.max(1e-12, Math.sqrt(s / n));
     for (let i = 0; i < init.length; i++) init[i]! *= scale;
-    const coords = tsne(reduced, n, dims, { perplexity, iterations, init, seed, ...(o.signal ? { signal: o.signal } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+    const coords = await tsne(reduced, n, dims, { perplexity, iterations, init, seed, ...(o.signal ? { signal: o.signal } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
     return { coords, params: { perplexity, iterations, theta: 0.5, exaggeration: 12, init: 'pca', pcaDims: dims }, notes };
   }
   const neighbours = settings.neighbours!;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../../../io/files.js';
+import { prepareOutputDir, writeFileAtomic } from '../../../io/files.js';
 import { inputFiles, loadInputs, scaledUpNote } from '../../../io/inputs.js';
 import { encodeNpy } from '../../../io/npy.js';
 import { batchedForward, defaultBatchSize } from '../../../methods/explain/session.js';
@@ -14,6 +14,7 @@ export function define(command: Command): void {
     .addHelpText('after', '\nExamples:\n  convlens activations samples/photos/chelsea.png --model squeezenet            # the profile\'s feature layers\n  convlens activations samples/photos/chelsea.png --model squeezenet --layer fires.3,#40\n  convlens activations samples/fashion-mnist/bag-test18.png --layer input')
     .option('-o, --out <dir>', 'output folder', outPath, defaultOut('activations'))
     .action(async (inputs: string[], opts: CommonOptions & { layer?: string; out: string }) => {
+      prepareOutputDir(opts.out);
       const { engine, model } = openModel(opts);
       const layers = opts.layer ? opts.layer.split(',').map((l) => model.resolveLayer(l.trim())) : model.profile.featureLayers;
       const files = inputFiles(inputs);

@@ -80,6 +80,7 @@ export function define(command: Command): void {
       out.keepInputs(images, ['figure.png', 'summary.json', 'adversarial.npy', 'perturbation.npy']);
       const { engine, model } = openModel(opts);
       const job = cliJob(opts, 'adversarial');
+      out.stopOn(job.signal);
       try {
         if (!modelInputSize(model)) throw new ConvLensError('MODEL_UNSUPPORTED', 'The model takes any size; adversarial examples need a classifier with a fixed input size.', 'Use a classifier with a fixed input size (e.g. --model fashion-cnn or squeezenet), or export this model with one.');
         const method = opts.method as AttackMethod;

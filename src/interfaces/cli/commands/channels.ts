@@ -84,6 +84,7 @@ export function define(command: Command): void {
       }
       const { engine, model } = openModel(opts);
       const job = cliJob(opts, 'channels');
+      out.stopOn(job.signal);
       try {
         const paths = inputFiles(inputs);
         checkInputsFit(paths, model, 2 + 2 * methods.length, 'channels');

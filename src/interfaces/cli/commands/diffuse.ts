@@ -102,7 +102,7 @@ function registerTrain(diffuse: Command): void {
           `${c.epochs} epochs x ${stepsPerEpoch(train.count, c.batchSize)} steps of ${c.batchSize}, ${c.schedule.kind} noise schedule (T = ${c.schedule.steps ?? 1000}), ` +
           `adam lr ${c.lr} ${describeSchedule(c.lrSchedule)}, p(uncond) ${c.uncondProb}, EMA ${c.ema}`,
       );
-      const job = cliJob(opts, 'diffuse train');
+      const job = cliJob(opts, 'diffuse train', { terminate: true });
       let result;
       try {
         const options = trainerOptions(prepared, job, opts.checkpointEvery, (r) => formatEpoch(r, c.epochs));
@@ -301,10 +301,11 @@ function registerSample(diffuse: Command): void {
             ...(opts.height ? { height: opts.height } : {}),
             ...job,
           });
+          // under the job: a Ctrl-C while the samples are drawn and written cancels the writing
+          await writeSampleOutputs(gen, r, prompts, opts, engine, job.signal);
         } finally {
           job.done();
         }
-        await writeSampleOutputs(gen, r, prompts, opts, engine);
       } finally {
         await engine.dispose();
       }
@@ -316,10 +317,11 @@ function registerSample(diffuse: Command): void {
   ]);
 }
 
-async function writeSampleOutputs(gen: TextToImage, r: GenerateResult, prompts: string[], opts: SampleOptions, engine: ReturnType<typeof createEngine>): Promise<void> {
+async function writeSampleOutputs(gen: TextToImage, r: GenerateResult, prompts: string[], opts: SampleOptions, engine: ReturnType<typeof createEngine>, signal?: AbortSignal): Promise<void> {
   const s = r.settings;
   const describe = `${s.sampler}${s.sampler === 'ddim' ? ` eta ${s.eta}` : ''}, ${s.steps} steps, guidance ${s.guidanceScale}${opts.negativePrompt !== undefined && s.guidanceScale > 1 ? `, negative "${opts.negativePrompt}"` : ''}, seed ${s.seed}`;
   const out = new OutputFiles(opts.out);
+  out.stopOn(signal);
   const put = (name: string, bytes: Uint8Array | string): void => void out.write(name, bytes);
   let captions: (string | undefined)[] | undefined;
   let predictions: { label: string; probability: number }[] | undefined;

@@ -48,6 +48,7 @@ export function define(command: Command): void {
       out.keepInputs([image, opts.guide], ['result.png', 'figure.png', 'optimization.gif', 'summary.json']);
       const { engine, model } = openModel(opts);
       const job = cliJob(opts, 'dream');
+      out.stopOn(job.signal);
       try {
         const x = await readImageTensor(image, 3, { maxSide: opts.maxSide });
         const heavy = memoryNoteText('DeepDream', model, [x.dims[2]!, x.dims[3]!]);

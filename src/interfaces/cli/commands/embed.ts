@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
-import { writeFileAtomic } from '../../../io/files.js';
+import { throwIfCancelled } from '../../../engine/jobs.js';
+import { prepareOutputDir, writeFileAtomic } from '../../../io/files.js';
 import type { RawImage } from '../../../io/image.js';
 import { applyDescription, cliJob, type CommonOptions, createEngine, defaultStoreLayer, folderPath, nonNegativeInt, numberIn, outPath, positiveInt, seedNumber, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE, defaultOut } from '../output.js';
@@ -40,6 +41,7 @@ export function define(command: Command): void {
       const { embeddingGridFigure, scatterFigure } = await import('../../../methods/dataset/figures.js');
       if (opts.metric !== 'l2' && opts.metric !== 'cosine') throw new ConvLensError('INVALID_ARGUMENT', `Unknown metric "${opts.metric}".`, 'Use l2 or cosine.');
       const methods = opts.method.split(',').map((m) => parseEmbedMethod(m.trim()));
+      prepareOutputDir(opts.out);
       const engine = createEngine(opts);
       const ctx = await openStoreContext(opts.store, engine, { ...(opts.model ? { modelPath: opts.model } : {}), ...(opts.data ? { data: opts.data } : {}), onNotice: warner(opts) });
       applyDescription(ctx.model, opts);
@@ -80,6 +82,8 @@ export function define(command: Command): void {
           }
           lines.push(`${method} of ${spaceName} (${e.ids.length} points, ${(e.ms / 1000).toFixed(1)} s) -> ${written.join(', ')}`);
         }
+        // a Ctrl-C while the figures were drawn writes nothing
+        throwIfCancelled(job.signal, 'the embedding');
         for (const [file, data] of files) writeFileAtomic(file, data);
         // these lines name what was written: -q leaves them out, as every command's "wrote" line
         if (!opts.quiet) process.stdout.write(`${lines.join('\n')}\n`);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { FASHION_MNIST_LABELS } from '../../../models/zoo/index.js';
 import { loadFashionMnist, type Split } from '../../../data/fashion-mnist.js';
 import { ConvLensError } from '../../../engine/errors.js';
-import { writeFileAtomic } from '../../../io/files.js';
+import { prepareOutputFile, writeFileAtomic } from '../../../io/files.js';
 import { evaluateClassifier } from '../../../training/classification.js';
 import { confusionMatrixPng } from '../../../training/confusion.js';
 import { cliJob, type CommonOptions, fileOrFolderOut, intIn, openModel, withCommon } from '../common.js';
@@ -39,6 +39,7 @@ export function define(command: Command): void {
         );
       }
       const labels = model.labels.length === FASHION_MNIST_LABELS.length ? model.labels : FASHION_MNIST_LABELS;
+      if (opts.image) prepareOutputFile(opts.out);
       const job = cliJob(opts, 'evaluate');
       let m;
       try {

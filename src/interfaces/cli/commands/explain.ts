@@ -243,6 +243,7 @@ export function define(command: Command): void {
       const { engine } = opened;
       const model = opts.unit !== undefined ? unitModel(opened.model, parseUnitSpec(opts.unit)) : opened.model;
       const job = cliJob(opts, 'explain');
+      out.stopOn(job.signal);
       let finished = false;
       const finish = (): void => {
         if (!finished) job.done();

@@ -106,6 +106,7 @@ Examples:
       if (opts.start !== 'zero' && opts.start !== 'noise') out.keepInputs(opts.start.split(','), ['result.png', 'strip.png', 'optimization.gif', 'summary.json']);
       const { engine, model } = openModel(opts);
       const job = cliJob(opts, 'featviz');
+      out.stopOn(job.signal);
       try {
         const size = opts.size;
         const regularizers: StepRegularizers = {

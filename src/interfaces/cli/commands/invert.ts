@@ -43,6 +43,7 @@ export function define(command: Command): void {
       out.keepInputs(images, ['grid.png', 'summary.json']);
       const { engine, model } = openModel(opts);
       const job = cliJob(opts, 'invert');
+      out.stopOn(job.signal);
       try {
         // the pixels predict sees; a model that takes any size gets --size (stretched) when given
         const free = !modelInputSize(model) && opts.size;

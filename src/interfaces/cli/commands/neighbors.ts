@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
-import { writeFileAtomic } from '../../../io/files.js';
+import { prepareOutputFile, writeFileAtomic } from '../../../io/files.js';
 import { loadInputs, scaledUpNote } from '../../../io/inputs.js';
 import { tensorToRaw, type RawImage } from '../../../io/image.js';
 import { sliceBatch } from '../../../methods/explain/arrays.js';
@@ -47,6 +47,7 @@ export function define(command: Command): void {
       const { neighboursFigure } = await import('../../../methods/dataset/figures.js');
       const { nearestNeighbours } = await import('../../../methods/dataset/neighbors.js');
       if (!images.length && !opts.ids) throw new ConvLensError('INVALID_ARGUMENT', 'No query.', 'Pass image files, or --ids 0,17,42 for images of the indexed dataset.');
+      prepareOutputFile(opts.out);
       const engine = createEngine(opts);
       const ctx = await openStoreContext(opts.store, engine, { ...(opts.model ? { modelPath: opts.model } : {}), ...(opts.data ? { data: opts.data } : {}), onNotice: warner(opts) });
       applyDescription(ctx.model, opts);

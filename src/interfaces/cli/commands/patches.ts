@@ -1,6 +1,7 @@
 
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../../../io/files.js';
+import { throwIfCancelled } from '../../../engine/jobs.js';
+import { prepareOutputFile, writeFileAtomic } from '../../../io/files.js';
 import { applyDescription, cliJob, type CommonOptions, createEngine, defaultStoreLayer, fileOrFolderOut, folderPath, intIn, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE, defaultOut } from '../output.js';
 
@@ -30,6 +31,7 @@ export function define(command: Command): void {
       const { openStoreContext } = await import('../../../methods/dataset/context.js');
       const { patchesFigure } = await import('../../../methods/dataset/figures.js');
       const { parseChannels, topPatches } = await import('../../../methods/dataset/patches.js');
+      prepareOutputFile(opts.out);
       const engine = createEngine(opts);
       const ctx = await openStoreContext(opts.store, engine, { ...(opts.model ? { modelPath: opts.model } : {}), ...(opts.data ? { data: opts.data } : {}), onNotice: warner(opts) });
       applyDescription(ctx.model, opts);
@@ -43,7 +45,10 @@ export function define(command: Command): void {
         if (k < opts.top && cmd.getOptionValueSource('top') === 'cli') warner(opts, 'note')(`the store keeps the top ${stored} images per channel (indexed with -k ${stored}); drawing ${stored}, not ${opts.top}. Index again with a larger -k for more.`);
         const list = await topPatches(ctx.model, ctx.source, ctx.store, layer.name, channels, { k, guided: opts.guided, ...job });
         const classes = ctx.store.manifest.dataset.classes;
-        writeFileAtomic(opts.out, await patchesFigure(list, { classes, model: ctx.model.name }));
+        const figure = await patchesFigure(list, { classes, model: ctx.model.name });
+        // a Ctrl-C while the figure was drawn (seconds for many channels) writes nothing
+        throwIfCancelled(job.signal, 'the patches');
+        writeFileAtomic(opts.out, figure);
         const lines = [`${layer.name}: ${channels.length} channels x ${k} patches${k < opts.top ? ` (the store keeps ${stored})` : ''} -> ${opts.out}`];
         if (opts.json) {
           const file = opts.out.replace(/\.png$/i, '') + '.json';

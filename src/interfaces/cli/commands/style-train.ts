@@ -76,7 +76,7 @@ export function define(command: Command): void {
         );
       }
       const engine = createEngine(opts);
-      const job = cliJob(opts, 'style-train');
+      const job = cliJob(opts, 'style-train', { terminate: true });
       try {
         const styles = await Promise.all(opts.style.map(async (s) => {
           const p = parseNamedImage(s);

@@ -92,6 +92,7 @@ export function define(command: Command): void {
       out.keepInputs([content, opts.net, ...opts.style.map((s) => parseNamedImage(s).path)], ['result.png', 'figure.png', 'strip.png', 'optimization.gif', 'summary.json']);
       const engine = createEngine(opts);
       const job = cliJob(opts, 'style');
+      out.stopOn(job.signal);
       try {
         const size = opts.size;
         const contentImg = content ? await readImageTensor(content, 3, size ? { size } : { maxSide: opts.maxSide }) : undefined;

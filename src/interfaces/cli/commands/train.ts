@@ -91,7 +91,7 @@ export function define(command: Command): void {
         `training ${run.model.name} (${parameterCount(run.model).toLocaleString('en-US')} parameters) on ${train.source}: ${train.count - valCount} train / ${valCount} validation images, ` +
           `${c.epochs} epochs x ${perEpoch} steps of ${c.batchSize}, ${c.optimizer.type} lr ${c.lr} ${describeSchedule(c.schedule)}`,
       );
-      const job = cliJob(opts, 'train');
+      const job = cliJob(opts, 'train', { terminate: true });
       let result;
       try {
         result = await trainClassifier(engine, run, { train, ...(test ? { test } : {}) }, trainerOptions(prepared, job, opts.checkpointEvery, (r) => formatEpoch(r, c.epochs)));
