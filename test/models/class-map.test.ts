@@ -20,6 +20,7 @@ import { Model } from '../../src/models/model.js';
 import { parseUnitSpec, unitModel } from '../../src/models/unit-model.js';
 import { convlens } from '../support/cli.js';
 import { randn, rng } from '../support/rng.js';
+import { SEG_CLASSES, SEG_HEIGHT, SEG_WIDTH, segNet } from '../support/segmentation-net.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-class-map-'));
@@ -28,28 +29,9 @@ afterAll(async () => {
   await engine.dispose();
 });
 
-const H = 12;
-const W = 16;
-const K = 5;
-
-interface SegOptions {
-  /** a Softmax over the channels at the end */
-  softmax?: boolean;
-  /** no ReLU: the map is linear in the image */
-  linear?: boolean;
-}
-
-/** conv (stride 2), relu, 1x1 conv to K classes: a class map [N, K, 6, 8] for a 12x16 image; seeded, so equal options give equal weights. */
-function segNet(o: SegOptions = {}): Graph {
-  const b = new GraphBuilder();
-  b.graph.name = `seg${o.softmax ? '_softmax' : ''}${o.linear ? '_linear' : ''}`;
-  const L = new Layers(b, seededRandom(3));
-  const image = b.input('image', 'float32', ['N', 3, H, W]);
-  const features = L.conv2d(image, 'features', { filters: 4, stride: 2 });
-  const logits = L.conv2d(o.linear ? features : L.relu(features, 'relu'), 'classifier', { filters: K, kernel: 1 });
-  b.output(o.softmax ? b.op('Softmax', [logits], { axis: 1 }, { name: 'probs', outputs: ['probs'] }) : logits);
-  return b.build();
-}
+const H = SEG_HEIGHT;
+const W = SEG_WIDTH;
+const K = SEG_CLASSES;
 
 /** The value `name` of graph `g` for `x`, run as the file is (no ConvLens load-time changes). */
 async function runRaw(g: Graph, name: string, x: Tensor): Promise<Float32Array> {
