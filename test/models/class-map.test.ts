@@ -140,15 +140,16 @@ describe('a per-pixel class map', () => {
     expect(kept.meta.warnings.some((w) => w.includes('per-pixel'))).toBe(false);
   });
 
-  it('the CLI runs saliency, Grad-CAM and occlusion on it, and predicts among its classes', async () => {
+  it('the CLI runs saliency, Grad-CAM, occlusion and Kernel SHAP on it, and predicts among its classes', async () => {
     const file = join(tmp, 'seg.onnx');
     writeFileSync(file, encodeModel(segNet({ softmax: true })));
     const out = join(tmp, 'explain');
-    const r = await convlens('explain', 'samples/photos/chelsea.png', '--model', file, '--method', 'saliency,gradcam,occlusion', '--preprocess', 'unit-range', '-o', out);
+    const r = await convlens('explain', 'samples/photos/chelsea.png', '--model', file, '--method', 'saliency,gradcam,occlusion,kernel-shap', '--segments', '8', '--preprocess', 'unit-range', '-o', out);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('per-pixel class map');
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { methods: { method: string }[] };
-    expect(summary.methods.map((m) => m.method)).toEqual(['saliency', 'gradcam', 'occlusion']);
+    // kernel-shap scores by the class means before the Softmax, which the graph did not declare an output
+    expect(summary.methods.map((m) => m.method)).toEqual(['saliency', 'gradcam', 'occlusion', 'kernel-shap']);
     expect(r.stdout).toMatch(/predicted class [0-4] /);
     const u = await convlens('explain', 'samples/photos/chelsea.png', '--model', file, '--unit', 'classifier@3,4', '--method', 'saliency', '--preprocess', 'unit-range', '--no-images', '-o', join(tmp, 'unit'));
     expect(u.code, u.stderr).toBe(0);
