@@ -13,6 +13,7 @@ import { checkPreprocessing, readMetadata, type ModelMetadata, type Preprocessin
 import { modelProfile, type ModelProfile } from './profile.js';
 import { withChannelsFirstInput } from './channels-first-input.js';
 import { withClassifierFirst } from './classifier-output.js';
+import { withClassMeans, type ClassMeans } from './class-map.js';
 import { withFlatLogits } from './flat-logits.js';
 import { withFloatInput } from './float-input.js';
 import { withSizeFreeReshapes } from './size-free-reshapes.js';
@@ -78,6 +79,12 @@ export class Model {
     readonly name: string = graph.name,
     /** set when the model scores a hidden layer's channels instead of classes (see unit-model.ts) */
     readonly unit?: UnitTarget,
+    /**
+     * `classMap: 'keep'` leaves a first output [N, C, h, w] as it is: for the feature networks
+     * ConvLens builds itself (the texture backbone), whose outputs are read as layers, not scores.
+     * Otherwise such an output is a per-pixel class map and is given class means (class-map.ts).
+     */
+    options: { classMap?: 'means' | 'keep' } = {},
   ) {
     this.id = `${name}#${nextId++}`;
     const inputs = graph.realInputs();
@@ -92,7 +99,9 @@ export class Model {
     const channelsFirst = withChannelsFirstInput(floatInput.graph);
     const classifierFirst = withClassifierFirst(channelsFirst);
     const symbolicBatch = withSymbolicBatch(classifierFirst.graph);
-    this.graph = withFlatLogits(withSizeFreeReshapes(symbolicBatch.graph));
+    const flat = withFlatLogits(withSizeFreeReshapes(symbolicBatch.graph));
+    const classMap: ClassMeans = options.classMap === 'keep' ? { graph: flat } : withClassMeans(flat, flat.realInputs()[0]!.name);
+    this.graph = classMap.graph;
     this.input = this.graph.realInputs()[0]!;
     if (this.graph.outputs.length === 0) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${name}" has no outputs.`, 'Re-export the model with its outputs declared in the ONNX graph.');
     this.output = preSoftmaxOutput(this.graph);
@@ -100,6 +109,7 @@ export class Model {
     const classes = outShape && typeof outShape[outShape.length - 1] === 'number' ? (outShape[outShape.length - 1] as number) : undefined;
     this.meta = readMetadata(this.graph, this.input, classes, { integerPixels: floatInput.integerInput !== undefined });
     if (classifierFirst.note) this.meta.warnings.push(classifierFirst.note);
+    if (classMap.map) this.meta.warnings.push(classMapNote(this, classMap.map));
     if (symbolicBatch.note) this.meta.warnings.push(symbolicBatch.note);
     if (floatInput.integerInput) this.meta.warnings.push(`input "${input.name}" is ${floatInput.integerInput} in the file; ConvLens gives it float32 pixels (its casts to float32 dropped)`);
     if (channelsFirst !== floatInput.graph) {
@@ -582,6 +592,19 @@ function symbolicTrial(graph: Graph, inputName: string, reshapes: boolean, batch
 }
 
 /** The logits: the graph's first output, or the input of a final Softmax. */
+/** What loading did to a per-pixel class map, and how to explain one pixel instead. */
+function classMapNote(model: Model, map: { name: string; shape: Dim[] }): string {
+  const [, k, h, w] = map.shape;
+  const label = model.layerLabel(map.name);
+  const pixels = typeof h === 'number' && typeof w === 'number' ? `${h}x${w} ` : '';
+  const row = typeof h === 'number' ? Math.floor(h / 2) : 'row';
+  const col = typeof w === 'number' ? Math.floor(w / 2) : 'col';
+  return (
+    `the model's output is a per-pixel class map ("${label}", [N, ${k}, ${h}, ${w}]: segmentation); ConvLens scores each of its ${k} classes by its mean over the ${pixels}pixels, ` +
+    `so predictions and explanations are of those whole-image class scores (to explain one pixel, explain a unit of layer "${label}" at that pixel, e.g. "${label}@${row},${col}" for row ${row}, column ${col}; CLI: --unit ${label}@${row},${col})`
+  );
+}
+
 function preSoftmaxOutput(graph: Graph): string {
   const out = graph.outputs[0]!.name;
   const producer = graph.nodes.find((n) => n.outputs.includes(out));

@@ -145,7 +145,8 @@ describe('parameters handed out through Identity nodes', () => {
     b.output(c2);
     const m = new Model(b.build(), engine, 'dedup');
     const s = summarize(m);
-    expect(s.rows.map((r) => [r.name, r.params])).toEqual([['c1', 8 * 27 + 8], ['c2', 64 + 8]]);
+    // (c2's map [N, 8, 16, 16] is read as a per-pixel class map: its class means close the list)
+    expect(s.rows.map((r) => [r.name, r.params])).toEqual([['c1', 8 * 27 + 8], ['c2', 64 + 8], ['class_means', 0]]);
     expect(s.totalParams).toBe(8 * 27 + 8 + 64 + 8);
     expect(s.trainableParams).toBe(s.totalParams);
     expect(m.parameterCount()).toBe(s.totalParams);

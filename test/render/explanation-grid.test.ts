@@ -8,6 +8,10 @@ import { tensorToRaw } from '../../src/io/image.js';
 import { explain } from '../../src/methods/explain/index.js';
 import { explanationGrid, GRID_MAX_ROWS } from '../../src/methods/explain/figures.js';
 import { MAX_FIGURE_PIXELS } from '../../src/render/grid.js';
+import { GraphBuilder } from '../../src/engine/graph/builder.js';
+import { seededRandom } from '../../src/models/init.js';
+import { Layers } from '../../src/models/layers.js';
+import { Model } from '../../src/models/model.js';
 import { rng } from '../support/rng.js';
 import { courseModel } from '../explain/models.js';
 
@@ -49,4 +53,30 @@ describe('explanation grid', () => {
     expect(meta.channels).toBe(3);
     expect(meta.hasAlpha).toBe(false);
   });
+
+  it('draws a non-square input with its aspect, as the maps beside it (a 192x256 input was drawn square)', async () => {
+    // conv, global pool, dense on 12x16 images; the input shown is solid green, found by its colour
+    const b = new GraphBuilder();
+    b.graph.name = 'wide';
+    const L = new Layers(b, seededRandom(2));
+    b.output(L.dense(L.flatten(L.globalAvgPool(L.relu(L.conv2d(b.input('image', 'float32', ['N', 3, 12, 16]), 'conv', { filters: 4 }), 'relu'), 'gap'), 'flat'), 'fc', 3));
+    const model = new Model(b.build(), engine);
+    const rand = rng(9);
+    const x = { dtype: 'float32' as const, dims: [1, 3, 12, 16], data: Float32Array.from({ length: 3 * 12 * 16 }, () => rand()) };
+    const e = await explain(model, x, { methods: ['saliency'] });
+    const green = { width: 16, height: 12, channels: 3 as const, data: Uint8Array.from({ length: 16 * 12 * 3 }, (_, k) => (k % 3 === 1 ? 255 : 0)) };
+    const { data, info } = await sharp(await explanationGrid(e, [{ name: 'wide', display: green }], { size: 64 })).raw().toBuffer({ resolveWithObject: true });
+    let [left, right, top, bottom, count] = [Infinity, -1, Infinity, -1, 0];
+    for (let y = 0; y < info.height; y++) {
+      for (let x0 = 0; x0 < info.width; x0++) {
+        const k = (y * info.width + x0) * info.channels;
+        if (data[k] !== 0 || data[k + 1] !== 255 || data[k + 2] !== 0) continue;
+        count++;
+        [left, right, top, bottom] = [Math.min(left, x0), Math.max(right, x0), Math.min(top, y), Math.max(bottom, y)];
+      }
+    }
+    expect([right - left + 1, bottom - top + 1]).toEqual([64, 48]);
+    expect(count).toBe(64 * 48);
+  });
 });
+

@@ -81,7 +81,9 @@ export async function explanationGrid(e: Explanation, items: readonly FigureItem
   const header = (a: Attribution): string => (a.layer ? `${methodTitle(a.method)}\n@${shortLayerName(a.layer.name)}` : methodTitle(a.method));
   const rows: GridRow[] = bands.flatMap((band, k) =>
     shown.map((item, i) => {
-      const cells: RawImage[] = [resizeImage(item.display, size, size, 'nearest')];
+      // the input keeps its aspect, as the maps beside it do (a 192x256 input was drawn square)
+      const { width: dw, height: dh } = item.display;
+      const cells: RawImage[] = [resizeImage(item.display, dw >= dh ? size : Math.round((size * dw) / dh), dh >= dw ? size : Math.round((size * dh) / dw), 'nearest')];
       const captions: (string | undefined)[] = [undefined];
       for (const a of band) {
         const r = renderAttribution(a, i, item.display, { ...o, size });

@@ -1,6 +1,7 @@
 // The forward graph methods use to score many inputs for one target: with logit scores, the
 // model reduced to the target's logit where its head allows (engine/graph/target-head.ts);
 // otherwise the whole model, the target picked from its output.
+import { GraphBuilder } from '../../engine/graph/builder.js';
 import { targetHead } from '../../engine/graph/target-head.js';
 import type { Graph } from '../../engine/graph/ir.js';
 import type { Tensor } from '../../engine/tensor.js';
@@ -31,10 +32,25 @@ export function scoringGraph(model: Model, score: ScoreKind): ScoringGraph {
     }
     s = head
       ? { graph: head.graph, output: head.output, target: head.target, scores: (out) => Float64Array.from(out.data as Float32Array) }
-      : { graph: model.graph, output: model.output, scores: (out, target) => targetScores(out, Int32Array.of(target), score) };
+      : { graph: withOutput(model.graph, model.output), output: model.output, scores: (out, target) => targetScores(out, Int32Array.of(target), score) };
     m.set(score, s);
   }
   return s;
+}
+
+/**
+ * The graph with `output` as an output: a model that ends in a Softmax is scored by the logits
+ * before it, which ONNX Runtime fetches only when the graph declares them (a segmentation net's
+ * class means before their Softmax, models/class-map.ts, failed every segment method).
+ */
+function withOutput(graph: Graph, output: string): Graph {
+  if (graph.outputs.some((o) => o.name === output)) return graph;
+  const g = graph.clone();
+  const rest = g.outputs;
+  g.outputs = [];
+  GraphBuilder.over(g, { strict: false }).output(output);
+  g.outputs.push(...rest);
+  return g;
 }
 
 /** The compiled session of a scoring graph (one per model and graph). */

@@ -39,7 +39,7 @@ export const MAX_LOSS_WEIGHT = 1e6;
 
 export function builtinTextureBackbone(engine: Engine): Model {
   let m = backbones.get(engine);
-  if (!m) backbones.set(engine, (m = new Model(textureBackbone(), engine, 'texture-backbone')));
+  if (!m) backbones.set(engine, (m = new Model(textureBackbone(), engine, 'texture-backbone', undefined, { classMap: 'keep' })));
   return m;
 }
 

@@ -136,7 +136,7 @@ export function define(command: Command): void {
         }
         const outSize = size ?? (contentImg ? ([contentImg.dims[2]!, contentImg.dims[3]!] as [number, number]) : TEXTURE_SIZE);
         // the random texture network is planned like any model (shape inference only; it runs inside styleTransfer)
-        const heavy = memoryNoteText('Style transfer', backbone ?? new Model(textureBackbone(), engine, 'the texture network'), outSize);
+        const heavy = memoryNoteText('Style transfer', backbone ?? new Model(textureBackbone(), engine, 'the texture network', undefined, { classMap: 'keep' }), outSize);
         if (heavy) warner(opts, 'note')(heavy);
         const r = await styleTransfer(engine, {
           ...(backbone ? { backbone } : {}),

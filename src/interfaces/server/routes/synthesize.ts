@@ -126,7 +126,7 @@ const STEP_FORWARDS = 3;
 export function registerSynthesizeRoutes({ app, models, images, jobs, memory, task }: Studio): void {
   // The random texture network, for planning memory only (shape inference; it never runs here).
   let texture: Model | undefined;
-  const textureModel = (): Model => (texture ??= new Model(textureBackbone(), models.require('builtin').engine, 'texture-backbone'));
+  const textureModel = (): Model => (texture ??= new Model(textureBackbone(), models.require('builtin').engine, 'texture-backbone', undefined, { classMap: 'keep' }));
   const nets = new Map<string, { name: string; graph: Graph }>();
   const net = (id: string): { name: string; graph: Graph } => {
     const hit = nets.get(id);

@@ -1,0 +1,67 @@
+// Class scores per pixel. A segmentation net (torchvision's DeepLabV3 and FCN, a U-Net) outputs a
+// class map [N, K, h, w]; everything that reads a class score expects [N, K], and read as a
+// classifier the map was h*w*K "classes" (a 16-class net predicted "class 645") or a gradient seed
+// of h*w values no method could use. As Captum's segmentation recipe (the model wrapped so a
+// class's score is its logits aggregated over the pixels) and pytorch-grad-cam's
+// SemanticSegmentationTarget (a class's logits summed over a mask) do, the model is given a class
+// score per image: each class's mean logit over the map's pixels. A Softmax over the channels at
+// the end is looked through (its logits are averaged) and moves after the mean, as in
+// flat-logits.ts. The map stays in the graph as a layer, so one pixel is explained as a unit of it
+// (unit-model.ts: "map@row,col").
+import { GraphBuilder } from '../engine/graph/builder.js';
+import { attrInt, type Dim, type Graph, type Node } from '../engine/graph/ir.js';
+import { axisLayouts, isChannelsFirst } from './layout.js';
+
+/** Ops that only change a value's shape, looked through on the way back to a Softmax. */
+const SHAPE_ONLY = new Set(['Identity']);
+
+export interface ClassMeans {
+  graph: Graph;
+  /** set when the first output was a class map: the map whose pixels are averaged (the logits before a trailing Softmax) and its shape */
+  map?: { name: string; shape: Dim[] };
+}
+
+/**
+ * The graph with its first output [N, K] when that output is a per-pixel class map [N, K, h, w]
+ * (K a known number from 2, more than one pixel): each class's mean over the pixels. Any other
+ * graph is returned as it is ([N, K] and [N, K, 1, 1] outputs, see flat-logits.ts; maps whose
+ * channel axis is not second, or whose class count is unknown).
+ */
+export function withClassMeans(graph: Graph, input: string): ClassMeans {
+  const output = graph.outputs[0];
+  const declared = output?.shape;
+  if (!output || (declared && declared.length !== 4)) return { graph };
+  const g = graph.clone();
+  const b = GraphBuilder.over(g, { strict: false });
+  const shape = b.has(output.name) ? b.factsOf(output.name).shape : undefined;
+  if (!shape || shape.length !== 4) return { graph };
+  const [, classes, h, w] = shape;
+  if (typeof classes !== 'number' || classes < 2 || (h === 1 && w === 1)) return { graph };
+  if (!isChannelsFirst(axisLayouts(g, b, input).get(output.name))) return { graph };
+
+  const producers = g.producers();
+  let softmax: Node | undefined;
+  for (let node = producers.get(output.name); node; node = producers.get(node.inputs[0] ?? '')) {
+    if (node.op === 'Softmax' || node.op === 'LogSoftmax') {
+      softmax = node;
+      break;
+    }
+    if (!SHAPE_ONLY.has(node.op)) break;
+  }
+  const logits = softmax?.inputs[0];
+  const overChannels = !!softmax && !!logits && [1, -3].includes(attrInt(softmax, 'axis', 1)) && b.factsOf(logits).shape?.length === 4;
+  const map = overChannels ? logits! : output.name;
+  const name = b.uniqueName(`${output.name}_class_means`);
+  // named nodes: summaries list them as the model's last layers ("class_means (ReduceMean)")
+  if (overChannels) {
+    const means = b.op('ReduceMean', [map], { axes: [2, 3], keepdims: 0 }, { name: b.uniqueName('class_means'), outputs: [b.uniqueName(`${map}_class_means`)] });
+    b.op(softmax!.op, [means], { axis: -1 }, { name: b.uniqueName(`class_means_${softmax!.op.toLowerCase()}`), outputs: [name] });
+  } else {
+    b.op('ReduceMean', [map], { axes: [2, 3], keepdims: 0 }, { name: b.uniqueName('class_means'), outputs: [name] });
+  }
+  const rest = g.outputs.slice(1);
+  g.outputs = [];
+  b.output(name);
+  g.outputs.push(...rest);
+  return { graph: g, map: { name: map, shape: b.factsOf(map).shape ?? shape } };
+}
