@@ -591,7 +591,6 @@ function symbolicTrial(graph: Graph, inputName: string, reshapes: boolean, batch
   }
 }
 
-/** The logits: the graph's first output, or the input of a final Softmax. */
 /** What loading did to a per-pixel class map, and how to explain one pixel instead. */
 function classMapNote(model: Model, map: { name: string; shape: Dim[] }): string {
   const [, k, h, w] = map.shape;
@@ -600,11 +599,12 @@ function classMapNote(model: Model, map: { name: string; shape: Dim[] }): string
   const row = typeof h === 'number' ? Math.floor(h / 2) : 'row';
   const col = typeof w === 'number' ? Math.floor(w / 2) : 'col';
   return (
-    `the model's output is a per-pixel class map ("${label}", [N, ${k}, ${h}, ${w}]: segmentation); ConvLens scores each of its ${k} classes by its mean over the ${pixels}pixels, ` +
+    `the model's output is a per-pixel class map ("${label}", [N, ${k}, ${h}, ${w}]: a segmentation net's class scores, or a backbone's ${k} feature channels); ConvLens scores each of its ${k} channels as a class by its mean over the ${pixels}pixels, ` +
     `so predictions and explanations are of those whole-image class scores (to explain one pixel, explain a unit of layer "${label}" at that pixel, e.g. "${label}@${row},${col}" for row ${row}, column ${col}; CLI: --unit ${label}@${row},${col})`
   );
 }
 
+/** The logits: the graph's first output, or the input of a final Softmax. */
 function preSoftmaxOutput(graph: Graph): string {
   const out = graph.outputs[0]!.name;
   const producer = graph.nodes.find((n) => n.outputs.includes(out));
