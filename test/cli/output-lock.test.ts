@@ -20,8 +20,12 @@ describe('one run at a time per output folder', () => {
     // the holder: this test's own process, alive on this host
     const started = new Date().toISOString();
     writeFileSync(join(out, LOCK), `${JSON.stringify({ pid: process.pid, hostname: hostname(), started, command: 'convlens explain a.png -o busy' })}\n`);
-    for (const args of [['explain', images[0]!, '--method', 'all'], ['channels', images[0]!, '--layer', 'relu3']]) {
+    // diffuse sample: refused before it samples (its 1000 steps), not when it comes to write
+    for (const args of [['explain', images[0]!, '--method', 'all'], ['channels', images[0]!, '--layer', 'relu3'], ['diffuse', 'sample', 'ankle boot', '--steps', '1000']]) {
+      const t0 = Date.now();
       const r = await convlens(...args, '-o', out);
+      expect(Date.now() - t0, args[0]).toBeLessThan(15_000);
+      expect(r.stderr).not.toContain('images in');
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toContain(`The output folder "${out}" is being written by another run: pid ${process.pid} on ${hostname()} ("convlens explain a.png -o busy"), since ${started}`);
       expect(r.stderr).toContain(`Wait for it to finish, or write to another folder (--out ${join(out, 'run2')}).`);

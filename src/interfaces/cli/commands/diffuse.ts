@@ -284,6 +284,8 @@ function registerSample(diffuse: Command): void {
         if (!prompts.length) throw new ConvLensError('INVALID_ARGUMENT', 'No prompt given.', gen.labels ? `Pass class names, e.g. "${gen.labels[gen.labels.length - 1]}", or --all-classes ("" = unconditional).` : 'Pass a prompt in quotes.');
         const guidance = opts.guidance ?? (gen.kind === 'stable-diffusion' ? 7.5 : 3);
         if (opts.negativePrompt !== undefined && guidance <= 1 && !opts.quiet) process.stderr.write('warning: the negative prompt has no effect with --guidance <= 1 (it replaces the unconditional branch of guidance)\n');
+        // the folder is checked (writable, no other run writing there) before the sampling, not after
+        const out = new OutputFiles(opts.out);
         const job = cliJob(opts, 'diffuse sample');
         let r: GenerateResult;
         try {
@@ -302,7 +304,7 @@ function registerSample(diffuse: Command): void {
             ...job,
           });
           // under the job: a Ctrl-C while the samples are drawn and written cancels the writing
-          await writeSampleOutputs(gen, r, prompts, opts, engine, job.signal);
+          await writeSampleOutputs(gen, r, prompts, opts, engine, out, job.signal);
         } finally {
           job.done();
         }
@@ -317,10 +319,9 @@ function registerSample(diffuse: Command): void {
   ]);
 }
 
-async function writeSampleOutputs(gen: TextToImage, r: GenerateResult, prompts: string[], opts: SampleOptions, engine: ReturnType<typeof createEngine>, signal?: AbortSignal): Promise<void> {
+async function writeSampleOutputs(gen: TextToImage, r: GenerateResult, prompts: string[], opts: SampleOptions, engine: ReturnType<typeof createEngine>, out: OutputFiles, signal?: AbortSignal): Promise<void> {
   const s = r.settings;
   const describe = `${s.sampler}${s.sampler === 'ddim' ? ` eta ${s.eta}` : ''}, ${s.steps} steps, guidance ${s.guidanceScale}${opts.negativePrompt !== undefined && s.guidanceScale > 1 ? `, negative "${opts.negativePrompt}"` : ''}, seed ${s.seed}`;
-  const out = new OutputFiles(opts.out);
   out.stopOn(signal);
   const put = (name: string, bytes: Uint8Array | string): void => void out.write(name, bytes);
   let captions: (string | undefined)[] | undefined;
