@@ -20,8 +20,8 @@ describe('one run at a time per output folder', () => {
     // the holder: this test's own process, alive on this host
     const started = new Date().toISOString();
     writeFileSync(join(out, LOCK), `${JSON.stringify({ pid: process.pid, hostname: hostname(), started, command: 'convlens explain a.png -o busy' })}\n`);
-    // diffuse sample: refused before it samples (its 1000 steps), not when it comes to write
-    for (const args of [['explain', images[0]!, '--method', 'all'], ['channels', images[0]!, '--layer', 'relu3'], ['diffuse', 'sample', 'ankle boot', '--steps', '1000']]) {
+    // diffuse sample: refused before it samples (256 images, 1000 steps: minutes), not when it comes to write
+    for (const args of [['explain', images[0]!, '--method', 'all'], ['channels', images[0]!, '--layer', 'relu3'], ['diffuse', 'sample', 'ankle boot', '--steps', '1000', '--count', '256']]) {
       const t0 = Date.now();
       const r = await convlens(...args, '-o', out);
       expect(Date.now() - t0, args[0]).toBeLessThan(15_000);
