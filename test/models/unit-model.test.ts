@@ -154,7 +154,8 @@ describe('convlens explain --unit', () => {
     const out = mkdtempSync(join(tmpdir(), 'convlens-unit-'));
     try {
       const r = await convlens('explain', CAT, '--model', 'squeezenet', '--unit', `${LAYER}@6,6`, '--target', '100', '--method', 'saliency,gradcam', '--out', out);
-      expect(r.stderr).not.toMatch(/warning|note/i);
+      // channel 100 does not fire at (6, 6): its flat maps say so, and nothing else is noted
+      expect(r.stderr.split('\n').filter((l) => /warning|note/i.test(l) && !l.includes("the map is flat (its values sum in magnitude to 0.0 against the unit's value of 0.00): the unit barely moves"))).toEqual([]);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/most active fires\.5:\d+@6,6 \([\d.]+\), explaining fires\.5:100@6,6/);
       const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));

@@ -328,7 +328,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
       map: f32([x.dims[0]!, h, w], r.map),
       signed: r.signed,
       ...(r.completeness ? { completeness: r.completeness } : {}),
-      notes: [...(r.notes ?? []), ...quantizationNotes(model, method), ...flatMapNotes(method, r.map, images, score)],
+      notes: [...(r.notes ?? []), ...quantizationNotes(model, method), ...flatMapNotes(method, r.map, images, score, model.unit !== undefined)],
       timeMs,
     });
   }
@@ -349,7 +349,7 @@ const SQUARED_UNITS: ReadonlySet<MethodName> = new Set(['smoothgrad-sq', 'vargra
  * input, and its picture shows rounding scaled up to full colour: an untrained model (a random
  * deep net's logits move by 1e-13 across images), a saturated probability, or dead units.
  */
-function flatMapNotes(method: MethodName, map: Float32Array, images: readonly ExplainedImage[], score: ScoreKind): string[] {
+function flatMapNotes(method: MethodName, map: Float32Array, images: readonly ExplainedImage[], score: ScoreKind, unit: boolean): string[] {
   if (METHODS[method].layer || SQUARED_UNITS.has(method)) return [];
   const per = map.length / Math.max(1, images.length);
   for (let i = 0; i < images.length; i++) {
@@ -357,8 +357,10 @@ function flatMapNotes(method: MethodName, map: Float32Array, images: readonly Ex
     for (let p = i * per; p < (i + 1) * per; p++) total += Math.abs(map[p]!);
     const target = images[i]!.target.score;
     if (Number.isFinite(total) && Number.isFinite(target) && total < 1e-6 * Math.max(Math.abs(target), 1e-3)) {
+      const sum = `its values sum in magnitude to ${total.toPrecision(2)}`;
+      if (unit) return [`${method} on image ${i + 1}: the map is flat (${sum} against the unit's value of ${target.toPrecision(3)}): the unit barely moves with the input here, as a unit that does not fire (a ReLU at 0 passes no gradient); the colours show rounding scaled up`];
       return [
-        `${method} on image ${i + 1}: the map is flat (its values sum in magnitude to ${total.toPrecision(2)} against a target ${score} of ${target.toPrecision(3)}), so the score barely depends on the input and the colours show rounding scaled up: an untrained model, ${score === 'prob' ? 'a saturated probability (the logit score avoids it; CLI: --score logit), ' : ''}or units that never fire`,
+        `${method} on image ${i + 1}: the map is flat (${sum} against a target ${score} of ${target.toPrecision(3)}), so the score barely depends on the input and the colours show rounding scaled up: an untrained model, ${score === 'prob' ? 'a saturated probability (the logit score avoids it; CLI: --score logit), ' : ''}or units that never fire`,
       ];
     }
   }
