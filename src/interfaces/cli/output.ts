@@ -64,17 +64,17 @@ export function distinctNames(sources: readonly string[]): string[] {
   });
 }
 
-/**
- * The files one command run writes under its output folder. The folder is created (or refused
- * with a clear error) before any work starts and removed again if the run writes nothing into
- * it, every file is written atomically, and the closing "wrote" line lists them all.
- */
 /** The writer lock a run holds in its output folder. */
 export const OUTPUT_LOCK = '.convlens-writer.lock';
 
 /** Most file names the "wrote" line lists one by one. */
 const MAX_LISTED = 40;
 
+/**
+ * The files one command run writes under its output folder. The folder is created (or refused
+ * with a clear error) before any work starts and removed again if the run writes nothing into
+ * it, every file is written atomically, and the closing "wrote" line lists them all.
+ */
 export class OutputFiles {
   private readonly written: string[] = [];
   private readonly known = new Set<string>();
@@ -82,6 +82,8 @@ export class OutputFiles {
   private readonly inputs = new Map<string, string>();
   /** the run's cancellation: once aborted, no further file is written */
   private signal: AbortSignal | undefined;
+  /** whether this run holds the folder's writer lock (taken at its first write) */
+  private locked = false;
 
   constructor(readonly dir: string) {
     // `-o ''` wrote into the current folder and reported "wrote /: ..."
@@ -93,8 +95,6 @@ export class OutputFiles {
     const holder = lockHolder(join(dir, OUTPUT_LOCK));
     if (holder) throw this.busy(holder);
   }
-
-  private locked = false;
 
   private busy(w: WriterInfo | undefined): ConvLensError {
     return new ConvLensError(
