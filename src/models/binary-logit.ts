@@ -76,3 +76,10 @@ export function withTwoClassLogit(graph: Graph, input: string): TwoClasses {
   return { graph: g, note: `the model's output is ${what}, a binary classifier's: ${TWO_CLASSES_NOTE}` };
 }
 
+/**
+ * A binary classifier's class names: a single name (what the one logit detects, "pneumonia")
+ * names class 1, and class 0 is its negation; two names are class 0's and class 1's.
+ */
+export function binaryLabels(labels: readonly string[]): string[] {
+  return labels.length === 1 ? [`not ${labels[0]}`, labels[0]!] : [...labels];
+}

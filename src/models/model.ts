@@ -14,7 +14,7 @@ import { modelProfile, type ModelProfile } from './profile.js';
 import { withChannelsFirstInput } from './channels-first-input.js';
 import { withClassifierFirst } from './classifier-output.js';
 import { withClassMeans, type ClassMeans } from './class-map.js';
-import { TWO_CLASSES_NOTE, withTwoClassLogit, type TwoClasses } from './binary-logit.js';
+import { binaryLabels, TWO_CLASSES_NOTE, withTwoClassLogit, type TwoClasses } from './binary-logit.js';
 import { withFlatLogits } from './flat-logits.js';
 import { withFloatInput } from './float-input.js';
 import { withSizeFreeReshapes } from './size-free-reshapes.js';
@@ -114,6 +114,7 @@ export class Model {
     const outShape = this.facts(this.output).shape;
     const classes = outShape && typeof outShape[outShape.length - 1] === 'number' ? (outShape[outShape.length - 1] as number) : undefined;
     this.meta = readMetadata(this.graph, this.input, classes, { integerPixels: floatInput.integerInput !== undefined });
+    if (this.binary) this.meta.labels = binaryLabels(this.meta.labels);
     if (classifierFirst.note) this.meta.warnings.push(classifierFirst.note);
     if (classMap.map) this.meta.warnings.push(classMapNote(this, classMap.map));
     // a 1-channel map's note says what became of its mean (one logit) itself
@@ -186,10 +187,15 @@ export class Model {
    */
   describe(o: { labels?: string[]; preprocessing?: Preprocessing }): void {
     if (o.labels) {
-      if (this.meta.labels.length && o.labels.length !== this.meta.labels.length) {
-        throw new ConvLensError('INVALID_ARGUMENT', `${o.labels.length} class names given; model "${this.name}" has ${this.meta.labels.length} outputs.`, 'Give one name per output, in the model\'s output order.');
+      const labels = this.binary ? binaryLabels(o.labels) : o.labels;
+      if (this.meta.labels.length && labels.length !== this.meta.labels.length) {
+        throw new ConvLensError(
+          'INVALID_ARGUMENT',
+          `${o.labels.length} class names given; model "${this.name}" has ${this.meta.labels.length} outputs.`,
+          this.binary ? 'The model is a binary classifier (one logit): give one name, what the logit detects (class 1; class 0 is "not" it), or two: class 0\'s, then class 1\'s.' : 'Give one name per output, in the model\'s output order.',
+        );
       }
-      this.meta.labels = o.labels;
+      this.meta.labels = labels;
       this.meta.warnings = this.meta.warnings.filter((w) => !w.startsWith('no class labels') && !w.includes('convlens.labels'));
     }
     if (o.preprocessing) {

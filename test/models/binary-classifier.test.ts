@@ -105,6 +105,21 @@ describe('a one-logit binary classifier', () => {
   }
 });
 
+describe('a binary classifier\'s class names', () => {
+  it('takes one name, for class 1 (class 0 is "not" it), from the file or when described, or two', () => {
+    const g = linearLogitNet();
+    g.metadata.set('convlens.labels', JSON.stringify(['pneumonia']));
+    expect(new Model(g, engine).labels).toEqual(['not pneumonia', 'pneumonia']);
+    const model = new Model(linearLogitNet(), engine);
+    model.describe({ labels: ['defect'] });
+    expect(model.labels).toEqual(['not defect', 'defect']);
+    model.describe({ labels: ['good', 'scratched'] });
+    expect(model.labels).toEqual(['good', 'scratched']);
+    expect(() => model.describe({ labels: ['a', 'b', 'c'] })).toThrow(/3 class names given/);
+    expect(model.labels).toEqual(['good', 'scratched']);
+  });
+});
+
 describe('a binary segmentation net (a 1-channel map)', () => {
   const img = f32([2, 3, BINARY_SIZE, BINARY_SIZE], randn(rng(9), 2 * 3 * BINARY_SIZE * BINARY_SIZE));
   for (const withSigmoid of [false, true]) {
@@ -140,6 +155,11 @@ describe('the CLI on a one-logit conv net', () => {
     expect(p.stderr).toContain('the sigmoid of one logit');
     expect(p.stdout).toMatch(/class 0 .*%/);
     expect(p.stdout).toMatch(/class 1 .*%/);
+    // one class name names what the logit detects
+    writeFileSync(join(tmp, 'labels.txt'), 'pneumonia\n');
+    const named = await convlens('predict', 'samples/photos/chelsea.png', '--model', file, '--preprocess', 'unit-range', '--labels', join(tmp, 'labels.txt'));
+    expect(named.code, named.stderr).toBe(0);
+    expect(named.stdout).toMatch(/not pneumonia .*%/);
     for (const score of ['logit', 'prob']) {
       const out = join(tmp, score);
       const r = await convlens('explain', 'samples/photos/chelsea.png', '--model', file, '--method', 'saliency,integrated-gradients,gradcam,occlusion,lime', '--segments', '8', '--score', score, '--preprocess', 'unit-range', '--no-images', '-o', out);

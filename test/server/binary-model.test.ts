@@ -60,5 +60,10 @@ describe('a one-logit binary classifier in the studio', () => {
         for (const m of e.maps) expect(m.values.dims.slice(-2), m.method).toEqual([BINARY_SIZE, BINARY_SIZE]);
       }
     }
+
+    // one class name ("Describe this model") names what the logit detects
+    const d = await inject({ method: 'POST', url: `/api/models/${id}/describe`, payload: { labels: 'pneumonia' } });
+    expect(d.statusCode, d.body).toBe(200);
+    expect(d.json().labels).toEqual(['not pneumonia', 'pneumonia']);
   }, 120_000);
 });
