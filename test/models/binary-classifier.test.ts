@@ -120,6 +120,22 @@ describe('a binary classifier\'s class names', () => {
   });
 });
 
+describe('CAM on a one-logit GAP + dense net', () => {
+  it('weights class 1 by half the dense row, class 0 by minus half', async () => {
+    const model = new Model(binaryConvNet({ sigmoid: true }), engine);
+    const img = f32([2, 3, BINARY_SIZE, BINARY_SIZE], randn(rng(3), 2 * 3 * BINARY_SIZE * BINARY_SIZE));
+    // the same net as the file has it: its one logit's CAM, read through no load-time change
+    const raw = new Model(binaryConvNet(), engine, 'raw', undefined, { classMap: 'keep' });
+    const whole = (await explain(raw, img, { methods: ['cam'], target: 0 })).attributions[0]!.raw.data as Float32Array;
+    for (const target of [0, 1]) {
+      const e = await explain(model, img, { methods: ['cam'], target });
+      const cam = e.attributions[0]!.raw.data as Float32Array;
+      expect(cam.length).toBe(whole.length);
+      for (let i = 0; i < cam.length; i++) expect(cam[i]).toBeCloseTo(((target === 1 ? 1 : -1) * whole[i]!) / 2, 5);
+    }
+  });
+});
+
 describe('a binary segmentation net (a 1-channel map)', () => {
   const img = f32([2, 3, BINARY_SIZE, BINARY_SIZE], randn(rng(9), 2 * 3 * BINARY_SIZE * BINARY_SIZE));
   for (const withSigmoid of [false, true]) {
