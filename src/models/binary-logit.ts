@@ -59,7 +59,8 @@ export function withTwoClassLogit(graph: Graph, input: string): TwoClasses {
   const beforeShape = before && b.has(before) ? b.factsOf(before).shape : undefined;
   const lookThrough = !!before && !!beforeShape && beforeShape[0] === batch && beforeShape.slice(1).every((d) => d === 1);
   const logit = lookThrough ? before! : output.name;
-  const column = b.factsOf(logit).shape?.length === 2 ? logit : b.op('Reshape', [logit, b.ints([-1, 1])], {}, { name: b.uniqueName('binary_logit_column') });
+  // [N, 1, 1, 1] or [N] to [N, 1], keeping the batch's symbol
+  const column = b.factsOf(logit).shape?.length === 2 ? logit : b.op('Flatten', [logit], { axis: 1 }, { name: b.uniqueName('binary_logit_column') });
   const halves = b.constant({ dtype: 'float32', dims: [1, 2], data: Float32Array.of(-0.5, 0.5) }, 'binary_halves');
   const name = b.uniqueName(`${output.name}_two_classes`);
   if (lookThrough) {

@@ -120,6 +120,26 @@ describe('a binary classifier\'s class names', () => {
   });
 });
 
+describe('one logit in other shapes', () => {
+  const img = f32([2, 3, BINARY_SIZE, BINARY_SIZE], randn(rng(6), 2 * 3 * BINARY_SIZE * BINARY_SIZE));
+  for (const head of ['squeezed', 'pointwise'] as const) {
+    it(`${head === 'squeezed' ? 'squeezed to [N]' : 'as [N, 1, 1, 1] from a 1x1 conv'}, after a Sigmoid: two classes over the free batch, a GAP + dense head`, async () => {
+      const model = new Model(binaryConvNet({ sigmoid: true, head }), engine);
+      expect(model.facts(model.output).shape).toEqual(['N', 2]);
+      expect(model.profile.head).toBe('gap-dense');
+      const raw = new Model(binaryConvNet({ sigmoid: true, head }), engine, 'raw', undefined, { classMap: 'keep' });
+      const p = (await raw.run(img))[raw.output]!.data as Float32Array;
+      const { predictions } = await predict(model, img, 2);
+      predictions.forEach((pr, i) => {
+        expect(pr.top.find((t) => t.index === 1)!.probability).toBeCloseTo(p[i]!, 5);
+        expect(pr.top[0]!.index).toBe(p[i]! > 0.5 ? 1 : 0);
+      });
+      const e = await explain(model, img, { methods: ['saliency', 'cam', 'gradcam'], score: 'prob' });
+      expect(e.skipped).toEqual([]);
+    });
+  }
+});
+
 describe('CAM on a one-logit GAP + dense net', () => {
   it('weights class 1 by half the dense row, class 0 by minus half', async () => {
     const model = new Model(binaryConvNet({ sigmoid: true }), engine);

@@ -26,15 +26,23 @@ export function linearLogitNet(o: { sigmoid?: boolean } = {}): Graph {
 
 export const BINARY_SIZE = 16;
 
-/** conv, relu, conv, relu, global pool, dense to one logit [N, 1] (or its sigmoid); a 3x16x16 image, seeded weights. */
-export function binaryConvNet(o: { sigmoid?: boolean } = {}): Graph {
+/**
+ * conv, relu, conv, relu, global pool, dense to one logit [N, 1] (or its sigmoid); a 3x16x16
+ * image, seeded weights. `head`: 'squeezed' squeezes the logit to [N] (torch's
+ * `logit.squeeze(1)`), 'pointwise' is the dense layer as a 1x1 conv, output [N, 1, 1, 1].
+ */
+export function binaryConvNet(o: { sigmoid?: boolean; head?: 'dense' | 'squeezed' | 'pointwise' } = {}): Graph {
   const b = new GraphBuilder();
-  b.graph.name = `binary_conv${o.sigmoid ? '_sigmoid' : ''}`;
+  b.graph.name = `binary_conv${o.sigmoid ? '_sigmoid' : ''}${o.head && o.head !== 'dense' ? `_${o.head}` : ''}`;
   const L = new Layers(b, seededRandom(11));
   const image = b.input('image', 'float32', ['N', 3, BINARY_SIZE, BINARY_SIZE]);
   let x = L.relu(L.conv2d(image, 'conv1', { filters: 6, stride: 2 }), 'relu1');
   x = L.relu(L.conv2d(x, 'conv2', { filters: 8 }), 'relu2');
-  const logit = L.dense(L.flatten(L.globalAvgPool(x, 'gap'), 'flat'), 'fc', 1);
+  const pooled = L.globalAvgPool(x, 'gap');
+  let logit: string;
+  if (o.head === 'pointwise') logit = L.conv2d(pooled, 'fc', { filters: 1, kernel: 1 });
+  else logit = L.dense(L.flatten(pooled, 'flat'), 'fc', 1);
+  if (o.head === 'squeezed') logit = b.op('Squeeze', [logit, b.ints([1])], {}, { name: 'squeezed', outputs: ['squeezed'] });
   b.output(o.sigmoid ? b.op('Sigmoid', [logit], {}, { name: 'prob', outputs: ['prob'] }) : logit);
   return b.build();
 }
