@@ -6,7 +6,8 @@
 // SemanticSegmentationTarget (a class's logits summed over a mask) do, the model is given a class
 // score per image: each class's mean logit over the map's pixels. A Softmax over the channels at
 // the end is looked through (its logits are averaged) and moves after the mean, as in
-// flat-logits.ts. The map stays in the graph as a layer, so one pixel is explained as a unit of it
+// flat-logits.ts; so does the Sigmoid after a binary net's 1-channel map [N, 1, h, w], whose mean
+// logit then becomes two classes (binary-logit.ts). The map stays in the graph as a layer, so one pixel is explained as a unit of it
 // (unit-model.ts: "map@row,col").
 import { GraphBuilder } from '../engine/graph/builder.js';
 import { attrInt, type Dim, type Graph, type Node } from '../engine/graph/ir.js';
@@ -23,7 +24,8 @@ export interface ClassMeans {
 
 /**
  * The graph with its first output [N, K] when that output is a per-pixel class map [N, K, h, w]
- * (K a known number from 2, more than one pixel): each class's mean over the pixels. Any other
+ * (K a known number, more than one pixel; K = 1, a binary net's map, becomes one logit [N, 1]
+ * that binary-logit.ts makes two classes): each class's mean over the pixels. Any other
  * graph is returned as it is ([N, K] and [N, K, 1, 1] outputs, see flat-logits.ts; maps whose
  * channel axis is not second, or whose class count is unknown).
  */
@@ -36,26 +38,27 @@ export function withClassMeans(graph: Graph, input: string): ClassMeans {
   const shape = b.has(output.name) ? b.factsOf(output.name).shape : undefined;
   if (!shape || shape.length !== 4) return { graph };
   const [, classes, h, w] = shape;
-  if (typeof classes !== 'number' || classes < 2 || (h === 1 && w === 1)) return { graph };
+  if (typeof classes !== 'number' || classes < 1 || (h === 1 && w === 1)) return { graph };
   if (!isChannelsFirst(axisLayouts(g, b, input).get(output.name))) return { graph };
 
   const producers = g.producers();
   let softmax: Node | undefined;
   for (let node = producers.get(output.name); node; node = producers.get(node.inputs[0] ?? '')) {
-    if (node.op === 'Softmax' || node.op === 'LogSoftmax') {
+    // a binary net's 1-channel map ends in a Sigmoid, elementwise: its mean logit goes to binary-logit.ts
+    if (node.op === 'Softmax' || node.op === 'LogSoftmax' || (node.op === 'Sigmoid' && classes === 1)) {
       softmax = node;
       break;
     }
     if (!SHAPE_ONLY.has(node.op)) break;
   }
   const logits = softmax?.inputs[0];
-  const overChannels = !!softmax && !!logits && [1, -3].includes(attrInt(softmax, 'axis', 1)) && b.factsOf(logits).shape?.length === 4;
+  const overChannels = !!softmax && !!logits && (softmax.op === 'Sigmoid' || [1, -3].includes(attrInt(softmax, 'axis', 1))) && b.factsOf(logits).shape?.length === 4;
   const map = overChannels ? logits! : output.name;
   const name = b.uniqueName(`${output.name}_class_means`);
   // named nodes: summaries list them as the model's last layers ("class_means (ReduceMean)")
   if (overChannels) {
     const means = b.op('ReduceMean', [map], { axes: [2, 3], keepdims: 0 }, { name: b.uniqueName('class_means'), outputs: [b.uniqueName(`${map}_class_means`)] });
-    b.op(softmax!.op, [means], { axis: -1 }, { name: b.uniqueName(`class_means_${softmax!.op.toLowerCase()}`), outputs: [name] });
+    b.op(softmax!.op, [means], softmax!.op === 'Sigmoid' ? {} : { axis: -1 }, { name: b.uniqueName(`class_means_${softmax!.op.toLowerCase()}`), outputs: [name] });
   } else {
     b.op('ReduceMean', [map], { axes: [2, 3], keepdims: 0 }, { name: b.uniqueName('class_means'), outputs: [name] });
   }

@@ -14,6 +14,7 @@ import { modelProfile, type ModelProfile } from './profile.js';
 import { withChannelsFirstInput } from './channels-first-input.js';
 import { withClassifierFirst } from './classifier-output.js';
 import { withClassMeans, type ClassMeans } from './class-map.js';
+import { binaryLabels, TWO_CLASSES_NOTE, withTwoClassLogit, type TwoClasses } from './binary-logit.js';
 import { withFlatLogits } from './flat-logits.js';
 import { withFloatInput } from './float-input.js';
 import { withSizeFreeReshapes } from './size-free-reshapes.js';
@@ -63,6 +64,8 @@ export class Model {
   /** the classifier output (logits, pre-softmax when the graph ends in Softmax) */
   readonly output: string;
   readonly meta: ModelMetadata;
+  /** whether the file's output was one logit, made the two classes [-l/2, l/2] (binary-logit.ts) */
+  readonly binary: boolean;
   private builderCache: GraphBuilder | undefined;
   private profileCache: ModelProfile | undefined;
   private aliasCache: Map<string, string> | undefined;
@@ -101,15 +104,21 @@ export class Model {
     const symbolicBatch = withSymbolicBatch(classifierFirst.graph);
     const flat = withFlatLogits(withSizeFreeReshapes(symbolicBatch.graph));
     const classMap: ClassMeans = options.classMap === 'keep' ? { graph: flat } : withClassMeans(flat, flat.realInputs()[0]!.name);
-    this.graph = classMap.graph;
+    // a unit model's "classes" are a layer's channels, even one
+    const binary: TwoClasses = options.classMap === 'keep' || unit ? { graph: classMap.graph } : withTwoClassLogit(classMap.graph, classMap.graph.realInputs()[0]!.name);
+    this.graph = binary.graph;
+    this.binary = binary.graph !== classMap.graph;
     this.input = this.graph.realInputs()[0]!;
     if (this.graph.outputs.length === 0) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${name}" has no outputs.`, 'Re-export the model with its outputs declared in the ONNX graph.');
     this.output = preSoftmaxOutput(this.graph);
     const outShape = this.facts(this.output).shape;
     const classes = outShape && typeof outShape[outShape.length - 1] === 'number' ? (outShape[outShape.length - 1] as number) : undefined;
     this.meta = readMetadata(this.graph, this.input, classes, { integerPixels: floatInput.integerInput !== undefined });
+    if (this.binary) this.meta.labels = binaryLabels(this.meta.labels);
     if (classifierFirst.note) this.meta.warnings.push(classifierFirst.note);
     if (classMap.map) this.meta.warnings.push(classMapNote(this, classMap.map));
+    // a 1-channel map's note says what became of its mean (one logit) itself
+    if (binary.note && !classMap.map) this.meta.warnings.push(binary.note);
     if (symbolicBatch.note) this.meta.warnings.push(symbolicBatch.note);
     if (floatInput.integerInput) this.meta.warnings.push(`input "${input.name}" is ${floatInput.integerInput} in the file; ConvLens gives it float32 pixels (its casts to float32 dropped)`);
     if (channelsFirst !== floatInput.graph) {
@@ -178,10 +187,15 @@ export class Model {
    */
   describe(o: { labels?: string[]; preprocessing?: Preprocessing }): void {
     if (o.labels) {
-      if (this.meta.labels.length && o.labels.length !== this.meta.labels.length) {
-        throw new ConvLensError('INVALID_ARGUMENT', `${o.labels.length} class names given; model "${this.name}" has ${this.meta.labels.length} outputs.`, 'Give one name per output, in the model\'s output order.');
+      const labels = this.binary ? binaryLabels(o.labels) : o.labels;
+      if (this.meta.labels.length && labels.length !== this.meta.labels.length) {
+        throw new ConvLensError(
+          'INVALID_ARGUMENT',
+          `${o.labels.length} class names given; model "${this.name}" has ${this.meta.labels.length} outputs.`,
+          this.binary ? 'The model is a binary classifier (one logit): give one name, what the logit detects (class 1; class 0 is "not" it), or two: class 0\'s, then class 1\'s.' : 'Give one name per output, in the model\'s output order.',
+        );
       }
-      this.meta.labels = o.labels;
+      this.meta.labels = labels;
       this.meta.warnings = this.meta.warnings.filter((w) => !w.startsWith('no class labels') && !w.includes('convlens.labels'));
     }
     if (o.preprocessing) {
@@ -598,8 +612,12 @@ function classMapNote(model: Model, map: { name: string; shape: Dim[] }): string
   const pixels = typeof h === 'number' && typeof w === 'number' ? `${h}x${w} ` : '';
   const row = typeof h === 'number' ? Math.floor(h / 2) : 'row';
   const col = typeof w === 'number' ? Math.floor(w / 2) : 'col';
+  const scored =
+    k === 1
+      ? `the model's output is a 1-channel per-pixel map ("${label}", [N, 1, ${h}, ${w}]: a binary segmentation net's logits); its mean over the ${pixels}pixels is one logit l per image, and ${TWO_CLASSES_NOTE}, `
+      : `the model's output is a per-pixel class map ("${label}", [N, ${k}, ${h}, ${w}]: a segmentation net's class scores, or a backbone's ${k} feature channels); ConvLens scores each of its ${k} channels as a class by its mean over the ${pixels}pixels, `;
   return (
-    `the model's output is a per-pixel class map ("${label}", [N, ${k}, ${h}, ${w}]: a segmentation net's class scores, or a backbone's ${k} feature channels); ConvLens scores each of its ${k} channels as a class by its mean over the ${pixels}pixels, ` +
+    scored +
     `so predictions and explanations are of those whole-image class scores (to explain one pixel, explain a unit of layer "${label}" at that pixel, e.g. "${label}@${row},${col}" for row ${row}, column ${col}; CLI: --unit ${label}@${row},${col})`
   );
 }

@@ -303,6 +303,15 @@ function headKind(model: ProfileSource): HeadKind {
         continue;
       }
     }
+    // a binary classifier's one logit made two classes by a constant row (binary-logit.ts)
+    if (p.op === 'Mul' && !dense && v === model.output) {
+      const constant = p.inputs.findIndex((i) => producers.get(i)?.op === 'Constant' || model.graph.initializers.has(i));
+      const other = p.inputs[1 - constant];
+      if (constant >= 0 && other && model.builder().factsOf(other).shape?.[1] === 1) {
+        v = other;
+        continue;
+      }
+    }
     // a Conv of a globally pooled map is a dense layer written as a 1x1 conv (MXNet's mobilenetv2-7)
     const pointwise = p.op === 'Conv' && GLOBAL_POOL.has(producers.get(p.inputs[0]!)?.op ?? '');
     if ((p.op === 'Gemm' || p.op === 'MatMul' || pointwise) && !dense) {

@@ -306,7 +306,7 @@ export function openModel(opts: CommonOptions, use: { forwardOnly?: boolean; cla
 
 /** Applies --labels and --preprocess to a loaded model and prints what is still assumed (unless quiet). */
 export function applyDescription(model: Model, opts: CommonOptions, classesUnused = false): void {
-  const labels = opts.labels ? parseLabels(readFileOrExplain(opts.labels, 'labels file').toString('utf8'), `labels file "${opts.labels}"`, model.profile.classes) : undefined;
+  const labels = opts.labels ? parseLabels(readFileOrExplain(opts.labels, 'labels file').toString('utf8'), `labels file "${opts.labels}"`, model.binary ? undefined : model.profile.classes) : undefined;
   const preprocessing = opts.preprocess ? parsePreprocessing(opts.preprocess, model.input.shape ?? [], model.meta.preprocessing) : undefined;
   if (labels || preprocessing) model.describe({ ...(labels ? { labels } : {}), ...(preprocessing ? { preprocessing } : {}) });
   const warn = warner(opts);

@@ -84,6 +84,17 @@ export function camHead(model: Model): CamHead {
   };
 
   let node = producers.get(model.output);
+  // A binary classifier's one logit l made the classes l * [-1/2, 1/2] (models/binary-logit.ts):
+  // class k's weights are the dense layer's one row times its factor.
+  let factors: Float32Array | undefined;
+  if (node?.op === 'Mul') {
+    const k = node.inputs.findIndex((i) => constant(i)?.dims.length === 2 && constant(i)!.dims[0] === 1);
+    const other = node.inputs[1 - k];
+    if (k >= 0 && other && model.facts(other).shape?.[1] === 1) {
+      factors = Float32Array.from(constant(node.inputs[k]!)!.data as Float32Array);
+      node = producers.get(other);
+    }
+  }
   // the class scores reshaped after the dense layer ([N, K, 1, 1] -> [N, K])
   for (let guard = 0; guard < 4 && node && PASS_THROUGH.has(node.op); guard++) node = producers.get(node.inputs[0]!);
   if (node?.op === 'Add') {
@@ -127,6 +138,13 @@ export function camHead(model: Model): CamHead {
     const src = w!.data as Float32Array;
     const weights = new Float32Array(classes * channels);
     for (let k = 0; k < classes; k++) for (let ch = 0; ch < channels; ch++) weights[k * channels + ch] = alpha * (transB ? src[k * channels + ch]! : src[ch * classes + k]!);
+    if (factors && classes === 1) {
+      const scaled = new Float32Array(factors.length * channels);
+      factors.forEach((f, k) => {
+        for (let ch = 0; ch < channels; ch++) scaled[k * channels + ch] = f * weights[ch]!;
+      });
+      return { layer, weights: scaled, classes: factors.length, channels };
+    }
     return { layer, weights, classes, channels };
   }
   return fail('the head is too deep to follow');

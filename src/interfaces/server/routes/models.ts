@@ -153,7 +153,7 @@ export function registerModelRoutes({ app, models }: Studio, maxBytes: number): 
       const { labels: given, preprocess } = req.body;
       if (given === undefined && preprocess === undefined) throw new ConvLensError('INVALID_ARGUMENT', 'Nothing to describe.', 'Send "labels" (a labels file\'s text or a list of names) and/or "preprocess" (a preset or JSON).');
       // Both are checked before either is applied.
-      const labels = given === undefined ? undefined : parseLabels(typeof given === 'string' ? given : JSON.stringify(given), 'The list of class names', model.profile.classes);
+      const labels = given === undefined ? undefined : parseLabels(typeof given === 'string' ? given : JSON.stringify(given), 'The list of class names', model.binary ? undefined : model.profile.classes);
       if (labels?.some((l) => l.length > 500)) throw new ConvLensError('INVALID_ARGUMENT', 'A class name is longer than 500 characters.', 'One short name per line.');
       const preprocessing = preprocess === undefined ? undefined : parsePreprocessing(preprocess, model.input.shape ?? [], model.meta.preprocessing);
       models.describe(req.params.id, { ...(labels ? { labels } : {}), ...(preprocessing ? { preprocessing } : {}) });
