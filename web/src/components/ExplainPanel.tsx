@@ -2,13 +2,12 @@ import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from 'reac
 import { encodeNpy } from '../../../src/io/npy.js';
 import { api, ApiError, jobId, type MaskEntry, type ExplainMapInfo, type ImageEntry, type ExplainRequest, type ExplainResult, type Model, type Prediction, type SanityResult, type SanityScores, type SkippedMethod, type Summary } from '../api';
 import { inputKind } from '../input-kind';
-import { describeRemaining } from '../remaining';
 import { followJobStatus, type JobStatus } from '../job-status';
 import { useOneAtATime } from '../one-at-a-time';
 import type { InputView } from '../App';
 import type { ColormapName } from '../colormaps';
 import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../render';
-import { fmtSig, progressCount } from '../format';
+import { fmtSig } from '../format';
 import { decodeTensor, fmt, maxAbs, minMax, quantile, type Tensor } from '../tensor';
 import { displayStyle } from '../../../src/methods/explain/display.js';
 import { REPORT_MAX_SEGMENT_SAMPLES, REPORT_SANITY_DEFAULT_LAYERS, REPORT_SANITY_MAX_LAYERS, REPORT_SENSITIVITY_DEFAULT_SAMPLES, REPORT_SENSITIVITY_MAX_SAMPLES } from '../../../src/methods/explain/request-limits.js';
@@ -19,6 +18,7 @@ import { ClassPicker, findLayer, LayerPicker, layerLabelOf } from './Pickers';
 import { Cancelled, explainInBrowser } from '../compute';
 import { CurveChart, type CurveSeries } from './Curves';
 import { ChannelsPanel } from './ChannelsPanel';
+import { JobProgress } from './JobProgress';
 import { drawInput, fitSize } from './PredictionPanel';
 import { Colorbar, ErrorBox, NumberField, Panel, Segmented, Spinner, UploadButton, type ShownError } from './ui';
 
@@ -412,7 +412,6 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
 
   if (!model) return <Panel title="Explanations">Choose a model that the engine can run.</Panel>;
 
-  const pct = job && job.total ? Math.round((100 * job.done) / job.total) : 0;
   const series = (kind: 'deletion' | 'insertion'): CurveSeries[] =>
     shown?.metrics
       ? Object.entries(shown.metrics).flatMap(([m, c]) => {
@@ -701,17 +700,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
             </button>
             {running && (
               <>
-                <div className="progress" data-testid="job-progress" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100}>
-                  <div className="progress-fill" style={{ width: `${job?.total ? pct : 8}%` }} />
-                </div>
-                <span className="progress-text" data-testid="job-phase">
-                  {job?.phase ?? 'working'}
-                  {job ? progressCount(job) : ''}
-                  {describeRemaining(job?.remainingSeconds) ? <span data-testid="job-remaining">{` · ${describeRemaining(job?.remainingSeconds)}`}</span> : null}
-                </span>
-                <button type="button" className="button danger" onClick={cancel} disabled={cancelling} data-testid="explain-cancel">
-                  {cancelling ? 'Cancelling…' : 'Cancel'}
-                </button>
+                <JobProgress job={job} onCancel={cancel} cancelling={cancelling} testIds={{ bar: 'job-progress', text: 'job-phase', remaining: 'job-remaining', cancel: 'explain-cancel' }} />
               </>
             )}
             {!running && notice && (
