@@ -278,7 +278,8 @@ export function DiffusionPanel(props: { active: boolean; model?: Model | undefin
             </button>
             {running && (
               <>
-                <JobProgress job={job} onCancel={cancel} cancelling={cancelling} testIds={{ bar: 'diffusion-progress', cancel: 'diffusion-cancel' }} />
+                {/* the sampler's phase carries the step count ("ddim step 117/1000 (t = 883)"): not twice */}
+                <JobProgress job={job} onCancel={cancel} cancelling={cancelling} count={job?.phase?.includes(`${Math.floor(job.done)}/${job.total}`) ? '' : undefined} testIds={{ bar: 'diffusion-progress', cancel: 'diffusion-cancel' }} />
               </>
             )}
             {!running && notice && <span className="notice">{notice}</span>}
