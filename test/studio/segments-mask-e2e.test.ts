@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { pixelStats, studioInChromium } from './browser.js';
 
-const SHOTS = '/tmp/hunt-k-shots';
+const SHOTS = process.env['SEGMENTS_MASK_SHOTS'] ?? '/tmp/hunt-k-shots';
 const ui = studioInChromium({ timeout: 30_000 });
 const BAG = 'fashion-mnist/bag-test18.png';
 
@@ -65,6 +65,10 @@ describe('segments masks in the studio (Chromium)', () => {
     await ui.page.waitForSelector('[data-testid="map-lime"]', { timeout: 60_000 });
     await ui.page.waitForSelector('[data-testid="map-feature-ablation"]');
     await expect.poll(() => ui.page.isVisible('[data-testid="explain-error"]')).toBe(false);
+    // each segment method's card names the mask its segments came from, and their count
+    for (const m of ['feature-ablation', 'lime']) {
+      expect(await ui.page.textContent(`[data-testid="segments-${m}"]`)).toBe('segments: disc, 3 segments');
+    }
     await ui.page.locator('[data-testid="map-lime"]').scrollIntoViewIfNeeded();
     await shot('03-mask-explained');
     expect(ui.errors).toEqual([]);

@@ -135,6 +135,8 @@ export interface ExplainMapInfo {
   ms?: number;
   /** what the reader should know of how this map was made (a QDQ model's straight-through gradients, ...) */
   notes?: string[];
+  /** the method's resolved options (a segments mask's run: segmentation "mask", mask: its name, segments: counts per image) */
+  params?: Record<string, unknown>;
 }
 
 export interface ExplainMap extends ExplainMapInfo {

@@ -2,11 +2,10 @@ import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from 'reac
 import { api, ApiError, jobId, type ChannelEntry, type ChannelsRequest, type ChannelsResult, type Model, type Summary } from '../api';
 import type { InputView } from '../App';
 import type { ColormapName } from '../colormaps';
-import { progressCount } from '../format';
-import { describeRemaining } from '../remaining';
 import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../render';
 import { decodeTensor, fmt, maxAbs, type Tensor } from '../tensor';
 import { abbreviateName } from '../../../src/util/names.js';
+import { JobProgress } from './JobProgress';
 import { LayerPicker, layerLabelOf } from './Pickers';
 import { drawInput, fitSize } from './PredictionPanel';
 import { Colorbar, ErrorBox, NumberField, Panel, Segmented } from './ui';
@@ -126,7 +125,6 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
     });
   };
 
-  const pct = job && job.total ? Math.round((100 * job.done) / job.total) : 0;
   const r = shown?.result;
   // a ranking asked for before the image's view arrived (the prediction draws it) gets it later
   const shownInput = shown?.input ?? (props.input && props.input.imageId === shown?.imageId ? props.input : null);
@@ -224,17 +222,7 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
           </button>
           {running && (
             <>
-              <div className="progress" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100}>
-                <div className="progress-fill" style={{ width: `${job?.total ? pct : 8}%` }} />
-              </div>
-              <span className="progress-text" data-testid="channels-phase">
-                {job?.phase ?? 'working'}
-                {job ? progressCount(job) : ''}
-                {describeRemaining(job?.remainingSeconds) ? ` · ${describeRemaining(job?.remainingSeconds)}` : ''}
-              </span>
-              <button type="button" className="button danger" onClick={cancel} disabled={cancelling} data-testid="channels-cancel">
-                {cancelling ? 'Cancelling…' : 'Cancel'}
-              </button>
+              <JobProgress job={job} onCancel={cancel} cancelling={cancelling} testIds={{ text: 'channels-phase', cancel: 'channels-cancel' }} />
             </>
           )}
           {!running && conflict && (

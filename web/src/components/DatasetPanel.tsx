@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ApiError, followJob, type ImageEntry, type Model, type Summary } from '../api';
 import { inputKind } from '../input-kind';
-import { describeRemaining } from '../remaining';
+import { JobProgress } from './JobProgress';
 import { useOneAtATime } from '../one-at-a-time';
 import { fitCanvas } from '../render';
 import { fmt } from '../tensor';
@@ -29,8 +29,9 @@ interface JobView {
 }
 
 /** Runs a job and follows it; returns the result or throws. */
-function useJob(): { job: JobView | null; run: <T>(start: () => Promise<{ job: string }>) => Promise<T | undefined>; cancel: () => void } {
+function useJob(): { job: JobView | null; run: <T>(start: () => Promise<{ job: string }>) => Promise<T | undefined>; cancel: () => void; cancelling: boolean } {
   const [job, setJob] = useState<JobView | null>(null);
+  const [cancelling, setCancelling] = useState(false);
   const stop = useRef<(() => void) | null>(null);
   const oneAtATime = useOneAtATime();
   const run = useCallback(async <T,>(start: () => Promise<{ job: string }>): Promise<T | undefined> => {
@@ -38,11 +39,13 @@ function useJob(): { job: JobView | null; run: <T>(start: () => Promise<{ job: s
     if (!started) return undefined;
     const id = started.job;
     setJob({ id, done: 0, total: 0 });
+    setCancelling(false);
     return new Promise<T | undefined>((resolve, reject) => {
       stop.current = followJob(id, (ev) => {
         if (ev.type === 'progress') setJob({ id, done: ev.progress.done, total: ev.progress.total, ...(ev.progress.phase ? { phase: ev.progress.phase } : {}), ...(ev.remainingSeconds !== undefined ? { remainingSeconds: ev.remainingSeconds } : {}) });
         else {
           setJob(null);
+          setCancelling(false);
           if (ev.type === 'result') resolve(ev.result as T);
           else if (ev.type === 'cancelled') resolve(undefined);
           else reject(new ApiError(0, ev.error.code, ev.error.message, ev.error.hint));
@@ -51,29 +54,18 @@ function useJob(): { job: JobView | null; run: <T>(start: () => Promise<{ job: s
     });
   }, [oneAtATime]);
   const cancel = useCallback(() => {
-    if (job) void fetch(`/api/jobs/${encodeURIComponent(job.id)}`, { method: 'DELETE' });
+    if (!job) return;
+    setCancelling(true);
+    // a refused or failed request leaves the job running: the button can be pressed again
+    fetch(`/api/jobs/${encodeURIComponent(job.id)}`, { method: 'DELETE' }).then(
+      (r) => {
+        if (!r.ok) setCancelling(false);
+      },
+      () => setCancelling(false),
+    );
   }, [job]);
   useEffect(() => () => stop.current?.(), []);
-  return { job, run, cancel };
-}
-
-function JobProgress(props: { job: JobView; onCancel: () => void; testId: string }): ReactNode {
-  const pct = props.job.total ? Math.round((100 * props.job.done) / props.job.total) : 0;
-  return (
-    <>
-      <div className="progress" data-testid={props.testId} role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100}>
-        <div className="progress-fill" style={{ width: `${props.job.total ? pct : 8}%` }} />
-      </div>
-      <span className="progress-text">
-        {props.job.phase ?? 'working'}
-        {props.job.total ? ` · ${Math.floor(props.job.done)}/${props.job.total}` : ''}
-        {describeRemaining(props.job.remainingSeconds) ? ` · ${describeRemaining(props.job.remainingSeconds)}` : ''}
-      </span>
-      <button type="button" className="button danger small" onClick={props.onCancel}>
-        Cancel
-      </button>
-    </>
-  );
+  return { job, run, cancel, cancelling };
 }
 
 const thumb = (png: string): string => `data:image/png;base64,${png}`;
@@ -308,7 +300,7 @@ function IndexForm(props: { model: Model; images: ImageEntry[]; open: boolean; o
         <button type="button" className="button primary" disabled={!canRun} onClick={() => void run()} data-testid="index-run">
           Index with {short(model)}
         </button>
-        {job.job && <JobProgress job={job.job} onCancel={job.cancel} testId="index-progress" />}
+        {job.job && <JobProgress job={job.job} onCancel={job.cancel} cancelling={job.cancelling} testIds={{ bar: 'index-progress' }} />}
       </div>
       <ErrorBox error={error} title="Indexing failed" onClose={() => setError(null)} testId="index-error" />
     </details>
@@ -561,7 +553,7 @@ function EmbeddingView(props: { store: StoreInfo; summary: Summary | null }): Re
     >
       {job.job && (
         <div className="run-row">
-          <JobProgress job={job.job} onCancel={job.cancel} testId="embed-progress" />
+          <JobProgress job={job.job} onCancel={job.cancel} cancelling={job.cancelling} testIds={{ bar: 'embed-progress' }} />
         </div>
       )}
       <ErrorBox error={error} title="The embedding failed" onClose={() => setError(null)} />

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState, type CSSProperties, type ReactNode } from 'react';
 import { ApiError, followJob, jobId, request, type Model } from '../api';
 import { useOneAtATime } from '../one-at-a-time';
+import { JobProgress } from './JobProgress';
 import { ErrorBox, NumberField, Panel, Segmented, Spinner, type ShownError } from './ui';
 
 // The diffusion panel: prompt, negative prompt, steps, guidance, seed, count; the denoising
@@ -75,6 +76,7 @@ interface JobState {
   done: number;
   total: number;
   phase?: string | undefined;
+  remainingSeconds?: number | undefined;
 }
 
 
@@ -116,6 +118,7 @@ export function DiffusionPanel(props: { active: boolean; model?: Model | undefin
   const [sampler, setSampler] = useState<'ddim' | 'ddpm'>('ddim');
   const [eta, setEta] = useState(0);
   const [job, setJob] = useState<JobState | null>(null);
+  const [cancelling, setCancelling] = useState(false);
   const [live, setLive] = useState<DiffusionFrame | null>(null);
   const [result, setResult] = useState<DiffusionResult | null>(null);
   const [frameIndex, setFrameIndex] = useState(0);
@@ -169,17 +172,19 @@ export function DiffusionPanel(props: { active: boolean; model?: Model | undefin
       return;
     }
     setJob({ id, running: true, done: 0, total: steps, phase: 'starting' });
+    setCancelling(false);
     setLive(null);
     setPlaying(false);
     stopRef.current?.();
     stopRef.current = followJob(id, (ev) => {
       if (ev.type === 'progress') {
         const p = ev.progress as typeof ev.progress & { preview?: DiffusionFrame };
-        setJob({ id, running: true, done: p.done, total: p.total, phase: p.phase });
+        setJob({ id, running: true, done: p.done, total: p.total, phase: p.phase, remainingSeconds: ev.remainingSeconds });
         if (p.preview) setLive(p.preview);
         return;
       }
       setJob((j) => (j ? { ...j, running: false } : null));
+      setCancelling(false);
       if (ev.type === 'result') {
         const r = ev.result as DiffusionResult;
         setResult(r);
@@ -190,10 +195,14 @@ export function DiffusionPanel(props: { active: boolean; model?: Model | undefin
   };
 
   const cancel = (): void => {
-    if (job) diffusionApi.cancel(job.id).catch((e: unknown) => setError(e instanceof ApiError ? e : new ApiError(0, 'CLIENT', String(e))));
+    if (!job) return;
+    setCancelling(true);
+    diffusionApi.cancel(job.id).catch((e: unknown) => {
+      setCancelling(false);
+      setError(e instanceof ApiError ? e : new ApiError(0, 'CLIENT', String(e)));
+    });
   };
 
-  const pct = job && job.total ? Math.round((100 * job.done) / job.total) : 0;
   const shownFrame = result ? result.frames[Math.min(frameIndex, result.frames.length - 1)] : undefined;
   const describe = useMemo(() => {
     if (!result) return '';
@@ -269,13 +278,8 @@ export function DiffusionPanel(props: { active: boolean; model?: Model | undefin
             </button>
             {running && (
               <>
-                <div className="progress" data-testid="diffusion-progress" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100}>
-                  <div className="progress-fill" style={{ width: `${pct}%` }} />
-                </div>
-                <span className="progress-text">{job?.phase ?? 'working'}</span>
-                <button type="button" className="button danger" onClick={cancel} data-testid="diffusion-cancel">
-                  Cancel
-                </button>
+                {/* the sampler's phase carries the step count ("ddim step 117/1000 (t = 883)"): not twice */}
+                <JobProgress job={job} onCancel={cancel} cancelling={cancelling} count={job?.phase?.includes(`${Math.floor(job.done)}/${job.total}`) ? '' : undefined} testIds={{ bar: 'diffusion-progress', cancel: 'diffusion-cancel' }} />
               </>
             )}
             {!running && notice && <span className="notice">{notice}</span>}

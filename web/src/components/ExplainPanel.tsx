@@ -2,13 +2,12 @@ import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from 'reac
 import { encodeNpy } from '../../../src/io/npy.js';
 import { api, ApiError, jobId, type MaskEntry, type ExplainMapInfo, type ImageEntry, type ExplainRequest, type ExplainResult, type Model, type Prediction, type SanityResult, type SanityScores, type SkippedMethod, type Summary } from '../api';
 import { inputKind } from '../input-kind';
-import { describeRemaining } from '../remaining';
 import { followJobStatus, type JobStatus } from '../job-status';
 import { useOneAtATime } from '../one-at-a-time';
 import type { InputView } from '../App';
 import type { ColormapName } from '../colormaps';
 import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../render';
-import { fmtSig, progressCount } from '../format';
+import { fmtSig } from '../format';
 import { decodeTensor, fmt, maxAbs, minMax, quantile, type Tensor } from '../tensor';
 import { displayStyle } from '../../../src/methods/explain/display.js';
 import { REPORT_MAX_SEGMENT_SAMPLES, REPORT_SANITY_DEFAULT_LAYERS, REPORT_SANITY_MAX_LAYERS, REPORT_SENSITIVITY_DEFAULT_SAMPLES, REPORT_SENSITIVITY_MAX_SAMPLES } from '../../../src/methods/explain/request-limits.js';
@@ -19,6 +18,7 @@ import { ClassPicker, findLayer, LayerPicker, layerLabelOf } from './Pickers';
 import { Cancelled, explainInBrowser } from '../compute';
 import { CurveChart, type CurveSeries } from './Curves';
 import { ChannelsPanel } from './ChannelsPanel';
+import { JobProgress } from './JobProgress';
 import { drawInput, fitSize } from './PredictionPanel';
 import { Colorbar, ErrorBox, NumberField, Panel, Segmented, Spinner, UploadButton, type ShownError } from './ui';
 
@@ -109,6 +109,8 @@ interface Shown {
   /** the model-randomization check, when it ran: each step's maps and scores */
   sanity?: SanityResult<Tensor> | undefined;
   sensitivity?: ExplainResult['sensitivity'] | undefined;
+  /** the segments mask the request named (the maps' params name it too, from servers that say) */
+  maskName?: string | undefined;
 }
 
 /** A sanity result with its maps turned into the page's tensors. */
@@ -348,7 +350,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     };
     // an upload's id is a uuid: the gallery knows the file name it came with
     const fileName = props.images?.find((i) => i.id === imageId)?.name ?? imageId.replace(/^.*\//, '');
-    const snapshot = { input, imageName: fileName.replace(/\.\w+$/, ''), score: req.score, where, modelName: model.name };
+    const snapshot = { input, imageName: fileName.replace(/\.\w+$/, ''), score: req.score, where, modelName: model.name, maskName: segmentMethods && seg.segmentation === 'mask' ? segMask?.name : undefined };
     if (where === 'browser') {
       await runInBrowser(req, snapshot);
       return;
@@ -412,7 +414,6 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
 
   if (!model) return <Panel title="Explanations">Choose a model that the engine can run.</Panel>;
 
-  const pct = job && job.total ? Math.round((100 * job.done) / job.total) : 0;
   const series = (kind: 'deletion' | 'insertion'): CurveSeries[] =>
     shown?.metrics
       ? Object.entries(shown.metrics).flatMap(([m, c]) => {
@@ -701,17 +702,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
             </button>
             {running && (
               <>
-                <div className="progress" data-testid="job-progress" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100}>
-                  <div className="progress-fill" style={{ width: `${job?.total ? pct : 8}%` }} />
-                </div>
-                <span className="progress-text" data-testid="job-phase">
-                  {job?.phase ?? 'working'}
-                  {job ? progressCount(job) : ''}
-                  {describeRemaining(job?.remainingSeconds) ? <span data-testid="job-remaining">{` · ${describeRemaining(job?.remainingSeconds)}`}</span> : null}
-                </span>
-                <button type="button" className="button danger" onClick={cancel} disabled={cancelling} data-testid="explain-cancel">
-                  {cancelling ? 'Cancelling…' : 'Cancel'}
-                </button>
+                <JobProgress job={job} onCancel={cancel} cancelling={cancelling} testIds={{ bar: 'job-progress', text: 'job-phase', remaining: 'job-remaining', cancel: 'explain-cancel' }} />
               </>
             )}
             {!running && notice && (
@@ -780,7 +771,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
               <div className="map-note muted">{shown.input ? `${shown.input.width}×${shown.input.height} as the model sees it` : ''}</div>
             </figure>
             {shown.maps.map(({ map, t, raw }) => (
-              <MapCard key={map.method} map={map} t={t} raw={raw} npyName={`${shown.imageName}-${map.method}.npy`} input={shown.input} opacity={opacity} range={range} seq={seq} />
+              <MapCard key={map.method} map={map} t={t} raw={raw} npyName={`${shown.imageName}-${map.method}.npy`} input={shown.input} opacity={opacity} range={range} seq={seq} maskName={shown.maskName} />
             ))}
             {shown.skipped.map((s) => (
               <figure key={s.method} className={`map-card skipped${s.failed ? ' failed' : ''}`} data-testid={`skipped-${s.method}`}>
@@ -917,8 +908,9 @@ function MapNotes(props: { maps: readonly ExplainMapInfo[] }): ReactNode {
   );
 }
 
-const MapCard = memo(function MapCard(props: { map: ExplainMapInfo; t: Tensor; raw: Tensor | null; npyName: string; input: InputView | null; opacity: number | null; range: RangeMode; seq: SeqCmap }): ReactNode {
+const MapCard = memo(function MapCard(props: { map: ExplainMapInfo; t: Tensor; raw: Tensor | null; npyName: string; input: InputView | null; opacity: number | null; range: RangeMode; seq: SeqCmap; maskName?: string | undefined }): ReactNode {
   const { map, t, raw } = props;
+  const segments = maskSegments(map, props.maskName);
   // The method's own display defaults (methods/explain/display.ts): colormap, opacity over the input, resampling.
   const style = displayStyle(map.method as MethodName, map.signed, { view: 'overlay' });
   const mapping = useMemo(() => mappingOf(t.data, map.signed, props.range, map.method), [t, map.signed, props.range, map.method]);
@@ -933,6 +925,11 @@ const MapCard = memo(function MapCard(props: { map: ExplainMapInfo; t: Tensor; r
       </figcaption>
       <Overlay input={props.input} t={t} mapping={mapping} cmap={cmap} opacity={props.opacity ?? style.opacity} smooth={style.interpolation === 'bilinear'} testId={`overlay-${map.method}`} />
       <Colorbar cmap={cmap} lo={mapping.lo} hi={mapping.hi} {...(mapping.mid !== undefined ? { mid: mapping.mid } : {})} />
+      {segments && (
+        <div className="map-note muted" data-testid={`segments-${map.method}`} title="the segments were the flat colours of this mask, not computed">
+          {segments}
+        </div>
+      )}
       {mapping.note && (
         <div className="map-note muted" data-testid={`range-${map.method}`}>
           range: {mapping.note}
@@ -946,6 +943,19 @@ const MapCard = memo(function MapCard(props: { map: ExplainMapInfo; t: Tensor; r
     </figure>
   );
 });
+
+/**
+ * "segments: disc.png, 3 segments" for a segment method run over the user's mask (its params say
+ * "segmentation: mask"; the name from them, or else from the request), otherwise undefined.
+ */
+function maskSegments(map: ExplainMapInfo, requested: string | undefined): string | undefined {
+  const p = map.params;
+  if (p?.['segmentation'] !== 'mask') return undefined;
+  const name = typeof p['mask'] === 'string' ? p['mask'] : requested;
+  const counts = Array.isArray(p['segments']) ? p['segments'].filter((n): n is number => typeof n === 'number') : [];
+  const count = counts.length ? `${counts.join('/')} segment${counts.length === 1 && counts[0] === 1 ? '' : 's'}` : undefined;
+  return `segments: ${[name ?? 'my mask', count].filter(Boolean).join(', ')}`;
+}
 
 /**
  * The input image with a segments mask over it: each segment tinted with its own colour, its

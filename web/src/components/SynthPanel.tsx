@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState, type CSSProperties, type ReactNode } from 'react';
 import { ApiError, followJob, jobId, request as apiRequest, type ImageEntry, type Model, type Prediction, type Summary } from '../api';
 import { inputKind } from '../input-kind';
-import { describeRemaining } from '../remaining';
+import { JobProgress, type JobProgressState } from './JobProgress';
 import { useOneAtATime } from '../one-at-a-time';
 import { BrowserStyle } from './BrowserStyle';
 import { ClassPicker, ClassSelection, findLayer, LayerListPicker, LayerPicker, layerLabelOf } from './Pickers';
@@ -167,8 +167,8 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
   const [inBrowser, setInBrowser] = useState(false);
 
   const [running, setRunning] = useState(false);
-  const [progress, setProgress] = useState<{ done: number; total: number; phase?: string | undefined } | null>(null);
-  const [eta, setEta] = useState<string | null>(null);
+  const [progress, setProgress] = useState<JobProgressState | null>(null);
+  const [cancelling, setCancelling] = useState(false);
   const [jobIdState, setJobIdState] = useState<string | null>(null);
   const [error, setError] = useState<ShownError | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -308,18 +308,17 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
     setJobIdState(id);
     setRunning(true);
     setProgress({ done: 0, total: 0, phase: 'starting' });
-    setEta(null);
+    setCancelling(false);
     stopRef.current?.();
     stopRef.current = followJob(id, (ev) => {
       if (ev.type === 'progress') {
         const p = ev.progress;
-        setProgress({ done: p.done, total: p.total, phase: p.phase });
-        setEta(describeRemaining(ev.remainingSeconds) ?? null);
+        setProgress({ done: p.done, total: p.total, phase: p.phase, within: p.within, remainingSeconds: ev.remainingSeconds });
         return;
       }
       setRunning(false);
       setProgress(null);
-      setEta(null);
+      setCancelling(false);
       if (ev.type === 'result') setResult({ result: ev.result as SynthResult, made });
       else if (ev.type === 'error') setError(ev.error);
       else setNotice('Cancelled: the job stopped between steps.');
@@ -328,11 +327,17 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
 
   const cancel = (): void => {
     if (!jobIdState) return;
-    void fetch(`/api/jobs/${encodeURIComponent(jobIdState)}`, { method: 'DELETE' });
+    setCancelling(true);
+    // a refused or failed request leaves the job running: the button can be pressed again
+    fetch(`/api/jobs/${encodeURIComponent(jobIdState)}`, { method: 'DELETE' }).then(
+      (r) => {
+        if (!r.ok) setCancelling(false);
+      },
+      () => setCancelling(false),
+    );
   };
 
   if (!model) return <Panel title="Make images">Choose a model that the engine can run.</Panel>;
-  const pct = progress && progress.total ? Math.round((100 * progress.done) / progress.total) : 0;
   const objLayer = obj.kind === 'channel' || obj.kind === 'neuron' || obj.kind === 'layer' ? obj.layer : layerLabelOf(summary, profile?.dreamLayer);
   const objChannels = findLayer(summary, objLayer)?.shape[1];
   const objChannel = obj.kind === 'channel' || obj.kind === 'neuron' ? obj.channel : 0;
@@ -518,17 +523,7 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
           )}
           {running && (
             <>
-              <div className="progress" data-testid="synth-progress" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100}>
-                <div className="progress-fill" style={{ width: `${progress?.total ? pct : 8}%` }} />
-              </div>
-              <span className="progress-text" data-testid="synth-phase">
-                {progress?.phase ?? 'working'}
-                {progress?.total ? ` · ${Math.floor(progress.done)}/${progress.total}` : ''}
-                {eta ? ` · ${eta}` : ''}
-              </span>
-              <button type="button" className="button danger" onClick={cancel} data-testid="synth-cancel">
-                Cancel
-              </button>
+              <JobProgress job={progress} onCancel={cancel} cancelling={cancelling} testIds={{ bar: 'synth-progress', text: 'synth-phase', cancel: 'synth-cancel' }} />
             </>
           )}
           {!running && notice && (

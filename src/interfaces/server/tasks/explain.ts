@@ -28,8 +28,11 @@ export async function explainTask(ctx: TaskContext, a: ExplainArgs): Promise<unk
     request = { ...request, params: Object.fromEntries(Object.entries(request.params ?? {}).map(([k, v]) => [k, keys.includes(k) ? { ...v, mask } : v])) };
   }
   const report = await explainReport(model, tensor, request, { ...ctx.job, batchSize: a.batchSize });
+  // The segment methods' params say only "segmentation: mask": the mask's name tells the reader
+  // which of their masks made the segments (the request carried an id, the mask a tensor).
+  const params = (m: (typeof report.maps)[number]): Record<string, unknown> => (a.mask && m.params['segmentation'] === 'mask' ? { ...m.params, mask: a.mask.name } : m.params);
   const sanity = report.sanity && { ...report.sanity, steps: report.sanity.steps.map((st) => ({ ...st, maps: Object.fromEntries(Object.entries(st.maps).map(([m, t]) => [m, toWire(t)])) })) };
-  return { ...report, maps: report.maps.map((m) => ({ ...m, values: toWire(m.values), raw: toWire(m.raw) })), ...(sanity ? { sanity } : {}) };
+  return { ...report, maps: report.maps.map((m) => ({ ...m, params: params(m), values: toWire(m.values), raw: toWire(m.raw) })), ...(sanity ? { sanity } : {}) };
 }
 
 export interface ExplainPlanArgs {
