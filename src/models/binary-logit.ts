@@ -11,7 +11,8 @@
 // of those of +-l (same maps, colours and signs; [0, l] would keep class 1's exact but leave class
 // 0 a constant score with flat maps). Probability attributions are exactly those of sigmoid(+-l).
 import { GraphBuilder } from '../engine/graph/builder.js';
-import type { Graph, Node } from '../engine/graph/ir.js';
+import type { Graph } from '../engine/graph/ir.js';
+import { finalActivation } from './final-activation.js';
 import { abbreviateName } from '../util/names.js';
 
 /** What loading made of one logit l, for the load notes. */
@@ -19,8 +20,7 @@ export const TWO_CLASSES_NOTE =
   'ConvLens gives it two classes, class 1 scored by l and class 0 by -l, as the logits [-l/2, l/2] whose softmax is [1 - sigmoid(l), sigmoid(l)] ' +
   '(class 1 is predicted where l > 0, with probability sigmoid(l); logit scores and their attributions are half of +-l\'s)';
 
-/** Ops that only change a value's shape, looked through on the way back to a Sigmoid. */
-const SHAPE_ONLY = new Set(['Flatten', 'Reshape', 'Squeeze', 'Identity']);
+const SIGMOID: ReadonlySet<string> = new Set(['Sigmoid']);
 
 export interface TwoClasses {
   graph: Graph;
@@ -45,15 +45,7 @@ export function withTwoClassLogit(graph: Graph, input: string): TwoClasses {
   const single = (s: readonly unknown[] | undefined): boolean => !!s && s.length >= 1 && s.length <= 2 && s[0] === batch && s.slice(1).every((d) => d === 1);
   if (!single(shape) || batch === undefined) return { graph };
 
-  const producers = g.producers();
-  let sigmoid: Node | undefined;
-  for (let node = producers.get(output.name); node; node = producers.get(node.inputs[0] ?? '')) {
-    if (node.op === 'Sigmoid') {
-      sigmoid = node;
-      break;
-    }
-    if (!SHAPE_ONLY.has(node.op)) break;
-  }
+  const sigmoid = finalActivation(g, output.name, SIGMOID);
   // the Sigmoid is elementwise: the value before it holds the same one logit, in some shape
   const before = sigmoid?.inputs[0];
   const beforeShape = before && b.has(before) ? b.factsOf(before).shape : undefined;

@@ -10,11 +10,14 @@
 // logit then becomes two classes (binary-logit.ts). The map stays in the graph as a layer, so one pixel is explained as a unit of it
 // (unit-model.ts: "map@row,col").
 import { GraphBuilder } from '../engine/graph/builder.js';
-import { attrInt, type Dim, type Graph, type Node } from '../engine/graph/ir.js';
+import { attrInt, type Dim, type Graph } from '../engine/graph/ir.js';
+import { finalActivation } from './final-activation.js';
 import { axisLayouts, isChannelsFirst } from './layout.js';
 
-/** Ops that only change a value's shape, looked through on the way back to a Softmax. */
-const SHAPE_ONLY = new Set(['Identity']);
+const SOFTMAXES: ReadonlySet<string> = new Set(['Softmax', 'LogSoftmax']);
+const ACTIVATIONS_OF_ONE: ReadonlySet<string> = new Set(['Softmax', 'LogSoftmax', 'Sigmoid']);
+/** a map's axes must stay as they are: only an Identity is looked through */
+const IDENTITY: ReadonlySet<string> = new Set(['Identity']);
 
 export interface ClassMeans {
   graph: Graph;
@@ -41,16 +44,8 @@ export function withClassMeans(graph: Graph, input: string): ClassMeans {
   if (typeof classes !== 'number' || classes < 1 || (h === 1 && w === 1)) return { graph };
   if (!isChannelsFirst(axisLayouts(g, b, input).get(output.name))) return { graph };
 
-  const producers = g.producers();
-  let softmax: Node | undefined;
-  for (let node = producers.get(output.name); node; node = producers.get(node.inputs[0] ?? '')) {
-    // a binary net's 1-channel map ends in a Sigmoid, elementwise: its mean logit goes to binary-logit.ts
-    if (node.op === 'Softmax' || node.op === 'LogSoftmax' || (node.op === 'Sigmoid' && classes === 1)) {
-      softmax = node;
-      break;
-    }
-    if (!SHAPE_ONLY.has(node.op)) break;
-  }
+  // a binary net's 1-channel map ends in a Sigmoid, elementwise: its mean logit goes to binary-logit.ts
+  const softmax = finalActivation(g, output.name, classes === 1 ? ACTIVATIONS_OF_ONE : SOFTMAXES, IDENTITY);
   const logits = softmax?.inputs[0];
   const overChannels = !!softmax && !!logits && (softmax.op === 'Sigmoid' || [1, -3].includes(attrInt(softmax, 'axis', 1))) && b.factsOf(logits).shape?.length === 4;
   const map = overChannels ? logits! : output.name;

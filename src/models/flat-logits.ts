@@ -4,10 +4,10 @@
 // output is flattened when loading; a Softmax over the channels moves after the flattening,
 // where it computes the same probabilities and leaves the logits before it to explain.
 import { GraphBuilder } from '../engine/graph/builder.js';
-import { attrInt, type Graph, type Node } from '../engine/graph/ir.js';
+import { attrInt, type Graph } from '../engine/graph/ir.js';
+import { finalActivation } from './final-activation.js';
 
-/** Ops that only change a value's shape, looked through on the way back to a Softmax. */
-const SHAPE_ONLY = new Set(['Flatten', 'Reshape', 'Squeeze', 'Identity']);
+const SOFTMAXES: ReadonlySet<string> = new Set(['Softmax', 'LogSoftmax']);
 
 /** The graph with its first output [N, K]; the graph itself when it is, or when its extra axes are not all 1. */
 export function withFlatLogits(graph: Graph): Graph {
@@ -20,15 +20,7 @@ export function withFlatLogits(graph: Graph): Graph {
   const shape = b.has(output.name) ? b.factsOf(output.name).shape : undefined;
   if (!shape || shape.length <= 2 || !shape.slice(2).every((d) => d === 1)) return graph;
 
-  const producers = g.producers();
-  let softmax: Node | undefined;
-  for (let node = producers.get(output.name); node; node = producers.get(node.inputs[0] ?? '')) {
-    if (node.op === 'Softmax' || node.op === 'LogSoftmax') {
-      softmax = node;
-      break;
-    }
-    if (!SHAPE_ONLY.has(node.op)) break;
-  }
+  const softmax = finalActivation(g, output.name, SOFTMAXES);
   const scores = softmax?.inputs[0];
   const overChannels = !!softmax && !!scores && (b.factsOf(scores).shape?.length === 2 || [1, -3].includes(attrInt(softmax, 'axis', 1)));
   const name = b.uniqueName(`${output.name}_classes`);
