@@ -33,15 +33,24 @@ beforeAll(async () => {
 
 describe('convlens patches and Ctrl-C', () => {
   it('a Ctrl-C while the figure is drawn cancels the run and writes nothing', async () => {
-    const full = await run(join(tmp, 'full'));
-    expect(full.code, full.stderr).toBe(0);
+    // the first run also compiles and caches its sessions: the second is the one to time
+    const runs = [await run(join(tmp, 'full')), await run(join(tmp, 'full2'))];
+    for (const full of runs) expect(full.code, full.stderr).toBe(0);
     expect(existsSync(join(tmp, 'full', 'patches.png'))).toBe(true);
-    // late in the run: the crops are read, the figure is being drawn
-    const out = join(tmp, 'cancelled');
-    const r = await run(out, Math.round(full.ms * 0.8));
+    const ms = Math.min(...runs.map((f) => f.ms));
+    // late in the run: the crops are read, the figure is being drawn; on a busy machine a run can
+    // finish before the signal, so the signal comes earlier on the next try
+    let r: Awaited<ReturnType<typeof run>> | undefined;
+    let out = '';
+    for (const fraction of [0.8, 0.6, 0.4]) {
+      out = join(tmp, `cancelled-${fraction * 10}`);
+      r = await run(out, Math.round(ms * fraction));
+      if (r.aliveAtSignal) break;
+    }
+    if (!r) throw new Error('no run');
     expect(r.aliveAtSignal).toBe(true);
     expect(r.code, r.stderr).toBe(130);
     expect(r.stderr).toContain('Cancelled the patches.');
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 });
