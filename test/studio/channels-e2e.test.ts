@@ -210,6 +210,16 @@ describe('the channels behind a prediction in the studio (SqueezeNet, Chromium)'
     expect((await pixelStats(ui.page, '[data-testid="channel-integrated-gradients-1"] canvas')).std).toBeGreaterThan(5);
     await shot('channels-in-browser', '[data-testid="channels-panel"]', '/tmp/hunt-t-shots');
 
+    // 1000 IG steps take far longer than the cancel, which stops the worker between two runs
+    await ui.page.fill('[data-testid="channels-steps"]', '1000');
+    await ui.page.click('[data-testid="channels-run"]');
+    await ui.page.waitForSelector('[data-testid="channels-phase"]:has-text("in this browser")', { timeout: 60_000 });
+    await ui.page.click('[data-testid="channels-cancel"]');
+    await ui.page.waitForSelector('[data-testid="channels-notice"]:has-text("Cancelled")', { timeout: 30_000 });
+    expect(await ui.page.isVisible('[data-testid="channels-error"]')).toBe(false);
+    expect(await ui.page.textContent('[data-testid="channels-made"]')).toMatch(/computed in this browser$/);
+    await ui.page.fill('[data-testid="channels-steps"]', '8');
+
     // a layer the model does not have: the library's refusal, in the studio's words as the route says it
     await ui.page.click('[data-testid="channels-layer"]');
     await ui.page.keyboard.press('Control+A');
