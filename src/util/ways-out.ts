@@ -43,7 +43,8 @@ const CLI_COMMANDS: readonly [RegExp, string][] = [
 export function hintForStudio(text: string): string {
   let out = text;
   for (const way of Object.values(WAYS_OUT)) out = out.split(way.cli).join(way.studio);
-  for (const [cli, studio] of CLI_COMMANDS) out = out.replace(cli, studio);
+  // a command that began a sentence ("… fires.1. `convlens summary` lists …") begins it still, capitalized
+  for (const [cli, studio] of CLI_COMMANDS) out = out.replace(cli, (_m: string, at: number, all: string) => (/(^|[.!?]\s+)$/.test(all.slice(0, at)) ? studio[0]!.toUpperCase() + studio.slice(1) : studio));
   return (
     out
       // "(occlusion "window"; CLI: --window)" keeps what precedes the aside

@@ -2,7 +2,9 @@
 // "Channels behind this prediction" in the Explain tab, as `convlens channels` is on the CLI: on
 // SqueezeNet's fire5 and the cat, the page ranks the channels as the API does, draws each one's
 // map over the photo, and "Explain this channel" turns the form to that channel as a hidden unit,
-// whose explanation is labelled with it. Screenshots go to /tmp/channels-shots/.
+// whose explanation is labelled with it. "Compute on: this browser" ranks them on the page's own
+// engine (the engine worker), as the API does, and refuses as the API does. Screenshots go to
+// /tmp/channels-shots/.
 import { mkdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TOKEN_HEADER } from '../../src/interfaces/server/access.js';
@@ -59,7 +61,7 @@ describe('the channels behind a prediction in the studio (SqueezeNet, Chromium)'
     expect(await ui.page.inputValue('[data-testid="channels-layer"]')).toBe('fires.5');
     await ui.page.click('[data-testid="channels-run"]');
     await ui.page.waitForSelector('[data-testid="channels-results"]', { timeout: 120_000 });
-    expect(await ui.page.textContent('[data-testid="channels-made"]')).toMatch(/layer fires\.5 \[384×13×13\] · class 285 \(Egyptian cat\) · logit [\d.]+$/);
+    expect(await ui.page.textContent('[data-testid="channels-made"]')).toMatch(/layer fires\.5 \[384×13×13\] · class 285 \(Egyptian cat\) · logit [\d.]+ · computed on the server$/);
 
     const want = await apiChannels({ model: 'squeezenet', image: CAT, layer: 'fires.5', methods: ['gradient-x-activation', 'deeplift'], top: 8 });
     for (const m of want.methods) {
@@ -167,7 +169,7 @@ describe('the channels behind a prediction in the studio (SqueezeNet, Chromium)'
     expect(body).toEqual(want);
     await ui.page.waitForSelector('[data-testid="channels-list-ablation"] > li', { timeout: 120_000 });
     // the probability is what the ranking explains, and the channels are the API's for those options
-    expect(await ui.page.textContent('[data-testid="channels-made"]')).toMatch(/layer fires\.7 \[512×13×13\] · class 285 \(Egyptian cat\) · prob 0\.\d+$/);
+    expect(await ui.page.textContent('[data-testid="channels-made"]')).toMatch(/layer fires\.7 \[512×13×13\] · class 285 \(Egyptian cat\) · prob 0\.\d+ · computed on the server$/);
     const api = await apiChannels(want);
     for (const m of api.methods) {
       const labels = await ui.page.locator(`[data-testid="channels-list-${m.method}"] > li`).evaluateAll((els) => els.map((e) => e.getAttribute('data-label')));
@@ -176,4 +178,64 @@ describe('the channels behind a prediction in the studio (SqueezeNet, Chromium)'
     await shot('channels-ranked-with-options', '[data-testid="channels-panel"]', '/tmp/hunt-j-shots');
     expect(ui.errors).toEqual([]);
   }, 180_000);
+  it('ranks the channels in this browser as the server does for the same options, and refuses as the server does', async () => {
+    await ui.page.click('[data-testid="channels-layer"]');
+    await ui.page.keyboard.press('Control+A');
+    await ui.page.keyboard.type('fires.5');
+    await ui.page.keyboard.press('Enter');
+    for (const m of ['deeplift', 'ablation', 'conductance']) await ui.page.setChecked(`[data-testid="channels-method-${m}"]`, false);
+    for (const m of ['gradient-x-activation', 'integrated-gradients']) await ui.page.setChecked(`[data-testid="channels-method-${m}"]`, true);
+    await ui.page.click('[data-testid="channels-score"] button:has-text("logit")');
+    await ui.page.fill('[data-testid="channels-steps"]', '8');
+    await ui.page.selectOption('[data-testid="channels-rule"]', 'riemann-trapezoid');
+    await ui.page.selectOption('[data-testid="channels-baseline"]', 'blurred');
+    await ui.page.fill('[data-testid="channels-top"]', '6');
+    await ui.page.click('[data-testid="channels-where"] button:has-text("this browser")');
+    const asked: string[] = [];
+    const onRequest = (r: { method(): string; url(): string }): void => void asked.push(`${r.method()} ${new URL(r.url()).pathname}`);
+    ui.page.on('request', onRequest);
+    await ui.page.click('[data-testid="channels-run"]');
+    await ui.page.waitForSelector('[data-testid="channels-made"]:has-text("computed in this browser")', { timeout: 180_000 });
+    ui.page.off('request', onRequest);
+    // the page fetched the model and the input tensor, and ranked the channels itself
+    expect(asked).toContain('POST /api/input');
+    expect(asked.filter((r) => r.startsWith('POST /api/channels'))).toEqual([]);
+    expect(await ui.page.textContent('[data-testid="channels-made"]')).toMatch(/layer fires\.5 \[384×13×13\] · class 285 \(Egyptian cat\) · logit [\d.]+ · computed in this browser$/);
+    const server = await apiChannels({ model: 'squeezenet', image: CAT, layer: 'fires.5', methods: ['gradient-x-activation', 'integrated-gradients'], top: 6, score: 'logit', steps: 8, rule: 'riemann-trapezoid', baseline: 'blurred' });
+    expect(server.methods.map((m) => m.method)).toEqual(['gradient-x-activation', 'integrated-gradients']);
+    for (const m of server.methods) {
+      const labels = await ui.page.locator(`[data-testid="channels-list-${m.method}"] > li`).evaluateAll((els) => els.map((e) => e.getAttribute('data-label')));
+      expect(labels, m.method).toEqual(m.top.map((t) => t.label));
+    }
+    expect((await pixelStats(ui.page, '[data-testid="channel-integrated-gradients-1"] canvas')).std).toBeGreaterThan(5);
+    await shot('channels-in-browser', '[data-testid="channels-panel"]', '/tmp/hunt-t-shots');
+
+    // 1000 IG steps take far longer than the cancel, which stops the worker between two runs
+    await ui.page.fill('[data-testid="channels-steps"]', '1000');
+    await ui.page.click('[data-testid="channels-run"]');
+    await ui.page.waitForSelector('[data-testid="channels-phase"]:has-text("in this browser")', { timeout: 60_000 });
+    await ui.page.click('[data-testid="channels-cancel"]');
+    await ui.page.waitForSelector('[data-testid="channels-notice"]:has-text("Cancelled")', { timeout: 30_000 });
+    expect(await ui.page.isVisible('[data-testid="channels-error"]')).toBe(false);
+    expect(await ui.page.textContent('[data-testid="channels-made"]')).toMatch(/computed in this browser$/);
+    await ui.page.fill('[data-testid="channels-steps"]', '8');
+
+    // a layer the model does not have: the library's refusal, in the studio's words as the route says it
+    await ui.page.click('[data-testid="channels-layer"]');
+    await ui.page.keyboard.press('Control+A');
+    await ui.page.keyboard.type('no.such.layer');
+    await ui.page.keyboard.press('Enter');
+    await ui.page.click('[data-testid="channels-run"]');
+    await ui.page.waitForSelector('[data-testid="channels-error"]', { timeout: 60_000 });
+    const refused = await fetch(`${ui.base}/api/channels`, { method: 'POST', body: JSON.stringify({ model: 'squeezenet', image: CAT, layer: 'no.such.layer', methods: ['gradient-x-activation', 'integrated-gradients'], top: 6, score: 'logit', steps: 8, rule: 'riemann-trapezoid', baseline: 'blurred' }), headers: { 'content-type': 'application/json', [TOKEN_HEADER]: ui.studio.access.token } });
+    expect(refused.status).toBe(404);
+    const { error } = (await refused.json()) as { error: { message: string; hint?: string } };
+    expect(await ui.page.textContent('[data-testid="channels-error"] .error-message')).toBe(error.message);
+    expect(await ui.page.textContent('[data-testid="channels-error"] .error-hint')).toBe(error.hint);
+    expect(await ui.page.textContent('[data-testid="channels-error"]')).not.toMatch(/--/);
+    await shot('channels-in-browser-refused', '[data-testid="channels-panel"]', '/tmp/hunt-t-shots');
+    // the earlier ranking stays
+    expect(await ui.page.textContent('[data-testid="channels-made"]')).toMatch(/computed in this browser$/);
+    expect(ui.errors).toEqual([]);
+  }, 240_000);
 });

@@ -281,5 +281,8 @@ describe('hints as the studio shows them', () => {
     expect(hintForStudio('Use the Adam optimizer (CLI: --optimizer adam), or no transforms.')).toBe('Use the Adam optimizer, or no transforms.');
     expect(hintForStudio('Check the name; `convlens summary --model <file>` lists a model\'s layers.')).toBe("Check the name; the Layers tab lists a model's layers.");
     expect(hintForStudio('Pass a label (`convlens predict` shows the labels).')).toBe('Pass a label (the Prediction panel shows the labels).');
+    // a command that began a sentence still does (the studio's "No layer named …" hint read "fires.1. the Layers tab lists …")
+    expect(hintForStudio('Closest layer names: conv0, fires.1. `convlens summary` lists all 65 layers.')).toBe('Closest layer names: conv0, fires.1. The Layers tab lists all 65 layers.');
+    expect(hintForStudio('`convlens predict` shows the labels.')).toBe('The Prediction panel shows the labels.');
   });
 });

@@ -37,6 +37,7 @@ import type { ModelProfile as Profile } from '../../src/models/profile.js';
 
 export type { ReceptiveField } from '../../src/methods/inspect/region.js';
 import type { ReceptiveField } from '../../src/methods/inspect/region.js';
+import type { ChannelEntry as ChannelRankingEntry, ChannelsReport, ChannelsRequest as ChannelRankingRequest } from '../../src/methods/explain/channel-ranking.js';
 import { estimateRemaining, type PaceBaseline } from './remaining';
 
 export interface SummaryRow {
@@ -214,50 +215,16 @@ export interface MaskEntry {
   url: string;
 }
 
+/** POST /api/channels: the top channels of a layer behind a class score, per layer method (the page's "this browser" runs the same request). */
+export type ChannelsRequest = ChannelRankingRequest & { model: string; image: string };
+
+/** One of a method's top channels; its map is a wire tensor in the server's answer, a tensor in the browser's. */
+export type ChannelEntry<M = WireTensor> = ChannelRankingEntry<M>;
+
+/** The answer: the same shape from the server's job and the browser's engine (methods/explain/channel-ranking.ts). */
+export type ChannelsResult<M = WireTensor> = ChannelsReport<M>;
+
 /** An error answer of the API (or a network failure), with the server's message and hint. */
-/** POST /api/channels: the top channels of a layer behind a class score, per layer method. */
-export interface ChannelsRequest {
-  model: string;
-  image: string;
-  layer: string;
-  methods: string[];
-  target?: number | string;
-  score?: 'logit' | 'prob';
-  top?: number;
-  steps?: number;
-  rule?: 'gausslegendre' | 'riemann-trapezoid' | 'riemann-left' | 'riemann-right' | 'riemann-middle';
-  baseline?: 'black' | 'zero' | 'blurred';
-  ablation?: 'zero' | 'baseline';
-}
-
-export interface ChannelEntry {
-  channel: number;
-  /** as explain's unit takes it: "fires.5:12" */
-  label: string;
-  contribution: number;
-  /** of the channels' net total; null where they cancel out */
-  share: number | null;
-  /** [h, w] at the layer's resolution (block means past 64 px) */
-  map: WireTensor;
-}
-
-export interface ChannelsResult {
-  layer: { name: string; label: string; shape: [number, number, number] };
-  /** methods the layer rules out (IG and ablation where a branch bypasses it), with the reason */
-  skipped?: { method: string; reason: string; hint?: string }[];
-  score: 'logit' | 'prob';
-  target: { index: number; label: string; score: number };
-  methods: {
-    method: string;
-    params: Record<string, unknown>;
-    notes: string[];
-    completeness?: { sum: number; scoreDifference: number; relativeGap: number };
-    /** ablation's maps are the channel's activation (its attribution is flat) */
-    maps: 'attribution' | 'activation';
-    top: ChannelEntry[];
-  }[];
-}
-
 export class ApiError extends Error {
   constructor(
     readonly status: number,

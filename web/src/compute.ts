@@ -1,6 +1,7 @@
 // Computing in the browser: the page's side of the engine worker (engine.worker.ts). One worker,
 // started on first use; each call is a request with an id, progress comes back as messages, and
 // aborting the signal asks the worker to stop between two ONNX Runtime calls.
+import type { ChannelsReport, ChannelsRequest } from '../../src/methods/explain/channel-ranking.js';
 import type { Report, ReportRequest } from '../../src/methods/explain/report.js';
 
 /** How the worker computes, for captions: `threads` is what onnxruntime-web was given. */
@@ -8,6 +9,8 @@ export const runtimeLabel = (threads: number): string => `onnxruntime-web (WebAs
 
 export type ComputeRequest =
   | { id: number; kind: 'explain'; model: string; image: string; request: ReportRequest }
+  /** POST /api/channels's computation: the top channels of a layer behind the class score */
+  | { id: number; kind: 'channels'; model: string; image: string; request: ChannelsRequest }
   | { id: number; kind: 'stylize'; net: string; image: string; maxSide: number; weights: number[] }
   /** the model's scores (pre-softmax) for the image; bench/browser.bench.ts times it */
   | { id: number; kind: 'predict'; model: string; image: string }
@@ -77,7 +80,7 @@ function engineWorker(): Worker {
 
 type Body<K extends ComputeRequest['kind']> = Omit<Extract<ComputeRequest, { kind: K }>, 'id' | 'kind'>;
 
-function call<T>(kind: 'explain' | 'stylize', body: Body<'explain'> | Body<'stylize'>, o: { signal?: AbortSignal; onProgress?: (p: WorkerProgress) => void } = {}): Promise<T> {
+function call<T>(kind: 'explain' | 'channels' | 'stylize', body: Body<'explain'> | Body<'channels'> | Body<'stylize'>, o: { signal?: AbortSignal; onProgress?: (p: WorkerProgress) => void } = {}): Promise<T> {
   const id = nextId++;
   const w = engineWorker();
   return new Promise<T>((resolve, reject) => {
@@ -90,6 +93,11 @@ function call<T>(kind: 'explain' | 'stylize', body: Body<'explain'> | Body<'styl
 /** POST /api/explain's computation, in the worker: the model and input come from the server, the rest is computed here. */
 export function explainInBrowser(model: string, image: string, request: ReportRequest, o: { signal?: AbortSignal; onProgress?: (p: WorkerProgress) => void } = {}): Promise<Report> {
   return call<Report>('explain', { model, image, request }, o);
+}
+
+/** POST /api/channels's computation, in the worker: the model and input come from the server, the ranking is computed here. */
+export function channelsInBrowser(model: string, image: string, request: ChannelsRequest, o: { signal?: AbortSignal; onProgress?: (p: WorkerProgress) => void } = {}): Promise<ChannelsReport> {
+  return call<ChannelsReport>('channels', { model, image, request }, o);
 }
 
 /** One forward pass of a studio style network on the studio's image `image`, in the worker. */

@@ -4,7 +4,7 @@
 // protocol of ./compute.ts.
 import type { ComputeRequest, ComputeResponse } from './compute';
 import { hintForStudio } from '../../src/util/ways-out.js';
-import { browserModel, explainReport, loadImage, modelInput, styleNet, stylizeHere, THREADS } from './inbrowser';
+import { browserModel, channelsReport, explainReport, loadImage, modelInput, styleNet, stylizeHere, THREADS } from './inbrowser';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -19,6 +19,11 @@ async function handle(req: Exclude<ComputeRequest, { kind: 'cancel' }>, signal: 
     reply({ id: req.id, type: 'progress', progress: { done: 0, total: 0, phase: 'loading the model' } });
     const [model, input] = await Promise.all([browserModel(req.model), modelInput(req.model, req.image)]);
     const report = await explainReport(model, input, req.request, { signal, onProgress });
+    reply({ id: req.id, type: 'result', result: report });
+  } else if (req.kind === 'channels') {
+    reply({ id: req.id, type: 'progress', progress: { done: 0, total: 0, phase: 'loading the model' } });
+    const [model, input] = await Promise.all([browserModel(req.model), modelInput(req.model, req.image)]);
+    const report = await channelsReport(model, input, req.request, { signal, onProgress });
     reply({ id: req.id, type: 'result', result: report });
   } else if (req.kind === 'predict') {
     const [model, input] = await Promise.all([browserModel(req.model), modelInput(req.model, req.image)]);

@@ -22,6 +22,8 @@ ort.env.wasm.numThreads = THREADS;
 
 // The studio's POST /api/explain computation, run here on the browser's engine.
 export { explainReport } from '../../src/methods/explain/report.js';
+// ... and its POST /api/channels computation
+export { channelsReport } from '../../src/methods/explain/channel-ranking.js';
 
 let engine: Engine | undefined;
 

@@ -11,6 +11,7 @@ import { panelsSpec, renderChart } from '../../render/chart.js';
 import { gridFigure, MAX_FIGURE_PIXELS, type GridRow, type Legend } from '../../render/grid.js';
 import { overlay, renderHeatmap, resizeImage } from '../../render/heatmap.js';
 import type { LayerAttribution } from './layer-attribution.js';
+import { channelShare } from './channel-ranking.js';
 import { describeRange } from '../../render/range.js';
 
 export interface FigureItem {
@@ -200,17 +201,8 @@ function figureSubject(e: Explanation): string {
   return `${predicted ? 'predicted class' : 'target class'}, score = ${e.score === 'logit' ? 'logit' : 'probability'}`;
 }
 
-/** The share of a channel in its method's net total ("" when the channels cancel out). */
-export function channelShare(totals: Float32Array, image: number, channels: number, channel: number): number | undefined {
-  let net = 0;
-  let magnitude = 0;
-  for (let k = image * channels; k < (image + 1) * channels; k++) {
-    net += totals[k]!;
-    magnitude += Math.abs(totals[k]!);
-  }
-  // a net total far below the channels' magnitudes is cancellation, and shares of it mislead
-  return Math.abs(net) > 1e-3 * magnitude ? totals[image * channels + channel]! / net : undefined;
-}
+// the share of a channel in its method's net total: one definition for the CLI's figure and the studio's answer
+export { channelShare } from './channel-ranking.js';
 
 /**
  * Rows = (image, method), columns = the input and the `top` channels by contribution: each

@@ -10,9 +10,11 @@ import { LayerPicker, layerLabelOf } from './Pickers';
 import { drawInput, fitSize } from './PredictionPanel';
 import { Colorbar, ErrorBox, NumberField, Panel, Segmented } from './ui';
 import { followJobStatus, type JobStatus } from '../job-status';
+import { Cancelled, channelsInBrowser } from '../compute';
+import type { LayerMethodName } from '../../../src/methods/explain/layer-attribution.js';
 
 // The library's LAYER_METHODS, the cheap two first (one gradient pass each), the path methods next
-const METHODS: [id: string, label: string, about: string][] = [
+const METHODS: [id: LayerMethodName, label: string, about: string][] = [
   ['gradient-x-activation', 'Gradient × activation', 'the score’s gradient at the layer times its activation: one backward pass'],
   ['deeplift', 'DeepLIFT', 'rescale-rule multipliers at the layer times the change of its activations from a black image’s; the channels sum to the logit’s change'],
   ['integrated-gradients', 'Integrated gradients', 'gradients along the straight path from a black image’s activations at the layer to this image’s (Captum’s LayerIntegratedGradients); a pass per step'],
@@ -41,9 +43,14 @@ export function channelsConflict(methods: ReadonlySet<string>, score: 'logit' | 
 }
 const THUMB = 124;
 
+type Where = 'server' | 'browser';
+
+const BROWSER_JOB = 'in-this-browser';
+
 interface Shown {
-  result: ChannelsResult;
-  maps: Map<string, Tensor[]>;
+  /** the answer of either path, its maps as the page's tensors */
+  result: ChannelsResult<Tensor>;
+  where: Where;
   input: InputView | null;
   imageId: string;
   imageName: string;
@@ -72,10 +79,18 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
   const [notice, setNotice] = useState<string | null>(null);
   const [shown, setShown] = useState<Shown | null>(null);
   const stopRef = useRef<(() => void) | null>(null);
+  const [where, setWhere] = useState<Where>('server');
+  const browserRun = useRef<AbortController | null>(null);
 
   // the CAM layer is where the class evidence is still spatial: the natural first layer to ask
   useEffect(() => setLayer(defaultLayer), [model.id, defaultLayer]);
-  useEffect(() => () => stopRef.current?.(), []);
+  useEffect(
+    () => () => {
+      stopRef.current?.();
+      browserRun.current?.abort();
+    },
+    [],
+  );
 
   const running = !!job?.running;
   const uses = channelsOptionsUsed(methods, ablation);
@@ -98,7 +113,11 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
       ...(uses.ablation ? { ablation } : {}),
       ...(props.target !== '' ? { target: /^\d+$/.test(props.target) ? Number(props.target) : props.target } : {}),
     };
-    const snapshot = { input: props.input, imageId: props.imageId, imageName: props.imageName, modelId: model.id, modelName: model.name };
+    const snapshot = { input: props.input, imageId: props.imageId, imageName: props.imageName, modelId: model.id, modelName: model.name, where };
+    if (where === 'browser') {
+      await runInBrowser(req, snapshot);
+      return;
+    }
     let id: string;
     try {
       id = jobId(await api.channels(req));
@@ -109,15 +128,44 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
     followJobStatus(id, stopRef, setJob, setCancelling, {
       result: (r) => {
         const result = r as ChannelsResult;
-        setShown({ result, maps: new Map(result.methods.map((m) => [m.method, m.top.map((c) => decodeTensor(c.map))])), ...snapshot });
+        setShown({ result: withMaps(result, decodeTensor), ...snapshot });
       },
       error: setError,
       cancelled: () => setNotice('Cancelled: the ranking of the previous run (if any) is still shown.'),
     });
   };
 
+  // The same computation as the server's job, on the browser's own engine (the engine worker): the
+  // model and the preprocessed input come from the server, the attributions are computed here.
+  const runInBrowser = async ({ model: modelId, image, ...request }: ChannelsRequest, snapshot: Omit<Shown, 'result'>): Promise<void> => {
+    const controller = new AbortController();
+    browserRun.current = controller;
+    const status = (phase: string, done = 0, total = 0, within?: JobStatus['within']): void => setJob({ id: BROWSER_JOB, running: true, done, total, phase, within });
+    status('loading the model into this page');
+    try {
+      const report = await channelsInBrowser(modelId, image, request, { signal: controller.signal, onProgress: (p) => status(`${p.phase ?? 'working'} (in this browser)`, p.done, p.total, p.within) });
+      const tensor = (t: { dims: readonly number[]; data: unknown }): Tensor => ({ dims: [...t.dims], data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>) });
+      setShown({ result: withMaps(report, tensor), ...snapshot });
+    } catch (e) {
+      if (e instanceof Cancelled || controller.signal.aborted) setNotice('Cancelled: the ranking of the previous run (if any) is still shown.');
+      else {
+        const err = e as { message?: string; code?: string; hint?: string };
+        setError({ message: err.message ?? String(e), code: err.code ?? 'BROWSER', hint: err.hint ?? 'Computing on the server (the default) runs the same methods.' });
+      }
+    } finally {
+      browserRun.current = null;
+      setJob((j) => (j ? { ...j, running: false } : null));
+      setCancelling(false);
+    }
+  };
+
   const cancel = (): void => {
     if (!job) return;
+    if (job.id === BROWSER_JOB) {
+      setCancelling(true);
+      browserRun.current?.abort();
+      return;
+    }
     setCancelling(true);
     api.cancelJob(job.id).catch((e: unknown) => {
       setCancelling(false);
@@ -217,6 +265,16 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
           </div>
         )}
         <div className="run-row">
+          <Segmented
+            label="Compute on"
+            value={where}
+            onChange={setWhere}
+            options={[
+              { value: 'server', label: 'server', title: 'a job on the studio server (onnxruntime-node)' },
+              { value: 'browser', label: 'this browser', title: 'download the model and run the same engine in this page (onnxruntime-web, WebAssembly)' },
+            ]}
+            testId="channels-where"
+          />
           <button type="button" className="button primary" disabled={!canRun} onClick={() => void run()} title={props.disabled} data-testid="channels-run">
             Rank channels
           </button>
@@ -241,7 +299,7 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
       {shown && r && (
         <div className="channels-results" data-testid="channels-results">
           <p className="muted small" data-testid="channels-made">
-            {`${shown.modelName} · image ${abbreviateName(shown.imageName)} · layer ${r.layer.label} [${r.layer.shape.join('×')}] · class ${r.target.index} (${r.target.label}) · ${r.score} ${fmt(r.target.score)}`}
+            {`${shown.modelName} · image ${abbreviateName(shown.imageName)} · layer ${r.layer.label} [${r.layer.shape.join('×')}] · class ${r.target.index} (${r.target.label}) · ${r.score} ${fmt(r.target.score)} · computed ${shown.where === 'browser' ? 'in this browser' : 'on the server'}`}
           </p>
           {(r.skipped ?? []).map((k) => (
             <p key={k.method} className="notice small" data-testid={`channels-skipped-${k.method}`}>
@@ -251,7 +309,7 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
             </p>
           ))}
           {r.methods.map((m) => (
-            <MethodRow key={m.method} method={m} maps={shown.maps.get(m.method) ?? []} input={shownInput} stale={shown.modelId !== model.id} onExplain={(c) => props.onExplainChannel(r.layer.label, c)} />
+            <MethodRow key={m.method} method={m} input={shownInput} stale={shown.modelId !== model.id} onExplain={(c) => props.onExplainChannel(r.layer.label, c)} />
           ))}
         </div>
       )}
@@ -259,16 +317,22 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
   );
 }
 
+/** An answer with its maps turned into the page's tensors. */
+function withMaps<M>(r: ChannelsResult<M>, tensor: (m: M) => Tensor): ChannelsResult<Tensor> {
+  return { ...r, methods: r.methods.map((m) => ({ ...m, top: m.top.map((c) => ({ ...c, map: tensor(c.map) })) })) };
+}
+
 const signed = (v: number): string => `${v >= 0 ? '+' : ''}${fmt(v)}`;
 
-function MethodRow(props: { method: ChannelsResult['methods'][number]; maps: Tensor[]; input: InputView | null; stale: boolean; onExplain: (channel: number) => void }): ReactNode {
+function MethodRow(props: { method: ChannelsResult<Tensor>['methods'][number]; input: InputView | null; stale: boolean; onExplain: (channel: number) => void }): ReactNode {
   const m = props.method;
+  const maps = useMemo(() => m.top.map((c) => c.map), [m]);
   const activation = m.maps === 'activation';
   // one scale per method, as the CLI's figure has one per row: the tiles of a row compare
   const mapping = useMemo<Mapping>(() => {
-    const top = Math.max(...props.maps.map((t) => maxAbs(t.data)), 1e-12);
+    const top = Math.max(...maps.map((t) => maxAbs(t.data)), 1e-12);
     return activation ? { lo: 0, hi: top } : { lo: -top, hi: top, mid: 0 };
-  }, [props.maps, activation]);
+  }, [maps, activation]);
   const cmap: ColormapName = activation ? 'turbo' : 'rdbu';
   const k = m.completeness;
   return (
@@ -289,14 +353,14 @@ function MethodRow(props: { method: ChannelsResult['methods'][number]; maps: Ten
       )}
       <ol className="channels-grid" data-testid={`channels-list-${m.method}`}>
         {m.top.map((c, i) => (
-          <ChannelCard key={c.channel} rank={i + 1} entry={c} t={props.maps[i]} input={props.input} mapping={mapping} cmap={cmap} method={m.method} stale={props.stale} onExplain={props.onExplain} />
+          <ChannelCard key={c.channel} rank={i + 1} entry={c} t={c.map} input={props.input} mapping={mapping} cmap={cmap} method={m.method} stale={props.stale} onExplain={props.onExplain} />
         ))}
       </ol>
     </section>
   );
 }
 
-const ChannelCard = memo(function ChannelCard(props: { rank: number; entry: ChannelEntry; t: Tensor | undefined; input: InputView | null; mapping: Mapping; cmap: ColormapName; method: string; stale: boolean; onExplain: (channel: number) => void }): ReactNode {
+const ChannelCard = memo(function ChannelCard(props: { rank: number; entry: ChannelEntry<Tensor>; t: Tensor | undefined; input: InputView | null; mapping: Mapping; cmap: ColormapName; method: string; stale: boolean; onExplain: (channel: number) => void }): ReactNode {
   const c = props.entry;
   return (
     <li className="map-card channel-card" data-testid={`channel-${props.method}-${props.rank}`} data-label={c.label}>
