@@ -126,7 +126,12 @@ export function checkLayerAttribution(model: Model, o: LayerAttributionOptions, 
     }
   }
   if (methods.includes('deeplift') && typeof model.input.shape?.[0] === 'number') {
-    throw new ConvLensError('MODEL_UNSUPPORTED', `DeepLIFT runs each image together with its baseline in one batch, and model "${model.name}" runs exactly ${model.input.shape[0]} image(s) at a time (its batch axis is fixed in the graph's shapes).`, "Re-export the model with a free batch axis, or leave deeplift out.");
+    const reason = `DeepLIFT runs each image together with its baseline in one batch, and model "${model.name}" runs exactly ${model.input.shape[0]} image(s) at a time (its batch axis is fixed in the graph's shapes)`;
+    // skipped while another method runs, as explain() skips it: a fixed-batch export (most
+    // segmentation nets sized by their input's shape) failed the whole default run
+    if (methods.length === 1) throw new ConvLensError('MODEL_UNSUPPORTED', `${reason}.`, 'Re-export the model with a free batch axis, or leave deeplift out.');
+    skipped.push({ method: 'deeplift', reason, hint: 'Re-export the model with a free batch axis to run it.' });
+    methods = methods.filter((m) => m !== 'deeplift');
   }
   presetTargets(model, o.target, images, classCount(model)); // a wrong class name fails here
   return { methods, skipped, steps, rule, ablation, score, layer, label, c, h, w, tail };
