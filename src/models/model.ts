@@ -66,6 +66,8 @@ export class Model {
   readonly meta: ModelMetadata;
   /** whether the file's output was one logit, made the two classes [-l/2, l/2] (binary-logit.ts) */
   readonly binary: boolean;
+  /** the per-pixel class map whose means are the class scores, when the file's output was one (class-map.ts) */
+  readonly classMap: string | undefined;
   private builderCache: GraphBuilder | undefined;
   private profileCache: ModelProfile | undefined;
   private aliasCache: Map<string, string> | undefined;
@@ -108,6 +110,7 @@ export class Model {
     const binary: TwoClasses = options.classMap === 'keep' || unit ? { graph: classMap.graph } : withTwoClassLogit(classMap.graph, classMap.graph.realInputs()[0]!.name);
     this.graph = binary.graph;
     this.binary = binary.graph !== classMap.graph;
+    this.classMap = classMap.map?.name;
     this.input = this.graph.realInputs()[0]!;
     if (this.graph.outputs.length === 0) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${name}" has no outputs.`, 'Re-export the model with its outputs declared in the ONNX graph.');
     this.output = preSoftmaxOutput(this.graph);

@@ -10,6 +10,7 @@ import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { f32, type Tensor } from '../../src/engine/tensor.js';
 import { explain, type MethodName } from '../../src/methods/explain/index.js';
+import { layerAttribution } from '../../src/methods/explain/layer-attribution.js';
 import { seededRandom } from '../../src/models/init.js';
 import { Layers } from '../../src/models/layers.js';
 import { Model } from '../../src/models/model.js';
@@ -111,5 +112,17 @@ describe('a model whose batch axis is fixed at 1', () => {
     expect(e.attributions.map((a) => a.method)).toEqual(['saliency']);
     expect(e.skipped[0]).toMatchObject({ method: 'deeplift', reason: expect.stringMatching(/each image together with its baseline in one batch.*runs exactly 1 image at a time/) });
     expect(e.skipped[0]!.hint).toMatch(/dynamic_axes/);
+  });
+});
+
+describe('channel attribution on a model whose batch axis is fixed at 1', () => {
+  it('skips DeepLIFT with its reason and runs the other methods (the default run failed whole)', async () => {
+    const model = new Model(foldedBatchNet(), engine);
+    expect(model.input.shape![0]).toBe(1);
+    const r = await layerAttribution(model, images(1), { layer: 'relu2', methods: ['gradient-x-activation', 'deeplift'] });
+    expect(r.results.map((m) => m.method)).toEqual(['gradient-x-activation']);
+    expect(r.skipped).toEqual([expect.objectContaining({ method: 'deeplift', reason: expect.stringMatching(/runs exactly 1 image\(s\) at a time/) })]);
+    // asked for alone, it is refused
+    await expect(layerAttribution(model, images(1), { layer: 'relu2', methods: ['deeplift'] })).rejects.toThrow(/DeepLIFT runs each image together with its baseline/);
   });
 });

@@ -14,10 +14,12 @@ import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { f32, type Tensor } from '../../src/engine/tensor.js';
 import { explain } from '../../src/methods/explain/index.js';
+import { layerAttribution } from '../../src/methods/explain/layer-attribution.js';
 import { seededRandom } from '../../src/models/init.js';
 import { Layers } from '../../src/models/layers.js';
 import { Model } from '../../src/models/model.js';
 import { parseUnitSpec, unitModel } from '../../src/models/unit-model.js';
+import { BINARY_SIZE, binaryConvNet, binaryMapNet } from '../support/binary-net.js';
 import { convlens } from '../support/cli.js';
 import { randn, rng } from '../support/rng.js';
 import { SEG_CLASSES, SEG_HEIGHT, SEG_WIDTH, segNet } from '../support/segmentation-net.js';
@@ -155,4 +157,26 @@ describe('a per-pixel class map', () => {
     expect(u.code, u.stderr).toBe(0);
     expect(u.stdout).toContain('classifier:');
   }, 120_000);
+});
+
+describe('channel attribution on a class map', () => {
+  it('scores the features the classifier conv reads by default, not the map whose channel k is class k', async () => {
+    // The CAM layer of a segmentation net is its class map: scored there, the target's channel
+    // took 100% by every method ("classifier:3 100.0%"), which says nothing.
+    const x = f32([1, 3, H, W], randn(rng(21), 3 * H * W));
+    for (const g of [segNet(), segNet({ softmax: true }), binaryMapNet({ sigmoid: true })]) {
+      const model = new Model(g, engine);
+      expect(model.lastSpatialLayer()).toBe(g.name.startsWith('binary') ? 'mask' : 'classifier');
+      const shape = g.name.startsWith('binary') ? [1, 3, BINARY_SIZE, BINARY_SIZE] : [1, 3, H, W];
+      const r = await layerAttribution(model, shape[2] === H ? x : f32(shape, randn(rng(22), 3 * BINARY_SIZE * BINARY_SIZE)), { methods: ['gradient-x-activation'] });
+      expect(r.layer).toBe('relu');
+      expect(r.shape[0]).toBe(4);
+      // asked for, the map itself is still scored
+      expect((await layerAttribution(model, shape[2] === H ? x : f32(shape, randn(rng(22), 3 * BINARY_SIZE * BINARY_SIZE)), { methods: ['gradient-x-activation'], layer: g.name.startsWith('binary') ? 'mask' : 'classifier' })).shape[0]).toBe(g.name.startsWith('binary') ? 1 : K);
+    }
+    // a classifier keeps its CAM layer
+    const classifier = new Model(binaryConvNet(), engine);
+    const r = await layerAttribution(classifier, f32([1, 3, BINARY_SIZE, BINARY_SIZE], randn(rng(23), 3 * BINARY_SIZE * BINARY_SIZE)), { methods: ['gradient-x-activation'] });
+    expect(r.layer).toBe(classifier.lastSpatialLayer());
+  });
 });

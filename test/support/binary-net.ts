@@ -58,3 +58,24 @@ export function binaryMapNet(o: { sigmoid?: boolean; linear?: boolean } = {}): G
   b.output(o.sigmoid ? b.op('Sigmoid', [mask], {}, { name: 'mask_prob', outputs: ['mask_prob'] }) : mask);
   return b.build();
 }
+
+/**
+ * A tiny U-Net: conv, relu, 2x2 max pool, conv, relu, 2x2/2 transposed conv back up, joined to
+ * the first conv's map (Concat), 1x1 conv to ONE channel "mask" [N, 1, 16, 16] (or its sigmoid).
+ * As every U-Net, it only runs on even sides: an odd side pooled and upsampled is one short.
+ */
+export function binaryUNet(o: { sigmoid?: boolean } = {}): Graph {
+  const b = new GraphBuilder();
+  b.graph.name = `binary_unet${o.sigmoid ? '_sigmoid' : ''}`;
+  const rand = seededRandom(17);
+  const L = new Layers(b, rand);
+  const image = b.input('image', 'float32', ['N', 3, BINARY_SIZE, BINARY_SIZE]);
+  const enc = L.relu(L.conv2d(image, 'enc', { filters: 4 }), 'enc_relu');
+  const down = L.relu(L.conv2d(L.maxPool(enc, 'pool'), 'down', { filters: 6 }), 'down_relu');
+  const w = b.initializer('up.weight', f32([6, 4, 2, 2], Array.from({ length: 6 * 4 * 2 * 2 }, () => rand() - 0.5)));
+  const up = b.op('ConvTranspose', [down, w], { kernel_shape: [2, 2], strides: [2, 2] }, { name: 'up', outputs: ['up'] });
+  const joined = b.op('Concat', [up, enc], { axis: 1 }, { name: 'join', outputs: ['join'] });
+  const mask = L.conv2d(L.relu(L.conv2d(joined, 'dec', { filters: 4 }), 'dec_relu'), 'mask', { filters: 1, kernel: 1 });
+  b.output(o.sigmoid ? b.op('Sigmoid', [mask], {}, { name: 'mask_prob', outputs: ['mask_prob'] }) : mask);
+  return b.build();
+}

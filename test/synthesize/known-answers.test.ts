@@ -21,6 +21,7 @@ import { readImageTensor, stack } from '../../src/methods/synthesize/io.js';
 import { gramMatch, sum } from '../../src/methods/synthesize/objectives.js';
 import { pixelParam } from '../../src/methods/synthesize/params.js';
 import { styleTransfer } from '../../src/methods/synthesize/style.js';
+import { binaryUNet } from '../support/binary-net.js';
 import { rng } from '../support/rng.js';
 
 const engine = new Engine(nodeBackend(), { threads: 2 });
@@ -239,6 +240,28 @@ describe('DeepDream', () => {
     expect(normal).toBeGreaterThan(0.005);
     expect(tiny).toBeGreaterThan(0.9 * normal);
     expect(tiny).toBeLessThan(1.1 * normal);
+  });
+});
+
+describe('DeepDream on a U-Net', () => {
+  it('dreams on sides that are multiples of its downsampling (odd sides broke its skip join) and returns the image at its own size', async () => {
+    // Octaves of 33x45 are 24x32 and 33x45: the pooled and upsampled 33 rows came back as 32,
+    // and the Concat with the encoder's 33 rows failed ("pick a convolutional layer").
+    const unet = new Model(binaryUNet({ sigmoid: true }), engine);
+    const x = await readImageTensor(join(root, 'samples', 'photos', 'chelsea.png'), 3, { size: [33, 45] });
+    const layer = 'dec_relu';
+    const before = await extractFeatures(unet, await readImageTensor(join(root, 'samples', 'photos', 'chelsea.png'), 3, { size: [32, 44] }), [{ layer }]);
+    const r = await dream(unet, x, { layer, octaves: 2, steps: 5, jitter: 4 });
+    expect(r.image.dims).toEqual([1, 3, 33, 45]);
+    expect(r.octaves.map((o) => o.dims.slice(2))).toEqual([[24, 32], [34, 46]]);
+    expect(r.params.sizeMultiple).toBe(2);
+    const after = await extractFeatures(unet, r.octaves[1]!, [{ layer }]);
+    const ms = (t: Tensor): number => data(t).reduce((a, v) => a + v * v, 0) / t.data.length;
+    expect(ms(after[0]!)).toBeGreaterThan(1.2 * ms(before[0]!));
+    let moved = 0;
+    for (let i = 0; i < x.data.length; i++) moved += Math.abs(data(r.image)[i]! - data(x)[i]!);
+    expect(moved / x.data.length).toBeGreaterThan(0.005);
+    for (const v of data(r.image)) expect(v >= 0 && v <= 1).toBe(true);
   });
 });
 

@@ -39,6 +39,16 @@ export async function openStoreContext(dir: string, engine: Engine, o: { model?:
     const model = o.model ?? loadModel(o.modelPath ?? store.manifest.model.path, engine);
     checkModel(store, model);
     const source = storeSource(store, o.data);
+    // a scan that failed on its first images leaves a store of none: read, it gave a figure of
+    // empty rows (patches) or "A features_1 query needs 1 values, got 0" (neighbors --ids)
+    const s = await store.status();
+    if (s.images === 0) {
+      throw new ConvLensError(
+        'INVALID_ARGUMENT',
+        `The store "${store.dir}" holds no images yet: ${s.writer ? `its scan is running (${describeWriter(s.writer)}) and has not committed any` : 'its scan stopped before committing any'}.`,
+        s.writer ? 'Wait for the scan to commit its first chunk, then ask again.' : `Run the scan again (CLI: ${resumeCommand(store)}; --fresh starts over).`,
+      );
+    }
     if (o.onNotice) {
       const notice = await incompleteNotice(store);
       if (notice) o.onNotice(notice);

@@ -198,6 +198,10 @@ function sameScan(a: StoreManifest, b: StoreManifest, model: Model, total: numbe
  */
 export async function prepareStore(model: Model, source: DatasetSource, dir: string, o: IndexOptions): Promise<{ store: DatasetStore; resumed: boolean; lock: WriterLock; notes: string[] }> {
   const want = wantedManifest(model, source, o);
+  // before the store exists: a source the model cannot read (a gray 28x28 IDX set for an RGB
+  // model) failed on its first batch and left a store of no images, which neighbors and patches
+  // then read as a scan
+  source.check?.(model.meta.preprocessing);
   const lock = acquireWriterLock(dir, o.writer ?? commandLine());
   const notes: string[] = [];
   if (lock.replaced) notes.push(`the previous writer of this store (${describeWriter(lock.replaced)}) ended without finishing; continuing its scan`);

@@ -101,7 +101,7 @@ export function checkLayerAttribution(model: Model, o: LayerAttributionOptions, 
   const ablation = o.ablation ?? 'zero';
   if (ablation !== 'zero' && ablation !== 'baseline') throw new ConvLensError('INVALID_ARGUMENT', `Unknown channel ablation "${String(ablation)}".`, 'Use zero (the default) or baseline.');
   const score = checkScore(o.score ?? 'logit', model);
-  const layer = o.layer === undefined ? model.lastSpatialLayer() : model.resolveLayer(o.layer);
+  const layer = o.layer === undefined ? defaultChannelLayer(model) : model.resolveLayer(o.layer);
   const label = model.layerLabel(layer);
   const shape = layer === model.input.name ? undefined : model.facts(layer).shape;
   if (layer !== model.input.name && shape?.length === 4 && !model.isChannelsFirst(layer)) throw channelsLastLayer(model, layer, "channel attribution needs a feature map [N, C, H, W]");
@@ -126,7 +126,12 @@ export function checkLayerAttribution(model: Model, o: LayerAttributionOptions, 
     }
   }
   if (methods.includes('deeplift') && typeof model.input.shape?.[0] === 'number') {
-    throw new ConvLensError('MODEL_UNSUPPORTED', `DeepLIFT runs each image together with its baseline in one batch, and model "${model.name}" runs exactly ${model.input.shape[0]} image(s) at a time (its batch axis is fixed in the graph's shapes).`, "Re-export the model with a free batch axis, or leave deeplift out.");
+    const reason = `DeepLIFT runs each image together with its baseline in one batch, and model "${model.name}" runs exactly ${model.input.shape[0]} image(s) at a time (its batch axis is fixed in the graph's shapes)`;
+    // skipped while another method runs, as explain() skips it: a fixed-batch export (most
+    // segmentation nets sized by their input's shape) failed the whole default run
+    if (methods.length === 1) throw new ConvLensError('MODEL_UNSUPPORTED', `${reason}.`, 'Re-export the model with a free batch axis, or leave deeplift out.');
+    skipped.push({ method: 'deeplift', reason, hint: 'Re-export the model with a free batch axis to run it.' });
+    methods = methods.filter((m) => m !== 'deeplift');
   }
   presetTargets(model, o.target, images, classCount(model)); // a wrong class name fails here
   return { methods, skipped, steps, rule, ablation, score, layer, label, c, h, w, tail };
@@ -347,3 +352,25 @@ export async function layerAttribution(model: Model, x: Tensor, options: LayerAt
 }
 
 const baselineName = (b: IgBaseline): string => (typeof b === 'string' ? b : 'given tensor');
+
+/** Ops a segmentation head puts between its classifier conv and the class map: resampling and elementwise steps that keep each channel a class. */
+const CHANNELWISE = new Set(['Resize', 'Upsample', 'Identity', 'Relu', 'Sigmoid', 'Softmax', 'LogSoftmax', 'Dropout', 'BatchNormalization', 'Cast']);
+
+/**
+ * The layer whose channels are scored by default: the CAM layer, except on a segmentation net,
+ * where that is the class map itself, channel k being class k: every method gave the target's
+ * channel 100% ("m:0 100.0%"), true by construction. There it is the input of the classifier
+ * convolution that computes the map (looking through an upsampling): the features the classes are
+ * read from, as pytorch-grad-cam's segmentation example reads the backbone's last layer.
+ */
+export function defaultChannelLayer(model: Model): string {
+  const cam = model.lastSpatialLayer();
+  if (!model.classMap || cam !== model.classMap) return cam;
+  const producers = model.graph.producers();
+  let node = producers.get(cam);
+  for (let hops = 0; node && hops < 8 && CHANNELWISE.has(node.op); hops++) node = producers.get(node.inputs[0] ?? '');
+  const features = node && node.op === 'Conv' ? node.inputs[0] : undefined;
+  if (!features || features === model.input.name) return cam;
+  const shape = model.facts(features).shape;
+  return shape?.length === 4 && model.isChannelsFirst(features) ? features : cam;
+}

@@ -7,6 +7,7 @@ import { ConvLensError } from '../../engine/errors.js';
 import { finiteOption, wholeNumberOption, imagesOption } from './options.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
+import { receptiveFields } from '../../models/receptive-field.js';
 import { resamplePlane } from '../../render/heatmap.js';
 import type { JobOptions } from '../../engine/jobs.js';
 import { extractFeatures, imageTooSmall, SynthesisSession } from './graph.js';
@@ -70,18 +71,33 @@ export async function dream(model: Model, image: Tensor, o: DreamOptions = {}): 
     objective = guideObjective(layer, { dtype: 'float32', dims: [gc!, gh! * gw!], data: gf!.data });
   } else objective = o.objective === undefined ? layerL2(layer) : typeof o.objective === 'string' ? parseObjective(o.objective) : o.objective;
 
-  // Octave sizes, smallest first.
-  const sizes: [number, number][] = [];
-  for (let k = octaves - 1; k >= 0; k--) sizes.push([Math.max(8, Math.round(H / scale ** k)), Math.max(8, Math.round(W / scale ** k))]);
+  // Octave sizes, smallest first, each a multiple of `multiple` (1 unless the model needs it).
+  const octaveSizes = (multiple: number): [number, number][] => {
+    const fit = (side: number): number => Math.max(multiple * Math.ceil(8 / multiple), multiple * Math.round(side / multiple));
+    const out: [number, number][] = [];
+    for (let k = octaves - 1; k >= 0; k--) out.push([fit(Math.max(8, Math.round(H / scale ** k))), fit(Math.max(8, Math.round(W / scale ** k)))]);
+    return out;
+  };
+  let multiple = 1;
+  let sizes = octaveSizes(multiple);
   const base = image.data as Float32Array;
-  const bases = sizes.map(([h, w]) => resizeImages(base, image.dims, h, w));
-  let detail: Float32Array = new Float32Array(N * C * sizes[0]![0] * sizes[0]![1]);
+  let bases: Float32Array[] = [];
+  let detail: Float32Array = new Float32Array(0);
   let prevSize = sizes[0]!;
   const param = pixelParam({ range: 'clip' });
-  const results: Tensor[] = [];
-  const frames: DreamResult['frames'] = [];
+  let results: Tensor[] = [];
+  let frames: DreamResult['frames'] = [];
   let current: Float32Array = new Float32Array(0);
   let flat = true;
+  const start = (): void => {
+    bases = sizes.map(([h, w]) => (h === H && w === W ? base : resizeImages(base, image.dims, h, w)));
+    detail = new Float32Array(N * C * sizes[0]![0] * sizes[0]![1]);
+    prevSize = sizes[0]!;
+    results = [];
+    frames = [];
+    flat = true;
+  };
+  start();
   for (let k = 0; k < sizes.length; k++) {
     const [h, w] = sizes[k]!;
     if (k > 0) detail = resizeImages(detail, [N, C, prevSize[0], prevSize[1]], h, w);
@@ -95,7 +111,19 @@ export async function dream(model: Model, image: Tensor, o: DreamOptions = {}): 
     } catch (e) {
       if (e instanceof ConvLensError && e.code === 'SHAPE_MISMATCH') {
         if (imageTooSmall(e)) throw new ConvLensError('SHAPE_MISMATCH', `DeepDream's octave ${k + 1} is ${w} pixels wide and ${h} high, too small for the model: ${e.message}`, 'Use fewer octaves or a larger maximum side (CLI: --octaves, --max-side), or a less elongated image.', { cause: e });
-        throw new ConvLensError('SHAPE_MISMATCH', `DeepDream needs a layer the model computes at any image size: ${e.message}`, 'Pick a convolutional layer (CLI: --layer), before any flatten or dense layer.', { cause: e });
+        // A U-Net joins each upsampled map to the encoder's map of the same size: an odd side
+        // halved and doubled back no longer matches, so such a model only runs on sides that are
+        // multiples of its downsampling. Dream on those sizes (the last octave's detail is
+        // resized onto the photo), once.
+        const m = multiple === 1 ? sizeMultiple(model) : 1;
+        if (m > 1) {
+          multiple = m;
+          sizes = octaveSizes(multiple);
+          start();
+          k = -1;
+          continue;
+        }
+        throw new ConvLensError('SHAPE_MISMATCH', `DeepDream needs a layer the model computes at any image size: ${e.message}`, multiple > 1 ? `Sides that are multiples of ${multiple} (the model's downsampling) did not help either: pick an earlier layer (CLI: --layer).` : 'Pick a convolutional layer (CLI: --layer), before any flatten or dense layer.', { cause: e });
       }
       throw e;
     }
@@ -120,11 +148,33 @@ export async function dream(model: Model, image: Tensor, o: DreamOptions = {}): 
     detail = new Float32Array(current.length);
     for (let i = 0; i < current.length; i++) detail[i] = current[i]! - bases[k]![i]!;
   }
+  const [lh, lw] = sizes[sizes.length - 1]!;
+  if (lh !== H || lw !== W) {
+    // the last octave ran at a multiple of the model's downsampling: its detail goes onto the photo at its own size
+    const d = resizeImages(detail, [N, C, lh, lw], H, W);
+    current = new Float32Array(base.length);
+    for (let i = 0; i < current.length; i++) current[i] = Math.min(1, Math.max(0, base[i]! + d[i]!));
+  }
   return {
     image: { dtype: 'float32', dims: [N, C, H, W], data: current },
     octaves: results,
     frames,
     ...(flat ? { zeroGradient: true } : {}),
-    params: { layer, objective: o.guide ? `guide(${layer})` : typeof o.objective === 'string' ? o.objective : objective.key, octaves, octaveScale: scale, steps, stepSize, jitter, seed: o.seed ?? 0, sizes },
+    params: { layer, objective: o.guide ? `guide(${layer})` : typeof o.objective === 'string' ? o.objective : objective.key, octaves, octaveScale: scale, steps, stepSize, jitter, seed: o.seed ?? 0, sizes, ...(multiple > 1 ? { sizeMultiple: multiple } : {}) },
   };
+}
+
+/**
+ * The side every image size must be a multiple of for the model to run, as far as its layers'
+ * strides tell: the largest jump (input pixels between neighbouring units) of any of its spatial
+ * layers, 1 when there is none. A U-Net that halves its input twice and joins the upsampled maps
+ * back to the encoder's needs multiples of 4.
+ */
+export function sizeMultiple(model: Model): number {
+  let m = 1;
+  for (const rf of receptiveFields(model.graph, model.builder(), model.input.name).values()) {
+    if (rf.global) continue;
+    for (const j of rf.jump) if (Number.isInteger(j) && j > m && j <= 64) m = j;
+  }
+  return m;
 }
