@@ -35,8 +35,12 @@ describe('a segmentation net in the studio', () => {
     const up = await inject({ method: 'POST', url: '/api/models', ...multipart('seg.onnx', encodeModel(segNet({ softmax: true }))) });
     expect(up.statusCode, up.body).toBe(201);
     const { id } = up.json() as { id: string };
-    const listed = (await inject({ method: 'GET', url: '/api/models' })).json().models.find((m: { id: string }) => m.id === id) as { labels: string[]; warnings: string[] };
+    const listed = (await inject({ method: 'GET', url: '/api/models' })).json().models.find((m: { id: string }) => m.id === id) as { labels: string[]; warnings: string[]; defaultLayer: string; channelsLayer: string };
     expect(listed.labels).toHaveLength(SEG_CLASSES);
+    // the Channels panel starts at the features the classifier conv reads, not at the class map
+    // (whose channel k is class k: every method gave the target's channel 100%)
+    expect(listed.defaultLayer).toBe('classifier');
+    expect(listed.channelsLayer).toBe('relu');
     const note = listed.warnings.find((w) => w.includes('per-pixel class map'));
     expect(note).toMatch(/"classifier@3,4" for row 3, column 4\)$/);
     expect(note).not.toMatch(/--unit|CLI/);

@@ -22,6 +22,8 @@ export interface Model {
   warnings?: string[];
   parameters?: number;
   defaultLayer?: string;
+  /** the layer the Channels panel starts at (on a segmentation net, the features its classifier conv reads) */
+  channelsLayer?: string;
   /** the sample folder whose images fit the model (photos, fashion-mnist, ...) */
   sampleGroup?: string;
   /** which layer plays which part in each method (src/models/profile.ts) */

@@ -64,7 +64,7 @@ interface Shown {
  */
 export function ChannelsPanel(props: { model: Model; summary: Summary | null; imageId: string | null; input: InputView | null; imageName: string; target: string; disabled?: string | undefined; onExplainChannel: (layer: string, channel: number) => void }): ReactNode {
   const { model, summary } = props;
-  const defaultLayer = layerLabelOf(summary, model.defaultLayer);
+  const defaultLayer = layerLabelOf(summary, model.channelsLayer ?? model.defaultLayer);
   const [layer, setLayer] = useState(defaultLayer);
   const [methods, setMethods] = useState<Set<string>>(() => new Set(['gradient-x-activation', 'deeplift']));
   const [top, setTop] = useState(8);

@@ -4,6 +4,7 @@ import { encodeModel } from '../../../engine/onnx/codec.js';
 import { lrpNoRuleError, lrpUnsupportedNode } from '../../../engine/ops/rules/lrp.js';
 import { camHead, METHOD_NAMES, METHODS, type MethodName } from '../../../methods/explain/index.js';
 import { summarize } from '../../../methods/inspect/summary.js';
+import { defaultChannelLayer } from '../../../methods/explain/layer-attribution.js';
 import { parseLabels, parsePreprocessing } from '../../../models/metadata.js';
 import type { Model } from '../../../models/model.js';
 import type { Tensor } from '../../../engine/tensor.js';
@@ -62,6 +63,9 @@ export function describeModel(e: ModelEntry): Record<string, unknown> {
           warnings: m.meta.warnings.map(hintForStudio),
           parameters: m.parameterCount(),
           defaultLayer: safe(() => m.lastSpatialLayer()),
+          // the layer whose channels the Channels panel ranks first (on a segmentation net the
+          // features its classifier conv reads, not the class map itself)
+          channelsLayer: safe(() => defaultChannelLayer(m)),
           // the samples/<group> folder whose images fit the model, and its layer roles (models/profile.ts)
           sampleGroup: m.profile.sampleGroup,
           profile: safe(() => m.profile),
