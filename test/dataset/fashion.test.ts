@@ -87,6 +87,8 @@ describe('dataset lens on the Fashion-MNIST subset', () => {
     for (const q of [3, 250, 777, 1500, 1999]) {
       const idx = await nearestNeighbours(model, store, { image: q }, { layer: 'relu4', k: 10 });
       const exact = await nearestNeighbours(model, store, { image: q }, { layer: 'relu4', k: 10, exact: true });
+      // `neighbors --exact` prints how the search went: a flat scan, not "indexed" (docs/dataset.md)
+      expect([idx.indexed, exact.indexed]).toEqual([true, false]);
       const ex = new Set(exact.feature.map((n) => n.id));
       agree += idx.feature.filter((n) => ex.has(n.id)).length;
       total += 10;

@@ -33,6 +33,7 @@ export interface NeighbourResult {
   pixel: Neighbour[];
   /** query latency (both searches), ms */
   ms: number;
+  /** whether the searches went through the vector index (false for `exact`, a flat scan, whatever the store has) */
   indexed: boolean;
 }
 
@@ -78,5 +79,5 @@ export async function nearestNeighbours(model: Model, store: DatasetStore, q: Ne
   const opts = { ...(o.exact ? { exact: true } : {}), ...(q.image !== undefined ? { exclude: q.image } : {}) };
   const [f, p] = await Promise.all([store.nearest({ layer: o.layer }, feature, k, metric, opts), store.nearest('pixels', pixels, k, pixelMetric, opts)]);
   const ms = performance.now() - t0;
-  return { layer: o.layer, metric, pixelMetric, feature: f, pixel: p, ms, indexed: await store.indexed({ layer: o.layer }, metric) };
+  return { layer: o.layer, metric, pixelMetric, feature: f, pixel: p, ms, indexed: !o.exact && (await store.indexed({ layer: o.layer }, metric)) };
 }

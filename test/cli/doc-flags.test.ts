@@ -1,0 +1,63 @@
+// Every `convlens <command> ... --flag` the README and docs/*.md show names an option that command
+// has: commands quoted in shell blocks (continuation lines joined) and in inline code. A flag that
+// was renamed or removed leaves a command a reader copies and the CLI refuses.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../src/interfaces/cli/registry.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+
+/** The long flags of each command, and of each `diffuse <sub>` by its two words. */
+async function flagsByCommand(): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  const collect = (command: Command, name: string): void => {
+    out.set(name, new Set(['--help', ...command.options.map((o) => o.long).filter((l): l is string => !!l)]));
+    for (const sub of command.commands) collect(sub, `${name} ${sub.name()}`);
+  };
+  for (const entry of COMMANDS) {
+    const command = new Command(entry.name);
+    (await entry.load()).define(command);
+    collect(command, entry.name);
+    for (const alias of entry.aliases ?? []) collect(command, alias);
+  }
+  return out;
+}
+
+/** Command lines quoted by a doc: shell code blocks (with `\` continuations) and inline code. */
+function quotedCommands(text: string): string[] {
+  const lines: string[] = [];
+  for (const [, block] of text.matchAll(/```(?:sh|bash|shell|console)?\n([\s\S]*?)```/g)) lines.push(...block!.replace(/\\\n/g, ' ').split('\n'));
+  for (const [, code] of text.matchAll(/`([^`\n]*convlens [^`\n]*)`/g)) lines.push(code!);
+  return lines.map((l) => l.replace(/\s#\s.*$/, ''));
+}
+
+describe('docs: flags of the convlens commands they show', () => {
+  it('every --flag after `convlens <command>` is an option of that command', async () => {
+    const flags = await flagsByCommand();
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const doc of DOCS) {
+      for (const line of quotedCommands(readFileSync(join(ROOT, doc), 'utf8'))) {
+        // a pipe, redirection or `;` ends the command
+        for (const [, name, rest] of line.matchAll(/\bconvlens ([a-z][a-z-]*)([^|;&<>]*)/g)) {
+          const words = rest!.trim().split(/\s+/);
+          const key = flags.has(`${name} ${words[0]}`) ? `${name} ${words[0]}` : name!;
+          const known = flags.get(key);
+          if (!known) {
+            wrong.push(`${doc}: unknown command "convlens ${name}" in: ${line.trim()}`);
+            continue;
+          }
+          for (const [flag] of rest!.matchAll(/(?<![\w-])--[a-z][a-z0-9-]*/g)) {
+            checked++;
+            if (!known.has(flag)) wrong.push(`${doc}: convlens ${key} has no ${flag}: ${line.trim()}`);
+          }
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(checked).toBeGreaterThan(100);
+  });
+});
