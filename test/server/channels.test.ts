@@ -107,6 +107,12 @@ describe('POST /api/channels', () => {
     expect(r.methods[0]!.top).toHaveLength(8);
   });
 
+  it('defaults to the layer the model listing names for channels, as convlens channels does', async () => {
+    const listed = (await inject({ method: 'GET', url: '/api/models' })).json().models.find((m: { id: string }) => m.id === 'builtin') as { channelsLayer: string };
+    const r = await result({ methods: ['gradient-x-activation'] });
+    expect(r.layer.name).toBe(listed.channelsLayer);
+  });
+
   const refusals: [what: string, payload: Record<string, unknown>, status: number, message: RegExp][] = [
     ['an unknown layer', { layer: 'conv9', methods: ['deeplift'] }, 404, /No layer named "conv9"/],
     ['a layer that is no feature map', { layer: 'flatten', methods: ['deeplift'] }, 400, /Layer "flatten" is \[.*\], not a feature map/],

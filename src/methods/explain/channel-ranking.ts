@@ -15,7 +15,8 @@ import type { TargetSpec } from './target.js';
 import type { Completeness, IgBaseline, IgRule } from './types.js';
 
 export interface ChannelsRequest {
-  layer: string;
+  /** default: the CAM layer (on a segmentation net, the features its classifier conv reads), as `convlens channels` */
+  layer?: string;
   methods: LayerMethodName[];
   target?: TargetSpec;
   score?: 'logit' | 'prob';
@@ -154,7 +155,7 @@ export function shapeChannels(r: LayerAttribution, labels: readonly string[], to
 export async function channelsReport(model: Model, x: Tensor, q: ChannelsRequest, options: JobOptions & { batchSize?: number } = {}): Promise<ChannelsReport> {
   checkChannelsOptions(q);
   const r = await layerAttribution(model, x, {
-    layer: q.layer,
+    ...(q.layer !== undefined ? { layer: q.layer } : {}),
     methods: q.methods,
     ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
     ...(q.target !== undefined ? { target: q.target } : {}),

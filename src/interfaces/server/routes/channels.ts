@@ -13,7 +13,7 @@ interface ChannelsBody extends ChannelsRequest {
 const schema = {
   body: {
     type: 'object',
-    required: ['model', 'image', 'layer', 'methods'],
+    required: ['model', 'image', 'methods'],
     properties: {
       model: idSchema,
       image: imageIdSchema,
