@@ -8,7 +8,7 @@ import { abbreviateName } from '../../../src/util/names.js';
 import { JobProgress } from './JobProgress';
 import { LayerPicker, layerLabelOf } from './Pickers';
 import { drawInput, fitSize } from './PredictionPanel';
-import { Colorbar, ErrorBox, NumberField, Panel, Segmented } from './ui';
+import { Colorbar, ComputeWherePicker, ErrorBox, NumberField, Panel, Segmented, type ComputeWhere } from './ui';
 import { followJobStatus, type JobStatus } from '../job-status';
 import { Cancelled, channelsInBrowser } from '../compute';
 import type { LayerMethodName } from '../../../src/methods/explain/layer-attribution.js';
@@ -43,7 +43,7 @@ export function channelsConflict(methods: ReadonlySet<string>, score: 'logit' | 
 }
 const THUMB = 124;
 
-type Where = 'server' | 'browser';
+type Where = ComputeWhere;
 
 const BROWSER_JOB = 'in-this-browser';
 
@@ -265,16 +265,7 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
           </div>
         )}
         <div className="run-row">
-          <Segmented
-            label="Compute on"
-            value={where}
-            onChange={setWhere}
-            options={[
-              { value: 'server', label: 'server', title: 'a job on the studio server (onnxruntime-node)' },
-              { value: 'browser', label: 'this browser', title: 'download the model and run the same engine in this page (onnxruntime-web, WebAssembly)' },
-            ]}
-            testId="channels-where"
-          />
+          <ComputeWherePicker value={where} onChange={setWhere} testId="channels-where" />
           <button type="button" className="button primary" disabled={!canRun} onClick={() => void run()} title={props.disabled} data-testid="channels-run">
             Rank channels
           </button>

@@ -20,7 +20,7 @@ import { CurveChart, type CurveSeries } from './Curves';
 import { ChannelsPanel } from './ChannelsPanel';
 import { JobProgress } from './JobProgress';
 import { drawInput, fitSize } from './PredictionPanel';
-import { Colorbar, ErrorBox, NumberField, Panel, Segmented, Spinner, UploadButton, type ShownError } from './ui';
+import { Colorbar, ComputeWherePicker, ErrorBox, NumberField, Panel, Segmented, Spinner, UploadButton, type ComputeWhere, type ShownError } from './ui';
 
 
 const GROUPS: { title: string; methods: [string, string, string][] }[] = [
@@ -87,7 +87,7 @@ const colorOf = (m: string): string => PALETTE[Math.max(0, ALL_METHODS.indexOf(m
 type RangeMode = 'auto' | 'minmax' | 'p99' | 'symmetric';
 type SeqCmap = 'auto' | Extract<ColormapName, 'inferno' | 'viridis'>;
 
-type Where = 'server' | 'browser';
+type Where = ComputeWhere;
 
 interface Shown {
   target: ExplainResult['target'];
@@ -687,16 +687,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
             </div>
           )}
           <div className="run-row">
-            <Segmented
-              label="Compute on"
-              value={where}
-              onChange={setWhere}
-              options={[
-                { value: 'server', label: 'server', title: 'a job on the studio server (onnxruntime-node)' },
-                { value: 'browser', label: 'this browser', title: 'download the model and run the same engine in this page (onnxruntime-web, WebAssembly)' },
-              ]}
-              testId="explain-where"
-            />
+            <ComputeWherePicker value={where} onChange={setWhere} testId="explain-where" />
             <button type="button" className="button primary" disabled={!canRun} onClick={() => void run()} data-testid="explain-run">
               Explain{methods.size ? ` (${methods.size} method${methods.size > 1 ? 's' : ''})` : ''}
             </button>

@@ -31,6 +31,24 @@ export function Segmented<T extends string>(props: {
   );
 }
 
+/** Where a panel computes: a job on the studio server, or the same engine in this page. */
+export type ComputeWhere = 'server' | 'browser';
+
+export function ComputeWherePicker(props: { value: ComputeWhere; onChange: (v: ComputeWhere) => void; testId: string }): ReactNode {
+  return (
+    <Segmented
+      label="Compute on"
+      value={props.value}
+      onChange={props.onChange}
+      options={[
+        { value: 'server', label: 'server', title: 'a job on the studio server (onnxruntime-node)' },
+        { value: 'browser', label: 'this browser', title: 'download the model and run the same engine in this page (onnxruntime-web, WebAssembly)' },
+      ]}
+      testId={props.testId}
+    />
+  );
+}
+
 /** A colormap strip with the numbers its ends (and centre, for diverging maps) stand for. */
 export function Colorbar(props: { cmap: ColormapName; lo: number | string; hi: number | string; mid?: number | string; caption?: string; testId?: string }): ReactNode {
   const show = (v: number | string): string => (typeof v === 'number' ? fmt(v) : v);
