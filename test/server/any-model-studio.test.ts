@@ -15,7 +15,7 @@ import { createStudio, DEFAULT_SAMPLES_DIR, type Studio } from '../../src/interf
 import { METHOD_NAMES } from '../../src/methods/explain/index.js';
 import { resnet } from '../../src/models/zoo/index.js';
 import { convnextLike, flattenHead } from '../support/unseen-models.js';
-import { pageInject } from './page-inject.js';
+import { multipart, pageInject } from './page-inject.js';
 import { qlinearGraph } from '../support/quantized-models.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-any-model-studio-'));
@@ -48,12 +48,6 @@ interface Event {
   type: string;
   result?: Record<string, unknown>;
   error?: { code: string; message: string };
-}
-
-function multipart(filename: string, bytes: Uint8Array): { payload: Buffer; headers: Record<string, string> } {
-  const boundary = '----convlens-any-model-boundary';
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
-  return { payload: Buffer.concat([head, Buffer.from(bytes), Buffer.from(`\r\n--${boundary}--\r\n`)]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
 }
 
 async function post<T = Record<string, unknown>>(url: string, payload: unknown, status = 200): Promise<T> {

@@ -12,19 +12,12 @@ import { Model } from '../../src/models/model.js';
 import { Layers } from '../../src/models/layers.js';
 import { seededRandom } from '../../src/models/init.js';
 import { predict } from '../../src/methods/predict.js';
-import { pageInject } from './page-inject.js';
+import { multipart, pageInject } from './page-inject.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const engine = new Engine(nodeBackend(), { threads: 2 });
 let studio: Studio;
 const inject = pageInject(() => studio);
-
-function multipart(filename: string, bytes: Uint8Array, type = 'application/octet-stream'): { payload: Buffer; headers: Record<string, string> } {
-  const boundary = '----convlens-test-boundary';
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: ${type}\r\n\r\n`);
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  return { payload: Buffer.concat([head, Buffer.from(bytes), tail]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
-}
 
 beforeAll(async () => {
   studio = await createStudio({ engine, maxImageBytes: 64 * 1024, maxModelBytes: 4 * 1024 * 1024, webDir: join(root, 'no-such-web-dir') });

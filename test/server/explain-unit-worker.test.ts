@@ -8,7 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Graph } from '../../src/engine/graph/ir.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
-import { inProcessStudio } from './page-inject.js';
+import { inProcessStudio, multipart } from './page-inject.js';
 
 // Counts the cuts made in this process (the studio's); its workers are processes of their own.
 const cuts = vi.hoisted(() => ({ n: 0 }));
@@ -24,12 +24,6 @@ vi.mock('../../src/models/unit-model.js', async (importOriginal) => {
 const { inject } = inProcessStudio();
 
 const IMAGE = 'fashion-mnist/bag-test18.png';
-
-function multipart(filename: string, bytes: Uint8Array): { payload: Buffer; headers: Record<string, string> } {
-  const boundary = '----convlens-unit-worker';
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
-  return { payload: Buffer.concat([head, Buffer.from(bytes), Buffer.from(`\r\n--${boundary}--\r\n`)]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
-}
 
 /** The built-in CNN behind a chain of `length` ReLUs: every layer of the CNN is `length` nodes deep. */
 function cnnBehindReluChain(length: number): Graph {

@@ -12,16 +12,9 @@ import { MAX_UPLOAD_NODES } from '../../src/interfaces/server/state.js';
 import { LISTED_OUTPUTS } from '../../src/models/classifier-output.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 import { f32, float, floats, handGraph, i64, int, ints, node, str } from '../support/onnx-files.js';
-import { inProcessStudio } from './page-inject.js';
+import { inProcessStudio, multipart } from './page-inject.js';
 
 const { inject, studio } = inProcessStudio();
-
-function multipart(filename: string, bytes: Uint8Array): { payload: Buffer; headers: Record<string, string> } {
-  const boundary = '----convlens-hostile-models';
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  return { payload: Buffer.concat([head, Buffer.from(bytes), tail]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
-}
 
 /** The built-in CNN with `extra` nodes computing `name` inserted before its first layer, which then reads input + 0 * sum(name). */
 function cnnReading(extra: Graph['nodes'], name: string, initializers: Graph['initializers']): Graph {

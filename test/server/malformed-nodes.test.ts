@@ -9,16 +9,9 @@ import { decodeModel, encodeModel } from '../../src/engine/onnx/codec.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { Model } from '../../src/models/model.js';
 import { f32, handGraph, i64, int, ints, node } from '../support/onnx-files.js';
-import { inProcessStudio } from './page-inject.js';
+import { inProcessStudio, multipart } from './page-inject.js';
 
 const { inject, engine, studio } = inProcessStudio();
-
-function multipart(filename: string, bytes: Uint8Array): { payload: Buffer; headers: Record<string, string> } {
-  const boundary = '----convlens-malformed-nodes';
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  return { payload: Buffer.concat([head, Buffer.from(bytes), tail]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
-}
 
 const filled = (dims: number[]): Tensor => f32(dims, Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, k) => Math.sin(k)));
 

@@ -20,7 +20,7 @@ import { METHOD_NAMES } from '../../src/methods/explain/index.js';
 import { seededRandom } from '../../src/models/init.js';
 import { Layers } from '../../src/models/layers.js';
 import { Model } from '../../src/models/model.js';
-import { pageInject } from './page-inject.js';
+import { multipart, pageInject } from './page-inject.js';
 
 const GB = 2 ** 30;
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-memory-plan-'));
@@ -38,12 +38,6 @@ function wideNet(size: number): Graph {
   x = L.relu(L.conv2d(L.maxPool(x, 'pool'), 'conv3', { filters: 32 }), 'relu3');
   b.output(L.dense(L.flatten(L.globalAvgPool(x, 'gap'), 'flat'), 'fc', 10));
   return b.build();
-}
-
-function multipart(filename: string, bytes: Uint8Array): { payload: Buffer; headers: Record<string, string> } {
-  const boundary = '----convlens-memory-plan';
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
-  return { payload: Buffer.concat([head, Buffer.from(bytes), Buffer.from(`\r\n--${boundary}--\r\n`)]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
 }
 
 async function upload(graph: Graph): Promise<string> {

@@ -44,3 +44,11 @@ export async function jobEvents<T = { type: string }>(inject: (options: InjectOp
     .filter((c) => c.includes('data: '))
     .map((c) => JSON.parse(c.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as T);
 }
+
+/** An upload as the page sends it: multipart/form-data with one file in the field "file". */
+export function multipart(filename: string, bytes: Uint8Array, type = 'application/octet-stream'): { payload: Buffer; headers: Record<string, string> } {
+  const boundary = '----convlens-test-upload';
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: ${type}\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  return { payload: Buffer.concat([head, Buffer.from(bytes), tail]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}

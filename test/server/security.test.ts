@@ -17,7 +17,7 @@ import { METHOD_NAMES } from '../../src/methods/explain/index.js';
 import { TOKEN_HEADER } from '../../src/interfaces/server/access.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 import { CLI, ROOT } from '../support/cli.js';
-import { PAGE_ORIGIN } from './page-inject.js';
+import { multipart, PAGE_ORIGIN } from './page-inject.js';
 
 const engine = new Engine(nodeBackend(), { threads: 2 });
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-security-'));
@@ -27,13 +27,6 @@ const stores = join(tmp, 'stores');
 const SECRET = `CONVLENS-SECRET-${Math.random().toString(36).slice(2)}`;
 const sample = (name: string): string => join(ROOT, 'samples', 'fashion-mnist', name);
 const sameOrigin = { origin: PAGE_ORIGIN };
-
-function multipart(filename: string, bytes: Uint8Array, type = 'application/octet-stream'): { payload: Buffer; headers: Record<string, string> } {
-  const boundary = '----convlens-security-boundary';
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: ${type}\r\n\r\n`);
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  return { payload: Buffer.concat([head, Buffer.from(bytes), tail]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
-}
 
 /** Every file and folder under `dir`, relative, sorted (to show that nothing was written). */
 function tree(dir: string): string[] {

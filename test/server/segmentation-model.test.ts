@@ -5,16 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { SEG_CLASSES, SEG_HEIGHT, SEG_WIDTH, segNet } from '../support/segmentation-net.js';
-import { inProcessStudio, jobEvents } from './page-inject.js';
+import { inProcessStudio, jobEvents, multipart } from './page-inject.js';
 
 const { inject } = inProcessStudio();
-
-function multipart(filename: string, bytes: Uint8Array): { payload: Buffer; headers: Record<string, string> } {
-  const boundary = '----convlens-segmentation';
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  return { payload: Buffer.concat([head, Buffer.from(bytes), tail]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
-}
 
 interface Result {
   unit?: { label: string; at?: number[] };

@@ -18,7 +18,7 @@ import { writeMetadata } from '../../src/models/metadata.js';
 import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
 import { ROOT } from '../support/cli.js';
 import { rng } from '../support/rng.js';
-import { jobEvents, pageInject } from './page-inject.js';
+import { jobEvents, multipart, pageInject } from './page-inject.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-masks-'));
@@ -39,12 +39,6 @@ afterAll(async () => {
 });
 
 const inject = pageInject(() => studio);
-
-function multipart(filename: string, bytes: Uint8Array): { payload: Buffer; headers: Record<string, string> } {
-  const boundary = '----convlens-mask-boundary';
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: image/png\r\n\r\n`);
-  return { payload: Buffer.concat([head, Buffer.from(bytes), Buffer.from(`\r\n--${boundary}--\r\n`)]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
-}
 
 const rgbPng = async (w: number, h: number, colour: (y: number, x: number) => [number, number, number]): Promise<Buffer> => {
   const px = Buffer.alloc(w * h * 3);
@@ -80,7 +74,7 @@ const BAG = 'fashion-mnist/bag-test18.png';
 const triangle = (): Promise<Buffer> => rgbPng(56, 56, (y, x) => (x + y < 40 ? [255, 0, 0] : [0, 0, 255]));
 
 async function upload(name: string, bytes: Uint8Array): Promise<LightMyRequestResponse> {
-  return inject({ method: 'POST', url: '/api/masks', ...multipart(name, bytes) });
+  return inject({ method: 'POST', url: '/api/masks', ...multipart(name, bytes, 'image/png') });
 }
 
 async function explainResult(payload: Record<string, unknown>): Promise<{ maps: { method: string; params: Record<string, unknown>; values: { data: string } }[] }> {
@@ -128,7 +122,7 @@ describe('segments masks in the studio', () => {
     b.output(b.op('Gemm', [flat, w, bias], { transB: 1 }, { outputs: ['logits'] }));
     const g = b.build();
     writeMetadata(g, { labels: ['a', 'b'], preprocessing: { size: [H, W], channels: 'rgb', range: [0, 1], mean: [0, 0, 0], std: [1, 1, 1], resize: 'stretch' } });
-    const model = await inject({ method: 'POST', url: '/api/models', ...multipart('linear.onnx', encodeModel(g)) });
+    const model = await inject({ method: 'POST', url: '/api/models', ...multipart('linear.onnx', encodeModel(g), 'image/png') });
     expect(model.statusCode, model.body).toBe(201);
     const pixels = Buffer.from(Array.from({ length: H * W * 3 }, () => Math.floor(rand() * 256)));
     const image = await inject({ method: 'POST', url: '/api/images', ...multipart('noise.png', await sharp(pixels, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer()) });

@@ -10,7 +10,7 @@ import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
 import { acquireWriterLock } from '../../src/methods/dataset/lock.js';
 import { ROOT } from '../support/cli.js';
-import { pageInject } from './page-inject.js';
+import { multipart, pageInject } from './page-inject.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-snapshots-'));
@@ -19,13 +19,6 @@ const stores = join(tmp, 'stores');
 let studio: Studio;
 const inject = pageInject(() => studio);
 const storesBefore = process.env['CONVLENS_STORES'];
-
-function multipart(filename: string, bytes: Uint8Array): { payload: Buffer; headers: Record<string, string> } {
-  const boundary = '----convlens-snapshots';
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: image/png\r\n\r\n`);
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  return { payload: Buffer.concat([head, Buffer.from(bytes), tail]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
-}
 
 /** The snapshots of the uploads made so far (and any half-written one). */
 const snapshots = (): string[] => (existsSync(join(uploadsDir, 'studio-uploads')) ? readdirSync(join(uploadsDir, 'studio-uploads')).sort() : []);
