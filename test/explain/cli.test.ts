@@ -216,6 +216,33 @@ describe('convlens explain', () => {
     }
   });
 
+  it('refuses, as the studio does, a --segments-mask that is not a PNG or has other proportions than an input image, before any work', async () => {
+    const img = join(samples, 'bag-test18.png');
+    // two flat regions: JPEG blends their edge into new colours, each a segment
+    const px = (w: number, h: number): Buffer => {
+      const b = Buffer.alloc(w * h * 3);
+      for (let p = 0; p < w * h; p++) b.set(p % w < w / 2 ? [255, 0, 0] : [0, 0, 255], p * 3);
+      return b;
+    };
+    await sharp(px(56, 56), { raw: { width: 56, height: 56, channels: 3 } }).jpeg({ quality: 100 }).toFile(join(tmp, 'mask.jpg'));
+    await sharp(px(56, 28), { raw: { width: 56, height: 28, channels: 3 } }).png().toFile(join(tmp, 'wide.png'));
+    await sharp(px(28, 28), { raw: { width: 28, height: 28, channels: 3 } }).png().toFile(join(tmp, 'square.png'));
+    // an input of other proportions than the square mask, after one that fits
+    await sharp(px(40, 28), { raw: { width: 40, height: 28, channels: 3 } }).png().toFile(join(tmp, 'wide-input.png'));
+    const cases: [string[], RegExp][] = [
+      [[img, '--segments-mask', join(tmp, 'mask.jpg')], /--segments-mask ".*mask\.jpg" is not a PNG image\.[\s\S]*Save the mask as PNG with flat colours: JPEG and WebP blend the edges/],
+      [[img, '--segments-mask', join(tmp, 'wide.png')], /--segments-mask ".*wide\.png" is 56x28 but the image ".*bag-test18\.png" is 28x28: a mask drawn on the image has its proportions\.[\s\S]*Pick the image the mask was drawn on, or a mask of this image \(any scale of it, same proportions; CLI: explain images of other proportions in another run/],
+      [[img, join(tmp, 'wide-input.png'), join(samples, 'trouser-test2.png'), '--segments-mask', join(tmp, 'square.png')], /--segments-mask ".*square\.png" is 28x28 but the image ".*wide-input\.png" is 40x28: a mask drawn on the image has its proportions/],
+    ];
+    for (const [args, message] of cases) {
+      const out = join(tmp, 'refused-mask');
+      const run = await convlens('explain', ...args, '--method', 'lime', '--out', out, '-q');
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stderr, args.join(' ')).toMatch(message);
+      expect(existsSync(out), args.join(' ')).toBe(false);
+    }
+  });
+
   it('refuses a --segments-mask that declares more pixels than a mask may have, from its header, before decoding it', async () => {
     // 10000x10000 gray, all one label: 100 megapixels (under the decoder's own limit) in a file of ~100 KB
     const chunk = (type: string, data: Buffer): Buffer => {

@@ -444,7 +444,7 @@ export async function facetVisualization(model: Model, classImages: Tensor, o: F
     param: o.param ?? 'pixel',
     start: { dtype: 'float32', dims: [k, C, H, W], data: start },
   });
-  return { ...result, clusters, layer, objective: `facets(${o.target}, ${k}, ${layer})` };
+  return { ...result, clusters, layer, objective: `facets(${o.target}, ${k}, ${model.layerLabel(layer)})` };
 }
 
 /** Seeded k-means with k-means++ initialization; 50 Lloyd iterations at most. */

@@ -69,7 +69,8 @@ export async function invert(model: Model, images: Tensor, o: InvertOptions): Pr
       lr,
       optimizer: o.optimizer ?? 'adam',
       frames: o.frames ?? 0,
-      phase: `inverting ${layer}`,
+      // shown in the progress bar, the long-run note and a cancellation: the layer as the user knows it
+      phase: `inverting ${model.layerLabel(layer)}`,
       divergence: [
         { option: '--lr', what: 'learning rate', value: lr, usualMax: 10 },
         { option: '--tv', what: 'TV weight', value: tvWeight, usualMax: 1e4 },

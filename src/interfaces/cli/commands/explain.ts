@@ -4,9 +4,9 @@ import { ConvLensError } from '../../../engine/errors.js';
 import type { Tensor } from '../../../engine/tensor.js';
 import type { Model } from '../../../models/model.js';
 import { parseUnitSpec, unitModel } from '../../../models/unit-model.js';
-import { readFileOrExplain } from '../../../io/files.js';
+import { readFileOrExplain, STDIN_PATH } from '../../../io/files.js';
 import { encodePng, type RawImage } from '../../../io/image.js';
-import { decodeMaskImage } from '../../../io/mask-image.js';
+import { checkMaskFits, checkMaskIsPng, decodeMaskImage, shownImageSize } from '../../../io/mask-image.js';
 import { inputFiles, loadInputs, sampleCount, scaledUpNote } from '../../../io/inputs.js';
 import { NpyStream } from '../../../io/npy-stream.js';
 import { encodeNpy, parseNpy } from '../../../io/npy.js';
@@ -266,7 +266,7 @@ export function define(command: Command): void {
         if (baseline === 'mean' && methods.some((m) => m === 'integrated-gradients' || m === 'deeplift')) {
           throw new ConvLensError('INVALID_ARGUMENT', '--baseline mean applies only to feature-ablation, kernel-shap and lime.', 'Use black, zero, blurred or a .npy file with integrated-gradients and deeplift, or explain them in another run.');
         }
-        const segmentsMask = opts.segmentsMask === undefined ? undefined : await readSegmentsMask(opts.segmentsMask, model, warner(opts, 'note'));
+        const segmentsMask = opts.segmentsMask === undefined ? undefined : await readSegmentsMask(opts.segmentsMask, inputPaths, model, warner(opts, 'note'));
         const targets = opts.target === undefined ? undefined : targetsPerInput(model, opts.target, () => sampleCount(inputPaths, model));
         const options: ExplainOptions = {
           methods,
@@ -571,14 +571,25 @@ export function define(command: Command): void {
 }
 
 /**
- * --segments-mask read and checked before any input loads: a mask with too many colours (an
- * antialiased drawing, a JPEG) must not cost a run. The note says what resizing did to it.
+ * --segments-mask read and checked before any input loads, with the studio's refusals: a mask
+ * that is not a PNG (JPEG and WebP blend edges into new colours), with too many colours (an
+ * antialiased drawing) or of other proportions than an input image (stretched onto other pixels
+ * than it outlines) must not cost a run. The note says what resizing did to it.
  */
-async function readSegmentsMask(path: string, model: Model, note: (message: string) => void): Promise<Tensor> {
+async function readSegmentsMask(path: string, inputs: readonly string[], model: Model, note: (message: string) => void): Promise<Tensor> {
   const bytes = readFileOrExplain(path, 'mask image');
+  const subject = `--segments-mask "${path}"`;
+  checkMaskIsPng(bytes, subject);
   const [h, w] = model.meta.preprocessing.size;
-  const image = await decodeMaskImage(bytes, `"${path}"`, { subject: `--segments-mask "${path}"`, maxPixels: MAX_MASK_PIXELS, scaleTo: `to the model's ${w}x${h} input` });
-  const { mask, colours } = maskFromImage(image, model.meta.preprocessing, `--segments-mask "${path}"`);
+  const image = await decodeMaskImage(bytes, `"${path}"`, { subject, maxPixels: MAX_MASK_PIXELS, scaleTo: `to the model's ${w}x${h} input` });
+  const { mask, colours } = maskFromImage(image, model.meta.preprocessing, subject);
+  // Each input image must have the mask's proportions: one mask serves all the inputs. (.npy
+  // inputs are at the model's input already, and standard input is read once, later.)
+  for (const input of inputs) {
+    if (input === STDIN_PATH || input.toLowerCase().endsWith('.npy')) continue;
+    const size = await shownImageSize(input);
+    if (size) checkMaskFits({ name: path, subject, width: image.width, height: image.height }, { name: input, ...size });
+  }
   if (image.height !== h || image.width !== w) {
     const kept = new Set(mask.data as Int32Array).size;
     note(`--segments-mask is ${image.width}x${image.height}: brought to the model's ${w}x${h} input as the images are, by nearest neighbour${kept < colours ? `; ${colours - kept} of its ${colours} colours ${colours - kept === 1 ? 'covers' : 'cover'} no input pixel there and ${colours - kept === 1 ? 'is' : 'are'} no segment` : ''}`);

@@ -9,8 +9,7 @@ import { SCORECAM_MODES } from '../../../methods/explain/scorecam.js';
 import { ABLATION_MODES, LIME_REGRESSIONS } from '../../../methods/explain/segment-perturbation.js';
 import { idSchema, imageIdSchema } from '../ids.js';
 import { ConvLensError } from '../../../engine/errors.js';
-import { loadSharp } from '../../../io/sharp.js';
-import { checkMaskFits } from '../masks.js';
+import { checkMaskFits, shownImageSize } from '../../../io/mask-image.js';
 import type { ExplainPlan } from '../tasks/explain.js';
 
 /** The page's keys the segment methods' parameters come under (report.ts's methodParams). */
@@ -183,13 +182,9 @@ export function registerExplainRoutes({ app, models, images, masks, jobs, memory
         if (computed.length) throw new ConvLensError('INVALID_ARGUMENT', `Segment ${computed.join(', ')} ${computed.length > 1 ? 'apply' : 'applies'} only to computed segments; the mask gives the segments itself.`, 'Leave them out with a mask, or leave out the mask to compute segments.');
       }
       const img = images.require(image);
-      let size: { width?: number; height?: number };
-      try {
-        size = await (await loadSharp())(img.bytes).metadata();
-      } catch {
-        size = {};
-      }
-      if (size.width && size.height) checkMaskFits(entry, { name: img.name, width: size.width, height: size.height });
+      // the image as it is shown and explained (EXIF orientation applied), as the CLI measures it
+      const size = await shownImageSize(img.bytes);
+      if (size) checkMaskFits(entry, { name: img.name, ...size });
       mask = { id: entry.id, name: entry.name, bytes: entry.bytes };
       request.params = Object.fromEntries(Object.entries(request.params!).map(([k, v]) => [k, maskKeys.includes(k) ? Object.fromEntries(Object.entries(v).filter(([o]) => o !== 'mask')) : v]));
     }
