@@ -167,6 +167,20 @@ describe('infidelity and max-sensitivity', () => {
     }
   });
 
+  it('takes the explanation of the image itself when the caller has it, rather than computing it again', async () => {
+    const model = courseModel(engine, 3);
+    const x = f32([1, 1, 28, 28], Array.from({ length: 784 }, (_, i) => 0.5 + 0.3 * Math.sin(i / 7)));
+    const methods = ['saliency', 'gradient'] as const;
+    const e = await explain(model, x, { methods: [...methods], target: [4] });
+    const own = await maxSensitivity(model, x, Int32Array.of(4), methods, {}, { samples: 3, seed: 5 });
+    const given = await maxSensitivity(model, x, Int32Array.of(4), methods, {}, { samples: 3, seed: 5, original: e });
+    expect(given).toEqual(own);
+    // the given maps are the reference: halved, every copy is farther from them
+    const halved = { ...e, attributions: e.attributions.map((a) => ({ ...a, map: f32([...a.map.dims], Array.from(a.map.data as Float32Array, (v) => v / 2)) })) };
+    const off = await maxSensitivity(model, x, Int32Array.of(4), methods, {}, { samples: 3, seed: 5, original: halved });
+    for (const m of methods) expect(off[m]![0]! - own[m]![0]!, m).toBeGreaterThan(0.5);
+  });
+
   it('a seeded method keeps its noise for the perturbed copies: a vanishing perturbation moves SmoothGrad or GradientSHAP by ~nothing', async () => {
     const model = courseModel(engine, 3);
     const x = f32([2, 1, 28, 28], Array.from({ length: 2 * 784 }, (_, i) => 0.5 + 0.3 * Math.sin(i / 7) * Math.cos(i / 41) + 0.1 * Math.sin(i * 1.7)));

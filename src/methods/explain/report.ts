@@ -258,6 +258,7 @@ export async function explainReport(original: Model, tensor: Tensor, req: Report
     const per = await maxSensitivity(model, tensor, Int32Array.from(result.targets), applied, rest, {
       samples: copies,
       seed,
+      original: result,
       ...(job.signal ? { signal: job.signal } : {}),
       onProgress: (p) => job.onProgress?.({ ...p, done: base + (p.done / Math.max(1, p.total)) * copies * methods.length, total }),
     });

@@ -14,7 +14,7 @@ import { explain } from '../explain/index.js';
 import { batchSizeOption, scoreInputs, Work } from '../explain/session.js';
 import { checkScoredBatch } from './arguments.js';
 import type { ScoreKind } from '../explain/target.js';
-import type { ExplainOptions, MethodName } from '../explain/types.js';
+import type { ExplainOptions, Explanation, MethodName } from '../explain/types.js';
 import type { JobOptions, Progress } from '../../engine/jobs.js';
 
 export interface InfidelityOptions extends JobOptions {
@@ -99,6 +99,8 @@ export interface SensitivityOptions extends JobOptions {
   /** radius of the uniform L-infinity perturbation in model input space (default 0.02, Captum's) */
   radius?: number;
   seed?: number;
+  /** the explanation of `x` itself with the same methods and targets, when the caller has it (the studio's report, the CLI's run): not computed again */
+  original?: Explanation;
 }
 
 /** Max-sensitivity of each method's map, per image: the explanation is recomputed on perturbed copies. */
@@ -118,13 +120,13 @@ export async function maxSensitivity(model: Model, x: Tensor, targets: Int32Arra
     for (let p = 0; p < per; p++) data[q * per + p] = xd[i * per + p]! + radius * (2 * rand() - 1);
   }
   const base = { ...options, ...(o.signal ? { signal: o.signal } : {}) };
-  const clean = await explain(model, x, { ...base, methods, target: Array.from(targets) });
+  const clean = o.original ?? (await explain(model, x, { ...base, methods, target: Array.from(targets) }));
   // The s-th perturbed copies of the n images are explained together, as the batch itself:
   // seeded methods (SmoothGrad, VarGrad, GradientSHAP, DeepLiftShap) draw their noise by batch
   // position, so each copy gets its own image's draw and the score measures the perturbation.
   // Explained as one batch of n x samples, copy q drew the noise of image q, and SmoothGrad's
   // "sensitivity" was its Monte Carlo spread (0.97 against saliency's 0.35 on SqueezeNet's cat).
-  const e1s: Float32Array[][] = methods.map(() => []);
+  const e1s = new Map<string, Float32Array[]>(methods.map((m) => [m, []]));
   for (let s = 0; s < samples; s++) {
     const copies = new Float32Array(n * per);
     for (let i = 0; i < n; i++) copies.set(data.subarray((i * samples + s) * per, (i * samples + s + 1) * per), i * per);
@@ -138,12 +140,14 @@ export async function maxSensitivity(model: Model, x: Tensor, targets: Int32Arra
         }
       : undefined;
     const noisy = await explain(model, f32([n, c, h, w], copies), { ...base, methods, target: Array.from(targets), ...(progress ? { onProgress: progress } : {}) });
-    noisy.attributions.forEach((a, mi) => e1s[mi]!.push(a.map.data as Float32Array));
+    for (const a of noisy.attributions) e1s.get(a.method)?.push(a.map.data as Float32Array);
   }
   const out: Record<string, number[]> = {};
-  clean.attributions.forEach((a, mi) => {
+  for (const a of clean.attributions) {
+    const maps = e1s.get(a.method);
+    if (!maps || maps.length !== samples) continue;
     const e0 = a.map.data as Float32Array;
-    const e1 = { at: (q: number, p: number): number => e1s[mi]![q % samples]![Math.floor(q / samples) * hw + p]! };
+    const e1 = { at: (q: number, p: number): number => maps[q % samples]![Math.floor(q / samples) * hw + p]! };
     out[a.method] = Array.from({ length: n }, (_, i) => {
       let norm = 0;
       for (let p = 0; p < hw; p++) norm += e0[i * hw + p]! ** 2;
@@ -157,6 +161,6 @@ export async function maxSensitivity(model: Model, x: Tensor, targets: Int32Arra
       }
       return worst;
     });
-  });
+  }
   return out;
 }

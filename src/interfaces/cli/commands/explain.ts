@@ -459,7 +459,7 @@ export function define(command: Command): void {
         let sensitivity: Record<string, number[]> | undefined;
         if (opts.sensitivity) {
           const { methods: _m, signal: _s, onProgress: _p, ...rest } = options;
-          sensitivity = await maxSensitivity(model, batch, e.targets, methods, rest, { signal: job.signal!, onProgress: job.onProgress!, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
+          sensitivity = await maxSensitivity(model, batch, e.targets, methods, rest, { original: e, signal: job.signal!, onProgress: job.onProgress!, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
         }
 
         // Sanity: cascading model randomization.
