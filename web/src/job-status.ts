@@ -1,7 +1,8 @@
 // A job followed by a panel: its progress as the panel shows it, and the one final event that ends
 // it. The explanation and channel panels followed their jobs with the same dozen lines each.
 import type { Dispatch, MutableRefObject, SetStateAction } from 'react';
-import { followJob, type ApiErrorBody } from './api';
+import { api, ApiError, followJob, type ApiErrorBody } from './api';
+import { Cancelled, type WorkerProgress } from './compute';
 
 export interface JobStatus {
   id: string;
@@ -39,5 +40,62 @@ export function followJobStatus(id: string, stop: MutableRefObject<(() => void) 
     if (ev.type === 'result') end.result(ev.result);
     else if (ev.type === 'error') end.error(ev.error);
     else end.cancelled();
+  });
+}
+
+/** The id a panel's job has while it runs in this page's engine worker, not on the server. */
+export const BROWSER_JOB = 'in-this-browser';
+
+/** What a panel shows of its job: the setters a browser run and a cancel drive. */
+export interface PanelJob {
+  setJob: Dispatch<SetStateAction<JobStatus | null>>;
+  setCancelling: (cancelling: boolean) => void;
+  setNotice: (notice: string) => void;
+  setError: (error: { code: string; message: string; hint?: string }) => void;
+}
+
+/**
+ * Runs `compute` in this page's engine worker as the panel's job: progress into `setJob`, the
+ * result to `done`, a cancel (`run` aborted) to the notice `cancelledNotice`, a failure to
+ * `setError` with the server as the way out. The explanation and channel panels had the same
+ * twenty lines each.
+ */
+export async function runInBrowser<T>(
+  run: MutableRefObject<AbortController | null>,
+  panel: PanelJob,
+  compute: (o: { signal: AbortSignal; onProgress: (p: WorkerProgress) => void }) => Promise<T>,
+  done: (result: T) => void,
+  cancelledNotice: string,
+): Promise<void> {
+  const controller = new AbortController();
+  run.current = controller;
+  const status = (phase: string, doneSteps = 0, total = 0, within?: JobStatus['within']): void => panel.setJob({ id: BROWSER_JOB, running: true, done: doneSteps, total, phase, within });
+  status('loading the model into this page');
+  try {
+    done(await compute({ signal: controller.signal, onProgress: (p) => status(`${p.phase ?? 'working'} (in this browser)`, p.done, p.total, p.within) }));
+  } catch (e) {
+    if (e instanceof Cancelled || controller.signal.aborted) panel.setNotice(cancelledNotice);
+    else {
+      const err = e as { message?: string; code?: string; hint?: string };
+      panel.setError({ message: err.message ?? String(e), code: err.code ?? 'BROWSER', hint: err.hint ?? 'Computing on the server (the default) runs the same methods.' });
+    }
+  } finally {
+    run.current = null;
+    panel.setJob((j) => (j ? { ...j, running: false } : null));
+    panel.setCancelling(false);
+  }
+}
+
+/** Cancels the panel's job: a run in this page at once, a server job through the API. */
+export function cancelPanelJob(job: JobStatus | null, run: MutableRefObject<AbortController | null>, panel: Pick<PanelJob, 'setCancelling'> & { setError: (e: ApiError) => void }): void {
+  if (!job) return;
+  panel.setCancelling(true);
+  if (job.id === BROWSER_JOB) {
+    run.current?.abort();
+    return;
+  }
+  api.cancelJob(job.id).catch((e: unknown) => {
+    panel.setCancelling(false);
+    panel.setError(e instanceof ApiError ? e : new ApiError(0, 'CLIENT', String(e)));
   });
 }

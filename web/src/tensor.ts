@@ -6,6 +6,11 @@ export interface Tensor {
 }
 
 /** WireTensor (base64 of little-endian float32) -> Float32Array. */
+/** A tensor the engine worker sent (its data may arrive as another array type). */
+export function workerTensor(t: { dims: readonly number[]; data: unknown }): Tensor {
+  return { dims: [...t.dims], data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>) };
+}
+
 export function decodeTensor(w: WireTensor): Tensor {
   const bin = atob(w.data);
   const bytes = new Uint8Array(bin.length);

@@ -3,14 +3,14 @@ import { api, ApiError, jobId, type ChannelEntry, type ChannelsRequest, type Cha
 import type { InputView } from '../App';
 import type { ColormapName } from '../colormaps';
 import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../render';
-import { decodeTensor, fmt, maxAbs, type Tensor } from '../tensor';
+import { decodeTensor, fmt, maxAbs, workerTensor, type Tensor } from '../tensor';
 import { abbreviateName } from '../../../src/util/names.js';
 import { JobProgress } from './JobProgress';
 import { LayerPicker, layerLabelOf } from './Pickers';
 import { drawInput, fitSize } from './PredictionPanel';
 import { Colorbar, ComputeWherePicker, ErrorBox, NumberField, Panel, Segmented, type ComputeWhere } from './ui';
-import { followJobStatus, type JobStatus } from '../job-status';
-import { Cancelled, channelsInBrowser } from '../compute';
+import { cancelPanelJob, followJobStatus, runInBrowser, type JobStatus } from '../job-status';
+import { channelsInBrowser } from '../compute';
 import type { LayerMethodName } from '../../../src/methods/explain/layer-attribution.js';
 
 // The library's LAYER_METHODS, the cheap two first (one gradient pass each), the path methods next
@@ -45,7 +45,6 @@ const THUMB = 124;
 
 type Where = ComputeWhere;
 
-const BROWSER_JOB = 'in-this-browser';
 
 interface Shown {
   /** the answer of either path, its maps as the page's tensors */
@@ -115,7 +114,7 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
     };
     const snapshot = { input: props.input, imageId: props.imageId, imageName: props.imageName, modelId: model.id, modelName: model.name, where };
     if (where === 'browser') {
-      await runInBrowser(req, snapshot);
+      await runHere(req, snapshot);
       return;
     }
     let id: string;
@@ -137,41 +136,11 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
 
   // The same computation as the server's job, on the browser's own engine (the engine worker): the
   // model and the preprocessed input come from the server, the attributions are computed here.
-  const runInBrowser = async ({ model: modelId, image, ...request }: ChannelsRequest, snapshot: Omit<Shown, 'result'>): Promise<void> => {
-    const controller = new AbortController();
-    browserRun.current = controller;
-    const status = (phase: string, done = 0, total = 0, within?: JobStatus['within']): void => setJob({ id: BROWSER_JOB, running: true, done, total, phase, within });
-    status('loading the model into this page');
-    try {
-      const report = await channelsInBrowser(modelId, image, request, { signal: controller.signal, onProgress: (p) => status(`${p.phase ?? 'working'} (in this browser)`, p.done, p.total, p.within) });
-      const tensor = (t: { dims: readonly number[]; data: unknown }): Tensor => ({ dims: [...t.dims], data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>) });
-      setShown({ result: withMaps(report, tensor), ...snapshot });
-    } catch (e) {
-      if (e instanceof Cancelled || controller.signal.aborted) setNotice('Cancelled: the ranking of the previous run (if any) is still shown.');
-      else {
-        const err = e as { message?: string; code?: string; hint?: string };
-        setError({ message: err.message ?? String(e), code: err.code ?? 'BROWSER', hint: err.hint ?? 'Computing on the server (the default) runs the same methods.' });
-      }
-    } finally {
-      browserRun.current = null;
-      setJob((j) => (j ? { ...j, running: false } : null));
-      setCancelling(false);
-    }
-  };
+  const panelJob = { setJob, setCancelling, setNotice, setError };
+  const runHere = ({ model: modelId, image, ...request }: ChannelsRequest, snapshot: Omit<Shown, 'result'>): Promise<void> =>
+    runInBrowser(browserRun, panelJob, (o) => channelsInBrowser(modelId, image, request, o), (report) => setShown({ result: withMaps(report, workerTensor), ...snapshot }), 'Cancelled: the ranking of the previous run (if any) is still shown.');
 
-  const cancel = (): void => {
-    if (!job) return;
-    if (job.id === BROWSER_JOB) {
-      setCancelling(true);
-      browserRun.current?.abort();
-      return;
-    }
-    setCancelling(true);
-    api.cancelJob(job.id).catch((e: unknown) => {
-      setCancelling(false);
-      setError(e instanceof ApiError ? e : new ApiError(0, 'CLIENT', String(e)));
-    });
-  };
+  const cancel = (): void => cancelPanelJob(job, browserRun, { setCancelling, setError });
 
   const r = shown?.result;
   // a ranking asked for before the image's view arrived (the prediction draws it) gets it later

@@ -2,20 +2,20 @@ import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from 'reac
 import { encodeNpy } from '../../../src/io/npy.js';
 import { api, ApiError, jobId, type MaskEntry, type ExplainMapInfo, type ImageEntry, type ExplainRequest, type ExplainResult, type Model, type Prediction, type SanityResult, type SanityScores, type SkippedMethod, type Summary } from '../api';
 import { inputKind } from '../input-kind';
-import { followJobStatus, type JobStatus } from '../job-status';
+import { cancelPanelJob, followJobStatus, runInBrowser, type JobStatus } from '../job-status';
 import { useOneAtATime } from '../one-at-a-time';
 import type { InputView } from '../App';
 import type { ColormapName } from '../colormaps';
 import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../render';
 import { fmtSig } from '../format';
-import { decodeTensor, fmt, maxAbs, minMax, quantile, type Tensor } from '../tensor';
+import { decodeTensor, fmt, maxAbs, minMax, quantile, workerTensor, type Tensor } from '../tensor';
 import { displayStyle } from '../../../src/methods/explain/display.js';
 import { REPORT_MAX_SEGMENT_SAMPLES, REPORT_SANITY_DEFAULT_LAYERS, REPORT_SANITY_MAX_LAYERS, REPORT_SENSITIVITY_DEFAULT_SAMPLES, REPORT_SENSITIVITY_MAX_SAMPLES } from '../../../src/methods/explain/request-limits.js';
 import { abbreviateName } from '../../../src/util/names.js';
 import { describeRange, rangeOf } from '../../../src/render/range.js';
 import type { MethodName } from '../../../src/methods/explain/types.js';
 import { ClassPicker, findLayer, LayerPicker, layerLabelOf } from './Pickers';
-import { Cancelled, explainInBrowser } from '../compute';
+import { explainInBrowser } from '../compute';
 import { CurveChart, type CurveSeries } from './Curves';
 import { ChannelsPanel } from './ChannelsPanel';
 import { JobProgress } from './JobProgress';
@@ -121,7 +121,6 @@ function sanityOf<T>(r: SanityResult<T> | undefined, tensor: (t: T) => Tensor): 
 /** Ops whose constant weights the sanity check randomizes (methods/metrics/sanity.ts). */
 const WEIGHTED_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
 
-const BROWSER_JOB = 'in-this-browser';
 
 /** "Explain this channel" from the Network tab: the Explain tab fills in the unit (a new `seq` each time). */
 export interface UnitRequest {
@@ -352,7 +351,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     const fileName = props.images?.find((i) => i.id === imageId)?.name ?? imageId.replace(/^.*\//, '');
     const snapshot = { input, imageName: fileName.replace(/\.\w+$/, ''), score: req.score, where, modelName: model.name, maskName: segmentMethods && seg.segmentation === 'mask' ? segMask?.name : undefined };
     if (where === 'browser') {
-      await runInBrowser(req, snapshot);
+      await runHere(req, snapshot);
       return;
     }
     let id: string;
@@ -376,41 +375,17 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
 
   // The same computation as the server's job, on the browser's own engine (the engine worker): the
   // model and the preprocessed input come from the server, the gradients are computed here.
-  const runInBrowser = async (req: ExplainRequest, snapshot: Pick<Shown, 'input' | 'imageName' | 'score' | 'where' | 'modelName'>): Promise<void> => {
-    const controller = new AbortController();
-    browserRun.current = controller;
-    const status = (phase: string, done = 0, total = 0, within?: JobStatus['within']): void => setJob({ id: BROWSER_JOB, running: true, done, total, phase, within });
-    status('loading the model into this page');
-    try {
-      const report = await explainInBrowser(req.model, req.image, req, { signal: controller.signal, onProgress: (p) => status(`${p.phase ?? 'working'} (in this browser)`, p.done, p.total, p.within) });
-      const tensor = (t: { dims: readonly number[]; data: unknown }): Tensor => ({ dims: [...t.dims], data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>) });
-      setShown({ target: report.target, unit: report.unit, predicted: report.predicted as ExplainResult['predicted'], metrics: report.metrics, skipped: report.skipped ?? [], maps: report.maps.map((r) => ({ map: { method: r.method, signed: r.signed, ms: r.ms }, t: tensor(r.values), raw: tensor(r.raw) })), predictionPass: report.predictionPass, sanity: sanityOf(report.sanity, tensor), sensitivity: report.sensitivity, ...snapshot });
-    } catch (e) {
-      if (e instanceof Cancelled || controller.signal.aborted) setNotice('Cancelled: results of the previous run (if any) are still shown.');
-      else {
-        const err = e as { message?: string; code?: string; hint?: string };
-        setError({ message: err.message ?? String(e), code: err.code ?? 'BROWSER', hint: err.hint ?? 'Computing on the server (the default) runs the same methods.' });
-      }
-    } finally {
-      browserRun.current = null;
-      setJob((j) => (j ? { ...j, running: false } : null));
-      setCancelling(false);
-    }
-  };
+  const runHere = (req: ExplainRequest, snapshot: Pick<Shown, 'input' | 'imageName' | 'score' | 'where' | 'modelName'>): Promise<void> =>
+    runInBrowser(
+      browserRun,
+      { setJob, setCancelling, setNotice, setError },
+      (o) => explainInBrowser(req.model, req.image, req, o),
+      (report) =>
+        setShown({ target: report.target, unit: report.unit, predicted: report.predicted as ExplainResult['predicted'], metrics: report.metrics, skipped: report.skipped ?? [], maps: report.maps.map((r) => ({ map: { method: r.method, signed: r.signed, ms: r.ms }, t: workerTensor(r.values), raw: workerTensor(r.raw) })), predictionPass: report.predictionPass, sanity: sanityOf(report.sanity, workerTensor), sensitivity: report.sensitivity, ...snapshot }),
+      'Cancelled: results of the previous run (if any) are still shown.',
+    );
 
-  const cancel = (): void => {
-    if (!job) return;
-    if (job.id === BROWSER_JOB) {
-      setCancelling(true);
-      browserRun.current?.abort();
-      return;
-    }
-    setCancelling(true);
-    api.cancelJob(job.id).catch((e: unknown) => {
-      setCancelling(false);
-      setError(e instanceof ApiError ? e : new ApiError(0, 'CLIENT', String(e)));
-    });
-  };
+  const cancel = (): void => cancelPanelJob(job, browserRun, { setCancelling, setError });
 
   if (!model) return <Panel title="Explanations">Choose a model that the engine can run.</Panel>;
 
