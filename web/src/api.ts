@@ -207,15 +207,8 @@ export interface ExplainRequest {
 }
 
 /** A segments mask the server holds (POST /api/masks): its colours are the segments. */
-export interface MaskEntry {
-  id: string;
-  name: string;
-  source: 'upload' | 'data';
-  width: number;
-  height: number;
-  segments: number;
-  url: string;
-}
+import type { MaskDescription as MaskEntry } from '../../src/interfaces/server/masks.js';
+export type { MaskEntry };
 
 /** POST /api/channels: the top channels of a layer behind a class score, per layer method (the page's "this browser" runs the same request). */
 export type ChannelsRequest = ChannelRankingRequest & { model: string; image: string };

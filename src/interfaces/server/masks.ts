@@ -22,6 +22,9 @@ export interface MaskEntry {
   bytes: Uint8Array;
 }
 
+/** A mask as the API lists it (GET /api/masks, POST /api/masks): its bytes behind `url`. */
+export type MaskDescription = Omit<MaskEntry, 'bytes'> & { url: string };
+
 /**
  * Checks a mask image as the CLI does before any work, and counts its colours. `name` is how
  * messages refer to it (the file name the user gave).

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import type { Studio } from '../app.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import { imageIdSchema } from '../ids.js';
-import { checkMask, type MaskEntry } from '../masks.js';
+import { checkMask, type MaskDescription, type MaskEntry } from '../masks.js';
 import { readUpload } from '../upload.js';
 
 /**
@@ -10,7 +10,7 @@ import { readUpload } from '../upload.js';
  * read from a data folder (JSON { path }), checked before they are kept (masks.ts).
  */
 export function registerMaskRoutes({ app, masks, files, maxImagePixels }: Studio, maxBytes: number): void {
-  const describe = (m: MaskEntry): Record<string, unknown> => ({ id: m.id, name: m.name, source: m.source, width: m.width, height: m.height, segments: m.segments, url: `/api/mask?id=${encodeURIComponent(m.id)}` });
+  const describe = (m: MaskEntry): MaskDescription => ({ id: m.id, name: m.name, source: m.source, width: m.width, height: m.height, segments: m.segments, url: `/api/mask?id=${encodeURIComponent(m.id)}` });
 
   app.get('/api/masks', async () => ({ masks: masks.list().map(describe) }));
 
