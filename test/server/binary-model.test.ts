@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { BINARY_SIZE, binaryConvNet } from '../support/binary-net.js';
-import { inProcessStudio, jobEvents, multipart } from './page-inject.js';
+import { inProcessStudio, jobResult, multipart } from './page-inject.js';
 
 const { inject } = inProcessStudio();
 
@@ -16,13 +16,7 @@ interface Result {
   maps: { method: string; values: { dims: number[] } }[];
 }
 
-async function explained(payload: Record<string, unknown>): Promise<Result> {
-  const r = await inject({ method: 'POST', url: '/api/explain', payload });
-  expect(r.statusCode, r.body).toBe(202);
-  const last = (await jobEvents<{ type: string; result?: Result; error?: unknown }>(inject, r.json().job)).at(-1)!;
-  expect(last.type, JSON.stringify(last.error)).toBe('result');
-  return last.result!;
-}
+const explained = (payload: Record<string, unknown>): Promise<Result> => jobResult<Result>(inject, '/api/explain', payload);
 
 describe('a one-logit binary classifier in the studio', () => {
   it('lists two classes, predicts with the sigmoid, and explains either class by logit and by probability', async () => {

@@ -3,7 +3,7 @@
 // drive the API in-process send the same header (Fastify inject's default Host is localhost:80).
 import { join } from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
@@ -51,4 +51,13 @@ export function multipart(filename: string, bytes: Uint8Array, type = 'applicati
   const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: ${type}\r\n\r\n`);
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   return { payload: Buffer.concat([head, Buffer.from(bytes), tail]), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}
+
+/** A job's result: POSTs `payload` to `url` (202 expected) and returns the result its last event carries. */
+export async function jobResult<T>(inject: (options: InjectOptions) => Promise<LightMyRequestResponse>, url: string, payload: Record<string, unknown>): Promise<T> {
+  const r = await inject({ method: 'POST', url, payload });
+  expect(r.statusCode, r.body).toBe(202);
+  const last = (await jobEvents<{ type: string; result?: T; error?: unknown }>(inject, r.json().job)).at(-1)!;
+  expect(last.type, JSON.stringify(last.error)).toBe('result');
+  return last.result!;
 }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { SEG_CLASSES, SEG_HEIGHT, SEG_WIDTH, segNet } from '../support/segmentation-net.js';
-import { inProcessStudio, jobEvents, multipart } from './page-inject.js';
+import { inProcessStudio, jobResult, multipart } from './page-inject.js';
 
 const { inject } = inProcessStudio();
 
@@ -15,13 +15,7 @@ interface Result {
   maps: { method: string; values: { dims: number[] } }[];
 }
 
-async function explained(payload: Record<string, unknown>): Promise<Result> {
-  const r = await inject({ method: 'POST', url: '/api/explain', payload });
-  expect(r.statusCode, r.body).toBe(202);
-  const last = (await jobEvents<{ type: string; result?: Result; error?: unknown }>(inject, r.json().job)).at(-1)!;
-  expect(last.type, JSON.stringify(last.error)).toBe('result');
-  return last.result!;
-}
+const explained = (payload: Record<string, unknown>): Promise<Result> => jobResult<Result>(inject, '/api/explain', payload);
 
 describe('a segmentation net in the studio', () => {
   it('lists its classes, predicts among them, and explains a class and a pixel', async () => {
