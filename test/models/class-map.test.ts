@@ -159,6 +159,61 @@ describe('a per-pixel class map', () => {
   }, 120_000);
 });
 
+describe('a channels-last class map [N, h, w, K] (a TensorFlow export)', () => {
+  const x = f32([2, 3, H, W], randn(rng(6), 2 * 3 * H * W));
+  /** x as the file takes it: [N, H, W, 3] */
+  const nhwc = (t: Tensor): Tensor => {
+    const [n, c, h, w] = t.dims as number[];
+    const out = new Float32Array(t.data.length);
+    for (let i = 0; i < n!; i++) for (let k = 0; k < c!; k++) for (let p = 0; p < h! * w!; p++) out[(i * h! * w! + p) * c! + k] = (t.data as Float32Array)[(i * c! + k) * h! * w! + p]!;
+    return f32([n!, h!, w!, c!], out);
+  };
+
+  for (const [head, mapLabel, raw] of [['transpose', 'classifier', 'to_nhwc'], ['matmul', 'class_map', 'dense']] as const) {
+    for (const softmax of [false, true]) {
+      it(`${head} head${softmax ? ', Softmax over the last axis' : ''}: each class scored by its mean over the pixels, one pixel explained as "${mapLabel}@3,4"`, async () => {
+        const g = segNet({ channelsLast: head, softmax });
+        const model = new Model(g, engine);
+        expect(model.labels).toHaveLength(K);
+        expect(model.profile.classes).toBe(K);
+        // the file's own map, channels-last: [2, 6, 8, K]
+        const map = await runRaw(g, raw, nhwc(x));
+        expect(map).toHaveLength(2 * 6 * 8 * K);
+        const mean = (i: number, k: number): number => {
+          let sum = 0;
+          for (let p = 0; p < 48; p++) sum += map[(i * 48 + p) * K + k]!;
+          return sum / 48;
+        };
+        const scores = (await model.run(x))[model.output]!.data as Float32Array;
+        for (let i = 0; i < 2; i++) for (let k = 0; k < K; k++) expect(scores[i * K + k]).toBeCloseTo(mean(i, k), 5);
+        if (softmax) {
+          const probs = (await model.run(x, [model.graph.outputs[0]!.name]))[model.graph.outputs[0]!.name]!.data as Float32Array;
+          expect(probs.subarray(0, K).reduce((a, v) => a + v, 0)).toBeCloseTo(1, 5);
+        }
+        const note = model.meta.warnings.find((w) => w.includes('per-pixel class map'));
+        expect(note).toContain(`[N, ${K}, 6, 8]`);
+        expect(note).toMatch(new RegExp(`CLI: --unit ${mapLabel}@3,4\\)$`));
+        const unit = unitModel(model, parseUnitSpec(`${mapLabel}@3,4`));
+        const values = (await unit.run(x))[unit.output]!.data as Float32Array;
+        for (let i = 0; i < 2; i++) for (let k = 0; k < K; k++) expect(values[i * K + k]).toBeCloseTo(map[((i * 6 + 3) * 8 + 4) * K + k]!, 5);
+      });
+    }
+  }
+
+  it('a Softmax whose axis is left to the default (the last, the width of an NCHW map) is not read as one over the classes', async () => {
+    const g = segNet();
+    const b = GraphBuilder.over(g, { strict: false });
+    g.outputs = [];
+    b.output(b.op('Softmax', ['classifier'], {}, { name: 'probs', outputs: ['probs'] }));
+    const model = new Model(b.build(), engine);
+    const scores = (await model.run(x))[model.output]!.data as Float32Array;
+    // the class means are of what the file outputs, a softmax along each row
+    const expected = pixelMeans(await runRaw(g, 'probs', x), 2, K);
+    for (let j = 0; j < 2 * K; j++) expect(scores[j]).toBeCloseTo(expected[j]!, 5);
+    expect(expected[0]).toBeCloseTo(1 / 8, 5);
+  });
+});
+
 describe('channel attribution on a class map', () => {
   it('scores the features the classifier conv reads by default, not the map whose channel k is class k', async () => {
     // The CAM layer of a segmentation net is its class map: scored there, the target's channel
@@ -173,6 +228,13 @@ describe('channel attribution on a class map', () => {
       expect(r.shape[0]).toBe(4);
       // asked for, the map itself is still scored
       expect((await layerAttribution(model, shape[2] === H ? x : f32(shape, randn(rng(22), 3 * BINARY_SIZE * BINARY_SIZE)), { methods: ['gradient-x-activation'], layer: g.name.startsWith('binary') ? 'mask' : 'classifier' })).shape[0]).toBe(g.name.startsWith('binary') ? 1 : K);
+    }
+    // channels-last exports: through the Transposes, past the classifier conv or the MatMul over the channels
+    for (const head of ['transpose', 'matmul'] as const) {
+      const model = new Model(segNet({ channelsLast: head, softmax: true }), engine);
+      expect(model.lastSpatialLayer()).toBe(head === 'transpose' ? 'classifier' : 'class_map');
+      const r = await layerAttribution(model, x, { methods: ['gradient-x-activation'] });
+      expect(r.layer, head).toBe('relu');
     }
     // a classifier keeps its CAM layer
     const classifier = new Model(binaryConvNet(), engine);

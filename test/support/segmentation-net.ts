@@ -13,6 +13,13 @@ export interface SegOptions {
   softmax?: boolean;
   /** no ReLU: the map is linear in the image */
   linear?: boolean;
+  /**
+   * channels-last throughout, as a TensorFlow export: NHWC image, NHWC class map [N, h, w, K].
+   * 'transpose': the classifier conv's NCHW output transposed at the end (tf2onnx's shape);
+   * 'matmul': the classifier a MatMul over the channels of the NHWC features (a Dense head).
+   * The Softmax, if any, over the last axis with its axis left to the default.
+   */
+  channelsLast?: 'transpose' | 'matmul';
 }
 
 /**
@@ -21,11 +28,27 @@ export interface SegOptions {
  */
 export function segNet(o: SegOptions = {}): Graph {
   const b = new GraphBuilder();
-  b.graph.name = `seg${o.softmax ? '_softmax' : ''}${o.linear ? '_linear' : ''}`;
+  b.graph.name = `seg${o.softmax ? '_softmax' : ''}${o.linear ? '_linear' : ''}${o.channelsLast ? `_nhwc_${o.channelsLast}` : ''}`;
   const L = new Layers(b, seededRandom(3));
-  const image = b.input('image', 'float32', ['N', 3, SEG_HEIGHT, SEG_WIDTH]);
+  const image = o.channelsLast
+    ? b.op('Transpose', [b.input('image', 'float32', ['N', SEG_HEIGHT, SEG_WIDTH, 3])], { perm: [0, 3, 1, 2] }, { name: 'to_nchw', outputs: ['to_nchw'] })
+    : b.input('image', 'float32', ['N', 3, SEG_HEIGHT, SEG_WIDTH]);
   const features = L.conv2d(image, 'features', { filters: 4, stride: 2 });
-  const logits = L.conv2d(o.linear ? features : L.relu(features, 'relu'), 'classifier', { filters: SEG_CLASSES, kernel: 1 });
-  b.output(o.softmax ? b.op('Softmax', [logits], { axis: 1 }, { name: 'probs', outputs: ['probs'] }) : logits);
+  const activated = o.linear ? features : L.relu(features, 'relu');
+  if (!o.channelsLast) {
+    const logits = L.conv2d(activated, 'classifier', { filters: SEG_CLASSES, kernel: 1 });
+    b.output(o.softmax ? b.op('Softmax', [logits], { axis: 1 }, { name: 'probs', outputs: ['probs'] }) : logits);
+    return b.build();
+  }
+  let logits: string;
+  if (o.channelsLast === 'transpose') {
+    logits = b.op('Transpose', [L.conv2d(activated, 'classifier', { filters: SEG_CLASSES, kernel: 1 })], { perm: [0, 2, 3, 1] }, { name: 'to_nhwc', outputs: ['to_nhwc'] });
+  } else {
+    const nhwc = b.op('Transpose', [activated], { perm: [0, 2, 3, 1] }, { name: 'features_nhwc', outputs: ['features_nhwc'] });
+    const random = seededRandom(4);
+    const weight = b.constant({ dtype: 'float32', dims: [4, SEG_CLASSES], data: Float32Array.from({ length: 4 * SEG_CLASSES }, () => random() - 0.5) }, 'dense_weight');
+    logits = b.op('MatMul', [nhwc, weight], {}, { name: 'dense', outputs: ['dense'] });
+  }
+  b.output(o.softmax ? b.op('Softmax', [logits], {}, { name: 'probs', outputs: ['probs'] }) : logits);
   return b.build();
 }

@@ -353,23 +353,29 @@ export async function layerAttribution(model: Model, x: Tensor, options: LayerAt
 
 const baselineName = (b: IgBaseline): string => (typeof b === 'string' ? b : 'given tensor');
 
-/** Ops a segmentation head puts between its classifier conv and the class map: resampling and elementwise steps that keep each channel a class. */
-const CHANNELWISE = new Set(['Resize', 'Upsample', 'Identity', 'Relu', 'Sigmoid', 'Softmax', 'LogSoftmax', 'Dropout', 'BatchNormalization', 'Cast']);
+/** Ops a segmentation head puts between its classifier and the class map: resampling, elementwise steps and transposes that keep each channel a class. */
+const CHANNELWISE: ReadonlySet<string> = new Set(['Resize', 'Upsample', 'Identity', 'Relu', 'Sigmoid', 'Softmax', 'LogSoftmax', 'Dropout', 'BatchNormalization', 'Cast', 'Transpose']);
 
 /**
  * The layer whose channels are scored by default: the CAM layer, except on a segmentation net,
  * where that is the class map itself, channel k being class k: every method gave the target's
  * channel 100% ("m:0 100.0%"), true by construction. There it is the input of the classifier
- * convolution that computes the map (looking through an upsampling): the features the classes are
- * read from, as pytorch-grad-cam's segmentation example reads the backbone's last layer.
+ * convolution that computes the map (looking through an upsampling), or of the MatMul over the
+ * channels of a channels-last export (looking through its Transposes): the features the classes
+ * are read from, as pytorch-grad-cam's segmentation example reads the backbone's last layer.
  */
 export function defaultChannelLayer(model: Model): string {
   const cam = model.lastSpatialLayer();
   if (!model.classMap || cam !== model.classMap) return cam;
   const producers = model.graph.producers();
-  let node = producers.get(cam);
-  for (let hops = 0; node && hops < 8 && CHANNELWISE.has(node.op); hops++) node = producers.get(node.inputs[0] ?? '');
-  const features = node && node.op === 'Conv' ? node.inputs[0] : undefined;
+  let classifier = producers.get(cam);
+  for (let hops = 0; classifier && hops < 8 && CHANNELWISE.has(classifier.op); hops++) classifier = producers.get(classifier.inputs[0] ?? '');
+  const perChannel = classifier?.op === 'Conv' || (classifier?.op === 'MatMul' && model.builder().valueOf(classifier.inputs[1] ?? '')?.dims.length === 2);
+  if (!classifier || !perChannel) return cam;
+  const isMap = (v: string): boolean => model.facts(v).shape?.length === 4 && model.isChannelsFirst(v);
+  // the features as a channels-first map: Transposes to channels-last in between are looked through
+  let features = classifier.inputs[0];
+  for (let hops = 0; features && hops < 4 && !isMap(features) && producers.get(features)?.op === 'Transpose'; hops++) features = producers.get(features)!.inputs[0];
   if (!features || features === model.input.name) return cam;
   const shape = model.facts(features).shape;
   return shape?.length === 4 && model.isChannelsFirst(features) ? features : cam;
