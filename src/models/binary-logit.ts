@@ -12,7 +12,7 @@
 // 0 a constant score with flat maps). Probability attributions are exactly those of sigmoid(+-l).
 import { GraphBuilder } from '../engine/graph/builder.js';
 import type { Graph } from '../engine/graph/ir.js';
-import { finalActivation } from './final-activation.js';
+import { finalActivation, isSoftmaxOverOne, softmaxOverOneNote } from './final-activation.js';
 import { abbreviateName } from '../util/names.js';
 
 /** What loading made of one logit l, for the load notes. */
@@ -20,7 +20,7 @@ export const TWO_CLASSES_NOTE =
   'ConvLens gives it two classes, class 1 scored by l and class 0 by -l, as the logits [-l/2, l/2] whose softmax is [1 - sigmoid(l), sigmoid(l)] ' +
   '(class 1 is predicted where l > 0, with probability sigmoid(l); logit scores and their attributions are half of +-l\'s)';
 
-const SIGMOID: ReadonlySet<string> = new Set(['Sigmoid']);
+const ACTIVATIONS_OF_ONE: ReadonlySet<string> = new Set(['Sigmoid', 'Softmax', 'LogSoftmax']);
 
 export interface TwoClasses {
   graph: Graph;
@@ -45,7 +45,10 @@ export function withTwoClassLogit(graph: Graph, input: string): TwoClasses {
   const single = (s: readonly unknown[] | undefined): boolean => !!s && s.length >= 1 && s.length <= 2 && s[0] === batch && s.slice(1).every((d) => d === 1);
   if (!single(shape) || batch === undefined) return { graph };
 
-  const sigmoid = finalActivation(g, output.name, SIGMOID);
+  const found = finalActivation(g, output.name, ACTIVATIONS_OF_ONE);
+  // a Softmax over one value is 1 whatever the logit: read the logit before it, as under a Sigmoid
+  const constant = !!found && isSoftmaxOverOne(found, b);
+  const sigmoid = found && (found.op === 'Sigmoid' || constant) ? found : undefined;
   // the Sigmoid is elementwise: the value before it holds the same one logit, in some shape
   const before = sigmoid?.inputs[0];
   const beforeShape = before && b.has(before) ? b.factsOf(before).shape : undefined;
@@ -65,6 +68,7 @@ export function withTwoClassLogit(graph: Graph, input: string): TwoClasses {
   g.outputs = [];
   b.output(name);
   g.outputs.push(...rest);
+  if (constant && lookThrough) return { graph: g, note: `${softmaxOverOneNote(sigmoid!, abbreviateName(output.name), `the value before it ("${abbreviateName(logit)}") as the logit l of a binary classifier`)}: ${TWO_CLASSES_NOTE}` };
   const what = lookThrough ? `the sigmoid of one logit l ("${abbreviateName(output.name)}")` : `one logit l ("${abbreviateName(output.name)}")`;
   return { graph: g, note: `the model's output is ${what}, a binary classifier's: ${TWO_CLASSES_NOTE}` };
 }

@@ -13,7 +13,7 @@
 // are units like any feature map's.
 import { GraphBuilder } from '../engine/graph/builder.js';
 import { attrInt, attrInts, type Dim, type Graph } from '../engine/graph/ir.js';
-import { finalActivation } from './final-activation.js';
+import { finalActivation, isSoftmaxOverOne, softmaxOverOneNote } from './final-activation.js';
 import { axisLayouts, isChannelsFirst, sameLayout, type AxisLayout } from './layout.js';
 
 const SOFTMAXES: ReadonlySet<string> = new Set(['Softmax', 'LogSoftmax']);
@@ -25,6 +25,8 @@ export interface ClassMeans {
   graph: Graph;
   /** set when the first output was a class map: the map whose pixels are averaged (the logits before a trailing Softmax) and its shape */
   map?: { name: string; shape: Dim[] };
+  /** set when the map ended in a Softmax over its one channel (1 everywhere), dropped: what was done, for a load note */
+  note?: string;
 }
 
 /**
@@ -61,7 +63,9 @@ export function withClassMeans(graph: Graph, input: string): ClassMeans {
   const map = channelsLast ? channelsFirstMap(g, b, scores, layouts) : scores;
   const name = b.uniqueName(`${output.name}_class_means`);
   // named nodes: summaries list them as the model's last layers ("class_means (ReduceMean)")
-  if (overChannels) {
+  // a 1-channel map's Softmax is 1 at every pixel: its mean logit is what a binary net means
+  const constant = overChannels && isSoftmaxOverOne(softmax!, b);
+  if (overChannels && !constant) {
     const means = b.op('ReduceMean', [map], { axes: [2, 3], keepdims: 0 }, { name: b.uniqueName('class_means'), outputs: [b.uniqueName(`${map}_class_means`)] });
     b.op(softmax!.op, [means], softmax!.op === 'Sigmoid' ? {} : { axis: -1 }, { name: b.uniqueName(`class_means_${softmax!.op.toLowerCase()}`), outputs: [name] });
   } else {
@@ -71,7 +75,7 @@ export function withClassMeans(graph: Graph, input: string): ClassMeans {
   g.outputs = [];
   b.output(name);
   g.outputs.push(...rest);
-  return { graph: g, map: { name: map, shape: b.factsOf(map).shape ?? [shape[0]!, classes, h!, w!] } };
+  return { graph: g, map: { name: map, shape: b.factsOf(map).shape ?? [shape[0]!, classes, h!, w!] }, ...(constant ? { note: softmaxOverOneNote(softmax!, output.name, 'the map before it as the logits') } : {}) };
 }
 
 /** [N, h, w, K] -> [N, K, h, w] as a value of the graph; NHWC follows NCHW's axes in this order. */

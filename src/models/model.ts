@@ -119,6 +119,7 @@ export class Model {
     this.meta = readMetadata(this.graph, this.input, classes, { integerPixels: floatInput.integerInput !== undefined });
     if (this.binary) this.meta.labels = binaryLabels(this.meta.labels);
     if (classifierFirst.note) this.meta.warnings.push(classifierFirst.note);
+    if (classMap.note) this.meta.warnings.push(classMap.note);
     if (classMap.map) this.meta.warnings.push(classMapNote(this, classMap.map));
     // a 1-channel map's note says what became of its mean (one logit) itself
     if (binary.note && !classMap.map) this.meta.warnings.push(binary.note);

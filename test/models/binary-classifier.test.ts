@@ -8,6 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../src/engine/graph/builder.js';
+import type { Graph } from '../../src/engine/graph/ir.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
@@ -180,6 +182,50 @@ describe('a binary segmentation net (a 1-channel map)', () => {
       }
     });
   }
+});
+
+describe('a Softmax over one value (the multi-class recipe on a binary head)', () => {
+  // nn.Linear(..., 1) then softmax(dim=1), or a 1-channel map's softmax over its channel: 1 for
+  // every image, so the prediction never moved and every gradient was 0
+  const img = f32([2, 3, BINARY_SIZE, BINARY_SIZE], randn(rng(12), 2 * 3 * BINARY_SIZE * BINARY_SIZE));
+  const withSoftmax = (g: Graph, value: string, op: 'Softmax' | 'LogSoftmax'): Graph => {
+    const b = GraphBuilder.over(g, { strict: false });
+    g.outputs = [];
+    b.output(b.op(op, [value], { axis: 1 }, { name: 'probs', outputs: ['probs'] }));
+    return b.build();
+  };
+  for (const [kind, file, plain] of [
+    ['one logit', () => withSoftmax(binaryConvNet(), 'fc', 'Softmax'), () => binaryConvNet()],
+    ['one logit, LogSoftmax', () => withSoftmax(binaryConvNet(), 'fc', 'LogSoftmax'), () => binaryConvNet()],
+    ['a 1-channel map', () => withSoftmax(binaryMapNet(), 'mask', 'Softmax'), () => binaryMapNet()],
+  ] as const) {
+    it(`${kind}: the value before it is the logit, scored and explained as without it, and the note says so`, async () => {
+      const model = new Model(file(), engine);
+      const reference = new Model(plain(), engine);
+      expect(model.labels).toHaveLength(2);
+      const z = (await model.run(img))[model.output]!.data as Float32Array;
+      const want = (await reference.run(img))[reference.output]!.data as Float32Array;
+      expect(Array.from(z)).toEqual(Array.from(want));
+      expect(model.meta.warnings.some((w) => /ends in a (Log)?Softmax over a single value \("probs"\), which is [01] for every image/.test(w)), model.meta.warnings.join('\n')).toBe(true);
+      const e = await explain(model, img, { methods: ['saliency'], target: 1 });
+      // the file's constant is not what is shown: the predicted class's probability is the sigmoid of +-l
+      e.images.forEach((image, i) => expect(image.predicted.probability).toBeCloseTo(sigmoid(2 * z[2 * i + image.predicted.index]!), 5));
+      const r = await explain(reference, img, { methods: ['saliency'], target: 1 });
+      const map = e.attributions[0]!.map.data as Float32Array;
+      expect(Math.max(...map)).toBeGreaterThan(0);
+      expect(Array.from(map)).toEqual(Array.from(r.attributions[0]!.map.data as Float32Array));
+    });
+  }
+
+  it('a Softmax over the batch of one logit ([N, 1], axis 0) is not one over a single value', () => {
+    const model = new Model(withSoftmax(binaryConvNet(), 'fc', 'Softmax'), engine);
+    expect(model.meta.warnings.some((w) => w.includes('single value'))).toBe(true);
+    const g = binaryConvNet();
+    const b = GraphBuilder.over(g, { strict: false });
+    g.outputs = [];
+    b.output(b.op('Softmax', ['fc'], { axis: 0 }, { name: 'probs', outputs: ['probs'] }));
+    expect(new Model(b.build(), engine).meta.warnings.some((w) => w.includes('single value'))).toBe(false);
+  });
 });
 
 describe('the CLI on a one-logit conv net', () => {
