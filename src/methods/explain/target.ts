@@ -48,7 +48,10 @@ const squash = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '')
 export function labelIndex(labels: readonly string[], spec: string): number {
   const k = labels.indexOf(spec);
   if (k >= 0) return k;
-  for (const same of [(l: string) => l.toLowerCase() === spec.toLowerCase(), (l: string) => squash(l) === squash(spec) && squash(spec) !== '']) {
+  // the spec's forms once, not per label: a 100 000-character target lowercased for each of 1000 labels took 0.2 s
+  const lower = spec.toLowerCase();
+  const squashed = squash(spec);
+  for (const same of [(l: string) => l.toLowerCase() === lower, (l: string) => squashed !== '' && squash(l) === squashed]) {
     const hits = labels.flatMap((l, i) => (same(l) ? [i] : []));
     if (hits.length === 1) return hits[0]!;
     if (hits.length > 1) {
