@@ -47,7 +47,8 @@ export function patchCaption(value: number, classes: string[], label: number): s
  * Rows = channels; per rank, the receptive-field crop and (when computed) its guided-backprop
  * map. Captions: activation and class.
  */
-export async function patchesFigure(list: ChannelPatches[], o: { classes: string[]; title?: string; model?: string }): Promise<Uint8Array> {
+/** `layerLabel`: the layer as the model names it for people (Model.layerLabel); the stored value name otherwise. */
+export async function patchesFigure(list: ChannelPatches[], o: { classes: string[]; title?: string; model?: string; layerLabel?: string }): Promise<Uint8Array> {
   const k = Math.max(1, ...list.map((c) => c.patches.length));
   const guided = list.some((c) => c.patches.some((p) => p.guided));
   const side = Math.max(1, ...list.map((c) => Math.max(c.field[0], c.field[1])));
@@ -85,7 +86,7 @@ export async function patchesFigure(list: ChannelPatches[], o: { classes: string
   const larger = !!first && !first.global && !!crop && (first.field[0] > crop.height || first.field[1] > crop.width);
   const field = first ? (first.global ? 'whole image' : `${first.field[0]}x${first.field[1]} px receptive field${larger ? ' (larger than the image: the whole image is shown)' : ''}`) : '';
   return gridFigure({
-    title: o.title ?? `${o.model ? `${o.model}: ` : ''}top ${k} images per channel of ${first?.layer ?? ''}, cropped to the unit's ${field}`,
+    title: o.title ?? `${o.model ? `${o.model}: ` : ''}top ${k} images per channel of ${o.layerLabel ?? first?.layer ?? ''}, cropped to the unit's ${field}`,
     columns,
     rows,
     legends: guided ? [{ colormap: 'rdbu', label: 'guided backprop d(unit)/d(input), each map ±98th percentile of |value| (caption)', low: 'negative', middle: '0', high: 'positive' }] : [],
@@ -102,6 +103,8 @@ export interface NeighbourRow {
   query: RawImage;
   queryLabel: number;
   layer: string;
+  /** the layer as the model names it for people (Model.layerLabel) */
+  layerLabel?: string;
   metric: string;
   pixelMetric: string;
   feature: (Neighbour & { image: RawImage })[];
@@ -138,7 +141,7 @@ export async function neighboursFigure(rows: NeighbourRow[], o: { classes: strin
         captions.push(`${n.label >= 0 ? `${className(o.classes, n.label)} ` : ''}${fmt(n.distance)}`);
       }
       grid.push({
-        lines: kind === 'feature' ? [r.name, `feature space: ${r.layer}`, `${r.metric === 'cosine' ? 'cosine' : 'L2'} distance`] : ['', 'pixel space', `${r.pixelMetric === 'cosine' ? 'cosine' : 'L2'} distance`],
+        lines: kind === 'feature' ? [r.name, `feature space: ${r.layerLabel ?? r.layer}`, `${r.metric === 'cosine' ? 'cosine' : 'L2'} distance`] : ['', 'pixel space', `${r.pixelMetric === 'cosine' ? 'cosine' : 'L2'} distance`],
         cells,
         captions,
       });
@@ -183,7 +186,8 @@ export function paddedDomain(values: readonly number[]): [number, number] {
   return [lo - pad, hi + pad];
 }
 
-export async function scatterFigure(e: Embedding, o: { classes: string[]; title?: string; subtitle?: string | string[] }): Promise<{ spec: TopLevelSpec; svg: string; png: Uint8Array }> {
+/** `spaceLabel`: the layer as the model names it for people (Model.layerLabel); the stored value name otherwise. */
+export async function scatterFigure(e: Embedding, o: { classes: string[]; title?: string; subtitle?: string | string[]; spaceLabel?: string }): Promise<{ spec: TopLevelSpec; svg: string; png: Uint8Array }> {
   const names = o.classes;
   const values = Array.from(e.ids, (id, i) => ({ id, x: e.coords[2 * i]!, y: e.coords[2 * i + 1]!, class: className(names, e.labels[i]!) }));
   const present = [...new Set(Array.from(e.labels))].sort((a, b) => a - b).map((l) => className(names, l));
@@ -200,7 +204,7 @@ export async function scatterFigure(e: Embedding, o: { classes: string[]; title?
   };
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: o.title ?? `${methodName} of ${e.space} features (${e.ids.length} images)`, subtitle: o.subtitle ?? '', anchor: 'start', fontSize: 15 },
+    title: { text: o.title ?? `${methodName} of ${o.spaceLabel ?? e.space} features (${e.ids.length} images)`, subtitle: o.subtitle ?? '', anchor: 'start', fontSize: 15 },
     width: 520,
     height: 520,
     data: { values },
@@ -220,7 +224,7 @@ export async function scatterFigure(e: Embedding, o: { classes: string[]; title?
 }
 
 /** The embedding snapped to a grid, one image per cell, each framed in its class colour. */
-export async function embeddingGridFigure(e: Embedding, snap: GridSnap, images: Map<number, RawImage>, o: { classes: string[]; title?: string; cell?: number }): Promise<Uint8Array> {
+export async function embeddingGridFigure(e: Embedding, snap: GridSnap, images: Map<number, RawImage>, o: { classes: string[]; title?: string; cell?: number; spaceLabel?: string }): Promise<Uint8Array> {
   const side = snap.side;
   const first = images.values().next().value as RawImage | undefined;
   const cell = o.cell ?? Math.max(first ? Math.max(first.width, first.height) : 28, 28);
@@ -248,7 +252,7 @@ export async function embeddingGridFigure(e: Embedding, snap: GridSnap, images: 
   const present = [...new Set(Array.from(snap.cells).filter((i) => i >= 0).map((i) => e.labels[i]!))].sort((a, b) => a - b);
   const methodName = e.method === 'pca' ? 'PCA' : e.method === 'tsne' ? 't-SNE' : 'UMAP';
   return gridFigure({
-    title: o.title ?? `${methodName} of ${e.space} features snapped to a ${side}x${side} grid`,
+    title: o.title ?? `${methodName} of ${o.spaceLabel ?? e.space} features snapped to a ${side}x${side} grid`,
     columns: [''],
     rows: [{ lines: [], cells: [{ width: W, height: W, channels: 3, data }] }],
     notes: [frameNote(present, o.classes)],

@@ -50,6 +50,7 @@ export function define(command: Command): void {
         const { store, model, source } = ctx;
         const space = opts.layer === 'pixels' ? ('pixels' as const) : { layer: store.layer(opts.layer ? model.resolveLayer(opts.layer) : defaultStoreLayer(model, store.manifest.layers.map((l) => l.name), 'last', warner(opts, 'note'))).name };
         const spaceName = space === 'pixels' ? 'pixels' : space.layer;
+        const spaceLabel = space === 'pixels' ? 'pixels' : model.layerLabel(space.layer);
         const classes = store.manifest.dataset.classes;
         const settings = { ...(opts.sample ? { sample: opts.sample } : {}), ...(opts.perplexity !== undefined ? { perplexity: opts.perplexity } : {}), ...(opts.neighbours ? { neighbours: opts.neighbours } : {}) };
         // every method's settings are checked against the points before any is computed: a
@@ -66,7 +67,7 @@ export function define(command: Command): void {
           for (const note of e.notes ?? []) warner(opts, 'note')(note);
           const base = join(opts.out, `${spaceName.replace(/^\/+/, '').replace(/[^\w.-]+/g, '_')}-${method}`); // ONNX names hold slashes
           const params = Object.entries(e.params).filter(([k]) => !['of', 'sample'].includes(k)).map(([k, v]) => `${k} ${v}`).join(', ');
-          const fig = await scatterFigure(e, { classes, subtitle: [`${model.name} on ${store.manifest.dataset.description}: ${e.ids.length} of ${e.params['of']} images`, params, ...(e.notes ?? [])] });
+          const fig = await scatterFigure(e, { classes, spaceLabel, subtitle: [`${model.name} on ${store.manifest.dataset.description}: ${e.ids.length} of ${e.params['of']} images`, params, ...(e.notes ?? [])] });
           files.set(`${base}.png`, fig.png);
           files.set(`${base}.svg`, fig.svg);
           const points = Array.from(e.ids, (id, i) => ({ id, label: e.labels[i]!, class: classes[e.labels[i]!] ?? null, x: e.coords[2 * i]!, y: e.coords[2 * i + 1]! }));
@@ -77,10 +78,10 @@ export function define(command: Command): void {
             const snap = snapToGrid(e.coords, e.ids.length, Math.min(opts.grid, Math.floor(Math.sqrt(e.ids.length))), opts.seed);
             const images = new Map<number, RawImage>();
             for (const pi of snap.cells) if (pi >= 0) images.set(e.ids[pi]!, await source.display(e.ids[pi]!, model.meta.preprocessing));
-            files.set(`${base}-grid.png`, await embeddingGridFigure(e, snap, images, { classes }));
+            files.set(`${base}-grid.png`, await embeddingGridFigure(e, snap, images, { classes, spaceLabel }));
             written.push(`${base}-grid.png`);
           }
-          lines.push(`${method} of ${spaceName} (${e.ids.length} points, ${(e.ms / 1000).toFixed(1)} s) -> ${written.join(', ')}`);
+          lines.push(`${method} of ${spaceLabel} (${e.ids.length} points, ${(e.ms / 1000).toFixed(1)} s) -> ${written.join(', ')}`);
         }
         // a Ctrl-C while the figures were drawn writes nothing
         throwIfCancelled(job.signal, 'the embedding');

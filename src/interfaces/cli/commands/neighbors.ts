@@ -55,6 +55,7 @@ export function define(command: Command): void {
         const { store, model, source } = ctx;
         const prep = model.meta.preprocessing;
         const layer = store.layer(opts.layer ? model.resolveLayer(opts.layer) : defaultStoreLayer(model, store.manifest.layers.map((l) => l.name), 'last', warner(opts, 'note'))).name;
+        const label = model.layerLabel(layer);
         const o = { layer, k: opts.top, metric: metricOf(opts.metric), pixelMetric: metricOf(opts.pixelMetric), ...(opts.exact ? { exact: true } : {}) };
         const queries: { name: string; image: RawImage; label: number; result: Awaited<ReturnType<typeof NearestNeighbours>> }[] = [];
         if (opts.ids) {
@@ -85,10 +86,10 @@ export function define(command: Command): void {
         }
         const withImages = async (list: { id: number; label: number; distance: number }[]): Promise<NeighbourRow['feature']> => Promise.all(list.map(async (n) => ({ ...n, image: await source.display(n.id, prep) })));
         const rows: NeighbourRow[] = [];
-        for (const q of queries) rows.push({ name: q.name, query: q.image, queryLabel: q.label, layer, metric: o.metric, pixelMetric: o.pixelMetric, feature: await withImages(q.result.feature), pixel: await withImages(q.result.pixel) });
+        for (const q of queries) rows.push({ name: q.name, query: q.image, queryLabel: q.label, layer, layerLabel: label, metric: o.metric, pixelMetric: o.pixelMetric, feature: await withImages(q.result.feature), pixel: await withImages(q.result.pixel) });
         const classes = store.manifest.dataset.classes;
         const notes = alone.map((name) => `${name}: no other images in the store to compare with.`);
-        writeFileAtomic(opts.out, await neighboursFigure(rows, { classes, title: `${model.name}: nearest neighbours in ${layer} feature space vs pixel space`, notes }));
+        writeFileAtomic(opts.out, await neighboursFigure(rows, { classes, title: `${model.name}: nearest neighbours in ${label} feature space vs pixel space`, notes }));
         const named = (ns: { id: number }[]): unknown[] => ns.map((n) => ({ ...n, name: source.item(n.id).name }));
         if (opts.json) {
           process.stdout.write(`${JSON.stringify({ layer, queries: queries.map((q) => ({ name: q.name, label: q.label, ms: q.result.ms, indexed: q.result.indexed, feature: named(q.result.feature), pixel: named(q.result.pixel) })), figure: opts.out }, null, 2)}\n`);
@@ -100,7 +101,7 @@ export function define(command: Command): void {
             return `#${n.id}${file !== `#${n.id}` ? ` ${file}` : ''}${n.label >= 0 ? ` (${name(n.label)})` : ''}`;
           };
           const list = (ns: { id: number; label: number }[]): string => (ns.length ? ns.map(neighbour).join(', ') : 'none');
-          const lines = queries.map((q) => `${q.name}${q.label >= 0 ? ` (${name(q.label)})` : ''}: ${layer} ${list(q.result.feature)} | pixels ${list(q.result.pixel)} (${q.result.ms.toFixed(1)} ms${q.result.indexed ? ', indexed' : ', flat scan'})`);
+          const lines = queries.map((q) => `${q.name}${q.label >= 0 ? ` (${name(q.label)})` : ''}: ${label} ${list(q.result.feature)} | pixels ${list(q.result.pixel)} (${q.result.ms.toFixed(1)} ms${q.result.indexed ? ', indexed' : ', flat scan'})`);
           process.stdout.write(`${lines.join('\n')}\n${opts.quiet ? '' : `wrote ${opts.out}\n`}`);
         }
       } finally {

@@ -45,11 +45,12 @@ export function define(command: Command): void {
         if (k < opts.top && cmd.getOptionValueSource('top') === 'cli') warner(opts, 'note')(`the store keeps the top ${stored} images per channel (indexed with -k ${stored}); drawing ${stored}, not ${opts.top}. Index again with a larger -k for more.`);
         const list = await topPatches(ctx.model, ctx.source, ctx.store, layer.name, channels, { k, guided: opts.guided, ...job });
         const classes = ctx.store.manifest.dataset.classes;
-        const figure = await patchesFigure(list, { classes, model: ctx.model.name });
+        const label = ctx.model.layerLabel(layer.name);
+        const figure = await patchesFigure(list, { classes, model: ctx.model.name, layerLabel: label });
         // a Ctrl-C while the figure was drawn (seconds for many channels) writes nothing
         throwIfCancelled(job.signal, 'the patches');
         writeFileAtomic(opts.out, figure);
-        const lines = [`${layer.name}: ${channels.length} channels x ${k} patches${k < opts.top ? ` (the store keeps ${stored})` : ''} -> ${opts.out}`];
+        const lines = [`${label}: ${channels.length} channels x ${k} patches${k < opts.top ? ` (the store keeps ${stored})` : ''} -> ${opts.out}`];
         if (opts.json) {
           const file = opts.out.replace(/\.png$/i, '') + '.json';
           const data = list.map((c) => ({ layer: c.layer, channel: c.channel, field: c.field, silent: c.silent, patches: c.patches.map((p) => ({ rank: p.rank, value: p.value, image: p.image, label: p.label, class: classes[p.label] ?? null, unit: [p.y, p.x], box: p.box })) }));
