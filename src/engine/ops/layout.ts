@@ -2,7 +2,7 @@ import { broadcastShapes, dimProduct, dimsOfInput, freshSymbol, isStatic, normAx
 import { attrInt, attrInts, attrString, attrTensor, type Dim } from '../graph/ir.js';
 import type { GraphBuilder } from '../graph/builder.js';
 import { resolveSlice } from '../reference/kernels/layout.js';
-import { dtypeFromOnnx, toNumbers, type Tensor } from '../tensor.js';
+import { dtypeFromOnnx, isFloatDType, ONNX_DTYPE_CODES, toNumbers, type Tensor } from '../tensor.js';
 import { reshapeLike, sumAll, unbroadcast, zerosLike } from './emit.js';
 import { defineOp, type GradContext } from './registry.js';
 
@@ -97,11 +97,14 @@ defineOp({
     if (x.dimsValue && (to === 'int64' || to === 'int32')) out.dimsValue = [...x.dimsValue];
     return [out];
   },
+  // Between float types the cast is the identity up to rounding: its gradient is dy cast back to
+  // the input's type (dy has the output's: returned as it was, a float32 -> float64 cast gave a
+  // float32 value a float64 gradient, and a float16 -> float32 one stopped the gradient there).
   grad: (g) => {
     const dy = g.dy(0);
     const from = g.facts(g.x(0)).dtype;
-    if (!dy || (from !== 'float32' && from !== 'float64')) return [undefined];
-    return [from === 'float32' ? dy : g.b.op('Cast', [dy], { to: 11 })];
+    if (!dy || !isFloatDType(from)) return [undefined];
+    return [g.facts(dy).dtype === from ? dy : g.b.op('Cast', [dy], { to: ONNX_DTYPE_CODES[from] })];
   },
 });
 
