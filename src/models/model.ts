@@ -14,6 +14,7 @@ import { modelProfile, type ModelProfile } from './profile.js';
 import { withChannelsFirstInput } from './channels-first-input.js';
 import { withClassifierFirst } from './classifier-output.js';
 import { withClassMeans, type ClassMeans } from './class-map.js';
+import { withFloat32Compute } from './float32-compute.js';
 import { binaryLabels, TWO_CLASSES_NOTE, withTwoClassLogit, type TwoClasses } from './binary-logit.js';
 import { withFlatLogits } from './flat-logits.js';
 import { withFloatInput } from './float-input.js';
@@ -100,7 +101,8 @@ export class Model {
     if (!input.shape || input.shape.length !== 4) {
       throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${name}" input "${input.name}" has shape [${input.shape?.join(', ') ?? '?'}]; ConvLens expects an NCHW image tensor.`, 'Export the model with a 4-D input [N, C, H, W].');
     }
-    const floatInput = withFloatInput(graph);
+    const float32 = withFloat32Compute(graph);
+    const floatInput = withFloatInput(float32.graph);
     const channelsFirst = withChannelsFirstInput(floatInput.graph);
     const classifierFirst = withClassifierFirst(channelsFirst);
     const symbolicBatch = withSymbolicBatch(classifierFirst.graph);
@@ -118,6 +120,7 @@ export class Model {
     const classes = outShape && typeof outShape[outShape.length - 1] === 'number' ? (outShape[outShape.length - 1] as number) : undefined;
     this.meta = readMetadata(this.graph, this.input, classes, { integerPixels: floatInput.integerInput !== undefined });
     if (this.binary) this.meta.labels = binaryLabels(this.meta.labels);
+    if (float32.note) this.meta.warnings.push(float32.note);
     if (classifierFirst.note) this.meta.warnings.push(classifierFirst.note);
     if (classMap.note) this.meta.warnings.push(classMap.note);
     if (classMap.map) this.meta.warnings.push(classMapNote(this, classMap.map));
