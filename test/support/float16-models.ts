@@ -2,28 +2,8 @@
 // (`model.half()` before torch.onnx.export), or onnxconverter-common's convert_float_to_float16
 // with keep_io_types (float32 input and output, a Cast at each end).
 import type { Graph } from '../../src/engine/graph/ir.js';
+import { floatToHalf } from '../../src/engine/reference/kernels/util.js';
 import { halfToFloat, ONNX_DTYPE_CODES, type Tensor } from '../../src/engine/tensor.js';
-
-/** IEEE half of a float32 value, rounded to nearest even. */
-export function floatToHalf(v: number): number {
-  const f = new Float32Array([v]);
-  const bits = new Uint32Array(f.buffer)[0]!;
-  const sign = (bits >>> 16) & 0x8000;
-  const biased = (bits >>> 23) & 0xff;
-  const mant = bits & 0x7fffff;
-  if (biased === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const exp = biased - 127 + 15;
-  if (exp >= 31) return sign | 0x7c00;
-  if (exp <= 0) {
-    // a subnormal half: the significand (with its leading 1) scaled down by 2^(14 - exp)
-    if (exp < -10) return sign;
-    const full = mant | 0x800000;
-    const shift = 14 - exp;
-    return sign | ((full + (1 << (shift - 1)) - 1 + ((full >>> shift) & 1)) >>> shift);
-  }
-  // a carry out of the 10 mantissa bits moves into the exponent, as it should (up to infinity)
-  return (sign | (exp << 10)) + ((mant + 0xfff + ((mant >>> 13) & 1)) >>> 13);
-}
 
 const toHalf = (t: Tensor): Tensor => (t.dtype === 'float32' ? { dtype: 'float16', dims: [...t.dims], data: Uint16Array.from(t.data as Float32Array, floatToHalf) } : t);
 
