@@ -18,7 +18,7 @@
 // later scan on that Redis); a paused queue found at the start is resumed with a note.
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { Queue, Worker } from 'bullmq';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ConvLensError } from '../../engine/errors.js';
 import { Engine } from '../../engine/runtime/engine.js';
@@ -30,6 +30,9 @@ import { throwIfCancelled } from '../../engine/jobs.js';
 import { decodeChunk, encodeChunk, scanChunk, type ChunkResult, type ScanSettings } from './chunk.js';
 import type { ChunkPlan } from './scan.js';
 import type { DatasetStore } from './store.js';
+import { checkChunkJob, chunkTooLarge, DEFAULT_RESULT_TTL_SECONDS, MAX_RESULT_TTL_SECONDS, resultKeyOf, settingsFitModel, shown, WireRefusal, type ChunkJob } from './wire.js';
+
+export type { ChunkJob } from './wire.js';
 
 export interface DistributedOptions {
   /** redis://host:port[/db] */
@@ -50,26 +53,6 @@ export interface DistributedOptions {
   log?: (line: string) => void;
 }
 
-/** What a worker needs to run one chunk (the job's data). */
-export interface ChunkJob {
-  /** which scan (store) the chunk belongs to: job ids and results are keyed by it */
-  scanId: string;
-  /** model file; undefined = the built-in model */
-  modelPath?: string;
-  modelFingerprint: string;
-  /** the model's input shape as the store records it (older enqueuers leave it out) */
-  modelInput?: (number | string)[];
-  dataset: string;
-  datasetFingerprint: string;
-  settings: ScanSettings;
-  chunk: number;
-  start: number;
-  end: number;
-  /** the Redis key the worker leaves the result in, and for how long (s) */
-  resultKey: string;
-  resultTtl: number;
-}
-
 function checkUrl(url: string): void {
   if (!/^rediss?:\/\//.test(url)) throw new ConvLensError('INVALID_ARGUMENT', `"${url}" is not a Redis URL.`, 'Use redis://host:port, e.g. redis://127.0.0.1:6379.');
 }
@@ -82,7 +65,6 @@ export function scanIdOf(store: DatasetStore): string {
   return createHash('sha256').update(`${store.dir}|${m.model.fingerprint}|${m.dataset.fingerprint}|${m.created}`).digest('hex').slice(0, 16);
 }
 
-const resultKeyOf = (queue: string, scanId: string, chunk: number): string => `convlens:${queue}:result:${scanId}:${chunk}`;
 const jobIdOf = (scanId: string, chunk: number): string => `${scanId}-${chunk}`;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -162,6 +144,28 @@ class RedisLink {
   }
 }
 
+/**
+ * The value for `key` from a cache of at most `max` entries (the oldest goes first), made by
+ * `make` when missing. A failure is not kept: a file that appears later, or a Redis hiccup, does
+ * not fail the jobs that follow. Jobs name what they need, so without a bound each model or
+ * dataset ever named would stay loaded.
+ */
+async function cached<T>(cache: Map<string, Promise<T>>, key: string, max: number, make: () => T): Promise<T> {
+  let p = cache.get(key);
+  if (p) {
+    cache.delete(key);
+    cache.set(key, p);
+    return p;
+  }
+  p = Promise.resolve().then(make);
+  cache.set(key, p);
+  while (cache.size > max) cache.delete(cache.keys().next().value!);
+  p.catch(() => {
+    if (cache.get(key) === p) cache.delete(key);
+  });
+  return p;
+}
+
 /** Runs `p`, giving up (quietly) after `ms`: closing a connection to a lost Redis can hang. */
 const bounded = async (p: Promise<unknown>, ms: number): Promise<void> => {
   let timer: NodeJS.Timeout | undefined;
@@ -181,7 +185,12 @@ export async function runDistributed(
   const name = o.queue ?? DEFAULT_QUEUE;
   const scanId = scanIdOf(store);
   const attempts = o.attempts ?? 3;
-  const ttl = o.resultTtlSeconds ?? 3600;
+  const ttl = o.resultTtlSeconds ?? DEFAULT_RESULT_TTL_SECONDS;
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_RESULT_TTL_SECONDS) throw new ConvLensError('INVALID_ARGUMENT', `A result's time to live in Redis must be 1 to ${MAX_RESULT_TTL_SECONDS} s, got ${ttl}.`, 'Leave resultTtlSeconds out for an hour.');
+  // workers refuse larger chunks (wire.ts): say so before anything is queued
+  const largest = pending.reduce((a, c) => Math.max(a, c.end - c.start), 0);
+  const tooLarge = chunkTooLarge(settings, largest);
+  if (tooLarge) throw new ConvLensError('INVALID_ARGUMENT', `A chunk of this scan is too large to hand over through Redis: ${tooLarge}.`, 'Use smaller chunks for a distributed scan (CLI: --chunk), or scan in one process (CLI: leave out --redis).');
   const link = new RedisLink(o.redis, o.redisTimeoutMs ?? 5000);
   const done = await store.doneChunks();
   const plan = new Map(pending.map((c) => [c.chunk, c]));
@@ -354,7 +363,7 @@ export async function runScanWorker(o: WorkerOptions): Promise<{ jobs: number }>
   checkUrl(o.redis);
   const engine = new Engine(nodeBackend(), o.threads ? { threads: o.threads } : {});
   const models = new Map<string, Promise<Model>>();
-  const sources = new Map<string, DatasetSource>();
+  const sources = new Map<string, Promise<DatasetSource>>();
   const { isRecordedModel } = await import('./scan.js');
   let jobs = 0;
   // Fault injection for the tests: CONVLENS_FAULT_KILL_ONCE=<chunk>:<marker file> makes the first
@@ -380,21 +389,30 @@ export async function runScanWorker(o: WorkerOptions): Promise<{ jobs: number }>
     away = false;
     o.log?.(`Redis at ${o.redis} is back`);
   });
+  // A job that breaks the rules (wire.ts) fails at once, with the reason, and is not retried.
+  const refuse = (id: string | undefined, e: unknown): Error => {
+    if (!(e instanceof WireRefusal)) return e as Error;
+    o.log?.(`refused job ${shown(id)}: ${e.message}`);
+    return new UnrecoverableError(`refused by worker ${process.pid}: ${e.message}`);
+  };
   const worker = new Worker<ChunkJob>(
     queueName,
     async (j) => {
-      const d = j.data;
-      const key = d.modelPath ?? '(built-in)';
-      let mp = models.get(key);
-      if (!mp) {
-        mp = Promise.resolve().then(() => loadModel(d.modelPath, engine));
-        models.set(key, mp);
+      let d: ReturnType<typeof checkChunkJob>;
+      try {
+        d = checkChunkJob(j.data, queueName);
+      } catch (e) {
+        throw refuse(j.id, e);
       }
-      const model = await mp;
-      if (!isRecordedModel({ fingerprint: d.modelFingerprint, ...(d.modelInput ? { input: d.modelInput } : {}) }, model)) throw new Error(`model ${key} here is not the model the scan uses (fingerprint ${d.modelFingerprint})`);
-      let source = sources.get(d.dataset);
-      if (!source) sources.set(d.dataset, (source = openSource(d.dataset)));
+      const model = await cached(models, d.modelPath ?? '(built-in)', 2, () => loadModel(d.modelPath, engine));
+      if (!isRecordedModel({ fingerprint: d.modelFingerprint, ...(d.modelInput ? { input: d.modelInput } : {}) }, model)) throw new Error(`model ${d.modelPath ?? '(built-in)'} here is not the model the scan uses (fingerprint ${d.modelFingerprint})`);
+      const source = await cached(sources, d.dataset, 4, () => openSource(d.dataset));
       if (source.fingerprint !== d.datasetFingerprint) throw new Error(`dataset ${d.dataset} here differs from the one scanned (fingerprint ${d.datasetFingerprint})`);
+      try {
+        settingsFitModel(d.settings, model, source.count, d.start, d.end);
+      } catch (e) {
+        throw refuse(j.id, e);
+      }
       const started = Date.now();
       const r = await scanChunk(model, source, d.settings, d.chunk, d.start, d.end, { worker: `${process.env['HOSTNAME'] ?? 'worker'}:${process.pid}` });
       if (chunkMs) await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + chunkMs - Date.now())));

@@ -1,0 +1,137 @@
+// A distributed scan's Redis may be shared with others, and anyone who can write to it can queue
+// jobs and write result keys. These tests attack a real worker process (`convlens index-worker`)
+// and a real coordinator through their own redis-server, and check the refusal and what is left
+// behind: the victim's keys, the store, the worker still alive and serving honest jobs.
+import '../../src/methods/dataset/quiet.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import { openSource } from '../../src/data/sources.js';
+import { loadModel } from '../../src/models/load.js';
+import { scanIdOf, type ChunkJob } from '../../src/methods/dataset/distributed.js';
+import { indexDataset, settingsOf } from '../../src/methods/dataset/scan.js';
+import { DatasetStore } from '../../src/methods/dataset/store.js';
+import { CLI, REDIS_SERVER, RedisServer, ROOT, waitFor } from './processes.js';
+import { writeSpotModel, writeSpotsIdx } from './synthetic.js';
+
+const N = 40;
+const QUEUE = 'shared-scan';
+let tmp: string;
+let redis: RedisServer;
+let modelPath: string;
+let data: string;
+let worker: ChildProcess;
+let workerLog = '';
+let queue: Queue;
+let engine: Engine;
+/** the data of an honest job of the first scan (chunk 0) */
+let honest: ChunkJob;
+
+const scanOptions = (distributed: object): Parameters<typeof indexDataset>[3] => ({ layers: ['relu1', 'flatten'], k: 4, chunkSize: 10, modelPath, distributed: { redis: redis.url, queue: QUEUE, pollMs: 50, ...distributed } });
+
+async function scan(store: string, distributed: object = {}): Promise<Awaited<ReturnType<typeof indexDataset>>> {
+  const model = loadModel(modelPath, engine);
+  return indexDataset(model, openSource(data), store, scanOptions(distributed));
+}
+
+/** Queues a job as a peer on the same Redis would, and waits for it to end; returns how. */
+async function attack(id: string, jobData: unknown): Promise<{ state: string; reason: string; attempts: number }> {
+  await queue.add('chunk', jobData, { jobId: id, attempts: 3, backoff: { type: 'fixed', delay: 100 } });
+  await waitFor(async () => ['failed', 'completed'].includes(await queue.getJobState(id)), 30_000, `job ${id} to end`);
+  const job = (await queue.getJob(id))!;
+  return { state: await queue.getJobState(id), reason: job.failedReason ?? '', attempts: job.attemptsMade };
+}
+
+const alive = (p: ChildProcess): boolean => p.exitCode === null && p.signalCode === null;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'convlens-hostile-redis-'));
+  if (!REDIS_SERVER) return;
+  redis = await RedisServer.start(tmp);
+  engine = new Engine(nodeBackend());
+  modelPath = writeSpotModel(join(tmp, 'spot.onnx'), engine);
+  data = writeSpotsIdx(join(tmp, 'data'), N);
+  worker = spawn(process.execPath, [CLI, 'index-worker', '--redis', redis.url, '--queue', QUEUE, '--threads', '1'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  worker.stderr!.on('data', (d: Buffer) => (workerLog += d.toString()));
+  queue = new Queue(QUEUE, { connection: { url: redis.url } });
+  // an honest scan through the worker, and the job data it used
+  const report = await scan(join(tmp, 'honest'));
+  expect(report.scanned).toBe(N);
+  const store = await DatasetStore.open(join(tmp, 'honest'));
+  const m = store.manifest;
+  honest = {
+    scanId: scanIdOf(store),
+    modelPath,
+    modelFingerprint: m.model.fingerprint,
+    modelInput: m.model.input,
+    dataset: m.dataset.spec,
+    datasetFingerprint: m.dataset.fingerprint,
+    settings: settingsOf(m, 256),
+    chunk: 0,
+    start: 0,
+    end: 10,
+  };
+  store.close();
+}, 120_000);
+
+afterAll(async () => {
+  if (worker && alive(worker)) worker.kill('SIGTERM');
+  await queue?.close();
+  await engine?.dispose();
+  redis?.stop();
+  await new Promise((r) => setTimeout(r, 200));
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe.skipIf(!REDIS_SERVER)('a worker on a shared Redis', () => {
+  it('refuses malformed, oversized and key-hijacking jobs at once, naming the field, and keeps serving honest ones', async () => {
+    redis.cli('set', 'victim:session', 'precious');
+    const settings = honest.settings;
+    const layer0 = settings.layers[0]!;
+    const cases: [string, unknown, RegExp][] = [
+      ['null', null, /job data must be an object, got null/],
+      ['string', 'rm -rf /', /job data must be an object/],
+      ['list', [honest], /job data must be an object/],
+      ['extra-field', { ...honest, crops: true }, /job data\."crops" is not a field of it/],
+      ['proto', JSON.parse(`{"__proto__": {"polluted": 1}, ${JSON.stringify(honest).slice(1)}`), /job data\."__proto__" is not a field of it/],
+      ['key-hijack', { ...honest, resultKey: 'victim:session' }, /resultKey must be the chunk's own key "convlens:shared-scan:result:[0-9a-f]{16}:0", got "victim:session"/],
+      ['scan-id', { ...honest, scanId: '../../x' }, /scanId must match/],
+      ['ttl-negative', { ...honest, resultTtl: -5 }, /resultTtl must be a whole number in 1\.\.604800, got -5/],
+      ['ttl-huge', { ...honest, resultTtl: 1e12 }, /resultTtl must be a whole number in 1\.\.604800/],
+      ['end-huge', { ...honest, end: 1e12 }, /end must be a whole number in 1\.\.2147483647, got 1000000000000/],
+      ['chunk-huge', { ...honest, end: 100_000 }, /end makes a chunk too large: 100000 images are more than the 65536/],
+      ['end-past-data', { ...honest, start: 35, end: 50 }, /end is past the dataset's 40 images/],
+      ['start-negative', { ...honest, start: -10 }, /start must be a whole number in 0\.\./],
+      ['start-float', { ...honest, start: 0.5 }, /start must be a whole number/],
+      ['k', { ...honest, settings: { ...settings, k: 1e9 } }, /settings\.k must be a whole number in 1\.\.1000/],
+      ['batch', { ...honest, settings: { ...settings, batchSize: 0 } }, /settings\.batchSize must be a whole number in 1\.\.4096, got 0/],
+      ['pool', { ...honest, settings: { ...settings, pool: 'sum' } }, /settings\.pool must be "avg" or "max"/],
+      ['channels', { ...honest, settings: { ...settings, layers: [{ ...layer0, channels: 1 << 20, dim: 1 << 20 }] } }, /settings\.layers\[0\] says "relu1" is 1048576x/],
+      ['layer-name', { ...honest, settings: { ...settings, layers: [{ ...layer0, name: 'no-such-layer' }] } }, /settings\.layers do not fit the model/],
+      ['pixels', { ...honest, settings: { ...settings, pixelShape: [1, 40, 40] } }, /settings\.pixelShape must be \[1, <= 12, <= 12\]/],
+      ['nan', JSON.parse(JSON.stringify({ ...honest, settings: { ...settings, k: Number.NaN } })), /settings\.k must be a whole number/],
+    ];
+    for (const [id, jobData, reason] of cases) {
+      const end = await attack(`evil-${id}`, jobData);
+      expect(end.state, id).toBe('failed');
+      expect(end.reason, id).toMatch(reason);
+      expect(end.reason, id).toMatch(/^refused by worker \d+: /);
+      expect(end.attempts, `${id}: refused once, not retried`).toBe(1);
+      expect(alive(worker), id).toBe(true);
+    }
+    // nothing was written for them: the victim's key is untouched, no result key appeared
+    expect(redis.cli('get', 'victim:session')).toBe('precious');
+    expect(redis.cli('ttl', 'victim:session')).toBe('-1');
+    expect(redis.cli('--scan', '--pattern', 'convlens:*')).toBe('');
+    expect(workerLog).toMatch(/refused job "evil-key-hijack": resultKey must be/);
+    // and the same worker still serves an honest scan
+    const again = await scan(join(tmp, 'after-attacks'));
+    expect(again.scanned).toBe(N);
+    expect(alive(worker)).toBe(true);
+  }, 120_000);
+});
