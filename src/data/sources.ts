@@ -4,7 +4,7 @@
 // and turned into model input with the model's own preprocessing.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { basename, dirname, extname, isAbsolute, join, relative } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ConvLensError } from '../engine/errors.js';
 import { FileAccess } from '../io/file-access.js';
 import { isImagePath, preprocessImage, type RawImage, type ScaledUp } from '../io/image.js';
@@ -39,6 +39,11 @@ export interface DatasetSource {
   fill(start: number, end: number, prep: Preprocessing, out: Float32Array): Promise<void>;
   /** the image as the model sees it (resized to the model's input), 8-bit, for display */
   display(i: number, prep: Preprocessing): Promise<RawImage>;
+  /**
+   * The folders every file it reads lies in (the fewest: none inside another): what a reader
+   * confined to folders, such as a scan worker spawned for it, must be given.
+   */
+  folders: readonly string[];
   /** throws SHAPE_MISMATCH when its images cannot become input of this preprocessing (checked before a scan starts) */
   check?(prep: Preprocessing): void;
   /**
@@ -174,6 +179,12 @@ function combinedSource(access: FileAccess, paths: string[], spec: string): Data
   return { ...source, kind: 'list', description: `${files.length} images from ${names.length <= 4 ? names.join(' + ') : `${names.length} folders`}` };
 }
 
+/** The fewest folders that hold every one of `paths` (their folders, less those inside another). */
+function foldersOf(paths: readonly string[]): string[] {
+  const dirs = [...new Set(paths.map((p) => dirname(resolve(p))))].sort();
+  return dirs.filter((d, i) => !dirs.slice(0, i).some((o) => o === d || !relative(o, d).startsWith('..')));
+}
+
 /** The deepest folder holding every one of `dirs`. */
 function commonFolder(dirs: string[]): string {
   let common = dirs[0]!;
@@ -234,6 +245,7 @@ function idxSource(access: FileAccess, imagesPath: string, labelsPath: string | 
   return {
     kind: 'idx',
     spec,
+    folders: foldersOf(labelsPath ? [imagesPath, labelsPath] : [imagesPath]),
     check: checkSize,
     description: describeIdx(spec, imagesPath, ds),
     count: ds.count,
@@ -302,7 +314,8 @@ function listFileSource(access: FileAccess, path: string): DatasetSource {
   const numeric = named.every((l) => /^\d+$/.test(l));
   const classes = numeric ? [] : [...new Set(named)].sort();
   const labels = rawLabels.map((l) => (l === undefined ? -1 : numeric ? Number(l) : classes.indexOf(l)));
-  return listSource(access, files, labels, classes, path, base, (i) => `The image on line ${lineOf[i]} of "${path}"`);
+  const source = listSource(access, files, labels, classes, path, base, (i) => `The image on line ${lineOf[i]} of "${path}"`);
+  return { ...source, folders: foldersOf([path, ...files]) };
 }
 
 /**
@@ -322,6 +335,7 @@ function listSource(access: FileAccess, files: string[], labels: number[], class
   return {
     kind: files.length === 1 ? 'list' : spec === root ? 'folder' : 'list',
     spec,
+    folders: foldersOf(files),
     description: `${files.length} images from ${spec}`,
     count: files.length,
     classes,

@@ -4,7 +4,7 @@
 // behind: the victim's keys, the store, the worker still alive and serving honest jobs.
 import '../../src/methods/dataset/quiet.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -16,12 +16,15 @@ import { loadModel } from '../../src/models/load.js';
 import { scanIdOf, type ChunkJob } from '../../src/methods/dataset/distributed.js';
 import { indexDataset, settingsOf } from '../../src/methods/dataset/scan.js';
 import { DatasetStore } from '../../src/methods/dataset/store.js';
-import { CLI, REDIS_SERVER, RedisServer, ROOT, waitFor } from './processes.js';
-import { writeSpotModel, writeSpotsIdx } from './synthetic.js';
+import { CLI, REDIS_SERVER, RedisServer, ROOT, startCli, waitFor } from './processes.js';
+import { writeSpotModel, writeSpots, writeSpotsIdx } from './synthetic.js';
 
 const N = 40;
 const QUEUE = 'shared-scan';
 let tmp: string;
+/** the worker's data folder (model and dataset of the honest scans), and a private one beside it */
+let shared: string;
+let privateDir: string;
 let redis: RedisServer;
 let modelPath: string;
 let data: string;
@@ -54,9 +57,15 @@ beforeAll(async () => {
   if (!REDIS_SERVER) return;
   redis = await RedisServer.start(tmp);
   engine = new Engine(nodeBackend());
-  modelPath = writeSpotModel(join(tmp, 'spot.onnx'), engine);
-  data = writeSpotsIdx(join(tmp, 'data'), N);
-  worker = spawn(process.execPath, [CLI, 'index-worker', '--redis', redis.url, '--queue', QUEUE, '--threads', '1'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  shared = join(tmp, 'shared');
+  privateDir = join(tmp, 'private');
+  mkdirSync(shared);
+  mkdirSync(privateDir);
+  modelPath = writeSpotModel(join(shared, 'spot.onnx'), engine);
+  data = writeSpotsIdx(join(shared, 'data'), N);
+  writeSpotModel(join(privateDir, 'spot.onnx'), engine);
+  await writeSpots(join(privateDir, 'photos'), 12);
+  worker = spawn(process.execPath, [CLI, 'index-worker', '--redis', redis.url, '--queue', QUEUE, '--threads', '1', '--data-root', shared], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   worker.stderr!.on('data', (d: Buffer) => (workerLog += d.toString()));
   queue = new Queue(QUEUE, { connection: { url: redis.url } });
   // an honest scan through the worker, and the job data it used
@@ -134,4 +143,40 @@ describe.skipIf(!REDIS_SERVER)('a worker on a shared Redis', () => {
     expect(again.scanned).toBe(N);
     expect(alive(worker)).toBe(true);
   }, 120_000);
+
+  it('reads models and datasets only inside its data folders: a job naming a private folder, a symlink out, a list naming private images, /etc or /dev is refused', async () => {
+    const photos = join(privateDir, 'photos');
+    const privateSource = openSource(photos);
+    symlinkSync(photos, join(shared, 'link-out'));
+    writeFileSync(join(shared, 'list.txt'), `${join(photos, 'odd', 'spot-001.png')}\nsecret-line-never-shown.png\n`);
+    // a job that names the private folder with its true fingerprint: the worker would scan it and leave its pixels in Redis
+    const steal = { ...honest, dataset: photos, datasetFingerprint: privateSource.fingerprint, end: 10, settings: { ...honest.settings, batchSize: 4 } };
+    const cases: [string, unknown, RegExp][] = [
+      ['private-folder', steal, /^refused by worker \d+: dataset is refused: Dataset ".*private\/photos" is outside the folders this scan worker reads from\. Start the worker with the folders it may read \(CLI: --data-root <folder>/],
+      ['symlink-out', { ...steal, dataset: join(shared, 'link-out') }, /dataset is refused: Dataset ".*link-out" is outside the folders this scan worker reads from/],
+      ['combined', { ...steal, dataset: JSON.stringify([photos]) }, /dataset is refused: Dataset path ".*photos" is outside the folders/],
+      ['list-naming-private', { ...steal, dataset: join(shared, 'list.txt') }, /dataset is refused: The image on line 1 of ".*list\.txt" is outside the folders/],
+      ['etc', { ...steal, dataset: '/etc/passwd' }, /dataset is refused: Dataset "\/etc\/passwd" is outside the folders/],
+      ['private-model', { ...honest, modelPath: join(privateDir, 'spot.onnx') }, /modelPath is refused: Model file ".*private\/spot\.onnx" is outside the folders this scan worker reads from/],
+      ['dev-zero-model', { ...honest, modelPath: '/dev/zero' }, /modelPath is refused: Model file "\/dev\/zero" is outside the folders/],
+    ];
+    for (const [id, jobData, reason] of cases) {
+      const end = await attack(`out-${id}`, jobData);
+      expect(end.state, id).toBe('failed');
+      expect(end.reason, id).toMatch(reason);
+      expect(end.reason, id).not.toContain('secret-line');
+      expect(end.attempts, id).toBe(1);
+      expect(alive(worker), id).toBe(true);
+    }
+    expect(redis.cli('--scan', '--pattern', 'convlens:*')).toBe('');
+    // the same worker still scans what lies in its folder
+    const again = await scan(join(tmp, 'after-outside'));
+    expect(again.scanned).toBe(N);
+  }, 120_000);
+
+  it('index-worker refuses a --data-root that is not a folder', async () => {
+    const end = await startCli(['index-worker', '--redis', redis.url, '--data-root', join(tmp, 'missing')]).exited;
+    expect(end.code).not.toBe(0);
+    expect(end.stderr).toMatch(/--data-root ".*missing" is not a folder\.\n {2}Give an existing folder/);
+  });
 });

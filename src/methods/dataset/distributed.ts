@@ -24,7 +24,10 @@ import { ConvLensError } from '../../engine/errors.js';
 import { Engine } from '../../engine/runtime/engine.js';
 import { nodeBackend } from '../../engine/runtime/node.js';
 import { openSource, type DatasetSource } from '../../data/sources.js';
-import { loadModel } from '../../models/load.js';
+import { BUILTIN_DATA_ROOTS } from '../../data/fashion-mnist.js';
+import { FileAccess } from '../../io/file-access.js';
+import { findBuiltin } from '../../models/builtins.js';
+import { loadModel, loadModelFile } from '../../models/load.js';
 import type { Model } from '../../models/model.js';
 import { throwIfCancelled } from '../../engine/jobs.js';
 import { decodeChunk, encodeChunk, scanChunk, type ChunkResult, type ScanSettings } from './chunk.js';
@@ -340,6 +343,11 @@ export interface WorkerOptions {
   redis: string;
   /** default `convlens-scan` */
   queue?: string;
+  /**
+   * Folders this worker reads models and datasets from (a job naming a path outside is refused);
+   * the built-in model and datasets are read too. Default: the folder it was started in.
+   */
+  dataRoots?: readonly string[];
   /** chunks processed at once by this worker (default 1) */
   concurrency?: number;
   /** ms a job's lock lasts without renewal: a dead worker's job is handed on after this (default 30000) */
@@ -365,6 +373,15 @@ export async function runScanWorker(o: WorkerOptions): Promise<{ jobs: number }>
   const models = new Map<string, Promise<Model>>();
   const sources = new Map<string, Promise<DatasetSource>>();
   const { isRecordedModel } = await import('./scan.js');
+  // Jobs name the files to read, and anyone who can write to the Redis can queue a job: only
+  // files inside the data folders are read (after symlinks), so a job cannot have a private
+  // folder's pictures scanned into pixel vectors it then reads from Redis.
+  const files = new FileAccess({
+    roots: [...(o.dataRoots ?? [process.cwd()]), ...BUILTIN_DATA_ROOTS],
+    reader: 'this scan worker',
+    outsideHint: 'Start the worker with the folders it may read (CLI: --data-root <folder>, repeatable; its working folder when left out).',
+  });
+  const openModel = (path: string | undefined): Model => (path === undefined || findBuiltin(path) ? loadModel(path, engine) : loadModelFile(path, engine, (p, name) => files.read(p, name)));
   let jobs = 0;
   // Fault injection for the tests: CONVLENS_FAULT_KILL_ONCE=<chunk>:<marker file> makes the first
   // worker (of any process) that finishes that chunk die before reporting it.
@@ -395,6 +412,9 @@ export async function runScanWorker(o: WorkerOptions): Promise<{ jobs: number }>
     o.log?.(`refused job ${shown(id)}: ${e.message}`);
     return new UnrecoverableError(`refused by worker ${process.pid}: ${e.message}`);
   };
+  // a path outside the data folders is a refusal too (another worker may have other folders, but
+  // retrying here gives the same answer); other failures (a file missing here) are retried
+  const outside = (field: string, e: unknown): unknown => (e instanceof ConvLensError && e.code === 'FORBIDDEN' ? new WireRefusal(field, `is refused: ${e.message} ${e.hint ?? ''}`.trim()) : e);
   const worker = new Worker<ChunkJob>(
     queueName,
     async (j) => {
@@ -404,9 +424,13 @@ export async function runScanWorker(o: WorkerOptions): Promise<{ jobs: number }>
       } catch (e) {
         throw refuse(j.id, e);
       }
-      const model = await cached(models, d.modelPath ?? '(built-in)', 2, () => loadModel(d.modelPath, engine));
+      const model = await cached(models, d.modelPath ?? '(built-in)', 2, () => openModel(d.modelPath)).catch((e: unknown) => {
+        throw refuse(j.id, outside('modelPath', e));
+      });
       if (!isRecordedModel({ fingerprint: d.modelFingerprint, ...(d.modelInput ? { input: d.modelInput } : {}) }, model)) throw new Error(`model ${d.modelPath ?? '(built-in)'} here is not the model the scan uses (fingerprint ${d.modelFingerprint})`);
-      const source = await cached(sources, d.dataset, 4, () => openSource(d.dataset));
+      const source = await cached(sources, d.dataset, 4, () => openSource(d.dataset, { access: files })).catch((e: unknown) => {
+        throw refuse(j.id, outside('dataset', e));
+      });
       if (source.fingerprint !== d.datasetFingerprint) throw new Error(`dataset ${d.dataset} here differs from the one scanned (fingerprint ${d.datasetFingerprint})`);
       try {
         settingsFitModel(d.settings, model, source.count, d.start, d.end);
