@@ -13,6 +13,7 @@ import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { openSource } from '../../src/data/sources.js';
 import { loadModel } from '../../src/models/load.js';
+import { encodeChunk, scanChunk, type ChunkResult } from '../../src/methods/dataset/chunk.js';
 import { scanIdOf, type ChunkJob } from '../../src/methods/dataset/distributed.js';
 import { indexDataset, settingsOf } from '../../src/methods/dataset/scan.js';
 import { DatasetStore } from '../../src/methods/dataset/store.js';
@@ -179,4 +180,121 @@ describe.skipIf(!REDIS_SERVER)('a worker on a shared Redis', () => {
     expect(end.code).not.toBe(0);
     expect(end.stderr).toMatch(/--data-root ".*missing" is not a folder\.\n {2}Give an existing folder/);
   });
+});
+
+describe.skipIf(!REDIS_SERVER)('a coordinator reading results from a shared Redis', () => {
+  /** A coordinator (in this process) on `queue` with no worker yet, and the data of its jobs once queued. */
+  async function coordinator(queueName: string, store: string): Promise<{ run: Promise<Awaited<ReturnType<typeof indexDataset>>>; notes: string[]; jobs: ChunkJob[]; q: Queue }> {
+    const notes: string[] = [];
+    const run = scan(store, { queue: queueName, log: (line: string) => notes.push(line), checkMs: 300 });
+    run.catch(() => undefined);
+    const q = new Queue(queueName, { connection: { url: redis.url } });
+    await waitFor(async () => (await q.getWaitingCount()) === N / 10, 30_000, 'the coordinator to queue its chunks');
+    const jobs = (await q.getWaiting()).map((j) => j.data as ChunkJob).sort((a, b) => a.chunk - b.chunk);
+    return { run, notes, jobs, q };
+  }
+
+  /** The honest result of a job, computed here as a worker would. */
+  async function honestResult(j: ChunkJob): Promise<ChunkResult> {
+    return scanChunk(loadModel(modelPath, engine), openSource(data), j.settings, j.chunk, j.start, j.end);
+  }
+
+  /** What a reader of the store sees: its committed chunks and their rows, each once. */
+  async function storeState(dir: string): Promise<{ chunks: number[]; ids: number[] }> {
+    const store = await DatasetStore.open(dir);
+    try {
+      const chunks = [...(await store.doneChunks())].sort((a, b) => a - b);
+      const v = await store.vectors({ layer: 'flatten' });
+      return { chunks, ids: Array.from(v.ids).sort((a, b) => a - b) };
+    } finally {
+      store.close();
+    }
+  }
+
+  it('refuses torn, mis-sized, non-finite, out-of-range and oversized values, queues those chunks again, and ends with the honest store', async () => {
+    const { run, notes, jobs, q } = await coordinator('tamper', join(tmp, 'tampered'));
+    const key = (c: number): string => `convlens:tamper:result:${jobs[0]!.scanId}:${c}`;
+    const good = await Promise.all(jobs.map(honestResult));
+    const wire = (r: ChunkResult): Record<string, unknown> => JSON.parse(encodeChunk(r)) as Record<string, unknown>;
+    // chunk 0: torn; chunk 1: another chunk's result; chunk 2: features of the wrong length;
+    // chunk 3: NaN, then a top-k image outside the chunk; then chunk 0 again: a 20 MB value
+    redis.cli('set', key(0), encodeChunk(good[0]!).slice(0, 200));
+    redis.cli('set', key(1), encodeChunk(good[2]!));
+    const short = wire(good[2]!);
+    (short['layers'] as Record<string, unknown>[])[1]!['features'] = Buffer.from(new Float32Array(3).buffer).toString('base64');
+    redis.cli('set', key(2), JSON.stringify(short));
+    const nan = { ...good[3]!, pixels: good[3]!.pixels.slice() };
+    nan.pixels[5] = Number.NaN;
+    redis.cli('set', key(3), encodeChunk(nan));
+    await waitFor(() => redis.cli('exists', key(3)) === '0', 10_000, 'the coordinator to read chunk 3');
+    const outside = { ...good[3]!, layers: good[3]!.layers.map((l) => ({ ...l, topImage: l.topImage.map(() => 0) })) };
+    redis.cli('set', key(3), encodeChunk(outside));
+    await waitFor(() => redis.cli('exists', key(3)) === '0', 10_000, 'the coordinator to read chunk 3 again');
+    await waitFor(() => redis.cli('exists', key(0)) === '0', 10_000, 'the coordinator to read chunk 0');
+    redis.cli('eval', "redis.call('set', KEYS[1], string.rep('x', 20 * 1024 * 1024))", '1', key(0));
+    await waitFor(() => redis.cli('exists', key(0)) === '0', 10_000, 'the coordinator to refuse the large value');
+    // nothing was committed from them
+    expect((await storeState(join(tmp, 'tampered'))).chunks).toEqual([]);
+    // now a worker: every chunk is scanned honestly and the scan completes
+    const w = spawn(process.execPath, [CLI, 'index-worker', '--redis', redis.url, '--queue', 'tamper', '--threads', '1', '--data-root', shared], { cwd: ROOT, stdio: 'ignore' });
+    try {
+      const report = await run;
+      expect(report.scanned).toBe(N);
+    } finally {
+      w.kill('SIGTERM');
+      await q.close();
+    }
+    const text = notes.join('\n');
+    expect(text).toMatch(/refused the value found in Redis for chunk 0 \(the result is not JSON \(torn or not written by a worker\)\); the chunk is queued again/);
+    expect(text).toMatch(/chunk 1 \(the result's chunk must be 1 \(the chunk's plan\), got 2\)/);
+    expect(text).toMatch(/chunk 2 \(the result's layers\[1\]\.features must hold 20 values \(80 bytes in base64\), got 16 characters\)/);
+    expect(text).toMatch(/chunk 3 \(the result's pixels holds NaN at 5\)/);
+    expect(text).toMatch(/chunk 3 \(the result's layers\[0\]\.topImage holds 0 at 0, outside 30\.\.39\)/);
+    expect(text).toMatch(/chunk 0 \(the value is 20971520 bytes, more than the \d+ a result of this chunk takes\)/);
+    // the store holds exactly the honest results
+    const state = await storeState(join(tmp, 'tampered'));
+    expect(state.chunks).toEqual([0, 1, 2, 3]);
+    expect(state.ids).toEqual(Array.from({ length: N }, (_, i) => i));
+    const store = await DatasetStore.open(join(tmp, 'tampered'));
+    try {
+      const v = await store.vectors({ layer: 'relu1' });
+      const byId = new Map(Array.from(v.ids).map((id, i) => [id, i]));
+      for (const r of good) {
+        for (let i = r.start; i < r.end; i++) {
+          const row = byId.get(i)!;
+          const want = r.layers[0]!.features.subarray((i - r.start) * v.dim, (i - r.start + 1) * v.dim);
+          expect(Array.from(v.data.subarray(row * v.dim, (row + 1) * v.dim))).toEqual(Array.from(want));
+        }
+      }
+      for (const c of [0, 1]) expect((await store.top('relu1', c)).every((t) => t.image >= 0 && t.image < N)).toBe(true);
+    } finally {
+      store.close();
+    }
+    expect(redis.cli('--scan', '--pattern', 'convlens:tamper:*')).toBe('');
+  }, 120_000);
+
+  it('stops with a clear message when a chunk\'s key keeps being overwritten (a hash, then garbage), leaving the store consistent, and the rerun completes', async () => {
+    const store = join(tmp, 'overwritten');
+    const { run, jobs, q } = await coordinator('tamper-2', store);
+    const key = `convlens:tamper-2:result:${jobs[0]!.scanId}:1`;
+    redis.cli('hset', key, 'field', 'value');
+    await waitFor(() => redis.cli('exists', key) === '0', 10_000, 'the coordinator to read chunk 1');
+    for (let i = 0; i < 2; i++) {
+      redis.cli('set', key, `{"chunk":1,"garbage":${i}}`);
+      await waitFor(() => redis.cli('exists', key) === '0', 10_000, 'the coordinator to read chunk 1 again');
+    }
+    const err = await run.then(() => undefined, (e: Error) => e);
+    await q.close();
+    expect(err?.message).toMatch(/^The result of chunk 1 \(images 10\.\.19\) in Redis was refused 3 times; the last: the result\."garbage" is not a field of it\.$/);
+    expect((err as { hint?: string }).hint).toMatch(/^Something other than this scan's workers writes its keys on redis:\/\/127\.0\.0\.1:\d+: use a Redis or a queue of your own \(CLI: --queue\), then run the same command again to continue \(0 of 40 images are in the store\)\.$/);
+    expect(await storeState(store)).toEqual({ chunks: [], ids: [] });
+    const w = spawn(process.execPath, [CLI, 'index-worker', '--redis', redis.url, '--queue', 'tamper-2', '--threads', '1', '--data-root', shared], { cwd: ROOT, stdio: 'ignore' });
+    try {
+      expect((await scan(store, { queue: 'tamper-2' })).scanned).toBe(N);
+    } finally {
+      w.kill('SIGTERM');
+    }
+    expect((await storeState(store)).chunks).toEqual([0, 1, 2, 3]);
+    expect(redis.cli('--scan', '--pattern', 'convlens:tamper-2:*')).toBe('');
+  }, 120_000);
 });

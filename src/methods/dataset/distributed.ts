@@ -18,7 +18,7 @@
 // later scan on that Redis); a paused queue found at the start is resumed with a note.
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ConvLensError } from '../../engine/errors.js';
 import { Engine } from '../../engine/runtime/engine.js';
@@ -30,10 +30,10 @@ import { findBuiltin } from '../../models/builtins.js';
 import { loadModel, loadModelFile } from '../../models/load.js';
 import type { Model } from '../../models/model.js';
 import { throwIfCancelled } from '../../engine/jobs.js';
-import { decodeChunk, encodeChunk, scanChunk, type ChunkResult, type ScanSettings } from './chunk.js';
+import { encodeChunk, scanChunk, type ChunkResult, type ScanSettings } from './chunk.js';
 import type { ChunkPlan } from './scan.js';
 import type { DatasetStore } from './store.js';
-import { checkChunkJob, chunkTooLarge, DEFAULT_RESULT_TTL_SECONDS, MAX_RESULT_TTL_SECONDS, resultKeyOf, settingsFitModel, shown, WireRefusal, type ChunkJob } from './wire.js';
+import { checkChunkJob, chunkTooLarge, cleanText, decodeChunkResult, DEFAULT_RESULT_TTL_SECONDS, maxResultBytes, MAX_RESULT_TTL_SECONDS, resultKeyOf, settingsFitModel, shown, WireRefusal, type ChunkJob } from './wire.js';
 
 export type { ChunkJob } from './wire.js';
 
@@ -221,26 +221,29 @@ export async function runDistributed(
     // chunks whose results an earlier run left in Redis need no job
     const waiting = await link.client.pipeline(left().map((c) => ['exists', resultKeyOf(name, scanId, c.chunk)])).exec();
     const toRun = left().filter((_, i) => waiting?.[i]?.[1] !== 1);
-    await queue.addBulk(
-      toRun.map((c) => ({
-        name: 'chunk',
-        data: {
-          scanId,
-          ...(job.modelPath ? { modelPath: job.modelPath } : {}),
-          modelFingerprint: m.model.fingerprint,
-          modelInput: m.model.input,
-          dataset: m.dataset.spec,
-          datasetFingerprint: m.dataset.fingerprint,
-          settings,
-          chunk: c.chunk,
-          start: c.start,
-          end: c.end,
-          resultKey: resultKeyOf(name, scanId, c.chunk),
-          resultTtl: ttl,
-        },
-        opts: { jobId: jobIdOf(scanId, c.chunk), attempts, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } },
-      })),
-    );
+    const jobOf = (c: ChunkPlan): { name: string; data: ChunkJob; opts: JobsOptions } => ({
+      name: 'chunk',
+      data: {
+        scanId,
+        ...(job.modelPath ? { modelPath: job.modelPath } : {}),
+        modelFingerprint: m.model.fingerprint,
+        modelInput: m.model.input,
+        dataset: m.dataset.spec,
+        datasetFingerprint: m.dataset.fingerprint,
+        settings,
+        chunk: c.chunk,
+        start: c.start,
+        end: c.end,
+        // (workers derive the key themselves; older ones read it from here)
+        resultKey: resultKeyOf(name, scanId, c.chunk),
+        resultTtl: ttl,
+      },
+      opts: { jobId: jobIdOf(scanId, c.chunk), attempts, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } },
+    });
+    await queue.addBulk(toRun.map(jobOf));
+    // Chunks whose value in Redis was refused: how often, and which still need their job queued again.
+    const refusedTimes = new Map<number, number>();
+    const requeue = new Set<number>();
     let lastCheck = Date.now();
     let progressAt = Date.now();
     let warnedIdle = false;
@@ -255,17 +258,47 @@ export async function runDistributed(
       let results: ChunkResult[] = [];
       let keys: string[] = [];
       try {
-        ({ results, keys } = await fetchResults(link.client, left(), (c) => resultKeyOf(name, scanId, c), plan));
-        const failed = (await queue.getJobs(['failed'], 0, 63)).filter((j) => j.data?.scanId === scanId && plan.has(j.data.chunk) && !done.has(j.data.chunk));
+        // A refused chunk's job is queued again once its old one is gone (a worker may still
+        // hold it, and then leaves a result) and no value waits in its key.
+        for (const chunk of [...requeue]) {
+          const id = jobIdOf(scanId, chunk);
+          // still queued or running: it leaves a result; failed: reported below
+          const state = done.has(chunk) ? 'done' : await queue.getJobState(id);
+          if (state !== 'done' && state !== 'unknown' && state !== 'completed') continue;
+          requeue.delete(chunk);
+          if (state === 'done' || (await link.client.exists(resultKeyOf(name, scanId, chunk))) === 1) continue;
+          if (state === 'completed') await queue.remove(id);
+          const again = jobOf(plan.get(chunk)!);
+          await queue.add(again.name, again.data, again.opts);
+        }
+        const fetched = await fetchResults(link.client, left(), (c) => resultKeyOf(name, scanId, c), settings);
+        ({ results, keys } = fetched);
+        for (const r of fetched.refused) {
+          const times = (refusedTimes.get(r.chunk) ?? 0) + 1;
+          refusedTimes.set(r.chunk, times);
+          const c = plan.get(r.chunk)!;
+          // never committed, and deleted: the key is ours (a rerun would refuse the value again)
+          await link.client.del(resultKeyOf(name, scanId, r.chunk));
+          if (times >= attempts) {
+            throw new ConvLensError(
+              'RUNTIME_FAILURE',
+              `The result of chunk ${c.chunk} (images ${c.start}..${c.end - 1}) in Redis was refused ${times} times; the last: ${r.reason}.`,
+              `Something other than this scan's workers writes its keys on ${o.redis}: use a Redis or a queue of your own (CLI: --queue), then run the same command again to continue (${stored()}).`,
+            );
+          }
+          o.log?.(`refused the value found in Redis for chunk ${c.chunk} (${r.reason}); the chunk is queued again`);
+          requeue.add(r.chunk);
+        }
+        const failed = (await queue.getJobs(['failed'], 0, 63)).filter((j) => plan.has(j.data?.chunk) && j.id === jobIdOf(scanId, j.data.chunk) && !done.has(j.data.chunk));
         if (failed.length) {
           const f = failed[0]!;
           // removed, so that the rerun queues it again
           for (const j of failed) await j.remove().catch(() => undefined);
-          throw new ConvLensError('RUNTIME_FAILURE', `Chunk ${f.data.chunk} (images ${f.data.start}..${f.data.end - 1}) failed ${f.attemptsMade} times: ${f.failedReason}.`, `Fix the cause and run the same command again to continue (${stored()}).`);
+          throw new ConvLensError('RUNTIME_FAILURE', `Chunk ${f.data.chunk} (images ${f.data.start}..${f.data.end - 1}) failed ${f.attemptsMade} times: ${cleanText(f.failedReason)}.`, `Fix the cause and run the same command again to continue (${stored()}).`);
         }
         if (!results.length && Date.now() - lastCheck >= (o.checkMs ?? 2000)) {
           lastCheck = Date.now();
-          await checkJobsExist(queue, link.client, left(), scanId, (c) => resultKeyOf(name, scanId, c), o.redis, stored);
+          await checkJobsExist(queue, link.client, left().filter((c) => !requeue.has(c.chunk)), scanId, (c) => resultKeyOf(name, scanId, c), o.redis, stored);
           if (!warnedIdle && Date.now() - progressAt > 15_000 && (await queue.getWorkersCount()) === 0) {
             warnedIdle = true;
             o.log?.(`no worker is listening on the queue "${name}" at ${o.redis}: start one with \`convlens index-worker --redis ${o.redis}${name === DEFAULT_QUEUE ? '' : ` --queue ${name}`}\``);
@@ -295,28 +328,60 @@ export async function runDistributed(
   }
 }
 
-/** Reads up to a few results that workers left for chunks still to commit (bounded memory per round). */
-async function fetchResults(client: Redis, left: ChunkPlan[], keyOf: (chunk: number) => string, plan: Map<number, ChunkPlan>): Promise<{ results: ChunkResult[]; keys: string[] }> {
-  if (!left.length) return { results: [], keys: [] };
-  const exists = await client.pipeline(left.map((c) => ['exists', keyOf(c.chunk)])).exec();
-  const ready = left.filter((_, i) => exists?.[i]?.[1] === 1).slice(0, 8);
+/** The most result bytes read from Redis in one round (at least one result is read). */
+const ROUND_BYTES = 256 * 1024 * 1024;
+
+/** A chunk's value in Redis that is not a result of it, and why. */
+interface RefusedResult {
+  chunk: number;
+  reason: string;
+}
+
+/**
+ * Reads results that workers left for chunks still to commit, each checked before the store sees
+ * it (`decodeChunkResult`). Anyone may write these keys, so a value's size is read first (STRLEN)
+ * and at most the bytes a result of the chunk takes are read (GETRANGE: a value that grows in
+ * between is read no further); at most ROUND_BYTES per round. Values that are not a result of
+ * their chunk (too large, another type, torn, wrong lengths, non-finite numbers, another range)
+ * come back as refused.
+ */
+async function fetchResults(client: Redis, left: ChunkPlan[], keyOf: (chunk: number) => string, settings: ScanSettings): Promise<{ results: ChunkResult[]; keys: string[]; refused: RefusedResult[] }> {
   const results: ChunkResult[] = [];
   const keys: string[] = [];
-  for (const c of ready) {
-    const key = keyOf(c.chunk);
-    const text = await client.get(key);
-    if (text === null) continue;
-    keys.push(key);
-    let r: ChunkResult;
-    try {
-      r = decodeChunk(text);
-    } catch {
-      continue; // a torn value: deleted, and the chunk's job runs again on the next attempt
+  const refused: RefusedResult[] = [];
+  if (!left.length) return { results, keys, refused };
+  const sizes = (await client.pipeline(left.map((c) => ['strlen', keyOf(c.chunk)])).exec()) ?? [];
+  let bytes = 0;
+  for (const [i, c] of left.entries()) {
+    const [err, size] = sizes[i] ?? [null, 0];
+    if (err) {
+      if (/WRONGTYPE/.test(err.message)) refused.push({ chunk: c.chunk, reason: 'its key holds another type of value than a string' });
+      else throw err;
+      continue;
     }
-    const p = plan.get(r.chunk);
-    if (p && r.chunk === c.chunk && r.start === p.start && r.end === p.end) results.push(r);
+    if (typeof size !== 'number' || size === 0) continue;
+    const max = maxResultBytes(settings, c.end - c.start);
+    if (size > max) {
+      refused.push({ chunk: c.chunk, reason: `the value is ${size} bytes, more than the ${max} a result of this chunk takes` });
+      continue;
+    }
+    if (results.length && bytes + size > ROUND_BYTES) break;
+    const text = await client.getrange(keyOf(c.chunk), 0, max);
+    if (text.length === 0) continue; // gone meanwhile (a rerun's coordinator took it)
+    if (Buffer.byteLength(text) > max) {
+      refused.push({ chunk: c.chunk, reason: `the value grew past the ${max} bytes a result of this chunk takes` });
+      continue;
+    }
+    bytes += text.length;
+    try {
+      results.push(decodeChunkResult(text, c, settings));
+      keys.push(keyOf(c.chunk));
+    } catch (e) {
+      if (!(e instanceof WireRefusal)) throw e;
+      refused.push({ chunk: c.chunk, reason: e.message });
+    }
   }
-  return { results, keys };
+  return { results, keys, refused };
 }
 
 /**

@@ -5,7 +5,7 @@
 // allocation. Refusals name the field and the rule, never a file's contents; values from Redis
 // are shown only shortened and without control characters.
 import type { Model } from '../../models/model.js';
-import { describeLayers, type LayerInfo, type ScanSettings } from './chunk.js';
+import { describeLayers, type ChunkResult, type LayerInfo, type ScanSettings } from './chunk.js';
 
 /** The most images in one chunk of a distributed scan (`--chunk`). */
 export const MAX_CHUNK_IMAGES = 65_536;
@@ -189,4 +189,92 @@ export function settingsFitModel(settings: ScanSettings, model: Model, count: nu
   const [, c, h, w] = model.input.shape as number[];
   const [pc, ph, pw] = settings.pixelShape;
   if (pc !== c || ph > h! || pw > w!) throw new WireRefusal('settings.pixelShape', `must be [${c}, <= ${h}, <= ${w}] for this model's input, got [${pc}, ${ph}, ${pw}]`);
+}
+
+/** Text from Redis (a worker's failure reason) as a message may print it: no control characters, at most `max` characters. */
+export function cleanText(v: unknown, max = 300): string {
+  // eslint-disable-next-line no-control-regex
+  const s = String(v ?? '').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, ' ');
+  return s.length > max ? `${s.slice(0, max)}...` : s;
+}
+
+/** The most bytes of a chunk's result value: what `encodeChunk` writes for the chunk, plus room for the small fields. */
+export const maxResultBytes = (settings: ScanSettings, images: number): number => resultBytes(settings, images) + 4096 + 256 * settings.layers.length;
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function array<T extends Float32Array | Float64Array | Int32Array>(v: unknown, field: string, kind: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number }, length: number): T {
+  const bytes = length * kind.BYTES_PER_ELEMENT;
+  if (typeof v !== 'string' || v.length !== Math.ceil(bytes / 3) * 4 || !BASE64.test(v)) throw new WireRefusal(field, `must hold ${length} values (${bytes} bytes in base64), got ${typeof v === 'string' ? `${v.length} characters` : shown(v)}`);
+  const b = Buffer.from(v, 'base64');
+  if (b.byteLength !== bytes) throw new WireRefusal(field, `must hold ${length} values, got ${b.byteLength} bytes`);
+  return new kind(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+}
+
+function finite(a: Float32Array | Float64Array, field: string): void {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) throw new WireRefusal(field, `holds ${a[i]} at ${i}`);
+}
+
+function within(a: Int32Array, field: string, min: number, max: number): void {
+  for (let i = 0; i < a.length; i++) if (a[i]! < min || a[i]! > max) throw new WireRefusal(field, `holds ${a[i]} at ${i}, outside ${min}..${max}`);
+}
+
+/**
+ * Reads a chunk's result from its Redis value (as `encodeChunk` wrote it) and checks it against
+ * the chunk and the scan's settings before the store sees it: the chunk's own range, every array
+ * of the length the settings give, finite values, top-k images inside the chunk and positions
+ * inside their layer. A value that fails is refused (`WireRefusal`) whole.
+ */
+export function decodeChunkResult(text: string, expected: { chunk: number; start: number; end: number }, settings: ScanSettings): ChunkResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new WireRefusal('the result', 'is not JSON (torn or not written by a worker)');
+  }
+  const o = object(parsed, 'the result', ['chunk', 'start', 'end', 'ms', 'worker', 'pixels', 'layers']);
+  for (const k of ['chunk', 'start', 'end'] as const) if (o[k] !== expected[k]) throw new WireRefusal(`the result's ${k}`, `must be ${expected[k]} (the chunk's plan), got ${shown(o[k])}`);
+  const ms = o['ms'];
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new WireRefusal('the result\'s ms', `must be a time in ms, got ${shown(ms)}`);
+  const name = o['worker'];
+  if (typeof name !== 'string' || name.length > 256) throw new WireRefusal('the result\'s worker', `must be a name of up to 256 characters, got ${shown(name)}`);
+  const worker = cleanText(name, 256);
+  const { start, end } = expected;
+  const n = end - start;
+  const [pc, ph, pw] = settings.pixelShape;
+  const pixels = array(o['pixels'], 'the result\'s pixels', Float32Array, n * pc * ph * pw);
+  finite(pixels, 'the result\'s pixels');
+  const layers = o['layers'];
+  if (!Array.isArray(layers) || layers.length !== settings.layers.length) throw new WireRefusal('the result\'s layers', `must be a list of ${settings.layers.length}, got ${shown(Array.isArray(layers) ? `${layers.length} entries` : layers)}`);
+  const kk = Math.min(settings.k, n);
+  return {
+    chunk: expected.chunk,
+    start,
+    end,
+    ms,
+    worker,
+    pixels,
+    layers: settings.layers.map((info, li) => {
+      const f = `the result's layers[${li}]`;
+      const l = object(layers[li], f, ['kk', 'features', 'topValue', 'topImage', 'topY', 'topX', 'sumMean', 'sumMax', 'max']);
+      if (l['kk'] !== kk) throw new WireRefusal(`${f}.kk`, `must be ${kk}, got ${shown(l['kk'])}`);
+      const C = info.channels;
+      const out = {
+        kk,
+        features: array(l['features'], `${f}.features`, Float32Array, n * info.dim),
+        topValue: array(l['topValue'], `${f}.topValue`, Float32Array, C * kk),
+        topImage: array(l['topImage'], `${f}.topImage`, Int32Array, C * kk),
+        topY: array(l['topY'], `${f}.topY`, Int32Array, C * kk),
+        topX: array(l['topX'], `${f}.topX`, Int32Array, C * kk),
+        sumMean: array(l['sumMean'], `${f}.sumMean`, Float64Array, C),
+        sumMax: array(l['sumMax'], `${f}.sumMax`, Float64Array, C),
+        max: array(l['max'], `${f}.max`, Float32Array, C),
+      };
+      for (const k of ['features', 'topValue', 'sumMean', 'sumMax', 'max'] as const) finite(out[k], `${f}.${k}`);
+      within(out.topImage, `${f}.topImage`, start, end - 1);
+      within(out.topY, `${f}.topY`, 0, info.height - 1);
+      within(out.topX, `${f}.topX`, 0, info.width - 1);
+      return out;
+    }),
+  };
 }
