@@ -17,6 +17,8 @@ import { encodeChunk, scanChunk, type ChunkResult } from '../../src/methods/data
 import { scanIdOf, type ChunkJob } from '../../src/methods/dataset/distributed.js';
 import { indexDataset, settingsOf } from '../../src/methods/dataset/scan.js';
 import { DatasetStore } from '../../src/methods/dataset/store.js';
+import * as lancedb from '@lancedb/lancedb';
+import { existsSync } from 'node:fs';
 import { CLI, REDIS_SERVER, RedisServer, ROOT, startCli, waitFor } from './processes.js';
 import { writeSpotModel, writeSpots, writeSpotsIdx } from './synthetic.js';
 
@@ -297,4 +299,49 @@ describe.skipIf(!REDIS_SERVER)('a coordinator reading results from a shared Redi
     expect((await storeState(store)).chunks).toEqual([0, 1, 2, 3]);
     expect(redis.cli('--scan', '--pattern', 'convlens:tamper-2:*')).toBe('');
   }, 120_000);
+});
+
+/** The rows in a store's tables, read raw (no reader filter): exactly those of its committed chunks, each once; returns the chunks. */
+async function onlyCommittedRows(dir: string): Promise<number[]> {
+  const db = await lancedb.connect(dir);
+  try {
+    const names = await db.tableNames();
+    const read = async (table: string, column: string): Promise<number[]> =>
+      names.includes(table) ? ((await (await db.openTable(table)).query().select([column]).toArray()) as Record<string, number>[]).map((r) => r[column]!).sort((a, b) => a - b) : [];
+    const committed = await read('chunks', 'chunk');
+    expect(new Set(committed).size).toBe(committed.length);
+    expect(await read('images', 'id')).toEqual(committed.flatMap((c) => Array.from({ length: 10 }, (_, i) => c * 10 + i)));
+    return committed;
+  } finally {
+    db.close();
+  }
+}
+
+describe.skipIf(!REDIS_SERVER)('peers of a shared Redis', () => {
+  /** `convlens index` of the spot data on `queue` with one spawned worker, each chunk at least 500 ms, holding the commit of chunk 0 on `hold`. */
+  const coordinatorCli = (store: string, queueName: string, hold?: string): ReturnType<typeof startCli> =>
+    startCli(['index', data, '--model', modelPath, '--layers', 'relu1,flatten', '--chunk', '10', '--store', store, '--redis', redis.url, '--queue', queueName, '--spawn-workers', '1'], {
+      CONVLENS_FAULT_CHUNK_MS: '500',
+      ...(hold ? { CONVLENS_FAULT_HOLD_COMMIT: `0:${hold}` } : {}),
+    });
+
+  it('resumes a queue another client pauses mid-scan, with a note, and completes', async () => {
+    const store = join(tmp, 'paused-mid-scan');
+    const hold = join(tmp, 'hold-pause');
+    const run = coordinatorCli(store, 'q-paused', hold);
+    await waitFor(() => existsSync(hold), 60_000, 'the coordinator to commit chunk 0');
+    const peer = new Queue('q-paused', { connection: { url: redis.url } });
+    await peer.pause();
+    await peer.close();
+    rmSync(hold);
+    const t0 = Date.now();
+    const end = await Promise.race([run.exited, new Promise<undefined>((r) => setTimeout(r, 30_000))]);
+    if (!end) run.child.kill('SIGKILL');
+    expect(end, 'the scan ends, not waits for ever').toBeDefined();
+    expect(end!.code, end!.stderr).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(end!.stderr).toMatch(/note: the queue "q-paused" on redis:\/\/127\.0\.0\.1:\d+ was paused during the scan, by another client of that Redis \(a pause stalls every scan on the queue\); resumed it/);
+    expect(await onlyCommittedRows(store)).toEqual([0, 1, 2, 3]);
+    expect(redis.cli('hget', 'bull:q-paused:meta', 'paused')).toBe('');
+  }, 90_000);
 });

@@ -247,6 +247,7 @@ export async function runDistributed(
     let lastCheck = Date.now();
     let progressAt = Date.now();
     let warnedIdle = false;
+    let pausedTimes = 0;
     while (left().length) {
       if (job.signal?.aborted) {
         // Withdraw this scan's queued jobs (running ones finish and leave results for a rerun).
@@ -299,6 +300,14 @@ export async function runDistributed(
         if (!results.length && Date.now() - lastCheck >= (o.checkMs ?? 2000)) {
           lastCheck = Date.now();
           await checkJobsExist(queue, link.client, left().filter((c) => !requeue.has(c.chunk)), scanId, (c) => resultKeyOf(name, scanId, c), o.redis, stored);
+          // Another client of the Redis paused the queue (a pause is global): nothing moves either.
+          if (await queue.isPaused()) {
+            if (++pausedTimes > 3) {
+              throw new ConvLensError('RUNTIME_FAILURE', `The queue "${name}" on ${o.redis} keeps being paused by another client of that Redis (${pausedTimes} times during this scan).`, `Use a queue of your own (CLI: --queue), then run the same command again to continue (${stored()}).`);
+            }
+            await queue.resume();
+            o.log?.(`the queue "${name}" on ${o.redis} was paused during the scan, by another client of that Redis (a pause stalls every scan on the queue); resumed it`);
+          }
           if (!warnedIdle && Date.now() - progressAt > 15_000 && (await queue.getWorkersCount()) === 0) {
             warnedIdle = true;
             o.log?.(`no worker is listening on the queue "${name}" at ${o.redis}: start one with \`convlens index-worker --redis ${o.redis}${name === DEFAULT_QUEUE ? '' : ` --queue ${name}`}\``);
