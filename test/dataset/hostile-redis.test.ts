@@ -19,7 +19,7 @@ import { indexDataset, settingsOf } from '../../src/methods/dataset/scan.js';
 import { DatasetStore } from '../../src/methods/dataset/store.js';
 import * as lancedb from '@lancedb/lancedb';
 import { existsSync } from 'node:fs';
-import { CLI, REDIS_SERVER, RedisServer, ROOT, startCli, waitFor } from './processes.js';
+import { CLI, processGone, REDIS_SERVER, RedisServer, ROOT, startCli, waitFor } from './processes.js';
 import { writeSpotModel, writeSpots, writeSpotsIdx } from './synthetic.js';
 
 const N = 40;
@@ -324,6 +324,7 @@ describe.skipIf(!REDIS_SERVER)('peers of a shared Redis', () => {
       CONVLENS_FAULT_CHUNK_MS: '500',
       ...(hold ? { CONVLENS_FAULT_HOLD_COMMIT: `0:${hold}` } : {}),
     });
+  const workerPids = (stderr: string): number[] => (/started \d+ local workers? \(pid ([\d, ]+)\)/.exec(stderr)?.[1] ?? '').split(', ').filter(Boolean).map(Number);
 
   it('resumes a queue another client pauses mid-scan, with a note, and completes', async () => {
     const store = join(tmp, 'paused-mid-scan');
@@ -344,4 +345,40 @@ describe.skipIf(!REDIS_SERVER)('peers of a shared Redis', () => {
     expect(await onlyCommittedRows(store)).toEqual([0, 1, 2, 3]);
     expect(redis.cli('hget', 'bull:q-paused:meta', 'paused')).toBe('');
   }, 90_000);
+
+  it('stops with a clear message when Redis reaches its maxmemory mid-scan (noeviction), keeps the committed chunks, and the rerun completes', async () => {
+    const store = join(tmp, 'redis-full');
+    const hold = join(tmp, 'hold-full');
+    const run = coordinatorCli(store, 'q-full', hold);
+    await waitFor(() => existsSync(hold), 60_000, 'the coordinator to commit chunk 0');
+    const pids = workerPids(run.stderr());
+    try {
+      redis.cli('config', 'set', 'maxmemory-policy', 'noeviction');
+      redis.cli('config', 'set', 'maxmemory', '1mb');
+      rmSync(hold);
+      const t0 = Date.now();
+      const end = await Promise.race([run.exited, new Promise<undefined>((r) => setTimeout(r, 30_000))]);
+      if (!end) run.child.kill('SIGKILL');
+      expect(end, 'the scan ends, not waits for ever').toBeDefined();
+      expect(end!.code).toBe(1);
+      expect(Date.now() - t0).toBeLessThan(30_000);
+      expect(end!.stderr).toMatch(
+        /convlens: Redis at redis:\/\/127\.0\.0\.1:\d+ is full: it holds [\d.]+ MB, over its maxmemory of 1\.0 MB \(policy noeviction\), and refuses the writes that workers need to take chunks and leave results\.\n {2}Free memory in that Redis or raise its maxmemory \(CONFIG SET maxmemory\), then run the same command again to continue \(\d+ of 40 images are in the store\)\./,
+      );
+      await waitFor(() => pids.every(processGone), 10_000, 'the spawned worker to end');
+      const kept = await onlyCommittedRows(store);
+      expect(kept).toContain(0);
+      // still full: the rerun says so at once, and writes nothing
+      const again = await coordinatorCli(store, 'q-full').exited;
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/Redis at .* is full/);
+      expect(await onlyCommittedRows(store)).toEqual(kept);
+    } finally {
+      redis.cli('config', 'set', 'maxmemory', '0');
+    }
+    const rerun = await coordinatorCli(store, 'q-full').exited;
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(await onlyCommittedRows(store)).toEqual([0, 1, 2, 3]);
+    expect(redis.cli('--scan', '--pattern', 'convlens:q-full:*')).toBe('');
+  }, 120_000);
 });

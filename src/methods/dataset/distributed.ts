@@ -209,6 +209,7 @@ export async function runDistributed(
     // Errors of the shared connection are the link's to report; without a listener they would throw.
     queue.on('error', () => undefined);
     await queue.waitUntilReady();
+    await throwIfFull(link.client, o.redis, stored);
     if (await queue.isPaused()) {
       await queue.resume();
       o.log?.(`the queue "${name}" on ${o.redis} was paused (an interrupted scan of an older ConvLens leaves it so, and it stalls every scan); resumed it`);
@@ -300,6 +301,8 @@ export async function runDistributed(
         if (!results.length && Date.now() - lastCheck >= (o.checkMs ?? 2000)) {
           lastCheck = Date.now();
           await checkJobsExist(queue, link.client, left().filter((c) => !requeue.has(c.chunk)), scanId, (c) => resultKeyOf(name, scanId, c), o.redis, stored);
+          // Nothing moves on a Redis over its maxmemory: it refuses the writes workers need.
+          await throwIfFull(link.client, o.redis, stored);
           // Another client of the Redis paused the queue (a pause is global): nothing moves either.
           if (await queue.isPaused()) {
             if (++pausedTimes > 3) {
@@ -391,6 +394,30 @@ async function fetchResults(client: Redis, left: ChunkPlan[], keyOf: (chunk: num
     }
   }
   return { results, keys, refused };
+}
+
+/**
+ * Fails when Redis is over its `maxmemory`: it then refuses every write (with the `noeviction`
+ * policy, or when nothing can be evicted), and workers can neither take a job nor leave a
+ * result, so the scan would wait for ever. A Redis that does not answer INFO is not judged.
+ */
+async function throwIfFull(client: Redis, url: string, stored: () => string): Promise<void> {
+  let info: string;
+  try {
+    info = await client.info('memory');
+  } catch {
+    return;
+  }
+  const field = (k: string): string | undefined => new RegExp(`^${k}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+  const used = Number(field('used_memory'));
+  const max = Number(field('maxmemory'));
+  if (!(max > 0 && used > max)) return;
+  const mb = (b: number): string => `${(b / (1 << 20)).toFixed(1)} MB`;
+  throw new ConvLensError(
+    'RUNTIME_FAILURE',
+    `Redis at ${url} is full: it holds ${mb(used)}, over its maxmemory of ${mb(max)} (policy ${field('maxmemory_policy') ?? 'unknown'}), and refuses the writes that workers need to take chunks and leave results.`,
+    `Free memory in that Redis or raise its maxmemory (CONFIG SET maxmemory), then run the same command again to continue (${stored()}).`,
+  );
 }
 
 /**
