@@ -177,6 +177,30 @@ describe.skipIf(!REDIS_SERVER)('a worker on a shared Redis', () => {
     expect(again.scanned).toBe(N);
   }, 120_000);
 
+  it('takes a job whose stored data is not JSON for what it is, not for a lost Redis, and still says so when Redis does go', async () => {
+    const own = await RedisServer.start(mkdtempSync(join(tmp, 'own-redis-')));
+    let log = '';
+    const w = spawn(process.execPath, [CLI, 'index-worker', '--redis', own.url, '--queue', 'raw', '--threads', '1', '--data-root', shared], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    w.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    try {
+      await waitFor(() => /listening on queue raw/.test(log), 30_000, 'the worker to listen');
+      // a job as a peer could write it straight into Redis: its data is not JSON
+      own.cli('hset', 'bull:raw:torn', 'name', 'chunk', 'data', '{"scanId": "0123', 'opts', '{}', 'timestamp', String(Date.now()), 'delay', '0', 'priority', '0');
+      own.cli('lpush', 'bull:raw:wait', 'torn');
+      own.cli('zadd', 'bull:raw:marker', '0', '0');
+      await waitFor(() => /could not take a job/.test(log), 30_000, 'the worker to meet the torn job');
+      expect(log).toMatch(/index-worker: could not take a job from the queue raw \(.*JSON.*\); it is left to BullMQ's stalled-job check, and this worker goes on/);
+      expect(log).not.toMatch(/lost Redis/);
+      expect(alive(w)).toBe(true);
+      // Redis really goes: the worker says so (it had marked Redis away for good before)
+      own.stop('SIGKILL');
+      await waitFor(() => /lost Redis at/.test(log), 10_000, 'the worker to report the lost Redis');
+    } finally {
+      w.kill('SIGKILL');
+      own.stop('SIGKILL');
+    }
+  }, 90_000);
+
   it('index-worker refuses a --data-root that is not a folder', async () => {
     const end = await startCli(['index-worker', '--redis', redis.url, '--data-root', join(tmp, 'missing')]).exited;
     expect(end.code).not.toBe(0);

@@ -463,6 +463,12 @@ export interface WorkerOptions {
   log?: (line: string) => void;
 }
 
+/** Whether an error of a Redis client is its connection failing (not a command or a job's data). */
+function isConnectionError(e: Error): boolean {
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  return /^(ECONN|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ENETDOWN)/.test(code) || /Connection is closed|Stream isn't writeable|getaddrinfo|connect ETIMEDOUT|ECONNREFUSED|ECONNRESET/.test(e.message);
+}
+
 /**
  * A scan worker: takes chunk jobs from the queue until the signal fires. Models and datasets
  * are opened once per process and checked against the fingerprints in each job. While Redis is
@@ -564,7 +570,17 @@ export async function runScanWorker(o: WorkerOptions): Promise<{ jobs: number }>
       removeOnComplete: { count: 0 },
     },
   );
-  worker.on('error', onLost);
+  // The worker's errors are not all a lost connection: a job whose stored data is not JSON (a
+  // peer wrote it) fails BullMQ's own parsing. Reported as "lost Redis", that marked Redis away
+  // for good: no word when it really went, and every later stop abandoned the running chunk.
+  let lastError = '';
+  worker.on('error', (e: Error) => {
+    if (isConnectionError(e)) return onLost(e);
+    const what = cleanText(e.message, 200);
+    if (what === lastError) return;
+    lastError = what;
+    o.log?.(`could not take a job from the queue ${queueName} (${what}); it is left to BullMQ's stalled-job check, and this worker goes on`);
+  });
   let force = false;
   o.signal?.addEventListener('abort', () => stop(), { once: true });
   o.abandon?.addEventListener(
