@@ -201,6 +201,18 @@ describe.skipIf(!REDIS_SERVER)('a worker on a shared Redis', () => {
     }
   }, 90_000);
 
+  it('a scan of a dataset outside the worker\'s folders stops at once with the worker\'s reason, printed cleanly', async () => {
+    const model = loadModel(modelPath, engine);
+    const err = await indexDataset(model, openSource(join(privateDir, 'photos')), join(tmp, 'outside-scan'), scanOptions({})).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(
+      /^Chunk [01] \(images (0\.\.9|10\.\.11)\) failed once: refused by worker \d+: dataset is refused: Dataset ".*private\/photos" is outside the folders this scan worker reads from\. Start the worker with the folders it may read \(CLI: --data-root <folder>, repeatable; its working folder when left out\)\.$/,
+    );
+    expect(alive(worker)).toBe(true);
+  }, 60_000);
+
   it('index-worker refuses a --data-root that is not a folder', async () => {
     const end = await startCli(['index-worker', '--redis', redis.url, '--data-root', join(tmp, 'missing')]).exited;
     expect(end.code).not.toBe(0);

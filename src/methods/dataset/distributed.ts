@@ -296,7 +296,7 @@ export async function runDistributed(
           const f = failed[0]!;
           // removed, so that the rerun queues it again
           for (const j of failed) await j.remove().catch(() => undefined);
-          throw new ConvLensError('RUNTIME_FAILURE', `Chunk ${f.data.chunk} (images ${f.data.start}..${f.data.end - 1}) failed ${f.attemptsMade} times: ${cleanText(f.failedReason)}.`, `Fix the cause and run the same command again to continue (${stored()}).`);
+          throw new ConvLensError('RUNTIME_FAILURE', `Chunk ${f.data.chunk} (images ${f.data.start}..${f.data.end - 1}) failed ${f.attemptsMade === 1 ? 'once' : `${f.attemptsMade} times`}: ${cleanText(f.failedReason).replace(/\.+$/, '')}.`, `Fix the cause and run the same command again to continue (${stored()}).`);
         }
         if (!results.length && Date.now() - lastCheck >= (o.checkMs ?? 2000)) {
           lastCheck = Date.now();
