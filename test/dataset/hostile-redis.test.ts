@@ -213,6 +213,24 @@ describe.skipIf(!REDIS_SERVER)('a worker on a shared Redis', () => {
     expect(alive(worker)).toBe(true);
   }, 60_000);
 
+  it('finds its failed chunk behind 64 newer failures a peer planted on the queue, instead of waiting for ever', async () => {
+    // a peer's 64 failed jobs, dated in the future: the newest 64 failures of the queue are theirs
+    for (let i = 0; i < 64; i++) await queue.add('chunk', null, { jobId: `planted-${i}`, attempts: 1 });
+    await waitFor(async () => (await queue.getFailedCount()) >= 64, 30_000, 'the planted jobs to fail');
+    for (let i = 0; i < 64; i++) redis.cli('zadd', `bull:${QUEUE}:failed`, 'XX', String(Date.now() + 3_600_000 + i), `planted-${i}`);
+    const model = loadModel(modelPath, engine);
+    const t0 = Date.now();
+    const outcome = indexDataset(model, openSource(join(privateDir, 'photos')), join(tmp, 'hidden-failure'), scanOptions({ checkMs: 500 })).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    const err = await Promise.race([outcome, new Promise<string>((r) => setTimeout(() => r('still waiting after 30 s'), 30_000))]);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/^Chunk [01] \(images (0\.\.9|10\.\.11)\) failed once: refused by worker \d+: dataset is refused: /);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    for (let i = 0; i < 64; i++) await queue.remove(`planted-${i}`);
+  }, 90_000);
+
   it('index-worker refuses a --data-root that is not a folder', async () => {
     const end = await startCli(['index-worker', '--redis', redis.url, '--data-root', join(tmp, 'missing')]).exited;
     expect(end.code).not.toBe(0);

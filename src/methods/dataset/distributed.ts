@@ -18,7 +18,7 @@
 // later scan on that Redis); a paused queue found at the start is resumed with a note.
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { Queue, UnrecoverableError, Worker, type JobsOptions } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ConvLensError } from '../../engine/errors.js';
 import { Engine } from '../../engine/runtime/engine.js';
@@ -291,13 +291,9 @@ export async function runDistributed(
           o.log?.(`refused the value found in Redis for chunk ${c.chunk} (${r.reason}); the chunk is queued again`);
           requeue.add(r.chunk);
         }
+        // (the newest failures first: the quick look; checkJobsExist finds ours behind a peer's)
         const failed = (await queue.getJobs(['failed'], 0, 63)).filter((j) => plan.has(j.data?.chunk) && j.id === jobIdOf(scanId, j.data.chunk) && !done.has(j.data.chunk));
-        if (failed.length) {
-          const f = failed[0]!;
-          // removed, so that the rerun queues it again
-          for (const j of failed) await j.remove().catch(() => undefined);
-          throw new ConvLensError('RUNTIME_FAILURE', `Chunk ${f.data.chunk} (images ${f.data.start}..${f.data.end - 1}) failed ${f.attemptsMade === 1 ? 'once' : `${f.attemptsMade} times`}: ${cleanText(f.failedReason).replace(/\.+$/, '')}.`, `Fix the cause and run the same command again to continue (${stored()}).`);
-        }
+        if (failed.length) await throwFailed(failed, plan.get(failed[0]!.data.chunk)!, stored);
         if (!results.length && Date.now() - lastCheck >= (o.checkMs ?? 2000)) {
           lastCheck = Date.now();
           await checkJobsExist(queue, link.client, left().filter((c) => !requeue.has(c.chunk)), scanId, (c) => resultKeyOf(name, scanId, c), o.redis, stored);
@@ -396,6 +392,13 @@ async function fetchResults(client: Redis, left: ChunkPlan[], keyOf: (chunk: num
   return { results, keys, refused };
 }
 
+/** Stops the scan with the first failed job's reason; the jobs are removed, so that the rerun queues them again. */
+async function throwFailed(failed: Job<ChunkJob>[], c: ChunkPlan, stored: () => string): Promise<never> {
+  const f = failed[0]!;
+  for (const j of failed) await j.remove().catch(() => undefined);
+  throw new ConvLensError('RUNTIME_FAILURE', `Chunk ${c.chunk} (images ${c.start}..${c.end - 1}) failed ${f.attemptsMade === 1 ? 'once' : `${f.attemptsMade} times`}: ${cleanText(f.failedReason).replace(/\.+$/, '')}.`, `Fix the cause and run the same command again to continue (${stored()}).`);
+}
+
 /**
  * Fails when Redis is over its `maxmemory`: it then refuses every write (with the `noeviction`
  * policy, or when nothing can be evicted), and workers can neither take a job nor leave a
@@ -428,7 +431,13 @@ async function throwIfFull(client: Redis, url: string, stored: () => string): Pr
 async function checkJobsExist(queue: Queue<ChunkJob>, client: Redis, left: ChunkPlan[], scanId: string, keyOf: (chunk: number) => string, url: string, stored: () => string): Promise<void> {
   const missing: number[] = [];
   for (const c of left) {
-    if ((await queue.getJobState(jobIdOf(scanId, c.chunk))) !== 'unknown') continue;
+    const state = await queue.getJobState(jobIdOf(scanId, c.chunk));
+    if (state === 'failed') {
+      // failed behind the 64 newest failures of the queue (a busy or hostile peer's)
+      const job = await queue.getJob(jobIdOf(scanId, c.chunk));
+      if (job) await throwFailed([job], c, stored);
+    }
+    if (state !== 'unknown') continue;
     if ((await client.exists(keyOf(c.chunk))) === 0) missing.push(c.chunk);
   }
   if (!missing.length) return;
