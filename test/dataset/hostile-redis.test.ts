@@ -436,3 +436,15 @@ describe.skipIf(!REDIS_SERVER)('peers of a shared Redis', () => {
     expect(redis.cli('--scan', '--pattern', 'convlens:q-full:*')).toBe('');
   }, 120_000);
 });
+
+describe('queue names', () => {
+  // The CLI's rule (--queue) holds for every caller: BullMQ itself refuses only ":", with a bare Error.
+  it('are refused by the coordinator and the worker when they hold more than letters, digits, "_", "-" or "."', async () => {
+    const { runScanWorker, runDistributed } = await import('../../src/methods/dataset/distributed.js');
+    const stop = AbortSignal.abort();
+    for (const name of ['a:result:0123456789abcdef', 'q*', 'with space', '', 'x'.repeat(129)]) {
+      await expect(runScanWorker({ redis: 'redis://127.0.0.1:1', queue: name, abandon: stop }), name).rejects.toThrow(/^The queue name .* is not 1 to 128 letters, digits, "_", "-" or "\."\.$/);
+      await expect(runDistributed({ manifest: {} } as never, [], {} as never, { redis: 'redis://127.0.0.1:1', queue: name }, {}), name).rejects.toThrow(/^The queue name .* is not 1 to 128/);
+    }
+  });
+});

@@ -33,7 +33,7 @@ import { throwIfCancelled } from '../../engine/jobs.js';
 import { encodeChunk, scanChunk, type ChunkResult, type ScanSettings } from './chunk.js';
 import type { ChunkPlan } from './scan.js';
 import type { DatasetStore } from './store.js';
-import { checkChunkJob, chunkTooLarge, cleanText, decodeChunkResult, DEFAULT_RESULT_TTL_SECONDS, maxResultBytes, MAX_RESULT_TTL_SECONDS, resultKeyOf, settingsFitModel, shown, WireRefusal, type ChunkJob } from './wire.js';
+import { checkChunkJob, checkQueueName, chunkTooLarge, cleanText, decodeChunkResult, DEFAULT_RESULT_TTL_SECONDS, maxResultBytes, MAX_RESULT_TTL_SECONDS, resultKeyOf, settingsFitModel, shown, WireRefusal, type ChunkJob } from './wire.js';
 
 export type { ChunkJob } from './wire.js';
 
@@ -186,6 +186,7 @@ export async function runDistributed(
 ): Promise<void> {
   const m = store.manifest;
   const name = o.queue ?? DEFAULT_QUEUE;
+  checkQueueName(name);
   const scanId = scanIdOf(store);
   const attempts = o.attempts ?? 3;
   const ttl = o.resultTtlSeconds ?? DEFAULT_RESULT_TTL_SECONDS;
@@ -508,6 +509,7 @@ export async function runScanWorker(o: WorkerOptions): Promise<{ jobs: number }>
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   const queueName = o.queue ?? DEFAULT_QUEUE;
+  checkQueueName(queueName);
   const retryStrategy = (times: number): number => Math.min(250 * times, 2000);
   let away = false;
   const onLost = (e: Error): void => {

@@ -4,6 +4,7 @@
 // schema (no field left unchecked, none unknown), integers in ranges, sizes bounded before any
 // allocation. Refusals name the field and the rule, never a file's contents; values from Redis
 // are shown only shortened and without control characters.
+import { ConvLensError } from '../../engine/errors.js';
 import type { Model } from '../../models/model.js';
 import { describeLayers, type ChunkResult, type LayerInfo, type ScanSettings } from './chunk.js';
 
@@ -40,6 +41,16 @@ export interface ChunkJob {
   resultKey?: string;
   /** how long the result waits in Redis for the coordinator, s (1 s to a week; default an hour) */
   resultTtl?: number;
+}
+
+/**
+ * What a queue name may hold: it becomes part of Redis keys (`bull:<queue>:...`,
+ * `convlens:<queue>:result:...`), and a `:` or `*` would let one name reach another's keys.
+ */
+export const QUEUE_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+
+export function checkQueueName(name: string): void {
+  if (!QUEUE_NAME.test(name)) throw new ConvLensError('INVALID_ARGUMENT', `The queue name ${shown(name)} is not 1 to 128 letters, digits, "_", "-" or ".".`, 'Name the queue with letters, digits, "_", "-" or "." (CLI: --queue).');
 }
 
 /** Where a chunk's result waits: derived from the queue, scan and chunk, never taken from a job. */
