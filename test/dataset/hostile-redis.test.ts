@@ -231,6 +231,21 @@ describe.skipIf(!REDIS_SERVER)('a worker on a shared Redis', () => {
     for (let i = 0; i < 64; i++) await queue.remove(`planted-${i}`);
   }, 90_000);
 
+  it('a coordinator refuses chunks workers would refuse (too many images, a result past 512 MB, a bad time to live) before queueing anything', async () => {
+    const { runDistributed } = await import('../../src/methods/dataset/distributed.js');
+    const store = { dir: join(tmp, 'never'), manifest: { model: { fingerprint: 'f' }, dataset: { fingerprint: 'd', count: 1e6 }, created: 'now' } } as never;
+    const wide = { ...honest.settings, layers: [{ ...honest.settings.layers[0]!, channels: 4096, dim: 4096 }] };
+    const cases: [ChunkJob['settings'], number, object, RegExp][] = [
+      [honest.settings, 100_000, {}, /^A chunk of this scan is too large to hand over through Redis: 100000 images are more than the 65536 a chunk may hold\.$/],
+      [wide, 40_000, {}, /^A chunk of this scan is too large to hand over through Redis: its result would take \d+ MB in Redis, above the 512 MB Redis holds in one value\.$/],
+      [honest.settings, 10, { resultTtlSeconds: 0 }, /^A result's time to live in Redis must be 1 to 604800 s, got 0\.$/],
+    ];
+    for (const [settings, images, extra, message] of cases) {
+      await expect(runDistributed(store, [{ chunk: 0, start: 0, end: images }], settings, { redis: redis.url, queue: 'never-queued', ...extra }, {})).rejects.toThrow(message);
+    }
+    expect(redis.cli('--scan', '--pattern', '*never-queued*')).toBe('');
+  });
+
   it('index-worker refuses a --data-root that is not a folder', async () => {
     const end = await startCli(['index-worker', '--redis', redis.url, '--data-root', join(tmp, 'missing')]).exited;
     expect(end.code).not.toBe(0);
