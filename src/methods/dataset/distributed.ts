@@ -13,9 +13,16 @@
 //
 // Faults the coordinator turns into one clear message instead of a hang: Redis unreachable (at
 // the start, or lost for longer than `redisTimeoutMs`), jobs that vanished from Redis (flushed or
-// restarted without its data), and a chunk that failed all its attempts. Cancelling withdraws
-// the scan's queued jobs and never pauses the queue (a pause is global, and would stall every
-// later scan on that Redis); a paused queue found at the start is resumed with a note.
+// restarted without its data), a Redis over its maxmemory, and a chunk that failed all its
+// attempts. Cancelling withdraws the scan's queued jobs and never pauses the queue (a pause is
+// global, and would stall every later scan on that Redis); a paused queue, found at the start or
+// while the scan waits, is resumed with a note.
+//
+// The Redis may be shared, and whatever is on the queue or under a result key may come from
+// someone else (wire.ts): a worker checks each job against a closed schema before any work,
+// reads only inside its data folders and derives the result key itself; the coordinator reads a
+// key only up to the size of a result of its chunk and checks the value whole before the store
+// sees it, deleting a bad one and queueing its chunk again.
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
