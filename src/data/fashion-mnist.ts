@@ -22,6 +22,15 @@ export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 /** The committed stratified subset (see data/fashion-mnist-subset/README.md). */
 export const SUBSET_DIR = fileURLToPath(new URL('../../data/fashion-mnist-subset', import.meta.url));
 
+/** The installation's `data/` folder (the subset above and other committed data). */
+export const PACKAGE_DATA_DIR = fileURLToPath(new URL('../../data', import.meta.url));
+
+/**
+ * The folders of the datasets that come with ConvLens (the committed subset, the Debian package
+ * behind `fashion-mnist`): readers confined to given folders (the studio, scan workers) read these too.
+ */
+export const BUILTIN_DATA_ROOTS: readonly string[] = [PACKAGE_DATA_DIR, DEBIAN_FASHION_MNIST_DIR];
+
 export const FASHION_MNIST_CLASSES = FASHION_MNIST_LABELS.length;
 
 /** Fashion-MNIST as the course normalizes it: gray 28x28, pixels scaled to [0, 1], no mean/std shift. */

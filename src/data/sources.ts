@@ -4,7 +4,7 @@
 // and turned into model input with the model's own preprocessing.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { basename, dirname, extname, isAbsolute, join, relative } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ConvLensError } from '../engine/errors.js';
 import { FileAccess } from '../io/file-access.js';
 import { isImagePath, preprocessImage, type RawImage, type ScaledUp } from '../io/image.js';
@@ -39,6 +39,11 @@ export interface DatasetSource {
   fill(start: number, end: number, prep: Preprocessing, out: Float32Array): Promise<void>;
   /** the image as the model sees it (resized to the model's input), 8-bit, for display */
   display(i: number, prep: Preprocessing): Promise<RawImage>;
+  /**
+   * The folders every file it reads lies in (the fewest: none inside another): what a reader
+   * confined to folders, such as a scan worker spawned for it, must be given.
+   */
+  folders: readonly string[];
   /** throws SHAPE_MISMATCH when its images cannot become input of this preprocessing (checked before a scan starts) */
   check?(prep: Preprocessing): void;
   /**
@@ -149,8 +154,10 @@ function combinedSource(access: FileAccess, paths: string[], spec: string): Data
   const labels: number[] = [];
   const classes: string[] = [];
   const roots: string[] = [];
+  const read: string[] = [];
   for (const p of paths) {
     const e = access.entry(p, `Dataset path "${p}"`);
+    read.push(e.kind === 'folder' ? e.path : dirname(e.path));
     if (e.kind === 'folder') {
       const found = listImages(e.path);
       if (!found.length) throw new ConvLensError('INPUT_UNREADABLE', `Folder "${p}" holds no images (PNG, JPEG, WebP, ...).`, 'Leave it out, or put images in it.');
@@ -171,7 +178,32 @@ function combinedSource(access: FileAccess, paths: string[], spec: string): Data
   }
   const source = listSource(access, files, labels, classes, spec, commonFolder(roots));
   const names = paths.map((p) => basename(p.replace(/[\\/]+$/, '')));
-  return { ...source, kind: 'list', description: `${files.length} images from ${names.length <= 4 ? names.join(' + ') : `${names.length} folders`}` };
+  // (the folders named, not their common parent, which may hold much else)
+  return { ...source, kind: 'list', folders: fewestFolders(read), description: `${files.length} images from ${names.length <= 4 ? names.join(' + ') : `${names.length} folders`}` };
+}
+
+const inside = (folder: string, path: string): boolean => {
+  const rel = relative(folder, path);
+  return !rel.startsWith('..') && !isAbsolute(rel);
+};
+
+/** The fewest of `folders` that hold them all (less those inside another). */
+function fewestFolders(folders: readonly string[]): string[] {
+  const dirs = [...new Set(folders.map((d) => resolve(d)))].sort();
+  const out: string[] = [];
+  // sorted, a folder comes after every folder it lies in
+  for (const d of dirs) if (!out.some((o) => inside(o, d))) out.push(d);
+  return out;
+}
+
+/**
+ * The folders `files` are read from: `root` when it holds them all (a folder dataset: one
+ * folder, not one per class, as a reader confined to folders checks each file against each),
+ * else the fewest folders that hold them.
+ */
+function foldersOf(files: readonly string[], root?: string): string[] {
+  if (root !== undefined && files.every((f) => inside(root, resolve(f)))) return [resolve(root)];
+  return fewestFolders(files.map((f) => dirname(resolve(f))));
 }
 
 /** The deepest folder holding every one of `dirs`. */
@@ -234,6 +266,7 @@ function idxSource(access: FileAccess, imagesPath: string, labelsPath: string | 
   return {
     kind: 'idx',
     spec,
+    folders: foldersOf(labelsPath ? [imagesPath, labelsPath] : [imagesPath]),
     check: checkSize,
     description: describeIdx(spec, imagesPath, ds),
     count: ds.count,
@@ -302,7 +335,8 @@ function listFileSource(access: FileAccess, path: string): DatasetSource {
   const numeric = named.every((l) => /^\d+$/.test(l));
   const classes = numeric ? [] : [...new Set(named)].sort();
   const labels = rawLabels.map((l) => (l === undefined ? -1 : numeric ? Number(l) : classes.indexOf(l)));
-  return listSource(access, files, labels, classes, path, base, (i) => `The image on line ${lineOf[i]} of "${path}"`);
+  const source = listSource(access, files, labels, classes, path, base, (i) => `The image on line ${lineOf[i]} of "${path}"`);
+  return { ...source, folders: fewestFolders([dirname(resolve(path)), ...source.folders]) };
 }
 
 /**
@@ -322,6 +356,7 @@ function listSource(access: FileAccess, files: string[], labels: number[], class
   return {
     kind: files.length === 1 ? 'list' : spec === root ? 'folder' : 'list',
     spec,
+    folders: foldersOf(files, root),
     description: `${files.length} images from ${spec}`,
     count: files.length,
     classes,

@@ -14,6 +14,8 @@ export interface FileAccessOptions {
   maxFileBytes?: number;
   /** the way out when a path is outside the roots (e.g. the studio's `--data` flag) */
   outsideHint?: string;
+  /** who reads, for that message (default `this server`) */
+  reader?: string;
 }
 
 export type AccessEntry = { kind: 'file'; path: string; size: number } | { kind: 'folder'; path: string };
@@ -57,6 +59,7 @@ export class FileAccess {
 
   readonly maxFileBytes: number;
   private readonly outsideHint: string;
+  private readonly reader: string;
   private readonly real: string[] | undefined;
   /** roots that did not exist yet (e.g. the uploads folder before the first upload): resolved once they do */
   private pending: string[] = [];
@@ -64,6 +67,7 @@ export class FileAccess {
   constructor(options: FileAccessOptions = {}) {
     this.maxFileBytes = options.maxFileBytes ?? Infinity;
     this.outsideHint = options.outsideHint ?? 'Use a file inside the allowed folders.';
+    this.reader = options.reader ?? 'this server';
     if (options.roots) {
       this.real = [];
       this.pending = options.roots.map((r) => resolve(r));
@@ -103,7 +107,7 @@ export class FileAccess {
     const { real, exists } = realpathLoose(path);
     const roots = this.roots;
     if (roots && !roots.some((r) => within(r, real))) {
-      throw new ConvLensError('FORBIDDEN', `${name} is outside the folders this server reads from.`, this.outsideHint);
+      throw new ConvLensError('FORBIDDEN', `${name} is outside the folders ${this.reader} reads from.`, this.outsideHint);
     }
     let st: Stats;
     try {

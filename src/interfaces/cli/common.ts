@@ -13,6 +13,7 @@ import { loadModel, modelSource } from '../../models/load.js';
 import { parseLabels, parsePreprocessing, PREPROCESS_PRESETS } from '../../models/metadata.js';
 import type { Model } from '../../models/model.js';
 import { bytesPerSample } from '../../methods/inspect/memory.js';
+import { QUEUE_NAME } from '../../methods/dataset/wire.js';
 import type { JobOptions, Progress } from '../../engine/jobs.js';
 
 export interface CommonOptions {
@@ -74,7 +75,7 @@ export const redisUrl = (v: string): string => {
 
 /** A BullMQ queue name: BullMQ refuses empty names and ':' (its key separator). */
 export const queueName = (v: string): string => {
-  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(v)) throw new InvalidArgumentError('expected 1 to 128 letters, digits, "_", "-" or "."');
+  if (!QUEUE_NAME.test(v)) throw new InvalidArgumentError('expected 1 to 128 letters, digits, "_", "-" or "."');
   return v;
 };
 

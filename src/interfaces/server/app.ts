@@ -7,7 +7,7 @@ import multipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import { ConvLensError, type ErrorCode } from '../../engine/errors.js';
 import type { Engine } from '../../engine/runtime/engine.js';
-import { DEBIAN_FASHION_MNIST_DIR } from '../../data/fashion-mnist.js';
+import { DEBIAN_FASHION_MNIST_DIR, PACKAGE_DATA_DIR } from '../../data/fashion-mnist.js';
 import { FileAccess } from '../../io/file-access.js';
 import { AccessPolicy, registerAccessControl, type AccessOptions } from './access.js';
 import { EventStreams } from './sse.js';
@@ -119,7 +119,7 @@ export interface TaskInputs {
 const fmtMB = (bytes: number): string => (bytes >= 1 << 20 ? `${Math.round(bytes / (1 << 20))} MB` : `${Math.round(bytes / 1024)} kB`);
 
 export const DEFAULT_SAMPLES_DIR = fileURLToPath(new URL('../../../samples', import.meta.url));
-export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../../data', import.meta.url));
+export const DEFAULT_DATA_DIR = PACKAGE_DATA_DIR;
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../../dist/web', import.meta.url));
 export const DEFAULT_UPLOADS_DIR = resolve('out', 'uploads');
 

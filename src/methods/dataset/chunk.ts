@@ -219,9 +219,9 @@ export function selectTop(order: Int32Array, vals: ArrayLike<number>, k: number)
   return Int32Array.from(keep);
 }
 
-// ---- wire form (what a distributed worker returns through the job queue) ----
+// ---- wire form (what a distributed worker leaves in Redis for the coordinator) ----
 
-/** Encodes a chunk result as JSON with base64 arrays (BullMQ stores return values as JSON). */
+/** Encodes a chunk result as JSON with base64 arrays. */
 export function encodeChunk(r: ChunkResult): string {
   const b64 = (a: ArrayBufferView): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
   return JSON.stringify({
@@ -245,29 +245,4 @@ export function encodeChunk(r: ChunkResult): string {
   });
 }
 
-export function decodeChunk(text: string): ChunkResult {
-  const o = JSON.parse(text) as { chunk: number; start: number; end: number; ms: number; worker: string; pixels: string; layers: Record<string, string | number>[] };
-  const buf = (s: string): ArrayBuffer => {
-    const b = Buffer.from(s, 'base64');
-    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-  };
-  return {
-    chunk: o.chunk,
-    start: o.start,
-    end: o.end,
-    ms: o.ms,
-    worker: o.worker,
-    pixels: new Float32Array(buf(o.pixels)),
-    layers: o.layers.map((l) => ({
-      kk: l['kk'] as number,
-      features: new Float32Array(buf(l['features'] as string)),
-      topValue: new Float32Array(buf(l['topValue'] as string)),
-      topImage: new Int32Array(buf(l['topImage'] as string)),
-      topY: new Int32Array(buf(l['topY'] as string)),
-      topX: new Int32Array(buf(l['topX'] as string)),
-      sumMean: new Float64Array(buf(l['sumMean'] as string)),
-      sumMax: new Float64Array(buf(l['sumMax'] as string)),
-      max: new Float32Array(buf(l['max'] as string)),
-    })),
-  };
-}
+// (read back, with every field checked, by wire.ts decodeChunkResult)

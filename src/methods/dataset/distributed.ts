@@ -13,23 +13,36 @@
 //
 // Faults the coordinator turns into one clear message instead of a hang: Redis unreachable (at
 // the start, or lost for longer than `redisTimeoutMs`), jobs that vanished from Redis (flushed or
-// restarted without its data), and a chunk that failed all its attempts. Cancelling withdraws
-// the scan's queued jobs and never pauses the queue (a pause is global, and would stall every
-// later scan on that Redis); a paused queue found at the start is resumed with a note.
+// restarted without its data), a Redis over its maxmemory, and a chunk that failed all its
+// attempts. Cancelling withdraws the scan's queued jobs and never pauses the queue (a pause is
+// global, and would stall every later scan on that Redis); a paused queue, found at the start or
+// while the scan waits, is resumed with a note.
+//
+// The Redis may be shared, and whatever is on the queue or under a result key may come from
+// someone else (wire.ts): a worker checks each job against a closed schema before any work,
+// reads only inside its data folders and derives the result key itself; the coordinator reads a
+// key only up to the size of a result of its chunk and checks the value whole before the store
+// sees it, deleting a bad one and queueing its chunk again.
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { Queue, Worker } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ConvLensError } from '../../engine/errors.js';
 import { Engine } from '../../engine/runtime/engine.js';
 import { nodeBackend } from '../../engine/runtime/node.js';
 import { openSource, type DatasetSource } from '../../data/sources.js';
-import { loadModel } from '../../models/load.js';
+import { BUILTIN_DATA_ROOTS } from '../../data/fashion-mnist.js';
+import { FileAccess } from '../../io/file-access.js';
+import { findBuiltin } from '../../models/builtins.js';
+import { loadModel, loadModelFile } from '../../models/load.js';
 import type { Model } from '../../models/model.js';
 import { throwIfCancelled } from '../../engine/jobs.js';
-import { decodeChunk, encodeChunk, scanChunk, type ChunkResult, type ScanSettings } from './chunk.js';
+import { encodeChunk, scanChunk, type ChunkResult, type ScanSettings } from './chunk.js';
 import type { ChunkPlan } from './scan.js';
 import type { DatasetStore } from './store.js';
+import { checkChunkJob, checkQueueName, chunkTooLarge, cleanText, decodeChunkResult, DEFAULT_RESULT_TTL_SECONDS, maxResultBytes, MAX_RESULT_TTL_SECONDS, resultKeyOf, settingsFitModel, shown, WireRefusal, type ChunkJob } from './wire.js';
+
+export type { ChunkJob } from './wire.js';
 
 export interface DistributedOptions {
   /** redis://host:port[/db] */
@@ -50,26 +63,6 @@ export interface DistributedOptions {
   log?: (line: string) => void;
 }
 
-/** What a worker needs to run one chunk (the job's data). */
-export interface ChunkJob {
-  /** which scan (store) the chunk belongs to: job ids and results are keyed by it */
-  scanId: string;
-  /** model file; undefined = the built-in model */
-  modelPath?: string;
-  modelFingerprint: string;
-  /** the model's input shape as the store records it (older enqueuers leave it out) */
-  modelInput?: (number | string)[];
-  dataset: string;
-  datasetFingerprint: string;
-  settings: ScanSettings;
-  chunk: number;
-  start: number;
-  end: number;
-  /** the Redis key the worker leaves the result in, and for how long (s) */
-  resultKey: string;
-  resultTtl: number;
-}
-
 function checkUrl(url: string): void {
   if (!/^rediss?:\/\//.test(url)) throw new ConvLensError('INVALID_ARGUMENT', `"${url}" is not a Redis URL.`, 'Use redis://host:port, e.g. redis://127.0.0.1:6379.');
 }
@@ -82,7 +75,6 @@ export function scanIdOf(store: DatasetStore): string {
   return createHash('sha256').update(`${store.dir}|${m.model.fingerprint}|${m.dataset.fingerprint}|${m.created}`).digest('hex').slice(0, 16);
 }
 
-const resultKeyOf = (queue: string, scanId: string, chunk: number): string => `convlens:${queue}:result:${scanId}:${chunk}`;
 const jobIdOf = (scanId: string, chunk: number): string => `${scanId}-${chunk}`;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -162,6 +154,28 @@ class RedisLink {
   }
 }
 
+/**
+ * The value for `key` from a cache of at most `max` entries (the oldest goes first), made by
+ * `make` when missing. A failure is not kept: a file that appears later, or a Redis hiccup, does
+ * not fail the jobs that follow. Jobs name what they need, so without a bound each model or
+ * dataset ever named would stay loaded.
+ */
+async function cached<T>(cache: Map<string, Promise<T>>, key: string, max: number, make: () => T): Promise<T> {
+  let p = cache.get(key);
+  if (p) {
+    cache.delete(key);
+    cache.set(key, p);
+    return p;
+  }
+  p = Promise.resolve().then(make);
+  cache.set(key, p);
+  while (cache.size > max) cache.delete(cache.keys().next().value!);
+  p.catch(() => {
+    if (cache.get(key) === p) cache.delete(key);
+  });
+  return p;
+}
+
 /** Runs `p`, giving up (quietly) after `ms`: closing a connection to a lost Redis can hang. */
 const bounded = async (p: Promise<unknown>, ms: number): Promise<void> => {
   let timer: NodeJS.Timeout | undefined;
@@ -179,9 +193,15 @@ export async function runDistributed(
 ): Promise<void> {
   const m = store.manifest;
   const name = o.queue ?? DEFAULT_QUEUE;
+  checkQueueName(name);
   const scanId = scanIdOf(store);
   const attempts = o.attempts ?? 3;
-  const ttl = o.resultTtlSeconds ?? 3600;
+  const ttl = o.resultTtlSeconds ?? DEFAULT_RESULT_TTL_SECONDS;
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_RESULT_TTL_SECONDS) throw new ConvLensError('INVALID_ARGUMENT', `A result's time to live in Redis must be 1 to ${MAX_RESULT_TTL_SECONDS} s, got ${ttl}.`, 'Leave resultTtlSeconds out for an hour.');
+  // workers refuse larger chunks (wire.ts): say so before anything is queued
+  const largest = pending.reduce((a, c) => Math.max(a, c.end - c.start), 0);
+  const tooLarge = chunkTooLarge(settings, largest);
+  if (tooLarge) throw new ConvLensError('INVALID_ARGUMENT', `A chunk of this scan is too large to hand over through Redis: ${tooLarge}.`, 'Use smaller chunks for a distributed scan (CLI: --chunk), or scan in one process (CLI: leave out --redis).');
   const link = new RedisLink(o.redis, o.redisTimeoutMs ?? 5000);
   const done = await store.doneChunks();
   const plan = new Map(pending.map((c) => [c.chunk, c]));
@@ -197,6 +217,7 @@ export async function runDistributed(
     // Errors of the shared connection are the link's to report; without a listener they would throw.
     queue.on('error', () => undefined);
     await queue.waitUntilReady();
+    await throwIfFull(link.client, o.redis, stored);
     if (await queue.isPaused()) {
       await queue.resume();
       o.log?.(`the queue "${name}" on ${o.redis} was paused (an interrupted scan of an older ConvLens leaves it so, and it stalls every scan); resumed it`);
@@ -209,29 +230,33 @@ export async function runDistributed(
     // chunks whose results an earlier run left in Redis need no job
     const waiting = await link.client.pipeline(left().map((c) => ['exists', resultKeyOf(name, scanId, c.chunk)])).exec();
     const toRun = left().filter((_, i) => waiting?.[i]?.[1] !== 1);
-    await queue.addBulk(
-      toRun.map((c) => ({
-        name: 'chunk',
-        data: {
-          scanId,
-          ...(job.modelPath ? { modelPath: job.modelPath } : {}),
-          modelFingerprint: m.model.fingerprint,
-          modelInput: m.model.input,
-          dataset: m.dataset.spec,
-          datasetFingerprint: m.dataset.fingerprint,
-          settings,
-          chunk: c.chunk,
-          start: c.start,
-          end: c.end,
-          resultKey: resultKeyOf(name, scanId, c.chunk),
-          resultTtl: ttl,
-        },
-        opts: { jobId: jobIdOf(scanId, c.chunk), attempts, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } },
-      })),
-    );
+    const jobOf = (c: ChunkPlan): { name: string; data: ChunkJob; opts: JobsOptions } => ({
+      name: 'chunk',
+      data: {
+        scanId,
+        ...(job.modelPath ? { modelPath: job.modelPath } : {}),
+        modelFingerprint: m.model.fingerprint,
+        modelInput: m.model.input,
+        dataset: m.dataset.spec,
+        datasetFingerprint: m.dataset.fingerprint,
+        settings,
+        chunk: c.chunk,
+        start: c.start,
+        end: c.end,
+        // (workers derive the key themselves; older ones read it from here)
+        resultKey: resultKeyOf(name, scanId, c.chunk),
+        resultTtl: ttl,
+      },
+      opts: { jobId: jobIdOf(scanId, c.chunk), attempts, backoff: { type: 'fixed', delay: 500 }, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } },
+    });
+    await queue.addBulk(toRun.map(jobOf));
+    // Chunks whose value in Redis was refused: how often, and which still need their job queued again.
+    const refusedTimes = new Map<number, number>();
+    const requeue = new Set<number>();
     let lastCheck = Date.now();
     let progressAt = Date.now();
     let warnedIdle = false;
+    let pausedTimes = 0;
     while (left().length) {
       if (job.signal?.aborted) {
         // Withdraw this scan's queued jobs (running ones finish and leave results for a rerun).
@@ -243,17 +268,53 @@ export async function runDistributed(
       let results: ChunkResult[] = [];
       let keys: string[] = [];
       try {
-        ({ results, keys } = await fetchResults(link.client, left(), (c) => resultKeyOf(name, scanId, c), plan));
-        const failed = (await queue.getJobs(['failed'], 0, 63)).filter((j) => j.data?.scanId === scanId && plan.has(j.data.chunk) && !done.has(j.data.chunk));
-        if (failed.length) {
-          const f = failed[0]!;
-          // removed, so that the rerun queues it again
-          for (const j of failed) await j.remove().catch(() => undefined);
-          throw new ConvLensError('RUNTIME_FAILURE', `Chunk ${f.data.chunk} (images ${f.data.start}..${f.data.end - 1}) failed ${f.attemptsMade} times: ${f.failedReason}.`, `Fix the cause and run the same command again to continue (${stored()}).`);
+        // A refused chunk's job is queued again once its old one is gone (a worker may still
+        // hold it, and then leaves a result) and no value waits in its key.
+        for (const chunk of [...requeue]) {
+          const id = jobIdOf(scanId, chunk);
+          // still queued or running: it leaves a result; failed: reported below
+          const state = done.has(chunk) ? 'done' : await queue.getJobState(id);
+          if (state !== 'done' && state !== 'unknown' && state !== 'completed') continue;
+          requeue.delete(chunk);
+          if (state === 'done' || (await link.client.exists(resultKeyOf(name, scanId, chunk))) === 1) continue;
+          if (state === 'completed') await queue.remove(id);
+          const again = jobOf(plan.get(chunk)!);
+          await queue.add(again.name, again.data, again.opts);
         }
+        const fetched = await fetchResults(link.client, left(), (c) => resultKeyOf(name, scanId, c), settings);
+        ({ results, keys } = fetched);
+        for (const r of fetched.refused) {
+          const times = (refusedTimes.get(r.chunk) ?? 0) + 1;
+          refusedTimes.set(r.chunk, times);
+          const c = plan.get(r.chunk)!;
+          // never committed, and deleted: the key is ours (a rerun would refuse the value again)
+          await link.client.del(resultKeyOf(name, scanId, r.chunk));
+          if (times >= attempts) {
+            throw new ConvLensError(
+              'RUNTIME_FAILURE',
+              `The result of chunk ${c.chunk} (images ${c.start}..${c.end - 1}) in Redis was refused ${times} times; the last: ${r.reason}.`,
+              `Something other than this scan's workers writes its keys on ${o.redis}: use a Redis or a queue of your own (CLI: --queue), then run the same command again to continue (${stored()}).`,
+            );
+          }
+          o.log?.(`refused the value found in Redis for chunk ${c.chunk} (${r.reason}); the chunk is queued again`);
+          requeue.add(r.chunk);
+        }
+        // (the newest failures first: the quick look; checkJobsExist finds ours behind a peer's)
+        const failed = (await queue.getJobs(['failed'], 0, 63)).filter((j) => plan.has(j.data?.chunk) && j.id === jobIdOf(scanId, j.data.chunk) && !done.has(j.data.chunk));
+        if (failed.length) await throwFailed(failed, plan.get(failed[0]!.data.chunk)!, stored);
         if (!results.length && Date.now() - lastCheck >= (o.checkMs ?? 2000)) {
           lastCheck = Date.now();
-          await checkJobsExist(queue, link.client, left(), scanId, (c) => resultKeyOf(name, scanId, c), o.redis, stored);
+          await checkJobsExist(queue, link.client, left().filter((c) => !requeue.has(c.chunk)), scanId, (c) => resultKeyOf(name, scanId, c), o.redis, stored);
+          // Nothing moves on a Redis over its maxmemory: it refuses the writes workers need.
+          await throwIfFull(link.client, o.redis, stored);
+          // Another client of the Redis paused the queue (a pause is global): nothing moves either.
+          if (await queue.isPaused()) {
+            if (++pausedTimes > 3) {
+              throw new ConvLensError('RUNTIME_FAILURE', `The queue "${name}" on ${o.redis} keeps being paused by another client of that Redis (${pausedTimes} times during this scan).`, `Use a queue of your own (CLI: --queue), then run the same command again to continue (${stored()}).`);
+            }
+            await queue.resume();
+            o.log?.(`the queue "${name}" on ${o.redis} was paused during the scan, by another client of that Redis (a pause stalls every scan on the queue); resumed it`);
+          }
           if (!warnedIdle && Date.now() - progressAt > 15_000 && (await queue.getWorkersCount()) === 0) {
             warnedIdle = true;
             o.log?.(`no worker is listening on the queue "${name}" at ${o.redis}: start one with \`convlens index-worker --redis ${o.redis}${name === DEFAULT_QUEUE ? '' : ` --queue ${name}`}\``);
@@ -283,28 +344,91 @@ export async function runDistributed(
   }
 }
 
-/** Reads up to a few results that workers left for chunks still to commit (bounded memory per round). */
-async function fetchResults(client: Redis, left: ChunkPlan[], keyOf: (chunk: number) => string, plan: Map<number, ChunkPlan>): Promise<{ results: ChunkResult[]; keys: string[] }> {
-  if (!left.length) return { results: [], keys: [] };
-  const exists = await client.pipeline(left.map((c) => ['exists', keyOf(c.chunk)])).exec();
-  const ready = left.filter((_, i) => exists?.[i]?.[1] === 1).slice(0, 8);
+/** The most result bytes read from Redis in one round (at least one result is read). */
+const ROUND_BYTES = 256 * 1024 * 1024;
+
+/** A chunk's value in Redis that is not a result of it, and why. */
+interface RefusedResult {
+  chunk: number;
+  reason: string;
+}
+
+/**
+ * Reads results that workers left for chunks still to commit, each checked before the store sees
+ * it (`decodeChunkResult`). Anyone may write these keys, so a value's size is read first (STRLEN)
+ * and at most the bytes a result of the chunk takes are read (GETRANGE: a value that grows in
+ * between is read no further); at most ROUND_BYTES per round. Values that are not a result of
+ * their chunk (too large, another type, torn, wrong lengths, non-finite numbers, another range)
+ * come back as refused.
+ */
+async function fetchResults(client: Redis, left: ChunkPlan[], keyOf: (chunk: number) => string, settings: ScanSettings): Promise<{ results: ChunkResult[]; keys: string[]; refused: RefusedResult[] }> {
   const results: ChunkResult[] = [];
   const keys: string[] = [];
-  for (const c of ready) {
-    const key = keyOf(c.chunk);
-    const text = await client.get(key);
-    if (text === null) continue;
-    keys.push(key);
-    let r: ChunkResult;
-    try {
-      r = decodeChunk(text);
-    } catch {
-      continue; // a torn value: deleted, and the chunk's job runs again on the next attempt
+  const refused: RefusedResult[] = [];
+  if (!left.length) return { results, keys, refused };
+  const sizes = (await client.pipeline(left.map((c) => ['strlen', keyOf(c.chunk)])).exec()) ?? [];
+  let bytes = 0;
+  for (const [i, c] of left.entries()) {
+    const [err, size] = sizes[i] ?? [null, 0];
+    if (err) {
+      if (/WRONGTYPE/.test(err.message)) refused.push({ chunk: c.chunk, reason: 'its key holds another type of value than a string' });
+      else throw err;
+      continue;
     }
-    const p = plan.get(r.chunk);
-    if (p && r.chunk === c.chunk && r.start === p.start && r.end === p.end) results.push(r);
+    if (typeof size !== 'number' || size === 0) continue;
+    const max = maxResultBytes(settings, c.end - c.start);
+    if (size > max) {
+      refused.push({ chunk: c.chunk, reason: `the value is ${size} bytes, more than the ${max} a result of this chunk takes` });
+      continue;
+    }
+    if (results.length && bytes + size > ROUND_BYTES) break;
+    const text = await client.getrange(keyOf(c.chunk), 0, max);
+    if (text.length === 0) continue; // gone meanwhile (a rerun's coordinator took it)
+    if (Buffer.byteLength(text) > max) {
+      refused.push({ chunk: c.chunk, reason: `the value grew past the ${max} bytes a result of this chunk takes` });
+      continue;
+    }
+    bytes += text.length;
+    try {
+      results.push(decodeChunkResult(text, c, settings));
+      keys.push(keyOf(c.chunk));
+    } catch (e) {
+      if (!(e instanceof WireRefusal)) throw e;
+      refused.push({ chunk: c.chunk, reason: e.message });
+    }
   }
-  return { results, keys };
+  return { results, keys, refused };
+}
+
+/** Stops the scan with the first failed job's reason; the jobs are removed, so that the rerun queues them again. */
+async function throwFailed(failed: Job<ChunkJob>[], c: ChunkPlan, stored: () => string): Promise<never> {
+  const f = failed[0]!;
+  for (const j of failed) await j.remove().catch(() => undefined);
+  throw new ConvLensError('RUNTIME_FAILURE', `Chunk ${c.chunk} (images ${c.start}..${c.end - 1}) failed ${f.attemptsMade === 1 ? 'once' : `${f.attemptsMade} times`}: ${cleanText(f.failedReason).replace(/\.+$/, '')}.`, `Fix the cause and run the same command again to continue (${stored()}).`);
+}
+
+/**
+ * Fails when Redis is over its `maxmemory`: it then refuses every write (with the `noeviction`
+ * policy, or when nothing can be evicted), and workers can neither take a job nor leave a
+ * result, so the scan would wait for ever. A Redis that does not answer INFO is not judged.
+ */
+async function throwIfFull(client: Redis, url: string, stored: () => string): Promise<void> {
+  let info: string;
+  try {
+    info = await client.info('memory');
+  } catch {
+    return;
+  }
+  const field = (k: string): string | undefined => new RegExp(`^${k}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+  const used = Number(field('used_memory'));
+  const max = Number(field('maxmemory'));
+  if (!(max > 0 && used > max)) return;
+  const mb = (b: number): string => `${(b / (1 << 20)).toFixed(1)} MB`;
+  throw new ConvLensError(
+    'RUNTIME_FAILURE',
+    `Redis at ${url} is full: it holds ${mb(used)}, over its maxmemory of ${mb(max)} (policy ${field('maxmemory_policy') ?? 'unknown'}), and refuses the writes that workers need to take chunks and leave results.`,
+    `Free memory in that Redis or raise its maxmemory (CONFIG SET maxmemory), then run the same command again to continue (${stored()}).`,
+  );
 }
 
 /**
@@ -315,7 +439,13 @@ async function fetchResults(client: Redis, left: ChunkPlan[], keyOf: (chunk: num
 async function checkJobsExist(queue: Queue<ChunkJob>, client: Redis, left: ChunkPlan[], scanId: string, keyOf: (chunk: number) => string, url: string, stored: () => string): Promise<void> {
   const missing: number[] = [];
   for (const c of left) {
-    if ((await queue.getJobState(jobIdOf(scanId, c.chunk))) !== 'unknown') continue;
+    const state = await queue.getJobState(jobIdOf(scanId, c.chunk));
+    if (state === 'failed') {
+      // failed behind the 64 newest failures of the queue (a busy or hostile peer's)
+      const job = await queue.getJob(jobIdOf(scanId, c.chunk));
+      if (job) await throwFailed([job], c, stored);
+    }
+    if (state !== 'unknown') continue;
     if ((await client.exists(keyOf(c.chunk))) === 0) missing.push(c.chunk);
   }
   if (!missing.length) return;
@@ -331,6 +461,11 @@ export interface WorkerOptions {
   redis: string;
   /** default `convlens-scan` */
   queue?: string;
+  /**
+   * Folders this worker reads models and datasets from (a job naming a path outside is refused);
+   * the built-in model and datasets are read too. Default: the folder it was started in.
+   */
+  dataRoots?: readonly string[];
   /** chunks processed at once by this worker (default 1) */
   concurrency?: number;
   /** ms a job's lock lasts without renewal: a dead worker's job is handed on after this (default 30000) */
@@ -345,6 +480,12 @@ export interface WorkerOptions {
   log?: (line: string) => void;
 }
 
+/** Whether an error of a Redis client is its connection failing (not a command or a job's data). */
+function isConnectionError(e: Error): boolean {
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  return /^(ECONN|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ENETDOWN)/.test(code) || /Connection is closed|Stream isn't writeable|getaddrinfo|connect ETIMEDOUT|ECONNREFUSED|ECONNRESET/.test(e.message);
+}
+
 /**
  * A scan worker: takes chunk jobs from the queue until the signal fires. Models and datasets
  * are opened once per process and checked against the fingerprints in each job. While Redis is
@@ -354,8 +495,17 @@ export async function runScanWorker(o: WorkerOptions): Promise<{ jobs: number }>
   checkUrl(o.redis);
   const engine = new Engine(nodeBackend(), o.threads ? { threads: o.threads } : {});
   const models = new Map<string, Promise<Model>>();
-  const sources = new Map<string, DatasetSource>();
+  const sources = new Map<string, Promise<DatasetSource>>();
   const { isRecordedModel } = await import('./scan.js');
+  // Jobs name the files to read, and anyone who can write to the Redis can queue a job: only
+  // files inside the data folders are read (after symlinks), so a job cannot have a private
+  // folder's pictures scanned into pixel vectors it then reads from Redis.
+  const files = new FileAccess({
+    roots: [...(o.dataRoots ?? [process.cwd()]), ...BUILTIN_DATA_ROOTS],
+    reader: 'this scan worker',
+    outsideHint: 'Start the worker with the folders it may read (CLI: --data-root <folder>, repeatable; its working folder when left out).',
+  });
+  const openModel = (path: string | undefined): Model => (path === undefined || findBuiltin(path) ? loadModel(path, engine) : loadModelFile(path, engine, (p, name) => files.read(p, name)));
   let jobs = 0;
   // Fault injection for the tests: CONVLENS_FAULT_KILL_ONCE=<chunk>:<marker file> makes the first
   // worker (of any process) that finishes that chunk die before reporting it.
@@ -366,6 +516,7 @@ export async function runScanWorker(o: WorkerOptions): Promise<{ jobs: number }>
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   const queueName = o.queue ?? DEFAULT_QUEUE;
+  checkQueueName(queueName);
   const retryStrategy = (times: number): number => Math.min(250 * times, 2000);
   let away = false;
   const onLost = (e: Error): void => {
@@ -380,21 +531,37 @@ export async function runScanWorker(o: WorkerOptions): Promise<{ jobs: number }>
     away = false;
     o.log?.(`Redis at ${o.redis} is back`);
   });
+  // A job that breaks the rules (wire.ts) fails at once, with the reason, and is not retried.
+  const refuse = (id: string | undefined, e: unknown): Error => {
+    if (!(e instanceof WireRefusal)) return e as Error;
+    o.log?.(`refused job ${shown(id)}: ${e.message}`);
+    return new UnrecoverableError(`refused by worker ${process.pid}: ${e.message}`);
+  };
+  // a path outside the data folders is a refusal too (another worker may have other folders, but
+  // retrying here gives the same answer); other failures (a file missing here) are retried
+  const outside = (field: string, e: unknown): unknown => (e instanceof ConvLensError && e.code === 'FORBIDDEN' ? new WireRefusal(field, `is refused: ${e.message} ${e.hint ?? ''}`.trim()) : e);
   const worker = new Worker<ChunkJob>(
     queueName,
     async (j) => {
-      const d = j.data;
-      const key = d.modelPath ?? '(built-in)';
-      let mp = models.get(key);
-      if (!mp) {
-        mp = Promise.resolve().then(() => loadModel(d.modelPath, engine));
-        models.set(key, mp);
+      let d: ReturnType<typeof checkChunkJob>;
+      try {
+        d = checkChunkJob(j.data, queueName);
+      } catch (e) {
+        throw refuse(j.id, e);
       }
-      const model = await mp;
-      if (!isRecordedModel({ fingerprint: d.modelFingerprint, ...(d.modelInput ? { input: d.modelInput } : {}) }, model)) throw new Error(`model ${key} here is not the model the scan uses (fingerprint ${d.modelFingerprint})`);
-      let source = sources.get(d.dataset);
-      if (!source) sources.set(d.dataset, (source = openSource(d.dataset)));
+      const model = await cached(models, d.modelPath ?? '(built-in)', 2, () => openModel(d.modelPath)).catch((e: unknown) => {
+        throw refuse(j.id, outside('modelPath', e));
+      });
+      if (!isRecordedModel({ fingerprint: d.modelFingerprint, ...(d.modelInput ? { input: d.modelInput } : {}) }, model)) throw new Error(`model ${d.modelPath ?? '(built-in)'} here is not the model the scan uses (fingerprint ${d.modelFingerprint})`);
+      const source = await cached(sources, d.dataset, 4, () => openSource(d.dataset, { access: files })).catch((e: unknown) => {
+        throw refuse(j.id, outside('dataset', e));
+      });
       if (source.fingerprint !== d.datasetFingerprint) throw new Error(`dataset ${d.dataset} here differs from the one scanned (fingerprint ${d.datasetFingerprint})`);
+      try {
+        settingsFitModel(d.settings, model, source.count, d.start, d.end);
+      } catch (e) {
+        throw refuse(j.id, e);
+      }
       const started = Date.now();
       const r = await scanChunk(model, source, d.settings, d.chunk, d.start, d.end, { worker: `${process.env['HOSTNAME'] ?? 'worker'}:${process.pid}` });
       if (chunkMs) await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + chunkMs - Date.now())));
@@ -421,7 +588,17 @@ export async function runScanWorker(o: WorkerOptions): Promise<{ jobs: number }>
       removeOnComplete: { count: 0 },
     },
   );
-  worker.on('error', onLost);
+  // The worker's errors are not all a lost connection: a job whose stored data is not JSON (a
+  // peer wrote it) fails BullMQ's own parsing. Reported as "lost Redis", that marked Redis away
+  // for good: no word when it really went, and every later stop abandoned the running chunk.
+  let lastError = '';
+  worker.on('error', (e: Error) => {
+    if (isConnectionError(e)) return onLost(e);
+    const what = cleanText(e.message, 200);
+    if (what === lastError) return;
+    lastError = what;
+    o.log?.(`could not take a job from the queue ${queueName} (${what}); it is left to BullMQ's stalled-job check, and this worker goes on`);
+  });
   let force = false;
   o.signal?.addEventListener('abort', () => stop(), { once: true });
   o.abandon?.addEventListener(

@@ -43,6 +43,7 @@ export async function queryVectors(model: Model, store: DatasetStore, x: Tensor)
   const src: DatasetSource = {
     kind: 'list',
     spec: '(query)',
+    folders: [],
     description: 'query',
     count: n,
     classes: [],

@@ -1,5 +1,7 @@
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { type CommonOptions, intIn, MAX_THREADS, positiveInt, queueName, redisUrl, threadCount } from '../common.js';
+import { ConvLensError } from '../../../engine/errors.js';
+import { type CommonOptions, folderPath, intIn, MAX_THREADS, positiveInt, queueName, redisUrl, threadCount } from '../common.js';
 
 export function define(command: Command): void {
   command
@@ -10,7 +12,11 @@ export function define(command: Command): void {
     .option('--concurrency <n>', 'chunks at once (1-64)', intIn(1, 64), 1)
     .option('--lock-ms <ms>', 'job lock time: a dead worker\'s chunk goes to another worker after this', positiveInt, 30000)
     .option('--max-jobs <n>', 'exit after n chunks', positiveInt)
-    .action(async (opts: CommonOptions & { redis: string; queue: string; concurrency: number; lockMs: number; maxJobs?: number }) => {
+    .option('--data-root <dir>', 'a folder jobs may read models and datasets from (repeatable; default: the current folder; the built-in model and datasets always)', (v: string, all: string[]) => [...all, folderPath(v)], [] as string[])
+    .action(async (opts: CommonOptions & { redis: string; queue: string; concurrency: number; lockMs: number; maxJobs?: number; dataRoot: string[] }) => {
+      for (const root of opts.dataRoot) {
+        if (!statSync(root, { throwIfNoEntry: false })?.isDirectory()) throw new ConvLensError('INVALID_ARGUMENT', `--data-root "${root}" is not a folder.`, 'Give an existing folder that holds the models and datasets the scans read.');
+      }
       // heavy modules (LanceDB, BullMQ, ...) load only when the command runs
       const { runScanWorker } = await import('../../../methods/dataset/distributed.js');
       const controller = new AbortController();
@@ -28,6 +34,7 @@ export function define(command: Command): void {
         queue: opts.queue,
         concurrency: opts.concurrency,
         lockMs: opts.lockMs,
+        ...(opts.dataRoot.length ? { dataRoots: opts.dataRoot } : {}),
         ...(opts.threads ? { threads: opts.threads } : {}),
         ...(opts.maxJobs ? { maxJobs: opts.maxJobs } : {}),
         signal: controller.signal,

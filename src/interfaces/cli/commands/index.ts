@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { ConvLensError } from '../../../engine/errors.js';
+import { findBuiltin } from '../../../models/builtins.js';
 import { withHugePages } from '../../huge-pages.js';
 import { cliJob, type CommonOptions, folderPath, intIn, openModel, positiveInt, queueName, redisUrl, warner, withCommon } from '../common.js';
 import { DEFAULT_STORE } from '../output.js';
@@ -79,10 +81,12 @@ export function define(command: Command): void {
         // Each takes its share of the CPUs unless told otherwise: n workers of one thread per CPU
         // each would keep n times as many threads busy as there are CPUs.
         const threads = opts.threads ?? Math.max(1, Math.floor(availableParallelism() / opts.spawnWorkers));
+        // They read only what this scan reads: the dataset's folders and the model's (see index-worker).
+        const roots = [...source.folders, ...(opts.model && !findBuiltin(opts.model) ? [dirname(resolve(opts.model))] : [])];
         for (let i = 0; i < opts.spawnWorkers; i++) {
           // The IPC channel ties each worker to this process: it closes when this process ends in
           // any way (SIGKILL included), and the worker then stops (see index-worker).
-          const w = spawn(process.execPath, [cli, 'index-worker', '--redis', opts.redis!, ...(opts.queue ? ['--queue', opts.queue] : []), '--threads', String(threads), '--quiet'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: withHugePages(process.env) ?? process.env });
+          const w = spawn(process.execPath, [cli, 'index-worker', '--redis', opts.redis!, ...(opts.queue ? ['--queue', opts.queue] : []), ...roots.flatMap((r) => ['--data-root', r]), '--threads', String(threads), '--quiet'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: withHugePages(process.env) ?? process.env });
           w.on('error', () => undefined);
           workers.push(w);
         }
