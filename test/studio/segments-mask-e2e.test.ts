@@ -73,4 +73,15 @@ describe('segments masks in the studio (Chromium)', () => {
     await shot('03-mask-explained');
     expect(ui.errors).toEqual([]);
   });
+
+  it('draws the mask once, in the segments box only: not again under DeepLIFT, nor there once no segment method is ticked', async () => {
+    // (continues from the run above: the disc mask uploaded, feature ablation and LIME ticked)
+    await ui.page.setChecked('[data-testid="method-deeplift"]', true);
+    await ui.page.waitForSelector('[data-testid="deeplift-baseline"]');
+    expect(await ui.page.locator('[data-testid="segments-mask-overlay"]').count()).toBe(1);
+    for (const m of ['feature-ablation', 'lime']) await ui.page.setChecked(`[data-testid="method-${m}"]`, false);
+    await expect.poll(() => ui.page.locator('[data-testid="segmentation"]').count()).toBe(0);
+    expect(await ui.page.locator('[data-testid="segments-mask-overlay"]').count()).toBe(0);
+    expect(ui.errors).toEqual([]);
+  });
 });
