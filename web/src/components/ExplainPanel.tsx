@@ -18,6 +18,7 @@ import { ClassPicker, findLayer, LayerPicker, layerLabelOf } from './Pickers';
 import { explainInBrowser } from '../compute';
 import { CurveChart, type CurveSeries } from './Curves';
 import { ChannelsPanel } from './ChannelsPanel';
+import { DataFolderMaskPicker } from './DataFolderMaskPicker';
 import { JobProgress } from './JobProgress';
 import { drawInput, fitSize } from './PredictionPanel';
 import { Colorbar, ComputeWherePicker, ErrorBox, NumberField, Panel, Segmented, Spinner, UploadButton, type ComputeWhere, type ShownError } from './ui';
@@ -197,10 +198,11 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   // segmentation 'mask': the segments are the colours of a PNG the user uploads
   const [segMask, setSegMask] = useState<MaskEntry | null>(null);
   const [maskUpload, setMaskUpload] = useState<{ busy: boolean; error: ShownError | null }>({ busy: false, error: null });
-  const uploadMask = async (file: File): Promise<void> => {
+  // uploaded, or a PNG in the data folders (read by the server)
+  const loadMask = async (load: () => Promise<MaskEntry>): Promise<void> => {
     setMaskUpload({ busy: true, error: null });
     try {
-      setSegMask(await api.uploadMask(file));
+      setSegMask(await load());
       setMaskUpload({ busy: false, error: null });
     } catch (e) {
       setMaskUpload({ busy: false, error: e instanceof ApiError ? e : new ApiError(0, 'CLIENT', String(e)) });
@@ -313,7 +315,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     if (segmentMethods) {
       if (seg.segmentation === 'mask') {
         if (!segMask) {
-          setError({ code: 'INVALID_ARGUMENT', message: 'No segments mask uploaded yet.', hint: 'Upload a PNG whose flat colours are the segments (drawn on this image, any scale), or choose SLIC superpixels or a grid.' });
+          setError({ code: 'INVALID_ARGUMENT', message: 'No segments mask chosen yet.', hint: 'Upload a PNG whose flat colours are the segments (drawn on this image, any scale) or pick one from the data folders, or choose SLIC superpixels or a grid.' });
           return;
         }
         if (where === 'browser') {
@@ -515,7 +517,8 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                   </label>
                   {seg.segmentation === 'mask' ? (
                     <span className="segments-mask">
-                      <UploadButton label={segMask ? 'Replace mask…' : 'Upload mask PNG…'} busyLabel="checking" busy={maskUpload.busy} accept="image/png" onFile={(f) => void uploadMask(f)} testId="segments-mask-upload" inputTestId="segments-mask-file" />
+                      <UploadButton label={segMask ? 'Replace mask…' : 'Upload mask PNG…'} busyLabel="checking" busy={maskUpload.busy} accept="image/png" onFile={(f) => void loadMask(() => api.uploadMask(f))} testId="segments-mask-upload" inputTestId="segments-mask-file" />
+                      <DataFolderMaskPicker onPick={(path) => void loadMask(() => api.maskFromDataFolder(path))} disabled={maskUpload.busy} />
                       {segMask && (
                         <span className="muted small" style={{ marginLeft: 8 }} data-testid="segments-mask-info" title="each distinct colour of the mask is one segment">
                           {segMask.name}: {segMask.segments} segment{segMask.segments === 1 ? '' : 's'}, {segMask.width}×{segMask.height}
