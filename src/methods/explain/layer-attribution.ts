@@ -356,8 +356,29 @@ const baselineName = (b: IgBaseline): string => (typeof b === 'string' ? b : 'gi
 /** Ops a segmentation head puts between its classifier conv and the class map: resampling and elementwise steps that keep each channel a class. */
 const CHANNELWISE = new Set(['Resize', 'Upsample', 'Identity', 'Relu', 'Sigmoid', 'Softmax', 'LogSoftmax', 'Dropout', 'BatchNormalization', 'Cast']);
 
+const FLATTENING = new Set(['Flatten', 'Reshape', 'Squeeze', 'Identity']);
+
 /**
- * The layer whose channels are scored by default: the CAM layer, except on a segmentation net,
+ * Whether the output is `layer` globally pooled, channel by channel (SqueezeNet's logits: its
+ * conv10 class maps, average-pooled): channel k of the layer is then class k, as on a class map.
+ */
+function pooledIntoOutput(model: Model, layer: string): boolean {
+  const producers = model.graph.producers();
+  let node = producers.get(model.output);
+  for (let hops = 0; node && hops < 4 && FLATTENING.has(node.op); hops++) node = producers.get(node.inputs[0] ?? '');
+  if (!node || (node.op !== 'GlobalAveragePool' && node.op !== 'GlobalMaxPool')) return false;
+  let value = node.inputs[0];
+  for (let hops = 0; value !== layer && hops < 8; hops++) {
+    const step = producers.get(value ?? '');
+    if (!step || !CHANNELWISE.has(step.op)) return false;
+    value = step.inputs[0];
+  }
+  return value === layer;
+}
+
+/**
+ * The layer whose channels are scored by default: the CAM layer, except on a segmentation net
+ * (or a net whose logits are its last class maps, pooled: SqueezeNet),
  * where that is the class map itself, channel k being class k: every method gave the target's
  * channel 100% ("m:0 100.0%"), true by construction. There it is the input of the classifier
  * convolution that computes the map (looking through an upsampling): the features the classes are
@@ -365,7 +386,7 @@ const CHANNELWISE = new Set(['Resize', 'Upsample', 'Identity', 'Relu', 'Sigmoid'
  */
 export function defaultChannelLayer(model: Model): string {
   const cam = model.lastSpatialLayer();
-  if (!model.classMap || cam !== model.classMap) return cam;
+  if (!(model.classMap && cam === model.classMap) && !pooledIntoOutput(model, cam)) return cam;
   const producers = model.graph.producers();
   let node = producers.get(cam);
   for (let hops = 0; node && hops < 8 && CHANNELWISE.has(node.op); hops++) node = producers.get(node.inputs[0] ?? '');
