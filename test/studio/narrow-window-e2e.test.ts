@@ -50,6 +50,14 @@ describe('the studio in a narrow window (Chromium, 1024×768)', () => {
     expect(lines.filter((l) => l.lines !== 1)).toEqual([]);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1024);
 
+    // narrower still (a tablet upright, a third of a wide screen): every tab in the window, nothing wider than it
+    await page.setViewportSize({ width: 800, height: 900 });
+    await page.waitForTimeout(100);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(800);
+    const rights = await page.$$eval('[role="tab"]', (tabs) => tabs.map((t) => t.getBoundingClientRect().right));
+    expect(Math.max(...rights)).toBeLessThanOrEqual(800);
+    await page.setViewportSize({ width: 1024, height: 768 });
+
     mkdirSync(SHOTS, { recursive: true });
     await page.click('[data-testid="tab-explain"]');
     await page.waitForTimeout(300);
