@@ -20,6 +20,7 @@ import { convergenceNotes, quadrature, resolveBaseline } from './integrated-grad
 import { batchedForward, batchSizeOption, classCount, forChunks, scoreGradients, scoreInputs, Work } from './session.js';
 import { checkScore, presetTargets, resolveTargets, targetScores, type ScoreKind, type TargetSpec } from './target.js';
 import type { Completeness, IgBaseline, IgRule } from './types.js';
+import { DEFAULT_PATH_STEPS } from './method-defaults.js';
 
 export const LAYER_METHODS = ['gradient-x-activation', 'integrated-gradients', 'conductance', 'deeplift', 'ablation'] as const;
 export type LayerMethodName = (typeof LAYER_METHODS)[number];
@@ -94,7 +95,7 @@ export function checkLayerAttribution(model: Model, o: LayerAttributionOptions, 
   let methods = [...new Set(o.methods ?? LAYER_METHODS)];
   if (methods.length === 0) throw new ConvLensError('INVALID_ARGUMENT', 'No layer attribution methods given.', `Use one or more of: ${LAYER_METHODS.join(', ')}.`);
   for (const m of methods) if (!(LAYER_METHODS as readonly string[]).includes(m)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown layer attribution method "${String(m)}".`, `Use one or more of: ${LAYER_METHODS.join(', ')}.`);
-  const steps = o.steps ?? 50;
+  const steps = o.steps ?? DEFAULT_PATH_STEPS;
   if (!Number.isInteger(steps) || steps < 1) throw new ConvLensError('INVALID_ARGUMENT', `Integrated Gradients steps must be a positive integer, got ${steps}.`, 'Use 1 or more steps (CLI: --steps).');
   const rule = o.rule ?? 'gausslegendre';
   quadrature(rule, steps); // refuses an unknown rule now, not after the other methods ran

@@ -10,6 +10,7 @@ import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../ren
 import { fmtSig } from '../format';
 import { decodeTensor, fmt, maxAbs, minMax, quantile, workerTensor, type Tensor } from '../tensor';
 import { displayStyle } from '../../../src/methods/explain/display.js';
+import { DEFAULT_NOISE_LEVEL, DEFAULT_NOISE_SAMPLES, DEFAULT_PATH_STEPS } from '../../../src/methods/explain/method-defaults.js';
 import { REPORT_MAX_SEGMENT_SAMPLES, REPORT_SANITY_DEFAULT_LAYERS, REPORT_SANITY_MAX_LAYERS, REPORT_SENSITIVITY_DEFAULT_SAMPLES, REPORT_SENSITIVITY_MAX_SAMPLES } from '../../../src/methods/explain/request-limits.js';
 import { abbreviateName } from '../../../src/util/names.js';
 import { describeRange, rangeOf } from '../../../src/render/range.js';
@@ -185,8 +186,9 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   const [sensitivitySamples, setSensitivitySamples] = useState(REPORT_SENSITIVITY_DEFAULT_SAMPLES);
   const side = input ? Math.min(input.width, input.height) : 28;
   const [occ, setOcc] = useState<{ window: number; stride: number; fill: string } | null>(null);
-  const [sg, setSg] = useState({ samples: 25, noise: 0.15 });
-  const [ig, setIg] = useState({ steps: 32, baseline: 'black', rule: 'gausslegendre' });
+  // the library's defaults (the CLI's): untouched, the maps are the CLI's
+  const [sg, setSg] = useState({ samples: DEFAULT_NOISE_SAMPLES, noise: DEFAULT_NOISE_LEVEL });
+  const [ig, setIg] = useState({ steps: DEFAULT_PATH_STEPS, baseline: 'black', rule: 'gausslegendre' });
   const [saliencyReduce, setSaliencyReduce] = useState<'max' | 'sum'>('max');
   const [ggcInterpolate, setGgcInterpolate] = useState<'bilinear' | 'nearest'>('bilinear');
   const [dlBaseline, setDlBaseline] = useState('black');
