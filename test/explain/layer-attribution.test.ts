@@ -10,7 +10,7 @@ import { nodeBackend } from '../../src/engine/runtime/node.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { loadInputs } from '../../src/io/inputs.js';
 import { quadrature } from '../../src/methods/explain/integrated-gradients.js';
-import { layerAttribution } from '../../src/methods/explain/layer-attribution.js';
+import { defaultChannelLayer, layerAttribution } from '../../src/methods/explain/layer-attribution.js';
 import { loadBuiltinModel } from '../../src/models/load.js';
 import { writeMetadata } from '../../src/models/metadata.js';
 import { Model } from '../../src/models/model.js';
@@ -117,6 +117,20 @@ describe('layer attribution', () => {
       else expect(span).toBeLessThan(0.99);
     }
   });
+
+  it('scores SqueezeNet at the features its class conv reads by default, not at its class maps (channel k is class k there)', async () => {
+    // SqueezeNet's logits are its last conv's 1000 maps, average-pooled: scored there, the target's
+    // channel took 100% and every other channel 0 by construction ("relu25:285 100.0%")
+    const model = loadBuiltinModel(engine, 'squeezenet');
+    expect(model.lastSpatialLayer()).toBe('/relu25/Relu_output_0');
+    expect(defaultChannelLayer(model)).toBe('/fires.7/Concat_output_0');
+    const { batch } = await loadInputs([join(ROOT, 'samples/photos/chelsea.png')], model);
+    const r = await layerAttribution(model, batch, { methods: ['gradient-x-activation'] });
+    expect(r.shape).toEqual([512, 13, 13]);
+    // a GAP + dense model keeps its CAM layer
+    const { model: gapDense } = gapDenseModel();
+    expect(defaultChannelLayer(gapDense)).toBe(gapDense.lastSpatialLayer());
+  }, 60_000);
 
   it('sums to the score difference on SqueezeNet: DeepLIFT to 1e-4, IG at 64 steps within 2%', async () => {
     const model = loadBuiltinModel(engine, 'squeezenet');

@@ -197,6 +197,24 @@ describe('segments masks in the studio', () => {
     expect(ok.json()).toMatchObject({ source: 'data', segments: 2 });
   });
 
+  it('lists the PNGs in the data folders for the page to pick a mask from (sub-folders too), none outside them, no other files', async () => {
+    mkdirSync(join(data, 'masks', 'cats'), { recursive: true });
+    writeFileSync(join(data, 'masks', 'cats', 'chelsea-mask.png'), await triangle());
+    writeFileSync(join(data, 'masks', 'readme.txt'), 'masks for the cat');
+    writeFileSync(join(outside, 'elsewhere.png'), await triangle());
+    const r = await inject({ method: 'GET', url: '/api/masks/files' });
+    expect(r.statusCode, r.body).toBe(200);
+    const { files, truncated } = r.json() as { files: { path: string; root: string; relative: string }[]; truncated: boolean };
+    expect(truncated).toBe(false);
+    const mine = files.filter((f) => f.path.startsWith(data));
+    expect(mine).toContainEqual({ path: join(data, 'masks', 'cats', 'chelsea-mask.png'), root: data, relative: join('masks', 'cats', 'chelsea-mask.png') });
+    expect(files.every((f) => /\.png$/i.test(f.path))).toBe(true);
+    expect(files.some((f) => f.path.startsWith(outside))).toBe(false);
+    // and what is listed is what POST { path } reads
+    const picked = await inject({ method: 'POST', url: '/api/masks', payload: { path: join(data, 'masks', 'cats', 'chelsea-mask.png') } });
+    expect(picked.statusCode, picked.body).toBe(201);
+  });
+
   it('refuses a mask that cannot serve the request before any job starts, with hints that name no CLI flag', async () => {
     const mask = (await upload('triangle.png', await triangle())).json() as { id: string };
     const wide = (await upload('wide.png', await rgbPng(80, 40, (_, x) => (x < 40 ? [0, 0, 0] : [255, 255, 255])))).json() as { id: string };

@@ -49,8 +49,8 @@ describe('the channels behind a prediction in the studio (SqueezeNet, Chromium)'
     await ui.page.waitForSelector(`[data-testid="image-${CAT}"][aria-pressed="true"]`);
     await ui.page.click('[data-testid="tab-explain"]');
     await ui.page.waitForSelector('[data-testid="channels-panel"]', { state: 'visible' });
-    // the model's CAM layer by default, and the two cheap methods
-    expect(await ui.page.inputValue('[data-testid="channels-layer"]')).toBe('relu25');
+    // the features SqueezeNet's class conv reads by default (its CAM layer, relu25, is the class maps: channel k is class k), and the two cheap methods
+    expect(await ui.page.inputValue('[data-testid="channels-layer"]')).toBe('fires.7');
     expect(await ui.page.isChecked('[data-testid="channels-method-gradient-x-activation"]')).toBe(true);
     expect(await ui.page.isChecked('[data-testid="channels-method-deeplift"]')).toBe(true);
     expect(await ui.page.isChecked('[data-testid="channels-method-integrated-gradients"]')).toBe(false);

@@ -3,14 +3,28 @@
 // uploaded, its segments shown over the image, and feature ablation and LIME run over them. A
 // 16-bit mask is refused with the reason, in the studio's words (no CLI flags). Screenshots go
 // to /tmp/hunt-k-shots/.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { pixelStats, studioInChromium } from './browser.js';
 
 const SHOTS = process.env['SEGMENTS_MASK_SHOTS'] ?? '/tmp/hunt-k-shots';
-const ui = studioInChromium({ timeout: 30_000 });
+// a data folder with a mask in it (masks/halves-mask.png: the bag's top and bottom halves) and an image beside it
+const DATA = mkdtempSync(join(tmpdir(), 'convlens-mask-data-'));
+const ui = studioInChromium({
+  timeout: 30_000,
+  studio: { dataRoots: [DATA] },
+  setup: () => {
+    mkdirSync(join(DATA, 'masks'));
+    const halves = Uint8Array.from({ length: 28 * 28 }, (_, p) => (p < 14 * 28 ? 40 : 200));
+    writeFileSync(join(DATA, 'masks', 'halves-mask.png'), encodePng({ width: 28, height: 28, depth: 8, channels: 1, data: halves }));
+    writeFileSync(join(DATA, 'notes.txt'), 'not a mask');
+  },
+  teardown: () => rmSync(DATA, { recursive: true, force: true }),
+});
 const BAG = 'fashion-mnist/bag-test18.png';
 
 async function shot(name: string): Promise<void> {
@@ -71,6 +85,37 @@ describe('segments masks in the studio (Chromium)', () => {
     }
     await ui.page.locator('[data-testid="map-lime"]').scrollIntoViewIfNeeded();
     await shot('03-mask-explained');
+    expect(ui.errors).toEqual([]);
+  });
+
+  it('draws the mask once, in the segments box only: not again under DeepLIFT, nor there once no segment method is ticked', async () => {
+    // (continues from the run above: the disc mask uploaded, feature ablation and LIME ticked)
+    await ui.page.setChecked('[data-testid="method-deeplift"]', true);
+    await ui.page.waitForSelector('[data-testid="deeplift-baseline"]');
+    expect(await ui.page.locator('[data-testid="segments-mask-overlay"]').count()).toBe(1);
+    for (const m of ['feature-ablation', 'lime']) await ui.page.setChecked(`[data-testid="method-${m}"]`, false);
+    await expect.poll(() => ui.page.locator('[data-testid="segmentation"]').count()).toBe(0);
+    expect(await ui.page.locator('[data-testid="segments-mask-overlay"]').count()).toBe(0);
+    expect(ui.errors).toEqual([]);
+  });
+
+  it('takes a mask from the data folders: the PNGs there are listed, masks first, and the one picked is read by the server', async () => {
+    await ui.page.setChecked('[data-testid="method-lime"]', true);
+    await ui.page.selectOption('[data-testid="segmentation"]', 'mask');
+    await ui.page.click('[data-testid="segments-mask-path"]');
+    const list = ui.page.locator('[data-testid="segments-mask-path-list"] li[role="option"]');
+    await expect.poll(() => list.count()).toBeGreaterThan(1);
+    // the mask-named file first; the sample photos are PNGs too, but never the text file
+    expect(await list.first().getAttribute('data-value')).toBe(join(DATA, 'masks', 'halves-mask.png'));
+    expect(await ui.page.textContent('[data-testid="segments-mask-path-list"]')).not.toMatch(/notes\.txt/);
+    await ui.page.fill('[data-testid="segments-mask-path"]', 'halves');
+    const sent = ui.page.waitForRequest((r) => r.url().endsWith('/api/masks') && r.method() === 'POST');
+    await ui.page.click('[data-testid="segments-mask-path-list"] li[role="option"]');
+    expect((await sent).postDataJSON()).toEqual({ path: join(DATA, 'masks', 'halves-mask.png') });
+    await expect.poll(() => ui.page.textContent('[data-testid="segments-mask-info"]')).toMatch(/halves-mask: 2 segments, 28×28/);
+    expect(await pixelStats(ui.page, '[data-testid="segments-mask-overlay"]').then((s) => s.distinct)).toBeGreaterThan(2);
+    await ui.page.locator('[data-testid="segments-mask-overlay"]').scrollIntoViewIfNeeded();
+    await shot('04-mask-from-data-folder');
     expect(ui.errors).toEqual([]);
   });
 });

@@ -2,7 +2,8 @@
 // A hidden unit explained from the studio, as `convlens explain --unit` does: in Inside the
 // network, "Explain this channel" on SqueezeNet's fire5 takes the page to the Explain tab with the
 // unit filled in; the results are labelled with the channel (its value, no percentages), on the
-// server and in the browser; shift-clicking a unit explains that one position. Screenshots go to
+// server and in the browser; shift-clicking a unit, or "Explain one unit…" and a click on it,
+// explains that one position. Screenshots go to
 // /tmp/unit-shots/.
 import { mkdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -97,6 +98,33 @@ describe('explaining a hidden unit in the studio (SqueezeNet, Chromium)', () => 
     await ui.page.click('[data-testid="explain-where"] button:has-text("server")');
     await ui.page.click('[data-testid="explain-run"]');
     await expect.poll(() => ui.page.textContent('[data-testid="explain-error"]'), { timeout: 30_000 }).toMatch(new RegExp(`Position 40,${at[1]} is outside layer "fires.5", whose maps are 13x13`));
+    expect(ui.errors).toEqual([]);
+  });
+
+  it('"Explain one unit…" turns the next plain click on the map into that unit\'s explanation (no modifier to guess)', async () => {
+    await openTab('network');
+    await ui.page.locator('[data-testid="unit-hover"]').scrollIntoViewIfNeeded();
+    const box = (await ui.page.locator('[data-testid="unit-hover"]').boundingBox())!;
+    const { at, h, w } = await strongestUnit('fires.5', 100);
+    const position = { x: ((at[1] + 0.5) / w) * box.width, y: ((at[0] + 0.5) / h) * box.height };
+    // Escape leaves the mode: a plain click would then open the Dataset tab, as before
+    await ui.page.click('[data-testid="unit-explain-pick"]');
+    expect(await ui.page.textContent('[data-testid="unit-info"]')).toMatch(/Click a unit of the map to explain it/);
+    await ui.page.keyboard.press('Escape');
+    expect(await ui.page.getAttribute('[data-testid="unit-explain-pick"]', 'aria-pressed')).toBe('false');
+    await ui.page.click('[data-testid="unit-explain-pick"]');
+    expect(await ui.page.getAttribute('[data-testid="unit-explain-pick"]', 'aria-pressed')).toBe('true');
+    await ui.page.locator('[data-testid="unit-hover"]').hover({ position });
+    expect(await ui.page.textContent('[data-testid="unit-info"]')).toMatch(/click: explain this unit/);
+    await ui.page.locator('[data-testid="unit-view"]').screenshot({ path: `${SHOTS}/unit-pick-mode.png` });
+    await ui.page.locator('[data-testid="unit-hover"]').click({ position });
+    await ui.page.waitForSelector('[data-testid="panel-explain"]', { state: 'visible' });
+    expect(await ui.page.isVisible('[data-testid="panel-dataset"]')).toBe(false);
+    expect([await ui.page.inputValue('[data-testid="explain-unit-row"]'), await ui.page.inputValue('[data-testid="explain-unit-col"]')]).toEqual(at.map(String));
+    expect(await ui.page.inputValue('[data-testid="explain-target"]')).toBe(`100 · fires.5:100@${at[0]},${at[1]}`);
+    // one click only: back on the map, the mode is over
+    await openTab('network');
+    expect(await ui.page.getAttribute('[data-testid="unit-explain-pick"]', 'aria-pressed')).toBe('false');
     expect(ui.errors).toEqual([]);
   });
 });

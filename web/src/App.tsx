@@ -55,6 +55,8 @@ export function App(): ReactNode {
   const [imageUpload, setImageUpload] = useState<{ busy: boolean; error: ApiError | null }>({ busy: false, error: null });
   const [bootError, setBootError] = useState<ApiError | null>(null);
   const [tab, setTab] = useState<Tab>('network');
+  // a tab chosen by its button, counted so that choosing it again counts too
+  const [tabClick, setTabClick] = useState<{ tab: Tab; seq: number } | null>(null);
   const [job, setJob] = useState<JobStatus | null>(null);
   const [dragging, setDragging] = useState(false);
   const [channelFocus, setChannelFocus] = useState<ChannelFocus | null>(null);
@@ -210,6 +212,15 @@ export function App(): ReactNode {
     };
   }, [uploadImage, uploadModel]);
 
+  // In a narrow window the side bar lies above the panels: a chosen tab's panel may begin screens
+  // below, so a click on its tab seemed to do nothing. Bring the panel's top into view (only
+  // when it lies in the lower half of the window: in the wide layout it never does).
+  useEffect(() => {
+    if (!tabClick) return;
+    const panel = document.querySelector(`[data-testid="panel-${tabClick.tab}"]`);
+    if (panel && panel.getBoundingClientRect().top > window.innerHeight / 2) panel.scrollIntoView({ block: 'start' });
+  }, [tabClick]);
+
   const usable = model && !model.error ? model : undefined;
   const currentInput = input && input.imageId === imageId ? input : null;
 
@@ -222,7 +233,18 @@ export function App(): ReactNode {
         </div>
         <nav className="tabs" role="tablist">
           {TABS.map((t) => (
-            <button key={t.id} role="tab" type="button" aria-selected={tab === t.id} className={tab === t.id ? 'tab on' : 'tab'} data-testid={`tab-${t.id}`} onClick={() => setTab(t.id)}>
+            <button
+              key={t.id}
+              role="tab"
+              type="button"
+              aria-selected={tab === t.id}
+              className={tab === t.id ? 'tab on' : 'tab'}
+              data-testid={`tab-${t.id}`}
+              onClick={() => {
+                setTab(t.id);
+                setTabClick((c) => ({ tab: t.id, seq: (c?.seq ?? 0) + 1 }));
+              }}
+            >
               {t.label}
               {t.id === 'explain' && job?.running && (
                 <span className="tab-badge" title={job.phase}>

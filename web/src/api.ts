@@ -209,6 +209,9 @@ export interface ExplainRequest {
 /** A segments mask the server holds (POST /api/masks): its colours are the segments. */
 import type { MaskDescription as MaskEntry } from '../../src/interfaces/server/masks.js';
 export type { MaskEntry };
+/** A PNG in the studio's data folders, offered as a mask (GET /api/masks/files). */
+import type { DataFolderPng } from '../../src/interfaces/server/routes/dataset-sources.js';
+export type { DataFolderPng };
 
 /** POST /api/channels: the top channels of a layer behind a class score, per layer method (the page's "this browser" runs the same request). */
 export type ChannelsRequest = ChannelRankingRequest & { model: string; image: string };
@@ -294,6 +297,8 @@ export const api = {
   images: () => request<{ images: ImageEntry[] }>('GET', '/api/images').then((r) => r.images),
   uploadImage: (file: File) => request<ImageEntry>('POST', '/api/images', upload(file)),
   uploadMask: (file: File) => request<MaskEntry>('POST', '/api/masks', upload(file)),
+  maskFromDataFolder: (path: string) => request<MaskEntry>('POST', '/api/masks', { path }),
+  dataFolderPngs: () => request<{ files: DataFolderPng[]; truncated: boolean }>('GET', '/api/masks/files'),
   predict: (model: string, image: string, k = 5, signal?: AbortSignal) => request<Prediction>('POST', '/api/predict', { model, image, k }, signal),
   activations: (model: string, image: string, layers?: string[], signal?: AbortSignal) =>
     request<{ layers: LayerActivation[] }>('POST', '/api/activations', { model, image, ...(layers ? { layers } : {}) }, signal).then((r) => r.layers),

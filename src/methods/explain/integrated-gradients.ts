@@ -9,6 +9,7 @@ import { forChunks, RunBuffers, scoreGradients, Work } from './session.js';
 import { completenessOf } from './completeness.js';
 import { targetScores } from './target.js';
 import type { Completeness, IgBaseline, IgRule, MethodContext, MethodResult } from './types.js';
+import { DEFAULT_PATH_STEPS } from './method-defaults.js';
 
 /** Path points (alphas) and weights on [0, 1], as Captum's approximation_methods. */
 export function quadrature(rule: IgRule, steps: number): { alphas: Float64Array; weights: Float64Array } {
@@ -146,7 +147,7 @@ function sameRows(data: Float32Array, n: number, per: number): boolean {
 
 export async function integratedGradients(ctx: MethodContext): Promise<MethodResult> {
   const o = ctx.options.integratedGradients ?? {};
-  const steps = o.steps ?? 50;
+  const steps = o.steps ?? DEFAULT_PATH_STEPS;
   const rule = o.rule ?? 'gausslegendre';
   const baselineSpec = o.baseline ?? 'black';
   const [n, c, h, w] = nchw(ctx.x);

@@ -20,6 +20,7 @@ import { convergenceNotes, quadrature, resolveBaseline } from './integrated-grad
 import { batchedForward, batchSizeOption, classCount, forChunks, scoreGradients, scoreInputs, Work } from './session.js';
 import { checkScore, presetTargets, resolveTargets, targetScores, type ScoreKind, type TargetSpec } from './target.js';
 import type { Completeness, IgBaseline, IgRule } from './types.js';
+import { DEFAULT_PATH_STEPS } from './method-defaults.js';
 
 export const LAYER_METHODS = ['gradient-x-activation', 'integrated-gradients', 'conductance', 'deeplift', 'ablation'] as const;
 export type LayerMethodName = (typeof LAYER_METHODS)[number];
@@ -94,7 +95,7 @@ export function checkLayerAttribution(model: Model, o: LayerAttributionOptions, 
   let methods = [...new Set(o.methods ?? LAYER_METHODS)];
   if (methods.length === 0) throw new ConvLensError('INVALID_ARGUMENT', 'No layer attribution methods given.', `Use one or more of: ${LAYER_METHODS.join(', ')}.`);
   for (const m of methods) if (!(LAYER_METHODS as readonly string[]).includes(m)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown layer attribution method "${String(m)}".`, `Use one or more of: ${LAYER_METHODS.join(', ')}.`);
-  const steps = o.steps ?? 50;
+  const steps = o.steps ?? DEFAULT_PATH_STEPS;
   if (!Number.isInteger(steps) || steps < 1) throw new ConvLensError('INVALID_ARGUMENT', `Integrated Gradients steps must be a positive integer, got ${steps}.`, 'Use 1 or more steps (CLI: --steps).');
   const rule = o.rule ?? 'gausslegendre';
   quadrature(rule, steps); // refuses an unknown rule now, not after the other methods ran
@@ -356,9 +357,29 @@ const baselineName = (b: IgBaseline): string => (typeof b === 'string' ? b : 'gi
 /** Ops a segmentation head puts between its classifier and the class map: resampling, elementwise steps and transposes that keep each channel a class. */
 const CHANNELWISE: ReadonlySet<string> = new Set(['Resize', 'Upsample', 'Identity', 'Relu', 'Sigmoid', 'Softmax', 'LogSoftmax', 'Dropout', 'BatchNormalization', 'Cast', 'Transpose']);
 
+const FLATTENING = new Set(['Flatten', 'Reshape', 'Squeeze', 'Identity']);
+
 /**
- * The layer whose channels are scored by default: the CAM layer, except on a segmentation net,
- * where that is the class map itself, channel k being class k: every method gave the target's
+ * Whether the output is `layer` globally pooled, channel by channel (SqueezeNet's logits: its
+ * conv10 class maps, average-pooled): channel k of the layer is then class k, as on a class map.
+ */
+function pooledIntoOutput(model: Model, layer: string): boolean {
+  const producers = model.graph.producers();
+  let node = producers.get(model.output);
+  for (let hops = 0; node && hops < 4 && FLATTENING.has(node.op); hops++) node = producers.get(node.inputs[0] ?? '');
+  if (!node || (node.op !== 'GlobalAveragePool' && node.op !== 'GlobalMaxPool')) return false;
+  let value = node.inputs[0];
+  for (let hops = 0; value !== layer && hops < 8; hops++) {
+    const step = producers.get(value ?? '');
+    if (!step || !CHANNELWISE.has(step.op)) return false;
+    value = step.inputs[0];
+  }
+  return value === layer;
+}
+
+/**
+ * The layer whose channels are scored by default: the CAM layer, except on a segmentation net (or
+ * a net whose logits are its last class maps, pooled: SqueezeNet), where that is the class map itself, channel k being class k: every method gave the target's
  * channel 100% ("m:0 100.0%"), true by construction. There it is the input of the classifier
  * convolution that computes the map (looking through an upsampling), or of the MatMul over the
  * channels of a channels-last export (looking through its Transposes): the features the classes
@@ -366,7 +387,7 @@ const CHANNELWISE: ReadonlySet<string> = new Set(['Resize', 'Upsample', 'Identit
  */
 export function defaultChannelLayer(model: Model): string {
   const cam = model.lastSpatialLayer();
-  if (!model.classMap || cam !== model.classMap) return cam;
+  if (!(model.classMap && cam === model.classMap) && !pooledIntoOutput(model, cam)) return cam;
   const producers = model.graph.producers();
   let classifier = producers.get(cam);
   for (let hops = 0; classifier && hops < 8 && CHANNELWISE.has(classifier.op); hops++) classifier = producers.get(classifier.inputs[0] ?? '');

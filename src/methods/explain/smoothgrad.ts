@@ -4,6 +4,7 @@ import { ConvLensError } from '../../engine/errors.js';
 import { f32, nchw, normalSource, reduceChannels, seedOf } from './arrays.js';
 import { forChunks, RunBuffers, scoreGradients, Work } from './session.js';
 import type { MethodContext, MethodResult } from './types.js';
+import { DEFAULT_NOISE_LEVEL, DEFAULT_NOISE_SAMPLES } from './method-defaults.js';
 
 interface Stats {
   mean: Float32Array;
@@ -15,8 +16,8 @@ interface Stats {
 function stats(ctx: MethodContext): Promise<Stats> {
   return ctx.memo.once('smoothgrad-stats', async () => {
     const o = ctx.options.smoothgrad ?? {};
-    const samples = o.samples ?? 50;
-    const noise = o.noise ?? 0.15;
+    const samples = o.samples ?? DEFAULT_NOISE_SAMPLES;
+    const noise = o.noise ?? DEFAULT_NOISE_LEVEL;
     const seed = seedOf(o.seed, 'The SmoothGrad seed');
     if (!Number.isInteger(samples) || samples < 1) throw new ConvLensError('INVALID_ARGUMENT', `SmoothGrad samples must be a positive integer, got ${samples}.`, 'Use 1 or more samples (CLI: --samples).');
     if (!(noise >= 0 && Number.isFinite(noise))) throw new ConvLensError('INVALID_ARGUMENT', `SmoothGrad noise must be a finite number >= 0 (a fraction of the input range), got ${noise}.`, 'Use a noise of 0 or more, e.g. 0.15 (CLI: --noise).');

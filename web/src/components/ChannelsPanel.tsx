@@ -12,6 +12,7 @@ import { Colorbar, ComputeWherePicker, ErrorBox, NumberField, Panel, Segmented, 
 import { cancelPanelJob, followJobStatus, runInBrowser, type JobStatus } from '../job-status';
 import { channelsInBrowser } from '../compute';
 import type { LayerMethodName } from '../../../src/methods/explain/layer-attribution.js';
+import { DEFAULT_PATH_STEPS } from '../../../src/methods/explain/method-defaults.js';
 
 // The library's LAYER_METHODS, the cheap two first (one gradient pass each), the path methods next
 const METHODS: [id: LayerMethodName, label: string, about: string][] = [
@@ -67,7 +68,7 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
   const [layer, setLayer] = useState(defaultLayer);
   const [methods, setMethods] = useState<Set<string>>(() => new Set(['gradient-x-activation', 'deeplift']));
   const [top, setTop] = useState(8);
-  const [steps, setSteps] = useState(32);
+  const [steps, setSteps] = useState(DEFAULT_PATH_STEPS); // the CLI's (convlens channels)
   const [rule, setRule] = useState<Rule>('gausslegendre');
   const [score, setScore] = useState<'logit' | 'prob'>('logit');
   const [baseline, setBaseline] = useState<Baseline>('black');

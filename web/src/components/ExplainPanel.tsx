@@ -10,6 +10,7 @@ import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../ren
 import { fmtSig } from '../format';
 import { decodeTensor, fmt, maxAbs, minMax, quantile, workerTensor, type Tensor } from '../tensor';
 import { displayStyle } from '../../../src/methods/explain/display.js';
+import { DEFAULT_NOISE_LEVEL, DEFAULT_NOISE_SAMPLES, DEFAULT_PATH_STEPS } from '../../../src/methods/explain/method-defaults.js';
 import { REPORT_MAX_SEGMENT_SAMPLES, REPORT_SANITY_DEFAULT_LAYERS, REPORT_SANITY_MAX_LAYERS, REPORT_SENSITIVITY_DEFAULT_SAMPLES, REPORT_SENSITIVITY_MAX_SAMPLES } from '../../../src/methods/explain/request-limits.js';
 import { abbreviateName } from '../../../src/util/names.js';
 import { describeRange, rangeOf } from '../../../src/render/range.js';
@@ -18,6 +19,7 @@ import { ClassPicker, findLayer, LayerPicker, layerLabelOf } from './Pickers';
 import { explainInBrowser } from '../compute';
 import { CurveChart, type CurveSeries } from './Curves';
 import { ChannelsPanel } from './ChannelsPanel';
+import { DataFolderMaskPicker } from './DataFolderMaskPicker';
 import { JobProgress } from './JobProgress';
 import { drawInput, fitSize } from './PredictionPanel';
 import { Colorbar, ComputeWherePicker, ErrorBox, NumberField, Panel, Segmented, Spinner, UploadButton, type ComputeWhere, type ShownError } from './ui';
@@ -184,8 +186,9 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   const [sensitivitySamples, setSensitivitySamples] = useState(REPORT_SENSITIVITY_DEFAULT_SAMPLES);
   const side = input ? Math.min(input.width, input.height) : 28;
   const [occ, setOcc] = useState<{ window: number; stride: number; fill: string } | null>(null);
-  const [sg, setSg] = useState({ samples: 25, noise: 0.15 });
-  const [ig, setIg] = useState({ steps: 32, baseline: 'black', rule: 'gausslegendre' });
+  // the library's defaults (the CLI's): untouched, the maps are the CLI's
+  const [sg, setSg] = useState({ samples: DEFAULT_NOISE_SAMPLES, noise: DEFAULT_NOISE_LEVEL });
+  const [ig, setIg] = useState({ steps: DEFAULT_PATH_STEPS, baseline: 'black', rule: 'gausslegendre' });
   const [saliencyReduce, setSaliencyReduce] = useState<'max' | 'sum'>('max');
   const [ggcInterpolate, setGgcInterpolate] = useState<'bilinear' | 'nearest'>('bilinear');
   const [dlBaseline, setDlBaseline] = useState('black');
@@ -197,10 +200,11 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   // segmentation 'mask': the segments are the colours of a PNG the user uploads
   const [segMask, setSegMask] = useState<MaskEntry | null>(null);
   const [maskUpload, setMaskUpload] = useState<{ busy: boolean; error: ShownError | null }>({ busy: false, error: null });
-  const uploadMask = async (file: File): Promise<void> => {
+  // uploaded, or a PNG in the data folders (read by the server)
+  const loadMask = async (load: () => Promise<MaskEntry>): Promise<void> => {
     setMaskUpload({ busy: true, error: null });
     try {
-      setSegMask(await api.uploadMask(file));
+      setSegMask(await load());
       setMaskUpload({ busy: false, error: null });
     } catch (e) {
       setMaskUpload({ busy: false, error: e instanceof ApiError ? e : new ApiError(0, 'CLIENT', String(e)) });
@@ -313,7 +317,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     if (segmentMethods) {
       if (seg.segmentation === 'mask') {
         if (!segMask) {
-          setError({ code: 'INVALID_ARGUMENT', message: 'No segments mask uploaded yet.', hint: 'Upload a PNG whose flat colours are the segments (drawn on this image, any scale), or choose SLIC superpixels or a grid.' });
+          setError({ code: 'INVALID_ARGUMENT', message: 'No segments mask chosen yet.', hint: 'Upload a PNG whose flat colours are the segments (drawn on this image, any scale) or pick one from the data folders, or choose SLIC superpixels or a grid.' });
           return;
         }
         if (where === 'browser') {
@@ -515,7 +519,8 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                   </label>
                   {seg.segmentation === 'mask' ? (
                     <span className="segments-mask">
-                      <UploadButton label={segMask ? 'Replace mask…' : 'Upload mask PNG…'} busyLabel="checking" busy={maskUpload.busy} accept="image/png" onFile={(f) => void uploadMask(f)} testId="segments-mask-upload" inputTestId="segments-mask-file" />
+                      <UploadButton label={segMask ? 'Replace mask…' : 'Upload mask PNG…'} busyLabel="checking" busy={maskUpload.busy} accept="image/png" onFile={(f) => void loadMask(() => api.uploadMask(f))} testId="segments-mask-upload" inputTestId="segments-mask-file" />
+                      <DataFolderMaskPicker onPick={(path) => void loadMask(() => api.maskFromDataFolder(path))} disabled={maskUpload.busy} />
                       {segMask && (
                         <span className="muted small" style={{ marginLeft: 8 }} data-testid="segments-mask-info" title="each distinct colour of the mask is one segment">
                           {segMask.name}: {segMask.segments} segment{segMask.segments === 1 ? '' : 's'}, {segMask.width}×{segMask.height}
@@ -608,8 +613,6 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                       <option value="blurred">blurred image</option>
                     </select>
                   </label>
-                  {seg.segmentation === 'mask' && maskUpload.error && <ErrorBox error={maskUpload.error} title="Mask refused" onClose={() => setMaskUpload({ busy: false, error: null })} testId="segments-mask-error" />}
-                  {seg.segmentation === 'mask' && segMask && <MaskOverlay input={props.input} mask={segMask} />}
                 </fieldset>
               )}
               {shapMethods && (

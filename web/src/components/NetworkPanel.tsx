@@ -351,6 +351,9 @@ function UnitView(props: {
   const inRef = useRef<HTMLCanvasElement>(null);
   const rfRef = useRef<HTMLCanvasElement>(null);
   const [hover, setHover] = useState<{ row: number; col: number } | null>(null);
+  // "Explain one unit…": the next click on the map explains the unit under it (what shift-click
+  // does, for those who would never guess a modifier); Escape or the button again leaves it
+  const [picking, setPicking] = useState(false);
   const SIZE = 248;
   const mapSize = fitSize({ width: layer.w, height: layer.h }, SIZE);
   const inSize = fitSize(input, SIZE);
@@ -361,6 +364,15 @@ function UnitView(props: {
   }, [layer, channel, norm, cmap]);
 
   useEffect(() => setHover(null), [layer, channel]);
+  useEffect(() => setPicking(false), [layer.name, channel]);
+  useEffect(() => {
+    if (!picking) return;
+    const escape = (e: KeyboardEvent): void => {
+      if (e.key === 'Escape') setPicking(false);
+    };
+    window.addEventListener('keydown', escape);
+    return () => window.removeEventListener('keydown', escape);
+  }, [picking]);
 
   useEffect(() => {
     const c = inRef.current;
@@ -431,10 +443,19 @@ function UnitView(props: {
         <figure>
           <div className="stacked" style={{ width: mapSize.w, height: mapSize.h }}>
             <canvas ref={mapRef} className="pixelated" style={{ width: mapSize.w, height: mapSize.h }} data-testid="unit-map" />
-            <canvas ref={hoverRef} className="overlay interactive" style={{ width: mapSize.w, height: mapSize.h }} onMouseMove={onMove} onMouseLeave={() => setHover(null)} onClick={(e) => {
-                // a plain click keeps its meaning (the dataset's top images); shift asks what in this image drives the unit
-                if (e.shiftKey && props.onExplainUnit && hover) props.onExplainUnit(props.label, channel, [hover.row, hover.col]);
-                else props.onUnitClick?.(layer.name, channel);
+            <canvas
+              ref={hoverRef}
+              className={picking ? 'overlay interactive picking' : 'overlay interactive'}
+              style={{ width: mapSize.w, height: mapSize.h }}
+              onMouseMove={onMove}
+              onMouseLeave={() => setHover(null)}
+              onClick={(e) => {
+                // a plain click keeps its meaning (the dataset's top images); shift, or a click after
+                // "Explain one unit…", asks what in this image drives the unit
+                if ((e.shiftKey || picking) && props.onExplainUnit && hover) {
+                  setPicking(false);
+                  props.onExplainUnit(props.label, channel, [hover.row, hover.col]);
+                } else props.onUnitClick?.(layer.name, channel);
               }}
               data-testid="unit-hover"
             />
@@ -466,6 +487,18 @@ function UnitView(props: {
               Explain this channel
             </button>
           )}
+          {props.onExplainUnit && (
+            <button
+              type="button"
+              className={picking ? 'button small on' : 'button small'}
+              aria-pressed={picking}
+              onClick={() => setPicking((p) => !p)}
+              data-testid="unit-explain-pick"
+              title="Then click a unit of the map: the Explain tab opens for that position of the channel (shift-click on the map does the same at any time)"
+            >
+              {picking ? 'Click a unit… (Esc: cancel)' : 'Explain one unit…'}
+            </button>
+          )}
           {props.onVisualize && (
             <button type="button" className="button small" onClick={() => props.onVisualize!(props.label, channel)} data-testid="unit-visualize" title={`Make images: optimize an image for channel:${props.label}:${channel}`}>
               Visualize channel {channel}
@@ -482,7 +515,7 @@ function UnitView(props: {
         {hover && value !== undefined ? (
           <>
             <div>
-              unit <b>(row {hover.row}, col {hover.col})</b> = <b>{fmt(value)}</b> <span className="muted">(channel range {fmt(cr.lo)} … {fmt(cr.hi)}){props.onExplainUnit ? ' · shift-click: explain this unit' : ''}</span>
+              unit <b>(row {hover.row}, col {hover.col})</b> = <b>{fmt(value)}</b> <span className="muted">(channel range {fmt(cr.lo)} … {fmt(cr.hi)}){props.onExplainUnit ? (picking ? ' · click: explain this unit' : ' · shift-click: explain this unit') : ''}</span>
             </div>
             <div>
               {box
@@ -494,7 +527,14 @@ function UnitView(props: {
           </>
         ) : (
           <div className="muted">
-            Hover a unit of the map to see the input pixels it can see{props.onUnitClick ? '; click it for the dataset images this channel responds to most' : ''}{props.onExplainUnit ? '; shift-click it to explain that unit' : ''}.
+            {picking ? (
+              <b className="unit-picking">Click a unit of the map to explain it (Esc: cancel).</b>
+            ) : (
+              <>
+                Hover a unit of the map to see the input pixels it can see{props.onUnitClick ? '; click it for the dataset images this channel responds to most' : ''}
+                {props.onExplainUnit ? '; shift-click it (or use Explain one unit…) to explain that unit' : ''}.
+              </>
+            )}
             {rf && !rf.global && ` Units of ${props.label} see ${rf.size[0]}×${rf.size[1]} px; neighbours are ${rf.jump[0]} px apart.`}
           </div>
         )}

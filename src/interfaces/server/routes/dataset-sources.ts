@@ -73,6 +73,34 @@ export async function indexableFolders(files: FileAccess): Promise<{ roots: stri
   return { roots, folders: out };
 }
 
+/** A PNG under a data folder: what the Explain panel offers as a segments mask (POST /api/masks { path }). */
+export interface DataFolderPng {
+  path: string;
+  /** the data folder it lies in, and its path there (for display) */
+  root: string;
+  relative: string;
+}
+
+const MAX_PNGS_LISTED = 500;
+
+/** The PNG files under the data folders (a bounded walk, shallow ones first, symbolic links not followed). */
+export async function pngFilesUnder(files: FileAccess): Promise<{ files: DataFolderPng[]; truncated: boolean }> {
+  const out: DataFolderPng[] = [];
+  const queue = (files.roots ?? []).map((r) => ({ dir: r, root: r, depth: 0 }));
+  let visited = 0;
+  while (queue.length && visited < MAX_FOLDERS_VISITED && out.length < MAX_PNGS_LISTED) {
+    const { dir, root, depth } = queue.shift()!;
+    visited++;
+    if (!files.allows(dir)) continue;
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries.filter((e) => !e.name.startsWith('.')).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (e.isFile() && /\.png$/i.test(e.name) && out.length < MAX_PNGS_LISTED) out.push({ path: join(dir, e.name), root, relative: relative(root, join(dir, e.name)) });
+      else if (e.isDirectory() && depth < MAX_DEPTH) queue.push({ dir: join(dir, e.name), root, depth: depth + 1 });
+    }
+  }
+  return { files: out, truncated: out.length >= MAX_PNGS_LISTED || queue.length > 0 };
+}
+
 /** The studio's token for "the images uploaded to this studio" as a dataset. */
 export const UPLOADS_DATASET = 'studio:uploads';
 

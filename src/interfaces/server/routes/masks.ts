@@ -4,6 +4,7 @@ import { ConvLensError } from '../../../engine/errors.js';
 import { imageIdSchema } from '../ids.js';
 import { checkMask, type MaskDescription, type MaskEntry } from '../masks.js';
 import { readUpload } from '../upload.js';
+import { pngFilesUnder } from './dataset-sources.js';
 
 /**
  * Segments masks for feature ablation, KernelSHAP and LIME: uploaded (multipart, one "file") or
@@ -13,6 +14,9 @@ export function registerMaskRoutes({ app, masks, files, maxImagePixels }: Studio
   const describe = (m: MaskEntry): MaskDescription => ({ id: m.id, name: m.name, source: m.source, width: m.width, height: m.height, segments: m.segments, url: `/api/mask?id=${encodeURIComponent(m.id)}` });
 
   app.get('/api/masks', async () => ({ masks: masks.list().map(describe) }));
+
+  // what the page offers to pick as a mask: the PNGs in the data folders (read by POST { path })
+  app.get('/api/masks/files', async () => pngFilesUnder(files));
 
   app.get<{ Querystring: { id: string } }>('/api/mask', { schema: { querystring: { type: 'object', required: ['id'], properties: { id: imageIdSchema } } } }, async (req, reply) =>
     reply.type('image/png').header('cache-control', 'max-age=3600').send(Buffer.from(masks.require(req.query.id).bytes)),
