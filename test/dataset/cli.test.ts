@@ -180,11 +180,12 @@ describe('small stores: patches, embed and neighbors fit what the store holds', 
 });
 
 describe('layers named as the model names them', () => {
-  it('patches, neighbors and embed say "fires.5", not the stored value name "/fires.5/Concat_output_0"', async () => {
+  it('index, patches, neighbors and embed say "fires.5", not the stored value name "/fires.5/Concat_output_0"', async () => {
     // SqueezeNet's exported value names carry the exporter's decoration; every other command shows the module path
     const photos = join(tmp, 'layer-label-store');
-    const r = await convlens('index', 'samples/photos', '--model', 'squeezenet', '--layers', 'fires.5', '-k', '2', '--store', photos, '-q');
+    const r = await convlens('index', 'samples/photos', '--model', 'squeezenet', '--layers', 'fires.5', '-k', '2', '--store', photos);
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/, layers fires\.5$/m);
     const p = await convlens('patches', '--store', photos, '--channels', '0-1', '--no-guided', '-o', join(tmp, 'label-p.png'));
     expect(p.code, p.stderr).toBe(0);
     const n = await convlens('neighbors', 'samples/photos/chelsea.png', '--store', photos, '-o', join(tmp, 'label-n.png'));
@@ -194,6 +195,6 @@ describe('layers named as the model names them', () => {
     expect(p.stdout).toMatch(/^fires\.5: 2 channels x 2 patches/m);
     expect(n.stdout).toMatch(/^chelsea\.png: fires\.5 #/m);
     expect(e.stdout).toMatch(/^pca of fires\.5 \(/m);
-    for (const out of [p.stdout, n.stdout, e.stdout.replace(/-> .*/g, '')]) expect(out).not.toContain('Concat_output_0');
+    for (const out of [r.stdout, p.stdout, n.stdout, e.stdout.replace(/-> .*/g, '')]) expect(out).not.toContain('Concat_output_0');
   }, 120_000);
 });

@@ -119,7 +119,7 @@ export function define(command: Command): void {
         return;
       }
       const lines = [
-        `store ${report.store}: ${report.count} images of ${source.description}, layers ${report.layers.join(', ')}`,
+        `store ${report.store}: ${report.count} images of ${source.description}, layers ${report.layers.map((l) => model.layerLabel(l)).join(', ')}`,
         report.scanned ? `scanned ${report.scanned} images in ${report.seconds.toFixed(1)} s (${report.imagesPerSecond.toFixed(0)} images/s, index building included)` : 'nothing to scan: the store is complete',
       ];
       if (report.resumed) lines.push(`resumed: ${report.resumed} images were already in the store`);
