@@ -104,6 +104,20 @@ function poolPixels(x: Float32Array, off: number, c: number, H: number, W: numbe
 }
 
 /** Runs images [start, end) of a source through the model and reduces them (see the file comment). */
+/**
+ * A layer value no store can hold: distances to a NaN are NaN, so the image would sit nowhere in
+ * every search (a distributed scan's coordinator refuses such a result; a single-process scan
+ * stored it).
+ */
+function nonFiniteLayer(model: Model, source: DatasetSource, layer: string, channel: number, image: number, sum: number): ConvLensError {
+  const name = source.item(image).name;
+  return new ConvLensError(
+    'RUNTIME_FAILURE',
+    `Layer "${model.layerLabel(layer)}" of model "${model.name}" is ${Number.isNaN(sum) ? 'NaN' : 'infinite'} on image #${image}${name !== `#${image}` ? ` (${name})` : ''}, channel ${channel}: a store cannot compare such values, so nothing of that image was stored.`,
+    'Look at the model on that image (CLI: convlens activations): a layer that divides by a value that can be 0, or overflows, needs fixing in the model; or leave the image out of the dataset. The chunks scanned before it are kept: the same command continues from them.',
+  );
+}
+
 export async function scanChunk(model: Model, source: DatasetSource, settings: ScanSettings, chunk: number, start: number, end: number, job: JobOptions & { worker?: string; onBatch?: (images: number) => void } = {}): Promise<ChunkResult> {
   const t0 = performance.now();
   const n = end - start;
@@ -151,6 +165,8 @@ export async function scanChunk(model: Model, source: DatasetSource, settings: S
               at = p;
             }
           }
+          // a NaN or infinite value (a division by zero, an overflow) anywhere makes the sum so
+          if (!Number.isFinite(sum)) throw nonFiniteLayer(model, source, l.name, c, start + s + i, sum);
           const mean = sum / plane;
           mv[c * n + s + i] = best;
           mp[c * n + s + i] = at;
