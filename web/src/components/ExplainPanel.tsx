@@ -608,8 +608,6 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                       <option value="blurred">blurred image</option>
                     </select>
                   </label>
-                  {seg.segmentation === 'mask' && maskUpload.error && <ErrorBox error={maskUpload.error} title="Mask refused" onClose={() => setMaskUpload({ busy: false, error: null })} testId="segments-mask-error" />}
-                  {seg.segmentation === 'mask' && segMask && <MaskOverlay input={props.input} mask={segMask} />}
                 </fieldset>
               )}
               {shapMethods && (
