@@ -25,6 +25,11 @@ export const WAYS_OUT = {
     cli: 'Images give 1 or 3 channels: pass preprocessed .npy tensors of shape',
     studio: 'The studio feeds it images only, so here its layers and filters can be looked at; to run it, give the CLI (convlens predict x.npy --model m.onnx) preprocessed .npy tensors of shape',
   },
+  /** ends a hint about onnxruntime-web's 4 GB of WebAssembly memory */
+  webMemory: {
+    cli: 'onnxruntime-node, in Node, has the whole machine\'s',
+    studio: 'compute on the server instead, which has the whole machine\'s',
+  },
 } as const;
 
 export type WayOut = keyof typeof WAYS_OUT;

@@ -15,6 +15,7 @@ import { encodeNpy } from '../../src/io/npy.js';
 import { seededRandom } from '../../src/models/init.js';
 import { Layers } from '../../src/models/layers.js';
 import { Model } from '../../src/models/model.js';
+import { hintForStudio } from '../../src/util/ways-out.js';
 import { convlens } from '../support/cli.js';
 import { f32 as tensor, handGraph, int, ints, node } from '../support/onnx-files.js';
 
@@ -105,11 +106,23 @@ describe('graphs ONNX Runtime refuses to compile', () => {
     }
   });
 
-  it('stays an internal failure when ORT itself fails, still without its sources', () => {
+  it('says that memory ran out, and the way out, without its sources', () => {
     const error = compileRefusal('/onnxruntime_src/onnxruntime/core/framework/bfc_arena.cc:376 void* onnxruntime::BFCArena::AllocateRawInternal(size_t, bool, onnxruntime::Stream*, bool, onnxruntime::WaitNotificationFn) Failed to allocate memory for requested buffer of size 123\n');
     expect(error.code).toBe('RUNTIME_FAILURE');
-    expect(error.message).toBe('ONNX Runtime could not compile the graph: Failed to allocate memory for requested buffer of size 123.');
+    expect(error.message).toBe('ONNX Runtime ran out of memory compiling a graph (Failed to allocate memory for requested buffer of size 123).');
     expect(error.message).not.toMatch(SOURCES);
+    expect(error.hint).toBe('Compute fewer methods at once, or use a smaller model or input: every method compiles its own graph with its own copy of the weights.');
+    // onnxruntime-web's words; its memory ends at 4 GB, and the studio's way out is its server
+    const web = compileRefusal("Can't create a session. ERROR_CODE: 6, ERROR_MESSAGE: std::bad_alloc", undefined, 'onnxruntime-web');
+    expect(web.message).toBe('ONNX Runtime ran out of memory compiling a graph (std::bad_alloc).');
+    expect(web.hint).toMatch(/WebAssembly memory ends at 4 GB: onnxruntime-node, in Node, has the whole machine's\.$/);
+    expect(hintForStudio(web.hint!)).toMatch(/WebAssembly memory ends at 4 GB: compute on the server instead, which has the whole machine's\.$/);
+  });
+
+  it('stays an internal failure when ORT itself fails otherwise', () => {
+    const error = compileRefusal("Can't create a session. ERROR_CODE: 1, ERROR_MESSAGE: something inside ORT broke");
+    expect(error.code).toBe('RUNTIME_FAILURE');
+    expect(error.message).toBe("ONNX Runtime could not compile the graph: Can't create a session. ERROR_CODE: 1, ERROR_MESSAGE: something inside ORT broke.");
   });
 
   it('a run of such a model throws that refusal', async () => {

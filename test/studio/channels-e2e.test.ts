@@ -214,6 +214,10 @@ describe('the channels behind a prediction in the studio (SqueezeNet, Chromium)'
     await ui.page.fill('[data-testid="channels-steps"]', '1000');
     await ui.page.click('[data-testid="channels-run"]');
     await ui.page.waitForSelector('[data-testid="channels-phase"]:has-text("in this browser")', { timeout: 60_000 });
+    // the time left, from the pace measured in the page, as a server job shows it
+    await ui.page.waitForSelector('[data-testid="channels-phase"]:has-text("left")', { timeout: 60_000 });
+    expect(await ui.page.textContent('[data-testid="channels-phase"]')).toMatch(/\(in this browser\) · .* · about \d+ (s|min) left$/);
+    await shot('channels-in-browser-time-left', '[data-testid="channels-panel"]', '/tmp/hunt-y-shots');
     await ui.page.click('[data-testid="channels-cancel"]');
     await ui.page.waitForSelector('[data-testid="channels-notice"]:has-text("Cancelled")', { timeout: 30_000 });
     expect(await ui.page.isVisible('[data-testid="channels-error"]')).toBe(false);

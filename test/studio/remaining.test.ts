@@ -1,6 +1,6 @@
 // The time left of a job, from its measured pace (web/src/remaining.ts).
 import { describe, expect, it } from 'vitest';
-import { describeRemaining, estimateRemaining, type PaceBaseline, type TimedProgress } from '../../web/src/remaining.js';
+import { describeRemaining, estimateRemaining, remainingTracker, type PaceBaseline, type TimedProgress } from '../../web/src/remaining.js';
 
 /** Feeds progress events in order, as followJob does, returning each estimate's seconds. */
 function follow(events: TimedProgress[]): (number | undefined)[] {
@@ -42,6 +42,19 @@ describe('estimateRemaining', () => {
     expect(seconds[3]).toBeUndefined();
     expect(seconds[4]).toBeCloseTo((90 * 8) / 9, 6);
     expect(follow([{ done: 1, total: 10 }, { done: 9, total: 10 }])).toEqual([undefined, undefined]);
+  });
+
+  it('times progress itself for a run in this page (no server stamps it), with the same rules', () => {
+    let clock = 30_000; // the page has been open a while: time counts from the tracker's start
+    const remaining = remainingTracker(() => clock);
+    const at = (ms: number, done: number): number | undefined => {
+      clock = 30_000 + ms;
+      return remaining({ done, total: 20 });
+    };
+    // as the server's runningMs in the first test: the first, slow unit is left out of the pace
+    expect([at(5000, 1), at(6000, 2)]).toEqual([undefined, undefined]);
+    expect(at(7000, 3)).toBeCloseTo(17, 6);
+    expect(at(14000, 10)).toBeCloseTo(10, 6);
   });
 
   it('is written in seconds, minutes or hours, and not at all under a few seconds', () => {

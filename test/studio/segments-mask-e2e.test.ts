@@ -85,6 +85,15 @@ describe('segments masks in the studio (Chromium)', () => {
     }
     await ui.page.locator('[data-testid="map-lime"]').scrollIntoViewIfNeeded();
     await shot('03-mask-explained');
+
+    // DeepLIFT's options are its baseline alone: the mask shows once, under the segment methods,
+    // and not at all without them (it showed again under DeepLIFT's, and there alone)
+    await ui.page.setChecked('[data-testid="method-deeplift"]', true);
+    await ui.page.waitForSelector('[data-testid="deeplift-baseline"]');
+    expect(await ui.page.locator('[data-testid="segments-mask-overlay"]').count()).toBe(1);
+    await shot('04-mask-beside-deeplift');
+    for (const m of ['feature-ablation', 'lime']) await ui.page.setChecked(`[data-testid="method-${m}"]`, false);
+    expect(await ui.page.locator('[data-testid="segments-mask-overlay"]').count()).toBe(0);
     expect(ui.errors).toEqual([]);
   });
 

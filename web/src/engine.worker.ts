@@ -12,17 +12,31 @@ const running = new Map<number, AbortController>();
 
 const reply = (msg: ComputeResponse, transfer: Transferable[] = []): void => self.postMessage(msg, transfer);
 
+/**
+ * `loading` (the model's download and decoding, the input's request), given up as soon as `signal`
+ * aborts: a cancel during a big model's download (550 MB of VGG-16) waited for all of it. The
+ * download goes on and is kept, for the next run.
+ */
+function unlessCancelled<T>(loading: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const cancelled = (): void => reject(new Error('cancelled while loading'));
+    if (signal.aborted) return cancelled();
+    signal.addEventListener('abort', cancelled, { once: true });
+    loading.then(resolve, reject).finally(() => signal.removeEventListener('abort', cancelled));
+  });
+}
+
 async function handle(req: Exclude<ComputeRequest, { kind: 'cancel' }>, signal: AbortSignal): Promise<void> {
   const onProgress = (p: { done: number; total: number; phase?: string; within?: { done: number; total: number; phase?: string } }): void =>
     reply({ id: req.id, type: 'progress', progress: { done: p.done, total: p.total, ...(p.phase ? { phase: p.phase } : {}), ...(p.within ? { within: p.within } : {}) } });
   if (req.kind === 'explain') {
     reply({ id: req.id, type: 'progress', progress: { done: 0, total: 0, phase: 'loading the model' } });
-    const [model, input] = await Promise.all([browserModel(req.model), modelInput(req.model, req.image)]);
+    const [model, input] = await unlessCancelled(Promise.all([browserModel(req.model), modelInput(req.model, req.image)]), signal);
     const report = await explainReport(model, input, req.request, { signal, onProgress });
     reply({ id: req.id, type: 'result', result: report });
   } else if (req.kind === 'channels') {
     reply({ id: req.id, type: 'progress', progress: { done: 0, total: 0, phase: 'loading the model' } });
-    const [model, input] = await Promise.all([browserModel(req.model), modelInput(req.model, req.image)]);
+    const [model, input] = await unlessCancelled(Promise.all([browserModel(req.model), modelInput(req.model, req.image)]), signal);
     const report = await channelsReport(model, input, req.request, { signal, onProgress });
     reply({ id: req.id, type: 'result', result: report });
   } else if (req.kind === 'predict') {

@@ -3,6 +3,7 @@
 import type { Dispatch, MutableRefObject, SetStateAction } from 'react';
 import { api, ApiError, followJob, type ApiErrorBody } from './api';
 import { Cancelled, type WorkerProgress } from './compute';
+import { remainingTracker } from './remaining';
 
 export interface JobStatus {
   id: string;
@@ -55,8 +56,8 @@ export interface PanelJob {
 }
 
 /**
- * Runs `compute` in this page's engine worker as the panel's job: progress into `setJob`, the
- * result to `done`, a cancel (`run` aborted) to the notice `cancelledNotice`, a failure to
+ * Runs `compute` in this page's engine worker as the panel's job: progress (and the time left at
+ * its pace) into `setJob`, the result to `done`, a cancel (`run` aborted) to the notice `cancelledNotice`, a failure to
  * `setError` with the server as the way out. The explanation and channel panels had the same
  * twenty lines each.
  */
@@ -69,10 +70,13 @@ export async function runInBrowser<T>(
 ): Promise<void> {
   const controller = new AbortController();
   run.current = controller;
-  const status = (phase: string, doneSteps = 0, total = 0, within?: JobStatus['within']): void => panel.setJob({ id: BROWSER_JOB, running: true, done: doneSteps, total, phase, within });
+  const status = (phase: string, doneSteps = 0, total = 0, within?: JobStatus['within'], remainingSeconds?: number): void => panel.setJob({ id: BROWSER_JOB, running: true, done: doneSteps, total, phase, within, remainingSeconds });
   status('loading the model into this page');
+  // the time left at the pace measured here, as a server job's (a long run in the browser, minutes
+  // of Score-CAM on a ResNet, showed its count and never the time)
+  const remaining = remainingTracker(() => performance.now());
   try {
-    done(await compute({ signal: controller.signal, onProgress: (p) => status(`${p.phase ?? 'working'} (in this browser)`, p.done, p.total, p.within) }));
+    done(await compute({ signal: controller.signal, onProgress: (p) => status(`${p.phase ?? 'working'} (in this browser)`, p.done, p.total, p.within, remaining(p)) }));
   } catch (e) {
     if (e instanceof Cancelled || controller.signal.aborted) panel.setNotice(cancelledNotice);
     else {

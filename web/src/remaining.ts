@@ -46,3 +46,17 @@ export function describeRemaining(seconds: number | undefined): string | undefin
   const shown = seconds < 90 ? `${Math.round(seconds)} s` : seconds < 5400 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
   return `about ${shown} left`;
 }
+
+/**
+ * The time left of a run timed here rather than by the server (a run in this page's engine
+ * worker): each progress is stamped with `now()` (ms) since the tracker was made.
+ */
+export function remainingTracker(now: () => number): (p: { done: number; total: number }) => number | undefined {
+  const started = now();
+  let pace: PaceBaseline | null = null;
+  return (p) => {
+    const estimate = estimateRemaining(pace, { done: p.done, total: p.total, runningMs: now() - started });
+    pace = estimate.baseline;
+    return estimate.seconds;
+  };
+}

@@ -2,6 +2,7 @@ import { encodeModel, type InMemoryFile } from '../onnx/codec.js';
 import type { Graph } from '../graph/ir.js';
 import type { Tensor } from '../tensor.js';
 import type { Backend, Session } from './backend.js';
+import { isOutOfMemory } from './ort.js';
 
 export interface EngineOptions {
   /** intra-op threads per session (default: backend default, all cores) */
@@ -170,7 +171,7 @@ export class Engine {
     const pending: Promise<CompiledGraph> = (async () => {
       const graph = build();
       await this.makeRoom(key);
-      return new CompiledGraph(key, graph, await this.createSession(graph), (c) => this.reopen(c));
+      return new CompiledGraph(key, graph, await this.createSession(graph, key), (c) => this.reopen(c));
     })().then((compiled) => {
       if (this.cache.get(key) === pending) this.ready.set(key, compiled);
       return compiled;
@@ -209,7 +210,7 @@ export class Engine {
   /** A released cached session compiles again for a caller that held on to it, and is cached again. */
   private async reopen(compiled: CompiledGraph): Promise<Session> {
     await this.makeRoom(compiled.key);
-    const session = await this.createSession(compiled.graph);
+    const session = await this.createSession(compiled.graph, compiled.key);
     if (!this.cache.has(compiled.key)) {
       this.cache.set(compiled.key, Promise.resolve(compiled));
       this.ready.set(compiled.key, compiled);
@@ -218,7 +219,34 @@ export class Engine {
     return session;
   }
 
-  private createSession(graph: Graph): Promise<Session> {
+  /**
+   * Compiles `graph` into a session. When the runtime runs out of memory doing so, the idle
+   * cached sessions are released and it is tried once more: each holds its own copy of the
+   * weights and its arena, and onnxruntime-web's WebAssembly memory ends at 4 GB. In a browser
+   * a VGG-16's fourth method failed so, and every later run too, the cache holding it all.
+   */
+  private async createSession(graph: Graph, compiling = ''): Promise<Session> {
+    try {
+      return await this.newSession(graph);
+    } catch (e) {
+      if (!isOutOfMemory(e) || !(await this.releaseIdle(compiling))) throw e;
+      return this.newSession(graph);
+    }
+  }
+
+  /** Releases every idle cached session but `keep`'s; whether there was one. */
+  private async releaseIdle(keep: string): Promise<boolean> {
+    let released = false;
+    for (const key of [...this.cache.keys()]) {
+      const compiled = this.ready.get(key);
+      if (key === keep || !compiled?.open || compiled.busy) continue;
+      await this.evict(key);
+      released = true;
+    }
+    return released;
+  }
+
+  private newSession(graph: Graph): Promise<Session> {
     const threads = this.options.threads ? { threads: this.options.threads } : {};
     if (!this.backend.inMemoryWeights) return this.backend.createSession(encodeModel(graph), threads);
     // Weights stay where they are (views), named as in-memory external data: only the graph's

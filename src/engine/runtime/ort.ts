@@ -1,5 +1,6 @@
 import type * as OrtCommon from 'onnxruntime-common';
 import { ConvLensError } from '../errors.js';
+import { WAYS_OUT } from '../../util/ways-out.js';
 import type { DType, Tensor } from '../tensor.js';
 import type { Backend, Session, SessionOptions, ValueInfo } from './backend.js';
 
@@ -59,7 +60,7 @@ export function ortBackend(ort: OrtModule, name: string, defaults: OrtCommon.Inf
       try {
         return adapt(ort, name, await ort.InferenceSession.create(model, sessionOptions(options)), preallocatedOutputs);
       } catch (e) {
-        throw compileRefusal((e as Error).message, e);
+        throw compileRefusal((e as Error).message, e, name);
       }
     },
     async openSession(location: string, options: SessionOptions): Promise<Session> {
@@ -175,10 +176,16 @@ function withoutLeadingSignature(rest: string): string {
  * MODEL_UNSUPPORTED, a 422 in the studio, naming the node and op when ORT's text does. Anything
  * else (memory, a fault in ORT itself) stays RUNTIME_FAILURE. Neither quotes ORT's sources.
  */
-export function compileRefusal(message: string, cause?: unknown): ConvLensError {
+export function compileRefusal(message: string, cause?: unknown, backend = 'onnxruntime-node'): ConvLensError {
   // the preambles say only that ORT refused, which the message says already
   const reason = withoutSourceLocations(message).replace(/^(?:Exception during initialization: |This is an invalid model\. (?:Error:? )?)/, '');
-  if (/bad_alloc|Failed to allocate|out of memory/i.test(message) || !GRAPH_REFUSAL.test(message)) {
+  if (OUT_OF_MEMORY.test(message)) {
+    // onnxruntime-web's form: "Can't create a session. ERROR_CODE: 6, ERROR_MESSAGE: std::bad_alloc"
+    const said = reason.replace(/^Can't create a session\. (?:ERROR_CODE: \d+, ERROR_MESSAGE: )?/, '');
+    const where = backend === 'onnxruntime-web' ? `, and onnxruntime-web's WebAssembly memory ends at 4 GB: ${WAYS_OUT.webMemory.cli}` : '';
+    return new ConvLensError('RUNTIME_FAILURE', `ONNX Runtime ran out of memory compiling a graph (${said}).`, `Compute fewer methods at once, or use a smaller model or input: every method compiles its own graph with its own copy of the weights${where}.`, { cause });
+  }
+  if (!GRAPH_REFUSAL.test(message)) {
     return new ConvLensError('RUNTIME_FAILURE', `ONNX Runtime could not compile the graph: ${reason}.`, 'If this is your model, check that it loads in onnxruntime; otherwise this is a ConvLens bug worth reporting.', { cause });
   }
   const where = refusedNode(reason);
@@ -189,6 +196,15 @@ export function compileRefusal(message: string, cause?: unknown): ConvLensError 
     'The file asks for something ONNX Runtime does not implement. Re-export the model (a current exporter and opset), or fix the node; if the file loads in onnxruntime itself, this is a ConvLens bug worth reporting.',
     { cause },
   );
+}
+
+/** ORT's words for running out of memory (onnxruntime-node's and onnxruntime-web's). */
+const OUT_OF_MEMORY = /bad_alloc|Failed to allocate|out of memory/i;
+
+/** Whether `e` (or what caused it) is ONNX Runtime running out of memory. */
+export function isOutOfMemory(e: unknown): boolean {
+  for (let x = e, depth = 0; x instanceof Error && depth < 4; x = x.cause, depth++) if (OUT_OF_MEMORY.test(x.message)) return true;
+  return false;
 }
 
 /** The forms in which ORT refuses a graph for what it asks (onnxruntime-node 1.2x). */

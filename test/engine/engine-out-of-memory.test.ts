@@ -1,0 +1,98 @@
+// The engine's session cache when the runtime runs out of memory compiling a graph: every cached
+// session holds its own copy of the weights and its arena, and onnxruntime-web's WebAssembly memory
+// ends at 4 GB (in a browser, VGG-16's fourth method failed so, and every later run). The idle
+// cached sessions are released and the graph compiled once more. A fake backend stands for ONNX
+// Runtime: it holds at most `room` sessions and refuses another with ORT's own words.
+import { describe, expect, it } from 'vitest';
+import type { Backend, Session } from '../../src/engine/runtime/backend.js';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { compileRefusal } from '../../src/engine/runtime/ort.js';
+import { ConvLensError } from '../../src/engine/errors.js';
+import type { Tensor } from '../../src/engine/tensor.js';
+import { courseCnn } from '../../src/models/zoo/index.js';
+
+class FullRuntime {
+  live = 0;
+  created = 0;
+  refused = 0;
+  readonly released: number[] = [];
+  /** runs wait for this while set */
+  gate: Promise<void> | undefined;
+
+  constructor(readonly room: number) {}
+
+  backend(): Backend {
+    const runtime = this;
+    return {
+      name: 'fake',
+      async createSession(): Promise<Session> {
+        if (runtime.live >= runtime.room) {
+          runtime.refused++;
+          // what the onnxruntime adapter throws for onnxruntime-web's refusal
+          throw compileRefusal("Can't create a session. ERROR_CODE: 6, ERROR_MESSAGE: std::bad_alloc", undefined, 'onnxruntime-web');
+        }
+        const id = runtime.created++;
+        runtime.live++;
+        return {
+          inputNames: ['input'],
+          inputs: [],
+          outputNames: ['logits'],
+          async run(): Promise<Record<string, Tensor>> {
+            await runtime.gate;
+            return {};
+          },
+          async release(): Promise<void> {
+            runtime.live--;
+            runtime.released.push(id);
+          },
+        };
+      },
+      openSession(): Promise<Session> {
+        throw new Error('not used');
+      },
+    };
+  }
+}
+
+const graph = courseCnn(1);
+const compileAndRun = async (engine: Engine, key: string): Promise<void> => {
+  await (await engine.compile(key, () => graph)).run({});
+};
+
+describe('Engine out of memory compiling a session', () => {
+  it('releases the idle cached sessions and compiles again, so later methods and runs still work', async () => {
+    const rt = new FullRuntime(2);
+    const engine = new Engine(rt.backend());
+    await compileAndRun(engine, 'a');
+    await compileAndRun(engine, 'b');
+    await compileAndRun(engine, 'c'); // full: a and b go, c compiles
+    expect(rt.refused).toBe(1);
+    expect(rt.released.sort()).toEqual([0, 1]);
+    await compileAndRun(engine, 'c'); // still cached
+    await compileAndRun(engine, 'a'); // compiled again beside c
+    expect(rt.created).toBe(4);
+    await compileAndRun(engine, 'b'); // full again: c and a go
+    expect(rt.created).toBe(5);
+    expect(rt.live).toBe(1);
+  });
+
+  it('releases no session under a run in progress, and says what ran out and the way out when nothing is left to release', async () => {
+    const rt = new FullRuntime(1);
+    const engine = new Engine(rt.backend());
+    const a = await engine.compile('a', () => graph);
+    let open!: () => void;
+    rt.gate = new Promise<void>((r) => (open = r));
+    const running = a.run({});
+    await new Promise((r) => setTimeout(r, 0));
+    rt.gate = undefined;
+    const error = await engine.compile('b', () => graph).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConvLensError);
+    expect((error as ConvLensError).message).toBe('ONNX Runtime ran out of memory compiling a graph (std::bad_alloc).');
+    expect((error as ConvLensError).hint).toMatch(/fewer methods at once.*WebAssembly memory ends at 4 GB/);
+    expect(rt.released).toEqual([]);
+    open();
+    await running;
+    await compileAndRun(engine, 'b'); // a is idle now: it goes
+    expect(rt.released).toEqual([0]);
+  });
+});
