@@ -86,22 +86,16 @@ describe('segments masks in the studio (Chromium)', () => {
     await ui.page.locator('[data-testid="map-lime"]').scrollIntoViewIfNeeded();
     await shot('03-mask-explained');
 
-    // DeepLIFT's options are its baseline alone: the mask shows once, under the segment methods,
-    // and not at all without them (it showed again under DeepLIFT's, and there alone)
-    await ui.page.setChecked('[data-testid="method-deeplift"]', true);
-    await ui.page.waitForSelector('[data-testid="deeplift-baseline"]');
-    expect(await ui.page.locator('[data-testid="segments-mask-overlay"]').count()).toBe(1);
-    await shot('04-mask-beside-deeplift');
-    for (const m of ['feature-ablation', 'lime']) await ui.page.setChecked(`[data-testid="method-${m}"]`, false);
-    expect(await ui.page.locator('[data-testid="segments-mask-overlay"]').count()).toBe(0);
     expect(ui.errors).toEqual([]);
   });
 
   it('draws the mask once, in the segments box only: not again under DeepLIFT, nor there once no segment method is ticked', async () => {
     // (continues from the run above: the disc mask uploaded, feature ablation and LIME ticked)
+    // DeepLIFT's options are its baseline alone: the mask showed again under them, and there alone
     await ui.page.setChecked('[data-testid="method-deeplift"]', true);
     await ui.page.waitForSelector('[data-testid="deeplift-baseline"]');
     expect(await ui.page.locator('[data-testid="segments-mask-overlay"]').count()).toBe(1);
+    await shot('04-mask-beside-deeplift');
     for (const m of ['feature-ablation', 'lime']) await ui.page.setChecked(`[data-testid="method-${m}"]`, false);
     await expect.poll(() => ui.page.locator('[data-testid="segmentation"]').count()).toBe(0);
     expect(await ui.page.locator('[data-testid="segments-mask-overlay"]').count()).toBe(0);
