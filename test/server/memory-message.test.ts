@@ -37,3 +37,29 @@ describe('the memory plan\'s refusals', () => {
     expect(() => plan.batch('Saliency', model, 'gradient', { max: 1 })).toThrow(/\(activations and gradients of "wide", beside/);
   });
 });
+
+/** A dense head over 3x32x32 pixels with `mb` MB of weights. */
+function heavyModel(mb: number): Model {
+  const b = new GraphBuilder();
+  b.graph.name = `heavy${mb}`;
+  const x = b.input('image', 'float32', ['N', 3, 32, 32]);
+  const classes = Math.round((mb * 2 ** 20) / 4 / 3072);
+  const w = b.initializer('fc.weight', { dtype: 'float32', dims: [classes, 3072], data: new Float32Array(classes * 3072) });
+  b.output(b.op('Gemm', [b.op('Flatten', [x], { axis: 1 }), w], { transB: 1 }, { name: 'fc', outputs: ['logits'] }));
+  return new Model(b.build(), engine, `heavy${mb}`);
+}
+
+describe('the input tensor a page computes with (POST /api/input)', () => {
+  const plan = new MemoryPlan(1 * GB, 1);
+
+  it('fits where the weights fit once: no session is compiled for it, so its sessions\' copies do not count', () => {
+    // 64 MB of weights: four copies leave a prediction no room in the 384 MB interactive worker
+    const model = heavyModel(64);
+    expect(() => plan.batch('A prediction', model, 'forward', { max: 1, worker: 'interactive' })).toThrow(/beside 256 MB of weight copies/);
+    expect(() => plan.checkInput('Preprocessing an image', model)).not.toThrow();
+  });
+
+  it('is refused when the weights alone fill the worker, naming them once', () => {
+    expect(() => plan.checkInput('Preprocessing an image', heavyModel(200))).toThrow(/^Preprocessing an image needs about 0 MB of memory at once \(the image and its input tensor of "heavy200", beside 200 MB of weights\); a quick request/);
+  });
+});

@@ -25,7 +25,8 @@ export function registerInspectRoutes({ app, models, images, call, memory }: Stu
 
   // The preprocessed input tensor [1, C, H, W] exactly as the server feeds it, for computing in the page.
   app.post<{ Body: { model: string; image: string } }>('/api/input', { schema: { body: target } }, async (req, reply) => {
-    requireOneSampleFits('Preprocessing an image', req.body.model);
+    // no session: the worker holds the weights once, not the forward run's copies
+    memory.checkInput('Preprocessing an image', models.require(req.body.model));
     images.require(req.body.image);
     return call('input', { image: req.body.image }, { model: req.body.model, images: [req.body.image] }, clientGone(reply));
   });

@@ -49,6 +49,8 @@ export interface PlanOptions {
   worker?: 'job' | 'interactive';
   /** forward runs: the values the run returns besides the outputs (others are freed as the run goes) */
   fetched?: readonly string[];
+  /** copies of the weights the task holds (default: the decoded model and its sessions); 1 for a task that compiles no session */
+  weightCopies?: number;
 }
 
 export class MemoryPlan {
@@ -71,9 +73,9 @@ export class MemoryPlan {
   }
 
   /** Bytes a task on `model` may plan its batches to (0 when the model alone fills the worker). */
-  budget(model?: Model, worker: 'job' | 'interactive' = 'job'): number {
+  budget(model?: Model, worker: 'job' | 'interactive' = 'job', weightCopies = WEIGHT_COPIES): number {
     const limit = worker === 'job' ? this.jobWorkerBytes : this.interactiveBytes;
-    return Math.max(0, Math.floor((limit - WORKER_BASE_BYTES - WEIGHT_COPIES * (model ? weightBytes(model) : 0)) * PLANNED_FRACTION));
+    return Math.max(0, Math.floor((limit - WORKER_BASE_BYTES - weightCopies * (model ? weightBytes(model) : 0)) * PLANNED_FRACTION));
   }
 
   /**
@@ -83,9 +85,23 @@ export class MemoryPlan {
   batch(what: string, model: Model, kind: RunKind, o: PlanOptions): number {
     const bytes = o.bytesPerSample !== undefined ? o.bytesPerSample : kind === 'forward' && o.fetched ? fetchingBytesPerSample(model, o.fetched, o.size) : bytesPerSample(model, kind, o.size);
     const per = Math.ceil(bytes * (o.factor ?? 1));
-    const n = samplesWithin(this.budget(model, o.worker), per, o.max);
-    if (n < 1) throw this.tooLarge(what, per, model, o.worker, kind);
+    const n = samplesWithin(this.budget(model, o.worker, o.weightCopies), per, o.max);
+    if (n < 1) throw this.tooLarge(what, per, model, o.worker, kind, o.weightCopies);
     return n;
+  }
+
+  /**
+   * Refuses a task that decodes the model and preprocesses one image but compiles no session (the
+   * input tensor a page computes with): the weights once, the tensor and the decoded image must
+   * fit. Planned as a forward run, VGG-16's four weight copies (2.1 GB) refused it at the default
+   * --memory, so the page could not compute on a model that its own memory holds.
+   */
+  checkInput(what: string, model: Model, worker: 'job' | 'interactive' = 'interactive'): void {
+    const [, c, h0, w0] = model.input.shape ?? [];
+    const [h, w] = typeof h0 === 'number' && typeof w0 === 'number' ? [h0, w0] : model.meta.preprocessing.size;
+    // the tensor, and the decoded image and its display copy (RGBA bytes at most as many)
+    const bytes = (typeof c === 'number' ? c : 3) * h * w * 4 * 3;
+    if (bytes > this.budget(model, worker, 1)) throw this.tooLarge(what, bytes, model, worker, 'input', 1);
   }
 
   /** Refuses work whose estimated bytes exceed the job budget. */
@@ -93,12 +109,13 @@ export class MemoryPlan {
     if (bytes > this.budget(model)) throw this.tooLarge(what, bytes, model);
   }
 
-  private tooLarge(what: string, bytes: number, model?: Model, worker: 'job' | 'interactive' = 'job', kind: RunKind = 'gradient'): ConvLensError {
+  private tooLarge(what: string, bytes: number, model?: Model, worker: 'job' | 'interactive' = 'job', kind: RunKind | 'input' = 'gradient', weightCopies = WEIGHT_COPIES): ConvLensError {
     const weights = model ? weightBytes(model) : 0;
-    const where = worker === 'job' ? `a job on this studio may use ${mb(this.budget(model))} (of ${mb(this.jobWorkerBytes)} per job worker)` : `a quick request on this studio may use ${mb(this.budget(model, worker))} (of ${mb(this.interactiveBytes)} for the interactive worker)`;
+    const where = worker === 'job' ? `a job on this studio may use ${mb(this.budget(model, worker, weightCopies))} (of ${mb(this.jobWorkerBytes)} per job worker)` : `a quick request on this studio may use ${mb(this.budget(model, worker, weightCopies))} (of ${mb(this.interactiveBytes)} for the interactive worker)`;
+    const values = kind === 'input' ? 'the image and its input tensor' : kind === 'forward' ? 'activations' : 'activations and gradients';
     return new ConvLensError(
       'INVALID_ARGUMENT',
-      `${what} needs about ${mb(bytes)} of memory at once${model ? ` (${kind === 'forward' ? 'activations' : 'activations and gradients'} of "${model.name}", beside ${mb(WEIGHT_COPIES * weights)} of weight copies)` : ''}; ${where}.`,
+      `${what} needs about ${mb(bytes)} of memory at once${model ? ` (${values} of "${model.name}", beside ${mb(weightCopies * weights)} of ${weightCopies === 1 ? 'weights' : 'weight copies'})` : ''}; ${where}.`,
       'Ask for less (a smaller image size, fewer images or points), or start the studio with more memory for its workers: convlens studio --memory <GB> (and fewer --workers).',
     );
   }
