@@ -2,6 +2,8 @@
 // are exported from 'convlens/node'.
 export * from './engine/index.js';
 export { Model, type PickableValue, type UnitTarget } from './models/model.js';
+export type { ModelProfile, ProfileLayer, HeadKind, RoleName } from './models/profile.js';
+export type { Quantization } from './models/quantization.js';
 export { unitModel, parseUnitSpec, type UnitSpec } from './models/unit-model.js';
 export { tailModel, cutsEveryPath } from './models/tail-model.js';
 export { readMetadata, writeMetadata, METADATA_KEYS, type ModelMetadata, type Preprocessing } from './models/metadata.js';
@@ -13,7 +15,7 @@ export { predict, topK, softmax, type Prediction } from './methods/predict.js';
 export { softmaxCrossEntropy, meanSquaredError } from './training/losses.js';
 export { buildTrainingGraph, type TrainingGraph } from './training/step.js';
 export { parseNpy, encodeNpy } from './io/npy.js';
-export { explain, resolveMethod, resolveMethods, METHODS, METHOD_NAMES, resolveTargets, targetScores, classIndex, checkScore, spatialLayer, camHead, scoreGradients, forwardScores, defaultBatchSize, quadrature, gaussLegendre, blackImage, resolveBaseline, windowOffsets, OCCLUSION_MODES, APPROXIMATE_DEFAULTS, SCORECAM_MODES, ABLATION_MODES, LIME_REGRESSIONS, resizeBilinear, gaussianBlur, reduceChannels, segmentImage, slic, gridSegments, maskFromImage, maskSegmentations, SEGMENTATION_KINDS, SEGMENTATION_DEFAULTS, MAX_SEGMENTS, SEGMENT_SAMPLE_DEFAULTS, MAX_SEGMENT_SAMPLES, type Segmentation, type SegmentationKind, type SegmentationOptions, type SegmentBaseline, type LimeRegression, type Attribution, type ExplainOptions, type Explanation, type MethodName, type MethodParams, type Completeness, type IgBaseline, type IgRule, type OcclusionFill, type OcclusionMode, type ScoreCamMode, type AblationMode, type TargetSpec, type ScoreKind, type SpatialLayer, type CamHead } from './methods/explain/index.js';
+export { explain, resolveMethod, resolveMethods, METHODS, METHOD_NAMES, resolveTargets, targetScores, classIndex, checkScore, spatialLayer, camHead, scoreGradients, forwardScores, defaultBatchSize, quadrature, gaussLegendre, blackImage, resolveBaseline, windowOffsets, OCCLUSION_MODES, APPROXIMATE_DEFAULTS, SCORECAM_MODES, ABLATION_MODES, LIME_REGRESSIONS, resizeBilinear, gaussianBlur, reduceChannels, segmentImage, slic, gridSegments, maskFromImage, maskSegmentations, SEGMENTATION_KINDS, SEGMENTATION_DEFAULTS, MAX_SEGMENTS, SEGMENT_SAMPLE_DEFAULTS, MAX_SEGMENT_SAMPLES, type Segmentation, type SegmentationKind, type SegmentationOptions, type SegmentBaseline, type LimeRegression, type Attribution, type ExplainOptions, type Explanation, type ExplainedImage, type SkippedMethod, type MethodName, type MethodParams, type Completeness, type IgBaseline, type IgRule, type OcclusionFill, type OcclusionMode, type ScoreCamMode, type AblationMode, type TargetSpec, type ScoreKind, type SpatialLayer, type CamHead } from './methods/explain/index.js';
 export { spearman, pearson, ranks, ssim, normalizedMagnitude, isConstant, deletionInsertion, auc, pixelOrder, randomMaps, randomizationCheck, randomizableLayers, randomizeLayer, compareMaps, meanScore, type Curves, type CurveOptions, type Canvas, type SanityOptions, type SanityResult, type SanityStep, type SanityScores } from './methods/metrics/index.js';
 export { road, imputeLinear, infidelity, maxSensitivity, type RoadCurves, type RoadOptions, type InfidelityOptions, type SensitivityOptions } from './methods/metrics/index.js';
 export { lrpRuleSet, lrpComposite, LRP_COMPOSITES, type LrpComposite, type LrpCompositeName, type LrpRule, type LrpParams } from './engine/ops/rules/lrp.js';
@@ -32,6 +34,7 @@ export { featureVisualization, classVisualization, facetVisualization, type Feat
 export { attack, type AttackOptions, type AttackResult, type AttackImageResult, type AttackMethod, type AttackNorm } from './methods/synthesize/adversarial.js';
 export { invert, type InvertOptions, type Inversion } from './methods/synthesize/inversion.js';
 export { dream, type DreamOptions, type DreamResult } from './methods/synthesize/dream.js';
+export type { Frame } from './methods/synthesize/optimize.js';
 export { styleTransfer, builtinTextureBackbone, type StyleOptions, type StyleResult, type StyleImage } from './methods/synthesize/style.js';
 export { stylize, loadStyleNet, encodeStyleNet, styleNetInfo } from './methods/synthesize/stylize.js';
 export * as objectives from './methods/synthesize/objectives.js';

@@ -1,7 +1,7 @@
 // Node-only API: the onnxruntime-node backend, model files, images.
-export { nodeBackend } from './engine/runtime/node.js';
+export { nodeBackend, type NodeBackendOptions } from './engine/runtime/node.js';
 export { loadModel, loadModelFile, loadBuiltinModel, BUILTIN_MODEL_PATH } from './models/load.js';
-export { readImageFile, preprocessImage, rawToTensor, tensorToRaw, encodePng, decodeImage, type RawImage } from './io/image.js';
+export { readImageFile, preprocessImage, rawToTensor, tensorToRaw, encodePng, decodeImage, type RawImage, type ScaledUp } from './io/image.js';
 export { loadInputs, type InputItem } from './io/inputs.js';
 export { writeFileAtomic, readFileOrExplain } from './io/files.js';
 export { gridFigure, type GridSpec, type GridRow, type Legend } from './render/grid.js';

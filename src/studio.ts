@@ -1,3 +1,14 @@
 // The studio server as a library (`convlens/studio`): its own entry, so that scripts using the
 // Node API (`convlens/node`) do not load the web server, the dataset store and their libraries.
-export { createStudio, type Studio, type StudioOptions } from './interfaces/server/app.js';
+export { createStudio, type Studio, type StudioOptions, type TaskInputs } from './interfaces/server/app.js';
+// The types of Studio's members and options, so that code holding them can name them.
+export type { AccessOptions, AccessPolicy } from './interfaces/server/access.js';
+export type { ModelRegistry, ImageRegistry, UploadCaps } from './interfaces/server/state.js';
+export type { MaskRegistry } from './interfaces/server/masks.js';
+export type { JobManager } from './interfaces/server/jobs.js';
+export type { EventStreams } from './interfaces/server/sse.js';
+export type { WorkerPool } from './interfaces/server/workers/pool.js';
+export type { MemoryPlan } from './interfaces/server/workers/memory.js';
+export type { TaskArgs, TaskKind } from './interfaces/server/tasks/index.js';
+export type { TaskRequest } from './interfaces/server/workers/protocol.js';
+export type { FileAccess } from './io/file-access.js';

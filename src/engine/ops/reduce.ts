@@ -1,3 +1,4 @@
+import { ConvLensError } from '../errors.js';
 import { attrInt, attrInts, type Dim } from '../graph/ir.js';
 import { dimsOfInput, normAxis, type InferContext, type OutputFacts } from '../graph/facts.js';
 import type { GraphBuilder } from '../graph/builder.js';
@@ -17,7 +18,16 @@ function reduceAxes(ctx: InferContext | GradContext, rank: number): number[] | '
       axes = v as number[];
     }
     if ((!axes || axes.length === 0) && attrInt(node, 'noop_with_empty_axes', 0)) return 'none';
-  } else axes = attrInts(node, 'axes');
+  } else {
+    // At opset 17 only ReduceSum takes axes as an input. A hand-built node with the opset-18 form
+    // got the shape of a reduction over every axis here while ONNX Runtime reduced the axes given,
+    // and its gradient then failed inside ONNX Runtime ("invalid expand shape"). Imported opset-18
+    // models have that input turned into the attribute already (onnx/import.ts).
+    if (node.inputs[1]) {
+      throw new ConvLensError('INVALID_ARGUMENT', `${node.op} "${node.name}" has its axes as a second input (the opset-18 form); graphs are built at opset 17, where ${node.op} takes them as an attribute.`, `Give the axes as the attribute: b.op('${node.op}', [x], { axes: [...] }).`);
+    }
+    axes = attrInts(node, 'axes');
+  }
   if (!axes || axes.length === 0) return Array.from({ length: rank }, (_, i) => i);
   return axes.map((a) => normAxis(node, a, rank)).sort((a, b) => a - b);
 }
