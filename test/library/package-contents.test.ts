@@ -13,6 +13,13 @@ const files = new Set(packed[0]!.files.map((f) => f.path));
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, Record<string, string>>; bin: Record<string, string> };
 
 describe('the packed tarball', () => {
+  it('ships the licence package.json names, and the provenance notes of the weights and images beside them', () => {
+    // package.json said MIT with no licence text in the tarball
+    expect(files.has('LICENSE')).toBe(true);
+    expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
+    for (const note of ['assets/models/squeezenet1.1/README.md', 'samples/SOURCES.md']) expect(files.has(note), note).toBe(true);
+  });
+
   it('holds every file the exports and the bin name', () => {
     const targets = [...Object.values(pkg.exports).flatMap((conditions) => Object.values(conditions)), ...Object.values(pkg.bin)].map((p) => posix.normalize(p));
     expect(targets.filter((t) => !files.has(t))).toEqual([]);
