@@ -1,8 +1,11 @@
 /// <reference lib="dom" />
 // Controls that must fit what is loaded, not a default: the class-names placeholder of an
-// unlabelled model (it showed ImageNet's "tench, goldfish" for a 2-class model). Screenshots go to
+// unlabelled model (it showed ImageNet's "tench, goldfish" for a 2-class model) and the
+// embedding's image counts for a small store (it offered 1000 for 7 images). Screenshots go to
 // /tmp/hunt-z-shots/ (HUNT_Z_SHOTS).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
@@ -11,7 +14,15 @@ import { Layers } from '../../src/models/layers.js';
 import { studioInChromium } from './browser.js';
 
 const SHOTS = process.env['HUNT_Z_SHOTS'] ?? '/tmp/hunt-z-shots';
-const ui = studioInChromium({ timeout: 30_000 });
+const stores = mkdtempSync(join(tmpdir(), 'convlens-fit-stores-'));
+const ui = studioInChromium({
+  timeout: 30_000,
+  setup: () => void (process.env['CONVLENS_STORES'] = stores),
+  teardown: () => {
+    rmSync(stores, { recursive: true, force: true });
+    delete process.env['CONVLENS_STORES'];
+  },
+});
 
 async function shot(name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
@@ -26,6 +37,15 @@ function unlabelledModel(classes: number): Uint8Array {
   const x = b.input('image', 'float32', ['N', 3, 16, 16]);
   b.output(L.dense(L.flatten(L.globalAvgPool(L.relu(L.conv2d(x, 'conv', { filters: 4 }), 'relu'), 'gap'), 'flat'), 'fc', classes));
   return encodeModel(b.build());
+}
+
+async function waitForJob(id: string): Promise<void> {
+  for (;;) {
+    const job = (await (await fetch(`${ui.base}/api/jobs/${id}`)).json()) as { state: string; error?: unknown };
+    if (job.state === 'done') return;
+    if (job.state !== 'queued' && job.state !== 'running') throw new Error(`job ${id} ended ${job.state}: ${JSON.stringify(job.error)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 describe('controls that fit the loaded model and store (Chromium)', () => {
@@ -45,5 +65,35 @@ describe('controls that fit the loaded model and store (Chromium)', () => {
       expect(placeholder).toContain(`class ${classes - 1}`);
       expect(placeholder).not.toContain(`class ${classes}`);
     }
+  });
+
+  it('offers the embedding no more images than the store holds, and says so', async () => {
+    const { page } = ui;
+    // from the page: state-changing requests must come from the studio's own origin
+    const res = await page.evaluate(async () => {
+      const r = await fetch('/api/dataset/index', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'builtin', limit: 7, id: 'seven' }) });
+      return { status: r.status, body: (await r.json()) as { job: string } };
+    });
+    expect(res.status).toBe(202);
+    await waitForJob(res.body.job);
+    await page.reload();
+    await page.waitForSelector('[data-testid="model-select"] option[value="builtin"]', { state: 'attached' });
+    await page.selectOption('[data-testid="model-select"]', 'builtin');
+    await page.click('[data-testid="tab-dataset"]');
+    await page.waitForSelector('[data-testid="store-info"]');
+    expect(await page.textContent('[data-testid="store-info"]')).toMatch(/\b7 images/);
+    await page.locator('[data-testid="dataset-embedding"]').scrollIntoViewIfNeeded();
+    await page.locator('[data-testid="dataset-embedding"]').screenshot({ path: join(SHOTS, '2-embedding-small-store.png') });
+    // what the options say: no count above the store's, the whole store offered (a store under
+    // the server's least sample sends that least; the embedding takes what there is)
+    const offered = await page.locator('[data-testid="embed-sample"] option').allTextContents();
+    expect(offered).toEqual(['all 7']);
+    expect(await page.$eval('[data-testid="embed-sample"]', (s) => (s as HTMLSelectElement).selectedOptions[0]!.textContent)).toBe('all 7');
+    expect(await page.textContent('[data-testid="embed-sample-note"]')).toContain('holds 7 images');
+    // and it embeds all 7
+    await page.click('[data-testid="embed-run"]');
+    await page.waitForSelector('[data-testid="embed-canvas"]', { timeout: 60_000 });
+    expect(await page.getAttribute('[data-testid="embed-canvas"]', 'data-points')).toBe('7');
+    await page.locator('[data-testid="dataset-embedding"]').screenshot({ path: join(SHOTS, '2-embedding-small-store-embedded.png') });
   });
 });
