@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 // Controls that must fit what is loaded, not a default: the class-names placeholder of an
-// unlabelled model (it showed ImageNet's "tench, goldfish" for a 2-class model) and the
-// embedding's image counts for a small store (it offered 1000 for 7 images). Screenshots go to
+// unlabelled model (it showed ImageNet's "tench, goldfish" for a 2-class model), the embedding's
+// image counts for a small store (it offered 1000 for 7 images), and the diffusion settings row,
+// whose η field wrapped alone onto a line of its own at common widths. Screenshots go to
 // /tmp/hunt-z-shots/ (HUNT_Z_SHOTS).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -95,5 +96,30 @@ describe('controls that fit the loaded model and store (Chromium)', () => {
     await page.waitForSelector('[data-testid="embed-canvas"]', { timeout: 60_000 });
     expect(await page.getAttribute('[data-testid="embed-canvas"]', 'data-points')).toBe('7');
     await page.locator('[data-testid="dataset-embedding"]').screenshot({ path: join(SHOTS, '2-embedding-small-store-embedded.png') });
+  });
+
+  it('keeps the diffusion sampler\'s η beside the other settings at 1280, 1024 and 800 px', async () => {
+    const { page } = ui;
+    await page.click('[data-testid="tab-diffusion"]');
+    await page.waitForSelector('[data-testid="diffusion-eta"]', { state: 'visible' });
+    // every width from a narrow window to a wide one (the wrap depends on the exact width), with
+    // screenshots at common ones
+    for (let width = 760; width <= 1600; width += 8) {
+      await page.setViewportSize({ width, height: 900 });
+      // the settings row's controls, top edge of each: η must share its line with another control
+      const lines = await page.evaluate(() => {
+        const eta = document.querySelector('[data-testid="diffusion-eta"]')!.closest('label, .field') as HTMLElement;
+        const row = eta.parentElement!;
+        const tops = [...row.children].map((c) => Math.round((c as HTMLElement).getBoundingClientRect().top));
+        const etaTop = Math.round(eta.getBoundingClientRect().top);
+        return { etaAlone: tops.filter((t) => Math.abs(t - etaTop) < 12).length === 1, children: tops.length };
+      });
+      if (lines.etaAlone) await page.locator('[data-testid="panel-diffusion"]').screenshot({ path: join(SHOTS, `3-diffusion-eta-alone-${width}.png`) });
+      expect(lines.children).toBeGreaterThan(1);
+      expect(lines.etaAlone, `η alone on its line at ${width} px`).toBe(false);
+      if ([800, 1024, 1280].includes(width)) await page.locator('[data-testid="panel-diffusion"]').screenshot({ path: join(SHOTS, `3-diffusion-${width}.png`) });
+    }
+    await page.setViewportSize({ width: 1440, height: 900 });
+    expect(ui.errors).toEqual([]);
   });
 });
