@@ -60,6 +60,34 @@ export interface JobManagerOptions {
   maxKept?: number;
 }
 
+/**
+ * Progress as jobs send it on: about 10 events a second, the final one of a phase always, and
+ * every event with a new preview image (`preview`: a synthesis sends one per kept frame as an
+ * event of its own, which the rate alone dropped; diffusion's repeat theirs on every event).
+ * Used in the worker processes and in the server.
+ */
+export function throttleProgress(send: (progress: Progress, now: number) => void, intervalMs = 100): (progress: Progress) => void {
+  let last = 0;
+  let lastPreview: unknown;
+  return (progress) => {
+    const now = Date.now();
+    const preview = (progress as { preview?: unknown }).preview;
+    const newPreview = preview !== undefined && !samePreview(preview, lastPreview);
+    if (!newPreview && progress.done < progress.total && now - last < intervalMs) return;
+    last = now;
+    if (preview !== undefined) lastPreview = preview;
+    send(progress, now);
+  };
+}
+
+/** The same preview: the same object, or (after a worker's message) the same step of the same kind. */
+function samePreview(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  const step = (x: object): unknown => (x as { step?: unknown }).step;
+  return step(a) !== undefined && step(a) === step(b);
+}
+
 const isActive = (j: Job): boolean => j.state === 'queued' || j.state === 'running';
 
 /**
@@ -188,16 +216,11 @@ export class JobManager {
   }
 
   private options(job: Job): JobOptions {
-    let lastProgress = 0;
     return {
       signal: job.controller.signal,
-      onProgress: (progress) => {
-        // Throttle to ~10 events/s; the final one always goes out.
-        const now = Date.now();
-        if (progress.done < progress.total && now - lastProgress < 100) return;
-        lastProgress = now;
+      onProgress: throttleProgress((progress, now) => {
         if (isActive(job)) this.emit(job, { type: 'progress', progress, ...(job.startedAt !== undefined ? { runningMs: now - job.startedAt } : {}) });
-      },
+      }),
     };
   }
 

@@ -11,11 +11,11 @@ import { softmax } from '../predict.js';
 import { throwIfCancelled, type JobOptions } from '../../engine/jobs.js';
 import { extractFeatures, modelChannels, modelInputSize, SynthesisSession, type ImageShape } from './graph.js';
 import { classLogit, classLogits, direction, imageMatch, l1, l2, parseObjective, sum, tv, weighted, type Objective } from './objectives.js';
-import { ascend, type Frame, type OptimizerName, type StepRegularizers } from './optimize.js';
+import { ascend, type AscentOptions, type Frame, type OptimizerName, type StepRegularizers } from './optimize.js';
 import { fourierParam, pixelParam, type Parameterization } from './params.js';
 import { parseTransforms, standardTransforms, type Transform } from './transforms.js';
 
-export interface FeatvizOptions extends JobOptions {
+export interface FeatvizOptions extends JobOptions, Pick<AscentOptions, 'onFrame'> {
   /** what to maximize: an Objective or a string (see parseObjective); `class:*` = one image per class */
   objective: Objective | string;
   /** images optimized together (default 1, or the class count for `class:*`) */
@@ -168,6 +168,7 @@ export async function featureVisualization(model: Model, o: FeatvizOptions): Pro
     ...(o.regularizers ? { regularizers: o.regularizers } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    ...(o.onFrame ? { onFrame: o.onFrame } : {}),
     phase: 'visualizing',
     divergence: [
       { option: '--lr', what: 'learning rate', value: lr, usualMax: 10 },

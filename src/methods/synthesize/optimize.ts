@@ -37,6 +37,8 @@ export interface AscentOptions extends JobOptions {
   regularizers?: StepRegularizers;
   /** keep this many frames, evenly spaced from the start to the end (0 = none) */
   frames?: number;
+  /** told each kept frame as it is taken (a page shows the image while it is optimized), with the images' shape */
+  onFrame?: (frame: Frame, shape: ImageShape) => void;
   /** progress: label, and where this run sits in a longer job */
   phase?: string;
   progressOffset?: number;
@@ -88,6 +90,11 @@ export interface AscentResult {
    * (a dead channel or network - ReLUs off everywhere), so nothing moved it but the regularizers.
    */
   zeroGradient?: boolean;
+}
+
+function keepFrame(frames: Frame[], frame: Frame, shape: ImageShape, o: AscentOptions): void {
+  frames.push(frame);
+  o.onFrame?.(frame, shape);
 }
 
 /** Steps at which to keep frames: 0, ..., steps (`count` of them, evenly spaced). */
@@ -165,7 +172,7 @@ export async function ascend(session: SynthesisSession, theta: Float32Array, o: 
     const r = await session.step(theta, warpAt());
     last = r;
     checkFinite(r, step, o);
-    if (keep.has(step)) frames.push({ step, image: Float32Array.from(r.image) });
+    if (keep.has(step)) keepFrame(frames, { step, image: Float32Array.from(r.image) }, shape, o);
     if (step === o.steps) break; // the last run only evaluates the final image
     history.push({ step, value: r.value, terms: r.terms });
     const g = r.grad;
@@ -224,7 +231,7 @@ export async function lbfgs(session: SynthesisSession, theta: Float32Array, o: A
   // the line search below only takes finite values: a start that is not finite ended the run
   // unchanged, as if it had converged
   checkFinite(cur.r, 0, o);
-  if (keep.has(0)) frames.push({ step: 0, image: Float32Array.from(cur.r.image) });
+  if (keep.has(0)) keepFrame(frames, { step: 0, image: Float32Array.from(cur.r.image) }, session.spec.shape, o);
   for (let it = 0; it < o.steps; it++) {
     throwIfCancelled(o.signal, o.phase ?? 'the synthesis');
     history.push({ step: it, value: -cur.f, terms: cur.r.terms });
@@ -289,7 +296,7 @@ export async function lbfgs(session: SynthesisSession, theta: Float32Array, o: A
     checkFinite(next.r, it + 1, o);
     theta.set(trial);
     cur = next;
-    if (keep.has(it + 1)) frames.push({ step: it + 1, image: Float32Array.from(cur.r.image) });
+    if (keep.has(it + 1)) keepFrame(frames, { step: it + 1, image: Float32Array.from(cur.r.image) }, session.spec.shape, o);
     o.onProgress?.({ done: offset + it + 1, total, phase: o.phase ?? 'optimizing', metrics: { loss: cur.f, ...cur.r.terms } });
   }
   const { param } = session.spec;
@@ -297,6 +304,6 @@ export async function lbfgs(session: SynthesisSession, theta: Float32Array, o: A
     for (let i = 0; i < n; i++) theta[i] = Math.min(1, Math.max(0, theta[i]!));
     cur = await evaluate(theta);
   }
-  if (keep.has(o.steps) && frames[frames.length - 1]?.step !== o.steps) frames.push({ step: o.steps, image: Float32Array.from(cur.r.image) });
+  if (keep.has(o.steps) && frames[frames.length - 1]?.step !== o.steps) keepFrame(frames, { step: o.steps, image: Float32Array.from(cur.r.image) }, session.spec.shape, o);
   return { theta, image: Float32Array.from(cur.r.image), history, frames, final: cur.r };
 }

@@ -507,11 +507,25 @@ function Neighbours(props: { store: StoreInfo; imageId: string | null; summary: 
   );
 }
 
+/** What the embedding's "images" selector offers: the usual sample sizes below the store's count, then the whole store. */
+function embedSampleSizes(count: number): number[] {
+  const all = Math.max(EMBED_MIN_SAMPLE, count);
+  return [...[300, 1000, 2000, 5000].filter((n) => n < all), ...(all <= 5000 ? [all] : [])];
+}
+
+/** The server's least sample (its schema's minimum): a smaller store is embedded whole. */
+const EMBED_MIN_SAMPLE = 10;
+
 function EmbeddingView(props: { store: StoreInfo; summary: Summary | null }): ReactNode {
   const { store } = props;
   const [layer, setLayer] = useState(store.layers[store.layers.length - 1]!.name);
   const [method, setMethod] = useState<'pca' | 'tsne' | 'umap'>('pca');
-  const [sample, setSample] = useState(1000);
+  // The sample sizes offered stop at the store's image count (1000 of a 7-image store embedded 7),
+  // offered as "all"; for a store under the server's least sample, that least is sent (the
+  // embedding takes what the store has).
+  const sampleSizes = embedSampleSizes(store.count);
+  const [sample, setSample] = useState(() => Math.min(1000, sampleSizes[sampleSizes.length - 1]!));
+  useEffect(() => setSample((s) => Math.min(s, sampleSizes[sampleSizes.length - 1]!)), [store.id, store.count]); // eslint-disable-line react-hooks/exhaustive-deps
   const [data, setData] = useState<EmbedResult | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const job = useJob();
@@ -538,13 +552,18 @@ function EmbeddingView(props: { store: StoreInfo; summary: Summary | null }): Re
           <label className="field inline">
             <span>Images</span>
             <select value={sample} onChange={(e) => setSample(Number(e.target.value))} data-testid="embed-sample">
-              {[300, 1000, 2000, 5000].map((n) => (
+              {sampleSizes.map((n) => (
                 <option key={n} value={n}>
-                  {n}
+                  {n >= store.count ? `all ${store.count}` : n}
                 </option>
               ))}
             </select>
           </label>
+          {store.count < 300 && (
+            <span className="muted small" data-testid="embed-sample-note">
+              the index holds {store.count} image{store.count === 1 ? '' : 's'}
+            </span>
+          )}
           <button type="button" className="button primary" onClick={() => void run()} disabled={!!job.job} data-testid="embed-run">
             Embed
           </button>

@@ -260,17 +260,20 @@ export function DiffusionPanel(props: { active: boolean; model?: Model | undefin
               random
             </button>
             <NumberField width={72} label="images" value={count} min={1} max={16} onChange={setCount} testId="diffusion-count" title="num_images_per_prompt" />
-            <Segmented
-              label="Sampler"
-              value={sampler}
-              onChange={setSampler}
-              testId="diffusion-sampler"
-              options={[
-                { value: 'ddim', label: 'DDIM', title: 'deterministic for η = 0' },
-                { value: 'ddpm', label: 'DDPM', title: 'ancestral: fresh noise every step' },
-              ]}
-            />
-            {sampler === 'ddim' && <NumberField width={72} label="η" value={eta} min={0} max={1} step={0.1} onChange={setEta} testId="diffusion-eta" title="0 = deterministic DDIM, 1 = DDPM-like noise" />}
+            {/* the sampler and its η wrap as one: η alone on a line of its own read as a setting of nothing */}
+            <div style={{ display: 'flex', gap: 18, alignItems: 'center' }} data-testid="diffusion-sampler-group">
+              <Segmented
+                label="Sampler"
+                value={sampler}
+                onChange={setSampler}
+                testId="diffusion-sampler"
+                options={[
+                  { value: 'ddim', label: 'DDIM', title: 'deterministic for η = 0' },
+                  { value: 'ddpm', label: 'DDPM', title: 'ancestral: fresh noise every step' },
+                ]}
+              />
+              {sampler === 'ddim' && <NumberField width={72} label="η" value={eta} min={0} max={1} step={0.1} onChange={setEta} testId="diffusion-eta" title="0 = deterministic DDIM, 1 = DDPM-like noise" />}
+            </div>
           </div>
           <div className="run-row">
             <button type="button" className="button primary" disabled={running || !!infoError} onClick={() => void run()} data-testid="diffusion-run">

@@ -101,6 +101,18 @@ export function ModelPanel(props: {
 type Preset = '' | (typeof PREPROCESS_PRESETS)[number] | 'json';
 
 /**
+ * An example of the class names this model needs, one per line: generic names for its own
+ * classes (ImageNet's "tench, goldfish" misled on a 2-class model), the first and the last when
+ * there are more than fit the three-line box.
+ */
+function labelsPlaceholder(classes: number | undefined): string {
+  if (!classes) return 'one class name per line';
+  const name = (i: number): string => `name of class ${i}`;
+  if (classes <= 3) return Array.from({ length: classes }, (_, i) => name(i)).join('\n');
+  return [name(0), `… (${classes} lines in all)`, name(classes - 1)].join('\n');
+}
+
+/**
  * What the file does not say, told here as `--labels` and `--preprocess` tell the CLI: class
  * names (a labels file or pasted text: one per line, or a JSON list) and a preprocessing preset
  * or explicit values. The server checks both and applies them to this model for the session.
@@ -150,7 +162,7 @@ function DescribeModel(props: { model: Model; onDescribed: (m: Model) => void })
         <span>
           Class names <span className="muted">(one per line, or a JSON list; {model.labels?.length ?? '?'} needed)</span>
         </span>
-        <textarea rows={3} value={labels} onChange={(e) => setLabels(e.target.value)} placeholder={'tench\ngoldfish\n…'} data-testid="describe-labels" />
+        <textarea rows={3} value={labels} onChange={(e) => setLabels(e.target.value)} placeholder={labelsPlaceholder(model.labels?.length)} data-testid="describe-labels" />
       </label>
       <div className="toolbar" style={{ gap: 8, marginTop: 4 }}>
         <label className="button small file-button">

@@ -168,6 +168,8 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
 
   const [running, setRunning] = useState(false);
   const [progress, setProgress] = useState<JobProgressState | null>(null);
+  // the image as it is optimized: the latest frame the job sent (feature visualization sends its kept frames)
+  const [preview, setPreview] = useState<{ step: number; png: string } | null>(null);
   const [cancelling, setCancelling] = useState(false);
   const [jobIdState, setJobIdState] = useState<string | null>(null);
   const [error, setError] = useState<ShownError | null>(null);
@@ -308,12 +310,14 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
     setJobIdState(id);
     setRunning(true);
     setProgress({ done: 0, total: 0, phase: 'starting' });
+    setPreview(null);
     setCancelling(false);
     stopRef.current?.();
     stopRef.current = followJob(id, (ev) => {
       if (ev.type === 'progress') {
-        const p = ev.progress;
+        const p = ev.progress as typeof ev.progress & { preview?: { step: number; png: string } };
         setProgress({ done: p.done, total: p.total, phase: p.phase, within: p.within, remainingSeconds: ev.remainingSeconds });
+        if (p.preview) setPreview(p.preview);
         return;
       }
       setRunning(false);
@@ -534,9 +538,19 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
         </div>
         <ErrorBox error={error} title="The job failed" onClose={() => setError(null)} testId="synth-error" />
       </Panel>
-      {running && !result && (
-        <Panel title="Result">
-          <Spinner label="Optimizing… the rest of the studio stays usable meanwhile." />
+      {running && (!result || preview) && (
+        <Panel title={preview ? 'Optimizing, live' : 'Result'} testId="synth-live">
+          {preview ? (
+            <figure style={{ margin: 0 }} data-testid="synth-preview">
+              <img src={`data:image/png;base64,${preview.png}`} alt={`the image at step ${preview.step}`} style={{ imageRendering: 'pixelated', width: 160, display: 'block' }} />
+              <figcaption className="muted small" data-testid="synth-preview-step">
+                step {preview.step}
+                {progress?.total ? ` of ${progress.total}` : ''} · the rest of the studio stays usable meanwhile
+              </figcaption>
+            </figure>
+          ) : (
+            <Spinner label="Optimizing… the rest of the studio stays usable meanwhile." />
+          )}
         </Panel>
       )}
       {browserStyle && net && content && <BrowserStyle net={net} image={content} weights={styleWeights} maxSide={FAST_STYLE_MAX_SIDE} />}

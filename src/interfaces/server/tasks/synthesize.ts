@@ -13,6 +13,7 @@ import { modelInputSize } from '../../../methods/synthesize/graph.js';
 import { invert } from '../../../methods/synthesize/inversion.js';
 import { decodeImageTensor, decodeModelImage } from '../../../methods/synthesize/io.js';
 import type { Frame } from '../../../methods/synthesize/optimize.js';
+import type { JobOptions, Progress } from '../../../engine/jobs.js';
 import { pixelParam } from '../../../methods/synthesize/params.js';
 import { displaySize, encodeGif, perturbationImage, toRaw } from '../../../methods/synthesize/render.js';
 import { styleTransfer } from '../../../methods/synthesize/style.js';
@@ -82,6 +83,40 @@ function fitSide(img: RawImage, side: number): RawImage {
   return Math.abs(k - 1) < 1e-6 ? img : resizeImage(img, Math.max(1, Math.round(img.width * k)), Math.max(1, Math.round(img.height * k)), 'bilinear');
 }
 
+/** The image being optimized, as progress events carry it (`progress.preview`) for the page to show. */
+export interface SynthPreview {
+  step: number;
+  png: string;
+}
+
+/**
+ * Sends each kept frame (the ones the GIF is made of: at most 16 a run, see the route) of the
+ * first image as a progress event of its own, at the strip's 160 px; progress events between
+ * frames carry none, so a run sends a frame's PNG once, not with every step. The worker's
+ * progress throttle lets an event with a new preview through (throttleProgress in jobs.ts).
+ */
+function previewing(onProgress: NonNullable<JobOptions['onProgress']>): Required<Pick<FeatvizOptions, 'onProgress' | 'onFrame'>> & { settled: () => Promise<void> } {
+  let last: Progress = { done: 0, total: 0, phase: 'starting' };
+  // frames are encoded one after the other, so their events go out in step order
+  let sending = Promise.resolve();
+  return {
+    onProgress: (p) => {
+      last = p;
+      onProgress(p);
+    },
+    onFrame: (frame, shape) => {
+      const dims = [shape.batch, shape.channels, shape.height, shape.width];
+      const image = toRaw(frame.image, dims, 0);
+      sending = sending.then(async () => {
+        const preview: SynthPreview = { step: frame.step, png: await png(displaySize(image, 160)) };
+        onProgress({ ...last, preview } as Progress);
+      });
+    },
+    // the last frame's event goes out before the result, not after it
+    settled: () => sending,
+  };
+}
+
 /** Runs a synthesis; `summary.seconds` is the run's own time in the worker (the server learns its speed from it). */
 export async function synthesizeTask(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> {
   const t0 = performance.now();
@@ -110,6 +145,7 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
     case 'featviz': {
       const model = ctx.model();
       const objective = str(p['objective'], 'class:*');
+      const preview = job.onProgress ? previewing(job.onProgress) : undefined;
       const paramName = str(p['param'], 'fourier');
       const options: Omit<FeatvizOptions, 'objective'> = {
         param: paramName === 'pixel-clip' ? pixelParam({ range: 'clip' }) : (paramName as 'fourier' | 'pixel'),
@@ -124,9 +160,11 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
         regularizers: p['blurEvery'] ? { blur: { every: num(p, 'blurEvery', 8, 1), sigma: num(p, 'blurSigma', 0.5, 0.01) } } : {},
         frames: num(p, 'frames', 6, 0, 16),
         ...job,
+        ...(preview ? { onProgress: preview.onProgress, onFrame: preview.onFrame } : {}),
       };
       const all = isAllClasses(objective);
       const r = all ? await classesInBatches(model, options, a.maxBatch ?? model.labels.length, job, a.classes) : await featureVisualization(model, { ...options, objective });
+      await preview?.settled();
       const n = r.images.dims[0]!;
       const labels = all ? (a.classes ?? model.labels.map((_, k) => k)).map((k) => model.labels[k] ?? `class ${k}`) : Array.from({ length: n }, (_, k) => (n > 1 ? `image ${k + 1}` : objective));
       return {
@@ -296,5 +334,5 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
  * over all batches; frames and history are the first batch's.
  */
 async function classesInBatches(model: Model, o: Omit<FeatvizOptions, 'objective'>, maxBatch: number, job: TaskContext['job'], classes?: number[]): Promise<FeatvizResult> {
-  return classVisualization(model, { ...o, ...job, start: o.start as 'zero' | 'noise' | undefined, batchSize: Math.max(1, maxBatch), ...(classes ? { classes } : {}) });
+  return classVisualization(model, { ...job, ...o, start: o.start as 'zero' | 'noise' | undefined, batchSize: Math.max(1, maxBatch), ...(classes ? { classes } : {}) });
 }

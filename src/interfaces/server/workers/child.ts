@@ -5,8 +5,7 @@ import { ConvLensError } from '../../../engine/errors.js';
 import { Engine } from '../../../engine/runtime/engine.js';
 import { nodeBackend } from '../../../engine/runtime/node.js';
 import { FileAccess } from '../../../io/file-access.js';
-import type { Progress } from '../../../engine/jobs.js';
-import { toApiError } from '../jobs.js';
+import { throttleProgress, toApiError } from '../jobs.js';
 import { taskContext, WorkerCache } from '../tasks/context.js';
 import { runTask } from '../tasks/index.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
@@ -29,14 +28,8 @@ async function run(id: number, task: Extract<ToWorker, { type: 'run' }>['task'])
   if (!base) throw new Error('worker used before init');
   const controller = new AbortController();
   running.set(id, controller);
-  // At most ~10 progress messages a second (the final one of a phase always goes out).
-  let last = 0;
-  const onProgress = (progress: Progress): void => {
-    const now = Date.now();
-    if (progress.done < progress.total && now - last < 100) return;
-    last = now;
-    send({ type: 'progress', id, progress });
-  };
+  // At most ~10 progress messages a second, the final one of a phase and each new preview image.
+  const onProgress = throttleProgress((progress) => send({ type: 'progress', id, progress }));
   // A task plans its batches to its budget, which assumes one gradient session's memory beside
   // the worker's base; sessions left from earlier methods or tasks are released to keep it so.
   base.engine.ceiling = { measure: () => process.memoryUsage().rss, bytes: Math.max(0, base.limitBytes - task.budgetBytes) };

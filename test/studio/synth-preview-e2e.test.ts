@@ -1,0 +1,42 @@
+/// <reference lib="dom" />
+// "Make images" shows the image while it is optimized: the frames a feature visualization keeps
+// for its strip arrive as the job runs (test/server/synth-preview.test.ts), and the page draws the
+// latest one with its step in place of the spinner. Screenshots go to /tmp/hunt-z-shots/
+// (HUNT_Z_SHOTS).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { pixelStats, studioInChromium } from './browser.js';
+
+const SHOTS = process.env['HUNT_Z_SHOTS'] ?? '/tmp/hunt-z-shots';
+const ui = studioInChromium({
+  afterOpen: (page) => page.waitForSelector('[data-testid="model-select"] option[value="builtin"]', { state: 'attached' }).then(() => undefined),
+});
+
+describe('Make images: the image as it is optimized (Chromium)', () => {
+  it('draws the latest kept frame while the job runs', async () => {
+    const { page } = ui;
+    mkdirSync(SHOTS, { recursive: true });
+    await page.click('[data-testid="tab-synth"]');
+    await page.click('[data-testid="synth-kind"] button:has-text("Feature visualization")');
+    await page.fill('[data-testid="synth-objective"]', 'class:3');
+    await page.fill('[data-testid="synth-steps"]', '2000');
+    await page.click('[data-testid="synth-run"]');
+    if (await page.isVisible('[data-testid="synth-confirm-run"]')) await page.click('[data-testid="synth-confirm-run"]');
+    await page.waitForSelector('[data-testid="synth-progress"]');
+    // a frame past the start, shown while the job still runs (its progress bar is there)
+    await page.waitForFunction(() => /step ([1-9]\d*) of 2000/.test(document.querySelector('[data-testid="synth-preview-step"]')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    expect(await page.isVisible('[data-testid="synth-progress"]')).toBe(true);
+    await page.waitForFunction(() => {
+      const img = document.querySelector('[data-testid="synth-preview"] img') as HTMLImageElement | null;
+      return !!img && img.complete && img.naturalWidth > 0;
+    });
+    const stats = await pixelStats(page, '[data-testid="synth-preview"] img');
+    expect(stats.std, 'the preview is a picture, not a flat tile').toBeGreaterThan(5);
+    await page.screenshot({ path: join(SHOTS, '4-synth-preview-running.png'), fullPage: true });
+    await page.click('[data-testid="synth-cancel"]');
+    await page.waitForSelector('[data-testid="synth-notice"]');
+    expect(await page.isVisible('[data-testid="synth-preview"]')).toBe(false);
+    expect(ui.errors).toEqual([]);
+  });
+});
