@@ -14,7 +14,7 @@ import { explain } from '../../src/methods/explain/index.js';
 import { Model } from '../../src/models/model.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 import { convlens } from '../support/cli.js';
-import { float16Model, roundedToHalf } from '../support/float16-models.js';
+import { float16Model, float64Model, roundedToHalf } from '../support/float16-models.js';
 import { randn, rng } from '../support/rng.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
@@ -51,6 +51,19 @@ describe('a float16 model', () => {
       }
     });
   }
+
+  it('a float64 model (model.double()): computes in float32, scores and explains as the float32 net', async () => {
+    const model = new Model(float64Model(courseCnn(1)), engine, 'f64');
+    const reference = new Model(courseCnn(1), engine, 'f32');
+    expect(model.input.dtype).toBe('float32');
+    expect(model.meta.warnings.some((w) => w.startsWith('the model computes in float64 in the file'))).toBe(true);
+    const scores = (await model.run(x))[model.output]!.data as Float32Array;
+    const want = (await reference.run(x))[reference.output]!.data as Float32Array;
+    expect(Array.from(scores)).toEqual(Array.from(want));
+    const e = await explain(model, x, { methods: ['saliency', 'gradcam'], target: 3 });
+    const r = await explain(reference, x, { methods: ['saliency', 'gradcam'], target: 3 });
+    for (let k = 0; k < 2; k++) expect(Array.from(e.attributions[k]!.map.data as Float32Array)).toEqual(Array.from(r.attributions[k]!.map.data as Float32Array));
+  });
 
   it('the CLI explains a float16 file and says it computes in float32', async () => {
     const file = join(tmp, 'course-f16.onnx');
