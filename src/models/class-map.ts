@@ -78,7 +78,7 @@ export function withClassMeans(graph: Graph, input: string): ClassMeans {
   return { graph: g, map: { name: map, shape: b.factsOf(map).shape ?? [shape[0]!, classes, h!, w!] }, ...(constant ? { note: softmaxOverOneNote(softmax!, output.name, 'the map before it as the logits') } : {}) };
 }
 
-/** [N, h, w, K] -> [N, K, h, w] as a value of the graph; NHWC follows NCHW's axes in this order. */
+/** The layout of a channels-last value [N, h, w, K]: its axes follow the image's N, H, W, C. */
 const NHWC: AxisLayout = [0, 2, 3, 1];
 
 /**
