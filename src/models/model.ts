@@ -90,7 +90,15 @@ export class Model {
      * ConvLens builds itself (the texture backbone), whose outputs are read as layers, not scores.
      * Otherwise such an output is a per-pixel class map and is given class means (class-map.ts).
      */
-    options: { classMap?: 'means' | 'keep' } = {},
+    options: {
+      classMap?: 'means' | 'keep';
+      /**
+       * `inputLayout: 'channels-first'` takes the input as the NCHW it is declared: for a network
+       * cut at a layer (tail-model.ts), whose [N, 512, 8, 4] the layout guess for files would read
+       * as a channels-last image with 4 channels.
+       */
+      inputLayout?: 'guess' | 'channels-first';
+    } = {},
   ) {
     this.id = `${name}#${nextId++}`;
     const inputs = graph.realInputs();
@@ -103,7 +111,7 @@ export class Model {
     }
     const float32 = withFloat32Compute(graph);
     const floatInput = withFloatInput(float32.graph);
-    const channelsFirst = withChannelsFirstInput(floatInput.graph);
+    const channelsFirst = options.inputLayout === 'channels-first' ? floatInput.graph : withChannelsFirstInput(floatInput.graph);
     const classifierFirst = withClassifierFirst(channelsFirst);
     const symbolicBatch = withSymbolicBatch(classifierFirst.graph);
     const flat = withFlatLogits(withSizeFreeReshapes(symbolicBatch.graph));

@@ -58,10 +58,10 @@ export function tailModel(model: Model, value: string): Model {
   g.metadata.delete(METADATA_KEYS.preprocessing);
   g.metadata.delete(METADATA_KEYS.profile);
   g.metadata.set(METADATA_KEYS.labels, JSON.stringify(model.labels));
-  const tail = new Model(g, model.engine, `${model.name} after ${label}`);
+  const tail = new Model(g, model.engine, `${model.name} after ${label}`, undefined, { inputLayout: 'channels-first' });
   const got = tail.input.shape!;
   if (tail.input.name !== value || got[1] !== c || got[2] !== h || got[3] !== w) {
-    // Model reads an input shaped like [N, 64, 7, 3] as channels-last and transposes it
+    // the cut must hand the tail the layer as it is (no layout guess, no transpose)
     throw new ConvLensError('MODEL_UNSUPPORTED', `Layer "${label}" ([N, ${c}, ${h}, ${w}]) looks like a channels-last image, so the network cannot be cut there.`, 'Pick another layer.');
   }
   return tail;

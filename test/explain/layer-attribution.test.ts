@@ -23,21 +23,21 @@ afterAll(() => engine.dispose());
 
 const f32 = (dims: number[], data: ArrayLike<number>): Tensor => ({ dtype: 'float32', dims, data: Float32Array.from(data) });
 
-/** conv 3x3 (no bias) -> ReLU ("feat", 4 x 6x6) -> GAP -> dense 3: logit_k = sum_c W[k, c] mean(feat_c) + b_k. */
-function gapDenseModel(): { model: Model; dense: Float32Array } {
+/** conv 3x3 (no bias) -> ReLU ("feat", 4 x 6x6 by default) -> GAP -> dense 3: logit_k = sum_c W[k, c] mean(feat_c) + b_k. */
+function gapDenseModel(size: [number, number] = [6, 6], channels = 4): { model: Model; dense: Float32Array } {
   const rand = rng(5);
   const b = new GraphBuilder();
   b.graph.name = 'gap_dense';
-  const x = b.input('input', 'float32', ['N', 3, 6, 6]);
-  const w1 = b.initializer('conv.weight', f32([4, 3, 3, 3], Array.from({ length: 108 }, () => rand() - 0.3)));
+  const x = b.input('input', 'float32', ['N', 3, ...size]);
+  const w1 = b.initializer('conv.weight', f32([channels, 3, 3, 3], Array.from({ length: channels * 27 }, () => rand() - 0.3)));
   const conv = b.op('Conv', [x, w1], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, { name: 'conv', outputs: ['conv'] });
   const feat = b.op('Relu', [conv], {}, { name: 'feat', outputs: ['feat'] });
   const flat = b.op('Flatten', [b.op('GlobalAveragePool', [feat], {}, { name: 'gap', outputs: ['gap'] })], { axis: 1 }, { name: 'flatten', outputs: ['flatten'] });
-  const dense = Float32Array.from({ length: 12 }, () => rand() * 2 - 1);
-  const logits = b.op('Gemm', [flat, b.initializer('fc.weight', f32([3, 4], dense)), b.initializer('fc.bias', f32([3], [0.3, -0.2, 0.1]))], { transB: 1 }, { name: 'fc', outputs: ['logits'] });
+  const dense = Float32Array.from({ length: 3 * channels }, () => rand() * 2 - 1);
+  const logits = b.op('Gemm', [flat, b.initializer('fc.weight', f32([3, channels], dense)), b.initializer('fc.bias', f32([3], [0.3, -0.2, 0.1]))], { transB: 1 }, { name: 'fc', outputs: ['logits'] });
   b.output(logits);
   const g = b.build();
-  writeMetadata(g, { labels: ['a', 'b', 'c'], preprocessing: { size: [6, 6], channels: 'rgb', range: [0, 1], mean: [0, 0, 0], std: [1, 1, 1], resize: 'stretch' } });
+  writeMetadata(g, { labels: ['a', 'b', 'c'], preprocessing: { size, channels: 'rgb', range: [0, 1], mean: [0, 0, 0], std: [1, 1, 1], resize: 'stretch' } });
   return { model: new Model(g, engine, 'gap-dense'), dense };
 }
 
@@ -88,6 +88,23 @@ describe('layer attribution', () => {
     }
     // the zero image gives zero activations, so IG and DeepLIFT decompose logit(x) - bias
     for (const m of r.results.filter((k) => k.completeness && k.method !== 'conductance')) for (const k of m.completeness!) expect(Math.abs(k.gap)).toBeLessThan(1e-5);
+  });
+
+  it('cuts the network at a layer 4 wide ([N, 6, 8, 4]), which the layout guess for files would read as a 4-channel channels-last image', async () => {
+    const { model, dense } = gapDenseModel([8, 4], 6);
+    const rand = rng(2);
+    const x = f32([1, 3, 8, 4], Array.from({ length: 96 }, () => rand()));
+    const feat = (await model.run(x, ['feat']))['feat']!.data as Float32Array;
+    const r = await layerAttribution(model, x, { layer: 'feat', target: [1], methods: ['integrated-gradients', 'ablation'], baseline: 'zero', steps: 8 });
+    expect(r.skipped).toEqual([]);
+    for (const m of r.results) {
+      const totals = m.channels.data as Float32Array;
+      for (let c = 0; c < 6; c++) {
+        let mean = 0;
+        for (let p = 0; p < 32; p++) mean += feat[c * 32 + p]! / 32;
+        expect(totals[c]!, `${m.method} channel ${c}`).toBeCloseTo(dense[6 + c]! * mean, 5);
+      }
+    }
   });
 
   it('gives conductance as the layer gradient times the activations\' change along the input path (Captum LayerConductance)', async () => {
