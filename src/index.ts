@@ -24,6 +24,8 @@ export { colormap, colorAt, describeColormap, COLORMAP_NAMES, type Colormap } fr
 export { mapRange, rangeOf, parseRange, describeRange, percentile, type RangeSpec, type MappedRange } from './render/range.js';
 export { renderHeatmap, overlay, colorize, colorbar, resizeImage, resamplePlane, toRgb, type Heatmap, type HeatmapOptions } from './render/heatmap.js';
 export { layerAttribution, LAYER_METHODS, type LayerAttribution, type LayerAttributionOptions, type LayerMethodName, type LayerMethodResult, type ChannelAblation } from './methods/explain/layer-attribution.js';
+export { factorizeFeatures, MAX_FACTORIZED_VALUES, type FeatureFactorization, type Concept, type ConceptClass, type ConceptOptions } from './methods/inspect/concepts.js';
+export { nmf, type Nmf, type NmfOptions } from './methods/inspect/nmf.js';
 export { renderAttribution, displayStyle, type DisplayOptions, type DisplayStyle, type View } from './methods/explain/display.js';
 export { buildForwardGraph } from './training/step.js';
 export { createOptimizer, optimizerConfig, clipGradientNorm, type Optimizer, type OptimizerConfig, type OptimizerState } from './training/optimizers.js';

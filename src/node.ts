@@ -6,6 +6,7 @@ export { loadInputs, type InputItem } from './io/inputs.js';
 export { writeFileAtomic, readFileOrExplain } from './io/files.js';
 export { gridFigure, type GridSpec, type GridRow, type Legend } from './render/grid.js';
 export { panelsSpec, renderChart, type Panel, type Series } from './render/chart.js';
+export { conceptFigure, conceptColour, type ConceptFigureItem } from './methods/inspect/concept-figure.js';
 export { explanationGrid, faithfulnessChart, sanityChart, sanityGrid, defaultTileSize, type FigureItem } from './methods/explain/figures.js';
 export { Trainer, fit, epochOrder, stepsPerEpoch, type TrainerOptions, type FitData, type FitConfig, type FitOptions, type FitResult, type EpochRecord } from './training/trainer.js';
 export { trainClassifier, evaluateClassifier, exportTrained, type ClassifierConfig, type ClassificationMetrics, type ClassifierResult } from './training/classification.js';

@@ -28,6 +28,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'evaluate', summary: 'accuracy, per-class accuracy and a confusion-matrix image on Fashion-MNIST', load: () => import('./commands/evaluate.js') },
   { name: 'explain', summary: 'attribution maps (saliency, Integrated Gradients, occlusion, Grad-CAM, ...) as PNGs, a labelled grid, raw .npy and a JSON summary', load: () => import('./commands/explain.js') },
   { name: 'channels', summary: 'which channels of a layer carry a prediction (layer gradient x activation, integrated gradients, DeepLIFT, ablation): top channels, their shares, a figure of their maps', load: () => import('./commands/channels.js') },
+  { name: 'concepts', summary: 'deep feature factorization: a layer\'s activations over the images split into concepts by NMF, each named by the classes the network gives it, drawn over the images', load: () => import('./commands/concepts.js') },
   { name: 'featviz', summary: 'feature visualization by gradient ascent (Lucid-style): a class, channel, neuron or layer objective; result, strip of steps, GIF', load: () => import('./commands/featviz.js') },
   { name: 'adversarial', summary: 'adversarial examples: FGSM or PGD, targeted or untargeted, L-inf or L2 budget; new prediction, perturbation norms, amplified perturbation', load: () => import('./commands/adversarial.js') },
   { name: 'invert', summary: 'feature inversion (Mahendran & Vedaldi): reconstruct images from a layer\'s features with a TV prior; a grid over layers', load: () => import('./commands/invert.js') },
