@@ -108,7 +108,8 @@ export async function factorizeFeatures(model: Model, x: Tensor, o: ConceptOptio
     }
   }
   if (offset.some((m) => m < 0)) notes.push(`Layer ${model.layerLabel(name)} has negative values; each such channel was shifted up by its minimum before the factorization and back in the concept vectors.`);
-  const f = nmf(v, c, columns, k, {
+  const f = await nmf(v, c, columns, k, {
+    engine: model.engine,
     ...(o.maxIterations !== undefined ? { maxIterations: o.maxIterations } : {}),
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
