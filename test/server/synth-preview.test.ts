@@ -6,10 +6,12 @@ import { decode as decodePng } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import type { Progress } from '../../src/engine/jobs.js';
 import { throttleProgress } from '../../src/interfaces/server/jobs.js';
-import { previewSent } from '../../src/interfaces/server/tasks/synthesize.js';
+import type { TaskContext } from '../../src/interfaces/server/tasks/context.js';
+import { previewSent, synthesizeTask, type SynthPreview } from '../../src/interfaces/server/tasks/synthesize.js';
+import { loadBuiltinModel } from '../../src/models/load.js';
 import { inProcessStudio, jobEvents } from './page-inject.js';
 
-const { inject } = inProcessStudio();
+const { inject, engine } = inProcessStudio();
 
 interface Event {
   type: string;
@@ -126,5 +128,34 @@ describe('the progress throttle', () => {
     onProgress(at('end of octave 1'));
     onProgress(at('start of octave 2'));
     expect(sent.map((p) => (p as { png: string }).png)).toEqual(['end of octave 1', 'start of octave 2']);
+  });
+});
+
+// class:* runs in batches (as many classes as the memory plan lets optimize together). Until
+// 2026-12-07 only the first batch kept frames, so the page's image stopped at the first batch's
+// last frame for the rest of the run (99 of 100 batches on SqueezeNet).
+describe('class:* in batches', () => {
+  it("sends every batch's frames, their steps counted over the batches", async () => {
+    const model = loadBuiltinModel(engine);
+    const events: Progress[] = [];
+    const noImages = (): never => {
+      throw new Error('no images in this test');
+    };
+    const ctx: TaskContext = { engine, files: undefined as never, model: () => model, image: noImages, input: noImages, job: { onProgress: (p) => events.push(p) }, budgetBytes: 1 << 30 };
+    const steps = 8;
+    const r = await synthesizeTask(ctx, { kind: 'featviz', params: { objective: 'class:*', steps, frames: 3 }, maxBatch: 3, classes: [0, 1, 2, 3, 4, 5, 6] });
+    const previews = events.flatMap((e) => {
+      const preview = (e as { preview?: SynthPreview }).preview;
+      return preview ? [preview] : [];
+    });
+    // seven classes three at a time: batches of 3, 3 and 1, each keeping frames at steps 0, 4 and 8
+    const batches = 3;
+    expect(previews.map((p) => p.step)).toEqual(Array.from({ length: batches }, (_, b) => [0, 4, 8].map((s) => b * steps + s)).flat());
+    expect(new Set(events.filter((e) => (e as { preview?: unknown }).preview).map((e) => e.total))).toEqual(new Set([batches * steps]));
+    // the result's strip is still the first batch's
+    expect(r.frames.map((f) => f.step)).toEqual([0, 4, 8]);
+    expect(previews.slice(0, 3).map((p) => p.png)).toEqual(r.frames.map((f) => f.png));
+    // the last batch's image is another class's, not the first batch's again
+    expect(previews.at(-1)!.png).not.toBe(previews[2]!.png);
   });
 });

@@ -179,7 +179,10 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
       const objective = str(p['objective'], 'class:*');
       const steps = num(p, 'steps', 128, 1, 4096);
       const frames = num(p, 'frames', 6, 0, 16);
-      const preview = job.onProgress ? previewing(job.onProgress, frameSteps(steps, frames).size, steps) : undefined;
+      const all = isAllClasses(objective);
+      // class:* runs in batches, each sending its frames (classVisualization), as many as classesInBatches makes
+      const batches = all ? Math.ceil((a.classes?.length ?? model.profile.classes) / Math.max(1, a.maxBatch ?? model.labels.length)) : 1;
+      const preview = job.onProgress ? previewing(job.onProgress, batches * frameSteps(steps, frames).size, batches * steps) : undefined;
       const paramName = str(p['param'], 'fourier');
       const options: Omit<FeatvizOptions, 'objective'> = {
         param: paramName === 'pixel-clip' ? pixelParam({ range: 'clip' }) : (paramName as 'fourier' | 'pixel'),
@@ -196,7 +199,6 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
         ...job,
         ...(preview ? { onProgress: preview.onProgress, onFrame: preview.onFrame } : {}),
       };
-      const all = isAllClasses(objective);
       const r = all ? await classesInBatches(model, options, a.maxBatch ?? model.labels.length, job, a.classes) : await featureVisualization(model, { ...options, objective });
       await preview?.settled();
       const n = r.images.dims[0]!;
