@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
-// "Make images" shows the image while it is optimized: the frames a feature visualization keeps
-// for its strip arrive as the job runs (test/server/synth-preview.test.ts), and the page draws the
-// latest one with its step in place of the spinner. Screenshots go to /tmp/hunt-z-shots/
+// "Make images" shows the image while it is optimized: the frames a feature visualization or a
+// style transfer keeps for its strip arrive as the job runs (test/server/synth-preview.test.ts),
+// and the page draws the latest one with its step in place of the spinner. Screenshots go to /tmp/hunt-z-shots/
 // (HUNT_Z_SHOTS).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,6 +37,29 @@ describe('Make images: the image as it is optimized (Chromium)', () => {
     await page.click('[data-testid="synth-cancel"]');
     await page.waitForSelector('[data-testid="synth-notice"]');
     expect(await page.isVisible('[data-testid="synth-preview"]')).toBe(false);
+    expect(ui.errors).toEqual([]);
+  });
+
+  it('draws style transfer as it optimizes too, a frame past the start while the job runs', async () => {
+    const { page } = ui;
+    mkdirSync(SHOTS, { recursive: true });
+    await page.click('[data-testid="tab-synth"]');
+    await page.click('[data-testid="synth-kind"] button:has-text("Style / texture")');
+    await page.selectOption('[data-testid="synth-content"]', 'photos/chelsea.png');
+    await page.selectOption('[data-testid="synth-style"]', 'textures/brick.png');
+    await page.click('[data-testid="synth-run"]');
+    if (await page.isVisible('[data-testid="synth-confirm-run"]')) await page.click('[data-testid="synth-confirm-run"]');
+    await page.waitForSelector('[data-testid="synth-progress"]');
+    // the form's 100 L-BFGS steps keep 5 frames: one past the start, while the job still runs (or
+    // the job's end, when none came while it ran)
+    await page.waitForFunction(() => /step ([1-9]\d*) of 100/.test(document.querySelector('[data-testid="synth-preview-step"]')?.textContent ?? '') || !document.querySelector('[data-testid="synth-progress"]'), undefined, { timeout: 100_000 });
+    expect(await page.evaluate(() => document.querySelector('[data-testid="synth-preview-step"]')?.textContent ?? 'no preview')).toMatch(/step ([1-9]\d*) of 100/);
+    expect(await page.isVisible('[data-testid="synth-progress"]')).toBe(true);
+    const stats = await pixelStats(page, '[data-testid="synth-preview"] img');
+    expect(stats.std, 'the preview is a picture, not a flat tile').toBeGreaterThan(5);
+    await page.screenshot({ path: join(SHOTS, '5-style-preview-running.png'), fullPage: true });
+    await page.click('[data-testid="synth-cancel"]');
+    await page.waitForSelector('[data-testid="synth-notice"]');
     expect(ui.errors).toEqual([]);
   });
 });

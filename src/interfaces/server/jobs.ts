@@ -80,12 +80,16 @@ export function throttleProgress(send: (progress: Progress, now: number) => void
   };
 }
 
-/** The same preview: the same object, or (after a worker's message) the same step of the same kind. */
+/**
+ * The same preview: the same object, or (after a worker's message) the same step with the same
+ * picture. A step alone does not tell: DeepDream's next octave and inversion's next layer start
+ * at the step where the last one ended, with another image.
+ */
 function samePreview(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  const step = (x: object): unknown => (x as { step?: unknown }).step;
-  return step(a) !== undefined && step(a) === step(b);
+  const field = (x: object, key: 'step' | 'png'): unknown => (x as Record<string, unknown>)[key];
+  return field(a, 'step') !== undefined && field(a, 'step') === field(b, 'step') && field(a, 'png') === field(b, 'png');
 }
 
 const isActive = (j: Job): boolean => j.state === 'queued' || j.state === 'running';

@@ -12,11 +12,11 @@ import { resamplePlane } from '../../render/heatmap.js';
 import type { JobOptions } from '../../engine/jobs.js';
 import { extractFeatures, imageTooSmall, SynthesisSession } from './graph.js';
 import { guide as guideObjective, layerL2, parseObjective, type Objective } from './objectives.js';
-import { ascend, type Frame } from './optimize.js';
+import { ascend, type AscentOptions, type Frame } from './optimize.js';
 import { pixelParam } from './params.js';
 import { roll } from './transforms.js';
 
-export interface DreamOptions extends JobOptions {
+export interface DreamOptions extends JobOptions, Pick<AscentOptions, 'onFrame' | 'keepFrames'> {
   /** the layer to amplify (mean squared activation; default: the profile's dream layer), or an objective string (channel:<layer>:5, ...) */
   layer?: string;
   objective?: string | Objective;
@@ -140,6 +140,8 @@ export async function dream(model: Model, image: Tensor, o: DreamOptions = {}): 
       progressTotal: sizes.length * steps,
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      ...(o.onFrame ? { onFrame: o.onFrame } : {}),
+      ...(o.keepFrames !== undefined ? { keepFrames: o.keepFrames } : {}),
     });
     current = r.theta;
     flat &&= !!r.zeroGradient;

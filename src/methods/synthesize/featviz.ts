@@ -247,7 +247,8 @@ export interface ClassVisualizationResult extends FeatvizResult {
 /**
  * One image per class, each maximizing its own logit, as a sequence of memory-bounded batches
  * (a 1000-class ImageNet model does not fit in one). Progress runs over all batches; frames and
- * the objective history are kept for the first batch.
+ * the objective history are kept for the first batch; onFrame is told every batch's frames, its
+ * steps counted over all batches as progress is.
  */
 export async function classVisualization(model: Model, o: ClassVisualizationOptions = {}): Promise<ClassVisualizationResult> {
   const t0 = performance.now();
@@ -267,10 +268,13 @@ export async function classVisualization(model: Model, o: ClassVisualizationOpti
       ...o,
       objective: classLogits(cls, K),
       batch: cls.length,
-      frames: bi === 0 ? (o.frames ?? 8) : 0,
+      // the result keeps the first batch's frames; later batches take theirs only for onFrame, so
+      // a page watching the run sees every batch's images, not the first batch's last frame
+      frames: bi === 0 || o.onFrame ? (o.frames ?? 8) : 0,
       onProgress: (p) => o.onProgress?.({ ...p, done: bi * steps + p.done, total: batches * steps, phase: `${classes.length} class${classes.length === 1 ? '' : 'es'}, batch ${bi + 1}/${batches}` }),
+      ...(o.onFrame ? { onFrame: (f: Frame, shape: ImageShape) => o.onFrame!({ ...f, step: bi * steps + f.step }, shape) } : {}),
     });
-    parts.push(r);
+    parts.push(bi === 0 ? r : { ...r, frames: [] });
     await o.onBatch?.({ classes: cls, result: r, batch: bi, batches });
   }
   const [, C, H, W] = parts[0]!.images.dims as number[];

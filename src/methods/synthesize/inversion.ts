@@ -9,10 +9,10 @@ import type { Model } from '../../models/model.js';
 import type { JobOptions } from '../../engine/jobs.js';
 import { extractFeatures, SynthesisSession } from './graph.js';
 import { featureMatch, sum, tv, weighted } from './objectives.js';
-import { ascend, type Frame, type OptimizerName } from './optimize.js';
+import { ascend, type AscentOptions, type Frame, type OptimizerName } from './optimize.js';
 import { pixelParam } from './params.js';
 
-export interface InvertOptions extends JobOptions {
+export interface InvertOptions extends JobOptions, Pick<AscentOptions, 'onFrame' | 'keepFrames'> {
   /** layers to invert (one reconstruction each) */
   layers: string[];
   steps?: number;
@@ -79,6 +79,8 @@ export async function invert(model: Model, images: Tensor, o: InvertOptions): Pr
       progressTotal: layers.length * steps,
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      ...(o.onFrame ? { onFrame: o.onFrame } : {}),
+      ...(o.keepFrames !== undefined ? { keepFrames: o.keepFrames } : {}),
     });
     let mse = 0;
     const x0 = images.data as Float32Array;

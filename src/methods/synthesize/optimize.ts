@@ -37,8 +37,17 @@ export interface AscentOptions extends JobOptions {
   regularizers?: StepRegularizers;
   /** keep this many frames, evenly spaced from the start to the end (0 = none) */
   frames?: number;
-  /** told each kept frame as it is taken (a page shows the image while it is optimized), with the images' shape */
+  /**
+   * told each kept frame as it is taken (a page shows the image while it is optimized), with the
+   * images' shape; its step counts as progress does (progressOffset + step), so the frames of a
+   * job of several runs (octaves, layers) go on rising
+   */
   onFrame?: (frame: Frame, shape: ImageShape) => void;
+  /**
+   * false: kept frames go to onFrame only, not into the result (a job that shows them as they
+   * come needs no copies of a large image held to the end)
+   */
+  keepFrames?: boolean;
   /** progress: label, and where this run sits in a longer job */
   phase?: string;
   progressOffset?: number;
@@ -93,8 +102,8 @@ export interface AscentResult {
 }
 
 function keepFrame(frames: Frame[], frame: Frame, shape: ImageShape, o: AscentOptions): void {
-  frames.push(frame);
-  o.onFrame?.(frame, shape);
+  if (o.keepFrames !== false) frames.push(frame);
+  o.onFrame?.(o.progressOffset ? { ...frame, step: o.progressOffset + frame.step } : frame, shape);
 }
 
 /** Steps at which to keep frames: 0, ..., steps (`count` of them, evenly spaced). */

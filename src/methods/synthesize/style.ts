@@ -14,7 +14,7 @@ import type { JobOptions } from '../../engine/jobs.js';
 import { resizeImages } from './dream.js';
 import { extractFeatures, SynthesisSession } from './graph.js';
 import { featureMatch, gramMatch, sum, tv, weighted, type Objective } from './objectives.js';
-import { ascend, type Frame, type OptimizerName } from './optimize.js';
+import { ascend, type AscentOptions, type Frame, type OptimizerName } from './optimize.js';
 import { pixelParam } from './params.js';
 import type { DivergenceSetting } from '../../training/divergence.js';
 
@@ -61,7 +61,7 @@ export function backboneProblem(model: Model): string | undefined {
   return undefined;
 }
 
-export interface StyleOptions extends JobOptions {
+export interface StyleOptions extends JobOptions, Pick<AscentOptions, 'onFrame'> {
   /** the network whose features are matched (default: the built-in random texture backbone); its profile's style and content layers are the default layers */
   backbone?: Model;
   /** content image [1, 3, H, W] in [0, 1]; without it, texture synthesis */
@@ -214,6 +214,8 @@ export async function styleTransfer(engine: Engine, o: StyleOptions): Promise<St
     ],
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    // with keepColors a frame is told as the result will show it, in the content's colours
+    ...(o.onFrame ? { onFrame: o.keepColors && contentSized ? (f, shape) => o.onFrame!({ ...f, image: transferLuminance(f.image, contentSized.data as Float32Array, H * W) }, shape) : o.onFrame } : {}),
   });
   let image = r.image;
   if (o.keepColors && contentSized) {

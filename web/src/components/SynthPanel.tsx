@@ -168,7 +168,7 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
 
   const [running, setRunning] = useState(false);
   const [progress, setProgress] = useState<JobProgressState | null>(null);
-  // the image as it is optimized: the latest frame the job sent (feature visualization sends its kept frames)
+  // the image as it is optimized: the latest frame the job sent (feature visualization, inversion, DeepDream and style transfer send them)
   const [preview, setPreview] = useState<{ step: number; png: string } | null>(null);
   const [cancelling, setCancelling] = useState(false);
   const [jobIdState, setJobIdState] = useState<string | null>(null);

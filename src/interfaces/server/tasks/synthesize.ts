@@ -12,7 +12,7 @@ import { classVisualization, featureVisualization, type FeatvizOptions, type Fea
 import { modelInputSize } from '../../../methods/synthesize/graph.js';
 import { invert } from '../../../methods/synthesize/inversion.js';
 import { decodeImageTensor, decodeModelImage } from '../../../methods/synthesize/io.js';
-import type { Frame } from '../../../methods/synthesize/optimize.js';
+import { frameSteps, type Frame } from '../../../methods/synthesize/optimize.js';
 import type { JobOptions, Progress } from '../../../engine/jobs.js';
 import { pixelParam } from '../../../methods/synthesize/params.js';
 import { displaySize, encodeGif, perturbationImage, toRaw } from '../../../methods/synthesize/render.js';
@@ -73,9 +73,24 @@ const str = (v: unknown, dflt: string): string => (typeof v === 'string' && v !=
 /** Whether a featviz objective asks for one image per class. */
 export const isAllClasses = (objective: string): boolean => /^(class|logit):\*$/i.test(objective.trim());
 
-/** Frames of image k as PNGs (upscaled to `side`). */
-async function framePngs(frames: readonly Frame[], dims: readonly number[], k = 0, side = 160): Promise<SynthResult['frames']> {
-  return Promise.all(frames.map(async (f) => ({ step: f.step, png: await png(displaySize(toRaw(f.image, dims, k), side)) })));
+/** The side the strip's frames and the live previews fit in. */
+export const PREVIEW_SIDE = 160;
+
+/**
+ * The most previews (`progress.preview`) one job sends: a job that keeps more frames (many
+ * octaves, layers or class batches) sends an evenly spaced selection of them, its last frame
+ * always.
+ */
+export const PREVIEWS_PER_JOB = 32;
+
+/** A frame as the strip and the live preview show it: a small image scaled up by a whole factor, a large one down, to fit `side`. */
+function stripImage(img: RawImage, side = PREVIEW_SIDE): RawImage {
+  return Math.max(img.width, img.height) > side ? fitSide(img, side) : displaySize(img, side);
+}
+
+/** Frames of image k as PNGs (fitted to the strip's side). */
+async function framePngs(frames: readonly Frame[], dims: readonly number[], k = 0): Promise<SynthResult['frames']> {
+  return Promise.all(frames.map(async (f) => ({ step: f.step, png: await png(stripImage(toRaw(f.image, dims, k))) })));
 }
 
 function fitSide(img: RawImage, side: number): RawImage {
@@ -85,18 +100,30 @@ function fitSide(img: RawImage, side: number): RawImage {
 
 /** The image being optimized, as progress events carry it (`progress.preview`) for the page to show. */
 export interface SynthPreview {
+  /** counted as the job's progress counts steps (over all octaves, layers or batches) */
   step: number;
   png: string;
 }
 
+/** Whether the `index`-th of `expected` frames is among the `budget` a job sends: evenly spaced, the last always. */
+export function previewSent(index: number, expected: number, budget = PREVIEWS_PER_JOB): boolean {
+  if (expected <= budget) return index < budget;
+  return Math.floor(((index + 1) * budget) / expected) > Math.floor((index * budget) / expected);
+}
+
 /**
- * Sends each kept frame (the ones the GIF is made of: at most 16 a run, see the route) of the
- * first image as a progress event of its own, at the strip's 160 px; progress events between
- * frames carry none, so a run sends a frame's PNG once, not with every step. The worker's
- * progress throttle lets an event with a new preview through (throttleProgress in jobs.ts).
+ * Sends kept frames of the first image (the ones of the strip and the GIF, or the ones a method
+ * keeps for the preview alone) as progress events of their own, fitted to the strip's 160 px;
+ * of the `expected` frames a run will keep, at most PREVIEWS_PER_JOB go out (previewSent).
+ * Progress events between frames carry none, so a run sends a frame's PNG once, not with every
+ * step. The worker's progress throttle lets an event with a new preview through
+ * (throttleProgress in jobs.ts).
  */
-function previewing(onProgress: NonNullable<JobOptions['onProgress']>): Required<Pick<FeatvizOptions, 'onProgress' | 'onFrame'>> & { settled: () => Promise<void> } {
-  let last: Progress = { done: 0, total: 0, phase: 'starting' };
+function previewing(onProgress: NonNullable<JobOptions['onProgress']>, expected: number, totalSteps: number): Required<Pick<FeatvizOptions, 'onProgress' | 'onFrame'>> & { settled: () => Promise<void> } {
+  // a first frame (step 0) comes before any progress: its event carries the job's step count
+  let last: Progress = { done: 0, total: totalSteps, phase: 'starting' };
+  let told = 0;
+  let sent = 0;
   // frames are encoded one after the other, so their events go out in step order
   let sending = Promise.resolve();
   return {
@@ -105,10 +132,15 @@ function previewing(onProgress: NonNullable<JobOptions['onProgress']>): Required
       onProgress(p);
     },
     onFrame: (frame, shape) => {
+      const index = told++;
+      // the hard cap holds the bound should a method keep more frames than it was expected to
+      if (!previewSent(index, expected) || sent >= PREVIEWS_PER_JOB) return;
+      sent++;
       const dims = [shape.batch, shape.channels, shape.height, shape.width];
-      const image = toRaw(frame.image, dims, 0);
+      // made small now: a queue of frames waiting for their PNGs holds no full-size images
+      const image = stripImage(toRaw(frame.image, dims, 0));
       sending = sending.then(async () => {
-        const preview: SynthPreview = { step: frame.step, png: await png(displaySize(image, 160)) };
+        const preview: SynthPreview = { step: frame.step, png: await png(image) };
         onProgress({ ...last, preview } as Progress);
       });
     },
@@ -145,12 +177,17 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
     case 'featviz': {
       const model = ctx.model();
       const objective = str(p['objective'], 'class:*');
-      const preview = job.onProgress ? previewing(job.onProgress) : undefined;
+      const steps = num(p, 'steps', 128, 1, 4096);
+      const frames = num(p, 'frames', 6, 0, 16);
+      const all = isAllClasses(objective);
+      // class:* runs in batches, each sending its frames (classVisualization), as many as classesInBatches makes
+      const batches = all ? Math.ceil((a.classes?.length ?? model.profile.classes) / Math.max(1, a.maxBatch ?? model.labels.length)) : 1;
+      const preview = job.onProgress ? previewing(job.onProgress, batches * frameSteps(steps, frames).size, batches * steps) : undefined;
       const paramName = str(p['param'], 'fourier');
       const options: Omit<FeatvizOptions, 'objective'> = {
         param: paramName === 'pixel-clip' ? pixelParam({ range: 'clip' }) : (paramName as 'fourier' | 'pixel'),
         transforms: str(p['transforms'], 'standard'),
-        steps: num(p, 'steps', 128, 1, 4096),
+        steps,
         lr: num(p, 'lr', 0.05, 1e-6, 10),
         seed: num(p, 'seed', 0),
         ...(p['batch'] !== undefined ? { batch: num(p, 'batch', 1, 1, 16) } : {}),
@@ -158,11 +195,10 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
         ...(p['background'] !== undefined ? { background: num(p, 'background', 0.5, 0, 1) } : {}),
         penalties: { tv: num(p, 'tv', 0, 0), l1: num(p, 'l1', 0, 0), l2: num(p, 'l2', 0, 0) },
         regularizers: p['blurEvery'] ? { blur: { every: num(p, 'blurEvery', 8, 1), sigma: num(p, 'blurSigma', 0.5, 0.01) } } : {},
-        frames: num(p, 'frames', 6, 0, 16),
+        frames,
         ...job,
         ...(preview ? { onProgress: preview.onProgress, onFrame: preview.onFrame } : {}),
       };
-      const all = isAllClasses(objective);
       const r = all ? await classesInBatches(model, options, a.maxBatch ?? model.labels.length, job, a.classes) : await featureVisualization(model, { ...options, objective });
       await preview?.settled();
       const n = r.images.dims[0]!;
@@ -210,7 +246,18 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
       const x = await modelTensorOf(need(a.image), model);
       const layers = Array.isArray(p['layers']) ? (p['layers'] as string[]) : str(p['layers'], '').split(',').filter(Boolean);
       const chosen = layers.length ? layers : model.profile.inversionLayers;
-      const r = await invert(model, x, { layers: chosen, steps: num(p, 'steps', 200, 1, 4000), tv: num(p, 'tv', 0.5, 0), ...job });
+      const steps = num(p, 'steps', 200, 1, 4000);
+      // frames for the live preview alone (the result shows each layer's reconstruction)
+      const perLayer = Math.max(1, Math.floor(PREVIEWS_PER_JOB / chosen.length));
+      const preview = job.onProgress ? previewing(job.onProgress, chosen.length * frameSteps(steps, perLayer).size, chosen.length * steps) : undefined;
+      const r = await invert(model, x, {
+        layers: chosen,
+        steps,
+        tv: num(p, 'tv', 0.5, 0),
+        ...job,
+        ...(preview ? { frames: perLayer, keepFrames: false, onProgress: preview.onProgress, onFrame: preview.onFrame } : {}),
+      });
+      await preview?.settled();
       return {
         kind,
         images: [
@@ -225,18 +272,24 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
       const model = ctx.model();
       const guide = typeof p['guide'] === 'string' && p['guide'] ? p['guide'] : undefined;
       const x = await tensorOf(need(a.image), 3, { maxSide: num(p, 'maxSide', 256, 16, 1024) });
+      const octaves = num(p, 'octaves', 4, 1, 8);
+      const steps = num(p, 'steps', 10, 1, 200);
+      // frames for the live preview alone (the result shows each octave's end)
+      const perOctave = Math.max(2, Math.floor(PREVIEWS_PER_JOB / octaves));
+      const preview = job.onProgress ? previewing(job.onProgress, octaves * frameSteps(steps, perOctave).size, octaves * steps) : undefined;
       const r = await dream(model, x, {
         ...(typeof p['layer'] === 'string' && p['layer'] ? { layer: p['layer'] } : {}),
         ...(typeof p['objective'] === 'string' && p['objective'] ? { objective: p['objective'] } : {}),
-        octaves: num(p, 'octaves', 4, 1, 8),
+        octaves,
         octaveScale: num(p, 'octaveScale', 1.4, 1.05, 3),
-        steps: num(p, 'steps', 10, 1, 200),
+        steps,
         stepSize: num(p, 'stepSize', 1.5 / 255, 1e-5, 1),
         jitter: num(p, 'jitter', 32, 0, 256),
         ...(guide ? { guide: await tensorOf(guide, 3, { maxSide: 256 }) } : {}),
-        frames: 2,
         ...job,
+        ...(preview ? { frames: perOctave, keepFrames: false, onProgress: preview.onProgress, onFrame: preview.onFrame } : {}),
       });
+      await preview?.settled();
       return {
         kind,
         images: [
@@ -253,6 +306,9 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
       const content = a.image ? await tensorOf(a.image, 3, { maxSide: side }) : undefined;
       // the feature network the route chose (absent: the random texture network)
       const backbone = a.backbone ? ctx.model('backbone') : undefined;
+      const steps = num(p, 'steps', 60, 1, 2000);
+      const frames = 5;
+      const preview = job.onProgress ? previewing(job.onProgress, frameSteps(steps, frames).size, steps) : undefined;
       const r = await styleTransfer(ctx.engine, {
         ...(backbone ? { backbone } : {}),
         ...(content ? { content } : { size: [side, side] as [number, number] }),
@@ -263,15 +319,17 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
         styleScale: num(p, 'styleScale', 1, 0.05, 4),
         keepColors: !!p['keepColors'],
         optimizer: str(p['optimizer'], 'lbfgs') as 'lbfgs' | 'adam',
-        steps: num(p, 'steps', 60, 1, 2000),
-        frames: 5,
+        steps,
+        frames,
         ...job,
+        ...(preview ? { onProgress: preview.onProgress, onFrame: preview.onFrame } : {}),
       });
+      await preview?.settled();
       const out = toRaw(r.image.data as Float32Array, r.image.dims);
       return {
         kind,
         images: [...(content ? [{ label: 'content', png: await png(fitSide(toRaw(content.data as Float32Array, content.dims), 256)) }] : []), { label: content ? 'result' : 'texture', png: await png(fitSide(out, 256)) }],
-        frames: await Promise.all(r.frames.map(async (f) => ({ step: f.step, png: await png(fitSide(toRaw(f.image, r.image.dims), 160)) }))),
+        frames: await framePngs(r.frames, r.image.dims),
         gif: b64(encodeGif(r.frames.map((f) => fitSide(toRaw(f.image, r.image.dims), 192)), 200, 1000)),
         summary: { model: backbone?.name ?? 'texture', params: r.params, history: r.history.map((h) => ({ step: h.step, loss: -h.value })) },
       };
