@@ -55,11 +55,25 @@ describe('slivers through the centre crop', () => {
 
 describe('a synthesis image too small for the model', () => {
   it('is refused with the octave, its size and the way out', async () => {
-    const image = { dtype: 'float32' as const, dims: [1, 3, 40, 60], data: new Float32Array(3 * 40 * 60).fill(0.5) };
+    const image = { dtype: 'float32' as const, dims: [1, 3, 20, 30], data: new Float32Array(3 * 20 * 30).fill(0.5) };
     await expect(dream(model, image, { octaves: 3, steps: 1 })).rejects.toMatchObject({
       code: 'SHAPE_MISMATCH',
-      message: expect.stringMatching(/^DeepDream's octave 1 is \d+ pixels wide and \d+ high, too small for the model/),
+      message: expect.stringMatching(/^DeepDream's octave 3 is 30 pixels wide and 20 high, too small for the model/),
       hint: expect.stringContaining('fewer octaves'),
     });
   });
+
+  it('skips the smallest octaves the model cannot take and dreams on the others, saying so', async () => {
+    // the studio's 256-pixel photo at 8 octaves: the smallest is 24x16
+    const [h, w] = [171, 256];
+    const data = new Float32Array(3 * h * w);
+    for (let i = 0; i < data.length; i++) data[i] = 0.5 + 0.4 * Math.sin(i * 0.37);
+    const r = await dream(model, { dtype: 'float32', dims: [1, 3, h, w], data }, { octaves: 8, steps: 1 });
+    const sizes = r.params['sizes'] as [number, number][];
+    expect(sizes.length).toBeGreaterThan(1);
+    expect(sizes.length).toBeLessThan(8);
+    expect(sizes.at(-1)).toEqual([h, w]);
+    expect(r.octaves).toHaveLength(sizes.length);
+    expect(r.notes).toEqual([expect.stringMatching(new RegExp(`^the ${8 - sizes.length} smallest octaves \\(24x16, .*pixels\\) are too small for the model; DeepDream ran the other ${sizes.length}$`))]);
+  }, 60_000);
 });

@@ -43,6 +43,8 @@ export interface DreamResult {
   params: Record<string, unknown>;
   /** the objective's gradient was zero throughout: the result is the photo, unchanged */
   zeroGradient?: boolean;
+  /** what the run changed from what was asked (smallest octaves skipped) */
+  notes?: string[];
 }
 
 /** Bilinear resize of an image-space batch [N, C, h, w] -> [N, C, H, W]. */
@@ -89,6 +91,7 @@ export async function dream(model: Model, image: Tensor, o: DreamOptions = {}): 
   let frames: DreamResult['frames'] = [];
   let current: Float32Array = new Float32Array(0);
   let flat = true;
+  const tooSmall: string[] = [];
   const start = (): void => {
     bases = sizes.map(([h, w]) => (h === H && w === W ? base : resizeImages(base, image.dims, h, w)));
     detail = new Float32Array(N * C * sizes[0]![0] * sizes[0]![1]);
@@ -110,7 +113,16 @@ export async function dream(model: Model, image: Tensor, o: DreamOptions = {}): 
       session = await SynthesisSession.create({ model, shape, param, objective, warp: { height: h, width: w } });
     } catch (e) {
       if (e instanceof ConvLensError && e.code === 'SHAPE_MISMATCH') {
-        if (imageTooSmall(e)) throw new ConvLensError('SHAPE_MISMATCH', `DeepDream's octave ${k + 1} is ${w} pixels wide and ${h} high, too small for the model: ${e.message}`, 'Use fewer octaves or a larger maximum side (CLI: --octaves, --max-side), or a less elongated image.', { cause: e });
+        if (imageTooSmall(e) && results.length === 0 && k < sizes.length - 1) {
+          // The smallest octaves only add coarse detail: start at the first the model can take
+          // (8 octaves of a 256-pixel photo go down to 24x16, below SqueezeNet's smallest input).
+          tooSmall.push(`${w}x${h}`);
+          sizes = sizes.slice(k + 1);
+          start();
+          k = -1;
+          continue;
+        }
+        if (imageTooSmall(e)) throw new ConvLensError('SHAPE_MISMATCH', `DeepDream's octave ${k + 1 + tooSmall.length} is ${w} pixels wide and ${h} high, too small for the model: ${e.message}`, 'Use fewer octaves or a larger maximum side (CLI: --octaves, --max-side), or a less elongated image.', { cause: e });
         // A U-Net joins each upsampled map to the encoder's map of the same size: an odd side
         // halved and doubled back no longer matches, so such a model only runs on sides that are
         // multiples of its downsampling. Dream on those sizes (the last octave's detail is
@@ -162,6 +174,7 @@ export async function dream(model: Model, image: Tensor, o: DreamOptions = {}): 
     octaves: results,
     frames,
     ...(flat ? { zeroGradient: true } : {}),
+    ...(tooSmall.length ? { notes: [`the ${tooSmall.length === 1 ? 'smallest octave' : `${tooSmall.length} smallest octaves`} (${tooSmall.join(', ')} pixels) ${tooSmall.length === 1 ? 'is' : 'are'} too small for the model; DeepDream ran the other ${sizes.length}`] } : {}),
     params: { layer, objective: o.guide ? `guide(${layer})` : typeof o.objective === 'string' ? o.objective : objective.key, octaves, octaveScale: scale, steps, stepSize, jitter, seed: o.seed ?? 0, sizes, ...(multiple > 1 ? { sizeMultiple: multiple } : {}) },
   };
 }

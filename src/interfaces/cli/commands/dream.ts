@@ -69,6 +69,7 @@ export function define(command: Command): void {
           onProgress: job.onProgress!,
         });
         job.done();
+        for (const n of r.notes ?? []) warner(opts, 'note')(n);
         if (r.zeroGradient) warner(opts, 'note')(`the objective's gradient was zero at every step: ${opts.objective ?? model.layerLabel(r.params['layer'] as string)} does not respond to this image (its activations are zero or constant, e.g. ReLUs off everywhere), so the result is the photo unchanged; try another --layer or --objective`);
         out.write('result.png', await encodePng(tensorImage(r.image)));
         const [, , H, W] = r.image.dims as number[];

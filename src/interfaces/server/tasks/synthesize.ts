@@ -297,7 +297,7 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
           { label: `dream (${typeof r.params['layer'] === 'string' ? model.layerLabel(r.params['layer']) : 'objective'})`, png: await png(fitSide(toRaw(r.image.data as Float32Array, r.image.dims), 320)) },
         ],
         frames: await Promise.all(r.octaves.map(async (o, k) => ({ step: k + 1, label: `octave ${k + 1}`, png: await png(fitSide(toRaw(o.data as Float32Array, o.dims), 160)) }))),
-        summary: { model: model.name, params: r.params },
+        summary: { model: model.name, params: r.params, ...(r.notes ? { notes: r.notes } : {}) },
       };
     }
     case 'style': {
