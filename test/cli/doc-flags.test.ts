@@ -82,4 +82,15 @@ describe('docs: flags of the convlens commands they show', () => {
     expect(missing).toEqual([]);
     expect(checked).toBeGreaterThan(40);
   });
+
+  // a checkout has no convlens on PATH (npm puts it in node_modules/.bin): the docs run it as npx does
+  it('shell blocks run convlens through npx, as a fresh checkout can', () => {
+    const bare = DOCS.flatMap((doc) =>
+      [...readFileSync(join(ROOT, doc), 'utf8').matchAll(/```(?:sh|bash|shell|console)?\n([\s\S]*?)```/g)]
+        .flatMap(([, block]) => block!.split('\n'))
+        .filter((line) => /^\s*convlens /.test(line))
+        .map((line) => `${doc}: ${line.trim()}`),
+    );
+    expect(bare).toEqual([]);
+  });
 });
