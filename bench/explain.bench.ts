@@ -36,7 +36,7 @@ const ONLY = [...args].find((a) => a.startsWith('--only='))?.slice('--only='.len
 const BATCH = Number([...args].find((a) => a.startsWith('--batch='))?.slice('--batch='.length) ?? 0) || undefined;
 const THREADS = 2;
 const NET = [...args].find((a) => a.startsWith('--net='))?.slice('--net='.length) ?? 'resnet18';
-const PHOTO = '/work/shared/images/chelsea.png';
+const PHOTO = 'samples/photos/chelsea.png';
 
 
 /** Smooth random images (sums of low-frequency waves), in a normalized-input range. */

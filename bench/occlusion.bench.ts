@@ -11,13 +11,12 @@
 //
 // Besides wall time it prints the process's CPU time per call: on a machine shared with other
 // work, CPU time at one thread is the steadier measure of the work done.
-import { existsSync } from 'node:fs';
 import { Engine } from '../src/engine/runtime/engine.js';
 import { nodeBackend } from '../src/engine/runtime/node.js';
 import type { Tensor } from '../src/engine/tensor.js';
 import { loadInputs } from '../src/io/inputs.js';
 import { explain, windowOffsets, type ExplainOptions } from '../src/methods/explain/index.js';
-import { loadBuiltinModel, loadModelFile } from '../src/models/load.js';
+import { loadBuiltinModel } from '../src/models/load.js';
 import { Model } from '../src/models/model.js';
 import { resnet18Like } from '../src/models/zoo/index.js';
 import { median } from './util.js';
@@ -26,8 +25,7 @@ const args = new Set(process.argv.slice(2));
 const QUICK = args.has('--quick');
 const SWEEP = args.has('--sweep');
 const THREADS = Number([...args].find((a) => a.startsWith('--threads='))?.slice(10) ?? 2);
-const SQUEEZENET = '/work/shared/models/squeezenet1.1/squeezenet1.1.onnx';
-const CAT = '/work/shared/images/chelsea.png';
+const CAT = 'samples/photos/chelsea.png';
 const NETS = ([...args].find((a) => a.startsWith('--nets='))?.slice(7) ?? 'cnn,sq,r18').split(',');
 
 interface Net {
@@ -95,12 +93,10 @@ async function main(): Promise<void> {
   const builtin = loadBuiltinModel(engine);
   const nets: Net[] = [];
   if (NETS.includes('cnn')) nets.push({ name: 'built-in CNN 28x28', model: builtin, x: (await loadInputs(['samples/fashion-mnist/ankle-boot-test0.png'], builtin)).batch, occlusion: { window: 4, stride: 1 } });
-  if (!NETS.includes('sq')) {
-    // not asked for
-  } else if (existsSync(SQUEEZENET)) {
-    const sq = loadModelFile(SQUEEZENET, engine);
+  if (NETS.includes('sq')) {
+    const sq = loadBuiltinModel(engine, 'squeezenet');
     nets.push({ name: 'SqueezeNet 1.1 224', model: sq, x: (await loadInputs([CAT], sq)).batch, occlusion: { window: 16, stride: 8 } });
-  } else console.log(`(SqueezeNet rows skipped: ${SQUEEZENET} is missing)`);
+  }
   const r18 = new Model(resnet18Like(0, 224, 1000), engine, 'resnet18_like');
   if (NETS.includes('r18')) nets.push({ name: 'ResNet-18-shaped 224', model: r18, x: (await loadInputs([CAT], r18)).batch, occlusion: { window: 16, stride: 8 } });
   console.log(`ConvLens occlusion benchmark: onnxruntime-node, ${THREADS} threads; one image per call; brute force measured in the same run is the baseline`);

@@ -3,20 +3,17 @@
 // time and its relative L2 distance from brute force.
 //
 //   npx tsx scripts/occlusion-figure.ts
-import { readFileSync } from 'node:fs';
 import { Engine } from '../src/engine/runtime/engine.js';
 import { nodeBackend } from '../src/engine/runtime/node.js';
 import { writeFileAtomic } from '../src/io/files.js';
 import { loadInputs } from '../src/io/inputs.js';
 import { explain, type Attribution, type MethodParams } from '../src/methods/explain/index.js';
-import { loadModelFile } from '../src/models/load.js';
+import { loadBuiltinModel } from '../src/models/load.js';
 import { renderAttribution } from '../src/methods/explain/display.js';
 import { gridFigure, type GridRow } from '../src/render/grid.js';
 import { resizeImage } from '../src/render/heatmap.js';
 
-const SQUEEZENET = '/work/shared/models/squeezenet1.1/squeezenet1.1.onnx';
-const LABELS = JSON.parse(readFileSync('/work/shared/models/squeezenet1.1/imagenet-labels.json', 'utf8')) as string[];
-const PHOTOS = ['chelsea.png', 'coffee.png', 'rocket.jpg'].map((f) => `/work/shared/images/${f}`);
+const PHOTOS = ['chelsea.png', 'coffee.png', 'rocket.jpg'].map((f) => `samples/photos/${f}`);
 const OUT = 'docs/figures/occlusion/modes.png';
 
 const modes: { title: string; occlusion: NonNullable<MethodParams['occlusion']> }[] = [
@@ -39,7 +36,7 @@ function relativeL2(a: Attribution, b: Attribution): number {
 }
 
 const engine = new Engine(nodeBackend(), { threads: 2 });
-const model = loadModelFile(SQUEEZENET, engine);
+const model = loadBuiltinModel(engine, 'squeezenet'); // its file carries the ImageNet labels
 const rows: GridRow[] = [];
 for (const photo of PHOTOS) {
   const { batch, items } = await loadInputs([photo], model);
@@ -54,7 +51,7 @@ for (const photo of PHOTOS) {
     const e = await explain(model, batch, { methods: ['occlusion'], occlusion });
     const a = e.attributions[0]!;
     reference ??= a;
-    label = `${LABELS[e.images[0]!.predicted.index] ?? e.images[0]!.predicted.label} (${(e.images[0]!.predicted.probability * 100).toFixed(0)}%)`;
+    label = `${e.images[0]!.predicted.label} (${(e.images[0]!.predicted.probability * 100).toFixed(0)}%)`;
     cells.push(renderAttribution(a, 0, display, { size: 224 }).image);
     captions.push(`${(a.timeMs / 1000).toFixed(1)} s, L2 error ${relativeL2(a, reference).toFixed(3)}`);
   }

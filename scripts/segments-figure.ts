@@ -13,7 +13,7 @@ import { renderAttribution } from '../src/methods/explain/display.js';
 import { loadModel } from '../src/node.js';
 import { gridFigure, type GridRow } from '../src/render/grid.js';
 
-const PHOTOS = ['chelsea.png', 'coffee.png'].map((f) => `/work/shared/images/${f}`);
+const PHOTOS = ['chelsea.png', 'coffee.png'].map((f) => `samples/photos/${f}`);
 const OUT = 'docs/figures/explain/segments-squeezenet.png';
 const METHODS = ['feature-ablation', 'kernel-shap', 'lime', 'occlusion'] as const;
 const TITLES = ['Feature ablation', 'KernelSHAP\n256 coalitions', 'LIME\n256 coalitions', 'Occlusion\n(for comparison)'];

@@ -99,6 +99,6 @@ function unknownModelError(spec: string): ConvLensError {
   return new ConvLensError(
     'INPUT_UNREADABLE',
     `Cannot read model file "${spec}": no such file, and no built-in model of that name.`,
-    `Built-in models: ${names.join(', ')} (e.g. --model ${names[1] ?? names[0]}); otherwise pass the path of an .onnx file.`,
+    `Name a built-in model (${names.join(', ')}; CLI: --model ${names[1] ?? names[0]}) or pass the path of an .onnx file.`,
   );
 }

@@ -1,7 +1,8 @@
 // Every `convlens <command> ... --flag` the README and docs/*.md show names an option that command
 // has: commands quoted in shell blocks (continuation lines joined) and in inline code. A flag that
-// was renamed or removed leaves a command a reader copies and the CLI refuses.
-import { readdirSync, readFileSync } from 'node:fs';
+// was renamed or removed leaves a command a reader copies and the CLI refuses; so does a sample
+// or model file of the repository that moved.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
@@ -59,5 +60,37 @@ describe('docs: flags of the convlens commands they show', () => {
     }
     expect(wrong).toEqual([]);
     expect(checked).toBeGreaterThan(100);
+  });
+
+  // The tour and the figures' commands "run as written from a fresh clone": the samples, data and
+  // models they name are files of the repository (out/ is what earlier commands wrote; anything
+  // else is the reader's own file, e.g. resnet50.onnx, photo.jpg).
+  it('every samples/, data/, assets/ or scripts/ path a command names is in the repository', () => {
+    const missing: string[] = [];
+    let checked = 0;
+    for (const doc of DOCS) {
+      for (const line of quotedCommands(readFileSync(join(ROOT, doc), 'utf8'))) {
+        if (!/\b(convlens|tsx) /.test(line)) continue;
+        for (const [path] of line.matchAll(/(?<![\w/.-])(?:samples|data|assets|scripts)\/[\w./*-]+/g)) {
+          checked++;
+          const [dir, pattern] = path.includes('*') ? [path.slice(0, path.lastIndexOf('/')), path.slice(path.lastIndexOf('/') + 1)] : [path, ''];
+          const found = pattern ? existsSync(join(ROOT, dir)) && readdirSync(join(ROOT, dir)).some((f) => new RegExp(`^${pattern.replace(/\./g, '\\.').replace(/\*/g, '.*')}$`).test(f)) : existsSync(join(ROOT, dir));
+          if (!found) missing.push(`${doc}: ${path} in: ${line.trim()}`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+    expect(checked).toBeGreaterThan(40);
+  });
+
+  // a checkout has no convlens on PATH (npm puts it in node_modules/.bin): the docs run it as npx does
+  it('shell blocks run convlens through npx, as a fresh checkout can', () => {
+    const bare = DOCS.flatMap((doc) =>
+      [...readFileSync(join(ROOT, doc), 'utf8').matchAll(/```(?:sh|bash|shell|console)?\n([\s\S]*?)```/g)]
+        .flatMap(([, block]) => block!.split('\n'))
+        .filter((line) => /^\s*convlens /.test(line))
+        .map((line) => `${doc}: ${line.trim()}`),
+    );
+    expect(bare).toEqual([]);
   });
 });

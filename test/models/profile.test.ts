@@ -355,6 +355,26 @@ describe('long-job notice', () => {
     expect(said).toHaveLength(1);
   });
 
+  it('says again when a later phase is much slower than the first (invert: a cheap first layer, then deep ones)', () => {
+    let t = 0;
+    const said: string[] = [];
+    const notice = new LongJobNotice((s) => said.push(s), 60, () => t);
+    // 9 layers of 200 steps: the first at 36 ms a step, the rest at 400 ms (about 10.7 min in all);
+    // each layer's first step compiles (2 s)
+    const msPerStep = (layer: number): number => (layer === 0 ? 36 : 400);
+    for (let layer = 0; layer < 9; layer++) {
+      for (let k = 1; k <= 200; k++) {
+        t += k === 1 ? 2_000 : msPerStep(layer);
+        notice.observe({ done: layer * 200 + k, total: 1800, phase: `inverting layer ${layer}` });
+      }
+    }
+    expect(said[0]).toMatch(/^note: about \d+ s to go \(\d+\/1800 done, now inverting layer 0\)/);
+    // the second layer's pace (400 ms x 1600 steps: about 11 min) is said as soon as it is timed
+    expect(said[1]).toMatch(/^note: now about 1[01] min to go \(20\d\/1800 done, now inverting layer 1\)/);
+    // and the same pace after that is not said again
+    expect(said).toHaveLength(2);
+  });
+
   it('times a run whose phase names each unit (the sanity check\'s layers) as one run', () => {
     let t = 0;
     const said: string[] = [];

@@ -256,7 +256,6 @@ describe('hints as the studio shows them', () => {
     { file: 'src/methods/synthesize/fast-style.ts', hint: '--resume', why: 'resuming a style network\'s training is CLI only' },
     { file: 'src/methods/dataset/context.ts', hint: '--model', why: 'the studio lists a model\'s own stores only' },
     { file: 'src/methods/dataset/lock.ts', hint: '--store', why: 'a studio store is named by its id, and its lock holder is named in the hint' },
-    { file: 'src/models/load.ts', hint: '--model', why: 'a built-in model named on the command line; the studio lists them' },
     { file: 'src/interfaces/server/state.ts', hint: 'with the CLI', why: 'names the CLI as the place to go' },
   ];
   // Library and server errors reach the studio's page (src/interfaces/cli never runs there).

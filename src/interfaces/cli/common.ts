@@ -425,13 +425,21 @@ export function cliJob(opts: CommonOptions, label: string, o: { terminate?: bool
 /**
  * Says early, once per run of progress (one total), when the rest will take more than a minute:
  * the time of a few units after the first two (compilation and warm-up excluded) times the
- * units left. Each phase restarts the timing, so a slow phase is timed on its own pace.
+ * units left. A phase of several units (an inverted layer, an octave) is also timed on its own
+ * pace, after its own first two units: phases can differ in cost many times over (inverting
+ * SqueezeNet's first conv took 36 ms a step, its last layers ten times that, so "about 63 s to go"
+ * was said for a run of 15 min), and when the current phase's pace puts the end well past what
+ * was said, the note is said again with the new figure.
  */
 export class LongJobNotice {
   private phase: string | undefined;
   private total = 0;
   private first: { at: number; done: number } | undefined;
-  private told = new Set<number>();
+  /** where the current phase began, and its timing after its own warm-up */
+  private phaseStart = 0;
+  private phaseFirst: { at: number; done: number } | undefined;
+  /** when the last note was said and the end it gave, per total */
+  private told = new Map<number, { at: number; end: number }>();
 
   constructor(
     private readonly say: (text: string) => void,
@@ -447,18 +455,32 @@ export class LongJobNotice {
       this.total = p.total;
       this.first = undefined;
     }
+    if (phase !== this.phase || p.done < this.phaseStart) {
+      this.phaseStart = p.done;
+      this.phaseFirst = undefined;
+    }
     this.phase = phase;
+    const now = this.now();
+    if (!this.phaseFirst && p.done >= this.phaseStart + 2) this.phaseFirst = { at: now, done: p.done };
     if (!this.first) {
-      if (p.done >= Math.min(2, p.total - 1)) this.first = { at: this.now(), done: p.done };
+      if (p.done >= Math.min(2, p.total - 1)) this.first = { at: now, done: p.done };
       return;
     }
-    const units = p.done - this.first.done;
-    const elapsed = (this.now() - this.first.at) / 1000;
-    if (this.told.has(p.total) || units < 1 || elapsed < 1 || (units < 3 && elapsed < 5)) return;
-    const left = ((p.total - p.done) * elapsed) / units;
+    const left = Math.max(this.secondsLeft(this.first, p, now) ?? 0, (this.phaseFirst && this.secondsLeft(this.phaseFirst, p, now)) ?? 0);
     if (left <= this.thresholdSeconds) return;
-    this.told.add(p.total);
-    this.say(`note: about ${formatDuration(left)} to go (${p.done}/${p.total} done${phase ? `, now ${phase}` : ''}); Ctrl-C stops it cleanly`);
+    const told = this.told.get(p.total);
+    // said again only when the end moves out by a minute and half the time promised, or more
+    if (told && now / 1000 + left <= told.end + Math.max(this.thresholdSeconds, (told.end - told.at) / 2)) return;
+    this.told.set(p.total, { at: now / 1000, end: now / 1000 + left });
+    this.say(`note: ${told ? 'now ' : ''}about ${formatDuration(left)} to go (${p.done}/${p.total} done${phase ? `, now ${phase}` : ''}); Ctrl-C stops it cleanly`);
+  }
+
+  /** The rest at the pace since `from`, once a few units (or 5 s) were timed. */
+  private secondsLeft(from: { at: number; done: number }, p: Progress, now: number): number | undefined {
+    const units = p.done - from.done;
+    const elapsed = (now - from.at) / 1000;
+    if (units < 1 || elapsed < 1 || (units < 3 && elapsed < 5)) return undefined;
+    return ((p.total - p.done) * elapsed) / units;
   }
 }
 

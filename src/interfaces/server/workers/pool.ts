@@ -80,7 +80,7 @@ export interface PoolStats {
   killed: Record<KillReason, number>;
 }
 
-type KillReason = 'cancel' | 'memory' | 'recycle' | 'shutdown';
+export type KillReason = 'cancel' | 'memory' | 'recycle' | 'shutdown';
 
 interface Pending extends TaskHooks {
   id: number;
