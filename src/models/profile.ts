@@ -359,15 +359,20 @@ function applyOverrides(profile: ModelProfile, model: ProfileSource): void {
   }
 }
 
-/** Profile roles as one line each, for `convlens summary` and error hints. */
-export function describeProfile(p: ModelProfile): string[] {
+/**
+ * Profile roles as one line each, for `convlens summary` and error hints; `label` names a layer
+ * (Model.layerLabel: fires.5 rather than its stored value name /fires.5/Concat_output_0, as every
+ * other command prints it and --layer takes it).
+ */
+export function describeProfile(p: ModelProfile, label: (value: string) => string = (v) => v): string[] {
   const from = (r: RoleName): string => (p.source[r] === 'metadata' ? ' (model metadata)' : '');
-  const list = (v: string[]): string => (v.length ? v.join(', ') : '-');
+  const one = (v: string | undefined): string => (v === undefined ? '-' : label(v));
+  const list = (v: string[]): string => (v.length ? v.map(label).join(', ') : '-');
   return [
     `input: ${p.input.kind} ${p.input.size[0]}x${p.input.size[1]}${p.input.fixed ? '' : ' (any size)'}, ${p.classes} classes${p.labelled ? '' : ' (unlabelled)'}, head ${p.head}, samples/${p.sampleGroup}`,
-    `first conv: ${p.firstConv ?? '-'}${from('firstConv')}`,
-    `CAM layer: ${p.camLayer ?? '-'}${from('camLayer')}`,
-    `dream layer: ${p.dreamLayer ?? '-'}${from('dreamLayer')}`,
+    `first conv: ${one(p.firstConv)}${from('firstConv')}`,
+    `CAM layer: ${one(p.camLayer)}${from('camLayer')}`,
+    `dream layer: ${one(p.dreamLayer)}${from('dreamLayer')}`,
     `style layers: ${list(p.styleLayers)}${from('styleLayers')}`,
     `content layers: ${list(p.contentLayers)}${from('contentLayers')}`,
     `feature layers (index): ${list(p.featureLayers)}${from('featureLayers')}`,

@@ -29,6 +29,15 @@ describe('convlens summary', () => {
     expect(r.stdout).toMatch(/conv4 \(Conv\+Relu\)\s+\(N, 128, 3, 3\)\s+73,856/);
   });
 
+  it('names the layer roles as --layer takes them (fires.5), not by their stored value names', async () => {
+    const r = await convlens('summary', '--model', 'squeezenet');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^  CAM layer: relu25$/m);
+    expect(r.stdout).toMatch(/^  dream layer: fires\.5$/m);
+    expect(r.stdout).toMatch(/^  feature layers \(index\): fires\.5, relu25$/m);
+    expect(r.stdout).not.toMatch(/_output_0/);
+  });
+
   it('reads a model file given with --model', async () => {
     const r = await convlens('summary', '--model', join(tmp, 'model.onnx'), '--json');
     expect(r.code).toBe(0);

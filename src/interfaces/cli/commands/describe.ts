@@ -93,7 +93,7 @@ Examples:
         if (opts.json) process.stdout.write(`${JSON.stringify({ model: file, out, metadata: written }, null, 2)}\n`);
         else {
           const lines = [`${file} -> ${out}`, ...[...entries.keys()].map((k) => `  ${k}: ${summarizeEntry(after.get(k)!)}`)];
-          if (!opts.quiet) lines.push('profile:', ...describeProfile(model.profile).map((l) => `  ${l}`));
+          if (!opts.quiet) lines.push('profile:', ...describeProfile(model.profile, (v) => model.layerLabel(v)).map((l) => `  ${l}`));
           process.stdout.write(`${lines.join('\n')}\n`);
         }
       } finally {

@@ -10,7 +10,7 @@ export function define(command: Command): void {
       const { engine, model } = openModel(opts);
       const s = summarize(model);
       const profile = model.profile;
-      const text = `${formatSummary(s)}\nLayer roles (the defaults every command uses; '#k' and module paths work as --layer names):\n${describeProfile(profile).map((l) => `  ${l}`).join('\n')}\n`;
+      const text = `${formatSummary(s)}\nLayer roles (the defaults every command uses; '#k' and module paths work as --layer names):\n${describeProfile(profile, (v) => model.layerLabel(v)).map((l) => `  ${l}`).join('\n')}\n`;
       process.stdout.write(opts.json ? `${JSON.stringify({ ...s, profile }, null, 2)}\n` : text);
       await engine.dispose();
     });
