@@ -2,7 +2,7 @@
 // "Concepts a layer holds" in the Explain tab, as `convlens concepts` is on the CLI: on SqueezeNet
 // over the cat and the coffee cup, the page shows the concepts the API finds (their headers: top
 // class and probability), the concepts together and each one's map over every image, and it fits
-// a narrow window; on the built-in Fashion-MNIST CNN it runs too, and a layer with fewer channels
+// a narrow window, and a long run shows its progress and stops on Cancel; on the built-in Fashion-MNIST CNN it runs too, and a layer with fewer channels
 // than the concepts asked for is refused with the route's message. Screenshots go to
 // /tmp/concepts-shots/.
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -95,6 +95,18 @@ describe('the concepts a layer holds in the studio (Chromium)', () => {
     expect(perRow).toBeGreaterThan(1);
     await shot('squeezenet-narrow', '[data-testid="concepts-panel"]');
     await ui.page.setViewportSize({ width: 1280, height: 900 });
+
+    // a long factorization shows its progress and stops on Cancel, the earlier concepts still shown
+    await setLayer('relu0');
+    await ui.page.fill('[data-testid="concepts-components"]', '64');
+    await ui.page.click('[data-testid="concepts-run"]');
+    await ui.page.waitForSelector('[data-testid="concepts-cancel"]', { timeout: 60_000 });
+    await expect.poll(() => ui.page.textContent('[data-testid="concepts-phase"]'), { timeout: 60_000 }).toMatch(/factorizing/);
+    await shot('squeezenet-running', '[data-testid="concepts-panel"] .run-row');
+    await ui.page.click('[data-testid="concepts-cancel"]');
+    await ui.page.waitForSelector('[data-testid="concepts-notice"]', { timeout: 30_000 });
+    expect(await ui.page.textContent('[data-testid="concepts-notice"]')).toMatch(/^Cancelled/);
+    expect(await ui.page.textContent('[data-testid="concepts-made"]')).toMatch(/layer fires\.7/);
     expect(ui.errors).toEqual([]);
     // the studio guide describes the panel
     expect(readFileSync(join(ROOT, 'docs/studio.md'), 'utf8')).toMatch(/### Concepts a layer holds[\s\S]*\*\*Find concepts\*\*/);
