@@ -222,6 +222,11 @@ export type ChannelEntry<M = WireTensor> = ChannelRankingEntry<M>;
 /** The answer: the same shape from the server's job and the browser's engine (methods/explain/channel-ranking.ts). */
 export type ChannelsResult<M = WireTensor> = ChannelsReport<M>;
 
+/** POST /api/concepts: a layer's activations over the images factorized into concepts (`convlens concepts`); the answer's maps are wire tensors. */
+import type { ConceptsRequest as ConceptsOptions, ConceptsResult } from '../../src/interfaces/server/tasks/concepts.js';
+export type ConceptsRequest = ConceptsOptions & { model: string; images: string[] };
+export type { ConceptsResult };
+
 /** An error answer of the API (or a network failure), with the server's message and hint. */
 export class ApiError extends Error {
   constructor(
@@ -305,6 +310,7 @@ export const api = {
   describeModel: (id: string, body: { labels?: string; preprocess?: string }) => request<Model>('POST', `/api/models/${encodeURIComponent(id)}/describe`, body),
   explain: (req: ExplainRequest) => request<{ job: string | { id: string } }>('POST', '/api/explain', req),
   channels: (req: ChannelsRequest) => request<{ job: string | { id: string } }>('POST', '/api/channels', req),
+  concepts: (req: ConceptsRequest) => request<{ job: string | { id: string } }>('POST', '/api/concepts', req),
   cancelJob: (id: string) => request<{ cancelled: boolean }>('DELETE', `/api/jobs/${encodeURIComponent(id)}`),
 };
 

@@ -17,6 +17,7 @@ import { registerInspectRoutes } from './routes/inspect.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerExplainRoutes } from './routes/explain.js';
 import { registerChannelsRoutes } from './routes/channels.js';
+import { registerConceptsRoutes } from './routes/concepts.js';
 import { registerDatasetRoutes } from './routes/dataset.js';
 import { registerSynthesizeRoutes } from './routes/synthesize.js';
 import { registerDiffusionRoutes } from './routes/diffusion.js';
@@ -311,6 +312,7 @@ export async function createStudio(options: StudioOptions): Promise<Studio> {
   registerJobRoutes(studio);
   registerExplainRoutes(studio);
   registerChannelsRoutes(studio);
+  registerConceptsRoutes(studio);
   registerDatasetRoutes(studio);
   registerSynthesizeRoutes(studio);
   registerDiffusionRoutes(studio, options.engine);

@@ -67,10 +67,14 @@ export interface FeatureFactorization {
 /** The most pixels x channels factorized at once (as doubles: 64 M values, 512 MB). */
 export const MAX_FACTORIZED_VALUES = 64 * 1024 * 1024;
 
-export async function factorizeFeatures(model: Model, x: Tensor, o: ConceptOptions = {}): Promise<FeatureFactorization> {
-  const layer = spatialLayer(model, o.layer ?? defaultChannelLayer(model));
-  const { name, channels: c, height: h, width: w } = layer;
-  const n = x.dims[0]!;
+/**
+ * The layer a factorization of `images` images reads, with its refusals made before any work (an
+ * unknown layer, no feature map, more concepts than the layer holds, more values than
+ * MAX_FACTORIZED_VALUES), so that a caller can refuse a request before it starts a job.
+ */
+export function factorizedLayer(model: Model, images: number, o: Pick<ConceptOptions, 'layer' | 'components'> = {}): { name: string; channels: number; height: number; width: number } {
+  const { name, channels: c, height: h, width: w } = spatialLayer(model, o.layer ?? defaultChannelLayer(model));
+  const n = images;
   const k = o.components ?? 5;
   const per = h * w;
   if (!Number.isInteger(k) || k < 1 || k > Math.min(c, n * per)) {
@@ -79,6 +83,23 @@ export async function factorizeFeatures(model: Model, x: Tensor, o: ConceptOptio
   if (c * n * per > MAX_FACTORIZED_VALUES) {
     throw new ConvLensError('INVALID_ARGUMENT', `Layer "${model.layerLabel(name)}" over ${n} images is ${c * n * per} values; at most ${MAX_FACTORIZED_VALUES} are factorized at once.`, 'Factorize fewer images at once, or a later (smaller) layer.');
   }
+  return { name, channels: c, height: h, width: w };
+}
+
+/**
+ * Bytes a factorization of `values` activations (channels x columns) into `components` holds at
+ * once beyond the network's run: the activations as float32 and as doubles, H and its product
+ * with W as doubles, the maps as float32, and W and its product with H.
+ */
+export function factorizationBytes(channels: number, columns: number, components: number): number {
+  return channels * columns * (4 + 8) + components * (columns * (8 + 8 + 4) + channels * 8 * 2);
+}
+
+export async function factorizeFeatures(model: Model, x: Tensor, o: ConceptOptions = {}): Promise<FeatureFactorization> {
+  const n = x.dims[0]!;
+  const { name, channels: c, height: h, width: w } = factorizedLayer(model, n, o);
+  const k = o.components ?? 5;
+  const per = h * w;
   const notes: string[] = [];
   throwIfCancelled(o.signal, 'the factorization');
   const acts = (await batchedForward(model, x, [name], o.batchSize ?? defaultBatchSize(model, 'forward')))[name]!.data as Float32Array;

@@ -19,6 +19,7 @@ import { ClassPicker, findLayer, LayerPicker, layerLabelOf } from './Pickers';
 import { explainInBrowser } from '../compute';
 import { CurveChart, type CurveSeries } from './Curves';
 import { ChannelsPanel } from './ChannelsPanel';
+import { ConceptsPanel } from './ConceptsPanel';
 import { DataFolderMaskPicker } from './DataFolderMaskPicker';
 import { JobProgress } from './JobProgress';
 import { drawInput, fitSize } from './PredictionPanel';
@@ -830,6 +831,14 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
         target={subject === 'class' ? target : ''}
         disabled={noImages ? `${noImages}: there is nothing to explain here.` : undefined}
         onExplainChannel={explainChannel}
+      />
+      <ConceptsPanel
+        model={model}
+        summary={summary}
+        images={props.images}
+        imageId={props.imageId}
+        imageName={(props.images?.find((i) => i.id === props.imageId)?.name ?? props.imageId?.replace(/^.*\//, '') ?? '').replace(/\.\w+$/, '')}
+        disabled={noImages ? `${noImages}: there is nothing to factorize here.` : undefined}
       />
     </div>
   );

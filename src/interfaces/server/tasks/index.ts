@@ -4,6 +4,7 @@
 import { ConvLensError } from '../../../engine/errors.js';
 import type { TaskContext } from './context.js';
 import type { ChannelsArgs } from './channels.js';
+import type { ConceptsArgs } from './concepts.js';
 import type { DatasetArgs } from './dataset.js';
 import type { DiffusionArgs } from './diffusion.js';
 import type { ExplainArgs, ExplainPlanArgs } from './explain.js';
@@ -14,6 +15,7 @@ export interface TaskArgs extends InspectArgs, DatasetArgs {
   explain: ExplainArgs;
   'explain-plan': ExplainPlanArgs;
   channels: ChannelsArgs;
+  concepts: ConceptsArgs;
   synthesize: SynthArgs;
   diffusion: DiffusionArgs;
   /** fault injection for the pool's tests, only when CONVLENS_WORKER_FAULTS=1 (see faults below) */
@@ -31,6 +33,7 @@ const RUNNERS: Record<TaskKind, () => Promise<Runner>> = {
   explain: async () => (await import('./explain.js')).explainTask,
   'explain-plan': async () => (await import('./explain.js')).explainPlanTask,
   channels: async () => (await import('./channels.js')).channelsTask,
+  concepts: async () => (await import('./concepts.js')).conceptsTask,
   synthesize: async () => (await import('./synthesize.js')).synthesizeTask,
   diffusion: async () => (await import('./diffusion.js')).diffusionTask,
   'dataset-index': async () => (await import('./dataset.js')).indexTask,
