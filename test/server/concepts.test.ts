@@ -11,7 +11,7 @@ import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { createStudio } from '../../src/interfaces/server/app.js';
 import { loadInputs } from '../../src/io/inputs.js';
 import { conceptColour } from '../../src/methods/inspect/concept-figure.js';
-import { factorizedLayer, factorizeFeatures, MAX_FACTORIZED_VALUES } from '../../src/methods/inspect/concepts.js';
+import { factorizedLayer, factorizeFeatures, MAX_FACTORIZATION_WORK, MAX_FACTORIZED_VALUES } from '../../src/methods/inspect/concepts.js';
 import { ROOT } from '../support/cli.js';
 import { inProcessStudio, jobEvents, pageInject } from './page-inject.js';
 
@@ -140,8 +140,23 @@ describe('POST /api/concepts', () => {
     const model = studio().models.require('squeezenet');
     const per = 512 * 13 * 13;
     const most = Math.floor(MAX_FACTORIZED_VALUES / per);
-    expect(factorizedLayer(model, most, { layer: 'fires.7' })).toMatchObject({ channels: 512, height: 13, width: 13 });
-    expect(() => factorizedLayer(model, most + 1, { layer: 'fires.7' })).toThrow(/at most 67108864 are factorized at once/);
+    expect(factorizedLayer(model, most, { layer: 'fires.7', components: 1 })).toMatchObject({ channels: 512, height: 13, width: 13 });
+    expect(() => factorizedLayer(model, most + 1, { layer: 'fires.7', components: 1 })).toThrow(/at most 67108864 are factorized at once/);
+  });
+
+  it('refuses a factorization whose sweeps would take more than a few minutes, naming how many concepts would do', () => {
+    const model = studio().models.require('squeezenet');
+    // 64 concepts of the first layer (64 x 111 x 111) over 16 images: 806 M multiply-adds a sweep
+    const values = 64 * 111 * 111 * 16;
+    const most = Math.floor(MAX_FACTORIZATION_WORK / values);
+    expect(most).toBe(21);
+    expect(factorizedLayer(model, 16, { layer: 'relu0', components: most })).toMatchObject({ channels: 64 });
+    expect(() => factorizedLayer(model, 16, { layer: 'relu0', components: 64 })).toThrow(/64 concepts of layer "relu0" over 16 images is 807 M multiply-adds a sweep; at most 268 M are done/);
+    try {
+      factorizedLayer(model, 16, { layer: 'relu0', components: 64 });
+    } catch (e) {
+      expect((e as { hint: string }).hint).toMatch(/^Ask for at most 21 concepts \(CLI: --components\)/);
+    }
   });
 
   it('is cancelled by DELETE /api/jobs/:id', async () => {

@@ -67,6 +67,9 @@ export interface FeatureFactorization {
 /** The most pixels x channels factorized at once (as doubles: 64 M values, 512 MB). */
 export const MAX_FACTORIZED_VALUES = 64 * 1024 * 1024;
 
+/** The most values x concepts one sweep of the factorization multiplies (2^28). */
+export const MAX_FACTORIZATION_WORK = 2 ** 28;
+
 /**
  * The layer a factorization of `images` images reads, with its refusals made before any work (an
  * unknown layer, no feature map, more concepts than the layer holds, more values than
@@ -82,6 +85,17 @@ export function factorizedLayer(model: Model, images: number, o: Pick<ConceptOpt
   }
   if (c * n * per > MAX_FACTORIZED_VALUES) {
     throw new ConvLensError('INVALID_ARGUMENT', `Layer "${model.layerLabel(name)}" over ${n} images is ${c * n * per} values; at most ${MAX_FACTORIZED_VALUES} are factorized at once.`, 'Factorize fewer images at once, or a later (smaller) layer.');
+  }
+  // each sweep multiplies the activations by both factors: bounded so that the default 200
+  // sweeps end in about a minute on two cores (64 concepts of SqueezeNet's first layer over 16
+  // images asked for 35 minutes)
+  if (c * n * per * k > MAX_FACTORIZATION_WORK) {
+    const most = Math.floor(MAX_FACTORIZATION_WORK / (c * n * per));
+    throw new ConvLensError(
+      'INVALID_ARGUMENT',
+      `${k} concepts of layer "${model.layerLabel(name)}" over ${n} image${n === 1 ? '' : 's'} is ${Math.round((c * n * per * k) / 1e6)} M multiply-adds a sweep; at most ${Math.round(MAX_FACTORIZATION_WORK / 1e6)} M are done.`,
+      `${most >= 1 ? `Ask for at most ${most} concepts (CLI: --components), factorize` : 'Factorize'} fewer images at once, or pick a later (smaller) layer.`,
+    );
   }
   return { name, channels: c, height: h, width: w };
 }
