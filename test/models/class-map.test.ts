@@ -232,6 +232,19 @@ describe('the CAM layer of a segmentation net', () => {
   });
 });
 
+describe('CAM on a segmentation net', () => {
+  it("is skipped with a reason that names the class map, not ConvLens's own ReduceMean of it", async () => {
+    // The reason said 'its output "out_class_means" comes from a ReduceMean node', a node and a
+    // name the user never wrote (class-map.ts adds them).
+    const model = new Model(segHeadNet(), engine);
+    const e = await explain(model, f32([1, 3, H, W], randn(rng(25), 3 * H * W)), { methods: ['cam', 'gradcam'] });
+    const cam = e.skipped.find((s) => s.method === 'cam');
+    expect(cam?.reason).toMatch(/per-pixel class map "out" \(a segmentation net\)/);
+    expect(cam?.reason).not.toMatch(/ReduceMean|class_means/);
+    expect(e.attributions.map((a) => a.method)).toEqual(['gradcam']);
+  });
+});
+
 describe('channel attribution on a class map', () => {
   it('scores the features the classifier conv reads by default, not the map whose channel k is class k', async () => {
     // The class map's channel k is class k: scored there, the target's channel took 100% by every
