@@ -104,6 +104,8 @@ export interface ProfileSource {
   resolveLayer(name: string): string;
   /** false for a 4-D value that is channels-last (see layout.ts) */
   isChannelsFirst(name: string): boolean;
+  /** the per-pixel class map whose means are the class scores, on a segmentation net (class-map.ts) */
+  readonly classMap?: string | undefined;
 }
 
 /** The profile of a model: roles from its metadata where given and valid, from its graph otherwise. */
@@ -195,6 +197,14 @@ export function modelProfile(model: ProfileSource): ModelProfile {
   });
 
   const derived = deriveRoles(layers, firstConvOf(model, b, channels, dynamic), model.output);
+  // On a segmentation net the last spatial layer is the class map: Grad-CAM there draws the
+  // class's own logit map (and one step back, at the classifier conv's input, nearly the same:
+  // a 1x1 conv's gradient is one weight per channel). pytorch-grad-cam's segmentation tutorial
+  // reads the backbone's last layer, the features the head turns into classes.
+  if (model.classMap && derived.camLayer === model.classMap) {
+    const features = headFeatures(graph, model.classMap, dynamic, depth, fields, facts, (v) => model.isChannelsFirst(v));
+    if (features) derived.camLayer = features;
+  }
   const outShape = facts(model.output);
   const classes = typeof outShape?.[outShape.length - 1] === 'number' ? (outShape[outShape.length - 1] as number) : model.meta.labels.length;
   const profile: ModelProfile = {
@@ -224,6 +234,58 @@ function consumersPastRounding(v: string, consumers: ReadonlyMap<string, string[
   const dq = q && nodes.filter((n) => n.inputs[0] === q.outputs[0]);
   if (!dq || dq.length !== 1 || dq[0]!.op !== 'DequantizeLinear') return next;
   return consumers.get(dq[0]!.outputs[0]!) ?? [];
+}
+
+/** Ops a segmentation head puts between its classifier and the class map: resampling and steps that keep each channel a class. */
+const CHANNELWISE: ReadonlySet<string> = new Set(['Resize', 'Upsample', 'Identity', 'Relu', 'Sigmoid', 'Softmax', 'LogSoftmax', 'Dropout', 'BatchNormalization', 'Cast', 'Transpose']);
+
+/**
+ * The features a segmentation net's head reads: of the channels-first maps the classifier (the
+ * conv, or the sum of convs, that makes the class map) is computed from, the widest, the last of
+ * equals. A backbone widens its channels to its last stage (ResNet's 2048, MobileNetV3's 960) and
+ * the head narrows them to the classes (FCN's 3x3 conv to 512, DeepLabV3's ASPP to 256, LR-ASPP's
+ * 128), so the widest map is the backbone's last layer: pytorch-grad-cam's target layer. Maps
+ * that see the whole image (the ASPP's concatenation, which holds a globally pooled branch) are
+ * the head's, passed over while any other map is left.
+ */
+function headFeatures(
+  graph: Graph,
+  classMap: string,
+  dynamic: ReadonlySet<string>,
+  depth: ReadonlyMap<string, number>,
+  fields: ReturnType<typeof receptiveFields>,
+  facts: (v: string) => (number | string)[] | undefined,
+  channelsFirst: (v: string) => boolean,
+): string | undefined {
+  const producers = graph.producers();
+  let classifier = producers.get(classMap);
+  for (let hops = 0; classifier && hops < 8 && CHANNELWISE.has(classifier.op); hops++) classifier = producers.get(classifier.inputs[0] ?? '');
+  if (!classifier) return undefined;
+  const upstream = new Set<string>();
+  const stack = classifier.inputs.filter((i) => i && dynamic.has(i));
+  while (stack.length) {
+    const v = stack.pop()!;
+    if (upstream.has(v)) continue;
+    upstream.add(v);
+    for (const i of producers.get(v)?.inputs ?? []) if (i && dynamic.has(i)) stack.push(i);
+  }
+  let local: { name: string; channels: number } | undefined;
+  let any: { name: string; channels: number } | undefined;
+  for (const n of graph.nodes) {
+    // a QDQ model's rounded copies stand in for the float value before them
+    if (QUANTIZATION_NODES.has(n.op)) continue;
+    for (const o of n.outputs) {
+      if (!o || !upstream.has(o) || !(depth.get(o)! > 0)) continue;
+      const s = facts(o);
+      if (!s || s.length !== 4 || s.slice(1).some((d) => typeof d !== 'number')) continue;
+      const [, c, h, w] = s as [unknown, number, number, number];
+      if (h * w <= 1 || !channelsFirst(o)) continue;
+      if (!any || c >= any.channels) any = { name: o, channels: c };
+      const field = fields.get(o);
+      if (field && !field.global && (!local || c >= local.channels)) local = { name: o, channels: c };
+    }
+  }
+  return (local ?? any)?.name;
 }
 
 type Roles = Pick<ModelProfile, RoleName>;

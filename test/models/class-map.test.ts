@@ -22,7 +22,7 @@ import { parseUnitSpec, unitModel } from '../../src/models/unit-model.js';
 import { BINARY_SIZE, binaryConvNet, binaryMapNet } from '../support/binary-net.js';
 import { convlens } from '../support/cli.js';
 import { randn, rng } from '../support/rng.js';
-import { SEG_CLASSES, SEG_HEIGHT, SEG_WIDTH, segNet } from '../support/segmentation-net.js';
+import { SEG_CLASSES, SEG_HEIGHT, SEG_WIDTH, segHeadNet, segNet } from '../support/segmentation-net.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
 const tmp = mkdtempSync(join(tmpdir(), 'convlens-class-map-'));
@@ -214,14 +214,45 @@ describe('a channels-last class map [N, h, w, K] (a TensorFlow export)', () => {
   });
 });
 
+describe('the CAM layer of a segmentation net', () => {
+  it("is the backbone's last layer, the features the head reads, as pytorch-grad-cam's segmentation tutorial", async () => {
+    // It was the class map (torchvision's "out"), where Grad-CAM draws the class's own logit map;
+    // one step back, at the 1x1 classifier conv's input, nearly the same map (one weight per channel).
+    const x = f32([1, 3, H, W], randn(rng(24), 3 * H * W));
+    for (const lraspp of [false, true]) {
+      const model = new Model(segHeadNet({ lraspp }), engine);
+      expect(model.classMap).toBe('out');
+      expect(model.profile.camLayer, `lraspp ${lraspp}`).toBe('backbone');
+      expect(model.profile.layers.map((l) => l.name)).toContain('out');
+      const e = await explain(model, x, { methods: ['gradcam', 'layercam'] });
+      for (const a of e.attributions) expect(a.layer, a.method).toEqual({ name: 'backbone', channels: 8, height: H / 2, width: W / 2 });
+      // the channel ranking starts at the same features
+      expect((await layerAttribution(model, x, { methods: ['gradient-x-activation'] })).layer).toBe('backbone');
+    }
+  });
+});
+
+describe('CAM on a segmentation net', () => {
+  it("is skipped with a reason that names the class map, not ConvLens's own ReduceMean of it", async () => {
+    // The reason said 'its output "out_class_means" comes from a ReduceMean node', a node and a
+    // name the user never wrote (class-map.ts adds them).
+    const model = new Model(segHeadNet(), engine);
+    const e = await explain(model, f32([1, 3, H, W], randn(rng(25), 3 * H * W)), { methods: ['cam', 'gradcam'] });
+    const cam = e.skipped.find((s) => s.method === 'cam');
+    expect(cam?.reason).toMatch(/per-pixel class map "out" \(a segmentation net\)/);
+    expect(cam?.reason).not.toMatch(/ReduceMean|class_means/);
+    expect(e.attributions.map((a) => a.method)).toEqual(['gradcam']);
+  });
+});
+
 describe('channel attribution on a class map', () => {
   it('scores the features the classifier conv reads by default, not the map whose channel k is class k', async () => {
-    // The CAM layer of a segmentation net is its class map: scored there, the target's channel
-    // took 100% by every method ("classifier:3 100.0%"), which says nothing.
+    // The class map's channel k is class k: scored there, the target's channel took 100% by every
+    // method ("classifier:3 100.0%"), which says nothing. (The CAM layer is now the same features.)
     const x = f32([1, 3, H, W], randn(rng(21), 3 * H * W));
     for (const g of [segNet(), segNet({ softmax: true }), binaryMapNet({ sigmoid: true })]) {
       const model = new Model(g, engine);
-      expect(model.lastSpatialLayer()).toBe(g.name.startsWith('binary') ? 'mask' : 'classifier');
+      expect(model.lastSpatialLayer()).toBe('relu');
       const shape = g.name.startsWith('binary') ? [1, 3, BINARY_SIZE, BINARY_SIZE] : [1, 3, H, W];
       const r = await layerAttribution(model, shape[2] === H ? x : f32(shape, randn(rng(22), 3 * BINARY_SIZE * BINARY_SIZE)), { methods: ['gradient-x-activation'] });
       expect(r.layer).toBe('relu');
@@ -232,7 +263,7 @@ describe('channel attribution on a class map', () => {
     // channels-last exports: through the Transposes, past the classifier conv or the MatMul over the channels
     for (const head of ['transpose', 'matmul'] as const) {
       const model = new Model(segNet({ channelsLast: head, softmax: true }), engine);
-      expect(model.lastSpatialLayer()).toBe(head === 'transpose' ? 'classifier' : 'class_map');
+      expect(model.lastSpatialLayer()).toBe('relu');
       const r = await layerAttribution(model, x, { methods: ['gradient-x-activation'] });
       expect(r.layer, head).toBe('relu');
     }

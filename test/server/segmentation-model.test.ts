@@ -24,9 +24,11 @@ describe('a segmentation net in the studio', () => {
     const { id } = up.json() as { id: string };
     const listed = (await inject({ method: 'GET', url: '/api/models' })).json().models.find((m: { id: string }) => m.id === id) as { labels: string[]; warnings: string[]; defaultLayer: string; channelsLayer: string };
     expect(listed.labels).toHaveLength(SEG_CLASSES);
-    // the Channels panel starts at the features the classifier conv reads, not at the class map
-    // (whose channel k is class k: every method gave the target's channel 100%)
-    expect(listed.defaultLayer).toBe('classifier');
+    // Grad-CAM and the Channels panel start at the features the head reads (here the classifier
+    // conv's input), as pytorch-grad-cam's segmentation tutorial: not at the class map, where
+    // Grad-CAM drew the class's own logit map and channel k is class k (every channel method gave
+    // the target's channel 100%)
+    expect(listed.defaultLayer).toBe('relu');
     expect(listed.channelsLayer).toBe('relu');
     const note = listed.warnings.find((w) => w.includes('per-pixel class map'));
     expect(note).toMatch(/"classifier@3,4" for row 3, column 4\)$/);

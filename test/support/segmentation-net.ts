@@ -52,3 +52,26 @@ export function segNet(o: SegOptions = {}): Graph {
   b.output(o.softmax ? b.op('Softmax', [logits], {}, { name: 'probs', outputs: ['probs'] }) : logits);
   return b.build();
 }
+
+/**
+ * A segmentation net shaped as torchvision's: a backbone (conv stride 2 to 4 channels, a dilated
+ * conv to 8, "backbone"), a head that narrows it (3x3 conv to 6, "head_relu"), a 1x1 classifier
+ * conv to 5 classes and a bilinear upsampling to the image, "out" [N, 5, 12, 16]. `lraspp`: the
+ * classifier is LR-ASPP's, the sum of a 1x1 conv over the head and one over the stem's features.
+ */
+export function segHeadNet(o: { lraspp?: boolean } = {}): Graph {
+  const b = new GraphBuilder();
+  b.graph.name = `seg_head${o.lraspp ? '_lraspp' : ''}`;
+  const L = new Layers(b, seededRandom(5));
+  const image = b.input('image', 'float32', ['N', 3, SEG_HEIGHT, SEG_WIDTH]);
+  const stem = L.relu(L.conv2d(image, 'stem', { filters: 4, stride: 2 }), 'stem_relu');
+  const random = seededRandom(6);
+  const weight = b.initializer('dilated.weight', { dtype: 'float32', dims: [8, 4, 3, 3], data: Float32Array.from({ length: 8 * 4 * 9 }, () => random() - 0.5) });
+  const dilated = b.op('Conv', [stem, weight], { kernel_shape: [3, 3], pads: [2, 2, 2, 2], dilations: [2, 2] }, { name: 'dilated', outputs: ['dilated'] });
+  const backbone = L.relu(dilated, 'backbone');
+  const head = L.relu(L.conv2d(backbone, 'head', { filters: 6 }), 'head_relu');
+  const high = L.conv2d(head, 'classifier', { filters: SEG_CLASSES, kernel: 1 });
+  const logits = o.lraspp ? L.add(L.conv2d(stem, 'low_classifier', { filters: SEG_CLASSES, kernel: 1 }), high, 'classes') : high;
+  b.output(b.op('Resize', [logits, '', b.constant({ dtype: 'float32', dims: [4], data: Float32Array.of(1, 1, 2, 2) }, 'scales')], { mode: 'linear' }, { name: 'upsample', outputs: ['out'] }));
+  return b.build();
+}

@@ -15,7 +15,7 @@ import type { TargetSpec } from './target.js';
 import type { Completeness, IgBaseline, IgRule } from './types.js';
 
 export interface ChannelsRequest {
-  /** default: the CAM layer (on a segmentation net, the features its classifier conv reads), as `convlens channels` */
+  /** default: the CAM layer (on a segmentation net the backbone's last layer; on pooled class maps, SqueezeNet's, the features the class conv reads), as `convlens channels` */
   layer?: string;
   methods: LayerMethodName[];
   target?: TargetSpec;

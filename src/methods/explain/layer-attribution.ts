@@ -378,12 +378,14 @@ function pooledIntoOutput(model: Model, layer: string): boolean {
 }
 
 /**
- * The layer whose channels are scored by default: the CAM layer, except on a segmentation net (or
- * a net whose logits are its last class maps, pooled: SqueezeNet), where that is the class map itself, channel k being class k: every method gave the target's
- * channel 100% ("m:0 100.0%"), true by construction. There it is the input of the classifier
+ * The layer whose channels are scored by default: the CAM layer (on a segmentation net the
+ * backbone's last layer, profile.ts), except where that is a class map itself, channel k being
+ * class k (a net whose logits are its last class maps, pooled: SqueezeNet; a segmentation net
+ * whose head the profile could not step back through): every method gave the target's channel
+ * 100% ("m:0 100.0%"), true by construction. There it is the input of the classifier
  * convolution that computes the map (looking through an upsampling), or of the MatMul over the
  * channels of a channels-last export (looking through its Transposes): the features the classes
- * are read from, as pytorch-grad-cam's segmentation example reads the backbone's last layer.
+ * are read from.
  */
 export function defaultChannelLayer(model: Model): string {
   const cam = model.lastSpatialLayer();

@@ -83,6 +83,9 @@ export function camHead(model: Model): CamHead {
     );
   };
 
+  // A segmentation net's class scores are its class map's means over the pixels (class-map.ts):
+  // the ReduceMean that computes them is ConvLens's own, which the user never wrote.
+  if (model.classMap) fail(`its class scores are the means of its per-pixel class map "${model.layerLabel(model.classMap)}" (a segmentation net), not a dense layer over pooled features`);
   let node = producers.get(model.output);
   // A binary classifier's one logit l made the classes l * [-1/2, 1/2] (models/binary-logit.ts):
   // class k's weights are the dense layer's one row times its factor.

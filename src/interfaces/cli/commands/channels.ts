@@ -59,7 +59,7 @@ export function define(command: Command): void {
     ),
   )
     .argument('<inputs...>', 'image files, .npy tensors (NCHW or CHW float32), or folders of them')
-    .option('-l, --layer <name>', 'the layer whose channels are scored (default: the CAM layer, the last spatial one; on a segmentation net the features its classifier conv reads; `convlens summary` lists them)')
+    .option('-l, --layer <name>', 'the layer whose channels are scored (default: the CAM layer, the last spatial one, on a segmentation net the backbone\'s last layer; where that is the class maps pooled (SqueezeNet) the features the class conv reads; `convlens summary` lists them)')
     .option('--method <names>', `methods, comma-separated, or all (${LAYER_METHODS.join(', ')})`, 'all')
     .option('-t, --target <class>', "class index or label (default: each image's predicted class), or one per input, comma-separated")
     .option('--score <kind>', 'logit (pre-softmax, default) or prob (softmax probability)', 'logit')

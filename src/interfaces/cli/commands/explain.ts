@@ -178,7 +178,7 @@ export function define(command: Command): void {
   )
     .argument('<inputs...>', 'image files, .npy tensors (NCHW or CHW float32), or folders of them')
     .option('--method <names>', 'methods, comma-separated (see the list below), or all', 'saliency,gradcam,guided-backprop')
-    .option('-l, --layer <name>', 'layer for CAM-type methods (default: the model profile\'s CAM layer, the last spatial layer before global pooling)')
+    .option('-l, --layer <name>', 'layer for CAM-type methods (default: the model profile\'s CAM layer, the last spatial layer before global pooling; on a segmentation net the backbone\'s last layer)')
     .option('--unit <layer[@row,col]>', 'explain a hidden layer\'s channel instead of a class: its mean over the positions, or with @row,col its value there; --target then picks the channel (default: the most active one)')
     .option('-t, --target <class>', 'class index or label to explain (default: each image\'s predicted class), or one per input, comma-separated (285,967)')
     .option('--score <kind>', 'logit (pre-softmax, default) or prob (softmax probability)', 'logit')

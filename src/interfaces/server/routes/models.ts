@@ -63,8 +63,8 @@ export function describeModel(e: ModelEntry): Record<string, unknown> {
           warnings: m.meta.warnings.map(hintForStudio),
           parameters: m.parameterCount(),
           defaultLayer: safe(() => m.lastSpatialLayer()),
-          // the layer whose channels the Channels panel ranks first (on a segmentation net the
-          // features its classifier conv reads, not the class map itself)
+          // the layer whose channels the Channels panel ranks first (on SqueezeNet's pooled class
+          // maps the features its class conv reads, not the class maps themselves)
           channelsLayer: safe(() => defaultChannelLayer(m)),
           // the samples/<group> folder whose images fit the model, and its layer roles (models/profile.ts)
           sampleGroup: m.profile.sampleGroup,
