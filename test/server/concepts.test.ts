@@ -180,7 +180,7 @@ describe('POST /api/concepts on a studio with little memory', () => {
     try {
       const send = pageInject(() => small);
       const images = ((await send({ method: 'GET', url: '/api/images' })).json().images as { id: string }[]).map((i) => i.id).slice(0, 16);
-      const r = await send({ method: 'POST', url: '/api/concepts', payload: { model: 'squeezenet', images, layer: 'relu0', components: 64 } });
+      const r = await send({ method: 'POST', url: '/api/concepts', payload: { model: 'squeezenet', images, layer: 'relu0', components: 21 } });
       expect(r.statusCode, r.body).toBe(400);
       expect((r.json() as { error: { message: string } }).error.message).toMatch(/^Factorizing layer "relu0" over \d+ images needs about/);
       expect(small.jobs.running() + small.jobs.queued()).toBe(0);
