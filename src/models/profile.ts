@@ -196,14 +196,25 @@ export function modelProfile(model: ProfileSource): ModelProfile {
     return l.pooling || !(same(prev) && same(next) && prev!.shape[0] > l.shape[0] && next!.shape[0] > l.shape[0]);
   });
 
-  const derived = deriveRoles(layers, firstConvOf(model, b, channels, dynamic), model.output);
-  // On a segmentation net the last spatial layer is the class map: Grad-CAM there draws the
-  // class's own logit map (and one step back, at the classifier conv's input, nearly the same:
-  // a 1x1 conv's gradient is one weight per channel). pytorch-grad-cam's segmentation tutorial
-  // reads the backbone's last layer, the features the head turns into classes.
-  if (model.classMap && derived.camLayer === model.classMap) {
+  // On a segmentation net the last layers are the class map (and the classifier's output it is
+  // resampled from, or a Softmax of it): channel k is class k, not a feature. Indexed, matched for
+  // style or content, amplified or inverted, they gave class scores where features were wanted,
+  // so the roles are chosen among the layers before the classifier; the logits (the class means)
+  // still end the inversion layers, as on any model.
+  const classValued = model.classMap ? classValues(graph, model.classMap) : new Set<string>();
+  const firstClassValued = layers.findIndex((l) => classValued.has(l.name));
+  const featureCandidates = firstClassValued > 0 ? layers.slice(0, firstClassValued) : layers;
+  const derived = deriveRoles(featureCandidates, firstConvOf(model, b, channels, dynamic), model.output);
+  // Grad-CAM at the class map draws the class's own logit map (and one step back, at the
+  // classifier conv's input, nearly the same: a 1x1 conv's gradient is one weight per channel).
+  // pytorch-grad-cam's segmentation tutorial reads the backbone's last layer, the features the
+  // head turns into classes; the index records those features too.
+  if (model.classMap) {
     const features = headFeatures(graph, model.classMap, dynamic, depth, fields, facts, (v) => model.isChannelsFirst(v));
-    if (features) derived.camLayer = features;
+    if (features) {
+      derived.camLayer = features;
+      derived.featureLayers = [...new Set([derived.dreamLayer ?? features, features])];
+    }
   }
   const outShape = facts(model.output);
   const classes = typeof outShape?.[outShape.length - 1] === 'number' ? (outShape[outShape.length - 1] as number) : model.meta.labels.length;
@@ -239,6 +250,31 @@ function consumersPastRounding(v: string, consumers: ReadonlyMap<string, string[
 /** Ops a segmentation head puts between its classifier and the class map: resampling and steps that keep each channel a class. */
 const CHANNELWISE: ReadonlySet<string> = new Set(['Resize', 'Upsample', 'Identity', 'Relu', 'Sigmoid', 'Softmax', 'LogSoftmax', 'Dropout', 'BatchNormalization', 'Cast', 'Transpose']);
 
+/** The op that makes a segmentation net's class map, looking back through resampling and channelwise steps. */
+function classifierOf(graph: Graph, classMap: string): Graph['nodes'][number] | undefined {
+  const producers = graph.producers();
+  let classifier = producers.get(classMap);
+  for (let hops = 0; classifier && hops < 8 && CHANNELWISE.has(classifier.op); hops++) classifier = producers.get(classifier.inputs[0] ?? '');
+  return classifier;
+}
+
+/**
+ * Values whose channels are a segmentation net's classes: the classifier's output, the steps
+ * from it to the class map, the map, and everything computed from the map.
+ */
+function classValues(graph: Graph, classMap: string): Set<string> {
+  const values = new Set<string>([classMap]);
+  const classifier = classifierOf(graph, classMap);
+  const producers = graph.producers();
+  for (let n = producers.get(classMap), hops = 0; n && hops < 9; n = producers.get(n.inputs[0] ?? ''), hops++) {
+    for (const o of n.outputs) if (o) values.add(o);
+    if (n === classifier) break;
+  }
+  // nodes are in graph order, so one pass follows the map forward
+  for (const n of graph.nodes) if (n.inputs.some((i) => i && values.has(i))) for (const o of n.outputs) if (o) values.add(o);
+  return values;
+}
+
 /**
  * The features a segmentation net's head reads: of the channels-first maps the classifier (the
  * conv, or the sum of convs, that makes the class map) is computed from, the widest, the last of
@@ -258,8 +294,7 @@ function headFeatures(
   channelsFirst: (v: string) => boolean,
 ): string | undefined {
   const producers = graph.producers();
-  let classifier = producers.get(classMap);
-  for (let hops = 0; classifier && hops < 8 && CHANNELWISE.has(classifier.op); hops++) classifier = producers.get(classifier.inputs[0] ?? '');
+  const classifier = classifierOf(graph, classMap);
   if (!classifier) return undefined;
   const upstream = new Set<string>();
   const stack = classifier.inputs.filter((i) => i && dynamic.has(i));

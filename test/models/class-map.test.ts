@@ -232,6 +232,30 @@ describe('the CAM layer of a segmentation net', () => {
   });
 });
 
+describe('the other roles of a segmentation net', () => {
+  it('index, style, content, dream and inversion layers are features, never the class map or the classifier output it is resampled from', () => {
+    // The index recorded the class map "out" as its last feature layer (neighbours and embeddings
+    // of class scores), and style transfer matched its Gram matrix, on torchvision's DeepLabV3.
+    for (const [name, graph] of [['seg head', segHeadNet()], ['LR-ASPP head', segHeadNet({ lraspp: true })], ['seg', segNet()], ['seg + softmax', segNet({ softmax: true })]] as const) {
+      const model = new Model(graph, engine);
+      const p = model.profile;
+      expect(model.classMap, name).toBeDefined();
+      // maps with a channel per class: the classifier's output, its upsampling, a Softmax of it
+      const classMaps = p.layers.filter((l) => l.shape[0] === K).map((l) => l.name);
+      expect(classMaps, name).toContain(model.classMap);
+      const inversion = p.inversionLayers.slice(0, -1);
+      for (const role of [[p.dreamLayer!], p.styleLayers, p.contentLayers, p.featureLayers, inversion]) {
+        expect(role.length, name).toBeGreaterThan(0);
+        for (const l of role) expect(classMaps, `${name}: ${l}`).not.toContain(l);
+      }
+      // the index's last layer (neighbours, embeddings) is the CAM layer, the features the head reads
+      expect(p.featureLayers.at(-1), name).toBe(p.camLayer);
+      // the logits still end the inversion layers, as on any model
+      expect(p.inversionLayers.at(-1), name).toBe(model.output);
+    }
+  });
+});
+
 describe('CAM on a segmentation net', () => {
   it("is skipped with a reason that names the class map, not ConvLens's own ReduceMean of it", async () => {
     // The reason said 'its output "out_class_means" comes from a ReduceMean node', a node and a
