@@ -1,5 +1,6 @@
 /// <reference lib="dom" />
-// The studio in a narrow window (1024×768: a laptop's browser beside an editor, a tablet). Below
+// The studio in a narrow window (1024×768: a laptop's browser beside an editor, a tablet; down to
+// 480 px, a phone). Below
 // 1100 px the side bar moves above the tabs' panels; stacked one under the other, the model,
 // image and prediction panels filled 1,700 px (each Fashion-MNIST thumbnail 180 px wide), so a
 // click on a tab changed nothing the user could see: its panel began two screens further down.
@@ -20,7 +21,7 @@ const ui = studioInChromium({
 /** Where the element's top lies in the window (px from the window's top). */
 const topInWindow = (selector: string): Promise<number> => ui.page.$eval(selector, (el) => el.getBoundingClientRect().top);
 
-describe('the studio in a narrow window (Chromium, 1024×768)', () => {
+describe('the studio in a narrow window (Chromium, 1024×768 down to 480 px)', () => {
   it("shows a tab's panel in the window when its tab is clicked, with thumbnails of thumbnail size and one-line tabs", async () => {
     const { page } = ui;
     await page.selectOption('[data-testid="model-select"]', 'squeezenet');
@@ -56,9 +57,44 @@ describe('the studio in a narrow window (Chromium, 1024×768)', () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(800);
     const rights = await page.$$eval('[role="tab"]', (tabs) => tabs.map((t) => t.getBoundingClientRect().right));
     expect(Math.max(...rights)).toBeLessThanOrEqual(800);
+
+    // a phone's width: the tabs no longer fit beside the brand. The tab bar overflowed, and the
+    // whole page scrolled sideways (scrollWidth 738); now the bar scrolls within itself, and a
+    // clicked tab is shown whole, on one line, with its panel below the bar.
+    mkdirSync(SHOTS, { recursive: true });
+    await page.setViewportSize({ width: 480, height: 900 });
+    await page.waitForTimeout(100);
+    await page.screenshot({ path: `${SHOTS}/narrow-480-tabs.png` });
+    const tabIds = await page.$$eval('[role="tab"]', (tabs) => tabs.map((t) => t.getAttribute('data-testid')!));
+    for (const id of [...tabIds].reverse()) {
+      await page.click(`[data-testid="${id}"]`);
+      await page.waitForTimeout(150);
+      const box = await page.$eval(`[data-testid="${id}"]`, (t) => {
+        const r = t.getBoundingClientRect();
+        return { left: r.left, right: r.right, height: r.height };
+      });
+      expect(box.left, id).toBeGreaterThanOrEqual(0);
+      expect(box.right, id).toBeLessThanOrEqual(480);
+      expect(box.height, id).toBeGreaterThanOrEqual(40);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), id).toBeLessThanOrEqual(480);
+      await expect.poll(() => topInWindow(`[data-testid="panel-${id.replace(/^tab-/, '')}"]`), { timeout: 5_000 }).toBeLessThan(900 - 200);
+      if (id === tabIds.at(-1)) await page.screenshot({ path: `${SHOTS}/narrow-480-last-tab.png`, clip: { x: 0, y: 0, width: 480, height: 120 } });
+    }
+    await page.click('[data-testid="tab-explain"]');
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: `${SHOTS}/narrow-480-explain-tab.png` });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(480);
+
+    // a wide window: every tab in one row beside the brand, none scrolled away
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.waitForTimeout(100);
+    const wide = await page.$$eval('[role="tab"]', (tabs) => tabs.map((t) => ({ top: Math.round(t.getBoundingClientRect().top), right: t.getBoundingClientRect().right })));
+    expect(new Set(wide.map((t) => t.top)).size).toBe(1);
+    expect(Math.max(...wide.map((t) => t.right))).toBeLessThanOrEqual(1280);
+    expect(await page.$eval('[role="tablist"]', (bar) => bar.scrollWidth - bar.clientWidth)).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: `${SHOTS}/wide-1280-explain-tab.png` });
     await page.setViewportSize({ width: 1024, height: 768 });
 
-    mkdirSync(SHOTS, { recursive: true });
     await page.click('[data-testid="tab-explain"]');
     await page.waitForTimeout(300);
     await page.screenshot({ path: `${SHOTS}/narrow-explain-tab.png` });

@@ -221,6 +221,21 @@ export function App(): ReactNode {
     if (panel && panel.getBoundingClientRect().top > window.innerHeight / 2) panel.scrollIntoView({ block: 'start' });
   }, [tabClick]);
 
+  // Below 640 px the tabs scroll within their bar (styles.css): the chosen one, whether clicked
+  // half-shown at the bar's edge or chosen from a panel, is scrolled whole into the bar. The bar
+  // is scrolled itself, not through scrollIntoView, which would also move the page.
+  const tabBar = useRef<HTMLElement>(null);
+  useEffect(() => {
+    const bar = tabBar.current;
+    const chosen = bar?.querySelector('[aria-selected="true"]');
+    if (!bar || !chosen || bar.scrollWidth <= bar.clientWidth) return;
+    const edge = parseFloat(getComputedStyle(bar).paddingRight) || 0; // the faded edge
+    const b = bar.getBoundingClientRect();
+    const t = chosen.getBoundingClientRect();
+    if (t.left < b.left) bar.scrollLeft -= b.left - t.left;
+    else if (t.right > b.right - edge) bar.scrollLeft += t.right - (b.right - edge);
+  }, [tab, tabClick]);
+
   const usable = model && !model.error ? model : undefined;
   const currentInput = input && input.imageId === imageId ? input : null;
 
@@ -231,7 +246,7 @@ export function App(): ReactNode {
           <span className="brand-mark" aria-hidden="true" />
           ConvLens <span className="brand-sub">Studio</span>
         </div>
-        <nav className="tabs" role="tablist">
+        <nav className="tabs" role="tablist" ref={tabBar}>
           {TABS.map((t) => (
             <button
               key={t.id}
