@@ -102,11 +102,12 @@ export function factorizedLayer(model: Model, images: number, o: Pick<ConceptOpt
 
 /**
  * Bytes a factorization of `values` activations (channels x columns) into `components` holds at
- * once beyond the network's run: the activations as float32 and as doubles, H and its product
- * with W as doubles, the maps as float32, and W and its product with H.
+ * once beyond the network's run: the activations as float32, as doubles and as the float32 copy
+ * ONNX Runtime multiplies, H and its product with W as doubles, the maps as float32, and W and
+ * its product with H.
  */
 export function factorizationBytes(channels: number, columns: number, components: number): number {
-  return channels * columns * (4 + 8) + components * (columns * (8 + 8 + 4) + channels * 8 * 2);
+  return channels * columns * (4 + 8 + 4) + components * (columns * (8 + 8 + 4) + channels * 8 * 2);
 }
 
 export async function factorizeFeatures(model: Model, x: Tensor, o: ConceptOptions = {}): Promise<FeatureFactorization> {
