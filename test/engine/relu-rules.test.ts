@@ -33,3 +33,37 @@ describe('ReLU rule sets reproduce the course-notes example', () => {
     });
   }
 });
+
+// ReLU6 exports as Clip(x, 0, 6): a rectifier, so the guided and deconvnet rules rectify it as
+// they do ReLU. Here the cap is 4, so the input 5 is clipped (its gradient 0 in every rule set
+// but deconvnet, which ignores the forward pass). A clip with a negative lower bound (hardtanh)
+// is no rectifier: every rule set keeps its gradient.
+const cappedExpected: Record<RuleSetName, number[]> = {
+  standard: [-2, 0, 0, 6, 0, 0, 0, -1, 0],
+  deconvnet: [0, 3, 0, 6, 0, 1, 2, 0, 3],
+  guided: [0, 0, 0, 6, 0, 0, 0, 0, 0],
+};
+const hardtanhExpected = [-2, 3, 0, 6, 0, 0, 0, -1, 0];
+
+async function clipGradient(min: number, max: number, ruleSet: RuleSetName): Promise<number[]> {
+  const b = new GraphBuilder();
+  const x = b.input('x', 'float32', [3, 3]);
+  const y = b.op('Clip', [x, b.scalar(min), b.scalar(max)], {}, { outputs: ['y'] });
+  b.output(y);
+  const gg = buildGradientGraph(b.build(), { seed: { upstream: ['y'] }, wrt: ['x'], ruleSet });
+  const run = await engine.compileOnce(gg.graph);
+  const out = await run.run({ x: f32([3, 3], forwardInput), [gg.seedInputs['y']!]: f32([3, 3], upstream) });
+  await run.release();
+  return toNumbers(out[gg.gradientOutputs['x']!]!).map((v) => v + 0);
+}
+
+describe('a Clip at 0 (ReLU6) takes the rectifier rules; other clips keep the gradient', () => {
+  for (const ruleSet of ['standard', 'deconvnet', 'guided'] as RuleSetName[]) {
+    it(`Clip(x, 0, 4) under ${ruleSet}`, async () => {
+      expect(await clipGradient(0, 4, ruleSet)).toEqual(cappedExpected[ruleSet]);
+    });
+    it(`Clip(x, -2, 4) under ${ruleSet}`, async () => {
+      expect(await clipGradient(-2, 4, ruleSet)).toEqual(hardtanhExpected);
+    });
+  }
+});

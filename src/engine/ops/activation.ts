@@ -1,10 +1,12 @@
 import type { GraphBuilder } from '../graph/builder.js';
 import { broadcastShapes, type InferContext, type OutputFacts } from '../graph/facts.js';
 import { attrFloat } from '../graph/ir.js';
+import { toNumbers } from '../tensor.js';
 import { floatMask, unbroadcast } from './emit.js';
 import { defineOp, type GradContext } from './registry.js';
 
-// Activations. ReLU carries the rule-set variants that define guided backprop and deconvnet.
+// Activations. ReLU (and a Clip at 0, ReLU6's export) carries the rule-set variants that define
+// guided backprop and deconvnet.
 
 export function sameShape(ctx: InferContext): OutputFacts[] {
   const x = ctx.need(0);
@@ -139,17 +141,46 @@ defineOp({
   grad: (g) => {
     const dy = g.dy(0);
     if (!dy || !g.wants(0)) return [undefined];
-    const b = g.b;
-    const x = g.x(0);
-    const conds: string[] = [];
-    if (g.node.inputs[1]) conds.push(b.op('Greater', [x, g.x(1)]));
-    if (g.node.inputs[2]) conds.push(b.op('Less', [x, g.x(2)]));
-    if (conds.length === 0) return [dy];
-    const cond = conds.length === 2 ? b.op('And', conds) : conds[0]!;
-    return [b.op('Mul', [dy, floatMask(b, cond)])];
+    return [clipPassed(g, dy)];
+  },
+  // A clip at 0 is a rectifier (ReLU6 exports as Clip(x, 0, 6)), so the rectifier rules apply
+  // to it: MobileNetV2's guided backprop is guided. Captum and pytorch-grad-cam replace only
+  // nn.ReLU modules, so theirs is MobileNetV2's plain gradient. Other clips keep the gradient.
+  variants: {
+    guided: (g) => {
+      const dy = g.dy(0);
+      if (!dy || !g.wants(0)) return [undefined];
+      return [clipPassed(g, isRectifyingClip(g) ? g.b.op('Relu', [dy]) : dy)];
+    },
+    deconvnet: (g) => {
+      const dy = g.dy(0);
+      if (!dy || !g.wants(0)) return [undefined];
+      return [isRectifyingClip(g) ? g.b.op('Relu', [dy]) : clipPassed(g, dy)];
+    },
   },
   noGradInputs: [1, 2],
 });
+
+/** dy where the forward input was strictly inside the clip's bounds. */
+function clipPassed(g: GradContext, dy: string): string {
+  const b = g.b;
+  const x = g.x(0);
+  const conds: string[] = [];
+  if (g.node.inputs[1]) conds.push(b.op('Greater', [x, g.x(1)]));
+  if (g.node.inputs[2]) conds.push(b.op('Less', [x, g.x(2)]));
+  if (conds.length === 0) return dy;
+  const cond = conds.length === 2 ? b.op('And', conds) : conds[0]!;
+  return b.op('Mul', [dy, floatMask(b, cond)]);
+}
+
+/** A Clip whose lower bound is the constant 0: a (capped) ReLU. */
+function isRectifyingClip(g: GradContext): boolean {
+  if (!g.node.inputs[1]) return false;
+  const min = g.constant(1);
+  if (!min) return false;
+  const values = toNumbers(min);
+  return values.length === 1 && values[0] === 0;
+}
 
 // HardSigmoid: alpha where 0 < alpha*x + beta < 1 (strict, as PyTorch). Tested on y, which is
 // exactly the clipped value, so the mask agrees with the forward for either sign of alpha.
