@@ -1,8 +1,7 @@
 // Inputs named on the command line: a folder stands for the images and .npy files directly in
 // it; more inputs than fit in memory at once are refused before any of them is read, or (explain)
 // taken in chunks that give the same maps and files as one batch.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/runtime/engine.js';
@@ -14,10 +13,11 @@ import { parseNpy } from '../../src/io/npy.js';
 import { NpyStream } from '../../src/io/npy-stream.js';
 import { loadModel } from '../../src/models/load.js';
 import { convlens, ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
 const model = loadModel('squeezenet', engine); // 3x224x224 inputs
-const dir = mkdtempSync(join(tmpdir(), 'convlens-inputs-'));
+const dir = tempFolder('convlens-inputs-');
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
   await engine.dispose();

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
@@ -11,8 +10,9 @@ import { METADATA_KEYS } from '../../src/models/metadata.js';
 import { loadCheckpoint } from '../../src/training/checkpoint.js';
 import { checkpointProgress } from '../../src/training/trainer.js';
 import { tinyCnn } from './tiny.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-train-cli-'));
+const tmp = tempFolder('convlens-train-cli-');
 
 
 /** Starts `convlens train ...`, waits until its checkpoint records at least `minStep` steps, then sends `signal`. */
