@@ -24,7 +24,8 @@ export function removeTempFolders(): void {
   }
 }
 
-function removeFolder(folder: string): void {
+/** Removes a folder and everything in it, read-only folders included. */
+export function removeFolder(folder: string): void {
   try {
     rmSync(folder, { recursive: true, force: true });
   } catch {

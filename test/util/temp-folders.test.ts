@@ -1,13 +1,16 @@
 // `npm test` leaves nothing in the user's temp folder: tests make temp folders only through
-// tempFolder() (removed after each test file, even one that fails half-way). Hundreds of
-// convlens-* folders used to pile up in /tmp after a few runs.
+// tempFolder() (removed after each test file, even one that fails half-way), and the run as a whole,
+// with every process it starts, writes into a temp folder of its own that is removed and checked for
+// leftovers at the end (test/support/temp-sandbox.ts). Hundreds of convlens-* folders used to pile
+// up in /tmp after a few runs.
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { removeTempFolders, tempFolder } from '../support/temp-folder.js';
 
 const TEST = join(import.meta.dirname, '..');
-const HELPERS = ['support/temp-folder.ts'];
+const HELPERS = ['support/temp-folder.ts', 'support/temp-sandbox.ts'];
 
 function testSources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? testSources(join(dir, e.name)) : /\.m?ts$/.test(e.name) ? [join(dir, e.name)] : []));
@@ -25,6 +28,11 @@ describe('temp folders in tests', () => {
           .flatMap((line, i) => (/\bmkdtemp(Sync)?\b|\btmpdir\s*\(/.test(line) && !/^\s*(\/\/|\*)/.test(line) ? [`test/${file}:${i + 1}`] : [])),
       );
     expect(offenders, 'use tempFolder() from test/support/temp-folder.ts').toEqual([]);
+  });
+
+  it('live in a temp folder of this run, not in the shared one', () => {
+    expect(basename(tmpdir())).toMatch(/^convlens-test-run-/);
+    expect(tempFolder('convlens-where-').startsWith(tmpdir())).toBe(true);
   });
 
   it('are removed with everything in them, read-only folders included', () => {
