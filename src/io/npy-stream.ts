@@ -31,6 +31,7 @@ export class NpyStream {
     const [rows, ...rowDims] = t.dims;
     if (this.fd === undefined) {
       this.fd = openSync(this.temp, 'w');
+      process.once('exit', this.removeTemp);
       this.rowDims = rowDims;
       this.dtype = t.dtype;
       writeSync(this.fd, npyHeader(t.dtype, [0, ...rowDims], HEADER_BYTES));
@@ -47,6 +48,7 @@ export class NpyStream {
     writeSync(this.fd, npyHeader(this.dtype!, [this.rows, ...this.rowDims!], HEADER_BYTES), 0, HEADER_BYTES, 0);
     closeSync(this.fd);
     this.fd = undefined;
+    process.off('exit', this.removeTemp);
     if (!this.target.special) return renameSync(this.temp, this.target.path);
     try {
       writeFileAtomic(this.path, readFileSync(this.temp));
@@ -59,6 +61,13 @@ export class NpyStream {
   abort(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
-    rmSync(this.temp, { force: true });
+    process.off('exit', this.removeTemp);
+    this.removeTemp();
   }
+
+  /**
+   * Also run if the process exits while the file is open: a second Ctrl-C or SIGTERM exits at once
+   * (130, 143), past the finally that would abort the stream, and its rows would stay behind.
+   */
+  private readonly removeTemp = (): void => rmSync(this.temp, { force: true });
 }

@@ -1,6 +1,6 @@
 import { fillBatch, pixelTable, sampleSize, selectSamples, stratifiedSplit, type ImageDataset } from '../data/dataset.js';
 import { ConvLensError } from '../engine/errors.js';
-import type { Graph } from '../engine/graph/ir.js';
+import type { Graph, ValueInfo } from '../engine/graph/ir.js';
 import type { Engine } from '../engine/runtime/engine.js';
 import type { Tensor } from '../engine/tensor.js';
 import { throwIfCancelled, type JobOptions } from '../engine/jobs.js';
@@ -148,6 +148,54 @@ export function validationSplit(ds: ImageDataset, classes: number, config: Pick<
   return { train: first, validation: second };
 }
 
+/** The images a classifier is trained on: their geometry and number of classes, and what they are called in messages. */
+export interface TrainingImages {
+  channels: number;
+  height: number;
+  width: number;
+  classes: number;
+  name: string;
+}
+
+const channelWords = (c: number): string => (c === 1 ? 'gray' : c === 3 ? 'RGB' : `${c}-channel`);
+const imageWords = (c: number, h: number | string | undefined, w: number | string | undefined): string =>
+  typeof h === 'number' && typeof w === 'number' ? `${h}x${w} ${channelWords(c)} images` : `${channelWords(c)} images of any size`;
+
+/**
+ * Refuses, before any work, a model that cannot be trained on `images`: it must take one image batch
+ * [N, C, H, W] of their channels and size (or of any size) and give [N, K] logits for their classes.
+ * Returns its input.
+ * A mismatch used to surface after the run had started, as a shape dump or an ONNX Runtime error.
+ */
+export function checkTrainable(model: Graph, modelName: string, images: TrainingImages): ValueInfo {
+  const inputs = model.realInputs();
+  const input = inputs[0];
+  const wayOut = `Train a model made for ${imageWords(images.channels, images.height, images.width)} with ${images.classes} outputs, such as the built-in fashion-cnn or a fresh course CNN (CLI: --model fashion-cnn, or leave out --model).`;
+  if (!input || inputs.length !== 1) throw new ConvLensError('MODEL_UNSUPPORTED', `The model "${modelName}" has ${inputs.length} inputs; a classifier to train takes exactly one, the image batch [N, C, H, W].`, wayOut);
+  const shape = input.shape ?? [];
+  const [, c, h, w] = shape;
+  if (shape.length !== 4 || typeof c !== 'number') {
+    throw new ConvLensError('MODEL_UNSUPPORTED', `The model "${modelName}" takes input "${input.name}" of shape [${shape.join(', ')}], not an image batch [N, C, H, W].`, wayOut);
+  }
+  if (c !== images.channels || (typeof h === 'number' && h !== images.height) || (typeof w === 'number' && w !== images.width)) {
+    throw new ConvLensError(
+      'SHAPE_MISMATCH',
+      `The model "${modelName}" takes ${imageWords(c, h, w)} (input [${shape.join(', ')}]); ${images.name} holds ${imageWords(images.channels, images.height, images.width)}, so it cannot be trained on them.`,
+      `${wayOut} Resizing or recolouring the images for training is not supported.`,
+    );
+  }
+  const output = model.outputs[0]?.shape;
+  const k = output?.[output.length - 1];
+  if (output && (output.length !== 2 || (typeof k === 'number' && k !== images.classes))) {
+    throw new ConvLensError(
+      'SHAPE_MISMATCH',
+      `The model "${modelName}" gives output [${output.join(', ')}]; training on ${images.name} needs ${images.classes} class scores per image, [N, ${images.classes}].`,
+      `${wayOut} To reuse its layers, export it with a new last layer of ${images.classes} outputs.`,
+    );
+  }
+  return input;
+}
+
 /**
  * Trains an image classifier (any graph with one NCHW input and a logits output [N, K]) with
  * softmax cross-entropy on `train`, holding out a stratified validation split, optionally
@@ -161,13 +209,11 @@ export async function trainClassifier(
 ): Promise<ClassifierResult> {
   const { model, labels, preprocessing: prep, config } = run;
   const K = labels.length;
-  const input = model.realInputs()[0];
-  if (!input || model.realInputs().length !== 1) throw new ConvLensError('MODEL_UNSUPPORTED', 'A classifier to train needs exactly one input.', 'Train a model whose only input is the image batch [N, C, H, W], e.g. a built-in architecture (--arch).');
-  const shape = input.shape ?? [];
   const ds = data.train;
-  if (shape.length !== 4 || shape[1] !== ds.channels || shape[2] !== ds.height || shape[3] !== ds.width) {
-    throw new ConvLensError('SHAPE_MISMATCH', `The model input "${input.name}" has shape [${shape.join(', ')}]; the data is [N, ${ds.channels}, ${ds.height}, ${ds.width}].`, 'Train a model whose input matches the images.');
-  }
+  const input = checkTrainable(model, model.name, { ...ds, classes: K, name: ds.source });
+  // A model that takes any image size is trained, and written, at the images' size: the gradients
+  // of its convolutions need static sizes.
+  if (typeof input.shape![2] !== 'number' || typeof input.shape![3] !== 'number') input.shape = [input.shape![0]!, ds.channels, ds.height, ds.width];
 
   const split = validationSplit(ds, K, config);
   if (split.validation && split.validation.length === 0) {

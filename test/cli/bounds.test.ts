@@ -1,8 +1,7 @@
 // Absurd or malformed values are refused before any work, naming the option and its range or
 // choices; non-finite inputs are refused and non-finite weights and outputs are reported, where
 // they used to come out as "NaN%" without a word.
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
@@ -10,8 +9,9 @@ import { encodeNpy } from '../../src/io/npy.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 import { MAX_LABEL_LENGTH, parseLabels } from '../../src/models/metadata.js';
 import { convlens, convlensIn, ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-bounds-'));
+const tmp = tempFolder('convlens-bounds-');
 const image = join(ROOT, 'samples', 'fashion-mnist', 'bag-test18.png');
 const photo = join(ROOT, 'samples', 'photos', 'chelsea.png');
 
@@ -123,7 +123,7 @@ describe('labels files', () => {
 
 describe('an empty --out', () => {
   it.each([[['explain', image, '--method', 'saliency']], [['featviz', '--steps', '1']], [['train', '-d', 'data/fashion-mnist-subset', '--limit', '20', '--epochs', '1']]])('%j is refused, nothing written to the current folder', async (args) => {
-    const cwd = mkdtempSync(join(tmp, 'cwd-'));
+    const cwd = tempFolder('cwd-', tmp);
     const r = await convlensIn(cwd, ...args.map((a) => (a.startsWith('data/') || a.startsWith('/') ? (a.startsWith('/') ? a : join(ROOT, a)) : a)), '-o', '');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--out.*argument '' is invalid. expected a path, got an empty string/);

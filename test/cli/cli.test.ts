@@ -1,14 +1,14 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { convlens, ROOT } from '../support/cli.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { encodeNpy, parseNpy } from '../../src/io/npy.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const samples = join(ROOT, 'samples', 'fashion-mnist');
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-cli-'));
+const tmp = tempFolder('convlens-cli-');
 
 
 beforeAll(() => {

@@ -2,13 +2,13 @@
 // libraries, each command loads only what it uses, default outputs go under out/<command>/ with a
 // closing line that names every file, and an output path that cannot be written fails before
 // any work with a message instead of a stack trace.
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/interfaces/cli/registry.js';
 import { convlens, convlensIn, ROOT } from '../support/cli.js';
 import { forbiddenImports } from '../support/imports.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const CLI_DIR = join(ROOT, 'src', 'interfaces', 'cli');
 const HEAVY = ['onnxruntime-node', 'sharp', 'vega', 'vega-lite', '@lancedb/lancedb', 'apache-arrow', 'bullmq', 'ioredis', 'fastify', '@fastify/', 'protobufjs', 'umap-js', '@saehrimnir/druidjs', 'cli-progress', 'gifenc'];
@@ -67,7 +67,7 @@ describe('outputs', () => {
   const image = join(ROOT, 'samples', 'fashion-mnist', 'bag-test18.png');
 
   it('explain writes under out/explain/ by default and names every file it wrote', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'convlens-front-'));
+    const cwd = tempFolder('convlens-front-');
     const r = await convlensIn(cwd, 'explain', image, '--method', 'saliency,gradcam', '--npy');
     expect(r.code, r.stderr).toBe(0);
     const dir = join(cwd, 'out', 'explain');
@@ -79,7 +79,7 @@ describe('outputs', () => {
   });
 
   it('a path in the way of the output folder fails before any work, with the way out', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'convlens-front-'));
+    const cwd = tempFolder('convlens-front-');
     writeFileSync(join(cwd, 'taken'), 'a file, not a folder');
     for (const out of [join(cwd, 'taken'), join(cwd, 'taken', 'sub')]) {
       const r = await convlensIn(cwd, 'explain', image, '--method', 'saliency', '--out', out);

@@ -4,8 +4,7 @@
 // speed: same outputs, exit codes and messages, signals reaching the command, and no command left
 // running when the launcher dies.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { hugePagesIn, hugePagesSetting, hugePageSystem, withHugePages, type Huge
 import { LAUNCHER_ENV, modelArgument, RELAUNCH_MODEL_BYTES, relaunchEnvironment } from '../../src/interfaces/cli/launch.js';
 import { findBuiltin } from '../../src/models/builtins.js';
 import { CLI, ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const LINUX_GLIBC_MADVISE: HugePageSystem = { platform: 'linux', libc: 'glibc', transparentHugePages: 'madvise' };
 const TUNABLE = 'glibc.malloc.hugetlb=1';
@@ -105,7 +105,7 @@ describe('which processes get huge pages', () => {
 const canRelaunch = withHugePages({}, hugePageSystem()) !== undefined;
 
 describe.skipIf(!canRelaunch)('the launcher', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'convlens-launch-'));
+  const dir = tempFolder('convlens-launch-');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const SAMPLE = join(ROOT, 'samples', 'fashion-mnist', 'ankle-boot-test0.png');
 

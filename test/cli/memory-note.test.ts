@@ -3,7 +3,6 @@
 // when that is a large share of the machine, from the graph's own estimate, which grows with the
 // pixel count; small runs say nothing.
 import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/runtime/engine.js';
@@ -12,6 +11,7 @@ import { memoryNoteText } from '../../src/interfaces/cli/common.js';
 import { bytesPerSample } from '../../src/methods/inspect/memory.js';
 import { loadModel } from '../../src/models/load.js';
 import { CLI, ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const GB = 2 ** 30;
 
@@ -46,7 +46,7 @@ describe('the memory note of texture synthesis on the random texture network', (
   it('is planned on that network too, before the run starts', async () => {
     // 2048x2048 on the texture network is estimated far above half of any machine this runs on;
     // the command is killed as soon as it has spoken (or after a while, when it never does).
-    const child = spawn(process.execPath, [CLI, 'style', '--style', join(ROOT, 'samples', 'textures', 'brick.png'), '--backbone', 'texture', '--size', '2048x2048', '--steps', '1', '--out', join(tmpdir(), `convlens-texture-note-${process.pid}`)], { cwd: ROOT });
+    const child = spawn(process.execPath, [CLI, 'style', '--style', join(ROOT, 'samples', 'textures', 'brick.png'), '--backbone', 'texture', '--size', '2048x2048', '--steps', '1', '--out', join(tempFolder('convlens-texture-note-'), 'out')], { cwd: ROOT });
     let stderr = '';
     const note = await new Promise<string | undefined>((done) => {
       const timer = setTimeout(() => done(undefined), 20_000);
@@ -60,7 +60,9 @@ describe('the memory note of texture synthesis on the random texture network', (
       });
       child.once('exit', () => done(undefined));
     });
+    const exited = new Promise((done) => (child.exitCode === null && child.signalCode === null ? child.once('exit', done) : done(undefined)));
     child.kill('SIGKILL');
+    await exited;
     expect(note, stderr).toBeDefined();
     expect(Number(note)).toBeGreaterThan(4);
   }, 30_000);

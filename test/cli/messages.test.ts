@@ -1,8 +1,7 @@
 // Messages say what actually happened and what to do: a refusal names the real problem (not an
 // internal shape error downstream of it), never claims a fallback it did not take, and options
 // given together mean what a user reading the help would expect.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/runtime/engine.js';
@@ -10,8 +9,9 @@ import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { featureVisualization } from '../../src/methods/synthesize/featviz.js';
 import { loadBuiltinModel } from '../../src/models/load.js';
 import { convlens, ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-messages-'));
+const tmp = tempFolder('convlens-messages-');
 const bag = join(ROOT, 'samples', 'fashion-mnist', 'bag-test18.png');
 const engine = new Engine(nodeBackend(), { threads: 1 });
 afterAll(() => engine.dispose());

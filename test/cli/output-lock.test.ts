@@ -3,13 +3,14 @@
 // that writes there, naming it; the folder is free again when the writer ends, and a lock left by a
 // run that is gone is taken over.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, convlens, ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-output-lock-'));
+const tmp = tempFolder('convlens-output-lock-');
 const LOCK = '.convlens-writer.lock';
 const images = ['bag-test18.png', 'coat-test6.png', 'dress-test13.png'].map((f) => join(ROOT, 'samples', 'fashion-mnist', f));
 

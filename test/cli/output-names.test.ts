@@ -1,12 +1,12 @@
 // Output names: inputs from different folders often share a file name, and --out of the commands
 // that write one figure is a .png file or a folder.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fileOrFolderOut } from '../../src/interfaces/cli/common.js';
 import { distinctNames, stemmer } from '../../src/interfaces/cli/output.js';
 import { convlens } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 describe('stemmer', () => {
   it('numbers repeated names and never hands out a name twice', () => {
@@ -25,7 +25,7 @@ describe('distinctNames', () => {
 });
 
 describe('--out of the commands that write one file (a figure, a model)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'convlens-figure-out-'));
+  const dir = tempFolder('convlens-figure-out-');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const out = fileOrFolderOut('patches.png');
 
@@ -58,7 +58,7 @@ describe('--out of the commands that write one file (a figure, a model)', () => 
 });
 
 describe('a folder reused by a run that writes fewer numbered files', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'convlens-leftovers-'));
+  const dir = tempFolder('convlens-leftovers-');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('says which files named like the run\'s are from an earlier run, and is silent when the run wrote them all', async () => {

@@ -2,13 +2,13 @@
 // within a moment, says so in one line, exits non-zero and leaves no lock or temporary file in its
 // output folder. It used to kill the process outright: no word, and the folder's writer lock left.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-sigterm-'));
+const tmp = tempFolder('convlens-sigterm-');
 const LOCK = '.convlens-writer.lock';
 const fashion = (f: string): string => join(ROOT, 'samples', 'fashion-mnist', f);
 

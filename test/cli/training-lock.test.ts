@@ -2,13 +2,14 @@
 // later --resume would continue whichever saved last): the second is refused while the first
 // lives, naming it; a lock left by a run that is gone is taken over.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, convlens, ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-train-lock-'));
+const tmp = tempFolder('convlens-train-lock-');
 const data = join(ROOT, 'data', 'fashion-mnist-subset');
 
 describe('one training run per model file', () => {

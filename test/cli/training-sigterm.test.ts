@@ -3,15 +3,15 @@
 // It used to kill the process outright: the steps since the last periodic checkpoint were lost, no
 // word was said, and the .lock files stayed behind.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, ROOT } from '../support/cli.js';
 import { loadCheckpoint } from '../../src/training/checkpoint.js';
 import { checkpointProgress } from '../../src/training/trainer.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-train-sigterm-'));
+const tmp = tempFolder('convlens-train-sigterm-');
 const data = join(ROOT, 'data', 'fashion-mnist-subset');
 const samples = join(ROOT, 'samples');
 

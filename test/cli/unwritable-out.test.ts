@@ -2,13 +2,13 @@
 // all computed every map and failed at its first PNG; patches, embed, neighbors, evaluate and
 // activations likewise ran their whole job first.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convlens, ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-unwritable-'));
+const tmp = tempFolder('convlens-unwritable-');
 const locked = join(tmp, 'locked');
 const store = join(tmp, 'store');
 const bag = join(ROOT, 'samples', 'fashion-mnist', 'bag-test18.png');

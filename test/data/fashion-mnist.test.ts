@@ -1,5 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -7,8 +6,9 @@ import { fillBatch, indicesByClass, pixelTable, selectSamples, stratifiedSplit, 
 import { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_PREPROCESSING, hasFashionMnist, loadFashionMnist, SUBSET_DIR } from '../../src/data/fashion-mnist.js';
 import { encodeIdx, parseIdx } from '../../src/data/idx.js';
 import { rawToTensor } from '../../src/io/image.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-data-'));
+const tmp = tempFolder('convlens-data-');
 
 describe('committed Fashion-MNIST subset', () => {
   it('has 200 test and 100 training images per class, 28x28', () => {

@@ -3,16 +3,16 @@
 // of class sub-folders is one folder, not one per class (a dataset of 1,000 classes made each of
 // its files a check against 1,000 folders); a combined dataset is the folders it names, not their
 // common parent (which may be `/`).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { combinedSpec, openSource } from '../../src/data/sources.js';
 import { writeSpots, writeSpotsIdx } from '../dataset/synthetic.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 let tmp: string;
 beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'convlens-source-folders-'));
+  tmp = tempFolder('convlens-source-folders-');
   await writeSpots(join(tmp, 'photos'), 6); // photos/even, photos/odd
   await writeSpots(join(tmp, 'a', 'b'), 2);
   await writeSpots(join(tmp, 'a-c'), 2);

@@ -1,12 +1,12 @@
 // The dataset-lens commands end to end on the committed subset: index (and its resume),
 // patches, neighbors, embed; and their errors.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convlens, ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-ds-cli-'));
+const tmp = tempFolder('convlens-ds-cli-');
 const store = join(tmp, 'store');
 
 

@@ -7,8 +7,7 @@
 // Redis that dies and a Redis that is flushed, and check what is left: rows, queue, processes.
 import '../../src/methods/dataset/quiet.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +21,7 @@ import { indexDataset } from '../../src/methods/dataset/scan.js';
 import { DatasetStore } from '../../src/methods/dataset/store.js';
 import { CLI, processGone, REDIS_SERVER, RedisServer, ROOT, startCli, waitFor } from './processes.js';
 import { writeSpotModel, writeSpotsIdx } from './synthetic.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const N = 100;
 let tmp: string;
@@ -77,7 +77,7 @@ const JOB_ID = `${'?'.repeat(16)}-*`;
 const workerPids = (stderr: string): number[] => (/started \d+ local workers? \(pid ([\d, ]+)\)/.exec(stderr)?.[1] ?? '').split(', ').filter(Boolean).map(Number);
 
 beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'convlens-dist-'));
+  tmp = tempFolder('convlens-dist-');
   if (!REDIS_SERVER) return;
   redis = await RedisServer.start(tmp);
   const engine = new Engine(nodeBackend());
@@ -217,7 +217,7 @@ describe.skipIf(!REDIS_SERVER)('distributed scan (BullMQ on redis-server)', () =
   });
 
   it('reports a Redis that dies mid-scan within seconds, once, and exits', async () => {
-    const doomed = await RedisServer.start(mkdtempSync(join(tmp, 'doomed-')));
+    const doomed = await RedisServer.start(tempFolder('doomed-', tmp));
     const store = join(tmp, 'redis-lost');
     const hold = join(tmp, 'hold-lost');
     // Chunks of at least 400 ms: Redis dies with chunks still to scan however fast the machine (a

@@ -2,13 +2,13 @@
 // yielding to the event loop, so the Ctrl-C was only seen after it (and the figures) had finished;
 // the command then wrote every file and exited 0 seconds later, "Cancelling" notwithstanding.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, convlens, ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-embed-cancel-'));
+const tmp = tempFolder('convlens-embed-cancel-');
 const store = join(tmp, 'store');
 
 beforeAll(async () => {

@@ -2,8 +2,7 @@
 // answers against brute force computed here, the vector index against exact search, the
 // embeddings, grid snapping and the figures.
 import '../../src/methods/dataset/quiet.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +19,7 @@ import { nearestNeighbours } from '../../src/methods/dataset/neighbors.js';
 import { assignment, embedStore, snapToGrid } from '../../src/methods/dataset/embed.js';
 import { embeddingGridFigure, neighboursFigure, patchesFigure, scatterFigure } from '../../src/methods/dataset/figures.js';
 import type { RawImage } from '../../src/io/image.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 let tmp: string;
 let engine: Engine;
@@ -29,7 +29,7 @@ let store: DatasetStore;
 const N = 2000;
 
 beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'convlens-fm-'));
+  tmp = tempFolder('convlens-fm-');
   engine = new Engine(nodeBackend());
   model = loadBuiltinModel(engine);
   source = openSource(`${SUBSET_DIR}:test`);

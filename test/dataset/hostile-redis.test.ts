@@ -4,8 +4,7 @@
 // behind: the victim's keys, the store, the worker still alive and serving honest jobs.
 import '../../src/methods/dataset/quiet.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +20,7 @@ import * as lancedb from '@lancedb/lancedb';
 import { existsSync } from 'node:fs';
 import { CLI, processGone, REDIS_SERVER, RedisServer, ROOT, startCli, waitFor } from './processes.js';
 import { writeSpotModel, writeSpots, writeSpotsIdx } from './synthetic.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const N = 40;
 const QUEUE = 'shared-scan';
@@ -56,7 +56,7 @@ async function attack(id: string, jobData: unknown): Promise<{ state: string; re
 const alive = (p: ChildProcess): boolean => p.exitCode === null && p.signalCode === null;
 
 beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'convlens-hostile-redis-'));
+  tmp = tempFolder('convlens-hostile-redis-');
   if (!REDIS_SERVER) return;
   redis = await RedisServer.start(tmp);
   engine = new Engine(nodeBackend());
@@ -178,7 +178,7 @@ describe.skipIf(!REDIS_SERVER)('a worker on a shared Redis', () => {
   }, 120_000);
 
   it('takes a job whose stored data is not JSON for what it is, not for a lost Redis, and still says so when Redis does go', async () => {
-    const own = await RedisServer.start(mkdtempSync(join(tmp, 'own-redis-')));
+    const own = await RedisServer.start(tempFolder('own-redis-', tmp));
     let log = '';
     const w = spawn(process.execPath, [CLI, 'index-worker', '--redis', own.url, '--queue', 'raw', '--threads', '1', '--data-root', shared], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     w.stderr!.on('data', (d: Buffer) => (log += d.toString()));

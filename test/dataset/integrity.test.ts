@@ -6,8 +6,8 @@
 // Every check looks at the data left behind (raw table rows, ids, commit log), not exit codes only.
 import '../../src/methods/dataset/quiet.js';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as lancedb from '@lancedb/lancedb';
@@ -24,9 +24,10 @@ import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
 import { ROOT, startCli, waitFor } from './processes.js';
 import { writeSpotModel, writeSpotsIdx } from './synthetic.js';
 import { pageInject } from '../server/page-inject.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const N = 100;
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-integrity-'));
+const tmp = tempFolder('convlens-integrity-');
 const engine = new Engine(nodeBackend());
 let modelPath: string;
 let data: string;

@@ -2,8 +2,7 @@
 // single-process scan stored it (distances to NaN are NaN, so the image sat nowhere in every
 // search) while a distributed scan's coordinator refused the same result. Both now stop at that
 // image with its name, and keep the chunks scanned before it.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,9 +16,10 @@ import { DatasetStore } from '../../src/methods/dataset/store.js';
 import { writeMetadata } from '../../src/models/metadata.js';
 import { Model } from '../../src/models/model.js';
 import { failure } from '../support/failure.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-non-finite-'));
+const tmp = tempFolder('convlens-non-finite-');
 afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
   await engine.dispose();

@@ -1,13 +1,13 @@
 // Ctrl-C while `convlens patches` draws its figure (seconds for many channels) cancels the run:
 // it said "Cancelling", then wrote patches.png anyway and exited 0, as if nothing had been asked.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, convlens, ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-patches-cancel-'));
+const tmp = tempFolder('convlens-patches-cancel-');
 const store = join(tmp, 'store');
 const args = (out: string): string[] => ['patches', '--store', store, '--channels', '0-31', '-k', '64', '--no-guided', '--threads', '1', '-q', '-o', out];
 

@@ -3,8 +3,7 @@
 // of no images was left behind, and `neighbors` then answered "A features_1 query needs 1 values,
 // got 0" and `patches` drew a figure from it.
 import '../../src/methods/dataset/quiet.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SUBSET_DIR } from '../../src/data/fashion-mnist.js';
@@ -17,9 +16,10 @@ import { indexDataset } from '../../src/methods/dataset/scan.js';
 import { DatasetStore } from '../../src/methods/dataset/store.js';
 import { Model } from '../../src/models/model.js';
 import { binaryMapNet } from '../support/binary-net.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-source-check-'));
+const tmp = tempFolder('convlens-source-check-');
 afterAll(async () => {
   await engine.dispose();
   rmSync(tmp, { recursive: true, force: true });

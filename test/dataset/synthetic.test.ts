@@ -1,8 +1,7 @@
 // Known answers on a synthetic dataset (see synthetic.ts): which images and units a channel
 // responds to most, their receptive-field crops and guided-backprop maps, neighbours in feature
 // and pixel space, and that an interrupted scan resumes without scanning anything twice.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import '../../src/methods/dataset/quiet.js';
 import * as lancedb from '@lancedb/lancedb';
@@ -16,6 +15,7 @@ import { topPatches } from '../../src/methods/dataset/patches.js';
 import { nearestNeighbours } from '../../src/methods/dataset/neighbors.js';
 import type { Model } from '../../src/models/model.js';
 import { SIDE, spotModel, writeSpots, type Spot } from './synthetic.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const N = 40;
 let tmp: string;
@@ -25,7 +25,7 @@ let spots: Spot[];
 let byDatasetIndex: Spot[];
 
 beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'convlens-spots-'));
+  tmp = tempFolder('convlens-spots-');
   engine = new Engine(nodeBackend());
   model = spotModel(engine);
   spots = await writeSpots(join(tmp, 'data'), N);

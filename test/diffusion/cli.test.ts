@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,8 +7,9 @@ import { SUBSET_DIR } from '../../src/data/fashion-mnist.js';
 import { decodeModel } from '../../src/engine/onnx/codec.js';
 import { readDiffusionMetadata } from '../../src/methods/diffusion/model.js';
 import { writeTinySdPipeline } from './tiny-sd.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-diffuse-cli-'));
+const tmp = tempFolder('convlens-diffuse-cli-');
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 

@@ -1,15 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { StableDiffusionPipeline } from '../../src/methods/diffusion/pipeline.js';
 import type { GenerateRequest, GenerateResult } from '../../src/methods/diffusion/generate.js';
 import { TINY_WORDS, writeTinySdPipeline } from './tiny-sd.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 // End to end through a tiny randomly initialized SD-style pipeline (builder-made ONNX files with
 // diffusers' input/output names, CLIP BPE vocabulary files, SD 1.x scheduler config).
-const root = mkdtempSync(join(tmpdir(), 'convlens-tiny-sd-'));
+const root = tempFolder('convlens-tiny-sd-');
 const backend = nodeBackend();
 let pipe: StableDiffusionPipeline;
 let pipeInt64: StableDiffusionPipeline;

@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { selectSamples } from '../../src/data/dataset.js';
@@ -12,9 +11,10 @@ import { FASHION_MNIST_LABELS } from '../../src/models/zoo/index.js';
 import { classConditionalUNet, UNET_IO, type UNetOptions } from '../../src/models/zoo/unet.js';
 import { loadCheckpoint } from '../../src/training/checkpoint.js';
 import type { Graph } from '../../src/engine/graph/ir.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-diffusion-train-'));
+const tmp = tempFolder('convlens-diffusion-train-');
 afterAll(async () => {
   await engine.dispose();
   rmSync(tmp, { recursive: true, force: true });

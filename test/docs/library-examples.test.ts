@@ -7,13 +7,13 @@
 // settings (SHRUNK below: each replacement must still find its text, so the doc cannot drift from
 // what is run), the rest as written.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { tempFolder } from '../support/temp-folder.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const DIR = mkdtempSync(join(tmpdir(), 'convlens-library-doc-'));
+const DIR = tempFolder('convlens-library-doc-');
 afterAll(() => rmSync(DIR, { recursive: true, force: true }));
 mkdirSync(join(DIR, 'node_modules'));
 symlinkSync(ROOT, join(DIR, 'node_modules', 'convlens'));

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { castTensor, f32, toFloat64, type Tensor } from '../../src/engine/tensor
 import { evaluateGraph } from '../../src/engine/reference/evaluator.js';
 import { finiteDifferences, float64Graph, relativeMaxError } from '../support/gradcheck.js';
 import { randn, rng } from '../support/rng.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 // Conv and ConvTranspose backward rules against float64 central finite differences.
 //
@@ -353,7 +353,7 @@ describe('Conv gradient graphs', () => {
       expect(ops.filter((o) => o === 'Slice' || o === 'Transpose').length).toBe(2);
       expect([...gg.graph.initializers.values()].filter((t) => t.dims.length === 4).length).toBe(paramsAsInputs ? 0 : 1);
       // What ONNX Runtime runs: a constant weight's flip folded away at session creation.
-      const dir = mkdtempSync(join(tmpdir(), 'convlens-fold-'));
+      const dir = tempFolder('convlens-fold-');
       try {
         const optimized = join(dir, 'optimized.onnx');
         await ort.InferenceSession.create(encodeModel(gg.graph), { graphOptimizationLevel: 'basic', optimizedModelFilePath: optimized });

@@ -1,7 +1,6 @@
 // A kernel that fails inside ONNX Runtime is reported once, in ConvLens's words: the node, its
 // op and ORT's reason, without ORT's source location, and without ORT's own copy on stderr.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConvLensError } from '../../src/engine/errors.js';
@@ -18,9 +17,10 @@ import { Model } from '../../src/models/model.js';
 import { hintForStudio } from '../../src/util/ways-out.js';
 import { convlens } from '../support/cli.js';
 import { f32 as tensor, handGraph, int, ints, node } from '../support/onnx-files.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
-const dir = mkdtempSync(join(tmpdir(), 'convlens-ort-errors-'));
+const dir = tempFolder('convlens-ort-errors-');
 afterAll(async () => {
   await engine.dispose();
   rmSync(dir, { recursive: true, force: true });

@@ -2,13 +2,13 @@
 // .npy files, summary.json: seconds with --method all) cancels the run. Nothing looked at the
 // cancellation once the methods had run: it said "Cancelling", wrote every file and exited 0.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-explain-cancel-write-'));
+const tmp = tempFolder('convlens-explain-cancel-write-');
 const images = ['bag-test18.png', 'coat-test6.png', 'dress-test13.png'].map((f) => join(ROOT, 'samples', 'fashion-mnist', f));
 
 describe('explain: Ctrl-C while the results are written', () => {

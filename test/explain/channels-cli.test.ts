@@ -1,14 +1,14 @@
 // `convlens channels`: the top channels of a layer per image and method, their shares, summary.json,
 // a figure, and labels that `convlens explain --unit` takes as they are.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { LAYER_METHODS } from '../../src/methods/explain/layer-attribution.js';
 import { convlens, ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-channels-'));
+const tmp = tempFolder('convlens-channels-');
 const CAT = 'samples/photos/chelsea.png';
 
 describe('convlens channels', () => {

@@ -1,6 +1,5 @@
 // `convlens explain` end to end: files written, raw .npy shapes as specified, the JSON summary, errors.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { crc32, deflateSync } from 'node:zlib';
 import { join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
@@ -8,9 +7,10 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { convlens, ROOT } from '../support/cli.js';
 import { encodeNpy, parseNpy } from '../../src/io/npy.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const samples = join(ROOT, 'samples', 'fashion-mnist');
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-explain-'));
+const tmp = tempFolder('convlens-explain-');
 
 
 beforeAll(() => {

@@ -1,14 +1,14 @@
 // `convlens concepts`: the table, summary.json, the figure, the raw maps and vectors, and refusals
 // that name the way out, on the built-in CNN and on SqueezeNet.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { parseNpy } from '../../src/io/npy.js';
 import { convlens } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-concepts-'));
+const tmp = tempFolder('convlens-concepts-');
 
 describe('convlens concepts', () => {
   it('factorizes the built-in CNN over several images: table, summary, figure, maps and vectors', async () => {

@@ -1,8 +1,8 @@
 // Inputs named on the command line: a folder stands for the images and .npy files directly in
 // it; more inputs than fit in memory at once are refused before any of them is read, or (explain)
 // taken in chunks that give the same maps and files as one batch.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/runtime/engine.js';
@@ -14,10 +14,11 @@ import { parseNpy } from '../../src/io/npy.js';
 import { NpyStream } from '../../src/io/npy-stream.js';
 import { loadModel } from '../../src/models/load.js';
 import { convlens, ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
 const model = loadModel('squeezenet', engine); // 3x224x224 inputs
-const dir = mkdtempSync(join(tmpdir(), 'convlens-inputs-'));
+const dir = tempFolder('convlens-inputs-');
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
   await engine.dispose();
@@ -168,6 +169,24 @@ describe('NpyStream', () => {
     expect(() => cancelled.append({ dtype: 'float32', dims: [1, 3, 2], data: new Float32Array(6) })).toThrow(/rows of float32 \[3, 2\] after float32 \[2, 3\]/);
     cancelled.abort();
     expect(readdirSync(folder)).toEqual(['a.npy']);
+  });
+
+  it('leaves nothing when the process exits while it is open (a second Ctrl-C exits at once)', () => {
+    const folder = join(dir, 'stream-exit');
+    mkdirSync(folder);
+    const stream = join(ROOT, 'dist', 'io', 'npy-stream.js');
+    const script = [
+      `import { readdirSync } from 'node:fs';`,
+      `import { NpyStream } from ${JSON.stringify(stream)};`,
+      `const s = new NpyStream(${JSON.stringify(join(folder, 'maps.npy'))});`,
+      `s.append({ dtype: 'float32', dims: [2, 3], data: new Float32Array(6) });`,
+      `console.log(readdirSync(${JSON.stringify(folder)}).length);`,
+      `process.exit(130);`,
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(130);
+    expect(r.stdout.trim()).toBe('1'); // the temporary file was there
+    expect(readdirSync(folder)).toEqual([]);
   });
 });
 

@@ -2,8 +2,7 @@
 // mkdir answers ENOENT under a parent that exists (/proc), and a broken symbolic link or a file in
 // the way is named in the refusal.
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -11,8 +10,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ensureDir } from '../../src/io/files.js';
 import { DirectoryFault, makeDirectories } from '../../src/util/make-directories.js';
 import { CLI, ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'convlens-mkdir-'));
+const dir = tempFolder('convlens-mkdir-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const faultOf = (path: string): DirectoryFault => {

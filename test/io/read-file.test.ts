@@ -3,16 +3,16 @@
 // nothing is read past the bound, so an absurd path ends in a message, not a hang or an
 // exhausted memory.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConvLensError } from '../../src/engine/errors.js';
 import { readFileOrExplain } from '../../src/io/files.js';
 import { CLI, convlens, ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'convlens-read-'));
+const dir = tempFolder('convlens-read-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function refusal(f: () => unknown): ConvLensError {

@@ -2,8 +2,7 @@
 // scaled up 8x, and the model then classifies a blur; the output looked like any other
 // prediction. Inputs scaled up 2x or more are now named in one warning, with the size that
 // needs no scaling; images at or above the model's size, or shrunk to it, get none.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,11 +12,12 @@ import { resizeForModel, SCALED_UP_NOTE_FACTOR, unscaledSize } from '../../src/i
 import { loadInputs, scaledUpNote } from '../../src/io/inputs.js';
 import { loadModel } from '../../src/models/load.js';
 import { convlens } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
 const squeezenet = loadModel('squeezenet', engine); // centre crop 224 of 256
 const fashion = loadModel('builtin', engine); // stretched to 28x28 gray
-const dir = mkdtempSync(join(tmpdir(), 'convlens-scaled-up-'));
+const dir = tempFolder('convlens-scaled-up-');
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
   await engine.dispose();

@@ -4,8 +4,7 @@
 // program reads, or a symbolic link (leaving its target unwritten). Links are written through;
 // devices and pipes are written into; a failure names its reason without temporary file names.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
@@ -16,8 +15,9 @@ import { parseNpy } from '../../src/io/npy.js';
 import { NpyStream } from '../../src/io/npy-stream.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/training/checkpoint.js';
 import { ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'convlens-write-'));
+const dir = tempFolder('convlens-write-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A named pipe whose reader (another process) copies what arrives into `copy`; resolves when it ends. */

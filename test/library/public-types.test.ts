@@ -6,13 +6,13 @@
 // checkout, so its "exports" lead to dist/*.d.ts), with the settings docs/library.md's users
 // have: strict, nodenext. Needs `npm run build` first.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { tempFolder } from '../support/temp-folder.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const OUT = mkdtempSync(join(tmpdir(), 'convlens-consumer-'));
+const OUT = tempFolder('convlens-consumer-');
 afterAll(() => rmSync(OUT, { recursive: true, force: true }));
 mkdirSync(join(OUT, 'node_modules'));
 symlinkSync(ROOT, join(OUT, 'node_modules', 'convlens'));

@@ -3,8 +3,7 @@
 // 64 to 224 px, 10 to 1000 classes, with and without a GAP + dense head, one taking any size),
 // written as plain .onnx files without ConvLens metadata. The layers each command picks must be
 // the model profile's.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../../src/engine/graph/ir.js';
@@ -16,8 +15,9 @@ import type { ModelProfile } from '../../src/models/profile.js';
 import { resnet, vggLike } from '../../src/models/zoo/index.js';
 import { convnextLike, flattenHead } from '../support/unseen-models.js';
 import { convlens } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-any-model-'));
+const tmp = tempFolder('convlens-any-model-');
 const engine = new Engine(nodeBackend());
 
 /** A small ResNet-like net whose input size is free (N, 3, H, W). */

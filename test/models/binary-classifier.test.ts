@@ -4,8 +4,7 @@
 // always 0, and a trailing Sigmoid was explained instead of the logit before it; a 1-channel map
 // was left as it was and failed. Loaded, the logit l becomes the two classes [-l/2, l/2], whose
 // softmax is [1 - sigmoid(l), sigmoid(l)] (models/binary-logit.ts).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
@@ -20,9 +19,10 @@ import { Model } from '../../src/models/model.js';
 import { BINARY_SIZE, binaryConvNet, binaryMapNet, LINEAR_BIAS, LINEAR_WEIGHTS, linearLogitNet } from '../support/binary-net.js';
 import { convlens } from '../support/cli.js';
 import { randn, rng } from '../support/rng.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-binary-'));
+const tmp = tempFolder('convlens-binary-');
 afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
   await engine.dispose();

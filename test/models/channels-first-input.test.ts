@@ -2,8 +2,7 @@
 // every other model: the transposes that only turned the input into NCHW are dropped, and a
 // model that computes channels-last gets one Transpose in front. Either way the model computes
 // what the file computes on the same image, and its input gradient is the file's, transposed.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildGradientGraph } from '../../src/engine/autodiff/gradient.js';
@@ -19,6 +18,7 @@ import { seededRandom } from '../../src/models/init.js';
 import { Layers } from '../../src/models/layers.js';
 import { Model } from '../../src/models/model.js';
 import { randn, rng } from '../support/rng.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
 afterAll(async () => {
@@ -124,7 +124,7 @@ describe('channels-last image inputs', () => {
 
   it('a channels-last .npy input is refused with the transpose that fixes it', async () => {
     const model = new Model(net(['N', S, S, 3], 'transpose'), engine);
-    const dir = mkdtempSync(join(tmpdir(), 'convlens-nhwc-'));
+    const dir = tempFolder('convlens-nhwc-');
     try {
       const x = image(1);
       writeFileSync(join(dir, 'nchw.npy'), encodeNpy(x));

@@ -3,8 +3,7 @@
 // error). Loaded, the model scores each class by its mean over the pixels (Captum's segmentation
 // recipe), looking through a trailing Softmax over the channels; the map stays a layer, so
 // "map@row,col" explains one pixel; and the CLI's methods run on such a model.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
@@ -23,9 +22,10 @@ import { BINARY_SIZE, binaryConvNet, binaryMapNet } from '../support/binary-net.
 import { convlens } from '../support/cli.js';
 import { randn, rng } from '../support/rng.js';
 import { SEG_CLASSES, SEG_HEIGHT, SEG_WIDTH, segHeadNet, segNet } from '../support/segmentation-net.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-class-map-'));
+const tmp = tempFolder('convlens-class-map-');
 afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
   await engine.dispose();

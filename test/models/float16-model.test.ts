@@ -2,8 +2,7 @@
 // input and output kept): the first was refused ("input is float16"), the second explained with a
 // flat saliency map and failed to compile its other methods. Loaded, they compute in float32 with
 // the file's float16 weights, so every method gives what the same function in float32 gives.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
@@ -16,9 +15,10 @@ import { courseCnn } from '../../src/models/zoo/index.js';
 import { convlens } from '../support/cli.js';
 import { float16Model, float64Model, roundedToHalf } from '../support/float16-models.js';
 import { randn, rng } from '../support/rng.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-float16-'));
+const tmp = tempFolder('convlens-float16-');
 afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
   await engine.dispose();

@@ -3,8 +3,7 @@
 // input 0 is required' (an op the file does not have); on the CLI predict stopped with an
 // internal error in encodeModel; a Concat of nothing was a TypeError. Each is now refused when
 // the model loads, naming the node, its op and what is missing.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConvLensError } from '../../src/engine/errors.js';
@@ -16,9 +15,10 @@ import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { Model } from '../../src/models/model.js';
 import { convlens } from '../support/cli.js';
 import { f32, handGraph, int, ints, node } from '../support/onnx-files.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
-const dir = mkdtempSync(join(tmpdir(), 'convlens-missing-inputs-'));
+const dir = tempFolder('convlens-missing-inputs-');
 afterAll(async () => {
   await engine.dispose();
   rmSync(dir, { recursive: true, force: true });

@@ -2,15 +2,15 @@
 // every other command refuses it up front with the quantization message, not the symptom its own
 // work met first ("No classes to visualize. Pick classes from 0 to -1", "no spatial (4-D) layer").
 // A QDQ model of the same net runs every command.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { convlens } from '../support/cli.js';
 import { qdqModel, qlinearGraph } from '../support/quantized-models.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'convlens-quantized-'));
+const dir = tempFolder('convlens-quantized-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function qlinearFile(): string {

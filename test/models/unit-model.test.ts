@@ -2,8 +2,7 @@
 // at one position), so every method explains a unit as it does a class. Checked against the
 // original model's activations, the unit's receptive field, Integrated Gradients' completeness and
 // brute-force occlusion; and the CLI's --unit end to end.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConvLensError } from '../../src/engine/errors.js';
@@ -21,6 +20,7 @@ import { unitRegion } from '../../src/models/region.js';
 import { loadBuiltinModel } from '../../src/models/load.js';
 import { parseUnitSpec, unitModel } from '../../src/models/unit-model.js';
 import { convlens, ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const engine = new Engine(nodeBackend());
 afterAll(() => engine.dispose());
@@ -151,7 +151,7 @@ describe('a hidden unit as the target (SqueezeNet 1.1)', () => {
 
 describe('convlens explain --unit', () => {
   it('explains a channel picked by --target, and says it is a unit in the summary, the figure and stdout', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'convlens-unit-'));
+    const out = tempFolder('convlens-unit-');
     try {
       const r = await convlens('explain', CAT, '--model', 'squeezenet', '--unit', `${LAYER}@6,6`, '--target', '100', '--method', 'saliency,gradcam', '--out', out);
       // channel 100 does not fire at (6, 6): its flat maps say so, and nothing else is noted
@@ -171,7 +171,7 @@ describe('convlens explain --unit', () => {
   }, 120_000);
 
   it('does not warn about missing class labels on a model it only cuts at a layer (but still about preprocessing)', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'convlens-unit-'));
+    const out = tempFolder('convlens-unit-');
     try {
       // the built-in CNN's file carries its labels; a bare torchvision-style export does not
       const bare = join(out, 'bare.onnx');

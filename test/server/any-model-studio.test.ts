@@ -4,8 +4,7 @@
 // from the model profile; the answers are checked against it, and against what each route
 // promises (a skipped method keeps the others, a class selection gives those classes, an
 // index of the sample photos and textures answers neighbours from the same folder).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
@@ -17,8 +16,9 @@ import { resnet } from '../../src/models/zoo/index.js';
 import { convnextLike, flattenHead } from '../support/unseen-models.js';
 import { multipart, pageInject } from './page-inject.js';
 import { qlinearGraph } from '../support/quantized-models.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-any-model-studio-'));
+const tmp = tempFolder('convlens-any-model-studio-');
 const engine = new Engine(nodeBackend(), { threads: 2 });
 let studio: Studio;
 const inject = pageInject(() => studio);

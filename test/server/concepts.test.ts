@@ -2,8 +2,7 @@
 // request's images, each concept with its classes, coverage and colour, and per image its maps.
 // Every size is bounded and the library's refusals are the route's answer before a job starts;
 // the job reports progress and can be cancelled.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/runtime/engine.js';
@@ -14,6 +13,7 @@ import { conceptColour } from '../../src/methods/inspect/concept-figure.js';
 import { factorizedLayer, factorizeFeatures, MAX_FACTORIZATION_WORK, MAX_FACTORIZED_VALUES } from '../../src/methods/inspect/concepts.js';
 import { ROOT } from '../support/cli.js';
 import { inProcessStudio, jobEvents, pageInject } from './page-inject.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const { inject, studio } = inProcessStudio();
 
@@ -174,7 +174,7 @@ describe('POST /api/concepts', () => {
 
 describe('POST /api/concepts on a studio with little memory', () => {
   it('refuses a factorization larger than a job may hold before it starts, naming it', async () => {
-    const tmp = mkdtempSync(join(tmpdir(), 'convlens-concepts-'));
+    const tmp = tempFolder('convlens-concepts-');
     const engine = new Engine(nodeBackend(), { threads: 1 });
     const small = await createStudio({ engine, webDir: join(tmp, 'no-web'), uploadsDir: join(tmp, 'uploads'), workerMemoryBytes: 0.5 * 1024 ** 3, jobWorkers: 1 });
     try {

@@ -2,8 +2,7 @@
 // preprocesses one image; no session is compiled. Planned as a forward run, a model whose four
 // weight copies overfill the interactive worker (VGG-16: 2.1 GB at the default --memory) was
 // refused, so the page could not compute on it in the browser although the worker holds it.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
@@ -14,9 +13,10 @@ import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
 import { writeMetadata } from '../../src/models/metadata.js';
 import { ROOT } from '../support/cli.js';
 import { multipart, pageInject } from './page-inject.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const GB = 2 ** 30;
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-input-memory-'));
+const tmp = tempFolder('convlens-input-memory-');
 const engine = new Engine(nodeBackend(), { threads: 1 });
 let studio: Studio | undefined;
 const inject = pageInject(() => studio!);

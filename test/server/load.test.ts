@@ -6,14 +6,14 @@
 // workers stays under 3 GB; cancelling takes effect within 3 s; predictions are right afterwards.
 // And `convlens studio` stopped with SIGTERM mid-job exits within seconds, leaving no workers.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
 import { residentBytes } from '../../src/interfaces/server/workers/pool.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'bin', 'convlens.js');
@@ -105,7 +105,7 @@ async function latestProgress(id: string): Promise<{ phase: string; done: number
 const summary = (xs: number[]): string => `n=${xs.length} median=${[...xs].sort((a, b) => a - b)[xs.length >> 1]!.toFixed(1)} max=${Math.max(...xs).toFixed(1)} ms`;
 
 beforeAll(async () => {
-  stores = mkdtempSync(join(tmpdir(), 'convlens-load-stores-'));
+  stores = tempFolder('convlens-load-stores-');
   process.env['CONVLENS_STORES'] = stores;
   studio = await createStudio({ engine, modelPath: SQUEEZENET, jobWorkers: 2, webDir: join(ROOT, 'no-such-web-dir') });
   base = (await studio.app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');

@@ -5,8 +5,7 @@
 //   at its largest run) instead of holding them all; before, the job was stopped for memory;
 // - top patches whose guided-backprop maps do not fit the interactive worker still give the
 //   crops (no model runs for them), with the reason; asking for the maps by name is refused.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
@@ -21,9 +20,10 @@ import { seededRandom } from '../../src/models/init.js';
 import { Layers } from '../../src/models/layers.js';
 import { Model } from '../../src/models/model.js';
 import { multipart, pageInject } from './page-inject.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const GB = 2 ** 30;
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-memory-plan-'));
+const tmp = tempFolder('convlens-memory-plan-');
 const engine = new Engine(nodeBackend({ cacheDir: false }), { threads: 2 });
 let studio: Studio;
 const inject = pageInject(() => studio);

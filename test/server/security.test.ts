@@ -2,10 +2,9 @@
 // page or client would, and checks the refusal and what is left behind (nothing read, nothing
 // written, nothing kept). The legitimate flows next to each attack still pass.
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,9 +17,10 @@ import { TOKEN_HEADER } from '../../src/interfaces/server/access.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 import { CLI, ROOT } from '../support/cli.js';
 import { multipart, PAGE_ORIGIN } from './page-inject.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const engine = new Engine(nodeBackend(), { threads: 2 });
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-security-'));
+const tmp = tempFolder('convlens-security-');
 const data = join(tmp, 'data'); // the one data folder given to the studio
 const outside = join(tmp, 'outside'); // next to it, not given
 const stores = join(tmp, 'stores');

@@ -2,8 +2,7 @@
 // (a bomb from its header, 16 bits a sample, too many colours, other proportions than the image)
 // before any job, bounded uploads, data-folder reads only, and a mask that really gives the
 // segments: on a model linear in its input, feature ablation gives each region exactly w . x.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { encode as encodePng } from 'fast-png';
@@ -19,9 +18,10 @@ import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
 import { ROOT } from '../support/cli.js';
 import { rng } from '../support/rng.js';
 import { jobEvents, multipart, pageInject } from './page-inject.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-masks-'));
+const tmp = tempFolder('convlens-masks-');
 const data = join(tmp, 'data');
 const outside = join(tmp, 'outside');
 const MAX_BYTES = 256 * 1024;

@@ -1,8 +1,7 @@
 // Indexing the studio's uploaded images copies them into a folder of their own first (a store
 // needs files). A request that is refused must not leave that copy behind: each one is all the
 // uploads again, up to 256 MB.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/runtime/engine.js';
@@ -11,9 +10,10 @@ import { createStudio, type Studio } from '../../src/interfaces/server/app.js';
 import { acquireWriterLock } from '../../src/methods/dataset/lock.js';
 import { ROOT } from '../support/cli.js';
 import { multipart, pageInject } from './page-inject.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-snapshots-'));
+const tmp = tempFolder('convlens-snapshots-');
 const uploadsDir = join(tmp, 'uploads');
 const stores = join(tmp, 'stores');
 let studio: Studio;

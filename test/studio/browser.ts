@@ -3,14 +3,14 @@
 // playwright-core (`npx playwright install` cannot download browsers on this machine): one place
 // that starts the server, launches Chromium with the flags this sandbox needs, collects the
 // page's errors and takes screenshots.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { createStudio, DEFAULT_WEB_DIR, type Studio, type StudioOptions } from '../../src/interfaces/server/app.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const CHROMIUM = process.env['CONVLENS_CHROMIUM'] ?? '/usr/bin/chromium';
 export const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'studio');
@@ -49,7 +49,7 @@ export async function openStudioPage(studio: Studio, options: OpenOptions = {}):
   if (!existsSync(join(DEFAULT_WEB_DIR, 'index.html'))) throw new Error(`The studio page is not built (${DEFAULT_WEB_DIR}): run \`npm run build\` first.`);
   mkdirSync(ARTIFACTS, { recursive: true });
   const base = (await studio.app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
-  const userDir = mkdtempSync(join(tmpdir(), 'convlens-chromium-'));
+  const userDir = tempFolder('convlens-chromium-');
   let context: BrowserContext;
   try {
     context = await chromium.launchPersistentContext(userDir, { executablePath: CHROMIUM, headless: true, args: [...FLAGS, ...(options.args ?? [])], viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });

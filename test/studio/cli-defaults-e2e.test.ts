@@ -3,17 +3,17 @@
 // had defaults of its own (Integrated Gradients 32 steps, SmoothGrad 25 samples, the channel
 // ranking's IG 32 steps) where `convlens explain` and `convlens channels` run 50, so the same
 // method on the same image gave another map in the studio than on the command line.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TOKEN_HEADER } from '../../src/interfaces/server/access.js';
 import { convlens } from '../support/cli.js';
 import { studioInChromium } from './browser.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const ui = studioInChromium({ timeout: 60_000 });
 const BAG = 'fashion-mnist/bag-test18.png';
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-cli-defaults-'));
+const tmp = tempFolder('convlens-cli-defaults-');
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 interface MethodParams {

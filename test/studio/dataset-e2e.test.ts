@@ -4,13 +4,13 @@
 // the committed Fashion-MNIST subset from the page, then checks the top patches (also opened by
 // clicking a unit in the feature-map view), the neighbours and the embedding plot (zoom, hover).
 // Screenshots go to test-artifacts/studio/dataset-*.png.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ARTIFACTS, pixelStats, studioInChromium } from './browser.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const stores = mkdtempSync(join(tmpdir(), 'convlens-e2e-stores-'));
+const stores = tempFolder('convlens-e2e-stores-');
 const ui = studioInChromium({
   setup: () => void (process.env['CONVLENS_STORES'] = stores),
   teardown: () => {

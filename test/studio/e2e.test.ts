@@ -3,8 +3,7 @@
 // Debian's headless Chromium driven by playwright-core. Every test checks what is rendered
 // (canvas pixels, element text, the receptive-field box) and saves a screenshot in
 // test-artifacts/studio/.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pixelStats, studioInChromium, type PixelStats } from './browser.js';
@@ -13,6 +12,7 @@ import { handGraph, node } from '../support/onnx-files.js';
 import { parseNpy } from '../../src/io/npy.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { TOKEN_HEADER } from '../../src/interfaces/server/access.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const ui = studioInChromium({ timeout: 20_000 });
 
@@ -474,7 +474,7 @@ describe('studio in Chromium', () => {
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(big);
     // from a file, not a buffer: Playwright sends buffers through the debugging protocol, which
     // takes tens of seconds for 17 MB on a loaded machine
-    const hugePath = join(mkdtempSync(join(tmpdir(), 'convlens-e2e-')), 'huge.png');
+    const hugePath = join(tempFolder('convlens-e2e-'), 'huge.png');
     writeFileSync(hugePath, big);
     await ui.page.setInputFiles('[data-testid="image-file"]', hugePath);
     await expect.poll(() => ui.page.textContent('[data-testid="image-error"]'), { timeout: 20_000 }).toMatch(/too large[\s\S]*16 MB[\s\S]*413/);

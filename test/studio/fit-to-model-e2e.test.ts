@@ -4,8 +4,7 @@
 // image counts for a small store (it offered 1000 for 7 images), and the diffusion settings row,
 // whose η field wrapped alone onto a line of its own at common widths. Screenshots go to
 // /tmp/hunt-z-shots/ (HUNT_Z_SHOTS).
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
@@ -13,9 +12,10 @@ import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import { seededRandom } from '../../src/models/init.js';
 import { Layers } from '../../src/models/layers.js';
 import { studioInChromium } from './browser.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const SHOTS = process.env['HUNT_Z_SHOTS'] ?? '/tmp/hunt-z-shots';
-const stores = mkdtempSync(join(tmpdir(), 'convlens-fit-stores-'));
+const stores = tempFolder('convlens-fit-stores-');
 const ui = studioInChromium({
   timeout: 30_000,
   setup: () => void (process.env['CONVLENS_STORES'] = stores),

@@ -3,17 +3,17 @@
 // uploaded, its segments shown over the image, and feature ablation and LIME run over them. A
 // 16-bit mask is refused with the reason, in the studio's words (no CLI flags). Screenshots go
 // to /tmp/hunt-k-shots/.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { pixelStats, studioInChromium } from './browser.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const SHOTS = process.env['SEGMENTS_MASK_SHOTS'] ?? '/tmp/hunt-k-shots';
 // a data folder with a mask in it (masks/halves-mask.png: the bag's top and bottom halves) and an image beside it
-const DATA = mkdtempSync(join(tmpdir(), 'convlens-mask-data-'));
+const DATA = tempFolder('convlens-mask-data-');
 const ui = studioInChromium({
   timeout: 30_000,
   studio: { dataRoots: [DATA] },

@@ -6,14 +6,14 @@
 // and from a unit of Inside the network; the sample photos and textures are indexed and answer
 // neighbours; the diffusion tab says it does not use SqueezeNet. Screenshots go to
 // test-artifacts/studio/squeezenet-*.png.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TOKEN_HEADER } from '../../src/interfaces/server/access.js';
 import { pixelStats, studioInChromium } from './browser.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-e2e-squeezenet-'));
+const tmp = tempFolder('convlens-e2e-squeezenet-');
 const ui = studioInChromium({
   timeout: 60_000,
   setup: () => void (process.env['CONVLENS_STORES'] = join(tmp, 'stores')),

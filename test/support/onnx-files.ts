@@ -1,14 +1,14 @@
 // Helpers for tests that write, corrupt and run .onnx files: hand-made graphs in any opset
 // (old-style attributes included), a direct onnxruntime-node runner that bypasses the engine's
 // own adapter, temp folders, and an assertion for ConvLensError.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { expect } from 'vitest';
 import { ConvLensError, type ErrorCode } from '../../src/engine/errors.js';
 import { Graph, type Attr, type Dim, type Node, type ValueInfo } from '../../src/engine/graph/ir.js';
 import type { DType, Tensor } from '../../src/engine/tensor.js';
+import { tempFolder } from './temp-folder.js';
 
 // ------------------------------------------------------------ typed attributes
 
@@ -97,9 +97,9 @@ export function expectSameOutputs(got: Record<string, OrtResult>, want: Record<s
 
 // ------------------------------------------------------------ files and errors
 
-/** A fresh temp folder; call the returned cleanup in afterAll/afterEach. */
+/** A fresh temp folder (removed after the test file; cleanup removes it sooner). */
 export function tempDir(prefix = 'convlens-onnx-'): { dir: string; path(name: string): string; cleanup(): void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dir = tempFolder(prefix);
   return { dir, path: (name) => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

@@ -1,6 +1,5 @@
 // The synthesis commands end to end (built CLI): files written, summaries, errors.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
@@ -8,9 +7,10 @@ import { cropFrame, resizeForModel } from '../../src/io/image.js';
 import { parseNpy } from '../../src/io/npy.js';
 import { parsePreprocessing } from '../../src/models/metadata.js';
 import { convlens as runCli, ROOT, type CliResult } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const fm = (f: string): string => join(ROOT, 'samples', 'fashion-mnist', f);
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-synth-'));
+const tmp = tempFolder('convlens-synth-');
 
 const convlens = (...args: string[]): Promise<CliResult> => runCli(...args, '--threads', '2');
 

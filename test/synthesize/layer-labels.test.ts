@@ -3,13 +3,12 @@
 // ("/relu0/Relu_output_0"). convlens invert's progress phase, which the long-run note and a
 // cancellation repeat, named the raw value.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, ROOT } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-synth-labels-'));
+const tmp = tempFolder('convlens-synth-labels-');
 
 describe('convlens invert: layer names in its notes', () => {
   it('names the layer by its label in the long-run note and the cancellation', async () => {

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
@@ -10,9 +9,10 @@ import { decodeModel, encodeModel } from '../../src/engine/onnx/codec.js';
 import { METADATA_KEYS } from '../../src/models/metadata.js';
 import { loadCheckpoint } from '../../src/training/checkpoint.js';
 import { checkpointProgress } from '../../src/training/trainer.js';
-import { tinyCnn } from './tiny.js';
+import { tinyAnySizeCnn, tinyCnn } from './tiny.js';
+import { tempFolder } from '../support/temp-folder.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-train-cli-'));
+const tmp = tempFolder('convlens-train-cli-');
 
 
 /** Starts `convlens train ...`, waits until its checkpoint records at least `minStep` steps, then sends `signal`. */
@@ -163,6 +163,51 @@ describe('convlens train', () => {
     expect(r.stderr).toMatch(/--momentum.*\[0, 1\)/);
   });
 });
+
+describe('the model convlens train is given', () => {
+  it('is named as every command names it, not by the exporter\'s graph name', async () => {
+    const exported = tinyCnn(0);
+    exported.name = 'torch_jit'; // what torch.onnx.export calls every graph
+    const init = join(tmp, 'my-cnn.onnx');
+    writeFileSync(init, encodeModel(exported));
+    const r = await convlens('train', '--model', init, '--data', SUBSET_DIR, '--limit', '20', '--epochs', '1', '--batch', '10', '--out', join(tmp, 'my-cnn-trained.onnx'), '--no-checkpoint', '--no-test');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('training my-cnn (');
+    expect(r.stderr).not.toContain('torch_jit');
+  });
+
+  it('that takes images of any size is trained, and written, at 28x28', async () => {
+    const init = join(tmp, 'any-size.onnx');
+    writeFileSync(init, encodeModel(tinyAnySizeCnn(0)));
+    const out = join(tmp, 'any-size-trained.onnx');
+    const r = await convlens('train', '--model', init, '--data', SUBSET_DIR, '--limit', '20', '--epochs', '1', '--batch', '10', '--out', out, '--no-checkpoint', '--no-test');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('training any-size (');
+    expect(decodeModel(readFileSync(out), { source: out }).inputs[0]!.shape).toEqual(['N', 1, 28, 28]);
+  });
+
+  it.each([
+    ['squeezenet', () => 'squeezenet', /The model "squeezenet" takes 224x224 RGB images \(input \[\w+, 3, 224, 224\]\); Fashion-MNIST holds 28x28 gray images/],
+    ['an RGB 32x32 model', () => modelFile('rgb32', { channels: 3, size: 32, classes: 10 }), /The model "rgb32" takes 32x32 RGB images .*Fashion-MNIST holds 28x28 gray images/],
+    ['a model of 5 classes', () => modelFile('five', { channels: 1, size: 28, classes: 5 }), /The model "five" gives output \[N, 5\]; training on Fashion-MNIST needs 10 class scores per image/],
+  ])('that does not fit Fashion-MNIST (%s) is refused before any output or work, with the way out', async (_, model, message) => {
+    const out = join(tmp, `misfit-${Math.random().toString(36).slice(2)}`);
+    const r = await convlens('train', '--model', model(), '--data', SUBSET_DIR, '--limit', '20', '--epochs', '1', '--out', join(out, 'model.onnx'));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toMatch(/^convlens: [^\n]*\n {2}Train a model made for 28x28 gray images with 10 outputs[^\n]*--model fashion-cnn[^\n]*\n$/);
+    expect(existsSync(out)).toBe(false); // no folder, model, checkpoint or lock
+  });
+});
+
+function modelFile(name: string, images: { channels: number; size: number; classes: number }): string {
+  const path = join(tmp, `${name}.onnx`);
+  const graph = tinyCnn(0, false, images);
+  graph.name = 'torch_jit'; // named by its file, as an exported model is
+  writeFileSync(path, encodeModel(graph));
+  return path;
+}
 
 describe('a damaged checkpoint', () => {
   // the hint used to send every command's user to `convlens train`, whose checkpoints the others refuse

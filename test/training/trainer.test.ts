@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fillBatch, pixelTable, selectSamples, stratifiedSubset, type ImageDataset } from '../../src/data/dataset.js';
@@ -18,12 +16,13 @@ import { buildForwardGraph, buildTrainingGraph } from '../../src/training/step.j
 import { checkpointProgress, epochOrder, fit, Trainer } from '../../src/training/trainer.js';
 import { randn, rng } from '../support/rng.js';
 import { tinyCnn } from './tiny.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 // One intra-op thread: ONNX Runtime's CPU kernels are then deterministic run to run, which the
 // resume test relies on (bitwise-equal weights).
 const engine = new Engine(nodeBackend(), { threads: 1 });
 afterAll(() => engine.dispose());
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-train-'));
+const tmp = tempFolder('convlens-train-');
 const train = loadFashionMnist('train', SUBSET_DIR);
 const test = loadFashionMnist('test', SUBSET_DIR);
 const prep = FASHION_MNIST_PREPROCESSING;

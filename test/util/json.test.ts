@@ -1,16 +1,16 @@
 // Malformed JSON in a user's file is reported by line, column and kind of fault, never by
 // quoting the text around it (JSON.parse's own messages do quote it).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ClipTokenizer } from '../../src/methods/diffusion/clip-tokenizer.js';
 import { parseLabels } from '../../src/models/metadata.js';
 import { jsonFault, parseJson } from '../../src/util/json.js';
 import { convlens } from '../support/cli.js';
+import { tempFolder } from '../support/temp-folder.js';
 
 const SECRET = 'hunter2-s3cret';
-const dir = mkdtempSync(join(tmpdir(), 'convlens-json-'));
+const dir = tempFolder('convlens-json-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const faultOf = (text: string): string => {

@@ -1,4 +1,6 @@
 import { availableParallelism } from 'node:os';
+// before onnxruntime-node: it reads ORT_DISABLE_TELEMETRY when it loads
+import './ort-telemetry.js';
 import * as ort from 'onnxruntime-node';
 import type { Backend, Session, SessionOptions } from './backend.js';
 import { ortBackend } from './ort.js';

@@ -148,6 +148,7 @@ export class ModelRegistry {
   private readonly entries = new Map<string, ModelEntry>();
   readonly uploads: UploadShelf;
   private uploadDir: string | undefined;
+  private removeUploadDirOnExit: (() => void) | undefined;
   /** called with the id of a model that left the registry (caches keyed by it let go) */
   onRemove: (id: string) => void = () => undefined;
 
@@ -190,7 +191,14 @@ export class ModelRegistry {
       return entry;
     }
     this.uploads.makeRoom(bytes.byteLength);
-    this.uploadDir ??= mkdtempSync(join(tmpdir(), 'convlens-models-'));
+    if (this.uploadDir === undefined) {
+      const folder = mkdtempSync(join(tmpdir(), 'convlens-models-'));
+      this.uploadDir = folder;
+      // A studio that ends without closing (a second Ctrl-C, the shutdown deadline, an uncaught
+      // error) removes its uploads all the same: each would otherwise stay in the temp folder.
+      this.removeUploadDirOnExit = () => rmSync(folder, { recursive: true, force: true });
+      process.once('exit', this.removeUploadDirOnExit);
+    }
     const path = join(this.uploadDir, `${id}.onnx`);
     writeFileSync(path, bytes, { mode: 0o600 });
     entry.ref = { key: id, type: 'upload', path, name };
@@ -208,7 +216,9 @@ export class ModelRegistry {
   /** Removes the uploads' folder (the studio closes). */
   dispose(): void {
     if (this.uploadDir) rmSync(this.uploadDir, { recursive: true, force: true });
+    if (this.removeUploadDirOnExit) process.off('exit', this.removeUploadDirOnExit);
     this.uploadDir = undefined;
+    this.removeUploadDirOnExit = undefined;
   }
 
   list(): ModelEntry[] {

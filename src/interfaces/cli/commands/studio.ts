@@ -73,5 +73,8 @@ export function define(command: Command): void {
       };
       process.on('SIGINT', () => void stop());
       process.on('SIGTERM', () => void stop());
+      // The terminal it runs in was closed: stop as cleanly (Node's default for SIGHUP exits at once,
+      // leaving the uploads' folder behind).
+      process.on('SIGHUP', () => void stop());
     });
 }

@@ -9,7 +9,7 @@ import { writeMetadata } from '../../../models/metadata.js';
 import { findBuiltin } from '../../../models/builtins.js';
 import { loadModel } from '../../../models/load.js';
 import { courseCnn, FASHION_MNIST_LABELS } from '../../../models/zoo/index.js';
-import { classifierRunFromCheckpoint, trainClassifier, validationSplit, type ClassifierConfig, type ClassifierRunInfo } from '../../../training/classification.js';
+import { checkTrainable, classifierRunFromCheckpoint, trainClassifier, validationSplit, type ClassifierConfig, type ClassifierRunInfo } from '../../../training/classification.js';
 import { optimizerConfig } from '../../../training/optimizers.js';
 import { describeSchedule, parseSchedule } from '../../../training/schedules.js';
 import { stepsPerEpoch, type EpochRecord } from '../../../training/trainer.js';
@@ -43,6 +43,9 @@ interface TrainOptions extends CommonOptions {
   test: boolean;
 }
 
+
+/** What every run trains on: Fashion-MNIST's 28x28 gray images of 10 classes. */
+const FASHION_MNIST_IMAGES = { channels: 1, height: FASHION_MNIST_PREPROCESSING.size[0], width: FASHION_MNIST_PREPROCESSING.size[1], classes: FASHION_MNIST_LABELS.length, name: 'Fashion-MNIST' };
 
 const ARCHITECTURES: Record<string, { build: (seed: number) => Graph; description: string }> = {
   course: { build: courseCnn, description: 'Course CNN for Fashion-MNIST (conv 16/32/64/128, GAP, dense 10)' },
@@ -120,7 +123,13 @@ function newRun(opts: TrainOptions, provenance: Record<string, unknown>): Classi
   let model: Graph;
   if (opts.model) {
     if (!findBuiltin(opts.model) && !existsSync(opts.model)) throw new ConvLensError('INPUT_UNREADABLE', `Cannot read model file "${opts.model}": no such file.`, 'Pass an .onnx file or a built-in name (fashion-cnn: fine-tune the built-in CNN), or leave out --model to train --arch course from scratch.');
-    model = loadModel(opts.model, createEngine({})).graph;
+    const loaded = loadModel(opts.model, createEngine({}));
+    model = loaded.graph;
+    // Named as every command names it (its file or built-in name, not an exporter's "torch_jit"); the
+    // name travels in the checkpoint and the trained file.
+    model.name = loaded.name;
+    // A model that cannot take Fashion-MNIST is refused before anything is printed, loaded or locked.
+    checkTrainable(model, loaded.name, FASHION_MNIST_IMAGES);
     provenance = { ...provenance, description: `${model.name} (from ${opts.model})` };
   } else {
     const arch = lookup(ARCHITECTURES, opts.arch);
