@@ -157,5 +157,23 @@ describe('class:* in batches', () => {
     expect(previews.slice(0, 3).map((p) => p.png)).toEqual(r.frames.map((f) => f.png));
     // the last batch's image is another class's, not the first batch's again
     expect(previews.at(-1)!.png).not.toBe(previews[2]!.png);
+    // and each preview says whose it is: the first class of its batch (until 2026-12-07 the page
+    // showed a picture and a step number, and only the result said which class was which)
+    const named = (k: number): string => `class ${k} (${model.labels[k]})`;
+    expect(previews.map((p) => p.label)).toEqual([...Array(3).fill(`${named(0)}, the first of 3 in this batch`), ...Array(3).fill(`${named(3)}, the first of 3 in this batch`), ...Array(3).fill(named(6))]);
+  });
+
+  it('names the class of a lone picked class too (the page\'s default on a model of many classes)', async () => {
+    const events = await featvizEvents({ objective: 'class:*', classes: '4', steps: 6, frames: 2 });
+    expect(events.at(-1)!.type).toBe('result');
+    const labels = events.filter((e) => e.progress?.preview).map((e) => (e.progress!.preview as SynthPreview).label);
+    expect(labels).toEqual([`class 4 (${loadBuiltinModel(engine).labels[4]})`, `class 4 (${loadBuiltinModel(engine).labels[4]})`]);
+  });
+
+  it('leaves an objective of its own unlabelled: the form says what it is', async () => {
+    const events = await featvizEvents({ objective: 'class:3', steps: 6, frames: 2 });
+    const previews = events.filter((e) => e.progress?.preview).map((e) => e.progress!.preview as SynthPreview);
+    expect(previews.length).toBe(2);
+    expect(previews.map((p) => p.label)).toEqual([undefined, undefined]);
   });
 });

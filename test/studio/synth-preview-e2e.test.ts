@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadBuiltinModel } from '../../src/models/load.js';
 import { pixelStats, studioInChromium } from './browser.js';
 
 const SHOTS = process.env['HUNT_Z_SHOTS'] ?? '/tmp/hunt-z-shots';
@@ -37,6 +38,26 @@ describe('Make images: the image as it is optimized (Chromium)', () => {
     await page.click('[data-testid="synth-cancel"]');
     await page.waitForSelector('[data-testid="synth-notice"]');
     expect(await page.isVisible('[data-testid="synth-preview"]')).toBe(false);
+    expect(ui.errors).toEqual([]);
+  });
+
+  it("names the class a class:* preview shows (each batch's first image)", async () => {
+    const { page } = ui;
+    await page.click('[data-testid="tab-synth"]');
+    await page.click('[data-testid="synth-kind"] button:has-text("Feature visualization")');
+    await page.fill('[data-testid="synth-objective"]', 'class:*');
+    await page.fill('[data-testid="synth-steps"]', '2000');
+    await page.click('[data-testid="synth-run"]');
+    if (await page.isVisible('[data-testid="synth-confirm-run"]')) await page.click('[data-testid="synth-confirm-run"]');
+    await page.waitForSelector('[data-testid="synth-preview-label"]', { timeout: 60_000 });
+    expect(await page.isVisible('[data-testid="synth-progress"]')).toBe(true);
+    // the built-in model's ten classes fit one batch: its first image is class 0's
+    const labels = loadBuiltinModel(ui.engine).labels;
+    expect(await page.textContent('[data-testid="synth-preview-label"]')).toBe(`class 0 (${labels[0]}), the first of ${labels.length} in this batch`);
+    expect(await page.getAttribute('[data-testid="synth-preview"] img', 'alt')).toMatch(new RegExp(`^class 0 \\(.+\\).* at step \\d+$`));
+    await page.screenshot({ path: join(SHOTS, '6-class-preview-running.png'), fullPage: true });
+    await page.click('[data-testid="synth-cancel"]');
+    await page.waitForSelector('[data-testid="synth-notice"]');
     expect(ui.errors).toEqual([]);
   });
 
