@@ -90,6 +90,49 @@ describe('previews of the other ascent methods', () => {
   });
 });
 
+// PGD runs its steps as the others do; until 2026-12-07 it sent none, and the page showed a
+// spinner and a step count for its whole run (40 steps of SqueezeNet: half a minute and more).
+describe('adversarial (PGD) previews', () => {
+  const attackEvents = async (params: Record<string, unknown>): Promise<{ events: Event[]; previews: SynthPreview[] }> => {
+    const r = await inject({ method: 'POST', url: '/api/synthesize/adversarial', payload: { model: 'builtin', image: 'fashion-mnist/bag-test18.png', params } });
+    expect(r.statusCode, r.body).toBe(202);
+    const events = await jobEvents<Event>(inject, r.json().job);
+    const last = events.at(-1)!;
+    expect(last.type, JSON.stringify(last)).toBe('result');
+    return { events, previews: events.filter((e) => e.progress?.preview).map((e) => e.progress!.preview as SynthPreview) };
+  };
+
+  it('sends the amplified perturbation as it grows, in rising steps up to the last, each saying what it is', async () => {
+    const steps = 12;
+    const { events, previews } = await attackEvents({ method: 'pgd', norm: 'linf', epsilon: 8 / 255, steps });
+    expect(previews.length, 'more than a start and an end').toBeGreaterThan(2);
+    const at = previews.map((p) => p.step);
+    expect(at).toEqual([...at].sort((a, b) => a - b));
+    expect(at[0]).toBe(0);
+    expect(at.at(-1)).toBe(steps);
+    for (const e of events.filter((e) => e.progress?.preview)) expect(e.progress!.total).toBe(steps);
+    // L∞ is shown at the budget's scale: 0.5 / (8/255) = ×16 in every frame
+    expect(new Set(previews.map((p) => p.label))).toEqual(new Set(['perturbation, amplified ×16']));
+    // the perturbation starts at nothing (flat grey) and grows
+    const spread = (png: string): number => {
+      const img = decodePng(Buffer.from(png, 'base64'));
+      const v = Array.from(img.data as Uint8Array);
+      return Math.max(...v) - Math.min(...v);
+    };
+    expect(spread(previews[0]!.png)).toBe(0);
+    expect(spread(previews.at(-1)!.png)).toBeGreaterThan(100);
+    for (const p of previews) {
+      const img = decodePng(Buffer.from(p.png, 'base64'));
+      expect(Math.max(img.width, img.height)).toBeLessThanOrEqual(160);
+    }
+  });
+
+  it('FGSM, one step, sends its start and its step', async () => {
+    const { previews } = await attackEvents({ method: 'fgsm', epsilon: 4 / 255 });
+    expect(previews.map((p) => p.step)).toEqual([0, 1]);
+  });
+});
+
 describe('style transfer previews', () => {
   it("are the strip's frames, in the content's colours when it keeps them", async () => {
     const r = await inject({ method: 'POST', url: '/api/synthesize/style', payload: { model: 'builtin', image: 'photos/coffee.png', styles: [{ image: 'textures/brick.png' }], params: { steps: 8, maxSide: 48, backbone: 'texture', keepColors: true } } });

@@ -83,4 +83,31 @@ describe('Make images: the image as it is optimized (Chromium)', () => {
     await page.waitForSelector('[data-testid="synth-notice"]');
     expect(ui.errors).toEqual([]);
   });
+
+  it('draws an adversarial (PGD) attack as it runs: the perturbation, amplified, growing (SqueezeNet)', async () => {
+    const { page } = ui;
+    await page.selectOption('[data-testid="model-select"]', 'squeezenet');
+    await page.click('[data-testid="image-photos/chelsea.png"]');
+    await page.waitForSelector('[data-testid="image-photos/chelsea.png"][aria-pressed="true"]');
+    await page.click('[data-testid="tab-synth"]');
+    await page.click('[data-testid="synth-kind"] button:has-text("Adversarial")');
+    await page.fill('[data-testid="synth-epsilon"]', '8');
+    await page.click('[data-testid="synth-run"]');
+    if (await page.isVisible('[data-testid="synth-confirm-run"]')) await page.click('[data-testid="synth-confirm-run"]');
+    await page.waitForSelector('[data-testid="synth-progress"]');
+    // a frame past the start while the attack still runs (40 PGD steps on SqueezeNet: seconds each here)
+    await page.waitForFunction(() => /step ([1-9]\d*) of 40/.test(document.querySelector('[data-testid="synth-preview-step"]')?.textContent ?? ''), undefined, { timeout: 120_000 });
+    expect(await page.isVisible('[data-testid="synth-progress"]')).toBe(true);
+    expect(await page.textContent('[data-testid="synth-preview-label"]')).toBe('perturbation, amplified ×16');
+    await page.waitForFunction(() => {
+      const img = document.querySelector('[data-testid="synth-preview"] img') as HTMLImageElement | null;
+      return !!img && img.complete && img.naturalWidth > 0;
+    });
+    const stats = await pixelStats(page, '[data-testid="synth-preview"] img');
+    expect(stats.std, 'a perturbation past the start is not flat grey').toBeGreaterThan(5);
+    await page.screenshot({ path: join(SHOTS, '7-adversarial-preview-running.png'), fullPage: true });
+    await page.click('[data-testid="synth-cancel"]');
+    await page.waitForSelector('[data-testid="synth-notice"]');
+    expect(ui.errors).toEqual([]);
+  }, 180_000);
 });

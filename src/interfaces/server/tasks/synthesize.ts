@@ -132,9 +132,11 @@ interface PreviewOptions {
   totalSteps: number;
   /** what a frame shows (SynthPreview.label), when the picture does not say */
   label?: (frame: Frame) => string | undefined;
+  /** the picture of a frame's first image and what it shows (default: the image itself) */
+  picture?: (frame: Frame, dims: number[]) => { image: RawImage; label: string };
 }
 
-function previewing(onProgress: NonNullable<JobOptions['onProgress']>, { expected, totalSteps, label }: PreviewOptions): Required<Pick<FeatvizOptions, 'onProgress' | 'onFrame'>> & { settled: () => Promise<void> } {
+function previewing(onProgress: NonNullable<JobOptions['onProgress']>, { expected, totalSteps, label, picture }: PreviewOptions): Required<Pick<FeatvizOptions, 'onProgress' | 'onFrame'>> & { settled: () => Promise<void> } {
   // a first frame (step 0) comes before any progress: its event carries the job's step count
   let last: Progress = { done: 0, total: totalSteps, phase: 'starting' };
   let told = 0;
@@ -153,8 +155,9 @@ function previewing(onProgress: NonNullable<JobOptions['onProgress']>, { expecte
       sent++;
       const dims = [shape.batch, shape.channels, shape.height, shape.width];
       // made small now: a queue of frames waiting for their PNGs holds no full-size images
-      const image = stripImage(toRaw(frame.image, dims, 0));
-      const named = label?.(frame);
+      const drawn = picture?.(frame, dims);
+      const image = stripImage(drawn?.image ?? toRaw(frame.image, dims, 0));
+      const named = drawn?.label ?? label?.(frame);
       sending = sending.then(async () => {
         const preview: SynthPreview = { step: frame.step, png: await png(image), ...(named ? { label: named } : {}) };
         onProgress({ ...last, preview } as Progress);
@@ -236,17 +239,36 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
       if (!size) throw new ConvLensError('MODEL_UNSUPPORTED', 'Adversarial examples need a classifier with a fixed input size.', 'Choose a classifier with a fixed input size, e.g. the built-in fashion-cnn or squeezenet.');
       const x = await modelTensorOf(need(a.image), model);
       const eps = num(p, 'epsilon', 8 / 255, 1e-6, 10);
+      const method = str(p['method'], 'pgd') as 'pgd' | 'fgsm';
+      const norm = str(p['norm'], 'linf') as 'linf' | 'l2';
+      const askedSteps = num(p, 'steps', 40, 1, 1000);
+      // FGSM is one step whatever was asked
+      const steps = method === 'fgsm' ? 1 : askedSteps;
+      // The adversarial image looks like the original throughout; what changes as PGD runs is the
+      // perturbation, shown amplified. Under L∞ at the budget's scale, so it is seen to grow to it.
+      const clean = x.data as Float32Array;
+      const perturbationPicture = (frame: Frame, dims: number[]): { image: RawImage; label: string } => {
+        const per = dims[1]! * dims[2]! * dims[3]!;
+        const delta = new Float32Array(per);
+        for (let i = 0; i < per; i++) delta[i] = frame.image[i]! - clean[i]!;
+        const pert = perturbationImage(delta, [1, dims[1]!, dims[2]!, dims[3]!], 0, norm === 'linf' ? eps : undefined);
+        return { image: pert.image, label: `perturbation, amplified ×${(0.5 / pert.scale).toFixed(0)}` };
+      };
+      const frames = Math.min(steps + 1, 9);
+      const preview = job.onProgress ? previewing(job.onProgress, { expected: frameSteps(steps, frames).size, totalSteps: steps, picture: perturbationPicture }) : undefined;
       const r = await attack(model, x, {
-        method: str(p['method'], 'pgd') as 'pgd' | 'fgsm',
-        norm: str(p['norm'], 'linf') as 'linf' | 'l2',
+        method,
+        norm,
         epsilon: eps,
-        steps: num(p, 'steps', 40, 1, 1000),
+        steps: askedSteps,
         ...(p['target'] !== undefined && p['target'] !== '' ? { target: p['target'] as number | string } : {}),
         randomStart: !!p['randomStart'],
         // judged as the 8-bit picture it is shown and saved as
         quantize: true,
         ...job,
+        ...(preview ? { frames, onProgress: preview.onProgress, onFrame: preview.onFrame } : {}),
       });
+      await preview?.settled();
       const pi = r.perImage[0]!;
       const pert = perturbationImage(r.perturbation.data as Float32Array, r.perturbation.dims, 0);
       return {
