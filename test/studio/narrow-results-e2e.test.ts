@@ -94,6 +94,8 @@ describe('results at a phone\'s width and a laptop\'s (Chromium, SqueezeNet)', (
     await page.waitForSelector('[data-testid="nn-results"]');
     await page.click('[data-testid="embed-run"]');
     await page.waitForSelector('[data-testid="embed-canvas"]', { timeout: 60_000 });
+    // the plot says what it shows as the Layer picker names the layer (it read "PCA of /relu25/Relu_output_0")
+    expect(await page.textContent('[data-testid="embed-title"]')).toBe('PCA of relu25');
 
     for (const width of [1280, 480]) {
       await page.setViewportSize({ width, height: 900 });

@@ -577,12 +577,12 @@ function EmbeddingView(props: { store: StoreInfo; summary: Summary | null }): Re
         </div>
       )}
       <ErrorBox error={error} title="The embedding failed" onClose={() => setError(null)} />
-      {data ? <Scatter data={data} store={store} /> : !job.job && <div className="placeholder-block muted">Pick a layer and a method, then Embed.</div>}
+      {data ? <Scatter data={data} store={store} summary={props.summary} /> : !job.job && <div className="placeholder-block muted">Pick a layer and a method, then Embed.</div>}
     </Panel>
   );
 }
 
-function Scatter(props: { data: EmbedResult; store: StoreInfo }): ReactNode {
+function Scatter(props: { data: EmbedResult; store: StoreInfo; summary: Summary | null }): ReactNode {
   const { data, store } = props;
   const W = 640;
   const H = 520;
@@ -715,8 +715,9 @@ function Scatter(props: { data: EmbedResult; store: StoreInfo }): ReactNode {
         )}
       </div>
       <div style={{ fontSize: 12, flex: '1 1 160px' }}>
-        <div style={{ fontWeight: 600, marginBottom: 6 }}>
-          {methodName} of {data.space}
+        <div style={{ fontWeight: 600, marginBottom: 6 }} data-testid="embed-title">
+          {/* the layer as the Layer picker names it, not the graph's tensor name */}
+          {methodName} of {data.space === 'pixels' ? 'the pixels' : layerLabelOf(props.summary, data.space)}
         </div>
         <div className="muted" style={{ marginBottom: 8 }}>
           {data.points.length} images · {(data.ms / 1000).toFixed(1)} s{data.explained ? ` · ${(data.explained[0] * 100).toFixed(0)}% + ${(data.explained[1] * 100).toFixed(0)}% of variance` : ''}
