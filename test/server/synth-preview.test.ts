@@ -90,6 +90,49 @@ describe('previews of the other ascent methods', () => {
   });
 });
 
+// PGD runs its steps as the others do; until 2026-12-07 it sent none, and the page showed a
+// spinner and a step count for its whole run (40 steps of SqueezeNet: half a minute and more).
+describe('adversarial (PGD) previews', () => {
+  const attackEvents = async (params: Record<string, unknown>): Promise<{ events: Event[]; previews: SynthPreview[] }> => {
+    const r = await inject({ method: 'POST', url: '/api/synthesize/adversarial', payload: { model: 'builtin', image: 'fashion-mnist/bag-test18.png', params } });
+    expect(r.statusCode, r.body).toBe(202);
+    const events = await jobEvents<Event>(inject, r.json().job);
+    const last = events.at(-1)!;
+    expect(last.type, JSON.stringify(last)).toBe('result');
+    return { events, previews: events.filter((e) => e.progress?.preview).map((e) => e.progress!.preview as SynthPreview) };
+  };
+
+  it('sends the amplified perturbation as it grows, in rising steps up to the last, each saying what it is', async () => {
+    const steps = 12;
+    const { events, previews } = await attackEvents({ method: 'pgd', norm: 'linf', epsilon: 8 / 255, steps });
+    expect(previews.length, 'more than a start and an end').toBeGreaterThan(2);
+    const at = previews.map((p) => p.step);
+    expect(at).toEqual([...at].sort((a, b) => a - b));
+    expect(at[0]).toBe(0);
+    expect(at.at(-1)).toBe(steps);
+    for (const e of events.filter((e) => e.progress?.preview)) expect(e.progress!.total).toBe(steps);
+    // L∞ is shown at the budget's scale: 0.5 / (8/255) = ×16 in every frame
+    expect(new Set(previews.map((p) => p.label))).toEqual(new Set(['perturbation, amplified ×16']));
+    // the perturbation starts at nothing (flat grey) and grows
+    const spread = (png: string): number => {
+      const img = decodePng(Buffer.from(png, 'base64'));
+      const v = Array.from(img.data as Uint8Array);
+      return Math.max(...v) - Math.min(...v);
+    };
+    expect(spread(previews[0]!.png)).toBe(0);
+    expect(spread(previews.at(-1)!.png)).toBeGreaterThan(100);
+    for (const p of previews) {
+      const img = decodePng(Buffer.from(p.png, 'base64'));
+      expect(Math.max(img.width, img.height)).toBeLessThanOrEqual(160);
+    }
+  });
+
+  it('FGSM, one step, sends its start and its step', async () => {
+    const { previews } = await attackEvents({ method: 'fgsm', epsilon: 4 / 255 });
+    expect(previews.map((p) => p.step)).toEqual([0, 1]);
+  });
+});
+
 describe('style transfer previews', () => {
   it("are the strip's frames, in the content's colours when it keeps them", async () => {
     const r = await inject({ method: 'POST', url: '/api/synthesize/style', payload: { model: 'builtin', image: 'photos/coffee.png', styles: [{ image: 'textures/brick.png' }], params: { steps: 8, maxSide: 48, backbone: 'texture', keepColors: true } } });
@@ -157,5 +200,23 @@ describe('class:* in batches', () => {
     expect(previews.slice(0, 3).map((p) => p.png)).toEqual(r.frames.map((f) => f.png));
     // the last batch's image is another class's, not the first batch's again
     expect(previews.at(-1)!.png).not.toBe(previews[2]!.png);
+    // and each preview says whose it is: the first class of its batch (until 2026-12-07 the page
+    // showed a picture and a step number, and only the result said which class was which)
+    const named = (k: number): string => `class ${k} (${model.labels[k]})`;
+    expect(previews.map((p) => p.label)).toEqual([...Array(3).fill(`${named(0)}, the first of 3 in this batch`), ...Array(3).fill(`${named(3)}, the first of 3 in this batch`), ...Array(3).fill(named(6))]);
+  });
+
+  it('names the class of a lone picked class too (the page\'s default on a model of many classes)', async () => {
+    const events = await featvizEvents({ objective: 'class:*', classes: '4', steps: 6, frames: 2 });
+    expect(events.at(-1)!.type).toBe('result');
+    const labels = events.filter((e) => e.progress?.preview).map((e) => (e.progress!.preview as SynthPreview).label);
+    expect(labels).toEqual([`class 4 (${loadBuiltinModel(engine).labels[4]})`, `class 4 (${loadBuiltinModel(engine).labels[4]})`]);
+  });
+
+  it('leaves an objective of its own unlabelled: the form says what it is', async () => {
+    const events = await featvizEvents({ objective: 'class:3', steps: 6, frames: 2 });
+    const previews = events.filter((e) => e.progress?.preview).map((e) => e.progress!.preview as SynthPreview);
+    expect(previews.length).toBe(2);
+    expect(previews.map((p) => p.label)).toEqual([undefined, undefined]);
   });
 });

@@ -9,13 +9,14 @@ import type { Model } from '../../models/model.js';
 import { softmax } from '../predict.js';
 import { throwIfCancelled, type JobOptions } from '../../engine/jobs.js';
 import { extractFeatures, modelInputSize, SynthesisSession } from './graph.js';
+import { frameSteps, type AscentOptions } from './optimize.js';
 import type { Objective } from './objectives.js';
 import { pixelParam } from './params.js';
 
 export type AttackMethod = 'fgsm' | 'pgd';
 export type AttackNorm = 'linf' | 'l2';
 
-export interface AttackOptions extends JobOptions {
+export interface AttackOptions extends JobOptions, Pick<AscentOptions, 'onFrame'> {
   method?: AttackMethod;
   norm?: AttackNorm;
   /** budget: max |delta| (linf) or |delta|_2 per image (l2), image units */
@@ -30,7 +31,11 @@ export interface AttackOptions extends JobOptions {
   /** PGD: start at a random point of the ball */
   randomStart?: boolean;
   seed?: number;
-  /** frames of the perturbation kept (PGD) */
+  /**
+   * images told to onFrame as the attack runs (evenly spaced over the steps, the start and the
+   * last step's included; default 0): each frame holds the adversarial images before rounding
+   * to 8 bits, for a page to show while the attack runs
+   */
   frames?: number;
   /**
    * Round the result to 8-bit levels (k/255) inside the budget, so the reported prediction and
@@ -193,6 +198,11 @@ export async function attack(model: Model, images: Tensor, o: AttackOptions = {}
     project(x0, x, per, norm, eps);
   }
   const history: number[] = [];
+  const told = o.onFrame ? frameSteps(steps, o.frames ?? 0) : new Set<number>();
+  const tell = (step: number): void => {
+    if (told.has(step)) o.onFrame!({ step, image: Float32Array.from(x) }, shape);
+  };
+  tell(0);
   for (let s = 0; s < steps; s++) {
     throwIfCancelled(o.signal, 'the attack');
     const r = await session.step(x);
@@ -201,6 +211,7 @@ export async function attack(model: Model, images: Tensor, o: AttackOptions = {}
     for (let i = 0; i < x.length; i++) x[i]! += stepSize * d[i]!;
     project(x0, x, per, norm, eps);
     o.onProgress?.({ done: s + 1, total: steps, phase: method.toUpperCase(), metrics: { 'cross-entropy': history[history.length - 1]! } });
+    tell(s + 1);
   }
   if (o.quantize) quantize(x0, x, per, norm, eps);
   const adv = await logitsOf(model, shape, x);

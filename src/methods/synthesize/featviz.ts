@@ -272,7 +272,7 @@ export async function classVisualization(model: Model, o: ClassVisualizationOpti
       // a page watching the run sees every batch's images, not the first batch's last frame
       frames: bi === 0 || o.onFrame ? (o.frames ?? 8) : 0,
       onProgress: (p) => o.onProgress?.({ ...p, done: bi * steps + p.done, total: batches * steps, phase: `${classes.length} class${classes.length === 1 ? '' : 'es'}, batch ${bi + 1}/${batches}` }),
-      ...(o.onFrame ? { onFrame: (f: Frame, shape: ImageShape) => o.onFrame!({ ...f, step: bi * steps + f.step }, shape) } : {}),
+      ...(o.onFrame ? { onFrame: (f: Frame, shape: ImageShape) => o.onFrame!({ ...f, step: bi * steps + f.step, classes: cls }, shape) } : {}),
     });
     parts.push(bi === 0 ? r : { ...r, frames: [] });
     await o.onBatch?.({ classes: cls, result: r, batch: bi, batches });

@@ -83,6 +83,8 @@ const hintFor = (o: AscentOptions): string =>
 export interface Frame {
   step: number;
   image: Float32Array;
+  /** class visualization in batches: the class each of the frame's images maximizes */
+  classes?: readonly number[];
 }
 
 export interface AscentResult {

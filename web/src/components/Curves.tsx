@@ -1,8 +1,40 @@
 import { useEffect, useRef, type ReactNode } from 'react';
-import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartConfiguration } from 'chart.js';
+import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartConfiguration, type Plugin } from 'chart.js';
+import { toFont } from 'chart.js/helpers';
 import type { Curve } from '../api';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Legend, Tooltip);
+
+/**
+ * Chart.js draws a legend entry wider than its chart, and a y-axis title longer than the plot is
+ * tall, past the canvas's edges, cut off. After every draw this says on the canvas whether all of
+ * them lie within it (`data-fits`: "true", or what does not fit), for the end-to-end tests.
+ */
+const fitsPlugin: Plugin<'line'> = {
+  id: 'convlensFits',
+  afterDraw(chart) {
+    const problems: string[] = [];
+    const legend = chart.legend;
+    // where the legend drew its entries (Chart.js keeps them for its clicks; its types leave them out)
+    const boxes = (legend as unknown as { legendHitBoxes?: { left: number; width: number }[] } | undefined)?.legendHitBoxes ?? [];
+    for (const [i, box] of boxes.entries()) {
+      if (box.left < 0 || box.left + box.width > chart.width) problems.push(`legend entry ${i + 1}`);
+    }
+    const y = chart.scales['y'];
+    const title = (y?.options as { title?: { display?: boolean; text?: unknown; font?: Parameters<typeof toFont>[0] } } | undefined)?.title;
+    if (y && title?.display && typeof title.text === 'string') {
+      chart.ctx.save();
+      chart.ctx.font = toFont(title.font ?? {}).string;
+      const half = chart.ctx.measureText(title.text).width / 2;
+      chart.ctx.restore();
+      const centre = (y.top + y.bottom) / 2;
+      // drawn rotated, centred on the plot's height: it may not leave the canvas, nor run into the legend below
+      const floor = legend && legend.top > centre ? legend.top : chart.height;
+      if (centre - half < 0 || centre + half > floor) problems.push('y-axis title');
+    }
+    chart.canvas.setAttribute('data-fits', problems.length ? problems.join(', ') : 'true');
+  },
+};
 
 export interface CurveSeries {
   label: string;
@@ -57,7 +89,7 @@ export function CurveChart(props: { title: string; note: string; series: CurveSe
         },
       },
     };
-    chart.current = new Chart(c, config);
+    chart.current = new Chart(c, { ...config, plugins: [fitsPlugin] });
     return () => {
       chart.current?.destroy();
       chart.current = null;

@@ -421,8 +421,9 @@ function TopPatches(props: { store: StoreInfo; focus: ChannelFocus | null; summa
 
 function NeighbourRow(props: { title: string; list: NeighbourEntry[]; queryLabel: number; testId: string }): ReactNode {
   return (
-    <div data-testid={props.testId} style={{ display: 'flex', alignItems: 'flex-start', gap: 8, marginTop: 8 }}>
-      <div style={{ width: 120, fontSize: 12 }} className="muted">
+    // wraps: seven 64-px neighbours beside their label are 660 px, wider than a phone
+    <div data-testid={props.testId} style={{ display: 'flex', flexWrap: 'wrap', alignItems: 'flex-start', gap: 8, marginTop: 8 }}>
+      <div style={{ flex: '0 0 120px', fontSize: 12 }} className="muted">
         {props.title}
       </div>
       {props.list.map((n) => (
@@ -576,12 +577,12 @@ function EmbeddingView(props: { store: StoreInfo; summary: Summary | null }): Re
         </div>
       )}
       <ErrorBox error={error} title="The embedding failed" onClose={() => setError(null)} />
-      {data ? <Scatter data={data} store={store} /> : !job.job && <div className="placeholder-block muted">Pick a layer and a method, then Embed.</div>}
+      {data ? <Scatter data={data} store={store} summary={props.summary} /> : !job.job && <div className="placeholder-block muted">Pick a layer and a method, then Embed.</div>}
     </Panel>
   );
 }
 
-function Scatter(props: { data: EmbedResult; store: StoreInfo }): ReactNode {
+function Scatter(props: { data: EmbedResult; store: StoreInfo; summary: Summary | null }): ReactNode {
   const { data, store } = props;
   const W = 640;
   const H = 520;
@@ -682,11 +683,13 @@ function Scatter(props: { data: EmbedResult; store: StoreInfo }): ReactNode {
   const hp = hover ? data.points[hover.i] : undefined;
   const methodName = data.method === 'pca' ? 'PCA' : data.method === 'tsne' ? 't-SNE' : 'UMAP';
   return (
-    <div style={{ display: 'flex', gap: 16, alignItems: 'flex-start' }}>
-      <div style={{ position: 'relative', width: W, height: H, border: '1px solid #e2e8f0', cursor: drag.current ? 'grabbing' : 'crosshair' }}>
+    // The plot is drawn at W×H and shown at that size or, in a narrower window, scaled down whole
+    // (pos() maps the pointer back); its legend goes below it when they do not fit side by side.
+    <div style={{ display: 'flex', flexWrap: 'wrap', gap: 16, alignItems: 'flex-start' }}>
+      <div style={{ position: 'relative', flex: `0 1 ${W}px`, minWidth: 0, aspectRatio: `${W} / ${H}`, border: '1px solid #e2e8f0', cursor: drag.current ? 'grabbing' : 'crosshair' }}>
         <canvas
           ref={ref}
-          style={{ width: W, height: H }}
+          style={{ width: '100%', height: '100%', display: 'block' }}
           data-testid="embed-canvas"
           data-points={data.points.length}
           onMouseMove={onMove}
@@ -703,7 +706,7 @@ function Scatter(props: { data: EmbedResult; store: StoreInfo }): ReactNode {
           onDoubleClick={() => setView({ x: 0, y: 0, k: 1 })}
         />
         {hp && hover && (
-          <div data-testid="embed-hover" style={{ position: 'absolute', left: Math.min(W - 110, hover.px + 12), top: Math.min(H - 130, hover.py + 12), background: '#fff', border: '1px solid #cbd5e1', borderRadius: 6, padding: 6, pointerEvents: 'none', boxShadow: '0 2px 8px rgba(0,0,0,.15)', fontSize: 12 }}>
+          <div data-testid="embed-hover" style={{ position: 'absolute', left: `${(100 * Math.min(W - 110, hover.px + 12)) / W}%`, top: `${(100 * Math.min(H - 130, hover.py + 12)) / H}%`, background: '#fff', border: '1px solid #cbd5e1', borderRadius: 6, padding: 6, pointerEvents: 'none', boxShadow: '0 2px 8px rgba(0,0,0,.15)', fontSize: 12 }}>
             <img src={datasetApi.imageUrl(store.id, hp.id)} width={84} height={84} alt="" style={{ imageRendering: 'pixelated', display: 'block' }} />
             <div>
               <b>{data.classes[hp.label] ?? hp.label}</b> · #{hp.id}
@@ -711,9 +714,10 @@ function Scatter(props: { data: EmbedResult; store: StoreInfo }): ReactNode {
           </div>
         )}
       </div>
-      <div style={{ fontSize: 12 }}>
-        <div style={{ fontWeight: 600, marginBottom: 6 }}>
-          {methodName} of {data.space}
+      <div style={{ fontSize: 12, flex: '1 1 160px' }}>
+        <div style={{ fontWeight: 600, marginBottom: 6 }} data-testid="embed-title">
+          {/* the layer as the Layer picker names it, not the graph's tensor name */}
+          {methodName} of {data.space === 'pixels' ? 'the pixels' : layerLabelOf(props.summary, data.space)}
         </div>
         <div className="muted" style={{ marginBottom: 8 }}>
           {data.points.length} images · {(data.ms / 1000).toFixed(1)} s{data.explained ? ` · ${(data.explained[0] * 100).toFixed(0)}% + ${(data.explained[1] * 100).toFixed(0)}% of variance` : ''}

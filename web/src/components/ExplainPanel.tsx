@@ -102,9 +102,12 @@ interface Shown {
   skipped: SkippedMethod[];
   /** the model that made the maps (the page may have moved on to another) */
   modelName: string;
+  modelId: string;
   /** t: the map at input resolution; raw: the method's raw result (the CLI's --npy) */
   maps: { map: ExplainMapInfo; t: Tensor; raw: Tensor | null }[];
+  /** the model's view of the image, if the page had it when the run started (else the page's, once it has it: shownInput) */
   input: InputView | null;
+  imageId: string;
   imageName: string;
   score: string;
   where: Where;
@@ -221,6 +224,8 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   const [error, setError] = useState<ShownError | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [shown, setShown] = useState<Shown | null>(null);
+  // the model's view of the explained image: the run's own, or the page's once it has this image's (a run started before it came)
+  const shownInput = shown?.input ?? (shown && input?.imageId === shown.imageId && model?.id === shown.modelId ? input : null);
   // null: each method's own default (0.5 for CAMs, 0.7 for pixel maps); moving the slider sets one for all
   const [opacity, setOpacity] = useState<number | null>(null);
   const [range, setRange] = useState<RangeMode>('auto');
@@ -354,7 +359,9 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     };
     // an upload's id is a uuid: the gallery knows the file name it came with
     const fileName = props.images?.find((i) => i.id === imageId)?.name ?? imageId.replace(/^.*\//, '');
-    const snapshot = { input, imageName: fileName.replace(/\.\w+$/, ''), score: req.score, where, modelName: model.name, maskName: segmentMethods && seg.segmentation === 'mask' ? segMask?.name : undefined };
+    // The page has no view of a just-picked image until its prediction arrives: a run started
+    // meanwhile keeps none and shows the page's once it comes (shownInput).
+    const snapshot = { input, imageId, imageName: fileName.replace(/\.\w+$/, ''), score: req.score, where, modelId: model.id, modelName: model.name, maskName: segmentMethods && seg.segmentation === 'mask' ? segMask?.name : undefined };
     if (where === 'browser') {
       await runHere(req, snapshot);
       return;
@@ -380,7 +387,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
 
   // The same computation as the server's job, on the browser's own engine (the engine worker): the
   // model and the preprocessed input come from the server, the gradients are computed here.
-  const runHere = (req: ExplainRequest, snapshot: Pick<Shown, 'input' | 'imageName' | 'score' | 'where' | 'modelName'>): Promise<void> =>
+  const runHere = (req: ExplainRequest, snapshot: Pick<Shown, 'input' | 'imageId' | 'imageName' | 'score' | 'where' | 'modelId' | 'modelName'>): Promise<void> =>
     runInBrowser(
       browserRun,
       { setJob, setCancelling, setNotice, setError },
@@ -737,11 +744,11 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
               <figcaption>
                 <b>Input</b>
               </figcaption>
-              <Overlay input={shown.input} t={null} mapping={null} cmap="gray" opacity={0} testId="overlay-input" />
-              <div className="map-note muted">{shown.input ? `${shown.input.width}×${shown.input.height} as the model sees it` : ''}</div>
+              <Overlay input={shownInput} t={null} mapping={null} cmap="gray" opacity={0} testId="overlay-input" />
+              <div className="map-note muted">{shownInput ? `${shownInput.width}×${shownInput.height} as the model sees it` : ''}</div>
             </figure>
             {shown.maps.map(({ map, t, raw }) => (
-              <MapCard key={map.method} map={map} t={t} raw={raw} npyName={`${shown.imageName}-${map.method}.npy`} input={shown.input} opacity={opacity} range={range} seq={seq} maskName={shown.maskName} />
+              <MapCard key={map.method} map={map} t={t} raw={raw} npyName={`${shown.imageName}-${map.method}.npy`} input={shownInput} opacity={opacity} range={range} seq={seq} maskName={shown.maskName} />
             ))}
             {shown.skipped.map((s) => (
               <figure key={s.method} className={`map-card skipped${s.failed ? ' failed' : ''}`} data-testid={`skipped-${s.method}`}>
@@ -814,7 +821,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
               </tbody>
             </table>
           )}
-          {shown.sanity && <SanityView sanity={shown.sanity} maps={shown.maps} input={shown.input} opacity={opacity} range={range} seq={seq} />}
+          {shown.sanity && <SanityView sanity={shown.sanity} maps={shown.maps} input={shownInput} opacity={opacity} range={range} seq={seq} />}
         </Panel>
       )}
       {!shown && running && (

@@ -169,7 +169,7 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
   const [running, setRunning] = useState(false);
   const [progress, setProgress] = useState<JobProgressState | null>(null);
   // the image as it is optimized: the latest frame the job sent (feature visualization, inversion, DeepDream and style transfer send them)
-  const [preview, setPreview] = useState<{ step: number; png: string } | null>(null);
+  const [preview, setPreview] = useState<Preview | null>(null);
   const [cancelling, setCancelling] = useState(false);
   const [jobIdState, setJobIdState] = useState<string | null>(null);
   const [error, setError] = useState<ShownError | null>(null);
@@ -315,7 +315,7 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
     stopRef.current?.();
     stopRef.current = followJob(id, (ev) => {
       if (ev.type === 'progress') {
-        const p = ev.progress as typeof ev.progress & { preview?: { step: number; png: string } };
+        const p = ev.progress as typeof ev.progress & { preview?: Preview };
         setProgress({ done: p.done, total: p.total, phase: p.phase, within: p.within, remainingSeconds: ev.remainingSeconds });
         if (p.preview) setPreview(p.preview);
         return;
@@ -542,10 +542,17 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
         <Panel title={preview ? 'Optimizing, live' : 'Result'} testId="synth-live">
           {preview ? (
             <figure style={{ margin: 0 }} data-testid="synth-preview">
-              <img src={`data:image/png;base64,${preview.png}`} alt={`the image at step ${preview.step}`} style={{ imageRendering: 'pixelated', width: 160, display: 'block' }} />
-              <figcaption className="muted small" data-testid="synth-preview-step">
-                step {preview.step}
-                {progress?.total ? ` of ${progress.total}` : ''} · the rest of the studio stays usable meanwhile
+              <img src={`data:image/png;base64,${preview.png}`} alt={`${preview.label ?? 'the image'} at step ${preview.step}`} style={{ imageRendering: 'pixelated', width: 160, display: 'block' }} />
+              <figcaption className="small">
+                {preview.label && (
+                  <b style={{ display: 'block' }} data-testid="synth-preview-label">
+                    {preview.label}
+                  </b>
+                )}
+                <span className="muted" data-testid="synth-preview-step">
+                  step {preview.step}
+                  {progress?.total ? ` of ${progress.total}` : ''} · the rest of the studio stays usable meanwhile
+                </span>
               </figcaption>
             </figure>
           ) : (
@@ -557,6 +564,13 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
       {result && !browserStyle && <SynthResultView result={result.result} made={result.made} />}
     </div>
   );
+}
+
+/** The image as the job sends it while it optimizes (progress.preview); `label` says what it shows where the form does not (a class of class:*, a perturbation). */
+interface Preview {
+  step: number;
+  png: string;
+  label?: string;
 }
 
 /** What a result was made from, as it was when the run started (the page may have moved on). */

@@ -103,6 +103,12 @@ export interface SynthPreview {
   /** counted as the job's progress counts steps (over all octaves, layers or batches) */
   step: number;
   png: string;
+  /**
+   * What the picture shows, where the form alone does not say: the class of the image shown
+   * (featviz class:*, whose batches each hold other classes) or the amplified perturbation
+   * (adversarial)
+   */
+  label?: string;
 }
 
 /** Whether the `index`-th of `expected` frames is among the `budget` a job sends: evenly spaced, the last always. */
@@ -119,7 +125,18 @@ export function previewSent(index: number, expected: number, budget = PREVIEWS_P
  * step. The worker's progress throttle lets an event with a new preview through
  * (throttleProgress in jobs.ts).
  */
-function previewing(onProgress: NonNullable<JobOptions['onProgress']>, expected: number, totalSteps: number): Required<Pick<FeatvizOptions, 'onProgress' | 'onFrame'>> & { settled: () => Promise<void> } {
+interface PreviewOptions {
+  /** frames the run will keep */
+  expected: number;
+  /** the job's steps, as its progress counts them */
+  totalSteps: number;
+  /** what a frame shows (SynthPreview.label), when the picture does not say */
+  label?: (frame: Frame) => string | undefined;
+  /** the picture of a frame's first image and what it shows (default: the image itself) */
+  picture?: (frame: Frame, dims: number[]) => { image: RawImage; label: string };
+}
+
+function previewing(onProgress: NonNullable<JobOptions['onProgress']>, { expected, totalSteps, label, picture }: PreviewOptions): Required<Pick<FeatvizOptions, 'onProgress' | 'onFrame'>> & { settled: () => Promise<void> } {
   // a first frame (step 0) comes before any progress: its event carries the job's step count
   let last: Progress = { done: 0, total: totalSteps, phase: 'starting' };
   let told = 0;
@@ -138,9 +155,11 @@ function previewing(onProgress: NonNullable<JobOptions['onProgress']>, expected:
       sent++;
       const dims = [shape.batch, shape.channels, shape.height, shape.width];
       // made small now: a queue of frames waiting for their PNGs holds no full-size images
-      const image = stripImage(toRaw(frame.image, dims, 0));
+      const drawn = picture?.(frame, dims);
+      const image = stripImage(drawn?.image ?? toRaw(frame.image, dims, 0));
+      const named = drawn?.label ?? label?.(frame);
       sending = sending.then(async () => {
-        const preview: SynthPreview = { step: frame.step, png: await png(image) };
+        const preview: SynthPreview = { step: frame.step, png: await png(image), ...(named ? { label: named } : {}) };
         onProgress({ ...last, preview } as Progress);
       });
     },
@@ -182,7 +201,10 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
       const all = isAllClasses(objective);
       // class:* runs in batches, each sending its frames (classVisualization), as many as classesInBatches makes
       const batches = all ? Math.ceil((a.classes?.length ?? model.profile.classes) / Math.max(1, a.maxBatch ?? model.labels.length)) : 1;
-      const preview = job.onProgress ? previewing(job.onProgress, batches * frameSteps(steps, frames).size, batches * steps) : undefined;
+      // a batch of classes shows its first image; the page says whose it is
+      const className = (k: number): string => `class ${k} (${model.labels[k] ?? `class ${k}`})`;
+      const shownClass = (frame: Frame): string | undefined => (frame.classes?.length ? className(frame.classes[0]!) + (frame.classes.length > 1 ? `, the first of ${frame.classes.length} in this batch` : '') : undefined);
+      const preview = job.onProgress ? previewing(job.onProgress, { expected: batches * frameSteps(steps, frames).size, totalSteps: batches * steps, label: shownClass }) : undefined;
       const paramName = str(p['param'], 'fourier');
       const options: Omit<FeatvizOptions, 'objective'> = {
         param: paramName === 'pixel-clip' ? pixelParam({ range: 'clip' }) : (paramName as 'fourier' | 'pixel'),
@@ -217,17 +239,36 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
       if (!size) throw new ConvLensError('MODEL_UNSUPPORTED', 'Adversarial examples need a classifier with a fixed input size.', 'Choose a classifier with a fixed input size, e.g. the built-in fashion-cnn or squeezenet.');
       const x = await modelTensorOf(need(a.image), model);
       const eps = num(p, 'epsilon', 8 / 255, 1e-6, 10);
+      const method = str(p['method'], 'pgd') as 'pgd' | 'fgsm';
+      const norm = str(p['norm'], 'linf') as 'linf' | 'l2';
+      const askedSteps = num(p, 'steps', 40, 1, 1000);
+      // FGSM is one step whatever was asked
+      const steps = method === 'fgsm' ? 1 : askedSteps;
+      // The adversarial image looks like the original throughout; what changes as PGD runs is the
+      // perturbation, shown amplified. Under L∞ at the budget's scale, so it is seen to grow to it.
+      const clean = x.data as Float32Array;
+      const perturbationPicture = (frame: Frame, dims: number[]): { image: RawImage; label: string } => {
+        const per = dims[1]! * dims[2]! * dims[3]!;
+        const delta = new Float32Array(per);
+        for (let i = 0; i < per; i++) delta[i] = frame.image[i]! - clean[i]!;
+        const pert = perturbationImage(delta, [1, dims[1]!, dims[2]!, dims[3]!], 0, norm === 'linf' ? eps : undefined);
+        return { image: pert.image, label: `perturbation, amplified ×${(0.5 / pert.scale).toFixed(0)}` };
+      };
+      const frames = Math.min(steps + 1, 9);
+      const preview = job.onProgress ? previewing(job.onProgress, { expected: frameSteps(steps, frames).size, totalSteps: steps, picture: perturbationPicture }) : undefined;
       const r = await attack(model, x, {
-        method: str(p['method'], 'pgd') as 'pgd' | 'fgsm',
-        norm: str(p['norm'], 'linf') as 'linf' | 'l2',
+        method,
+        norm,
         epsilon: eps,
-        steps: num(p, 'steps', 40, 1, 1000),
+        steps: askedSteps,
         ...(p['target'] !== undefined && p['target'] !== '' ? { target: p['target'] as number | string } : {}),
         randomStart: !!p['randomStart'],
         // judged as the 8-bit picture it is shown and saved as
         quantize: true,
         ...job,
+        ...(preview ? { frames, onProgress: preview.onProgress, onFrame: preview.onFrame } : {}),
       });
+      await preview?.settled();
       const pi = r.perImage[0]!;
       const pert = perturbationImage(r.perturbation.data as Float32Array, r.perturbation.dims, 0);
       return {
@@ -249,7 +290,7 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
       const steps = num(p, 'steps', 200, 1, 4000);
       // frames for the live preview alone (the result shows each layer's reconstruction)
       const perLayer = Math.max(1, Math.floor(PREVIEWS_PER_JOB / chosen.length));
-      const preview = job.onProgress ? previewing(job.onProgress, chosen.length * frameSteps(steps, perLayer).size, chosen.length * steps) : undefined;
+      const preview = job.onProgress ? previewing(job.onProgress, { expected: chosen.length * frameSteps(steps, perLayer).size, totalSteps: chosen.length * steps }) : undefined;
       const r = await invert(model, x, {
         layers: chosen,
         steps,
@@ -276,7 +317,7 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
       const steps = num(p, 'steps', 10, 1, 200);
       // frames for the live preview alone (the result shows each octave's end)
       const perOctave = Math.max(2, Math.floor(PREVIEWS_PER_JOB / octaves));
-      const preview = job.onProgress ? previewing(job.onProgress, octaves * frameSteps(steps, perOctave).size, octaves * steps) : undefined;
+      const preview = job.onProgress ? previewing(job.onProgress, { expected: octaves * frameSteps(steps, perOctave).size, totalSteps: octaves * steps }) : undefined;
       const r = await dream(model, x, {
         ...(typeof p['layer'] === 'string' && p['layer'] ? { layer: p['layer'] } : {}),
         ...(typeof p['objective'] === 'string' && p['objective'] ? { objective: p['objective'] } : {}),
@@ -308,7 +349,7 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
       const backbone = a.backbone ? ctx.model('backbone') : undefined;
       const steps = num(p, 'steps', 60, 1, 2000);
       const frames = 5;
-      const preview = job.onProgress ? previewing(job.onProgress, frameSteps(steps, frames).size, steps) : undefined;
+      const preview = job.onProgress ? previewing(job.onProgress, { expected: frameSteps(steps, frames).size, totalSteps: steps }) : undefined;
       const r = await styleTransfer(ctx.engine, {
         ...(backbone ? { backbone } : {}),
         ...(content ? { content } : { size: [side, side] as [number, number] }),
