@@ -4,25 +4,22 @@
 // their aspect ratio, and the charts' legends and axis titles lie whole within their canvas.
 // At 480 px the deletion and insertion curves sat side by side, 200 px each: Chart.js drew
 // "Integrated gradients · AUC 0.055" past both edges of its chart (swatch and AUC cut off) and
-// "probability of the target" past the plot's top. Screenshots go to /tmp/hunt-h-shots/
-// (NARROW_RESULTS_SHOTS).
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// "probability of the target" past the plot's top. Screenshots go to the folder
+// NARROW_RESULTS_SHOTS names, when it is set.
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { tempFolder } from '../support/temp-folder.js';
 import { studioInChromium } from './browser.js';
 
-const SHOTS = process.env['NARROW_RESULTS_SHOTS'] ?? '/tmp/hunt-h-shots';
+const SHOTS = process.env['NARROW_RESULTS_SHOTS'];
 const CAT = 'photos/chelsea.png';
-const tmp = mkdtempSync(join(tmpdir(), 'convlens-e2e-narrow-results-'));
+const tmp = tempFolder('convlens-e2e-narrow-results-');
 const ui = studioInChromium({
   timeout: 60_000,
   setup: () => void (process.env['CONVLENS_STORES'] = join(tmp, 'stores')),
-  teardown: () => {
-    rmSync(tmp, { recursive: true, force: true });
-    delete process.env['CONVLENS_STORES'];
-  },
+  teardown: () => void delete process.env['CONVLENS_STORES'],
   studio: { uploadsDir: join(tmp, 'uploads') },
   afterOpen: (page) => page.waitForSelector('[data-testid="model-select"] option[value="squeezenet"]', { state: 'attached' }).then(() => undefined),
 });
@@ -49,7 +46,7 @@ const overflow = (page: Page): Promise<number> => page.evaluate(() => document.d
 describe('results at a phone\'s width and a laptop\'s (Chromium, SqueezeNet)', () => {
   it('explanations: maps keep their shape, the curves their legends and axis titles, the page its width', async () => {
     const { page } = ui;
-    mkdirSync(SHOTS, { recursive: true });
+    if (SHOTS) mkdirSync(SHOTS, { recursive: true });
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.selectOption('[data-testid="model-select"]', 'squeezenet');
     await page.click(`[data-testid="image-${CAT}"]`);
@@ -72,7 +69,7 @@ describe('results at a phone\'s width and a laptop\'s (Chromium, SqueezeNet)', (
       expect(await overflow(page), `${width} px: the page scrolls sideways`).toBeLessThanOrEqual(0);
       expect(await distorted(page, '[data-testid="explain-results"]'), `${width} px`).toEqual([]);
       await page.locator('[data-testid="curve-deletion"]').scrollIntoViewIfNeeded();
-      await page.screenshot({ path: join(SHOTS, `explain-curves-${width}.png`) });
+      if (SHOTS) await page.screenshot({ path: join(SHOTS, `explain-curves-${width}.png`) });
     }
     expect(ui.errors).toEqual([]);
   }, 400_000);
@@ -107,7 +104,7 @@ describe('results at a phone\'s width and a laptop\'s (Chromium, SqueezeNet)', (
       const rights = await page.$$eval('[data-testid="nn-results"] img', (imgs) => imgs.map((i) => i.getBoundingClientRect().right));
       expect(Math.max(...rights)).toBeLessThanOrEqual(width);
       await page.locator('[data-testid="nn-results"]').scrollIntoViewIfNeeded();
-      await page.screenshot({ path: join(SHOTS, `dataset-${width}.png`), fullPage: true });
+      if (SHOTS) await page.screenshot({ path: join(SHOTS, `dataset-${width}.png`), fullPage: true });
     }
     // the legend beside the plot where there is room for both
     await page.setViewportSize({ width: 1280, height: 900 });
