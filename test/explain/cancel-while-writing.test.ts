@@ -27,7 +27,9 @@ describe('explain: Ctrl-C while the results are written', () => {
     child.kill('SIGINT');
     const code = await exited;
     expect(code, stderr).toBe(130);
-    expect(Date.now() - t0).toBeLessThan(2000);
+    // Exit code and files tell a cancelled run from a finished one; the bound only catches a run
+    // that hangs after the signal, loose enough for a loaded machine (2 s failed at load 12).
+    expect(Date.now() - t0).toBeLessThan(10_000);
     expect(stderr).toContain('Cancelled writing the results.');
     const left = readdirSync(out);
     expect(left).not.toContain('summary.json');
