@@ -39,7 +39,9 @@ describe('SIGTERM cancels a command', () => {
       const r = await terminate(args, out);
       expect(r.signal, r.stderr).toBeNull();
       expect(r.code, r.stderr).toBe(130);
-      expect(r.ms).toBeLessThan(2000);
+      // 130 tells a cancelled run from a finished one; the bound catches a hang after the signal,
+      // loose enough for a loaded machine.
+      expect(r.ms).toBeLessThan(10_000);
       expect(r.stderr).toMatch(/^convlens: Cancelled .*\.$/m);
       expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
       const left = existsSync(out) ? readdirSync(out) : [];
