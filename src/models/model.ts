@@ -396,6 +396,15 @@ export class Model {
   /** The last spatial layer before global pooling (the profile's CAM layer): the default for Grad-CAM and friends. */
   lastSpatialLayer(): string {
     const layer = this.profile.camLayer;
+    const early = this.profile.camBeforeAttention;
+    if (!layer && early) {
+      const name = this.layerLabel(early.layer);
+      throw new ConvLensError(
+        'MODEL_UNSUPPORTED',
+        `Model "${this.name}" has no spatial map after its attention layers: its last [N, C, H, W] value, ${name}, comes before attention across positions (a Softmax weighting a MatMul), as a vision transformer's patch embedding does, so a CAM there would show the first layer, not what the classifier reads.`,
+        `Use a gradient or perturbation method (saliency, integrated-gradients, smoothgrad, occlusion), which work on any model; to see that early map anyway, name it (CLI: --layer ${name}).`,
+      );
+    }
     if (!layer) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${this.name}" has no spatial (4-D) layer on the path to its output.`, 'CAM-type methods and layer visualizations need a convolutional model.');
     return layer;
   }
