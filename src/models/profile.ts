@@ -228,7 +228,7 @@ export function modelProfile(model: ProfileSource): ModelProfile {
   // attention returns to maps (Swin's and MaxViT's last stage) keep their last map.
   let camBeforeAttention: ModelProfile['camBeforeAttention'];
   if (!model.classMap && derived.camLayer) {
-    const softmax = attentionAfter(nodes, derived.camLayer);
+    const softmax = attentionAfter(nodes, derived.camLayer, facts);
     if (softmax) {
       camBeforeAttention = { layer: derived.camLayer, softmax };
       delete derived.camLayer;
@@ -267,17 +267,24 @@ function consumersPastRounding(v: string, consumers: ReadonlyMap<string, string[
 }
 
 /**
- * The first attention after value `v` (nodes in graph order, all downstream of `v` when it is a
- * cut): a Softmax whose weights multiply values (its output feeds a MatMul or an Einsum), as in
- * every transformer block. A classifier's closing Softmax feeds nothing of the kind.
+ * The first attention across positions after value `v` (nodes in graph order, all downstream of
+ * `v` when it is a cut): a Softmax whose weights multiply values (its output feeds a MatMul or an
+ * Einsum), as in every transformer block, with more than one query (its weights [..., queries,
+ * keys]). An attention pool's single query (CLIP's ResNet head) summarizes the map as a global
+ * pool does, so the map before it stays the CAM layer; a classifier's closing Softmax feeds no
+ * product.
  */
-function attentionAfter(nodes: readonly { name: string; op: string; inputs: string[]; outputs: string[] }[], v: string): string | undefined {
+function attentionAfter(nodes: readonly { name: string; op: string; inputs: string[]; outputs: string[] }[], v: string, facts: (v: string) => (number | string)[] | undefined): string | undefined {
   const start = nodes.findIndex((n) => n.outputs.includes(v));
   if (start < 0) return undefined;
   const later = nodes.slice(start + 1);
   // one pass: the values products read (a hostile upload may hold thousands of Softmaxes)
   const multiplied = new Set(later.filter((m) => m.op === 'MatMul' || m.op === 'Einsum').flatMap((m) => m.inputs));
-  const softmax = later.find((n) => n.op === 'Softmax' && !!n.outputs[0] && multiplied.has(n.outputs[0]));
+  const queries = (w: string): number | string | undefined => {
+    const s = facts(w);
+    return s && s.length >= 3 ? s[s.length - 2] : undefined;
+  };
+  const softmax = later.find((n) => n.op === 'Softmax' && !!n.outputs[0] && multiplied.has(n.outputs[0]) && queries(n.outputs[0]) !== undefined && queries(n.outputs[0]) !== 1);
   return softmax && (softmax.name || softmax.outputs[0]);
 }
 

@@ -55,6 +55,12 @@ describe('a vision transformer (patch embedding, then attention over tokens)', (
     expect(r.skipped[0]!.reason).toContain('before attention');
   });
 
+  it('keeps the map as the CAM layer when the attention after it is a pool (one query, as CLIP\'s ResNet head)', () => {
+    const pooled = new Model(vitLike(32, 8, 8, 10, 3, true), engine, 'attention_pool');
+    expect(pooled.profile.camLayer).toBe(pooled.resolveLayer('conv_proj'));
+    expect(pooled.profile.camBeforeAttention).toBeUndefined();
+  });
+
   it('still draws the early map when it is named', async () => {
     const r = await explain(model, x, { methods: ['gradcam'], layer: 'conv_proj' });
     expect(r.attributions.map((a) => a.method)).toEqual(['gradcam']);
