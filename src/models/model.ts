@@ -2,6 +2,7 @@ import { buildGradientGraph, type GradientGraph, type GradientRequest } from '..
 import { closestNames, ConvLensError, describeValue, quotedName } from '../engine/errors.js';
 import { GraphBuilder } from '../engine/graph/builder.js';
 import type { ValueFacts } from '../engine/graph/facts.js';
+import { abbreviateName } from '../util/names.js';
 import { attrInt, attrInts, type Dim, type Graph, type Node, type ValueInfo } from '../engine/graph/ir.js';
 import { dropUnusedConstants, pruneGraph } from '../engine/graph/prune.js';
 import { normalizeGraph } from '../engine/onnx/import.js';
@@ -56,6 +57,26 @@ export interface UnitTarget {
   label: string;
   /** [row, column] in the layer's feature map */
   at?: [number, number];
+}
+
+/**
+ * Refuses a first output that is neither class scores [N, K] nor anything loading made into them
+ * (a class map's means, a flattened [N, K, 1, 1], one logit): a value per anchor or per token
+ * [N, A, K], as a detector's head exported without its post-processing gives (SSDlite: box
+ * regressions [N, 3234, 4] and class logits [N, 3234, 91]). Read as a classifier it had the last
+ * axis' K "classes", predictions named "class 3752" of 4, and every explanation failed deep
+ * inside ("a scalar seed needs a single value").
+ */
+function refuseUnscoredOutput(name: string, output: string, shape: readonly Dim[] | undefined, outputs: number): void {
+  if (!shape || shape.length < 3) return;
+  const middle = shape.slice(1, -1);
+  if (middle.every((d) => d === 1)) return;
+  const shown = `[${shape.map((d, i) => (i === 0 && typeof d !== 'number' ? 'N' : d)).join(', ')}]`;
+  throw new ConvLensError(
+    'MODEL_UNSUPPORTED',
+    `Model "${name}" ${outputs > 1 ? 'has no output of class scores: its first, ' : 'outputs '}"${abbreviateName(output)}" has shape ${shown}, neither class scores [N, K] nor a class map [N, K, H, W]: a value per anchor or token, as a detector's head (box regressions, per-anchor class logits) or a transformer without its classification head gives.`,
+    'ConvLens explains image classifiers and segmentation nets. Export the model with one output of class scores [N, K] (a classification head on the backbone) or a class map [N, K, H, W].',
+  );
 }
 
 export class Model {
@@ -125,6 +146,7 @@ export class Model {
     if (this.graph.outputs.length === 0) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${name}" has no outputs.`, 'Re-export the model with its outputs declared in the ONNX graph.');
     this.output = preSoftmaxOutput(this.graph);
     const outShape = this.facts(this.output).shape;
+    if (options.classMap !== 'keep' && !unit) refuseUnscoredOutput(name, this.graph.outputs[0]!.name, outShape, this.graph.outputs.length);
     const classes = outShape && typeof outShape[outShape.length - 1] === 'number' ? (outShape[outShape.length - 1] as number) : undefined;
     this.meta = readMetadata(this.graph, this.input, classes, { integerPixels: floatInput.integerInput !== undefined });
     if (this.binary) this.meta.labels = binaryLabels(this.meta.labels);
@@ -396,6 +418,15 @@ export class Model {
   /** The last spatial layer before global pooling (the profile's CAM layer): the default for Grad-CAM and friends. */
   lastSpatialLayer(): string {
     const layer = this.profile.camLayer;
+    const early = this.profile.camBeforeAttention;
+    if (!layer && early) {
+      const name = this.layerLabel(early.layer);
+      throw new ConvLensError(
+        'MODEL_UNSUPPORTED',
+        `Model "${this.name}" has no spatial map after its attention layers: its last [N, C, H, W] value, ${name}, comes before attention across positions (a Softmax weighting a MatMul), as a vision transformer's patch embedding does, so a CAM there would show the first layer, not what the classifier reads.`,
+        `Use a gradient or perturbation method (saliency, integrated-gradients, smoothgrad, occlusion), which work on any model; to see that early map anyway, name it (CLI: --layer ${name}).`,
+      );
+    }
     if (!layer) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${this.name}" has no spatial (4-D) layer on the path to its output.`, 'CAM-type methods and layer visualizations need a convolutional model.');
     return layer;
   }

@@ -69,6 +69,11 @@ export interface ModelProfile {
   firstConv?: string;
   /** the last spatial layer before global pooling: Grad-CAM and friends */
   camLayer?: string;
+  /**
+   * Why there is no CAM layer although there are spatial maps: the last of them comes before
+   * attention across positions (a ViT's patch embedding), named with the attention's Softmax.
+   */
+  camBeforeAttention?: { layer: string; softmax: string };
   /** a mid-depth layer for DeepDream and channel examples */
   dreamLayer?: string;
   /** a mid layer whose features style transfer keeps from the content image */
@@ -216,6 +221,19 @@ export function modelProfile(model: ProfileSource): ModelProfile {
       derived.featureLayers = [...new Set([derived.dreamLayer ?? features, features])];
     }
   }
+  // A vision transformer's only [N, C, H, W] map is its patch embedding: after it the positions
+  // are tokens that attention mixes, layer after layer, before the head. Grad-CAM there draws the
+  // first layer's gradient, not what the classifier reads (pytorch-grad-cam reshapes the last
+  // block's tokens instead), so the map is refused with the reason rather than drawn. Models whose
+  // attention returns to maps (Swin's and MaxViT's last stage) keep their last map.
+  let camBeforeAttention: ModelProfile['camBeforeAttention'];
+  if (!model.classMap && derived.camLayer) {
+    const softmax = attentionAfter(nodes, derived.camLayer, facts);
+    if (softmax) {
+      camBeforeAttention = { layer: derived.camLayer, softmax };
+      delete derived.camLayer;
+    }
+  }
   const outShape = facts(model.output);
   const classes = typeof outShape?.[outShape.length - 1] === 'number' ? (outShape[outShape.length - 1] as number) : model.meta.labels.length;
   const profile: ModelProfile = {
@@ -226,6 +244,7 @@ export function modelProfile(model: ProfileSource): ModelProfile {
     head: headKind(model),
     layers,
     ...derived,
+    ...(camBeforeAttention ? { camBeforeAttention } : {}),
     source: Object.fromEntries(ROLE_NAMES.map((r) => [r, 'graph'])) as Record<RoleName, 'graph'>,
     warnings: [],
     rejectedRoles: [],
@@ -245,6 +264,28 @@ function consumersPastRounding(v: string, consumers: ReadonlyMap<string, string[
   const dq = q && nodes.filter((n) => n.inputs[0] === q.outputs[0]);
   if (!dq || dq.length !== 1 || dq[0]!.op !== 'DequantizeLinear') return next;
   return consumers.get(dq[0]!.outputs[0]!) ?? [];
+}
+
+/**
+ * The first attention across positions after value `v` (nodes in graph order, all downstream of
+ * `v` when it is a cut): a Softmax whose weights multiply values (its output feeds a MatMul or an
+ * Einsum), as in every transformer block, with more than one query (its weights [..., queries,
+ * keys]). An attention pool's single query (CLIP's ResNet head) summarizes the map as a global
+ * pool does, so the map before it stays the CAM layer; a classifier's closing Softmax feeds no
+ * product.
+ */
+function attentionAfter(nodes: readonly { name: string; op: string; inputs: string[]; outputs: string[] }[], v: string, facts: (v: string) => (number | string)[] | undefined): string | undefined {
+  const start = nodes.findIndex((n) => n.outputs.includes(v));
+  if (start < 0) return undefined;
+  const later = nodes.slice(start + 1);
+  // one pass: the values products read (a hostile upload may hold thousands of Softmaxes)
+  const multiplied = new Set(later.filter((m) => m.op === 'MatMul' || m.op === 'Einsum').flatMap((m) => m.inputs));
+  const queries = (w: string): number | string | undefined => {
+    const s = facts(w);
+    return s && s.length >= 3 ? s[s.length - 2] : undefined;
+  };
+  const softmax = later.find((n) => n.op === 'Softmax' && !!n.outputs[0] && multiplied.has(n.outputs[0]) && queries(n.outputs[0]) !== undefined && queries(n.outputs[0]) !== 1);
+  return softmax && (softmax.name || softmax.outputs[0]);
 }
 
 /** Ops a segmentation head puts between its classifier and the class map: resampling and steps that keep each channel a class. */
@@ -468,7 +509,7 @@ export function describeProfile(p: ModelProfile, label: (value: string) => strin
   return [
     `input: ${p.input.kind} ${p.input.size[0]}x${p.input.size[1]}${p.input.fixed ? '' : ' (any size)'}, ${p.classes} classes${p.labelled ? '' : ' (unlabelled)'}, head ${p.head}, samples/${p.sampleGroup}`,
     `first conv: ${one(p.firstConv)}${from('firstConv')}`,
-    `CAM layer: ${one(p.camLayer)}${from('camLayer')}`,
+    `CAM layer: ${one(p.camLayer)}${from('camLayer')}${!p.camLayer && p.camBeforeAttention ? ` (the last spatial map, ${label(p.camBeforeAttention.layer)}, comes before attention across positions)` : ''}`,
     `dream layer: ${one(p.dreamLayer)}${from('dreamLayer')}`,
     `style layers: ${list(p.styleLayers)}${from('styleLayers')}`,
     `content layers: ${list(p.contentLayers)}${from('contentLayers')}`,

@@ -798,5 +798,6 @@ describe('corrupt input never escapes as a raw crash', () => {
     const e = expectConvLensError(() => decodeModel(withIf, { source: 'if.onnx' }), 'MODEL_UNSUPPORTED');
     expect(e.message).toContain('"branch"');
     expect(e.message).toContain('then_branch');
+    expect(e.hint).toContain('detector');
   });
 });

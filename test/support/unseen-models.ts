@@ -89,3 +89,28 @@ export function squeezeExciteLike(size: number, classes: number, seed: number, w
   b.output(L.dense(L.flatten(L.globalAvgPool(x, 'avgpool'), 'flatten'), 'classifier', classes));
   return b.build();
 }
+
+/**
+ * A vision transformer as torch.onnx exports torchvision's ViT, shrunk: a patch-embedding conv
+ * (the only [N, C, H, W] value), its positions flattened to tokens [N, h*w, C], one block of
+ * single-head self-attention (Softmax of Q K^T weighting V through MatMuls) with a residual, the
+ * tokens averaged and a dense head; with `pooledQuery`, an attention pool (one query) instead.
+ */
+export function vitLike(size: number, patch: number, dim: number, classes: number, seed: number, pooledQuery = false): Graph {
+  const b = new GraphBuilder();
+  b.graph.name = 'vit_like';
+  const L = new Layers(b, seededRandom(seed));
+  const rand = seededRandom(seed + 1);
+  const weight = (name: string): string => b.initializer(name, { dtype: 'float32', dims: [dim, dim], data: Float32Array.from({ length: dim * dim }, () => (rand() - 0.5) * (2 / Math.sqrt(dim))) });
+  const x = b.input('image', 'float32', ['N', 3, size, size]);
+  const patches = L.conv2d(x, 'conv_proj', { filters: dim, kernel: patch, stride: patch, padding: 0 });
+  const tokens = b.op('Transpose', [b.op('Reshape', [patches, b.ints([0, dim, -1])])], { perm: [0, 2, 1] }, { name: 'tokens', outputs: ['tokens'] });
+  // pooledQuery: one query, the tokens' mean (an attention pool, as CLIP's ResNet head), instead of one per token
+  const queries = pooledQuery ? b.op('ReduceMean', [tokens], { axes: [1], keepdims: 1 }) : tokens;
+  const [q, k, v] = ['q', 'k', 'v'].map((p) => b.op('MatMul', [p === 'q' ? queries : tokens, weight(`attn.${p}.weight`)]));
+  const scores = b.op('Mul', [b.op('MatMul', [q!, b.op('Transpose', [k!], { perm: [0, 2, 1] })]), b.scalar(1 / Math.sqrt(dim))]);
+  const weights = b.op('Softmax', [scores], { axis: -1 }, { name: 'attn.softmax', outputs: ['attn.softmax'] });
+  const mixed = b.op('Add', [queries, b.op('MatMul', [b.op('MatMul', [weights, v!]), weight('attn.out.weight')])], {}, { name: 'block', outputs: ['block'] });
+  b.output(L.dense(b.op('ReduceMean', [mixed], { axes: [1], keepdims: 0 }), 'head', classes));
+  return b.build();
+}

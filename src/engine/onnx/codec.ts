@@ -284,7 +284,8 @@ function decodeAttr(a: AttrMsg, where: string, source: string, options: DecodeOp
       throw new ConvLensError(
         'MODEL_UNSUPPORTED',
         `${source}: ${where} has a subgraph attribute "${a.name}" (If/Loop/Scan control flow).`,
-        'ConvLens handles feed-forward CNN graphs; export the model without control flow.',
+        // a detector's post-processing (anchors, NMS, a Loop over detections) is where exports get control flow
+        'ConvLens explains feed-forward image classifiers (class scores [N, K]) and segmentation nets (class maps [N, K, H, W]); a detector (boxes, labels and scores out, as torchvision\'s detection models) is neither. If the model is a classifier or a segmentation net, export it without control flow.',
       );
     case A_TENSORS:
       throw new ConvLensError('MODEL_UNSUPPORTED', `${source}: ${where} has a tensor-list attribute "${a.name}".`, 'Export without it.');

@@ -1,4 +1,5 @@
 import { broadcastShapes, type InferContext, type OutputFacts } from '../graph/facts.js';
+import { attrInt } from '../graph/ir.js';
 import { floatMask, unbroadcast } from './emit.js';
 import { defineOp, type GradContext } from './registry.js';
 
@@ -46,6 +47,22 @@ defineOp({
         return b.op('Mul', [dy, b.op('Mul', [e, b.op('Pow', [g.x(0), b.op('Sub', [e, b.scalar(1)])])])]);
       }
       return b.op('Mul', [dy, b.op('Mul', [g.y(0), b.op('Log', [g.x(0)])])]);
+    }),
+});
+// Mod: a - b * q, q = floor(a / b) (fmod=0, the divisor's sign) or trunc(a / b) (fmod=1, C's
+// fmod). Exporters write it for shape arithmetic (Swin's window padding, (w - W % w) % w), where
+// its facts are what later shapes fold from; on floats q is piecewise constant, so
+// d/da = dy and d/db = -q dy.
+defineOp({
+  type: 'Mod',
+  infer: broadcastInfer,
+  grad: (g) =>
+    perInput(g, (i, dy) => {
+      if (i === 0) return dy;
+      const b = g.b;
+      const ratio = b.op('Div', [g.x(0), g.x(1)]);
+      const q = attrInt(g.node, 'fmod', 0) === 1 ? b.op('Mul', [b.op('Sign', [ratio]), b.op('Floor', [b.op('Abs', [ratio])])]) : b.op('Floor', [ratio]);
+      return b.op('Neg', [b.op('Mul', [dy, q])]);
     }),
 });
 defineOp({

@@ -6,6 +6,7 @@ import './indexing.js';
 import './conv.js';
 import './pool.js';
 import './linear.js';
+import './einsum.js';
 import './activation.js';
 import './normalization.js';
 import './softmax.js';

@@ -150,6 +150,8 @@ function reshapeInfer(ctx: InferContext): OutputFacts[] {
       if (isStatic(num) ? a !== c : c % a !== 0) throw ctx.malformed(`cannot reshape [${x.shape.join(', ')}] (${isStatic(x.shape) ? a : `${a} x ${x.shape.filter((d) => typeof d !== 'number').join(' x ')}`} elements) into ${target} (${isStatic(out) ? c : `${c} x ${out.filter((d) => typeof d !== 'number').join(' x ')}`} elements)`);
     }
   }
+  // a shape vector reshaped to a vector (PyTorch's expand writes Reshape(Concat(...), [-1])) keeps its entries
+  if (x.dimsValue && x.shape?.length === 1 && out.length === 1 && out[0] === x.dimsValue.length) return [{ dtype: x.dtype, shape: out, dimsValue: [...x.dimsValue] }];
   return [{ dtype: x.dtype, shape: out }];
 }
 
@@ -551,7 +553,33 @@ defineOp({
 function compareInfer(ctx: InferContext): OutputFacts[] {
   const a = ctx.need(0);
   const c = ctx.need(1);
-  return [{ dtype: 'bool', shape: broadcastShapes(ctx.node, [a.shape, c.shape]) }];
+  const shape = broadcastShapes(ctx.node, [a.shape, c.shape]);
+  const decided = ctx.node.op === 'Equal' ? equalDims(ctx) : undefined;
+  return [{ dtype: 'bool', shape, ...(decided && shape.length === 1 && shape[0] === decided.length ? { value: { dtype: 'bool', dims: [decided.length], data: Uint8Array.from(decided, Number) } } : {}) }];
+}
+
+/**
+ * Equal of two shape vectors when every entry is decided although some are symbolic: a symbol
+ * equals itself, and a size is never negative. PyTorch writes `x.expand(n, -1, -1)` (ViT's class
+ * token) as Expand(x, Where(Equal([n, -1, -1], -1), 1, [n, -1, -1])): deciding the Equal lets the
+ * Where, and so the Expand, keep [N, 1, 768] instead of unknown sizes no gradient could concatenate.
+ */
+function equalDims(ctx: InferContext): boolean[] | undefined {
+  const a = dimsOfInput(ctx, 0);
+  const c = dimsOfInput(ctx, 1);
+  if (!a || !c || (a.every((d) => typeof d === 'number') && c.every((d) => typeof d === 'number'))) return undefined; // constants fold as they are
+  const n = Math.max(a.length, c.length);
+  if ((a.length !== n && a.length !== 1) || (c.length !== n && c.length !== 1)) return undefined;
+  const out: boolean[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = a[a.length === 1 ? 0 : i]!;
+    const y = c[c.length === 1 ? 0 : i]!;
+    if (typeof x === 'number' && typeof y === 'number') out.push(x === y);
+    else if (x === y) out.push(true);
+    else if ((typeof x === 'number' && x < 0) || (typeof y === 'number' && y < 0)) out.push(false);
+    else return undefined;
+  }
+  return out;
 }
 for (const op of ['Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'And', 'Or']) {
   defineOp({ type: op, infer: compareInfer, nonDifferentiable: true });
@@ -564,7 +592,16 @@ defineOp({
     const c = ctx.need(0);
     const a = ctx.need(1);
     const e = ctx.need(2);
-    return [{ dtype: a.dtype, shape: broadcastShapes(ctx.node, [c.shape, a.shape, e.shape]) }];
+    const shape = broadcastShapes(ctx.node, [c.shape, a.shape, e.shape]);
+    // a choice between shape vectors by a known condition (see equalDims) is a shape vector
+    const cond = ctx.value(0);
+    const [picked, other] = [dimsOfInput(ctx, 1), dimsOfInput(ctx, 2)];
+    if (cond && picked && other && shape.length === 1 && typeof shape[0] === 'number' && a.dtype === 'int64') {
+      const at = (v: Dim[], i: number): Dim | undefined => (v.length === 1 ? v[0] : v[i]);
+      const dims = Array.from({ length: shape[0] }, (_, i) => (Number(cond.data[cond.data.length === 1 ? 0 : i]) ? at(picked, i) : at(other, i)));
+      if (dims.every((d) => d !== undefined)) return [{ dtype: a.dtype, shape, dimsValue: dims as Dim[] }];
+    }
+    return [{ dtype: a.dtype, shape }];
   },
   grad: (g) => {
     const dy = g.dy(0);

@@ -1,3 +1,4 @@
+import { GraphBuilder } from '../../engine/graph/builder.js';
 import { attrInt, attrInts, type Dim, type Node } from '../../engine/graph/ir.js';
 import { isFloatDType, sizeOf } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
@@ -49,6 +50,8 @@ export function summarize(model: Model): ModelSummary {
   const rows: LayerRow[] = [];
   const fused = new Set<Node>();
   const params = parameterValues(graph);
+  const perImage = onePerBatch(model);
+  const flopsOf = (n: Node): number => nodeFlops(n, perImage);
   const paramsOf = (n: Node): number => n.inputs.reduce((acc, i) => {
     const t = i ? params.get(i) : undefined;
     return acc + (t ? sizeOf(t.dims) : 0);
@@ -60,7 +63,7 @@ export function summarize(model: Model): ModelSummary {
     const facts = b.factsOf(out);
     if (!isFloatDType(facts.dtype) || facts.value) continue;
     if (HIDDEN.has(node.op) && !(node.op === 'Concat' && (facts.shape?.length ?? 0) === 4)) continue;
-    const row: LayerRow = { name: node.name, type: node.op, output: out, shape: facts.shape ?? [], params: paramsOf(node), flops: flopsOf(node, model), receptiveField: rfs.get(out), nodes: [node.name] };
+    const row: LayerRow = { name: node.name, type: node.op, output: out, shape: facts.shape ?? [], params: paramsOf(node), flops: flopsOf(node), receptiveField: rfs.get(out), nodes: [node.name] };
     // Fold an activation that is the sole consumer, as Keras shows Conv2D(activation='relu').
     const next = soleConsumer(consumers.get(out));
     if (next && FUSES_ACTIVATION.has(node.op) && ACTIVATIONS.has(next.op)) absorb(row, next);
@@ -78,7 +81,7 @@ export function summarize(model: Model): ModelSummary {
     row.output = n.outputs[0]!;
     row.shape = b.factsOf(row.output).shape ?? [];
     row.params += paramsOf(n);
-    row.flops += flopsOf(n, model);
+    row.flops += flopsOf(n);
     row.receptiveField = rfs.get(row.output);
     row.nodes.push(n.name);
   }
@@ -118,13 +121,38 @@ function isBatchNormStat(model: Model, name: string): boolean {
   return model.graph.nodes.some((n) => n.op === 'BatchNormalization' && (n.inputs[3] === name || n.inputs[4] === name));
 }
 
+/**
+ * Shapes for counting FLOPs per image: inferred at a batch of one, and the batch the counts are
+ * divided by (1; a model whose batch is fixed in its file runs that many). Counting every axis of
+ * every value at batch 1, rather than all but the first at a symbolic batch, counts what moves
+ * the batch off the first axis: PyTorch's attention reshapes [L, N, C] to [L, N x heads, C / heads],
+ * and with N symbolic the N x heads rows were a size of 1 and the tokens axis was dropped as the
+ * batch (ViT-B/16 counted 22.6 of its 35 GFLOPs).
+ */
+function onePerBatch(model: Model): { b: GraphBuilder; batch: number } {
+  const g = model.graph.clone();
+  const input = g.inputs.find((i) => i.name === model.input.name)!;
+  const [n, c, h, w] = model.builder().shapeOf(model.input.name);
+  if (typeof n === 'number') return { b: model.builder(), batch: n };
+  input.shape = [1, c!, h!, w!];
+  try {
+    return { b: GraphBuilder.over(g, { strict: false }), batch: 1 };
+  } catch {
+    return { b: model.builder(), batch: 1 }; // at the symbolic batch, as the table shows it
+  }
+}
+
 /** FLOPs per sample of one node (multiply-add = 2; comparisons and activations = 1 per element). */
-function flopsOf(node: Node, model: Model): number {
-  const b = model.builder();
+function nodeFlops(node: Node, { b, batch }: { b: GraphBuilder; batch: number }): number {
   const count = (name: string | undefined): number => {
     if (!name) return 0;
-    const s = b.factsOf(name).shape;
-    return s ? s.slice(1).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1) : 0;
+    let s: Dim[] | undefined;
+    try {
+      s = b.factsOf(name).shape;
+    } catch {
+      return 0;
+    }
+    return s ? s.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1) / batch : 0;
   };
   const out = count(node.outputs[0]);
   switch (node.op) {

@@ -2,6 +2,7 @@
 import './layout.js';
 import './nn.js';
 import './math.js';
+import './einsum.js';
 import './norm.js';
 import './resize.js';
 import './indexing.js';

@@ -240,6 +240,16 @@ const binaries: Record<string, BinarySpec> = {
       return a / b;
     },
   },
+  // fmod=0: the remainder takes the divisor's sign (Python's %), integers only; fmod=1: the
+  // dividend's (C's fmod, JavaScript's %; BigInt % truncates the same way).
+  Mod: {
+    f: (a, b) => a % b,
+    int: (a, b, node) => {
+      if (b === 0n) throw kernelError(node, 'integer modulo by zero');
+      const r = a % b;
+      return attrInt(node, 'fmod', 0) === 1 || r === 0n || r < 0n === b < 0n ? r : r + b;
+    },
+  },
 };
 
 for (const [op, spec] of Object.entries(binaries)) {

@@ -23,10 +23,17 @@ export function unavailableMethods(m: Model): Unavailable {
   let out = unavailableCache.get(m);
   if (out) return out;
   out = {};
-  const camLayer = m.profile.camLayer;
+  let noLayer: { reason: string; hint?: string } | undefined;
+  try {
+    m.lastSpatialLayer();
+  } catch (e) {
+    if (!(e instanceof ConvLensError)) throw e;
+    // the model's own reason (no spatial layer at all, or only one before attention: a ViT)
+    noLayer = { reason: e.message, ...(e.hint ? { hint: hintForStudio(e.hint) } : {}) };
+  }
   for (const name of METHOD_NAMES) {
-    if (!METHODS[name].layer || camLayer) continue;
-    out[name] = { reason: `Model "${m.name}" has no spatial (4-D) layer on the path to its output.`, hint: 'CAM-type methods need a convolutional model; the gradient methods work on any model.' };
+    if (!METHODS[name].layer || !noLayer) continue;
+    out[name] = noLayer;
   }
   if (!out.cam) {
     try {
