@@ -91,7 +91,8 @@ describe('model uploads with very many nodes', () => {
     const body = summary.json() as { rows: { output: string; number?: number }[]; pickable: { name: string; number: number; label: string }[] };
     expect(body.pickable[9_999]).toMatchObject({ name: 'c9999', number: 10_000, label: 'c9999' });
     expect(body.rows.find((row) => row.output === 'c9999')?.number).toBe(10_000);
-    expect(took).toBeLessThan(5_000);
+    // Quadratic work took 22-25 s here; linear takes 2-5 s depending on the machine's load.
+    expect(took).toBeLessThan(10_000);
   });
 });
 
@@ -272,7 +273,8 @@ describe('model uploads with thousands of classifier outputs', () => {
     const r = await inject({ method: 'POST', url: '/api/models', ...multipart('many-heads.onnx', encodeModel(graph)) });
     const took = performance.now() - started;
     expect(r.statusCode, r.body.slice(0, 300)).toBe(201);
-    expect(took).toBeLessThan(5_000);
+    // Quadratic work took 22-25 s here; linear takes 2-5 s depending on the machine's load.
+    expect(took).toBeLessThan(10_000);
     const note = (r.json().warnings as string[]).find((w) => w.startsWith(`the model has ${heads} outputs`));
     expect(note).toContain(`explains and labels "head1", of the ${heads} a dense layer or softmax produces, the one at the end of the longest chain of nodes (${trunk + 2};`);
   });
