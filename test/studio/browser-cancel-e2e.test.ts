@@ -2,13 +2,13 @@
 // Cancelling a computation in this browser while the page is still downloading the model: the
 // engine worker gives the download up at once (it goes on and is kept for the next run), where it
 // used to wait for all of it (550 MB of VGG-16 before the cancel was seen). The download is held
-// back here by the test, as a slow connection to the studio would. Screenshots go to /tmp/hunt-y-shots/.
-import { mkdirSync } from 'node:fs';
+// back here by the test, as a slow connection to the studio would. Screenshots: see
+// test/support/screenshots.ts.
 import { describe, expect, it } from 'vitest';
+import { saveScreenshot } from '../support/screenshots.js';
 import { studioInChromium } from './browser.js';
 
 const SAMPLE = 'fashion-mnist/bag-test18.png';
-const SHOTS = '/tmp/hunt-y-shots';
 const ui = studioInChromium({
   timeout: 60_000,
   afterOpen: (page) => page.waitForSelector('[data-testid="model-select"] option[value="builtin"]', { state: 'attached' }).then(() => undefined),
@@ -41,8 +41,7 @@ describe('cancelling a computation in this browser (Chromium)', () => {
     expect(Date.now() - cancelledAt).toBeLessThan(5_000);
     expect(await page.isVisible('[data-testid="job-progress"]')).toBe(false);
     expect(await page.isEnabled('[data-testid="explain-run"]')).toBe(true);
-    mkdirSync(SHOTS, { recursive: true });
-    await page.locator('[data-testid="explain-form"]').screenshot({ path: `${SHOTS}/browser-cancelled-while-loading.png` });
+    await saveScreenshot(page.locator('[data-testid="explain-form"]'), 'browser-cancelled-while-loading');
 
     // the connection catches up; the next run uses the model the cancelled one began to fetch
     release();

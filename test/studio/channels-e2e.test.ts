@@ -3,14 +3,13 @@
 // SqueezeNet's fire5 and the cat, the page ranks the channels as the API does, draws each one's
 // map over the photo, and "Explain this channel" turns the form to that channel as a hidden unit,
 // whose explanation is labelled with it. "Compute on: this browser" ranks them on the page's own
-// engine (the engine worker), as the API does, and refuses as the API does. Screenshots go to
-// /tmp/channels-shots/.
-import { mkdirSync } from 'node:fs';
+// engine (the engine worker), as the API does, and refuses as the API does. Screenshots: see
+// test/support/screenshots.ts.
 import { describe, expect, it } from 'vitest';
 import { TOKEN_HEADER } from '../../src/interfaces/server/access.js';
+import { saveScreenshot, screenshotsWanted } from '../support/screenshots.js';
 import { pixelStats, studioInChromium } from './browser.js';
 
-const SHOTS = '/tmp/channels-shots';
 const ui = studioInChromium({
   timeout: 60_000,
   afterOpen: (page) => page.waitForSelector('[data-testid="model-select"] option[value="squeezenet"]', { state: 'attached' }).then(() => undefined),
@@ -18,15 +17,15 @@ const ui = studioInChromium({
 
 const CAT = 'photos/chelsea.png';
 
-async function shot(name: string, selector?: string, dir = SHOTS): Promise<void> {
-  mkdirSync(dir, { recursive: true });
+async function shot(name: string, selector?: string): Promise<void> {
+  if (!screenshotsWanted()) return;
   // from the top: the sticky tab bar is drawn where the page was scrolled to
   await ui.page.evaluate(() => window.scrollTo(0, 0));
   const clip = selector ? await ui.page.evaluate((s) => {
     const r = document.querySelector(s)!.getBoundingClientRect();
     return { x: r.left + window.scrollX, y: r.top + window.scrollY, width: r.width, height: r.height };
   }, selector) : undefined;
-  await ui.page.screenshot({ path: `${dir}/${name}.png`, fullPage: true, ...(clip ? { clip } : {}) });
+  await saveScreenshot(ui.page, name, { fullPage: true, ...(clip ? { clip } : {}) });
 }
 
 interface Ranked {
@@ -160,7 +159,7 @@ describe('the channels behind a prediction in the studio (SqueezeNet, Chromium)'
     await ui.page.selectOption('[data-testid="channels-rule"]', 'riemann-trapezoid');
     await ui.page.selectOption('[data-testid="channels-baseline"]', 'blurred');
     await ui.page.selectOption('[data-testid="channels-ablation"]', 'baseline');
-    await shot('channels-controls', '[data-testid="channels-panel"]', '/tmp/hunt-j-shots');
+    await shot('channels-controls', '[data-testid="channels-panel"]');
 
     const sent = ui.page.waitForRequest((r) => r.url().endsWith('/api/channels') && r.method() === 'POST');
     await ui.page.click('[data-testid="channels-run"]');
@@ -175,7 +174,7 @@ describe('the channels behind a prediction in the studio (SqueezeNet, Chromium)'
       const labels = await ui.page.locator(`[data-testid="channels-list-${m.method}"] > li`).evaluateAll((els) => els.map((e) => e.getAttribute('data-label')));
       expect(labels, m.method).toEqual(m.top.map((t) => t.label));
     }
-    await shot('channels-ranked-with-options', '[data-testid="channels-panel"]', '/tmp/hunt-j-shots');
+    await shot('channels-ranked-with-options', '[data-testid="channels-panel"]');
     expect(ui.errors).toEqual([]);
   }, 180_000);
   it('ranks the channels in this browser as the server does for the same options, and refuses as the server does', async () => {
@@ -208,7 +207,7 @@ describe('the channels behind a prediction in the studio (SqueezeNet, Chromium)'
       expect(labels, m.method).toEqual(m.top.map((t) => t.label));
     }
     expect((await pixelStats(ui.page, '[data-testid="channel-integrated-gradients-1"] canvas')).std).toBeGreaterThan(5);
-    await shot('channels-in-browser', '[data-testid="channels-panel"]', '/tmp/hunt-t-shots');
+    await shot('channels-in-browser', '[data-testid="channels-panel"]');
 
     // 1000 IG steps take far longer than the cancel, which stops the worker between two runs
     await ui.page.fill('[data-testid="channels-steps"]', '1000');
@@ -217,7 +216,7 @@ describe('the channels behind a prediction in the studio (SqueezeNet, Chromium)'
     // the time left, from the pace measured in the page, as a server job shows it
     await ui.page.waitForSelector('[data-testid="channels-phase"]:has-text("left")', { timeout: 60_000 });
     expect(await ui.page.textContent('[data-testid="channels-phase"]')).toMatch(/\(in this browser\) · .* · about \d+ (s|min) left$/);
-    await shot('channels-in-browser-time-left', '[data-testid="channels-panel"]', '/tmp/hunt-y-shots');
+    await shot('channels-in-browser-time-left', '[data-testid="channels-panel"]');
     await ui.page.click('[data-testid="channels-cancel"]');
     await ui.page.waitForSelector('[data-testid="channels-notice"]:has-text("Cancelled")', { timeout: 30_000 });
     expect(await ui.page.isVisible('[data-testid="channels-error"]')).toBe(false);
@@ -237,7 +236,7 @@ describe('the channels behind a prediction in the studio (SqueezeNet, Chromium)'
     expect(await ui.page.textContent('[data-testid="channels-error"] .error-message')).toBe(error.message);
     expect(await ui.page.textContent('[data-testid="channels-error"] .error-hint')).toBe(error.hint);
     expect(await ui.page.textContent('[data-testid="channels-error"]')).not.toMatch(/--/);
-    await shot('channels-in-browser-refused', '[data-testid="channels-panel"]', '/tmp/hunt-t-shots');
+    await shot('channels-in-browser-refused', '[data-testid="channels-panel"]');
     // the earlier ranking stays
     expect(await ui.page.textContent('[data-testid="channels-made"]')).toMatch(/computed in this browser$/);
     expect(ui.errors).toEqual([]);

@@ -3,16 +3,15 @@
 // over the cat and the coffee cup, the page shows the concepts the API finds (their headers: top
 // class and probability), the concepts together and each one's map over every image, and it fits
 // a narrow window, and a long run shows its progress and stops on Cancel; on the built-in Fashion-MNIST CNN it runs too, and a layer with fewer channels
-// than the concepts asked for is refused with the route's message. Screenshots go to
-// /tmp/concepts-shots/.
-import { mkdirSync, readFileSync } from 'node:fs';
+// than the concepts asked for is refused with the route's message. Screenshots: see test/support/screenshots.ts.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TOKEN_HEADER } from '../../src/interfaces/server/access.js';
 import { ROOT } from '../support/cli.js';
+import { saveScreenshot } from '../support/screenshots.js';
 import { pixelStats, studioInChromium } from './browser.js';
 
-const SHOTS = '/tmp/concepts-shots';
 const ui = studioInChromium({
   timeout: 60_000,
   afterOpen: (page) => page.waitForSelector('[data-testid="model-select"] option[value="squeezenet"]', { state: 'attached' }).then(() => undefined),
@@ -21,10 +20,7 @@ const ui = studioInChromium({
 const CAT = 'photos/chelsea.png';
 const CUP = 'photos/coffee.png';
 
-async function shot(name: string, selector: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  await ui.page.locator(selector).screenshot({ path: `${SHOTS}/${name}.png` });
-}
+const shot = (name: string, selector: string): Promise<void> => saveScreenshot(ui.page.locator(selector), name);
 
 interface Concepts {
   concepts: { concept: number; classes?: { label: string; probability: number }[] }[];

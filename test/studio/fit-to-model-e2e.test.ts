@@ -2,19 +2,18 @@
 // Controls that must fit what is loaded, not a default: the class-names placeholder of an
 // unlabelled model (it showed ImageNet's "tench, goldfish" for a 2-class model), the embedding's
 // image counts for a small store (it offered 1000 for 7 images), and the diffusion settings row,
-// whose η field wrapped alone onto a line of its own at common widths. Screenshots go to
-// /tmp/hunt-z-shots/ (HUNT_Z_SHOTS).
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+// whose η field wrapped alone onto a line of its own at common widths. Screenshots: see
+// test/support/screenshots.ts.
+import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import { seededRandom } from '../../src/models/init.js';
 import { Layers } from '../../src/models/layers.js';
 import { studioInChromium } from './browser.js';
+import { saveScreenshot, screenshotsWanted } from '../support/screenshots.js';
 import { tempFolder } from '../support/temp-folder.js';
 
-const SHOTS = process.env['HUNT_Z_SHOTS'] ?? '/tmp/hunt-z-shots';
 const stores = tempFolder('convlens-fit-stores-');
 const ui = studioInChromium({
   timeout: 30_000,
@@ -26,9 +25,9 @@ const ui = studioInChromium({
 });
 
 async function shot(name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
+  if (!screenshotsWanted()) return;
   await ui.page.evaluate(() => window.scrollTo(0, 0));
-  await ui.page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+  await saveScreenshot(ui.page, name, { fullPage: true });
 }
 
 /** An RGB classifier with `classes` outputs and no class names in it. */
@@ -84,7 +83,7 @@ describe('controls that fit the loaded model and store (Chromium)', () => {
     await page.waitForSelector('[data-testid="store-info"]');
     expect(await page.textContent('[data-testid="store-info"]')).toMatch(/\b7 images/);
     await page.locator('[data-testid="dataset-embedding"]').scrollIntoViewIfNeeded();
-    await page.locator('[data-testid="dataset-embedding"]').screenshot({ path: join(SHOTS, '2-embedding-small-store.png') });
+    await saveScreenshot(page.locator('[data-testid="dataset-embedding"]'), '2-embedding-small-store');
     // what the options say: no count above the store's, the whole store offered (a store under
     // the server's least sample sends that least; the embedding takes what there is)
     const offered = await page.locator('[data-testid="embed-sample"] option').allTextContents();
@@ -95,7 +94,7 @@ describe('controls that fit the loaded model and store (Chromium)', () => {
     await page.click('[data-testid="embed-run"]');
     await page.waitForSelector('[data-testid="embed-canvas"]', { timeout: 60_000 });
     expect(await page.getAttribute('[data-testid="embed-canvas"]', 'data-points')).toBe('7');
-    await page.locator('[data-testid="dataset-embedding"]').screenshot({ path: join(SHOTS, '2-embedding-small-store-embedded.png') });
+    await saveScreenshot(page.locator('[data-testid="dataset-embedding"]'), '2-embedding-small-store-embedded');
   });
 
   it('keeps the diffusion sampler\'s η beside the other settings at 1280, 1024 and 800 px', async () => {
@@ -114,10 +113,10 @@ describe('controls that fit the loaded model and store (Chromium)', () => {
         const etaTop = Math.round(eta.getBoundingClientRect().top);
         return { etaAlone: tops.filter((t) => Math.abs(t - etaTop) < 12).length === 1, children: tops.length };
       });
-      if (lines.etaAlone) await page.locator('[data-testid="panel-diffusion"]').screenshot({ path: join(SHOTS, `3-diffusion-eta-alone-${width}.png`) });
+      if (lines.etaAlone) await saveScreenshot(page.locator('[data-testid="panel-diffusion"]'), `3-diffusion-eta-alone-${width}`);
       expect(lines.children).toBeGreaterThan(1);
       expect(lines.etaAlone, `η alone on its line at ${width} px`).toBe(false);
-      if ([800, 1024, 1280].includes(width)) await page.locator('[data-testid="panel-diffusion"]').screenshot({ path: join(SHOTS, `3-diffusion-${width}.png`) });
+      if ([800, 1024, 1280].includes(width)) await saveScreenshot(page.locator('[data-testid="panel-diffusion"]'), `3-diffusion-${width}`);
     }
     await page.setViewportSize({ width: 1440, height: 900 });
     expect(ui.errors).toEqual([]);

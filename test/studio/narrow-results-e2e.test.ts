@@ -4,16 +4,15 @@
 // their aspect ratio, and the charts' legends and axis titles lie whole within their canvas.
 // At 480 px the deletion and insertion curves sat side by side, 200 px each: Chart.js drew
 // "Integrated gradients · AUC 0.055" past both edges of its chart (swatch and AUC cut off) and
-// "probability of the target" past the plot's top. Screenshots go to the folder
-// NARROW_RESULTS_SHOTS names, when it is set.
-import { mkdirSync } from 'node:fs';
+// "probability of the target" past the plot's top. Screenshots: see
+// test/support/screenshots.ts.
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { saveScreenshot } from '../support/screenshots.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { studioInChromium } from './browser.js';
 
-const SHOTS = process.env['NARROW_RESULTS_SHOTS'];
 const CAT = 'photos/chelsea.png';
 const tmp = tempFolder('convlens-e2e-narrow-results-');
 const ui = studioInChromium({
@@ -46,7 +45,6 @@ const overflow = (page: Page): Promise<number> => page.evaluate(() => document.d
 describe('results at a phone\'s width and a laptop\'s (Chromium, SqueezeNet)', () => {
   it('explanations: maps keep their shape, the curves their legends and axis titles, the page its width', async () => {
     const { page } = ui;
-    if (SHOTS) mkdirSync(SHOTS, { recursive: true });
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.selectOption('[data-testid="model-select"]', 'squeezenet');
     await page.click(`[data-testid="image-${CAT}"]`);
@@ -69,7 +67,7 @@ describe('results at a phone\'s width and a laptop\'s (Chromium, SqueezeNet)', (
       expect(await overflow(page), `${width} px: the page scrolls sideways`).toBeLessThanOrEqual(0);
       expect(await distorted(page, '[data-testid="explain-results"]'), `${width} px`).toEqual([]);
       await page.locator('[data-testid="curve-deletion"]').scrollIntoViewIfNeeded();
-      if (SHOTS) await page.screenshot({ path: join(SHOTS, `explain-curves-${width}.png`) });
+      await saveScreenshot(page, `explain-curves-${width}`);
     }
     expect(ui.errors).toEqual([]);
   }, 400_000);
@@ -104,7 +102,7 @@ describe('results at a phone\'s width and a laptop\'s (Chromium, SqueezeNet)', (
       const rights = await page.$$eval('[data-testid="nn-results"] img', (imgs) => imgs.map((i) => i.getBoundingClientRect().right));
       expect(Math.max(...rights)).toBeLessThanOrEqual(width);
       await page.locator('[data-testid="nn-results"]').scrollIntoViewIfNeeded();
-      if (SHOTS) await page.screenshot({ path: join(SHOTS, `dataset-${width}.png`), fullPage: true });
+      await saveScreenshot(page, `dataset-${width}`, { fullPage: true });
     }
     // the legend beside the plot where there is room for both
     await page.setViewportSize({ width: 1280, height: 900 });

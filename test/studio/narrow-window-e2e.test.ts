@@ -4,12 +4,11 @@
 // 1100 px the side bar moves above the tabs' panels; stacked one under the other, the model,
 // image and prediction panels filled 1,700 px (each Fashion-MNIST thumbnail 180 px wide), so a
 // click on a tab changed nothing the user could see: its panel began two screens further down.
-// Screenshots go to /tmp/hunt-x-shots/.
-import { mkdirSync } from 'node:fs';
+// Screenshots: see test/support/screenshots.ts.
 import { describe, expect, it } from 'vitest';
+import { saveScreenshot } from '../support/screenshots.js';
 import { studioInChromium } from './browser.js';
 
-const SHOTS = process.env['NARROW_WINDOW_SHOTS'] ?? '/tmp/hunt-x-shots';
 const ui = studioInChromium({
   timeout: 30_000,
   afterOpen: async (page) => {
@@ -61,10 +60,9 @@ describe('the studio in a narrow window (Chromium, 1024×768 down to 480 px)', (
     // a phone's width: the tabs no longer fit beside the brand. The tab bar overflowed, and the
     // whole page scrolled sideways (scrollWidth 738); now the bar scrolls within itself, and a
     // clicked tab is shown whole, on one line, with its panel below the bar.
-    mkdirSync(SHOTS, { recursive: true });
     await page.setViewportSize({ width: 480, height: 900 });
     await page.waitForTimeout(100);
-    await page.screenshot({ path: `${SHOTS}/narrow-480-tabs.png` });
+    await saveScreenshot(page, 'narrow-480-tabs');
     const tabIds = await page.$$eval('[role="tab"]', (tabs) => tabs.map((t) => t.getAttribute('data-testid')!));
     for (const id of [...tabIds].reverse()) {
       await page.click(`[data-testid="${id}"]`);
@@ -78,11 +76,11 @@ describe('the studio in a narrow window (Chromium, 1024×768 down to 480 px)', (
       expect(box.height, id).toBeGreaterThanOrEqual(40);
       expect(await page.evaluate(() => document.documentElement.scrollWidth), id).toBeLessThanOrEqual(480);
       await expect.poll(() => topInWindow(`[data-testid="panel-${id.replace(/^tab-/, '')}"]`), { timeout: 5_000 }).toBeLessThan(900 - 200);
-      if (id === tabIds.at(-1)) await page.screenshot({ path: `${SHOTS}/narrow-480-last-tab.png`, clip: { x: 0, y: 0, width: 480, height: 120 } });
+      if (id === tabIds.at(-1)) await saveScreenshot(page, 'narrow-480-last-tab', { clip: { x: 0, y: 0, width: 480, height: 120 } });
     }
     await page.click('[data-testid="tab-explain"]');
     await page.waitForTimeout(300);
-    await page.screenshot({ path: `${SHOTS}/narrow-480-explain-tab.png` });
+    await saveScreenshot(page, 'narrow-480-explain-tab');
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(480);
 
     // a wide window: every tab in one row beside the brand, none scrolled away
@@ -92,12 +90,12 @@ describe('the studio in a narrow window (Chromium, 1024×768 down to 480 px)', (
     expect(new Set(wide.map((t) => t.top)).size).toBe(1);
     expect(Math.max(...wide.map((t) => t.right))).toBeLessThanOrEqual(1280);
     expect(await page.$eval('[role="tablist"]', (bar) => bar.scrollWidth - bar.clientWidth)).toBeLessThanOrEqual(0);
-    await page.screenshot({ path: `${SHOTS}/wide-1280-explain-tab.png` });
+    await saveScreenshot(page, 'wide-1280-explain-tab');
     await page.setViewportSize({ width: 1024, height: 768 });
 
     await page.click('[data-testid="tab-explain"]');
     await page.waitForTimeout(300);
-    await page.screenshot({ path: `${SHOTS}/narrow-explain-tab.png` });
+    await saveScreenshot(page, 'narrow-explain-tab');
     expect(ui.errors).toEqual([]);
   }, 60_000);
 });

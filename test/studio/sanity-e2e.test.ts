@@ -2,14 +2,13 @@
 // The model-randomization sanity check from the studio's Explain tab, as `convlens explain
 // --sanity` draws it: on the built-in CNN, per method the trained map and then the map after
 // each randomized layer with its similarity scores, a chart of similarity against the layers
-// randomized, and the one-sentence reading of it. Max-sensitivity comes alongside. Screenshots
-// go to /tmp/hunt-o-shots/.
-import { mkdirSync } from 'node:fs';
+// randomized, and the one-sentence reading of it. Max-sensitivity comes alongside. Screenshots:
+// see test/support/screenshots.ts.
 import { describe, expect, it } from 'vitest';
 import { TOKEN_HEADER } from '../../src/interfaces/server/access.js';
+import { saveScreenshot, screenshotsWanted } from '../support/screenshots.js';
 import { pixelStats, studioInChromium } from './browser.js';
 
-const SHOTS = '/tmp/hunt-o-shots';
 const SAMPLE = 'fashion-mnist/bag-test18.png';
 const ui = studioInChromium({
   timeout: 60_000,
@@ -65,12 +64,13 @@ describe('the sanity check in the studio (built-in CNN, Chromium)', () => {
     const text = (await ui.page.textContent('[data-testid="panel-explain"]')) ?? '';
     expect(text).not.toMatch(/--sanity|--sensitivity|convlens explain/);
 
-    mkdirSync(SHOTS, { recursive: true });
-    // from the top of the page, clipped to the part: the sticky tab bar stays above it
-    await ui.page.evaluate(() => window.scrollTo(0, 0));
-    for (const [part, name] of [['explain-results', 'sanity-results'], ['explain-form', 'sanity-form']] as const) {
-      const box = (await ui.page.locator(`[data-testid="${part}"]`).boundingBox())!;
-      await ui.page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true, clip: box });
+    if (screenshotsWanted()) {
+      // from the top of the page, clipped to the part: the sticky tab bar stays above it
+      await ui.page.evaluate(() => window.scrollTo(0, 0));
+      for (const [part, name] of [['explain-results', 'sanity-results'], ['explain-form', 'sanity-form']] as const) {
+        const box = (await ui.page.locator(`[data-testid="${part}"]`).boundingBox())!;
+        await saveScreenshot(ui.page, name, { fullPage: true, clip: box });
+      }
     }
     expect(ui.errors).toEqual([]);
   });

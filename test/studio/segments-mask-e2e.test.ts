@@ -1,17 +1,17 @@
 /// <reference lib="dom" />
 // A segments mask from the studio's Explain panel: "my mask (PNG)" as the segmentation, a PNG
 // uploaded, its segments shown over the image, and feature ablation and LIME run over them. A
-// 16-bit mask is refused with the reason, in the studio's words (no CLI flags). Screenshots go
-// to /tmp/hunt-k-shots/.
+// 16-bit mask is refused with the reason, in the studio's words (no CLI flags). Screenshots:
+// see test/support/screenshots.ts.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { pixelStats, studioInChromium } from './browser.js';
+import { saveScreenshot, screenshotsWanted } from '../support/screenshots.js';
 import { tempFolder } from '../support/temp-folder.js';
 
-const SHOTS = process.env['SEGMENTS_MASK_SHOTS'] ?? '/tmp/hunt-k-shots';
 // a data folder with a mask in it (masks/halves-mask.png: the bag's top and bottom halves) and an image beside it
 const DATA = tempFolder('convlens-mask-data-');
 const ui = studioInChromium({
@@ -28,9 +28,9 @@ const ui = studioInChromium({
 const BAG = 'fashion-mnist/bag-test18.png';
 
 async function shot(name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
+  if (!screenshotsWanted()) return;
   await ui.page.evaluate(() => window.scrollTo(0, 0));
-  await ui.page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+  await saveScreenshot(ui.page, name, { fullPage: true });
 }
 
 /** 280x280 (ten times the bag image): a red disc, a green left band, blue elsewhere: 3 segments. */

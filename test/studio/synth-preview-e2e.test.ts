@@ -1,15 +1,13 @@
 /// <reference lib="dom" />
 // "Make images" shows the image while it is optimized: the frames a feature visualization or a
 // style transfer keeps for its strip arrive as the job runs (test/server/synth-preview.test.ts),
-// and the page draws the latest one with its step in place of the spinner. Screenshots go to /tmp/hunt-z-shots/
-// (HUNT_Z_SHOTS).
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+// and the page draws the latest one with its step in place of the spinner. Screenshots: see
+// test/support/screenshots.ts.
 import { describe, expect, it } from 'vitest';
 import { loadBuiltinModel } from '../../src/models/load.js';
+import { saveScreenshot } from '../support/screenshots.js';
 import { pixelStats, studioInChromium } from './browser.js';
 
-const SHOTS = process.env['HUNT_Z_SHOTS'] ?? '/tmp/hunt-z-shots';
 const ui = studioInChromium({
   afterOpen: (page) => page.waitForSelector('[data-testid="model-select"] option[value="builtin"]', { state: 'attached' }).then(() => undefined),
 });
@@ -17,7 +15,6 @@ const ui = studioInChromium({
 describe('Make images: the image as it is optimized (Chromium)', () => {
   it('draws the latest kept frame while the job runs', async () => {
     const { page } = ui;
-    mkdirSync(SHOTS, { recursive: true });
     await page.click('[data-testid="tab-synth"]');
     await page.click('[data-testid="synth-kind"] button:has-text("Feature visualization")');
     await page.fill('[data-testid="synth-objective"]', 'class:3');
@@ -34,7 +31,7 @@ describe('Make images: the image as it is optimized (Chromium)', () => {
     });
     const stats = await pixelStats(page, '[data-testid="synth-preview"] img');
     expect(stats.std, 'the preview is a picture, not a flat tile').toBeGreaterThan(5);
-    await page.screenshot({ path: join(SHOTS, '4-synth-preview-running.png'), fullPage: true });
+    await saveScreenshot(page, '4-synth-preview-running', { fullPage: true });
     await page.click('[data-testid="synth-cancel"]');
     await page.waitForSelector('[data-testid="synth-notice"]');
     expect(await page.isVisible('[data-testid="synth-preview"]')).toBe(false);
@@ -55,7 +52,7 @@ describe('Make images: the image as it is optimized (Chromium)', () => {
     const labels = loadBuiltinModel(ui.engine).labels;
     expect(await page.textContent('[data-testid="synth-preview-label"]')).toBe(`class 0 (${labels[0]}), the first of ${labels.length} in this batch`);
     expect(await page.getAttribute('[data-testid="synth-preview"] img', 'alt')).toMatch(new RegExp(`^class 0 \\(.+\\).* at step \\d+$`));
-    await page.screenshot({ path: join(SHOTS, '6-class-preview-running.png'), fullPage: true });
+    await saveScreenshot(page, '6-class-preview-running', { fullPage: true });
     await page.click('[data-testid="synth-cancel"]');
     await page.waitForSelector('[data-testid="synth-notice"]');
     expect(ui.errors).toEqual([]);
@@ -63,7 +60,6 @@ describe('Make images: the image as it is optimized (Chromium)', () => {
 
   it('draws style transfer as it optimizes too, a frame past the start while the job runs', async () => {
     const { page } = ui;
-    mkdirSync(SHOTS, { recursive: true });
     await page.click('[data-testid="tab-synth"]');
     await page.click('[data-testid="synth-kind"] button:has-text("Style / texture")');
     await page.selectOption('[data-testid="synth-content"]', 'photos/chelsea.png');
@@ -78,7 +74,7 @@ describe('Make images: the image as it is optimized (Chromium)', () => {
     expect(await page.isVisible('[data-testid="synth-progress"]')).toBe(true);
     const stats = await pixelStats(page, '[data-testid="synth-preview"] img');
     expect(stats.std, 'the preview is a picture, not a flat tile').toBeGreaterThan(5);
-    await page.screenshot({ path: join(SHOTS, '5-style-preview-running.png'), fullPage: true });
+    await saveScreenshot(page, '5-style-preview-running', { fullPage: true });
     await page.click('[data-testid="synth-cancel"]');
     await page.waitForSelector('[data-testid="synth-notice"]');
     expect(ui.errors).toEqual([]);
@@ -105,7 +101,7 @@ describe('Make images: the image as it is optimized (Chromium)', () => {
     });
     const stats = await pixelStats(page, '[data-testid="synth-preview"] img');
     expect(stats.std, 'a perturbation past the start is not flat grey').toBeGreaterThan(5);
-    await page.screenshot({ path: join(SHOTS, '7-adversarial-preview-running.png'), fullPage: true });
+    await saveScreenshot(page, '7-adversarial-preview-running', { fullPage: true });
     await page.click('[data-testid="synth-cancel"]');
     await page.waitForSelector('[data-testid="synth-notice"]');
     expect(ui.errors).toEqual([]);

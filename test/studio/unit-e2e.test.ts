@@ -3,14 +3,12 @@
 // network, "Explain this channel" on SqueezeNet's fire5 takes the page to the Explain tab with the
 // unit filled in; the results are labelled with the channel (its value, no percentages), on the
 // server and in the browser; shift-clicking a unit, or "Explain one unit…" and a click on it,
-// explains that one position. Screenshots go to
-// /tmp/unit-shots/.
-import { mkdirSync } from 'node:fs';
+// explains that one position. Screenshots: see test/support/screenshots.ts.
 import { describe, expect, it } from 'vitest';
 import { TOKEN_HEADER } from '../../src/interfaces/server/access.js';
+import { saveScreenshot, screenshotsWanted } from '../support/screenshots.js';
 import { pixelStats, studioInChromium } from './browser.js';
 
-const SHOTS = '/tmp/unit-shots';
 const ui = studioInChromium({
   timeout: 60_000,
   afterOpen: (page) => page.waitForSelector('[data-testid="model-select"] option[value="squeezenet"]', { state: 'attached' }).then(() => undefined),
@@ -27,10 +25,10 @@ async function openTab(id: string): Promise<void> {
 const made = (): Promise<string> => ui.page.textContent('[data-testid="explain-made"]').then((t) => t ?? '');
 
 async function shot(name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
+  if (!screenshotsWanted()) return;
   // from the top: the sticky tab bar is drawn where the page was scrolled to
   await ui.page.evaluate(() => window.scrollTo(0, 0));
-  await ui.page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+  await saveScreenshot(ui.page, name, { fullPage: true });
 }
 
 /** The unit of a channel that fires most on the image: [row, col] in the layer's map, and the map's size. */
@@ -116,7 +114,7 @@ describe('explaining a hidden unit in the studio (SqueezeNet, Chromium)', () => 
     expect(await ui.page.getAttribute('[data-testid="unit-explain-pick"]', 'aria-pressed')).toBe('true');
     await ui.page.locator('[data-testid="unit-hover"]').hover({ position });
     expect(await ui.page.textContent('[data-testid="unit-info"]')).toMatch(/click: explain this unit/);
-    await ui.page.locator('[data-testid="unit-view"]').screenshot({ path: `${SHOTS}/unit-pick-mode.png` });
+    await saveScreenshot(ui.page.locator('[data-testid="unit-view"]'), 'unit-pick-mode');
     await ui.page.locator('[data-testid="unit-hover"]').click({ position });
     await ui.page.waitForSelector('[data-testid="panel-explain"]', { state: 'visible' });
     expect(await ui.page.isVisible('[data-testid="panel-dataset"]')).toBe(false);
