@@ -1,7 +1,7 @@
 // The figures of `convlens explain`: the image x method grid, the deletion/insertion chart, and
 // the sanity-check chart and grid. Node-only (sharp).
 import type { RawImage } from '../../io/image.js';
-import { shortLayerName, type UnitTarget } from '../../models/model.js';
+import type { UnitTarget } from '../../models/model.js';
 import { METHODS } from './index.js';
 import type { Attribution, Explanation, MethodName } from './types.js';
 import type { Curves } from '../metrics/deletion-insertion.js';
@@ -79,7 +79,7 @@ export async function explanationGrid(e: Explanation, items: readonly FigureItem
   // after drawing every map at the asked size: 10 rows of 7 at 2048 took 1.5 GB and 13 s).
   const fits = Math.floor(0.9 * Math.sqrt(MAX_FIGURE_PIXELS / (shown.length * bands.length * (perBand + 1))));
   const size = Math.min(asked, fits);
-  const header = (a: Attribution): string => (a.layer ? `${methodTitle(a.method)}\n@${shortLayerName(a.layer.name)}` : methodTitle(a.method));
+  const header = (a: Attribution): string => (a.layer ? `${methodTitle(a.method)}\n@${a.layer.label}` : methodTitle(a.method));
   const rows: GridRow[] = bands.flatMap((band, k) =>
     shown.map((item, i) => {
       // the input keeps its aspect, as the maps beside it do (a 192x256 input was drawn square)

@@ -328,7 +328,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
       map: f32([x.dims[0]!, h, w], r.map),
       signed: r.signed,
       ...(r.completeness ? { completeness: r.completeness } : {}),
-      notes: [...(r.notes ?? []), ...quantizationNotes(model, method), ...flatMapNotes(method, r.map, images, score, model.unit !== undefined)],
+      notes: [...(r.notes ?? []), ...quantizationNotes(model, method), ...flatMapNotes(method, r.map, images, score, model.unit !== undefined), ...blankCamNotes(method, r, images.length)],
       timeMs,
     });
   }
@@ -365,6 +365,25 @@ function flatMapNotes(method: MethodName, map: Float32Array, images: readonly Ex
     }
   }
   return [];
+}
+
+/**
+ * A rectified CAM (Grad-CAM and the methods that ReLU their weighted sum) that is 0 at every
+ * position draws a blank tile captioned "0 to 0": every position's channel-weighted sum at the
+ * layer was zero or negative, so the layer holds no positive evidence for the target there
+ * (pytorch-grad-cam draws the same blank map). Said, so the blank is not read as a failure.
+ */
+function blankCamNotes(method: MethodName, r: MethodResult, images: number): string[] {
+  if (!r.layer || r.params['relu'] !== true) return [];
+  const raw = r.raw.data as Float32Array;
+  const per = raw.length / Math.max(1, images);
+  const blank: number[] = [];
+  for (let i = 0; i < images; i++) if (raw.subarray(i * per, (i + 1) * per).every((v) => v === 0)) blank.push(i + 1);
+  if (!blank.length) return [];
+  const which = blank.length === images ? (images === 1 ? 'the image' : 'every image') : `image${blank.length === 1 ? '' : 's'} ${blank.join(', ')}`;
+  return [
+    `${method} is 0 everywhere on ${which}: at ${r.layer.label} every position's channel-weighted sum is zero or negative, so the ReLU leaves nothing (the layer holds no positive evidence for the target there); another layer (CLI: --layer) or a gradient method shows where the score's evidence lies`,
+  ];
 }
 
 /** Methods that only run the model forward: no gradient passes its rounding. */

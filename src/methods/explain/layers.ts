@@ -6,6 +6,8 @@ import type { Model } from '../../models/model.js';
 
 export interface SpatialLayer {
   name: string;
+  /** the layer as --layer takes it and every command prints it (features, fires.7) */
+  label: string;
   /** [C, h, w] of one sample */
   channels: number;
   height: number;
@@ -52,7 +54,7 @@ export function spatialLayer(model: Model, layer?: string): SpatialLayer {
   if (!ancestorsOfOutput(model).has(name)) {
     throw new ConvLensError('INVALID_ARGUMENT', `The model output "${model.output}" does not depend on layer "${name}".`, `Pick a layer on the path to the output, e.g. ${spatialNames()}.`);
   }
-  return { name, channels: c, height: h, width: w };
+  return { name, label: model.layerLabel(name), channels: c, height: h, width: w };
 }
 
 export interface CamHead {

@@ -506,7 +506,7 @@ export function define(command: Command): void {
             return {
               method: a.method,
               params: a.params,
-              ...(a.layer ? { layer: { name: a.layer.name, shape: [a.layer.channels, a.layer.height, a.layer.width] } } : {}),
+              ...(a.layer ? { layer: { name: a.layer.name, label: a.layer.label, shape: [a.layer.channels, a.layer.height, a.layer.width] } } : {}),
               raw: { shape: [totals.rows, ...a.raw.dims.slice(1)], ...(opts.npy ? { file: `${a.method.replace(/\+/g, 'p')}.npy` } : {}) },
               signed: a.signed,
               display: { view: style.view, colormap: style.colormap, range: describeRange(style.range), opacity: style.view === 'overlay' ? style.opacity : undefined },
