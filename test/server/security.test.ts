@@ -210,6 +210,18 @@ describe('only the studio\'s own names and page', () => {
     expect(studio.images.list().length).toBe(images + 4);
   });
 
+  it('says which Origin it refused against which address (localhost and 127.0.0.1 are two origins)', async () => {
+    const r = await studio.app.inject({ method: 'POST', url: '/api/predict', headers: { host: '127.0.0.1:7860', origin: 'http://localhost:7860' }, payload: { model: 'builtin', image: 'photos/coffee.png' } });
+    expect(r.statusCode).toBe(403);
+    expect(r.json().error.message).toBe('POST /api/predict refused: the request does not come from the studio\'s own page (its Origin "http://localhost:7860" is not the address it was sent to, "http://127.0.0.1:7860").');
+    expect(r.json().error.hint).toContain('localhost and 127.0.0.1 are two origins');
+    const none = await studio.app.inject({ method: 'POST', url: '/api/predict', headers: { host: '127.0.0.1:7860' }, payload: { model: 'builtin', image: 'photos/coffee.png' } });
+    expect(none.json().error.message).toContain('(no Origin header)');
+    // an attacker's Origin is shortened, and shown as a quoted string
+    const long = await studio.app.inject({ method: 'POST', url: '/api/predict', headers: { host: '127.0.0.1:7860', origin: `http://${'a'.repeat(5000)}.example` }, payload: {} });
+    expect(long.json().error.message.length).toBeLessThan(400);
+  });
+
   it('refuses cross-origin cancelling and JSON posts too', async () => {
     const id = studio.jobs.start('idle', () => new Promise((r) => setTimeout(() => r(1), 300)));
     const del = await studio.app.inject({ method: 'DELETE', url: `/api/jobs/${id}`, headers: { origin: 'http://evil.example' } });

@@ -149,6 +149,18 @@ function refuse(req: FastifyRequest, reply: FastifyReply, r: Refusal): FastifyRe
   return reply.status(r.status).send({ error: { code: r.code, message: r.message, hint: r.hint } });
 }
 
+/**
+ * What a request's Origin says against the address it was sent to, for the refusal: a script that
+ * sent Origin: http://localhost:7860 to 127.0.0.1:7860 was told only to send "an Origin naming the
+ * studio's address", which it thought it had. Both are shortened and quoted as the host check does.
+ */
+function originMismatch(req: FastifyRequest): string {
+  const origin = req.headers.origin;
+  if (origin === undefined) return ' (no Origin header)';
+  const quote = (s: string): string => JSON.stringify(s.slice(0, 100));
+  return ` (its Origin ${quote(origin)} is not the address it was sent to, ${quote(`http://${req.headers.host ?? ''}`)})`;
+}
+
 /** Installs the checks as the first hook of every request (static files included). */
 export function registerAccessControl(app: FastifyInstance, policy: AccessPolicy): void {
   app.addHook('onRequest', async (req, reply) => {
@@ -173,8 +185,8 @@ export function registerAccessControl(app: FastifyInstance, policy: AccessPolicy
       return refuse(req, reply, {
         status: 403,
         code: 'FORBIDDEN',
-        message: `${req.method} ${req.url.split('?')[0]} refused: the request does not come from the studio's own page.`,
-        hint: `Scripts send the token in the ${TOKEN_HEADER} header (or an Origin header naming the studio's address); a web page of another origin cannot change the studio.`,
+        message: `${req.method} ${req.url.split('?')[0]} refused: the request does not come from the studio's own page${originMismatch(req)}.`,
+        hint: `Scripts send the token in the ${TOKEN_HEADER} header (or an Origin header naming the address they send to, scheme, host and port as in the URL: localhost and 127.0.0.1 are two origins); a web page of another origin cannot change the studio.`,
       });
     }
     if (token === 'query' && req.method === 'GET') {
