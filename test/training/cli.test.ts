@@ -174,6 +174,8 @@ describe('the model convlens train is given', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('training my-cnn (');
     expect(r.stderr).not.toContain('torch_jit');
+    // one epoch of two steps, said as such ("1 epochs x 2 steps" before)
+    expect(r.stderr).toContain('1 epoch x 2 steps of 10,');
   });
 
   it('that takes images of any size is trained, and written, at 28x28', async () => {

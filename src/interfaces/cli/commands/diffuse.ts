@@ -99,7 +99,7 @@ function registerTrain(diffuse: Command): void {
       const c = run.config;
       log(
         `training ${run.model.name} (${parameterCount(run.model).toLocaleString('en-US')} parameters) on ${train.source}: ${train.count} images, ` +
-          `${c.epochs} epochs x ${stepsPerEpoch(train.count, c.batchSize)} steps of ${c.batchSize}, ${c.schedule.kind} noise schedule (T = ${c.schedule.steps ?? 1000}), ` +
+          `${c.epochs} epoch${c.epochs === 1 ? '' : 's'} x ${stepsPerEpoch(train.count, c.batchSize)} steps of ${c.batchSize}, ${c.schedule.kind} noise schedule (T = ${c.schedule.steps ?? 1000}), ` +
           `adam lr ${c.lr} ${describeSchedule(c.lrSchedule)}, p(uncond) ${c.uncondProb}, EMA ${c.ema}`,
       );
       const job = cliJob(opts, 'diffuse train', { terminate: true });

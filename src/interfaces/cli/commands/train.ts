@@ -92,7 +92,7 @@ export function define(command: Command): void {
       const perEpoch = stepsPerEpoch(train.count - valCount, c.batchSize);
       log(
         `training ${run.model.name} (${parameterCount(run.model).toLocaleString('en-US')} parameters) on ${train.source}: ${train.count - valCount} train / ${valCount} validation images, ` +
-          `${c.epochs} epochs x ${perEpoch} steps of ${c.batchSize}, ${c.optimizer.type} lr ${c.lr} ${describeSchedule(c.schedule)}`,
+          `${c.epochs} epoch${c.epochs === 1 ? '' : 's'} x ${perEpoch} step${perEpoch === 1 ? '' : 's'} of ${c.batchSize}, ${c.optimizer.type} lr ${c.lr} ${describeSchedule(c.schedule)}`,
       );
       const job = cliJob(opts, 'train', { terminate: true });
       let result;
