@@ -2,18 +2,18 @@
 // The studio's end-to-end tests all drive the built page in Debian's Chromium through
 // playwright-core (`npx playwright install` cannot download browsers on this machine): one place
 // that starts the server, launches Chromium with the flags this sandbox needs, collects the
-// page's errors and takes screenshots.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+// page's errors and takes screenshots (where CONVLENS_TEST_SHOTS asks: test/support/screenshots.ts).
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { createStudio, DEFAULT_WEB_DIR, type Studio, type StudioOptions } from '../../src/interfaces/server/app.js';
+import { saveScreenshot } from '../support/screenshots.js';
 import { tempFolder } from '../support/temp-folder.js';
 
 const CHROMIUM = process.env['CONVLENS_CHROMIUM'] ?? '/usr/bin/chromium';
-export const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'studio');
 
 // Without the networking flags Chromium's background connections are refused by this machine's
 // closed network, many at a time; a fresh user-data-dir keeps runs independent.
@@ -25,7 +25,7 @@ export interface StudioPage {
   base: string;
   /** Uncaught page errors and console errors (refused uploads' failed loads excepted). */
   errors: string[];
-  /** Full-page screenshot into test-artifacts/studio/<name>.png. */
+  /** Scrolls to the top and saves a full-page screenshot <name>.png where CONVLENS_TEST_SHOTS asks (test/support/screenshots.ts). */
   shot(name: string): Promise<void>;
   /** Closes Chromium and removes its profile; the studio and engine stay the caller's. */
   close(): Promise<void>;
@@ -47,7 +47,6 @@ export async function openStudioPage(studio: Studio, options: OpenOptions = {}):
     );
   }
   if (!existsSync(join(DEFAULT_WEB_DIR, 'index.html'))) throw new Error(`The studio page is not built (${DEFAULT_WEB_DIR}): run \`npm run build\` first.`);
-  mkdirSync(ARTIFACTS, { recursive: true });
   const base = (await studio.app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
   const userDir = tempFolder('convlens-chromium-');
   let context: BrowserContext;
@@ -71,7 +70,7 @@ export async function openStudioPage(studio: Studio, options: OpenOptions = {}):
     errors,
     async shot(name) {
       await page.evaluate(() => window.scrollTo(0, 0));
-      await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+      await saveScreenshot(page, name, { fullPage: true });
     },
     async close() {
       await context.close();

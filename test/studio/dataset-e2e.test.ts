@@ -3,11 +3,12 @@
 // temporary folder), the built page in Debian's headless Chromium via playwright-core. Indexes
 // the committed Fashion-MNIST subset from the page, then checks the top patches (also opened by
 // clicking a unit in the feature-map view), the neighbours and the embedding plot (zoom, hover).
-// Screenshots go to test-artifacts/studio/dataset-*.png.
+// Screenshots go where CONVLENS_TEST_SHOTS asks (test/support/screenshots.ts).
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ARTIFACTS, pixelStats, studioInChromium } from './browser.js';
+import { saveScreenshot } from '../support/screenshots.js';
+import { pixelStats, studioInChromium } from './browser.js';
 import { tempFolder } from '../support/temp-folder.js';
 
 const stores = tempFolder('convlens-e2e-stores-');
@@ -64,7 +65,7 @@ describe('dataset lens in the studio (Chromium)', () => {
     expect(await imagesLoaded('[data-testid="nn-feature"]')).toBe(8);
     expect(await imagesLoaded('[data-testid="nn-pixel"]')).toBe(8);
     expect(await ui.page.textContent('[data-testid="nn-results"]')).toMatch(/ms \((vector index|flat scan)\)/);
-    await ui.page.locator('[data-testid="dataset-neighbours"]').screenshot({ path: join(ARTIFACTS, 'dataset-neighbours.png') });
+    await saveScreenshot(ui.page.locator('[data-testid="dataset-neighbours"]'), 'dataset-neighbours');
   });
 
   it('draws an embedding that zooms and shows the image under the cursor', async () => {
@@ -105,7 +106,7 @@ describe('dataset lens in the studio (Chromium)', () => {
     });
     await ui.page.mouse.wheel(0, -300);
     await ui.page.waitForFunction(() => /zoom ×1\.[2-9]/.test(document.querySelector('[data-testid="dataset-embedding"]')?.textContent ?? ''));
-    await ui.page.locator('[data-testid="dataset-embedding"]').screenshot({ path: join(ARTIFACTS, 'dataset-embedding.png') });
+    await saveScreenshot(ui.page.locator('[data-testid="dataset-embedding"]'), 'dataset-embedding');
     expect(ui.errors).toEqual([]);
   });
 

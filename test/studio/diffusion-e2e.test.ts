@@ -3,8 +3,8 @@
 // (dist/web) in Debian's headless Chromium driven by playwright-core. It fills in the prompt,
 // negative prompt, steps, guidance, seed and count, runs the job, checks that the live
 // denoising view appeared while it ran, that the samples and the frame viewer are drawn, and that
-// an unmappable prompt shows the server's error with the known prompts. Screenshots go to
-// test-artifacts/studio/.
+// an unmappable prompt shows the server's error with the known prompts. Screenshots go where
+// CONVLENS_TEST_SHOTS asks (test/support/screenshots.ts).
 import { describe, expect, it } from 'vitest';
 import { pixelStats, setRange, studioInChromium } from './browser.js';
 

@@ -1,8 +1,8 @@
 /// <reference lib="dom" />
 // End-to-end tests of the studio: the real server in-process, the built page (dist/web) in
 // Debian's headless Chromium driven by playwright-core. Every test checks what is rendered
-// (canvas pixels, element text, the receptive-field box) and saves a screenshot in
-// test-artifacts/studio/.
+// (canvas pixels, element text, the receptive-field box) and saves a screenshot where
+// CONVLENS_TEST_SHOTS asks (test/support/screenshots.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

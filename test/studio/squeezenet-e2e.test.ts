@@ -4,8 +4,8 @@
 // SqueezeNet's layers are shown and picked by their module names; explanations take their target
 // from a searchable picker and show what the model rules out; images are made from picked layers
 // and from a unit of Inside the network; the sample photos and textures are indexed and answer
-// neighbours; the diffusion tab says it does not use SqueezeNet. Screenshots go to
-// test-artifacts/studio/squeezenet-*.png.
+// neighbours; the diffusion tab says it does not use SqueezeNet. Screenshots go where
+// CONVLENS_TEST_SHOTS asks (test/support/screenshots.ts).
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

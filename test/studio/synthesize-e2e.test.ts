@@ -3,7 +3,7 @@
 // in Debian's Chromium (playwright-core), as test/studio/e2e.test.ts does. Runs feature
 // visualization and an adversarial example, checks the pictures are drawn, cancels a long job,
 // runs the fast style network inside the page on onnxruntime-web (checked against
-// onnxruntime-node on the same pixels), and saves screenshots in test-artifacts/studio/.
+// onnxruntime-node on the same pixels), and saves screenshots where CONVLENS_TEST_SHOTS asks.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_STYLE_NET } from '../../src/interfaces/server/routes/synthesize.js';
