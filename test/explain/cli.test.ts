@@ -39,7 +39,7 @@ describe('convlens explain', () => {
     const ig = summary.methods[1];
     expect(ig.params).toMatchObject({ steps: 20, rule: 'gausslegendre', baseline: 'given tensor' });
     expect(ig.completeness).toHaveLength(2);
-    expect(summary.methods[2].layer).toEqual({ name: 'relu4', shape: [128, 3, 3] });
+    expect(summary.methods[2].layer).toEqual({ name: 'relu4', label: 'relu4', shape: [128, 3, 3] });
     expect(summary.methods[3].params).toMatchObject({ window: [7, 7], stride: [7, 7], fill: 'zero', windows: 16 });
     expect(summary.methods[2].display).toMatchObject({ view: 'overlay', colormap: 'turbo', range: 'min-max' });
     expect(summary.timingsMs.total).toBeGreaterThan(0);

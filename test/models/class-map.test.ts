@@ -225,7 +225,7 @@ describe('the CAM layer of a segmentation net', () => {
       expect(model.profile.camLayer, `lraspp ${lraspp}`).toBe('backbone');
       expect(model.profile.layers.map((l) => l.name)).toContain('out');
       const e = await explain(model, x, { methods: ['gradcam', 'layercam'] });
-      for (const a of e.attributions) expect(a.layer, a.method).toEqual({ name: 'backbone', channels: 8, height: H / 2, width: W / 2 });
+      for (const a of e.attributions) expect(a.layer, a.method).toEqual({ name: 'backbone', label: 'backbone', channels: 8, height: H / 2, width: W / 2 });
       // the channel ranking starts at the same features
       expect((await layerAttribution(model, x, { methods: ['gradient-x-activation'] })).layer).toBe('backbone');
     }
