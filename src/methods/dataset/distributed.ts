@@ -40,7 +40,7 @@ import { throwIfCancelled } from '../../engine/jobs.js';
 import { encodeChunk, scanChunk, type ChunkResult, type ScanSettings } from './chunk.js';
 import type { ChunkPlan } from './scan.js';
 import type { DatasetStore } from './store.js';
-import { checkChunkJob, checkQueueName, chunkTooLarge, cleanText, decodeChunkResult, DEFAULT_RESULT_TTL_SECONDS, maxResultBytes, MAX_RESULT_TTL_SECONDS, resultKeyOf, settingsFitModel, shown, WireRefusal, type ChunkJob } from './wire.js';
+import { checkChunkJob, checkQueueName, chunkTooLarge, cleanText, decodeChunkResult, DEFAULT_RESULT_TTL_SECONDS, maxResultBytes, MAX_RESULT_TTL_SECONDS, reasonSentence, resultKeyOf, settingsFitModel, shown, WireRefusal, type ChunkJob } from './wire.js';
 
 export type { ChunkJob } from './wire.js';
 
@@ -404,7 +404,7 @@ async function fetchResults(client: Redis, left: ChunkPlan[], keyOf: (chunk: num
 async function throwFailed(failed: Job<ChunkJob>[], c: ChunkPlan, stored: () => string): Promise<never> {
   const f = failed[0]!;
   for (const j of failed) await j.remove().catch(() => undefined);
-  throw new ConvLensError('RUNTIME_FAILURE', `Chunk ${c.chunk} (images ${c.start}..${c.end - 1}) failed ${f.attemptsMade === 1 ? 'once' : `${f.attemptsMade} times`}: ${cleanText(f.failedReason).replace(/\.+$/, '')}.`, `Fix the cause and run the same command again to continue (${stored()}).`);
+  throw new ConvLensError('RUNTIME_FAILURE', `Chunk ${c.chunk} (images ${c.start}..${c.end - 1}) failed ${f.attemptsMade === 1 ? 'once' : `${f.attemptsMade} times`}: ${reasonSentence(f.failedReason)}`, `Fix the cause and run the same command again to continue (${stored()}).`);
 }
 
 /**

@@ -209,6 +209,18 @@ export function cleanText(v: unknown, max = 300): string {
   return s.length > max ? `${s.slice(0, max)}...` : s;
 }
 
+/**
+ * A worker's failure reason as the end of a sentence: control characters out, at most `max`
+ * characters, one full stop. A reason cut short keeps its "..." (the stop replaced it before, so
+ * a reason cut inside its way out read as whole), and the cap is wide enough for a worker's own
+ * reasons, which name folders (a 300-character cap cut "Start the worker with the folders it may
+ * read (CLI: --data-root ..." off a dataset path 140 characters long).
+ */
+export function reasonSentence(v: unknown, max = 1000): string {
+  const text = cleanText(v, max);
+  return String(v ?? '').length > max ? text : `${text.replace(/\.+$/, '')}.`;
+}
+
 /** The most bytes of a chunk's result value: what `encodeChunk` writes for the chunk, plus room for the small fields. */
 export const maxResultBytes = (settings: ScanSettings, images: number): number => resultBytes(settings, images) + 4096 + 256 * settings.layers.length;
 
