@@ -7,6 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Tensor } from '../engine/tensor.js';
 import { writeFileAtomic, writeTarget } from './files.js';
 import { npyHeader } from './npy.js';
+import { removeOnExit } from './remove-on-exit.js';
 
 /** Room for any header: a shape of eight 15-digit sizes fits, and the data stays 64-byte aligned. */
 const HEADER_BYTES = 256;
@@ -18,6 +19,8 @@ export class NpyStream {
   private rows = 0;
   private rowDims: number[] | undefined;
   private dtype: Tensor['dtype'] | undefined;
+  /** Drops the temporary file from the ones removed at exit (it was renamed or removed). */
+  private forgetTemp: () => void = () => undefined;
 
   constructor(readonly path: string) {
     this.target = writeTarget(path);
@@ -31,7 +34,7 @@ export class NpyStream {
     const [rows, ...rowDims] = t.dims;
     if (this.fd === undefined) {
       this.fd = openSync(this.temp, 'w');
-      process.once('exit', this.removeTemp);
+      this.forgetTemp = removeOnExit(this.temp);
       this.rowDims = rowDims;
       this.dtype = t.dtype;
       writeSync(this.fd, npyHeader(t.dtype, [0, ...rowDims], HEADER_BYTES));
@@ -48,7 +51,7 @@ export class NpyStream {
     writeSync(this.fd, npyHeader(this.dtype!, [this.rows, ...this.rowDims!], HEADER_BYTES), 0, HEADER_BYTES, 0);
     closeSync(this.fd);
     this.fd = undefined;
-    process.off('exit', this.removeTemp);
+    this.forgetTemp();
     if (!this.target.special) return renameSync(this.temp, this.target.path);
     try {
       writeFileAtomic(this.path, readFileSync(this.temp));
@@ -61,13 +64,7 @@ export class NpyStream {
   abort(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
-    process.off('exit', this.removeTemp);
-    this.removeTemp();
+    this.forgetTemp();
+    rmSync(this.temp, { force: true });
   }
-
-  /**
-   * Also run if the process exits while the file is open: a second Ctrl-C or SIGTERM exits at once
-   * (130, 143), past the finally that would abort the stream, and its rows would stay behind.
-   */
-  private readonly removeTemp = (): void => rmSync(this.temp, { force: true });
 }

@@ -188,6 +188,30 @@ describe('NpyStream', () => {
     expect(r.stdout.trim()).toBe('1'); // the temporary file was there
     expect(readdirSync(folder)).toEqual([]);
   });
+
+  it('holds many streams open without Node warning of a leak, and removes them all at exit', () => {
+    // explain --method all --npy --chunk holds one stream per method: one exit listener each made
+    // Node print MaxListenersExceededWarning past ten
+    const folder = join(dir, 'streams-exit');
+    mkdirSync(folder);
+    const stream = join(ROOT, 'dist', 'io', 'npy-stream.js');
+    const script = [
+      `import { readdirSync } from 'node:fs';`,
+      `import { NpyStream } from ${JSON.stringify(stream)};`,
+      `for (let k = 0; k < 26; k++) new NpyStream(${JSON.stringify(folder)} + '/m' + k + '.npy').append({ dtype: 'float32', dims: [1, 2], data: new Float32Array(2) });`,
+      `const done = new NpyStream(${JSON.stringify(join(folder, 'done.npy'))});`,
+      `done.append({ dtype: 'float32', dims: [1, 2], data: new Float32Array(2) });`,
+      `done.close();`,
+      `console.log(readdirSync(${JSON.stringify(folder)}).length);`,
+      // Node prints its warnings on a later tick
+      `setTimeout(() => process.exit(143), 100);`,
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(143);
+    expect(r.stderr).not.toContain('MaxListenersExceededWarning');
+    expect(r.stdout.trim()).toBe('27');
+    expect(readdirSync(folder)).toEqual(['done.npy']);
+  });
 });
 
 describe('an input larger than memory allows', () => {

@@ -9,6 +9,7 @@ import type { Engine } from '../../engine/runtime/engine.js';
 import { BUILTIN_MODELS, DEFAULT_BUILTIN } from '../../models/builtins.js';
 import { loadBuiltinModel, loadModelFile } from '../../models/load.js';
 import { Model } from '../../models/model.js';
+import { removeOnExit } from '../../io/remove-on-exit.js';
 import { toId } from './ids.js';
 import { toApiError, type ApiError } from './jobs.js';
 import type { Preprocessing } from '../../models/metadata.js';
@@ -148,7 +149,7 @@ export class ModelRegistry {
   private readonly entries = new Map<string, ModelEntry>();
   readonly uploads: UploadShelf;
   private uploadDir: string | undefined;
-  private removeUploadDirOnExit: (() => void) | undefined;
+  private forgetUploadDir: (() => void) | undefined;
   /** called with the id of a model that left the registry (caches keyed by it let go) */
   onRemove: (id: string) => void = () => undefined;
 
@@ -196,8 +197,7 @@ export class ModelRegistry {
       this.uploadDir = folder;
       // A studio that ends without closing (a second Ctrl-C, the shutdown deadline, an uncaught
       // error) removes its uploads all the same: each would otherwise stay in the temp folder.
-      this.removeUploadDirOnExit = () => rmSync(folder, { recursive: true, force: true });
-      process.once('exit', this.removeUploadDirOnExit);
+      this.forgetUploadDir = removeOnExit(folder);
     }
     const path = join(this.uploadDir, `${id}.onnx`);
     writeFileSync(path, bytes, { mode: 0o600 });
@@ -216,9 +216,9 @@ export class ModelRegistry {
   /** Removes the uploads' folder (the studio closes). */
   dispose(): void {
     if (this.uploadDir) rmSync(this.uploadDir, { recursive: true, force: true });
-    if (this.removeUploadDirOnExit) process.off('exit', this.removeUploadDirOnExit);
+    this.forgetUploadDir?.();
     this.uploadDir = undefined;
-    this.removeUploadDirOnExit = undefined;
+    this.forgetUploadDir = undefined;
   }
 
   list(): ModelEntry[] {
