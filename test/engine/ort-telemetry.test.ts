@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CLI, ROOT } from '../support/cli.js';
 import { tempFolder } from '../support/temp-folder.js';
@@ -24,15 +25,29 @@ function filesLeftByPredict(telemetrySetting: string | undefined): { home: strin
   return { home: readdirSync(home).filter((name) => name !== 'tmp'), temp: readdirSync(temp) };
 }
 
+/** The ORT_DISABLE_TELEMETRY that onnxruntime-node sees once ConvLens's Node backend has loaded it. */
+function settingSeenByRuntime(telemetrySetting: string | undefined): string {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env['ORT_DISABLE_TELEMETRY'];
+  if (telemetrySetting !== undefined) env['ORT_DISABLE_TELEMETRY'] = telemetrySetting;
+  const backend = pathToFileURL(join(ROOT, 'dist', 'engine', 'runtime', 'node.js')).href;
+  const script = `await import(${JSON.stringify(backend)}); await import('onnxruntime-node'); console.log(String(process.env.ORT_DISABLE_TELEMETRY));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env, encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout.trim();
+}
+
 describe("ONNX Runtime's telemetry", () => {
   it('is off: a ConvLens run writes nothing into the home or the temp folder', () => {
+    expect(settingSeenByRuntime(undefined)).toBe('1');
     expect(filesLeftByPredict(undefined)).toEqual({ home: [], temp: [] });
   });
 
   it('is left to the user who sets ORT_DISABLE_TELEMETRY', () => {
-    // proves the check above can see the files: with telemetry allowed, ONNX Runtime writes them
+    expect(settingSeenByRuntime('0')).toBe('0');
+    // Whether ONNX Runtime then writes its files depends on the machine (the CI host's build wrote
+    // none), so they are not asserted; where it does, they show the check above can see them.
     const left = filesLeftByPredict('0');
-    expect(left.home).toEqual(['.cache']);
-    expect(left.temp).toEqual(expect.arrayContaining([expect.stringMatching(/^mat-debug-\d+\.log$/)]));
+    expect(left.home.every((name) => name === '.cache')).toBe(true);
   });
 });
