@@ -2,6 +2,7 @@ import { useEffect, useRef, type ReactNode } from 'react';
 import type { ApiError, Prediction } from '../api';
 import type { InputView } from '../App';
 import { fitCanvas } from '../render';
+import { predictionScore } from '../format';
 import { ErrorBox, Panel, Spinner } from './ui';
 
 /** Draws the model's view of the image, pixel-exact when it is scaled up a lot. */
@@ -69,9 +70,9 @@ export function PredictionPanel(props: { prediction: Prediction | null; input: I
             <li key={t.index} className={i === 0 ? 'bar top1' : 'bar'} title={`class ${t.index} · logit ${t.logit.toFixed(3)}`}>
               <span className="bar-label">{t.label}</span>
               <span className="bar-track">
-                <span className="bar-fill" style={{ width: `${100 * t.probability}%` }} />
+                <span className="bar-fill" style={{ width: `${100 * (t.probability ?? 0)}%` }} />
               </span>
-              <span className="bar-value">{(100 * t.probability).toFixed(1)}%</span>
+              <span className="bar-value">{predictionScore(t)}</span>
             </li>
           ))}
           {top.length === 0 && !props.busy && <li className="muted">Pick an image.</li>}
