@@ -15,6 +15,9 @@ import { f32 } from '../../src/engine/tensor.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { explain } from '../../src/methods/explain/index.js';
 import { predict } from '../../src/methods/predict.js';
+import { attack } from '../../src/methods/synthesize/adversarial.js';
+import { featureVisualization, predictImages } from '../../src/methods/synthesize/featviz.js';
+import { pixelParam } from '../../src/methods/synthesize/params.js';
 import { METADATA_KEYS } from '../../src/models/metadata.js';
 import { Model } from '../../src/models/model.js';
 import { convlens } from '../support/cli.js';
@@ -147,6 +150,33 @@ describe('a declared regression', () => {
     const three = new Model(linearNet({ kind: 'regression' }), engine);
     const { predictions } = await predict(three, x, 3);
     expect(predictions[2]!.top.map((t) => t.index)).toEqual([0, 1, 2]);
+  });
+});
+
+describe('synthesis on other output kinds', () => {
+  const multi = new Model(linearNet({ sigmoid: true }), engine);
+  const regression = new Model(linearNet({ outputs: 1, kind: 'regression' }), engine);
+  // a start image of zeros, kept by a pixel parameterization without transforms: the logits are the biases
+  const fromZero = { param: pixelParam({ range: 'clip' }), start: 'zero', background: 0, transforms: 'none', steps: 1, frames: 0 } as const;
+
+  it("featviz's prob objective and its captions take a multi-label output's own sigmoid", async () => {
+    const r = await featureVisualization(multi, { ...fromZero, objective: 'prob:2' });
+    expect(r.history[0]!.value).toBeCloseTo(sigmoid(B[2]!), 5);
+    const p = await predictImages(multi, x);
+    IMAGES.forEach((img, i) => {
+      const z = logits(img);
+      const best = z.indexOf(Math.max(...z));
+      expect(p[i]!.index).toBe(best);
+      expect(p[i]!.probability).toBeCloseTo(sigmoid(z[best]!), 5);
+    });
+  });
+
+  it("a regression has no probability to maximize or to caption, and no cross-entropy to attack", async () => {
+    await expect(featureVisualization(regression, { ...fromZero, objective: 'prob:0' })).rejects.toThrow(/regression: its outputs are values/);
+    expect(await predictImages(regression, x)).toEqual([]);
+    const pixels = f32([1, 1, 2, 2], [0.2, 0.4, 0.6, 0.8]);
+    await expect(attack(regression, pixels)).rejects.toThrow(/a regression \(its outputs are values\)/);
+    await expect(attack(multi, pixels)).rejects.toThrow(/a multi-label head/);
   });
 });
 
