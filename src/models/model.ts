@@ -150,10 +150,12 @@ export class Model {
     this.classMap = classMap.map?.name;
     this.input = this.graph.realInputs()[0]!;
     if (this.graph.outputs.length === 0) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${name}" has no outputs.`, 'Re-export the model with its outputs declared in the ONNX graph.');
-    const reading = options.classMap === 'keep' || unit ? undefined : readOutput(this.graph, this.builder(), preSoftmaxOutput(this.graph), declared.kind);
+    // one inference for both reads: a model of any size is inferred afresh on each builder() until its metadata is read
+    const loading = this.builder();
+    const reading = options.classMap === 'keep' || unit ? undefined : readOutput(this.graph, loading, preSoftmaxOutput(this.graph), declared.kind);
     this.outputKind = reading?.kind ?? 'single-label';
     this.output = reading?.scores ?? preSoftmaxOutput(this.graph);
-    const outShape = this.facts(this.output).shape;
+    const outShape = loading.factsOf(this.output).shape;
     if (options.classMap !== 'keep' && !unit) refuseUnscoredOutput(name, this.graph.outputs[0]!.name, outShape, this.graph.outputs.length);
     const classes = outShape && typeof outShape[outShape.length - 1] === 'number' ? (outShape[outShape.length - 1] as number) : undefined;
     this.meta = readMetadata(this.graph, this.input, classes, { integerPixels: floatInput.integerInput !== undefined });
