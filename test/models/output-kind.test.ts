@@ -18,6 +18,8 @@ import { predict } from '../../src/methods/predict.js';
 import { attack } from '../../src/methods/synthesize/adversarial.js';
 import { featureVisualization, predictImages } from '../../src/methods/synthesize/featviz.js';
 import { pixelParam } from '../../src/methods/synthesize/params.js';
+import { seededRandom } from '../../src/models/init.js';
+import { Layers } from '../../src/models/layers.js';
 import { METADATA_KEYS } from '../../src/models/metadata.js';
 import { Model } from '../../src/models/model.js';
 import { convlens } from '../support/cli.js';
@@ -119,6 +121,28 @@ describe('a multi-label head (a Sigmoid over several logits)', () => {
     const { predictions } = await predict(plain, x, 3);
     const sum = predictions[0]!.top.reduce((a, t) => a + t.probability!, 0);
     expect(sum).toBeCloseTo(1, 5);
+  });
+});
+
+describe('a multi-label segmentation map (a Sigmoid per channel)', () => {
+  it("scores each class by its mean logit and gives it that logit's sigmoid, not a softmax over the classes", async () => {
+    const b = new GraphBuilder();
+    b.graph.name = 'multi_label_map';
+    const L = new Layers(b, seededRandom(4));
+    const image = b.input('image', 'float32', ['N', 3, 8, 8]);
+    const map = L.conv2d(L.relu(L.conv2d(image, 'features', { filters: 4 }), 'relu'), 'mask', { filters: 3, kernel: 1 });
+    b.output(b.op('Sigmoid', [map], {}, { name: 'mask_prob', outputs: ['mask_prob'] }));
+    const model = new Model(b.build(), engine);
+    expect(model.outputKind).toBe('multi-label');
+    expect(model.classMap).toBe('mask');
+    const pixels = f32([1, 3, 8, 8], Array.from({ length: 192 }, (_, i) => Math.sin(i)));
+    const out = await model.run(pixels, ['mask']);
+    const means = [0, 1, 2].map((k) => (out['mask']!.data as Float32Array).subarray(k * 64, (k + 1) * 64).reduce((a, v) => a + v, 0) / 64);
+    const { predictions } = await predict(model, pixels, 3);
+    for (const t of predictions[0]!.top) {
+      expect(t.logit).toBeCloseTo(means[t.index]!, 5);
+      expect(t.probability).toBeCloseTo(sigmoid(means[t.index]!), 5);
+    }
   });
 });
 
