@@ -51,7 +51,7 @@ for (const photo of PHOTOS) {
     const e = await explain(model, batch, { methods: ['occlusion'], occlusion });
     const a = e.attributions[0]!;
     reference ??= a;
-    label = `${e.images[0]!.predicted.label} (${(e.images[0]!.predicted.probability * 100).toFixed(0)}%)`;
+    label = `${e.images[0]!.predicted.label} (${((e.images[0]!.predicted.probability ?? 0) * 100).toFixed(0)}%)`;
     cells.push(renderAttribution(a, 0, display, { size: 224 }).image);
     captions.push(`${(a.timeMs / 1000).toFixed(1)} s, L2 error ${relativeL2(a, reference).toFixed(3)}`);
   }

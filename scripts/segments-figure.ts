@@ -44,7 +44,7 @@ for (const photo of PHOTOS) {
   for (const method of METHODS) {
     const e = await explain(model, batch, { methods: [method] });
     const a = e.attributions[0]!;
-    label = `${e.images[0]!.predicted.label} (${(e.images[0]!.predicted.probability * 100).toFixed(0)}%)`;
+    label = `${e.images[0]!.predicted.label} (${((e.images[0]!.predicted.probability ?? 0) * 100).toFixed(0)}%)`;
     cells.push(renderAttribution(a, 0, display, { size: 224 }).image);
     const passes = method === 'occlusion' ? (a.params['windows'] as number) + 1 : (a.params['forwardPasses'] as number[])[0]!;
     captions.push(method === 'occlusion' ? `${passes - 1} windows, ${(a.timeMs / 1000).toFixed(1)} s` : `${passes} passes, ${(a.timeMs / 1000).toFixed(1)} s`);

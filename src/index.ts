@@ -4,6 +4,7 @@ export * from './engine/index.js';
 export { Model, type PickableValue, type UnitTarget } from './models/model.js';
 export type { ModelProfile, ProfileLayer, HeadKind, RoleName } from './models/profile.js';
 export type { Quantization } from './models/quantization.js';
+export { OUTPUT_KINDS, type OutputKind } from './models/output-kind.js';
 export { unitModel, parseUnitSpec, type UnitSpec } from './models/unit-model.js';
 export { tailModel, cutsEveryPath } from './models/tail-model.js';
 export { readMetadata, writeMetadata, METADATA_KEYS, type ModelMetadata, type Preprocessing } from './models/metadata.js';

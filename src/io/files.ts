@@ -70,6 +70,20 @@ export function readFileOrExplain(named: string, what: string, maxBytes = MAX_IN
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
+/** What steps aside while a signal may end the process without any cleanup (see onUnguardedWait). */
+const unguarded = new Set<{ leave(): void; back(): void }>();
+
+/**
+ * Registers what must not outlive a process ended by a signal's default action (an output
+ * folder's lock file, which an exit listener removes otherwise): `leave` runs before each wait
+ * that a stop signal may end that way, `back` after it. Returns the unregistration.
+ */
+export function onUnguardedWait(leave: () => void, back: () => void): () => void {
+  const entry = { leave, back };
+  unguarded.add(entry);
+  return () => void unguarded.delete(entry);
+}
+
 /**
  * Runs `blocking` (synchronous work that may wait on another process) with the stop signals'
  * JavaScript handlers detached, so the signals take their default action (end the process) instead
@@ -78,11 +92,24 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  */
 export function withStopSignalsDefault<T>(blocking: () => T): T {
   const saved = STOP_SIGNALS.map((signal) => [signal, process.listeners(signal)] as const);
+  const stepped = [...unguarded];
+  for (const s of stepped) s.leave();
   for (const [signal] of saved) process.removeAllListeners(signal);
+  let done = false;
   try {
-    return blocking();
+    const result = blocking();
+    done = true;
+    return result;
   } finally {
     for (const [signal, listeners] of saved) for (const listener of listeners) process.on(signal, listener);
+    // back after a failed wait too, but its own refusal (the folder taken meanwhile) only when the wait succeeded
+    for (const s of stepped) {
+      try {
+        s.back();
+      } catch (e) {
+        if (done) throw e;
+      }
+    }
   }
 }
 

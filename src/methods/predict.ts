@@ -1,21 +1,22 @@
 import type { Tensor } from '../engine/tensor.js';
 import type { Model } from '../models/model.js';
+import { outputProbabilities, softmaxRow } from '../models/output-kind.js';
 import { batchedForward, defaultBatchSize } from './explain/session.js';
 
 export interface Prediction {
-  /** top-k classes, best first */
-  top: { index: number; label: string; probability: number; logit: number }[];
+  /**
+   * top-k classes, best first; a multi-label head's outputs by their own probability (which need
+   * not sum to 1), a regression's first k outputs in order, with their values (`logit`) and no probability
+   */
+  top: { index: number; label: string; probability?: number; logit: number }[];
 }
 
 /** Softmax of one row of logits, computed stably. */
-export function softmax(logits: ArrayLike<number>): Float64Array {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
-  const out = new Float64Array(logits.length);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp(logits[i]! - max);
-  for (let i = 0; i < out.length; i++) out[i]! /= sum;
-  return out;
+export const softmax = softmaxRow;
+
+/** A prediction's score as shown: its probability in percent, or a regression's value. */
+export function shownScore(t: { probability?: number; logit: number }, digits = 2): string {
+  return t.probability === undefined ? t.logit.toPrecision(4) : `${(t.probability * 100).toFixed(digits)}%`;
 }
 
 /** Top-k classes per sample from a [N, K] logits tensor. */
@@ -26,10 +27,12 @@ export function topK(model: Model, logits: Tensor, k: number): Prediction[] {
   const preds: Prediction[] = [];
   for (let s = 0; s < n; s++) {
     const row = data.subarray(s * classes, (s + 1) * classes);
-    const p = softmax(row);
-    const order = Array.from({ length: classes }, (_, i) => i).sort((a, b) => row[b]! - row[a]!);
+    const p = outputProbabilities(model.outputKind, row);
+    const indices = Array.from({ length: classes }, (_, i) => i);
+    // a regression's outputs are values (an age, a coordinate), not candidates to rank
+    const order = model.outputKind === 'regression' ? indices : indices.sort((a, b) => row[b]! - row[a]!);
     preds.push({
-      top: order.slice(0, Math.min(k, classes)).map((i) => ({ index: i, label: model.labels[i] ?? `class ${i}`, probability: p[i]!, logit: row[i]! })),
+      top: order.slice(0, Math.min(k, classes)).map((i) => ({ index: i, label: model.labels[i] ?? `class ${i}`, ...(p ? { probability: p[i]! } : {}), logit: row[i]! })),
     });
   }
   return preds;

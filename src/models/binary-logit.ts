@@ -14,6 +14,7 @@ import { GraphBuilder } from '../engine/graph/builder.js';
 import type { Graph } from '../engine/graph/ir.js';
 import { finalActivation, isSoftmaxOverOne, softmaxOverOneNote } from './final-activation.js';
 import { abbreviateName } from '../util/names.js';
+import { METADATA_KEYS } from './metadata.js';
 
 /** What loading made of one logit l, for the load notes. */
 export const TWO_CLASSES_NOTE =
@@ -70,7 +71,9 @@ export function withTwoClassLogit(graph: Graph, input: string): TwoClasses {
   g.outputs.push(...rest);
   if (constant && lookThrough) return { graph: g, note: `${softmaxOverOneNote(sigmoid!, abbreviateName(output.name), `the value before it ("${abbreviateName(logit)}") as the logit l of a binary classifier`)}: ${TWO_CLASSES_NOTE}` };
   const what = lookThrough ? `the sigmoid of one logit l ("${abbreviateName(output.name)}")` : `one logit l ("${abbreviateName(output.name)}")`;
-  return { graph: g, note: `the model's output is ${what}, a binary classifier's: ${TWO_CLASSES_NOTE}` };
+  // a raw single output looks the same whether it is a logit or a regression's value (an age)
+  const regression = lookThrough ? '' : ` (if it is a regression's value instead, an age say, declare the model a regression in its metadata, ${METADATA_KEYS.output} = regression; CLI: --output-kind regression, or convlens describe --output-kind regression to write it)`;
+  return { graph: g, note: `the model's output is ${what}, a binary classifier's: ${TWO_CLASSES_NOTE}${regression}` };
 }
 
 /**

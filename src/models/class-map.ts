@@ -7,7 +7,8 @@
 // score per image: each class's mean logit over the map's pixels. A Softmax over the channels at
 // the end is looked through (its logits are averaged) and moves after the mean, as in
 // flat-logits.ts; so does the Sigmoid after a binary net's 1-channel map [N, 1, h, w], whose mean
-// logit then becomes two classes (binary-logit.ts). The map stays in the graph as a layer, so one
+// logit then becomes two classes (binary-logit.ts), and after a multi-label map's K channels,
+// whose mean logits are then a multi-label head's (output-kind.ts). The map stays in the graph as a layer, so one
 // pixel is explained as a unit of it (unit-model.ts: "map@row,col"). A channels-last map
 // [N, h, w, K] (a TensorFlow export) is read through its channels-first form, so that its pixels
 // are units like any feature map's.
@@ -16,7 +17,8 @@ import { attrInt, attrInts, type Dim, type Graph } from '../engine/graph/ir.js';
 import { finalActivation, isSoftmaxOverOne, softmaxOverOneNote } from './final-activation.js';
 import { axisLayouts, isChannelsFirst, sameLayout, type AxisLayout } from './layout.js';
 
-const SOFTMAXES: ReadonlySet<string> = new Set(['Softmax', 'LogSoftmax']);
+/** a Sigmoid over several channels is a multi-label map's (each class its own yes/no per pixel; output-kind.ts) */
+const CLASS_ACTIVATIONS: ReadonlySet<string> = new Set(['Softmax', 'LogSoftmax', 'Sigmoid']);
 const ACTIVATIONS_OF_ONE: ReadonlySet<string> = new Set(['Softmax', 'LogSoftmax', 'Sigmoid']);
 /** a map's axes must stay as they are: only an Identity is looked through */
 const IDENTITY: ReadonlySet<string> = new Set(['Identity']);
@@ -54,7 +56,7 @@ export function withClassMeans(graph: Graph, input: string): ClassMeans {
   if (typeof classes !== 'number' || classes < 1 || (h === 1 && w === 1)) return { graph };
 
   // a binary net's 1-channel map ends in a Sigmoid, elementwise: its mean logit goes to binary-logit.ts
-  const softmax = finalActivation(g, output.name, classes === 1 ? ACTIVATIONS_OF_ONE : SOFTMAXES, IDENTITY);
+  const softmax = finalActivation(g, output.name, classes === 1 ? ACTIVATIONS_OF_ONE : CLASS_ACTIVATIONS, IDENTITY);
   const logits = softmax?.inputs[0];
   // (a Softmax's axis defaults to the last at the opsets ConvLens computes in)
   const channelAxes = channelsLast ? [3, -1] : [1, -3];

@@ -5,9 +5,15 @@ import { ConvLensError } from '../engine/errors.js';
 import type { Engine } from '../engine/runtime/engine.js';
 import { readFileOrExplain } from '../io/files.js';
 import { BUILTIN_MODELS, DEFAULT_BUILTIN, findBuiltin, type BuiltinModel } from './builtins.js';
-import { writeMetadata } from './metadata.js';
+import { METADATA_KEYS, writeMetadata } from './metadata.js';
 import { Model } from './model.js';
+import type { OutputKind } from './output-kind.js';
 import { courseCnn, FASHION_MNIST_LABELS } from './zoo/index.js';
+
+/** How to read a model beyond what its file says: `outputKind` as the file's convlens.output would declare it. */
+export interface LoadOptions {
+  outputKind?: OutputKind;
+}
 
 /** Graph names exporters give every model; the file name says more. */
 const GENERIC_GRAPH_NAMES = new Set(['graph', 'torch_jit', 'torch-jit-export', 'main_graph', 'tf2onnx', 'model']);
@@ -17,7 +23,7 @@ const GENERIC_GRAPH_NAMES = new Set(['graph', 'torch_jit', 'torch-jit-export', '
  * and its external-data files (default: any file; the studio passes its checked reader);
  * `name` names the model (default: the graph's name, or the file's when the exporter's is generic).
  */
-export function loadModelFile(path: string, engine: Engine, read?: (path: string, what: string) => Uint8Array, name?: string): Model {
+export function loadModelFile(path: string, engine: Engine, read?: (path: string, what: string) => Uint8Array, name?: string, o: LoadOptions = {}): Model {
   const bytes = read ? read(path, `Model file "${path}"`) : readFileOrExplain(path, 'model file');
   const folder = dirname(path);
   const files = new Map<string, Uint8Array>(); // one read per external-data file, not per tensor
@@ -32,6 +38,7 @@ export function loadModelFile(path: string, engine: Engine, read?: (path: string
       return data;
     },
   });
+  if (o.outputKind) graph.metadata.set(METADATA_KEYS.output, o.outputKind);
   return Model.fromOnnxGraph(graph, engine, name ?? (graph.name && !GENERIC_GRAPH_NAMES.has(graph.name) ? graph.name : path.replace(/^.*[\\/]/, '').replace(/\.onnx$/, '')));
 }
 
@@ -50,10 +57,10 @@ export const FASHION_CNN_PROFILE = {
 };
 
 /** A built-in model by name (default: the Fashion-MNIST CNN every command uses without --model). */
-export function loadBuiltinModel(engine: Engine, name: string = DEFAULT_BUILTIN.name): Model {
+export function loadBuiltinModel(engine: Engine, name: string = DEFAULT_BUILTIN.name, o: LoadOptions = {}): Model {
   const builtin = findBuiltin(name);
   if (!builtin) throw unknownModelError(name);
-  if (existsSync(builtin.file)) return loadModelFile(builtin.file, engine, undefined, builtin.name);
+  if (existsSync(builtin.file)) return loadModelFile(builtin.file, engine, undefined, builtin.name, o);
   if (builtin !== DEFAULT_BUILTIN) throw new ConvLensError('INPUT_UNREADABLE', `The built-in model "${builtin.name}" is missing from this installation (${builtin.file}).`, 'Reinstall convlens, or pass the path of an .onnx file.');
   // Until trained weights are committed: the same architecture, seeded random weights.
   const graph = courseCnn(0);
@@ -63,6 +70,7 @@ export function loadBuiltinModel(engine: Engine, name: string = DEFAULT_BUILTIN.
     description: 'Course CNN for Fashion-MNIST (untrained: random weights)',
     profile: FASHION_CNN_PROFILE,
     samples: 'fashion-mnist',
+    ...(o.outputKind ? { outputKind: o.outputKind } : {}),
   });
   const model = new Model(graph, engine, 'fashion-cnn (untrained)');
   model.meta.warnings.push('the built-in model is untrained (random weights); predictions are meaningless');
@@ -70,14 +78,14 @@ export function loadBuiltinModel(engine: Engine, name: string = DEFAULT_BUILTIN.
 }
 
 /** A model by --model value: a built-in name (resolved first), or a path; undefined = the default built-in. */
-export function loadModel(spec: string | undefined, engine: Engine): Model {
-  if (spec === undefined) return loadBuiltinModel(engine);
+export function loadModel(spec: string | undefined, engine: Engine, o: LoadOptions = {}): Model {
+  if (spec === undefined) return loadBuiltinModel(engine, undefined, o);
   const builtin = findBuiltin(spec);
-  if (builtin) return loadBuiltinModel(engine, builtin.name);
+  if (builtin) return loadBuiltinModel(engine, builtin.name, o);
   // Only a path with nothing at it may be a mistyped built-in name; anything else (a link loop, a
   // folder, no permission) is reported by the read itself.
   if (nothingAt(spec)) throw unknownModelError(spec);
-  return loadModelFile(spec, engine);
+  return loadModelFile(spec, engine, undefined, undefined, o);
 }
 
 /** The built-in model a --model value names, or the file it is, for summaries ("built-in squeezenet" / the path). */

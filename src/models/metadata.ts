@@ -41,6 +41,8 @@ export const METADATA_KEYS = {
   samples: 'convlens.samples',
   /** where the weights come from and their licence (free text) */
   provenance: 'convlens.provenance',
+  /** how the outputs are read: single-label, multi-label or regression (see models/output-kind.ts) */
+  output: 'convlens.output',
 } as const;
 
 export interface ModelMetadata {
@@ -56,6 +58,8 @@ export interface ModelMetadata {
   /** sample folder that fits the model, when the file says */
   samples?: string;
   provenance?: string;
+  /** the output kind to write (reading it is the model's: models/output-kind.ts) */
+  outputKind?: 'single-label' | 'multi-label' | 'regression';
 }
 
 const IMAGENET_MEAN = [0.485, 0.456, 0.406];
@@ -156,6 +160,7 @@ export function metadataEntries(meta: Partial<Omit<ModelMetadata, 'warnings'>>):
   if (meta.profile !== undefined) out.set(METADATA_KEYS.profile, JSON.stringify(meta.profile));
   if (meta.samples !== undefined) out.set(METADATA_KEYS.samples, meta.samples);
   if (meta.provenance !== undefined) out.set(METADATA_KEYS.provenance, meta.provenance);
+  if (meta.outputKind !== undefined) out.set(METADATA_KEYS.output, meta.outputKind);
   return out;
 }
 

@@ -18,6 +18,7 @@ import { withClassMeans, type ClassMeans } from './class-map.js';
 import { withFloat32Compute } from './float32-compute.js';
 import { binaryLabels, TWO_CLASSES_NOTE, withTwoClassLogit, type TwoClasses } from './binary-logit.js';
 import { withFlatLogits } from './flat-logits.js';
+import { declaredOutputKind, readOutput, type OutputKind } from './output-kind.js';
 import { withFloatInput } from './float-input.js';
 import { withSizeFreeReshapes } from './size-free-reshapes.js';
 import { axisLayouts, isChannelsFirst, type AxisLayout } from './layout.js';
@@ -88,6 +89,8 @@ export class Model {
   readonly meta: ModelMetadata;
   /** whether the file's output was one logit, made the two classes [-l/2, l/2] (binary-logit.ts) */
   readonly binary: boolean;
+  /** how the output's scores are read: a softmax's logits, independent sigmoids' logits, or values (output-kind.ts) */
+  readonly outputKind: OutputKind;
   /** the per-pixel class map whose means are the class scores, when the file's output was one (class-map.ts) */
   readonly classMap: string | undefined;
   private builderCache: GraphBuilder | undefined;
@@ -137,15 +140,22 @@ export class Model {
     const symbolicBatch = withSymbolicBatch(classifierFirst.graph);
     const flat = withFlatLogits(withSizeFreeReshapes(symbolicBatch.graph));
     const classMap: ClassMeans = options.classMap === 'keep' ? { graph: flat } : withClassMeans(flat, flat.realInputs()[0]!.name);
-    // a unit model's "classes" are a layer's channels, even one
-    const binary: TwoClasses = options.classMap === 'keep' || unit ? { graph: classMap.graph } : withTwoClassLogit(classMap.graph, classMap.graph.realInputs()[0]!.name);
+    // a unit model's "classes" are a layer's channels, even one; a declared regression's or
+    // multi-label head's one output is a value or an attribute's logit, not a binary classifier's
+    const declared = options.classMap === 'keep' || unit ? {} : declaredOutputKind(graph);
+    const declaredOther = declared.kind !== undefined && declared.kind !== 'single-label';
+    const binary: TwoClasses = options.classMap === 'keep' || unit || declaredOther ? { graph: classMap.graph } : withTwoClassLogit(classMap.graph, classMap.graph.realInputs()[0]!.name);
     this.graph = binary.graph;
     this.binary = binary.graph !== classMap.graph;
     this.classMap = classMap.map?.name;
     this.input = this.graph.realInputs()[0]!;
     if (this.graph.outputs.length === 0) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${name}" has no outputs.`, 'Re-export the model with its outputs declared in the ONNX graph.');
-    this.output = preSoftmaxOutput(this.graph);
-    const outShape = this.facts(this.output).shape;
+    // one inference for both reads: a model of any size is inferred afresh on each builder() until its metadata is read
+    const loading = this.builder();
+    const reading = options.classMap === 'keep' || unit ? undefined : readOutput(this.graph, loading, preSoftmaxOutput(this.graph), declared.kind);
+    this.outputKind = reading?.kind ?? 'single-label';
+    this.output = reading?.scores ?? preSoftmaxOutput(this.graph);
+    const outShape = loading.factsOf(this.output).shape;
     if (options.classMap !== 'keep' && !unit) refuseUnscoredOutput(name, this.graph.outputs[0]!.name, outShape, this.graph.outputs.length);
     const classes = outShape && typeof outShape[outShape.length - 1] === 'number' ? (outShape[outShape.length - 1] as number) : undefined;
     this.meta = readMetadata(this.graph, this.input, classes, { integerPixels: floatInput.integerInput !== undefined });
@@ -157,6 +167,8 @@ export class Model {
     // a 1-channel map's note says what became of its mean (one logit) itself
     if (binary.note && !classMap.map) this.meta.warnings.push(binary.note);
     if (symbolicBatch.note) this.meta.warnings.push(symbolicBatch.note);
+    if (declared.warning) this.meta.warnings.push(declared.warning);
+    if (reading?.note) this.meta.warnings.push(reading.note);
     if (floatInput.integerInput) this.meta.warnings.push(`input "${input.name}" is ${floatInput.integerInput} in the file; ConvLens gives it float32 pixels (its casts to float32 dropped)`);
     if (channelsFirst !== floatInput.graph) {
       // a converter's name for the free batch (tf2onnx's "unk__123") says nothing to a user: N

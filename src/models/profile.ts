@@ -58,6 +58,8 @@ export interface ModelProfile {
     fixed: boolean;
   };
   classes: number;
+  /** set when the outputs are not one class's softmax: independent sigmoids or values (output-kind.ts) */
+  outputKind?: 'multi-label' | 'regression';
   /** whether the class names came from the model (or --labels) rather than numbers */
   labelled: boolean;
   /** the sample folder whose images fit (samples/<group>) */
@@ -111,6 +113,8 @@ export interface ProfileSource {
   isChannelsFirst(name: string): boolean;
   /** the per-pixel class map whose means are the class scores, on a segmentation net (class-map.ts) */
   readonly classMap?: string | undefined;
+  /** how the outputs read (output-kind.ts); single-label when absent */
+  readonly outputKind?: 'single-label' | 'multi-label' | 'regression';
 }
 
 /** The profile of a model: roles from its metadata where given and valid, from its graph otherwise. */
@@ -239,6 +243,7 @@ export function modelProfile(model: ProfileSource): ModelProfile {
   const profile: ModelProfile = {
     input: { name: model.input.name, channels, kind: channels === 1 ? 'gray' : channels === 3 ? 'rgb' : 'multichannel', size, fixed },
     classes,
+    ...(model.outputKind && model.outputKind !== 'single-label' ? { outputKind: model.outputKind } : {}),
     labelled: !model.meta.labels.every((l, i) => l === `class ${i}`),
     sampleGroup: model.meta.samples ?? (channels === 1 ? 'fashion-mnist' : 'photos'),
     head: headKind(model),
@@ -507,7 +512,7 @@ export function describeProfile(p: ModelProfile, label: (value: string) => strin
   const one = (v: string | undefined): string => (v === undefined ? '-' : label(v));
   const list = (v: string[]): string => (v.length ? v.map(label).join(', ') : '-');
   return [
-    `input: ${p.input.kind} ${p.input.size[0]}x${p.input.size[1]}${p.input.fixed ? '' : ' (any size)'}, ${p.classes} classes${p.labelled ? '' : ' (unlabelled)'}, head ${p.head}, samples/${p.sampleGroup}`,
+    `input: ${p.input.kind} ${p.input.size[0]}x${p.input.size[1]}${p.input.fixed ? '' : ' (any size)'}, ${p.outputKind ? `${p.classes} output${p.classes === 1 ? '' : 's'}, ${p.outputKind}` : `${p.classes} classes`}${p.labelled ? '' : ' (unlabelled)'}, head ${p.head}, samples/${p.sampleGroup}`,
     `first conv: ${one(p.firstConv)}${from('firstConv')}`,
     `CAM layer: ${one(p.camLayer)}${from('camLayer')}${!p.camLayer && p.camBeforeAttention ? ` (the last spatial map, ${label(p.camBeforeAttention.layer)}, comes before attention across positions)` : ''}`,
     `dream layer: ${one(p.dreamLayer)}${from('dreamLayer')}`,

@@ -10,7 +10,10 @@ export type ScheduleConfig =
   | { type: 'step'; every: number; gamma: number }
   /** multiply by `gamma` every epoch (smoothly, per step) */
   | { type: 'exponential'; gamma: number }
-  /** cosine from the base rate down to base * minFactor at the last step */
+  /**
+   * cosine from the base rate down to base * minFactor when the run ends, as PyTorch's
+   * CosineAnnealingLR(T_max = total steps): the last step's rate is just above it
+   */
   | { type: 'cosine'; minFactor?: number };
 
 export interface ScheduleOptions {
@@ -39,7 +42,9 @@ export function learningRate(o: ScheduleOptions, step: number): number {
       break;
     case 'cosine': {
       const min = s.minFactor ?? 0;
-      const t = Math.min(1, step / Math.max(1, o.totalSteps - 1));
+      // step / (total - 1) reached the end on the last step: with the default factor 0 its rate
+      // was 0, a whole forward and backward pass that changed nothing
+      const t = Math.min(1, step / Math.max(1, o.totalSteps));
       lr = o.baseLr * (min + ((1 - min) * (1 + Math.cos(Math.PI * t))) / 2);
       break;
     }

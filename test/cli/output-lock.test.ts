@@ -59,6 +59,30 @@ describe('one run at a time per output folder', () => {
     expect(readdirSync(out)).not.toContain(LOCK);
   }, 90_000);
 
+  it('refuses a second run started while the first still computes, before either writes', async () => {
+    // the lock was taken at the first write: both runs passed the check for a holder, both did all
+    // their work (~10 s here), and the one that came to write second failed then
+    const out = join(tmp, 'together');
+    const first = spawn(process.execPath, [CLI, 'explain', ...images, '--method', 'all', '--threads', '1', '-q', '-o', out], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    first.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const ended = new Promise<number | null>((done) => first.once('exit', (code) => done(code)));
+    const deadline = Date.now() + 30_000;
+    // the folder is made when the run sets out, before it loads the model
+    while (!existsSync(out) && first.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(readdirSync(out).filter((f) => f !== LOCK), 'the first run wrote before the second started').toEqual([]);
+    const t0 = Date.now();
+    const second = await convlens('explain', ...images, '--method', 'all', '--threads', '1', '-q', '-o', out);
+    const waited = Date.now() - t0;
+    expect(second.code, second.stderr).toBe(1);
+    expect(second.stderr).toContain(`The output folder "${out}" is being written by another run: pid ${first.pid} on ${hostname()}`);
+    expect(waited).toBeLessThan(5_000);
+    expect(await ended, stderr).toBe(0);
+    expect(readdirSync(out)).toContain('summary.json');
+    expect(readdirSync(out)).not.toContain(LOCK);
+  }, 90_000);
+
   it('takes over a lock whose run is gone', async () => {
     const out = join(tmp, 'stale');
     mkdirSync(out);

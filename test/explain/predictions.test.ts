@@ -96,7 +96,7 @@ describe('predictions from the first gradient pass', () => {
     expect(Array.from(viaGradient.targets)).toEqual(Array.from(viaForward.targets));
     viaGradient.images.forEach((im, i) => {
       expect(im.predicted.index).toBe(viaForward.images[i]!.predicted.index);
-      expect(im.predicted.probability).toBeCloseTo(viaForward.images[i]!.predicted.probability, 5);
+      expect(im.predicted.probability).toBeCloseTo(viaForward.images[i]!.predicted.probability!, 5);
     });
   });
 

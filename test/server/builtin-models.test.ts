@@ -36,7 +36,8 @@ describe('built-in models in the studio', () => {
     const top = (p.json() as { top: { label: string; probability: number }[] }).top[0]!;
     const last = await run('adversarial', { model: 'squeezenet', image: 'photos/coffee.png', params: { steps: 1, epsilon: 1 / 255 } });
     expect(last.type, JSON.stringify(last.error)).toBe('result');
-    expect(last.result!.images[0]!.caption).toBe(`${top.label} ${(100 * top.probability).toFixed(1)}%`);
+    // the caption says it is the model's prediction, not the image's label
+    expect(last.result!.images[0]!.caption).toBe(`predicted ${top.label} ${(100 * top.probability).toFixed(1)}%`);
   });
 
   it('style uses the selected model when it can serve, SqueezeNet for the gray CNN, the random network when asked', async () => {

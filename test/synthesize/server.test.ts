@@ -46,7 +46,8 @@ describe('POST /api/synthesize/:kind', () => {
   it('featviz: one image per class with the prediction, frames and a GIF', async () => {
     const r = await result('featviz', { model: 'builtin', params: { objective: 'class:*', param: 'pixel-clip', start: 'zero', background: 0, steps: 8, frames: 3, tv: 2 } });
     expect(r.images.map((i) => i.label)).toEqual(['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']);
-    expect(r.images[0]!.caption).toMatch(/%$/);
+    // the model's prediction on the synthesized image, said to be one: it need not be the tile's class
+    for (const img of r.images) expect(img.caption).toMatch(/^predicted .+ \d+\.\d%$/);
     expect(r.frames.map((f) => f.step)).toEqual([0, 4, 8]);
     expect(Buffer.from(r.gif!, 'base64').subarray(0, 6).toString()).toBe('GIF89a');
   });
@@ -54,6 +55,7 @@ describe('POST /api/synthesize/:kind', () => {
   it('adversarial, invert and dream return their pictures', async () => {
     const a = await result('adversarial', { model: 'builtin', image: 'fashion-mnist/bag-test18.png', params: { epsilon: 0.1, steps: 10 } });
     expect(a.images.map((i) => i.label)).toEqual(['original', 'perturbation (amplified)', 'adversarial']);
+    expect([a.images[0]!.caption, a.images[2]!.caption]).toEqual([expect.stringMatching(/^predicted /), expect.stringMatching(/^predicted /)]);
     expect(a.summary['linf'] as number).toBeLessThanOrEqual(0.1 + 1e-6);
     // judged as the 8-bit picture it shows: whole grey levels, within a budget that is not one (2.5/255)
     const q = await result('adversarial', { model: 'builtin', image: 'fashion-mnist/bag-test18.png', params: { epsilon: 2.5 / 255, steps: 10 } });

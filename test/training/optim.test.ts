@@ -93,10 +93,15 @@ describe('learning-rate schedules', () => {
     expect(learningRate({ ...base, schedule: step }, 30)).toBeCloseTo(0.05);
     expect(learningRate({ ...base, schedule: step }, 65)).toBeCloseTo(0.025);
     expect(learningRate({ ...base, schedule: parseSchedule('exp:0.5') }, 20)).toBeCloseTo(0.025);
+    // PyTorch's CosineAnnealingLR(T_max=100, eta_min=0.01) on lr 0.1 uses 0.1, 0.055 and 0.0100222 at steps 0, 50 and 99
     const cos = parseSchedule('cosine:0.1');
-    expect(learningRate({ ...base, schedule: cos }, 0)).toBeCloseTo(0.1);
-    expect(learningRate({ ...base, schedule: cos }, 99)).toBeCloseTo(0.01);
-    expect(learningRate({ ...base, schedule: { type: 'cosine' } }, 49.5)).toBeCloseTo(0.05);
+    expect(learningRate({ ...base, schedule: cos }, 0)).toBeCloseTo(0.1, 12);
+    expect(learningRate({ ...base, schedule: cos }, 50)).toBeCloseTo(0.055, 12);
+    expect(learningRate({ ...base, schedule: cos }, 99)).toBeCloseTo(0.010022204783542078, 12);
+    expect(learningRate({ ...base, schedule: { type: 'cosine' } }, 50)).toBeCloseTo(0.05, 12);
+    // down to 0: the last step still learns (at 2.467e-5, as PyTorch), and only the end of the run is 0
+    expect(learningRate({ ...base, schedule: { type: 'cosine' } }, 99)).toBeCloseTo(2.4671981713420017e-5, 15);
+    expect(learningRate({ ...base, schedule: { type: 'cosine' } }, 100)).toBe(0);
     expect(learningRate({ ...base, schedule: { type: 'constant' }, warmupSteps: 4 }, 0)).toBeCloseTo(0.025);
     expect(learningRate({ ...base, schedule: { type: 'constant' }, warmupSteps: 4 }, 3)).toBeCloseTo(0.1);
   });

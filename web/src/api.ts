@@ -17,6 +17,8 @@ export interface Model {
   error?: ApiErrorBody;
   input?: { name: string; shape: Dim[] };
   labels?: string[];
+  /** how the outputs read: a softmax's classes, independent attributes (each its own sigmoid), or values with no probability */
+  outputKind?: 'single-label' | 'multi-label' | 'regression';
   preprocessing?: { size?: [number, number]; channels?: string; [k: string]: unknown };
   description?: string;
   warnings?: string[];
@@ -92,7 +94,8 @@ export interface ImageEntry {
 export interface TopClass {
   index: number;
   label: string;
-  probability: number;
+  /** a softmax's, or a multi-label head's own sigmoid; none for a regression (src/models/output-kind.ts) */
+  probability?: number;
   logit: number;
 }
 

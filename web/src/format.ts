@@ -26,3 +26,11 @@ export function progressCount(p: { done: number; total: number; phase?: string |
   const name = w.phase && !p.phase?.endsWith(w.phase) ? `${w.phase} ` : '';
   return `${whole} · ${name}${Math.floor(w.done)}/${w.total}`;
 }
+
+/**
+ * A prediction's score: its probability in percent (a softmax's, or a multi-label head's own
+ * sigmoid), or a regression output's value, which has none.
+ */
+export function predictionScore(t: { probability?: number | undefined; logit: number }, digits = 1): string {
+  return t.probability === undefined ? fmtSig(t.logit) : `${(100 * t.probability).toFixed(digits)}%`;
+}

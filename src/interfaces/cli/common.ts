@@ -12,6 +12,7 @@ import { BUILTIN_MODELS } from '../../models/builtins.js';
 import { loadModel, modelSource } from '../../models/load.js';
 import { parseLabels, parsePreprocessing, PREPROCESS_PRESETS } from '../../models/metadata.js';
 import type { Model } from '../../models/model.js';
+import { OUTPUT_KINDS, type OutputKind } from '../../models/output-kind.js';
 import { bytesPerSample } from '../../methods/inspect/memory.js';
 import { QUEUE_NAME } from '../../methods/dataset/wire.js';
 import type { JobOptions, Progress } from '../../engine/jobs.js';
@@ -22,6 +23,8 @@ export interface CommonOptions {
   labels?: string;
   /** preprocessing preset or JSON */
   preprocess?: string;
+  /** how the model's outputs are read (single-label, multi-label, regression), over what its file declares */
+  outputKind?: OutputKind;
   threads?: number;
   quiet?: boolean;
 }
@@ -192,7 +195,15 @@ export function withModelOptions(c: Command, modelHelp = MODEL_OPTION_HELP): Com
   return c
     .option('-m, --model <file|name>', modelHelp)
     .option('--labels <file>', 'class names for the model: a text file (one per line) or a JSON list (overrides the model\'s own)')
-    .option('--preprocess <preset|json>', `how images become model input: ${PREPROCESS_PRESETS.join(', ')}, or JSON {"size":[h,w],"range":[0,1],"mean":[...],"std":[...],"resize":"crop"|"stretch"}`);
+    .option('--preprocess <preset|json>', `how images become model input: ${PREPROCESS_PRESETS.join(', ')}, or JSON {"size":[h,w],"range":[0,1],"mean":[...],"std":[...],"resize":"crop"|"stretch"}`)
+    .option('--output-kind <kind>', `how the model's outputs are read: ${OUTPUT_KINDS.join(', ')} (default: the file's declaration, else multi-label for a Sigmoid over several outputs, else single-label)`, (v: string) => parseOutputKindOption(v));
+}
+
+/** An --output-kind value, refused the commander way (an InvalidArgumentError naming the kinds). */
+function parseOutputKindOption(v: string): OutputKind {
+  const kind = OUTPUT_KINDS.find((k) => k === v.trim().toLowerCase());
+  if (!kind) throw new InvalidArgumentError(`expected one of ${OUTPUT_KINDS.join(', ')}`);
+  return kind;
 }
 
 /** Adds the options every command shares. */
@@ -299,7 +310,7 @@ export function inputChunks(files: readonly string[], model: Model, copies: numb
  */
 export function openModel(opts: CommonOptions, use: { forwardOnly?: boolean; classesUnused?: boolean } = {}): { engine: Engine; model: Model } {
   const engine = createEngine(opts);
-  const model = loadModel(opts.model, engine);
+  const model = loadModel(opts.model, engine, opts.outputKind ? { outputKind: opts.outputKind } : {});
   if (!use.forwardOnly) model.requireFloatComputation();
   applyDescription(model, opts, use.classesUnused);
   return { engine, model };

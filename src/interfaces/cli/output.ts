@@ -2,8 +2,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { ConvLensError } from '../../engine/errors.js';
 import { throwIfCancelled } from '../../engine/jobs.js';
-import { prepareOutputDir, writeFileAtomic } from '../../io/files.js';
-import { acquireLockFile, commandLine, describeWriter, lockHolder, type WriterInfo } from '../../io/writer-lock.js';
+import { onUnguardedWait, prepareOutputDir, writeFileAtomic } from '../../io/files.js';
+import { acquireLockFile, commandLine, describeWriter, type WriterInfo, type WriterLock } from '../../io/writer-lock.js';
 
 /** Where a command writes by default: out/<command>/ in the current folder. */
 /** The dataset store `convlens index` writes and patches, neighbors and embed read. */
@@ -82,18 +82,24 @@ export class OutputFiles {
   private readonly inputs = new Map<string, string>();
   /** the run's cancellation: once aborted, no further file is written */
   private signal: AbortSignal | undefined;
-  /** whether this run holds the folder's writer lock (taken at its first write) */
-  private locked = false;
+  /** the folder's writer lock while this run holds it */
+  private lock: WriterLock | undefined;
 
   constructor(readonly dir: string) {
     // `-o ''` wrote into the current folder and reported "wrote /: ..."
     if (!dir.trim()) throw new ConvLensError('INVALID_ARGUMENT', 'The output path (--out) is empty.', 'Name a folder, e.g. --out out/run1 (or . for the current folder).');
     prepareOutputDir(dir);
-    // a run writing there now is named before any work; the lock itself is taken at the first
-    // write, so that a run killed before it wrote anything (a signal's default action while it
-    // waits on a pipe) leaves no lock file in the folder
-    const holder = lockHolder(join(dir, OUTPUT_LOCK));
-    if (holder) throw this.busy(holder);
+    // The lock is taken now, before any work. Taken at the first write, as until 2026-12-07, two
+    // runs started together both passed a check for a holder and did all their work, and the one
+    // that came to write second failed then (often the one started first: it had more to write).
+    // While a read waits on a pipe a stop signal ends the process without its exit listeners, so
+    // the lock steps aside for the wait and is taken again after it (io/files.ts).
+    this.lockFolder();
+    onUnguardedWait(
+      () => this.unlockFolder(),
+      () => this.lockFolder(),
+    );
+    process.prependOnceListener('exit', () => this.unlockFolder());
   }
 
   private busy(w: WriterInfo | undefined): ConvLensError {
@@ -110,10 +116,12 @@ export class OutputFiles {
    * file is held until the process ends (released before its empty output folders are removed).
    */
   private lockFolder(): void {
-    if (this.locked) return;
-    const lock = acquireLockFile(join(this.dir, OUTPUT_LOCK), commandLine(), (w) => this.busy(w));
-    this.locked = true;
-    process.prependOnceListener('exit', () => lock.release());
+    this.lock ??= acquireLockFile(join(this.dir, OUTPUT_LOCK), commandLine(), (w) => this.busy(w));
+  }
+
+  private unlockFolder(): void {
+    this.lock?.release();
+    this.lock = undefined;
   }
 
   /** For commands whose --out names one file: its folder is prepared the same way. */
@@ -163,7 +171,6 @@ export class OutputFiles {
     throwIfCancelled(this.signal, 'writing the results');
     const path = join(this.dir, name);
     this.refuseInput(name);
-    this.lockFolder();
     writeFileAtomic(path, data);
     this.record(path);
     return name;

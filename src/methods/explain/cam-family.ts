@@ -120,7 +120,7 @@ export async function ablationcam(ctx: MethodContext): Promise<MethodResult> {
     const feeds: Record<string, Tensor> = { [layer.name]: f32([m, k, h, w], acts) };
     if (images) feeds[ctx.model.input.name] = f32([m, c, H, W], images);
     const out = await compiled.run(feeds, [ctx.model.output]);
-    ablated.set(targetScores(out[ctx.model.output]!, targets, ctx.score), s);
+    ablated.set(targetScores(out[ctx.model.output]!, targets, ctx.score, ctx.model.outputKind), s);
   });
   const weights = new Float64Array(n * k);
   for (let q = 0; q < n * k; q++) {

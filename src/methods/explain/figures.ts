@@ -93,8 +93,8 @@ export async function explanationGrid(e: Explanation, items: readonly FigureItem
         captions.push(rangeCaption(r.min, r.max, r.style));
       }
       const img = e.images[i]!;
-      // a unit's channels have values, not probabilities (a softmax over them means nothing)
-      const value = (p: { logit: number; probability: number }): string => (e.unit ? p.logit.toPrecision(3) : `${(p.probability * 100).toFixed(1)}%`);
+      // a unit's channels and a regression's outputs have values, not probabilities
+      const value = (p: { logit: number; probability?: number }): string => (e.unit || p.probability === undefined ? p.logit.toPrecision(3) : `${(p.probability * 100).toFixed(1)}%`);
       const lines = [item.name, `${e.unit ? 'most active' : 'pred'}: ${img.predicted.label} (${value(img.predicted)})`];
       if (img.target.index !== img.predicted.index) lines.push(`target: ${img.target.label} (${value(img.target)})`);
       return { lines, cells, captions, ...(k > 0 && i === 0 ? { columns: ['Input', ...band.map(header)] } : {}) };

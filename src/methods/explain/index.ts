@@ -4,7 +4,7 @@
 import { ConvLensError, describeValue, unknownNameError } from '../../engine/errors.js';
 import { nonFiniteCount, type Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
-import { softmax } from '../predict.js';
+import { outputProbabilities } from '../../models/output-kind.js';
 import { throwIfCancelled } from '../../engine/jobs.js';
 import { f32, nchw } from './arrays.js';
 import { cam, gradcam, gradcamPlusPlus, guidedGradcam, layercam } from './cam.js';
@@ -285,14 +285,14 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
   const ld = logits.data as Float32Array;
   const images = Array.from({ length: x.dims[0]! }, (_, i) => {
     const row = ld.subarray(i * classes, (i + 1) * classes);
-    const p = softmax(row);
+    const p = outputProbabilities(model.outputKind, row);
     let best = 0;
     for (let k = 1; k < classes; k++) if (row[k]! > row[best]!) best = k;
     const t = targets[i]!;
     const label = (k: number): string => model.labels[k] ?? `class ${k}`;
     return {
-      predicted: { index: best, label: label(best), probability: p[best]!, logit: row[best]! },
-      target: { index: t, label: label(t), score: score === 'logit' ? row[t]! : p[t]!, probability: p[t]!, logit: row[t]! },
+      predicted: { index: best, label: label(best), ...(p ? { probability: p[best]! } : {}), logit: row[best]! },
+      target: { index: t, label: label(t), score: score === 'prob' && p ? p[t]! : row[t]!, ...(p ? { probability: p[t]! } : {}), logit: row[t]! },
     };
   });
 

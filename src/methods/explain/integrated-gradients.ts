@@ -170,7 +170,7 @@ export async function integratedGradients(ctx: MethodContext): Promise<MethodRes
   const baselineRows = sharedBaseline ? 1 : n;
   const total = pathRows + inputRows + baselineRows;
   const scores = new Float64Array(2 * n);
-  if (ctx.logits) scores.set(targetScores(ctx.logits, ctx.targets, ctx.score));
+  if (ctx.logits) scores.set(targetScores(ctx.logits, ctx.targets, ctx.score, ctx.model.outputKind));
   const name = ctx.model.input.name;
   const work = new Work(ctx.job, 'integrated-gradients', Math.ceil(total / ctx.batchSize));
   const buffers = new RunBuffers(ctx.model, [c, h, w]);
@@ -198,9 +198,9 @@ export async function integratedGradients(ctx: MethodContext): Promise<MethodRes
     for (let k = Math.max(s, pathRows); k < e; k++) {
       const end = k - pathRows;
       const row: Tensor = { dtype: 'float32', dims: [1, r.logits.dims[1]!], data: (r.logits.data as Float32Array).subarray((k - s) * r.logits.dims[1]!, (k - s + 1) * r.logits.dims[1]!) };
-      if (end < inputRows) scores[end] = targetScores(row, ctx.targets.subarray(end, end + 1), ctx.score)[0]!;
-      else if (sharedBaseline) for (let i = 0; i < n; i++) scores[n + i] = targetScores(row, ctx.targets.subarray(i, i + 1), ctx.score)[0]!;
-      else scores[n + end - inputRows] = targetScores(row, ctx.targets.subarray(end - inputRows, end - inputRows + 1), ctx.score)[0]!;
+      if (end < inputRows) scores[end] = targetScores(row, ctx.targets.subarray(end, end + 1), ctx.score, ctx.model.outputKind)[0]!;
+      else if (sharedBaseline) for (let i = 0; i < n; i++) scores[n + i] = targetScores(row, ctx.targets.subarray(i, i + 1), ctx.score, ctx.model.outputKind)[0]!;
+      else scores[n + end - inputRows] = targetScores(row, ctx.targets.subarray(end - inputRows, end - inputRows + 1), ctx.score, ctx.model.outputKind)[0]!;
     }
     for (let k = s; k < Math.min(e, pathRows); k++) {
       const img = Math.floor(k / steps);

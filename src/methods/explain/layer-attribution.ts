@@ -182,13 +182,13 @@ export async function layerAttribution(model: Model, x: Tensor, options: LayerAt
   const first = await batchedForward(model, x, [layer], s.forwardSize, new Work(job, `activations at ${s.label}`, Math.ceil(n / s.forwardSize)));
   const acts = first[layer]!.data as Float32Array;
   const targets = resolveTargets(model, options.target, first[model.output]!);
-  const scores = targetScores(first[model.output]!, targets, s.score);
+  const scores = targetScores(first[model.output]!, targets, s.score, model.outputKind);
   let baseActs: Float32Array | undefined;
   let baseScores: Float64Array | undefined;
   if (s.base) {
     const b = await batchedForward(model, s.base, [layer], s.forwardSize, new Work(job, `baseline activations at ${s.label}`, Math.ceil(n / s.forwardSize)));
     baseActs = b[layer]!.data as Float32Array;
-    baseScores = targetScores(b[model.output]!, targets, s.score);
+    baseScores = targetScores(b[model.output]!, targets, s.score, model.outputKind);
   }
 
   const results: LayerMethodResult[] = [];

@@ -32,7 +32,7 @@ export function scoringGraph(model: Model, score: ScoreKind): ScoringGraph {
     }
     s = head
       ? { graph: head.graph, output: head.output, target: head.target, scores: (out) => Float64Array.from(out.data as Float32Array) }
-      : { graph: withOutput(model.graph, model.output), output: model.output, scores: (out, target) => targetScores(out, Int32Array.of(target), score) };
+      : { graph: withOutput(model.graph, model.output), output: model.output, scores: (out, target) => targetScores(out, Int32Array.of(target), score, model.outputKind) };
     m.set(score, s);
   }
   return s;

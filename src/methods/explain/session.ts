@@ -73,7 +73,9 @@ function scoredGraph(model: Model, base: Graph, score: ScoreKind): Graph {
   const chosen = b.op('Where', [b.op('Less', [target, b.constant({ dtype: 'int64', dims: [], data: BigInt64Array.of(0n) }, 'zero')]), top, target], {}, { outputs: [CHOSEN] });
   const columns = b.constant({ dtype: 'int64', dims: [1, classes], data: BigInt64Array.from({ length: classes }, (_, k) => BigInt(k)) }, 'classes');
   const mask = b.op('Cast', [b.op('Equal', [columns, chosen])], { to: 1 });
-  const scores = score === 'prob' ? b.op('Softmax', [model.output], { axis: -1 }, { outputs: [PROB] }) : model.output;
+  // a multi-label head's outputs are independent: each one's probability is its own sigmoid
+  const probability = (): string => (model.outputKind === 'multi-label' ? b.op('Sigmoid', [model.output], {}, { outputs: [PROB] }) : b.op('Softmax', [model.output], { axis: -1 }, { outputs: [PROB] }));
+  const scores = score === 'prob' ? probability() : model.output;
   b.op('ReduceSum', [b.op('Mul', [scores, mask]), b.ints([0, 1])], { keepdims: 1 }, { outputs: [TOTAL] });
   b.build();
   return forward;
@@ -147,7 +149,7 @@ export function classCount(model: Model): number {
 /** Forward scores of each row's target (logit or probability), `size` rows per run. */
 export async function forwardScores(model: Model, x: Tensor, targets: Int32Array, score: ScoreKind, size: number): Promise<Float64Array> {
   const out = await batchedForward(model, x, [], size);
-  return targetScores(out[model.output]!, targets, score);
+  return targetScores(out[model.output]!, targets, score, model.outputKind);
 }
 
 /**

@@ -2,7 +2,7 @@
 import { ConvLensError, describeValue, unknownNameError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
-import { softmax } from '../predict.js';
+import { outputProbabilities, type OutputKind } from '../../models/output-kind.js';
 
 /**
  * The class to explain: 'predicted' (default: each image's top class), a class index, a label
@@ -25,7 +25,7 @@ export const SCORE_KINDS: readonly ScoreKind[] = ['logit', 'prob'];
  * (their curves were all ~0: a unit's "probability" against hundreds of channels).
  */
 export function defaultCurveScore(model: Model): ScoreKind {
-  return model.unit ? 'logit' : 'prob';
+  return model.unit || model.outputKind === 'regression' ? 'logit' : 'prob';
 }
 
 export function checkScore(score: string, model?: Model): ScoreKind {
@@ -33,6 +33,9 @@ export function checkScore(score: string, model?: Model): ScoreKind {
   if (kind !== 'logit' && kind !== 'prob') throw new ConvLensError('INVALID_ARGUMENT', `Unknown score "${score}".`, 'Use "logit" (pre-softmax score, the default) or "prob" (softmax probability).');
   if (kind === 'prob' && model?.unit) {
     throw new ConvLensError('INVALID_ARGUMENT', `A softmax probability means nothing over the channels of layer "${model.unit.label}": a unit is explained by its own value.`, 'Leave the score at logit (the default) when explaining a unit.');
+  }
+  if (kind === 'prob' && model?.outputKind === 'regression') {
+    throw new ConvLensError('INVALID_ARGUMENT', `Model "${model.name}" is a regression: its outputs are values, with no probability to explain.`, 'Leave the score at logit (the default), which explains the output\'s value.');
   }
   return kind;
 }
@@ -115,8 +118,11 @@ export function resolveTargets(model: Model, spec: TargetSpec | undefined, logit
   return out;
 }
 
-/** The score of each row's target: logit, or softmax probability. */
-export function targetScores(logits: Tensor, targets: Int32Array, score: ScoreKind): Float64Array {
+/**
+ * The score of each row's target: logit, or probability (the softmax's, or under a multi-label
+ * head the target's own sigmoid; `kind` is the model's outputKind).
+ */
+export function targetScores(logits: Tensor, targets: Int32Array, score: ScoreKind, kind: OutputKind = 'single-label'): Float64Array {
   const n = logits.dims[0]!;
   const classes = logits.dims[logits.dims.length - 1]!;
   const data = logits.data as Float32Array;
@@ -124,7 +130,7 @@ export function targetScores(logits: Tensor, targets: Int32Array, score: ScoreKi
   for (let i = 0; i < n; i++) {
     const t = targets[i % targets.length]!;
     const row = data.subarray(i * classes, (i + 1) * classes);
-    out[i] = score === 'logit' ? row[t]! : softmax(row)[t]!;
+    out[i] = score === 'logit' ? row[t]! : outputProbabilities(kind, row)?.[t] ?? row[t]!;
   }
   return out;
 }

@@ -223,8 +223,9 @@ export interface Attribution {
 }
 
 export interface ExplainedImage {
-  predicted: { index: number; label: string; probability: number; logit: number };
-  target: { index: number; label: string; score: number; probability: number; logit: number };
+  /** probability: the softmax's, a multi-label head's sigmoid, none for a regression */
+  predicted: { index: number; label: string; probability?: number; logit: number };
+  target: { index: number; label: string; score: number; probability?: number; logit: number };
 }
 
 /** A method that does not apply to the model (e.g. CAM without a GAP + dense head), with why and what to use instead. */

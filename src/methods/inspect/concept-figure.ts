@@ -5,6 +5,7 @@ import type { RawImage } from '../../io/image.js';
 import { gridFigure, type GridRow } from '../../render/grid.js';
 import { resamplePlane, resizeImage, toRgb } from '../../render/heatmap.js';
 import type { FeatureFactorization } from './concepts.js';
+import { shownScore } from '../predict.js';
 
 export interface ConceptFigureItem {
   /** row label (usually the file name) */
@@ -27,7 +28,7 @@ export function conceptColour(r: number, k: number): [number, number, number] {
 /** A concept's top class as a column header: "2. tabby 41%". */
 export function conceptTitle(f: FeatureFactorization, r: number): string {
   const top = f.concepts[r]!.classes?.[0];
-  return top ? `${r + 1}. ${top.label} ${(top.probability * 100).toFixed(0)}%` : `concept ${r + 1}`;
+  return top ? `${r + 1}. ${top.label} ${shownScore(top, 0)}` : `concept ${r + 1}`;
 }
 
 /**

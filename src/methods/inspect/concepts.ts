@@ -31,8 +31,8 @@ export interface ConceptOptions extends JobOptions {
 export interface ConceptClass {
   index: number;
   label: string;
-  /** softmax probability of the head's output for the concept */
-  probability: number;
+  /** the head's probability for the concept (softmax, or the output's sigmoid for a multi-label head; none for a regression) */
+  probability?: number;
   logit: number;
 }
 

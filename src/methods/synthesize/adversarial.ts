@@ -166,6 +166,15 @@ function direction(g: Float32Array, per: number, norm: AttackNorm): Float32Array
  */
 export async function attack(model: Model, images: Tensor, o: AttackOptions = {}): Promise<AttackResult> {
   imagesOption(images, 'images to attack');
+  // the loss and every reported probability are a softmax's: a multi-label head's outputs are
+  // independent sigmoids, and a regression's have no probability at all
+  if (model.outputKind !== 'single-label') {
+    throw new ConvLensError(
+      'MODEL_UNSUPPORTED',
+      `Model "${model.name}" is ${model.outputKind === 'multi-label' ? 'a multi-label head (each output its own sigmoid)' : 'a regression (its outputs are values)'}: an attack raises a single-label classifier's cross-entropy over the softmax of its outputs, which this model does not compute.`,
+      'Attack a single-label classifier, or declare this model one if its outputs are the logits of one softmax (CLI: --output-kind single-label).',
+    );
+  }
   const method = o.method ?? 'pgd';
   const norm = o.norm ?? 'linf';
   const eps = o.epsilon ?? (norm === 'linf' ? 8 / 255 : 1);

@@ -7,7 +7,7 @@ import { finiteOption, imageSizeOption, wholeNumberOption } from './options.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { gaussian, seededRandom } from '../../models/init.js';
 import type { Model } from '../../models/model.js';
-import { softmax } from '../predict.js';
+import { outputProbabilities } from '../../models/output-kind.js';
 import { throwIfCancelled, type JobOptions } from '../../engine/jobs.js';
 import { extractFeatures, modelChannels, modelInputSize, SynthesisSession, type ImageShape } from './graph.js';
 import { classLogit, classLogits, direction, imageMatch, l1, l2, parseObjective, sum, tv, weighted, type Objective } from './objectives.js';
@@ -346,18 +346,23 @@ export function parseClassList(spec: string, labels: readonly string[]): number[
   return [...out];
 }
 
-/** Softmax predictions of images in image space (resized to the model size only if it is fixed and equal). */
+/**
+ * The model's predictions on images in image space (resized to the model size only if it is fixed
+ * and equal): the top output with its probability (a softmax's, or a multi-label output's own
+ * sigmoid); none for a regression, whose outputs have no probability.
+ */
 export async function predictImages(model: Model, images: Tensor): Promise<FeatvizResult['predictions']> {
   const fixed = modelInputSize(model);
   const [, , H, W] = images.dims as number[];
   if (fixed && (fixed[0] !== H || fixed[1] !== W)) return [];
+  if (model.outputKind === 'regression') return [];
   const [logits] = await extractFeatures(model, images, [{ layer: model.output }]);
   const n = images.dims[0]!;
   const K = logits!.data.length / n;
   const out: FeatvizResult['predictions'] = [];
   for (let i = 0; i < n; i++) {
     const z = Array.from((logits!.data as Float32Array).subarray(i * K, (i + 1) * K));
-    const p = softmax(z);
+    const p = outputProbabilities(model.outputKind, z)!;
     let best = 0;
     for (let k = 1; k < K; k++) if (p[k]! > p[best]!) best = k;
     out.push({ index: best, label: model.labels[best] ?? `class ${best}`, probability: p[best]!, logits: z });

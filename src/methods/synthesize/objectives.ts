@@ -168,14 +168,18 @@ export function classLogits(classes: readonly number[], numClasses: number): Obj
   };
 }
 
-/** The softmax probability of a class. Maximizing it can also push the other classes down. */
+/**
+ * The probability of a class: the softmax's (maximizing it can also push the other classes
+ * down), or a multi-label output's own sigmoid. A regression has none.
+ */
 export function classProb(cls: number | string, batch?: Batch): Objective {
   return leaf(`prob(${cls},${batch ?? '*'})`, (m) => {
     classIndex(m, cls); // checked with the other layers, before any job starts
+    if (m.outputKind === 'regression') throw new ConvLensError('INVALID_ARGUMENT', `Model "${m.name}" is a regression: its outputs are values, with no probability to maximize.`, 'Maximize the output itself with a logit:<k> objective.');
     return [m.output];
   }, (ctx) => {
     const k = classIndex(ctx.model, cls);
-    const p = ctx.b.op('Softmax', [ctx.logits()], { axis: 1 });
+    const p = ctx.model.outputKind === 'multi-label' ? ctx.b.op('Sigmoid', [ctx.logits()]) : ctx.b.op('Softmax', [ctx.logits()], { axis: 1 });
     const sl = ctx.b.op('Slice', [p, ctx.b.ints([k]), ctx.b.ints([k + 1]), ctx.b.ints([1])]);
     return sumAll(ctx.b, pickBatch(ctx.b, sl, batch));
   });

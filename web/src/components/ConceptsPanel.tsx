@@ -4,6 +4,7 @@ import { fitCanvas, imageDataCanvas, loadImage } from '../render';
 import { decodeTensor, type Tensor } from '../tensor';
 import { abbreviateName } from '../../../src/util/names.js';
 import { JobProgress } from './JobProgress';
+import { predictionScore } from '../format';
 import { LayerPicker, layerLabelOf } from './Pickers';
 import { fitSize } from './PredictionPanel';
 import { ErrorBox, NumberField, Panel } from './ui';
@@ -33,7 +34,7 @@ interface Shown {
 /** "2. tiger cat 78%", as the CLI's figure heads a concept's column. */
 export function conceptHeader(c: Concept): string {
   const top = c.classes?.[0];
-  return top ? `${c.concept}. ${top.label} ${(top.probability * 100).toFixed(0)}%` : `concept ${c.concept}`;
+  return top ? `${c.concept}. ${top.label} ${predictionScore(top, 0)}` : `concept ${c.concept}`;
 }
 
 /**
@@ -163,7 +164,7 @@ export function ConceptsPanel(props: { model: Model; summary: Summary | null; im
           </p>
           <ol className="concepts-legend" data-testid="concepts-legend">
             {r.concepts.map((c) => (
-              <li key={c.concept} data-testid={`concept-${c.concept}`} title={c.classes ? c.classes.map((k) => `${k.label} ${(100 * k.probability).toFixed(1)}%`).join(' · ') : 'not named: another branch bypasses this layer'}>
+              <li key={c.concept} data-testid={`concept-${c.concept}`} title={c.classes ? c.classes.map((k) => `${k.label} ${predictionScore(k)}`).join(' · ') : 'not named: another branch bypasses this layer'}>
                 <span className="swatch" style={{ background: `rgb(${c.colour.join(',')})` }} />
                 <b>{conceptHeader(c)}</b>
                 <span className="muted small">{`strongest on ${(100 * c.coverage).toFixed(0)}%`}</span>

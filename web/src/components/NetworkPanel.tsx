@@ -7,6 +7,7 @@ import { decodeTensor, fmt, minMax, type Range, type Tensor } from '../tensor';
 import { channelMapping, oneScale, type Norm } from '../channel-range';
 import { FiltersView } from './FiltersView';
 import { inputKind } from '../input-kind';
+import { predictionScore } from '../format';
 import { rowOf } from '../summary';
 import { drawInput, fitSize } from './PredictionPanel';
 import { Colorbar, ErrorBox, Panel, Segmented, Spinner } from './ui';
@@ -262,7 +263,7 @@ export function NetworkPanel(props: {
                 {props.prediction.top.slice(0, 3).map((t) => (
                   <li key={t.index}>
                     <span>{t.label}</span>
-                    <span className="muted">{(100 * t.probability).toFixed(0)}%</span>
+                    <span className="muted">{predictionScore(t, 0)}</span>
                   </li>
                 ))}
               </ol>

@@ -2,6 +2,7 @@ import { useEffect, useRef, type ReactNode } from 'react';
 import type { ApiError, Prediction } from '../api';
 import type { InputView } from '../App';
 import { fitCanvas } from '../render';
+import { predictionScore } from '../format';
 import { ErrorBox, Panel, Spinner } from './ui';
 
 /** Draws the model's view of the image, pixel-exact when it is scaled up a lot. */
@@ -66,12 +67,11 @@ export function PredictionPanel(props: { prediction: Prediction | null; input: I
         </figure>
         <ol className="bars" data-testid="prediction-bars" aria-busy={props.busy}>
           {top.map((t, i) => (
-            <li key={t.index} className={i === 0 ? 'bar top1' : 'bar'} title={`class ${t.index} · logit ${t.logit.toFixed(3)}`}>
+            // a regression's outputs come in their order, with values: none is the top one, and no bar has a scale
+            <li key={t.index} className={i === 0 && t.probability !== undefined ? 'bar top1' : 'bar'} title={`${t.probability === undefined ? 'output' : 'class'} ${t.index} · ${t.probability === undefined ? 'value' : 'logit'} ${t.logit.toFixed(3)}`}>
               <span className="bar-label">{t.label}</span>
-              <span className="bar-track">
-                <span className="bar-fill" style={{ width: `${100 * t.probability}%` }} />
-              </span>
-              <span className="bar-value">{(100 * t.probability).toFixed(1)}%</span>
+              <span className="bar-track">{t.probability !== undefined && <span className="bar-fill" style={{ width: `${100 * t.probability}%` }} />}</span>
+              <span className="bar-value">{predictionScore(t)}</span>
             </li>
           ))}
           {top.length === 0 && !props.busy && <li className="muted">Pick an image.</li>}

@@ -127,7 +127,7 @@ export function define(command: Command): void {
         const title = `${method.toUpperCase()} ${norm === 'linf' ? 'L∞' : 'L2'} ε = ${opts.epsilon}${opts.target !== undefined ? `, target ${opts.target}` : ', untargeted'}${method === 'pgd' ? `, ${opts.steps} steps` : ''}`;
         out.write(
           'figure.png',
-          await gridFigure({ title, columns: ['original', 'perturbation (amplified)', 'adversarial'], rows, notes: ['perturbation: grey = 0, scaled so the largest change spans the full range (factor shown)'] }),
+          await gridFigure({ title, columns: ['original', 'perturbation (amplified)', 'adversarial'], rows, notes: ["captions under original and adversarial: the model's prediction for that image", 'perturbation: grey = 0, scaled so the largest change spans the full range (factor shown)'] }),
         );
         if (opts.npy) {
           out.write('adversarial.npy', encodeNpy(r.images));

@@ -3,6 +3,7 @@ import { inputFiles, loadInputs, scaledUpNote } from '../../../io/inputs.js';
 import { encodeNpy } from '../../../io/npy.js';
 import { conceptFigure } from '../../../methods/inspect/concept-figure.js';
 import { factorizeFeatures } from '../../../methods/inspect/concepts.js';
+import { shownScore } from '../../../methods/predict.js';
 import { summaryJson } from '../../../methods/synthesize/io.js';
 import { checkInputsFit, cliJob, type CommonOptions, intIn, modelInfo, openModel, outPath, seedNumber, warner, withCommon } from '../common.js';
 import { defaultOut, OutputFiles } from '../output.js';
@@ -99,7 +100,7 @@ export function define(command: Command): void {
         else {
           const lines = [`${k} concepts of ${f.label} [${f.shape.join(', ')}] over ${items.length} image${items.length === 1 ? '' : 's'} (relative error ${f.relativeError.toFixed(3)}, ${f.iterations} sweeps)`];
           for (const [r, con] of f.concepts.entries()) {
-            const named = con.classes ? con.classes.map((t) => `${t.label} ${percent(t.probability)}`).join(', ') : 'not named (see the note)';
+            const named = con.classes ? con.classes.map((t) => `${t.label} ${shownScore(t, 1)}`).join(', ') : 'not named (see the note)';
             lines.push(`  ${String(r + 1).padStart(2)}. strongest on ${percent(con.coverage).padStart(6)} of the pixels  ${named}`);
           }
           process.stdout.write(`${lines.join('\n')}\n`);

@@ -42,6 +42,8 @@ byte of the file is kept), so every command and the studio use it without flags.
 Examples:
   convlens describe --model resnet50.onnx --labels imagenet-labels.txt --preprocess imagenet -o resnet50.described.onnx
   convlens describe --model m.onnx --preprocess '{"size":[96,96],"range":[0,1],"mean":[0.5,0.5,0.5],"std":[0.5,0.5,0.5],"resize":"stretch"}' --samples photos -o m2.onnx
+  convlens describe --model celeba.onnx --output-kind multi-label --labels attributes.txt -o celeba.described.onnx
+  convlens describe --model age.onnx --output-kind regression --labels age.txt -o age.described.onnx
   convlens describe --model m.onnx --profile '{"dreamLayer":"/layer3/layer3.1/relu_1/Relu_output_0"}' -o m2.onnx`,
     )
     .option('-o, --out <file>', 'the described model to write (default: out/describe/<name>.onnx; may be the input file itself)', outPath)
@@ -63,7 +65,9 @@ Examples:
           if (isAbsolute(location) || normalize(location).startsWith('..')) throw new Error('external-data locations must stay inside the model folder');
           return readFileOrExplain(join(dirname(file), location), `external data "${location}" of model`);
         };
-        const model = Model.fromOnnxGraph(decodeModel(bytes, { source: `model file "${file}"`, readExternal }), engine, builtin?.name ?? basename(file).replace(/\.onnx$/i, ''));
+        const decoded = decodeModel(bytes, { source: `model file "${file}"`, readExternal });
+        if (opts.outputKind) decoded.metadata.set(METADATA_KEYS.output, opts.outputKind);
+        const model = Model.fromOnnxGraph(decoded, engine, builtin?.name ?? basename(file).replace(/\.onnx$/i, ''));
         applyDescription(model, { ...opts, quiet: true });
         const parts: Partial<Omit<ModelMetadata, 'warnings'>> = {
           ...(opts.labels ? { labels: model.meta.labels } : {}),
@@ -71,6 +75,7 @@ Examples:
           ...(opts.description !== undefined ? { description: opts.description } : {}),
           ...(opts.samples !== undefined ? { samples: opts.samples } : {}),
           ...(opts.provenance !== undefined ? { provenance: opts.provenance } : {}),
+          ...(opts.outputKind ? { outputKind: opts.outputKind } : {}),
         };
         if (opts.profile !== undefined) {
           const profile = jsonArgument(opts.profile, 'profile');
@@ -84,12 +89,12 @@ Examples:
         }
         if (opts.samples !== undefined) model.meta.samples = opts.samples;
         const entries = metadataEntries(parts);
-        if (!entries.size) throw new ConvLensError('INVALID_ARGUMENT', 'Nothing to write.', 'Pass --labels, --preprocess, --description, --samples, --provenance or --profile.');
+        if (!entries.size) throw new ConvLensError('INVALID_ARGUMENT', 'Nothing to write.', 'Pass --labels, --preprocess, --output-kind, --description, --samples, --provenance or --profile.');
         const described = setModelMetadata(bytes, entries, [], `model file "${file}"`);
         decodeModel(described, { source: 'the described model', readExternal }); // never write a file that does not read back
         writeFileAtomic(out, described);
         const after = readModelMetadata(described);
-        const written = Object.fromEntries([...entries.keys()].map((k) => [k, k === METADATA_KEYS.description || k === METADATA_KEYS.samples || k === METADATA_KEYS.provenance ? after.get(k) : JSON.parse(after.get(k)!)]));
+        const written = Object.fromEntries([...entries.keys()].map((k) => [k, k === METADATA_KEYS.description || k === METADATA_KEYS.samples || k === METADATA_KEYS.provenance || k === METADATA_KEYS.output ? after.get(k) : JSON.parse(after.get(k)!)]));
         if (opts.json) process.stdout.write(`${JSON.stringify({ model: file, out, metadata: written }, null, 2)}\n`);
         else {
           const lines = [`${file} -> ${out}`, ...[...entries.keys()].map((k) => `  ${k}: ${summarizeEntry(after.get(k)!)}`)];

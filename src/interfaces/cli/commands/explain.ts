@@ -21,6 +21,7 @@ import { infidelity, maxSensitivity, road } from '../../../methods/metrics/index
 import { deletionInsertion, randomMaps, type Curves } from '../../../methods/metrics/deletion-insertion.js';
 import { meanScore, randomizationCheck } from '../../../methods/metrics/sanity.js';
 import { checkScore, classIndex, defaultCurveScore } from '../../../methods/explain/target.js';
+import { shownScore } from '../../../methods/predict.js';
 import { displayStyle, renderAttribution, type DisplayOptions, type View } from '../../../methods/explain/display.js';
 import { colormap } from '../../../render/colormap.js';
 import { defaultTileSize, explanationGrid, faithfulnessChart, GRID_MAX_ROWS, sanityChart, sanityGrid } from '../../../methods/explain/figures.js';
@@ -181,7 +182,7 @@ export function define(command: Command): void {
     .option('-l, --layer <name>', 'layer for CAM-type methods (default: the model profile\'s CAM layer, the last spatial layer before global pooling; on a segmentation net the backbone\'s last layer)')
     .option('--unit <layer[@row,col]>', 'explain a hidden layer\'s channel instead of a class: its mean over the positions, or with @row,col its value there; --target then picks the channel (default: the most active one)')
     .option('-t, --target <class>', 'class index or label to explain (default: each image\'s predicted class), or one per input, comma-separated (285,967)')
-    .option('--score <kind>', 'logit (pre-softmax, default) or prob (softmax probability)', 'logit')
+    .option('--score <kind>', 'logit (pre-softmax, default) or prob (softmax probability; a multi-label output\'s own sigmoid)', 'logit')
     .option('-o, --out <dir>', 'output folder', outPath, defaultOut('explain'))
     .option('--npy', 'also write each method\'s raw result as <method>.npy (before normalization or upsampling)')
     .option('--json', 'print the run summary JSON to stdout')
@@ -424,17 +425,18 @@ export function define(command: Command): void {
           const metricOptions = { ...(opts.batchSize ? { batchSize: opts.batchSize } : {}), signal: job.signal!, onProgress: job.onProgress! };
           const roads = await road(model, batch, e.targets, maps, { ...metricOptions, score: defaultCurveScore(model), ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
           const infidelities = await infidelity(model, batch, e.targets, maps, { ...metricOptions, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
-          const chart = await faithfulnessChart(byMethod, { title: `Deletion and insertion (${model.name}, ${n} image${n > 1 ? 's' : ''}, mean curves)`, reference: 'random', ...(model.unit ? { unit: model.unit } : {}) });
+          const chart = await faithfulnessChart(byMethod, { title: `Deletion and insertion (${model.name}, ${n} image${n > 1 ? 's' : ''}, mean curves)`, reference: 'random', score: defaultCurveScore(model), ...(model.unit ? { unit: model.unit } : {}) });
           out.write('faithfulness.png', chart.png);
           out.write('faithfulness.svg', chart.svg);
           faithfulness = {
-            score: 'prob',
+            // what the curves followed: a regression's value (it has no probability) or a unit's
+            score: defaultCurveScore(model),
             steps: opts.curveSteps,
             deletionFill: 'black',
             insertionStart: 'blur',
             order: 'pixels by attribution value, largest first (ties in seeded random order)',
             chart: 'faithfulness.png',
-            road: { score: 'prob', imputation: 'noisy linear (8 neighbours, noise sd 0.01)', combined: '(mean LeRF - mean MoRF) / 2, higher is more faithful' },
+            road: { score: defaultCurveScore(model), imputation: 'noisy linear (8 neighbours, noise sd 0.01)', combined: '(mean LeRF - mean MoRF) / 2, higher is more faithful' },
             infidelity: { score: 'logit', perturbation: 'Gaussian, sd 0.1 in model input space, 10 per image', normalized: true, note: 'lower is more faithful' },
             methods: Object.fromEntries(
               Object.entries(byMethod).map(([m, c], i) => [
@@ -540,7 +542,7 @@ export function define(command: Command): void {
         finish();
         if (opts.json) process.stdout.write(text);
         else if (!opts.quiet) {
-          const predicted = (img: ExplainedImage): string => (model.unit ? `most active ${img.predicted.label} (${img.predicted.logit.toPrecision(4)})` : `predicted ${img.predicted.label} (${(img.predicted.probability * 100).toFixed(1)}%)`);
+          const predicted = (img: ExplainedImage): string => (model.unit ? `most active ${img.predicted.label} (${img.predicted.logit.toPrecision(4)})` : `predicted ${img.predicted.label} (${shownScore(img.predicted, 1)})`);
           results.forEach((img, i) => process.stdout.write(`${sources[i]}: ${predicted(img)}, explaining ${img.target.label}\n`));
           // the predictions' pass first: a shared gradient pass is most of the first gradient methods' time
           process.stdout.write(`  ${`(${e.predictionPass.kind})`.padEnd(22)} ${predictionPassMs.toFixed(0).padStart(6)} ms\n`);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { writeFileAtomic } from '../../../io/files.js';
 import { inputFiles, loadInputs, scaledUpNote } from '../../../io/inputs.js';
 import { encodeNpy } from '../../../io/npy.js';
-import { predict } from '../../../methods/predict.js';
+import { predict, shownScore } from '../../../methods/predict.js';
 import { checkInputsFit, type CommonOptions, intIn, openModel, warner, withCommon } from '../common.js';
 
 export function define(command: Command): void {
@@ -27,8 +27,9 @@ export function define(command: Command): void {
         items.forEach((it, i) => {
           process.stdout.write(`${it.source}\n`);
           for (const p of predictions[i]!.top) {
-            const bar = '#'.repeat(Math.round(p.probability * 30));
-            process.stdout.write(`  ${p.label.padEnd(16)} ${(p.probability * 100).toFixed(2).padStart(6)}%  ${bar}\n`);
+            // a regression's value has no scale to draw a bar on
+            const bar = p.probability === undefined ? '' : '#'.repeat(Math.round(p.probability * 30));
+            process.stdout.write(`  ${p.label.padEnd(16)} ${shownScore(p).padStart(7)}  ${bar}\n`);
           }
         });
       }

@@ -127,7 +127,7 @@ export function define(command: Command): void {
           return { name: p.name, image: await readImageTensor(p.path, 3, { maxSide: 1024 }), weight: p.weight };
         }));
         if (opts.backbone !== 'model' && opts.backbone !== 'texture') throw new ConvLensError('INVALID_ARGUMENT', `Unknown backbone "${opts.backbone}".`, 'Use --backbone model (the --model, default squeezenet) or --backbone texture (the random texture network).');
-        const backbone = opts.backbone === 'model' ? loadModel(opts.model ?? STYLE_DEFAULT_MODEL, engine) : undefined;
+        const backbone = opts.backbone === 'model' ? loadModel(opts.model ?? STYLE_DEFAULT_MODEL, engine, opts.outputKind ? { outputKind: opts.outputKind } : {}) : undefined;
         backbone?.requireFloatComputation();
         if (backbone) {
           applyDescription(backbone, opts);

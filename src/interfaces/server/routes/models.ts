@@ -65,6 +65,8 @@ export function describeModel(e: ModelEntry): Record<string, unknown> {
           shortName: m.name,
           input: { name: m.input.name, shape: m.input.shape },
           labels: m.labels,
+          // how the outputs read: a softmax's classes, independent attributes, or values (models/output-kind.ts)
+          outputKind: m.outputKind,
           preprocessing: m.meta.preprocessing,
           description: m.meta.description,
           warnings: m.meta.warnings.map(hintForStudio),

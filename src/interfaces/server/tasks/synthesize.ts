@@ -227,7 +227,7 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
       const labels = all ? (a.classes ?? model.labels.map((_, k) => k)).map((k) => model.labels[k] ?? `class ${k}`) : Array.from({ length: n }, (_, k) => (n > 1 ? `image ${k + 1}` : objective));
       return {
         kind,
-        images: await Promise.all(Array.from({ length: n }, async (_, k) => ({ label: labels[k] ?? `image ${k + 1}`, ...(r.predictions[k] ? { caption: `${r.predictions[k]!.label} ${(100 * r.predictions[k]!.probability).toFixed(1)}%` } : {}), png: await png(displaySize(toRaw(r.images.data as Float32Array, r.images.dims, k), 160)) }))),
+        images: await Promise.all(Array.from({ length: n }, async (_, k) => ({ label: labels[k] ?? `image ${k + 1}`, ...(r.predictions[k] ? { caption: predictedCaption(r.predictions[k]!) } : {}), png: await png(displaySize(toRaw(r.images.data as Float32Array, r.images.dims, k), 160)) }))),
         frames: await framePngs(r.frames, r.images.dims, 0),
         gif: b64(encodeGif(r.frames.map((f) => displaySize(toRaw(f.image, r.images.dims, 0), 160)))),
         summary: { model: model.name, objective: r.objective, params: r.params, history: r.history.filter((_, i) => i % 8 === 0).map((h) => ({ step: h.step, value: h.value })) },
@@ -274,9 +274,9 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
       return {
         kind,
         images: [
-          { label: 'original', caption: `${pi.original.label} ${(100 * pi.original.probability).toFixed(1)}%`, png: await png(displaySize(toRaw(x.data as Float32Array, x.dims), 168)) },
+          { label: 'original', caption: predictedCaption(pi.original), png: await png(displaySize(toRaw(x.data as Float32Array, x.dims), 168)) },
           { label: 'perturbation (amplified)', caption: `×${(0.5 / pert.scale).toFixed(0)} · L∞ ${(pi.linf * 255).toFixed(1)}/255 · L2 ${pi.l2.toFixed(2)}`, png: await png(displaySize(pert.image, 168)) },
-          { label: 'adversarial', caption: `${pi.adversarial.label} ${(100 * pi.adversarial.probability).toFixed(1)}%`, png: await png(displaySize(toRaw(r.images.data as Float32Array, r.images.dims), 168)) },
+          { label: 'adversarial', caption: predictedCaption(pi.adversarial), png: await png(displaySize(toRaw(r.images.data as Float32Array, r.images.dims), 168)) },
         ],
         frames: [],
         summary: { model: model.name, ...pi, params: r.params, history: r.history },
@@ -434,4 +434,13 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
  */
 async function classesInBatches(model: Model, o: Omit<FeatvizOptions, 'objective'>, maxBatch: number, job: TaskContext['job'], classes?: number[]): Promise<FeatvizResult> {
   return classVisualization(model, { ...job, ...o, start: o.start as 'zero' | 'noise' | undefined, batchSize: Math.max(1, maxBatch), ...(classes ? { classes } : {}) });
+}
+
+/**
+ * The caption under a synthesized or attacked image: the model's prediction on it, said to be one.
+ * A bare "Trouser 38.3%" under featviz's "Sandal" tile, or under "original", read as the class
+ * the image was made for or its true label.
+ */
+function predictedCaption(p: { label: string; probability: number }): string {
+  return `predicted ${p.label} ${(100 * p.probability).toFixed(1)}%`;
 }

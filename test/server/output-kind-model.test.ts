@@ -1,0 +1,79 @@
+// A multi-label head and a declared regression uploaded to the studio (models/output-kind.ts).
+// The multi-label head (a Sigmoid over 5 attributes) was listed, predicted and explained as a
+// softmax classifier: every attribute near 20%, the five summing to 100%, and its "logit" the
+// Sigmoid's output. A regression's one output became "class 0 / class 1" at percentages.
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../src/engine/graph/builder.js';
+import type { Graph } from '../../src/engine/graph/ir.js';
+import { encodeModel } from '../../src/engine/onnx/codec.js';
+import { seededRandom } from '../../src/models/init.js';
+import { Layers } from '../../src/models/layers.js';
+import { METADATA_KEYS } from '../../src/models/metadata.js';
+import { inProcessStudio, jobResult, multipart } from './page-inject.js';
+
+const { inject } = inProcessStudio();
+
+const SIZE = 16;
+
+/** conv, relu, global pool, dense to `outputs` scores; then a Sigmoid, or the kind declared in the metadata. */
+function headNet(outputs: number, o: { sigmoid?: boolean; kind?: string }): Graph {
+  const b = new GraphBuilder();
+  b.graph.name = `head_${outputs}`;
+  const L = new Layers(b, seededRandom(23));
+  const image = b.input('image', 'float32', ['N', 3, SIZE, SIZE]);
+  const pooled = L.globalAvgPool(L.relu(L.conv2d(image, 'conv1', { filters: 6, stride: 2 }), 'relu1'), 'gap');
+  const z = L.dense(L.flatten(pooled, 'flat'), 'fc', outputs);
+  b.output(o.sigmoid ? b.op('Sigmoid', [z], {}, { name: 'attributes', outputs: ['attributes'] }) : z);
+  const g = b.build();
+  if (o.kind) g.metadata.set(METADATA_KEYS.output, o.kind);
+  return g;
+}
+
+interface Top {
+  index: number;
+  probability?: number;
+  logit: number;
+}
+
+async function upload(name: string, graph: Graph): Promise<{ id: string; listed: { outputKind: string; warnings: string[] } }> {
+  const up = await inject({ method: 'POST', url: '/api/models', ...multipart(name, encodeModel(graph)) });
+  expect(up.statusCode, up.body).toBe(201);
+  const { id } = up.json() as { id: string };
+  const listed = (await inject({ method: 'GET', url: '/api/models' })).json().models.find((m: { id: string }) => m.id === id);
+  return { id, listed };
+}
+
+const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
+
+describe('output kinds in the studio', () => {
+  it('a multi-label head: each attribute its own sigmoid, explained by its logit or that sigmoid', async () => {
+    const { id, listed } = await upload('attributes.onnx', headNet(5, { sigmoid: true }));
+    expect(listed.outputKind).toBe('multi-label');
+    expect(listed.warnings.some((w) => w.includes('multi-label'))).toBe(true);
+
+    const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: id, image: 'photos/coffee.png', k: 5 } });
+    expect(p.statusCode, p.body).toBe(200);
+    const top = p.json().top as Top[];
+    expect(top).toHaveLength(5);
+    for (const t of top) expect(t.probability).toBeCloseTo(sigmoid(t.logit), 5);
+
+    for (const score of ['logit', 'prob']) {
+      const target = top[top.length - 1]!;
+      const e = await jobResult<{ target: { index: number; score: number } }>(inject, '/api/explain', { model: id, image: 'photos/coffee.png', methods: ['saliency', 'occlusion'], score, target: target.index });
+      expect(e.target.index).toBe(target.index);
+      expect(e.target.score).toBeCloseTo(score === 'logit' ? target.logit : sigmoid(target.logit), 4);
+    }
+  }, 120_000);
+
+  it('a declared regression: its values, no classes or probabilities', async () => {
+    const { id, listed } = await upload('age.onnx', headNet(1, { kind: 'regression' }));
+    expect(listed.outputKind).toBe('regression');
+    const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: id, image: 'photos/coffee.png', k: 5 } });
+    expect(p.statusCode, p.body).toBe(200);
+    const top = p.json().top as Top[];
+    expect(top).toHaveLength(1);
+    expect(top[0]!.probability).toBeUndefined();
+    const e = await jobResult<{ target: { index: number; score: number } }>(inject, '/api/explain', { model: id, image: 'photos/coffee.png', methods: ['saliency'], score: 'logit' });
+    expect(e.target.score).toBeCloseTo(top[0]!.logit, 4);
+  }, 120_000);
+});
