@@ -94,9 +94,10 @@ export function squeezeExciteLike(size: number, classes: number, seed: number, w
  * A vision transformer as torch.onnx exports torchvision's ViT, shrunk: a patch-embedding conv
  * (the only [N, C, H, W] value), its positions flattened to tokens [N, h*w, C], one block of
  * single-head self-attention (Softmax of Q K^T weighting V through MatMuls) with a residual, the
- * tokens averaged and a dense head; with `pooledQuery`, an attention pool (one query) instead.
+ * tokens averaged and a dense head; with `pooledQuery`, an attention pool (one query) instead;
+ * with `batchSecond`, the tokens projected as [tokens, N, C] (a layout ConvLens does not follow).
  */
-export function vitLike(size: number, patch: number, dim: number, classes: number, seed: number, pooledQuery = false): Graph {
+export function vitLike(size: number, patch: number, dim: number, classes: number, seed: number, pooledQuery = false, batchSecond = false): Graph {
   const b = new GraphBuilder();
   b.graph.name = 'vit_like';
   const L = new Layers(b, seededRandom(seed));
@@ -104,10 +105,14 @@ export function vitLike(size: number, patch: number, dim: number, classes: numbe
   const weight = (name: string): string => b.initializer(name, { dtype: 'float32', dims: [dim, dim], data: Float32Array.from({ length: dim * dim }, () => (rand() - 0.5) * (2 / Math.sqrt(dim))) });
   const x = b.input('image', 'float32', ['N', 3, size, size]);
   const patches = L.conv2d(x, 'conv_proj', { filters: dim, kernel: patch, stride: patch, padding: 0 });
-  const tokens = b.op('Transpose', [b.op('Reshape', [patches, b.ints([0, dim, -1])])], { perm: [0, 2, 1] }, { name: 'tokens', outputs: ['tokens'] });
+  // batchSecond: the tokens as [tokens, N, C] while they are projected, as PyTorch's own attention holds them
+  const flat = b.op('Reshape', [patches, b.ints([0, dim, -1])]);
+  const held = b.op('Transpose', [flat], { perm: batchSecond ? [2, 0, 1] : [0, 2, 1] }, { name: 'tokens', outputs: ['tokens'] });
+  const batchFirst = (v: string): string => (batchSecond ? b.op('Transpose', [v], { perm: [1, 0, 2] }) : v);
+  const tokens = batchFirst(held);
   // pooledQuery: one query, the tokens' mean (an attention pool, as CLIP's ResNet head), instead of one per token
   const queries = pooledQuery ? b.op('ReduceMean', [tokens], { axes: [1], keepdims: 1 }) : tokens;
-  const [q, k, v] = ['q', 'k', 'v'].map((p) => b.op('MatMul', [p === 'q' ? queries : tokens, weight(`attn.${p}.weight`)]));
+  const [q, k, v] = ['q', 'k', 'v'].map((p) => (p === 'q' && pooledQuery ? b.op('MatMul', [queries, weight(`attn.${p}.weight`)]) : batchFirst(b.op('MatMul', [held, weight(`attn.${p}.weight`)]))));
   const scores = b.op('Mul', [b.op('MatMul', [q!, b.op('Transpose', [k!], { perm: [0, 2, 1] })]), b.scalar(1 / Math.sqrt(dim))]);
   const weights = b.op('Softmax', [scores], { axis: -1 }, { name: 'attn.softmax', outputs: ['attn.softmax'] });
   const mixed = b.op('Add', [queries, b.op('MatMul', [b.op('MatMul', [weights, v!]), weight('attn.out.weight')])], {}, { name: 'block', outputs: ['block'] });
