@@ -54,7 +54,7 @@ describe('CAM-type methods on a vision transformer (torchvision VisionTransforme
     expect(line).toContain('16x4x4 map, the first token dropped');
   });
 
-  for (const method of ['gradcam', 'xgradcam', 'layercam', 'hirescam', 'eigencam', 'eigengradcam', 'ablationcam'] as MethodName[]) {
+  for (const method of ['gradcam', 'gradcam++', 'xgradcam', 'layercam', 'hirescam', 'eigencam', 'eigengradcam', 'ablationcam'] as MethodName[]) {
     it(`${method} matches the reference`, async () => {
       const e = await explain(model, x, { methods: [method], target: manifest.targets });
       const a = e.attributions[0]!;

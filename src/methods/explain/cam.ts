@@ -133,7 +133,7 @@ export async function gradcam(ctx: MethodContext): Promise<MethodResult> {
 
 export async function gradcamPlusPlus(ctx: MethodContext): Promise<MethodResult> {
   const { layer, activations, n, k, hw, ad, gd } = await layerSignals(ctx);
-  const eps = 1e-7;
+  const eps = 1e-6; // pytorch-grad-cam's (grad_cam_plusplus.py): where g^2 is near it, it sets the weights
   const weights = new Float64Array(n * k);
   for (let p = 0; p < n * k; p++) {
     let sumA = 0;
