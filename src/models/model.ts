@@ -20,7 +20,7 @@ import { binaryLabels, TWO_CLASSES_NOTE, withTwoClassLogit, type TwoClasses } fr
 import { withFlatLogits } from './flat-logits.js';
 import { withFloatInput } from './float-input.js';
 import { withSizeFreeReshapes } from './size-free-reshapes.js';
-import { axisLayouts, isChannelsFirst, type AxisLayout } from './layout.js';
+import { axisLayouts, isChannelsFirst, notChannelsFirst, type AxisLayout } from './layout.js';
 import { tokenGrids, type TokenGrid } from './token-grid.js';
 import { countedParameters } from './parameters.js';
 import { quantizationOf, type Quantization } from './quantization.js';
@@ -291,6 +291,12 @@ export class Model {
   isChannelsFirst(name: string): boolean {
     this.layoutCache ??= axisLayouts(this.graph, this.builder(), this.input.name);
     return isChannelsFirst(this.layoutCache.get(name));
+  }
+
+  /** How a 4-D value that is no [N, C, H, W] map is laid out, in words (channels-last, or cut into windows). */
+  notChannelsFirst(name: string): string {
+    this.layoutCache ??= axisLayouts(this.graph, this.builder(), this.input.name);
+    return notChannelsFirst(this.layoutCache.get(name));
   }
 
   /**

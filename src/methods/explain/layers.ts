@@ -66,7 +66,7 @@ export function spatialLayer(model: Model, layer?: string, options: { tokens?: b
     throw new ConvLensError('INVALID_ARGUMENT', `Layer "${name}" has shape [${shape?.join(', ') ?? '?'}]; CAM-type methods need a spatial feature map [N, C, H, W]${grid}.`, `Pick a convolutional layer, e.g. ${spatialNames()}.`);
   }
   if (!model.isChannelsFirst(name)) {
-    throw new ConvLensError('INVALID_ARGUMENT', `Layer "${name}" is channels-last ([N, H, W, C] between the model's permutes, shape [${shape.join(', ')}]); CAM-type methods need a feature map [N, C, H, W].`, `Pick the block's output after it permutes back, e.g. ${spatialNames()}.`);
+    throw new ConvLensError('INVALID_ARGUMENT', `Layer "${name}" is ${model.notChannelsFirst(name)}, shape [${shape.join(', ')}]); CAM-type methods need a feature map [N, C, H, W].`, `Pick the block's output after it permutes back, e.g. ${spatialNames()}.`);
   }
   const [, c, h, w] = shape as [string, number, number, number];
   if (h * w === 1) {
