@@ -92,7 +92,8 @@ def activations_and_grads(model, layer, x, target):
 
 def get_2d_projection(batch):
     """get_2d_projection, the component's sign chosen so the projection correlates positively
-    with the channel-mean map (pytorch-grad-cam keeps the SVD's sign; ConvLens orients it)."""
+    with the channel-mean map, or where that map is flat so its largest |value| is positive
+    (pytorch-grad-cam keeps the SVD's sign; ConvLens orients it so)."""
     out = []
     for a in batch:
         m = a.reshape(a.shape[0], -1).transpose()
@@ -100,7 +101,10 @@ def get_2d_projection(batch):
         m = m - m.mean(axis=0)
         _, _, vt = np.linalg.svd(m, full_matrices=True)
         p = m @ vt[0, :]
-        if np.corrcoef(p, mean_map)[0, 1] < 0:
+        if mean_map.max() - mean_map.min() > 1e-5 * np.abs(a).max():
+            if np.corrcoef(p, mean_map)[0, 1] < 0:
+                p = -p
+        elif p[np.argmax(np.abs(p))] < 0:  # a flat mean map: the largest value made positive
             p = -p
         out.append(p.reshape(a.shape[1:]))
     return np.array(out)
