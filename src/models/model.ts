@@ -20,7 +20,7 @@ import { binaryLabels, TWO_CLASSES_NOTE, withTwoClassLogit, type TwoClasses } fr
 import { withFlatLogits } from './flat-logits.js';
 import { withFloatInput } from './float-input.js';
 import { withSizeFreeReshapes } from './size-free-reshapes.js';
-import { axisLayouts, isChannelsFirst, notChannelsFirst, type AxisLayout } from './layout.js';
+import { axisLayouts, isChannelsFirst, notChannelsFirst, sameLayout, type AxisLayout } from './layout.js';
 import { tokenGrids, type TokenGrid } from './token-grid.js';
 import { countedParameters } from './parameters.js';
 import { quantizationOf, type Quantization } from './quantization.js';
@@ -291,6 +291,13 @@ export class Model {
   isChannelsFirst(name: string): boolean {
     this.layoutCache ??= axisLayouts(this.graph, this.builder(), this.input.name);
     return isChannelsFirst(this.layoutCache.get(name));
+  }
+
+  /** Whether a 4-D value is an [N, H, W, C] map (inside a channels-last block: Swin's stages, ConvNeXt's LayerNorms). */
+  isChannelsLast(name: string): boolean {
+    this.layoutCache ??= axisLayouts(this.graph, this.builder(), this.input.name);
+    const layout = this.layoutCache.get(name);
+    return !!layout && sameLayout(layout, [0, 2, 3, 1]);
   }
 
   /** How a 4-D value that is no [N, C, H, W] map is laid out, in words (channels-last, or cut into windows). */

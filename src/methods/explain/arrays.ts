@@ -11,11 +11,19 @@ export function nchw(t: Tensor): [number, number, number, number] {
 }
 
 /**
- * A layer's values as [N, C, h, w] maps: a map as it is; a vision transformer's tokens
+ * A layer's values as [N, C, h, w] maps: a map as it is; a channels-last map [N, h, w, C]
+ * transposed; a vision transformer's tokens
  * [N, tokens, C] or [N, C, tokens] as the map of their patch grid, the leading tokens (a class
  * token) dropped - pytorch-grad-cam's reshape_transform, applied to activations and gradients alike.
  */
-export function layerMaps(t: Tensor, layer: { label: string; tokens?: TokenGrid | undefined }): Tensor {
+export function layerMaps(t: Tensor, layer: { label: string; tokens?: TokenGrid | undefined; channelsLast?: boolean | undefined }): Tensor {
+  if (layer.channelsLast) {
+    const [n, h, w, c] = t.dims as [number, number, number, number];
+    const src = t.data as Float32Array;
+    const out = new Float32Array(src.length);
+    for (let i = 0; i < n; i++) for (let p = 0; p < h * w; p++) for (let ch = 0; ch < c; ch++) out[(i * c + ch) * h * w + p] = src[(i * h * w + p) * c + ch]!;
+    return f32([n, c, h, w], out);
+  }
   const g = layer.tokens;
   if (!g) return t;
   const [n, a, b] = t.dims as [number, number, number];

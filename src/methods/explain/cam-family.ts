@@ -109,8 +109,8 @@ export async function ablationcam(ctx: MethodContext): Promise<MethodResult> {
   }
   const ablate = (acts: Float32Array, at: number, ch: number, value: number): void => {
     const g = layer.tokens;
-    if (!g) acts.fill(value, at + ch * h * w, at + (ch + 1) * h * w);
-    else if (g.tokenAxis === 2) acts.fill(value, at + (ch * size) / k, at + ((ch + 1) * size) / k);
+    if (!g && !layer.channelsLast) acts.fill(value, at + ch * h * w, at + (ch + 1) * h * w);
+    else if (g?.tokenAxis === 2) acts.fill(value, at + (ch * size) / k, at + ((ch + 1) * size) / k);
     else for (let t = at + ch; t < at + size; t += k) acts[t] = value;
   };
   const ablated = new Float64Array(n * k);

@@ -18,6 +18,8 @@ export interface SpatialLayer {
    * grid with the leading tokens dropped (pytorch-grad-cam's reshape_transform); absent for a map.
    */
   tokens?: TokenGrid;
+  /** an [N, H, W, C] map (a channels-last block's), read as [N, C, H, W] (pytorch-grad-cam's Swin reshape_transform) */
+  channelsLast?: boolean;
 }
 
 /** The values the model output depends on. */
@@ -64,6 +66,10 @@ export function spatialLayer(model: Model, layer?: string, options: { tokens?: b
   if (!shape || shape.length !== 4 || shape.slice(1).some((d) => typeof d !== 'number')) {
     const grid = options.tokens && shape?.length === 3 ? ' or a vision transformer\'s tokens of its patch grid' : '';
     throw new ConvLensError('INVALID_ARGUMENT', `Layer "${name}" has shape [${shape?.join(', ') ?? '?'}]; CAM-type methods need a spatial feature map [N, C, H, W]${grid}.`, `Pick a convolutional layer, e.g. ${spatialNames()}.`);
+  }
+  if (options.tokens && model.isChannelsLast(name) && ancestorsOfOutput(model).has(name)) {
+    const [, h, w, c] = shape as [string, number, number, number];
+    if (h * w > 1) return { name, label: model.layerLabel(name), channels: c, height: h, width: w, channelsLast: true };
   }
   if (!model.isChannelsFirst(name)) {
     throw new ConvLensError('INVALID_ARGUMENT', `Layer "${name}" is ${model.notChannelsFirst(name)}, shape [${shape.join(', ')}]); CAM-type methods need a feature map [N, C, H, W].`, `Pick the block's output after it permutes back, e.g. ${spatialNames()}.`);
