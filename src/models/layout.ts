@@ -17,8 +17,11 @@ const REGROUPING = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Depth
  * The axis layout of every value computed from `input` (rank 4, NCHW) whose axes can be followed:
  * Transpose permutes them; an op whose output has the rank of its inputs and whose inputs agree
  * keeps them (elementwise ops, activations, convolutions, pooling, LayerNormalization, MatMul by
- * a weight); a Reshape that regroups only the channels keeps the batch and spatial axes;
- * other Reshapes, Flatten and other regrouping ops end the trail (no entry: unknown).
+ * a weight); a Reshape that regroups only the channels keeps the batch and spatial axes. Other
+ * Reshapes are followed axis by axis as pieces of the axes before them (factoredLayout): a window
+ * partition's 4-D values follow no image axis (-1), and the maps put back follow N, C, H, W
+ * again; a Reshape whose sizes do not divide, Flatten and other regrouping ops end the trail (no
+ * entry: unknown).
  */
 export function axisLayouts(graph: Graph, b: GraphBuilder, input: string): Map<string, AxisLayout> {
   const layouts = new Map<string, AxisLayout>([[input, NCHW]]);
@@ -29,12 +32,36 @@ export function axisLayouts(graph: Graph, b: GraphBuilder, input: string): Map<s
       return undefined;
     }
   };
+  // How the axes of values past a Reshape are cut from the axes of the value before it: window
+  // partitions (MaxViT's [N, C, H, W] -> [N, windows, positions, C]) and their way back.
+  const factors = new Map<string, Factored>();
+  const shapeOf = (v: string): Dim[] | undefined => {
+    try {
+      return b.factsOf(v).shape;
+    } catch {
+      return undefined;
+    }
+  };
   for (const node of graph.nodes) {
     const known = node.inputs.filter((i) => i && layouts.has(i)).map((i) => layouts.get(i)!);
-    if (node.op === 'Reshape' && known.length) {
-      const regrouped = channelRegrouping(node, layouts.get(node.inputs[0]!), b);
-      if (regrouped) layouts.set(node.outputs[0]!, regrouped);
+    if (node.op === 'Reshape' && node.outputs[0]) {
+      const out = node.outputs[0];
+      const cut = reshapedFactors(node, layouts, factors, shapeOf);
+      if (cut) factors.set(out, cut);
+      const regrouped = known.length ? channelRegrouping(node, layouts.get(node.inputs[0]!), b) : undefined;
+      const layout = regrouped ?? (cut ? factoredLayout(cut) : undefined);
+      if (layout) layouts.set(out, layout);
       continue;
+    }
+    if (node.op === 'Transpose' && node.outputs[0] && factors.has(node.inputs[0]!)) {
+      const f = factors.get(node.inputs[0]!)!;
+      const perm = attrInts(node, 'perm') ?? f.map((_, k, a) => a.length - 1 - k);
+      factors.set(node.outputs[0], perm.map((k) => f[k]!));
+      if (!layouts.has(node.inputs[0]!)) {
+        const layout = factoredLayout(factors.get(node.outputs[0])!);
+        if (layout) layouts.set(node.outputs[0], layout);
+        continue;
+      }
     }
     if (known.length === 0 || REGROUPING.has(node.op)) continue;
     const out = node.outputs[0];
@@ -45,10 +72,120 @@ export function axisLayouts(graph: Graph, b: GraphBuilder, input: string): Map<s
       layout = perm.map((k) => known[0]![k]!);
     } else if (known.every((l) => sameLayout(l, known[0]!)) && rankOf(out) === known[0]!.length) {
       layout = known[0];
+      // the cuts go along where every position stays in place (elementwise ops, LayerNorm, Linear)
+      const cut = node.inputs.find((i) => i && factors.has(i));
+      if (cut && sameShape(shapeOf(cut), shapeOf(out))) factors.set(out, factors.get(cut)!);
     }
     if (layout) for (const o of node.outputs) if (o && rankOf(o) === layout.length) layouts.set(o, layout);
   }
   return layouts;
+}
+
+type Dim = number | string;
+
+/**
+ * One piece of an axis: `size` steps of `stride` along the NCHW axis `axis`, whose whole extent,
+ * where the pieces were first cut, was `extent` (a symbolic size, the batch, is one whole piece).
+ */
+interface Piece {
+  axis: number;
+  stride: number;
+  size: Dim;
+  extent: Dim;
+}
+
+/** Each axis of a value as its pieces, outermost first (no pieces: an axis of size 1). */
+type Factored = Piece[][];
+
+const sameShape = (a: Dim[] | undefined, c: Dim[] | undefined): boolean => !!a && !!c && a.length === c.length && a.every((d, k) => d === c[k]);
+
+/**
+ * The pieces of a Reshape's output axes, cut from its input's: the input's pieces (or its whole
+ * axes, where its layout is known), outermost first, dealt to the output axes in order, a piece
+ * split where an axis takes only part of it; undefined where sizes do not divide or are unknown.
+ */
+function reshapedFactors(node: Node, layouts: ReadonlyMap<string, AxisLayout>, factors: ReadonlyMap<string, Factored>, shapeOf: (v: string) => Dim[] | undefined): Factored | undefined {
+  const x = node.inputs[0];
+  const xs = x ? shapeOf(x) : undefined;
+  const ys = shapeOf(node.outputs[0]!);
+  if (!x || !xs || !ys) return undefined;
+  const layout = layouts.get(x);
+  const input = factors.get(x) ?? (layout && layout.length === xs.length && layout.every((a) => a >= 0) ? xs.map((d, k) => [{ axis: layout[k]!, stride: 1, size: d, extent: d }]) : undefined);
+  if (!input) return undefined;
+  // an axis of size 1 is kept as a piece where an axis of size 1 takes it (a batch of 1), and
+  // skipped elsewhere
+  const queue = input.flat();
+  const out: Factored = [];
+  let at = 0;
+  for (const d of ys) {
+    if (typeof d !== 'number') {
+      // a symbolic size passes whole (the batch)
+      while (queue[at]?.size === 1) at++;
+      const p = queue[at++];
+      if (!p || p.size !== d) return undefined;
+      out.push([p]);
+      continue;
+    }
+    if (d === 1) {
+      out.push(queue[at]?.size === 1 ? [queue[at++]!] : []);
+      continue;
+    }
+    const axis: Piece[] = [];
+    let need = d;
+    while (need > 1) {
+      const p = queue[at];
+      if (!p || typeof p.size !== 'number') return undefined;
+      if (p.size === 1) {
+        at++;
+      } else if (p.size <= need) {
+        if (need % p.size !== 0) return undefined;
+        axis.push(p);
+        need /= p.size;
+        at++;
+      } else {
+        if (p.size % need !== 0) return undefined;
+        axis.push({ ...p, stride: p.stride * (p.size / need), size: need });
+        queue[at] = { ...p, size: p.size / need };
+        need = 1;
+      }
+    }
+    out.push(merged(axis));
+  }
+  return queue.slice(at).every((p) => p.size === 1) ? out : undefined;
+}
+
+/** Adjacent pieces of one axis that continue each other, joined (a window's row and its offset). */
+function merged(axis: Piece[]): Piece[] {
+  const out: Piece[] = [];
+  for (const p of axis) {
+    const last = out[out.length - 1];
+    if (last && last.axis === p.axis && last.extent === p.extent && typeof last.size === 'number' && typeof p.size === 'number' && last.stride === p.stride * p.size) {
+      out[out.length - 1] = { ...p, size: last.size * p.size };
+    } else out.push(p);
+  }
+  return out;
+}
+
+/**
+ * The layout of a value whose axes are pieces: an axis that is a whole NCHW axis follows it; one
+ * made of channel pieces follows C (channel groups), as does H or W made whole again with channel
+ * pieces inside (a pixel shuffle); an axis of size 1, the NCHW axis in its place; anything else - part of H, H and W merged (a window index, the
+ * positions in a window), the batch merged - follows no image axis (-1). Given for rank-4 values
+ * (so such a value is no [N, C, H, W] map) and for those whose every axis follows one; others stay
+ * unknown, as before pieces were followed.
+ */
+function factoredLayout(f: Factored): AxisLayout | undefined {
+  const codes = f.map((pieces, k) => {
+    // an axis of size 1 holds no position: it follows whatever the NCHW axis in its place does
+    if (!pieces.length) return k < 4 ? k : -1;
+    const axes = new Set(pieces.map((p) => p.axis));
+    if (axes.size === 1 && axes.has(1)) return 1;
+    const spatial = [...axes].filter((a) => a !== 1);
+    if (spatial.length !== 1) return -1;
+    const own = merged(pieces.filter((p) => p.axis === spatial[0]));
+    return own.length === 1 && own[0]!.stride === 1 && own[0]!.size === own[0]!.extent && pieces[0]!.axis === spatial[0] ? spatial[0]! : -1;
+  });
+  return f.length === 4 || codes.every((c) => c >= 0) ? codes : undefined;
 }
 
 /**
@@ -79,6 +216,11 @@ export function sameLayout(a: AxisLayout, b: AxisLayout): boolean {
 /** Whether a value known to follow `layout` is an [N, C, H, W] map (unknown layouts are taken as such). */
 export function isChannelsFirst(layout: AxisLayout | undefined): boolean {
   return !layout || layout.length !== 4 || sameLayout(layout, NCHW);
+}
+
+/** What a 4-D value that is no [N, C, H, W] map is, for a message: "channels-last (...)" or "cut into windows (...)". */
+export function notChannelsFirst(layout: AxisLayout | undefined): string {
+  return layout?.includes(-1) ? 'cut into windows or regrouped ([N, windows, positions, C] inside attention: its axes are pieces of the image\'s H and W' : 'channels-last ([N, H, W, C] between the model\'s permutes';
 }
 
 /**

@@ -21,7 +21,8 @@ import { withFlatLogits } from './flat-logits.js';
 import { declaredOutputKind, readOutput, type OutputKind } from './output-kind.js';
 import { withFloatInput } from './float-input.js';
 import { withSizeFreeReshapes } from './size-free-reshapes.js';
-import { axisLayouts, isChannelsFirst, type AxisLayout } from './layout.js';
+import { axisLayouts, isChannelsFirst, notChannelsFirst, sameLayout, type AxisLayout } from './layout.js';
+import { tokenGrids, type TokenGrid } from './token-grid.js';
 import { countedParameters } from './parameters.js';
 import { quantizationOf, type Quantization } from './quantization.js';
 
@@ -100,6 +101,7 @@ export class Model {
   /** 1-based layer numbers (`#k`) by value name: they follow the graph's nodes only */
   private numberCache: Map<string, number> | undefined;
   private layoutCache: Map<string, AxisLayout> | undefined;
+  private tokenCache: Map<string, TokenGrid> | undefined;
   private readonly gradientGraphs = new Map<string, GradientGraph>();
   private quantizationCache: Quantization | undefined;
 
@@ -268,6 +270,7 @@ export class Model {
       this.meta.warnings = this.meta.warnings.filter((w) => !w.startsWith('no preprocessing') && !w.includes('preprocessing mean/std'));
     }
     this.profileCache = undefined;
+    this.tokenCache = undefined; // grid sizes are inferred at the preprocessing size
   }
 
   /** Static facts (dtype, shape) of any value, from shape inference. */
@@ -300,6 +303,34 @@ export class Model {
   isChannelsFirst(name: string): boolean {
     this.layoutCache ??= axisLayouts(this.graph, this.builder(), this.input.name);
     return isChannelsFirst(this.layoutCache.get(name));
+  }
+
+  /** Whether a 4-D value is an [N, H, W, C] map (inside a channels-last block: Swin's stages, ConvNeXt's LayerNorms). */
+  isChannelsLast(name: string): boolean {
+    this.layoutCache ??= axisLayouts(this.graph, this.builder(), this.input.name);
+    const layout = this.layoutCache.get(name);
+    return !!layout && sameLayout(layout, [0, 2, 3, 1]);
+  }
+
+  /** How a 4-D value that is no [N, C, H, W] map is laid out, in words (channels-last, or cut into windows). */
+  notChannelsFirst(name: string): string {
+    this.layoutCache ??= axisLayouts(this.graph, this.builder(), this.input.name);
+    return notChannelsFirst(this.layoutCache.get(name));
+  }
+
+  /**
+   * The value's token grid when it holds a vision transformer's tokens [N, tokens, C] (or
+   * [N, C, tokens]) whose tokens, after any leading ones, are the patch grid (token-grid.ts).
+   */
+  tokenGrid(name: string): TokenGrid | undefined {
+    return this.tokenGrids().get(name);
+  }
+
+  /** Every value that holds a token grid (see tokenGrid). */
+  tokenGrids(): ReadonlyMap<string, TokenGrid> {
+    this.layoutCache ??= axisLayouts(this.graph, this.builder(), this.input.name);
+    this.tokenCache ??= tokenGrids(this.graph, this.builder(), this.layoutCache);
+    return this.tokenCache;
   }
 
   /**

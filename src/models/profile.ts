@@ -8,6 +8,7 @@ import type { GraphBuilder } from '../engine/graph/builder.js';
 import type { Graph } from '../engine/graph/ir.js';
 import type { ModelMetadata } from './metadata.js';
 import { receptiveFields } from './receptive-field.js';
+import type { TokenGrid } from './token-grid.js';
 
 /** Ops whose output depends on their input's shape only, not its values. */
 const SHAPE_READERS = new Set(['Shape', 'Size']);
@@ -76,6 +77,12 @@ export interface ModelProfile {
    * attention across positions (a ViT's patch embedding), named with the attention's Softmax.
    */
   camBeforeAttention?: { layer: string; softmax: string };
+  /**
+   * Where there is no CAM layer because the maps come before attention: the tokens the last
+   * attention across positions reads (pytorch-grad-cam's ViT recipe, the last block's norm1),
+   * which CAM-type methods read as a [C, h, w] map of the patch grid, leading tokens dropped.
+   */
+  camTokens?: { layer: string; grid: TokenGrid };
   /** a mid-depth layer for DeepDream and channel examples */
   dreamLayer?: string;
   /** a mid layer whose features style transfer keeps from the content image */
@@ -111,6 +118,8 @@ export interface ProfileSource {
   resolveLayer(name: string): string;
   /** false for a 4-D value that is channels-last (see layout.ts) */
   isChannelsFirst(name: string): boolean;
+  /** the values that hold a vision transformer's tokens of a patch grid (token-grid.ts) */
+  tokenGrids(): ReadonlyMap<string, TokenGrid>;
   /** the per-pixel class map whose means are the class scores, on a segmentation net (class-map.ts) */
   readonly classMap?: string | undefined;
   /** how the outputs read (output-kind.ts); single-label when absent */
@@ -231,11 +240,13 @@ export function modelProfile(model: ProfileSource): ModelProfile {
   // block's tokens instead), so the map is refused with the reason rather than drawn. Models whose
   // attention returns to maps (Swin's and MaxViT's last stage) keep their last map.
   let camBeforeAttention: ModelProfile['camBeforeAttention'];
+  let camTokens: ModelProfile['camTokens'];
   if (!model.classMap && derived.camLayer) {
     const softmax = attentionAfter(nodes, derived.camLayer, facts);
     if (softmax) {
       camBeforeAttention = { layer: derived.camLayer, softmax };
       delete derived.camLayer;
+      camTokens = attentionTokens(nodes, model.input.name, dynamic, model.tokenGrids(), facts);
     }
   }
   const outShape = facts(model.output);
@@ -250,6 +261,7 @@ export function modelProfile(model: ProfileSource): ModelProfile {
     layers,
     ...derived,
     ...(camBeforeAttention ? { camBeforeAttention } : {}),
+    ...(camTokens ? { camTokens } : {}),
     source: Object.fromEntries(ROLE_NAMES.map((r) => [r, 'graph'])) as Record<RoleName, 'graph'>,
     warnings: [],
     rejectedRoles: [],
@@ -279,18 +291,72 @@ function consumersPastRounding(v: string, consumers: ReadonlyMap<string, string[
  * pool does, so the map before it stays the CAM layer; a classifier's closing Softmax feeds no
  * product.
  */
-function attentionAfter(nodes: readonly { name: string; op: string; inputs: string[]; outputs: string[] }[], v: string, facts: (v: string) => (number | string)[] | undefined): string | undefined {
+function attentionAfter(nodes: readonly GraphNode[], v: string, facts: (v: string) => (number | string)[] | undefined): string | undefined {
   const start = nodes.findIndex((n) => n.outputs.includes(v));
   if (start < 0) return undefined;
-  const later = nodes.slice(start + 1);
+  const softmax = attentionSoftmaxes(nodes.slice(start + 1), facts)[0];
+  return softmax && (softmax.name || softmax.outputs[0]);
+}
+
+type GraphNode = { name: string; op: string; inputs: string[]; outputs: string[] };
+
+/** The Softmaxes of attention across positions among `nodes` (see attentionAfter), in graph order. */
+function attentionSoftmaxes(nodes: readonly GraphNode[], facts: (v: string) => (number | string)[] | undefined): GraphNode[] {
   // one pass: the values products read (a hostile upload may hold thousands of Softmaxes)
-  const multiplied = new Set(later.filter((m) => m.op === 'MatMul' || m.op === 'Einsum').flatMap((m) => m.inputs));
+  const multiplied = new Set(nodes.filter((m) => m.op === 'MatMul' || m.op === 'Einsum').flatMap((m) => m.inputs));
   const queries = (w: string): number | string | undefined => {
     const s = facts(w);
     return s && s.length >= 3 ? s[s.length - 2] : undefined;
   };
-  const softmax = later.find((n) => n.op === 'Softmax' && !!n.outputs[0] && multiplied.has(n.outputs[0]) && queries(n.outputs[0]) !== undefined && queries(n.outputs[0]) !== 1);
-  return softmax && (softmax.name || softmax.outputs[0]);
+  return nodes.filter((n) => n.op === 'Softmax' && !!n.outputs[0] && multiplied.has(n.outputs[0]) && queries(n.outputs[0]) !== undefined && queries(n.outputs[0]) !== 1);
+}
+
+/**
+ * The tokens the last attention across positions reads, as pytorch-grad-cam's ViT recipe takes
+ * them (the last block's norm1): of the values every path from the image to that attention's
+ * Softmax goes through, the last that is a token grid [N, tokens, C] as wide as the tokens the
+ * head reads. After that attention only the tokens the head reads (a class token) still reach
+ * the output, so later tokens have no gradient at the grid's positions; the projections to
+ * queries and keys come after it but are wider (timm's qkv) or not on every path (separate
+ * query and key projections), and PyTorch's own attention moves the batch axis.
+ */
+function attentionTokens(nodes: readonly GraphNode[], input: string, dynamic: ReadonlySet<string>, grids: ReadonlyMap<string, TokenGrid>, facts: (v: string) => (number | string)[] | undefined): ModelProfile['camTokens'] {
+  const softmax = attentionSoftmaxes(nodes, facts).at(-1)?.outputs[0];
+  if (!softmax) return undefined;
+  let width: number | undefined;
+  for (const n of nodes) for (const o of n.outputs) if (o && grids.get(o)?.tokenAxis === 1) width = grids.get(o)!.channels;
+  const layer = cutsTo(nodes, input, softmax, dynamic)
+    .filter((v) => grids.get(v)?.tokenAxis === 1 && grids.get(v)!.channels === width)
+    .at(-1);
+  return layer === undefined ? undefined : { layer, grid: grids.get(layer)! };
+}
+
+/** The values every path from `input` to `target` goes through, in graph order (nodes in graph order). */
+function cutsTo(nodes: readonly GraphNode[], input: string, target: string, dynamic: ReadonlySet<string>): string[] {
+  const needed = new Set([target]);
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const n = nodes[k]!;
+    if (n.outputs.some((o) => needed.has(o))) for (const i of n.inputs) if (i && dynamic.has(i)) needed.add(i);
+  }
+  const sub = nodes.filter((n) => n.outputs.some((o) => o && needed.has(o)));
+  const remaining = new Map<string, number>();
+  for (const n of sub) for (const i of new Set(n.inputs)) if (i && needed.has(i)) remaining.set(i, (remaining.get(i) ?? 0) + 1);
+  const live = new Set([input]);
+  const cuts: string[] = [];
+  for (const n of sub) {
+    for (const i of new Set(n.inputs)) {
+      if (!i || !remaining.has(i)) continue;
+      const left = remaining.get(i)! - 1;
+      remaining.set(i, left);
+      if (left === 0) live.delete(i);
+    }
+    for (const o of n.outputs) {
+      if (!o || !needed.has(o)) continue;
+      if ((remaining.get(o) ?? 0) > 0) live.add(o);
+      if (live.size === 1 && live.has(o)) cuts.push(o);
+    }
+  }
+  return cuts;
 }
 
 /** Ops a segmentation head puts between its classifier and the class map: resampling and steps that keep each channel a class. */
@@ -502,6 +568,18 @@ function applyOverrides(profile: ModelProfile, model: ProfileSource): void {
   }
 }
 
+/** The CAM layer as the summary prints it: a map, the tokens read as one, or why there is none. */
+function camLine(p: ModelProfile, label: (value: string) => string): string {
+  if (p.camLayer) return label(p.camLayer);
+  if (p.camTokens && p.camBeforeAttention) {
+    const { layer, grid } = p.camTokens;
+    const dropped = grid.prefix ? `, the ${grid.prefix === 1 ? 'first token' : `first ${grid.prefix} tokens`} dropped` : '';
+    return `${label(layer)} (the tokens the last attention reads, as a ${grid.channels}x${grid.height}x${grid.width} map${dropped}; the last spatial map, ${label(p.camBeforeAttention.layer)}, comes before attention)`;
+  }
+  if (p.camBeforeAttention) return `- (the last spatial map, ${label(p.camBeforeAttention.layer)}, comes before attention across positions)`;
+  return '-';
+}
+
 /**
  * Profile roles as one line each, for `convlens summary` and error hints; `label` names a layer
  * (Model.layerLabel: fires.5 rather than its stored value name /fires.5/Concat_output_0, as every
@@ -514,7 +592,7 @@ export function describeProfile(p: ModelProfile, label: (value: string) => strin
   return [
     `input: ${p.input.kind} ${p.input.size[0]}x${p.input.size[1]}${p.input.fixed ? '' : ' (any size)'}, ${p.outputKind ? `${p.classes} output${p.classes === 1 ? '' : 's'}, ${p.outputKind}` : `${p.classes} classes`}${p.labelled ? '' : ' (unlabelled)'}, head ${p.head}, samples/${p.sampleGroup}`,
     `first conv: ${one(p.firstConv)}${from('firstConv')}`,
-    `CAM layer: ${one(p.camLayer)}${from('camLayer')}${!p.camLayer && p.camBeforeAttention ? ` (the last spatial map, ${label(p.camBeforeAttention.layer)}, comes before attention across positions)` : ''}`,
+    `CAM layer: ${camLine(p, label)}${from('camLayer')}`,
     `dream layer: ${one(p.dreamLayer)}${from('dreamLayer')}`,
     `style layers: ${list(p.styleLayers)}${from('styleLayers')}`,
     `content layers: ${list(p.contentLayers)}${from('contentLayers')}`,

@@ -116,7 +116,7 @@ export function channelsLastLayer(model: Model, value: string, needs: string): C
   const after = model.channelsFirstAfter(value);
   return new ConvLensError(
     'INVALID_ARGUMENT',
-    `Layer "${model.layerLabel(value)}" is channels-last ([N, H, W, C] between the model's permutes, shape [${shape.join(', ')}]); ${needs}.`,
+    `Layer "${model.layerLabel(value)}" is ${model.notChannelsFirst(value)}, shape [${shape.join(', ')}]); ${needs}.`,
     after.length ? `Pick the layer after the block permutes back to [N, C, H, W], e.g. ${after.join(', ')} (\`convlens summary\` lists the layers with their shapes).` : 'Pick a layer whose shape `convlens summary` shows as [N, C, H, W].',
   );
 }

@@ -480,6 +480,22 @@ describe('the CAM family', () => {
     for (let p = 0; p < 12; p++) expect(negated[p]).toBeCloseTo(-norm * (f[p]! - mean), 4);
   });
 
+  it('orients the projection by its largest value where the channel mean map is flat (LayerNorm tokens), not by rounding noise', () => {
+    // channels in pairs (a, -a): the mean over channels is 0 at every position, up to a noise of
+    // 1e-9 whose sign alone differs between the two stacks (float32 against float64 rounding)
+    const f = Float64Array.from({ length: 12 }, (_, p) => Math.sin(p) + 0.1 * p);
+    const stack = (noise: number): Float64Array => {
+      const s = new Float64Array(4 * 12);
+      [1, -1, 0.5, -0.5].forEach((c, k) => f.forEach((v, p) => (s[k * 12 + p] = c * v + (k === 0 ? noise * Math.cos(3 * p) : 0))));
+      return s;
+    };
+    const up = principalProjection(stack(1e-9), 1, 4, 12);
+    const down = principalProjection(stack(-1e-9), 1, 4, 12);
+    const largest = up.reduce((m, v) => (Math.abs(v) > Math.abs(m) ? v : m), 0);
+    expect(largest).toBeGreaterThan(0);
+    for (let p = 0; p < 12; p++) expect(down[p]).toBeCloseTo(up[p]!, 6);
+  });
+
   it('eigen smoothing of Grad-CAM is the ReLU of the first principal component of the gradient-weighted activations', async () => {
     const { model, x, manifest } = fixture('vgg');
     const a = await only(model, x, { methods: ['gradcam'], target: manifest.targets, layer: manifest.layer, cam: { eigenSmooth: true } });

@@ -206,7 +206,7 @@ describe('the course CNN (GAP + dense) on the Fashion-MNIST samples', () => {
         let wk = 0;
         for (let q = 0; q < 9; q++) {
           const gv = g[o + q]!;
-          const aij = gv !== 0 ? gv ** 2 / (2 * gv ** 2 + sumA * gv ** 3 + 1e-7) : 0;
+          const aij = gv !== 0 ? gv ** 2 / (2 * gv ** 2 + sumA * gv ** 3 + 1e-6) : 0; // eps as grad_cam_plusplus.py
           wk += Math.max(gv, 0) * aij;
           camL[q]! += Math.max(gv, 0) * a[o + q]!;
         }

@@ -94,9 +94,10 @@ export function squeezeExciteLike(size: number, classes: number, seed: number, w
  * A vision transformer as torch.onnx exports torchvision's ViT, shrunk: a patch-embedding conv
  * (the only [N, C, H, W] value), its positions flattened to tokens [N, h*w, C], one block of
  * single-head self-attention (Softmax of Q K^T weighting V through MatMuls) with a residual, the
- * tokens averaged and a dense head; with `pooledQuery`, an attention pool (one query) instead.
+ * tokens averaged and a dense head; with `pooledQuery`, an attention pool (one query) instead;
+ * with `batchSecond`, the tokens projected as [tokens, N, C] (a layout ConvLens does not follow).
  */
-export function vitLike(size: number, patch: number, dim: number, classes: number, seed: number, pooledQuery = false): Graph {
+export function vitLike(size: number, patch: number, dim: number, classes: number, seed: number, pooledQuery = false, batchSecond = false): Graph {
   const b = new GraphBuilder();
   b.graph.name = 'vit_like';
   const L = new Layers(b, seededRandom(seed));
@@ -104,13 +105,54 @@ export function vitLike(size: number, patch: number, dim: number, classes: numbe
   const weight = (name: string): string => b.initializer(name, { dtype: 'float32', dims: [dim, dim], data: Float32Array.from({ length: dim * dim }, () => (rand() - 0.5) * (2 / Math.sqrt(dim))) });
   const x = b.input('image', 'float32', ['N', 3, size, size]);
   const patches = L.conv2d(x, 'conv_proj', { filters: dim, kernel: patch, stride: patch, padding: 0 });
-  const tokens = b.op('Transpose', [b.op('Reshape', [patches, b.ints([0, dim, -1])])], { perm: [0, 2, 1] }, { name: 'tokens', outputs: ['tokens'] });
+  // batchSecond: the tokens as [tokens, N, C] while they are projected, as PyTorch's own attention holds them
+  const flat = b.op('Reshape', [patches, b.ints([0, dim, -1])]);
+  const held = b.op('Transpose', [flat], { perm: batchSecond ? [2, 0, 1] : [0, 2, 1] }, { name: 'tokens', outputs: ['tokens'] });
+  const batchFirst = (v: string): string => (batchSecond ? b.op('Transpose', [v], { perm: [1, 0, 2] }) : v);
+  const tokens = batchFirst(held);
   // pooledQuery: one query, the tokens' mean (an attention pool, as CLIP's ResNet head), instead of one per token
   const queries = pooledQuery ? b.op('ReduceMean', [tokens], { axes: [1], keepdims: 1 }) : tokens;
-  const [q, k, v] = ['q', 'k', 'v'].map((p) => b.op('MatMul', [p === 'q' ? queries : tokens, weight(`attn.${p}.weight`)]));
+  const [q, k, v] = ['q', 'k', 'v'].map((p) => (p === 'q' && pooledQuery ? b.op('MatMul', [queries, weight(`attn.${p}.weight`)]) : batchFirst(b.op('MatMul', [held, weight(`attn.${p}.weight`)]))));
   const scores = b.op('Mul', [b.op('MatMul', [q!, b.op('Transpose', [k!], { perm: [0, 2, 1] })]), b.scalar(1 / Math.sqrt(dim))]);
   const weights = b.op('Softmax', [scores], { axis: -1 }, { name: 'attn.softmax', outputs: ['attn.softmax'] });
   const mixed = b.op('Add', [queries, b.op('MatMul', [b.op('MatMul', [weights, v!]), weight('attn.out.weight')])], {}, { name: 'block', outputs: ['block'] });
   b.output(L.dense(b.op('ReduceMean', [mixed], { axes: [1], keepdims: 0 }), 'head', classes));
+  return b.build();
+}
+
+/**
+ * MaxViT's window attention as torchvision writes it, shrunk: maps [N, C, H, W] cut into P x P
+ * windows ([N, C, H/P, P, W/P, P], permuted, then [N, windows, P*P, C]), a Linear layer and a
+ * residual on those partitioned values, put back ([N, H/P, W/P, P, P, C], permuted, [N, C, H, W])
+ * between convolutions; `pixelShuffle`: a sub-pixel upsampling written out the same way
+ * ([N, C r^2, H, W] -> [N, C, r, r, H, W] -> [N, C, H, r, W, r] -> [N, C, H r, W r]) after it.
+ */
+export function windowPartitionLike(size: number, dim: number, window: number, classes: number, seed: number, pixelShuffle = false): Graph {
+  const b = new GraphBuilder();
+  b.graph.name = 'window_partition_like';
+  const L = new Layers(b, seededRandom(seed));
+  const rand = seededRandom(seed + 1);
+  const x = b.input('image', 'float32', ['N', 3, size, size]);
+  const maps = L.relu(L.conv2d(x, 'stem', { filters: dim, kernel: 3, stride: 2, padding: 1 }), 'stem.act');
+  const h = size / 2;
+  const parts = h / window;
+  const cut = b.op('Reshape', [maps, b.ints([0, dim, parts, window, parts, window])], {}, { name: 'partition.split', outputs: ['partition.split'] });
+  const swapped = b.op('Transpose', [cut], { perm: [0, 2, 4, 3, 5, 1] }, { name: 'partition.permute', outputs: ['partition.permute'] });
+  const windows = b.op('Reshape', [swapped, b.ints([0, parts * parts, window * window, dim])], {}, { name: 'partition', outputs: ['partition'] });
+  const w = b.initializer('mix.weight', { dtype: 'float32', dims: [dim, dim], data: Float32Array.from({ length: dim * dim }, () => (rand() - 0.5) / Math.sqrt(dim)) });
+  const mixed = b.op('Add', [windows, b.op('MatMul', [windows, w])], {}, { name: 'mix', outputs: ['mix'] });
+  const split = b.op('Reshape', [mixed, b.ints([0, parts, parts, window, window, dim])], {}, { name: 'departition.split', outputs: ['departition.split'] });
+  const back = b.op('Transpose', [split], { perm: [0, 5, 1, 3, 2, 4] }, { name: 'departition.permute', outputs: ['departition.permute'] });
+  const restored = b.op('Reshape', [back, b.ints([0, dim, h, h])], {}, { name: 'departition', outputs: ['departition'] });
+  let y = L.relu(L.conv2d(restored, 'conv', { filters: dim, kernel: 3, padding: 1 }), 'conv.act');
+  if (pixelShuffle) {
+    const r = 2;
+    const wide = L.conv2d(y, 'shuffle.conv', { filters: (dim / (r * r)) * r * r, kernel: 1, padding: 0 });
+    const c = dim / (r * r);
+    const split6 = b.op('Reshape', [wide, b.ints([0, c, r, r, h, h])]);
+    const moved = b.op('Transpose', [split6], { perm: [0, 1, 4, 2, 5, 3] });
+    y = L.relu(b.op('Reshape', [moved, b.ints([0, c, h * r, h * r])], {}, { name: 'shuffle', outputs: ['shuffle'] }), 'shuffle.act');
+  }
+  b.output(L.dense(L.flatten(L.globalAvgPool(y, 'avgpool'), 'flatten'), 'classifier', classes));
   return b.build();
 }

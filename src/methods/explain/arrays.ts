@@ -2,11 +2,51 @@
 // channel reductions, batch slicing. Everything heavy runs in ONNX Runtime.
 import { ConvLensError, describeValue } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
+import type { TokenGrid } from '../../models/token-grid.js';
 
 /** [N, C, H, W] dims of a 4-D tensor (throws on anything else: a programming error). */
 export function nchw(t: Tensor): [number, number, number, number] {
   if (t.dims.length !== 4) throw new Error(`expected a 4-D tensor, got [${t.dims.join(', ')}]`);
   return t.dims as [number, number, number, number];
+}
+
+/**
+ * A layer's values as [N, C, h, w] maps: a map as it is; a channels-last map [N, h, w, C]
+ * transposed; a vision transformer's tokens
+ * [N, tokens, C] or [N, C, tokens] as the map of their patch grid, the leading tokens (a class
+ * token) dropped - pytorch-grad-cam's reshape_transform, applied to activations and gradients alike.
+ */
+export function layerMaps(t: Tensor, layer: { label: string; tokens?: TokenGrid | undefined; channelsLast?: boolean | undefined }): Tensor {
+  if (layer.channelsLast) {
+    const [n, h, w, c] = t.dims as [number, number, number, number];
+    const src = t.data as Float32Array;
+    const out = new Float32Array(src.length);
+    for (let i = 0; i < n; i++) for (let p = 0; p < h * w; p++) for (let ch = 0; ch < c; ch++) out[(i * c + ch) * h * w + p] = src[(i * h * w + p) * c + ch]!;
+    return f32([n, c, h, w], out);
+  }
+  const g = layer.tokens;
+  if (!g) return t;
+  const [n, a, b] = t.dims as [number, number, number];
+  const count = g.tokenAxis === 1 ? a : b;
+  const hw = g.height * g.width;
+  if (t.dims.length !== 3 || count !== g.prefix + hw || (g.tokenAxis === 1 ? b : a) !== g.channels) {
+    throw new ConvLensError(
+      'INVALID_ARGUMENT',
+      `Layer "${layer.label}" holds [${t.dims.join(', ')}] here, not the ${g.prefix ? `${g.prefix} + ` : ''}${g.height}x${g.width} tokens of ${g.channels} channels its patch grid had at the model's preprocessing size.`,
+      'Explain images at the preprocessing size the model was described with (resize them, or set the size in the model\'s preprocessing).',
+    );
+  }
+  const src = t.data as Float32Array;
+  const out = new Float32Array(n * g.channels * hw);
+  const c = g.channels;
+  for (let i = 0; i < n; i++) {
+    for (let ch = 0; ch < c; ch++) {
+      const o = (i * c + ch) * hw;
+      if (g.tokenAxis === 2) out.set(src.subarray((i * c + ch) * count + g.prefix, (i * c + ch) * count + g.prefix + hw), o);
+      else for (let p = 0; p < hw; p++) out[o + p] = src[(i * count + g.prefix + p) * c + ch]!;
+    }
+  }
+  return f32([n, c, g.height, g.width], out);
 }
 
 export function f32(dims: readonly number[], data?: Float32Array): Tensor {

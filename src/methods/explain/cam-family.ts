@@ -6,8 +6,8 @@ import type { Graph } from '../../engine/graph/ir.js';
 import { pruneGraph } from '../../engine/graph/prune.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
-import { f32, nchw } from './arrays.js';
-import { camFromMaps, camFromWeights, camResult, chosenLayer, eigenParam, layerActivations, layerSignals } from './cam.js';
+import { f32, layerMaps, nchw } from './arrays.js';
+import { camFromMaps, camFromWeights, camResult, chosenLayer, eigenParam, layerActivationMaps, layerActivations, layerSignals } from './cam.js';
 import { principalProjection } from './eigen.js';
 import { forChunks, forwardScores, Work } from './session.js';
 import { targetScores } from './target.js';
@@ -50,7 +50,7 @@ const ORIENTATION = 'sign chosen so the projection correlates positively with th
 
 export async function eigencam(ctx: MethodContext): Promise<MethodResult> {
   const layer = await chosenLayer(ctx);
-  const a = await layerActivations(ctx, layer.name);
+  const a = await layerActivationMaps(ctx, layer);
   const [n, k, h, w] = nchw(a);
   return camResult(ctx, projected(a.data as Float32Array, n, k, h, w), layer, { weights: 'first principal component of the activations', orientation: ORIENTATION, relu: true });
 }
@@ -82,12 +82,15 @@ function tailGraph(model: Model, layer: string): { graph: Graph; needsInput: boo
 
 export async function ablationcam(ctx: MethodContext): Promise<MethodResult> {
   const layer = await chosenLayer(ctx);
-  const a = await layerActivations(ctx, layer.name);
+  // the activations as the graph holds them (a vision transformer's tokens), ablated and fed
+  // back in that form, and as the maps the weights multiply
+  const held = await layerActivations(ctx, layer.name);
+  const a = layerMaps(held, layer);
   const [n, k, h, w] = nchw(a);
   const [, c, H, W] = nchw(ctx.x);
-  const hw = h * w;
+  const size = held.data.length / n;
   const per = c * H * W;
-  const ad = a.data as Float32Array;
+  const ad = held.data as Float32Array;
   const xd = ctx.x.data as Float32Array;
   const { graph, needsInput } = tailGraph(ctx.model, layer.name);
   const compiled = await ctx.model.engine.compile(`${ctx.model.id}|ablation-tail|${layer.name}`, () => graph);
@@ -96,28 +99,35 @@ export async function ablationcam(ctx: MethodContext): Promise<MethodResult> {
   const original = await forwardScores(ctx.model, ctx.x, ctx.targets, ctx.score, ctx.forwardBatchSize);
   work.step();
   // As pytorch-grad-cam's AblationLayer: a channel is set to 0 when the image's smallest
-  // activation is 0 (after a ReLU), else far below it (min - 1e7).
+  // activation is 0 (after a ReLU), else far below it (min - 1e7). On tokens, as its
+  // AblationLayerVit, the channel goes in every token, the leading ones too.
   const ablationValue = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     let min = Infinity;
-    for (let p = i * k * hw; p < (i + 1) * k * hw; p++) min = Math.min(min, ad[p]!);
+    for (let p = i * size; p < (i + 1) * size; p++) min = Math.min(min, ad[p]!);
     ablationValue[i] = min === 0 ? 0 : min - 1e7;
   }
+  const ablate = (acts: Float32Array, at: number, ch: number, value: number): void => {
+    const g = layer.tokens;
+    if (!g && !layer.channelsLast) acts.fill(value, at + ch * h * w, at + (ch + 1) * h * w);
+    else if (g?.tokenAxis === 2) acts.fill(value, at + (ch * size) / k, at + ((ch + 1) * size) / k);
+    else for (let t = at + ch; t < at + size; t += k) acts[t] = value;
+  };
   const ablated = new Float64Array(n * k);
   await forChunks(n * k, ctx.forwardBatchSize, work, async (s, e) => {
     const m = e - s;
-    const acts = new Float32Array(m * k * hw);
+    const acts = new Float32Array(m * size);
     const images = needsInput ? new Float32Array(m * per) : undefined;
     const targets = new Int32Array(m);
     for (let q = s; q < e; q++) {
       const i = Math.floor(q / k);
       const ch = q % k;
-      acts.set(ad.subarray(i * k * hw, (i + 1) * k * hw), (q - s) * k * hw);
-      acts.fill(ablationValue[i]!, (q - s) * k * hw + ch * hw, (q - s) * k * hw + (ch + 1) * hw);
+      acts.set(ad.subarray(i * size, (i + 1) * size), (q - s) * size);
+      ablate(acts, (q - s) * size, ch, ablationValue[i]!);
       images?.set(xd.subarray(i * per, (i + 1) * per), (q - s) * per);
       targets[q - s] = ctx.targets[i]!;
     }
-    const feeds: Record<string, Tensor> = { [layer.name]: f32([m, k, h, w], acts) };
+    const feeds: Record<string, Tensor> = { [layer.name]: f32([m, ...held.dims.slice(1)], acts) };
     if (images) feeds[ctx.model.input.name] = f32([m, c, H, W], images);
     const out = await compiled.run(feeds, [ctx.model.output]);
     ablated.set(targetScores(out[ctx.model.output]!, targets, ctx.score, ctx.model.outputKind), s);

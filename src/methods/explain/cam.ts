@@ -4,7 +4,7 @@
 import { ConvLensError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { throwIfCancelled } from '../../engine/jobs.js';
-import { f32, nchw, resizeBilinear, resizeNearest, upsampleMaps } from './arrays.js';
+import { f32, layerMaps, nchw, resizeBilinear, resizeNearest, upsampleMaps } from './arrays.js';
 import { inputGradient } from './gradients.js';
 import { principalProjection } from './eigen.js';
 import { camHead, spatialLayer, type SpatialLayer } from './layers.js';
@@ -12,7 +12,7 @@ import { batchedForward, layerGradientPass, runPass } from './session.js';
 import type { MethodContext, MethodResult } from './types.js';
 
 export function chosenLayer(ctx: MethodContext): Promise<SpatialLayer> {
-  return ctx.memo.once('layer', async () => spatialLayer(ctx.model, ctx.options.layer));
+  return ctx.memo.once('layer', async () => spatialLayer(ctx.model, ctx.options.layer, { tokens: true }));
 }
 
 /** Activations and score gradients at a layer, one batched pass shared by the CAM methods. */
@@ -29,6 +29,11 @@ export function layerActivations(ctx: MethodContext, layer: string): Promise<Ten
     const out = await batchedForward(ctx.model, ctx.x, [layer], ctx.forwardBatchSize);
     return out[layer]!;
   });
+}
+
+/** A layer's forward activations as [N, C, h, w] maps (a vision transformer's tokens as their patch grid). */
+export async function layerActivationMaps(ctx: MethodContext, layer: SpatialLayer): Promise<Tensor> {
+  return layerMaps(await layerActivations(ctx, layer.name), layer);
 }
 
 /** sum_k weights[n, k] * A[n, k] (then ReLU when asked), as [N, 1, h, w]. */
@@ -107,7 +112,10 @@ export async function cam(ctx: MethodContext): Promise<MethodResult> {
 /** The chosen layer's activations and the score's gradient there, with their sizes. */
 export async function layerSignals(ctx: MethodContext): Promise<{ layer: SpatialLayer; activations: Tensor; n: number; k: number; h: number; w: number; hw: number; ad: Float32Array; gd: Float32Array }> {
   const layer = await chosenLayer(ctx);
-  const { activations, gradients } = await layerGradient(ctx, layer.name);
+  const signals = await layerGradient(ctx, layer.name);
+  // a vision transformer's tokens as their patch grid's map, activations and gradients alike
+  const activations = layerMaps(signals.activations, layer);
+  const gradients = layerMaps(signals.gradients, layer);
   const [n, k, h, w] = nchw(gradients);
   return { layer, activations, n, k, h, w, hw: h * w, ad: activations.data as Float32Array, gd: gradients.data as Float32Array };
 }
@@ -125,7 +133,7 @@ export async function gradcam(ctx: MethodContext): Promise<MethodResult> {
 
 export async function gradcamPlusPlus(ctx: MethodContext): Promise<MethodResult> {
   const { layer, activations, n, k, hw, ad, gd } = await layerSignals(ctx);
-  const eps = 1e-7;
+  const eps = 1e-6; // pytorch-grad-cam's (grad_cam_plusplus.py): where g^2 is near it, it sets the weights
   const weights = new Float64Array(n * k);
   for (let p = 0; p < n * k; p++) {
     let sumA = 0;

@@ -45,6 +45,28 @@ function topEigenvector(g: Float64Array, n: number, start: Float64Array): { vect
 }
 
 /**
+ * The component's sign: so that the projection correlates positively with the channels' mean
+ * map; where that map is flat, so that the projection's largest |value| is positive (sklearn's
+ * svd_flip). A LayerNorm without its own scale and shift (torchvision's ViT at initialization)
+ * returns tokens whose channel mean is 0 at every position: the mean map is rounding noise
+ * there, and the sign followed the noise, differing between float32 and float64.
+ */
+function orientation(projection: Float64Array, channelMean: Float64Array, data: Float32Array | Float64Array): 1 | -1 {
+  let scale = 0;
+  for (const v of data) if (Math.abs(v) > scale) scale = Math.abs(v);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of channelMean) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  if (hi - lo > 1e-5 * scale) return pearson(projection, channelMean) < 0 ? -1 : 1;
+  let largest = 0;
+  for (const v of projection) if (Math.abs(v) > Math.abs(largest)) largest = v;
+  return largest < 0 ? -1 : 1;
+}
+
+/**
  * Projection of each image's maps `data` [n, k, positions] on their first principal
  * component: [n, positions].
  */
@@ -100,7 +122,7 @@ export function principalProjection(data: Float32Array | Float64Array, n: number
       projection = new Float64Array(positions);
       for (let c = 0; c < k; c++) for (let p = 0; p < positions; p++) projection[p]! += m[c * positions + p]! * vector[c]!;
     }
-    const sign = pearson(projection, channelMean) < 0 ? -1 : 1;
+    const sign = orientation(projection, channelMean, data.subarray(base, base + k * positions));
     for (let p = 0; p < positions; p++) out[img * positions + p] = sign * projection[p]!;
   }
   return out;

@@ -166,7 +166,7 @@ function leadingPass(model: Model, methods: readonly MethodName[], score: ScoreK
       case 'xgradcam':
       case 'hirescam':
       case 'eigengradcam': {
-        const layer = skippableFailure(() => spatialLayer(model, options.layer), methods.length);
+        const layer = skippableFailure(() => spatialLayer(model, options.layer, { tokens: true }), methods.length);
         if (layer) return layerGradientPass(score, layer.name);
         break; // no spatial layer: the method is skipped, a later one may lead
       }
@@ -193,7 +193,7 @@ function forwardLayers(model: Model, methods: readonly MethodName[], options: Ex
   };
   for (const m of methods) {
     if (m === 'cam') add(() => camHead(model).layer);
-    if (m === 'eigencam' && !options.cam?.augSmooth) add(() => spatialLayer(model, options.layer).name);
+    if (m === 'eigencam' && !options.cam?.augSmooth) add(() => spatialLayer(model, options.layer, { tokens: true }).name);
   }
   return [...layers];
 }
@@ -241,7 +241,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
     throw new ConvLensError('INVALID_ARGUMENT', `firstIndex must be a non-negative integer, got ${options.firstIndex}.`, 'Give the position of the batch\'s first input in the whole run (0 for a run in one batch).');
   }
   // A model without any spatial layer only rules the CAM-type methods out (they are skipped below).
-  if (methods.some((m) => METHODS[m].layer && m !== 'cam')) skippableFailure(() => spatialLayer(model, options.layer), methods.length);
+  if (methods.some((m) => METHODS[m].layer && m !== 'cam')) skippableFailure(() => spatialLayer(model, options.layer, { tokens: true }), methods.length);
   else if (options.layer !== undefined) model.resolveLayer(options.layer);
 
   throwIfCancelled(options.signal, 'explain');

@@ -3,6 +3,7 @@ import { ConvLensError } from '../../engine/errors.js';
 import type { Node } from '../../engine/graph/ir.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
+import type { TokenGrid } from '../../models/token-grid.js';
 
 export interface SpatialLayer {
   name: string;
@@ -12,6 +13,13 @@ export interface SpatialLayer {
   channels: number;
   height: number;
   width: number;
+  /**
+   * A vision transformer's tokens [N, tokens, C], read as the [N, C, h, w] map of their patch
+   * grid with the leading tokens dropped (pytorch-grad-cam's reshape_transform); absent for a map.
+   */
+  tokens?: TokenGrid;
+  /** an [N, H, W, C] map (a channels-last block's), read as [N, C, H, W] (pytorch-grad-cam's Swin reshape_transform) */
+  channelsLast?: boolean;
 }
 
 /** The values the model output depends on. */
@@ -26,9 +34,23 @@ function ancestorsOfOutput(model: Model): Set<string> {
 
 /**
  * Resolves the layer for Grad-CAM-type methods (default: the last spatial layer) and checks
- * that it is a spatial feature map [N, C, h, w] that the output depends on.
+ * that it is a spatial feature map [N, C, h, w] that the output depends on. With `tokens`, for
+ * a caller that reads layers through SpatialLayer.tokens (the CAM methods), a vision
+ * transformer's tokens of a patch grid are a layer too, and the default where its maps come
+ * before attention (profile.camTokens).
  */
-export function spatialLayer(model: Model, layer?: string): SpatialLayer {
+export function spatialLayer(model: Model, layer?: string, options: { tokens?: boolean } = {}): SpatialLayer {
+  if (options.tokens) {
+    const p = model.profile;
+    const tokens = layer === undefined ? (p.camLayer === undefined ? p.camTokens?.layer : undefined) : model.resolveLayer(layer);
+    const grid = tokens === undefined ? undefined : model.tokenGrid(tokens);
+    if (tokens !== undefined && grid) {
+      if (!ancestorsOfOutput(model).has(tokens)) {
+        throw new ConvLensError('INVALID_ARGUMENT', `The model output "${model.output}" does not depend on layer "${tokens}".`, 'Pick a layer on the path to the output.');
+      }
+      return { name: tokens, label: model.layerLabel(tokens), channels: grid.channels, height: grid.height, width: grid.width, tokens: grid };
+    }
+  }
   const name = layer === undefined ? model.lastSpatialLayer() : model.resolveLayer(layer);
   const shape = name === model.input.name ? undefined : model.facts(name).shape;
   const spatialNames = (): string =>
@@ -42,10 +64,15 @@ export function spatialLayer(model: Model, layer?: string): SpatialLayer {
     throw new ConvLensError('INVALID_ARGUMENT', `"${name}" is the model input, not a layer; CAM-type methods read a feature map inside the model.`, `Pick a convolutional layer, e.g. ${spatialNames()}.`);
   }
   if (!shape || shape.length !== 4 || shape.slice(1).some((d) => typeof d !== 'number')) {
-    throw new ConvLensError('INVALID_ARGUMENT', `Layer "${name}" has shape [${shape?.join(', ') ?? '?'}]; CAM-type methods need a spatial feature map [N, C, H, W].`, `Pick a convolutional layer, e.g. ${spatialNames()}.`);
+    const grid = options.tokens && shape?.length === 3 ? ' or a vision transformer\'s tokens of its patch grid' : '';
+    throw new ConvLensError('INVALID_ARGUMENT', `Layer "${name}" has shape [${shape?.join(', ') ?? '?'}]; CAM-type methods need a spatial feature map [N, C, H, W]${grid}.`, `Pick a convolutional layer, e.g. ${spatialNames()}.`);
+  }
+  if (options.tokens && model.isChannelsLast(name) && ancestorsOfOutput(model).has(name)) {
+    const [, h, w, c] = shape as [string, number, number, number];
+    if (h * w > 1) return { name, label: model.layerLabel(name), channels: c, height: h, width: w, channelsLast: true };
   }
   if (!model.isChannelsFirst(name)) {
-    throw new ConvLensError('INVALID_ARGUMENT', `Layer "${name}" is channels-last ([N, H, W, C] between the model's permutes, shape [${shape.join(', ')}]); CAM-type methods need a feature map [N, C, H, W].`, `Pick the block's output after it permutes back, e.g. ${spatialNames()}.`);
+    throw new ConvLensError('INVALID_ARGUMENT', `Layer "${name}" is ${model.notChannelsFirst(name)}, shape [${shape.join(', ')}]); CAM-type methods need a feature map [N, C, H, W].`, `Pick the block's output after it permutes back, e.g. ${spatialNames()}.`);
   }
   const [, c, h, w] = shape as [string, number, number, number];
   if (h * w === 1) {

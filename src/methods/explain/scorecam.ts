@@ -8,7 +8,7 @@ import { ConvLensError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 import { BilinearResampler, f32, nchw, resizeBilinear } from './arrays.js';
-import { camFromWeights, chosenLayer, eigenParam, layerActivations } from './cam.js';
+import { camFromWeights, chosenLayer, eigenParam, layerActivationMaps } from './cam.js';
 import { everyPositionPlan, incrementalPlan, incrementalScores, localWindowSide, planSpeedup, type WindowIndex } from './incremental.js';
 import { runScoring, scoringGraph, scoringSession } from './scoring.js';
 import { atLeast, forChunks, forwardScores, scoreInputs, Work } from './session.js';
@@ -30,7 +30,7 @@ export async function scorecam(ctx: MethodContext): Promise<MethodResult> {
   const mode = ctx.options.scorecam?.mode ?? 'incremental';
   if (!SCORECAM_MODES.includes(mode)) throw new ConvLensError('INVALID_ARGUMENT', `Unknown Score-CAM mode "${String(mode)}".`, `Use ${SCORECAM_MODES.join(' or ')}.`);
   const layer = await chosenLayer(ctx);
-  const a = await layerActivations(ctx, layer.name);
+  const a = await layerActivationMaps(ctx, layer);
   const [n, k, lh, lw] = nchw(a);
   const [, , h, w] = nchw(ctx.x);
   const hw = h * w;

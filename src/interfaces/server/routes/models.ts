@@ -2,7 +2,7 @@ import type { Studio } from '../app.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import { encodeModel } from '../../../engine/onnx/codec.js';
 import { lrpNoRuleError, lrpUnsupportedNode } from '../../../engine/ops/rules/lrp.js';
-import { camHead, METHOD_NAMES, METHODS, type MethodName } from '../../../methods/explain/index.js';
+import { camHead, METHOD_NAMES, METHODS, spatialLayer, type MethodName } from '../../../methods/explain/index.js';
 import { summarize } from '../../../methods/inspect/summary.js';
 import { defaultChannelLayer } from '../../../methods/explain/layer-attribution.js';
 import { parseLabels, parsePreprocessing } from '../../../models/metadata.js';
@@ -25,10 +25,11 @@ export function unavailableMethods(m: Model): Unavailable {
   out = {};
   let noLayer: { reason: string; hint?: string } | undefined;
   try {
-    m.lastSpatialLayer();
+    // the layer the CAM-type methods read by default (a ViT's tokens as their patch grid's map)
+    spatialLayer(m, undefined, { tokens: true });
   } catch (e) {
     if (!(e instanceof ConvLensError)) throw e;
-    // the model's own reason (no spatial layer at all, or only one before attention: a ViT)
+    // the model's own reason (no spatial layer at all, or only one before attention whose tokens cannot be followed)
     noLayer = { reason: e.message, ...(e.hint ? { hint: hintForStudio(e.hint) } : {}) };
   }
   for (const name of METHOD_NAMES) {
