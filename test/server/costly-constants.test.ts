@@ -94,3 +94,64 @@ describe('uploads whose constants are cheap to send and costly to fold', () => {
     });
   }
 });
+
+/** Nodes making `name`, an int64 vector of `count` ones followed by `last`, from a few bytes of file. */
+function onesThen(name: string, count: number, last: number): Node[] {
+  return [
+    { op: 'Constant', name: `${name}_count`, inputs: [], outputs: [`${name}_count`], attrs: { value: { type: 'tensor', value: i64([count]) } } },
+    { op: 'ConstantOfShape', name: `${name}_ones`, inputs: [`${name}_count`], outputs: [`${name}_ones`], attrs: { value: { type: 'tensor', value: i64([1]) } } },
+    { op: 'Constant', name: `${name}_last`, inputs: [], outputs: [`${name}_last`], attrs: { value: { type: 'tensor', value: i64([last]) } } },
+    node('Concat', [`${name}_ones`, `${name}_last`], name, { axis: int(0) }),
+  ];
+}
+
+// Until 2026-12-07: the first ended the process after 88 s (4.3 GB: each ReLU copied the
+// 100,001-axis shape); the second never ended (each of a million folded elements walked every axis).
+const absurdRanks: [string, Graph, RegExp][] = [
+  [
+    'a Reshape of the input to 100,001 axes, then 3000 ReLUs',
+    (() => {
+      const g = courseCnn();
+      const input = g.inputs[0]!.name;
+      const chain = Array.from({ length: 3000 }, (_, k) => node('Relu', [`deep${k}`], `deep${k + 1}`));
+      return cnnReading([...onesThen('target', 100_000, -1), node('Reshape', [input, 'target'], 'deep0'), ...chain], 'deep3000');
+    })(),
+    /^Reshape node "deep0": input "target" gives the output 100001 axes; ConvLens handles tensors of up to 64$/,
+  ],
+  ['an Expand of a constant to 100,000 axes of 1 and one of a million', cnnReading([...ones('x', [1]), ...onesThen('shape', 100_000, 1_000_000), node('Expand', ['x', 'shape'], 'y')], 'y'), /^Expand node "y": input "shape" gives the output 100001 axes/],
+  [
+    'an initializer declared with 10,000 axes',
+    (() => {
+      const g = cnnReading([], 'flat');
+      g.initializers.set('flat', { dtype: 'int64', dims: new Array<number>(10_000).fill(1), data: BigInt64Array.of(1n) });
+      g.nodes = g.nodes.map((n) => (n.name === 'sum_extra' ? { ...n, inputs: ['flat'] } : n));
+      return g;
+    })(),
+    /tensor "flat" has 10000 axes; ConvLens handles tensors of up to 64\.$/,
+  ],
+];
+
+describe('uploads asking for tensors of absurd rank', () => {
+  for (const [what, graph, message] of absurdRanks) {
+    it(`are refused at once, and the server keeps what it had: ${what}`, async () => {
+      const kept = await inject({ method: 'POST', url: '/api/models', ...multipart('kept.onnx', encodeModel(courseCnn(4))) });
+      expect(kept.statusCode).toBe(201);
+      const before = (await inject({ method: 'GET', url: '/api/models' })).json() as { models: { id: string }[] };
+      const peakBefore = resourceUsage().maxRSS * 1024;
+      const started = performance.now();
+      const r = await inject({ method: 'POST', url: '/api/models', ...multipart('ranks.onnx', encodeModel(graph)) });
+      const took = performance.now() - started;
+      expect(r.statusCode, r.body).toBe(422);
+      expect(r.json().error.message).toMatch(message);
+      expect(r.json().error.hint).toMatch(/re-export/i);
+      const grew = resourceUsage().maxRSS * 1024 - peakBefore;
+      expect(grew, `the server's peak memory grew by ${Math.round(grew / 2 ** 20)} MB`).toBeLessThan(512 * 2 ** 20);
+      // 0.1-0.5 s here
+      expect(took).toBeLessThan(5_000);
+      const after = (await inject({ method: 'GET', url: '/api/models' })).json() as { models: { id: string }[] };
+      expect(after.models.map((m) => m.id)).toEqual(expect.arrayContaining(before.models.map((m) => m.id)));
+      const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: kept.json().id, image: 'fashion-mnist/bag-test18.png', k: 1 } });
+      expect(p.statusCode).toBe(200);
+    });
+  }
+});

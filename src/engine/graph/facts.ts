@@ -63,6 +63,25 @@ export class MalformedNode extends ConvLensError {
   }
 }
 
+/** More axes than any model's tensor has (numpy allows 64; PyTorch and ONNX Runtime's kernels fewer still). */
+export const MAX_TENSOR_RANK = 64;
+
+const IMPOSSIBLE_RANK_HINT = 'The model is malformed: a constant of this node (a target shape, repeats, axes) asks for an impossible rank. Re-export it.';
+
+/**
+ * Refuses, before a rule builds the shape, a shape vector that gives its output more axes than
+ * any tensor has: a Reshape's target, an Expand's or ConstantOfShape's shape, Unsqueeze's axes
+ * (`extra`: the axes the output has besides). A vector of a million ones (a ConstantOfShape,
+ * a few bytes of file) took the Expand rule 9 s to build into a shape, and Unsqueeze's check
+ * for repeated axes is quadratic in them.
+ */
+export function checkRankOfShapeInput(ctx: InferContext, i: number, extra = 0): void {
+  const length = ctx.input(i)?.shape?.[0];
+  if (typeof length === 'number' && length + extra > MAX_TENSOR_RANK) {
+    throw ctx.malformed(`input "${ctx.node.inputs[i]}" gives the output ${length + extra} axes; ConvLens handles tensors of up to ${MAX_TENSOR_RANK}`, IMPOSSIBLE_RANK_HINT);
+  }
+}
+
 /**
  * Refuses a computed size that no tensor can have. Shape rules compute sizes from a file's
  * attributes and constants: an Upsample scale of -2, NaN or 1e30, pads of -100 on a 32-pixel
@@ -73,6 +92,16 @@ export class MalformedNode extends ConvLensError {
  */
 export function checkComputedShape(node: Node, value: string, shape: readonly Dim[] | undefined): void {
   if (!shape) return;
+  // A shape vector of 100,000 ones (ConstantOfShape, a few bytes of file) made a Reshape's output
+  // that many axes: every later node copied the shape (3000 ReLUs after it filled 4 GB and ended
+  // the process), and each folded element walked them all.
+  if (shape.length > MAX_TENSOR_RANK) {
+    throw shapeError(
+      node,
+      `"${value}" would have ${shape.length} axes; ConvLens handles tensors of up to ${MAX_TENSOR_RANK}.`,
+      IMPOSSIBLE_RANK_HINT,
+    );
+  }
   shape.forEach((d, axis) => {
     if (typeof d !== 'number' || (Number.isSafeInteger(d) && d >= 0)) return;
     const what = d < 0 ? 'a negative size' : Number.isInteger(d) || !Number.isFinite(d) ? 'a size no tensor can have' : 'not a whole number';
