@@ -5,7 +5,7 @@ import '../reference/kernels/index.js';
 import { findOp, requireOp } from '../ops/registry.js';
 import { evaluateNode, hasKernel, kernelWork } from '../reference/evaluator.js';
 import { isFloatDType, sizeOf, type DType, type Tensor } from '../tensor.js';
-import { checkComputedShape, MalformedNode, shapeError, type InferContext, type OutputFacts, type ValueFacts } from './facts.js';
+import { checkComputedShape, MalformedNode, MAX_DIMS_VALUE, shapeError, type InferContext, type OutputFacts, type ValueFacts } from './facts.js';
 import { Graph, toAttr, type AttrInput, type Dim, type Node, type ValueInfo } from './ir.js';
 
 /** Every graph the builder makes is written against this ai.onnx opset (imports are converted to it). */
@@ -298,7 +298,9 @@ export class GraphBuilder {
       if (!o) return;
       const r = facts[i];
       if (!r) throw shapeError(node, `shape rule produced no facts for output ${i}`);
-      this.facts.set(o, { ...r, ...(r.shape ? { shape: [...r.shape] } : {}), ...staticDimsValue(r) });
+      const { dimsValue, ...known } = r;
+      const followed = dimsValue && dimsValue.length <= MAX_DIMS_VALUE ? { ...known, dimsValue } : known;
+      this.facts.set(o, { ...followed, ...(r.shape ? { shape: [...r.shape] } : {}), ...staticDimsValue(followed) });
     });
   }
 

@@ -66,6 +66,14 @@ export class MalformedNode extends ConvLensError {
 /** More axes than any model's tensor has (numpy allows 64; PyTorch and ONNX Runtime's kernels fewer still). */
 export const MAX_TENSOR_RANK = 64;
 
+/**
+ * The longest vector whose entries are followed as dims (dimsValue): a shape, or what is made of
+ * shapes (pads, sizes, starts and ends of every axis). Longer ones are values like any other:
+ * Concat(v, v) repeated doubled a vector of Shape(x) 20 times into 4M symbolic entries (5 s and
+ * 690 MB to load, 24 times would have ended the process).
+ */
+export const MAX_DIMS_VALUE = 4 * MAX_TENSOR_RANK;
+
 const IMPOSSIBLE_RANK_HINT = 'The model is malformed: a constant of this node (a target shape, repeats, axes) asks for an impossible rank. Re-export it.';
 
 /**
