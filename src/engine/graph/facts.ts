@@ -45,7 +45,22 @@ export function dimsOfInput(ctx: InferContext, i: number): Dim[] | undefined {
 }
 
 export function shapeError(node: Node, message: string, hint?: string): ConvLensError {
-  return new ConvLensError('SHAPE_MISMATCH', `${node.op} node "${node.name}": ${message}`, hint);
+  return new ConvLensError('SHAPE_MISMATCH', `${node.op} node "${node.name}": ${shortLists(message)}`, hint);
+}
+
+const LISTED = 8;
+
+/**
+ * Cuts each bracketed list of more than 2 x LISTED entries in a message to its first and last
+ * few, counting the entries: rules quote the lists a node gives (a perm, pads, a target shape),
+ * and a Transpose whose perm named 30,000 axes was refused with all 30,000 (a 170 kB message).
+ */
+export function shortLists(message: string): string {
+  return message.replace(/\[([^[\]]*)\]/g, (whole, inner: string) => {
+    const entries = inner.split(', ');
+    if (entries.length <= 2 * LISTED) return whole;
+    return `[${entries.slice(0, LISTED).join(', ')}, ... ${entries.slice(-2).join(', ')}] (${entries.length} entries)`;
+  });
 }
 
 export const MALFORMED_HINT = 'The model file is malformed (written by a faulty exporter, or edited or damaged since): fix the node or re-export the model.';
@@ -59,7 +74,7 @@ export const MALFORMED_HINT = 'The model file is malformed (written by a faulty 
  */
 export class MalformedNode extends ConvLensError {
   constructor(node: Node, message: string, hint: string = MALFORMED_HINT) {
-    super('SHAPE_MISMATCH', `${node.op} node "${node.name}": ${message}`, hint);
+    super('SHAPE_MISMATCH', `${node.op} node "${node.name}": ${shortLists(message)}`, hint);
   }
 }
 
