@@ -3,9 +3,9 @@ import { ConvLensError } from '../errors.js';
 import '../ops/index.js';
 import '../reference/kernels/index.js';
 import { findOp, requireOp } from '../ops/registry.js';
-import { evaluateNode, hasKernel } from '../reference/evaluator.js';
+import { evaluateNode, hasKernel, kernelWork } from '../reference/evaluator.js';
 import { isFloatDType, sizeOf, type DType, type Tensor } from '../tensor.js';
-import { checkComputedShape, MalformedNode, shapeError, type InferContext, type OutputFacts, type ValueFacts } from './facts.js';
+import { checkComputedShape, MalformedNode, MAX_DIMS_VALUE, shapeError, type InferContext, type OutputFacts, type ValueFacts } from './facts.js';
 import { Graph, toAttr, type AttrInput, type Dim, type Node, type ValueInfo } from './ir.js';
 
 /** Every graph the builder makes is written against this ai.onnx opset (imports are converted to it). */
@@ -14,31 +14,19 @@ export const INTERNAL_OPSET = 17;
 /** Folding bigger constants than this would slow graph building more than it saves at run time. */
 const FOLD_LIMIT = 1 << 20;
 /**
- * Multiply-adds above which a Conv, ConvTranspose, MatMul or Gemm of constants is left to the
- * runtime's own constant folding: the JavaScript reference kernels took 1.3 s for the 118M of a
- * ResNet's first conv over a constant image (LRP's input bounds), ONNX Runtime milliseconds.
+ * Steps of reference-kernel work (KernelWork: elements visited per axis, window tap or
+ * contraction term) one graph's folding may spend in all, and elements it may keep as folded
+ * values, beyond folds of at most FREE_FOLD_WORK steps (shape arithmetic, always folded). What
+ * is not folded is left to the runtime's own constant folding. The JavaScript kernels took
+ * 1.3 s for the 118M multiply-adds of a ResNet's first conv over a constant image (LRP's input
+ * bounds), ONNX Runtime milliseconds; and the file that asks is not always a model: the studio
+ * folds uploads on its event loop, where an Einsum "i,j->" of two 500,000-long constants (2.5e11
+ * products for one scalar) never ended, and 1000 ConstantOfShape nodes of a million values each
+ * (62 kB of file) filled 4 GB in 37 s.
  */
-const FOLD_MAC_LIMIT = 1 << 24;
-
-/** An upper bound on the multiply-adds of a contraction op over constant inputs (0 for other ops). */
-function contractionCost(op: string, inputs: readonly (Tensor | undefined)[]): number {
-  const [a, w] = inputs;
-  if (!a || !w) return 0;
-  switch (op) {
-    case 'Conv':
-    case 'ConvTranspose': {
-      // every weight touches every input position at most once per image (stride >= 1)
-      const spatial = a.dims.slice(2).reduce((p, q) => p * q, 1);
-      return sizeOf(w.dims) * (a.dims[0] ?? 1) * spatial;
-    }
-    case 'MatMul':
-    case 'Gemm':
-      // A's elements times B's output width, whichever of B's dims that is (Gemm's transB)
-      return sizeOf(a.dims) * Math.max(1, ...w.dims);
-    default:
-      return 0;
-  }
-}
+const FOLD_WORK_BUDGET = 1 << 24;
+const FOLD_KEPT_BUDGET = 1 << 22;
+const FREE_FOLD_WORK = 1 << 10;
 
 export interface OpOptions {
   /** Node name; default: a fresh name from the op type. */
@@ -60,6 +48,8 @@ export class GraphBuilder {
   private readonly used = new Set<string>();
   private readonly constCache = new Map<string, string>();
   private counter = 0;
+  /** spent of FOLD_WORK_BUDGET and FOLD_KEPT_BUDGET */
+  private foldSpent = { work: 0, kept: 0 };
   /** When false, unknown ops get unknown shapes instead of an error (imported models run forward anyway). */
   strict = true;
   /** When false, nothing is folded (used to keep a model's own structure intact on import). */
@@ -308,7 +298,9 @@ export class GraphBuilder {
       if (!o) return;
       const r = facts[i];
       if (!r) throw shapeError(node, `shape rule produced no facts for output ${i}`);
-      this.facts.set(o, { ...r, ...(r.shape ? { shape: [...r.shape] } : {}), ...staticDimsValue(r) });
+      const { dimsValue, ...known } = r;
+      const followed = dimsValue && dimsValue.length <= MAX_DIMS_VALUE ? { ...known, dimsValue } : known;
+      this.facts.set(o, { ...followed, ...(r.shape ? { shape: [...r.shape] } : {}), ...staticDimsValue(followed) });
     });
   }
 
@@ -362,34 +354,53 @@ export class GraphBuilder {
       elements += f.value.data.length;
       inputs.push(f.value);
     }
-    if (elements > FOLD_LIMIT || contractionCost(node.op, inputs) > FOLD_MAC_LIMIT || this.foldWouldExceedLimit(node)) return undefined;
+    if (elements > FOLD_LIMIT) return undefined;
+    const shapes = this.foldableOutputShapes(node);
+    if (!shapes) return undefined;
+    const work = kernelWork(node, inputs, shapes);
+    const kept = shapes.reduce((sum, shape) => sum + sizeOf(shape), 0);
+    const counted = work > FREE_FOLD_WORK;
+    if (counted && (this.foldSpent.work + work > FOLD_WORK_BUDGET || this.foldSpent.kept + kept > FOLD_KEPT_BUDGET)) return undefined;
     try {
       const outs = evaluateNode(node, inputs, this.graph.opset);
-      return outs.some((t) => sizeOf(t.dims) > FOLD_LIMIT) ? undefined : outs;
+      if (outs.some((t) => sizeOf(t.dims) > FOLD_LIMIT)) return undefined;
+      if (counted) {
+        this.foldSpent.work += work;
+        this.foldSpent.kept += kept;
+      }
+      return outs;
     } catch {
       return undefined; // leave it to the runtime, which reports errors with more context
     }
   }
 
   /**
-   * Whether shape inference says an output of `node` is larger than folding allows. Small
-   * constants can ask for a huge one (ConstantOfShape of [20000, 20000] in a 1 kB upload): the
-   * size checked after evaluating came too late, once gigabytes had been filled on the studio
-   * server's event loop.
+   * The output shapes shape inference gives a node of constants, when folding it stays in
+   * bounds: every output static and no larger than folding allows. Small constants can ask for
+   * a huge one (ConstantOfShape of [20000, 20000] in a 1 kB upload): the size checked after
+   * evaluating came too late, once gigabytes had been filled on the studio server's event loop.
+   * Undefined when the rule fails (the node is then refused or left to the runtime, as without
+   * folding) or knows no static shape: the kernel's work could not be bounded.
    */
-  private foldWouldExceedLimit(node: Node): boolean {
+  private foldableOutputShapes(node: Node): number[][] | undefined {
     const def = findOp(node.op);
-    if (!def) return false;
+    if (!def) return undefined;
     let results: OutputFacts[];
     try {
       results = def.infer(this.context(node));
     } catch {
-      return false; // the evaluation below fails the same way, and is caught there
+      return undefined;
     }
-    // A size no tensor can have (negative, NaN) is not folded either: its product can look small
-    // ([-1, 1e8]); inferInto refuses it.
-    const impossible = (d: Dim): boolean => typeof d === 'number' && !(Number.isSafeInteger(d) && d >= 0);
-    return results.some((r) => r.shape !== undefined && (r.shape.some(impossible) || (r.shape.every((d) => typeof d === 'number') && sizeOf(r.shape as number[]) > FOLD_LIMIT)));
+    const shapes: number[][] = [];
+    for (const [i, o] of node.outputs.entries()) {
+      if (!o) continue;
+      const shape = results[i]?.shape;
+      // A size no tensor can have (negative, NaN) is not folded either: its product can look
+      // small ([-1, 1e8]); inferInto refuses it.
+      if (!shape || !shape.every((d): d is number => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0) || sizeOf(shape) > FOLD_LIMIT) return undefined;
+      shapes[i] = shape;
+    }
+    return node.outputs.map((_, i) => shapes[i] ?? []);
   }
 
   private setValues(node: Node, values: Tensor[]): void {

@@ -45,7 +45,22 @@ export function dimsOfInput(ctx: InferContext, i: number): Dim[] | undefined {
 }
 
 export function shapeError(node: Node, message: string, hint?: string): ConvLensError {
-  return new ConvLensError('SHAPE_MISMATCH', `${node.op} node "${node.name}": ${message}`, hint);
+  return new ConvLensError('SHAPE_MISMATCH', `${node.op} node "${node.name}": ${shortLists(message)}`, hint);
+}
+
+const LISTED = 8;
+
+/**
+ * Cuts each bracketed list of more than 2 x LISTED entries in a message to its first and last
+ * few, counting the entries: rules quote the lists a node gives (a perm, pads, a target shape),
+ * and a Transpose whose perm named 30,000 axes was refused with all 30,000 (a 170 kB message).
+ */
+export function shortLists(message: string): string {
+  return message.replace(/\[([^[\]]*)\]/g, (whole, inner: string) => {
+    const entries = inner.split(', ');
+    if (entries.length <= 2 * LISTED) return whole;
+    return `[${entries.slice(0, LISTED).join(', ')}, ... ${entries.slice(-2).join(', ')}] (${entries.length} entries)`;
+  });
 }
 
 export const MALFORMED_HINT = 'The model file is malformed (written by a faulty exporter, or edited or damaged since): fix the node or re-export the model.';
@@ -59,7 +74,34 @@ export const MALFORMED_HINT = 'The model file is malformed (written by a faulty 
  */
 export class MalformedNode extends ConvLensError {
   constructor(node: Node, message: string, hint: string = MALFORMED_HINT) {
-    super('SHAPE_MISMATCH', `${node.op} node "${node.name}": ${message}`, hint);
+    super('SHAPE_MISMATCH', `${node.op} node "${node.name}": ${shortLists(message)}`, hint);
+  }
+}
+
+/** More axes than any model's tensor has (numpy allows 64; PyTorch and ONNX Runtime's kernels fewer still). */
+export const MAX_TENSOR_RANK = 64;
+
+/**
+ * The longest vector whose entries are followed as dims (dimsValue): a shape, or what is made of
+ * shapes (pads, sizes, starts and ends of every axis). Longer ones are values like any other:
+ * Concat(v, v) repeated doubled a vector of Shape(x) 20 times into 4M symbolic entries (5 s and
+ * 690 MB to load, 24 times would have ended the process).
+ */
+export const MAX_DIMS_VALUE = 4 * MAX_TENSOR_RANK;
+
+const IMPOSSIBLE_RANK_HINT = 'The model is malformed: a constant of this node (a target shape, repeats, axes) asks for an impossible rank. Re-export it.';
+
+/**
+ * Refuses, before a rule builds the shape, a shape vector that gives its output more axes than
+ * any tensor has: a Reshape's target, an Expand's or ConstantOfShape's shape, Unsqueeze's axes
+ * (`extra`: the axes the output has besides). A vector of a million ones (a ConstantOfShape,
+ * a few bytes of file) took the Expand rule 9 s to build into a shape, and Unsqueeze's check
+ * for repeated axes is quadratic in them.
+ */
+export function checkRankOfShapeInput(ctx: InferContext, i: number, extra = 0): void {
+  const length = ctx.input(i)?.shape?.[0];
+  if (typeof length === 'number' && length + extra > MAX_TENSOR_RANK) {
+    throw ctx.malformed(`input "${ctx.node.inputs[i]}" gives the output ${length + extra} axes; ConvLens handles tensors of up to ${MAX_TENSOR_RANK}`, IMPOSSIBLE_RANK_HINT);
   }
 }
 
@@ -73,6 +115,16 @@ export class MalformedNode extends ConvLensError {
  */
 export function checkComputedShape(node: Node, value: string, shape: readonly Dim[] | undefined): void {
   if (!shape) return;
+  // A shape vector of 100,000 ones (ConstantOfShape, a few bytes of file) made a Reshape's output
+  // that many axes: every later node copied the shape (3000 ReLUs after it filled 4 GB and ended
+  // the process), and each folded element walked them all.
+  if (shape.length > MAX_TENSOR_RANK) {
+    throw shapeError(
+      node,
+      `"${value}" would have ${shape.length} axes; ConvLens handles tensors of up to ${MAX_TENSOR_RANK}.`,
+      IMPOSSIBLE_RANK_HINT,
+    );
+  }
   shape.forEach((d, axis) => {
     if (typeof d !== 'number' || (Number.isSafeInteger(d) && d >= 0)) return;
     const what = d < 0 ? 'a negative size' : Number.isInteger(d) || !Number.isFinite(d) ? 'a size no tensor can have' : 'not a whole number';

@@ -1,5 +1,6 @@
 import protobuf from 'protobufjs';
 import { ConvLensError } from '../errors.js';
+import { MAX_TENSOR_RANK } from '../graph/facts.js';
 import { Graph, type Attr, type Dim, type Node, type ValueInfo } from '../graph/ir.js';
 import {
   BYTES_PER_ELEMENT,
@@ -226,6 +227,14 @@ export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Gra
   return g;
 }
 
+/**
+ * A declared shape of absurd rank is read no further: every node after it copies the shape (a
+ * ReLU chain behind an input of 100,000 axes copies them at every link).
+ */
+function tooManyAxes(source: string, what: string, rank: number): ConvLensError {
+  return new ConvLensError('MODEL_UNREADABLE', `${source}: ${what} has ${rank} axes; ConvLens handles tensors of up to ${MAX_TENSOR_RANK}.`, 'The file is damaged or was not written by an ONNX exporter; re-export the model.');
+}
+
 function decodeValueInfo(v: ValueInfoMsg, source: string): ValueInfo {
   const name = v.name ?? '';
   const tt = v.type?.tensor_type;
@@ -234,6 +243,7 @@ function decodeValueInfo(v: ValueInfoMsg, source: string): ValueInfo {
   }
   const dtype = dtypeFromOnnx(tt.elem_type ?? 0) ?? 'float32';
   if (!tt.shape) return { name, dtype };
+  if ((tt.shape.dim?.length ?? 0) > MAX_TENSOR_RANK) throw tooManyAxes(source, `graph value "${name}"`, tt.shape.dim!.length);
   // Some converters (keras2onnx, tf2onnx) write -1 for a size they do not know: read any
   // negative size as unknown, as ONNX Runtime does, so that shape inference only ever meets
   // sizes of 0 or more and can refuse a negative one as the fault it is.
@@ -303,6 +313,7 @@ function decodeAttr(a: AttrMsg, where: string, source: string, options: DecodeOp
 
 function decodeTensor(t: TensorMsg, source: string, options: DecodeOptions): Tensor {
   const name = t.name ?? '(unnamed)';
+  if ((t.dims?.length ?? 0) > MAX_TENSOR_RANK) throw tooManyAxes(source, `tensor "${name}"`, t.dims!.length);
   const dims = (t.dims ?? []).map(num);
   const dtype = dtypeFromOnnx(t.data_type ?? 0);
   if (!dtype) {

@@ -1,4 +1,4 @@
-import { broadcastShapes, dimProduct, dimsOfInput, freshSymbol, isStatic, normAxis, type InferContext, type OutputFacts } from '../graph/facts.js';
+import { broadcastShapes, checkRankOfShapeInput, dimProduct, dimsOfInput, freshSymbol, isStatic, normAxis, type InferContext, type OutputFacts } from '../graph/facts.js';
 import { attrInt, attrInts, attrString, attrTensor, type Dim } from '../graph/ir.js';
 import type { GraphBuilder } from '../graph/builder.js';
 import { resolveSlice } from '../reference/kernels/layout.js';
@@ -77,6 +77,7 @@ defineOp({
 defineOp({
   type: 'ConstantOfShape',
   infer: (ctx) => {
+    checkRankOfShapeInput(ctx, 0);
     const dims = dimsOfInput(ctx, 0);
     const v = attrTensor(ctx.node, 'value');
     const dtype = v?.dtype ?? 'float32';
@@ -110,6 +111,7 @@ defineOp({
 
 function reshapeInfer(ctx: InferContext): OutputFacts[] {
   const x = ctx.input(0)!;
+  checkRankOfShapeInput(ctx, 1);
   const spec = dimsOfInput(ctx, 1);
   if (!spec) {
     const len = ctx.input(1)?.shape?.[0];
@@ -207,6 +209,7 @@ defineOp({
   type: 'Unsqueeze',
   infer: (ctx) => {
     const x = ctx.need(0);
+    checkRankOfShapeInput(ctx, 1, x.shape.length);
     const axesV = dimsOfInput(ctx, 1);
     if (!axesV) throw ctx.error('needs constant axes');
     const r = x.shape.length + axesV.length;
@@ -250,6 +253,7 @@ defineOp({
   type: 'Expand',
   infer: (ctx) => {
     const x = ctx.need(0);
+    checkRankOfShapeInput(ctx, 1);
     const target = dimsOfInput(ctx, 1);
     if (!target) {
       const len = ctx.input(1)?.shape?.[0];

@@ -10,11 +10,41 @@ import type { Tensor } from '../tensor.js';
  */
 export type Kernel = (node: Node, inputs: readonly (Tensor | undefined)[], opset: number) => Tensor[];
 
-const kernels = new Map<string, Kernel>();
+/**
+ * An upper bound on the steps a kernel takes for these inputs and the output shapes the op's
+ * shape rule inferred: elements read, written and allocated, each counted once per window tap,
+ * contraction term or axis visited. Constant folding compares it with its budget before running
+ * the kernel: a file of a few bytes can ask for hours of work (an Einsum "i,j->" of two
+ * 500,000-long constants is 2.5e11 products for one scalar) or gigabytes of tables.
+ */
+export type KernelWork = (node: Node, inputs: readonly (Tensor | undefined)[], outputs: readonly (readonly number[])[]) => number;
 
-export function defineKernel(op: string, k: Kernel): void {
+const kernels = new Map<string, Kernel>();
+const works = new Map<string, KernelWork>();
+
+/** `work` is needed where a kernel does more than visit each element once per axis (see defaultWork). */
+export function defineKernel(op: string, k: Kernel, work?: KernelWork): void {
   if (kernels.has(op)) throw new Error(`kernel ${op} defined twice`);
   kernels.set(op, k);
+  if (work) works.set(op, work);
+}
+
+const elementsOf = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
+
+/**
+ * Element-wise, layout and reduction kernels visit each input and output element once, and
+ * find its position through every axis (remap and broadcasting walk the index): elements
+ * times rank, which a 100,000-axis tensor of a million ones makes 1e11.
+ */
+function defaultWork(inputs: readonly (Tensor | undefined)[], outputs: readonly (readonly number[])[]): number {
+  const all = [...inputs.flatMap((t) => (t ? [t.dims] : [])), ...outputs];
+  const elements = all.reduce((sum, dims) => sum + elementsOf(dims), 0);
+  return elements * Math.max(1, ...all.map((dims) => dims.length));
+}
+
+/** The kernel's work bound for a node (see KernelWork); every kernel has one. */
+export function kernelWork(node: Node, inputs: readonly (Tensor | undefined)[], outputs: readonly (readonly number[])[]): number {
+  return defaultWork(inputs, outputs) + (works.get(node.op)?.(node, inputs, outputs) ?? 0);
 }
 
 export function hasKernel(op: string): boolean {

@@ -1,5 +1,5 @@
 import type { Node } from '../../graph/ir.js';
-import { sizeOf, toFloat64 } from '../../tensor.js';
+import { sizeOf, toFloat64, type Tensor } from '../../tensor.js';
 import { defineKernel } from '../evaluator.js';
 import { fromFloat64, kernelError, need, resultDType } from './util.js';
 
@@ -32,6 +32,20 @@ export function parseEinsum(equation: string): EinsumSpec | undefined {
     output = [...count].filter(([, k]) => k === 1).map(([c]) => c).sort().join('');
   }
   return { inputs, output };
+}
+
+/**
+ * The kernel's work: every combination of the letters' sizes (output positions times summed
+ * ones), each reading one element per operand through its letters.
+ */
+function einsumWork(node: Node, inputs: readonly (Tensor | undefined)[]): number {
+  const equation = node.attrs['equation'];
+  const spec = equation?.type === 'string' ? parseEinsum(equation.value) : undefined;
+  if (!spec) return 0; // the kernel refuses it at once
+  const size = new Map<string, number>();
+  spec.inputs.forEach((term, i) => [...term].forEach((c, k) => size.set(c, Math.max(size.get(c) ?? 0, inputs[i]?.dims[k] ?? 0))));
+  const combinations = [...size.values()].reduce((p, d) => p * d, 1);
+  return combinations * (1 + size.size + spec.inputs.join('').length);
 }
 
 defineKernel('Einsum', (node: Node, inputs) => {
@@ -90,4 +104,4 @@ defineKernel('Einsum', (node: Node, inputs) => {
     y[o] = total;
   }
   return [fromFloat64(resultDType(...operands), outDims, y)];
-});
+}, einsumWork);

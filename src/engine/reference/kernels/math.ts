@@ -433,6 +433,12 @@ function matmulInto(
     }
 }
 
+// Each output element of a product sums K terms (the work bound, see KernelWork).
+const contractionWork =
+  (inner: (node: Node, a: readonly number[]) => number) =>
+  (node: Node, inputs: readonly (Tensor | undefined)[], outputs: readonly (readonly number[])[]): number =>
+    sizeOf(outputs[0] ?? []) * inner(node, inputs[0]?.dims ?? []);
+
 defineKernel('Gemm', (node, inputs) => {
   const aT = need(node, inputs, 0);
   const bT = need(node, inputs, 1);
@@ -459,7 +465,7 @@ defineKernel('Gemm', (node, inputs) => {
   }
   matmulInto(y, 0, toFloat64(aT), 0, transA ? 1 : ac, transA ? ac : 1, toFloat64(bT), 0, transB ? 1 : bc, transB ? bc : 1, M, K, N, alpha);
   return [fromFloat64(resultDType(aT, bT, cT), [M, N], y)];
-});
+}, contractionWork((node, a) => a[attrInt(node, 'transA', 0) === 1 ? 0 : 1] ?? 1));
 
 defineKernel('MatMul', (node, inputs) => {
   const aT = need(node, inputs, 0);
@@ -491,4 +497,4 @@ defineKernel('MatMul', (node, inputs) => {
   if (bT.dims.length > 1) outDims.push(N);
   const dtype: DType = isIntDType(aT.dtype) ? aT.dtype : resultDType(aT, bT);
   return [fromFloat64(dtype, outDims, y)];
-});
+}, contractionWork((_node, a) => a[a.length - 1] ?? 1));

@@ -325,9 +325,33 @@ function globalPool(kind: 'avg' | 'max') {
   };
 }
 
-defineKernel('Conv', conv);
-defineKernel('ConvTranspose', convTranspose);
-defineKernel('MaxPool', maxPool);
-defineKernel('AveragePool', averagePool);
+// Work bounds (see KernelWork). A window's taps are visited whether they land in the input or in
+// the padding, and the tap table holds one entry per (output position, tap): a Conv of a 1x1
+// constant padded by 207 with a 100x100 kernel is 1e5 positions x 1e4 taps, a 4 GB table.
+const planeOf = (dims: readonly number[] | undefined): number => sizeOf((dims ?? []).slice(2));
+
+function convWork(_node: Node, inputs: Inputs, outputs: readonly (readonly number[])[]): number {
+  const w = inputs[1]?.dims ?? [];
+  const taps = sizeOf(w.slice(2));
+  // each output element sums in-channels-per-group x taps products
+  return sizeOf(outputs[0] ?? []) * sizeOf(w.slice(1)) + planeOf(outputs[0]) * taps;
+}
+
+function convTransposeWork(_node: Node, inputs: Inputs): number {
+  const x = inputs[0]?.dims ?? [];
+  const w = inputs[1]?.dims ?? [];
+  // each input element is scattered to out-channels-per-group x taps places
+  return sizeOf(x) * sizeOf(w.slice(1)) + planeOf(x) * sizeOf(w.slice(2));
+}
+
+function poolWork(node: Node, _inputs: Inputs, outputs: readonly (readonly number[])[]): number {
+  const taps = sizeOf(attrInts(node, 'kernel_shape') ?? []);
+  return (sizeOf(outputs[0] ?? []) + planeOf(outputs[0])) * taps;
+}
+
+defineKernel('Conv', conv, convWork);
+defineKernel('ConvTranspose', convTranspose, convTransposeWork);
+defineKernel('MaxPool', maxPool, poolWork);
+defineKernel('AveragePool', averagePool, poolWork);
 defineKernel('GlobalAveragePool', globalPool('avg'));
 defineKernel('GlobalMaxPool', globalPool('max'));

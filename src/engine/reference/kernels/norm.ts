@@ -180,4 +180,8 @@ function lrn(node: Node, inputs: Inputs): Tensor[] {
   return [fromFloat64(xT.dtype, xT.dims, y)];
 }
 
-defineKernel('LRN', lrn);
+// Each element sums the squares of its channel window, clipped to the channels there are.
+defineKernel('LRN', lrn, (node, inputs) => {
+  const x = inputs[0]?.dims ?? [];
+  return sizeOf(x) * Math.min(Math.max(attrInt(node, 'size', 1), 1), x[1] ?? 1);
+});

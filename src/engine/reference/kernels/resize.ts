@@ -134,5 +134,12 @@ function resize(node: Node, inputs: Inputs, opset: number): Tensor[] {
   return [fromFloat64(xT.dtype, outDims, data)];
 }
 
-defineKernel('Resize', resize);
+// Axis by axis: between two axes the tensor has some axes resized and some not, so an axis
+// grown before another shrinks is as large as both at their larger sizes ([1, 20000] to
+// [20000, 1] went through 4e8 values, 3.2 GB). Bounded by those larger sizes, once per axis.
+defineKernel('Resize', resize, (_node, inputs, outputs) => {
+  const x = inputs[0]?.dims ?? [];
+  const y = outputs[0] ?? x;
+  return x.reduce((p, d, a) => p * Math.max(d, y[a] ?? d), 1) * Math.max(1, x.length);
+});
 
