@@ -147,40 +147,14 @@ export function modelProfile(model: ProfileSource): ModelProfile {
   // would otherwise keep the input live to the end, and no layer would be a cut.
   const dynamic = new Set([model.input.name]);
   for (const n of graph.nodes) if (!SHAPE_READERS.has(n.op) && n.inputs.some((i) => i && dynamic.has(i))) for (const o of n.outputs) if (o) dynamic.add(o);
-  const needed = new Set([model.output]);
-  for (let k = graph.nodes.length - 1; k >= 0; k--) {
-    const n = graph.nodes[k]!;
-    if (n.outputs.some((o) => needed.has(o))) for (const i of n.inputs) if (i && dynamic.has(i)) needed.add(i);
-  }
-  const nodes = graph.nodes.filter((n) => n.outputs.some((o) => o && needed.has(o)));
-
-  // Cut values: after the node producing v, v is the only live value, so everything downstream sees the image through v.
-  const remaining = new Map<string, number>();
+  const { nodes, cuts } = pathCuts(graph.nodes, model.input.name, model.output, dynamic);
   const consumers = new Map<string, string[]>();
-  for (const n of nodes) {
-    for (const i of new Set(n.inputs)) {
-      if (!i || !needed.has(i)) continue;
-      remaining.set(i, (remaining.get(i) ?? 0) + 1);
-      consumers.set(i, [...(consumers.get(i) ?? []), n.op]);
-    }
-  }
+  for (const n of nodes) for (const i of new Set(n.inputs)) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n.op]);
+  // depth: the convolutions and dense layers between the input and a value
   const depth = new Map<string, number>([[model.input.name, 0]]);
-  const live = new Set([model.input.name]);
-  const cuts: string[] = [];
   for (const n of nodes) {
     const d = Math.max(0, ...n.inputs.filter((i) => i && depth.has(i)).map((i) => depth.get(i)!)) + (n.op === 'Conv' || n.op === 'ConvTranspose' || n.op === 'Gemm' || n.op === 'MatMul' ? 1 : 0);
-    for (const i of new Set(n.inputs)) {
-      if (!i || !remaining.has(i)) continue;
-      const left = remaining.get(i)! - 1;
-      remaining.set(i, left);
-      if (left === 0) live.delete(i);
-    }
-    for (const o of n.outputs) {
-      if (!o || !needed.has(o)) continue;
-      depth.set(o, d);
-      if ((remaining.get(o) ?? 0) > 0) live.add(o);
-      if (live.size === 1 && live.has(o)) cuts.push(o);
-    }
+    for (const o of n.outputs) if (o) depth.set(o, d);
   }
 
   const producer = new Map<string, string>();
@@ -325,14 +299,18 @@ function attentionTokens(nodes: readonly GraphNode[], input: string, dynamic: Re
   if (!softmax) return undefined;
   let width: number | undefined;
   for (const n of nodes) for (const o of n.outputs) if (o && grids.get(o)?.tokenAxis === 1) width = grids.get(o)!.channels;
-  const layer = cutsTo(nodes, input, softmax, dynamic)
-    .filter((v) => grids.get(v)?.tokenAxis === 1 && grids.get(v)!.channels === width)
+  const layer = pathCuts(nodes, input, softmax, dynamic)
+    .cuts.filter((v) => grids.get(v)?.tokenAxis === 1 && grids.get(v)!.channels === width)
     .at(-1);
   return layer === undefined ? undefined : { layer, grid: grids.get(layer)! };
 }
 
-/** The values every path from `input` to `target` goes through, in graph order (nodes in graph order). */
-function cutsTo(nodes: readonly GraphNode[], input: string, target: string, dynamic: ReadonlySet<string>): string[] {
+/**
+ * The nodes on the paths from `input` to `target` that carry pixels (`dynamic`), and the cuts:
+ * values that, once computed, are the only live value, so everything after sees the image
+ * through them. Both in graph order (`nodes` in graph order).
+ */
+function pathCuts(nodes: readonly GraphNode[], input: string, target: string, dynamic: ReadonlySet<string>): { nodes: GraphNode[]; cuts: string[] } {
   const needed = new Set([target]);
   for (let k = nodes.length - 1; k >= 0; k--) {
     const n = nodes[k]!;
@@ -356,7 +334,7 @@ function cutsTo(nodes: readonly GraphNode[], input: string, target: string, dyna
       if (live.size === 1 && live.has(o)) cuts.push(o);
     }
   }
-  return cuts;
+  return { nodes: sub, cuts };
 }
 
 /** Ops a segmentation head puts between its classifier and the class map: resampling and steps that keep each channel a class. */
