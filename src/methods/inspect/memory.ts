@@ -116,6 +116,15 @@ export function computedConstants(model: Model): ComputedConstant[] {
   return found.sort((x, y) => y.bytes - x.bytes);
 }
 
+/** Says what `found` (computedConstants' list, not empty) holds: "1.2 GB of values ... (the largest: ...)". */
+export function computedConstantsText(modelName: string, found: readonly ComputedConstant[]): string {
+  const total = found.reduce((sum, c) => sum + c.bytes, 0);
+  const size = total >= 2 ** 30 ? `${(total / 2 ** 30).toFixed(1)} GB` : `${Math.round(total / 2 ** 20)} MB`;
+  const largest = found[0]!;
+  const more = found.length > 1 ? ` and ${found.length - 1} more` : '';
+  return `"${modelName}" computes ${size} of values from its constants alone, which no input changes (the largest: "${largest.name}", ${largest.op}, [${largest.dims.join(', ')}] ${largest.dtype}${more})`;
+}
+
 /**
  * Float values per sample alive at once at the peak of a forward run that returns only `fetched`
  * (and the graph outputs): a value lives from its node to its last consumer, fetched ones to the

@@ -5,7 +5,7 @@
 import { totalmem } from 'node:os';
 import { ConvLensError } from '../../../engine/errors.js';
 import { isFloatDType } from '../../../engine/tensor.js';
-import { bytesPerSample, computedConstants, fetchingBytesPerSample, samplesWithin, type ComputedConstant, type RunKind } from '../../../methods/inspect/memory.js';
+import { bytesPerSample, computedConstants, computedConstantsText, fetchingBytesPerSample, samplesWithin, type ComputedConstant, type RunKind } from '../../../methods/inspect/memory.js';
 import type { Model } from '../../../models/model.js';
 
 const MB = 1 << 20;
@@ -116,11 +116,9 @@ export class MemoryPlan {
     const constantTotal = constants.reduce((sum, c) => sum + c.bytes, 0);
     // the values the model computes from constants alone leave no room: they are the problem, not the request
     if (model && constantTotal > 0 && Math.floor((limit - WORKER_BASE_BYTES - weightCopies * weights) * PLANNED_FRACTION) >= bytes) {
-      const largest = constants[0]!;
-      const more = constants.length > 1 ? ` and ${constants.length - 1} more` : '';
       return new ConvLensError(
         'INVALID_ARGUMENT',
-        `${what} cannot run: "${model.name}" computes ${mb(constantTotal)} of values from its constants alone, which no input changes (the largest: "${largest.name}", ${largest.op}, [${largest.dims.join(', ')}] ${largest.dtype}${more}); ONNX Runtime holds them beside the weights in each compiled graph, ${mb(weightCopies * (weights + constantTotal))} with ${weightCopies === 1 ? 'one copy' : `${weightCopies} copies`}, and ${worker === 'job' ? `a job worker on this studio may hold ${mb(limit)}` : `the interactive worker on this studio may hold ${mb(limit)}`}.`,
+        `${what} cannot run: ${computedConstantsText(model.name, constants)}; ONNX Runtime holds them beside the weights in each compiled graph, ${mb(weightCopies * (weights + constantTotal))} with ${weightCopies === 1 ? 'one copy' : `${weightCopies} copies`}, and ${worker === 'job' ? `a job worker on this studio may hold ${mb(limit)}` : `the interactive worker on this studio may hold ${mb(limit)}`}.`,
         'Re-export the model without those values or with smaller ones, or start the studio with more memory for its workers: convlens studio --memory <GB>.',
       );
     }
