@@ -1,5 +1,6 @@
 import { broadcastShapes, type InferContext, type OutputFacts } from '../graph/facts.js';
 import { attrInt } from '../graph/ir.js';
+import { isFloatDType } from '../tensor.js';
 import { floatMask, unbroadcast } from './emit.js';
 import { defineOp, type GradContext } from './registry.js';
 
@@ -8,6 +9,25 @@ import { defineOp, type GradContext } from './registry.js';
 function broadcastInfer(ctx: InferContext): OutputFacts[] {
   const inputs = Array.from({ length: ctx.inputCount }, (_, i) => ctx.need(i));
   return [{ dtype: inputs[0]!.dtype, shape: broadcastShapes(ctx.node, inputs.map((f) => f.shape)) }];
+}
+
+/**
+ * Div and Mod: integers divided by a constant zero are refused where the model loads. ONNX leaves
+ * them undefined; ONNX Runtime refuses such a model when it compiles it, so every request on an
+ * upload that loaded failed later, quoting ONNX Runtime's internals and a hint about ops it does not
+ * implement, and a divisor ONNX Runtime does not see as constant would stop the process (SIGFPE).
+ */
+function divisionInfer(ctx: InferContext): OutputFacts[] {
+  const facts = broadcastInfer(ctx);
+  const divisor = ctx.value(1);
+  if (divisor && !isFloatDType(divisor.dtype)) {
+    const zero = Array.prototype.findIndex.call(divisor.data, (v: number | bigint) => v === 0 || v === 0n);
+    if (zero >= 0) {
+      const entry = divisor.data.length > 1 ? `entry ${zero} of its divisor "${ctx.node.inputs[1]}"` : `its divisor "${ctx.node.inputs[1]}"`;
+      throw ctx.malformed(`divides ${divisor.dtype} values by zero (${entry}), which ONNX leaves undefined`);
+    }
+  }
+  return facts;
 }
 
 function unaryInfer(ctx: InferContext): OutputFacts[] {
@@ -27,7 +47,7 @@ defineOp({ type: 'Sub', infer: broadcastInfer, grad: (g) => perInput(g, (i, dy) 
 defineOp({ type: 'Mul', infer: broadcastInfer, grad: (g) => perInput(g, (i, dy) => g.b.op('Mul', [dy, g.x(1 - i)])) });
 defineOp({
   type: 'Div',
-  infer: broadcastInfer,
+  infer: divisionInfer,
   // d(a/b)/da = 1/b; d(a/b)/db = -y/b
   grad: (g) => perInput(g, (i, dy) => (i === 0 ? g.b.op('Div', [dy, g.x(1)]) : g.b.op('Neg', [g.b.op('Div', [g.b.op('Mul', [dy, g.y(0)]), g.x(1)])]))),
 });
@@ -55,7 +75,7 @@ defineOp({
 // d/da = dy and d/db = -q dy.
 defineOp({
   type: 'Mod',
-  infer: broadcastInfer,
+  infer: divisionInfer,
   grad: (g) =>
     perInput(g, (i, dy) => {
       if (i === 0) return dy;

@@ -2,7 +2,7 @@
 // batches to a memory budget (the studio's jobs) instead of by a fixed count: a batch of 16 is
 // 3 MB on the 28x28 course CNN and over a gigabyte of activations and gradients on a 224 px
 // ImageNet model.
-import { isFloatDType } from '../../engine/tensor.js';
+import { BYTES_PER_ELEMENT, isFloatDType, type DType } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
 
 /**
@@ -34,9 +34,10 @@ function valueSizes(model: Model, size?: readonly [number, number]): Map<string,
   const [h, w] = size ?? (fixed ? [h0, w0] : [224, 224]);
   const scale = fixed ? (h * w) / (h0 * w0) : 1;
   const sizes = new Map<string, number>();
+  const constant = inputFree(model);
   for (const node of model.graph.nodes) {
     for (const out of node.outputs) {
-      if (!out) continue;
+      if (!out || constant.has(out)) continue;
       let facts;
       try {
         facts = b.factsOf(out);
@@ -48,6 +49,80 @@ function valueSizes(model: Model, size?: readonly [number, number]): Map<string,
     }
   }
   return sizes;
+}
+
+/**
+ * Names of the node outputs that no graph input reaches (values computed from constants alone)
+ * and that some graph output needs: ONNX Runtime drops the nodes no output needs, so a thousand
+ * unread ConstantOfShape nodes cost nothing there.
+ */
+function inputFree(model: Model): Set<string> {
+  const nodes = model.graph.nodes;
+  const needed = new Set(model.graph.outputs.map((o) => o.name));
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const node = nodes[k]!;
+    if (node.outputs.some((o) => o && needed.has(o))) for (const i of node.inputs) if (i) needed.add(i);
+  }
+  const reached = new Set(model.graph.inputs.map((i) => i.name));
+  const free = new Set<string>();
+  for (const node of nodes) {
+    const reads = node.inputs.some((i) => i && reached.has(i));
+    for (const out of node.outputs) {
+      if (!out) continue;
+      if (reads) reached.add(out);
+      else if (needed.has(out)) free.add(out);
+    }
+  }
+  return free;
+}
+
+/** A value computed from constants alone that the model leaves to ONNX Runtime, with its size. */
+export interface ComputedConstant {
+  name: string;
+  op: string;
+  dims: number[];
+  dtype: DType;
+  bytes: number;
+}
+
+/**
+ * The values a model computes from its constants alone and ConvLens did not fold (too costly to
+ * fold while loading, or of an op without a reference kernel), largest first. ONNX Runtime
+ * computes them when it compiles a session (its constant folding) or in every run, and keeps
+ * them as long as the session, whatever the batch: they cost like weights, not per sample. A
+ * 1000-node ConstantOfShape upload computes 4 GB of them; counted per sample, without their
+ * first axis, they were a few values, and a prediction grew its worker until it was killed.
+ */
+export function computedConstants(model: Model): ComputedConstant[] {
+  const b = model.builder();
+  const free = inputFree(model);
+  const found: ComputedConstant[] = [];
+  for (const node of model.graph.nodes) {
+    // an Identity of a weight (exporters write one per shared parameter) is that weight, counted already
+    if (node.op === 'Identity') continue;
+    for (const out of node.outputs) {
+      if (!out || !free.has(out)) continue;
+      let facts;
+      try {
+        facts = b.factsOf(out);
+      } catch {
+        continue;
+      }
+      if (facts.value || !facts.shape || !facts.shape.every((d): d is number => typeof d === 'number')) continue;
+      const dims = facts.shape;
+      found.push({ name: out, op: node.op, dims, dtype: facts.dtype, bytes: dims.reduce((a, d) => a * d, 1) * BYTES_PER_ELEMENT[facts.dtype] });
+    }
+  }
+  return found.sort((x, y) => y.bytes - x.bytes);
+}
+
+/** Says what `found` (computedConstants' list, not empty) holds: "1.2 GB of values ... (the largest: ...)". */
+export function computedConstantsText(modelName: string, found: readonly ComputedConstant[]): string {
+  const total = found.reduce((sum, c) => sum + c.bytes, 0);
+  const size = total >= 2 ** 30 ? `${(total / 2 ** 30).toFixed(1)} GB` : `${Math.round(total / 2 ** 20)} MB`;
+  const largest = found[0]!;
+  const more = found.length > 1 ? ` and ${found.length - 1} more` : '';
+  return `"${modelName}" computes ${size} of values from its constants alone, which no input changes (the largest: "${largest.name}", ${largest.op}, [${largest.dims.join(', ')}] ${largest.dtype}${more})`;
 }
 
 /**

@@ -5,7 +5,7 @@
 import { totalmem } from 'node:os';
 import { ConvLensError } from '../../../engine/errors.js';
 import { isFloatDType } from '../../../engine/tensor.js';
-import { bytesPerSample, fetchingBytesPerSample, samplesWithin, type RunKind } from '../../../methods/inspect/memory.js';
+import { bytesPerSample, computedConstants, computedConstantsText, fetchingBytesPerSample, samplesWithin, type ComputedConstant, type RunKind } from '../../../methods/inspect/memory.js';
 import type { Model } from '../../../models/model.js';
 
 const MB = 1 << 20;
@@ -75,7 +75,7 @@ export class MemoryPlan {
   /** Bytes a task on `model` may plan its batches to (0 when the model alone fills the worker). */
   budget(model?: Model, worker: 'job' | 'interactive' = 'job', weightCopies = WEIGHT_COPIES): number {
     const limit = worker === 'job' ? this.jobWorkerBytes : this.interactiveBytes;
-    return Math.max(0, Math.floor((limit - WORKER_BASE_BYTES - weightCopies * (model ? weightBytes(model) : 0)) * PLANNED_FRACTION));
+    return Math.max(0, Math.floor((limit - WORKER_BASE_BYTES - weightCopies * (model ? weightBytes(model) + constantBytes(model) : 0)) * PLANNED_FRACTION));
   }
 
   /**
@@ -111,6 +111,17 @@ export class MemoryPlan {
 
   private tooLarge(what: string, bytes: number, model?: Model, worker: 'job' | 'interactive' = 'job', kind: RunKind | 'input' = 'gradient', weightCopies = WEIGHT_COPIES): ConvLensError {
     const weights = model ? weightBytes(model) : 0;
+    const limit = worker === 'job' ? this.jobWorkerBytes : this.interactiveBytes;
+    const constants = model ? constantsOf(model) : [];
+    const constantTotal = constants.reduce((sum, c) => sum + c.bytes, 0);
+    // the values the model computes from constants alone leave no room: they are the problem, not the request
+    if (model && constantTotal > 0 && Math.floor((limit - WORKER_BASE_BYTES - weightCopies * weights) * PLANNED_FRACTION) >= bytes) {
+      return new ConvLensError(
+        'INVALID_ARGUMENT',
+        `${what} cannot run: ${computedConstantsText(model.name, constants)}; ONNX Runtime holds them beside the weights in each compiled graph, ${mb(weightCopies * (weights + constantTotal))} with ${weightCopies === 1 ? 'one copy' : `${weightCopies} copies`}, and ${worker === 'job' ? `a job worker on this studio may hold ${mb(limit)}` : `the interactive worker on this studio may hold ${mb(limit)}`}.`,
+        'Re-export the model without those values or with smaller ones, or start the studio with more memory for its workers: convlens studio --memory <GB>.',
+      );
+    }
     const where = worker === 'job' ? `a job on this studio may use ${mb(this.budget(model, worker, weightCopies))} (of ${mb(this.jobWorkerBytes)} per job worker)` : `a quick request on this studio may use ${mb(this.budget(model, worker, weightCopies))} (of ${mb(this.interactiveBytes)} for the interactive worker)`;
     const values = kind === 'input' ? 'the image and its input tensor' : kind === 'forward' ? 'activations' : 'activations and gradients';
     return new ConvLensError(
@@ -119,6 +130,20 @@ export class MemoryPlan {
       'Ask for less (a smaller image size, fewer images or points), or start the studio with more memory for its workers: convlens studio --memory <GB> (and fewer --workers).',
     );
   }
+}
+
+const constantsByModel = new WeakMap<Model, ComputedConstant[]>();
+
+/** The values `model` computes from its constants alone and leaves to ONNX Runtime (computed once per model). */
+function constantsOf(model: Model): ComputedConstant[] {
+  let found = constantsByModel.get(model);
+  if (!found) constantsByModel.set(model, (found = computedConstants(model)));
+  return found;
+}
+
+/** Bytes of the values `model` computes from its constants alone: ONNX Runtime keeps them like weights, once per compiled graph. */
+export function constantBytes(model: Model): number {
+  return constantsOf(model).reduce((sum, c) => sum + c.bytes, 0);
 }
 
 /** Bytes of a model's float weights. */

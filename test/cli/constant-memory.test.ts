@@ -1,0 +1,88 @@
+// A model that computes huge values from its constants alone loads (constant folding leaves them
+// to ONNX Runtime: test/server/costly-constants.test.ts), but no run can hold them. The CLI
+// refuses such a model before ONNX Runtime compiles it, naming the value and this machine's
+// memory, instead of failing inside ONNX Runtime with an allocation it cannot make and a hint to
+// check the input, or, between the machine's memory and what the kernel refuses outright, being
+// killed without a word. A model whose such values fit still runs.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Graph, Node } from '../../src/engine/graph/ir.js';
+import { encodeModel } from '../../src/engine/onnx/codec.js';
+import { Engine } from '../../src/engine/runtime/engine.js';
+import { nodeBackend } from '../../src/engine/runtime/node.js';
+import { checkConstantsFit } from '../../src/interfaces/cli/common.js';
+import { Model } from '../../src/models/model.js';
+import { courseCnn } from '../../src/models/zoo/index.js';
+import { convlens } from '../support/cli.js';
+import { i64, int, str } from '../support/onnx-files.js';
+import { tempFolder } from '../support/temp-folder.js';
+
+const GB = 2 ** 30;
+
+/** The built-in CNN with `extra` nodes before its first layer, which then reads input + 0 * sum(`read`). */
+function cnnReading(extra: Node[], read: string): Graph {
+  const g = courseCnn();
+  const input = g.inputs[0]!.name;
+  for (const n of g.nodes) n.inputs = n.inputs.map((i) => (i === input ? 'input_plus_zero' : i));
+  g.initializers.set('zero', { dtype: 'float32', dims: [], data: Float32Array.of(0) });
+  g.nodes = [
+    ...extra,
+    { op: 'ReduceSum', name: 'sum_extra', inputs: [read], outputs: ['extra_sum'], attrs: { keepdims: int(0) } },
+    { op: 'Mul', name: 'times_zero', inputs: ['extra_sum', 'zero'], outputs: ['extra_zero'], attrs: {} },
+    { op: 'Add', name: 'plus_zero', inputs: [input, 'extra_zero'], outputs: ['input_plus_zero'], attrs: {} },
+    ...g.nodes,
+  ];
+  return g;
+}
+
+const node = (op: string, inputs: string[], output: string, attrs: Node['attrs'] = {}): Node => ({ op, name: output, inputs, outputs: [output], attrs });
+const floatConstant = (name: string, v: number): Node => ({ op: 'Constant', name, inputs: [], outputs: [name], attrs: { value: { type: 'tensor', value: { dtype: 'float32', dims: [], data: Float32Array.of(v) } } } });
+const fill = (name: string, shape: string, v: number): Node => ({ op: 'ConstantOfShape', name, inputs: [shape], outputs: [name], attrs: { value: { type: 'tensor', value: { dtype: 'float32', dims: [1], data: Float32Array.of(v) } } } });
+const million = (): Node => ({ op: 'Constant', name: 'million', inputs: [], outputs: ['million'], attrs: { value: { type: 'tensor', value: i64([1_000_000]) } } });
+
+/** A Range of `count` floats read by the network. */
+const range = (count: number): Graph => cnnReading([floatConstant('from', 0), floatConstant('to', count), floatConstant('step', 1), node('Range', ['from', 'to', 'step'], 'y')], 'y');
+
+describe('a model computing more from its constants than the machine holds', () => {
+  const engine = new Engine(nodeBackend(), { threads: 1 });
+  afterAll(async () => {
+    await engine.dispose();
+  });
+
+  it('is refused by the machine it would not fit, naming the largest value, and runs where it fits', () => {
+    // 1000 summed ConstantOfShape nodes of a million floats: 3.7 GB, about twice that in ONNX Runtime
+    const summed = cnnReading([million(), ...Array.from({ length: 1000 }, (_, i) => fill(`fill${i}`, 'million', i)), { op: 'Sum', name: 'all', inputs: Array.from({ length: 1000 }, (_, i) => `fill${i}`), outputs: ['all'], attrs: {} }], 'all');
+    const model = Model.fromOnnxGraph(summed, engine, 'summed');
+    expect(() => checkConstantsFit(model, { total: 8 * GB })).toThrow(/^"summed" computes 3\.7 GB of values from its constants alone, which no input changes \(the largest: "fill\d+", ConstantOfShape, \[1000000\] float32 and \d{3} more\); ONNX Runtime would hold about twice that, more than half of this machine's 8\.0 GB\.$/);
+    expect(() => checkConstantsFit(model, { total: 32 * GB })).not.toThrow();
+    // the same nodes, of which the network reads one: ONNX Runtime drops the others
+    const unread = Model.fromOnnxGraph(cnnReading([million(), ...Array.from({ length: 1000 }, (_, i) => fill(`fill${i}`, 'million', i))], 'fill999'), engine, 'unread');
+    expect(() => checkConstantsFit(unread, { total: 1 * GB })).not.toThrow();
+    expect(() => checkConstantsFit(Model.fromOnnxGraph(courseCnn(), engine, 'cnn'), { total: 1 * GB })).not.toThrow();
+  });
+
+  it('ends `convlens predict` at once with the reason, where it failed inside ONNX Runtime', async () => {
+    const dir = tempFolder('convlens-constants-');
+    const cases: [string, Graph, RegExp][] = [
+      ['range.onnx', range(1e12), /"y", Range, \[\d{12}\] float32/],
+      ['outer.onnx', cnnReading([million(), fill('a', 'million', 1), fill('b', 'million', 1), node('Einsum', ['a', 'b'], 'y', { equation: str('i,j->ij') })], 'y'), /"y", Einsum, \[1000000, 1000000\] float32/],
+    ];
+    for (const [file, graph, largest] of cases) {
+      writeFileSync(join(dir, file), encodeModel(graph));
+      const started = performance.now();
+      const r = await convlens('predict', '-q', '--model', join(dir, file), 'samples/fashion-mnist/bag-test18.png');
+      expect(r.code, r.stderr).toBe(1);
+      expect(performance.now() - started).toBeLessThan(20_000);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/computes [\d.]+ GB of values from its constants alone/);
+      expect(r.stderr).toMatch(largest);
+      expect(r.stderr).toMatch(/more than half of this machine's [\d.]+ GB\.\n {2}Re-export the model/);
+      expect(r.stderr).not.toMatch(/onnxruntime|\.cc:|\.h:/i);
+    }
+    // a small Range still runs
+    writeFileSync(join(dir, 'small.onnx'), encodeModel(range(1000)));
+    const ok = await convlens('predict', '-q', '--model', join(dir, 'small.onnx'), 'samples/fashion-mnist/bag-test18.png');
+    expect(ok.code, ok.stderr).toBe(0);
+  }, 60_000);
+});

@@ -1,0 +1,102 @@
+// Uploads that compute large values from their constants alone, which constant folding leaves
+// to ONNX Runtime (test/server/costly-constants.test.ts: they load). ONNX Runtime computes such a
+// value when it compiles a session, or in every run, and keeps it whatever the batch: the memory
+// plan counts it beside the weights, so a job on such a model is refused before it starts,
+// naming the value, instead of growing its worker until the pool kills it (until 2026-12-07: a
+// prediction on the 1000-ConstantOfShape upload ran 5.7 s to 1 GB and was killed, an explanation
+// 13.5 s to 3 GB; the CLI's took 69 s and 8 GB) or failing inside ONNX Runtime.
+import { describe, expect, it } from 'vitest';
+import type { Graph, Node } from '../../src/engine/graph/ir.js';
+import { encodeModel } from '../../src/engine/onnx/codec.js';
+import { courseCnn } from '../../src/models/zoo/index.js';
+import { i64, int, str } from '../support/onnx-files.js';
+import { inProcessStudio, multipart } from './page-inject.js';
+
+const { inject, studio } = inProcessStudio();
+
+/** The built-in CNN with `extra` nodes before its first layer, which then reads input + 0 * sum(`read`). */
+function cnnReading(extra: Node[], read: string): Graph {
+  const g = courseCnn();
+  const input = g.inputs[0]!.name;
+  for (const n of g.nodes) n.inputs = n.inputs.map((i) => (i === input ? 'input_plus_zero' : i));
+  g.initializers.set('zero', { dtype: 'float32', dims: [], data: Float32Array.of(0) });
+  g.nodes = [
+    ...extra,
+    { op: 'ReduceSum', name: 'sum_extra', inputs: [read], outputs: ['extra_sum'], attrs: { keepdims: int(0) } },
+    { op: 'Mul', name: 'times_zero', inputs: ['extra_sum', 'zero'], outputs: ['extra_zero'], attrs: {} },
+    { op: 'Add', name: 'plus_zero', inputs: [input, 'extra_zero'], outputs: ['input_plus_zero'], attrs: {} },
+    ...g.nodes,
+  ];
+  return g;
+}
+
+const node = (op: string, inputs: string[], output: string, attrs: Node['attrs'] = {}): Node => ({ op, name: output, inputs, outputs: [output], attrs });
+const floatConstant = (name: string, v: number): Node => ({ op: 'Constant', name, inputs: [], outputs: [name], attrs: { value: { type: 'tensor', value: { dtype: 'float32', dims: [], data: Float32Array.of(v) } } } });
+const shapeConstant = (name: string, dims: number[]): Node => ({ op: 'Constant', name, inputs: [], outputs: [name], attrs: { value: { type: 'tensor', value: i64(dims) } } });
+const fill = (name: string, shape: string, v: number): Node => ({ op: 'ConstantOfShape', name, inputs: [shape], outputs: [name], attrs: { value: { type: 'tensor', value: { dtype: 'float32', dims: [1], data: Float32Array.of(v) } } } });
+
+const uploads: [string, Graph, RegExp][] = [
+  ['a Range of a billion floats (4 GB)', cnnReading([floatConstant('from', 0), floatConstant('to', 1e9), floatConstant('step', 1), node('Range', ['from', 'to', 'step'], 'y')], 'y'), /"y", Range, \[1000000000\] float32/],
+  [
+    '1000 ConstantOfShape nodes of a million values, summed (4 GB)',
+    cnnReading([shapeConstant('million', [1_000_000]), ...Array.from({ length: 1000 }, (_, i) => fill(`fill${i}`, 'million', i)), { op: 'Sum', name: 'all', inputs: Array.from({ length: 1000 }, (_, i) => `fill${i}`), outputs: ['all'], attrs: {} }], 'all'),
+    /ConstantOfShape, \[1000000\] float32 and \d{3} more/,
+  ],
+  [
+    'an Einsum "i,j->ij" of two 500,000-long constants (1 TB)',
+    cnnReading([shapeConstant('n', [500_000]), fill('a', 'n', 1), fill('b', 'n', 1), node('Einsum', ['a', 'b'], 'y', { equation: str('i,j->ij') })], 'y'),
+    /"y", Einsum, \[500000, 500000\] float32/,
+  ],
+];
+
+describe('jobs on a model that computes large values from its constants alone', () => {
+  for (const [what, graph, largest] of uploads) {
+    it(`are refused before they start, naming the value, and the studio keeps working: ${what}`, async () => {
+      const kept = await inject({ method: 'POST', url: '/api/models', ...multipart('kept.onnx', encodeModel(courseCnn(3))) });
+      expect(kept.statusCode).toBe(201);
+      const up = await inject({ method: 'POST', url: '/api/models', ...multipart('constants.onnx', encodeModel(graph)) });
+      expect(up.statusCode, up.body).toBe(201);
+      const id = up.json().id as string;
+      const killedBefore = { ...studio().pool.stats().killed };
+      const requests: [string, Record<string, unknown>, string][] = [
+        ['/api/predict', { model: id, image: 'fashion-mnist/bag-test18.png', k: 1 }, 'A prediction'],
+        ['/api/activations', { model: id, image: 'fashion-mnist/bag-test18.png', layers: ['relu1'] }, 'Activations'],
+        ['/api/explain', { model: id, image: 'fashion-mnist/bag-test18.png', methods: ['saliency'] }, 'An explanation'],
+        ['/api/synthesize/featviz', { model: id, params: { objective: 'class:3', steps: 8 } }, 'Feature visualization'],
+        ['/api/dataset/index', { model: id, dataset: 'fashion-mnist-subset' }, 'Indexing'],
+      ];
+      for (const [url, payload, who] of requests) {
+        const started = performance.now();
+        const r = await inject({ method: 'POST', url, payload });
+        expect(r.statusCode, `${url}: ${r.body}`).toBe(400);
+        expect(performance.now() - started, url).toBeLessThan(2000);
+        const error = r.json().error as { code: string; message: string; hint: string };
+        expect(error.code).toBe('INVALID_ARGUMENT');
+        expect(error.message, url).toMatch(new RegExp(`^${who}[^"]* cannot run: "constants" computes [\\d.]+ (GB|MB) of values from its constants alone`));
+        expect(error.message).toMatch(largest);
+        expect(error.hint).toMatch(/re-export/i);
+        expect(error.hint).toContain('--memory');
+      }
+      // nothing ran: no worker grew until it was killed, no job is left running or queued
+      expect(studio().pool.stats().killed).toEqual(killedBefore);
+      expect(studio().jobs.running() + studio().jobs.queued()).toBe(0);
+      // the upload stays (its summary still answers), as do the one before it and the built-in model
+      const models = (await inject({ method: 'GET', url: '/api/models' })).json() as { models: { id: string }[] };
+      expect(models.models.map((m) => m.id)).toEqual(expect.arrayContaining([kept.json().id, id, 'builtin']));
+      expect((await inject({ method: 'GET', url: `/api/models/${id}/summary` })).statusCode).toBe(200);
+      for (const model of [kept.json().id as string, 'builtin']) {
+        const p = await inject({ method: 'POST', url: '/api/predict', payload: { model, image: 'fashion-mnist/bag-test18.png', k: 1 } });
+        expect(p.statusCode, p.body).toBe(200);
+      }
+    }, 60_000);
+  }
+
+  it('still count nothing for constants no output reads, or small ones: the model predicts', async () => {
+    // 1000 million-value ConstantOfShape nodes of which only one is read: ONNX Runtime drops the rest
+    const graph = cnnReading([shapeConstant('million', [1_000_000]), ...Array.from({ length: 1000 }, (_, i) => fill(`fill${i}`, 'million', i))], 'fill999');
+    const up = await inject({ method: 'POST', url: '/api/models', ...multipart('unread.onnx', encodeModel(graph)) });
+    expect(up.statusCode, up.body).toBe(201);
+    const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: up.json().id as string, image: 'fashion-mnist/bag-test18.png', k: 1 } });
+    expect(p.statusCode, p.body).toBe(200);
+  }, 60_000);
+});
