@@ -68,6 +68,11 @@ export interface Pickable {
   featureMap?: boolean;
 }
 
+/** A vision transformer's tokens that CAM-type methods read as the map of their patch grid (src/models/token-grid.ts). */
+export interface TokenLayer extends Pickable {
+  grid: { tokenAxis: 1 | 2; prefix: number; height: number; width: number; channels: number };
+}
+
 export interface Summary {
   name?: string;
   rows: SummaryRow[];
@@ -75,6 +80,8 @@ export interface Summary {
   trainableParams: number;
   totalFlops: number;
   pickable: Pickable[];
+  /** the token layers CAM-type methods take besides maps, in graph order (absent from older servers) */
+  tokenLayers?: TokenLayer[];
 }
 
 export interface WireTensor {

@@ -2,7 +2,7 @@ import type { Studio } from '../app.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import { encodeModel } from '../../../engine/onnx/codec.js';
 import { lrpNoRuleError, lrpUnsupportedNode } from '../../../engine/ops/rules/lrp.js';
-import { camHead, METHOD_NAMES, METHODS, spatialLayer, type MethodName } from '../../../methods/explain/index.js';
+import { camHead, METHOD_NAMES, METHODS, spatialLayer, tokenLayers, type MethodName } from '../../../methods/explain/index.js';
 import { summarize } from '../../../methods/inspect/summary.js';
 import { defaultChannelLayer } from '../../../methods/explain/layer-attribution.js';
 import { parseLabels, parsePreprocessing } from '../../../models/metadata.js';
@@ -142,7 +142,13 @@ export function registerModelRoutes({ app, models }: Studio, maxBytes: number): 
     // each layer also by the names people use: the module path (`fires.5`) and its number (`#k`)
     // featureMap: an [N, C, H, W] map the page may draw as a channel grid (not a channels-last
     // [N, H, W, C] value inside a ConvNeXt-style block, which read as NCHW shows H channels of W x C)
-    return { ...s, pickable: model.pickableValues().map((p, k) => ({ ...p, label: model.layerLabel(p.name), number: k + 1, featureMap: p.shape.length === 4 && model.isChannelsFirst(p.name) })) };
+    // tokenLayers: a vision transformer's tokens the CAM-type methods read as their patch grid's
+    // map (token-grid.ts), for the CAM layer picker, which lists maps otherwise
+    return {
+      ...s,
+      pickable: model.pickableValues().map((p, k) => ({ ...p, label: model.layerLabel(p.name), number: k + 1, featureMap: p.shape.length === 4 && model.isChannelsFirst(p.name) })),
+      tokenLayers: safe(() => tokenLayers(model)) ?? [],
+    };
   });
 
   // What the file does not say, told in the studio as the CLI's --labels and --preprocess do:
