@@ -76,4 +76,24 @@ describe('output kinds in the studio', () => {
     const e = await jobResult<{ target: { index: number; score: number } }>(inject, '/api/explain', { model: id, image: 'photos/coffee.png', methods: ['saliency'], score: 'logit' });
     expect(e.target.score).toBeCloseTo(top[0]!.logit, 4);
   }, 120_000);
+
+  it("a regression's unnamed outputs are outputs, not classes: its labels, warnings, predictions and explanations say so", async () => {
+    const { id, listed } = await upload('landmarks.onnx', headNet(3, { kind: 'regression' }));
+    const model = listed as unknown as { labels: string[]; warnings: string[]; profile: { labelled: boolean } };
+    expect(model.labels).toEqual(['output 0', 'output 1', 'output 2']);
+    expect(model.warnings.some((w) => w.startsWith('no output labels in the model; using "output 0".."output 2"'))).toBe(true);
+    expect(model.warnings.join('\n')).not.toMatch(/class \d/);
+    expect(model.profile.labelled).toBe(false);
+    const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: id, image: 'photos/coffee.png', k: 3 } });
+    expect((p.json().top as { index: number; label: string }[]).map((t) => t.label)).toEqual([0, 1, 2].map((k) => `output ${k}`));
+    const e = await jobResult<{ target: { index: number; label: string } }>(inject, '/api/explain', { model: id, image: 'photos/coffee.png', methods: ['saliency'], target: 2 });
+    expect(e.target.label).toBe('output 2');
+    const wrong = await inject({ method: 'POST', url: '/api/explain', payload: { model: id, image: 'photos/coffee.png', methods: ['saliency'], target: 7 } });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json().error.message).toContain('Target output 7 is out of range');
+    // named in the studio: the warning goes
+    const d = await inject({ method: 'POST', url: `/api/models/${id}/describe`, payload: { labels: ['x', 'y', 'z'] } });
+    expect(d.statusCode, d.body).toBe(200);
+    expect((d.json() as { warnings: string[] }).warnings.some((w) => /labels in the model/.test(w))).toBe(false);
+  }, 120_000);
 });

@@ -119,7 +119,7 @@ function labelsPlaceholder(classes: number | undefined): string {
  */
 function DescribeModel(props: { model: Model; onDescribed: (m: Model) => void }): ReactNode {
   const { model } = props;
-  const assumed = (model.warnings ?? []).some((w) => /no class labels|no preprocessing|assum/i.test(w));
+  const assumed = (model.warnings ?? []).some((w) => /no (class|output) labels|no preprocessing|assum/i.test(w));
   const [open, setOpen] = useState(assumed);
   const [labels, setLabels] = useState('');
   const [preset, setPreset] = useState<Preset>('');
