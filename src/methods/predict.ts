@@ -1,4 +1,5 @@
 import type { Tensor } from '../engine/tensor.js';
+import { outputNoun } from '../models/metadata.js';
 import type { Model } from '../models/model.js';
 import { outputProbabilities, softmaxRow } from '../models/output-kind.js';
 import { batchedForward, defaultBatchSize } from './explain/session.js';
@@ -32,7 +33,7 @@ export function topK(model: Model, logits: Tensor, k: number): Prediction[] {
     // a regression's outputs are values (an age, a coordinate), not candidates to rank
     const order = model.outputKind === 'regression' ? indices : indices.sort((a, b) => row[b]! - row[a]!);
     preds.push({
-      top: order.slice(0, Math.min(k, classes)).map((i) => ({ index: i, label: model.labels[i] ?? `class ${i}`, ...(p ? { probability: p[i]! } : {}), logit: row[i]! })),
+      top: order.slice(0, Math.min(k, classes)).map((i) => ({ index: i, label: model.labels[i] ?? `${outputNoun(model.outputKind)} ${i}`, ...(p ? { probability: p[i]! } : {}), logit: row[i]! })),
     });
   }
   return preds;

@@ -68,8 +68,33 @@ const IMAGENET_STD = [0.229, 0.224, 0.225];
 /** How a user tells ConvLens what a model's file does not say. */
 const DESCRIBE_HINT = { labels: WAYS_OUT.describeLabels.cli, preprocessing: WAYS_OUT.describePreprocessing.cli };
 
-/** Reads ConvLens metadata from a graph, filling gaps with defaults and saying what was assumed. */
-export function readMetadata(graph: Graph, input: ValueInfo, outputClasses: number | undefined, o: { integerPixels?: boolean } = {}): ModelMetadata {
+/**
+ * What one of a model's outputs is called: a class, or a regression's output (its outputs are
+ * values, no classes: an age, a landmark's coordinates).
+ */
+export function outputNoun(kind: 'single-label' | 'multi-label' | 'regression' | undefined): 'class' | 'output' {
+  return kind === 'regression' ? 'output' : 'class';
+}
+
+/** The labels a model whose file names no outputs gets: "class 0", ... (a regression's "output 0", ...). */
+export function numberedLabels(count: number, kind?: 'single-label' | 'multi-label' | 'regression'): string[] {
+  const noun = outputNoun(kind);
+  return Array.from({ length: count }, (_, i) => `${noun} ${i}`);
+}
+
+/** Whether labels are numberedLabels (the file named no outputs): such a model has no names to look up. */
+export function areNumberedLabels(labels: readonly string[]): boolean {
+  return labels.every((l, i) => l === `class ${i}`) || labels.every((l, i) => l === `output ${i}`);
+}
+
+/** The start of the warning about numbered labels, which naming the outputs drops. */
+export const NO_LABELS_WARNING = /^no (class|output) labels in the model/;
+
+/**
+ * Reads ConvLens metadata from a graph, filling gaps with defaults and saying what was assumed.
+ * `outputKind`: a regression's unnamed outputs are "output 0", ..., not classes.
+ */
+export function readMetadata(graph: Graph, input: ValueInfo, outputClasses: number | undefined, o: { integerPixels?: boolean; outputKind?: 'single-label' | 'multi-label' | 'regression' } = {}): ModelMetadata {
   const warnings: string[] = [];
   const parse = <T>(key: string): T | undefined => {
     const raw = graph.metadata.get(key);
@@ -90,8 +115,9 @@ export function readMetadata(graph: Graph, input: ValueInfo, outputClasses: numb
   if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) {
     if (labels !== undefined) warnings.push(`metadata ${METADATA_KEYS.labels} is not a list of strings; ignored`);
     const n = outputClasses ?? 0;
-    labels = Array.from({ length: n }, (_, i) => `class ${i}`);
-    if (n) warnings.push(`no class labels in the model; using "class 0".."class ${n - 1}" (${DESCRIBE_HINT.labels})`);
+    const noun = outputNoun(o.outputKind);
+    labels = numberedLabels(n, o.outputKind);
+    if (n) warnings.push(`no ${noun} labels in the model; using "${noun} 0".."${noun} ${n - 1}" (${DESCRIBE_HINT.labels})`);
   }
 
   const stored = parse<Partial<Preprocessing>>(METADATA_KEYS.preprocessing);

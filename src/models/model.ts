@@ -10,7 +10,7 @@ import { windowGeometry, WindowDoesNotFit } from '../engine/ops/geometry.js';
 import { findOp, quantizedModelError } from '../engine/ops/registry.js';
 import type { Engine } from '../engine/runtime/engine.js';
 import { nonFiniteCount, sizeOf, type Tensor } from '../engine/tensor.js';
-import { checkPreprocessing, readMetadata, type ModelMetadata, type Preprocessing } from './metadata.js';
+import { areNumberedLabels, checkPreprocessing, NO_LABELS_WARNING, outputNoun, readMetadata, type ModelMetadata, type Preprocessing } from './metadata.js';
 import { modelProfile, type ModelProfile } from './profile.js';
 import { withChannelsFirstInput } from './channels-first-input.js';
 import { withClassifierFirst } from './classifier-output.js';
@@ -160,7 +160,7 @@ export class Model {
     const outShape = loading.factsOf(this.output).shape;
     if (options.classMap !== 'keep' && !unit) refuseUnscoredOutput(name, this.graph.outputs[0]!.name, outShape, this.graph.outputs.length);
     const classes = outShape && typeof outShape[outShape.length - 1] === 'number' ? (outShape[outShape.length - 1] as number) : undefined;
-    this.meta = readMetadata(this.graph, this.input, classes, { integerPixels: floatInput.integerInput !== undefined });
+    this.meta = readMetadata(this.graph, this.input, classes, { integerPixels: floatInput.integerInput !== undefined, outputKind: this.outputKind });
     if (this.binary) this.meta.labels = binaryLabels(this.meta.labels);
     if (float32.note) this.meta.warnings.push(float32.note);
     if (classifierFirst.note) this.meta.warnings.push(classifierFirst.note);
@@ -202,10 +202,11 @@ export class Model {
    */
   unknownClassError(name: string): ConvLensError {
     const n = this.meta.labels.length;
-    if (this.meta.labels.every((l, i) => l === `class ${i}`)) {
-      return new ConvLensError('UNKNOWN_NAME', `Model "${this.name}" has no class names, so ${quotedName(name)} names no class.`, `Name the class by its index (0-${n - 1}), or give the model its class names ("Describe this model" in the studio; CLI: --labels <file>, one per line).`);
+    const noun = outputNoun(this.outputKind);
+    if (areNumberedLabels(this.meta.labels)) {
+      return new ConvLensError('UNKNOWN_NAME', `Model "${this.name}" has no ${noun} names, so ${quotedName(name)} names no ${noun}.`, `Name the ${noun} by its index (0-${n - 1}), or give the model its ${noun} names ("Describe this model" in the studio; CLI: --labels <file>, one per line).`);
     }
-    return new ConvLensError('UNKNOWN_NAME', `No class ${quotedName(name)} in model "${this.name}".`, `Classes: ${this.meta.labels.slice(0, 12).join(', ')}${n > 12 ? ', ...' : ''}.`);
+    return new ConvLensError('UNKNOWN_NAME', `No ${noun} ${quotedName(name)} in model "${this.name}".`, `${noun === 'class' ? 'Classes' : 'Outputs'}: ${this.meta.labels.slice(0, 12).join(', ')}${n > 12 ? ', ...' : ''}.`);
   }
 
   /** Whether and how the model is quantized (QDQ pairs, integer ops; see quantization.ts). */
@@ -242,12 +243,12 @@ export class Model {
       if (this.meta.labels.length && labels.length !== this.meta.labels.length) {
         throw new ConvLensError(
           'INVALID_ARGUMENT',
-          `${o.labels.length} class names given; model "${this.name}" has ${this.meta.labels.length} outputs.`,
+          `${o.labels.length} ${outputNoun(this.outputKind)} names given; model "${this.name}" has ${this.meta.labels.length} outputs.`,
           this.binary ? 'The model is a binary classifier (one logit): give one name, what the logit detects (class 1; class 0 is "not" it), or two: class 0\'s, then class 1\'s.' : 'Give one name per output, in the model\'s output order.',
         );
       }
       this.meta.labels = labels;
-      this.meta.warnings = this.meta.warnings.filter((w) => !w.startsWith('no class labels') && !w.includes('convlens.labels'));
+      this.meta.warnings = this.meta.warnings.filter((w) => !NO_LABELS_WARNING.test(w) && !w.includes('convlens.labels'));
     }
     if (o.preprocessing) {
       const c = this.input.shape![1];

@@ -7,6 +7,7 @@ import { ConvLensError } from '../engine/errors.js';
 import type { GraphBuilder } from '../engine/graph/builder.js';
 import type { Graph } from '../engine/graph/ir.js';
 import type { ModelMetadata } from './metadata.js';
+import { areNumberedLabels } from './metadata.js';
 import { receptiveFields } from './receptive-field.js';
 import type { TokenGrid } from './token-grid.js';
 
@@ -229,7 +230,7 @@ export function modelProfile(model: ProfileSource): ModelProfile {
     input: { name: model.input.name, channels, kind: channels === 1 ? 'gray' : channels === 3 ? 'rgb' : 'multichannel', size, fixed },
     classes,
     ...(model.outputKind && model.outputKind !== 'single-label' ? { outputKind: model.outputKind } : {}),
-    labelled: !model.meta.labels.every((l, i) => l === `class ${i}`),
+    labelled: !areNumberedLabels(model.meta.labels),
     sampleGroup: model.meta.samples ?? (channels === 1 ? 'fashion-mnist' : 'photos'),
     head: headKind(model),
     layers,

@@ -22,6 +22,7 @@ import { seededRandom } from '../../src/models/init.js';
 import { Layers } from '../../src/models/layers.js';
 import { METADATA_KEYS } from '../../src/models/metadata.js';
 import { Model } from '../../src/models/model.js';
+import { describeProfile } from '../../src/models/profile.js';
 import { convlens } from '../support/cli.js';
 import { tempFolder } from '../support/temp-folder.js';
 
@@ -152,7 +153,7 @@ describe('a declared regression', () => {
   it('keeps its one output a value: no binary classes, no probability', async () => {
     expect(model.outputKind).toBe('regression');
     expect(model.binary).toBe(false);
-    expect(model.labels).toEqual(['class 0']);
+    expect(model.labels).toEqual(['output 0']);
     const { predictions } = await predict(model, x, 5);
     IMAGES.forEach((img, i) => {
       expect(predictions[i]!.top).toHaveLength(1);
@@ -168,6 +169,30 @@ describe('a declared regression', () => {
       W[0]!.forEach((w, p) => expect(raw[i * 4 + p]).toBeCloseTo(w, 5));
     });
     await expect(explain(model, x, { methods: ['gradient'], score: 'prob' })).rejects.toThrow(/regression/);
+  });
+
+  it('calls its outputs outputs, not classes, in its labels, warnings, summary and errors, until the file names them', async () => {
+    const three = new Model(linearNet({ kind: 'regression' }), engine);
+    expect(three.labels).toEqual(['output 0', 'output 1', 'output 2']);
+    expect(three.meta.warnings.some((w) => w.startsWith('no output labels in the model; using "output 0".."output 2"'))).toBe(true);
+    expect(three.meta.warnings.join('\n')).not.toMatch(/class \d/);
+    // numbered outputs are no labels: the summary says so, as it does of numbered classes
+    expect(three.profile.labelled).toBe(false);
+    expect(describeProfile(three.profile)[0]).toContain('3 outputs, regression (unlabelled)');
+    const e = await explain(three, x, { methods: ['gradient'], target: 1 });
+    expect(e.images.map((i) => i.target.label)).toEqual(['output 1', 'output 1', 'output 1']);
+    await expect(explain(three, x, { methods: ['gradient'], target: 5 })).rejects.toThrow('Target output 5 is out of range: model "linear_3" has 3 outputs (0-2).');
+    await expect(explain(three, x, { methods: ['gradient'], target: 'age' })).rejects.toThrow('has no output names, so "age" names no output');
+    // named in the file: its names, and nothing to warn about
+    const named = linearNet({ kind: 'regression' });
+    named.metadata.set(METADATA_KEYS.labels, JSON.stringify(['age', 'height', 'weight']));
+    const withNames = new Model(named, engine);
+    expect(withNames.labels).toEqual(['age', 'height', 'weight']);
+    expect(withNames.profile.labelled).toBe(true);
+    expect(withNames.meta.warnings.some((w) => /labels in the model/.test(w))).toBe(false);
+    // naming them later drops the warning
+    three.describe({ labels: ['x', 'y', 'z'] });
+    expect(three.meta.warnings.some((w) => /labels in the model/.test(w))).toBe(false);
   });
 
   it('keeps its several outputs in their order', async () => {

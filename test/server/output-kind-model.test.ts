@@ -9,7 +9,7 @@ import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { seededRandom } from '../../src/models/init.js';
 import { Layers } from '../../src/models/layers.js';
 import { METADATA_KEYS } from '../../src/models/metadata.js';
-import { inProcessStudio, jobResult, multipart } from './page-inject.js';
+import { inProcessStudio, jobEvents, jobResult, multipart } from './page-inject.js';
 
 const { inject } = inProcessStudio();
 
@@ -75,5 +75,62 @@ describe('output kinds in the studio', () => {
     expect(top[0]!.probability).toBeUndefined();
     const e = await jobResult<{ target: { index: number; score: number } }>(inject, '/api/explain', { model: id, image: 'photos/coffee.png', methods: ['saliency'], score: 'logit' });
     expect(e.target.score).toBeCloseTo(top[0]!.logit, 4);
+  }, 120_000);
+
+  it("a regression's unnamed outputs are outputs, not classes: its labels, warnings, predictions and explanations say so", async () => {
+    const { id, listed } = await upload('landmarks.onnx', headNet(3, { kind: 'regression' }));
+    const model = listed as unknown as { labels: string[]; warnings: string[]; profile: { labelled: boolean } };
+    expect(model.labels).toEqual(['output 0', 'output 1', 'output 2']);
+    expect(model.warnings.some((w) => w.startsWith('no output labels in the model; using "output 0".."output 2"'))).toBe(true);
+    expect(model.warnings.join('\n')).not.toMatch(/class \d/);
+    expect(model.profile.labelled).toBe(false);
+    const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: id, image: 'photos/coffee.png', k: 3 } });
+    expect((p.json().top as { index: number; label: string }[]).map((t) => t.label)).toEqual([0, 1, 2].map((k) => `output ${k}`));
+    const e = await jobResult<{ target: { index: number; label: string } }>(inject, '/api/explain', { model: id, image: 'photos/coffee.png', methods: ['saliency'], target: 2 });
+    expect(e.target.label).toBe('output 2');
+    const wrong = await inject({ method: 'POST', url: '/api/explain', payload: { model: id, image: 'photos/coffee.png', methods: ['saliency'], target: 7 } });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json().error.message).toContain('Target output 7 is out of range');
+    // named in the studio: the warning goes
+    const d = await inject({ method: 'POST', url: `/api/models/${id}/describe`, payload: { labels: ['x', 'y', 'z'] } });
+    expect(d.statusCode, d.body).toBe(200);
+    expect((d.json() as { warnings: string[] }).warnings.some((w) => /labels in the model/.test(w))).toBe(false);
+  }, 120_000);
+
+  it('takes another output kind from the studio (POST /api/models/:id/describe), for every later request, and refuses one it does not know', async () => {
+    const { id, listed } = await upload('one-output.onnx', headNet(1, {}));
+    // a one-output file reads as a binary classifier until told otherwise
+    expect(listed.outputKind).toBe('single-label');
+    expect((listed as unknown as { labels: string[] }).labels).toHaveLength(2);
+
+    const bad = await inject({ method: 'POST', url: `/api/models/${id}/describe`, payload: { outputKind: 'ordinal' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.message).toContain('"ordinal"');
+    expect(bad.json().error.hint).toContain('single-label, multi-label, regression');
+
+    const d = await inject({ method: 'POST', url: `/api/models/${id}/describe`, payload: { outputKind: 'regression' } });
+    expect(d.statusCode, d.body).toBe(200);
+    const told = d.json() as { outputKind: string; labels: string[]; described: { outputKind?: string } };
+    expect(told.outputKind).toBe('regression');
+    expect(told.labels).toEqual(['output 0']);
+    expect(told.described.outputKind).toBe('regression');
+    expect((await inject({ method: 'GET', url: `/api/models/${id}` })).json().outputKind).toBe('regression');
+    const p = await inject({ method: 'POST', url: '/api/predict', payload: { model: id, image: 'photos/coffee.png', k: 5 } });
+    const top = p.json().top as Top[];
+    expect(top).toHaveLength(1);
+    expect(top[0]!.probability).toBeUndefined();
+    const e = await jobResult<{ target: { score: number } }>(inject, '/api/explain', { model: id, image: 'photos/coffee.png', methods: ['saliency'] });
+    expect(e.target.score).toBeCloseTo(top[0]!.logit, 4);
+    const prob = await inject({ method: 'POST', url: '/api/explain', payload: { model: id, image: 'photos/coffee.png', methods: ['saliency'], score: 'prob' } });
+    // refused before the job, or as its end
+    if (prob.statusCode === 202) expect((await jobEvents<{ type: string; error?: { message: string } }>(inject, prob.json().job)).at(-1)?.error?.message).toMatch(/regression/);
+    else expect(prob.statusCode).toBe(400);
+
+    // and back: the binary classifier's two classes, with probabilities
+    const back = await inject({ method: 'POST', url: `/api/models/${id}/describe`, payload: { outputKind: 'single-label' } });
+    expect(back.statusCode, back.body).toBe(200);
+    const again = (await inject({ method: 'POST', url: '/api/predict', payload: { model: id, image: 'photos/coffee.png', k: 5 } })).json().top as Top[];
+    expect(again).toHaveLength(2);
+    expect(again[0]!.probability! + again[1]!.probability!).toBeCloseTo(1, 5);
   }, 120_000);
 });

@@ -67,4 +67,24 @@ describe('output kinds in the Prediction panel (Chromium)', () => {
     await saveScreenshot(ui.page.getByTestId('prediction-panel'), 'multi-label-sigmoids');
     expect(ui.errors).toEqual([]);
   }, 120_000);
+
+  it('takes another output kind under "Describe this model", and predicts with it', async () => {
+    const { page } = ui;
+    const upload = ui.studio.models.addUpload('scores.onnx', headModel(3, {}));
+    await page.reload();
+    const before = await barsOf(upload.id, 3);
+    expect(before.every((v) => v.endsWith('%'))).toBe(true);
+    // open (it opens by itself while the file leaves things unsaid)
+    if (!(await page.$eval('[data-testid="model-describe"]', (d) => (d as HTMLDetailsElement).open))) await page.locator('[data-testid="model-describe"] > summary').click();
+    await page.selectOption('[data-testid="describe-output-kind"]', 'regression');
+    await page.click('[data-testid="describe-apply"]');
+    await page.waitForSelector('[data-testid="describe-done"]:has-text("outputs regression")');
+    const want = await predicted(upload.id);
+    expect(want.every((t) => t.probability === undefined)).toBe(true);
+    const bars = page.locator('[data-testid="prediction-bars"] li .bar-value');
+    await expect.poll(() => bars.allInnerTexts(), { timeout: 30_000 }).toEqual(want.map((t) => fmtSig(t.logit)));
+    expect(await page.locator('[data-testid="prediction-bars"] .bar-fill').count()).toBe(0);
+    await saveScreenshot(page.getByTestId('model-panel'), 'described-regression');
+    expect(ui.errors).toEqual([]);
+  }, 120_000);
 });

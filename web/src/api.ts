@@ -8,6 +8,10 @@ export interface ApiErrorBody {
   hint?: string;
 }
 
+/** How a model's outputs read (src/models/output-kind.ts), as --output-kind names them. */
+export type OutputKindName = 'single-label' | 'multi-label' | 'regression';
+export const OUTPUT_KIND_NAMES: readonly OutputKindName[] = ['single-label', 'multi-label', 'regression'];
+
 export interface Model {
   id: string;
   name: string;
@@ -33,7 +37,7 @@ export interface Model {
   /** explanation methods the model's structure rules out, with the reason */
   unavailableMethods?: Record<string, { reason: string; hint?: string }>;
   /** what the studio was told about the model (POST /api/models/:id/describe) */
-  described?: { labels?: number; preprocessing?: Record<string, unknown> };
+  described?: { labels?: number; preprocessing?: Record<string, unknown>; outputKind?: OutputKindName };
 }
 
 export type { ModelProfile as Profile } from '../../src/models/profile.js';
@@ -68,6 +72,11 @@ export interface Pickable {
   featureMap?: boolean;
 }
 
+/** A vision transformer's tokens that CAM-type methods read as the map of their patch grid (src/models/token-grid.ts). */
+export interface TokenLayer extends Pickable {
+  grid: { tokenAxis: 1 | 2; prefix: number; height: number; width: number; channels: number };
+}
+
 export interface Summary {
   name?: string;
   rows: SummaryRow[];
@@ -75,6 +84,8 @@ export interface Summary {
   trainableParams: number;
   totalFlops: number;
   pickable: Pickable[];
+  /** the token layers CAM-type methods take besides maps, in graph order (absent from older servers) */
+  tokenLayers?: TokenLayer[];
 }
 
 export interface WireTensor {
@@ -310,7 +321,7 @@ export const api = {
   predict: (model: string, image: string, k = 5, signal?: AbortSignal) => request<Prediction>('POST', '/api/predict', { model, image, k }, signal),
   activations: (model: string, image: string, layers?: string[], signal?: AbortSignal) =>
     request<{ layers: LayerActivation[] }>('POST', '/api/activations', { model, image, ...(layers ? { layers } : {}) }, signal).then((r) => r.layers),
-  describeModel: (id: string, body: { labels?: string; preprocess?: string }) => request<Model>('POST', `/api/models/${encodeURIComponent(id)}/describe`, body),
+  describeModel: (id: string, body: { labels?: string; preprocess?: string; outputKind?: OutputKindName }) => request<Model>('POST', `/api/models/${encodeURIComponent(id)}/describe`, body),
   explain: (req: ExplainRequest) => request<{ job: string | { id: string } }>('POST', '/api/explain', req),
   channels: (req: ChannelsRequest) => request<{ job: string | { id: string } }>('POST', '/api/channels', req),
   concepts: (req: ConceptsRequest) => request<{ job: string | { id: string } }>('POST', '/api/concepts', req),

@@ -10,7 +10,7 @@ import { readFileOrExplain } from '../../io/files.js';
 import { sampleCount } from '../../io/inputs.js';
 import { BUILTIN_MODELS } from '../../models/builtins.js';
 import { loadModel, modelSource } from '../../models/load.js';
-import { parseLabels, parsePreprocessing, PREPROCESS_PRESETS } from '../../models/metadata.js';
+import { NO_LABELS_WARNING, parseLabels, parsePreprocessing, PREPROCESS_PRESETS } from '../../models/metadata.js';
 import type { Model } from '../../models/model.js';
 import { OUTPUT_KINDS, type OutputKind } from '../../models/output-kind.js';
 import { bytesPerSample, computedConstants, computedConstantsText } from '../../methods/inspect/memory.js';
@@ -342,7 +342,7 @@ export function applyDescription(model: Model, opts: CommonOptions, classesUnuse
   if (labels || preprocessing) model.describe({ ...(labels ? { labels } : {}), ...(preprocessing ? { preprocessing } : {}) });
   const warn = warner(opts);
   // a run explaining a hidden unit never names a class: their missing labels do not matter
-  for (const w of [...model.meta.warnings, ...model.profile.warnings]) if (!(classesUnused && w.startsWith('no class labels'))) warn(w);
+  for (const w of [...model.meta.warnings, ...model.profile.warnings]) if (!(classesUnused && NO_LABELS_WARNING.test(w))) warn(w);
 }
 
 /**

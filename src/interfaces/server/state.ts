@@ -13,6 +13,8 @@ import { removeOnExit } from '../../io/remove-on-exit.js';
 import { toId } from './ids.js';
 import { toApiError, type ApiError } from './jobs.js';
 import type { Preprocessing } from '../../models/metadata.js';
+import type { OutputKind } from '../../models/output-kind.js';
+import { loadRef } from './tasks/context.js';
 import type { ImageRef, ModelDescription, ModelRef } from './workers/protocol.js';
 
 export interface ModelEntry {
@@ -25,7 +27,7 @@ export interface ModelEntry {
   /** why the model cannot be used (unreadable file, unsupported op...) */
   error?: ApiError;
   /** what the studio was told about it (labels, preprocessing), as GET /api/models shows it */
-  described?: { labels?: number; preprocessing?: Preprocessing };
+  described?: { labels?: number; preprocessing?: Preprocessing; outputKind?: OutputKind };
 }
 
 export interface ImageEntry {
@@ -239,19 +241,44 @@ export class ModelRegistry {
   }
 
   /**
-   * Tells a model what its file does not say (labels, preprocessing), as --labels and
-   * --preprocess do: the server's copy now, each worker's copy when it next runs a task on it
-   * (the description travels in the model's ref; a worker reloads the model when it changed).
+   * Tells a model what its file does not say (labels, preprocessing, the output kind), as
+   * --labels, --preprocess and --output-kind do: the server's copy now, each worker's copy when
+   * it next runs a task on it (the description travels in the model's ref; a worker reloads the
+   * model when it changed). A new output kind loads the model anew (the kind decides the graph
+   * ConvLens builds), with what it was told before; labels that no longer fit its outputs (a
+   * binary classifier's two classes, a regression's one value) are dropped. Nothing changes
+   * when a part is refused.
    */
   describe(id: string, d: ModelDescription): void {
-    const model = this.require(id);
+    let model = this.require(id);
     const entry = this.entries.get(id)!;
+    const before = entry.ref?.describe ?? {};
+    const all: ModelDescription = { ...before, ...d };
+    if (d.outputKind !== undefined && d.outputKind !== model.outputKind) {
+      if (!entry.ref) throw new ConvLensError('MODEL_UNSUPPORTED', `Model "${entry.name}" cannot be loaded anew with another output kind.`, 'Upload the model again, or declare the kind in its file (CLI: convlens describe --output-kind).');
+      const reloaded = loadRef({ ...entry.ref, describe: { outputKind: d.outputKind } }, this.engine, () => {
+        throw new ConvLensError('INPUT_UNREADABLE', 'A data-folder model is not reloaded here.', 'Open it again.');
+      });
+      if (before.preprocessing && !d.preprocessing) reloaded.describe({ preprocessing: before.preprocessing });
+      if (before.labels && !d.labels) {
+        try {
+          reloaded.describe({ labels: before.labels });
+        } catch (e) {
+          if (!(e instanceof ConvLensError)) throw e;
+          delete all.labels;
+        }
+      }
+      model = reloaded;
+    } else if (d.outputKind !== undefined && before.outputKind === undefined) {
+      // the kind the model already has: nothing to load anew, nor to tell the workers
+      delete all.outputKind;
+    }
     // the preprocessing first: it is the part that can still be refused (a size the model does not take)
     if (d.preprocessing) model.describe({ preprocessing: d.preprocessing });
     if (d.labels) model.describe({ labels: d.labels });
-    const all = { ...entry.ref?.describe, ...d };
+    entry.model = model;
     if (entry.ref) entry.ref = { ...entry.ref, describe: all };
-    entry.described = { ...(all.labels ? { labels: all.labels.length } : {}), ...(all.preprocessing ? { preprocessing: all.preprocessing } : {}) };
+    entry.described = { ...(all.labels ? { labels: all.labels.length } : {}), ...(all.preprocessing ? { preprocessing: all.preprocessing } : {}), ...(all.outputKind ? { outputKind: all.outputKind } : {}) };
   }
 
   /** Holds an uploaded model while a job runs on it (it is not evicted or deleted meanwhile). */

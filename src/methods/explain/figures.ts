@@ -198,6 +198,8 @@ export async function sanityGrid(r: SanityResult, item: FigureItem, index = 0, o
 function figureSubject(e: Explanation): string {
   const predicted = e.images.every((img) => img.target.index === img.predicted.index);
   if (e.unit) return `${predicted ? 'most active channel' : 'target channel'}, ${e.unit.at ? `value at ${e.unit.at.join(',')}` : 'mean over positions'}`;
+  // a regression predicts no class: the default target is its largest output, scored by its value
+  if (e.outputKind === 'regression') return `${predicted ? 'largest output' : 'target output'}, score = its value`;
   return `${predicted ? 'predicted class' : 'target class'}, score = ${e.score === 'logit' ? 'logit' : 'probability'}`;
 }
 

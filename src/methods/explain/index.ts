@@ -4,6 +4,7 @@
 import { ConvLensError, describeValue, unknownNameError } from '../../engine/errors.js';
 import { nonFiniteCount, type Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
+import { outputNoun } from '../../models/metadata.js';
 import { outputProbabilities } from '../../models/output-kind.js';
 import { throwIfCancelled } from '../../engine/jobs.js';
 import { f32, nchw } from './arrays.js';
@@ -289,7 +290,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
     let best = 0;
     for (let k = 1; k < classes; k++) if (row[k]! > row[best]!) best = k;
     const t = targets[i]!;
-    const label = (k: number): string => model.labels[k] ?? `class ${k}`;
+    const label = (k: number): string => model.labels[k] ?? `${outputNoun(model.outputKind)} ${k}`;
     return {
       predicted: { index: best, label: label(best), ...(p ? { probability: p[best]! } : {}), logit: row[best]! },
       target: { index: t, label: label(t), score: score === 'prob' && p ? p[t]! : row[t]!, ...(p ? { probability: p[t]! } : {}), logit: row[t]! },
@@ -337,7 +338,7 @@ export async function explain(model: Model, x: Tensor, options: ExplainOptions):
     const first = skipped[0]!;
     throw new ConvLensError('MODEL_UNSUPPORTED', `No method applies to model "${model.name}": ${skipped.map((s) => `${s.method}: ${s.reason}`).join('; ')}`, first.hint);
   }
-  return { model: model.name, ...(model.unit ? { unit: model.unit } : {}), score, inputShape: [...x.dims], images, targets, attributions, skipped, batchSize, forwardBatchSize, predictionPass };
+  return { model: model.name, ...(model.unit ? { unit: model.unit } : {}), ...(model.outputKind === 'regression' ? { outputKind: 'regression' as const } : {}), score, inputShape: [...x.dims], images, targets, attributions, skipped, batchSize, forwardBatchSize, predictionPass };
 }
 
 /** Maps in squared score units (their size says nothing against the score's). */
@@ -418,7 +419,7 @@ function skippableFailure<T>(f: () => T, methodCount: number): T | undefined {
 
 export { METHOD_NAMES, type Attribution, type ExplainedImage, type SkippedMethod, type ExplainOptions, type Explanation, type MethodName, type MethodParams, type Completeness, type IgBaseline, type IgRule, type OcclusionFill, type OcclusionMode, type ScoreCamMode, type AblationMode, type SegmentBaseline, type LimeRegression } from './types.js';
 export { resolveTargets, targetScores, classIndex, checkScore, type TargetSpec, type ScoreKind } from './target.js';
-export { spatialLayer, camHead, type SpatialLayer, type CamHead } from './layers.js';
+export { spatialLayer, camHead, tokenLayers, type SpatialLayer, type CamHead, type TokenLayer } from './layers.js';
 export { scoreGradients, forwardScores, defaultBatchSize, BATCH_INPUT_VALUES } from './session.js';
 export { quadrature, gaussLegendre, blackImage, resolveBaseline } from './integrated-gradients.js';
 export { windowOffsets, OCCLUSION_MODES, APPROXIMATE_DEFAULTS } from './occlusion.js';

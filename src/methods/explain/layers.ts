@@ -84,6 +84,44 @@ export function spatialLayer(model: Model, layer?: string, options: { tokens?: b
   return { name, label: model.layerLabel(name), channels: c, height: h, width: w };
 }
 
+/** A vision transformer's tokens a CAM-type method can read as a map, as a layer picker lists them. */
+export interface TokenLayer {
+  /** value name */
+  name: string;
+  /** the layer as --layer takes it (its module path: encoder/layers/encoder_layer_8/ln_1) */
+  label: string;
+  node: string;
+  op: string;
+  shape: (number | string)[];
+  /** its number in the summary's numbering (#k), where it has one */
+  number?: number;
+  grid: TokenGrid;
+}
+
+/**
+ * The token grids CAM-type methods read as maps (spatialLayer with `tokens`), in graph order: the
+ * outputs of the nodes a summary numbers (#k) and of LayerNormalization (the block's norm
+ * pytorch-grad-cam's ViT recipe reads, one node from opset 17), on the path to the output. A
+ * per-token statistic (a written-out LayerNorm's mean or variance) has one channel: no map of
+ * features, left out.
+ */
+export function tokenLayers(model: Model): TokenLayer[] {
+  const grids = model.tokenGrids();
+  if (grids.size === 0) return [];
+  const numbered = new Set(model.pickableValues().map((p) => p.name));
+  const needed = ancestorsOfOutput(model);
+  const out: TokenLayer[] = [];
+  for (const n of model.graph.nodes) {
+    const v = n.outputs[0];
+    const grid = v ? grids.get(v) : undefined;
+    if (!v || !grid || grid.channels < 2 || !needed.has(v)) continue;
+    if (!numbered.has(v) && n.op !== 'LayerNormalization') continue;
+    const number = model.layerNumber(v);
+    out.push({ name: v, label: model.layerLabel(v), node: n.name, op: n.op, shape: model.facts(v).shape ?? [], ...(number !== undefined ? { number } : {}), grid });
+  }
+  return out;
+}
+
 export interface CamHead {
   /** the feature maps that are globally average-pooled */
   layer: string;

@@ -1,6 +1,7 @@
 // Which class an attribution explains (the target) and which number stands for it (the score).
 import { ConvLensError, describeValue, unknownNameError } from '../../engine/errors.js';
 import type { Tensor } from '../../engine/tensor.js';
+import { areNumberedLabels, outputNoun } from '../../models/metadata.js';
 import type { Model } from '../../models/model.js';
 import { outputProbabilities, type OutputKind } from '../../models/output-kind.js';
 
@@ -74,14 +75,16 @@ export function classIndex(model: Model, spec: number | string, classes: number)
     if (!Number.isInteger(k) || k < 0 || k >= classes) {
       // a unit's "classes" are channels: say so, or the message asks for a class the layer has no notion of
       if (model.unit) throw new ConvLensError('INVALID_ARGUMENT', `Channel ${spec} is out of range: layer "${model.unit.label}" has ${classes} channels (0-${classes - 1}).`, `Pass a channel index in range, or leave the target out for the most active channel.`);
-      throw new ConvLensError('INVALID_ARGUMENT', `Target class ${spec} is out of range: model "${model.name}" has ${classes} classes (0-${classes - 1}).`, 'Pass a class index in range or a label (`convlens predict` shows the labels).');
+      // a regression's outputs are values, no classes
+      const noun = outputNoun(model.outputKind);
+      throw new ConvLensError('INVALID_ARGUMENT', `Target ${noun} ${spec} is out of range: model "${model.name}" has ${classes} ${noun === 'class' ? 'classes' : 'outputs'} (0-${classes - 1}).`, `Pass ${noun === 'class' ? 'a class' : 'an output'} index in range or a label (\`convlens predict\` shows the labels).`);
     }
     return k;
   }
   const labels = model.labels.slice(0, classes);
   const k = labelIndex(labels, spec);
   if (k >= 0) return k;
-  throw labels.every((l, i) => l === `class ${i}`) ? model.unknownClassError(spec) : unknownNameError('class label', spec, labels);
+  throw areNumberedLabels(labels) ? model.unknownClassError(spec) : unknownNameError(`${outputNoun(model.outputKind)} label`, spec, labels);
 }
 
 /** A target entry that stands for the row's top class, to be picked from its logits. */

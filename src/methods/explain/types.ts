@@ -241,6 +241,8 @@ export interface Explanation {
   model: string;
   /** the hidden unit explained instead of a class (its channels are the "classes"; see unitModel) */
   unit?: UnitTarget;
+  /** set for a regression, whose outputs are values, no classes (models/output-kind.ts) */
+  outputKind?: 'regression';
   score: ScoreKind;
   inputShape: number[];
   images: ExplainedImage[];

@@ -173,6 +173,11 @@ function mappingOf(values: Float32Array, signed: boolean, mode: RangeMode, metho
   return { lo: 0, hi: maxAbs(values) };
 }
 
+/** The layer CAM-type methods read by default: the profile's map, or a vision transformer's tokens its last attention reads. */
+function camLayerOf(model: Model): string {
+  return model.defaultLayer ?? model.profile?.camTokens?.layer ?? '';
+}
+
 export function ExplainPanel(props: { model: Model | undefined; summary: Summary | null; images?: readonly ImageEntry[]; imageId: string | null; input: InputView | null; prediction: Prediction | null; onJob: (j: JobStatus | null) => void; unitRequest?: UnitRequest | null }): ReactNode {
   const { model, summary, input } = props;
   const [methods, setMethods] = useState<Set<string>>(() => new Set(['gradcam', 'saliency']));
@@ -236,7 +241,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
 
   const unavailable = model?.unavailableMethods ?? {};
   useEffect(() => {
-    setLayer(model?.defaultLayer ?? '');
+    setLayer(model ? camLayerOf(model) : '');
     setTarget('');
     setSubject('class');
     setUnitLayer('');
@@ -454,7 +459,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                 // a class name means nothing as a channel, and the other way round
                 setTarget('');
                 // the profile's CAM layer may lie past the cut: a unit's CAMs default to the unit's own layer
-                setLayer(v === 'unit' ? '' : (model.defaultLayer ?? ''));
+                setLayer(v === 'unit' ? '' : camLayerOf(model));
               }}
               options={[
                 { value: 'class', label: 'class', title: 'the score of an output class' },
@@ -477,7 +482,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
             ) : (
               <ClassPicker label="Target class" labels={model.labels} value={target} onChange={setTarget} emptyLabel={`predicted${predicted ? ` (${predicted.label})` : ''}`} testId="explain-target" width={220} />
             )}
-            <LayerPicker label="Layer (CAM methods)" stacked model={model} summary={summary} value={layerLabelOf(summary, layer)} onChange={setLayer} disabled={![...methods].some((m) => CAM_METHODS.has(m))} testId="explain-layer" width={220} {...(subject === 'unit' ? { placeholder: "the unit's layer (or one before it)" } : {})} />
+            <LayerPicker label="Layer (CAM methods)" stacked tokens model={model} summary={summary} value={layerLabelOf(summary, layer)} onChange={setLayer} disabled={![...methods].some((m) => CAM_METHODS.has(m))} testId="explain-layer" width={220} {...(subject === 'unit' ? { placeholder: "the unit's layer (or one before it)" } : {})} />
             {subject === 'class' ? (
               <Segmented
                 label="Score"

@@ -1,5 +1,5 @@
 import { useEffect, useState, type ReactNode } from 'react';
-import { api, ApiError, type Model, type Summary } from '../api';
+import { api, ApiError, OUTPUT_KIND_NAMES, type Model, type OutputKindName, type Summary } from '../api';
 import { PREPROCESS_PRESETS } from '../../../src/models/metadata.js';
 import { fmtCount } from '../tensor';
 import { inputKind } from '../input-kind';
@@ -63,7 +63,7 @@ export function ModelPanel(props: {
                 </dd>
               </>
             )}
-            <dt>Classes</dt>
+            <dt>{model.outputKind === 'regression' ? 'Outputs' : 'Classes'}</dt>
             <dd>
               {model.labels?.length ?? '—'}
               {model.profile && !model.profile.labelled && <span className="muted"> (numbered)</span>}
@@ -119,11 +119,13 @@ function labelsPlaceholder(classes: number | undefined): string {
  */
 function DescribeModel(props: { model: Model; onDescribed: (m: Model) => void }): ReactNode {
   const { model } = props;
-  const assumed = (model.warnings ?? []).some((w) => /no class labels|no preprocessing|assum/i.test(w));
+  const assumed = (model.warnings ?? []).some((w) => /no (class|output) labels|no preprocessing|assum/i.test(w));
   const [open, setOpen] = useState(assumed);
   const [labels, setLabels] = useState('');
   const [preset, setPreset] = useState<Preset>('');
   const [json, setJson] = useState('');
+  // '' keeps the kind the model has
+  const [outputKind, setOutputKind] = useState<'' | OutputKindName>('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const [done, setDone] = useState<string | null>(null);
@@ -132,6 +134,7 @@ function DescribeModel(props: { model: Model; onDescribed: (m: Model) => void })
     setOpen(assumed);
     setLabels('');
     setPreset('');
+    setOutputKind('');
     setJson(JSON.stringify({ range: model.preprocessing?.['range'], mean: model.preprocessing?.['mean'], std: model.preprocessing?.['std'], resize: model.preprocessing?.['resize'] }));
     setError(null);
     setDone(null);
@@ -144,10 +147,11 @@ function DescribeModel(props: { model: Model; onDescribed: (m: Model) => void })
     setError(null);
     setDone(null);
     try {
-      const m = await api.describeModel(model.id, { ...(labels.trim() ? { labels } : {}), ...(preset ? { preprocess: preset === 'json' ? json : preset } : {}) });
+      const m = await api.describeModel(model.id, { ...(labels.trim() ? { labels } : {}), ...(preset ? { preprocess: preset === 'json' ? json : preset } : {}), ...(outputKind ? { outputKind } : {}) });
       props.onDescribed(m);
-      setDone(`Applied to ${m.name} for this session${m.described?.labels ? ` · ${m.described.labels} class names` : ''}${m.described?.preprocessing ? ' · preprocessing' : ''}.`);
+      setDone(`Applied to ${m.name} for this session${m.described?.labels ? ` · ${m.described.labels} ${m.outputKind === 'regression' ? 'output' : 'class'} names` : ''}${m.described?.preprocessing ? ' · preprocessing' : ''}${m.described?.outputKind ? ` · outputs ${m.described.outputKind}` : ''}.`);
       setLabels('');
+      setOutputKind('');
     } catch (e) {
       setError(e instanceof ApiError ? e : new ApiError(0, 'CLIENT', String(e)));
     }
@@ -157,7 +161,7 @@ function DescribeModel(props: { model: Model; onDescribed: (m: Model) => void })
   return (
     <details className="describe" open={open} onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)} data-testid="model-describe">
       <summary>Describe this model{model.described ? ' (described)' : ''}</summary>
-      <p className="muted small">What the file does not say, as the CLI&apos;s --labels and --preprocess: kept for this session (convlens describe writes it into the file).</p>
+      <p className="muted small">What the file does not say, as the CLI&apos;s --labels, --preprocess and --output-kind: kept for this session (convlens describe writes it into the file).</p>
       <label className="field">
         <span>
           Class names <span className="muted">(one per line, or a JSON list; {model.labels?.length ?? '?'} needed)</span>
@@ -192,9 +196,20 @@ function DescribeModel(props: { model: Model; onDescribed: (m: Model) => void })
           <option value="json">explicit values (JSON)…</option>
         </select>
       </label>
+      <label className="field" style={{ marginTop: 8 }} title="how the outputs read, as the CLI's --output-kind: one class per image (softmax), independent yes/no outputs (each its own sigmoid), or values with no probability">
+        <span>Outputs</span>
+        <select value={outputKind} onChange={(e) => setOutputKind(e.target.value as '' | OutputKindName)} data-testid="describe-output-kind">
+          <option value="">keep ({model.outputKind ?? 'single-label'})</option>
+          {OUTPUT_KIND_NAMES.filter((k) => k !== (model.outputKind ?? 'single-label')).map((k) => (
+            <option key={k} value={k}>
+              {k}
+            </option>
+          ))}
+        </select>
+      </label>
       {preset === 'json' && <textarea rows={2} value={json} onChange={(e) => setJson(e.target.value)} className="mono" data-testid="describe-preprocess-json" title='any of "size", "channels", "range", "mean", "std", "resize", "crop", "invert"' />}
       <div className="run-row" style={{ minHeight: 0, marginTop: 8 }}>
-        <button type="button" className="button small primary" disabled={busy || (!labels.trim() && !preset)} onClick={() => void apply()} data-testid="describe-apply">
+        <button type="button" className="button small primary" disabled={busy || (!labels.trim() && !preset && !outputKind)} onClick={() => void apply()} data-testid="describe-apply">
           {busy ? <Spinner label="Applying…" /> : 'Apply'}
         </button>
         {done && (

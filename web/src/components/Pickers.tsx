@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import type { Model, Pickable, Summary } from '../api';
+import type { Model, Pickable, Summary, TokenLayer } from '../api';
 
 // Searchable pickers over what a model has: its layers (by value name, module path, op, shape,
 // #number), its classes (by name or index), and objectives built from them. Each one is a text
@@ -152,33 +152,51 @@ export function layerName(p: Pickable): string {
   return p.label ?? p.name;
 }
 
-/** Layers of a model as picker options; `roles` badges layers the profile uses (e.g. "dream layer"). */
-export function layerOptions(summary: Summary | null, o: { spatial?: boolean; roles?: Record<string, string> } = {}): ComboOption[] {
-  return (summary?.pickable ?? [])
-    .filter((p) => !o.spatial || (p.shape.length === 4 && !['GlobalAveragePool', 'GlobalMaxPool'].includes(p.op)))
-    .map((p) => {
-      const role = o.roles?.[p.name];
-      return {
-        value: layerName(p),
-        search: `${p.label ?? ''} ${p.name} ${p.op} ${dims(p)} #${p.number ?? ''} ${role ?? ''}`,
-        names: [layerName(p), p.name, `#${p.number ?? ''}`],
-        label: (
-          <span className="combo-layer">
-            <span className="combo-main">{layerName(p)}</span>
-            <span className="muted"> · {p.op} {dims(p)}</span>
-            {p.number !== undefined && <span className="muted"> · #{p.number}</span>}
-            {role && <span className="tag">{role}</span>}
-            {p.label && p.label !== p.name && <span className="combo-sub">{p.name}</span>}
-          </span>
-        ),
-      };
-    });
+/**
+ * Layers of a model as picker options; `roles` badges layers the profile uses (e.g. "dream layer").
+ * `tokens` (the CAM layer's picker) adds a vision transformer's token layers after the maps: the
+ * CAM-type methods read them as their patch grid's map, as --layer takes them.
+ */
+export function layerOptions(summary: Summary | null, o: { spatial?: boolean; tokens?: boolean; roles?: Record<string, string> } = {}): ComboOption[] {
+  const option = (p: Pickable, grid?: TokenLayer['grid']): ComboOption => {
+    const role = o.roles?.[p.name];
+    const asMap = grid ? `tokens as a ${grid.channels}×${grid.height}×${grid.width} map` : '';
+    return {
+      value: layerName(p),
+      search: `${p.label ?? ''} ${p.name} ${p.op} ${dims(p)} #${p.number ?? ''} ${role ?? ''} ${grid ? `tokens ${grid.height}×${grid.width}` : ''}`,
+      names: [layerName(p), p.name, `#${p.number ?? ''}`],
+      label: (
+        <span className="combo-layer">
+          <span className="combo-main">{layerName(p)}</span>
+          <span className="muted"> · {p.op} {dims(p)}</span>
+          {p.number !== undefined && <span className="muted"> · #{p.number}</span>}
+          {role && <span className="tag">{role}</span>}
+          {/* on the second line: a ViT's names are long, the list is at most 520px wide */}
+          {grid ? (
+            <span className="combo-sub" title={grid.prefix ? `the first ${grid.prefix === 1 ? 'token' : `${grid.prefix} tokens`} (class token) dropped` : undefined}>
+              {asMap} · {p.name}
+            </span>
+          ) : (
+            p.label && p.label !== p.name && <span className="combo-sub">{p.name}</span>
+          )}
+        </span>
+      ),
+    };
+  };
+  const maps = (summary?.pickable ?? []).filter((p) => !o.spatial || (p.shape.length === 4 && !['GlobalAveragePool', 'GlobalMaxPool'].includes(p.op))).map((p) => option(p));
+  if (!o.spatial || !o.tokens) return maps;
+  return [...maps, ...(summary?.tokenLayers ?? []).map((t) => option(t, t.grid))];
+}
+
+/** A layer by value name: a listed layer, or a token layer the numbering leaves out (a LayerNormalization's). */
+function layerByName(summary: Summary | null, value: string): Pickable | undefined {
+  return summary?.pickable.find((x) => x.name === value) ?? summary?.tokenLayers?.find((x) => x.name === value);
 }
 
 /** The picker's name for a value name (a profile role), or the value itself when the summary does not list it. */
 export function layerLabelOf(summary: Summary | null, value: string | undefined): string {
   if (!value) return '';
-  const p = summary?.pickable.find((x) => x.name === value);
+  const p = layerByName(summary, value);
   return p ? layerName(p) : value;
 }
 
@@ -189,7 +207,8 @@ export function findLayer(summary: Summary | null, text: string): Pickable | und
   const list = summary?.pickable ?? [];
   const k = /^#(\d+)$/.exec(t);
   if (k) return list[Number(k[1]) - 1];
-  return list.find((p) => p.name === t || p.label === t || p.node === t || p.node === `/${t}`) ?? list.find((p) => p.label?.toLowerCase() === t.toLowerCase());
+  const named = (l: readonly Pickable[]): Pickable | undefined => l.find((p) => p.name === t || p.label === t || p.node === t || p.node === `/${t}`) ?? l.find((p) => p.label?.toLowerCase() === t.toLowerCase());
+  return named(list) ?? named(summary?.tokenLayers ?? []);
 }
 
 /** The profile's roles by layer value name, as badges for the pickers. */
@@ -201,6 +220,8 @@ export function roleBadges(model: Model | undefined): Record<string, string> {
     if (v && !out[v]) out[v] = role;
   };
   add(p.camLayer, 'CAM layer');
+  // a vision transformer's: the tokens its last attention reads
+  add(p.camTokens?.layer, 'CAM layer');
   add(p.dreamLayer, 'dream layer');
   for (const v of p.contentLayers) add(v, 'content');
   for (const v of p.styleLayers) add(v, 'style');
@@ -209,8 +230,8 @@ export function roleBadges(model: Model | undefined): Record<string, string> {
   return out;
 }
 
-export function LayerPicker(props: { label: string; model: Model | undefined; summary: Summary | null; value: string; onChange: (v: string) => void; testId?: string; spatial?: boolean; width?: number; disabled?: boolean; stacked?: boolean; placeholder?: string }): ReactNode {
-  const options = useMemo(() => layerOptions(props.summary, { spatial: props.spatial ?? true, roles: roleBadges(props.model) }), [props.summary, props.spatial, props.model]);
+export function LayerPicker(props: { label: string; model: Model | undefined; summary: Summary | null; value: string; onChange: (v: string) => void; testId?: string; spatial?: boolean; tokens?: boolean; width?: number; disabled?: boolean; stacked?: boolean; placeholder?: string }): ReactNode {
+  const options = useMemo(() => layerOptions(props.summary, { spatial: props.spatial ?? true, tokens: props.tokens ?? false, roles: roleBadges(props.model) }), [props.summary, props.spatial, props.tokens, props.model]);
   const layer = findLayer(props.summary, props.value);
   return (
     <label className={props.stacked ? 'field' : 'field inline'}>

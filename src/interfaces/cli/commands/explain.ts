@@ -542,7 +542,8 @@ export function define(command: Command): void {
         finish();
         if (opts.json) process.stdout.write(text);
         else if (!opts.quiet) {
-          const predicted = (img: ExplainedImage): string => (model.unit ? `most active ${img.predicted.label} (${img.predicted.logit.toPrecision(4)})` : `predicted ${img.predicted.label} (${shownScore(img.predicted, 1)})`);
+          // a regression predicts no class: its top row is the largest output
+          const predicted = (img: ExplainedImage): string => (model.unit ? `most active ${img.predicted.label} (${img.predicted.logit.toPrecision(4)})` : `${model.outputKind === 'regression' ? 'largest' : 'predicted'} ${img.predicted.label} (${shownScore(img.predicted, 1)})`);
           results.forEach((img, i) => process.stdout.write(`${sources[i]}: ${predicted(img)}, explaining ${img.target.label}\n`));
           // the predictions' pass first: a shared gradient pass is most of the first gradient methods' time
           process.stdout.write(`  ${`(${e.predictionPass.kind})`.padEnd(22)} ${predictionPassMs.toFixed(0).padStart(6)} ms\n`);

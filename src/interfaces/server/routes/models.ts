@@ -1,11 +1,13 @@
 import type { Studio } from '../app.js';
-import { ConvLensError } from '../../../engine/errors.js';
+import { ConvLensError, quotedName } from '../../../engine/errors.js';
 import { encodeModel } from '../../../engine/onnx/codec.js';
 import { lrpNoRuleError, lrpUnsupportedNode } from '../../../engine/ops/rules/lrp.js';
-import { camHead, METHOD_NAMES, METHODS, spatialLayer, type MethodName } from '../../../methods/explain/index.js';
+import { camHead, METHOD_NAMES, METHODS, spatialLayer, tokenLayers, type MethodName } from '../../../methods/explain/index.js';
 import { summarize } from '../../../methods/inspect/summary.js';
 import { defaultChannelLayer } from '../../../methods/explain/layer-attribution.js';
 import { parseLabels, parsePreprocessing } from '../../../models/metadata.js';
+import { OUTPUT_KINDS } from '../../../models/output-kind.js';
+
 import type { Model } from '../../../models/model.js';
 import type { Tensor } from '../../../engine/tensor.js';
 import { idSchema } from '../ids.js';
@@ -142,12 +144,19 @@ export function registerModelRoutes({ app, models }: Studio, maxBytes: number): 
     // each layer also by the names people use: the module path (`fires.5`) and its number (`#k`)
     // featureMap: an [N, C, H, W] map the page may draw as a channel grid (not a channels-last
     // [N, H, W, C] value inside a ConvNeXt-style block, which read as NCHW shows H channels of W x C)
-    return { ...s, pickable: model.pickableValues().map((p, k) => ({ ...p, label: model.layerLabel(p.name), number: k + 1, featureMap: p.shape.length === 4 && model.isChannelsFirst(p.name) })) };
+    // tokenLayers: a vision transformer's tokens the CAM-type methods read as their patch grid's
+    // map (token-grid.ts), for the CAM layer picker, which lists maps otherwise
+    return {
+      ...s,
+      pickable: model.pickableValues().map((p, k) => ({ ...p, label: model.layerLabel(p.name), number: k + 1, featureMap: p.shape.length === 4 && model.isChannelsFirst(p.name) })),
+      tokenLayers: safe(() => tokenLayers(model)) ?? [],
+    };
   });
 
-  // What the file does not say, told in the studio as the CLI's --labels and --preprocess do:
-  // class names (a labels file's text or a list) and a preprocessing preset or JSON.
-  app.post<{ Params: { id: string }; Body: { labels?: string | string[]; preprocess?: string } }>(
+  // What the file does not say, told in the studio as the CLI's --labels, --preprocess and
+  // --output-kind do: class names (a labels file's text or a list), a preprocessing preset or
+  // JSON, and how the outputs read (single-label, multi-label, regression).
+  app.post<{ Params: { id: string }; Body: { labels?: string | string[]; preprocess?: string; outputKind?: string } }>(
     '/api/models/:id/describe',
     {
       schema: {
@@ -157,6 +166,8 @@ export function registerModelRoutes({ app, models }: Studio, maxBytes: number): 
           properties: {
             labels: { anyOf: [{ type: 'string', minLength: 1, maxLength: 2_000_000 }, { type: 'array', items: { type: 'string', maxLength: 500 }, minItems: 1, maxItems: 100_000 }] },
             preprocess: { type: 'string', minLength: 1, maxLength: 4000 },
+            // checked below, to name the kinds in the refusal
+            outputKind: { type: 'string', maxLength: 100 },
           },
           additionalProperties: false,
         },
@@ -164,13 +175,19 @@ export function registerModelRoutes({ app, models }: Studio, maxBytes: number): 
     },
     async (req) => {
       const model = models.require(req.params.id);
-      const { labels: given, preprocess } = req.body;
-      if (given === undefined && preprocess === undefined) throw new ConvLensError('INVALID_ARGUMENT', 'Nothing to describe.', 'Send "labels" (a labels file\'s text or a list of names) and/or "preprocess" (a preset or JSON).');
-      // Both are checked before either is applied.
-      const labels = given === undefined ? undefined : parseLabels(typeof given === 'string' ? given : JSON.stringify(given), 'The list of class names', model.binary ? undefined : model.profile.classes);
+      const { labels: given, preprocess, outputKind: kind } = req.body;
+      if (given === undefined && preprocess === undefined && kind === undefined) throw new ConvLensError('INVALID_ARGUMENT', 'Nothing to describe.', 'Send "labels" (a labels file\'s text or a list of names), "preprocess" (a preset or JSON) and/or "outputKind".');
+      const outputKind = kind === undefined ? undefined : OUTPUT_KINDS.find((k) => k === kind);
+      if (kind !== undefined && !outputKind) {
+        throw new ConvLensError('INVALID_ARGUMENT', `Unknown output kind ${quotedName(kind)}.`, `Send one of ${OUTPUT_KINDS.join(', ')} (CLI: --output-kind).`);
+      }
+      // All are checked before any is applied; under another kind the count of outputs may differ
+      // (a one-output file's two binary classes), which the model checks as it takes the labels.
+      const sameKind = outputKind === undefined || outputKind === model.outputKind;
+      const labels = given === undefined ? undefined : parseLabels(typeof given === 'string' ? given : JSON.stringify(given), 'The list of class names', model.binary || !sameKind ? undefined : model.profile.classes);
       if (labels?.some((l) => l.length > 500)) throw new ConvLensError('INVALID_ARGUMENT', 'A class name is longer than 500 characters.', 'One short name per line.');
       const preprocessing = preprocess === undefined ? undefined : parsePreprocessing(preprocess, model.input.shape ?? [], model.meta.preprocessing);
-      models.describe(req.params.id, { ...(labels ? { labels } : {}), ...(preprocessing ? { preprocessing } : {}) });
+      models.describe(req.params.id, { ...(labels ? { labels } : {}), ...(preprocessing ? { preprocessing } : {}), ...(outputKind ? { outputKind } : {}) });
       return describeModel(models.get(req.params.id)!);
     },
   );

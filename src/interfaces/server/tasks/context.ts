@@ -11,6 +11,7 @@ import { requireImageChannels, scaledUpNote } from '../../../io/inputs.js';
 import { abbreviateName } from '../../../util/names.js';
 import type { JobOptions } from '../../../engine/jobs.js';
 import { loadBuiltinModel, loadModelFile } from '../../../models/load.js';
+import { METADATA_KEYS } from '../../../models/metadata.js';
 import { Model } from '../../../models/model.js';
 import type { ImageRef, ModelRef } from '../workers/protocol.js';
 import { readFileSync } from 'node:fs';
@@ -94,15 +95,28 @@ export class WorkerCache {
   }
 
   private load(ref: ModelRef): Model {
-    switch (ref.type) {
-      case 'builtin':
-        return loadBuiltinModel(this.engine, ref.name);
-      case 'file':
-        return loadModelFile(ref.path, this.engine);
-      case 'data-file':
-        return loadModelFile(ref.path, this.engine, (p, name) => this.files.read(p, name));
-      case 'upload':
-        return Model.fromOnnxGraph(decodeModel(readFileSync(ref.path), { source: `"${ref.name}"`, inPlace: true }), this.engine, ref.name.replace(/\.onnx$/i, ''));
+    return loadRef(ref, this.engine, (p, name) => this.files.read(p, name));
+  }
+}
+
+/**
+ * Loads the model a ref names with the output kind its description gives, as --output-kind
+ * does (the kind decides the graph ConvLens builds: a one-output file is a binary classifier's
+ * two classes, or a regression's one value), for the registry and its workers alike.
+ */
+export function loadRef(ref: ModelRef, engine: Engine, readDataFile: (path: string, what: string) => Uint8Array): Model {
+  const kind = ref.describe?.outputKind ? { outputKind: ref.describe.outputKind } : {};
+  switch (ref.type) {
+    case 'builtin':
+      return loadBuiltinModel(engine, ref.name, kind);
+    case 'file':
+      return loadModelFile(ref.path, engine, undefined, undefined, kind);
+    case 'data-file':
+      return loadModelFile(ref.path, engine, readDataFile, undefined, kind);
+    case 'upload': {
+      const graph = decodeModel(readFileSync(ref.path), { source: `"${ref.name}"`, inPlace: true });
+      if (kind.outputKind) graph.metadata.set(METADATA_KEYS.output, kind.outputKind);
+      return Model.fromOnnxGraph(graph, engine, ref.name.replace(/\.onnx$/i, ''));
     }
   }
 }

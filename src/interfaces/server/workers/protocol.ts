@@ -4,13 +4,17 @@
 import type { FileAccessOptions } from '../../../io/file-access.js';
 import type { Progress } from '../../../engine/jobs.js';
 import type { Preprocessing } from '../../../models/metadata.js';
+import type { OutputKind } from '../../../models/output-kind.js';
 import type { ApiError } from '../jobs.js';
 
 /** What the studio was told about a model that its file does not say (POST /api/models/:id/describe). */
 export interface ModelDescription {
   labels?: string[];
   preprocessing?: Preprocessing;
+  /** how the outputs read, as --output-kind says it: the model is loaded anew with it (models/output-kind.ts) */
+  outputKind?: OutputKind;
 }
+
 
 /**
  * How a worker loads a model the registry holds (it keeps its own copy, cached by `key`), and
