@@ -15,34 +15,16 @@ import { checkConstantsFit } from '../../src/interfaces/cli/common.js';
 import { Model } from '../../src/models/model.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 import { convlens } from '../support/cli.js';
-import { i64, int, str } from '../support/onnx-files.js';
+import { i64, str } from '../support/onnx-files.js';
 import { tempFolder } from '../support/temp-folder.js';
+import { cnnReading, fill, floatConstant, nodeOf } from '../support/constant-graphs.js';
 
 const GB = 2 ** 30;
 
-/** The built-in CNN with `extra` nodes before its first layer, which then reads input + 0 * sum(`read`). */
-function cnnReading(extra: Node[], read: string): Graph {
-  const g = courseCnn();
-  const input = g.inputs[0]!.name;
-  for (const n of g.nodes) n.inputs = n.inputs.map((i) => (i === input ? 'input_plus_zero' : i));
-  g.initializers.set('zero', { dtype: 'float32', dims: [], data: Float32Array.of(0) });
-  g.nodes = [
-    ...extra,
-    { op: 'ReduceSum', name: 'sum_extra', inputs: [read], outputs: ['extra_sum'], attrs: { keepdims: int(0) } },
-    { op: 'Mul', name: 'times_zero', inputs: ['extra_sum', 'zero'], outputs: ['extra_zero'], attrs: {} },
-    { op: 'Add', name: 'plus_zero', inputs: [input, 'extra_zero'], outputs: ['input_plus_zero'], attrs: {} },
-    ...g.nodes,
-  ];
-  return g;
-}
-
-const node = (op: string, inputs: string[], output: string, attrs: Node['attrs'] = {}): Node => ({ op, name: output, inputs, outputs: [output], attrs });
-const floatConstant = (name: string, v: number): Node => ({ op: 'Constant', name, inputs: [], outputs: [name], attrs: { value: { type: 'tensor', value: { dtype: 'float32', dims: [], data: Float32Array.of(v) } } } });
-const fill = (name: string, shape: string, v: number): Node => ({ op: 'ConstantOfShape', name, inputs: [shape], outputs: [name], attrs: { value: { type: 'tensor', value: { dtype: 'float32', dims: [1], data: Float32Array.of(v) } } } });
 const million = (): Node => ({ op: 'Constant', name: 'million', inputs: [], outputs: ['million'], attrs: { value: { type: 'tensor', value: i64([1_000_000]) } } });
 
 /** A Range of `count` floats read by the network. */
-const range = (count: number): Graph => cnnReading([floatConstant('from', 0), floatConstant('to', count), floatConstant('step', 1), node('Range', ['from', 'to', 'step'], 'y')], 'y');
+const range = (count: number): Graph => cnnReading([floatConstant('from', 0), floatConstant('to', count), floatConstant('step', 1), nodeOf('Range', ['from', 'to', 'step'], 'y')], 'y');
 
 describe('a model computing more from its constants than the machine holds', () => {
   const engine = new Engine(nodeBackend(), { threads: 1 });
@@ -66,7 +48,7 @@ describe('a model computing more from its constants than the machine holds', () 
     const dir = tempFolder('convlens-constants-');
     const cases: [string, Graph, RegExp][] = [
       ['range.onnx', range(1e12), /"y", Range, \[\d{12}\] float32/],
-      ['outer.onnx', cnnReading([million(), fill('a', 'million', 1), fill('b', 'million', 1), node('Einsum', ['a', 'b'], 'y', { equation: str('i,j->ij') })], 'y'), /"y", Einsum, \[1000000, 1000000\] float32/],
+      ['outer.onnx', cnnReading([million(), fill('a', 'million', 1), fill('b', 'million', 1), nodeOf('Einsum', ['a', 'b'], 'y', { equation: str('i,j->ij') })], 'y'), /"y", Einsum, \[1000000, 1000000\] float32/],
     ];
     for (const [file, graph, largest] of cases) {
       writeFileSync(join(dir, file), encodeModel(graph));

@@ -6,37 +6,17 @@
 // prediction on the 1000-ConstantOfShape upload ran 5.7 s to 1 GB and was killed, an explanation
 // 13.5 s to 3 GB; the CLI's took 69 s and 8 GB) or failing inside ONNX Runtime.
 import { describe, expect, it } from 'vitest';
-import type { Graph, Node } from '../../src/engine/graph/ir.js';
+import type { Graph } from '../../src/engine/graph/ir.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
-import { i64, int, str } from '../support/onnx-files.js';
+import { str } from '../support/onnx-files.js';
 import { inProcessStudio, multipart } from './page-inject.js';
+import { cnnReading, fill, floatConstant, nodeOf, shapeConstant } from '../support/constant-graphs.js';
 
 const { inject, studio } = inProcessStudio();
 
-/** The built-in CNN with `extra` nodes before its first layer, which then reads input + 0 * sum(`read`). */
-function cnnReading(extra: Node[], read: string): Graph {
-  const g = courseCnn();
-  const input = g.inputs[0]!.name;
-  for (const n of g.nodes) n.inputs = n.inputs.map((i) => (i === input ? 'input_plus_zero' : i));
-  g.initializers.set('zero', { dtype: 'float32', dims: [], data: Float32Array.of(0) });
-  g.nodes = [
-    ...extra,
-    { op: 'ReduceSum', name: 'sum_extra', inputs: [read], outputs: ['extra_sum'], attrs: { keepdims: int(0) } },
-    { op: 'Mul', name: 'times_zero', inputs: ['extra_sum', 'zero'], outputs: ['extra_zero'], attrs: {} },
-    { op: 'Add', name: 'plus_zero', inputs: [input, 'extra_zero'], outputs: ['input_plus_zero'], attrs: {} },
-    ...g.nodes,
-  ];
-  return g;
-}
-
-const node = (op: string, inputs: string[], output: string, attrs: Node['attrs'] = {}): Node => ({ op, name: output, inputs, outputs: [output], attrs });
-const floatConstant = (name: string, v: number): Node => ({ op: 'Constant', name, inputs: [], outputs: [name], attrs: { value: { type: 'tensor', value: { dtype: 'float32', dims: [], data: Float32Array.of(v) } } } });
-const shapeConstant = (name: string, dims: number[]): Node => ({ op: 'Constant', name, inputs: [], outputs: [name], attrs: { value: { type: 'tensor', value: i64(dims) } } });
-const fill = (name: string, shape: string, v: number): Node => ({ op: 'ConstantOfShape', name, inputs: [shape], outputs: [name], attrs: { value: { type: 'tensor', value: { dtype: 'float32', dims: [1], data: Float32Array.of(v) } } } });
-
 const uploads: [string, Graph, RegExp][] = [
-  ['a Range of a billion floats (4 GB)', cnnReading([floatConstant('from', 0), floatConstant('to', 1e9), floatConstant('step', 1), node('Range', ['from', 'to', 'step'], 'y')], 'y'), /"y", Range, \[1000000000\] float32/],
+  ['a Range of a billion floats (4 GB)', cnnReading([floatConstant('from', 0), floatConstant('to', 1e9), floatConstant('step', 1), nodeOf('Range', ['from', 'to', 'step'], 'y')], 'y'), /"y", Range, \[1000000000\] float32/],
   [
     '1000 ConstantOfShape nodes of a million values, summed (4 GB)',
     cnnReading([shapeConstant('million', [1_000_000]), ...Array.from({ length: 1000 }, (_, i) => fill(`fill${i}`, 'million', i)), { op: 'Sum', name: 'all', inputs: Array.from({ length: 1000 }, (_, i) => `fill${i}`), outputs: ['all'], attrs: {} }], 'all'),
@@ -44,7 +24,7 @@ const uploads: [string, Graph, RegExp][] = [
   ],
   [
     'an Einsum "i,j->ij" of two 500,000-long constants (1 TB)',
-    cnnReading([shapeConstant('n', [500_000]), fill('a', 'n', 1), fill('b', 'n', 1), node('Einsum', ['a', 'b'], 'y', { equation: str('i,j->ij') })], 'y'),
+    cnnReading([shapeConstant('n', [500_000]), fill('a', 'n', 1), fill('b', 'n', 1), nodeOf('Einsum', ['a', 'b'], 'y', { equation: str('i,j->ij') })], 'y'),
     /"y", Einsum, \[500000, 500000\] float32/,
   ],
 ];

@@ -10,24 +10,9 @@ import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
 import { i64, int, ints, str } from '../support/onnx-files.js';
 import { inProcessStudio, multipart } from './page-inject.js';
+import { cnnReading, nodeOf } from '../support/constant-graphs.js';
 
 const { inject } = inProcessStudio();
-
-/** The built-in CNN with `extra` nodes before its first layer, which then reads input + 0 * sum(`read`). */
-function cnnReading(extra: Node[], read: string): Graph {
-  const g = courseCnn();
-  const input = g.inputs[0]!.name;
-  for (const n of g.nodes) n.inputs = n.inputs.map((i) => (i === input ? 'input_plus_zero' : i));
-  g.initializers.set('zero', { dtype: 'float32', dims: [], data: Float32Array.of(0) });
-  g.nodes = [
-    ...extra,
-    { op: 'ReduceSum', name: 'sum_extra', inputs: [read], outputs: ['extra_sum'], attrs: { keepdims: int(0) } },
-    { op: 'Mul', name: 'times_zero', inputs: ['extra_sum', 'zero'], outputs: ['extra_zero'], attrs: {} },
-    { op: 'Add', name: 'plus_zero', inputs: [input, 'extra_zero'], outputs: ['input_plus_zero'], attrs: {} },
-    ...g.nodes,
-  ];
-  return g;
-}
 
 /** Nodes making `name`, a float32 constant of ones shaped `dims`, from a few bytes of file. */
 function ones(name: string, dims: number[]): Node[] {
@@ -37,15 +22,13 @@ function ones(name: string, dims: number[]): Node[] {
   ];
 }
 
-const node = (op: string, inputs: string[], output: string, attrs: Node['attrs'] = {}): Node => ({ op, name: output, inputs, outputs: [output], attrs });
-
 // Measured before the bound, loading on the CLI's path (decode, normalize, the Model): the first
 // never ended (killed after 60 s); the others took 21-47 s and 3.2-4 GB each.
 const attacks: [string, Graph][] = [
-  ['an Einsum "i,j->" of two 500,000-long constants (2.5e11 products for one scalar)', cnnReading([...ones('a', [500_000]), ...ones('b', [500_000]), node('Einsum', ['a', 'b'], 'y', { equation: str('i,j->') })], 'y')],
-  ['a MaxPool of 100x100 windows over a 415x415 constant (47 s, 4 GB)', cnnReading([...ones('x', [1, 1, 415, 415]), node('MaxPool', ['x'], 'y', { kernel_shape: ints([100, 100]) })], 'y')],
-  ['a Conv of a 1x1 constant padded by 207 with a 100x100 kernel (34 s, 4 GB)', cnnReading([...ones('x', [1, 1, 1, 1]), ...ones('w', [1, 1, 100, 100]), node('Conv', ['x', 'w'], 'y', { pads: ints([207, 207, 207, 207]) })], 'y')],
-  ['a Resize of [1, 1, 1, 20000] to [1, 1, 20000, 1] (21 s, 3.2 GB)', cnnReading([...ones('x', [1, 1, 1, 20_000]), { op: 'Constant', name: 'sizes', inputs: [], outputs: ['sizes'], attrs: { value: { type: 'tensor', value: i64([1, 1, 20_000, 1]) } } }, node('Resize', ['x', '', '', 'sizes'], 'y')], 'y')],
+  ['an Einsum "i,j->" of two 500,000-long constants (2.5e11 products for one scalar)', cnnReading([...ones('a', [500_000]), ...ones('b', [500_000]), nodeOf('Einsum', ['a', 'b'], 'y', { equation: str('i,j->') })], 'y')],
+  ['a MaxPool of 100x100 windows over a 415x415 constant (47 s, 4 GB)', cnnReading([...ones('x', [1, 1, 415, 415]), nodeOf('MaxPool', ['x'], 'y', { kernel_shape: ints([100, 100]) })], 'y')],
+  ['a Conv of a 1x1 constant padded by 207 with a 100x100 kernel (34 s, 4 GB)', cnnReading([...ones('x', [1, 1, 1, 1]), ...ones('w', [1, 1, 100, 100]), nodeOf('Conv', ['x', 'w'], 'y', { pads: ints([207, 207, 207, 207]) })], 'y')],
+  ['a Resize of [1, 1, 1, 20000] to [1, 1, 20000, 1] (21 s, 3.2 GB)', cnnReading([...ones('x', [1, 1, 1, 20_000]), { op: 'Constant', name: 'sizes', inputs: [], outputs: ['sizes'], attrs: { value: { type: 'tensor', value: i64([1, 1, 20_000, 1]) } } }, nodeOf('Resize', ['x', '', '', 'sizes'], 'y')], 'y')],
   [
     '1000 ConstantOfShape nodes of a million values each (37 s, 4 GB)',
     cnnReading(
@@ -101,7 +84,7 @@ function onesThen(name: string, count: number, last: number): Node[] {
     { op: 'Constant', name: `${name}_count`, inputs: [], outputs: [`${name}_count`], attrs: { value: { type: 'tensor', value: i64([count]) } } },
     { op: 'ConstantOfShape', name: `${name}_ones`, inputs: [`${name}_count`], outputs: [`${name}_ones`], attrs: { value: { type: 'tensor', value: i64([1]) } } },
     { op: 'Constant', name: `${name}_last`, inputs: [], outputs: [`${name}_last`], attrs: { value: { type: 'tensor', value: i64([last]) } } },
-    node('Concat', [`${name}_ones`, `${name}_last`], name, { axis: int(0) }),
+    nodeOf('Concat', [`${name}_ones`, `${name}_last`], name, { axis: int(0) }),
   ];
 }
 
@@ -113,12 +96,12 @@ const absurdRanks: [string, Graph, RegExp][] = [
     (() => {
       const g = courseCnn();
       const input = g.inputs[0]!.name;
-      const chain = Array.from({ length: 3000 }, (_, k) => node('Relu', [`deep${k}`], `deep${k + 1}`));
-      return cnnReading([...onesThen('target', 100_000, -1), node('Reshape', [input, 'target'], 'deep0'), ...chain], 'deep3000');
+      const chain = Array.from({ length: 3000 }, (_, k) => nodeOf('Relu', [`deep${k}`], `deep${k + 1}`));
+      return cnnReading([...onesThen('target', 100_000, -1), nodeOf('Reshape', [input, 'target'], 'deep0'), ...chain], 'deep3000');
     })(),
     /^Reshape node "deep0": input "target" gives the output 100001 axes; ConvLens handles tensors of up to 64$/,
   ],
-  ['an Expand of a constant to 100,000 axes of 1 and one of a million', cnnReading([...ones('x', [1]), ...onesThen('shape', 100_000, 1_000_000), node('Expand', ['x', 'shape'], 'y')], 'y'), /^Expand node "y": input "shape" gives the output 100001 axes/],
+  ['an Expand of a constant to 100,000 axes of 1 and one of a million', cnnReading([...ones('x', [1]), ...onesThen('shape', 100_000, 1_000_000), nodeOf('Expand', ['x', 'shape'], 'y')], 'y'), /^Expand node "y": input "shape" gives the output 100001 axes/],
   [
     'an initializer declared with 10,000 axes',
     (() => {
@@ -159,10 +142,10 @@ describe('uploads asking for tensors of absurd rank', () => {
 describe('uploads doubling a vector of symbolic sizes', () => {
   it('load without following every entry as a size: Concat(v, v) 21 times over Shape(input) is 8M entries with the batch symbol among them', async () => {
     const doublings = 21;
-    const steps = Array.from({ length: doublings }, (_, k) => node('Concat', [`dims${k}`, `dims${k}`], `dims${k + 1}`, { axis: int(0) }));
-    const graph = cnnReading([node('Shape', [courseCnn().inputs[0]!.name], 'dims0'), ...steps], `dims${doublings}`);
+    const steps = Array.from({ length: doublings }, (_, k) => nodeOf('Concat', [`dims${k}`, `dims${k}`], `dims${k + 1}`, { axis: int(0) }));
+    const graph = cnnReading([nodeOf('Shape', [courseCnn().inputs[0]!.name], 'dims0'), ...steps], `dims${doublings}`);
     // read as floats by the ReduceSum; the vector itself is computed by ONNX Runtime at run time
-    graph.nodes.splice(graph.nodes.findIndex((n) => n.name === 'sum_extra'), 0, node('Cast', [`dims${doublings}`], 'dims_float', { to: int(1) }));
+    graph.nodes.splice(graph.nodes.findIndex((n) => n.name === 'sum_extra'), 0, nodeOf('Cast', [`dims${doublings}`], 'dims_float', { to: int(1) }));
     graph.nodes = graph.nodes.map((n) => (n.name === 'sum_extra' ? { ...n, inputs: ['dims_float'] } : n));
     const kept = await inject({ method: 'POST', url: '/api/models', ...multipart('kept.onnx', encodeModel(courseCnn(5))) });
     expect(kept.statusCode).toBe(201);
