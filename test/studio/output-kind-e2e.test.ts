@@ -56,6 +56,8 @@ describe('output kinds in the Prediction panel (Chromium)', () => {
     // in their order, none the "top" one, and no bar drawn on a scale they do not have
     expect(await ui.page.locator('[data-testid="prediction-bars"] li.top1').count()).toBe(0);
     expect(await ui.page.locator('[data-testid="prediction-bars"] .bar-fill').count()).toBe(0);
+    // nor an empty track, which reads as a bar at 0%
+    expect(await ui.page.locator('[data-testid="prediction-bars"] .bar-track').count()).toBe(0);
     await saveScreenshot(ui.page.getByTestId('prediction-panel'), 'regression-values');
 
     const multi = ui.studio.models.addUpload('attributes.onnx', headModel(5, { sigmoid: true }));

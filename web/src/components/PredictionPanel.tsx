@@ -70,7 +70,14 @@ export function PredictionPanel(props: { prediction: Prediction | null; input: I
             // a regression's outputs come in their order, with values: none is the top one, and no bar has a scale
             <li key={t.index} className={i === 0 && t.probability !== undefined ? 'bar top1' : 'bar'} title={`${t.probability === undefined ? 'output' : 'class'} ${t.index} · ${t.probability === undefined ? 'value' : 'logit'} ${t.logit.toFixed(3)}`}>
               <span className="bar-label">{t.label}</span>
-              <span className="bar-track">{t.probability !== undefined && <span className="bar-fill" style={{ width: `${100 * t.probability}%` }} />}</span>
+              {/* no track for a value: an empty track reads as a bar at 0% */}
+              {t.probability !== undefined ? (
+                <span className="bar-track">
+                  <span className="bar-fill" style={{ width: `${100 * t.probability}%` }} />
+                </span>
+              ) : (
+                <span />
+              )}
               <span className="bar-value">{predictionScore(t)}</span>
             </li>
           ))}
