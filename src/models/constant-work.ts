@@ -7,6 +7,7 @@
 import { ConvLensError } from '../engine/errors.js';
 import type { GraphBuilder } from '../engine/graph/builder.js';
 import type { Graph } from '../engine/graph/ir.js';
+import { inputFreeValues } from '../engine/graph/constant-values.js';
 import { kernelWork } from '../engine/reference/evaluator.js';
 import '../engine/reference/kernels/index.js';
 
@@ -18,31 +19,6 @@ import '../engine/reference/kernels/index.js';
  * models checked spend at most (see docs/security.md) a few million.
  */
 export const CONSTANT_WORK_BOUND = 2 ** 30;
-
-/**
- * Names of the node outputs that no graph input reaches (values computed from constants alone)
- * and that some graph output needs: ONNX Runtime drops the nodes no output needs, so a thousand
- * unread ConstantOfShape nodes cost nothing there.
- */
-export function inputFreeValues(graph: Graph): Set<string> {
-  const nodes = graph.nodes;
-  const needed = new Set(graph.outputs.map((o) => o.name));
-  for (let k = nodes.length - 1; k >= 0; k--) {
-    const node = nodes[k]!;
-    if (node.outputs.some((o) => o && needed.has(o))) for (const i of node.inputs) if (i) needed.add(i);
-  }
-  const reached = new Set(graph.inputs.map((i) => i.name));
-  const free = new Set<string>();
-  for (const node of nodes) {
-    const reads = node.inputs.some((i) => i && reached.has(i));
-    for (const out of node.outputs) {
-      if (!out) continue;
-      if (reads) reached.add(out);
-      else if (needed.has(out)) free.add(out);
-    }
-  }
-  return free;
-}
 
 /** A node computing from constants alone, with the work its kernel takes. */
 export interface ConstantNodeWork {

@@ -4,8 +4,10 @@
 // memory, instead of failing inside ONNX Runtime with an allocation it cannot make and a hint to
 // check the input, or, between the machine's memory and what the kernel refuses outright, being
 // killed without a word. A model whose such values fit still runs.
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Graph, Node } from '../../src/engine/graph/ir.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
@@ -14,12 +16,13 @@ import { nodeBackend } from '../../src/engine/runtime/node.js';
 import { checkConstantsFit } from '../../src/interfaces/cli/common.js';
 import { Model } from '../../src/models/model.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
-import { convlens } from '../support/cli.js';
+import { CLI, convlens, ROOT } from '../support/cli.js';
 import { i64, ints, str } from '../support/onnx-files.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { cnnReading, fill, floatConstant, nodeOf, shapeConstant } from '../support/constant-graphs.js';
 
 const GB = 2 ** 30;
+const run = promisify(execFile);
 
 const million = (): Node => ({ op: 'Constant', name: 'million', inputs: [], outputs: ['million'], attrs: { value: { type: 'tensor', value: i64([1_000_000]) } } });
 
@@ -69,6 +72,30 @@ describe('a model computing more from its constants than the machine holds', () 
     // a small Range still runs
     writeFileSync(join(dir, 'small.onnx'), encodeModel(range(1000)));
     const ok = await convlens('predict', '-q', '--model', join(dir, 'small.onnx'), 'samples/fashion-mnist/bag-test18.png');
+    expect(ok.code, ok.stderr).toBe(0);
+  }, 60_000);
+
+  it('plans to the memory this process may use: refused at once under a `ulimit -v`, where ONNX Runtime ran out after 13 s', async () => {
+    const dir = tempFolder('convlens-constants-limit-');
+    const file = join(dir, 'summed.onnx');
+    // 250 ConstantOfShape nodes of a million floats, summed: 1 GB, about twice that in ONNX Runtime
+    writeFileSync(file, encodeModel(cnnReading([million(), ...Array.from({ length: 250 }, (_, i) => fill(`fill${i}`, 'million', i)), nodeOf('Sum', Array.from({ length: 250 }, (_, i) => `fill${i}`), 'all')], 'all')));
+    const limited = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+      try {
+        const { stdout, stderr } = await run('bash', ['-c', 'ulimit -v 3000000 && exec node "$@"', 'bash', CLI, ...args], { cwd: ROOT });
+        return { code: 0, stdout, stderr };
+      } catch (e) {
+        return e as { code: number; stdout: string; stderr: string };
+      }
+    };
+    const started = performance.now();
+    const r = await limited('predict', '-q', '--model', file, 'samples/fashion-mnist/bag-test18.png');
+    expect(r.code, r.stderr).toBe(1);
+    // 1-2 s here
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(r.stderr).toMatch(/^convlens: "fashion_cnn" computes 9\d\d MB of values from its constants alone, which no input changes \(the largest: "fill\d+", ConstantOfShape, \[1000000\] float32 and \d+ more\); ONNX Runtime would hold about twice that, more than half of the 2\.9 GB this process may use \(its address-space limit, `ulimit -v`\)\.\n {2}Re-export the model without those values or with smaller ones, or run it with a higher limit or on a machine with that memory\.\n$/);
+    // the built-in model still runs under that limit
+    const ok = await limited('predict', '-q', 'samples/fashion-mnist/bag-test18.png');
     expect(ok.code, ok.stderr).toBe(0);
   }, 60_000);
 });

@@ -10,6 +10,7 @@ import { compileRefusal } from '../../src/engine/runtime/ort.js';
 import { ConvLensError } from '../../src/engine/errors.js';
 import type { Tensor } from '../../src/engine/tensor.js';
 import { courseCnn } from '../../src/models/zoo/index.js';
+import { cnnReading, fill, nodeOf, shapeConstant } from '../support/constant-graphs.js';
 
 class FullRuntime {
   live = 0;
@@ -94,5 +95,21 @@ describe('Engine out of memory compiling a session', () => {
     await running;
     await compileAndRun(engine, 'b'); // a is idle now: it goes
     expect(rt.released).toEqual([0]);
+  });
+
+  it('names the values the graph computes from its constants alone when they are what filled the memory', async () => {
+    // 250 ConstantOfShape nodes of a million values, summed: 1 GB that ONNX Runtime's constant
+    // folding computes and keeps while it compiles; under a 3 GB \`ulimit -v\` it ran out after 13 s,
+    // and the hint said to compute fewer methods or use a smaller input
+    const summed = cnnReading([shapeConstant('million', [1_000_000]), ...Array.from({ length: 250 }, (_, i) => fill(`fill${i}`, 'million', i)), nodeOf('Sum', Array.from({ length: 250 }, (_, i) => `fill${i}`), 'all')], 'all');
+    const engine = new Engine(new FullRuntime(0).backend());
+    const error = await engine.compile('summed', () => summed).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConvLensError);
+    // (the first 4 of them ConvLens folds itself, within its fold budget)
+    expect((error as ConvLensError).message).toMatch(/^ONNX Runtime ran out of memory compiling a graph that computes 942 MB of values from its constants alone \(the largest: "fill\d+", ConstantOfShape, \[1000000\]\); ONNX Runtime computes and keeps them all while it compiles, about twice over\.$/);
+    expect((error as ConvLensError).hint).toMatch(/^Those values do not depend on the input: re-export the model without them or with smaller ones, or run it where this process may use more memory/);
+    // a graph of no such values keeps ONNX Runtime's words and the hint about methods and inputs
+    const plain = await new Engine(new FullRuntime(0).backend()).compile('plain', () => graph).catch((e: unknown) => e);
+    expect((plain as ConvLensError).message).toBe('ONNX Runtime ran out of memory compiling a graph (std::bad_alloc).');
   });
 });

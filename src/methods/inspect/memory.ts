@@ -3,7 +3,7 @@
 // 3 MB on the 28x28 course CNN and over a gigabyte of activations and gradients on a 224 px
 // ImageNet model.
 import { BYTES_PER_ELEMENT, isFloatDType, type DType } from '../../engine/tensor.js';
-import { inputFreeValues } from '../../models/constant-work.js';
+import { inputFreeValues } from '../../engine/graph/constant-values.js';
 import type { Model } from '../../models/model.js';
 
 /**
