@@ -24,6 +24,7 @@ import { withSizeFreeReshapes } from './size-free-reshapes.js';
 import { axisLayouts, isChannelsFirst, notChannelsFirst, sameLayout, type AxisLayout } from './layout.js';
 import { tokenGrids, type TokenGrid } from './token-grid.js';
 import { countedParameters } from './parameters.js';
+import { checkConstantWork } from './constant-work.js';
 import { quantizationOf, type Quantization } from './quantization.js';
 
 let nextId = 1;
@@ -178,6 +179,7 @@ export class Model {
       this.meta.warnings.push(`input "${input.name}" is channels-last ${shown(input.shape)} in the file; ConvLens gives it NCHW ${shown(this.input.shape!)} images (a .npy input or a library tensor must be NCHW too)`);
     }
     checkWindowsFit(this.name, this.graph, this.builder());
+    checkConstantWork(this.name, this.graph, this.builder());
     const broken = nonFiniteParameters(this.graph);
     if (broken.length) {
       const shown = broken.slice(0, 3).map((b) => `"${b.name}" (${b.count} of ${b.size})`).join(', ');

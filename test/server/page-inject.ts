@@ -19,7 +19,7 @@ export function pageInject(studio: () => Studio): (options: InjectOptions) => Pr
  * A studio in this process for the file's tests (one engine thread, no web bundle), closed after
  * them, and the page's way of calling it.
  */
-export function inProcessStudio(): { engine: Engine; studio: () => Studio; inject: (options: InjectOptions) => Promise<LightMyRequestResponse> } {
+export function inProcessStudio(options: { workerMemoryBytes?: number; jobWorkers?: number } = {}): { engine: Engine; studio: () => Studio; inject: (options: InjectOptions) => Promise<LightMyRequestResponse> } {
   const engine = new Engine(nodeBackend(), { threads: 1 });
   let studio: Studio | undefined;
   const current = (): Studio => {
@@ -27,7 +27,7 @@ export function inProcessStudio(): { engine: Engine; studio: () => Studio; injec
     return studio;
   };
   beforeAll(async () => {
-    studio = await createStudio({ engine, webDir: join(ROOT, 'no-such-web-dir') });
+    studio = await createStudio({ engine, webDir: join(ROOT, 'no-such-web-dir'), ...options });
   });
   afterAll(async () => {
     await studio?.app.close();

@@ -17,7 +17,15 @@ export type Kernel = (node: Node, inputs: readonly (Tensor | undefined)[], opset
  * the kernel: a file of a few bytes can ask for hours of work (an Einsum "i,j->" of two
  * 500,000-long constants is 2.5e11 products for one scalar) or gigabytes of tables.
  */
-export type KernelWork = (node: Node, inputs: readonly (Tensor | undefined)[], outputs: readonly (readonly number[])[]) => number;
+export type KernelWork = (node: Node, inputs: readonly (Shaped | undefined)[], outputs: readonly (readonly number[])[]) => number;
+
+/**
+ * What a work bound reads of an input: its shape alone, so the work of a node can be planned
+ * from shape inference before anything is computed (a tensor has one too).
+ */
+export interface Shaped {
+  readonly dims: readonly number[];
+}
 
 const kernels = new Map<string, Kernel>();
 const works = new Map<string, KernelWork>();
@@ -36,14 +44,17 @@ const elementsOf = (dims: readonly number[]): number => dims.reduce((p, d) => p 
  * find its position through every axis (remap and broadcasting walk the index): elements
  * times rank, which a 100,000-axis tensor of a million ones makes 1e11.
  */
-function defaultWork(inputs: readonly (Tensor | undefined)[], outputs: readonly (readonly number[])[]): number {
+function defaultWork(inputs: readonly (Shaped | undefined)[], outputs: readonly (readonly number[])[]): number {
   const all = [...inputs.flatMap((t) => (t ? [t.dims] : [])), ...outputs];
   const elements = all.reduce((sum, dims) => sum + elementsOf(dims), 0);
   return elements * Math.max(1, ...all.map((dims) => dims.length));
 }
 
-/** The kernel's work bound for a node (see KernelWork); every kernel has one. */
-export function kernelWork(node: Node, inputs: readonly (Tensor | undefined)[], outputs: readonly (readonly number[])[]): number {
+/**
+ * The kernel's work bound for a node (see KernelWork); every kernel has one, and an op without a
+ * kernel gets the element-wise bound (elements times rank).
+ */
+export function kernelWork(node: Node, inputs: readonly (Shaped | undefined)[], outputs: readonly (readonly number[])[]): number {
   return defaultWork(inputs, outputs) + (works.get(node.op)?.(node, inputs, outputs) ?? 0);
 }
 

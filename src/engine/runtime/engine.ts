@@ -2,6 +2,8 @@ import { encodeModel, type InMemoryFile } from '../onnx/codec.js';
 import type { Graph } from '../graph/ir.js';
 import type { Tensor } from '../tensor.js';
 import type { Backend, Session } from './backend.js';
+import { ConvLensError } from '../errors.js';
+import { constantValueBytes } from '../graph/constant-values.js';
 import { isOutOfMemory } from './ort.js';
 
 export interface EngineOptions {
@@ -229,8 +231,13 @@ export class Engine {
     try {
       return await this.newSession(graph);
     } catch (e) {
-      if (!isOutOfMemory(e) || !(await this.releaseIdle(compiling))) throw e;
-      return this.newSession(graph);
+      if (!isOutOfMemory(e)) throw e;
+      if (!(await this.releaseIdle(compiling))) throw outOfMemoryOnConstants(e, graph);
+      try {
+        return await this.newSession(graph);
+      } catch (again) {
+        throw isOutOfMemory(again) ? outOfMemoryOnConstants(again, graph) : again;
+      }
     }
   }
 
@@ -262,4 +269,27 @@ export class Engine {
     this.ready.clear();
     for (const p of all) await p.then((c) => c.close()).catch(() => undefined);
   }
+}
+
+/** Values computed from constants alone below this are not named as the cause of running out of memory. */
+const NAMED_CONSTANT_BYTES = 64 * 2 ** 20;
+
+/**
+ * ONNX Runtime's failure to allocate while compiling `graph`, naming the values the graph computes
+ * from its constants alone when they are large: ONNX Runtime's constant folding computes and
+ * keeps them all while it compiles (a Sum of 1000 ConstantOfShape nodes of a million values,
+ * 3.7 GB, peaked at 7.7 GB), and the hint to compute fewer methods or use a smaller input said
+ * nothing about them. Otherwise `e` as it was.
+ */
+function outOfMemoryOnConstants(e: unknown, graph: Graph): unknown {
+  const constants = constantValueBytes(graph);
+  if (!constants?.largest || constants.bytes < NAMED_CONSTANT_BYTES) return e;
+  const size = constants.bytes >= 2 ** 30 ? `${(constants.bytes / 2 ** 30).toFixed(1)} GB` : `${Math.round(constants.bytes / 2 ** 20)} MB`;
+  const { name, op, dims } = constants.largest;
+  return new ConvLensError(
+    'RUNTIME_FAILURE',
+    `ONNX Runtime ran out of memory compiling a graph that computes ${size} of values from its constants alone (the largest: "${name}", ${op}, [${dims.join(', ')}]); ONNX Runtime computes and keeps them all while it compiles, about twice over.`,
+    'Those values do not depend on the input: re-export the model without them or with smaller ones, or run it where this process may use more memory (a larger machine, or a higher limit: `ulimit -v`, a container\'s memory limit).',
+    { cause: e },
+  );
 }

@@ -98,7 +98,7 @@ function adapt(ort: OrtModule, name: string, session: OrtCommon.InferenceSession
       try {
         result = fetches ? await session.run(ortFeeds, fetches) : await session.run(ortFeeds);
       } catch (e) {
-        throw new ConvLensError('RUNTIME_FAILURE', `ONNX Runtime failed while running the graph: ${kernelFailure((e as Error).message)}.`, 'Check that the input fits the model (`convlens summary` shows its input); if it does, the model fails in ONNX Runtime itself.', { cause: e });
+        throw runFailure((e as Error).message, e);
       }
       const out: Record<string, Tensor> = {};
       for (const [k, v] of Object.entries(result)) {
@@ -110,6 +110,24 @@ function adapt(ort: OrtModule, name: string, session: OrtCommon.InferenceSession
       await session.release();
     },
   };
+}
+
+/**
+ * Why a run failed inside ONNX Runtime, as a ConvLensError. Running out of memory is not the
+ * input's fault: the hint to check that the input fits the model sent a user whose run could
+ * not allocate (a batch too large for the machine, values a model computes from its constants
+ * alone) looking at the wrong thing.
+ */
+export function runFailure(message: string, cause?: unknown): ConvLensError {
+  if (OUT_OF_MEMORY.test(message)) {
+    return new ConvLensError(
+      'RUNTIME_FAILURE',
+      `ONNX Runtime ran out of memory running the graph: ${kernelFailure(message)}.`,
+      "Run fewer or smaller inputs at once, or run where this process may use more memory (a larger machine, or a higher limit: `ulimit -v`, a container's memory limit).",
+      { cause },
+    );
+  }
+  return new ConvLensError('RUNTIME_FAILURE', `ONNX Runtime failed while running the graph: ${kernelFailure(message)}.`, 'Check that the input fits the model (`convlens summary` shows its input); if it does, the model fails in ONNX Runtime itself.', { cause });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { availableParallelism, freemem, totalmem } from 'node:os';
 import { extname, join, sep } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -237,20 +237,58 @@ export function memoryNoteText(what: string, model: Model, size: readonly [numbe
 }
 
 /**
- * Refuses a model whose values computed from its constants alone (left to ONNX Runtime when it
- * loads) cannot fit this machine: ONNX Runtime holds them about twice over while it compiles and
- * runs the graph (measured: 8.0 GB at the peak for an upload of 1000 ConstantOfShape nodes of a
- * million values, 3.7 GB), and past the machine's memory the command was killed without a word,
- * or ran out in ONNX Runtime naming an allocation and asking whether the input fits the model.
+ * The memory this process may use: the machine's, or less where its container (a cgroup memory
+ * limit) or its address-space limit (`ulimit -v`) says so. Planned against the machine alone, a
+ * model computing 3.7 GB from its constants passed on a 24 GB machine under a 6 GB `ulimit -v`,
+ * and ONNX Runtime ran out of memory after 44 s, hinting at fewer methods or a smaller input.
  */
-export function checkConstantsFit(model: Model, machine = { total: totalmem() }): void {
+export function processMemory(): { total: number; limit?: string } {
+  const machine = totalmem();
+  let total = machine;
+  let limit: string | undefined;
+  // 2^64 (or 0 on some versions) when no cgroup limit applies
+  const constrained = process.constrainedMemory?.() ?? 0;
+  if (constrained > 0 && constrained < total) {
+    total = constrained;
+    limit = "its container's memory limit";
+  }
+  const addressSpace = addressSpaceLimit();
+  if (addressSpace !== undefined && addressSpace < total) {
+    total = addressSpace;
+    limit = 'its address-space limit, `ulimit -v`';
+  }
+  return limit ? { total, limit } : { total };
+}
+
+/** The process's address-space limit in bytes (Linux: /proc/self/limits), if any. */
+function addressSpaceLimit(): number | undefined {
+  try {
+    const line = /^Max address space\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return line && line[1] !== 'unlimited' ? Number(line[1]) : undefined;
+  } catch {
+    return undefined; // not Linux: the machine's memory stands
+  }
+}
+
+/**
+ * Refuses a model whose values computed from its constants alone (left to ONNX Runtime when it
+ * loads) cannot fit this process's memory (processMemory): ONNX Runtime holds them about twice
+ * over while it compiles and runs the graph (measured: 8.0 GB at the peak for an upload of 1000
+ * ConstantOfShape nodes of a million values, 3.7 GB; its constant folding keeps every value it
+ * computes, so they count in all, not by what a run holds at once), and past that memory the
+ * command was killed without a word, or ran out in ONNX Runtime naming an allocation and asking
+ * whether the input fits the model.
+ */
+export function checkConstantsFit(model: Model, machine: { total: number; limit?: string } = processMemory()): void {
   const found = computedConstants(model);
   const bytes = found.reduce((sum, c) => sum + c.bytes, 0);
   if (2 * bytes <= machine.total * INPUT_MEMORY_FRACTION) return;
+  const gb = (machine.total / 2 ** 30).toFixed(1);
+  const memory = machine.limit ? `the ${gb} GB this process may use (${machine.limit})` : `this machine's ${gb} GB`;
   throw new ConvLensError(
     'INVALID_ARGUMENT',
-    `${computedConstantsText(model.name, found)}; ONNX Runtime would hold about twice that, more than half of this machine's ${(machine.total / 2 ** 30).toFixed(1)} GB.`,
-    'Re-export the model without those values or with smaller ones, or run it on a machine with that memory.',
+    `${computedConstantsText(model.name, found)}; ONNX Runtime would hold about twice that, more than half of ${memory}.`,
+    `Re-export the model without those values or with smaller ones, or run it ${machine.limit ? 'with a higher limit or ' : ''}on a machine with that memory.`,
   );
 }
 

@@ -3,6 +3,7 @@
 // 3 MB on the 28x28 course CNN and over a gigabyte of activations and gradients on a 224 px
 // ImageNet model.
 import { BYTES_PER_ELEMENT, isFloatDType, type DType } from '../../engine/tensor.js';
+import { inputFreeValues } from '../../engine/graph/constant-values.js';
 import type { Model } from '../../models/model.js';
 
 /**
@@ -34,7 +35,7 @@ function valueSizes(model: Model, size?: readonly [number, number]): Map<string,
   const [h, w] = size ?? (fixed ? [h0, w0] : [224, 224]);
   const scale = fixed ? (h * w) / (h0 * w0) : 1;
   const sizes = new Map<string, number>();
-  const constant = inputFree(model);
+  const constant = inputFreeValues(model.graph);
   for (const node of model.graph.nodes) {
     for (const out of node.outputs) {
       if (!out || constant.has(out)) continue;
@@ -49,31 +50,6 @@ function valueSizes(model: Model, size?: readonly [number, number]): Map<string,
     }
   }
   return sizes;
-}
-
-/**
- * Names of the node outputs that no graph input reaches (values computed from constants alone)
- * and that some graph output needs: ONNX Runtime drops the nodes no output needs, so a thousand
- * unread ConstantOfShape nodes cost nothing there.
- */
-function inputFree(model: Model): Set<string> {
-  const nodes = model.graph.nodes;
-  const needed = new Set(model.graph.outputs.map((o) => o.name));
-  for (let k = nodes.length - 1; k >= 0; k--) {
-    const node = nodes[k]!;
-    if (node.outputs.some((o) => o && needed.has(o))) for (const i of node.inputs) if (i) needed.add(i);
-  }
-  const reached = new Set(model.graph.inputs.map((i) => i.name));
-  const free = new Set<string>();
-  for (const node of nodes) {
-    const reads = node.inputs.some((i) => i && reached.has(i));
-    for (const out of node.outputs) {
-      if (!out) continue;
-      if (reads) reached.add(out);
-      else if (needed.has(out)) free.add(out);
-    }
-  }
-  return free;
 }
 
 /** A value computed from constants alone that the model leaves to ONNX Runtime, with its size. */
@@ -95,7 +71,7 @@ export interface ComputedConstant {
  */
 export function computedConstants(model: Model): ComputedConstant[] {
   const b = model.builder();
-  const free = inputFree(model);
+  const free = inputFreeValues(model.graph);
   const found: ComputedConstant[] = [];
   for (const node of model.graph.nodes) {
     // an Identity of a weight (exporters write one per shared parameter) is that weight, counted already

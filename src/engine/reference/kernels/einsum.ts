@@ -1,6 +1,6 @@
 import type { Node } from '../../graph/ir.js';
-import { sizeOf, toFloat64, type Tensor } from '../../tensor.js';
-import { defineKernel } from '../evaluator.js';
+import { sizeOf, toFloat64 } from '../../tensor.js';
+import { defineKernel, type Shaped } from '../evaluator.js';
 import { fromFloat64, kernelError, need, resultDType } from './util.js';
 
 // Einsum with explicit letters (no "..." ellipsis): MaxViT's attention is written
@@ -38,7 +38,7 @@ export function parseEinsum(equation: string): EinsumSpec | undefined {
  * The kernel's work: every combination of the letters' sizes (output positions times summed
  * ones), each reading one element per operand through its letters.
  */
-function einsumWork(node: Node, inputs: readonly (Tensor | undefined)[]): number {
+function einsumWork(node: Node, inputs: readonly (Shaped | undefined)[]): number {
   const equation = node.attrs['equation'];
   const spec = equation?.type === 'string' ? parseEinsum(equation.value) : undefined;
   if (!spec) return 0; // the kernel refuses it at once

@@ -1,6 +1,6 @@
 import { attrFloat, attrInt, attrInts, type Node } from '../../graph/ir.js';
 import { allocate, sizeOf, toFloat64, toNumbers, type DType, type Tensor } from '../../tensor.js';
-import { defineKernel } from '../evaluator.js';
+import { defineKernel, type Shaped } from '../evaluator.js';
 import {
   bigAt,
   broadcastDims,
@@ -436,7 +436,7 @@ function matmulInto(
 // Each output element of a product sums K terms (the work bound, see KernelWork).
 const contractionWork =
   (inner: (node: Node, a: readonly number[]) => number) =>
-  (node: Node, inputs: readonly (Tensor | undefined)[], outputs: readonly (readonly number[])[]): number =>
+  (node: Node, inputs: readonly (Shaped | undefined)[], outputs: readonly (readonly number[])[]): number =>
     sizeOf(outputs[0] ?? []) * inner(node, inputs[0]?.dims ?? []);
 
 defineKernel('Gemm', (node, inputs) => {

@@ -1,7 +1,7 @@
 import { attrInt, attrInts, type Node } from '../../graph/ir.js';
 import { transposeGeometry, windowGeometry } from '../../ops/geometry.js';
 import { sizeOf, toFloat64, type Tensor } from '../../tensor.js';
-import { defineKernel } from '../evaluator.js';
+import { defineKernel, type Shaped } from '../evaluator.js';
 import { fromFloat64, kernelError, need, resultDType, stridesOf, type Inputs } from './util.js';
 
 // Convolution and pooling over any number of spatial axes. Every kernel reads its window
@@ -328,23 +328,24 @@ function globalPool(kind: 'avg' | 'max') {
 // Work bounds (see KernelWork). A window's taps are visited whether they land in the input or in
 // the padding, and the tap table holds one entry per (output position, tap): a Conv of a 1x1
 // constant padded by 207 with a 100x100 kernel is 1e5 positions x 1e4 taps, a 4 GB table.
+type WorkInputs = readonly (Shaped | undefined)[];
 const planeOf = (dims: readonly number[] | undefined): number => sizeOf((dims ?? []).slice(2));
 
-function convWork(_node: Node, inputs: Inputs, outputs: readonly (readonly number[])[]): number {
+function convWork(_node: Node, inputs: WorkInputs, outputs: readonly (readonly number[])[]): number {
   const w = inputs[1]?.dims ?? [];
   const taps = sizeOf(w.slice(2));
   // each output element sums in-channels-per-group x taps products
   return sizeOf(outputs[0] ?? []) * sizeOf(w.slice(1)) + planeOf(outputs[0]) * taps;
 }
 
-function convTransposeWork(_node: Node, inputs: Inputs): number {
+function convTransposeWork(_node: Node, inputs: WorkInputs): number {
   const x = inputs[0]?.dims ?? [];
   const w = inputs[1]?.dims ?? [];
   // each input element is scattered to out-channels-per-group x taps places
   return sizeOf(x) * sizeOf(w.slice(1)) + planeOf(x) * sizeOf(w.slice(2));
 }
 
-function poolWork(node: Node, _inputs: Inputs, outputs: readonly (readonly number[])[]): number {
+function poolWork(node: Node, _inputs: WorkInputs, outputs: readonly (readonly number[])[]): number {
   const taps = sizeOf(attrInts(node, 'kernel_shape') ?? []);
   return (sizeOf(outputs[0] ?? []) + planeOf(outputs[0])) * taps;
 }
