@@ -32,6 +32,29 @@ export const CONSTANT_WORK_BOUND = 2 ** 30;
  */
 export const CONSTANT_BYTES_BOUND = 2 ** 28;
 
+/**
+ * A model that rearranges its own weights as it runs (an export without constant folding
+ * transposes, reshapes or casts each weight before its MatMul or Conv) has ONNX Runtime fold about
+ * what it stores, at a cost the user chose with the file's size: VGG-16's 411 MB classifier weight
+ * behind a Transpose is no attack. What a few kilobytes can ask for is values generated far beyond
+ * the file (ConstantOfShape, Expand, Tile, Range, Resize), so the bounds grow with the weights the
+ * file stores: by this many bytes folded per byte stored, and steps per value stored.
+ */
+const FOLDED_BYTES_PER_STORED_BYTE = 2;
+const STEPS_PER_STORED_VALUE = 8;
+
+/** The bounds for a graph: the fixed ones, or what its stored weights allow where that is more. */
+export function constantBounds(graph: Graph): { work: number; bytes: number } {
+  let values = 0;
+  let bytes = 0;
+  for (const t of graph.initializers.values()) {
+    const n = sizeOf(t.dims);
+    values += n;
+    bytes += n * BYTES_PER_ELEMENT[t.dtype];
+  }
+  return { work: Math.max(CONSTANT_WORK_BOUND, STEPS_PER_STORED_VALUE * values), bytes: Math.max(CONSTANT_BYTES_BOUND, FOLDED_BYTES_PER_STORED_BYTE * bytes) };
+}
+
 /** Ops whose constant outputs ONNX Runtime does not fold into new values (see CONSTANT_BYTES_BOUND). */
 const UNFOLDED = new Set(['Identity', 'DequantizeLinear']);
 
@@ -87,35 +110,36 @@ const size = (bytes: number): string => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30)
 
 /**
  * Refuses a model whose values computed from its constants alone would take ONNX Runtime more
- * than CONSTANT_WORK_BOUND steps, or have it fold more than CONSTANT_BYTES_BOUND bytes, naming
+ * steps, or have it fold more bytes, than `constantBounds` allows, naming
  * the costliest node: they do not depend on the input, so every session (and, for ops ONNX
  * Runtime does not fold, every run) pays for them again.
  */
 export function checkConstantWork(modelName: string, graph: Graph, b: GraphBuilder): void {
   const found = constantWork(graph, b);
   const total = found.reduce((sum, n) => sum + n.work, 0);
-  if (total <= CONSTANT_WORK_BOUND) {
-    checkConstantBytes(modelName, found);
+  const bounds = constantBounds(graph);
+  if (total <= bounds.work) {
+    checkConstantBytes(modelName, found, bounds.bytes);
     return;
   }
   const costliest = found[0]!;
   const more = found.length > 1 ? `, of ${steps(total)} over ${found.length} such nodes` : '';
   throw new ConvLensError(
     'MODEL_UNSUPPORTED',
-    `Model "${modelName}" computes values from its constants alone that take ${steps(total)} steps of kernel work, more than the ${steps(CONSTANT_WORK_BOUND)} ConvLens lets ONNX Runtime spend on them (seconds to minutes on every session or run): the costliest is ${costliest.op} node "${costliest.name}", ${steps(costliest.work)} steps for its [${costliest.dims.join(', ')}] output${more}.`,
+    `Model "${modelName}" computes values from its constants alone that take ${steps(total)} steps of kernel work, more than the ${steps(bounds.work)} ConvLens lets ONNX Runtime spend on them (seconds to minutes on every session or run): the costliest is ${costliest.op} node "${costliest.name}", ${steps(costliest.work)} steps for its [${costliest.dims.join(', ')}] output${more}.`,
     'Those values do not depend on the input: re-export the model with them computed once and stored as weights, or without them.',
   );
 }
 
-function checkConstantBytes(modelName: string, found: readonly ConstantNodeWork[]): void {
+function checkConstantBytes(modelName: string, found: readonly ConstantNodeWork[], bound: number): void {
   const total = found.reduce((sum, n) => sum + n.bytes, 0);
-  if (total <= CONSTANT_BYTES_BOUND) return;
+  if (total <= bound) return;
   const largest = found.reduce((a, n) => (n.bytes > a.bytes ? n : a));
   const folding = found.filter((n) => n.bytes > 0).length;
   const more = folding > 1 ? `, of ${folding} such nodes` : '';
   throw new ConvLensError(
     'MODEL_UNSUPPORTED',
-    `Model "${modelName}" computes ${size(total)} of values from its constants alone, more than the ${size(CONSTANT_BYTES_BOUND)} ConvLens lets ONNX Runtime fold for it (its constant folding takes 20-30 s a gigabyte, on every session): the largest is ${largest.op} node "${largest.name}", ${size(largest.bytes)} for its [${largest.dims.join(', ')}] output${more}.`,
+    `Model "${modelName}" computes ${size(total)} of values from its constants alone, more than the ${size(bound)} ConvLens lets ONNX Runtime fold for it (its constant folding takes 20-30 s a gigabyte, on every session): the largest is ${largest.op} node "${largest.name}", ${size(largest.bytes)} for its [${largest.dims.join(', ')}] output${more}.`,
     'Those values do not depend on the input: re-export the model with them computed once and stored as weights, or without them.',
   );
 }

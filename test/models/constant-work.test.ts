@@ -6,11 +6,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Graph } from '../../src/engine/graph/ir.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
 import { nodeBackend } from '../../src/engine/runtime/node.js';
-import { CONSTANT_BYTES_BOUND, CONSTANT_WORK_BOUND, constantWork } from '../../src/models/constant-work.js';
+import { CONSTANT_BYTES_BOUND, CONSTANT_WORK_BOUND, constantBounds, constantWork } from '../../src/models/constant-work.js';
 import { loadModel } from '../../src/models/load.js';
 import { Model } from '../../src/models/model.js';
 import { cnnReading, fill, nodeOf, shapeConstant } from '../support/constant-graphs.js';
-import { str } from '../support/onnx-files.js';
+import { ints, str } from '../support/onnx-files.js';
 
 const engine = new Engine(nodeBackend(), { threads: 1 });
 afterAll(async () => {
@@ -53,6 +53,23 @@ describe('the work of values computed from constants alone', () => {
     expect(() => Model.fromOnnxGraph(filled(n + 1), engine, 'past')).toThrow(
       /^Model "past" computes 256 MB of values from its constants alone, more than the 256 MB ConvLens lets ONNX Runtime fold for it \(its constant folding takes 20-30 s a gigabyte, on every session\): the largest is ConstantOfShape node "x", 256 MB for its \[67108863\] output, of 3 such nodes\.$/,
     );
+  });
+
+  it('grows with the weights a model stores: its own weights rearranged as it runs load, values generated beyond them do not', () => {
+    // an export without constant folding: a stored weight of 272 MB transposed before it is used
+    const n = 2 ** 26 + 2 ** 20;
+    const rearranged = (extra: Graph['nodes'] = [], read = 'wt'): Graph => {
+      const g = cnnReading([nodeOf('Transpose', ['w'], 'wt', { perm: ints([1, 0]) }), ...extra], read);
+      g.initializers.set('w', { dtype: 'float32', dims: [n / 64, 64], data: new Float32Array(n) });
+      return g;
+    };
+    const stored = rearranged();
+    expect(constantBounds(stored).bytes).toBeGreaterThanOrEqual(2 * 4 * n);
+    const model = Model.fromOnnxGraph(stored, engine, 'transposed');
+    expect(constantWork(model.graph, model.builder())[0]).toMatchObject({ op: 'Transpose', bytes: 4 * n });
+    // the same file generating more than twice what it stores
+    const generated = rearranged([shapeConstant('big', [2 * n + 2 ** 20]), fill('x', 'big', 1), nodeOf('ReduceSum', ['x'], 'xs'), nodeOf('ReduceSum', ['wt'], 'ws'), nodeOf('Add', ['xs', 'ws'], 'both')], 'both');
+    expect(() => Model.fromOnnxGraph(generated, engine, 'generated')).toThrow(/^Model "generated" computes 7\d\d MB of values from its constants alone, more than the 52\d MB ConvLens lets ONNX Runtime fold for it .*the largest is ConstantOfShape node "x"/);
   });
 
   it('is next to none in the built-in models', () => {
