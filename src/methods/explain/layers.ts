@@ -3,7 +3,7 @@ import { ConvLensError } from '../../engine/errors.js';
 import type { Node } from '../../engine/graph/ir.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
-import type { TokenGrid } from '../../models/token-grid.js';
+import { gridsReadByOutput, type TokenGrid } from '../../models/token-grid.js';
 
 export interface SpatialLayer {
   name: string;
@@ -32,6 +32,29 @@ function ancestorsOfOutput(model: Model): Set<string> {
   return needed;
 }
 
+const readGrids = new WeakMap<Model, Set<string>>();
+
+/** The token grids whose patch tokens the output depends on (not only their class token). */
+function gridsTheOutputReads(model: Model): Set<string> {
+  let read = readGrids.get(model);
+  if (!read) readGrids.set(model, (read = gridsReadByOutput(model.graph, model.builder(), model.tokenGrids(), model.output)));
+  return read;
+}
+
+/**
+ * Why a token grid is no layer CAM-type methods can draw a map from, or undefined when it is
+ * one: a grid whose patch tokens the output does not read (after the last attention, where only
+ * the class token goes on to the head) has no gradient there, so a gradient CAM is all zeros and
+ * the others show what the class never sees.
+ */
+function unreadableGrid(model: Model, name: string, grid: TokenGrid): string | undefined {
+  if (!gridsTheOutputReads(model).has(name)) {
+    const read = grid.prefix === 1 ? 'its first token (the class token)' : `its first ${grid.prefix} tokens (class tokens)`;
+    return `comes after the last attention: the output reads only ${read}, so its patch tokens have no gradient and a CAM there is empty`;
+  }
+  return undefined;
+}
+
 /**
  * Resolves the layer for Grad-CAM-type methods (default: the last spatial layer) and checks
  * that it is a spatial feature map [N, C, h, w] that the output depends on. With `tokens`, for
@@ -47,6 +70,11 @@ export function spatialLayer(model: Model, layer?: string, options: { tokens?: b
     if (tokens !== undefined && grid) {
       if (!ancestorsOfOutput(model).has(tokens)) {
         throw new ConvLensError('INVALID_ARGUMENT', `The model output "${model.output}" does not depend on layer "${tokens}".`, 'Pick a layer on the path to the output.');
+      }
+      const why = unreadableGrid(model, tokens, grid);
+      if (why) {
+        const fallback = p.camTokens && p.camTokens.layer !== tokens ? `the tokens the last attention reads, ${model.layerLabel(p.camTokens.layer)} (the default)` : 'the tokens a block\'s attention reads';
+        throw new ConvLensError('INVALID_ARGUMENT', `Layer "${model.layerLabel(tokens)}" ${why}.`, `Pick ${fallback}, or another layer the layer list shows.`);
       }
       return { name: tokens, label: model.layerLabel(tokens), channels: grid.channels, height: grid.height, width: grid.width, tokens: grid };
     }
@@ -101,9 +129,10 @@ export interface TokenLayer {
 /**
  * The token grids CAM-type methods read as maps (spatialLayer with `tokens`), in graph order: the
  * outputs of the nodes a summary numbers (#k) and of LayerNormalization (the block's norm
- * pytorch-grad-cam's ViT recipe reads, one node from opset 17), on the path to the output. A
- * per-token statistic (a written-out LayerNorm's mean or variance) has one channel: no map of
- * features, left out.
+ * pytorch-grad-cam's ViT recipe reads, one node from opset 17), on the path to the output. Left
+ * out: a per-token statistic (a written-out LayerNorm's mean or variance) has one channel, no map
+ * of features; and the grids after the last attention, whose patch tokens the output does not
+ * read, spatialLayer refuses (unreadableGrid).
  */
 export function tokenLayers(model: Model): TokenLayer[] {
   const grids = model.tokenGrids();
@@ -114,7 +143,7 @@ export function tokenLayers(model: Model): TokenLayer[] {
   for (const n of model.graph.nodes) {
     const v = n.outputs[0];
     const grid = v ? grids.get(v) : undefined;
-    if (!v || !grid || grid.channels < 2 || !needed.has(v)) continue;
+    if (!v || !grid || grid.channels < 2 || !needed.has(v) || unreadableGrid(model, v, grid)) continue;
     if (!numbered.has(v) && n.op !== 'LayerNormalization') continue;
     const number = model.layerNumber(v);
     out.push({ name: v, label: model.layerLabel(v), node: n.name, op: n.op, shape: model.facts(v).shape ?? [], ...(number !== undefined ? { number } : {}), grid });
