@@ -2,6 +2,8 @@
 // lists (the studio's CAM picker, the summary's tokenLayers) show them and --layer takes them.
 // After the last attention only the class token goes on to the head: every patch token's
 // gradient is 0 there, and Grad-CAM at those layers (listed and taken before) drew all-zero maps.
+// A per-token statistic (one channel: a written-out LayerNorm's mean or variance) was left out of
+// the lists but taken by --layer, where the map is that value itself whatever the class.
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConvLensError } from '../../src/engine/errors.js';
@@ -18,6 +20,11 @@ afterAll(() => engine.dispose());
 // torchvision's VisionTransformer, tiny (two blocks, a 4x4 patch grid, a class token)
 const model = loadModelFile(join(ROOT, 'model.onnx'), engine);
 const x = parseNpy(readFileSync(join(ROOT, 'input.npy')), 'input');
+
+/** The token grids of numbered layers (those the lists show) with one channel. */
+function statistics(): string[] {
+  return model.pickableValues().map((p) => p.name).filter((v) => model.tokenGrid(v)?.channels === 1);
+}
 
 async function refusal(layer: string): Promise<ConvLensError> {
   try {
@@ -61,4 +68,11 @@ describe('the token layers a CAM can be drawn from (torchvision VisionTransforme
       expect(e.hint).toContain(model.layerLabel(model.profile.camTokens!.layer));
     }
   }, 60_000);
+
+  it('refuses a per-token statistic (one channel), as the lists leave it out', async () => {
+    const listed = new Set(tokenLayers(model).map((t) => t.name));
+    expect(statistics().length).toBeGreaterThan(0);
+    for (const v of statistics()) expect(listed.has(v)).toBe(false);
+    for (const v of statistics()) expect((await refusal(v)).message, model.layerLabel(v)).toContain('one channel');
+  });
 });

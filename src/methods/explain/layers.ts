@@ -43,11 +43,13 @@ function gridsTheOutputReads(model: Model): Set<string> {
 
 /**
  * Why a token grid is no layer CAM-type methods can draw a map from, or undefined when it is
- * one: a grid whose patch tokens the output does not read (after the last attention, where only
- * the class token goes on to the head) has no gradient there, so a gradient CAM is all zeros and
- * the others show what the class never sees.
+ * one: a per-token statistic (one channel: a written-out LayerNorm's mean or variance) draws
+ * the value itself whatever the class, and a grid whose patch tokens the output does not read
+ * (after the last attention, where only the class token goes on to the head) has no gradient
+ * there, so a gradient CAM is all zeros and the others show what the class never sees.
  */
 function unreadableGrid(model: Model, name: string, grid: TokenGrid): string | undefined {
+  if (grid.channels < 2) return 'has one channel per token (a per-token statistic such as a LayerNorm\'s mean or variance): a CAM there is that value itself, the same for every class';
   if (!gridsTheOutputReads(model).has(name)) {
     const read = grid.prefix === 1 ? 'its first token (the class token)' : `its first ${grid.prefix} tokens (class tokens)`;
     return `comes after the last attention: the output reads only ${read}, so its patch tokens have no gradient and a CAM there is empty`;
@@ -130,9 +132,8 @@ export interface TokenLayer {
  * The token grids CAM-type methods read as maps (spatialLayer with `tokens`), in graph order: the
  * outputs of the nodes a summary numbers (#k) and of LayerNormalization (the block's norm
  * pytorch-grad-cam's ViT recipe reads, one node from opset 17), on the path to the output. Left
- * out: a per-token statistic (a written-out LayerNorm's mean or variance) has one channel, no map
- * of features; and the grids after the last attention, whose patch tokens the output does not
- * read, spatialLayer refuses (unreadableGrid).
+ * out, as spatialLayer refuses them: a per-token statistic (one channel), and the grids after the
+ * last attention, whose patch tokens the output does not read (unreadableGrid).
  */
 export function tokenLayers(model: Model): TokenLayer[] {
   const grids = model.tokenGrids();
@@ -143,7 +144,7 @@ export function tokenLayers(model: Model): TokenLayer[] {
   for (const n of model.graph.nodes) {
     const v = n.outputs[0];
     const grid = v ? grids.get(v) : undefined;
-    if (!v || !grid || grid.channels < 2 || !needed.has(v) || unreadableGrid(model, v, grid)) continue;
+    if (!v || !grid || !needed.has(v) || unreadableGrid(model, v, grid)) continue;
     if (!numbered.has(v) && n.op !== 'LayerNormalization') continue;
     const number = model.layerNumber(v);
     out.push({ name: v, label: model.layerLabel(v), node: n.name, op: n.op, shape: model.facts(v).shape ?? [], ...(number !== undefined ? { number } : {}), grid });
