@@ -233,6 +233,15 @@ export class Model {
   }
 
   /**
+   * Releases the engine's sessions compiled for this model (their keys start with its id), for a
+   * holder that drops the model: the engine's cache would keep them until evicted. The model still
+   * works; a later run compiles again.
+   */
+  releaseSessions(): Promise<void> {
+    return this.engine.releaseSessions(`${this.id}|`);
+  }
+
+  /**
    * Describes what the file does not say (or says wrongly): class names and preprocessing, as
    * `--labels` and `--preprocess` do. Call before running anything: compiled sessions bake the
    * preprocessing in. Drops the warnings about what was assumed.
