@@ -114,6 +114,25 @@ export function spatialLayer(model: Model, layer?: string, options: { tokens?: b
   return { name, label: model.layerLabel(name), channels: c, height: h, width: w };
 }
 
+/**
+ * The 4-D values among `names` that spatialLayer (with `tokens`) takes as a map, for a layer
+ * picker: channels-first or channels-last, more than one position, static sizes, on the path to
+ * the output; not a value inside a window attention (layout.ts), nor the input. One pass for
+ * every name (spatialLayer per name follows the graph back each time).
+ */
+export function camMaps(model: Model, names: readonly string[]): Set<string> {
+  const needed = ancestorsOfOutput(model);
+  const out = new Set<string>();
+  for (const name of names) {
+    if (name === model.input.name || !needed.has(name)) continue;
+    const shape = model.facts(name).shape;
+    if (!shape || shape.length !== 4 || shape.slice(1).some((d) => typeof d !== 'number')) continue;
+    const [, a, h, w] = shape as [unknown, number, number, number];
+    if (model.isChannelsLast(name) ? a * h > 1 : model.isChannelsFirst(name) && h * w > 1) out.add(name);
+  }
+  return out;
+}
+
 /** A vision transformer's tokens a CAM-type method can read as a map, as a layer picker lists them. */
 export interface TokenLayer {
   /** value name */
