@@ -76,7 +76,8 @@ export function spatialLayer(model: Model, layer?: string, options: { tokens?: b
       const why = unreadableGrid(model, tokens, grid);
       if (why) {
         const fallback = p.camTokens && p.camTokens.layer !== tokens ? `the tokens the last attention reads, ${model.layerLabel(p.camTokens.layer)} (the default)` : 'the tokens a block\'s attention reads';
-        throw new ConvLensError('INVALID_ARGUMENT', `Layer "${model.layerLabel(tokens)}" ${why}.`, `Pick ${fallback}, or another layer the layer list shows.`);
+        const other = grid.channels < 2 ? "a block's tokens with all their channels (its LayerNorm's output)" : "an earlier block's tokens";
+        throw new ConvLensError('INVALID_ARGUMENT', `Layer "${model.layerLabel(tokens)}" ${why}.`, `Pick ${fallback}, or ${other}.`);
       }
       return { name: tokens, label: model.layerLabel(tokens), channels: grid.channels, height: grid.height, width: grid.width, tokens: grid };
     }
