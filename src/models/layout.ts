@@ -10,6 +10,9 @@ export type AxisLayout = readonly number[];
 
 export const NCHW: AxisLayout = [0, 1, 2, 3];
 
+/** Ops whose output is an [N, C, H, W] map by definition, whatever their input was. */
+const MAP_MAKERS = new Set(['Conv', 'ConvTranspose', 'ConvInteger', 'QLinearConv', 'MaxPool', 'AveragePool', 'LpPool', 'GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool', 'BatchNormalization', 'InstanceNormalization', 'DepthToSpace', 'SpaceToDepth']);
+
 /** Ops after which the axes no longer follow the input's (the value is re-cut or regrouped). */
 const REGROUPING = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'DepthToSpace', 'SpaceToDepth', 'Einsum', 'Gather', 'GatherElements', 'GatherND', 'Tile']);
 
@@ -21,9 +24,13 @@ const REGROUPING = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Depth
  * Reshapes are followed axis by axis as pieces of the axes before them (factoredLayout): a window
  * partition's 4-D values follow no image axis (-1), and the maps put back follow N, C, H, W
  * again; a Reshape whose sizes do not divide, Flatten and other regrouping ops end the trail (no
- * entry: unknown).
+ * entry: unknown). `regrouped`, when given, receives the values whose positions are no longer the
+ * image's: cut into windows, H and W merged into positions, the batch merged with windows (Swin's
+ * [N * windows, positions, C]), and everything computed from them whose axes cannot be followed
+ * (the attention inside a window: [N * windows, heads, positions, positions]): no maps, though
+ * their layout is unknown.
  */
-export function axisLayouts(graph: Graph, b: GraphBuilder, input: string): Map<string, AxisLayout> {
+export function axisLayouts(graph: Graph, b: GraphBuilder, input: string, regrouped?: Set<string>): Map<string, AxisLayout> {
   const layouts = new Map<string, AxisLayout>([[input, NCHW]]);
   const rankOf = (v: string): number | undefined => {
     try {
@@ -42,7 +49,7 @@ export function axisLayouts(graph: Graph, b: GraphBuilder, input: string): Map<s
       return undefined;
     }
   };
-  for (const node of graph.nodes) {
+  const follow = (node: Node): void => {
     const known = node.inputs.filter((i) => i && layouts.has(i)).map((i) => layouts.get(i)!);
     if (node.op === 'Reshape' && node.outputs[0]) {
       const out = node.outputs[0];
@@ -51,7 +58,7 @@ export function axisLayouts(graph: Graph, b: GraphBuilder, input: string): Map<s
       const regrouped = known.length ? channelRegrouping(node, layouts.get(node.inputs[0]!), b) : undefined;
       const layout = regrouped ?? (cut ? factoredLayout(cut) : undefined);
       if (layout) layouts.set(out, layout);
-      continue;
+      return;
     }
     if (node.op === 'Transpose' && node.outputs[0] && factors.has(node.inputs[0]!)) {
       const f = factors.get(node.inputs[0]!)!;
@@ -60,12 +67,12 @@ export function axisLayouts(graph: Graph, b: GraphBuilder, input: string): Map<s
       if (!layouts.has(node.inputs[0]!)) {
         const layout = factoredLayout(factors.get(node.outputs[0])!);
         if (layout) layouts.set(node.outputs[0], layout);
-        continue;
+        return;
       }
     }
-    if (known.length === 0 || REGROUPING.has(node.op)) continue;
+    if (known.length === 0 || REGROUPING.has(node.op)) return;
     const out = node.outputs[0];
-    if (!out) continue;
+    if (!out) return;
     let layout: AxisLayout | undefined;
     if (node.op === 'Transpose') {
       const perm = attrInts(node, 'perm') ?? [...known[0]!].map((_, k, a) => a.length - 1 - k);
@@ -77,6 +84,27 @@ export function axisLayouts(graph: Graph, b: GraphBuilder, input: string): Map<s
       if (cut && sameShape(shapeOf(cut), shapeOf(out))) factors.set(out, factors.get(cut)!);
     }
     if (layout) for (const o of node.outputs) if (o && rankOf(o) === layout.length) layouts.set(o, layout);
+  };
+  const batch = shapeOf(input)?.[0];
+  for (const node of graph.nodes) {
+    follow(node);
+    for (const o of node.outputs) {
+      if (!o) continue;
+      const layout = layouts.get(o);
+      if (layout && !layout.includes(-1)) continue;
+      const f = factors.get(o);
+      const pieces = f ? factoredLayout(f) : undefined;
+      // born where the image's axes are cut or merged (windows, positions, the batch with windows),
+      // and where a Reshape of a followed value moves the batch from the first axis in a way the
+      // sizes cannot tell (a target computed from symbolic sizes: Swin's window partition)
+      const x = node.inputs[0];
+      const movesBatch = node.op === 'Reshape' && !layout && !!x && (layouts.has(x) || factors.has(x)) && shapeOf(o)?.[0] !== batch;
+      if ((f && (!pieces || pieces.includes(-1))) || movesBatch) regrouped?.add(o);
+      // and carried on by what is computed from such values, until an op that makes maps (a
+      // convolution) or one whose layout is followed again (a residual sum with the block's
+      // input): a Reshape back to [N, H, W, C] cannot be told from one into heads [N, P*P, heads, d]
+      else if (node.inputs.some((i) => i && regrouped?.has(i)) && !MAP_MAKERS.has(node.op)) regrouped?.add(o);
+    }
   }
   return layouts;
 }
@@ -117,13 +145,48 @@ function reshapedFactors(node: Node, layouts: ReadonlyMap<string, AxisLayout>, f
   const queue = input.flat();
   const out: Factored = [];
   let at = 0;
+  // A symbolic size other than the input's symbol (a shape inference's fresh "reshape?k" for a -1)
+  // is the input's symbolic piece (the batch) times what the sizes leave over: Swin's window
+  // partition writes [N * windows, positions, C], and a lone window (or a plain view(-1, C, H, W))
+  // leaves 1, the batch alone.
+  const numericProduct = (ds: readonly Dim[]): number => ds.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
+  const symbolicIn = queue.filter((p) => typeof p.size !== 'number');
+  const symbolicOut = ys.filter((d) => typeof d !== 'number');
+  const leftOver = symbolicIn.length === 1 && symbolicOut.length === 1 ? numericProduct(queue.map((p) => p.size)) / numericProduct(ys) : undefined;
+  /** Deals numeric pieces of `need` elements in all onto `axis`, splitting the last where it takes part of it; false where sizes do not divide. */
+  const take = (need: number, axis: Piece[]): boolean => {
+    while (need > 1) {
+      const p = queue[at];
+      if (!p || typeof p.size !== 'number') return false;
+      if (p.size === 1) {
+        at++;
+      } else if (p.size <= need) {
+        if (need % p.size !== 0) return false;
+        axis.push(p);
+        need /= p.size;
+        at++;
+      } else {
+        if (p.size % need !== 0) return false;
+        axis.push({ ...p, stride: p.stride * (p.size / need), size: need });
+        queue[at] = { ...p, size: p.size / need };
+        need = 1;
+      }
+    }
+    return true;
+  };
   for (const d of ys) {
     if (typeof d !== 'number') {
-      // a symbolic size passes whole (the batch)
+      // a symbolic size passes whole (the batch), with what the sizes leave over merged into it
       while (queue[at]?.size === 1) at++;
       const p = queue[at++];
-      if (!p || p.size !== d) return undefined;
-      out.push([p]);
+      if (!p || typeof p.size === 'number') return undefined;
+      if (p.size === d) {
+        out.push([p]);
+        continue;
+      }
+      const axis: Piece[] = [p];
+      if (leftOver === undefined || !Number.isInteger(leftOver) || leftOver < 1 || !take(leftOver, axis)) return undefined;
+      out.push(merged(axis));
       continue;
     }
     if (d === 1) {
@@ -131,24 +194,7 @@ function reshapedFactors(node: Node, layouts: ReadonlyMap<string, AxisLayout>, f
       continue;
     }
     const axis: Piece[] = [];
-    let need = d;
-    while (need > 1) {
-      const p = queue[at];
-      if (!p || typeof p.size !== 'number') return undefined;
-      if (p.size === 1) {
-        at++;
-      } else if (p.size <= need) {
-        if (need % p.size !== 0) return undefined;
-        axis.push(p);
-        need /= p.size;
-        at++;
-      } else {
-        if (p.size % need !== 0) return undefined;
-        axis.push({ ...p, stride: p.stride * (p.size / need), size: need });
-        queue[at] = { ...p, size: p.size / need };
-        need = 1;
-      }
-    }
+    if (!take(d, axis)) return undefined;
     out.push(merged(axis));
   }
   return queue.slice(at).every((p) => p.size === 1) ? out : undefined;

@@ -102,6 +102,8 @@ export class Model {
   /** 1-based layer numbers (`#k`) by value name: they follow the graph's nodes only */
   private numberCache: Map<string, number> | undefined;
   private layoutCache: Map<string, AxisLayout> | undefined;
+  /** values whose positions are no longer the image's (cut into windows, merged with the batch; layout.ts) */
+  private regroupedCache = new Set<string>();
   private tokenCache: Map<string, TokenGrid> | undefined;
   private readonly gradientGraphs = new Map<string, GradientGraph>();
   private quantizationCache: Quantization | undefined;
@@ -235,6 +237,15 @@ export class Model {
   }
 
   /**
+   * Releases the engine's sessions compiled for this model (their keys start with its id), for a
+   * holder that drops the model: the engine's cache would keep them until evicted. The model still
+   * works; a later run compiles again.
+   */
+  releaseSessions(): Promise<void> {
+    return this.engine.releaseSessions(`${this.id}|`);
+  }
+
+  /**
    * Describes what the file does not say (or says wrongly): class names and preprocessing, as
    * `--labels` and `--preprocess` do. Call before running anything: compiled sessions bake the
    * preprocessing in. Drops the warnings about what was assumed.
@@ -304,21 +315,25 @@ export class Model {
    * channels-last block (between a model's permutes), true where the axes cannot be followed.
    */
   isChannelsFirst(name: string): boolean {
-    this.layoutCache ??= axisLayouts(this.graph, this.builder(), this.input.name);
-    return isChannelsFirst(this.layoutCache.get(name));
+    return !this.layouts().regrouped.has(name) && isChannelsFirst(this.layouts().layouts.get(name));
   }
 
   /** Whether a 4-D value is an [N, H, W, C] map (inside a channels-last block: Swin's stages, ConvNeXt's LayerNorms). */
   isChannelsLast(name: string): boolean {
-    this.layoutCache ??= axisLayouts(this.graph, this.builder(), this.input.name);
-    const layout = this.layoutCache.get(name);
+    const layout = this.layouts().layouts.get(name);
     return !!layout && sameLayout(layout, [0, 2, 3, 1]);
   }
 
   /** How a 4-D value that is no [N, C, H, W] map is laid out, in words (channels-last, or cut into windows). */
   notChannelsFirst(name: string): string {
-    this.layoutCache ??= axisLayouts(this.graph, this.builder(), this.input.name);
-    return notChannelsFirst(this.layoutCache.get(name));
+    const { layouts, regrouped } = this.layouts();
+    return notChannelsFirst(regrouped.has(name) ? [-1] : layouts.get(name));
+  }
+
+  /** The axis layouts of the values computed from the input, and the values whose positions were regrouped (layout.ts). */
+  private layouts(): { layouts: ReadonlyMap<string, AxisLayout>; regrouped: ReadonlySet<string> } {
+    this.layoutCache ??= axisLayouts(this.graph, this.builder(), this.input.name, this.regroupedCache);
+    return { layouts: this.layoutCache, regrouped: this.regroupedCache };
   }
 
   /**
@@ -331,8 +346,7 @@ export class Model {
 
   /** Every value that holds a token grid (see tokenGrid). */
   tokenGrids(): ReadonlyMap<string, TokenGrid> {
-    this.layoutCache ??= axisLayouts(this.graph, this.builder(), this.input.name);
-    this.tokenCache ??= tokenGrids(this.graph, this.builder(), this.layoutCache);
+    this.tokenCache ??= tokenGrids(this.graph, this.builder(), this.layouts().layouts);
     return this.tokenCache;
   }
 

@@ -118,3 +118,100 @@ function followed(node: Node, grids: ReadonlyMap<string, TokenGrid>, b: GraphBui
   }
   return undefined;
 }
+
+/** A value's token positions something reads: all of them, or these (a class token's index). */
+type ReadPositions = 'all' | Set<number>;
+
+/**
+ * The token grids whose grid positions (past the prefix) the output depends on. After a vision
+ * transformer's last attention only the tokens the head reads (a class token, picked by a Gather
+ * or Slice along the tokens) still reach the output, so a grid there has no gradient at any of
+ * its patch tokens and a CAM read from it is empty. Followed back from the output through the
+ * ops that keep every token in place (those tokenGrids follows: a token's need stays that
+ * token's), a Concat of tokens (the need split by where each input's tokens land), and a Gather
+ * or Slice of constant positions along the tokens; any other op needs every token of its inputs
+ * (attention mixes them), and a Shape reads none.
+ */
+export function gridsReadByOutput(graph: Graph, b: GraphBuilder, grids: ReadonlyMap<string, TokenGrid>, output: string): Set<string> {
+  const needs = new Map<string, ReadPositions>([[output, 'all']]);
+  const add = (v: string | undefined, need: ReadPositions): void => {
+    if (!v) return;
+    const had = needs.get(v);
+    if (had === 'all') return;
+    if (need === 'all' || !grids.has(v)) needs.set(v, 'all');
+    else needs.set(v, new Set([...(had ?? []), ...need]));
+  };
+  const constantInts = (v: string | undefined): number[] | undefined => {
+    const t = v ? b.valueOf(v) : undefined;
+    return t ? Array.from(t.data as ArrayLike<number | bigint>, Number) : undefined;
+  };
+  for (let k = graph.nodes.length - 1; k >= 0; k--) {
+    const node = graph.nodes[k]!;
+    const out = node.outputs[0];
+    const need = out === undefined ? undefined : needs.get(out);
+    if (!need || node.op === 'Shape' || node.op === 'Size') continue;
+    const outGrid = grids.get(out!);
+    const x = node.inputs[0];
+    const xGrid = x ? grids.get(x) : undefined;
+    if (outGrid && node.op !== 'Reshape' && node.op !== 'Flatten') {
+      // the inputs the output's grid was followed from (token-grid's `followed`)
+      let offset = 0;
+      for (const i of node.inputs) {
+        const size = i ? shapeDim(b, i, outGrid.tokenAxis) : undefined;
+        if (!i || !grids.has(i)) add(i, 'all');
+        else if (need === 'all') add(i, 'all');
+        else if (node.op === 'Concat') add(i, new Set([...need].filter((p) => p >= offset && p < offset + (size ?? 0)).map((p) => p - offset)));
+        else add(i, need);
+        if (node.op === 'Concat') offset += size ?? 0;
+      }
+      continue;
+    }
+    if (xGrid && (node.op === 'Gather' || node.op === 'Slice')) {
+      const picked = pickedTokens(node, xGrid, shapeDim(b, x!, xGrid.tokenAxis), constantInts);
+      if (picked) {
+        add(x, picked);
+        for (const i of node.inputs.slice(1)) add(i, 'all');
+        continue;
+      }
+    }
+    for (const i of node.inputs) add(i, 'all');
+  }
+  const read = new Set<string>();
+  for (const [v, grid] of grids) {
+    const need = needs.get(v);
+    if (need === 'all' || (need && [...need].some((p) => p >= grid.prefix))) read.add(v);
+  }
+  return read;
+}
+
+function shapeDim(b: GraphBuilder, v: string, axis: number): number | undefined {
+  try {
+    const d = b.factsOf(v).shape?.[axis];
+    return typeof d === 'number' ? d : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The token positions a Gather or Slice of constant positions along the tokens takes, else undefined. */
+function pickedTokens(node: Node, grid: TokenGrid, tokens: number | undefined, constantInts: (v: string | undefined) => number[] | undefined): Set<number> | undefined {
+  if (tokens === undefined) return undefined;
+  const wrap = (p: number): number => (p < 0 ? p + tokens : p);
+  if (node.op === 'Gather') {
+    const indices = constantInts(node.inputs[1]);
+    if ((attrInt(node, 'axis', 0) + 3) % 3 !== grid.tokenAxis || !indices) return undefined;
+    return new Set(indices.map(wrap));
+  }
+  const [starts, ends, axes, steps] = [1, 2, 3, 4].map((k) => constantInts(node.inputs[k]));
+  if (!starts || !ends) return undefined;
+  const at = (axes ?? starts.map((_, k) => k)).findIndex((a) => (a + 3) % 3 === grid.tokenAxis);
+  // a Slice of other axes alone keeps every token (its output is no grid here: not followed)
+  if (at < 0) return undefined;
+  const step = steps?.[at] ?? 1;
+  const clamp = (p: number, hi: number): number => Math.max(step > 0 ? 0 : -1, Math.min(hi, wrap(p)));
+  const start = clamp(starts[at]!, step > 0 ? tokens : tokens - 1);
+  const end = clamp(ends[at]!, step > 0 ? tokens : tokens - 1);
+  const picked = new Set<number>();
+  for (let p = start; step > 0 ? p < end : p > end; p += step) picked.add(p);
+  return picked;
+}

@@ -156,3 +156,42 @@ export function windowPartitionLike(size: number, dim: number, window: number, c
   b.output(L.dense(L.flatten(L.globalAvgPool(y, 'avgpool'), 'flatten'), 'classifier', classes));
   return b.build();
 }
+
+/**
+ * Swin's shifted-window attention as torchvision writes it, shrunk to one block: a 4x4/4 patch
+ * embedding permuted to channels-last [N, H, W, C], cut into `window` x `window` windows with the
+ * batch merged in ([N, H/P, P, W/P, P, C], permuted, then [N * windows, P*P, C] by a -1 the
+ * shape inference names afresh), attention inside each window over `heads` heads
+ * ([N * windows, heads, P*P, P*P]), the windows put back ([N, H/P, W/P, P, P, C], permuted,
+ * [N, H, W, C]) and added to the block's input; permuted back, pooled, a dense head.
+ */
+export function swinLike(size: number, dim: number, window: number, heads: number, classes: number, seed: number): Graph {
+  const b = new GraphBuilder();
+  b.graph.name = 'swin_like';
+  const L = new Layers(b, seededRandom(seed));
+  const rand = seededRandom(seed + 1);
+  const weight = (name: string): string => b.initializer(name, { dtype: 'float32', dims: [dim, dim], data: Float32Array.from({ length: dim * dim }, () => (rand() - 0.5) * (2 / Math.sqrt(dim))) });
+  const image = b.input('image', 'float32', ['N', 3, size, size]);
+  const patches = L.conv2d(image, 'patch_embed', { filters: dim, kernel: 4, stride: 4, padding: 0 });
+  const h = size / 4;
+  const parts = h / window;
+  const positions = window * window;
+  const d = dim / heads;
+  const x = b.op('Transpose', [patches], { perm: [0, 2, 3, 1] }, { name: 'embed.permute', outputs: ['embed.permute'] });
+  const split = b.op('Reshape', [x, b.ints([0, parts, window, parts, window, dim])], {}, { name: 'attn.split', outputs: ['attn.split'] });
+  const swapped = b.op('Transpose', [split], { perm: [0, 1, 3, 2, 4, 5] });
+  const windows = b.op('Reshape', [swapped, b.ints([-1, positions, dim])], {}, { name: 'attn.windows', outputs: ['attn.windows'] });
+  const perHead = (v: string): string => b.op('Transpose', [b.op('Reshape', [v, b.ints([0, positions, heads, d])])], { perm: [0, 2, 1, 3] });
+  const [q, k, v] = ['q', 'k', 'v'].map((p) => perHead(b.op('MatMul', [windows, weight(`attn.${p}.weight`)], {}, { name: `attn.${p}`, outputs: [`attn.${p}`] })));
+  const scores = b.op('Mul', [b.op('MatMul', [q!, b.op('Transpose', [k!], { perm: [0, 1, 3, 2] })]), b.scalar(1 / Math.sqrt(d))], {}, { name: 'attn.scores', outputs: ['attn.scores'] });
+  const weights = b.op('Softmax', [scores], { axis: -1 }, { name: 'attn.softmax', outputs: ['attn.softmax'] });
+  const mixed = b.op('MatMul', [weights, v!], {}, { name: 'attn.mixed', outputs: ['attn.mixed'] });
+  const joined = b.op('Reshape', [b.op('Transpose', [mixed], { perm: [0, 2, 1, 3] }), b.ints([0, positions, dim])]);
+  const projected = b.op('MatMul', [joined, weight('attn.proj.weight')], {}, { name: 'attn.proj', outputs: ['attn.proj'] });
+  const unsplit = b.op('Reshape', [projected, b.ints([-1, parts, parts, window, window, dim])]);
+  const back = b.op('Reshape', [b.op('Transpose', [unsplit], { perm: [0, 1, 3, 2, 4, 5] }), b.ints([-1, h, h, dim])], {}, { name: 'attn.merge', outputs: ['attn.merge'] });
+  const block = b.op('Add', [x, back], {}, { name: 'block', outputs: ['block'] });
+  const maps = b.op('Transpose', [block], { perm: [0, 3, 1, 2] }, { name: 'permute', outputs: ['permute'] });
+  b.output(L.dense(L.flatten(L.globalAvgPool(maps, 'avgpool'), 'flatten'), 'head', classes));
+  return b.build();
+}

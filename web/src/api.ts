@@ -70,6 +70,8 @@ export interface Pickable {
   number?: number;
   /** an [N, C, H, W] feature map (false for a channels-last [N, H, W, C] value) */
   featureMap?: boolean;
+  /** a 4-D value CAM-type methods read as a map, as --layer takes it (false inside a window attention, 1x1, off the output's path) */
+  camMap?: boolean;
 }
 
 /** A vision transformer's tokens that CAM-type methods read as the map of their patch grid (src/models/token-grid.ts). */

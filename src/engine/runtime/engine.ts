@@ -192,6 +192,21 @@ export class Engine {
     return victim ? victim.then((c) => c.release()).catch(() => undefined) : Promise.resolve();
   }
 
+  /**
+   * Releases and forgets every cached session whose key starts with `prefix` (a model's own:
+   * `${model.id}|`), once its runs in progress end: a model that is dropped would otherwise keep
+   * its sessions' weights and arenas until the cache happened to evict them. A holder's next run
+   * compiles again.
+   */
+  async releaseSessions(prefix: string): Promise<void> {
+    await Promise.all([...this.cache.keys()].filter((k) => k.startsWith(prefix)).map((k) => this.evict(k)));
+  }
+
+  /** The keys of the cached sessions that hold a runtime session now (tests count them). */
+  openSessionKeys(): string[] {
+    return [...this.ready].filter(([, c]) => c.open).map(([k]) => k);
+  }
+
   /** Under a ceiling, releases idle sessions, least recently used first, until the process is below it. */
   private async makeRoom(compiling: string): Promise<void> {
     const ceiling = this.ceiling;

@@ -276,6 +276,8 @@ export class ModelRegistry {
     // the preprocessing first: it is the part that can still be refused (a size the model does not take)
     if (d.preprocessing) model.describe({ preprocessing: d.preprocessing });
     if (d.labels) model.describe({ labels: d.labels });
+    // the model loaded anew replaces the old one: its sessions go with it
+    if (entry.model && entry.model !== model) void entry.model.releaseSessions();
     entry.model = model;
     if (entry.ref) entry.ref = { ...entry.ref, describe: all };
     entry.described = { ...(all.labels ? { labels: all.labels.length } : {}), ...(all.preprocessing ? { preprocessing: all.preprocessing } : {}), ...(all.outputKind ? { outputKind: all.outputKind } : {}) };
@@ -300,7 +302,10 @@ export class ModelRegistry {
     const entry = this.entries.get(id);
     this.entries.delete(id);
     if (entry?.ref?.type === 'upload') rmSync(entry.ref.path, { force: true });
-    if (entry?.model) this.onRemove(id);
+    if (entry?.model) {
+      void entry.model.releaseSessions();
+      this.onRemove(id);
+    }
   }
 
   private add(entry: ModelEntry, load: () => Model, ref?: ModelRef): ModelEntry {

@@ -419,7 +419,7 @@ function skippableFailure<T>(f: () => T, methodCount: number): T | undefined {
 
 export { METHOD_NAMES, type Attribution, type ExplainedImage, type SkippedMethod, type ExplainOptions, type Explanation, type MethodName, type MethodParams, type Completeness, type IgBaseline, type IgRule, type OcclusionFill, type OcclusionMode, type ScoreCamMode, type AblationMode, type SegmentBaseline, type LimeRegression } from './types.js';
 export { resolveTargets, targetScores, classIndex, checkScore, type TargetSpec, type ScoreKind } from './target.js';
-export { spatialLayer, camHead, tokenLayers, type SpatialLayer, type CamHead, type TokenLayer } from './layers.js';
+export { spatialLayer, camHead, camMaps, tokenLayers, type SpatialLayer, type CamHead, type TokenLayer } from './layers.js';
 export { scoreGradients, forwardScores, defaultBatchSize, BATCH_INPUT_VALUES } from './session.js';
 export { quadrature, gaussLegendre, blackImage, resolveBaseline } from './integrated-gradients.js';
 export { windowOffsets, OCCLUSION_MODES, APPROXIMATE_DEFAULTS } from './occlusion.js';

@@ -3,7 +3,7 @@ import { ConvLensError } from '../../engine/errors.js';
 import type { Node } from '../../engine/graph/ir.js';
 import type { Tensor } from '../../engine/tensor.js';
 import type { Model } from '../../models/model.js';
-import type { TokenGrid } from '../../models/token-grid.js';
+import { gridsReadByOutput, type TokenGrid } from '../../models/token-grid.js';
 
 export interface SpatialLayer {
   name: string;
@@ -32,6 +32,31 @@ function ancestorsOfOutput(model: Model): Set<string> {
   return needed;
 }
 
+const readGrids = new WeakMap<Model, Set<string>>();
+
+/** The token grids whose patch tokens the output depends on (not only their class token). */
+function gridsTheOutputReads(model: Model): Set<string> {
+  let read = readGrids.get(model);
+  if (!read) readGrids.set(model, (read = gridsReadByOutput(model.graph, model.builder(), model.tokenGrids(), model.output)));
+  return read;
+}
+
+/**
+ * Why a token grid is no layer CAM-type methods can draw a map from, or undefined when it is
+ * one: a per-token statistic (one channel: a written-out LayerNorm's mean or variance) draws
+ * the value itself whatever the class, and a grid whose patch tokens the output does not read
+ * (after the last attention, where only the class token goes on to the head) has no gradient
+ * there, so a gradient CAM is all zeros and the others show what the class never sees.
+ */
+function unreadableGrid(model: Model, name: string, grid: TokenGrid): string | undefined {
+  if (grid.channels < 2) return 'has one channel per token (a per-token statistic such as a LayerNorm\'s mean or variance): a CAM there is that value itself, the same for every class';
+  if (!gridsTheOutputReads(model).has(name)) {
+    const read = grid.prefix === 1 ? 'its first token (the class token)' : `its first ${grid.prefix} tokens (class tokens)`;
+    return `comes after the last attention: the output reads only ${read}, so its patch tokens have no gradient and a CAM there is empty`;
+  }
+  return undefined;
+}
+
 /**
  * Resolves the layer for Grad-CAM-type methods (default: the last spatial layer) and checks
  * that it is a spatial feature map [N, C, h, w] that the output depends on. With `tokens`, for
@@ -47,6 +72,12 @@ export function spatialLayer(model: Model, layer?: string, options: { tokens?: b
     if (tokens !== undefined && grid) {
       if (!ancestorsOfOutput(model).has(tokens)) {
         throw new ConvLensError('INVALID_ARGUMENT', `The model output "${model.output}" does not depend on layer "${tokens}".`, 'Pick a layer on the path to the output.');
+      }
+      const why = unreadableGrid(model, tokens, grid);
+      if (why) {
+        const fallback = p.camTokens && p.camTokens.layer !== tokens ? `the tokens the last attention reads, ${model.layerLabel(p.camTokens.layer)} (the default)` : 'the tokens a block\'s attention reads';
+        const other = grid.channels < 2 ? "a block's tokens with all their channels (its LayerNorm's output)" : "an earlier block's tokens";
+        throw new ConvLensError('INVALID_ARGUMENT', `Layer "${model.layerLabel(tokens)}" ${why}.`, `Pick ${fallback}, or ${other}.`);
       }
       return { name: tokens, label: model.layerLabel(tokens), channels: grid.channels, height: grid.height, width: grid.width, tokens: grid };
     }
@@ -84,6 +115,25 @@ export function spatialLayer(model: Model, layer?: string, options: { tokens?: b
   return { name, label: model.layerLabel(name), channels: c, height: h, width: w };
 }
 
+/**
+ * The 4-D values among `names` that spatialLayer (with `tokens`) takes as a map, for a layer
+ * picker: channels-first or channels-last, more than one position, static sizes, on the path to
+ * the output; not a value inside a window attention (layout.ts), nor the input. One pass for
+ * every name (spatialLayer per name follows the graph back each time).
+ */
+export function camMaps(model: Model, names: readonly string[]): Set<string> {
+  const needed = ancestorsOfOutput(model);
+  const out = new Set<string>();
+  for (const name of names) {
+    if (name === model.input.name || !needed.has(name)) continue;
+    const shape = model.facts(name).shape;
+    if (!shape || shape.length !== 4 || shape.slice(1).some((d) => typeof d !== 'number')) continue;
+    const [, a, h, w] = shape as [unknown, number, number, number];
+    if (model.isChannelsLast(name) ? a * h > 1 : model.isChannelsFirst(name) && h * w > 1) out.add(name);
+  }
+  return out;
+}
+
 /** A vision transformer's tokens a CAM-type method can read as a map, as a layer picker lists them. */
 export interface TokenLayer {
   /** value name */
@@ -101,9 +151,9 @@ export interface TokenLayer {
 /**
  * The token grids CAM-type methods read as maps (spatialLayer with `tokens`), in graph order: the
  * outputs of the nodes a summary numbers (#k) and of LayerNormalization (the block's norm
- * pytorch-grad-cam's ViT recipe reads, one node from opset 17), on the path to the output. A
- * per-token statistic (a written-out LayerNorm's mean or variance) has one channel: no map of
- * features, left out.
+ * pytorch-grad-cam's ViT recipe reads, one node from opset 17), on the path to the output. Left
+ * out, as spatialLayer refuses them: a per-token statistic (one channel), and the grids after the
+ * last attention, whose patch tokens the output does not read (unreadableGrid).
  */
 export function tokenLayers(model: Model): TokenLayer[] {
   const grids = model.tokenGrids();
@@ -114,7 +164,7 @@ export function tokenLayers(model: Model): TokenLayer[] {
   for (const n of model.graph.nodes) {
     const v = n.outputs[0];
     const grid = v ? grids.get(v) : undefined;
-    if (!v || !grid || grid.channels < 2 || !needed.has(v)) continue;
+    if (!v || !grid || !needed.has(v) || unreadableGrid(model, v, grid)) continue;
     if (!numbered.has(v) && n.op !== 'LayerNormalization') continue;
     const number = model.layerNumber(v);
     out.push({ name: v, label: model.layerLabel(v), node: n.name, op: n.op, shape: model.facts(v).shape ?? [], ...(number !== undefined ? { number } : {}), grid });

@@ -154,8 +154,9 @@ export function layerName(p: Pickable): string {
 
 /**
  * Layers of a model as picker options; `roles` badges layers the profile uses (e.g. "dream layer").
- * `tokens` (the CAM layer's picker) adds a vision transformer's token layers after the maps: the
- * CAM-type methods read them as their patch grid's map, as --layer takes them.
+ * `tokens` (the CAM layer's picker) keeps the maps CAM-type methods read (the server's `camMap`)
+ * and adds a vision transformer's token layers after them: the CAM-type methods read them as
+ * their patch grid's map, as --layer takes them.
  */
 export function layerOptions(summary: Summary | null, o: { spatial?: boolean; tokens?: boolean; roles?: Record<string, string> } = {}): ComboOption[] {
   const option = (p: Pickable, grid?: TokenLayer['grid']): ComboOption => {
@@ -183,7 +184,11 @@ export function layerOptions(summary: Summary | null, o: { spatial?: boolean; to
       ),
     };
   };
-  const maps = (summary?.pickable ?? []).filter((p) => !o.spatial || (p.shape.length === 4 && !['GlobalAveragePool', 'GlobalMaxPool'].includes(p.op))).map((p) => option(p));
+  // the CAM layer's list (`tokens`): only the maps a CAM can read (not a window attention's values)
+  const maps = (summary?.pickable ?? [])
+    .filter((p) => !o.spatial || (p.shape.length === 4 && !['GlobalAveragePool', 'GlobalMaxPool'].includes(p.op)))
+    .filter((p) => !o.spatial || !o.tokens || p.camMap !== false)
+    .map((p) => option(p));
   if (!o.spatial || !o.tokens) return maps;
   return [...maps, ...(summary?.tokenLayers ?? []).map((t) => option(t, t.grid))];
 }

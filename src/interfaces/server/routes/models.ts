@@ -2,7 +2,7 @@ import type { Studio } from '../app.js';
 import { ConvLensError, quotedName } from '../../../engine/errors.js';
 import { encodeModel } from '../../../engine/onnx/codec.js';
 import { lrpNoRuleError, lrpUnsupportedNode } from '../../../engine/ops/rules/lrp.js';
-import { camHead, METHOD_NAMES, METHODS, spatialLayer, tokenLayers, type MethodName } from '../../../methods/explain/index.js';
+import { camHead, camMaps, METHOD_NAMES, METHODS, spatialLayer, tokenLayers, type MethodName } from '../../../methods/explain/index.js';
 import { summarize } from '../../../methods/inspect/summary.js';
 import { defaultChannelLayer } from '../../../methods/explain/layer-attribution.js';
 import { parseLabels, parsePreprocessing } from '../../../models/metadata.js';
@@ -146,9 +146,13 @@ export function registerModelRoutes({ app, models }: Studio, maxBytes: number): 
     // [N, H, W, C] value inside a ConvNeXt-style block, which read as NCHW shows H channels of W x C)
     // tokenLayers: a vision transformer's tokens the CAM-type methods read as their patch grid's
     // map (token-grid.ts), for the CAM layer picker, which lists maps otherwise
+    // camMap: a 4-D value the CAM-type methods read as a map, as --layer takes it (the CAM
+    // picker leaves out the rest: the values inside a window attention, 1x1 maps)
+    const pickable = model.pickableValues();
+    const cam = safe(() => camMaps(model, pickable.map((p) => p.name))) ?? new Set<string>();
     return {
       ...s,
-      pickable: model.pickableValues().map((p, k) => ({ ...p, label: model.layerLabel(p.name), number: k + 1, featureMap: p.shape.length === 4 && model.isChannelsFirst(p.name) })),
+      pickable: pickable.map((p, k) => ({ ...p, label: model.layerLabel(p.name), number: k + 1, featureMap: p.shape.length === 4 && model.isChannelsFirst(p.name), ...(p.shape.length === 4 ? { camMap: cam.has(p.name) } : {}) })),
       tokenLayers: safe(() => tokenLayers(model)) ?? [],
     };
   });

@@ -86,9 +86,14 @@ export class WorkerCache {
     return prepared;
   }
 
-  /** Drops models (and the inputs made for them) that left the registry. */
+  /**
+   * Drops models (and the inputs made for them) that left the registry or were described anew,
+   * with their engine sessions: dropped from this map alone, a model's sessions stayed in the
+   * engine's cache, weights and arenas held, until evicted.
+   */
   forget(keys: readonly string[]): void {
     for (const key of keys) {
+      void this.models.get(key)?.model.releaseSessions();
       this.models.delete(key);
       for (const k of [...this.inputs.keys()]) if (k.startsWith(`${key}|`)) this.inputs.delete(k);
     }

@@ -19,7 +19,7 @@ export interface TaskArgs extends InspectArgs, DatasetArgs {
   synthesize: SynthArgs;
   diffusion: DiffusionArgs;
   /** fault injection for the pool's tests, only when CONVLENS_WORKER_FAULTS=1 (see faults below) */
-  fault: { what: 'block' | 'heap' | 'rss' | 'exit' | 'steps'; ms?: number; bytes?: number };
+  fault: { what: 'block' | 'heap' | 'rss' | 'exit' | 'steps' | 'sessions'; ms?: number; bytes?: number };
 }
 
 export type TaskKind = keyof TaskArgs;
@@ -53,7 +53,8 @@ export async function runTask(kind: string, ctx: TaskContext, args: Record<strin
  * Faults a worker can be asked to show, so tests can prove what the pool guarantees without
  * depending on how long a real engine run takes: a synchronous block that ignores cancellation
  * (as one long ONNX Runtime call does), a JavaScript heap that grows without end, native memory
- * that grows without end, an exit, and cancellable steps.
+ * that grows without end, an exit, and cancellable steps; and, to see what a worker holds, the
+ * keys of the sessions its engine has open (a model's start with its id).
  */
 async function fault(ctx: TaskContext, a: TaskArgs['fault']): Promise<unknown> {
   if (process.env['CONVLENS_WORKER_FAULTS'] !== '1') throw new ConvLensError('INVALID_ARGUMENT', 'Fault tasks run only in tests (CONVLENS_WORKER_FAULTS=1).');
@@ -89,5 +90,7 @@ async function fault(ctx: TaskContext, a: TaskArgs['fault']): Promise<unknown> {
       }
       return { steps: total, budgetBytes: ctx.budgetBytes };
     }
+    case 'sessions':
+      return { sessions: ctx.engine.openSessionKeys() };
   }
 }
