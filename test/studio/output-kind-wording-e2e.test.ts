@@ -1,0 +1,64 @@
+/// <reference lib="dom" />
+// What the studio calls a model's outputs (models/output-kind.ts): a regression's are values,
+// "output k", with no class and no probability; a multi-label head's are classes, each with its own
+// probability, the sigmoid of its logit. The Describe panel asked a regression for "Class names",
+// the Explanations tab offered its "Target class" and a probability score, titled its curves
+// "probability of the target" while they followed the value, and named the result "class 0 · logit".
+import { describe, expect, it } from 'vitest';
+import { encodeModel } from '../../src/engine/onnx/codec.js';
+import { GraphBuilder } from '../../src/engine/graph/builder.js';
+import { seededRandom } from '../../src/models/init.js';
+import { Layers } from '../../src/models/layers.js';
+import { METADATA_KEYS } from '../../src/models/metadata.js';
+import { saveScreenshot } from '../support/screenshots.js';
+import { studioInChromium } from './browser.js';
+
+const SAMPLE = 'photos/coffee.png';
+
+function headModel(outputs: number, o: { sigmoid?: boolean; kind?: string }): Uint8Array {
+  const b = new GraphBuilder();
+  const L = new Layers(b, seededRandom(9));
+  const x = b.input('image', 'float32', ['N', 3, 24, 24]);
+  const z = L.dense(L.flatten(L.globalAvgPool(L.relu(L.conv2d(x, 'conv', { filters: 4 }), 'relu'), 'gap'), 'flat'), 'fc', outputs);
+  b.output(o.sigmoid ? b.op('Sigmoid', [z], {}, { name: 'attributes', outputs: ['attributes'] }) : z);
+  const g = b.build();
+  if (o.kind) g.metadata.set(METADATA_KEYS.output, o.kind);
+  return encodeModel(g);
+}
+
+const ui = studioInChromium({ timeout: 30_000 });
+
+async function choose(id: string, tab?: string): Promise<void> {
+  const { page } = ui;
+  await page.reload();
+  await page.waitForSelector(`[data-testid="model-select"] option[value="${id}"]`, { state: 'attached' });
+  await page.selectOption('[data-testid="model-select"]', id);
+  await page.click(`[data-testid="image-${SAMPLE}"]`);
+  await page.waitForSelector(`[data-testid="image-${SAMPLE}"][aria-pressed="true"]`);
+  await page.waitForFunction(() => document.querySelector('[data-testid="prediction-bars"]')?.getAttribute('aria-busy') === 'false' && document.querySelectorAll('[data-testid="prediction-bars"] li .bar-value').length > 0);
+  if (tab) await page.click(`[data-testid="tab-${tab}"]`);
+}
+
+describe('the words for a model\'s outputs (Chromium)', () => {
+  it("asks a regression for its outputs' names, a classifier for its classes'", async () => {
+    const { page } = ui;
+    const regression = ui.studio.models.addUpload('landmarks.onnx', headModel(3, { kind: 'regression' }));
+    await choose(regression.id);
+    const describePanel = page.getByTestId('model-describe');
+    if (!(await describePanel.evaluate((d) => (d as HTMLDetailsElement).open))) await page.locator('[data-testid="model-describe"] > summary').click();
+    await expect.poll(() => describePanel.locator('label.field').first().innerText()).toMatch(/^Output names/);
+    expect(await page.getByTestId('describe-labels').getAttribute('placeholder')).toBe('name of output 0\nname of output 1\nname of output 2');
+    // the warning sends the user to the panel, not to a field it does not have
+    const warnings = (await page.getByTestId('model-warning').allInnerTexts()).join('\n');
+    expect(warnings).toMatch(/no output labels.*name them under "Describe this model"/);
+    expect(warnings).not.toMatch(/Class names/);
+    await saveScreenshot(page.getByTestId('model-panel'), 'regression-describe');
+
+    const classifier = ui.studio.models.addUpload('classes.onnx', headModel(3, {}));
+    await choose(classifier.id);
+    if (!(await describePanel.evaluate((d) => (d as HTMLDetailsElement).open))) await page.locator('[data-testid="model-describe"] > summary').click();
+    await expect.poll(() => describePanel.locator('label.field').first().innerText()).toMatch(/^Class names/);
+    expect(await page.getByTestId('describe-labels').getAttribute('placeholder')).toBe('name of class 0\nname of class 1\nname of class 2');
+    expect(ui.errors).toEqual([]);
+  }, 120_000);
+});
