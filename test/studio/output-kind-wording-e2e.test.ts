@@ -61,4 +61,43 @@ describe('the words for a model\'s outputs (Chromium)', () => {
     expect(await page.getByTestId('describe-labels').getAttribute('placeholder')).toBe('name of class 0\nname of class 1\nname of class 2');
     expect(ui.errors).toEqual([]);
   }, 120_000);
+  it('explains a regression\'s output by its value, and a multi-label output by its own sigmoid', async () => {
+    const { page } = ui;
+    const regression = ui.studio.models.addUpload('landmarks.onnx', headModel(3, { kind: 'regression' }));
+    await choose(regression.id, 'explain');
+    const form = page.getByTestId('explain-form');
+    await expect.poll(() => form.innerText()).toMatch(/Which input pixels does the value of an output depend on\?/);
+    expect(await page.getByTestId('explain-subject').innerText()).toMatch(/output/);
+    expect(await form.innerText()).toMatch(/Target output/);
+    expect(await form.innerText()).not.toMatch(/Target class/);
+    // no probability to pick: the score is the value
+    expect(await page.getByTestId('explain-score-value').innerText()).toBe("score: the output's value");
+    expect(await form.getByText('probability', { exact: true }).count()).toBe(0);
+    await page.click('[data-testid="explain-run"]');
+    const made = page.getByTestId('explain-made');
+    await made.waitFor({ timeout: 60_000 });
+    // "output 0 · value 0.0545", not "class 0 (output 0) · logit"
+    expect(await made.innerText()).toMatch(/· output \d · value -?\d/);
+    expect(await made.innerText()).not.toMatch(/class|logit/);
+    const deletion = page.locator('[data-testid="curve-deletion"] canvas');
+    await deletion.waitFor({ timeout: 60_000 });
+    expect(await deletion.getAttribute('aria-label')).toBe('Deletion: value of the target output against fraction of pixels');
+    // the channels behind it and the concepts say the same
+    expect(await page.getByTestId('channels-panel').innerText()).toMatch(/carry the largest output's value/);
+    expect(await page.getByTestId('channels-score-value').count()).toBe(1);
+    expect(await page.getByTestId('channels-score').count()).toBe(0);
+    expect(await page.getByTestId('concepts-panel').innerText()).toMatch(/names each concept with the values it gives the first outputs/);
+    await ui.shot('regression-explained');
+
+    const multi = ui.studio.models.addUpload('attributes.onnx', headModel(5, { sigmoid: true }));
+    await choose(multi.id, 'explain');
+    await page.click('[data-testid="explain-run"]');
+    const curve = page.locator('[data-testid="curve-insertion"] canvas');
+    await curve.waitFor({ timeout: 60_000 });
+    await expect.poll(() => curve.getAttribute('aria-label')).toBe("Insertion: target's own probability (sigmoid) against fraction of pixels");
+    const prob = page.locator('[data-testid="explain-form"] [title^="the output\'s own probability"]');
+    expect(await prob.count()).toBe(1);
+    await ui.shot('multi-label-explained');
+    expect(ui.errors).toEqual([]);
+  }, 180_000);
 });
