@@ -100,4 +100,28 @@ describe('the words for a model\'s outputs (Chromium)', () => {
     await ui.shot('multi-label-explained');
     expect(ui.errors).toEqual([]);
   }, 180_000);
+  it("lists a regression's outputs, in order, in the network strip and in Make images", async () => {
+    const { page } = ui;
+    const regression = ui.studio.models.addUpload('landmarks.onnx', headModel(3, { kind: 'regression' }));
+    await choose(regression.id, 'network');
+    // its first outputs in their order: none is a "top" one
+    await expect.poll(() => page.getByTestId('network-output-order').innerText()).toBe('first 3');
+    await page.click('[data-testid="tab-synth"]');
+    expect(await page.getByTestId('synth-objective-kind').innerText()).toMatch(/^Objective\noutputs\n/);
+    const selection = page.locator('.class-selection');
+    expect(await selection.locator('> span').first().innerText()).toBe('Outputs');
+    expect(await page.getByTestId('synth-classes-count').innerText()).toBe('all 3 outputs');
+    await page.getByTestId('synth-classes').fill('0,2');
+    expect(await page.getByTestId('synth-classes-count').innerText()).toMatch(/^2 outputs/);
+    expect(await selection.innerHTML()).toContain('add an output by name');
+    expect(await selection.innerText()).not.toMatch(/class/i);
+    await saveScreenshot(page.getByTestId('synth-form'), 'regression-make-images');
+
+    const classifier = ui.studio.models.addUpload('classes.onnx', headModel(3, {}));
+    await choose(classifier.id, 'network');
+    await expect.poll(() => page.getByTestId('network-output-order').innerText()).toBe('top 3');
+    await page.click('[data-testid="tab-synth"]');
+    expect(await page.getByTestId('synth-classes-count').innerText()).toBe('all 3 classes');
+    expect(ui.errors).toEqual([]);
+  }, 120_000);
 });

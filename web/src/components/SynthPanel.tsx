@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState, type CSSProperties, type ReactNode } from 'react';
 import { ApiError, followJob, jobId, request as apiRequest, type ImageEntry, type Model, type Prediction, type Summary } from '../api';
 import { inputKind } from '../input-kind';
+import { outputNouns } from '../output-words';
 import { JobProgress, type JobProgressState } from './JobProgress';
 import { useOneAtATime } from '../one-at-a-time';
 import { BrowserStyle } from './BrowserStyle';
@@ -368,7 +369,7 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
                 )
               }
               options={[
-                { value: 'class', label: 'classes', title: 'one image per class, each maximizing its logit' },
+                model.outputKind === 'regression' ? { value: 'class', label: 'outputs', title: 'one image per output, each maximizing its value' } : { value: 'class', label: 'classes', title: 'one image per class, each maximizing its logit' },
                 { value: 'channel', label: 'channel', title: 'the mean of one channel of a layer' },
                 { value: 'neuron', label: 'neuron', title: 'the centre unit of one channel' },
                 { value: 'layer', label: 'layer', title: 'the whole layer (DeepDream\'s L2)' },
@@ -380,7 +381,7 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
         <div style={{ ...row, marginTop: 12 }}>
           {kind === 'featviz' && (
             <>
-              {obj.kind === 'class' && <ClassSelection labels={model.labels} value={obj.classes} onChange={(v) => editObj({ kind: 'class', classes: v })} testId="synth-classes" />}
+              {obj.kind === 'class' && <ClassSelection labels={model.labels} nouns={outputNouns(model.outputKind)} value={obj.classes} onChange={(v) => editObj({ kind: 'class', classes: v })} testId="synth-classes" />}
               {(obj.kind === 'channel' || obj.kind === 'neuron' || obj.kind === 'layer') && (
                 <LayerPicker label="Layer" model={model} summary={summary} value={obj.layer} onChange={(v) => editObj({ ...obj, layer: v })} testId="synth-objective-layer" />
               )}
