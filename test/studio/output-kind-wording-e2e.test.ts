@@ -124,4 +124,31 @@ describe('the words for a model\'s outputs (Chromium)', () => {
     expect(await page.getByTestId('synth-classes-count').innerText()).toBe('all 3 classes');
     expect(ui.errors).toEqual([]);
   }, 120_000);
+  it('says before a run that an attack needs a single-label classifier', async () => {
+    const { page } = ui;
+    const attack = async (): Promise<void> => {
+      await page.click('[data-testid="tab-synth"]');
+      await page.click('[data-testid="synth-kind"] >> text=Adversarial');
+    };
+    for (const [name, bytes, kind] of [
+      ['landmarks.onnx', headModel(3, { kind: 'regression' }), /is a regression \(its outputs are values\)/],
+      ['attributes.onnx', headModel(5, { sigmoid: true }), /is a multi-label head \(independent yes\/no outputs\)/],
+    ] as const) {
+      const upload = ui.studio.models.addUpload(name, bytes);
+      await choose(upload.id);
+      await attack();
+      const refused = page.getByTestId('synth-attack-refused');
+      await expect.poll(() => refused.count()).toBe(1);
+      expect(await refused.innerText()).toMatch(kind);
+      expect(await refused.innerText()).toMatch(/set its Outputs to single-label under "Describe this model"/);
+      expect(await page.getByTestId('synth-run').isDisabled()).toBe(true);
+    }
+    await saveScreenshot(page.getByTestId('synth-form'), 'multi-label-attack-refused');
+    const classifier = ui.studio.models.addUpload('classes.onnx', headModel(3, {}));
+    await choose(classifier.id);
+    await attack();
+    await expect.poll(() => page.getByTestId('synth-run').isDisabled()).toBe(false);
+    expect(await page.getByTestId('synth-attack-refused').count()).toBe(0);
+    expect(ui.errors).toEqual([]);
+  }, 120_000);
 });

@@ -291,7 +291,12 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
   const big = !!shownEstimate?.estimate && (shownEstimate.estimate.imageSteps > BIG_IMAGE_STEPS || (shownEstimate.estimate.seconds ?? 0) > BIG_SECONDS);
 
   const needsImage = kind === 'adversarial' || kind === 'invert';
-  const canRun = !running && !noImages && (!needsImage || !!props.imageId) && (kind !== 'fast-style' || !!net);
+  // an attack raises a softmax's cross-entropy: say so before a run the server would refuse (synthesize/adversarial.ts)
+  const attackRefusal =
+    kind === 'adversarial' && model?.outputKind !== undefined && model.outputKind !== 'single-label'
+      ? `${model.shortName ?? model.name} is ${model.outputKind === 'regression' ? 'a regression (its outputs are values)' : 'a multi-label head (independent yes/no outputs)'}: an attack raises a single-label classifier's cross-entropy over the softmax of its outputs, which this model does not compute. If its outputs are the logits of one softmax, set its Outputs to single-label under "Describe this model".`
+      : null;
+  const canRun = !running && !noImages && !attackRefusal && (!needsImage || !!props.imageId) && (kind !== 'fast-style' || !!net);
 
   const oneAtATime = useOneAtATime();
   const run = (): Promise<void> => oneAtATime(start).then(() => undefined);
@@ -490,12 +495,17 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
             </>
           )}
         </div>
+        {attackRefusal && (
+          <p className="warning" data-testid="synth-attack-refused">
+            {attackRefusal}
+          </p>
+        )}
         {noImages && (
           <p className="warning" data-testid="synth-no-images">
             {noImages}: it can make no image here. Style / texture runs on another network.
           </p>
         )}
-        {estimable && !noImages && !running && (
+        {estimable && !noImages && !attackRefusal && !running && (
           <div className="estimate small" data-testid="synth-estimate">
             {shownEstimate?.estimate ? (
               <span className={big ? 'estimate-big' : 'muted'}>{describeEstimate(shownEstimate.estimate)}</span>
