@@ -6,6 +6,8 @@
 // "probability of the target" while they followed the value, and named the result "class 0 · logit".
 import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
+import { f32 } from '../../src/engine/tensor.js';
+import { TOKEN_HEADER } from '../../src/interfaces/server/access.js';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import { seededRandom } from '../../src/models/init.js';
 import { Layers } from '../../src/models/layers.js';
@@ -15,11 +17,13 @@ import { studioInChromium } from './browser.js';
 
 const SAMPLE = 'photos/coffee.png';
 
-function headModel(outputs: number, o: { sigmoid?: boolean; kind?: string }): Uint8Array {
+function headModel(outputs: number, o: { sigmoid?: boolean; kind?: string; shift?: number[] }): Uint8Array {
   const b = new GraphBuilder();
   const L = new Layers(b, seededRandom(9));
   const x = b.input('image', 'float32', ['N', 3, 24, 24]);
-  const z = L.dense(L.flatten(L.globalAvgPool(L.relu(L.conv2d(x, 'conv', { filters: 4 }), 'relu'), 'gap'), 'flat'), 'fc', outputs);
+  const dense = L.dense(L.flatten(L.globalAvgPool(L.relu(L.conv2d(x, 'conv', { filters: 4 }), 'relu'), 'gap'), 'flat'), 'fc', outputs);
+  // logits set apart by a shift, so which outputs say yes is known
+  const z = o.shift ? b.op('Add', [dense, b.initializer('shift', f32([outputs], o.shift))], {}, { name: 'shifted', outputs: ['shifted'] }) : dense;
   b.output(o.sigmoid ? b.op('Sigmoid', [z], {}, { name: 'attributes', outputs: ['attributes'] }) : z);
   const g = b.build();
   if (o.kind) g.metadata.set(METADATA_KEYS.output, o.kind);
@@ -149,6 +153,25 @@ describe('the words for a model\'s outputs (Chromium)', () => {
     await attack();
     await expect.poll(() => page.getByTestId('synth-run').isDisabled()).toBe(false);
     expect(await page.getByTestId('synth-attack-refused').count()).toBe(0);
+    expect(ui.errors).toEqual([]);
+  }, 120_000);
+  it("marks every yes of a multi-label head, each by its own sigmoid", async () => {
+    const { page } = ui;
+    // logits about 3, 2, -3, 1, -2: three outputs say yes
+    const multi = ui.studio.models.addUpload('attributes.onnx', headModel(5, { sigmoid: true, shift: [3, 2, -3, 1, -2] }));
+    await choose(multi.id);
+    const res = await fetch(`${ui.base}/api/predict`, { method: 'POST', headers: { 'content-type': 'application/json', [TOKEN_HEADER]: ui.studio.access.token }, body: JSON.stringify({ model: multi.id, image: SAMPLE, k: 5 }) });
+    const top = ((await res.json()) as { top: { label: string; probability: number }[] }).top;
+    const yes = top.filter((t) => t.probability >= 0.5).map((t) => t.label);
+    expect(yes).toHaveLength(3);
+    await expect.poll(() => page.locator('[data-testid="prediction-bars"] li.top1 .bar-label').allInnerTexts()).toEqual(yes);
+    expect(await page.getByTestId('prediction-multi-label-note').innerText()).toMatch(/each one's probability is its own sigmoid/);
+    await saveScreenshot(page.getByTestId('prediction-panel'), 'multi-label-yes');
+    // a single-label classifier keeps its one top class
+    const classifier = ui.studio.models.addUpload('classes.onnx', headModel(5, { shift: [3, 2, -3, 1, -2] }));
+    await choose(classifier.id);
+    await expect.poll(() => page.locator('[data-testid="prediction-bars"] li.top1').count()).toBe(1);
+    expect(await page.getByTestId('prediction-multi-label-note').count()).toBe(0);
     expect(ui.errors).toEqual([]);
   }, 120_000);
 });
