@@ -10,7 +10,8 @@
 export const WAYS_OUT = {
   describeLabels: {
     cli: 'pass --labels FILE (one name per line, or a JSON list), or write them into the model once: convlens describe --model m.onnx --labels FILE -o m.described.onnx',
-    studio: 'name them under "Describe this model" (Class names)',
+    // the field reads "Class names", or "Output names" for a regression: the warning already says which
+    studio: 'name them under "Describe this model"',
   },
   describePreprocessing: {
     cli: 'pass --preprocess imagenet|imagenet-crop|unit-range|JSON, or write it into the model once: convlens describe --model m.onnx --preprocess ... -o m.described.onnx',

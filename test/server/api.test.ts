@@ -74,7 +74,7 @@ describe('models', () => {
     expect(up.statusCode).toBe(201);
     const { id } = up.json() as { id: string };
     const listed = (await inject({ method: 'GET', url: '/api/models' })).json().models.find((m: { id: string }) => m.id === id) as { warnings: string[] };
-    expect(listed.warnings.join('\n')).toMatch(/no class labels.*"Describe this model" \(Class names\)/);
+    expect(listed.warnings.join('\n')).toMatch(/no class labels.*name them under "Describe this model"/);
     expect(listed.warnings.join('\n')).toMatch(/no preprocessing.*"Describe this model" \(Preprocessing\)/);
     for (const w of listed.warnings) expect(w).not.toMatch(/--[a-z]|convlens describe/);
     // the server refuses what the page no longer sends

@@ -297,7 +297,7 @@ export function App(): ReactNode {
             }}
           />
           <ImagePanel images={images} imageId={imageId} onChoose={setImageId} onUpload={uploadImage} upload={imageUpload} onDismissError={() => setImageUpload((u) => ({ ...u, error: null }))} fitting={group} modelName={usable?.name} />
-          <PredictionPanel prediction={prediction} input={currentInput} busy={predicting} error={predictError} labels={usable?.labels} noImages={usable ? inputKind(usable).noImages : undefined} />
+          <PredictionPanel prediction={prediction} input={currentInput} busy={predicting} error={predictError} labels={usable?.labels} noImages={usable ? inputKind(usable).noImages : undefined} outputKind={usable?.outputKind} />
         </aside>
         <main className="main">
           <div role="tabpanel" hidden={tab !== 'network'} data-testid="panel-network">

@@ -2,6 +2,7 @@
 // the sanity-check chart and grid. Node-only (sharp).
 import type { RawImage } from '../../io/image.js';
 import type { UnitTarget } from '../../models/model.js';
+import type { OutputKind } from '../../models/output-kind.js';
 import { METHODS } from './index.js';
 import type { Attribution, Explanation, MethodName } from './types.js';
 import type { Curves } from '../metrics/deletion-insertion.js';
@@ -92,12 +93,7 @@ export async function explanationGrid(e: Explanation, items: readonly FigureItem
         cells.push(r.image);
         captions.push(rangeCaption(r.min, r.max, r.style));
       }
-      const img = e.images[i]!;
-      // a unit's channels and a regression's outputs have values, not probabilities
-      const value = (p: { logit: number; probability?: number }): string => (e.unit || p.probability === undefined ? p.logit.toPrecision(3) : `${(p.probability * 100).toFixed(1)}%`);
-      const lines = [item.name, `${e.unit ? 'most active' : 'pred'}: ${img.predicted.label} (${value(img.predicted)})`];
-      if (img.target.index !== img.predicted.index) lines.push(`target: ${img.target.label} (${value(img.target)})`);
-      return { lines, cells, captions, ...(k > 0 && i === 0 ? { columns: ['Input', ...band.map(header)] } : {}) };
+      return { lines: figureRowLines(e, i, item.name), cells, captions, ...(k > 0 && i === 0 ? { columns: ['Input', ...band.map(header)] } : {}) };
     }),
   );
   const used = [...styles.values()];
@@ -116,12 +112,37 @@ export async function explanationGrid(e: Explanation, items: readonly FigureItem
   });
 }
 
+/**
+ * The lines beside an image's row: its name, then what it predicts and, when another, the target.
+ * A regression predicts no class: its row names the largest output, with its value.
+ */
+export function figureRowLines(e: Pick<Explanation, 'images' | 'unit' | 'outputKind'>, i: number, name: string): string[] {
+  const img = e.images[i]!;
+  // a unit's channels and a regression's outputs have values, not probabilities
+  const value = (p: { logit: number; probability?: number }): string => (e.unit || p.probability === undefined ? p.logit.toPrecision(3) : `${(p.probability * 100).toFixed(1)}%`);
+  const lines = [name, `${e.unit ? 'most active' : e.outputKind === 'regression' ? 'largest' : 'pred'}: ${img.predicted.label} (${value(img.predicted)})`];
+  if (img.target.index !== img.predicted.index) lines.push(`target: ${img.target.label} (${value(img.target)})`);
+  return lines;
+}
+
+/**
+ * What the faithfulness curves' y axis measures: a unit's value, a regression's value (it has no
+ * probability), the target's logit, or its probability (a multi-label output's own sigmoid, else
+ * the softmax's).
+ */
+export function faithfulnessAxisTitle(o: { score?: string; unit?: UnitTarget; outputKind?: OutputKind }): string {
+  if (o.unit) return `target channel's ${o.unit.at ? 'value' : 'mean'}`;
+  if (o.outputKind === 'regression') return "target output's value";
+  if (o.score === 'logit') return 'target logit';
+  return o.outputKind === 'multi-label' ? "target's own probability (sigmoid)" : 'target probability (softmax)';
+}
+
 /** Deletion and insertion curves, mean over images, one line per method (AUC in the legend). */
-export async function faithfulnessChart(curves: Record<string, Curves>, o: { title?: string; score?: string; reference?: string; unit?: UnitTarget } = {}): Promise<{ svg: string; png: Uint8Array }> {
+export async function faithfulnessChart(curves: Record<string, Curves>, o: { title?: string; score?: string; reference?: string; unit?: UnitTarget; outputKind?: OutputKind } = {}): Promise<{ svg: string; png: Uint8Array }> {
   const mean = (rows: number[][]): number[] => rows[0]!.map((_, k) => rows.reduce((a, r) => a + r[k]!, 0) / rows.length);
   const names = Object.keys(curves);
   const label = (name: string): string => (METHODS[name as MethodName] ? methodTitle(name as MethodName) : name);
-  const yTitle = o.unit ? `target channel's ${o.unit.at ? 'value' : 'mean'}` : o.score === 'logit' ? 'target logit' : 'target probability';
+  const yTitle = faithfulnessAxisTitle(o);
   const spec = panelsSpec(
     [
       {

@@ -1,5 +1,6 @@
 import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { api, ApiError, jobId, type ChannelEntry, type ChannelsRequest, type ChannelsResult, type Model, type Summary } from '../api';
+import { scoreOptions } from '../output-words';
 import type { InputView } from '../App';
 import type { ColormapName } from '../colormaps';
 import { fitCanvas, imageDataCanvas, mapToImageData, type Mapping } from '../render';
@@ -94,7 +95,7 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
 
   const running = !!job?.running;
   const uses = channelsOptionsUsed(methods, ablation);
-  const conflict = channelsConflict(methods, score);
+  const conflict = channelsConflict(methods, model.outputKind === 'regression' ? 'logit' : score);
   const canRun = !!props.imageId && !props.disabled && methods.size > 0 && !!layer.trim() && !running && !conflict;
 
   const run = async (): Promise<void> => {
@@ -107,7 +108,8 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
       layer: layer.trim(),
       methods: METHODS.map(([id]) => id).filter((m) => methods.has(m)),
       top,
-      score,
+      // a regression has no probability: its outputs are explained by their values
+      score: model.outputKind === 'regression' ? 'logit' : score,
       ...(uses.path ? { steps, rule } : {}),
       ...(uses.baseline ? { baseline } : {}),
       ...(uses.ablation ? { ablation } : {}),
@@ -149,7 +151,7 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
   return (
     <Panel
       title="Channels behind this prediction"
-      subtitle={`Which channels of a layer carry the ${props.target === '' ? 'predicted class' : 'target class'}'s score (Captum's layer attribution), ranked; then explain what in the image drives one of them.`}
+      subtitle={`Which channels of a layer carry the ${model.outputKind === 'regression' ? `${props.target === '' ? 'largest' : 'target'} output's value` : `${props.target === '' ? 'predicted class' : 'target class'}'s score`} (Captum's layer attribution), ranked; then explain what in the image drives one of them.`}
       testId="channels-panel"
     >
       {/* as the explanations' form: its options, the options of the methods checked, the run row */}
@@ -178,16 +180,13 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
             ))}
           </fieldset>
           <NumberField label="Top" value={top} onChange={setTop} min={1} max={64} step={1} title="channels shown per method (1-64)" testId="channels-top" width={64} />
-          <Segmented
-            label="Score"
-            value={score}
-            onChange={setScore}
-            testId="channels-score"
-            options={[
-              { value: 'logit', label: 'logit', title: 'the class score before softmax' },
-              { value: 'prob', label: 'probability', title: 'the softmax probability (DeepLIFT still decomposes the logit)' },
-            ]}
-          />
+          {model.outputKind === 'regression' ? (
+            <span className="muted small" title="a regression's outputs are values, with no probability" data-testid="channels-score-value">
+              score: the output&apos;s value
+            </span>
+          ) : (
+            <Segmented label="Score" value={score} onChange={setScore} testId="channels-score" options={scoreOptions(model.outputKind, ' (DeepLIFT still decomposes the logit)')} />
+          )}
         </div>
         {(uses.path || uses.baseline || uses.ablation) && (
           <div className="explain-params channels-params">
@@ -260,7 +259,7 @@ export function ChannelsPanel(props: { model: Model; summary: Summary | null; im
       {shown && r && (
         <div className="channels-results" data-testid="channels-results">
           <p className="muted small" data-testid="channels-made">
-            {`${shown.modelName} · image ${abbreviateName(shown.imageName)} · layer ${r.layer.label} [${r.layer.shape.join('×')}] · class ${r.target.index} (${r.target.label}) · ${r.score} ${fmt(r.target.score)} · computed ${shown.where === 'browser' ? 'in this browser' : 'on the server'}`}
+            {`${shown.modelName} · image ${abbreviateName(shown.imageName)} · layer ${r.layer.label} [${r.layer.shape.join('×')}] · ${model.outputKind === 'regression' ? `${r.target.label === `output ${r.target.index}` ? r.target.label : `output ${r.target.index} (${r.target.label})`} · value` : `class ${r.target.index} (${r.target.label}) · ${r.score}`} ${fmt(r.target.score)} · computed ${shown.where === 'browser' ? 'in this browser' : 'on the server'}`}
           </p>
           {(r.skipped ?? []).map((k) => (
             <p key={k.method} className="notice small" data-testid={`channels-skipped-${k.method}`}>

@@ -106,14 +106,14 @@ export function ConceptsPanel(props: { model: Model; summary: Summary | null; im
   return (
     <Panel
       title="Concepts a layer holds"
-      subtitle="A layer's activations over this image (and others you add) split into a few concepts the images share (deep feature factorization, pytorch-grad-cam's DFF); the rest of the network names each concept with a class."
+      subtitle={`A layer's activations over this image (and others you add) split into a few concepts the images share (deep feature factorization, pytorch-grad-cam's DFF); the rest of the network names each concept with ${model.outputKind === 'regression' ? 'the values it gives the first outputs' : 'a class'}.`}
       testId="concepts-panel"
     >
       <div className="explain-form">
         <div className="explain-options concepts-form">
           <LayerPicker label="Layer" stacked model={model} summary={summary} value={layer} onChange={setLayer} testId="concepts-layer" width={200} />
           <NumberField label="Concepts" value={components} onChange={setComponents} min={1} max={64} step={1} title="concepts to find (1-64; at most the layer's channels)" testId="concepts-components" width={64} />
-          <NumberField label="Classes" value={top} onChange={setTop} min={1} max={20} step={1} title="classes named per concept (1-20)" testId="concepts-top" width={64} />
+          <NumberField label={model.outputKind === 'regression' ? 'Outputs' : 'Classes'} value={top} onChange={setTop} min={1} max={20} step={1} title={model.outputKind === 'regression' ? 'outputs listed per concept, in order, with their values (1-20)' : 'classes named per concept (1-20)'} testId="concepts-top" width={64} />
           <NumberField label="Seed" value={seed} onChange={setSeed} min={0} max={2147483647} step={1} title="the factorization's random start: another seed may find other concepts of similar error" testId="concepts-seed" width={80} />
           <details className="concepts-images" data-testid="concepts-images">
             <summary>{`Images: ${chosen.length === 1 ? 'this one' : `this and ${chosen.length - 1} more`}`}</summary>

@@ -121,7 +121,8 @@ export function CurveChart(props: { title: string; note: string; series: CurveSe
         <b>{props.title}</b> <span className="muted">{props.note}</span>
       </figcaption>
       <div className="curve-canvas">
-        <canvas ref={ref} />
+        {/* the axes in words: what a screen reader (and a test) has of a canvas chart */}
+        <canvas ref={ref} role="img" aria-label={`${props.title}: ${props.yLabel} against ${axis.title}`} />
       </div>
     </figure>
   );

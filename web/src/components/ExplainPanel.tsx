@@ -1,7 +1,8 @@
 import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { encodeNpy } from '../../../src/io/npy.js';
-import { api, ApiError, jobId, type MaskEntry, type ExplainMapInfo, type ImageEntry, type ExplainRequest, type ExplainResult, type Model, type Prediction, type SanityResult, type SanityScores, type SkippedMethod, type Summary } from '../api';
+import { api, ApiError, jobId, type OutputKindName, type MaskEntry, type ExplainMapInfo, type ImageEntry, type ExplainRequest, type ExplainResult, type Model, type Prediction, type SanityResult, type SanityScores, type SkippedMethod, type Summary } from '../api';
 import { inputKind } from '../input-kind';
+import { curveScoreLabel, outputNouns, scoreOptions } from '../output-words';
 import { cancelPanelJob, followJobStatus, runInBrowser, type JobStatus } from '../job-status';
 import { useOneAtATime } from '../one-at-a-time';
 import type { InputView } from '../App';
@@ -110,6 +111,8 @@ interface Shown {
   imageId: string;
   imageName: string;
   score: string;
+  /** how the model's outputs read when it ran (a regression's are values: no class, no probability) */
+  outputKind?: OutputKindName | undefined;
   where: Where;
   predictionPass?: { kind: string; ms: number } | undefined;
   /** the model-randomization check, when it ran: each step's maps and scores */
@@ -355,7 +358,8 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
       ...(layer ? { layer } : {}),
       ...(target !== '' ? { target: /^\d+$/.test(target) ? Number(target) : target } : {}),
       // a unit is explained by its own value: a softmax over a layer's channels means nothing
-      score: subject === 'unit' ? 'logit' : score,
+      // a regression has no probability: its outputs are explained by their values
+      score: subject === 'unit' || model.outputKind === 'regression' ? 'logit' : score,
       params,
       metrics,
       ...(subject === 'unit' ? { unit: { layer: unitLayer.trim(), ...(at ? { at } : {}) } } : {}),
@@ -366,7 +370,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
     const fileName = props.images?.find((i) => i.id === imageId)?.name ?? imageId.replace(/^.*\//, '');
     // The page has no view of a just-picked image until its prediction arrives: a run started
     // meanwhile keeps none and shows the page's once it comes (shownInput).
-    const snapshot = { input, imageId, imageName: fileName.replace(/\.\w+$/, ''), score: req.score, where, modelId: model.id, modelName: model.name, maskName: segmentMethods && seg.segmentation === 'mask' ? segMask?.name : undefined };
+    const snapshot = { input, imageId, imageName: fileName.replace(/\.\w+$/, ''), score: req.score, outputKind: model.outputKind, where, modelId: model.id, modelName: model.name, maskName: segmentMethods && seg.segmentation === 'mask' ? segMask?.name : undefined };
     if (where === 'browser') {
       await runHere(req, snapshot);
       return;
@@ -418,10 +422,11 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
   // layers with weights the summary shows (a unit's cut model has fewer: the server says so)
   const weighted = summary?.rows.filter((r) => WEIGHTED_OPS.has(r.type.split('+')[0]!) && r.params > 0).length ?? 0;
   const maxSanityLayers = weighted > 0 ? Math.min(REPORT_SANITY_MAX_LAYERS, weighted) : REPORT_SANITY_MAX_LAYERS;
+  const nouns = outputNouns(model.outputKind);
 
   return (
     <div className="stack" ref={formRef}>
-      <Panel title="Explanations" subtitle={`Which input pixels does ${subject === 'unit' ? 'a unit inside the network' : 'the score of a class'} depend on? Pick methods, run them, compare.`} testId="explain-form">
+      <Panel title="Explanations" subtitle={`Which input pixels does ${subject === 'unit' ? 'a unit inside the network' : model.outputKind === 'regression' ? 'the value of an output' : 'the score of a class'} depend on? Pick methods, run them, compare.`} testId="explain-form">
         <div className="explain-form">
           <fieldset className="methods">
             {GROUPS.map((g) => (
@@ -462,7 +467,7 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                 setLayer(v === 'unit' ? '' : camLayerOf(model));
               }}
               options={[
-                { value: 'class', label: 'class', title: 'the score of an output class' },
+                model.outputKind === 'regression' ? { value: 'class', label: 'output', title: "the value of one of the model's outputs" } : { value: 'class', label: 'class', title: 'the score of an output class' },
                 { value: 'unit', label: 'hidden unit', title: 'a channel of a layer inside the network: its mean over the map, or its value at one row and column (Captum\'s Neuron* attributions)' },
               ]}
               testId="explain-subject"
@@ -480,19 +485,15 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
                 </label>
               </>
             ) : (
-              <ClassPicker label="Target class" labels={model.labels} value={target} onChange={setTarget} emptyLabel={`predicted${predicted ? ` (${predicted.label})` : ''}`} testId="explain-target" width={220} />
+              <ClassPicker label={`Target ${nouns.one}`} labels={model.labels} value={target} onChange={setTarget} emptyLabel={`predicted${predicted ? ` (${predicted.label})` : ''}`} testId="explain-target" width={220} />
             )}
             <LayerPicker label="Layer (CAM methods)" stacked tokens model={model} summary={summary} value={layerLabelOf(summary, layer)} onChange={setLayer} disabled={![...methods].some((m) => CAM_METHODS.has(m))} testId="explain-layer" width={220} {...(subject === 'unit' ? { placeholder: "the unit's layer (or one before it)" } : {})} />
-            {subject === 'class' ? (
-              <Segmented
-                label="Score"
-                value={score}
-                onChange={setScore}
-                options={[
-                  { value: 'logit', label: 'logit', title: 'the class score before softmax' },
-                  { value: 'prob', label: 'probability', title: 'the softmax probability' },
-                ]}
-              />
+            {subject === 'class' && model.outputKind === 'regression' ? (
+              <span className="muted small" title="a regression's outputs are values, with no probability" data-testid="explain-score-value">
+                score: the output&apos;s value
+              </span>
+            ) : subject === 'class' ? (
+              <Segmented label="Score" value={score} onChange={setScore} options={scoreOptions(model.outputKind)} />
             ) : (
               <span className="muted small" title="a softmax over a layer's channels means nothing">score: the unit's value</span>
             )}
@@ -773,8 +774,8 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
           {(deletion.length > 0 || insertion.length > 0) && (
             <>
               <div className="curves">
-                <CurveChart title="Deletion" note="remove the most important pixels first: a good map makes the score fall fast (low AUC)" series={deletion} yLabel={shown.unit ? 'value of the unit' : 'probability of the target'} testId="curve-deletion" />
-                <CurveChart title="Insertion" note="add the most important pixels first: a good map makes the score rise fast (high AUC)" series={insertion} yLabel={shown.unit ? 'value of the unit' : 'probability of the target'} testId="curve-insertion" />
+                <CurveChart title="Deletion" note="remove the most important pixels first: a good map makes the score fall fast (low AUC)" series={deletion} yLabel={curveScoreLabel(shown.outputKind, Boolean(shown.unit))} testId="curve-deletion" />
+                <CurveChart title="Insertion" note="add the most important pixels first: a good map makes the score rise fast (high AUC)" series={insertion} yLabel={curveScoreLabel(shown.outputKind, Boolean(shown.unit))} testId="curve-insertion" />
               </div>
               <table className="auc-table" data-testid="auc-table">
                 <thead>
@@ -860,7 +861,14 @@ export function ExplainPanel(props: { model: Model | undefined; summary: Summary
  * What a result explains, for its subtitle: a class with its score, or a unit with its value and
  * the most active channel's (a unit has values, not probabilities).
  */
+/** "output 2", or a named output's "output 2 (age)". */
+function nameOfOutput(index: number, label: string): string {
+  return label === `output ${index}` ? label : `output ${index} (${label})`;
+}
+
 function madeFor(shown: Shown): string {
+  // a regression's output is a value: "output 2 · value 0.31", not a class and its logit
+  if (!shown.unit && shown.outputKind === 'regression') return `${nameOfOutput(shown.target.index, shown.target.label)} · value ${fmt(shown.target.score)}`;
   if (!shown.unit) return `class ${shown.target.index} (${shown.target.label}) · ${shown.score} ${fmt(shown.target.score)}`;
   const p = shown.predicted;
   return `explaining ${shown.target.label} (${fmt(shown.target.score)})${p ? ` · most active ${p.label} (${fmt(p.logit)})` : ''}`;

@@ -3,6 +3,7 @@ import { api, ApiError, OUTPUT_KIND_NAMES, type Model, type OutputKindName, type
 import { PREPROCESS_PRESETS } from '../../../src/models/metadata.js';
 import { fmtCount } from '../tensor';
 import { inputKind } from '../input-kind';
+import { outputNouns } from '../output-words';
 import { ErrorBox, Panel, Spinner, UploadButton } from './ui';
 
 const fmtList = (v: unknown): string => (Array.isArray(v) ? v.map((x) => (typeof x === 'number' ? +x.toFixed(3) : String(x))).join(', ') : String(v));
@@ -105,9 +106,9 @@ type Preset = '' | (typeof PREPROCESS_PRESETS)[number] | 'json';
  * classes (ImageNet's "tench, goldfish" misled on a 2-class model), the first and the last when
  * there are more than fit the three-line box.
  */
-function labelsPlaceholder(classes: number | undefined): string {
-  if (!classes) return 'one class name per line';
-  const name = (i: number): string => `name of class ${i}`;
+function labelsPlaceholder(classes: number | undefined, noun: string): string {
+  if (!classes) return `one ${noun} name per line`;
+  const name = (i: number): string => `name of ${noun} ${i}`;
   if (classes <= 3) return Array.from({ length: classes }, (_, i) => name(i)).join('\n');
   return [name(0), `… (${classes} lines in all)`, name(classes - 1)].join('\n');
 }
@@ -119,6 +120,8 @@ function labelsPlaceholder(classes: number | undefined): string {
  */
 function DescribeModel(props: { model: Model; onDescribed: (m: Model) => void }): ReactNode {
   const { model } = props;
+  // a regression's outputs are values, named as outputs, not classes
+  const nouns = outputNouns(model.outputKind);
   const assumed = (model.warnings ?? []).some((w) => /no (class|output) labels|no preprocessing|assum/i.test(w));
   const [open, setOpen] = useState(assumed);
   const [labels, setLabels] = useState('');
@@ -149,7 +152,7 @@ function DescribeModel(props: { model: Model; onDescribed: (m: Model) => void })
     try {
       const m = await api.describeModel(model.id, { ...(labels.trim() ? { labels } : {}), ...(preset ? { preprocess: preset === 'json' ? json : preset } : {}), ...(outputKind ? { outputKind } : {}) });
       props.onDescribed(m);
-      setDone(`Applied to ${m.name} for this session${m.described?.labels ? ` · ${m.described.labels} ${m.outputKind === 'regression' ? 'output' : 'class'} names` : ''}${m.described?.preprocessing ? ' · preprocessing' : ''}${m.described?.outputKind ? ` · outputs ${m.described.outputKind}` : ''}.`);
+      setDone(`Applied to ${m.name} for this session${m.described?.labels ? ` · ${m.described.labels} ${outputNouns(m.outputKind).one} names` : ''}${m.described?.preprocessing ? ' · preprocessing' : ''}${m.described?.outputKind ? ` · outputs ${m.described.outputKind}` : ''}.`);
       setLabels('');
       setOutputKind('');
     } catch (e) {
@@ -164,9 +167,9 @@ function DescribeModel(props: { model: Model; onDescribed: (m: Model) => void })
       <p className="muted small">What the file does not say, as the CLI&apos;s --labels, --preprocess and --output-kind: kept for this session (convlens describe writes it into the file).</p>
       <label className="field">
         <span>
-          Class names <span className="muted">(one per line, or a JSON list; {model.labels?.length ?? '?'} needed)</span>
+          {nouns.one === 'output' ? 'Output names' : 'Class names'} <span className="muted">(one per line, or a JSON list; {model.labels?.length ?? '?'} needed)</span>
         </span>
-        <textarea rows={3} value={labels} onChange={(e) => setLabels(e.target.value)} placeholder={labelsPlaceholder(model.labels?.length)} data-testid="describe-labels" />
+        <textarea rows={3} value={labels} onChange={(e) => setLabels(e.target.value)} placeholder={labelsPlaceholder(model.labels?.length, nouns.one)} data-testid="describe-labels" />
       </label>
       <div className="toolbar" style={{ gap: 8, marginTop: 4 }}>
         <label className="button small file-button">

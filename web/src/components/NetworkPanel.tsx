@@ -257,7 +257,8 @@ export function NetworkPanel(props: {
             <div className="strip-col strip-output">
               <div className="strip-head">
                 <span className="strip-name">output</span>
-                <span className="strip-shape">top 3</span>
+                {/* a regression lists its first outputs, in order: none is the "top" one */}
+                <span className="strip-shape" data-testid="network-output-order">{model?.outputKind === 'regression' ? 'first 3' : 'top 3'}</span>
               </div>
               <ol className="strip-classes">
                 {props.prediction.top.slice(0, 3).map((t) => (

@@ -344,8 +344,10 @@ export function countClasses(selection: string, total: number): number | undefin
 }
 
 /** Several classes as the featviz route takes them ("0-9,285"): a text field and a picker that appends. */
-export function ClassSelection(props: { labels: readonly string[] | undefined; value: string; onChange: (v: string) => void; testId?: string }): ReactNode {
+export function ClassSelection(props: { labels: readonly string[] | undefined; value: string; onChange: (v: string) => void; testId?: string; nouns?: { one: string; many: string } }): ReactNode {
   const [text, setText] = useState('');
+  // a regression's outputs are outputs, not classes
+  const { one, many } = props.nouns ?? { one: 'class', many: 'classes' };
   const options = useMemo(() => classOptions(props.labels), [props.labels]);
   const total = props.labels?.length ?? 0;
   const count = countClasses(props.value, total);
@@ -358,8 +360,8 @@ export function ClassSelection(props: { labels: readonly string[] | undefined; v
     .filter(Boolean);
   return (
     <div className="field inline class-selection">
-      <span>Classes</span>
-      <input type="text" value={props.value} onChange={(e) => props.onChange(e.target.value)} placeholder={`all ${total}`} style={{ width: 150 }} data-testid={props.testId} title="indices and ranges (0-9,285) or names, comma-separated; empty: every class" />
+      <span>{many[0]!.toUpperCase() + many.slice(1)}</span>
+      <input type="text" value={props.value} onChange={(e) => props.onChange(e.target.value)} placeholder={`all ${total}`} style={{ width: 150 }} data-testid={props.testId} title={`indices and ranges (0-9,285) or names, comma-separated; empty: every ${one}`} />
       <Combo
         value={text}
         onChange={setText}
@@ -371,12 +373,12 @@ export function ClassSelection(props: { labels: readonly string[] | undefined; v
           if (!list.includes(t)) props.onChange([...list, t].join(','));
         }}
         options={options}
-        placeholder="add a class by name…"
+        placeholder={`add ${one === 'output' ? 'an output' : 'a class'} by name…`}
         testId={props.testId ? `${props.testId}-add` : undefined}
         width={200}
       />
       <span className="muted small" data-testid={props.testId ? `${props.testId}-count` : undefined}>
-        {count === total ? `all ${total} classes` : `${count ?? '?'} class${count === 1 ? '' : 'es'}`}
+        {count === total ? `all ${total} ${many}` : `${count ?? '?'} ${count === 1 ? one : many}`}
         {names.length > 0 && count !== total ? `: ${names.join(', ')}${(count ?? 0) > names.length ? ', …' : ''}` : ''}
       </span>
     </div>

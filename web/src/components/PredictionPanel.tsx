@@ -1,5 +1,5 @@
 import { useEffect, useRef, type ReactNode } from 'react';
-import type { ApiError, Prediction } from '../api';
+import type { ApiError, OutputKindName, Prediction } from '../api';
 import type { InputView } from '../App';
 import { fitCanvas } from '../render';
 import { predictionScore } from '../format';
@@ -33,8 +33,11 @@ export function InputCanvas(props: { input: InputView | null; size: number; test
   return <canvas ref={ref} className={`input-canvas ${props.className ?? ''}`} style={{ width: w, height: h }} data-testid={props.testId} />;
 }
 
-export function PredictionPanel(props: { prediction: Prediction | null; input: InputView | null; busy: boolean; error: ApiError | null; labels?: string[] | undefined; noImages?: string | undefined }): ReactNode {
+export function PredictionPanel(props: { prediction: Prediction | null; input: InputView | null; busy: boolean; error: ApiError | null; labels?: string[] | undefined; noImages?: string | undefined; outputKind?: OutputKindName | undefined }): ReactNode {
   const top = props.prediction?.top ?? [];
+  // a multi-label head answers each output yes or no on its own: every output at 50% or more is a "yes", not only the first
+  const multiLabel = props.outputKind === 'multi-label';
+  const highlighted = (t: Prediction['top'][number], i: number): boolean => t.probability !== undefined && (multiLabel ? t.probability >= 0.5 : i === 0);
   if (props.noImages) {
     return (
       <Panel title="Prediction" testId="prediction-panel">
@@ -68,7 +71,7 @@ export function PredictionPanel(props: { prediction: Prediction | null; input: I
         <ol className="bars" data-testid="prediction-bars" aria-busy={props.busy}>
           {top.map((t, i) => (
             // a regression's outputs come in their order, with values: none is the top one, and no bar has a scale
-            <li key={t.index} className={i === 0 && t.probability !== undefined ? 'bar top1' : 'bar'} title={`${t.probability === undefined ? 'output' : 'class'} ${t.index} · ${t.probability === undefined ? 'value' : 'logit'} ${t.logit.toFixed(3)}`}>
+            <li key={t.index} className={highlighted(t, i) ? 'bar top1' : 'bar'} title={`${t.probability === undefined ? 'output' : 'class'} ${t.index} · ${t.probability === undefined ? 'value' : 'logit'} ${t.logit.toFixed(3)}${multiLabel ? ` · ${highlighted(t, i) ? 'yes' : 'no'} (its own sigmoid)` : ''}`}>
               <span className="bar-label">{t.label}</span>
               {/* no track for a value: an empty track reads as a bar at 0% */}
               {t.probability !== undefined ? (
@@ -84,6 +87,11 @@ export function PredictionPanel(props: { prediction: Prediction | null; input: I
           {top.length === 0 && !props.busy && <li className="muted">Pick an image.</li>}
         </ol>
       </div>
+      {multiLabel && top.length > 0 && (
+        <p className="muted small" data-testid="prediction-multi-label-note">
+          Independent yes/no outputs: each one&apos;s probability is its own sigmoid (they need not sum to 100%); 50% or more reads yes.
+        </p>
+      )}
     </Panel>
   );
 }

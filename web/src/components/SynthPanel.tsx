@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState, type CSSProperties, type ReactNode } from 'react';
 import { ApiError, followJob, jobId, request as apiRequest, type ImageEntry, type Model, type Prediction, type Summary } from '../api';
 import { inputKind } from '../input-kind';
+import { outputNouns } from '../output-words';
 import { JobProgress, type JobProgressState } from './JobProgress';
 import { useOneAtATime } from '../one-at-a-time';
 import { BrowserStyle } from './BrowserStyle';
@@ -290,7 +291,12 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
   const big = !!shownEstimate?.estimate && (shownEstimate.estimate.imageSteps > BIG_IMAGE_STEPS || (shownEstimate.estimate.seconds ?? 0) > BIG_SECONDS);
 
   const needsImage = kind === 'adversarial' || kind === 'invert';
-  const canRun = !running && !noImages && (!needsImage || !!props.imageId) && (kind !== 'fast-style' || !!net);
+  // an attack raises a softmax's cross-entropy: say so before a run the server would refuse (synthesize/adversarial.ts)
+  const attackRefusal =
+    kind === 'adversarial' && model?.outputKind !== undefined && model.outputKind !== 'single-label'
+      ? `${model.shortName ?? model.name} is ${model.outputKind === 'regression' ? 'a regression (its outputs are values)' : 'a multi-label head (independent yes/no outputs)'}: an attack raises a single-label classifier's cross-entropy over the softmax of its outputs, which this model does not compute. If its outputs are the logits of one softmax, set its Outputs to single-label under "Describe this model".`
+      : null;
+  const canRun = !running && !noImages && !attackRefusal && (!needsImage || !!props.imageId) && (kind !== 'fast-style' || !!net);
 
   const oneAtATime = useOneAtATime();
   const run = (): Promise<void> => oneAtATime(start).then(() => undefined);
@@ -368,7 +374,7 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
                 )
               }
               options={[
-                { value: 'class', label: 'classes', title: 'one image per class, each maximizing its logit' },
+                model.outputKind === 'regression' ? { value: 'class', label: 'outputs', title: 'one image per output, each maximizing its value' } : { value: 'class', label: 'classes', title: 'one image per class, each maximizing its logit' },
                 { value: 'channel', label: 'channel', title: 'the mean of one channel of a layer' },
                 { value: 'neuron', label: 'neuron', title: 'the centre unit of one channel' },
                 { value: 'layer', label: 'layer', title: 'the whole layer (DeepDream\'s L2)' },
@@ -380,7 +386,7 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
         <div style={{ ...row, marginTop: 12 }}>
           {kind === 'featviz' && (
             <>
-              {obj.kind === 'class' && <ClassSelection labels={model.labels} value={obj.classes} onChange={(v) => editObj({ kind: 'class', classes: v })} testId="synth-classes" />}
+              {obj.kind === 'class' && <ClassSelection labels={model.labels} nouns={outputNouns(model.outputKind)} value={obj.classes} onChange={(v) => editObj({ kind: 'class', classes: v })} testId="synth-classes" />}
               {(obj.kind === 'channel' || obj.kind === 'neuron' || obj.kind === 'layer') && (
                 <LayerPicker label="Layer" model={model} summary={summary} value={obj.layer} onChange={(v) => editObj({ ...obj, layer: v })} testId="synth-objective-layer" />
               )}
@@ -489,12 +495,17 @@ export function SynthPanel(props: { model: Model | undefined; summary: Summary |
             </>
           )}
         </div>
+        {attackRefusal && (
+          <p className="warning" data-testid="synth-attack-refused">
+            {attackRefusal}
+          </p>
+        )}
         {noImages && (
           <p className="warning" data-testid="synth-no-images">
             {noImages}: it can make no image here. Style / texture runs on another network.
           </p>
         )}
-        {estimable && !noImages && !running && (
+        {estimable && !noImages && !attackRefusal && !running && (
           <div className="estimate small" data-testid="synth-estimate">
             {shownEstimate?.estimate ? (
               <span className={big ? 'estimate-big' : 'muted'}>{describeEstimate(shownEstimate.estimate)}</span>

@@ -108,6 +108,10 @@ export function define(command: Command): void {
         const [c] = r.shape;
         const top = Math.min(opts.top, c);
         const scoreName = score === 'prob' ? 'probability' : 'logit';
+        // a regression's output is a value, not a class's logit (models/output-kind.ts)
+        const regression = model.outputKind === 'regression';
+        const shownScore = regression ? 'value' : scoreName;
+        const targetName = (t: { index: number; label: string }): string => (regression ? `output ${t.index}${t.label === `output ${t.index}` ? '' : ` ${t.label}`}` : `${t.index} ${t.label}`);
         const perImage = items.map((it, i) => {
           const t = r.targets[i]!;
           return {
@@ -131,7 +135,7 @@ export function define(command: Command): void {
         const hint = `convlens explain ${items[0]!.source}${modelArg} --unit ${r.label} --target ${best.channel}`;
         const figure = await channelFigure(r, items.map((it) => ({ name: it.source.split('/').at(-1)!, display: it.display })), {
           top,
-          title: `${model.name}: channels of ${r.label} [${r.shape.join(', ')}] behind the ${scoreName}`,
+          title: `${model.name}: channels of ${r.label} [${r.shape.join(', ')}] behind the ${shownScore}`,
           rowLines: (i) => [items[i]!.source.split('/').at(-1)!, `target: ${perImage[i]!.target.label}`],
           ...(opts.size ? { size: opts.size } : {}),
           notes: [`Explain a channel's own evidence in the image: ${hint}`],
@@ -153,7 +157,7 @@ export function define(command: Command): void {
         else {
           const lines: string[] = [];
           for (const img of perImage) {
-            lines.push(`${img.source}: target ${img.target.index} ${img.target.label} (${scoreName} ${(img.target[scoreName] as number).toPrecision(4)}), layer ${r.label} [${r.shape.join(', ')}]`);
+            lines.push(`${img.source}: target ${targetName(img.target)} (${shownScore} ${(img.target[scoreName] as number).toPrecision(4)}), layer ${r.label} [${r.shape.join(', ')}]`);
             for (const m of r.results) {
               const entry = img.methods[m.method]!;
               const k = entry.completeness;

@@ -5,6 +5,7 @@ import { ConvLensError } from '../../../engine/errors.js';
 import { prepareOutputFile, writeFileAtomic } from '../../../io/files.js';
 import { evaluateClassifier } from '../../../training/classification.js';
 import { confusionMatrixPng } from '../../../training/confusion.js';
+import { evaluateMultiLabel, type MultiLabelMetrics } from '../../../training/multi-label.js';
 import { cliJob, type CommonOptions, fileOrFolderOut, intIn, openModel, withCommon } from '../common.js';
 import { defaultOut } from '../output.js';
 
@@ -38,7 +39,19 @@ export function define(command: Command): void {
           'Evaluate a model trained on Fashion-MNIST (for example one written by `convlens train`).',
         );
       }
+      if (model.outputKind === 'regression') {
+        // Fashion-MNIST gives each image a class, no value: there is nothing to measure a regression's error against
+        throw new ConvLensError(
+          'MODEL_UNSUPPORTED',
+          `Model "${model.name}" is a regression: its outputs are values, and Fashion-MNIST labels each image with a class, not a value to compare them with, so no accuracy, error or loss applies.`,
+          'Compare its values with your own targets (`convlens predict --json` prints them), or evaluate it as the classifier it may be (CLI: --output-kind single-label).',
+        );
+      }
       const labels = model.labels.length === FASHION_MNIST_LABELS.length ? model.labels : FASHION_MNIST_LABELS;
+      if (model.outputKind === 'multi-label') {
+        await evaluateAttributes(model, engine, ds, labels, opts);
+        return;
+      }
       if (opts.image) prepareOutputFile(opts.out);
       const job = cliJob(opts, 'evaluate');
       let m;
@@ -71,4 +84,47 @@ export function define(command: Command): void {
       if (image && !opts.quiet) lines.push(`confusion matrix -> ${image}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/**
+ * A multi-label model on Fashion-MNIST: each output answers "is it this class?" on its own, so
+ * each is scored as a yes/no classifier (accuracy at probability 0.5, average precision), never
+ * by an argmax over outputs or a softmax loss; there is no confusion matrix between classes.
+ */
+async function evaluateAttributes(
+  model: ReturnType<typeof openModel>['model'],
+  engine: ReturnType<typeof openModel>['engine'],
+  ds: ReturnType<typeof loadFashionMnist>,
+  labels: readonly string[],
+  opts: EvaluateOptions,
+): Promise<void> {
+  const job = cliJob(opts, 'evaluate');
+  let m: MultiLabelMetrics;
+  try {
+    m = await evaluateMultiLabel(async (x) => (await model.run(x))[model.output]!, ds, model.meta.preprocessing, labels, { ...job, batchSize: opts.batch });
+  } finally {
+    job.done();
+  }
+  await engine.dispose();
+  if (!opts.quiet) {
+    if (m.unscored) process.stderr.write(`warning: ${m.unscored} of ${m.total} images gave NaN or infinite outputs; every answer of theirs counts as wrong, and they are left out of the loss and the average precisions\n`);
+    if (opts.image) process.stderr.write('note: no confusion-matrix image for a multi-label model: its outputs answer yes or no each, not which one class\n');
+  }
+  if (opts.json) {
+    process.stdout.write(
+      `${JSON.stringify({ model: model.name, data: ds.source, outputKind: 'multi-label', threshold: 0.5, meanAccuracy: m.meanAccuracy, exactMatch: m.exactMatch, meanAveragePrecision: m.meanAveragePrecision, loss: m.loss, total: m.total, unscored: m.unscored, perAttribute: m.perAttribute }, null, 2)}\n`,
+    );
+    return;
+  }
+  const lines = [
+    `model ${model.name} (multi-label) on ${ds.source}: ${m.total} images, each class an output that should say yes for it and no for the others`,
+    `mean accuracy at probability 0.5 ${m.meanAccuracy.toFixed(4)} (right yes/no answers)`,
+    `exact match ${m.exactMatch.toFixed(4)} (images with every answer right)`,
+    `mean average precision ${m.meanAveragePrecision.toFixed(4)}`,
+    `loss ${m.loss.toFixed(4)} (mean binary cross-entropy)`,
+  ];
+  const width = Math.max(...labels.map((l) => l.length));
+  lines.push(`per output:\n  ${''.padEnd(width)}  accuracy  avg precision`);
+  for (const a of m.perAttribute) lines.push(`  ${a.label.padEnd(width)}  ${a.accuracy.toFixed(4).padStart(8)}  ${a.averagePrecision.toFixed(4).padStart(13)}  (${a.positives} positives)`);
+  process.stdout.write(`${lines.join('\n')}\n`);
 }

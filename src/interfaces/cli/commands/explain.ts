@@ -425,7 +425,7 @@ export function define(command: Command): void {
           const metricOptions = { ...(opts.batchSize ? { batchSize: opts.batchSize } : {}), signal: job.signal!, onProgress: job.onProgress! };
           const roads = await road(model, batch, e.targets, maps, { ...metricOptions, score: defaultCurveScore(model), ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
           const infidelities = await infidelity(model, batch, e.targets, maps, { ...metricOptions, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
-          const chart = await faithfulnessChart(byMethod, { title: `Deletion and insertion (${model.name}, ${n} image${n > 1 ? 's' : ''}, mean curves)`, reference: 'random', score: defaultCurveScore(model), ...(model.unit ? { unit: model.unit } : {}) });
+          const chart = await faithfulnessChart(byMethod, { title: `Deletion and insertion (${model.name}, ${n} image${n > 1 ? 's' : ''}, mean curves)`, reference: 'random', score: defaultCurveScore(model), outputKind: model.outputKind, ...(model.unit ? { unit: model.unit } : {}) });
           out.write('faithfulness.png', chart.png);
           out.write('faithfulness.svg', chart.svg);
           faithfulness = {

@@ -18,6 +18,7 @@ import { pixelParam } from '../../../methods/synthesize/params.js';
 import { displaySize, encodeGif, perturbationImage, toRaw } from '../../../methods/synthesize/render.js';
 import { styleTransfer } from '../../../methods/synthesize/style.js';
 import type { Model } from '../../../models/model.js';
+import { outputProbabilities } from '../../../models/output-kind.js';
 import { resizeImage } from '../../../render/heatmap.js';
 import type { TaskContext } from './context.js';
 
@@ -224,10 +225,22 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
       const r = all ? await classesInBatches(model, options, a.maxBatch ?? model.labels.length, job, a.classes) : await featureVisualization(model, { ...options, objective });
       await preview?.settled();
       const n = r.images.dims[0]!;
-      const labels = all ? (a.classes ?? model.labels.map((_, k) => k)).map((k) => model.labels[k] ?? `class ${k}`) : Array.from({ length: n }, (_, k) => (n > 1 ? `image ${k + 1}` : objective));
+      const classes = all ? (a.classes ?? model.labels.map((_, k) => k)) : undefined;
+      const labels = classes ? classes.map((k) => model.labels[k] ?? `class ${k}`) : Array.from({ length: n }, (_, k) => (n > 1 ? `image ${k + 1}` : objective));
+      // A multi-label head's outputs are no rivals: whether the image made the visualized output say
+      // yes is its own sigmoid, which the top output's probability ("predicted class 11") did not say.
+      const caption = (k: number): string | undefined => {
+        const prediction = r.predictions[k];
+        const visualized = classes?.[k];
+        if (prediction && model.outputKind === 'multi-label' && visualized !== undefined && prediction.logits[visualized] !== undefined) {
+          const own = outputProbabilities('multi-label', [prediction.logits[visualized]!])![0]!;
+          return `${own >= 0.5 ? 'yes' : 'no'}: ${(100 * own).toFixed(1)}% (its own sigmoid)`;
+        }
+        return prediction ? predictedCaption(prediction) : undefined;
+      };
       return {
         kind,
-        images: await Promise.all(Array.from({ length: n }, async (_, k) => ({ label: labels[k] ?? `image ${k + 1}`, ...(r.predictions[k] ? { caption: predictedCaption(r.predictions[k]!) } : {}), png: await png(displaySize(toRaw(r.images.data as Float32Array, r.images.dims, k), 160)) }))),
+        images: await Promise.all(Array.from({ length: n }, async (_, k) => ({ label: labels[k] ?? `image ${k + 1}`, ...(caption(k) !== undefined ? { caption: caption(k)! } : {}), png: await png(displaySize(toRaw(r.images.data as Float32Array, r.images.dims, k), 160)) }))),
         frames: await framePngs(r.frames, r.images.dims, 0),
         gif: b64(encodeGif(r.frames.map((f) => displaySize(toRaw(f.image, r.images.dims, 0), 160)))),
         summary: { model: model.name, objective: r.objective, params: r.params, history: r.history.filter((_, i) => i % 8 === 0).map((h) => ({ step: h.step, value: h.value })) },
