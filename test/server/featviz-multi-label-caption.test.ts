@@ -31,8 +31,8 @@ function attributes(sigmoid: boolean): Uint8Array {
   return encodeModel(b.build());
 }
 
-async function featviz(model: string, classes: string): Promise<{ label: string; caption?: string }[]> {
-  const r = await inject({ method: 'POST', url: '/api/synthesize/featviz', payload: { model, params: { objective: 'class:*', classes, steps: 2 } } });
+async function featviz(model: string, classes: string, objective = 'class:*'): Promise<{ label: string; caption?: string }[]> {
+  const r = await inject({ method: 'POST', url: '/api/synthesize/featviz', payload: { model, params: { objective, ...(classes ? { classes } : {}), steps: 2 } } });
   expect(r.statusCode, r.body).toBe(202);
   const ev = await inject({ method: 'GET', url: `/api/jobs/${(r.json() as { job: string }).job}/events` });
   const last = ev.body.split('\n\n').filter(Boolean).map((chunk) => JSON.parse(chunk.split('\n').find((l) => l.startsWith('data: '))!.slice(6))).at(-1) as { type: string; result?: { images: { label: string; caption?: string }[] }; error?: unknown };
@@ -48,6 +48,17 @@ describe('feature visualization of a multi-label head', () => {
     expect(images.map((i) => i.label)).toEqual(['class 0', 'class 1']);
     expect(images[0]!.caption).toMatch(/^yes: 9\d\.\d% \(its own sigmoid\)$/);
     expect(images[1]!.caption).toMatch(/^no: 0\.\d% \(its own sigmoid\)$/);
+  }, 60_000);
+
+  it('captions the images of one class objective by that output too, named by index or label', async () => {
+    const multi = studio.models.addUpload('attributes.onnx', attributes(true));
+    for (const objective of ['class:1', 'logit:1', 'prob:class 1']) {
+      const images = await featviz(multi.id, '', objective);
+      expect(images[0]!.caption, objective).toMatch(/^no: 0\.\d% \(its own sigmoid\)$/);
+    }
+    // a sum of terms raises no one output: the prediction is the caption
+    const summed = await featviz(multi.id, '', 'class:1+0.5*class:2');
+    expect(summed[0]!.caption).toMatch(/^predicted class 0 /);
   }, 60_000);
 
   it('keeps the prediction caption for a single-label classifier', async () => {

@@ -418,6 +418,19 @@ export function parseObjective(spec: string): Objective {
   return sum(...terms.map(parseTerm));
 }
 
+/**
+ * The output an objective string raises in every image, when it is one class term (`class:24`,
+ * `logit:tabby cat`, `prob:3`, no weight, no `@k`); undefined for anything else. Captions of a
+ * multi-label head's images follow that output, not the top one.
+ */
+export function visualizedClass(spec: string, model: Model): number | undefined {
+  const terms = spec.split('+').map((s) => s.trim()).filter(Boolean);
+  const m = terms.length === 1 ? /^(?:class|logit|prob):(.+)$/i.exec(terms[0]!) : null;
+  const target = m?.[1];
+  if (!target || target === '*' || /@\d+$/.test(target)) return undefined;
+  return classIndex(model, /^\d+$/.test(target) ? Number(target) : target);
+}
+
 function parseTerm(t: string): Objective {
   let w = 1;
   const m = /^(-?[\d.]+(?:e-?\d+)?)\s*\*\s*(.*)$/i.exec(t);

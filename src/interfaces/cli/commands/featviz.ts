@@ -4,8 +4,9 @@ import { loadFashionMnist, SUBSET_DIR } from '../../../data/fashion-mnist.js';
 import { ConvLensError } from '../../../engine/errors.js';
 import type { Tensor } from '../../../engine/tensor.js';
 import { encodePng } from '../../../io/image.js';
-import { classVisualization, DEFAULT_CLASSES, defaultClassSelection, defaultSize, facetVisualization, featureVisualization, MANY_CLASSES, parseClassList, synthesisBatchSize, type FacetOptions, type FeatvizOptions, type FeatvizResult, SPECKLE_NOTE } from '../../../methods/synthesize/featviz.js';
+import { classVisualization, DEFAULT_CLASSES, visualizedOutputCaption, defaultClassSelection, defaultSize, facetVisualization, featureVisualization, MANY_CLASSES, parseClassList, synthesisBatchSize, type FacetOptions, type FeatvizOptions, type FeatvizResult, SPECKLE_NOTE } from '../../../methods/synthesize/featviz.js';
 import { modelChannels, modelInputSize } from '../../../methods/synthesize/graph.js';
+import { visualizedClass } from '../../../methods/synthesize/objectives.js';
 import { readImageTensor, readModelImage, stack, summaryJson } from '../../../methods/synthesize/io.js';
 import type { OptimizerName, StepRegularizers } from '../../../methods/synthesize/optimize.js';
 import { pixelParam } from '../../../methods/synthesize/params.js';
@@ -200,8 +201,18 @@ Examples:
         job.done();
         if (result.zeroGradient) warner(opts, 'note')(`the objective's gradient was zero at every step${extra['classes'] ? ' for at least one batch' : ''}: ${result.objective} does not respond to the image (its activations are zero or constant, e.g. a dead channel, or ReLUs off everywhere), so only the regularizers changed it; try another objective, --start noise or another --seed`);
         if (result.speckle >= SPECKLE_NOTE) warner(opts)(`the result is saturated noise (${(100 * result.speckle).toFixed(0)}% of neighbouring colour values jump from black to white): the steps overshoot. Lower --lr (now ${opts.lr}; the default is 0.05${opts.optimizer === 'adam' ? ', and Adam moves each parameter by about lr per step' : ''}).`);
-        const files = await writeFeatviz(out, result, labels, opts.tile, Array.isArray(extra['classes']) ? (extra['classes'] as number[]).map(classFile) : undefined);
-        const summary = { command: 'featviz', model: modelInfo(model, opts), objective: result.objective, params: result.params, ...extra, images: labels.map((l, k) => ({ label: l, file: files.images[k], prediction: briefPrediction(result.predictions[k]) })), objectiveHistory: result.history.filter((_, i) => i % 8 === 0 || i === result.history.length - 1).map((h) => ({ step: h.step, value: h.value })), files };
+        const drawnClasses = Array.isArray(extra['classes']) ? (extra['classes'] as number[]) : undefined;
+        const visualized = drawnClasses || opts.facets ? undefined : visualizedClass(opts.objective, model);
+        const ownOutputs = model.outputKind === 'multi-label' && (drawnClasses !== undefined || visualized !== undefined);
+        const caption = {
+          of: (k: number): string | undefined => {
+            const p = result.predictions[k];
+            return visualizedOutputCaption(model, p, drawnClasses?.[k] ?? visualized) ?? (p ? `${p.label} ${(100 * p.probability).toFixed(1)}%` : undefined);
+          },
+          note: ownOutputs ? 'captions: whether the final image makes the output it was made for say yes (its own sigmoid)' : "captions: the model's prediction for the final image",
+        };
+        const files = await writeFeatviz(out, result, labels, opts.tile, caption, drawnClasses?.map(classFile));
+        const summary = { command: 'featviz', model: modelInfo(model, opts), objective: result.objective, params: result.params, ...extra, images: labels.map((l, k) => ({ label: l, file: files.images[k], caption: caption.of(k), prediction: briefPrediction(result.predictions[k]) })), objectiveHistory: result.history.filter((_, i) => i % 8 === 0 || i === result.history.length - 1).map((h) => ({ step: h.step, value: h.value })), files };
         const text = summaryJson(summary);
         out.write('summary.json', text);
         if (opts.json) process.stdout.write(text);
@@ -234,7 +245,7 @@ const GRID_LIMIT = 100;
  * result.png (labelled grid with predictions, the first GRID_LIMIT images), strip.png (steps x
  * images), optimization.gif, image-k.png (unless `written` names the files already written).
  */
-async function writeFeatviz(out: OutputFiles, r: FeatvizResult, labels: string[], tile: number, written?: string[]): Promise<{ result: string; strip: string; gif: string; images: string[] }> {
+async function writeFeatviz(out: OutputFiles, r: FeatvizResult, labels: string[], tile: number, caption: { of: (k: number) => string | undefined; note: string }, written?: string[]): Promise<{ result: string; strip: string; gif: string; images: string[] }> {
   const total = r.images.dims[0]!;
   const data = r.images.data as Float32Array;
   const images: string[] = written ?? [];
@@ -253,10 +264,7 @@ async function writeFeatviz(out: OutputFiles, r: FeatvizResult, labels: string[]
     rows.push({
       lines: [],
       cells: Array.from({ length: Math.min(perRow, n - s) }, (_, i) => displaySize(toRaw(data, r.images.dims, s + i), tile)),
-      captions: Array.from({ length: Math.min(perRow, n - s) }, (_, i) => {
-        const p = r.predictions[s + i];
-        return p ? `${p.label} ${(100 * p.probability).toFixed(1)}%` : undefined;
-      }),
+      captions: Array.from({ length: Math.min(perRow, n - s) }, (_, i) => caption.of(s + i)),
     });
   }
   out.write(
@@ -264,7 +272,7 @@ async function writeFeatviz(out: OutputFiles, r: FeatvizResult, labels: string[]
     await gridFigure({
       columns: n > perRow ? labels.slice(0, perRow).map((_, i) => `${i + 1}`) : labels.slice(0, n),
       rows,
-      notes: [...(n > perRow ? [`images in order: ${labels.slice(0, n).join(', ')}`] : []), ...(total > n ? [`the first ${n} of ${total} images; all are in ${images[0]} ...`] : []), 'captions: the model\'s prediction for the final image'],
+      notes: [...(n > perRow ? [`images in order: ${labels.slice(0, n).join(', ')}`] : []), ...(total > n ? [`the first ${n} of ${total} images; all are in ${images[0]} ...`] : []), caption.note],
     }),
   );
   // strip: one row per image (up to 10), one column per kept step

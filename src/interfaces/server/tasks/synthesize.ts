@@ -8,7 +8,8 @@ import { attack } from '../../../methods/synthesize/adversarial.js';
 import { dream } from '../../../methods/synthesize/dream.js';
 import { trainStyleNet } from '../../../methods/synthesize/fast-style.js';
 import { encodeStyleNet, loadStyleNet, styleNetInfo, stylize } from '../../../methods/synthesize/stylize.js';
-import { classVisualization, featureVisualization, type FeatvizOptions, type FeatvizResult } from '../../../methods/synthesize/featviz.js';
+import { classVisualization, featureVisualization, visualizedOutputCaption, type FeatvizOptions, type FeatvizResult } from '../../../methods/synthesize/featviz.js';
+import { visualizedClass } from '../../../methods/synthesize/objectives.js';
 import { modelInputSize } from '../../../methods/synthesize/graph.js';
 import { invert } from '../../../methods/synthesize/inversion.js';
 import { decodeImageTensor, decodeModelImage } from '../../../methods/synthesize/io.js';
@@ -18,7 +19,6 @@ import { pixelParam } from '../../../methods/synthesize/params.js';
 import { displaySize, encodeGif, perturbationImage, toRaw } from '../../../methods/synthesize/render.js';
 import { styleTransfer } from '../../../methods/synthesize/style.js';
 import type { Model } from '../../../models/model.js';
-import { outputProbabilities } from '../../../models/output-kind.js';
 import { resizeImage } from '../../../render/heatmap.js';
 import type { TaskContext } from './context.js';
 
@@ -227,16 +227,10 @@ async function synthesize(ctx: TaskContext, a: SynthArgs): Promise<SynthResult> 
       const n = r.images.dims[0]!;
       const classes = all ? (a.classes ?? model.labels.map((_, k) => k)) : undefined;
       const labels = classes ? classes.map((k) => model.labels[k] ?? `class ${k}`) : Array.from({ length: n }, (_, k) => (n > 1 ? `image ${k + 1}` : objective));
-      // A multi-label head's outputs are no rivals: whether the image made the visualized output say
-      // yes is its own sigmoid, which the top output's probability ("predicted class 11") did not say.
+      const visualized = all ? undefined : visualizedClass(objective, model);
       const caption = (k: number): string | undefined => {
         const prediction = r.predictions[k];
-        const visualized = classes?.[k];
-        if (prediction && model.outputKind === 'multi-label' && visualized !== undefined && prediction.logits[visualized] !== undefined) {
-          const own = outputProbabilities('multi-label', [prediction.logits[visualized]!])![0]!;
-          return `${own >= 0.5 ? 'yes' : 'no'}: ${(100 * own).toFixed(1)}% (its own sigmoid)`;
-        }
-        return prediction ? predictedCaption(prediction) : undefined;
+        return visualizedOutputCaption(model, prediction, classes?.[k] ?? visualized) ?? (prediction ? predictedCaption(prediction) : undefined);
       };
       return {
         kind,
