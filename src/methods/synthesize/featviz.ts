@@ -46,13 +46,13 @@ export interface FeatvizOptions extends JobOptions, Pick<AscentOptions, 'onFrame
  * The caption of an image made to raise output `visualized` of a multi-label head: that output's
  * own sigmoid, yes from 0.5 (its outputs are no rivals, so the top output, "class 11 56%" under an
  * image made for class 24, says nothing about it); undefined for other heads, which caption the
- * prediction.
+ * prediction. `said` follows the figure (a figure's small tiles say it once, in a note).
  */
-export function visualizedOutputCaption(model: Model, prediction: { logits: number[] } | undefined, visualized: number | undefined): string | undefined {
+export function visualizedOutputCaption(model: Model, prediction: { logits: number[] } | undefined, visualized: number | undefined, said = ' (its own sigmoid)'): string | undefined {
   const logit = visualized === undefined ? undefined : prediction?.logits[visualized];
   if (model.outputKind !== 'multi-label' || logit === undefined) return undefined;
   const own = outputProbabilities('multi-label', [logit])![0]!;
-  return `${own >= 0.5 ? 'yes' : 'no'}: ${(100 * own).toFixed(1)}% (its own sigmoid)`;
+  return `${own >= 0.5 ? 'yes' : 'no'}: ${(100 * own).toFixed(1)}%${said}`;
 }
 
 export interface FeatvizResult {

@@ -207,7 +207,7 @@ Examples:
         const caption = {
           of: (k: number): string | undefined => {
             const p = result.predictions[k];
-            return visualizedOutputCaption(model, p, drawnClasses?.[k] ?? visualized) ?? (p ? `${p.label} ${(100 * p.probability).toFixed(1)}%` : undefined);
+            return visualizedOutputCaption(model, p, drawnClasses?.[k] ?? visualized, '') ?? (p ? `${p.label} ${(100 * p.probability).toFixed(1)}%` : undefined);
           },
           note: ownOutputs ? 'captions: whether the final image makes the output it was made for say yes (its own sigmoid)' : "captions: the model's prediction for the final image",
         };
