@@ -29,6 +29,14 @@ export function defaultCurveScore(model: Model): ScoreKind {
   return model.unit || model.outputKind === 'regression' ? 'logit' : 'prob';
 }
 
+/**
+ * What a score is called in summaries: a regression's "logit" is the output's value itself (it
+ * has no softmax before which it could be a logit).
+ */
+export function scoreName(model: Model, score: ScoreKind): ScoreKind | 'value' {
+  return model.outputKind === 'regression' && score === 'logit' ? 'value' : score;
+}
+
 export function checkScore(score: string, model?: Model): ScoreKind {
   const kind = score === 'probability' ? 'prob' : score;
   if (kind !== 'logit' && kind !== 'prob') throw new ConvLensError('INVALID_ARGUMENT', `Unknown score "${score}".`, 'Use "logit" (pre-softmax score, the default) or "prob" (softmax probability).');

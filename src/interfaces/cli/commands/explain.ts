@@ -20,7 +20,7 @@ import { LRP_COMPOSITES, type LrpCompositeName } from '../../../engine/ops/rules
 import { infidelity, maxSensitivity, road } from '../../../methods/metrics/index.js';
 import { deletionInsertion, randomMaps, type Curves } from '../../../methods/metrics/deletion-insertion.js';
 import { meanScore, randomizationCheck } from '../../../methods/metrics/sanity.js';
-import { checkScore, classIndex, defaultCurveScore } from '../../../methods/explain/target.js';
+import { checkScore, classIndex, defaultCurveScore, scoreName } from '../../../methods/explain/target.js';
 import { shownScore } from '../../../methods/predict.js';
 import { displayStyle, renderAttribution, type DisplayOptions, type View } from '../../../methods/explain/display.js';
 import { colormap } from '../../../render/colormap.js';
@@ -430,14 +430,14 @@ export function define(command: Command): void {
           out.write('faithfulness.svg', chart.svg);
           faithfulness = {
             // what the curves followed: a regression's value (it has no probability) or a unit's
-            score: defaultCurveScore(model),
+            score: scoreName(model, defaultCurveScore(model)),
             steps: opts.curveSteps,
             deletionFill: 'black',
             insertionStart: 'blur',
             order: 'pixels by attribution value, largest first (ties in seeded random order)',
             chart: 'faithfulness.png',
-            road: { score: defaultCurveScore(model), imputation: 'noisy linear (8 neighbours, noise sd 0.01)', combined: '(mean LeRF - mean MoRF) / 2, higher is more faithful' },
-            infidelity: { score: 'logit', perturbation: 'Gaussian, sd 0.1 in model input space, 10 per image', normalized: true, note: 'lower is more faithful' },
+            road: { score: scoreName(model, defaultCurveScore(model)), imputation: 'noisy linear (8 neighbours, noise sd 0.01)', combined: '(mean LeRF - mean MoRF) / 2, higher is more faithful' },
+            infidelity: { score: scoreName(model, 'logit'), perturbation: 'Gaussian, sd 0.1 in model input space, 10 per image', normalized: true, note: 'lower is more faithful' },
             methods: Object.fromEntries(
               Object.entries(byMethod).map(([m, c], i) => [
                 m,
@@ -494,7 +494,7 @@ export function define(command: Command): void {
         const summary = {
           command: 'explain',
           model: { ...modelInfo(model, opts), input: model.input.shape, output: model.output },
-          score,
+          score: scoreName(model, score),
           ...(model.unit ? { unit: { layer: model.unit.label, value: model.unit.layer, ...(model.unit.at ? { at: model.unit.at } : { reduce: 'mean' }) } } : {}),
           target: opts.target ?? 'predicted',
           batchSize: e.batchSize,
