@@ -2,7 +2,7 @@
 // (ConvNeXt permutes to [N, H, W, C] around its LayerNorm and Linear layers) are not read as
 // [N, C, H, W] feature maps, and their per-position layers keep their receptive fields.
 import type { GraphBuilder } from '../engine/graph/builder.js';
-import { attrInts, type Graph, type Node } from '../engine/graph/ir.js';
+import { attrInt, attrInts, type Graph, type Node } from '../engine/graph/ir.js';
 import { layerNormAxes } from '../engine/ops/normalization.js';
 
 /** For each axis of a value, the NCHW axis of the input it follows (0 N, 1 C, 2 H, 3 W). */
@@ -67,6 +67,13 @@ export function axisLayouts(graph: Graph, b: GraphBuilder, input: string, regrou
       if (!layouts.has(node.inputs[0]!)) {
         const layout = factoredLayout(factors.get(node.outputs[0])!);
         if (layout) layouts.set(node.outputs[0], layout);
+        return;
+      }
+    }
+    if (known.length && node.outputs[0] && layouts.has(node.inputs[0]!)) {
+      const picked = axisPickLayout(node, layouts.get(node.inputs[0]!)!, b);
+      if (picked) {
+        layouts.set(node.outputs[0], picked);
         return;
       }
     }
@@ -253,6 +260,40 @@ function channelRegrouping(node: Node, layout: AxisLayout | undefined, b: GraphB
   const same = (a: unknown, c: unknown): boolean => a !== undefined && a === c;
   if (!same(xs[0], ys[0]) || !same(xs.at(-2), ys.at(-2)) || !same(xs.at(-1), ys.at(-1))) return undefined;
   return [0, ...new Array<number>(ys.length - 3).fill(1), 2, 3];
+}
+
+/**
+ * The layout after an op that drops or adds single axes and moves nothing else: Gather of one
+ * index (a constant scalar) drops its axis (GoogLeNet's transform_input picks each channel:
+ * x[:, 0]), Squeeze drops axes of size 1, Unsqueeze adds them (following the NCHW axis in their
+ * place where that one is not followed yet, else none: -1); undefined for any other op.
+ */
+function axisPickLayout(node: Node, layout: AxisLayout, b: GraphBuilder): AxisLayout | undefined {
+  const constInts = (name: string | undefined): number[] | undefined => {
+    const t = name ? b.valueOf(name) : undefined;
+    return t ? Array.from(t.data as ArrayLike<number | bigint>, Number) : undefined;
+  };
+  const rank = layout.length;
+  const positive = (a: number, r: number): number => (a < 0 ? a + r : a);
+  if (node.op === 'Gather') {
+    const index = node.inputs[1] ? b.valueOf(node.inputs[1]) : undefined;
+    if (!index || index.dims.length !== 0) return undefined;
+    const axis = positive(attrInt(node, 'axis', 0), rank);
+    return axis < rank ? layout.filter((_, k) => k !== axis) : undefined;
+  }
+  if (node.op === 'Squeeze' || node.op === 'Unsqueeze') {
+    const axes = constInts(node.inputs[1]) ?? attrInts(node, 'axes');
+    if (!axes) return undefined;
+    if (node.op === 'Squeeze') {
+      const drop = new Set(axes.map((a) => positive(a, rank)));
+      return layout.filter((_, k) => !drop.has(k));
+    }
+    const outRank = rank + axes.length;
+    const added = new Set(axes.map((a) => positive(a, outRank)));
+    const rest = [...layout];
+    return Array.from({ length: outRank }, (_, k) => (added.has(k) ? (k < 4 && !layout.includes(k) ? k : -1) : rest.shift()!));
+  }
+  return undefined;
 }
 
 export function sameLayout(a: AxisLayout, b: AxisLayout): boolean {

@@ -159,7 +159,14 @@ export function modelProfile(model: ProfileSource): ModelProfile {
   }
 
   const producer = new Map<string, string>();
-  for (const n of nodes) for (const o of n.outputs) if (o) producer.set(o, n.op);
+  const producerNode = new Map<string, GraphNode>();
+  for (const n of nodes) {
+    for (const o of n.outputs) {
+      if (!o) continue;
+      producer.set(o, n.op);
+      producerNode.set(o, n);
+    }
+  }
   const fields = receptiveFields(graph, b, model.input.name);
   const side = Math.max(...size);
   let layers: ProfileLayer[] = [];
@@ -175,6 +182,9 @@ export function modelProfile(model: ProfileSource): ModelProfile {
     // A QDQ model's rounded copies (the int8 codes, their dequantized floats) stand in for the
     // float value before the QuantizeLinear, which is the layer (named as in the float model).
     if (QUANTIZATION_NODES.has(producer.get(v) ?? '')) continue;
+    // torch.onnx writes nn.AvgPool2d as a Pad, often of nothing, before the pool (DenseNet's
+    // transitions): the value before it is the layer, named as the model names it.
+    if (padsNothing(producerNode.get(v), b)) continue;
     const next = consumersPastRounding(v, consumers, nodes);
     if (next.length === 1 && FOLDS_FORWARD.has(next[0]!)) continue; // the activation after it stands for it
     const rf = fields.get(v);
@@ -453,6 +463,13 @@ function deriveRoles(layers: ProfileLayer[], firstConv: string | undefined, outp
     featureLayers: [...new Set([dream?.name, last?.name].filter((n): n is string => !!n))],
     inversionLayers,
   };
+}
+
+/** Whether `node` is a Pad whose pads are all zero: its output is its input. */
+function padsNothing(node: GraphNode | undefined, b: GraphBuilder): boolean {
+  if (node?.op !== 'Pad' || !node.inputs[1]) return false;
+  const pads = b.valueOf(node.inputs[1]);
+  return !!pads && Array.from(pads.data as ArrayLike<number | bigint>, Number).every((p) => p === 0);
 }
 
 /** k items spread evenly over a list, first and last included. */

@@ -9,6 +9,7 @@ import type { ReceptiveField } from './region.js';
 export { unitRegion, type ReceptiveField } from './region.js';
 
 const IDENTITY_LIKE = new Set(['Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish', 'Softplus', 'Softsign', 'Mish', 'Gelu', 'Erf', 'BatchNormalization', 'InstanceNormalization', 'LRN', 'Identity', 'Dropout', 'Neg', 'Abs', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Pow', 'Cast', 'QuantizeLinear', 'DequantizeLinear']);
+const CHANNEL_CUTS = new Set(['Slice', 'Split', 'Gather', 'Squeeze', 'Unsqueeze']);
 const COMBINE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Sum', 'Max', 'Min', 'Mean', 'Concat', 'Where']);
 
 /** Receptive fields of every spatial value reachable from the image input. */
@@ -93,8 +94,9 @@ export function receptiveFields(graph: Graph, b: GraphBuilder, input: string): M
         // a channels-last block's permute, or a regrouping of the channels only (a channel
         // shuffle): units keep their place in the image
         r = src;
-      } else if ((node.op === 'Slice' || node.op === 'Split') && keepsPositions(node.inputs[0]!, out, layouts, b)) {
-        // a cut along the channels (ShuffleNet's channel split): units keep their place
+      } else if (CHANNEL_CUTS.has(node.op) && keepsPositions(node.inputs[0]!, out, layouts, b)) {
+        // a cut along the channels (ShuffleNet's channel split, GoogLeNet's transform_input picking
+        // each channel and unsqueezing it back): units keep their place
         r = src;
       } else if (node.op === 'Slice' && spatialSlice(node, layouts, b)) {
         // a crop or a strided pick along H or W (YOLOv5's Focus: x[..., ::2, ::2]): unit i is input

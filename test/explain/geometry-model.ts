@@ -3,7 +3,9 @@
 // than the kernel: some pixels reach no output), dilation, groups, max-pooling in ceil mode,
 // average pooling with and without count_include_pad, a residual Add of branches with
 // different reach, a channel Concat, per-channel constants, and a constant that varies over
-// the image (which must run on full maps).
+// the image (which must run on full maps). With `pads`, Pad nodes as torch.onnx writes them: one
+// padding nothing before an average pool (DenseNet's transitions) and an asymmetric ZeroPad2d
+// before a conv that pads nothing itself.
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import type { Engine } from '../../src/engine/runtime/engine.js';
 import type { Tensor } from '../../src/engine/tensor.js';
@@ -13,7 +15,7 @@ import { randn, rng } from '../support/rng.js';
 
 export const GEOMETRY_INPUT = { channels: 3, height: 30, width: 22 };
 
-export function geometryModel(engine: Engine, options: { spatialConstant?: boolean } = {}): Model {
+export function geometryModel(engine: Engine, options: { spatialConstant?: boolean; pads?: boolean } = {}): Model {
   const rand = rng(21);
   const b = new GraphBuilder();
   b.graph.name = 'geometry';
@@ -47,15 +49,17 @@ export function geometryModel(engine: Engine, options: { spatialConstant?: boole
   const scaled = b.op('Mul', [cat, b.initializer('cat.scale', { dtype: 'float32', dims: [1, 12, 1, 1], data: Float32Array.from({ length: 12 }, () => 0.5 + rand()) })], {}, { name: 'scaled', outputs: ['scaled'] });
   const r2 = b.op('Relu', [scaled], {}, { name: 'r2', outputs: ['r2'] });
   // average pools: 2x2 stride 1 with zero padding counted, then 3x3 stride 1 without padding
-  const ap1 = b.op('AveragePool', [r2], { kernel_shape: [2, 2], pads: [1, 0, 0, 1], count_include_pad: 1 }, { name: 'ap1', outputs: ['ap1'] }); // 7x6
+  const pooled = options.pads ? b.op('Pad', [r2, b.ints([0, 0, 0, 0, 0, 0, 0, 0])], {}, { name: 'nothing.pad', outputs: ['nothing.pad'] }) : r2;
+  const ap1 = b.op('AveragePool', [pooled], { kernel_shape: [2, 2], pads: [1, 0, 0, 1], count_include_pad: 1 }, { name: 'ap1', outputs: ['ap1'] }); // 7x6
   const y = b.op('AveragePool', [ap1], { kernel_shape: [3, 3] }, { name: 'ap2', outputs: ['ap2'] }); // 5x4
-  const c3 = b.op('Relu', [conv(y, 'c3', 12, 16, [3, 3], { pads: [1, 1, 1, 1] })], {}, { name: 'feat', outputs: ['feat'] });
+  const zeroPadded = options.pads ? b.op('Pad', [y, b.ints([0, 0, 2, 1, 0, 0, 0, 1]), b.scalar(0)], { mode: 'constant' }, { name: 'zero.pad', outputs: ['zero.pad'] }) : y;
+  const c3 = b.op('Relu', [conv(zeroPadded, 'c3', 12, 16, [3, 3], { pads: options.pads ? [0, 0, 0, 0] : [1, 1, 1, 1] })], {}, { name: 'feat', outputs: ['feat'] });
   const gap = b.op('GlobalAveragePool', [c3], {}, { name: 'gap', outputs: ['gap'] });
   const flat = b.op('Flatten', [gap], { axis: 1 }, { name: 'flatten', outputs: ['flatten'] });
   b.output(b.op('Gemm', [flat, param('fc.w', [5, 16], 0.5), param('fc.b', [5], 0.1)], { transB: 1 }, { name: 'logits', outputs: ['logits'] }));
   const graph = b.build();
   writeMetadata(graph, { labels: ['a', 'b', 'c', 'd', 'e'], preprocessing: { size: [GEOMETRY_INPUT.height, GEOMETRY_INPUT.width], channels: 'rgb', range: [0, 1], mean: [0, 0, 0], std: [1, 1, 1], resize: 'stretch' } });
-  return new Model(graph, engine, options.spatialConstant ? 'geometry-spatial' : 'geometry');
+  return new Model(graph, engine, options.spatialConstant ? 'geometry-spatial' : options.pads ? 'geometry-pads' : 'geometry');
 }
 
 /** Smooth images with noise for the geometry model. */

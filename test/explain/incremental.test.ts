@@ -96,6 +96,19 @@ describe('incremental occlusion equals brute force', () => {
     expect(r.fast.notes.join(' ')).toContain('spatial (Mul): an operand varies over the image');
   });
 
+  it('runs Pads on patches (DenseNet\'s Pad of nothing before each transition\'s pool, an asymmetric ZeroPad2d)', async () => {
+    const padded = geometryModel(engine, { pads: true });
+    const offsets = [windowOffsets(30, 1, 1), windowOffsets(22, 1, 1)] as const;
+    const plan = planIncremental(padded.graph, { input: 'input', output: 'logits', window: [1, 1], offsets });
+    expect(plan.fullOps).toEqual([]);
+    for (const occlusion of [{ window: 5, stride: 3 }, { window: [9, 4] as [number, number], stride: [9, 4] as [number, number] }, { window: 1, stride: 1 }]) {
+      const r = await compare(padded, x, { methods: ['occlusion'], occlusion }, 'occlusion');
+      expect(r.fast.params['mode'], JSON.stringify(occlusion)).toBe('incremental');
+      expect(r.fast.notes.join(' '), JSON.stringify(occlusion)).not.toContain('Pad');
+      expect(r.difference, JSON.stringify(occlusion)).toBeLessThan(1e-5);
+    }
+  });
+
   it('on the built-in Fashion-MNIST CNN', async () => {
     const builtin = loadBuiltinModel(engine);
     const { batch } = await loadInputs(['samples/fashion-mnist/ankle-boot-test0.png', 'samples/fashion-mnist/bag-test18.png', 'samples/fashion-mnist/coat-test6.png'], builtin);

@@ -1,6 +1,8 @@
 // What the studio's memory plan says when it refuses a request: a forward-only run (a prediction,
 // the feature maps) is refused for its activations, not for "activations and gradients" it
-// never computes (a ConvNeXt upload was told its prediction needed gradients).
+// never computes (a ConvNeXt upload was told its prediction needed gradients). A model whose
+// weights alone fill the worker (torchvision's AlexNet, 233 MB held four times, in the default
+// studio's 1 GB interactive worker) is told so, not to "ask for less" (its 3 MB prediction).
 import { afterAll, describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../src/engine/graph/builder.js';
 import { Engine } from '../../src/engine/runtime/engine.js';
@@ -49,17 +51,35 @@ function heavyModel(mb: number): Model {
   return new Model(b.build(), engine, `heavy${mb}`);
 }
 
+describe('a model whose weights alone fill the worker', () => {
+  it('is refused for its weights, with more memory as the only way out', () => {
+    const plan = new MemoryPlan(1 * GB, 1);
+    const model = heavyModel(64); // four copies (256 MB) and the base (192 MB) exceed the 384 MB interactive worker
+    let error: unknown;
+    try {
+      plan.batch('A prediction', model, 'forward', { max: 1, worker: 'interactive' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(Error);
+    const { message, hint } = error as { message: string; hint?: string };
+    expect(message).toMatch(/^A prediction cannot run on "heavy64" here: 4 copies of its 64 MB of weights \(256 MB\) beside the worker's own 192 MB fill the interactive worker's 384 MB/);
+    expect(hint).toMatch(/--memory/);
+    expect(hint).not.toMatch(/Ask for less/);
+  });
+});
+
 describe('the input tensor a page computes with (POST /api/input)', () => {
   const plan = new MemoryPlan(1 * GB, 1);
 
   it('fits where the weights fit once: no session is compiled for it, so its sessions\' copies do not count', () => {
     // 64 MB of weights: four copies leave a prediction no room in the 384 MB interactive worker
     const model = heavyModel(64);
-    expect(() => plan.batch('A prediction', model, 'forward', { max: 1, worker: 'interactive' })).toThrow(/beside 256 MB of weight copies/);
+    expect(() => plan.batch('A prediction', model, 'forward', { max: 1, worker: 'interactive' })).toThrow(/4 copies of its 64 MB of weights \(256 MB\)/);
     expect(() => plan.checkInput('Preprocessing an image', model)).not.toThrow();
   });
 
   it('is refused when the weights alone fill the worker, naming them once', () => {
-    expect(() => plan.checkInput('Preprocessing an image', heavyModel(200))).toThrow(/^Preprocessing an image needs about 0 MB of memory at once \(the image and its input tensor of "heavy200", beside 200 MB of weights\); a quick request/);
+    expect(() => plan.checkInput('Preprocessing an image', heavyModel(200))).toThrow(/^Preprocessing an image cannot run on "heavy200" here: its 200 MB of weights beside the worker's own 192 MB fill the interactive worker's 384 MB/);
   });
 });

@@ -195,3 +195,49 @@ export function swinLike(size: number, dim: number, window: number, heads: numbe
   b.output(L.dense(L.flatten(L.globalAvgPool(maps, 'avgpool'), 'flatten'), 'head', classes));
   return b.build();
 }
+
+/**
+ * A small CNN behind GoogLeNet's and Inception v3's transform_input (torchvision sets it with
+ * pretrained weights): each channel picked by Gather(axis 1), unsqueezed back to [N, 1, H, W],
+ * rescaled and concatenated again before the first conv. `transformInput` false leaves it out.
+ */
+export function channelTransformLike(size: number, classes: number, seed: number, transformInput = true): Graph {
+  const b = new GraphBuilder();
+  b.graph.name = 'channel_transform_like';
+  const L = new Layers(b, seededRandom(seed));
+  let x = b.input('image', 'float32', ['N', 3, size, size]);
+  if (transformInput) {
+    const channels = [0, 1, 2].map((c) => {
+      const picked = b.op('Gather', [x, b.constant({ dtype: 'int64', dims: [], data: BigInt64Array.of(BigInt(c)) }, 'channel')], { axis: 1 }, { name: `transform.pick${c}`, outputs: [`transform.pick${c}`] });
+      const back = b.op('Unsqueeze', [picked, b.ints([1])], {}, { name: `transform.unsqueeze${c}`, outputs: [`transform.unsqueeze${c}`] });
+      return b.op('Add', [b.op('Mul', [back, b.scalar(0.45 + 0.01 * c)]), b.scalar(-0.03 * c)]);
+    });
+    x = b.op('Concat', channels, { axis: 1 }, { name: 'transform', outputs: ['transform'] });
+  }
+  let y = L.relu(L.conv2d(x, 'conv1', { filters: 8, kernel: 3, stride: 2, padding: 1 }), 'conv1.act');
+  y = L.relu(L.conv2d(y, 'conv2', { filters: 16, kernel: 3, stride: 2, padding: 1 }), 'conv2.act');
+  y = L.relu(L.conv2d(y, 'conv3', { filters: 16, kernel: 3, padding: 1 }), 'conv3.act');
+  y = L.relu(L.conv2d(y, 'conv4', { filters: 32, kernel: 3, stride: 2, padding: 1 }), 'conv4.act');
+  b.output(L.dense(L.flatten(L.globalAvgPool(y, 'avgpool'), 'flatten'), 'classifier', classes));
+  return b.build();
+}
+
+/**
+ * A small CNN with DenseNet's transition as torch.onnx writes it: a 1x1 conv, then nn.AvgPool2d
+ * as a Pad of nothing ('transition.pad') before the AveragePool.
+ */
+export function transitionPadLike(size: number, classes: number, seed: number): Graph {
+  const b = new GraphBuilder();
+  b.graph.name = 'transition_pad_like';
+  const L = new Layers(b, seededRandom(seed));
+  const x = b.input('image', 'float32', ['N', 3, size, size]);
+  let y = L.relu(L.conv2d(x, 'conv1', { filters: 8, kernel: 3, stride: 2, padding: 1 }), 'conv1.act');
+  y = L.relu(L.conv2d(y, 'conv2', { filters: 16, kernel: 3, padding: 1 }), 'conv2.act');
+  const squeezed = L.conv2d(y, 'transition.conv', { filters: 8, kernel: 1, padding: 0 });
+  const padded = b.op('Pad', [squeezed, b.ints([0, 0, 0, 0, 0, 0, 0, 0])], { mode: 'constant' }, { name: 'transition.pad', outputs: ['transition.pad'] });
+  y = b.op('AveragePool', [padded], { kernel_shape: [2, 2], strides: [2, 2] }, { name: 'transition.pool', outputs: ['transition.pool'] });
+  y = L.relu(L.conv2d(y, 'conv3', { filters: 16, kernel: 3, padding: 1 }), 'conv3.act');
+  y = L.relu(L.conv2d(y, 'conv4', { filters: 16, kernel: 3, stride: 2, padding: 1 }), 'conv4.act');
+  b.output(L.dense(L.flatten(L.globalAvgPool(y, 'avgpool'), 'flatten'), 'classifier', classes));
+  return b.build();
+}

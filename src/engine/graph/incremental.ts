@@ -339,6 +339,34 @@ export function planIncremental(model: Graph, o: IncrementalOptions): Incrementa
       continue;
     }
 
+    if (node.op === 'Pad') {
+      // torch.onnx writes nn.AvgPool2d as a Pad (often of nothing) before the AveragePool
+      // (DenseNet's transitions), and ZeroPad2d is one: the patch moves by the padding before,
+      // and what it reads past its map is the zero rows.
+      const pads = first.kind === 'patch' ? zeroSpatialPads(node, facts) : undefined;
+      if (first.kind !== 'patch' || !pads) {
+        runFull(node, 'pads other than zeros around H and W');
+        continue;
+      }
+      const unmoved = pads.every((p) => p === 0);
+      const axes = unmoved
+        ? first.axes
+        : (([0, 1] as const).map((a) => {
+            const src = first.axes[a];
+            const size = outShape[2 + a]!;
+            const lo = src.lo.map((l, k) => (l > src.hi[k]! ? 1 : Math.max(0, l + pads[a]!)));
+            const hi = src.hi.map((h, k) => (src.lo[k]! > h ? 0 : Math.min(size - 1, h + pads[a]!)));
+            return place(size, lo, hi);
+          }) as [Axis, Axis]);
+      if (!unmoved && nearlyFull(axes)) {
+        runFull(node);
+        continue;
+      }
+      const patchIn = unmoved ? first.name : gather(first, [axes[0].start.map((st) => st - pads[0]!), axes[1].start.map((st) => st - pads[1]!)], [axes[0].patch, axes[1].patch], 'zero');
+      emitPatch({ ...node, op: 'Identity' }, [patchIn], {}, { kind: 'patch', channels: outShape[1]!, axes });
+      continue;
+    }
+
     if (WINDOWED.has(node.op)) {
       const inShape4 = shape4(node.inputs[0]!);
       let reason: string | undefined;
@@ -509,4 +537,19 @@ export function gatherIndices(plan: IncrementalPlan, windows: readonly (readonly
     feeds[g.input] = { dtype: 'int32', dims: [n, rh, rw], data: idx };
   }
   return feeds;
+}
+
+/**
+ * A constant Pad's zeros before H and W and after them ([top, left, bottom, right]), where it pads
+ * nothing else with anything else: a batch of NCHW maps, mode constant, value 0, no crop.
+ */
+function zeroSpatialPads(node: Node, facts: GraphBuilder): [number, number, number, number] | undefined {
+  const mode = node.attrs['mode'];
+  if (mode && !(mode.type === 'string' && mode.value === 'constant')) return undefined;
+  const padsValue = node.inputs[1] ? facts.valueOf(node.inputs[1]) : undefined;
+  const pads = padsValue ? Array.from(padsValue.data as ArrayLike<number | bigint>, Number) : undefined;
+  if (!pads || pads.length !== 8 || pads.some((p) => p < 0) || pads[0] || pads[1] || pads[4] || pads[5]) return undefined;
+  const fill = node.inputs[2] ? facts.valueOf(node.inputs[2]) : undefined;
+  if (node.inputs[2] && (!fill || Array.from(fill.data as ArrayLike<number | bigint>, Number).some((v) => v !== 0))) return undefined;
+  return [pads[2]!, pads[3]!, pads[6]!, pads[7]!];
 }

@@ -122,6 +122,15 @@ export class MemoryPlan {
         'Re-export the model without those values or with smaller ones, or start the studio with more memory for its workers: convlens studio --memory <GB>.',
       );
     }
+    // the weights alone fill the worker: no smaller request fits, only more memory does
+    if (model && limit - WORKER_BASE_BYTES - weightCopies * weights <= 0) {
+      const copies = weightCopies === 1 ? `its ${mb(weights)} of weights` : `${weightCopies} copies of its ${mb(weights)} of weights (${mb(weightCopies * weights)})`;
+      return new ConvLensError(
+        'INVALID_ARGUMENT',
+        `${what} cannot run on "${model.name}" here: ${copies} beside the worker's own ${mb(WORKER_BASE_BYTES)} fill ${worker === 'job' ? `a job worker's ${mb(limit)}` : `the interactive worker's ${mb(limit)}`} on this studio, whatever is asked.`,
+        'Start the studio with more memory for its workers (CLI: convlens studio --memory <GB>; the interactive worker gets a quarter of it, and fewer --workers give each job worker more).',
+      );
+    }
     const where = worker === 'job' ? `a job on this studio may use ${mb(this.budget(model, worker, weightCopies))} (of ${mb(this.jobWorkerBytes)} per job worker)` : `a quick request on this studio may use ${mb(this.budget(model, worker, weightCopies))} (of ${mb(this.interactiveBytes)} for the interactive worker)`;
     const values = kind === 'input' ? 'the image and its input tensor' : kind === 'forward' ? 'activations' : 'activations and gradients';
     return new ConvLensError(
