@@ -14,7 +14,9 @@ export type ComputeRequest =
   | { id: number; kind: 'stylize'; net: string; image: string; maxSide: number; weights: number[] }
   /** the model's scores (pre-softmax) for the image; bench/browser.bench.ts times it */
   | { id: number; kind: 'predict'; model: string; image: string }
-  | { id: number; kind: 'cancel' };
+  | { id: number; kind: 'cancel' }
+  /** the model was described anew (POST /api/models/:id/describe): drop the page's copy and its inputs */
+  | { id: number; kind: 'forget'; model: string };
 
 export interface Stylized {
   content: ImageData;
@@ -98,6 +100,15 @@ export function explainInBrowser(model: string, image: string, request: ReportRe
 /** POST /api/channels's computation, in the worker: the model and input come from the server, the ranking is computed here. */
 export function channelsInBrowser(model: string, image: string, request: ChannelsRequest, o: { signal?: AbortSignal; onProgress?: (p: WorkerProgress) => void } = {}): Promise<ChannelsReport> {
   return call<ChannelsReport>('channels', { model, image, request }, o);
+}
+
+/**
+ * After the model was described anew (another output kind or preprocessing): the worker drops its
+ * copy of the model, with its sessions, and the inputs preprocessed for it, so the next run
+ * downloads the model as described (the copy, kept by id, went on explaining the old kind).
+ */
+export function forgetInBrowser(model: string): void {
+  worker?.postMessage({ id: nextId++, kind: 'forget', model } satisfies ComputeRequest);
 }
 
 /** One forward pass of a studio style network on the studio's image `image`, in the worker. */

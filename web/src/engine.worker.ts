@@ -4,7 +4,7 @@
 // protocol of ./compute.ts.
 import type { ComputeRequest, ComputeResponse } from './compute';
 import { hintForStudio } from '../../src/util/ways-out.js';
-import { browserModel, channelsReport, explainReport, loadImage, modelInput, styleNet, stylizeHere, THREADS } from './inbrowser';
+import { browserModel, channelsReport, explainReport, forgetBrowserModel, loadImage, modelInput, styleNet, stylizeHere, THREADS } from './inbrowser';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -26,7 +26,7 @@ function unlessCancelled<T>(loading: Promise<T>, signal: AbortSignal): Promise<T
   });
 }
 
-async function handle(req: Exclude<ComputeRequest, { kind: 'cancel' }>, signal: AbortSignal): Promise<void> {
+async function handle(req: Exclude<ComputeRequest, { kind: 'cancel' | 'forget' }>, signal: AbortSignal): Promise<void> {
   const onProgress = (p: { done: number; total: number; phase?: string; within?: { done: number; total: number; phase?: string } }): void =>
     reply({ id: req.id, type: 'progress', progress: { done: p.done, total: p.total, ...(p.phase ? { phase: p.phase } : {}), ...(p.within ? { within: p.within } : {}) } });
   if (req.kind === 'explain') {
@@ -56,6 +56,10 @@ if (!self.name.startsWith('em-pthread')) self.onmessage = (e: MessageEvent<Compu
   const req = e.data;
   if (req.kind === 'cancel') {
     running.get(req.id)?.abort();
+    return;
+  }
+  if (req.kind === 'forget') {
+    forgetBrowserModel(req.model);
     return;
   }
   const controller = new AbortController();

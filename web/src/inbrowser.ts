@@ -136,6 +136,14 @@ export function browserModel(id: string): Promise<Model> {
   return pending;
 }
 
+/** Drops the page's copy of model `id` (releasing its sessions) and the inputs made for it. */
+export function forgetBrowserModel(id: string): void {
+  const pending = models.get(id);
+  models.delete(id);
+  void pending?.then((m) => m.releaseSessions()).catch(() => undefined);
+  for (const key of [...inputs.keys()]) if (key.startsWith(`${id}|`)) inputs.delete(key);
+}
+
 const inputs = new Map<string, Promise<Tensor>>();
 
 /** The image preprocessed for the model by the server (POST /api/input), so both sides explain the same tensor. */

@@ -4,6 +4,7 @@ import { PREPROCESS_PRESETS } from '../../../src/models/metadata.js';
 import { fmtCount } from '../tensor';
 import { inputKind } from '../input-kind';
 import { outputNouns } from '../output-words';
+import { forgetInBrowser } from '../compute';
 import { ErrorBox, Panel, Spinner, UploadButton } from './ui';
 
 const fmtList = (v: unknown): string => (Array.isArray(v) ? v.map((x) => (typeof x === 'number' ? +x.toFixed(3) : String(x))).join(', ') : String(v));
@@ -151,6 +152,7 @@ function DescribeModel(props: { model: Model; onDescribed: (m: Model) => void })
     setDone(null);
     try {
       const m = await api.describeModel(model.id, { ...(labels.trim() ? { labels } : {}), ...(preset ? { preprocess: preset === 'json' ? json : preset } : {}), ...(outputKind ? { outputKind } : {}) });
+      forgetInBrowser(model.id);
       props.onDescribed(m);
       setDone(`Applied to ${m.name} for this session${m.described?.labels ? ` · ${m.described.labels} ${outputNouns(m.outputKind).one} names` : ''}${m.described?.preprocessing ? ' · preprocessing' : ''}${m.described?.outputKind ? ` · outputs ${m.described.outputKind}` : ''}.`);
       setLabels('');
