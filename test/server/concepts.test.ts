@@ -176,7 +176,7 @@ describe('POST /api/concepts on a studio with little memory', () => {
   it('refuses a factorization larger than a job may hold before it starts, naming it', async () => {
     const tmp = tempFolder('convlens-concepts-');
     const engine = new Engine(nodeBackend(), { threads: 1 });
-    const small = await createStudio({ engine, webDir: join(tmp, 'no-web'), uploadsDir: join(tmp, 'uploads'), workerMemoryBytes: 0.5 * 1024 ** 3, jobWorkers: 1 });
+    const small = await createStudio({ engine, webDir: join(tmp, 'no-web'), uploadsDir: join(tmp, 'uploads'), workerMemoryBytes: 0.75 * 1024 ** 3, jobWorkers: 1 });
     try {
       const send = pageInject(() => small);
       const images = ((await send({ method: 'GET', url: '/api/images' })).json().images as { id: string }[]).map((i) => i.id).slice(0, 16);
