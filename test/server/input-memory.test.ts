@@ -53,7 +53,7 @@ describe('POST /api/input on a model whose sessions would not fit', () => {
     const image = (img.json() as { id: string }).id;
     const predict = await inject({ method: 'POST', url: '/api/predict', payload: { model, image } });
     expect(predict.statusCode).toBe(400);
-    expect(predict.body).toMatch(/weight copies/);
+    expect(predict.body).toMatch(/copies of its 64 MB of weights \(256 MB\) beside the worker's own \d+ MB fill the interactive worker's/);
     const input = await inject({ method: 'POST', url: '/api/input', payload: { model, image } });
     expect(input.statusCode, input.body).toBe(200);
     expect((input.json() as { tensor: { dims: number[] } }).tensor.dims).toEqual([1, 3, 32, 32]);
